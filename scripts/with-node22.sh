@@ -19,6 +19,8 @@ if [ "$(node_major)" != "22" ]; then
 fi
 
 cd "$root"
+# Prisma's install scripts must not try to download engines (none are reachable or needed).
+source "$root/scripts/prisma-env.sh"
 stamp="node_modules/.package-lock.json"
 if [ ! -f "$stamp" ] || [ package-lock.json -nt "$stamp" ]; then
   echo "tenure: installing dependencies with Node $(node --version)" >&2

@@ -1,2 +1,5 @@
-// Placeholder until the database helpers land: nothing global to prepare yet.
-export default async function globalSetup() {}
+import { recreateTemplate } from "./databases";
+
+export default async function globalSetup() {
+  await recreateTemplate();
+}

@@ -1,1 +1,23 @@
-export {};
+import { beforeAll } from "vitest";
+import { cloneTemplate } from "./databases";
+
+// Each test worker (fork) gets its own database, created once per worker process.
+const workerId = process.env.VITEST_POOL_ID ?? "0";
+const databaseName = `tenure_test_w${workerId}`;
+
+process.env.NODE_ENV = "test";
+process.env.REDIS_URL ??= "redis://127.0.0.1:6379";
+process.env.SHOPIFY_API_KEY ??= "test-api-key";
+process.env.SHOPIFY_API_SECRET ??= "test-api-secret";
+process.env.SHOPIFY_APP_URL ??= "https://tenure.test";
+process.env.TENURE_DEMO_MODE ??= "false";
+
+declare global {
+  var __tenureWorkerDb: Promise<string> | undefined;
+}
+
+beforeAll(async () => {
+  // Test files in one worker share the process: clone once, then reuse.
+  globalThis.__tenureWorkerDb ??= cloneTemplate(databaseName);
+  process.env.DATABASE_URL = await globalThis.__tenureWorkerDb;
+});

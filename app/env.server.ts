@@ -1,0 +1,79 @@
+import { z } from "zod";
+
+// Boolean flags arrive as strings; only these spellings are accepted so a typo fails loudly.
+const flag = z
+  .enum(["true", "false", "1", "0", ""])
+  .default("false")
+  .transform((value) => value === "true" || value === "1");
+
+const EnvSchema = z
+  .object({
+    NODE_ENV: z.enum(["development", "test", "production"]).default("development"),
+    DATABASE_URL: z.url({ protocol: /^postgres(ql)?$/, error: "must be a postgresql:// URL" }),
+    REDIS_URL: z.url({ protocol: /^rediss?$/, error: "must be a redis:// URL" }),
+    SHOPIFY_API_KEY: z.string().min(1),
+    SHOPIFY_API_SECRET: z.string().min(1),
+    SHOPIFY_APP_URL: z.url(),
+    SCOPES: z.string().default("read_orders,read_all_orders,read_customers,write_customers"),
+    SHOP_CUSTOM_DOMAIN: z.string().optional(),
+    // Demo mode serves the demo shop's pages at localhost without Shopify admin. Never in production.
+    TENURE_DEMO_MODE: flag,
+    TENURE_DEMO_SHOP: z
+      .string()
+      .regex(/^[a-z0-9][a-z0-9-]*\.myshopify\.com$/, "must be a *.myshopify.com domain")
+      .default("tenure-demo.myshopify.com"),
+    // Largest webhook body accepted (bytes). Orders with hundreds of line items run to
+    // a few hundred KB; 5 MiB leaves ample room while bounding memory per request.
+    WEBHOOK_MAX_BODY_BYTES: z.coerce.number().int().positive().default(5 * 1024 * 1024),
+    // How old a PENDING delivery must be before the sweeper re-enqueues it.
+    SWEEP_AFTER_SECONDS: z.coerce.number().int().positive().default(30),
+    WORKER_CONCURRENCY: z.coerce.number().int().positive().default(8),
+    SHUTDOWN_DEADLINE_MS: z.coerce.number().int().positive().default(10_000),
+  })
+  .superRefine((env, ctx) => {
+    if (env.TENURE_DEMO_MODE && env.NODE_ENV === "production") {
+      ctx.addIssue({
+        code: "custom",
+        path: ["TENURE_DEMO_MODE"],
+        message: "demo mode cannot be switched on when NODE_ENV=production",
+      });
+    }
+  });
+
+export type Env = z.infer<typeof EnvSchema>;
+
+export class InvalidEnvironmentError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`Invalid environment:\n${problems.map((p) => `  - ${p}`).join("\n")}`);
+    this.name = "InvalidEnvironmentError";
+  }
+}
+
+/** Validates an environment; throws an error naming every missing or malformed variable. */
+export function parseEnv(source: Record<string, string | undefined>): Env {
+  const result = EnvSchema.safeParse(source);
+  if (result.success) return result.data;
+  const problems = result.error.issues.map((issue) => {
+    const name = issue.path.join(".") || "(environment)";
+    const value = source[name];
+    return value === undefined || value === "" ? `${name} is missing` : `${name} ${issue.message}`;
+  });
+  throw new InvalidEnvironmentError(problems);
+}
+
+let cached: Env | undefined;
+
+/** The process environment, validated once. A bad environment stops the process with a clear message. */
+export function env(): Env {
+  if (cached) return cached;
+  try {
+    cached = parseEnv(process.env);
+  } catch (error) {
+    if (error instanceof InvalidEnvironmentError) {
+      console.error(`tenure: ${error.message}`);
+      process.exit(1);
+    }
+    throw error;
+  }
+  return cached;
+}
