@@ -1,0 +1,105 @@
+import { Queue, type DefaultJobOptions, type QueueOptions } from "bullmq";
+import { Redis, type RedisOptions } from "ioredis";
+import { z } from "zod";
+
+// Queue names, payload schemas and default job options live here and nowhere else.
+// Redis holds ids only, never customer data: every payload below is a reference.
+
+export const QUEUE = {
+  ingest: "ingest",
+  maintenance: "maintenance",
+} as const;
+export type QueueName = (typeof QUEUE)[keyof typeof QUEUE];
+
+export const IngestJob = z.object({ deliveryId: z.string().regex(/^\d+$/, "deliveryId must be a decimal id") });
+export type IngestJob = z.infer<typeof IngestJob>;
+
+export const MaintenanceJob = z.object({ task: z.enum(["sweep-deliveries"]) });
+export type MaintenanceJob = z.infer<typeof MaintenanceJob>;
+
+export const DEFAULT_JOB_OPTIONS: Record<QueueName, DefaultJobOptions> = {
+  // Transient failures (database restarts) retry with backoff; bad payloads fail once
+  // without retry (the processor throws UnrecoverableError) and stay visible.
+  ingest: {
+    attempts: 8,
+    backoff: { type: "exponential", delay: 1_000 },
+    removeOnComplete: { age: 3_600, count: 10_000 },
+    removeOnFail: { age: 14 * 24 * 3_600 },
+  },
+  maintenance: {
+    attempts: 3,
+    backoff: { type: "fixed", delay: 5_000 },
+    removeOnComplete: { count: 100 },
+    removeOnFail: { count: 1_000 },
+  },
+};
+
+/** A stable job id per delivery: BullMQ ignores a second add while the first job exists. */
+export const ingestJobId = (deliveryId: string) => `delivery-${deliveryId}`;
+
+export function queuePrefix(): string {
+  return process.env.TENURE_QUEUE_PREFIX || "tenure";
+}
+
+function baseRedisOptions(): RedisOptions {
+  return { lazyConnect: false, connectionName: "tenure" };
+}
+
+/**
+ * Producer connection (web process): fails fast when Redis is unreachable, so a webhook
+ * is still acknowledged once its row is stored and the sweeper enqueues it later.
+ */
+export function createProducerConnection(url = requiredRedisUrl()): Redis {
+  return new Redis(url, {
+    ...baseRedisOptions(),
+    enableOfflineQueue: false,
+    maxRetriesPerRequest: 1,
+    connectTimeout: 2_000,
+    commandTimeout: 2_000,
+    retryStrategy: (times) => Math.min(times * 200, 2_000),
+  });
+}
+
+/** Worker connection: BullMQ requires maxRetriesPerRequest null for blocking commands. */
+export function createWorkerConnection(url = requiredRedisUrl()): Redis {
+  return new Redis(url, {
+    ...baseRedisOptions(),
+    maxRetriesPerRequest: null,
+    retryStrategy: (times) => Math.min(times * 200, 2_000),
+  });
+}
+
+function requiredRedisUrl(): string {
+  const url = process.env.REDIS_URL;
+  if (!url) throw new Error("REDIS_URL is missing");
+  return url;
+}
+
+export function queueOptions(name: QueueName, connection: Redis): QueueOptions {
+  return { connection, prefix: queuePrefix(), defaultJobOptions: DEFAULT_JOB_OPTIONS[name] };
+}
+
+const queues = new Map<string, Queue>();
+let producerConnection: Redis | undefined;
+
+/** Process-wide producer queue for `name` (one connection shared by all queues). */
+export function producerQueue(name: QueueName): Queue {
+  const key = `${queuePrefix()}:${name}`;
+  let queue = queues.get(key);
+  if (!queue) {
+    producerConnection ??= createProducerConnection();
+    // An unreachable Redis is expected at times: the error is handled where add() fails.
+    producerConnection.on("error", () => {});
+    queue = new Queue(name, queueOptions(name, producerConnection));
+    queue.on("error", () => {});
+    queues.set(key, queue);
+  }
+  return queue;
+}
+
+export async function closeProducerQueues(): Promise<void> {
+  await Promise.allSettled([...queues.values()].map((q) => q.close()));
+  queues.clear();
+  producerConnection?.disconnect();
+  producerConnection = undefined;
+}
