@@ -24,7 +24,9 @@ source "$root/scripts/prisma-env.sh"
 stamp="node_modules/.package-lock.json"
 if [ ! -f "$stamp" ] || [ package-lock.json -nt "$stamp" ]; then
   echo "tenure: installing dependencies with Node $(node --version)" >&2
-  npm ci --no-audit --no-fund --loglevel=error >&2
+  # `npm install` rather than `npm ci`: npm 11 rejects this lockfile in `ci` because the
+  # registry mirror omits some other-platform optional packages (rollup, msgpackr).
+  npm install --no-audit --no-fund --loglevel=error >&2
 fi
 export PATH="$root/node_modules/.bin:$PATH"
 exec "$@"
