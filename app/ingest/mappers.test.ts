@@ -1,0 +1,191 @@
+import { fixture } from "../../tests/ingest/fixtures";
+import {
+  PayloadValidationError,
+  baseNetMinor,
+  mapCustomerPayload,
+  mapDeletePayload,
+  mapOrderPayload,
+  mapRefundPayload,
+  resolveId,
+  splitTags,
+} from "./mappers";
+
+describe("mapOrderPayload", () => {
+  it("maps orders/create: shop money, not presentment money", () => {
+    const { order, customer, refunds } = mapOrderPayload(fixture("orders-create"), "orders/create");
+    expect(order).toEqual({
+      id: 6123456789012n,
+      name: "#1042",
+      customerId: 7390571233329n,
+      processedAt: new Date("2025-03-14T14:21:05Z"),
+      shopifyCreatedAt: new Date("2025-03-14T14:21:07Z"),
+      shopifyUpdatedAt: new Date("2025-03-14T14:21:09Z"),
+      currency: "USD",
+      currentTotalMinor: 16963n, // presentment would be 156.06 EUR
+      test: false,
+      cancelledAt: null,
+      financialStatus: "paid",
+      sourceName: "web",
+      discountCodes: ["WELCOME10"],
+      tags: ["first-order", "newsletter"],
+      firstProductId: 8012345678901n,
+      firstProductTitle: "Merino Crew Sock",
+      lineItemCount: 2,
+    });
+    expect(baseNetMinor(order)).toBe(16963n);
+    expect(customer).toMatchObject({
+      id: 7390571233329n,
+      email: "maya.okafor@example.com",
+      firstName: "Maya",
+      lastName: "Okafor",
+      tags: ["newsletter", "vip"],
+      shopifyUpdatedAt: new Date("2025-03-14T14:21:08Z"),
+    });
+    expect(refunds).toEqual([]);
+  });
+
+  it("maps an order after a refund: current total reflects it, the refund row comes along", () => {
+    const { order, refunds } = mapOrderPayload(fixture("orders-updated-refunded"));
+    expect(order.currentTotalMinor).toBe(15199n);
+    expect(order.financialStatus).toBe("partially_refunded");
+    expect(refunds).toEqual([
+      { id: 1012345678901n, orderId: 6123456789012n, createdAt: new Date("2025-03-20T19:02:44Z"), amountMinor: 1764n, currency: "USD" },
+    ]);
+  });
+
+  it("keeps a cancelled order at its current total", () => {
+    const { order, refunds } = mapOrderPayload(fixture("orders-cancelled"), "orders/cancelled");
+    expect(order.cancelledAt).toEqual(new Date("2025-03-14T16:40:11Z"));
+    expect(order.currentTotalMinor).toBe(0n);
+    expect(baseNetMinor(order)).toBe(0n);
+    // 32.40 + 2.88 + 116.10 + 10.30 of items, 7.95 of shipping.
+    expect(refunds.map((refund) => refund.amountMinor)).toEqual([16963n]);
+  });
+
+  it("keeps a guest order, attributed to no one", () => {
+    const { order, customer } = mapOrderPayload(fixture("orders-create-guest"), "orders/create");
+    expect(order.customerId).toBeNull();
+    expect(customer).toBeNull();
+    expect(order.sourceName).toBe("pos");
+    expect(order.currentTotalMinor).toBe(14045n);
+  });
+
+  it("stores a test order but never counts it", () => {
+    const { order } = mapOrderPayload(fixture("orders-create-test"), "orders/create");
+    expect(order.test).toBe(true);
+    expect(order.currentTotalMinor).toBe(16963n);
+    expect(baseNetMinor(order)).toBe(0n);
+  });
+
+  it("falls back to created_at when processed_at is missing", () => {
+    const payload = { ...fixture("orders-create"), processed_at: null };
+    expect(mapOrderPayload(payload).order.processedAt).toEqual(new Date("2025-03-14T14:21:07Z"));
+  });
+
+  it("takes the placeholder route for an embedded customer without updated_at", () => {
+    const payload = fixture("orders-create");
+    payload.customer = { id: 7390571233329, email: "maya.okafor@example.com" };
+    const { order, customer } = mapOrderPayload(payload);
+    expect(order.customerId).toBe(7390571233329n);
+    expect(customer).toBeNull();
+  });
+
+  it("names the missing field of an invalid payload", () => {
+    const payload = fixture("orders-create");
+    delete payload.current_total_price_set;
+    expect(() => mapOrderPayload(payload, "orders/create")).toThrow(PayloadValidationError);
+    expect(() => mapOrderPayload(payload, "orders/create")).toThrow(/orders\/create payload is invalid: current_total_price_set/);
+    expect(() => mapOrderPayload({ ...fixture("orders-create"), updated_at: "yesterday" })).toThrow(/updated_at/);
+    expect(() => mapOrderPayload("not an object")).toThrow(PayloadValidationError);
+  });
+
+  it("rejects money it cannot represent exactly", () => {
+    const payload = fixture("orders-create");
+    payload.current_total_price_set = { shop_money: { amount: "169.635", currency_code: "USD" } };
+    expect(() => mapOrderPayload(payload)).toThrow(/more precision than USD/);
+  });
+
+  it("rejects an embedded refund that belongs to another order", () => {
+    const payload = fixture("orders-updated-refunded");
+    (payload.refunds as { order_id: number }[])[0].order_id = 1;
+    expect(() => mapOrderPayload(payload)).toThrow(/belongs to order 1/);
+  });
+});
+
+describe("mapRefundPayload", () => {
+  it("sums line items and tax in shop money (transactions are presentment money)", () => {
+    expect(mapRefundPayload(fixture("refunds-create"))).toEqual({
+      id: 1012345678901n,
+      orderId: 6123456789012n,
+      createdAt: new Date("2025-03-20T19:02:44Z"),
+      amountMinor: 1764n,
+      currency: "USD",
+    });
+  });
+
+  it("adds refunded shipping and subtracts an amount the merchant kept", () => {
+    expect(mapRefundPayload(fixture("refunds-create-shipping-discrepancy")).amountMinor).toBe(12435n);
+  });
+
+  it("counts a legacy shipping_refund adjustment (negative) as money returned, once", () => {
+    const legacy = fixture("refunds-create");
+    legacy.order_adjustments = [{
+      kind: "shipping_refund",
+      amount: "-7.95",
+      amount_set: { shop_money: { amount: "-7.95", currency_code: "USD" } },
+      tax_amount_set: { shop_money: { amount: "0.00", currency_code: "USD" } },
+    }];
+    expect(mapRefundPayload(legacy).amountMinor).toBe(1764n + 795n);
+    const both = { ...legacy, refund_shipping_lines: fixture("refunds-create-shipping-discrepancy").refund_shipping_lines };
+    expect(mapRefundPayload(both).amountMinor).toBe(1764n + 795n);
+  });
+
+  it("fails on a refund without an order id", () => {
+    const payload = fixture("refunds-create");
+    delete payload.order_id;
+    expect(() => mapRefundPayload(payload)).toThrow(/refunds\/create payload is invalid: order_id/);
+  });
+});
+
+describe("mapCustomerPayload", () => {
+  it("maps customers/update", () => {
+    expect(mapCustomerPayload(fixture("customers-update"))).toEqual({
+      id: 7390571233329n,
+      email: "maya.okafor@example.com",
+      firstName: "Maya",
+      lastName: "Okafor-Reyes",
+      phone: "+16135550142",
+      state: "enabled",
+      tags: ["newsletter", "repeat", "vip"],
+      currency: "USD",
+      shopifyCreatedAt: new Date("2024-11-02T13:14:33Z"),
+      shopifyUpdatedAt: new Date("2025-03-22T22:45:02Z"),
+    });
+  });
+
+  it("requires updated_at: without it no write could be ordered", () => {
+    const payload = fixture("customers-update");
+    delete payload.updated_at;
+    expect(() => mapCustomerPayload(payload, "customers/update")).toThrow(/updated_at/);
+  });
+});
+
+describe("ids", () => {
+  it("reads the delete payloads", () => {
+    expect(mapDeletePayload(fixture("orders-delete"), "orders/delete")).toBe(6123456789012n);
+    expect(mapDeletePayload(fixture("customers-delete"), "customers/delete")).toBe(7390571233329n);
+  });
+
+  it("prefers the GraphQL id, whose digits survive JSON", () => {
+    expect(resolveId(2 ** 60, "gid://shopify/Order/1152921504606846977")).toBe(1152921504606846977n);
+    expect(() => resolveId(2 ** 60)).toThrow(/too large/);
+    expect(() => resolveId(5, "gid://shopify/Order/6")).toThrow(/does not match/);
+    expect(resolveId("1152921504606846977")).toBe(1152921504606846977n);
+  });
+
+  it("splits tags", () => {
+    expect(splitTags(" vip, , wholesale ,x")).toEqual(["vip", "wholesale", "x"]);
+    expect(splitTags("")).toEqual([]);
+    expect(splitTags(null)).toEqual([]);
+  });
+});

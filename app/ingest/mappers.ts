@@ -1,0 +1,265 @@
+import { type z } from "zod";
+import { MoneyFormatError, toMinorUnits } from "./money";
+import {
+  CustomerPayload,
+  DeletePayload,
+  OrderPayload,
+  RefundPayload,
+  type MoneySet,
+} from "./payloads";
+
+// Pure payload -> row mappers. No I/O: the upsert path (upsert.server.ts) writes what
+// these return. Rows carry no shop: the caller scopes every write by the delivery's shop.
+
+export interface CustomerRow {
+  id: bigint;
+  email: string | null;
+  firstName: string | null;
+  lastName: string | null;
+  phone: string | null;
+  state: string | null;
+  tags: string[];
+  currency: string | null;
+  shopifyCreatedAt: Date | null;
+  shopifyUpdatedAt: Date;
+}
+
+export interface OrderRow {
+  id: bigint;
+  name: string | null;
+  customerId: bigint | null;
+  processedAt: Date;
+  shopifyCreatedAt: Date;
+  shopifyUpdatedAt: Date;
+  /** The shop currency: every *Minor amount is in it. */
+  currency: string;
+  /** current_total_price_set.shop_money: after refunds and edits as of shopifyUpdatedAt. */
+  currentTotalMinor: bigint;
+  test: boolean;
+  cancelledAt: Date | null;
+  financialStatus: string | null;
+  sourceName: string | null;
+  discountCodes: string[];
+  tags: string[];
+  firstProductId: bigint | null;
+  firstProductTitle: string | null;
+  lineItemCount: number;
+}
+
+export interface RefundRow {
+  id: bigint;
+  orderId: bigint;
+  createdAt: Date;
+  /** Money returned, in the shop currency (see refundAmountMinor). */
+  amountMinor: bigint;
+  /** Shop currency of the amounts; null when the refund carried no money fields at all. */
+  currency: string | null;
+}
+
+/** Everything one order delivery tells us. */
+export interface OrderBundle {
+  order: OrderRow;
+  /** The embedded customer's profile, when the payload has one with an updated_at. */
+  customer: CustomerRow | null;
+  refunds: RefundRow[];
+}
+
+/** A payload that is not of its topic's shape. Retrying cannot fix it. */
+export class PayloadValidationError extends Error {
+  constructor(
+    readonly topic: string,
+    readonly problems: string[],
+  ) {
+    super(`${topic} payload is invalid: ${problems.join("; ")}`);
+    this.name = "PayloadValidationError";
+  }
+}
+
+/** Parses `payload` with `schema`, or throws a PayloadValidationError naming each bad field. */
+export function parsePayload<T extends z.ZodType>(topic: string, schema: T, payload: unknown): z.infer<T> {
+  const result = schema.safeParse(payload);
+  if (result.success) return result.data;
+  throw new PayloadValidationError(
+    topic,
+    result.error.issues.map((issue) => `${issue.path.length ? issue.path.join(".") : "(body)"}: ${issue.message}`),
+  );
+}
+
+/** Runs a mapping step, turning a money or id problem into a PayloadValidationError. */
+function mapping<T>(topic: string, work: () => T): T {
+  try {
+    return work();
+  } catch (error) {
+    if (error instanceof MoneyFormatError || error instanceof IdError) {
+      throw new PayloadValidationError(topic, [error.message]);
+    }
+    throw error;
+  }
+}
+
+class IdError extends Error {}
+
+/**
+ * The exact id. JSON numbers above 2^53 lose digits in JavaScript, so the GraphQL id
+ * ("gid://shopify/Order/6123456789012"), which carries the digits as text, wins when present.
+ */
+export function resolveId(id: number | string, gid?: string | null, field = "id"): bigint {
+  const fromGid = gid ? /\/(\d+)(?:\?.*)?$/.exec(gid)?.[1] : undefined;
+  if (fromGid !== undefined) {
+    if (typeof id === "string" || Number.isSafeInteger(id)) {
+      if (BigInt(id) !== BigInt(fromGid)) throw new IdError(`${field} ${id} does not match ${gid}`);
+    }
+    return BigInt(fromGid);
+  }
+  if (typeof id === "number" && !Number.isSafeInteger(id)) {
+    throw new IdError(`${field} ${id} is too large to be read exactly from a JSON number`);
+  }
+  return BigInt(id);
+}
+
+/** "a, b ,,c" -> ["a", "b", "c"] (Shopify sends tags as one comma-separated string). */
+export function splitTags(tags: string | null | undefined): string[] {
+  if (!tags) return [];
+  return tags
+    .split(",")
+    .map((tag) => tag.trim())
+    .filter((tag) => tag.length > 0);
+}
+
+function shopMoney(set: z.infer<typeof MoneySet>): { minor: bigint; currency: string } {
+  const { amount, currency_code } = set.shop_money;
+  return { minor: toMinorUnits(amount, currency_code), currency: currency_code };
+}
+
+function customerRow(payload: Omit<z.infer<typeof CustomerPayload>, "updated_at">, updatedAt: Date): CustomerRow {
+  return {
+    id: resolveId(payload.id, payload.admin_graphql_api_id, "customer.id"),
+    email: payload.email || null,
+    firstName: payload.first_name ?? null,
+    lastName: payload.last_name ?? null,
+    phone: payload.phone || null,
+    state: payload.state ?? null,
+    tags: splitTags(payload.tags),
+    currency: payload.currency ?? null,
+    shopifyCreatedAt: payload.created_at ?? null,
+    shopifyUpdatedAt: updatedAt,
+  };
+}
+
+/** customers/create, customers/update -> Customer row. */
+export function mapCustomerPayload(payload: unknown, topic = "customers/update"): CustomerRow {
+  const parsed = parsePayload(topic, CustomerPayload, payload);
+  return mapping(topic, () => customerRow(parsed, parsed.updated_at));
+}
+
+/**
+ * Money a refund returned, in the shop currency: refunded line items (subtotal + tax),
+ * refunded shipping lines (subtotal + tax) and duties, less order adjustments (Shopify
+ * records refunded shipping in older versions as a negative adjustment, and a partial
+ * refund such as a restocking fee as a positive discrepancy). Transactions are not used:
+ * their amounts are in the presentment currency only. When a refund lists
+ * refund_shipping_lines, shipping_refund adjustments are the same money and are skipped.
+ */
+export function refundAmountMinor(refund: RefundPayload): { minor: bigint; currency: string | null } {
+  let total = 0n;
+  const currencies = new Set<string>();
+  const add = (set: z.infer<typeof MoneySet> | null | undefined, sign: 1n | -1n) => {
+    if (!set) return;
+    const money = shopMoney(set);
+    currencies.add(money.currency);
+    total += sign * money.minor;
+  };
+  for (const line of refund.refund_line_items) {
+    add(line.subtotal_set, 1n);
+    add(line.total_tax_set, 1n);
+  }
+  const shippingLines = refund.refund_shipping_lines ?? [];
+  for (const line of shippingLines) {
+    add(line.subtotal_amount_set, 1n);
+    add(line.tax_amount_set, 1n);
+  }
+  add(refund.total_duties_set, 1n);
+  for (const adjustment of refund.order_adjustments ?? []) {
+    if (shippingLines.length > 0 && adjustment.kind === "shipping_refund") continue;
+    add(adjustment.amount_set, -1n);
+    add(adjustment.tax_amount_set, -1n);
+  }
+  if (currencies.size > 1) {
+    throw new MoneyFormatError(`refund mixes shop currencies: ${[...currencies].join(", ")}`);
+  }
+  return { minor: total, currency: [...currencies][0] ?? null };
+}
+
+function refundRow(refund: RefundPayload): RefundRow {
+  const { minor, currency } = refundAmountMinor(refund);
+  return {
+    id: resolveId(refund.id, refund.admin_graphql_api_id, "refund.id"),
+    orderId: resolveId(refund.order_id, null, "refund.order_id"),
+    createdAt: refund.created_at,
+    amountMinor: minor,
+    currency,
+  };
+}
+
+/** refunds/create -> Refund row. */
+export function mapRefundPayload(payload: unknown, topic = "refunds/create"): RefundRow {
+  const parsed = parsePayload(topic, RefundPayload, payload);
+  return mapping(topic, () => refundRow(parsed));
+}
+
+/** orders/create, orders/updated, orders/cancelled -> Order row, embedded Customer and Refunds. */
+export function mapOrderPayload(payload: unknown, topic = "orders/updated"): OrderBundle {
+  const parsed = parsePayload(topic, OrderPayload, payload);
+  return mapping(topic, () => {
+    const total = shopMoney(parsed.current_total_price_set);
+    const orderId = resolveId(parsed.id, parsed.admin_graphql_api_id, "order.id");
+    const embedded = parsed.customer ?? null;
+    const customerId = embedded ? resolveId(embedded.id, embedded.admin_graphql_api_id, "customer.id") : null;
+    const firstLine = parsed.line_items[0];
+    const order: OrderRow = {
+      id: orderId,
+      name: parsed.name ?? null,
+      customerId,
+      processedAt: parsed.processed_at ?? parsed.created_at,
+      shopifyCreatedAt: parsed.created_at,
+      shopifyUpdatedAt: parsed.updated_at,
+      currency: total.currency,
+      currentTotalMinor: total.minor,
+      test: parsed.test,
+      cancelledAt: parsed.cancelled_at ?? null,
+      financialStatus: parsed.financial_status ?? null,
+      sourceName: parsed.source_name ?? null,
+      discountCodes: (parsed.discount_codes ?? []).map((discount) => discount.code),
+      tags: splitTags(parsed.tags),
+      firstProductId: firstLine?.product_id != null ? resolveId(firstLine.product_id, null, "line_items.0.product_id") : null,
+      firstProductTitle: firstLine?.title ?? null,
+      lineItemCount: parsed.line_items.length,
+    };
+    const customer = embedded?.updated_at ? customerRow(embedded, embedded.updated_at) : null;
+    const refunds = (parsed.refunds ?? []).map((refund) => {
+      const row = refundRow(refund);
+      if (row.orderId !== orderId) throw new IdError(`refund ${row.id} belongs to order ${row.orderId}, not ${orderId}`);
+      if (row.currency !== null && row.currency !== total.currency) {
+        throw new MoneyFormatError(`refund ${row.id} is in ${row.currency}, the order in ${total.currency}`);
+      }
+      return row;
+    });
+    return { order, customer, refunds };
+  });
+}
+
+/** orders/delete, customers/delete -> the id to delete. */
+export function mapDeletePayload(payload: unknown, topic: string): bigint {
+  const parsed = parsePayload(topic, DeletePayload, payload);
+  return mapping(topic, () => resolveId(parsed.id, parsed.admin_graphql_api_id));
+}
+
+/** Ids in compliance payloads (orders_to_redact, orders_requested). */
+export function mapIds(topic: string, ids: (number | string)[]): bigint[] {
+  return mapping(topic, () => ids.map((id) => resolveId(id, null)));
+}
+
+/** The order net as stored: test orders never count; the rest at their current total. */
+export function baseNetMinor(order: Pick<OrderRow, "test" | "currentTotalMinor">): bigint {
+  return order.test ? 0n : order.currentTotalMinor;
+}

@@ -1,0 +1,134 @@
+import { z } from "zod";
+
+// Zod shapes of the Shopify webhook bodies Tenure reads. Only the fields we use are
+// declared; everything else in a delivery is ignored (zod strips unknown keys), so a
+// new field from Shopify never fails a delivery, while a missing or malformed field
+// we rely on does, with its path in the message.
+
+/** A numeric id as Shopify sends it: a JSON number, or a decimal string. */
+export const ShopifyId = z.union([z.number().int().nonnegative(), z.string().regex(/^\d+$/, "must be a decimal id")]);
+
+/** ISO 8601 with an offset, as Shopify sends every timestamp ("2025-03-14T10:21:07-04:00"). */
+export const Timestamp = z.iso.datetime({ offset: true }).transform((value) => new Date(value));
+
+const Amount = z.union([z.string(), z.number()]);
+const Money = z.object({ amount: Amount, currency_code: z.string().regex(/^[A-Z]{3}$/, "must be an ISO 4217 code") });
+/** A `*_set` money bag. Tenure reads `shop_money` only: the shop's own currency. */
+export const MoneySet = z.object({ shop_money: Money, presentment_money: Money.optional() });
+
+export const CustomerPayload = z.object({
+  id: ShopifyId,
+  admin_graphql_api_id: z.string().optional(),
+  email: z.string().nullish(),
+  first_name: z.string().nullish(),
+  last_name: z.string().nullish(),
+  phone: z.string().nullish(),
+  state: z.string().nullish(),
+  tags: z.string().nullish(),
+  currency: z.string().nullish(),
+  created_at: Timestamp.nullish(),
+  updated_at: Timestamp,
+});
+export type CustomerPayload = z.infer<typeof CustomerPayload>;
+
+/** The customer embedded in an order: its `updated_at` may be absent on some channels. */
+const EmbeddedCustomer = CustomerPayload.extend({ updated_at: Timestamp.nullish() });
+
+const RefundLineItem = z.object({
+  subtotal_set: MoneySet,
+  total_tax_set: MoneySet,
+});
+
+const RefundShippingLine = z.object({
+  subtotal_amount_set: MoneySet,
+  tax_amount_set: MoneySet,
+});
+
+const OrderAdjustment = z.object({
+  kind: z.string().nullish(),
+  amount_set: MoneySet,
+  tax_amount_set: MoneySet.nullish(),
+});
+
+export const RefundPayload = z.object({
+  id: ShopifyId,
+  admin_graphql_api_id: z.string().optional(),
+  order_id: ShopifyId,
+  created_at: Timestamp,
+  processed_at: Timestamp.nullish(),
+  refund_line_items: z.array(RefundLineItem).default([]),
+  refund_shipping_lines: z.array(RefundShippingLine).nullish(),
+  order_adjustments: z.array(OrderAdjustment).nullish(),
+  total_duties_set: MoneySet.nullish(),
+});
+export type RefundPayload = z.infer<typeof RefundPayload>;
+
+const LineItem = z.object({
+  product_id: ShopifyId.nullish(),
+  title: z.string().nullish(),
+});
+
+export const OrderPayload = z.object({
+  id: ShopifyId,
+  admin_graphql_api_id: z.string().optional(),
+  name: z.string().nullish(),
+  created_at: Timestamp,
+  updated_at: Timestamp,
+  processed_at: Timestamp.nullish(),
+  cancelled_at: Timestamp.nullish(),
+  test: z.boolean().default(false),
+  financial_status: z.string().nullish(),
+  source_name: z.string().nullish(),
+  tags: z.string().nullish(),
+  current_total_price_set: MoneySet,
+  discount_codes: z.array(z.object({ code: z.string() })).nullish(),
+  line_items: z.array(LineItem).default([]),
+  customer: EmbeddedCustomer.nullish(),
+  refunds: z.array(RefundPayload).nullish(),
+});
+export type OrderPayload = z.infer<typeof OrderPayload>;
+
+/** orders/delete and customers/delete carry little more than the id. */
+export const DeletePayload = z.object({ id: ShopifyId, admin_graphql_api_id: z.string().optional() });
+
+const ComplianceCustomer = z.object({
+  id: ShopifyId,
+  email: z.string().nullish(),
+  phone: z.string().nullish(),
+});
+
+export const CustomersRedactPayload = z.object({
+  shop_domain: z.string(),
+  customer: ComplianceCustomer,
+  orders_to_redact: z.array(ShopifyId).default([]),
+});
+
+export const CustomersDataRequestPayload = z.object({
+  shop_domain: z.string(),
+  customer: ComplianceCustomer,
+  orders_requested: z.array(ShopifyId).default([]),
+  data_request: z.object({ id: ShopifyId }).nullish(),
+});
+
+export const ShopRedactPayload = z.object({ shop_domain: z.string() });
+
+export const AppUninstalledPayload = z.object({
+  myshopify_domain: z.string().nullish(),
+  currency: z.string().nullish(),
+  iana_timezone: z.string().nullish(),
+});
+
+export const AppScopesUpdatePayload = z.object({
+  current: z.array(z.string()),
+  updated_at: Timestamp.nullish(),
+});
+
+export const BulkOperationFinishPayload = z.object({
+  admin_graphql_api_id: z.string(),
+  status: z.string(),
+  type: z.string().nullish(),
+  error_code: z.string().nullish(),
+  created_at: Timestamp.nullish(),
+  completed_at: Timestamp.nullish(),
+});
+export type BulkOperationFinishPayload = z.infer<typeof BulkOperationFinishPayload>;
