@@ -1,0 +1,187 @@
+import { type Prisma } from "@prisma/client";
+import { recomputeCustomerSummaries } from "./summary.server";
+import { type Db, type Tx, distinctIds, lockCustomers, lockOrders, withTransaction } from "./tx.server";
+import { addTombstones, ordersOfCustomer } from "./upsert.server";
+
+// Mandatory compliance topics. Redaction really deletes: rows go, delivery payloads are
+// emptied, and only tombstones (ids, no personal data) remain so that a late or retried
+// delivery cannot bring the data back.
+
+export const SCRUBBED_NOTE = "payload removed: it concerned a redacted or deleted customer or order";
+
+export interface RedactCustomerRequest {
+  customerId: bigint;
+  email: string | null;
+  phone: string | null;
+  orderIds: bigint[];
+  /** The redaction delivery itself: the processor empties it after this returns. */
+  deliveryId?: bigint;
+}
+
+export interface RedactionReport {
+  orders: number;
+  refunds: number;
+  customers: number;
+  deliveriesScrubbed: number;
+  dataRequests: number;
+}
+
+/** customers/redact: deletes the customer, their orders and refunds, and every payload about them. */
+export async function redactCustomer(db: Db, shop: string, request: RedactCustomerRequest): Promise<RedactionReport> {
+  return withTransaction(db, async (tx) => {
+    const { customerId, email } = request;
+    const orderIds = distinctIds([...(await ordersOfCustomer(tx, shop, customerId)), ...request.orderIds]);
+    await lockOrders(tx, shop, orderIds);
+    // Orders listed for redaction may belong to someone else: their summaries change too.
+    const owners = await tx.$queryRaw<{ customerId: bigint }[]>`
+      SELECT DISTINCT "customerId" FROM "Order"
+      WHERE shop = ${shop} AND id = ANY(${orderIds}::bigint[]) AND "customerId" IS NOT NULL`;
+    const otherCustomers = distinctIds(owners.map((row) => row.customerId)).filter((id) => id !== customerId);
+    await lockCustomers(tx, shop, [customerId, ...otherCustomers]);
+
+    // Orders attributed to the customer after the first read (none can be written now that
+    // their lock is ours) are deleted too.
+    const allOrderIds = distinctIds([...orderIds, ...(await ordersOfCustomer(tx, shop, customerId))]);
+    const refunds = await tx.$executeRaw`
+      DELETE FROM "Refund" WHERE shop = ${shop} AND "orderId" = ANY(${allOrderIds}::bigint[])`;
+    const orders = await tx.$executeRaw`
+      DELETE FROM "Order" WHERE shop = ${shop} AND id = ANY(${allOrderIds}::bigint[])`;
+    const customers = await tx.$executeRaw`
+      DELETE FROM "Customer" WHERE shop = ${shop} AND id = ${customerId}::bigint`;
+    await addTombstones(tx, shop, "order", allOrderIds);
+    await addTombstones(tx, shop, "customer", [customerId]);
+    await recomputeCustomerSummaries(tx, shop, otherCustomers);
+
+    const dataRequests = await tx.$executeRaw`
+      DELETE FROM "DataRequest"
+      WHERE shop = ${shop} AND ("customerId" = ${customerId}::bigint OR (${email}::text IS NOT NULL AND email = ${email}::text))`;
+    const deliveriesScrubbed = await scrubDeliveries(tx, shop, request, allOrderIds);
+    return { orders, refunds, customers, deliveriesScrubbed, dataRequests };
+  });
+}
+
+/**
+ * Empties every stored delivery about the customer: by the customer id recorded at
+ * ingest, and by JSON path for deliveries not yet processed (or processed without one).
+ * Rows stay (payload-less) so Shopify's retries of them are still recognised as
+ * duplicates. Rows locked by an in-flight delivery are skipped: that delivery finds
+ * the tombstones when it gets its locks and empties itself.
+ */
+async function scrubDeliveries(tx: Tx, shop: string, request: RedactCustomerRequest, orderIds: bigint[]): Promise<number> {
+  const customerText = request.customerId.toString();
+  const orderTexts = orderIds.map(String);
+  const email = request.email || null;
+  const phone = request.phone || null;
+  return tx.$executeRaw`
+    UPDATE "WebhookDelivery" AS d
+    SET payload = NULL, "rawBody" = NULL, "customerId" = NULL, error = ${SCRUBBED_NOTE},
+        status = CASE WHEN d.status = 'PENDING' THEN 'PROCESSED'::"DeliveryStatus" ELSE d.status END,
+        "processedAt" = COALESCE(d."processedAt", now() AT TIME ZONE 'UTC')
+    WHERE d.id IN (
+      SELECT w.id FROM "WebhookDelivery" AS w
+      WHERE w.shop = ${shop}
+        AND w.id <> ${request.deliveryId ?? -1n}::bigint
+        AND (w.payload IS NOT NULL OR w."rawBody" IS NOT NULL)
+        AND (
+          w."customerId" = ${request.customerId}::bigint
+          OR w.payload -> 'customer' ->> 'id' = ${customerText}
+          OR (w.topic ILIKE 'customers%' AND w.payload ->> 'id' = ${customerText})
+          OR (w.topic ILIKE 'orders%' AND w.payload ->> 'id' = ANY(${orderTexts}::text[]))
+          OR (w.topic ILIKE 'refunds%' AND w.payload ->> 'order_id' = ANY(${orderTexts}::text[]))
+          OR (${email}::text IS NOT NULL AND (w.payload ->> 'email' = ${email}::text
+              OR w.payload ->> 'contact_email' = ${email}::text OR w.payload -> 'customer' ->> 'email' = ${email}::text))
+          OR (${phone}::text IS NOT NULL AND (w.payload ->> 'phone' = ${phone}::text
+              OR w.payload -> 'customer' ->> 'phone' = ${phone}::text))
+          OR (w."rawBody" IS NOT NULL AND (strpos(w."rawBody", ${customerText}) > 0
+              OR (${email}::text IS NOT NULL AND strpos(w."rawBody", ${email}::text) > 0)))
+        )
+      FOR UPDATE SKIP LOCKED
+    )`;
+}
+
+/** shop/redact (48 hours after uninstall): every row the shop has, gone. */
+export async function redactShop(db: Db, shop: string): Promise<Record<string, number>> {
+  return withTransaction(db, async (tx) => {
+    const counts: Record<string, number> = {};
+    counts.refunds = await tx.$executeRaw`DELETE FROM "Refund" WHERE shop = ${shop}`;
+    counts.orders = await tx.$executeRaw`DELETE FROM "Order" WHERE shop = ${shop}`;
+    counts.customers = await tx.$executeRaw`DELETE FROM "Customer" WHERE shop = ${shop}`;
+    counts.tombstones = await tx.$executeRaw`DELETE FROM "Tombstone" WHERE shop = ${shop}`;
+    counts.dataRequests = await tx.$executeRaw`DELETE FROM "DataRequest" WHERE shop = ${shop}`;
+    counts.deliveries = await tx.$executeRaw`DELETE FROM "WebhookDelivery" WHERE shop = ${shop}`;
+    counts.sessions = await tx.$executeRaw`DELETE FROM "Session" WHERE shop = ${shop}`;
+    counts.shops = await tx.$executeRaw`DELETE FROM "Shop" WHERE domain = ${shop}`;
+    return counts;
+  });
+}
+
+type JsonObject = { [key: string]: Prisma.InputJsonValue | null };
+
+/** BigInt and Date made JSON-safe (ids as strings, times as ISO 8601). */
+function jsonSafe(row: Record<string, unknown>): JsonObject {
+  const out: JsonObject = {};
+  for (const [key, value] of Object.entries(row)) {
+    if (typeof value === "bigint") out[key] = value.toString();
+    else if (value instanceof Date) out[key] = value.toISOString();
+    else out[key] = (value ?? null) as Prisma.InputJsonValue | null;
+  }
+  return out;
+}
+
+/** Everything Tenure stores about one customer of one shop. */
+export async function exportCustomerData(tx: Tx, shop: string, customerId: bigint): Promise<JsonObject> {
+  const customer = await tx.customer.findUnique({ where: { shop_id: { shop, id: customerId } } });
+  const orders = await tx.order.findMany({ where: { shop, customerId }, orderBy: { processedAt: "asc" } });
+  const refunds = await tx.refund.findMany({
+    where: { shop, orderId: { in: orders.map((order) => order.id) } },
+    orderBy: { createdAt: "asc" },
+  });
+  const deliveries = await tx.webhookDelivery.findMany({
+    where: { shop, customerId },
+    select: { id: true, topic: true, webhookId: true, receivedAt: true, status: true, payload: true },
+    orderBy: { id: "asc" },
+  });
+  return {
+    shop,
+    customerId: customerId.toString(),
+    customer: customer ? jsonSafe(customer) : null,
+    orders: orders.map(jsonSafe),
+    refunds: refunds.map(jsonSafe),
+    webhookDeliveries: deliveries.map(jsonSafe),
+  };
+}
+
+export interface DataRequestInput {
+  customerId: bigint;
+  email: string | null;
+  dataRequestId: string | null;
+  requestedAt: Date;
+}
+
+/** customers/data_request: records the request with the export the merchant must provide. */
+export async function recordDataRequest(
+  db: Db,
+  shop: string,
+  input: DataRequestInput,
+): Promise<{ id: bigint; redacted: boolean }> {
+  return withTransaction(db, async (tx) => {
+    await lockCustomers(tx, shop, [input.customerId]);
+    const redacted = await tx.tombstone.findUnique({
+      where: { shop_resource_id: { shop, resource: "customer", id: input.customerId } },
+    });
+    const exported = redacted
+      ? { shop, customerId: input.customerId.toString(), customer: null, note: "the customer was deleted or redacted: nothing is stored" }
+      : await exportCustomerData(tx, shop, input.customerId);
+    const row = await tx.dataRequest.create({
+      data: {
+        shop,
+        customerId: input.customerId,
+        email: redacted ? null : input.email,
+        dataRequestId: input.dataRequestId,
+        requestedAt: input.requestedAt,
+        export: { ...exported, generatedAt: new Date().toISOString() },
+      },
+    });
+    return { id: row.id, redacted: redacted !== null };
+  });
+}

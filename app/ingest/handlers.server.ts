@@ -1,0 +1,173 @@
+import { markShopUninstalled, updateShopScopes } from "~/models/shop.server";
+import { handleBulkOperationFinished } from "./bulk-operations.server";
+import { recordDataRequest, redactCustomer, redactShop } from "./gdpr.server";
+import {
+  PayloadValidationError,
+  mapCustomerPayload,
+  mapDeletePayload,
+  mapIds,
+  mapOrderPayload,
+  mapRefundPayload,
+  parsePayload,
+  resolveId,
+} from "./mappers";
+import {
+  AppScopesUpdatePayload,
+  AppUninstalledPayload,
+  BulkOperationFinishPayload,
+  CustomersDataRequestPayload,
+  CustomersRedactPayload,
+  ShopRedactPayload,
+} from "./payloads";
+import { type Tx } from "./tx.server";
+import { applyRefund, deleteCustomer, deleteOrder, upsertCustomer, upsertOrder } from "./upsert.server";
+
+// One small handler per webhook topic. Each runs inside the processor's transaction, so
+// its writes and the delivery's PROCESSED mark commit together or not at all.
+
+export const TOPICS = [
+  "orders/create",
+  "orders/updated",
+  "orders/cancelled",
+  "orders/delete",
+  "refunds/create",
+  "customers/create",
+  "customers/update",
+  "customers/delete",
+  "customers/redact",
+  "customers/data_request",
+  "shop/redact",
+  "app/uninstalled",
+  "app/scopes_update",
+  "bulk_operations/finish",
+] as const;
+export type Topic = (typeof TOPICS)[number];
+
+const BY_ENUM_NAME = new Map<string, Topic>(TOPICS.map((topic) => [topic.replace("/", "_").toUpperCase(), topic]));
+
+/** "orders/create" (the X-Shopify-Topic header) or "ORDERS_CREATE" (the library's enum) -> "orders/create". */
+export function canonicalTopic(topic: string): Topic | null {
+  const lower = topic.trim().toLowerCase();
+  if ((TOPICS as readonly string[]).includes(lower)) return lower as Topic;
+  return BY_ENUM_NAME.get(topic.trim().toUpperCase()) ?? null;
+}
+
+export interface Delivery {
+  id: bigint;
+  shop: string;
+  topic: string;
+  payload: unknown;
+  triggeredAt: Date | null;
+  receivedAt: Date;
+}
+
+export interface HandlerResult {
+  /** The customer the delivery concerns (WebhookDelivery.customerId), when there is one still stored. */
+  customerId: bigint | null;
+  /** Empty the delivery's payload: it concerns data that was redacted or deleted. */
+  scrub: boolean;
+}
+
+type Handler = (tx: Tx, delivery: Delivery, topic: Topic) => Promise<HandlerResult>;
+
+const upsertOrderHandler: Handler = async (tx, d, topic) => {
+  const result = await upsertOrder(tx, d.shop, mapOrderPayload(d.payload, topic));
+  return { customerId: result.customerId, scrub: result.concernsDeleted };
+};
+
+const handlers: Record<Topic, Handler> = {
+  "orders/create": upsertOrderHandler,
+  "orders/updated": upsertOrderHandler,
+  "orders/cancelled": upsertOrderHandler,
+  "orders/delete": async (tx, d, topic) => {
+    const result = await deleteOrder(tx, d.shop, mapDeletePayload(d.payload, topic));
+    return { customerId: result.customerId, scrub: false };
+  },
+  "refunds/create": async (tx, d, topic) => {
+    const result = await applyRefund(tx, d.shop, mapRefundPayload(d.payload, topic));
+    return { customerId: result.customerId, scrub: result.concernsDeleted };
+  },
+  "customers/create": async (tx, d, topic) => {
+    const result = await upsertCustomer(tx, d.shop, mapCustomerPayload(d.payload, topic));
+    return { customerId: result.customerId, scrub: result.concernsDeleted };
+  },
+  "customers/update": async (tx, d, topic) => {
+    const result = await upsertCustomer(tx, d.shop, mapCustomerPayload(d.payload, topic));
+    return { customerId: result.customerId, scrub: result.concernsDeleted };
+  },
+  "customers/delete": async (tx, d, topic) => {
+    await deleteCustomer(tx, d.shop, mapDeletePayload(d.payload, topic));
+    return { customerId: null, scrub: false };
+  },
+  "customers/redact": async (tx, d, topic) => {
+    const body = parsePayload(topic, CustomersRedactPayload, d.payload);
+    assertSameShop(topic, d.shop, body.shop_domain);
+    const [customerId] = mapIds(topic, [body.customer.id]);
+    await redactCustomer(tx, d.shop, {
+      customerId,
+      email: body.customer.email ?? null,
+      phone: body.customer.phone ?? null,
+      orderIds: mapIds(topic, body.orders_to_redact),
+      deliveryId: d.id,
+    });
+    // The redaction request itself names the customer: it is emptied too (the tombstone keeps the id).
+    return { customerId: null, scrub: true };
+  },
+  "customers/data_request": async (tx, d, topic) => {
+    const body = parsePayload(topic, CustomersDataRequestPayload, d.payload);
+    assertSameShop(topic, d.shop, body.shop_domain);
+    const [customerId] = mapIds(topic, [body.customer.id]);
+    const recorded = await recordDataRequest(tx, d.shop, {
+      customerId,
+      email: body.customer.email ?? null,
+      dataRequestId: body.data_request ? String(body.data_request.id) : null,
+      requestedAt: d.triggeredAt ?? d.receivedAt,
+    });
+    // A request about a redacted customer is answered with "nothing stored", and not kept.
+    return recorded.redacted ? { customerId: null, scrub: true } : { customerId, scrub: false };
+  },
+  "shop/redact": async (tx, d, topic) => {
+    const body = parsePayload(topic, ShopRedactPayload, d.payload);
+    assertSameShop(topic, d.shop, body.shop_domain);
+    await redactShop(tx, d.shop);
+    return { customerId: null, scrub: true };
+  },
+  "app/uninstalled": async (tx, d, topic) => {
+    parsePayload(topic, AppUninstalledPayload, d.payload);
+    await markShopUninstalled(tx, d.shop, d.triggeredAt ?? d.receivedAt);
+    return { customerId: null, scrub: false };
+  },
+  "app/scopes_update": async (tx, d, topic) => {
+    const body = parsePayload(topic, AppScopesUpdatePayload, d.payload);
+    await updateShopScopes(tx, d.shop, body.current);
+    return { customerId: null, scrub: false };
+  },
+  "bulk_operations/finish": async (tx, d, topic) => {
+    const body = parsePayload(topic, BulkOperationFinishPayload, d.payload);
+    await handleBulkOperationFinished(tx, d.shop, { ...body, id: resolveBulkOperationId(topic, body.admin_graphql_api_id) });
+    return { customerId: null, scrub: false };
+  },
+};
+
+function resolveBulkOperationId(topic: string, gid: string): string {
+  if (!/^gid:\/\/shopify\/BulkOperation\/\d+$/.test(gid)) {
+    throw new PayloadValidationError(topic, [`admin_graphql_api_id: "${gid}" is not a BulkOperation id`]);
+  }
+  return resolveId(gid.slice(gid.lastIndexOf("/") + 1), gid).toString();
+}
+
+function assertSameShop(topic: string, shop: string, payloadShop: string): void {
+  if (payloadShop.toLowerCase() !== shop.toLowerCase()) {
+    throw new PayloadValidationError(topic, [`shop_domain: "${payloadShop}" is not the delivering shop ${shop}`]);
+  }
+}
+
+/** Runs the topic's handler. Unknown topics and bodies that are not JSON are PayloadValidationErrors. */
+export async function handleDelivery(tx: Tx, delivery: Delivery): Promise<HandlerResult> {
+  const topic = canonicalTopic(delivery.topic);
+  if (!topic) throw new PayloadValidationError(delivery.topic, [`no handler for topic "${delivery.topic}"`]);
+  if (delivery.payload === null || delivery.payload === undefined) {
+    throw new PayloadValidationError(topic, ["(body): not JSON"]);
+  }
+  return handlers[topic](tx, delivery, topic);
+}

@@ -1,0 +1,248 @@
+import { type CustomerRow, type OrderBundle, type OrderRow, type RefundRow, baseNetMinor } from "./mappers";
+import { recomputeCustomerSummaries, recomputeOrderNets } from "./summary.server";
+import { type Db, type Tx, distinctIds, lockCustomers, lockOrders, withTransaction } from "./tx.server";
+
+// The one write path for orders, customers and refunds, whatever their source: webhooks,
+// bulk backfill, reconciliation, demo seeding. Every function:
+//  - is scoped by shop;
+//  - applies a row only when its updated_at is newer than the stored one, or equal with
+//    different content (so a replay of the same state writes nothing);
+//  - honours tombstones (a deleted order or customer never comes back);
+//  - recomputes the order net and the customer summaries it touched, in the same
+//    transaction, under per-order and per-customer advisory locks (see tx.server.ts),
+//    so concurrent deliveries for one customer cannot lose an update.
+// Pass a transaction client to join an enclosing transaction (the ingest processor does,
+// so the delivery is marked PROCESSED atomically with its effects).
+
+export interface WriteResult {
+  /** Whether any row changed. */
+  changed: boolean;
+  /** The customer the change is attributed to (null: guest, or the customer is deleted). */
+  customerId: bigint | null;
+  /**
+   * The delivery concerns a deleted or redacted order or customer: nothing of it was
+   * kept, or the order was kept unattributed. The caller should not retain its payload.
+   */
+  concernsDeleted: boolean;
+}
+
+/** Placeholder customers sort before any real profile, so the real one always wins. */
+export const PLACEHOLDER_UPDATED_AT = new Date(0);
+
+interface Tombstones {
+  orders: Set<bigint>;
+  customers: Set<bigint>;
+}
+
+async function tombstonesFor(
+  tx: Tx,
+  shop: string,
+  orderIds: (bigint | null)[],
+  customerIds: (bigint | null)[],
+): Promise<Tombstones> {
+  const orders = distinctIds(orderIds);
+  const customers = distinctIds(customerIds);
+  const result: Tombstones = { orders: new Set(), customers: new Set() };
+  if (orders.length === 0 && customers.length === 0) return result;
+  const rows = await tx.$queryRaw<{ resource: string; id: bigint }[]>`
+    SELECT resource, id FROM "Tombstone"
+    WHERE shop = ${shop}
+      AND ((resource = 'order' AND id = ANY(${orders}::bigint[]))
+        OR (resource = 'customer' AND id = ANY(${customers}::bigint[])))`;
+  for (const row of rows) (row.resource === "order" ? result.orders : result.customers).add(row.id);
+  return result;
+}
+
+export async function addTombstones(tx: Tx, shop: string, resource: "order" | "customer", ids: bigint[]): Promise<void> {
+  if (ids.length === 0) return;
+  await tx.$executeRaw`
+    INSERT INTO "Tombstone" (shop, resource, id, "deletedAt")
+    SELECT ${shop}, ${resource}, id, now() AT TIME ZONE 'UTC' FROM unnest(${ids}::bigint[]) AS id
+    ON CONFLICT (shop, resource, id) DO NOTHING`;
+}
+
+async function writeCustomer(tx: Tx, shop: string, c: CustomerRow): Promise<boolean> {
+  const written = await tx.$executeRaw`
+    INSERT INTO "Customer" AS cur (shop, id, email, "firstName", "lastName", phone, state, tags, currency,
+                                   "shopifyCreatedAt", "shopifyUpdatedAt")
+    VALUES (${shop}, ${c.id}::bigint, ${c.email}, ${c.firstName}, ${c.lastName}, ${c.phone}, ${c.state},
+            ${c.tags}::text[], ${c.currency}, ${c.shopifyCreatedAt}::timestamp, ${c.shopifyUpdatedAt}::timestamp)
+    ON CONFLICT (shop, id) DO UPDATE SET
+      email = excluded.email, "firstName" = excluded."firstName", "lastName" = excluded."lastName",
+      phone = excluded.phone, state = excluded.state, tags = excluded.tags, currency = excluded.currency,
+      "shopifyCreatedAt" = excluded."shopifyCreatedAt", "shopifyUpdatedAt" = excluded."shopifyUpdatedAt"
+    WHERE excluded."shopifyUpdatedAt" > cur."shopifyUpdatedAt"
+       OR (excluded."shopifyUpdatedAt" = cur."shopifyUpdatedAt"
+           AND (excluded.email, excluded."firstName", excluded."lastName", excluded.phone, excluded.state,
+                excluded.tags, excluded.currency, excluded."shopifyCreatedAt")
+               IS DISTINCT FROM (cur.email, cur."firstName", cur."lastName", cur.phone, cur.state,
+                cur.tags, cur.currency, cur."shopifyCreatedAt"))`;
+  return written > 0;
+}
+
+/** A customer row for an order that arrived before its customer: the real profile replaces it. */
+async function ensureCustomer(tx: Tx, shop: string, id: bigint): Promise<boolean> {
+  const written = await tx.$executeRaw`
+    INSERT INTO "Customer" (shop, id, tags, "shopifyUpdatedAt")
+    VALUES (${shop}, ${id}::bigint, '{}', ${PLACEHOLDER_UPDATED_AT}::timestamp)
+    ON CONFLICT (shop, id) DO NOTHING`;
+  return written > 0;
+}
+
+async function writeOrder(tx: Tx, shop: string, o: OrderRow): Promise<boolean> {
+  const written = await tx.$executeRaw`
+    INSERT INTO "Order" AS cur (shop, id, name, "customerId", "processedAt", "shopifyCreatedAt", "shopifyUpdatedAt",
+                                currency, "currentTotalMinor", "netMinor", test, "cancelledAt", "financialStatus",
+                                "sourceName", "discountCodes", tags, "firstProductId", "firstProductTitle", "lineItemCount")
+    VALUES (${shop}, ${o.id}::bigint, ${o.name}, ${o.customerId}::bigint, ${o.processedAt}::timestamp,
+            ${o.shopifyCreatedAt}::timestamp, ${o.shopifyUpdatedAt}::timestamp, ${o.currency},
+            ${o.currentTotalMinor}::bigint, ${baseNetMinor(o)}::bigint, ${o.test}::boolean, ${o.cancelledAt}::timestamp,
+            ${o.financialStatus}, ${o.sourceName}, ${o.discountCodes}::text[], ${o.tags}::text[],
+            ${o.firstProductId}::bigint, ${o.firstProductTitle}, ${o.lineItemCount}::int)
+    ON CONFLICT (shop, id) DO UPDATE SET
+      name = excluded.name, "customerId" = excluded."customerId", "processedAt" = excluded."processedAt",
+      "shopifyCreatedAt" = excluded."shopifyCreatedAt", "shopifyUpdatedAt" = excluded."shopifyUpdatedAt",
+      currency = excluded.currency, "currentTotalMinor" = excluded."currentTotalMinor", "netMinor" = excluded."netMinor",
+      test = excluded.test, "cancelledAt" = excluded."cancelledAt", "financialStatus" = excluded."financialStatus",
+      "sourceName" = excluded."sourceName", "discountCodes" = excluded."discountCodes", tags = excluded.tags,
+      "firstProductId" = excluded."firstProductId", "firstProductTitle" = excluded."firstProductTitle",
+      "lineItemCount" = excluded."lineItemCount"
+    WHERE excluded."shopifyUpdatedAt" > cur."shopifyUpdatedAt"
+       OR (excluded."shopifyUpdatedAt" = cur."shopifyUpdatedAt"
+           AND (excluded.name, excluded."customerId", excluded."processedAt", excluded."shopifyCreatedAt",
+                excluded.currency, excluded."currentTotalMinor", excluded.test, excluded."cancelledAt",
+                excluded."financialStatus", excluded."sourceName", excluded."discountCodes", excluded.tags,
+                excluded."firstProductId", excluded."firstProductTitle", excluded."lineItemCount")
+               IS DISTINCT FROM (cur.name, cur."customerId", cur."processedAt", cur."shopifyCreatedAt",
+                cur.currency, cur."currentTotalMinor", cur.test, cur."cancelledAt",
+                cur."financialStatus", cur."sourceName", cur."discountCodes", cur.tags,
+                cur."firstProductId", cur."firstProductTitle", cur."lineItemCount"))`;
+  return written > 0;
+}
+
+/** Refunds are immutable in Shopify: the first copy stored stays. */
+async function insertRefunds(tx: Tx, shop: string, refunds: RefundRow[]): Promise<number> {
+  let inserted = 0;
+  for (const r of refunds) {
+    inserted += await tx.$executeRaw`
+      INSERT INTO "Refund" (shop, id, "orderId", "createdAt", "amountMinor")
+      VALUES (${shop}, ${r.id}::bigint, ${r.orderId}::bigint, ${r.createdAt}::timestamp, ${r.amountMinor}::bigint)
+      ON CONFLICT (shop, id) DO NOTHING`;
+  }
+  return inserted;
+}
+
+async function storedOrderCustomer(tx: Tx, shop: string, orderId: bigint): Promise<{ exists: boolean; customerId: bigint | null }> {
+  const rows = await tx.$queryRaw<{ customerId: bigint | null }[]>`
+    SELECT "customerId" FROM "Order" WHERE shop = ${shop} AND id = ${orderId}::bigint`;
+  return { exists: rows.length > 0, customerId: rows[0]?.customerId ?? null };
+}
+
+/**
+ * orders/create|updated|cancelled, backfill, reconciliation: the order, its embedded
+ * customer profile and its embedded refunds. An order whose customer was deleted is
+ * kept unattributed; a deleted order is not brought back.
+ */
+export async function upsertOrder(db: Db, shop: string, bundle: OrderBundle): Promise<WriteResult> {
+  return withTransaction(db, async (tx) => {
+    const { order } = bundle;
+    await lockOrders(tx, shop, [order.id]);
+    const before = await storedOrderCustomer(tx, shop, order.id);
+    await lockCustomers(tx, shop, [before.customerId, order.customerId]);
+    const tombstones = await tombstonesFor(tx, shop, [order.id], [order.customerId]);
+    const orderDeleted = tombstones.orders.has(order.id);
+    const customerDeleted = order.customerId !== null && tombstones.customers.has(order.customerId);
+    const customerId = customerDeleted ? null : order.customerId;
+
+    // The customer lives on whether or not this order was deleted, so their profile is
+    // written either way: the outcome must not depend on which delivery came first.
+    let customerChanged = false;
+    if (customerId !== null) {
+      if (bundle.customer?.id === customerId) customerChanged = await writeCustomer(tx, shop, bundle.customer);
+      customerChanged = (await ensureCustomer(tx, shop, customerId)) || customerChanged;
+    }
+    if (orderDeleted) {
+      if (customerChanged) await recomputeCustomerSummaries(tx, shop, distinctIds([customerId]));
+      return { changed: customerChanged, customerId, concernsDeleted: true };
+    }
+
+    const orderChanged = await writeOrder(tx, shop, { ...order, customerId });
+    const refundsInserted = await insertRefunds(tx, shop, bundle.refunds);
+    const storedCustomerId = orderChanged ? customerId : before.customerId;
+    const changed = customerChanged || orderChanged || refundsInserted > 0;
+    if (changed) {
+      await recomputeOrderNets(tx, shop, [order.id]);
+      await recomputeCustomerSummaries(tx, shop, distinctIds([before.customerId, storedCustomerId, customerId]));
+    }
+    return { changed, customerId: storedCustomerId, concernsDeleted: customerDeleted };
+  });
+}
+
+/** customers/create|update, backfill: the profile only (the summary comes from orders). */
+export async function upsertCustomer(db: Db, shop: string, customer: CustomerRow): Promise<WriteResult> {
+  return withTransaction(db, async (tx) => {
+    await lockCustomers(tx, shop, [customer.id]);
+    const tombstones = await tombstonesFor(tx, shop, [], [customer.id]);
+    if (tombstones.customers.has(customer.id)) return { changed: false, customerId: null, concernsDeleted: true };
+    const changed = await writeCustomer(tx, shop, customer);
+    if (changed) await recomputeCustomerSummaries(tx, shop, [customer.id]);
+    return { changed, customerId: customer.id, concernsDeleted: false };
+  });
+}
+
+/**
+ * refunds/create: stores the refund (even before its order arrives) and recomputes the
+ * order net and its customer's summary. A refund for a deleted order is dropped.
+ */
+export async function applyRefund(db: Db, shop: string, refund: RefundRow): Promise<WriteResult> {
+  return withTransaction(db, async (tx) => {
+    await lockOrders(tx, shop, [refund.orderId]);
+    const order = await storedOrderCustomer(tx, shop, refund.orderId);
+    await lockCustomers(tx, shop, [order.customerId]);
+    const tombstones = await tombstonesFor(tx, shop, [refund.orderId], []);
+    if (tombstones.orders.has(refund.orderId)) return { changed: false, customerId: null, concernsDeleted: true };
+    const changed = (await insertRefunds(tx, shop, [refund])) > 0;
+    if (changed && order.exists) {
+      await recomputeOrderNets(tx, shop, [refund.orderId]);
+      await recomputeCustomerSummaries(tx, shop, distinctIds([order.customerId]));
+    }
+    return { changed, customerId: order.customerId, concernsDeleted: false };
+  });
+}
+
+/** orders/delete: removes the order and its refunds for good (tombstone). */
+export async function deleteOrder(db: Db, shop: string, orderId: bigint): Promise<WriteResult> {
+  return withTransaction(db, async (tx) => {
+    await lockOrders(tx, shop, [orderId]);
+    const order = await storedOrderCustomer(tx, shop, orderId);
+    await lockCustomers(tx, shop, [order.customerId]);
+    const refunds = await tx.$executeRaw`DELETE FROM "Refund" WHERE shop = ${shop} AND "orderId" = ${orderId}::bigint`;
+    const orders = await tx.$executeRaw`DELETE FROM "Order" WHERE shop = ${shop} AND id = ${orderId}::bigint`;
+    await addTombstones(tx, shop, "order", [orderId]);
+    await recomputeCustomerSummaries(tx, shop, distinctIds([order.customerId]));
+    return { changed: refunds + orders > 0, customerId: order.customerId, concernsDeleted: false };
+  });
+}
+
+/**
+ * customers/delete: removes the customer for good (tombstone). Shopify only deletes
+ * customers without orders; should any be stored, they stay, attributed to no one.
+ */
+export async function deleteCustomer(db: Db, shop: string, customerId: bigint): Promise<WriteResult> {
+  return withTransaction(db, async (tx) => {
+    const orderIds = await ordersOfCustomer(tx, shop, customerId);
+    await lockOrders(tx, shop, orderIds);
+    await lockCustomers(tx, shop, [customerId]);
+    const detached = await tx.$executeRaw`
+      UPDATE "Order" SET "customerId" = NULL WHERE shop = ${shop} AND "customerId" = ${customerId}::bigint`;
+    const deleted = await tx.$executeRaw`DELETE FROM "Customer" WHERE shop = ${shop} AND id = ${customerId}::bigint`;
+    await addTombstones(tx, shop, "customer", [customerId]);
+    return { changed: detached + deleted > 0, customerId: null, concernsDeleted: false };
+  });
+}
+
+export async function ordersOfCustomer(tx: Tx, shop: string, customerId: bigint): Promise<bigint[]> {
+  const rows = await tx.$queryRaw<{ id: bigint }[]>`
+    SELECT id FROM "Order" WHERE shop = ${shop} AND "customerId" = ${customerId}::bigint`;
+  return rows.map((row) => row.id);
+}

@@ -1,0 +1,136 @@
+import { Prisma, type PrismaClient } from "@prisma/client";
+import { fixture, type Json } from "./fixtures";
+
+// Builders for deliveries and payloads, and a snapshot of a shop's rows to compare runs.
+
+let webhookCounter = 0;
+
+export interface DeliveryInput {
+  shop: string;
+  topic: string;
+  payload: unknown;
+  webhookId?: string;
+  receivedAt?: Date;
+  triggeredAt?: Date;
+}
+
+/** Stores a delivery the way the intake route does (the route itself is tested elsewhere). */
+export async function insertDelivery(db: PrismaClient, input: DeliveryInput): Promise<bigint> {
+  webhookCounter += 1;
+  const row = await db.webhookDelivery.create({
+    data: {
+      shop: input.shop,
+      topic: input.topic,
+      webhookId: input.webhookId ?? `wh-${process.pid}-${Date.now()}-${webhookCounter}`,
+      apiVersion: "2025-10",
+      payload: input.payload === null ? Prisma.DbNull : (input.payload as Prisma.InputJsonValue),
+      receivedAt: input.receivedAt,
+      triggeredAt: input.triggeredAt,
+    },
+  });
+  return row.id;
+}
+
+const money = (cents: number, currency = "USD") => {
+  const amount = `${Math.trunc(cents / 100)}.${String(Math.abs(cents) % 100).padStart(2, "0")}`;
+  return { shop_money: { amount, currency_code: currency }, presentment_money: { amount, currency_code: currency } };
+};
+
+export interface OrderSpec {
+  id: number;
+  customerId: number | null;
+  updatedAt: Date;
+  totalCents: number;
+  createdAt?: Date;
+  processedAt?: Date;
+  test?: boolean;
+  cancelledAt?: Date | null;
+  refunds?: Json[];
+  customerUpdatedAt?: Date;
+  customerEmail?: string;
+}
+
+/** An order payload of the real shape (the orders-create fixture) with these facts. */
+export function orderPayload(spec: OrderSpec): Json {
+  const payload = fixture("orders-create");
+  const createdAt = spec.createdAt ?? new Date("2025-03-14T14:21:07Z");
+  Object.assign(payload, {
+    id: spec.id,
+    admin_graphql_api_id: `gid://shopify/Order/${spec.id}`,
+    name: `#${spec.id % 100_000}`,
+    created_at: createdAt.toISOString(),
+    processed_at: (spec.processedAt ?? createdAt).toISOString(),
+    updated_at: spec.updatedAt.toISOString(),
+    current_total_price: money(spec.totalCents).shop_money.amount,
+    current_total_price_set: money(spec.totalCents),
+    test: spec.test ?? false,
+    cancelled_at: spec.cancelledAt ? spec.cancelledAt.toISOString() : null,
+    refunds: spec.refunds ?? [],
+  });
+  if (spec.customerId === null) {
+    payload.customer = null;
+    payload.email = "";
+  } else {
+    const customer = payload.customer as Json;
+    Object.assign(customer, {
+      id: spec.customerId,
+      admin_graphql_api_id: `gid://shopify/Customer/${spec.customerId}`,
+      updated_at: (spec.customerUpdatedAt ?? new Date("2025-01-01T00:00:00Z")).toISOString(),
+      email: spec.customerEmail ?? `customer-${spec.customerId}@example.com`,
+    });
+    payload.email = customer.email;
+    payload.contact_email = customer.email;
+  }
+  return payload;
+}
+
+export interface RefundSpec {
+  id: number;
+  orderId: number;
+  createdAt: Date;
+  amountCents: number;
+}
+
+/** A refunds/create payload of the real shape: one line item refunded for this amount, tax 0. */
+export function refundPayload(spec: RefundSpec): Json {
+  const payload = fixture("refunds-create");
+  const line = (payload.refund_line_items as Json[])[0];
+  Object.assign(line, { subtotal: spec.amountCents / 100, total_tax: 0, subtotal_set: money(spec.amountCents), total_tax_set: money(0) });
+  Object.assign(payload, {
+    id: spec.id,
+    admin_graphql_api_id: `gid://shopify/Refund/${spec.id}`,
+    order_id: spec.orderId,
+    created_at: spec.createdAt.toISOString(),
+    processed_at: spec.createdAt.toISOString(),
+  });
+  return payload;
+}
+
+export function customerPayload(id: number, updatedAt: Date, over: Json = {}): Json {
+  return {
+    ...fixture("customers-update"),
+    id,
+    admin_graphql_api_id: `gid://shopify/Customer/${id}`,
+    email: `customer-${id}@example.com`,
+    updated_at: updatedAt.toISOString(),
+    ...over,
+  };
+}
+
+/**
+ * A shop's order, customer, refund and tombstone rows, minus bookkeeping timestamps
+ * (summaryAt, deletedAt) that record when a write happened, not what it wrote.
+ */
+export async function snapshot(db: PrismaClient, shop: string) {
+  const [orders, customers, refunds, tombstones] = await Promise.all([
+    db.order.findMany({ where: { shop }, orderBy: { id: "asc" } }),
+    db.customer.findMany({ where: { shop }, orderBy: { id: "asc" }, omit: { summaryAt: true } }),
+    db.refund.findMany({ where: { shop }, orderBy: { id: "asc" } }),
+    db.tombstone.findMany({ where: { shop }, orderBy: [{ resource: "asc" }, { id: "asc" }], omit: { deletedAt: true } }),
+  ]);
+  const strip = <T extends { shop: string }>(rows: T[]) => rows.map(({ shop: _shop, ...rest }) => rest);
+  return { orders: strip(orders), customers: strip(customers), refunds: strip(refunds), tombstones: strip(tombstones) };
+}
+
+export const hours = (n: number) => n * 3_600_000;
+export const at = (iso: string) => new Date(iso);
