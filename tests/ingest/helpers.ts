@@ -67,9 +67,14 @@ export function orderPayload(spec: OrderSpec): Json {
     cancelled_at: spec.cancelledAt ? spec.cancelledAt.toISOString() : null,
     refunds: spec.refunds ?? [],
   });
+  // The fixture's buyer is Maya; generated orders belong to generated people.
+  const address = { ...(payload.billing_address as Json), first_name: "Sam", last_name: `Buyer${spec.customerId ?? ""}`, name: "Sam Buyer", phone: null };
+  payload.billing_address = address;
+  payload.shipping_address = address;
   if (spec.customerId === null) {
     payload.customer = null;
     payload.email = "";
+    payload.contact_email = null;
   } else {
     const customer = payload.customer as Json;
     Object.assign(customer, {
@@ -77,6 +82,10 @@ export function orderPayload(spec: OrderSpec): Json {
       admin_graphql_api_id: `gid://shopify/Customer/${spec.customerId}`,
       updated_at: (spec.customerUpdatedAt ?? new Date("2025-01-01T00:00:00Z")).toISOString(),
       email: spec.customerEmail ?? `customer-${spec.customerId}@example.com`,
+      first_name: "Sam",
+      last_name: `Buyer${spec.customerId}`,
+      phone: null,
+      default_address: null,
     });
     payload.email = customer.email;
     payload.contact_email = customer.email;
@@ -112,6 +121,11 @@ export function customerPayload(id: number, updatedAt: Date, over: Json = {}): J
     id,
     admin_graphql_api_id: `gid://shopify/Customer/${id}`,
     email: `customer-${id}@example.com`,
+    first_name: "Sam",
+    last_name: `Buyer${id}`,
+    phone: null,
+    addresses: [],
+    default_address: null,
     updated_at: updatedAt.toISOString(),
     ...over,
   };
