@@ -97,6 +97,28 @@ export function producerQueue(name: QueueName): Queue {
   return queue;
 }
 
+/**
+ * Whether the shared producer connection can take a command now, waiting up to
+ * `timeoutMs` while it is still making its first connection. False at once when it is
+ * known to be down (reconnecting): a command queued for later would only pile up.
+ */
+export async function producerReady(timeoutMs: number): Promise<boolean> {
+  const connection = producerConnection;
+  if (!connection) return false;
+  if (connection.status === "ready") return true;
+  if (connection.status !== "connecting" && connection.status !== "connect" && connection.status !== "wait") return false;
+  return new Promise<boolean>((resolve) => {
+    const done = (ready: boolean) => {
+      clearTimeout(timer);
+      connection.off("ready", onReady);
+      resolve(ready);
+    };
+    const onReady = () => done(true);
+    const timer = setTimeout(() => done(false), timeoutMs);
+    connection.once("ready", onReady);
+  });
+}
+
 export async function closeProducerQueues(): Promise<void> {
   await Promise.allSettled([...queues.values()].map((q) => q.close()));
   queues.clear();

@@ -1,0 +1,133 @@
+import { type PrismaClient } from "@prisma/client";
+import { Queue, Worker } from "bullmq";
+import { type Redis } from "ioredis";
+import { db as defaultDb } from "~/db.server";
+import { env } from "~/env.server";
+import { type Logger, consoleLogger, errorMessage } from "./log.server";
+import { createIngestProcessor } from "./processors/ingest";
+import { createMaintenanceProcessor } from "./processors/maintenance";
+import { QUEUE, type MaintenanceJob, createWorkerConnection, queueOptions, queuePrefix } from "./queues.server";
+
+// Starts the background workers of one process: the ingest worker, the maintenance worker
+// and the sweeper's schedule. Used by `npm run worker` (worker.ts), the demo, the
+// benchmarks and the tests.
+
+export const SWEEP_SCHEDULER_ID = "sweep-deliveries";
+
+export interface StartWorkersOptions {
+  db?: PrismaClient;
+  redisUrl?: string;
+  /** Ingest jobs run in parallel per process (default WORKER_CONCURRENCY). */
+  concurrency?: number;
+  /** BullMQ job lock; a job whose worker died is retried once this lapses. Default 30 s. */
+  lockDurationMs?: number;
+  /** How often this worker looks for jobs whose worker died. Default 30 s. */
+  stalledIntervalMs?: number;
+  /** How often the sweeper runs, which deliveries it takes, how many per run. false: no sweeper. */
+  sweep?: { everyMs?: number; olderThanSeconds?: number; batchSize?: number } | false;
+  /** close() gives up waiting for in-flight jobs and Redis after this long (default SHUTDOWN_DEADLINE_MS). */
+  shutdownDeadlineMs?: number;
+  logger?: Logger;
+}
+
+export interface WorkersHandle {
+  ingestWorker: Worker;
+  maintenanceWorker: Worker;
+  /** Stops taking jobs, lets in-flight ones finish, and resolves within the shutdown deadline, Redis or not. */
+  close(): Promise<{ graceful: boolean }>;
+}
+
+export async function startWorkers(options: StartWorkersOptions = {}): Promise<WorkersHandle> {
+  const prisma = options.db ?? defaultDb();
+  const logger = options.logger ?? consoleLogger;
+  const redisUrl = options.redisUrl ?? env().REDIS_URL;
+  const deadlineMs = options.shutdownDeadlineMs ?? env().SHUTDOWN_DEADLINE_MS;
+  const sweep = options.sweep === false ? false : {
+    everyMs: options.sweep?.everyMs ?? 15_000,
+    olderThanSeconds: options.sweep?.olderThanSeconds ?? env().SWEEP_AFTER_SECONDS,
+    batchSize: options.sweep?.batchSize ?? 500,
+  };
+
+  const connections: Redis[] = [];
+  const connection = (): Redis => {
+    const redis = createWorkerConnection(redisUrl);
+    // Reported by the workers' error handlers; without a listener ioredis prints its own.
+    redis.on("error", () => {});
+    connections.push(redis);
+    return redis;
+  };
+
+  const ingestQueue = new Queue(QUEUE.ingest, queueOptions(QUEUE.ingest, connection()));
+  const maintenanceConnection = connection();
+  const maintenanceQueue = new Queue(QUEUE.maintenance, queueOptions(QUEUE.maintenance, maintenanceConnection));
+  for (const queue of [ingestQueue, maintenanceQueue]) queue.on("error", () => {});
+
+  const workerOptions = {
+    prefix: queuePrefix(),
+    lockDuration: options.lockDurationMs ?? 30_000,
+    stalledInterval: options.stalledIntervalMs ?? 30_000,
+  };
+  const ingestWorker = new Worker(QUEUE.ingest, createIngestProcessor(prisma), {
+    ...workerOptions,
+    connection: connection(),
+    concurrency: options.concurrency ?? env().WORKER_CONCURRENCY,
+  });
+  const maintenanceWorker = new Worker(
+    QUEUE.maintenance,
+    sweep
+      ? createMaintenanceProcessor(prisma, ingestQueue, sweep)
+      : async () => ({ skipped: "sweeper disabled" }),
+    { ...workerOptions, connection: connection(), concurrency: 1 },
+  );
+
+  let lastError = "";
+  for (const [name, worker] of [["ingest", ingestWorker], ["maintenance", maintenanceWorker]] as const) {
+    worker.on("error", (error) => {
+      // Redis being away repeats the same error every reconnect attempt: log it once.
+      if (error.message !== lastError) logger.error(`${name} worker error`, { error: error.message });
+      lastError = error.message;
+    });
+    worker.on("ready", () => {
+      lastError = "";
+    });
+    worker.on("failed", (job, error) => {
+      logger.error(`${name} job failed`, { jobId: job?.id, attempts: job?.attemptsMade, error: errorMessage(error) });
+    });
+  }
+
+  await Promise.all([ingestWorker.waitUntilReady(), maintenanceWorker.waitUntilReady()]);
+  if (sweep) {
+    const template: { name: string; data: MaintenanceJob } = { name: SWEEP_SCHEDULER_ID, data: { task: "sweep-deliveries" } };
+    const schedule = () => maintenanceQueue.upsertJobScheduler(SWEEP_SCHEDULER_ID, { every: sweep.everyMs }, template);
+    await schedule();
+    // A Redis that restarts empty forgets the schedule (and queued jobs): register it again
+    // on every reconnect, and the sweeper re-enqueues whatever the lost jobs carried.
+    maintenanceConnection.on("ready", () => {
+      schedule().catch((error: unknown) => logger.error("could not register the sweeper", { error: errorMessage(error) }));
+    });
+  }
+
+  let closing: Promise<{ graceful: boolean }> | undefined;
+  const close = () => {
+    closing ??= (async () => {
+      let timer: NodeJS.Timeout | undefined;
+      const deadline = new Promise<false>((resolve) => {
+        timer = setTimeout(() => resolve(false), deadlineMs);
+      });
+      const drained = (async () => {
+        await Promise.allSettled([ingestWorker.close(), maintenanceWorker.close()]);
+        await Promise.allSettled([ingestQueue.close(), maintenanceQueue.close()]);
+        return true as const;
+      })();
+      const graceful = await Promise.race([drained, deadline]);
+      clearTimeout(timer);
+      if (!graceful) logger.error("shutdown deadline reached: closing Redis connections without waiting", { deadlineMs });
+      // With Redis unreachable, BullMQ's close waits on reconnects forever: cut them.
+      for (const redis of connections) redis.disconnect();
+      return { graceful };
+    })();
+    return closing;
+  };
+
+  return { ingestWorker, maintenanceWorker, close };
+}
