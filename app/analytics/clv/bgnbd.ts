@@ -1,0 +1,290 @@
+// BG/NBD (Fader, Hardie & Lee 2005) and modified BG/NBD (Batislam, Denizel & Filiztekin
+// 2007). While active, a customer buys at Poisson rate λ ~ Gamma(r, α); after each
+// purchase they drop out with probability p ~ Beta(a, b). The modified model also lets
+// them drop out right after the first purchase (time 0), so a customer with no repeat
+// purchase is not certainly alive. Times are in the caller's unit.
+import { ageScale, fitCountModel, type CountModelSpec, type FitOptions, type FitResult, type LogLikelihood } from "./estimation";
+import { expectedWhileActive } from "./mixtures";
+import { type PreparedRows, type RfRow, rowProblem } from "./rows";
+import {
+  digamma,
+  lbeta,
+  lgamma,
+  log1pExp,
+  logistic,
+  logNegativeBinomialPmf,
+  negativeBinomialTail,
+} from "./special";
+
+export interface BgNbdParams {
+  r: number;
+  alpha: number;
+  a: number;
+  b: number;
+}
+
+const NAMES = ["r", "alpha", "a", "b"] as const;
+
+function checkParams(params: BgNbdParams): void {
+  for (const name of NAMES) {
+    const value = params[name];
+    if (!(value > 0) || !Number.isFinite(value)) throw new RangeError(`parameter ${name} = ${value} must be a positive number`);
+  }
+}
+
+function checkRow(x: number, tx: number, T: number): void {
+  const problem = rowProblem(x, tx, T);
+  if (problem) throw new RangeError(problem);
+}
+
+/**
+ * log of the drop-out odds D: the likelihood is e^{A3}(1 + e^D), where e^D weighs "dropped
+ * out right after the last purchase" against "still active at T".
+ */
+function dropOutLogOdds(params: BgNbdParams, modified: boolean, x: number, tx: number, T: number): number {
+  const { r, alpha, a, b } = params;
+  if (!modified && x === 0) return Number.NEGATIVE_INFINITY;
+  const shift = modified ? 0 : -1;
+  return Math.log(a) - Math.log(b + x + shift) + (r + x) * (Math.log(alpha + T) - Math.log(alpha + tx));
+}
+
+function rowLogLikelihood(params: BgNbdParams, modified: boolean, x: number, tx: number, T: number): number {
+  checkParams(params);
+  checkRow(x, tx, T);
+  const { r, alpha, a, b } = params;
+  const shift = modified ? 1 : 0;
+  const constant =
+    lgamma(r + x) - lgamma(r) + r * Math.log(alpha) + lgamma(a + b) + lgamma(b + x + shift) - lgamma(b) - lgamma(a + b + x + shift);
+  const D = dropOutLogOdds(params, modified, x, tx, T);
+  return constant - (r + x) * Math.log(alpha + T) + (D === Number.NEGATIVE_INFINITY ? 0 : log1pExp(D));
+}
+
+/**
+ * Total log-likelihood over prepared rows and its gradient in the log-parameters. The
+ * gamma-function terms are summed per distinct x and log(α + t) per distinct time, so
+ * the per-row work is one exp and one log1p.
+ */
+function logLikelihoodFunction(rows: PreparedRows, modified: boolean): LogLikelihood {
+  const shift = modified ? 1 : 0;
+  const times = rows.times;
+  const logAlphaTime = new Float64Array(times.length);
+  const inverseAlphaTime = new Float64Array(times.length);
+  const logBx = new Float64Array(rows.xValues.length);
+  const inverseBx = new Float64Array(rows.xValues.length);
+  const { x: xs, weight, xOf, txOf, TOf, count } = rows;
+  return (theta) => {
+    const r = Math.exp(theta[0]);
+    const alpha = Math.exp(theta[1]);
+    const a = Math.exp(theta[2]);
+    const b = Math.exp(theta[3]);
+    for (let i = 0; i < times.length; i++) {
+      logAlphaTime[i] = Math.log(alpha + times[i]);
+      inverseAlphaTime[i] = 1 / (alpha + times[i]);
+    }
+    const logAlpha = Math.log(alpha);
+    const logA = Math.log(a);
+    const lgR = lgamma(r);
+    const psiR = digamma(r);
+    const lgAB = lgamma(a + b);
+    const psiAB = digamma(a + b);
+    const lgB = lgamma(b);
+    const psiB = digamma(b);
+    let value = 0;
+    let dR = 0;
+    let dAlpha = 0;
+    let dA = 0;
+    let dB = 0;
+    for (let k = 0; k < rows.xValues.length; k++) {
+      const x = rows.xValues[k];
+      const w = rows.xWeights[k];
+      const bx = b + x + shift;
+      const abx = a + b + x + shift;
+      value += w * (lgamma(r + x) - lgR + r * logAlpha + lgAB + lgamma(bx) - lgB - lgamma(abx));
+      dR += w * (digamma(r + x) - psiR + logAlpha);
+      dAlpha += (w * r) / alpha;
+      const psiABX = digamma(abx);
+      dA += w * (psiAB - psiABX);
+      dB += w * (psiAB + digamma(bx) - psiB - psiABX);
+      // b + x - 1 for BG/NBD (only used when x > 0), b + x for the modified model.
+      logBx[k] = Math.log(bx - 1);
+      inverseBx[k] = 1 / (bx - 1);
+    }
+    let dropWeight = 0;
+    for (let i = 0; i < count; i++) {
+      const x = xs[i];
+      const w = weight[i];
+      const rx = r + x;
+      const tIndex = TOf[i];
+      const logT = logAlphaTime[tIndex];
+      value -= w * rx * logT;
+      dR -= w * logT;
+      dAlpha -= w * rx * inverseAlphaTime[tIndex];
+      if (!modified && x === 0) continue;
+      const txIndex = txOf[i];
+      const logTx = logAlphaTime[txIndex];
+      const D = logA - logBx[xOf[i]] + rx * (logT - logTx);
+      const e = Math.exp(-Math.abs(D));
+      value += w * ((D > 0 ? D : 0) + Math.log1p(e));
+      const share = D >= 0 ? 1 / (1 + e) : e / (1 + e);
+      const ws = w * share;
+      dR += ws * (logT - logTx);
+      dAlpha += ws * rx * (inverseAlphaTime[tIndex] - inverseAlphaTime[txIndex]);
+      dropWeight += ws;
+      dB -= ws * inverseBx[xOf[i]];
+    }
+    dA += dropWeight / a;
+    return { value, gradient: [r * dR, alpha * dAlpha, a * dA, b * dB] };
+  };
+}
+
+function startingPoints(rows: PreparedRows): number[][] {
+  const scale = ageScale(rows);
+  return [
+    [0.5, 0.5 * scale, 1, 2],
+    [1, scale, 0.5, 0.5],
+    [0.1, 0.1 * scale, 2, 5],
+  ].map((start) => start.map(Math.log));
+}
+
+function spec(modified: boolean): CountModelSpec {
+  return { names: NAMES, logLikelihood: (rows) => logLikelihoodFunction(rows, modified), starts: startingPoints };
+}
+
+// ---------------------------------------------------------------------------------------
+// BG/NBD
+
+/** Maximum-likelihood BG/NBD fit on weighted (x, t_x, T) rows. */
+export function fitBgNbd(rows: readonly RfRow[], options: FitOptions = {}): FitResult<BgNbdParams> {
+  return fitCountModel<BgNbdParams>(spec(false), rows, options);
+}
+
+/** log-likelihood of one customer (a density in t_x when x > 0, so it can be positive). */
+export function bgnbdLogLikelihoodRow(params: BgNbdParams, x: number, tx: number, T: number): number {
+  return rowLogLikelihood(params, false, x, tx, T);
+}
+
+/** Total weighted log-likelihood of rows. */
+export function bgnbdLogLikelihood(params: BgNbdParams, rows: readonly RfRow[]): number {
+  return rows.reduce((sum, row) => sum + row.weight * bgnbdLogLikelihoodRow(params, row.x, row.tx, row.T), 0);
+}
+
+/** P(active at T | x, t_x, T). */
+export function bgnbdPAlive(params: BgNbdParams, x: number, tx: number, T: number): number {
+  checkParams(params);
+  checkRow(x, tx, T);
+  return logistic(-dropOutLogOdds(params, false, x, tx, T));
+}
+
+/** E[X(t)]: expected repeat purchases in (0, t] of a customer who just made a first purchase. */
+export function bgnbdExpectedPurchases(params: BgNbdParams, t: number): number {
+  checkParams(params);
+  const { r, alpha, a, b } = params;
+  return expectedWhileActive(r, alpha, a, b, t);
+}
+
+/** E[Y(t) | x, t_x, T]: expected purchases in (T, T + t]. */
+export function bgnbdConditionalExpectedPurchases(params: BgNbdParams, t: number, x: number, tx: number, T: number): number {
+  const pAlive = bgnbdPAlive(params, x, tx, T);
+  const { r, alpha, a, b } = params;
+  return pAlive * expectedWhileActive(r + x, alpha + T, a, b + x, t);
+}
+
+/** P(X(t) = n): probability of exactly n repeat purchases in (0, t] (FHL 2005, eq. 8). */
+export function bgnbdProbabilityOfPurchases(params: BgNbdParams, n: number, t: number): number {
+  checkParams(params);
+  if (!(n >= 0) || !Number.isInteger(n)) throw new RangeError(`n = ${n} must be a whole number >= 0`);
+  const { r, alpha, a, b } = params;
+  const z = t / (alpha + t);
+  const logZ = Math.log(t) - Math.log(alpha + t);
+  const logOneMinusZ = -Math.log1p(t / alpha);
+  const active = Math.exp(lbeta(a, b + n) - lbeta(a, b) + logNegativeBinomialPmf(n, r, logZ, logOneMinusZ));
+  if (n === 0) return active;
+  const droppedAtN = Math.exp(lbeta(a + 1, b + n - 1) - lbeta(a, b)) * negativeBinomialTail(n, r, z);
+  return active + droppedAtN;
+}
+
+/**
+ * P(at least one purchase in (T, T + t] | x, t_x, T). An active customer's next purchase
+ * comes at rate λ whatever happens after it, so this is P(alive) · P(Exp(λ) <= t | history).
+ */
+export function bgnbdProbabilityOfPurchaseWithin(params: BgNbdParams, t: number, x: number, tx: number, T: number): number {
+  const pAlive = bgnbdPAlive(params, x, tx, T);
+  return pAlive * -Math.expm1(-(params.r + x) * Math.log1p(t / (params.alpha + T)));
+}
+
+/**
+ * Smallest t with P(a purchase in (T, T+t]) >= probability, or null when it never gets
+ * there (P(alive) <= probability). Closed form for the BG/NBD family.
+ */
+export function bgnbdTimeToPurchase(params: BgNbdParams, x: number, tx: number, T: number, probability = 0.5): number | null {
+  return activeTimeToPurchase(bgnbdPAlive(params, x, tx, T), params.r + x, params.alpha + T, probability);
+}
+
+function activeTimeToPurchase(pAlive: number, shape: number, rate: number, probability: number): number | null {
+  if (!(pAlive > probability)) return null;
+  // pAlive (1 - (rate/(rate+t))^shape) = probability  =>  t = rate (q^{-1/shape} - 1).
+  const logQ = Math.log1p(-probability / pAlive);
+  return rate * Math.expm1(-logQ / shape);
+}
+
+// ---------------------------------------------------------------------------------------
+// Modified BG/NBD
+
+/** Maximum-likelihood modified BG/NBD fit on weighted (x, t_x, T) rows. */
+export function fitModifiedBgNbd(rows: readonly RfRow[], options: FitOptions = {}): FitResult<BgNbdParams> {
+  return fitCountModel<BgNbdParams>(spec(true), rows, options);
+}
+
+export function modifiedBgnbdLogLikelihoodRow(params: BgNbdParams, x: number, tx: number, T: number): number {
+  return rowLogLikelihood(params, true, x, tx, T);
+}
+
+export function modifiedBgnbdLogLikelihood(params: BgNbdParams, rows: readonly RfRow[]): number {
+  return rows.reduce((sum, row) => sum + row.weight * modifiedBgnbdLogLikelihoodRow(params, row.x, row.tx, row.T), 0);
+}
+
+export function modifiedBgnbdPAlive(params: BgNbdParams, x: number, tx: number, T: number): number {
+  checkParams(params);
+  checkRow(x, tx, T);
+  return logistic(-dropOutLogOdds(params, true, x, tx, T));
+}
+
+/** E[X(t)]: the customer may drop out right at the first purchase, with probability E[p]. */
+export function modifiedBgnbdExpectedPurchases(params: BgNbdParams, t: number): number {
+  checkParams(params);
+  const { r, alpha, a, b } = params;
+  // E[(1-p)/p (1 - e^{-λpt})] = b/(a+b) · H(r, α, a, b+1; t).
+  return (b / (a + b)) * expectedWhileActive(r, alpha, a, b + 1, t);
+}
+
+export function modifiedBgnbdConditionalExpectedPurchases(params: BgNbdParams, t: number, x: number, tx: number, T: number): number {
+  const pAlive = modifiedBgnbdPAlive(params, x, tx, T);
+  const { r, alpha, a, b } = params;
+  // Active at T after x + 1 survived drop-out chances: p | history ~ Beta(a, b + x + 1).
+  return pAlive * expectedWhileActive(r + x, alpha + T, a, b + x + 1, t);
+}
+
+/**
+ * P(X(t) = n): active after n + 1 survived chances with n purchases, or dropped out at the
+ * n-th chance (time 0 for n = 0) with at least n purchases made by t.
+ */
+export function modifiedBgnbdProbabilityOfPurchases(params: BgNbdParams, n: number, t: number): number {
+  checkParams(params);
+  if (!(n >= 0) || !Number.isInteger(n)) throw new RangeError(`n = ${n} must be a whole number >= 0`);
+  const { r, alpha, a, b } = params;
+  const z = t / (alpha + t);
+  const logZ = Math.log(t) - Math.log(alpha + t);
+  const logOneMinusZ = -Math.log1p(t / alpha);
+  const active = Math.exp(lbeta(a, b + n + 1) - lbeta(a, b) + logNegativeBinomialPmf(n, r, logZ, logOneMinusZ));
+  const dropped = Math.exp(lbeta(a + 1, b + n) - lbeta(a, b)) * negativeBinomialTail(n, r, z);
+  return active + dropped;
+}
+
+export function modifiedBgnbdProbabilityOfPurchaseWithin(params: BgNbdParams, t: number, x: number, tx: number, T: number): number {
+  const pAlive = modifiedBgnbdPAlive(params, x, tx, T);
+  return pAlive * -Math.expm1(-(params.r + x) * Math.log1p(t / (params.alpha + T)));
+}
+
+export function modifiedBgnbdTimeToPurchase(params: BgNbdParams, x: number, tx: number, T: number, probability = 0.5): number | null {
+  return activeTimeToPurchase(modifiedBgnbdPAlive(params, x, tx, T), params.r + x, params.alpha + T, probability);
+}

@@ -1,0 +1,306 @@
+// Pareto/NBD (Schmittlein, Morrison & Colombo 1987; Fader & Hardie's derivation notes).
+// While alive a customer buys at Poisson rate λ ~ Gamma(r, α); the lifetime is exponential
+// with rate μ ~ Gamma(s, β). Times are in the caller's unit.
+//
+// Likelihood of (x, t_x, T), with Φ from mixtures.ts:
+//   L = Γ(r+x)/Γ(r) α^r β^s [ (α+T)^{-(r+x)} (β+T)^{-s} + s (Φ(t_x) - Φ(T)) ],
+//   Φ(t) = ∫_t^∞ (α+τ)^{-(r+x)} (β+τ)^{-(s+1)} dτ,
+// the first term for "alive at T", the integral for "died at τ in (t_x, T]". This is the
+// 2F1 form of the notes (with the larger of α, β in the argument) written as one integral,
+// so the difference of the two hypergeometric terms never cancels catastrophically.
+import { ageScale, fitCountModel, type CountModelSpec, type FitOptions, type FitResult, type LogLikelihood } from "./estimation";
+import { emptyTailIntegral, logTailIntegral, type TailIntegral } from "./mixtures";
+import { integrateVector } from "./quadrature";
+import { type PreparedRows, type RfRow, rowProblem } from "./rows";
+import { digamma, expm1OverX, lgamma, logAddExp, logNegativeBinomialPmf, logSubExp } from "./special";
+
+export interface ParetoNbdParams {
+  r: number;
+  alpha: number;
+  s: number;
+  beta: number;
+}
+
+const NAMES = ["r", "alpha", "s", "beta"] as const;
+
+function checkParams(params: ParetoNbdParams): void {
+  for (const name of NAMES) {
+    const value = params[name];
+    if (!(value > 0) || !Number.isFinite(value)) throw new RangeError(`parameter ${name} = ${value} must be a positive number`);
+  }
+}
+
+function checkRow(x: number, tx: number, T: number): void {
+  const problem = rowProblem(x, tx, T);
+  if (problem) throw new RangeError(problem);
+}
+
+interface RowTerms {
+  /** log of the "alive at T" term, (α+T)^{-(r+x)} (β+T)^{-s}. */
+  logAlive: number;
+  /** log of s (Φ(t_x) - Φ(T)), the "died in (t_x, T]" term; -Infinity when t_x = T. */
+  logDied: number;
+  /** log Γ(r+x)/Γ(r) α^r β^s */
+  logConstant: number;
+}
+
+function rowTerms(params: ParetoNbdParams, x: number, tx: number, T: number): RowTerms {
+  const { r, alpha, s, beta } = params;
+  const logAlive = -(r + x) * Math.log(alpha + T) - s * Math.log(beta + T);
+  const atTx = logTailIntegral(alpha, r + x, beta, s + 1, tx).log;
+  const atT = logTailIntegral(alpha, r + x, beta, s + 1, T).log;
+  const logDied = Math.log(s) + logSubExp(atTx, Math.min(atT, atTx));
+  const logConstant = lgamma(r + x) - lgamma(r) + r * Math.log(alpha) + s * Math.log(beta);
+  return { logAlive, logDied, logConstant };
+}
+
+/**
+ * Total log-likelihood over prepared rows and its gradient in the log-parameters. Φ and
+ * its gradient are computed once per distinct (x, time) pair and shared by the rows.
+ */
+function logLikelihoodFunction(rows: PreparedRows): LogLikelihood {
+  const { count, x: xs, weight, xOf, txOf, TOf, times, xValues } = rows;
+  // Distinct (x, time) pairs used as (x, t_x) or (x, T).
+  const pairIndex = new Map<number, number>();
+  const pairX: number[] = [];
+  const pairTime: number[] = [];
+  const pairOf = (xi: number, ti: number) => {
+    const key = xi * times.length + ti;
+    let index = pairIndex.get(key);
+    if (index === undefined) {
+      index = pairX.length;
+      pairIndex.set(key, index);
+      pairX.push(xValues[xi]);
+      pairTime.push(times[ti]);
+    }
+    return index;
+  };
+  const txPair = new Int32Array(count);
+  const TPair = new Int32Array(count);
+  for (let i = 0; i < count; i++) {
+    txPair[i] = pairOf(xOf[i], txOf[i]);
+    TPair[i] = pairOf(xOf[i], TOf[i]);
+  }
+  const pairs = pairX.length;
+  const logPhi = new Float64Array(pairs);
+  const dPhiR = new Float64Array(pairs);
+  const dPhiS = new Float64Array(pairs);
+  const dPhiAlpha = new Float64Array(pairs);
+  const dPhiBeta = new Float64Array(pairs);
+  const logAlphaTime = new Float64Array(times.length);
+  const logBetaTime = new Float64Array(times.length);
+  const tail: TailIntegral = emptyTailIntegral();
+
+  return (theta) => {
+    const r = Math.exp(theta[0]);
+    const alpha = Math.exp(theta[1]);
+    const s = Math.exp(theta[2]);
+    const beta = Math.exp(theta[3]);
+    for (let i = 0; i < times.length; i++) {
+      logAlphaTime[i] = Math.log(alpha + times[i]);
+      logBetaTime[i] = Math.log(beta + times[i]);
+    }
+    for (let k = 0; k < pairs; k++) {
+      logTailIntegral(alpha, r + pairX[k], beta, s + 1, pairTime[k], tail);
+      logPhi[k] = tail.log;
+      // eA = r + x, eB = s + 1.
+      dPhiR[k] = tail.dExponentA;
+      dPhiS[k] = tail.dExponentB;
+      dPhiAlpha[k] = tail.dA;
+      dPhiBeta[k] = tail.dB;
+    }
+    const logR = lgamma(r);
+    const psiR = digamma(r);
+    const logAlpha = Math.log(alpha);
+    const logBeta = Math.log(beta);
+    const logS = Math.log(s);
+    let value = 0;
+    let dR = 0;
+    let dAlpha = 0;
+    let dS = 0;
+    let dBeta = 0;
+    let total = 0;
+    for (let k = 0; k < xValues.length; k++) {
+      const x = xValues[k];
+      const w = rows.xWeights[k];
+      value += w * (lgamma(r + x) - logR);
+      dR += w * (digamma(r + x) - psiR);
+      total += w;
+    }
+    value += total * (r * logAlpha + s * logBeta);
+    dR += total * logAlpha;
+    dAlpha += (total * r) / alpha;
+    dS += total * logBeta;
+    dBeta += (total * s) / beta;
+    for (let i = 0; i < count; i++) {
+      const w = weight[i];
+      const x = xs[i];
+      const rx = r + x;
+      const ti = TOf[i];
+      const tT = times[ti];
+      const logAlive = -rx * logAlphaTime[ti] - s * logBetaTime[ti];
+      const p1 = txPair[i];
+      const p2 = TPair[i];
+      const q1 = logPhi[p1];
+      const q2 = Math.min(logPhi[p2], q1);
+      // W = e^P + s e^{Q1} (1 - e^{Q2-Q1}), each share relative to W.
+      const logDiedScale = logS + q1;
+      const ratio = Math.exp(q2 - q1);
+      const scale = logAlive > logDiedScale ? logAlive : logDiedScale;
+      const alive = Math.exp(logAlive - scale);
+      const died1 = Math.exp(logDiedScale - scale);
+      const died = died1 * -Math.expm1(q2 - q1);
+      const sum = alive + died;
+      value += w * (scale + Math.log(sum));
+      const shareAlive = (w * alive) / sum;
+      const share1 = (w * died1) / sum;
+      const share2 = share1 * ratio;
+      const shareDied = share1 - share2;
+      // ∂P: r -> -log(α+T), α -> -(r+x)/(α+T), s -> -log(β+T), β -> -s/(β+T).
+      dR += -shareAlive * logAlphaTime[ti] + share1 * dPhiR[p1] - share2 * dPhiR[p2];
+      dAlpha += (-shareAlive * rx) / (alpha + tT) + share1 * dPhiAlpha[p1] - share2 * dPhiAlpha[p2];
+      dS += -shareAlive * logBetaTime[ti] + shareDied / s + share1 * dPhiS[p1] - share2 * dPhiS[p2];
+      dBeta += (-shareAlive * s) / (beta + tT) + share1 * dPhiBeta[p1] - share2 * dPhiBeta[p2];
+    }
+    return { value, gradient: [r * dR, alpha * dAlpha, s * dS, beta * dBeta] };
+  };
+}
+
+function startingPoints(rows: PreparedRows): number[][] {
+  const scale = ageScale(rows);
+  let maxT = 0;
+  for (let i = 0; i < rows.count; i++) maxT = Math.max(maxT, rows.T[i]);
+  return [
+    [0.5, 0.5 * scale, 0.5, Math.max(maxT, 1)],
+    [1, scale, 1, Math.max(maxT, 1)],
+    [0.1, 0.1 * scale, 2, 10 * Math.max(maxT, 1)],
+  ].map((start) => start.map(Math.log));
+}
+
+const SPEC: CountModelSpec = { names: NAMES, logLikelihood: logLikelihoodFunction, starts: startingPoints };
+
+/** Maximum-likelihood Pareto/NBD fit on weighted (x, t_x, T) rows. */
+export function fitParetoNbd(rows: readonly RfRow[], options: FitOptions = {}): FitResult<ParetoNbdParams> {
+  return fitCountModel<ParetoNbdParams>(SPEC, rows, options);
+}
+
+/** log-likelihood of one customer. */
+export function paretoNbdLogLikelihoodRow(params: ParetoNbdParams, x: number, tx: number, T: number): number {
+  checkParams(params);
+  checkRow(x, tx, T);
+  const terms = rowTerms(params, x, tx, T);
+  return terms.logConstant + logAddExp(terms.logAlive, terms.logDied);
+}
+
+export function paretoNbdLogLikelihood(params: ParetoNbdParams, rows: readonly RfRow[]): number {
+  return rows.reduce((sum, row) => sum + row.weight * paretoNbdLogLikelihoodRow(params, row.x, row.tx, row.T), 0);
+}
+
+/** P(alive at T | x, t_x, T). */
+export function paretoNbdPAlive(params: ParetoNbdParams, x: number, tx: number, T: number): number {
+  checkParams(params);
+  checkRow(x, tx, T);
+  const terms = rowTerms(params, x, tx, T);
+  return Math.exp(terms.logAlive - logAddExp(terms.logAlive, terms.logDied));
+}
+
+/**
+ * Expected purchases in t by a customer alive now, with λ ~ Gamma(shape, rate) and
+ * μ ~ Gamma(s, β'): shape/rate · β'/(s-1) · (1 - (β'/(β'+t))^{s-1}), continuous at s = 1.
+ */
+function expectedWhileAlive(shape: number, rate: number, s: number, betaNow: number, t: number): number {
+  if (!(t > 0)) return 0;
+  const logRatio = -Math.log1p(t / betaNow); // log(β'/(β'+t)) < 0
+  return ((shape * betaNow) / rate) * -logRatio * expm1OverX((s - 1) * logRatio);
+}
+
+/** E[X(t)]: expected repeat purchases in (0, t] of a customer who just made a first purchase. */
+export function paretoNbdExpectedPurchases(params: ParetoNbdParams, t: number): number {
+  checkParams(params);
+  return expectedWhileAlive(params.r, params.alpha, params.s, params.beta, t);
+}
+
+/** E[Y(t) | x, t_x, T]: expected purchases in (T, T + t]. */
+export function paretoNbdConditionalExpectedPurchases(params: ParetoNbdParams, t: number, x: number, tx: number, T: number): number {
+  const pAlive = paretoNbdPAlive(params, x, tx, T);
+  return pAlive * expectedWhileAlive(params.r + x, params.alpha + T, params.s, params.beta + T, t);
+}
+
+/**
+ * P(X(t) = n) = NB(n; r, α, t) (β/(β+t))^s + ∫_0^t NB(n; r, α, τ) s β^s (β+τ)^{-(s+1)} dτ
+ * (alive at t with n purchases, or died at τ < t with n purchases by then). The integral
+ * is done by quadrature; it is not on any hot path.
+ */
+export function paretoNbdProbabilityOfPurchases(params: ParetoNbdParams, n: number, t: number): number {
+  checkParams(params);
+  if (!(n >= 0) || !Number.isInteger(n)) throw new RangeError(`n = ${n} must be a whole number >= 0`);
+  if (!(t > 0)) return n === 0 ? 1 : 0;
+  const { r, alpha, s, beta } = params;
+  const logNb = (tau: number) => logNegativeBinomialPmf(n, r, Math.log(tau) - Math.log(alpha + tau), -Math.log1p(tau / alpha));
+  const survived = Math.exp(logNb(t) - s * Math.log1p(t / beta));
+  const logDeathDensity = (tau: number) => Math.log(s) - Math.log(beta) - (s + 1) * Math.log1p(tau / beta);
+  if (n === 0) {
+    // ∫_0^t (α/(α+τ))^r s β^s (β+τ)^{-(s+1)} dτ = s α^r β^s (Φ(0) - Φ(t)).
+    const logConstant = Math.log(s) + r * Math.log(alpha) + s * Math.log(beta);
+    const died = logSubExp(logTailIntegral(alpha, r, beta, s + 1, 0).log, logTailIntegral(alpha, r, beta, s + 1, t).log);
+    return survived + Math.exp(logConstant + died);
+  }
+  // Integrand peaks where n/τ = (r+n)/(α+τ) + (s+1)/(β+τ); scale by its value there.
+  const logIntegrand = (tau: number) => (tau > 0 ? logNb(tau) + logDeathDensity(tau) : Number.NEGATIVE_INFINITY);
+  let lo = 0;
+  let hi = t;
+  for (let i = 0; i < 200; i++) {
+    const mid = (lo + hi) / 2;
+    const slope = n / mid - (r + n) / (alpha + mid) - (s + 1) / (beta + mid);
+    if (slope > 0) lo = mid;
+    else hi = mid;
+  }
+  const mode = (lo + hi) / 2;
+  const peak = logIntegrand(mode);
+  const [integral] = integrateVector((tau) => [Math.exp(logIntegrand(tau) - peak)], 0, t, 1, [mode / 2, mode, (mode + t) / 2], {
+    relativeTolerance: 1e-12,
+  });
+  return survived + Math.exp(peak) * integral;
+}
+
+/**
+ * P(at least one purchase in (T, T + t] | x, t_x, T) = P(alive) · E[∫_0^t λ e^{-(λ+μ)u} du]
+ * = P(alive) · (r+x) α'^{r+x} β'^s ∫_0^t (α'+u)^{-(r+x+1)} (β'+u)^{-s} du, α' = α+T, β' = β+T.
+ */
+export function paretoNbdProbabilityOfPurchaseWithin(params: ParetoNbdParams, t: number, x: number, tx: number, T: number): number {
+  const pAlive = paretoNbdPAlive(params, x, tx, T);
+  return pAlive * activePurchaseProbability(params, x, T, t);
+}
+
+function activePurchaseProbability(params: ParetoNbdParams, x: number, T: number, t: number): number {
+  if (!(t > 0)) return 0;
+  const { r, alpha, s, beta } = params;
+  const shape = r + x;
+  const logConstant = Math.log(shape) + shape * Math.log(alpha + T) + s * Math.log(beta + T);
+  const atZero = logTailIntegral(alpha + T, shape + 1, beta + T, s, 0).log;
+  if (t === Number.POSITIVE_INFINITY) return Math.min(1, Math.exp(logConstant + atZero));
+  const atT = logTailIntegral(alpha + T, shape + 1, beta + T, s, t).log;
+  return Math.min(1, Math.exp(logConstant + logSubExp(atZero, Math.min(atT, atZero))));
+}
+
+/**
+ * Smallest t with P(a purchase in (T, T+t]) >= probability, or null when even t = ∞ falls
+ * short (the customer is likely gone, or likely to die before buying again).
+ */
+export function paretoNbdTimeToPurchase(params: ParetoNbdParams, x: number, tx: number, T: number, probability = 0.5): number | null {
+  const pAlive = paretoNbdPAlive(params, x, tx, T);
+  if (!(pAlive > probability)) return null;
+  const target = probability / pAlive;
+  if (!(activePurchaseProbability(params, x, T, Number.POSITIVE_INFINITY) > target)) return null;
+  // Bracket in t, then bisect on log t (monotone increasing in t).
+  let hi = (params.alpha + T) / (params.r + x);
+  while (activePurchaseProbability(params, x, T, hi) < target) hi *= 2;
+  let lo = hi / 2;
+  while (lo > 1e-12 && activePurchaseProbability(params, x, T, lo) >= target) lo /= 2;
+  for (let i = 0; i < 100 && hi - lo > 1e-10 * hi; i++) {
+    const mid = Math.sqrt(lo * hi);
+    if (activePurchaseProbability(params, x, T, mid) >= target) hi = mid;
+    else lo = mid;
+  }
+  return hi;
+}
