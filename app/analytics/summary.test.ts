@@ -1,0 +1,207 @@
+import { readFileSync } from "node:fs";
+import fc from "fast-check";
+import { dayIndex } from "./dates";
+import { CustomerIndex, TransactionTable, groupByCustomer, summarize, type CustomerSummary, type Transaction } from "./summary";
+
+const CDNOW = "tests/fixtures/cdnow";
+
+/** CDNOW_sample.txt read independently of the app's parsers: sample id, date, dollars. */
+function cdnowSample(): Transaction[] {
+  return readFileSync(`${CDNOW}/CDNOW_sample.txt`, "utf8")
+    .split(/\r?\n/)
+    .filter((line) => line.trim() !== "")
+    .map((line) => {
+      const [, sampleId, date, , dollars] = line.trim().split(/\s+/);
+      return { customerId: sampleId, day: dayIndex(date), amount: Number(dollars) };
+    });
+}
+
+function readCsv(path: string): Record<string, number>[] {
+  const [header, ...rows] = readFileSync(path, "utf8").trim().split(/\r?\n/);
+  const names = header.split(",");
+  return rows.map((row) => Object.fromEntries(row.split(",").map((value, i) => [names[i], Number(value)])));
+}
+
+/** The fixtures print 2 decimals: our value must lie in the printed value's rounding interval (+1e-6). */
+function expectRoundsTo(actual: number, printed: number, what: string): void {
+  if (Math.abs(actual - printed) > 0.005 + 1e-6) throw new Error(`${what}: ${actual} does not round to ${printed}`);
+}
+
+describe("summarize on CDNOW (weeks, calibration ends 1997-09-30)", () => {
+  const summaries = summarize(cdnowSample(), { asOfDay: dayIndex("1997-09-30"), unit: "week" });
+  const byId = new Map(summaries.map((s) => [Number(s.customerId), s]));
+
+  it("has every one of the 2,357 customers", () => {
+    expect(summaries).toHaveLength(2357);
+    expect(byId.size).toBe(2357);
+  });
+
+  it("reproduces cdnow_customers_summary.csv (frequency, recency, T)", () => {
+    const expected = readCsv(`${CDNOW}/cdnow_customers_summary.csv`);
+    expect(expected).toHaveLength(2357);
+    for (const row of expected) {
+      const s = byId.get(row.ID)!;
+      expect(s.frequency).toBe(row.frequency);
+      expectRoundsTo(s.recency, row.recency, `customer ${row.ID} recency`);
+      expectRoundsTo(s.T, row.T, `customer ${row.ID} T`);
+    }
+  });
+
+  it("reproduces cdnow_customers_summary_with_transactions.csv (x, t_x, T, zbar)", () => {
+    const expected = readCsv(`${CDNOW}/cdnow_customers_summary_with_transactions.csv`);
+    expect(expected).toHaveLength(2357);
+    for (const row of expected) {
+      const s = byId.get(row.ID)!;
+      expect(s.frequency).toBe(row.x);
+      expect(s.orders).toBe(row.x + 1);
+      expectRoundsTo(s.recency, row.t_x, `customer ${row.ID} t_x`);
+      expectRoundsTo(s.T, row.T, `customer ${row.ID} T`);
+      expectRoundsTo(s.monetaryValue, row.zbar, `customer ${row.ID} zbar`);
+    }
+  });
+
+  it("matches the published aggregates", () => {
+    expect(summaries.reduce((sum, s) => sum + s.frequency, 0)).toBe(2457);
+    expect(summaries.filter((s) => s.frequency > 0)).toHaveLength(946);
+    expect(summaries.filter((s) => s.frequency === 0)).toHaveLength(1411);
+  });
+
+  it("counts same-day purchases once and sums them", () => {
+    // Customer 1: 1997-01-01 (29.33), 1997-01-18 (29.73), 1997-08-02 (14.96), 1997-12-12 (26.48, after as-of).
+    const first = byId.get(1)!;
+    expect(first).toMatchObject({ orders: 3, frequency: 2, firstDay: dayIndex("1997-01-01"), lastDay: dayIndex("1997-08-02") });
+    expect(first.totalSpent).toBeCloseTo(29.33 + 29.73 + 14.96, 10);
+    expect(first.monetaryValue).toBeCloseTo((29.73 + 14.96) / 2, 10);
+  });
+
+  it("sorts customers by id", () => {
+    const ids = summaries.map((s) => s.customerId);
+    expect(ids).toEqual([...ids].sort());
+  });
+});
+
+describe("summarize", () => {
+  const day = dayIndex("2024-01-01");
+  const tx = (customerId: string, offset: number, amount: number): Transaction => ({ customerId, day: day + offset, amount });
+
+  it("merges same-day purchases, excludes the first day from m, ignores rows after as-of", () => {
+    const [a] = summarize([tx("a", 0, 10), tx("a", 0, 5), tx("a", 14, 20), tx("a", 14, 4), tx("a", 28, 30), tx("a", 29, 99)], {
+      asOfDay: day + 28,
+      unit: "week",
+    });
+    expect(a).toEqual<CustomerSummary>({
+      customerId: "a",
+      orders: 3,
+      frequency: 2,
+      recency: 4,
+      T: 4,
+      monetaryValue: (24 + 30) / 2,
+      totalSpent: 69,
+      firstDay: day,
+      lastDay: day + 28,
+    });
+  });
+
+  it("works in days and months", () => {
+    const rows = [tx("a", 0, 1), tx("a", 61, 1)];
+    expect(summarize(rows, { asOfDay: day + 91, unit: "day" })[0]).toMatchObject({ recency: 61, T: 91 });
+    expect(summarize(rows, { asOfDay: day + 91, unit: "month" })[0].T).toBeCloseTo(91 / (365.25 / 12), 12);
+  });
+
+  it("treats refund-only days as refunds, not purchases", () => {
+    const [a] = summarize([tx("a", 0, 50), tx("a", 3, -20), tx("a", 10, 30), tx("a", 10, -5)], { asOfDay: day + 30, unit: "day" });
+    expect(a).toMatchObject({ orders: 2, frequency: 1, recency: 10, totalSpent: 55, monetaryValue: 25 });
+  });
+
+  it("leaves out customers with no purchase by as-of", () => {
+    const result = summarize([tx("early", 0, 1), tx("late", 5, 1), tx("refund-only", 1, -3)], { asOfDay: day + 2, unit: "day" });
+    expect(result.map((s) => s.customerId)).toEqual(["early"]);
+  });
+
+  it("returns nothing for no transactions and rejects bad options", () => {
+    expect(summarize([], { asOfDay: day, unit: "week" })).toEqual([]);
+    expect(() => summarize([], { asOfDay: 1.5, unit: "week" })).toThrow(RangeError);
+  });
+
+  it("does not depend on row order (shuffled input gives the same summaries)", () => {
+    const rows = fc.array(
+      fc.record({
+        customerId: fc.constantFrom("a", "b", "c", "d", "ee", "C0001"),
+        day: fc.integer({ min: day, max: day + 400 }),
+        // Whole cents: sums are then exact in any order.
+        amount: fc.integer({ min: -500, max: 50_000 }).map((cents) => cents / 100),
+      }),
+      { maxLength: 60 },
+    );
+    fc.assert(
+      fc.property(rows, fc.integer({ min: day, max: day + 450 }), fc.constantFrom("day", "week", "month" as const), (input, asOfDay, unit) => {
+        const shuffled = fc.sample(fc.shuffledSubarray(input, { minLength: input.length, maxLength: input.length }), 1)[0];
+        const round = (s: CustomerSummary) => ({ ...s, monetaryValue: Math.round(s.monetaryValue * 1e6), totalSpent: Math.round(s.totalSpent * 1e6) });
+        expect(summarize(shuffled, { asOfDay, unit }).map(round)).toEqual(summarize(input, { asOfDay, unit }).map(round));
+      }),
+    );
+  });
+
+  it("falls back to a comparison sort for day ranges too wide to count", () => {
+    const table = TransactionTable.from([tx("a", 9_000_000, 1), tx("a", -9_000_000, 2), tx("b", 0, 3), tx("a", 0, 4)]);
+    const groups = groupByCustomer(table);
+    expect(Array.from(groups.order)).toEqual([1, 3, 0, 2]);
+    expect(Array.from(groups.start)).toEqual([0, 3, 4]);
+  });
+});
+
+describe("TransactionTable", () => {
+  it("grows and interns ids", () => {
+    const table = new TransactionTable(2);
+    for (let i = 0; i < 1000; i++) table.add(`customer-${i % 7}`, i, i / 2);
+    expect(table.length).toBe(1000);
+    expect(table.customerCount).toBe(7);
+    expect(Array.from(table).slice(0, 2)).toEqual([
+      { customerId: "customer-0", day: 0, amount: 0 },
+      { customerId: "customer-1", day: 1, amount: 0.5 },
+    ]);
+  });
+
+  it("takes ids as ranges of a larger string", () => {
+    const table = new TransactionTable();
+    const text = "x,alice,y,bob,alice";
+    table.addRange(text, 2, 7, 1, 1);
+    table.addRange(text, 10, 13, 1, 1);
+    table.addRange(text, 14, 19, 2, 1);
+    expect(table.customerIds).toEqual(["alice", "bob"]);
+    expect(Array.from(table.customers)).toEqual([0, 1, 0]);
+  });
+
+  it("rejects non-integer days and non-finite amounts", () => {
+    const table = new TransactionTable();
+    expect(() => table.add("a", 1.5, 1)).toThrow(RangeError);
+    expect(() => table.add("a", 1, Number.NaN)).toThrow(RangeError);
+    expect(() => table.addForCustomer(5, 1, 1)).toThrow(RangeError);
+  });
+});
+
+describe("CustomerIndex", () => {
+  it("gives each distinct id one dense index, whatever the order and however many", () => {
+    fc.assert(
+      fc.property(fc.array(fc.string({ maxLength: 20, unit: "binary" }), { maxLength: 300 }), (ids) => {
+        const index = new CustomerIndex();
+        const reference = new Map<string, number>();
+        for (const id of ids) {
+          if (!reference.has(id)) reference.set(id, reference.size);
+          expect(index.intern(id)).toBe(reference.get(id));
+        }
+        expect(index.ids).toEqual([...reference.keys()]);
+        for (const [id, i] of reference) expect(index.get(id)).toBe(i);
+        expect(index.get("\u0000never-seen\u0000")).toBeUndefined();
+      }),
+      { numRuns: 40 },
+    );
+  });
+
+  it("stays exact past many rehashes", () => {
+    const index = new CustomerIndex();
+    for (let i = 0; i < 50_000; i++) index.intern(`C${i}`);
+    for (let i = 0; i < 50_000; i += 997) expect(index.intern(`C${i}`)).toBe(i);
+    expect(index.size).toBe(50_000);
+  });
+});
