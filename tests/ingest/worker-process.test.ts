@@ -1,0 +1,171 @@
+import { type ChildProcess, spawn } from "node:child_process";
+import { once } from "node:events";
+import { fileURLToPath } from "node:url";
+import { Queue } from "bullmq";
+import { Redis } from "ioredis";
+import { silentLogger } from "~/jobs/log.server";
+import { QUEUE, ingestJobId } from "~/jobs/queues.server";
+import { startWorkers, type WorkersHandle } from "~/jobs/workers.server";
+import { testDb, uniqueShop } from "../helpers/db";
+import { fixture } from "./fixtures";
+import { insertDelivery, snapshot } from "./helpers";
+import { PrivateRedis, waitFor } from "./private-redis";
+
+// Worker processes for real: one SIGKILLed mid-job, one stopped by SIGTERM while Redis is
+// unreachable. Children run with tsx, as `npm run worker` does.
+
+const ROOT = fileURLToPath(new URL("../../", import.meta.url));
+const db = () => testDb();
+
+let redis: PrivateRedis;
+const children: ChildProcess[] = [];
+let handle: WorkersHandle | undefined;
+const inspectors: { connection: Redis; queue: Queue }[] = [];
+
+beforeAll(async () => {
+  redis = await PrivateRedis.start();
+});
+
+afterEach(async () => {
+  for (const child of children.splice(0)) if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");
+  await handle?.close();
+  handle = undefined;
+  for (const { connection, queue } of inspectors.splice(0)) {
+    await queue.obliterate({ force: true }).catch(() => {});
+    await queue.close().catch(() => {});
+    connection.disconnect();
+  }
+});
+
+afterAll(async () => {
+  await redis.stop();
+});
+
+interface Child {
+  process: ChildProcess;
+  output: () => string;
+}
+
+function spawnWorker(script: string, env: Record<string, string>): Child {
+  // node with tsx's loader (as `tsx script` runs it), without tsx's wrapper process: a
+  // signal sent to the child reaches the worker itself.
+  const child = spawn(process.execPath, ["--import", "tsx", script], {
+    cwd: ROOT,
+    env: { ...process.env, NODE_ENV: "test", REDIS_URL: redis.url, ...env },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  children.push(child);
+  let output = "";
+  child.stdout?.on("data", (chunk: Buffer) => (output += chunk.toString()));
+  child.stderr?.on("data", (chunk: Buffer) => (output += chunk.toString()));
+  return { process: child, output: () => output };
+}
+
+function queueOn(prefix: string) {
+  const connection = new Redis(redis.url, { maxRetriesPerRequest: null });
+  connection.on("error", () => {});
+  const queue = new Queue(QUEUE.ingest, { connection, prefix });
+  queue.on("error", () => {});
+  inspectors.push({ connection, queue });
+  return { connection, queue };
+}
+
+/** Entries of the queue's event stream for one job (BullMQ records every state change there). */
+async function jobEvents(connection: Redis, prefix: string, jobId: string): Promise<string[]> {
+  const entries = await connection.xrange(`${prefix}:${QUEUE.ingest}:events`, "-", "+");
+  return entries
+    .map(([, fields]) => Object.fromEntries(fields.flatMap((value, index) => (index % 2 === 0 ? [[value, fields[index + 1]]] : []))))
+    .filter((event) => event.jobId === jobId)
+    .map((event) => event.event);
+}
+
+describe("worker processes", () => {
+  it("finishes a job exactly once when its worker is killed mid-job", async () => {
+    const prefix = `tenure-test-kill-${process.pid}-${Date.now()}`;
+    process.env.TENURE_QUEUE_PREFIX = prefix;
+    const { connection, queue } = queueOn(prefix);
+    const shop = uniqueShop();
+    const id = await insertDelivery(db(), { shop, topic: "orders/create", payload: fixture("orders-create") });
+    const jobId = ingestJobId(String(id));
+
+    // Worker A holds each delivery for 20 s inside its transaction.
+    const a = spawnWorker("tests/ingest/worker-child.ts", { TENURE_QUEUE_PREFIX: prefix, TENURE_TEST_INGEST_DELAY_MS: "20000" });
+    await waitFor(async () => a.output().includes("child worker ready"), 30_000, "worker A to start");
+    await queue.add("ingest", { deliveryId: String(id) }, { jobId });
+    await waitFor(async () => (await queue.getJobState(jobId)) === "active", 10_000, "worker A to take the job");
+    // A is inside the delivery's transaction: the row is locked.
+    await waitFor(async () => {
+      const free = await db().$queryRaw<{ id: bigint }[]>`
+        SELECT id FROM "WebhookDelivery" WHERE id = ${id}::bigint FOR UPDATE SKIP LOCKED`;
+      return free.length === 0;
+    }, 10_000, "worker A to be mid-job");
+    a.process.kill("SIGKILL");
+    await once(a.process, "exit");
+    expect(await db().webhookDelivery.findUniqueOrThrow({ where: { id } })).toMatchObject({ status: "PENDING", attempts: 0 });
+
+    // Worker B (this process) finds the dead worker's job once its lock lapses, and does it.
+    handle = await startWorkers({ db: db(), redisUrl: redis.url, concurrency: 1, lockDurationMs: 1_000, stalledIntervalMs: 500, sweep: false, logger: silentLogger, shutdownDeadlineMs: 5_000 });
+    await waitFor(async () => (await queue.getJobState(jobId)) === "completed", 20_000, "worker B to complete the job");
+
+    const delivery = await db().webhookDelivery.findUniqueOrThrow({ where: { id } });
+    expect(delivery).toMatchObject({ status: "PROCESSED", attempts: 1, customerId: 7390571233329n });
+    const rows = await snapshot(db(), shop);
+    expect(rows.orders.map((order) => [order.id, order.netMinor])).toEqual([[6123456789012n, 16963n]]);
+    expect(rows.customers.map((customer) => [customer.id, customer.ordersCount, customer.netSpentMinor])).toEqual([[7390571233329n, 1, 16963n]]);
+    const events = await jobEvents(connection, prefix, jobId);
+    expect(events.filter((event) => event === "completed")).toHaveLength(1);
+    expect(events).toContain("stalled");
+    expect(events).not.toContain("failed");
+    expect((await queue.getJob(jobId))?.returnvalue).toMatchObject({ status: "processed" });
+
+  }, 60_000);
+
+  it("drains in-flight jobs on SIGTERM", async () => {
+    const prefix = `tenure-test-drain-${process.pid}-${Date.now()}`;
+    const { connection, queue } = queueOn(prefix);
+    const id = await insertDelivery(db(), { shop: uniqueShop(), topic: "orders/create", payload: fixture("orders-create") });
+    const worker = spawnWorker("app/jobs/worker.ts", { TENURE_QUEUE_PREFIX: prefix, TENURE_TEST_INGEST_DELAY_MS: "1500", SHUTDOWN_DEADLINE_MS: "8000" });
+    await waitFor(async () => worker.output().includes("worker started"), 30_000, "the worker to start");
+    await queue.add("ingest", { deliveryId: String(id) }, { jobId: ingestJobId(String(id)) });
+    await waitFor(async () => (await queue.getJobState(ingestJobId(String(id)))) === "active", 10_000, "the job to start");
+
+    worker.process.kill("SIGTERM");
+    const [code] = await once(worker.process, "exit");
+    expect(code).toBe(0);
+    expect(worker.output()).toMatch(/"message":"worker stopped","graceful":true/);
+    expect((await db().webhookDelivery.findUniqueOrThrow({ where: { id } })).status).toBe("PROCESSED");
+    expect(await queue.getJobState(ingestJobId(String(id)))).toBe("completed");
+
+  }, 60_000);
+
+  it("exits within the deadline on SIGTERM while Redis is unreachable, losing nothing", async () => {
+    const prefix = `tenure-test-sigterm-${process.pid}-${Date.now()}`;
+    const { connection, queue } = queueOn(prefix);
+    const id = await insertDelivery(db(), { shop: uniqueShop(), topic: "orders/create", payload: fixture("orders-create") });
+    const deadline = 2_000;
+    const worker = spawnWorker("app/jobs/worker.ts", {
+      TENURE_QUEUE_PREFIX: prefix,
+      TENURE_TEST_INGEST_DELAY_MS: "30000", // a job that cannot finish before the deadline
+      SHUTDOWN_DEADLINE_MS: String(deadline),
+    });
+    await waitFor(async () => worker.output().includes("worker started"), 30_000, "the worker to start");
+    await queue.add("ingest", { deliveryId: String(id) }, { jobId: ingestJobId(String(id)) });
+    await waitFor(async () => (await queue.getJobState(ingestJobId(String(id)))) === "active", 10_000, "the job to start");
+
+    await redis.stop();
+    try {
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      const stoppedAt = Date.now();
+      worker.process.kill("SIGTERM");
+      const [code] = await once(worker.process, "exit");
+      const elapsed = Date.now() - stoppedAt;
+      expect(code).toBe(0);
+      expect(elapsed).toBeLessThan(deadline + 1_000);
+      expect(worker.output()).toMatch(/"message":"worker stopped","graceful":false/);
+      // The unfinished delivery rolled back with the process: still PENDING, for the sweeper.
+      expect(await db().webhookDelivery.findUniqueOrThrow({ where: { id } })).toMatchObject({ status: "PENDING", attempts: 0 });
+    } finally {
+      await redis.start();
+    }
+  }, 60_000);
+});
