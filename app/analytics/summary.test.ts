@@ -1,13 +1,14 @@
-import { readFileSync } from "node:fs";
 import fc from "fast-check";
 import { dayIndex } from "./dates";
+// Fixtures come in through Vite's ?raw imports: app/analytics stays free of fs, tests included.
+import cdnowSampleText from "../../tests/fixtures/cdnow/CDNOW_sample.txt?raw";
+import cdnowSummaryText from "../../tests/fixtures/cdnow/cdnow_customers_summary.csv?raw";
+import cdnowSummaryWithTransactionsText from "../../tests/fixtures/cdnow/cdnow_customers_summary_with_transactions.csv?raw";
 import { CustomerIndex, TransactionTable, groupByCustomer, summarize, type CustomerSummary, type Transaction } from "./summary";
-
-const CDNOW = "tests/fixtures/cdnow";
 
 /** CDNOW_sample.txt read independently of the app's parsers: sample id, date, dollars. */
 function cdnowSample(): Transaction[] {
-  return readFileSync(`${CDNOW}/CDNOW_sample.txt`, "utf8")
+  return cdnowSampleText
     .split(/\r?\n/)
     .filter((line) => line.trim() !== "")
     .map((line) => {
@@ -16,8 +17,8 @@ function cdnowSample(): Transaction[] {
     });
 }
 
-function readCsv(path: string): Record<string, number>[] {
-  const [header, ...rows] = readFileSync(path, "utf8").trim().split(/\r?\n/);
+function readCsv(text: string): Record<string, number>[] {
+  const [header, ...rows] = text.trim().split(/\r?\n/);
   const names = header.split(",");
   return rows.map((row) => Object.fromEntries(row.split(",").map((value, i) => [names[i], Number(value)])));
 }
@@ -37,7 +38,7 @@ describe("summarize on CDNOW (weeks, calibration ends 1997-09-30)", () => {
   });
 
   it("reproduces cdnow_customers_summary.csv (frequency, recency, T)", () => {
-    const expected = readCsv(`${CDNOW}/cdnow_customers_summary.csv`);
+    const expected = readCsv(cdnowSummaryText);
     expect(expected).toHaveLength(2357);
     for (const row of expected) {
       const s = byId.get(row.ID)!;
@@ -48,7 +49,7 @@ describe("summarize on CDNOW (weeks, calibration ends 1997-09-30)", () => {
   });
 
   it("reproduces cdnow_customers_summary_with_transactions.csv (x, t_x, T, zbar)", () => {
-    const expected = readCsv(`${CDNOW}/cdnow_customers_summary_with_transactions.csv`);
+    const expected = readCsv(cdnowSummaryWithTransactionsText);
     expect(expected).toHaveLength(2357);
     for (const row of expected) {
       const s = byId.get(row.ID)!;
