@@ -1,0 +1,122 @@
+import "@shopify/shopify-app-remix/adapters/node";
+import { ApiVersion, AppDistribution, shopifyApp } from "@shopify/shopify-app-remix/server";
+import { PrismaSessionStorage } from "@shopify/shopify-app-session-storage-prisma";
+import { z } from "zod";
+import { db } from "./db.server";
+import { env } from "./env.server";
+
+// The one Shopify configuration module, set up as Shopify's Remix template does it.
+// Everything is built on first use, not at import: importing this module must not read
+// the environment or open a database connection (tests set DATABASE_URL in beforeAll).
+
+/** The Admin API version, pinned. Keep shopify.app.toml's [webhooks] api_version the same. */
+export const API_VERSION = ApiVersion.October26;
+
+function createShopifyApp() {
+  const config = env();
+  return shopifyApp({
+    apiKey: config.SHOPIFY_API_KEY,
+    apiSecretKey: config.SHOPIFY_API_SECRET,
+    apiVersion: API_VERSION,
+    scopes: config.SCOPES.split(",").map((scope) => scope.trim()).filter(Boolean),
+    appUrl: config.SHOPIFY_APP_URL,
+    authPathPrefix: "/auth",
+    sessionStorage: new PrismaSessionStorage(db()),
+    distribution: AppDistribution.AppStore,
+    future: {
+      unstable_newEmbeddedAuthStrategy: true,
+      expiringOfflineAccessTokens: true,
+    },
+    hooks: {
+      afterAuth: async ({ session, admin }) => {
+        const settings = await fetchShopSettings(admin.graphql);
+        await recordShopInstall({ shop: session.shop, scopes: session.scope ?? null, ...settings });
+        await afterShopInstalled(session.shop);
+      },
+    },
+    ...(config.SHOP_CUSTOM_DOMAIN ? { customShopDomains: [config.SHOP_CUSTOM_DOMAIN] } : {}),
+  });
+}
+
+type ShopifyApp = ReturnType<typeof createShopifyApp>;
+let app: ShopifyApp | undefined;
+
+/** The process-wide Shopify app, created on first use. */
+export function shopify(): ShopifyApp {
+  app ??= createShopifyApp();
+  return app;
+}
+
+export const authenticate = {
+  admin: (request: Request) => shopify().authenticate.admin(request),
+};
+export const login = (request: Request) => shopify().login(request);
+export const addDocumentResponseHeaders = (request: Request, headers: Headers) =>
+  shopify().addDocumentResponseHeaders(request, headers);
+export const unauthenticated = {
+  admin: (shop: string) => shopify().unauthenticated.admin(shop),
+};
+
+// --- Install --------------------------------------------------------------------------
+
+const SHOP_SETTINGS_QUERY = `#graphql
+  query TenureShopSettings {
+    shop {
+      currencyCode
+      ianaTimezone
+    }
+  }`;
+
+const ShopSettingsResponse = z.object({
+  data: z.object({
+    shop: z.object({ currencyCode: z.string().regex(/^[A-Z]{3}$/), ianaTimezone: z.string().min(1) }),
+  }),
+});
+
+export interface ShopSettings {
+  currency: string;
+  timezone: string;
+}
+
+/** Reads an Admin GraphQL `shop { currencyCode ianaTimezone }` response; throws naming what is wrong. */
+export function parseShopSettings(body: unknown): ShopSettings {
+  const { shop } = ShopSettingsResponse.parse(body).data;
+  return { currency: shop.currencyCode, timezone: shop.ianaTimezone };
+}
+
+type GraphqlClient = (query: string) => Promise<Response>;
+
+async function fetchShopSettings(graphql: GraphqlClient): Promise<ShopSettings> {
+  const response = await graphql(SHOP_SETTINGS_QUERY);
+  return parseShopSettings(await response.json());
+}
+
+export interface ShopInstall extends ShopSettings {
+  shop: string;
+  scopes: string | null;
+}
+
+/**
+ * Upserts the Shop row after authentication. Runs on every new offline token, not only on
+ * install, so `installedAt` moves only when the shop comes back after an uninstall (a late
+ * app/uninstalled older than `installedAt` is then ignored by the worker).
+ */
+export async function recordShopInstall(install: ShopInstall, client = db()): Promise<void> {
+  await client.$executeRaw`
+    INSERT INTO "Shop" (domain, currency, timezone, scopes, "installedAt", "uninstalledAt", "updatedAt")
+    VALUES (${install.shop}, ${install.currency}, ${install.timezone}, ${install.scopes}, now(), NULL, now())
+    ON CONFLICT (domain) DO UPDATE SET
+      currency = EXCLUDED.currency,
+      timezone = EXCLUDED.timezone,
+      scopes = COALESCE(EXCLUDED.scopes, "Shop".scopes),
+      "installedAt" = CASE WHEN "Shop"."uninstalledAt" IS NOT NULL THEN now() ELSE "Shop"."installedAt" END,
+      "uninstalledAt" = NULL,
+      "updatedAt" = now()`;
+}
+
+/**
+ * Hook point: runs after every successful install or re-authentication, once the Shop row
+ * is stored. The backfill issue starts the shop's initial bulk import from here (it must
+ * be idempotent: this runs again whenever an offline token is renewed).
+ */
+export async function afterShopInstalled(_shop: string): Promise<void> {}
