@@ -102,7 +102,7 @@ describe("mapOrderPayload", () => {
   it("rejects money it cannot represent exactly", () => {
     const payload = fixture("orders-create");
     payload.current_total_price_set = { shop_money: { amount: "169.635", currency_code: "USD" } };
-    expect(() => mapOrderPayload(payload)).toThrow(/more precision than USD/);
+    expect(() => mapOrderPayload(payload)).toThrow(/"169.635" has more decimals than USD allows/);
   });
 
   it("rejects an embedded refund that belongs to another order", () => {

@@ -1,5 +1,5 @@
 import { type z } from "zod";
-import { MoneyFormatError, toMinorUnits } from "./money";
+import { MoneyFormatError, toMinorUnits } from "~/analytics/money";
 import {
   CustomerPayload,
   DeletePayload,
@@ -128,7 +128,8 @@ export function splitTags(tags: string | null | undefined): string[] {
 
 function shopMoney(set: z.infer<typeof MoneySet>): { minor: bigint; currency: string } {
   const { amount, currency_code } = set.shop_money;
-  return { minor: toMinorUnits(amount, currency_code), currency: currency_code };
+  // A few payloads send amounts unquoted; a JSON number's shortest decimal form is exact for money.
+  return { minor: BigInt(toMinorUnits(String(amount), currency_code)), currency: currency_code };
 }
 
 function customerRow(payload: Omit<z.infer<typeof CustomerPayload>, "updated_at">, updatedAt: Date): CustomerRow {
