@@ -1,0 +1,481 @@
+// Pure parsing of transaction files, one line (or one CSV record) at a time. The file
+// reading lives in app/cli/read-transactions.ts; everything here works on strings.
+//
+// Three formats, recognised by their first line:
+//   csv      header `customer_id,date,amount` (any order, extra columns ignored);
+//            dates YYYY-MM-DD or YYYYMMDD, amounts plain decimals (negative = refund)
+//   cdnow    whitespace separated, no header (or the master file's
+//            `customer_id date number_of_cds dollar_value`): 4 columns
+//            (id, YYYYMMDD, CDs, dollars) or 5 (master id, sample id, ...; the sample
+//            id is the customer)
+//   shopify  Shopify admin "Export orders" CSV: one row per line item, order fields on
+//            the order's first row
+//
+// The simple formats are scanned in place with charCodeAt (see
+// docs/decisions/0004-fast-transaction-reader.md): on a 10M-row file the only string a
+// row allocates is its customer id. Bad rows become RowError values, never throws.
+import { parse as parseCsvSync } from "csv-parse/sync";
+import { daysFromCivil, isValidCivilDate } from "./dates";
+import { MoneyFormatError, currencyExponent, toMinorUnits } from "./money";
+import { type Transaction } from "./summary";
+
+export type TransactionFormat = "csv" | "cdnow" | "shopify";
+
+export interface RowError {
+  line: number;
+  message: string;
+  raw: string;
+}
+
+export interface ParsedTransaction extends Transaction {
+  line: number;
+}
+
+/**
+ * Receives parsed rows without an object per row (the fast path). The customer id is
+ * text.slice(idStart, idEnd), passed as a range so that a consumer which interns ids
+ * (TransactionTable.addRange) need not allocate a string for every row.
+ */
+export interface TransactionSink {
+  transaction(text: string, idStart: number, idEnd: number, day: number, amount: number, line: number): void;
+  error(error: RowError): void;
+}
+
+export type SimpleLayout =
+  | { format: "csv"; customerColumn: number; dateColumn: number; amountColumn: number; columnCount: number }
+  | { format: "cdnow"; customerColumn: number; dateColumn: number; amountColumn: number; columnCount: 4 | 5 };
+
+export type FormatDetection =
+  | { format: "csv" | "cdnow"; layout: SimpleLayout; firstLineIsHeader: boolean }
+  | { format: "shopify"; columns: ShopifyColumns; firstLineIsHeader: true };
+
+export class TransactionFormatError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "TransactionFormatError";
+  }
+}
+
+const CDNOW_MASTER_HEADER = ["customer_id", "date", "number_of_cds", "dollar_value"];
+
+/** Recognises a file's format from its first line (BOM and CR allowed). */
+export function detectFormat(firstLine: string): FormatDetection {
+  const line = stripLineEnd(firstLine.replace(/^\uFEFF/, ""));
+  if (line.trim() === "") throw new TransactionFormatError("the file is empty or starts with a blank line");
+
+  if (line.includes(",")) {
+    const header = splitCsvRecord(line).map((name) => name.trim());
+    const shopify = shopifyColumns(header);
+    if (shopify) return { format: "shopify", columns: shopify, firstLineIsHeader: true };
+    const lower = header.map((name) => name.toLowerCase());
+    const customerColumn = lower.indexOf("customer_id");
+    const dateColumn = lower.indexOf("date");
+    const amountColumn = lower.indexOf("amount");
+    if (customerColumn >= 0 && dateColumn >= 0 && amountColumn >= 0) {
+      return {
+        format: "csv",
+        layout: { format: "csv", customerColumn, dateColumn, amountColumn, columnCount: header.length },
+        firstLineIsHeader: true,
+      };
+    }
+    throw new TransactionFormatError(
+      `unrecognised CSV header "${truncate(line, 120)}": expected customer_id,date,amount or a Shopify orders export ` +
+        `(Name, Email, Financial Status, Total, Refunded Amount, Created at, ...)`,
+    );
+  }
+
+  const fields = line.trim().split(/\s+/);
+  if (fields.map((f) => f.toLowerCase()).join(" ") === CDNOW_MASTER_HEADER.join(" ")) {
+    return { format: "cdnow", layout: cdnowLayout(4), firstLineIsHeader: true };
+  }
+  if ((fields.length === 4 || fields.length === 5) && /^\d{8}$/.test(fields[fields.length - 3])) {
+    return { format: "cdnow", layout: cdnowLayout(fields.length), firstLineIsHeader: false };
+  }
+  throw new TransactionFormatError(
+    `unrecognised first line "${truncate(line, 120)}": expected a customer_id,date,amount header, a Shopify orders ` +
+      `export header, or CDNOW-style whitespace columns (id [sample id] YYYYMMDD cds dollars)`,
+  );
+}
+
+function cdnowLayout(columnCount: 4 | 5): SimpleLayout {
+  // With 5 columns the second is the sample's own customer id (1..2357).
+  return columnCount === 5
+    ? { format: "cdnow", customerColumn: 1, dateColumn: 2, amountColumn: 4, columnCount }
+    : { format: "cdnow", customerColumn: 0, dateColumn: 1, amountColumn: 3, columnCount };
+}
+
+const QUOTE = 34;
+const COMMA = 44;
+const SPACE = 32;
+const TAB = 9;
+const CR = 13;
+const MAX_COLUMNS = 64;
+
+// Field boundaries of the line being parsed (reused: parsing allocates nothing else).
+const fieldStarts = new Int32Array(MAX_COLUMNS);
+const fieldEnds = new Int32Array(MAX_COLUMNS);
+
+/**
+ * Parses text[start, end) — one line without its "\n" — in a simple layout and hands
+ * the row or its error to the sink. Blank lines are ignored.
+ */
+export function parseSimpleLine(
+  layout: SimpleLayout,
+  text: string,
+  start: number,
+  end: number,
+  line: number,
+  sink: TransactionSink,
+): void {
+  if (end > start && text.charCodeAt(end - 1) === CR) end--;
+  let count: number;
+  if (layout.format === "csv") {
+    count = splitCommas(text, start, end);
+    if (count < 0) {
+      parseQuotedCsvLine(layout, text.slice(start, end), line, sink);
+      return;
+    }
+    if (count === 1 && isBlank(text, start, end)) return;
+  } else {
+    count = splitWhitespace(text, start, end);
+    if (count === 0) return;
+  }
+  if (count !== layout.columnCount) {
+    const extra = count > MAX_COLUMNS ? ` (or more)` : "";
+    sink.error({ line, message: `expected ${layout.columnCount} columns, found ${Math.min(count, MAX_COLUMNS)}${extra}`, raw: text.slice(start, end) });
+    return;
+  }
+  const idStart = trimStart(text, fieldStarts[layout.customerColumn], fieldEnds[layout.customerColumn]);
+  const idEnd = trimEnd(text, idStart, fieldEnds[layout.customerColumn]);
+  if (idEnd === idStart) {
+    sink.error({ line, message: "customer id is empty", raw: text.slice(start, end) });
+    return;
+  }
+  const day = parseDayAt(text, fieldStarts[layout.dateColumn], fieldEnds[layout.dateColumn]);
+  if (Number.isNaN(day)) {
+    const raw = text.slice(fieldStarts[layout.dateColumn], fieldEnds[layout.dateColumn]);
+    sink.error({ line, message: `"${raw}" is not a date (expected YYYY-MM-DD or YYYYMMDD)`, raw: text.slice(start, end) });
+    return;
+  }
+  const amount = parseDecimalAt(text, fieldStarts[layout.amountColumn], fieldEnds[layout.amountColumn]);
+  if (Number.isNaN(amount)) {
+    const raw = text.slice(fieldStarts[layout.amountColumn], fieldEnds[layout.amountColumn]);
+    sink.error({ line, message: `"${raw}" is not an amount (expected a decimal number such as 12.50)`, raw: text.slice(start, end) });
+    return;
+  }
+  sink.transaction(text, idStart, idEnd, day, amount, line);
+}
+
+/** One line -> a transaction, an error, or null for a blank line (convenience form). */
+export function parseTransactionLine(layout: SimpleLayout, lineText: string, line: number): ParsedTransaction | RowError | null {
+  let result: ParsedTransaction | RowError | null = null;
+  parseSimpleLine(layout, lineText, 0, lineText.length, line, {
+    transaction: (text, idStart, idEnd, day, amount) => {
+      result = { customerId: text.slice(idStart, idEnd), day, amount, line };
+    },
+    error: (error) => {
+      result = error;
+    },
+  });
+  return result;
+}
+
+export function isRowError(value: ParsedTransaction | RowError): value is RowError {
+  return "message" in value;
+}
+
+/** Field boundaries into fieldStarts/fieldEnds; -1 when the line has quotes (slow path). */
+function splitCommas(text: string, start: number, end: number): number {
+  let count = 0;
+  let fieldStart = start;
+  for (let i = start; i < end; i++) {
+    const code = text.charCodeAt(i);
+    if (code === COMMA) {
+      if (count < MAX_COLUMNS) {
+        fieldStarts[count] = fieldStart;
+        fieldEnds[count] = i;
+      }
+      count++;
+      fieldStart = i + 1;
+    } else if (code === QUOTE) {
+      return -1;
+    }
+  }
+  if (count < MAX_COLUMNS) {
+    fieldStarts[count] = fieldStart;
+    fieldEnds[count] = end;
+  }
+  return count + 1;
+}
+
+function splitWhitespace(text: string, start: number, end: number): number {
+  let count = 0;
+  let i = start;
+  while (i < end) {
+    while (i < end && isSpace(text.charCodeAt(i))) i++;
+    if (i >= end) break;
+    const fieldStart = i;
+    while (i < end && !isSpace(text.charCodeAt(i))) i++;
+    if (count < MAX_COLUMNS) {
+      fieldStarts[count] = fieldStart;
+      fieldEnds[count] = i;
+    }
+    count++;
+  }
+  return count;
+}
+
+function isSpace(code: number): boolean {
+  return code === SPACE || code === TAB || code === CR;
+}
+
+function isBlank(text: string, start: number, end: number): boolean {
+  return trimStart(text, start, end) === end;
+}
+
+function trimStart(text: string, start: number, end: number): number {
+  while (start < end && isSpace(text.charCodeAt(start))) start++;
+  return start;
+}
+
+function trimEnd(text: string, start: number, end: number): number {
+  while (end > start && isSpace(text.charCodeAt(end - 1))) end--;
+  return end;
+}
+
+/** Lines with quotes go through csv-parse: rare in these files, so speed does not matter. */
+function parseQuotedCsvLine(layout: SimpleLayout, lineText: string, line: number, sink: TransactionSink): void {
+  let fields: string[];
+  try {
+    const records = parseCsvSync(lineText, { relax_column_count: true }) as string[][];
+    if (records.length !== 1) throw new Error("a quoted field spans lines");
+    fields = records[0];
+  } catch (error) {
+    sink.error({ line, message: `malformed CSV: ${(error as Error).message}`, raw: lineText });
+    return;
+  }
+  if (fields.length !== layout.columnCount) {
+    sink.error({ line, message: `expected ${layout.columnCount} columns, found ${fields.length}`, raw: lineText });
+    return;
+  }
+  const customerId = fields[layout.customerColumn].trim();
+  const dateText = fields[layout.dateColumn];
+  const amountText = fields[layout.amountColumn];
+  const day = parseDayAt(dateText, 0, dateText.length);
+  const amount = parseDecimalAt(amountText, 0, amountText.length);
+  if (customerId === "") sink.error({ line, message: "customer id is empty", raw: lineText });
+  else if (Number.isNaN(day)) sink.error({ line, message: `"${dateText}" is not a date (expected YYYY-MM-DD or YYYYMMDD)`, raw: lineText });
+  else if (Number.isNaN(amount)) sink.error({ line, message: `"${amountText}" is not an amount (expected a decimal number such as 12.50)`, raw: lineText });
+  else sink.transaction(customerId, 0, customerId.length, day, amount, line);
+}
+
+/** text[start, end) as "YYYY-MM-DD" or "YYYYMMDD" (spaces around allowed) -> day index, or NaN. */
+export function parseDayAt(text: string, start: number, end: number): number {
+  start = trimStart(text, start, end);
+  end = trimEnd(text, start, end);
+  const length = end - start;
+  let year: number;
+  let month: number;
+  let day: number;
+  if (length === 10) {
+    if (text.charCodeAt(start + 4) !== 45 || text.charCodeAt(start + 7) !== 45) return Number.NaN;
+    year = digitsAt(text, start, 4);
+    month = digitsAt(text, start + 5, 2);
+    day = digitsAt(text, start + 8, 2);
+  } else if (length === 8) {
+    year = digitsAt(text, start, 4);
+    month = digitsAt(text, start + 4, 2);
+    day = digitsAt(text, start + 6, 2);
+  } else {
+    return Number.NaN;
+  }
+  if (year < 0 || month < 0 || day < 0 || !isValidCivilDate(year, month, day)) return Number.NaN;
+  return daysFromCivil(year, month, day);
+}
+
+/** Value of `count` decimal digits at text[start], or -1 if any is not a digit. */
+function digitsAt(text: string, start: number, count: number): number {
+  let value = 0;
+  for (let i = start; i < start + count; i++) {
+    const digit = text.charCodeAt(i) - 48;
+    if (digit < 0 || digit > 9) return -1;
+    value = value * 10 + digit;
+  }
+  return value;
+}
+
+const POWERS_OF_TEN = [1, 10, 100, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15];
+
+/**
+ * text[start, end) as a plain decimal ("12", "-3.5", "+0.99", ".5") -> number, or NaN.
+ * Digits accumulate as an integer and are divided once by a power of ten: both are
+ * exact below 2^53, so the result is the correctly rounded value, the same as Number().
+ */
+export function parseDecimalAt(text: string, start: number, end: number): number {
+  start = trimStart(text, start, end);
+  end = trimEnd(text, start, end);
+  if (start === end) return Number.NaN;
+  let i = start;
+  let negative = false;
+  const first = text.charCodeAt(i);
+  if (first === 45 || first === 43) {
+    negative = first === 45;
+    i++;
+  }
+  let value = 0;
+  let digits = 0;
+  let decimals = 0;
+  let seenPoint = false;
+  for (; i < end; i++) {
+    const code = text.charCodeAt(i);
+    if (code === 46 && !seenPoint) {
+      seenPoint = true;
+      continue;
+    }
+    const digit = code - 48;
+    if (digit < 0 || digit > 9) return Number.NaN;
+    value = value * 10 + digit;
+    digits++;
+    if (seenPoint) decimals++;
+  }
+  if (digits === 0) return Number.NaN;
+  if (digits > 15) {
+    // Too many digits for the exact integer route; let the engine round.
+    const parsed = Number(text.slice(start, end));
+    return Number.isFinite(parsed) ? parsed : Number.NaN;
+  }
+  const result = decimals === 0 ? value : value / POWERS_OF_TEN[decimals];
+  return negative ? -result : result;
+}
+
+// ---------------------------------------------------------------------------------
+// Shopify orders export
+
+/** Positions of the export columns we read (null when a column is absent). */
+export interface ShopifyColumns {
+  name: number;
+  email: number;
+  financialStatus: number;
+  total: number;
+  createdAt: number;
+  refundedAmount: number | null;
+  currency: number | null;
+  paymentMethod: number | null;
+  cancelledAt: number | null;
+  id: number | null;
+  count: number;
+}
+
+const SHOPIFY_REQUIRED = ["Name", "Email", "Financial Status", "Total", "Created at"] as const;
+// Columns only the orders export has; two of them must be present to tell it from any CSV with a Name column.
+const SHOPIFY_MARKERS = ["Paid at", "Fulfillment Status", "Lineitem quantity", "Lineitem name", "Refunded Amount", "Subtotal"];
+
+/** Column positions when `header` is a Shopify orders export header, else null. */
+export function shopifyColumns(header: readonly string[]): ShopifyColumns | null {
+  const position = (name: string): number | null => {
+    const index = header.indexOf(name);
+    return index >= 0 ? index : null;
+  };
+  if (SHOPIFY_REQUIRED.some((name) => position(name) === null)) return null;
+  if (SHOPIFY_MARKERS.filter((name) => position(name) !== null).length < 2) return null;
+  return {
+    name: position("Name")!,
+    email: position("Email")!,
+    financialStatus: position("Financial Status")!,
+    total: position("Total")!,
+    createdAt: position("Created at")!,
+    refundedAmount: position("Refunded Amount"),
+    currency: position("Currency"),
+    paymentMethod: position("Payment Method"),
+    cancelledAt: position("Cancelled at"),
+    id: position("Id"),
+    count: header.length,
+  };
+}
+
+/** Why an export row produced no transaction although nothing in it was malformed. */
+export type ShopifySkipReason = "line-item-row" | "test-order" | "no-email" | "duplicate-order";
+
+export type ShopifyRowResult = ParsedTransaction | RowError | { skipped: ShopifySkipReason; line: number };
+
+// "2024-01-15 10:23:45 -0500" (the export's form) or ISO 8601 "2024-01-15T10:23:45-05:00" / "...Z".
+const SHOPIFY_TIMESTAMP = /^(\d{4})-(\d{2})-(\d{2})[ T](\d{2}):(\d{2})(?::(\d{2})(?:\.\d+)?)?\s*(Z|[+-]\d{2}:?\d{2})?$/;
+
+/**
+ * Turns export rows into one transaction per order. The export repeats an order's Name
+ * on every line-item row and fills the order columns (Email, Total, Created at, ...)
+ * on its first row only; we take that row once. Amount = Total - Refunded Amount,
+ * computed exactly in the currency's minor units and returned in major units. The day
+ * is the calendar date of "Created at" in the timestamp's own offset, which is the
+ * shop's time zone in Shopify's export. Test orders (Shopify's Bogus test gateway) do
+ * not count; voided orders (authorisation cancelled, nothing paid) count at 0.
+ */
+export class ShopifyOrderReader {
+  private readonly seenOrders = new Set<string>();
+
+  constructor(private readonly columns: ShopifyColumns) {}
+
+  accept(record: readonly string[], line: number, raw: string): ShopifyRowResult {
+    const c = this.columns;
+    if (record.length !== c.count) {
+      return { line, message: `expected ${c.count} columns, found ${record.length}`, raw };
+    }
+    const name = record[c.name].trim();
+    const createdAt = record[c.createdAt].trim();
+    const total = record[c.total].trim();
+    if (name === "") return { line, message: "order Name is empty", raw };
+    // Continuation rows of a multi-item order carry only line-item columns.
+    if (createdAt === "" && total === "") return { skipped: "line-item-row", line };
+    if (this.seenOrders.has(name)) return { skipped: "duplicate-order", line };
+
+    const paymentMethod = c.paymentMethod === null ? "" : record[c.paymentMethod];
+    if (/bogus/i.test(paymentMethod)) {
+      this.seenOrders.add(name);
+      return { skipped: "test-order", line };
+    }
+    const email = record[c.email].trim().toLowerCase();
+
+    const timestamp = SHOPIFY_TIMESTAMP.exec(createdAt);
+    if (!timestamp) return { line, message: `order ${name}: "Created at" "${createdAt}" is not a timestamp`, raw };
+    const [year, month, dayOfMonth] = [Number(timestamp[1]), Number(timestamp[2]), Number(timestamp[3])];
+    if (!isValidCivilDate(year, month, dayOfMonth)) {
+      return { line, message: `order ${name}: "Created at" "${createdAt}" is not a calendar date`, raw };
+    }
+
+    const currency = c.currency === null ? "" : record[c.currency].trim().toUpperCase();
+    let amount: number;
+    try {
+      const exponent = currency === "" ? 2 : currencyExponent(currency);
+      const unit = currency === "" ? "USD" : currency;
+      const totalMinor = toMinorUnits(total, unit);
+      const refunded = c.refundedAmount === null ? "" : record[c.refundedAmount].trim();
+      const refundedMinor = refunded === "" ? 0 : toMinorUnits(refunded, unit);
+      const voided = record[c.financialStatus].trim().toLowerCase() === "voided";
+      amount = voided ? 0 : (totalMinor - refundedMinor) / 10 ** exponent;
+    } catch (error) {
+      if (error instanceof MoneyFormatError) return { line, message: `order ${name}: ${error.message}`, raw };
+      throw error;
+    }
+
+    this.seenOrders.add(name);
+    if (email === "") return { skipped: "no-email", line };
+    return { customerId: email, day: daysFromCivil(year, month, dayOfMonth), amount, line };
+  }
+}
+
+// ---------------------------------------------------------------------------------
+
+/** Fields of one CSV line (quotes honoured); used for headers. */
+export function splitCsvRecord(lineText: string): string[] {
+  if (!lineText.includes('"')) return lineText.split(",");
+  const records = parseCsvSync(lineText, { relax_column_count: true, relax_quotes: true }) as string[][];
+  return records[0] ?? [];
+}
+
+function stripLineEnd(line: string): string {
+  return line.replace(/\r?\n?$/, "");
+}
+
+function truncate(text: string, length: number): string {
+  return text.length > length ? `${text.slice(0, length)}…` : text;
+}
