@@ -1,0 +1,259 @@
+// Behavioural segments, shown beside RFM. A customer can be in several at once (a repeat
+// buyer who is also a discount shopper). Rules and defaults (docs/analytics/segments.md):
+//   first-time buyer      exactly 1 order
+//   repeat buyer          2 or more orders
+//   big spender           top 10% by net spend
+//   high AOV              top 10% by average order value (AOV = net spend / orders)
+//   discount shopper      more than half of their orders used a discount code
+//   full-price buyer      never used a discount code
+//   VIP                   top 5% by predicted CLV (only when predictions exist)
+//   at-risk repeat buyer  2+ orders and P(alive) under 0.3
+//   one-and-done lost     1 order and no order for longer than the larger of 180 days
+//                         and 2 x the shop's median days from 1st to 2nd order
+// "Top X%" is tie-consistent: a customer is in it when at most X% of customers have a value
+// as high or higher. Customers with the same value are all in or all out, so the group can be
+// smaller than X% (never larger), and is empty when one value covers more than X% at the top.
+// Only positive values qualify (nobody is a big spender with nothing spent). Customers with
+// no orders are in no behavioural segment.
+
+export const BEHAVIOURAL_SEGMENT_KEYS = [
+  "first-time-buyer",
+  "repeat-buyer",
+  "big-spender",
+  "high-aov",
+  "discount-shopper",
+  "full-price-buyer",
+  "vip",
+  "at-risk-repeat-buyer",
+  "one-and-done-lost",
+] as const;
+
+export type BehaviouralSegmentKey = (typeof BEHAVIOURAL_SEGMENT_KEYS)[number];
+
+export interface BehaviourInput {
+  customerId: string;
+  orders: number;
+  /** Net spend: current order totals after refunds and edits, summed. */
+  netSpent: number;
+  /** Average order value; netSpent / orders when left out. */
+  aov?: number | null;
+  /** Orders that used at least one discount code. */
+  discountedOrders: number;
+  daysSinceLastOrder: number;
+  /** Probability the customer is still active (from the shop's fitted model). */
+  pAlive?: number | null;
+  /** Predicted CLV (from the shop's fitted model). */
+  predictedClv?: number | null;
+}
+
+export interface BehaviourOptions {
+  /** Share of customers in "big spender" (default 0.10). */
+  bigSpenderShare?: number;
+  /** Share of customers in "high AOV" (default 0.10). */
+  highAovShare?: number;
+  /** Share of customers with a prediction in "VIP" (default 0.05). */
+  vipShare?: number;
+  /** A discount shopper used codes on MORE than this share of orders (default 0.5). */
+  discountShopperShare?: number;
+  /** At-risk repeat buyers have P(alive) below this (default 0.3). */
+  atRiskPAlive?: number;
+  /** The shop's median days between 1st and 2nd orders (retentionSummary, step 1 to 2). */
+  medianDaysToSecondOrder?: number | null;
+  /** One-and-done lost after this many times the median days to a 2nd order (default 2). */
+  oneAndDoneMultiplier?: number;
+  /** ...and never sooner than this many days (default 180). */
+  oneAndDoneFloorDays?: number;
+}
+
+export const DEFAULT_BEHAVIOUR_OPTIONS = {
+  bigSpenderShare: 0.1,
+  highAovShare: 0.1,
+  vipShare: 0.05,
+  discountShopperShare: 0.5,
+  atRiskPAlive: 0.3,
+  oneAndDoneMultiplier: 2,
+  oneAndDoneFloorDays: 180,
+} as const;
+
+/** The numbers the rules resolved to for this shop (shown next to each segment). */
+export interface BehaviourThresholds {
+  /** Big spenders spent at least this; null when nobody qualifies. */
+  bigSpenderMinNetSpent: number | null;
+  highAovMin: number | null;
+  vipMinPredictedClv: number | null;
+  discountShopperShare: number;
+  atRiskPAlive: number;
+  /** One-and-done customers are lost after MORE than this many days without an order. */
+  oneAndDoneDays: number;
+}
+
+export interface BehaviouralSegmentDefinition {
+  key: BehaviouralSegmentKey;
+  name: string;
+  description: string;
+}
+
+function percent(share: number): string {
+  return `${Math.round(share * 1000) / 10}%`;
+}
+
+/** Plain-words definitions with the configured shares and thresholds filled in. */
+export function behaviouralSegmentDefinitions(
+  opts: BehaviourOptions = {},
+): Readonly<Record<BehaviouralSegmentKey, BehaviouralSegmentDefinition>> {
+  const o = resolveOptions(opts);
+  const discount = o.discountShopperShare === 0.5 ? "half" : percent(o.discountShopperShare);
+  return {
+    "first-time-buyer": { key: "first-time-buyer", name: "First-time buyers", description: "Placed exactly one order." },
+    "repeat-buyer": { key: "repeat-buyer", name: "Repeat buyers", description: "Placed two or more orders." },
+    "big-spender": {
+      key: "big-spender",
+      name: "Big spenders",
+      description: `The top ${percent(o.bigSpenderShare)} of customers by net spend (orders after refunds).`,
+    },
+    "high-aov": {
+      key: "high-aov",
+      name: "High order value",
+      description: `The top ${percent(o.highAovShare)} of customers by average order value (net spend divided by orders).`,
+    },
+    "discount-shopper": {
+      key: "discount-shopper",
+      name: "Discount shoppers",
+      description: `Used a discount code on more than ${discount} of their orders.`,
+    },
+    "full-price-buyer": { key: "full-price-buyer", name: "Full-price buyers", description: "Never used a discount code." },
+    vip: { key: "vip", name: "VIP", description: `The top ${percent(o.vipShare)} of customers by predicted lifetime value.` },
+    "at-risk-repeat-buyer": {
+      key: "at-risk-repeat-buyer",
+      name: "At-risk repeat buyers",
+      description: `Ordered two or more times, but the model gives them less than a ${percent(o.atRiskPAlive)} chance of still being active.`,
+    },
+    "one-and-done-lost": {
+      key: "one-and-done-lost",
+      name: "One-and-done, lost",
+      description:
+        `Ordered once and not again for longer than ${o.oneAndDoneMultiplier} times the days your customers usually take ` +
+        `to order a second time (the median), and at least ${o.oneAndDoneFloorDays} days.`,
+    },
+  };
+}
+
+function checkShare(value: number, name: string): void {
+  if (!(value > 0 && value <= 1)) throw new RangeError(`${name} ${value} must be a share above 0 and at most 1`);
+}
+
+function resolveOptions(opts: BehaviourOptions) {
+  const o = { ...DEFAULT_BEHAVIOUR_OPTIONS, ...stripUndefined(opts) };
+  checkShare(o.bigSpenderShare, "bigSpenderShare");
+  checkShare(o.highAovShare, "highAovShare");
+  checkShare(o.vipShare, "vipShare");
+  if (!(o.discountShopperShare >= 0 && o.discountShopperShare < 1)) {
+    throw new RangeError(`discountShopperShare ${o.discountShopperShare} must be at least 0 and below 1`);
+  }
+  if (!(o.atRiskPAlive > 0 && o.atRiskPAlive <= 1)) throw new RangeError(`atRiskPAlive ${o.atRiskPAlive} must be above 0 and at most 1`);
+  if (!(o.oneAndDoneMultiplier > 0)) throw new RangeError(`oneAndDoneMultiplier ${o.oneAndDoneMultiplier} must be positive`);
+  if (!(o.oneAndDoneFloorDays >= 0)) throw new RangeError(`oneAndDoneFloorDays ${o.oneAndDoneFloorDays} must be 0 or more`);
+  const median = opts.medianDaysToSecondOrder;
+  if (median !== undefined && median !== null && !(median >= 0)) {
+    throw new RangeError(`medianDaysToSecondOrder ${median} must be 0 or more`);
+  }
+  return o;
+}
+
+function stripUndefined<T extends object>(value: T): Partial<T> {
+  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as Partial<T>;
+}
+
+function checkCustomer(c: BehaviourInput, index: number): void {
+  const where = `customers[${index}]`;
+  if (!Number.isInteger(c.orders) || c.orders < 0) throw new RangeError(`${where}.orders must be a whole number of 0 or more`);
+  if (!Number.isInteger(c.discountedOrders) || c.discountedOrders < 0 || c.discountedOrders > c.orders) {
+    throw new RangeError(`${where}.discountedOrders must be a whole number between 0 and orders`);
+  }
+  if (!Number.isFinite(c.netSpent)) throw new RangeError(`${where}.netSpent is not a finite number`);
+  if (!Number.isFinite(c.daysSinceLastOrder)) throw new RangeError(`${where}.daysSinceLastOrder is not a finite number`);
+  if (c.aov != null && !Number.isFinite(c.aov)) throw new RangeError(`${where}.aov is not a finite number`);
+  if (c.pAlive != null && !(c.pAlive >= 0 && c.pAlive <= 1)) throw new RangeError(`${where}.pAlive must be between 0 and 1`);
+  if (c.predictedClv != null && !Number.isFinite(c.predictedClv)) throw new RangeError(`${where}.predictedClv is not a finite number`);
+}
+
+function aovOf(c: BehaviourInput): number | null {
+  if (c.orders === 0) return null;
+  return c.aov ?? c.netSpent / c.orders;
+}
+
+/**
+ * Least value of the top `share` of `values`, tie-consistent: the smallest observed value v
+ * such that at most share x n values are >= v. Only positive values qualify. null when no
+ * value does (e.g. a tie at the top bigger than the share).
+ */
+export function topShareThreshold(values: ArrayLike<number>, share: number): number | null {
+  checkShare(share, "share");
+  const n = values.length;
+  // The epsilon keeps 0.57 x 100 (= 56.99999999999999 in floating point) at 57.
+  const limit = Math.floor(share * n + 1e-9);
+  if (limit === 0) return null;
+  const sorted = Float64Array.from(values).sort().reverse(); // highest first
+  let threshold: number | null = null;
+  let position = 0;
+  while (position < n) {
+    const value = sorted[position];
+    let end = position + 1;
+    while (end < n && sorted[end] === value) end++;
+    if (end > limit || !(value > 0)) break;
+    threshold = value;
+    position = end;
+  }
+  return threshold;
+}
+
+/** The thresholds the rules resolve to for these customers. */
+export function behaviourThresholds(customers: readonly BehaviourInput[], opts: BehaviourOptions = {}): BehaviourThresholds {
+  const o = resolveOptions(opts);
+  const spend: number[] = [];
+  const aov: number[] = [];
+  const clv: number[] = [];
+  customers.forEach((c, index) => {
+    checkCustomer(c, index);
+    if (c.orders === 0) return;
+    spend.push(c.netSpent);
+    aov.push(aovOf(c) as number);
+    if (c.predictedClv != null) clv.push(c.predictedClv);
+  });
+  const median = opts.medianDaysToSecondOrder;
+  return {
+    bigSpenderMinNetSpent: topShareThreshold(spend, o.bigSpenderShare),
+    highAovMin: topShareThreshold(aov, o.highAovShare),
+    vipMinPredictedClv: topShareThreshold(clv, o.vipShare),
+    discountShopperShare: o.discountShopperShare,
+    atRiskPAlive: o.atRiskPAlive,
+    oneAndDoneDays: median == null ? o.oneAndDoneFloorDays : Math.max(o.oneAndDoneFloorDays, o.oneAndDoneMultiplier * median),
+  };
+}
+
+/** The behavioural segments of one customer, given the shop's thresholds. */
+export function behaviouralSegmentsOf(c: BehaviourInput, t: BehaviourThresholds): BehaviouralSegmentKey[] {
+  if (c.orders === 0) return [];
+  const keys: BehaviouralSegmentKey[] = [];
+  keys.push(c.orders === 1 ? "first-time-buyer" : "repeat-buyer");
+  if (t.bigSpenderMinNetSpent !== null && c.netSpent >= t.bigSpenderMinNetSpent) keys.push("big-spender");
+  const aov = aovOf(c) as number;
+  if (t.highAovMin !== null && aov >= t.highAovMin) keys.push("high-aov");
+  if (c.discountedOrders > t.discountShopperShare * c.orders) keys.push("discount-shopper");
+  if (c.discountedOrders === 0) keys.push("full-price-buyer");
+  if (t.vipMinPredictedClv !== null && c.predictedClv != null && c.predictedClv >= t.vipMinPredictedClv) keys.push("vip");
+  if (c.orders >= 2 && c.pAlive != null && c.pAlive < t.atRiskPAlive) keys.push("at-risk-repeat-buyer");
+  if (c.orders === 1 && c.daysSinceLastOrder > t.oneAndDoneDays) keys.push("one-and-done-lost");
+  return keys;
+}
+
+/** Behavioural segment keys per customer id (customers with no orders get none). */
+export function behaviouralSegments(
+  customers: readonly BehaviourInput[],
+  opts: BehaviourOptions = {},
+): Map<string, BehaviouralSegmentKey[]> {
+  const thresholds = behaviourThresholds(customers, opts);
+  const result = new Map<string, BehaviouralSegmentKey[]>();
+  for (const c of customers) result.set(c.customerId, behaviouralSegmentsOf(c, thresholds));
+  return result;
+}
