@@ -1,0 +1,137 @@
+import { type PrismaClient } from "@prisma/client";
+import { type ExpectedIngest } from "./deliveries";
+
+// What the database holds for the demo shop after seeding, read back from the rows the
+// ingest wrote (never from the generator), and compared with what the generator expects.
+
+export interface IngestSnapshot {
+  /** WebhookDelivery rows by status. */
+  stored: number;
+  pending: number;
+  processed: number;
+  failed: number;
+  customers: number;
+  orders: number;
+  testOrders: number;
+  guestOrders: number;
+  cancelledOrders: number;
+  refunds: number;
+  /** Customers with at least one counted order (Customer.ordersCount >= 1). */
+  buyers: number;
+  repeatBuyers: number;
+  /** Sum of Order.netMinor (test orders count 0). */
+  netRevenueMinor: number;
+}
+
+const int = (value: bigint | number | null) => Number(value ?? 0);
+
+export async function readIngest(db: PrismaClient, shop: string): Promise<IngestSnapshot> {
+  const [deliveries] = await db.$queryRaw<{ stored: bigint; pending: bigint; processed: bigint; failed: bigint }[]>`
+    SELECT count(*) AS stored,
+           count(*) FILTER (WHERE status = 'PENDING') AS pending,
+           count(*) FILTER (WHERE status = 'PROCESSED') AS processed,
+           count(*) FILTER (WHERE status = 'FAILED') AS failed
+    FROM "WebhookDelivery" WHERE shop = ${shop}`;
+  const [orders] = await db.$queryRaw<{ orders: bigint; test: bigint; guest: bigint; cancelled: bigint; net: bigint | null }[]>`
+    SELECT count(*) AS orders,
+           count(*) FILTER (WHERE test) AS test,
+           count(*) FILTER (WHERE "customerId" IS NULL) AS guest,
+           count(*) FILTER (WHERE "cancelledAt" IS NOT NULL) AS cancelled,
+           sum("netMinor") AS net
+    FROM "Order" WHERE shop = ${shop}`;
+  const [customers] = await db.$queryRaw<{ customers: bigint; buyers: bigint; repeat: bigint }[]>`
+    SELECT count(*) AS customers,
+           count(*) FILTER (WHERE "ordersCount" >= 1) AS buyers,
+           count(*) FILTER (WHERE "ordersCount" >= 2) AS repeat
+    FROM "Customer" WHERE shop = ${shop}`;
+  const refunds = await db.refund.count({ where: { shop } });
+  return {
+    stored: int(deliveries.stored),
+    pending: int(deliveries.pending),
+    processed: int(deliveries.processed),
+    failed: int(deliveries.failed),
+    customers: int(customers.customers),
+    orders: int(orders.orders),
+    testOrders: int(orders.test),
+    guestOrders: int(orders.guest),
+    cancelledOrders: int(orders.cancelled),
+    refunds,
+    buyers: int(customers.buyers),
+    repeatBuyers: int(customers.repeat),
+    netRevenueMinor: int(orders.net),
+  };
+}
+
+/**
+ * A digest of the shop's orders, customers (with their summaries) and refunds: equal
+ * digests mean equal rows, so two runs can be compared at a glance. Bookkeeping columns
+ * (summaryAt, delivery timestamps) are left out.
+ */
+export async function rowsFingerprint(db: PrismaClient, shop: string): Promise<string> {
+  const [row] = await db.$queryRaw<{ digest: string | null }[]>`
+    SELECT md5(
+      coalesce((SELECT string_agg(concat_ws('|', id, "customerId", "processedAt", "shopifyUpdatedAt", "currentTotalMinor",
+                                            "netMinor", test, "cancelledAt", "financialStatus", "sourceName",
+                                            array_to_string("discountCodes", ','), "lineItemCount"), ';' ORDER BY id)
+                FROM "Order" WHERE shop = ${shop}), '') || '#' ||
+      coalesce((SELECT string_agg(concat_ws('|', id, email, "shopifyUpdatedAt", "ordersCount", "netSpentMinor",
+                                            "firstOrderAt", "lastOrderAt", array_to_string(tags, ',')), ';' ORDER BY id)
+                FROM "Customer" WHERE shop = ${shop}), '') || '#' ||
+      coalesce((SELECT string_agg(concat_ws('|', id, "orderId", "createdAt", "amountMinor"), ';' ORDER BY id)
+                FROM "Refund" WHERE shop = ${shop}), '')
+    ) AS digest`;
+  return row?.digest ?? "";
+}
+
+export interface WaitOptions {
+  timeoutMs?: number;
+  pollMs?: number;
+  onProgress?: (snapshot: IngestSnapshot) => void;
+  signal?: AbortSignal;
+}
+
+/** Polls until every expected delivery is stored and none is PENDING (or time runs out). */
+export async function waitForIngest(db: PrismaClient, shop: string, expectedDeliveries: number, options: WaitOptions = {}): Promise<{ snapshot: IngestSnapshot; complete: boolean }> {
+  const deadline = Date.now() + (options.timeoutMs ?? 10 * 60_000);
+  for (;;) {
+    const snapshot = await readIngest(db, shop);
+    options.onProgress?.(snapshot);
+    const complete = snapshot.stored >= expectedDeliveries && snapshot.pending === 0;
+    if (complete || Date.now() >= deadline || options.signal?.aborted) return { snapshot, complete };
+    await new Promise((resolve) => setTimeout(resolve, options.pollMs ?? 1_000));
+  }
+}
+
+export interface Check {
+  label: string;
+  expected: number;
+  actual: number;
+  ok: boolean;
+}
+
+/** Row counts and money the database should agree on with the generator. */
+export function checkAgainstExpected(snapshot: IngestSnapshot, expected: ExpectedIngest): Check[] {
+  const check = (label: string, want: number, got: number): Check => ({ label, expected: want, actual: got, ok: want === got });
+  return [
+    check("delivery rows", expected.deliveries, snapshot.stored),
+    check("processed", expected.deliveries, snapshot.processed),
+    check("failed", 0, snapshot.failed),
+    check("customers", expected.customers, snapshot.customers),
+    check("orders", expected.orders, snapshot.orders),
+    check("test orders", expected.testOrders, snapshot.testOrders),
+    check("guest orders", expected.guestOrders, snapshot.guestOrders),
+    check("cancelled orders", expected.cancelledOrders, snapshot.cancelledOrders),
+    check("refunds", expected.refunds, snapshot.refunds),
+    check("buyers", expected.buyers, snapshot.buyers),
+    check("repeat buyers", expected.repeatBuyers, snapshot.repeatBuyers),
+    check("net revenue (cents)", expected.netRevenueMinor, snapshot.netRevenueMinor),
+  ];
+}
+
+export function formatMoney(minor: number, currency = "USD"): string {
+  return new Intl.NumberFormat("en-US", { style: "currency", currency }).format(minor / 100);
+}
+
+export function formatCount(n: number): string {
+  return new Intl.NumberFormat("en-US").format(n);
+}

@@ -1,0 +1,378 @@
+// `npm run demo`: Tenure end to end with no Shopify account.
+//
+// Uses DATABASE_URL / REDIS_URL when set, else starts an embedded PostgreSQL (.demo/pg)
+// and a private redis-server; migrates; builds the app when build/ is missing or stale;
+// starts the web server (remix-serve) and the worker in demo mode; generates a synthetic
+// store and sends it through the real signed-webhook route, resends and out-of-order
+// deliveries included; waits for the worker; prints the local URL and what was ingested,
+// read back from the database. Then keeps running until Ctrl-C, or stops once seeded with
+// --exit-when-done (or DEMO_EXIT=1). Re-running with the same seed is idempotent: the same
+// webhook ids are sent again and the intake recognises every one.
+
+import { type ChildProcess, spawn } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import { existsSync, mkdirSync, openSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import path from "node:path";
+import { parseArgs } from "node:util";
+import { type PrismaClient } from "@prisma/client";
+import { applyMigrations } from "../app/db/migrations.server";
+import { createPrismaClient } from "../app/db.server";
+import { planDeliveries } from "../app/demo/deliveries";
+import { checkAgainstExpected, formatCount, formatMoney, readIngest, rowsFingerprint, waitForIngest } from "../app/demo/report.server";
+import { parseWebhookApiVersion, parseWebhookPaths, sendDeliveries } from "../app/demo/send";
+import { generateStore } from "../app/demo/store";
+import { PROJECT_ROOT, type LocalServices, MissingRedisError, ensureLocalServices, freePort, onShutdownSignal } from "./local-services";
+
+const DEMO_DIR = path.join(PROJECT_ROOT, ".demo");
+const LOG_DIR = path.join(DEMO_DIR, "logs");
+const STATE_FILE = path.join(DEMO_DIR, "demo-state.json");
+
+const { values: args } = parseArgs({
+  options: {
+    "exit-when-done": { type: "boolean", default: false },
+    seed: { type: "string", default: process.env.DEMO_SEED ?? "tenure-demo" },
+    customers: { type: "string", default: process.env.DEMO_CUSTOMERS ?? "3600" },
+    port: { type: "string", default: process.env.DEMO_PORT },
+    concurrency: { type: "string", default: "16" },
+    fresh: { type: "boolean", default: false },
+    help: { type: "boolean", short: "h", default: false },
+  },
+  allowPositionals: false,
+});
+
+if (args.help) {
+  console.log(`npm run demo [-- options]
+  --exit-when-done   stop once the store is ingested (also DEMO_EXIT=1)
+  --seed <text>      store seed (default tenure-demo); same seed, same store
+  --customers <n>    customer accounts to generate (default 3600)
+  --port <n>         web server port (default 3000, or a free one)
+  --concurrency <n>  webhook requests in flight (default 16)
+  --fresh            forget the demo shop's rows and re-anchor the store's history at today`);
+  process.exit(0);
+}
+
+const exitWhenDone = args["exit-when-done"] || ["1", "true"].includes(process.env.DEMO_EXIT ?? "");
+const shop = process.env.TENURE_DEMO_SHOP ?? "tenure-demo.myshopify.com";
+const customers = Number(args.customers);
+const concurrency = Number(args.concurrency);
+if (!Number.isInteger(customers) || customers < 1) fail(`--customers must be a positive integer, not ${args.customers}`);
+if (!Number.isInteger(concurrency) || concurrency < 1) fail(`--concurrency must be a positive integer, not ${args.concurrency}`);
+
+const startedAt = Date.now();
+const say = (line: string) => console.log(`tenure demo: ${line}`);
+const elapsed = () => `${((Date.now() - startedAt) / 1000).toFixed(1)}s`;
+
+function fail(message: string): never {
+  console.error(`tenure demo: ${message}`);
+  process.exit(1);
+}
+
+// ------------------------------------------------------------------ children
+
+const children: { name: string; process: ChildProcess; log: string }[] = [];
+
+function startChild(name: string, args: string[], env: NodeJS.ProcessEnv): ChildProcess {
+  mkdirSync(LOG_DIR, { recursive: true });
+  const log = path.join(LOG_DIR, `${name}.log`);
+  const out = openSync(log, "w");
+  // Own process group: a Ctrl-C reaches this script, which stops the children in order.
+  const child = spawn(process.execPath, args, { cwd: PROJECT_ROOT, env, stdio: ["ignore", out, out], detached: true });
+  children.push({ name, process: child, log });
+  child.once("exit", (code, signal) => {
+    if (!shuttingDown) {
+      console.error(`tenure demo: the ${name} exited unexpectedly (code ${code}, signal ${signal}); its log:\n${tail(log)}`);
+      void shutdown(1);
+    }
+  });
+  return child;
+}
+
+function tail(file: string, lines = 30): string {
+  try {
+    return readFileSync(file, "utf8").trimEnd().split("\n").slice(-lines).map((l) => `  | ${l}`).join("\n");
+  } catch {
+    return "  (no log)";
+  }
+}
+
+process.on("exit", () => {
+  for (const { process: child } of children) if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");
+});
+
+async function stopChild(child: ChildProcess, graceMs: number): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
+  child.kill("SIGTERM");
+  const timer = setTimeout(() => child.kill("SIGKILL"), graceMs);
+  await exited;
+  clearTimeout(timer);
+}
+
+// ------------------------------------------------------------------ shutdown
+
+let shuttingDown = false;
+let services: LocalServices | undefined;
+let prisma: PrismaClient | undefined;
+const abort = new AbortController();
+
+async function shutdown(code: number): Promise<never> {
+  if (!shuttingDown) {
+    shuttingDown = true;
+    abort.abort();
+    say("stopping");
+    // The app first (the worker drains its in-flight jobs), then the databases it writes to.
+    const worker = children.find((c) => c.name === "worker");
+    if (worker) await stopChild(worker.process, 15_000);
+    await Promise.all(children.filter((c) => c !== worker).map((c) => stopChild(c.process, 5_000)));
+    await prisma?.$disconnect().catch(() => {});
+    await services?.stop();
+    say("stopped");
+  }
+  process.exit(code);
+}
+
+onShutdownSignal(() => shutdown(130));
+
+// ------------------------------------------------------------------ build
+
+function newestMtime(dir: string, skip: (file: string) => boolean): number {
+  let newest = 0;
+  if (!existsSync(dir)) return newest;
+  for (const entry of readdirSync(dir, { withFileTypes: true, recursive: true })) {
+    if (!entry.isFile()) continue;
+    const file = path.join(entry.parentPath, entry.name);
+    if (skip(file)) continue;
+    newest = Math.max(newest, statSync(file).mtimeMs);
+  }
+  return newest;
+}
+
+function buildIsStale(): string | null {
+  const built = path.join(PROJECT_ROOT, "build", "server", "index.js");
+  if (!existsSync(built)) return "no build yet";
+  const builtAt = statSync(built).mtimeMs;
+  const isTest = (file: string) => /\.test\.tsx?$/.test(file);
+  const sources = Math.max(
+    newestMtime(path.join(PROJECT_ROOT, "app"), isTest),
+    newestMtime(path.join(PROJECT_ROOT, "public"), () => false),
+    ...["vite.config.ts", "package-lock.json", "tsconfig.json"].map((f) => {
+      const file = path.join(PROJECT_ROOT, f);
+      return existsSync(file) ? statSync(file).mtimeMs : 0;
+    }),
+  );
+  return sources > builtAt ? "sources changed since the last build" : null;
+}
+
+async function build(): Promise<void> {
+  const reason = buildIsStale();
+  if (!reason) {
+    say("app build is up to date");
+    return;
+  }
+  say(`building the app (${reason}); log in .demo/logs/build.log`);
+  mkdirSync(LOG_DIR, { recursive: true });
+  const log = path.join(LOG_DIR, "build.log");
+  const out = openSync(log, "w");
+  const remix = path.join(PROJECT_ROOT, "node_modules", "@remix-run", "dev", "dist", "cli.js");
+  const child = spawn(process.execPath, [remix, "vite:build"], { cwd: PROJECT_ROOT, stdio: ["ignore", out, out], env: { ...process.env, NODE_ENV: "production" } });
+  const code = await new Promise<number | null>((resolve) => child.once("exit", resolve));
+  if (code !== 0) fail(`the build failed (exit ${code}):\n${tail(log)}`);
+  say(`built (${elapsed()})`);
+}
+
+// ------------------------------------------------------------------ main
+
+async function waitForHttp(url: string, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      await fetch(url, { method: "GET" });
+      return;
+    } catch {
+      if (Date.now() > deadline) throw new Error(`the web server did not answer on ${url} within ${timeoutMs / 1000} s`);
+      await new Promise((resolve) => setTimeout(resolve, 250));
+    }
+  }
+}
+
+interface DemoState {
+  shop: string;
+  seed: string;
+  customers: number;
+  endAt: string;
+}
+
+function readState(): DemoState | undefined {
+  try {
+    return JSON.parse(readFileSync(STATE_FILE, "utf8")) as DemoState;
+  } catch {
+    return undefined;
+  }
+}
+
+async function forgetDemoShop(db: PrismaClient): Promise<void> {
+  await db.$transaction([
+    db.webhookDelivery.deleteMany({ where: { shop } }),
+    db.refund.deleteMany({ where: { shop } }),
+    db.order.deleteMany({ where: { shop } }),
+    db.customer.deleteMany({ where: { shop } }),
+    db.tombstone.deleteMany({ where: { shop } }),
+  ]);
+}
+
+async function main(): Promise<void> {
+  say(`Node ${process.version}; data and logs in .demo/`);
+  mkdirSync(DEMO_DIR, { recursive: true });
+
+  try {
+    services = await ensureLocalServices({ log: say });
+  } catch (error) {
+    if (error instanceof MissingRedisError) fail(error.message);
+    throw error;
+  }
+  say(`database: ${services.postgres.description}`);
+  say(`queue:    ${services.redis.description}`);
+
+  const migrations = await applyMigrations(services.databaseUrl, { log: (line) => say(`migrate: ${line}`) });
+  say(`migrations: ${migrations.applied.length} applied, ${migrations.alreadyApplied.length} already applied`);
+
+  await build();
+
+  prisma = createPrismaClient(services.databaseUrl);
+  if (args.fresh) {
+    await forgetDemoShop(prisma);
+    say(`--fresh: removed ${shop}'s deliveries, orders, customers and refunds`);
+  }
+  await prisma.shop.upsert({
+    where: { domain: shop },
+    create: { domain: shop, currency: "USD", timezone: "America/New_York", scopes: "read_orders,read_all_orders,read_customers,write_customers" },
+    update: { uninstalledAt: null },
+  });
+
+  // The store's history ends "today" on first run, and at the same moment on re-runs over
+  // the same database, so a re-run sends exactly the same deliveries.
+  const previous = readState();
+  const hasRows = (await prisma.webhookDelivery.count({ where: { shop } })) > 0;
+  const reuse = previous && !args.fresh && hasRows && previous.shop === shop && previous.seed === args.seed && previous.customers === customers;
+  const endAt = reuse ? new Date(previous.endAt) : new Date(Math.floor(Date.now() / 60_000) * 60_000);
+  writeFileSync(STATE_FILE, `${JSON.stringify({ shop, seed: args.seed, customers, endAt: endAt.toISOString() } satisfies DemoState, null, 2)}\n`);
+
+  const toml = readFileSync(path.join(PROJECT_ROOT, "shopify.app.toml"), "utf8");
+  const paths = parseWebhookPaths(toml);
+  const apiVersion = parseWebhookApiVersion(toml) ?? "2026-10";
+
+  const port = args.port ? Number(args.port) : await pickPort(3000);
+  const appUrl = `http://localhost:${port}`;
+  const secret = randomBytes(24).toString("hex");
+  const childEnv: NodeJS.ProcessEnv = {
+    ...process.env,
+    NODE_ENV: "development",
+    DATABASE_URL: services.databaseUrl,
+    REDIS_URL: services.redisUrl,
+    SHOPIFY_API_KEY: "demo",
+    SHOPIFY_API_SECRET: secret,
+    SHOPIFY_APP_URL: appUrl,
+    TENURE_DEMO_MODE: "true",
+    TENURE_DEMO_SHOP: shop,
+    PORT: String(port),
+    HOST: "127.0.0.1",
+  };
+  // remix-serve under NODE_ENV=development announces each build to a `remix dev` server
+  // at REMIX_DEV_ORIGIN and exits when there is none; the demo answers that ping itself.
+  childEnv.REMIX_DEV_ORIGIN = await startDevReadySink();
+  const serve = path.join(PROJECT_ROOT, "node_modules", "@remix-run", "serve", "dist", "cli.js");
+  const tsx = path.join(PROJECT_ROOT, "node_modules", "tsx", "dist", "cli.mjs");
+  startChild("web", [serve, "./build/server/index.js"], childEnv);
+  startChild("worker", [tsx, "app/jobs/worker.ts"], childEnv);
+  await waitForHttp(`http://127.0.0.1:${port}/webhooks/orders/create`, 60_000);
+  say(`web server on ${appUrl} and worker started (logs: .demo/logs/web.log, .demo/logs/worker.log)`);
+
+  const store = generateStore({ seed: args.seed, shop, customers, endAt });
+  const plan = planDeliveries(store);
+  const from = new Date(store.startAt).toISOString().slice(0, 10);
+  const to = new Date(store.endAt).toISOString().slice(0, 10);
+  say(
+    `generated "${store.options.shopName}": ${formatCount(store.customers.length)} customers, ${formatCount(store.orders.length)} orders ` +
+      `from ${from} to ${to}; ${formatCount(plan.deliveries.length)} webhook deliveries ` +
+      `(${formatCount(plan.resends)} resends, ${formatCount(plan.earlyUpdates)} orders/updated sent before their orders/create)`,
+  );
+
+  let lastProgress = 0;
+  const sent = await sendDeliveries(plan.deliveries, { baseUrl: `http://127.0.0.1:${port}`, secret, shop, apiVersion, paths }, {
+    concurrency,
+    signal: abort.signal,
+    onProgress: (done, total) => {
+      if (Date.now() - lastProgress < 3_000 && done !== total) return;
+      lastProgress = Date.now();
+      say(`sent ${formatCount(done)}/${formatCount(total)}`);
+    },
+  });
+  const rate = sent.accepted / (sent.elapsedMs / 1000);
+  say(`sent ${formatCount(sent.accepted)} deliveries in ${(sent.elapsedMs / 1000).toFixed(1)} s (${rate.toFixed(0)}/s), ${sent.retries} retried, ${sent.failures.length} rejected`);
+  for (const failure of sent.failures.slice(0, 5)) say(`  rejected ${failure.topic} ${failure.webhookId}: ${failure.status ?? "no response"} ${failure.message}`);
+
+  let lastWait = 0;
+  const { snapshot, complete } = await waitForIngest(prisma, shop, plan.expected.deliveries, {
+    signal: abort.signal,
+    onProgress: (s) => {
+      if (Date.now() - lastWait < 3_000) return;
+      lastWait = Date.now();
+      say(`worker: ${formatCount(s.processed + s.failed)}/${formatCount(s.stored)} stored deliveries processed`);
+    },
+  });
+  if (!complete) say(`the worker had not finished after 10 minutes: ${snapshot.pending} deliveries still pending (see .demo/logs/worker.log)`);
+
+  const checks = checkAgainstExpected(snapshot, plan.expected);
+  const countedOrders = snapshot.orders - snapshot.testOrders;
+  const repeatRate = snapshot.buyers ? snapshot.repeatBuyers / snapshot.buyers : 0;
+  const allOk = checks.every((c) => c.ok) && sent.failures.length === 0;
+  const final = await readIngest(prisma, shop);
+  const lines = [
+    "",
+    `  Tenure is running: ${appUrl}/app   (demo shop ${shop}, no Shopify login needed)`,
+    "",
+    `  Deliveries   sent ${formatCount(plan.deliveries.length)} (${formatCount(plan.resends)} resends, ${formatCount(plan.earlyUpdates)} out of order) · ` +
+      `stored ${formatCount(final.stored)} · processed ${formatCount(final.processed)} · failed ${formatCount(final.failed)} · pending ${formatCount(final.pending)}`,
+    `  Customers    ${formatCount(final.customers)} (${formatCount(final.buyers)} with orders)`,
+    `  Orders       ${formatCount(final.orders)} (${formatCount(final.guestOrders)} guest, ${formatCount(final.testOrders)} test, ${formatCount(final.cancelledOrders)} cancelled) · ${formatCount(final.refunds)} refunds`,
+    `  Repeat rate  ${(repeatRate * 100).toFixed(1)}% (${formatCount(final.repeatBuyers)} of ${formatCount(final.buyers)} buyers ordered twice or more)`,
+    `  Revenue      ${formatMoney(final.netRevenueMinor)} net · AOV ${formatMoney(Math.round(final.netRevenueMinor / Math.max(1, countedOrders)))} over ${formatCount(countedOrders)} orders (test orders excluded)`,
+    `  Check        ${allOk ? "every count and the revenue match the generated store" : "MISMATCH with the generated store:"}`,
+    ...checks.filter((c) => !c.ok).map((c) => `                 ${c.label}: expected ${formatCount(c.expected)}, database has ${formatCount(c.actual)}`),
+    `  Rows digest  ${await rowsFingerprint(prisma, shop)} (orders, customers, refunds; equal on an idempotent re-run)`,
+    `  Took         ${elapsed()}`,
+    "",
+  ];
+  console.log(lines.join("\n"));
+
+  if (exitWhenDone) await shutdown(allOk ? 0 : 1);
+  say("running; press Ctrl-C to stop");
+}
+
+/** A local endpoint that accepts remix-serve's dev-ready ping (POST /ping); returns its origin. */
+async function startDevReadySink(): Promise<string> {
+  const http = await import("node:http");
+  const server = http.createServer((request, response) => {
+    request.resume();
+    response.writeHead(200).end();
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  server.unref();
+  const address = server.address();
+  return `http://127.0.0.1:${typeof address === "object" && address ? address.port : 0}`;
+}
+
+async function pickPort(preferred: number): Promise<number> {
+  const net = await import("node:net");
+  const free = await new Promise<boolean>((resolve) => {
+    const server = net.createServer();
+    server.once("error", () => resolve(false));
+    server.listen(preferred, "127.0.0.1", () => server.close(() => resolve(true)));
+  });
+  return free ? preferred : freePort();
+}
+
+main().catch(async (error: unknown) => {
+  console.error(`tenure demo: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
+  await shutdown(1);
+});
