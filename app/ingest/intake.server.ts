@@ -90,34 +90,33 @@ export async function receiveWebhook(request: Request, options: IntakeOptions = 
   };
 
   const pool = options.pool ?? intakePool();
+  let stored: DeliveryRow = delivery;
   let deliveryId: string | null;
   try {
-    deliveryId = await storeDelivery(pool, delivery);
+    deliveryId = await storeDelivery(pool, stored);
   } catch (error) {
     const sqlState = (error as { code?: unknown }).code;
-    if (typeof sqlState === "string" && sqlState.startsWith("22")) {
-      // PostgreSQL refused the body's content (a \u0000 escape, an unpaired surrogate, a
-      // NUL byte): keep it as text, FAILED, rather than have Shopify retry a body that can
-      // never be stored.
-      try {
-        deliveryId = await storeDelivery(pool, {
-          ...delivery,
-          payloadJson: null,
-          rawBody: rawBody.replaceAll("\u0000", "\uFFFD"),
-          status: "FAILED",
-          error: `body not storable in PostgreSQL (SQLSTATE ${sqlState}): ${messageOf(error)}`,
-        });
-      } catch (retryError) {
-        return storeFailed(delivery, retryError);
-      }
-    } else {
-      return storeFailed(delivery, error);
+    if (typeof sqlState !== "string" || !sqlState.startsWith("22")) return storeFailed(delivery, error);
+    // PostgreSQL refused the body's content (a \u0000 escape, an unpaired surrogate, a NUL
+    // byte): keep it as text, FAILED, rather than have Shopify retry a body that can never
+    // be stored.
+    stored = {
+      ...delivery,
+      payloadJson: null,
+      rawBody: rawBody.replaceAll("\u0000", "\uFFFD"),
+      status: "FAILED",
+      error: `body not storable in PostgreSQL (SQLSTATE ${sqlState}): ${messageOf(error)}`,
+    };
+    try {
+      deliveryId = await storeDelivery(pool, stored);
+    } catch (retryError) {
+      return storeFailed(delivery, retryError);
     }
   }
 
   // A duplicate (no new row) or a FAILED row is never enqueued. enqueueIngest never
   // throws: with Redis down the PENDING row waits for the sweeper.
-  if (deliveryId !== null && delivery.status === "PENDING") await enqueueIngest(deliveryId);
+  if (deliveryId !== null && stored.status === "PENDING") await enqueueIngest(deliveryId);
   return reply(200, "");
 }
 
