@@ -72,7 +72,8 @@ export function webhookRequest(init: WebhookRequestInit): Request {
   const method = init.method ?? "POST";
   const url = `${init.baseUrl ?? "https://tenure.test"}/webhooks/${init.topic}`;
   const hasBody = method !== "GET" && method !== "HEAD";
-  return new Request(url, { method, headers: webhookHeaders(init), body: hasBody ? init.body : undefined });
+  const body = typeof init.body === "string" ? init.body : new Uint8Array(init.body);
+  return new Request(url, { method, headers: webhookHeaders(init), body: hasBody ? body : undefined });
 }
 
 /** A port nothing listens on (bound, then released). */
@@ -107,6 +108,6 @@ export function isolatedIngestQueue(label: string): Queue {
 
 /** The ids of the deliveries waiting in the ingest queue. */
 export async function queuedDeliveryIds(queue: Queue): Promise<string[]> {
-  const jobs = await queue.getJobs(["waiting", "delayed", "prioritized", "active", "paused"]);
+  const jobs = await queue.getJobs(["waiting", "delayed", "prioritized", "active"]);
   return jobs.map((job) => String((job.data as { deliveryId: string }).deliveryId)).sort();
 }
