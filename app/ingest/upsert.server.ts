@@ -1,4 +1,5 @@
-import { type CustomerRow, type OrderBundle, type OrderRow, type RefundRow, baseNetMinor } from "./mappers";
+import { Prisma } from "@prisma/client";
+import { type CustomerRow, type OrderBundle, type OrderRow, type RefundRow } from "./mappers";
 import { recomputeCustomerSummaries, recomputeOrderNets } from "./summary.server";
 import { type Db, type Tx, distinctIds, lockCustomers, lockOrders, withTransaction } from "./tx.server";
 
@@ -90,13 +91,20 @@ async function ensureCustomer(tx: Tx, shop: string, id: bigint): Promise<boolean
 }
 
 async function writeOrder(tx: Tx, shop: string, o: OrderRow): Promise<boolean> {
+  // The net as recomputeOrderNets would compute it, so a written order needs no second
+  // statement (its refunds are inserted first, under the same order lock).
+  const netSql = o.test
+    ? Prisma.sql`0::bigint`
+    : Prisma.sql`GREATEST(0, ${o.currentTotalMinor}::bigint - COALESCE((
+        SELECT sum(r."amountMinor") FROM "Refund" AS r
+        WHERE r.shop = ${shop} AND r."orderId" = ${o.id}::bigint AND r."createdAt" > ${o.shopifyUpdatedAt}::timestamp), 0))::bigint`;
   const written = await tx.$executeRaw`
     INSERT INTO "Order" AS cur (shop, id, name, "customerId", "processedAt", "shopifyCreatedAt", "shopifyUpdatedAt",
                                 currency, "currentTotalMinor", "netMinor", test, "cancelledAt", "financialStatus",
                                 "sourceName", "discountCodes", tags, "firstProductId", "firstProductTitle", "lineItemCount")
     VALUES (${shop}, ${o.id}::bigint, ${o.name}, ${o.customerId}::bigint, ${o.processedAt}::timestamp,
             ${o.shopifyCreatedAt}::timestamp, ${o.shopifyUpdatedAt}::timestamp, ${o.currency},
-            ${o.currentTotalMinor}::bigint, ${baseNetMinor(o)}::bigint, ${o.test}::boolean, ${o.cancelledAt}::timestamp,
+            ${o.currentTotalMinor}::bigint, ${netSql}, ${o.test}::boolean, ${o.cancelledAt}::timestamp,
             ${o.financialStatus}, ${o.sourceName}, ${o.discountCodes}::text[], ${o.tags}::text[],
             ${o.firstProductId}::bigint, ${o.firstProductTitle}, ${o.lineItemCount}::int)
     ON CONFLICT (shop, id) DO UPDATE SET
@@ -158,22 +166,23 @@ export async function upsertOrder(db: Db, shop: string, bundle: OrderBundle): Pr
     // written either way: the outcome must not depend on which delivery came first.
     let customerChanged = false;
     if (customerId !== null) {
-      if (bundle.customer?.id === customerId) customerChanged = await writeCustomer(tx, shop, bundle.customer);
-      customerChanged = (await ensureCustomer(tx, shop, customerId)) || customerChanged;
+      // With a profile, writeCustomer inserts the row or finds it there: no placeholder needed.
+      customerChanged = bundle.customer?.id === customerId
+        ? await writeCustomer(tx, shop, bundle.customer)
+        : await ensureCustomer(tx, shop, customerId);
     }
     if (orderDeleted) {
       if (customerChanged) await recomputeCustomerSummaries(tx, shop, distinctIds([customerId]));
       return { changed: customerChanged, customerId, concernsDeleted: true };
     }
 
-    const orderChanged = await writeOrder(tx, shop, { ...order, customerId });
     const refundsInserted = await insertRefunds(tx, shop, bundle.refunds);
+    const orderChanged = await writeOrder(tx, shop, { ...order, customerId });
+    // A stale order with refunds new to us: the stored order's net may change.
+    if (!orderChanged && refundsInserted > 0) await recomputeOrderNets(tx, shop, [order.id]);
     const storedCustomerId = orderChanged ? customerId : before.customerId;
     const changed = customerChanged || orderChanged || refundsInserted > 0;
-    if (changed) {
-      await recomputeOrderNets(tx, shop, [order.id]);
-      await recomputeCustomerSummaries(tx, shop, distinctIds([before.customerId, storedCustomerId, customerId]));
-    }
+    if (changed) await recomputeCustomerSummaries(tx, shop, distinctIds([before.customerId, storedCustomerId, customerId]));
     return { changed, customerId: storedCustomerId, concernsDeleted: customerDeleted };
   });
 }

@@ -1,7 +1,7 @@
-import { Prisma, type PrismaClient } from "@prisma/client";
+import { type PrismaClient } from "@prisma/client";
 import { type Job, UnrecoverableError } from "bullmq";
 import { SCRUBBED_NOTE } from "~/ingest/gdpr.server";
-import { handleDelivery } from "~/ingest/handlers.server";
+import { type Delivery, handleDelivery } from "~/ingest/handlers.server";
 import { PayloadValidationError } from "~/ingest/mappers";
 import { TRANSACTION_OPTIONS } from "~/ingest/tx.server";
 import { IngestJob } from "../queues.server";
@@ -27,29 +27,25 @@ function testDelayMs(): number {
 export async function processDelivery(db: PrismaClient, deliveryId: bigint): Promise<DeliveryOutcome> {
   try {
     return await db.$transaction(async (tx): Promise<DeliveryOutcome> => {
-      const locked = await tx.$queryRaw<{ status: string }[]>`
-        SELECT status::text AS status FROM "WebhookDelivery" WHERE id = ${deliveryId}::bigint FOR UPDATE`;
-      if (locked.length === 0) return { status: "skipped", reason: "missing" };
-      if (locked[0].status === "PROCESSED") return { status: "skipped", reason: "already-processed" };
-      if (locked[0].status === "FAILED") return { status: "skipped", reason: "already-failed" };
-      const delivery = await tx.webhookDelivery.findUniqueOrThrow({ where: { id: deliveryId } });
+      const [delivery] = await tx.$queryRaw<(Delivery & { status: string })[]>`
+        SELECT id, shop, topic, payload, "triggeredAt", "receivedAt", status::text AS status
+        FROM "WebhookDelivery" WHERE id = ${deliveryId}::bigint FOR UPDATE`;
+      if (!delivery) return { status: "skipped", reason: "missing" };
+      if (delivery.status === "PROCESSED") return { status: "skipped", reason: "already-processed" };
+      if (delivery.status === "FAILED") return { status: "skipped", reason: "already-failed" };
 
       const delay = testDelayMs();
       if (delay > 0) await new Promise((resolve) => setTimeout(resolve, delay));
 
       const result = await handleDelivery(tx, delivery);
-      // updateMany: shop/redact deletes the delivery row itself.
-      await tx.webhookDelivery.updateMany({
-        where: { id: deliveryId },
-        data: {
-          status: "PROCESSED",
-          processedAt: new Date(),
-          customerId: result.customerId,
-          attempts: { increment: 1 },
-          error: result.scrub ? SCRUBBED_NOTE : null,
-          ...(result.scrub ? { payload: Prisma.DbNull, rawBody: null } : {}),
-        },
-      });
+      // (shop/redact has deleted the row itself: then this updates nothing.)
+      await tx.$executeRaw`
+        UPDATE "WebhookDelivery"
+        SET status = 'PROCESSED', "processedAt" = ${new Date()}::timestamp, "customerId" = ${result.customerId}::bigint,
+            attempts = attempts + 1, error = ${result.scrub ? SCRUBBED_NOTE : null}::text,
+            payload = CASE WHEN ${result.scrub}::boolean THEN NULL ELSE payload END,
+            "rawBody" = CASE WHEN ${result.scrub}::boolean THEN NULL ELSE "rawBody" END
+        WHERE id = ${deliveryId}::bigint`;
       return {
         status: "processed",
         topic: delivery.topic,
