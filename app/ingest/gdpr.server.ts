@@ -103,12 +103,14 @@ async function scrubDeliveries(tx: Tx, shop: string, request: RedactCustomerRequ
 export async function redactShop(db: Db, shop: string): Promise<Record<string, number>> {
   return withTransaction(db, async (tx) => {
     const counts: Record<string, number> = {};
+    // Deliveries first: this waits for any in-flight delivery of the shop to commit, before
+    // we hold locks on the rows it may be writing (no deadlock), and then removes its effects.
+    counts.deliveries = await tx.$executeRaw`DELETE FROM "WebhookDelivery" WHERE shop = ${shop}`;
     counts.refunds = await tx.$executeRaw`DELETE FROM "Refund" WHERE shop = ${shop}`;
     counts.orders = await tx.$executeRaw`DELETE FROM "Order" WHERE shop = ${shop}`;
     counts.customers = await tx.$executeRaw`DELETE FROM "Customer" WHERE shop = ${shop}`;
     counts.tombstones = await tx.$executeRaw`DELETE FROM "Tombstone" WHERE shop = ${shop}`;
     counts.dataRequests = await tx.$executeRaw`DELETE FROM "DataRequest" WHERE shop = ${shop}`;
-    counts.deliveries = await tx.$executeRaw`DELETE FROM "WebhookDelivery" WHERE shop = ${shop}`;
     counts.sessions = await tx.$executeRaw`DELETE FROM "Session" WHERE shop = ${shop}`;
     counts.shops = await tx.$executeRaw`DELETE FROM "Shop" WHERE domain = ${shop}`;
     return counts;
