@@ -122,7 +122,7 @@ describe("worker processes", () => {
 
   it("drains in-flight jobs on SIGTERM", async () => {
     const prefix = `tenure-test-drain-${process.pid}-${Date.now()}`;
-    const { connection, queue } = queueOn(prefix);
+    const { queue } = queueOn(prefix);
     const id = await insertDelivery(db(), { shop: uniqueShop(), topic: "orders/create", payload: fixture("orders-create") });
     const worker = spawnWorker("app/jobs/worker.ts", { TENURE_QUEUE_PREFIX: prefix, TENURE_TEST_INGEST_DELAY_MS: "1500", SHUTDOWN_DEADLINE_MS: "8000" });
     await waitFor(async () => worker.output().includes("worker started"), 30_000, "the worker to start");
@@ -140,7 +140,7 @@ describe("worker processes", () => {
 
   it("exits within the deadline on SIGTERM while Redis is unreachable, losing nothing", async () => {
     const prefix = `tenure-test-sigterm-${process.pid}-${Date.now()}`;
-    const { connection, queue } = queueOn(prefix);
+    const { queue } = queueOn(prefix);
     const id = await insertDelivery(db(), { shop: uniqueShop(), topic: "orders/create", payload: fixture("orders-create") });
     const deadline = 2_000;
     const worker = spawnWorker("app/jobs/worker.ts", {
