@@ -1,0 +1,131 @@
+import { type ChildProcess, spawn } from "node:child_process";
+import { rmSync } from "node:fs";
+import { fileURLToPath } from "node:url";
+import { testDb, uniqueShop } from "../helpers/db";
+import { closedPort, fixtureText, isolatedIngestQueue, uniqueWebhookId, webhookHeaders } from "./helpers";
+
+// The real HTTP path, once: `remix vite:build` into a scratch folder, served by remix-serve
+// (what `npm start` runs) on a free port, against this worker's PostgreSQL and Redis.
+
+const root = fileURLToPath(new URL("../../", import.meta.url));
+// Inside node_modules so the server bundle resolves its dependencies, and linters skip it.
+const buildDir = `node_modules/.cache/tenure-e2e-${process.pid}`;
+const queue = isolatedIngestQueue("e2e");
+const servers: ChildProcess[] = [];
+
+function run(command: string, args: string[], env: NodeJS.ProcessEnv): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(command, args, { cwd: root, env, stdio: ["ignore", "ignore", "pipe"] });
+    let errors = "";
+    child.stderr.on("data", (chunk) => (errors += chunk));
+    child.on("error", reject);
+    child.on("exit", (code) => (code === 0 ? resolve() : reject(new Error(`${command} ${args.join(" ")} exited ${code}\n${errors}`))));
+  });
+}
+
+/** Starts remix-serve on the build with this environment; resolves with its base URL once it answers. */
+async function serve(environment: Record<string, string>): Promise<string> {
+  const port = await closedPort();
+  const baseUrl = `http://127.0.0.1:${port}`;
+  const child = spawn(process.execPath, ["node_modules/@remix-run/serve/dist/cli.js", `${buildDir}/server/index.js`], {
+    cwd: root,
+    // NODE_ENV=test: remix-serve treats "development" as a Vite dev session.
+    env: { ...process.env, NODE_ENV: "test", PORT: String(port), SHOPIFY_APP_URL: baseUrl, ...environment },
+    stdio: ["ignore", "ignore", "pipe"],
+  });
+  servers.push(child);
+  let errors = "";
+  child.stderr?.on("data", (chunk) => (errors += chunk));
+  for (let attempt = 0; attempt < 100; attempt++) {
+    if (child.exitCode !== null) throw new Error(`remix-serve exited ${child.exitCode}\n${errors}`);
+    const up = await fetch(`${baseUrl}/`, { redirect: "manual" }).then(
+      () => true,
+      () => false,
+    );
+    if (up) return baseUrl;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  throw new Error(`remix-serve did not answer on ${baseUrl}\n${errors}`);
+}
+
+const BODY_LIMIT = 64 * 1024;
+let app = "";
+let demo = "";
+const demoShop = uniqueShop("demo");
+
+beforeAll(async () => {
+  await run(process.execPath, ["node_modules/@remix-run/dev/dist/cli.js", "vite:build"], {
+    ...process.env,
+    NODE_ENV: "production",
+    TENURE_BUILD_DIR: buildDir,
+  });
+  [app, demo] = await Promise.all([
+    // A small body limit, so the over-limit body fits in the socket buffers and the client
+    // reads the 413 instead of a reset.
+    serve({ TENURE_DEMO_MODE: "false", WEBHOOK_MAX_BODY_BYTES: String(BODY_LIMIT) }),
+    serve({ TENURE_DEMO_MODE: "true", TENURE_DEMO_SHOP: demoShop }),
+  ]);
+}, 180_000);
+
+afterAll(() => {
+  for (const server of servers) server.kill("SIGTERM");
+  rmSync(`${root}${buildDir}`, { recursive: true, force: true });
+});
+
+function post(baseUrl: string, topic: string, shop: string, body: string, overrides: Parameters<typeof webhookHeaders>[0]["headers"] = {}) {
+  const webhookId = uniqueWebhookId();
+  return {
+    webhookId,
+    send: () =>
+      fetch(`${baseUrl}/webhooks/${topic}`, {
+        method: "POST",
+        headers: webhookHeaders({ topic, shop, body, webhookId, headers: overrides }),
+        body,
+      }),
+  };
+}
+
+describe("the built app served by remix-serve", () => {
+  it("stores a signed delivery before answering 200, queues its id, and takes a retry as a duplicate", async () => {
+    const shop = uniqueShop();
+    const delivery = post(app, "orders/create", shop, fixtureText("orders-create"));
+    expect((await delivery.send()).status).toBe(200);
+    expect((await delivery.send()).status).toBe(200);
+
+    const rows = await testDb().webhookDelivery.findMany({ where: { shop } });
+    expect(rows).toHaveLength(1);
+    expect(rows[0]).toMatchObject({ webhookId: delivery.webhookId, topic: "orders/create", status: "PENDING" });
+    expect((await queue.getJob(`delivery-${rows[0].id}`))?.data).toEqual({ deliveryId: String(rows[0].id) });
+  });
+
+  it("answers 401, 400, 405 and 413 over HTTP and stores nothing", async () => {
+    const shop = uniqueShop();
+    const body = fixtureText("customers-update");
+    const forged = post(app, "customers/update", shop, body, { "X-Shopify-Hmac-Sha256": "Zm9yZ2Vk" });
+    expect((await forged.send()).status).toBe(401);
+    const headless = post(app, "customers/update", shop, body, { "X-Shopify-Webhook-Id": null });
+    expect((await headless.send()).status).toBe(400);
+    expect((await fetch(`${app}/webhooks/customers/update`)).status).toBe(405);
+    const huge = post(app, "customers/update", shop, "x".repeat(BODY_LIMIT + 1));
+    expect((await huge.send()).status).toBe(413);
+    expect(await testDb().webhookDelivery.count({ where: { shop } })).toBe(0);
+  });
+
+  it("sends /app to Shopify login without a session, and serves the landing page", async () => {
+    const response = await fetch(`${app}/app`, { redirect: "manual", headers: { "User-Agent": "Mozilla/5.0 (X11; Linux x86_64) Chrome/131.0" } });
+    expect(response.status).toBe(302);
+    expect(response.headers.get("Location")).toBe("/auth/login");
+    const landing = await fetch(`${app}/`);
+    expect(landing.status).toBe(200);
+    expect(await landing.text()).toContain('action="/auth/login"');
+  });
+
+  it("in demo mode, renders the demo shop's pages at localhost without Shopify", async () => {
+    const response = await fetch(`${demo}/app?shop=someone-else.myshopify.com`, { redirect: "manual" });
+    expect(response.status).toBe(200);
+    const html = await response.text();
+    expect(html).toContain(`Demo mode: ${demoShop}`);
+    expect(html).not.toContain("someone-else");
+    expect(html).not.toContain("app-bridge.js");
+  });
+});
