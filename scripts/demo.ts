@@ -11,7 +11,7 @@
 
 import { type ChildProcess, spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { existsSync, mkdirSync, openSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { mkdirSync, openSync, readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { parseArgs } from "node:util";
 import { type PrismaClient } from "@prisma/client";
@@ -21,6 +21,7 @@ import { planDeliveries } from "../app/demo/deliveries";
 import { checkAgainstExpected, formatCount, formatMoney, readIngest, rowsFingerprint, waitForIngest } from "../app/demo/report.server";
 import { parseWebhookApiVersion, parseWebhookPaths, sendDeliveries } from "../app/demo/send";
 import { generateStore } from "../app/demo/store";
+import { ensureAppBuild, logTail as tail, startDevReadySink } from "./app-build";
 import { PROJECT_ROOT, type LocalServices, MissingRedisError, ensureLocalServices, freePort, onShutdownSignal } from "./local-services";
 
 const DEMO_DIR = path.join(PROJECT_ROOT, ".demo");
@@ -87,14 +88,6 @@ function startChild(name: string, args: string[], env: NodeJS.ProcessEnv): Child
   return child;
 }
 
-function tail(file: string, lines = 30): string {
-  try {
-    return readFileSync(file, "utf8").trimEnd().split("\n").slice(-lines).map((l) => `  | ${l}`).join("\n");
-  } catch {
-    return "  (no log)";
-  }
-}
-
 process.on("exit", () => {
   for (const { process: child } of children) if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");
 });
@@ -132,53 +125,6 @@ async function shutdown(code: number): Promise<never> {
 }
 
 onShutdownSignal(() => shutdown(130));
-
-// ------------------------------------------------------------------ build
-
-function newestMtime(dir: string, skip: (file: string) => boolean): number {
-  let newest = 0;
-  if (!existsSync(dir)) return newest;
-  for (const entry of readdirSync(dir, { withFileTypes: true, recursive: true })) {
-    if (!entry.isFile()) continue;
-    const file = path.join(entry.parentPath, entry.name);
-    if (skip(file)) continue;
-    newest = Math.max(newest, statSync(file).mtimeMs);
-  }
-  return newest;
-}
-
-function buildIsStale(): string | null {
-  const built = path.join(PROJECT_ROOT, "build", "server", "index.js");
-  if (!existsSync(built)) return "no build yet";
-  const builtAt = statSync(built).mtimeMs;
-  const isTest = (file: string) => /\.test\.tsx?$/.test(file);
-  const sources = Math.max(
-    newestMtime(path.join(PROJECT_ROOT, "app"), isTest),
-    newestMtime(path.join(PROJECT_ROOT, "public"), () => false),
-    ...["vite.config.ts", "package-lock.json", "tsconfig.json"].map((f) => {
-      const file = path.join(PROJECT_ROOT, f);
-      return existsSync(file) ? statSync(file).mtimeMs : 0;
-    }),
-  );
-  return sources > builtAt ? "sources changed since the last build" : null;
-}
-
-async function build(): Promise<void> {
-  const reason = buildIsStale();
-  if (!reason) {
-    say("app build is up to date");
-    return;
-  }
-  say(`building the app (${reason}); log in .demo/logs/build.log`);
-  mkdirSync(LOG_DIR, { recursive: true });
-  const log = path.join(LOG_DIR, "build.log");
-  const out = openSync(log, "w");
-  const remix = path.join(PROJECT_ROOT, "node_modules", "@remix-run", "dev", "dist", "cli.js");
-  const child = spawn(process.execPath, [remix, "vite:build"], { cwd: PROJECT_ROOT, stdio: ["ignore", out, out], env: { ...process.env, NODE_ENV: "production" } });
-  const code = await new Promise<number | null>((resolve) => child.once("exit", resolve));
-  if (code !== 0) fail(`the build failed (exit ${code}):\n${tail(log)}`);
-  say(`built (${elapsed()})`);
-}
 
 // ------------------------------------------------------------------ main
 
@@ -236,7 +182,8 @@ async function main(): Promise<void> {
   const migrations = await applyMigrations(services.databaseUrl, { log: (line) => say(`migrate: ${line}`) });
   say(`migrations: ${migrations.applied.length} applied, ${migrations.alreadyApplied.length} already applied`);
 
-  await build();
+  const { built } = await ensureAppBuild({ log: say, logFile: path.join(LOG_DIR, "build.log") });
+  say(built ? `built the app (${elapsed()})` : "app build is up to date");
 
   prisma = createPrismaClient(services.databaseUrl);
   if (args.fresh) {
@@ -279,7 +226,7 @@ async function main(): Promise<void> {
   };
   // remix-serve under NODE_ENV=development announces each build to a `remix dev` server
   // at REMIX_DEV_ORIGIN and exits when there is none; the demo answers that ping itself.
-  childEnv.REMIX_DEV_ORIGIN = await startDevReadySink();
+  childEnv.REMIX_DEV_ORIGIN = (await startDevReadySink()).origin;
   const serve = path.join(PROJECT_ROOT, "node_modules", "@remix-run", "serve", "dist", "cli.js");
   const tsx = path.join(PROJECT_ROOT, "node_modules", "tsx", "dist", "cli.mjs");
   startChild("web", [serve, "./build/server/index.js"], childEnv);
@@ -347,19 +294,6 @@ async function main(): Promise<void> {
 
   if (exitWhenDone) await shutdown(allOk ? 0 : 1);
   say("running; press Ctrl-C to stop");
-}
-
-/** A local endpoint that accepts remix-serve's dev-ready ping (POST /ping); returns its origin. */
-async function startDevReadySink(): Promise<string> {
-  const http = await import("node:http");
-  const server = http.createServer((request, response) => {
-    request.resume();
-    response.writeHead(200).end();
-  });
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  server.unref();
-  const address = server.address();
-  return `http://127.0.0.1:${typeof address === "object" && address ? address.port : 0}`;
 }
 
 async function pickPort(preferred: number): Promise<number> {
