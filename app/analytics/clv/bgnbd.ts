@@ -150,12 +150,17 @@ function spec(modified: boolean): CountModelSpec {
   return { names: NAMES, logLikelihood: (rows) => logLikelihoodFunction(rows, modified), starts: startingPoints };
 }
 
+/** Likelihood, gradient and starting points of BG/NBD, for the estimator (and its tests). */
+export const bgnbdSpec: CountModelSpec = spec(false);
+/** Same for the modified BG/NBD. */
+export const modifiedBgnbdSpec: CountModelSpec = spec(true);
+
 // ---------------------------------------------------------------------------------------
 // BG/NBD
 
 /** Maximum-likelihood BG/NBD fit on weighted (x, t_x, T) rows. */
-export function fitBgNbd(rows: readonly RfRow[], options: FitOptions = {}): FitResult<BgNbdParams> {
-  return fitCountModel<BgNbdParams>(spec(false), rows, options);
+export function fitBgNbd(rows: readonly RfRow[] | PreparedRows, options: FitOptions = {}): FitResult<BgNbdParams> {
+  return fitCountModel<BgNbdParams>(bgnbdSpec, rows, options);
 }
 
 /** log-likelihood of one customer (a density in t_x when x > 0, so it can be positive). */
@@ -231,8 +236,8 @@ function activeTimeToPurchase(pAlive: number, shape: number, rate: number, proba
 // Modified BG/NBD
 
 /** Maximum-likelihood modified BG/NBD fit on weighted (x, t_x, T) rows. */
-export function fitModifiedBgNbd(rows: readonly RfRow[], options: FitOptions = {}): FitResult<BgNbdParams> {
-  return fitCountModel<BgNbdParams>(spec(true), rows, options);
+export function fitModifiedBgNbd(rows: readonly RfRow[] | PreparedRows, options: FitOptions = {}): FitResult<BgNbdParams> {
+  return fitCountModel<BgNbdParams>(modifiedBgnbdSpec, rows, options);
 }
 
 export function modifiedBgnbdLogLikelihoodRow(params: BgNbdParams, x: number, tx: number, T: number): number {

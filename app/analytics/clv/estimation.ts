@@ -9,7 +9,7 @@ import {
   type Objective,
   standardErrorsFromLogHessian,
 } from "./optimize";
-import { prepareRows, type PreparedRows, type RfRow, subsampleRows } from "./rows";
+import { prepareRows, type PreparedRows, type RfRow, subsamplePrepared } from "./rows";
 
 export interface FitOptions {
   /** Starting values of the natural parameters (model order); a data-based guess when absent. */
@@ -141,12 +141,12 @@ export interface CountModelSpec {
  * at that optimum with its curvature and needs only a few full passes. The result is the
  * full-data optimum either way: convergence is judged on the full likelihood.
  */
-export function fitCountModel<P>(spec: CountModelSpec, rows: readonly RfRow[], options: FitOptions = {}): FitResult<P> {
+export function fitCountModel<P>(spec: CountModelSpec, rows: readonly RfRow[] | PreparedRows, options: FitOptions = {}): FitResult<P> {
   const prepared = prepareRows(rows);
   let starts = options.start ? [options.start.map(Math.log)] : spec.starts(prepared);
   let inverseHessian: number[][] | undefined;
-  if (!options.start && rows.length > WARM_START_ABOVE_ROWS) {
-    const sample = prepareRows(subsampleRows(rows, WARM_START_SAMPLE_ROWS));
+  if (!options.start && prepared.count > WARM_START_ABOVE_ROWS) {
+    const sample = subsamplePrepared(prepared, WARM_START_SAMPLE_ROWS);
     const sampleLikelihood = spec.logLikelihood(sample);
     const warm = maximizeLikelihood<P>({
       names: spec.names,

@@ -20,6 +20,13 @@ export interface MinimizeOptions {
   inverseHessian?: number[][];
   /** Largest step in any coordinate per iteration (log-parameters: e^5 per step at most). */
   maxStep?: number;
+  /**
+   * Also converged when the quasi-Newton step is below this in every coordinate while the
+   * gradient is below looseGradientTolerance: the point is then known to this precision
+   * even where rounding keeps the gradient from reaching gradientTolerance.
+   */
+  stepTolerance?: number;
+  looseGradientTolerance?: number;
 }
 
 export interface MinimizeResult {
@@ -36,6 +43,16 @@ export interface MinimizeResult {
 
 const C1 = 1e-4;
 const C2 = 0.9;
+/**
+ * Near the optimum, decreases fall below the rounding error of the objective and the
+ * sufficient-decrease test fails at random. Hager & Zhang's approximate Wolfe conditions
+ * then judge the step by its slope alone, allowing the value to rise by this much (relative).
+ */
+const VALUE_NOISE = 1e-12;
+
+function approximateWolfe(value: number, slope: number, f0: number, d0: number): boolean {
+  return value <= f0 + VALUE_NOISE * Math.abs(f0) && slope >= C2 * d0 && slope <= (2 * C1 - 1) * d0;
+}
 
 function dot(a: number[], b: number[]): number {
   let s = 0;
@@ -94,6 +111,7 @@ function lineSearch(
       if (step - previousStep < 1e-14) break;
       continue;
     }
+    if (approximateWolfe(point.value, slope, f0, d0)) return { step, point, ok: true };
     if (point.value > f0 + C1 * step * d0 || (i > 0 && point.value >= previousValue)) {
       return zoom(at, f0, d0, previousStep, previousValue, previousSlope, step, point.value, slope);
     }
@@ -142,6 +160,7 @@ function zoom(
       continue;
     }
     if (point.value <= f0 && (!best || point.value < best.point.value)) best = { step, point };
+    if (approximateWolfe(point.value, slope, f0, d0)) return { step, point, ok: true };
     if (point.value > f0 + C1 * step * d0 || point.value >= fLo) {
       hi = step;
       fHi = point.value;
@@ -170,6 +189,9 @@ export function minimizeBfgs(objective: Objective, start: number[], options: Min
   const gradientTolerance = options.gradientTolerance ?? 1e-8;
   const maxIterations = options.maxIterations ?? 500;
   const maxStep = options.maxStep ?? 5;
+  const stepTolerance = options.stepTolerance ?? 1e-8;
+  const looseGradientTolerance = options.looseGradientTolerance ?? 1e-6;
+  let updates = 0;
   const counter = { evaluations: 1 };
   let x = start.slice();
   let current = objective(x);
@@ -186,6 +208,8 @@ export function minimizeBfgs(objective: Objective, start: number[], options: Min
     };
   }
   let H = options.inverseHessian ? options.inverseHessian.map((row) => row.slice()) : null;
+  // A supplied inverse Hessian counts as already informed.
+  if (H) updates = n;
   let stalls = 0;
   for (let iteration = 0; iteration < maxIterations; iteration++) {
     const gradientNorm = maxAbs(current.gradient);
@@ -202,9 +226,15 @@ export function minimizeBfgs(objective: Objective, start: number[], options: Min
       slope = dot(direction, current.gradient);
     }
     const longest = maxAbs(direction);
+    if (H !== null && updates >= n && longest <= stepTolerance && gradientNorm <= looseGradientTolerance) {
+      return finish(true, `converged: Newton step ${longest.toExponential(2)}, largest gradient component ${gradientNorm.toExponential(2)}`, iteration);
+    }
     const initialStep = longest > maxStep ? maxStep / longest : 1;
     const search = lineSearch(objective, x, current.value, slope, direction, initialStep, counter);
     if (!search.ok) {
+      if (gradientNorm <= looseGradientTolerance && H !== null && longest <= 1e3 * stepTolerance) {
+        return finish(true, `converged: no decrease beyond rounding, Newton step ${longest.toExponential(2)}, largest gradient component ${gradientNorm.toExponential(2)}`, iteration);
+      }
       if (H === null) {
         return finish(false, `line search failed: no decrease along steepest descent (largest gradient component ${gradientNorm.toExponential(2)})`, iteration);
       }
@@ -220,6 +250,7 @@ export function minimizeBfgs(objective: Objective, start: number[], options: Min
     if (sy > 1e-300) {
       if (H === null) H = identity(n, sy / dot(y, y));
       H = bfgsUpdate(H, s, y, sy);
+      updates++;
     }
     // Rounding can leave a tiny gradient above tolerance with no further decrease possible.
     if (Math.abs(previousValue - current.value) <= 1e-15 * Math.max(1, Math.abs(current.value))) stalls++;

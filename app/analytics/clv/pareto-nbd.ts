@@ -11,7 +11,7 @@
 import { ageScale, fitCountModel, type CountModelSpec, type FitOptions, type FitResult, type LogLikelihood } from "./estimation";
 import { emptyTailIntegral, logTailIntegral, type TailIntegral } from "./mixtures";
 import { integrateVector } from "./quadrature";
-import { type PreparedRows, type RfRow, rowProblem } from "./rows";
+import { DoubleIndex, type PreparedRows, type RfRow, rowProblem } from "./rows";
 import { digamma, expm1OverX, lgamma, logAddExp, logNegativeBinomialPmf, logSubExp } from "./special";
 
 export interface ParetoNbdParams {
@@ -61,25 +61,19 @@ function rowTerms(params: ParetoNbdParams, x: number, tx: number, T: number): Ro
 function logLikelihoodFunction(rows: PreparedRows): LogLikelihood {
   const { count, x: xs, weight, xOf, txOf, TOf, times, xValues } = rows;
   // Distinct (x, time) pairs used as (x, t_x) or (x, T).
-  const pairIndex = new Map<number, number>();
-  const pairX: number[] = [];
-  const pairTime: number[] = [];
-  const pairOf = (xi: number, ti: number) => {
-    const key = xi * times.length + ti;
-    let index = pairIndex.get(key);
-    if (index === undefined) {
-      index = pairX.length;
-      pairIndex.set(key, index);
-      pairX.push(xValues[xi]);
-      pairTime.push(times[ti]);
-    }
-    return index;
-  };
+  const pairIndex = new DoubleIndex();
   const txPair = new Int32Array(count);
   const TPair = new Int32Array(count);
   for (let i = 0; i < count; i++) {
-    txPair[i] = pairOf(xOf[i], txOf[i]);
-    TPair[i] = pairOf(xOf[i], TOf[i]);
+    txPair[i] = pairIndex.idOf(xOf[i] * times.length + txOf[i]);
+    TPair[i] = pairIndex.idOf(xOf[i] * times.length + TOf[i]);
+  }
+  const pairKeys = pairIndex.values();
+  const pairX = new Float64Array(pairKeys.length);
+  const pairTime = new Float64Array(pairKeys.length);
+  for (let k = 0; k < pairKeys.length; k++) {
+    pairX[k] = xValues[Math.floor(pairKeys[k] / times.length)];
+    pairTime[k] = times[pairKeys[k] % times.length];
   }
   const pairs = pairX.length;
   const logPhi = new Float64Array(pairs);
@@ -177,11 +171,12 @@ function startingPoints(rows: PreparedRows): number[][] {
   ].map((start) => start.map(Math.log));
 }
 
-const SPEC: CountModelSpec = { names: NAMES, logLikelihood: logLikelihoodFunction, starts: startingPoints };
+/** Likelihood, gradient and starting points of Pareto/NBD, for the estimator (and its tests). */
+export const paretoNbdSpec: CountModelSpec = { names: NAMES, logLikelihood: logLikelihoodFunction, starts: startingPoints };
 
 /** Maximum-likelihood Pareto/NBD fit on weighted (x, t_x, T) rows. */
-export function fitParetoNbd(rows: readonly RfRow[], options: FitOptions = {}): FitResult<ParetoNbdParams> {
-  return fitCountModel<ParetoNbdParams>(SPEC, rows, options);
+export function fitParetoNbd(rows: readonly RfRow[] | PreparedRows, options: FitOptions = {}): FitResult<ParetoNbdParams> {
+  return fitCountModel<ParetoNbdParams>(paretoNbdSpec, rows, options);
 }
 
 /** log-likelihood of one customer. */

@@ -48,6 +48,57 @@ function mix(hash: number, value: number): number {
   return hash ^ (hash >>> 13);
 }
 
+/** Dense ids for distinct doubles (open addressing on the bit pattern). */
+export class DoubleIndex {
+  private capacity = 1 << 10;
+  private slots = new Int32Array(this.capacity).fill(-1);
+  private keys = new Float64Array(256);
+  private used = 0;
+
+  /** The id of value, assigned on first sight (0, 1, 2, ...). */
+  idOf(value: number): number {
+    const key = value + 0;
+    const mask = this.capacity - 1;
+    let slot = (mix(0x9747b28c, key) >>> 0) & mask;
+    for (;;) {
+      const index = this.slots[slot];
+      if (index === -1) break;
+      if (this.keys[index] === key) return index;
+      slot = (slot + 1) & mask;
+    }
+    if (this.used === this.keys.length) {
+      const keys = new Float64Array(this.keys.length * 2);
+      keys.set(this.keys);
+      this.keys = keys;
+    }
+    const index = this.used++;
+    this.keys[index] = key;
+    this.slots[slot] = index;
+    if (this.used * 2 > this.capacity) this.rehash();
+    return index;
+  }
+
+  get size(): number {
+    return this.used;
+  }
+
+  /** Distinct values by id. */
+  values(): Float64Array {
+    return this.keys.slice(0, this.used);
+  }
+
+  private rehash(): void {
+    this.capacity *= 2;
+    const mask = this.capacity - 1;
+    this.slots = new Int32Array(this.capacity).fill(-1);
+    for (let index = 0; index < this.used; index++) {
+      let slot = (mix(0x9747b28c, this.keys[index]) >>> 0) & mask;
+      while (this.slots[slot] !== -1) slot = (slot + 1) & mask;
+      this.slots[slot] = index;
+    }
+  }
+}
+
 /**
  * Sums weights per distinct triple of numbers in an open-addressing hash table of typed
  * arrays: no object per customer, so a million customers compress in tens of ms.
@@ -92,6 +143,12 @@ export class TripleCounter {
 
   get totalWeight(): number {
     return this.total;
+  }
+
+  /** Column views (first, second, third, weight) of the distinct triples, in order of first appearance. */
+  columns(): [Float64Array, Float64Array, Float64Array, Float64Array] {
+    const n = this.used;
+    return [this.firsts.subarray(0, n), this.seconds.subarray(0, n), this.thirds.subarray(0, n), this.weights.subarray(0, n)];
   }
 
   /** Calls back once per distinct triple, in order of first appearance. */
@@ -150,6 +207,12 @@ export class RowCompressor {
     this.counter.forEach((x, tx, T, weight) => rows.push({ x, tx, T, weight }));
     return rows;
   }
+
+  /** The patterns laid out for fitting (columns copied: later adds do not change them). */
+  prepared(): PreparedRows {
+    const [x, tx, T, weight] = this.counter.columns();
+    return prepareColumns(x.slice(), tx.slice(), T.slice(), weight.slice());
+  }
 }
 
 /**
@@ -190,53 +253,53 @@ export interface PreparedRows {
   times: Float64Array;
   txOf: Int32Array;
   TOf: Int32Array;
+  /** Cache for the warm-start subsample (see subsamplePrepared). */
+  sample?: PreparedRows;
 }
 
-export function prepareRows(rows: readonly RfRow[]): PreparedRows {
+export function isPreparedRows(rows: readonly RfRow[] | PreparedRows): rows is PreparedRows {
+  return !Array.isArray(rows) && (rows as PreparedRows).xOf instanceof Int32Array;
+}
+
+export function prepareRows(rows: readonly RfRow[] | PreparedRows): PreparedRows {
+  if (isPreparedRows(rows)) return rows;
   const count = rows.length;
   const x = new Float64Array(count);
   const tx = new Float64Array(count);
   const T = new Float64Array(count);
   const weight = new Float64Array(count);
-  const xOf = new Int32Array(count);
-  const txOf = new Int32Array(count);
-  const TOf = new Int32Array(count);
-  const xIndex = new Map<number, number>();
-  const timeIndex = new Map<number, number>();
-  const xValues: number[] = [];
-  const xWeights: number[] = [];
-  const times: number[] = [];
-  const timeOf = (value: number) => {
-    let index = timeIndex.get(value);
-    if (index === undefined) {
-      index = times.length;
-      timeIndex.set(value, index);
-      times.push(value);
-    }
-    return index;
-  };
-  let totalWeight = 0;
   for (let i = 0; i < count; i++) {
     const row = rows[i];
-    const problem = rowProblem(row.x, row.tx, row.T);
-    if (problem) throw new InvalidRowError(`row ${i + 1}: ${problem}`);
-    if (!(row.weight > 0)) throw new InvalidRowError(`row ${i + 1}: weight ${row.weight} must be positive`);
     x[i] = row.x;
     tx[i] = row.tx;
     T[i] = row.T;
     weight[i] = row.weight;
-    totalWeight += row.weight;
-    let xi = xIndex.get(row.x);
-    if (xi === undefined) {
-      xi = xValues.length;
-      xIndex.set(row.x, xi);
-      xValues.push(row.x);
-      xWeights.push(0);
-    }
+  }
+  return prepareColumns(x, tx, T, weight);
+}
+
+/** PreparedRows over the given columns (validated; the arrays are kept, not copied). */
+export function prepareColumns(x: Float64Array, tx: Float64Array, T: Float64Array, weight: Float64Array): PreparedRows {
+  const count = x.length;
+  const xOf = new Int32Array(count);
+  const txOf = new Int32Array(count);
+  const TOf = new Int32Array(count);
+  const xIndex = new DoubleIndex();
+  const timeIndex = new DoubleIndex();
+  const xWeightList: number[] = [];
+  let totalWeight = 0;
+  for (let i = 0; i < count; i++) {
+    const problem = rowProblem(x[i], tx[i], T[i]);
+    if (problem) throw new InvalidRowError(`row ${i + 1}: ${problem}`);
+    const w = weight[i];
+    if (!(w > 0) || !Number.isFinite(w)) throw new InvalidRowError(`row ${i + 1}: weight ${w} must be a positive number`);
+    totalWeight += w;
+    const xi = xIndex.idOf(x[i]);
+    if (xi === xWeightList.length) xWeightList.push(0);
+    xWeightList[xi] += w;
     xOf[i] = xi;
-    xWeights[xi] += row.weight;
-    txOf[i] = timeOf(row.tx);
-    TOf[i] = timeOf(row.T);
+    txOf[i] = timeIndex.idOf(tx[i]);
+    TOf[i] = timeIndex.idOf(T[i]);
   }
   return {
     count,
@@ -245,13 +308,20 @@ export function prepareRows(rows: readonly RfRow[]): PreparedRows {
     tx,
     T,
     weight,
-    xValues: Float64Array.from(xValues),
-    xWeights: Float64Array.from(xWeights),
+    xValues: xIndex.values(),
+    xWeights: Float64Array.from(xWeightList),
     xOf,
-    times: Float64Array.from(times),
+    times: timeIndex.values(),
     txOf,
     TOf,
   };
+}
+
+/** The rows of a PreparedRows as objects. */
+export function preparedToRows(rows: PreparedRows): RfRow[] {
+  const out: RfRow[] = new Array(rows.count);
+  for (let i = 0; i < rows.count; i++) out[i] = { x: rows.x[i], tx: rows.tx[i], T: rows.T[i], weight: rows.weight[i] };
+  return out;
 }
 
 /** Deterministic PRNG (mulberry32) for subsampling and simulation. */
@@ -269,20 +339,31 @@ export function seededRandom(seed: number): () => number {
 /**
  * A smaller row set whose weighted log-likelihood estimates the full one without bias:
  * heavy rows are kept whole, the rest sampled with probability q and weighted 1/q. Its
- * optimum lies close to the full optimum, so the full fit can start there.
+ * optimum lies close to the full optimum, so the full fit can start there. Cached on rows.
  */
-export function subsampleRows(rows: readonly RfRow[], target: number, seed = 1): RfRow[] {
-  if (rows.length <= target) return rows.slice();
-  const sorted = rows.map((row) => row.weight).sort((a, b) => b - a);
-  const heavyCut = sorted[Math.min(sorted.length - 1, Math.floor(target / 4))];
+export function subsamplePrepared(rows: PreparedRows, target: number, seed = 1): PreparedRows {
+  if (rows.count <= target) return rows;
+  if (rows.sample && rows.sample.count <= target * 1.2) return rows.sample;
+  const sortedWeights = rows.weight.slice().sort(); // typed-array sort: numeric, ascending
+  const heavyCut = sortedWeights[Math.max(0, rows.count - 1 - Math.floor(target / 4))];
+  let heavy = 0;
+  for (let i = 0; i < rows.count; i++) if (rows.weight[i] > heavyCut) heavy++;
+  const q = Math.min(1, (target - heavy) / Math.max(1, rows.count - heavy));
   const random = seededRandom(seed);
-  const heavy = rows.filter((row) => row.weight > heavyCut);
-  const light = rows.length - heavy.length;
-  const q = Math.min(1, (target - heavy.length) / Math.max(1, light));
-  const sample: RfRow[] = heavy.slice();
-  for (const row of rows) {
-    if (row.weight > heavyCut) continue;
-    if (random() < q) sample.push({ ...row, weight: row.weight / q });
+  const x: number[] = [];
+  const tx: number[] = [];
+  const T: number[] = [];
+  const weight: number[] = [];
+  for (let i = 0; i < rows.count; i++) {
+    const w = rows.weight[i];
+    const keep = w > heavyCut || random() < q;
+    if (!keep) continue;
+    x.push(rows.x[i]);
+    tx.push(rows.tx[i]);
+    T.push(rows.T[i]);
+    weight.push(w > heavyCut ? w : w / q);
   }
+  const sample = prepareColumns(Float64Array.from(x), Float64Array.from(tx), Float64Array.from(T), Float64Array.from(weight));
+  rows.sample = sample;
   return sample;
 }

@@ -1,0 +1,128 @@
+// One interface over the three continuous-time count models, so callers (shop model,
+// backtest, CLI) can switch model by name. All times are in the unit the model was fitted in.
+import {
+  type BgNbdParams,
+  bgnbdConditionalExpectedPurchases,
+  bgnbdExpectedPurchases,
+  bgnbdLogLikelihoodRow,
+  bgnbdPAlive,
+  bgnbdProbabilityOfPurchases,
+  bgnbdProbabilityOfPurchaseWithin,
+  bgnbdTimeToPurchase,
+  fitBgNbd,
+  fitModifiedBgNbd,
+  modifiedBgnbdConditionalExpectedPurchases,
+  modifiedBgnbdExpectedPurchases,
+  modifiedBgnbdLogLikelihoodRow,
+  modifiedBgnbdPAlive,
+  modifiedBgnbdProbabilityOfPurchases,
+  modifiedBgnbdProbabilityOfPurchaseWithin,
+  modifiedBgnbdTimeToPurchase,
+} from "./bgnbd";
+import { type FitOptions, type FitResult } from "./estimation";
+import {
+  fitParetoNbd,
+  type ParetoNbdParams,
+  paretoNbdConditionalExpectedPurchases,
+  paretoNbdExpectedPurchases,
+  paretoNbdLogLikelihoodRow,
+  paretoNbdPAlive,
+  paretoNbdProbabilityOfPurchases,
+  paretoNbdProbabilityOfPurchaseWithin,
+  paretoNbdTimeToPurchase,
+} from "./pareto-nbd";
+import { type PreparedRows, type RfRow } from "./rows";
+
+export type CountModelName = "bgnbd" | "mbgnbd" | "paretonbd";
+
+export const COUNT_MODEL_LABELS: Readonly<Record<CountModelName, string>> = {
+  bgnbd: "BG/NBD",
+  mbgnbd: "modified BG/NBD",
+  paretonbd: "Pareto/NBD",
+};
+
+export type CountModelParams = BgNbdParams | ParetoNbdParams;
+
+export interface CountModel {
+  readonly name: CountModelName;
+  readonly params: CountModelParams;
+  logLikelihoodRow(x: number, tx: number, T: number): number;
+  /** P(alive at T | x, t_x, T). */
+  pAlive(x: number, tx: number, T: number): number;
+  /** E[X(t)] for a customer who has just made a first purchase. */
+  expectedPurchases(t: number): number;
+  /** E[Y(t) | x, t_x, T]: purchases expected in (T, T + t]. */
+  conditionalExpectedPurchases(t: number, x: number, tx: number, T: number): number;
+  /** P(X(t) = n). */
+  probabilityOfPurchases(n: number, t: number): number;
+  /** P(at least one purchase in (T, T + t] | x, t_x, T). */
+  probabilityOfPurchaseWithin(t: number, x: number, tx: number, T: number): number;
+  /** Smallest t with probabilityOfPurchaseWithin(t) >= probability, or null if it never gets there. */
+  timeToPurchase(x: number, tx: number, T: number, probability?: number): number | null;
+}
+
+function checkParams(name: CountModelName, params: CountModelParams): void {
+  const keys = name === "paretonbd" ? ["r", "alpha", "s", "beta"] : ["r", "alpha", "a", "b"];
+  for (const key of keys) {
+    const value = (params as unknown as Record<string, unknown>)[key];
+    if (typeof value !== "number" || !(value > 0) || !Number.isFinite(value)) {
+      throw new RangeError(`${COUNT_MODEL_LABELS[name]} parameter ${key} must be a positive number (got ${String(value)})`);
+    }
+  }
+}
+
+/** The count model `name` at fixed parameters. */
+export function countModel(name: CountModelName, params: CountModelParams): CountModel {
+  checkParams(name, params);
+  if (name === "paretonbd") {
+    const p = params as ParetoNbdParams;
+    return {
+      name,
+      params: { r: p.r, alpha: p.alpha, s: p.s, beta: p.beta },
+      logLikelihoodRow: (x, tx, T) => paretoNbdLogLikelihoodRow(p, x, tx, T),
+      pAlive: (x, tx, T) => paretoNbdPAlive(p, x, tx, T),
+      expectedPurchases: (t) => paretoNbdExpectedPurchases(p, t),
+      conditionalExpectedPurchases: (t, x, tx, T) => paretoNbdConditionalExpectedPurchases(p, t, x, tx, T),
+      probabilityOfPurchases: (n, t) => paretoNbdProbabilityOfPurchases(p, n, t),
+      probabilityOfPurchaseWithin: (t, x, tx, T) => paretoNbdProbabilityOfPurchaseWithin(p, t, x, tx, T),
+      timeToPurchase: (x, tx, T, probability) => paretoNbdTimeToPurchase(p, x, tx, T, probability),
+    };
+  }
+  const p = params as BgNbdParams;
+  const copy = { r: p.r, alpha: p.alpha, a: p.a, b: p.b };
+  if (name === "mbgnbd") {
+    return {
+      name,
+      params: copy,
+      logLikelihoodRow: (x, tx, T) => modifiedBgnbdLogLikelihoodRow(p, x, tx, T),
+      pAlive: (x, tx, T) => modifiedBgnbdPAlive(p, x, tx, T),
+      expectedPurchases: (t) => modifiedBgnbdExpectedPurchases(p, t),
+      conditionalExpectedPurchases: (t, x, tx, T) => modifiedBgnbdConditionalExpectedPurchases(p, t, x, tx, T),
+      probabilityOfPurchases: (n, t) => modifiedBgnbdProbabilityOfPurchases(p, n, t),
+      probabilityOfPurchaseWithin: (t, x, tx, T) => modifiedBgnbdProbabilityOfPurchaseWithin(p, t, x, tx, T),
+      timeToPurchase: (x, tx, T, probability) => modifiedBgnbdTimeToPurchase(p, x, tx, T, probability),
+    };
+  }
+  return {
+    name,
+    params: copy,
+    logLikelihoodRow: (x, tx, T) => bgnbdLogLikelihoodRow(p, x, tx, T),
+    pAlive: (x, tx, T) => bgnbdPAlive(p, x, tx, T),
+    expectedPurchases: (t) => bgnbdExpectedPurchases(p, t),
+    conditionalExpectedPurchases: (t, x, tx, T) => bgnbdConditionalExpectedPurchases(p, t, x, tx, T),
+    probabilityOfPurchases: (n, t) => bgnbdProbabilityOfPurchases(p, n, t),
+    probabilityOfPurchaseWithin: (t, x, tx, T) => bgnbdProbabilityOfPurchaseWithin(p, t, x, tx, T),
+    timeToPurchase: (x, tx, T, probability) => bgnbdTimeToPurchase(p, x, tx, T, probability),
+  };
+}
+
+/** Fits the count model `name` on weighted rows. */
+export function fitCountModelByName(
+  name: CountModelName,
+  rows: readonly RfRow[] | PreparedRows,
+  options: FitOptions = {},
+): FitResult<CountModelParams> {
+  if (name === "paretonbd") return fitParetoNbd(rows, options);
+  if (name === "mbgnbd") return fitModifiedBgNbd(rows, options);
+  return fitBgNbd(rows, options);
+}

@@ -1,0 +1,350 @@
+// A shop's model: which count model describes its customers, the spend model, and how to
+// score one customer. Fitting refuses, with a reason and a code, where the data are too
+// thin; a fit that does not converge is reported, never used.
+import { type CustomerSummary } from "../summary";
+import { type TimeUnit, unitDays } from "../units";
+import { type CountModel, type CountModelName, COUNT_MODEL_LABELS, type CountModelParams, countModel, fitCountModelByName } from "./count-model";
+import { type FitResult } from "./estimation";
+import {
+  compressSpendRows,
+  fitGammaGamma,
+  type GammaGammaParams,
+  gammaGammaExpectedValue,
+  spendFrequencyCorrelation,
+} from "./gamma-gamma";
+import { DISCOUNTING_CONVENTION, NEXT_ORDER_CONVENTION, daysToNextOrder, predictedLifetimeValue } from "./lifetime-value";
+import { RowCompressor, rowProblem } from "./rows";
+
+/** Fewer customers than this: no model. */
+export const MIN_CUSTOMERS = 50;
+/** Fewer customers with a repeat purchase than this: no model (nothing to learn repeat behaviour from). */
+export const MIN_REPEAT_BUYERS = 10;
+/** Less history than this (oldest customer's age, in days): no model. */
+export const MIN_HISTORY_DAYS = 90;
+
+export type ShopCountModelName = Extract<CountModelName, "bgnbd" | "paretonbd">;
+
+export interface HoldoutData {
+  /** Summaries at the end of the calibration period (same unit as the model). */
+  summariesAtCalibration: CustomerSummary[];
+  /** Repeat purchase days per customer in the holdout period (absent: 0). */
+  holdoutPurchases: Map<string, number>;
+  /** Holdout length in days. */
+  holdoutDays: number;
+}
+
+export interface ShopModelOptions {
+  unit: TimeUnit;
+  /** CLV horizon in days (default 365). */
+  horizonDays?: number;
+  /** Default 0.10. */
+  annualDiscountRate?: number;
+  /** Share of revenue kept as margin, 0..1 (default 1: CLV in revenue). */
+  grossMargin?: number;
+  holdout?: HoldoutData;
+}
+
+export type ShopModelFailureCode = "too-few-customers" | "too-few-repeat-buyers" | "history-too-short" | "did-not-converge";
+
+export type ShopModelResult = { ok: true; model: ShopModel } | { ok: false; reason: string; code: ShopModelFailureCode };
+
+export interface CustomerPrediction {
+  pAlive: number;
+  expectedPurchases90d: number;
+  expectedPurchases365d: number;
+  /** Gamma-Gamma E[M | x, m]; null without a usable spend model. */
+  expectedOrderValue: number | null;
+  /** Discounted CLV over the horizon (see assumptions.discounting); null without a spend model. */
+  predictedClv: number | null;
+  /** Day index of the expected next order (see assumptions.nextOrder), or null. */
+  expectedNextOrderDay: number | null;
+}
+
+export interface CandidateFit {
+  params: CountModelParams;
+  logLikelihood: number;
+  converged: boolean;
+  message: string;
+  /** Mean absolute error per customer on the holdout, when there was one. */
+  holdoutMeanAbsoluteError?: number;
+}
+
+export interface GammaGammaSummary {
+  params: GammaGammaParams;
+  logLikelihood: number;
+  customers: number;
+  /** Correlation of frequency and mean spend; the model assumes about 0. */
+  spendFrequencyCorrelation: number | null;
+}
+
+export interface ShopModelAssumptions {
+  unit: TimeUnit;
+  horizonDays: number;
+  annualDiscountRate: number;
+  grossMargin: number;
+  discounting: string;
+  nextOrder: string;
+}
+
+export interface ShopModelJson {
+  version: 1;
+  chosen: ShopCountModelName;
+  choiceReason: string;
+  params: CountModelParams;
+  logLikelihood: number;
+  customers: number;
+  repeatBuyers: number;
+  gammaGamma: GammaGammaSummary | null;
+  /** Why there is no spend model, when there is none. */
+  gammaGammaNote: string | null;
+  candidates: Partial<Record<ShopCountModelName, CandidateFit>>;
+  assumptions: ShopModelAssumptions;
+}
+
+export interface ShopModel {
+  chosen: ShopCountModelName;
+  choiceReason: string;
+  params: CountModelParams;
+  logLikelihood: number;
+  gammaGamma: GammaGammaSummary | null;
+  gammaGammaNote: string | null;
+  candidates: Partial<Record<ShopCountModelName, CandidateFit>>;
+  assumptions: ShopModelAssumptions;
+  score(s: CustomerSummary): CustomerPrediction;
+  toJSON(): ShopModelJson;
+}
+
+const CANDIDATES: readonly ShopCountModelName[] = ["bgnbd", "paretonbd"];
+
+function resolveOptions(opts: ShopModelOptions): ShopModelAssumptions {
+  const horizonDays = opts.horizonDays ?? 365;
+  const annualDiscountRate = opts.annualDiscountRate ?? 0.1;
+  const grossMargin = opts.grossMargin ?? 1;
+  if (!(opts.unit in unitDays)) throw new RangeError(`unknown time unit "${opts.unit}"`);
+  if (!(horizonDays > 0) || !Number.isFinite(horizonDays)) throw new RangeError(`horizonDays ${horizonDays} must be a positive number`);
+  if (!(annualDiscountRate > -1) || !Number.isFinite(annualDiscountRate)) throw new RangeError(`annualDiscountRate ${annualDiscountRate} must be above -1`);
+  if (!(grossMargin >= 0) || !Number.isFinite(grossMargin)) throw new RangeError(`grossMargin ${grossMargin} must be >= 0`);
+  return {
+    unit: opts.unit,
+    horizonDays,
+    annualDiscountRate,
+    grossMargin,
+    discounting: DISCOUNTING_CONVENTION,
+    nextOrder: NEXT_ORDER_CONVENTION,
+  };
+}
+
+function compress(summaries: readonly CustomerSummary[]) {
+  const compressor = new RowCompressor();
+  summaries.forEach((s, i) => {
+    const problem = rowProblem(s.frequency, s.recency, s.T);
+    if (problem) throw new RangeError(`customer ${s.customerId} (#${i + 1}): ${problem}`);
+    compressor.add(s.frequency, s.recency, s.T);
+  });
+  return compressor.prepared();
+}
+
+function candidateOf(fit: FitResult<CountModelParams>): CandidateFit {
+  return { params: fit.params, logLikelihood: fit.logLikelihood, converged: fit.converged, message: fit.message };
+}
+
+function fmt(value: number, digits = 2): string {
+  return value.toLocaleString("en-US", { maximumFractionDigits: digits, minimumFractionDigits: digits });
+}
+
+/** Checks the data are enough for a model; a failure result when not. */
+function thinDataCheck(summaries: readonly CustomerSummary[], unit: TimeUnit): ShopModelResult | null {
+  if (summaries.length < MIN_CUSTOMERS) {
+    return {
+      ok: false,
+      code: "too-few-customers",
+      reason: `${summaries.length} customers with an order; predictions need at least ${MIN_CUSTOMERS}`,
+    };
+  }
+  const repeatBuyers = summaries.filter((s) => s.frequency > 0).length;
+  if (repeatBuyers < MIN_REPEAT_BUYERS) {
+    return {
+      ok: false,
+      code: "too-few-repeat-buyers",
+      reason: `${repeatBuyers} customers have ordered more than once; predictions need at least ${MIN_REPEAT_BUYERS}`,
+    };
+  }
+  const historyDays = Math.max(...summaries.map((s) => s.T)) * unitDays[unit];
+  if (historyDays < MIN_HISTORY_DAYS) {
+    return {
+      ok: false,
+      code: "history-too-short",
+      reason: `${Math.round(historyDays)} days of order history; predictions need at least ${MIN_HISTORY_DAYS}`,
+    };
+  }
+  return null;
+}
+
+/** Mean absolute error of E[Y(holdout)] against actual holdout purchases. */
+function holdoutError(model: CountModel, holdout: HoldoutData, unit: TimeUnit): number {
+  const t = holdout.holdoutDays / unitDays[unit];
+  let error = 0;
+  for (const s of holdout.summariesAtCalibration) {
+    const predicted = model.conditionalExpectedPurchases(t, s.frequency, s.recency, s.T);
+    error += Math.abs(predicted - (holdout.holdoutPurchases.get(s.customerId) ?? 0));
+  }
+  return error / holdout.summariesAtCalibration.length;
+}
+
+/**
+ * Fits BG/NBD and Pareto/NBD and keeps one: the lower holdout error where a holdout is
+ * given (both refitted on the calibration summaries), else the higher log-likelihood (the
+ * two have 4 parameters each, so AIC and BIC rank them the same way). Gamma-Gamma is
+ * fitted on customers with a repeat purchase and a positive mean repeat value.
+ */
+export function fitShopModel(summaries: CustomerSummary[], opts: ShopModelOptions): ShopModelResult {
+  const assumptions = resolveOptions(opts);
+  const thin = thinDataCheck(summaries, opts.unit);
+  if (thin) return thin;
+  const rows = compress(summaries);
+  const fits: Partial<Record<ShopCountModelName, FitResult<CountModelParams>>> = {};
+  const candidates: Partial<Record<ShopCountModelName, CandidateFit>> = {};
+  for (const name of CANDIDATES) {
+    const fit = fitCountModelByName(name, rows, { standardErrors: false });
+    fits[name] = fit;
+    candidates[name] = candidateOf(fit);
+  }
+  const converged = CANDIDATES.filter((name) => fits[name]?.converged);
+  if (converged.length === 0) {
+    return {
+      ok: false,
+      code: "did-not-converge",
+      reason: `neither model converged: ${CANDIDATES.map((name) => `${COUNT_MODEL_LABELS[name]}: ${fits[name]?.message}`).join("; ")}`,
+    };
+  }
+
+  let chosen: ShopCountModelName;
+  let choiceReason: string;
+  if (converged.length === 1) {
+    chosen = converged[0];
+    const other = CANDIDATES.find((name) => name !== chosen) as ShopCountModelName;
+    choiceReason = `${COUNT_MODEL_LABELS[chosen]}: ${COUNT_MODEL_LABELS[other]} did not converge (${fits[other]?.message})`;
+  } else {
+    const byHoldout = opts.holdout ? chooseByHoldout(opts.holdout, opts.unit, candidates) : null;
+    if (byHoldout) {
+      ({ chosen, reason: choiceReason } = byHoldout);
+    } else {
+      const [bg, pareto] = [fits.bgnbd as FitResult<CountModelParams>, fits.paretonbd as FitResult<CountModelParams>];
+      chosen = pareto.logLikelihood > bg.logLikelihood ? "paretonbd" : "bgnbd";
+      const other = chosen === "bgnbd" ? "paretonbd" : "bgnbd";
+      choiceReason =
+        `${COUNT_MODEL_LABELS[chosen]}: higher log-likelihood (${fmt(fits[chosen]!.logLikelihood)} vs ${fmt(fits[other]!.logLikelihood)}` +
+        ` for ${COUNT_MODEL_LABELS[other]}; same number of parameters, so AIC agrees)` +
+        (opts.holdout ? "; the holdout comparison was not possible (a calibration fit did not converge)" : "; no holdout period given");
+    }
+  }
+
+  const fit = fits[chosen] as FitResult<CountModelParams>;
+  const spend = fitSpend(summaries);
+  return {
+    ok: true,
+    model: buildShopModel({
+      version: 1,
+      chosen,
+      choiceReason,
+      params: fit.params,
+      logLikelihood: fit.logLikelihood,
+      customers: summaries.length,
+      repeatBuyers: summaries.filter((s) => s.frequency > 0).length,
+      gammaGamma: spend.summary,
+      gammaGammaNote: spend.note,
+      candidates,
+      assumptions,
+    }),
+  };
+}
+
+function chooseByHoldout(
+  holdout: HoldoutData,
+  unit: TimeUnit,
+  candidates: Partial<Record<ShopCountModelName, CandidateFit>>,
+): { chosen: ShopCountModelName; reason: string } | null {
+  if (holdout.summariesAtCalibration.length === 0 || !(holdout.holdoutDays > 0)) return null;
+  if (thinDataCheck(holdout.summariesAtCalibration, unit)) return null;
+  const rows = compress(holdout.summariesAtCalibration);
+  const errors: Partial<Record<ShopCountModelName, number>> = {};
+  for (const name of CANDIDATES) {
+    const fit = fitCountModelByName(name, rows, { standardErrors: false });
+    if (!fit.converged) return null;
+    errors[name] = holdoutError(countModel(name, fit.params), holdout, unit);
+    const candidate = candidates[name];
+    if (candidate) candidate.holdoutMeanAbsoluteError = errors[name];
+  }
+  const chosen: ShopCountModelName = (errors.paretonbd as number) < (errors.bgnbd as number) ? "paretonbd" : "bgnbd";
+  const other: ShopCountModelName = chosen === "bgnbd" ? "paretonbd" : "bgnbd";
+  const reason =
+    `${COUNT_MODEL_LABELS[chosen]}: lower holdout error (mean absolute error ${fmt(errors[chosen] as number, 4)} vs ` +
+    `${fmt(errors[other] as number, 4)} purchases per customer for ${COUNT_MODEL_LABELS[other]}, ` +
+    `${holdout.summariesAtCalibration.length} customers over ${fmt(holdout.holdoutDays, 0)} days)`;
+  return { chosen, reason };
+}
+
+function fitSpend(summaries: readonly CustomerSummary[]): { summary: GammaGammaSummary | null; note: string | null } {
+  const rows = compressSpendRows(summaries);
+  const customers = rows.reduce((sum, row) => sum + row.weight, 0);
+  if (customers < MIN_REPEAT_BUYERS) {
+    return { summary: null, note: `${customers} customers with a repeat purchase of positive value; the spend model needs ${MIN_REPEAT_BUYERS}` };
+  }
+  const fit = fitGammaGamma(rows, { standardErrors: false });
+  if (!fit.converged) return { summary: null, note: `the spend model did not converge (${fit.message})` };
+  if (!(fit.params.q > 1)) {
+    return { summary: null, note: `the spend model's q = ${fmt(fit.params.q, 3)} <= 1 implies an infinite mean order value; not used` };
+  }
+  return {
+    summary: { params: fit.params, logLikelihood: fit.logLikelihood, customers, spendFrequencyCorrelation: spendFrequencyCorrelation(rows) },
+    note: null,
+  };
+}
+
+function buildShopModel(json: ShopModelJson): ShopModel {
+  const model = countModel(json.chosen, json.params);
+  const { unit, horizonDays, annualDiscountRate, grossMargin } = json.assumptions;
+  const days = unitDays[unit];
+  const spendParams = json.gammaGamma?.params ?? null;
+  return {
+    chosen: json.chosen,
+    choiceReason: json.choiceReason,
+    params: model.params,
+    logLikelihood: json.logLikelihood,
+    gammaGamma: json.gammaGamma,
+    gammaGammaNote: json.gammaGammaNote,
+    candidates: json.candidates,
+    assumptions: json.assumptions,
+    score(s: CustomerSummary): CustomerPrediction {
+      const problem = rowProblem(s.frequency, s.recency, s.T);
+      if (problem) throw new RangeError(`customer ${s.customerId}: ${problem}`);
+      const { frequency: x, recency: tx, T } = s;
+      const expectedOrderValue = spendParams ? gammaGammaExpectedValue(spendParams, x, s.monetaryValue) : null;
+      const predictedClv =
+        expectedOrderValue === null
+          ? null
+          : predictedLifetimeValue(model, { x, tx, T }, expectedOrderValue, { unitDays: days, horizonDays, annualDiscountRate, grossMargin });
+      const wait = daysToNextOrder(model, x, tx, T, days);
+      const asOfDay = s.firstDay + Math.round(T * days);
+      return {
+        pAlive: model.pAlive(x, tx, T),
+        expectedPurchases90d: model.conditionalExpectedPurchases(90 / days, x, tx, T),
+        expectedPurchases365d: model.conditionalExpectedPurchases(365 / days, x, tx, T),
+        expectedOrderValue,
+        predictedClv,
+        expectedNextOrderDay: wait === null ? null : asOfDay + wait,
+      };
+    },
+    toJSON(): ShopModelJson {
+      return structuredClone(json);
+    },
+  };
+}
+
+/** A ShopModel from its stored JSON (e.g. read back by the scoring worker). */
+export function restoreShopModel(json: ShopModelJson): ShopModel {
+  if (json?.version !== 1) throw new RangeError("unsupported shop model version");
+  if (!CANDIDATES.includes(json.chosen)) throw new RangeError(`unknown model "${String(json.chosen)}"`);
+  resolveOptions(json.assumptions);
+  return buildShopModel(structuredClone(json));
+}
