@@ -52,7 +52,7 @@ describe("a valid delivery", () => {
       body,
       webhookId: "b7c1e0f2-0001",
       eventId: "e-98765",
-      triggeredAt: "2025-03-14T14:21:07.123-04:00",
+      triggeredAt: "2025-03-14T18:21:07.123041743Z", // Shopify sends nanoseconds
       apiVersion: "2026-10",
     });
 
