@@ -1,0 +1,648 @@
+// Retention report of a shop: repeat purchase rate, orders per customer, AOV, days between
+// orders (overall and per step), monthly cohorts, LTV curves, splits by how customers were
+// acquired, payback and LTV:CAC. docs/analytics/retention.md defines every number in plain
+// words; the definitions below are the same.
+//
+// Input rows are orders: `net` is the order's current total after refunds and edits. A
+// cancelled order still counts as an order, at its current total (normally 0): it was
+// placed (DESIGN.md). A row with a NEGATIVE amount is a refund recorded on its own (the CLI's
+// transaction files): it lowers revenue in the month it happened but is not an order.
+// Rows after asOfDay are ignored.
+//
+// Speed: one pass over the orders grouped by customer and sorted by day. Grouping is two
+// counting sorts over typed arrays (summary.ts groupByCustomer), O(rows + days + customers),
+// so input in any order is fine and no pre-sorting is required. The pass allocates nothing
+// per row; per customer it reads the acquisition dimensions of the first order only.
+import { dayToIso, monthToIso } from "./dates";
+import { lastCompleteMonth, ltvToCac, monthsOfDays, paybackMonth, pooledLtvByMonth } from "./cohorts";
+import { histogramOfCounts, meanOfCounts, quantileOfCounts } from "./stats";
+import { groupByCustomer, TransactionTable } from "./summary";
+
+export interface OrderFact {
+  customerId: string;
+  /** Day index of the order in the shop's time zone (dates.ts). */
+  day: number;
+  /** Net value of the order in the caller's money unit (current total after refunds and edits). */
+  net: number;
+  channel?: string | null;
+  discountCodes?: string[];
+  firstProduct?: string | null;
+}
+
+/** An acquisition dimension: the value of a row (used for each customer's first order). */
+export interface OrderDimension {
+  key: string;
+  label: string;
+  /** The dimension's value for a table row; null or "" for none. */
+  valueAt(row: number): string | null | undefined;
+}
+
+export interface RetentionOptions {
+  /** Last day counted (inclusive). */
+  asOfDay: number;
+  /** Customer acquisition cost, same money unit as `net`. Enables payback and LTV:CAC. */
+  cac?: number | null;
+  /** Share of net revenue kept as gross profit for payback and LTV:CAC (default 1). */
+  grossMargin?: number;
+  /** Cohorts and groups with fewer customers are flagged `small` (default 30). */
+  smallCohortSize?: number;
+  /** LTV horizons in days since each customer's first order (default 30, 60, 90, 180, 365). */
+  horizonsDays?: readonly number[];
+  /** Months after the first month shown in cohort tables and monthly LTV (default 24). */
+  maxMonths?: number;
+  /** Most recent cohorts listed (default 36); older cohorts still count in every pooled number. */
+  maxCohorts?: number;
+  /** Values listed per acquisition dimension before the rest are grouped as "Other" (default 10). */
+  topDimensionValues?: number;
+  /** Lower edges, in days, of the days-between-orders histogram buckets. */
+  gapBucketEdges?: readonly number[];
+}
+
+export const DEFAULT_GAP_BUCKET_EDGES: readonly number[] = [0, 1, 8, 15, 31, 61, 91, 181, 366, 731];
+
+export const DEFAULT_RETENTION_OPTIONS = {
+  grossMargin: 1,
+  smallCohortSize: 30,
+  horizonsDays: [30, 60, 90, 180, 365] as readonly number[],
+  maxMonths: 24,
+  maxCohorts: 36,
+  topDimensionValues: 10,
+  gapBucketEdges: DEFAULT_GAP_BUCKET_EDGES,
+};
+
+/** Steps 1..5 (1st to 2nd ... 5th to 6th) are separate; later steps are grouped. */
+export const SEPARATE_STEPS = 5;
+
+export interface GapStats {
+  /** Gaps counted. */
+  count: number;
+  median: number | null;
+  p25: number | null;
+  p75: number | null;
+  p90: number | null;
+  mean: number | null;
+  /** Counts per bucket of `daysBetweenOrders.buckets`. */
+  histogram: number[];
+}
+
+export interface HorizonValue {
+  days: number;
+  /** Cumulative net revenue per customer within `days` of the first order; null if no customer is that old yet. */
+  value: number | null;
+  /** Customers averaged over (those whose first order is at least `days` days before as-of, counting its day). */
+  customers: number;
+  /** grossMargin x value / CAC; null without a CAC. */
+  ltvToCac: number | null;
+}
+
+export interface LtvCurve {
+  atDays: HorizonValue[];
+  /** Cumulative net revenue per customer by the end of month k (k = 0 is the month of the first order); null when not yet observable. */
+  byMonth: (number | null)[];
+  /** Customers behind each byMonth value. */
+  byMonthCustomers: number[];
+  /** First month k whose cumulative gross profit per customer covers CAC; null if not reached (or no CAC). */
+  paybackMonth: number | null;
+}
+
+export interface CohortRow {
+  /** "YYYY-MM" of the first orders. */
+  month: string;
+  size: number;
+  /** Fewer customers than smallCohortSize: read its percentages with care. */
+  small: boolean;
+  orders: number;
+  repeatPurchaseRate: number | null;
+  /** Share of the cohort that ordered in month k (k = 0 is the cohort month); null = month not ended yet. */
+  activeShare: (number | null)[];
+  /** Share that ordered again in at least one of months 1..k; null = month not ended yet. */
+  cumulativeReturnShare: (number | null)[];
+  /** Cumulative net revenue per cohort customer by the end of month k. */
+  ltvByMonth: (number | null)[];
+  /** Per horizon; null until every customer of the cohort has had that many days. */
+  ltvAtDays: (number | null)[];
+  ltvToCacAtDays: (number | null)[];
+  paybackMonth: number | null;
+}
+
+export interface DimensionRow {
+  value: string;
+  kind: "value" | "other" | "none";
+  customers: number;
+  share: number;
+  small: boolean;
+  repeatPurchaseRate: number | null;
+  ordersPerCustomer: number | null;
+  aov: number | null;
+  /** Net revenue to date per customer (not censored: older customers have had longer). */
+  netRevenuePerCustomer: number | null;
+  ltv: LtvCurve;
+}
+
+export interface DimensionSplit {
+  key: string;
+  label: string;
+  /** Distinct values seen, before grouping into "Other". */
+  distinctValues: number;
+  rows: DimensionRow[];
+}
+
+export interface RetentionReport {
+  asOf: string;
+  asOfDay: number;
+  assumptions: {
+    grossMargin: number;
+    cac: number | null;
+    smallCohortSize: number;
+    horizonsDays: number[];
+    maxMonths: number;
+    /** "YYYY-MM" of the last month that had ended by as-of, or null. */
+    lastCompleteMonth: string;
+  };
+  totals: {
+    customers: number;
+    orders: number;
+    netRevenue: number;
+    repeatCustomers: number;
+    repeatPurchaseRate: number | null;
+    ordersPerCustomer: number | null;
+    aov: number | null;
+    /** Rows after as-of, ignored. */
+    rowsAfterAsOf: number;
+    /** Refund rows dated before the customer's first order, ignored. */
+    refundsBeforeFirstOrder: number;
+  };
+  daysBetweenOrders: {
+    buckets: { label: string; fromDays: number; toDays: number | null }[];
+    overall: GapStats;
+    bySteps: (GapStats & { step: string; fromOrder: number; toOrder: number | null })[];
+  };
+  cohorts: {
+    rows: CohortRow[];
+    /** Earlier cohorts not listed (still in the pooled numbers). */
+    olderCohortsNotListed: number;
+  };
+  /** All customers pooled. */
+  ltv: LtvCurve;
+  byDimension: DimensionSplit[];
+}
+
+const OTHER = "Other";
+const NONE = "(none)";
+
+function round(value: number | null, digits: number): number | null {
+  if (value === null) return null;
+  const scale = 10 ** digits;
+  return Math.round(value * scale) / scale + 0; // + 0 turns -0 into 0
+}
+const money = (value: number | null) => round(value, 2);
+const share = (value: number | null) => round(value, 4);
+const ratio = (numerator: number, denominator: number) => (denominator > 0 ? numerator / denominator : null);
+
+function ordinal(n: number): string {
+  const suffix = n % 10 === 1 && n % 100 !== 11 ? "st" : n % 10 === 2 && n % 100 !== 12 ? "nd" : n % 10 === 3 && n % 100 !== 13 ? "rd" : "th";
+  return `${n}${suffix}`;
+}
+
+function resolveOptions(opts: RetentionOptions) {
+  if (!Number.isInteger(opts.asOfDay)) throw new RangeError(`asOfDay ${opts.asOfDay} is not a day index`);
+  const d = DEFAULT_RETENTION_OPTIONS;
+  const o = {
+    asOfDay: opts.asOfDay,
+    cac: opts.cac ?? null,
+    grossMargin: opts.grossMargin ?? d.grossMargin,
+    smallCohortSize: opts.smallCohortSize ?? d.smallCohortSize,
+    horizonsDays: [...(opts.horizonsDays ?? d.horizonsDays)],
+    maxMonths: opts.maxMonths ?? d.maxMonths,
+    maxCohorts: opts.maxCohorts ?? d.maxCohorts,
+    topDimensionValues: opts.topDimensionValues ?? d.topDimensionValues,
+    gapBucketEdges: [...(opts.gapBucketEdges ?? d.gapBucketEdges)],
+  };
+  if (o.cac !== null && !(o.cac >= 0 && Number.isFinite(o.cac))) throw new RangeError(`cac ${o.cac} must be a number of 0 or more`);
+  if (!(o.grossMargin > 0 && o.grossMargin <= 1)) throw new RangeError(`grossMargin ${o.grossMargin} must be above 0 and at most 1`);
+  for (const [name, value] of [
+    ["smallCohortSize", o.smallCohortSize],
+    ["maxMonths", o.maxMonths],
+    ["maxCohorts", o.maxCohorts],
+    ["topDimensionValues", o.topDimensionValues],
+  ] as const) {
+    if (!Number.isInteger(value) || value < 0) throw new RangeError(`${name} ${value} must be a whole number of 0 or more`);
+  }
+  o.horizonsDays.forEach((h, i) => {
+    if (!Number.isInteger(h) || h < 1 || (i > 0 && h <= o.horizonsDays[i - 1])) {
+      throw new RangeError("horizonsDays must be whole numbers of days, increasing, from 1");
+    }
+  });
+  o.gapBucketEdges.forEach((edge, i) => {
+    if (!Number.isInteger(edge) || edge < 0 || (i > 0 && edge <= o.gapBucketEdges[i - 1])) {
+      throw new RangeError("gapBucketEdges must be whole numbers of days, increasing, from 0");
+    }
+  });
+  if (o.gapBucketEdges.length === 0 || o.gapBucketEdges[0] !== 0) throw new RangeError("gapBucketEdges must start at 0");
+  return o;
+}
+
+/** Builds the columnar table and the three acquisition dimensions from order objects. */
+export function orderTableFrom(orders: readonly OrderFact[]): { table: TransactionTable; dimensions: OrderDimension[] } {
+  const table = new TransactionTable(orders.length);
+  for (let i = 0; i < orders.length; i++) {
+    const order = orders[i];
+    if (typeof order.customerId !== "string" || order.customerId === "") {
+      throw new RangeError(`orders[${i}].customerId must be a non-empty string`);
+    }
+    if (!Number.isInteger(order.day) || Math.abs(order.day) > 1e7) {
+      throw new RangeError(`orders[${i}].day must be a day index (got ${String(order.day)})`);
+    }
+    if (typeof order.net !== "number" || !Number.isFinite(order.net)) {
+      throw new RangeError(`orders[${i}].net is not a finite number (got ${String(order.net)})`);
+    }
+    table.add(order.customerId, order.day, order.net);
+  }
+  // Read lazily: only each customer's first order is ever looked at.
+  const dimensions: OrderDimension[] = [
+    { key: "channel", label: "Channel of the first order", valueAt: (row) => orders[row].channel },
+    { key: "firstProduct", label: "Product of the first order", valueAt: (row) => orders[row].firstProduct },
+    {
+      key: "discountCode",
+      label: "Discount code of the first order",
+      valueAt: (row) => orders[row].discountCodes?.find((code) => code !== "") ?? null,
+    },
+  ];
+  return { table, dimensions };
+}
+
+/** Retention report from order objects (see the file comment for what counts). */
+export function retentionSummary(orders: readonly OrderFact[], opts: RetentionOptions): RetentionReport {
+  const { table, dimensions } = orderTableFrom(orders);
+  return retentionSummaryFromTable(table, { ...opts, dimensions });
+}
+
+/** Per-group accumulators for the acquisition splits. */
+interface GroupAccumulator {
+  labels: string[];
+  kinds: DimensionRow["kind"][];
+  /** Group of each customer (-1: no orders). */
+  groupOf: Int32Array;
+  customers: Float64Array;
+  orders: Float64Array;
+  revenue: Float64Array;
+  repeaters: Float64Array;
+  horizonSum: Float64Array; // [g * H + h]
+  horizonCount: Float64Array;
+  cohortSize: Float64Array; // [g * C + c]
+  cohortRevenue: Float64Array; // [(g * C + c) * M + k]
+  distinctValues: number;
+}
+
+function buildGroups(
+  dimension: OrderDimension,
+  firstOrderRow: Int32Array,
+  topValues: number,
+  cohorts: number,
+  months: number,
+  horizons: number,
+): GroupAccumulator {
+  const valueOf = new Array<string | null>(firstOrderRow.length).fill(null);
+  const counts = new Map<string, number>();
+  let noneCount = 0;
+  for (let c = 0; c < firstOrderRow.length; c++) {
+    if (firstOrderRow[c] < 0) continue;
+    const raw = dimension.valueAt(firstOrderRow[c]);
+    const value = raw === undefined || raw === null || raw === "" ? null : String(raw);
+    valueOf[c] = value;
+    if (value === null) noneCount++;
+    else counts.set(value, (counts.get(value) ?? 0) + 1);
+  }
+  // Most customers first; equal counts by value so the report does not depend on row order.
+  const ranked = [...counts.entries()].sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
+  const listed = ranked.slice(0, topValues);
+  const labels = listed.map(([value]) => value);
+  const kinds: DimensionRow["kind"][] = labels.map(() => "value");
+  const indexOf = new Map(labels.map((value, g) => [value, g]));
+  const otherGroup = ranked.length > listed.length ? labels.push(OTHER) - 1 : -1;
+  if (otherGroup >= 0) kinds.push("other");
+  const noneGroup = noneCount > 0 ? labels.push(NONE) - 1 : -1;
+  if (noneGroup >= 0) kinds.push("none");
+
+  const groupOf = new Int32Array(firstOrderRow.length).fill(-1);
+  for (let c = 0; c < firstOrderRow.length; c++) {
+    if (firstOrderRow[c] < 0) continue;
+    const value = valueOf[c];
+    groupOf[c] = value === null ? noneGroup : (indexOf.get(value) ?? otherGroup);
+  }
+  const g = labels.length;
+  return {
+    labels,
+    kinds,
+    groupOf,
+    customers: new Float64Array(g),
+    orders: new Float64Array(g),
+    revenue: new Float64Array(g),
+    repeaters: new Float64Array(g),
+    horizonSum: new Float64Array(g * horizons),
+    horizonCount: new Float64Array(g * horizons),
+    cohortSize: new Float64Array(g * cohorts),
+    cohortRevenue: new Float64Array(g * cohorts * months),
+    distinctValues: counts.size,
+  };
+}
+
+function gapStats(counts: Int32Array, edges: readonly number[]): GapStats {
+  let count = 0;
+  for (let i = 0; i < counts.length; i++) count += counts[i];
+  return {
+    count,
+    median: round(quantileOfCounts(counts, 0.5), 1),
+    p25: round(quantileOfCounts(counts, 0.25), 1),
+    p75: round(quantileOfCounts(counts, 0.75), 1),
+    p90: round(quantileOfCounts(counts, 0.9), 1),
+    mean: round(meanOfCounts(counts), 1),
+    histogram: histogramOfCounts(counts, edges),
+  };
+}
+
+/**
+ * Retention report from a columnar table (rows = orders, amount = net value) and optional
+ * acquisition dimensions read by row. The CLI passes the table it already built.
+ */
+export function retentionSummaryFromTable(
+  table: TransactionTable,
+  opts: RetentionOptions & { dimensions?: readonly OrderDimension[] },
+): RetentionReport {
+  const o = resolveOptions(opts);
+  const asOfDay = o.asOfDay;
+  const horizons = Int32Array.from(o.horizonsDays);
+  const H = horizons.length;
+  const M = o.maxMonths + 1; // month columns k = 0..maxMonths
+  const lastComplete = lastCompleteMonth(asOfDay);
+
+  const days = table.days;
+  const amounts = table.amounts;
+  const customerCount = table.customerCount;
+
+  const { order, start } = groupByCustomer(table, asOfDay);
+  const rowsAfterAsOf = table.length - order.length;
+
+  // First order of each customer (first row with amount >= 0 in day order) and the day range.
+  const firstOrderRow = new Int32Array(customerCount).fill(-1);
+  let refundsBeforeFirstOrder = 0;
+  let minDay = Number.POSITIVE_INFINITY;
+  for (let c = 0; c < customerCount; c++) {
+    for (let p = start[c]; p < start[c + 1]; p++) {
+      const row = order[p];
+      if (amounts[row] >= 0) {
+        firstOrderRow[c] = row;
+        if (days[row] < minDay) minDay = days[row];
+        break;
+      }
+      refundsBeforeFirstOrder++;
+    }
+  }
+  const hasOrders = Number.isFinite(minDay);
+  const firstDayOfData = hasOrders ? minDay : asOfDay;
+  const monthOf = monthsOfDays(firstDayOfData, asOfDay);
+  const firstMonth = monthOf[0];
+  const C = hasOrders ? monthOf[monthOf.length - 1] - firstMonth + 1 : 0; // cohorts: first month .. as-of month
+  const span = asOfDay - firstDayOfData + 1; // possible gaps 0..span-1
+
+  // Cohort accumulators, [c * M + k] or [c * H + h].
+  const cohortSize = new Float64Array(C);
+  const cohortOrders = new Float64Array(C);
+  const cohortRepeaters = new Float64Array(C);
+  const cohortLastFirstDay = new Float64Array(C).fill(Number.NEGATIVE_INFINITY);
+  const cohortActive = new Float64Array(C * M);
+  const cohortFirstReturn = new Float64Array(C * M);
+  const cohortRevenue = new Float64Array(C * M);
+  const cohortHorizonRevenue = new Float64Array(C * H);
+  const pooledHorizonSum = new Float64Array(H);
+  const pooledHorizonCount = new Float64Array(H);
+  const stepGaps = new Int32Array((SEPARATE_STEPS + 1) * span); // [stepIndex * span + gap]
+  const allGaps = new Int32Array(span);
+
+  const groups = (opts.dimensions ?? []).map((dimension) =>
+    buildGroups(dimension, firstOrderRow, o.topDimensionValues, C, M, H),
+  );
+  const G = groups.length;
+  const groupIndex = new Int32Array(G);
+  const horizonRevenue = new Float64Array(H);
+
+  let customers = 0;
+  let totalOrders = 0;
+  let totalRevenue = 0;
+  let repeatCustomers = 0;
+
+  for (let c = 0; c < customerCount; c++) {
+    const firstRow = firstOrderRow[c];
+    if (firstRow < 0) continue;
+    const firstDay = days[firstRow];
+    const cohortMonth = monthOf[firstDay - firstDayOfData];
+    const cohort = cohortMonth - firstMonth;
+    const cohortBase = cohort * M;
+    for (let d = 0; d < G; d++) groupIndex[d] = groups[d].groupOf[c];
+    horizonRevenue.fill(0);
+
+    let orders = 0;
+    let revenue = 0;
+    let previousOrderDay = 0;
+    let lastActiveMonth = -1;
+    let returned = false;
+    let p = start[c];
+    while (order[p] !== firstRow) p++; // skip refunds before the first order
+    for (const end = start[c + 1]; p < end; p++) {
+      const row = order[p];
+      const day = days[row];
+      const amount = amounts[row];
+      const k = monthOf[day - firstDayOfData] - cohortMonth;
+      revenue += amount;
+      if (k < M) {
+        cohortRevenue[cohortBase + k] += amount;
+        for (let d = 0; d < G; d++) {
+          const group = groups[d];
+          group.cohortRevenue[(groupIndex[d] * C + cohort) * M + k] += amount;
+        }
+      }
+      const sinceFirst = day - firstDay;
+      for (let h = H - 1; h >= 0 && sinceFirst < horizons[h]; h--) horizonRevenue[h] += amount;
+      if (amount < 0) continue; // a refund: revenue only
+      if (orders > 0) {
+        const gap = day - previousOrderDay;
+        const stepIndex = orders <= SEPARATE_STEPS ? orders - 1 : SEPARATE_STEPS;
+        stepGaps[stepIndex * span + gap]++;
+        allGaps[gap]++;
+      }
+      previousOrderDay = day;
+      orders++;
+      if (k !== lastActiveMonth) {
+        lastActiveMonth = k;
+        if (k < M) cohortActive[cohortBase + k]++;
+        if (k >= 1 && !returned) {
+          returned = true;
+          if (k < M) cohortFirstReturn[cohortBase + k]++;
+        }
+      }
+    }
+
+    customers++;
+    totalOrders += orders;
+    totalRevenue += revenue;
+    const repeater = orders >= 2 ? 1 : 0;
+    repeatCustomers += repeater;
+    cohortSize[cohort]++;
+    cohortOrders[cohort] += orders;
+    cohortRepeaters[cohort] += repeater;
+    if (firstDay > cohortLastFirstDay[cohort]) cohortLastFirstDay[cohort] = firstDay;
+    for (let h = 0; h < H; h++) {
+      cohortHorizonRevenue[cohort * H + h] += horizonRevenue[h];
+      // Only customers who have had the whole horizon (their first-order day is day 1).
+      if (firstDay + horizons[h] - 1 <= asOfDay) {
+        pooledHorizonSum[h] += horizonRevenue[h];
+        pooledHorizonCount[h]++;
+      }
+    }
+    for (let d = 0; d < G; d++) {
+      const group = groups[d];
+      const g = groupIndex[d];
+      group.customers[g]++;
+      group.orders[g] += orders;
+      group.revenue[g] += revenue;
+      group.repeaters[g] += repeater;
+      group.cohortSize[g * C + cohort]++;
+      for (let h = 0; h < H; h++) {
+        if (firstDay + horizons[h] - 1 <= asOfDay) {
+          group.horizonSum[g * H + h] += horizonRevenue[h];
+          group.horizonCount[g * H + h]++;
+        }
+      }
+    }
+  }
+
+  const cohortMonths = Int32Array.from({ length: C }, (_, c) => firstMonth + c);
+  const curve = (
+    sizes: ArrayLike<number>,
+    revenueByMonth: ArrayLike<number>,
+    horizonSum: ArrayLike<number>,
+    horizonCount: ArrayLike<number>,
+  ): LtvCurve => {
+    const pooled = pooledLtvByMonth(cohortMonths, sizes, revenueByMonth, M, lastComplete);
+    const atDays = o.horizonsDays.map((days, h) => {
+      const value = ratio(horizonSum[h], horizonCount[h]);
+      return { days, value: money(value), customers: horizonCount[h], ltvToCac: share(ltvToCac(value, o.cac, o.grossMargin)) };
+    });
+    return {
+      atDays,
+      byMonth: pooled.ltv.map(money),
+      byMonthCustomers: pooled.customers,
+      paybackMonth: paybackMonth(pooled.ltv, o.cac, o.grossMargin),
+    };
+  };
+
+  const cohortRows: CohortRow[] = [];
+  const firstListed = Math.max(0, C - o.maxCohorts);
+  for (let c = firstListed; c < C; c++) {
+    const size = cohortSize[c];
+    const observed = Math.min(M, lastComplete - (firstMonth + c) + 1); // months k < observed have ended
+    const activeShare: (number | null)[] = [];
+    const cumulativeReturnShare: (number | null)[] = [];
+    const ltvByMonth: (number | null)[] = [];
+    let returnedSoFar = 0;
+    let revenueSoFar = 0;
+    for (let k = 0; k < M; k++) {
+      returnedSoFar += cohortFirstReturn[c * M + k];
+      revenueSoFar += cohortRevenue[c * M + k];
+      const visible = k < observed && size > 0;
+      activeShare.push(visible ? share(cohortActive[c * M + k] / size) : null);
+      cumulativeReturnShare.push(visible ? share(returnedSoFar / size) : null);
+      ltvByMonth.push(visible ? revenueSoFar / size : null);
+    }
+    const ltvAtDays = o.horizonsDays.map((days, h) =>
+      size > 0 && cohortLastFirstDay[c] + days - 1 <= asOfDay ? cohortHorizonRevenue[c * H + h] / size : null,
+    );
+    cohortRows.push({
+      month: monthToIso(firstMonth + c),
+      size,
+      small: size < o.smallCohortSize,
+      orders: cohortOrders[c],
+      repeatPurchaseRate: share(ratio(cohortRepeaters[c], size)),
+      activeShare,
+      cumulativeReturnShare,
+      ltvByMonth: ltvByMonth.map(money),
+      ltvAtDays: ltvAtDays.map(money),
+      ltvToCacAtDays: ltvAtDays.map((ltv) => share(ltvToCac(ltv, o.cac, o.grossMargin))),
+      paybackMonth: paybackMonth(ltvByMonth, o.cac, o.grossMargin),
+    });
+  }
+
+  const byDimension: DimensionSplit[] = groups.map((group, d) => {
+    const dimension = (opts.dimensions ?? [])[d];
+    const rows: DimensionRow[] = group.labels.map((value, g) => {
+      const n = group.customers[g];
+      return {
+        value,
+        kind: group.kinds[g],
+        customers: n,
+        share: share(ratio(n, customers)) ?? 0,
+        small: n < o.smallCohortSize,
+        repeatPurchaseRate: share(ratio(group.repeaters[g], n)),
+        ordersPerCustomer: round(ratio(group.orders[g], n), 3),
+        aov: money(ratio(group.revenue[g], group.orders[g])),
+        netRevenuePerCustomer: money(ratio(group.revenue[g], n)),
+        ltv: curve(
+          group.cohortSize.subarray(g * C, (g + 1) * C),
+          group.cohortRevenue.subarray(g * C * M, (g + 1) * C * M),
+          group.horizonSum.subarray(g * H, (g + 1) * H),
+          group.horizonCount.subarray(g * H, (g + 1) * H),
+        ),
+      };
+    });
+    return { key: dimension.key, label: dimension.label, distinctValues: group.distinctValues, rows };
+  });
+
+  const edges = o.gapBucketEdges;
+  const buckets = edges.map((from, i) => {
+    const to = i + 1 < edges.length ? edges[i + 1] - 1 : null;
+    const label =
+      to === null ? `${from}+ days` : from === to ? (from === 0 ? "same day" : `${from} day${from === 1 ? "" : "s"}`) : `${from}-${to} days`;
+    return { label, fromDays: from, toDays: to };
+  });
+  const bySteps = Array.from({ length: SEPARATE_STEPS + 1 }, (_, s) => {
+    const counts = stepGaps.subarray(s * span, (s + 1) * span);
+    const fromOrder = s + 1;
+    const grouped = s === SEPARATE_STEPS;
+    return {
+      step: grouped
+        ? `${ordinal(fromOrder)} to ${ordinal(fromOrder + 1)} order and later`
+        : `${ordinal(fromOrder)} to ${ordinal(fromOrder + 1)} order`,
+      fromOrder,
+      toOrder: grouped ? null : fromOrder + 1,
+      ...gapStats(counts, edges),
+    };
+  });
+
+  return {
+    asOf: dayToIso(asOfDay),
+    asOfDay,
+    assumptions: {
+      grossMargin: o.grossMargin,
+      cac: o.cac,
+      smallCohortSize: o.smallCohortSize,
+      horizonsDays: o.horizonsDays,
+      maxMonths: o.maxMonths,
+      lastCompleteMonth: monthToIso(lastComplete),
+    },
+    totals: {
+      customers,
+      orders: totalOrders,
+      netRevenue: money(totalRevenue) ?? 0,
+      repeatCustomers,
+      repeatPurchaseRate: share(ratio(repeatCustomers, customers)),
+      ordersPerCustomer: round(ratio(totalOrders, customers), 3),
+      aov: money(ratio(totalRevenue, totalOrders)),
+      rowsAfterAsOf,
+      refundsBeforeFirstOrder,
+    },
+    daysBetweenOrders: { buckets, overall: gapStats(allGaps, edges), bySteps },
+    cohorts: { rows: cohortRows, olderCohortsNotListed: firstListed },
+    ltv: curve(cohortSize, cohortRevenue, pooledHorizonSum, pooledHorizonCount),
+    byDimension,
+  };
+}
