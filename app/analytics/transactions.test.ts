@@ -22,7 +22,7 @@ function layoutOf(firstLine: string): SimpleLayout {
 const SHOPIFY_HEADER =
   "Name,Email,Financial Status,Paid at,Fulfillment Status,Fulfilled at,Accepts Marketing,Currency,Subtotal,Shipping,Taxes,Total," +
   "Discount Code,Discount Amount,Shipping Method,Created at,Lineitem quantity,Lineitem name,Lineitem price,Refunded Amount," +
-  "Payment Method,Cancelled at,Id";
+  "Payment Method,Cancelled at,Id,Source";
 
 describe("detectFormat", () => {
   it("recognises the CSV header in any column order, with a BOM or CRLF", () => {
@@ -132,8 +132,18 @@ describe("ShopifyOrderReader", () => {
 
   it("takes each order once, from its first row, at Total minus Refunded Amount", () => {
     const reader = new ShopifyOrderReader(columns);
-    const first = reader.accept(order({ Name: "#1001", Email: " Ada@Example.com", Total: "91.46", "Refunded Amount": "20.00", "Created at": "2024-06-02 10:15:44 -0400" }), 2, "raw");
-    expect(first).toEqual<ParsedTransaction>({ customerId: "ada@example.com", day: dayIndex("2024-06-02"), amount: 71.46, line: 2 });
+    const first = reader.accept(
+      order({ Name: "#1001", Email: " Ada@Example.com", Total: "91.46", "Refunded Amount": "20.00", "Created at": "2024-06-02 10:15:44 -0400", Source: "web", "Discount Code": "SUMMER10" }),
+      2,
+      "raw",
+    );
+    expect(first).toEqual({
+      customerId: "ada@example.com",
+      day: dayIndex("2024-06-02"),
+      amount: 71.46,
+      line: 2,
+      attributes: { channel: "web", discountCode: "SUMMER10", firstProduct: "Socks" },
+    });
     expect(reader.accept(row({ Name: "#1001", Email: "ada@example.com", "Lineitem name": "Beanie" }), 3, "raw")).toEqual({ skipped: "line-item-row", line: 3 });
     expect(reader.accept(order({ Name: "#1001", Email: "ada@example.com", Total: "91.46", "Created at": "2024-06-02 10:15:44 -0400" }), 4, "raw")).toEqual({ skipped: "duplicate-order", line: 4 });
   });

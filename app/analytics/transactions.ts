@@ -39,6 +39,17 @@ export interface ParsedTransaction extends Transaction {
 export interface TransactionSink {
   transaction(text: string, idStart: number, idEnd: number, day: number, amount: number, line: number): void;
   error(error: RowError): void;
+  /** Shopify exports only: how the order just passed to transaction() was acquired. */
+  orderAttributes?(attributes: OrderAttributes): void;
+}
+
+/** What an order export says about how an order came in (for retention splits). */
+export interface OrderAttributes {
+  /** Sales channel ("web", "pos", an app's name); null when blank. */
+  channel: string | null;
+  discountCode: string | null;
+  /** Name of the order's first line item. */
+  firstProduct: string | null;
 }
 
 export type SimpleLayout =
@@ -363,6 +374,9 @@ export interface ShopifyColumns {
   paymentMethod: number | null;
   cancelledAt: number | null;
   id: number | null;
+  source: number | null;
+  discountCode: number | null;
+  lineitemName: number | null;
   count: number;
 }
 
@@ -389,6 +403,9 @@ export function shopifyColumns(header: readonly string[]): ShopifyColumns | null
     paymentMethod: position("Payment Method"),
     cancelledAt: position("Cancelled at"),
     id: position("Id"),
+    source: position("Source"),
+    discountCode: position("Discount Code"),
+    lineitemName: position("Lineitem name"),
     count: header.length,
   };
 }
@@ -396,7 +413,11 @@ export function shopifyColumns(header: readonly string[]): ShopifyColumns | null
 /** Why an export row produced no transaction although nothing in it was malformed. */
 export type ShopifySkipReason = "line-item-row" | "test-order" | "no-email" | "duplicate-order";
 
-export type ShopifyRowResult = ParsedTransaction | RowError | { skipped: ShopifySkipReason; line: number };
+export interface ShopifyOrder extends ParsedTransaction {
+  attributes: OrderAttributes;
+}
+
+export type ShopifyRowResult = ShopifyOrder | RowError | { skipped: ShopifySkipReason; line: number };
 
 // "2024-01-15 10:23:45 -0500" (the export's form) or ISO 8601 "2024-01-15T10:23:45-05:00" / "...Z".
 const SHOPIFY_TIMESTAMP = /^(\d{4})-(\d{2})-(\d{2})[ T](\d{2}):(\d{2})(?::(\d{2})(?:\.\d+)?)?\s*(Z|[+-]\d{2}:?\d{2})?$/;
@@ -459,7 +480,14 @@ export class ShopifyOrderReader {
 
     this.seenOrders.add(name);
     if (email === "") return { skipped: "no-email", line };
-    return { customerId: email, day: daysFromCivil(year, month, dayOfMonth), amount, line };
+    const text = (column: number | null) => (column === null ? null : record[column].trim() || null);
+    return {
+      customerId: email,
+      day: daysFromCivil(year, month, dayOfMonth),
+      amount,
+      line,
+      attributes: { channel: text(c.source), discountCode: text(c.discountCode), firstProduct: text(c.lineitemName) },
+    };
   }
 }
 

@@ -113,6 +113,7 @@ function countingSink(inner: TransactionSink) {
         errors++;
         inner.error(error);
       },
+      orderAttributes: inner.orderAttributes?.bind(inner),
     } satisfies TransactionSink,
     transactions: () => transactions,
     errors: () => errors,
@@ -240,7 +241,10 @@ async function* scanShopifyExport(
     const result = reader.accept(item.record, item.line, item.raw);
     if ("skipped" in result) skipped[result.skipped] = (skipped[result.skipped] ?? 0) + 1;
     else if ("message" in result) sink.error(result);
-    else sink.transaction(result.customerId, 0, result.customerId.length, result.day, result.amount, result.line);
+    else {
+      sink.transaction(result.customerId, 0, result.customerId.length, result.day, result.amount, result.line);
+      sink.orderAttributes?.(result.attributes);
+    }
     if (item.line >= nextProgress) {
       opts.onProgress?.(item.line);
       nextProgress += progressEvery;

@@ -1,0 +1,440 @@
+// `tenure analyze <transactions> --out <dir>`: summaries, RFM segments, the shop model's
+// predictions per customer, retention metrics and (with --calibration-end) a backtest.
+//
+// Built for ten million rows: the file streams into a columnar TransactionTable, the
+// count models are fitted on compressed (x, t_x, T) rows, customers with the same
+// history are scored once, and customers.csv is written in batches.
+import { mkdir, stat, writeFile } from "node:fs/promises";
+import { join, resolve } from "node:path";
+import { parseArgs } from "node:util";
+import { type BacktestResult, backtest } from "~/analytics/clv/backtest";
+import { type CustomerPrediction, type ShopModel, type ShopModelResult, fitShopModel } from "~/analytics/clv/shop-model";
+import { DateFormatError, dayIndex, dayToIso } from "~/analytics/dates";
+import { type OrderDimension, retentionSummaryFromTable } from "~/analytics/retention";
+import { type RfmCutPoints, rfmCutPoints, rfmInputFromSummary, scoreRfm } from "~/analytics/rfm";
+import { segmentFor } from "~/analytics/segments";
+import { type CustomerSummary, TransactionTable, groupByCustomer, summarizeTable } from "~/analytics/summary";
+import { type OrderAttributes, type RowError, TransactionFormatError } from "~/analytics/transactions";
+import { type TimeUnit, TIME_UNITS, isTimeUnit } from "~/analytics/units";
+import { type CustomerRow, writeCustomersCsv } from "./customers-csv";
+import { CliError, type CliIo, USAGE_EXIT_CODE, count } from "./io";
+import { type ReadReport, readTransactionFile } from "./read-transactions";
+
+export interface AnalyzeOptions {
+  input: string;
+  outDir: string;
+  /** YYYY-MM-DD; default: the last transaction's day. */
+  asOf?: string;
+  unit?: TimeUnit;
+  /** YYYY-MM-DD; fit on data up to this day and test on the rest up to as-of. */
+  calibrationEnd?: string;
+  /** Fail on the first bad row instead of skipping bad rows. */
+  strict?: boolean;
+  /** Share of revenue kept as margin (0..1], default 1. */
+  grossMargin?: number;
+  /** Default 0.10. */
+  annualDiscountRate?: number;
+  /** Customer acquisition cost (same money unit as the amounts): payback and LTV:CAC in summary.json. */
+  cac?: number;
+  /** Bad rows printed in full before only counting them. */
+  maxReportedErrors?: number;
+  /** Lines between progress messages. */
+  progressEvery?: number;
+}
+
+export interface AnalyzeResult {
+  read: ReadReport;
+  asOfDay: number;
+  customers: number;
+  model: ShopModelResult;
+  files: { customers: string; summary: string; model: string };
+}
+
+export const ANALYZE_USAGE = `Usage: tenure analyze <transactions> --out <dir> [options]
+
+Reads a transactions file and writes, into <dir>:
+  customers.csv   one row per customer: orders, x, t_x, T, spend, RFM scores and segment,
+                  P(alive), expected purchases (90 and 365 days), predicted 365-day CLV,
+                  expected next order date (prediction columns empty when there is no model)
+  summary.json    retention metrics, cohorts, RFM cut points and segment sizes
+  model.json      the chosen model, its parameters, log-likelihood and assumptions, or why
+                  there is none; with --calibration-end also the backtest
+
+The file format is recognised from its first line:
+  customer_id,date,amount        CSV (dates YYYY-MM-DD or YYYYMMDD; negative amounts are refunds)
+  CDNOW whitespace columns       id [sample-id] YYYYMMDD cds dollars
+  Shopify orders export          Admin > Orders > Export (one row per line item)
+
+Options:
+  --out <dir>                 output directory (created if missing)          required
+  --as-of <YYYY-MM-DD>        last day counted                               default: last transaction
+  --unit <day|week|month>     time unit of the models                        default: week
+  --calibration-end <date>    backtest: fit up to this day, compare with the rest up to --as-of
+  --margin <0..1>             gross margin applied to predicted CLV          default: 1
+  --discount-rate <rate>      annual discount rate for CLV                   default: 0.10
+  --cac <amount>              acquisition cost per customer: adds payback and LTV:CAC to summary.json
+  --strict                    fail on any bad row (default: report, skip and count them)
+  -h, --help                  this help
+`;
+
+const DEFAULT_MAX_REPORTED_ERRORS = 10;
+
+/** Parses argv (after "analyze") and runs; returns the exit code. */
+export async function runAnalyze(argv: string[], io: CliIo): Promise<number> {
+  let options: AnalyzeOptions;
+  try {
+    const parsed = parseAnalyzeArgs(argv);
+    if (parsed === "help") {
+      io.stdout.write(ANALYZE_USAGE);
+      return 0;
+    }
+    options = parsed;
+  } catch (error) {
+    io.stderr.write(`tenure analyze: ${(error as Error).message}\n\n${ANALYZE_USAGE}`);
+    return USAGE_EXIT_CODE;
+  }
+  try {
+    const result = await analyze(options, io);
+    io.stderr.write(
+      `tenure analyze: ${count(result.customers)} customers -> ${result.files.customers}, ${result.files.summary}, ${result.files.model}\n`,
+    );
+    return 0;
+  } catch (error) {
+    if (error instanceof CliError) {
+      io.stderr.write(`tenure analyze: ${error.message}\n`);
+      return error.exitCode;
+    }
+    throw error;
+  }
+}
+
+export function parseAnalyzeArgs(argv: string[]): AnalyzeOptions | "help" {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    strict: true,
+    options: {
+      out: { type: "string" },
+      "as-of": { type: "string" },
+      unit: { type: "string" },
+      "calibration-end": { type: "string" },
+      margin: { type: "string" },
+      "discount-rate": { type: "string" },
+      cac: { type: "string" },
+      strict: { type: "boolean" },
+      help: { type: "boolean", short: "h" },
+    },
+  });
+  if (values.help) return "help";
+  if (positionals.length !== 1) throw new Error(positionals.length === 0 ? "missing the transactions file" : `one transactions file expected, got ${positionals.length}`);
+  if (!values.out) throw new Error("missing --out <dir>");
+  const unit = values.unit ?? "week";
+  if (!isTimeUnit(unit)) throw new Error(`--unit must be one of ${TIME_UNITS.join(", ")} (got "${unit}")`);
+  const number = (name: string, text: string | undefined): number | undefined => {
+    if (text === undefined) return undefined;
+    const value = Number(text);
+    if (text.trim() === "" || !Number.isFinite(value)) throw new Error(`--${name} must be a number (got "${text}")`);
+    return value;
+  };
+  const grossMargin = number("margin", values.margin);
+  if (grossMargin !== undefined && !(grossMargin > 0 && grossMargin <= 1)) throw new Error(`--margin must be in (0, 1] (got ${grossMargin})`);
+  const annualDiscountRate = number("discount-rate", values["discount-rate"]);
+  if (annualDiscountRate !== undefined && !(annualDiscountRate >= 0 && annualDiscountRate < 10)) {
+    throw new Error(`--discount-rate must be an annual rate such as 0.10 (got ${annualDiscountRate})`);
+  }
+  const cac = number("cac", values.cac);
+  if (cac !== undefined && !(cac >= 0)) throw new Error(`--cac must be 0 or more (got ${cac})`);
+  return {
+    input: positionals[0],
+    outDir: values.out,
+    asOf: values["as-of"],
+    unit,
+    calibrationEnd: values["calibration-end"],
+    strict: values.strict ?? false,
+    grossMargin,
+    annualDiscountRate,
+    cac,
+  };
+}
+
+function dayOption(name: string, text: string | undefined): number | undefined {
+  if (text === undefined) return undefined;
+  try {
+    return dayIndex(text);
+  } catch (error) {
+    if (error instanceof DateFormatError) throw new CliError(`--${name}: ${error.message}`, USAGE_EXIT_CODE);
+    throw error;
+  }
+}
+
+/** Runs the analysis and writes the three files. Throws CliError on bad input. */
+export async function analyze(options: AnalyzeOptions, io: CliIo): Promise<AnalyzeResult> {
+  const started = performance.now();
+  const unit = options.unit ?? "week";
+  const maxReported = options.maxReportedErrors ?? DEFAULT_MAX_REPORTED_ERRORS;
+  const progressEvery = options.progressEvery ?? 1_000_000;
+  const elapsed = () => `${((performance.now() - started) / 1000).toFixed(1)} s`;
+  const asOfOption = dayOption("as-of", options.asOf);
+  const calibrationEndDay = dayOption("calibration-end", options.calibrationEnd);
+
+  // 1. Read.
+  const size = await stat(options.input).then(
+    (s) => s.size,
+    (error: NodeJS.ErrnoException) => {
+      throw new CliError(error.code === "ENOENT" ? `${options.input}: no such file` : `${options.input}: ${error.message}`);
+    },
+  );
+  const table = new TransactionTable(Math.min(size / 24, 50_000_000));
+  const reported: RowError[] = [];
+  const attributes: OrderAttributes[] = []; // by table row; Shopify exports only
+  let large = false;
+  let read: ReadReport;
+  try {
+    read = await readTransactionFile(
+      options.input,
+      {
+        transaction: (text, idStart, idEnd, day, amount) => table.addRange(text, idStart, idEnd, day, amount),
+        error: (error) => {
+          if (reported.length < maxReported) reported.push(error);
+        },
+        orderAttributes: (orderAttributes) => {
+          attributes[table.length - 1] = orderAttributes;
+        },
+      },
+      {
+        progressEvery,
+        onProgress: (lines) => {
+          large = true;
+          io.stderr.write(`tenure analyze: read ${count(lines)} lines (${elapsed()})\n`);
+        },
+      },
+    );
+  } catch (error) {
+    if (error instanceof TransactionFormatError) throw new CliError(`${options.input}: ${error.message}`);
+    throw error;
+  }
+  reportBadRows(io, options.input, read, reported, options.strict ?? false);
+  if (options.strict && read.errors > 0) {
+    throw new CliError(`${count(read.errors)} bad row${read.errors === 1 ? "" : "s"} in ${options.input}; --strict stops here (nothing written)`);
+  }
+  if (table.length === 0) throw new CliError(`${options.input}: no transactions to analyze`);
+  const progress = (message: string) => {
+    if (large) io.stderr.write(`tenure analyze: ${message} (${elapsed()})\n`);
+  };
+  progress(`read ${count(read.transactions)} transactions of ${count(table.customerCount)} customers`);
+
+  // 2. Summaries.
+  const lastDay = maxDay(table);
+  const asOfDay = asOfOption ?? lastDay;
+  if (calibrationEndDay !== undefined && calibrationEndDay >= asOfDay) {
+    throw new CliError(`--calibration-end ${dayToIso(calibrationEndDay)} must be before the as-of day ${dayToIso(asOfDay)}`, USAGE_EXIT_CODE);
+  }
+  const summaries = summarizeTable(table, { asOfDay, unit });
+  if (summaries.length === 0) throw new CliError(`no purchases on or before ${dayToIso(asOfDay)}`);
+  progress(`summarised ${count(summaries.length)} customers`);
+
+  // 3. Model (with a holdout period when asked), then the backtest.
+  const modelOptions = { unit, horizonDays: 365, annualDiscountRate: options.annualDiscountRate ?? 0.1, grossMargin: options.grossMargin ?? 1 };
+  const holdout = calibrationEndDay === undefined ? undefined : holdoutData(table, calibrationEndDay, asOfDay, unit);
+  const model = fitShopModel(summaries, { ...modelOptions, holdout });
+  progress(model.ok ? `fitted ${model.model.chosen}` : `no model: ${model.reason}`);
+  const backtestResult = calibrationEndDay === undefined ? null : runBacktest(table, calibrationEndDay, asOfDay, unit);
+  if (backtestResult) progress("backtested");
+
+  // 4. RFM and per-customer predictions.
+  const cuts = rfmCutPoints(summaries.map((s) => rfmInputFromSummary(s, asOfDay)));
+  const scorer = model.ok ? cachedScorer(model.model) : null;
+  const segmentCounts = new Map<string, number>();
+
+  await mkdir(options.outDir, { recursive: true });
+  const files = {
+    customers: join(options.outDir, "customers.csv"),
+    summary: join(options.outDir, "summary.json"),
+    model: join(options.outDir, "model.json"),
+  };
+  const customers = await writeCustomersCsv(files.customers, customerRows(summaries, asOfDay, cuts, scorer, segmentCounts));
+  progress(`wrote ${files.customers}`);
+
+  // 5. summary.json and model.json.
+  const retention = retentionSummaryFromTable(table, {
+    asOfDay,
+    grossMargin: modelOptions.grossMargin,
+    cac: options.cac ?? null,
+    dimensions: attributes.length > 0 ? attributeDimensions(attributes) : [],
+  });
+  progress("retention report");
+  const summaryJson = {
+    generatedBy: "tenure analyze",
+    input: { file: resolve(options.input), format: read.format, lines: read.lines, transactions: read.transactions, badRows: read.errors, skipped: read.skipped },
+    asOf: dayToIso(asOfDay),
+    firstTransaction: dayToIso(minDay(table)),
+    lastTransaction: dayToIso(lastDay),
+    unit,
+    customers: summaries.length,
+    rfm: { cutPoints: cuts, segments: Object.fromEntries([...segmentCounts].sort((a, b) => b[1] - a[1])) },
+    retention,
+  };
+  await writeFile(files.summary, JSON.stringify(summaryJson, null, 2) + "\n");
+  await writeFile(files.model, JSON.stringify(modelJson(model, modelOptions, unit, asOfDay, backtestResult), null, 2) + "\n");
+  progress("done");
+  return { read, asOfDay, customers, model, files };
+}
+
+function reportBadRows(io: CliIo, input: string, read: ReadReport, reported: readonly RowError[], strict: boolean): void {
+  for (const error of reported) {
+    io.stderr.write(`${input}:${error.line}: ${error.message}\n    ${truncate(error.raw, 200)}\n`);
+  }
+  if (read.errors > reported.length) io.stderr.write(`... and ${count(read.errors - reported.length)} more bad rows\n`);
+  if (read.errors > 0 && !strict) {
+    io.stderr.write(`tenure analyze: skipped ${count(read.errors)} bad row${read.errors === 1 ? "" : "s"} of ${count(read.lines)} lines (--strict fails instead)\n`);
+  }
+  const notCounted = [
+    [read.skipped["test-order"] ?? 0, "test order (Bogus gateway)", "test orders (Bogus gateway)"],
+    [read.skipped["no-email"] ?? 0, "order without a customer email", "orders without a customer email"],
+  ] as const;
+  const parts = notCounted.filter(([n]) => n > 0).map(([n, one, many]) => `${count(n)} ${n === 1 ? one : many}`);
+  if (parts.length > 0) io.stderr.write(`tenure analyze: not counted: ${parts.join(", ")}\n`);
+}
+
+function truncate(text: string, length: number): string {
+  return text.length > length ? `${text.slice(0, length)}…` : text;
+}
+
+function maxDay(table: TransactionTable): number {
+  let max = Number.NEGATIVE_INFINITY;
+  for (const day of table.days) if (day > max) max = day;
+  return max;
+}
+
+function minDay(table: TransactionTable): number {
+  let min = Number.POSITIVE_INFINITY;
+  for (const day of table.days) if (day < min) min = day;
+  return min;
+}
+
+/**
+ * Summaries at the calibration end and the repeat purchase days each of those customers
+ * made after it, up to as-of (customers who first bought later are not in the test).
+ */
+function holdoutData(table: TransactionTable, calibrationEndDay: number, asOfDay: number, unit: TimeUnit) {
+  const summariesAtCalibration = summarizeTable(table, { asOfDay: calibrationEndDay, unit });
+  const { order, start } = groupByCustomer(table, asOfDay);
+  const days = table.days;
+  const amounts = table.amounts;
+  const holdoutPurchases = new Map<string, number>();
+  for (const s of summariesAtCalibration) {
+    const c = table.index.get(s.customerId) as number;
+    let purchases = 0;
+    let previous = Number.NaN;
+    for (let i = start[c]; i < start[c + 1]; i++) {
+      const day = days[order[i]];
+      // A purchase day has at least one row that is not a refund (as in summarize).
+      if (day > calibrationEndDay && day !== previous && amounts[order[i]] >= 0) {
+        purchases++;
+        previous = day;
+      }
+    }
+    if (purchases > 0) holdoutPurchases.set(s.customerId, purchases);
+  }
+  return { summariesAtCalibration, holdoutPurchases, holdoutDays: asOfDay - calibrationEndDay };
+}
+
+/** Customers with the same (x, t_x, T, m) get the same prediction: score each once. */
+function cachedScorer(model: ShopModel): (s: CustomerSummary) => CustomerPrediction {
+  const cache = new Map<string, CustomerPrediction>();
+  return (s) => {
+    const key = `${s.frequency}|${s.recency}|${s.T}|${s.monetaryValue}`;
+    let prediction = cache.get(key);
+    if (!prediction) {
+      prediction = model.score(s);
+      cache.set(key, prediction);
+    }
+    return prediction;
+  };
+}
+
+function* customerRows(
+  summaries: readonly CustomerSummary[],
+  asOfDay: number,
+  cuts: RfmCutPoints,
+  scorer: ((s: CustomerSummary) => CustomerPrediction) | null,
+  segmentCounts: Map<string, number>,
+): Generator<CustomerRow> {
+  for (const s of summaries) {
+    const scores = scoreRfm(rfmInputFromSummary(s, asOfDay), cuts);
+    const segment = segmentFor(scores);
+    segmentCounts.set(segment, (segmentCounts.get(segment) ?? 0) + 1);
+    const p = scorer ? scorer(s) : null;
+    yield [
+      s.customerId,
+      s.orders,
+      s.frequency,
+      s.recency,
+      s.T,
+      s.monetaryValue,
+      s.totalSpent,
+      scores.r,
+      scores.f,
+      scores.m,
+      segment,
+      p ? p.pAlive : null,
+      p ? p.expectedPurchases90d : null,
+      p ? p.expectedPurchases365d : null,
+      p ? p.predictedClv : null,
+      p && p.expectedNextOrderDay !== null ? dayToIso(p.expectedNextOrderDay) : null,
+    ];
+  }
+}
+
+/** Acquisition splits for retention from the export's order attributes (by table row). */
+function attributeDimensions(attributes: readonly OrderAttributes[]): OrderDimension[] {
+  return [
+    { key: "channel", label: "Channel of the first order", valueAt: (row) => attributes[row]?.channel },
+    { key: "firstProduct", label: "Product of the first order", valueAt: (row) => attributes[row]?.firstProduct },
+    { key: "discountCode", label: "Discount code of the first order", valueAt: (row) => attributes[row]?.discountCode },
+  ];
+}
+
+/** BG/NBD fitted up to the calibration end, tested on what customers did after it. */
+function runBacktest(table: TransactionTable, calibrationEndDay: number, holdoutEndDay: number, unit: TimeUnit): BacktestResult | { error: string } {
+  try {
+    return backtest(table, { calibrationEndDay, holdoutEndDay, unit });
+  } catch (error) {
+    if (error instanceof RangeError) return { error: error.message };
+    throw error;
+  }
+}
+
+function backtestJson(result: BacktestResult | { error: string }) {
+  if ("error" in result) return { ok: false, reason: result.error };
+  const { weekly, calibrationEndDay, holdoutEndDay, ...rest } = result;
+  return {
+    ok: true,
+    ...rest,
+    calibrationEnd: dayToIso(calibrationEndDay),
+    holdoutEnd: dayToIso(holdoutEndDay),
+    weekly: weekly.map(({ startDay, endDay, ...row }) => ({ ...row, start: dayToIso(startDay), end: dayToIso(endDay) })),
+  };
+}
+
+function modelJson(
+  model: ShopModelResult,
+  options: { horizonDays: number; annualDiscountRate: number; grossMargin: number },
+  unit: TimeUnit,
+  asOfDay: number,
+  backtestResult: BacktestResult | { error: string } | null,
+) {
+  const backtest = backtestResult === null ? {} : { backtest: backtestJson(backtestResult) };
+  if (!model.ok) {
+    return {
+      ok: false,
+      code: model.code,
+      reason: model.reason,
+      note: "not enough data for predictions: the prediction columns of customers.csv are empty",
+      asOf: dayToIso(asOfDay),
+      assumptions: { unit, ...options },
+      ...backtest,
+    };
+  }
+  return { ok: true, asOf: dayToIso(asOfDay), ...model.model.toJSON(), ...backtest };
+}

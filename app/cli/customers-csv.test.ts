@@ -1,0 +1,48 @@
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { parse } from "csv-parse/sync";
+import { CUSTOMER_COLUMNS, type CustomerRow, csvField, customerLine, writeCustomersCsv } from "./customers-csv";
+
+const row = (id: string, overrides: Partial<Record<number, string | number | null>> = {}): CustomerRow => {
+  const base: (string | number | null)[] = [id, 3, 2, 30.428571428571427, 38.857142857142854, 22.345000000000002, 74.02, 5, 5, 4, "Champions", 0.7266203, 0.4524829, 1.5621901, 36.7349, "1998-04-25"];
+  for (const [i, value] of Object.entries(overrides)) base[Number(i)] = value;
+  return base as unknown as CustomerRow;
+};
+
+describe("customers.csv", () => {
+  it("rounds numbers per column and leaves missing predictions empty", () => {
+    expect(customerLine(row("c1"))).toBe("c1,3,2,30.4286,38.8571,22.345,74.02,5,5,4,Champions,0.72662,0.452483,1.56219,36.73,1998-04-25\n");
+    expect(customerLine(row("c2", { 11: null, 12: null, 13: null, 14: null, 15: null }))).toBe("c2,3,2,30.4286,38.8571,22.345,74.02,5,5,4,Champions,,,,,\n");
+    expect(csvField(-0.00001, 10_000)).toBe("0");
+    expect(csvField(Number.NaN)).toBe("");
+  });
+
+  it("quotes text that needs it, so any id survives a CSV parser", () => {
+    for (const id of ['Doe, Jane', 'say "hi"', "two\nlines", " padded ", "plain@example.com"]) {
+      const [parsed] = parse(customerLine(row(id))) as string[][];
+      expect(parsed[0]).toBe(id);
+      expect(parsed).toHaveLength(CUSTOMER_COLUMNS.length);
+    }
+  });
+
+  it("writes the header and every row", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "tenure-csv-"));
+    try {
+      const path = join(dir, "customers.csv");
+      const rows = Array.from({ length: 25_001 }, (_, i) => row(`c${i}`));
+      expect(await writeCustomersCsv(path, rows)).toBe(25_001);
+      const text = readFileSync(path, "utf8");
+      expect(text.split("\n")[0]).toBe(CUSTOMER_COLUMNS.join(","));
+      const records = parse(text, { columns: true }) as Record<string, string>[];
+      expect(records).toHaveLength(25_001);
+      expect(records.at(-1)).toMatchObject({ customer_id: "c25000", rfm_segment: "Champions" });
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it("fails when the file cannot be written", async () => {
+    await expect(writeCustomersCsv(join(tmpdir(), "no-such-dir-tenure", "x", "customers.csv"), [row("a")])).rejects.toThrow(/ENOENT/);
+  });
+});
