@@ -4,7 +4,7 @@ import { join } from "node:path";
 import { parse } from "csv-parse/sync";
 import { CUSTOMER_COLUMNS, type CustomerRow, csvField, customerLine, writeCustomersCsv } from "./customers-csv";
 
-const row = (id: string, overrides: Partial<Record<number, string | number | null>> = {}): CustomerRow => {
+const row = (id: string, overrides: Record<number, string | number | null> = {}): CustomerRow => {
   const base: (string | number | null)[] = [id, 3, 2, 30.428571428571427, 38.857142857142854, 22.345000000000002, 74.02, 5, 5, 4, "Champions", 0.7266203, 0.4524829, 1.5621901, 36.7349, "1998-04-25"];
   for (const [i, value] of Object.entries(overrides)) base[Number(i)] = value;
   return base as unknown as CustomerRow;
