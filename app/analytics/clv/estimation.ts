@@ -52,6 +52,9 @@ export interface MaximizeInput {
   options: FitOptions;
 }
 
+/** |log parameter| beyond this counts as running to the boundary (1e-10 .. 1e10). */
+export const MAX_LOG_PARAMETER = 23;
+
 export function toParams<P>(names: readonly string[], values: readonly number[]): P {
   const params: Record<string, number> = {};
   names.forEach((name, i) => (params[name] = values[i]));
@@ -86,6 +89,16 @@ export function maximizeLikelihood<P>(input: MaximizeInput): FitResult<P> & { th
   }
   if (!best) {
     best = minimizeBfgs(objective, input.starts[0], { maxIterations: 1 });
+  }
+  // A "converged" point with a parameter at 1e-10 or 1e10 is the optimiser following the
+  // likelihood toward a boundary it never reaches: no interior maximum, so no estimate.
+  const boundary = best.x.findIndex((t) => Math.abs(t) > MAX_LOG_PARAMETER);
+  if (best.converged && boundary >= 0) {
+    best = {
+      ...best,
+      converged: false,
+      message: `parameter ${names[boundary]} ran to ${Math.exp(best.x[boundary]).toExponential(2)}: the likelihood has no maximum inside the parameter space for these data`,
+    };
   }
   const theta = best.x;
   const values = theta.map(Math.exp);

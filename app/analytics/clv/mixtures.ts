@@ -22,7 +22,7 @@
 //    terms are positive and shrink at least geometrically: no cancellation, no overflow,
 //    and the derivatives for the optimiser come out of the same loop.
 import { integrateVector } from "./quadrature";
-import { expm1OverX, lbeta, log1pExp } from "./special";
+import { expm1OverX, lbeta, lgamma, log1pExp } from "./special";
 
 const SERIES_MAX_TERMS = 20_000;
 const EPSILON = 1e-17;
@@ -50,6 +50,8 @@ export function expectedWhileActive(r: number, alpha: number, a: number, b: numb
 export function expectedWhileActiveSeries(r: number, alpha: number, a: number, b: number, t: number): number | null {
   const k = t / alpha;
   const z = k / (1 + k);
+  // Terms shrink roughly like z^n: next to 1 the series cannot finish in SERIES_MAX_TERMS.
+  if (1 - z < 40 / SERIES_MAX_TERMS) return null;
   const logW = -Math.log1p(k);
   const c = a + b - 1;
   const A = c - r;
@@ -172,6 +174,12 @@ function tailSeries(kappa: number, ePrime: number, lambda: number, e: number, t:
   const m = e + ePrime - 1;
   const oneMinusZ = lt / kt;
   const stopBelow = EPSILON * oneMinusZ * oneMinusZ;
+  if (z > 0.99) {
+    // Π_{k<N} z (e'+k)/(m+1+k) bounds the N-th term: give up now if it is still too big.
+    const N = SERIES_MAX_TERMS;
+    const logLastTerm = N * Math.log(z) + lgamma(ePrime + N) - lgamma(ePrime) + lgamma(m + 1) - lgamma(m + 1 + N);
+    if (logLastTerm > Math.log(stopBelow)) return false;
+  }
   let term = 1;
   let sum = 1;
   let sumU = 0; // Σ T_n ∂log T_n/∂e'
@@ -211,23 +219,26 @@ function tailQuadrature(kappa: number, ePrime: number, lambda: number, e: number
   const lt = lambda + t;
   const gap = kappa - lambda;
   const logLt = Math.log(lt);
-  // f(τ) dτ = (κ-λ + (λ+t)e^y)^{-e'} ((λ+t)e^y)^{1-e} dy.
-  const logIntegrand = (y: number) => (1 - e) * (y + logLt) - ePrime * Math.log(gap + lt * Math.exp(y));
   // Mode: where (1-e) = e' (λ+t)e^y / (κ-λ+(λ+t)e^y); at y = 0 when e >= 1.
   let mode = 0;
   if (e < 1) {
     const share = (1 - e) / ePrime;
     if (share < 1) mode = Math.max(0, Math.log((share * gap) / ((1 - share) * lt)));
   }
-  const peak = logIntegrand(mode);
+  // f(τ) dτ = (κ-λ + (λ+t)e^y)^{-e'} ((λ+t)e^y)^{1-e} dy; its log relative to the mode is
+  // computed directly (subtracting two logs near -1e5 would leave 1e-11 of noise).
+  const kappaAtMode = gap + lt * Math.exp(mode);
+  const peak = (1 - e) * (mode + logLt) - ePrime * Math.log(kappaAtMode);
+  const relativeLog = (y: number) =>
+    (1 - e) * (y - mode) - ePrime * Math.log1p((lt * Math.exp(mode) * Math.expm1(y - mode)) / kappaAtMode);
   // Past the mode the log-integrand falls at least as fast as its slope there, and
   // eventually like -m y; step out until it is 60 below the peak.
   let upper = mode + 1;
-  while (logIntegrand(upper) > peak - 60) upper = mode + 2 * (upper - mode);
+  while (relativeLog(upper) > -60) upper = mode + 2 * (upper - mode);
   const moments = (y: number): number[] => {
     const lambdaTau = lt * Math.exp(y);
     const kappaTau = gap + lambdaTau;
-    const weight = Math.exp(logIntegrand(y) - peak);
+    const weight = Math.exp(relativeLog(y));
     return [weight, weight * Math.log(kappaTau), weight * Math.log(lambdaTau), weight / kappaTau, weight / lambdaTau];
   };
   const breakpoints = mode > 0 ? [mode / 2, mode, mode + 1] : [0.5, 2];

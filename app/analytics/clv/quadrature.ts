@@ -62,7 +62,7 @@ export function integrateVector(
   options: QuadratureOptions = {},
 ): number[] {
   const tolerance = options.relativeTolerance ?? 1e-13;
-  const maxIntervals = options.maxIntervals ?? 2000;
+  const maxIntervals = options.maxIntervals ?? 500;
   const cuts = [lo, ...breakpoints.filter((b) => b > lo && b < hi).sort((a, b) => a - b), hi];
   const intervals: Interval[] = [];
   for (let i = 0; i + 1 < cuts.length; i++) intervals.push(kronrod(f, cuts[i], cuts[i + 1], size));

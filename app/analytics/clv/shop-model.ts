@@ -4,7 +4,7 @@
 import { type CustomerSummary } from "../summary";
 import { type TimeUnit, unitDays } from "../units";
 import { type CountModel, type CountModelName, COUNT_MODEL_LABELS, type CountModelParams, countModel, fitCountModelByName } from "./count-model";
-import { type FitResult } from "./estimation";
+import { type FitOptions, type FitResult } from "./estimation";
 import {
   compressSpendRows,
   fitGammaGamma,
@@ -42,6 +42,8 @@ export interface ShopModelOptions {
   /** Share of revenue kept as margin, 0..1 (default 1: CLV in revenue). */
   grossMargin?: number;
   holdout?: HoldoutData;
+  /** Optimiser limits (e.g. to bound a worker's time); a fit that hits them is reported as not converged. */
+  fitOptions?: { maxIterations?: number };
 }
 
 export type ShopModelFailureCode = "too-few-customers" | "too-few-repeat-buyers" | "history-too-short" | "did-not-converge";
@@ -202,10 +204,11 @@ export function fitShopModel(summaries: CustomerSummary[], opts: ShopModelOption
   const thin = thinDataCheck(summaries, opts.unit);
   if (thin) return thin;
   const rows = compress(summaries);
+  const fitOptions = { standardErrors: false, maxIterations: opts.fitOptions?.maxIterations };
   const fits: Partial<Record<ShopCountModelName, FitResult<CountModelParams>>> = {};
   const candidates: Partial<Record<ShopCountModelName, CandidateFit>> = {};
   for (const name of CANDIDATES) {
-    const fit = fitCountModelByName(name, rows, { standardErrors: false });
+    const fit = fitCountModelByName(name, rows, fitOptions);
     fits[name] = fit;
     candidates[name] = candidateOf(fit);
   }
@@ -225,7 +228,7 @@ export function fitShopModel(summaries: CustomerSummary[], opts: ShopModelOption
     const other = CANDIDATES.find((name) => name !== chosen) as ShopCountModelName;
     choiceReason = `${COUNT_MODEL_LABELS[chosen]}: ${COUNT_MODEL_LABELS[other]} did not converge (${fits[other]?.message})`;
   } else {
-    const byHoldout = opts.holdout ? chooseByHoldout(opts.holdout, opts.unit, candidates) : null;
+    const byHoldout = opts.holdout ? chooseByHoldout(opts.holdout, opts.unit, candidates, fitOptions) : null;
     if (byHoldout) {
       ({ chosen, reason: choiceReason } = byHoldout);
     } else {
@@ -240,7 +243,7 @@ export function fitShopModel(summaries: CustomerSummary[], opts: ShopModelOption
   }
 
   const fit = fits[chosen] as FitResult<CountModelParams>;
-  const spend = fitSpend(summaries);
+  const spend = fitSpend(summaries, fitOptions);
   return {
     ok: true,
     model: buildShopModel({
@@ -263,13 +266,14 @@ function chooseByHoldout(
   holdout: HoldoutData,
   unit: TimeUnit,
   candidates: Partial<Record<ShopCountModelName, CandidateFit>>,
+  fitOptions: FitOptions,
 ): { chosen: ShopCountModelName; reason: string } | null {
   if (holdout.summariesAtCalibration.length === 0 || !(holdout.holdoutDays > 0)) return null;
   if (thinDataCheck(holdout.summariesAtCalibration, unit)) return null;
   const rows = compress(holdout.summariesAtCalibration);
   const errors: Partial<Record<ShopCountModelName, number>> = {};
   for (const name of CANDIDATES) {
-    const fit = fitCountModelByName(name, rows, { standardErrors: false });
+    const fit = fitCountModelByName(name, rows, fitOptions);
     if (!fit.converged) return null;
     errors[name] = holdoutError(countModel(name, fit.params), holdout, unit);
     const candidate = candidates[name];
@@ -284,13 +288,13 @@ function chooseByHoldout(
   return { chosen, reason };
 }
 
-function fitSpend(summaries: readonly CustomerSummary[]): { summary: GammaGammaSummary | null; note: string | null } {
+function fitSpend(summaries: readonly CustomerSummary[], fitOptions: FitOptions): { summary: GammaGammaSummary | null; note: string | null } {
   const rows = compressSpendRows(summaries);
   const customers = rows.reduce((sum, row) => sum + row.weight, 0);
   if (customers < MIN_REPEAT_BUYERS) {
     return { summary: null, note: `${customers} customers with a repeat purchase of positive value; the spend model needs ${MIN_REPEAT_BUYERS}` };
   }
-  const fit = fitGammaGamma(rows, { standardErrors: false });
+  const fit = fitGammaGamma(rows, fitOptions);
   if (!fit.converged) return { summary: null, note: `the spend model did not converge (${fit.message})` };
   if (!(fit.params.q > 1)) {
     return { summary: null, note: `the spend model's q = ${fmt(fit.params.q, 3)} <= 1 implies an infinite mean order value; not used` };

@@ -34,7 +34,7 @@ export function lgamma(x: number): number {
   const series =
     inverse *
     (1 / 12 -
-      inverse2 * (1 / 360 - inverse2 * (1 / 1260 - inverse2 * (1 / 1680 - inverse2 * (1 / 1188 - inverse2 * (691 / 360360))))));
+      inverse2 * (1 / 360 - inverse2 * (1 / 1260 - inverse2 * (1 / 1680 - inverse2 * (1 / 1188 - inverse2 * (691 / 360360 - inverse2 / 156))))));
   const stirling = (y - 0.5) * Math.log(y) - y + HALF_LOG_TWO_PI + series;
   return shift === 0 ? stirling : stirling - Math.log(product);
 }
@@ -57,7 +57,7 @@ export function digamma(x: number): number {
     result +
     Math.log(y) -
     0.5 / y -
-    inverse2 * (1 / 12 - inverse2 * (1 / 120 - inverse2 * (1 / 252 - inverse2 * (1 / 240 - inverse2 * (1 / 132)))))
+    inverse2 * (1 / 12 - inverse2 * (1 / 120 - inverse2 * (1 / 252 - inverse2 * (1 / 240 - inverse2 * (1 / 132 - inverse2 * (691 / 32760 - inverse2 / 12))))))
   );
 }
 
