@@ -3,12 +3,13 @@ import { mkdtemp, mkdir, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import pg from "pg";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { cloneTemplate, databaseUrl } from "../../tests/setup/databases";
 import { MigrationError, applyMigrations, readMigrations } from "./migrations.server";
 
 // The runner gets its own empty database (not the shared worker one).
-const name = `tenure_test_migrations_${process.env.VITEST_POOL_ID ?? "0"}`;
+const runId = inject("testRunId");
+const name = `tenure_test_${runId}_migrations_${process.env.VITEST_POOL_ID ?? "0"}`;
 let url: string;
 
 async function query<T extends pg.QueryResultRow>(sql: string): Promise<T[]> {
@@ -31,7 +32,7 @@ async function migrationsDir(files: Record<string, string>): Promise<string> {
 }
 
 beforeAll(async () => {
-  await cloneTemplate(name); // ensures a fresh database exists; we empty it below
+  await cloneTemplate(runId, name); // a fresh database of this run; emptied below
   url = databaseUrl(name);
   await query(`DROP SCHEMA public CASCADE; CREATE SCHEMA public;`);
 });

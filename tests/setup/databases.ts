@@ -6,7 +6,9 @@ import { applyMigrations } from "../../app/db/migrations.server";
 
 export const ADMIN_DATABASE_URL =
   process.env.TEST_DATABASE_URL ?? "postgresql://postgres@127.0.0.1:5432/test";
-export const TEMPLATE_DATABASE = "tenure_test_template";
+/** Names of one test run's databases: distinct per run, so concurrent runs never collide. */
+export const templateDatabase = (runId: string) => `tenure_test_${runId}_template`;
+export const workerDatabase = (runId: string, workerId: string) => `tenure_test_${runId}_w${workerId}`;
 
 export function databaseUrl(name: string): string {
   const url = new URL(ADMIN_DATABASE_URL);
@@ -24,18 +26,30 @@ async function withAdmin<T>(work: (client: pg.Client) => Promise<T>): Promise<T>
   }
 }
 
-export async function recreateTemplate(): Promise<void> {
+export async function recreateTemplate(runId: string): Promise<void> {
+  const template = templateDatabase(runId);
   await withAdmin(async (admin) => {
-    await admin.query(`DROP DATABASE IF EXISTS "${TEMPLATE_DATABASE}" WITH (FORCE)`);
-    await admin.query(`CREATE DATABASE "${TEMPLATE_DATABASE}"`);
+    await admin.query(`DROP DATABASE IF EXISTS "${template}" WITH (FORCE)`);
+    await admin.query(`CREATE DATABASE "${template}"`);
   });
-  await applyMigrations(databaseUrl(TEMPLATE_DATABASE));
+  await applyMigrations(databaseUrl(template));
 }
 
-export async function cloneTemplate(name: string): Promise<string> {
+export async function cloneTemplate(runId: string, name: string): Promise<string> {
   await withAdmin(async (admin) => {
     await admin.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
-    await admin.query(`CREATE DATABASE "${name}" TEMPLATE "${TEMPLATE_DATABASE}"`);
+    await admin.query(`CREATE DATABASE "${name}" TEMPLATE "${templateDatabase(runId)}"`);
   });
   return databaseUrl(name);
+}
+
+/** Drops every database of one run (template, workers, and any a test made with the run's prefix). */
+export async function dropRunDatabases(runId: string): Promise<void> {
+  await withAdmin(async (admin) => {
+    const { rows } = await admin.query<{ datname: string }>(
+      `SELECT datname FROM pg_database WHERE datname LIKE $1`,
+      [`tenure_test_${runId}_%`],
+    );
+    for (const { datname } of rows) await admin.query(`DROP DATABASE IF EXISTS "${datname}" WITH (FORCE)`);
+  });
 }

@@ -1,9 +1,11 @@
-import { beforeAll } from "vitest";
-import { cloneTemplate } from "./databases";
+import { beforeAll, inject } from "vitest";
+import { cloneTemplate, workerDatabase } from "./databases";
 
-// Each test worker (fork) gets its own database, created once per worker process.
+// Each test worker (fork) gets its own database, cloned from the run's migrated template.
 const workerId = process.env.VITEST_POOL_ID ?? "0";
-const databaseName = `tenure_test_w${workerId}`;
+const runId = inject("testRunId");
+const databaseName = workerDatabase(runId, workerId);
+process.env.TENURE_TEST_RUN_ID = runId;
 
 process.env.NODE_ENV = "test";
 process.env.REDIS_URL ??= "redis://127.0.0.1:6379";
@@ -18,6 +20,6 @@ declare global {
 
 beforeAll(async () => {
   // Test files in one worker share the process: clone once, then reuse.
-  globalThis.__tenureWorkerDb ??= cloneTemplate(databaseName);
+  globalThis.__tenureWorkerDb ??= cloneTemplate(runId, databaseName);
   process.env.DATABASE_URL = await globalThis.__tenureWorkerDb;
 });
