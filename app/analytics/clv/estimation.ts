@@ -49,6 +49,8 @@ export interface MaximizeInput {
   starts: number[][];
   /** Inverse Hessian of the mean objective at the first start (from a subsample fit). */
   inverseHessian?: number[][];
+  /** |log parameter| beyond this counts as running to the boundary (default MAX_LOG_PARAMETER). */
+  maxLogParameter?: number;
   options: FitOptions;
 }
 
@@ -72,6 +74,7 @@ export function meanObjective(logLikelihood: LogLikelihood, totalWeight: number)
 export function maximizeLikelihood<P>(input: MaximizeInput): FitResult<P> & { theta: number[]; inverseHessian: number[][] } {
   const { names, totalWeight, options } = input;
   const objective = meanObjective(input.logLikelihood, totalWeight);
+  const maxLogParameter = input.maxLogParameter ?? MAX_LOG_PARAMETER;
   let best: MinimizeResult | null = null;
   let iterations = 0;
   let evaluations = 0;
@@ -80,6 +83,7 @@ export function maximizeLikelihood<P>(input: MaximizeInput): FitResult<P> & { th
       gradientTolerance: options.gradientTolerance ?? 1e-9,
       maxIterations: options.maxIterations ?? 500,
       inverseHessian: i === 0 ? input.inverseHessian : undefined,
+      bound: maxLogParameter,
     });
     iterations += run.iterations;
     evaluations += run.evaluations;
@@ -92,8 +96,8 @@ export function maximizeLikelihood<P>(input: MaximizeInput): FitResult<P> & { th
   }
   // A "converged" point with a parameter at 1e-10 or 1e10 is the optimiser following the
   // likelihood toward a boundary it never reaches: no interior maximum, so no estimate.
-  const boundary = best.x.findIndex((t) => Math.abs(t) > MAX_LOG_PARAMETER);
-  if (best.converged && boundary >= 0) {
+  const boundary = best.x.findIndex((t) => Math.abs(t) > maxLogParameter);
+  if (boundary >= 0) {
     best = {
       ...best,
       converged: false,
@@ -137,6 +141,13 @@ export function inverseMeanHessian(logLikelihood: LogLikelihood, totalWeight: nu
   return invertSpd(hessian);
 }
 
+/**
+ * Count-model parameters beyond 1e-7 .. 1e7 (in day, week or month units) mean the fit is
+ * following the likelihood to a boundary: e.g. a, b -> ∞ together when every customer has
+ * the same drop-out probability, s, β -> ∞ when lifetimes do not vary. No estimate there.
+ */
+export const COUNT_MODEL_MAX_LOG_PARAMETER = Math.log(1e7);
+
 /** Above this many distinct rows, a subsample fit supplies the start and curvature. */
 export const WARM_START_ABOVE_ROWS = 40_000;
 const WARM_START_SAMPLE_ROWS = 12_000;
@@ -167,6 +178,7 @@ export function fitCountModel<P>(spec: CountModelSpec, rows: readonly RfRow[] | 
       totalWeight: sample.totalWeight,
       distinctRows: sample.count,
       starts: spec.starts(sample),
+      maxLogParameter: COUNT_MODEL_MAX_LOG_PARAMETER,
       options: { ...options, standardErrors: false },
     });
     if (warm.converged) {
@@ -181,6 +193,7 @@ export function fitCountModel<P>(spec: CountModelSpec, rows: readonly RfRow[] | 
     distinctRows: prepared.count,
     starts,
     inverseHessian,
+    maxLogParameter: COUNT_MODEL_MAX_LOG_PARAMETER,
     options,
   });
   return publicFit(fit);

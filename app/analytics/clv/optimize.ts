@@ -27,6 +27,8 @@ export interface MinimizeOptions {
    */
   stepTolerance?: number;
   looseGradientTolerance?: number;
+  /** Stop, unconverged, as soon as a coordinate leaves [-bound, bound] (a parameter running off). */
+  bound?: number;
 }
 
 export interface MinimizeResult {
@@ -246,6 +248,10 @@ export function minimizeBfgs(objective: Objective, start: number[], options: Min
     const previousValue = current.value;
     x = x.map((xi, i) => xi + s[i]);
     current = search.point;
+    const outside = options.bound === undefined ? -1 : x.findIndex((xi) => Math.abs(xi) > (options.bound as number));
+    if (outside >= 0) {
+      return finish(false, `coordinate ${outside} ran off to ${x[outside].toExponential(2)}`, iteration + 1);
+    }
     const sy = dot(s, y);
     if (sy > 1e-300) {
       if (H === null) H = identity(n, sy / dot(y, y));

@@ -1,0 +1,183 @@
+import { dayIndex } from "../dates";
+import { type CustomerSummary, summarize } from "../summary";
+import { bgnbdPAlive } from "./bgnbd";
+import { cdnowTransactions, relativeError } from "./fixtures.testing";
+import { discountedExpectedPurchases } from "./lifetime-value";
+import { countModel } from "./count-model";
+import { fitShopModel, MIN_CUSTOMERS, restoreShopModel, type ShopModelJson } from "./shop-model";
+import { simulateBgNbd } from "./simulate";
+
+const CALIBRATION_END = dayIndex("1997-09-30");
+const HOLDOUT_END = CALIBRATION_END + 273;
+
+function summary(id: number, frequency: number, recencyWeeks: number, ageWeeks: number, monetaryValue = 20): CustomerSummary {
+  const firstDay = 10_000;
+  return {
+    customerId: String(id).padStart(5, "0"),
+    orders: frequency + 1,
+    frequency,
+    recency: recencyWeeks,
+    T: ageWeeks,
+    monetaryValue: frequency > 0 ? monetaryValue : 0,
+    totalSpent: (frequency + 1) * monetaryValue,
+    firstDay,
+    lastDay: firstDay + Math.round(recencyWeeks * 7),
+  };
+}
+
+describe("fitShopModel on CDNOW", () => {
+  const transactions = cdnowTransactions();
+  const atCalibration = summarize(transactions, { asOfDay: CALIBRATION_END, unit: "week" });
+  const result = fitShopModel(atCalibration, { unit: "week" });
+  if (!result.ok) throw new Error(result.reason);
+  const model = result.model;
+
+  it("fits both count models and keeps BG/NBD by log-likelihood, saying why", () => {
+    expect(model.chosen).toBe("bgnbd");
+    expect(model.choiceReason).toMatch(/higher log-likelihood.*-9,582\.43.*-9,594\.98.*AIC/);
+    expect(model.candidates.bgnbd?.converged).toBe(true);
+    expect(model.candidates.paretonbd?.converged).toBe(true);
+    expect(Math.abs(model.logLikelihood - -9582.43)).toBeLessThan(0.01);
+  });
+
+  it("fits Gamma-Gamma on the 946 repeat buyers", () => {
+    expect(model.gammaGamma?.customers).toBe(946);
+    // The summary's exact means differ from the fixture's 2-decimal zbar: close, not identical, to 6.25, 3.74, 15.44.
+    expect(relativeError(model.gammaGamma!.params.p, 6.2488)).toBeLessThan(0.01);
+    expect(relativeError(model.gammaGamma!.params.q, 3.7446)).toBeLessThan(0.01);
+    expect(relativeError(model.gammaGamma!.params.gamma, 15.4477)).toBeLessThan(0.01);
+    expect(model.gammaGammaNote).toBeNull();
+  });
+
+  it("states its assumptions", () => {
+    expect(model.assumptions).toMatchObject({ unit: "week", horizonDays: 365, annualDiscountRate: 0.1, grossMargin: 1 });
+    expect(model.assumptions.discounting).toMatch(/monthly/);
+    expect(model.assumptions.nextOrder).toMatch(/50%/);
+  });
+
+  it("scores a customer consistently with the model functions", () => {
+    const first = atCalibration[0]; // x = 2, t_x = 30.43, T = 38.86
+    const prediction = model.score(first);
+    expect(prediction.pAlive).toBeCloseTo(bgnbdPAlive(model.params as never, 2, first.recency, first.T), 12);
+    expect(prediction.expectedPurchases90d).toBeLessThan(prediction.expectedPurchases365d);
+    expect(prediction.expectedOrderValue).toBeCloseTo(24.65, 1);
+    const purchases = discountedExpectedPurchases(countModel("bgnbd", model.params), 2, first.recency, first.T, {
+      unitDays: 7,
+      horizonDays: 365,
+      annualDiscountRate: 0.1,
+    });
+    expect(prediction.predictedClv).toBeCloseTo(prediction.expectedOrderValue! * purchases, 10);
+    expect(prediction.expectedNextOrderDay).toBeGreaterThan(CALIBRATION_END);
+  });
+
+  it("gives no next-order date to a customer who has probably lapsed", () => {
+    const lapsed = atCalibration.find((s) => s.frequency >= 3 && s.T - s.recency > 30)!;
+    const prediction = model.score(lapsed);
+    expect(prediction.pAlive).toBeLessThan(0.5);
+    expect(prediction.expectedNextOrderDay).toBeNull();
+  });
+
+  it("round-trips through JSON to the same scores", () => {
+    const stored: ShopModelJson = JSON.parse(JSON.stringify(model.toJSON()));
+    const restored = restoreShopModel(stored);
+    for (const s of atCalibration.slice(0, 20)) expect(restored.score(s)).toEqual(model.score(s));
+    expect(() => restoreShopModel({ ...stored, version: 2 as never })).toThrow(/version/);
+    expect(() => restoreShopModel({ ...stored, params: { ...stored.params, r: -1 } })).toThrow(/positive/);
+  });
+
+  it("rejects an impossible summary when scoring", () => {
+    expect(() => model.score({ ...atCalibration[0], recency: 100 })).toThrow(/smaller than recency/);
+  });
+
+  it("gives the same predictions when fitted in days", () => {
+    const inDays = fitShopModel(summarize(transactions, { asOfDay: CALIBRATION_END, unit: "day" }), { unit: "day" });
+    if (!inDays.ok) throw new Error(inDays.reason);
+    const daySummary = summarize(transactions, { asOfDay: CALIBRATION_END, unit: "day" })[0];
+    const a = model.score(atCalibration[0]);
+    const b = inDays.model.score(daySummary);
+    expect(b.pAlive).toBeCloseTo(a.pAlive, 5);
+    expect(b.expectedPurchases365d).toBeCloseTo(a.expectedPurchases365d, 4);
+    expect(b.predictedClv!).toBeCloseTo(a.predictedClv!, 3);
+    expect(b.expectedNextOrderDay).toBe(a.expectedNextOrderDay);
+  });
+
+  it("chooses by holdout error when a holdout is given", () => {
+    const atEnd = summarize(transactions, { asOfDay: HOLDOUT_END, unit: "week" });
+    const calibrationOrders = new Map(atCalibration.map((s) => [s.customerId, s.frequency]));
+    const holdoutPurchases = new Map(atEnd.filter((s) => calibrationOrders.has(s.customerId)).map((s) => [s.customerId, s.frequency - calibrationOrders.get(s.customerId)!]));
+    const withHoldout = fitShopModel(atEnd, { unit: "week", holdout: { summariesAtCalibration: atCalibration, holdoutPurchases, holdoutDays: 273 } });
+    if (!withHoldout.ok) throw new Error(withHoldout.reason);
+    const { bgnbd, paretonbd } = withHoldout.model.candidates;
+    expect(bgnbd?.holdoutMeanAbsoluteError).toBeGreaterThan(0);
+    expect(paretonbd?.holdoutMeanAbsoluteError).toBeGreaterThan(0);
+    const better = paretonbd!.holdoutMeanAbsoluteError! < bgnbd!.holdoutMeanAbsoluteError! ? "paretonbd" : "bgnbd";
+    expect(withHoldout.model.chosen).toBe(better);
+    expect(withHoldout.model.choiceReason).toMatch(/lower holdout error.*2357 customers over 273 days/);
+  });
+});
+
+describe("fitShopModel refuses thin data, with a reason and a code", () => {
+  // Hand-made patterns: n customers, the first `repeaters` of them with repeat purchases.
+  const handMade = (n: number, repeaters: number, ageWeeks = 40) =>
+    Array.from({ length: n }, (_, i) => (i < repeaters ? summary(i, 1 + (i % 4), 5 + (i % 30), ageWeeks) : summary(i, 0, 0, ageWeeks - (i % 10))));
+  // A BG/NBD shop with a well-defined optimum.
+  const simulated = (n: number) =>
+    simulateBgNbd({ r: 0.3, alpha: 4, a: 0.8, b: 2.5 }, { customers: n, seed: 21, grid: 1 / 7, age: (u) => Math.ceil(20 * 7 + u() * 300) / 7 }).map((c, i) =>
+      summary(i, c.frequency, c.recency, c.T),
+    );
+
+  it("too few customers", () => {
+    const result = fitShopModel(handMade(MIN_CUSTOMERS - 1, 20), { unit: "week" });
+    expect(result).toEqual({ ok: false, code: "too-few-customers", reason: expect.stringMatching(/49 customers.*at least 50/) });
+  });
+
+  it("too few repeat buyers", () => {
+    const result = fitShopModel(handMade(200, 9), { unit: "week" });
+    expect(result).toMatchObject({ ok: false, code: "too-few-repeat-buyers" });
+    expect(!result.ok && result.reason).toMatch(/9 customers have ordered more than once/);
+  });
+
+  it("history too short", () => {
+    const result = fitShopModel(
+      handMade(200, 60, 10).map((s) => ({ ...s, recency: Math.min(s.recency, 5), T: Math.min(s.T, 10) })),
+      { unit: "week" },
+    );
+    expect(result).toMatchObject({ ok: false, code: "history-too-short" });
+    expect(!result.ok && result.reason).toMatch(/70 days of order history; predictions need at least 90/);
+  });
+
+  it("a fit that does not converge is reported, not used", () => {
+    const result = fitShopModel(simulated(2000), { unit: "week", fitOptions: { maxIterations: 1 } });
+    expect(result).toMatchObject({ ok: false, code: "did-not-converge" });
+    expect(!result.ok && result.reason).toMatch(/neither model converged: BG\/NBD: did not converge in 1 iterations/);
+  });
+
+  it("data whose likelihood peaks on the boundary are reported as not converged", () => {
+    // Every repeat buyer looks alike: drop-out odds identical for all (a, b -> ∞; s, β -> ∞).
+    const result = fitShopModel(handMade(300, 120), { unit: "week" });
+    expect(result).toMatchObject({ ok: false, code: "did-not-converge" });
+    expect(!result.ok && result.reason).toMatch(/BG\/NBD: parameter [ab] ran to .*no maximum inside the parameter space/);
+  });
+
+  it("a well-posed simulated shop gets a model", () => {
+    const result = fitShopModel(simulated(2000), { unit: "week" });
+    expect(result.ok).toBe(true);
+  });
+
+  it("no spend model when repeat purchases have no value: CLV and order value are null, not guessed", () => {
+    const summaries = simulated(2000).map((s) => ({ ...s, monetaryValue: 0 }));
+    const result = fitShopModel(summaries, { unit: "week" });
+    if (!result.ok) throw new Error(result.reason);
+    expect(result.model.gammaGamma).toBeNull();
+    expect(result.model.gammaGammaNote).toMatch(/^0 customers with a repeat purchase of positive value/);
+    const prediction = result.model.score(summaries[0]);
+    expect(prediction.expectedOrderValue).toBeNull();
+    expect(prediction.predictedClv).toBeNull();
+    expect(prediction.pAlive).toBeGreaterThan(0);
+  });
+
+  it("rejects bad options", () => {
+    expect(() => fitShopModel(handMade(100, 30), { unit: "week", grossMargin: -0.5 })).toThrow(/grossMargin/);
+    expect(() => fitShopModel(handMade(100, 30), { unit: "fortnight" as never })).toThrow(/unit/);
+  });
+});
