@@ -35,6 +35,20 @@ function isBenchModule(module: unknown): module is { run: () => Promise<BenchRes
   return typeof (module as { run?: unknown }).run === "function";
 }
 
+function isResult(value: unknown): value is BenchResult {
+  const result = value as BenchResult;
+  return typeof result === "object" && result !== null && typeof result.name === "string" && typeof result.metrics === "object" && result.metrics !== null;
+}
+
+/** run()'s value as BenchResult[] (a single BenchResult is accepted too); anything else is an error naming the contract. */
+function asResults(value: unknown, benchmark: string): BenchResult[] {
+  if (isResult(value)) return [value];
+  if (Array.isArray(value) && value.every(isResult)) return value;
+  throw new Error(
+    `bench/${benchmark}${SUFFIX}: run() must resolve to BenchResult[] ({ name, metrics: { "<metric unit>": value }, target?, pass?, notes? }, bench/lib/report.ts)`,
+  );
+}
+
 async function runOne(benchmark: string): Promise<BenchRun> {
   const startedAt = new Date();
   const base = { benchmark, startedAt: startedAt.toISOString(), machine: machineInfo() };
@@ -42,7 +56,7 @@ async function runOne(benchmark: string): Promise<BenchRun> {
   try {
     const module: unknown = await import(pathToFileURL(path.join(BENCH_DIR, `${benchmark}${SUFFIX}`)).href);
     if (!isBenchModule(module)) throw new Error(`bench/${benchmark}${SUFFIX} does not export run()`);
-    const results = await module.run();
+    const results = asResults(await module.run(), benchmark);
     return { ...base, durationMs: Date.now() - startedAt.getTime(), pass: results.every((r) => r.pass !== false), results };
   } catch (error) {
     const message = error instanceof Error ? (error.stack ?? error.message) : String(error);

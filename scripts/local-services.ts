@@ -27,6 +27,8 @@ export interface LocalService {
   started: boolean;
   /** One line for the operator: what is used and where. */
   description: string;
+  /** The server's process id when started here (PostgreSQL: the postmaster). */
+  pid?: number;
   stop(): Promise<void>;
 }
 
@@ -325,6 +327,7 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions = {
   return {
     url: `postgresql://${PG_USER}:${PG_PASSWORD}@127.0.0.1:${port}/${PG_DATABASE}`,
     started: true,
+    pid: child.pid,
     description: `embedded PostgreSQL on 127.0.0.1:${port} (data in ${path.relative(process.cwd(), dataDir) || dataDir})`,
     // SIGINT is PostgreSQL's "fast" shutdown: disconnect clients, checkpoint, exit.
     stop: () => stopChild(child, "SIGINT", 15_000),
@@ -365,6 +368,7 @@ export async function startLocalRedis(options: LocalRedisOptions = {}): Promise<
   return {
     url: `redis://127.0.0.1:${port}`,
     started: true,
+    pid: child.pid,
     description: `redis-server on 127.0.0.1:${port} (no persistence)`,
     stop: () => stopChild(child, "SIGTERM", 10_000),
   };
