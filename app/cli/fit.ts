@@ -1,0 +1,334 @@
+// `tenure fit <summary.csv>`: fits BG/NBD, modified BG/NBD, Pareto/NBD and (with spend
+// values) Gamma-Gamma to a customer summary file and prints one JSON object.
+//
+// Built for millions of rows: the file is read in 1 MiB chunks and each line scanned in
+// place (no string per field); numbers are converted exactly as Number() would. Customers
+// go straight into the (x, t_x, T) compressor, so the fits cost what the distinct rows
+// cost. Lines with quotes take a slower path through csv-parse.
+import { createReadStream } from "node:fs";
+import { parseArgs } from "node:util";
+import { parse as parseCsvLine } from "csv-parse/sync";
+import { fitBgNbd, fitModifiedBgNbd } from "~/analytics/clv/bgnbd";
+import { type FitResult } from "~/analytics/clv/estimation";
+import { fitGammaGamma, type SpendRow } from "~/analytics/clv/gamma-gamma";
+import { fitParetoNbd } from "~/analytics/clv/pareto-nbd";
+import { RowCompressor, rowProblem, TripleCounter } from "~/analytics/clv/rows";
+import { CliError, type CliIo, count, USAGE_EXIT_CODE } from "./io";
+
+export const FIT_USAGE = `Usage: tenure fit <summary.csv> [--strict]
+
+Fits BG/NBD, modified BG/NBD, Pareto/NBD and, when spend values are given, Gamma-Gamma by
+maximum likelihood, and prints one JSON object:
+  {"n", "bgnbd": {r, alpha, a, b, logLikelihood}, "modifiedBgnbd": {...},
+   "paretoNbd": {r, alpha, s, beta, logLikelihood}, "gammaGamma": {p, q, gamma, logLikelihood}}
+
+The file is a CSV with a header naming the columns (others are ignored):
+  frequency,recency,T[,monetary_value]     or     x,t_x,T[,zbar]
+frequency = repeat purchases, recency = first to last purchase, T = first purchase to the
+end of the data, all in one time unit; monetary_value = mean value of the repeat purchases.
+Gamma-Gamma is fitted on the rows with frequency > 0 and a positive monetary value.
+
+Options:
+  --strict   stop at the first bad row (default: report bad rows with their line
+             number on stderr, skip them and count them)
+  --help     this text
+
+Exit codes: 0 all models converged; 3 printed, but a model did not converge (marked
+"converged": false with a message); 1 unreadable input; 2 wrong usage.
+`;
+
+/** Exit code when the JSON was printed but at least one fit did not converge. */
+export const NOT_CONVERGED_EXIT_CODE = 3;
+
+/** Bad rows printed in full; after that they are only counted. */
+const MAX_REPORTED_ERRORS = 20;
+
+interface Columns {
+  frequency: number;
+  recency: number;
+  T: number;
+  /** -1 when the file has no spend column. */
+  monetary: number;
+}
+
+const COLUMN_NAMES: readonly { frequency: string; recency: string; T: string; monetary: string }[] = [
+  { frequency: "frequency", recency: "recency", T: "T", monetary: "monetary_value" },
+  { frequency: "x", recency: "t_x", T: "T", monetary: "zbar" },
+];
+
+function unquote(field: string): string {
+  const trimmed = field.trim();
+  return trimmed.length >= 2 && trimmed.startsWith('"') && trimmed.endsWith('"') ? trimmed.slice(1, -1).replace(/""/g, '"').trim() : trimmed;
+}
+
+/** Column positions from the header line, or a CliError naming what is missing. */
+export function columnsFromHeader(header: string): Columns {
+  const names = (parseCsvLine(header, { relax_column_count: true }) as string[][])[0]?.map(unquote) ?? [];
+  for (const naming of COLUMN_NAMES) {
+    const frequency = names.indexOf(naming.frequency);
+    const recency = names.indexOf(naming.recency);
+    const T = names.indexOf(naming.T);
+    if (frequency >= 0 && recency >= 0 && T >= 0) return { frequency, recency, T, monetary: names.indexOf(naming.monetary) };
+  }
+  throw new CliError(`the header must name the columns frequency,recency,T (or x,t_x,T); found: ${names.join(",") || "(empty line)"}`);
+}
+
+const BYTE = { newline: 10, cr: 13, comma: 44, quote: 34, space: 32, tab: 9, minus: 45, plus: 43, dot: 46, zero: 48, nine: 57 } as const;
+const POWERS_OF_TEN = Array.from({ length: 23 }, (_, i) => 10 ** i); // exact up to 1e22
+
+/**
+ * The number in bytes [start, end), as Number() would read it; NaN for an empty or
+ * non-numeric field. Plain decimals with up to 15 significant digits are converted as
+ * integer / 10^k, which is correctly rounded (both exact doubles, one rounding), so the
+ * result is bit-identical to Number(); anything else goes through Number().
+ */
+export function parseNumber(buffer: Buffer, start: number, end: number): number {
+  while (start < end && (buffer[start] === BYTE.space || buffer[start] === BYTE.tab)) start++;
+  while (end > start && (buffer[end - 1] === BYTE.space || buffer[end - 1] === BYTE.tab)) end--;
+  if (start === end) return Number.NaN;
+  let i = start;
+  let negative = false;
+  if (buffer[i] === BYTE.minus || buffer[i] === BYTE.plus) {
+    negative = buffer[i] === BYTE.minus;
+    i++;
+  }
+  let mantissa = 0;
+  let digits = 0;
+  let decimals = 0;
+  let seenDot = false;
+  let seenDigit = false;
+  for (; i < end; i++) {
+    const c = buffer[i];
+    if (c >= BYTE.zero && c <= BYTE.nine) {
+      seenDigit = true;
+      if (mantissa !== 0 || c !== BYTE.zero) digits++;
+      mantissa = mantissa * 10 + (c - BYTE.zero);
+      if (seenDot) decimals++;
+    } else if (c === BYTE.dot && !seenDot) {
+      seenDot = true;
+    } else {
+      return slowNumber(buffer, start, end);
+    }
+  }
+  if (!seenDigit) return Number.NaN;
+  if (digits > 15 || decimals > 22) return slowNumber(buffer, start, end);
+  const value = decimals === 0 ? mantissa : mantissa / POWERS_OF_TEN[decimals];
+  return negative ? -value : value;
+}
+
+function isBlank(buffer: Buffer, start: number, end: number): boolean {
+  for (let i = start; i < end; i++) if (buffer[i] !== BYTE.space && buffer[i] !== BYTE.tab) return false;
+  return true;
+}
+
+function slowNumber(buffer: Buffer, start: number, end: number): number {
+  const text = buffer.toString("latin1", start, end).trim();
+  // Number() accepts "", "0x1F", "Infinity": none of them is a summary value.
+  if (text === "" || !/^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/.test(text)) return Number.NaN;
+  return Number(text);
+}
+
+export interface FitInputReport {
+  /** Rows used. */
+  rows: number;
+  /** Bad rows skipped (0 under --strict, which stops instead). */
+  skipped: number;
+  /** Rows with x > 0 left out of Gamma-Gamma for a spend value <= 0. */
+  spendExcluded: number;
+  hasSpend: boolean;
+}
+
+interface ParsedSummaries {
+  compressor: RowCompressor;
+  spend: TripleCounter;
+  report: FitInputReport;
+}
+
+/** Streams a summary CSV into the row compressor (and the spend counter). */
+export async function readSummaryCsv(path: string, io: CliIo, strict: boolean): Promise<ParsedSummaries> {
+  const compressor = new RowCompressor();
+  const spend = new TripleCounter();
+  const report: FitInputReport = { rows: 0, skipped: 0, spendExcluded: 0, hasSpend: false };
+  let columns: Columns | null = null;
+  let lineNumber = 0;
+  let carry: Buffer | null = null;
+  const values = new Float64Array(4);
+
+  const bad = (message: string) => {
+    if (strict) throw new CliError(`line ${lineNumber}: ${message} (--strict: stopped)`);
+    report.skipped++;
+    if (report.skipped <= MAX_REPORTED_ERRORS) io.stderr.write(`tenure fit: line ${lineNumber}: ${message}; skipped\n`);
+    if (report.skipped === MAX_REPORTED_ERRORS + 1) io.stderr.write("tenure fit: further bad rows are counted, not printed\n");
+  };
+
+  const accept = () => {
+    const [x, tx, T, m] = values;
+    const problem = rowProblem(x, tx, T);
+    if (problem) return bad(problem);
+    if (columns!.monetary >= 0 && (!Number.isFinite(m) || m < 0)) return bad(`monetary value ${Number.isNaN(m) ? "is missing or not a number" : `${m} is negative`}`);
+    compressor.add(x, tx, T);
+    report.rows++;
+    if (columns!.monetary >= 0 && x > 0) {
+      if (m > 0) spend.addTriple(x, m, 0, 1);
+      else report.spendExcluded++;
+    }
+  };
+
+  const handleLine = (buffer: Buffer, start: number, end: number) => {
+    lineNumber++;
+    if (end > start && buffer[end - 1] === BYTE.cr) end--;
+    if (columns === null) {
+      let text = buffer.toString("utf8", start, end);
+      if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
+      if (text.trim() === "") return;
+      columns = columnsFromHeader(text);
+      report.hasSpend = columns.monetary >= 0;
+      return;
+    }
+    if (end === start) return;
+    const cols = columns;
+    const needed = Math.max(cols.frequency, cols.recency, cols.T, cols.monetary) + 1;
+    if (buffer.indexOf(BYTE.quote, start) !== -1 && buffer.indexOf(BYTE.quote, start) < end) {
+      return handleQuotedLine(buffer.toString("utf8", start, end), cols, needed);
+    }
+    values.fill(Number.NaN);
+    let field = 0;
+    let fieldStart = start;
+    for (let i = start; i <= end; i++) {
+      if (i === end || buffer[i] === BYTE.comma) {
+        if (field === cols.frequency) values[0] = parseNumber(buffer, fieldStart, i);
+        else if (field === cols.recency) values[1] = parseNumber(buffer, fieldStart, i);
+        else if (field === cols.T) values[2] = parseNumber(buffer, fieldStart, i);
+        else if (field === cols.monetary) values[3] = parseNumber(buffer, fieldStart, i);
+        field++;
+        fieldStart = i + 1;
+      }
+    }
+    if (field < needed) {
+      if (isBlank(buffer, start, end)) return;
+      return bad(`${field} fields, expected at least ${needed}`);
+    }
+    if (Number.isNaN(values[0]) || Number.isNaN(values[1]) || Number.isNaN(values[2])) return bad("frequency, recency and T must be numbers");
+    accept();
+  };
+
+  const handleQuotedLine = (text: string, cols: Columns, needed: number) => {
+    let fields: string[];
+    try {
+      fields = (parseCsvLine(text, { relax_column_count: true, relax_quotes: false }) as string[][])[0] ?? [];
+    } catch (error) {
+      return bad(`not a CSV line (${error instanceof Error ? error.message.split("\n")[0] : String(error)})`);
+    }
+    if (fields.length < needed) return bad(`${fields.length} fields, expected at least ${needed}`);
+    const read = (index: number) => {
+      if (index < 0) return Number.NaN;
+      const buffer = Buffer.from(fields[index].trim(), "latin1");
+      return parseNumber(buffer, 0, buffer.length);
+    };
+    values[0] = read(cols.frequency);
+    values[1] = read(cols.recency);
+    values[2] = read(cols.T);
+    values[3] = read(cols.monetary);
+    if (Number.isNaN(values[0]) || Number.isNaN(values[1]) || Number.isNaN(values[2])) return bad("frequency, recency and T must be numbers");
+    accept();
+  };
+
+  const stream = createReadStream(path, { highWaterMark: 1 << 20 });
+  try {
+    for await (const chunk of stream as AsyncIterable<Buffer>) {
+      const buffer: Buffer = carry ? Buffer.concat([carry, chunk]) : chunk;
+      carry = null;
+      let start = 0;
+      for (;;) {
+        const newline = buffer.indexOf(BYTE.newline, start);
+        if (newline === -1) break;
+        handleLine(buffer, start, newline);
+        start = newline + 1;
+      }
+      if (start < buffer.length) carry = Buffer.from(buffer.subarray(start));
+    }
+  } catch (error) {
+    if (error instanceof CliError) throw error;
+    const code = (error as NodeJS.ErrnoException).code;
+    throw new CliError(code === "ENOENT" ? `no such file: ${path}` : `cannot read ${path}: ${error instanceof Error ? error.message : String(error)}`);
+  }
+  if (carry && carry.length > 0) handleLine(carry, 0, carry.length);
+  if (columns === null) throw new CliError(`${path} is empty: expected a header line`);
+  return { compressor, spend, report };
+}
+
+type ModelJson = Record<string, number | boolean | string>;
+
+function modelJson<P extends object>(fit: FitResult<P>): ModelJson {
+  const json: ModelJson = { ...(fit.params as Record<string, number>), logLikelihood: fit.logLikelihood };
+  if (!fit.converged) {
+    json.converged = false;
+    json.message = fit.message;
+  }
+  return json;
+}
+
+export interface FitOutput {
+  n: number;
+  bgnbd: ModelJson;
+  modifiedBgnbd: ModelJson;
+  paretoNbd: ModelJson;
+  gammaGamma?: ModelJson | null;
+}
+
+/** `tenure fit`; resolves with the exit code. */
+export async function runFit(argv: string[], io: CliIo): Promise<number> {
+  let parsed;
+  try {
+    parsed = parseArgs({ args: argv, allowPositionals: true, options: { strict: { type: "boolean" }, help: { type: "boolean", short: "h" } } });
+  } catch (error) {
+    io.stderr.write(`tenure fit: ${error instanceof Error ? error.message : String(error)}\n\n${FIT_USAGE}`);
+    return USAGE_EXIT_CODE;
+  }
+  if (parsed.values.help) {
+    io.stdout.write(FIT_USAGE);
+    return 0;
+  }
+  if (parsed.positionals.length !== 1) {
+    io.stderr.write(`tenure fit: expected one summary file, got ${parsed.positionals.length}\n\n${FIT_USAGE}`);
+    return USAGE_EXIT_CODE;
+  }
+  const path = parsed.positionals[0];
+  try {
+    const { compressor, spend, report } = await readSummaryCsv(path, io, parsed.values.strict ?? false);
+    if (report.skipped > 0) io.stderr.write(`tenure fit: skipped ${count(report.skipped)} bad row${report.skipped === 1 ? "" : "s"}\n`);
+    if (report.rows === 0) throw new CliError(`${path} has no usable rows`);
+    const rows = compressor.prepared();
+    io.stderr.write(`tenure fit: ${count(report.rows)} customers, ${count(rows.count)} distinct (x, t_x, T) rows\n`);
+    const options = { standardErrors: false };
+    const output: FitOutput = {
+      n: report.rows,
+      bgnbd: modelJson(fitBgNbd(rows, options)),
+      modifiedBgnbd: modelJson(fitModifiedBgNbd(rows, options)),
+      paretoNbd: modelJson(fitParetoNbd(rows, options)),
+    };
+    if (report.hasSpend) {
+      if (report.spendExcluded > 0) {
+        io.stderr.write(`tenure fit: ${count(report.spendExcluded)} rows with frequency > 0 and no positive monetary value left out of Gamma-Gamma\n`);
+      }
+      const spendRows: SpendRow[] = [];
+      spend.forEach((x, m, _zero, weight) => spendRows.push({ x, m, weight }));
+      if (spendRows.length === 0) {
+        io.stderr.write("tenure fit: no row with frequency > 0 and a positive monetary value: no Gamma-Gamma fit\n");
+        output.gammaGamma = null;
+      } else {
+        output.gammaGamma = modelJson(fitGammaGamma(spendRows, options));
+      }
+    }
+    const failed = (["bgnbd", "modifiedBgnbd", "paretoNbd", "gammaGamma"] as const).filter((key) => output[key] && output[key]!.converged === false);
+    for (const key of failed) io.stderr.write(`tenure fit: ${key} did not converge: ${output[key]!.message}\n`);
+    io.stdout.write(`${JSON.stringify(output)}\n`);
+    return failed.length > 0 ? NOT_CONVERGED_EXIT_CODE : 0;
+  } catch (error) {
+    if (error instanceof CliError) {
+      io.stderr.write(`tenure fit: ${error.message}\n`);
+      return error.exitCode;
+    }
+    throw error;
+  }
+}
