@@ -1,0 +1,44 @@
+import { describe, expect, it } from "vitest";
+import { fixture } from "../../tests/ingest/fixtures";
+import { orderPayload, refundPayload } from "../../tests/ingest/helpers";
+import { graphqlOrderFromWebhook } from "../../tests/backfill/graphql-shapes";
+import { mapGraphqlOrder } from "./graphql-mappers";
+import { PayloadValidationError, mapOrderPayload } from "./mappers";
+
+describe("mapGraphqlOrder", () => {
+  it.each(["orders-create", "orders-create-guest", "orders-create-test", "orders-cancelled", "orders-updated-refunded"])(
+    "gives the webhook mapper's rows for %s",
+    (name) => {
+      const payload = fixture(name);
+      const { order, lineItems } = graphqlOrderFromWebhook(payload);
+      expect(mapGraphqlOrder(order, lineItems)).toEqual(mapOrderPayload(payload));
+    },
+  );
+
+  it("reads refunds in shop money and lower-cases GraphQL enums", () => {
+    const createdAt = new Date("2025-04-01T00:00:00Z");
+    const payload = orderPayload({ id: 501, customerId: 9, updatedAt: createdAt, totalCents: 4_250 });
+    payload.refunds = [refundPayload({ id: 77, orderId: 501, createdAt, amountCents: 1_234 })];
+    const { order, lineItems } = graphqlOrderFromWebhook(payload);
+    const bundle = mapGraphqlOrder(order, lineItems);
+    expect(bundle.order.currentTotalMinor).toBe(4_250n);
+    expect(bundle.order.financialStatus).toBe("paid");
+    expect(bundle.customer?.state).toBe("enabled");
+    expect(bundle.refunds).toEqual([{ id: 77n, orderId: 501n, createdAt, amountMinor: 1_234n, currency: "USD" }]);
+  });
+
+  it("keeps a guest order unattributed and counts line items from the joined children", () => {
+    const { order } = graphqlOrderFromWebhook(fixture("orders-create-guest"));
+    const bundle = mapGraphqlOrder(order, []);
+    expect(bundle.order.customerId).toBeNull();
+    expect(bundle.order.lineItemCount).toBe(0);
+    expect(bundle.order.firstProductId).toBeNull();
+  });
+
+  it("names the bad field of a malformed order", () => {
+    const { order, lineItems } = graphqlOrderFromWebhook(fixture("orders-create"));
+    expect(() => mapGraphqlOrder({ ...order, id: "gid://shopify/Customer/1" }, lineItems)).toThrow(/id: must be a Order gid/);
+    const badMoney = { ...order, currentTotalPriceSet: { shopMoney: { amount: "1.234", currencyCode: "USD" } } };
+    expect(() => mapGraphqlOrder(badMoney, lineItems)).toThrow(PayloadValidationError);
+  });
+});

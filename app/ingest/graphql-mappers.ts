@@ -1,0 +1,140 @@
+import { z } from "zod";
+import { MoneyFormatError, toMinorUnits } from "~/analytics/money";
+import { type CustomerRow, type OrderBundle, type OrderRow, type RefundRow, PayloadValidationError, parsePayload, resolveId } from "./mappers";
+
+// Pure Admin GraphQL -> row mappers, for the bulk backfill (JSONL) and reconciliation
+// (paged `orders` query). They produce exactly the rows the webhook mappers produce for
+// the same order, so every source goes through the one upsert path with equal content.
+// GraphQL enums (PAID, ENABLED) are lower-cased to the webhook spellings (paid, enabled).
+
+const Gid = (type: string) => z.string().regex(new RegExp(`^gid://shopify/${type}/\\d+`), `must be a ${type} gid`);
+const Time = z.iso.datetime({ offset: true }).transform((value) => new Date(value));
+const MoneyBag = z.object({
+  shopMoney: z.object({ amount: z.string(), currencyCode: z.string().regex(/^[A-Z]{3}$/, "must be an ISO 4217 code") }),
+});
+
+export const GraphqlCustomer = z.object({
+  id: Gid("Customer"),
+  email: z.string().nullish(),
+  firstName: z.string().nullish(),
+  lastName: z.string().nullish(),
+  phone: z.string().nullish(),
+  state: z.string().nullish(),
+  tags: z.array(z.string()).default([]),
+  amountSpent: z.object({ currencyCode: z.string() }).nullish(),
+  createdAt: Time.nullish(),
+  updatedAt: Time,
+});
+
+export const GraphqlRefund = z.object({
+  id: Gid("Refund"),
+  createdAt: Time,
+  totalRefundedSet: MoneyBag,
+});
+
+export const GraphqlLineItem = z.object({
+  id: Gid("LineItem"),
+  title: z.string().nullish(),
+  product: z.object({ id: Gid("Product") }).nullish(),
+});
+export type GraphqlLineItem = z.infer<typeof GraphqlLineItem>;
+
+export const GraphqlOrder = z.object({
+  id: Gid("Order"),
+  name: z.string().nullish(),
+  createdAt: Time,
+  updatedAt: Time,
+  processedAt: Time.nullish(),
+  cancelledAt: Time.nullish(),
+  test: z.boolean(),
+  displayFinancialStatus: z.string().nullish(),
+  sourceName: z.string().nullish(),
+  discountCodes: z.array(z.string()).default([]),
+  tags: z.array(z.string()).default([]),
+  currentTotalPriceSet: MoneyBag,
+  customer: GraphqlCustomer.nullish(),
+  refunds: z.array(GraphqlRefund).default([]),
+});
+export type GraphqlOrder = z.infer<typeof GraphqlOrder>;
+
+/** The Order fields both the bulk query and the reconciliation query select (line items apart). */
+export const ORDER_FIELDS = `
+  id name createdAt updatedAt processedAt cancelledAt test displayFinancialStatus sourceName discountCodes tags
+  currentTotalPriceSet { shopMoney { amount currencyCode } }
+  customer { id email firstName lastName phone state tags amountSpent { currencyCode } createdAt updatedAt }
+  refunds { id createdAt totalRefundedSet { shopMoney { amount currencyCode } } }`;
+
+const TOPIC = "graphql order";
+
+function idOf(gid: string): bigint {
+  return resolveId(gid.slice(gid.lastIndexOf("/") + 1).replace(/\?.*$/, ""), gid);
+}
+
+const lower = (value: string | null | undefined) => (value ? value.toLowerCase() : null);
+
+function money(bag: z.infer<typeof MoneyBag>): { minor: bigint; currency: string } {
+  const { amount, currencyCode } = bag.shopMoney;
+  return { minor: BigInt(toMinorUnits(amount, currencyCode)), currency: currencyCode };
+}
+
+export function mapGraphqlCustomer(customer: z.infer<typeof GraphqlCustomer>): CustomerRow {
+  return {
+    id: idOf(customer.id),
+    email: customer.email || null,
+    firstName: customer.firstName ?? null,
+    lastName: customer.lastName ?? null,
+    phone: customer.phone || null,
+    state: lower(customer.state),
+    tags: customer.tags.map((tag) => tag.trim()).filter((tag) => tag.length > 0),
+    currency: customer.amountSpent?.currencyCode ?? null,
+    shopifyCreatedAt: customer.createdAt ?? null,
+    shopifyUpdatedAt: customer.updatedAt,
+  };
+}
+
+/**
+ * A GraphQL order (bulk JSONL parent line, or a node of the `orders` connection) and its
+ * line items (the JSONL children joined by `__parentId`, or the nested connection) ->
+ * the OrderBundle the webhook mapper would produce. Throws PayloadValidationError.
+ */
+export function mapGraphqlOrder(raw: unknown, rawLineItems: unknown[]): OrderBundle {
+  const order = parsePayload(TOPIC, GraphqlOrder, raw);
+  const lineItems = rawLineItems.map((line) => parsePayload(`${TOPIC} line item`, GraphqlLineItem, line));
+  try {
+    const total = money(order.currentTotalPriceSet);
+    const orderId = idOf(order.id);
+    const customer = order.customer ? mapGraphqlCustomer(order.customer) : null;
+    const first = lineItems[0];
+    const row: OrderRow = {
+      id: orderId,
+      name: order.name ?? null,
+      customerId: customer?.id ?? null,
+      processedAt: order.processedAt ?? order.createdAt,
+      shopifyCreatedAt: order.createdAt,
+      shopifyUpdatedAt: order.updatedAt,
+      currency: total.currency,
+      currentTotalMinor: total.minor,
+      test: order.test,
+      cancelledAt: order.cancelledAt ?? null,
+      financialStatus: lower(order.displayFinancialStatus),
+      sourceName: order.sourceName ?? null,
+      discountCodes: order.discountCodes,
+      tags: order.tags.map((tag) => tag.trim()).filter((tag) => tag.length > 0),
+      firstProductId: first?.product ? idOf(first.product.id) : null,
+      firstProductTitle: first?.title ?? null,
+      lineItemCount: lineItems.length,
+    };
+    const refunds = order.refunds.map((refund): RefundRow => {
+      const amount = money(refund.totalRefundedSet);
+      if (amount.currency !== total.currency) {
+        throw new MoneyFormatError(`refund ${refund.id} is in ${amount.currency}, the order in ${total.currency}`);
+      }
+      return { id: idOf(refund.id), orderId, createdAt: refund.createdAt, amountMinor: amount.minor, currency: amount.currency };
+    });
+    return { order: row, customer, refunds };
+  } catch (error) {
+    if (error instanceof PayloadValidationError) throw error;
+    if (error instanceof Error) throw new PayloadValidationError(TOPIC, [error.message]);
+    throw error;
+  }
+}
