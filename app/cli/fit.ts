@@ -188,14 +188,13 @@ export async function readSummaryCsv(path: string, io: CliIo, strict: boolean): 
     if (end === start) return;
     const cols = columns;
     const needed = Math.max(cols.frequency, cols.recency, cols.T, cols.monetary) + 1;
-    if (buffer.indexOf(BYTE.quote, start) !== -1 && buffer.indexOf(BYTE.quote, start) < end) {
-      return handleQuotedLine(buffer.toString("utf8", start, end), cols, needed);
-    }
     values.fill(Number.NaN);
     let field = 0;
     let fieldStart = start;
     for (let i = start; i <= end; i++) {
-      if (i === end || buffer[i] === BYTE.comma) {
+      const c = i === end ? BYTE.comma : buffer[i];
+      if (c === BYTE.quote) return handleQuotedLine(buffer.toString("utf8", start, end), cols, needed);
+      if (c === BYTE.comma) {
         if (field === cols.frequency) values[0] = parseNumber(buffer, fieldStart, i);
         else if (field === cols.recency) values[1] = parseNumber(buffer, fieldStart, i);
         else if (field === cols.T) values[2] = parseNumber(buffer, fieldStart, i);
