@@ -88,15 +88,24 @@ function startChild(name: string, args: string[], env: NodeJS.ProcessEnv): Child
   return child;
 }
 
+/** Signals the child's whole process group (the worker runs under tsx, which has its own child). */
+function signalGroup(child: ChildProcess, signal: NodeJS.Signals): void {
+  try {
+    if (child.pid) process.kill(-child.pid, signal);
+  } catch {
+    child.kill(signal);
+  }
+}
+
 process.on("exit", () => {
-  for (const { process: child } of children) if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");
+  for (const { process: child } of children) if (child.exitCode === null && child.signalCode === null) signalGroup(child, "SIGKILL");
 });
 
 async function stopChild(child: ChildProcess, graceMs: number): Promise<void> {
   if (child.exitCode !== null || child.signalCode !== null) return;
   const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
-  child.kill("SIGTERM");
-  const timer = setTimeout(() => child.kill("SIGKILL"), graceMs);
+  signalGroup(child, "SIGTERM");
+  const timer = setTimeout(() => signalGroup(child, "SIGKILL"), graceMs);
   await exited;
   clearTimeout(timer);
 }
