@@ -1,5 +1,5 @@
 import { type ChildProcess, execFileSync, spawn } from "node:child_process";
-import { existsSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { chown, mkdir, readFile, rm, symlink } from "node:fs/promises";
 import net from "node:net";
 import path from "node:path";
@@ -207,6 +207,15 @@ async function pgBinaries(): Promise<PgBinaries> {
 /** uid/gid of the `postgres` user when we are root (PostgreSQL refuses to run as root). */
 function postgresUserIds(): { uid: number; gid: number } | undefined {
   if (typeof process.getuid !== "function" || process.getuid() !== 0) return undefined;
+  try {
+    const entry = readFileSync("/etc/passwd", "utf8")
+      .split("\n")
+      .map((line) => line.split(":"))
+      .find((fields) => fields[0] === PG_USER);
+    if (entry) return { uid: Number(entry[2]), gid: Number(entry[3]) };
+  } catch {
+    // No readable passwd file: ask `id` below (directory services, NSS).
+  }
   try {
     const uid = Number(execFileSync("id", ["-u", PG_USER], { encoding: "utf8" }).trim());
     const gid = Number(execFileSync("id", ["-g", PG_USER], { encoding: "utf8" }).trim());
