@@ -1,0 +1,81 @@
+import { describe, expect, it } from "vitest";
+import { testDb, uniqueShop } from "../../tests/helpers/db";
+import { orderPayload, refundPayload, snapshot } from "../../tests/ingest/helpers";
+import { type OrderBundle, mapOrderPayload } from "./mappers";
+import { TRANSACTION_OPTIONS } from "./tx.server";
+import { upsertOrdersBatch } from "./upsert-batch.server";
+import { deleteCustomer, deleteOrder, upsertOrder } from "./upsert.server";
+
+// The batched upsert must leave exactly the rows the one-by-one path leaves.
+
+function random(seed: number) {
+  let state = seed >>> 0;
+  return () => {
+    state = (state * 1_664_525 + 1_013_904_223) >>> 0;
+    return state / 2 ** 32;
+  };
+}
+
+/** Deliveries for a few customers: updates out of order, refunds, test, guest and cancelled orders, repeated states. */
+function scenario(seed: number): { bundles: OrderBundle[]; deletedOrder: bigint; deletedCustomer: bigint } {
+  const next = random(seed);
+  const pick = (n: number) => Math.floor(next() * n);
+  const base = Date.parse("2025-02-01T00:00:00Z");
+  const bundles: OrderBundle[] = [];
+  for (let i = 0; i < 120; i += 1) {
+    const id = 1_000 + pick(40);
+    const customerId = pick(8) === 0 ? null : 500 + pick(6);
+    const updatedAt = new Date(base + pick(20) * 3_600_000);
+    const payload = orderPayload({
+      id,
+      customerId,
+      updatedAt,
+      createdAt: new Date(base - (id % 7) * 86_400_000),
+      totalCents: 1_000 + pick(5) * 250,
+      test: pick(15) === 0,
+      cancelledAt: pick(12) === 0 ? updatedAt : null,
+      customerUpdatedAt: new Date(base + pick(5) * 86_400_000),
+      customerEmail: `c${pick(3)}@example.com`,
+    });
+    if (pick(5) === 0) {
+      const refundAt = new Date(updatedAt.getTime() + (pick(2) === 0 ? -1 : 1) * 3_600_000);
+      payload.refunds = [refundPayload({ id: 90_000 + id * 10 + pick(2), orderId: id, createdAt: refundAt, amountCents: 300 })];
+    }
+    bundles.push(mapOrderPayload(payload));
+  }
+  return { bundles, deletedOrder: 1_000n + BigInt(pick(40)), deletedCustomer: 500n + BigInt(pick(6)) };
+}
+
+describe("upsertOrdersBatch", () => {
+  it.each([1, 2, 3])("leaves the same rows as upsertOrder one by one (seed %i)", async (seed) => {
+    const db = testDb();
+    const { bundles, deletedOrder, deletedCustomer } = scenario(seed);
+    const prefix = bundles.slice(0, 30);
+    const rest = bundles.slice(30);
+    const [oneByOne, batched] = [uniqueShop("one"), uniqueShop("batch")];
+    for (const shop of [oneByOne, batched]) {
+      for (const bundle of prefix) await upsertOrder(db, shop, bundle);
+      await deleteOrder(db, shop, deletedOrder);
+      await deleteCustomer(db, shop, deletedCustomer);
+    }
+    for (const bundle of rest) await upsertOrder(db, oneByOne, bundle);
+    for (let start = 0; start < rest.length; start += 37) {
+      await db.$transaction((tx) => upsertOrdersBatch(tx, batched, rest.slice(start, start + 37)), TRANSACTION_OPTIONS);
+    }
+    const expected = await snapshot(db, oneByOne);
+    expect(expected.orders.length).toBeGreaterThan(20);
+    expect(expected.refunds.length).toBeGreaterThan(0);
+    expect(await snapshot(db, batched)).toEqual(expected);
+  });
+
+  it("writes nothing when the same batch comes again", async () => {
+    const db = testDb();
+    const shop = uniqueShop();
+    const { bundles } = scenario(9);
+    await db.$transaction((tx) => upsertOrdersBatch(tx, shop, bundles), TRANSACTION_OPTIONS);
+    const before = await snapshot(db, shop);
+    const again = await db.$transaction((tx) => upsertOrdersBatch(tx, shop, bundles), TRANSACTION_OPTIONS);
+    expect(again.ordersWritten).toBe(0);
+    expect(await snapshot(db, shop)).toEqual(before);
+  });
+});

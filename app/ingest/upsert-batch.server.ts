@@ -1,0 +1,163 @@
+import { type CustomerRow, type OrderBundle, type OrderRow } from "./mappers";
+import { recomputeCustomerSummaries, recomputeOrderNets } from "./summary.server";
+import { type Tx, distinctIds, lockCustomers, lockOrders } from "./tx.server";
+import { PLACEHOLDER_UPDATED_AT } from "./upsert.server";
+
+// The batched form of upsertOrder, for the bulk backfill and reconciliation: the same
+// rules (newer-or-different wins, tombstones honoured, net and summaries recomputed from
+// source rows) in a fixed number of set-based statements per batch instead of several per
+// order. Rows travel as one JSON parameter read with jsonb_to_recordset. The result is the
+// rows upsertOrder would leave after applying the batch's bundles one by one (a test
+// checks it on the same data). The caller supplies the transaction.
+
+export interface BatchResult {
+  /** Orders inserted or updated. */
+  ordersWritten: number;
+  /** Customers whose summary was recomputed (for the metrics queue). */
+  customerIds: bigint[];
+}
+
+const iso = (date: Date | null) => (date ? date.toISOString() : null);
+const text = (id: bigint | null) => (id === null ? null : id.toString());
+
+/** Latest per key; for equal updated_at the later one, as applying them in order would leave. */
+function latestBy<T>(rows: T[], key: (row: T) => bigint, updatedAt: (row: T) => Date): T[] {
+  const byKey = new Map<bigint, T>();
+  for (const row of rows) {
+    const current = byKey.get(key(row));
+    if (!current || updatedAt(row).getTime() >= updatedAt(current).getTime()) byKey.set(key(row), row);
+  }
+  return [...byKey.values()];
+}
+
+export async function upsertOrdersBatch(tx: Tx, shop: string, bundles: OrderBundle[]): Promise<BatchResult> {
+  if (bundles.length === 0) return { ordersWritten: 0, customerIds: [] };
+  const orders = latestBy(bundles.map((b) => b.order), (o) => o.id, (o) => o.shopifyUpdatedAt);
+  const orderIds = orders.map((o) => o.id);
+
+  await lockOrders(tx, shop, orderIds);
+  const stored = await tx.$queryRaw<{ id: bigint; customerId: bigint | null }[]>`
+    SELECT id, "customerId" FROM "Order" WHERE shop = ${shop} AND id = ANY(${orderIds}::bigint[])`;
+  // Every bundle's customer, not only the winning versions': upsertOrder writes the
+  // customer of a stale order too.
+  const incomingCustomerIds = distinctIds(bundles.map((b) => b.order.customerId));
+  await lockCustomers(tx, shop, [...stored.map((s) => s.customerId), ...incomingCustomerIds]);
+
+  const tombstoned = await tx.$queryRaw<{ resource: string; id: bigint }[]>`
+    SELECT resource, id FROM "Tombstone"
+    WHERE shop = ${shop}
+      AND ((resource = 'order' AND id = ANY(${orderIds}::bigint[]))
+        OR (resource = 'customer' AND id = ANY(${incomingCustomerIds}::bigint[])))`;
+  const deletedOrders = new Set(tombstoned.filter((t) => t.resource === "order").map((t) => t.id));
+  const deletedCustomers = new Set(tombstoned.filter((t) => t.resource === "customer").map((t) => t.id));
+
+  // Customers: every profile the batch carries (even on a deleted order, as upsertOrder does),
+  // then placeholders for customers known only by id.
+  const profiles = latestBy(
+    bundles
+      .filter((b) => b.customer !== null && b.customer.id === b.order.customerId)
+      .map((b) => b.customer as CustomerRow)
+      .filter((c) => !deletedCustomers.has(c.id)),
+    (c) => c.id,
+    (c) => c.shopifyUpdatedAt,
+  );
+  if (profiles.length > 0) {
+    const json = JSON.stringify(profiles.map((c) => ({
+      id: c.id.toString(), email: c.email, firstName: c.firstName, lastName: c.lastName, phone: c.phone, state: c.state,
+      tags: c.tags, currency: c.currency, shopifyCreatedAt: iso(c.shopifyCreatedAt), shopifyUpdatedAt: iso(c.shopifyUpdatedAt),
+    })));
+    await tx.$executeRaw`
+      INSERT INTO "Customer" AS cur (shop, id, email, "firstName", "lastName", phone, state, tags, currency,
+                                     "shopifyCreatedAt", "shopifyUpdatedAt")
+      SELECT ${shop}, x.id, x.email, x."firstName", x."lastName", x.phone, x.state, COALESCE(x.tags, '{}'), x.currency,
+             x."shopifyCreatedAt", x."shopifyUpdatedAt"
+      FROM jsonb_to_recordset(${json}::jsonb) AS x(id bigint, email text, "firstName" text, "lastName" text, phone text,
+           state text, tags text[], currency text, "shopifyCreatedAt" timestamp, "shopifyUpdatedAt" timestamp)
+      ON CONFLICT (shop, id) DO UPDATE SET
+        email = excluded.email, "firstName" = excluded."firstName", "lastName" = excluded."lastName",
+        phone = excluded.phone, state = excluded.state, tags = excluded.tags, currency = excluded.currency,
+        "shopifyCreatedAt" = excluded."shopifyCreatedAt", "shopifyUpdatedAt" = excluded."shopifyUpdatedAt"
+      WHERE excluded."shopifyUpdatedAt" > cur."shopifyUpdatedAt"
+         OR (excluded."shopifyUpdatedAt" = cur."shopifyUpdatedAt"
+             AND (excluded.email, excluded."firstName", excluded."lastName", excluded.phone, excluded.state,
+                  excluded.tags, excluded.currency, excluded."shopifyCreatedAt")
+                 IS DISTINCT FROM (cur.email, cur."firstName", cur."lastName", cur.phone, cur.state,
+                  cur.tags, cur.currency, cur."shopifyCreatedAt"))`;
+  }
+  const liveCustomerIds = incomingCustomerIds.filter((id) => !deletedCustomers.has(id));
+  if (liveCustomerIds.length > 0) {
+    await tx.$executeRaw`
+      INSERT INTO "Customer" (shop, id, tags, "shopifyUpdatedAt")
+      SELECT ${shop}, id, '{}', ${PLACEHOLDER_UPDATED_AT}::timestamp FROM unnest(${liveCustomerIds}::bigint[]) AS id
+      ON CONFLICT (shop, id) DO NOTHING`;
+  }
+
+  // Refunds of live orders (immutable: the first copy stays), then the orders themselves.
+  const liveOrders = orders.filter((o) => !deletedOrders.has(o.id));
+  const refunds = bundles.flatMap((b) => (deletedOrders.has(b.order.id) ? [] : b.refunds));
+  let ordersWithNewRefunds: bigint[] = [];
+  if (refunds.length > 0) {
+    const json = JSON.stringify(refunds.map((r) => ({
+      id: r.id.toString(), orderId: r.orderId.toString(), createdAt: iso(r.createdAt), amountMinor: r.amountMinor.toString(),
+    })));
+    const inserted = await tx.$queryRaw<{ orderId: bigint }[]>`
+      INSERT INTO "Refund" (shop, id, "orderId", "createdAt", "amountMinor")
+      SELECT ${shop}, x.id, x."orderId", x."createdAt", x."amountMinor"
+      FROM jsonb_to_recordset(${json}::jsonb) AS x(id bigint, "orderId" bigint, "createdAt" timestamp, "amountMinor" bigint)
+      ON CONFLICT (shop, id) DO NOTHING
+      RETURNING "orderId"`;
+    ordersWithNewRefunds = distinctIds(inserted.map((r) => r.orderId));
+  }
+
+  let ordersWritten = 0;
+  if (liveOrders.length > 0) {
+    const json = JSON.stringify(liveOrders.map((o: OrderRow) => ({
+      id: o.id.toString(), name: o.name,
+      customerId: o.customerId !== null && deletedCustomers.has(o.customerId) ? null : text(o.customerId),
+      processedAt: iso(o.processedAt), shopifyCreatedAt: iso(o.shopifyCreatedAt), shopifyUpdatedAt: iso(o.shopifyUpdatedAt),
+      currency: o.currency, currentTotalMinor: o.currentTotalMinor.toString(), test: o.test, cancelledAt: iso(o.cancelledAt),
+      financialStatus: o.financialStatus, sourceName: o.sourceName, discountCodes: o.discountCodes, tags: o.tags,
+      firstProductId: text(o.firstProductId), firstProductTitle: o.firstProductTitle, lineItemCount: o.lineItemCount,
+    })));
+    ordersWritten = await tx.$executeRaw`
+      INSERT INTO "Order" AS cur (shop, id, name, "customerId", "processedAt", "shopifyCreatedAt", "shopifyUpdatedAt",
+                                  currency, "currentTotalMinor", "netMinor", test, "cancelledAt", "financialStatus",
+                                  "sourceName", "discountCodes", tags, "firstProductId", "firstProductTitle", "lineItemCount")
+      SELECT ${shop}, x.id, x.name, x."customerId", x."processedAt", x."shopifyCreatedAt", x."shopifyUpdatedAt",
+             x.currency, x."currentTotalMinor",
+             CASE WHEN x.test THEN 0 ELSE GREATEST(0, x."currentTotalMinor" - COALESCE((
+               SELECT sum(r."amountMinor") FROM "Refund" AS r
+               WHERE r.shop = ${shop} AND r."orderId" = x.id AND r."createdAt" > x."shopifyUpdatedAt"), 0)) END,
+             x.test, x."cancelledAt", x."financialStatus", x."sourceName", COALESCE(x."discountCodes", '{}'),
+             COALESCE(x.tags, '{}'), x."firstProductId", x."firstProductTitle", x."lineItemCount"
+      FROM jsonb_to_recordset(${json}::jsonb) AS x(id bigint, name text, "customerId" bigint, "processedAt" timestamp,
+           "shopifyCreatedAt" timestamp, "shopifyUpdatedAt" timestamp, currency text, "currentTotalMinor" bigint,
+           test boolean, "cancelledAt" timestamp, "financialStatus" text, "sourceName" text, "discountCodes" text[],
+           tags text[], "firstProductId" bigint, "firstProductTitle" text, "lineItemCount" int)
+      ON CONFLICT (shop, id) DO UPDATE SET
+        name = excluded.name, "customerId" = excluded."customerId", "processedAt" = excluded."processedAt",
+        "shopifyCreatedAt" = excluded."shopifyCreatedAt", "shopifyUpdatedAt" = excluded."shopifyUpdatedAt",
+        currency = excluded.currency, "currentTotalMinor" = excluded."currentTotalMinor", "netMinor" = excluded."netMinor",
+        test = excluded.test, "cancelledAt" = excluded."cancelledAt", "financialStatus" = excluded."financialStatus",
+        "sourceName" = excluded."sourceName", "discountCodes" = excluded."discountCodes", tags = excluded.tags,
+        "firstProductId" = excluded."firstProductId", "firstProductTitle" = excluded."firstProductTitle",
+        "lineItemCount" = excluded."lineItemCount"
+      WHERE excluded."shopifyUpdatedAt" > cur."shopifyUpdatedAt"
+         OR (excluded."shopifyUpdatedAt" = cur."shopifyUpdatedAt"
+             AND (excluded.name, excluded."customerId", excluded."processedAt", excluded."shopifyCreatedAt",
+                  excluded.currency, excluded."currentTotalMinor", excluded.test, excluded."cancelledAt",
+                  excluded."financialStatus", excluded."sourceName", excluded."discountCodes", excluded.tags,
+                  excluded."firstProductId", excluded."firstProductTitle", excluded."lineItemCount")
+                 IS DISTINCT FROM (cur.name, cur."customerId", cur."processedAt", cur."shopifyCreatedAt",
+                  cur.currency, cur."currentTotalMinor", cur.test, cur."cancelledAt",
+                  cur."financialStatus", cur."sourceName", cur."discountCodes", cur.tags,
+                  cur."firstProductId", cur."firstProductTitle", cur."lineItemCount"))`;
+  }
+  // A stale order with refunds new to us: its stored net may change (written ones are already right).
+  if (ordersWithNewRefunds.length > 0) await recomputeOrderNets(tx, shop, ordersWithNewRefunds);
+
+  // Every customer the batch may have moved an order from or to, or whose profile it wrote.
+  const customerIds = distinctIds([...stored.map((s) => s.customerId), ...liveCustomerIds]);
+  await recomputeCustomerSummaries(tx, shop, customerIds);
+  return { ordersWritten, customerIds };
+}
