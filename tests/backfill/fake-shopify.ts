@@ -1,0 +1,280 @@
+import { once } from "node:events";
+import { type IncomingMessage, type ServerResponse, createServer } from "node:http";
+import { type AddressInfo, connect as netConnect } from "node:net";
+import { Agent, type Dispatcher, getGlobalDispatcher, setGlobalDispatcher } from "undici";
+import { type PrismaClient } from "@prisma/client";
+import { type GraphqlOrderWithLines, bulkJsonl } from "./graphql-shapes";
+
+// A fake Shopify Admin API at the HTTP boundary: a node:http server on 127.0.0.1 speaking
+// the real response shapes (bulk operation lifecycle, JSONL results, the `orders`
+// connection, `ordersCount`, cost extensions with a leaky bucket, THROTTLED errors,
+// userErrors, 401 and 5xx, the offline token refresh).
+//
+// Shopify's admin client always calls https://<shop>/admin/api/<version>/graphql.json (it
+// forces https). Rather than stub any of our code, the test routes the process's fetch
+// connections to this server: undici's global dispatcher gets a connector that opens a
+// plain TCP socket to 127.0.0.1:<port> whatever the host, like an /etc/hosts entry plus a
+// TLS-terminating proxy. Everything above the socket is the real library and our code.
+
+export interface BulkOperationState {
+  id: string;
+  query: string;
+  status: "CREATED" | "RUNNING" | "COMPLETED" | "FAILED";
+  polls: number;
+  errorCode: string | null;
+}
+
+export interface FakeShopifyOptions {
+  accessToken?: string;
+  /** Polls of a bulk operation before it reports COMPLETED (default 1: CREATED, RUNNING, then COMPLETED). */
+  pollsUntilComplete?: number;
+  /** The leaky bucket: capacity, refill per second, and the cost of each query. */
+  bucket?: { maximumAvailable: number; restoreRate: number; queryCost: number };
+}
+
+export interface RecordedRequest {
+  path: string;
+  query: string;
+  variables: Record<string, unknown>;
+  at: number;
+  status: number;
+  throttled: boolean;
+}
+
+export class FakeShopify {
+  orders: GraphqlOrderWithLines[] = [];
+  /** The orders the bulk JSONL holds; defaults to `orders` at the time the operation completes. */
+  readonly operations: BulkOperationState[] = [];
+  readonly requests: RecordedRequest[] = [];
+  /** HTTP statuses to answer the next GraphQL calls with, in order (e.g. 503, 401). */
+  failNext: number[] = [];
+  /** The next bulkOperationRunQuery answers with this user error. */
+  userErrorNext: { code: string; message: string } | null = null;
+  /** The next JSONL download stops (connection destroyed) after this many bytes. */
+  cutJsonlAfterBytes: number | null = null;
+  tokenRefreshes = 0;
+  accessToken: string;
+  private available: number;
+  private availableAt = Date.now();
+  private readonly bucket: { maximumAvailable: number; restoreRate: number; queryCost: number };
+  private readonly jsonl = new Map<string, string>();
+  private readonly server = createServer((req, res) => {
+    this.handle(req, res).catch((error: unknown) => {
+      res.statusCode = 500;
+      res.end(String(error));
+    });
+  });
+  private previousDispatcher: Dispatcher | undefined;
+  port = 0;
+
+  constructor(private readonly options: FakeShopifyOptions = {}) {
+    this.accessToken = options.accessToken ?? "shpat_fake_token";
+    this.bucket = options.bucket ?? { maximumAvailable: 2_000, restoreRate: 100, queryCost: 10 };
+    this.available = this.bucket.maximumAvailable;
+  }
+
+  get origin(): string {
+    return `http://127.0.0.1:${this.port}`;
+  }
+
+  /** Starts the server and routes every fetch of this process to it. */
+  async start(): Promise<this> {
+    this.server.listen(0, "127.0.0.1");
+    await once(this.server, "listening");
+    this.port = (this.server.address() as AddressInfo).port;
+    this.previousDispatcher = getGlobalDispatcher();
+    setGlobalDispatcher(
+      new Agent({
+        connect: (_options, callback) => {
+          const socket = netConnect({ host: "127.0.0.1", port: this.port });
+          socket.once("connect", () => callback(null, socket));
+          socket.once("error", (error) => callback(error, null));
+        },
+      }),
+    );
+    return this;
+  }
+
+  async close(): Promise<void> {
+    if (this.previousDispatcher) setGlobalDispatcher(this.previousDispatcher);
+    this.server.closeAllConnections();
+    this.server.close();
+    await once(this.server, "close").catch(() => {});
+  }
+
+  /** Stores the shop's offline session, as the OAuth / token exchange flow would. */
+  async installSession(
+    db: PrismaClient,
+    shop: string,
+    scope = "read_orders,read_all_orders,read_customers",
+    expiry?: { expires: Date; refreshToken: string },
+  ): Promise<void> {
+    await db.session.upsert({
+      where: { id: `offline_${shop}` },
+      create: {
+        id: `offline_${shop}`, shop, state: "", isOnline: false, scope, accessToken: this.accessToken,
+        expires: expiry?.expires ?? null, refreshToken: expiry?.refreshToken ?? null,
+      },
+      update: { scope, accessToken: this.accessToken, expires: expiry?.expires ?? null, refreshToken: expiry?.refreshToken ?? null },
+    });
+  }
+
+  graphqlRequests(match: string): RecordedRequest[] {
+    return this.requests.filter((r) => r.query.includes(match));
+  }
+
+  private costExtension(requested: number) {
+    return {
+      cost: {
+        requestedQueryCost: requested,
+        actualQueryCost: requested,
+        throttleStatus: {
+          maximumAvailable: this.bucket.maximumAvailable,
+          currentlyAvailable: Math.floor(this.available),
+          restoreRate: this.bucket.restoreRate,
+        },
+      },
+    };
+  }
+
+  private refill(now: number): void {
+    this.available = Math.min(this.bucket.maximumAvailable, this.available + ((now - this.availableAt) / 1000) * this.bucket.restoreRate);
+    this.availableAt = now;
+  }
+
+  private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const url = new URL(req.url ?? "/", "http://fake");
+    const chunks: Buffer[] = [];
+    for await (const chunk of req) chunks.push(chunk as Buffer);
+    const raw = Buffer.concat(chunks).toString("utf8");
+
+    if (req.method === "GET" && url.pathname.startsWith("/jsonl/")) return this.serveJsonl(url.pathname.slice(7), res);
+    if (req.method === "POST" && url.pathname === "/admin/oauth/access_token") {
+      this.tokenRefreshes += 1;
+      this.accessToken = `shpat_refreshed_${this.tokenRefreshes}`;
+      await new Promise((resolve) => setTimeout(resolve, 50)); // long enough for a race to show
+      return json(res, 200, {
+        access_token: this.accessToken, scope: "read_orders,read_all_orders,read_customers",
+        expires_in: 3_600, refresh_token: `refresh-${this.tokenRefreshes}`, refresh_token_expires_in: 86_400,
+      });
+    }
+    if (req.method !== "POST" || !/^\/admin\/api\/[\w-]+\/graphql\.json$/.test(url.pathname)) return json(res, 404, { errors: "Not Found" });
+
+    const body = JSON.parse(raw) as { query: string; variables?: Record<string, unknown> };
+    const now = Date.now();
+    const record: RecordedRequest = { path: url.pathname, query: body.query, variables: body.variables ?? {}, at: now, status: 200, throttled: false };
+    this.requests.push(record);
+    const forced = this.failNext.shift();
+    if (forced !== undefined) {
+      record.status = forced;
+      return json(res, forced, { errors: forced === 401 ? "[API] Invalid API key or access token (unrecognized login or wrong password)" : "Internal Server Error" });
+    }
+    if (req.headers["x-shopify-access-token"] !== this.accessToken) {
+      record.status = 401;
+      return json(res, 401, { errors: "[API] Invalid API key or access token (unrecognized login or wrong password)" });
+    }
+    this.refill(now);
+    const cost = this.bucket.queryCost;
+    if (this.available < cost) {
+      record.throttled = true;
+      return json(res, 200, {
+        errors: [{ message: "Throttled", extensions: { code: "THROTTLED", documentation: "https://shopify.dev/api/usage/rate-limits" } }],
+        extensions: { cost: { ...this.costExtension(cost).cost, actualQueryCost: null } },
+      });
+    }
+    this.available -= cost;
+    return json(res, 200, { data: this.resolve(body.query, body.variables ?? {}), extensions: this.costExtension(cost) });
+  }
+
+  private resolve(query: string, variables: Record<string, unknown>): unknown {
+    if (query.includes("bulkOperationRunQuery")) {
+      if (this.userErrorNext) {
+        const error = this.userErrorNext;
+        this.userErrorNext = null;
+        return { bulkOperationRunQuery: { bulkOperation: null, userErrors: [{ field: ["query"], code: error.code, message: error.message }] } };
+      }
+      const operation: BulkOperationState = {
+        id: `gid://shopify/BulkOperation/${7_000 + this.operations.length + 1}`,
+        query: String(variables.query ?? ""),
+        status: "CREATED",
+        polls: 0,
+        errorCode: null,
+      };
+      this.operations.push(operation);
+      return { bulkOperationRunQuery: { bulkOperation: this.describe(operation), userErrors: [] } };
+    }
+    if (query.includes("ordersCount")) return { ordersCount: { count: this.orders.length, precision: "EXACT" } };
+    if (query.includes("bulkOperation(id:")) {
+      const operation = this.operations.find((o) => o.id === variables.id);
+      if (!operation) return { bulkOperation: null };
+      operation.polls += 1;
+      if (operation.status === "CREATED") operation.status = "RUNNING";
+      else if (operation.status === "RUNNING" && operation.polls > (this.options.pollsUntilComplete ?? 1)) this.complete(operation);
+      return { bulkOperation: this.describe(operation) };
+    }
+    if (query.includes("orders(")) return { orders: this.ordersPage(variables) };
+    throw new Error(`the fake Admin API does not know this query: ${query.slice(0, 200)}`);
+  }
+
+  /** Completes an operation now (as Shopify does before sending bulk_operations/finish). */
+  complete(operation: BulkOperationState): void {
+    operation.status = "COMPLETED";
+    this.jsonl.set(operation.id.slice(operation.id.lastIndexOf("/") + 1), bulkJsonl(this.orders));
+  }
+
+  private describe(operation: BulkOperationState) {
+    const key = operation.id.slice(operation.id.lastIndexOf("/") + 1);
+    const file = this.jsonl.get(key);
+    const completed = operation.status === "COMPLETED";
+    return {
+      id: operation.id,
+      status: operation.status,
+      errorCode: operation.errorCode,
+      createdAt: "2025-05-01T00:00:00Z",
+      completedAt: completed ? "2025-05-01T00:01:00Z" : null,
+      objectCount: completed && file ? String(file.split("\n").filter(Boolean).length) : "0",
+      fileSize: completed && file ? String(Buffer.byteLength(file)) : null,
+      url: completed ? `${this.origin}/jsonl/${key}` : null,
+      partialDataUrl: null,
+      query: operation.query,
+    };
+  }
+
+  private serveJsonl(key: string, res: ServerResponse): void {
+    const file = this.jsonl.get(key);
+    if (file === undefined) return json(res, 404, { error: "expired" });
+    res.writeHead(200, { "content-type": "application/jsonl" });
+    const cut = this.cutJsonlAfterBytes;
+    if (cut !== null) {
+      this.cutJsonlAfterBytes = null;
+      res.write(file.slice(0, cut));
+      setTimeout(() => res.destroy(), 20);
+      return;
+    }
+    res.end(file);
+  }
+
+  /** `orders(first, after, query: "updated_at:>'…'", sortKey: UPDATED_AT)`. */
+  private ordersPage(variables: Record<string, unknown>) {
+    const first = Number(variables.first ?? 50);
+    const search = String(variables.query ?? "");
+    const since = /updated_at:>'([^']+)'/.exec(search)?.[1];
+    const sorted = [...this.orders]
+      .filter((o) => (since ? Date.parse(String(o.order.updatedAt)) > Date.parse(since) : true))
+      .sort((a, b) => Date.parse(String(a.order.updatedAt)) - Date.parse(String(b.order.updatedAt)) || String(a.order.id).localeCompare(String(b.order.id)));
+    const start = variables.after ? Number(Buffer.from(String(variables.after), "base64").toString("utf8")) + 1 : 0;
+    const page = sorted.slice(start, start + first);
+    return {
+      edges: page.map((o, i) => ({
+        cursor: Buffer.from(String(start + i)).toString("base64"),
+        node: { ...o.order, lineItems: { edges: o.lineItems.map((node) => ({ node })) } },
+      })),
+      pageInfo: { hasNextPage: start + first < sorted.length, endCursor: page.length ? Buffer.from(String(start + page.length - 1)).toString("base64") : null },
+    };
+  }
+}
+
+function json(res: ServerResponse, status: number, body: unknown): void {
+  res.writeHead(status, { "content-type": "application/json" });
+  res.end(JSON.stringify(body));
+}
