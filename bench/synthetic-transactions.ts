@@ -1,11 +1,14 @@
 // Writes a seeded synthetic transactions file (`customer_id,date,amount`) with realistic
-// repeat behaviour, for the analyze benchmark:
-//   - customers arrive over the first 70 % of the span;
-//   - each has a purchase rate (gamma, shape 0.6: most buy rarely, a few often) and a
-//     lifetime (exponential, mean ~1 year) after which they stop buying;
-//   - the repeat purchases are shared out over customers in proportion to
-//     rate x active time, so the file has exactly `rows` rows and `customers` customers;
-//   - order values are lognormal around a per-customer mean (gamma-gamma-like spend).
+// repeat behaviour, for the analyze benchmark. Customers follow the BG/NBD story in days
+// (the model family the engine fits), with spend from the Gamma-Gamma story:
+//   - first purchases spread evenly over three years; the file ends on the last day;
+//   - each customer buys at a Poisson rate lambda ~ Gamma(0.15, 0.5) per day and, after each
+//     repeat purchase, stops for good with probability p ~ Beta(1, 6): about 37 % never
+//     come back, a few buy every week (heavy-tailed, as real shops are);
+//   - order values are Gamma(6, nu) with nu ~ Gamma(4, 15) per customer (mean ~30);
+//   - purchases falling on the same calendar day stay separate rows (several orders a day);
+//   - the row count is then made exact: a surplus is thinned at random among repeat rows,
+//     a shortfall filled with extra same-day orders, each well under 1 % of rows.
 // Rows are written in date order, as a shop export would be.
 //
 //   tsx bench/synthetic-transactions.ts [--rows 10000000] [--customers 1000000] [--seed 42] [--out file]
@@ -14,6 +17,7 @@ import { mkdir } from "node:fs/promises";
 import { dirname, resolve } from "node:path";
 import { once } from "node:events";
 import { fileURLToPath } from "node:url";
+import { Random } from "../app/analytics/clv/simulate";
 import { dayIndex, dayToIso } from "../app/analytics/dates";
 
 export interface SyntheticOptions {
@@ -28,101 +32,93 @@ export const DEFAULT_SYNTHETIC: SyntheticOptions = {
   rows: 10_000_000,
   customers: 1_000_000,
   seed: 42,
-  firstDay: "2021-01-01",
+  firstDay: "2022-01-01",
   lastDay: "2024-12-31",
 };
 
-/** mulberry32: small, fast, seeded; plenty for synthetic data. */
-function seededRandom(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-function normal(random: () => number): number {
-  const u = 1 - random();
-  const v = random();
-  return Math.sqrt(-2 * Math.log(u)) * Math.cos(2 * Math.PI * v);
-}
-
-/** Marsaglia-Tsang gamma(shape, 1), with the shape < 1 boost. */
-function gamma(random: () => number, shape: number): number {
-  if (shape < 1) return gamma(random, shape + 1) * Math.pow(random(), 1 / shape);
-  const d = shape - 1 / 3;
-  const c = 1 / Math.sqrt(9 * d);
-  while (true) {
-    let x: number;
-    let v: number;
-    do {
-      x = normal(random);
-      v = 1 + c * x;
-    } while (v <= 0);
-    v = v * v * v;
-    const u = random();
-    if (u < 1 - 0.0331 * x ** 4 || Math.log(u) < 0.5 * x * x + d * (1 - v + Math.log(v))) return d * v;
-  }
-}
+/** Daily BG/NBD and Gamma-Gamma parameters of the story above (about 10 rows a customer). */
+export const SYNTHETIC_STORY = { r: 0.15, alpha: 0.5, a: 1, b: 6, p: 6, q: 4, gamma: 15 };
 
 export function syntheticFileName(opts: SyntheticOptions): string {
   return `transactions-${opts.rows}r-${opts.customers}c-seed${opts.seed}.csv`;
 }
 
-/** Generates the rows (columnar) — exported so tests can check the shape cheaply. */
+/** Growable Int32 column. */
+class Column {
+  values = new Int32Array(1 << 20);
+  length = 0;
+  push(value: number): void {
+    if (this.length === this.values.length) {
+      const grown = new Int32Array(this.values.length * 2);
+      grown.set(this.values);
+      this.values = grown;
+    }
+    this.values[this.length++] = value;
+  }
+}
+
+/** Generates the rows (columnar): customer index, day index, amount in cents. */
 export function generateSyntheticTransactions(opts: SyntheticOptions): { customer: Int32Array; day: Int32Array; amountCents: Int32Array } {
   if (opts.rows < opts.customers) throw new RangeError("rows must be at least customers (everyone buys once)");
-  const random = seededRandom(opts.seed);
+  const random = new Random(opts.seed);
   const start = dayIndex(opts.firstDay);
   const end = dayIndex(opts.lastDay);
-  const span = end - start;
-  const customers = opts.customers;
-
-  const firstDay = new Int32Array(customers);
-  const activeDays = new Float64Array(customers);
-  const weight = new Float64Array(customers);
-  const meanSpend = new Float64Array(customers);
-  for (let c = 0; c < customers; c++) {
-    firstDay[c] = start + Math.floor(random() * span * 0.7);
-    const lifetime = -Math.log(1 - random()) * 365;
-    activeDays[c] = Math.min(lifetime, end - firstDay[c]);
-    weight[c] = gamma(random, 0.6) * activeDays[c];
-    meanSpend[c] = 15 + gamma(random, 3) * 18;
-  }
-
-  // Share out the repeat purchases by weight: cumulative weights + binary search.
-  const repeats = new Int32Array(customers);
-  const cumulative = new Float64Array(customers);
-  let total = 0;
-  for (let c = 0; c < customers; c++) cumulative[c] = total += weight[c];
-  for (let i = 0; i < opts.rows - customers; i++) {
-    const target = random() * total;
-    let low = 0;
-    let high = customers - 1;
-    while (low < high) {
-      const mid = (low + high) >>> 1;
-      if (cumulative[mid] < target) low = mid + 1;
-      else high = mid;
-    }
-    repeats[low]++;
-  }
-
-  const customer = new Int32Array(opts.rows);
-  const day = new Int32Array(opts.rows);
-  const amountCents = new Int32Array(opts.rows);
-  let row = 0;
-  for (let c = 0; c < customers; c++) {
-    for (let k = 0; k <= repeats[c]; k++) {
-      customer[row] = c;
-      day[row] = k === 0 ? firstDay[c] : firstDay[c] + Math.floor(random() * (activeDays[c] + 1));
-      amountCents[row] = Math.max(100, Math.round(meanSpend[c] * Math.exp(0.4 * normal(random) - 0.08) * 100));
-      row++;
+  const span = end - start + 1;
+  const { r, alpha, a, b, p: shape, q, gamma } = SYNTHETIC_STORY;
+  const customer = new Column();
+  const day = new Column();
+  const cents = new Column();
+  const firstRow = new Int32Array(opts.customers + 1);
+  const spendRate = new Float64Array(opts.customers);
+  const order = (c: number, d: number) => {
+    customer.push(c);
+    day.push(d);
+    cents.push(Math.max(50, Math.round((random.gamma(shape, spendRate[c]) * 100))));
+  };
+  for (let c = 0; c < opts.customers; c++) {
+    firstRow[c] = customer.length;
+    const first = start + Math.floor(random.next() * span);
+    const lambda = random.gamma(r, alpha);
+    const dropout = random.beta(a, b);
+    spendRate[c] = random.gamma(q, gamma);
+    order(c, first);
+    let t = first + random.next(); // time of day of the first purchase
+    for (;;) {
+      t += random.exponential(lambda);
+      if (t >= end + 1) break;
+      order(c, Math.floor(t));
+      if (random.next() < dropout) break;
     }
   }
-  return { customer, day, amountCents };
+  firstRow[opts.customers] = customer.length;
+
+  // Exact row count: thin repeat rows, or add same-day orders.
+  const generated = customer.length;
+  const keep = new Uint8Array(generated).fill(1);
+  let surplus = generated - opts.rows;
+  while (surplus > 0) {
+    const row = Math.floor(random.next() * generated);
+    const isFirst = firstRow[customer.values[row]] === row;
+    if (keep[row] && !isFirst) {
+      keep[row] = 0;
+      surplus--;
+    }
+  }
+  for (let extra = opts.rows - generated; extra > 0; extra--) {
+    const row = Math.floor(random.next() * generated);
+    order(customer.values[row], day.values[row]);
+  }
+  const total = customer.length;
+  const out = { customer: new Int32Array(opts.rows), day: new Int32Array(opts.rows), amountCents: new Int32Array(opts.rows) };
+  let next = 0;
+  for (let row = 0; row < total; row++) {
+    if (row < generated && !keep[row]) continue;
+    out.customer[next] = customer.values[row];
+    out.day[next] = day.values[row];
+    out.amountCents[next] = cents.values[row];
+    next++;
+  }
+  return out;
 }
 
 /** Writes the file in date order; returns its path. */

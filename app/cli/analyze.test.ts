@@ -186,3 +186,35 @@ describe("options", () => {
     expect(io.out()).toBe(ANALYZE_USAGE);
   });
 });
+
+describe("historyScorer", () => {
+  it("gives every customer exactly what the model's own score() gives", async () => {
+    const { readTransactionFile } = await import("./read-transactions");
+    const { TransactionTable, summarizeTable } = await import("~/analytics/summary");
+    const { fitShopModel } = await import("~/analytics/clv/shop-model");
+    const { historyScorer } = await import("./analyze");
+    const table = new TransactionTable();
+    await readTransactionFile(CDNOW_SAMPLE, { transaction: (text, start, end, day, amount) => table.addRange(text, start, end, day, amount), error: () => undefined });
+    const asOfDay = dayIndex("1997-09-30");
+    const summaries = summarizeTable(table, { asOfDay, unit: "week" });
+    const fit = fitShopModel(summaries, { unit: "week" });
+    if (!fit.ok) throw new Error(fit.reason);
+    const scorer = historyScorer(fit.model, asOfDay);
+    let shared = 0;
+    const seen = new Set<string>();
+    for (const s of summaries) {
+      const key = `${s.frequency},${s.recency},${s.T}`;
+      if (seen.has(key)) shared++;
+      seen.add(key);
+      const expected = fit.model.score(s);
+      const actual = scorer(s);
+      expect(actual.pAlive).toBe(expected.pAlive);
+      expect(actual.expectedPurchases365d).toBe(expected.expectedPurchases365d);
+      expect(actual.expectedNextOrderDay).toBe(expected.expectedNextOrderDay);
+      expect(actual.expectedOrderValue).toBeCloseTo(expected.expectedOrderValue!, 9);
+      expect(actual.predictedClv).toBeCloseTo(expected.predictedClv!, 9);
+    }
+    // The cache was really used: most CDNOW customers share a history with someone.
+    expect(shared).toBeGreaterThan(1000);
+  });
+});

@@ -8,6 +8,7 @@ import { mkdir, stat, writeFile } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { type BacktestResult, backtest } from "~/analytics/clv/backtest";
+import { gammaGammaExpectedValue } from "~/analytics/clv/gamma-gamma";
 import { type CustomerPrediction, type ShopModel, type ShopModelResult, fitShopModel } from "~/analytics/clv/shop-model";
 import { DateFormatError, dayIndex, dayToIso } from "~/analytics/dates";
 import { type OrderDimension, retentionSummaryFromTable } from "~/analytics/retention";
@@ -243,7 +244,7 @@ export async function analyze(options: AnalyzeOptions, io: CliIo): Promise<Analy
 
   // 4. RFM and per-customer predictions.
   const cuts = rfmCutPoints(summaries.map((s) => rfmInputFromSummary(s, asOfDay)));
-  const scorer = model.ok ? cachedScorer(model.model) : null;
+  const scorer = model.ok ? historyScorer(model.model, asOfDay) : null;
   const segmentCounts = new Map<string, number>();
 
   await mkdir(options.outDir, { recursive: true });
@@ -339,17 +340,36 @@ function holdoutData(table: TransactionTable, calibrationEndDay: number, asOfDay
   return { summariesAtCalibration, holdoutPurchases, holdoutDays: asOfDay - calibrationEndDay };
 }
 
-/** Customers with the same (x, t_x, T, m) get the same prediction: score each once. */
-function cachedScorer(model: ShopModel): (s: CustomerSummary) => CustomerPrediction {
-  const cache = new Map<string, CustomerPrediction>();
+type Scorer = (s: CustomerSummary) => CustomerPrediction;
+
+/**
+ * Scores each distinct purchase history (x, t_x, T) once. P(alive), expected purchases
+ * and the next-order date depend on nothing else; predicted CLV is gross margin x E[M | x, m]
+ * x discounted expected purchases (the model's DISCOUNTING_CONVENTION), so a customer
+ * with the same history but another mean spend m only rescales the first customer's CLV by
+ * their own E[M | x, m]. A million customers have some 500,000 distinct histories.
+ */
+export function historyScorer(model: ShopModel, asOfDay: number): Scorer {
+  const spend = model.gammaGamma?.params ?? null;
+  const cache = new Map<number | string, { prediction: CustomerPrediction; clvPerOrderValue: number | null }>();
   return (s) => {
-    const key = `${s.frequency}|${s.recency}|${s.T}|${s.monetaryValue}`;
-    let prediction = cache.get(key);
-    if (!prediction) {
-      prediction = model.score(s);
-      cache.set(key, prediction);
+    const recencyDays = s.lastDay - s.firstDay;
+    const ageDays = asOfDay - s.firstDay;
+    // Exact numeric key while the parts fit in 53 bits (x < 8192, spans < 2^20 days).
+    const key = s.frequency < 8192 && ageDays < 1_048_576 ? (s.frequency * 1_048_576 + recencyDays) * 1_048_576 + ageDays : `${s.frequency},${recencyDays},${ageDays}`;
+    const cached = cache.get(key);
+    if (cached === undefined) {
+      const prediction = model.score(s);
+      const { expectedOrderValue, predictedClv } = prediction;
+      const clvPerOrderValue = expectedOrderValue !== null && predictedClv !== null && expectedOrderValue > 0 ? predictedClv / expectedOrderValue : null;
+      cache.set(key, { prediction, clvPerOrderValue });
+      return prediction;
     }
-    return prediction;
+    if (spend === null) return cached.prediction;
+    if (cached.clvPerOrderValue === null) return model.score(s);
+    const expectedOrderValue = gammaGammaExpectedValue(spend, s.frequency, s.monetaryValue);
+    const predictedClv = expectedOrderValue === null ? null : expectedOrderValue * cached.clvPerOrderValue;
+    return { ...cached.prediction, expectedOrderValue, predictedClv };
   };
 }
 
@@ -357,7 +377,7 @@ function* customerRows(
   summaries: readonly CustomerSummary[],
   asOfDay: number,
   cuts: RfmCutPoints,
-  scorer: ((s: CustomerSummary) => CustomerPrediction) | null,
+  scorer: Scorer | null,
   segmentCounts: Map<string, number>,
 ): Generator<CustomerRow> {
   for (const s of summaries) {
