@@ -8,6 +8,10 @@ import { z } from "zod";
 export const QUEUE = {
   ingest: "ingest",
   maintenance: "maintenance",
+  // Shopify Admin API work per shop, on queues of their own so a huge import never
+  // delays webhook ingestion.
+  backfill: "backfill",
+  reconcile: "reconcile",
 } as const;
 export type QueueName = (typeof QUEUE)[keyof typeof QUEUE];
 
@@ -17,6 +21,22 @@ export type IngestJob = z.infer<typeof IngestJob>;
 export const MaintenanceJob = z.object({ task: z.enum(["sweep-deliveries"]) });
 export type MaintenanceJob = z.infer<typeof MaintenanceJob>;
 
+const ShopDomain = z.string().regex(/^[a-z0-9][a-z0-9.-]*$/i, "shop must be a shop domain");
+
+/** start: begin a shop's bulk import; advance: poll its bulk operation or (resume) its download. */
+export const BackfillJob = z.discriminatedUnion("task", [
+  z.object({ task: z.literal("start"), shop: ShopDomain, force: z.boolean() }),
+  z.object({ task: z.literal("advance"), runId: z.string().regex(/^\d+$/, "runId must be a decimal id") }),
+]);
+export type BackfillJob = z.infer<typeof BackfillJob>;
+
+/** sweep-all: enqueue one reconcile per installed shop; shop: sweep that shop's orders updated since its last sweep. */
+export const ReconcileJob = z.discriminatedUnion("task", [
+  z.object({ task: z.literal("sweep-all") }),
+  z.object({ task: z.literal("shop"), shop: ShopDomain }),
+]);
+export type ReconcileJob = z.infer<typeof ReconcileJob>;
+
 export const DEFAULT_JOB_OPTIONS: Record<QueueName, DefaultJobOptions> = {
   // Transient failures (database restarts) retry with backoff; bad payloads fail once
   // without retry (the processor throws UnrecoverableError) and stay visible.
@@ -25,6 +45,19 @@ export const DEFAULT_JOB_OPTIONS: Record<QueueName, DefaultJobOptions> = {
     backoff: { type: "exponential", delay: 1_000 },
     removeOnComplete: { age: 3_600, count: 10_000 },
     removeOnFail: { age: 14 * 24 * 3_600 },
+  },
+  // A download that fails (network, database) resumes from its committed offset on retry.
+  backfill: {
+    attempts: 10,
+    backoff: { type: "exponential", delay: 5_000 },
+    removeOnComplete: { age: 24 * 3_600, count: 1_000 },
+    removeOnFail: { age: 14 * 24 * 3_600 },
+  },
+  reconcile: {
+    attempts: 5,
+    backoff: { type: "exponential", delay: 10_000 },
+    removeOnComplete: { count: 1_000 },
+    removeOnFail: { count: 1_000 },
   },
   maintenance: {
     attempts: 3,

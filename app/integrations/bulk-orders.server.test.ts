@@ -1,0 +1,195 @@
+import { Queue, Worker } from "bullmq";
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { processDelivery } from "~/jobs/processors/ingest";
+import { createBackfillProcessor } from "~/jobs/processors/backfill";
+import { enqueueBackfill } from "~/jobs/producers.server";
+import { type BackfillJob, QUEUE, closeProducerQueues, createWorkerConnection, queuePrefix } from "~/jobs/queues.server";
+import { mapOrderPayload } from "~/ingest/mappers";
+import { upsertOrder } from "~/ingest/upsert.server";
+import { testDb, uniqueShop } from "../../tests/helpers/db";
+import { fixture } from "../../tests/ingest/fixtures";
+import { insertDelivery, orderPayload, refundPayload, snapshot } from "../../tests/ingest/helpers";
+import { waitFor } from "../../tests/ingest/private-redis";
+import { FakeShopify } from "../../tests/backfill/fake-shopify";
+import { graphqlOrderFromWebhook } from "../../tests/backfill/graphql-shapes";
+import { type BackfillDeps, NO_READ_ALL_ORDERS_NOTICE, advanceBackfill, startBackfill } from "./bulk-orders.server";
+import { AdminGraphql } from "./shopify-admin.server";
+
+// The backfill against a fake Admin API (HTTP boundary), real PostgreSQL and real Redis.
+
+const db = () => testDb();
+let fake: FakeShopify;
+
+/** A small store: 5 customers, a guest, a test order, refunds; as webhook payloads. */
+function storePayloads(count: number) {
+  const base = Date.parse("2025-01-01T00:00:00Z");
+  return Array.from({ length: count }, (_, i) => {
+    const id = 10_000 + i;
+    const updatedAt = new Date(base + i * 3_600_000);
+    const payload = orderPayload({
+      id,
+      customerId: i % 9 === 4 ? null : 700 + (i % 5),
+      updatedAt,
+      createdAt: new Date(base + i * 3_000_000),
+      totalCents: 1_500 + i * 10,
+      test: i === 7,
+    });
+    if (i % 6 === 0) payload.refunds = [refundPayload({ id: 50_000 + i, orderId: id, createdAt: updatedAt, amountCents: 200 })];
+    return payload;
+  });
+}
+
+/** The same orders through the webhook path, into another shop: what the backfill must equal. */
+async function webhookReference(payloads: Record<string, unknown>[]) {
+  const shop = uniqueShop("reference");
+  for (const payload of payloads) await upsertOrder(db(), shop, mapOrderPayload(payload));
+  return snapshot(db(), shop);
+}
+
+function recordingDeps(jobs: BackfillJob[], over: Partial<BackfillDeps> = {}): BackfillDeps {
+  return {
+    db: db(),
+    admin: new AdminGraphql({ db: db(), backoffMs: 10 }),
+    enqueue: async (job) => {
+      jobs.push(job);
+    },
+    pollEveryMs: 50,
+    ...over,
+  };
+}
+
+beforeAll(async () => {
+  fake = await new FakeShopify().start();
+});
+afterAll(() => fake.close());
+
+describe("backfill", () => {
+  let worker: Worker | undefined;
+  beforeEach(() => {
+    process.env.TENURE_QUEUE_PREFIX = `tenure-test-backfill-${process.pid}-${Date.now()}`;
+    fake.failNext = [];
+  });
+  afterEach(async () => {
+    await worker?.close();
+    worker = undefined;
+    const connection = createWorkerConnection(process.env.REDIS_URL);
+    await new Queue(QUEUE.backfill, { connection, prefix: queuePrefix() }).obliterate({ force: true }).catch(() => {});
+    connection.disconnect();
+    await closeProducerQueues();
+  });
+
+  function startWorker(options: { pollEveryMs: number }) {
+    const deps: BackfillDeps = { db: db(), admin: new AdminGraphql({ db: db(), backoffMs: 10 }), enqueue: enqueueBackfill, batchSize: 4, ...options };
+    worker = new Worker(QUEUE.backfill, createBackfillProcessor(deps), { connection: createWorkerConnection(process.env.REDIS_URL), prefix: queuePrefix() });
+    return worker;
+  }
+
+  it("runs the whole lifecycle on the queue, finished by the bulk_operations/finish webhook", async () => {
+    const shop = uniqueShop();
+    const payloads = storePayloads(23);
+    fake.orders = payloads.map(graphqlOrderFromWebhook);
+    await fake.installSession(db(), shop);
+    // Polls never see it finish: only the webhook can complete this run.
+    const operationsBefore = fake.operations.length;
+    startWorker({ pollEveryMs: 60_000 });
+    await enqueueBackfill({ task: "start", shop, force: false }, { jobId: `start-${shop}` });
+    const run = await waitFor(async () => db().backfillRun.findFirst({ where: { shop } }), 10_000);
+    expect(run).toMatchObject({ status: "CREATED", expectedCount: 23, notice: null });
+    const operation = fake.operations[operationsBefore];
+    expect(operation.query).toContain("lineItems");
+    expect(run?.bulkOperationId).toBe(operation.id);
+
+    fake.complete(operation);
+    const finish = { ...fixture("bulk-operations-finish"), admin_graphql_api_id: operation.id, status: "completed" };
+    const deliveryId = await insertDelivery(db(), { shop, topic: "bulk_operations/finish", payload: finish });
+    expect(await processDelivery(db(), deliveryId)).toMatchObject({ status: "processed" });
+
+    const done = await waitFor(async () => {
+      const row = await db().backfillRun.findFirstOrThrow({ where: { shop } });
+      return row.status === "COMPLETED" ? row : null;
+    }, 15_000);
+    const lines = payloads.reduce((n, p) => n + 1 + (p.line_items as unknown[]).length, 0);
+    expect(done).toMatchObject({ ordersProcessed: 23, linesProcessed: lines, expectedCount: 23, error: null });
+    expect(await snapshot(db(), shop)).toEqual(await webhookReference(payloads));
+  });
+
+  it("falls back to polling when the webhook never comes", async () => {
+    const shop = uniqueShop();
+    const payloads = storePayloads(6);
+    fake.orders = payloads.map(graphqlOrderFromWebhook);
+    await fake.installSession(db(), shop);
+    startWorker({ pollEveryMs: 100 });
+    await enqueueBackfill({ task: "start", shop, force: false }, { jobId: `start-${shop}` });
+    const done = await waitFor(async () => {
+      const row = await db().backfillRun.findFirst({ where: { shop } });
+      return row?.status === "COMPLETED" ? row : null;
+    }, 15_000);
+    expect(done?.ordersProcessed).toBe(6);
+    const polls = fake.graphqlRequests("TenureBackfillPoll").filter((r) => r.variables.id === done?.bulkOperationId);
+    expect(polls.length).toBeGreaterThanOrEqual(2); // RUNNING, then COMPLETED
+    expect(await snapshot(db(), shop)).toEqual(await webhookReference(payloads));
+  });
+});
+
+describe("backfill steps", () => {
+  it("resumes a download cut mid-stream after its last committed batch, without writing anything twice", async () => {
+    const shop = uniqueShop();
+    const payloads = storePayloads(30);
+    fake.orders = payloads.map(graphqlOrderFromWebhook);
+    await fake.installSession(db(), shop);
+    const jobs: BackfillJob[] = [];
+    const deps = recordingDeps(jobs, { batchSize: 5 });
+    const run = await startBackfill(deps, shop);
+    expect(jobs).toEqual([{ task: "advance", runId: run.id.toString() }]);
+    expect(await advanceBackfill(deps, run.id)).toEqual({ state: "running" });
+
+    fake.cutJsonlAfterBytes = 20_000; // somewhere in the middle of the file
+    await expect(advanceBackfill(deps, run.id)).rejects.toThrow();
+    const crashed = await db().backfillRun.findUniqueOrThrow({ where: { id: run.id } });
+    expect(crashed.status).toBe("DOWNLOADING");
+    expect(crashed.ordersProcessed).toBeGreaterThan(0);
+    expect(crashed.ordersProcessed).toBeLessThan(30);
+    expect(crashed.ordersProcessed % 5).toBe(0);
+    expect(await db().order.count({ where: { shop } })).toBe(crashed.ordersProcessed);
+
+    expect(await advanceBackfill(deps, run.id)).toEqual({ state: "completed", ordersProcessed: 30 });
+    expect(await snapshot(db(), shop)).toEqual(await webhookReference(payloads));
+    // Again: nothing to do.
+    expect(await advanceBackfill(deps, run.id)).toEqual({ state: "completed", ordersProcessed: 30 });
+  });
+
+  it("tells a shop without read_all_orders that only 60 days were imported", async () => {
+    const shop = uniqueShop();
+    fake.orders = storePayloads(2).map(graphqlOrderFromWebhook);
+    await fake.installSession(db(), shop, "read_orders,read_customers");
+    const run = await startBackfill(recordingDeps([]), shop);
+    expect(run.notice).toBe(NO_READ_ALL_ORDERS_NOTICE);
+  });
+
+  it("starts once per shop: the install hook running again finds the run", async () => {
+    const shop = uniqueShop();
+    fake.orders = [];
+    await fake.installSession(db(), shop);
+    const deps = recordingDeps([]);
+    const before = fake.operations.length;
+    const [first, second] = await Promise.all([startBackfill(deps, shop), startBackfill(deps, shop)]);
+    expect(second.id).toBe(first.id);
+    expect(fake.operations.length - before).toBe(1);
+    // An empty shop: COMPLETED with no file to read.
+    expect(await advanceBackfill(deps, first.id)).toEqual({ state: "running" });
+    const done = await advanceBackfill(deps, first.id);
+    expect(done.state).toBe("completed");
+    expect((await startBackfill(deps, shop)).id).toBe(first.id);
+    expect((await startBackfill(deps, shop, { force: true })).id).not.toBe(first.id);
+  });
+
+  it("records Shopify's userErrors on a failed run", async () => {
+    const shop = uniqueShop();
+    await fake.installSession(db(), shop);
+    fake.userErrorNext = { code: "OPERATION_IN_PROGRESS", message: "A bulk query operation for this app and shop is already in progress" };
+    const run = await startBackfill(recordingDeps([]), shop);
+    expect(run.status).toBe("FAILED");
+    expect(run.error).toMatch(/OPERATION_IN_PROGRESS: A bulk query operation/);
+  });
+});
+

@@ -1,0 +1,287 @@
+import { type BackfillRun, type PrismaClient } from "@prisma/client";
+import { createInterface } from "node:readline";
+import { Readable } from "node:stream";
+import { type ReadableStream as WebReadableStream } from "node:stream/web";
+import { ORDER_FIELDS, mapGraphqlOrder } from "~/ingest/graphql-mappers";
+import { type OrderBundle, PayloadValidationError } from "~/ingest/mappers";
+import { TRANSACTION_OPTIONS } from "~/ingest/tx.server";
+import { upsertOrdersBatch } from "~/ingest/upsert-batch.server";
+import { type AdminGraphql } from "./shopify-admin.server";
+
+// The backfill: every past order of a shop, through a Shopify bulk operation.
+//
+//   startBackfill ──bulkOperationRunQuery──▶ BackfillRun (RUNNING) ──poll job (delayed)──┐
+//   bulk_operations/finish webhook ──▶ handleBulkOperationFinished ──advance job──────────┤
+//                                                                                        ▼
+//   advanceBackfill: bulkOperation(id) RUNNING? poll again later. COMPLETED? store the url,
+//   DOWNLOADING: stream the JSONL line by line, join line items to their order by
+//   __parentId, map (graphql-mappers) and write batches with upsertOrdersBatch.
+//
+// Each batch commits together with the run's new line offset (`linesProcessed`), guarded
+// by the offset it started from: a crashed download resumes after the last committed line,
+// and two downloads of one run (webhook and poll at once) cannot both commit a batch.
+
+export type BackfillStatus = "CREATED" | "RUNNING" | "DOWNLOADING" | "COMPLETED" | "FAILED";
+const ACTIVE: BackfillStatus[] = ["CREATED", "RUNNING", "DOWNLOADING"];
+
+export const NO_READ_ALL_ORDERS_NOTICE =
+  "Only orders from the last 60 days were imported: the app was not granted read_all_orders. " +
+  "Grant it and run the import again to include older orders.";
+
+export const BULK_ORDERS_QUERY = `{
+  orders {
+    edges {
+      node {
+        ${ORDER_FIELDS}
+        lineItems { edges { node { id title product { id } } } }
+      }
+    }
+  }
+}`;
+
+const RUN_BULK_QUERY = `#graphql
+  mutation TenureBackfillStart($query: String!) {
+    bulkOperationRunQuery(query: $query) {
+      bulkOperation { id status }
+      userErrors { field message code }
+    }
+  }`;
+
+const BULK_OPERATION_QUERY = `#graphql
+  query TenureBackfillPoll($id: ID!) {
+    bulkOperation(id: $id) { id status errorCode objectCount url partialDataUrl completedAt }
+  }`;
+
+const ORDERS_COUNT_QUERY = `#graphql
+  query TenureOrdersCount { ordersCount(limit: null) { count precision } }`;
+
+export type BackfillJob = { task: "start"; shop: string; force: boolean } | { task: "advance"; runId: string };
+
+export interface BackfillDeps {
+  db: PrismaClient;
+  admin: AdminGraphql;
+  /** Puts a backfill job on the queue (delay in ms; jobId dedups). */
+  enqueue: (job: BackfillJob, options: { jobId: string; delay?: number }) => Promise<void>;
+  /** Orders per committed batch (default 2,000). */
+  batchSize?: number;
+  /** How long to wait between polls of a running bulk operation (default 20 s). */
+  pollEveryMs?: number;
+}
+
+interface BulkOperationView {
+  id: string;
+  status: string;
+  errorCode: string | null;
+  objectCount: string | null;
+  url: string | null;
+  partialDataUrl: string | null;
+}
+
+/**
+ * Starts a backfill for `shop` unless one is under way (or, without `force`, unless one
+ * already completed: the install hook runs again whenever an offline token is renewed).
+ * Returns the run that now stands for the shop's import.
+ */
+export async function startBackfill(deps: BackfillDeps, shop: string, options: { force?: boolean } = {}): Promise<BackfillRun> {
+  const { db, admin } = deps;
+  const run = await db.$transaction(async (tx) => {
+    await tx.$queryRaw`SELECT pg_advisory_xact_lock(hashtextextended(${`tenure:backfill:${shop}`}, 0))::text AS locked`;
+    const existing = await tx.backfillRun.findFirst({
+      where: { shop, status: { in: options.force ? ACTIVE : [...ACTIVE, "COMPLETED"] } },
+      orderBy: { startedAt: "desc" },
+    });
+    if (existing) return { run: existing, created: false };
+
+    const scopes = await admin.grantedScopes(shop);
+    const notice = scopes.includes("read_all_orders") ? null : NO_READ_ALL_ORDERS_NOTICE;
+    const count = await admin.request<{ ordersCount: { count: number } | null }>(shop, ORDERS_COUNT_QUERY);
+    const started = await admin.request<{
+      bulkOperationRunQuery: { bulkOperation: { id: string; status: string } | null; userErrors: { message: string; code?: string | null }[] };
+    }>(shop, RUN_BULK_QUERY, { query: BULK_ORDERS_QUERY });
+    const { bulkOperation, userErrors } = started.bulkOperationRunQuery;
+    if (!bulkOperation || userErrors.length > 0) {
+      const error = `bulkOperationRunQuery refused: ${userErrors.map((e) => `${e.code ?? "ERROR"}: ${e.message}`).join("; ") || "no operation returned"}`;
+      return {
+        run: await tx.backfillRun.create({
+          data: { shop, status: "FAILED", error, notice, expectedCount: count.ordersCount?.count ?? null, finishedAt: new Date() },
+        }),
+        created: false,
+      };
+    }
+    return {
+      run: await tx.backfillRun.create({
+        data: {
+          shop,
+          bulkOperationId: bulkOperation.id,
+          status: bulkOperation.status === "CREATED" ? "CREATED" : "RUNNING",
+          expectedCount: count.ordersCount?.count ?? null,
+          notice,
+        },
+      }),
+      created: true,
+    };
+  }, { maxWait: 30_000, timeout: 120_000 });
+  if (run.created) await schedulePoll(deps, run.run.id);
+  return run.run;
+}
+
+async function schedulePoll(deps: BackfillDeps, runId: bigint): Promise<void> {
+  const delay = deps.pollEveryMs ?? 20_000;
+  await deps.enqueue({ task: "advance", runId: runId.toString() }, { jobId: `backfill-${runId}-poll-${Date.now()}`, delay });
+}
+
+/** bulk_operations/finish: hands the run the operation belongs to, if it is ours, to the queue. */
+export async function onBulkOperationFinished(
+  db: Pick<PrismaClient, "backfillRun">,
+  enqueue: BackfillDeps["enqueue"],
+  shop: string,
+  bulkOperationGid: string,
+): Promise<boolean> {
+  const run = await db.backfillRun.findFirst({ where: { shop, bulkOperationId: bulkOperationGid } });
+  if (!run || !ACTIVE.includes(run.status as BackfillStatus)) return false;
+  await enqueue({ task: "advance", runId: run.id.toString() }, { jobId: `backfill-${run.id}-finish` });
+  return true;
+}
+
+export type AdvanceOutcome =
+  | { state: "running" }
+  | { state: "completed"; ordersProcessed: number }
+  | { state: "failed"; error: string }
+  | { state: "finished-elsewhere" };
+
+/** One step of a run: poll the operation, or download (resuming) its result. Safe to call any number of times. */
+export async function advanceBackfill(deps: BackfillDeps, runId: bigint): Promise<AdvanceOutcome> {
+  const { db, admin } = deps;
+  let run = await db.backfillRun.findUniqueOrThrow({ where: { id: runId } });
+  if (run.status === "COMPLETED") return { state: "completed", ordersProcessed: run.ordersProcessed };
+  if (run.status === "FAILED") return { state: "failed", error: run.error ?? "failed" };
+
+  if (run.status === "CREATED" || run.status === "RUNNING") {
+    const { bulkOperation: operation } = await admin.request<{ bulkOperation: BulkOperationView | null }>(
+      run.shop, BULK_OPERATION_QUERY, { id: run.bulkOperationId },
+    );
+    if (!operation) return fail(db, run, `bulk operation ${run.bulkOperationId} is unknown to Shopify`);
+    if (operation.status === "CREATED" || operation.status === "RUNNING" || operation.status === "CANCELING") {
+      if (run.status !== "RUNNING") await db.backfillRun.updateMany({ where: { id: run.id, status: "CREATED" }, data: { status: "RUNNING" } });
+      await schedulePoll(deps, run.id);
+      return { state: "running" };
+    }
+    if (operation.status !== "COMPLETED") {
+      return fail(db, run, `bulk operation ${operation.status}${operation.errorCode ? ` (${operation.errorCode})` : ""}`);
+    }
+    // A shop without orders: Shopify returns no file at all.
+    if (!operation.url) {
+      await db.backfillRun.updateMany({
+        where: { id: run.id, status: { in: ["CREATED", "RUNNING"] } },
+        data: { status: "COMPLETED", finishedAt: new Date() },
+      });
+      return { state: "completed", ordersProcessed: 0 };
+    }
+    await db.backfillRun.updateMany({
+      where: { id: run.id, status: { in: ["CREATED", "RUNNING"] } },
+      data: { status: "DOWNLOADING", url: operation.url },
+    });
+    run = await db.backfillRun.findUniqueOrThrow({ where: { id: runId } });
+    if (run.status !== "DOWNLOADING") return { state: "finished-elsewhere" };
+  }
+  return download(deps, run);
+}
+
+async function fail(db: PrismaClient, run: BackfillRun, error: string): Promise<AdvanceOutcome> {
+  await db.backfillRun.update({ where: { id: run.id }, data: { status: "FAILED", error, finishedAt: new Date() } });
+  return { state: "failed", error };
+}
+
+/** Another download of the same run committed first: this one stops, its batch rolled back. */
+class OffsetMoved extends Error {}
+
+async function download(deps: BackfillDeps, run: BackfillRun): Promise<AdvanceOutcome> {
+  const { db } = deps;
+  const batchSize = deps.batchSize ?? 2_000;
+  if (!run.url) return fail(db, run, "no result url");
+  const response = await fetch(run.url);
+  if (response.status === 403 || response.status === 404 || response.status === 410) {
+    return fail(db, run, `the bulk result is no longer available (HTTP ${response.status}): start the import again`);
+  }
+  if (!response.ok || !response.body) throw new Error(`downloading the bulk result failed: HTTP ${response.status}`);
+
+  let committedLines = run.linesProcessed;
+  const skipped: string[] = [];
+  let skippedCount = 0;
+  let batch: OrderBundle[] = [];
+
+  const commit = async (upToLine: number) => {
+    const bundles = batch;
+    const from = committedLines;
+    await db.$transaction(async (tx) => {
+      if (bundles.length > 0) await upsertOrdersBatch(tx, run.shop, bundles);
+      const moved = await tx.$executeRaw`
+        UPDATE "BackfillRun" SET "linesProcessed" = ${upToLine}::int, "ordersProcessed" = "ordersProcessed" + ${bundles.length}::int,
+               "updatedAt" = now()
+        WHERE id = ${run.id}::bigint AND status = 'DOWNLOADING' AND "linesProcessed" = ${from}::int`;
+      if (moved !== 1) throw new OffsetMoved();
+    }, TRANSACTION_OPTIONS);
+    committedLines = upToLine;
+    batch = [];
+  };
+
+  let current: { raw: unknown; id: string; lines: unknown[]; line: number } | null = null;
+  const finishCurrent = () => {
+    if (!current) return;
+    try {
+      batch.push(mapGraphqlOrder(current.raw, current.lines));
+    } catch (error) {
+      if (!(error instanceof PayloadValidationError)) throw error;
+      skippedCount += 1;
+      if (skipped.length < 5) skipped.push(`line ${current.line + 1}: ${error.message}`);
+    }
+    current = null;
+  };
+
+  const lines = createInterface({ input: Readable.fromWeb(response.body as WebReadableStream<Uint8Array>), crlfDelay: Infinity });
+  let index = -1;
+  try {
+    for await (const text of lines) {
+      index += 1;
+      if (index < run.linesProcessed) continue; // committed by an earlier attempt
+      if (text.trim() === "") continue;
+      let record: Record<string, unknown>;
+      try {
+        record = JSON.parse(text) as Record<string, unknown>;
+      } catch {
+        throw new Error(`bulk result line ${index + 1} is not JSON`);
+      }
+      const parentId = record.__parentId;
+      if (typeof parentId === "string") {
+        // Children follow their parent: a child of another order means a broken file.
+        if (!current || current.id !== parentId) throw new Error(`bulk result line ${index + 1}: parent ${parentId} is not the current order`);
+        current.lines.push(record);
+        continue;
+      }
+      finishCurrent();
+      // A new order starts here: everything before this line is complete.
+      if (batch.length >= batchSize) await commit(index);
+      current = { raw: record, id: String(record.id), lines: [], line: index };
+    }
+    finishCurrent();
+    await commit(index + 1);
+  } catch (error) {
+    if (error instanceof OffsetMoved) return { state: "finished-elsewhere" };
+    throw error;
+  } finally {
+    lines.close();
+  }
+  const error = skippedCount > 0 ? `${skippedCount} malformed orders skipped: ${skipped.join(" | ")}` : null;
+  const done = await db.backfillRun.updateMany({
+    where: { id: run.id, status: "DOWNLOADING", linesProcessed: committedLines },
+    data: { status: "COMPLETED", finishedAt: new Date(), error },
+  });
+  if (done.count !== 1) return { state: "finished-elsewhere" };
+  const finished = await db.backfillRun.findUniqueOrThrow({ where: { id: run.id } });
+  return { state: "completed", ordersProcessed: finished.ordersProcessed };
+}
+
+/** The shop's latest import, for the progress bar. */
+export async function latestBackfill(db: PrismaClient, shop: string): Promise<BackfillRun | null> {
+  return db.backfillRun.findFirst({ where: { shop }, orderBy: { startedAt: "desc" } });
+}
