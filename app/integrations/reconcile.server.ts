@@ -1,0 +1,102 @@
+import { type PrismaClient } from "@prisma/client";
+import { ORDER_FIELDS, mapGraphqlOrder } from "~/ingest/graphql-mappers";
+import { type OrderBundle, PayloadValidationError } from "~/ingest/mappers";
+import { TRANSACTION_OPTIONS } from "~/ingest/tx.server";
+import { upsertOrdersBatch } from "~/ingest/upsert-batch.server";
+import { type AdminGraphql } from "./shopify-admin.server";
+
+// Reconciliation: whatever a lost webhook would have told us. Per shop, page through the
+// orders updated since the last sweep (Admin GraphQL, sorted by updated_at, cursor
+// pagination, paced by AdminGraphql's cost-bucket logic) into the same upsert path. The
+// upsert's newer-wins rule makes re-reading orders we already have a no-op, so the window
+// overlaps the previous sweep by a margin instead of trying to be exact.
+
+const RECONCILE_QUERY = `#graphql
+  query TenureReconcile($first: Int!, $after: String, $query: String!) {
+    orders(first: $first, after: $after, query: $query, sortKey: UPDATED_AT) {
+      edges {
+        node {
+          ${ORDER_FIELDS}
+          lineItems(first: 250) { edges { node { id title product { id } } } }
+        }
+      }
+      pageInfo { hasNextPage endCursor }
+    }
+  }`;
+
+/** Orders indexed late or clocks slightly apart: each sweep re-reads this much of the previous one. */
+export const SWEEP_OVERLAP_MS = 10 * 60_000;
+
+export interface ReconcileDeps {
+  db: PrismaClient;
+  admin: AdminGraphql;
+  /** Orders per page (default 100; each page is one committed batch). */
+  pageSize?: number;
+  now?: () => Date;
+}
+
+export interface ReconcileReport {
+  since: Date;
+  pages: number;
+  ordersSeen: number;
+  ordersWritten: number;
+  skipped: string[];
+  customerIds: bigint[];
+}
+
+interface OrdersPage {
+  orders: {
+    edges: { node: Record<string, unknown> & { lineItems?: { edges: { node: unknown }[] } } }[];
+    pageInfo: { hasNextPage: boolean; endCursor: string | null };
+  };
+}
+
+/** Where a shop's next sweep starts: its last sweep, else the start of its latest import, else its install. */
+async function sweepStart(db: PrismaClient, shop: string, now: Date): Promise<Date> {
+  const row = await db.shop.findUnique({ where: { domain: shop }, select: { reconciledAt: true, installedAt: true } });
+  if (row?.reconciledAt) return new Date(row.reconciledAt.getTime() - SWEEP_OVERLAP_MS);
+  const backfill = await db.backfillRun.findFirst({ where: { shop, status: "COMPLETED" }, orderBy: { startedAt: "desc" } });
+  const from = backfill?.startedAt ?? row?.installedAt ?? now;
+  return new Date(from.getTime() - SWEEP_OVERLAP_MS);
+}
+
+export async function reconcileShop(deps: ReconcileDeps, shop: string): Promise<ReconcileReport> {
+  const { db, admin } = deps;
+  const now = deps.now?.() ?? new Date();
+  const since = await sweepStart(db, shop, now);
+  const search = `updated_at:>'${since.toISOString()}'`;
+  const report: ReconcileReport = { since, pages: 0, ordersSeen: 0, ordersWritten: 0, skipped: [], customerIds: [] };
+  const customers = new Map<string, bigint>();
+  let after: string | null = null;
+  for (;;) {
+    const page: OrdersPage = await admin.request<OrdersPage>(shop, RECONCILE_QUERY, { first: deps.pageSize ?? 100, after, query: search });
+    report.pages += 1;
+    const bundles: OrderBundle[] = [];
+    for (const { node } of page.orders.edges) {
+      report.ordersSeen += 1;
+      try {
+        bundles.push(mapGraphqlOrder(node, (node.lineItems?.edges ?? []).map((edge) => edge.node)));
+      } catch (error) {
+        if (!(error instanceof PayloadValidationError)) throw error;
+        report.skipped.push(`${String(node.id)}: ${error.message}`);
+      }
+    }
+    if (bundles.length > 0) {
+      const result = await db.$transaction((tx) => upsertOrdersBatch(tx, shop, bundles), TRANSACTION_OPTIONS);
+      report.ordersWritten += result.ordersWritten;
+      for (const id of result.customerIds) customers.set(id.toString(), id);
+    }
+    if (!page.orders.pageInfo.hasNextPage || !page.orders.pageInfo.endCursor) break;
+    after = page.orders.pageInfo.endCursor;
+  }
+  // The mark is when this sweep began: anything updated during it is read again next time.
+  await db.shop.upsert({ where: { domain: shop }, create: { domain: shop, reconciledAt: now }, update: { reconciledAt: now } });
+  report.customerIds = [...customers.values()];
+  return report;
+}
+
+/** Shops to sweep: installed ones. */
+export async function shopsToReconcile(db: PrismaClient): Promise<string[]> {
+  const rows = await db.shop.findMany({ where: { uninstalledAt: null }, select: { domain: true }, orderBy: { domain: "asc" } });
+  return rows.map((row) => row.domain);
+}
