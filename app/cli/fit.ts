@@ -144,94 +144,115 @@ interface ParsedSummaries {
   report: FitInputReport;
 }
 
-/** Streams a summary CSV into the row compressor (and the spend counter). */
-export async function readSummaryCsv(path: string, io: CliIo, strict: boolean): Promise<ParsedSummaries> {
-  const compressor = new RowCompressor();
-  const spend = new TripleCounter();
-  const report: FitInputReport = { rows: 0, skipped: 0, spendExcluded: 0, hasSpend: false };
-  let columns: Columns | null = null;
-  let lineNumber = 0;
-  let carry: Buffer | null = null;
-  const values = new Float64Array(4);
+/**
+ * Line handler for the summary CSV: the header fixes the column positions, then each line
+ * is scanned in place. A class with plain fields rather than closures: this runs a million
+ * times per file.
+ */
+class SummaryLineReader {
+  columns: Columns | null = null;
+  lineNumber = 0;
+  private needed = 0;
+  private x = Number.NaN;
+  private tx = Number.NaN;
+  private T = Number.NaN;
+  private m = Number.NaN;
 
-  const bad = (message: string) => {
-    if (strict) throw new CliError(`line ${lineNumber}: ${message} (--strict: stopped)`);
-    report.skipped++;
-    if (report.skipped <= MAX_REPORTED_ERRORS) io.stderr.write(`tenure fit: line ${lineNumber}: ${message}; skipped\n`);
-    if (report.skipped === MAX_REPORTED_ERRORS + 1) io.stderr.write("tenure fit: further bad rows are counted, not printed\n");
-  };
+  constructor(
+    readonly compressor: RowCompressor,
+    readonly spend: TripleCounter,
+    readonly report: FitInputReport,
+    private readonly io: CliIo,
+    private readonly strict: boolean,
+  ) {}
 
-  const accept = () => {
-    const [x, tx, T, m] = values;
-    const problem = rowProblem(x, tx, T);
-    if (problem) return bad(problem);
-    if (columns!.monetary >= 0 && (!Number.isFinite(m) || m < 0)) return bad(`monetary value ${Number.isNaN(m) ? "is missing or not a number" : `${m} is negative`}`);
-    compressor.add(x, tx, T);
-    report.rows++;
-    if (columns!.monetary >= 0 && x > 0) {
-      if (m > 0) spend.addTriple(x, m, 0, 1);
-      else report.spendExcluded++;
-    }
-  };
-
-  const handleLine = (buffer: Buffer, start: number, end: number) => {
-    lineNumber++;
+  line(buffer: Buffer, start: number, end: number): void {
+    this.lineNumber++;
     if (end > start && buffer[end - 1] === BYTE.cr) end--;
-    if (columns === null) {
-      let text = buffer.toString("utf8", start, end);
-      if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
-      if (text.trim() === "") return;
-      columns = columnsFromHeader(text);
-      report.hasSpend = columns.monetary >= 0;
-      return;
-    }
+    const cols = this.columns;
+    if (cols === null) return this.header(buffer.toString("utf8", start, end));
     if (end === start) return;
-    const cols = columns;
-    const needed = Math.max(cols.frequency, cols.recency, cols.T, cols.monetary) + 1;
-    values.fill(Number.NaN);
+    this.x = this.tx = this.T = this.m = Number.NaN;
     let field = 0;
     let fieldStart = start;
     for (let i = start; i <= end; i++) {
       const c = i === end ? BYTE.comma : buffer[i];
-      if (c === BYTE.quote) return handleQuotedLine(buffer.toString("utf8", start, end), cols, needed);
+      if (c === BYTE.quote) return this.quotedLine(buffer.toString("utf8", start, end));
       if (c === BYTE.comma) {
-        if (field === cols.frequency) values[0] = parseNumber(buffer, fieldStart, i);
-        else if (field === cols.recency) values[1] = parseNumber(buffer, fieldStart, i);
-        else if (field === cols.T) values[2] = parseNumber(buffer, fieldStart, i);
-        else if (field === cols.monetary) values[3] = parseNumber(buffer, fieldStart, i);
+        if (field === cols.frequency) this.x = parseNumber(buffer, fieldStart, i);
+        else if (field === cols.recency) this.tx = parseNumber(buffer, fieldStart, i);
+        else if (field === cols.T) this.T = parseNumber(buffer, fieldStart, i);
+        else if (field === cols.monetary) this.m = parseNumber(buffer, fieldStart, i);
         field++;
         fieldStart = i + 1;
       }
     }
-    if (field < needed) {
+    if (field < this.needed) {
       if (isBlank(buffer, start, end)) return;
-      return bad(`${field} fields, expected at least ${needed}`);
+      return this.bad(`${field} fields, expected at least ${this.needed}`);
     }
-    if (Number.isNaN(values[0]) || Number.isNaN(values[1]) || Number.isNaN(values[2])) return bad("frequency, recency and T must be numbers");
-    accept();
-  };
+    this.accept();
+  }
 
-  const handleQuotedLine = (text: string, cols: Columns, needed: number) => {
+  private header(text: string): void {
+    if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
+    if (text.trim() === "") return;
+    const cols = columnsFromHeader(text);
+    this.columns = cols;
+    this.needed = Math.max(cols.frequency, cols.recency, cols.T, cols.monetary) + 1;
+    this.report.hasSpend = cols.monetary >= 0;
+  }
+
+  private quotedLine(text: string): void {
+    const cols = this.columns as Columns;
     let fields: string[];
     try {
-      fields = (parseCsvLine(text, { relax_column_count: true, relax_quotes: false }) as string[][])[0] ?? [];
+      fields = (parseCsvLine(text, { relax_column_count: true }) as string[][])[0] ?? [];
     } catch (error) {
-      return bad(`not a CSV line (${error instanceof Error ? error.message.split("\n")[0] : String(error)})`);
+      return this.bad(`not a CSV line (${error instanceof Error ? error.message.split("\n")[0] : String(error)})`);
     }
-    if (fields.length < needed) return bad(`${fields.length} fields, expected at least ${needed}`);
+    if (fields.length < this.needed) return this.bad(`${fields.length} fields, expected at least ${this.needed}`);
     const read = (index: number) => {
       if (index < 0) return Number.NaN;
       const buffer = Buffer.from(fields[index].trim(), "latin1");
       return parseNumber(buffer, 0, buffer.length);
     };
-    values[0] = read(cols.frequency);
-    values[1] = read(cols.recency);
-    values[2] = read(cols.T);
-    values[3] = read(cols.monetary);
-    if (Number.isNaN(values[0]) || Number.isNaN(values[1]) || Number.isNaN(values[2])) return bad("frequency, recency and T must be numbers");
-    accept();
-  };
+    this.x = read(cols.frequency);
+    this.tx = read(cols.recency);
+    this.T = read(cols.T);
+    this.m = read(cols.monetary);
+    this.accept();
+  }
 
+  private accept(): void {
+    const { x, tx, T, m } = this;
+    if (Number.isNaN(x) || Number.isNaN(tx) || Number.isNaN(T)) return this.bad("frequency, recency and T must be numbers");
+    const problem = rowProblem(x, tx, T);
+    if (problem) return this.bad(problem);
+    const hasSpend = (this.columns as Columns).monetary >= 0;
+    if (hasSpend && (!Number.isFinite(m) || m < 0)) return this.bad(`monetary value ${Number.isNaN(m) ? "is missing or not a number" : `${m} is negative`}`);
+    this.compressor.addChecked(x, tx, T);
+    this.report.rows++;
+    if (hasSpend && x > 0) {
+      if (m > 0) this.spend.addTriple(x, m, 0, 1);
+      else this.report.spendExcluded++;
+    }
+  }
+
+  private bad(message: string): void {
+    if (this.strict) throw new CliError(`line ${this.lineNumber}: ${message} (--strict: stopped)`);
+    const report = this.report;
+    report.skipped++;
+    if (report.skipped <= MAX_REPORTED_ERRORS) this.io.stderr.write(`tenure fit: line ${this.lineNumber}: ${message}; skipped\n`);
+    if (report.skipped === MAX_REPORTED_ERRORS + 1) this.io.stderr.write("tenure fit: further bad rows are counted, not printed\n");
+  }
+}
+
+/** Streams a summary CSV into the row compressor (and the spend counter). */
+export async function readSummaryCsv(path: string, io: CliIo, strict: boolean): Promise<ParsedSummaries> {
+  const report: FitInputReport = { rows: 0, skipped: 0, spendExcluded: 0, hasSpend: false };
+  const reader = new SummaryLineReader(new RowCompressor(), new TripleCounter(), report, io, strict);
+  let carry: Buffer | null = null;
   const stream = createReadStream(path, { highWaterMark: 1 << 20 });
   try {
     for await (const chunk of stream as AsyncIterable<Buffer>) {
@@ -241,7 +262,7 @@ export async function readSummaryCsv(path: string, io: CliIo, strict: boolean): 
       for (;;) {
         const newline = buffer.indexOf(BYTE.newline, start);
         if (newline === -1) break;
-        handleLine(buffer, start, newline);
+        reader.line(buffer, start, newline);
         start = newline + 1;
       }
       if (start < buffer.length) carry = Buffer.from(buffer.subarray(start));
@@ -251,9 +272,9 @@ export async function readSummaryCsv(path: string, io: CliIo, strict: boolean): 
     const code = (error as NodeJS.ErrnoException).code;
     throw new CliError(code === "ENOENT" ? `no such file: ${path}` : `cannot read ${path}: ${error instanceof Error ? error.message : String(error)}`);
   }
-  if (carry && carry.length > 0) handleLine(carry, 0, carry.length);
-  if (columns === null) throw new CliError(`${path} is empty: expected a header line`);
-  return { compressor, spend, report };
+  if (carry && carry.length > 0) reader.line(carry, 0, carry.length);
+  if (reader.columns === null) throw new CliError(`${path} is empty: expected a header line`);
+  return { compressor: reader.compressor, spend: reader.spend, report };
 }
 
 type ModelJson = Record<string, number | boolean | string>;
@@ -300,12 +321,10 @@ export async function runFit(argv: string[], io: CliIo): Promise<number> {
     const rows = compressor.prepared();
     io.stderr.write(`tenure fit: ${count(report.rows)} customers, ${count(rows.count)} distinct (x, t_x, T) rows\n`);
     const options = { standardErrors: false };
-    const output: FitOutput = {
-      n: report.rows,
-      bgnbd: modelJson(fitBgNbd(rows, options)),
-      modifiedBgnbd: modelJson(fitModifiedBgNbd(rows, options)),
-      paretoNbd: modelJson(fitParetoNbd(rows, options)),
-    };
+    const bgnbd = modelJson(fitBgNbd(rows, options));
+    const modifiedBgnbd = modelJson(fitModifiedBgNbd(rows, options));
+    const paretoNbd = modelJson(fitParetoNbd(rows, options));
+    let gammaGamma: ModelJson | null | undefined;
     if (report.hasSpend) {
       if (report.spendExcluded > 0) {
         io.stderr.write(`tenure fit: ${count(report.spendExcluded)} rows with frequency > 0 and no positive monetary value left out of Gamma-Gamma\n`);
@@ -314,11 +333,13 @@ export async function runFit(argv: string[], io: CliIo): Promise<number> {
       spend.forEach((x, m, _zero, weight) => spendRows.push({ x, m, weight }));
       if (spendRows.length === 0) {
         io.stderr.write("tenure fit: no row with frequency > 0 and a positive monetary value: no Gamma-Gamma fit\n");
-        output.gammaGamma = null;
+        gammaGamma = null;
       } else {
-        output.gammaGamma = modelJson(fitGammaGamma(spendRows, options));
+        gammaGamma = modelJson(fitGammaGamma(spendRows, options));
       }
     }
+    const output: FitOutput = { n: report.rows, bgnbd, modifiedBgnbd, paretoNbd };
+    if (gammaGamma !== undefined) output.gammaGamma = gammaGamma;
     const failed = (["bgnbd", "modifiedBgnbd", "paretoNbd", "gammaGamma"] as const).filter((key) => output[key] && output[key]!.converged === false);
     for (const key of failed) io.stderr.write(`tenure fit: ${key} did not converge: ${output[key]!.message}\n`);
     io.stdout.write(`${JSON.stringify(output)}\n`);

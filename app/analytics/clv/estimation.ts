@@ -54,6 +54,9 @@ export interface MaximizeInput {
   options: FitOptions;
 }
 
+/** A fit may stop once a Newton step would gain less than this much total log-likelihood. */
+export const TOTAL_LOG_LIKELIHOOD_TOLERANCE = 1e-6;
+
 /** |log parameter| beyond this counts as running to the boundary (1e-10 .. 1e10). */
 export const MAX_LOG_PARAMETER = 23;
 
@@ -84,6 +87,9 @@ export function maximizeLikelihood<P>(input: MaximizeInput): FitResult<P> & { th
       maxIterations: options.maxIterations ?? 500,
       inverseHessian: i === 0 ? input.inverseHessian : undefined,
       bound: maxLogParameter,
+      // The total log-likelihood within 1e-6 of its maximum, parameters within 1e-6 (log scale).
+      decrementTolerance: TOTAL_LOG_LIKELIHOOD_TOLERANCE / totalWeight,
+      looseStepTolerance: 1e-6,
     });
     iterations += run.iterations;
     evaluations += run.evaluations;

@@ -29,6 +29,13 @@ export interface MinimizeOptions {
   looseGradientTolerance?: number;
   /** Stop, unconverged, as soon as a coordinate leaves [-bound, bound] (a parameter running off). */
   bound?: number;
+  /**
+   * Also converged when the predicted gain of a Newton step, g'Hg/2, is at most this and
+   * the step is at most looseStepTolerance in every coordinate (with an informed H): the
+   * value is then known to this precision and the point to that one.
+   */
+  decrementTolerance?: number;
+  looseStepTolerance?: number;
 }
 
 export interface MinimizeResult {
@@ -230,6 +237,16 @@ export function minimizeBfgs(objective: Objective, start: number[], options: Min
     const longest = maxAbs(direction);
     if (H !== null && updates >= n && longest <= stepTolerance && gradientNorm <= looseGradientTolerance) {
       return finish(true, `converged: Newton step ${longest.toExponential(2)}, largest gradient component ${gradientNorm.toExponential(2)}`, iteration);
+    }
+    if (
+      H !== null &&
+      updates >= n &&
+      options.decrementTolerance !== undefined &&
+      -slope / 2 <= options.decrementTolerance &&
+      longest <= (options.looseStepTolerance ?? 1e-6) &&
+      gradientNorm <= looseGradientTolerance
+    ) {
+      return finish(true, `converged: predicted gain ${(-slope / 2).toExponential(2)}, Newton step ${longest.toExponential(2)}`, iteration);
     }
     const initialStep = longest > maxStep ? maxStep / longest : 1;
     const search = lineSearch(objective, x, current.value, slope, direction, initialStep, counter);
