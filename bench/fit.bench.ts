@@ -30,7 +30,7 @@ interface Options {
   runs: number;
 }
 
-const DEFAULTS: Options = { customers: 1_000_000, seed: 20240601, runs: 3 };
+const DEFAULTS: Options = { customers: 1_000_000, seed: 20240601, runs: 5 };
 /** Weekly parameters of the generating process (CDNOW-like). */
 const TRUTH = { r: 0.25, alpha: 4.4, a: 0.8, b: 2.4 };
 const SPEND = { p: 6, q: 4, gamma: 15 };
