@@ -1,6 +1,6 @@
 import fc from "fast-check";
 import { dayIndex, monthIndex } from "./dates";
-import { type OrderFact, retentionSummary } from "./retention";
+import { groupOrdersByCustomer, type OrderFact, retentionSummary } from "./retention";
 import { quantileSorted } from "./stats";
 
 const d = dayIndex;
@@ -143,6 +143,13 @@ describe("retentionSummary on a hand-computed shop", () => {
     ]);
   });
 
+  it("gives the same report from a stream of orders", () => {
+    function* stream() {
+      yield* orders;
+    }
+    expect(retentionSummary(stream(), { asOfDay, cac: 40, grossMargin: 0.5, topDimensionValues: 1 })).toEqual(report);
+  });
+
   it("is plain JSON", () => {
     expect(JSON.parse(JSON.stringify(report))).toEqual(report);
   });
@@ -193,6 +200,37 @@ describe("retentionSummary edge cases", () => {
     expect(() => retentionSummary([], { asOfDay: 10, cac: -1 })).toThrow(/cac/);
     expect(() => retentionSummary([], { asOfDay: 10, horizonsDays: [60, 30] })).toThrow(/horizonsDays/);
     expect(() => retentionSummary([], { asOfDay: 10.5 })).toThrow(/asOfDay/);
+  });
+});
+
+describe("groupOrdersByCustomer", () => {
+  it("groups by customer, sorts each customer's orders by day and keeps same-day orders in input order", () => {
+    // customer 1 gets a long run (above the insertion-sort limit) in reverse day order with ties
+    const customers: number[] = [];
+    const days: number[] = [];
+    const amounts: number[] = [];
+    const add = (c: number, day: number, amount: number) => {
+      customers.push(c);
+      days.push(day);
+      amounts.push(amount);
+    };
+    add(0, 5, 1);
+    for (let i = 0; i < 40; i++) add(1, 100 - Math.floor(i / 2), i); // days 100,100,99,99,...,81,81
+    add(0, 3, 2);
+    add(2, 50, 3);
+    add(0, 3, 4);
+    add(2, 200, 99); // after lastDay
+    const grouped = groupOrdersByCustomer(Int32Array.from(customers), Int32Array.from(days), Float64Array.from(amounts), 3, 150);
+    expect([...grouped.start]).toEqual([0, 3, 43, 44]);
+    expect(grouped.rowsAfterAsOf).toBe(1);
+    expect([...grouped.day.subarray(0, 3)]).toEqual([3, 3, 5]);
+    expect([...grouped.amount.subarray(0, 3)]).toEqual([2, 4, 1]); // day-3 orders in input order
+    const run = [...grouped.day.subarray(3, 43)];
+    expect(run).toEqual([...run].sort((a, b) => a - b));
+    // the pair on day 81 was added as amounts 38 then 39; the pair on day 100 as 0 then 1
+    expect([...grouped.amount.subarray(3, 5)]).toEqual([38, 39]);
+    expect([...grouped.amount.subarray(41, 43)]).toEqual([0, 1]);
+    expect([...grouped.day.subarray(43)]).toEqual([50]);
   });
 });
 
