@@ -97,7 +97,8 @@ export function backtest(tx: Iterable<Transaction>, opts: BacktestOptions): Back
   }
 
   // Weekly tracking from the first purchase in the data.
-  const start = Math.min(...summaries.map((s) => s.firstDay));
+  let start = summaries[0].firstDay;
+  for (const s of summaries) if (s.firstDay < start) start = s.firstDay;
   const weeks = Math.ceil((holdoutEndDay - start + 1) / 7);
   const actualByWeek = new Float64Array(weeks);
   const cohortSize = new Map<number, number>(); // first day -> customers

@@ -159,9 +159,11 @@ describe("fitShopModel refuses thin data, with a reason and a code", () => {
     expect(!result.ok && result.reason).toMatch(/BG\/NBD: parameter [ab] ran to .*no maximum inside the parameter space/);
   });
 
-  it("a well-posed simulated shop gets a model", () => {
-    const result = fitShopModel(simulated(2000), { unit: "week" });
-    expect(result.ok).toBe(true);
+  it("a well-posed simulated shop gets a model, also with 200,000 customers", () => {
+    expect(fitShopModel(simulated(2000), { unit: "week" }).ok).toBe(true);
+    const large = fitShopModel(simulated(200_000), { unit: "week" });
+    if (!large.ok) throw new Error(large.reason);
+    expect(large.model.candidates.bgnbd?.converged).toBe(true);
   });
 
   it("no spend model when repeat purchases have no value: CLV and order value are null, not guessed", () => {

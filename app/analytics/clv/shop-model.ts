@@ -171,7 +171,9 @@ function thinDataCheck(summaries: readonly CustomerSummary[], unit: TimeUnit): S
       reason: `${repeatBuyers} customers have ordered more than once; predictions need at least ${MIN_REPEAT_BUYERS}`,
     };
   }
-  const historyDays = Math.max(...summaries.map((s) => s.T)) * unitDays[unit];
+  let oldest = 0;
+  for (const s of summaries) if (s.T > oldest) oldest = s.T;
+  const historyDays = oldest * unitDays[unit];
   if (historyDays < MIN_HISTORY_DAYS) {
     return {
       ok: false,
