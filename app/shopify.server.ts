@@ -4,6 +4,7 @@ import { PrismaSessionStorage } from "@shopify/shopify-app-session-storage-prism
 import { z } from "zod";
 import { db } from "./db.server";
 import { env } from "./env.server";
+import { requestBackfill } from "./jobs/producers.server";
 
 // The one Shopify configuration module, set up as Shopify's Remix template does it.
 // Everything is built on first use, not at import: importing this module must not read
@@ -115,8 +116,15 @@ export async function recordShopInstall(install: ShopInstall, client = db()): Pr
 }
 
 /**
- * Hook point: runs after every successful install or re-authentication, once the Shop row
- * is stored. The backfill issue starts the shop's initial bulk import from here (it must
- * be idempotent: this runs again whenever an offline token is renewed).
+ * Runs after every successful install or re-authentication, once the Shop row is stored:
+ * asks the backfill worker to import the shop's past orders. Idempotent: the worker keeps
+ * a running or completed import (integrations/bulk-orders.server.ts startBackfill). With
+ * Redis down, auth still succeeds; the merchant can start the import from the app.
  */
-export async function afterShopInstalled(_shop: string): Promise<void> {}
+export async function afterShopInstalled(shop: string): Promise<void> {
+  try {
+    await requestBackfill(shop);
+  } catch (error) {
+    console.error(`tenure: could not request the order import for ${shop}: ${error instanceof Error ? error.message : String(error)}`);
+  }
+}

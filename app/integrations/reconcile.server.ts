@@ -95,8 +95,12 @@ export async function reconcileShop(deps: ReconcileDeps, shop: string): Promise<
   return report;
 }
 
-/** Shops to sweep: installed ones. */
+/** Shops to sweep: installed ones with an offline session to call Shopify with. */
 export async function shopsToReconcile(db: PrismaClient): Promise<string[]> {
-  const rows = await db.shop.findMany({ where: { uninstalledAt: null }, select: { domain: true }, orderBy: { domain: "asc" } });
+  const rows = await db.$queryRaw<{ domain: string }[]>`
+    SELECT s.domain FROM "Shop" AS s
+    WHERE s."uninstalledAt" IS NULL
+      AND EXISTS (SELECT 1 FROM "Session" AS x WHERE x.shop = s.domain AND NOT x."isOnline")
+    ORDER BY s.domain`;
   return rows.map((row) => row.domain);
 }

@@ -34,10 +34,10 @@ export async function requestBackfill(shop: string, options: { force?: boolean }
   await enqueueBackfill({ task: "start", shop, force: options.force ?? false }, { jobId: `backfill-start-${shop}-${Date.now()}` });
 }
 
-/** Reconcile one shop now (deduplicated while one is waiting). */
+/** Reconcile one shop now (deduplicated while one is queued or running). */
 export async function enqueueReconcile(shop: string): Promise<void> {
   const data = ReconcileJob.parse({ task: "shop", shop });
   const queue = producerQueue(QUEUE.reconcile);
   if (!(await producerReady(FIRST_CONNECT_WAIT_MS))) throw new Error("Redis is unavailable: reconcile job not enqueued");
-  await queue.add("shop", data, { jobId: `reconcile-${shop}` });
+  await queue.add("shop", data, { deduplication: { id: `reconcile-${shop}` } });
 }

@@ -28,6 +28,7 @@ async function shutdown(signal: string): Promise<void> {
 
 for (const signal of ["SIGTERM", "SIGINT"] as const) process.on(signal, () => void shutdown(signal));
 
-running.handle = await startWorkers({ logger });
+// Shopify Admin API work (backfill, reconciliation) needs real shops' sessions: not in demo mode.
+running.handle = await startWorkers({ logger, shopify: config.TENURE_DEMO_MODE ? undefined : {} });
 if (stopping) await running.handle.close();
 logger.info("worker started", { concurrency: config.WORKER_CONCURRENCY, sweepAfterSeconds: config.SWEEP_AFTER_SECONDS });

@@ -4,9 +4,20 @@ import { type Redis } from "ioredis";
 import { db as defaultDb } from "~/db.server";
 import { env } from "~/env.server";
 import { type Logger, consoleLogger, errorMessage } from "./log.server";
+import { AdminGraphql } from "~/integrations/shopify-admin.server";
+import { createBackfillProcessor } from "./processors/backfill";
 import { createIngestProcessor } from "./processors/ingest";
 import { createMaintenanceProcessor } from "./processors/maintenance";
-import { QUEUE, type MaintenanceJob, createWorkerConnection, queueOptions, queuePrefix } from "./queues.server";
+import { RECONCILE_SCHEDULER_ID, createReconcileProcessor } from "./processors/reconcile";
+import { enqueueBackfill } from "./producers.server";
+import {
+  QUEUE,
+  type MaintenanceJob,
+  type ReconcileJob,
+  createWorkerConnection,
+  queueOptions,
+  queuePrefix,
+} from "./queues.server";
 
 // Starts the background workers of one process: the ingest worker, the maintenance worker
 // and the sweeper's schedule. Used by `npm run worker` (worker.ts), the demo, the
@@ -28,11 +39,19 @@ export interface StartWorkersOptions {
   /** close() gives up waiting for in-flight jobs and Redis after this long (default SHUTDOWN_DEADLINE_MS). */
   shutdownDeadlineMs?: number;
   logger?: Logger;
+  /**
+   * Shopify Admin API work: the backfill and reconcile workers and the reconcile schedule.
+   * Off unless given (tests and the demo have no Shopify sessions); `npm run worker` turns it on.
+   */
+  shopify?: { backfillConcurrency?: number; reconcileEveryMs?: number; pollEveryMs?: number };
 }
 
 export interface WorkersHandle {
   ingestWorker: Worker;
   maintenanceWorker: Worker;
+  /** Present when started with `shopify`. */
+  backfillWorker?: Worker;
+  reconcileWorker?: Worker;
   /** Stops taking jobs, lets in-flight ones finish, and resolves within the shutdown deadline, Redis or not. */
   close(): Promise<{ graceful: boolean }>;
 }
@@ -80,8 +99,32 @@ export async function startWorkers(options: StartWorkersOptions = {}): Promise<W
     { ...workerOptions, connection: connection(), concurrency: 1 },
   );
 
+  const shopifyWork = options.shopify;
+  let backfillWorker: Worker | undefined;
+  let reconcileWorker: Worker | undefined;
+  let reconcileQueue: Queue | undefined;
+  if (shopifyWork) {
+    const admin = new AdminGraphql({ db: prisma });
+    backfillWorker = new Worker(
+      QUEUE.backfill,
+      createBackfillProcessor({ db: prisma, admin, enqueue: enqueueBackfill, pollEveryMs: shopifyWork.pollEveryMs }),
+      // Long downloads: a generous lock, renewed by BullMQ while the job runs.
+      { ...workerOptions, connection: connection(), concurrency: shopifyWork.backfillConcurrency ?? 1, lockDuration: 120_000 },
+    );
+    reconcileQueue = new Queue(QUEUE.reconcile, queueOptions(QUEUE.reconcile, connection()));
+    reconcileQueue.on("error", () => {});
+    reconcileWorker = new Worker(QUEUE.reconcile, createReconcileProcessor({ db: prisma, admin }, reconcileQueue), {
+      ...workerOptions,
+      connection: connection(),
+      concurrency: 2,
+    });
+  }
+
   let lastError = "";
-  for (const [name, worker] of [["ingest", ingestWorker], ["maintenance", maintenanceWorker]] as const) {
+  const named: [string, Worker][] = [["ingest", ingestWorker], ["maintenance", maintenanceWorker]];
+  if (backfillWorker) named.push(["backfill", backfillWorker]);
+  if (reconcileWorker) named.push(["reconcile", reconcileWorker]);
+  for (const [name, worker] of named) {
     worker.on("error", (error) => {
       // Redis being away repeats the same error every reconnect attempt: log it once.
       if (error.message !== lastError) logger.error(`${name} worker error`, { error: error.message });
@@ -95,7 +138,11 @@ export async function startWorkers(options: StartWorkersOptions = {}): Promise<W
     });
   }
 
-  await Promise.all([ingestWorker.waitUntilReady(), maintenanceWorker.waitUntilReady()]);
+  await Promise.all(named.map(([, worker]) => worker.waitUntilReady()));
+  if (reconcileQueue && shopifyWork) {
+    const template: { name: string; data: ReconcileJob } = { name: RECONCILE_SCHEDULER_ID, data: { task: "sweep-all" } };
+    await reconcileQueue.upsertJobScheduler(RECONCILE_SCHEDULER_ID, { every: shopifyWork.reconcileEveryMs ?? 15 * 60_000 }, template);
+  }
   if (sweep) {
     const template: { name: string; data: MaintenanceJob } = { name: SWEEP_SCHEDULER_ID, data: { task: "sweep-deliveries" } };
     const schedule = () => maintenanceQueue.upsertJobScheduler(SWEEP_SCHEDULER_ID, { every: sweep.everyMs }, template);
@@ -115,8 +162,8 @@ export async function startWorkers(options: StartWorkersOptions = {}): Promise<W
         timer = setTimeout(() => resolve(false), deadlineMs);
       });
       const drained = (async () => {
-        await Promise.allSettled([ingestWorker.close(), maintenanceWorker.close()]);
-        await Promise.allSettled([ingestQueue.close(), maintenanceQueue.close()]);
+        await Promise.allSettled(named.map(([, worker]) => worker.close()));
+        await Promise.allSettled([ingestQueue.close(), maintenanceQueue.close(), reconcileQueue?.close()]);
         return true as const;
       })();
       const graceful = await Promise.race([drained, deadline]);
@@ -129,5 +176,5 @@ export async function startWorkers(options: StartWorkersOptions = {}): Promise<W
     return closing;
   };
 
-  return { ingestWorker, maintenanceWorker, close };
+  return { ingestWorker, maintenanceWorker, backfillWorker, reconcileWorker, close };
 }

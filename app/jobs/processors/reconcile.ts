@@ -4,11 +4,12 @@ import { ShopifyAdminError } from "~/integrations/shopify-admin.server";
 import { ReconcileJob } from "../queues.server";
 
 // The reconcile processor. `sweep-all` (on a schedule) fans out one `shop` job per
-// installed shop, each with a stable job id so a slow shop is never queued twice; `shop`
+// installed shop, deduplicated per shop while one is queued or running (a slow shop is
+// never queued twice; a finished one can be queued again); `shop`
 // pages through that shop's recently updated orders (integrations/reconcile.server.ts).
 
 export const RECONCILE_SCHEDULER_ID = "reconcile-all";
-export const reconcileJobId = (shop: string) => `reconcile-${shop}`;
+export const reconcileDedupId = (shop: string) => `reconcile-${shop}`;
 
 export function createReconcileProcessor(deps: ReconcileDeps, reconcileQueue: Queue) {
   return async (job: Job) => {
@@ -16,7 +17,7 @@ export function createReconcileProcessor(deps: ReconcileDeps, reconcileQueue: Qu
     if (!data.success) throw new UnrecoverableError(`invalid reconcile job data: ${data.error.message}`);
     if (data.data.task === "sweep-all") {
       const shops = await shopsToReconcile(deps.db);
-      await reconcileQueue.addBulk(shops.map((shop) => ({ name: "shop", data: { task: "shop", shop }, opts: { jobId: reconcileJobId(shop) } })));
+      await reconcileQueue.addBulk(shops.map((shop) => ({ name: "shop", data: { task: "shop", shop }, opts: { deduplication: { id: reconcileDedupId(shop) } } })));
       return { shops: shops.length };
     }
     try {
