@@ -285,7 +285,9 @@ async function main(): Promise<void> {
   const final = await readIngest(prisma, shop);
   const lines = [
     "",
-    `  Tenure is running: ${appUrl}/app   (demo shop ${shop}, no Shopify login needed)`,
+    exitWhenDone
+      ? `  Tenure ran at ${appUrl}/app   (demo shop ${shop}; stopping now: --exit-when-done)`
+      : `  Tenure is running: ${appUrl}/app   (demo shop ${shop}, no Shopify login needed)`,
     "",
     `  Deliveries   sent ${formatCount(plan.deliveries.length)} (${formatCount(plan.resends)} resends, ${formatCount(plan.earlyUpdates)} out of order) · ` +
       `stored ${formatCount(final.stored)} · processed ${formatCount(final.processed)} · failed ${formatCount(final.failed)} · pending ${formatCount(final.pending)}`,
