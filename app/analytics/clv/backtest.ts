@@ -1,10 +1,10 @@
 // Calibration/holdout backtest: fit on the transactions up to calibrationEndDay, predict
 // each customer's repeat purchases in (calibrationEndDay, holdoutEndDay], compare with
 // what happened, and track weekly repeat purchases (actual vs model) for a chart.
-import { type CustomerSummary, summarize, type Transaction } from "../summary";
+import { type CustomerSummary, groupByCustomer, summarizeGroup, type Transaction, TransactionTable } from "../summary";
 import { type TimeUnit, unitDays } from "../units";
 import { type CountModelName, type CountModelParams, countModel, fitCountModelByName } from "./count-model";
-import { compressRows } from "./rows";
+import { compressRows, TripleCounter } from "./rows";
 
 export interface BacktestOptions {
   /** Last day of the calibration period (inclusive). */
@@ -55,28 +55,41 @@ export interface BacktestResult {
 }
 
 /**
- * Purchase days per customer after their first purchase, over all days <= lastDay. A day
- * is a purchase day when one of its rows has amount >= 0 (as in summary.ts).
+ * Calls back with each purchase day of a customer's grouped rows (day order). A day is a
+ * purchase day when one of its rows has amount >= 0, as in summary.ts.
  */
-function purchaseDays(tx: Iterable<Transaction>, lastDay: number): Map<string, number[]> {
-  const days = new Map<string, Set<number>>();
-  for (const t of tx) {
-    if (t.day > lastDay || !(t.amount >= 0)) continue;
-    let set = days.get(t.customerId);
-    if (!set) days.set(t.customerId, (set = new Set()));
-    set.add(t.day);
+function forEachPurchaseDay(table: TransactionTable, order: Int32Array, from: number, to: number, callback: (day: number) => void): void {
+  const days = table.days;
+  const amounts = table.amounts;
+  let position = from;
+  while (position < to) {
+    const day = days[order[position]];
+    let purchase = false;
+    while (position < to && days[order[position]] === day) {
+      if (amounts[order[position]] >= 0) purchase = true;
+      position++;
+    }
+    if (purchase) callback(day);
   }
-  const out = new Map<string, number[]>();
-  for (const [id, set] of days) out.set(id, [...set].sort((a, b) => a - b));
-  return out;
 }
 
-export function backtest(tx: Iterable<Transaction>, opts: BacktestOptions): BacktestResult {
+export function backtest(tx: Iterable<Transaction> | TransactionTable, opts: BacktestOptions): BacktestResult {
   const { calibrationEndDay, holdoutEndDay, unit } = opts;
   if (!Number.isInteger(calibrationEndDay) || !Number.isInteger(holdoutEndDay)) throw new RangeError("calibration and holdout end days must be day indices");
   if (!(holdoutEndDay > calibrationEndDay)) throw new RangeError("the holdout must end after the calibration period");
-  const transactions = Array.isArray(tx) ? (tx as Transaction[]) : [...tx];
-  const summaries: CustomerSummary[] = summarize(transactions, { asOfDay: calibrationEndDay, unit });
+  if (!(unit in unitDays)) throw new RangeError(`unknown time unit "${unit}"`);
+  // Columnar throughout: a 10M-row table is never turned into objects.
+  const table = tx instanceof TransactionTable ? tx : TransactionTable.from(tx);
+  const calibrationGroups = groupByCustomer(table, calibrationEndDay);
+  const summaries: CustomerSummary[] = [];
+  const customerIndices: number[] = [];
+  for (let customer = 0; customer < table.customerCount; customer++) {
+    const summary = summarizeGroup(table, calibrationGroups, customer, { asOfDay: calibrationEndDay, unit });
+    if (summary) {
+      summaries.push(summary);
+      customerIndices.push(customer);
+    }
+  }
   if (summaries.length === 0) throw new RangeError("no customer has a purchase in the calibration period");
   const modelName = opts.model ?? "bgnbd";
   const fit = fitCountModelByName(modelName, compressRows(summaries), { standardErrors: false });
@@ -84,30 +97,35 @@ export function backtest(tx: Iterable<Transaction>, opts: BacktestOptions): Back
   const days = unitDays[unit];
   const holdoutLength = (holdoutEndDay - calibrationEndDay) / days;
 
-  const allDays = purchaseDays(transactions, holdoutEndDay);
-  let totalPredicted = 0;
-  let totalActual = 0;
-  let absoluteError = 0;
-  for (const s of summaries) {
-    const predicted = model.conditionalExpectedPurchases(holdoutLength, s.frequency, s.recency, s.T);
-    const actual = (allDays.get(s.customerId) ?? []).filter((d) => d > calibrationEndDay).length;
-    totalPredicted += predicted;
-    totalActual += actual;
-    absoluteError += Math.abs(predicted - actual);
-  }
-
-  // Weekly tracking from the first purchase in the data.
   let start = summaries[0].firstDay;
   for (const s of summaries) if (s.firstDay < start) start = s.firstDay;
   const weeks = Math.ceil((holdoutEndDay - start + 1) / 7);
   const actualByWeek = new Float64Array(weeks);
+  const allGroups = groupByCustomer(table, holdoutEndDay);
+  let totalPredicted = 0;
+  let totalActual = 0;
+  let absoluteError = 0;
+  // Customers with the same history get the same prediction: compute it once.
+  const histories = new TripleCounter();
+  const predictions: number[] = [];
+  summaries.forEach((s, i) => {
+    const customer = customerIndices[i];
+    let actual = 0;
+    forEachPurchaseDay(table, allGroups.order, allGroups.start[customer], allGroups.start[customer + 1], (day) => {
+      if (day > s.firstDay) actualByWeek[Math.floor((day - start) / 7)]++;
+      if (day > calibrationEndDay) actual++;
+    });
+    const history = histories.addTriple(s.frequency, s.recency, s.T, 1);
+    if (history === predictions.length) predictions.push(model.conditionalExpectedPurchases(holdoutLength, s.frequency, s.recency, s.T));
+    const predicted = predictions[history];
+    totalPredicted += predicted;
+    totalActual += actual;
+    absoluteError += Math.abs(predicted - actual);
+  });
+
+  // Weekly tracking from the first purchase in the data.
   const cohortSize = new Map<number, number>(); // first day -> customers
-  for (const s of summaries) {
-    cohortSize.set(s.firstDay, (cohortSize.get(s.firstDay) ?? 0) + 1);
-    for (const d of allDays.get(s.customerId) ?? []) {
-      if (d > s.firstDay) actualByWeek[Math.floor((d - start) / 7)]++;
-    }
-  }
+  for (const s of summaries) cohortSize.set(s.firstDay, (cohortSize.get(s.firstDay) ?? 0) + 1);
   const cumulativeModel = (endDay: number) => {
     let sum = 0;
     for (const [firstDay, count] of cohortSize) {

@@ -111,8 +111,8 @@ export class TripleCounter {
   private entries = new Float64Array(4 * 1024);
   private total = 0;
 
-  /** Adds `weight` to the triple (no validation: callers check their values). */
-  addTriple(first: number, second: number, third: number, weight: number): void {
+  /** Adds `weight` to the triple (no validation: callers check their values); returns its dense id. */
+  addTriple(first: number, second: number, third: number, weight: number): number {
     this.total += weight;
     const mask = this.capacity - 1;
     const entries = this.entries;
@@ -123,7 +123,7 @@ export class TripleCounter {
       const at = 4 * index;
       if (entries[at] === first && entries[at + 1] === second && entries[at + 2] === third) {
         entries[at + 3] += weight;
-        return;
+        return index;
       }
       slot = (slot + 1) & mask;
     }
@@ -136,6 +136,7 @@ export class TripleCounter {
     this.entries[at + 3] = weight;
     this.slots[slot] = index;
     if (this.used * 2 > this.capacity) this.rehash();
+    return index;
   }
 
   get distinctCount(): number {
