@@ -13,7 +13,7 @@ import {
   spendFrequencyCorrelation,
 } from "./gamma-gamma";
 import { DISCOUNTING_CONVENTION, NEXT_ORDER_CONVENTION, daysToNextOrder, predictedLifetimeValue } from "./lifetime-value";
-import { RowCompressor, rowProblem } from "./rows";
+import { RowCompressor, rowProblem, TripleCounter } from "./rows";
 
 /** Fewer customers than this: no model. */
 export const MIN_CUSTOMERS = 50;
@@ -184,13 +184,16 @@ function thinDataCheck(summaries: readonly CustomerSummary[], unit: TimeUnit): S
   return null;
 }
 
-/** Mean absolute error of E[Y(holdout)] against actual holdout purchases. */
+/** Mean absolute error of E[Y(holdout)] against actual holdout purchases (one prediction per distinct history). */
 function holdoutError(model: CountModel, holdout: HoldoutData, unit: TimeUnit): number {
   const t = holdout.holdoutDays / unitDays[unit];
+  const histories = new TripleCounter();
+  const predictions: number[] = [];
   let error = 0;
   for (const s of holdout.summariesAtCalibration) {
-    const predicted = model.conditionalExpectedPurchases(t, s.frequency, s.recency, s.T);
-    error += Math.abs(predicted - (holdout.holdoutPurchases.get(s.customerId) ?? 0));
+    const history = histories.addTriple(s.frequency, s.recency, s.T, 1);
+    if (history === predictions.length) predictions.push(model.conditionalExpectedPurchases(t, s.frequency, s.recency, s.T));
+    error += Math.abs(predictions[history] - (holdout.holdoutPurchases.get(s.customerId) ?? 0));
   }
   return error / holdout.summariesAtCalibration.length;
 }
