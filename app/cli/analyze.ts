@@ -12,7 +12,7 @@ import { gammaGammaExpectedValue } from "~/analytics/clv/gamma-gamma";
 import { type CustomerPrediction, type ShopModel, type ShopModelResult, fitShopModel } from "~/analytics/clv/shop-model";
 import { DateFormatError, dayIndex, dayToIso } from "~/analytics/dates";
 import { type OrderDimension, retentionSummaryFromTable } from "~/analytics/retention";
-import { type RfmCutPoints, rfmCutPoints, rfmInputFromSummary, scoreRfm } from "~/analytics/rfm";
+import { type RfmCutPoints, type RfmInput, rfmCutPoints, rfmInputFromSummary, scoreRfm } from "~/analytics/rfm";
 import { segmentFor } from "~/analytics/segments";
 import { type CustomerSummary, TransactionTable, groupByCustomer, summarizeTable } from "~/analytics/summary";
 import { type OrderAttributes, type RowError, TransactionFormatError } from "~/analytics/transactions";
@@ -243,7 +243,8 @@ export async function analyze(options: AnalyzeOptions, io: CliIo): Promise<Analy
   if (backtestResult) progress("backtested");
 
   // 4. RFM and per-customer predictions.
-  const cuts = rfmCutPoints(summaries.map((s) => rfmInputFromSummary(s, asOfDay)));
+  const rfmInputs = summaries.map((s) => rfmInputFromSummary(s, asOfDay));
+  const cuts = rfmCutPoints(rfmInputs);
   const scorer = model.ok ? historyScorer(model.model, asOfDay) : null;
   const segmentCounts = new Map<string, number>();
 
@@ -253,7 +254,7 @@ export async function analyze(options: AnalyzeOptions, io: CliIo): Promise<Analy
     summary: join(options.outDir, "summary.json"),
     model: join(options.outDir, "model.json"),
   };
-  const customers = await writeCustomersCsv(files.customers, customerRows(summaries, asOfDay, cuts, scorer, segmentCounts));
+  const customers = await writeCustomersCsv(files.customers, customerRows(summaries, rfmInputs, cuts, scorer, segmentCounts));
   progress(`wrote ${files.customers}`);
 
   // 5. summary.json and model.json.
@@ -369,40 +370,50 @@ export function historyScorer(model: ShopModel, asOfDay: number): Scorer {
     if (cached.clvPerOrderValue === null) return model.score(s);
     const expectedOrderValue = gammaGammaExpectedValue(spend, s.frequency, s.monetaryValue);
     const predictedClv = expectedOrderValue === null ? null : expectedOrderValue * cached.clvPerOrderValue;
-    return { ...cached.prediction, expectedOrderValue, predictedClv };
+    const { pAlive, expectedPurchases90d, expectedPurchases365d, expectedNextOrderDay } = cached.prediction;
+    return { pAlive, expectedPurchases90d, expectedPurchases365d, expectedOrderValue, predictedClv, expectedNextOrderDay };
   };
 }
 
+/** Rows of customers.csv; one array is reused for every row (the writer formats each at once). */
 function* customerRows(
   summaries: readonly CustomerSummary[],
-  asOfDay: number,
+  rfmInputs: readonly RfmInput[],
   cuts: RfmCutPoints,
   scorer: Scorer | null,
   segmentCounts: Map<string, number>,
 ): Generator<CustomerRow> {
-  for (const s of summaries) {
-    const scores = scoreRfm(rfmInputFromSummary(s, asOfDay), cuts);
+  const isoDays = new Map<number, string>();
+  const row: CustomerRow = ["", 0, 0, 0, 0, 0, 0, 0, 0, 0, "", null, null, null, null, null];
+  for (let i = 0; i < summaries.length; i++) {
+    const s = summaries[i];
+    const scores = scoreRfm(rfmInputs[i], cuts);
     const segment = segmentFor(scores);
     segmentCounts.set(segment, (segmentCounts.get(segment) ?? 0) + 1);
     const p = scorer ? scorer(s) : null;
-    yield [
-      s.customerId,
-      s.orders,
-      s.frequency,
-      s.recency,
-      s.T,
-      s.monetaryValue,
-      s.totalSpent,
-      scores.r,
-      scores.f,
-      scores.m,
-      segment,
-      p ? p.pAlive : null,
-      p ? p.expectedPurchases90d : null,
-      p ? p.expectedPurchases365d : null,
-      p ? p.predictedClv : null,
-      p && p.expectedNextOrderDay !== null ? dayToIso(p.expectedNextOrderDay) : null,
-    ];
+    const nextDay = p ? p.expectedNextOrderDay : null;
+    let nextDate: string | null = null;
+    if (nextDay !== null) {
+      nextDate = isoDays.get(nextDay) ?? null;
+      if (nextDate === null) isoDays.set(nextDay, (nextDate = dayToIso(nextDay)));
+    }
+    row[0] = s.customerId;
+    row[1] = s.orders;
+    row[2] = s.frequency;
+    row[3] = s.recency;
+    row[4] = s.T;
+    row[5] = s.monetaryValue;
+    row[6] = s.totalSpent;
+    row[7] = scores.r;
+    row[8] = scores.f;
+    row[9] = scores.m;
+    row[10] = segment;
+    row[11] = p ? p.pAlive : null;
+    row[12] = p ? p.expectedPurchases90d : null;
+    row[13] = p ? p.expectedPurchases365d : null;
+    row[14] = p ? p.predictedClv : null;
+    row[15] = nextDate;
+    yield row;
   }
 }
 

@@ -2,7 +2,8 @@ import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parse } from "csv-parse/sync";
-import { CUSTOMER_COLUMNS, type CustomerRow, csvField, customerLine, writeCustomersCsv } from "./customers-csv";
+import fc from "fast-check";
+import { CUSTOMER_COLUMNS, type CustomerRow, csvField, customerLine, formatNumber, writeCustomersCsv } from "./customers-csv";
 
 const row = (id: string, overrides: Record<number, string | number | null> = {}): CustomerRow => {
   const base: (string | number | null)[] = [id, 3, 2, 30.428571428571427, 38.857142857142854, 22.345000000000002, 74.02, 5, 5, 4, "Champions", 0.7266203, 0.4524829, 1.5621901, 36.7349, "1998-04-25"];
@@ -16,6 +17,19 @@ describe("customers.csv", () => {
     expect(customerLine(row("c2", { 11: null, 12: null, 13: null, 14: null, 15: null }))).toBe("c2,3,2,30.4286,38.8571,22.345,74.02,5,5,4,Champions,,,,,\n");
     expect(csvField(-0.00001, 10_000)).toBe("0");
     expect(csvField(Number.NaN)).toBe("");
+    expect(csvField(-0)).toBe("0");
+  });
+
+  it("formats rounded numbers exactly like String(Math.round(v * scale) / scale)", () => {
+    fc.assert(
+      fc.property(fc.double({ min: -1e9, max: 1e9, noNaN: true }), fc.constantFrom(100, 10_000, 1_000_000), (value, scale) => {
+        const expected = String(Math.round(value * scale) / scale + 0).replace(/^-0$/, "0");
+        // Math.round rounds halves up, formatNumber rounds them away from zero: allow that one difference.
+        const actual = formatNumber(value, scale);
+        if (actual !== expected) expect(Math.abs(Number(actual) - Number(expected))).toBeLessThanOrEqual(1 / scale + 1e-9 * Math.abs(value));
+        expect(Number(actual)).toBeCloseTo(value, Math.log10(scale) - 1);
+      }),
+    );
   });
 
   it("quotes text that needs it, so any id survives a CSV parser", () => {
