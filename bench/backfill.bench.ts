@@ -1,0 +1,178 @@
+// Backfill ingest: a bulk operation's JSONL result of 1,000,000 orders (BENCH_BACKFILL_ORDERS)
+// with their customers, refunds and line items, in the shape Shopify writes it, streamed
+// through the real download step (integrations/bulk-orders.server.ts: fetch, node:readline,
+// __parentId join, GraphQL mapper, batched upsert committing its line offset) into
+// PostgreSQL (scripts/local-services.ts: DATABASE_URL, else embedded PostgreSQL). The file
+// is served by a local node:http server, as Shopify's storage would serve it.
+//
+// Target (issue 4): at least 20,000 orders/s into PostgreSQL.
+
+import { createReadStream, createWriteStream, existsSync, mkdirSync, statSync } from "node:fs";
+import { once } from "node:events";
+import { createServer } from "node:http";
+import { type AddressInfo } from "node:net";
+import path from "node:path";
+import pg from "pg";
+import { applyMigrations } from "../app/db/migrations.server";
+import { createPrismaClient } from "../app/db.server";
+import { advanceBackfill } from "../app/integrations/bulk-orders.server";
+import { AdminGraphql } from "../app/integrations/shopify-admin.server";
+import { PROJECT_ROOT, ensureLocalServices } from "../scripts/local-services";
+import { type BenchResult, round } from "./lib/report";
+
+const ORDERS = Number(process.env.BENCH_BACKFILL_ORDERS ?? 1_000_000);
+const BATCH = Number(process.env.BENCH_BACKFILL_BATCH ?? 5_000);
+const TARGET = 20_000;
+const log = (line: string) => console.error(`bench backfill: ${line}`);
+
+/** Deterministic synthetic store: ORDERS orders over ORDERS/3 customers, 1-3 line items, some refunds, tests, guests. */
+async function writeJsonl(file: string, orders: number): Promise<{ lines: number; bytes: number }> {
+  const out = createWriteStream(file);
+  let lines = 0;
+  let buffer = "";
+  const customers = Math.max(1, Math.floor(orders / 3));
+  const base = Date.parse("2021-01-01T00:00:00Z");
+  for (let i = 0; i < orders; i += 1) {
+    const id = 5_000_000_000_000 + i;
+    const customer = (i * 2_654_435_761) % customers;
+    const created = new Date(base + i * 90_000).toISOString();
+    const updated = new Date(base + i * 90_000 + 3_600_000).toISOString();
+    const cents = 1_000 + ((i * 7_919) % 20_000);
+    const amount = `${Math.floor(cents / 100)}.${String(cents % 100).padStart(2, "0")}`;
+    const guest = i % 17 === 0;
+    const order = {
+      id: `gid://shopify/Order/${id}`,
+      name: `#${1_000 + i}`,
+      createdAt: created,
+      updatedAt: updated,
+      processedAt: created,
+      cancelledAt: null,
+      test: i % 211 === 0,
+      displayFinancialStatus: i % 13 === 0 ? "PARTIALLY_REFUNDED" : "PAID",
+      sourceName: "web",
+      discountCodes: i % 5 === 0 ? ["WELCOME10"] : [],
+      tags: [],
+      currentTotalPriceSet: { shopMoney: { amount, currencyCode: "USD" } },
+      customer: guest
+        ? null
+        : {
+            id: `gid://shopify/Customer/${7_000_000_000 + customer}`,
+            email: `customer-${customer}@example.com`,
+            firstName: "Sam",
+            lastName: `Buyer${customer}`,
+            phone: null,
+            state: "ENABLED",
+            tags: [],
+            amountSpent: { currencyCode: "USD" },
+            createdAt: "2020-12-01T00:00:00Z",
+            updatedAt: "2020-12-01T00:00:00Z",
+          },
+      refunds: i % 13 === 0
+        ? [{ id: `gid://shopify/Refund/${9_000_000_000 + i}`, createdAt: updated, totalRefundedSet: { shopMoney: { amount: "5.00", currencyCode: "USD" } } }]
+        : [],
+    };
+    buffer += `${JSON.stringify(order)}\n`;
+    lines += 1;
+    for (let l = 0; l < 1 + (i % 3); l += 1) {
+      buffer += `${JSON.stringify({ id: `gid://shopify/LineItem/${id * 4 + l}`, title: `Product ${(i + l) % 500}`, product: { id: `gid://shopify/Product/${8_000_000 + ((i + l) % 500)}` }, __parentId: order.id })}\n`;
+      lines += 1;
+    }
+    if (buffer.length > 1 << 20) {
+      if (!out.write(buffer)) await once(out, "drain");
+      buffer = "";
+    }
+  }
+  out.end(buffer);
+  await once(out, "finish");
+  return { lines, bytes: statSync(file).size };
+}
+
+async function benchDatabase(databaseUrl: string): Promise<{ url: string; drop: () => Promise<void> }> {
+  const admin = new URL(databaseUrl);
+  admin.pathname = "/postgres";
+  const url = new URL(databaseUrl);
+  url.pathname = "/tenure_bench_backfill";
+  const sql = async (statement: string) => {
+    const client = new pg.Client({ connectionString: admin.toString() });
+    await client.connect();
+    try {
+      await client.query(statement);
+    } finally {
+      await client.end();
+    }
+  };
+  await sql(`DROP DATABASE IF EXISTS tenure_bench_backfill WITH (FORCE)`);
+  await sql(`CREATE DATABASE tenure_bench_backfill`);
+  return { url: url.toString(), drop: () => sql(`DROP DATABASE IF EXISTS tenure_bench_backfill WITH (FORCE)`) };
+}
+
+export async function run(): Promise<BenchResult[]> {
+  const services = await ensureLocalServices({ pgDataDir: path.join(PROJECT_ROOT, ".demo", "bench-pg"), log });
+  const dir = path.join(PROJECT_ROOT, ".demo", "bench-backfill");
+  mkdirSync(dir, { recursive: true });
+  const file = path.join(dir, `orders-${ORDERS}.jsonl`);
+  let database: { url: string; drop: () => Promise<void> } | undefined;
+  const server = createServer((_req, res) => {
+    res.writeHead(200, { "content-type": "application/jsonl" });
+    createReadStream(file).pipe(res);
+  });
+  try {
+    const generatedAt = Date.now();
+    const reused = existsSync(file);
+    const { bytes } = reused ? { bytes: statSync(file).size } : await writeJsonl(file, ORDERS);
+    log(`${ORDERS} orders, ${round(bytes / 2 ** 20)} MiB of JSONL (${reused ? "reused" : `written in ${round((Date.now() - generatedAt) / 1000)} s`})`);
+
+    database = await benchDatabase(services.databaseUrl);
+    await applyMigrations(database.url);
+    const db = createPrismaClient(database.url);
+    server.listen(0, "127.0.0.1");
+    await once(server, "listening");
+    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/orders.jsonl`;
+    const shop = "bench-backfill.myshopify.com";
+    const runRow = await db.backfillRun.create({ data: { shop, status: "DOWNLOADING", url, bulkOperationId: "gid://shopify/BulkOperation/1", expectedCount: ORDERS } });
+
+    const memoryBefore = process.memoryUsage().rss;
+    let peakRss = memoryBefore;
+    const sampler = setInterval(() => {
+      peakRss = Math.max(peakRss, process.memoryUsage().rss);
+    }, 250);
+    const startedAt = process.hrtime.bigint();
+    const deps = { db, admin: new AdminGraphql({ db }), enqueue: async () => {}, batchSize: BATCH };
+    const outcome = await advanceBackfill(deps, runRow.id);
+    const seconds = Number(process.hrtime.bigint() - startedAt) / 1e9;
+    clearInterval(sampler);
+    if (outcome.state !== "completed") throw new Error(`backfill ended ${JSON.stringify(outcome)}`);
+
+    const [orders, customers, refunds] = await Promise.all([
+      db.order.count({ where: { shop } }),
+      db.customer.count({ where: { shop } }),
+      db.refund.count({ where: { shop } }),
+    ]);
+    await db.$disconnect();
+    if (orders !== ORDERS) throw new Error(`expected ${ORDERS} orders stored, found ${orders}`);
+    const rate = ORDERS / seconds;
+    log(`${ORDERS} orders in ${round(seconds)} s: ${Math.round(rate)} orders/s`);
+    return [
+      {
+        name: `backfill ingest, ${ORDERS.toLocaleString("en-US")} orders`,
+        metrics: {
+          "orders/s": Math.round(rate),
+          "seconds": round(seconds),
+          "orders stored": orders,
+          "customers stored": customers,
+          "refunds stored": refunds,
+          "JSONL MiB": round(bytes / 2 ** 20),
+          "batch (orders)": BATCH,
+          "peak RSS MiB": round(peakRss / 2 ** 20),
+        },
+        target: `≥ ${TARGET.toLocaleString("en-US")} orders/s into PostgreSQL`,
+        pass: rate >= TARGET,
+        notes: `streamed over HTTP from a local server through advanceBackfill's download step; database ${services.postgres.description}`,
+      },
+    ];
+  } finally {
+    server.close();
+    await database?.drop().catch(() => {});
+    await services.stop();
+  }
+}
