@@ -8,8 +8,10 @@
 //            way the app should query) and in date order; the time includes building.
 //
 //   tsx bench/retention.bench.ts [--rows N] [--customers N] [--runs N]
-// Targets: the table path within 5 s (one step of the 30 s analyze budget); the grouped
-// stream within 8 s. The date-order stream has no target: it shows why to group.
+// Targets, on CPU seconds (single-threaded work, so on an idle machine wall ~ CPU; this
+// machine is shared, and wall time under load is shown beside it): the table path within
+// 5 s (one step of the 30 s analyze budget); the grouped stream within 8 s. The date-order
+// stream has no target: it shows why to group.
 import { pathToFileURL } from "node:url";
 import { dayIndex } from "../app/analytics/dates";
 import { type OrderFact, orderTableFrom, retentionSummaryFromTable } from "../app/analytics/retention";
@@ -98,8 +100,8 @@ export async function run(argv: readonly string[] = []): Promise<BenchResult[]> 
         "report KB": round(JSON.stringify(timed.last).length / 1024, 1),
         customers: timed.last.totals.customers,
       },
-      target: `≤ ${TABLE_TARGET_SECONDS} s`,
-      pass: best <= TABLE_TARGET_SECONDS,
+      target: `≤ ${TABLE_TARGET_SECONDS} s CPU`,
+      pass: median(timed.cpu) <= TABLE_TARGET_SECONDS,
       notes,
     });
   }
@@ -137,7 +139,7 @@ export async function run(argv: readonly string[] = []): Promise<BenchResult[]> 
         "ns per order": Math.round((best * 1e9) / options.rows),
         "report KB": round(JSON.stringify(timed.last).length / 1024, 1),
       },
-      ...(target === null ? {} : { target: `≤ ${target} s`, pass: best <= target }),
+      ...(target === null ? {} : { target: `≤ ${target} s CPU`, pass: median(timed.cpu) <= target }),
       notes:
         target === null
           ? "customer ids arrive in random order: one hash lookup per order dominates (cache misses on 1M ids)"
