@@ -96,6 +96,9 @@ async function main(): Promise<void> {
   const machine = machineInfo();
   console.log("");
   console.log(formatTable(runs.flatMap((run) => run.results.map((result) => ({ benchmark: run.benchmark, result })))));
+  for (const run of runs) {
+    for (const result of run.results) if (result.notes) console.log(`note: ${run.benchmark}, ${result.name}: ${result.notes}`);
+  }
   console.log("");
   console.log(
     `machine: ${machine.cpus} cores (${machine.cpuModel}), ${machine.memoryGiB} GiB, Node ${machine.node}, ${machine.platform}-${machine.arch}; results in bench/results/`,

@@ -24,7 +24,7 @@ import { ensureAppBuild, startAppServer, type ServerProcess } from "../scripts/a
 import { PROJECT_ROOT, type LocalServices, ensureLocalServices, freePort } from "../scripts/local-services";
 import { type CpuGroups, cpuSnapshot, machineBusyCpu, selfCpu, treeCpu } from "./lib/cpu";
 import { summarizeCpuProfile } from "./lib/cpuprofile";
-import { type BenchResult, round } from "./lib/report";
+import { type BenchResult, machineInfo, round } from "./lib/report";
 
 const TARGET_RATE = 1_000;
 const TARGET_P99_MS = 50;
@@ -228,7 +228,7 @@ export async function run(): Promise<BenchResult[]> {
     };
 
     const results: BenchResult[] = [];
-    const sustained: { connections: number; rate: number; result: LoadResult; lost: number }[] = [];
+    const sustained: { connections: number; rate: number; result: LoadResult; lost: number; otherCores: number }[] = [];
     for (const connections of CONNECTIONS) {
       const shop = shopFor(`c${connections}`);
       log(`sustained: ${SUSTAINED_SECONDS} s at ${connections} connections`);
@@ -239,7 +239,7 @@ export async function run(): Promise<BenchResult[]> {
       const rate = result.ok / result.durationS;
       // In duration mode autocannon stops with requests in flight: the server may store a few
       // it never got to acknowledge (rows > accepted). Lost means acknowledged yet not stored.
-      sustained.push({ connections, rate, result, lost: Math.max(0, result.ok - rows) });
+      sustained.push({ connections, rate, result, lost: Math.max(0, result.ok - rows), otherCores: cpu["CPU cores: other processes"] });
       log(`  ${rate.toFixed(0)}/s p50 ${result.p50} ms p99 ${result.p99} ms; ${result.ok} accepted, ${rows} rows, non-2xx ${result.non2xx}, errors ${result.errors}`);
       results.push({
         name: `sustained, ${connections} connections, ${SUSTAINED_SECONDS} s`,
@@ -267,10 +267,15 @@ export async function run(): Promise<BenchResult[]> {
         "p99 ms": best.result.p99,
         "lost (acknowledged, not stored)": best.lost,
         "worker running": false,
+        "CPU cores: other processes": best.otherCores,
       },
       target: `≥ ${TARGET_RATE.toLocaleString("en-US")}/s with p99 ≤ ${TARGET_P99_MS} ms`,
       pass: best.rate >= TARGET_RATE && best.result.p99 <= TARGET_P99_MS && best.lost === 0,
-      notes: "the ingest worker was not running: jobs queued in Redis",
+      notes:
+        "the ingest worker was not running: jobs queued in Redis" +
+        (best.otherCores > 0.25
+          ? `; the machine was busy: other processes used ${best.otherCores} of ${machineInfo().cpus} cores meanwhile, so these figures understate capacity`
+          : ""),
     });
 
     const burstConnections = best.connections;
