@@ -1,5 +1,6 @@
-// `npm run bench [-- <name> ...]`: runs bench/<name>.bench.ts (all of them by default), each
-// exporting `run(): Promise<BenchResult[]>` (bench/lib/report.ts), one after the other.
+// `npm run bench [-- <name> ...] [--option ...]`: runs bench/<name>.bench.ts (all of them by
+// default), each exporting `run(argv?): Promise<BenchResult[]>` (bench/lib/report.ts), one
+// after the other; options after the names are passed to each run() as argv.
 // Prints one table, writes bench/results/<name>.json per benchmark and merges this run into
 // bench/results/summary.json, with the machine's size. Exits 1 when a benchmark fails or
 // misses its target.
@@ -31,7 +32,7 @@ function available(): string[] {
     .sort();
 }
 
-function isBenchModule(module: unknown): module is { run: () => Promise<BenchResult[]> } {
+function isBenchModule(module: unknown): module is { run: (argv: readonly string[]) => Promise<unknown> } {
   return typeof (module as { run?: unknown }).run === "function";
 }
 
@@ -49,14 +50,14 @@ function asResults(value: unknown, benchmark: string): BenchResult[] {
   );
 }
 
-async function runOne(benchmark: string): Promise<BenchRun> {
+async function runOne(benchmark: string, options: readonly string[]): Promise<BenchRun> {
   const startedAt = new Date();
   const base = { benchmark, startedAt: startedAt.toISOString(), machine: machineInfo() };
   console.error(`bench: ${benchmark} ...`);
   try {
     const module: unknown = await import(pathToFileURL(path.join(BENCH_DIR, `${benchmark}${SUFFIX}`)).href);
     if (!isBenchModule(module)) throw new Error(`bench/${benchmark}${SUFFIX} does not export run()`);
-    const results = asResults(await module.run(), benchmark);
+    const results = asResults(await module.run(options), benchmark);
     return { ...base, durationMs: Date.now() - startedAt.getTime(), pass: results.every((r) => r.pass !== false), results };
   } catch (error) {
     const message = error instanceof Error ? (error.stack ?? error.message) : String(error);
@@ -73,7 +74,12 @@ async function runOne(benchmark: string): Promise<BenchRun> {
 
 async function main(): Promise<void> {
   const names = available();
-  const wanted = process.argv.slice(2).filter((arg) => !arg.startsWith("-"));
+  // Names first, then options: `npm run bench -- fit --customers 1000` runs fit with
+  // ["--customers", "1000"]; the options go to every selected benchmark's run(argv).
+  const args = process.argv.slice(2);
+  const firstOption = args.findIndex((arg) => arg.startsWith("-"));
+  const wanted = firstOption === -1 ? args : args.slice(0, firstOption);
+  const options = firstOption === -1 ? [] : args.slice(firstOption);
   const unknown = wanted.filter((name) => !names.includes(name.replace(/\.bench\.ts$/, "")));
   if (unknown.length > 0) {
     console.error(`bench: unknown benchmark ${unknown.join(", ")}; available: ${names.join(", ") || "(none)"}`);
@@ -88,7 +94,7 @@ async function main(): Promise<void> {
   mkdirSync(RESULTS_DIR, { recursive: true });
   const runs: BenchRun[] = [];
   for (const benchmark of selected) {
-    const run = await runOne(benchmark);
+    const run = await runOne(benchmark, options);
     runs.push(run);
     writeFileSync(path.join(RESULTS_DIR, `${benchmark}.json`), `${JSON.stringify(run, null, 2)}\n`);
   }
