@@ -85,10 +85,13 @@ export async function upsertOrdersBatch(tx: Tx, shop: string, bundles: OrderBund
                   cur.tags, cur.currency, cur."shopifyCreatedAt"))`;
   }
   const liveCustomerIds = incomingCustomerIds.filter((id) => !deletedCustomers.has(id));
-  if (liveCustomerIds.length > 0) {
+  // A profile written above already made the row: placeholders only for the others.
+  const withProfile = new Set(profiles.map((c) => c.id));
+  const placeholders = liveCustomerIds.filter((id) => !withProfile.has(id));
+  if (placeholders.length > 0) {
     await tx.$executeRaw`
       INSERT INTO "Customer" (shop, id, tags, "shopifyUpdatedAt")
-      SELECT ${shop}, id, '{}', ${PLACEHOLDER_UPDATED_AT}::timestamp FROM unnest(${liveCustomerIds}::bigint[]) AS id
+      SELECT ${shop}, id, '{}', ${PLACEHOLDER_UPDATED_AT}::timestamp FROM unnest(${placeholders}::bigint[]) AS id
       ON CONFLICT (shop, id) DO NOTHING`;
   }
 

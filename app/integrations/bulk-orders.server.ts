@@ -210,8 +210,7 @@ async function download(deps: BackfillDeps, run: BackfillRun): Promise<AdvanceOu
   let skippedCount = 0;
   let batch: OrderBundle[] = [];
 
-  const commit = async (upToLine: number) => {
-    const bundles = batch;
+  const write = async (bundles: OrderBundle[], upToLine: number) => {
     const from = committedLines;
     await db.$transaction(async (tx) => {
       if (bundles.length > 0) await upsertOrdersBatch(tx, run.shop, bundles);
@@ -222,6 +221,15 @@ async function download(deps: BackfillDeps, run: BackfillRun): Promise<AdvanceOu
       if (moved !== 1) throw new OffsetMoved();
     }, TRANSACTION_OPTIONS);
     committedLines = upToLine;
+  };
+  // One batch is written while the next is read and mapped: the database and the parser
+  // overlap, and memory stays bounded at two batches. Batches still commit in file order.
+  let inFlight: Promise<void> | null = null;
+  const commit = async (upToLine: number) => {
+    if (inFlight) await inFlight;
+    const pending = write(batch, upToLine);
+    pending.catch(() => {}); // observed by the next commit or the final wait
+    inFlight = pending;
     batch = [];
   };
 
@@ -265,8 +273,11 @@ async function download(deps: BackfillDeps, run: BackfillRun): Promise<AdvanceOu
     }
     finishCurrent();
     await commit(index + 1);
+    await inFlight;
   } catch (error) {
-    if (error instanceof OffsetMoved) return { state: "finished-elsewhere" };
+    // Leave nothing running: the in-flight batch commits or rolls back before we report.
+    const settled = inFlight ? await (inFlight as Promise<void>).then(() => null, (e: unknown) => e) : null;
+    if (error instanceof OffsetMoved || settled instanceof OffsetMoved) return { state: "finished-elsewhere" };
     throw error;
   } finally {
     lines.close();
