@@ -255,7 +255,7 @@ export async function analyze(options: AnalyzeOptions, io: CliIo): Promise<Analy
     model: join(options.outDir, "model.json"),
   };
   const customers = await writeCustomersCsv(files.customers, customerRows(summaries, rfmInputs, cuts, scorer, segmentCounts));
-  progress(`wrote ${files.customers}`);
+  progress(`scored and wrote ${count(customers)} customers`);
 
   // 5. summary.json and model.json.
   const retention = retentionSummaryFromTable(table, {
