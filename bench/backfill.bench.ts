@@ -21,7 +21,7 @@ import { PROJECT_ROOT, ensureLocalServices } from "../scripts/local-services";
 import { type BenchResult, round } from "./lib/report";
 
 const ORDERS = Number(process.env.BENCH_BACKFILL_ORDERS ?? 1_000_000);
-const BATCH = Number(process.env.BENCH_BACKFILL_BATCH ?? 5_000);
+const BATCH = Number(process.env.BENCH_BACKFILL_BATCH ?? 1_000);
 const TARGET = 20_000;
 const log = (line: string) => console.error(`bench backfill: ${line}`);
 

@@ -62,7 +62,12 @@ export interface BackfillDeps {
   admin: AdminGraphql;
   /** Puts a backfill job on the queue (delay in ms; jobId dedups). */
   enqueue: (job: BackfillJob, options: { jobId: string; delay?: number }) => Promise<void>;
-  /** Orders per committed batch (default 2,000). */
+  /**
+   * Orders per committed batch (default 1,000). Each batch holds one advisory lock per order
+   * and per customer until it commits (the webhook path's locks): PostgreSQL's shared lock
+   * table (max_locks_per_transaction x connections, ~6,400 by default) must hold them for
+   * every concurrent import, so batches stay small. Larger ones gain little (bench/backfill).
+   */
   batchSize?: number;
   /** How long to wait between polls of a running bulk operation (default 20 s). */
   pollEveryMs?: number;
@@ -197,7 +202,7 @@ class OffsetMoved extends Error {}
 
 async function download(deps: BackfillDeps, run: BackfillRun): Promise<AdvanceOutcome> {
   const { db } = deps;
-  const batchSize = deps.batchSize ?? 2_000;
+  const batchSize = deps.batchSize ?? 1_000;
   if (!run.url) return fail(db, run, "no result url");
   const response = await fetch(run.url);
   if (response.status === 403 || response.status === 404 || response.status === 410) {
