@@ -112,7 +112,7 @@ export async function upsertOrdersBatch(tx: Tx, shop: string, bundles: OrderBund
     ordersWithNewRefunds = distinctIds(inserted.map((r) => r.orderId));
   }
 
-  let ordersWritten = 0;
+  let written: bigint[] = [];
   if (liveOrders.length > 0) {
     const json = JSON.stringify(liveOrders.map((o: OrderRow) => ({
       id: o.id.toString(), name: o.name,
@@ -122,7 +122,7 @@ export async function upsertOrdersBatch(tx: Tx, shop: string, bundles: OrderBund
       financialStatus: o.financialStatus, sourceName: o.sourceName, discountCodes: o.discountCodes, tags: o.tags,
       firstProductId: text(o.firstProductId), firstProductTitle: o.firstProductTitle, lineItemCount: o.lineItemCount,
     })));
-    ordersWritten = await tx.$executeRaw`
+    const rows = await tx.$queryRaw<{ id: bigint }[]>`
       INSERT INTO "Order" AS cur (shop, id, name, "customerId", "processedAt", "shopifyCreatedAt", "shopifyUpdatedAt",
                                   currency, "currentTotalMinor", "netMinor", test, "cancelledAt", "financialStatus",
                                   "sourceName", "discountCodes", tags, "firstProductId", "firstProductTitle", "lineItemCount")
@@ -154,13 +154,17 @@ export async function upsertOrdersBatch(tx: Tx, shop: string, bundles: OrderBund
                  IS DISTINCT FROM (cur.name, cur."customerId", cur."processedAt", cur."shopifyCreatedAt",
                   cur.currency, cur."currentTotalMinor", cur.test, cur."cancelledAt",
                   cur."financialStatus", cur."sourceName", cur."discountCodes", cur.tags,
-                  cur."firstProductId", cur."firstProductTitle", cur."lineItemCount"))`;
+                  cur."firstProductId", cur."firstProductTitle", cur."lineItemCount"))
+      RETURNING id`;
+    written = rows.map((row) => row.id);
   }
   // A stale order with refunds new to us: its stored net may change (written ones are already right).
-  if (ordersWithNewRefunds.length > 0) await recomputeOrderNets(tx, shop, ordersWithNewRefunds);
+  const writtenSet = new Set(written);
+  const staleWithNewRefunds = ordersWithNewRefunds.filter((id) => !writtenSet.has(id));
+  if (staleWithNewRefunds.length > 0) await recomputeOrderNets(tx, shop, staleWithNewRefunds);
 
   // Every customer the batch may have moved an order from or to, or whose profile it wrote.
   const customerIds = distinctIds([...stored.map((s) => s.customerId), ...liveCustomerIds]);
   await recomputeCustomerSummaries(tx, shop, customerIds);
-  return { ordersWritten, customerIds };
+  return { ordersWritten: written.length, customerIds };
 }
