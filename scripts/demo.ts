@@ -17,12 +17,13 @@ import { parseArgs } from "node:util";
 import { type PrismaClient } from "@prisma/client";
 import { applyMigrations } from "../app/db/migrations.server";
 import { createPrismaClient } from "../app/db.server";
+import { redactShop } from "../app/ingest/gdpr.server";
 import { planDeliveries } from "../app/demo/deliveries";
 import { checkAgainstExpected, formatCount, formatMoney, readIngest, rowsFingerprint, waitForIngest } from "../app/demo/report.server";
 import { parseWebhookApiVersion, parseWebhookPaths, sendDeliveries } from "../app/demo/send";
 import { generateStore } from "../app/demo/store";
 import { ensureAppBuild, logTail as tail, startDevReadySink } from "./app-build";
-import { PROJECT_ROOT, type LocalServices, MissingRedisError, ensureLocalServices, freePort, onShutdownSignal } from "./local-services";
+import { PROJECT_ROOT, type LocalServices, MissingRedisError, ensureLocalServices, freePort, onShutdownSignal, redactUrl } from "./local-services";
 
 const DEMO_DIR = path.join(PROJECT_ROOT, ".demo");
 const LOG_DIR = path.join(DEMO_DIR, "logs");
@@ -150,6 +151,7 @@ async function waitForHttp(url: string, timeoutMs: number): Promise<void> {
   }
 }
 
+/** The store a database holds: re-runs over it must generate exactly the same one. */
 interface DemoState {
   shop: string;
   seed: string;
@@ -157,23 +159,20 @@ interface DemoState {
   endAt: string;
 }
 
-function readState(): DemoState | undefined {
+/** States by database (the embedded cluster's folder, or the DATABASE_URL without password). */
+type DemoStates = Record<string, DemoState>;
+
+function readStates(): DemoStates {
   try {
-    return JSON.parse(readFileSync(STATE_FILE, "utf8")) as DemoState;
+    const parsed = JSON.parse(readFileSync(STATE_FILE, "utf8")) as Record<string, unknown>;
+    return Object.fromEntries(
+      Object.entries(parsed).filter(([, value]) => typeof value === "object" && value !== null && "seed" in value && "endAt" in value),
+    ) as DemoStates;
   } catch {
-    return undefined;
+    return {};
   }
 }
 
-async function forgetDemoShop(db: PrismaClient): Promise<void> {
-  await db.$transaction([
-    db.webhookDelivery.deleteMany({ where: { shop } }),
-    db.refund.deleteMany({ where: { shop } }),
-    db.order.deleteMany({ where: { shop } }),
-    db.customer.deleteMany({ where: { shop } }),
-    db.tombstone.deleteMany({ where: { shop } }),
-  ]);
-}
 
 async function main(): Promise<void> {
   say(`Node ${process.version}; data and logs in .demo/`);
@@ -195,23 +194,31 @@ async function main(): Promise<void> {
   say(built ? `built the app (${elapsed()})` : "app build is up to date");
 
   prisma = createPrismaClient(services.databaseUrl);
-  if (args.fresh) {
-    await forgetDemoShop(prisma);
-    say(`--fresh: removed ${shop}'s deliveries, orders, customers and refunds`);
+  // The store's history ends "today" on first run, and at the same moment on re-runs over
+  // the same database, so a re-run sends exactly the same deliveries. A database holding
+  // another store (other seed or size, or unknown) is cleared first, or the rows would mix.
+  const databaseKey = services.postgres.started ? "embedded:.demo/pg" : redactUrl(services.databaseUrl);
+  const states = readStates();
+  const previous = states[databaseKey];
+  const hasRows = (await prisma.webhookDelivery.count({ where: { shop } })) > 0;
+  const sameStore = previous !== undefined && previous.shop === shop && previous.seed === args.seed && previous.customers === customers;
+  if (hasRows && (args.fresh || !sameStore)) {
+    // shop/redact's own deletion: every row the shop has, whatever tables later issues add.
+    await redactShop(prisma, shop);
+    say(
+      args.fresh
+        ? `--fresh: removed every row of ${shop}`
+        : `this database held another demo store for ${shop} (other seed or size): removed its rows first`,
+    );
   }
+  const endAt = hasRows && sameStore && !args.fresh ? new Date(previous.endAt) : new Date(Math.floor(Date.now() / 60_000) * 60_000);
+  states[databaseKey] = { shop, seed: args.seed, customers, endAt: endAt.toISOString() };
+  writeFileSync(STATE_FILE, `${JSON.stringify(states, null, 2)}\n`);
   await prisma.shop.upsert({
     where: { domain: shop },
     create: { domain: shop, currency: "USD", timezone: "America/New_York", scopes: "read_orders,read_all_orders,read_customers,write_customers" },
     update: { uninstalledAt: null },
   });
-
-  // The store's history ends "today" on first run, and at the same moment on re-runs over
-  // the same database, so a re-run sends exactly the same deliveries.
-  const previous = readState();
-  const hasRows = (await prisma.webhookDelivery.count({ where: { shop } })) > 0;
-  const reuse = previous && !args.fresh && hasRows && previous.shop === shop && previous.seed === args.seed && previous.customers === customers;
-  const endAt = reuse ? new Date(previous.endAt) : new Date(Math.floor(Date.now() / 60_000) * 60_000);
-  writeFileSync(STATE_FILE, `${JSON.stringify({ shop, seed: args.seed, customers, endAt: endAt.toISOString() } satisfies DemoState, null, 2)}\n`);
 
   const toml = readFileSync(path.join(PROJECT_ROOT, "shopify.app.toml"), "utf8");
   const paths = parseWebhookPaths(toml);
@@ -230,6 +237,8 @@ async function main(): Promise<void> {
     SHOPIFY_APP_URL: appUrl,
     TENURE_DEMO_MODE: "true",
     TENURE_DEMO_SHOP: shop,
+    // Its own queues, should REDIS_URL be a Redis that a real Tenure also uses.
+    TENURE_QUEUE_PREFIX: process.env.TENURE_QUEUE_PREFIX ?? "tenure-demo",
     PORT: String(port),
     HOST: "127.0.0.1",
   };
