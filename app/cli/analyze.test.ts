@@ -192,7 +192,7 @@ describe("historyScorer", () => {
     const { readTransactionFile } = await import("./read-transactions");
     const { TransactionTable, summarizeTable } = await import("~/analytics/summary");
     const { fitShopModel } = await import("~/analytics/clv/shop-model");
-    const { historyScorer } = await import("./analyze");
+    const { historyScorer } = await import("./customer-rows");
     const table = new TransactionTable();
     await readTransactionFile(CDNOW_SAMPLE, { transaction: (text, start, end, day, amount) => table.addRange(text, start, end, day, amount), error: () => undefined });
     const asOfDay = dayIndex("1997-09-30");

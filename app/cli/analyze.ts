@@ -5,19 +5,18 @@
 // count models are fitted on compressed (x, t_x, T) rows, customers with the same
 // history are scored once, and customers.csv is written in batches.
 import { mkdir, stat, writeFile } from "node:fs/promises";
+import { availableParallelism } from "node:os";
 import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { type BacktestResult, backtest } from "~/analytics/clv/backtest";
-import { gammaGammaExpectedValue } from "~/analytics/clv/gamma-gamma";
-import { type CustomerPrediction, type ShopModel, type ShopModelResult, fitShopModel } from "~/analytics/clv/shop-model";
+import { type ShopModelResult, fitShopModel } from "~/analytics/clv/shop-model";
 import { DateFormatError, dayIndex, dayToIso } from "~/analytics/dates";
 import { type OrderDimension, retentionSummaryFromTable } from "~/analytics/retention";
-import { type RfmCutPoints, type RfmInput, rfmCutPoints, rfmInputFromSummary, scoreRfm } from "~/analytics/rfm";
-import { segmentFor } from "~/analytics/segments";
-import { type CustomerSummary, TransactionTable, groupByCustomer, summarizeTable } from "~/analytics/summary";
+import { rfmCutPoints, rfmInputFromSummary } from "~/analytics/rfm";
+import { TransactionTable, groupByCustomer, summarizeTable } from "~/analytics/summary";
 import { type OrderAttributes, type RowError, TransactionFormatError } from "~/analytics/transactions";
 import { type TimeUnit, TIME_UNITS, isTimeUnit } from "~/analytics/units";
-import { type CustomerRow, writeCustomersCsv } from "./customers-csv";
+import { PARALLEL_MIN_CUSTOMERS, type ScoringInput, writeScoredCustomers } from "./customer-rows";
 import { CliError, type CliIo, USAGE_EXIT_CODE, count } from "./io";
 import { type ReadReport, readTransactionFile } from "./read-transactions";
 
@@ -37,6 +36,8 @@ export interface AnalyzeOptions {
   annualDiscountRate?: number;
   /** Customer acquisition cost (same money unit as the amounts): payback and LTV:CAC in summary.json. */
   cac?: number;
+  /** Threads scoring customers; default: every core once there are 100,000 customers. */
+  threads?: number;
   /** Bad rows printed in full before only counting them. */
   maxReportedErrors?: number;
   /** Lines between progress messages. */
@@ -75,6 +76,7 @@ Options:
   --discount-rate <rate>      annual discount rate for CLV                   default: 0.10
   --cac <amount>              acquisition cost per customer: adds payback and LTV:CAC to summary.json
   --strict                    fail on any bad row (default: report, skip and count them)
+  --threads <n>               threads scoring customers     default: all cores from 100,000 customers
   -h, --help                  this help
 `;
 
@@ -122,6 +124,7 @@ export function parseAnalyzeArgs(argv: string[]): AnalyzeOptions | "help" {
       margin: { type: "string" },
       "discount-rate": { type: "string" },
       cac: { type: "string" },
+      threads: { type: "string" },
       strict: { type: "boolean" },
       help: { type: "boolean", short: "h" },
     },
@@ -143,6 +146,8 @@ export function parseAnalyzeArgs(argv: string[]): AnalyzeOptions | "help" {
   if (annualDiscountRate !== undefined && !(annualDiscountRate >= 0 && annualDiscountRate < 10)) {
     throw new Error(`--discount-rate must be an annual rate such as 0.10 (got ${annualDiscountRate})`);
   }
+  const threads = number("threads", values.threads);
+  if (threads !== undefined && !(Number.isInteger(threads) && threads >= 1 && threads <= 64)) throw new Error(`--threads must be a whole number from 1 to 64 (got ${threads})`);
   const cac = number("cac", values.cac);
   if (cac !== undefined && !(cac >= 0)) throw new Error(`--cac must be 0 or more (got ${cac})`);
   return {
@@ -155,6 +160,7 @@ export function parseAnalyzeArgs(argv: string[]): AnalyzeOptions | "help" {
     grossMargin,
     annualDiscountRate,
     cac,
+    threads,
   };
 }
 
@@ -172,11 +178,79 @@ function dayOption(name: string, text: string | undefined): number | undefined {
 export async function analyze(options: AnalyzeOptions, io: CliIo): Promise<AnalyzeResult> {
   const started = performance.now();
   const unit = options.unit ?? "week";
-  const maxReported = options.maxReportedErrors ?? DEFAULT_MAX_REPORTED_ERRORS;
-  const progressEvery = options.progressEvery ?? 1_000_000;
   const elapsed = () => `${((performance.now() - started) / 1000).toFixed(1)} s`;
+  let large = false;
+  const progress = (message: string) => {
+    if (large) io.stderr.write(`tenure analyze: ${message} (${elapsed()})\n`);
+  };
+  const onProgress = (lines: number) => {
+    large = true;
+    io.stderr.write(`tenure analyze: read ${count(lines)} lines (${elapsed()})\n`);
+  };
+  const modelOptions = { unit, horizonDays: 365, annualDiscountRate: options.annualDiscountRate ?? 0.1, grossMargin: options.grossMargin ?? 1 };
+
+  // 1-4. Everything that needs the transactions themselves; the table is freed after it.
+  const prepared = await fromTransactions(options, io, { unit, modelOptions, onProgress, progress });
+  const { model, asOfDay, read } = prepared;
+  const customers = prepared.summaries.length;
+
+  // 5. RFM and per-customer predictions. The scoring input takes the only references to
+  // the summaries, so that scoring workers, once sent their columns, can free them.
+  const scoring: ScoringInput = {
+    summaries: prepared.summaries,
+    rfmInputs: prepared.summaries.map((s) => rfmInputFromSummary(s, asOfDay)),
+    cuts: null,
+    model: model.ok ? model.model : null,
+    asOfDay,
+  };
+  prepared.summaries = [];
+  const cuts = rfmCutPoints(scoring.rfmInputs);
+  scoring.cuts = cuts;
+  await mkdir(options.outDir, { recursive: true });
+  const files = {
+    customers: join(options.outDir, "customers.csv"),
+    summary: join(options.outDir, "summary.json"),
+    model: join(options.outDir, "model.json"),
+  };
+  const threads = options.threads ?? (customers >= PARALLEL_MIN_CUSTOMERS ? Math.min(availableParallelism(), 8) : 1);
+  const segmentCounts = await writeScoredCustomers(files.customers, scoring, threads);
+  progress(`scored and wrote ${count(customers)} customers`);
+
+  // 6. summary.json and model.json.
+  const summaryJson = {
+    generatedBy: "tenure analyze",
+    input: { file: resolve(options.input), format: read.format, lines: read.lines, transactions: read.transactions, badRows: read.errors, skipped: read.skipped },
+    asOf: dayToIso(asOfDay),
+    firstTransaction: dayToIso(prepared.firstDay),
+    lastTransaction: dayToIso(prepared.lastDay),
+    unit,
+    customers,
+    rfm: { cutPoints: cuts, segments: Object.fromEntries([...segmentCounts].sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1))) },
+    retention: prepared.retention,
+  };
+  await writeFile(files.summary, JSON.stringify(summaryJson, null, 2) + "\n");
+  await writeFile(files.model, JSON.stringify(modelJson(model, modelOptions, unit, asOfDay, prepared.backtest), null, 2) + "\n");
+  progress("done");
+  return { read, asOfDay, customers, model, files };
+}
+
+interface Stage {
+  unit: TimeUnit;
+  modelOptions: { unit: TimeUnit; horizonDays: number; annualDiscountRate: number; grossMargin: number };
+  onProgress: (lines: number) => void;
+  progress: (message: string) => void;
+}
+
+/**
+ * Reads the file into a columnar table and derives from it all that needs the rows:
+ * summaries, the model (and its holdout), the backtest and the retention report. The
+ * table is local, so its memory is free again before customers are scored.
+ */
+async function fromTransactions(options: AnalyzeOptions, io: CliIo, stage: Stage) {
+  const { unit, modelOptions, progress } = stage;
   const asOfOption = dayOption("as-of", options.asOf);
   const calibrationEndDay = dayOption("calibration-end", options.calibrationEnd);
+  const maxReported = options.maxReportedErrors ?? DEFAULT_MAX_REPORTED_ERRORS;
 
   // 1. Read.
   const size = await stat(options.input).then(
@@ -188,7 +262,6 @@ export async function analyze(options: AnalyzeOptions, io: CliIo): Promise<Analy
   const table = new TransactionTable(Math.min(size / 24, 50_000_000));
   const reported: RowError[] = [];
   const attributes: OrderAttributes[] = []; // by table row; Shopify exports only
-  let large = false;
   let read: ReadReport;
   try {
     read = await readTransactionFile(
@@ -202,13 +275,7 @@ export async function analyze(options: AnalyzeOptions, io: CliIo): Promise<Analy
           attributes[table.length - 1] = orderAttributes;
         },
       },
-      {
-        progressEvery,
-        onProgress: (lines) => {
-          large = true;
-          io.stderr.write(`tenure analyze: read ${count(lines)} lines (${elapsed()})\n`);
-        },
-      },
+      { progressEvery: options.progressEvery ?? 1_000_000, onProgress: stage.onProgress },
     );
   } catch (error) {
     if (error instanceof TransactionFormatError) throw new CliError(`${options.input}: ${error.message}`);
@@ -219,12 +286,10 @@ export async function analyze(options: AnalyzeOptions, io: CliIo): Promise<Analy
     throw new CliError(`${count(read.errors)} bad row${read.errors === 1 ? "" : "s"} in ${options.input}; --strict stops here (nothing written)`);
   }
   if (table.length === 0) throw new CliError(`${options.input}: no transactions to analyze`);
-  const progress = (message: string) => {
-    if (large) io.stderr.write(`tenure analyze: ${message} (${elapsed()})\n`);
-  };
   progress(`read ${count(read.transactions)} transactions of ${count(table.customerCount)} customers`);
 
   // 2. Summaries.
+  const firstDay = minDay(table);
   const lastDay = maxDay(table);
   const asOfDay = asOfOption ?? lastDay;
   if (calibrationEndDay !== undefined && calibrationEndDay >= asOfDay) {
@@ -235,29 +300,13 @@ export async function analyze(options: AnalyzeOptions, io: CliIo): Promise<Analy
   progress(`summarised ${count(summaries.length)} customers`);
 
   // 3. Model (with a holdout period when asked), then the backtest.
-  const modelOptions = { unit, horizonDays: 365, annualDiscountRate: options.annualDiscountRate ?? 0.1, grossMargin: options.grossMargin ?? 1 };
   const holdout = calibrationEndDay === undefined ? undefined : holdoutData(table, calibrationEndDay, asOfDay, unit);
   const model = fitShopModel(summaries, { ...modelOptions, holdout });
   progress(model.ok ? `fitted ${model.model.chosen}` : `no model: ${model.reason}`);
-  const backtestResult = calibrationEndDay === undefined ? null : runBacktest(table, calibrationEndDay, asOfDay, unit);
-  if (backtestResult) progress("backtested");
+  const backtest = calibrationEndDay === undefined ? null : runBacktest(table, calibrationEndDay, asOfDay, unit);
+  if (backtest) progress("backtested");
 
-  // 4. RFM and per-customer predictions.
-  const rfmInputs = summaries.map((s) => rfmInputFromSummary(s, asOfDay));
-  const cuts = rfmCutPoints(rfmInputs);
-  const scorer = model.ok ? historyScorer(model.model, asOfDay) : null;
-  const segmentCounts = new Map<string, number>();
-
-  await mkdir(options.outDir, { recursive: true });
-  const files = {
-    customers: join(options.outDir, "customers.csv"),
-    summary: join(options.outDir, "summary.json"),
-    model: join(options.outDir, "model.json"),
-  };
-  const customers = await writeCustomersCsv(files.customers, customerRows(summaries, rfmInputs, cuts, scorer, segmentCounts));
-  progress(`scored and wrote ${count(customers)} customers`);
-
-  // 5. summary.json and model.json.
+  // 4. Retention.
   const retention = retentionSummaryFromTable(table, {
     asOfDay,
     grossMargin: modelOptions.grossMargin,
@@ -265,21 +314,7 @@ export async function analyze(options: AnalyzeOptions, io: CliIo): Promise<Analy
     dimensions: attributes.length > 0 ? attributeDimensions(attributes) : [],
   });
   progress("retention report");
-  const summaryJson = {
-    generatedBy: "tenure analyze",
-    input: { file: resolve(options.input), format: read.format, lines: read.lines, transactions: read.transactions, badRows: read.errors, skipped: read.skipped },
-    asOf: dayToIso(asOfDay),
-    firstTransaction: dayToIso(minDay(table)),
-    lastTransaction: dayToIso(lastDay),
-    unit,
-    customers: summaries.length,
-    rfm: { cutPoints: cuts, segments: Object.fromEntries([...segmentCounts].sort((a, b) => b[1] - a[1])) },
-    retention,
-  };
-  await writeFile(files.summary, JSON.stringify(summaryJson, null, 2) + "\n");
-  await writeFile(files.model, JSON.stringify(modelJson(model, modelOptions, unit, asOfDay, backtestResult), null, 2) + "\n");
-  progress("done");
-  return { read, asOfDay, customers, model, files };
+  return { read, summaries, model, backtest, retention, asOfDay, firstDay, lastDay };
 }
 
 function reportBadRows(io: CliIo, input: string, read: ReadReport, reported: readonly RowError[], strict: boolean): void {
@@ -339,82 +374,6 @@ function holdoutData(table: TransactionTable, calibrationEndDay: number, asOfDay
     if (purchases > 0) holdoutPurchases.set(s.customerId, purchases);
   }
   return { summariesAtCalibration, holdoutPurchases, holdoutDays: asOfDay - calibrationEndDay };
-}
-
-type Scorer = (s: CustomerSummary) => CustomerPrediction;
-
-/**
- * Scores each distinct purchase history (x, t_x, T) once. P(alive), expected purchases
- * and the next-order date depend on nothing else; predicted CLV is gross margin x E[M | x, m]
- * x discounted expected purchases (the model's DISCOUNTING_CONVENTION), so a customer
- * with the same history but another mean spend m only rescales the first customer's CLV by
- * their own E[M | x, m]. A million customers have some 500,000 distinct histories.
- */
-export function historyScorer(model: ShopModel, asOfDay: number): Scorer {
-  const spend = model.gammaGamma?.params ?? null;
-  const cache = new Map<number | string, { prediction: CustomerPrediction; clvPerOrderValue: number | null }>();
-  return (s) => {
-    const recencyDays = s.lastDay - s.firstDay;
-    const ageDays = asOfDay - s.firstDay;
-    // Exact numeric key while the parts fit in 53 bits (x < 8192, spans < 2^20 days).
-    const key = s.frequency < 8192 && ageDays < 1_048_576 ? (s.frequency * 1_048_576 + recencyDays) * 1_048_576 + ageDays : `${s.frequency},${recencyDays},${ageDays}`;
-    const cached = cache.get(key);
-    if (cached === undefined) {
-      const prediction = model.score(s);
-      const { expectedOrderValue, predictedClv } = prediction;
-      const clvPerOrderValue = expectedOrderValue !== null && predictedClv !== null && expectedOrderValue > 0 ? predictedClv / expectedOrderValue : null;
-      cache.set(key, { prediction, clvPerOrderValue });
-      return prediction;
-    }
-    if (spend === null) return cached.prediction;
-    if (cached.clvPerOrderValue === null) return model.score(s);
-    const expectedOrderValue = gammaGammaExpectedValue(spend, s.frequency, s.monetaryValue);
-    const predictedClv = expectedOrderValue === null ? null : expectedOrderValue * cached.clvPerOrderValue;
-    const { pAlive, expectedPurchases90d, expectedPurchases365d, expectedNextOrderDay } = cached.prediction;
-    return { pAlive, expectedPurchases90d, expectedPurchases365d, expectedOrderValue, predictedClv, expectedNextOrderDay };
-  };
-}
-
-/** Rows of customers.csv; one array is reused for every row (the writer formats each at once). */
-function* customerRows(
-  summaries: readonly CustomerSummary[],
-  rfmInputs: readonly RfmInput[],
-  cuts: RfmCutPoints,
-  scorer: Scorer | null,
-  segmentCounts: Map<string, number>,
-): Generator<CustomerRow> {
-  const isoDays = new Map<number, string>();
-  const row: CustomerRow = ["", 0, 0, 0, 0, 0, 0, 0, 0, 0, "", null, null, null, null, null];
-  for (let i = 0; i < summaries.length; i++) {
-    const s = summaries[i];
-    const scores = scoreRfm(rfmInputs[i], cuts);
-    const segment = segmentFor(scores);
-    segmentCounts.set(segment, (segmentCounts.get(segment) ?? 0) + 1);
-    const p = scorer ? scorer(s) : null;
-    const nextDay = p ? p.expectedNextOrderDay : null;
-    let nextDate: string | null = null;
-    if (nextDay !== null) {
-      nextDate = isoDays.get(nextDay) ?? null;
-      if (nextDate === null) isoDays.set(nextDay, (nextDate = dayToIso(nextDay)));
-    }
-    row[0] = s.customerId;
-    row[1] = s.orders;
-    row[2] = s.frequency;
-    row[3] = s.recency;
-    row[4] = s.T;
-    row[5] = s.monetaryValue;
-    row[6] = s.totalSpent;
-    row[7] = scores.r;
-    row[8] = scores.f;
-    row[9] = scores.m;
-    row[10] = segment;
-    row[11] = p ? p.pAlive : null;
-    row[12] = p ? p.expectedPurchases90d : null;
-    row[13] = p ? p.expectedPurchases365d : null;
-    row[14] = p ? p.predictedClv : null;
-    row[15] = nextDate;
-    yield row;
-  }
 }
 
 /** Acquisition splits for retention from the export's order attributes (by table row). */

@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { mkdtempSync, readFileSync, readdirSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parse } from "csv-parse/sync";
@@ -51,6 +51,21 @@ describe("customers.csv", () => {
       const records = parse(text, { columns: true }) as Record<string, string>[];
       expect(records).toHaveLength(25_001);
       expect(records.at(-1)).toMatchObject({ customer_id: "c25000", rfm_segment: "Champions" });
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it("leaves no file behind when the rows fail midway", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "tenure-csv-"));
+    try {
+      const path = join(dir, "customers.csv");
+      const failing = function* () {
+        yield row("a");
+        throw new Error("scoring failed");
+      };
+      await expect(writeCustomersCsv(path, failing())).rejects.toThrow("scoring failed");
+      expect(readdirSync(dir)).toEqual([]);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

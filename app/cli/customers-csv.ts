@@ -4,6 +4,7 @@
 // while numbers and dates never need quoting. See docs/decisions/0004.
 import { createWriteStream } from "node:fs";
 import { once } from "node:events";
+import { rename, rm } from "node:fs/promises";
 import { stringify } from "csv-stringify/sync";
 
 export const CUSTOMER_COLUMNS = [
@@ -98,14 +99,31 @@ export function customerLine(row: CustomerRow): string {
   return line + "\n";
 }
 
-const ROWS_PER_WRITE = 10_000;
+export const ROWS_PER_WRITE = 10_000;
+
+/** customer rows -> text chunks of ROWS_PER_WRITE lines (rows are formatted one at a time). */
+export function* customerChunks(rows: Iterable<CustomerRow>): Generator<string> {
+  let batch = "";
+  let inBatch = 0;
+  for (const row of rows) {
+    batch += customerLine(row);
+    if (++inBatch === ROWS_PER_WRITE) {
+      yield batch;
+      batch = "";
+      inBatch = 0;
+    }
+  }
+  if (batch) yield batch;
+}
 
 /**
- * Writes the header and rows to `path`; resolves once the file is flushed. Each row is
- * formatted before the next is requested, so a generator may reuse one array for all rows.
+ * Writes the header, then the chunks as they come (with backpressure); resolves once
+ * flushed. The text goes to `<path>.partial`, renamed to `path` only when complete, so a
+ * failed run never leaves a truncated customers.csv behind.
  */
-export async function writeCustomersCsv(path: string, rows: Iterable<CustomerRow>): Promise<number> {
-  const out = createWriteStream(path);
+export async function writeCustomersCsvChunks(path: string, chunks: Iterable<string> | AsyncIterable<string>): Promise<void> {
+  const partial = `${path}.partial`;
+  const out = createWriteStream(partial);
   const failed = once(out, "error").then(([error]) => {
     throw error;
   });
@@ -113,21 +131,32 @@ export async function writeCustomersCsv(path: string, rows: Iterable<CustomerRow
   const write = async (text: string) => {
     if (!out.write(text)) await Promise.race([once(out, "drain"), failed]);
   };
-  await write(stringify([[...CUSTOMER_COLUMNS]]));
-  let written = 0;
-  let batch = "";
-  let inBatch = 0;
-  for (const row of rows) {
-    batch += customerLine(row);
-    written++;
-    if (++inBatch === ROWS_PER_WRITE) {
-      await write(batch);
-      batch = "";
-      inBatch = 0;
-    }
+  try {
+    await write(stringify([[...CUSTOMER_COLUMNS]]));
+    for await (const chunk of chunks) await write(chunk);
+    out.end();
+    await Promise.race([once(out, "finish"), failed]);
+  } catch (error) {
+    out.destroy();
+    await rm(partial, { force: true });
+    throw error;
   }
-  if (batch) await write(batch);
-  out.end();
-  await Promise.race([once(out, "finish"), failed]);
+  await rename(partial, path);
+}
+
+/**
+ * Writes the header and rows to `path`; resolves with the row count once the file is
+ * flushed. Each row is formatted before the next is requested, so a generator may reuse
+ * one array for all rows.
+ */
+export async function writeCustomersCsv(path: string, rows: Iterable<CustomerRow>): Promise<number> {
+  let written = 0;
+  const counted = function* () {
+    for (const row of rows) {
+      written++;
+      yield row;
+    }
+  };
+  await writeCustomersCsvChunks(path, customerChunks(counted()));
   return written;
 }

@@ -1,4 +1,7 @@
 import { spawnSync } from "node:child_process";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { ANALYZE_USAGE } from "./analyze";
 import { memoryIo } from "./io";
 import { USAGE, main } from "./main";
@@ -37,5 +40,27 @@ describe("bin/tenure.js", () => {
     const bad = spawnSync(process.execPath, [`${process.cwd()}/bin/tenure.js`, "analyze", "x.csv", "--out", "o", "--unit", "year"], { encoding: "utf8", cwd: "/" });
     expect(bad.status).toBe(2);
     expect(bad.stderr).toContain("--unit must be one of day, week, month");
+  });
+});
+
+describe("tenure analyze --threads", () => {
+  it("writes the same files with scoring workers as in one thread", () => {
+    const dir = mkdtempSync(join(tmpdir(), "tenure-threads-"));
+    try {
+      const run = (threads: string) => {
+        const out = join(dir, `t${threads}`);
+        const result = spawnSync(process.execPath, ["bin/tenure.js", "analyze", "tests/fixtures/cdnow/CDNOW_sample.txt", "--as-of", "1997-09-30", "--threads", threads, "--out", out], { encoding: "utf8" });
+        expect(result.status, result.stderr).toBe(0);
+        const summary = JSON.parse(readFileSync(join(out, "summary.json"), "utf8"));
+        return { csv: readFileSync(join(out, "customers.csv"), "utf8"), segments: summary.rfm.segments };
+      };
+      const single = run("1");
+      const threaded = run("3");
+      expect(threaded.csv.split("\n")).toHaveLength(2359);
+      expect(threaded.csv).toBe(single.csv);
+      expect(threaded.segments).toEqual(single.segments);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -1,0 +1,282 @@
+// Per-customer rows of customers.csv: RFM scores and segment, the model's predictions.
+// Shared by the main thread and the scoring workers (score-worker.ts), which split a large
+// shop's customers between the machine's cores.
+import { Worker } from "node:worker_threads";
+import { gammaGammaExpectedValue } from "~/analytics/clv/gamma-gamma";
+import { type CustomerPrediction, type ShopModel, type ShopModelJson } from "~/analytics/clv/shop-model";
+import { dayToIso } from "~/analytics/dates";
+import { type RfmCutPoints, type RfmInput, rfmCutPoints, rfmInputFromSummary, scoreRfm } from "~/analytics/rfm";
+import { segmentFor } from "~/analytics/segments";
+import { type CustomerSummary } from "~/analytics/summary";
+import { type CustomerRow, customerChunks, writeCustomersCsvChunks } from "./customers-csv";
+
+export type Scorer = (s: CustomerSummary) => CustomerPrediction;
+
+/**
+ * Scores each distinct purchase history (x, t_x, T) once. P(alive), expected purchases
+ * and the next-order date depend on nothing else; predicted CLV is gross margin x E[M | x, m]
+ * x discounted expected purchases (the model's DISCOUNTING_CONVENTION), so a customer
+ * with the same history but another mean spend m only rescales the first customer's CLV by
+ * their own E[M | x, m]. A million customers have some 500,000 distinct histories.
+ */
+export function historyScorer(model: ShopModel, asOfDay: number): Scorer {
+  const spend = model.gammaGamma?.params ?? null;
+  const cache = new Map<number | string, { prediction: CustomerPrediction; clvPerOrderValue: number | null }>();
+  return (s) => {
+    const recencyDays = s.lastDay - s.firstDay;
+    const ageDays = asOfDay - s.firstDay;
+    // Exact numeric key while the parts fit in 53 bits (x < 8192, spans < 2^20 days).
+    const key = s.frequency < 8192 && ageDays < 1_048_576 ? (s.frequency * 1_048_576 + recencyDays) * 1_048_576 + ageDays : `${s.frequency},${recencyDays},${ageDays}`;
+    const cached = cache.get(key);
+    if (cached === undefined) {
+      const prediction = model.score(s);
+      const { expectedOrderValue, predictedClv } = prediction;
+      const clvPerOrderValue = expectedOrderValue !== null && predictedClv !== null && expectedOrderValue > 0 ? predictedClv / expectedOrderValue : null;
+      cache.set(key, { prediction, clvPerOrderValue });
+      return prediction;
+    }
+    if (spend === null) return cached.prediction;
+    if (cached.clvPerOrderValue === null) return model.score(s);
+    const expectedOrderValue = gammaGammaExpectedValue(spend, s.frequency, s.monetaryValue);
+    const predictedClv = expectedOrderValue === null ? null : expectedOrderValue * cached.clvPerOrderValue;
+    const { pAlive, expectedPurchases90d, expectedPurchases365d, expectedNextOrderDay } = cached.prediction;
+    return { pAlive, expectedPurchases90d, expectedPurchases365d, expectedOrderValue, predictedClv, expectedNextOrderDay };
+  };
+}
+
+/** Customer i's summary and RFM input; may return the same (refilled) objects every time. */
+export interface CustomerSource {
+  count: number;
+  summaryAt(i: number): CustomerSummary;
+  rfmInputAt(i: number): RfmInput;
+}
+
+export function arraySource(summaries: readonly CustomerSummary[], rfmInputs: readonly RfmInput[]): CustomerSource {
+  return { count: summaries.length, summaryAt: (i) => summaries[i], rfmInputAt: (i) => rfmInputs[i] };
+}
+
+/**
+ * Customers straight from columns through one reused summary object: a worker scoring
+ * half a million customers keeps no object per customer (the scorer keeps predictions,
+ * never the summary it was given).
+ */
+export function columnSource(c: SummaryColumns, asOfDay: number): CustomerSource {
+  const summary: CustomerSummary = { customerId: "", orders: 0, frequency: 0, recency: 0, T: 0, monetaryValue: 0, totalSpent: 0, firstDay: 0, lastDay: 0 };
+  const fill = (i: number) => {
+    summary.customerId = c.ids[i];
+    summary.orders = c.orders[i];
+    summary.frequency = c.frequency[i];
+    summary.recency = c.recency[i];
+    summary.T = c.T[i];
+    summary.monetaryValue = c.monetaryValue[i];
+    summary.totalSpent = c.totalSpent[i];
+    summary.firstDay = c.firstDay[i];
+    summary.lastDay = c.lastDay[i];
+    return summary;
+  };
+  return { count: c.ids.length, summaryAt: fill, rfmInputAt: (i) => rfmInputFromSummary(fill(i), asOfDay) };
+}
+
+/** Rows of customers.csv; one array is reused for every row (the writer formats each at once). */
+export function* customerRows(source: CustomerSource, cuts: RfmCutPoints, scorer: Scorer | null, segmentCounts: Map<string, number>): Generator<CustomerRow> {
+  const isoDays = new Map<number, string>();
+  const row: CustomerRow = ["", 0, 0, 0, 0, 0, 0, 0, 0, 0, "", null, null, null, null, null];
+  for (let i = 0; i < source.count; i++) {
+    const s = source.summaryAt(i);
+    const scores = scoreRfm(source.rfmInputAt(i), cuts);
+    const segment = segmentFor(scores);
+    segmentCounts.set(segment, (segmentCounts.get(segment) ?? 0) + 1);
+    const p = scorer ? scorer(s) : null;
+    const nextDay = p ? p.expectedNextOrderDay : null;
+    let nextDate: string | null = null;
+    if (nextDay !== null) {
+      nextDate = isoDays.get(nextDay) ?? null;
+      if (nextDate === null) isoDays.set(nextDay, (nextDate = dayToIso(nextDay)));
+    }
+    row[0] = s.customerId;
+    row[1] = s.orders;
+    row[2] = s.frequency;
+    row[3] = s.recency;
+    row[4] = s.T;
+    row[5] = s.monetaryValue;
+    row[6] = s.totalSpent;
+    row[7] = scores.r;
+    row[8] = scores.f;
+    row[9] = scores.m;
+    row[10] = segment;
+    row[11] = p ? p.pAlive : null;
+    row[12] = p ? p.expectedPurchases90d : null;
+    row[13] = p ? p.expectedPurchases365d : null;
+    row[14] = p ? p.predictedClv : null;
+    row[15] = nextDate;
+    yield row;
+  }
+}
+
+
+/** Summaries as typed columns: what a worker is sent (structured clone copies them fast). */
+export interface SummaryColumns {
+  ids: string[];
+  orders: Int32Array;
+  frequency: Int32Array;
+  firstDay: Int32Array;
+  lastDay: Int32Array;
+  recency: Float64Array;
+  T: Float64Array;
+  monetaryValue: Float64Array;
+  totalSpent: Float64Array;
+}
+
+export function toColumns(summaries: readonly CustomerSummary[], from = 0, to = summaries.length): SummaryColumns {
+  const n = to - from;
+  const columns: SummaryColumns = {
+    ids: new Array<string>(n),
+    orders: new Int32Array(n),
+    frequency: new Int32Array(n),
+    firstDay: new Int32Array(n),
+    lastDay: new Int32Array(n),
+    recency: new Float64Array(n),
+    T: new Float64Array(n),
+    monetaryValue: new Float64Array(n),
+    totalSpent: new Float64Array(n),
+  };
+  for (let i = 0; i < n; i++) {
+    const s = summaries[from + i];
+    columns.ids[i] = s.customerId;
+    columns.orders[i] = s.orders;
+    columns.frequency[i] = s.frequency;
+    columns.firstDay[i] = s.firstDay;
+    columns.lastDay[i] = s.lastDay;
+    columns.recency[i] = s.recency;
+    columns.T[i] = s.T;
+    columns.monetaryValue[i] = s.monetaryValue;
+    columns.totalSpent[i] = s.totalSpent;
+  }
+  return columns;
+}
+
+/** What to score; writeScoredCustomers may empty `summaries` and `rfmInputs` once it has copied them. */
+export interface ScoringInput {
+  summaries: CustomerSummary[];
+  rfmInputs: RfmInput[];
+  cuts: RfmCutPoints | null;
+  model: ShopModel | null;
+  asOfDay: number;
+}
+
+/** What a scoring worker is given (see score-worker.ts). */
+export interface WorkerTask {
+  columns: SummaryColumns;
+  cuts: RfmCutPoints;
+  model: ShopModelJson | null;
+  asOfDay: number;
+}
+
+/** Messages from a scoring worker: text chunks in order, then its segment counts. */
+export type WorkerMessage = { kind: "chunk"; text: string } | { kind: "done"; segments: [string, number][] } | { kind: "error"; message: string };
+
+/** Below this many customers one thread is quicker than starting workers. */
+export const PARALLEL_MIN_CUSTOMERS = 100_000;
+
+/**
+ * Writes customers.csv for every summary, in order. With threads > 1 the customers are
+ * split into that many contiguous slices scored by worker threads (the model travels as
+ * its JSON), and their chunks are written in slice order: the file is the same either way.
+ * Workers run this package's TypeScript, so they need the tsx loader the CLI runs under.
+ */
+export async function writeScoredCustomers(path: string, input: ScoringInput, threads: number): Promise<Map<string, number>> {
+  const segmentCounts = new Map<string, number>();
+  const cuts = input.cuts ?? rfmCutPoints(input.rfmInputs);
+  if (threads <= 1) {
+    const scorer = input.model ? historyScorer(input.model, input.asOfDay) : null;
+    const source = arraySource(input.summaries, input.rfmInputs);
+    await writeCustomersCsvChunks(path, customerChunks(customerRows(source, cuts, scorer, segmentCounts)));
+    return segmentCounts;
+  }
+  const modelJson = input.model ? input.model.toJSON() : null;
+  const size = Math.ceil(input.summaries.length / threads);
+  const slices = Array.from({ length: threads }, (_, k) => [k * size, Math.min(input.summaries.length, (k + 1) * size)] as const);
+  const tasks = slices.map(([from, to]): WorkerTask => ({ columns: toColumns(input.summaries, from, to), cuts, model: modelJson, asOfDay: input.asOfDay }));
+  // The workers have their copies: let the objects go (about 250 MB at a million customers).
+  input.summaries = [];
+  input.rfmInputs = [];
+  const workers = tasks.map(startWorker);
+  tasks.length = 0;
+  try {
+    const inOrder = async function* () {
+      for (const worker of workers) yield* worker.chunks();
+    };
+    await writeCustomersCsvChunks(path, inOrder());
+    for (const worker of workers) {
+      for (const [segment, n] of await worker.segments) segmentCounts.set(segment, (segmentCounts.get(segment) ?? 0) + n);
+    }
+  } finally {
+    await Promise.all(workers.map((worker) => worker.stop()));
+  }
+  return segmentCounts;
+}
+
+/**
+ * The worker's entry: registers tsx's loader in the worker itself (whether a worker
+ * inherits the parent's --import loader differs between Node versions), then loads
+ * score-worker.ts. The tsconfig (path aliases) comes from TSX_TSCONFIG_PATH or the cwd, as
+ * in the main thread.
+ */
+function workerBootstrap(): string {
+  const tsx = import.meta.resolve("tsx/esm/api");
+  const entry = new URL("./score-worker.ts", import.meta.url).href;
+  return `import(${JSON.stringify(tsx)}).then(({ register }) => { register(); return import(${JSON.stringify(entry)}); });`;
+}
+
+/** A scoring worker whose chunks are buffered until the writer reaches its slice. */
+function startWorker(task: WorkerTask) {
+  const worker = new Worker(workerBootstrap(), { eval: true, execArgv: [], workerData: task });
+  const buffered: string[] = [];
+  let finished = false;
+  let failure: Error | null = null;
+  let wake: (() => void) | null = null;
+  let resolveSegments: (segments: [string, number][]) => void = () => undefined;
+  let rejectSegments: (error: Error) => void = () => undefined;
+  const segments = new Promise<[string, number][]>((resolve, reject) => {
+    resolveSegments = resolve;
+    rejectSegments = reject;
+  });
+  segments.catch(() => undefined); // reported through chunks()
+  const fail = (error: Error) => {
+    failure ??= error;
+    finished = true;
+    rejectSegments(failure);
+    wake?.();
+  };
+  worker.on("message", (message: WorkerMessage) => {
+    if (message.kind === "chunk") buffered.push(message.text);
+    else if (message.kind === "done") {
+      finished = true;
+      resolveSegments(message.segments);
+    } else fail(new Error(`scoring worker: ${message.message}`));
+    wake?.();
+  });
+  worker.on("error", fail);
+  worker.on("exit", (code) => {
+    if (!finished) fail(new Error(`scoring worker exited with code ${code} before finishing`));
+  });
+  return {
+    segments,
+    async *chunks(): AsyncGenerator<string> {
+      while (true) {
+        if (buffered.length > 0) {
+          // Hand over and forget: the writer holds each chunk only until it is written.
+          yield buffered.shift() as string;
+          continue;
+        }
+        if (failure) throw failure;
+        if (finished) return;
+        await new Promise<void>((resolve) => {
+          wake = resolve;
+        });
+        wake = null;
+      }
+    },
+    stop: () => worker.terminate(),
+  };
+}

@@ -1,0 +1,20 @@
+// Scoring worker: scores one slice of a shop's customers and posts customers.csv text in
+// chunks, then its segment counts (see writeScoredCustomers in customer-rows.ts).
+import { parentPort, workerData } from "node:worker_threads";
+import { restoreShopModel } from "~/analytics/clv/shop-model";
+import { customerChunks } from "./customers-csv";
+import { type WorkerMessage, type WorkerTask, columnSource, customerRows, historyScorer } from "./customer-rows";
+
+const port = parentPort;
+if (!port) throw new Error("score-worker.ts runs as a worker thread");
+const post = (message: WorkerMessage) => port.postMessage(message);
+
+try {
+  const task = workerData as WorkerTask;
+  const scorer = task.model ? historyScorer(restoreShopModel(task.model), task.asOfDay) : null;
+  const segmentCounts = new Map<string, number>();
+  for (const text of customerChunks(customerRows(columnSource(task.columns, task.asOfDay), task.cuts, scorer, segmentCounts))) post({ kind: "chunk", text });
+  post({ kind: "done", segments: [...segmentCounts] });
+} catch (error) {
+  post({ kind: "error", message: error instanceof Error ? (error.stack ?? error.message) : String(error) });
+}
