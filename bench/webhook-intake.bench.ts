@@ -1,6 +1,7 @@
-// Webhook intake against the real server: the production build under remix-serve (what
-// `npm start` runs), real PostgreSQL and Redis (scripts/local-services.ts: DATABASE_URL /
-// REDIS_URL, else embedded PostgreSQL and a private redis-server). autocannon sends
+// Webhook intake against the real server: the production build run by `npm start`'s
+// command (package.json "start", remix-serve today), real PostgreSQL and Redis
+// (scripts/local-services.ts: DATABASE_URL / REDIS_URL, else embedded PostgreSQL and a
+// private redis-server). autocannon sends
 // signed deliveries of the demo store's real shape, each request under a webhook id never
 // used before, so every 200 is one new stored row and one enqueued job.
 //
@@ -196,7 +197,7 @@ export async function run(): Promise<BenchResult[]> {
         TENURE_QUEUE_PREFIX: `bench-${runId}`,
       },
     });
-    log(`server ${server.url} (NODE_ENV=production, remix-serve); database ${services.postgres.description}; redis ${services.redis.description}`);
+    log(`server ${server.url} (NODE_ENV=production, npm start's command); database ${services.postgres.description}; redis ${services.redis.description}`);
     const pool = prepareDeliveries(secret, paths);
     const meanKb = pool.reduce((n, d) => n + d.body.length, 0) / pool.length / 1024;
     log(`${pool.length} distinct signed bodies (mean ${meanKb.toFixed(1)} KB), a fresh webhook id per request`);

@@ -88,8 +88,20 @@ export interface ServerProcess {
 }
 
 /**
- * Starts `remix-serve ./build/server/index.js` on 127.0.0.1:`port` in its own process group
- * (stdout/stderr to `stdio`), and resolves once it answers HTTP.
+ * The production server command, as `npm start` runs it (package.json "start"):
+ * `remix-serve <build>` or `node <server file> ...`, as node arguments.
+ */
+export function startCommand(): string[] {
+  const pkg = JSON.parse(readFileSync(path.join(PROJECT_ROOT, "package.json"), "utf8")) as { scripts?: Record<string, string> };
+  const [command, ...rest] = (pkg.scripts?.start ?? "remix-serve ./build/server/index.js").trim().split(/\s+/);
+  if (command === "remix-serve") return [path.join(PROJECT_ROOT, "node_modules", "@remix-run", "serve", "dist", "cli.js"), ...rest];
+  if (command === "node") return rest;
+  throw new Error(`package.json "start" is "${pkg.scripts?.start}": expected "remix-serve <build>" or "node <file>"`);
+}
+
+/**
+ * Starts the production server (`npm start`'s command) on 127.0.0.1:`port` in its own
+ * process group (stdout/stderr to `stdio`), and resolves once it answers HTTP.
  */
 export async function startAppServer(options: {
   port: number;
@@ -97,14 +109,13 @@ export async function startAppServer(options: {
   stdio: "ignore" | number;
   nodeArgs?: string[];
 }): Promise<ServerProcess> {
-  const serve = path.join(PROJECT_ROOT, "node_modules", "@remix-run", "serve", "dist", "cli.js");
   const env: NodeJS.ProcessEnv = { ...options.env, PORT: String(options.port), HOST: "127.0.0.1" };
   let sink: { origin: string; close: () => void } | undefined;
   if (env.NODE_ENV === "development" && !env.REMIX_DEV_ORIGIN) {
     sink = await startDevReadySink();
     env.REMIX_DEV_ORIGIN = sink.origin;
   }
-  const child = spawn(process.execPath, [...(options.nodeArgs ?? []), serve, "./build/server/index.js"], {
+  const child = spawn(process.execPath, [...(options.nodeArgs ?? []), ...startCommand()], {
     cwd: PROJECT_ROOT,
     env,
     stdio: ["ignore", options.stdio, options.stdio],
@@ -123,14 +134,14 @@ export async function startAppServer(options: {
   };
   const deadline = Date.now() + 60_000;
   for (;;) {
-    if (child.exitCode !== null) throw new Error(`remix-serve exited during start-up (code ${child.exitCode})`);
+    if (child.exitCode !== null) throw new Error(`the server exited during start-up (code ${child.exitCode})`);
     try {
       await fetch(`${url}/webhooks/orders/create`, { method: "GET" });
       break;
     } catch {
       if (Date.now() > deadline) {
         await stop();
-        throw new Error(`remix-serve did not answer on ${url} within 60 s`);
+        throw new Error(`the server did not answer on ${url} within 60 s`);
       }
       await new Promise((resolve) => setTimeout(resolve, 200));
     }

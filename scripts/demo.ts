@@ -22,7 +22,7 @@ import { planDeliveries } from "../app/demo/deliveries";
 import { checkAgainstExpected, formatCount, formatMoney, readIngest, rowsFingerprint, waitForIngest } from "../app/demo/report.server";
 import { parseWebhookApiVersion, parseWebhookPaths, sendDeliveries } from "../app/demo/send";
 import { generateStore } from "../app/demo/store";
-import { ensureAppBuild, logTail as tail, startDevReadySink } from "./app-build";
+import { ensureAppBuild, logTail as tail, startCommand, startDevReadySink } from "./app-build";
 import { PROJECT_ROOT, type LocalServices, MissingRedisError, ensureLocalServices, freePort, onShutdownSignal, redactUrl } from "./local-services";
 
 const DEMO_DIR = path.join(PROJECT_ROOT, ".demo");
@@ -245,9 +245,8 @@ async function main(): Promise<void> {
   // remix-serve under NODE_ENV=development announces each build to a `remix dev` server
   // at REMIX_DEV_ORIGIN and exits when there is none; the demo answers that ping itself.
   childEnv.REMIX_DEV_ORIGIN = (await startDevReadySink()).origin;
-  const serve = path.join(PROJECT_ROOT, "node_modules", "@remix-run", "serve", "dist", "cli.js");
   const tsx = path.join(PROJECT_ROOT, "node_modules", "tsx", "dist", "cli.mjs");
-  startChild("web", [serve, "./build/server/index.js"], childEnv);
+  startChild("web", startCommand(), childEnv);
   startChild("worker", [tsx, "app/jobs/worker.ts"], childEnv);
   await waitForHttp(`http://127.0.0.1:${port}/webhooks/orders/create`, 60_000);
   say(`web server on ${appUrl} and worker started (logs: .demo/logs/web.log, .demo/logs/worker.log)`);
