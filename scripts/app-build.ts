@@ -93,10 +93,14 @@ export interface ServerProcess {
  */
 export function startCommand(): string[] {
   const pkg = JSON.parse(readFileSync(path.join(PROJECT_ROOT, "package.json"), "utf8")) as { scripts?: Record<string, string> };
-  const [command, ...rest] = (pkg.scripts?.start ?? "remix-serve ./build/server/index.js").trim().split(/\s+/);
+  let tokens = (pkg.scripts?.start ?? "remix-serve ./build/server/index.js").trim().split(/\s+/);
+  // The Node 22 wrapper is not needed here: this process already runs on Node 22.
+  if (tokens[0] === "bash" && tokens[1]?.endsWith("with-node22.sh")) tokens = tokens.slice(2);
+  const [command, ...rest] = tokens;
   if (command === "remix-serve") return [path.join(PROJECT_ROOT, "node_modules", "@remix-run", "serve", "dist", "cli.js"), ...rest];
+  if (command === "tsx") return [path.join(PROJECT_ROOT, "node_modules", "tsx", "dist", "cli.mjs"), ...rest];
   if (command === "node") return rest;
-  throw new Error(`package.json "start" is "${pkg.scripts?.start}": expected "remix-serve <build>" or "node <file>"`);
+  throw new Error(`package.json "start" is "${pkg.scripts?.start}": expected remix-serve, node or tsx with its arguments`);
 }
 
 /**
