@@ -5,6 +5,10 @@ import { isbot } from "isbot";
 import { renderToPipeableStream } from "react-dom/server";
 import { addDocumentResponseHeaders } from "./shopify.server";
 
+// The production server (server.mjs) hands webhook deliveries to the intake directly,
+// from this same bundle, without the Remix request pipeline.
+export { INTAKE_TOPICS, receiveWebhook } from "./ingest/intake.server";
+
 export const streamTimeout = 5_000;
 
 export default async function handleRequest(

@@ -4,7 +4,7 @@ import { fileURLToPath } from "node:url";
 import { testDb, uniqueShop } from "../helpers/db";
 import { closedPort, fixtureText, isolatedIngestQueue, uniqueWebhookId, webhookHeaders } from "./helpers";
 
-// The real HTTP path, once: `remix vite:build` into a scratch folder, served by remix-serve
+// The real HTTP path, once: `remix vite:build` into a scratch folder, served by server.mjs
 // (what `npm start` runs) on a free port, against this worker's PostgreSQL and Redis.
 
 const root = fileURLToPath(new URL("../../", import.meta.url));
@@ -23,13 +23,12 @@ function run(command: string, args: string[], env: NodeJS.ProcessEnv): Promise<v
   });
 }
 
-/** Starts remix-serve on the build with this environment; resolves with its base URL once it answers. */
+/** Starts server.mjs on the build with this environment; resolves with its base URL once it answers. */
 async function serve(environment: Record<string, string>): Promise<string> {
   const port = await closedPort();
   const baseUrl = `http://127.0.0.1:${port}`;
-  const child = spawn(process.execPath, ["node_modules/@remix-run/serve/dist/cli.js", `${buildDir}/server/index.js`], {
+  const child = spawn(process.execPath, ["server.mjs", `${buildDir}/server/index.js`], {
     cwd: root,
-    // NODE_ENV=test: remix-serve treats "development" as a Vite dev session.
     env: { ...process.env, NODE_ENV: "test", PORT: String(port), SHOPIFY_APP_URL: baseUrl, ...environment },
     stdio: ["ignore", "ignore", "pipe"],
   });
@@ -37,7 +36,7 @@ async function serve(environment: Record<string, string>): Promise<string> {
   let errors = "";
   child.stderr?.on("data", (chunk) => (errors += chunk));
   for (let attempt = 0; attempt < 100; attempt++) {
-    if (child.exitCode !== null) throw new Error(`remix-serve exited ${child.exitCode}\n${errors}`);
+    if (child.exitCode !== null) throw new Error(`server.mjs exited ${child.exitCode}\n${errors}`);
     const up = await fetch(`${baseUrl}/`, { redirect: "manual" }).then(
       () => true,
       () => false,
@@ -45,7 +44,7 @@ async function serve(environment: Record<string, string>): Promise<string> {
     if (up) return baseUrl;
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
-  throw new Error(`remix-serve did not answer on ${baseUrl}\n${errors}`);
+  throw new Error(`server.mjs did not answer on ${baseUrl}\n${errors}`);
 }
 
 const BODY_LIMIT = 64 * 1024;
@@ -85,7 +84,7 @@ function post(baseUrl: string, topic: string, shop: string, body: string, overri
   };
 }
 
-describe("the built app served by remix-serve", () => {
+describe("the built app served by server.mjs (npm start)", () => {
   it("stores a signed delivery before answering 200, queues its id, and takes a retry as a duplicate", async () => {
     const shop = uniqueShop();
     const delivery = post(app, "orders/create", shop, fixtureText("orders-create"));
