@@ -1,7 +1,7 @@
 import { type CustomerRow, type OrderBundle, type OrderRow } from "./mappers";
 import { recomputeCustomerSummaries, recomputeOrderNets } from "./summary.server";
 import { type Tx, distinctIds, lockCustomers, lockOrders } from "./tx.server";
-import { PLACEHOLDER_UPDATED_AT } from "./upsert.server";
+import { ORDER_NEWER_WINS, PLACEHOLDER_UPDATED_AT } from "./upsert.server";
 
 // The batched form of upsertOrder, for the bulk backfill and reconciliation: the same
 // rules (newer-or-different wins, tombstones honoured, net and summaries recomputed from
@@ -137,24 +137,7 @@ export async function upsertOrdersBatch(tx: Tx, shop: string, bundles: OrderBund
            "shopifyCreatedAt" timestamp, "shopifyUpdatedAt" timestamp, currency text, "currentTotalMinor" bigint,
            test boolean, "cancelledAt" timestamp, "financialStatus" text, "sourceName" text, "discountCodes" text[],
            tags text[], "firstProductId" bigint, "firstProductTitle" text, "lineItemCount" int)
-      ON CONFLICT (shop, id) DO UPDATE SET
-        name = excluded.name, "customerId" = excluded."customerId", "processedAt" = excluded."processedAt",
-        "shopifyCreatedAt" = excluded."shopifyCreatedAt", "shopifyUpdatedAt" = excluded."shopifyUpdatedAt",
-        currency = excluded.currency, "currentTotalMinor" = excluded."currentTotalMinor", "netMinor" = excluded."netMinor",
-        test = excluded.test, "cancelledAt" = excluded."cancelledAt", "financialStatus" = excluded."financialStatus",
-        "sourceName" = excluded."sourceName", "discountCodes" = excluded."discountCodes", tags = excluded.tags,
-        "firstProductId" = excluded."firstProductId", "firstProductTitle" = excluded."firstProductTitle",
-        "lineItemCount" = excluded."lineItemCount"
-      WHERE excluded."shopifyUpdatedAt" > cur."shopifyUpdatedAt"
-         OR (excluded."shopifyUpdatedAt" = cur."shopifyUpdatedAt"
-             AND (excluded.name, excluded."customerId", excluded."processedAt", excluded."shopifyCreatedAt",
-                  excluded.currency, excluded."currentTotalMinor", excluded.test, excluded."cancelledAt",
-                  excluded."financialStatus", excluded."sourceName", excluded."discountCodes", excluded.tags,
-                  excluded."firstProductId", excluded."firstProductTitle", excluded."lineItemCount")
-                 IS DISTINCT FROM (cur.name, cur."customerId", cur."processedAt", cur."shopifyCreatedAt",
-                  cur.currency, cur."currentTotalMinor", cur.test, cur."cancelledAt",
-                  cur."financialStatus", cur."sourceName", cur."discountCodes", cur.tags,
-                  cur."firstProductId", cur."firstProductTitle", cur."lineItemCount"))
+      ${ORDER_NEWER_WINS}
       RETURNING id`;
     written = rows.map((row) => row.id);
   }

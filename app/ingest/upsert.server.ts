@@ -90,6 +90,30 @@ async function ensureCustomer(tx: Tx, shop: string, id: bigint): Promise<boolean
   return written > 0;
 }
 
+/**
+ * The conflict rule of every order write (one by one and batched): a stored order moves
+ * forward only to a newer Shopify updated_at, or to different content at the same one.
+ */
+export const ORDER_NEWER_WINS = Prisma.sql`
+  ON CONFLICT (shop, id) DO UPDATE SET
+    name = excluded.name, "customerId" = excluded."customerId", "processedAt" = excluded."processedAt",
+    "shopifyCreatedAt" = excluded."shopifyCreatedAt", "shopifyUpdatedAt" = excluded."shopifyUpdatedAt",
+    currency = excluded.currency, "currentTotalMinor" = excluded."currentTotalMinor", "netMinor" = excluded."netMinor",
+    test = excluded.test, "cancelledAt" = excluded."cancelledAt", "financialStatus" = excluded."financialStatus",
+    "sourceName" = excluded."sourceName", "discountCodes" = excluded."discountCodes", tags = excluded.tags,
+    "firstProductId" = excluded."firstProductId", "firstProductTitle" = excluded."firstProductTitle",
+    "lineItemCount" = excluded."lineItemCount"
+  WHERE excluded."shopifyUpdatedAt" > cur."shopifyUpdatedAt"
+     OR (excluded."shopifyUpdatedAt" = cur."shopifyUpdatedAt"
+         AND (excluded.name, excluded."customerId", excluded."processedAt", excluded."shopifyCreatedAt",
+              excluded.currency, excluded."currentTotalMinor", excluded.test, excluded."cancelledAt",
+              excluded."financialStatus", excluded."sourceName", excluded."discountCodes", excluded.tags,
+              excluded."firstProductId", excluded."firstProductTitle", excluded."lineItemCount")
+             IS DISTINCT FROM (cur.name, cur."customerId", cur."processedAt", cur."shopifyCreatedAt",
+              cur.currency, cur."currentTotalMinor", cur.test, cur."cancelledAt",
+              cur."financialStatus", cur."sourceName", cur."discountCodes", cur.tags,
+              cur."firstProductId", cur."firstProductTitle", cur."lineItemCount"))`;
+
 async function writeOrder(tx: Tx, shop: string, o: OrderRow): Promise<boolean> {
   // The net as recomputeOrderNets would compute it, so a written order needs no second
   // statement (its refunds are inserted first, under the same order lock).
@@ -107,24 +131,7 @@ async function writeOrder(tx: Tx, shop: string, o: OrderRow): Promise<boolean> {
             ${o.currentTotalMinor}::bigint, ${netSql}, ${o.test}::boolean, ${o.cancelledAt}::timestamp,
             ${o.financialStatus}, ${o.sourceName}, ${o.discountCodes}::text[], ${o.tags}::text[],
             ${o.firstProductId}::bigint, ${o.firstProductTitle}, ${o.lineItemCount}::int)
-    ON CONFLICT (shop, id) DO UPDATE SET
-      name = excluded.name, "customerId" = excluded."customerId", "processedAt" = excluded."processedAt",
-      "shopifyCreatedAt" = excluded."shopifyCreatedAt", "shopifyUpdatedAt" = excluded."shopifyUpdatedAt",
-      currency = excluded.currency, "currentTotalMinor" = excluded."currentTotalMinor", "netMinor" = excluded."netMinor",
-      test = excluded.test, "cancelledAt" = excluded."cancelledAt", "financialStatus" = excluded."financialStatus",
-      "sourceName" = excluded."sourceName", "discountCodes" = excluded."discountCodes", tags = excluded.tags,
-      "firstProductId" = excluded."firstProductId", "firstProductTitle" = excluded."firstProductTitle",
-      "lineItemCount" = excluded."lineItemCount"
-    WHERE excluded."shopifyUpdatedAt" > cur."shopifyUpdatedAt"
-       OR (excluded."shopifyUpdatedAt" = cur."shopifyUpdatedAt"
-           AND (excluded.name, excluded."customerId", excluded."processedAt", excluded."shopifyCreatedAt",
-                excluded.currency, excluded."currentTotalMinor", excluded.test, excluded."cancelledAt",
-                excluded."financialStatus", excluded."sourceName", excluded."discountCodes", excluded.tags,
-                excluded."firstProductId", excluded."firstProductTitle", excluded."lineItemCount")
-               IS DISTINCT FROM (cur.name, cur."customerId", cur."processedAt", cur."shopifyCreatedAt",
-                cur.currency, cur."currentTotalMinor", cur.test, cur."cancelledAt",
-                cur."financialStatus", cur."sourceName", cur."discountCodes", cur.tags,
-                cur."firstProductId", cur."firstProductTitle", cur."lineItemCount"))`;
+    ${ORDER_NEWER_WINS}`;
   return written > 0;
 }
 
