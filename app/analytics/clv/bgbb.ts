@@ -5,6 +5,7 @@
 import { maximizeLikelihood, publicFit, type FitOptions, type FitResult } from "./estimation";
 import { withNumericalGradient } from "./optimize";
 import { digamma, lbeta, lchoose, lgamma, logSumExp } from "./special";
+import { assertPositiveParameters } from "./validate";
 
 export interface BgBbParams {
   alpha: number;
@@ -25,12 +26,7 @@ export interface BgBbRow {
 
 const NAMES = ["alpha", "beta", "gamma", "delta"] as const;
 
-function checkParams(params: BgBbParams): void {
-  for (const name of NAMES) {
-    const value = params[name];
-    if (!(value > 0) || !Number.isFinite(value)) throw new RangeError(`parameter ${name} = ${value} must be a positive number`);
-  }
-}
+const checkParams = (params: BgBbParams) => assertPositiveParameters(params, NAMES);
 
 /** Why (x, t_x, n) is not a BG/BB pattern, or null. */
 export function bgbbRowProblem(x: number, tx: number, n: number): string | null {

@@ -5,7 +5,7 @@
 // purchase is not certainly alive. Times are in the caller's unit.
 import { ageScale, fitCountModel, type CountModelSpec, type FitOptions, type FitResult, type LogLikelihood } from "./estimation";
 import { expectedWhileActive } from "./mixtures";
-import { type PreparedRows, type RfRow, rowProblem } from "./rows";
+import { type PreparedRows, type RfRow } from "./rows";
 import {
   digamma,
   lbeta,
@@ -15,6 +15,7 @@ import {
   logNegativeBinomialPmf,
   negativeBinomialTail,
 } from "./special";
+import { assertPositiveParameters, assertValidRow } from "./validate";
 
 export interface BgNbdParams {
   r: number;
@@ -25,17 +26,7 @@ export interface BgNbdParams {
 
 const NAMES = ["r", "alpha", "a", "b"] as const;
 
-function checkParams(params: BgNbdParams): void {
-  for (const name of NAMES) {
-    const value = params[name];
-    if (!(value > 0) || !Number.isFinite(value)) throw new RangeError(`parameter ${name} = ${value} must be a positive number`);
-  }
-}
-
-function checkRow(x: number, tx: number, T: number): void {
-  const problem = rowProblem(x, tx, T);
-  if (problem) throw new RangeError(problem);
-}
+const checkParams = (params: BgNbdParams) => assertPositiveParameters(params, NAMES);
 
 /**
  * log of the drop-out odds D: the likelihood is e^{A3}(1 + e^D), where e^D weighs "dropped
@@ -50,7 +41,7 @@ function dropOutLogOdds(params: BgNbdParams, modified: boolean, x: number, tx: n
 
 function rowLogLikelihood(params: BgNbdParams, modified: boolean, x: number, tx: number, T: number): number {
   checkParams(params);
-  checkRow(x, tx, T);
+  assertValidRow(x, tx, T);
   const { r, alpha, a, b } = params;
   const shift = modified ? 1 : 0;
   const constant =
@@ -176,7 +167,7 @@ export function bgnbdLogLikelihood(params: BgNbdParams, rows: readonly RfRow[]):
 /** P(active at T | x, t_x, T). */
 export function bgnbdPAlive(params: BgNbdParams, x: number, tx: number, T: number): number {
   checkParams(params);
-  checkRow(x, tx, T);
+  assertValidRow(x, tx, T);
   return logistic(-dropOutLogOdds(params, false, x, tx, T));
 }
 
@@ -250,7 +241,7 @@ export function modifiedBgnbdLogLikelihood(params: BgNbdParams, rows: readonly R
 
 export function modifiedBgnbdPAlive(params: BgNbdParams, x: number, tx: number, T: number): number {
   checkParams(params);
-  checkRow(x, tx, T);
+  assertValidRow(x, tx, T);
   return logistic(-dropOutLogOdds(params, true, x, tx, T));
 }
 

@@ -8,6 +8,7 @@
 import { maximizeLikelihood, publicFit, type FitOptions, type FitResult, type LogLikelihood } from "./estimation";
 import { TripleCounter } from "./rows";
 import { digamma, lgamma } from "./special";
+import { assertPositiveParameters } from "./validate";
 
 export interface GammaGammaParams {
   p: number;
@@ -24,12 +25,7 @@ export interface SpendRow {
 
 const NAMES = ["p", "q", "gamma"] as const;
 
-function checkParams(params: GammaGammaParams): void {
-  for (const name of NAMES) {
-    const value = params[name];
-    if (!(value > 0) || !Number.isFinite(value)) throw new RangeError(`parameter ${name} = ${value} must be a positive number`);
-  }
-}
+const checkParams = (params: GammaGammaParams) => assertPositiveParameters(params, NAMES);
 
 /** Why (x, m) cannot enter the spend model, or null. */
 export function spendRowProblem(x: number, m: number): string | null {

@@ -11,8 +11,9 @@
 import { ageScale, fitCountModel, type CountModelSpec, type FitOptions, type FitResult, type LogLikelihood } from "./estimation";
 import { emptyTailIntegral, logTailIntegral, type TailIntegral } from "./mixtures";
 import { integrateVector } from "./quadrature";
-import { DoubleIndex, type PreparedRows, type RfRow, rowProblem } from "./rows";
+import { DoubleIndex, type PreparedRows, type RfRow } from "./rows";
 import { digamma, expm1OverX, lgamma, logAddExp, logNegativeBinomialPmf, logSubExp } from "./special";
+import { assertPositiveParameters, assertValidRow } from "./validate";
 
 export interface ParetoNbdParams {
   r: number;
@@ -23,17 +24,7 @@ export interface ParetoNbdParams {
 
 const NAMES = ["r", "alpha", "s", "beta"] as const;
 
-function checkParams(params: ParetoNbdParams): void {
-  for (const name of NAMES) {
-    const value = params[name];
-    if (!(value > 0) || !Number.isFinite(value)) throw new RangeError(`parameter ${name} = ${value} must be a positive number`);
-  }
-}
-
-function checkRow(x: number, tx: number, T: number): void {
-  const problem = rowProblem(x, tx, T);
-  if (problem) throw new RangeError(problem);
-}
+const checkParams = (params: ParetoNbdParams) => assertPositiveParameters(params, NAMES);
 
 interface RowTerms {
   /** log of the "alive at T" term, (α+T)^{-(r+x)} (β+T)^{-s}. */
@@ -182,7 +173,7 @@ export function fitParetoNbd(rows: readonly RfRow[] | PreparedRows, options: Fit
 /** log-likelihood of one customer. */
 export function paretoNbdLogLikelihoodRow(params: ParetoNbdParams, x: number, tx: number, T: number): number {
   checkParams(params);
-  checkRow(x, tx, T);
+  assertValidRow(x, tx, T);
   const terms = rowTerms(params, x, tx, T);
   return terms.logConstant + logAddExp(terms.logAlive, terms.logDied);
 }
@@ -194,7 +185,7 @@ export function paretoNbdLogLikelihood(params: ParetoNbdParams, rows: readonly R
 /** P(alive at T | x, t_x, T). */
 export function paretoNbdPAlive(params: ParetoNbdParams, x: number, tx: number, T: number): number {
   checkParams(params);
-  checkRow(x, tx, T);
+  assertValidRow(x, tx, T);
   const terms = rowTerms(params, x, tx, T);
   return Math.exp(terms.logAlive - logAddExp(terms.logAlive, terms.logDied));
 }
