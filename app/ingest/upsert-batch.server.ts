@@ -1,7 +1,7 @@
 import { type CustomerRow, type OrderBundle, type OrderRow } from "./mappers";
 import { recomputeCustomerSummaries, recomputeOrderNets } from "./summary.server";
 import { type Tx, distinctIds, lockCustomers, lockOrders } from "./tx.server";
-import { ORDER_NEWER_WINS, PLACEHOLDER_UPDATED_AT } from "./upsert.server";
+import { CUSTOMER_NEWER_WINS, ORDER_NEWER_WINS, PLACEHOLDER_UPDATED_AT } from "./upsert.server";
 
 // The batched form of upsertOrder, for the bulk backfill and reconciliation: the same
 // rules (newer-or-different wins, tombstones honoured, net and summaries recomputed from
@@ -73,16 +73,7 @@ export async function upsertOrdersBatch(tx: Tx, shop: string, bundles: OrderBund
              x."shopifyCreatedAt", x."shopifyUpdatedAt"
       FROM jsonb_to_recordset(${json}::jsonb) AS x(id bigint, email text, "firstName" text, "lastName" text, phone text,
            state text, tags text[], currency text, "shopifyCreatedAt" timestamp, "shopifyUpdatedAt" timestamp)
-      ON CONFLICT (shop, id) DO UPDATE SET
-        email = excluded.email, "firstName" = excluded."firstName", "lastName" = excluded."lastName",
-        phone = excluded.phone, state = excluded.state, tags = excluded.tags, currency = excluded.currency,
-        "shopifyCreatedAt" = excluded."shopifyCreatedAt", "shopifyUpdatedAt" = excluded."shopifyUpdatedAt"
-      WHERE excluded."shopifyUpdatedAt" > cur."shopifyUpdatedAt"
-         OR (excluded."shopifyUpdatedAt" = cur."shopifyUpdatedAt"
-             AND (excluded.email, excluded."firstName", excluded."lastName", excluded.phone, excluded.state,
-                  excluded.tags, excluded.currency, excluded."shopifyCreatedAt")
-                 IS DISTINCT FROM (cur.email, cur."firstName", cur."lastName", cur.phone, cur.state,
-                  cur.tags, cur.currency, cur."shopifyCreatedAt"))`;
+      ${CUSTOMER_NEWER_WINS}`;
   }
   const liveCustomerIds = incomingCustomerIds.filter((id) => !deletedCustomers.has(id));
   // A profile written above already made the row: placeholders only for the others.

@@ -62,22 +62,26 @@ export async function addTombstones(tx: Tx, shop: string, resource: "order" | "c
     ON CONFLICT (shop, resource, id) DO NOTHING`;
 }
 
+/** The conflict rule of every customer-profile write (one by one and batched), as for orders. */
+export const CUSTOMER_NEWER_WINS = Prisma.sql`
+  ON CONFLICT (shop, id) DO UPDATE SET
+    email = excluded.email, "firstName" = excluded."firstName", "lastName" = excluded."lastName",
+    phone = excluded.phone, state = excluded.state, tags = excluded.tags, currency = excluded.currency,
+    "shopifyCreatedAt" = excluded."shopifyCreatedAt", "shopifyUpdatedAt" = excluded."shopifyUpdatedAt"
+  WHERE excluded."shopifyUpdatedAt" > cur."shopifyUpdatedAt"
+     OR (excluded."shopifyUpdatedAt" = cur."shopifyUpdatedAt"
+         AND (excluded.email, excluded."firstName", excluded."lastName", excluded.phone, excluded.state,
+              excluded.tags, excluded.currency, excluded."shopifyCreatedAt")
+             IS DISTINCT FROM (cur.email, cur."firstName", cur."lastName", cur.phone, cur.state,
+              cur.tags, cur.currency, cur."shopifyCreatedAt"))`;
+
 async function writeCustomer(tx: Tx, shop: string, c: CustomerRow): Promise<boolean> {
   const written = await tx.$executeRaw`
     INSERT INTO "Customer" AS cur (shop, id, email, "firstName", "lastName", phone, state, tags, currency,
                                    "shopifyCreatedAt", "shopifyUpdatedAt")
     VALUES (${shop}, ${c.id}::bigint, ${c.email}, ${c.firstName}, ${c.lastName}, ${c.phone}, ${c.state},
             ${c.tags}::text[], ${c.currency}, ${c.shopifyCreatedAt}::timestamp, ${c.shopifyUpdatedAt}::timestamp)
-    ON CONFLICT (shop, id) DO UPDATE SET
-      email = excluded.email, "firstName" = excluded."firstName", "lastName" = excluded."lastName",
-      phone = excluded.phone, state = excluded.state, tags = excluded.tags, currency = excluded.currency,
-      "shopifyCreatedAt" = excluded."shopifyCreatedAt", "shopifyUpdatedAt" = excluded."shopifyUpdatedAt"
-    WHERE excluded."shopifyUpdatedAt" > cur."shopifyUpdatedAt"
-       OR (excluded."shopifyUpdatedAt" = cur."shopifyUpdatedAt"
-           AND (excluded.email, excluded."firstName", excluded."lastName", excluded.phone, excluded.state,
-                excluded.tags, excluded.currency, excluded."shopifyCreatedAt")
-               IS DISTINCT FROM (cur.email, cur."firstName", cur."lastName", cur.phone, cur.state,
-                cur.tags, cur.currency, cur."shopifyCreatedAt"))`;
+    ${CUSTOMER_NEWER_WINS}`;
   return written > 0;
 }
 
