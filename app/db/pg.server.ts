@@ -32,7 +32,7 @@ const types = {
     if (oid === DATE) return (value: string) => new Date(`${value}T00:00:00Z`);
     if (oid === NUMERIC) return (value: string) => value;
     if (oid === INT8_ARRAY) {
-      const parseArray = pg.types.getTypeParser(INT8_ARRAY) as (value: string) => (string | null)[];
+      const parseArray = (pg.types.getTypeParser as (oid: number) => (value: string) => (string | null)[])(INT8_ARRAY);
       return (value: string) => parseArray(value).map((item) => (item === null ? null : BigInt(item)));
     }
     return pg.types.getTypeParser(oid, format);

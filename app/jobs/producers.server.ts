@@ -1,4 +1,17 @@
-import { BackfillJob, IngestJob, QUEUE, ReconcileJob, ingestJobId, producerQueue, producerReady } from "./queues.server";
+import {
+  BackfillJob,
+  CustomerMetricsJob,
+  IngestJob,
+  QUEUE,
+  ReconcileJob,
+  type RefitTrigger,
+  ShopRefitJob,
+  customerMetricsDedupId,
+  ingestJobId,
+  producerQueue,
+  producerReady,
+  shopRefitDedupId,
+} from "./queues.server";
 
 /**
  * Enqueues a stored delivery for ingestion. Returns false (and never throws) when Redis
@@ -40,4 +53,34 @@ export async function enqueueReconcile(shop: string): Promise<void> {
   const queue = producerQueue(QUEUE.reconcile);
   if (!(await producerReady(FIRST_CONNECT_WAIT_MS))) throw new Error("Redis is unavailable: reconcile job not enqueued");
   await queue.add("shop", data, { deduplication: { id: `reconcile-${shop}` } });
+}
+
+/**
+ * Asks for fresh metrics rows for these customers. Per customer at most one job runs and
+ * one waits (BullMQ deduplication, keepLastIfActive): a burst of changes to one customer
+ * costs at most two recomputes, the last reading every change. Throws when Redis cannot
+ * take the jobs (the ingest job then retries; the nightly refit also rescores everyone).
+ */
+export async function enqueueCustomerMetrics(shop: string, customerIds: Iterable<bigint | string>): Promise<void> {
+  const jobs = [...new Set([...customerIds].map(String))].map((customerId) => {
+    const data = CustomerMetricsJob.parse({ shop, customerId });
+    return { name: "customer", data, opts: { deduplication: { id: customerMetricsDedupId(shop, data.customerId), keepLastIfActive: true } } };
+  });
+  if (jobs.length === 0) return;
+  const queue = producerQueue(QUEUE.customerMetrics);
+  if (!(await producerReady(FIRST_CONNECT_WAIT_MS))) throw new Error("Redis is unavailable: metrics jobs not enqueued");
+  // addBulk ignores per-job deduplication in some BullMQ versions: add one by one.
+  for (const job of jobs) await queue.add(job.name, job.data, job.opts);
+}
+
+/**
+ * Asks for a shop refit. Per shop at most one runs and one waits (a request made while a
+ * refit runs, e.g. a settings change, gets a refit after it); `delayMs` lets a burst of
+ * triggers collapse into one refit.
+ */
+export async function requestRefit(shop: string, trigger: RefitTrigger, options: { delayMs?: number } = {}): Promise<void> {
+  const data = ShopRefitJob.parse({ task: "shop", shop, trigger });
+  const queue = producerQueue(QUEUE.shopRefit);
+  if (!(await producerReady(FIRST_CONNECT_WAIT_MS))) throw new Error("Redis is unavailable: refit not enqueued");
+  await queue.add("shop", data, { delay: options.delayMs ?? 0, deduplication: { id: shopRefitDedupId(shop), keepLastIfActive: true } });
 }

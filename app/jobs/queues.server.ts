@@ -12,6 +12,10 @@ export const QUEUE = {
   // delays webhook ingestion.
   backfill: "backfill",
   reconcile: "reconcile",
+  // One customer's metrics row, recomputed after each change to their orders or profile.
+  customerMetrics: "customer-metrics",
+  // A shop's refit: models, RFM cut points, every customer rescored, shop aggregates.
+  shopRefit: "shop-refit",
 } as const;
 export type QueueName = (typeof QUEUE)[keyof typeof QUEUE];
 
@@ -37,6 +41,22 @@ export const ReconcileJob = z.discriminatedUnion("task", [
 ]);
 export type ReconcileJob = z.infer<typeof ReconcileJob>;
 
+const DecimalId = z.string().regex(/^\d+$/, "must be a decimal id");
+
+/** Recompute one customer's metrics row from their stored orders and the shop's current fit. */
+export const CustomerMetricsJob = z.object({ shop: ShopDomain, customerId: DecimalId });
+export type CustomerMetricsJob = z.infer<typeof CustomerMetricsJob>;
+
+export const REFIT_TRIGGERS = ["install", "backfill", "debounce", "nightly", "settings", "manual", "demo"] as const;
+export type RefitTrigger = (typeof REFIT_TRIGGERS)[number];
+
+/** nightly-all: enqueue one refit per installed shop; shop: refit that shop. */
+export const ShopRefitJob = z.discriminatedUnion("task", [
+  z.object({ task: z.literal("nightly-all") }),
+  z.object({ task: z.literal("shop"), shop: ShopDomain, trigger: z.enum(REFIT_TRIGGERS) }),
+]);
+export type ShopRefitJob = z.infer<typeof ShopRefitJob>;
+
 export const DEFAULT_JOB_OPTIONS: Record<QueueName, DefaultJobOptions> = {
   // Transient failures (database restarts) retry with backoff; bad payloads fail once
   // without retry (the processor throws UnrecoverableError) and stay visible.
@@ -59,6 +79,20 @@ export const DEFAULT_JOB_OPTIONS: Record<QueueName, DefaultJobOptions> = {
     removeOnComplete: { count: 1_000 },
     removeOnFail: { count: 1_000 },
   },
+  // Cheap and idempotent (recomputed from source rows): retry quickly, keep little.
+  "customer-metrics": {
+    attempts: 8,
+    backoff: { type: "exponential", delay: 1_000 },
+    removeOnComplete: true,
+    removeOnFail: { age: 7 * 24 * 3_600 },
+  },
+  // A refit that fails (database restart) starts again from the top; it writes nothing half-done.
+  "shop-refit": {
+    attempts: 5,
+    backoff: { type: "exponential", delay: 30_000 },
+    removeOnComplete: { count: 1_000 },
+    removeOnFail: { count: 1_000 },
+  },
   maintenance: {
     attempts: 3,
     backoff: { type: "fixed", delay: 5_000 },
@@ -66,6 +100,11 @@ export const DEFAULT_JOB_OPTIONS: Record<QueueName, DefaultJobOptions> = {
     removeOnFail: { count: 1_000 },
   },
 };
+
+/** At most one running and one waiting metrics job per customer (the waiting one reads the latest rows when it runs). */
+export const customerMetricsDedupId = (shop: string, customerId: string) => `metrics:${shop}:${customerId}`;
+/** At most one queued refit per shop. */
+export const shopRefitDedupId = (shop: string) => `refit:${shop}`;
 
 /** A stable job id per delivery: BullMQ ignores a second add while the first job exists. */
 export const ingestJobId = (deliveryId: string) => `delivery-${deliveryId}`;
