@@ -11,7 +11,15 @@ import { env } from "~/env.server";
 export const links = () => [{ rel: "stylesheet", href: polarisStyles }];
 
 /** The app's pages, in the admin's navigation (embedded) or the demo bar (demo mode). */
-const PAGES = [{ to: "/app", label: "Overview" }] as const;
+const PAGES = [
+  { to: "/app", label: "Dashboard" },
+  { to: "/app/segments", label: "Segments" },
+  { to: "/app/customers", label: "Customers" },
+  { to: "/app/cohorts", label: "Cohorts" },
+  { to: "/app/model", label: "Model" },
+  { to: "/app/settings", label: "Settings" },
+  { to: "/app/sync", label: "Sync status" },
+] as const;
 
 export const loader = async ({ request }: LoaderFunctionArgs) => {
   const { demo, shop } = await requireShop(request);
