@@ -78,7 +78,11 @@ export const COUNTED_ORDERS_SQL = `
   SELECT o."customerId" AS customer_id,
          ((o."processedAt" AT TIME ZONE 'UTC') AT TIME ZONE $2::text)::date - DATE '1970-01-01' AS day,
          o."netMinor" AS net,
-         cardinality(o."discountCodes") > 0 AS discounted
+         cardinality(o."discountCodes") > 0 AS discounted,
+         -- Acquisition dimensions of a customer's first order (the refit's retention filters).
+         o."sourceName" AS channel,
+         o."firstProductTitle" AS first_product,
+         array_remove(o."discountCodes", '')[1] AS first_discount_code
   FROM "Order" AS o
   WHERE o.shop = $1 AND NOT o.test AND o."customerId" IS NOT NULL
     AND NOT (o.tags && $3::text[])
