@@ -1,0 +1,55 @@
+import { type Browser } from "playwright-core";
+import type pg from "pg";
+import { afterAll, beforeAll, inject } from "vitest";
+import { createPgPool } from "~/db/pg.server";
+import { type SeededDemoShop, seedDemoShop } from "../../scripts/seed-demo-shop";
+import { testDb, uniqueShop } from "../helpers/db";
+import { type DemoServer, type WatchedPage, launchChromium, startDemoServer, watchedPage } from "./browser";
+
+// One browser test file's world: its own demo shop in this worker's database, seeded
+// through the app's write path and refit; server.mjs on the run's production build in demo
+// mode for that shop; one Chromium. Everything is stopped after the file.
+
+export interface DemoApp {
+  shop: string;
+  url: string;
+  seeded: SeededDemoShop;
+  browser: Browser;
+  pool: pg.Pool;
+  /** A fresh page (own context) recording console errors and failed requests. */
+  open(path: string): Promise<WatchedPage>;
+}
+
+export function demoAppForFile(options: { customers?: number; label?: string } = {}): DemoApp {
+  const app = {} as DemoApp;
+  let server: DemoServer | undefined;
+  const pages: WatchedPage[] = [];
+
+  beforeAll(async () => {
+    const databaseUrl = process.env.DATABASE_URL;
+    if (!databaseUrl) throw new Error("DATABASE_URL is not set: is tests/setup/setup-env.ts loaded?");
+    // Its own queue prefix: a settings save enqueues a refit on the shared Redis.
+    process.env.TENURE_QUEUE_PREFIX = `tenure-test-browser-${options.label ?? "app"}-${process.pid}-${Date.now().toString(36)}`;
+    app.shop = uniqueShop(options.label ?? "browser");
+    app.pool = createPgPool(databaseUrl, { max: 4 });
+    app.seeded = await seedDemoShop({ prisma: testDb(), pool: app.pool, shop: app.shop, customers: options.customers ?? 300, refit: false });
+    server = await startDemoServer({ buildDir: inject("browserBuildDir"), shop: app.shop, env: { DATABASE_URL: databaseUrl } });
+    app.url = server.url;
+    app.browser = await launchChromium();
+    app.open = async (path: string) => {
+      const watched = await watchedPage(app.browser);
+      pages.push(watched);
+      await watched.page.goto(`${app.url}${path}`, { waitUntil: "networkidle" });
+      return watched;
+    };
+  });
+
+  afterAll(async () => {
+    for (const watched of pages) await watched.close().catch(() => {});
+    await app.browser?.close();
+    await server?.stop();
+    await app.pool?.end();
+  });
+
+  return app;
+}
