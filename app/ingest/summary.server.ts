@@ -1,16 +1,17 @@
-import { type Tx } from "./tx.server";
+import { type RawTx } from "~/db/pg.server";
 
 // Derived columns, recomputed from source rows in SQL (never incremented), so a replay,
 // a duplicate or any delivery order ends in the same values. Callers hold the advisory
-// locks of the orders and customers involved (tx.server.ts): under READ COMMITTED each
-// statement below then sees every write committed before the lock was granted.
+// locks of the orders and customers involved, or the shop's import lock exclusively
+// (tx.server.ts): under READ COMMITTED each statement below then sees every write
+// committed before the lock was granted.
 
 /**
  * Order.netMinor: 0 for test orders; otherwise the current total less refunds created
  * after the order's updated_at (the current total already reflects earlier ones), never
  * below zero.
  */
-export async function recomputeOrderNets(tx: Tx, shop: string, orderIds: bigint[]): Promise<void> {
+export async function recomputeOrderNets(tx: RawTx, shop: string, orderIds: bigint[]): Promise<void> {
   if (orderIds.length === 0) return;
   await tx.$executeRaw`
     UPDATE "Order" AS o
@@ -24,7 +25,7 @@ export async function recomputeOrderNets(tx: Tx, shop: string, orderIds: bigint[
  * Customer order summary from the customer's orders. Test orders never count; cancelled
  * orders count, at their current total (normally 0).
  */
-export async function recomputeCustomerSummaries(tx: Tx, shop: string, customerIds: bigint[]): Promise<void> {
+export async function recomputeCustomerSummaries(tx: RawTx, shop: string, customerIds: bigint[]): Promise<void> {
   if (customerIds.length === 0) return;
   await tx.$executeRaw`
     UPDATE "Customer" AS c
@@ -38,4 +39,28 @@ export async function recomputeCustomerSummaries(tx: Tx, shop: string, customerI
       GROUP BY wanted.id
     ) AS s
     WHERE c.shop = ${shop} AND c.id = s.id`;
+}
+
+/**
+ * Every customer summary of the shop in one set-based statement, after a bulk import (whose
+ * batches leave summaries to this pass). Only rows whose summary differs are written. The
+ * caller holds the shop's import lock exclusively, so no delivery writes orders meanwhile.
+ */
+export async function recomputeShopCustomerSummaries(tx: RawTx, shop: string): Promise<number> {
+  return tx.$executeRaw`
+    UPDATE "Customer" AS c
+    SET "ordersCount" = COALESCE(s.orders, 0), "netSpentMinor" = COALESCE(s.net, 0),
+        "firstOrderAt" = s.first_at, "lastOrderAt" = s.last_at, "summaryAt" = now() AT TIME ZONE 'UTC'
+    FROM "Customer" AS k
+    LEFT JOIN (
+      SELECT o."customerId" AS id, count(*)::int AS orders, sum(o."netMinor")::bigint AS net,
+             min(o."processedAt") AS first_at, max(o."processedAt") AS last_at
+      FROM "Order" AS o
+      WHERE o.shop = ${shop} AND o."customerId" IS NOT NULL AND NOT o.test
+      GROUP BY o."customerId"
+    ) AS s ON s.id = k.id
+    WHERE k.shop = ${shop} AND c.shop = k.shop AND c.id = k.id
+      AND (c."summaryAt" IS NULL
+        OR (c."ordersCount", c."netSpentMinor", c."firstOrderAt", c."lastOrderAt")
+           IS DISTINCT FROM (COALESCE(s.orders, 0), COALESCE(s.net, 0::bigint), s.first_at, s.last_at))`;
 }

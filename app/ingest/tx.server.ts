@@ -1,8 +1,15 @@
 import { type Prisma, type PrismaClient } from "@prisma/client";
+import { type RawTx } from "~/db/pg.server";
 
 /** A Prisma client, or the client of a transaction already open. */
 export type Db = PrismaClient | Prisma.TransactionClient;
 export type Tx = Prisma.TransactionClient;
+/**
+ * What the order/customer/refund write path needs: raw tagged-template queries. A pg
+ * transaction (PgTx, the ingest worker's hot path) and a Prisma transaction both qualify;
+ * a PrismaClient is accepted too and gets a transaction of its own.
+ */
+export type RawDb = PrismaClient | RawTx;
 
 // Generous bounds: a redaction or a data export for a large customer touches many rows,
 // and a delivery waits for row locks held by a concurrent delivery for the same customer.
@@ -14,28 +21,52 @@ export async function withTransaction<T>(db: Db, work: (tx: Tx) => Promise<T>): 
   return work(db);
 }
 
+/** withTransaction for the raw write path: a PrismaClient opens a transaction; a transaction (Prisma or pg) is joined. */
+export async function withRawTransaction<T>(db: RawDb, work: (tx: RawTx) => Promise<T>): Promise<T> {
+  if ("$transaction" in db) return db.$transaction((tx) => work(tx), TRANSACTION_OPTIONS);
+  return work(db);
+}
+
 /**
- * Transaction-scoped advisory locks, taken in one global order (by hash) so two
- * transactions can never wait on each other in a cycle. Callers take every order lock
- * they need first, then every customer lock: never an order lock after a customer lock.
+ * The shop's import lock. Every one-by-one write (webhooks, redaction) holds it SHARED, taken
+ * before any row lock, so they run side by side; a batch (backfill, reconciliation) holds it
+ * EXCLUSIVE instead of one lock per row (20,000 rows of those filled PostgreSQL's shared lock
+ * table). A batch and a delivery of one shop therefore never interleave: the batch's
+ * set-based net and tombstone checks see every committed write, and no lock cycle between
+ * a batch's rows and a delivery's rows can form. A delivery waits at most one batch.
  */
-export async function lockKeys(tx: Tx, keys: string[]): Promise<void> {
-  if (keys.length === 0) return;
+export const shopImportLockKey = (shop: string) => `tenure:shop-import:${shop}`;
+
+/** The batch side of the import lock: waits for in-flight deliveries of the shop, holds off new ones until commit. */
+export async function lockShopExclusive(tx: RawTx, shop: string): Promise<void> {
+  await tx.$queryRaw`SELECT pg_advisory_xact_lock(hashtextextended(${shopImportLockKey(shop)}, 0))::text AS locked`;
+}
+
+/**
+ * Transaction-scoped advisory locks: the shop's import lock (shared) first, then the row
+ * keys in one global order (by hash), so two transactions can never wait on each other in a
+ * cycle. Callers take every order lock they need first, then every customer lock: never an
+ * order lock after a customer lock. Taking the shared shop lock again is free (already held).
+ */
+export async function lockKeys(tx: RawTx, shop: string, keys: string[]): Promise<void> {
   await tx.$queryRaw`
-    SELECT count(pg_advisory_xact_lock(h))::int AS locked
-    FROM (SELECT DISTINCT hashtextextended(k, 0) AS h FROM unnest(${keys}::text[]) AS k ORDER BY h) AS wanted`;
+    SELECT count(CASE WHEN wanted.shop_lock THEN pg_advisory_xact_lock_shared(wanted.h) ELSE pg_advisory_xact_lock(wanted.h) END)::int AS locked
+    FROM (SELECT true AS shop_lock, hashtextextended(${shopImportLockKey(shop)}, 0) AS h
+          UNION ALL
+          SELECT DISTINCT false, hashtextextended(k, 0) FROM unnest(${keys}::text[]) AS k
+          ORDER BY 1 DESC, 2) AS wanted`;
 }
 
 export const orderLockKey = (shop: string, id: bigint) => `tenure:order:${shop}:${id}`;
 export const customerLockKey = (shop: string, id: bigint) => `tenure:customer:${shop}:${id}`;
 
-export async function lockOrders(tx: Tx, shop: string, ids: Iterable<bigint>): Promise<void> {
-  await lockKeys(tx, [...new Set(ids)].map((id) => orderLockKey(shop, id)));
+export async function lockOrders(tx: RawTx, shop: string, ids: Iterable<bigint>): Promise<void> {
+  await lockKeys(tx, shop, [...new Set(ids)].map((id) => orderLockKey(shop, id)));
 }
 
-export async function lockCustomers(tx: Tx, shop: string, ids: Iterable<bigint | null>): Promise<void> {
+export async function lockCustomers(tx: RawTx, shop: string, ids: Iterable<bigint | null>): Promise<void> {
   const present = [...ids].filter((id): id is bigint => id !== null);
-  await lockKeys(tx, [...new Set(present)].map((id) => customerLockKey(shop, id)));
+  await lockKeys(tx, shop, [...new Set(present)].map((id) => customerLockKey(shop, id)));
 }
 
 /** Distinct non-null ids. */

@@ -1,6 +1,7 @@
 import { type CustomerRow, type OrderBundle, type OrderRow } from "./mappers";
 import { recomputeCustomerSummaries, recomputeOrderNets } from "./summary.server";
-import { type Tx, distinctIds, lockCustomers, lockOrders } from "./tx.server";
+import { type RawTx } from "~/db/pg.server";
+import { distinctIds, lockShopExclusive } from "./tx.server";
 import { CUSTOMER_NEWER_WINS, ORDER_NEWER_WINS, PLACEHOLDER_UPDATED_AT } from "./upsert.server";
 
 // The batched form of upsertOrder, for the bulk backfill and reconciliation: the same
@@ -9,11 +10,28 @@ import { CUSTOMER_NEWER_WINS, ORDER_NEWER_WINS, PLACEHOLDER_UPDATED_AT } from ".
 // order. Rows travel as one JSON parameter read with jsonb_to_recordset. The result is the
 // rows upsertOrder would leave after applying the batch's bundles one by one (a test
 // checks it on the same data). The caller supplies the transaction.
+//
+// A batch holds the shop's import lock exclusively (tx.server.ts) instead of one advisory
+// lock per order and customer: deliveries of the shop wait for it to commit, and it waits
+// for theirs, so its set-based reads (tombstones, refunds for nets) see every committed
+// write, as upsertOrder's do under its row locks.
+
+export interface BatchOptions {
+  /**
+   * "now" (default): recompute the summaries of the customers the batch changed, in its
+   * transaction. "deferred": leave them to one set-based pass at the end of a bulk import
+   * (recomputeShopCustomerSummaries), which rewrites each customer once instead of per batch.
+   */
+  summaries?: "now" | "deferred";
+}
 
 export interface BatchResult {
   /** Orders inserted or updated. */
   ordersWritten: number;
-  /** Customers whose summary was recomputed (for the metrics queue). */
+  /**
+   * Customers whose orders (either end of a moved order, an order's net) or profile the
+   * batch changed: whose metrics need recomputing once it commits.
+   */
   customerIds: bigint[];
 }
 
@@ -30,18 +48,17 @@ function latestBy<T>(rows: T[], key: (row: T) => bigint, updatedAt: (row: T) => 
   return [...byKey.values()];
 }
 
-export async function upsertOrdersBatch(tx: Tx, shop: string, bundles: OrderBundle[]): Promise<BatchResult> {
+export async function upsertOrdersBatch(tx: RawTx, shop: string, bundles: OrderBundle[], options: BatchOptions = {}): Promise<BatchResult> {
   if (bundles.length === 0) return { ordersWritten: 0, customerIds: [] };
   const orders = latestBy(bundles.map((b) => b.order), (o) => o.id, (o) => o.shopifyUpdatedAt);
   const orderIds = orders.map((o) => o.id);
 
-  await lockOrders(tx, shop, orderIds);
+  await lockShopExclusive(tx, shop);
   const stored = await tx.$queryRaw<{ id: bigint; customerId: bigint | null }[]>`
     SELECT id, "customerId" FROM "Order" WHERE shop = ${shop} AND id = ANY(${orderIds}::bigint[])`;
   // Every bundle's customer, not only the winning versions': upsertOrder writes the
   // customer of a stale order too.
   const incomingCustomerIds = distinctIds(bundles.map((b) => b.order.customerId));
-  await lockCustomers(tx, shop, [...stored.map((s) => s.customerId), ...incomingCustomerIds]);
 
   const tombstoned = await tx.$queryRaw<{ resource: string; id: bigint }[]>`
     SELECT resource, id FROM "Tombstone"
@@ -61,19 +78,22 @@ export async function upsertOrdersBatch(tx: Tx, shop: string, bundles: OrderBund
     (c) => c.id,
     (c) => c.shopifyUpdatedAt,
   );
+  let profilesWritten: bigint[] = [];
   if (profiles.length > 0) {
     const json = JSON.stringify(profiles.map((c) => ({
       id: c.id.toString(), email: c.email, firstName: c.firstName, lastName: c.lastName, phone: c.phone, state: c.state,
       tags: c.tags, currency: c.currency, shopifyCreatedAt: iso(c.shopifyCreatedAt), shopifyUpdatedAt: iso(c.shopifyUpdatedAt),
     })));
-    await tx.$executeRaw`
+    const rows = await tx.$queryRaw<{ id: bigint }[]>`
       INSERT INTO "Customer" AS cur (shop, id, email, "firstName", "lastName", phone, state, tags, currency,
                                      "shopifyCreatedAt", "shopifyUpdatedAt")
       SELECT ${shop}, x.id, x.email, x."firstName", x."lastName", x.phone, x.state, COALESCE(x.tags, '{}'), x.currency,
              x."shopifyCreatedAt", x."shopifyUpdatedAt"
       FROM jsonb_to_recordset(${json}::jsonb) AS x(id bigint, email text, "firstName" text, "lastName" text, phone text,
            state text, tags text[], currency text, "shopifyCreatedAt" timestamp, "shopifyUpdatedAt" timestamp)
-      ${CUSTOMER_NEWER_WINS}`;
+      ${CUSTOMER_NEWER_WINS}
+      RETURNING id`;
+    profilesWritten = rows.map((row) => row.id);
   }
   const liveCustomerIds = incomingCustomerIds.filter((id) => !deletedCustomers.has(id));
   // A profile written above already made the row: placeholders only for the others.
@@ -103,7 +123,7 @@ export async function upsertOrdersBatch(tx: Tx, shop: string, bundles: OrderBund
     ordersWithNewRefunds = distinctIds(inserted.map((r) => r.orderId));
   }
 
-  let written: bigint[] = [];
+  let written: { id: bigint; customerId: bigint | null }[] = [];
   if (liveOrders.length > 0) {
     const json = JSON.stringify(liveOrders.map((o: OrderRow) => ({
       id: o.id.toString(), name: o.name,
@@ -113,7 +133,7 @@ export async function upsertOrdersBatch(tx: Tx, shop: string, bundles: OrderBund
       financialStatus: o.financialStatus, sourceName: o.sourceName, discountCodes: o.discountCodes, tags: o.tags,
       firstProductId: text(o.firstProductId), firstProductTitle: o.firstProductTitle, lineItemCount: o.lineItemCount,
     })));
-    const rows = await tx.$queryRaw<{ id: bigint }[]>`
+    const rows = await tx.$queryRaw<{ id: bigint; customerId: bigint | null }[]>`
       INSERT INTO "Order" AS cur (shop, id, name, "customerId", "processedAt", "shopifyCreatedAt", "shopifyUpdatedAt",
                                   currency, "currentTotalMinor", "netMinor", test, "cancelledAt", "financialStatus",
                                   "sourceName", "discountCodes", tags, "firstProductId", "firstProductTitle", "lineItemCount")
@@ -129,16 +149,22 @@ export async function upsertOrdersBatch(tx: Tx, shop: string, bundles: OrderBund
            test boolean, "cancelledAt" timestamp, "financialStatus" text, "sourceName" text, "discountCodes" text[],
            tags text[], "firstProductId" bigint, "firstProductTitle" text, "lineItemCount" int)
       ${ORDER_NEWER_WINS}
-      RETURNING id`;
-    written = rows.map((row) => row.id);
+      RETURNING id, "customerId"`;
+    written = rows;
   }
   // A stale order with refunds new to us: its stored net may change (written ones are already right).
-  const writtenSet = new Set(written);
+  const writtenSet = new Set(written.map((row) => row.id));
   const staleWithNewRefunds = ordersWithNewRefunds.filter((id) => !writtenSet.has(id));
   if (staleWithNewRefunds.length > 0) await recomputeOrderNets(tx, shop, staleWithNewRefunds);
 
-  // Every customer the batch may have moved an order from or to, or whose profile it wrote.
-  const customerIds = distinctIds([...stored.map((s) => s.customerId), ...liveCustomerIds]);
-  await recomputeCustomerSummaries(tx, shop, customerIds);
-  return { ordersWritten: written.length, customerIds };
+  // Whose summary can have changed: both ends of every written order, the owners of stale
+  // orders whose net moved; and whose profile changed (metrics show it too).
+  const storedOwner = new Map(stored.map((row) => [row.id, row.customerId]));
+  const staleSet = new Set(staleWithNewRefunds);
+  const summaryIds = distinctIds([
+    ...written.flatMap((row) => [storedOwner.get(row.id), row.customerId]),
+    ...stored.filter((row) => staleSet.has(row.id)).map((row) => row.customerId),
+  ]);
+  if (options.summaries !== "deferred") await recomputeCustomerSummaries(tx, shop, summaryIds);
+  return { ordersWritten: written.length, customerIds: distinctIds([...summaryIds, ...profilesWritten]) };
 }

@@ -1,7 +1,8 @@
 import { Prisma } from "@prisma/client";
 import { type CustomerRow, type OrderBundle, type OrderRow, type RefundRow } from "./mappers";
 import { recomputeCustomerSummaries, recomputeOrderNets } from "./summary.server";
-import { type Db, type Tx, distinctIds, lockCustomers, lockOrders, withTransaction } from "./tx.server";
+import { type RawTx } from "~/db/pg.server";
+import { type RawDb, distinctIds, lockCustomers, lockOrders, withRawTransaction } from "./tx.server";
 
 // The one write path for orders, customers and refunds, whatever their source: webhooks,
 // bulk backfill, reconciliation, demo seeding. Every function:
@@ -10,10 +11,11 @@ import { type Db, type Tx, distinctIds, lockCustomers, lockOrders, withTransacti
 //    different content (so a replay of the same state writes nothing);
 //  - honours tombstones (a deleted order or customer never comes back);
 //  - recomputes the order net and the customer summaries it touched, in the same
-//    transaction, under per-order and per-customer advisory locks (see tx.server.ts),
-//    so concurrent deliveries for one customer cannot lose an update.
-// Pass a transaction client to join an enclosing transaction (the ingest processor does,
-// so the delivery is marked PROCESSED atomically with its effects).
+//    transaction, under the shop's import lock (shared) and per-order and per-customer
+//    advisory locks (see tx.server.ts), so concurrent deliveries for one customer cannot
+//    lose an update and a backfill batch never interleaves with them.
+// Pass a transaction (pg's PgTx or Prisma's) to join it (the ingest processor does, so the
+// delivery is marked PROCESSED atomically with its effects); a PrismaClient opens one.
 
 export interface WriteResult {
   /** Whether any row changed. */
@@ -25,6 +27,12 @@ export interface WriteResult {
    * kept, or the order was kept unattributed. The caller should not retain its payload.
    */
   concernsDeleted: boolean;
+  /**
+   * Every customer whose orders or profile this write changed (both ends of an order that
+   * moved, the refunded order's customer, a deleted order's customer, a deleted customer):
+   * whose metrics must be recomputed once it commits.
+   */
+  affectedCustomerIds: bigint[];
 }
 
 /** Placeholder customers sort before any real profile, so the real one always wins. */
@@ -36,7 +44,7 @@ interface Tombstones {
 }
 
 async function tombstonesFor(
-  tx: Tx,
+  tx: RawTx,
   shop: string,
   orderIds: (bigint | null)[],
   customerIds: (bigint | null)[],
@@ -54,7 +62,7 @@ async function tombstonesFor(
   return result;
 }
 
-export async function addTombstones(tx: Tx, shop: string, resource: "order" | "customer", ids: bigint[]): Promise<void> {
+export async function addTombstones(tx: RawTx, shop: string, resource: "order" | "customer", ids: bigint[]): Promise<void> {
   if (ids.length === 0) return;
   await tx.$executeRaw`
     INSERT INTO "Tombstone" (shop, resource, id, "deletedAt")
@@ -75,7 +83,7 @@ export const CUSTOMER_NEWER_WINS = Prisma.sql`
              IS DISTINCT FROM (cur.email, cur."firstName", cur."lastName", cur.phone, cur.state,
               cur.tags, cur.currency, cur."shopifyCreatedAt"))`;
 
-async function writeCustomer(tx: Tx, shop: string, c: CustomerRow): Promise<boolean> {
+async function writeCustomer(tx: RawTx, shop: string, c: CustomerRow): Promise<boolean> {
   const written = await tx.$executeRaw`
     INSERT INTO "Customer" AS cur (shop, id, email, "firstName", "lastName", phone, state, tags, currency,
                                    "shopifyCreatedAt", "shopifyUpdatedAt")
@@ -86,7 +94,7 @@ async function writeCustomer(tx: Tx, shop: string, c: CustomerRow): Promise<bool
 }
 
 /** A customer row for an order that arrived before its customer: the real profile replaces it. */
-async function ensureCustomer(tx: Tx, shop: string, id: bigint): Promise<boolean> {
+async function ensureCustomer(tx: RawTx, shop: string, id: bigint): Promise<boolean> {
   const written = await tx.$executeRaw`
     INSERT INTO "Customer" (shop, id, tags, "shopifyUpdatedAt")
     VALUES (${shop}, ${id}::bigint, '{}', ${PLACEHOLDER_UPDATED_AT}::timestamp)
@@ -118,7 +126,7 @@ export const ORDER_NEWER_WINS = Prisma.sql`
               cur."financialStatus", cur."sourceName", cur."discountCodes", cur.tags,
               cur."firstProductId", cur."firstProductTitle", cur."lineItemCount"))`;
 
-async function writeOrder(tx: Tx, shop: string, o: OrderRow): Promise<boolean> {
+async function writeOrder(tx: RawTx, shop: string, o: OrderRow): Promise<boolean> {
   // The net as recomputeOrderNets would compute it, so a written order needs no second
   // statement (its refunds are inserted first, under the same order lock).
   const netSql = o.test
@@ -140,7 +148,7 @@ async function writeOrder(tx: Tx, shop: string, o: OrderRow): Promise<boolean> {
 }
 
 /** Refunds are immutable in Shopify: the first copy stored stays. */
-async function insertRefunds(tx: Tx, shop: string, refunds: RefundRow[]): Promise<number> {
+async function insertRefunds(tx: RawTx, shop: string, refunds: RefundRow[]): Promise<number> {
   let inserted = 0;
   for (const r of refunds) {
     inserted += await tx.$executeRaw`
@@ -151,7 +159,7 @@ async function insertRefunds(tx: Tx, shop: string, refunds: RefundRow[]): Promis
   return inserted;
 }
 
-async function storedOrderCustomer(tx: Tx, shop: string, orderId: bigint): Promise<{ exists: boolean; customerId: bigint | null }> {
+async function storedOrderCustomer(tx: RawTx, shop: string, orderId: bigint): Promise<{ exists: boolean; customerId: bigint | null }> {
   const rows = await tx.$queryRaw<{ customerId: bigint | null }[]>`
     SELECT "customerId" FROM "Order" WHERE shop = ${shop} AND id = ${orderId}::bigint`;
   return { exists: rows.length > 0, customerId: rows[0]?.customerId ?? null };
@@ -162,8 +170,8 @@ async function storedOrderCustomer(tx: Tx, shop: string, orderId: bigint): Promi
  * customer profile and its embedded refunds. An order whose customer was deleted is
  * kept unattributed; a deleted order is not brought back.
  */
-export async function upsertOrder(db: Db, shop: string, bundle: OrderBundle): Promise<WriteResult> {
-  return withTransaction(db, async (tx) => {
+export async function upsertOrder(db: RawDb, shop: string, bundle: OrderBundle): Promise<WriteResult> {
+  return withRawTransaction(db, async (tx) => {
     const { order } = bundle;
     await lockOrders(tx, shop, [order.id]);
     const before = await storedOrderCustomer(tx, shop, order.id);
@@ -183,8 +191,9 @@ export async function upsertOrder(db: Db, shop: string, bundle: OrderBundle): Pr
         : await ensureCustomer(tx, shop, customerId);
     }
     if (orderDeleted) {
-      if (customerChanged) await recomputeCustomerSummaries(tx, shop, distinctIds([customerId]));
-      return { changed: customerChanged, customerId, concernsDeleted: true };
+      const affectedCustomerIds = customerChanged ? distinctIds([customerId]) : [];
+      await recomputeCustomerSummaries(tx, shop, affectedCustomerIds);
+      return { changed: customerChanged, customerId, concernsDeleted: true, affectedCustomerIds };
     }
 
     const refundsInserted = await insertRefunds(tx, shop, bundle.refunds);
@@ -193,20 +202,21 @@ export async function upsertOrder(db: Db, shop: string, bundle: OrderBundle): Pr
     if (!orderChanged && refundsInserted > 0) await recomputeOrderNets(tx, shop, [order.id]);
     const storedCustomerId = orderChanged ? customerId : before.customerId;
     const changed = customerChanged || orderChanged || refundsInserted > 0;
-    if (changed) await recomputeCustomerSummaries(tx, shop, distinctIds([before.customerId, storedCustomerId, customerId]));
-    return { changed, customerId: storedCustomerId, concernsDeleted: customerDeleted };
+    const affectedCustomerIds = changed ? distinctIds([before.customerId, storedCustomerId, customerId]) : [];
+    await recomputeCustomerSummaries(tx, shop, affectedCustomerIds);
+    return { changed, customerId: storedCustomerId, concernsDeleted: customerDeleted, affectedCustomerIds };
   });
 }
 
 /** customers/create|update, backfill: the profile only (the summary comes from orders). */
-export async function upsertCustomer(db: Db, shop: string, customer: CustomerRow): Promise<WriteResult> {
-  return withTransaction(db, async (tx) => {
+export async function upsertCustomer(db: RawDb, shop: string, customer: CustomerRow): Promise<WriteResult> {
+  return withRawTransaction(db, async (tx) => {
     await lockCustomers(tx, shop, [customer.id]);
     const tombstones = await tombstonesFor(tx, shop, [], [customer.id]);
-    if (tombstones.customers.has(customer.id)) return { changed: false, customerId: null, concernsDeleted: true };
+    if (tombstones.customers.has(customer.id)) return { changed: false, customerId: null, concernsDeleted: true, affectedCustomerIds: [] };
     const changed = await writeCustomer(tx, shop, customer);
     if (changed) await recomputeCustomerSummaries(tx, shop, [customer.id]);
-    return { changed, customerId: customer.id, concernsDeleted: false };
+    return { changed, customerId: customer.id, concernsDeleted: false, affectedCustomerIds: changed ? [customer.id] : [] };
   });
 }
 
@@ -214,25 +224,26 @@ export async function upsertCustomer(db: Db, shop: string, customer: CustomerRow
  * refunds/create: stores the refund (even before its order arrives) and recomputes the
  * order net and its customer's summary. A refund for a deleted order is dropped.
  */
-export async function applyRefund(db: Db, shop: string, refund: RefundRow): Promise<WriteResult> {
-  return withTransaction(db, async (tx) => {
+export async function applyRefund(db: RawDb, shop: string, refund: RefundRow): Promise<WriteResult> {
+  return withRawTransaction(db, async (tx) => {
     await lockOrders(tx, shop, [refund.orderId]);
     const order = await storedOrderCustomer(tx, shop, refund.orderId);
     await lockCustomers(tx, shop, [order.customerId]);
     const tombstones = await tombstonesFor(tx, shop, [refund.orderId], []);
-    if (tombstones.orders.has(refund.orderId)) return { changed: false, customerId: null, concernsDeleted: true };
+    if (tombstones.orders.has(refund.orderId)) return { changed: false, customerId: null, concernsDeleted: true, affectedCustomerIds: [] };
     const changed = (await insertRefunds(tx, shop, [refund])) > 0;
+    const affectedCustomerIds = changed && order.exists ? distinctIds([order.customerId]) : [];
     if (changed && order.exists) {
       await recomputeOrderNets(tx, shop, [refund.orderId]);
-      await recomputeCustomerSummaries(tx, shop, distinctIds([order.customerId]));
+      await recomputeCustomerSummaries(tx, shop, affectedCustomerIds);
     }
-    return { changed, customerId: order.customerId, concernsDeleted: false };
+    return { changed, customerId: order.customerId, concernsDeleted: false, affectedCustomerIds };
   });
 }
 
 /** orders/delete: removes the order and its refunds for good (tombstone). */
-export async function deleteOrder(db: Db, shop: string, orderId: bigint): Promise<WriteResult> {
-  return withTransaction(db, async (tx) => {
+export async function deleteOrder(db: RawDb, shop: string, orderId: bigint): Promise<WriteResult> {
+  return withRawTransaction(db, async (tx) => {
     await lockOrders(tx, shop, [orderId]);
     const order = await storedOrderCustomer(tx, shop, orderId);
     await lockCustomers(tx, shop, [order.customerId]);
@@ -240,7 +251,8 @@ export async function deleteOrder(db: Db, shop: string, orderId: bigint): Promis
     const orders = await tx.$executeRaw`DELETE FROM "Order" WHERE shop = ${shop} AND id = ${orderId}::bigint`;
     await addTombstones(tx, shop, "order", [orderId]);
     await recomputeCustomerSummaries(tx, shop, distinctIds([order.customerId]));
-    return { changed: refunds + orders > 0, customerId: order.customerId, concernsDeleted: false };
+    const changed = refunds + orders > 0;
+    return { changed, customerId: order.customerId, concernsDeleted: false, affectedCustomerIds: changed ? distinctIds([order.customerId]) : [] };
   });
 }
 
@@ -248,8 +260,8 @@ export async function deleteOrder(db: Db, shop: string, orderId: bigint): Promis
  * customers/delete: removes the customer for good (tombstone). Shopify only deletes
  * customers without orders; should any be stored, they stay, attributed to no one.
  */
-export async function deleteCustomer(db: Db, shop: string, customerId: bigint): Promise<WriteResult> {
-  return withTransaction(db, async (tx) => {
+export async function deleteCustomer(db: RawDb, shop: string, customerId: bigint): Promise<WriteResult> {
+  return withRawTransaction(db, async (tx) => {
     const orderIds = await ordersOfCustomer(tx, shop, customerId);
     await lockOrders(tx, shop, orderIds);
     await lockCustomers(tx, shop, [customerId]);
@@ -257,11 +269,12 @@ export async function deleteCustomer(db: Db, shop: string, customerId: bigint): 
       UPDATE "Order" SET "customerId" = NULL WHERE shop = ${shop} AND "customerId" = ${customerId}::bigint`;
     const deleted = await tx.$executeRaw`DELETE FROM "Customer" WHERE shop = ${shop} AND id = ${customerId}::bigint`;
     await addTombstones(tx, shop, "customer", [customerId]);
-    return { changed: detached + deleted > 0, customerId: null, concernsDeleted: false };
+    // The deleted customer's metrics row must go too: the metrics job finds no customer.
+    return { changed: detached + deleted > 0, customerId: null, concernsDeleted: false, affectedCustomerIds: deleted > 0 ? [customerId] : [] };
   });
 }
 
-export async function ordersOfCustomer(tx: Tx, shop: string, customerId: bigint): Promise<bigint[]> {
+export async function ordersOfCustomer(tx: RawTx, shop: string, customerId: bigint): Promise<bigint[]> {
   const rows = await tx.$queryRaw<{ id: bigint }[]>`
     SELECT id FROM "Order" WHERE shop = ${shop} AND "customerId" = ${customerId}::bigint`;
   return rows.map((row) => row.id);

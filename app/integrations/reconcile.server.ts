@@ -1,8 +1,10 @@
 import { type PrismaClient } from "@prisma/client";
+import type pg from "pg";
 import { ORDER_FIELDS, mapGraphqlOrder } from "~/ingest/graphql-mappers";
 import { type OrderBundle, PayloadValidationError } from "~/ingest/mappers";
-import { TRANSACTION_OPTIONS } from "~/ingest/tx.server";
+import { pgPool, pgTransaction } from "~/db/pg.server";
 import { upsertOrdersBatch } from "~/ingest/upsert-batch.server";
+import { enqueueCustomerMetrics } from "~/jobs/producers.server";
 import { type AdminGraphql } from "./shopify-admin.server";
 
 // Reconciliation: whatever a lost webhook would have told us. Per shop, page through the
@@ -10,6 +12,10 @@ import { type AdminGraphql } from "./shopify-admin.server";
 // pagination, paced by AdminGraphql's cost-bucket logic) into the same upsert path. The
 // upsert's newer-wins rule makes re-reading orders we already have a no-op, so the window
 // overlaps the previous sweep by a margin instead of trying to be exact.
+//
+// The customers a sweep changed get a metrics recompute before the sweep is marked done.
+// If Redis refuses, the job fails and its retry reads the same window again: the rows are
+// already written then, so a retry (`resendSeen`) enqueues every customer it sees.
 
 const RECONCILE_QUERY = `#graphql
   query TenureReconcile($first: Int!, $after: String, $query: String!) {
@@ -30,6 +36,10 @@ export const SWEEP_OVERLAP_MS = 10 * 60_000;
 export interface ReconcileDeps {
   db: PrismaClient;
   admin: AdminGraphql;
+  /** The pg pool batches are written on (default pgPool(), on DATABASE_URL). */
+  pool?: pg.Pool;
+  /** Hands customers to the metrics queue; throws when it cannot (default enqueueCustomerMetrics). */
+  enqueueMetrics?: (shop: string, customerIds: bigint[]) => Promise<void>;
   /** Orders per page (default 100; each page is one committed batch). */
   pageSize?: number;
   now?: () => Date;
@@ -41,7 +51,10 @@ export interface ReconcileReport {
   ordersSeen: number;
   ordersWritten: number;
   skipped: string[];
+  /** Customers whose rows the sweep changed (their metrics were enqueued). */
   customerIds: bigint[];
+  /** Customers enqueued for metrics: the changed ones, or every one seen on a retry. */
+  metricsEnqueued: number;
 }
 
 interface OrdersPage {
@@ -60,13 +73,14 @@ async function sweepStart(db: PrismaClient, shop: string, now: Date): Promise<Da
   return new Date(from.getTime() - SWEEP_OVERLAP_MS);
 }
 
-export async function reconcileShop(deps: ReconcileDeps, shop: string): Promise<ReconcileReport> {
+export async function reconcileShop(deps: ReconcileDeps, shop: string, options: { resendSeen?: boolean } = {}): Promise<ReconcileReport> {
   const { db, admin } = deps;
   const now = deps.now?.() ?? new Date();
   const since = await sweepStart(db, shop, now);
   const search = `updated_at:>'${since.toISOString()}'`;
-  const report: ReconcileReport = { since, pages: 0, ordersSeen: 0, ordersWritten: 0, skipped: [], customerIds: [] };
+  const report: ReconcileReport = { since, pages: 0, ordersSeen: 0, ordersWritten: 0, skipped: [], customerIds: [], metricsEnqueued: 0 };
   const customers = new Map<string, bigint>();
+  const seen = new Map<string, bigint>();
   let after: string | null = null;
   for (;;) {
     const page: OrdersPage = await admin.request<OrdersPage>(shop, RECONCILE_QUERY, { first: deps.pageSize ?? 100, after, query: search });
@@ -81,17 +95,22 @@ export async function reconcileShop(deps: ReconcileDeps, shop: string): Promise<
         report.skipped.push(`${String(node.id)}: ${error.message}`);
       }
     }
+    for (const { order } of bundles) if (order.customerId !== null) seen.set(order.customerId.toString(), order.customerId);
     if (bundles.length > 0) {
-      const result = await db.$transaction((tx) => upsertOrdersBatch(tx, shop, bundles), TRANSACTION_OPTIONS);
+      const result = await pgTransaction(deps.pool ?? pgPool(), (tx) => upsertOrdersBatch(tx, shop, bundles));
       report.ordersWritten += result.ordersWritten;
       for (const id of result.customerIds) customers.set(id.toString(), id);
     }
     if (!page.orders.pageInfo.hasNextPage || !page.orders.pageInfo.endCursor) break;
     after = page.orders.pageInfo.endCursor;
   }
+  report.customerIds = [...customers.values()];
+  const metricsFor = options.resendSeen ? [...new Map([...customers, ...seen]).values()] : report.customerIds;
+  // Before the mark: if Redis refuses, the retry sweeps this window again.
+  if (metricsFor.length > 0) await (deps.enqueueMetrics ?? enqueueCustomerMetrics)(shop, metricsFor);
+  report.metricsEnqueued = metricsFor.length;
   // The mark is when this sweep began: anything updated during it is read again next time.
   await db.shop.upsert({ where: { domain: shop }, create: { domain: shop, reconciledAt: now }, update: { reconciledAt: now } });
-  report.customerIds = [...customers.values()];
   return report;
 }
 

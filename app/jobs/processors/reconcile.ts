@@ -21,7 +21,8 @@ export function createReconcileProcessor(deps: ReconcileDeps, reconcileQueue: Qu
       return { shops: shops.length };
     }
     try {
-      const report = await reconcileShop(deps, data.data.shop);
+      // A retry may follow a sweep whose rows committed but whose metrics hand-off failed.
+      const report = await reconcileShop(deps, data.data.shop, { resendSeen: job.attemptsMade > 0 });
       return { ...report, since: report.since.toISOString(), customerIds: report.customerIds.length };
     } catch (error) {
       if (error instanceof ShopifyAdminError && !error.retriable) throw new UnrecoverableError(error.message);
