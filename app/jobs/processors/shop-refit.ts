@@ -1,12 +1,63 @@
 import { type Job, type Queue, UnrecoverableError } from "bullmq";
 import type pg from "pg";
-import { type Logger, silentLogger } from "../log.server";
+import { behaviourThresholds, type BehaviourInput } from "~/analytics/behaviour";
+import { backtest } from "~/analytics/clv/backtest";
+import { fitShopModel, type ShopModel } from "~/analytics/clv/shop-model";
+import {
+  type CustomerFacts,
+  type CustomerMetricsValues,
+  type CustomerOrderFact,
+  type ScoringContext,
+  SHOP_MODEL_UNIT,
+  customerFactsFromOrders,
+  customerMetrics,
+  predictionOf,
+} from "~/analytics/customer-metrics";
+import { dayToIso } from "~/analytics/dates";
+import { OrderTableBuilder, type RetentionReport, retentionSummaryFromTable } from "~/analytics/retention";
+import { type RfmInput, rfmCutPoints } from "~/analytics/rfm";
+import {
+  CustomerFactsColumns,
+  DimensionValues,
+  SegmentTally,
+  backtestWindow,
+  customersTable,
+  kpisOf,
+  periodTotals,
+  predictAll,
+} from "~/analytics/shop-scoring";
+import {
+  AGGREGATE_KIND,
+  type BacktestAggregate,
+  type KpisAggregate,
+  type MovementsAggregate,
+  RETENTION_DIMENSIONS,
+  type RetentionAggregate,
+  type RetentionDimension,
+  type SegmentsAggregate,
+  retentionKind,
+} from "~/models/aggregates";
+import { todayInZone, writeCustomerMetrics } from "~/models/customer-metrics.server";
+import { COUNTED_ORDERS_SQL, type MetricsSettings, countedOrdersParams, loadMetricsSettings } from "~/models/settings.server";
+import { type Logger, errorMessage, silentLogger } from "../log.server";
 import { type RefitTrigger, ShopRefitJob, shopRefitDedupId } from "../queues.server";
 
 // The shop refit: refit the shop's model and RFM cut points on every counted order,
 // rescore every customer, write the shop aggregates the pages read. `nightly-all` (on a
 // schedule) fans out one `shop` job per installed shop; nightly refits are also what ages
 // recency and P(alive) for customers who do not order.
+//
+// Order of work (docs/analytics/live-metrics.md):
+//   1. stream the counted orders grouped by customer (a cursor: memory holds columns, not
+//      rows) into per-customer facts and the retention table;
+//   2. fit the model (or record why not), RFM cut points, every customer's prediction
+//      once, behaviour thresholds (VIP needs the predicted CLV distribution);
+//   3. write ShopFit (version + 1) BEFORE rescoring, so live jobs during the rescore
+//      already score with the new fit;
+//   4. rescore everyone in set-based batches; a customer whose row was written live after
+//      the orders were read is recomputed from fresh orders instead (never overwritten with
+//      older data); rows of customers with no counted order left become orders-0 rows;
+//   5. daily segment counts and the shop aggregates.
 
 export interface RefitOptions {
   trigger: RefitTrigger;
@@ -22,14 +73,554 @@ export interface RefitReport {
   status: "ready" | "no-predictions";
   reasonCode: string | null;
   asOfDay: number;
+  /** Customers with a counted order. */
   customers: number;
   orders: number;
+  /** Metrics rows written (customers with orders, plus orders-0 rows). */
+  rowsWritten: number;
   durationMs: number;
 }
 
-/** Refits one shop (first version: replaced by the full refit in the next commit). */
-export async function refitShop(_pool: pg.Pool, shop: string, _options: RefitOptions): Promise<RefitReport> {
-  throw new Error(`refitShop(${shop}): not implemented yet`);
+type Queryable = Pick<pg.Pool | pg.PoolClient, "query">;
+
+const DEFAULT_BATCH_SIZE = 5_000;
+const FETCH_ROWS = 20_000;
+/** KPIs compare with this many days earlier. */
+export const KPI_PERIOD_DAYS = 30;
+/** Segment movements counted over this many days. */
+export const MOVEMENT_DAYS = 7;
+/** Retention filter values kept per acquisition dimension. */
+export const RETENTION_FILTER_VALUES = 8;
+
+interface CountedOrderRow {
+  customer_id: bigint | string;
+  day: number;
+  net: bigint | string | number;
+  discounted: boolean;
+  channel: string | null;
+  first_product: string | null;
+  first_discount_code: string | null;
+}
+
+const ORDER_BY = ` ORDER BY o."customerId", day, o."processedAt", o.id`;
+
+/** Everything read from the orders, in columns. */
+interface ShopData {
+  facts: CustomerFactsColumns;
+  /** Retention table (rows = orders up to as-of); its customer index = facts index of customers with orders. */
+  builder: OrderTableBuilder;
+  /** facts index -> table customer index (-1: no orders up to as-of). */
+  tableIndexOf: Int32Array;
+  dimensions: Record<RetentionDimension, DimensionValues>;
+  orders: number;
+  customersWithOrders: number;
+  /** Database time the orders were read at: rows written live after it are newer than ours. */
+  snapshotAt: Date;
+  changesAtSnapshot: number;
+}
+
+/** Streams the shop's counted orders, grouped by customer, into columns. */
+async function readShop(pool: pg.Pool, shop: string, settings: MetricsSettings, asOfDay: number): Promise<ShopData> {
+  const client = await pool.connect();
+  try {
+    // One snapshot for the orders and the change counter; read-only, so it blocks nobody.
+    await client.query("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY");
+    const clock = await client.query<{ at_ms: number; changes: number | null }>(
+      `SELECT (extract(epoch FROM now()) * 1000)::float8 AS at_ms, (SELECT "changesSinceFit" FROM "ShopFit" WHERE shop = $1) AS changes`,
+      [shop],
+    );
+    const snapshotAt = new Date(Math.floor(clock.rows[0].at_ms));
+    await client.query(`DECLARE refit_orders NO SCROLL CURSOR FOR ${COUNTED_ORDERS_SQL}${ORDER_BY}`, countedOrdersParams(shop, settings));
+    const facts = new CustomerFactsColumns();
+    const builder = new OrderTableBuilder();
+    const dimensions: Record<RetentionDimension, DimensionValues> = {
+      channel: new DimensionValues(),
+      firstProduct: new DimensionValues(),
+      discountCode: new DimensionValues(),
+    };
+    const tableIndex: number[] = [];
+    let orders = 0;
+    let customersWithOrders = 0;
+    let currentId = "";
+    let current: CustomerOrderFact[] = [];
+    let first: CountedOrderRow | null = null;
+    const finish = () => {
+      if (currentId === "") return;
+      const f = customerFactsFromOrders(currentId, current, asOfDay);
+      facts.add(f);
+      if (f.orders > 0 && first) {
+        tableIndex.push(customersWithOrders++);
+        orders += f.orders;
+        // Interned values: a million customers share a few hundred strings.
+        dimensions.channel.push(first.channel);
+        dimensions.firstProduct.push(first.first_product);
+        dimensions.discountCode.push(first.first_discount_code);
+        for (const order of current) {
+          if (order.day > asOfDay) continue;
+          builder.add({
+            customerId: currentId,
+            day: order.day,
+            net: order.net,
+            channel: dimensions.channel.valueOf(customersWithOrders - 1),
+            firstProduct: dimensions.firstProduct.valueOf(customersWithOrders - 1),
+            discountCodes: codeList(dimensions.discountCode.valueOf(customersWithOrders - 1)),
+          });
+        }
+      } else {
+        tableIndex.push(-1);
+      }
+    };
+    for (;;) {
+      const batch = await client.query<CountedOrderRow>(`FETCH ${FETCH_ROWS} FROM refit_orders`);
+      for (const row of batch.rows) {
+        const id = String(row.customer_id);
+        if (id !== currentId) {
+          finish();
+          currentId = id;
+          current = [];
+          first = null;
+        }
+        const order = { day: Number(row.day), net: Number(row.net), discounted: row.discounted };
+        // Rows come in day order: the first row on or before as-of is the first order.
+        if (!first && order.day <= asOfDay) first = row;
+        current.push(order);
+      }
+      if (batch.rows.length < FETCH_ROWS) break;
+    }
+    finish();
+    await client.query("COMMIT");
+    return {
+      facts,
+      builder,
+      tableIndexOf: Int32Array.from(tableIndex),
+      dimensions,
+      orders,
+      customersWithOrders,
+      snapshotAt,
+      changesAtSnapshot: clock.rows[0].changes ?? 0,
+    };
+  } catch (error) {
+    await client.query("ROLLBACK").catch(() => {});
+    throw error;
+  } finally {
+    client.release();
+  }
+}
+
+// Only the first non-empty code matters for the dimension (OrderTableBuilder reads the first).
+const codeList = (code: string | null) => (code ? [code] : []);
+
+/** Facts of these customers from their orders as they are now (for rows written live during the refit). */
+async function freshFacts(db: Queryable, shop: string, settings: MetricsSettings, ids: readonly string[], asOfDay: number): Promise<CustomerFacts[]> {
+  if (ids.length === 0) return [];
+  const result = await db.query<CountedOrderRow>(`${COUNTED_ORDERS_SQL} AND o."customerId" = ANY($5::bigint[])${ORDER_BY}`, [
+    ...countedOrdersParams(shop, settings),
+    ids,
+  ]);
+  const byCustomer = new Map<string, CustomerOrderFact[]>(ids.map((id) => [id, []]));
+  for (const row of result.rows) {
+    byCustomer.get(String(row.customer_id))?.push({ day: Number(row.day), net: Number(row.net), discounted: row.discounted });
+  }
+  return [...byCustomer].map(([id, orders]) => customerFactsFromOrders(id, orders, asOfDay));
+}
+
+/**
+ * Ids among `ids` whose orders changed after `since`: the ingest path stamps
+ * Customer.summaryAt in the transaction that changes a customer's orders.
+ */
+async function ordersChangedSince(db: Queryable, shop: string, ids: readonly string[], since: Date): Promise<Set<string>> {
+  if (ids.length === 0) return new Set();
+  const result = await db.query<{ id: string }>(
+    `SELECT id::text AS id FROM "Customer" WHERE shop = $1 AND id = ANY($2::bigint[]) AND "summaryAt" > $3::timestamp`,
+    [shop, ids, since.toISOString()],
+  );
+  return new Set(result.rows.map((row) => row.id));
+}
+
+/**
+ * summaryAt is the changing transaction's start time, so a transaction that began before
+ * the orders were read may commit after: customers stamped this long before the snapshot
+ * are recomputed from fresh orders too (a few customers, cheaply).
+ */
+const CHANGE_MARGIN_MS = 60_000;
+
+interface FitOutcome {
+  model: ShopModel | null;
+  status: "ready" | "no-predictions";
+  reasonCode: string | null;
+  reason: string | null;
+}
+
+function fitModel(data: ShopData, settings: MetricsSettings, asOfDay: number): FitOutcome {
+  const summaries = [];
+  for (let i = 0; i < data.facts.length; i++) {
+    if (data.facts.hasOrders(i)) summaries.push(data.facts.factsAt(i, asOfDay).summary!);
+  }
+  const result = fitShopModel(summaries, {
+    unit: SHOP_MODEL_UNIT,
+    horizonDays: settings.horizonDays,
+    annualDiscountRate: settings.annualDiscountRate,
+    grossMargin: settings.grossMargin,
+  });
+  if (result.ok) return { model: result.model, status: "ready", reasonCode: null, reason: null };
+  return { model: null, status: "no-predictions", reasonCode: result.code, reason: result.reason };
+}
+
+/** Writes the new fit (version + 1) and takes the changes it covers off the debounce counter. */
+async function writeFit(
+  db: Queryable,
+  shop: string,
+  fit: FitOutcome,
+  ctx: ScoringContext,
+  data: ShopData,
+  trigger: RefitTrigger,
+  startedAt: Date,
+): Promise<number> {
+  const result = await db.query<{ version: number }>(
+    `INSERT INTO "ShopFit" AS f (shop, version, status, "reasonCode", reason, model, "rfmCuts", "behaviourThresholds", "segmentRules",
+        "asOfDay", customers, orders, trigger, "startedAt", "finishedAt", "durationMs", error, "changesSinceFit", "firstChangeAt", "updatedAt")
+     VALUES ($1, 1, $2, $3, $4, $5::jsonb, $6::jsonb, $7::jsonb, $8::jsonb, $9, $10, $11, $12, $13::timestamp, NULL, NULL, NULL, 0, NULL, now() AT TIME ZONE 'UTC')
+     ON CONFLICT (shop) DO UPDATE SET
+       version = f.version + 1, status = EXCLUDED.status, "reasonCode" = EXCLUDED."reasonCode", reason = EXCLUDED.reason,
+       model = EXCLUDED.model, "rfmCuts" = EXCLUDED."rfmCuts", "behaviourThresholds" = EXCLUDED."behaviourThresholds",
+       "segmentRules" = EXCLUDED."segmentRules", "asOfDay" = EXCLUDED."asOfDay", customers = EXCLUDED.customers,
+       orders = EXCLUDED.orders, trigger = EXCLUDED.trigger, "startedAt" = EXCLUDED."startedAt", "finishedAt" = NULL,
+       "durationMs" = NULL, error = NULL,
+       -- Changes counted after the orders were read are not in this fit: they stay counted.
+       "changesSinceFit" = GREATEST(0, f."changesSinceFit" - $14),
+       "firstChangeAt" = CASE WHEN f."changesSinceFit" - $14 > 0 THEN f."firstChangeAt" ELSE NULL END,
+       "updatedAt" = EXCLUDED."updatedAt"
+     RETURNING version`,
+    [
+      shop,
+      fit.status,
+      fit.reasonCode,
+      fit.reason,
+      fit.model ? JSON.stringify(fit.model.toJSON()) : null,
+      ctx.cuts ? JSON.stringify(ctx.cuts) : null,
+      ctx.thresholds ? JSON.stringify(ctx.thresholds) : null,
+      JSON.stringify(ctx.rules),
+      ctx.asOfDay,
+      data.customersWithOrders,
+      data.orders,
+      trigger,
+      startedAt.toISOString(),
+      data.changesAtSnapshot,
+    ],
+  );
+  return result.rows[0].version;
+}
+
+/** Refits one shop: model, cut points, thresholds, every customer's row, aggregates. */
+export async function refitShop(pool: pg.Pool, shop: string, options: RefitOptions): Promise<RefitReport> {
+  const startedAt = new Date();
+  const now = options.now ?? startedAt;
+  const batchSize = options.batchSize ?? DEFAULT_BATCH_SIZE;
+  if (!(Number.isInteger(batchSize) && batchSize > 0)) throw new RangeError(`batchSize ${batchSize} must be a positive whole number`);
+  try {
+    return await refit(pool, shop, options.trigger, now, batchSize, startedAt);
+  } catch (error) {
+    // The previous fit (if any) stays in use; the page shows why this one failed.
+    await pool
+      .query(`UPDATE "ShopFit" SET error = $2, "finishedAt" = now() AT TIME ZONE 'UTC' WHERE shop = $1`, [shop, errorMessage(error).slice(0, 2_000)])
+      .catch(() => {});
+    throw error;
+  }
+}
+
+async function refit(pool: pg.Pool, shop: string, trigger: RefitTrigger, now: Date, batchSize: number, startedAt: Date): Promise<RefitReport> {
+  const settings = await loadMetricsSettings(pool, shop);
+  const asOfDay = todayInZone(settings.timezone, now);
+  const data = await readShop(pool, shop, settings, asOfDay);
+  const { facts } = data;
+
+  const fit = fitModel(data, settings, asOfDay);
+  const rfmRows: RfmInput[] = [];
+  for (let i = 0; i < facts.length; i++) {
+    if (!facts.hasOrders(i)) continue;
+    rfmRows.push({ customerId: facts.ids[i], recencyDays: asOfDay - facts.lastOrderDayOf(i)!, orders: facts.orderCount(i), netSpent: facts.netSpentOf(i) });
+  }
+  const cuts = rfmRows.length > 0 ? rfmCutPoints(rfmRows) : null;
+  rfmRows.length = 0;
+
+  // Every prediction once: the VIP threshold needs the whole predicted CLV distribution.
+  const predictions = predictAll(facts, fit.model, asOfDay);
+  const { table, dimensions: tableDimensions } = data.builder.build();
+  const margin = settings.grossMargin > 0 && settings.grossMargin <= 1 ? settings.grossMargin : 1;
+  const retentionOptions = { cac: settings.cacMinor, grossMargin: margin };
+  const report = retentionSummaryFromTable(table, { asOfDay, ...retentionOptions, dimensions: tableDimensions });
+  const behaviourRows: BehaviourInput[] = [];
+  for (let i = 0; i < facts.length; i++) {
+    if (!facts.hasOrders(i)) continue;
+    behaviourRows.push({
+      customerId: facts.ids[i],
+      orders: facts.orderCount(i),
+      netSpent: facts.netSpentOf(i),
+      discountedOrders: 0, // not used by the thresholds
+      daysSinceLastOrder: asOfDay - facts.lastOrderDayOf(i)!,
+      predictedClv: predictions.predictedClvOf(i),
+    });
+  }
+  const thresholds =
+    behaviourRows.length > 0 ? behaviourThresholds(behaviourRows, { medianDaysToSecondOrder: report.daysBetweenOrders.bySteps[0]?.median ?? null }) : null;
+  behaviourRows.length = 0;
+  const ctx: ScoringContext = { asOfDay, model: fit.model, cuts, rules: settings.segmentRules, thresholds };
+
+  const version = await writeFit(pool, shop, fit, ctx, data, trigger, startedAt);
+  const modelVersion = fit.model ? version : null;
+  const refitAt = new Date();
+  const writeOptions = { modelVersion, asOfDay, source: "refit" as const, computedAt: refitAt };
+
+  // Rescore everyone, a batch per statement. Customers whose orders changed since the
+  // snapshot are scored from their orders as they are now; checking again after the write
+  // catches a change that landed meanwhile (its live job may have run before our write).
+  const changedAfter = new Date(data.snapshotAt.getTime() - CHANGE_MARGIN_MS);
+  const freshRows = async (ids: readonly string[]) =>
+    (await freshFacts(pool, shop, settings, ids, asOfDay)).map((f) => customerMetrics(f, ctx, predictionOf(f, ctx.model)));
+  const tally = new SegmentTally();
+  let rowsWritten = 0;
+  for (let from = 0; from < facts.length; from += batchSize) {
+    const to = Math.min(facts.length, from + batchSize);
+    const ids = facts.ids.slice(from, to);
+    const changed = await ordersChangedSince(pool, shop, ids, changedAfter);
+    const rows: CustomerMetricsValues[] = [];
+    for (let i = from; i < to; i++) {
+      if (!changed.has(facts.ids[i])) rows.push(customerMetrics(facts.factsAt(i, asOfDay), ctx, predictions.get(i)));
+    }
+    const fromSnapshot = rows.map((row) => row.customerId);
+    rows.push(...(await freshRows([...changed])));
+    rowsWritten += (await writeCustomerMetrics(pool, shop, rows, writeOptions)).written;
+    const late = await ordersChangedSince(pool, shop, fromSnapshot, changedAfter);
+    if (late.size > 0) {
+      const rewritten = await freshRows([...late]);
+      await writeCustomerMetrics(pool, shop, rewritten, writeOptions);
+      const byId = new Map(rewritten.map((row) => [row.customerId, row]));
+      rows.forEach((row, k) => (rows[k] = byId.get(row.customerId) ?? row));
+    }
+    for (const row of rows) tally.add(row);
+  }
+
+  // Rows this refit did not write: customers with no counted order left (deleted or now
+  // excluded orders), or a first order since the snapshot. Recomputed from their orders now.
+  for (;;) {
+    const left = await pool.query<{ id: string }>(
+      `SELECT "customerId"::text AS id FROM "CustomerMetrics" WHERE shop = $1 AND "computedAt" < $2::timestamp ORDER BY "customerId" LIMIT $3`,
+      [shop, refitAt.toISOString(), batchSize],
+    );
+    if (left.rows.length === 0) break;
+    const rows = await freshRows(left.rows.map((row) => row.id));
+    for (const row of rows) tally.add(row);
+    rowsWritten += (await writeCustomerMetrics(pool, shop, rows, writeOptions)).written;
+    if (left.rows.length < batchSize) break;
+  }
+
+  await writeDailyCounts(pool, shop, asOfDay, tally);
+  await writeAggregates(pool, shop, {
+    settings,
+    asOfDay,
+    modelVersion,
+    refitAt,
+    tally,
+    report,
+    table,
+    data,
+    fit,
+  });
+
+  const durationMs = Date.now() - startedAt.getTime();
+  await pool.query(`UPDATE "ShopFit" SET "finishedAt" = now() AT TIME ZONE 'UTC', "durationMs" = $3 WHERE shop = $1 AND version = $2`, [
+    shop,
+    version,
+    durationMs,
+  ]);
+  return {
+    shop,
+    version,
+    status: fit.status,
+    reasonCode: fit.reasonCode,
+    asOfDay,
+    customers: data.customersWithOrders,
+    orders: data.orders,
+    rowsWritten,
+    durationMs,
+  };
+}
+
+/** Today's customers per segment (replaces the day's counts when refitted twice in a day). */
+async function writeDailyCounts(pool: pg.Pool, shop: string, asOfDay: number, tally: SegmentTally): Promise<void> {
+  const counts = tally.counts();
+  const client = await pool.connect();
+  try {
+    await client.query("BEGIN");
+    await client.query(`DELETE FROM "SegmentDailyCount" WHERE shop = $1 AND day = $2::date`, [shop, dayToIso(asOfDay)]);
+    await client.query(
+      `INSERT INTO "SegmentDailyCount" (shop, day, kind, segment, customers, "netSpentMinor", "predictedClvMinor")
+       SELECT $1, $2::date, kind, segment, customers, net, clv
+       FROM unnest($3::text[], $4::text[], $5::int[], $6::bigint[], $7::bigint[]) AS t(kind, segment, customers, net, clv)`,
+      [
+        shop,
+        dayToIso(asOfDay),
+        counts.map((c) => c.kind),
+        counts.map((c) => c.key),
+        counts.map((c) => c.customers),
+        counts.map((c) => c.netSpentMinor),
+        counts.map((c) => (c.predictedClvMinor === null ? null : Math.round(c.predictedClvMinor))),
+      ],
+    );
+    await client.query("COMMIT");
+  } catch (error) {
+    await client.query("ROLLBACK").catch(() => {});
+    throw error;
+  } finally {
+    client.release();
+  }
+}
+
+interface AggregateInputs {
+  settings: MetricsSettings;
+  asOfDay: number;
+  modelVersion: number | null;
+  refitAt: Date;
+  tally: SegmentTally;
+  report: RetentionReport;
+  table: ReturnType<OrderTableBuilder["build"]>["table"];
+  data: ShopData;
+  fit: FitOutcome;
+}
+
+async function writeAggregates(pool: pg.Pool, shop: string, a: AggregateInputs): Promise<void> {
+  const { settings, asOfDay, tally, report, table, data } = a;
+  const asOfIso = dayToIso(asOfDay);
+
+  // Segment history (daily counts written by earlier refits).
+  const history = await pool.query<{ day: number; kind: string; segment: string; customers: number; clv: bigint | string | null }>(
+    `SELECT day - DATE '1970-01-01' AS day, kind, segment, customers, "predictedClvMinor" AS clv FROM "SegmentDailyCount"
+     WHERE shop = $1 AND day = ANY($2::date[])`,
+    [shop, [7, 30, KPI_PERIOD_DAYS].map((d) => dayToIso(asOfDay - d))],
+  );
+  const counted = new Map<string, number>();
+  const clvBefore = { sum: 0, customers: 0, any: false, known: false };
+  for (const row of history.rows) {
+    const daysAgo = asOfDay - row.day;
+    counted.set(`${daysAgo}|${row.kind}|${row.segment}`, row.customers);
+    if (daysAgo === KPI_PERIOD_DAYS && row.kind === "rfm") {
+      clvBefore.known = true;
+      clvBefore.customers += row.customers;
+      if (row.clv !== null) {
+        clvBefore.any = true;
+        clvBefore.sum += Number(row.clv);
+      }
+    }
+  }
+  const segments: SegmentsAggregate = {
+    currency: settings.currency,
+    asOfIso,
+    customers: tally.customers,
+    netSpentMinor: tally.netSpent,
+    rows: tally.rows(settings.segmentLabels, (kind, key, daysAgo) => counted.get(`${daysAgo}|${kind}|${key}`) ?? null),
+  };
+
+  const before = retentionSummaryFromTable(table, { asOfDay: asOfDay - KPI_PERIOD_DAYS, maxCohorts: 0 });
+  const kpis: KpisAggregate = kpisOf({
+    currency: settings.currency,
+    asOfIso,
+    periodDays: KPI_PERIOD_DAYS,
+    now: report,
+    before,
+    averagePredictedClv: {
+      value: tally.clvCount > 0 ? tally.clvSum / tally.clvCount : null,
+      previous: clvBefore.any && clvBefore.customers > 0 ? clvBefore.sum / clvBefore.customers : null,
+    },
+    period: periodTotals(table, asOfDay, KPI_PERIOD_DAYS),
+  });
+
+  const moved = await pool.query<{ from: string | null; to: string | null; customers: number }>(
+    `SELECT "fromSegment" AS from, "toSegment" AS to, count(*)::int AS customers FROM "SegmentTransition"
+     WHERE shop = $1 AND at > $2::timestamp GROUP BY 1, 2 ORDER BY 3 DESC, 1, 2`,
+    [shop, new Date(a.refitAt.getTime() - MOVEMENT_DAYS * 86_400_000).toISOString()],
+  );
+  const movements: MovementsAggregate = {
+    days: MOVEMENT_DAYS,
+    total: moved.rows.reduce((sum, row) => sum + row.customers, 0),
+    moves: moved.rows.map((row) => ({ from: row.from, to: row.to, customers: row.customers })),
+  };
+
+  // Retention, whole shop and per top value of each acquisition dimension.
+  const retentionOptions = { cac: settings.cacMinor, grossMargin: settings.grossMargin > 0 && settings.grossMargin <= 1 ? settings.grossMargin : 1 };
+  const filters = {} as RetentionAggregate["filters"];
+  const filtered: [string, RetentionAggregate][] = [];
+  for (const dimension of RETENTION_DIMENSIONS) {
+    const values = data.dimensions[dimension];
+    const top = values.top(RETENTION_FILTER_VALUES);
+    filters[dimension] = top.map((v) => ({ value: v.value, customers: v.customers }));
+    for (const v of top) {
+      const subset = customersTable(table, (customer) => values.ofCustomer[customer] === v.code);
+      filtered.push([
+        retentionKind(dimension, v.value),
+        {
+          currency: settings.currency,
+          report: retentionSummaryFromTable(subset, { asOfDay, ...retentionOptions }),
+          filters,
+          filter: { dimension, value: v.value },
+        },
+      ]);
+    }
+  }
+  const retention: RetentionAggregate = { currency: settings.currency, report, filters };
+
+  const backtestAggregate = shopBacktest(a);
+
+  const rows: [string, unknown][] = [
+    [AGGREGATE_KIND.kpis, kpis],
+    [AGGREGATE_KIND.segments, segments],
+    [AGGREGATE_KIND.movements, movements],
+    [AGGREGATE_KIND.retention, retention],
+    [AGGREGATE_KIND.backtest, backtestAggregate],
+    ...filtered,
+  ];
+  const client = await pool.connect();
+  try {
+    await client.query("BEGIN");
+    // Filter rows of values no longer in the top go; the rest are replaced.
+    await client.query(`DELETE FROM "ShopAggregate" WHERE shop = $1 AND kind LIKE 'retention:%' AND NOT (kind = ANY($2::text[]))`, [
+      shop,
+      filtered.map(([kind]) => kind),
+    ]);
+    await client.query(
+      `INSERT INTO "ShopAggregate" (shop, kind, "asOfDay", "modelVersion", data, "computedAt")
+       SELECT $1, kind, $2, $3, data, $4::timestamp FROM unnest($5::text[], $6::jsonb[]) AS t(kind, data)
+       ON CONFLICT (shop, kind) DO UPDATE SET "asOfDay" = EXCLUDED."asOfDay", "modelVersion" = EXCLUDED."modelVersion",
+         data = EXCLUDED.data, "computedAt" = EXCLUDED."computedAt"`,
+      [shop, asOfDay, a.modelVersion, a.refitAt.toISOString(), rows.map(([kind]) => kind), rows.map(([, value]) => JSON.stringify(value))],
+    );
+    await client.query("COMMIT");
+  } catch (error) {
+    await client.query("ROLLBACK").catch(() => {});
+    throw error;
+  } finally {
+    client.release();
+  }
+}
+
+/** Calibration/holdout backtest of the chosen count model on the shop's own orders. */
+function shopBacktest(a: AggregateInputs): BacktestAggregate {
+  const { report, asOfDay, table, fit } = a;
+  const firstCohort = report.totals.customers > 0 ? firstOrderDayOf(table, asOfDay) : null;
+  const window = backtestWindow(firstCohort, asOfDay);
+  if ("note" in window) return { holdoutDays: 0, result: null, note: window.note };
+  if (!fit.model) return { holdoutDays: window.holdoutDays, result: null, note: `no predictions: ${fit.reason ?? "the model could not be fitted"}` };
+  try {
+    const result = backtest(table, { calibrationEndDay: window.calibrationEndDay, holdoutEndDay: asOfDay, unit: SHOP_MODEL_UNIT, model: fit.model.chosen });
+    return { holdoutDays: window.holdoutDays, result, note: result.converged ? null : `the calibration fit did not converge (${result.convergenceMessage})` };
+  } catch (error) {
+    return { holdoutDays: window.holdoutDays, result: null, note: errorMessage(error) };
+  }
+}
+
+function firstOrderDayOf(table: ReturnType<OrderTableBuilder["build"]>["table"], asOfDay: number): number | null {
+  let first: number | null = null;
+  for (const day of table.days) if (day <= asOfDay && (first === null || day < first)) first = day;
+  return first;
 }
 
 /** Installed shops (not uninstalled), oldest first. */
