@@ -48,6 +48,10 @@ export async function redactCustomer(db: Db, shop: string, request: RedactCustom
       DELETE FROM "Order" WHERE shop = ${shop} AND id = ANY(${allOrderIds}::bigint[])`;
     const customers = await tx.$executeRaw`
       DELETE FROM "Customer" WHERE shop = ${shop} AND id = ${customerId}::bigint`;
+    // After the customer row: a live metrics recompute holding it (KEY SHARE) has committed
+    // its row by now, and a later one finds the customer gone.
+    await tx.$executeRaw`DELETE FROM "CustomerMetrics" WHERE shop = ${shop} AND "customerId" = ${customerId}::bigint`;
+    await tx.$executeRaw`DELETE FROM "SegmentTransition" WHERE shop = ${shop} AND "customerId" = ${customerId}::bigint`;
     await addTombstones(tx, shop, "order", allOrderIds);
     await addTombstones(tx, shop, "customer", [customerId]);
     await recomputeCustomerSummaries(tx, shop, otherCustomers);
@@ -109,6 +113,13 @@ export async function redactShop(db: Db, shop: string): Promise<Record<string, n
     counts.refunds = await tx.$executeRaw`DELETE FROM "Refund" WHERE shop = ${shop}`;
     counts.orders = await tx.$executeRaw`DELETE FROM "Order" WHERE shop = ${shop}`;
     counts.customers = await tx.$executeRaw`DELETE FROM "Customer" WHERE shop = ${shop}`;
+    // Metrics after customers (see redactCustomer), then the shop's fit and aggregates.
+    counts.customerMetrics = await tx.$executeRaw`DELETE FROM "CustomerMetrics" WHERE shop = ${shop}`;
+    counts.segmentTransitions = await tx.$executeRaw`DELETE FROM "SegmentTransition" WHERE shop = ${shop}`;
+    counts.segmentDailyCounts = await tx.$executeRaw`DELETE FROM "SegmentDailyCount" WHERE shop = ${shop}`;
+    counts.shopAggregates = await tx.$executeRaw`DELETE FROM "ShopAggregate" WHERE shop = ${shop}`;
+    counts.shopFits = await tx.$executeRaw`DELETE FROM "ShopFit" WHERE shop = ${shop}`;
+    counts.shopSettings = await tx.$executeRaw`DELETE FROM "ShopSettings" WHERE shop = ${shop}`;
     counts.tombstones = await tx.$executeRaw`DELETE FROM "Tombstone" WHERE shop = ${shop}`;
     counts.dataRequests = await tx.$executeRaw`DELETE FROM "DataRequest" WHERE shop = ${shop}`;
     counts.sessions = await tx.$executeRaw`DELETE FROM "Session" WHERE shop = ${shop}`;

@@ -1,29 +1,53 @@
 import { type PrismaClient } from "@prisma/client";
 import { Queue, Worker } from "bullmq";
 import { type Redis } from "ioredis";
+import type pg from "pg";
+import { createPgPool, pgPool } from "~/db/pg.server";
 import { db as defaultDb } from "~/db.server";
 import { env } from "~/env.server";
 import { type Logger, consoleLogger, errorMessage } from "./log.server";
 import { AdminGraphql } from "~/integrations/shopify-admin.server";
 import { createBackfillProcessor } from "./processors/backfill";
+import { type RefitDebounce, createCustomerMetricsProcessor } from "./processors/customer-metrics";
 import { createIngestProcessor } from "./processors/ingest";
 import { createMaintenanceProcessor } from "./processors/maintenance";
 import { RECONCILE_SCHEDULER_ID, createReconcileProcessor } from "./processors/reconcile";
+import { createShopRefitProcessor } from "./processors/shop-refit";
 import { enqueueBackfill } from "./producers.server";
 import {
   QUEUE,
   type MaintenanceJob,
   type ReconcileJob,
+  type ShopRefitJob,
   createWorkerConnection,
   queueOptions,
   queuePrefix,
 } from "./queues.server";
 
 // Starts the background workers of one process: the ingest worker, the maintenance worker
-// and the sweeper's schedule. Used by `npm run worker` (worker.ts), the demo, the
-// benchmarks and the tests.
+// and the sweeper's schedule, the customer-metrics worker, the shop-refit worker and its
+// nightly schedule. Used by `npm run worker` (worker.ts), the demo, the benchmarks and
+// the tests.
+//
+// Fairness between shops: every kind of work has its own queue, its own worker and its own
+// Redis connection, so a huge shop's refit or backfill occupies only its own worker's slots
+// while webhooks and live metrics keep flowing; the refit also writes through a pg pool of
+// its own, so its batch writes never hold the connections the hot path needs.
 
 export const SWEEP_SCHEDULER_ID = "sweep-deliveries";
+export const NIGHTLY_REFIT_SCHEDULER_ID = "nightly-refits";
+/**
+ * Every night at 03:00 UTC: each installed shop is refitted, which also ages recency,
+ * P(alive) and the next-order dates of customers who did not order (they change with time,
+ * not with webhooks).
+ */
+export const NIGHTLY_REFIT_PATTERN = "0 3 * * *";
+/** Live metrics jobs in parallel per process (each is a few small queries). */
+export const DEFAULT_METRICS_CONCURRENCY = 8;
+/** Refits in parallel per process: one, so a refit never takes more than one core's share. */
+export const DEFAULT_REFIT_CONCURRENCY = 1;
+/** Connections of the refit's own pool. */
+const REFIT_POOL_MAX = 4;
 
 export interface StartWorkersOptions {
   db?: PrismaClient;
@@ -44,6 +68,17 @@ export interface StartWorkersOptions {
    * Off unless given (tests and the demo have no Shopify sessions); `npm run worker` turns it on.
    */
   shopify?: { backfillConcurrency?: number; reconcileEveryMs?: number; pollEveryMs?: number };
+  /** The hot path's pg pool (live metrics). Default: the process-wide pgPool(). */
+  pool?: pg.Pool;
+  /** The refit's own pg pool. Default: one of REFIT_POOL_MAX connections to the same database, closed by close(). */
+  refitPool?: pg.Pool;
+  /** The live customer-metrics worker. false: not in this process. */
+  metrics?: { concurrency?: number; debounce?: RefitDebounce } | false;
+  /**
+   * The shop-refit worker. false: not in this process. `nightly`: also register the nightly
+   * refit schedule (off unless asked: `npm run worker` asks; tests would leave it in Redis).
+   */
+  refit?: { concurrency?: number; nightly?: boolean; nightlyPattern?: string } | false;
 }
 
 export interface WorkersHandle {
@@ -52,6 +87,10 @@ export interface WorkersHandle {
   /** Present when started with `shopify`. */
   backfillWorker?: Worker;
   reconcileWorker?: Worker;
+  /** Present unless started with metrics: false. */
+  metricsWorker?: Worker;
+  /** Present unless started with refit: false. */
+  refitWorker?: Worker;
   /** Stops taking jobs, lets in-flight ones finish, and resolves within the shutdown deadline, Redis or not. */
   close(): Promise<{ graceful: boolean }>;
 }
@@ -76,6 +115,9 @@ export async function startWorkers(options: StartWorkersOptions = {}): Promise<W
     return redis;
   };
 
+  const ownedPools: pg.Pool[] = [];
+  const pool = options.pool ?? pgPool();
+
   const ingestQueue = new Queue(QUEUE.ingest, queueOptions(QUEUE.ingest, connection()));
   const maintenanceConnection = connection();
   const maintenanceQueue = new Queue(QUEUE.maintenance, queueOptions(QUEUE.maintenance, maintenanceConnection));
@@ -86,7 +128,7 @@ export async function startWorkers(options: StartWorkersOptions = {}): Promise<W
     lockDuration: options.lockDurationMs ?? 30_000,
     stalledInterval: options.stalledIntervalMs ?? 30_000,
   };
-  const ingestWorker = new Worker(QUEUE.ingest, createIngestProcessor(prisma), {
+  const ingestWorker = new Worker(QUEUE.ingest, createIngestProcessor(prisma, { pool }), {
     ...workerOptions,
     connection: connection(),
     concurrency: options.concurrency ?? env().WORKER_CONCURRENCY,
@@ -120,10 +162,42 @@ export async function startWorkers(options: StartWorkersOptions = {}): Promise<W
     });
   }
 
+  // The refit queue: the metrics worker brings a shop's delayed refit forward through it,
+  // the nightly schedule lives on it, and nightly-all fans out onto it.
+  const refitConnection = connection();
+  const refitQueue = new Queue(QUEUE.shopRefit, queueOptions(QUEUE.shopRefit, refitConnection));
+  refitQueue.on("error", () => {});
+
+  let metricsWorker: Worker | undefined;
+  if (options.metrics !== false) {
+    metricsWorker = new Worker(
+      QUEUE.customerMetrics,
+      createCustomerMetricsProcessor({ pool, refitQueue, logger, debounce: options.metrics?.debounce }),
+      { ...workerOptions, connection: connection(), concurrency: options.metrics?.concurrency ?? DEFAULT_METRICS_CONCURRENCY },
+    );
+  }
+  let refitWorker: Worker | undefined;
+  if (options.refit !== false) {
+    let refitPool = options.refitPool;
+    if (!refitPool) {
+      refitPool = createPgPool(options.pool?.options.connectionString ?? env().DATABASE_URL, { max: REFIT_POOL_MAX });
+      ownedPools.push(refitPool);
+    }
+    refitWorker = new Worker(QUEUE.shopRefit, createShopRefitProcessor({ pool: refitPool, refitQueue, logger }), {
+      ...workerOptions,
+      connection: connection(),
+      concurrency: options.refit?.concurrency ?? DEFAULT_REFIT_CONCURRENCY,
+      // A large shop's refit runs for minutes: a generous lock, renewed by BullMQ while it runs.
+      lockDuration: Math.max(workerOptions.lockDuration, 120_000),
+    });
+  }
+
   let lastError = "";
   const named: [string, Worker][] = [["ingest", ingestWorker], ["maintenance", maintenanceWorker]];
   if (backfillWorker) named.push(["backfill", backfillWorker]);
   if (reconcileWorker) named.push(["reconcile", reconcileWorker]);
+  if (metricsWorker) named.push(["customer-metrics", metricsWorker]);
+  if (refitWorker) named.push(["shop-refit", refitWorker]);
   for (const [name, worker] of named) {
     worker.on("error", (error) => {
       // Redis being away repeats the same error every reconnect attempt: log it once.
@@ -142,6 +216,17 @@ export async function startWorkers(options: StartWorkersOptions = {}): Promise<W
   if (reconcileQueue && shopifyWork) {
     const template: { name: string; data: ReconcileJob } = { name: RECONCILE_SCHEDULER_ID, data: { task: "sweep-all" } };
     await reconcileQueue.upsertJobScheduler(RECONCILE_SCHEDULER_ID, { every: shopifyWork.reconcileEveryMs ?? 15 * 60_000 }, template);
+  }
+  const refitOptions = options.refit || {};
+  if (refitOptions.nightly) {
+    const template: { name: string; data: ShopRefitJob } = { name: NIGHTLY_REFIT_SCHEDULER_ID, data: { task: "nightly-all" } };
+    const schedule = () =>
+      refitQueue.upsertJobScheduler(NIGHTLY_REFIT_SCHEDULER_ID, { pattern: refitOptions.nightlyPattern ?? NIGHTLY_REFIT_PATTERN, tz: "UTC" }, template);
+    await schedule();
+    // As the sweeper's: a Redis that restarts empty forgets the schedule.
+    refitConnection.on("ready", () => {
+      schedule().catch((error: unknown) => logger.error("could not register the nightly refits", { error: errorMessage(error) }));
+    });
   }
   if (sweep) {
     const template: { name: string; data: MaintenanceJob } = { name: SWEEP_SCHEDULER_ID, data: { task: "sweep-deliveries" } };
@@ -163,7 +248,7 @@ export async function startWorkers(options: StartWorkersOptions = {}): Promise<W
       });
       const drained = (async () => {
         await Promise.allSettled(named.map(([, worker]) => worker.close()));
-        await Promise.allSettled([ingestQueue.close(), maintenanceQueue.close(), reconcileQueue?.close()]);
+        await Promise.allSettled([ingestQueue.close(), maintenanceQueue.close(), reconcileQueue?.close(), refitQueue.close()]);
         return true as const;
       })();
       const graceful = await Promise.race([drained, deadline]);
@@ -171,10 +256,12 @@ export async function startWorkers(options: StartWorkersOptions = {}): Promise<W
       if (!graceful) logger.error("shutdown deadline reached: closing Redis connections without waiting", { deadlineMs });
       // With Redis unreachable, BullMQ's close waits on reconnects forever: cut them.
       for (const redis of connections) redis.disconnect();
+      // Pools this call created (not the caller's, not the process-wide one), once no job runs.
+      if (graceful) await Promise.allSettled(ownedPools.map((p) => p.end()));
       return { graceful };
     })();
     return closing;
   };
 
-  return { ingestWorker, maintenanceWorker, backfillWorker, reconcileWorker, close };
+  return { ingestWorker, maintenanceWorker, backfillWorker, reconcileWorker, metricsWorker, refitWorker, close };
 }

@@ -1,0 +1,314 @@
+import { type Job, type Queue, UnrecoverableError } from "bullmq";
+import type pg from "pg";
+import { type CustomerOrderFact, type ScoringContext, customerFactsFromOrders, customerMetrics } from "~/analytics/customer-metrics";
+import { loadStoredFit, scoringContextOf, todayInZone, writeCustomerMetrics } from "~/models/customer-metrics.server";
+import { COUNTED_ORDERS_SQL, countedOrdersParams, loadMetricsSettings } from "~/models/settings.server";
+import { pgTransaction } from "~/db/pg.server";
+import { type Logger, errorMessage, silentLogger } from "../log.server";
+import { requestRefit } from "../producers.server";
+import { CustomerMetricsJob, type RefitTrigger, shopRefitDedupId } from "../queues.server";
+
+// The live customer-metrics worker: one customer's row, recomputed from their stored orders
+// and the shop's stored fit each time their orders or profile change. The shop refit
+// (shop-refit.ts) writes the same rows for everyone through the same pure function
+// (app/analytics/customer-metrics.ts), so on the same orders, fit and day both agree.
+//
+// Each recompute also counts towards the shop's next refit (ShopFit.changesSinceFit):
+// the models and RFM cut points are refitted when enough customers changed, or when the
+// oldest change not yet in a fit has waited long enough (REFIT_DEBOUNCE below).
+
+type Queryable = Pick<pg.Pool, "query">;
+
+/** When a shop's debounced refit is asked for. */
+export const REFIT_DEBOUNCE = {
+  /** Refit once this many customers changed since the last fit... */
+  minChanges: 50,
+  /** ...or this share of the shop's customers (at the last fit), whichever is larger. */
+  shareOfCustomers: 0.02,
+  /** Or once the oldest change not yet in a fit is this old (a quiet shop still refits). */
+  maxWaitMs: 15 * 60_000,
+  /** Debounced refits of one shop start at least this long apart (a busy shop does not refit back to back). */
+  minSpacingMs: 5 * 60_000,
+  /** A shop never fitted asks for its first refit this long after its first change, so a burst lands in it. */
+  firstFitDelayMs: 30_000,
+  /** One process asks Redis about one shop's refit at most this often (the request is idempotent; this spares Redis). */
+  requestEveryMs: 30_000,
+} as const;
+export type RefitDebounce = { [K in keyof typeof REFIT_DEBOUNCE]: number };
+
+/** Changes that make a shop's refit due: max(minChanges, shareOfCustomers x customers). */
+export function refitThreshold(customersAtFit: number, debounce: RefitDebounce = REFIT_DEBOUNCE): number {
+  return Math.max(debounce.minChanges, Math.ceil(debounce.shareOfCustomers * Math.max(0, customersAtFit)));
+}
+
+/** What a recompute learned about the shop's fit, after counting its changes. */
+export interface FitState {
+  /** The shop has a ShopFit row (it was fitted, or a refit at least began). */
+  fitted: boolean;
+  /** Customers at the last fit (threshold base). */
+  customers: number;
+  /** Changes since the last fit, this recompute's included (null: the row was locked by a refit; not counted yet). */
+  changes: number | null;
+  /** This recompute's count (changes - added was the count before). */
+  added: number;
+  firstChangeAt: Date | null;
+  lastFitFinishedAt: Date | null;
+}
+
+export interface RefitDue {
+  trigger: RefitTrigger;
+  /** Run it this long from now (0: now). */
+  delayMs: number;
+  reason: "first-fit" | "threshold" | "waited" | "first-change";
+}
+
+/**
+ * Whether (and when) to ask for the shop's refit. Pure: the numbers are REFIT_DEBOUNCE.
+ * - never fitted: the first refit, shortly (firstFitDelayMs);
+ * - changes reached the threshold, or the oldest change waited maxWaitMs: now, but not
+ *   sooner than minSpacingMs after the last refit finished;
+ * - the first change since the last fit: a refit maxWaitMs later, so a quiet shop's lone
+ *   change still reaches a fit (the request above brings it forward when due earlier).
+ */
+export function refitDue(state: FitState, now: Date, debounce: RefitDebounce = REFIT_DEBOUNCE): RefitDue | null {
+  if (!state.fitted) return { trigger: "debounce", delayMs: debounce.firstFitDelayMs, reason: "first-fit" };
+  if (state.changes === null || state.changes <= 0) return null;
+  const spacing = state.lastFitFinishedAt ? Math.max(0, state.lastFitFinishedAt.getTime() + debounce.minSpacingMs - now.getTime()) : 0;
+  if (state.changes >= refitThreshold(state.customers, debounce)) return { trigger: "debounce", delayMs: spacing, reason: "threshold" };
+  const waited = state.firstChangeAt ? now.getTime() - state.firstChangeAt.getTime() : 0;
+  if (waited >= debounce.maxWaitMs) return { trigger: "debounce", delayMs: spacing, reason: "waited" };
+  if (state.changes - state.added <= 0) {
+    return { trigger: "debounce", delayMs: Math.max(spacing, debounce.maxWaitMs - waited), reason: "first-change" };
+  }
+  return null;
+}
+
+// ------------------------------------------------------------------ fit cache
+
+interface CachedFit {
+  version: number;
+  modelVersion: number | null;
+  context: Omit<ScoringContext, "asOfDay">;
+}
+
+/** Restored fits by shop: restoring a model per job would cost more than scoring with it. */
+const fitCache = new Map<string, CachedFit>();
+const FIT_CACHE_SHOPS = 1_000;
+
+/** The shop's scoring context (without its as-of day): the stored fit, restored once per fit version. */
+async function storedScoring(db: Queryable, shop: string): Promise<{ context: Omit<ScoringContext, "asOfDay">; modelVersion: number | null }> {
+  const head = await db.query<{ version: number }>(`SELECT version FROM "ShopFit" WHERE shop = $1`, [shop]);
+  const version = head.rows[0]?.version;
+  let cached = version === undefined ? undefined : fitCache.get(shop);
+  if (!cached || cached.version !== version) {
+    const fit = version === undefined ? null : await loadStoredFit(db, shop);
+    if (!fit) {
+      // Never fitted: scored without predictions, RFM scores or behaviours until the first refit.
+      fitCache.delete(shop);
+      const { asOfDay: _day, ...context } = scoringContextOf(null, 0);
+      return { context, modelVersion: null };
+    }
+    const { asOfDay: _day, ...context } = scoringContextOf(fit, fit.asOfDay);
+    cached = { version: fit.version, modelVersion: fit.model ? fit.version : null, context };
+    fitCache.delete(shop);
+    if (fitCache.size >= FIT_CACHE_SHOPS) fitCache.delete(fitCache.keys().next().value as string);
+    fitCache.set(shop, cached);
+  }
+  return { context: cached.context, modelVersion: cached.modelVersion };
+}
+
+// ------------------------------------------------------------------ change counting
+
+/**
+ * Changes counted while the shop's fit row was locked (a refit finishing), added on the
+ * next recompute in this process: a recompute never waits for a refit.
+ */
+const uncounted = new Map<string, number>();
+
+async function countChanges(db: Queryable, shop: string, changes: number, now: Date): Promise<FitState> {
+  const added = changes + (uncounted.get(shop) ?? 0);
+  uncounted.delete(shop);
+  // SKIP LOCKED: a refit holding the row must not stall live metrics; the count is carried over.
+  const result = await db.query<{
+    customers: number;
+    finishedAt: Date | null;
+    changes: number | null;
+    firstChangeAt: Date | null;
+  }>(
+    `WITH locked AS (
+       SELECT shop FROM "ShopFit" WHERE shop = $1 FOR UPDATE SKIP LOCKED
+     ),
+     bumped AS (
+       UPDATE "ShopFit" AS f
+       SET "changesSinceFit" = f."changesSinceFit" + $2, "firstChangeAt" = COALESCE(f."firstChangeAt", $3::timestamp)
+       FROM locked WHERE f.shop = locked.shop
+       RETURNING f."changesSinceFit" AS changes, f."firstChangeAt"
+     )
+     SELECT f.customers, f."finishedAt", bumped.changes, bumped."firstChangeAt"
+     FROM "ShopFit" AS f LEFT JOIN bumped ON true
+     WHERE f.shop = $1`,
+    [shop, added, now.toISOString()],
+  );
+  const row = result.rows[0];
+  if (!row) return { fitted: false, customers: 0, changes: null, added, firstChangeAt: null, lastFitFinishedAt: null };
+  if (row.changes === null) uncounted.set(shop, added);
+  return {
+    fitted: true,
+    customers: row.customers,
+    changes: row.changes,
+    added,
+    firstChangeAt: row.firstChangeAt,
+    lastFitFinishedAt: row.finishedAt,
+  };
+}
+
+// ------------------------------------------------------------------ recompute
+
+export interface RecomputeOptions {
+  /** The clock (tests move it): as-of day in the shop's time zone, computedAt, change times. Default now. */
+  now?: Date;
+  /** Debounce numbers (tests shorten them). */
+  debounce?: RefitDebounce;
+}
+
+export interface RecomputeResult {
+  /** Metrics rows written (customers that exist, with or without counted orders). */
+  written: number;
+  /** Segment transitions those writes recorded. */
+  transitions: number;
+  /** Metrics rows removed: their customer no longer exists (deleted or redacted). */
+  removed: number;
+  /** Whether the shop's refit should be asked for now (the processor asks). */
+  refit: RefitDue | null;
+}
+
+const DECIMAL_ID = /^\d+$/;
+
+/**
+ * Recomputes the metrics rows of these customers of `shop` from their counted orders and
+ * the shop's stored fit, and counts them towards the shop's next refit. A customer with
+ * no counted orders gets a row with 0 orders (no segment); a customer that no longer
+ * exists loses their row.
+ */
+export async function recomputeCustomerMetrics(
+  pool: pg.Pool,
+  shop: string,
+  customerIds: readonly (bigint | string)[],
+  options: RecomputeOptions = {},
+): Promise<RecomputeResult> {
+  const ids = [...new Set(customerIds.map(String))];
+  for (const id of ids) if (!DECIMAL_ID.test(id)) throw new RangeError(`customer id "${id}" is not a decimal id`);
+  if (ids.length === 0) return { written: 0, transitions: 0, removed: 0, refit: null };
+  const now = options.now ?? new Date();
+
+  const [settings, fit] = await Promise.all([loadMetricsSettings(pool, shop), storedScoring(pool, shop)]);
+  const asOfDay = todayInZone(settings.timezone, now);
+  const context: ScoringContext = { ...fit.context, asOfDay };
+
+  const { written, removed } = await pgTransaction(pool, async (_tx, client) => {
+    // KEY SHARE on the customers' rows: a redaction or deletion of one of them (which deletes
+    // the row, then its metrics) waits for this write, or this sees the row gone. Ingest's
+    // summary updates do not conflict with it.
+    const existing = await client.query<{ id: bigint | string }>(
+      `SELECT id FROM "Customer" WHERE shop = $1 AND id = ANY($2::bigint[]) FOR KEY SHARE`,
+      [shop, ids],
+    );
+    const live = existing.rows.map((row) => String(row.id));
+    const factsById = new Map<string, CustomerOrderFact[]>(live.map((id) => [id, []]));
+    if (live.length > 0) {
+      const orders = await client.query<{ customer_id: bigint | string; day: number; net: bigint | string; discounted: boolean }>(
+        `${COUNTED_ORDERS_SQL} AND o."customerId" = ANY($5::bigint[])`,
+        [...countedOrdersParams(shop, settings), live],
+      );
+      for (const row of orders.rows) {
+        factsById.get(String(row.customer_id))?.push({ day: Number(row.day), net: Number(row.net), discounted: row.discounted });
+      }
+    }
+    const rows = [...factsById].map(([id, facts]) => customerMetrics(customerFactsFromOrders(id, facts, asOfDay), context));
+    // computedAt: when the row is written (freshness is measured to it), unless the test clock says otherwise.
+    const result = await writeCustomerMetrics(client, shop, rows, {
+      modelVersion: fit.modelVersion,
+      asOfDay,
+      source: "live",
+      computedAt: options.now ?? new Date(),
+    });
+    const gone = ids.filter((id) => !factsById.has(id));
+    const deleted =
+      gone.length === 0
+        ? 0
+        : ((await client.query(`DELETE FROM "CustomerMetrics" WHERE shop = $1 AND "customerId" = ANY($2::bigint[])`, [shop, gone])).rowCount ?? 0);
+    return { written: result, removed: deleted };
+  });
+
+  const state = await countChanges(pool, shop, ids.length, now);
+  return { ...written, removed, refit: refitDue(state, now, options.debounce) };
+}
+
+// ------------------------------------------------------------------ refit requests
+
+/** The last refit request per shop in this process: when it was made and when it asked the refit to run. */
+const lastRequest = new Map<string, { at: number; dueAt: number }>();
+
+/**
+ * Asks for the shop's refit `due.delayMs` from now. A refit already waiting for the shop
+ * absorbs the request (requestRefit deduplicates per shop); when that one is delayed past
+ * when this one is due (a 15-minute wait, and the threshold is reached now), it is
+ * brought forward.
+ */
+export async function scheduleRefit(refitQueue: Queue, shop: string, due: RefitDue): Promise<void> {
+  await requestRefit(shop, due.trigger, { delayMs: due.delayMs });
+  const jobId = await refitQueue.getDeduplicationJobId(shopRefitDedupId(shop));
+  const job = jobId ? await refitQueue.getJob(jobId) : undefined;
+  if (!job || !(await job.isDelayed())) return;
+  const dueAt = Date.now() + due.delayMs;
+  if (job.timestamp + (job.delay ?? 0) <= dueAt) return;
+  // Either may fail if the job started meanwhile: then it runs anyway.
+  if (due.delayMs === 0) await job.promote().catch(() => {});
+  else await job.changeDelay(due.delayMs).catch(() => {});
+}
+
+export interface CustomerMetricsProcessorDeps {
+  pool: pg.Pool;
+  /** The shop-refit queue (brings a delayed refit forward); without it, refits are not asked for. */
+  refitQueue?: Queue;
+  logger?: Logger;
+  debounce?: RefitDebounce;
+  /** The clock (tests). */
+  now?: () => Date;
+}
+
+/** The BullMQ processor for the customer-metrics queue. */
+export function createCustomerMetricsProcessor({ pool, refitQueue, logger = silentLogger, debounce, now }: CustomerMetricsProcessorDeps) {
+  return async (job: Job): Promise<Omit<RecomputeResult, "refit"> & { refit: RefitDue["reason"] | null }> => {
+    const parsed = CustomerMetricsJob.safeParse(job.data);
+    if (!parsed.success) throw new UnrecoverableError(`invalid customer-metrics job data: ${parsed.error.message}`);
+    const { shop, customerId } = parsed.data;
+    const result = await recomputeCustomerMetrics(pool, shop, [customerId], { now: now?.(), debounce });
+    const due = result.refit;
+    const asked = due && refitQueue ? await askForRefit(refitQueue, shop, due, debounce ?? REFIT_DEBOUNCE, logger) : false;
+    return { written: result.written, transitions: result.transitions, removed: result.removed, refit: asked && due ? due.reason : null };
+  };
+}
+
+/**
+ * scheduleRefit, unless this process made an at-least-as-urgent request for the shop within
+ * requestEveryMs. A failure is logged, not thrown: the row is written, the count stays in
+ * ShopFit and the next change asks again.
+ */
+async function askForRefit(refitQueue: Queue, shop: string, due: RefitDue, debounce: RefitDebounce, logger: Logger): Promise<boolean> {
+  const at = Date.now();
+  const dueAt = at + due.delayMs;
+  const last = lastRequest.get(shop);
+  if (last && at - last.at < debounce.requestEveryMs && last.dueAt <= dueAt) return false;
+  lastRequest.delete(shop);
+  lastRequest.set(shop, { at, dueAt });
+  if (lastRequest.size > FIT_CACHE_SHOPS) lastRequest.delete(lastRequest.keys().next().value as string);
+  try {
+    await scheduleRefit(refitQueue, shop, due);
+    return true;
+  } catch (error) {
+    lastRequest.delete(shop);
+    logger.error("could not ask for a refit", { shop, reason: due.reason, error: errorMessage(error) });
+    return false;
+  }
+}
