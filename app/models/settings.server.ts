@@ -82,7 +82,7 @@ export const COUNTED_ORDERS_SQL = `
          -- Acquisition dimensions of a customer's first order (the refit's retention filters).
          o."sourceName" AS channel,
          o."firstProductTitle" AS first_product,
-         array_remove(o."discountCodes", '')[1] AS first_discount_code
+         (array_remove(o."discountCodes", ''))[1] AS first_discount_code
   FROM "Order" AS o
   WHERE o.shop = $1 AND NOT o.test AND o."customerId" IS NOT NULL
     AND NOT (o.tags && $3::text[])
