@@ -1,0 +1,103 @@
+import { Badge, Text } from "@shopify/polaris";
+import { count, MISSING, percent } from "~/components/format";
+import type { CohortView } from "~/models/pages/cohorts.server";
+
+// Retention by first-order month as a real table (caption, row and column headers, the
+// percentage written in every cell); colour only adds a heat scale. "in-month" = share of
+// the cohort that ordered in month k; "cumulative" = share that came back in months 1..k.
+
+export type RetentionMode = "inMonth" | "cumulative";
+
+export const RETENTION_MODE_LABELS: Record<RetentionMode, { short: string; caption: string }> = {
+  inMonth: {
+    short: "Ordered in month",
+    caption: "Share of each cohort that placed an order in month k after their first order (month 0 is the month of the first order)",
+  },
+  cumulative: {
+    short: "Came back by month",
+    caption: "Share of each cohort that had ordered again at least once by the end of month k (cumulative)",
+  },
+};
+
+/** Heat colour for a share relative to the largest share shown (month 0 excluded in-month: always 100 %). */
+function heat(share: number, max: number): { background: string; color: string } {
+  const strength = max > 0 ? Math.min(1, share / max) : 0;
+  const alpha = 0.06 + 0.74 * strength;
+  return { background: `rgba(0, 122, 92, ${alpha.toFixed(3)})`, color: alpha > 0.5 ? "#fff" : "#202223" };
+}
+
+const cellStyle: React.CSSProperties = { padding: "6px 8px", textAlign: "right", whiteSpace: "nowrap", minWidth: 52, fontVariantNumeric: "tabular-nums" };
+const headStyle: React.CSSProperties = { ...cellStyle, position: "sticky", top: 0, background: "var(--p-color-bg-surface-secondary, #f7f7f7)", fontWeight: 600 };
+
+export function RetentionHeatmap({ cohorts, mode, smallCohortSize, filterLabel }: { cohorts: CohortView[]; mode: RetentionMode; smallCohortSize: number; filterLabel: string }) {
+  const values = (row: CohortView) => (mode === "inMonth" ? row.activeShare : row.cumulativeReturnShare);
+  // Columns up to the last month any cohort has completed.
+  let months = 1;
+  for (const row of cohorts) values(row).forEach((value, k) => value !== null && k + 1 > months && (months = k + 1));
+  let max = 0;
+  for (const row of cohorts) values(row).forEach((value, k) => k > 0 && value !== null && value > max && (max = value));
+  const rows = [...cohorts].reverse(); // newest cohort first: the one a merchant acts on
+  return (
+    <div role="region" aria-label={`Retention table, ${RETENTION_MODE_LABELS[mode].short.toLowerCase()}`} tabIndex={0} style={{ overflowX: "auto", maxWidth: "100%" }}>
+      <table style={{ borderCollapse: "collapse", width: "100%", fontSize: 13 }}>
+        <caption style={{ textAlign: "left", padding: "0 0 8px" }}>
+          <Text as="span" variant="bodySm" tone="subdued">
+            {RETENTION_MODE_LABELS[mode].caption}. {filterLabel}. Cohorts under {smallCohortSize} customers are marked small; {MISSING} means the month has not ended yet.
+          </Text>
+        </caption>
+        <thead>
+          <tr>
+            <th scope="col" style={{ ...headStyle, textAlign: "left" }}>
+              First order
+            </th>
+            <th scope="col" style={headStyle}>
+              Customers
+            </th>
+            {Array.from({ length: months }, (_, k) => (
+              <th key={k} scope="col" style={headStyle}>
+                <span aria-hidden="true">M{k}</span>
+                <Text as="span" visuallyHidden>
+                  Month {k}
+                </Text>
+              </th>
+            ))}
+          </tr>
+        </thead>
+        <tbody>
+          {rows.map((row) => (
+            <tr key={row.month} style={{ borderTop: "1px solid var(--p-color-border-secondary, #ebebeb)" }}>
+              <th scope="row" style={{ ...cellStyle, textAlign: "left" }}>
+                {row.month}{" "}
+                {row.small && (
+                  <Badge tone="attention" size="small">
+                    Small
+                  </Badge>
+                )}
+              </th>
+              <td style={cellStyle}>{count(row.size)}</td>
+              {Array.from({ length: months }, (_, k) => {
+                const value = values(row)[k] ?? null;
+                if (value === null) {
+                  return (
+                    <td key={k} style={{ ...cellStyle, color: "#8a8a8a" }}>
+                      <span aria-hidden="true">{MISSING}</span>
+                      <Text as="span" visuallyHidden>
+                        not ended yet
+                      </Text>
+                    </td>
+                  );
+                }
+                const style = mode === "inMonth" && k === 0 ? { background: "transparent", color: "inherit" } : heat(value, max);
+                return (
+                  <td key={k} style={{ ...cellStyle, ...style }}>
+                    {percent(value, 0)}
+                  </td>
+                );
+              })}
+            </tr>
+          ))}
+        </tbody>
+      </table>
+    </div>
+  );
+}

@@ -1,0 +1,241 @@
+import { type LoaderFunctionArgs, type MetaFunction } from "@remix-run/node";
+import { useLoaderData, useNavigate, useNavigation } from "@remix-run/react";
+import {
+  Banner,
+  BlockStack,
+  Box,
+  Button,
+  ButtonGroup,
+  Card,
+  EmptyState,
+  InlineGrid,
+  InlineStack,
+  Layout,
+  Page,
+  Select,
+  Text,
+} from "@shopify/polaris";
+import polarisVizStyles from "@shopify/polaris-viz/build/esm/styles.css?url";
+import { useState } from "react";
+import { LazyLineChart } from "~/components/cohorts/LazyLineChart";
+import { EMPTY_STATE_IMAGE } from "~/components/cohorts/empty-illustration";
+import { LtvTable } from "~/components/cohorts/LtvTable";
+import { RETENTION_MODE_LABELS, RetentionHeatmap, type RetentionMode } from "~/components/cohorts/RetentionHeatmap";
+import { count, instant, isoDay, money, percent, ratio } from "~/components/format";
+import { pgPool } from "~/db/pg.server";
+import { requireShop } from "~/demo-mode.server";
+import { RETENTION_DIMENSIONS, type RetentionDimension } from "~/models/aggregates";
+import { type CohortsPageData, cohortFilterFromUrl, loadCohortsPage } from "~/models/pages/cohorts.server";
+
+export const links = () => [{ rel: "stylesheet", href: polarisVizStyles }];
+export const meta: MetaFunction = () => [{ title: "Cohorts · Tenure" }];
+
+export const loader = async ({ request }: LoaderFunctionArgs) => {
+  const { shop } = await requireShop(request);
+  return loadCohortsPage(pgPool(), shop, cohortFilterFromUrl(new URL(request.url)));
+};
+
+const DIMENSION_LABELS: Record<RetentionDimension, string> = {
+  channel: "Sales channel of the first order",
+  firstProduct: "Product of the first order",
+  discountCode: "Discount code of the first order",
+};
+
+const filterText = (page: CohortsPageData) =>
+  page.filter ? `Customers whose ${DIMENSION_LABELS[page.filter.dimension].toLowerCase()} was ${page.filter.value}` : "All customers";
+
+export default function Cohorts() {
+  const page = useLoaderData<typeof loader>();
+  const navigation = useNavigation();
+  const loading = navigation.state === "loading" && navigation.location.pathname === "/app/cohorts";
+  return (
+    <Page title="Cohorts" subtitle="Retention and lifetime value by month of first order">
+      {page.state === "none" ? <NoCohortsYet /> : <CohortsBody page={page} loading={loading} />}
+    </Page>
+  );
+}
+
+function NoCohortsYet() {
+  return (
+    <Card>
+      <EmptyState heading="Cohorts appear after the first refit" image={EMPTY_STATE_IMAGE} action={{ content: "See sync status", url: "/app/sync" }}>
+        <p>
+          Tenure groups customers by the month of their first order once your orders are imported and the shop's numbers are computed. That usually
+          takes a few minutes after install; the sync status page shows how far the import is.
+        </p>
+      </EmptyState>
+    </Card>
+  );
+}
+
+function FilterSelect({ page, disabled }: { page: CohortsPageData; disabled: boolean }) {
+  const navigate = useNavigate();
+  const options = [
+    { label: "All customers", value: "" },
+    ...RETENTION_DIMENSIONS.filter((dimension) => page.filters[dimension].length > 0).map((dimension) => ({
+      title: DIMENSION_LABELS[dimension],
+      options: page.filters[dimension].map((item) => ({
+        label: `${item.value} (${count(item.customers)} customers)`,
+        value: `${dimension}\u0000${item.value}`,
+      })),
+    })),
+  ];
+  const selected = page.filter ? `${page.filter.dimension}\u0000${page.filter.value}` : "";
+  return (
+    <Select
+      label="Show cohorts for"
+      options={options}
+      value={selected}
+      disabled={disabled}
+      onChange={(value) => {
+        if (value === "") return navigate("/app/cohorts", { preventScrollReset: true });
+        const [dimension, filterValue] = value.split("\u0000");
+        navigate(`/app/cohorts?${new URLSearchParams({ dimension, value: filterValue })}`, { preventScrollReset: true });
+      }}
+      helpText="Each filter counts only customers whose first order matched it."
+    />
+  );
+}
+
+function CohortsBody({ page, loading }: { page: CohortsPageData; loading: boolean }) {
+  const [mode, setMode] = useState<RetentionMode>("inMonth");
+  const small = page.cohorts.filter((row) => row.small);
+  const ltv = page.ltv;
+  const byMonth = ltv?.byMonth ?? [];
+  const lastMonth = byMonth.reduce<number>((last, value, k) => (value !== null ? k : last), -1);
+  return (
+    <Layout>
+      <Layout.Section>
+        <BlockStack gap="400">
+          {page.filterUnavailable && (
+            <Banner tone="warning" title="That filter has no figures">
+              <p>
+                The last refit has no cohorts for {DIMENSION_LABELS[page.filterUnavailable.dimension].toLowerCase()} “{page.filterUnavailable.value}”,
+                so all customers are shown. Choose a value from the list.
+              </p>
+            </Banner>
+          )}
+          <Card>
+            <BlockStack gap="300">
+              <InlineGrid columns={{ xs: 1, md: "2fr 3fr" }} gap="400">
+                <FilterSelect page={page} disabled={loading} />
+                <InlineGrid columns={3} gap="300">
+                  <Figure label="Customers" value={count(page.totals?.customers ?? null)} />
+                  <Figure label="Repeat purchase rate" value={percent(page.totals?.repeatPurchaseRate ?? null)} />
+                  <Figure label="LTV at 365 days" value={money(ltv?.atDays.find((p) => p.days === 365)?.value ?? null, page.currency)} />
+                </InlineGrid>
+              </InlineGrid>
+              <Text as="p" variant="bodySm" tone="subdued">
+                As of {isoDay(page.asOfIso)}; computed {instant(page.computedAtIso)}. Amounts in {page.currency}, net of refunds.
+              </Text>
+            </BlockStack>
+          </Card>
+          <PaybackCard page={page} />
+          {small.length > 0 && (
+            <Banner tone="info" title={`${small.length} small ${small.length === 1 ? "cohort" : "cohorts"}`}>
+              <p>
+                {small.map((row) => row.month).join(", ")} {small.length === 1 ? "has" : "have"} fewer than {page.smallCohortSize} customers. A few
+                customers move their percentages a lot: compare them with care.
+              </p>
+            </Banner>
+          )}
+          <Card>
+            <BlockStack gap="300" >
+              <InlineStack align="space-between" blockAlign="center" gap="300">
+                <Text as="h2" variant="headingMd">
+                  Retention by month of first order
+                </Text>
+                <ButtonGroup variant="segmented">
+                  {(Object.keys(RETENTION_MODE_LABELS) as RetentionMode[]).map((key) => (
+                    <Button key={key} pressed={mode === key} onClick={() => setMode(key)}>
+                      {RETENTION_MODE_LABELS[key].short}
+                    </Button>
+                  ))}
+                </ButtonGroup>
+              </InlineStack>
+              <div aria-busy={loading} style={{ opacity: loading ? 0.5 : 1, transition: "opacity 120ms" }}>
+                {page.cohorts.length > 0 ? (
+                  <RetentionHeatmap cohorts={page.cohorts} mode={mode} smallCohortSize={page.smallCohortSize} filterLabel={filterText(page)} />
+                ) : (
+                  <Text as="p">No customer matches this filter.</Text>
+                )}
+              </div>
+              {page.olderCohortsNotListed > 0 && (
+                <Text as="p" variant="bodySm" tone="subdued">
+                  {page.olderCohortsNotListed} older cohorts are not listed; they still count in the pooled figures.
+                </Text>
+              )}
+            </BlockStack>
+          </Card>
+          <Card>
+            <BlockStack gap="300">
+              <Text as="h2" variant="headingMd">
+                Lifetime value per customer
+              </Text>
+              <Text as="p" tone="subdued">
+                Cumulative net revenue per customer since their first order. A cohort gets a figure once every one of its customers has had that many
+                days.{page.cacMinor !== null ? " In brackets: gross profit over CAC (LTV:CAC)." : ""}
+              </Text>
+              <LazyLineChart
+                height={260}
+                label={`Line chart: cumulative net revenue per customer by month since the first order, all cohorts pooled, month 0 to ${Math.max(0, lastMonth)}. The same figures are in the table below.`}
+                data={[
+                  {
+                    name: "LTV per customer",
+                    data: byMonth.slice(0, lastMonth + 1).map((value, k) => ({ key: `M${k}`, value: value === null ? null : Math.round(value) })),
+                  },
+                ]}
+                formatY={(value) => money(value, page.currency)}
+              />
+              <div aria-busy={loading} style={{ opacity: loading ? 0.5 : 1 }}>
+                <LtvTable page={page} />
+              </div>
+            </BlockStack>
+          </Card>
+        </BlockStack>
+      </Layout.Section>
+    </Layout>
+  );
+}
+
+function PaybackCard({ page }: { page: CohortsPageData }) {
+  const ltv = page.ltv;
+  if (page.cacMinor === null) {
+    return (
+      <Banner tone="info" title="Set your customer acquisition cost to see payback" action={{ content: "Open settings", url: "/app/settings" }}>
+        <p>With a CAC, Tenure shows the month in which a new customer's gross profit pays back what you spent to win them, and LTV:CAC.</p>
+      </Banner>
+    );
+  }
+  const at365 = ltv?.atDays.find((point) => point.days === 365) ?? ltv?.atDays[ltv.atDays.length - 1];
+  return (
+    <Card>
+      <BlockStack gap="200">
+        <Text as="h2" variant="headingMd">
+          Payback
+        </Text>
+        <InlineGrid columns={{ xs: 1, sm: 3 }} gap="300">
+          <Figure label="CAC (settings)" value={money(page.cacMinor, page.currency)} />
+          <Figure label="Payback month" value={ltv?.paybackMonth == null ? "Not reached yet" : `Month ${ltv.paybackMonth}`} />
+          <Figure label={`LTV:CAC at ${at365?.days ?? 365} days`} value={at365?.ltvToCac == null ? "—" : `${ratio(at365.ltvToCac)}×`} />
+        </InlineGrid>
+        <Text as="p" variant="bodySm" tone="subdued">
+          Gross profit = net revenue × your gross margin of {percent(page.grossMargin, 0)}. Month 0 is the month of the first order.
+        </Text>
+      </BlockStack>
+    </Card>
+  );
+}
+
+function Figure({ label, value }: { label: string; value: string }) {
+  return (
+    <Box>
+      <Text as="p" variant="bodySm" tone="subdued">
+        {label}
+      </Text>
+      <Text as="p" variant="headingLg">
+        {value}
+      </Text>
+    </Box>
+  );
+}

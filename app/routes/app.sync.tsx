@@ -1,0 +1,188 @@
+import { type ActionFunctionArgs, json, type LoaderFunctionArgs, type MetaFunction } from "@remix-run/node";
+import { useActionData, useLoaderData, useNavigation, useRevalidator, Form } from "@remix-run/react";
+import { Banner, BlockStack, Button, Card, DataTable, EmptyState, InlineGrid, Layout, Page, Text, Box } from "@shopify/polaris";
+import { useEffect } from "react";
+import { EMPTY_STATE_IMAGE } from "~/components/cohorts/empty-illustration";
+import { count, instant } from "~/components/format";
+import { BackfillProgress } from "~/components/sync/BackfillProgress";
+import { pgPool } from "~/db/pg.server";
+import { requireShop } from "~/demo-mode.server";
+import { requestBackfill } from "~/jobs/producers.server";
+import { COUNT_CAP, FAILED_SHOWN, loadSyncPage, type SyncPageData } from "~/models/pages/sync.server";
+
+export const meta: MetaFunction = () => [{ title: "Sync status · Tenure" }];
+
+export const loader = async ({ request }: LoaderFunctionArgs) => {
+  const { shop, demo } = await requireShop(request);
+  return { ...(await loadSyncPage(pgPool(), shop)), demo };
+};
+
+export type SyncActionResult = { ok: true; message: string } | { ok: false; message: string };
+
+/** Re-import orders: a fresh Shopify bulk export (not in demo mode: there is no Shopify store behind it). */
+export const action = async ({ request }: ActionFunctionArgs) => {
+  const { shop, demo } = await requireShop(request);
+  const form = await request.formData();
+  if (form.get("intent") !== "reimport") return json<SyncActionResult>({ ok: false, message: "Unknown action." }, { status: 400 });
+  if (demo) {
+    return json<SyncActionResult>(
+      { ok: false, message: "Re-import is not available in demo mode: the demo store's orders come from the generator, not from Shopify." },
+      { status: 400 },
+    );
+  }
+  try {
+    await requestBackfill(shop, { force: true });
+  } catch {
+    return json<SyncActionResult>({ ok: false, message: "The job queue did not answer, so the import was not started. Try again in a minute." }, { status: 503 });
+  }
+  return json<SyncActionResult>({ ok: true, message: "Re-import requested. Progress shows here within a minute; existing figures stay until it finishes." });
+};
+
+const ACTIVE = new Set(["CREATED", "RUNNING", "DOWNLOADING"]);
+const capped = (value: number) => (value > COUNT_CAP ? `${count(COUNT_CAP)}+` : count(value));
+
+export default function Sync() {
+  const page = useLoaderData<typeof loader>();
+  const result = useActionData<typeof action>();
+  const navigation = useNavigation();
+  const revalidator = useRevalidator();
+  const importing = page.backfill !== null && ACTIVE.has(page.backfill.status);
+  // While an import runs, refresh every 10 s (the figures are cheap to read).
+  useEffect(() => {
+    if (!importing) return;
+    const timer = setInterval(() => revalidator.state === "idle" && revalidator.revalidate(), 10_000);
+    return () => clearInterval(timer);
+  }, [importing, revalidator]);
+  const submitting = navigation.state === "submitting" && navigation.formData?.get("intent") === "reimport";
+  return (
+    <Page title="Sync status" subtitle="How current Tenure's copy of your orders is">
+      <Layout>
+        <Layout.Section>
+          <BlockStack gap="400">
+            {result && (
+              <Banner tone={result.ok ? "success" : "warning"} title={result.ok ? "Re-import started" : "Re-import not started"}>
+                <p>{result.message}</p>
+              </Banner>
+            )}
+            <Card>
+              <BlockStack gap="300">
+                <Text as="h2" variant="headingMd">
+                  Order import
+                </Text>
+                {page.backfill ? (
+                  <BackfillProgress backfill={page.backfill} />
+                ) : (
+                  <EmptyState heading="No import has run yet" image={EMPTY_STATE_IMAGE}>
+                    <p>
+                      {page.demo
+                        ? "The demo store's orders arrive through the webhook route; no Shopify import runs in demo mode."
+                        : "Tenure imports your order history right after install. If nothing shows here within a few minutes, start the import below."}
+                    </p>
+                  </EmptyState>
+                )}
+                <ReimportForm page={page} importing={importing} submitting={submitting} />
+              </BlockStack>
+            </Card>
+            <Card>
+              <BlockStack gap="300">
+                <Text as="h2" variant="headingMd">
+                  Live updates
+                </Text>
+                <InlineGrid columns={{ xs: 1, sm: 2, md: 4 }} gap="300">
+                  <Figure label="Last webhook received" value={page.lastWebhookAtIso ? instant(page.lastWebhookAtIso) : "None yet"} />
+                  <Figure label="Last reconciliation" value={page.reconciledAtIso ? instant(page.reconciledAtIso) : "Not yet"} />
+                  <Figure label="Last refit" value={refitText(page)} />
+                  <Figure label="Waiting to be processed" value={capped(page.pendingCount)} />
+                </InlineGrid>
+                <Text as="p" variant="bodySm" tone="subdued">
+                  Orders and customers arrive by webhook within seconds. A reconciliation sweep fetches anything a webhook missed; the refit recomputes
+                  models, segments and cohorts nightly and after imports or settings changes.
+                  {page.refit && page.refit.changesSinceFit > 0 ? ` ${count(page.refit.changesSinceFit)} customer changes since the last refit.` : ""}
+                </Text>
+                {page.refit?.error && (
+                  <Banner tone="critical" title="The last refit failed">
+                    <p>{page.refit.error} The figures from the previous refit stay in place; the next nightly refit tries again.</p>
+                  </Banner>
+                )}
+              </BlockStack>
+            </Card>
+            <FailedDeliveries page={page} />
+          </BlockStack>
+        </Layout.Section>
+      </Layout>
+    </Page>
+  );
+}
+
+function refitText(page: SyncPageData): string {
+  if (!page.refit?.finishedAtIso) return "Not yet";
+  const why = page.refit.trigger ? ` (${page.refit.trigger})` : "";
+  return `${instant(page.refit.finishedAtIso)}${why}`;
+}
+
+function ReimportForm({ page, importing, submitting }: { page: SyncPageData & { demo: boolean }; importing: boolean; submitting: boolean }) {
+  if (page.demo) {
+    return (
+      <Text as="p" tone="subdued">
+        Re-importing orders is not available in demo mode: there is no Shopify store to import from.
+      </Text>
+    );
+  }
+  return (
+    <Form method="post">
+      <input type="hidden" name="intent" value="reimport" />
+      <BlockStack gap="100">
+        <div>
+          <Button submit loading={submitting} disabled={importing}>
+            Re-import orders
+          </Button>
+        </div>
+        <Text as="p" variant="bodySm" tone="subdued">
+          {importing ? "An import is running; wait for it to finish." : "Reads every order from Shopify again. Safe to repeat: orders are never counted twice."}
+        </Text>
+      </BlockStack>
+    </Form>
+  );
+}
+
+function FailedDeliveries({ page }: { page: SyncPageData }) {
+  return (
+    <Card>
+      <BlockStack gap="300">
+        <Text as="h2" variant="headingMd">
+          Failed deliveries
+        </Text>
+        {page.failed.length === 0 ? (
+          <Text as="p">No failed webhook deliveries. Every update Shopify sent has been applied.</Text>
+        ) : (
+          <>
+            <Text as="p" tone="subdued">
+              {capped(page.failedCount)} {page.failedCount === 1 ? "delivery" : "deliveries"} could not be applied
+              {page.failedCount > FAILED_SHOWN ? `; the newest ${FAILED_SHOWN} are listed` : ""}. Each is kept with its reason; the
+              reconciliation sweep re-reads orders changed since its last run, and a re-import reads every order again.
+            </Text>
+            <DataTable
+              columnContentTypes={["text", "text", "numeric", "text"]}
+              headings={["Received", "Topic", "Attempts", "Reason"]}
+              rows={page.failed.map((delivery) => [instant(delivery.receivedAtIso), delivery.topic, count(delivery.attempts), delivery.error ?? "No reason recorded"])}
+              truncate={false}
+            />
+          </>
+        )}
+      </BlockStack>
+    </Card>
+  );
+}
+
+function Figure({ label, value }: { label: string; value: string }) {
+  return (
+    <Box>
+      <Text as="p" variant="bodySm" tone="subdued">
+        {label}
+      </Text>
+      <Text as="p" variant="headingSm">
+        {value}
+      </Text>
+    </Box>
+  );
+}
