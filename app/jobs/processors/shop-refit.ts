@@ -65,6 +65,8 @@ export interface RefitOptions {
   now?: Date;
   /** Customers per metrics write statement (default 5,000). */
   batchSize?: number;
+  /** Called once the orders are read, before the fit is written (tests land a concurrent delivery here). */
+  onOrdersRead?: () => Promise<void>;
 }
 
 export interface RefitReport {
@@ -318,7 +320,7 @@ export async function refitShop(pool: pg.Pool, shop: string, options: RefitOptio
   const batchSize = options.batchSize ?? DEFAULT_BATCH_SIZE;
   if (!(Number.isInteger(batchSize) && batchSize > 0)) throw new RangeError(`batchSize ${batchSize} must be a positive whole number`);
   try {
-    return await refit(pool, shop, options.trigger, now, batchSize, startedAt);
+    return await refit(pool, shop, { ...options, now, batchSize }, startedAt);
   } catch (error) {
     // The previous fit (if any) stays in use; the page shows why this one failed.
     await pool
@@ -328,10 +330,16 @@ export async function refitShop(pool: pg.Pool, shop: string, options: RefitOptio
   }
 }
 
-async function refit(pool: pg.Pool, shop: string, trigger: RefitTrigger, now: Date, batchSize: number, startedAt: Date): Promise<RefitReport> {
+async function refit(
+  pool: pg.Pool,
+  shop: string,
+  { trigger, now, batchSize, onOrdersRead }: RefitOptions & { now: Date; batchSize: number },
+  startedAt: Date,
+): Promise<RefitReport> {
   const settings = await loadMetricsSettings(pool, shop);
   const asOfDay = todayInZone(settings.timezone, now);
   const data = await readShop(pool, shop, settings, asOfDay);
+  await onOrdersRead?.();
   const { facts } = data;
 
   const fit = fitModel(data, settings, asOfDay);

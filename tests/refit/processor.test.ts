@@ -1,0 +1,62 @@
+import { type Job, Queue, UnrecoverableError } from "bullmq";
+import { Redis } from "ioredis";
+import type pg from "pg";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { dayIndex } from "~/analytics/dates";
+import { createPgPool } from "~/db/pg.server";
+import { createShopRefitProcessor } from "~/jobs/processors/shop-refit";
+import { QUEUE, shopRefitDedupId } from "~/jobs/queues.server";
+import { uniqueShop } from "../helpers/db";
+import { insertSyntheticShop } from "./synthetic-shop";
+
+let pool: pg.Pool;
+let redis: Redis;
+let queue: Queue;
+
+beforeAll(async () => {
+  process.env.TENURE_QUEUE_PREFIX = `tenure-test-refit-${process.pid}-${Date.now()}`;
+  pool = createPgPool(process.env.DATABASE_URL!, { max: 2 });
+  redis = new Redis(process.env.REDIS_URL!, { maxRetriesPerRequest: null });
+  queue = new Queue(QUEUE.shopRefit, { connection: redis, prefix: process.env.TENURE_QUEUE_PREFIX });
+});
+afterAll(async () => {
+  await queue.obliterate({ force: true }).catch(() => {});
+  await queue.close();
+  redis.disconnect();
+  await pool.end();
+});
+
+const job = (data: unknown) => ({ data }) as Job;
+
+describe("shop-refit processor", () => {
+  it("nightly-all enqueues one nightly refit per installed shop, once", async () => {
+    const installed = uniqueShop("installed");
+    const gone = uniqueShop("uninstalled");
+    await pool.query(`INSERT INTO "Shop" (domain, "updatedAt") VALUES ($1, now())`, [installed]);
+    await pool.query(`INSERT INTO "Shop" (domain, "uninstalledAt", "updatedAt") VALUES ($1, now(), now())`, [gone]);
+    const process = createShopRefitProcessor({ pool, refitQueue: queue });
+    await process(job({ task: "nightly-all" }));
+    await process(job({ task: "nightly-all" })); // a second fan-out while the first waits adds nothing
+    const waiting = await queue.getJobs(["waiting", "delayed"]);
+    const mine = waiting.filter((j) => j.data.shop === installed);
+    expect(mine).toHaveLength(1);
+    expect(mine[0].data).toEqual({ task: "shop", shop: installed, trigger: "nightly" });
+    expect(await queue.getDeduplicationJobId(shopRefitDedupId(installed))).toBe(mine[0].id);
+    expect(waiting.some((j) => j.data.shop === gone)).toBe(false);
+  });
+
+  it("a shop job refits the shop", async () => {
+    const shop = uniqueShop("job");
+    await insertSyntheticShop(pool, { shop, customers: 30, asOfDay: dayIndex(new Date().toISOString().slice(0, 10)) });
+    const result = await createShopRefitProcessor({ pool, refitQueue: queue })(job({ task: "shop", shop, trigger: "manual" }));
+    expect(result).toMatchObject({ shop, version: 1, customers: 30 });
+    const fit = await pool.query(`SELECT trigger FROM "ShopFit" WHERE shop = $1`, [shop]);
+    expect(fit.rows[0].trigger).toBe("manual");
+  });
+
+  it("refuses malformed jobs without retrying them", async () => {
+    const process = createShopRefitProcessor({ pool, refitQueue: queue });
+    await expect(process(job({ task: "shop", shop: "not a domain!", trigger: "manual" }))).rejects.toBeInstanceOf(UnrecoverableError);
+    await expect(process(job({ task: "shop", shop: "a.myshopify.com", trigger: "whenever" }))).rejects.toBeInstanceOf(UnrecoverableError);
+  });
+});
