@@ -165,7 +165,7 @@ async function countChanges(db: Queryable, shop: string, changes: number, now: D
 // ------------------------------------------------------------------ recompute
 
 export interface RecomputeOptions {
-  /** The clock (tests move it): as-of day in the shop's time zone, computedAt, change times. Default now. */
+  /** The scoring clock (tests move it): the as-of day in the shop's time zone and change times. Default now. */
   now?: Date;
   /** Debounce numbers (tests shorten them). */
   debounce?: RefitDebounce;
@@ -225,13 +225,9 @@ export async function recomputeCustomerMetrics(
       }
     }
     const rows = [...factsById].map(([id, facts]) => customerMetrics(customerFactsFromOrders(id, facts, asOfDay), context));
-    // computedAt: when the row is written (freshness is measured to it), unless the test clock says otherwise.
-    const result = await writeCustomerMetrics(client, shop, rows, {
-      modelVersion: fit.modelVersion,
-      asOfDay,
-      source: "live",
-      computedAt: options.now ?? new Date(),
-    });
+    // computedAt is the real time of the write, whatever the scoring clock: freshness is
+    // measured to it, and the refit compares it with its snapshot time to keep newer rows.
+    const result = await writeCustomerMetrics(client, shop, rows, { modelVersion: fit.modelVersion, asOfDay, source: "live", computedAt: new Date() });
     const gone = ids.filter((id) => !factsById.has(id));
     const deleted =
       gone.length === 0

@@ -1,0 +1,202 @@
+import { REFIT_DEBOUNCE, type FitState, recomputeCustomerMetrics, refitDue, refitThreshold } from "~/jobs/processors/customer-metrics";
+import { refitShop } from "~/jobs/processors/shop-refit";
+import { Random } from "~/demo/random";
+import { testDb, uniqueShop } from "../helpers/db";
+import { customerPayload } from "../ingest/helpers";
+import { createShop, daysBefore, deliver, dropQueues, metricsRow, metricsRows, order, testPool, transitions } from "./helpers";
+
+// recomputeCustomerMetrics on real rows written by the real ingest path: what a live
+// recompute writes, removes and counts, and that it agrees with the shop refit.
+
+const NOW = new Date("2026-11-20T12:00:00Z");
+const pool = () => testPool();
+
+beforeAll(() => {
+  // processDelivery hands customers to the metrics queue: this file's own queues.
+  process.env.TENURE_QUEUE_PREFIX = `tenure-test-metrics-recompute-${process.pid}-${Date.now()}`;
+});
+
+afterAll(async () => {
+  await dropQueues();
+});
+
+async function fitRow(shop: string) {
+  const result = await pool().query<{ version: number; changesSinceFit: number; firstChangeAt: Date | null }>(
+    `SELECT version, "changesSinceFit", "firstChangeAt" FROM "ShopFit" WHERE shop = $1`,
+    [shop],
+  );
+  return result.rows[0];
+}
+
+/**
+ * A shop of `customers` buyers who buy as BG/NBD assumes (each at a rate of their own
+ * until they drop out), over the year before NOW; deterministic (seeded).
+ */
+async function populatedShop(customers: number): Promise<string> {
+  const shop = uniqueShop("metrics");
+  await createShop(shop);
+  const random = new Random(`metrics-test-${customers}`);
+  for (let c = 1; c <= customers; c++) {
+    const perDay = random.uniform(0.004, 0.06);
+    let daysAgo = random.uniform(1, 365);
+    do {
+      await order(shop, 1_000 + c, random.int(1_500, 12_000), daysBefore(NOW, Math.floor(daysAgo)));
+      daysAgo -= -Math.log(1 - random.next()) / perDay;
+    } while (daysAgo > 0 && !random.chance(0.25));
+  }
+  return shop;
+}
+
+describe("recomputeCustomerMetrics", () => {
+  it("scores a customer of a shop never fitted without predictions or segment, creates no fit row, and asks for a first refit", async () => {
+    const shop = uniqueShop("metrics");
+    await createShop(shop, "America/New_York");
+    await order(shop, 101, 2_500, daysBefore(NOW, 40));
+    await order(shop, 101, 1_500, daysBefore(NOW, 10));
+    await order(shop, 101, 9_900, daysBefore(NOW, 3), { test: true });
+
+    const result = await recomputeCustomerMetrics(pool(), shop, [101n], { now: NOW });
+    expect(result).toEqual({ written: 1, transitions: 0, removed: 0, refit: { trigger: "debounce", delayMs: REFIT_DEBOUNCE.firstFitDelayMs, reason: "first-fit" } });
+    const [row] = await metricsRows(shop);
+    // The test order does not count; no fit: no scores, segment or predictions.
+    expect(row).toMatchObject({ orders: 2, netSpentMinor: 4_000n, aovMinor: 2_000n, recencyDays: 10, segment: null, rScore: null, pAlive: null, modelVersion: null });
+    expect(await fitRow(shop)).toBeUndefined();
+    expect(await transitions(shop)).toEqual([]);
+  });
+
+  it("gives a customer whose only order moved to someone else a row with 0 orders, and the new owner the order", async () => {
+    const shop = uniqueShop("metrics");
+    await createShop(shop);
+    const moved = await order(shop, 201, 4_000, daysBefore(NOW, 20));
+    await recomputeCustomerMetrics(pool(), shop, [201], { now: NOW });
+    expect(await metricsRow(shop, 201)).toMatchObject({ orders: 1, netSpentMinor: 4_000n });
+
+    // orders/updated: the same order, now attributed to customer 202.
+    await order(shop, 202, 4_000, daysBefore(NOW, 20), { id: moved, updatedAt: daysBefore(NOW, 1) });
+    const result = await recomputeCustomerMetrics(pool(), shop, ["201", "202", "201"], { now: NOW });
+    expect(result).toMatchObject({ written: 2, removed: 0 });
+    expect(await metricsRow(shop, 201)).toMatchObject({ orders: 0, netSpentMinor: 0n, segment: null });
+    expect(await metricsRow(shop, 202)).toMatchObject({ orders: 1, netSpentMinor: 4_000n });
+  });
+
+  it("removes the row of a customer deleted since, and writes nothing for an id never seen", async () => {
+    const shop = uniqueShop("metrics");
+    await createShop(shop);
+    await deliver(shop, "customers/create", customerPayload(301, daysBefore(NOW, 2)));
+    expect(await recomputeCustomerMetrics(pool(), shop, [301, 302], { now: NOW })).toMatchObject({ written: 1, removed: 0 });
+    expect(await metricsRow(shop, 301)).toMatchObject({ orders: 0, segment: null });
+
+    await deliver(shop, "customers/delete", { id: 301 });
+    expect(await recomputeCustomerMetrics(pool(), shop, [301, 302], { now: NOW })).toMatchObject({ written: 0, removed: 1 });
+    expect(await metricsRows(shop)).toEqual([]);
+  });
+
+  it("rejects an id that is not a decimal id and writes nothing", async () => {
+    const shop = uniqueShop("metrics");
+    await createShop(shop);
+    await order(shop, 401, 1_000, daysBefore(NOW, 5));
+    await expect(recomputeCustomerMetrics(pool(), shop, ["401", "4e2"], { now: NOW })).rejects.toThrow(/"4e2" is not a decimal id/);
+    expect(await metricsRows(shop)).toEqual([]);
+  });
+
+  it("writes the same rows as the refit on the same data, records a transition when a customer changes segment, and redaction removes both", async () => {
+    const shop = await populatedShop(80);
+    const report = await refitShop(pool(), shop, { trigger: "manual", now: NOW });
+    const strip = (rows: Record<string, unknown>[]) => rows.map(({ computedAt: _at, ...rest }) => rest);
+    const refitRows = await metricsRows(shop);
+    expect(refitRows).toHaveLength(80);
+    expect(refitRows.every((row) => row.segment !== null)).toBe(true);
+
+    const ids = refitRows.map((row) => row.customerId as bigint);
+    const live = await recomputeCustomerMetrics(pool(), shop, ids, { now: NOW });
+    expect(live).toMatchObject({ written: 80, transitions: 0, removed: 0 });
+    expect(strip(await metricsRows(shop))).toEqual(strip(refitRows));
+    // The shop has enough customers and repeat buyers for a model: the rows carry predictions too.
+    expect({ status: report.status, reasonCode: report.reasonCode }).toEqual({ status: "ready", reasonCode: null });
+    expect(refitRows.every((row) => row.modelVersion === report.version && row.pAlive !== null)).toBe(true);
+
+    // A one-order customer from long ago comes back with five large orders: another segment.
+    const quiet = refitRows.filter((row) => row.orders === 1).sort((a, b) => Number(b.recencyDays) - Number(a.recencyDays))[0];
+    const customer = Number(quiet.customerId);
+    for (let k = 1; k <= 5; k++) await order(shop, customer, 20_000, daysBefore(NOW, k));
+    const moved = await recomputeCustomerMetrics(pool(), shop, [customer], { now: NOW });
+    const after = await metricsRow(shop, customer);
+    expect(after).toMatchObject({ orders: 6 });
+    expect(after?.segment).not.toBe(quiet.segment);
+    expect(moved).toMatchObject({ written: 1, transitions: 1 });
+    expect(await transitions(shop)).toEqual([{ customerId: BigInt(customer), fromSegment: quiet.segment, toSegment: after?.segment, source: "live" }]);
+
+    await deliver(shop, "customers/redact", { shop_domain: shop, customer: { id: customer, email: `customer-${customer}@example.com`, phone: null }, orders_to_redact: [] });
+    expect(await metricsRow(shop, customer)).toBeUndefined();
+    expect(await transitions(shop)).toEqual([]);
+    expect(await metricsRows(shop)).toHaveLength(79);
+    // A recompute asked for before the redaction, running after it, does not bring the row back.
+    expect(await recomputeCustomerMetrics(pool(), shop, [customer], { now: NOW })).toMatchObject({ written: 0 });
+    expect(await metricsRow(shop, customer)).toBeUndefined();
+  });
+
+  it("counts recomputed customers towards the refit and asks for it at the threshold, after the wait, or later for a first change", async () => {
+    const shop = await populatedShop(8);
+    // The real clock here: the refit stamps finishedAt with the database's, and spacing counts from it.
+    const start = new Date();
+    await refitShop(pool(), shop, { trigger: "manual", now: start });
+    expect(await fitRow(shop)).toMatchObject({ changesSinceFit: 0, firstChangeAt: null });
+    const debounce = { ...REFIT_DEBOUNCE, minChanges: 3, minSpacingMs: 0 };
+
+    const first = await recomputeCustomerMetrics(pool(), shop, [1_001], { now: start, debounce });
+    expect(first.refit).toEqual({ trigger: "debounce", reason: "first-change", delayMs: debounce.maxWaitMs });
+    expect(await fitRow(shop)).toMatchObject({ changesSinceFit: 1, firstChangeAt: start });
+
+    const later = new Date(start.getTime() + 60_000);
+    expect((await recomputeCustomerMetrics(pool(), shop, [1_002], { now: later, debounce })).refit).toBeNull();
+    expect(await recomputeCustomerMetrics(pool(), shop, [1_003, 1_004], { now: later, debounce })).toMatchObject({
+      refit: { reason: "threshold", delayMs: 0 },
+    });
+    expect(await fitRow(shop)).toMatchObject({ changesSinceFit: 4, firstChangeAt: start });
+
+    // The refit takes the changes it covered off the counter.
+    await refitShop(pool(), shop, { trigger: "debounce", now: later });
+    expect(await fitRow(shop)).toMatchObject({ changesSinceFit: 0, firstChangeAt: null });
+    const lone = new Date(start.getTime() + 120_000);
+    await recomputeCustomerMetrics(pool(), shop, [1_005], { now: lone, debounce });
+    const waited = new Date(lone.getTime() + debounce.maxWaitMs);
+    expect((await recomputeCustomerMetrics(pool(), shop, [1_005], { now: waited, debounce })).refit).toMatchObject({ reason: "waited", delayMs: 0 });
+  });
+});
+
+describe("refitDue", () => {
+  const state = (over: Partial<FitState>): FitState => ({
+    fitted: true,
+    customers: 10_000,
+    changes: 1,
+    added: 1,
+    firstChangeAt: NOW,
+    lastFitFinishedAt: null,
+    ...over,
+  });
+
+  it("uses max(50, 2% of customers) as the threshold", () => {
+    expect(refitThreshold(0)).toBe(50);
+    expect(refitThreshold(2_000)).toBe(50);
+    expect(refitThreshold(10_000)).toBe(200);
+    expect(refitDue(state({ changes: 199, added: 1 }), NOW)).toBeNull();
+    expect(refitDue(state({ changes: 200, added: 1 }), NOW)).toMatchObject({ reason: "threshold", delayMs: 0 });
+  });
+
+  it("keeps debounced refits of a shop at least minSpacingMs apart", () => {
+    const finished = new Date(NOW.getTime() - 60_000);
+    expect(refitDue(state({ changes: 500, lastFitFinishedAt: finished }), NOW)).toMatchObject({
+      reason: "threshold",
+      delayMs: REFIT_DEBOUNCE.minSpacingMs - 60_000,
+    });
+  });
+
+  it("asks a shop never fitted for its first refit shortly, and says nothing when the count could not be taken", () => {
+    expect(refitDue(state({ fitted: false, changes: null }), NOW)).toMatchObject({ reason: "first-fit", delayMs: REFIT_DEBOUNCE.firstFitDelayMs });
+    expect(refitDue(state({ changes: null }), NOW)).toBeNull();
+  });
+});
+
+afterAll(async () => {
+  await testDb().$disconnect();
+});
