@@ -1,87 +1,258 @@
-import { type LoaderFunctionArgs } from "@remix-run/node";
+import { type LoaderFunctionArgs, type MetaFunction } from "@remix-run/node";
 import { useLoaderData } from "@remix-run/react";
-import { BlockStack, Card, InlineGrid, Layout, Page, Text } from "@shopify/polaris";
-import { type DeliveryStatus, type PrismaClient } from "@prisma/client";
-import { db } from "~/db.server";
+import { BlockStack, Box, Card, DataTable, InlineGrid, InlineStack, Layout, Link, Page, Text } from "@shopify/polaris";
+import { BENCHMARKS } from "~/components/benchmarks";
+import { Chart, chartLinks } from "~/components/charts";
+import { change, count, days, instant, isoDay, money, percent, ratio } from "~/components/format";
+import { KpiCard } from "~/components/KpiCard";
+import { NoPredictionsBanner, NotReadyState, PageErrorBoundary, PageSkeleton, useLeavingPage } from "~/components/states";
+import { pgPool } from "~/db/pg.server";
 import { requireShop } from "~/demo-mode.server";
+import { type DashboardData, loadDashboard } from "~/models/pages/dashboard.server";
 
-// The first page: what has arrived for this shop so far. The full dashboard (segments,
-// cohorts, retention) reads precomputed rows and comes with the analytics issues.
+// The dashboard: the shop's KPIs against the previous period (and a benchmark where one is
+// published), how customers spread over segments and revenue, and what moved this week.
+// Reads the refit's precomputed aggregates only (app/models/pages/dashboard.server.ts).
 
-export interface ShopOverview {
-  deliveries: Record<DeliveryStatus, number>;
-  orders: number;
-  customers: number;
-  currency: string | null;
-  timezone: string | null;
-}
-
-/** Counts for one shop: every query is scoped by shop and served by a shop-leading index. */
-async function shopOverview(database: PrismaClient, shop: string): Promise<ShopOverview> {
-  const [byStatus, orders, customers, settings] = await Promise.all([
-    database.webhookDelivery.groupBy({ by: ["status"], where: { shop }, _count: { _all: true } }),
-    database.order.count({ where: { shop } }),
-    database.customer.count({ where: { shop } }),
-    database.shop.findUnique({ where: { domain: shop }, select: { currency: true, timezone: true } }),
-  ]);
-  const deliveries: Record<DeliveryStatus, number> = { PENDING: 0, PROCESSED: 0, FAILED: 0 };
-  for (const row of byStatus) deliveries[row.status] = row._count._all;
-  return { deliveries, orders, customers, currency: settings?.currency ?? null, timezone: settings?.timezone ?? null };
-}
+export const links = chartLinks;
+export const meta: MetaFunction = () => [{ title: "Dashboard · Tenure" }];
 
 export const loader = async ({ request }: LoaderFunctionArgs) => {
   const { shop } = await requireShop(request);
-  return { shop, overview: await shopOverview(db(), shop) };
+  return { shop, dashboard: await loadDashboard(pgPool(), shop) };
 };
 
-const number = new Intl.NumberFormat("en-US");
-
-function Figure({ label, value }: { label: string; value: number }) {
+export default function Dashboard() {
+  const { shop, dashboard } = useLoaderData<typeof loader>();
+  const leaving = useLeavingPage();
+  if (leaving) return <PageSkeleton />;
+  const { kpis, segments, fit } = dashboard;
+  const subtitle = kpis ? `${shop} · as of ${isoDay(kpis.asOfIso)}` : shop;
   return (
-    <Card>
-      <BlockStack gap="200">
-        <Text as="h3" variant="headingSm" tone="subdued">
-          {label}
-        </Text>
-        <Text as="p" variant="heading2xl">
-          {number.format(value)}
-        </Text>
-      </BlockStack>
-    </Card>
-  );
-}
-
-export default function Overview() {
-  const { shop, overview } = useLoaderData<typeof loader>();
-  return (
-    <Page title="Overview" subtitle={shop}>
+    <Page title="Dashboard" subtitle={subtitle}>
       <Layout>
-        <Layout.Section>
-          <InlineGrid columns={{ xs: 1, sm: 2 }} gap="400">
-            <Figure label="Customers" value={overview.customers} />
-            <Figure label="Orders" value={overview.orders} />
-          </InlineGrid>
-        </Layout.Section>
-        <Layout.Section>
-          <Card>
-            <BlockStack gap="300">
-              <Text as="h2" variant="headingMd">
-                Webhook deliveries
-              </Text>
-              <InlineGrid columns={{ xs: 1, sm: 3 }} gap="400">
-                <Figure label="Waiting" value={overview.deliveries.PENDING} />
-                <Figure label="Processed" value={overview.deliveries.PROCESSED} />
-                <Figure label="Failed" value={overview.deliveries.FAILED} />
-              </InlineGrid>
-              {overview.currency && (
-                <Text as="p" tone="subdued">
-                  Amounts in {overview.currency}; dates in {overview.timezone}.
+        {!kpis && !segments ? (
+          <Layout.Section>
+            <NotReadyState fit={fit} what="Your customer metrics" />
+          </Layout.Section>
+        ) : (
+          <>
+            {fit.status === "no-predictions" && (
+              <Layout.Section>
+                <NoPredictionsBanner reason={fit.reason} />
+              </Layout.Section>
+            )}
+            {kpis && (
+              <Layout.Section>
+                <Kpis data={dashboard} />
+              </Layout.Section>
+            )}
+            {segments && (
+              <Layout.Section>
+                <SegmentCharts data={dashboard} />
+              </Layout.Section>
+            )}
+            <Layout.Section>
+              <WhatMoved data={dashboard} />
+            </Layout.Section>
+            {dashboard.computedAtIso && (
+              <Layout.Section>
+                <Text as="p" variant="bodySm" tone="subdued">
+                  Figures computed {instant(dashboard.computedAtIso)}; they are refreshed after imports, many new orders and every night.
                 </Text>
-              )}
-            </BlockStack>
-          </Card>
-        </Layout.Section>
+              </Layout.Section>
+            )}
+          </>
+        )}
       </Layout>
     </Page>
   );
+}
+
+function Kpis({ data }: { data: DashboardData }) {
+  const k = data.kpis!;
+  const currency = data.currency;
+  const period = `vs ${k.periodDays} days ago`;
+  const moneyOf = (v: number) => money(v, currency);
+  const rate = BENCHMARKS.repeatPurchaseRate;
+  return (
+    <section aria-labelledby="kpi-heading">
+      <BlockStack gap="300">
+        <Text as="h2" variant="headingMd" id="kpi-heading">
+          Key figures
+        </Text>
+        <InlineGrid columns={{ xs: 1, sm: 2, lg: 4 }} gap="400">
+          <KpiCard
+            label="Customers"
+            value={count(k.customers.value)}
+            change={change(k.customers.value, k.customers.previous, "relative", count)}
+            periodLabel={period}
+            help="Customers with at least one order."
+          />
+          <KpiCard
+            label="Repeat purchase rate"
+            value={percent(k.repeatPurchaseRate.value)}
+            change={change(k.repeatPurchaseRate.value, k.repeatPurchaseRate.previous, "points", (v) => percent(v))}
+            periodLabel={period}
+            benchmark={{ set: rate, formatted: percent(rate.headline.value, 0) }}
+            help="Customers with 2 or more orders, of customers with an order."
+          />
+          <KpiCard
+            label="Average order value"
+            value={money(k.aovMinor.value, currency)}
+            change={change(k.aovMinor.value, k.aovMinor.previous, "relative", moneyOf)}
+            periodLabel={period}
+            help="Net revenue divided by orders."
+          />
+          <KpiCard
+            label="Orders per customer"
+            value={ratio(k.ordersPerCustomer.value)}
+            change={change(k.ordersPerCustomer.value, k.ordersPerCustomer.previous, "relative", ratio)}
+            periodLabel={period}
+          />
+          <KpiCard
+            label="Median days between orders"
+            value={days(k.medianDaysBetweenOrders.value)}
+            change={change(k.medianDaysBetweenOrders.value, k.medianDaysBetweenOrders.previous, "relative", days)}
+            goodWhen="down"
+            periodLabel={period}
+            help="Between one order and the customer's next."
+          />
+          <KpiCard
+            label="Average historic CLV"
+            value={money(k.averageHistoricClvMinor.value, currency)}
+            change={change(k.averageHistoricClvMinor.value, k.averageHistoricClvMinor.previous, "relative", moneyOf)}
+            periodLabel={period}
+            help="Net revenue to date per customer."
+          />
+          <KpiCard
+            label="Average predicted CLV"
+            value={money(k.averagePredictedClvMinor.value, currency)}
+            change={change(k.averagePredictedClvMinor.value, k.averagePredictedClvMinor.previous, "relative", moneyOf)}
+            periodLabel={period}
+            help={k.averagePredictedClvMinor.value === null ? "No predictions yet." : "Expected net revenue per customer over the model's horizon."}
+          />
+          <KpiCard
+            label={`Net revenue, last ${k.periodDays} days`}
+            value={money(k.periodNetRevenueMinor.value, currency)}
+            change={change(k.periodNetRevenueMinor.value, k.periodNetRevenueMinor.previous, "relative", moneyOf)}
+            periodLabel={`vs the ${k.periodDays} days before`}
+            help={`${count(k.periodOrders.value)} orders in the period.`}
+          />
+        </InlineGrid>
+      </BlockStack>
+    </section>
+  );
+}
+
+const BAR_HEIGHT = 30;
+
+function SegmentCharts({ data }: { data: DashboardData }) {
+  const segments = data.segments!;
+  const rfm = segments.rows.filter((row) => row.kind === "rfm");
+  const height = Math.max(200, rfm.length * BAR_HEIGHT + 60);
+  return (
+    <InlineGrid columns={{ xs: 1, md: 2 }} gap="400">
+      <Card>
+        <BlockStack gap="300">
+          <InlineStack align="space-between" blockAlign="center">
+            <Text as="h2" variant="headingMd">
+              Customers by segment
+            </Text>
+            <Link url="/app/segments">All segments</Link>
+          </InlineStack>
+          <Chart
+            title="Share of customers in each RFM segment"
+            height={height}
+            spec={{
+              kind: "bar",
+              series: [{ name: "Share of customers", data: rfm.map((row) => ({ key: row.name, value: row.share })) }],
+              formatValue: (value) => percent(value, 0),
+            }}
+          />
+        </BlockStack>
+      </Card>
+      <Card>
+        <BlockStack gap="300">
+          <Text as="h2" variant="headingMd">
+            Revenue by segment
+          </Text>
+          <Chart
+            title="Net revenue to date from each RFM segment"
+            height={height}
+            spec={{
+              kind: "bar",
+              series: [{ name: "Net revenue", data: rfm.map((row) => ({ key: row.name, value: row.netSpentMinor })) }],
+              formatValue: (value) => money(value, data.currency),
+            }}
+          />
+        </BlockStack>
+      </Card>
+    </InlineGrid>
+  );
+}
+
+function WhatMoved({ data }: { data: DashboardData }) {
+  const movements = data.movements;
+  const moves = movements?.moves.slice(0, 8) ?? [];
+  return (
+    <InlineGrid columns={{ xs: 1, md: 2 }} gap="400">
+      <Card>
+        <BlockStack gap="300">
+          <Text as="h2" variant="headingMd">
+            What moved {movements ? `in the last ${movements.days} days` : "this week"}
+          </Text>
+          {moves.length === 0 ? (
+            <Text as="p" tone="subdued">
+              No customer changed segment in this period.
+            </Text>
+          ) : (
+            <>
+              <Text as="p" tone="subdued">
+                {count(movements!.total)} segment changes, largest first.
+              </Text>
+              <DataTable
+                columnContentTypes={["text", "text", "numeric"]}
+                headings={["From", "To", "Customers"]}
+                rows={moves.map((move) => [move.fromName, move.toName, count(move.customers)])}
+              />
+            </>
+          )}
+        </BlockStack>
+      </Card>
+      <Card>
+        <BlockStack gap="300">
+          <Text as="h2" variant="headingMd">
+            Latest segment changes
+          </Text>
+          {data.latestTransitions.length === 0 ? (
+            <Text as="p" tone="subdued">
+              None yet: changes appear here when a customer moves from one segment to another.
+            </Text>
+          ) : (
+            <Box>
+              <BlockStack gap="200" as="ul">
+                {data.latestTransitions.map((t, index) => (
+                  <li key={`${t.customerId}-${t.atIso}-${index}`} style={{ listStyle: "none" }}>
+                    <InlineStack gap="200" align="space-between" wrap={false}>
+                      <Text as="span">
+                        <Link url={`/app/customers/${t.customerId}`}>{t.customerName}</Link>: {t.fromName} → {t.toName}
+                      </Text>
+                      <Text as="span" tone="subdued" variant="bodySm">
+                        {instant(t.atIso)}
+                      </Text>
+                    </InlineStack>
+                  </li>
+                ))}
+              </BlockStack>
+            </Box>
+          )}
+        </BlockStack>
+      </Card>
+    </InlineGrid>
+  );
+}
+
+export function ErrorBoundary() {
+  return <PageErrorBoundary backUrl="/app" backLabel="Dashboard" />;
 }

@@ -409,19 +409,10 @@ export async function listCustomers(
   };
 }
 
-/** Segment labels and currency for the table's page (two primary-key reads). */
+/** Currency and segment labels for the table's page (one primary-key read). */
 export async function customerTableContext(db: Queryable, shop: string) {
   const settings = await loadMetricsSettings(db, shop);
-  const fit = await db.query<{ status: string; reason: string | null; customers: number; asOfDay: number }>(
-    `SELECT status, reason, customers, "asOfDay" FROM "ShopFit" WHERE shop = $1`,
-    [shop],
-  );
-  const row = fit.rows[0] ?? null;
-  return {
-    currency: settings.currency,
-    labels: settings.segmentLabels,
-    fit: row ? { status: row.status, reason: row.reason, customers: row.customers, asOfIso: dayToIso(row.asOfDay) } : null,
-  };
+  return { currency: settings.currency, labels: settings.segmentLabels };
 }
 
 // ---------------------------------------------------------------- one customer
@@ -665,4 +656,16 @@ export function pAliveHistory(
     points.push({ dayIso: dayToIso(day), pAlive: model.score(facts.summary).pAlive });
   }
   return points;
+}
+
+/** The filter values as typed in the URL, to fill the filter form again. */
+export function activeFilters(params: URLSearchParams) {
+  const text = (name: string) => params.get(name)?.trim() || null;
+  return {
+    segment: text("segment"),
+    behaviour: text("behaviour"),
+    minClv: text("minClv"),
+    pAliveMin: text("pAliveMin"),
+    pAliveMax: text("pAliveMax"),
+  };
 }

@@ -1,5 +1,4 @@
 import { type BehaviourThresholds, type BehaviouralSegmentKey, behaviouralSegmentDefinitions } from "~/analytics/behaviour";
-import { dayIndex, dayToIso } from "~/analytics/dates";
 import { DEFAULT_SEGMENT_RULES, type SegmentRule, describeRule } from "~/analytics/segments";
 import { money, percent } from "~/components/format";
 import { type SegmentKind, rfmDefinitionOf, segmentKindOf, segmentName } from "~/components/segment-names";
@@ -12,15 +11,10 @@ import { type FitState, loadAggregates, loadFitState } from "./dashboard.server"
 // rule in plain words, a suggested action and its figures. The segment's customers come
 // from listCustomers (customers.server.ts) with the segment as a filter.
 
-/** Days of SegmentDailyCount history behind the trend sparklines. */
-export const TREND_DAYS = 30;
-
 export interface SegmentsOverview {
   currency: string;
   fit: FitState;
   segments: SegmentsAggregate | null;
-  /** Customers per day for the last TREND_DAYS days, by "kind:key", oldest first. */
-  history: Record<string, { dayIso: string; customers: number }[]>;
 }
 
 export async function loadSegmentsOverview(db: Queryable, shop: string): Promise<SegmentsOverview> {
@@ -30,23 +24,10 @@ export async function loadSegmentsOverview(db: Queryable, shop: string): Promise
     loadAggregates(db, shop, [AGGREGATE_KIND.segments]),
   ]);
   const segments = (aggregates.get(AGGREGATE_KIND.segments)?.data as SegmentsAggregate | undefined) ?? null;
-  const history: SegmentsOverview["history"] = {};
-  if (fit.asOfIso) {
-    // A primary-key range: (shop, day, kind, segment), about TREND_DAYS x 20 rows.
-    const since = dayToIso(dayIndex(fit.asOfIso) - TREND_DAYS);
-    const counts = await db.query<{ day: Date; kind: string; segment: string; customers: number }>(
-      `SELECT day, kind, segment, customers FROM "SegmentDailyCount" WHERE shop = $1 AND day >= $2::date ORDER BY day`,
-      [shop, since],
-    );
-    for (const row of counts.rows) {
-      (history[`${row.kind}:${row.segment}`] ??= []).push({ dayIso: row.day.toISOString().slice(0, 10), customers: row.customers });
-    }
-  }
   return {
     currency: segments?.currency ?? settings.currency,
     fit,
     segments: segments && { ...segments, rows: segments.rows.map((row) => ({ ...row, name: segmentName(row.key, settings.segmentLabels) })) },
-    history,
   };
 }
 
@@ -77,6 +58,8 @@ export interface SegmentDetail {
   row: SegmentRow | null;
   /** Customers with an order (the share's denominator). */
   shopCustomers: number | null;
+  /** The merchant's segment names, for the customer table. */
+  labels: Record<string, string>;
 }
 
 const SCORE_LEGEND =
@@ -163,6 +146,7 @@ export async function loadSegment(db: Queryable, shop: string, key: string): Pro
       fit,
       row,
       shopCustomers: segments?.customers ?? null,
+      labels: settings.segmentLabels,
     };
   }
   const behaviourKey = key as BehaviouralSegmentKey;
@@ -177,5 +161,6 @@ export async function loadSegment(db: Queryable, shop: string, key: string): Pro
     fit,
     row,
     shopCustomers: segments?.customers ?? null,
+    labels: settings.segmentLabels,
   };
 }

@@ -1,0 +1,146 @@
+import { type LoaderFunctionArgs, type MetaFunction } from "@remix-run/node";
+import { useLoaderData } from "@remix-run/react";
+import { BlockStack, Card, InlineGrid, Layout, Page, Text } from "@shopify/polaris";
+import { CustomerTable } from "~/components/CustomerTable";
+import { count, money, percent } from "~/components/format";
+import { NoPredictionsBanner, PageErrorBoundary, PageSkeleton, ProblemsBanner, useLeavingPage } from "~/components/states";
+import { pgPool } from "~/db/pg.server";
+import { requireShop } from "~/demo-mode.server";
+import { activeFilters, listCustomers, parseListParams } from "~/models/pages/customers.server";
+import { loadSegment } from "~/models/pages/segments.server";
+
+// One segment: its rule in plain words, what to do about it, its figures, and its
+// customers in a server-sorted, filtered and paged table (keyset pages on indexed columns).
+
+export const meta: MetaFunction<typeof loader> = ({ data }) => [{ title: `${data?.detail.name ?? "Segment"} · Tenure` }];
+
+export const loader = async ({ request, params }: LoaderFunctionArgs) => {
+  const { shop } = await requireShop(request);
+  const key = params.key ?? "";
+  const db = pgPool();
+  const detail = await loadSegment(db, shop, key);
+  if (!detail) throw new Response(`There is no segment called "${key}".`, { status: 404 });
+  const url = new URL(request.url);
+  const hasPredictions = detail.fit.status === "ready";
+  const { query, problems } = parseListParams(url.searchParams, detail.currency, { sort: hasPredictions ? "predictedClv" : "netSpent" });
+  // The page's own segment is fixed; the other kind stays available as a filter.
+  const scoped = detail.kind === "rfm" ? { ...query, segment: key } : { ...query, behaviour: key };
+  const page = await listCustomers(db, shop, scoped, detail.labels);
+  const active = activeFilters(url.searchParams);
+  return {
+    detail,
+    page,
+    sort: query.sort,
+    direction: query.direction,
+    problems,
+    hasPredictions,
+    active: detail.kind === "rfm" ? { ...active, segment: key } : { ...active, behaviour: key },
+  };
+};
+
+export default function SegmentPage() {
+  const { detail, page, sort, direction, problems, active, hasPredictions } = useLoaderData<typeof loader>();
+  const leaving = useLeavingPage();
+  if (leaving) return <PageSkeleton cards={3} />;
+  const row = detail.row;
+  const currency = detail.currency;
+  return (
+    <Page
+      title={detail.name}
+      subtitle={detail.kind === "rfm" ? "RFM segment" : "Behavioural segment"}
+      backAction={{ content: "Segments", url: "/app/segments" }}
+    >
+      <Layout>
+        {detail.fit.status === "no-predictions" && (
+          <Layout.Section>
+            <NoPredictionsBanner reason={detail.fit.reason} />
+          </Layout.Section>
+        )}
+        <Layout.Section>
+          <InlineGrid columns={{ xs: 1, md: 2 }} gap="400">
+            <Card>
+              <BlockStack gap="200">
+                <Text as="h2" variant="headingMd">
+                  Who is in it
+                </Text>
+                <Text as="p">{detail.description}</Text>
+                {detail.rule.map((line) => (
+                  <Text as="p" tone="subdued" key={line}>
+                    {line}
+                  </Text>
+                ))}
+              </BlockStack>
+            </Card>
+            <Card>
+              <BlockStack gap="200">
+                <Text as="h2" variant="headingMd">
+                  Suggested action
+                </Text>
+                <Text as="p">{detail.action}</Text>
+              </BlockStack>
+            </Card>
+          </InlineGrid>
+        </Layout.Section>
+        <Layout.Section>
+          <Card>
+            <BlockStack gap="200">
+              <Text as="h2" variant="headingMd">
+                Figures
+              </Text>
+              {row ? (
+                <InlineGrid columns={{ xs: 2, md: 5 }} gap="400">
+                  <Figure label="Customers" value={count(row.customers)} />
+                  <Figure label="Share of customers" value={percent(row.share)} />
+                  <Figure label="Share of revenue" value={percent(row.revenueShare)} />
+                  <Figure label="Avg predicted CLV" value={money(row.averagePredictedClvMinor, currency)} />
+                  <Figure label="Avg P(alive)" value={percent(row.averagePAlive, 0)} />
+                </InlineGrid>
+              ) : (
+                <Text as="p" tone="subdued">
+                  No figures yet: they appear after the first analysis of your shop.
+                </Text>
+              )}
+            </BlockStack>
+          </Card>
+        </Layout.Section>
+        {problems.length > 0 && (
+          <Layout.Section>
+            <ProblemsBanner problems={problems} />
+          </Layout.Section>
+        )}
+        <Layout.Section>
+          <CustomerTable
+            caption={`Customers in ${detail.name}`}
+            rows={page.rows}
+            currency={currency}
+            sort={sort}
+            direction={direction}
+            next={page.next}
+            previous={page.previous}
+            filters={{ segment: detail.kind === "behaviour", behaviour: detail.kind === "rfm" }}
+            active={active}
+            total={row?.customers ?? null}
+            hasPredictions={hasPredictions}
+          />
+        </Layout.Section>
+      </Layout>
+    </Page>
+  );
+}
+
+function Figure({ label, value }: { label: string; value: string }) {
+  return (
+    <BlockStack gap="100">
+      <Text as="h3" variant="bodySm" tone="subdued">
+        {label}
+      </Text>
+      <Text as="p" variant="headingLg">
+        {value}
+      </Text>
+    </BlockStack>
+  );
+}
+
+export function ErrorBoundary() {
+  return <PageErrorBoundary backUrl="/app/segments" backLabel="Segments" />;
+}

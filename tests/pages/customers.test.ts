@@ -1,0 +1,263 @@
+import { type CustomerMetricsValues } from "~/analytics/customer-metrics";
+import { dayToIso } from "~/analytics/dates";
+import {
+  type CustomerListQuery,
+  type CustomerPage,
+  SORT_KEYS,
+  type SortDirection,
+  type SortKey,
+  decodeCursor,
+  encodeCursor,
+  listCustomers,
+  parseListParams,
+} from "~/models/pages/customers.server";
+import { testDb, uniqueShop } from "../helpers/db";
+import { metricsRow, testPool, writeMetrics } from "./metrics-rows";
+
+// The customer table reads CustomerMetrics by keyset pages. Each sort and direction is walked
+// page by page, forwards and back, and must give exactly the order a plain sort of the
+// rows gives (nulls last, ties by customer id), with no row repeated or skipped; another
+// shop's rows (same customer ids, bigger values) never appear.
+
+const SEGMENTS = ["champions", "loyal", "lost"];
+const BEHAVIOURS = ["vip", "repeat-buyer", "discount-shopper"];
+
+/** 37 customers with many ties and nulls in every nullable column. */
+function shopRows(): CustomerMetricsValues[] {
+  return Array.from({ length: 37 }, (_, index) => {
+    const i = index + 1;
+    const ordered = i % 6 !== 0;
+    return metricsRow(i, {
+      orders: ordered ? 1 + (i % 3) : 0,
+      netSpent: ordered ? (i % 7) * 1000 : 0,
+      lastOrderDay: ordered ? 20_100 - (i % 5) : null,
+      firstOrderDay: ordered ? 20_000 : null,
+      predictedClv: i % 4 === 0 ? null : (i % 5) * 500,
+      pAlive: i % 3 === 0 ? null : [0.1, 0.5, 0.5, 0.9][i % 4],
+      segment: ordered ? SEGMENTS[i % 3] : null,
+      behaviours: ordered ? BEHAVIOURS.filter((_, b) => (i >> b) % 2 === 1) as CustomerMetricsValues["behaviours"] : [],
+    });
+  });
+}
+
+const valueOf = (row: CustomerMetricsValues, sort: SortKey): number | null => {
+  switch (sort) {
+    case "netSpent":
+      return row.netSpent;
+    case "predictedClv":
+      return row.predictedClv;
+    case "pAlive":
+      return row.pAlive;
+    case "lastOrder":
+      return row.lastOrderDay;
+    case "orders":
+      return row.orders;
+  }
+};
+
+/** The table's order by a plain sort: values in the direction (ties by id in the same direction), nulls last by id. */
+function expectedOrder(rows: CustomerMetricsValues[], sort: SortKey, direction: SortDirection): string[] {
+  const sign = direction === "asc" ? 1 : -1;
+  const withValue = rows.filter((row) => valueOf(row, sort) !== null);
+  const without = rows.filter((row) => valueOf(row, sort) === null);
+  withValue.sort((a, b) => sign * ((valueOf(a, sort) as number) - (valueOf(b, sort) as number)) || sign * (Number(a.customerId) - Number(b.customerId)));
+  without.sort((a, b) => sign * (Number(a.customerId) - Number(b.customerId)));
+  return [...withValue, ...without].map((row) => row.customerId);
+}
+
+function matches(row: CustomerMetricsValues, q: CustomerListQuery): boolean {
+  if (q.segment && row.segment !== q.segment) return false;
+  if (q.behaviour && !row.behaviours.includes(q.behaviour as never)) return false;
+  if (q.minPredictedClvMinor != null && !(row.predictedClv !== null && row.predictedClv >= q.minPredictedClvMinor)) return false;
+  if (q.pAliveMin != null && !(row.pAlive !== null && row.pAlive >= q.pAliveMin)) return false;
+  if (q.pAliveMax != null && !(row.pAlive !== null && row.pAlive <= q.pAliveMax)) return false;
+  return true;
+}
+
+async function walkForward(shop: string, query: CustomerListQuery): Promise<CustomerPage[]> {
+  const pages: CustomerPage[] = [];
+  let after = null;
+  for (let guard = 0; guard < 100; guard++) {
+    const page: CustomerPage = await listCustomers(testPool(), shop, { ...query, after });
+    pages.push(page);
+    if (!page.next) return pages;
+    after = decodeCursor(page.next);
+  }
+  throw new Error("paging did not end");
+}
+
+describe("listCustomers: keyset pages over CustomerMetrics", () => {
+  const shop = uniqueShop("table");
+  const other = uniqueShop("table-other");
+  const rows = shopRows();
+
+  beforeAll(async () => {
+    await writeMetrics(shop, rows);
+    // The other shop: the same customer ids with values that would sort first in every order.
+    await writeMetrics(
+      other,
+      Array.from({ length: 10 }, (_, index) =>
+        metricsRow(index + 1, { orders: 99, netSpent: 9_999_999, predictedClv: 9_999_999, pAlive: 1, lastOrderDay: 20_200, segment: "champions", behaviours: ["vip"] }),
+      ),
+    );
+    const at = new Date("2025-01-01T00:00:00Z");
+    await testDb().customer.createMany({
+      data: [
+        ...rows.map((row) => ({ shop, id: BigInt(row.customerId), firstName: "Ada", lastName: `No${row.customerId}`, shopifyUpdatedAt: at })),
+        ...Array.from({ length: 10 }, (_, index) => ({ shop: other, id: BigInt(index + 1), firstName: "Other", lastName: "Shop", shopifyUpdatedAt: at })),
+      ],
+    });
+  });
+
+  for (const sort of SORT_KEYS) {
+    for (const direction of ["desc", "asc"] as const) {
+      it(`pages by ${sort} ${direction}: the plain sort's order, forwards and back, each row once`, async () => {
+        const query: CustomerListQuery = { sort, direction, pageSize: 5 };
+        const pages = await walkForward(shop, query);
+        const expected = expectedOrder(rows, sort, direction);
+        expect(pages.flatMap((page) => page.rows.map((row) => row.id))).toEqual(expected);
+        expect(pages).toHaveLength(Math.ceil(rows.length / 5));
+        expect(pages[0].previous).toBeNull();
+        expect(pages.at(-1)!.next).toBeNull();
+        expect(pages.at(-1)!.rows).toHaveLength(rows.length % 5);
+        // Names come from this shop's Customer rows, never the other shop's.
+        expect(pages.flatMap((page) => page.rows.map((row) => row.name)).every((name) => name.startsWith("Ada No"))).toBe(true);
+
+        // Back from the last page: each previous page is the forward page before it.
+        let index = pages.length - 1;
+        let before = pages[index].previous;
+        while (before) {
+          index -= 1;
+          const page = await listCustomers(testPool(), shop, { ...query, before: decodeCursor(before) });
+          expect(page.rows.map((row) => row.id), `page ${index}`).toEqual(pages[index].rows.map((row) => row.id));
+          expect(page.next).not.toBeNull();
+          before = page.previous;
+        }
+        expect(index).toBe(0);
+      });
+    }
+  }
+
+  const filterCases: [string, Partial<CustomerListQuery>][] = [
+    ["an RFM segment", { segment: "loyal" }],
+    ["a behavioural segment", { behaviour: "vip" }],
+    ["a minimum predicted CLV", { minPredictedClvMinor: 1000 }],
+    ["a P(alive) range", { pAliveMin: 0.3, pAliveMax: 0.6 }],
+    ["everything at once", { segment: "loyal", behaviour: "repeat-buyer", minPredictedClvMinor: 500, pAliveMin: 0.5 }],
+  ];
+  for (const [label, filters] of filterCases) {
+    it(`filters by ${label}, paging through exactly the matching rows`, async () => {
+      for (const sort of ["predictedClv", "pAlive", "netSpent"] as const) {
+        const query: CustomerListQuery = { sort, direction: "desc", pageSize: 3, ...filters };
+        const pages = await walkForward(shop, query);
+        const expected = expectedOrder(rows.filter((row) => matches(row, query)), sort, "desc");
+        expect(expected.length, "the case selects some rows").toBeGreaterThan(0);
+        expect(expected.length, "and leaves some out").toBeLessThan(rows.length);
+        expect(pages.flatMap((page) => page.rows.map((row) => row.id)), `${label} by ${sort}`).toEqual(expected);
+      }
+    });
+  }
+
+  it("answers an empty page, not an error, when nothing matches", async () => {
+    const page = await listCustomers(testPool(), shop, { sort: "netSpent", direction: "desc", minPredictedClvMinor: 1e9 });
+    expect(page).toEqual({ rows: [], next: null, previous: null });
+    const contradictory = await listCustomers(testPool(), shop, { sort: "netSpent", direction: "desc", pAliveMin: 0.9, pAliveMax: 0.1 });
+    expect(contradictory.rows).toEqual([]);
+  });
+
+  it("shows another shop's customers only to that shop", async () => {
+    const page = await listCustomers(testPool(), other, { sort: "netSpent", direction: "desc" });
+    expect(page.rows.map((row) => row.id)).toEqual(["10", "9", "8", "7", "6", "5", "4", "3", "2", "1"]);
+    expect(page.rows.every((row) => row.name === "Other Shop" && row.netSpentMinor === 9_999_999)).toBe(true);
+  });
+
+  it("returns the row's fields in page form (numbers, ISO days, segment names)", async () => {
+    const page = await listCustomers(testPool(), shop, { sort: "netSpent", direction: "desc", pageSize: 1 });
+    const source = rows.find((row) => row.customerId === page.rows[0].id)!;
+    expect(page.rows[0]).toMatchObject({
+      orders: source.orders,
+      netSpentMinor: source.netSpent,
+      predictedClvMinor: source.predictedClv,
+      pAlive: source.pAlive,
+      lastOrderIso: source.lastOrderDay === null ? null : dayToIso(source.lastOrderDay),
+      segment: source.segment,
+    });
+    expect(page.rows[0].segmentName).toMatch(/^(Champions|Loyal|Lost)$/);
+  });
+
+  it("refuses a cursor of another sort order instead of paging wrongly", async () => {
+    const cursor = { sort: "pAlive" as const, direction: "desc" as const, value: 0.5, id: "3" };
+    await expect(listCustomers(testPool(), shop, { sort: "netSpent", direction: "desc", after: cursor })).rejects.toThrow(/another sort/);
+  });
+});
+
+describe("parseListParams: the table's state in the URL", () => {
+  it("reads sort, direction, filters (money in major units, P(alive) in percent) and a matching cursor", () => {
+    const cursor = encodeCursor({ sort: "predictedClv", direction: "asc", value: "1250", id: "42" });
+    const params = new URLSearchParams({
+      sort: "predictedClv",
+      dir: "asc",
+      after: cursor,
+      segment: "at-risk",
+      behaviour: "vip",
+      minClv: "12.50",
+      pAliveMin: "20",
+      pAliveMax: "80",
+      pageSize: "25",
+    });
+    const { query, problems } = parseListParams(params, "USD");
+    expect(problems).toEqual([]);
+    expect(query).toEqual({
+      sort: "predictedClv",
+      direction: "asc",
+      after: { sort: "predictedClv", direction: "asc", value: "1250", id: "42" },
+      segment: "at-risk",
+      behaviour: "vip",
+      minPredictedClvMinor: 1250,
+      pAliveMin: 0.2,
+      pAliveMax: 0.8,
+      pageSize: 25,
+    });
+    expect(parseListParams(new URLSearchParams({ minClv: "1500" }), "JPY").query.minPredictedClvMinor).toBe(1500);
+  });
+
+  it("drops what is wrong, saying what to do, and keeps the rest", () => {
+    const params = new URLSearchParams({
+      sort: "shoeSize",
+      dir: "sideways",
+      after: "garbage",
+      segment: "royalty",
+      behaviour: "night-owl",
+      minClv: "12.345",
+      pAliveMin: "150",
+      pageSize: "100000",
+    });
+    const { query, problems } = parseListParams(params, "USD");
+    expect(query).toEqual({ sort: "netSpent", direction: "desc", pageSize: 50 });
+    expect(problems.join("\n")).toMatch(/Unknown sort "shoeSize"/);
+    expect(problems.join("\n")).toMatch(/use asc or desc/);
+    expect(problems.join("\n")).toMatch(/first page/);
+    expect(problems.join("\n")).toMatch(/no RFM segment "royalty"/);
+    expect(problems.join("\n")).toMatch(/no behavioural segment "night-owl"/);
+    expect(problems.join("\n")).toMatch(/Minimum predicted CLV.*more decimals/);
+    expect(problems.join("\n")).toMatch(/percentage from 0 to 100/);
+  });
+
+  it("drops a cursor made for another sort (a stale link after the sort changed)", () => {
+    const cursor = encodeCursor({ sort: "pAlive", direction: "desc", value: 0.5, id: "1" });
+    const { query, problems } = parseListParams(new URLSearchParams({ sort: "netSpent", after: cursor }), "USD");
+    expect(query.after).toBeUndefined();
+    expect(problems).toHaveLength(1);
+  });
+
+  it("decodes only well-formed cursors", () => {
+    for (const sort of SORT_KEYS) {
+      const value = sort === "lastOrder" ? "2026-01-02" : sort === "pAlive" ? 0.123456789 : sort === "orders" ? 3 : "123456789012345678";
+      const cursor = { sort, direction: "asc" as const, value, id: "9007199254740993" };
+      expect(decodeCursor(encodeCursor(cursor))).toEqual(cursor);
+    }
+    expect(decodeCursor(encodeCursor({ sort: "netSpent", direction: "asc", value: null, id: "1" }))).toBeNull();
+    expect(decodeCursor(Buffer.from(JSON.stringify(["netSpent", "asc", "1; DROP TABLE", "1"])).toString("base64url"))).toBeNull();
+    expect(decodeCursor("%%%")).toBeNull();
+  });
+});
