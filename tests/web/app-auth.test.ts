@@ -197,9 +197,10 @@ describe("with demo mode off, every /app route demands Shopify authentication", 
       demo: false,
       shop,
     });
+    // The dashboard of the session's shop: not yet analysed (its own data tests: tests/pages/dashboard.test.ts).
     expect(await overview.module.loader!({ request: request(), params: {}, context: {} })).toMatchObject({
       shop,
-      overview: { deliveries: { PENDING: 1, PROCESSED: 0, FAILED: 0 }, orders: 2, customers: 1 },
+      dashboard: { fit: { status: null }, kpis: null, latestTransitions: [] },
     });
   });
 });
@@ -225,7 +226,7 @@ describe("with demo mode on, /app serves the demo shop and only it", () => {
     for (const route of routes) {
       if (!route.module.loader) continue;
       for (const request of requests) {
-        const result = await outcome(() => route.module.loader!({ request: request.clone(), params: { id: "1" }, context: {} }));
+        const result = await outcome(() => route.module.loader!({ request: request.clone(), params: { id: "1", key: "champions" }, context: {} }));
         expect("data" in result, `${route.file} answers with data`).toBe(true);
         const text = JSON.stringify("data" in result ? result.data : null);
         expect(text, route.file).not.toContain(other);
@@ -239,9 +240,9 @@ describe("with demo mode on, /app serves the demo shop and only it", () => {
     const overview = routes.find((route) => route.file === "app._index.tsx")!;
     const request = new Request(`${APP_URL}/app?shop=${other}`);
     expect(await layout.module.loader!({ request, params: {}, context: {} })).toMatchObject({ demo: true, shop: demoShop });
-    expect(await overview.module.loader!({ request, params: {}, context: {} })).toEqual({
+    expect(await overview.module.loader!({ request, params: {}, context: {} })).toMatchObject({
       shop: demoShop,
-      overview: { deliveries: { PENDING: 2, PROCESSED: 0, FAILED: 1 }, orders: 3, customers: 2, currency: null, timezone: null },
+      dashboard: { fit: { status: null }, kpis: null, currency: "USD" },
     });
   });
 
