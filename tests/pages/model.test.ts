@@ -1,0 +1,94 @@
+import { backtest } from "~/analytics/clv/backtest";
+import { fitShopModel } from "~/analytics/clv/shop-model";
+import { dayIndex, dayToIso } from "~/analytics/dates";
+import { orderTableFrom } from "~/analytics/retention";
+import { summarizeTable } from "~/analytics/summary";
+import { AGGREGATE_KIND, type BacktestAggregate } from "~/models/aggregates";
+import { loadModelPage } from "~/models/pages/model.server";
+import { uniqueShop } from "../helpers/db";
+import { insertAggregate, insertShop, syntheticOrders, poolForTests } from "./precomputed-rows";
+
+// The model page reads ShopFit and the backtest aggregate; rows built here with the same
+// fitting and backtest functions the refit uses.
+
+const pool = poolForTests();
+const AS_OF = dayIndex("2026-10-31");
+const HOLDOUT_DAYS = 91;
+
+function fitted(customers: number) {
+  const orders = syntheticOrders({ seed: 11, customers, asOfDay: AS_OF, spanDays: 720 });
+  const { table } = orderTableFrom(orders);
+  const summaries = summarizeTable(table, { asOfDay: AS_OF, unit: "week" });
+  const result = fitShopModel(summaries, { unit: "week", grossMargin: 0.6 });
+  const test = backtest(table, { calibrationEndDay: AS_OF - HOLDOUT_DAYS, holdoutEndDay: AS_OF, unit: "week" });
+  return { result, test, summaries };
+}
+
+async function insertFit(shop: string, values: { status: string; reason?: string; reasonCode?: string; model?: unknown; customers?: number }) {
+  await pool().query(
+    `INSERT INTO "ShopFit" (shop, version, status, reason, "reasonCode", model, "segmentRules", "asOfDay", customers, orders, trigger, "finishedAt", "updatedAt")
+     VALUES ($1, 1, $2, $3, $4, $5::jsonb, '[]'::jsonb, $6, $7, 0, 'nightly', now(), now())`,
+    [shop, values.status, values.reason ?? null, values.reasonCode ?? null, values.model === undefined ? null : JSON.stringify(values.model), AS_OF, values.customers ?? 0],
+  );
+}
+
+describe("model page data", () => {
+  it("says there is no model yet for a shop that has never been refitted", async () => {
+    const page = await loadModelPage(pool(), uniqueShop("new"));
+    expect(page).toMatchObject({ status: "none", model: null, backtest: null, reason: null });
+  });
+
+  it("returns the chosen model, why, its candidates and the backtest weeks marked calibration or holdout", async () => {
+    const shop = uniqueShop("model");
+    await insertShop(pool(), shop);
+    const { result, test, summaries } = fitted(800);
+    if (!result.ok) throw new Error(`the synthetic store should fit: ${result.reason}`);
+    const json = result.model.toJSON();
+    await insertFit(shop, { status: "ready", model: json, customers: summaries.length });
+    const aggregate: BacktestAggregate = { holdoutDays: HOLDOUT_DAYS, result: test, note: null };
+    await insertAggregate(pool(), shop, AGGREGATE_KIND.backtest, AS_OF, aggregate);
+
+    const page = await loadModelPage(pool(), shop);
+    expect(page.status).toBe("ready");
+    expect(page.model!.chosen).toBe(json.chosen);
+    expect(page.model!.choiceReason).toBe(json.choiceReason);
+    expect(Object.keys(page.model!.candidates).sort()).toEqual(["bgnbd", "paretonbd"]);
+    expect(page.model!.assumptions.grossMargin).toBe(0.6);
+    expect(page.asOfIso).toBe("2026-10-31");
+    expect(page.customers).toBe(summaries.length);
+
+    const weeks = page.backtest!.weeks;
+    expect(weeks).toHaveLength(test.weekly.length);
+    expect(page.backtest!.calibrationEndIso).toBe(dayToIso(AS_OF - HOLDOUT_DAYS));
+    // Holdout weeks are exactly those starting after the calibration end, and come last.
+    const firstHoldout = weeks.findIndex((week) => week.holdout);
+    expect(firstHoldout).toBeGreaterThan(0);
+    expect(weeks.slice(firstHoldout).every((week) => week.holdout && week.startIso > page.backtest!.calibrationEndIso!)).toBe(true);
+    expect(weeks.slice(0, firstHoldout).every((week) => !week.holdout)).toBe(true);
+    expect(weeks[weeks.length - 1].cumulativeActual).toBe(test.weekly[test.weekly.length - 1].cumulativeActual);
+    expect(page.backtest!.totalActual).toBe(test.totalActual);
+  });
+
+  it("explains in words when the shop has too little data to predict", async () => {
+    const shop = uniqueShop("thin");
+    const { result } = fitted(30);
+    expect(result.ok).toBe(false);
+    if (result.ok) return;
+    await insertFit(shop, { status: "no-predictions", reason: result.reason, reasonCode: result.code });
+    await insertAggregate(pool(), shop, AGGREGATE_KIND.backtest, AS_OF, { holdoutDays: HOLDOUT_DAYS, result: null, note: "too little history" } satisfies BacktestAggregate);
+    const page = await loadModelPage(pool(), shop);
+    expect(page.status).toBe("no-predictions");
+    expect(page.reasonCode).toBe("too-few-customers");
+    expect(page.reason).toMatch(/customers with an order; predictions need at least 50/);
+    expect(page.model).toBeNull();
+    expect(page.backtest).toMatchObject({ note: "too little history", weeks: [] });
+  });
+
+  it("reads only its own shop's fit", async () => {
+    const shop = uniqueShop("mine");
+    await insertFit(shop, { status: "no-predictions", reason: "30 customers with an order" });
+    const other = await loadModelPage(pool(), uniqueShop("theirs"));
+    expect(other.status).toBe("none");
+    expect(JSON.stringify(other)).not.toContain("30 customers");
+  });
+});

@@ -1,0 +1,90 @@
+import type pg from "pg";
+import { COUNT_CAP, FAILED_SHOWN, loadSyncPage } from "~/models/pages/sync.server";
+import { uniqueShop } from "../helpers/db";
+import { insertShop, poolForTests } from "./precomputed-rows";
+
+// The sync status page: newest import, last webhook, last reconciliation and refit, failed
+// deliveries newest first with their reasons (limited), pending count (capped), per shop.
+
+const pool = poolForTests();
+
+async function delivery(db: pg.Pool, shop: string, n: number, status: "PENDING" | "PROCESSED" | "FAILED", receivedAt: Date, error?: string) {
+  await db.query(
+    `INSERT INTO "WebhookDelivery" (shop, "webhookId", topic, status, error, attempts, "receivedAt") VALUES ($1, $2, 'orders/updated', $3::"DeliveryStatus", $4, $5, $6)`,
+    [shop, `wh-${n}`, status, error ?? null, status === "FAILED" ? 3 : 1, receivedAt.toISOString()],
+  );
+}
+
+async function backfill(db: pg.Pool, shop: string, values: { status: string; processed: number; expected: number | null; notice?: string; startedAt: Date }) {
+  await db.query(
+    `INSERT INTO "BackfillRun" (shop, status, "ordersProcessed", "expectedCount", notice, "startedAt", "updatedAt") VALUES ($1, $2, $3, $4, $5, $6, now())`,
+    [shop, values.status, values.processed, values.expected, values.notice ?? null, values.startedAt.toISOString()],
+  );
+}
+
+const at = (iso: string) => new Date(iso);
+
+describe("sync page data", () => {
+  it("shows a just-installed shop with nothing received yet", async () => {
+    const shop = uniqueShop("fresh");
+    await insertShop(pool(), shop);
+    const page = await loadSyncPage(pool(), shop);
+    expect(page).toMatchObject({ shop, backfill: null, refit: null, lastWebhookAtIso: null, reconciledAtIso: null, pendingCount: 0, failedCount: 0, failed: [] });
+    expect(page.installedAtIso).not.toBeNull();
+  });
+
+  it("reports the newest import with its notice, the last webhook of any status, the reconciliation and the refit", async () => {
+    const db = pool();
+    const shop = uniqueShop("sync");
+    await insertShop(db, shop, { reconciledAt: at("2026-11-20T03:00:00Z") });
+    await backfill(db, shop, { status: "COMPLETED", processed: 900, expected: 900, startedAt: at("2026-10-01T00:00:00Z") });
+    await backfill(db, shop, { status: "DOWNLOADING", processed: 250, expected: 1000, notice: "Only the last 60 days of orders could be read", startedAt: at("2026-11-22T00:00:00Z") });
+    await delivery(db, shop, 1, "PROCESSED", at("2026-11-22T10:00:00Z"));
+    await delivery(db, shop, 2, "FAILED", at("2026-11-22T11:00:00Z"), "payload is not an order");
+    await delivery(db, shop, 3, "PENDING", at("2026-11-22T12:30:00Z"));
+    await delivery(db, shop, 4, "PROCESSED", at("2026-11-22T12:00:00Z"));
+    await db.query(
+      `INSERT INTO "ShopFit" (shop, status, "segmentRules", "asOfDay", trigger, "finishedAt", "durationMs", "changesSinceFit", "updatedAt")
+       VALUES ($1, 'ready', '[]'::jsonb, 20000, 'backfill', $2, 1234, 17, now())`,
+      [shop, "2026-11-22T13:00:00.000Z"],
+    );
+
+    const page = await loadSyncPage(db, shop);
+    expect(page.backfill).toMatchObject({ status: "DOWNLOADING", ordersProcessed: 250, expectedCount: 1000, notice: "Only the last 60 days of orders could be read" });
+    expect(page.lastWebhookAtIso).toBe("2026-11-22T12:30:00.000Z");
+    expect(page.reconciledAtIso).toBe("2026-11-20T03:00:00.000Z");
+    expect(page.refit).toMatchObject({ status: "ready", trigger: "backfill", finishedAtIso: "2026-11-22T13:00:00.000Z", durationMs: 1234, changesSinceFit: 17 });
+    expect(page.pendingCount).toBe(1);
+    expect(page.failed).toEqual([{ id: expect.any(String), topic: "orders/updated", receivedAtIso: "2026-11-22T11:00:00.000Z", attempts: 3, error: "payload is not an order" }]);
+  });
+
+  it("lists failed deliveries newest first, at most FAILED_SHOWN, with the full count; never another shop's", async () => {
+    const db = pool();
+    const shop = uniqueShop("failing");
+    const other = uniqueShop("neighbour");
+    const total = FAILED_SHOWN + 5;
+    for (let n = 0; n < total; n++) await delivery(db, shop, n, "FAILED", new Date(Date.UTC(2026, 10, 1, 0, n)), `reason ${n}`);
+    await delivery(db, other, 1, "FAILED", at("2026-12-01T00:00:00Z"), "the neighbour's problem");
+    await delivery(db, other, 2, "PENDING", at("2026-12-01T00:00:00Z"));
+
+    const page = await loadSyncPage(db, shop);
+    expect(page.failedCount).toBe(total);
+    expect(page.failed).toHaveLength(FAILED_SHOWN);
+    expect(page.failed.map((row) => row.error)).toEqual(Array.from({ length: FAILED_SHOWN }, (_, i) => `reason ${total - 1 - i}`));
+    expect(page.pendingCount).toBe(0);
+    expect(page.lastWebhookAtIso).toBe(new Date(Date.UTC(2026, 10, 1, 0, total - 1)).toISOString());
+    expect(JSON.stringify(page)).not.toContain("neighbour");
+  });
+
+  it("caps the pending count instead of counting every row", async () => {
+    const db = pool();
+    const shop = uniqueShop("backlog");
+    await db.query(
+      `INSERT INTO "WebhookDelivery" (shop, "webhookId", topic, status, "receivedAt")
+       SELECT $1, 'bulk-' || n, 'orders/create', 'PENDING', now() FROM generate_series(1, $2::int) AS n`,
+      [shop, COUNT_CAP + 50],
+    );
+    const page = await loadSyncPage(db, shop);
+    expect(page.pendingCount).toBe(COUNT_CAP + 1);
+  });
+});
