@@ -1,5 +1,5 @@
 import { type LoaderFunctionArgs, type MetaFunction } from "@remix-run/node";
-import { useLoaderData, useNavigate, useNavigation } from "@remix-run/react";
+import { useLoaderData, useNavigate } from "@remix-run/react";
 import {
   Banner,
   BlockStack,
@@ -7,7 +7,6 @@ import {
   Button,
   ButtonGroup,
   Card,
-  EmptyState,
   InlineGrid,
   InlineStack,
   Layout,
@@ -15,19 +14,18 @@ import {
   Select,
   Text,
 } from "@shopify/polaris";
-import polarisVizStyles from "@shopify/polaris-viz/build/esm/styles.css?url";
 import { useState } from "react";
-import { LazyLineChart } from "~/components/cohorts/LazyLineChart";
-import { EMPTY_STATE_IMAGE } from "~/components/cohorts/empty-illustration";
+import { Chart, chartLinks } from "~/components/charts";
 import { LtvTable } from "~/components/cohorts/LtvTable";
 import { RETENTION_MODE_LABELS, RetentionHeatmap, type RetentionMode } from "~/components/cohorts/RetentionHeatmap";
 import { count, instant, isoDay, money, percent, ratio } from "~/components/format";
+import { NotReadyState, PageErrorBoundary, PageSkeleton, useLeavingPage, useReloadingPage } from "~/components/states";
 import { pgPool } from "~/db/pg.server";
 import { requireShop } from "~/demo-mode.server";
 import { RETENTION_DIMENSIONS, type RetentionDimension } from "~/models/aggregates";
 import { type CohortsPageData, cohortFilterFromUrl, loadCohortsPage } from "~/models/pages/cohorts.server";
 
-export const links = () => [{ rel: "stylesheet", href: polarisVizStyles }];
+export const links = chartLinks;
 export const meta: MetaFunction = () => [{ title: "Cohorts · Tenure" }];
 
 export const loader = async ({ request }: LoaderFunctionArgs) => {
@@ -46,26 +44,23 @@ const filterText = (page: CohortsPageData) =>
 
 export default function Cohorts() {
   const page = useLoaderData<typeof loader>();
-  const navigation = useNavigation();
-  const loading = navigation.state === "loading" && navigation.location.pathname === "/app/cohorts";
+  const leaving = useLeavingPage();
+  // A new filter reloads this page: the figures dim in place (no skeleton, nothing moves).
+  const loading = useReloadingPage();
+  if (leaving) return <PageSkeleton cards={3} />;
   return (
     <Page title="Cohorts" subtitle="Retention and lifetime value by month of first order">
-      {page.state === "none" ? <NoCohortsYet /> : <CohortsBody page={page} loading={loading} />}
+      {page.state === "none" || !page.ltv ? (
+        page.fit ? <NotReadyState fit={page.fit} what="Your cohorts" /> : null
+      ) : (
+        <CohortsBody page={page} loading={loading} />
+      )}
     </Page>
   );
 }
 
-function NoCohortsYet() {
-  return (
-    <Card>
-      <EmptyState heading="Cohorts appear after the first refit" image={EMPTY_STATE_IMAGE} action={{ content: "See sync status", url: "/app/sync" }}>
-        <p>
-          Tenure groups customers by the month of their first order once your orders are imported and the shop's numbers are computed. That usually
-          takes a few minutes after install; the sync status page shows how far the import is.
-        </p>
-      </EmptyState>
-    </Card>
-  );
+export function ErrorBoundary() {
+  return <PageErrorBoundary backUrl="/app" backLabel="Dashboard" />;
 }
 
 function FilterSelect({ page, disabled }: { page: CohortsPageData; disabled: boolean }) {
@@ -176,16 +171,19 @@ function CohortsBody({ page, loading }: { page: CohortsPageData; loading: boolea
                 Cumulative net revenue per customer since their first order. A cohort gets a figure once every one of its customers has had that many
                 days.{page.cacMinor !== null ? " In brackets: gross profit over CAC (LTV:CAC)." : ""}
               </Text>
-              <LazyLineChart
+              <Chart
                 height={260}
-                label={`Line chart: cumulative net revenue per customer by month since the first order, all cohorts pooled, month 0 to ${Math.max(0, lastMonth)}. The same figures are in the table below.`}
-                data={[
-                  {
-                    name: "LTV per customer",
-                    data: byMonth.slice(0, lastMonth + 1).map((value, k) => ({ key: `M${k}`, value: value === null ? null : Math.round(value) })),
-                  },
-                ]}
-                formatY={(value) => money(value, page.currency)}
+                title={`Cumulative net revenue per customer by month since the first order (month 0 = the month of the first order), ${filterText(page).toLowerCase()}`}
+                spec={{
+                  kind: "line",
+                  series: [
+                    {
+                      name: "LTV per customer",
+                      data: byMonth.slice(0, lastMonth + 1).map((value, k) => ({ key: `Month ${k}`, value: value === null ? null : Math.round(value) })),
+                    },
+                  ],
+                  formatValue: (value) => money(value, page.currency),
+                }}
               />
               <div aria-busy={loading} style={{ opacity: loading ? 0.5 : 1 }}>
                 <LtvTable page={page} />

@@ -1,17 +1,17 @@
 import { type LoaderFunctionArgs, type MetaFunction } from "@remix-run/node";
 import { useLoaderData } from "@remix-run/react";
-import { Badge, Banner, BlockStack, Box, Card, DataTable, EmptyState, InlineGrid, Layout, List, Page, Text } from "@shopify/polaris";
-import polarisVizStyles from "@shopify/polaris-viz/build/esm/styles.css?url";
+import { Badge, Banner, BlockStack, Box, Card, DataTable, InlineGrid, Layout, List, Page, Text } from "@shopify/polaris";
 import { COUNT_MODEL_LABELS } from "~/analytics/clv/count-model";
-import { EMPTY_STATE_IMAGE } from "~/components/cohorts/empty-illustration";
+import { chartLinks } from "~/components/charts";
 import { count, instant, isoDay, MISSING, percent, ratio } from "~/components/format";
 import { BacktestChart } from "~/components/model/BacktestChart";
 import { PARAMETER_MEANINGS, UNIT_WORDS } from "~/components/model/params";
+import { NotReadyState, PageErrorBoundary, PageSkeleton, useLeavingPage } from "~/components/states";
 import { pgPool } from "~/db/pg.server";
 import { requireShop } from "~/demo-mode.server";
 import { loadModelPage, type ModelPageData } from "~/models/pages/model.server";
 
-export const links = () => [{ rel: "stylesheet", href: polarisVizStyles }];
+export const links = chartLinks;
 export const meta: MetaFunction = () => [{ title: "Model · Tenure" }];
 
 export const loader = async ({ request }: LoaderFunctionArgs) => {
@@ -26,6 +26,8 @@ const number = (value: number) => (Math.abs(value) >= 1000 ? value.toFixed(1) : 
 
 export default function Model() {
   const page = useLoaderData<typeof loader>();
+  const leaving = useLeavingPage();
+  if (leaving) return <PageSkeleton cards={4} />;
   return (
     <Page title="Model" subtitle="How Tenure predicts each customer's next orders and lifetime value">
       <Layout>
@@ -43,15 +45,13 @@ export default function Model() {
   );
 }
 
+export function ErrorBoundary() {
+  return <PageErrorBoundary backUrl="/app" backLabel="Dashboard" />;
+}
+
 function StatusNotice({ page }: { page: ModelPageData }) {
   if (page.status === "none") {
-    return (
-      <Card>
-        <EmptyState heading="No model yet" image={EMPTY_STATE_IMAGE} action={{ content: "See sync status", url: "/app/sync" }}>
-          <p>Tenure fits its model once your orders are imported. This page then explains which model was chosen, why, and how well it predicted.</p>
-        </EmptyState>
-      </Card>
-    );
+    return page.notReady ? <NotReadyState fit={page.notReady} what="The prediction model" /> : null;
   }
   if (page.status === "no-predictions") {
     return (

@@ -6,10 +6,15 @@ import { SEGMENT_DEFINITIONS } from "~/analytics/segments";
 import { instant } from "~/components/format";
 import { ListInput } from "~/components/settings/ListInput";
 import { RuleEditor, ruleFieldId } from "~/components/settings/RuleEditor";
+import { PageErrorBoundary, PageSkeleton, useLeavingPage } from "~/components/states";
 import { pgPool } from "~/db/pg.server";
 import { requireShop } from "~/demo-mode.server";
 import { loadSettingsPage, type SaveSettingsOutcome, submitSettings } from "~/models/pages/settings.server";
 import { firstErrorField, HORIZON_DAYS, MAX_LABEL_LENGTH, type RuleCondition, type SettingsFieldErrors, type SettingsFormInput } from "~/models/settings";
+
+export function ErrorBoundary() {
+  return <PageErrorBoundary backUrl="/app" backLabel="Dashboard" />;
+}
 
 export const meta: MetaFunction = () => [{ title: "Settings · Tenure" }];
 
@@ -80,6 +85,8 @@ export default function Settings() {
   const set = <K extends keyof SettingsFormInput>(key: K) => (value: SettingsFormInput[K]) => setForm((current) => ({ ...current, [key]: value }));
   const save = () => submit(form as unknown as Parameters<typeof submit>[0], { method: "post", encType: "application/json" });
   const error = (key: string) => errors[key]?.[0];
+  const leaving = useLeavingPage();
+  if (leaving) return <PageSkeleton cards={2} />;
 
   return (
     <Page

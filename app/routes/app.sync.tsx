@@ -5,10 +5,15 @@ import { useEffect } from "react";
 import { EMPTY_STATE_IMAGE } from "~/components/cohorts/empty-illustration";
 import { count, instant } from "~/components/format";
 import { BackfillProgress } from "~/components/sync/BackfillProgress";
+import { PageErrorBoundary, PageSkeleton, useLeavingPage } from "~/components/states";
 import { pgPool } from "~/db/pg.server";
 import { requireShop } from "~/demo-mode.server";
 import { requestBackfill } from "~/jobs/producers.server";
 import { COUNT_CAP, FAILED_SHOWN, loadSyncPage, type SyncPageData } from "~/models/pages/sync.server";
+
+export function ErrorBoundary() {
+  return <PageErrorBoundary backUrl="/app" backLabel="Dashboard" />;
+}
 
 export const meta: MetaFunction = () => [{ title: "Sync status · Tenure" }];
 
@@ -54,6 +59,8 @@ export default function Sync() {
     return () => clearInterval(timer);
   }, [importing, revalidator]);
   const submitting = navigation.state === "submitting" && navigation.formData?.get("intent") === "reimport";
+  const leaving = useLeavingPage();
+  if (leaving) return <PageSkeleton cards={4} />;
   return (
     <Page title="Sync status" subtitle="How current Tenure's copy of your orders is">
       <Layout>

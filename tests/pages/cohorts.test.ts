@@ -59,6 +59,8 @@ describe("cohorts page data", () => {
     const shop = uniqueShop("new");
     const page = await loadCohortsPage(pool(), shop, null);
     expect(page).toMatchObject({ shop, state: "none", cohorts: [], ltv: null, cacMinor: null, filter: null, filterUnavailable: null });
+    // What the empty state explains: never fitted, no import yet.
+    expect(page.fit).toEqual(expect.objectContaining({ status: null, backfill: null }));
   });
 
   it("returns the stored cohorts: in-month and cumulative retention, LTV at each horizon, small-cohort flags", async () => {

@@ -36,6 +36,7 @@ describe("model page data", () => {
   it("says there is no model yet for a shop that has never been refitted", async () => {
     const page = await loadModelPage(pool(), uniqueShop("new"));
     expect(page).toMatchObject({ status: "none", model: null, backtest: null, reason: null });
+    expect(page.notReady).toEqual(expect.objectContaining({ status: null, backfill: null }));
   });
 
   it("returns the chosen model, why, its candidates and the backtest weeks marked calibration or holdout", async () => {

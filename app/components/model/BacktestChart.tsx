@@ -1,6 +1,6 @@
 import { BlockStack, Button, Collapsible, DataTable, Text } from "@shopify/polaris";
 import { useId, useState } from "react";
-import { LazyLineChart } from "~/components/cohorts/LazyLineChart";
+import { Chart } from "~/components/charts";
 import { count, isoDay, ratio } from "~/components/format";
 import type { ModelPageData } from "~/models/pages/model.server";
 
@@ -14,25 +14,33 @@ export function BacktestChart({ backtest }: { backtest: Backtest }) {
   const tableId = useId();
   const weeks = backtest.weeks;
   const firstHoldout = weeks.find((week) => week.holdout);
-  const key = (week: (typeof weeks)[number]) => week.startIso;
+  const holdoutFrom = firstHoldout ? weeks.indexOf(firstHoldout) : weeks.length;
   return (
     <BlockStack gap="300">
-      <LazyLineChart
+      <Chart
         height={300}
-        label={`Line chart: cumulative repeat purchases per week, actual against the model's prediction, from ${isoDay(weeks[0]?.startIso)} to ${isoDay(
-          weeks[weeks.length - 1]?.endIso,
-        )}; the holdout starts ${isoDay(firstHoldout?.startIso)}. The weekly figures are in the table below the chart.`}
-        data={[
-          { name: "Actual (cumulative)", data: weeks.map((week) => ({ key: key(week), value: week.cumulativeActual })) },
-          { name: "Predicted (cumulative)", data: weeks.map((week) => ({ key: key(week), value: Math.round(week.cumulativePredicted) })), isComparison: true },
-        ]}
-        annotations={firstHoldout ? [{ axis: "x", startKey: key(firstHoldout), label: "Holdout starts" }] : undefined}
-        formatX={(value) => isoDay(value)}
-        formatY={(value) => count(value)}
+        title={`Cumulative repeat purchases by week, actual and predicted by the model; the holdout starts ${isoDay(firstHoldout?.startIso)}`}
+        spec={{
+          kind: "line",
+          series: [
+            { name: "Actual", data: weeks.map((week) => ({ key: week.startIso, value: week.cumulativeActual })) },
+            // Two predicted lines, so the weeks the model was fitted on and the weeks it never saw read apart (they meet at the boundary).
+            {
+              name: "Predicted, calibration",
+              data: weeks.map((week, i) => ({ key: week.startIso, value: i < holdoutFrom ? Math.round(week.cumulativePredicted) : null })),
+            },
+            {
+              name: "Predicted, holdout",
+              data: weeks.map((week, i) => ({ key: week.startIso, value: i >= holdoutFrom - 1 && holdoutFrom < weeks.length ? Math.round(week.cumulativePredicted) : null })),
+            },
+          ],
+          formatValue: (value) => count(value),
+          formatKey: (value) => isoDay(value),
+        }}
       />
       <Text as="p" variant="bodySm" tone="subdued">
         Calibration: weeks up to {isoDay(backtest.calibrationEndIso)} (the model was fitted on these). Holdout: {isoDay(firstHoldout?.startIso)} to{" "}
-        {isoDay(backtest.holdoutEndIso)} (the model never saw these; the dashed line there is a forecast).
+        {isoDay(backtest.holdoutEndIso)} (the model never saw these: its line there is a forecast).
       </Text>
       <div>
         <Button variant="plain" onClick={() => setOpen((value) => !value)} ariaExpanded={open} ariaControls={tableId}>

@@ -2,6 +2,7 @@ import type pg from "pg";
 import { ltvToCac, paybackMonth } from "~/analytics/cohorts";
 import type { CohortRow } from "~/analytics/retention";
 import { AGGREGATE_KIND, RETENTION_DIMENSIONS, type RetentionAggregate, type RetentionDimension, retentionKind } from "~/models/aggregates";
+import { type FitState, loadFitState } from "~/models/pages/dashboard.server";
 import { loadMetricsSettings } from "~/models/settings.server";
 
 // Cohorts page data: the retention aggregate the refit wrote (whole shop, or one acquisition
@@ -34,6 +35,8 @@ export interface CohortsPageData {
   currency: string;
   /** "none": no refit has written cohorts yet (just installed). */
   state: "none" | "ready";
+  /** Why there are no cohorts yet (import running, first refit, failure); read only in state "none". */
+  fit: FitState | null;
   computedAtIso: string | null;
   asOfIso: string | null;
   /** Values offered per dimension (whole-shop row). */
@@ -93,6 +96,7 @@ export async function loadCohortsPage(db: Queryable, shop: string, requested: Co
     shop,
     currency: settings.currency,
     state: base ? "ready" : "none",
+    fit: base ? null : await loadFitState(db, shop),
     computedAtIso: null,
     asOfIso: null,
     filters,

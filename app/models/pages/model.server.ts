@@ -2,6 +2,7 @@ import type pg from "pg";
 import type { ShopModelJson } from "~/analytics/clv/shop-model";
 import { dayToIso } from "~/analytics/dates";
 import { AGGREGATE_KIND, type BacktestAggregate } from "~/models/aggregates";
+import { type FitState, loadFitState } from "~/models/pages/dashboard.server";
 import { loadMetricsSettings } from "~/models/settings.server";
 
 // Model page data: the shop's stored fit (ShopFit: which model, why, parameters, the
@@ -25,6 +26,8 @@ export interface ModelPageData {
   currency: string;
   /** none: no refit yet; ready: predictions; no-predictions: too little data (reason says why); failed: the last refit failed. */
   status: "none" | "ready" | "no-predictions" | "failed";
+  /** Import progress for the "no model yet" state; read only when status is "none". */
+  notReady: FitState | null;
   reason: string | null;
   reasonCode: string | null;
   error: string | null;
@@ -83,6 +86,7 @@ export async function loadModelPage(db: Queryable, shop: string): Promise<ModelP
     shop,
     currency: settings.currency,
     status,
+    notReady: fit ? null : await loadFitState(db, shop),
     reason: fit?.reason ?? null,
     reasonCode: fit?.reasonCode ?? null,
     error: fit?.error ?? null,
