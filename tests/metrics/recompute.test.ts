@@ -68,7 +68,7 @@ describe("recomputeCustomerMetrics", () => {
     const shop = uniqueShop("metrics");
     await createShop(shop);
     const moved = await order(shop, 201, 4_000, daysBefore(NOW, 20));
-    await recomputeCustomerMetrics(pool(), shop, [201], { now: NOW });
+    await recomputeCustomerMetrics(pool(), shop, [201n], { now: NOW });
     expect(await metricsRow(shop, 201)).toMatchObject({ orders: 1, netSpentMinor: 4_000n });
 
     // orders/updated: the same order, now attributed to customer 202.
@@ -83,11 +83,11 @@ describe("recomputeCustomerMetrics", () => {
     const shop = uniqueShop("metrics");
     await createShop(shop);
     await deliver(shop, "customers/create", customerPayload(301, daysBefore(NOW, 2)));
-    expect(await recomputeCustomerMetrics(pool(), shop, [301, 302], { now: NOW })).toMatchObject({ written: 1, removed: 0 });
+    expect(await recomputeCustomerMetrics(pool(), shop, [301n, 302n], { now: NOW })).toMatchObject({ written: 1, removed: 0 });
     expect(await metricsRow(shop, 301)).toMatchObject({ orders: 0, segment: null });
 
     await deliver(shop, "customers/delete", { id: 301 });
-    expect(await recomputeCustomerMetrics(pool(), shop, [301, 302], { now: NOW })).toMatchObject({ written: 0, removed: 1 });
+    expect(await recomputeCustomerMetrics(pool(), shop, [301n, 302n], { now: NOW })).toMatchObject({ written: 0, removed: 1 });
     expect(await metricsRows(shop)).toEqual([]);
   });
 
@@ -119,7 +119,7 @@ describe("recomputeCustomerMetrics", () => {
     const quiet = refitRows.filter((row) => row.orders === 1).sort((a, b) => Number(b.recencyDays) - Number(a.recencyDays))[0];
     const customer = Number(quiet.customerId);
     for (let k = 1; k <= 5; k++) await order(shop, customer, 20_000, daysBefore(NOW, k));
-    const moved = await recomputeCustomerMetrics(pool(), shop, [customer], { now: NOW });
+    const moved = await recomputeCustomerMetrics(pool(), shop, [BigInt(customer)], { now: NOW });
     const after = await metricsRow(shop, customer);
     expect(after).toMatchObject({ orders: 6 });
     expect(after?.segment).not.toBe(quiet.segment);
@@ -131,7 +131,7 @@ describe("recomputeCustomerMetrics", () => {
     expect(await transitions(shop)).toEqual([]);
     expect(await metricsRows(shop)).toHaveLength(79);
     // A recompute asked for before the redaction, running after it, does not bring the row back.
-    expect(await recomputeCustomerMetrics(pool(), shop, [customer], { now: NOW })).toMatchObject({ written: 0 });
+    expect(await recomputeCustomerMetrics(pool(), shop, [BigInt(customer)], { now: NOW })).toMatchObject({ written: 0 });
     expect(await metricsRow(shop, customer)).toBeUndefined();
   });
 
@@ -143,13 +143,13 @@ describe("recomputeCustomerMetrics", () => {
     expect(await fitRow(shop)).toMatchObject({ changesSinceFit: 0, firstChangeAt: null });
     const debounce = { ...REFIT_DEBOUNCE, minChanges: 3, minSpacingMs: 0 };
 
-    const first = await recomputeCustomerMetrics(pool(), shop, [1_001], { now: start, debounce });
+    const first = await recomputeCustomerMetrics(pool(), shop, [1_001n], { now: start, debounce });
     expect(first.refit).toEqual({ trigger: "debounce", reason: "first-change", delayMs: debounce.maxWaitMs });
     expect(await fitRow(shop)).toMatchObject({ changesSinceFit: 1, firstChangeAt: start });
 
     const later = new Date(start.getTime() + 60_000);
-    expect((await recomputeCustomerMetrics(pool(), shop, [1_002], { now: later, debounce })).refit).toBeNull();
-    expect(await recomputeCustomerMetrics(pool(), shop, [1_003, 1_004], { now: later, debounce })).toMatchObject({
+    expect((await recomputeCustomerMetrics(pool(), shop, [1_002n], { now: later, debounce })).refit).toBeNull();
+    expect(await recomputeCustomerMetrics(pool(), shop, [1_003n, 1_004n], { now: later, debounce })).toMatchObject({
       refit: { reason: "threshold", delayMs: 0 },
     });
     expect(await fitRow(shop)).toMatchObject({ changesSinceFit: 4, firstChangeAt: start });
@@ -158,9 +158,9 @@ describe("recomputeCustomerMetrics", () => {
     await refitShop(pool(), shop, { trigger: "debounce", now: later });
     expect(await fitRow(shop)).toMatchObject({ changesSinceFit: 0, firstChangeAt: null });
     const lone = new Date(start.getTime() + 120_000);
-    await recomputeCustomerMetrics(pool(), shop, [1_005], { now: lone, debounce });
+    await recomputeCustomerMetrics(pool(), shop, [1_005n], { now: lone, debounce });
     const waited = new Date(lone.getTime() + debounce.maxWaitMs);
-    expect((await recomputeCustomerMetrics(pool(), shop, [1_005], { now: waited, debounce })).refit).toMatchObject({ reason: "waited", delayMs: 0 });
+    expect((await recomputeCustomerMetrics(pool(), shop, [1_005n], { now: waited, debounce })).refit).toMatchObject({ reason: "waited", delayMs: 0 });
   });
 });
 
