@@ -238,15 +238,24 @@ export class SegmentTally {
   }
 
   add(row: CustomerMetricsValues): void {
+    this.count(row, 1);
+  }
+
+  /** Takes back a row added before (it was replaced by a fresher one). */
+  remove(row: CustomerMetricsValues): void {
+    this.count(row, -1);
+  }
+
+  private count(row: CustomerMetricsValues, sign: 1 | -1): void {
     if (row.orders === 0) return;
-    this.customers++;
-    this.netSpent += row.netSpent;
+    this.customers += sign;
+    this.netSpent += sign * row.netSpent;
     if (row.predictedClv !== null) {
-      this.clvSum += row.predictedClv;
-      this.clvCount++;
+      this.clvSum += sign * row.predictedClv;
+      this.clvCount += sign;
     }
-    if (row.segment !== null) addTo(this.rfm.get(row.segment), row);
-    for (const key of row.behaviours) addTo(this.behaviour.get(key), row);
+    if (row.segment !== null) addTo(this.rfm.get(row.segment), row, sign);
+    for (const key of row.behaviours) addTo(this.behaviour.get(key), row, sign);
   }
 
   /** Per segment, for SegmentDailyCount. */
@@ -302,17 +311,17 @@ export class SegmentTally {
   }
 }
 
-function addTo(t: Tally | undefined, row: CustomerMetricsValues): void {
+function addTo(t: Tally | undefined, row: CustomerMetricsValues, sign: 1 | -1): void {
   if (!t) return; // a segment key the rules no longer name: counted in the totals only
-  t.customers++;
-  t.netSpent += row.netSpent;
+  t.customers += sign;
+  t.netSpent += sign * row.netSpent;
   if (row.predictedClv !== null) {
-    t.clvSum += row.predictedClv;
-    t.clvCount++;
+    t.clvSum += sign * row.predictedClv;
+    t.clvCount += sign;
   }
   if (row.pAlive !== null) {
-    t.pAliveSum += row.pAlive;
-    t.pAliveCount++;
+    t.pAliveSum += sign * row.pAlive;
+    t.pAliveCount += sign;
   }
 }
 

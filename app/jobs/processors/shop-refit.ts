@@ -81,6 +81,8 @@ export interface RefitReport {
   /** Metrics rows written (customers with orders, plus orders-0 rows). */
   rowsWritten: number;
   durationMs: number;
+  /** Milliseconds per phase (read, fit, score, write, aggregates), for the logs and the benchmark. */
+  phasesMs: Record<string, number>;
 }
 
 type Queryable = Pick<pg.Pool | pg.PoolClient, "query">;
@@ -103,6 +105,17 @@ interface CountedOrderRow {
   first_product: string | null;
   first_discount_code: string | null;
 }
+
+/** COUNTED_ORDERS_SQL's columns in order (rowMode "array"). */
+type CountedOrderArray = [
+  customerId: bigint | string,
+  day: number,
+  net: bigint | string | number,
+  discounted: boolean,
+  channel: string | null,
+  firstProduct: string | null,
+  firstDiscountCode: string | null,
+];
 
 const ORDER_BY = ` ORDER BY o."customerId", day, o."processedAt", o.id`;
 
@@ -145,7 +158,7 @@ async function readShop(pool: pg.Pool, shop: string, settings: MetricsSettings, 
     let customersWithOrders = 0;
     let currentId = "";
     let current: CustomerOrderFact[] = [];
-    let first: CountedOrderRow | null = null;
+    let first: CountedOrderArray | null = null;
     const finish = () => {
       if (currentId === "") return;
       const f = customerFactsFromOrders(currentId, current, asOfDay);
@@ -154,9 +167,9 @@ async function readShop(pool: pg.Pool, shop: string, settings: MetricsSettings, 
         tableIndex.push(customersWithOrders++);
         orders += f.orders;
         // Interned values: a million customers share a few hundred strings.
-        dimensions.channel.push(first.channel);
-        dimensions.firstProduct.push(first.first_product);
-        dimensions.discountCode.push(first.first_discount_code);
+        dimensions.channel.push(first[4]);
+        dimensions.firstProduct.push(first[5]);
+        dimensions.discountCode.push(first[6]);
         for (const order of current) {
           if (order.day > asOfDay) continue;
           builder.add({
@@ -173,16 +186,17 @@ async function readShop(pool: pg.Pool, shop: string, settings: MetricsSettings, 
       }
     };
     for (;;) {
-      const batch = await client.query<CountedOrderRow>(`FETCH ${FETCH_ROWS} FROM refit_orders`);
+      // Rows as arrays: no object per order (3 million orders are a lot of garbage).
+      const batch = await client.query<CountedOrderArray>({ text: `FETCH ${FETCH_ROWS} FROM refit_orders`, rowMode: "array" });
       for (const row of batch.rows) {
-        const id = String(row.customer_id);
+        const id = String(row[0]);
         if (id !== currentId) {
           finish();
           currentId = id;
           current = [];
           first = null;
         }
-        const order = { day: Number(row.day), net: Number(row.net), discounted: row.discounted };
+        const order = { day: Number(row[1]), net: Number(row[2]), discounted: row[3] };
         // Rows come in day order: the first row on or before as-of is the first order.
         if (!first && order.day <= asOfDay) first = row;
         current.push(order);
@@ -227,15 +241,14 @@ async function freshFacts(db: Queryable, shop: string, settings: MetricsSettings
 }
 
 /**
- * Ids among `ids` whose orders changed after `since`: the ingest path stamps
- * Customer.summaryAt in the transaction that changes a customer's orders.
+ * Customers whose orders changed after `since`: the ingest path stamps Customer.summaryAt
+ * in the transaction that changes a customer's orders. One scan of the shop's customers.
  */
-async function ordersChangedSince(db: Queryable, shop: string, ids: readonly string[], since: Date): Promise<Set<string>> {
-  if (ids.length === 0) return new Set();
-  const result = await db.query<{ id: string }>(
-    `SELECT id::text AS id FROM "Customer" WHERE shop = $1 AND id = ANY($2::bigint[]) AND "summaryAt" > $3::timestamp`,
-    [shop, ids, since.toISOString()],
-  );
+async function ordersChangedSince(db: Queryable, shop: string, since: Date): Promise<Set<string>> {
+  const result = await db.query<{ id: string }>(`SELECT id::text AS id FROM "Customer" WHERE shop = $1 AND "summaryAt" > $2::timestamp`, [
+    shop,
+    since.toISOString(),
+  ]);
   return new Set(result.rows.map((row) => row.id));
 }
 
@@ -338,11 +351,20 @@ async function refit(
 ): Promise<RefitReport> {
   const settings = await loadMetricsSettings(pool, shop);
   const asOfDay = todayInZone(settings.timezone, now);
+  const phasesMs: Record<string, number> = {};
+  let phaseStart = Date.now();
+  const phase = (name: string) => {
+    const at = Date.now();
+    phasesMs[name] = (phasesMs[name] ?? 0) + at - phaseStart;
+    phaseStart = at;
+  };
   const data = await readShop(pool, shop, settings, asOfDay);
+  phase("read");
   await onOrdersRead?.();
   const { facts } = data;
 
   const fit = fitModel(data, settings, asOfDay);
+  phase("fit");
   const rfmRows: RfmInput[] = [];
   for (let i = 0; i < facts.length; i++) {
     if (!facts.hasOrders(i)) continue;
@@ -353,6 +375,7 @@ async function refit(
 
   // Every prediction once: the VIP threshold needs the whole predicted CLV distribution.
   const predictions = predictAll(facts, fit.model, asOfDay);
+  phase("predict");
   const { table, dimensions: tableDimensions } = data.builder.build();
   const margin = settings.grossMargin > 0 && settings.grossMargin <= 1 ? settings.grossMargin : 1;
   const retentionOptions = { cac: settings.cacMinor, grossMargin: margin };
@@ -374,38 +397,54 @@ async function refit(
   behaviourRows.length = 0;
   const ctx: ScoringContext = { asOfDay, model: fit.model, cuts, rules: settings.segmentRules, thresholds };
 
+  phase("retention and thresholds");
   const version = await writeFit(pool, shop, fit, ctx, data, trigger, startedAt);
   const modelVersion = fit.model ? version : null;
   const refitAt = new Date();
   const writeOptions = { modelVersion, asOfDay, source: "refit" as const, computedAt: refitAt };
 
   // Rescore everyone, a batch per statement. Customers whose orders changed since the
-  // snapshot are scored from their orders as they are now; checking again after the write
-  // catches a change that landed meanwhile (its live job may have run before our write).
+  // snapshot are scored from their orders as they are now. Checking again once every
+  // batch is written catches a change that landed meanwhile (its live job may have run
+  // before our write); a change after that check has its live job run after our writes.
   const changedAfter = new Date(data.snapshotAt.getTime() - CHANGE_MARGIN_MS);
   const freshRows = async (ids: readonly string[]) =>
     (await freshFacts(pool, shop, settings, ids, asOfDay)).map((f) => customerMetrics(f, ctx, predictionOf(f, ctx.model)));
-  const tally = new SegmentTally();
+  const finalRows = new Map<string, CustomerMetricsValues>();
   let rowsWritten = 0;
+  const changed = await ordersChangedSince(pool, shop, changedAfter);
+  // One batch is written while the next is scored: PostgreSQL and Node work at once.
+  let writing: Promise<void> = Promise.resolve();
+  const tally = new SegmentTally();
   for (let from = 0; from < facts.length; from += batchSize) {
     const to = Math.min(facts.length, from + batchSize);
-    const ids = facts.ids.slice(from, to);
-    const changed = await ordersChangedSince(pool, shop, ids, changedAfter);
     const rows: CustomerMetricsValues[] = [];
+    const fresh: string[] = [];
     for (let i = from; i < to; i++) {
-      if (!changed.has(facts.ids[i])) rows.push(customerMetrics(facts.factsAt(i, asOfDay), ctx, predictions.get(i)));
+      if (changed.has(facts.ids[i])) fresh.push(facts.ids[i]);
+      else rows.push(customerMetrics(facts.factsAt(i, asOfDay), ctx, predictions.get(i)));
     }
-    const fromSnapshot = rows.map((row) => row.customerId);
-    rows.push(...(await freshRows([...changed])));
-    rowsWritten += (await writeCustomerMetrics(pool, shop, rows, writeOptions)).written;
-    const late = await ordersChangedSince(pool, shop, fromSnapshot, changedAfter);
-    if (late.size > 0) {
-      const rewritten = await freshRows([...late]);
-      await writeCustomerMetrics(pool, shop, rewritten, writeOptions);
-      const byId = new Map(rewritten.map((row) => [row.customerId, row]));
-      rows.forEach((row, k) => (rows[k] = byId.get(row.customerId) ?? row));
+    if (fresh.length > 0) rows.push(...(await freshRows(fresh)));
+    await writing;
+    writing = writeCustomerMetrics(pool, shop, rows, writeOptions).then((result) => {
+      rowsWritten += result.written;
+      for (const row of rows) tally.add(row);
+    });
+  }
+  await writing;
+  // Changed while we wrote: rewritten from their orders now, and the tally follows.
+  const late = [...(await ordersChangedSince(pool, shop, changedAfter))].filter((id) => !changed.has(id));
+  for (let from = 0; from < late.length; from += batchSize) {
+    const ids = late.slice(from, from + batchSize);
+    const rows = await freshRows(ids);
+    await writeCustomerMetrics(pool, shop, rows, writeOptions);
+    for (const row of rows) finalRows.set(row.customerId, row);
+  }
+  if (finalRows.size > 0) {
+    for (let i = 0; i < facts.length; i++) {
+      if (finalRows.has(facts.ids[i])) tally.remove(customerMetrics(facts.factsAt(i, asOfDay), ctx, predictions.get(i)));
     }
-    for (const row of rows) tally.add(row);
+    for (const row of finalRows.values()) tally.add(row);
   }
 
   // Rows this refit did not write: customers with no counted order left (deleted or now
@@ -422,6 +461,7 @@ async function refit(
     if (left.rows.length < batchSize) break;
   }
 
+  phase("rescore and write");
   await writeDailyCounts(pool, shop, asOfDay, tally);
   await writeAggregates(pool, shop, {
     settings,
@@ -435,6 +475,7 @@ async function refit(
     fit,
   });
 
+  phase("aggregates");
   const durationMs = Date.now() - startedAt.getTime();
   await pool.query(`UPDATE "ShopFit" SET "finishedAt" = now() AT TIME ZONE 'UTC', "durationMs" = $3 WHERE shop = $1 AND version = $2`, [
     shop,
@@ -451,6 +492,7 @@ async function refit(
     orders: data.orders,
     rowsWritten,
     durationMs,
+    phasesMs,
   };
 }
 

@@ -1,0 +1,121 @@
+// Shop refit at scale: a shop of 1,000,000 customers and ~3,000,000 orders (BENCH_REFIT_CUSTOMERS
+// or --customers N) generated straight into a fresh PostgreSQL database with set-based SQL
+// (tests/refit/synthetic-shop.ts), then refitShop end to end: stream the counted orders,
+// fit, score, rescore and write every customer's row, daily counts and aggregates. Run twice:
+// the first refit inserts every metrics row, the second (a day later, as the nightly refit)
+// updates them.
+//
+// Target (issue 4): each refit <= 60 s and the process's peak RSS <= 2 GB.
+
+import path from "node:path";
+import pg from "pg";
+import { dayIndex } from "../app/analytics/dates";
+import { applyMigrations } from "../app/db/migrations.server";
+import { createPgPool } from "../app/db/pg.server";
+import { type RefitReport, refitShop } from "../app/jobs/processors/shop-refit";
+import { PROJECT_ROOT, ensureLocalServices } from "../scripts/local-services";
+import { insertSyntheticShop } from "../tests/refit/synthetic-shop";
+import { type BenchResult, round } from "./lib/report";
+
+const DATABASE = "tenure_bench_refit";
+const TARGET_SECONDS = 60;
+const TARGET_RSS_MIB = 2_048;
+const log = (line: string) => console.error(`bench refit: ${line}`);
+
+function option(argv: readonly string[], name: string): string | undefined {
+  const at = argv.indexOf(`--${name}`);
+  return at >= 0 ? argv[at + 1] : undefined;
+}
+
+async function benchDatabase(databaseUrl: string): Promise<{ url: string; drop: () => Promise<void> }> {
+  const admin = new URL(databaseUrl);
+  admin.pathname = "/postgres";
+  const url = new URL(databaseUrl);
+  url.pathname = `/${DATABASE}`;
+  const sql = async (statement: string) => {
+    const client = new pg.Client({ connectionString: admin.toString() });
+    await client.connect();
+    try {
+      await client.query(statement);
+    } finally {
+      await client.end();
+    }
+  };
+  await sql(`DROP DATABASE IF EXISTS ${DATABASE} WITH (FORCE)`);
+  await sql(`CREATE DATABASE ${DATABASE}`);
+  return { url: url.toString(), drop: () => sql(`DROP DATABASE IF EXISTS ${DATABASE} WITH (FORCE)`) };
+}
+
+/** Runs `work`, sampling this process's RSS; returns its result, seconds and peak RSS. */
+async function measured<T>(work: () => Promise<T>): Promise<{ value: T; seconds: number; peakRssMiB: number }> {
+  let peak = process.memoryUsage().rss;
+  const sampler = setInterval(() => {
+    peak = Math.max(peak, process.memoryUsage().rss);
+  }, 100);
+  const started = process.hrtime.bigint();
+  try {
+    const value = await work();
+    peak = Math.max(peak, process.memoryUsage().rss);
+    return { value, seconds: Number(process.hrtime.bigint() - started) / 1e9, peakRssMiB: peak / 2 ** 20 };
+  } finally {
+    clearInterval(sampler);
+  }
+}
+
+export async function run(argv: readonly string[] = []): Promise<BenchResult[]> {
+  const customers = Number(option(argv, "customers") ?? process.env.BENCH_REFIT_CUSTOMERS ?? 1_000_000);
+  const services = await ensureLocalServices({ pgDataDir: path.join(PROJECT_ROOT, ".demo", "bench-pg"), log });
+  let database: { url: string; drop: () => Promise<void> } | undefined;
+  let pool: pg.Pool | undefined;
+  try {
+    database = await benchDatabase(services.databaseUrl);
+    await applyMigrations(database.url);
+    pool = createPgPool(database.url, { max: 4 });
+    const shop = "bench-refit.myshopify.com";
+    const asOfIso = "2026-06-30";
+    const generated = await measured(() => insertSyntheticShop(pool!, { shop, customers, asOfDay: dayIndex(asOfIso), seed: 5 }));
+    await pool.query(`VACUUM ANALYZE "Order"`);
+    await pool.query(`VACUUM ANALYZE "Customer"`);
+    const orders = generated.value;
+    log(`${customers} customers, ${orders} orders generated in ${round(generated.seconds)} s`);
+
+    const results: BenchResult[] = [];
+    const runs: [string, Date][] = [
+      ["first refit (inserts every row)", new Date(`${asOfIso}T15:00:00Z`)],
+      ["nightly refit a day later (updates every row)", new Date(`2026-07-01T03:00:00Z`)],
+    ];
+    for (const [label, now] of runs) {
+      global.gc?.();
+      const rssBefore = process.memoryUsage().rss / 2 ** 20;
+      const refit = await measured<RefitReport>(() => refitShop(pool!, shop, { trigger: "nightly", now }));
+      const report = refit.value;
+      log(`${label}: ${round(refit.seconds)} s, peak RSS ${round(refit.peakRssMiB)} MiB, ${report.status}, phases ${JSON.stringify(report.phasesMs)}`);
+      if (report.customers !== customers) throw new Error(`expected ${customers} customers refitted, got ${report.customers}`);
+      const rows = await pool.query<{ n: string }>(`SELECT count(*)::text AS n FROM "CustomerMetrics" WHERE shop = $1 AND "modelVersion" = $2`, [
+        shop,
+        report.version,
+      ]);
+      if (Number(rows.rows[0].n) !== customers) throw new Error(`expected ${customers} rows of version ${report.version}, found ${rows.rows[0].n}`);
+      results.push({
+        name: `shop refit, ${customers.toLocaleString("en-US")} customers / ${orders.toLocaleString("en-US")} orders: ${label}`,
+        metrics: {
+          seconds: round(refit.seconds),
+          "customers/s": Math.round(customers / refit.seconds),
+          "peak RSS MiB": round(refit.peakRssMiB),
+          "RSS before MiB": round(rssBefore),
+          status: report.status,
+          "rows written": report.rowsWritten,
+          ...Object.fromEntries(Object.entries(report.phasesMs).map(([name, ms]) => [`${name} s`, round(ms / 1000)])),
+        },
+        target: `≤ ${TARGET_SECONDS} s and peak RSS ≤ ${TARGET_RSS_MIB} MiB`,
+        pass: refit.seconds <= TARGET_SECONDS && refit.peakRssMiB <= TARGET_RSS_MIB,
+        notes: `data generated by set-based SQL in ${round(generated.seconds)} s (not timed); database ${services.postgres.description}; 5,000 rows per write`,
+      });
+    }
+    return results;
+  } finally {
+    await pool?.end().catch(() => {});
+    await database?.drop().catch(() => {});
+    await services.stop();
+  }
+}
