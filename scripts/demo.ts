@@ -4,8 +4,9 @@
 // and a private redis-server; migrates; builds the app when build/ is missing or stale;
 // starts the web server (remix-serve) and the worker in demo mode; generates a synthetic
 // store and sends it through the real signed-webhook route, resends and out-of-order
-// deliveries included; waits for the worker; prints the local URL and what was ingested,
-// read back from the database. Then keeps running until Ctrl-C, or stops once seeded with
+// deliveries included; waits for the worker, then for the live metrics and one refit of
+// the complete store; prints the local URL, what was ingested and how many customers are
+// scored, read back from the database. Then keeps running until Ctrl-C, or stops once seeded with
 // --exit-when-done (or DEMO_EXIT=1). Re-running with the same seed is idempotent: the same
 // webhook ids are sent again and the intake recognises every one.
 
@@ -15,11 +16,17 @@ import { mkdirSync, openSync, readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { parseArgs } from "node:util";
 import { type PrismaClient } from "@prisma/client";
+import { Queue } from "bullmq";
+import { Redis } from "ioredis";
+import type pg from "pg";
+import { createPgPool } from "../app/db/pg.server";
 import { applyMigrations } from "../app/db/migrations.server";
 import { createPrismaClient } from "../app/db.server";
 import { redactShop } from "../app/ingest/gdpr.server";
 import { planDeliveries } from "../app/demo/deliveries";
 import { checkAgainstExpected, formatCount, formatMoney, readIngest, rowsFingerprint, waitForIngest } from "../app/demo/report.server";
+import { modelName, scoreShop } from "../app/demo/scoring.server";
+import { QUEUE, closeProducerQueues } from "../app/jobs/queues.server";
 import { parseWebhookApiVersion, parseWebhookPaths, sendDeliveries } from "../app/demo/send";
 import { generateStore } from "../app/demo/store";
 import { ensureAppBuild, logTail as tail, startCommand, startDevReadySink } from "./app-build";
@@ -116,6 +123,7 @@ async function stopChild(child: ChildProcess, graceMs: number): Promise<void> {
 let shuttingDown = false;
 let services: LocalServices | undefined;
 let prisma: PrismaClient | undefined;
+let pool: pg.Pool | undefined;
 const abort = new AbortController();
 
 async function shutdown(code: number): Promise<never> {
@@ -128,6 +136,8 @@ async function shutdown(code: number): Promise<never> {
     if (worker) await stopChild(worker.process, 15_000);
     await Promise.all(children.filter((c) => c !== worker).map((c) => stopChild(c.process, 5_000)));
     await prisma?.$disconnect().catch(() => {});
+    await pool?.end().catch(() => {});
+    await closeProducerQueues();
     await services?.stop();
     say("stopped");
   }
@@ -286,10 +296,48 @@ async function main(): Promise<void> {
   });
   if (!complete) say(`the worker had not finished after 10 minutes: ${snapshot.pending} deliveries still pending (see .demo/logs/worker.log)`);
 
+  // Every customer scored: the live metrics drained, then one refit on the complete store.
+  // (requestRefit below reads the queues' Redis and prefix from this process's environment.)
+  process.env.REDIS_URL = services.redisUrl;
+  process.env.TENURE_QUEUE_PREFIX = childEnv.TENURE_QUEUE_PREFIX;
+  pool = createPgPool(services.databaseUrl, { max: 2 });
+  const inspector = new Redis(services.redisUrl, { maxRetriesPerRequest: null });
+  inspector.on("error", () => {});
+  const metricsQueue = new Queue(QUEUE.customerMetrics, { connection: inspector, prefix: childEnv.TENURE_QUEUE_PREFIX });
+  const refitQueue = new Queue(QUEUE.shopRefit, { connection: inspector, prefix: childEnv.TENURE_QUEUE_PREFIX });
+  let lastScoring = 0;
+  const scoringStartedAt = Date.now();
+  const scoring = await scoreShop({
+    pool,
+    shop,
+    metricsQueue,
+    refitQueue,
+    signal: abort.signal,
+    onProgress: (stage, detail) => {
+      if (Date.now() - lastScoring < 3_000) return;
+      lastScoring = Date.now();
+      say(`${stage}: ${detail}`);
+    },
+  }).finally(async () => {
+    await Promise.allSettled([metricsQueue.close(), refitQueue.close()]);
+    inspector.disconnect();
+  });
+  const scored = scoring.snapshot;
+  const scoringOk = scoring.complete && scored.scored === scored.buyers && scored.rows === scored.customers;
+  say(`metrics and refit done ${((Date.now() - scoringStartedAt) / 1000).toFixed(1)} s after ingestion`);
+  if (!scoring.complete) say("the refit had not finished after 10 minutes (see .demo/logs/worker.log)");
+
   const checks = checkAgainstExpected(snapshot, plan.expected);
   const countedOrders = snapshot.orders - snapshot.testOrders;
   const repeatRate = snapshot.buyers ? snapshot.repeatBuyers / snapshot.buyers : 0;
-  const allOk = checks.every((c) => c.ok) && sent.failures.length === 0;
+  const ingestOk = checks.every((c) => c.ok) && sent.failures.length === 0;
+  const allOk = ingestOk && scoringOk;
+  const fit = scored.fit;
+  const model = !fit
+    ? "no fit yet"
+    : fit.model
+      ? `model ${modelName(fit.model)} (fit v${fit.version}), predictions for ${formatCount(scored.predicted)}`
+      : `no predictions (fit v${fit.version}: ${fit.reason ?? fit.status})`;
   const final = await readIngest(prisma, shop);
   const lines = [
     "",
@@ -303,7 +351,9 @@ async function main(): Promise<void> {
     `  Orders       ${formatCount(final.orders)} (${formatCount(final.guestOrders)} guest, ${formatCount(final.testOrders)} test, ${formatCount(final.cancelledOrders)} cancelled) · ${formatCount(final.refunds)} refunds`,
     `  Repeat rate  ${(repeatRate * 100).toFixed(1)}% (${formatCount(final.repeatBuyers)} of ${formatCount(final.buyers)} buyers ordered twice or more)`,
     `  Revenue      ${formatMoney(final.netRevenueMinor)} net · AOV ${formatMoney(Math.round(final.netRevenueMinor / Math.max(1, countedOrders)))} over ${formatCount(countedOrders)} orders (test orders excluded)`,
-    `  Check        ${allOk ? "every count and the revenue match the generated store" : "MISMATCH with the generated store:"}`,
+    `  Scored       ${formatCount(scored.scored)} of ${formatCount(scored.buyers)} customers with orders, ${model}` +
+      (scoringOk ? "" : ` · NOT ALL SCORED: ${formatCount(scored.rows)} metrics rows for ${formatCount(scored.customers)} customers`),
+    `  Check        ${ingestOk ? "every count and the revenue match the generated store" : "MISMATCH with the generated store:"}`,
     ...checks.filter((c) => !c.ok).map((c) => `                 ${c.label}: expected ${formatCount(c.expected)}, database has ${formatCount(c.actual)}`),
     `  Rows digest  ${await rowsFingerprint(prisma, shop)} (orders, customers, refunds; equal on an idempotent re-run)`,
     `  Took         ${elapsed()}`,

@@ -4,10 +4,13 @@ import { type AddressInfo } from "node:net";
 import { fileURLToPath } from "node:url";
 import { Queue } from "bullmq";
 import { Redis } from "ioredis";
+import type pg from "pg";
 import { planDeliveries } from "~/demo/deliveries";
 import { checkAgainstExpected, readIngest, rowsFingerprint, waitForIngest } from "~/demo/report.server";
+import { scoreShop } from "~/demo/scoring.server";
 import { parseWebhookApiVersion, parseWebhookPaths, sendDeliveries, type WebhookTarget } from "~/demo/send";
 import { generateStore } from "~/demo/store";
+import { createPgPool } from "~/db/pg.server";
 import { closeIntakePool } from "~/ingest/intake.server";
 import { silentLogger } from "~/jobs/log.server";
 import { QUEUE, closeProducerQueues } from "~/jobs/queues.server";
@@ -51,6 +54,7 @@ function startRouteServer(): Promise<http.Server> {
 
 let server: http.Server | undefined;
 let workers: WorkersHandle | undefined;
+let pool: pg.Pool | undefined;
 
 beforeEach(() => {
   process.env.TENURE_QUEUE_PREFIX = `tenure-test-demo-${process.pid}-${Date.now()}`;
@@ -59,12 +63,14 @@ beforeEach(() => {
 afterEach(async () => {
   await workers?.close();
   workers = undefined;
+  await pool?.end();
+  pool = undefined;
   await new Promise((resolve) => (server ? server.close(resolve) : resolve(undefined)));
   server = undefined;
   await closeProducerQueues();
   await closeIntakePool();
   const redis = new Redis(REDIS_URL, { maxRetriesPerRequest: null });
-  for (const name of [QUEUE.ingest, QUEUE.maintenance]) {
+  for (const name of Object.values(QUEUE)) {
     const queue = new Queue(name, { connection: redis, prefix: process.env.TENURE_QUEUE_PREFIX });
     await queue.obliterate({ force: true }).catch(() => {});
     await queue.close();
@@ -81,7 +87,8 @@ describe("demo seeding", () => {
     expect(plan.earlyUpdates).toBeGreaterThan(0);
 
     server = await startRouteServer();
-    workers = await startWorkers({ db: testDb(), redisUrl: REDIS_URL, concurrency: 4, sweep: false, logger: silentLogger, shutdownDeadlineMs: 5_000 });
+    pool = createPgPool(process.env.DATABASE_URL!, { max: 8 });
+    workers = await startWorkers({ db: testDb(), pool, redisUrl: REDIS_URL, concurrency: 4, sweep: false, logger: silentLogger, shutdownDeadlineMs: 5_000 });
     const toml = readFileSync(`${root}shopify.app.toml`, "utf8");
     const target: WebhookTarget = {
       baseUrl: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
@@ -98,6 +105,30 @@ describe("demo seeding", () => {
     const { complete, snapshot } = await waitForIngest(testDb(), shop, plan.expected.deliveries, { timeoutMs: 40_000, pollMs: 200 });
     expect(complete).toBe(true);
     expect(checkAgainstExpected(snapshot, plan.expected).filter((check) => !check.ok)).toEqual([]);
+
+    // The demo's ending: live metrics drained, one refit on the complete store, every buyer scored.
+    const inspector = new Redis(REDIS_URL, { maxRetriesPerRequest: null });
+    const metricsQueue = new Queue(QUEUE.customerMetrics, { connection: inspector, prefix: process.env.TENURE_QUEUE_PREFIX });
+    const refitQueue = new Queue(QUEUE.shopRefit, { connection: inspector, prefix: process.env.TENURE_QUEUE_PREFIX });
+    try {
+      const scoring = await scoreShop({ pool, shop, metricsQueue, refitQueue, timeoutMs: 60_000, pollMs: 200 });
+      expect(scoring.complete).toBe(true);
+      const { snapshot: scored } = scoring;
+      expect(scored.buyers).toBe(plan.expected.buyers);
+      expect(scored).toMatchObject({ customers: plan.expected.customers, rows: plan.expected.customers, scored: scored.buyers });
+      expect(scored.fit).toMatchObject({ error: null });
+      // Row by row: every customer with an order has a metrics row with a segment.
+      const unscored = await pool.query(
+        `SELECT c.id FROM "Customer" AS c LEFT JOIN "CustomerMetrics" AS cm ON cm.shop = c.shop AND cm."customerId" = c.id
+         WHERE c.shop = $1 AND c."ordersCount" > 0 AND cm.segment IS NULL`,
+        [shop],
+      );
+      expect(unscored.rows).toEqual([]);
+    } finally {
+      await metricsQueue.close();
+      await refitQueue.close();
+      inspector.disconnect();
+    }
 
     // The demo re-run: the same deliveries again are all recognised; no row changes.
     const digest = await rowsFingerprint(testDb(), shop);

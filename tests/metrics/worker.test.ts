@@ -199,7 +199,7 @@ describe("fairness between shops", () => {
     const lock = await holdLock(`SELECT 1 FROM "ShopFit" WHERE shop = $1 FOR UPDATE`, [big]);
     const refits = queue(QUEUE.shopRefit);
     // (A first-fit request from the live worker may be waiting, delayed: scheduleRefit brings it forward.)
-    await scheduleRefit(refits, big, { trigger: "manual", delayMs: 0, reason: "threshold" });
+    await scheduleRefit(refits, big, { trigger: "manual", delayMs: 0, reason: "requested" });
     try {
       const refitJobId = await waitFor(async () => refits.getDeduplicationJobId(shopRefitDedupId(big)), 10_000, "the refit job");
       await waitFor(async () => (await refits.getJobState(refitJobId)) === "active", 10_000, "the refit to start");

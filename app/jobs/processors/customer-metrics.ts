@@ -52,6 +52,7 @@ export interface FitState {
   /** This recompute's count (changes - added was the count before). */
   added: number;
   firstChangeAt: Date | null;
+  /** When the last refit finished (or started, while one is rescoring). */
   lastFitFinishedAt: Date | null;
 }
 
@@ -59,7 +60,8 @@ export interface RefitDue {
   trigger: RefitTrigger;
   /** Run it this long from now (0: now). */
   delayMs: number;
-  reason: "first-fit" | "threshold" | "waited" | "first-change";
+  /** requested: asked for explicitly (the demo, the settings page), not by the debounce. */
+  reason: "first-fit" | "threshold" | "waited" | "first-change" | "requested";
 }
 
 /**
@@ -144,7 +146,7 @@ async function countChanges(db: Queryable, shop: string, changes: number, now: D
        FROM locked WHERE f.shop = locked.shop
        RETURNING f."changesSinceFit" AS changes, f."firstChangeAt"
      )
-     SELECT f.customers, f."finishedAt", bumped.changes, bumped."firstChangeAt"
+     SELECT f.customers, COALESCE(f."finishedAt", f."startedAt") AS "finishedAt", bumped.changes, bumped."firstChangeAt"
      FROM "ShopFit" AS f LEFT JOIN bumped ON true
      WHERE f.shop = $1`,
     [shop, added, now.toISOString()],
