@@ -129,8 +129,10 @@ function CohortsBody({ page, loading }: { page: CohortsPageData; loading: boolea
           {small.length > 0 && (
             <Banner tone="info" title={`${small.length} small ${small.length === 1 ? "cohort" : "cohorts"}`}>
               <p>
-                {small.map((row) => row.month).join(", ")} {small.length === 1 ? "has" : "have"} fewer than {page.smallCohortSize} customers. A few
-                customers move their percentages a lot: compare them with care.
+                {small.length <= 6
+                  ? `${small.map((row) => row.month).join(", ")} ${small.length === 1 ? "has" : "have"} fewer than ${page.smallCohortSize} customers.`
+                  : `${small.length} of the ${page.cohorts.length} cohorts shown have fewer than ${page.smallCohortSize} customers (marked Small in the tables).`}{" "}
+                In a small cohort a few customers move the percentages a lot: compare them with care, or look at all cohorts pooled.
               </p>
             </Banner>
           )}

@@ -108,9 +108,16 @@ function ChosenModel({ page }: { page: ModelPageData }) {
             </span>,
             fit ? ratio(fit.logLikelihood) : MISSING,
             fit?.holdoutMeanAbsoluteError === undefined ? MISSING : ratio(fit.holdoutMeanAbsoluteError),
-            fit?.converged ? "Yes" : `No: ${fit?.message ?? ""}`,
+            fit?.converged ? "Yes" : "No",
           ])}
         />
+        {candidates
+          .filter(([, fit]) => fit && !fit.converged)
+          .map(([name, fit]) => (
+            <Text key={name} as="p" variant="bodySm" tone="subdued">
+              {modelLabel(name)} did not converge: {fit!.message}. A model that did not converge is never used.
+            </Text>
+          ))}
       </BlockStack>
     </Card>
   );

@@ -9,7 +9,8 @@ import { PageErrorBoundary, PageSkeleton, useLeavingPage } from "~/components/st
 import { pgPool } from "~/db/pg.server";
 import { requireShop } from "~/demo-mode.server";
 import { requestBackfill } from "~/jobs/producers.server";
-import { COUNT_CAP, FAILED_SHOWN, loadSyncPage, type SyncPageData } from "~/models/pages/sync.server";
+import { COUNT_CAP, FAILED_SHOWN } from "~/components/sync/limits";
+import { loadSyncPage, type SyncPageData } from "~/models/pages/sync.server";
 
 export function ErrorBoundary() {
   return <PageErrorBoundary backUrl="/app" backLabel="Dashboard" />;

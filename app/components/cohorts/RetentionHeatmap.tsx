@@ -1,4 +1,4 @@
-import { Badge, Text } from "@shopify/polaris";
+import { Badge, BlockStack, Text } from "@shopify/polaris";
 import { count, MISSING, percent } from "~/components/format";
 import type { CohortView } from "~/models/pages/cohorts.server";
 
@@ -38,66 +38,72 @@ export function RetentionHeatmap({ cohorts, mode, smallCohortSize, filterLabel }
   for (const row of cohorts) values(row).forEach((value, k) => k > 0 && value !== null && value > max && (max = value));
   const rows = [...cohorts].reverse(); // newest cohort first: the one a merchant acts on
   return (
-    <div role="region" aria-label={`Retention table, ${RETENTION_MODE_LABELS[mode].short.toLowerCase()}`} tabIndex={0} style={{ overflowX: "auto", maxWidth: "100%" }}>
-      <table style={{ borderCollapse: "collapse", width: "100%", fontSize: 13 }}>
-        <caption style={{ textAlign: "left", padding: "0 0 8px" }}>
-          <Text as="span" variant="bodySm" tone="subdued">
-            {RETENTION_MODE_LABELS[mode].caption}. {filterLabel}. Cohorts under {smallCohortSize} customers are marked small; {MISSING} means the month has not ended yet.
-          </Text>
-        </caption>
-        <thead>
-          <tr>
-            <th scope="col" style={{ ...headStyle, textAlign: "left" }}>
-              First order
-            </th>
-            <th scope="col" style={headStyle}>
-              Customers
-            </th>
-            {Array.from({ length: months }, (_, k) => (
-              <th key={k} scope="col" style={headStyle}>
-                <span aria-hidden="true">M{k}</span>
-                <Text as="span" visuallyHidden>
-                  Month {k}
-                </Text>
+    <BlockStack gap="200">
+      <Text as="p" variant="bodySm" tone="subdued">
+        {RETENTION_MODE_LABELS[mode].caption}. Cohorts under {smallCohortSize} customers are marked small; {MISSING} means the month has not ended yet.
+      </Text>
+      <div role="region" aria-label={`Retention table, ${RETENTION_MODE_LABELS[mode].short.toLowerCase()}`} tabIndex={0} style={{ overflowX: "auto", maxWidth: "100%" }}>
+        <table style={{ borderCollapse: "collapse", width: "100%", fontSize: 13 }}>
+          <caption style={visuallyHidden}>
+            Retention by month of first order, {RETENTION_MODE_LABELS[mode].short.toLowerCase()} k: {filterLabel}
+          </caption>
+          <thead>
+            <tr>
+              <th scope="col" style={{ ...headStyle, textAlign: "left" }}>
+                First order
               </th>
-            ))}
-          </tr>
-        </thead>
-        <tbody>
-          {rows.map((row) => (
-            <tr key={row.month} style={{ borderTop: "1px solid var(--p-color-border-secondary, #ebebeb)" }}>
-              <th scope="row" style={{ ...cellStyle, textAlign: "left" }}>
-                {row.month}{" "}
-                {row.small && (
-                  <Badge tone="attention" size="small">
-                    Small
-                  </Badge>
-                )}
+              <th scope="col" style={headStyle}>
+                Customers
               </th>
-              <td style={cellStyle}>{count(row.size)}</td>
-              {Array.from({ length: months }, (_, k) => {
-                const value = values(row)[k] ?? null;
-                if (value === null) {
+              {Array.from({ length: months }, (_, k) => (
+                <th key={k} scope="col" style={headStyle}>
+                  <span aria-hidden="true">M{k}</span>
+                  <Text as="span" visuallyHidden>
+                    Month {k}
+                  </Text>
+                </th>
+              ))}
+            </tr>
+          </thead>
+          <tbody>
+            {rows.map((row) => (
+              <tr key={row.month} style={{ borderTop: "1px solid var(--p-color-border-secondary, #ebebeb)" }}>
+                <th scope="row" style={{ ...cellStyle, textAlign: "left" }}>
+                  {row.month}{" "}
+                  {row.small && (
+                    <Badge tone="attention" size="small">
+                      Small
+                    </Badge>
+                  )}
+                </th>
+                <td style={cellStyle}>{count(row.size)}</td>
+                {Array.from({ length: months }, (_, k) => {
+                  const value = values(row)[k] ?? null;
+                  if (value === null) {
+                    return (
+                      <td key={k} style={{ ...cellStyle, color: "#8a8a8a" }}>
+                        <span aria-hidden="true">{MISSING}</span>
+                        <Text as="span" visuallyHidden>
+                          not ended yet
+                        </Text>
+                      </td>
+                    );
+                  }
+                  const style = mode === "inMonth" && k === 0 ? { background: "transparent", color: "inherit" } : heat(value, max);
                   return (
-                    <td key={k} style={{ ...cellStyle, color: "#8a8a8a" }}>
-                      <span aria-hidden="true">{MISSING}</span>
-                      <Text as="span" visuallyHidden>
-                        not ended yet
-                      </Text>
+                    <td key={k} style={{ ...cellStyle, ...style }}>
+                      {percent(value, 0)}
                     </td>
                   );
-                }
-                const style = mode === "inMonth" && k === 0 ? { background: "transparent", color: "inherit" } : heat(value, max);
-                return (
-                  <td key={k} style={{ ...cellStyle, ...style }}>
-                    {percent(value, 0)}
-                  </td>
-                );
-              })}
-            </tr>
-          ))}
-        </tbody>
-      </table>
-    </div>
+                })}
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      </div>
+    </BlockStack>
   );
 }
+
+// The caption names the table for screen readers; sighted readers have the card's heading and the text above.
+const visuallyHidden: React.CSSProperties = { position: "absolute", width: 1, height: 1, margin: -1, padding: 0, overflow: "hidden", clip: "rect(0 0 0 0)", border: 0, whiteSpace: "nowrap" };

@@ -1,4 +1,5 @@
 import type pg from "pg";
+import { COUNT_CAP, FAILED_SHOWN } from "~/components/sync/limits";
 
 // Sync status page data: the newest order import, the last webhook received, the last
 // reconciliation sweep and refit, failed deliveries with their reasons and how many wait.
@@ -7,9 +8,7 @@ import type pg from "pg";
 
 type Queryable = Pick<pg.Pool | pg.PoolClient, "query">;
 
-/** Counts stop here ("10,000+"): enough to say how bad it is without counting everything. */
-export const COUNT_CAP = 10_000;
-export const FAILED_SHOWN = 25;
+export { COUNT_CAP, FAILED_SHOWN };
 
 export interface SyncPageData {
   shop: string;
