@@ -7,7 +7,7 @@ import { count, instant, isoDay, money, percent, ratio } from "~/components/form
 import { PageErrorBoundary, PageSkeleton, useLeavingPage } from "~/components/states";
 import { pgPool } from "~/db/pg.server";
 import { requireShop } from "~/demo-mode.server";
-import { type CustomerDetail, TIMELINE_ORDER_LIMIT, loadCustomer } from "~/models/pages/customers.server";
+import { type CustomerDetail, loadCustomer } from "~/models/pages/customers.server";
 
 // One customer: scores, segment history, P(alive) over time (the stored model applied to
 // their own history), expected next order, historic and predicted CLV with the model's
@@ -122,6 +122,8 @@ function PredictionNotice({ customer }: { customer: CustomerDetail }) {
   );
 }
 
+const modelLabel = (name: string | null) => (name && name in COUNT_MODEL_LABELS ? COUNT_MODEL_LABELS[name as keyof typeof COUNT_MODEL_LABELS] : "—");
+
 function Row({ label, value }: { label: string; value: React.ReactNode }) {
   return (
     <InlineStack align="space-between" gap="200" wrap={false}>
@@ -194,12 +196,24 @@ function Value({ customer }: { customer: CustomerDetail }) {
         <Row label="Predicted CLV" value={money(m.predictedClvMinor, currency)} />
         <Row label="Expected order value" value={money(m.expectedOrderValueMinor, currency)} />
         {a ? (
-          <Text as="p" variant="bodySm" tone="subdued">
-            Predicted CLV: net revenue expected over the next {count(a.horizonDays)} days, at a gross margin of {percent(a.grossMargin, 0)},
-            discounted at {percent(a.annualDiscountRate, 0)} a year ({a.discounting}). Model:{" "}
-            {customer.prediction.modelName ? COUNT_MODEL_LABELS[customer.prediction.modelName as keyof typeof COUNT_MODEL_LABELS] : "—"} with Gamma-Gamma spend, fitted in {a.unit}s
-            as of {isoDay(customer.prediction.fitAsOfIso)}.
-          </Text>
+          <BlockStack gap="100">
+            <Text as="h3" variant="headingSm">
+              Assumptions
+            </Text>
+            <Text as="p" variant="bodySm" tone="subdued">
+              {`Net revenue expected over the next ${count(a.horizonDays)} days, at a gross margin of ${percent(a.grossMargin, 0)}, discounted at ${percent(a.annualDiscountRate, 0)} a year. Model: ${modelLabel(customer.prediction.modelName)} with Gamma-Gamma spend, fitted in ${a.unit}s as of ${isoDay(customer.prediction.fitAsOfIso)}.`}
+            </Text>
+            <details>
+              <summary>
+                <Text as="span" variant="bodySm">
+                  How discounting works
+                </Text>
+              </summary>
+              <Text as="p" variant="bodySm" tone="subdued">
+                {a.discounting}
+              </Text>
+            </details>
+          </BlockStack>
         ) : (
           <Text as="p" variant="bodySm" tone="subdued">
             No prediction: historic value only.
@@ -226,9 +240,16 @@ function Outlook({ customer }: { customer: CustomerDetail }) {
         <Row label="First order" value={isoDay(m.firstOrderIso)} />
         <Row label="Last order" value={isoDay(m.lastOrderIso)} />
         {a && (
-          <Text as="p" variant="bodySm" tone="subdued">
-            Expected next order: {a.nextOrder}
-          </Text>
+          <details>
+            <summary>
+              <Text as="span" variant="bodySm">
+                How the next order is estimated
+              </Text>
+            </summary>
+            <Text as="p" variant="bodySm" tone="subdued">
+              {a.nextOrder}
+            </Text>
+          </details>
         )}
       </BlockStack>
     </Card>
@@ -274,7 +295,7 @@ function Timeline({ customer }: { customer: CustomerDetail }) {
           <>
             {customer.storedOrders > customer.orders.length && (
               <Text as="p" tone="subdued">
-                The latest {count(TIMELINE_ORDER_LIMIT)} of {count(customer.storedOrders)} orders.
+                The latest {count(customer.orders.length)} of {count(customer.storedOrders)} orders.
               </Text>
             )}
             <DataTable

@@ -301,8 +301,9 @@ async function readRegion(
       params.push(from.value, from.id);
       const v = `$${params.length - 1}::${column.cast}`;
       const id = `$${params.length}::bigint`;
-      // Spelled out rather than as a row comparison so the (shop, column) index bounds the scan.
-      conditions.push(`${column.sql} ${cmp}= ${v} AND (${column.sql} ${cmp} ${v} OR cm."customerId" ${cmp} ${id})`);
+      // A row comparison: an index on (shop, column, customerId) seeks straight to it, and one on
+      // (shop, column) still bounds the scan by the column.
+      conditions.push(`(${column.sql}, cm."customerId") ${cmp} (${v}, ${id})`);
     }
   } else {
     conditions.push(`${column.sql} IS NULL`);
