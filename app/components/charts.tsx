@@ -21,6 +21,8 @@ export interface ChartSpec {
   direction?: "horizontal" | "vertical";
   series: ChartSeries[];
   formatValue: (value: number) => string;
+  /** Axis labels, when shorter than formatValue's (e.g. compact money); default formatValue. */
+  formatAxis?: (value: number) => string;
   /** Line charts: the x-axis labels (e.g. ISO days to short dates). */
   formatKey?: (key: string) => string;
   yMax?: number;

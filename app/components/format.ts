@@ -1,7 +1,7 @@
 // Formatting for people: money through app/analytics/money.ts (exact, per currency
 // exponent), shares as percentages, day indices and ISO dates as short dates. Null is shown
 // as an em dash everywhere, so a missing figure never reads as zero.
-import { formatMoney } from "~/analytics/money";
+import { formatMoney, minorToMajor } from "~/analytics/money";
 
 export const MISSING = "—";
 
@@ -12,6 +12,14 @@ const decimal = new Intl.NumberFormat("en-US", { minimumFractionDigits: 1, maxim
 export function money(minor: number | null | undefined, currency: string): string {
   if (minor === null || minor === undefined || !Number.isFinite(minor)) return MISSING;
   return formatMoney(Math.round(minor), currency);
+}
+
+/** Short money for chart axes: 123456 USD minor units -> "$1.2K". */
+export function compactMoney(minor: number | null | undefined, currency: string): string {
+  if (minor === null || minor === undefined || !Number.isFinite(minor)) return MISSING;
+  return new Intl.NumberFormat("en-US", { style: "currency", currency, notation: "compact", maximumFractionDigits: 1 }).format(
+    minorToMajor(Math.round(minor), currency),
+  );
 }
 
 /** A share 0..1 -> "28.4%". */

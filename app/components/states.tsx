@@ -48,12 +48,12 @@ export function NotReadyState({ fit, what }: { fit: FitStateView; what: string }
           </Text>
         ) : importing ? (
           <BlockStack gap="200">
-            <Text as="p">
+            <Text as="p" id="import-progress-label">
               Tenure is importing your orders ({count(backfill.ordersProcessed)}
               {backfill.expectedCount ? ` of ${count(backfill.expectedCount)}` : ""} so far). Your customers are scored as soon as the
               import finishes.
             </Text>
-            {progress !== null && <ProgressBar progress={progress} size="small" />}
+            {progress !== null && <ProgressBar progress={progress} size="small" ariaLabelledBy="import-progress-label" />}
           </BlockStack>
         ) : (
           <Text as="p">

@@ -6,6 +6,7 @@ import { type ChartSpec } from "./charts";
 
 export default function VizChart({ spec }: { spec: ChartSpec }) {
   const format = spec.formatValue;
+  const axis = spec.formatAxis ?? spec.formatValue;
   return (
     <PolarisVizProvider>
       {spec.kind === "bar" ? (
@@ -14,8 +15,8 @@ export default function VizChart({ spec }: { spec: ChartSpec }) {
           data={spec.series}
           direction={spec.direction ?? "horizontal"}
           showLegend={spec.series.length > 1}
-          xAxisOptions={spec.direction === "vertical" ? {} : { labelFormatter: (value) => format(Number(value)) }}
-          yAxisOptions={spec.direction === "vertical" ? { labelFormatter: (value) => format(Number(value)) } : {}}
+          xAxisOptions={spec.direction === "vertical" ? {} : { labelFormatter: (value) => axis(Number(value)) }}
+          yAxisOptions={spec.direction === "vertical" ? { labelFormatter: (value) => axis(Number(value)) } : {}}
           tooltipOptions={{ valueFormatter: (value) => format(Number(value)) }}
         />
       ) : (
@@ -24,7 +25,7 @@ export default function VizChart({ spec }: { spec: ChartSpec }) {
           data={spec.series}
           showLegend={spec.series.length > 1}
           xAxisOptions={{ labelFormatter: (value) => spec.formatKey?.(String(value)) ?? String(value) }}
-          yAxisOptions={{ labelFormatter: (value) => format(Number(value)), ...(spec.yMax !== undefined ? { maxYOverride: spec.yMax } : {}) }}
+          yAxisOptions={{ labelFormatter: (value) => axis(Number(value)), ...(spec.yMax !== undefined ? { maxYOverride: spec.yMax } : {}) }}
           tooltipOptions={{ valueFormatter: (value) => format(Number(value)) }}
         />
       )}

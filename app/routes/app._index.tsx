@@ -3,7 +3,7 @@ import { useLoaderData } from "@remix-run/react";
 import { BlockStack, Box, Card, DataTable, InlineGrid, InlineStack, Layout, Link, Page, Text } from "@shopify/polaris";
 import { BENCHMARKS } from "~/components/benchmarks";
 import { Chart, chartLinks } from "~/components/charts";
-import { change, count, days, instant, isoDay, money, percent, ratio } from "~/components/format";
+import { change, compactMoney, count, days, instant, isoDay, money, percent, ratio } from "~/components/format";
 import { KpiCard } from "~/components/KpiCard";
 import { NoPredictionsBanner, NotReadyState, PageErrorBoundary, PageSkeleton, useLeavingPage } from "~/components/states";
 import { pgPool } from "~/db/pg.server";
@@ -184,6 +184,7 @@ function SegmentCharts({ data }: { data: DashboardData }) {
               kind: "bar",
               series: [{ name: "Net revenue", data: rfm.map((row) => ({ key: row.name, value: row.netSpentMinor })) }],
               formatValue: (value) => money(value, data.currency),
+              formatAxis: (value) => compactMoney(value, data.currency),
             }}
           />
         </BlockStack>
