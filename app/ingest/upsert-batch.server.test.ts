@@ -3,6 +3,7 @@ import { testDb, uniqueShop } from "../../tests/helpers/db";
 import { orderPayload, refundPayload, snapshot } from "../../tests/ingest/helpers";
 import { type OrderBundle, mapOrderPayload } from "./mappers";
 import { TRANSACTION_OPTIONS } from "./tx.server";
+import { pgPool, pgTransaction } from "~/db/pg.server";
 import { upsertOrdersBatch } from "./upsert-batch.server";
 import { deleteCustomer, deleteOrder, upsertOrder } from "./upsert.server";
 
@@ -77,5 +78,24 @@ describe("upsertOrdersBatch", () => {
     const again = await db.$transaction((tx) => upsertOrdersBatch(tx, shop, bundles), TRANSACTION_OPTIONS);
     expect(again.ordersWritten).toBe(0);
     expect(await snapshot(db, shop)).toEqual(before);
+  });
+
+  it("holds one advisory lock however large the batch (the shop's import lock), and defers summaries when asked", async () => {
+    const db = testDb();
+    const shop = uniqueShop();
+    const base = Date.parse("2025-01-01T00:00:00Z");
+    const bundles = Array.from({ length: 3_000 }, (_, i) =>
+      mapOrderPayload(orderPayload({ id: 100_000 + i, customerId: 20_000 + (i % 1_000), updatedAt: new Date(base + i * 60_000), totalCents: 1_000 + i })),
+    );
+    const locks = await pgTransaction(pgPool(), async (tx) => {
+      await upsertOrdersBatch(tx, shop, bundles, { summaries: "deferred" });
+      const [row] = await tx.$queryRaw<{ locks: number }[]>`
+        SELECT count(*)::int AS locks FROM pg_locks WHERE locktype = 'advisory' AND pid = pg_backend_pid()`;
+      return row.locks;
+    });
+    expect(locks).toBe(1); // one per order and customer before: 4,000
+    expect(await db.order.count({ where: { shop } })).toBe(3_000);
+    // Deferred: the import's last step recomputes them.
+    expect(await db.customer.count({ where: { shop, ordersCount: { gt: 0 } } })).toBe(0);
   });
 });

@@ -73,7 +73,9 @@ describe("backfill", () => {
     await worker?.close();
     worker = undefined;
     const connection = createWorkerConnection(process.env.REDIS_URL);
-    await new Queue(QUEUE.backfill, { connection, prefix: queuePrefix() }).obliterate({ force: true }).catch(() => {});
+    for (const name of [QUEUE.backfill, QUEUE.shopRefit]) {
+      await new Queue(name, { connection, prefix: queuePrefix() }).obliterate({ force: true }).catch(() => {});
+    }
     connection.disconnect();
     await closeProducerQueues();
   });
@@ -110,7 +112,17 @@ describe("backfill", () => {
     }, 15_000);
     const lines = payloads.reduce((n, p) => n + 1 + (p.line_items as unknown[]).length, 0);
     expect(done).toMatchObject({ ordersProcessed: 23, linesProcessed: lines, expectedCount: 23, error: null });
+    // Summaries (recomputed once, when the run completed) included.
     expect(await snapshot(db(), shop)).toEqual(await webhookReference(payloads));
+    // The import hands over to one shop refit, not a metrics job per customer.
+    const connection = createWorkerConnection(process.env.REDIS_URL);
+    try {
+      const refits = await new Queue(QUEUE.shopRefit, { connection, prefix: queuePrefix() }).getJobs(["waiting", "delayed", "prioritized"]);
+      expect(refits.map((job) => job.data)).toEqual([{ task: "shop", shop, trigger: "backfill" }]);
+      expect(await new Queue(QUEUE.customerMetrics, { connection, prefix: queuePrefix() }).count()).toBe(0);
+    } finally {
+      connection.disconnect();
+    }
   });
 
   it("falls back to polling when the webhook never comes", async () => {

@@ -1,4 +1,6 @@
+import { Queue } from "bullmq";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { QUEUE, closeProducerQueues, createWorkerConnection, queuePrefix } from "~/jobs/queues.server";
 import { processDelivery } from "~/jobs/processors/ingest";
 import { testDb, uniqueShop } from "../../tests/helpers/db";
 import { insertDelivery, orderPayload, refundPayload, snapshot } from "../../tests/ingest/helpers";
@@ -71,5 +73,42 @@ describe("reconcileShop", () => {
     expect(again.since.getTime()).toBe(shopRow.reconciledAt!.getTime() - SWEEP_OVERLAP_MS);
     expect(again.ordersSeen).toBe(0);
     expect(await snapshot(db(), lossy)).toEqual(expected);
+  });
+
+  it("enqueues metrics for the customers whose rows it changed; a retry (resendSeen) for every customer it saw", async () => {
+    process.env.TENURE_QUEUE_PREFIX = `tenure-test-reconcile-${process.pid}-${Date.now()}`;
+    const connection = createWorkerConnection(process.env.REDIS_URL);
+    const queue = new Queue(QUEUE.customerMetrics, { connection, prefix: queuePrefix() });
+    const enqueued = async () => (await queue.getJobs(["waiting"])).map((job) => job.data.customerId as string).sort();
+    try {
+      const created = new Date("2025-03-01T10:00:00Z");
+      const shop = uniqueShop();
+      await db().shop.create({ data: { domain: shop, installedAt: new Date("2025-02-01T00:00:00Z") } });
+      const first = orderPayload({ id: 41, customerId: 810, updatedAt: created, createdAt: created, totalCents: 3_000 });
+      const second = orderPayload({ id: 42, customerId: 811, updatedAt: created, createdAt: created, totalCents: 3_000 });
+      await deliver(shop, "orders/create", first);
+      await deliver(shop, "orders/create", second);
+      await queue.obliterate({ force: true }); // the deliveries' own hand-offs
+      // Order 41 moved to customer 812 (its webhook lost); order 42 unchanged.
+      const moved = orderPayload({ id: 41, customerId: 812, updatedAt: new Date("2025-03-02T10:00:00Z"), createdAt: created, totalCents: 3_000 });
+      fake.orders = [moved, second].map(graphqlOrderFromWebhook);
+      await fake.installSession(db(), shop);
+      const admin = new AdminGraphql({ db: db(), backoffMs: 10 });
+
+      const report = await reconcileShop({ db: db(), admin }, shop);
+      expect(report.customerIds.map(String).sort()).toEqual(["810", "812"]);
+      expect(await enqueued()).toEqual(["810", "812"]);
+
+      await queue.obliterate({ force: true });
+      await db().shop.update({ where: { domain: shop }, data: { reconciledAt: null } }); // the retry reads the same window
+      const retry = await reconcileShop({ db: db(), admin }, shop, { resendSeen: true });
+      expect(retry.ordersWritten).toBe(0);
+      expect(await enqueued()).toEqual(["811", "812"]);
+    } finally {
+      await queue.obliterate({ force: true }).catch(() => {});
+      await queue.close();
+      connection.disconnect();
+      await closeProducerQueues();
+    }
   });
 });
