@@ -71,11 +71,12 @@ function FilterSelect({ page, disabled }: { page: CohortsPageData; disabled: boo
       title: DIMENSION_LABELS[dimension],
       options: page.filters[dimension].map((item) => ({
         label: `${item.value} (${count(item.customers)} customers)`,
-        value: `${dimension}\u0000${item.value}`,
+        value: JSON.stringify([dimension, item.value]),
       })),
     })),
   ];
-  const selected = page.filter ? `${page.filter.dimension}\u0000${page.filter.value}` : "";
+  // Option values carry both parts as JSON: any character can appear in a product or code name.
+  const selected = page.filter ? JSON.stringify([page.filter.dimension, page.filter.value]) : "";
   return (
     <Select
       label="Show cohorts for"
@@ -84,7 +85,7 @@ function FilterSelect({ page, disabled }: { page: CohortsPageData; disabled: boo
       disabled={disabled}
       onChange={(value) => {
         if (value === "") return navigate("/app/cohorts", { preventScrollReset: true });
-        const [dimension, filterValue] = value.split("\u0000");
+        const [dimension, filterValue] = JSON.parse(value) as [string, string];
         navigate(`/app/cohorts?${new URLSearchParams({ dimension, value: filterValue })}`, { preventScrollReset: true });
       }}
       helpText="Each filter counts only customers whose first order matched it."
