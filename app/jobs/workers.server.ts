@@ -75,10 +75,13 @@ export interface StartWorkersOptions {
   /** The live customer-metrics worker. false: not in this process. */
   metrics?: { concurrency?: number; debounce?: RefitDebounce } | false;
   /**
-   * The shop-refit worker. false: not in this process. `nightly`: also register the nightly
-   * refit schedule (off unless asked: `npm run worker` asks; tests would leave it in Redis).
+   * The shop-refit worker. false: no refit work here at all. `worker: false`: the queue and
+   * schedule only, the worker runs in another process (startRefitWorker; `npm run worker`
+   * does this, so a refit's seconds of model fitting never stall this process's event
+   * loop). `nightly`: also register the nightly refit schedule (off unless asked:
+   * `npm run worker` asks; tests would leave it in Redis).
    */
-  refit?: { concurrency?: number; nightly?: boolean; nightlyPattern?: string } | false;
+  refit?: { concurrency?: number; worker?: boolean; nightly?: boolean; nightlyPattern?: string } | false;
 }
 
 export interface WorkersHandle {
@@ -115,7 +118,6 @@ export async function startWorkers(options: StartWorkersOptions = {}): Promise<W
     return redis;
   };
 
-  const ownedPools: pg.Pool[] = [];
   const pool = options.pool ?? pgPool();
 
   const ingestQueue = new Queue(QUEUE.ingest, queueOptions(QUEUE.ingest, connection()));
@@ -176,28 +178,26 @@ export async function startWorkers(options: StartWorkersOptions = {}): Promise<W
       { ...workerOptions, connection: connection(), concurrency: options.metrics?.concurrency ?? DEFAULT_METRICS_CONCURRENCY },
     );
   }
-  let refitWorker: Worker | undefined;
-  if (options.refit !== false) {
-    let refitPool = options.refitPool;
-    if (!refitPool) {
-      refitPool = createPgPool(options.pool?.options.connectionString ?? env().DATABASE_URL, { max: REFIT_POOL_MAX });
-      ownedPools.push(refitPool);
-    }
-    refitWorker = new Worker(QUEUE.shopRefit, createShopRefitProcessor({ pool: refitPool, refitQueue, logger }), {
-      ...workerOptions,
-      connection: connection(),
-      concurrency: options.refit?.concurrency ?? DEFAULT_REFIT_CONCURRENCY,
-      // A large shop's refit runs for minutes: a generous lock, renewed by BullMQ while it runs.
-      lockDuration: Math.max(workerOptions.lockDuration, 120_000),
+  let refit: RefitWorkerHandle | undefined;
+  if (options.refit !== false && options.refit?.worker !== false) {
+    refit = await startRefitWorker({
+      redisUrl,
+      pool: options.refitPool,
+      databaseUrl: options.pool?.options.connectionString,
+      concurrency: options.refit?.concurrency,
+      lockDurationMs: options.lockDurationMs,
+      stalledIntervalMs: options.stalledIntervalMs,
+      shutdownDeadlineMs: deadlineMs,
+      logger,
     });
   }
+  const refitWorker = refit?.worker;
 
   let lastError = "";
   const named: [string, Worker][] = [["ingest", ingestWorker], ["maintenance", maintenanceWorker]];
   if (backfillWorker) named.push(["backfill", backfillWorker]);
   if (reconcileWorker) named.push(["reconcile", reconcileWorker]);
   if (metricsWorker) named.push(["customer-metrics", metricsWorker]);
-  if (refitWorker) named.push(["shop-refit", refitWorker]);
   for (const [name, worker] of named) {
     worker.on("error", (error) => {
       // Redis being away repeats the same error every reconnect attempt: log it once.
@@ -247,7 +247,7 @@ export async function startWorkers(options: StartWorkersOptions = {}): Promise<W
         timer = setTimeout(() => resolve(false), deadlineMs);
       });
       const drained = (async () => {
-        await Promise.allSettled(named.map(([, worker]) => worker.close()));
+        await Promise.allSettled([...named.map(([, worker]) => worker.close()), refit?.close()]);
         await Promise.allSettled([ingestQueue.close(), maintenanceQueue.close(), reconcileQueue?.close(), refitQueue.close()]);
         return true as const;
       })();
@@ -256,12 +256,89 @@ export async function startWorkers(options: StartWorkersOptions = {}): Promise<W
       if (!graceful) logger.error("shutdown deadline reached: closing Redis connections without waiting", { deadlineMs });
       // With Redis unreachable, BullMQ's close waits on reconnects forever: cut them.
       for (const redis of connections) redis.disconnect();
-      // Pools this call created (not the caller's, not the process-wide one), once no job runs.
-      if (graceful) await Promise.allSettled(ownedPools.map((p) => p.end()));
       return { graceful };
     })();
     return closing;
   };
 
   return { ingestWorker, maintenanceWorker, backfillWorker, reconcileWorker, metricsWorker, refitWorker, close };
+}
+
+export interface StartRefitWorkerOptions {
+  redisUrl?: string;
+  /** The refit's pg pool; default one of REFIT_POOL_MAX connections on `databaseUrl`, closed by close(). */
+  pool?: pg.Pool;
+  /** Default DATABASE_URL. */
+  databaseUrl?: string;
+  concurrency?: number;
+  lockDurationMs?: number;
+  stalledIntervalMs?: number;
+  shutdownDeadlineMs?: number;
+  logger?: Logger;
+}
+
+export interface RefitWorkerHandle {
+  worker: Worker;
+  close(): Promise<{ graceful: boolean }>;
+}
+
+/**
+ * The shop-refit worker with its own Redis connections and its own pg pool: in the main
+ * worker process (startWorkers), or alone in the refit process `npm run worker` starts
+ * (refit-worker.ts).
+ */
+export async function startRefitWorker(options: StartRefitWorkerOptions = {}): Promise<RefitWorkerHandle> {
+  const logger = options.logger ?? consoleLogger;
+  const redisUrl = options.redisUrl ?? env().REDIS_URL;
+  const deadlineMs = options.shutdownDeadlineMs ?? env().SHUTDOWN_DEADLINE_MS;
+  const connections = [createWorkerConnection(redisUrl), createWorkerConnection(redisUrl)];
+  for (const redis of connections) redis.on("error", () => {});
+  const ownedPool = options.pool ? undefined : createPgPool(options.databaseUrl ?? env().DATABASE_URL, { max: REFIT_POOL_MAX });
+  const pool = options.pool ?? ownedPool!;
+  // nightly-all fans out one `shop` job per installed shop onto the queue itself.
+  const refitQueue = new Queue(QUEUE.shopRefit, queueOptions(QUEUE.shopRefit, connections[0]));
+  refitQueue.on("error", () => {});
+  const worker = new Worker(QUEUE.shopRefit, createShopRefitProcessor({ pool, refitQueue, logger }), {
+    prefix: queuePrefix(),
+    connection: connections[1],
+    concurrency: options.concurrency ?? DEFAULT_REFIT_CONCURRENCY,
+    // A large shop's refit runs for a minute or more: a generous lock, renewed by BullMQ while it runs.
+    lockDuration: Math.max(options.lockDurationMs ?? 30_000, 120_000),
+    stalledInterval: options.stalledIntervalMs ?? 30_000,
+  });
+  let lastError = "";
+  worker.on("error", (error) => {
+    if (error.message !== lastError) logger.error("shop-refit worker error", { error: error.message });
+    lastError = error.message;
+  });
+  worker.on("ready", () => {
+    lastError = "";
+  });
+  worker.on("failed", (job, error) => {
+    logger.error("shop-refit job failed", { jobId: job?.id, attempts: job?.attemptsMade, error: errorMessage(error) });
+  });
+  await worker.waitUntilReady();
+
+  let closing: Promise<{ graceful: boolean }> | undefined;
+  const close = () => {
+    closing ??= (async () => {
+      let timer: NodeJS.Timeout | undefined;
+      const deadline = new Promise<false>((resolve) => {
+        timer = setTimeout(() => resolve(false), deadlineMs);
+      });
+      const drained = (async () => {
+        await worker.close();
+        await refitQueue.close();
+        return true as const;
+      })().catch(() => true as const);
+      const graceful = await Promise.race([drained, deadline]);
+      clearTimeout(timer);
+      for (const redis of connections) redis.disconnect();
+      // Only once no refit runs: one still running past the deadline keeps its connections until exit.
+      if (graceful) await ownedPool?.end().catch(() => {});
+      return { graceful };
+    })();
+    return closing;
+  };
+  return { worker, close };
 }
