@@ -250,8 +250,19 @@ function FilterFields({
   const [pAliveMin, setPAliveMin] = useState(active.pAliveMin ?? "");
   const [pAliveMax, setPAliveMax] = useState(active.pAliveMax ?? "");
   const anyActive = Boolean(active.behaviour || active.minClv || active.pAliveMin || active.pAliveMax || (filters.segment && active.segment));
+  const navigate = useNavigate();
+  const location = useLocation();
+  // Without JavaScript the form submits as a plain GET; with it, empty fields stay out of the URL.
+  const submit = (event: React.FormEvent<HTMLFormElement>) => {
+    event.preventDefault();
+    const params = new URLSearchParams();
+    for (const [name, value] of new FormData(event.currentTarget)) {
+      if (typeof value === "string" && value.trim() !== "") params.set(name, value.trim());
+    }
+    navigate(`${location.pathname}?${params}`);
+  };
   return (
-    <Form method="get" aria-label="Filter customers">
+    <Form method="get" aria-label="Filter customers" onSubmit={submit}>
       <input type="hidden" name="sort" value={sort} />
       <input type="hidden" name="dir" value={direction} />
       {!filters.segment && active.segment && <input type="hidden" name="segment" value={active.segment} />}

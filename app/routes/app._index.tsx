@@ -55,6 +55,11 @@ export default function Dashboard() {
             <Layout.Section>
               <WhatMoved data={dashboard} />
             </Layout.Section>
+            {kpis && (
+              <Layout.Section>
+                <Benchmarks repeatRate={kpis.repeatPurchaseRate.value} />
+              </Layout.Section>
+            )}
             {dashboard.computedAtIso && (
               <Layout.Section>
                 <Text as="p" variant="bodySm" tone="subdued">
@@ -251,6 +256,32 @@ function WhatMoved({ data }: { data: DashboardData }) {
         </BlockStack>
       </Card>
     </InlineGrid>
+  );
+}
+
+/** The repeat purchase rate beside published figures by niche, with the source and why they are only indicative. */
+function Benchmarks({ repeatRate }: { repeatRate: number | null }) {
+  const set = BENCHMARKS.repeatPurchaseRate;
+  return (
+    <Card>
+      <BlockStack gap="300">
+        <Text as="h2" variant="headingMd">
+          Repeat purchase rate by niche (indicative)
+        </Text>
+        <Text as="p" tone="subdued">
+          Your shop: {percent(repeatRate)}. {set.caveat} Source:{" "}
+          <Link url={set.sourceUrl} target="_blank">
+            {set.source}
+          </Link>
+          .
+        </Text>
+        <DataTable
+          columnContentTypes={["text", "numeric"]}
+          headings={["Niche", "Repeat purchase rate"]}
+          rows={[...set.byNiche.map((figure) => [figure.label, percent(figure.value)]), [set.headline.label, percent(set.headline.value)]]}
+        />
+      </BlockStack>
+    </Card>
   );
 }
 

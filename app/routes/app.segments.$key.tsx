@@ -2,7 +2,7 @@ import { type LoaderFunctionArgs, type MetaFunction } from "@remix-run/node";
 import { useLoaderData } from "@remix-run/react";
 import { BlockStack, Card, InlineGrid, Layout, Page, Text } from "@shopify/polaris";
 import { CustomerTable } from "~/components/CustomerTable";
-import { count, money, percent } from "~/components/format";
+import { change, count, money, percent } from "~/components/format";
 import { NoPredictionsBanner, PageErrorBoundary, PageSkeleton, ProblemsBanner, useLeavingPage } from "~/components/states";
 import { pgPool } from "~/db/pg.server";
 import { requireShop } from "~/demo-mode.server";
@@ -88,8 +88,12 @@ export default function SegmentPage() {
                 Figures
               </Text>
               {row ? (
-                <InlineGrid columns={{ xs: 2, md: 5 }} gap="400">
+                <InlineGrid columns={{ xs: 2, md: 6 }} gap="400">
                   <Figure label="Customers" value={count(row.customers)} />
+                  <Figure
+                    label="30 days ago"
+                    value={row.customers30dAgo === null ? "—" : `${count(row.customers30dAgo)} (${change(row.customers, row.customers30dAgo, "relative", count).text})`}
+                  />
                   <Figure label="Share of customers" value={percent(row.share)} />
                   <Figure label="Share of revenue" value={percent(row.revenueShare)} />
                   <Figure label="Avg predicted CLV" value={money(row.averagePredictedClvMinor, currency)} />
