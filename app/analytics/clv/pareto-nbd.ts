@@ -182,12 +182,23 @@ export function paretoNbdLogLikelihood(params: ParetoNbdParams, rows: readonly R
   return rows.reduce((sum, row) => sum + row.weight * paretoNbdLogLikelihoodRow(params, row.x, row.tx, row.T), 0);
 }
 
+// Scoring one customer asks for P(alive) of the same history a few dozen times (every
+// conditional expectation and each step of the next-order search need it), and each costs a
+// hypergeometric series: the last answer is kept (same inputs, so the same number).
+const lastPAlive = { r: Number.NaN, alpha: Number.NaN, s: Number.NaN, beta: Number.NaN, x: Number.NaN, tx: Number.NaN, T: Number.NaN, value: Number.NaN };
+
 /** P(alive at T | x, t_x, T). */
 export function paretoNbdPAlive(params: ParetoNbdParams, x: number, tx: number, T: number): number {
+  const last = lastPAlive;
+  if (last.x === x && last.tx === tx && last.T === T && last.r === params.r && last.alpha === params.alpha && last.s === params.s && last.beta === params.beta) {
+    return last.value;
+  }
   checkParams(params);
   assertValidRow(x, tx, T);
   const terms = rowTerms(params, x, tx, T);
-  return Math.exp(terms.logAlive - logAddExp(terms.logAlive, terms.logDied));
+  const value = Math.exp(terms.logAlive - logAddExp(terms.logAlive, terms.logDied));
+  Object.assign(last, { r: params.r, alpha: params.alpha, s: params.s, beta: params.beta, x, tx, T, value });
+  return value;
 }
 
 /**
