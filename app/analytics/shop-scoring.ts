@@ -422,9 +422,13 @@ export function customersTable(table: TransactionTable, keep: (customer: number)
   let rows = 0;
   for (let row = 0; row < table.length; row++) if (keep(customers[row])) rows++;
   const subset = new TransactionTable(rows);
+  // Each kept customer's id is interned once, not once per order.
+  const subsetIndex = new Int32Array(table.customerCount).fill(-1);
   for (let row = 0; row < table.length; row++) {
     const customer = customers[row];
-    if (keep(customer)) subset.add(ids[customer], days[row], amounts[row]);
+    if (!keep(customer)) continue;
+    if (subsetIndex[customer] < 0) subsetIndex[customer] = subset.index.intern(ids[customer]);
+    subset.addForCustomer(subsetIndex[customer], days[row], amounts[row]);
   }
   return subset;
 }

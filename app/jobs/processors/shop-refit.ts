@@ -37,7 +37,8 @@ import {
   type SegmentsAggregate,
   retentionKind,
 } from "~/models/aggregates";
-import { todayInZone, writeCustomerMetrics } from "~/models/customer-metrics.server";
+import { pgTransaction } from "~/db/pg.server";
+import { type MetricsWriteOptions, todayInZone, writeCustomerMetrics } from "~/models/customer-metrics.server";
 import { COUNTED_ORDERS_SQL, type MetricsSettings, countedOrdersParams, loadMetricsSettings } from "~/models/settings.server";
 import { type Logger, errorMessage, silentLogger } from "../log.server";
 import { type RefitTrigger, ShopRefitJob, shopRefitDedupId } from "../queues.server";
@@ -259,6 +260,18 @@ async function ordersChangedSince(db: Queryable, shop: string, since: Date): Pro
  */
 const CHANGE_MARGIN_MS = 60_000;
 
+/**
+ * One batch of metrics rows. The commit does not wait for the WAL flush: a refit is
+ * recomputed from source rows, so a crash losing its last batches only means the retry
+ * (or the next refit) writes them again.
+ */
+async function writeBatch(pool: pg.Pool, shop: string, rows: readonly CustomerMetricsValues[], options: MetricsWriteOptions) {
+  return pgTransaction(pool, async (_tx, client) => {
+    await client.query("SET LOCAL synchronous_commit = off");
+    return writeCustomerMetrics(client, shop, rows, options);
+  });
+}
+
 interface FitOutcome {
   model: ShopModel | null;
   status: "ready" | "no-predictions";
@@ -426,7 +439,7 @@ async function refit(
     }
     if (fresh.length > 0) rows.push(...(await freshRows(fresh)));
     await writing;
-    writing = writeCustomerMetrics(pool, shop, rows, writeOptions).then((result) => {
+    writing = writeBatch(pool, shop, rows, writeOptions).then((result) => {
       rowsWritten += result.written;
       for (const row of rows) tally.add(row);
     });
@@ -437,7 +450,7 @@ async function refit(
   for (let from = 0; from < late.length; from += batchSize) {
     const ids = late.slice(from, from + batchSize);
     const rows = await freshRows(ids);
-    await writeCustomerMetrics(pool, shop, rows, writeOptions);
+    await writeBatch(pool, shop, rows, writeOptions);
     for (const row of rows) finalRows.set(row.customerId, row);
   }
   if (finalRows.size > 0) {
@@ -457,7 +470,7 @@ async function refit(
     if (left.rows.length === 0) break;
     const rows = await freshRows(left.rows.map((row) => row.id));
     for (const row of rows) tally.add(row);
-    rowsWritten += (await writeCustomerMetrics(pool, shop, rows, writeOptions)).written;
+    rowsWritten += (await writeBatch(pool, shop, rows, writeOptions)).written;
     if (left.rows.length < batchSize) break;
   }
 
