@@ -1,12 +1,14 @@
 import type pg from "pg";
 import { COUNT_CAP, FAILED_SHOWN, loadSyncPage } from "~/models/pages/sync.server";
 import { uniqueShop } from "../helpers/db";
+import type * as SyncRouteModule from "~/routes/app.sync";
 import { insertShop, poolForTests } from "./precomputed-rows";
 
 // The sync status page: newest import, last webhook, last reconciliation and refit, failed
 // deliveries newest first with their reasons (limited), pending count (capped), per shop.
 
 const pool = poolForTests();
+type SyncRoute = typeof SyncRouteModule;
 
 async function delivery(db: pg.Pool, shop: string, n: number, status: "PENDING" | "PROCESSED" | "FAILED", receivedAt: Date, error?: string) {
   await db.query(
@@ -86,5 +88,40 @@ describe("sync page data", () => {
     );
     const page = await loadSyncPage(db, shop);
     expect(page.pendingCount).toBe(COUNT_CAP + 1);
+  });
+});
+
+describe("the sync route (demo mode)", () => {
+  const demoShop = uniqueShop("demo-sync");
+  let route: SyncRoute;
+
+  beforeAll(async () => {
+    vi.resetModules();
+    process.env.TENURE_DEMO_MODE = "true";
+    process.env.TENURE_DEMO_SHOP = demoShop;
+    route = await import("~/routes/app.sync");
+  });
+
+  afterAll(async () => {
+    const { closePgPool } = await import("~/db/pg.server");
+    await closePgPool();
+    process.env.TENURE_DEMO_MODE = "false";
+    delete process.env.TENURE_DEMO_SHOP;
+    vi.resetModules();
+  });
+
+  it("refuses a re-import in demo mode with a reason, and shows the demo shop's status", async () => {
+    await insertShop(pool(), demoShop);
+    const response = await route.action({
+      request: new Request("https://tenure.test/app/sync", { method: "POST", body: new URLSearchParams({ intent: "reimport" }) }),
+      params: {},
+      context: {},
+    });
+    expect(response.status).toBe(400);
+    expect(await response.json()).toEqual({ ok: false, message: expect.stringMatching(/not available in demo mode/) });
+    const runs = await pool().query(`SELECT count(*)::int AS n FROM "BackfillRun" WHERE shop = $1`, [demoShop]);
+    expect(runs.rows[0].n).toBe(0);
+    const page = await route.loader({ request: new Request("https://tenure.test/app/sync"), params: {}, context: {} });
+    expect(page).toMatchObject({ shop: demoShop, demo: true, backfill: null });
   });
 });
