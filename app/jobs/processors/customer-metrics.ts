@@ -2,8 +2,7 @@ import { type Job, type Queue, UnrecoverableError } from "bullmq";
 import type pg from "pg";
 import { type CustomerOrderFact, type ScoringContext, customerFactsFromOrders, customerMetrics } from "~/analytics/customer-metrics";
 import { loadStoredFit, scoringContextOf, todayInZone, writeCustomerMetrics } from "~/models/customer-metrics.server";
-import { COUNTED_ORDERS_SQL, countedOrdersParams, loadMetricsSettings } from "~/models/settings.server";
-import { pgTransaction } from "~/db/pg.server";
+import { COUNTED_ORDERS_SQL, type MetricsSettings, countedOrdersParams, loadMetricsSettings } from "~/models/settings.server";
 import { type Logger, errorMessage, silentLogger } from "../log.server";
 import { requestRefit } from "../producers.server";
 import { CustomerMetricsJob, type RefitTrigger, shopRefitDedupId } from "../queues.server";
@@ -17,7 +16,7 @@ import { CustomerMetricsJob, type RefitTrigger, shopRefitDedupId } from "../queu
 // the models and RFM cut points are refitted when enough customers changed, or when the
 // oldest change not yet in a fit has waited long enough (REFIT_DEBOUNCE below).
 
-type Queryable = Pick<pg.Pool, "query">;
+type Queryable = Pick<pg.Pool | pg.PoolClient, "query">;
 
 /** When a shop's debounced refit is asked for. */
 export const REFIT_DEBOUNCE = {
@@ -98,7 +97,10 @@ const fitCache = new Map<string, CachedFit>();
 const FIT_CACHE_SHOPS = 1_000;
 
 /** The shop's scoring context (without its as-of day): the stored fit, restored once per fit version. */
-async function storedScoring(db: Queryable, shop: string): Promise<{ context: Omit<ScoringContext, "asOfDay">; modelVersion: number | null }> {
+async function storedScoring(
+  db: Queryable,
+  shop: string,
+): Promise<{ version: number | null; context: Omit<ScoringContext, "asOfDay">; modelVersion: number | null }> {
   const head = await db.query<{ version: number }>(`SELECT version FROM "ShopFit" WHERE shop = $1`, [shop]);
   const version = head.rows[0]?.version;
   let cached = version === undefined ? undefined : fitCache.get(shop);
@@ -108,7 +110,7 @@ async function storedScoring(db: Queryable, shop: string): Promise<{ context: Om
       // Never fitted: scored without predictions, RFM scores or behaviours until the first refit.
       fitCache.delete(shop);
       const { asOfDay: _day, ...context } = scoringContextOf(null, 0);
-      return { context, modelVersion: null };
+      return { version: null, context, modelVersion: null };
     }
     const { asOfDay: _day, ...context } = scoringContextOf(fit, fit.asOfDay);
     cached = { version: fit.version, modelVersion: fit.model ? fit.version : null, context };
@@ -116,7 +118,25 @@ async function storedScoring(db: Queryable, shop: string): Promise<{ context: Om
     if (fitCache.size >= FIT_CACHE_SHOPS) fitCache.delete(fitCache.keys().next().value as string);
     fitCache.set(shop, cached);
   }
-  return { context: cached.context, modelVersion: cached.modelVersion };
+  return { version: cached.version, context: cached.context, modelVersion: cached.modelVersion };
+}
+
+/** Settings by shop, kept while the fit version stays and for at most SETTINGS_TTL_MS. */
+const settingsCache = new Map<string, { version: number | null; at: number; settings: MetricsSettings }>();
+/**
+ * A settings save asks for a refit, whose new fit version drops the cached settings; the
+ * time limit covers the Shop row's time zone, which no refit announces.
+ */
+const SETTINGS_TTL_MS = 30_000;
+
+async function shopSettings(db: Queryable, shop: string, fitVersion: number | null): Promise<MetricsSettings> {
+  const cached = settingsCache.get(shop);
+  if (cached && cached.version === fitVersion && Date.now() - cached.at < SETTINGS_TTL_MS) return cached.settings;
+  const settings = await loadMetricsSettings(db, shop);
+  settingsCache.delete(shop);
+  if (settingsCache.size >= FIT_CACHE_SHOPS) settingsCache.delete(settingsCache.keys().next().value as string);
+  settingsCache.set(shop, { version: fitVersion, at: Date.now(), settings });
+  return settings;
 }
 
 // ------------------------------------------------------------------ change counting
@@ -153,7 +173,7 @@ async function countChanges(db: Queryable, shop: string, changes: number, now: D
   );
   const row = result.rows[0];
   if (!row) return { fitted: false, customers: 0, changes: null, added, firstChangeAt: null, lastFitFinishedAt: null };
-  if (row.changes === null) uncounted.set(shop, added);
+  if (row.changes === null) uncounted.set(shop, (uncounted.get(shop) ?? 0) + added);
   return {
     fitted: true,
     customers: row.customers,
@@ -203,43 +223,67 @@ export async function recomputeCustomerMetrics(
   if (ids.length === 0) return { written: 0, transitions: 0, removed: 0, refit: null };
   const now = options.now ?? new Date();
 
-  const [settings, fit] = await Promise.all([loadMetricsSettings(pool, shop), storedScoring(pool, shop)]);
+  const fit = await storedScoring(pool, shop);
+  const settings = await shopSettings(pool, shop, fit.version);
   const asOfDay = todayInZone(settings.timezone, now);
   const context: ScoringContext = { ...fit.context, asOfDay };
 
-  const { written, removed } = await pgTransaction(pool, async (_tx, client) => {
-    // KEY SHARE on the customers' rows: a redaction or deletion of one of them (which deletes
-    // the row, then its metrics) waits for this write, or this sees the row gone. Ingest's
-    // summary updates do not conflict with it.
-    const existing = await client.query<{ id: bigint | string }>(
-      `SELECT id FROM "Customer" WHERE shop = $1 AND id = ANY($2::bigint[]) FOR KEY SHARE`,
-      [shop, ids],
+  const outcome = await metricsTransaction(pool, async (client) => {
+    // The customers that exist, with their counted orders, in one statement. KEY SHARE on
+    // their rows: a redaction or deletion of one of them (which deletes the row, then its
+    // metrics) waits for this write, or this sees the row gone. Ingest's summary updates do
+    // not conflict with it.
+    const read = await client.query<{ live_id: bigint | string; day: number | null; net: bigint | string | null; discounted: boolean | null }>(
+      `WITH live AS (SELECT id FROM "Customer" WHERE shop = $1 AND id = ANY($5::bigint[]) FOR KEY SHARE)
+       SELECT live.id AS live_id, counted.day, counted.net, counted.discounted
+       FROM live LEFT JOIN (${COUNTED_ORDERS_SQL} AND o."customerId" = ANY($5::bigint[])) AS counted ON counted.customer_id = live.id`,
+      [...countedOrdersParams(shop, settings), ids],
     );
-    const live = existing.rows.map((row) => String(row.id));
-    const factsById = new Map<string, CustomerOrderFact[]>(live.map((id) => [id, []]));
-    if (live.length > 0) {
-      const orders = await client.query<{ customer_id: bigint | string; day: number; net: bigint | string; discounted: boolean }>(
-        `${COUNTED_ORDERS_SQL} AND o."customerId" = ANY($5::bigint[])`,
-        [...countedOrdersParams(shop, settings), live],
-      );
-      for (const row of orders.rows) {
-        factsById.get(String(row.customer_id))?.push({ day: Number(row.day), net: Number(row.net), discounted: row.discounted });
-      }
+    const factsById = new Map<string, CustomerOrderFact[]>();
+    for (const row of read.rows) {
+      const id = String(row.live_id);
+      let facts = factsById.get(id);
+      if (!facts) factsById.set(id, (facts = []));
+      if (row.day !== null) facts.push({ day: Number(row.day), net: Number(row.net), discounted: row.discounted === true });
     }
     const rows = [...factsById].map(([id, facts]) => customerMetrics(customerFactsFromOrders(id, facts, asOfDay), context));
     // computedAt is the real time of the write, whatever the scoring clock: freshness is
     // measured to it, and the refit compares it with its snapshot time to keep newer rows.
-    const result = await writeCustomerMetrics(client, shop, rows, { modelVersion: fit.modelVersion, asOfDay, source: "live", computedAt: new Date() });
+    const written = await writeCustomerMetrics(client, shop, rows, { modelVersion: fit.modelVersion, asOfDay, source: "live", computedAt: new Date() });
     const gone = ids.filter((id) => !factsById.has(id));
-    const deleted =
+    const removed =
       gone.length === 0
         ? 0
         : ((await client.query(`DELETE FROM "CustomerMetrics" WHERE shop = $1 AND "customerId" = ANY($2::bigint[])`, [shop, gone])).rowCount ?? 0);
-    return { written: result, removed: deleted };
+    // In the same transaction: one commit per recompute. (The fit row is only ever held for
+    // the moment until this commit; concurrent recomputes skip it and carry their count.)
+    const state = await countChanges(client, shop, ids.length, now);
+    return { ...written, removed, state };
   });
 
-  const state = await countChanges(pool, shop, ids.length, now);
-  return { ...written, removed, refit: refitDue(state, now, options.debounce) };
+  return { written: outcome.written, transitions: outcome.transitions, removed: outcome.removed, refit: refitDue(outcome.state, now, options.debounce) };
+}
+
+/**
+ * Runs `work` in a transaction that commits without waiting for its WAL flush: metrics rows
+ * are derived data, so a crash can lose at most the last moment's recomputes, which the
+ * next change or the nightly refit writes again; not waiting halves a recompute's cost.
+ */
+async function metricsTransaction<T>(pool: pg.Pool, work: (client: pg.PoolClient) => Promise<T>): Promise<T> {
+  const client = await pool.connect();
+  try {
+    await client.query("BEGIN; SET LOCAL synchronous_commit TO off");
+    try {
+      const result = await work(client);
+      await client.query("COMMIT");
+      return result;
+    } catch (error) {
+      await client.query("ROLLBACK").catch(() => {});
+      throw error;
+    }
+  } finally {
+    client.release();
+  }
 }
 
 // ------------------------------------------------------------------ refit requests
