@@ -6,7 +6,7 @@ import { BENCHMARKS } from "./benchmarks";
 import { Chart } from "./charts";
 import { change, compactMoney, customerName, money, percent } from "./format";
 import { KpiCard } from "./KpiCard";
-import { NotReadyState } from "./states";
+import { NotReadyState, RefreshFailedBanner } from "./states";
 
 // Server rendering of the shared building blocks: what a screen reader and a first paint get.
 
@@ -109,5 +109,13 @@ describe("NotReadyState", () => {
     expect(text(html)).toContain("Your segments could not be worked out yet");
     expect(text(html)).toContain("The last analysis of your shop failed: out of memory.");
     expect(text(html)).toContain("open Sync status");
+  });
+});
+
+describe("RefreshFailedBanner", () => {
+  it("says the figures are from the last good refresh, and nothing when there is no error", () => {
+    const words = text(render(<RefreshFailedBanner error="neither model converged" asOfIso="2026-06-30" />));
+    expect(words).toContain("neither model converged. The figures below are from the last successful refresh (as of Jun 30, 2026)");
+    expect(render(<RefreshFailedBanner error={null} asOfIso="2026-06-30" />)).not.toContain("refresh");
   });
 });

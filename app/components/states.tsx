@@ -15,7 +15,7 @@ import {
   Text,
 } from "@shopify/polaris";
 import { boundary } from "@shopify/shopify-app-remix/server";
-import { count } from "./format";
+import { count, isoDay } from "./format";
 
 // Empty, loading and error states shared by the pages: each says what is going on and
 // what to do next, in the merchant's words.
@@ -66,6 +66,22 @@ export function NotReadyState({ fit, what }: { fit: FitStateView; what: string }
         </div>
       </BlockStack>
     </Card>
+  );
+}
+
+/**
+ * The latest refresh failed but earlier results exist: they are still shown, and this says
+ * how old they are and where to look.
+ */
+export function RefreshFailedBanner({ error, asOfIso }: { error: string | null; asOfIso: string | null }) {
+  if (!error) return null;
+  return (
+    <Banner tone="critical" title="The latest refresh of your figures failed" action={{ content: "Open Sync status", url: "/app/sync" }}>
+      <p>
+        {error}. The figures below are from the last successful refresh{asOfIso ? ` (as of ${isoDay(asOfIso)})` : ""}. Tenure retries on
+        its own; if this stays, check Sync status.
+      </p>
+    </Banner>
   );
 }
 

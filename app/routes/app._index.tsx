@@ -5,7 +5,7 @@ import { BENCHMARKS } from "~/components/benchmarks";
 import { Chart, chartLinks } from "~/components/charts";
 import { change, compactMoney, count, days, instant, isoDay, money, percent, ratio } from "~/components/format";
 import { KpiCard } from "~/components/KpiCard";
-import { NoPredictionsBanner, NotReadyState, PageErrorBoundary, PageSkeleton, useLeavingPage } from "~/components/states";
+import { NoPredictionsBanner, NotReadyState, RefreshFailedBanner, PageErrorBoundary, PageSkeleton, useLeavingPage } from "~/components/states";
 import { pgPool } from "~/db/pg.server";
 import { requireShop } from "~/demo-mode.server";
 import { type DashboardData, loadDashboard } from "~/models/pages/dashboard.server";
@@ -37,6 +37,11 @@ export default function Dashboard() {
           </Layout.Section>
         ) : (
           <>
+            {fit.error && (
+              <Layout.Section>
+                <RefreshFailedBanner error={fit.error} asOfIso={fit.asOfIso} />
+              </Layout.Section>
+            )}
             {fit.status === "no-predictions" && (
               <Layout.Section>
                 <NoPredictionsBanner reason={fit.reason} />

@@ -2,7 +2,7 @@ import { type LoaderFunctionArgs, type MetaFunction } from "@remix-run/node";
 import { useLoaderData } from "@remix-run/react";
 import { BlockStack, Card, IndexTable, InlineStack, Layout, Link, Page, Text } from "@shopify/polaris";
 import { change, count, isoDay, money, percent } from "~/components/format";
-import { NoPredictionsBanner, NotReadyState, PageErrorBoundary, PageSkeleton, useLeavingPage } from "~/components/states";
+import { NoPredictionsBanner, NotReadyState, RefreshFailedBanner, PageErrorBoundary, PageSkeleton, useLeavingPage } from "~/components/states";
 import { pgPool } from "~/db/pg.server";
 import { requireShop } from "~/demo-mode.server";
 import { type SegmentRow } from "~/models/aggregates";
@@ -43,6 +43,11 @@ export default function Segments() {
           </Layout.Section>
         ) : (
           <>
+            {fit.error && (
+              <Layout.Section>
+                <RefreshFailedBanner error={fit.error} asOfIso={fit.asOfIso} />
+              </Layout.Section>
+            )}
             {fit.status === "no-predictions" && (
               <Layout.Section>
                 <NoPredictionsBanner reason={fit.reason} />
