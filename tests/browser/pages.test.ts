@@ -1,16 +1,186 @@
-import { screenshot } from "./browser";
+import { type Page } from "playwright-core";
+import { ARTIFACTS_DIR, screenshot } from "./browser";
 import { demoAppForFile } from "./harness";
 
-// Every merchant page renders with the demo shop's data: its heading, its key figures,
-// no console error and no failed request; a screenshot of each is kept as an artifact.
+// Every merchant page renders with the demo shop's data: its heading, key figures read
+// from the rows the refit wrote, no console error and no failed request; a full-page
+// screenshot of each is kept in tests/browser/artifacts/. And the keyboard reaches each
+// page's main controls.
 
 const app = demoAppForFile({ label: "pages", customers: 300 });
 
-describe("the merchant's pages in demo mode", () => {
-  it("the dashboard renders with the demo shop's counts", async () => {
+const integer = new Intl.NumberFormat("en-US", { maximumFractionDigits: 0 });
+
+async function heading(page: Page): Promise<string> {
+  return ((await page.getByRole("heading", { level: 1 }).first().textContent()) ?? "").trim();
+}
+
+async function aggregate<T>(kind: string): Promise<T> {
+  const { rows } = await app.pool.query<{ data: T }>(`SELECT data FROM "ShopAggregate" WHERE shop = $1 AND kind = $2`, [app.shop, kind]);
+  if (!rows[0]) throw new Error(`no ${kind} aggregate for ${app.shop}: did the refit run?`);
+  return rows[0].data;
+}
+
+/** The largest RFM segment and the customer with the highest predicted CLV (the customers table's first row). */
+async function landmarks() {
+  const segment = await app.pool.query<{ segment: string; customers: string }>(
+    `SELECT segment, count(*) AS customers FROM "CustomerMetrics" WHERE shop = $1 AND segment IS NOT NULL
+     GROUP BY segment ORDER BY count(*) DESC, segment LIMIT 1`,
+    [app.shop],
+  );
+  const customer = await app.pool.query<{ id: string; firstName: string; lastName: string; orders: number }>(
+    `SELECT cm."customerId"::text AS id, c."firstName", c."lastName", cm.orders
+     FROM "CustomerMetrics" cm JOIN "Customer" c ON c.shop = cm.shop AND c.id = cm."customerId"
+     WHERE cm.shop = $1 ORDER BY cm."predictedClvMinor" DESC NULLS LAST, cm."customerId" DESC LIMIT 1`,
+    [app.shop],
+  );
+  const orderNames = await app.pool.query<{ name: string }>(
+    `SELECT name FROM "Order" WHERE shop = $1 AND "customerId" = $2::bigint ORDER BY "processedAt" DESC`,
+    [app.shop, customer.rows[0].id],
+  );
+  return { segment: segment.rows[0], customer: customer.rows[0], orderNames: orderNames.rows.map((row) => row.name) };
+}
+
+describe("the merchant's pages in demo mode, with the demo shop's data", () => {
+  afterAll(() => console.log(`browser tests: screenshots in ${ARTIFACTS_DIR}`));
+
+  it("the refit scored every customer who ordered", async () => {
+    expect(app.seeded.refit?.status).toBe("ready");
+    const { rows } = await app.pool.query<{ buyers: string; scored: string }>(
+      `SELECT count(*) AS buyers, count(cm."customerId") AS scored
+       FROM "Customer" c LEFT JOIN "CustomerMetrics" cm ON cm.shop = c.shop AND cm."customerId" = c.id
+       WHERE c.shop = $1 AND c."ordersCount" > 0`,
+      [app.shop],
+    );
+    expect(Number(rows[0].buyers)).toBeGreaterThan(200);
+    expect(Number(rows[0].scored)).toBe(Number(rows[0].buyers));
+  });
+
+  it("dashboard: KPI cards with the shop's customer count, segment charts", async () => {
+    const kpis = await aggregate<{ customers: { value: number } }>("kpis");
     const { page, problems } = await app.open("/app");
+    expect(await heading(page)).toBe("Dashboard");
+    const main = page.locator("main, .Polaris-Page").first();
+    await expect(main.textContent()).resolves.toContain(integer.format(kpis.customers.value));
+    for (const label of ["Repeat purchase rate", "Customers"]) await expect(page.getByText(label, { exact: false }).first().isVisible()).resolves.toBe(true);
     await screenshot(page, "dashboard");
-    await expect(page.getByRole("heading", { level: 1 }).textContent()).resolves.toMatch(/\S/);
     expect(problems).toEqual([]);
+  });
+
+  it("segments: one row per segment with its customers", async () => {
+    const segments = await aggregate<{ rows: { name: string; customers: number; kind: string }[] }>("segments");
+    expect(segments.rows.length).toBeGreaterThan(0);
+    const { page, problems } = await app.open("/app/segments");
+    expect(await heading(page)).toBe("Segments");
+    const text = (await page.locator("table").allTextContents()).join(" ");
+    for (const row of segments.rows.filter((r) => r.customers > 0)) expect(text).toContain(row.name);
+    await screenshot(page, "segments");
+    expect(problems).toEqual([]);
+  });
+
+  it("segment page: the segment's name, rule, and its customers", async () => {
+    const { segment } = await landmarks();
+    const { page, problems } = await app.open(`/app/segments/${segment.segment}`);
+    const segments = await aggregate<{ rows: { key: string; name: string }[] }>("segments");
+    expect(await heading(page)).toBe(segments.rows.find((row) => row.key === segment.segment)?.name);
+    await expect(page.getByText(`${integer.format(Number(segment.customers))} customers`).first().isVisible()).resolves.toBe(true);
+    expect(await page.locator("tbody tr").count()).toBe(Math.min(50, Number(segment.customers)));
+    await screenshot(page, "segment");
+    expect(problems).toEqual([]);
+  });
+
+  it("customers: the table starts with the customer of highest predicted CLV", async () => {
+    const { customer } = await landmarks();
+    const { page, problems } = await app.open("/app/customers");
+    expect(await heading(page)).toBe("Customers");
+    expect(await page.locator("tbody tr").count()).toBe(50);
+    await expect(page.locator("tbody tr").first().textContent()).resolves.toContain(`${customer.firstName} ${customer.lastName}`);
+    await screenshot(page, "customers");
+    expect(problems).toEqual([]);
+  });
+
+  it("customer page: name, order timeline and scores", async () => {
+    const { customer, orderNames } = await landmarks();
+    const { page, problems } = await app.open(`/app/customers/${customer.id}`);
+    expect(await heading(page)).toBe(`${customer.firstName} ${customer.lastName}`);
+    const text = (await page.locator("body").textContent()) ?? "";
+    for (const name of orderNames) expect(text).toContain(name);
+    expect(text).toMatch(/P\(alive\)/);
+    await screenshot(page, "customer");
+    expect(problems).toEqual([]);
+  });
+
+  it("cohorts: retention by first-order month", async () => {
+    const { page, problems } = await app.open("/app/cohorts");
+    expect(await heading(page)).toBe("Cohorts");
+    await expect(page.getByText(/retention/i).first().isVisible()).resolves.toBe(true);
+    await screenshot(page, "cohorts");
+    expect(problems).toEqual([]);
+  });
+
+  it("model: the chosen model", async () => {
+    const { rows } = await app.pool.query<{ status: string }>(`SELECT status FROM "ShopFit" WHERE shop = $1`, [app.shop]);
+    const { page, problems } = await app.open("/app/model");
+    expect(await heading(page)).toBe("Model");
+    if (rows[0].status === "ready") await expect(page.getByText("Too little data to predict yet").count()).resolves.toBe(0);
+    await screenshot(page, "model");
+    expect(problems).toEqual([]);
+  });
+
+  it("settings: the form with the shop's values", async () => {
+    const { page, problems } = await app.open("/app/settings");
+    expect(await heading(page)).toBe("Settings");
+    await expect(page.getByLabel("Gross margin").inputValue()).resolves.toMatch(/^\d/);
+    await expect(page.getByLabel("CLV horizon").inputValue()).resolves.toBe("365");
+    await screenshot(page, "settings");
+    expect(problems).toEqual([]);
+  });
+
+  it("sync status: imports, webhooks and refits", async () => {
+    const { page, problems } = await app.open("/app/sync");
+    expect(await heading(page)).toBe("Sync status");
+    await screenshot(page, "sync");
+    expect(problems).toEqual([]);
+  });
+});
+
+/** What has focus, in words: its role-ish tag, label or text. */
+async function focused(page: Page): Promise<string> {
+  return page.evaluate(() => {
+    const element = document.activeElement as HTMLElement | null;
+    if (!element || element === document.body) return "";
+    const labelled = element.getAttribute("aria-label") ?? (element.id ? document.querySelector(`label[for="${element.id}"]`)?.textContent : null);
+    return `${element.tagName.toLowerCase()}:${(labelled ?? element.textContent ?? "").trim().replace(/\s+/g, " ")}`;
+  });
+}
+
+/** Tabs through the page from the top; the focus stops, in order. */
+async function tabStops(page: Page, presses: number): Promise<string[]> {
+  const stops: string[] = [];
+  for (let i = 0; i < presses; i++) {
+    await page.keyboard.press("Tab");
+    stops.push(await focused(page));
+  }
+  return stops;
+}
+
+describe("keyboard", () => {
+  it("tab reaches the navigation, the customer table's filters, sortable headings and pagination", async () => {
+    const { page, problems } = await app.open("/app/customers");
+    // Past the filters, the sortable headings and one link per customer row (50) to the pagination.
+    const stops = await tabStops(page, 90);
+    for (const stop of [/^a:Dashboard$/, /^select:RFM segment/, /^input:P\(alive\) from/, /^button:Apply filters/, /^button:.*Net spent/, /Next page/]) {
+      expect(stops).toContainEqual(expect.stringMatching(stop));
+    }
+    expect(problems).toEqual([]);
+  });
+
+  it("tab reaches the money fields and the Save button", async () => {
+    const { page } = await app.open("/app/settings");
+    const stops = await tabStops(page, 25);
+    for (const label of ["Gross margin", "Customer acquisition cost (CAC)", "Discount rate", "CLV horizon"]) {
+      expect(stops).toContainEqual(expect.stringMatching(new RegExp(`^input:${label.replace(/[()]/g, "\\$&")}`)));
+    }
+    expect(stops).toContain("button:Save");
   });
 });
