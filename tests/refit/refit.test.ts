@@ -131,6 +131,7 @@ describe("refit of a shop with enough data", () => {
     const report = await refitShop(pool, shop, { trigger: "backfill", now: NOW, batchSize: 400 });
     const totals = await countedTotals(shop);
     expect(report).toMatchObject({ status: "ready", version: 1, asOfDay: AS_OF, customers: totals.customers, orders: totals.orders });
+    expect(report.changedDuringRefit).toBe(0); // nothing changed: every row from the one read
     expect(totals.customers).toBe(CUSTOMERS);
 
     const rows = await metricsRows(shop);
@@ -275,7 +276,7 @@ describe("refit of a shop with enough data", () => {
   });
 
   it("a customer whose orders change during the refit is scored from their orders as they are now", async () => {
-    // Simulate a delivery that lands after the orders were read: the ingest path stamps summaryAt.
+    // A delivery that lands after the orders were read: the ingest path updates the customer's summary row.
     const before = (await metricsRows(shop)).find((r) => r.orders > 0 && r.recencyDays! > 0)!;
     const customerId = Number(before.customerId);
     const landDelivery = async () => {
@@ -289,6 +290,7 @@ describe("refit of a shop with enough data", () => {
     const report = await refitShop(pool, shop, { trigger: "debounce", now: NOW, onOrdersRead: landDelivery });
     const row = (await metricsRows(shop)).find((r) => r.customerId === String(customerId))!;
     expect(row).toMatchObject({ recencyDays: 0, orders: before.orders + 1, netSpentMinor: String(Number(before.netSpentMinor) + 4321) });
+    expect(report.changedDuringRefit).toBe(1);
     // The fit itself was made from the orders read before the delivery.
     const segments = await aggregate<SegmentsAggregate>(shop, "segments");
     expect(segments.customers).toBe(report.customers);

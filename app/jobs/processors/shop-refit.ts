@@ -81,6 +81,8 @@ export interface RefitReport {
   orders: number;
   /** Metrics rows written (customers with orders, plus orders-0 rows). */
   rowsWritten: number;
+  /** Customers scored from fresh orders because their row changed while the refit ran. */
+  changedDuringRefit: number;
   durationMs: number;
   /** Milliseconds per phase (read, fit, score, write, aggregates), for the logs and the benchmark. */
   phasesMs: Record<string, number>;
@@ -130,8 +132,8 @@ interface ShopData {
   dimensions: Record<RetentionDimension, DimensionValues>;
   orders: number;
   customersWithOrders: number;
-  /** Database time the orders were read at: rows written live after it are newer than ours. */
-  snapshotAt: Date;
+  /** The read's snapshot (pg_current_snapshot): a customer row changed outside it is newer than our orders. */
+  snapshot: string;
   changesAtSnapshot: number;
 }
 
@@ -141,11 +143,11 @@ async function readShop(pool: pg.Pool, shop: string, settings: MetricsSettings, 
   try {
     // One snapshot for the orders and the change counter; read-only, so it blocks nobody.
     await client.query("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY");
-    const clock = await client.query<{ at_ms: number; changes: number | null }>(
-      `SELECT (extract(epoch FROM now()) * 1000)::float8 AS at_ms, (SELECT "changesSinceFit" FROM "ShopFit" WHERE shop = $1) AS changes`,
+    const clock = await client.query<{ snapshot: string; changes: number | null }>(
+      `SELECT pg_current_snapshot()::text AS snapshot, (SELECT "changesSinceFit" FROM "ShopFit" WHERE shop = $1) AS changes`,
       [shop],
     );
-    const snapshotAt = new Date(Math.floor(clock.rows[0].at_ms));
+    const snapshot = clock.rows[0].snapshot;
     await client.query(`DECLARE refit_orders NO SCROLL CURSOR FOR ${COUNTED_ORDERS_SQL}${ORDER_BY}`, countedOrdersParams(shop, settings));
     const facts = new CustomerFactsColumns();
     const builder = new OrderTableBuilder();
@@ -213,7 +215,7 @@ async function readShop(pool: pg.Pool, shop: string, settings: MetricsSettings, 
       dimensions,
       orders,
       customersWithOrders,
-      snapshotAt,
+      snapshot,
       changesAtSnapshot: clock.rows[0].changes ?? 0,
     };
   } catch (error) {
@@ -242,23 +244,23 @@ async function freshFacts(db: Queryable, shop: string, settings: MetricsSettings
 }
 
 /**
- * Customers whose orders changed after `since`: the ingest path stamps Customer.summaryAt
- * in the transaction that changes a customer's orders. One scan of the shop's customers.
+ * Customers whose row was changed by a transaction the read's snapshot does not see (in
+ * flight when the orders were read, or later): the ingest path updates a customer's
+ * summary in the transaction that changes their orders, so these are the customers whose
+ * orders may be newer than ours. xmin is a 32-bit transaction id; the snapshot's xmax gives
+ * its epoch (xmin is never more than 2^31 transactions behind it).
  */
-async function ordersChangedSince(db: Queryable, shop: string, since: Date): Promise<Set<string>> {
-  const result = await db.query<{ id: string }>(`SELECT id::text AS id FROM "Customer" WHERE shop = $1 AND "summaryAt" > $2::timestamp`, [
-    shop,
-    since.toISOString(),
-  ]);
+async function changedOutside(db: Queryable, shop: string, snapshot: string): Promise<Set<string>> {
+  const result = await db.query<{ id: string }>(
+    `WITH s AS (SELECT $2::pg_snapshot AS snap, pg_snapshot_xmax($2::pg_snapshot)::text::bigint AS xmax)
+     SELECT c.id::text AS id
+     FROM "Customer" AS c, s, LATERAL (SELECT ((s.xmax >> 32) << 32) + c.xmin::text::bigint AS guess) AS x
+     WHERE c.shop = $1
+       AND NOT pg_visible_in_snapshot((CASE WHEN x.guess > s.xmax THEN x.guess - 4294967296 ELSE x.guess END)::text::xid8, s.snap)`,
+    [shop, snapshot],
+  );
   return new Set(result.rows.map((row) => row.id));
 }
-
-/**
- * summaryAt is the changing transaction's start time, so a transaction that began before
- * the orders were read may commit after: customers stamped this long before the snapshot
- * are recomputed from fresh orders too (a few customers, cheaply).
- */
-const CHANGE_MARGIN_MS = 60_000;
 
 /**
  * One batch of metrics rows. The commit does not wait for the WAL flush: a refit is
@@ -420,12 +422,11 @@ async function refit(
   // snapshot are scored from their orders as they are now. Checking again once every
   // batch is written catches a change that landed meanwhile (its live job may have run
   // before our write); a change after that check has its live job run after our writes.
-  const changedAfter = new Date(data.snapshotAt.getTime() - CHANGE_MARGIN_MS);
   const freshRows = async (ids: readonly string[]) =>
     (await freshFacts(pool, shop, settings, ids, asOfDay)).map((f) => customerMetrics(f, ctx, predictionOf(f, ctx.model)));
   const finalRows = new Map<string, CustomerMetricsValues>();
   let rowsWritten = 0;
-  const changed = await ordersChangedSince(pool, shop, changedAfter);
+  const changed = await changedOutside(pool, shop, data.snapshot);
   // One batch is written while the next is scored: PostgreSQL and Node work at once.
   let writing: Promise<void> = Promise.resolve();
   const tally = new SegmentTally();
@@ -446,7 +447,7 @@ async function refit(
   }
   await writing;
   // Changed while we wrote: rewritten from their orders now, and the tally follows.
-  const late = [...(await ordersChangedSince(pool, shop, changedAfter))].filter((id) => !changed.has(id));
+  const late = [...(await changedOutside(pool, shop, data.snapshot))].filter((id) => !changed.has(id));
   for (let from = 0; from < late.length; from += batchSize) {
     const ids = late.slice(from, from + batchSize);
     const rows = await freshRows(ids);
@@ -504,6 +505,7 @@ async function refit(
     customers: data.customersWithOrders,
     orders: data.orders,
     rowsWritten,
+    changedDuringRefit: changed.size + late.length,
     durationMs,
     phasesMs,
   };
