@@ -261,7 +261,10 @@ export async function recomputeCustomerMetrics(
     return { ...written, removed, state };
   });
 
-  return { written: outcome.written, transitions: outcome.transitions, removed: outcome.removed, refit: refitDue(outcome.state, now, options.debounce) };
+  // A shop never fitted asks for its first fit only for a customer that exists: a late job of
+  // a redacted shop must not bring a fit row back.
+  const refit = outcome.state.fitted || outcome.written > 0 ? refitDue(outcome.state, now, options.debounce) : null;
+  return { written: outcome.written, transitions: outcome.transitions, removed: outcome.removed, refit };
 }
 
 /**
