@@ -3,7 +3,7 @@ import { type ReadableStream as NodeReadableStream } from "node:stream/web";
 import type pg from "pg";
 import { ORDER_FIELDS, mapGraphqlOrder } from "~/ingest/graphql-mappers";
 import { type OrderBundle, PayloadValidationError } from "~/ingest/mappers";
-import { pgPool, pgTransaction } from "~/db/pg.server";
+import { type RawTx, pgPool, pgTransaction } from "~/db/pg.server";
 import { recomputeShopCustomerSummaries } from "~/ingest/summary.server";
 import { lockShopExclusive } from "~/ingest/tx.server";
 import { upsertOrdersBatch } from "~/ingest/upsert-batch.server";
@@ -234,6 +234,17 @@ async function* linesOf(body: NodeReadableStream<Uint8Array>): AsyncGenerator<st
   if (rest !== "") yield strip([rest]);
 }
 
+/** One batch of an import's orders; the caller's transaction also moves the run's offset. Summaries wait for finishImport. */
+export async function writeImportBatch(tx: RawTx, shop: string, bundles: OrderBundle[]): Promise<void> {
+  if (bundles.length > 0) await upsertOrdersBatch(tx, shop, bundles, { summaries: "deferred" });
+}
+
+/** An import's last step: every customer summary of the shop, once, under the exclusive import lock. */
+export async function finishImport(tx: RawTx, shop: string): Promise<void> {
+  await lockShopExclusive(tx, shop);
+  await recomputeShopCustomerSummaries(tx, shop);
+}
+
 /** Another download of the same run committed first: this one stops, its batch rolled back. */
 class OffsetMoved extends Error {}
 
@@ -259,7 +270,7 @@ async function download(deps: BackfillDeps, run: BackfillRun): Promise<AdvanceOu
       // The batch and its offset commit together, so a commit lost in a database crash
       // loses both and the resume reads those lines again: no need to wait for the WAL flush.
       await tx.$executeRaw`SET LOCAL synchronous_commit = off`;
-      if (bundles.length > 0) await upsertOrdersBatch(tx, run.shop, bundles, { summaries: "deferred" });
+      await writeImportBatch(tx, run.shop, bundles);
       const moved = await tx.$executeRaw`
         UPDATE "BackfillRun" SET "linesProcessed" = ${upToLine}::int, "ordersProcessed" = "ordersProcessed" + ${bundles.length}::int,
                "updatedAt" = now() AT TIME ZONE 'UTC'
@@ -345,7 +356,7 @@ async function download(deps: BackfillDeps, run: BackfillRun): Promise<AdvanceOu
       UPDATE "BackfillRun" SET status = 'COMPLETED', "finishedAt" = ${new Date()}::timestamp, error = ${error}::text, "updatedAt" = now() AT TIME ZONE 'UTC'
       WHERE id = ${run.id}::bigint AND status = 'DOWNLOADING' AND "linesProcessed" = ${committedLines}::int
       RETURNING "ordersProcessed"`;
-    if (row) await recomputeShopCustomerSummaries(tx, run.shop);
+    if (row) await finishImport(tx, run.shop);
     return row;
   });
   if (!finished) return { state: "finished-elsewhere" };
