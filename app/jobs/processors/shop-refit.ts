@@ -373,6 +373,43 @@ async function refit(
     phasesMs[name] = (phasesMs[name] ?? 0) + at - phaseStart;
     phaseStart = at;
   };
+  // The per-customer columns live only inside fitAndRescore: freed before the aggregates.
+  const scored = await fitAndRescore(pool, shop, settings, asOfDay, { trigger, batchSize, onOrdersRead }, startedAt, phase);
+  const { fit, version, modelVersion, refitAt, tally, report, table } = scored;
+  await writeDailyCounts(pool, shop, asOfDay, tally);
+  await writeAggregates(pool, shop, { settings, asOfDay, modelVersion, refitAt, tally, report, table, dimensions: scored.dimensions, fit });
+  phase("aggregates");
+  const durationMs = Date.now() - startedAt.getTime();
+  await pool.query(`UPDATE "ShopFit" SET "finishedAt" = now() AT TIME ZONE 'UTC', "durationMs" = $3 WHERE shop = $1 AND version = $2`, [
+    shop,
+    version,
+    durationMs,
+  ]);
+  return {
+    shop,
+    version,
+    status: fit.status,
+    reasonCode: fit.reasonCode,
+    asOfDay,
+    customers: scored.customers,
+    orders: scored.orders,
+    rowsWritten: scored.rowsWritten,
+    changedDuringRefit: scored.changedDuringRefit,
+    durationMs,
+    phasesMs,
+  };
+}
+
+/** Steps 1-4: read, fit, score, write ShopFit, rescore everyone. */
+async function fitAndRescore(
+  pool: pg.Pool,
+  shop: string,
+  settings: MetricsSettings,
+  asOfDay: number,
+  { trigger, batchSize, onOrdersRead }: { trigger: RefitTrigger; batchSize: number; onOrdersRead?: () => Promise<void> },
+  startedAt: Date,
+  phase: (name: string) => void,
+) {
   const data = await readShop(pool, shop, settings, asOfDay);
   phase("read");
   await onOrdersRead?.();
@@ -476,38 +513,19 @@ async function refit(
   }
 
   phase("rescore and write");
-  await writeDailyCounts(pool, shop, asOfDay, tally);
-  await writeAggregates(pool, shop, {
-    settings,
-    asOfDay,
+  return {
+    fit,
+    version,
     modelVersion,
     refitAt,
     tally,
     report,
     table,
-    data,
-    fit,
-  });
-
-  phase("aggregates");
-  const durationMs = Date.now() - startedAt.getTime();
-  await pool.query(`UPDATE "ShopFit" SET "finishedAt" = now() AT TIME ZONE 'UTC', "durationMs" = $3 WHERE shop = $1 AND version = $2`, [
-    shop,
-    version,
-    durationMs,
-  ]);
-  return {
-    shop,
-    version,
-    status: fit.status,
-    reasonCode: fit.reasonCode,
-    asOfDay,
+    dimensions: data.dimensions,
     customers: data.customersWithOrders,
     orders: data.orders,
     rowsWritten,
     changedDuringRefit: changed.size + late.length,
-    durationMs,
-    phasesMs,
   };
 }
 
@@ -549,12 +567,12 @@ interface AggregateInputs {
   tally: SegmentTally;
   report: RetentionReport;
   table: ReturnType<OrderTableBuilder["build"]>["table"];
-  data: ShopData;
+  dimensions: ShopData["dimensions"];
   fit: FitOutcome;
 }
 
 async function writeAggregates(pool: pg.Pool, shop: string, a: AggregateInputs): Promise<void> {
-  const { settings, asOfDay, tally, report, table, data } = a;
+  const { settings, asOfDay, tally, report, table, dimensions } = a;
   const asOfIso = dayToIso(asOfDay);
 
   // Segment history (daily counts written by earlier refits).
@@ -615,7 +633,7 @@ async function writeAggregates(pool: pg.Pool, shop: string, a: AggregateInputs):
   const filters = {} as RetentionAggregate["filters"];
   const filtered: [string, RetentionAggregate][] = [];
   for (const dimension of RETENTION_DIMENSIONS) {
-    const values = data.dimensions[dimension];
+    const values = dimensions[dimension];
     const top = values.top(RETENTION_FILTER_VALUES);
     filters[dimension] = top.map((v) => ({ value: v.value, customers: v.customers }));
     for (const v of top) {
