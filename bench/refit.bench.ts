@@ -15,6 +15,7 @@ import { createPgPool } from "../app/db/pg.server";
 import { type RefitReport, refitShop } from "../app/jobs/processors/shop-refit";
 import { PROJECT_ROOT, ensureLocalServices } from "../scripts/local-services";
 import { insertSyntheticShop } from "../tests/refit/synthetic-shop";
+import { cpuSnapshot, machineBusyCpu, selfCpu, treeCpu } from "./lib/cpu";
 import { type BenchResult, round } from "./lib/report";
 
 const DATABASE = "tenure_bench_refit";
@@ -87,7 +88,14 @@ export async function run(argv: readonly string[] = []): Promise<BenchResult[]> 
     for (const [label, now] of runs) {
       global.gc?.();
       const rssBefore = process.memoryUsage().rss / 2 ** 20;
+      // CPU seconds of this process and of PostgreSQL (when started here), and of the whole
+      // machine: the machine is shared, so wall time alone says little.
+      const groups = { node: selfCpu, ...(services.postgres.pid ? { postgres: treeCpu(services.postgres.pid) } : {}), machine: machineBusyCpu };
+      const cpuBefore = cpuSnapshot(groups);
       const refit = await measured<RefitReport>(() => refitShop(pool!, shop, { trigger: "nightly", now }));
+      const cpuAfter = cpuSnapshot(groups);
+      const cpu = (name: string) => (name in cpuAfter ? round(cpuAfter[name] - cpuBefore[name]) : null);
+      const others = (cpu("machine") ?? 0) - (cpu("node") ?? 0) - (cpu("postgres") ?? 0);
       const report = refit.value;
       log(`${label}: ${round(refit.seconds)} s, peak RSS ${round(refit.peakRssMiB)} MiB, ${report.status}, phases ${JSON.stringify(report.phasesMs)}`);
       if (report.customers !== customers) throw new Error(`expected ${customers} customers refitted, got ${report.customers}`);
@@ -103,6 +111,9 @@ export async function run(argv: readonly string[] = []): Promise<BenchResult[]> 
           "customers/s": Math.round(customers / refit.seconds),
           "peak RSS MiB": round(refit.peakRssMiB),
           "RSS before MiB": round(rssBefore),
+          "node CPU s": cpu("node"),
+          "postgres CPU s": cpu("postgres"),
+          "other processes' CPU s": round(others),
           status: report.status,
           "rows written": report.rowsWritten,
           ...Object.fromEntries(Object.entries(report.phasesMs).map(([name, ms]) => [`${name} s`, round(ms / 1000)])),

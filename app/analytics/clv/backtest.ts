@@ -126,10 +126,21 @@ export function backtest(tx: Iterable<Transaction> | TransactionTable, opts: Bac
   // Weekly tracking from the first purchase in the data.
   const cohortSize = new Map<number, number>(); // first day -> customers
   for (const s of summaries) cohortSize.set(s.firstDay, (cohortSize.get(s.firstDay) ?? 0) + 1);
+  // E[X(t)] depends only on the age endDay - firstDay: a few hundred distinct ages stand
+  // behind (first days x weeks) terms, so each is computed once (a 2F1 series for BG/NBD).
+  const expectedByAge = new Map<number, number>();
+  const expectedAtAge = (age: number) => {
+    let value = expectedByAge.get(age);
+    if (value === undefined) {
+      value = model.expectedPurchases(age / days);
+      expectedByAge.set(age, value);
+    }
+    return value;
+  };
   const cumulativeModel = (endDay: number) => {
     let sum = 0;
     for (const [firstDay, count] of cohortSize) {
-      if (firstDay < endDay) sum += count * model.expectedPurchases((endDay - firstDay) / days);
+      if (firstDay < endDay) sum += count * expectedAtAge(endDay - firstDay);
     }
     return sum;
   };
