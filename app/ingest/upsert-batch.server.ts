@@ -1,3 +1,4 @@
+import { Prisma } from "@prisma/client";
 import { type CustomerRow, type OrderBundle, type OrderRow } from "./mappers";
 import { recomputeCustomerSummaries, recomputeOrderNets } from "./summary.server";
 import { type RawTx } from "~/db/pg.server";
@@ -54,6 +55,50 @@ function latestBy<T>(rows: T[], key: (row: T) => bigint, updatedAt: (row: T) => 
   return [...byKey.values()];
 }
 
+/**
+ * Inserts these orders (with `conflictRule`, the newer-wins upsert for stored ones) from one
+ * array per column, read with unnest: PostgreSQL decodes typed arrays several times faster
+ * than JSON records, and orders are most of a backfill's rows. Array-valued columns travel
+ * as array literals, one per row; ids and times as text (pg and Prisma both send a text
+ * array, which the casts read).
+ */
+async function writeOrders(
+  tx: RawTx,
+  shop: string,
+  orders: OrderRow[],
+  options: { refunded: Set<bigint>; deletedCustomers: Set<bigint>; conflictRule: Prisma.Sql },
+): Promise<{ id: bigint; customerId: bigint | null }[]> {
+  const col = <T>(pick: (o: OrderRow) => T) => orders.map(pick);
+  return tx.$queryRaw<{ id: bigint; customerId: bigint | null }[]>`
+    INSERT INTO "Order" AS cur (shop, id, name, "customerId", "processedAt", "shopifyCreatedAt", "shopifyUpdatedAt",
+                                currency, "currentTotalMinor", "netMinor", test, "cancelledAt", "financialStatus",
+                                "sourceName", "discountCodes", tags, "firstProductId", "firstProductTitle", "lineItemCount")
+    SELECT ${shop}, x.id, x.name, x."customerId", x."processedAt", x."shopifyCreatedAt", x."shopifyUpdatedAt",
+           x.currency, x."currentTotalMinor",
+           CASE WHEN x.test THEN 0
+                WHEN NOT x.refunded THEN GREATEST(0, x."currentTotalMinor")
+                ELSE GREATEST(0, x."currentTotalMinor" - COALESCE((
+                  SELECT sum(r."amountMinor") FROM "Refund" AS r
+                  WHERE r.shop = ${shop} AND r."orderId" = x.id AND r."createdAt" > x."shopifyUpdatedAt"), 0)) END,
+           x.test, x."cancelledAt", x."financialStatus", x."sourceName", x."discountCodes"::text[],
+           x.tags::text[], x."firstProductId", x."firstProductTitle", x."lineItemCount"
+    FROM unnest(${col((o) => o.id.toString())}::bigint[], ${col((o) => o.name)}::text[],
+                ${col((o) => (o.customerId !== null && options.deletedCustomers.has(o.customerId) ? null : text(o.customerId)))}::bigint[],
+                ${col((o) => iso(o.processedAt))}::timestamp[], ${col((o) => iso(o.shopifyCreatedAt))}::timestamp[],
+                ${col((o) => iso(o.shopifyUpdatedAt))}::timestamp[], ${col((o) => o.currency)}::text[],
+                ${col((o) => o.currentTotalMinor.toString())}::bigint[], ${col((o) => o.test)}::boolean[],
+                ${col((o) => iso(o.cancelledAt))}::timestamp[], ${col((o) => o.financialStatus)}::text[],
+                ${col((o) => o.sourceName)}::text[], ${col((o) => arrayLiteral(o.discountCodes))}::text[],
+                ${col((o) => arrayLiteral(o.tags))}::text[], ${col((o) => text(o.firstProductId))}::bigint[],
+                ${col((o) => o.firstProductTitle)}::text[], ${col((o) => o.lineItemCount)}::int[],
+                ${col((o) => options.refunded.has(o.id))}::boolean[])
+         AS x(id, name, "customerId", "processedAt", "shopifyCreatedAt", "shopifyUpdatedAt", currency,
+              "currentTotalMinor", test, "cancelledAt", "financialStatus", "sourceName", "discountCodes", tags,
+              "firstProductId", "firstProductTitle", "lineItemCount", refunded)
+    ${options.conflictRule}
+    RETURNING id, "customerId"`;
+}
+
 export async function upsertOrdersBatch(tx: RawTx, shop: string, bundles: OrderBundle[], options: BatchOptions = {}): Promise<BatchResult> {
   if (bundles.length === 0) return { ordersWritten: 0, customerIds: [] };
   const orders = latestBy(bundles.map((b) => b.order), (o) => o.id, (o) => o.shopifyUpdatedAt);
@@ -61,8 +106,8 @@ export async function upsertOrdersBatch(tx: RawTx, shop: string, bundles: OrderB
 
   await lockShopExclusive(tx, shop);
   const deferred = options.summaries === "deferred";
-  // The stored owners tell whose summary a moved order changes; a deferred import recomputes them all anyway.
-  const stored = deferred ? [] : await tx.$queryRaw<{ id: bigint; customerId: bigint | null }[]>`
+  // Which orders exist (new ones take a plain insert) and their owners (whose summary a moved order changes).
+  const stored = await tx.$queryRaw<{ id: bigint; customerId: bigint | null }[]>`
     SELECT id, "customerId" FROM "Order" WHERE shop = ${shop} AND id = ANY(${orderIds}::bigint[])`;
   // Every bundle's customer, not only the winning versions': upsertOrder writes the
   // customer of a stale order too.
@@ -130,39 +175,22 @@ export async function upsertOrdersBatch(tx: RawTx, shop: string, bundles: OrderB
     ordersWithNewRefunds = distinctIds(inserted.map((r) => r.orderId));
   }
 
-  let written: { id: bigint; customerId: bigint | null }[] = [];
+  const written: { id: bigint; customerId: bigint | null }[] = [];
   if (liveOrders.length > 0) {
-    // One array per column, read with unnest: PostgreSQL decodes typed arrays several times
-    // faster than JSON records, and orders are most of a backfill's rows. Array-valued
-    // columns travel as array literals, one per row; ids and times as text (both pg and
-    // Prisma send a text array, which the casts read).
-    const col = <T>(pick: (o: OrderRow) => T) => liveOrders.map(pick);
-    const rows = await tx.$queryRaw<{ id: bigint; customerId: bigint | null }[]>`
-      INSERT INTO "Order" AS cur (shop, id, name, "customerId", "processedAt", "shopifyCreatedAt", "shopifyUpdatedAt",
-                                  currency, "currentTotalMinor", "netMinor", test, "cancelledAt", "financialStatus",
-                                  "sourceName", "discountCodes", tags, "firstProductId", "firstProductTitle", "lineItemCount")
-      SELECT ${shop}, x.id, x.name, x."customerId", x."processedAt", x."shopifyCreatedAt", x."shopifyUpdatedAt",
-             x.currency, x."currentTotalMinor",
-             CASE WHEN x.test THEN 0 ELSE GREATEST(0, x."currentTotalMinor" - COALESCE((
-               SELECT sum(r."amountMinor") FROM "Refund" AS r
-               WHERE r.shop = ${shop} AND r."orderId" = x.id AND r."createdAt" > x."shopifyUpdatedAt"), 0)) END,
-             x.test, x."cancelledAt", x."financialStatus", x."sourceName", x."discountCodes"::text[],
-             x.tags::text[], x."firstProductId", x."firstProductTitle", x."lineItemCount"
-      FROM unnest(${col((o) => o.id.toString())}::bigint[], ${col((o) => o.name)}::text[],
-                  ${col((o) => (o.customerId !== null && deletedCustomers.has(o.customerId) ? null : text(o.customerId)))}::bigint[],
-                  ${col((o) => iso(o.processedAt))}::timestamp[], ${col((o) => iso(o.shopifyCreatedAt))}::timestamp[],
-                  ${col((o) => iso(o.shopifyUpdatedAt))}::timestamp[], ${col((o) => o.currency)}::text[],
-                  ${col((o) => o.currentTotalMinor.toString())}::bigint[], ${col((o) => o.test)}::boolean[],
-                  ${col((o) => iso(o.cancelledAt))}::timestamp[], ${col((o) => o.financialStatus)}::text[],
-                  ${col((o) => o.sourceName)}::text[], ${col((o) => arrayLiteral(o.discountCodes))}::text[],
-                  ${col((o) => arrayLiteral(o.tags))}::text[], ${col((o) => text(o.firstProductId))}::bigint[],
-                  ${col((o) => o.firstProductTitle)}::text[], ${col((o) => o.lineItemCount)}::int[])
-           AS x(id, name, "customerId", "processedAt", "shopifyCreatedAt", "shopifyUpdatedAt", currency,
-                "currentTotalMinor", test, "cancelledAt", "financialStatus", "sourceName", "discountCodes", tags,
-                "firstProductId", "firstProductTitle", "lineItemCount")
-      ${ORDER_NEWER_WINS}
-      RETURNING id, "customerId"`;
-    written = rows;
+    // Orders with any refund stored (this batch's or earlier ones'): only their net needs the
+    // refunds read back; the rest is the current total. One index scan instead of a subquery per order.
+    const refundedRows = await tx.$queryRaw<{ orderId: bigint }[]>`
+      SELECT DISTINCT "orderId" FROM "Refund" WHERE shop = ${shop} AND "orderId" = ANY(${liveOrders.map((o) => o.id)}::bigint[])`;
+    const refunded = new Set(refundedRows.map((row) => row.orderId));
+    const storedIds = new Set(stored.map((row) => row.id));
+    // New orders take a plain insert (nothing can insert them meanwhile: the batch holds the
+    // shop's import lock exclusively); stored ones the newer-wins upsert.
+    for (const [subset, conflictRule] of [
+      [liveOrders.filter((o) => !storedIds.has(o.id)), Prisma.empty],
+      [liveOrders.filter((o) => storedIds.has(o.id)), ORDER_NEWER_WINS],
+    ] as const) {
+      if (subset.length > 0) written.push(...(await writeOrders(tx, shop, subset, { refunded, deletedCustomers, conflictRule })));
+    }
   }
   // A stale order with refunds new to us: its stored net may change (written ones are already right).
   const writtenSet = new Set(written.map((row) => row.id));
