@@ -4,7 +4,7 @@ import type pg from "pg";
 import { silentLogger } from "~/jobs/log.server";
 import { MetricsHandOffError, processDelivery } from "~/jobs/processors/ingest";
 import { refitShop } from "~/jobs/processors/shop-refit";
-import { scheduleRefit } from "~/jobs/processors/customer-metrics";
+import { type CustomerMetricsJobResult, scheduleRefit } from "~/jobs/processors/customer-metrics";
 import { enqueueIngest } from "~/jobs/producers.server";
 import { QUEUE, closeProducerQueues, shopRefitDedupId } from "~/jobs/queues.server";
 import { type StartWorkersOptions, type WorkersHandle, startWorkers } from "~/jobs/workers.server";
@@ -135,6 +135,35 @@ describe("customer-metrics worker", () => {
     expect(runs).toBeLessThanOrEqual(2);
     const row = await metricsRow(shop, 501);
     expect(row).toMatchObject({ orders: 21, netSpentMinor: BigInt(1_000 + 20 * 1_000 + (20 * 21) / 2) });
+  });
+
+  it("recomputes the customers of a shop that change while its recompute runs together, in one batch", async () => {
+    // (A batch holds at most concurrency - 1 customers: the jobs waiting in it are active jobs.)
+    const workers = await start({ metrics: { concurrency: 8 } });
+    const shop = uniqueShop("metrics");
+    await createShop(shop);
+    await order(shop, 551, 1_000, daysBefore(NOW, 30));
+    await waitFor(async () => (await metricsRow(shop, 551))?.orders === 1, 10_000, "the first metrics row");
+    const results = new Map<string, CustomerMetricsJobResult>();
+    const active = new Set<string>();
+    workers.metricsWorker!.on("active", (job) => {
+      if (job.data.shop === shop) active.add(job.data.customerId);
+    });
+    workers.metricsWorker!.on("completed", (job, result: CustomerMetricsJobResult) => {
+      if (job.data.shop === shop) results.set(job.data.customerId, result);
+    });
+
+    // 551's recompute blocks at its write; five other customers order meanwhile.
+    const lock = await holdLock(`SELECT 1 FROM "CustomerMetrics" WHERE shop = $1 AND "customerId" = 551 FOR UPDATE`, [shop]);
+    await order(shop, 551, 2_000, daysBefore(NOW, 2));
+    await waitFor(async () => (await testPool().query(`SELECT 1 FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE '%CustomerMetrics%'`)).rowCount! > 0, 10_000, "551's write to wait");
+    for (let c = 552; c <= 556; c++) await order(shop, c, 3_000, daysBefore(NOW, 1));
+    await waitFor(async () => active.size === 6, 10_000, "the five jobs to wait behind 551's recompute");
+    await lock.release();
+    await waitFor(async () => results.size === 6, 10_000, "every recompute");
+    expect(results.get("551")).toMatchObject({ batch: 1, written: 1 });
+    for (let c = 552; c <= 556; c++) expect(results.get(String(c))).toMatchObject({ batch: 5, written: 5 });
+    for (let c = 552; c <= 556; c++) expect(await metricsRow(shop, c)).toMatchObject({ orders: 1, netSpentMinor: 3_000n });
   });
 
   it("fails a job with bad data once, without retries, and keeps it visible", async () => {
