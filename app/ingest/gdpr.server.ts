@@ -1,6 +1,6 @@
 import { type Prisma } from "@prisma/client";
 import { recomputeCustomerSummaries } from "./summary.server";
-import { type Db, type Tx, distinctIds, lockCustomers, lockOrders, withTransaction } from "./tx.server";
+import { type Db, type Tx, distinctIds, lockCustomers, lockOrders, lockShopExclusive, withTransaction } from "./tx.server";
 import { addTombstones, ordersOfCustomer } from "./upsert.server";
 
 // Mandatory compliance topics. Redaction really deletes: rows go, delivery payloads are
@@ -110,6 +110,11 @@ export async function redactShop(db: Db, shop: string): Promise<Record<string, n
     // Deliveries first: this waits for any in-flight delivery of the shop to commit, before
     // we hold locks on the rows it may be writing (no deadlock), and then removes its effects.
     counts.deliveries = await tx.$executeRaw`DELETE FROM "WebhookDelivery" WHERE shop = ${shop}`;
+    // Then the shop's import lock (after the deliveries, whose processors take it after their
+    // row): an import batch in flight commits first, and deleting its run makes the next
+    // batch's offset check fail, so no import writes the shop's rows back.
+    await lockShopExclusive(tx, shop);
+    counts.backfillRuns = await tx.$executeRaw`DELETE FROM "BackfillRun" WHERE shop = ${shop}`;
     counts.refunds = await tx.$executeRaw`DELETE FROM "Refund" WHERE shop = ${shop}`;
     counts.orders = await tx.$executeRaw`DELETE FROM "Order" WHERE shop = ${shop}`;
     counts.customers = await tx.$executeRaw`DELETE FROM "Customer" WHERE shop = ${shop}`;
