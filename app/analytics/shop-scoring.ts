@@ -63,6 +63,35 @@ export class CustomerFactsColumns {
     return this.orders[i] > 0 ? this.lastDay[i] : null;
   }
 
+  /** Customers from..to-1 as typed arrays (to hand to a scoring thread). */
+  slice(from: number, to: number): FactsSlice {
+    return {
+      ids: this.ids.slice(from, to),
+      orders: Int32Array.from(this.orders.slice(from, to)),
+      netSpent: Float64Array.from(this.netSpent.slice(from, to)),
+      discountedOrders: Int32Array.from(this.discountedOrders.slice(from, to)),
+      firstDay: Int32Array.from(this.firstDay.slice(from, to)),
+      lastDay: Int32Array.from(this.lastDay.slice(from, to)),
+      purchaseDays: Int32Array.from(this.purchaseDays.slice(from, to)),
+      repeatValue: Float64Array.from(this.repeatValue.slice(from, to)),
+    };
+  }
+
+  static fromSlice(slice: FactsSlice): CustomerFactsColumns {
+    const columns = new CustomerFactsColumns();
+    columns.ids.push(...slice.ids);
+    for (let i = 0; i < slice.ids.length; i++) {
+      columns.orders.push(slice.orders[i]);
+      columns.netSpent.push(slice.netSpent[i]);
+      columns.discountedOrders.push(slice.discountedOrders[i]);
+      columns.firstDay.push(slice.firstDay[i]);
+      columns.lastDay.push(slice.lastDay[i]);
+      columns.purchaseDays.push(slice.purchaseDays[i]);
+      columns.repeatValue.push(slice.repeatValue[i]);
+    }
+    return columns;
+  }
+
   factsAt(i: number, asOfDay: number, unit: TimeUnit = SHOP_MODEL_UNIT): CustomerFacts {
     const customerId = this.ids[i];
     if (this.orders[i] === 0) {
@@ -94,6 +123,29 @@ export class CustomerFactsColumns {
   }
 }
 
+/** A run of customers' facts in typed arrays (structured-cloneable). */
+export interface FactsSlice {
+  ids: string[];
+  orders: Int32Array;
+  netSpent: Float64Array;
+  discountedOrders: Int32Array;
+  firstDay: Int32Array;
+  lastDay: Int32Array;
+  purchaseDays: Int32Array;
+  repeatValue: Float64Array;
+}
+
+/** PredictionColumns' arrays (transferable between threads). */
+export interface PredictionParts {
+  flags: Uint8Array;
+  pAlive: Float64Array;
+  e90: Float64Array;
+  e365: Float64Array;
+  orderValue: Float64Array;
+  clv: Float64Array;
+  nextOrderDay: Float64Array;
+}
+
 const HAS_PREDICTION = 1;
 const HAS_ORDER_VALUE = 2;
 const HAS_CLV = 4;
@@ -117,6 +169,29 @@ export class PredictionColumns {
     this.orderValue = new Float64Array(length);
     this.clv = new Float64Array(length);
     this.nextOrderDay = new Float64Array(length);
+  }
+
+  parts(): PredictionParts {
+    const { flags, pAlive, e90, e365, orderValue, clv, nextOrderDay } = this;
+    return { flags, pAlive, e90, e365, orderValue, clv, nextOrderDay };
+  }
+
+  /** The columns of consecutive runs of customers, in order. */
+  static concat(runs: readonly PredictionParts[]): PredictionColumns {
+    const length = runs.reduce((sum, run) => sum + run.flags.length, 0);
+    const columns = new PredictionColumns(length);
+    let offset = 0;
+    for (const run of runs) {
+      columns.flags.set(run.flags, offset);
+      columns.pAlive.set(run.pAlive, offset);
+      columns.e90.set(run.e90, offset);
+      columns.e365.set(run.e365, offset);
+      columns.orderValue.set(run.orderValue, offset);
+      columns.clv.set(run.clv, offset);
+      columns.nextOrderDay.set(run.nextOrderDay, offset);
+      offset += run.flags.length;
+    }
+    return columns;
   }
 
   set(i: number, p: CustomerPrediction | null): void {

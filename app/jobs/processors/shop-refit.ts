@@ -24,7 +24,6 @@ import {
   customersTable,
   kpisOf,
   periodTotals,
-  predictAll,
 } from "~/analytics/shop-scoring";
 import {
   AGGREGATE_KIND,
@@ -38,6 +37,7 @@ import {
   retentionKind,
 } from "~/models/aggregates";
 import { pgTransaction } from "~/db/pg.server";
+import { scoreCustomers } from "~/refit/parallel-scoring.server";
 import { type MetricsWriteOptions, todayInZone, writeCustomerMetrics } from "~/models/customer-metrics.server";
 import { COUNTED_ORDERS_SQL, type MetricsSettings, countedOrdersParams, loadMetricsSettings } from "~/models/settings.server";
 import { type Logger, errorMessage, silentLogger } from "../log.server";
@@ -83,6 +83,9 @@ export interface RefitReport {
   rowsWritten: number;
   /** Customers scored from fresh orders because their row changed while the refit ran. */
   changedDuringRefit: number;
+  /** Threads that computed the predictions, and why only one when workers failed to start. */
+  scoringThreads: number;
+  scoringFallback: string | null;
   durationMs: number;
   /** Milliseconds per phase (read, fit, score, write, aggregates), for the logs and the benchmark. */
   phasesMs: Record<string, number>;
@@ -395,6 +398,8 @@ async function refit(
     orders: scored.orders,
     rowsWritten: scored.rowsWritten,
     changedDuringRefit: scored.changedDuringRefit,
+    scoringThreads: scored.scoringThreads,
+    scoringFallback: scored.scoringFallback,
     durationMs,
     phasesMs,
   };
@@ -426,7 +431,8 @@ async function fitAndRescore(
   rfmRows.length = 0;
 
   // Every prediction once: the VIP threshold needs the whole predicted CLV distribution.
-  const predictions = predictAll(facts, fit.model, asOfDay);
+  const scoring = await scoreCustomers(facts, fit.model, asOfDay);
+  const { predictions } = scoring;
   phase("predict");
   const { table, dimensions: tableDimensions } = data.builder.build();
   const margin = settings.grossMargin > 0 && settings.grossMargin <= 1 ? settings.grossMargin : 1;
@@ -526,6 +532,8 @@ async function fitAndRescore(
     orders: data.orders,
     rowsWritten,
     changedDuringRefit: changed.size + late.length,
+    scoringThreads: scoring.threads,
+    scoringFallback: scoring.fallback,
   };
 }
 

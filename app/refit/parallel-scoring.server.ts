@@ -1,0 +1,82 @@
+import { createRequire } from "node:module";
+import os from "node:os";
+import { pathToFileURL } from "node:url";
+import { Worker } from "node:worker_threads";
+import { type ShopModel } from "~/analytics/clv/shop-model";
+import { CustomerFactsColumns, PredictionColumns, type PredictionParts, predictAll } from "~/analytics/shop-scoring";
+import { type ScoreTask } from "./score-worker";
+
+// Every customer's prediction, on every core: scoring is most of a big refit's CPU (a few
+// dozen model evaluations per customer), and the customers are independent. The customers
+// are split into contiguous runs; this thread scores the first, worker threads the rest,
+// each with the model restored from its JSON, exactly as the live worker restores it, so
+// the numbers are the same as one thread's (tests/refit/parallel-scoring.test.ts).
+
+/** Below this many customers one thread is quicker than starting workers. */
+export const PARALLEL_SCORING_MIN_CUSTOMERS = 50_000;
+
+export interface ParallelScoringResult {
+  predictions: PredictionColumns;
+  /** Threads that scored (1: this thread only). */
+  threads: number;
+  /** Why the work stayed on one thread after workers were tried (a worker failed to start). */
+  fallback: string | null;
+}
+
+export async function scoreCustomers(
+  facts: CustomerFactsColumns,
+  model: ShopModel | null,
+  asOfDay: number,
+  { threads = Math.min(4, os.availableParallelism()), minCustomers = PARALLEL_SCORING_MIN_CUSTOMERS }: { threads?: number; minCustomers?: number } = {},
+): Promise<ParallelScoringResult> {
+  if (!model || threads <= 1 || facts.length < minCustomers) {
+    return { predictions: predictAll(facts, model, asOfDay), threads: 1, fallback: null };
+  }
+  const size = Math.ceil(facts.length / threads);
+  const runs = Array.from({ length: threads }, (_, k) => [k * size, Math.min(facts.length, (k + 1) * size)] as const).filter(([from, to]) => to > from);
+  const json = model.toJSON();
+  const workers: ReturnType<typeof startWorker>[] = [];
+  try {
+    for (const [from, to] of runs.slice(1)) workers.push(startWorker({ facts: facts.slice(from, to), model: json, asOfDay }));
+    const [from, to] = runs[0];
+    const own = predictAll(sliceColumns(facts, from, to), model, asOfDay).parts();
+    const theirs = await Promise.all(workers.map((w) => w.result));
+    return { predictions: PredictionColumns.concat([own, ...theirs]), threads: runs.length, fallback: null };
+  } catch (error) {
+    // A worker that cannot start (no TypeScript loader in this runtime, say): one thread, same numbers.
+    await Promise.all(workers.map((w) => w.stop()));
+    return { predictions: predictAll(facts, model, asOfDay), threads: 1, fallback: error instanceof Error ? error.message : String(error) };
+  }
+}
+
+function sliceColumns(facts: CustomerFactsColumns, from: number, to: number): CustomerFactsColumns {
+  if (from === 0 && to === facts.length) return facts;
+  return CustomerFactsColumns.fromSlice(facts.slice(from, to));
+}
+
+/**
+ * The worker's entry: registers tsx's loader in the worker itself, then loads
+ * score-worker.ts (the worker process runs the TypeScript sources under tsx, as the CLI does).
+ */
+function workerBootstrap(): string {
+  const tsx = pathToFileURL(createRequire(import.meta.url).resolve("tsx/esm/api")).href;
+  const entry = new URL("./score-worker.ts", import.meta.url).href;
+  return `import(${JSON.stringify(tsx)}).then(({ register }) => { register(); return import(${JSON.stringify(entry)}); });`;
+}
+
+function startWorker(task: ScoreTask): { result: Promise<PredictionParts>; stop: () => Promise<void> } {
+  const worker = new Worker(workerBootstrap(), { eval: true, execArgv: [], workerData: task });
+  const result = new Promise<PredictionParts>((resolve, reject) => {
+    worker.on("message", (message: { kind: "done"; parts: PredictionParts } | { kind: "error"; message: string }) => {
+      if (message.kind === "done") resolve(message.parts);
+      else reject(new Error(`scoring thread: ${message.message}`));
+    });
+    worker.on("error", reject);
+    worker.on("exit", (code) => reject(new Error(`scoring thread exited with code ${code}`)));
+  });
+  result.catch(() => undefined); // awaited by the caller
+  return {
+    result: result.finally(() => void worker.terminate()),
+    stop: async () => void (await worker.terminate()),
+  };
+}
