@@ -1,5 +1,5 @@
 import { type Page } from "playwright-core";
-import { ARTIFACTS_DIR, screenshot } from "./browser";
+import { screenshot } from "./browser";
 import { demoAppForFile } from "./harness";
 
 // Every merchant page renders with the demo shop's data: its heading, key figures read
@@ -42,8 +42,6 @@ async function landmarks() {
 }
 
 describe("the merchant's pages in demo mode, with the demo shop's data", () => {
-  afterAll(() => console.log(`browser tests: screenshots in ${ARTIFACTS_DIR}`));
-
   it("the refit scored every customer who ordered", async () => {
     expect(app.seeded.refit?.status).toBe("ready");
     const { rows } = await app.pool.query<{ buyers: string; scored: string }>(
