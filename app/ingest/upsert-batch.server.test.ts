@@ -98,4 +98,21 @@ describe("upsertOrdersBatch", () => {
     // Deferred: the import's last step recomputes them.
     expect(await db.customer.count({ where: { shop, ordersCount: { gt: 0 } } })).toBe(0);
   });
+
+  it("carries awkward text (quotes, backslashes, braces, commas, NULL, empty, unicode) exactly as the one-by-one path", async () => {
+    const db = testDb();
+    const awkward = ['say "hi"', "back\\slash", "{braced}", "a,b", "NULL", "", "naïve – ünïcode ☕", " padded "];
+    const bundles = awkward.map((text, i) => {
+      const bundle = mapOrderPayload(orderPayload({ id: 200 + i, customerId: 300 + i, updatedAt: new Date(Date.UTC(2025, 0, 1 + i)), totalCents: 1_000 }));
+      bundle.order = { ...bundle.order, name: text, tags: [text, "plain"], discountCodes: [text], firstProductTitle: text, sourceName: i % 2 ? null : text };
+      bundle.customer = { ...bundle.customer!, firstName: text, lastName: null, email: `${i}@example.com`, tags: [text] };
+      return bundle;
+    });
+    const [oneByOne, batched] = [uniqueShop("one"), uniqueShop("batch")];
+    for (const bundle of bundles) await upsertOrder(db, oneByOne, bundle);
+    await pgTransaction(pgPool(), (tx) => upsertOrdersBatch(tx, batched, bundles));
+    const expected = await snapshot(db, oneByOne);
+    expect(expected.orders.map((o) => o.name)).toEqual(awkward);
+    expect(await snapshot(db, batched)).toEqual(expected);
+  });
 });
