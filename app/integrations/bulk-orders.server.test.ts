@@ -9,7 +9,7 @@ import { upsertOrder } from "~/ingest/upsert.server";
 import { testDb, uniqueShop } from "../../tests/helpers/db";
 import { fixture } from "../../tests/ingest/fixtures";
 import { insertDelivery, orderPayload, refundPayload, snapshot } from "../../tests/ingest/helpers";
-import { waitFor } from "../../tests/ingest/private-redis";
+import { PrivateRedis, waitFor } from "../../tests/ingest/private-redis";
 import { FakeShopify } from "../../tests/backfill/fake-shopify";
 import { graphqlOrderFromWebhook } from "../../tests/backfill/graphql-shapes";
 import { type BackfillDeps, NO_READ_ALL_ORDERS_NOTICE, advanceBackfill, startBackfill } from "./bulk-orders.server";
@@ -203,5 +203,43 @@ describe("backfill steps", () => {
     expect(run.status).toBe("FAILED");
     expect(run.error).toMatch(/OPERATION_IN_PROGRESS: A bulk query operation/);
   });
-});
 
+  it("completes the import when Redis refuses the refit; the job's retry (not a late poll) asks for it again", async () => {
+    const shop = uniqueShop();
+    fake.orders = storePayloads(4).map(graphqlOrderFromWebhook);
+    await fake.installSession(db(), shop);
+    const deps = recordingDeps([]);
+    const run = await startBackfill(deps, shop);
+    expect(await advanceBackfill(deps, run.id)).toEqual({ state: "running" });
+
+    const redis = await PrivateRedis.start();
+    const sharedRedis = process.env.REDIS_URL;
+    process.env.REDIS_URL = redis.url;
+    process.env.TENURE_QUEUE_PREFIX = `tenure-test-backfill-refit-${process.pid}-${Date.now()}`;
+    const connection = createWorkerConnection(redis.url);
+    connection.on("error", () => {});
+    const refits = new Queue(QUEUE.shopRefit, { connection, prefix: queuePrefix() });
+    refits.on("error", () => {});
+    try {
+      await closeProducerQueues();
+      await redis.stop();
+      await expect(advanceBackfill(deps, run.id)).rejects.toThrow(/Redis is unavailable/);
+      // The rows, the summaries and the COMPLETED mark committed before the hand-off.
+      expect(await db().backfillRun.findUniqueOrThrow({ where: { id: run.id } })).toMatchObject({ status: "COMPLETED", ordersProcessed: 4 });
+      expect(await snapshot(db(), shop)).toEqual(await webhookReference(storePayloads(4)));
+
+      await redis.start();
+      await closeProducerQueues();
+      expect(await advanceBackfill(deps, run.id)).toEqual({ state: "completed", ordersProcessed: 4 }); // a late poll
+      expect(await refits.count()).toBe(0);
+      expect(await advanceBackfill(deps, run.id, { retry: true })).toEqual({ state: "completed", ordersProcessed: 4 });
+      expect((await refits.getJobs(["waiting"])).map((job) => job.data)).toEqual([{ task: "shop", shop, trigger: "backfill" }]);
+    } finally {
+      await refits.close().catch(() => {});
+      connection.disconnect();
+      await closeProducerQueues();
+      process.env.REDIS_URL = sharedRedis;
+      await redis.stop();
+    }
+  }, 30_000);
+});

@@ -164,13 +164,18 @@ export type AdvanceOutcome =
   | { state: "failed"; error: string }
   | { state: "finished-elsewhere" };
 
-/** One step of a run: poll the operation, or download (resuming) its result. Safe to call any number of times. */
-export async function advanceBackfill(deps: BackfillDeps, runId: bigint): Promise<AdvanceOutcome> {
+/**
+ * One step of a run: poll the operation, or download (resuming) its result. Safe to call any
+ * number of times. `retry`: this is a retry of a failed attempt (which may have completed
+ * the run but not handed it to the refit).
+ */
+export async function advanceBackfill(deps: BackfillDeps, runId: bigint, options: { retry?: boolean } = {}): Promise<AdvanceOutcome> {
   const { db, admin } = deps;
   let run = await db.backfillRun.findUniqueOrThrow({ where: { id: runId } });
   if (run.status === "COMPLETED") {
-    // A retry after Redis refused the refit lands here: ask again (deduplicated per shop).
-    await refitAfterImport(deps, run.shop);
+    // A job retried after Redis refused the refit lands here: ask again. (A late poll of a
+    // finished run does not: the run's own completion asked already.)
+    if (options.retry) await refitAfterImport(deps, run.shop);
     return { state: "completed", ordersProcessed: run.ordersProcessed };
   }
   if (run.status === "FAILED") return { state: "failed", error: run.error ?? "failed" };

@@ -18,7 +18,7 @@ export function createBackfillProcessor(deps: BackfillDeps) {
         const run = await startBackfill(deps, data.data.shop, { force: data.data.force });
         return { state: "started", runId: run.id.toString(), status: run.status };
       }
-      return await advanceBackfill(deps, BigInt(data.data.runId));
+      return await advanceBackfill(deps, BigInt(data.data.runId), { retry: job.attemptsMade > 0 });
     } catch (error) {
       // No session, 401, a refused query: retrying cannot help until the merchant acts.
       if (error instanceof ShopifyAdminError && !error.retriable) throw new UnrecoverableError(error.message);
