@@ -31,6 +31,7 @@ import { scoreShop } from "../app/demo/scoring.server";
 import { parseWebhookApiVersion, parseWebhookPaths, sendDeliveries, signBody } from "../app/demo/send";
 import { generateStore } from "../app/demo/store";
 import { QUEUE, closeProducerQueues } from "../app/jobs/queues.server";
+import { DEFAULT_METRICS_CONCURRENCY } from "../app/jobs/workers.server";
 import { ensureAppBuild, startAppServer, type ServerProcess } from "../scripts/app-build";
 import { PROJECT_ROOT, type LocalServices, ensureLocalServices, freePort } from "../scripts/local-services";
 import { type CpuGroups, cpuSnapshot, machineBusyCpu, selfCpu, treeCpu } from "./lib/cpu";
@@ -327,7 +328,7 @@ export async function run(): Promise<BenchResult[]> {
         notes:
           `freshness = CustomerMetrics.computedAt - WebhookDelivery.receivedAt per delivery (one customer each); ` +
           `seed store ${SEED_CUSTOMERS} customers, fitted before the load; worker = npm run worker's process, ` +
-          `WORKER_CONCURRENCY ${process.env.WORKER_CONCURRENCY ?? "8 (default)"} for ingest and metrics each; ` +
+          `ingest WORKER_CONCURRENCY ${process.env.WORKER_CONCURRENCY ?? "8 (default)"}, live metrics ${DEFAULT_METRICS_CONCURRENCY} active jobs; ` +
           `PostgreSQL and Redis CPU is counted under "other processes" unless they were started here` +
           (refitted ? "; a refit ran during the load: some rows were rescored by it" : "") +
           (otherCores > 0.25 ? `; the machine was busy: other processes used ${otherCores} of ${machineInfo().cpus} cores meanwhile` : ""),

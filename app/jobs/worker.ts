@@ -4,7 +4,7 @@ import { closePgPool } from "~/db/pg.server";
 import { db } from "~/db.server";
 import { env } from "~/env.server";
 import { consoleLogger as logger } from "./log.server";
-import { DEFAULT_REFIT_CONCURRENCY, NIGHTLY_REFIT_PATTERN, type WorkersHandle, startWorkers } from "./workers.server";
+import { DEFAULT_METRICS_CONCURRENCY, DEFAULT_REFIT_CONCURRENCY, NIGHTLY_REFIT_PATTERN, type WorkersHandle, startWorkers } from "./workers.server";
 
 // `npm run worker`: the background worker process. SIGTERM/SIGINT stop it taking jobs,
 // let in-flight ones finish and exit within SHUTDOWN_DEADLINE_MS, even with Redis gone.
@@ -62,18 +62,17 @@ for (const signal of ["SIGTERM", "SIGINT"] as const) process.on(signal, () => vo
 
 // Shopify Admin API work (backfill, reconciliation) needs real shops' sessions: not in demo mode.
 // Refits: the queue and nightly schedule here, the worker in the child process.
-// Live metrics jobs wait on the database like ingest jobs do: the same concurrency knob.
 running.handle = await startWorkers({
   logger,
   shopify: config.TENURE_DEMO_MODE ? undefined : {},
-  metrics: { concurrency: config.WORKER_CONCURRENCY },
+  metrics: { concurrency: DEFAULT_METRICS_CONCURRENCY },
   refit: { nightly: true, worker: false },
 });
 if (stopping) await running.handle.close();
 else startRefitProcess();
 logger.info("worker started", {
   concurrency: config.WORKER_CONCURRENCY,
-  metricsConcurrency: config.WORKER_CONCURRENCY,
+  metricsConcurrency: DEFAULT_METRICS_CONCURRENCY,
   refitConcurrency: DEFAULT_REFIT_CONCURRENCY,
   refitProcess: running.refit?.pid,
   nightlyRefits: `${NIGHTLY_REFIT_PATTERN} (UTC)`,
