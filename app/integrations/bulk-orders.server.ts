@@ -247,6 +247,9 @@ export async function writeImportBatch(tx: RawTx, shop: string, bundles: OrderBu
 /** An import's last step: every customer summary of the shop, once, under the exclusive import lock. */
 export async function finishImport(tx: RawTx, shop: string): Promise<void> {
   await lockShopExclusive(tx, shop);
+  // One aggregate over every order of the shop: let its hash tables stay in memory (the 4 MB
+  // default spills a million orders' groups to disk). This transaction only.
+  await tx.$executeRaw`SET LOCAL work_mem = '256MB'`;
   await recomputeShopCustomerSummaries(tx, shop);
 }
 
