@@ -82,6 +82,8 @@ export {
   MIN_HISTORY_DAYS,
   fitShopModel,
   restoreShopModel,
+  DEFAULT_SHOP_CANDIDATES,
+  APP_SHOP_CANDIDATES,
 } from "./shop-model";
 export { type BacktestOptions, type BacktestResult, type TrackingRow, backtest } from "./backtest";
 export { type SimulatedCustomer, type SimulationOptions, simulateBgNbd, simulateParetoNbd } from "./simulate";

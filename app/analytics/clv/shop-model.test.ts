@@ -4,7 +4,7 @@ import { bgnbdPAlive } from "./bgnbd";
 import { cdnowTransactions, relativeError } from "./fixtures.testing";
 import { discountedExpectedPurchases } from "./lifetime-value";
 import { countModel } from "./count-model";
-import { fitShopModel, MIN_CUSTOMERS, restoreShopModel, type ShopModelJson } from "./shop-model";
+import { APP_SHOP_CANDIDATES, fitShopModel, MIN_CUSTOMERS, restoreShopModel, type ShopModelJson } from "./shop-model";
 import { simulateBgNbd } from "./simulate";
 
 const CALIBRATION_END = dayIndex("1997-09-30");
@@ -24,6 +24,37 @@ function summary(id: number, frequency: number, recencyWeeks: number, ageWeeks: 
     lastDay: firstDay + Math.round(recencyWeeks * 7),
   };
 }
+
+describe("the app's candidates (modified BG/NBD and Pareto/NBD)", () => {
+  const atCalibration = summarize(cdnowTransactions(), { asOfDay: CALIBRATION_END, unit: "week" });
+  const result = fitShopModel(atCalibration, { unit: "week", candidates: APP_SHOP_CANDIDATES });
+  if (!result.ok) throw new Error(result.reason);
+  const model = result.model;
+
+  it("compares exactly the candidates given and picks the higher likelihood", () => {
+    expect(Object.keys(model.candidates).sort()).toEqual(["mbgnbd", "paretonbd"]);
+    const { mbgnbd, paretonbd } = model.candidates;
+    expect(model.chosen).toBe(mbgnbd!.logLikelihood > paretonbd!.logLikelihood ? "mbgnbd" : "paretonbd");
+    expect(model.choiceReason).toMatch(/higher log-likelihood/);
+  });
+
+  it("does not hold a long-lapsed one-order customer certainly alive (BG/NBD would: P(alive) = 1 at x = 0)", () => {
+    const lapsed = atCalibration.find((s) => s.frequency === 0 && s.T > 30)!;
+    const bgnbd = fitShopModel(atCalibration, { unit: "week" });
+    if (!bgnbd.ok) throw new Error(bgnbd.reason);
+    expect(bgnbd.model.score(lapsed).pAlive).toBe(1);
+    expect(model.score(lapsed).pAlive).toBeLessThan(0.95);
+    expect(model.score(lapsed).pAlive).toBeGreaterThan(0);
+  });
+
+  it("survives a round trip through JSON and refuses a bad candidate list", () => {
+    const restored = restoreShopModel(JSON.parse(JSON.stringify(model.toJSON())) as ShopModelJson);
+    const someone = atCalibration[7];
+    expect(restored.score(someone)).toEqual(model.score(someone));
+    expect(() => fitShopModel(atCalibration, { unit: "week", candidates: ["bgnbd"] })).toThrow(/two or more distinct/);
+    expect(() => fitShopModel(atCalibration, { unit: "week", candidates: ["bgnbd", "bgnbd"] })).toThrow(/two or more distinct/);
+  });
+});
 
 describe("fitShopModel on CDNOW", () => {
   const transactions = cdnowTransactions();
@@ -149,7 +180,7 @@ describe("fitShopModel refuses thin data, with a reason and a code", () => {
   it("a fit that does not converge is reported, not used", () => {
     const result = fitShopModel(simulated(2000), { unit: "week", fitOptions: { maxIterations: 1 } });
     expect(result).toMatchObject({ ok: false, code: "did-not-converge" });
-    expect(!result.ok && result.reason).toMatch(/neither model converged: BG\/NBD: did not converge in 1 iterations/);
+    expect(!result.ok && result.reason).toMatch(/no model converged: BG\/NBD: did not converge in 1 iterations/);
   });
 
   it("data whose likelihood peaks on the boundary are reported as not converged", () => {

@@ -22,7 +22,19 @@ export const MIN_REPEAT_BUYERS = 10;
 /** Less history than this (oldest customer's age, in days): no model. */
 export const MIN_HISTORY_DAYS = 90;
 
-export type ShopCountModelName = Extract<CountModelName, "bgnbd" | "paretonbd">;
+export type ShopCountModelName = CountModelName;
+
+/** The count models fitShopModel compares unless told otherwise (the CLI's `analyze`). */
+export const DEFAULT_SHOP_CANDIDATES: readonly ShopCountModelName[] = ["bgnbd", "paretonbd"];
+
+/**
+ * The count models the app scores live customers with. BG/NBD is left out: it lets a
+ * customer drop out only right after a repeat purchase, so every one-order customer has
+ * P(alive) = 1 however long ago they ordered, which a merchant rightly reads as wrong for
+ * a one-time buyer from two years ago. The modified BG/NBD (Batislam et al. 2007) and
+ * Pareto/NBD allow drop-out at any time.
+ */
+export const APP_SHOP_CANDIDATES: readonly ShopCountModelName[] = ["mbgnbd", "paretonbd"];
 
 export interface HoldoutData {
   /** Summaries at the end of the calibration period (same unit as the model). */
@@ -42,6 +54,8 @@ export interface ShopModelOptions {
   /** Share of revenue kept as margin, 0..1 (default 1: CLV in revenue). */
   grossMargin?: number;
   holdout?: HoldoutData;
+  /** Count models to compare (at least two, distinct); default DEFAULT_SHOP_CANDIDATES. */
+  candidates?: readonly ShopCountModelName[];
   /** Optimiser limits (e.g. to bound a worker's time); a fit that hits them is reported as not converged. */
   fitOptions?: { maxIterations?: number };
 }
@@ -116,7 +130,15 @@ export interface ShopModel {
   toJSON(): ShopModelJson;
 }
 
-const CANDIDATES: readonly ShopCountModelName[] = ["bgnbd", "paretonbd"];
+const KNOWN_MODELS: readonly ShopCountModelName[] = ["bgnbd", "mbgnbd", "paretonbd"];
+
+function resolveCandidates(candidates: readonly ShopCountModelName[] | undefined): readonly ShopCountModelName[] {
+  const list = candidates ?? DEFAULT_SHOP_CANDIDATES;
+  if (list.length < 2 || new Set(list).size !== list.length || list.some((name) => !KNOWN_MODELS.includes(name))) {
+    throw new RangeError(`candidates must be two or more distinct count models of ${KNOWN_MODELS.join(", ")}`);
+  }
+  return list;
+}
 
 function resolveOptions(opts: ShopModelOptions): ShopModelAssumptions {
   const horizonDays = opts.horizonDays ?? 365;
@@ -206,44 +228,48 @@ function holdoutError(model: CountModel, holdout: HoldoutData, unit: TimeUnit): 
  */
 export function fitShopModel(summaries: CustomerSummary[], opts: ShopModelOptions): ShopModelResult {
   const assumptions = resolveOptions(opts);
+  const names = resolveCandidates(opts.candidates);
   const thin = thinDataCheck(summaries, opts.unit);
   if (thin) return thin;
   const rows = compress(summaries);
   const fitOptions = { standardErrors: false, maxIterations: opts.fitOptions?.maxIterations };
   const fits: Partial<Record<ShopCountModelName, FitResult<CountModelParams>>> = {};
   const candidates: Partial<Record<ShopCountModelName, CandidateFit>> = {};
-  for (const name of CANDIDATES) {
+  for (const name of names) {
     const fit = fitCountModelByName(name, rows, fitOptions);
     fits[name] = fit;
     candidates[name] = candidateOf(fit);
   }
-  const converged = CANDIDATES.filter((name) => fits[name]?.converged);
+  const converged = names.filter((name) => fits[name]?.converged);
   if (converged.length === 0) {
     return {
       ok: false,
       code: "did-not-converge",
-      reason: `neither model converged: ${CANDIDATES.map((name) => `${COUNT_MODEL_LABELS[name]}: ${fits[name]?.message}`).join("; ")}`,
+      reason: `no model converged: ${names.map((name) => `${COUNT_MODEL_LABELS[name]}: ${fits[name]?.message}`).join("; ")}`,
     };
   }
 
   let chosen: ShopCountModelName;
   let choiceReason: string;
+  const notConverged = names.filter((name) => !fits[name]?.converged);
+  const notConvergedNote = notConverged.map((name) => `${COUNT_MODEL_LABELS[name]} did not converge (${fits[name]?.message})`).join("; ");
   if (converged.length === 1) {
     chosen = converged[0];
-    const other = CANDIDATES.find((name) => name !== chosen) as ShopCountModelName;
-    choiceReason = `${COUNT_MODEL_LABELS[chosen]}: ${COUNT_MODEL_LABELS[other]} did not converge (${fits[other]?.message})`;
+    choiceReason = `${COUNT_MODEL_LABELS[chosen]}: ${notConvergedNote}`;
   } else {
-    const byHoldout = opts.holdout ? chooseByHoldout(opts.holdout, opts.unit, candidates, fitOptions) : null;
+    const byHoldout = opts.holdout ? chooseByHoldout(opts.holdout, opts.unit, converged, candidates, fitOptions) : null;
     if (byHoldout) {
       ({ chosen, reason: choiceReason } = byHoldout);
     } else {
-      const [bg, pareto] = [fits.bgnbd as FitResult<CountModelParams>, fits.paretonbd as FitResult<CountModelParams>];
-      chosen = pareto.logLikelihood > bg.logLikelihood ? "paretonbd" : "bgnbd";
-      const other = chosen === "bgnbd" ? "paretonbd" : "bgnbd";
+      // Ties keep the earlier candidate; all candidates have 4 parameters, so AIC and BIC agree with the likelihood.
+      chosen = converged.reduce((best, name) => (fits[name]!.logLikelihood > fits[best]!.logLikelihood ? name : best));
+      const others = converged.filter((name) => name !== chosen);
       choiceReason =
-        `${COUNT_MODEL_LABELS[chosen]}: higher log-likelihood (${fmt(fits[chosen]!.logLikelihood)} vs ${fmt(fits[other]!.logLikelihood)}` +
-        ` for ${COUNT_MODEL_LABELS[other]}; same number of parameters, so AIC agrees)` +
-        (opts.holdout ? "; the holdout comparison was not possible (a calibration fit did not converge)" : "; no holdout period given");
+        `${COUNT_MODEL_LABELS[chosen]}: higher log-likelihood (${fmt(fits[chosen]!.logLikelihood)} vs ` +
+        others.map((name) => `${fmt(fits[name]!.logLikelihood)} for ${COUNT_MODEL_LABELS[name]}`).join(", ") +
+        "; same number of parameters, so AIC agrees)" +
+        (opts.holdout ? "; the holdout comparison was not possible (a calibration fit did not converge)" : "; no holdout period given") +
+        (notConvergedNote ? `; ${notConvergedNote}` : "");
     }
   }
 
@@ -270,6 +296,7 @@ export function fitShopModel(summaries: CustomerSummary[], opts: ShopModelOption
 function chooseByHoldout(
   holdout: HoldoutData,
   unit: TimeUnit,
+  names: readonly ShopCountModelName[],
   candidates: Partial<Record<ShopCountModelName, CandidateFit>>,
   fitOptions: FitOptions,
 ): { chosen: ShopCountModelName; reason: string } | null {
@@ -277,19 +304,19 @@ function chooseByHoldout(
   if (thinDataCheck(holdout.summariesAtCalibration, unit)) return null;
   const rows = compress(holdout.summariesAtCalibration);
   const errors: Partial<Record<ShopCountModelName, number>> = {};
-  for (const name of CANDIDATES) {
+  for (const name of names) {
     const fit = fitCountModelByName(name, rows, fitOptions);
     if (!fit.converged) return null;
     errors[name] = holdoutError(countModel(name, fit.params), holdout, unit);
     const candidate = candidates[name];
     if (candidate) candidate.holdoutMeanAbsoluteError = errors[name];
   }
-  const chosen: ShopCountModelName = (errors.paretonbd as number) < (errors.bgnbd as number) ? "paretonbd" : "bgnbd";
-  const other: ShopCountModelName = chosen === "bgnbd" ? "paretonbd" : "bgnbd";
+  const chosen = names.reduce((best, name) => ((errors[name] as number) < (errors[best] as number) ? name : best));
+  const others = names.filter((name) => name !== chosen);
   const reason =
     `${COUNT_MODEL_LABELS[chosen]}: lower holdout error (mean absolute error ${fmt(errors[chosen] as number, 4)} vs ` +
-    `${fmt(errors[other] as number, 4)} purchases per customer for ${COUNT_MODEL_LABELS[other]}, ` +
-    `${holdout.summariesAtCalibration.length} customers over ${fmt(holdout.holdoutDays, 0)} days)`;
+    others.map((name) => `${fmt(errors[name] as number, 4)} for ${COUNT_MODEL_LABELS[name]}`).join(", ") +
+    ` purchases per customer, ${holdout.summariesAtCalibration.length} customers over ${fmt(holdout.holdoutDays, 0)} days)`;
   return { chosen, reason };
 }
 
@@ -353,7 +380,7 @@ function buildShopModel(json: ShopModelJson): ShopModel {
 /** A ShopModel from its stored JSON (e.g. read back by the scoring worker). */
 export function restoreShopModel(json: ShopModelJson): ShopModel {
   if (json?.version !== 1) throw new RangeError("unsupported shop model version");
-  if (!CANDIDATES.includes(json.chosen)) throw new RangeError(`unknown model "${String(json.chosen)}"`);
+  if (!KNOWN_MODELS.includes(json.chosen)) throw new RangeError(`unknown model "${String(json.chosen)}"`);
   resolveOptions(json.assumptions);
   return buildShopModel(structuredClone(json));
 }
