@@ -181,8 +181,29 @@ export function bgnbdExpectedPurchases(params: BgNbdParams, t: number): number {
 /** E[Y(t) | x, t_x, T]: expected purchases in (T, T + t]. */
 export function bgnbdConditionalExpectedPurchases(params: BgNbdParams, t: number, x: number, tx: number, T: number): number {
   const pAlive = bgnbdPAlive(params, x, tx, T);
+  return pAlive * activeExpectation(params, t, x, T);
+}
+
+// The expectation while active (a 2F1 series) depends on (x, T, t) only, not on t_x: scoring
+// a shop's customers meets the same few (x, T, t) again and again (a dozen horizons per
+// customer, customers of the same age), so values are kept per parameter set, up to a bound.
+const ACTIVE_MEMO_LIMIT = 200_000;
+const activeMemo = { r: Number.NaN, alpha: Number.NaN, a: Number.NaN, b: Number.NaN, values: new Map<string, number>() };
+
+function activeExpectation(params: BgNbdParams, t: number, x: number, T: number): number {
   const { r, alpha, a, b } = params;
-  return pAlive * expectedWhileActive(r + x, alpha + T, a, b + x, t);
+  const memo = activeMemo;
+  if (memo.r !== r || memo.alpha !== alpha || memo.a !== a || memo.b !== b || memo.values.size >= ACTIVE_MEMO_LIMIT) {
+    Object.assign(memo, { r, alpha, a, b });
+    memo.values.clear();
+  }
+  const key = `${x}|${T}|${t}`;
+  let value = memo.values.get(key);
+  if (value === undefined) {
+    value = expectedWhileActive(r + x, alpha + T, a, b + x, t);
+    memo.values.set(key, value);
+  }
+  return value;
 }
 
 /** P(X(t) = n): probability of exactly n repeat purchases in (0, t] (FHL 2005, eq. 8). */
