@@ -79,8 +79,8 @@ export class CustomerFactsColumns {
 
   static fromSlice(slice: FactsSlice): CustomerFactsColumns {
     const columns = new CustomerFactsColumns();
-    columns.ids.push(...slice.ids);
     for (let i = 0; i < slice.ids.length; i++) {
+      columns.ids.push(slice.ids[i]); // one by one: spreading a million ids overflows the stack
       columns.orders.push(slice.orders[i]);
       columns.netSpent.push(slice.netSpent[i]);
       columns.discountedOrders.push(slice.discountedOrders[i]);

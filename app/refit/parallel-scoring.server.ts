@@ -74,9 +74,11 @@ function startWorker(task: ScoreTask): { result: Promise<PredictionParts>; stop:
     worker.on("error", reject);
     worker.on("exit", (code) => reject(new Error(`scoring thread exited with code ${code}`)));
   });
-  result.catch(() => undefined); // awaited by the caller
+  const settled = result.finally(() => void worker.terminate());
+  // Awaited by the caller unless it failed first (then this rejection is expected and ignored).
+  settled.catch(() => undefined);
   return {
-    result: result.finally(() => void worker.terminate()),
+    result: settled,
     stop: async () => void (await worker.terminate()),
   };
 }
