@@ -116,6 +116,7 @@ export async function run(argv: readonly string[] = []): Promise<BenchResult[]> 
           "other processes' CPU s": round(others),
           status: report.status,
           "rows written": report.rowsWritten,
+          "scoring threads": report.scoringThreads,
           ...Object.fromEntries(Object.entries(report.phasesMs).map(([name, ms]) => [`${name} s`, round(ms / 1000)])),
         },
         target: `≤ ${TARGET_SECONDS} s and peak RSS ≤ ${TARGET_RSS_MIB} MiB`,

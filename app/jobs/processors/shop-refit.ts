@@ -94,6 +94,8 @@ export interface RefitReport {
 type Queryable = Pick<pg.Pool | pg.PoolClient, "query">;
 
 const DEFAULT_BATCH_SIZE = 5_000;
+/** Metrics batches being written at once (each on its own pool connection). */
+const WRITES_IN_FLIGHT = 2;
 const FETCH_ROWS = 20_000;
 /** KPIs compare with this many days earlier. */
 export const KPI_PERIOD_DAYS = 30;
@@ -470,8 +472,9 @@ async function fitAndRescore(
   const finalRows = new Map<string, CustomerMetricsValues>();
   let rowsWritten = 0;
   const changed = await changedOutside(pool, shop, data.snapshot);
-  // One batch is written while the next is scored: PostgreSQL and Node work at once.
-  let writing: Promise<void> = Promise.resolve();
+  // Batches are written while the next is scored, two at a time: PostgreSQL's side (index
+  // upkeep) costs more CPU than Node's, so two backends and this thread all work at once.
+  const writing: Promise<void>[] = [];
   const tally = new SegmentTally();
   for (let from = 0; from < facts.length; from += batchSize) {
     const to = Math.min(facts.length, from + batchSize);
@@ -482,13 +485,15 @@ async function fitAndRescore(
       else rows.push(customerMetrics(facts.factsAt(i, asOfDay), ctx, predictions.get(i)));
     }
     if (fresh.length > 0) rows.push(...(await freshRows(fresh)));
-    await writing;
-    writing = writeBatch(pool, shop, rows, writeOptions).then((result) => {
+    if (writing.length >= WRITES_IN_FLIGHT) await writing.shift();
+    const written = writeBatch(pool, shop, rows, writeOptions).then((result) => {
       rowsWritten += result.written;
       for (const row of rows) tally.add(row);
     });
+    written.catch(() => undefined); // a failure is thrown where the batch is awaited, not reported as unhandled meanwhile
+    writing.push(written);
   }
-  await writing;
+  await Promise.all(writing);
   // Changed while we wrote: rewritten from their orders now, and the tally follows.
   const late = [...(await changedOutside(pool, shop, data.snapshot))].filter((id) => !changed.has(id));
   for (let from = 0; from < late.length; from += batchSize) {
