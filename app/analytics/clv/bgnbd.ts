@@ -181,26 +181,28 @@ export function bgnbdExpectedPurchases(params: BgNbdParams, t: number): number {
 /** E[Y(t) | x, t_x, T]: expected purchases in (T, T + t]. */
 export function bgnbdConditionalExpectedPurchases(params: BgNbdParams, t: number, x: number, tx: number, T: number): number {
   const pAlive = bgnbdPAlive(params, x, tx, T);
-  return pAlive * activeExpectation(params, t, x, T);
+  return pAlive * activeExpectation(params, t, x, T, 0);
 }
 
-// The expectation while active (a 2F1 series) depends on (x, T, t) only, not on t_x: scoring
+// The expectation while active (a 2F1 series) depends on (x, T, t) only, not on t_x (in both
+// BG/NBD and the modified BG/NBD): scoring
 // a shop's customers meets the same few (x, T, t) again and again (a dozen horizons per
 // customer, customers of the same age), so values are kept per parameter set, up to a bound.
 const ACTIVE_MEMO_LIMIT = 200_000;
 const activeMemo = { r: Number.NaN, alpha: Number.NaN, a: Number.NaN, b: Number.NaN, values: new Map<string, number>() };
 
-function activeExpectation(params: BgNbdParams, t: number, x: number, T: number): number {
+/** expectedWhileActive(r + x, alpha + T, a, b + x + extraSurvivals, t), remembered. */
+function activeExpectation(params: BgNbdParams, t: number, x: number, T: number, extraSurvivals: 0 | 1): number {
   const { r, alpha, a, b } = params;
   const memo = activeMemo;
   if (memo.r !== r || memo.alpha !== alpha || memo.a !== a || memo.b !== b || memo.values.size >= ACTIVE_MEMO_LIMIT) {
     Object.assign(memo, { r, alpha, a, b });
     memo.values.clear();
   }
-  const key = `${x}|${T}|${t}`;
+  const key = `${x}|${T}|${t}|${extraSurvivals}`;
   let value = memo.values.get(key);
   if (value === undefined) {
-    value = expectedWhileActive(r + x, alpha + T, a, b + x, t);
+    value = expectedWhileActive(r + x, alpha + T, a, b + x + extraSurvivals, t);
     memo.values.set(key, value);
   }
   return value;
@@ -276,9 +278,8 @@ export function modifiedBgnbdExpectedPurchases(params: BgNbdParams, t: number): 
 
 export function modifiedBgnbdConditionalExpectedPurchases(params: BgNbdParams, t: number, x: number, tx: number, T: number): number {
   const pAlive = modifiedBgnbdPAlive(params, x, tx, T);
-  const { r, alpha, a, b } = params;
   // Active at T after x + 1 survived drop-out chances: p | history ~ Beta(a, b + x + 1).
-  return pAlive * expectedWhileActive(r + x, alpha + T, a, b + x + 1, t);
+  return pAlive * activeExpectation(params, t, x, T, 1);
 }
 
 /**

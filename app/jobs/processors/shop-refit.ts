@@ -2,7 +2,7 @@ import { type Job, type Queue, UnrecoverableError } from "bullmq";
 import type pg from "pg";
 import { behaviourThresholds, type BehaviourInput } from "~/analytics/behaviour";
 import { backtest } from "~/analytics/clv/backtest";
-import { fitShopModel, type ShopModel } from "~/analytics/clv/shop-model";
+import { APP_SHOP_CANDIDATES, fitShopModel, type ShopModel } from "~/analytics/clv/shop-model";
 import {
   type CustomerFacts,
   type CustomerMetricsValues,
@@ -292,6 +292,8 @@ function fitModel(data: ShopData, settings: MetricsSettings, asOfDay: number): F
     if (data.facts.hasOrders(i)) summaries.push(data.facts.factsAt(i, asOfDay).summary!);
   }
   const result = fitShopModel(summaries, {
+    // The models that let a one-order customer lapse (shop-model.ts explains why not BG/NBD).
+    candidates: APP_SHOP_CANDIDATES,
     unit: SHOP_MODEL_UNIT,
     horizonDays: settings.horizonDays,
     annualDiscountRate: settings.annualDiscountRate,
