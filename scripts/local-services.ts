@@ -309,6 +309,12 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions = {
       "-c", "fsync=off",
       "-c", "synchronous_commit=off",
       "-c", "full_page_writes=off",
+      // Imports and refits rewrite a million rows and their indexes: room for them in
+      // memory, and no checkpoint every 1 GB of WAL. Modest for any machine that runs a demo.
+      "-c", "shared_buffers=512MB",
+      "-c", "max_wal_size=4GB",
+      "-c", "work_mem=32MB",
+      "-c", "maintenance_work_mem=256MB",
     ],
     {
       ...(ids ?? {}),

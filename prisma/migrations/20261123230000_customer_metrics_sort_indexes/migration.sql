@@ -1,5 +1,5 @@
 -- Customer tables sort by one column then "customerId" (keyset pagination): index each
--- sort with the tie-breaker, over the shop and within an RFM segment; GIN for behaviours.
+-- sort with the tie-breaker over the shop, and the two default sorts within a segment.
 
 -- DropIndex
 DROP INDEX "CustomerMetrics_shop_segment_netSpentMinor_idx";
@@ -17,7 +17,3 @@ CREATE INDEX "CustomerMetrics_shop_lastOrderDay_customerId_idx" ON "CustomerMetr
 CREATE INDEX "CustomerMetrics_shop_orders_customerId_idx" ON "CustomerMetrics"("shop", "orders", "customerId");
 CREATE INDEX "CustomerMetrics_shop_segment_netSpentMinor_customerId_idx" ON "CustomerMetrics"("shop", "segment", "netSpentMinor", "customerId");
 CREATE INDEX "CustomerMetrics_shop_segment_predictedClvMinor_customerId_idx" ON "CustomerMetrics"("shop", "segment", "predictedClvMinor", "customerId");
-CREATE INDEX "CustomerMetrics_shop_segment_pAlive_customerId_idx" ON "CustomerMetrics"("shop", "segment", "pAlive", "customerId");
-CREATE INDEX "CustomerMetrics_shop_segment_lastOrderDay_customerId_idx" ON "CustomerMetrics"("shop", "segment", "lastOrderDay", "customerId");
-CREATE INDEX "CustomerMetrics_shop_segment_orders_customerId_idx" ON "CustomerMetrics"("shop", "segment", "orders", "customerId");
-CREATE INDEX "CustomerMetrics_behaviours_idx" ON "CustomerMetrics" USING GIN ("behaviours");
