@@ -12,10 +12,10 @@ import { once } from "node:events";
 import { createServer } from "node:http";
 import { type AddressInfo } from "node:net";
 import path from "node:path";
-import pg from "pg";
 import { applyMigrations } from "../app/db/migrations.server";
 import { createPgPool } from "../app/db/pg.server";
 import { createPrismaClient } from "../app/db.server";
+import { benchDatabase } from "./lib/database";
 import { advanceBackfill } from "../app/integrations/bulk-orders.server";
 import { AdminGraphql } from "../app/integrations/shopify-admin.server";
 import { PROJECT_ROOT, ensureLocalServices } from "../scripts/local-services";
@@ -88,24 +88,6 @@ async function writeJsonl(file: string, orders: number): Promise<{ lines: number
   return { lines, bytes: statSync(file).size };
 }
 
-async function benchDatabase(databaseUrl: string): Promise<{ url: string; drop: () => Promise<void> }> {
-  const admin = new URL(databaseUrl);
-  admin.pathname = "/postgres";
-  const url = new URL(databaseUrl);
-  url.pathname = "/tenure_bench_backfill";
-  const sql = async (statement: string) => {
-    const client = new pg.Client({ connectionString: admin.toString() });
-    await client.connect();
-    try {
-      await client.query(statement);
-    } finally {
-      await client.end();
-    }
-  };
-  await sql(`DROP DATABASE IF EXISTS tenure_bench_backfill WITH (FORCE)`);
-  await sql(`CREATE DATABASE tenure_bench_backfill`);
-  return { url: url.toString(), drop: () => sql(`DROP DATABASE IF EXISTS tenure_bench_backfill WITH (FORCE)`) };
-}
 
 export async function run(): Promise<BenchResult[]> {
   const services = await ensureLocalServices({ pgDataDir: path.join(PROJECT_ROOT, ".demo", "bench-pg"), log });
@@ -123,7 +105,7 @@ export async function run(): Promise<BenchResult[]> {
     const { bytes } = reused ? { bytes: statSync(file).size } : await writeJsonl(file, ORDERS);
     log(`${ORDERS} orders, ${round(bytes / 2 ** 20)} MiB of JSONL (${reused ? "reused" : `written in ${round((Date.now() - generatedAt) / 1000)} s`})`);
 
-    database = await benchDatabase(services.databaseUrl);
+    database = await benchDatabase(services.databaseUrl, "tenure_bench_backfill");
     await applyMigrations(database.url);
     const db = createPrismaClient(database.url);
     server.listen(0, "127.0.0.1");

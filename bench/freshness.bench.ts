@@ -16,6 +16,7 @@
 // Options (environment): BENCH_FRESHNESS_RATE (orders/s, default 200),
 // BENCH_FRESHNESS_SECONDS (default 30), BENCH_FRESHNESS_CUSTOMERS (seed store, default 1200).
 
+import { benchDatabase } from "./lib/database";
 import { type ChildProcess, spawn } from "node:child_process";
 import { randomBytes, randomUUID } from "node:crypto";
 import { mkdirSync, openSync, readFileSync } from "node:fs";
@@ -23,7 +24,7 @@ import path from "node:path";
 import autocannon, { type Options as AutocannonOptions } from "autocannon";
 import { Queue } from "bullmq";
 import { Redis } from "ioredis";
-import pg from "pg";
+import type pg from "pg";
 import { applyMigrations } from "../app/db/migrations.server";
 import { createPgPool } from "../app/db/pg.server";
 import { planDeliveries } from "../app/demo/deliveries";
@@ -33,7 +34,7 @@ import { generateStore } from "../app/demo/store";
 import { QUEUE, closeProducerQueues } from "../app/jobs/queues.server";
 import { DEFAULT_METRICS_CONCURRENCY } from "../app/jobs/workers.server";
 import { ensureAppBuild, startAppServer, type ServerProcess } from "../scripts/app-build";
-import { PROJECT_ROOT, type LocalServices, ensureLocalServices, freePort } from "../scripts/local-services";
+import { PROJECT_ROOT, ensureLocalServices, freePort } from "../scripts/local-services";
 import { type CpuGroups, cpuSnapshot, machineBusyCpu, selfCpu, treeCpu } from "./lib/cpu";
 import { type BenchResult, machineInfo, percentile, round } from "./lib/report";
 
@@ -46,25 +47,6 @@ const LOG_DIR = path.join(PROJECT_ROOT, ".demo", "logs");
 
 const log = (line: string) => console.error(`bench freshness: ${line}`);
 
-/** A fresh database on an embedded cluster; on a given DATABASE_URL, a database of this bench's own next to it. */
-async function benchDatabase(services: LocalServices): Promise<{ url: string; drop: () => Promise<void> }> {
-  const admin = new URL(services.databaseUrl);
-  admin.pathname = "/postgres";
-  const url = new URL(services.databaseUrl);
-  url.pathname = "/tenure_bench_freshness";
-  const run = async (sql: string) => {
-    const client = new pg.Client({ connectionString: admin.toString() });
-    await client.connect();
-    try {
-      await client.query(sql);
-    } finally {
-      await client.end();
-    }
-  };
-  await run(`DROP DATABASE IF EXISTS tenure_bench_freshness WITH (FORCE)`);
-  await run(`CREATE DATABASE tenure_bench_freshness`);
-  return { url: url.toString(), drop: () => run(`DROP DATABASE IF EXISTS tenure_bench_freshness WITH (FORCE)`) };
-}
 
 /** `npm run worker`'s process (tsx app/jobs/worker.ts) in its own process group; resolves once it logs that it started. */
 async function startWorkerProcess(env: NodeJS.ProcessEnv): Promise<{ process: ChildProcess; stop: () => Promise<void> }> {
@@ -181,7 +163,7 @@ export async function run(): Promise<BenchResult[]> {
   let pool: pg.Pool | undefined;
   let inspector: Redis | undefined;
   try {
-    database = await benchDatabase(services);
+    database = await benchDatabase(services.databaseUrl, "tenure_bench_freshness");
     await applyMigrations(database.url);
     const { built } = await ensureAppBuild({ log, logFile: path.join(LOG_DIR, "build.log") });
     if (built) log("built the app");

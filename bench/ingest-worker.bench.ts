@@ -7,8 +7,9 @@
 //   - "pg transaction + metrics hand-off": as deployed (enqueueCustomerMetrics to Redis after commit).
 // BullMQ's own job handling is not included: this measures what the processor adds per delivery.
 
+import { benchDatabase } from "./lib/database";
 import { type PrismaClient } from "@prisma/client";
-import pg from "pg";
+import type pg from "pg";
 import path from "node:path";
 import { applyMigrations } from "../app/db/migrations.server";
 import { createPgPool } from "../app/db/pg.server";
@@ -43,24 +44,6 @@ async function processWithPrisma(db: PrismaClient, deliveryId: bigint): Promise<
   }, TRANSACTION_OPTIONS);
 }
 
-async function freshDatabase(databaseUrl: string): Promise<{ url: string; drop: () => Promise<void> }> {
-  const admin = new URL(databaseUrl);
-  admin.pathname = "/postgres";
-  const url = new URL(databaseUrl);
-  url.pathname = "/tenure_bench_ingest_worker";
-  const sql = async (statement: string) => {
-    const client = new pg.Client({ connectionString: admin.toString() });
-    await client.connect();
-    try {
-      await client.query(statement);
-    } finally {
-      await client.end();
-    }
-  };
-  await sql(`DROP DATABASE IF EXISTS tenure_bench_ingest_worker WITH (FORCE)`);
-  await sql(`CREATE DATABASE tenure_bench_ingest_worker`);
-  return { url: url.toString(), drop: () => sql(`DROP DATABASE IF EXISTS tenure_bench_ingest_worker WITH (FORCE)`) };
-}
 
 /** Stores the plan's deliveries for `shop` in arrival order; returns their ids. */
 async function storeDeliveries(pool: pg.Pool, shop: string, bodies: { topic: string; body: string; webhookId: string }[]): Promise<bigint[]> {
@@ -92,7 +75,7 @@ export async function run(): Promise<BenchResult[]> {
   const previousRedis = process.env.REDIS_URL;
   const previousPrefix = process.env.TENURE_QUEUE_PREFIX;
   try {
-    database = await freshDatabase(services.databaseUrl);
+    database = await benchDatabase(services.databaseUrl, "tenure_bench_ingest_worker");
     await applyMigrations(database.url);
     const db = createPrismaClient(database.url);
     const pool = createPgPool(database.url, { max: LANES + 2 });

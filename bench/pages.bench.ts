@@ -15,6 +15,7 @@
 // Target (issue 5): p95 <= 200 ms per page. Options: --iterations <n> (default 60),
 // --keep (keep the database for another look), --reuse (measure a kept database again).
 
+import { benchDatabase } from "./lib/database";
 import path from "node:path";
 import { parseArgs } from "node:util";
 import { pathToFileURL } from "node:url";
@@ -40,34 +41,14 @@ const STRIDE = 100_000_000n;
 const END_AT = new Date("2026-11-20T17:00:00Z");
 const log = (line: string) => console.error(`bench pages: ${line}`);
 
-async function benchDatabase(serverUrl: string, reuse: boolean): Promise<{ url: string; reused: boolean; drop: () => Promise<void> }> {
-  const admin = new URL(serverUrl);
-  admin.pathname = "/postgres";
-  const sql = async (statement: string) => {
-    const client = new pg.Client({ connectionString: admin.toString() });
-    await client.connect();
-    try {
-      await client.query(statement);
-    } finally {
-      await client.end();
-    }
-  };
-  const url = new URL(serverUrl);
-  url.pathname = `/${DATABASE}`;
-  const drop = () => sql(`DROP DATABASE IF EXISTS ${DATABASE} WITH (FORCE)`);
-  if (reuse) {
-    // A database a --keep run left, when it holds the whole big shop.
-    const client = new pg.Client({ connectionString: url.toString() });
-    const customers = await client
-      .connect()
-      .then(() => client.query<{ n: string }>(`SELECT count(*) AS n FROM "Customer" WHERE shop = $1`, [SHOP]))
-      .then((result) => Number(result.rows[0].n), () => 0)
-      .finally(() => client.end().catch(() => {}));
-    if (customers === CUSTOMERS) return { url: url.toString(), reused: true, drop };
-  }
-  await drop();
-  await sql(`CREATE DATABASE ${DATABASE}`);
-  return { url: url.toString(), reused: false, drop };
+/** A --keep run's database holds the whole big shop: measure it again instead of rebuilding. */
+async function holdsBigShop(url: string): Promise<boolean> {
+  const client = new pg.Client({ connectionString: url });
+  return client
+    .connect()
+    .then(() => client.query<{ n: string }>(`SELECT count(*) AS n FROM "Customer" WHERE shop = $1`, [SHOP]))
+    .then((result) => Number(result.rows[0].n) === CUSTOMERS, () => false)
+    .finally(() => client.end().catch(() => {}));
 }
 
 /** The table's columns, quoted, in order. */
@@ -341,7 +322,7 @@ export async function run(argv: readonly string[] = []): Promise<BenchResult[]> 
   const { values } = parseArgs({ args: [...argv], options: { iterations: { type: "string", default: "60" }, keep: { type: "boolean", default: false }, reuse: { type: "boolean", default: false } }, strict: false });
   const iterations = Number(values.iterations);
   const services = await ensureLocalServices({ pgDataDir: path.join(PROJECT_ROOT, ".demo", "bench-pg"), log });
-  const database = await benchDatabase(services.databaseUrl, values.reuse === true);
+  const database = await benchDatabase(services.databaseUrl, DATABASE, { reuseWhen: values.reuse === true ? holdsBigShop : undefined });
   const prisma = createPrismaClient(database.url);
   const pool = createPgPool(database.url, { max: 4 });
   try {

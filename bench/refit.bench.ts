@@ -7,8 +7,9 @@
 //
 // Target (issue 4): each refit <= 60 s and the process's peak RSS <= 2 GB.
 
+import { benchDatabase } from "./lib/database";
 import path from "node:path";
-import pg from "pg";
+import type pg from "pg";
 import { dayIndex } from "../app/analytics/dates";
 import { applyMigrations } from "../app/db/migrations.server";
 import { createPgPool } from "../app/db/pg.server";
@@ -28,24 +29,6 @@ function option(argv: readonly string[], name: string): string | undefined {
   return at >= 0 ? argv[at + 1] : undefined;
 }
 
-async function benchDatabase(databaseUrl: string): Promise<{ url: string; drop: () => Promise<void> }> {
-  const admin = new URL(databaseUrl);
-  admin.pathname = "/postgres";
-  const url = new URL(databaseUrl);
-  url.pathname = `/${DATABASE}`;
-  const sql = async (statement: string) => {
-    const client = new pg.Client({ connectionString: admin.toString() });
-    await client.connect();
-    try {
-      await client.query(statement);
-    } finally {
-      await client.end();
-    }
-  };
-  await sql(`DROP DATABASE IF EXISTS ${DATABASE} WITH (FORCE)`);
-  await sql(`CREATE DATABASE ${DATABASE}`);
-  return { url: url.toString(), drop: () => sql(`DROP DATABASE IF EXISTS ${DATABASE} WITH (FORCE)`) };
-}
 
 /** Runs `work`, sampling this process's RSS; returns its result, seconds and peak RSS. */
 async function measured<T>(work: () => Promise<T>): Promise<{ value: T; seconds: number; peakRssMiB: number }> {
@@ -69,7 +52,7 @@ export async function run(argv: readonly string[] = []): Promise<BenchResult[]> 
   let database: { url: string; drop: () => Promise<void> } | undefined;
   let pool: pg.Pool | undefined;
   try {
-    database = await benchDatabase(services.databaseUrl);
+    database = await benchDatabase(services.databaseUrl, DATABASE);
     await applyMigrations(database.url);
     pool = createPgPool(database.url, { max: 4 });
     const shop = "bench-refit.myshopify.com";

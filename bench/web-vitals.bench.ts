@@ -11,10 +11,10 @@
 // Targets (issue 5, Core Web Vitals "good"): LCP <= 2.5 s and CLS <= 0.1 at the 75th
 // percentile of --loads (default 5) loads per page.
 
+import { benchDatabase } from "./lib/database";
 import { readFileSync } from "node:fs";
 import path from "node:path";
 import { parseArgs } from "node:util";
-import pg from "pg";
 import { applyMigrations } from "../app/db/migrations.server";
 import { createPrismaClient } from "../app/db.server";
 import { createPgPool } from "../app/db/pg.server";
@@ -41,24 +41,6 @@ const RECORDER = `
     .observe({ type: "layout-shift", buffered: true });
 `;
 
-async function freshDatabase(serverUrl: string): Promise<{ url: string; drop: () => Promise<void> }> {
-  const admin = new URL(serverUrl);
-  admin.pathname = "/postgres";
-  const sql = async (statement: string) => {
-    const client = new pg.Client({ connectionString: admin.toString() });
-    await client.connect();
-    try {
-      await client.query(statement);
-    } finally {
-      await client.end();
-    }
-  };
-  await sql(`DROP DATABASE IF EXISTS ${DATABASE} WITH (FORCE)`);
-  await sql(`CREATE DATABASE ${DATABASE}`);
-  const url = new URL(serverUrl);
-  url.pathname = `/${DATABASE}`;
-  return { url: url.toString(), drop: () => sql(`DROP DATABASE IF EXISTS ${DATABASE} WITH (FORCE)`) };
-}
 
 interface Vitals {
   lcp: number | null;
@@ -70,7 +52,7 @@ export async function run(argv: readonly string[] = []): Promise<BenchResult[]> 
   const { values } = parseArgs({ args: [...argv], options: { loads: { type: "string", default: "5" } }, strict: false });
   const loads = Number(values.loads);
   const services = await ensureLocalServices({ pgDataDir: path.join(PROJECT_ROOT, ".demo", "bench-pg"), log });
-  const database = await freshDatabase(services.databaseUrl);
+  const database = await benchDatabase(services.databaseUrl, DATABASE);
   const prisma = createPrismaClient(database.url);
   const pool = createPgPool(database.url, { max: 4 });
   const stops: (() => Promise<unknown>)[] = [];
