@@ -205,6 +205,16 @@ export function CustomerTable(props: CustomerTableProps) {
   );
 }
 
+interface FilterFormProps {
+  filters: CustomerTableProps["filters"];
+  active: CustomerTableProps["active"];
+  sort: TableSortKey;
+  direction: "asc" | "desc";
+  currency: string;
+  hasPredictions: boolean;
+  clearUrl: string;
+}
+
 function FilterForm({
   filters,
   active,
@@ -213,15 +223,7 @@ function FilterForm({
   currency,
   hasPredictions,
   clearUrl,
-}: {
-  filters: CustomerTableProps["filters"];
-  active: CustomerTableProps["active"];
-  sort: TableSortKey;
-  direction: "asc" | "desc";
-  currency: string;
-  hasPredictions: boolean;
-  clearUrl: string;
-}) {
+}: FilterFormProps) {
   // Controlled fields, reset when the URL's values change (a link, back button).
   const key = JSON.stringify(active);
   return <FilterFields key={key} {...{ filters, active, sort, direction, currency, hasPredictions, clearUrl }} />;
@@ -235,15 +237,7 @@ function FilterFields({
   currency,
   hasPredictions,
   clearUrl,
-}: {
-  filters: CustomerTableProps["filters"];
-  active: CustomerTableProps["active"];
-  sort: TableSortKey;
-  direction: "asc" | "desc";
-  currency: string;
-  hasPredictions: boolean;
-  clearUrl: string;
-}) {
+}: FilterFormProps) {
   const [segment, setSegment] = useState(active.segment ?? "");
   const [behaviour, setBehaviour] = useState(active.behaviour ?? "");
   const [minClv, setMinClv] = useState(active.minClv ?? "");

@@ -3,7 +3,6 @@ import { useLoaderData, useNavigate } from "@remix-run/react";
 import {
   Banner,
   BlockStack,
-  Box,
   Button,
   ButtonGroup,
   Card,
@@ -24,6 +23,7 @@ import { pgPool } from "~/db/pg.server";
 import { requireShop } from "~/demo-mode.server";
 import { RETENTION_DIMENSIONS, type RetentionDimension } from "~/models/aggregates";
 import { type CohortsPageData, cohortFilterFromUrl, loadCohortsPage } from "~/models/pages/cohorts.server";
+import { Figure } from "~/components/Figure";
 
 export const links = chartLinks;
 export const meta: MetaFunction = () => [{ title: "Cohorts · Tenure" }];
@@ -225,18 +225,5 @@ function PaybackCard({ page }: { page: CohortsPageData }) {
         </Text>
       </BlockStack>
     </Card>
-  );
-}
-
-function Figure({ label, value }: { label: string; value: string }) {
-  return (
-    <Box>
-      <Text as="p" variant="bodySm" tone="subdued">
-        {label}
-      </Text>
-      <Text as="p" variant="headingLg">
-        {value}
-      </Text>
-    </Box>
   );
 }

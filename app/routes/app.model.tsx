@@ -1,6 +1,6 @@
 import { type LoaderFunctionArgs, type MetaFunction } from "@remix-run/node";
 import { useLoaderData } from "@remix-run/react";
-import { Badge, Banner, BlockStack, Box, Card, DataTable, InlineGrid, Layout, List, Page, Text } from "@shopify/polaris";
+import { Badge, Banner, BlockStack, Card, DataTable, InlineGrid, Layout, List, Page, Text } from "@shopify/polaris";
 import { COUNT_MODEL_LABELS } from "~/analytics/clv/count-model";
 import { chartLinks } from "~/components/charts";
 import { count, instant, isoDay, MISSING, percent, ratio } from "~/components/format";
@@ -10,6 +10,7 @@ import { NotReadyState, PageErrorBoundary, PageSkeleton, useLeavingPage } from "
 import { pgPool } from "~/db/pg.server";
 import { requireShop } from "~/demo-mode.server";
 import { loadModelPage, type ModelPageData } from "~/models/pages/model.server";
+import { Figure } from "~/components/Figure";
 
 export const links = chartLinks;
 export const meta: MetaFunction = () => [{ title: "Model · Tenure" }];
@@ -94,10 +95,10 @@ function ChosenModel({ page }: { page: ModelPageData }) {
         </Text>
         <Text as="p">{model.choiceReason}</Text>
         <InlineGrid columns={{ xs: 2, md: 4 }} gap="300">
-          <Figure label="Customers fitted" value={count(model.customers)} />
-          <Figure label="Repeat buyers" value={count(model.repeatBuyers)} />
-          <Figure label="Data as of" value={isoDay(page.asOfIso)} />
-          <Figure label="Fitted" value={instant(page.finishedAtIso)} />
+          <Figure size="md" label="Customers fitted" value={count(model.customers)} />
+          <Figure size="md" label="Repeat buyers" value={count(model.repeatBuyers)} />
+          <Figure size="md" label="Data as of" value={isoDay(page.asOfIso)} />
+          <Figure size="md" label="Fitted" value={instant(page.finishedAtIso)} />
         </InlineGrid>
         <DataTable
           columnContentTypes={["text", "numeric", "numeric", "text"]}
@@ -176,10 +177,10 @@ function Backtest({ page }: { page: ModelPageData }) {
         ) : (
           <>
             <InlineGrid columns={{ xs: 2, md: 4 }} gap="300">
-              <Figure label="Holdout" value={`${count(backtest.holdoutDays)} days`} />
-              <Figure label="Repeat purchases in holdout, actual" value={count(backtest.totalActual)} />
-              <Figure label="Predicted" value={backtest.totalPredicted === null ? MISSING : count(Math.round(backtest.totalPredicted))} />
-              <Figure label="Error per customer" value={ratio(backtest.meanAbsoluteError)} />
+              <Figure size="md" label="Holdout" value={`${count(backtest.holdoutDays)} days`} />
+              <Figure size="md" label="Repeat purchases in holdout, actual" value={count(backtest.totalActual)} />
+              <Figure size="md" label="Predicted" value={backtest.totalPredicted === null ? MISSING : count(Math.round(backtest.totalPredicted))} />
+              <Figure size="md" label="Error per customer" value={ratio(backtest.meanAbsoluteError)} />
             </InlineGrid>
             <BacktestChart backtest={backtest} />
           </>
@@ -213,18 +214,5 @@ function Assumptions({ page }: { page: ModelPageData }) {
         )}
       </BlockStack>
     </Card>
-  );
-}
-
-function Figure({ label, value }: { label: string; value: string }) {
-  return (
-    <Box>
-      <Text as="p" variant="bodySm" tone="subdued">
-        {label}
-      </Text>
-      <Text as="p" variant="headingMd">
-        {value}
-      </Text>
-    </Box>
   );
 }

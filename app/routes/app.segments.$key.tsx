@@ -8,6 +8,7 @@ import { pgPool } from "~/db/pg.server";
 import { requireShop } from "~/demo-mode.server";
 import { activeFilters, listCustomers, parseListParams } from "~/models/pages/customers.server";
 import { loadSegment } from "~/models/pages/segments.server";
+import { Figure } from "~/components/Figure";
 
 // One segment: its rule in plain words, what to do about it, its figures, and its
 // customers in a server-sorted, filtered and paged table (keyset pages on indexed columns).
@@ -89,15 +90,15 @@ export default function SegmentPage() {
               </Text>
               {row ? (
                 <InlineGrid columns={{ xs: 2, md: 6 }} gap="400">
-                  <Figure label="Customers" value={count(row.customers)} />
+                  <Figure labelAs="h3" label="Customers" value={count(row.customers)} />
                   <Figure
                     label="30 days ago"
                     value={row.customers30dAgo === null ? "—" : `${count(row.customers30dAgo)} (${change(row.customers, row.customers30dAgo, "relative", count).text})`}
                   />
-                  <Figure label="Share of customers" value={percent(row.share)} />
-                  <Figure label="Share of revenue" value={percent(row.revenueShare)} />
-                  <Figure label="Avg predicted CLV" value={money(row.averagePredictedClvMinor, currency)} />
-                  <Figure label="Avg P(alive)" value={percent(row.averagePAlive, 0)} />
+                  <Figure labelAs="h3" label="Share of customers" value={percent(row.share)} />
+                  <Figure labelAs="h3" label="Share of revenue" value={percent(row.revenueShare)} />
+                  <Figure labelAs="h3" label="Avg predicted CLV" value={money(row.averagePredictedClvMinor, currency)} />
+                  <Figure labelAs="h3" label="Avg P(alive)" value={percent(row.averagePAlive, 0)} />
                 </InlineGrid>
               ) : (
                 <Text as="p" tone="subdued">
@@ -129,19 +130,6 @@ export default function SegmentPage() {
         </Layout.Section>
       </Layout>
     </Page>
-  );
-}
-
-function Figure({ label, value }: { label: string; value: string }) {
-  return (
-    <BlockStack gap="100">
-      <Text as="h3" variant="bodySm" tone="subdued">
-        {label}
-      </Text>
-      <Text as="p" variant="headingLg">
-        {value}
-      </Text>
-    </BlockStack>
   );
 }
 

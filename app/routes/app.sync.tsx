@@ -1,6 +1,6 @@
 import { type ActionFunctionArgs, json, type LoaderFunctionArgs, type MetaFunction } from "@remix-run/node";
 import { useActionData, useLoaderData, useNavigation, useRevalidator, Form } from "@remix-run/react";
-import { Banner, BlockStack, Button, Card, DataTable, EmptyState, InlineGrid, Layout, Page, Text, Box } from "@shopify/polaris";
+import { Banner, BlockStack, Button, Card, DataTable, EmptyState, InlineGrid, Layout, Page, Text } from "@shopify/polaris";
 import { useEffect } from "react";
 import { EMPTY_STATE_IMAGE } from "~/components/cohorts/empty-illustration";
 import { count, instant } from "~/components/format";
@@ -11,6 +11,7 @@ import { requireShop } from "~/demo-mode.server";
 import { requestBackfill } from "~/jobs/producers.server";
 import { COUNT_CAP, FAILED_SHOWN } from "~/components/sync/limits";
 import { loadSyncPage, type SyncPageData } from "~/models/pages/sync.server";
+import { Figure } from "~/components/Figure";
 
 export function ErrorBoundary() {
   return <PageErrorBoundary backUrl="/app" backLabel="Dashboard" />;
@@ -97,10 +98,10 @@ export default function Sync() {
                   Live updates
                 </Text>
                 <InlineGrid columns={{ xs: 1, sm: 2, md: 4 }} gap="300">
-                  <Figure label="Last webhook received" value={page.lastWebhookAtIso ? instant(page.lastWebhookAtIso) : "None yet"} />
-                  <Figure label="Last reconciliation" value={page.reconciledAtIso ? instant(page.reconciledAtIso) : "Not yet"} />
-                  <Figure label="Last refit" value={refitText(page)} />
-                  <Figure label="Waiting to be processed" value={capped(page.pendingCount)} />
+                  <Figure size="sm" label="Last webhook received" value={page.lastWebhookAtIso ? instant(page.lastWebhookAtIso) : "None yet"} />
+                  <Figure size="sm" label="Last reconciliation" value={page.reconciledAtIso ? instant(page.reconciledAtIso) : "Not yet"} />
+                  <Figure size="sm" label="Last refit" value={refitText(page)} />
+                  <Figure size="sm" label="Waiting to be processed" value={capped(page.pendingCount)} />
                 </InlineGrid>
                 <Text as="p" variant="bodySm" tone="subdued">
                   Orders and customers arrive by webhook within seconds. A reconciliation sweep fetches anything a webhook missed; the refit recomputes
@@ -179,18 +180,5 @@ function FailedDeliveries({ page }: { page: SyncPageData }) {
         )}
       </BlockStack>
     </Card>
-  );
-}
-
-function Figure({ label, value }: { label: string; value: string }) {
-  return (
-    <Box>
-      <Text as="p" variant="bodySm" tone="subdued">
-        {label}
-      </Text>
-      <Text as="p" variant="headingSm">
-        {value}
-      </Text>
-    </Box>
   );
 }
