@@ -143,10 +143,13 @@ describe("expected purchases while active (the BG/NBD 2F1)", () => {
           expect(value).toBeGreaterThan(0);
           // Never more than an always-active customer buying at the mean rate: r t / α.
           expect(value).toBeLessThanOrEqual((r * t) / alpha * (1 + 1e-9));
-          expect(expectedWhileActive(r, alpha, a, b, 2 * t)).toBeGreaterThanOrEqual(value * (1 - 1e-12));
+          // Increasing up to the accuracy the series promises (1e-9 relative): where H has
+          // saturated, H(2t) - H(t) is below that and rounding may order them either way.
+          expect(expectedWhileActive(r, alpha, a, b, 2 * t)).toBeGreaterThanOrEqual(value * (1 - 1e-9));
         },
       ),
-      { numRuns: 100 },
+      // A saturated case CI once drew (seed 1076871175): the series at t and 2t differ by 3e-12.
+      { numRuns: 100, examples: [[39.05650825098924, 0.01, 5.138315452001498, 0.05, 0.11111907562390493]] },
     );
   });
 });
