@@ -43,8 +43,32 @@ const types = {
 function toParameter(value: unknown): unknown {
   if (typeof value === "bigint") return value.toString();
   if (value instanceof Date) return value.toISOString();
-  if (Array.isArray(value)) return value.map(toParameter);
+  if (Array.isArray(value)) return arrayLiteral(value) ?? value.map(toParameter);
   return value;
+}
+
+const NEEDS_ESCAPE = /[\\"]/;
+const ESCAPED = /[\\"]/g;
+
+/**
+ * A one-dimensional array of scalars as a PostgreSQL array literal ('{1,"a b",NULL}'), or
+ * undefined for anything else (nested arrays, objects: pg serialises those). The same text
+ * pg would send, built in one pass: pg escapes each element with two regular expressions,
+ * which a bulk import's million-row columns spend seconds on.
+ */
+function arrayLiteral(values: unknown[]): string | undefined {
+  let literal = "{";
+  for (let i = 0; i < values.length; i += 1) {
+    const value = values[i];
+    if (i > 0) literal += ",";
+    if (value === null || value === undefined) literal += "NULL";
+    else if (typeof value === "string") literal += NEEDS_ESCAPE.test(value) ? `"${value.replace(ESCAPED, "\\$&")}"` : `"${value}"`;
+    else if (typeof value === "bigint" || typeof value === "number") literal += String(value);
+    else if (typeof value === "boolean") literal += value ? "t" : "f";
+    else if (value instanceof Date) literal += `"${value.toISOString()}"`;
+    else return undefined;
+  }
+  return `${literal}}`;
 }
 
 // Prisma.Sql is not exported as a runtime class (only its instances exist); recognise one by shape.
