@@ -24,6 +24,12 @@ export interface BatchOptions {
    * (recomputeShopCustomerSummaries), which rewrites each customer once instead of per batch.
    */
   summaries?: "now" | "deferred";
+  /**
+   * Customers the caller knows have a row in the shop (a bulk import's committed batches
+   * wrote them): no placeholder insert is tried for them. Each try is an index probe that
+   * finds the row, and an export repeats a customer on every order.
+   */
+  knownCustomers?: ReadonlySet<bigint>;
 }
 
 export interface BatchResult {
@@ -31,7 +37,8 @@ export interface BatchResult {
   ordersWritten: number;
   /**
    * Customers whose orders (either end of a moved order, an order's net) or profile the
-   * batch changed: whose metrics need recomputing once it commits.
+   * batch changed: whose metrics need recomputing once it commits. Empty when summaries are
+   * deferred: the import's end recomputes every summary and rescores the whole shop.
    */
   customerIds: bigint[];
 }
@@ -106,9 +113,14 @@ export async function upsertOrdersBatch(tx: RawTx, shop: string, bundles: OrderB
 
   await lockShopExclusive(tx, shop);
   const deferred = options.summaries === "deferred";
-  // Which orders exist (new ones take a plain insert) and their owners (whose summary a moved order changes).
-  const stored = await tx.$queryRaw<{ id: bigint; customerId: bigint | null }[]>`
-    SELECT id, "customerId" FROM "Order" WHERE shop = ${shop} AND id = ANY(${orderIds}::bigint[])`;
+  // Which orders exist (new ones take a plain insert) and their owners (whose summary a
+  // moved order changes). A deferred batch needs neither: every order goes through the
+  // newer-wins upsert, whose conflict check is the probe this lookup would have made (5,000
+  // probes per batch, and a plan that turned into a sequential scan while the table grew).
+  const stored = deferred
+    ? []
+    : await tx.$queryRaw<{ id: bigint; customerId: bigint | null }[]>`
+        SELECT id, "customerId" FROM "Order" WHERE shop = ${shop} AND id = ANY(${orderIds}::bigint[])`;
   // Every bundle's customer, not only the winning versions': upsertOrder writes the
   // customer of a stale order too.
   const incomingCustomerIds = distinctIds(bundles.map((b) => b.order.customerId));
@@ -151,7 +163,8 @@ export async function upsertOrdersBatch(tx: RawTx, shop: string, bundles: OrderB
   const liveCustomerIds = incomingCustomerIds.filter((id) => !deletedCustomers.has(id));
   // A profile written above already made the row: placeholders only for the others.
   const withProfile = new Set(profiles.map((c) => c.id));
-  const placeholders = liveCustomerIds.filter((id) => !withProfile.has(id));
+  const known = options.knownCustomers;
+  const placeholders = liveCustomerIds.filter((id) => !withProfile.has(id) && !known?.has(id));
   if (placeholders.length > 0) {
     await tx.$executeRaw`
       INSERT INTO "Customer" (shop, id, tags, "shopifyUpdatedAt")
@@ -184,11 +197,14 @@ export async function upsertOrdersBatch(tx: RawTx, shop: string, bundles: OrderB
     const refunded = new Set(refundedRows.map((row) => row.orderId));
     const storedIds = new Set(stored.map((row) => row.id));
     // New orders take a plain insert (nothing can insert them meanwhile: the batch holds the
-    // shop's import lock exclusively); stored ones the newer-wins upsert.
-    for (const [subset, conflictRule] of [
-      [liveOrders.filter((o) => !storedIds.has(o.id)), Prisma.empty],
-      [liveOrders.filter((o) => storedIds.has(o.id)), ORDER_NEWER_WINS],
-    ] as const) {
+    // shop's import lock exclusively); stored ones, or all of a deferred batch's, the newer-wins upsert.
+    const subsets = deferred
+      ? ([[liveOrders, ORDER_NEWER_WINS]] as const)
+      : ([
+          [liveOrders.filter((o) => !storedIds.has(o.id)), Prisma.empty],
+          [liveOrders.filter((o) => storedIds.has(o.id)), ORDER_NEWER_WINS],
+        ] as const);
+    for (const [subset, conflictRule] of subsets) {
       if (subset.length > 0) written.push(...(await writeOrders(tx, shop, subset, { refunded, deletedCustomers, conflictRule })));
     }
   }
@@ -196,6 +212,7 @@ export async function upsertOrdersBatch(tx: RawTx, shop: string, bundles: OrderB
   const writtenSet = new Set(written.map((row) => row.id));
   const staleWithNewRefunds = ordersWithNewRefunds.filter((id) => !writtenSet.has(id));
   if (staleWithNewRefunds.length > 0) await recomputeOrderNets(tx, shop, staleWithNewRefunds);
+  if (deferred) return { ordersWritten: written.length, customerIds: [] };
 
   // Whose summary can have changed: both ends of every written order, the owners of stale
   // orders whose net moved; and whose profile changed (metrics show it too).
@@ -205,6 +222,6 @@ export async function upsertOrdersBatch(tx: RawTx, shop: string, bundles: OrderB
     ...written.flatMap((row) => [storedOwner.get(row.id), row.customerId]),
     ...stored.filter((row) => staleSet.has(row.id)).map((row) => row.customerId),
   ]);
-  if (!deferred) await recomputeCustomerSummaries(tx, shop, summaryIds);
+  await recomputeCustomerSummaries(tx, shop, summaryIds);
   return { ordersWritten: written.length, customerIds: distinctIds([...summaryIds, ...profilesWritten]) };
 }

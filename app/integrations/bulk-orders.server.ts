@@ -234,14 +234,22 @@ async function* linesOf(body: NodeReadableStream<Uint8Array>): AsyncGenerator<st
     const lines = (rest + decoder.decode(chunk, { stream: true })).split("\n");
     rest = lines.pop() ?? "";
     yield strip(lines);
+    // Let I/O callbacks run between chunks: a local or fast download keeps the body's buffer
+    // full, and without this turn the parser holds the event loop while the batch in flight
+    // waits to hear PostgreSQL's replies (the two then take turns instead of overlapping).
+    await new Promise((resolve) => setImmediate(resolve));
   }
   rest += decoder.decode();
   if (rest !== "") yield strip([rest]);
 }
 
-/** One batch of an import's orders; the caller's transaction also moves the run's offset. Summaries wait for finishImport. */
-export async function writeImportBatch(tx: RawTx, shop: string, bundles: OrderBundle[]): Promise<void> {
-  if (bundles.length > 0) await upsertOrdersBatch(tx, shop, bundles, { summaries: "deferred" });
+/**
+ * One batch of an import's orders; the caller's transaction also moves the run's offset.
+ * Summaries wait for finishImport. `knownCustomers`: customers the import's committed
+ * batches wrote (no placeholder row is tried for them).
+ */
+export async function writeImportBatch(tx: RawTx, shop: string, bundles: OrderBundle[], knownCustomers?: ReadonlySet<bigint>): Promise<void> {
+  if (bundles.length > 0) await upsertOrdersBatch(tx, shop, bundles, { summaries: "deferred", knownCustomers });
 }
 
 /** An import's last step: every customer summary of the shop, once, under the exclusive import lock. */
@@ -272,13 +280,16 @@ async function download(deps: BackfillDeps, run: BackfillRun): Promise<AdvanceOu
   let skippedCount = 0;
   let batch: OrderBundle[] = [];
 
+  // Customers whose rows committed batches of this download wrote (profile or placeholder;
+  // a deleted one has a tombstone, which the batch checks first). Grows only after a commit.
+  const committedCustomers = new Set<bigint>();
   const write = async (bundles: OrderBundle[], upToLine: number) => {
     const from = committedLines;
     await pgTransaction(pool, async (tx) => {
       // The batch and its offset commit together, so a commit lost in a database crash
       // loses both and the resume reads those lines again: no need to wait for the WAL flush.
       await tx.$executeRaw`SET LOCAL synchronous_commit = off`;
-      await writeImportBatch(tx, run.shop, bundles);
+      await writeImportBatch(tx, run.shop, bundles, committedCustomers);
       const moved = await tx.$executeRaw`
         UPDATE "BackfillRun" SET "linesProcessed" = ${upToLine}::int, "ordersProcessed" = "ordersProcessed" + ${bundles.length}::int,
                "updatedAt" = now() AT TIME ZONE 'UTC'
@@ -286,6 +297,7 @@ async function download(deps: BackfillDeps, run: BackfillRun): Promise<AdvanceOu
       if (moved !== 1) throw new OffsetMoved();
     });
     committedLines = upToLine;
+    for (const bundle of bundles) if (bundle.order.customerId !== null) committedCustomers.add(bundle.order.customerId);
   };
   // One batch is written while the next is read and mapped: the database and the parser
   // overlap, and memory stays bounded at two batches. Batches still commit in file order.
