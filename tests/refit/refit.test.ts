@@ -15,7 +15,8 @@ import {
 } from "~/models/aggregates";
 import { loadStoredFit, scoringContextOf } from "~/models/customer-metrics.server";
 import { COUNTED_ORDERS_SQL, countedOrdersParams, loadMetricsSettings } from "~/models/settings.server";
-import { uniqueShop } from "../helpers/db";
+import { redactCustomer, redactShop } from "~/ingest/gdpr.server";
+import { testDb, uniqueShop } from "../helpers/db";
 import { insertSyntheticShop } from "./synthetic-shop";
 
 const AS_OF_ISO = "2026-06-30";
@@ -295,6 +296,40 @@ describe("refit of a shop with enough data", () => {
     const segments = await aggregate<SegmentsAggregate>(shop, "segments");
     expect(segments.customers).toBe(report.customers);
     await pool.query(`DELETE FROM "Order" WHERE shop = $1 AND id = 999999`, [shop]);
+  });
+});
+
+describe("redactions while a refit runs", () => {
+  const rowsOf = async (table: string, shop: string, customerId?: number) => {
+    const byCustomer = customerId === undefined ? "" : ` AND "customerId" = ${customerId}`;
+    const result = await pool.query<{ n: string }>(`SELECT count(*)::text AS n FROM "${table}" WHERE shop = $1${byCustomer}`, [shop]);
+    return Number(result.rows[0].n);
+  };
+
+  it("a customer redacted after the orders were read gets no metrics row back", async () => {
+    const shop = uniqueShop("redact-customer");
+    await insertSyntheticShop(pool, { shop, customers: 120, asOfDay: AS_OF, seed: 5 });
+    await refitShop(pool, shop, { trigger: "manual", now: NOW });
+    const victim = Number((await metricsRows(shop)).find((r) => r.orders > 1)!.customerId);
+    const redact = async () => {
+      await redactCustomer(testDb(), shop, { customerId: BigInt(victim), email: null, phone: null, orderIds: [] });
+    };
+    const report = await refitShop(pool, shop, { trigger: "manual", now: NOW, onOrdersRead: redact });
+    // The refit scored the customer from the orders it read, and the redaction came first.
+    expect(report.rowsWritten).toBeGreaterThan(0);
+    expect(await rowsOf("CustomerMetrics", shop, victim)).toBe(0);
+    expect(await rowsOf("SegmentTransition", shop, victim)).toBe(0);
+    expect(await rowsOf("CustomerMetrics", shop)).toBe(119);
+  });
+
+  it("a shop redacted during the refit keeps nothing", async () => {
+    const shop = uniqueShop("redact-shop");
+    await insertSyntheticShop(pool, { shop, customers: 120, asOfDay: AS_OF, seed: 6 });
+    await refitShop(pool, shop, { trigger: "manual", now: NOW });
+    await refitShop(pool, shop, { trigger: "manual", now: NOW, onOrdersRead: () => redactShop(testDb(), shop).then(() => {}) });
+    for (const table of ["CustomerMetrics", "SegmentTransition", "SegmentDailyCount", "ShopAggregate", "ShopFit"]) {
+      expect(await rowsOf(table, shop), table).toBe(0);
+    }
   });
 });
 

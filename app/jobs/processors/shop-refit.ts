@@ -371,6 +371,7 @@ async function refit(
   { trigger, now, batchSize, onOrdersRead }: RefitOptions & { now: Date; batchSize: number },
   startedAt: Date,
 ): Promise<RefitReport> {
+  const shopExistedAtStart = await shopRowExists(pool, shop);
   const settings = await loadMetricsSettings(pool, shop);
   const asOfDay = todayInZone(settings.timezone, now);
   const phasesMs: Record<string, number> = {};
@@ -392,6 +393,7 @@ async function refit(
     version,
     durationMs,
   ]);
+  await removeRowsOfRedacted(pool, shop, shopExistedAtStart);
   return {
     shop,
     version,
@@ -407,6 +409,34 @@ async function refit(
     durationMs,
     phasesMs,
   };
+}
+
+async function shopRowExists(pool: pg.Pool, shop: string): Promise<boolean> {
+  return ((await pool.query(`SELECT 1 FROM "Shop" WHERE domain = $1`, [shop])).rowCount ?? 0) > 0;
+}
+
+/**
+ * A redaction that committed while the refit was running deleted the rows it knew of before
+ * some of ours landed: take those back. A customer redacted meanwhile has a tombstone; a
+ * shop redacted meanwhile has lost its Shop row (shop/redact deletes it last). Redactions
+ * after this point find our rows and delete them themselves.
+ */
+async function removeRowsOfRedacted(pool: pg.Pool, shop: string, shopExistedAtStart: boolean): Promise<void> {
+  await pgTransaction(pool, async (_tx, client) => {
+    if (shopExistedAtStart && !(await shopRowExists(pool, shop))) {
+      for (const table of ["CustomerMetrics", "SegmentTransition", "SegmentDailyCount", "ShopAggregate", "ShopFit"]) {
+        await client.query(`DELETE FROM "${table}" WHERE shop = $1`, [shop]);
+      }
+      return;
+    }
+    for (const table of ["CustomerMetrics", "SegmentTransition"]) {
+      await client.query(
+        `DELETE FROM "${table}" AS m USING "Tombstone" AS t
+         WHERE m.shop = $1 AND t.shop = $1 AND t.resource = 'customer' AND m."customerId" = t.id`,
+        [shop],
+      );
+    }
+  });
 }
 
 /** Steps 1-4: read, fit, score, write ShopFit, rescore everyone. */
