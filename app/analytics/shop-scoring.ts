@@ -10,6 +10,27 @@ import { SEGMENT_DEFINITIONS } from "./segments";
 import { TransactionTable } from "./summary";
 import { type TimeUnit, unitDays } from "./units";
 
+/** One segment's line on the Segments page (ShopAggregate "segments"). */
+export interface SegmentRow {
+  kind: SegmentKind;
+  /** Segment key (RFM: SEGMENT_DEFINITIONS[..].key; behaviour: BehaviouralSegmentKey). */
+  key: string;
+  /** Display name (the merchant's label when set in settings). */
+  name: string;
+  customers: number;
+  /** Of customers with an order. */
+  share: number;
+  netSpentMinor: number;
+  /** Of the shop's net revenue. */
+  revenueShare: number;
+  averageHistoricClvMinor: number | null;
+  averagePredictedClvMinor: number | null;
+  averagePAlive: number | null;
+  /** Customers 7 and 30 days ago (SegmentDailyCount); null when there is no count for that day. */
+  customers7dAgo: number | null;
+  customers30dAgo: number | null;
+}
+
 /**
  * CustomerFacts of every customer in columns. `factsAt(i, asOfDay)` gives back exactly
  * what customerFactsFromOrders gave for the customer's orders (the summary's T is the only
@@ -350,20 +371,7 @@ export class SegmentTally {
   rows(
     labels: Record<string, string>,
     history: (kind: SegmentKind, key: string, daysAgo: number) => number | null,
-  ): {
-    kind: SegmentKind;
-    key: string;
-    name: string;
-    customers: number;
-    share: number;
-    netSpentMinor: number;
-    revenueShare: number;
-    averageHistoricClvMinor: number | null;
-    averagePredictedClvMinor: number | null;
-    averagePAlive: number | null;
-    customers7dAgo: number | null;
-    customers30dAgo: number | null;
-  }[] {
+  ): SegmentRow[] {
     const names = segmentNames(labels);
     const row = (kind: SegmentKind, key: string, name: string, t: Tally) => ({
       kind,

@@ -4,6 +4,7 @@
 // named ...Iso. Plain types only (no server code), so routes and components import them.
 import type { BacktestResult } from "~/analytics/clv/backtest";
 import type { RetentionReport } from "~/analytics/retention";
+import type { SegmentRow } from "~/analytics/shop-scoring";
 
 export const AGGREGATE_KIND = {
   kpis: "kpis",
@@ -45,25 +46,8 @@ export interface KpisAggregate {
   periodNetRevenueMinor: KpiValue;
 }
 
-export interface SegmentRow {
-  kind: "rfm" | "behaviour";
-  /** Segment key (RFM: SEGMENT_DEFINITIONS[..].key; behaviour: BehaviouralSegmentKey). */
-  key: string;
-  /** Display name (the merchant's label when set in settings). */
-  name: string;
-  customers: number;
-  /** Of customers with an order. */
-  share: number;
-  netSpentMinor: number;
-  /** Of the shop's net revenue. */
-  revenueShare: number;
-  averageHistoricClvMinor: number | null;
-  averagePredictedClvMinor: number | null;
-  averagePAlive: number | null;
-  /** Customers 7 and 30 days ago (SegmentDailyCount); null when there is no count for that day. */
-  customers7dAgo: number | null;
-  customers30dAgo: number | null;
-}
+/** Defined beside the scoring that fills it. */
+export type { SegmentRow };
 
 export interface SegmentsAggregate {
   currency: string;

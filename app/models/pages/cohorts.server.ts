@@ -16,19 +16,8 @@ export interface CohortFilter {
   value: string;
 }
 
-export interface CohortView {
-  month: string;
-  size: number;
-  small: boolean;
-  repeatPurchaseRate: number | null;
-  activeShare: (number | null)[];
-  cumulativeReturnShare: (number | null)[];
-  /** Minor units per customer, cumulative by the end of month k. */
-  ltvByMonth: (number | null)[];
-  ltvAtDays: (number | null)[];
-  ltvToCacAtDays: (number | null)[];
-  paybackMonth: number | null;
-}
+/** A cohort as the page shows it: ltvToCacAtDays and paybackMonth recomputed from the current CAC and margin. */
+export type CohortView = Omit<CohortRow, "orders">;
 
 export interface CohortsPageData {
   shop: string;
