@@ -1,4 +1,4 @@
-import type pg from "pg";
+import pg from "pg";
 import { type CustomerMetricsValues, type ScoringContext } from "~/analytics/customer-metrics";
 import { type BehaviourThresholds } from "~/analytics/behaviour";
 import { type ShopModelJson, restoreShopModel } from "~/analytics/clv/shop-model";
@@ -12,6 +12,7 @@ import { DEFAULT_SEGMENT_RULES, type SegmentRule } from "~/analytics/segments";
 // different RFM segment; first scorings are not transitions (daily counts show arrivals).
 
 type Queryable = Pick<pg.Pool | pg.PoolClient, "query">;
+const { escapeIdentifier } = pg;
 
 export type MetricsSource = "live" | "refit";
 
@@ -26,6 +27,61 @@ export interface MetricsWriteOptions {
 
 const isoOrNull = (day: number | null) => (day === null ? null : dayToIso(day));
 
+/** The batch as statement parameters $2..$20 (one array per column). */
+function metricsColumns(rows: readonly CustomerMetricsValues[]): unknown[] {
+  return [
+    rows.map((r) => r.customerId),
+    rows.map((r) => r.orders),
+    rows.map((r) => r.netSpent),
+    rows.map((r) => r.aov),
+    rows.map((r) => r.discountedOrders),
+    rows.map((r) => isoOrNull(r.firstOrderDay)),
+    rows.map((r) => isoOrNull(r.lastOrderDay)),
+    rows.map((r) => r.recencyDays),
+    rows.map((r) => r.scores?.r ?? null),
+    rows.map((r) => r.scores?.f ?? null),
+    rows.map((r) => r.scores?.m ?? null),
+    rows.map((r) => r.segment),
+    rows.map((r) => r.behaviours.join(",")),
+    rows.map((r) => r.pAlive),
+    rows.map((r) => r.expectedPurchases90d),
+    rows.map((r) => r.expectedPurchases365d),
+    rows.map((r) => r.expectedOrderValue),
+    rows.map((r) => r.predictedClv),
+    rows.map((r) => isoOrNull(r.expectedNextOrderDay)),
+  ];
+}
+
+/** $1 shop, $2..$20 the columns, $21 model version, $22 as-of day, $23 computed at. */
+function metricsParams(shop: string, rows: readonly CustomerMetricsValues[], options: MetricsWriteOptions): unknown[] {
+  return [shop, ...metricsColumns(rows), options.modelVersion, options.asOfDay, (options.computedAt ?? new Date()).toISOString()];
+}
+
+const INPUT_SQL = `SELECT * FROM unnest($2::bigint[], $3::int[], $4::bigint[], $5::bigint[], $6::int[], $7::date[], $8::date[], $9::int[],
+                            $10::int[], $11::int[], $12::int[], $13::text[], $14::text[], $15::float8[], $16::float8[], $17::float8[],
+                            $18::bigint[], $19::bigint[], $20::date[])
+         AS t(customer_id, orders, net, aov, discounted, first_day, last_day, recency, r, f, m, segment, behaviours,
+              p_alive, e90, e365, eov, clv, next_day)`;
+
+const INSERT_ROWS_SQL = `(shop, "customerId", orders, "netSpentMinor", "aovMinor", "discountedOrders",
+         "firstOrderDay", "lastOrderDay", "recencyDays", "rScore", "fScore", "mScore", segment, behaviours, "pAlive",
+         "expectedPurchases90d", "expectedPurchases365d", "expectedOrderValueMinor", "predictedClvMinor", "expectedNextOrderDay",
+         "modelVersion", "asOfDay", "computedAt")
+       SELECT $1, customer_id, orders, net, aov, discounted, first_day, last_day, recency, r, f, m, segment,
+              CASE WHEN behaviours = '' THEN '{}'::text[] ELSE string_to_array(behaviours, ',') END,
+              p_alive, e90, e365, eov, clv, next_day, $21::int, $22::int, $23::timestamp
+       FROM input`;
+
+const REPLACE_SQL = `ON CONFLICT (shop, "customerId") DO UPDATE SET
+         orders = EXCLUDED.orders, "netSpentMinor" = EXCLUDED."netSpentMinor", "aovMinor" = EXCLUDED."aovMinor",
+         "discountedOrders" = EXCLUDED."discountedOrders", "firstOrderDay" = EXCLUDED."firstOrderDay",
+         "lastOrderDay" = EXCLUDED."lastOrderDay", "recencyDays" = EXCLUDED."recencyDays", "rScore" = EXCLUDED."rScore",
+         "fScore" = EXCLUDED."fScore", "mScore" = EXCLUDED."mScore", segment = EXCLUDED.segment, behaviours = EXCLUDED.behaviours,
+         "pAlive" = EXCLUDED."pAlive", "expectedPurchases90d" = EXCLUDED."expectedPurchases90d",
+         "expectedPurchases365d" = EXCLUDED."expectedPurchases365d", "expectedOrderValueMinor" = EXCLUDED."expectedOrderValueMinor",
+         "predictedClvMinor" = EXCLUDED."predictedClvMinor", "expectedNextOrderDay" = EXCLUDED."expectedNextOrderDay",
+         "modelVersion" = EXCLUDED."modelVersion", "asOfDay" = EXCLUDED."asOfDay", "computedAt" = EXCLUDED."computedAt"`;
+
 /** Writes (inserts or replaces) the rows; returns how many rows and transitions were written. */
 export async function writeCustomerMetrics(
   db: Queryable,
@@ -34,58 +90,15 @@ export async function writeCustomerMetrics(
   options: MetricsWriteOptions,
 ): Promise<{ written: number; transitions: number }> {
   if (rows.length === 0) return { written: 0, transitions: 0 };
-  const at = (options.computedAt ?? new Date()).toISOString();
-  const columns = {
-    id: rows.map((r) => r.customerId),
-    orders: rows.map((r) => r.orders),
-    net: rows.map((r) => r.netSpent),
-    aov: rows.map((r) => r.aov),
-    discounted: rows.map((r) => r.discountedOrders),
-    first: rows.map((r) => isoOrNull(r.firstOrderDay)),
-    last: rows.map((r) => isoOrNull(r.lastOrderDay)),
-    recency: rows.map((r) => r.recencyDays),
-    r: rows.map((r) => r.scores?.r ?? null),
-    f: rows.map((r) => r.scores?.f ?? null),
-    m: rows.map((r) => r.scores?.m ?? null),
-    segment: rows.map((r) => r.segment),
-    behaviours: rows.map((r) => r.behaviours.join(",")),
-    pAlive: rows.map((r) => r.pAlive),
-    e90: rows.map((r) => r.expectedPurchases90d),
-    e365: rows.map((r) => r.expectedPurchases365d),
-    eov: rows.map((r) => r.expectedOrderValue),
-    clv: rows.map((r) => r.predictedClv),
-    next: rows.map((r) => isoOrNull(r.expectedNextOrderDay)),
-  };
   const result = await db.query<{ written: string; transitions: string }>(
-    `WITH input AS (
-       SELECT * FROM unnest($2::bigint[], $3::int[], $4::bigint[], $5::bigint[], $6::int[], $7::date[], $8::date[], $9::int[],
-                            $10::int[], $11::int[], $12::int[], $13::text[], $14::text[], $15::float8[], $16::float8[], $17::float8[],
-                            $18::bigint[], $19::bigint[], $20::date[])
-         AS t(customer_id, orders, net, aov, discounted, first_day, last_day, recency, r, f, m, segment, behaviours,
-              p_alive, e90, e365, eov, clv, next_day)
-     ),
+    `WITH input AS (${INPUT_SQL}),
      previous AS (
        SELECT cm."customerId", cm.segment FROM "CustomerMetrics" AS cm
        WHERE cm.shop = $1 AND cm."customerId" = ANY($2::bigint[])
      ),
      written AS (
-       INSERT INTO "CustomerMetrics" AS cm (shop, "customerId", orders, "netSpentMinor", "aovMinor", "discountedOrders",
-         "firstOrderDay", "lastOrderDay", "recencyDays", "rScore", "fScore", "mScore", segment, behaviours, "pAlive",
-         "expectedPurchases90d", "expectedPurchases365d", "expectedOrderValueMinor", "predictedClvMinor", "expectedNextOrderDay",
-         "modelVersion", "asOfDay", "computedAt")
-       SELECT $1, customer_id, orders, net, aov, discounted, first_day, last_day, recency, r, f, m, segment,
-              CASE WHEN behaviours = '' THEN '{}'::text[] ELSE string_to_array(behaviours, ',') END,
-              p_alive, e90, e365, eov, clv, next_day, $21::int, $22::int, $23::timestamp
-       FROM input
-       ON CONFLICT (shop, "customerId") DO UPDATE SET
-         orders = EXCLUDED.orders, "netSpentMinor" = EXCLUDED."netSpentMinor", "aovMinor" = EXCLUDED."aovMinor",
-         "discountedOrders" = EXCLUDED."discountedOrders", "firstOrderDay" = EXCLUDED."firstOrderDay",
-         "lastOrderDay" = EXCLUDED."lastOrderDay", "recencyDays" = EXCLUDED."recencyDays", "rScore" = EXCLUDED."rScore",
-         "fScore" = EXCLUDED."fScore", "mScore" = EXCLUDED."mScore", segment = EXCLUDED.segment, behaviours = EXCLUDED.behaviours,
-         "pAlive" = EXCLUDED."pAlive", "expectedPurchases90d" = EXCLUDED."expectedPurchases90d",
-         "expectedPurchases365d" = EXCLUDED."expectedPurchases365d", "expectedOrderValueMinor" = EXCLUDED."expectedOrderValueMinor",
-         "predictedClvMinor" = EXCLUDED."predictedClvMinor", "expectedNextOrderDay" = EXCLUDED."expectedNextOrderDay",
-         "modelVersion" = EXCLUDED."modelVersion", "asOfDay" = EXCLUDED."asOfDay", "computedAt" = EXCLUDED."computedAt"
+       INSERT INTO "CustomerMetrics" AS cm ${INSERT_ROWS_SQL}
+       ${REPLACE_SQL}
        RETURNING cm."customerId", cm.segment
      ),
      moved AS (
@@ -96,35 +109,54 @@ export async function writeCustomerMetrics(
        RETURNING 1
      )
      SELECT (SELECT count(*) FROM written) AS written, (SELECT count(*) FROM moved) AS transitions`,
-    [
-      shop,
-      columns.id,
-      columns.orders,
-      columns.net,
-      columns.aov,
-      columns.discounted,
-      columns.first,
-      columns.last,
-      columns.recency,
-      columns.r,
-      columns.f,
-      columns.m,
-      columns.segment,
-      columns.behaviours,
-      columns.pAlive,
-      columns.e90,
-      columns.e365,
-      columns.eov,
-      columns.clv,
-      columns.next,
-      options.modelVersion,
-      options.asOfDay,
-      at,
-      options.source,
-    ],
+    [...metricsParams(shop, rows, options), options.source],
   );
   const row = result.rows[0];
   return { written: Number(row?.written ?? 0), transitions: Number(row?.transitions ?? 0) };
+}
+
+/**
+ * Writes the rows into `table`, a table shaped like CustomerMetrics that is not (yet) the
+ * shop's partition: plain inserts while it has no index, `replace` once it has its primary
+ * key. No transitions (writeTransitionsFrom records them against the shop's current rows).
+ */
+export async function writeCustomerMetricsInto(
+  db: Queryable,
+  table: string,
+  shop: string,
+  rows: readonly CustomerMetricsValues[],
+  options: MetricsWriteOptions & { replace: boolean },
+): Promise<number> {
+  if (rows.length === 0) return 0;
+  const result = await db.query(
+    `WITH input AS (${INPUT_SQL})
+     INSERT INTO ${escapeIdentifier(table)} AS cm ${INSERT_ROWS_SQL}
+     ${options.replace ? REPLACE_SQL : ""}`,
+    metricsParams(shop, rows, options),
+  );
+  return result.rowCount ?? 0;
+}
+
+/**
+ * Transitions from the shop's current rows (its partition, or the shared one) to the rows
+ * of `table` (all of them, or of `customerIds`): written before `table` replaces them.
+ */
+export async function writeTransitionsFrom(
+  db: Queryable,
+  table: string,
+  shop: string,
+  at: Date,
+  source: MetricsSource,
+  customerIds?: readonly string[],
+): Promise<number> {
+  const result = await db.query(
+    `INSERT INTO "SegmentTransition" (shop, "customerId", "fromSegment", "toSegment", at, source)
+     SELECT $1, n."customerId", o.segment, n.segment, $2::timestamp, $3
+     FROM ${escapeIdentifier(table)} AS n JOIN "CustomerMetrics" AS o ON o.shop = $1 AND o."customerId" = n."customerId"
+     WHERE o.segment IS DISTINCT FROM n.segment${customerIds ? ` AND n."customerId" = ANY($4::bigint[])` : ""}`,
+    customerIds ? [shop, at.toISOString(), source, customerIds] : [shop, at.toISOString(), source],
+  );
+  return result.rowCount ?? 0;
 }
 
 /** A stored fit, as read back for scoring. */

@@ -1,5 +1,5 @@
 import { type Job, type Queue, UnrecoverableError } from "bullmq";
-import type pg from "pg";
+import pg from "pg";
 import { behaviourThresholds, type BehaviourInput } from "~/analytics/behaviour";
 import { backtest } from "~/analytics/clv/backtest";
 import { APP_SHOP_CANDIDATES, fitShopModel, type ShopModel } from "~/analytics/clv/shop-model";
@@ -38,7 +38,14 @@ import {
 } from "~/models/aggregates";
 import { pgTransaction } from "~/db/pg.server";
 import { scoreCustomers } from "~/refit/parallel-scoring.server";
-import { type MetricsWriteOptions, todayInZone, writeCustomerMetrics } from "~/models/customer-metrics.server";
+import {
+  type MetricsWriteOptions,
+  todayInZone,
+  writeCustomerMetrics,
+  writeCustomerMetricsInto,
+  writeTransitionsFrom,
+} from "~/models/customer-metrics.server";
+import { buildIndexes, createRebuildTable, dropAbandonedTables, rebuildTableName, swapInPartition } from "~/models/metrics-partitions.server";
 import { COUNTED_ORDERS_SQL, type MetricsSettings, countedOrdersParams, loadMetricsSettings } from "~/models/settings.server";
 import { type Logger, errorMessage, silentLogger } from "../log.server";
 import { type RefitTrigger, ShopRefitJob, shopRefitDedupId } from "../queues.server";
@@ -68,6 +75,13 @@ export interface RefitOptions {
   batchSize?: number;
   /** Called once the orders are read, before the fit is written (tests land a concurrent delivery here). */
   onOrdersRead?: () => Promise<void>;
+  /**
+   * From this many customers the rows go into a new table that becomes the shop's partition
+   * (indexes built in bulk) instead of being replaced in place (default 50,000).
+   */
+  rebuildFromCustomers?: number;
+  /** Called when the new partition is ready, just before it is swapped in (tests land a change here). */
+  beforeSwap?: () => Promise<void>;
 }
 
 export interface RefitReport {
@@ -92,8 +106,14 @@ export interface RefitReport {
 }
 
 type Queryable = Pick<pg.Pool | pg.PoolClient, "query">;
+const { escapeIdentifier } = pg;
 
 const DEFAULT_BATCH_SIZE = 5_000;
+/**
+ * Below this, replacing rows in place costs less than a table of their own (one statement
+ * per batch against building eight indexes and taking CustomerMetrics' lock to swap).
+ */
+const DEFAULT_REBUILD_FROM_CUSTOMERS = 50_000;
 /** Metrics batches being written at once (each on its own pool connection). */
 const WRITES_IN_FLIGHT = 2;
 const FETCH_ROWS = 20_000;
@@ -193,9 +213,18 @@ async function readShop(pool: pg.Pool, shop: string, settings: MetricsSettings, 
         tableIndex.push(-1);
       }
     };
+    // Rows as arrays: no object per order (3 million orders are a lot of garbage).
+    const fetchRows = () => client.query<CountedOrderArray>({ text: `FETCH ${FETCH_ROWS} FROM refit_orders`, rowMode: "array" });
+    const prefetch = () => {
+      const pending = fetchRows();
+      pending.catch(() => undefined); // thrown where it is awaited; not unhandled if we fail first
+      return pending;
+    };
+    let next = prefetch();
     for (;;) {
-      // Rows as arrays: no object per order (3 million orders are a lot of garbage).
-      const batch = await client.query<CountedOrderArray>({ text: `FETCH ${FETCH_ROWS} FROM refit_orders`, rowMode: "array" });
+      const batch = await next;
+      // PostgreSQL produces the next rows while we take these in.
+      if (batch.rows.length === FETCH_ROWS) next = prefetch();
       for (const row of batch.rows) {
         const id = String(row[0]);
         if (id !== currentId) {
@@ -255,11 +284,12 @@ async function freshFacts(db: Queryable, shop: string, settings: MetricsSettings
  * orders may be newer than ours. xmin is a 32-bit transaction id; the snapshot's xmax gives
  * its epoch (xmin is never more than 2^31 transactions behind it).
  */
-async function changedOutside(db: Queryable, shop: string, snapshot: string): Promise<Set<string>> {
+async function changedOutside(db: Queryable, shop: string, snapshot: string, table: "Customer" | "CustomerMetrics" = "Customer"): Promise<Set<string>> {
+  const id = table === "Customer" ? "id" : `"customerId"`;
   const result = await db.query<{ id: string }>(
     `WITH s AS (SELECT $2::pg_snapshot AS snap, pg_snapshot_xmax($2::pg_snapshot)::text::bigint AS xmax)
-     SELECT c.id::text AS id
-     FROM "Customer" AS c, s, LATERAL (SELECT ((s.xmax >> 32) << 32) + c.xmin::text::bigint AS guess) AS x
+     SELECT c.${id}::text AS id
+     FROM "${table}" AS c, s, LATERAL (SELECT ((s.xmax >> 32) << 32) + c.xmin::text::bigint AS guess) AS x
      WHERE c.shop = $1
        AND NOT pg_visible_in_snapshot((CASE WHEN x.guess > s.xmax THEN x.guess - 4294967296 ELSE x.guess END)::text::xid8, s.snap)`,
     [shop, snapshot],
@@ -354,8 +384,9 @@ export async function refitShop(pool: pg.Pool, shop: string, options: RefitOptio
   const now = options.now ?? startedAt;
   const batchSize = options.batchSize ?? DEFAULT_BATCH_SIZE;
   if (!(Number.isInteger(batchSize) && batchSize > 0)) throw new RangeError(`batchSize ${batchSize} must be a positive whole number`);
+  const rebuildFromCustomers = options.rebuildFromCustomers ?? DEFAULT_REBUILD_FROM_CUSTOMERS;
   try {
-    return await refit(pool, shop, { ...options, now, batchSize }, startedAt);
+    return await refit(pool, shop, { ...options, now, batchSize, rebuildFromCustomers }, startedAt);
   } catch (error) {
     // The previous fit (if any) stays in use; the page shows why this one failed.
     await pool
@@ -368,7 +399,7 @@ export async function refitShop(pool: pg.Pool, shop: string, options: RefitOptio
 async function refit(
   pool: pg.Pool,
   shop: string,
-  { trigger, now, batchSize, onOrdersRead }: RefitOptions & { now: Date; batchSize: number },
+  { trigger, now, batchSize, onOrdersRead, beforeSwap, rebuildFromCustomers }: RefitOptions & { now: Date; batchSize: number; rebuildFromCustomers: number },
   startedAt: Date,
 ): Promise<RefitReport> {
   const shopExistedAtStart = await shopRowExists(pool, shop);
@@ -382,7 +413,15 @@ async function refit(
     phaseStart = at;
   };
   // The per-customer columns live only inside fitAndRescore: freed before the aggregates.
-  const scored = await fitAndRescore(pool, shop, settings, asOfDay, { trigger, batchSize, onOrdersRead }, startedAt, phase);
+  const scored = await fitAndRescore(
+    pool,
+    shop,
+    settings,
+    asOfDay,
+    { trigger, batchSize, onOrdersRead, beforeSwap, rebuildFromCustomers },
+    startedAt,
+    phase,
+  );
   const { fit, version, modelVersion, refitAt, tally, report, table } = scored;
   await writeDailyCounts(pool, shop, asOfDay, tally);
   await writeAggregates(pool, shop, { settings, asOfDay, modelVersion, refitAt, tally, report, table, dimensions: scored.dimensions, fit });
@@ -445,7 +484,13 @@ async function fitAndRescore(
   shop: string,
   settings: MetricsSettings,
   asOfDay: number,
-  { trigger, batchSize, onOrdersRead }: { trigger: RefitTrigger; batchSize: number; onOrdersRead?: () => Promise<void> },
+  {
+    trigger,
+    batchSize,
+    onOrdersRead,
+    beforeSwap,
+    rebuildFromCustomers,
+  }: Pick<RefitOptions, "trigger" | "onOrdersRead" | "beforeSwap"> & { batchSize: number; rebuildFromCustomers: number },
   startedAt: Date,
   phase: (name: string) => void,
 ) {
@@ -495,66 +540,10 @@ async function fitAndRescore(
   const refitAt = new Date();
   const writeOptions = { modelVersion, asOfDay, source: "refit" as const, computedAt: refitAt };
 
-  // Rescore everyone, a batch per statement. Customers whose orders changed since the
-  // snapshot are scored from their orders as they are now. Checking again once every
-  // batch is written catches a change that landed meanwhile (its live job may have run
-  // before our write); a change after that check has its live job run after our writes.
-  const freshRows = async (ids: readonly string[]) =>
-    (await freshFacts(pool, shop, settings, ids, asOfDay)).map((f) => customerMetrics(f, ctx, predictionOf(f, ctx.model)));
-  const finalRows = new Map<string, CustomerMetricsValues>();
-  let rowsWritten = 0;
-  const changed = await changedOutside(pool, shop, data.snapshot);
-  // Batches are written while the next is scored, two at a time: PostgreSQL's side (index
-  // upkeep) costs more CPU than Node's, so two backends and this thread all work at once.
-  const writing: Promise<void>[] = [];
-  const tally = new SegmentTally();
-  for (let from = 0; from < facts.length; from += batchSize) {
-    const to = Math.min(facts.length, from + batchSize);
-    const rows: CustomerMetricsValues[] = [];
-    const fresh: string[] = [];
-    for (let i = from; i < to; i++) {
-      if (changed.has(facts.ids[i])) fresh.push(facts.ids[i]);
-      else rows.push(customerMetrics(facts.factsAt(i, asOfDay), ctx, predictions.get(i)));
-    }
-    if (fresh.length > 0) rows.push(...(await freshRows(fresh)));
-    if (writing.length >= WRITES_IN_FLIGHT) await writing.shift();
-    const written = writeBatch(pool, shop, rows, writeOptions).then((result) => {
-      rowsWritten += result.written;
-      for (const row of rows) tally.add(row);
-    });
-    written.catch(() => undefined); // a failure is thrown where the batch is awaited, not reported as unhandled meanwhile
-    writing.push(written);
-  }
-  await Promise.all(writing);
-  // Changed while we wrote: rewritten from their orders now, and the tally follows.
-  const late = [...(await changedOutside(pool, shop, data.snapshot))].filter((id) => !changed.has(id));
-  for (let from = 0; from < late.length; from += batchSize) {
-    const ids = late.slice(from, from + batchSize);
-    const rows = await freshRows(ids);
-    await writeBatch(pool, shop, rows, writeOptions);
-    for (const row of rows) finalRows.set(row.customerId, row);
-  }
-  if (finalRows.size > 0) {
-    for (let i = 0; i < facts.length; i++) {
-      if (finalRows.has(facts.ids[i])) tally.remove(customerMetrics(facts.factsAt(i, asOfDay), ctx, predictions.get(i)));
-    }
-    for (const row of finalRows.values()) tally.add(row);
-  }
-
-  // Rows this refit did not write: customers with no counted order left (deleted or now
-  // excluded orders), or a first order since the snapshot. Recomputed from their orders now.
-  for (;;) {
-    const left = await pool.query<{ id: string }>(
-      `SELECT "customerId"::text AS id FROM "CustomerMetrics" WHERE shop = $1 AND "computedAt" < $2::timestamp ORDER BY "customerId" LIMIT $3`,
-      [shop, refitAt.toISOString(), batchSize],
-    );
-    if (left.rows.length === 0) break;
-    const rows = await freshRows(left.rows.map((row) => row.id));
-    for (const row of rows) tally.add(row);
-    rowsWritten += (await writeBatch(pool, shop, rows, writeOptions)).written;
-    if (left.rows.length < batchSize) break;
-  }
-
+  const rescore: RescoreInputs = { pool, shop, settings, asOfDay, batchSize, facts, predictions, ctx, snapshot: data.snapshot, writeOptions, phase };
+  const written =
+    facts.length >= rebuildFromCustomers ? await rescoreIntoNewPartition({ ...rescore, beforeSwap }) : await rescoreInPlace(rescore);
+  const { tally, rowsWritten } = written;
   phase("rescore and write");
   return {
     fit,
@@ -568,10 +557,223 @@ async function fitAndRescore(
     customers: data.customersWithOrders,
     orders: data.orders,
     rowsWritten,
-    changedDuringRefit: changed.size + late.length,
+    changedDuringRefit: written.changedDuringRefit,
     scoringThreads: scoring.threads,
     scoringFallback: scoring.fallback,
   };
+}
+
+interface RescoreInputs {
+  pool: pg.Pool;
+  shop: string;
+  settings: MetricsSettings;
+  asOfDay: number;
+  batchSize: number;
+  facts: CustomerFactsColumns;
+  predictions: Awaited<ReturnType<typeof scoreCustomers>>["predictions"];
+  ctx: ScoringContext;
+  /** The orders' read snapshot. */
+  snapshot: string;
+  writeOptions: MetricsWriteOptions;
+  /** Ends a timed phase (RefitReport.phasesMs). */
+  phase: (name: string) => void;
+}
+
+interface Rescored {
+  tally: SegmentTally;
+  rowsWritten: number;
+  changedDuringRefit: number;
+}
+
+/**
+ * Every customer's row, a batch at a time, handed to `write` while the next is scored (two
+ * writes in flight: PostgreSQL's side costs more CPU than Node's, so two backends and this
+ * thread all work at once). Customers whose orders changed since the snapshot are scored
+ * from their orders as they are now. The tally counts the rows as written.
+ */
+async function writeEveryRow(
+  input: RescoreInputs,
+  changed: ReadonlySet<string>,
+  write: (rows: readonly CustomerMetricsValues[]) => Promise<number>,
+): Promise<{ tally: RefitTally; rowsWritten: number }> {
+  const { facts, asOfDay, ctx, predictions, batchSize } = input;
+  const writing: Promise<void>[] = [];
+  const tally = new RefitTally(input);
+  let rowsWritten = 0;
+  for (let from = 0; from < facts.length; from += batchSize) {
+    const to = Math.min(facts.length, from + batchSize);
+    const rows: CustomerMetricsValues[] = [];
+    const fresh: string[] = [];
+    for (let i = from; i < to; i++) {
+      if (changed.has(facts.ids[i])) fresh.push(facts.ids[i]);
+      else rows.push(customerMetrics(facts.factsAt(i, asOfDay), ctx, predictions.get(i)));
+    }
+    const freshOnes = fresh.length > 0 ? await freshRows(input, fresh) : [];
+    rows.push(...freshOnes);
+    if (writing.length >= WRITES_IN_FLIGHT) await writing.shift();
+    const written = write(rows).then((count) => {
+      rowsWritten += count;
+      for (const row of rows) tally.segments.add(row);
+      for (const row of freshOnes) tally.freshCounted.set(row.customerId, row);
+    });
+    written.catch(() => undefined); // a failure is thrown where the batch is awaited, not reported as unhandled meanwhile
+    writing.push(written);
+  }
+  await Promise.all(writing);
+  return { tally, rowsWritten };
+}
+
+/** Rows of these customers from their orders as they are now (read through `db`, default the pool). */
+async function freshRows(input: Pick<RescoreInputs, "pool" | "shop" | "settings" | "asOfDay" | "ctx">, ids: readonly string[], db: Queryable = input.pool) {
+  const { shop, settings, asOfDay, ctx } = input;
+  return (await freshFacts(db, shop, settings, ids, asOfDay)).map((f) => customerMetrics(f, ctx, predictionOf(f, ctx.model)));
+}
+
+/**
+ * The segment tally of the rows as they end up. Most rows are the snapshot's (recomputed
+ * from the facts when one must go); rows scored from fresh orders are kept by id, so a
+ * customer rewritten again (changed while we wrote) is counted once, with its last row.
+ */
+class RefitTally {
+  readonly segments = new SegmentTally();
+  /** Rows counted that are not the snapshot's: customer id -> row. */
+  readonly freshCounted = new Map<string, CustomerMetricsValues>();
+  private readonly replaced = new Map<string, CustomerMetricsValues>();
+
+  constructor(private readonly input: Pick<RescoreInputs, "facts" | "asOfDay" | "ctx" | "predictions">) {}
+
+  /** The customer's row now (whatever was counted for them, if anything, goes once `settle` runs). */
+  replace(row: CustomerMetricsValues): void {
+    this.replaced.set(row.customerId, row);
+  }
+
+  /** Applies the replacements: one pass over the facts for the snapshot rows that go. */
+  settle(): SegmentTally {
+    if (this.replaced.size === 0) return this.segments;
+    const { facts, asOfDay, ctx, predictions } = this.input;
+    const snapshotRowsGo = new Set<string>();
+    for (const [id, row] of this.replaced) {
+      const counted = this.freshCounted.get(id);
+      if (counted) this.segments.remove(counted);
+      else snapshotRowsGo.add(id);
+      this.freshCounted.set(id, row);
+      this.segments.add(row);
+    }
+    if (snapshotRowsGo.size > 0) {
+      for (let i = 0; i < facts.length; i++) {
+        if (snapshotRowsGo.has(facts.ids[i])) this.segments.remove(customerMetrics(facts.factsAt(i, asOfDay), ctx, predictions.get(i)));
+      }
+    }
+    this.replaced.clear();
+    return this.segments;
+  }
+}
+
+/** The rows replaced in place in CustomerMetrics, batch by batch (shops below rebuildFromCustomers). */
+async function rescoreInPlace(input: RescoreInputs): Promise<Rescored> {
+  const { pool, shop, snapshot, batchSize, writeOptions } = input;
+  // Customers whose orders changed since the snapshot are scored from their orders as they
+  // are now. Checking again once every batch is written catches a change that landed
+  // meanwhile (its live job may have run before our write); a change after that check has
+  // its live job run after our writes.
+  const changed = await changedOutside(pool, shop, snapshot);
+  const written = await writeEveryRow(input, changed, async (rows) => (await writeBatch(pool, shop, rows, writeOptions)).written);
+  const { tally } = written;
+  let { rowsWritten } = written;
+  // Changed while we wrote: rewritten from their orders now, and the tally follows.
+  const late = [...(await changedOutside(pool, shop, snapshot))].filter((id) => !changed.has(id));
+  for (let from = 0; from < late.length; from += batchSize) {
+    const rows = await freshRows(input, late.slice(from, from + batchSize));
+    await writeBatch(pool, shop, rows, writeOptions);
+    for (const row of rows) tally.replace(row);
+  }
+
+  // Rows this refit did not write: customers with no counted order left (deleted or now
+  // excluded orders), or a first order since the snapshot. Recomputed from their orders now.
+  const refitAt = writeOptions.computedAt!;
+  for (;;) {
+    const left = await pool.query<{ id: string }>(
+      `SELECT "customerId"::text AS id FROM "CustomerMetrics" WHERE shop = $1 AND "computedAt" < $2::timestamp ORDER BY "customerId" LIMIT $3`,
+      [shop, refitAt.toISOString(), batchSize],
+    );
+    if (left.rows.length === 0) break;
+    const rows = await freshRows(input, left.rows.map((row) => row.id));
+    for (const row of rows) tally.replace(row);
+    rowsWritten += (await writeBatch(pool, shop, rows, writeOptions)).written;
+    if (left.rows.length < batchSize) break;
+  }
+  return { tally: tally.settle(), rowsWritten, changedDuringRefit: changed.size + late.length };
+}
+
+/**
+ * The rows written into a new table, which then replaces the shop's partition (large
+ * shops; ADR 0008): plain inserts into a table without indexes, the indexes built in bulk,
+ * then what changed meanwhile, then the swap. Live jobs keep writing the old rows until the
+ * swap; the swap's transaction rewrites every customer they wrote since the refit started.
+ */
+async function rescoreIntoNewPartition(input: RescoreInputs & { beforeSwap?: () => Promise<void> }): Promise<Rescored> {
+  const { pool, shop, snapshot, batchSize, writeOptions } = input;
+  const lock = await pool.connect();
+  try {
+    // One rebuild of a shop at a time; a table left by a killed one is dropped here.
+    await lock.query("SELECT pg_advisory_lock(hashtextextended($1, 0))", [`refit-partition:${shop}`]);
+    await dropAbandonedTables(pool, shop);
+    const table = rebuildTableName(shop);
+    await createRebuildTable(pool, table);
+    const changed = await changedOutside(pool, shop, snapshot);
+    const written = await writeEveryRow(input, changed, (rows) =>
+      writeCustomerMetricsInto(pool, table, shop, rows, { ...writeOptions, replace: false }),
+    );
+    const { tally } = written;
+    let { rowsWritten } = written;
+    input.phase("rescore and write rows");
+    await buildIndexes(pool, table);
+    input.phase("build indexes");
+
+    // Changed while we wrote, and rows of the shop this refit did not write (customers with
+    // no counted order left, or a first order since the snapshot): from their orders now.
+    const late = [...(await changedOutside(pool, shop, snapshot))].filter((id) => !changed.has(id));
+    const replace = { ...writeOptions, replace: true };
+    for (let from = 0; from < late.length; from += batchSize) {
+      const rows = await freshRows(input, late.slice(from, from + batchSize));
+      await writeCustomerMetricsInto(pool, table, shop, rows, replace);
+      for (const row of rows) tally.replace(row);
+    }
+    const missing = await pool.query<{ id: string }>(
+      `SELECT o."customerId"::text AS id FROM "CustomerMetrics" AS o
+       WHERE o.shop = $1 AND NOT EXISTS (SELECT 1 FROM ${escapeIdentifier(table)} AS n WHERE n."customerId" = o."customerId")`,
+      [shop],
+    );
+    for (let from = 0; from < missing.rows.length; from += batchSize) {
+      const rows = await freshRows(input, missing.rows.slice(from, from + batchSize).map((row) => row.id));
+      for (const row of rows) tally.replace(row);
+      rowsWritten += await writeCustomerMetricsInto(pool, table, shop, rows, replace);
+    }
+    await writeTransitionsFrom(pool, table, shop, writeOptions.computedAt!, "refit");
+    input.phase("catch up and transitions");
+    await input.beforeSwap?.();
+
+    const rescored = new Set([...changed, ...late]);
+    await swapInPartition(pool, shop, table, async (client) => {
+      // Rows live jobs wrote since the orders were read would be lost with the old rows:
+      // their customers are scored again from their orders now (nothing writes now).
+      const ids = [...(await changedOutside(client, shop, snapshot, "CustomerMetrics"))];
+      for (const id of ids) rescored.add(id);
+      for (let from = 0; from < ids.length; from += batchSize) {
+        const batch = ids.slice(from, from + batchSize);
+        const rows = await freshRows(input, batch, client);
+        await writeCustomerMetricsInto(client, table, shop, rows, replace);
+        for (const row of rows) tally.replace(row);
+        await writeTransitionsFrom(client, table, shop, writeOptions.computedAt!, "refit", batch);
+      }
+    });
+    const settled = tally.settle();
+    input.phase("swap");
+    return { tally: settled, rowsWritten, changedDuringRefit: rescored.size };
+  } finally {
+    await lock.query("SELECT pg_advisory_unlock(hashtextextended($1, 0))", [`refit-partition:${shop}`]).catch(() => {});
+    lock.release();
+  }
 }
 
 /** Today's customers per segment (replaces the day's counts when refitted twice in a day). */
