@@ -52,22 +52,28 @@ export async function createRebuildTable(db: Queryable, table: string): Promise<
 }
 
 /**
- * The statements that give `table` every index of CustomerMetrics (read from the catalog,
- * so a migration that adds an index needs no change here): the primary key as a
- * constraint, which the partition's must be, then the rest.
+ * The statements that give `table` its indexes: CustomerMetrics' primary key (declared on
+ * the parent, so the partition's must be a constraint too), then the shared partition's
+ * sort indexes without their leading shop column (one value in a shop's own partition).
+ * Read from the catalog, so a migration that adds an index needs no change here.
  */
 export async function indexStatements(db: Queryable, table: string): Promise<string[]> {
   const result = await db.query<{ definition: string; primary: boolean }>(
     `SELECT pg_get_indexdef(x.indexrelid) AS definition, x.indisprimary AS primary
-     FROM pg_index AS x WHERE x.indrelid = $1::regclass ORDER BY x.indisprimary DESC, x.indexrelid`,
-    [escapeIdentifier(METRICS_TABLE)],
+     FROM pg_index AS x
+     WHERE x.indrelid = $1::regclass AND x.indisprimary OR x.indrelid = $2::regclass AND NOT x.indisprimary
+     ORDER BY x.indisprimary DESC, x.indexrelid`,
+    [escapeIdentifier(METRICS_TABLE), escapeIdentifier(SHARED_PARTITION)],
   );
   return result.rows.map(({ definition, primary }) => {
     const columns = /\((.*)\)$/.exec(definition)?.[1];
     const method = /\bUSING (\w+) \(/.exec(definition)?.[1];
     if (!columns || !method) throw new Error(`cannot read the index definition "${definition}"`);
     if (primary) return `ALTER TABLE ${escapeIdentifier(table)} ADD PRIMARY KEY (${columns})`;
-    return `CREATE ${/^CREATE UNIQUE/.test(definition) ? "UNIQUE " : ""}INDEX ON ${escapeIdentifier(table)} USING ${method} (${columns})`;
+    const unique = /^CREATE UNIQUE/.test(definition);
+    // A unique index keeps shop: without it, uniqueness would not mean the same.
+    const own = unique ? columns : columns.replace(/^shop, /, "");
+    return `CREATE ${unique ? "UNIQUE " : ""}INDEX ON ${escapeIdentifier(table)} USING ${method} (${own})`;
   });
 }
 

@@ -424,7 +424,7 @@ async function refit(
   );
   const { fit, version, modelVersion, refitAt, tally, report, table } = scored;
   await writeDailyCounts(pool, shop, asOfDay, tally);
-  await writeAggregates(pool, shop, { settings, asOfDay, modelVersion, refitAt, tally, report, table, dimensions: scored.dimensions, fit });
+  await writeAggregates(pool, shop, { settings, asOfDay, modelVersion, refitAt, tally, report, table, dimensions: scored.dimensions, fit }, scored.tableAggregates);
   phase("aggregates");
   const durationMs = Date.now() - startedAt.getTime();
   await pool.query(`UPDATE "ShopFit" SET "finishedAt" = now() AT TIME ZONE 'UTC', "durationMs" = $3 WHERE shop = $1 AND version = $2`, [
@@ -540,12 +540,14 @@ async function fitAndRescore(
   const refitAt = new Date();
   const writeOptions = { modelVersion, asOfDay, source: "refit" as const, computedAt: refitAt };
 
-  const rescore: RescoreInputs = { pool, shop, settings, asOfDay, batchSize, facts, predictions, ctx, snapshot: data.snapshot, writeOptions, phase };
+  const rescore: RescoreInputs = { pool, shop, settings, asOfDay, batchSize, facts, predictions, ctx, snapshot: data.snapshot, writeOptions, phase,
+    tableAggregates: () => tableAggregates({ settings, asOfDay, report, table, dimensions: data.dimensions, fit }),
+  };
   const written =
     facts.length >= rebuildFromCustomers ? await rescoreIntoNewPartition({ ...rescore, beforeSwap }) : await rescoreInPlace(rescore);
   const { tally, rowsWritten } = written;
-  phase("rescore and write");
   return {
+    tableAggregates: written.tableAggregates,
     fit,
     version,
     modelVersion,
@@ -577,10 +579,13 @@ interface RescoreInputs {
   writeOptions: MetricsWriteOptions;
   /** Ends a timed phase (RefitReport.phasesMs). */
   phase: (name: string) => void;
+  /** Node's share of the aggregates, run while PostgreSQL is busy without us where there is such a time. */
+  tableAggregates: () => Promise<TableAggregates>;
 }
 
 interface Rescored {
   tally: SegmentTally;
+  tableAggregates: TableAggregates;
   rowsWritten: number;
   changedDuringRefit: number;
 }
@@ -702,7 +707,9 @@ async function rescoreInPlace(input: RescoreInputs): Promise<Rescored> {
     rowsWritten += (await writeBatch(pool, shop, rows, writeOptions)).written;
     if (left.rows.length < batchSize) break;
   }
-  return { tally: tally.settle(), rowsWritten, changedDuringRefit: changed.size + late.length };
+  input.phase("rescore and write");
+  const aggregates = await input.tableAggregates();
+  return { tally: tally.settle(), tableAggregates: aggregates, rowsWritten, changedDuringRefit: changed.size + late.length };
 }
 
 /**
@@ -727,8 +734,8 @@ async function rescoreIntoNewPartition(input: RescoreInputs & { beforeSwap?: () 
     const { tally } = written;
     let { rowsWritten } = written;
     input.phase("rescore and write rows");
-    await buildIndexes(pool, table);
-    input.phase("build indexes");
+    const [, aggregates] = await Promise.all([buildIndexes(pool, table), input.tableAggregates()]);
+    input.phase("build indexes (and the aggregates from the orders)");
 
     // Changed while we wrote, and rows of the shop this refit did not write (customers with
     // no counted order left, or a first order since the snapshot): from their orders now.
@@ -769,7 +776,7 @@ async function rescoreIntoNewPartition(input: RescoreInputs & { beforeSwap?: () 
     });
     const settled = tally.settle();
     input.phase("swap");
-    return { tally: settled, rowsWritten, changedDuringRefit: rescored.size };
+    return { tally: settled, tableAggregates: aggregates, rowsWritten, changedDuringRefit: rescored.size };
   } finally {
     await lock.query("SELECT pg_advisory_unlock(hashtextextended($1, 0))", [`refit-partition:${shop}`]).catch(() => {});
     lock.release();
@@ -818,8 +825,52 @@ interface AggregateInputs {
   fit: FitOutcome;
 }
 
-async function writeAggregates(pool: pg.Pool, shop: string, a: AggregateInputs): Promise<void> {
-  const { settings, asOfDay, tally, report, table, dimensions } = a;
+/**
+ * The aggregates that come from the orders alone (not from the rows written): the larger
+ * part of the work. Yields between retention subsets, so it can run while PostgreSQL builds
+ * a partition's indexes without holding up the statements that build them.
+ */
+async function tableAggregates(a: Omit<AggregateInputs, "tally" | "refitAt" | "modelVersion">): Promise<TableAggregates> {
+  const { settings, asOfDay, report, table, dimensions } = a;
+  const before = retentionSummaryFromTable(table, { asOfDay: asOfDay - KPI_PERIOD_DAYS, maxCohorts: 0 });
+  const period = periodTotals(table, asOfDay, KPI_PERIOD_DAYS);
+  // Retention, whole shop and per top value of each acquisition dimension.
+  const retentionOptions = { cac: settings.cacMinor, grossMargin: settings.grossMargin > 0 && settings.grossMargin <= 1 ? settings.grossMargin : 1 };
+  const filters = {} as RetentionAggregate["filters"];
+  const filtered: [string, RetentionAggregate][] = [];
+  for (const dimension of RETENTION_DIMENSIONS) {
+    const values = dimensions[dimension];
+    const top = values.top(RETENTION_FILTER_VALUES);
+    filters[dimension] = top.map((v) => ({ value: v.value, customers: v.customers }));
+    for (const v of top) {
+      await new Promise((resolve) => setImmediate(resolve));
+      const subset = customersTable(table, (customer) => values.ofCustomer[customer] === v.code);
+      filtered.push([
+        retentionKind(dimension, v.value),
+        {
+          currency: settings.currency,
+          report: retentionSummaryFromTable(subset, { asOfDay, ...retentionOptions }),
+          filters,
+          filter: { dimension, value: v.value },
+        },
+      ]);
+    }
+  }
+  const retention: RetentionAggregate = { currency: settings.currency, report, filters };
+  await new Promise((resolve) => setImmediate(resolve));
+  return { before, period, retention, filtered, backtest: shopBacktest(a) };
+}
+
+interface TableAggregates {
+  before: RetentionReport;
+  period: ReturnType<typeof periodTotals>;
+  retention: RetentionAggregate;
+  filtered: [string, RetentionAggregate][];
+  backtest: BacktestAggregate;
+}
+
+async function writeAggregates(pool: pg.Pool, shop: string, a: AggregateInputs, parts: TableAggregates): Promise<void> {
+  const { settings, asOfDay, tally, report } = a;
   const asOfIso = dayToIso(asOfDay);
 
   // Segment history (daily counts written by earlier refits).
@@ -850,7 +901,7 @@ async function writeAggregates(pool: pg.Pool, shop: string, a: AggregateInputs):
     rows: tally.rows(settings.segmentLabels, (kind, key, daysAgo) => counted.get(`${daysAgo}|${kind}|${key}`) ?? null),
   };
 
-  const before = retentionSummaryFromTable(table, { asOfDay: asOfDay - KPI_PERIOD_DAYS, maxCohorts: 0 });
+  const { before, period, retention, filtered, backtest: backtestAggregate } = parts;
   const kpis: KpisAggregate = kpisOf({
     currency: settings.currency,
     asOfIso,
@@ -861,7 +912,7 @@ async function writeAggregates(pool: pg.Pool, shop: string, a: AggregateInputs):
       value: tally.clvCount > 0 ? tally.clvSum / tally.clvCount : null,
       previous: clvBefore.any && clvBefore.customers > 0 ? clvBefore.sum / clvBefore.customers : null,
     },
-    period: periodTotals(table, asOfDay, KPI_PERIOD_DAYS),
+    period,
   });
 
   const moved = await pool.query<{ from: string | null; to: string | null; customers: number }>(
@@ -874,31 +925,6 @@ async function writeAggregates(pool: pg.Pool, shop: string, a: AggregateInputs):
     total: moved.rows.reduce((sum, row) => sum + row.customers, 0),
     moves: moved.rows.map((row) => ({ from: row.from, to: row.to, customers: row.customers })),
   };
-
-  // Retention, whole shop and per top value of each acquisition dimension.
-  const retentionOptions = { cac: settings.cacMinor, grossMargin: settings.grossMargin > 0 && settings.grossMargin <= 1 ? settings.grossMargin : 1 };
-  const filters = {} as RetentionAggregate["filters"];
-  const filtered: [string, RetentionAggregate][] = [];
-  for (const dimension of RETENTION_DIMENSIONS) {
-    const values = dimensions[dimension];
-    const top = values.top(RETENTION_FILTER_VALUES);
-    filters[dimension] = top.map((v) => ({ value: v.value, customers: v.customers }));
-    for (const v of top) {
-      const subset = customersTable(table, (customer) => values.ofCustomer[customer] === v.code);
-      filtered.push([
-        retentionKind(dimension, v.value),
-        {
-          currency: settings.currency,
-          report: retentionSummaryFromTable(subset, { asOfDay, ...retentionOptions }),
-          filters,
-          filter: { dimension, value: v.value },
-        },
-      ]);
-    }
-  }
-  const retention: RetentionAggregate = { currency: settings.currency, report, filters };
-
-  const backtestAggregate = shopBacktest(a);
 
   const rows: [string, unknown][] = [
     [AGGREGATE_KIND.kpis, kpis],
@@ -933,7 +959,7 @@ async function writeAggregates(pool: pg.Pool, shop: string, a: AggregateInputs):
 }
 
 /** Calibration/holdout backtest of the chosen count model on the shop's own orders. */
-function shopBacktest(a: AggregateInputs): BacktestAggregate {
+function shopBacktest(a: Pick<AggregateInputs, "report" | "asOfDay" | "table" | "fit">): BacktestAggregate {
   const { report, asOfDay, table, fit } = a;
   const firstCohort = report.totals.customers > 0 ? firstOrderDayOf(table, asOfDay) : null;
   const window = backtestWindow(firstCohort, asOfDay);
