@@ -56,7 +56,7 @@ const ESCAPED = /[\\"]/g;
  * pg would send, built in one pass: pg escapes each element with two regular expressions,
  * which a bulk import's million-row columns spend seconds on.
  */
-function arrayLiteral(values: unknown[]): string | undefined {
+export function arrayLiteral(values: readonly unknown[]): string | undefined {
   let literal = "{";
   for (let i = 0; i < values.length; i += 1) {
     const value = values[i];

@@ -5,6 +5,7 @@ import { type ShopModelJson, restoreShopModel } from "~/analytics/clv/shop-model
 import { dayIndexInZone, dayToIso } from "~/analytics/dates";
 import { type RfmCutPoints } from "~/analytics/rfm";
 import { DEFAULT_SEGMENT_RULES, type SegmentRule } from "~/analytics/segments";
+import { arrayLiteral } from "~/db/pg.server";
 
 // CustomerMetrics rows and the segment transitions they imply, written set-based: one
 // statement per batch, whether the batch is one customer (live worker) or ten thousand
@@ -27,9 +28,9 @@ export interface MetricsWriteOptions {
 
 const isoOrNull = (day: number | null) => (day === null ? null : dayToIso(day));
 
-/** The batch as statement parameters $2..$20 (one array per column). */
+/** The batch as statement parameters $2..$20 (one array literal per column, built in one pass each). */
 function metricsColumns(rows: readonly CustomerMetricsValues[]): unknown[] {
-  return [
+  return ([
     rows.map((r) => r.customerId),
     rows.map((r) => r.orders),
     rows.map((r) => r.netSpent),
@@ -49,7 +50,7 @@ function metricsColumns(rows: readonly CustomerMetricsValues[]): unknown[] {
     rows.map((r) => r.expectedOrderValue),
     rows.map((r) => r.predictedClv),
     rows.map((r) => isoOrNull(r.expectedNextOrderDay)),
-  ];
+  ] as unknown[][]).map((column) => arrayLiteral(column) ?? column);
 }
 
 /** $1 shop, $2..$20 the columns, $21 model version, $22 as-of day, $23 computed at. */

@@ -57,8 +57,11 @@ export interface CountModel {
   probabilityOfPurchases(n: number, t: number): number;
   /** P(at least one purchase in (T, T + t] | x, t_x, T). */
   probabilityOfPurchaseWithin(t: number, x: number, tx: number, T: number): number;
-  /** Smallest t with probabilityOfPurchaseWithin(t) >= probability, or null if it never gets there. */
-  timeToPurchase(x: number, tx: number, T: number, probability?: number): number | null;
+  /**
+   * Smallest t with probabilityOfPurchaseWithin(t) >= probability, or null if it never gets
+   * there. With `step`, only as precise as rounding t up to a multiple of `step` needs.
+   */
+  timeToPurchase(x: number, tx: number, T: number, probability?: number, step?: number): number | null;
 }
 
 function checkParams(name: CountModelName, params: CountModelParams): void {
@@ -85,7 +88,7 @@ export function countModel(name: CountModelName, params: CountModelParams): Coun
       conditionalExpectedPurchases: (t, x, tx, T) => paretoNbdConditionalExpectedPurchases(p, t, x, tx, T),
       probabilityOfPurchases: (n, t) => paretoNbdProbabilityOfPurchases(p, n, t),
       probabilityOfPurchaseWithin: (t, x, tx, T) => paretoNbdProbabilityOfPurchaseWithin(p, t, x, tx, T),
-      timeToPurchase: (x, tx, T, probability) => paretoNbdTimeToPurchase(p, x, tx, T, probability),
+      timeToPurchase: (x, tx, T, probability, step) => paretoNbdTimeToPurchase(p, x, tx, T, probability, step),
     };
   }
   const p = params as BgNbdParams;

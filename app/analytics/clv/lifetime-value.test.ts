@@ -1,3 +1,4 @@
+import fc from "fast-check";
 import { countModel } from "./count-model";
 import {
   daysToNextOrder,
@@ -67,6 +68,25 @@ describe("expected next order", () => {
       expect(model.probabilityOfPurchaseWithin(days / 7, 5, 36, 38)).toBeGreaterThanOrEqual(0.5);
       expect(model.probabilityOfPurchaseWithin((days - 1) / 7, 5, 36, 38)).toBeLessThan(0.5);
     }
+  });
+
+  it("stops bisecting at a day's precision and gives the day the full-precision root gives", () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 0, max: 40 }),
+        fc.double({ min: 0, max: 1, noNaN: true }),
+        fc.double({ min: 0.5, max: 150, noNaN: true }),
+        fc.constantFrom(1, 7),
+        (x, recencyShare, T, unitDays) => {
+          const tx = x === 0 ? 0 : recencyShare * T;
+          const precise = pareto.timeToPurchase(x, tx, T, 0.5);
+          const days = daysToNextOrder(pareto, x, tx, T, unitDays);
+          const preciseDays = precise === null ? null : Math.max(1, Math.ceil(precise * unitDays - 1e-9));
+          expect(days).toBe(preciseDays === null || preciseDays > NEXT_ORDER_CAP_DAYS ? null : preciseDays);
+        },
+      ),
+      { numRuns: 300 },
+    );
   });
 
   it("is null when the customer has probably lapsed or the wait passes the cap", () => {

@@ -75,7 +75,8 @@ export function predictedLifetimeValue(
  * up to whole days, or null.
  */
 export function daysToNextOrder(model: CountModel, x: number, tx: number, T: number, unitDays: number): number | null {
-  const t = model.timeToPurchase(x, tx, T, 0.5);
+  // Only the day it rounds up to matters: a day's precision (bisection stops there).
+  const t = model.timeToPurchase(x, tx, T, 0.5, 1 / unitDays);
   if (t === null) return null;
   const days = Math.max(1, Math.ceil(t * unitDays - 1e-9));
   return days > NEXT_ORDER_CAP_DAYS ? null : days;

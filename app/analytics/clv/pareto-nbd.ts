@@ -284,7 +284,12 @@ function activePurchaseProbability(params: ParetoNbdParams, x: number, T: number
  * Smallest t with P(a purchase in (T, T+t]) >= probability, or null when even t = ∞ falls
  * short (the customer is likely gone, or likely to die before buying again).
  */
-export function paretoNbdTimeToPurchase(params: ParetoNbdParams, x: number, tx: number, T: number, probability = 0.5): number | null {
+/**
+ * `step` (optional): the answer is only needed to this grid (a day, for the expected next
+ * order day): bisection stops once both ends round up to the same multiple of `step`, so
+ * rounding the result up gives the same multiple as the full-precision root would.
+ */
+export function paretoNbdTimeToPurchase(params: ParetoNbdParams, x: number, tx: number, T: number, probability = 0.5, step?: number): number | null {
   const pAlive = paretoNbdPAlive(params, x, tx, T);
   if (!(pAlive > probability)) return null;
   const target = probability / pAlive;
@@ -294,7 +299,8 @@ export function paretoNbdTimeToPurchase(params: ParetoNbdParams, x: number, tx: 
   while (activePurchaseProbability(params, x, T, hi) < target) hi *= 2;
   let lo = hi / 2;
   while (lo > 1e-12 && activePurchaseProbability(params, x, T, lo) >= target) lo /= 2;
-  for (let i = 0; i < 100 && hi - lo > 1e-10 * hi; i++) {
+  const sameStep = (a: number, b: number) => step !== undefined && Math.ceil(a / step - 1e-9) === Math.ceil(b / step - 1e-9);
+  for (let i = 0; i < 100 && hi - lo > 1e-10 * hi && !sameStep(lo, hi); i++) {
     const mid = Math.sqrt(lo * hi);
     if (activePurchaseProbability(params, x, T, mid) >= target) hi = mid;
     else lo = mid;
