@@ -517,6 +517,39 @@ export function customersTable(table: TransactionTable, keep: (customer: number)
 }
 
 /**
+ * customersTable for several groups at once: the table of each of `codes`, where
+ * `codeOfCustomer` gives each customer's group (by the table's customer index; a customer
+ * is in one group at most). Two passes over the rows however many groups, where one
+ * customersTable per group would take two each.
+ */
+export function customersTablesByCode(table: TransactionTable, codeOfCustomer: ArrayLike<number>, codes: readonly number[]): Map<number, TransactionTable> {
+  const slotOfCode = new Map(codes.map((code, slot) => [code, slot]));
+  const customerSlot = new Int32Array(table.customerCount);
+  for (let customer = 0; customer < customerSlot.length; customer++) customerSlot[customer] = slotOfCode.get(codeOfCustomer[customer]) ?? -1;
+  const customers = table.customers;
+  const rows = new Array<number>(codes.length).fill(0);
+  for (let row = 0; row < table.length; row++) {
+    const slot = customerSlot[customers[row]];
+    if (slot >= 0) rows[slot]++;
+  }
+  const subsets = rows.map((count) => new TransactionTable(count));
+  const days = table.days;
+  const amounts = table.amounts;
+  const ids = table.customerIds;
+  // Each kept customer's id is interned once, not once per order.
+  const subsetIndex = new Int32Array(table.customerCount).fill(-1);
+  for (let row = 0; row < table.length; row++) {
+    const customer = customers[row];
+    const slot = customerSlot[customer];
+    if (slot < 0) continue;
+    const subset = subsets[slot];
+    if (subsetIndex[customer] < 0) subsetIndex[customer] = subset.index.intern(ids[customer]);
+    subset.addForCustomer(subsetIndex[customer], days[row], amounts[row]);
+  }
+  return new Map(codes.map((code, slot) => [code, subsets[slot]]));
+}
+
+/**
  * Interns the values of one acquisition dimension (few distinct values, one per customer):
  * customers hold a small integer, and the top values are found by counting.
  */

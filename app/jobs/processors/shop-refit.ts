@@ -21,7 +21,7 @@ import {
   DimensionValues,
   SegmentTally,
   backtestWindow,
-  customersTable,
+  customersTablesByCode,
   kpisOf,
   periodTotals,
 } from "~/analytics/shop-scoring";
@@ -842,9 +842,10 @@ async function tableAggregates(a: Omit<AggregateInputs, "tally" | "refitAt" | "m
     const values = dimensions[dimension];
     const top = values.top(RETENTION_FILTER_VALUES);
     filters[dimension] = top.map((v) => ({ value: v.value, customers: v.customers }));
+    const subsets = customersTablesByCode(table, values.ofCustomer, top.map((v) => v.code));
     for (const v of top) {
       await new Promise((resolve) => setImmediate(resolve));
-      const subset = customersTable(table, (customer) => values.ofCustomer[customer] === v.code);
+      const subset = subsets.get(v.code)!;
       filtered.push([
         retentionKind(dimension, v.value),
         {
