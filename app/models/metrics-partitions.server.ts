@@ -78,14 +78,11 @@ export async function indexStatements(db: Queryable, table: string): Promise<str
 }
 
 /**
- * Builds the indexes on `connections` connections at once (each build is one sort; the
- * primary key first, as writes that replace rows need it), then refreshes the planner's
- * statistics.
+ * Builds the indexes on `connections` connections at once (each build is one sort), then
+ * refreshes the planner's statistics.
  */
 export async function buildIndexes(pool: pg.Pool, table: string, connections = 2): Promise<void> {
-  const [primary, ...rest] = await indexStatements(pool, table);
-  await pool.query(primary);
-  const queue = [...rest];
+  const queue = await indexStatements(pool, table);
   const worker = async () => {
     for (let statement = queue.shift(); statement !== undefined; statement = queue.shift()) await pool.query(statement);
   };
