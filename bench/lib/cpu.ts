@@ -50,11 +50,19 @@ export function cpuSnapshot(groups: CpuGroups): Record<string, number> {
   return Object.fromEntries(Object.entries(groups).map(([name, read]) => [name, read()]));
 }
 
+/** utime + stime of one process and of its children that exited and were waited for (cutime + cstime), in seconds. */
+function processAndReapedCpuSeconds(pid: number): number {
+  const fields = statFields(pid);
+  if (!fields) return 0;
+  return (Number(fields[11]) + Number(fields[12]) + Number(fields[13]) + Number(fields[14])) / CLOCK_TICKS_PER_SECOND;
+}
+
 /**
- * CPU seconds of a process tree. Backends that exited between snapshots are not counted,
- * so for PostgreSQL keep connections pooled (they are: Prisma's pool) during a measurement.
+ * CPU seconds of a process tree: its live processes, and the ones that exited (a parent
+ * adds a reaped child's CPU to its own children's time). Counting live processes only went
+ * down when a backend or parallel worker exited between two snapshots.
  */
-export const treeCpu = (root: number) => () => processTree(root).reduce((sum, pid) => sum + processCpuSeconds(pid), 0);
+export const treeCpu = (root: number) => () => processTree(root).reduce((sum, pid) => sum + processAndReapedCpuSeconds(pid), 0);
 
 export const selfCpu = () => {
   const usage = process.cpuUsage();
