@@ -74,6 +74,16 @@ async function countedTotals(shop: string) {
   return { customers: Number(row.customers), orders: Number(row.orders), net: Number(row.net) };
 }
 
+/** An order delivered as the ingest path stores it: the order, and the customer's summary row touched in the same change. */
+async function landOrder(shop: string, customerId: number, orderId: number, netMinor: number): Promise<void> {
+  await pool.query(
+    `INSERT INTO "Order" (shop, id, "customerId", "processedAt", "shopifyCreatedAt", "shopifyUpdatedAt", currency, "currentTotalMinor", "netMinor", "sourceName", "discountCodes", tags)
+     VALUES ($1, $4, $2, $3::timestamp, $3::timestamp, $3::timestamp, 'USD', $5, $5, 'web', '{}', '{}')`,
+    [shop, customerId, `${AS_OF_ISO}T10:00:00Z`, orderId, netMinor],
+  );
+  await pool.query(`UPDATE "Customer" SET "summaryAt" = now() AT TIME ZONE 'UTC' WHERE shop = $1 AND id = $2`, [shop, customerId]);
+}
+
 async function fitRow(shop: string) {
   const result = await pool.query<{ version: number; status: string; reasonCode: string | null; reason: string | null; changesSinceFit: number }>(
     `SELECT version, status, "reasonCode", reason, "changesSinceFit" FROM "ShopFit" WHERE shop = $1`,
@@ -288,14 +298,7 @@ describe.each(WRITE_PATHS)("%s", (_path, rebuildFromCustomers) => {
       // A delivery that lands after the orders were read: the ingest path updates the customer's summary row.
       const before = (await metricsRows(shop)).find((r) => r.orders > 0 && r.recencyDays! > 0)!;
       const customerId = Number(before.customerId);
-      const landDelivery = async () => {
-        await pool.query(
-          `INSERT INTO "Order" (shop, id, "customerId", "processedAt", "shopifyCreatedAt", "shopifyUpdatedAt", currency, "currentTotalMinor", "netMinor", "sourceName", "discountCodes", tags)
-           VALUES ($1, 999999, $2, $3::timestamp, $3::timestamp, $3::timestamp, 'USD', 4321, 4321, 'web', '{}', '{}')`,
-          [shop, customerId, `${AS_OF_ISO}T10:00:00Z`],
-        );
-        await pool.query(`UPDATE "Customer" SET "summaryAt" = now() AT TIME ZONE 'UTC' WHERE shop = $1 AND id = $2`, [shop, customerId]);
-      };
+      const landDelivery = () => landOrder(shop, customerId, 999999, 4321);
       const report = await refitShop(pool, shop, { rebuildFromCustomers, trigger: "debounce", now: NOW, onOrdersRead: landDelivery });
       const row = (await metricsRows(shop)).find((r) => r.customerId === String(customerId))!;
       expect(row).toMatchObject({ recencyDays: 0, orders: before.orders + 1, netSpentMinor: String(Number(before.netSpentMinor) + 4321) });
@@ -417,12 +420,7 @@ describe("a refit into a new partition", () => {
     // After the refit's last look at the orders: a delivery lands and its live job rewrites
     // the customer's row, in the rows the swap is about to replace.
     const liveWrite = async () => {
-      await pool.query(
-        `INSERT INTO "Order" (shop, id, "customerId", "processedAt", "shopifyCreatedAt", "shopifyUpdatedAt", currency, "currentTotalMinor", "netMinor", "sourceName", "discountCodes", tags)
-         VALUES ($1, 999998, $2, $3::timestamp, $3::timestamp, $3::timestamp, 'USD', 5000, 5000, 'web', '{}', '{}')`,
-        [shop, customerId, `${AS_OF_ISO}T10:00:00Z`],
-      );
-      await pool.query(`UPDATE "Customer" SET "summaryAt" = now() AT TIME ZONE 'UTC' WHERE shop = $1 AND id = $2`, [shop, customerId]);
+      await landOrder(shop, customerId, 999998, 5000);
       await recomputeCustomerMetrics(pool, shop, [String(customerId)], { now: NOW });
     };
     const report = await refitShop(pool, shop, { trigger: "manual", now: NOW, rebuildFromCustomers: 0, beforeSwap: liveWrite });
