@@ -141,6 +141,8 @@ export async function writeCustomerMetricsInto(
 /**
  * Transitions from the shop's current rows (its partition, or the shared one) to the rows
  * of `table` (all of them, or of `customerIds`): written before `table` replaces them.
+ * `reportMissing`: also returns the customers who have a current row but none in `table`,
+ * found in the same pass over the current rows.
  */
 export async function writeTransitionsFrom(
   db: Queryable,
@@ -148,16 +150,24 @@ export async function writeTransitionsFrom(
   shop: string,
   at: Date,
   source: MetricsSource,
-  customerIds?: readonly string[],
-): Promise<number> {
-  const result = await db.query(
-    `INSERT INTO "SegmentTransition" (shop, "customerId", "fromSegment", "toSegment", at, source)
-     SELECT $1, n."customerId", o.segment, n.segment, $2::timestamp, $3
-     FROM ${escapeIdentifier(table)} AS n JOIN "CustomerMetrics" AS o ON o.shop = $1 AND o."customerId" = n."customerId"
-     WHERE o.segment IS DISTINCT FROM n.segment${customerIds ? ` AND n."customerId" = ANY($4::bigint[])` : ""}`,
-    customerIds ? [shop, at.toISOString(), source, customerIds] : [shop, at.toISOString(), source],
+  options: { customerIds?: readonly string[]; reportMissing?: boolean } = {},
+): Promise<string[]> {
+  const byCustomer = options.customerIds ? ` AND o."customerId" = ANY($4::bigint[])` : "";
+  const result = await db.query<{ id: string }>(
+    `WITH pairs AS (
+       SELECT o."customerId" AS id, o.segment AS from_segment, n."customerId" AS new_id, n.segment AS to_segment
+       FROM "CustomerMetrics" AS o LEFT JOIN ${escapeIdentifier(table)} AS n ON n."customerId" = o."customerId"
+       WHERE o.shop = $1${byCustomer}
+     ),
+     moved AS (
+       INSERT INTO "SegmentTransition" (shop, "customerId", "fromSegment", "toSegment", at, source)
+       SELECT $1, id, from_segment, to_segment, $2::timestamp, $3 FROM pairs
+       WHERE new_id IS NOT NULL AND from_segment IS DISTINCT FROM to_segment
+     )
+     SELECT id::text AS id FROM pairs WHERE new_id IS NULL AND $${options.customerIds ? 5 : 4}::boolean`,
+    [shop, at.toISOString(), source, ...(options.customerIds ? [options.customerIds] : []), options.reportMissing === true],
   );
-  return result.rowCount ?? 0;
+  return result.rows.map((row) => row.id);
 }
 
 /** A stored fit, as read back for scoring. */

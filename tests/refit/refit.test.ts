@@ -310,6 +310,33 @@ describe.each(WRITE_PATHS)("%s", (_path, rebuildFromCustomers) => {
     });
   });
 
+  describe("segment transitions", () => {
+    it("a refit months later writes one transition per customer whose segment changed, from the old segment to the new", async () => {
+      const shop = uniqueShop("transitions");
+      await insertSyntheticShop(pool, { shop, customers: 300, asOfDay: AS_OF, seed: 13 });
+      await refitShop(pool, shop, { rebuildFromCustomers, trigger: "manual", now: NOW });
+      const rows = await metricsRows(shop);
+      const before = new Map(rows.map((r) => [r.customerId, r.segment]));
+      // Some customers order again months later (the rest only age), so segments move.
+      await pool.query(
+        `INSERT INTO "Order" (shop, id, "customerId", "processedAt", "shopifyCreatedAt", "shopifyUpdatedAt", currency, "currentTotalMinor", "netMinor", "sourceName", "discountCodes", tags)
+         SELECT $1, 900000 + n, id, $3::timestamp, $3::timestamp, $3::timestamp, 'USD', 9000, 9000, 'web', '{}', '{}'
+         FROM unnest($2::bigint[]) WITH ORDINALITY AS t(id, n)`,
+        [shop, rows.filter((_, i) => i % 5 === 0).map((r) => r.customerId), nextDay(119).toISOString()],
+      );
+      await refitShop(pool, shop, { rebuildFromCustomers, trigger: "nightly", now: nextDay(120) });
+      const after = await metricsRows(shop);
+      const moved = after.filter((row) => row.segment !== before.get(row.customerId));
+      expect(moved.length).toBeGreaterThan(10);
+      const written = await pool.query<{ customerId: string; fromSegment: string | null; toSegment: string | null }>(
+        `SELECT "customerId"::text AS "customerId", "fromSegment", "toSegment" FROM "SegmentTransition"
+         WHERE shop = $1 AND source = 'refit' ORDER BY "customerId"`,
+        [shop],
+      );
+      expect(written.rows).toEqual(moved.map((row) => ({ customerId: row.customerId, fromSegment: before.get(row.customerId), toSegment: row.segment })));
+    });
+  });
+
   describe("redactions while a refit runs", () => {
     const rowsOf = async (table: string, shop: string, customerId?: number) => {
       const byCustomer = customerId === undefined ? "" : ` AND "customerId" = ${customerId}`;

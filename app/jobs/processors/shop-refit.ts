@@ -1,5 +1,5 @@
 import { type Job, type Queue, UnrecoverableError } from "bullmq";
-import pg from "pg";
+import type pg from "pg";
 import { behaviourThresholds, type BehaviourInput } from "~/analytics/behaviour";
 import { backtest } from "~/analytics/clv/backtest";
 import { APP_SHOP_CANDIDATES, fitShopModel, type ShopModel } from "~/analytics/clv/shop-model";
@@ -106,7 +106,6 @@ export interface RefitReport {
 }
 
 type Queryable = Pick<pg.Pool | pg.PoolClient, "query">;
-const { escapeIdentifier } = pg;
 
 const DEFAULT_BATCH_SIZE = 5_000;
 /**
@@ -750,17 +749,16 @@ async function rescoreIntoNewPartition(input: RescoreInputs & { beforeSwap?: () 
       await writeCustomerMetricsInto(pool, table, shop, rows, replace);
       for (const row of rows) tally.replace(row);
     }
-    const missing = await pool.query<{ id: string }>(
-      `SELECT o."customerId"::text AS id FROM "CustomerMetrics" AS o
-       WHERE o.shop = $1 AND NOT EXISTS (SELECT 1 FROM ${escapeIdentifier(table)} AS n WHERE n."customerId" = o."customerId")`,
-      [shop],
-    );
-    for (let from = 0; from < missing.rows.length; from += batchSize) {
-      const rows = await freshRows(input, missing.rows.slice(from, from + batchSize).map((row) => row.id));
+    // One pass over the current rows: transitions to the new rows, and the customers with no
+    // new row (scored from their orders now, their transitions written with them).
+    const missing = await writeTransitionsFrom(pool, table, shop, writeOptions.computedAt!, "refit", { reportMissing: true });
+    for (let from = 0; from < missing.length; from += batchSize) {
+      const ids = missing.slice(from, from + batchSize);
+      const rows = await freshRows(input, ids);
       for (const row of rows) tally.replace(row);
       rowsWritten += await writeCustomerMetricsInto(pool, table, shop, rows, replace);
+      await writeTransitionsFrom(pool, table, shop, writeOptions.computedAt!, "refit", { customerIds: ids });
     }
-    await writeTransitionsFrom(pool, table, shop, writeOptions.computedAt!, "refit");
     input.phase("catch up and transitions");
     await input.beforeSwap?.();
 
@@ -775,7 +773,7 @@ async function rescoreIntoNewPartition(input: RescoreInputs & { beforeSwap?: () 
         const rows = await freshRows(input, batch, client);
         await writeCustomerMetricsInto(client, table, shop, rows, replace);
         for (const row of rows) tally.replace(row);
-        await writeTransitionsFrom(client, table, shop, writeOptions.computedAt!, "refit", batch);
+        await writeTransitionsFrom(client, table, shop, writeOptions.computedAt!, "refit", { customerIds: batch });
       }
     });
     const settled = tally.settle();
