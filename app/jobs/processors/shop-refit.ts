@@ -621,8 +621,7 @@ async function writeEveryRow(
     if (writing.length >= WRITES_IN_FLIGHT) await writing.shift();
     const written = write(rows).then((count) => {
       rowsWritten += count;
-      for (const row of rows) tally.segments.add(row);
-      for (const row of freshOnes) tally.freshCounted.set(row.customerId, row);
+      tally.countWritten(rows, freshOnes);
     });
     written.catch(() => undefined); // a failure is thrown where the batch is awaited, not reported as unhandled meanwhile
     writing.push(written);
@@ -643,12 +642,18 @@ async function freshRows(input: Pick<RescoreInputs, "pool" | "shop" | "settings"
  * customer rewritten again (changed while we wrote) is counted once, with its last row.
  */
 class RefitTally {
-  readonly segments = new SegmentTally();
+  private readonly segments = new SegmentTally();
   /** Rows counted that are not the snapshot's: customer id -> row. */
-  readonly freshCounted = new Map<string, CustomerMetricsValues>();
+  private readonly freshCounted = new Map<string, CustomerMetricsValues>();
   private readonly replaced = new Map<string, CustomerMetricsValues>();
 
   constructor(private readonly input: Pick<RescoreInputs, "facts" | "asOfDay" | "ctx" | "predictions">) {}
+
+  /** A batch as written: every row counts; `fresh` (scored from orders newer than the snapshot) are kept by id. */
+  countWritten(rows: readonly CustomerMetricsValues[], fresh: readonly CustomerMetricsValues[]): void {
+    for (const row of rows) this.segments.add(row);
+    for (const row of fresh) this.freshCounted.set(row.customerId, row);
+  }
 
   /** The customer's row now (whatever was counted for them, if anything, goes once `settle` runs). */
   replace(row: CustomerMetricsValues): void {
