@@ -1,7 +1,7 @@
 // Per-customer rows of customers.csv: RFM scores and segment, the model's predictions.
 // Shared by the main thread and the scoring workers (score-worker.ts), which split a large
 // shop's customers between the machine's cores.
-import { Worker } from "node:worker_threads";
+import { startTypeScriptWorker } from "~/lib/ts-worker";
 import { gammaGammaExpectedValue } from "~/analytics/clv/gamma-gamma";
 import { type CustomerPrediction, type ShopModel, type ShopModelJson } from "~/analytics/clv/shop-model";
 import { dayToIso } from "~/analytics/dates";
@@ -216,21 +216,9 @@ export async function writeScoredCustomers(path: string, input: ScoringInput, th
   return segmentCounts;
 }
 
-/**
- * The worker's entry: registers tsx's loader in the worker itself (whether a worker
- * inherits the parent's --import loader differs between Node versions), then loads
- * score-worker.ts. The tsconfig (path aliases) comes from TSX_TSCONFIG_PATH or the cwd, as
- * in the main thread.
- */
-function workerBootstrap(): string {
-  const tsx = import.meta.resolve("tsx/esm/api");
-  const entry = new URL("./score-worker.ts", import.meta.url).href;
-  return `import(${JSON.stringify(tsx)}).then(({ register }) => { register(); return import(${JSON.stringify(entry)}); });`;
-}
-
 /** A scoring worker whose chunks are buffered until the writer reaches its slice. */
 function startWorker(task: WorkerTask) {
-  const worker = new Worker(workerBootstrap(), { eval: true, execArgv: [], workerData: task });
+  const worker = startTypeScriptWorker(new URL("./score-worker.ts", import.meta.url), { workerData: task });
   const buffered: string[] = [];
   let finished = false;
   let failure: Error | null = null;

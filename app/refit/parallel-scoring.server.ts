@@ -1,10 +1,8 @@
-import { createRequire } from "node:module";
 import os from "node:os";
-import { pathToFileURL } from "node:url";
-import { Worker } from "node:worker_threads";
 import { type ShopModel } from "~/analytics/clv/shop-model";
 import { CustomerFactsColumns, PredictionColumns, type PredictionParts, predictAll } from "~/analytics/shop-scoring";
 import { type ScoreTask } from "./score-worker";
+import { startTypeScriptWorker } from "~/lib/ts-worker";
 
 // Every customer's prediction, on every core: scoring is most of a big refit's CPU (a few
 // dozen model evaluations per customer), and the customers are independent. The customers
@@ -54,18 +52,8 @@ function sliceColumns(facts: CustomerFactsColumns, from: number, to: number): Cu
   return CustomerFactsColumns.fromSlice(facts.slice(from, to));
 }
 
-/**
- * The worker's entry: registers tsx's loader in the worker itself, then loads
- * score-worker.ts (the worker process runs the TypeScript sources under tsx, as the CLI does).
- */
-function workerBootstrap(): string {
-  const tsx = pathToFileURL(createRequire(import.meta.url).resolve("tsx/esm/api")).href;
-  const entry = new URL("./score-worker.ts", import.meta.url).href;
-  return `import(${JSON.stringify(tsx)}).then(({ register }) => { register(); return import(${JSON.stringify(entry)}); });`;
-}
-
 function startWorker(task: ScoreTask): { result: Promise<PredictionParts>; stop: () => Promise<void> } {
-  const worker = new Worker(workerBootstrap(), { eval: true, execArgv: [], workerData: task });
+  const worker = startTypeScriptWorker(new URL("./score-worker.ts", import.meta.url), { workerData: task });
   const result = new Promise<PredictionParts>((resolve, reject) => {
     worker.on("message", (message: { kind: "done"; parts: PredictionParts } | { kind: "error"; message: string }) => {
       if (message.kind === "done") resolve(message.parts);
