@@ -46,6 +46,11 @@ async function webhookReference(payloads: Record<string, unknown>[]) {
   return snapshot(db(), shop);
 }
 
+/** Line `line` (1-based) of the JSONL file the fake serves for an operation. */
+function bulkLine(shopify: FakeShopify, operationId: string | null, line: number): string {
+  return shopify.jsonlOf(operationId ?? "").split("\n")[line - 1];
+}
+
 function recordingDeps(jobs: BackfillJob[], over: Partial<BackfillDeps> = {}): BackfillDeps {
   return {
     db: db(),
@@ -144,13 +149,13 @@ describe("backfill", () => {
 });
 
 describe("backfill steps", () => {
-  it("resumes a download cut mid-stream after its last committed batch, without writing anything twice", async () => {
+  it.each([false, true])("resumes a download cut mid-stream after its last committed batch, without writing anything twice (parsing thread: %s)", async (parseOnThread) => {
     const shop = uniqueShop();
     const payloads = storePayloads(30);
     fake.orders = payloads.map(graphqlOrderFromWebhook);
     await fake.installSession(db(), shop);
     const jobs: BackfillJob[] = [];
-    const deps = recordingDeps(jobs, { batchSize: 5 });
+    const deps = recordingDeps(jobs, { batchSize: 5, parseOnThread });
     const run = await startBackfill(deps, shop);
     expect(jobs).toEqual([{ task: "advance", runId: run.id.toString() }]);
     expect(await advanceBackfill(deps, run.id)).toEqual({ state: "running" });
@@ -168,6 +173,58 @@ describe("backfill steps", () => {
     expect(await snapshot(db(), shop)).toEqual(await webhookReference(payloads));
     // Again: nothing to do.
     expect(await advanceBackfill(deps, run.id)).toEqual({ state: "completed", ordersProcessed: 30 });
+  });
+
+  it.each([false, true])("skips a malformed order, says which line on the run, and imports the rest (parsing thread: %s)", async (parseOnThread) => {
+    const shop = uniqueShop();
+    const payloads = storePayloads(12);
+    fake.orders = payloads.map(graphqlOrderFromWebhook);
+    // The fourth order's total is not money; every other line is fine.
+    fake.editJsonl = (file) => {
+      const lines = file.split("\n");
+      const at = lines.findIndex((line) => line.includes(`"gid://shopify/Order/10003"`) && !line.includes("__parentId"));
+      lines[at] = lines[at].replace(/"amount":"[^"]*"/, '"amount":"12,50"');
+      return lines.join("\n");
+    };
+    await fake.installSession(db(), shop);
+    const deps = recordingDeps([], { batchSize: 5, parseOnThread });
+    try {
+      const run = await startBackfill(deps, shop);
+      await advanceBackfill(deps, run.id);
+      expect(await advanceBackfill(deps, run.id)).toEqual({ state: "completed", ordersProcessed: 11 });
+      const done = await db().backfillRun.findUniqueOrThrow({ where: { id: run.id } });
+      expect(done.error).toMatch(/^1 malformed orders skipped: line \d+: graphql order payload is invalid: .*12,50/);
+      const line = Number(/line (\d+)/.exec(done.error ?? "")?.[1]);
+      expect(bulkLine(fake, run.bulkOperationId, line)).toContain('"gid://shopify/Order/10003"');
+      expect(await db().order.count({ where: { shop } })).toBe(11);
+      expect(await db().order.findFirst({ where: { shop, id: 10_003n } })).toBeNull();
+    } finally {
+      fake.editJsonl = null;
+    }
+  });
+
+  it.each([false, true])("fails the attempt at a line that is not JSON, keeping the batches before it (parsing thread: %s)", async (parseOnThread) => {
+    const shop = uniqueShop();
+    fake.orders = storePayloads(12).map(graphqlOrderFromWebhook);
+    fake.editJsonl = (file) => {
+      const lines = file.split("\n");
+      const at = lines.findIndex((line) => line.includes(`"gid://shopify/Order/10008"`) && !line.includes("__parentId"));
+      lines[at] = lines[at].slice(0, 40);
+      return lines.join("\n");
+    };
+    await fake.installSession(db(), shop);
+    const deps = recordingDeps([], { batchSize: 5, parseOnThread });
+    try {
+      const run = await startBackfill(deps, shop);
+      await advanceBackfill(deps, run.id);
+      await expect(advanceBackfill(deps, run.id)).rejects.toThrow(/bulk result line \d+ is not JSON/);
+      const stopped = await db().backfillRun.findUniqueOrThrow({ where: { id: run.id } });
+      // The first batch (orders 10000-10004) committed; the broken order is in the second.
+      expect(stopped).toMatchObject({ status: "DOWNLOADING", ordersProcessed: 5 });
+      expect(await db().order.count({ where: { shop } })).toBe(5);
+    } finally {
+      fake.editJsonl = null;
+    }
   });
 
   it("tells a shop without read_all_orders that only 60 days were imported", async () => {

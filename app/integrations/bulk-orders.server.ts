@@ -1,13 +1,14 @@
 import { type BackfillRun, type PrismaClient } from "@prisma/client";
-import { type ReadableStream as NodeReadableStream } from "node:stream/web";
 import type pg from "pg";
-import { ORDER_FIELDS, mapGraphqlOrder } from "~/ingest/graphql-mappers";
-import { type OrderBundle, PayloadValidationError } from "~/ingest/mappers";
+import { ORDER_FIELDS } from "~/ingest/graphql-mappers";
+import { type OrderBundle } from "~/ingest/mappers";
 import { type RawTx, pgPool, pgTransaction } from "~/db/pg.server";
 import { recomputeShopCustomerSummaries } from "~/ingest/summary.server";
 import { lockShopExclusive } from "~/ingest/tx.server";
 import { upsertOrdersBatch } from "~/ingest/upsert-batch.server";
+import { type Logger, consoleLogger } from "~/jobs/log.server";
 import { requestRefit } from "~/jobs/producers.server";
+import { openBulkResult } from "./bulk-result.server";
 import { type AdminGraphql } from "./shopify-admin.server";
 
 // The backfill: every past order of a shop, through a Shopify bulk operation.
@@ -79,6 +80,13 @@ export interface BackfillDeps {
    * batches cost more round trips per order (bench/backfill).
    */
   batchSize?: number;
+  /**
+   * Parse the result on a worker thread (default "auto": from PARSE_ON_THREAD_MIN_ORDERS
+   * expected orders, given a second core). The rows written are the same either way.
+   */
+  parseOnThread?: boolean | "auto";
+  /** Where a fallback from the parsing thread is reported (default the workers' console log). */
+  log?: Logger;
   /** How long to wait between polls of a running bulk operation (default 20 s). */
   pollEveryMs?: number;
 }
@@ -222,28 +230,6 @@ async function fail(db: PrismaClient, run: BackfillRun, error: string): Promise<
 }
 
 /**
- * The lines of a JSONL body, a network chunk's worth at a time (a line per await would
- * cost more than parsing it). A line split across chunks is joined; a final line without
- * a newline counts; CRLF is accepted.
- */
-async function* linesOf(body: NodeReadableStream<Uint8Array>): AsyncGenerator<string[], void, undefined> {
-  const decoder = new TextDecoder();
-  let rest = "";
-  const strip = (lines: string[]) => lines.map((line) => (line.endsWith("\r") ? line.slice(0, -1) : line));
-  for await (const chunk of body) {
-    const lines = (rest + decoder.decode(chunk, { stream: true })).split("\n");
-    rest = lines.pop() ?? "";
-    yield strip(lines);
-    // Let I/O callbacks run between chunks: a local or fast download keeps the body's buffer
-    // full, and without this turn the parser holds the event loop while the batch in flight
-    // waits to hear PostgreSQL's replies (the two then take turns instead of overlapping).
-    await new Promise((resolve) => setImmediate(resolve));
-  }
-  rest += decoder.decode();
-  if (rest !== "") yield strip([rest]);
-}
-
-/**
  * One batch of an import's orders; the caller's transaction also moves the run's offset.
  * Summaries wait for finishImport. `knownCustomers`: customers the import's committed
  * batches wrote (no placeholder row is tried for them).
@@ -269,16 +255,25 @@ async function download(deps: BackfillDeps, run: BackfillRun): Promise<AdvanceOu
   const pool = deps.pool ?? pgPool();
   const batchSize = deps.batchSize ?? 5_000;
   if (!run.url) return fail(db, run, "no result url");
-  const response = await fetch(run.url);
-  if (response.status === 403 || response.status === 404 || response.status === 410) {
-    return fail(db, run, `the bulk result is no longer available (HTTP ${response.status}): start the import again`);
+  const result = await openBulkResult(run.url, {
+    fromLine: run.linesProcessed,
+    batchSize,
+    onThread: deps.parseOnThread ?? "auto",
+    expectedOrders: run.expectedCount,
+    onFallback: (reason) => (deps.log ?? consoleLogger).error("backfill: parsing on the download's own thread", { shop: run.shop, runId: run.id, reason }),
+  });
+  if (result.status === 403 || result.status === 404 || result.status === 410) {
+    await result.close();
+    return fail(db, run, `the bulk result is no longer available (HTTP ${result.status}): start the import again`);
   }
-  if (!response.ok || !response.body) throw new Error(`downloading the bulk result failed: HTTP ${response.status}`);
+  if (result.status < 200 || result.status >= 300) {
+    await result.close();
+    throw new Error(`downloading the bulk result failed: HTTP ${result.status}`);
+  }
 
   let committedLines = run.linesProcessed;
   const skipped: string[] = [];
   let skippedCount = 0;
-  let batch: OrderBundle[] = [];
 
   // Customers whose rows committed batches of this download wrote (profile or placeholder;
   // a deleted one has a tombstone, which the batch checks first). Grows only after a commit.
@@ -299,66 +294,20 @@ async function download(deps: BackfillDeps, run: BackfillRun): Promise<AdvanceOu
     committedLines = upToLine;
     for (const bundle of bundles) if (bundle.order.customerId !== null) committedCustomers.add(bundle.order.customerId);
   };
+
   // One batch is written while the next is read and mapped: the database and the parser
-  // overlap, and memory stays bounded at two batches. Batches still commit in file order.
+  // overlap, and memory stays bounded (two batches here, and on a parsing thread at most two
+  // more parsed ahead). Batches still commit in file order.
   let inFlight: Promise<void> | null = null;
-  const commit = async (upToLine: number) => {
-    if (inFlight) await inFlight;
-    const pending = write(batch, upToLine);
-    pending.catch(() => {}); // observed by the next commit or the final wait
-    inFlight = pending;
-    batch = [];
-  };
-
-  // Customers already sent in this download, at which updated_at: the export repeats a
-  // customer's profile on each of their orders, and writing it again would change nothing
-  // (newer wins), so later copies go as a bare customer id (a placeholder that never
-  // replaces a row). A resumed download starts afresh, which is only slower.
-  const profilesSent = new Map<bigint, number>();
-  let current: { raw: unknown; id: string; lines: unknown[]; line: number } | null = null;
-  const finishCurrent = () => {
-    if (!current) return;
-    try {
-      const bundle = mapGraphqlOrder(current.raw, current.lines);
-      const profile = bundle.customer;
-      if (profile && profilesSent.get(profile.id) === profile.shopifyUpdatedAt.getTime()) bundle.customer = null;
-      else if (profile) profilesSent.set(profile.id, profile.shopifyUpdatedAt.getTime());
-      batch.push(bundle);
-    } catch (error) {
-      if (!(error instanceof PayloadValidationError)) throw error;
-      skippedCount += 1;
-      if (skipped.length < 5) skipped.push(`line ${current.line + 1}: ${error.message}`);
-    }
-    current = null;
-  };
-
-  const chunks = linesOf(response.body as NodeReadableStream<Uint8Array>);
-  let index = -1;
   try {
-    for await (const chunk of chunks) for (const text of chunk) {
-      index += 1;
-      if (index < run.linesProcessed) continue; // committed by an earlier attempt
-      if (text.trim() === "") continue;
-      let record: Record<string, unknown>;
-      try {
-        record = JSON.parse(text) as Record<string, unknown>;
-      } catch {
-        throw new Error(`bulk result line ${index + 1} is not JSON`);
-      }
-      const parentId = record.__parentId;
-      if (typeof parentId === "string") {
-        // Children follow their parent: a child of another order means a broken file.
-        if (!current || current.id !== parentId) throw new Error(`bulk result line ${index + 1}: parent ${parentId} is not the current order`);
-        current.lines.push(record);
-        continue;
-      }
-      finishCurrent();
-      // A new order starts here: everything before this line is complete.
-      if (batch.length >= batchSize) await commit(index);
-      current = { raw: record, id: String(record.id), lines: [], line: index };
+    for await (const batch of result.batches) {
+      skippedCount += batch.skipped.length;
+      for (const { line, message } of batch.skipped) if (skipped.length < 5) skipped.push(`line ${line}: ${message}`);
+      if (inFlight) await inFlight;
+      const pending = write(batch.bundles, batch.upToLine);
+      pending.catch(() => {}); // observed by the next batch or the final wait
+      inFlight = pending;
     }
-    finishCurrent();
-    await commit(index + 1);
     await inFlight;
   } catch (error) {
     // Leave nothing running: the in-flight batch commits or rolls back before we report.
@@ -366,7 +315,7 @@ async function download(deps: BackfillDeps, run: BackfillRun): Promise<AdvanceOu
     if (error instanceof OffsetMoved || settled instanceof OffsetMoved) return { state: "finished-elsewhere" };
     throw error;
   } finally {
-    await chunks.return(undefined); // stops the download if we left early
+    await result.close(); // stops the download if we left early
   }
   const error = skippedCount > 0 ? `${skippedCount} malformed orders skipped: ${skipped.join(" | ")}` : null;
   const finished = await pgTransaction(pool, async (tx) => {

@@ -50,6 +50,8 @@ export class FakeShopify {
   failNext: number[] = [];
   /** The next bulkOperationRunQuery answers with this user error. */
   userErrorNext: { code: string; message: string } | null = null;
+  /** Rewrites the JSONL file of each operation completed from now on (to corrupt a line, say). */
+  editJsonl: ((file: string) => string) | null = null;
   /** The next JSONL download stops (connection destroyed) after this many bytes. */
   cutJsonlAfterBytes: number | null = null;
   tokenRefreshes = 0;
@@ -216,10 +218,16 @@ export class FakeShopify {
     throw new Error(`the fake Admin API does not know this query: ${query.slice(0, 200)}`);
   }
 
+  /** The JSONL file an operation's url serves. */
+  jsonlOf(operationId: string): string {
+    return this.jsonl.get(operationId.slice(operationId.lastIndexOf("/") + 1)) ?? "";
+  }
+
   /** Completes an operation now (as Shopify does before sending bulk_operations/finish). */
   complete(operation: BulkOperationState): void {
     operation.status = "COMPLETED";
-    this.jsonl.set(operation.id.slice(operation.id.lastIndexOf("/") + 1), bulkJsonl(this.orders));
+    const file = bulkJsonl(this.orders);
+    this.jsonl.set(operation.id.slice(operation.id.lastIndexOf("/") + 1), this.editJsonl ? this.editJsonl(file) : file);
   }
 
   private describe(operation: BulkOperationState) {
