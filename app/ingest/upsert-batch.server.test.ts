@@ -102,6 +102,24 @@ describe("upsertOrdersBatch", () => {
     expect(await snapshot(db, imported)).toEqual(expected);
   });
 
+  it("deferred: a stale copy of a stored order that brings a new refund lowers the stored order's net, and counts as not written", async () => {
+    const db = testDb();
+    const shop = uniqueShop();
+    const [t1, t2, t3] = ["2025-03-01T00:00:00Z", "2025-03-02T00:00:00Z", "2025-03-03T00:00:00Z"].map((iso) => new Date(iso));
+    // Stored from a webhook at t2; the import's copy is from t1 but carries a refund made at t3.
+    await upsertOrder(db, shop, mapOrderPayload(orderPayload({ id: 7_001, customerId: 700, updatedAt: t2, totalCents: 5_000 })));
+    const stale = orderPayload({ id: 7_001, customerId: 700, updatedAt: t1, totalCents: 5_000 });
+    stale.refunds = [refundPayload({ id: 97_001, orderId: 7_001, createdAt: t3, amountCents: 1_200 })];
+    const fresh = mapOrderPayload(orderPayload({ id: 7_002, customerId: 700, updatedAt: t1, totalCents: 2_000 }));
+    const result = await pgTransaction(pgPool(), (tx) => upsertOrdersBatch(tx, shop, [mapOrderPayload(stale), fresh], { summaries: "deferred" }));
+    expect(result.ordersWritten).toBe(1);
+    const orders = await db.order.findMany({ where: { shop }, orderBy: { id: "asc" }, select: { id: true, shopifyUpdatedAt: true, netMinor: true } });
+    expect(orders).toEqual([
+      { id: 7_001n, shopifyUpdatedAt: t2, netMinor: 3_800n },
+      { id: 7_002n, shopifyUpdatedAt: t1, netMinor: 2_000n },
+    ]);
+  });
+
   it("writes nothing when the same batch comes again", async () => {
     const db = testDb();
     const shop = uniqueShop();

@@ -69,14 +69,13 @@ function latestBy<T>(rows: T[], key: (row: T) => bigint, updatedAt: (row: T) => 
  * as array literals, one per row; ids and times as text (pg and Prisma both send a text
  * array, which the casts read).
  */
-async function writeOrders(
-  tx: RawTx,
+function insertOrders(
   shop: string,
   orders: OrderRow[],
   options: { refunded: Set<bigint>; deletedCustomers: Set<bigint>; conflictRule: Prisma.Sql },
-): Promise<{ id: bigint; customerId: bigint | null }[]> {
+): Prisma.Sql {
   const col = <T>(pick: (o: OrderRow) => T) => orders.map(pick);
-  return tx.$queryRaw<{ id: bigint; customerId: bigint | null }[]>`
+  return Prisma.sql`
     INSERT INTO "Order" AS cur (shop, id, name, "customerId", "processedAt", "shopifyCreatedAt", "shopifyUpdatedAt",
                                 currency, "currentTotalMinor", "netMinor", test, "cancelledAt", "financialStatus",
                                 "sourceName", "discountCodes", tags, "firstProductId", "firstProductTitle", "lineItemCount")
@@ -104,6 +103,34 @@ async function writeOrders(
               "firstProductId", "firstProductTitle", "lineItemCount", refunded)
     ${options.conflictRule}
     RETURNING id, "customerId"`;
+}
+
+type OrderWriteOptions = Parameters<typeof insertOrders>[2];
+
+/** Writes the orders; the rows written (an older copy is not), with their owners. */
+async function writeOrders(tx: RawTx, shop: string, orders: OrderRow[], options: OrderWriteOptions) {
+  return tx.$queryRaw<{ id: bigint; customerId: bigint | null }[]>`${insertOrders(shop, orders, options)}`;
+}
+
+/**
+ * Writes the orders; how many were written and which of `among` were. A deferred batch
+ * needs no more: the rows themselves would be 5,000 rows back per batch, parsed for nothing.
+ */
+async function writeOrdersCounted(tx: RawTx, shop: string, orders: OrderRow[], options: OrderWriteOptions, among: bigint[]) {
+  const [row] = await tx.$queryRaw<{ written: number; among: string[] | null }[]>`
+    WITH written AS (${insertOrders(shop, orders, options)})
+    SELECT count(*)::int AS written, array_agg(id::text) FILTER (WHERE id = ANY(${among}::bigint[])) AS among FROM written`;
+  return { written: row.written, among: (row.among ?? []).map(BigInt) };
+}
+
+/**
+ * Orders with any refund stored (this batch's or earlier ones'): only their net needs the
+ * refunds read back; the rest is the current total. One index scan instead of a subquery per order.
+ */
+async function ordersWithRefunds(tx: RawTx, shop: string, orders: OrderRow[]): Promise<Set<bigint>> {
+  const rows = await tx.$queryRaw<{ orderId: bigint }[]>`
+    SELECT DISTINCT "orderId" FROM "Refund" WHERE shop = ${shop} AND "orderId" = ANY(${orders.map((o) => o.id)}::bigint[])`;
+  return new Set(rows.map((row) => row.orderId));
 }
 
 export async function upsertOrdersBatch(tx: RawTx, shop: string, bundles: OrderBundle[], options: BatchOptions = {}): Promise<BatchResult> {
@@ -189,21 +216,30 @@ export async function upsertOrdersBatch(tx: RawTx, shop: string, bundles: OrderB
   }
 
   const written: { id: bigint; customerId: bigint | null }[] = [];
+  if (deferred) {
+    // Every order through the newer-wins upsert; of the rows written only their number, and
+    // whether the orders with new refunds were among them (else their stored net may change).
+    let count = 0;
+    let refundedWritten = new Set<bigint>();
+    if (liveOrders.length > 0) {
+      const refunded = await ordersWithRefunds(tx, shop, liveOrders);
+      const result = await writeOrdersCounted(tx, shop, liveOrders, { refunded, deletedCustomers, conflictRule: ORDER_NEWER_WINS }, ordersWithNewRefunds);
+      count = result.written;
+      refundedWritten = new Set(result.among);
+    }
+    const stale = ordersWithNewRefunds.filter((id) => !refundedWritten.has(id));
+    if (stale.length > 0) await recomputeOrderNets(tx, shop, stale);
+    return { ordersWritten: count, customerIds: [] };
+  }
   if (liveOrders.length > 0) {
-    // Orders with any refund stored (this batch's or earlier ones'): only their net needs the
-    // refunds read back; the rest is the current total. One index scan instead of a subquery per order.
-    const refundedRows = await tx.$queryRaw<{ orderId: bigint }[]>`
-      SELECT DISTINCT "orderId" FROM "Refund" WHERE shop = ${shop} AND "orderId" = ANY(${liveOrders.map((o) => o.id)}::bigint[])`;
-    const refunded = new Set(refundedRows.map((row) => row.orderId));
+    const refunded = await ordersWithRefunds(tx, shop, liveOrders);
     const storedIds = new Set(stored.map((row) => row.id));
     // New orders take a plain insert (nothing can insert them meanwhile: the batch holds the
-    // shop's import lock exclusively); stored ones, or all of a deferred batch's, the newer-wins upsert.
-    const subsets = deferred
-      ? ([[liveOrders, ORDER_NEWER_WINS]] as const)
-      : ([
-          [liveOrders.filter((o) => !storedIds.has(o.id)), Prisma.empty],
-          [liveOrders.filter((o) => storedIds.has(o.id)), ORDER_NEWER_WINS],
-        ] as const);
+    // shop's import lock exclusively); stored ones the newer-wins upsert.
+    const subsets = [
+      [liveOrders.filter((o) => !storedIds.has(o.id)), Prisma.empty],
+      [liveOrders.filter((o) => storedIds.has(o.id)), ORDER_NEWER_WINS],
+    ] as const;
     for (const [subset, conflictRule] of subsets) {
       if (subset.length > 0) written.push(...(await writeOrders(tx, shop, subset, { refunded, deletedCustomers, conflictRule })));
     }
@@ -212,7 +248,6 @@ export async function upsertOrdersBatch(tx: RawTx, shop: string, bundles: OrderB
   const writtenSet = new Set(written.map((row) => row.id));
   const staleWithNewRefunds = ordersWithNewRefunds.filter((id) => !writtenSet.has(id));
   if (staleWithNewRefunds.length > 0) await recomputeOrderNets(tx, shop, staleWithNewRefunds);
-  if (deferred) return { ordersWritten: written.length, customerIds: [] };
 
   // Whose summary can have changed: both ends of every written order, the owners of stale
   // orders whose net moved; and whose profile changed (metrics show it too).
