@@ -37,6 +37,7 @@ import { ensureAppBuild, startAppServer, type ServerProcess } from "../scripts/a
 import { PROJECT_ROOT, ensureLocalServices, freePort } from "../scripts/local-services";
 import { type CpuGroups, cpuSnapshot, machineBusyCpu, selfCpu, treeCpu } from "./lib/cpu";
 import { type BenchResult, machineInfo, percentile, round } from "./lib/report";
+import { WORKER_NODE_FLAGS } from "../app/jobs/node-flags";
 
 const RATE = Number(process.env.BENCH_FRESHNESS_RATE ?? 200);
 const SECONDS = Number(process.env.BENCH_FRESHNESS_SECONDS ?? 30);
@@ -54,7 +55,7 @@ async function startWorkerProcess(env: NodeJS.ProcessEnv): Promise<{ process: Ch
   const logFile = path.join(LOG_DIR, "bench-freshness-worker.log");
   const out = openSync(logFile, "w");
   const tsx = path.join(PROJECT_ROOT, "node_modules", "tsx", "dist", "cli.mjs");
-  const child = spawn(process.execPath, [tsx, "app/jobs/worker.ts"], { cwd: PROJECT_ROOT, env, stdio: ["ignore", out, out], detached: true });
+  const child = spawn(process.execPath, [tsx, ...WORKER_NODE_FLAGS, "app/jobs/worker.ts"], { cwd: PROJECT_ROOT, env, stdio: ["ignore", out, out], detached: true });
   const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
   const stop = async () => {
     if (child.exitCode !== null || child.signalCode !== null) return;

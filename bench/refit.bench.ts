@@ -14,7 +14,7 @@ import { dayIndex } from "../app/analytics/dates";
 import { applyMigrations } from "../app/db/migrations.server";
 import { createPgPool } from "../app/db/pg.server";
 import { type RefitReport, refitShop } from "../app/jobs/processors/shop-refit";
-import { REFIT_PROCESS_NODE_FLAGS } from "../app/jobs/refit-process";
+import { WORKER_NODE_FLAGS } from "../app/jobs/node-flags";
 import { PROJECT_ROOT, ensureLocalServices } from "../scripts/local-services";
 import { insertSyntheticShop } from "../tests/refit/synthetic-shop";
 import { cpuSnapshot, machineBusyCpu, selfCpu, treeCpu } from "./lib/cpu";
@@ -47,12 +47,12 @@ async function measured<T>(work: () => Promise<T>): Promise<{ value: T; seconds:
   }
 }
 
-// The refit runs in a process with its own Node flags (app/jobs/refit-process.ts); so does
+// The refit runs in a process with its own Node flags (app/jobs/node-flags.ts); so does
 // `npm run bench`. Run another way, say so next to the figures.
-const missingFlags = REFIT_PROCESS_NODE_FLAGS.filter((flag) => !process.execArgv.includes(flag));
+const missingFlags = WORKER_NODE_FLAGS.filter((flag) => !process.execArgv.includes(flag));
 const nodeFlagsNote =
   missingFlags.length === 0
-    ? `Node flags of the refit process (${REFIT_PROCESS_NODE_FLAGS.join(" ")})`
+    ? `Node flags of the refit process (${WORKER_NODE_FLAGS.join(" ")})`
     : `WITHOUT the refit process's Node flags ${missingFlags.join(" ")}: not what production runs`;
 
 export async function run(argv: readonly string[] = []): Promise<BenchResult[]> {

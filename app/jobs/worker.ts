@@ -4,7 +4,7 @@ import { closePgPool } from "~/db/pg.server";
 import { db } from "~/db.server";
 import { env } from "~/env.server";
 import { consoleLogger as logger } from "./log.server";
-import { REFIT_PROCESS_NODE_FLAGS } from "./refit-process";
+import { WORKER_NODE_FLAGS } from "./node-flags";
 import { DEFAULT_METRICS_CONCURRENCY, DEFAULT_REFIT_CONCURRENCY, NIGHTLY_REFIT_PATTERN, type WorkersHandle, startWorkers } from "./workers.server";
 
 // `npm run worker`: the background worker process. SIGTERM/SIGINT stop it taking jobs,
@@ -24,7 +24,7 @@ function startRefitProcess(): void {
   // This process's Node flags (tsx's loader), so the TypeScript entry runs as this one does, and the refit's own.
   const child = fork(fileURLToPath(new URL("./refit-worker.ts", import.meta.url)), [], {
     env: process.env,
-    execArgv: [...process.execArgv, ...REFIT_PROCESS_NODE_FLAGS],
+    execArgv: [...new Set([...process.execArgv, ...WORKER_NODE_FLAGS])],
   });
   running.refit = child;
   child.once("exit", (code, signal) => {
