@@ -44,6 +44,10 @@ export interface BatchResult {
 }
 
 const iso = (date: Date | null) => (date ? date.toISOString() : null);
+// Orders' and customers' times travel as epoch milliseconds: PostgreSQL reads a bigint[]
+// and adds it to the epoch in about half the time it parses ISO text (4 times per order).
+const ms = (date: Date | null) => (date ? date.getTime() : null);
+const fromMs = (alias: string, column: string) => Prisma.raw(`(timestamp 'epoch' + ${alias}."${column}" * interval '1 millisecond')`);
 const text = (id: bigint | null) => (id === null ? null : id.toString());
 
 /** A PostgreSQL text[] literal ('{"a","b"}'), for an array-valued column passed inside an array parameter. */
@@ -79,21 +83,21 @@ function insertOrders(
     INSERT INTO "Order" AS cur (shop, id, name, "customerId", "processedAt", "shopifyCreatedAt", "shopifyUpdatedAt",
                                 currency, "currentTotalMinor", "netMinor", test, "cancelledAt", "financialStatus",
                                 "sourceName", "discountCodes", tags, "firstProductId", "firstProductTitle", "lineItemCount")
-    SELECT ${shop}, x.id, x.name, x."customerId", x."processedAt", x."shopifyCreatedAt", x."shopifyUpdatedAt",
+    SELECT ${shop}, x.id, x.name, x."customerId", ${fromMs("x", "processedAt")}, ${fromMs("x", "shopifyCreatedAt")}, ${fromMs("x", "shopifyUpdatedAt")},
            x.currency, x."currentTotalMinor",
            CASE WHEN x.test THEN 0
                 WHEN NOT x.refunded THEN GREATEST(0, x."currentTotalMinor")
                 ELSE GREATEST(0, x."currentTotalMinor" - COALESCE((
                   SELECT sum(r."amountMinor") FROM "Refund" AS r
-                  WHERE r.shop = ${shop} AND r."orderId" = x.id AND r."createdAt" > x."shopifyUpdatedAt"), 0)) END,
-           x.test, x."cancelledAt", x."financialStatus", x."sourceName", x."discountCodes"::text[],
+                  WHERE r.shop = ${shop} AND r."orderId" = x.id AND r."createdAt" > ${fromMs("x", "shopifyUpdatedAt")}), 0)) END,
+           x.test, ${fromMs("x", "cancelledAt")}, x."financialStatus", x."sourceName", x."discountCodes"::text[],
            x.tags::text[], x."firstProductId", x."firstProductTitle", x."lineItemCount"
     FROM unnest(${col((o) => o.id.toString())}::bigint[], ${col((o) => o.name)}::text[],
                 ${col((o) => (o.customerId !== null && options.deletedCustomers.has(o.customerId) ? null : text(o.customerId)))}::bigint[],
-                ${col((o) => iso(o.processedAt))}::timestamp[], ${col((o) => iso(o.shopifyCreatedAt))}::timestamp[],
-                ${col((o) => iso(o.shopifyUpdatedAt))}::timestamp[], ${col((o) => o.currency)}::text[],
+                ${col((o) => ms(o.processedAt))}::bigint[], ${col((o) => ms(o.shopifyCreatedAt))}::bigint[],
+                ${col((o) => ms(o.shopifyUpdatedAt))}::bigint[], ${col((o) => o.currency)}::text[],
                 ${col((o) => o.currentTotalMinor.toString())}::bigint[], ${col((o) => o.test)}::boolean[],
-                ${col((o) => iso(o.cancelledAt))}::timestamp[], ${col((o) => o.financialStatus)}::text[],
+                ${col((o) => ms(o.cancelledAt))}::bigint[], ${col((o) => o.financialStatus)}::text[],
                 ${col((o) => o.sourceName)}::text[], ${col((o) => arrayLiteral(o.discountCodes))}::text[],
                 ${col((o) => arrayLiteral(o.tags))}::text[], ${col((o) => text(o.firstProductId))}::bigint[],
                 ${col((o) => o.firstProductTitle)}::text[], ${col((o) => o.lineItemCount)}::int[],
@@ -177,11 +181,11 @@ export async function upsertOrdersBatch(tx: RawTx, shop: string, bundles: OrderB
       INSERT INTO "Customer" AS cur (shop, id, email, "firstName", "lastName", phone, state, tags, currency,
                                      "shopifyCreatedAt", "shopifyUpdatedAt")
       SELECT ${shop}, x.id, x.email, x."firstName", x."lastName", x.phone, x.state, x.tags::text[], x.currency,
-             x."shopifyCreatedAt", x."shopifyUpdatedAt"
+             ${fromMs("x", "shopifyCreatedAt")}, ${fromMs("x", "shopifyUpdatedAt")}
       FROM unnest(${col((c) => c.id.toString())}::bigint[], ${col((c) => c.email)}::text[], ${col((c) => c.firstName)}::text[],
                   ${col((c) => c.lastName)}::text[], ${col((c) => c.phone)}::text[], ${col((c) => c.state)}::text[],
                   ${col((c) => arrayLiteral(c.tags))}::text[], ${col((c) => c.currency)}::text[],
-                  ${col((c) => iso(c.shopifyCreatedAt))}::timestamp[], ${col((c) => iso(c.shopifyUpdatedAt))}::timestamp[])
+                  ${col((c) => ms(c.shopifyCreatedAt))}::bigint[], ${col((c) => ms(c.shopifyUpdatedAt))}::bigint[])
            AS x(id, email, "firstName", "lastName", phone, state, tags, currency, "shopifyCreatedAt", "shopifyUpdatedAt")
       ${CUSTOMER_NEWER_WINS}
       RETURNING id`;
