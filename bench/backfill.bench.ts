@@ -1,6 +1,6 @@
 // Backfill ingest: a bulk operation's JSONL result of 1,000,000 orders (BENCH_BACKFILL_ORDERS)
 // with their customers, refunds and line items, in the shape Shopify writes it, streamed
-// through the real download step (integrations/bulk-orders.server.ts: fetch, node:readline,
+// through the real download step (integrations/bulk-orders.server.ts: fetch, the JSONL reader,
 // __parentId join, GraphQL mapper on a parsing thread as the app does for a big import
 // (BENCH_BACKFILL_THREAD=0 parses on the writing thread), batched upsert committing its line offset) into
 // PostgreSQL (scripts/local-services.ts: DATABASE_URL, else embedded PostgreSQL). The file
