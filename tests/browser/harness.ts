@@ -20,7 +20,11 @@ export interface DemoApp {
   open(path: string): Promise<WatchedPage>;
 }
 
-export function demoAppForFile(options: { customers?: number; label?: string } = {}): DemoApp {
+/**
+ * `endAt`: the end of the store's history (default now, to the minute). A test that needs a
+ * segment of a given size fixes it: the generated store, and so the segments, follow it.
+ */
+export function demoAppForFile(options: { customers?: number; label?: string; endAt?: Date } = {}): DemoApp {
   const app = {} as DemoApp;
   let server: DemoServer | undefined;
   const pages: WatchedPage[] = [];
@@ -32,7 +36,7 @@ export function demoAppForFile(options: { customers?: number; label?: string } =
     process.env.TENURE_QUEUE_PREFIX = `tenure-test-browser-${options.label ?? "app"}-${process.pid}-${Date.now().toString(36)}`;
     app.shop = uniqueShop(options.label ?? "browser");
     app.pool = createPgPool(databaseUrl, { max: 4 });
-    app.seeded = await seedDemoShop({ prisma: testDb(), pool: app.pool, shop: app.shop, customers: options.customers ?? 300 });
+    app.seeded = await seedDemoShop({ prisma: testDb(), pool: app.pool, shop: app.shop, customers: options.customers ?? 300, endAt: options.endAt });
     server = await startDemoServer({ buildDir: inject("browserBuildDir"), shop: app.shop, env: { DATABASE_URL: databaseUrl } });
     app.url = server.url;
     app.browser = await launchChromium();

@@ -6,7 +6,10 @@ import { demoAppForFile } from "./harness";
 // server: each action changes the URL, the rows change, and the rows are the ones the
 // database orders first. Expected rows are read from CustomerMetrics, never hard-coded.
 
-const app = demoAppForFile({ label: "tables", customers: 300 });
+// A fixed history: with the store's end at "now" the largest segment's size moved with the
+// clock, and on 2026-11-23 it held exactly 50 customers, too few for a second page.
+// This one has segments of 65, 56 and 55.
+const app = demoAppForFile({ label: "tables", customers: 400, endAt: new Date("2026-06-30T12:00:00Z") });
 
 interface Row {
   name: string;
