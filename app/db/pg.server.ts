@@ -119,17 +119,22 @@ export class PgTx implements RawTx {
 export async function pgTransaction<T>(pool: pg.Pool, work: (tx: PgTx, client: pg.PoolClient) => Promise<T>): Promise<T> {
   const client = await pool.connect();
   try {
-    await client.query("BEGIN");
-    try {
-      const result = await work(new PgTx(client), client);
-      await client.query("COMMIT");
-      return result;
-    } catch (error) {
-      await client.query("ROLLBACK").catch(() => {});
-      throw error;
-    }
+    return await clientTransaction(client, (tx) => work(tx, client));
   } finally {
     client.release();
+  }
+}
+
+/** Runs `work` in a READ COMMITTED transaction on a client the caller holds. */
+export async function clientTransaction<T>(client: pg.PoolClient | pg.Client, work: (tx: PgTx) => Promise<T>): Promise<T> {
+  await client.query("BEGIN");
+  try {
+    const result = await work(new PgTx(client));
+    await client.query("COMMIT");
+    return result;
+  } catch (error) {
+    await client.query("ROLLBACK").catch(() => {});
+    throw error;
   }
 }
 

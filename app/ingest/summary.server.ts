@@ -46,7 +46,13 @@ export async function recomputeCustomerSummaries(tx: RawTx, shop: string, custom
  * batches leave summaries to this pass). Only rows whose summary differs are written. The
  * caller holds the shop's import lock exclusively, so no delivery writes orders meanwhile.
  */
-export async function recomputeShopCustomerSummaries(tx: RawTx, shop: string): Promise<number> {
+export async function recomputeShopCustomerSummaries(
+  tx: RawTx,
+  shop: string,
+  { part = 0, parts = 1 }: { part?: number; parts?: number } = {},
+): Promise<number> {
+  // `part` of `parts`: the customers whose id is `part` modulo `parts`, so that several
+  // connections can share the pass (see finishImport).
   return tx.$executeRaw`
     UPDATE "Customer" AS c
     SET "ordersCount" = COALESCE(s.orders, 0), "netSpentMinor" = COALESCE(s.net, 0),
@@ -56,10 +62,10 @@ export async function recomputeShopCustomerSummaries(tx: RawTx, shop: string): P
       SELECT o."customerId" AS id, count(*)::int AS orders, sum(o."netMinor")::bigint AS net,
              min(o."processedAt") AS first_at, max(o."processedAt") AS last_at
       FROM "Order" AS o
-      WHERE o.shop = ${shop} AND o."customerId" IS NOT NULL AND NOT o.test
+      WHERE o.shop = ${shop} AND o."customerId" IS NOT NULL AND NOT o.test AND o."customerId" % ${parts}::int = ${part}::int
       GROUP BY o."customerId"
     ) AS s ON s.id = k.id
-    WHERE k.shop = ${shop} AND c.shop = k.shop AND c.id = k.id
+    WHERE k.shop = ${shop} AND c.shop = k.shop AND c.id = k.id AND k.id % ${parts}::int = ${part}::int
       AND (c."summaryAt" IS NULL
         OR (c."ordersCount", c."netSpentMinor", c."firstOrderAt", c."lastOrderAt")
            IS DISTINCT FROM (COALESCE(s.orders, 0), COALESCE(s.net, 0::bigint), s.first_at, s.last_at))`;

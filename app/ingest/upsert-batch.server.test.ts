@@ -70,7 +70,11 @@ describe("upsertOrdersBatch", () => {
     expect(await snapshot(db, batched)).toEqual(expected);
   });
 
-  it.each([4, 5])("deferred, as an import writes it (known customers skipped, summaries at the end), leaves the same rows (seed %i)", async (seed) => {
+  it.each([
+    [4, false],
+    [5, true],
+    [6, true],
+  ])("deferred, as an import writes it (known customers skipped, summaries at the end), leaves the same rows (seed %i, summary pass on two connections: %s)", async (seed, split) => {
     const db = testDb();
     const { bundles, deletedOrder, deletedCustomer } = scenario(seed);
     const prefix = bundles.slice(0, 30);
@@ -96,7 +100,12 @@ describe("upsertOrdersBatch", () => {
       expect(result.customerIds).toEqual([]);
       for (const bundle of batch) if (bundle.order.customerId !== null) known.add(bundle.order.customerId);
     }
-    await pgTransaction(pgPool(), (tx) => finishImport(tx, imported));
+    const helper = split ? await pgPool().connect() : null;
+    try {
+      await pgTransaction(pgPool(), (tx) => finishImport(tx, imported, { helper }));
+    } finally {
+      helper?.release();
+    }
     const expected = await snapshot(db, oneByOne);
     expect(expected.customers.some((c) => c.ordersCount > 0)).toBe(true);
     expect(await snapshot(db, imported)).toEqual(expected);

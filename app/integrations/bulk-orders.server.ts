@@ -2,7 +2,7 @@ import { type BackfillRun, type PrismaClient } from "@prisma/client";
 import type pg from "pg";
 import { ORDER_FIELDS } from "~/ingest/graphql-mappers";
 import { type OrderBundle } from "~/ingest/mappers";
-import { type RawTx, pgPool, pgTransaction } from "~/db/pg.server";
+import { type RawTx, clientTransaction, pgPool, pgTransaction } from "~/db/pg.server";
 import { recomputeShopCustomerSummaries } from "~/ingest/summary.server";
 import { lockShopExclusive } from "~/ingest/tx.server";
 import { upsertOrdersBatch } from "~/ingest/upsert-batch.server";
@@ -238,13 +238,33 @@ export async function writeImportBatch(tx: RawTx, shop: string, bundles: OrderBu
   if (bundles.length > 0) await upsertOrdersBatch(tx, shop, bundles, { summaries: "deferred", knownCustomers });
 }
 
-/** An import's last step: every customer summary of the shop, once, under the exclusive import lock. */
-export async function finishImport(tx: RawTx, shop: string): Promise<void> {
+/**
+ * An import's last step: every customer summary of the shop, once, under the exclusive import
+ * lock. With `helper` (a second connection, taken before this transaction took the lock: one
+ * awaited under it could wait on deliveries that wait on the lock), half of the customers are
+ * recomputed there meanwhile: the pass is one backend's CPU with Node idle, and PostgreSQL
+ * runs no writing statement in parallel itself. The helper's transaction needs no lock of its
+ * own (this one holds the shop's exclusively, so no delivery writes orders until both are
+ * done) and commits first; if this one then fails, the summaries it left are right anyway
+ * (derived, recomputed from the orders) and the retry recomputes them all.
+ */
+export async function finishImport(tx: RawTx, shop: string, { helper }: { helper?: pg.PoolClient | null } = {}): Promise<void> {
   await lockShopExclusive(tx, shop);
   // One aggregate over every order of the shop: let its hash tables stay in memory (the 4 MB
   // default spills a million orders' groups to disk). This transaction only.
-  await tx.$executeRaw`SET LOCAL work_mem = '256MB'`;
-  await recomputeShopCustomerSummaries(tx, shop);
+  const roomy = (on: RawTx) => on.$executeRaw`SET LOCAL work_mem = '256MB'`;
+  await roomy(tx);
+  if (!helper) {
+    await recomputeShopCustomerSummaries(tx, shop);
+    return;
+  }
+  await Promise.all([
+    recomputeShopCustomerSummaries(tx, shop, { part: 0, parts: 2 }),
+    clientTransaction(helper, async (other) => {
+      await roomy(other);
+      await recomputeShopCustomerSummaries(other, shop, { part: 1, parts: 2 });
+    }),
+  ]);
 }
 
 /** Another download of the same run committed first: this one stops, its batch rolled back. */
@@ -318,6 +338,9 @@ async function download(deps: BackfillDeps, run: BackfillRun): Promise<AdvanceOu
     await result.close(); // stops the download if we left early
   }
   const error = skippedCount > 0 ? `${skippedCount} malformed orders skipped: ${skipped.join(" | ")}` : null;
+  // The summary pass's second connection, taken before the exclusive lock (see finishImport);
+  // without one the pass runs whole on the finishing transaction.
+  const helper = await pool.connect().catch(() => null);
   const finished = await pgTransaction(pool, async (tx) => {
     // Exclusive: no delivery of the shop writes orders while the summaries are recomputed.
     await lockShopExclusive(tx, run.shop);
@@ -325,9 +348,9 @@ async function download(deps: BackfillDeps, run: BackfillRun): Promise<AdvanceOu
       UPDATE "BackfillRun" SET status = 'COMPLETED', "finishedAt" = ${new Date()}::timestamp, error = ${error}::text, "updatedAt" = now() AT TIME ZONE 'UTC'
       WHERE id = ${run.id}::bigint AND status = 'DOWNLOADING' AND "linesProcessed" = ${committedLines}::int
       RETURNING "ordersProcessed"`;
-    if (row) await finishImport(tx, run.shop);
+    if (row) await finishImport(tx, run.shop, { helper });
     return row;
-  });
+  }).finally(() => helper?.release());
   if (!finished) return { state: "finished-elsewhere" };
   await refitAfterImport(deps, run.shop);
   return { state: "completed", ordersProcessed: finished.ordersProcessed };
