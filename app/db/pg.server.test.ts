@@ -1,6 +1,6 @@
 import { Prisma } from "@prisma/client";
 import { describe, expect, it } from "vitest";
-import { pgPool, pgTransaction } from "./pg.server";
+import { clientTransaction, pgPool, pgQuery, pgTransaction } from "./pg.server";
 
 // PgTx sends array parameters as literals it builds itself (faster than pg's serialiser):
 // every value must arrive exactly as sent.
@@ -30,5 +30,31 @@ describe("PgTx array parameters", () => {
       tx.$queryRaw<{ tags: string[] }[]>`SELECT x::text[] AS tags FROM unnest(${['{"a","b \\"c\\""}', "{}"]}::text[]) AS x`,
     );
     expect(rows.map((row) => row.tags)).toEqual([["a", 'b "c"'], []]);
+  });
+});
+
+describe("prepared PgTx statements", () => {
+  it("are parsed once per connection under a name of their text, and return what an unnamed one returns", async () => {
+    const client = await pgPool().connect();
+    try {
+      const prepared = (tx: import("./pg.server").PgTx, n: bigint) =>
+        tx.$queryRaw<{ id: bigint; twice: bigint }[]>`SELECT g AS id, g * 2 AS twice FROM generate_series(1::bigint, ${n}::bigint) AS g`;
+      const named = await clientTransaction(client, async (tx) => [await prepared(tx, 3n), await prepared(tx, 2n)], { prepared: true });
+      const plain = await clientTransaction(client, async (tx) => [await prepared(tx, 3n), await prepared(tx, 2n)]);
+      expect(named).toEqual(plain);
+      expect(named[0]).toEqual([
+        { id: 1n, twice: 2n },
+        { id: 2n, twice: 4n },
+        { id: 3n, twice: 6n },
+      ]);
+      const { rows } = await client.query<{ name: string; statement: string }>(
+        `SELECT name, statement FROM pg_prepared_statements WHERE statement LIKE '%generate_series(1::bigint%'`,
+      );
+      // One statement for both calls of the named transaction; none for the unnamed one.
+      expect(rows).toHaveLength(1);
+      expect(rows[0].name).toBe(pgQuery(rows[0].statement, [], true).name);
+    } finally {
+      client.release();
+    }
   });
 });

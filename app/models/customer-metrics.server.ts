@@ -5,7 +5,7 @@ import { type ShopModelJson, restoreShopModel } from "~/analytics/clv/shop-model
 import { dayIndexInZone, dayToIso } from "~/analytics/dates";
 import { type RfmCutPoints } from "~/analytics/rfm";
 import { DEFAULT_SEGMENT_RULES, type SegmentRule } from "~/analytics/segments";
-import { arrayLiteral } from "~/db/pg.server";
+import { arrayLiteral, pgQuery } from "~/db/pg.server";
 
 // CustomerMetrics rows and the segment transitions they imply, written set-based: one
 // statement per batch, whether the batch is one customer (live worker) or ten thousand
@@ -24,6 +24,8 @@ export interface MetricsWriteOptions {
   source: MetricsSource;
   /** Also the transitions' time. Default now. */
   computedAt?: Date;
+  /** Send the write as a named statement (pgQuery): the live path's, thousands per connection. */
+  prepared?: boolean;
 }
 
 const isoOrNull = (day: number | null) => (day === null ? null : dayToIso(day));
@@ -92,25 +94,28 @@ export async function writeCustomerMetrics(
 ): Promise<{ written: number; transitions: number }> {
   if (rows.length === 0) return { written: 0, transitions: 0 };
   const result = await db.query<{ written: string; transitions: string }>(
-    `WITH input AS (${INPUT_SQL}),
-     previous AS (
-       SELECT cm."customerId", cm.segment FROM "CustomerMetrics" AS cm
-       WHERE cm.shop = $1 AND cm."customerId" = ANY($2::bigint[])
-     ),
-     written AS (
-       INSERT INTO "CustomerMetrics" AS cm ${INSERT_ROWS_SQL}
-       ${REPLACE_SQL}
-       RETURNING cm."customerId", cm.segment
-     ),
-     moved AS (
-       INSERT INTO "SegmentTransition" (shop, "customerId", "fromSegment", "toSegment", at, source)
-       SELECT $1, w."customerId", p.segment, w.segment, $23::timestamp, $24
-       FROM written AS w JOIN previous AS p ON p."customerId" = w."customerId"
-       WHERE p.segment IS DISTINCT FROM w.segment
-       RETURNING 1
-     )
-     SELECT (SELECT count(*) FROM written) AS written, (SELECT count(*) FROM moved) AS transitions`,
-    [...metricsParams(shop, rows, options), options.source],
+    pgQuery(
+      `WITH input AS (${INPUT_SQL}),
+       previous AS (
+         SELECT cm."customerId", cm.segment FROM "CustomerMetrics" AS cm
+         WHERE cm.shop = $1 AND cm."customerId" = ANY($2::bigint[])
+       ),
+       written AS (
+         INSERT INTO "CustomerMetrics" AS cm ${INSERT_ROWS_SQL}
+         ${REPLACE_SQL}
+         RETURNING cm."customerId", cm.segment
+       ),
+       moved AS (
+         INSERT INTO "SegmentTransition" (shop, "customerId", "fromSegment", "toSegment", at, source)
+         SELECT $1, w."customerId", p.segment, w.segment, $23::timestamp, $24
+         FROM written AS w JOIN previous AS p ON p."customerId" = w."customerId"
+         WHERE p.segment IS DISTINCT FROM w.segment
+         RETURNING 1
+       )
+       SELECT (SELECT count(*) FROM written) AS written, (SELECT count(*) FROM moved) AS transitions`,
+      [...metricsParams(shop, rows, options), options.source],
+      options.prepared ?? false,
+    ),
   );
   const row = result.rows[0];
   return { written: Number(row?.written ?? 0), transitions: Number(row?.transitions ?? 0) };

@@ -3,6 +3,7 @@ import type pg from "pg";
 import { type CustomerOrderFact, type ScoringContext, customerFactsFromOrders, customerMetrics } from "~/analytics/customer-metrics";
 import { loadStoredFit, scoringContextOf, todayInZone, writeCustomerMetrics } from "~/models/customer-metrics.server";
 import { COUNTED_ORDERS_SQL, type MetricsSettings, countedOrdersParams, loadMetricsSettings } from "~/models/settings.server";
+import { pgQuery } from "~/db/pg.server";
 import { type Logger, errorMessage, silentLogger } from "../log.server";
 import { requestRefit } from "../producers.server";
 import { CustomerMetricsJob, type RefitTrigger, shopRefitDedupId } from "../queues.server";
@@ -157,19 +158,22 @@ async function countChanges(db: Queryable, shop: string, changes: number, now: D
     changes: number | null;
     firstChangeAt: Date | null;
   }>(
-    `WITH locked AS (
-       SELECT shop FROM "ShopFit" WHERE shop = $1 FOR UPDATE SKIP LOCKED
-     ),
-     bumped AS (
-       UPDATE "ShopFit" AS f
-       SET "changesSinceFit" = f."changesSinceFit" + $2, "firstChangeAt" = COALESCE(f."firstChangeAt", $3::timestamp)
-       FROM locked WHERE f.shop = locked.shop
-       RETURNING f."changesSinceFit" AS changes, f."firstChangeAt"
-     )
-     SELECT f.customers, COALESCE(f."finishedAt", f."startedAt") AS "finishedAt", bumped.changes, bumped."firstChangeAt"
-     FROM "ShopFit" AS f LEFT JOIN bumped ON true
-     WHERE f.shop = $1`,
-    [shop, added, now.toISOString()],
+    pgQuery(
+      `WITH locked AS (
+         SELECT shop FROM "ShopFit" WHERE shop = $1 FOR UPDATE SKIP LOCKED
+       ),
+       bumped AS (
+         UPDATE "ShopFit" AS f
+         SET "changesSinceFit" = f."changesSinceFit" + $2, "firstChangeAt" = COALESCE(f."firstChangeAt", $3::timestamp)
+         FROM locked WHERE f.shop = locked.shop
+         RETURNING f."changesSinceFit" AS changes, f."firstChangeAt"
+       )
+       SELECT f.customers, COALESCE(f."finishedAt", f."startedAt") AS "finishedAt", bumped.changes, bumped."firstChangeAt"
+       FROM "ShopFit" AS f LEFT JOIN bumped ON true
+       WHERE f.shop = $1`,
+      [shop, added, now.toISOString()],
+      true,
+    ),
   );
   const row = result.rows[0];
   if (!row) return { fitted: false, customers: 0, changes: null, added, firstChangeAt: null, lastFitFinishedAt: null };
@@ -234,10 +238,13 @@ export async function recomputeCustomerMetrics(
     // metrics) waits for this write, or this sees the row gone. Ingest's summary updates do
     // not conflict with it.
     const read = await client.query<{ live_id: bigint | string; day: number | null; net: bigint | string | null; discounted: boolean | null }>(
-      `WITH live AS (SELECT id FROM "Customer" WHERE shop = $1 AND id = ANY($5::bigint[]) FOR KEY SHARE)
-       SELECT live.id AS live_id, counted.day, counted.net, counted.discounted
-       FROM live LEFT JOIN (${COUNTED_ORDERS_SQL} AND o."customerId" = ANY($5::bigint[])) AS counted ON counted.customer_id = live.id`,
-      [...countedOrdersParams(shop, settings), ids],
+      pgQuery(
+        `WITH live AS (SELECT id FROM "Customer" WHERE shop = $1 AND id = ANY($5::bigint[]) FOR KEY SHARE)
+         SELECT live.id AS live_id, counted.day, counted.net, counted.discounted
+         FROM live LEFT JOIN (${COUNTED_ORDERS_SQL} AND o."customerId" = ANY($5::bigint[])) AS counted ON counted.customer_id = live.id`,
+        [...countedOrdersParams(shop, settings), ids],
+        true,
+      ),
     );
     const factsById = new Map<string, CustomerOrderFact[]>();
     for (const row of read.rows) {
@@ -249,7 +256,7 @@ export async function recomputeCustomerMetrics(
     const rows = [...factsById].map(([id, facts]) => customerMetrics(customerFactsFromOrders(id, facts, asOfDay), context));
     // computedAt is the real time of the write, whatever the scoring clock: freshness is
     // measured to it, and the refit compares it with its snapshot time to keep newer rows.
-    const written = await writeCustomerMetrics(client, shop, rows, { modelVersion: fit.modelVersion, asOfDay, source: "live", computedAt: new Date() });
+    const written = await writeCustomerMetrics(client, shop, rows, { modelVersion: fit.modelVersion, asOfDay, source: "live", computedAt: new Date(), prepared: true });
     const gone = ids.filter((id) => !factsById.has(id));
     const removed =
       gone.length === 0
