@@ -1,6 +1,6 @@
 import { Prisma } from "@prisma/client";
 import { describe, expect, it } from "vitest";
-import { clientTransaction, pgPool, pgQuery, pgTransaction } from "./pg.server";
+import { type PgTx, clientTransaction, pgPool, pgQuery, pgTransaction } from "./pg.server";
 
 // PgTx sends array parameters as literals it builds itself (faster than pg's serialiser):
 // every value must arrive exactly as sent.
@@ -37,7 +37,7 @@ describe("prepared PgTx statements", () => {
   it("are parsed once per connection under a name of their text, and return what an unnamed one returns", async () => {
     const client = await pgPool().connect();
     try {
-      const prepared = (tx: import("./pg.server").PgTx, n: bigint) =>
+      const prepared = (tx: PgTx, n: bigint) =>
         tx.$queryRaw<{ id: bigint; twice: bigint }[]>`SELECT g AS id, g * 2 AS twice FROM generate_series(1::bigint, ${n}::bigint) AS g`;
       const named = await clientTransaction(client, async (tx) => [await prepared(tx, 3n), await prepared(tx, 2n)], { prepared: true });
       const plain = await clientTransaction(client, async (tx) => [await prepared(tx, 3n), await prepared(tx, 2n)]);
