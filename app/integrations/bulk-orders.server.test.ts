@@ -51,6 +51,21 @@ function bulkLine(shopify: FakeShopify, operationId: string | null, line: number
   return shopify.jsonlOf(operationId ?? "").split("\n")[line - 1];
 }
 
+/**
+ * A 12-order import (batches of 5) whose JSONL line for order `gid` is rewritten by `edit`,
+ * started and its operation polled to completion: the next advance downloads it.
+ */
+async function corruptedImport(parseOnThread: boolean, gid: string, edit: (line: string) => string) {
+  const shop = uniqueShop();
+  fake.orders = storePayloads(12).map(graphqlOrderFromWebhook);
+  fake.editJsonl = (file) => file.split("\n").map((line) => (line.includes(`"${gid}"`) && !line.includes("__parentId") ? edit(line) : line)).join("\n");
+  await fake.installSession(db(), shop);
+  const deps = recordingDeps([], { batchSize: 5, parseOnThread });
+  const run = await startBackfill(deps, shop);
+  await advanceBackfill(deps, run.id);
+  return { shop, deps, run };
+}
+
 function recordingDeps(jobs: BackfillJob[], over: Partial<BackfillDeps> = {}): BackfillDeps {
   return {
     db: db(),
@@ -176,21 +191,9 @@ describe("backfill steps", () => {
   });
 
   it.each([false, true])("skips a malformed order, says which line on the run, and imports the rest (parsing thread: %s)", async (parseOnThread) => {
-    const shop = uniqueShop();
-    const payloads = storePayloads(12);
-    fake.orders = payloads.map(graphqlOrderFromWebhook);
     // The fourth order's total is not money; every other line is fine.
-    fake.editJsonl = (file) => {
-      const lines = file.split("\n");
-      const at = lines.findIndex((line) => line.includes(`"gid://shopify/Order/10003"`) && !line.includes("__parentId"));
-      lines[at] = lines[at].replace(/"amount":"[^"]*"/, '"amount":"12,50"');
-      return lines.join("\n");
-    };
-    await fake.installSession(db(), shop);
-    const deps = recordingDeps([], { batchSize: 5, parseOnThread });
+    const { shop, deps, run } = await corruptedImport(parseOnThread, "gid://shopify/Order/10003", (line) => line.replace(/"amount":"[^"]*"/, '"amount":"12,50"'));
     try {
-      const run = await startBackfill(deps, shop);
-      await advanceBackfill(deps, run.id);
       expect(await advanceBackfill(deps, run.id)).toEqual({ state: "completed", ordersProcessed: 11 });
       const done = await db().backfillRun.findUniqueOrThrow({ where: { id: run.id } });
       expect(done.error).toMatch(/^1 malformed orders skipped: line \d+: graphql order payload is invalid: .*12,50/);
@@ -204,19 +207,8 @@ describe("backfill steps", () => {
   });
 
   it.each([false, true])("fails the attempt at a line that is not JSON, keeping the batches before it (parsing thread: %s)", async (parseOnThread) => {
-    const shop = uniqueShop();
-    fake.orders = storePayloads(12).map(graphqlOrderFromWebhook);
-    fake.editJsonl = (file) => {
-      const lines = file.split("\n");
-      const at = lines.findIndex((line) => line.includes(`"gid://shopify/Order/10008"`) && !line.includes("__parentId"));
-      lines[at] = lines[at].slice(0, 40);
-      return lines.join("\n");
-    };
-    await fake.installSession(db(), shop);
-    const deps = recordingDeps([], { batchSize: 5, parseOnThread });
+    const { shop, deps, run } = await corruptedImport(parseOnThread, "gid://shopify/Order/10008", (line) => line.slice(0, 40));
     try {
-      const run = await startBackfill(deps, shop);
-      await advanceBackfill(deps, run.id);
       await expect(advanceBackfill(deps, run.id)).rejects.toThrow(/bulk result line \d+ is not JSON/);
       const stopped = await db().backfillRun.findUniqueOrThrow({ where: { id: run.id } });
       // The first batch (orders 10000-10004) committed; the broken order is in the second.
