@@ -219,39 +219,37 @@ export async function upsertOrdersBatch(tx: RawTx, shop: string, bundles: OrderB
     ordersWithNewRefunds = distinctIds(inserted.map((r) => r.orderId));
   }
 
+  // The orders written: every row for a batch that recomputes summaries now (their owners);
+  // for a deferred one only their number, and which orders with new refunds were among them.
   const written: { id: bigint; customerId: bigint | null }[] = [];
-  if (deferred) {
-    // Every order through the newer-wins upsert; of the rows written only their number, and
-    // whether the orders with new refunds were among them (else their stored net may change).
-    let count = 0;
-    let refundedWritten = new Set<bigint>();
-    if (liveOrders.length > 0) {
-      const refunded = await ordersWithRefunds(tx, shop, liveOrders);
-      const result = await writeOrdersCounted(tx, shop, liveOrders, { refunded, deletedCustomers, conflictRule: ORDER_NEWER_WINS }, ordersWithNewRefunds);
-      count = result.written;
-      refundedWritten = new Set(result.among);
-    }
-    const stale = ordersWithNewRefunds.filter((id) => !refundedWritten.has(id));
-    if (stale.length > 0) await recomputeOrderNets(tx, shop, stale);
-    return { ordersWritten: count, customerIds: [] };
-  }
+  let ordersWritten = 0;
+  let writtenIds = new Set<bigint>();
   if (liveOrders.length > 0) {
     const refunded = await ordersWithRefunds(tx, shop, liveOrders);
-    const storedIds = new Set(stored.map((row) => row.id));
-    // New orders take a plain insert (nothing can insert them meanwhile: the batch holds the
-    // shop's import lock exclusively); stored ones the newer-wins upsert.
-    const subsets = [
-      [liveOrders.filter((o) => !storedIds.has(o.id)), Prisma.empty],
-      [liveOrders.filter((o) => storedIds.has(o.id)), ORDER_NEWER_WINS],
-    ] as const;
-    for (const [subset, conflictRule] of subsets) {
-      if (subset.length > 0) written.push(...(await writeOrders(tx, shop, subset, { refunded, deletedCustomers, conflictRule })));
+    if (deferred) {
+      // Every order through the newer-wins upsert.
+      const result = await writeOrdersCounted(tx, shop, liveOrders, { refunded, deletedCustomers, conflictRule: ORDER_NEWER_WINS }, ordersWithNewRefunds);
+      ordersWritten = result.written;
+      writtenIds = new Set(result.among);
+    } else {
+      const storedIds = new Set(stored.map((row) => row.id));
+      // New orders take a plain insert (nothing can insert them meanwhile: the batch holds the
+      // shop's import lock exclusively); stored ones the newer-wins upsert.
+      const subsets = [
+        [liveOrders.filter((o) => !storedIds.has(o.id)), Prisma.empty],
+        [liveOrders.filter((o) => storedIds.has(o.id)), ORDER_NEWER_WINS],
+      ] as const;
+      for (const [subset, conflictRule] of subsets) {
+        if (subset.length > 0) written.push(...(await writeOrders(tx, shop, subset, { refunded, deletedCustomers, conflictRule })));
+      }
+      ordersWritten = written.length;
+      writtenIds = new Set(written.map((row) => row.id));
     }
   }
   // A stale order with refunds new to us: its stored net may change (written ones are already right).
-  const writtenSet = new Set(written.map((row) => row.id));
-  const staleWithNewRefunds = ordersWithNewRefunds.filter((id) => !writtenSet.has(id));
+  const staleWithNewRefunds = ordersWithNewRefunds.filter((id) => !writtenIds.has(id));
   if (staleWithNewRefunds.length > 0) await recomputeOrderNets(tx, shop, staleWithNewRefunds);
+  if (deferred) return { ordersWritten, customerIds: [] };
 
   // Whose summary can have changed: both ends of every written order, the owners of stale
   // orders whose net moved; and whose profile changed (metrics show it too).
@@ -262,5 +260,5 @@ export async function upsertOrdersBatch(tx: RawTx, shop: string, bundles: OrderB
     ...stored.filter((row) => staleSet.has(row.id)).map((row) => row.customerId),
   ]);
   await recomputeCustomerSummaries(tx, shop, summaryIds);
-  return { ordersWritten: written.length, customerIds: distinctIds([...summaryIds, ...profilesWritten]) };
+  return { ordersWritten, customerIds: distinctIds([...summaryIds, ...profilesWritten]) };
 }
