@@ -4,7 +4,7 @@ import { PrismaSessionStorage } from "@shopify/shopify-app-session-storage-prism
 import { z } from "zod";
 import { db } from "./db.server";
 import { env } from "./env.server";
-import { requestBackfill } from "./jobs/producers.server";
+import { requestBackfill } from "./queues/enqueue.server";
 
 // The one Shopify configuration module, set up as Shopify's Remix template does it.
 // Everything is built on first use, not at import: importing this module must not read

@@ -1,7 +1,7 @@
 // Live-metrics freshness: how long after Shopify's order webhook reaches us does the
 // customer's metrics row show it? Signed orders/create deliveries at a sustained rate
 // (default 200/s) through the real server (the production build run by `npm start`'s
-// command) and the real worker process (`npm run worker`'s app/jobs/worker.ts: ingest,
+// command) and the real worker process (`npm run worker`'s app/worker/main.ts: ingest,
 // customer-metrics and shop-refit workers), on real PostgreSQL and Redis
 // (scripts/local-services.ts: DATABASE_URL / REDIS_URL, else embedded PostgreSQL and a
 // private redis-server).
@@ -27,17 +27,17 @@ import { Redis } from "ioredis";
 import type pg from "pg";
 import { applyMigrations } from "../app/db/migrations.server";
 import { createPgPool } from "../app/db/pg.server";
-import { planDeliveries } from "../app/demo/deliveries";
-import { scoreShop } from "../app/demo/scoring.server";
-import { parseWebhookApiVersion, parseWebhookPaths, sendDeliveries, signBody } from "../app/demo/send";
-import { generateStore } from "../app/demo/store";
-import { QUEUE, closeProducerQueues } from "../app/jobs/queues.server";
-import { DEFAULT_METRICS_CONCURRENCY } from "../app/jobs/workers.server";
+import { planDeliveries } from "../demo/deliveries";
+import { scoreShop } from "../demo/scoring.server";
+import { parseWebhookApiVersion, parseWebhookPaths, sendDeliveries, signBody } from "../demo/send";
+import { generateStore } from "../demo/store";
+import { QUEUE, closeProducerQueues } from "../app/queues/queues.server";
+import { DEFAULT_METRICS_CONCURRENCY } from "../app/worker/workers.server";
 import { ensureAppBuild, startAppServer, type ServerProcess } from "../scripts/app-build";
 import { PROJECT_ROOT, ensureLocalServices, freePort } from "../scripts/local-services";
 import { type CpuGroups, cpuSnapshot, machineBusyCpu, selfCpu, treeCpu } from "./lib/cpu";
 import { type BenchResult, machineInfo, percentile, round } from "./lib/report";
-import { WORKER_NODE_FLAGS } from "../app/jobs/node-flags";
+import { WORKER_NODE_FLAGS } from "../app/worker/node-flags";
 
 const RATE = Number(process.env.BENCH_FRESHNESS_RATE ?? 200);
 const SECONDS = Number(process.env.BENCH_FRESHNESS_SECONDS ?? 30);
@@ -49,13 +49,13 @@ const LOG_DIR = path.join(PROJECT_ROOT, ".demo", "logs");
 const log = (line: string) => console.error(`bench freshness: ${line}`);
 
 
-/** `npm run worker`'s process (tsx app/jobs/worker.ts) in its own process group; resolves once it logs that it started. */
+/** `npm run worker`'s process (tsx app/worker/main.ts) in its own process group; resolves once it logs that it started. */
 async function startWorkerProcess(env: NodeJS.ProcessEnv): Promise<{ process: ChildProcess; stop: () => Promise<void> }> {
   mkdirSync(LOG_DIR, { recursive: true });
   const logFile = path.join(LOG_DIR, "bench-freshness-worker.log");
   const out = openSync(logFile, "w");
   const tsx = path.join(PROJECT_ROOT, "node_modules", "tsx", "dist", "cli.mjs");
-  const child = spawn(process.execPath, [tsx, ...WORKER_NODE_FLAGS, "app/jobs/worker.ts"], { cwd: PROJECT_ROOT, env, stdio: ["ignore", out, out], detached: true });
+  const child = spawn(process.execPath, [tsx, ...WORKER_NODE_FLAGS, "app/worker/main.ts"], { cwd: PROJECT_ROOT, env, stdio: ["ignore", out, out], detached: true });
   const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
   const stop = async () => {
     if (child.exitCode !== null || child.signalCode !== null) return;

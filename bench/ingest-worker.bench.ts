@@ -14,13 +14,13 @@ import path from "node:path";
 import { applyMigrations } from "../app/db/migrations.server";
 import { createPgPool } from "../app/db/pg.server";
 import { createPrismaClient } from "../app/db.server";
-import { planDeliveries } from "../app/demo/deliveries";
-import { generateStore } from "../app/demo/store";
+import { planDeliveries } from "../demo/deliveries";
+import { generateStore } from "../demo/store";
 import { SCRUBBED_NOTE } from "../app/ingest/gdpr.server";
 import { type Delivery, handleDelivery } from "../app/ingest/handlers.server";
-import { TRANSACTION_OPTIONS } from "../app/ingest/tx.server";
-import { processDelivery } from "../app/jobs/processors/ingest";
-import { closeProducerQueues } from "../app/jobs/queues.server";
+import { TRANSACTION_OPTIONS } from "../app/db/tx.server";
+import { processDelivery } from "../app/ingest/deliveries.server";
+import { closeProducerQueues } from "../app/queues/queues.server";
 import { PROJECT_ROOT, ensureLocalServices } from "../scripts/local-services";
 import { type BenchResult, round } from "./lib/report";
 

@@ -13,8 +13,8 @@ import type pg from "pg";
 import { dayIndex } from "../app/analytics/dates";
 import { applyMigrations } from "../app/db/migrations.server";
 import { createPgPool } from "../app/db/pg.server";
-import { type RefitReport, refitShop } from "../app/jobs/processors/shop-refit";
-import { WORKER_NODE_FLAGS } from "../app/jobs/node-flags";
+import { type RefitReport, refitShop } from "../app/refit/refit.server";
+import { WORKER_NODE_FLAGS } from "../app/worker/node-flags";
 import { PROJECT_ROOT, ensureLocalServices } from "../scripts/local-services";
 import { insertSyntheticShop } from "../tests/refit/synthetic-shop";
 import { cpuSnapshot, machineBusyCpu, selfCpu, treeCpu } from "./lib/cpu";
@@ -47,7 +47,7 @@ async function measured<T>(work: () => Promise<T>): Promise<{ value: T; seconds:
   }
 }
 
-// The refit runs in a process with its own Node flags (app/jobs/node-flags.ts); so does
+// The refit runs in a process with its own Node flags (app/worker/node-flags.ts); so does
 // `npm run bench`. Run another way, say so next to the figures.
 const missingFlags = WORKER_NODE_FLAGS.filter((flag) => !process.execArgv.includes(flag));
 const nodeFlagsNote =

@@ -23,13 +23,13 @@ import { createPgPool } from "../app/db/pg.server";
 import { applyMigrations } from "../app/db/migrations.server";
 import { createPrismaClient } from "../app/db.server";
 import { redactShop } from "../app/ingest/gdpr.server";
-import { planDeliveries } from "../app/demo/deliveries";
-import { checkAgainstExpected, formatCount, formatMoney, readIngest, rowsFingerprint, waitForIngest } from "../app/demo/report.server";
-import { modelName, scoreShop } from "../app/demo/scoring.server";
-import { QUEUE, closeProducerQueues } from "../app/jobs/queues.server";
-import { parseWebhookApiVersion, parseWebhookPaths, sendDeliveries } from "../app/demo/send";
-import { generateStore } from "../app/demo/store";
-import { WORKER_NODE_FLAGS } from "../app/jobs/node-flags";
+import { planDeliveries } from "../demo/deliveries";
+import { checkAgainstExpected, formatCount, formatMoney, readIngest, rowsFingerprint, waitForIngest } from "../demo/report.server";
+import { modelName, scoreShop } from "../demo/scoring.server";
+import { QUEUE, closeProducerQueues } from "../app/queues/queues.server";
+import { parseWebhookApiVersion, parseWebhookPaths, sendDeliveries } from "../demo/send";
+import { generateStore } from "../demo/store";
+import { WORKER_NODE_FLAGS } from "../app/worker/node-flags";
 import { ensureAppBuild, logTail as tail, startCommand, startDevReadySink } from "./app-build";
 import { PROJECT_ROOT, type LocalServices, MissingRedisError, ensureLocalServices, freePort, onShutdownSignal, redactUrl } from "./local-services";
 
@@ -258,7 +258,7 @@ async function main(): Promise<void> {
   childEnv.REMIX_DEV_ORIGIN = (await startDevReadySink()).origin;
   const tsx = path.join(PROJECT_ROOT, "node_modules", "tsx", "dist", "cli.mjs");
   startChild("web", startCommand(), childEnv);
-  startChild("worker", [tsx, ...WORKER_NODE_FLAGS, "app/jobs/worker.ts"], childEnv);
+  startChild("worker", [tsx, ...WORKER_NODE_FLAGS, "app/worker/main.ts"], childEnv);
   await waitForHttp(`http://127.0.0.1:${port}/webhooks/orders/create`, 60_000);
   say(`web server on ${appUrl} and worker started (logs: .demo/logs/web.log, .demo/logs/worker.log)`);
 

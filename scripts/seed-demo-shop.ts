@@ -1,12 +1,12 @@
 import { type PrismaClient } from "@prisma/client";
 import type pg from "pg";
-import { contextOf, renderCustomer, renderOrder } from "../app/demo/payloads";
-import { type DemoStore, generateStore } from "../app/demo/store";
+import { contextOf, renderCustomer, renderOrder } from "../demo/payloads";
+import { type DemoStore, generateStore } from "../demo/store";
 import { mapCustomerPayload, mapOrderPayload } from "../app/ingest/mappers";
-import { TRANSACTION_OPTIONS } from "../app/ingest/tx.server";
+import { TRANSACTION_OPTIONS } from "../app/db/tx.server";
 import { upsertOrdersBatch } from "../app/ingest/upsert-batch.server";
 import { upsertCustomer } from "../app/ingest/upsert.server";
-import { type RefitReport, refitShop } from "../app/jobs/processors/shop-refit";
+import { type RefitReport, refitShop } from "../app/refit/refit.server";
 
 // A demo shop seeded quickly through the app's own write path, for browser tests and the
 // web-vitals benchmark: the generated store's orders as they stand at the end of its

@@ -1,7 +1,7 @@
 // Whole-shop scoring for the refit: every customer's facts and prediction kept in columns
 // (a million customers as objects would cost gigabytes), the segment tallies behind the
 // segments aggregate and the daily counts, the KPI comparison and the backtest window.
-// Pure: the refit (app/jobs/processors/shop-refit.ts) does the I/O.
+// Pure: the refit (app/refit/refit.server.ts) does the I/O.
 import { type BehaviouralSegmentKey, BEHAVIOURAL_SEGMENT_KEYS, behaviouralSegmentDefinitions } from "./behaviour";
 import { type CustomerPrediction, type ShopModel } from "./clv/shop-model";
 import { type CustomerFacts, type CustomerMetricsValues, SHOP_MODEL_UNIT } from "./customer-metrics";

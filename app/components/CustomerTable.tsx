@@ -15,12 +15,12 @@ import {
 } from "@shopify/polaris";
 import { useState } from "react";
 import { BEHAVIOURAL_SEGMENT_KEYS } from "~/analytics/behaviour";
-import { count, isoDay, money, percent } from "./format";
-import { RFM_SEGMENT_KEYS, segmentName } from "./segment-names";
+import { count, isoDay, money, percent } from "../display/format";
+import { RFM_SEGMENT_KEYS, segmentName } from "../display/segment-names";
 import { useReloadingPage } from "./states";
 
 // The customer IndexTable: sorting, filters and pages are URL search parameters read by the
-// loader (server-side keyset pages, app/models/pages/customers.server.ts), so every view is a
+// loader (server-side keyset pages, app/pages/customers.server.ts), so every view is a
 // link and a million customers page as fast as a hundred.
 
 export interface CustomerTableRow {

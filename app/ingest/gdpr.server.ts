@@ -1,6 +1,6 @@
 import { type Prisma } from "@prisma/client";
 import { recomputeCustomerSummaries } from "./summary.server";
-import { type Db, type Tx, distinctIds, lockCustomers, lockOrders, lockShopExclusive, withTransaction } from "./tx.server";
+import { type Db, type Tx, distinctIds, lockCustomers, lockOrders, lockShopExclusive, withTransaction } from "../db/tx.server";
 import { addTombstones, ordersOfCustomer } from "./upsert.server";
 
 // Mandatory compliance topics. Redaction really deletes: rows go, delivery payloads are

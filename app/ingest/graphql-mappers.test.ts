@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
-import { fixture } from "../../tests/ingest/fixtures";
-import { orderPayload, refundPayload } from "../../tests/ingest/helpers";
-import { graphqlOrderFromWebhook } from "../../tests/backfill/graphql-shapes";
+import { fixture } from "../../tests/support/fixtures";
+import { orderPayload, refundPayload } from "../../tests/support/payloads";
+import { graphqlOrderFromWebhook } from "../../tests/support/graphql-shapes";
 import { mapGraphqlOrder } from "./graphql-mappers";
 import { PayloadValidationError, mapOrderPayload } from "./mappers";
 

@@ -3,7 +3,7 @@ import { ShopifyHeader } from "@shopify/shopify-api";
 import pg from "pg";
 import { z } from "zod";
 import { env } from "~/env.server";
-import { enqueueIngest } from "~/jobs/producers.server";
+import { enqueueIngest } from "~/queues/enqueue.server";
 
 // The webhook intake: every routes/webhooks.* action is this one function.
 //

@@ -1,4 +1,4 @@
-import { fixture } from "../../tests/ingest/fixtures";
+import { fixture } from "../../tests/support/fixtures";
 import {
   PayloadValidationError,
   baseNetMinor,

@@ -1,6 +1,6 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { storeJsonl } from "../../tests/backfill/store-jsonl";
+import { storeJsonl } from "../../tests/support/store-jsonl";
 import { BulkResultError, type ImportBatch, linesOf, orderBatchesOf } from "./bulk-jsonl";
 
 // The JSONL reader on its own: bodies cut into chunks at arbitrary byte offsets, as a

@@ -2,7 +2,7 @@ import { once } from "node:events";
 import { type Server, createServer } from "node:http";
 import os from "node:os";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { storeJsonl } from "../../tests/backfill/store-jsonl";
+import { storeJsonl } from "../../tests/support/store-jsonl";
 import { BulkResultError, type ImportBatch } from "./bulk-jsonl";
 import { type OpenOptions, PARSE_ON_THREAD_MIN_ORDERS, openBulkResult } from "./bulk-result.server";
 

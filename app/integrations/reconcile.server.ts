@@ -4,7 +4,7 @@ import { ORDER_FIELDS, mapGraphqlOrder } from "~/ingest/graphql-mappers";
 import { type OrderBundle, PayloadValidationError } from "~/ingest/mappers";
 import { pgPool, pgTransaction } from "~/db/pg.server";
 import { upsertOrdersBatch } from "~/ingest/upsert-batch.server";
-import { enqueueCustomerMetrics } from "~/jobs/producers.server";
+import { enqueueCustomerMetrics } from "~/queues/enqueue.server";
 import { type AdminGraphql } from "./shopify-admin.server";
 
 // Reconciliation: whatever a lost webhook would have told us. Per shop, page through the

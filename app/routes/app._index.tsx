@@ -1,18 +1,18 @@
 import { type LoaderFunctionArgs, type MetaFunction } from "@remix-run/node";
 import { useLoaderData } from "@remix-run/react";
 import { BlockStack, Box, Card, DataTable, InlineGrid, InlineStack, Layout, Link, Page, Text } from "@shopify/polaris";
-import { BENCHMARKS } from "~/components/benchmarks";
+import { BENCHMARKS } from "~/display/benchmarks";
 import { Chart, chartLinks } from "~/components/charts";
-import { change, compactMoney, count, days, instant, isoDay, money, percent, ratio } from "~/components/format";
+import { change, compactMoney, count, days, instant, isoDay, money, percent, ratio } from "~/display/format";
 import { KpiCard } from "~/components/KpiCard";
 import { NoPredictionsBanner, NotReadyState, RefreshFailedBanner, PageErrorBoundary, PageSkeleton, useLeavingPage } from "~/components/states";
 import { pgPool } from "~/db/pg.server";
 import { requireShop } from "~/demo-mode.server";
-import { type DashboardData, loadDashboard } from "~/models/pages/dashboard.server";
+import { type DashboardData, loadDashboard } from "~/pages/dashboard.server";
 
 // The dashboard: the shop's KPIs against the previous period (and a benchmark where one is
 // published), how customers spread over segments and revenue, and what moved this week.
-// Reads the refit's precomputed aggregates only (app/models/pages/dashboard.server.ts).
+// Reads the refit's precomputed aggregates only (app/pages/dashboard.server.ts).
 
 export const links = chartLinks;
 export const meta: MetaFunction = () => [{ title: "Dashboard · Tenure" }];

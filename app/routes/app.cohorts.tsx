@@ -17,12 +17,12 @@ import { useState } from "react";
 import { Chart, chartLinks } from "~/components/charts";
 import { LtvTable } from "~/components/cohorts/LtvTable";
 import { RETENTION_MODE_LABELS, RetentionHeatmap, type RetentionMode } from "~/components/cohorts/RetentionHeatmap";
-import { count, instant, isoDay, money, percent, ratio } from "~/components/format";
+import { count, instant, isoDay, money, percent, ratio } from "~/display/format";
 import { NotReadyState, PageErrorBoundary, PageSkeleton, useLeavingPage, useReloadingPage } from "~/components/states";
 import { pgPool } from "~/db/pg.server";
 import { requireShop } from "~/demo-mode.server";
-import { RETENTION_DIMENSIONS, type RetentionDimension } from "~/models/aggregates";
-import { type CohortsPageData, cohortFilterFromUrl, loadCohortsPage } from "~/models/pages/cohorts.server";
+import { RETENTION_DIMENSIONS, type RetentionDimension } from "~/data/aggregates";
+import { type CohortsPageData, cohortFilterFromUrl, loadCohortsPage } from "~/pages/cohorts.server";
 import { Figure } from "~/components/Figure";
 
 export const links = chartLinks;

@@ -3,11 +3,11 @@ import { useLoaderData } from "@remix-run/react";
 import { Badge, Banner, BlockStack, Card, DataTable, InlineGrid, InlineStack, Layout, Link, Page, Text } from "@shopify/polaris";
 import { COUNT_MODEL_LABELS } from "~/analytics/clv/count-model";
 import { Chart, chartLinks } from "~/components/charts";
-import { count, instant, isoDay, money, percent, ratio } from "~/components/format";
+import { count, instant, isoDay, money, percent, ratio } from "~/display/format";
 import { PageErrorBoundary, PageSkeleton, useLeavingPage } from "~/components/states";
 import { pgPool } from "~/db/pg.server";
 import { requireShop } from "~/demo-mode.server";
-import { type CustomerDetail, loadCustomer } from "~/models/pages/customers.server";
+import { type CustomerDetail, loadCustomer } from "~/pages/customers.server";
 
 // One customer: scores, segment history, P(alive) over time (the stored model applied to
 // their own history), expected next order, historic and predicted CLV with the model's

@@ -2,12 +2,12 @@ import { type LoaderFunctionArgs, type MetaFunction } from "@remix-run/node";
 import { useLoaderData } from "@remix-run/react";
 import { Layout, Page } from "@shopify/polaris";
 import { CustomerTable } from "~/components/CustomerTable";
-import { isoDay } from "~/components/format";
+import { isoDay } from "~/display/format";
 import { NoPredictionsBanner, NotReadyState, PageErrorBoundary, PageSkeleton, ProblemsBanner, useLeavingPage } from "~/components/states";
 import { pgPool } from "~/db/pg.server";
 import { requireShop } from "~/demo-mode.server";
-import { activeFilters, customerTableContext, listCustomers, parseListParams } from "~/models/pages/customers.server";
-import { loadFitState } from "~/models/pages/dashboard.server";
+import { activeFilters, customerTableContext, listCustomers, parseListParams } from "~/pages/customers.server";
+import { loadFitState } from "~/pages/dashboard.server";
 
 // Every customer of the shop with their metrics, sorted, filtered and paged in PostgreSQL
 // (keyset pages on indexed columns), so the table is as fast at a million customers as at ten.

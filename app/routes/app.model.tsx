@@ -3,13 +3,13 @@ import { useLoaderData } from "@remix-run/react";
 import { Badge, Banner, BlockStack, Card, DataTable, InlineGrid, Layout, List, Page, Text } from "@shopify/polaris";
 import { COUNT_MODEL_LABELS } from "~/analytics/clv/count-model";
 import { chartLinks } from "~/components/charts";
-import { count, instant, isoDay, MISSING, percent, ratio } from "~/components/format";
+import { count, instant, isoDay, MISSING, percent, ratio } from "~/display/format";
 import { BacktestChart } from "~/components/model/BacktestChart";
-import { PARAMETER_MEANINGS, UNIT_WORDS } from "~/components/model/params";
+import { PARAMETER_MEANINGS, UNIT_WORDS } from "~/display/model-params";
 import { NotReadyState, PageErrorBoundary, PageSkeleton, useLeavingPage } from "~/components/states";
 import { pgPool } from "~/db/pg.server";
 import { requireShop } from "~/demo-mode.server";
-import { loadModelPage, type ModelPageData } from "~/models/pages/model.server";
+import { loadModelPage, type ModelPageData } from "~/pages/model.server";
 import { Figure } from "~/components/Figure";
 
 export const links = chartLinks;

@@ -2,12 +2,12 @@ import { type LoaderFunctionArgs, type MetaFunction } from "@remix-run/node";
 import { useLoaderData } from "@remix-run/react";
 import { BlockStack, Card, InlineGrid, Layout, Page, Text } from "@shopify/polaris";
 import { CustomerTable } from "~/components/CustomerTable";
-import { change, count, money, percent } from "~/components/format";
+import { change, count, money, percent } from "~/display/format";
 import { NoPredictionsBanner, PageErrorBoundary, PageSkeleton, ProblemsBanner, useLeavingPage } from "~/components/states";
 import { pgPool } from "~/db/pg.server";
 import { requireShop } from "~/demo-mode.server";
-import { activeFilters, listCustomers, parseListParams } from "~/models/pages/customers.server";
-import { loadSegment } from "~/models/pages/segments.server";
+import { activeFilters, listCustomers, parseListParams } from "~/pages/customers.server";
+import { loadSegment } from "~/pages/segments.server";
 import { Figure } from "~/components/Figure";
 
 // One segment: its rule in plain words, what to do about it, its figures, and its

@@ -1,12 +1,12 @@
 import { type LoaderFunctionArgs, type MetaFunction } from "@remix-run/node";
 import { useLoaderData } from "@remix-run/react";
 import { BlockStack, Card, IndexTable, InlineStack, Layout, Link, Page, Text } from "@shopify/polaris";
-import { change, count, isoDay, money, percent } from "~/components/format";
+import { change, count, isoDay, money, percent } from "~/display/format";
 import { NoPredictionsBanner, NotReadyState, RefreshFailedBanner, PageErrorBoundary, PageSkeleton, useLeavingPage } from "~/components/states";
 import { pgPool } from "~/db/pg.server";
 import { requireShop } from "~/demo-mode.server";
-import { type SegmentRow } from "~/models/aggregates";
-import { loadSegmentsOverview } from "~/models/pages/segments.server";
+import { type SegmentRow } from "~/data/aggregates";
+import { loadSegmentsOverview } from "~/pages/segments.server";
 
 // RFM and behavioural segments in one table, from the refit's segments aggregate: size,
 // share, revenue share, average CLV and P(alive), and the trend against 30 days ago.

@@ -3,14 +3,14 @@ import { useActionData, useLoaderData, useNavigation, useSubmit } from "@remix-r
 import { Banner, BlockStack, Box, Button, Card, FormLayout, InlineGrid, InlineStack, Layout, Page, Text, TextField } from "@shopify/polaris";
 import { useEffect, useRef, useState } from "react";
 import { SEGMENT_DEFINITIONS } from "~/analytics/segments";
-import { instant } from "~/components/format";
+import { instant } from "~/display/format";
 import { ListInput } from "~/components/settings/ListInput";
 import { RuleEditor, ruleFieldId } from "~/components/settings/RuleEditor";
 import { PageErrorBoundary, PageSkeleton, useLeavingPage } from "~/components/states";
 import { pgPool } from "~/db/pg.server";
 import { requireShop } from "~/demo-mode.server";
-import { loadSettingsPage, type SaveSettingsOutcome, submitSettings } from "~/models/pages/settings.server";
-import { firstErrorField, HORIZON_DAYS, MAX_LABEL_LENGTH, type RuleCondition, type SettingsFieldErrors, type SettingsFormInput } from "~/models/settings";
+import { loadSettingsPage, type SaveSettingsOutcome, submitSettings } from "~/pages/settings.server";
+import { firstErrorField, HORIZON_DAYS, MAX_LABEL_LENGTH, type RuleCondition, type SettingsFieldErrors, type SettingsFormInput } from "~/pages/settings-form";
 
 export function ErrorBoundary() {
   return <PageErrorBoundary backUrl="/app" backLabel="Dashboard" />;

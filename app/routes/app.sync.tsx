@@ -3,14 +3,14 @@ import { useActionData, useLoaderData, useNavigation, useRevalidator, Form } fro
 import { Banner, BlockStack, Button, Card, DataTable, EmptyState, InlineGrid, Layout, Page, Text } from "@shopify/polaris";
 import { useEffect } from "react";
 import { EMPTY_STATE_IMAGE } from "~/components/cohorts/empty-illustration";
-import { count, instant } from "~/components/format";
+import { count, instant } from "~/display/format";
 import { BackfillProgress } from "~/components/sync/BackfillProgress";
 import { PageErrorBoundary, PageSkeleton, useLeavingPage } from "~/components/states";
 import { pgPool } from "~/db/pg.server";
 import { requireShop } from "~/demo-mode.server";
-import { requestBackfill } from "~/jobs/producers.server";
-import { COUNT_CAP, FAILED_SHOWN } from "~/components/sync/limits";
-import { loadSyncPage, type SyncPageData } from "~/models/pages/sync.server";
+import { requestBackfill } from "~/queues/enqueue.server";
+import { COUNT_CAP, FAILED_SHOWN } from "~/pages/sync-limits";
+import { loadSyncPage, type SyncPageData } from "~/pages/sync.server";
 import { Figure } from "~/components/Figure";
 
 export function ErrorBoundary() {

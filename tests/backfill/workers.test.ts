@@ -1,14 +1,14 @@
 import { Queue } from "bullmq";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { afterShopInstalled } from "~/shopify.server";
-import { silentLogger } from "~/jobs/log.server";
-import { QUEUE, closeProducerQueues, createWorkerConnection, queuePrefix } from "~/jobs/queues.server";
-import { type WorkersHandle, startWorkers } from "~/jobs/workers.server";
-import { testDb, uniqueShop } from "../helpers/db";
-import { orderPayload, snapshot } from "../ingest/helpers";
-import { waitFor } from "../ingest/private-redis";
-import { FakeShopify } from "./fake-shopify";
-import { graphqlOrderFromWebhook } from "./graphql-shapes";
+import { silentLogger } from "~/lib/log.server";
+import { QUEUE, closeProducerQueues, createWorkerConnection, queuePrefix } from "~/queues/queues.server";
+import { type WorkersHandle, startWorkers } from "~/worker/workers.server";
+import { testDb, uniqueShop } from "../support/db";
+import { orderPayload, snapshot } from "../support/payloads";
+import { waitFor } from "../support/redis";
+import { FakeShopify } from "../support/fake-shopify";
+import { graphqlOrderFromWebhook } from "../support/graphql-shapes";
 
 // The worker process's Shopify side, wired as `npm run worker` wires it: install hook ->
 // backfill queue -> bulk operation polled to completion; reconcile schedule -> per-shop sweep.

@@ -3,7 +3,7 @@ import type pg from "pg";
 import { afterAll, beforeAll, inject } from "vitest";
 import { createPgPool } from "~/db/pg.server";
 import { type SeededDemoShop, seedDemoShop } from "../../scripts/seed-demo-shop";
-import { testDb, uniqueShop } from "../helpers/db";
+import { testDb, uniqueShop } from "../support/db";
 import { type DemoServer, type WatchedPage, launchChromium, startDemoServer, watchedPage } from "./browser";
 
 // One browser test file's world: its own demo shop in this worker's database, seeded
@@ -31,7 +31,7 @@ export function demoAppForFile(options: { customers?: number; label?: string; en
 
   beforeAll(async () => {
     const databaseUrl = process.env.DATABASE_URL;
-    if (!databaseUrl) throw new Error("DATABASE_URL is not set: is tests/setup/setup-env.ts loaded?");
+    if (!databaseUrl) throw new Error("DATABASE_URL is not set: is tests/support/setup-env.ts loaded?");
     // Its own queue prefix: a settings save enqueues a refit on the shared Redis.
     process.env.TENURE_QUEUE_PREFIX = `tenure-test-browser-${options.label ?? "app"}-${process.pid}-${Date.now().toString(36)}`;
     app.shop = uniqueShop(options.label ?? "browser");

@@ -11,8 +11,8 @@ export default defineConfig({
   test: {
     globals: true,
     include: ["tests/browser/**/*.test.ts"],
-    globalSetup: ["tests/setup/global-setup.ts", "tests/browser/global-setup.ts"],
-    setupFiles: ["tests/setup/setup-env.ts"],
+    globalSetup: ["tests/support/global-setup.ts", "tests/browser/global-setup.ts"],
+    setupFiles: ["tests/support/setup-env.ts"],
     pool: "forks",
     // Each file runs a server and a browser: one at a time is kinder to a 2-core machine.
     poolOptions: { forks: { maxForks: 1, minForks: 1 } },

@@ -7,13 +7,13 @@ import { type OrderBundle, PayloadValidationError } from "~/ingest/mappers";
 import { finishImport, writeImportBatch } from "~/integrations/bulk-orders.server";
 import { reconcileShop } from "~/integrations/reconcile.server";
 import { AdminGraphql } from "~/integrations/shopify-admin.server";
-import { processDelivery } from "~/jobs/processors/ingest";
-import { QUEUE, closeProducerQueues, createWorkerConnection, queuePrefix } from "~/jobs/queues.server";
-import { FakeShopify } from "../backfill/fake-shopify";
-import { type GraphqlOrderWithLines, graphqlOrderFromWebhook } from "../backfill/graphql-shapes";
-import { testDb, uniqueShop } from "../helpers/db";
-import { type Json } from "../ingest/fixtures";
-import { insertDelivery, snapshot } from "../ingest/helpers";
+import { processDelivery } from "~/ingest/deliveries.server";
+import { QUEUE, closeProducerQueues, createWorkerConnection, queuePrefix } from "~/queues/queues.server";
+import { FakeShopify } from "../support/fake-shopify";
+import { type GraphqlOrderWithLines, graphqlOrderFromWebhook } from "../support/graphql-shapes";
+import { testDb, uniqueShop } from "../support/db";
+import { type Json } from "../support/fixtures";
+import { insertDelivery, snapshot } from "../support/payloads";
 import { BASE, type Delivery, deliveriesOf, scenario } from "../ingest/histories";
 
 // Issue point 8c. The three sources of orders - the bulk backfill (in batches, then its

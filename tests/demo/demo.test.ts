@@ -5,17 +5,17 @@ import { fileURLToPath } from "node:url";
 import { Queue } from "bullmq";
 import { Redis } from "ioredis";
 import type pg from "pg";
-import { planDeliveries } from "~/demo/deliveries";
-import { checkAgainstExpected, readIngest, rowsFingerprint, waitForIngest } from "~/demo/report.server";
-import { scoreShop } from "~/demo/scoring.server";
-import { parseWebhookApiVersion, parseWebhookPaths, sendDeliveries, type WebhookTarget } from "~/demo/send";
-import { generateStore } from "~/demo/store";
+import { planDeliveries } from "../../demo/deliveries";
+import { checkAgainstExpected, readIngest, rowsFingerprint, waitForIngest } from "../../demo/report.server";
+import { scoreShop } from "../../demo/scoring.server";
+import { parseWebhookApiVersion, parseWebhookPaths, sendDeliveries, type WebhookTarget } from "../../demo/send";
+import { generateStore } from "../../demo/store";
 import { createPgPool } from "~/db/pg.server";
 import { closeIntakePool } from "~/ingest/intake.server";
-import { silentLogger } from "~/jobs/log.server";
-import { QUEUE, closeProducerQueues } from "~/jobs/queues.server";
-import { type WorkersHandle, startWorkers } from "~/jobs/workers.server";
-import { testDb, uniqueShop } from "../helpers/db";
+import { silentLogger } from "~/lib/log.server";
+import { QUEUE, closeProducerQueues } from "~/queues/queues.server";
+import { type WorkersHandle, startWorkers } from "~/worker/workers.server";
+import { testDb, uniqueShop } from "../support/db";
 
 // The demo in miniature: a small generated store sent as signed HTTP deliveries to the real
 // webhook route modules (app/routes/webhooks.*, each the shared intake), on this worker's

@@ -1,8 +1,8 @@
 import { type PrismaClient } from "@prisma/client";
-import { processDelivery } from "~/jobs/processors/ingest";
-import { testDb, uniqueShop } from "../helpers/db";
-import { fixture, type Json } from "./fixtures";
-import { at, insertDelivery, orderPayload, snapshot } from "./helpers";
+import { processDelivery } from "~/ingest/deliveries.server";
+import { testDb, uniqueShop } from "../support/db";
+import { fixture, type Json } from "../support/fixtures";
+import { at, insertDelivery, orderPayload, snapshot } from "../support/payloads";
 
 // Compliance topics, app topics, bad payloads and tenant isolation, through the processor.
 

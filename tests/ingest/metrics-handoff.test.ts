@@ -1,11 +1,11 @@
 import { Queue } from "bullmq";
 import { Redis } from "ioredis";
 import { afterAll, afterEach, describe, expect, it } from "vitest";
-import { MetricsHandOffError, processDelivery } from "~/jobs/processors/ingest";
-import { QUEUE, closeProducerQueues } from "~/jobs/queues.server";
-import { testDb, uniqueShop } from "../helpers/db";
-import { at, customerPayload, insertDelivery, orderPayload, refundPayload } from "./helpers";
-import { PrivateRedis } from "./private-redis";
+import { MetricsHandOffError, processDelivery } from "~/ingest/deliveries.server";
+import { QUEUE, closeProducerQueues } from "~/queues/queues.server";
+import { testDb, uniqueShop } from "../support/db";
+import { at, customerPayload, insertDelivery, orderPayload, refundPayload } from "../support/payloads";
+import { PrivateRedis } from "../support/redis";
 
 // After a delivery commits, every customer it changed gets a metrics recompute on the
 // customer-metrics queue (real Redis, read back from the queue). Redis refusing fails the

@@ -1,7 +1,7 @@
-import { processDelivery } from "~/jobs/processors/ingest";
-import { testDb, uniqueShop } from "../helpers/db";
-import { fixture } from "./fixtures";
-import { at, customerPayload, hours, insertDelivery, orderPayload, refundPayload, snapshot } from "./helpers";
+import { processDelivery } from "~/ingest/deliveries.server";
+import { testDb, uniqueShop } from "../support/db";
+import { fixture } from "../support/fixtures";
+import { at, customerPayload, hours, insertDelivery, orderPayload, refundPayload, snapshot } from "../support/payloads";
 
 // Ingest through the real processor (processDelivery) on real PostgreSQL: ordering,
 // staleness, idempotency, refunds, summaries, tombstones and concurrency.

@@ -1,5 +1,5 @@
-import { consoleLogger } from "~/jobs/log.server";
-import { startWorkers } from "~/jobs/workers.server";
+import { consoleLogger } from "~/lib/log.server";
+import { startWorkers } from "~/worker/workers.server";
 
 // A worker process for tests that need to kill one: startWorkers with short job locks so
 // another worker takes over a dead one's job within a second or two.

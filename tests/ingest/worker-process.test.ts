@@ -3,13 +3,13 @@ import { once } from "node:events";
 import { fileURLToPath } from "node:url";
 import { Queue } from "bullmq";
 import { Redis } from "ioredis";
-import { silentLogger } from "~/jobs/log.server";
-import { QUEUE, ingestJobId } from "~/jobs/queues.server";
-import { startWorkers, type WorkersHandle } from "~/jobs/workers.server";
-import { testDb, uniqueShop } from "../helpers/db";
-import { fixture } from "./fixtures";
-import { insertDelivery, snapshot } from "./helpers";
-import { PrivateRedis, waitFor } from "./private-redis";
+import { silentLogger } from "~/lib/log.server";
+import { QUEUE, ingestJobId } from "~/queues/queues.server";
+import { startWorkers, type WorkersHandle } from "~/worker/workers.server";
+import { testDb, uniqueShop } from "../support/db";
+import { fixture } from "../support/fixtures";
+import { insertDelivery, snapshot } from "../support/payloads";
+import { PrivateRedis, waitFor } from "../support/redis";
 
 // Worker processes for real: one SIGKILLed mid-job, one stopped by SIGTERM while Redis is
 // unreachable. Children run with tsx, as `npm run worker` does.
@@ -124,7 +124,7 @@ describe("worker processes", () => {
     const prefix = `tenure-test-drain-${process.pid}-${Date.now()}`;
     const { queue } = queueOn(prefix);
     const id = await insertDelivery(db(), { shop: uniqueShop(), topic: "orders/create", payload: fixture("orders-create") });
-    const worker = spawnWorker("app/jobs/worker.ts", { TENURE_QUEUE_PREFIX: prefix, TENURE_TEST_INGEST_DELAY_MS: "1500", SHUTDOWN_DEADLINE_MS: "8000" });
+    const worker = spawnWorker("app/worker/main.ts", { TENURE_QUEUE_PREFIX: prefix, TENURE_TEST_INGEST_DELAY_MS: "1500", SHUTDOWN_DEADLINE_MS: "8000" });
     await waitFor(async () => worker.output().includes("worker started"), 30_000, "the worker to start");
     await queue.add("ingest", { deliveryId: String(id) }, { jobId: ingestJobId(String(id)) });
     await waitFor(async () => (await queue.getJobState(ingestJobId(String(id)))) === "active", 10_000, "the job to start");
@@ -143,7 +143,7 @@ describe("worker processes", () => {
     const { queue } = queueOn(prefix);
     const id = await insertDelivery(db(), { shop: uniqueShop(), topic: "orders/create", payload: fixture("orders-create") });
     const deadline = 2_000;
-    const worker = spawnWorker("app/jobs/worker.ts", {
+    const worker = spawnWorker("app/worker/main.ts", {
       TENURE_QUEUE_PREFIX: prefix,
       TENURE_TEST_INGEST_DELAY_MS: "30000", // a job that cannot finish before the deadline
       SHUTDOWN_DEADLINE_MS: String(deadline),

@@ -1,13 +1,13 @@
 import { Queue } from "bullmq";
 import { Redis } from "ioredis";
-import { silentLogger } from "~/jobs/log.server";
-import { closeProducerQueues, ingestJobId, QUEUE } from "~/jobs/queues.server";
-import { enqueueIngest } from "~/jobs/producers.server";
-import { startWorkers, type StartWorkersOptions, type WorkersHandle } from "~/jobs/workers.server";
-import { testDb, uniqueShop } from "../helpers/db";
-import { fixture } from "./fixtures";
-import { insertDelivery } from "./helpers";
-import { PrivateRedis, waitFor } from "./private-redis";
+import { silentLogger } from "~/lib/log.server";
+import { closeProducerQueues, ingestJobId, QUEUE } from "~/queues/queues.server";
+import { enqueueIngest } from "~/queues/enqueue.server";
+import { startWorkers, type StartWorkersOptions, type WorkersHandle } from "~/worker/workers.server";
+import { testDb, uniqueShop } from "../support/db";
+import { fixture } from "../support/fixtures";
+import { insertDelivery } from "../support/payloads";
+import { PrivateRedis, waitFor } from "../support/redis";
 
 // The BullMQ side, in process: real Redis, real PostgreSQL, the real processors.
 

@@ -1,9 +1,9 @@
-import { REFIT_DEBOUNCE, type FitState, recomputeCustomerMetrics, refitDue, refitThreshold } from "~/jobs/processors/customer-metrics";
-import { refitShop } from "~/jobs/processors/shop-refit";
-import { Random } from "~/demo/random";
-import { testDb, uniqueShop } from "../helpers/db";
-import { customerPayload } from "../ingest/helpers";
-import { createShop, daysBefore, deliver, dropQueues, metricsRow, metricsRows, order, testPool, transitions } from "./helpers";
+import { REFIT_DEBOUNCE, type FitState, recomputeCustomerMetrics, refitDue, refitThreshold } from "~/metrics/recompute.server";
+import { refitShop } from "~/refit/refit.server";
+import { Random } from "../../demo/random";
+import { testDb, uniqueShop } from "../support/db";
+import { customerPayload } from "../support/payloads";
+import { createShop, daysBefore, deliver, dropQueues, metricsRow, metricsRows, order, testPool, transitions } from "../support/metrics";
 
 // recomputeCustomerMetrics on real rows written by the real ingest path: what a live
 // recompute writes, removes and counts, and that it agrees with the shop refit.

@@ -1,17 +1,17 @@
 import { type Job, Queue } from "bullmq";
 import { Redis } from "ioredis";
 import type pg from "pg";
-import { silentLogger } from "~/jobs/log.server";
-import { MetricsHandOffError, processDelivery } from "~/jobs/processors/ingest";
-import { refitShop } from "~/jobs/processors/shop-refit";
-import { type CustomerMetricsJobResult, scheduleRefit } from "~/jobs/processors/customer-metrics";
-import { enqueueIngest } from "~/jobs/producers.server";
-import { QUEUE, closeProducerQueues, shopRefitDedupId } from "~/jobs/queues.server";
-import { type StartWorkersOptions, type WorkersHandle, startWorkers } from "~/jobs/workers.server";
-import { testDb, uniqueShop } from "../helpers/db";
-import { insertDelivery, orderPayload } from "../ingest/helpers";
-import { PrivateRedis, waitFor } from "../ingest/private-redis";
-import { REDIS_URL, createShop, daysBefore, dropQueues, metricsRow, order, testPool } from "./helpers";
+import { silentLogger } from "~/lib/log.server";
+import { MetricsHandOffError, processDelivery } from "~/ingest/deliveries.server";
+import { refitShop } from "~/refit/refit.server";
+import { type CustomerMetricsJobResult, scheduleRefit } from "~/metrics/recompute.server";
+import { enqueueIngest } from "~/queues/enqueue.server";
+import { QUEUE, closeProducerQueues, shopRefitDedupId } from "~/queues/queues.server";
+import { type StartWorkersOptions, type WorkersHandle, startWorkers } from "~/worker/workers.server";
+import { testDb, uniqueShop } from "../support/db";
+import { insertDelivery, orderPayload } from "../support/payloads";
+import { PrivateRedis, waitFor } from "../support/redis";
+import { REDIS_URL, createShop, daysBefore, dropQueues, metricsRow, order, testPool } from "../support/metrics";
 
 // The customer-metrics and shop-refit workers in process: real Redis, real PostgreSQL, the
 // real ingest, metrics and refit processors.

@@ -1,9 +1,9 @@
 import { dayIndex } from "~/analytics/dates";
 import { orderTableFrom, retentionSummaryFromTable } from "~/analytics/retention";
 import type { OrderFact } from "~/analytics/retention";
-import { AGGREGATE_KIND, type RetentionAggregate, retentionKind } from "~/models/aggregates";
-import { cohortFilterFromUrl, loadCohortsPage } from "~/models/pages/cohorts.server";
-import { uniqueShop } from "../helpers/db";
+import { AGGREGATE_KIND, type RetentionAggregate, retentionKind } from "~/data/aggregates";
+import { cohortFilterFromUrl, loadCohortsPage } from "~/pages/cohorts.server";
+import { uniqueShop } from "../support/db";
 import { insertAggregate, insertShop, syntheticOrders, poolForTests } from "./precomputed-rows";
 
 // The cohorts page reads the retention rows the refit writes (here computed with the same

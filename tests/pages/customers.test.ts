@@ -10,9 +10,9 @@ import {
   encodeCursor,
   listCustomers,
   parseListParams,
-} from "~/models/pages/customers.server";
-import { testDb, uniqueShop } from "../helpers/db";
-import { metricsRow, testPool, writeMetrics } from "./metrics-rows";
+} from "~/pages/customers.server";
+import { testDb, uniqueShop } from "../support/db";
+import { metricsRow, testPool, writeMetrics } from "../support/metrics-rows";
 
 // The customer table reads CustomerMetrics by keyset pages. Each sort and direction is walked
 // page by page, forwards and back, and must give exactly the order a plain sort of the

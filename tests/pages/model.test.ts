@@ -3,9 +3,9 @@ import { fitShopModel } from "~/analytics/clv/shop-model";
 import { dayIndex, dayToIso } from "~/analytics/dates";
 import { orderTableFrom } from "~/analytics/retention";
 import { summarizeTable } from "~/analytics/summary";
-import { AGGREGATE_KIND, type BacktestAggregate } from "~/models/aggregates";
-import { loadModelPage } from "~/models/pages/model.server";
-import { uniqueShop } from "../helpers/db";
+import { AGGREGATE_KIND, type BacktestAggregate } from "~/data/aggregates";
+import { loadModelPage } from "~/pages/model.server";
+import { uniqueShop } from "../support/db";
 import { insertAggregate, insertShop, syntheticOrders, poolForTests } from "./precomputed-rows";
 
 // The model page reads ShopFit and the backtest aggregate; rows built here with the same

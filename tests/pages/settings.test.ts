@@ -1,11 +1,11 @@
 import { Queue } from "bullmq";
 import { Redis } from "ioredis";
-import { closeProducerQueues, QUEUE } from "~/jobs/queues.server";
-import { loadSettingsPage, submitSettings } from "~/models/pages/settings.server";
+import { closeProducerQueues, QUEUE } from "~/queues/queues.server";
+import { loadSettingsPage, submitSettings } from "~/pages/settings.server";
 import type * as SettingsRouteModule from "~/routes/app.settings";
-import { defaultRuleInputs, type SettingsFormInput } from "~/models/settings";
-import { uniqueShop } from "../helpers/db";
-import { closedPort } from "../web/helpers";
+import { defaultRuleInputs, type SettingsFormInput } from "~/pages/settings-form";
+import { uniqueShop } from "../support/db";
+import { closedPort } from "../support/webhooks";
 import { insertShop, poolForTests } from "./precomputed-rows";
 
 // Saving settings: validated against the shop's currency, written to ShopSettings, a refit
@@ -155,7 +155,7 @@ describe("the settings route (demo mode)", () => {
 
   afterAll(async () => {
     const { closePgPool } = await import("~/db/pg.server");
-    const queues = await import("~/jobs/queues.server");
+    const queues = await import("~/queues/queues.server");
     await queues.closeProducerQueues();
     await closePgPool();
     process.env.TENURE_DEMO_MODE = "false";

@@ -1,6 +1,6 @@
 import type pg from "pg";
-import { COUNT_CAP, FAILED_SHOWN, loadSyncPage } from "~/models/pages/sync.server";
-import { uniqueShop } from "../helpers/db";
+import { COUNT_CAP, FAILED_SHOWN, loadSyncPage } from "~/pages/sync.server";
+import { uniqueShop } from "../support/db";
 import type * as SyncRouteModule from "~/routes/app.sync";
 import { insertShop, poolForTests } from "./precomputed-rows";
 

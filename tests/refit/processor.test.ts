@@ -4,9 +4,9 @@ import type pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { dayIndex } from "~/analytics/dates";
 import { createPgPool } from "~/db/pg.server";
-import { createShopRefitProcessor } from "~/jobs/processors/shop-refit";
-import { QUEUE, shopRefitDedupId } from "~/jobs/queues.server";
-import { uniqueShop } from "../helpers/db";
+import { createShopRefitProcessor } from "~/refit/refit.server";
+import { QUEUE, shopRefitDedupId } from "~/queues/queues.server";
+import { uniqueShop } from "../support/db";
 import { insertSyntheticShop } from "./synthetic-shop";
 
 let pool: pg.Pool;

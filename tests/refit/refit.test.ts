@@ -3,8 +3,8 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type CustomerOrderFact, customerFactsFromOrders, customerMetrics } from "~/analytics/customer-metrics";
 import { dayIndex, dayToIso } from "~/analytics/dates";
 import { createPgPool } from "~/db/pg.server";
-import { recomputeCustomerMetrics } from "~/jobs/processors/customer-metrics";
-import { refitShop } from "~/jobs/processors/shop-refit";
+import { recomputeCustomerMetrics } from "~/metrics/recompute.server";
+import { refitShop } from "~/refit/refit.server";
 import {
   type BacktestAggregate,
   type KpisAggregate,
@@ -12,11 +12,11 @@ import {
   type RetentionAggregate,
   type SegmentsAggregate,
   retentionKind,
-} from "~/models/aggregates";
-import { loadStoredFit, scoringContextOf } from "~/models/customer-metrics.server";
-import { COUNTED_ORDERS_SQL, countedOrdersParams, loadMetricsSettings } from "~/models/settings.server";
+} from "~/data/aggregates";
+import { loadStoredFit, scoringContextOf } from "~/data/customer-metrics.server";
+import { COUNTED_ORDERS_SQL, countedOrdersParams, loadMetricsSettings } from "~/data/settings.server";
 import { redactCustomer, redactShop } from "~/ingest/gdpr.server";
-import { testDb, uniqueShop } from "../helpers/db";
+import { testDb, uniqueShop } from "../support/db";
 import { insertSyntheticShop } from "./synthetic-shop";
 
 const AS_OF_ISO = "2026-06-30";

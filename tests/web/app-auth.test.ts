@@ -2,7 +2,7 @@ import { createHmac, randomUUID } from "node:crypto";
 import { existsSync, readdirSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { InvalidEnvironmentError, parseEnv } from "~/env.server";
-import { testDb, uniqueShop } from "../helpers/db";
+import { testDb, uniqueShop } from "../support/db";
 
 // Every /app route (found on disk, so a new page is covered the day it is added) either
 // demands Shopify authentication or, in demo mode, serves the demo shop and nothing else.

@@ -1,8 +1,8 @@
 import { BlockStack, Button, Collapsible, DataTable, Text } from "@shopify/polaris";
 import { useId, useState } from "react";
 import { Chart } from "~/components/charts";
-import { count, isoDay, ratio } from "~/components/format";
-import type { ModelPageData } from "~/models/pages/model.server";
+import { count, isoDay, ratio } from "~/display/format";
+import type { ModelPageData } from "~/pages/model.server";
 
 // Weekly repeat purchases, actual vs what the model fitted on the calibration weeks
 // predicts, cumulative. The holdout weeks (after calibration) are the honest test.

@@ -1,8 +1,8 @@
 import { Banner, BlockStack, Button, InlineError, InlineStack, List, Select, Text } from "@shopify/polaris";
 import { useMemo } from "react";
 import { SEGMENT_DEFINITIONS, SEGMENT_NAMES } from "~/analytics/segments";
-import { segmentName } from "~/components/segment-names";
-import { RULE_CONDITIONS, type RuleCondition, type RuleInput, type SettingsFieldErrors, defaultRuleInputs, parseSettingsForm } from "~/models/settings";
+import { segmentName } from "~/display/segment-names";
+import { RULE_CONDITIONS, type RuleCondition, type RuleInput, type SettingsFieldErrors, defaultRuleInputs, parseSettingsForm } from "~/pages/settings-form";
 
 // The RFM rule table as an editable list: rules are tried in order, the first that matches a
 // customer's scores names their segment. Each condition is a [lowest, highest] pair of

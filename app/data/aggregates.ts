@@ -1,0 +1,90 @@
+// The shapes of ShopAggregate.data, per kind: written by the shop refit
+// (app/refit/refit.server.ts), read by the pages. Money is integer minor units of
+// the shop currency; shares are 0..1; days are day indices (analytics/dates.ts) unless
+// named ...Iso. Plain types only (no server code), so routes and components import them.
+import type { BacktestResult } from "~/analytics/clv/backtest";
+import type { RetentionReport } from "~/analytics/retention";
+import type { SegmentRow } from "~/analytics/shop-scoring";
+
+export const AGGREGATE_KIND = {
+  kpis: "kpis",
+  segments: "segments",
+  movements: "movements",
+  /** Whole shop; per acquisition dimension value: retentionKind(dimension, value). */
+  retention: "retention",
+  backtest: "backtest",
+} as const;
+
+/** Cohort views filtered by the customers' first order: channel, first product or discount code. */
+export type RetentionDimension = "channel" | "firstProduct" | "discountCode";
+export const RETENTION_DIMENSIONS: readonly RetentionDimension[] = ["channel", "firstProduct", "discountCode"];
+export const retentionKind = (dimension: RetentionDimension, value: string) => `retention:${dimension}:${value}`;
+
+/** A KPI now and at the start of the comparison period (null when not known then). */
+export interface KpiValue {
+  value: number | null;
+  previous: number | null;
+}
+
+export interface KpisAggregate {
+  currency: string;
+  asOfIso: string;
+  /** The comparison: the same KPI as of this many days earlier. */
+  periodDays: number;
+  customers: KpiValue;
+  orders: KpiValue;
+  netRevenueMinor: KpiValue;
+  repeatPurchaseRate: KpiValue;
+  aovMinor: KpiValue;
+  ordersPerCustomer: KpiValue;
+  medianDaysBetweenOrders: KpiValue;
+  averageHistoricClvMinor: KpiValue;
+  /** null when the shop has no predictions (see ShopFit.reason). */
+  averagePredictedClvMinor: KpiValue;
+  /** Orders and net revenue in the last `periodDays` days and the `periodDays` before. */
+  periodOrders: KpiValue;
+  periodNetRevenueMinor: KpiValue;
+}
+
+/** Defined beside the scoring that fills it. */
+export type { SegmentRow };
+
+export interface SegmentsAggregate {
+  currency: string;
+  asOfIso: string;
+  /** Customers with at least one order (the shares' denominator). */
+  customers: number;
+  netSpentMinor: number;
+  rows: SegmentRow[];
+}
+
+export interface SegmentMovement {
+  from: string | null;
+  to: string | null;
+  customers: number;
+}
+
+/** Segment changes in the last `days` days, counted by from -> to (largest first). */
+export interface MovementsAggregate {
+  days: number;
+  total: number;
+  moves: SegmentMovement[];
+}
+
+export interface RetentionAggregate {
+  currency: string;
+  /** Amounts in the report are minor units. */
+  report: RetentionReport;
+  /** Filter values offered for each dimension (most customers first), each with its own retentionKind row. */
+  filters: Record<RetentionDimension, { value: string; customers: number }[]>;
+  /** Set on a filtered row. */
+  filter?: { dimension: RetentionDimension; value: string };
+}
+
+export interface BacktestAggregate {
+  /** Calibration ends holdoutDays before as-of; the model is refitted on the calibration data. */
+  holdoutDays: number;
+  result: BacktestResult | null;
+  /** Why there is no backtest (too little history, did not converge). */
+  note: string | null;
+}

@@ -1,0 +1,27 @@
+import { type Db } from "~/db/tx.server";
+
+// Shop-level writes driven by app webhooks. The install itself (Shop row, session) is
+// written by the auth flow; these only ever mark what Shopify told us afterwards.
+
+/**
+ * app/uninstalled: marks the shop and removes its sessions. An event older than the
+ * latest install (a retry arriving after a reinstall) changes nothing.
+ */
+export async function markShopUninstalled(db: Db, shop: string, at: Date): Promise<{ applied: boolean }> {
+  const current = await db.shop.findUnique({ where: { domain: shop }, select: { installedAt: true } });
+  if (current && current.installedAt > at) return { applied: false };
+  await db.shop.upsert({
+    where: { domain: shop },
+    create: { domain: shop, installedAt: at, uninstalledAt: at },
+    update: { uninstalledAt: at },
+  });
+  await db.session.deleteMany({ where: { shop } });
+  return { applied: true };
+}
+
+/** app/scopes_update: the scopes the merchant granted now (also on the stored sessions). */
+export async function updateShopScopes(db: Db, shop: string, scopes: string[]): Promise<void> {
+  const scope = scopes.join(",");
+  await db.shop.upsert({ where: { domain: shop }, create: { domain: shop, scopes: scope }, update: { scopes: scope } });
+  await db.session.updateMany({ where: { shop }, data: { scope } });
+}

@@ -1,0 +1,166 @@
+import { type BehaviourThresholds, type BehaviouralSegmentKey, behaviouralSegmentDefinitions } from "~/analytics/behaviour";
+import { DEFAULT_SEGMENT_RULES, type SegmentRule, describeRule } from "~/analytics/segments";
+import { money, percent } from "~/display/format";
+import { type SegmentKind, rfmDefinitionOf, segmentKindOf, segmentName } from "~/display/segment-names";
+import { AGGREGATE_KIND, type SegmentRow, type SegmentsAggregate } from "~/data/aggregates";
+import { loadMetricsSettings } from "~/data/settings.server";
+import { type Queryable } from "./customers.server";
+import { type FitState, loadAggregates, loadFitState } from "./dashboard.server";
+
+// The segments table (RFM and behavioural, one aggregate row) and one segment's page: its
+// rule in plain words, a suggested action and its figures. The segment's customers come
+// from listCustomers (customers.server.ts) with the segment as a filter.
+
+export interface SegmentsOverview {
+  currency: string;
+  fit: FitState;
+  segments: SegmentsAggregate | null;
+}
+
+export async function loadSegmentsOverview(db: Queryable, shop: string): Promise<SegmentsOverview> {
+  const [settings, fit, aggregates] = await Promise.all([
+    loadMetricsSettings(db, shop),
+    loadFitState(db, shop),
+    loadAggregates(db, shop, [AGGREGATE_KIND.segments]),
+  ]);
+  const segments = (aggregates.get(AGGREGATE_KIND.segments)?.data as SegmentsAggregate | undefined) ?? null;
+  return {
+    currency: segments?.currency ?? settings.currency,
+    fit,
+    segments: segments && { ...segments, rows: segments.rows.map((row) => ({ ...row, name: segmentName(row.key, settings.segmentLabels) })) },
+  };
+}
+
+/** Suggested actions for behavioural segments (RFM segments carry theirs in SEGMENT_DEFINITIONS). */
+export const BEHAVIOUR_ACTIONS: Readonly<Record<BehaviouralSegmentKey, string>> = {
+  "first-time-buyer": "Make the second order easy: a post-purchase series, product tips and a reason to come back within your usual repeat window.",
+  "repeat-buyer": "Keep them close: loyalty points, early access and recommendations based on what they reorder.",
+  "big-spender": "Treat them personally: thank-you notes, previews of new ranges and service that goes beyond the usual.",
+  "high-aov": "Show premium and bundled products; they respond to quality more than to discounts.",
+  "discount-shopper": "Time offers to your promotions and test whether smaller discounts still convert; avoid training others to wait for codes.",
+  "full-price-buyer": "Leave discounts out of their campaigns; highlight new products, quality and service instead.",
+  vip: "Protect these customers first: personal outreach, exclusive access, and alerts when any of them stops ordering.",
+  "at-risk-repeat-buyer": "Win them back now with a personal message and what they used to buy, before they are lost.",
+  "one-and-done-lost": "Try one reactivation offer, then leave them out of paid campaigns to save budget.",
+};
+
+export interface SegmentDetail {
+  kind: SegmentKind;
+  key: string;
+  name: string;
+  description: string;
+  /** The rule in plain words (RFM: the score ranges; behaviour: the definition with this shop's thresholds). */
+  rule: string[];
+  action: string;
+  currency: string;
+  fit: FitState;
+  /** The segment's figures from the segments aggregate; null before the first refit. */
+  row: SegmentRow | null;
+  /** Customers with an order (the share's denominator). */
+  shopCustomers: number | null;
+  /** The merchant's segment names, for the customer table. */
+  labels: Record<string, string>;
+}
+
+const SCORE_LEGEND =
+  "R is recency (5: ordered most recently), F is the number of orders and M the net spend (5: most), each scored 1 to 5 among your own customers.";
+
+function rfmRuleWords(name: string, rules: readonly SegmentRule[]): string[] {
+  const matching = rules.map((rule, index) => ({ rule, index })).filter(({ rule }) => rule.segment === name);
+  if (matching.length === 0) return ["No rule in your segment rules puts customers in this segment, so it stays empty."];
+  const words = matching.map(({ rule }) => describeRule(rule)).join("; or ");
+  const lines = [`Customers with ${words}.`, SCORE_LEGEND];
+  if (matching[0].index > 0) lines.push("Rules are tried in order: a customer who also fits an earlier rule is in that rule's segment instead.");
+  return lines;
+}
+
+function behaviourRuleWords(key: BehaviouralSegmentKey, t: BehaviourThresholds | null, currency: string): string[] {
+  const definitions = behaviouralSegmentDefinitions({
+    discountShopperShare: t?.discountShopperShare,
+    atRiskPAlive: t?.atRiskPAlive,
+  });
+  const lines = [definitions[key].description];
+  if (!t) {
+    if (!["first-time-buyer", "repeat-buyer", "discount-shopper", "full-price-buyer"].includes(key)) {
+      lines.push("The thresholds are worked out at the first refit of your shop.");
+    }
+    return lines;
+  }
+  const nobody = "Right now nobody qualifies: too many customers share the top value.";
+  switch (key) {
+    case "big-spender":
+      lines.push(t.bigSpenderMinNetSpent === null ? nobody : `Right now that is a net spend of at least ${money(t.bigSpenderMinNetSpent, currency)}.`);
+      break;
+    case "high-aov":
+      lines.push(t.highAovMin === null ? nobody : `Right now that is an average order value of at least ${money(t.highAovMin, currency)}.`);
+      break;
+    case "vip":
+      lines.push(
+        t.vipMinPredictedClv === null
+          ? "Right now nobody qualifies: your shop has no predictions yet, or too many customers share the top value."
+          : `Right now that is a predicted CLV of at least ${money(t.vipMinPredictedClv, currency)}.`,
+      );
+      break;
+    case "at-risk-repeat-buyer":
+      lines.push(`P(alive) below ${percent(t.atRiskPAlive, 0)}.`);
+      break;
+    case "one-and-done-lost":
+      lines.push(`Right now that is more than ${Math.round(t.oneAndDoneDays)} days since their only order.`);
+      break;
+    default:
+      break;
+  }
+  return lines;
+}
+
+/** One segment's page data, or null for a key that names no segment (the route answers 404). */
+export async function loadSegment(db: Queryable, shop: string, key: string): Promise<SegmentDetail | null> {
+  const kind = segmentKindOf(key);
+  if (!kind) return null;
+  const [settings, fit, aggregates, stored] = await Promise.all([
+    loadMetricsSettings(db, shop),
+    loadFitState(db, shop),
+    loadAggregates(db, shop, [AGGREGATE_KIND.segments]),
+    db.query<{ segmentRules: SegmentRule[] | null; behaviourThresholds: BehaviourThresholds | null }>(
+      `SELECT "segmentRules", "behaviourThresholds" FROM "ShopFit" WHERE shop = $1`,
+      [shop],
+    ),
+  ]);
+  const segments = (aggregates.get(AGGREGATE_KIND.segments)?.data as SegmentsAggregate | undefined) ?? null;
+  const row = segments?.rows.find((r) => r.kind === kind && r.key === key) ?? null;
+  const currency = segments?.currency ?? settings.currency;
+  const name = segmentName(key, settings.segmentLabels);
+  if (kind === "rfm") {
+    const definition = rfmDefinitionOf(key)!;
+    // The rules the current scores were made with (the fit's), else the settings' rules.
+    const fitRules = stored.rows[0]?.segmentRules;
+    const rules = fitRules && fitRules.length > 0 ? fitRules : settings.segmentRules.length > 0 ? settings.segmentRules : DEFAULT_SEGMENT_RULES;
+    return {
+      kind,
+      key,
+      name,
+      description: definition.description,
+      rule: rfmRuleWords(definition.name, rules),
+      action: definition.action,
+      currency,
+      fit,
+      row,
+      shopCustomers: segments?.customers ?? null,
+      labels: settings.segmentLabels,
+    };
+  }
+  const behaviourKey = key as BehaviouralSegmentKey;
+  return {
+    kind,
+    key,
+    name,
+    description: behaviouralSegmentDefinitions()[behaviourKey].description,
+    rule: behaviourRuleWords(behaviourKey, stored.rows[0]?.behaviourThresholds ?? null, currency),
+    action: BEHAVIOUR_ACTIONS[behaviourKey],
+    currency,
+    fit,
+    row,
+    shopCustomers: segments?.customers ?? null,
+    labels: settings.segmentLabels,
+  };
+}

@@ -1,0 +1,86 @@
+import type pg from "pg";
+import { requestRefit } from "~/queues/enqueue.server";
+import { loadMetricsSettings } from "~/data/settings.server";
+import { AGGREGATE_KIND } from "~/data/aggregates";
+import { parseSettingsForm, type SettingsFieldErrors, type SettingsFormInput, settingsFormInputOf, type SettingsValues } from "~/pages/settings-form";
+
+// Settings page data: the stored settings as form text, the sales channels worth offering as
+// exclusions, and the save (validate, write, ask for a refit). Two indexed single-row reads.
+
+type Queryable = Pick<pg.Pool | pg.PoolClient, "query">;
+
+export interface SettingsPageData {
+  shop: string;
+  currency: string;
+  form: SettingsFormInput;
+  /** Sales channels seen on first orders (from the last refit) plus those already excluded. */
+  channelOptions: string[];
+  /** When the merchant last saved; null: never (defaults in use). */
+  savedAtIso: string | null;
+}
+
+export async function loadSettingsPage(db: Queryable, shop: string): Promise<SettingsPageData> {
+  const [settings, extra] = await Promise.all([
+    loadMetricsSettings(db, shop),
+    db.query<{ channels: { value: string }[] | null; updatedAt: Date | null }>(
+      `SELECT (SELECT data->'filters'->'channel' FROM "ShopAggregate" WHERE shop = $1 AND kind = $2) AS channels,
+              (SELECT "updatedAt" FROM "ShopSettings" WHERE shop = $1) AS "updatedAt"`,
+      [shop, AGGREGATE_KIND.retention],
+    ),
+  ]);
+  const row = extra.rows[0];
+  const channels = new Set<string>((row?.channels ?? []).map((channel) => channel.value).filter((value) => value !== "Other" && value !== "(none)"));
+  for (const excluded of settings.excludedSourceNames) channels.add(excluded);
+  return {
+    shop,
+    currency: settings.currency,
+    form: settingsFormInputOf(settings, settings.currency),
+    channelOptions: [...channels],
+    savedAtIso: row?.updatedAt ? row.updatedAt.toISOString() : null,
+  };
+}
+
+/** Writes a shop's settings (one upsert). */
+export async function saveSettings(db: Queryable, shop: string, values: SettingsValues): Promise<void> {
+  await db.query(
+    `INSERT INTO "ShopSettings" (shop, "grossMargin", "cacMinor", "annualDiscountRate", "horizonDays", "segmentRules", "segmentLabels",
+                                 "excludedOrderTags", "excludedSourceNames", "updatedAt")
+     VALUES ($1, $2, $3, $4, $5, $6::jsonb, $7::jsonb, $8::text[], $9::text[], now())
+     ON CONFLICT (shop) DO UPDATE SET
+       "grossMargin" = EXCLUDED."grossMargin", "cacMinor" = EXCLUDED."cacMinor", "annualDiscountRate" = EXCLUDED."annualDiscountRate",
+       "horizonDays" = EXCLUDED."horizonDays", "segmentRules" = EXCLUDED."segmentRules", "segmentLabels" = EXCLUDED."segmentLabels",
+       "excludedOrderTags" = EXCLUDED."excludedOrderTags", "excludedSourceNames" = EXCLUDED."excludedSourceNames", "updatedAt" = now()`,
+    [
+      shop,
+      values.grossMargin,
+      values.cacMinor === null ? null : String(values.cacMinor),
+      values.annualDiscountRate,
+      values.horizonDays,
+      JSON.stringify(values.segmentRules),
+      JSON.stringify(values.segmentLabels),
+      values.excludedOrderTags,
+      values.excludedSourceNames,
+    ],
+  );
+}
+
+export type SaveSettingsOutcome =
+  | { ok: false; fieldErrors: SettingsFieldErrors }
+  /** refitQueued false: saved, but Redis did not take the refit (the nightly refit will apply the settings). */
+  | { ok: true; refitQueued: boolean; warnings: string[]; savedAtIso: string };
+
+/** The settings action: validate against the shop's currency, write, ask for a refit. Nothing is written on a field error. */
+export async function submitSettings(db: Queryable, shop: string, input: unknown): Promise<SaveSettingsOutcome> {
+  const { currency } = await loadMetricsSettings(db, shop);
+  const parsed = parseSettingsForm(input, currency);
+  if (!parsed.ok) return { ok: false, fieldErrors: parsed.fieldErrors };
+  await saveSettings(db, shop, parsed.values);
+  let refitQueued = true;
+  try {
+    await requestRefit(shop, "settings");
+  } catch {
+    // The settings are stored; the nightly refit reads them even if Redis is down now.
+    refitQueued = false;
+  }
+  return { ok: true, refitQueued, warnings: parsed.warnings, savedAtIso: new Date().toISOString() };
+}

@@ -1,0 +1,84 @@
+import { type ChildProcess, fork } from "node:child_process";
+import { fileURLToPath } from "node:url";
+import { closePgPool } from "~/db/pg.server";
+import { db } from "~/db.server";
+import { env } from "~/env.server";
+import { consoleLogger as logger } from "../lib/log.server";
+import { WORKER_NODE_FLAGS } from "./node-flags";
+import { DEFAULT_METRICS_CONCURRENCY, DEFAULT_REFIT_CONCURRENCY, NIGHTLY_REFIT_PATTERN, type WorkersHandle, startWorkers } from "./workers.server";
+
+// `npm run worker`: the background worker process. SIGTERM/SIGINT stop it taking jobs,
+// let in-flight ones finish and exit within SHUTDOWN_DEADLINE_MS, even with Redis gone.
+//
+// Shop refits run in a child process of their own (refit-main.ts): fitting a large
+// shop's model takes seconds of CPU in one piece, which in this process would stall every
+// shop's webhooks and live metrics meanwhile. The child is restarted if it dies.
+
+const config = env();
+// Signals may arrive while the workers are still starting (Redis not up yet).
+const running: { handle?: WorkersHandle; refit?: ChildProcess } = {};
+let stopping = false;
+const REFIT_RESTART_DELAY_MS = 5_000;
+
+function startRefitProcess(): void {
+  // This process's Node flags (tsx's loader), so the TypeScript entry runs as this one does, and the refit's own.
+  const child = fork(fileURLToPath(new URL("./refit-main.ts", import.meta.url)), [], {
+    env: process.env,
+    execArgv: [...new Set([...process.execArgv, ...WORKER_NODE_FLAGS])],
+  });
+  running.refit = child;
+  child.once("exit", (code, signal) => {
+    if (running.refit === child) running.refit = undefined;
+    if (stopping) return;
+    logger.error("refit worker exited: restarting it", { code, signal, restartInMs: REFIT_RESTART_DELAY_MS });
+    setTimeout(() => {
+      if (!stopping) startRefitProcess();
+    }, REFIT_RESTART_DELAY_MS).unref();
+  });
+}
+
+async function stopRefitProcess(): Promise<void> {
+  const child = running.refit;
+  if (!child || child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
+  child.kill("SIGTERM");
+  await exited;
+}
+
+async function shutdown(signal: string): Promise<void> {
+  if (stopping) return;
+  stopping = true;
+  logger.info("worker stopping", { signal, deadlineMs: config.SHUTDOWN_DEADLINE_MS });
+  // Last resort, should close() itself ever hang past its own deadline.
+  setTimeout(() => {
+    logger.error("worker did not stop in time: exiting");
+    process.exit(1);
+  }, config.SHUTDOWN_DEADLINE_MS + 2_000).unref();
+  const [result] = await Promise.all([running.handle ? running.handle.close() : { graceful: true }, stopRefitProcess()]);
+  await db().$disconnect().catch(() => {});
+  // Only after a graceful close: a job still running past the deadline keeps its connection until exit.
+  if (result.graceful) await closePgPool().catch(() => {});
+  logger.info("worker stopped", result);
+  process.exit(0);
+}
+
+for (const signal of ["SIGTERM", "SIGINT"] as const) process.on(signal, () => void shutdown(signal));
+
+// Shopify Admin API work (backfill, reconciliation) needs real shops' sessions: not in demo mode.
+// Refits: the queue and nightly schedule here, the worker in the child process.
+running.handle = await startWorkers({
+  logger,
+  shopify: config.TENURE_DEMO_MODE ? undefined : {},
+  metrics: { concurrency: DEFAULT_METRICS_CONCURRENCY },
+  refit: { nightly: true, worker: false },
+});
+if (stopping) await running.handle.close();
+else startRefitProcess();
+logger.info("worker started", {
+  concurrency: config.WORKER_CONCURRENCY,
+  metricsConcurrency: DEFAULT_METRICS_CONCURRENCY,
+  refitConcurrency: DEFAULT_REFIT_CONCURRENCY,
+  refitProcess: running.refit?.pid,
+  nightlyRefits: `${NIGHTLY_REFIT_PATTERN} (UTC)`,
+  sweepAfterSeconds: config.SWEEP_AFTER_SECONDS,
+});

@@ -1,0 +1,349 @@
+import { type PrismaClient } from "@prisma/client";
+import { Queue, Worker } from "bullmq";
+import { type Redis } from "ioredis";
+import type pg from "pg";
+import { createPgPool, pgPool } from "~/db/pg.server";
+import { db as defaultDb } from "~/db.server";
+import { env } from "~/env.server";
+import { type Logger, consoleLogger, errorMessage } from "../lib/log.server";
+import { AdminGraphql } from "~/integrations/shopify-admin.server";
+import { createBackfillProcessor } from "./processors/backfill";
+import { type RefitDebounce, createCustomerMetricsProcessor } from "../metrics/recompute.server";
+import { createIngestProcessor } from "../ingest/deliveries.server";
+import { createMaintenanceProcessor } from "./processors/maintenance";
+import { RECONCILE_SCHEDULER_ID, createReconcileProcessor } from "./processors/reconcile";
+import { createShopRefitProcessor } from "../refit/refit.server";
+import { enqueueBackfill } from "../queues/enqueue.server";
+import {
+  QUEUE,
+  type MaintenanceJob,
+  type ReconcileJob,
+  type ShopRefitJob,
+  createWorkerConnection,
+  queueOptions,
+  queuePrefix,
+} from "../queues/queues.server";
+
+// Starts the background workers of one process: the ingest worker, the maintenance worker
+// and the sweeper's schedule, the customer-metrics worker, the shop-refit worker and its
+// nightly schedule. Used by `npm run worker` (worker.ts), the demo, the benchmarks and
+// the tests.
+//
+// Fairness between shops: every kind of work has its own queue, its own worker and its own
+// Redis connection, so a huge shop's refit or backfill occupies only its own worker's slots
+// while webhooks and live metrics keep flowing; the refit also writes through a pg pool of
+// its own, so its batch writes never hold the connections the hot path needs.
+
+export const SWEEP_SCHEDULER_ID = "sweep-deliveries";
+export const NIGHTLY_REFIT_SCHEDULER_ID = "nightly-refits";
+/**
+ * Every night at 03:00 UTC: each installed shop is refitted, which also ages recency,
+ * P(alive) and the next-order dates of customers who did not order (they change with time,
+ * not with webhooks).
+ */
+export const NIGHTLY_REFIT_PATTERN = "0 3 * * *";
+/**
+ * Live metrics jobs active at once per process. Generous on purpose: jobs of a shop whose
+ * recompute is running wait in memory for the next batch (no database connection held),
+ * and the batch can only hold as many customers as there are active jobs; at 8, a shop
+ * taking 200 orders/s fell behind (bench freshness: p95 2.6 s against 0.66 s at 32).
+ */
+export const DEFAULT_METRICS_CONCURRENCY = 64;
+/** Refits in parallel per process: one, so a refit never takes more than one core's share. */
+export const DEFAULT_REFIT_CONCURRENCY = 1;
+/** Connections of the refit's own pool. */
+const REFIT_POOL_MAX = 4;
+
+export interface StartWorkersOptions {
+  db?: PrismaClient;
+  redisUrl?: string;
+  /** Ingest jobs run in parallel per process (default WORKER_CONCURRENCY). */
+  concurrency?: number;
+  /** BullMQ job lock; a job whose worker died is retried once this lapses. Default 30 s. */
+  lockDurationMs?: number;
+  /** How often this worker looks for jobs whose worker died. Default 30 s. */
+  stalledIntervalMs?: number;
+  /** How often the sweeper runs, which deliveries it takes, how many per run. false: no sweeper. */
+  sweep?: { everyMs?: number; olderThanSeconds?: number; batchSize?: number } | false;
+  /** close() gives up waiting for in-flight jobs and Redis after this long (default SHUTDOWN_DEADLINE_MS). */
+  shutdownDeadlineMs?: number;
+  logger?: Logger;
+  /**
+   * Shopify Admin API work: the backfill and reconcile workers and the reconcile schedule.
+   * Off unless given (tests and the demo have no Shopify sessions); `npm run worker` turns it on.
+   */
+  shopify?: { backfillConcurrency?: number; reconcileEveryMs?: number; pollEveryMs?: number };
+  /** The hot path's pg pool (live metrics). Default: the process-wide pgPool(). */
+  pool?: pg.Pool;
+  /** The refit's own pg pool. Default: one of REFIT_POOL_MAX connections to the same database, closed by close(). */
+  refitPool?: pg.Pool;
+  /** The live customer-metrics worker. false: not in this process. */
+  metrics?: { concurrency?: number; debounce?: RefitDebounce } | false;
+  /**
+   * The shop-refit worker. false: no refit work here at all. `worker: false`: the queue and
+   * schedule only, the worker runs in another process (startRefitWorker; `npm run worker`
+   * does this, so a refit's seconds of model fitting never stall this process's event
+   * loop). `nightly`: also register the nightly refit schedule (off unless asked:
+   * `npm run worker` asks; tests would leave it in Redis).
+   */
+  refit?: { concurrency?: number; worker?: boolean; nightly?: boolean; nightlyPattern?: string } | false;
+}
+
+export interface WorkersHandle {
+  ingestWorker: Worker;
+  maintenanceWorker: Worker;
+  /** Present when started with `shopify`. */
+  backfillWorker?: Worker;
+  reconcileWorker?: Worker;
+  /** Present unless started with metrics: false. */
+  metricsWorker?: Worker;
+  /** Present unless started with refit: false. */
+  refitWorker?: Worker;
+  /** Stops taking jobs, lets in-flight ones finish, and resolves within the shutdown deadline, Redis or not. */
+  close(): Promise<{ graceful: boolean }>;
+}
+
+export async function startWorkers(options: StartWorkersOptions = {}): Promise<WorkersHandle> {
+  const prisma = options.db ?? defaultDb();
+  const logger = options.logger ?? consoleLogger;
+  const redisUrl = options.redisUrl ?? env().REDIS_URL;
+  const deadlineMs = options.shutdownDeadlineMs ?? env().SHUTDOWN_DEADLINE_MS;
+  const sweep = options.sweep === false ? false : {
+    everyMs: options.sweep?.everyMs ?? 15_000,
+    olderThanSeconds: options.sweep?.olderThanSeconds ?? env().SWEEP_AFTER_SECONDS,
+    batchSize: options.sweep?.batchSize ?? 500,
+  };
+
+  const connections: Redis[] = [];
+  const connection = (): Redis => {
+    const redis = createWorkerConnection(redisUrl);
+    // Reported by the workers' error handlers; without a listener ioredis prints its own.
+    redis.on("error", () => {});
+    connections.push(redis);
+    return redis;
+  };
+
+  const pool = options.pool ?? pgPool();
+
+  const ingestQueue = new Queue(QUEUE.ingest, queueOptions(QUEUE.ingest, connection()));
+  const maintenanceConnection = connection();
+  const maintenanceQueue = new Queue(QUEUE.maintenance, queueOptions(QUEUE.maintenance, maintenanceConnection));
+  for (const queue of [ingestQueue, maintenanceQueue]) queue.on("error", () => {});
+
+  const workerOptions = {
+    prefix: queuePrefix(),
+    lockDuration: options.lockDurationMs ?? 30_000,
+    stalledInterval: options.stalledIntervalMs ?? 30_000,
+  };
+  const ingestWorker = new Worker(QUEUE.ingest, createIngestProcessor(prisma, { pool }), {
+    ...workerOptions,
+    connection: connection(),
+    concurrency: options.concurrency ?? env().WORKER_CONCURRENCY,
+  });
+  const maintenanceWorker = new Worker(
+    QUEUE.maintenance,
+    sweep
+      ? createMaintenanceProcessor(prisma, ingestQueue, sweep)
+      : async () => ({ skipped: "sweeper disabled" }),
+    { ...workerOptions, connection: connection(), concurrency: 1 },
+  );
+
+  const shopifyWork = options.shopify;
+  let backfillWorker: Worker | undefined;
+  let reconcileWorker: Worker | undefined;
+  let reconcileQueue: Queue | undefined;
+  if (shopifyWork) {
+    const admin = new AdminGraphql({ db: prisma });
+    backfillWorker = new Worker(
+      QUEUE.backfill,
+      createBackfillProcessor({ db: prisma, admin, enqueue: enqueueBackfill, pollEveryMs: shopifyWork.pollEveryMs }),
+      // Long downloads: a generous lock, renewed by BullMQ while the job runs.
+      { ...workerOptions, connection: connection(), concurrency: shopifyWork.backfillConcurrency ?? 1, lockDuration: 120_000 },
+    );
+    reconcileQueue = new Queue(QUEUE.reconcile, queueOptions(QUEUE.reconcile, connection()));
+    reconcileQueue.on("error", () => {});
+    reconcileWorker = new Worker(QUEUE.reconcile, createReconcileProcessor({ db: prisma, admin }, reconcileQueue), {
+      ...workerOptions,
+      connection: connection(),
+      concurrency: 2,
+    });
+  }
+
+  // The refit queue: the metrics worker brings a shop's delayed refit forward through it,
+  // the nightly schedule lives on it, and nightly-all fans out onto it.
+  const refitConnection = connection();
+  const refitQueue = new Queue(QUEUE.shopRefit, queueOptions(QUEUE.shopRefit, refitConnection));
+  refitQueue.on("error", () => {});
+
+  let metricsWorker: Worker | undefined;
+  if (options.metrics !== false) {
+    metricsWorker = new Worker(
+      QUEUE.customerMetrics,
+      createCustomerMetricsProcessor({ pool, refitQueue, logger, debounce: options.metrics?.debounce }),
+      { ...workerOptions, connection: connection(), concurrency: options.metrics?.concurrency ?? DEFAULT_METRICS_CONCURRENCY },
+    );
+  }
+  let refit: RefitWorkerHandle | undefined;
+  if (options.refit !== false && options.refit?.worker !== false) {
+    refit = await startRefitWorker({
+      redisUrl,
+      pool: options.refitPool,
+      databaseUrl: options.pool?.options.connectionString,
+      concurrency: options.refit?.concurrency,
+      lockDurationMs: options.lockDurationMs,
+      stalledIntervalMs: options.stalledIntervalMs,
+      shutdownDeadlineMs: deadlineMs,
+      logger,
+    });
+  }
+  const refitWorker = refit?.worker;
+
+  let lastError = "";
+  const named: [string, Worker][] = [["ingest", ingestWorker], ["maintenance", maintenanceWorker]];
+  if (backfillWorker) named.push(["backfill", backfillWorker]);
+  if (reconcileWorker) named.push(["reconcile", reconcileWorker]);
+  if (metricsWorker) named.push(["customer-metrics", metricsWorker]);
+  for (const [name, worker] of named) {
+    worker.on("error", (error) => {
+      // Redis being away repeats the same error every reconnect attempt: log it once.
+      if (error.message !== lastError) logger.error(`${name} worker error`, { error: error.message });
+      lastError = error.message;
+    });
+    worker.on("ready", () => {
+      lastError = "";
+    });
+    worker.on("failed", (job, error) => {
+      logger.error(`${name} job failed`, { jobId: job?.id, attempts: job?.attemptsMade, error: errorMessage(error) });
+    });
+  }
+
+  await Promise.all(named.map(([, worker]) => worker.waitUntilReady()));
+  if (reconcileQueue && shopifyWork) {
+    const template: { name: string; data: ReconcileJob } = { name: RECONCILE_SCHEDULER_ID, data: { task: "sweep-all" } };
+    await reconcileQueue.upsertJobScheduler(RECONCILE_SCHEDULER_ID, { every: shopifyWork.reconcileEveryMs ?? 15 * 60_000 }, template);
+  }
+  const refitOptions = options.refit || {};
+  if (refitOptions.nightly) {
+    const template: { name: string; data: ShopRefitJob } = { name: NIGHTLY_REFIT_SCHEDULER_ID, data: { task: "nightly-all" } };
+    const schedule = () =>
+      refitQueue.upsertJobScheduler(NIGHTLY_REFIT_SCHEDULER_ID, { pattern: refitOptions.nightlyPattern ?? NIGHTLY_REFIT_PATTERN, tz: "UTC" }, template);
+    await schedule();
+    // As the sweeper's: a Redis that restarts empty forgets the schedule.
+    refitConnection.on("ready", () => {
+      schedule().catch((error: unknown) => logger.error("could not register the nightly refits", { error: errorMessage(error) }));
+    });
+  }
+  if (sweep) {
+    const template: { name: string; data: MaintenanceJob } = { name: SWEEP_SCHEDULER_ID, data: { task: "sweep-deliveries" } };
+    const schedule = () => maintenanceQueue.upsertJobScheduler(SWEEP_SCHEDULER_ID, { every: sweep.everyMs }, template);
+    await schedule();
+    // A Redis that restarts empty forgets the schedule (and queued jobs): register it again
+    // on every reconnect, and the sweeper re-enqueues whatever the lost jobs carried.
+    maintenanceConnection.on("ready", () => {
+      schedule().catch((error: unknown) => logger.error("could not register the sweeper", { error: errorMessage(error) }));
+    });
+  }
+
+  let closing: Promise<{ graceful: boolean }> | undefined;
+  const close = () => {
+    closing ??= (async () => {
+      let timer: NodeJS.Timeout | undefined;
+      const deadline = new Promise<false>((resolve) => {
+        timer = setTimeout(() => resolve(false), deadlineMs);
+      });
+      const drained = (async () => {
+        await Promise.allSettled([...named.map(([, worker]) => worker.close()), refit?.close()]);
+        await Promise.allSettled([ingestQueue.close(), maintenanceQueue.close(), reconcileQueue?.close(), refitQueue.close()]);
+        return true as const;
+      })();
+      const graceful = await Promise.race([drained, deadline]);
+      clearTimeout(timer);
+      if (!graceful) logger.error("shutdown deadline reached: closing Redis connections without waiting", { deadlineMs });
+      // With Redis unreachable, BullMQ's close waits on reconnects forever: cut them.
+      for (const redis of connections) redis.disconnect();
+      return { graceful };
+    })();
+    return closing;
+  };
+
+  return { ingestWorker, maintenanceWorker, backfillWorker, reconcileWorker, metricsWorker, refitWorker, close };
+}
+
+export interface StartRefitWorkerOptions {
+  redisUrl?: string;
+  /** The refit's pg pool; default one of REFIT_POOL_MAX connections on `databaseUrl`, closed by close(). */
+  pool?: pg.Pool;
+  /** Default DATABASE_URL. */
+  databaseUrl?: string;
+  concurrency?: number;
+  lockDurationMs?: number;
+  stalledIntervalMs?: number;
+  shutdownDeadlineMs?: number;
+  logger?: Logger;
+}
+
+export interface RefitWorkerHandle {
+  worker: Worker;
+  close(): Promise<{ graceful: boolean }>;
+}
+
+/**
+ * The shop-refit worker with its own Redis connections and its own pg pool: in the main
+ * worker process (startWorkers), or alone in the refit process `npm run worker` starts
+ * (refit-main.ts).
+ */
+export async function startRefitWorker(options: StartRefitWorkerOptions = {}): Promise<RefitWorkerHandle> {
+  const logger = options.logger ?? consoleLogger;
+  const redisUrl = options.redisUrl ?? env().REDIS_URL;
+  const deadlineMs = options.shutdownDeadlineMs ?? env().SHUTDOWN_DEADLINE_MS;
+  const connections = [createWorkerConnection(redisUrl), createWorkerConnection(redisUrl)];
+  for (const redis of connections) redis.on("error", () => {});
+  const ownedPool = options.pool ? undefined : createPgPool(options.databaseUrl ?? env().DATABASE_URL, { max: REFIT_POOL_MAX });
+  const pool = options.pool ?? ownedPool!;
+  // nightly-all fans out one `shop` job per installed shop onto the queue itself.
+  const refitQueue = new Queue(QUEUE.shopRefit, queueOptions(QUEUE.shopRefit, connections[0]));
+  refitQueue.on("error", () => {});
+  const worker = new Worker(QUEUE.shopRefit, createShopRefitProcessor({ pool, refitQueue, logger }), {
+    prefix: queuePrefix(),
+    connection: connections[1],
+    concurrency: options.concurrency ?? DEFAULT_REFIT_CONCURRENCY,
+    // A large shop's refit runs for a minute or more: a generous lock, renewed by BullMQ while it runs.
+    lockDuration: Math.max(options.lockDurationMs ?? 30_000, 120_000),
+    stalledInterval: options.stalledIntervalMs ?? 30_000,
+  });
+  let lastError = "";
+  worker.on("error", (error) => {
+    if (error.message !== lastError) logger.error("shop-refit worker error", { error: error.message });
+    lastError = error.message;
+  });
+  worker.on("ready", () => {
+    lastError = "";
+  });
+  worker.on("failed", (job, error) => {
+    logger.error("shop-refit job failed", { jobId: job?.id, attempts: job?.attemptsMade, error: errorMessage(error) });
+  });
+  await worker.waitUntilReady();
+
+  let closing: Promise<{ graceful: boolean }> | undefined;
+  const close = () => {
+    closing ??= (async () => {
+      let timer: NodeJS.Timeout | undefined;
+      const deadline = new Promise<false>((resolve) => {
+        timer = setTimeout(() => resolve(false), deadlineMs);
+      });
+      const drained = (async () => {
+        await worker.close();
+        await refitQueue.close();
+        return true as const;
+      })().catch(() => true as const);
+      const graceful = await Promise.race([drained, deadline]);
+      clearTimeout(timer);
+      for (const redis of connections) redis.disconnect();
+      // Only once no refit runs: one still running past the deadline keeps its connections until exit.
+      if (graceful) await ownedPool?.end().catch(() => {});
+      return { graceful };
+    })();
+    return closing;
+  };
+  return { worker, close };
+}

@@ -1,0 +1,82 @@
+import { refundAmountMinor } from "../../app/ingest/mappers";
+import { RefundPayload } from "../../app/ingest/payloads";
+import { type Json } from "./fixtures";
+
+// The same order as Shopify's Admin GraphQL shows it, built from a webhook payload of the
+// real shape, so a test can feed one order to both paths (webhook and backfill /
+// reconciliation) and compare the rows they leave.
+
+const gid = (type: string, id: unknown) => `gid://shopify/${type}/${String(id)}`;
+const iso = (value: unknown) => (value == null ? null : new Date(String(value)).toISOString());
+const tags = (value: unknown) => (typeof value === "string" && value ? value.split(",").map((t) => t.trim()).filter(Boolean) : []);
+const upper = (value: unknown) => (typeof value === "string" ? value.toUpperCase() : null);
+
+function minorToAmount(minor: bigint): string {
+  const sign = minor < 0n ? "-" : "";
+  const abs = minor < 0n ? -minor : minor;
+  return `${sign}${abs / 100n}.${String(abs % 100n).padStart(2, "0")}`;
+}
+
+export interface GraphqlOrderWithLines {
+  order: Json;
+  lineItems: Json[];
+}
+
+/** A webhook order payload -> the GraphQL `Order` object and its line item nodes. */
+export function graphqlOrderFromWebhook(payload: Json): GraphqlOrderWithLines {
+  const money = (payload.current_total_price_set as { shop_money: { amount: string; currency_code: string } }).shop_money;
+  const customer = payload.customer as Json | null;
+  const refunds = ((payload.refunds as Json[] | undefined) ?? []).map((refund) => {
+    const amount = refundAmountMinor(RefundPayload.parse(refund));
+    return {
+      id: gid("Refund", refund.id),
+      createdAt: iso(refund.created_at),
+      totalRefundedSet: { shopMoney: { amount: minorToAmount(amount.minor), currencyCode: amount.currency ?? money.currency_code } },
+    };
+  });
+  const order: Json = {
+    id: gid("Order", payload.id),
+    name: payload.name ?? null,
+    createdAt: iso(payload.created_at),
+    updatedAt: iso(payload.updated_at),
+    processedAt: iso(payload.processed_at),
+    cancelledAt: iso(payload.cancelled_at),
+    test: payload.test,
+    displayFinancialStatus: upper(payload.financial_status),
+    sourceName: payload.source_name ?? null,
+    discountCodes: ((payload.discount_codes as { code: string }[] | undefined) ?? []).map((d) => d.code),
+    tags: tags(payload.tags),
+    currentTotalPriceSet: { shopMoney: { amount: String(money.amount), currencyCode: money.currency_code } },
+    customer: customer
+      ? {
+          id: gid("Customer", customer.id),
+          email: customer.email ?? null,
+          firstName: customer.first_name ?? null,
+          lastName: customer.last_name ?? null,
+          phone: customer.phone ?? null,
+          state: upper(customer.state),
+          tags: tags(customer.tags),
+          amountSpent: customer.currency ? { currencyCode: customer.currency } : null,
+          createdAt: iso(customer.created_at),
+          updatedAt: iso(customer.updated_at),
+        }
+      : null,
+    refunds,
+  };
+  const lineItems = ((payload.line_items as Json[] | undefined) ?? []).map((line) => ({
+    id: gid("LineItem", line.id),
+    title: line.title ?? null,
+    product: line.product_id != null ? { id: gid("Product", line.product_id) } : null,
+  }));
+  return { order, lineItems };
+}
+
+/** The bulk operation's JSONL lines for these orders: each order, then its line items with `__parentId`. */
+export function bulkJsonl(orders: GraphqlOrderWithLines[]): string {
+  const lines: string[] = [];
+  for (const { order, lineItems } of orders) {
+    lines.push(JSON.stringify(order));
+    for (const line of lineItems) lines.push(JSON.stringify({ ...line, __parentId: order.id }));
+  }
+  return lines.length ? `${lines.join("\n")}\n` : "";
+}
