@@ -15,8 +15,8 @@ import {
 } from "@shopify/polaris";
 import { useState } from "react";
 import { BEHAVIOURAL_SEGMENT_KEYS } from "~/analytics/behaviour";
-import { count, isoDay, money, percent } from "../display/format";
-import { RFM_SEGMENT_KEYS, segmentName } from "../display/segment-names";
+import { count, isoDay, money, percent } from "~/display/format";
+import { RFM_SEGMENT_KEYS, segmentName } from "~/display/segment-names";
 import { useReloadingPage } from "./states";
 
 // The customer IndexTable: sorting, filters and pages are URL search parameters read by the

@@ -1,6 +1,6 @@
 import { BlockStack, Box, Card, InlineStack, Link, Text, Tooltip } from "@shopify/polaris";
-import { type BenchmarkSet } from "../display/benchmarks";
-import { type Change } from "../display/format";
+import { type BenchmarkSet } from "~/display/benchmarks";
+import { type Change } from "~/display/format";
 
 // One KPI: its value, the change against the previous period (coloured by whether that is
 // good news for this KPI) and, where one exists, an industry benchmark with its source.

@@ -2,9 +2,9 @@ import { AppProvider } from "@shopify/polaris";
 import en from "@shopify/polaris/locales/en.json";
 import { type ReactNode } from "react";
 import { renderToString } from "react-dom/server";
-import { BENCHMARKS } from "../display/benchmarks";
+import { BENCHMARKS } from "~/display/benchmarks";
 import { Chart } from "./charts";
-import { change, compactMoney, customerName, money, percent } from "../display/format";
+import { change, compactMoney, customerName, money, percent } from "~/display/format";
 import { KpiCard } from "./KpiCard";
 import { NotReadyState, RefreshFailedBanner } from "./states";
 

@@ -15,7 +15,7 @@ import {
   Text,
 } from "@shopify/polaris";
 import { boundary } from "@shopify/shopify-app-remix/server";
-import { count, isoDay } from "../display/format";
+import { count, isoDay } from "~/display/format";
 
 // Empty, loading and error states shared by the pages: each says what is going on and
 // what to do next, in the merchant's words.

@@ -5,14 +5,13 @@ import { type ShopModelJson, restoreShopModel } from "~/analytics/clv/shop-model
 import { dayIndexInZone, dayToIso } from "~/analytics/dates";
 import { type RfmCutPoints } from "~/analytics/rfm";
 import { DEFAULT_SEGMENT_RULES, type SegmentRule } from "~/analytics/segments";
-import { arrayLiteral, pgQuery } from "~/db/pg.server";
+import { arrayLiteral, pgQuery, type Queryable } from "~/db/pg.server";
 
 // CustomerMetrics rows and the segment transitions they imply, written set-based: one
 // statement per batch, whether the batch is one customer (live worker) or ten thousand
 // (shop refit). A transition row is written when a customer who already had a row gets a
 // different RFM segment; first scorings are not transitions (daily counts show arrivals).
 
-type Queryable = Pick<pg.Pool | pg.PoolClient, "query">;
 const { escapeIdentifier } = pg;
 
 export type MetricsSource = "live" | "refit";

@@ -1,11 +1,9 @@
-import type pg from "pg";
 import { DEFAULT_SEGMENT_RULES, type SegmentRule } from "~/analytics/segments";
+import { type Queryable } from "~/db/pg.server";
 
 // The shop's settings as the workers use them: defaults filled in, time zone and currency
 // from the Shop row. The settings page validates and saves (app/pages/settings-form.ts);
 // workers only read.
-
-type Queryable = Pick<pg.Pool | pg.PoolClient, "query">;
 
 export interface MetricsSettings {
   timezone: string;

@@ -13,6 +13,9 @@ import { env } from "~/env.server";
 // Prisma.sql and runs them on a pg client, returning values typed as Prisma returns
 // them (bigint for int8, Date for timestamps read as UTC).
 
+/** Anything that runs a pg query: the pool, or a client checked out of it (inside a transaction). */
+export type Queryable = Pick<pg.Pool | pg.PoolClient, "query">;
+
 export interface RawTx {
   $queryRaw<T = unknown>(query: TemplateStringsArray | Prisma.Sql, ...values: unknown[]): Prisma.PrismaPromise<T>;
   $executeRaw(query: TemplateStringsArray | Prisma.Sql, ...values: unknown[]): Prisma.PrismaPromise<number>;

@@ -1,7 +1,7 @@
 import { onBulkOperationFinished } from "~/integrations/bulk-orders.server";
 import { enqueueBackfill } from "~/queues/enqueue.server";
 import { type BulkOperationFinishPayload } from "./payloads";
-import { type Tx } from "../db/tx.server";
+import { type Tx } from "~/db/tx.server";
 
 export type FinishedBulkOperation = BulkOperationFinishPayload & { id: string };
 

@@ -6,9 +6,9 @@ import { SCRUBBED_NOTE } from "~/ingest/gdpr.server";
 import { type Delivery, type HandlerResult, handleDelivery, handleRawDelivery, isRawTopic } from "~/ingest/handlers.server";
 import { PayloadValidationError } from "~/ingest/mappers";
 import { TRANSACTION_OPTIONS } from "~/db/tx.server";
-import { errorMessage } from "../lib/log.server";
-import { enqueueCustomerMetrics } from "../queues/enqueue.server";
-import { IngestJob } from "../queues/queues.server";
+import { errorMessage } from "~/lib/log.server";
+import { enqueueCustomerMetrics } from "~/queues/enqueue.server";
+import { IngestJob } from "~/queues/queues.server";
 
 // The ingest processor: loads a stored delivery by id, runs its topic's handler and marks
 // it PROCESSED in the same transaction, under a row lock on the delivery. A job that runs

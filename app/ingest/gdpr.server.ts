@@ -1,6 +1,7 @@
 import { type Prisma } from "@prisma/client";
 import { recomputeCustomerSummaries } from "./summary.server";
-import { type Db, type Tx, distinctIds, lockCustomers, lockOrders, lockShopExclusive, withTransaction } from "../db/tx.server";
+import { type Db, type Tx, withTransaction } from "~/db/tx.server";
+import { distinctIds, lockCustomers, lockOrders, lockShopExclusive } from "./locks.server";
 import { addTombstones, ordersOfCustomer } from "./upsert.server";
 
 // Mandatory compliance topics. Redaction really deletes: rows go, delivery payloads are

@@ -20,7 +20,7 @@ import {
   ShopRedactPayload,
 } from "./payloads";
 import { type RawTx } from "~/db/pg.server";
-import { type Tx } from "../db/tx.server";
+import { type Tx } from "~/db/tx.server";
 import { applyRefund, deleteCustomer, deleteOrder, upsertCustomer, upsertOrder } from "./upsert.server";
 
 // One small handler per webhook topic. Each runs inside the processor's transaction, so

@@ -2,7 +2,7 @@ import { Prisma } from "@prisma/client";
 import { type CustomerRow, type OrderBundle, type OrderRow } from "./mappers";
 import { recomputeCustomerSummaries, recomputeOrderNets } from "./summary.server";
 import { type RawTx } from "~/db/pg.server";
-import { distinctIds, lockShopExclusive } from "../db/tx.server";
+import { distinctIds, lockShopExclusive } from "./locks.server";
 import { CUSTOMER_NEWER_WINS, ORDER_NEWER_WINS, PLACEHOLDER_UPDATED_AT } from "./upsert.server";
 
 // The batched form of upsertOrder, for the bulk backfill and reconciliation: the same

@@ -2,7 +2,8 @@ import { Prisma } from "@prisma/client";
 import { type CustomerRow, type OrderBundle, type OrderRow, type RefundRow } from "./mappers";
 import { recomputeCustomerSummaries, recomputeOrderNets } from "./summary.server";
 import { type RawTx } from "~/db/pg.server";
-import { type RawDb, distinctIds, lockCustomers, lockOrders, withRawTransaction } from "../db/tx.server";
+import { type RawDb, withRawTransaction } from "~/db/tx.server";
+import { distinctIds, lockCustomers, lockOrders } from "./locks.server";
 
 // The one write path for orders, customers and refunds, whatever their source: webhooks,
 // bulk backfill, reconciliation, demo seeding. Every function:

@@ -4,7 +4,7 @@ import { ORDER_FIELDS } from "~/ingest/graphql-mappers";
 import { type OrderBundle } from "~/ingest/mappers";
 import { type RawTx, clientTransaction, pgPool, pgTransaction } from "~/db/pg.server";
 import { recomputeShopCustomerSummaries } from "~/ingest/summary.server";
-import { lockShopExclusive } from "~/db/tx.server";
+import { lockShopExclusive } from "~/ingest/locks.server";
 import { upsertOrdersBatch } from "~/ingest/upsert-batch.server";
 import { type Logger, consoleLogger } from "~/lib/log.server";
 import { requestRefit } from "~/queues/enqueue.server";

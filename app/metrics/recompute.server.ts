@@ -3,10 +3,10 @@ import type pg from "pg";
 import { type CustomerOrderFact, type ScoringContext, customerFactsFromOrders, customerMetrics } from "~/analytics/customer-metrics";
 import { loadStoredFit, scoringContextOf, todayInZone, writeCustomerMetrics } from "~/data/customer-metrics.server";
 import { COUNTED_ORDERS_SQL, type MetricsSettings, countedOrdersParams, loadMetricsSettings } from "~/data/settings.server";
-import { pgQuery } from "~/db/pg.server";
-import { type Logger, errorMessage, silentLogger } from "../lib/log.server";
-import { requestRefit } from "../queues/enqueue.server";
-import { CustomerMetricsJob, type RefitTrigger, shopRefitDedupId } from "../queues/queues.server";
+import { pgQuery, type Queryable } from "~/db/pg.server";
+import { type Logger, errorMessage, silentLogger } from "~/lib/log.server";
+import { requestRefit } from "~/queues/enqueue.server";
+import { CustomerMetricsJob, type RefitTrigger, shopRefitDedupId } from "~/queues/queues.server";
 
 // The live customer-metrics worker: one customer's row, recomputed from their stored orders
 // and the shop's stored fit each time their orders or profile change. The shop refit
@@ -16,8 +16,6 @@ import { CustomerMetricsJob, type RefitTrigger, shopRefitDedupId } from "../queu
 // Each recompute also counts towards the shop's next refit (ShopFit.changesSinceFit):
 // the models and RFM cut points are refitted when enough customers changed, or when the
 // oldest change not yet in a fit has waited long enough (REFIT_DEBOUNCE below).
-
-type Queryable = Pick<pg.Pool | pg.PoolClient, "query">;
 
 /** When a shop's debounced refit is asked for. */
 export const REFIT_DEBOUNCE = {

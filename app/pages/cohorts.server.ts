@@ -1,15 +1,13 @@
-import type pg from "pg";
 import { ltvToCac, paybackMonth } from "~/analytics/cohorts";
 import type { CohortRow } from "~/analytics/retention";
 import { AGGREGATE_KIND, RETENTION_DIMENSIONS, type RetentionAggregate, type RetentionDimension, retentionKind } from "~/data/aggregates";
 import { type FitState, loadFitState } from "~/pages/dashboard.server";
 import { loadMetricsSettings } from "~/data/settings.server";
+import { type Queryable } from "~/db/pg.server";
 
 // Cohorts page data: the retention aggregate the refit wrote (whole shop, or one acquisition
 // filter's own row), with payback and LTV:CAC worked out for the CAC and margin in settings
 // NOW, so a CAC saved a minute ago shows before the next refit. Two indexed reads.
-
-type Queryable = Pick<pg.Pool | pg.PoolClient, "query">;
 
 export interface CohortFilter {
   dimension: RetentionDimension;

@@ -1,4 +1,3 @@
-import type pg from "pg";
 import { BEHAVIOURAL_SEGMENT_KEYS } from "~/analytics/behaviour";
 import { type ShopModelAssumptions, type ShopModelJson, restoreShopModel } from "~/analytics/clv/shop-model";
 import { customerFactsFromOrders, type CustomerOrderFact } from "~/analytics/customer-metrics";
@@ -7,6 +6,7 @@ import { MoneyFormatError, toMinorUnits } from "~/analytics/money";
 import { customerName } from "~/display/format";
 import { segmentKindOf, segmentName } from "~/display/segment-names";
 import { COUNTED_ORDERS_SQL, countedOrdersParams, loadMetricsSettings } from "~/data/settings.server";
+import { type Queryable } from "~/db/pg.server";
 
 // The customer table (all customers, or one segment's) and one customer's page. Reads
 // CustomerMetrics rows the workers wrote; never aggregates over the shop's orders.
@@ -19,8 +19,6 @@ import { COUNTED_ORDERS_SQL, countedOrdersParams, loadMetricsSettings } from "~/
 // Nullable sort columns (no prediction yet, no order) put their nulls last in both
 // directions: the non-null rows come from the column's index, the null rows after them
 // from a second query ordered by customer id.
-
-export type Queryable = Pick<pg.Pool | pg.PoolClient, "query">;
 
 export const SORT_KEYS = ["netSpent", "predictedClv", "pAlive", "lastOrder", "orders"] as const;
 export type SortKey = (typeof SORT_KEYS)[number];

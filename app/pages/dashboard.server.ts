@@ -8,7 +8,7 @@ import {
   type SegmentsAggregate,
 } from "~/data/aggregates";
 import { loadMetricsSettings } from "~/data/settings.server";
-import { type Queryable } from "./customers.server";
+import { type Queryable } from "~/db/pg.server";
 
 // The dashboard's data: the refit's precomputed aggregates (kpis, segments, movements),
 // the shop's fit status and the latest segment changes. A handful of primary-key and

@@ -1,14 +1,12 @@
-import type pg from "pg";
 import type { ShopModelJson } from "~/analytics/clv/shop-model";
 import { dayToIso } from "~/analytics/dates";
 import { AGGREGATE_KIND, type BacktestAggregate } from "~/data/aggregates";
 import { type FitState, loadFitState } from "~/pages/dashboard.server";
 import { loadMetricsSettings } from "~/data/settings.server";
+import { type Queryable } from "~/db/pg.server";
 
 // Model page data: the shop's stored fit (ShopFit: which model, why, parameters, the
 // assumptions, or why there are no predictions) and the backtest aggregate. Two indexed reads.
-
-type Queryable = Pick<pg.Pool | pg.PoolClient, "query">;
 
 export interface BacktestWeek {
   week: number;

@@ -4,7 +4,7 @@ import { money, percent } from "~/display/format";
 import { type SegmentKind, rfmDefinitionOf, segmentKindOf, segmentName } from "~/display/segment-names";
 import { AGGREGATE_KIND, type SegmentRow, type SegmentsAggregate } from "~/data/aggregates";
 import { loadMetricsSettings } from "~/data/settings.server";
-import { type Queryable } from "./customers.server";
+import { type Queryable } from "~/db/pg.server";
 import { type FitState, loadAggregates, loadFitState } from "./dashboard.server";
 
 // The segments table (RFM and behavioural, one aggregate row) and one segment's page: its

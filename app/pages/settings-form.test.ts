@@ -1,5 +1,5 @@
 import { DEFAULT_SEGMENT_RULES } from "~/analytics/segments";
-import { DEFAULT_METRICS_SETTINGS } from "../data/settings.server";
+import { DEFAULT_METRICS_SETTINGS } from "~/data/settings.server";
 import { defaultRuleInputs, firstErrorField, parseSettingsForm, type SettingsFormInput, settingsFormInputOf } from "./settings-form";
 
 // The settings form's schema: text as typed in, stored values out, or errors by field.

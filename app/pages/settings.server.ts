@@ -1,13 +1,11 @@
-import type pg from "pg";
 import { requestRefit } from "~/queues/enqueue.server";
 import { loadMetricsSettings } from "~/data/settings.server";
 import { AGGREGATE_KIND } from "~/data/aggregates";
 import { parseSettingsForm, type SettingsFieldErrors, type SettingsFormInput, settingsFormInputOf, type SettingsValues } from "~/pages/settings-form";
+import { type Queryable } from "~/db/pg.server";
 
 // Settings page data: the stored settings as form text, the sales channels worth offering as
 // exclusions, and the save (validate, write, ask for a refit). Two indexed single-row reads.
-
-type Queryable = Pick<pg.Pool | pg.PoolClient, "query">;
 
 export interface SettingsPageData {
   shop: string;

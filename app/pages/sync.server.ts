@@ -1,12 +1,10 @@
-import type pg from "pg";
 import { COUNT_CAP, FAILED_SHOWN } from "~/pages/sync-limits";
+import { type Queryable } from "~/db/pg.server";
 
 // Sync status page data: the newest order import, the last webhook received, the last
 // reconciliation sweep and refit, failed deliveries with their reasons and how many wait.
 // Every query is scoped by shop, served by an index and LIMITed, so the page costs the same
 // for a shop with ten deliveries and one with ten million.
-
-type Queryable = Pick<pg.Pool | pg.PoolClient, "query">;
 
 export { COUNT_CAP, FAILED_SHOWN };
 

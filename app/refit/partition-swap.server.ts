@@ -1,5 +1,6 @@
 import { createHash, randomBytes } from "node:crypto";
 import pg from "pg";
+import { type Queryable } from "~/db/pg.server";
 
 // CustomerMetrics is partitioned by shop (migration 20261125000000, ADR 0008). Small shops
 // share the default partition; a large shop's refit writes a fresh table without indexes,
@@ -7,8 +8,6 @@ import pg from "pg";
 // tables' life: names, creation, index builds, the swap, and clean-up after a failed refit.
 
 const { escapeIdentifier } = pg;
-type Queryable = Pick<pg.Pool | pg.PoolClient, "query">;
-
 export const METRICS_TABLE = "CustomerMetrics";
 export const SHARED_PARTITION = "CustomerMetrics_shared";
 

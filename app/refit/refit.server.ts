@@ -36,7 +36,7 @@ import {
   type SegmentsAggregate,
   retentionKind,
 } from "~/data/aggregates";
-import { pgTransaction } from "~/db/pg.server";
+import { pgTransaction, type Queryable } from "~/db/pg.server";
 import { scoreCustomers } from "~/refit/parallel-scoring.server";
 import {
   type MetricsWriteOptions,
@@ -47,8 +47,8 @@ import {
 } from "~/data/customer-metrics.server";
 import { buildIndexes, createRebuildTable, dropAbandonedTables, rebuildTableName, swapInPartition } from "~/refit/partition-swap.server";
 import { COUNTED_ORDERS_SQL, type MetricsSettings, countedOrdersParams, loadMetricsSettings } from "~/data/settings.server";
-import { type Logger, errorMessage, silentLogger } from "../lib/log.server";
-import { type RefitTrigger, ShopRefitJob, shopRefitDedupId } from "../queues/queues.server";
+import { type Logger, errorMessage, silentLogger } from "~/lib/log.server";
+import { type RefitTrigger, ShopRefitJob, shopRefitDedupId } from "~/queues/queues.server";
 
 // The shop refit: refit the shop's model and RFM cut points on every counted order,
 // rescore every customer, write the shop aggregates the pages read. `nightly-all` (on a
@@ -104,8 +104,6 @@ export interface RefitReport {
   /** Milliseconds per phase (read, fit, score, write, aggregates), for the logs and the benchmark. */
   phasesMs: Record<string, number>;
 }
-
-type Queryable = Pick<pg.Pool | pg.PoolClient, "query">;
 
 const DEFAULT_BATCH_SIZE = 5_000;
 /**

@@ -3,7 +3,7 @@ import { fileURLToPath } from "node:url";
 import { closePgPool } from "~/db/pg.server";
 import { db } from "~/db.server";
 import { env } from "~/env.server";
-import { consoleLogger as logger } from "../lib/log.server";
+import { consoleLogger as logger } from "~/lib/log.server";
 import { WORKER_NODE_FLAGS } from "./node-flags";
 import { DEFAULT_METRICS_CONCURRENCY, DEFAULT_REFIT_CONCURRENCY, NIGHTLY_REFIT_PATTERN, type WorkersHandle, startWorkers } from "./workers.server";
 

@@ -1,5 +1,5 @@
 import { env } from "~/env.server";
-import { consoleLogger as logger } from "../lib/log.server";
+import { consoleLogger as logger } from "~/lib/log.server";
 import { DEFAULT_REFIT_CONCURRENCY, type RefitWorkerHandle, startRefitWorker } from "./workers.server";
 
 // The refit process `npm run worker` starts beside itself (worker.ts): shop refits fit

@@ -5,15 +5,15 @@ import type pg from "pg";
 import { createPgPool, pgPool } from "~/db/pg.server";
 import { db as defaultDb } from "~/db.server";
 import { env } from "~/env.server";
-import { type Logger, consoleLogger, errorMessage } from "../lib/log.server";
+import { type Logger, consoleLogger, errorMessage } from "~/lib/log.server";
 import { AdminGraphql } from "~/integrations/shopify-admin.server";
 import { createBackfillProcessor } from "./processors/backfill";
-import { type RefitDebounce, createCustomerMetricsProcessor } from "../metrics/recompute.server";
-import { createIngestProcessor } from "../ingest/deliveries.server";
+import { type RefitDebounce, createCustomerMetricsProcessor } from "~/metrics/recompute.server";
+import { createIngestProcessor } from "~/ingest/deliveries.server";
 import { createMaintenanceProcessor } from "./processors/maintenance";
 import { RECONCILE_SCHEDULER_ID, createReconcileProcessor } from "./processors/reconcile";
-import { createShopRefitProcessor } from "../refit/refit.server";
-import { enqueueBackfill } from "../queues/enqueue.server";
+import { createShopRefitProcessor } from "~/refit/refit.server";
+import { enqueueBackfill } from "~/queues/enqueue.server";
 import {
   QUEUE,
   type MaintenanceJob,
@@ -22,7 +22,7 @@ import {
   createWorkerConnection,
   queueOptions,
   queuePrefix,
-} from "../queues/queues.server";
+} from "~/queues/queues.server";
 
 // Starts the background workers of one process: the ingest worker, the maintenance worker
 // and the sweeper's schedule, the customer-metrics worker, the shop-refit worker and its

@@ -1,5 +1,5 @@
-import { dayIndex } from "../dates";
-import { summarize } from "../summary";
+import { dayIndex } from "~/analytics/dates";
+import { summarize } from "~/analytics/summary";
 import { backtest } from "./backtest";
 import { countModel } from "./count-model";
 import { cdnowTransactions } from "./fixtures.testing";

@@ -1,8 +1,8 @@
 // Calibration/holdout backtest: fit on the transactions up to calibrationEndDay, predict
 // each customer's repeat purchases in (calibrationEndDay, holdoutEndDay], compare with
 // what happened, and track weekly repeat purchases (actual vs model) for a chart.
-import { type CustomerSummary, groupByCustomer, summarizeGroup, type Transaction, TransactionTable } from "../summary";
-import { type TimeUnit, unitDays } from "../units";
+import { type CustomerSummary, groupByCustomer, summarizeGroup, type Transaction, TransactionTable } from "~/analytics/summary";
+import { type TimeUnit, unitDays } from "~/analytics/units";
 import { type CountModelName, type CountModelParams, countModel, fitCountModelByName } from "./count-model";
 import { compressRows, TripleCounter } from "./rows";
 

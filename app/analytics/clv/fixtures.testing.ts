@@ -6,8 +6,8 @@ import cdnowSampleText from "../../../tests/fixtures/cdnow/CDNOW_sample.txt?raw"
 import cdnowSummaryText from "../../../tests/fixtures/cdnow/cdnow_customers_summary.csv?raw";
 import cdnowSpendText from "../../../tests/fixtures/cdnow/cdnow_customers_summary_with_transactions.csv?raw";
 import donationsText from "../../../tests/fixtures/cdnow/donations.csv?raw";
-import { dayIndex } from "../dates";
-import { type Transaction } from "../summary";
+import { dayIndex } from "~/analytics/dates";
+import { type Transaction } from "~/analytics/summary";
 import { type BgBbRow } from "./bgbb";
 import { type LogLikelihood } from "./estimation";
 import { compressRows, type RfRow } from "./rows";

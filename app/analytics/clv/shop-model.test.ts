@@ -1,5 +1,5 @@
-import { dayIndex } from "../dates";
-import { type CustomerSummary, summarize } from "../summary";
+import { dayIndex } from "~/analytics/dates";
+import { type CustomerSummary, summarize } from "~/analytics/summary";
 import { bgnbdPAlive } from "./bgnbd";
 import { cdnowTransactions, relativeError } from "./fixtures.testing";
 import { discountedExpectedPurchases } from "./lifetime-value";

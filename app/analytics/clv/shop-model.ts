@@ -1,8 +1,8 @@
 // A shop's model: which count model describes its customers, the spend model, and how to
 // score one customer. Fitting refuses, with a reason and a code, where the data are too
 // thin; a fit that does not converge is reported, never used.
-import { type CustomerSummary } from "../summary";
-import { type TimeUnit, unitDays } from "../units";
+import { type CustomerSummary } from "~/analytics/summary";
+import { type TimeUnit, unitDays } from "~/analytics/units";
 import { type CountModel, type CountModelName, COUNT_MODEL_LABELS, type CountModelParams, countModel, fitCountModelByName } from "./count-model";
 import { type FitOptions, type FitResult } from "./estimation";
 import {

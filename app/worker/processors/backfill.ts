@@ -1,7 +1,7 @@
 import { type Job, UnrecoverableError } from "bullmq";
 import { type BackfillDeps, advanceBackfill, startBackfill } from "~/integrations/bulk-orders.server";
 import { ShopifyAdminError } from "~/integrations/shopify-admin.server";
-import { BackfillJob } from "../../queues/queues.server";
+import { BackfillJob } from "~/queues/queues.server";
 
 // The backfill processor: `start` begins a shop's bulk import (idempotent per shop),
 // `advance` polls its bulk operation or downloads its result, resuming from the last

@@ -1,6 +1,6 @@
 import { type PrismaClient } from "@prisma/client";
 import { type Job, type Queue, UnrecoverableError } from "bullmq";
-import { MaintenanceJob, ingestJobId } from "../../queues/queues.server";
+import { MaintenanceJob, ingestJobId } from "~/queues/queues.server";
 
 // The maintenance processor. Its one task today is the sweeper: deliveries still PENDING
 // some time after they arrived (Redis was down at intake, or a job ran out of retries)

@@ -1,7 +1,7 @@
 import { type Job, type Queue, UnrecoverableError } from "bullmq";
 import { type ReconcileDeps, reconcileShop, shopsToReconcile } from "~/integrations/reconcile.server";
 import { ShopifyAdminError } from "~/integrations/shopify-admin.server";
-import { ReconcileJob } from "../../queues/queues.server";
+import { ReconcileJob } from "~/queues/queues.server";
 
 // The reconcile processor. `sweep-all` (on a schedule) fans out one `shop` job per
 // installed shop, deduplicated per shop while one is queued or running (a slow shop is
