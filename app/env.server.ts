@@ -77,3 +77,36 @@ export function env(): Env {
   }
   return cached;
 }
+
+// Read at each use rather than validated once with the rest: tests, benchmarks and the demo
+// give each run its own queue prefix, and scripts that only enqueue (the demo, benchmarks)
+// run without the web app's Shopify variables.
+const QueuePrefix = z.string().regex(/^[A-Za-z0-9:_-]+$/, "must be letters, digits, ':', '_' or '-'");
+const RedisUrl = z.url({ protocol: /^rediss?$/, error: "must be a redis:// URL" });
+
+/** TENURE_QUEUE_PREFIX: the Redis key prefix of every queue (default "tenure"). */
+export function queuePrefix(source: Record<string, string | undefined> = process.env): string {
+  const value = source.TENURE_QUEUE_PREFIX || "tenure";
+  const parsed = QueuePrefix.safeParse(value);
+  if (!parsed.success) throw new InvalidEnvironmentError([`TENURE_QUEUE_PREFIX ${parsed.error.issues[0]?.message ?? "is invalid"}`]);
+  return parsed.data;
+}
+
+/** REDIS_URL, for processes that only enqueue. */
+export function redisUrl(source: Record<string, string | undefined> = process.env): string {
+  const value = source.REDIS_URL;
+  if (!value) throw new InvalidEnvironmentError(["REDIS_URL is missing"]);
+  const parsed = RedisUrl.safeParse(value);
+  if (!parsed.success) throw new InvalidEnvironmentError([`REDIS_URL ${parsed.error.issues[0]?.message ?? "is invalid"}`]);
+  return parsed.data;
+}
+
+/**
+ * TENURE_TEST_INGEST_DELAY_MS: tests only (NODE_ENV=test) hold each delivery this long inside
+ * its transaction, to kill a worker mid-job. 0 anywhere else.
+ */
+export function testIngestDelayMs(source: Record<string, string | undefined> = process.env): number {
+  if (source.NODE_ENV !== "test") return 0;
+  const value = Number(source.TENURE_TEST_INGEST_DELAY_MS ?? 0);
+  return Number.isFinite(value) && value > 0 ? value : 0;
+}

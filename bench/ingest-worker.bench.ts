@@ -20,7 +20,7 @@ import { SCRUBBED_NOTE } from "../app/ingest/gdpr.server";
 import { type Delivery, handleDelivery } from "../app/ingest/handlers.server";
 import { TRANSACTION_OPTIONS } from "../app/db/tx.server";
 import { processDelivery } from "../app/ingest/deliveries.server";
-import { closeProducerQueues } from "../app/queues/queues.server";
+import { closeProducerQueues } from "../app/queues/connections.server";
 import { PROJECT_ROOT, ensureLocalServices } from "../scripts/local-services";
 import { type BenchResult, round } from "./lib/report";
 

@@ -1,16 +1,16 @@
 import { type PrismaClient } from "@prisma/client";
-import { type Job, UnrecoverableError } from "bullmq";
 import type pg from "pg";
+import { type LockedDelivery, lockDelivery, markDeliveryFailed, markDeliveryProcessed, noteDeliveryRetry } from "~/data/webhook-deliveries.server";
 import { type RawTx, pgPool, pgTransaction } from "~/db/pg.server";
+import { testIngestDelayMs } from "~/env.server";
 import { SCRUBBED_NOTE } from "~/ingest/gdpr.server";
-import { type Delivery, type HandlerResult, handleDelivery, handleRawDelivery, isRawTopic } from "~/ingest/handlers.server";
+import { type HandlerResult, handleDelivery, handleRawDelivery, isRawTopic } from "~/ingest/handlers.server";
 import { PayloadValidationError } from "~/ingest/mappers";
 import { TRANSACTION_OPTIONS } from "~/db/tx.server";
 import { errorMessage } from "~/lib/log.server";
 import { enqueueCustomerMetrics } from "~/queues/enqueue.server";
-import { IngestJob } from "~/queues/queues.server";
 
-// The ingest processor: loads a stored delivery by id, runs its topic's handler and marks
+// One delivery's processing: loads a stored delivery by id, runs its topic's handler and marks
 // it PROCESSED in the same transaction, under a row lock on the delivery. A job that runs
 // twice (a stalled job picked up again, a sweeper re-enqueue, a duplicate add) therefore
 // finds the delivery PROCESSED and does nothing to the rows: effects happen exactly once.
@@ -43,26 +43,10 @@ export class MetricsHandOffError extends Error {
   }
 }
 
-/** Test-only hook: holds each delivery this long (inside its transaction) so a test can kill the worker mid-job. */
-function testDelayMs(): number {
-  if (process.env.NODE_ENV !== "test") return 0;
-  const value = Number(process.env.TENURE_TEST_INGEST_DELAY_MS ?? 0);
-  return Number.isFinite(value) && value > 0 ? value : 0;
-}
-
-type LockedDelivery = Delivery & { status: string; customerId: bigint | null };
-
 /** What one transaction did: the outcome, and who needs new metrics once it has committed. */
 type Step =
   | { kind: "done"; outcome: DeliveryOutcome; shop?: string; metricsFor: bigint[] }
   | { kind: "needs-prisma" };
-
-async function lockDelivery(tx: RawTx, deliveryId: bigint): Promise<LockedDelivery | undefined> {
-  const [delivery] = await tx.$queryRaw<LockedDelivery[]>`
-    SELECT id, shop, topic, payload, "triggeredAt", "receivedAt", status::text AS status, "customerId"
-    FROM "WebhookDelivery" WHERE id = ${deliveryId}::bigint FOR UPDATE`;
-  return delivery;
-}
 
 /** The delivery was handled already (or cannot be): nothing to write. A processed one re-sends its stored customer. */
 function settled(delivery: LockedDelivery | undefined): Step | null {
@@ -79,22 +63,12 @@ function settled(delivery: LockedDelivery | undefined): Step | null {
   return null;
 }
 
-async function markProcessed(tx: RawTx, deliveryId: bigint, result: HandlerResult): Promise<void> {
-  // (shop/redact has deleted the row itself: then this updates nothing.)
-  await tx.$executeRaw`
-    UPDATE "WebhookDelivery"
-    SET status = 'PROCESSED', "processedAt" = ${new Date()}::timestamp, "customerId" = ${result.customerId}::bigint,
-        attempts = attempts + 1, error = ${result.scrub ? SCRUBBED_NOTE : null}::text,
-        payload = CASE WHEN ${result.scrub}::boolean THEN NULL ELSE payload END,
-        "rawBody" = CASE WHEN ${result.scrub}::boolean THEN NULL ELSE "rawBody" END
-    WHERE id = ${deliveryId}::bigint`;
-}
-
 async function handleLocked(tx: RawTx, delivery: LockedDelivery, handle: () => Promise<HandlerResult>): Promise<Step> {
-  const delay = testDelayMs();
+  // Tests only: holds the delivery mid-transaction so a test can kill the worker here.
+  const delay = testIngestDelayMs();
   if (delay > 0) await new Promise((resolve) => setTimeout(resolve, delay));
   const result = await handle();
-  await markProcessed(tx, delivery.id, result);
+  await markDeliveryProcessed(tx, delivery.id, { customerId: result.customerId, scrubNote: result.scrub ? SCRUBBED_NOTE : null });
   return {
     kind: "done",
     outcome: { status: "processed", topic: delivery.topic, customerId: result.customerId?.toString() ?? null, scrubbed: result.scrub },
@@ -122,20 +96,12 @@ export async function processDelivery(db: PrismaClient, deliveryId: bigint, deps
     }
   } catch (error) {
     if (error instanceof PayloadValidationError) {
-      await db.webhookDelivery.updateMany({
-        where: { id: deliveryId, status: "PENDING" },
-        data: { status: "FAILED", error: error.message, attempts: { increment: 1 } },
-      });
+      await markDeliveryFailed(db, deliveryId, error.message);
       return { status: "failed", error: error.message };
     }
     // Transient (database restart, lock timeout, deadlock victim): keep the row PENDING
     // with the reason, and let BullMQ retry; the sweeper takes over if retries run out.
-    await db.webhookDelivery
-      .updateMany({
-        where: { id: deliveryId, status: "PENDING" },
-        data: { attempts: { increment: 1 }, error: `will retry: ${errorMessage(error)}` },
-      })
-      .catch(() => {});
+    await noteDeliveryRetry(db, deliveryId, errorMessage(error)).catch(() => {});
     throw error;
   }
   if (step.kind === "done" && step.shop !== undefined && step.metricsFor.length > 0) {
@@ -146,16 +112,4 @@ export async function processDelivery(db: PrismaClient, deliveryId: bigint, deps
     }
   }
   return (step as Extract<Step, { kind: "done" }>).outcome;
-}
-
-/** The BullMQ processor for the ingest queue. */
-export function createIngestProcessor(db: PrismaClient, deps: IngestDeps = {}) {
-  return async (job: Job): Promise<DeliveryOutcome> => {
-    const data = IngestJob.safeParse(job.data);
-    if (!data.success) throw new UnrecoverableError(`invalid ingest job data: ${data.error.message}`);
-    const outcome = await processDelivery(db, BigInt(data.data.deliveryId), deps);
-    // A payload of the wrong shape fails its job once, without retries, and stays visible.
-    if (outcome.status === "failed") throw new UnrecoverableError(outcome.error);
-    return outcome;
-  };
 }

@@ -3,6 +3,7 @@ import { ShopifyHeader } from "@shopify/shopify-api";
 import pg from "pg";
 import { z } from "zod";
 import { env } from "~/env.server";
+import { type DeliveryRow, storeDelivery } from "~/data/webhook-deliveries.server";
 import { enqueueIngest } from "~/queues/enqueue.server";
 
 // The webhook intake: every routes/webhooks.* action is this one function.
@@ -127,20 +128,6 @@ export function hasValidHmac(body: Buffer, signature: string, secret: string): b
   return given.length === expected.length && timingSafeEqual(given, expected);
 }
 
-interface DeliveryRow {
-  shop: string;
-  webhookId: string;
-  eventId: string | null;
-  topic: string;
-  apiVersion: string | null;
-  triggeredAt: Date | null;
-  /** The body as JSON text, stored as jsonb; null when the body is not JSON. */
-  payloadJson: string | null;
-  /** The body as received, kept only when it could not be stored as JSON. */
-  rawBody: string | null;
-  status: "PENDING" | "FAILED";
-  error: string | null;
-}
 
 type BodyVerdict = Pick<DeliveryRow, "payloadJson" | "rawBody" | "status" | "error">;
 
@@ -157,35 +144,6 @@ export function classifyBody(topic: string, rawBody: string): BodyVerdict {
   return { payloadJson: rawBody, rawBody: null, status: "PENDING", error: null };
 }
 
-// Timestamps go in as UTC text cast to timestamp(3), the way Prisma stores DateTime, so
-// the session time zone cannot shift them.
-const INSERT_DELIVERY = `
-  INSERT INTO "WebhookDelivery"
-    (shop, "webhookId", "eventId", topic, "apiVersion", "triggeredAt", payload, "rawBody", status, error)
-  VALUES ($1, $2, $3, $4, $5, $6::timestamp(3), $7::jsonb, $8, $9::"DeliveryStatus", $10)
-  ON CONFLICT (shop, "webhookId") DO NOTHING
-  RETURNING id::text AS id`;
-
-/** Inserts the delivery; returns its id, or null when this shop + webhook id is already stored. */
-async function storeDelivery(pool: pg.Pool, row: DeliveryRow): Promise<string | null> {
-  const result = await pool.query<{ id: string }>({
-    name: "tenure-intake-insert-delivery",
-    text: INSERT_DELIVERY,
-    values: [
-      row.shop,
-      row.webhookId,
-      row.eventId,
-      row.topic,
-      row.apiVersion,
-      row.triggeredAt?.toISOString() ?? null,
-      row.payloadJson,
-      row.rawBody,
-      row.status,
-      row.error,
-    ],
-  });
-  return result.rows[0]?.id ?? null;
-}
 
 let pool: pg.Pool | undefined;
 

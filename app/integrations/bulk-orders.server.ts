@@ -2,11 +2,13 @@ import { type BackfillRun, type PrismaClient } from "@prisma/client";
 import type pg from "pg";
 import { ORDER_FIELDS } from "~/ingest/graphql-mappers";
 import { type OrderBundle } from "~/ingest/mappers";
+import { ACTIVE_BACKFILL_STATUSES as ACTIVE, type BackfillStatus } from "~/data/backfill-runs.server";
 import { type RawTx, clientTransaction, pgPool, pgTransaction } from "~/db/pg.server";
 import { recomputeShopCustomerSummaries } from "~/ingest/summary.server";
 import { lockShopExclusive } from "~/ingest/locks.server";
 import { upsertOrdersBatch } from "~/ingest/upsert-batch.server";
 import { type Logger, consoleLogger } from "~/lib/log.server";
+import { backfillPollJobId } from "~/queues/contract";
 import { requestRefit } from "~/queues/enqueue.server";
 import { openBulkResult } from "./bulk-result.server";
 import { type AdminGraphql } from "./shopify-admin.server";
@@ -29,8 +31,6 @@ import { type AdminGraphql } from "./shopify-admin.server";
 // the run COMPLETED recomputes every summary of the shop in one set-based statement, then
 // asks for a shop refit (which rescores every customer: no metrics job per customer).
 
-export type BackfillStatus = "CREATED" | "RUNNING" | "DOWNLOADING" | "COMPLETED" | "FAILED";
-const ACTIVE: BackfillStatus[] = ["CREATED", "RUNNING", "DOWNLOADING"];
 
 export const NO_READ_ALL_ORDERS_NOTICE =
   "Only orders from the last 60 days were imported: the app was not granted read_all_orders. " +
@@ -150,20 +150,7 @@ export async function startBackfill(deps: BackfillDeps, shop: string, options: {
 
 async function schedulePoll(deps: BackfillDeps, runId: bigint): Promise<void> {
   const delay = deps.pollEveryMs ?? 20_000;
-  await deps.enqueue({ task: "advance", runId: runId.toString() }, { jobId: `backfill-${runId}-poll-${Date.now()}`, delay });
-}
-
-/** bulk_operations/finish: hands the run the operation belongs to, if it is ours, to the queue. */
-export async function onBulkOperationFinished(
-  db: Pick<PrismaClient, "backfillRun">,
-  enqueue: BackfillDeps["enqueue"],
-  shop: string,
-  bulkOperationGid: string,
-): Promise<boolean> {
-  const run = await db.backfillRun.findFirst({ where: { shop, bulkOperationId: bulkOperationGid } });
-  if (!run || !ACTIVE.includes(run.status as BackfillStatus)) return false;
-  await enqueue({ task: "advance", runId: run.id.toString() }, { jobId: `backfill-${run.id}-finish` });
-  return true;
+  await deps.enqueue({ task: "advance", runId: runId.toString() }, { jobId: backfillPollJobId(runId.toString(), Date.now()), delay });
 }
 
 export type AdvanceOutcome =

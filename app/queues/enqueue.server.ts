@@ -6,12 +6,16 @@ import {
   ReconcileJob,
   type RefitTrigger,
   ShopRefitJob,
+  backfillStartJobId,
   customerMetricsDedupId,
   ingestJobId,
-  producerQueue,
-  producerReady,
+  reconcileDedupId,
   shopRefitDedupId,
-} from "./queues.server";
+} from "./contract";
+import { producerQueue, producerReady } from "./connections.server";
+
+// The enqueue functions: every job enters its queue through one of these, its payload
+// parsed against the contract first. Only ids travel; the rows stay in PostgreSQL.
 
 /**
  * Enqueues a stored delivery for ingestion. Returns false (and never throws) when Redis
@@ -44,15 +48,23 @@ export async function enqueueBackfill(job: BackfillJob, options: { jobId: string
 
 /** On demand (settings page, CLI) or from the install hook: start a shop's order import. */
 export async function requestBackfill(shop: string, options: { force?: boolean } = {}): Promise<void> {
-  await enqueueBackfill({ task: "start", shop, force: options.force ?? false }, { jobId: `backfill-start-${shop}-${Date.now()}` });
+  await enqueueBackfill({ task: "start", shop, force: options.force ?? false }, { jobId: backfillStartJobId(shop, Date.now()) });
 }
 
-/** Reconcile one shop now (deduplicated while one is queued or running). */
-export async function enqueueReconcile(shop: string): Promise<void> {
-  const data = ReconcileJob.parse({ task: "shop", shop });
+/**
+ * One reconcile job per shop (the scheduled sweep's fan-out), each deduplicated while one
+ * for that shop is queued or running, so a slow shop is never queued twice.
+ */
+export async function enqueueReconcileShops(shops: readonly string[]): Promise<void> {
+  const jobs = shops.map((shop) => {
+    const data = ReconcileJob.parse({ task: "shop", shop });
+    return { name: "shop", data, opts: { deduplication: { id: reconcileDedupId(shop) } } };
+  });
+  if (jobs.length === 0) return;
   const queue = producerQueue(QUEUE.reconcile);
-  if (!(await producerReady(FIRST_CONNECT_WAIT_MS))) throw new Error("Redis is unavailable: reconcile job not enqueued");
-  await queue.add("shop", data, { deduplication: { id: `reconcile-${shop}` } });
+  if (!(await producerReady(FIRST_CONNECT_WAIT_MS))) throw new Error("Redis is unavailable: reconcile jobs not enqueued");
+  // One add per job, as for metrics jobs below: deduplication is applied per add.
+  for (const job of jobs) await queue.add(job.name, job.data, job.opts);
 }
 
 /**
@@ -69,16 +81,18 @@ export async function enqueueCustomerMetrics(shop: string, customerIds: Iterable
   if (jobs.length === 0) return;
   const queue = producerQueue(QUEUE.customerMetrics);
   if (!(await producerReady(FIRST_CONNECT_WAIT_MS))) throw new Error("Redis is unavailable: metrics jobs not enqueued");
-  // addBulk ignores per-job deduplication in some BullMQ versions: add one by one.
+  // One add per job: BullMQ's addBulk did not apply deduplication options before 5.x
+  // releases fixed it, and a burst here is a handful of jobs.
   for (const job of jobs) await queue.add(job.name, job.data, job.opts);
 }
 
 /**
- * Asks for a shop refit. Per shop at most one runs and one waits (a request made while a
- * refit runs, e.g. a settings change, gets a refit after it); `delayMs` lets a burst of
- * triggers collapse into one refit.
+ * Puts a shop refit on its queue. Per shop at most one runs and one waits (a request made
+ * while a refit runs, e.g. a settings change, gets a refit after it); `delayMs` lets a burst
+ * of triggers collapse into one refit. Callers go through requestRefit (app/refit), which
+ * applies the debounce.
  */
-export async function requestRefit(shop: string, trigger: RefitTrigger, options: { delayMs?: number } = {}): Promise<void> {
+export async function enqueueShopRefit(shop: string, trigger: RefitTrigger, options: { delayMs?: number } = {}): Promise<void> {
   const data = ShopRefitJob.parse({ task: "shop", shop, trigger });
   const queue = producerQueue(QUEUE.shopRefit);
   if (!(await producerReady(FIRST_CONNECT_WAIT_MS))) throw new Error("Redis is unavailable: refit not enqueued");

@@ -4,8 +4,9 @@ import { closePgPool } from "~/db/pg.server";
 import { db } from "~/db.server";
 import { env } from "~/env.server";
 import { consoleLogger as logger } from "~/lib/log.server";
+import { SCHEDULES } from "~/queues/contract";
 import { WORKER_NODE_FLAGS } from "./node-flags";
-import { DEFAULT_METRICS_CONCURRENCY, DEFAULT_REFIT_CONCURRENCY, NIGHTLY_REFIT_PATTERN, type WorkersHandle, startWorkers } from "./workers.server";
+import { DEFAULT_METRICS_CONCURRENCY, DEFAULT_REFIT_CONCURRENCY, type WorkersHandle, startWorkers } from "./workers.server";
 
 // `npm run worker`: the background worker process. SIGTERM/SIGINT stop it taking jobs,
 // let in-flight ones finish and exit within SHUTDOWN_DEADLINE_MS, even with Redis gone.
@@ -79,6 +80,6 @@ logger.info("worker started", {
   metricsConcurrency: DEFAULT_METRICS_CONCURRENCY,
   refitConcurrency: DEFAULT_REFIT_CONCURRENCY,
   refitProcess: running.refit?.pid,
-  nightlyRefits: `${NIGHTLY_REFIT_PATTERN} (UTC)`,
+  nightlyRefits: `${SCHEDULES.nightlyRefits.repeat.pattern} (UTC)`,
   sweepAfterSeconds: config.SWEEP_AFTER_SECONDS,
 });

@@ -9,24 +9,18 @@ import { type Logger, consoleLogger, errorMessage } from "~/lib/log.server";
 import { AdminGraphql } from "~/integrations/shopify-admin.server";
 import { createBackfillProcessor } from "./processors/backfill";
 import { type RefitDebounce, createCustomerMetricsProcessor } from "~/metrics/recompute.server";
-import { createIngestProcessor } from "~/ingest/deliveries.server";
+import { createIngestProcessor } from "./processors/ingest";
 import { createMaintenanceProcessor } from "./processors/maintenance";
-import { RECONCILE_SCHEDULER_ID, createReconcileProcessor } from "./processors/reconcile";
+import { createReconcileProcessor } from "./processors/reconcile";
+import { parsedProcessor } from "./parse.server";
 import { createShopRefitProcessor } from "~/refit/refit.server";
 import { enqueueBackfill } from "~/queues/enqueue.server";
-import {
-  QUEUE,
-  type MaintenanceJob,
-  type ReconcileJob,
-  type ShopRefitJob,
-  createWorkerConnection,
-  queueOptions,
-  queuePrefix,
-} from "~/queues/queues.server";
+import { QUEUE, SCHEDULES } from "~/queues/contract";
+import { createWorkerConnection, queueOptions, queuePrefix } from "~/queues/connections.server";
 
 // Starts the background workers of one process: the ingest worker, the maintenance worker
 // and the sweeper's schedule, the customer-metrics worker, the shop-refit worker and its
-// nightly schedule. Used by `npm run worker` (worker.ts), the demo, the benchmarks and
+// nightly schedule. Used by `npm run worker` (main.ts), the demo, the benchmarks and
 // the tests.
 //
 // Fairness between shops: every kind of work has its own queue, its own worker and its own
@@ -34,14 +28,6 @@ import {
 // while webhooks and live metrics keep flowing; the refit also writes through a pg pool of
 // its own, so its batch writes never hold the connections the hot path needs.
 
-export const SWEEP_SCHEDULER_ID = "sweep-deliveries";
-export const NIGHTLY_REFIT_SCHEDULER_ID = "nightly-refits";
-/**
- * Every night at 03:00 UTC: each installed shop is refitted, which also ages recency,
- * P(alive) and the next-order dates of customers who did not order (they change with time,
- * not with webhooks).
- */
-export const NIGHTLY_REFIT_PATTERN = "0 3 * * *";
 /**
  * Live metrics jobs active at once per process. Generous on purpose: jobs of a shop whose
  * recompute is running wait in memory for the next batch (no database connection held),
@@ -109,7 +95,7 @@ export async function startWorkers(options: StartWorkersOptions = {}): Promise<W
   const redisUrl = options.redisUrl ?? env().REDIS_URL;
   const deadlineMs = options.shutdownDeadlineMs ?? env().SHUTDOWN_DEADLINE_MS;
   const sweep = options.sweep === false ? false : {
-    everyMs: options.sweep?.everyMs ?? 15_000,
+    everyMs: options.sweep?.everyMs ?? SCHEDULES.sweepDeliveries.repeat.every,
     olderThanSeconds: options.sweep?.olderThanSeconds ?? env().SWEEP_AFTER_SECONDS,
     batchSize: options.sweep?.batchSize ?? 500,
   };
@@ -135,7 +121,7 @@ export async function startWorkers(options: StartWorkersOptions = {}): Promise<W
     lockDuration: options.lockDurationMs ?? 30_000,
     stalledInterval: options.stalledIntervalMs ?? 30_000,
   };
-  const ingestWorker = new Worker(QUEUE.ingest, createIngestProcessor(prisma, { pool }), {
+  const ingestWorker = new Worker(QUEUE.ingest, parsedProcessor(QUEUE.ingest, createIngestProcessor(prisma, { pool })), {
     ...workerOptions,
     connection: connection(),
     concurrency: options.concurrency ?? env().WORKER_CONCURRENCY,
@@ -143,7 +129,7 @@ export async function startWorkers(options: StartWorkersOptions = {}): Promise<W
   const maintenanceWorker = new Worker(
     QUEUE.maintenance,
     sweep
-      ? createMaintenanceProcessor(prisma, ingestQueue, sweep)
+      ? parsedProcessor(QUEUE.maintenance, createMaintenanceProcessor(prisma, ingestQueue, sweep))
       : async () => ({ skipped: "sweeper disabled" }),
     { ...workerOptions, connection: connection(), concurrency: 1 },
   );
@@ -156,13 +142,13 @@ export async function startWorkers(options: StartWorkersOptions = {}): Promise<W
     const admin = new AdminGraphql({ db: prisma });
     backfillWorker = new Worker(
       QUEUE.backfill,
-      createBackfillProcessor({ db: prisma, admin, enqueue: enqueueBackfill, pollEveryMs: shopifyWork.pollEveryMs }),
+      parsedProcessor(QUEUE.backfill, createBackfillProcessor({ db: prisma, admin, enqueue: enqueueBackfill, pollEveryMs: shopifyWork.pollEveryMs })),
       // Long downloads: a generous lock, renewed by BullMQ while the job runs.
       { ...workerOptions, connection: connection(), concurrency: shopifyWork.backfillConcurrency ?? 1, lockDuration: 120_000 },
     );
     reconcileQueue = new Queue(QUEUE.reconcile, queueOptions(QUEUE.reconcile, connection()));
     reconcileQueue.on("error", () => {});
-    reconcileWorker = new Worker(QUEUE.reconcile, createReconcileProcessor({ db: prisma, admin }, reconcileQueue), {
+    reconcileWorker = new Worker(QUEUE.reconcile, parsedProcessor(QUEUE.reconcile, createReconcileProcessor({ db: prisma, admin })), {
       ...workerOptions,
       connection: connection(),
       concurrency: 2,
@@ -219,14 +205,14 @@ export async function startWorkers(options: StartWorkersOptions = {}): Promise<W
 
   await Promise.all(named.map(([, worker]) => worker.waitUntilReady()));
   if (reconcileQueue && shopifyWork) {
-    const template: { name: string; data: ReconcileJob } = { name: RECONCILE_SCHEDULER_ID, data: { task: "sweep-all" } };
-    await reconcileQueue.upsertJobScheduler(RECONCILE_SCHEDULER_ID, { every: shopifyWork.reconcileEveryMs ?? 15 * 60_000 }, template);
+    const { id, repeat, data } = SCHEDULES.reconcileAll;
+    await reconcileQueue.upsertJobScheduler(id, { every: shopifyWork.reconcileEveryMs ?? repeat.every }, { name: id, data });
   }
   const refitOptions = options.refit || {};
   if (refitOptions.nightly) {
-    const template: { name: string; data: ShopRefitJob } = { name: NIGHTLY_REFIT_SCHEDULER_ID, data: { task: "nightly-all" } };
+    const { id, repeat, data } = SCHEDULES.nightlyRefits;
     const schedule = () =>
-      refitQueue.upsertJobScheduler(NIGHTLY_REFIT_SCHEDULER_ID, { pattern: refitOptions.nightlyPattern ?? NIGHTLY_REFIT_PATTERN, tz: "UTC" }, template);
+      refitQueue.upsertJobScheduler(id, { pattern: refitOptions.nightlyPattern ?? repeat.pattern, tz: repeat.tz }, { name: id, data });
     await schedule();
     // As the sweeper's: a Redis that restarts empty forgets the schedule.
     refitConnection.on("ready", () => {
@@ -234,8 +220,8 @@ export async function startWorkers(options: StartWorkersOptions = {}): Promise<W
     });
   }
   if (sweep) {
-    const template: { name: string; data: MaintenanceJob } = { name: SWEEP_SCHEDULER_ID, data: { task: "sweep-deliveries" } };
-    const schedule = () => maintenanceQueue.upsertJobScheduler(SWEEP_SCHEDULER_ID, { every: sweep.everyMs }, template);
+    const { id, data } = SCHEDULES.sweepDeliveries;
+    const schedule = () => maintenanceQueue.upsertJobScheduler(id, { every: sweep.everyMs }, { name: id, data });
     await schedule();
     // A Redis that restarts empty forgets the schedule (and queued jobs): register it again
     // on every reconnect, and the sweeper re-enqueues whatever the lost jobs carried.

@@ -1,6 +1,7 @@
 import { Queue } from "bullmq";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { QUEUE, closeProducerQueues, createWorkerConnection, queuePrefix } from "~/queues/queues.server";
+import { QUEUE } from "~/queues/contract";
+import { closeProducerQueues, createWorkerConnection, queuePrefix } from "~/queues/connections.server";
 import { processDelivery } from "~/ingest/deliveries.server";
 import { testDb, uniqueShop } from "../support/db";
 import { insertDelivery, orderPayload, refundPayload, snapshot } from "../support/payloads";

@@ -8,7 +8,8 @@ import { finishImport, writeImportBatch } from "~/integrations/bulk-orders.serve
 import { reconcileShop } from "~/integrations/reconcile.server";
 import { AdminGraphql } from "~/integrations/shopify-admin.server";
 import { processDelivery } from "~/ingest/deliveries.server";
-import { QUEUE, closeProducerQueues, createWorkerConnection, queuePrefix } from "~/queues/queues.server";
+import { QUEUE } from "~/queues/contract";
+import { closeProducerQueues, createWorkerConnection, queuePrefix } from "~/queues/connections.server";
 import { FakeShopify } from "../support/fake-shopify";
 import { type GraphqlOrderWithLines, graphqlOrderFromWebhook } from "../support/graphql-shapes";
 import { testDb, uniqueShop } from "../support/db";

@@ -13,7 +13,8 @@ import { generateStore } from "../../demo/store";
 import { createPgPool } from "~/db/pg.server";
 import { closeIntakePool } from "~/ingest/intake.server";
 import { silentLogger } from "~/lib/log.server";
-import { QUEUE, closeProducerQueues } from "~/queues/queues.server";
+import { QUEUE } from "~/queues/contract";
+import { closeProducerQueues } from "~/queues/connections.server";
 import { type WorkersHandle, startWorkers } from "~/worker/workers.server";
 import { testDb, uniqueShop } from "../support/db";
 

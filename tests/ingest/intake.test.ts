@@ -2,7 +2,7 @@ import { ApiVersion, LogSeverity, shopifyApi } from "@shopify/shopify-api";
 import "@shopify/shopify-api/adapters/web-api";
 import fc from "fast-check";
 import pg from "pg";
-import { closeProducerQueues } from "~/queues/queues.server";
+import { closeProducerQueues } from "~/queues/connections.server";
 import { testDb, uniqueShop } from "../support/db";
 import {
   closedPort,

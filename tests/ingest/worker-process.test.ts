@@ -4,7 +4,7 @@ import { fileURLToPath } from "node:url";
 import { Queue } from "bullmq";
 import { Redis } from "ioredis";
 import { silentLogger } from "~/lib/log.server";
-import { QUEUE, ingestJobId } from "~/queues/queues.server";
+import { QUEUE, ingestJobId } from "~/queues/contract";
 import { startWorkers, type WorkersHandle } from "~/worker/workers.server";
 import { testDb, uniqueShop } from "../support/db";
 import { fixture } from "../support/fixtures";

@@ -1,7 +1,8 @@
 import { Queue } from "bullmq";
 import { Redis } from "ioredis";
 import { silentLogger } from "~/lib/log.server";
-import { closeProducerQueues, ingestJobId, QUEUE } from "~/queues/queues.server";
+import { ingestJobId, QUEUE } from "~/queues/contract";
+import { closeProducerQueues } from "~/queues/connections.server";
 import { enqueueIngest } from "~/queues/enqueue.server";
 import { startWorkers, type StartWorkersOptions, type WorkersHandle } from "~/worker/workers.server";
 import { testDb, uniqueShop } from "../support/db";

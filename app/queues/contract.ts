@@ -1,8 +1,10 @@
-import { Queue, type DefaultJobOptions, type QueueOptions } from "bullmq";
-import { Redis, type RedisOptions } from "ioredis";
+import { type DefaultJobOptions } from "bullmq";
 import { z } from "zod";
 
-// Queue names, payload schemas and default job options live here and nowhere else.
+// The queue contract: queue names, payload schemas, job and dedup ids, schedules and default
+// job options live here and nowhere else. It imports no domain code, so every producer
+// (routes, ingest, refit, scripts) and the worker registry (app/worker/registry.server.ts)
+// agree on one definition; ADR 0011 has the layout.
 // Redis holds ids only, never customer data: every payload below is a reference.
 
 export const QUEUE = {
@@ -47,7 +49,7 @@ const DecimalId = z.string().regex(/^\d+$/, "must be a decimal id");
 export const CustomerMetricsJob = z.object({ shop: ShopDomain, customerId: DecimalId });
 export type CustomerMetricsJob = z.infer<typeof CustomerMetricsJob>;
 
-export const REFIT_TRIGGERS = ["install", "backfill", "debounce", "nightly", "settings", "manual", "demo"] as const;
+export const REFIT_TRIGGERS = ["backfill", "debounce", "nightly", "settings", "manual", "demo"] as const;
 export type RefitTrigger = (typeof REFIT_TRIGGERS)[number];
 
 /** nightly-all: enqueue one refit per installed shop; shop: refit that shop. */
@@ -109,91 +111,44 @@ export const shopRefitDedupId = (shop: string) => `refit:${shop}`;
 /** A stable job id per delivery: BullMQ ignores a second add while the first job exists. */
 export const ingestJobId = (deliveryId: string) => `delivery-${deliveryId}`;
 
-export function queuePrefix(): string {
-  return process.env.TENURE_QUEUE_PREFIX || "tenure";
+/** At most one queued or running reconcile per shop (a finished one can be queued again). */
+export const reconcileDedupId = (shop: string) => `reconcile-${shop}`;
+/** The bulk_operations/finish webhook's hand-off of a run: one per run (a retried webhook adds nothing). */
+export const backfillFinishJobId = (runId: string) => `backfill-${runId}-finish`;
+/** A run's next poll of its bulk operation. */
+export const backfillPollJobId = (runId: string, at: number) => `backfill-${runId}-poll-${at}`;
+/** A shop's import request: unique per request, so a forced re-import is never swallowed. */
+export const backfillStartJobId = (shop: string, at: number) => `backfill-start-${shop}-${at}`;
+
+/** Every queue's payload schema: the worker registry parses each job's data with these, once. */
+export const PAYLOADS = {
+  [QUEUE.ingest]: IngestJob,
+  [QUEUE.maintenance]: MaintenanceJob,
+  [QUEUE.backfill]: BackfillJob,
+  [QUEUE.reconcile]: ReconcileJob,
+  [QUEUE.customerMetrics]: CustomerMetricsJob,
+  [QUEUE.shopRefit]: ShopRefitJob,
+} as const satisfies Record<QueueName, z.ZodType>;
+export type Payload<Q extends QueueName> = z.infer<(typeof PAYLOADS)[Q]>;
+
+/** A repeating job: its scheduler id, the queue it lands on, when, and the payload it carries. */
+export interface Schedule<Q extends QueueName = QueueName> {
+  id: string;
+  queue: Q;
+  repeat: { every: number } | { pattern: string; tz: string };
+  data: Payload<Q>;
 }
 
-function baseRedisOptions(): RedisOptions {
-  return { lazyConnect: false, connectionName: "tenure" };
-}
-
-/**
- * Producer connection (web process): fails fast when Redis is unreachable, so a webhook
- * is still acknowledged once its row is stored and the sweeper enqueues it later.
- */
-export function createProducerConnection(url = requiredRedisUrl()): Redis {
-  return new Redis(url, {
-    ...baseRedisOptions(),
-    enableOfflineQueue: false,
-    maxRetriesPerRequest: 1,
-    connectTimeout: 2_000,
-    commandTimeout: 2_000,
-    retryStrategy: (times) => Math.min(times * 200, 2_000),
-  });
-}
-
-/** Worker connection: BullMQ requires maxRetriesPerRequest null for blocking commands. */
-export function createWorkerConnection(url = requiredRedisUrl()): Redis {
-  return new Redis(url, {
-    ...baseRedisOptions(),
-    maxRetriesPerRequest: null,
-    retryStrategy: (times) => Math.min(times * 200, 2_000),
-  });
-}
-
-function requiredRedisUrl(): string {
-  const url = process.env.REDIS_URL;
-  if (!url) throw new Error("REDIS_URL is missing");
-  return url;
-}
-
-export function queueOptions(name: QueueName, connection: Redis): QueueOptions {
-  return { connection, prefix: queuePrefix(), defaultJobOptions: DEFAULT_JOB_OPTIONS[name] };
-}
-
-const queues = new Map<string, Queue>();
-let producerConnection: Redis | undefined;
-
-/** Process-wide producer queue for `name` (one connection shared by all queues). */
-export function producerQueue(name: QueueName): Queue {
-  const key = `${queuePrefix()}:${name}`;
-  let queue = queues.get(key);
-  if (!queue) {
-    producerConnection ??= createProducerConnection();
-    // An unreachable Redis is expected at times: the error is handled where add() fails.
-    producerConnection.on("error", () => {});
-    queue = new Queue(name, queueOptions(name, producerConnection));
-    queue.on("error", () => {});
-    queues.set(key, queue);
-  }
-  return queue;
-}
-
-/**
- * Whether the shared producer connection can take a command now, waiting up to
- * `timeoutMs` while it is still making its first connection. False at once when it is
- * known to be down (reconnecting): a command queued for later would only pile up.
- */
-export async function producerReady(timeoutMs: number): Promise<boolean> {
-  const connection = producerConnection;
-  if (!connection) return false;
-  if (connection.status === "ready") return true;
-  if (connection.status !== "connecting" && connection.status !== "connect" && connection.status !== "wait") return false;
-  return new Promise<boolean>((resolve) => {
-    const done = (ready: boolean) => {
-      clearTimeout(timer);
-      connection.off("ready", onReady);
-      resolve(ready);
-    };
-    const onReady = () => done(true);
-    const timer = setTimeout(() => done(false), timeoutMs);
-    connection.once("ready", onReady);
-  });
-}
-
-export async function closeProducerQueues(): Promise<void> {
-  await Promise.allSettled([...queues.values()].map((q) => q.close()));
-  queues.clear();
-  producerConnection?.disconnect();
-  producerConnection = undefined;
-}
+/** Every schedule, declared once; the worker registers them (app/worker/workers.server.ts). */
+export const SCHEDULES = {
+  /** Deliveries left PENDING (Redis was down, a process died) go back on the ingest queue. */
+  sweepDeliveries: { id: "sweep-deliveries", queue: QUEUE.maintenance, repeat: { every: 15_000 }, data: { task: "sweep-deliveries" } },
+  /** Each installed shop's orders updated since its last sweep, fanned out per shop. */
+  reconcileAll: { id: "reconcile-all", queue: QUEUE.reconcile, repeat: { every: 15 * 60_000 }, data: { task: "sweep-all" } },
+  /**
+   * Every night at 03:00 UTC each installed shop is refitted, which also ages recency,
+   * P(alive) and the next-order dates of customers who did not order (they change with
+   * time, not with webhooks).
+   */
+  nightlyRefits: { id: "nightly-refits", queue: QUEUE.shopRefit, repeat: { pattern: "0 3 * * *", tz: "UTC" }, data: { task: "nightly-all" } },
+} as const satisfies Record<string, Schedule>;

@@ -1,0 +1,119 @@
+import { type PrismaClient } from "@prisma/client";
+import type pg from "pg";
+import { type RawTx } from "~/db/pg.server";
+
+// The WebhookDelivery table family: the intake stores a delivery, the ingest job locks and
+// marks it, the sweeper finds the ones left PENDING. Every statement on the table from the
+// delivery's life is here (redaction's scrubbing and deletes stay with the redaction,
+// app/ingest/gdpr.server.ts; the sync page's counts in app/pages).
+
+export interface DeliveryRow {
+  shop: string;
+  webhookId: string;
+  eventId: string | null;
+  topic: string;
+  apiVersion: string | null;
+  triggeredAt: Date | null;
+  /** The body as JSON text, stored as jsonb; null when the body is not JSON. */
+  payloadJson: string | null;
+  /** The body as received, kept only when it could not be stored as JSON. */
+  rawBody: string | null;
+  status: "PENDING" | "FAILED";
+  error: string | null;
+}
+
+// Timestamps go in as UTC text cast to timestamp(3), the way Prisma stores DateTime, so
+// the session time zone cannot shift them.
+const INSERT_DELIVERY = `
+  INSERT INTO "WebhookDelivery"
+    (shop, "webhookId", "eventId", topic, "apiVersion", "triggeredAt", payload, "rawBody", status, error)
+  VALUES ($1, $2, $3, $4, $5, $6::timestamp(3), $7::jsonb, $8, $9::"DeliveryStatus", $10)
+  ON CONFLICT (shop, "webhookId") DO NOTHING
+  RETURNING id::text AS id`;
+
+/** Inserts the delivery; returns its id, or null when this shop + webhook id is already stored. */
+export async function storeDelivery(pool: pg.Pool, row: DeliveryRow): Promise<string | null> {
+  const result = await pool.query<{ id: string }>({
+    name: "tenure-intake-insert-delivery",
+    text: INSERT_DELIVERY,
+    values: [
+      row.shop,
+      row.webhookId,
+      row.eventId,
+      row.topic,
+      row.apiVersion,
+      row.triggeredAt?.toISOString() ?? null,
+      row.payloadJson,
+      row.rawBody,
+      row.status,
+      row.error,
+    ],
+  });
+  return result.rows[0]?.id ?? null;
+}
+
+/** A delivery as the ingest job reads it, under its row lock. */
+export interface LockedDelivery {
+  id: bigint;
+  shop: string;
+  topic: string;
+  payload: unknown;
+  triggeredAt: Date | null;
+  receivedAt: Date;
+  status: string;
+  customerId: bigint | null;
+}
+
+/** Loads a delivery and locks its row until the transaction ends: two jobs for one delivery run one after the other. */
+export async function lockDelivery(tx: RawTx, deliveryId: bigint): Promise<LockedDelivery | undefined> {
+  const [delivery] = await tx.$queryRaw<LockedDelivery[]>`
+    SELECT id, shop, topic, payload, "triggeredAt", "receivedAt", status::text AS status, "customerId"
+    FROM "WebhookDelivery" WHERE id = ${deliveryId}::bigint FOR UPDATE`;
+  return delivery;
+}
+
+/**
+ * Marks a locked delivery PROCESSED with the customer it concerned; `scrubNote` (a
+ * redaction's) empties its payload. A row shop/redact deleted itself is simply not there.
+ */
+export async function markDeliveryProcessed(
+  tx: RawTx,
+  deliveryId: bigint,
+  result: { customerId: bigint | null; scrubNote: string | null },
+): Promise<void> {
+  const scrub = result.scrubNote !== null;
+  await tx.$executeRaw`
+    UPDATE "WebhookDelivery"
+    SET status = 'PROCESSED', "processedAt" = ${new Date()}::timestamp, "customerId" = ${result.customerId}::bigint,
+        attempts = attempts + 1, error = ${result.scrubNote}::text,
+        payload = CASE WHEN ${scrub}::boolean THEN NULL ELSE payload END,
+        "rawBody" = CASE WHEN ${scrub}::boolean THEN NULL ELSE "rawBody" END
+    WHERE id = ${deliveryId}::bigint`;
+}
+
+/** A payload of the wrong shape: FAILED with the reason, kept for a person to read. */
+export async function markDeliveryFailed(db: PrismaClient, deliveryId: bigint, error: string): Promise<void> {
+  await db.webhookDelivery.updateMany({
+    where: { id: deliveryId, status: "PENDING" },
+    data: { status: "FAILED", error, attempts: { increment: 1 } },
+  });
+}
+
+/** A transient failure: the row stays PENDING with the reason, for the retry or the sweeper. */
+export async function noteDeliveryRetry(db: PrismaClient, deliveryId: bigint, error: string): Promise<void> {
+  await db.webhookDelivery.updateMany({
+    where: { id: deliveryId, status: "PENDING" },
+    data: { attempts: { increment: 1 }, error: `will retry: ${error}` },
+  });
+}
+
+/** Deliveries still PENDING this long after they arrived, oldest first. */
+export async function stalePendingDeliveryIds(db: PrismaClient, olderThanSeconds: number, limit: number): Promise<bigint[]> {
+  const rows = await db.$queryRaw<{ id: bigint }[]>`
+    SELECT id FROM "WebhookDelivery"
+    WHERE status = 'PENDING'
+      AND "receivedAt" < (now() AT TIME ZONE 'UTC') - make_interval(secs => ${olderThanSeconds}::int)
+    ORDER BY "receivedAt", id
+    LIMIT ${limit}::int`;
+  return rows.map((row) => row.id);
+}
