@@ -16,15 +16,12 @@ import {
 import { dayToIso } from "~/analytics/dates";
 import { OrderTableBuilder, type RetentionReport, retentionSummaryFromTable } from "~/analytics/retention";
 import { type RfmInput, rfmCutPoints } from "~/analytics/rfm";
-import {
-  CustomerFactsColumns,
-  DimensionValues,
-  SegmentTally,
-  backtestWindow,
-  customersTablesByCode,
-  kpisOf,
-  periodTotals,
-} from "~/analytics/shop-scoring";
+import { backtestWindow } from "~/analytics/backtest-window";
+import { CustomerFactsColumns } from "~/analytics/customer-columns";
+import { customersTablesByCode } from "~/analytics/customer-subsets";
+import { DimensionValues } from "~/analytics/dimension-values";
+import { kpisOf, periodTotals } from "~/analytics/kpis";
+import { SegmentTally } from "~/analytics/segment-tally";
 import {
   AGGREGATE_KIND,
   type BacktestAggregate,
@@ -48,7 +45,7 @@ import {
 import { buildIndexes, createRebuildTable, dropAbandonedTables, rebuildTableName, swapInPartition } from "~/refit/partition-swap.server";
 import { COUNTED_ORDERS_SQL, type MetricsSettings, countedOrdersParams, loadMetricsSettings } from "~/data/settings.server";
 import { type Logger, errorMessage, silentLogger } from "~/lib/log.server";
-import { type RefitTrigger, ShopRefitJob, shopRefitDedupId } from "~/queues/queues.server";
+import { type RefitTrigger, ShopRefitJob, shopRefitDedupId } from "~/queues/contract";
 
 // The shop refit: refit the shop's model and RFM cut points on every counted order,
 // rescore every customer, write the shop aggregates the pages read. `nightly-all` (on a
