@@ -17,8 +17,8 @@ import morgan from "morgan";
 const buildPath = path.resolve(process.argv[2] ?? "build/server/index.js");
 const build = await import(url.pathToFileURL(buildPath).href);
 /** The intake, from the same server bundle the Remix routes use (app/entry.server.tsx). */
-const { receiveWebhook, INTAKE_TOPICS } = build.entry.module;
-const webhookPaths = new Set(INTAKE_TOPICS.map((topic) => `/webhooks/${topic}`));
+const { receiveWebhook, WEBHOOK_TOPICS } = build.entry.module;
+const webhookPaths = new Set(WEBHOOK_TOPICS.map((topic) => `/webhooks/${topic}`));
 
 const app = express();
 app.disable("x-powered-by");

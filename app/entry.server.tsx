@@ -7,7 +7,8 @@ import { addDocumentResponseHeaders } from "./shopify.server";
 
 // The production server (server.mjs) hands webhook deliveries to the intake directly,
 // from this same bundle, without the Remix request pipeline.
-export { INTAKE_TOPICS, receiveWebhook } from "./ingest/intake.server";
+export { receiveWebhook } from "./ingest/intake.server";
+export { TOPICS as WEBHOOK_TOPICS } from "./ingest/topics";
 
 export const streamTimeout = 5_000;
 

@@ -21,6 +21,7 @@ import {
 } from "./payloads";
 import { type RawTx } from "~/db/pg.server";
 import { type Tx } from "~/db/tx.server";
+import { TOPICS, type Topic } from "./topics";
 import { applyRefund, deleteCustomer, deleteOrder, upsertCustomer, upsertOrder } from "./upsert.server";
 
 // One small handler per webhook topic. Each runs inside the processor's transaction, so
@@ -28,23 +29,7 @@ import { applyRefund, deleteCustomer, deleteOrder, upsertCustomer, upsertOrder }
 // topics (orders, refunds, customer profiles) need only raw queries (RawTx), so the
 // processor runs them on plain pg; the rare ones use Prisma's model methods.
 
-export const TOPICS = [
-  "orders/create",
-  "orders/updated",
-  "orders/cancelled",
-  "orders/delete",
-  "refunds/create",
-  "customers/create",
-  "customers/update",
-  "customers/delete",
-  "customers/redact",
-  "customers/data_request",
-  "shop/redact",
-  "app/uninstalled",
-  "app/scopes_update",
-  "bulk_operations/finish",
-] as const;
-export type Topic = (typeof TOPICS)[number];
+export { type Topic };
 
 const BY_ENUM_NAME = new Map<string, Topic>(TOPICS.map((topic) => [topic.replace("/", "_").toUpperCase(), topic]));
 

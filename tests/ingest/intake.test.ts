@@ -28,14 +28,12 @@ afterAll(async () => {
   await closeProducerQueues();
 });
 
-type RouteModule = { action: (args: { request: Request; params: object; context: object }) => Promise<Response> };
-
-/** Sends a request to the route file that shopify.app.toml points the topic at. */
+/** Sends a request to the webhook route, as Remix does for /webhooks/<topic>. */
 async function deliver(init: WebhookRequestInit | Request): Promise<Response> {
   const request = init instanceof Request ? init : webhookRequest(init);
-  const topic = new URL(request.url).pathname.replace(/^\/webhooks\//, "");
-  const route = (await import(`../routes/webhooks.${topic.replaceAll("/", ".")}.tsx`)) as RouteModule;
-  return route.action({ request, params: {}, context: {} });
+  const splat = new URL(request.url).pathname.replace(/^\/webhooks\//, "");
+  const route = await import("../../app/routes/webhooks.$");
+  return route.action({ request, params: { "*": splat }, context: {} });
 }
 
 async function rowsFor(shop: string) {
@@ -183,10 +181,19 @@ describe("rejections store nothing", () => {
   });
 
   it("GET on a webhook route answers 405 through the route's loader too", async () => {
-    const route = await import("../../app/routes/webhooks.orders.create");
+    const route = await import("../../app/routes/webhooks.$");
     const request = webhookRequest({ topic: "orders/create", shop: uniqueShop(), body: "{}", method: "GET" });
-    const response = await route.loader({ request, params: {}, context: {} });
+    const response = await route.loader({ request, params: { "*": "orders/create" }, context: {} });
     expect(response.status).toBe(405);
+  });
+
+  it("a path no subscription uses is 404 and stores nothing", async () => {
+    const route = await import("../../app/routes/webhooks.$");
+    const shop = uniqueShop();
+    const request = webhookRequest({ topic: "orders/paid", shop, body: "{}" });
+    const response = await route.action({ request, params: { "*": "orders/paid" }, context: {} });
+    expect(response.status).toBe(404);
+    expect(await rowsFor(shop)).toEqual([]);
   });
 });
 

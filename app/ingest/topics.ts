@@ -1,0 +1,34 @@
+// The one list of webhook topics Tenure subscribes to. shopify.app.toml declares the same
+// subscriptions (Shopify's CLI reads the toml, so it cannot import this);
+// tests/web/subscriptions.test.ts checks the two agree. The intake's payload shapes and the
+// ingest handlers are typed against this list, so a topic added here without its shape or
+// handler does not compile. Every topic is served by one route, app/routes/webhooks.$.tsx.
+
+export const APP_TOPICS = [
+  "orders/create",
+  "orders/updated",
+  "orders/cancelled",
+  "orders/delete",
+  "refunds/create",
+  "customers/create",
+  "customers/update",
+  "customers/delete",
+  "app/uninstalled",
+  "app/scopes_update",
+  "bulk_operations/finish",
+] as const;
+
+/** Mandatory privacy topics: subscribed as compliance_topics, not per shop. */
+export const COMPLIANCE_TOPICS = ["customers/data_request", "customers/redact", "shop/redact"] as const;
+
+export const TOPICS = [...APP_TOPICS, ...COMPLIANCE_TOPICS] as const;
+export type Topic = (typeof TOPICS)[number];
+
+/** The subscription uri of a topic: /webhooks/<topic>, e.g. /webhooks/orders/create. */
+export const webhookUri = (topic: Topic) => `/webhooks/${topic}`;
+
+/** The topic a /webhooks/<topic> path stands for, or null for a path no subscription uses. */
+export function topicOfPath(path: string): Topic | null {
+  const topic = path.replace(/^\/?webhooks\//, "").replace(/\/+$/, "");
+  return (TOPICS as readonly string[]).includes(topic) ? (topic as Topic) : null;
+}
