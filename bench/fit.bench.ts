@@ -16,7 +16,8 @@ import { fileURLToPath } from "node:url";
 import { fitBgNbd, fitModifiedBgNbd } from "../app/analytics/clv/bgnbd";
 import { fitGammaGamma, type SpendRow } from "../app/analytics/clv/gamma-gamma";
 import { fitParetoNbd } from "../app/analytics/clv/pareto-nbd";
-import { Random, simulateBgNbd } from "../app/analytics/clv/simulate";
+import { Random } from "../app/analytics/random";
+import { simulateBgNbd } from "../app/analytics/clv/simulate";
 import { readSummaryCsv } from "../app/cli/fit";
 import { memoryIo } from "../app/cli/io";
 import { type BenchResult, formatTable, machineInfo, round } from "./lib/report";
@@ -63,9 +64,9 @@ async function writeSummaryFile(path: string, options: Options): Promise<void> {
     for (const c of customers) {
       let spend = 0;
       if (c.frequency > 0) {
-        const nu = random.gamma(SPEND.q, SPEND.gamma);
+        const nu = random.gamma(SPEND.q, 1 / SPEND.gamma);
         let total = 0;
-        for (let i = 0; i < c.frequency; i++) total += random.gamma(SPEND.p, nu);
+        for (let i = 0; i < c.frequency; i++) total += random.gamma(SPEND.p, 1 / nu);
         spend = Math.round((total / c.frequency) * 100) / 100;
       }
       chunk += `${c.frequency},${text(c.recency)},${text(c.T)},${spend}\n`;

@@ -17,7 +17,7 @@ import { mkdir } from "node:fs/promises";
 import { dirname, resolve } from "node:path";
 import { once } from "node:events";
 import { fileURLToPath } from "node:url";
-import { Random } from "../app/analytics/clv/simulate";
+import { Random } from "../app/analytics/random";
 import { dayIndex, dayToIso } from "../app/analytics/dates";
 
 export interface SyntheticOptions {
@@ -73,14 +73,14 @@ export function generateSyntheticTransactions(opts: SyntheticOptions): { custome
   const order = (c: number, d: number) => {
     customer.push(c);
     day.push(d);
-    cents.push(Math.max(50, Math.round((random.gamma(shape, spendRate[c]) * 100))));
+    cents.push(Math.max(50, Math.round((random.gamma(shape, 1 / spendRate[c]) * 100))));
   };
   for (let c = 0; c < opts.customers; c++) {
     firstRow[c] = customer.length;
     const first = start + Math.floor(random.next() * span);
-    const lambda = random.gamma(r, alpha);
+    const lambda = random.gamma(r, 1 / alpha);
     const dropout = random.beta(a, b);
-    spendRate[c] = random.gamma(q, gamma);
+    spendRate[c] = random.gamma(q, 1 / gamma);
     order(c, first);
     let t = first + random.next(); // time of day of the first purchase
     for (;;) {

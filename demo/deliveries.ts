@@ -1,5 +1,5 @@
 import { contextOf, renderCustomer, renderOrder, renderRefund, type JsonObject } from "./payloads";
-import { Random } from "./random";
+import { Random } from "~/analytics/random";
 import { type DemoOrder, type DemoRefund, type DemoStore, orderStateAt } from "./store";
 
 // The demo store as the webhook deliveries Shopify would send, in the order it might send

@@ -1,5 +1,5 @@
 import { CATALOGUE } from "./catalogue";
-import { Random } from "./random";
+import { Random } from "~/analytics/random";
 import { DAY, YEAR, allocate, generateStore, isBfcm, orderStateAt, refundTotalMinor, type DemoStore } from "./store";
 
 const END = new Date("2026-11-20T15:30:00Z");

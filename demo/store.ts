@@ -1,6 +1,6 @@
 import { CATALOGUE, type DemoProduct, type DemoVariant } from "./catalogue";
 import { EMAIL_DOMAINS, FIRST_NAMES, LAST_NAMES } from "./names";
-import { Random } from "./random";
+import { Random } from "~/analytics/random";
 import { REGIONS, STORE_REGION, type Region } from "./regions";
 
 // A synthetic direct-to-consumer store: customers, their orders over a few years, and

@@ -1,6 +1,6 @@
 import { REFIT_DEBOUNCE, type FitState, recomputeCustomerMetrics, refitDue, refitThreshold } from "~/metrics/recompute.server";
 import { refitShop } from "~/refit/refit.server";
-import { Random } from "../../demo/random";
+import { Random } from "~/analytics/random";
 import { testDb, uniqueShop } from "../support/db";
 import { customerPayload } from "../support/payloads";
 import { createShop, daysBefore, deliver, dropQueues, metricsRow, metricsRows, order, testPool, transitions } from "../support/metrics";

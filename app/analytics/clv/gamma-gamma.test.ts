@@ -7,7 +7,7 @@ import {
   gammaGammaLogLikelihoodRow,
   spendFrequencyCorrelation,
 } from "./gamma-gamma";
-import { Random } from "./simulate";
+import { Random } from "../random";
 
 describe("Gamma-Gamma on CDNOW: docs/CLV-REFERENCE.md", () => {
   const customers = cdnowSpendCustomers();
@@ -77,10 +77,10 @@ describe("Gamma-Gamma behaviour", () => {
     const truth = { p: 4, q: 5, gamma: 40 };
     const random = new Random(5);
     const customers = Array.from({ length: 5000 }, () => {
-      const nu = random.gamma(truth.q, truth.gamma);
+      const nu = random.gamma(truth.q, 1 / truth.gamma);
       const x = 1 + Math.floor(random.next() * 8);
       let total = 0;
-      for (let i = 0; i < x; i++) total += random.gamma(truth.p, nu);
+      for (let i = 0; i < x; i++) total += random.gamma(truth.p, 1 / nu);
       return { frequency: x, monetaryValue: total / x };
     });
     const fit = fitGammaGamma(compressSpendRows(customers));

@@ -2,6 +2,7 @@
 // likelihood here is a sum over customers of a function of (x, t_x, T) alone, so fitting
 // on the distinct patterns gives the same optimum at a cost that grows with the number of
 // patterns, not customers (CDNOW: 2,357 customers, 1,016 patterns).
+import { seededRandom } from "../random";
 
 export interface RfRow {
   /** Repeat purchases. */
@@ -337,17 +338,8 @@ export function preparedToRows(rows: PreparedRows): RfRow[] {
   return out;
 }
 
-/** Deterministic PRNG (mulberry32) for subsampling and simulation. */
-export function seededRandom(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+// seededRandom (mulberry32) lives with Random in ../random; re-exported for this folder's callers.
+export { seededRandom } from "../random";
 
 /**
  * A smaller row set whose weighted log-likelihood estimates the full one without bias:

@@ -1,8 +1,8 @@
 // Seeded simulation of customers from the BG/NBD and Pareto/NBD generative stories, for
-// parameter-recovery tests and benchmarks. Same seed, same customers.
+// parameter-recovery tests and benchmarks. Same seed, same customers (app/analytics/random.ts).
 import { type BgNbdParams } from "./bgnbd";
 import { type ParetoNbdParams } from "./pareto-nbd";
-import { seededRandom } from "./rows";
+import { Random } from "../random";
 
 export interface SimulatedCustomer {
   frequency: number;
@@ -21,62 +21,6 @@ export interface SimulationOptions {
    * T should then be a multiple of the step too.
    */
   grid?: number;
-}
-
-export class Random {
-  private readonly uniform: () => number;
-  private spareNormal: number | null = null;
-
-  constructor(seed: number) {
-    this.uniform = seededRandom(seed);
-  }
-
-  /** Uniform on (0, 1). */
-  next(): number {
-    let u = this.uniform();
-    while (u === 0) u = this.uniform();
-    return u;
-  }
-
-  normal(): number {
-    if (this.spareNormal !== null) {
-      const value = this.spareNormal;
-      this.spareNormal = null;
-      return value;
-    }
-    const radius = Math.sqrt(-2 * Math.log(this.next()));
-    const angle = 2 * Math.PI * this.next();
-    this.spareNormal = radius * Math.sin(angle);
-    return radius * Math.cos(angle);
-  }
-
-  exponential(rate: number): number {
-    return -Math.log(this.next()) / rate;
-  }
-
-  /** Gamma(shape, rate) by Marsaglia & Tsang (boosted for shape < 1). */
-  gamma(shape: number, rate: number): number {
-    if (shape < 1) return this.gamma(shape + 1, rate) * Math.pow(this.next(), 1 / shape);
-    const d = shape - 1 / 3;
-    const c = 1 / Math.sqrt(9 * d);
-    for (;;) {
-      let x: number;
-      let v: number;
-      do {
-        x = this.normal();
-        v = 1 + c * x;
-      } while (v <= 0);
-      v = v * v * v;
-      const u = this.next();
-      if (u < 1 - 0.0331 * x * x * x * x || Math.log(u) < 0.5 * x * x + d * (1 - v + Math.log(v))) return (d * v) / rate;
-    }
-  }
-
-  beta(a: number, b: number): number {
-    const x = this.gamma(a, 1);
-    const y = this.gamma(b, 1);
-    return x / (x + y);
-  }
 }
 
 /** Summarises purchase times after the first (at 0) over (0, T], merging same-grid-step events. */
@@ -105,7 +49,7 @@ export function simulateBgNbd(params: BgNbdParams, options: SimulationOptions): 
   const out: SimulatedCustomer[] = [];
   for (let i = 0; i < options.customers; i++) {
     const T = options.age(() => random.next());
-    const lambda = random.gamma(params.r, params.alpha);
+    const lambda = random.gamma(params.r, 1 / params.alpha);
     const p = random.beta(params.a, params.b);
     const times: number[] = [];
     let t = 0;
@@ -126,8 +70,8 @@ export function simulateParetoNbd(params: ParetoNbdParams, options: SimulationOp
   const out: SimulatedCustomer[] = [];
   for (let i = 0; i < options.customers; i++) {
     const T = options.age(() => random.next());
-    const lambda = random.gamma(params.r, params.alpha);
-    const mu = random.gamma(params.s, params.beta);
+    const lambda = random.gamma(params.r, 1 / params.alpha);
+    const mu = random.gamma(params.s, 1 / params.beta);
     const end = Math.min(T, random.exponential(mu));
     const times: number[] = [];
     let t = 0;

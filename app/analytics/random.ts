@@ -1,6 +1,7 @@
-// A small seeded pseudo-random generator with the distributions the demo store needs.
-// Deterministic across platforms and Node versions (pure 32-bit integer arithmetic), so
-// a seed always produces the same store. Not for anything security-related.
+// The one seeded pseudo-random generator: the demo store (demo/), the CLV simulator
+// (clv/simulate.ts), subsampling (clv/rows.ts) and tests draw from it. Deterministic across
+// platforms and Node versions (pure 32-bit integer arithmetic), so a seed always produces
+// the same store and the same simulated customers. Not for anything security-related.
 
 /** cyrb128: hashes a string to four 32-bit seeds. */
 function hashSeed(text: string): [number, number, number, number] {
@@ -33,8 +34,12 @@ export class Random {
   private d: number;
   private spareNormal: number | undefined;
 
-  constructor(readonly seed: string) {
-    [this.a, this.b, this.c, this.d] = hashSeed(seed);
+  /** The seed as text: a number seed n is the text `${n}` (so 42 and "42" are one stream). */
+  readonly seed: string;
+
+  constructor(seed: string | number) {
+    this.seed = String(seed);
+    [this.a, this.b, this.c, this.d] = hashSeed(this.seed);
     // Warm up: the first outputs of sfc32 correlate with the seed.
     for (let i = 0; i < 15; i++) this.uint32();
   }
@@ -168,4 +173,20 @@ export class Random {
     while (out.length < length) out += this.uint32().toString(16).padStart(8, "0");
     return out.slice(0, length);
   }
+}
+
+/**
+ * Uniform numbers in [0, 1) from a 32-bit number seed (mulberry32): a lighter stream than
+ * Random, for callers that only need uniforms. Its sequence is pinned: subsampling before a
+ * fit (clv/rows.ts) and test data (customer-columns, page tests) depend on it.
+ */
+export function seededRandom(seed: number): () => number {
+  let state = seed >>> 0;
+  return () => {
+    state = (state + 0x6d2b79f5) >>> 0;
+    let t = state;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
 }
