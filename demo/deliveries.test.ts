@@ -1,4 +1,4 @@
-import { toMinorUnits } from "~/ingest/money";
+import { toMinorUnits } from "~/analytics/money";
 import { mapCustomerPayload, mapOrderPayload, mapRefundPayload, refundAmountMinor } from "~/ingest/mappers";
 import { RefundPayload } from "~/ingest/payloads";
 import { planDeliveries, type DeliveryPlan } from "./deliveries";

@@ -191,10 +191,6 @@ export function parseTransactionLine(layout: SimpleLayout, lineText: string, lin
   return result;
 }
 
-export function isRowError(value: ParsedTransaction | RowError): value is RowError {
-  return "message" in value;
-}
-
 /** Field boundaries into fieldStarts/fieldEnds; -1 when the line has quotes (slow path). */
 function splitCommas(text: string, start: number, end: number): number {
   let count = 0;

@@ -2,14 +2,14 @@ import { type BackfillRun, type PrismaClient } from "@prisma/client";
 import type pg from "pg";
 import { ORDER_FIELDS } from "~/ingest/graphql-mappers";
 import { type OrderBundle } from "~/ingest/mappers";
-import { ACTIVE_BACKFILL_STATUSES as ACTIVE, type BackfillStatus } from "~/data/backfill-runs.server";
+import { ACTIVE_BACKFILL_STATUSES as ACTIVE } from "~/data/backfill-runs.server";
 import { type RawTx, clientTransaction, pgPool, pgTransaction } from "~/db/pg.server";
 import { recomputeShopCustomerSummaries } from "~/ingest/summary.server";
 import { lockShopExclusive } from "~/ingest/locks.server";
 import { upsertOrdersBatch } from "~/ingest/upsert-batch.server";
 import { type Logger, consoleLogger } from "~/lib/log.server";
 import { backfillPollJobId } from "~/queues/contract";
-import { requestRefit } from "~/queues/enqueue.server";
+import { requestRefit } from "~/refit/request-refit.server";
 import { openBulkResult } from "./bulk-result.server";
 import { type AdminGraphql } from "./shopify-admin.server";
 
@@ -343,7 +343,3 @@ async function download(deps: BackfillDeps, run: BackfillRun): Promise<AdvanceOu
   return { state: "completed", ordersProcessed: finished.ordersProcessed };
 }
 
-/** The shop's latest import, for the progress bar. */
-export async function latestBackfill(db: PrismaClient, shop: string): Promise<BackfillRun | null> {
-  return db.backfillRun.findFirst({ where: { shop }, orderBy: { startedAt: "desc" } });
-}

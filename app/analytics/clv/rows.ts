@@ -331,13 +331,6 @@ export function prepareColumns(x: Float64Array, tx: Float64Array, T: Float64Arra
   };
 }
 
-/** The rows of a PreparedRows as objects. */
-export function preparedToRows(rows: PreparedRows): RfRow[] {
-  const out: RfRow[] = new Array(rows.count);
-  for (let i = 0; i < rows.count; i++) out[i] = { x: rows.x[i], tx: rows.tx[i], T: rows.T[i], weight: rows.weight[i] };
-  return out;
-}
-
 // seededRandom (mulberry32) lives with Random in ../random; re-exported for this folder's callers.
 export { seededRandom } from "../random";
 
