@@ -4,7 +4,7 @@
 // named ...Iso. Plain types only (no server code), so routes and components import them.
 import type { BacktestResult } from "~/analytics/clv/backtest";
 import type { RetentionReport } from "~/analytics/retention";
-import type { SegmentRow } from "~/analytics/shop-scoring";
+import type { SegmentRow } from "~/analytics/segment-tally";
 
 export const AGGREGATE_KIND = {
   kpis: "kpis",

@@ -1,6 +1,6 @@
 import os from "node:os";
 import { type ShopModel } from "~/analytics/clv/shop-model";
-import { CustomerFactsColumns, PredictionColumns, type PredictionParts, predictAll } from "~/analytics/shop-scoring";
+import { CustomerFactsColumns, PredictionColumns, type PredictionParts, predictAll } from "~/analytics/customer-columns";
 import { type ScoreTask } from "./score-worker";
 import { startTypeScriptWorker } from "~/lib/ts-worker";
 

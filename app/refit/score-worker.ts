@@ -3,7 +3,7 @@
 // columns back. See scoreCustomers in parallel-scoring.server.ts.
 import { parentPort, workerData } from "node:worker_threads";
 import { type ShopModelJson, restoreShopModel } from "~/analytics/clv/shop-model";
-import { CustomerFactsColumns, type FactsSlice, predictAll } from "~/analytics/shop-scoring";
+import { CustomerFactsColumns, type FactsSlice, predictAll } from "~/analytics/customer-columns";
 
 export interface ScoreTask {
   facts: FactsSlice;

@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import { seededRandom } from "~/analytics/clv/rows";
 import { fitShopModel } from "~/analytics/clv/shop-model";
 import { SHOP_MODEL_UNIT, customerFactsFromOrders } from "~/analytics/customer-metrics";
-import { CustomerFactsColumns, predictAll } from "~/analytics/shop-scoring";
+import { CustomerFactsColumns, predictAll } from "~/analytics/customer-columns";
 import { PARALLEL_SCORING_MIN_CUSTOMERS, scoreCustomers } from "~/refit/parallel-scoring.server";
 
 const AS_OF = 20_000;

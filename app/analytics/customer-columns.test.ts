@@ -1,0 +1,49 @@
+import { describe, expect, it } from "vitest";
+import { fitShopModel } from "./clv/shop-model";
+import { SHOP_MODEL_UNIT, customerFactsFromOrders } from "./customer-metrics";
+import { CustomerFactsColumns, PredictionColumns, predictAll } from "./customer-columns";
+import { AS_OF, randomShop } from "./customer-orders.testing";
+
+describe("CustomerFactsColumns", () => {
+  it("gives back exactly what customerFactsFromOrders gives, at the as-of day and later", () => {
+    const customers = randomShop(2_000);
+    const columns = new CustomerFactsColumns();
+    for (const c of customers) columns.add(customerFactsFromOrders(c.id, c.orders, AS_OF));
+    expect(columns.length).toBe(customers.length);
+    customers.forEach((c, i) => {
+      expect(columns.factsAt(i, AS_OF)).toEqual(customerFactsFromOrders(c.id, c.orders, AS_OF));
+      // A later as-of day (nightly aging) moves only T, as long as no newer order exists.
+      const later = c.orders.every((o) => o.day <= AS_OF) ? AS_OF + 3 : AS_OF;
+      expect(columns.factsAt(i, later)).toEqual(customerFactsFromOrders(c.id, c.orders.filter((o) => o.day <= AS_OF), later));
+    });
+  });
+});
+
+describe("predictAll", () => {
+  it("gives every customer the model's own prediction, and none without orders or without a model", () => {
+    const customers = randomShop(1_500, 11);
+    const columns = new CustomerFactsColumns();
+    for (const c of customers) columns.add(customerFactsFromOrders(c.id, c.orders, AS_OF));
+    const summaries = customers.map((_, i) => columns.factsAt(i, AS_OF).summary).filter((s) => s !== null);
+    const fit = fitShopModel(summaries, { unit: SHOP_MODEL_UNIT });
+    if (!fit.ok) throw new Error(fit.reason);
+    const predictions = predictAll(columns, fit.model, AS_OF);
+    let oneTime = 0;
+    customers.forEach((_, i) => {
+      const facts = columns.factsAt(i, AS_OF);
+      if (facts.summary?.frequency === 0) oneTime++;
+      expect(predictions.get(i)).toEqual(facts.summary ? fit.model.score(facts.summary) : null);
+    });
+    expect(oneTime).toBeGreaterThan(100); // the shared one-time-buyer path was exercised
+    expect(predictAll(columns, null, AS_OF).get(0)).toBeNull();
+  });
+
+  it("keeps null parts of a prediction null", () => {
+    const columns = new PredictionColumns(2);
+    const p = { pAlive: 0.5, expectedPurchases90d: 1, expectedPurchases365d: 2, expectedOrderValue: null, predictedClv: null, expectedNextOrderDay: null };
+    columns.set(0, p);
+    expect(columns.get(0)).toEqual(p);
+    expect(columns.predictedClvOf(0)).toBeNull();
+    expect(columns.get(1)).toBeNull();
+  });
+});
