@@ -5,7 +5,7 @@
 //
 // Input rows are orders: `net` is the order's current total after refunds and edits. A
 // cancelled order still counts as an order, at its current total (normally 0): it was
-// placed (DESIGN.md). A row with a NEGATIVE amount is a refund recorded on its own (the CLI's
+// placed (docs/analytics/retention.md). A row with a NEGATIVE amount is a refund recorded on its own (the CLI's
 // transaction files): it lowers revenue in the month it happened but is not an order.
 // Rows after asOfDay are ignored.
 //
