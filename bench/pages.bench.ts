@@ -23,7 +23,7 @@ import pg from "pg";
 import { applyMigrations } from "../app/db/migrations.server";
 import { createPrismaClient } from "../app/db.server";
 import { createPgPool } from "../app/db/pg.server";
-import { type SortKey, encodeCursor } from "../app/pages/customers.server";
+import { type SortKey, encodeCursor } from "../app/pages/customer-list";
 import { buildIndexes, createRebuildTable, rebuildTableName, shopPartition, swapInPartition } from "../app/refit/partition-swap.server";
 import { ensureAppBuild, SERVER_BUILD } from "../scripts/app-build";
 import { PROJECT_ROOT, ensureLocalServices } from "../scripts/local-services";
@@ -268,7 +268,7 @@ export interface PageCase {
   params?: Record<string, string>;
 }
 
-/** A table cursor as the page's links carry it (app/pages/customers.server.ts). */
+/** A table cursor as the page's links carry it (app/pages/customer-list.ts). */
 async function cursorAt(pool: pg.Pool, sort: SortKey, direction: "asc" | "desc", where: string, offset: number): Promise<string> {
   const column = { netSpent: `"netSpentMinor"`, predictedClv: `"predictedClvMinor"`, pAlive: `"pAlive"`, lastOrder: `"lastOrderDay"`, orders: "orders" }[sort];
   const order = direction === "asc" ? "ASC" : "DESC";

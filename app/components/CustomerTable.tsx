@@ -20,7 +20,7 @@ import { RFM_SEGMENT_KEYS, segmentName } from "~/display/segment-names";
 import { useReloadingPage } from "./states";
 
 // The customer IndexTable: sorting, filters and pages are URL search parameters read by the
-// loader (server-side keyset pages, app/pages/customers.server.ts), so every view is a
+// loader (server-side keyset pages, app/pages/customer-list.server.ts), so every view is a
 // link and a million customers page as fast as a hundred.
 
 export interface CustomerTableRow {

@@ -54,6 +54,9 @@ export function isoDay(iso: string | null | undefined): string {
   return Number.isNaN(date.getTime()) ? MISSING : dateFormat.format(date);
 }
 
+/** A database date (midnight UTC) as its ISO day ("2024-03-01"), null kept. */
+export const isoOfDate = (date: Date | null) => (date ? date.toISOString().slice(0, 10) : null);
+
 const dateTimeFormat = new Intl.DateTimeFormat("en-US", {
   year: "numeric",
   month: "short",

@@ -1,4 +1,3 @@
-import { dayToIso } from "~/analytics/dates";
 import { customerName } from "~/display/format";
 import { segmentName } from "~/display/segment-names";
 import {
@@ -7,25 +6,18 @@ import {
   type MovementsAggregate,
   type SegmentsAggregate,
 } from "~/data/aggregates";
+import { loadAggregates } from "~/data/aggregates.server";
+import { readLatestTransitions } from "~/data/segment-transitions-reads.server";
 import { loadMetricsSettings } from "~/data/settings.server";
 import { type Queryable } from "~/db/pg.server";
+import { type FitState } from "./fit-state";
+import { loadFitState } from "./fit-state.server";
 
 // The dashboard's data: the refit's precomputed aggregates (kpis, segments, movements),
 // the shop's fit status and the latest segment changes. A handful of primary-key and
-// (shop, at) index reads, whatever the shop's size.
+// (shop, at) index reads (app/data), whatever the shop's size.
 
 export const LATEST_TRANSITIONS = 10;
-
-export interface FitState {
-  /** "ready" | "no-predictions" | "failed"; null: never fitted (just installed, import or first refit running). */
-  status: string | null;
-  reason: string | null;
-  error: string | null;
-  asOfIso: string | null;
-  finishedAtIso: string | null;
-  /** The latest order import, when there is one: drives "import running" empty states. */
-  backfill: { status: string; ordersProcessed: number; expectedCount: number | null; error: string | null } | null;
-}
 
 export interface MovementRow {
   from: string | null;
@@ -56,52 +48,12 @@ export interface DashboardData {
   computedAtIso: string | null;
 }
 
-/** Fit status and the latest import of a shop: two indexed reads. */
-export async function loadFitState(db: Queryable, shop: string): Promise<FitState> {
-  const [fit, backfill] = await Promise.all([
-    db.query<{ status: string; reason: string | null; error: string | null; asOfDay: number; finishedAt: Date | null }>(
-      `SELECT status, reason, error, "asOfDay", "finishedAt" FROM "ShopFit" WHERE shop = $1`,
-      [shop],
-    ),
-    db.query<{ status: string; ordersProcessed: number; expectedCount: number | null; error: string | null }>(
-      `SELECT status, "ordersProcessed", "expectedCount", error FROM "BackfillRun" WHERE shop = $1 ORDER BY "startedAt" DESC LIMIT 1`,
-      [shop],
-    ),
-  ]);
-  const row = fit.rows[0];
-  return {
-    status: row?.status ?? null,
-    reason: row?.reason ?? null,
-    error: row?.error ?? null,
-    asOfIso: row ? dayToIso(row.asOfDay) : null,
-    finishedAtIso: row?.finishedAt ? row.finishedAt.toISOString() : null,
-    backfill: backfill.rows[0] ?? null,
-  };
-}
-
-/** The shop's aggregates of the given kinds (primary key reads), by kind. */
-export async function loadAggregates(db: Queryable, shop: string, kinds: readonly string[]) {
-  const result = await db.query<{ kind: string; data: unknown; computedAt: Date }>(
-    `SELECT kind, data, "computedAt" FROM "ShopAggregate" WHERE shop = $1 AND kind = ANY($2::text[])`,
-    [shop, kinds],
-  );
-  return new Map(result.rows.map((row) => [row.kind, row]));
-}
-
 export async function loadDashboard(db: Queryable, shop: string): Promise<DashboardData> {
   const [settings, fit, aggregates, transitions] = await Promise.all([
     loadMetricsSettings(db, shop),
     loadFitState(db, shop),
     loadAggregates(db, shop, [AGGREGATE_KIND.kpis, AGGREGATE_KIND.segments, AGGREGATE_KIND.movements]),
-    // ORDER BY at alone: a refit writes many transitions with one timestamp, and a tie-break
-    // on id would sort all of them; any order among equal times is fine here.
-    db.query<{ customerId: bigint; fromSegment: string | null; toSegment: string | null; at: Date; firstName: string | null; lastName: string | null; email: string | null }>(
-      `SELECT t."customerId", t."fromSegment", t."toSegment", t.at, c."firstName", c."lastName", c.email
-       FROM (SELECT * FROM "SegmentTransition" WHERE shop = $1 ORDER BY at DESC LIMIT ${LATEST_TRANSITIONS}) AS t
-       LEFT JOIN "Customer" AS c ON c.shop = $1 AND c.id = t."customerId"
-       ORDER BY t.at DESC`,
-      [shop],
-    ),
+    readLatestTransitions(db, shop, LATEST_TRANSITIONS),
   ]);
   const labels = settings.segmentLabels;
   const kpis = (aggregates.get(AGGREGATE_KIND.kpis)?.data as KpisAggregate | undefined) ?? null;
@@ -122,7 +74,7 @@ export async function loadDashboard(db: Queryable, shop: string): Promise<Dashbo
         toName: nameOf(move.to, "No longer scored"),
       })),
     },
-    latestTransitions: transitions.rows.map((t) => {
+    latestTransitions: transitions.map((t) => {
       const id = t.customerId.toString();
       return {
         customerId: id,

@@ -3,13 +3,16 @@ import { DEFAULT_SEGMENT_RULES, type SegmentRule, describeRule } from "~/analyti
 import { money, percent } from "~/display/format";
 import { type SegmentKind, rfmDefinitionOf, segmentKindOf, segmentName } from "~/display/segment-names";
 import { AGGREGATE_KIND, type SegmentRow, type SegmentsAggregate } from "~/data/aggregates";
+import { loadAggregates } from "~/data/aggregates.server";
 import { loadMetricsSettings } from "~/data/settings.server";
+import { readFitSegmentRules } from "~/data/shop-fit-reads.server";
 import { type Queryable } from "~/db/pg.server";
-import { type FitState, loadAggregates, loadFitState } from "./dashboard.server";
+import { type FitState } from "./fit-state";
+import { loadFitState } from "./fit-state.server";
 
 // The segments table (RFM and behavioural, one aggregate row) and one segment's page: its
 // rule in plain words, a suggested action and its figures. The segment's customers come
-// from listCustomers (customers.server.ts) with the segment as a filter.
+// from listCustomers (customer-list.server.ts) with the segment as a filter.
 
 export interface SegmentsOverview {
   currency: string;
@@ -121,10 +124,7 @@ export async function loadSegment(db: Queryable, shop: string, key: string): Pro
     loadMetricsSettings(db, shop),
     loadFitState(db, shop),
     loadAggregates(db, shop, [AGGREGATE_KIND.segments]),
-    db.query<{ segmentRules: SegmentRule[] | null; behaviourThresholds: BehaviourThresholds | null }>(
-      `SELECT "segmentRules", "behaviourThresholds" FROM "ShopFit" WHERE shop = $1`,
-      [shop],
-    ),
+    readFitSegmentRules(db, shop),
   ]);
   const segments = (aggregates.get(AGGREGATE_KIND.segments)?.data as SegmentsAggregate | undefined) ?? null;
   const row = segments?.rows.find((r) => r.kind === kind && r.key === key) ?? null;
@@ -133,7 +133,7 @@ export async function loadSegment(db: Queryable, shop: string, key: string): Pro
   if (kind === "rfm") {
     const definition = rfmDefinitionOf(key)!;
     // The rules the current scores were made with (the fit's), else the settings' rules.
-    const fitRules = stored.rows[0]?.segmentRules;
+    const fitRules = stored?.segmentRules;
     const rules = fitRules && fitRules.length > 0 ? fitRules : settings.segmentRules.length > 0 ? settings.segmentRules : DEFAULT_SEGMENT_RULES;
     return {
       kind,
@@ -155,7 +155,7 @@ export async function loadSegment(db: Queryable, shop: string, key: string): Pro
     key,
     name,
     description: behaviouralSegmentDefinitions()[behaviourKey].description,
-    rule: behaviourRuleWords(behaviourKey, stored.rows[0]?.behaviourThresholds ?? null, currency),
+    rule: behaviourRuleWords(behaviourKey, stored?.behaviourThresholds ?? null, currency),
     action: BEHAVIOUR_ACTIONS[behaviourKey],
     currency,
     fit,

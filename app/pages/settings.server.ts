@@ -1,7 +1,7 @@
-import { requestRefit } from "~/queues/enqueue.server";
-import { loadMetricsSettings } from "~/data/settings.server";
+import { requestRefit } from "~/refit/request-refit.server";
+import { loadMetricsSettings, readSettingsPageExtras, saveSettings } from "~/data/settings.server";
 import { AGGREGATE_KIND } from "~/data/aggregates";
-import { parseSettingsForm, type SettingsFieldErrors, type SettingsFormInput, settingsFormInputOf, type SettingsValues } from "~/pages/settings-form";
+import { parseSettingsForm, type SettingsFieldErrors, type SettingsFormInput, settingsFormInputOf } from "~/pages/settings-form";
 import { type Queryable } from "~/db/pg.server";
 
 // Settings page data: the stored settings as form text, the sales channels worth offering as
@@ -18,15 +18,10 @@ export interface SettingsPageData {
 }
 
 export async function loadSettingsPage(db: Queryable, shop: string): Promise<SettingsPageData> {
-  const [settings, extra] = await Promise.all([
+  const [settings, row] = await Promise.all([
     loadMetricsSettings(db, shop),
-    db.query<{ channels: { value: string }[] | null; updatedAt: Date | null }>(
-      `SELECT (SELECT data->'filters'->'channel' FROM "ShopAggregate" WHERE shop = $1 AND kind = $2) AS channels,
-              (SELECT "updatedAt" FROM "ShopSettings" WHERE shop = $1) AS "updatedAt"`,
-      [shop, AGGREGATE_KIND.retention],
-    ),
+    readSettingsPageExtras(db, shop, AGGREGATE_KIND.retention),
   ]);
-  const row = extra.rows[0];
   const channels = new Set<string>((row?.channels ?? []).map((channel) => channel.value).filter((value) => value !== "Other" && value !== "(none)"));
   for (const excluded of settings.excludedSourceNames) channels.add(excluded);
   return {
@@ -36,30 +31,6 @@ export async function loadSettingsPage(db: Queryable, shop: string): Promise<Set
     channelOptions: [...channels],
     savedAtIso: row?.updatedAt ? row.updatedAt.toISOString() : null,
   };
-}
-
-/** Writes a shop's settings (one upsert). */
-export async function saveSettings(db: Queryable, shop: string, values: SettingsValues): Promise<void> {
-  await db.query(
-    `INSERT INTO "ShopSettings" (shop, "grossMargin", "cacMinor", "annualDiscountRate", "horizonDays", "segmentRules", "segmentLabels",
-                                 "excludedOrderTags", "excludedSourceNames", "updatedAt")
-     VALUES ($1, $2, $3, $4, $5, $6::jsonb, $7::jsonb, $8::text[], $9::text[], now())
-     ON CONFLICT (shop) DO UPDATE SET
-       "grossMargin" = EXCLUDED."grossMargin", "cacMinor" = EXCLUDED."cacMinor", "annualDiscountRate" = EXCLUDED."annualDiscountRate",
-       "horizonDays" = EXCLUDED."horizonDays", "segmentRules" = EXCLUDED."segmentRules", "segmentLabels" = EXCLUDED."segmentLabels",
-       "excludedOrderTags" = EXCLUDED."excludedOrderTags", "excludedSourceNames" = EXCLUDED."excludedSourceNames", "updatedAt" = now()`,
-    [
-      shop,
-      values.grossMargin,
-      values.cacMinor === null ? null : String(values.cacMinor),
-      values.annualDiscountRate,
-      values.horizonDays,
-      JSON.stringify(values.segmentRules),
-      JSON.stringify(values.segmentLabels),
-      values.excludedOrderTags,
-      values.excludedSourceNames,
-    ],
-  );
 }
 
 export type SaveSettingsOutcome =

@@ -22,7 +22,8 @@ import { NotReadyState, PageErrorBoundary, PageSkeleton, useLeavingPage, useRelo
 import { pgPool } from "~/db/pg.server";
 import { requireShop } from "~/demo-mode.server";
 import { RETENTION_DIMENSIONS, type RetentionDimension } from "~/data/aggregates";
-import { type CohortsPageData, cohortFilterFromUrl, loadCohortsPage } from "~/pages/cohorts.server";
+import { type CohortsPageData } from "~/pages/cohorts";
+import { cohortFilterFromUrl, loadCohortsPage } from "~/pages/cohorts.server";
 import { Figure } from "~/components/Figure";
 
 export const links = chartLinks;

@@ -7,7 +7,8 @@ import { count, instant, isoDay, money, percent, ratio } from "~/display/format"
 import { PageErrorBoundary, PageSkeleton, useLeavingPage } from "~/components/states";
 import { pgPool } from "~/db/pg.server";
 import { requireShop } from "~/demo-mode.server";
-import { type CustomerDetail, loadCustomer } from "~/pages/customers.server";
+import { type CustomerDetail } from "~/pages/customer";
+import { loadCustomer } from "~/pages/customer.server";
 
 // One customer: scores, segment history, P(alive) over time (the stored model applied to
 // their own history), expected next order, historic and predicted CLV with the model's

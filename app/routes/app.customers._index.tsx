@@ -6,8 +6,9 @@ import { isoDay } from "~/display/format";
 import { NoPredictionsBanner, NotReadyState, PageErrorBoundary, PageSkeleton, ProblemsBanner, useLeavingPage } from "~/components/states";
 import { pgPool } from "~/db/pg.server";
 import { requireShop } from "~/demo-mode.server";
-import { activeFilters, customerTableContext, listCustomers, parseListParams } from "~/pages/customers.server";
-import { loadFitState } from "~/pages/dashboard.server";
+import { activeFilters, parseListParams } from "~/pages/customer-list";
+import { customerTableContext, listCustomers } from "~/pages/customer-list.server";
+import { loadFitState } from "~/pages/fit-state.server";
 
 // Every customer of the shop with their metrics, sorted, filtered and paged in PostgreSQL
 // (keyset pages on indexed columns), so the table is as fast at a million customers as at ten.

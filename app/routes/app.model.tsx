@@ -9,7 +9,8 @@ import { PARAMETER_MEANINGS, UNIT_WORDS } from "~/display/model-params";
 import { NotReadyState, PageErrorBoundary, PageSkeleton, useLeavingPage } from "~/components/states";
 import { pgPool } from "~/db/pg.server";
 import { requireShop } from "~/demo-mode.server";
-import { loadModelPage, type ModelPageData } from "~/pages/model.server";
+import { type ModelPageData } from "~/pages/model";
+import { loadModelPage } from "~/pages/model.server";
 import { Figure } from "~/components/Figure";
 
 export const links = chartLinks;

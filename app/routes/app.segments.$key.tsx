@@ -6,7 +6,8 @@ import { change, count, money, percent } from "~/display/format";
 import { NoPredictionsBanner, PageErrorBoundary, PageSkeleton, ProblemsBanner, useLeavingPage } from "~/components/states";
 import { pgPool } from "~/db/pg.server";
 import { requireShop } from "~/demo-mode.server";
-import { activeFilters, listCustomers, parseListParams } from "~/pages/customers.server";
+import { activeFilters, parseListParams } from "~/pages/customer-list";
+import { listCustomers } from "~/pages/customer-list.server";
 import { loadSegment } from "~/pages/segments.server";
 import { Figure } from "~/components/Figure";
 

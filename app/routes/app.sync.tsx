@@ -9,8 +9,8 @@ import { PageErrorBoundary, PageSkeleton, useLeavingPage } from "~/components/st
 import { pgPool } from "~/db/pg.server";
 import { requireShop } from "~/demo-mode.server";
 import { requestBackfill } from "~/queues/enqueue.server";
-import { COUNT_CAP, FAILED_SHOWN } from "~/pages/sync-limits";
-import { loadSyncPage, type SyncPageData } from "~/pages/sync.server";
+import { COUNT_CAP, FAILED_SHOWN, type SyncPageData } from "~/pages/sync";
+import { loadSyncPage } from "~/pages/sync.server";
 import { Figure } from "~/components/Figure";
 
 export function ErrorBoundary() {

@@ -8,11 +8,11 @@ import {
   type SortKey,
   decodeCursor,
   encodeCursor,
-  listCustomers,
   parseListParams,
-} from "~/pages/customers.server";
-import { testDb, uniqueShop } from "../support/db";
-import { metricsRow, testPool, writeMetrics } from "../support/metrics-rows";
+} from "~/pages/customer-list";
+import { listCustomers } from "~/pages/customer-list.server";
+import { testDb, uniqueShop, testPool } from "../support/db";
+import { metricsRow, writeMetrics } from "../support/customer-metrics-rows";
 
 // The customer table reads CustomerMetrics by keyset pages. Each sort and direction is walked
 // page by page, forwards and back, and must give exactly the order a plain sort of the

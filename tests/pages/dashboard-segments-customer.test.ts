@@ -2,12 +2,13 @@ import { afterAll, beforeAll, vi } from "vitest";
 import { dayIndex } from "~/analytics/dates";
 import { SEGMENT_DEFINITIONS } from "~/analytics/segments";
 import { refitShop } from "~/refit/refit.server";
-import { type CustomerListRow, decodeCursor, listCustomers, loadCustomer } from "~/pages/customers.server";
+import { type CustomerListRow, decodeCursor } from "~/pages/customer-list";
+import { listCustomers } from "~/pages/customer-list.server";
+import { loadCustomer } from "~/pages/customer.server";
 import { loadDashboard } from "~/pages/dashboard.server";
 import { loadSegment, loadSegmentsOverview } from "~/pages/segments.server";
-import { uniqueShop } from "../support/db";
+import { uniqueShop, testPool } from "../support/db";
 import { insertSyntheticShop } from "../refit/synthetic-shop";
-import { testPool } from "../support/metrics-rows";
 
 // The dashboard, segment and customer pages' data on shops the real refit has scored: what
 // the pages show agrees with the stored rows, another shop's rows never show, and unknown

@@ -1,8 +1,9 @@
 import type pg from "pg";
-import { COUNT_CAP, FAILED_SHOWN, loadSyncPage } from "~/pages/sync.server";
+import { COUNT_CAP, FAILED_SHOWN } from "~/pages/sync";
+import { loadSyncPage } from "~/pages/sync.server";
 import { uniqueShop } from "../support/db";
 import type * as SyncRouteModule from "~/routes/app.sync";
-import { insertShop, poolForTests } from "./precomputed-rows";
+import { insertShop, poolForTests } from "../support/precomputed-rows";
 
 // The sync status page: newest import, last webhook, last reconciliation and refit, failed
 // deliveries newest first with their reasons (limited), pending count (capped), per shop.

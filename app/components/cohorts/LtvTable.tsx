@@ -1,6 +1,6 @@
 import { Badge, DataTable, Text } from "@shopify/polaris";
 import { count, MISSING, money, ratio } from "~/display/format";
-import type { CohortsPageData } from "~/pages/cohorts.server";
+import type { CohortsPageData } from "~/pages/cohorts";
 
 // LTV per customer at 30/60/90/180/365 days after the first order: all cohorts pooled,
 // then each cohort; with LTV:CAC beside each figure when a CAC is set.

@@ -1,6 +1,6 @@
 import { Badge, BlockStack, Text } from "@shopify/polaris";
 import { count, MISSING, percent } from "~/display/format";
-import type { CohortView } from "~/pages/cohorts.server";
+import type { CohortView } from "~/pages/cohorts";
 
 // Retention by first-order month as a real table (caption, row and column headers, the
 // percentage written in every cell); colour only adds a heat scale. "in-month" = share of

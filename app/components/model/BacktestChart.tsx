@@ -2,7 +2,7 @@ import { BlockStack, Button, Collapsible, DataTable, Text } from "@shopify/polar
 import { useId, useState } from "react";
 import { Chart } from "~/components/charts";
 import { count, isoDay, ratio } from "~/display/format";
-import type { ModelPageData } from "~/pages/model.server";
+import type { ModelPageData } from "~/pages/model";
 
 // Weekly repeat purchases, actual vs what the model fitted on the calibration weeks
 // predicts, cumulative. The holdout weeks (after calibration) are the honest test.

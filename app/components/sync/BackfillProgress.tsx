@@ -1,7 +1,7 @@
 import { Badge, BlockStack, InlineStack, ProgressBar, Text } from "@shopify/polaris";
 import { useId } from "react";
 import { count, instant } from "~/display/format";
-import type { SyncPageData } from "~/pages/sync.server";
+import type { SyncPageData } from "~/pages/sync";
 
 // The newest order import: a progress bar against the order count Shopify reported when
 // it started, its state in words, and its notice (e.g. only the last 60 days readable).

@@ -1,0 +1,213 @@
+import { type Cursor, type CustomerListFilters, type CustomerListQuery, SORT_COLUMNS, type SortKey } from "~/pages/customer-list";
+import { type Queryable } from "~/db/pg.server";
+
+// Reads of CustomerMetrics for the pages: the customer table's keyset pages and one
+// customer's row. The writes (workers) are in customer-metrics.server.ts.
+//
+// The table pages by keyset (cursor), never by OFFSET: a page is "the next N rows after
+// this (sort value, customer id)", so page 20,000 of a million customers costs what page 1
+// costs, and rows inserted meanwhile do not shift what "next" means. Every query starts
+// with `shop = $1` and its sort column has a (shop, column) index; ties are broken by the
+// customer id so the order is total and no row is skipped or repeated across pages.
+// Nullable sort columns (no prediction yet, no order) put their nulls last in both
+// directions: the non-null rows come from the column's index, the null rows after them
+// from a second query ordered by customer id.
+
+interface SortSql {
+  sql: string;
+  /** CustomerMetrics has an index on (shop, segment, column, customerId). */
+  segmentIndex: boolean;
+}
+
+const SORT_SQL: Readonly<Record<SortKey, SortSql>> = {
+  netSpent: { sql: `cm."netSpentMinor"`, segmentIndex: true },
+  predictedClv: { sql: `cm."predictedClvMinor"`, segmentIndex: true },
+  pAlive: { sql: `cm."pAlive"`, segmentIndex: false },
+  lastOrder: { sql: `cm."lastOrderDay"`, segmentIndex: false },
+  orders: { sql: `cm.orders`, segmentIndex: false },
+};
+
+/**
+ * Segments up to this size are sorted whole (a top-N sort: ~100 ms at this size) when the
+ * sort has no (shop, segment, column) index; larger ones walk the shop-wide index, where the
+ * segment's customers are common enough to come soon. Three more segment indexes would
+ * avoid the choice but cost the refit ~27 s per million customers (bench/refit.bench.ts).
+ */
+const SORT_WHOLE_SEGMENT_MAX = 100_000;
+
+/** A customer table row as read: CustomerMetrics with the Customer's name and email. */
+export interface MetricsListRow {
+  customerId: bigint;
+  orders: number;
+  netSpentMinor: bigint;
+  predictedClvMinor: bigint | null;
+  pAlive: number | null;
+  lastOrderDay: Date | null;
+  expectedNextOrderDay: Date | null;
+  segment: string | null;
+  behaviours: string[];
+  firstName: string | null;
+  lastName: string | null;
+  email: string | null;
+}
+
+const LIST_COLUMNS = `cm."customerId", cm.orders, cm."netSpentMinor", cm."predictedClvMinor", cm."pAlive", cm."lastOrderDay",
+  cm."expectedNextOrderDay", cm.segment, cm.behaviours, c."firstName", c."lastName", c.email`;
+
+/** SQL conditions for the filters, appended to `params`. */
+function filterSql(filters: CustomerListFilters, params: unknown[]): string {
+  const parts: string[] = [];
+  if (filters.segment) {
+    params.push(filters.segment);
+    parts.push(`cm.segment = $${params.length}`);
+  }
+  if (filters.behaviour) {
+    params.push([filters.behaviour]);
+    parts.push(`cm.behaviours @> $${params.length}::text[]`);
+  }
+  if (filters.minPredictedClvMinor != null) {
+    params.push(String(filters.minPredictedClvMinor));
+    parts.push(`cm."predictedClvMinor" >= $${params.length}::bigint`);
+  }
+  if (filters.pAliveMin != null) {
+    params.push(filters.pAliveMin);
+    parts.push(`cm."pAlive" >= $${params.length}::float8`);
+  }
+  if (filters.pAliveMax != null) {
+    params.push(filters.pAliveMax);
+    parts.push(`cm."pAlive" <= $${params.length}::float8`);
+  }
+  return parts.map((part) => ` AND ${part}`).join("");
+}
+
+type Region = "values" | "nulls";
+
+/**
+ * One region of the total order, read in `scan` order ("forward": the table's order,
+ * "backward": its reverse), starting strictly past `from` when given, at most `limit` rows.
+ */
+async function readRegion(
+  db: Queryable,
+  shop: string,
+  query: CustomerListQuery,
+  region: Region,
+  scan: "forward" | "backward",
+  from: Cursor | null,
+  limit: number,
+  sortWholeSegment: boolean,
+): Promise<MetricsListRow[]> {
+  const column = { ...SORT_COLUMNS[query.sort], ...SORT_SQL[query.sort] };
+  const params: unknown[] = [shop];
+  const conditions: string[] = [];
+  // The direction rows are read in: the table's direction, or its reverse for a previous page.
+  const ascending = (query.direction === "asc") === (scan === "forward");
+  const cmp = ascending ? ">" : "<";
+  const order = ascending ? "ASC" : "DESC";
+  if (region === "values") {
+    if (column.nullable) conditions.push(`${column.sql} IS NOT NULL`);
+    if (from && from.value !== null) {
+      params.push(from.value, from.id);
+      const v = `$${params.length - 1}::${column.cast}`;
+      const id = `$${params.length}::bigint`;
+      // A row comparison: an index on (shop, column, customerId) seeks straight to it, and one on
+      // (shop, column) still bounds the scan by the column.
+      conditions.push(`(${column.sql}, cm."customerId") ${cmp} (${v}, ${id})`);
+    }
+  } else {
+    conditions.push(`${column.sql} IS NULL`);
+    if (from && from.value === null) {
+      params.push(from.id);
+      conditions.push(`cm."customerId" ${cmp} $${params.length}::bigint`);
+    }
+  }
+  const filters = filterSql(query, params);
+  params.push(limit);
+  // Sorting by an expression keeps the planner off the shop-wide index (see SORT_WHOLE_SEGMENT_MAX).
+  const sortKey = sortWholeSegment ? `(${column.sql} + 0)` : column.sql;
+  const orderBy = region === "values" ? `${sortKey} ${order}, cm."customerId" ${order}` : `cm."customerId" ${order}`;
+  const result = await db.query<MetricsListRow>(
+    `SELECT ${LIST_COLUMNS}
+     FROM "CustomerMetrics" AS cm
+     LEFT JOIN "Customer" AS c ON c.shop = cm.shop AND c.id = cm."customerId"
+     WHERE cm.shop = $1 AND ${conditions.join(" AND ") || "TRUE"}${filters}
+     ORDER BY ${orderBy}
+     LIMIT $${params.length}`,
+    params,
+  );
+  return result.rows;
+}
+
+/**
+ * A segment filter on a sort without a segment index, and a segment small enough to sort
+ * whole. Counted here, at most SORT_WHOLE_SEGMENT_MAX + 1 entries of the (shop, segment, ...)
+ * index (~10 ms), rather than read from the refit's segments row, which live changes outdate.
+ */
+async function shouldSortWholeSegment(db: Queryable, shop: string, query: CustomerListQuery): Promise<boolean> {
+  if (!query.segment || SORT_SQL[query.sort].segmentIndex) return false;
+  const result = await db.query<{ customers: number }>(
+    `SELECT count(*)::int AS customers FROM (
+       SELECT 1 FROM "CustomerMetrics" WHERE shop = $1 AND segment = $2 LIMIT ${SORT_WHOLE_SEGMENT_MAX + 1}
+     ) AS members`,
+    [shop, query.segment],
+  );
+  return result.rows[0].customers <= SORT_WHOLE_SEGMENT_MAX;
+}
+
+/**
+ * Up to `limit` rows of the filtered table in `scan` order past `from` (null: from the start
+ * of that scan), crossing from one region (non-null sort values, nulls) to the next.
+ */
+export async function readCustomerTableRows(
+  db: Queryable,
+  shop: string,
+  query: CustomerListQuery,
+  scan: "forward" | "backward",
+  from: Cursor | null,
+  limit: number,
+): Promise<MetricsListRow[]> {
+  const sortWholeSegment = await shouldSortWholeSegment(db, shop, query);
+  const nullable = SORT_COLUMNS[query.sort].nullable;
+  // Forward: values, then nulls. Backward: nulls, then values.
+  const regions: Region[] = !nullable ? ["values"] : scan === "forward" ? ["values", "nulls"] : ["nulls", "values"];
+  const fromRegion: Region | null = from === null ? null : from.value === null ? "nulls" : "values";
+  const rows: MetricsListRow[] = [];
+  let started = fromRegion === null;
+  for (const region of regions) {
+    if (!started && region !== fromRegion) continue;
+    const startsHere = !started && region === fromRegion;
+    started = true;
+    rows.push(...(await readRegion(db, shop, query, region, scan, startsHere ? from : null, limit - rows.length, sortWholeSegment)));
+    if (rows.length >= limit) break;
+  }
+  return rows;
+}
+
+/** One customer's CustomerMetrics row as stored. */
+export interface CustomerMetricsRow {
+  orders: number;
+  netSpentMinor: bigint;
+  aovMinor: bigint | null;
+  discountedOrders: number;
+  firstOrderDay: Date | null;
+  lastOrderDay: Date | null;
+  recencyDays: number | null;
+  rScore: number | null;
+  fScore: number | null;
+  mScore: number | null;
+  segment: string | null;
+  behaviours: string[];
+  pAlive: number | null;
+  expectedPurchases90d: number | null;
+  expectedPurchases365d: number | null;
+  expectedOrderValueMinor: bigint | null;
+  predictedClvMinor: bigint | null;
+  expectedNextOrderDay: Date | null;
+  asOfDay: number;
+  computedAt: Date;
+}
+
+/** The customer's metrics row, or undefined (not scored yet, or no such customer). `id`: decimal text. */
+export async function readCustomerMetricsRow(db: Queryable, shop: string, id: string): Promise<CustomerMetricsRow | undefined> {
+  const result = await db.query<CustomerMetricsRow>(`SELECT * FROM "CustomerMetrics" WHERE shop = $1 AND "customerId" = $2::bigint`, [shop, id]);
+  return result.rows[0];
+}

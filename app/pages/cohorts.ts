@@ -1,0 +1,47 @@
+import type { CohortRow } from "~/analytics/retention";
+import type { RetentionDimension } from "~/data/aggregates";
+import type { FitState } from "./fit-state";
+
+// The cohorts page's data as the route and its components see it (no server code); the
+// loader is cohorts.server.ts.
+
+export interface CohortFilter {
+  dimension: RetentionDimension;
+  value: string;
+}
+
+/** A cohort as the page shows it: ltvToCacAtDays and paybackMonth recomputed from the current CAC and margin. */
+export type CohortView = Omit<CohortRow, "orders">;
+
+export interface CohortsPageData {
+  shop: string;
+  currency: string;
+  /** "none": no refit has written cohorts yet (just installed). */
+  state: "none" | "ready";
+  /** Why there are no cohorts yet (import running, first refit, failure); read only in state "none". */
+  fit: FitState | null;
+  computedAtIso: string | null;
+  asOfIso: string | null;
+  /** Values offered per dimension (whole-shop row). */
+  filters: Record<RetentionDimension, { value: string; customers: number }[]>;
+  /** The filter shown; null: the whole shop. */
+  filter: CohortFilter | null;
+  /** A filter was asked for that the last refit has no row for (value gone, or a typo in the URL). */
+  filterUnavailable: CohortFilter | null;
+  smallCohortSize: number;
+  horizonsDays: number[];
+  lastCompleteMonth: string | null;
+  olderCohortsNotListed: number;
+  totals: { customers: number; repeatPurchaseRate: number | null } | null;
+  cohorts: CohortView[];
+  /** All cohorts pooled. */
+  ltv: {
+    atDays: { days: number; value: number | null; customers: number; ltvToCac: number | null }[];
+    byMonth: (number | null)[];
+    byMonthCustomers: number[];
+    paybackMonth: number | null;
+  } | null;
+  /** From settings, in minor units; null: no CAC set (the page asks for one). */
+  cacMinor: number | null;
+  grossMargin: number;
+}

@@ -1,0 +1,49 @@
+import type { ShopModelJson } from "~/analytics/clv/shop-model";
+import type { FitState } from "./fit-state";
+
+// The model page's data as the route and its components see it (no server code); the
+// loader is model.server.ts.
+
+export interface BacktestWeek {
+  week: number;
+  startIso: string;
+  endIso: string;
+  holdout: boolean;
+  actual: number;
+  predicted: number;
+  cumulativeActual: number;
+  cumulativePredicted: number;
+}
+
+export interface ModelPageData {
+  shop: string;
+  currency: string;
+  /** none: no refit yet; ready: predictions; no-predictions: too little data (reason says why); failed: the last refit failed. */
+  status: "none" | "ready" | "no-predictions" | "failed";
+  /** Import progress for the "no model yet" state; read only when status is "none". */
+  notReady: FitState | null;
+  reason: string | null;
+  reasonCode: string | null;
+  error: string | null;
+  model: ShopModelJson | null;
+  asOfIso: string | null;
+  customers: number;
+  orders: number;
+  trigger: string | null;
+  finishedAtIso: string | null;
+  durationMs: number | null;
+  backtest: {
+    holdoutDays: number;
+    note: string | null;
+    modelName: string | null;
+    calibrationEndIso: string | null;
+    holdoutEndIso: string | null;
+    customers: number;
+    meanAbsoluteError: number | null;
+    totalPredicted: number | null;
+    totalActual: number | null;
+    weeks: BacktestWeek[];
+  } | null;
+  /** Settings now (the model's assumptions are those of its fit; a difference means a refit is due). */
+  settings: { grossMargin: number; annualDiscountRate: number; horizonDays: number };
+}
