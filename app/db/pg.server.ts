@@ -134,11 +134,33 @@ export class PgTx implements RawTx {
   }
 }
 
-/** Runs `work` in a READ COMMITTED transaction on a client of `pool`. `prepared`: see pgQuery. */
+/**
+ * How a transaction runs. Default: READ COMMITTED, read-write, commits wait for the WAL flush.
+ * - prepared: see pgQuery;
+ * - repeatableRead + readOnly: one snapshot for every statement, blocking nobody (the refit's read);
+ * - asyncCommit: COMMIT does not wait for the WAL flush, for derived rows a crash may lose
+ *   and the next recompute writes again. Sent with BEGIN, in the same round trip.
+ */
+export interface TransactionOptions {
+  prepared?: boolean;
+  repeatableRead?: boolean;
+  readOnly?: boolean;
+  asyncCommit?: boolean;
+}
+
+function beginStatement(options: TransactionOptions): string {
+  let begin = "BEGIN";
+  if (options.repeatableRead) begin += " ISOLATION LEVEL REPEATABLE READ";
+  if (options.readOnly) begin += " READ ONLY";
+  if (options.asyncCommit) begin += "; SET LOCAL synchronous_commit TO off";
+  return begin;
+}
+
+/** Runs `work` in a transaction (READ COMMITTED unless `options` say otherwise) on a client of `pool`. */
 export async function pgTransaction<T>(
   pool: pg.Pool,
   work: (tx: PgTx, client: pg.PoolClient) => Promise<T>,
-  options: { prepared?: boolean } = {},
+  options: TransactionOptions = {},
 ): Promise<T> {
   const client = await pool.connect();
   try {
@@ -148,15 +170,15 @@ export async function pgTransaction<T>(
   }
 }
 
-/** Runs `work` in a READ COMMITTED transaction on a client the caller holds. */
+/** Runs `work` in a transaction (READ COMMITTED unless `options` say otherwise) on a client the caller holds. */
 export async function clientTransaction<T>(
   client: pg.PoolClient | pg.Client,
   work: (tx: PgTx) => Promise<T>,
-  options: { prepared?: boolean } = {},
+  options: TransactionOptions = {},
 ): Promise<T> {
-  await client.query("BEGIN");
+  await client.query(beginStatement(options));
   try {
-    const result = await work(new PgTx(client, options));
+    const result = await work(new PgTx(client, { prepared: options.prepared }));
     await client.query("COMMIT");
     return result;
   } catch (error) {
