@@ -1,5 +1,5 @@
 // The shapes of ShopAggregate.data, per kind: written by the shop refit
-// (app/refit/refit.server.ts), read by the pages. Money is integer minor units of
+// (app/refit/aggregates.server.ts), read by the pages. Money is integer minor units of
 // the shop currency; shares are 0..1; days are day indices (analytics/dates.ts) unless
 // named ...Iso. Plain types only (no server code), so routes and components import them.
 import type { BacktestResult } from "~/analytics/clv/backtest";

@@ -1,10 +1,6 @@
 import pg from "pg";
-import { type CustomerMetricsValues, type ScoringContext } from "~/analytics/customer-metrics";
-import { type BehaviourThresholds } from "~/analytics/behaviour";
-import { type ShopModelJson, restoreShopModel } from "~/analytics/clv/shop-model";
+import { type CustomerMetricsValues } from "~/analytics/customer-metrics";
 import { dayIndexInZone, dayToIso } from "~/analytics/dates";
-import { type RfmCutPoints } from "~/analytics/rfm";
-import { DEFAULT_SEGMENT_RULES, type SegmentRule } from "~/analytics/segments";
 import { arrayLiteral, pgQuery, type Queryable } from "~/db/pg.server";
 
 // CustomerMetrics rows and the segment transitions they imply, written set-based: one
@@ -174,31 +170,6 @@ export async function writeTransitionsFrom(
   return result.rows.map((row) => row.id);
 }
 
-/** A stored fit, as read back for scoring. */
-export interface StoredFit {
-  version: number;
-  status: string;
-  model: ShopModelJson | null;
-  rfmCuts: RfmCutPoints | null;
-  behaviourThresholds: BehaviourThresholds | null;
-  segmentRules: SegmentRule[];
-  asOfDay: number;
-}
-
-export async function loadStoredFit(db: Queryable, shop: string): Promise<StoredFit | null> {
-  const result = await db.query<StoredFit>(
-    `SELECT version, status, model, "rfmCuts", "behaviourThresholds", "segmentRules", "asOfDay" FROM "ShopFit" WHERE shop = $1`,
-    [shop],
-  );
-  return result.rows[0] ?? null;
-}
-
-/** The shop's time zone (UTC when the shop row is missing). */
-export async function shopTimeZone(db: Queryable, shop: string): Promise<string> {
-  const result = await db.query<{ timezone: string }>(`SELECT timezone FROM "Shop" WHERE domain = $1`, [shop]);
-  return result.rows[0]?.timezone ?? "UTC";
-}
-
 /** Today's day index in the shop's time zone. */
 export function todayInZone(timeZone: string, now = new Date()): number {
   try {
@@ -208,18 +179,63 @@ export function todayInZone(timeZone: string, now = new Date()): number {
   }
 }
 
+// ------------------------------------------------------------------ the refit's reads and clean-up
+
 /**
- * The context a live recompute scores with: the stored fit (model, cut points,
- * thresholds, rules) as of `asOfDay`. A shop never fitted scores without predictions,
- * RFM scores or behaviours until its first refit.
+ * Customers whose row was changed by a transaction the read's snapshot does not see (in
+ * flight when the orders were read, or later): the ingest path updates a customer's
+ * summary in the transaction that changes their orders, so these are the customers whose
+ * orders may be newer than ours. xmin is a 32-bit transaction id; the snapshot's xmax gives
+ * its epoch (xmin is never more than 2^31 transactions behind it). Rows older than the
+ * snapshot's xmin (nearly all; frozen ones too) are visible to it: a cheap age() test drops
+ * them before the exact check (a quarter of the scan's cost at 1M rows).
  */
-export function scoringContextOf(fit: StoredFit | null, asOfDay: number): ScoringContext {
-  if (!fit) return { asOfDay, model: null, cuts: null, rules: DEFAULT_SEGMENT_RULES, thresholds: null };
-  return {
-    asOfDay,
-    model: fit.model ? restoreShopModel(fit.model) : null,
-    cuts: fit.rfmCuts,
-    rules: fit.segmentRules.length > 0 ? fit.segmentRules : DEFAULT_SEGMENT_RULES,
-    thresholds: fit.behaviourThresholds,
-  };
+export async function changedOutside(
+  db: Queryable,
+  shop: string,
+  snapshot: string,
+  table: "Customer" | "CustomerMetrics" = "Customer",
+): Promise<Set<string>> {
+  const id = table === "Customer" ? "id" : `"customerId"`;
+  const result = await db.query<{ id: string }>(
+    `WITH s AS (SELECT $2::pg_snapshot AS snap, pg_snapshot_xmax($2::pg_snapshot)::text::bigint AS xmax,
+                       age((pg_snapshot_xmin($2::pg_snapshot)::text::bigint % 4294967296)::text::xid) AS xmin_age)
+     SELECT c.${id}::text AS id
+     FROM "${table}" AS c, s, LATERAL (SELECT ((s.xmax >> 32) << 32) + c.xmin::text::bigint AS guess) AS x
+     WHERE c.shop = $1
+       AND age(c.xmin) <= s.xmin_age
+       AND NOT pg_visible_in_snapshot((CASE WHEN x.guess > s.xmax THEN x.guess - 4294967296 ELSE x.guess END)::text::xid8, s.snap)`,
+    [shop, snapshot],
+  );
+  return new Set(result.rows.map((row) => row.id));
+}
+
+/** Up to `limit` customers whose row was computed before `at` (the rows a refit did not write), in id order. */
+export async function metricsComputedBefore(db: Queryable, shop: string, at: Date, limit: number): Promise<string[]> {
+  const left = await db.query<{ id: string }>(
+    `SELECT "customerId"::text AS id FROM "CustomerMetrics" WHERE shop = $1 AND "computedAt" < $2::timestamp ORDER BY "customerId" LIMIT $3`,
+    [shop, at.toISOString(), limit],
+  );
+  return left.rows.map((row) => row.id);
+}
+
+/** Removes the metrics rows of these customers (they no longer exist); returns how many went. */
+export async function deleteCustomerMetrics(db: Queryable, shop: string, customerIds: readonly string[]): Promise<number> {
+  return (await db.query(`DELETE FROM "CustomerMetrics" WHERE shop = $1 AND "customerId" = ANY($2::bigint[])`, [shop, customerIds])).rowCount ?? 0;
+}
+
+/** Removes the metrics rows and transitions of the shop's redacted customers (those with a tombstone). */
+export async function deleteMetricsOfRedactedCustomers(db: Queryable, shop: string): Promise<void> {
+  for (const table of ["CustomerMetrics", "SegmentTransition"]) {
+    await db.query(
+      `DELETE FROM "${table}" AS m USING "Tombstone" AS t
+       WHERE m.shop = $1 AND t.shop = $1 AND t.resource = 'customer' AND m."customerId" = t.id`,
+      [shop],
+    );
+  }
+}
+
+/** Removes every metrics row and transition of the shop (a redacted shop). */
+export async function deleteShopMetrics(db: Queryable, shop: string): Promise<void> {
+  for (const table of ["CustomerMetrics", "SegmentTransition"]) await db.query(`DELETE FROM "${table}" WHERE shop = $1`, [shop]);
 }

@@ -65,25 +65,60 @@ export async function loadMetricsSettings(db: Queryable, shop: string): Promise<
   };
 }
 
-/**
- * The orders that count for metrics, with their day index in the shop's time zone:
- * not test orders, with a customer, none of the excluded tags, not from an excluded
- * channel. Parameters: $1 shop, $2 time zone, $3 excluded tags, $4 excluded channels;
- * callers append their own conditions (`AND o."customerId" = ...`) and ordering.
- * The live worker and the refit both read orders through this, so they count alike.
- */
-export const COUNTED_ORDERS_SQL = `
-  SELECT o."customerId" AS customer_id,
-         ((o."processedAt" AT TIME ZONE 'UTC') AT TIME ZONE $2::text)::date - DATE '1970-01-01' AS day,
-         o."netMinor" AS net,
-         cardinality(o."discountCodes") > 0 AS discounted,
-         -- Acquisition dimensions of a customer's first order (the refit's retention filters).
-         o."sourceName" AS channel,
-         o."firstProductTitle" AS first_product,
-         (array_remove(o."discountCodes", ''))[1] AS first_discount_code
-  FROM "Order" AS o
-  WHERE o.shop = $1 AND NOT o.test AND o."customerId" IS NOT NULL
-    AND NOT (o.tags && $3::text[])
-    AND (o."sourceName" IS NULL OR NOT (o."sourceName" = ANY($4::text[])))`;
+// The Shop row's facts the refit needs besides the settings.
 
-export const countedOrdersParams = (shop: string, s: MetricsSettings) => [shop, s.timezone, s.excludedOrderTags, s.excludedSourceNames];
+/** Whether the shop's row exists (shop/redact deletes it last). */
+export async function shopRowExists(db: Queryable, shop: string): Promise<boolean> {
+  return ((await db.query(`SELECT 1 FROM "Shop" WHERE domain = $1`, [shop])).rowCount ?? 0) > 0;
+}
+
+/** Installed shops (not uninstalled), oldest first. */
+export async function installedShops(db: Queryable): Promise<string[]> {
+  const result = await db.query<{ domain: string }>(`SELECT domain FROM "Shop" WHERE "uninstalledAt" IS NULL ORDER BY "installedAt", domain`);
+  return result.rows.map((row) => row.domain);
+}
+
+// ------------------------------------------------------------------ the pages' reads and the settings save
+
+/** When the shop was installed and last reconciled (sync page), or undefined without a Shop row. */
+export async function readShopSyncTimes(db: Queryable, shop: string) {
+  const result = await db.query<{ installedAt: Date; reconciledAt: Date | null }>(`SELECT "installedAt", "reconciledAt" FROM "Shop" WHERE domain = $1`, [shop]);
+  return result.rows[0];
+}
+
+/**
+ * For the settings page, in one statement: the sales channels of the whole-shop retention
+ * aggregate (`retentionKind`), and when the merchant last saved (null: never).
+ */
+export async function readSettingsPageExtras(db: Queryable, shop: string, retentionKind: string) {
+  const result = await db.query<{ channels: { value: string }[] | null; updatedAt: Date | null }>(
+    `SELECT (SELECT data->'filters'->'channel' FROM "ShopAggregate" WHERE shop = $1 AND kind = $2) AS channels,
+              (SELECT "updatedAt" FROM "ShopSettings" WHERE shop = $1) AS "updatedAt"`,
+    [shop, retentionKind],
+  );
+  return result.rows[0];
+}
+
+/** Writes a shop's settings (one upsert); the settings page validates them first (app/pages/settings-form.ts). */
+export async function saveSettings(db: Queryable, shop: string, values: Omit<MetricsSettings, "timezone" | "currency">): Promise<void> {
+  await db.query(
+    `INSERT INTO "ShopSettings" (shop, "grossMargin", "cacMinor", "annualDiscountRate", "horizonDays", "segmentRules", "segmentLabels",
+                                 "excludedOrderTags", "excludedSourceNames", "updatedAt")
+     VALUES ($1, $2, $3, $4, $5, $6::jsonb, $7::jsonb, $8::text[], $9::text[], now())
+     ON CONFLICT (shop) DO UPDATE SET
+       "grossMargin" = EXCLUDED."grossMargin", "cacMinor" = EXCLUDED."cacMinor", "annualDiscountRate" = EXCLUDED."annualDiscountRate",
+       "horizonDays" = EXCLUDED."horizonDays", "segmentRules" = EXCLUDED."segmentRules", "segmentLabels" = EXCLUDED."segmentLabels",
+       "excludedOrderTags" = EXCLUDED."excludedOrderTags", "excludedSourceNames" = EXCLUDED."excludedSourceNames", "updatedAt" = now()`,
+    [
+      shop,
+      values.grossMargin,
+      values.cacMinor === null ? null : String(values.cacMinor),
+      values.annualDiscountRate,
+      values.horizonDays,
+      JSON.stringify(values.segmentRules),
+      JSON.stringify(values.segmentLabels),
+      values.excludedOrderTags,
+      values.excludedSourceNames,
+    ],
+  );
+}
