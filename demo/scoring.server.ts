@@ -1,7 +1,9 @@
 import { type Queue } from "bullmq";
 import type pg from "pg";
-import { scheduleRefit } from "~/metrics/recompute.server";
-import { COUNTED_ORDERS_SQL, countedOrdersParams, loadMetricsSettings } from "~/data/settings.server";
+import { COUNTED_ORDERS_SQL, countedOrdersParams } from "~/data/counted-orders.server";
+import { loadMetricsSettings } from "~/data/settings.server";
+import { type FitProgress, fitProgress } from "~/data/shop-fit.server";
+import { requestRefit } from "~/refit/request-refit.server";
 
 // The end of the demo: every customer scored. Once the deliveries are processed, the live
 // metrics queue drains, one refit of the demo shop runs on the complete store, and the
@@ -18,16 +20,7 @@ export interface ScoringSnapshot {
   scored: number;
   /** Buyers whose row carries predictions (P(alive), CLV). */
   predicted: number;
-  fit: {
-    version: number;
-    status: string;
-    reason: string | null;
-    /** The count model chosen ("bgnbd", "paretonbd"); null without predictions. */
-    model: string | null;
-    startedAt: Date | null;
-    finishedAt: Date | null;
-    error: string | null;
-  } | null;
+  fit: FitProgress | null;
 }
 
 export async function readScoring(pool: pg.Pool, shop: string): Promise<ScoringSnapshot> {
@@ -43,18 +36,7 @@ export async function readScoring(pool: pg.Pool, shop: string): Promise<ScoringS
                ON cm.shop = $1 AND cm."customerId" = buyers.customer_id AND cm."pAlive" IS NOT NULL) AS predicted`,
     countedOrdersParams(shop, settings),
   );
-  const fit = await pool.query<{
-    version: number;
-    status: string;
-    reason: string | null;
-    model: string | null;
-    startedAt: Date | null;
-    finishedAt: Date | null;
-    error: string | null;
-  }>(
-    `SELECT version, status, reason, model ->> 'chosen' AS model, "startedAt", "finishedAt", error FROM "ShopFit" WHERE shop = $1`,
-    [shop],
-  );
+  const fit = await fitProgress(pool, shop);
   const c = counts.rows[0];
   return {
     customers: Number(c.customers),
@@ -62,7 +44,7 @@ export async function readScoring(pool: pg.Pool, shop: string): Promise<ScoringS
     rows: Number(c.rows),
     scored: Number(c.scored),
     predicted: Number(c.predicted),
-    fit: fit.rows[0] ?? null,
+    fit,
   };
 }
 
@@ -111,7 +93,7 @@ export async function scoreShop(options: ScoreOptions): Promise<{ snapshot: Scor
 
   // The refit stamps startedAt with its worker's clock (same machine): a refit that started after this.
   const requestedAt = new Date(Date.now() - 1);
-  await scheduleRefit(options.refitQueue, options.shop, { trigger: "demo", delayMs: 0, reason: "requested" });
+  await requestRefit(options.shop, "demo");
   for (;;) {
     const snapshot = await readScoring(options.pool, options.shop);
     const fit = snapshot.fit;

@@ -1,9 +1,10 @@
-import { REFIT_DEBOUNCE, type FitState, recomputeCustomerMetrics, refitDue, refitThreshold } from "~/metrics/recompute.server";
+import { recomputeCustomerMetrics } from "~/metrics/recompute.server";
+import { REFIT_DEBOUNCE, type FitState, refitDue, refitThreshold } from "~/refit/debounce";
 import { refitShop } from "~/refit/refit.server";
 import { Random } from "~/analytics/random";
-import { testDb, uniqueShop } from "../support/db";
-import { customerPayload } from "../support/payloads";
-import { createShop, daysBefore, deliver, dropQueues, metricsRow, metricsRows, order, testPool, transitions } from "../support/metrics";
+import { testDb, uniqueShop, testPool } from "../support/db";
+import { customerPayload } from "../support/webhook-payloads";
+import { createShop, daysBefore, deliver, dropQueues, metricsRow, metricsRows, order, transitions } from "../support/ingested-shops";
 
 // recomputeCustomerMetrics on real rows written by the real ingest path: what a live
 // recompute writes, removes and counts, and that it agrees with the shop refit.

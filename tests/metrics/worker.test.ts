@@ -4,14 +4,17 @@ import type pg from "pg";
 import { silentLogger } from "~/lib/log.server";
 import { MetricsHandOffError, processDelivery } from "~/ingest/deliveries.server";
 import { refitShop } from "~/refit/refit.server";
-import { type CustomerMetricsJobResult, scheduleRefit } from "~/metrics/recompute.server";
+import { type CustomerMetricsJobResult } from "~/metrics/recompute.server";
+import { requestRefit } from "~/refit/request-refit.server";
 import { enqueueIngest } from "~/queues/enqueue.server";
-import { QUEUE, closeProducerQueues, shopRefitDedupId } from "~/queues/queues.server";
+import { QUEUE, shopRefitDedupId } from "~/queues/contract";
+import { closeProducerQueues } from "~/queues/connections.server";
 import { type StartWorkersOptions, type WorkersHandle, startWorkers } from "~/worker/workers.server";
-import { testDb, uniqueShop } from "../support/db";
-import { insertDelivery, orderPayload } from "../support/payloads";
-import { PrivateRedis, waitFor } from "../support/redis";
-import { REDIS_URL, createShop, daysBefore, dropQueues, metricsRow, order, testPool } from "../support/metrics";
+import { testDb, uniqueShop, insertDelivery, testPool } from "../support/db";
+import { orderPayload } from "../support/webhook-payloads";
+import { PrivateRedis } from "../support/private-redis";
+import { waitFor } from "../support/wait-for";
+import { REDIS_URL, createShop, daysBefore, dropQueues, metricsRow, order } from "../support/ingested-shops";
 
 // The customer-metrics and shop-refit workers in process: real Redis, real PostgreSQL, the
 // real ingest, metrics and refit processors.
@@ -228,8 +231,8 @@ describe("fairness between shops", () => {
     // The big shop's refit cannot finish while its fit row is locked: a refit in flight for as long as the test wants.
     const lock = await holdLock(`SELECT 1 FROM "ShopFit" WHERE shop = $1 FOR UPDATE`, [big]);
     const refits = queue(QUEUE.shopRefit);
-    // (A first-fit request from the live worker may be waiting, delayed: scheduleRefit brings it forward.)
-    await scheduleRefit(refits, big, { trigger: "manual", delayMs: 0, reason: "requested" });
+    // (A first-fit request from the live worker may be waiting, delayed: requestRefit brings it forward.)
+    expect(await requestRefit(big, "manual")).toBe(true);
     try {
       const refitJobId = await waitFor(async () => refits.getDeduplicationJobId(shopRefitDedupId(big)), 10_000, "the refit job");
       await waitFor(async () => (await refits.getJobState(refitJobId)) === "active", 10_000, "the refit to start");

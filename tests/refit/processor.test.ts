@@ -4,8 +4,10 @@ import type pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { dayIndex } from "~/analytics/dates";
 import { createPgPool } from "~/db/pg.server";
-import { createShopRefitProcessor } from "~/refit/refit.server";
-import { QUEUE, shopRefitDedupId } from "~/queues/queues.server";
+import { QUEUE, shopRefitDedupId } from "~/queues/contract";
+import { closeProducerQueues } from "~/queues/connections.server";
+import { parsedProcessor } from "~/worker/parse.server";
+import { createShopRefitProcessor } from "~/worker/processors/shop-refit";
 import { uniqueShop } from "../support/db";
 import { insertSyntheticShop } from "./synthetic-shop";
 
@@ -20,6 +22,7 @@ beforeAll(async () => {
   queue = new Queue(QUEUE.shopRefit, { connection: redis, prefix: process.env.TENURE_QUEUE_PREFIX });
 });
 afterAll(async () => {
+  await closeProducerQueues();
   await queue.obliterate({ force: true }).catch(() => {});
   await queue.close();
   redis.disconnect();
@@ -27,6 +30,8 @@ afterAll(async () => {
 });
 
 const job = (data: unknown) => ({ data }) as Job;
+/** The processor as the worker runs it: the payload parsed first (worker/parse.server.ts). */
+const processor = () => parsedProcessor(QUEUE.shopRefit, createShopRefitProcessor({ pool }));
 
 describe("shop-refit processor", () => {
   it("nightly-all enqueues one nightly refit per installed shop, once", async () => {
@@ -34,7 +39,7 @@ describe("shop-refit processor", () => {
     const gone = uniqueShop("uninstalled");
     await pool.query(`INSERT INTO "Shop" (domain, "updatedAt") VALUES ($1, now())`, [installed]);
     await pool.query(`INSERT INTO "Shop" (domain, "uninstalledAt", "updatedAt") VALUES ($1, now(), now())`, [gone]);
-    const process = createShopRefitProcessor({ pool, refitQueue: queue });
+    const process = processor();
     await process(job({ task: "nightly-all" }));
     await process(job({ task: "nightly-all" })); // a second fan-out while the first waits adds nothing
     const waiting = await queue.getJobs(["waiting", "delayed"]);
@@ -48,14 +53,14 @@ describe("shop-refit processor", () => {
   it("a shop job refits the shop", async () => {
     const shop = uniqueShop("job");
     await insertSyntheticShop(pool, { shop, customers: 30, asOfDay: dayIndex(new Date().toISOString().slice(0, 10)) });
-    const result = await createShopRefitProcessor({ pool, refitQueue: queue })(job({ task: "shop", shop, trigger: "manual" }));
+    const result = await processor()(job({ task: "shop", shop, trigger: "manual" }));
     expect(result).toMatchObject({ shop, version: 1, customers: 30 });
     const fit = await pool.query(`SELECT trigger FROM "ShopFit" WHERE shop = $1`, [shop]);
     expect(fit.rows[0].trigger).toBe("manual");
   });
 
   it("refuses malformed jobs without retrying them", async () => {
-    const process = createShopRefitProcessor({ pool, refitQueue: queue });
+    const process = processor();
     await expect(process(job({ task: "shop", shop: "not a domain!", trigger: "manual" }))).rejects.toBeInstanceOf(UnrecoverableError);
     await expect(process(job({ task: "shop", shop: "a.myshopify.com", trigger: "whenever" }))).rejects.toBeInstanceOf(UnrecoverableError);
   });

@@ -13,8 +13,9 @@ import {
   type SegmentsAggregate,
   retentionKind,
 } from "~/data/aggregates";
-import { loadStoredFit, scoringContextOf } from "~/data/customer-metrics.server";
-import { COUNTED_ORDERS_SQL, countedOrdersParams, loadMetricsSettings } from "~/data/settings.server";
+import { loadStoredFit, scoringContextOf } from "~/data/shop-fit.server";
+import { COUNTED_ORDERS_SQL, countedOrdersParams } from "~/data/counted-orders.server";
+import { loadMetricsSettings } from "~/data/settings.server";
 import { redactCustomer, redactShop } from "~/ingest/gdpr.server";
 import { testDb, uniqueShop } from "../support/db";
 import { insertSyntheticShop } from "./synthetic-shop";
@@ -130,7 +131,7 @@ describe.each(WRITE_PATHS)("%s", (_path, rebuildFromCustomers) => {
     it("a shop with no orders at all gets a fit row and empty aggregates, not an error", async () => {
       const shop = uniqueShop("empty");
       await pool.query(`INSERT INTO "Shop" (domain, "updatedAt") VALUES ($1, now())`, [shop]);
-      const report = await refitShop(pool, shop, { rebuildFromCustomers, trigger: "install", now: NOW });
+      const report = await refitShop(pool, shop, { rebuildFromCustomers, trigger: "manual", now: NOW });
       expect(report).toMatchObject({ status: "no-predictions", customers: 0, orders: 0 });
       const segments = await aggregate<SegmentsAggregate>(shop, "segments");
       expect(segments.customers).toBe(0);

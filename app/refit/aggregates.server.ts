@@ -1,0 +1,185 @@
+import type pg from "pg";
+import { backtest } from "~/analytics/clv/backtest";
+import { SHOP_MODEL_UNIT } from "~/analytics/customer-metrics";
+import { backtestWindow } from "~/analytics/backtest-window";
+import { customersTablesByCode } from "~/analytics/customer-subsets";
+import { dayToIso } from "~/analytics/dates";
+import { kpisOf, periodTotals } from "~/analytics/kpis";
+import { type OrderTableBuilder, type RetentionReport, retentionSummaryFromTable } from "~/analytics/retention";
+import { type SegmentTally } from "~/analytics/segment-tally";
+import {
+  AGGREGATE_KIND,
+  type BacktestAggregate,
+  type KpisAggregate,
+  type MovementsAggregate,
+  RETENTION_DIMENSIONS,
+  type RetentionAggregate,
+  type SegmentsAggregate,
+  retentionKind,
+} from "~/data/aggregates";
+import { dailyCountsOn, replaceDailyCounts, replaceShopAggregates, segmentMovesSince } from "~/data/aggregates.server";
+import { type MetricsSettings } from "~/data/settings.server";
+import { pgTransaction } from "~/db/pg.server";
+import { errorMessage } from "~/lib/log.server";
+import { type FitOutcome } from "./fit.server";
+import { type ShopData } from "./read-orders.server";
+
+// The refit's step 5: the shop aggregates the pages read (KPIs, segments, movements,
+// retention and its filters, the backtest) and today's segment counts. The part that
+// comes from the orders alone (tableAggregates) runs while PostgreSQL is busy with the
+// rescore's last statements; the rest needs the rows as written (the tally).
+
+/** KPIs compare with this many days earlier. */
+export const KPI_PERIOD_DAYS = 30;
+/** Segment movements counted over this many days. */
+export const MOVEMENT_DAYS = 7;
+/** Retention filter values kept per acquisition dimension. */
+export const RETENTION_FILTER_VALUES = 8;
+
+/** Today's customers per segment (replaces the day's counts when refitted twice in a day). */
+export async function writeDailyCounts(pool: pg.Pool, shop: string, asOfDay: number, tally: SegmentTally): Promise<void> {
+  const counts = tally.counts();
+  await pgTransaction(pool, (_tx, client) => replaceDailyCounts(client, shop, asOfDay, counts));
+}
+
+export interface AggregateInputs {
+  settings: MetricsSettings;
+  asOfDay: number;
+  modelVersion: number | null;
+  refitAt: Date;
+  tally: SegmentTally;
+  report: RetentionReport;
+  table: ReturnType<OrderTableBuilder["build"]>["table"];
+  dimensions: ShopData["dimensions"];
+  fit: FitOutcome;
+}
+
+/**
+ * The aggregates that come from the orders alone (not from the rows written): the larger
+ * part of the work. Yields between retention subsets, so it can run while PostgreSQL builds
+ * a partition's indexes without holding up the statements that build them.
+ */
+export async function tableAggregates(a: Omit<AggregateInputs, "tally" | "refitAt" | "modelVersion">): Promise<TableAggregates> {
+  const { settings, asOfDay, report, table, dimensions } = a;
+  const before = retentionSummaryFromTable(table, { asOfDay: asOfDay - KPI_PERIOD_DAYS, maxCohorts: 0 });
+  const period = periodTotals(table, asOfDay, KPI_PERIOD_DAYS);
+  // Retention, whole shop and per top value of each acquisition dimension.
+  const retentionOptions = { cac: settings.cacMinor, grossMargin: settings.grossMargin > 0 && settings.grossMargin <= 1 ? settings.grossMargin : 1 };
+  const filters = {} as RetentionAggregate["filters"];
+  const filtered: [string, RetentionAggregate][] = [];
+  for (const dimension of RETENTION_DIMENSIONS) {
+    const values = dimensions[dimension];
+    const top = values.top(RETENTION_FILTER_VALUES);
+    filters[dimension] = top.map((v) => ({ value: v.value, customers: v.customers }));
+    const subsets = customersTablesByCode(table, values.ofCustomer, top.map((v) => v.code));
+    for (const v of top) {
+      await new Promise((resolve) => setImmediate(resolve));
+      const subset = subsets.get(v.code)!;
+      filtered.push([
+        retentionKind(dimension, v.value),
+        {
+          currency: settings.currency,
+          report: retentionSummaryFromTable(subset, { asOfDay, ...retentionOptions }),
+          filters,
+          filter: { dimension, value: v.value },
+        },
+      ]);
+    }
+  }
+  const retention: RetentionAggregate = { currency: settings.currency, report, filters };
+  await new Promise((resolve) => setImmediate(resolve));
+  return { before, period, retention, filtered, backtest: shopBacktest(a) };
+}
+
+export interface TableAggregates {
+  before: RetentionReport;
+  period: ReturnType<typeof periodTotals>;
+  retention: RetentionAggregate;
+  filtered: [string, RetentionAggregate][];
+  backtest: BacktestAggregate;
+}
+
+export async function writeAggregates(pool: pg.Pool, shop: string, a: AggregateInputs, parts: TableAggregates): Promise<void> {
+  const { settings, asOfDay, tally, report } = a;
+  const asOfIso = dayToIso(asOfDay);
+
+  // Segment history (daily counts written by earlier refits).
+  const history = await dailyCountsOn(pool, shop, [7, 30, KPI_PERIOD_DAYS].map((d) => asOfDay - d));
+  const counted = new Map<string, number>();
+  const clvBefore = { sum: 0, customers: 0, any: false, known: false };
+  for (const row of history) {
+    const daysAgo = asOfDay - row.day;
+    counted.set(`${daysAgo}|${row.kind}|${row.segment}`, row.customers);
+    if (daysAgo === KPI_PERIOD_DAYS && row.kind === "rfm") {
+      clvBefore.known = true;
+      clvBefore.customers += row.customers;
+      if (row.clv !== null) {
+        clvBefore.any = true;
+        clvBefore.sum += Number(row.clv);
+      }
+    }
+  }
+  const segments: SegmentsAggregate = {
+    currency: settings.currency,
+    asOfIso,
+    customers: tally.customers,
+    netSpentMinor: tally.netSpent,
+    rows: tally.rows(settings.segmentLabels, (kind, key, daysAgo) => counted.get(`${daysAgo}|${kind}|${key}`) ?? null),
+  };
+
+  const { before, period, retention, filtered, backtest: backtestAggregate } = parts;
+  const kpis: KpisAggregate = kpisOf({
+    currency: settings.currency,
+    asOfIso,
+    periodDays: KPI_PERIOD_DAYS,
+    now: report,
+    before,
+    averagePredictedClv: {
+      value: tally.clvCount > 0 ? tally.clvSum / tally.clvCount : null,
+      previous: clvBefore.any && clvBefore.customers > 0 ? clvBefore.sum / clvBefore.customers : null,
+    },
+    period,
+  });
+
+  const moved = await segmentMovesSince(pool, shop, new Date(a.refitAt.getTime() - MOVEMENT_DAYS * 86_400_000));
+  const movements: MovementsAggregate = {
+    days: MOVEMENT_DAYS,
+    total: moved.reduce((sum, row) => sum + row.customers, 0),
+    moves: moved.map((row) => ({ from: row.from, to: row.to, customers: row.customers })),
+  };
+
+  const rows: [string, unknown][] = [
+    [AGGREGATE_KIND.kpis, kpis],
+    [AGGREGATE_KIND.segments, segments],
+    [AGGREGATE_KIND.movements, movements],
+    [AGGREGATE_KIND.retention, retention],
+    [AGGREGATE_KIND.backtest, backtestAggregate],
+    ...filtered,
+  ];
+  // Filter rows of values no longer in the top go; the rest are replaced.
+  await pgTransaction(pool, (_tx, client) =>
+    replaceShopAggregates(client, shop, { asOfDay, modelVersion: a.modelVersion, computedAt: a.refitAt }, rows, filtered.map(([kind]) => kind)),
+  );
+}
+
+/** Calibration/holdout backtest of the chosen count model on the shop's own orders. */
+function shopBacktest(a: Pick<AggregateInputs, "report" | "asOfDay" | "table" | "fit">): BacktestAggregate {
+  const { report, asOfDay, table, fit } = a;
+  const firstCohort = report.totals.customers > 0 ? firstOrderDayOf(table, asOfDay) : null;
+  const window = backtestWindow(firstCohort, asOfDay);
+  if ("note" in window) return { holdoutDays: 0, result: null, note: window.note };
+  if (!fit.model) return { holdoutDays: window.holdoutDays, result: null, note: `no predictions: ${fit.reason ?? "the model could not be fitted"}` };
+  try {
+    const result = backtest(table, { calibrationEndDay: window.calibrationEndDay, holdoutEndDay: asOfDay, unit: SHOP_MODEL_UNIT, model: fit.model.chosen });
+    return { holdoutDays: window.holdoutDays, result, note: result.converged ? null : `the calibration fit did not converge (${result.convergenceMessage})` };
+  } catch (error) {
+    return { holdoutDays: window.holdoutDays, result: null, note: errorMessage(error) };
+  }
+}
+
+function firstOrderDayOf(table: ReturnType<OrderTableBuilder["build"]>["table"], asOfDay: number): number | null {
+  let first: number | null = null;
+  for (const day of table.days) if (day <= asOfDay && (first === null || day < first)) first = day;
+  return first;
+}
+

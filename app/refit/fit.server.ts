@@ -1,0 +1,108 @@
+import { type BehaviourInput, behaviourThresholds } from "~/analytics/behaviour";
+import { APP_SHOP_CANDIDATES, type ShopModel, fitShopModel } from "~/analytics/clv/shop-model";
+import { SHOP_MODEL_UNIT, type ScoringContext } from "~/analytics/customer-metrics";
+import { retentionSummaryFromTable } from "~/analytics/retention";
+import { type RfmInput, rfmCutPoints } from "~/analytics/rfm";
+import { type MetricsSettings } from "~/data/settings.server";
+import { writeShopFit } from "~/data/shop-fit.server";
+import { type Queryable } from "~/db/pg.server";
+import { type RefitTrigger } from "~/queues/contract";
+import { scoreCustomers } from "./parallel-scoring.server";
+import { type ShopData } from "./read-orders.server";
+
+// The refit's steps 2 and 3: from the orders read, the shop's model (or why not), RFM cut
+// points, every customer's prediction once, the retention report and behaviour thresholds
+// (VIP needs the predicted CLV distribution); then the ShopFit row (version + 1), written
+// before the rescore so live jobs during it already score with the new fit.
+
+export interface FitOutcome {
+  model: ShopModel | null;
+  status: "ready" | "no-predictions";
+  reasonCode: string | null;
+  reason: string | null;
+}
+
+function fitModel(data: ShopData, settings: MetricsSettings, asOfDay: number): FitOutcome {
+  const summaries = [];
+  for (let i = 0; i < data.facts.length; i++) {
+    if (data.facts.hasOrders(i)) summaries.push(data.facts.factsAt(i, asOfDay).summary!);
+  }
+  const result = fitShopModel(summaries, {
+    // The models that let a one-order customer lapse (shop-model.ts explains why not BG/NBD).
+    candidates: APP_SHOP_CANDIDATES,
+    unit: SHOP_MODEL_UNIT,
+    horizonDays: settings.horizonDays,
+    annualDiscountRate: settings.annualDiscountRate,
+    grossMargin: settings.grossMargin,
+  });
+  if (result.ok) return { model: result.model, status: "ready", reasonCode: null, reason: null };
+  return { model: null, status: "no-predictions", reasonCode: result.code, reason: result.reason };
+}
+
+/** Model, cut points, predictions, retention report and thresholds of the shop, from its orders. */
+export async function fitShop(data: ShopData, settings: MetricsSettings, asOfDay: number, phase: (name: string) => void) {
+  const { facts } = data;
+  const fit = fitModel(data, settings, asOfDay);
+  phase("fit");
+  const rfmRows: RfmInput[] = [];
+  for (let i = 0; i < facts.length; i++) {
+    if (!facts.hasOrders(i)) continue;
+    rfmRows.push({ customerId: facts.ids[i], recencyDays: asOfDay - facts.lastOrderDayOf(i)!, orders: facts.orderCount(i), netSpent: facts.netSpentOf(i) });
+  }
+  const cuts = rfmRows.length > 0 ? rfmCutPoints(rfmRows) : null;
+  rfmRows.length = 0;
+
+  // Every prediction once: the VIP threshold needs the whole predicted CLV distribution.
+  const scoring = await scoreCustomers(facts, fit.model, asOfDay);
+  const { predictions } = scoring;
+  phase("predict");
+  const { table, dimensions: tableDimensions } = data.builder.build();
+  const margin = settings.grossMargin > 0 && settings.grossMargin <= 1 ? settings.grossMargin : 1;
+  const retentionOptions = { cac: settings.cacMinor, grossMargin: margin };
+  const report = retentionSummaryFromTable(table, { asOfDay, ...retentionOptions, dimensions: tableDimensions });
+  const behaviourRows: BehaviourInput[] = [];
+  for (let i = 0; i < facts.length; i++) {
+    if (!facts.hasOrders(i)) continue;
+    behaviourRows.push({
+      customerId: facts.ids[i],
+      orders: facts.orderCount(i),
+      netSpent: facts.netSpentOf(i),
+      discountedOrders: 0, // not used by the thresholds
+      daysSinceLastOrder: asOfDay - facts.lastOrderDayOf(i)!,
+      predictedClv: predictions.predictedClvOf(i),
+    });
+  }
+  const thresholds =
+    behaviourRows.length > 0 ? behaviourThresholds(behaviourRows, { medianDaysToSecondOrder: report.daysBetweenOrders.bySteps[0]?.median ?? null }) : null;
+  behaviourRows.length = 0;
+  const ctx: ScoringContext = { asOfDay, model: fit.model, cuts, rules: settings.segmentRules, thresholds };
+  phase("retention and thresholds");
+  return { fit, ctx, scoring, report, table };
+}
+
+/** Writes the new fit (version + 1) and takes the changes it covers off the debounce counter. */
+export async function writeFit(
+  db: Queryable,
+  shop: string,
+  fit: FitOutcome,
+  ctx: ScoringContext,
+  data: ShopData,
+  trigger: RefitTrigger,
+  startedAt: Date,
+): Promise<number> {
+  return writeShopFit(db, shop, {
+    status: fit.status,
+    reasonCode: fit.reasonCode,
+    reason: fit.reason,
+    model: fit.model ? fit.model.toJSON() : null,
+    rfmCuts: ctx.cuts,
+    behaviourThresholds: ctx.thresholds,
+    segmentRules: ctx.rules,
+    asOfDay: ctx.asOfDay,
+    customers: data.customersWithOrders,
+    orders: data.orders,
+    trigger,
+    startedAt,
+    changesCovered: data.changesAtSnapshot,
+  });
+}
