@@ -1,4 +1,5 @@
 import { markShopUninstalled, updateShopScopes } from "~/data/shop.server";
+import { type LockedDelivery } from "~/data/webhook-deliveries.server";
 import { handleBulkOperationFinished } from "./bulk-operations.server";
 import { recordDataRequest, redactCustomer, redactShop } from "./gdpr.server";
 import {
@@ -40,14 +41,8 @@ export function canonicalTopic(topic: string): Topic | null {
   return BY_ENUM_NAME.get(topic.trim().toUpperCase()) ?? null;
 }
 
-export interface Delivery {
-  id: bigint;
-  shop: string;
-  topic: string;
-  payload: unknown;
-  triggeredAt: Date | null;
-  receivedAt: Date;
-}
+/** What a handler reads of its delivery. */
+export type Delivery = Omit<LockedDelivery, "status" | "customerId">;
 
 export interface HandlerResult {
   /** The customer the delivery concerns (WebhookDelivery.customerId), when there is one still stored. */

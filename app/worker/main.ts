@@ -6,6 +6,7 @@ import { env } from "~/env.server";
 import { consoleLogger as logger } from "~/lib/log.server";
 import { SCHEDULES } from "~/queues/contract";
 import { WORKER_NODE_FLAGS } from "./node-flags";
+import { exitOnShutdown } from "./shutdown";
 import { DEFAULT_METRICS_CONCURRENCY, DEFAULT_REFIT_CONCURRENCY, type WorkersHandle, startWorkers } from "./workers.server";
 
 // `npm run worker`: the background worker process. SIGTERM/SIGINT stop it taking jobs,
@@ -18,8 +19,20 @@ import { DEFAULT_METRICS_CONCURRENCY, DEFAULT_REFIT_CONCURRENCY, type WorkersHan
 const config = env();
 // Signals may arrive while the workers are still starting (Redis not up yet).
 const running: { handle?: WorkersHandle; refit?: ChildProcess } = {};
-let stopping = false;
 const REFIT_RESTART_DELAY_MS = 5_000;
+
+const lifecycle = exitOnShutdown({
+  name: "worker",
+  deadlineMs: config.SHUTDOWN_DEADLINE_MS,
+  logger,
+  stop: async () => {
+    const [result] = await Promise.all([running.handle ? running.handle.close() : { graceful: true }, stopRefitProcess()]);
+    await db().$disconnect().catch(() => {});
+    // Only after a graceful close: a job still running past the deadline keeps its connection until exit.
+    if (result.graceful) await closePgPool().catch(() => {});
+    return result;
+  },
+});
 
 function startRefitProcess(): void {
   // This process's Node flags (tsx's loader), so the TypeScript entry runs as this one does, and the refit's own.
@@ -30,10 +43,10 @@ function startRefitProcess(): void {
   running.refit = child;
   child.once("exit", (code, signal) => {
     if (running.refit === child) running.refit = undefined;
-    if (stopping) return;
+    if (lifecycle.stopping) return;
     logger.error("refit worker exited: restarting it", { code, signal, restartInMs: REFIT_RESTART_DELAY_MS });
     setTimeout(() => {
-      if (!stopping) startRefitProcess();
+      if (!lifecycle.stopping) startRefitProcess();
     }, REFIT_RESTART_DELAY_MS).unref();
   });
 }
@@ -46,25 +59,6 @@ async function stopRefitProcess(): Promise<void> {
   await exited;
 }
 
-async function shutdown(signal: string): Promise<void> {
-  if (stopping) return;
-  stopping = true;
-  logger.info("worker stopping", { signal, deadlineMs: config.SHUTDOWN_DEADLINE_MS });
-  // Last resort, should close() itself ever hang past its own deadline.
-  setTimeout(() => {
-    logger.error("worker did not stop in time: exiting");
-    process.exit(1);
-  }, config.SHUTDOWN_DEADLINE_MS + 2_000).unref();
-  const [result] = await Promise.all([running.handle ? running.handle.close() : { graceful: true }, stopRefitProcess()]);
-  await db().$disconnect().catch(() => {});
-  // Only after a graceful close: a job still running past the deadline keeps its connection until exit.
-  if (result.graceful) await closePgPool().catch(() => {});
-  logger.info("worker stopped", result);
-  process.exit(0);
-}
-
-for (const signal of ["SIGTERM", "SIGINT"] as const) process.on(signal, () => void shutdown(signal));
-
 // Shopify Admin API work (backfill, reconciliation) needs real shops' sessions: not in demo mode.
 // Refits: the queue and nightly schedule here, the worker in the child process.
 running.handle = await startWorkers({
@@ -73,7 +67,7 @@ running.handle = await startWorkers({
   metrics: { concurrency: DEFAULT_METRICS_CONCURRENCY },
   refit: { nightly: true, worker: false },
 });
-if (stopping) await running.handle.close();
+if (lifecycle.stopping) await running.handle.close();
 else startRefitProcess();
 logger.info("worker started", {
   concurrency: config.WORKER_CONCURRENCY,

@@ -8,12 +8,13 @@ import { env } from "~/env.server";
 import { type Logger, consoleLogger, errorMessage } from "~/lib/log.server";
 import { AdminGraphql } from "~/integrations/shopify-admin.server";
 import { createBackfillProcessor } from "./processors/backfill";
-import { type RefitDebounce, createCustomerMetricsProcessor } from "~/metrics/recompute.server";
+import { createCustomerMetricsProcessor } from "./processors/customer-metrics";
+import { type RefitDebounce } from "~/refit/debounce";
 import { createIngestProcessor } from "./processors/ingest";
 import { createMaintenanceProcessor } from "./processors/maintenance";
 import { createReconcileProcessor } from "./processors/reconcile";
 import { parsedProcessor } from "./parse.server";
-import { createShopRefitProcessor } from "~/refit/refit.server";
+import { createShopRefitProcessor } from "./processors/shop-refit";
 import { enqueueBackfill } from "~/queues/enqueue.server";
 import { QUEUE, SCHEDULES } from "~/queues/contract";
 import { createWorkerConnection, queueOptions, queuePrefix } from "~/queues/connections.server";
@@ -155,8 +156,8 @@ export async function startWorkers(options: StartWorkersOptions = {}): Promise<W
     });
   }
 
-  // The refit queue: the metrics worker brings a shop's delayed refit forward through it,
-  // the nightly schedule lives on it, and nightly-all fans out onto it.
+  // The refit queue, for its nightly schedule (refits themselves are requested through
+  // requestRefit, app/refit/request-refit.server.ts).
   const refitConnection = connection();
   const refitQueue = new Queue(QUEUE.shopRefit, queueOptions(QUEUE.shopRefit, refitConnection));
   refitQueue.on("error", () => {});
@@ -165,7 +166,7 @@ export async function startWorkers(options: StartWorkersOptions = {}): Promise<W
   if (options.metrics !== false) {
     metricsWorker = new Worker(
       QUEUE.customerMetrics,
-      createCustomerMetricsProcessor({ pool, refitQueue, logger, debounce: options.metrics?.debounce }),
+      parsedProcessor(QUEUE.customerMetrics, createCustomerMetricsProcessor({ pool, logger, debounce: options.metrics?.debounce })),
       { ...workerOptions, connection: connection(), concurrency: options.metrics?.concurrency ?? DEFAULT_METRICS_CONCURRENCY },
     );
   }
@@ -184,24 +185,12 @@ export async function startWorkers(options: StartWorkersOptions = {}): Promise<W
   }
   const refitWorker = refit?.worker;
 
-  let lastError = "";
   const named: [string, Worker][] = [["ingest", ingestWorker], ["maintenance", maintenanceWorker]];
   if (backfillWorker) named.push(["backfill", backfillWorker]);
   if (reconcileWorker) named.push(["reconcile", reconcileWorker]);
   if (metricsWorker) named.push(["customer-metrics", metricsWorker]);
-  for (const [name, worker] of named) {
-    worker.on("error", (error) => {
-      // Redis being away repeats the same error every reconnect attempt: log it once.
-      if (error.message !== lastError) logger.error(`${name} worker error`, { error: error.message });
-      lastError = error.message;
-    });
-    worker.on("ready", () => {
-      lastError = "";
-    });
-    worker.on("failed", (job, error) => {
-      logger.error(`${name} job failed`, { jobId: job?.id, attempts: job?.attemptsMade, error: errorMessage(error) });
-    });
-  }
+  const lastError = { message: "" };
+  for (const [name, worker] of named) logWorkerEvents(name, worker, logger, lastError);
 
   await Promise.all(named.map(([, worker]) => worker.waitUntilReady()));
   if (reconcileQueue && shopifyWork) {
@@ -233,17 +222,10 @@ export async function startWorkers(options: StartWorkersOptions = {}): Promise<W
   let closing: Promise<{ graceful: boolean }> | undefined;
   const close = () => {
     closing ??= (async () => {
-      let timer: NodeJS.Timeout | undefined;
-      const deadline = new Promise<false>((resolve) => {
-        timer = setTimeout(() => resolve(false), deadlineMs);
-      });
-      const drained = (async () => {
+      const graceful = await drainWithin(deadlineMs, async () => {
         await Promise.allSettled([...named.map(([, worker]) => worker.close()), refit?.close()]);
         await Promise.allSettled([ingestQueue.close(), maintenanceQueue.close(), reconcileQueue?.close(), refitQueue.close()]);
-        return true as const;
-      })();
-      const graceful = await Promise.race([drained, deadline]);
-      clearTimeout(timer);
+      });
       if (!graceful) logger.error("shutdown deadline reached: closing Redis connections without waiting", { deadlineMs });
       // With Redis unreachable, BullMQ's close waits on reconnects forever: cut them.
       for (const redis of connections) redis.disconnect();
@@ -282,49 +264,26 @@ export async function startRefitWorker(options: StartRefitWorkerOptions = {}): P
   const logger = options.logger ?? consoleLogger;
   const redisUrl = options.redisUrl ?? env().REDIS_URL;
   const deadlineMs = options.shutdownDeadlineMs ?? env().SHUTDOWN_DEADLINE_MS;
-  const connections = [createWorkerConnection(redisUrl), createWorkerConnection(redisUrl)];
-  for (const redis of connections) redis.on("error", () => {});
+  const connection = createWorkerConnection(redisUrl);
+  connection.on("error", () => {});
   const ownedPool = options.pool ? undefined : createPgPool(options.databaseUrl ?? env().DATABASE_URL, { max: REFIT_POOL_MAX });
   const pool = options.pool ?? ownedPool!;
-  // nightly-all fans out one `shop` job per installed shop onto the queue itself.
-  const refitQueue = new Queue(QUEUE.shopRefit, queueOptions(QUEUE.shopRefit, connections[0]));
-  refitQueue.on("error", () => {});
-  const worker = new Worker(QUEUE.shopRefit, createShopRefitProcessor({ pool, refitQueue, logger }), {
+  const worker = new Worker(QUEUE.shopRefit, parsedProcessor(QUEUE.shopRefit, createShopRefitProcessor({ pool, logger })), {
     prefix: queuePrefix(),
-    connection: connections[1],
+    connection,
     concurrency: options.concurrency ?? DEFAULT_REFIT_CONCURRENCY,
     // A large shop's refit runs for a minute or more: a generous lock, renewed by BullMQ while it runs.
     lockDuration: Math.max(options.lockDurationMs ?? 30_000, 120_000),
     stalledInterval: options.stalledIntervalMs ?? 30_000,
   });
-  let lastError = "";
-  worker.on("error", (error) => {
-    if (error.message !== lastError) logger.error("shop-refit worker error", { error: error.message });
-    lastError = error.message;
-  });
-  worker.on("ready", () => {
-    lastError = "";
-  });
-  worker.on("failed", (job, error) => {
-    logger.error("shop-refit job failed", { jobId: job?.id, attempts: job?.attemptsMade, error: errorMessage(error) });
-  });
+  logWorkerEvents("shop-refit", worker, logger, { message: "" });
   await worker.waitUntilReady();
 
   let closing: Promise<{ graceful: boolean }> | undefined;
   const close = () => {
     closing ??= (async () => {
-      let timer: NodeJS.Timeout | undefined;
-      const deadline = new Promise<false>((resolve) => {
-        timer = setTimeout(() => resolve(false), deadlineMs);
-      });
-      const drained = (async () => {
-        await worker.close();
-        await refitQueue.close();
-        return true as const;
-      })().catch(() => true as const);
-      const graceful = await Promise.race([drained, deadline]);
-      clearTimeout(timer);
-      for (const redis of connections) redis.disconnect();
+      const graceful = await drainWithin(deadlineMs, () => worker.close());
+      connection.disconnect();
       // Only once no refit runs: one still running past the deadline keeps its connections until exit.
       if (graceful) await ownedPool?.end().catch(() => {});
       return { graceful };
@@ -332,4 +291,36 @@ export async function startRefitWorker(options: StartRefitWorkerOptions = {}): P
     return closing;
   };
   return { worker, close };
+}
+
+/**
+ * Logs a worker's errors and failed jobs. Redis being away repeats the same error on every
+ * reconnect attempt: `lastError` (shared by the workers of one process) logs it once.
+ */
+function logWorkerEvents(name: string, worker: Worker, logger: Logger, lastError: { message: string }): void {
+  worker.on("error", (error) => {
+    if (error.message !== lastError.message) logger.error(`${name} worker error`, { error: error.message });
+    lastError.message = error.message;
+  });
+  worker.on("ready", () => {
+    lastError.message = "";
+  });
+  worker.on("failed", (job, error) => {
+    logger.error(`${name} job failed`, { jobId: job?.id, attempts: job?.attemptsMade, error: errorMessage(error) });
+  });
+}
+
+/** Runs `drain`, giving up at the deadline: whether it finished in time (a failing drain counts as finished). */
+async function drainWithin(deadlineMs: number, drain: () => Promise<void>): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<false>((resolve) => {
+    timer = setTimeout(() => resolve(false), deadlineMs);
+  });
+  const drained = drain().then(
+    () => true as const,
+    () => true as const,
+  );
+  const graceful = await Promise.race([drained, deadline]);
+  clearTimeout(timer);
+  return graceful;
 }
