@@ -1,5 +1,5 @@
 // Per-customer rows of customers.csv: RFM scores and segment, the model's predictions.
-// Shared by the main thread and the scoring workers (score-worker.ts), which split a large
+// Shared by the main thread and the scoring threads (scoring-thread.ts), which split a large
 // shop's customers between the machine's cores.
 import { startTypeScriptWorker } from "~/lib/ts-worker";
 import { gammaGammaExpectedValue } from "~/analytics/clv/gamma-gamma";
@@ -164,7 +164,7 @@ export interface ScoringInput {
   asOfDay: number;
 }
 
-/** What a scoring worker is given (see score-worker.ts). */
+/** What a scoring thread is given (see scoring-thread.ts). */
 export interface WorkerTask {
   columns: SummaryColumns;
   cuts: RfmCutPoints;
@@ -218,7 +218,7 @@ export async function writeScoredCustomers(path: string, input: ScoringInput, th
 
 /** A scoring worker whose chunks are buffered until the writer reaches its slice. */
 function startWorker(task: WorkerTask) {
-  const worker = startTypeScriptWorker(new URL("./score-worker.ts", import.meta.url), { workerData: task });
+  const worker = startTypeScriptWorker(new URL("./scoring-thread.ts", import.meta.url), { workerData: task });
   const buffered: string[] = [];
   let finished = false;
   let failure: Error | null = null;

@@ -6,7 +6,7 @@ import { customerChunks } from "./customers-csv";
 import { type WorkerMessage, type WorkerTask, columnSource, customerRows, historyScorer } from "./customer-rows";
 
 const port = parentPort;
-if (!port) throw new Error("score-worker.ts runs as a worker thread");
+if (!port) throw new Error("scoring-thread.ts runs as a worker thread");
 const post = (message: WorkerMessage) => port.postMessage(message);
 
 try {
