@@ -8,7 +8,7 @@ import { readCustomerRow } from "~/data/customers-reads.server";
 import { countCustomerOrders, readCustomerCountedOrders, readCustomerOrders } from "~/data/orders-reads.server";
 import { readCustomerTransitions } from "~/data/segment-transitions-reads.server";
 import { loadMetricsSettings } from "~/data/settings.server";
-import { readFitModel } from "~/data/shop-fit-reads.server";
+import { readFitModel } from "~/data/shop-fit.server";
 import { type Queryable } from "~/db/pg.server";
 import { type CustomerDetail, P_ALIVE_POINTS, TIMELINE_ORDER_LIMIT, TRANSITION_LIMIT } from "./customer";
 

@@ -1,6 +1,6 @@
 import { dayToIso } from "~/analytics/dates";
 import { readLatestBackfillBrief } from "~/data/backfill-runs.server";
-import { readFitStatus } from "~/data/shop-fit-reads.server";
+import { readFitStatus } from "~/data/shop-fit.server";
 import { type Queryable } from "~/db/pg.server";
 import { type FitState } from "./fit-state";
 

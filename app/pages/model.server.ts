@@ -1,7 +1,7 @@
 import { dayToIso } from "~/analytics/dates";
 import { readBacktestAggregate } from "~/data/aggregates.server";
 import { loadMetricsSettings } from "~/data/settings.server";
-import { readFitSummary } from "~/data/shop-fit-reads.server";
+import { readFitSummary } from "~/data/shop-fit.server";
 import { type Queryable } from "~/db/pg.server";
 import { loadFitState } from "./fit-state.server";
 import { type ModelPageData } from "./model";

@@ -5,7 +5,7 @@ import { type SegmentKind, rfmDefinitionOf, segmentKindOf, segmentName } from "~
 import { AGGREGATE_KIND, type SegmentRow, type SegmentsAggregate } from "~/data/aggregates";
 import { loadAggregates } from "~/data/aggregates.server";
 import { loadMetricsSettings } from "~/data/settings.server";
-import { readFitSegmentRules } from "~/data/shop-fit-reads.server";
+import { readFitSegmentRules } from "~/data/shop-fit.server";
 import { type Queryable } from "~/db/pg.server";
 import { type FitState } from "./fit-state";
 import { loadFitState } from "./fit-state.server";

@@ -1,6 +1,6 @@
 import { readLatestBackfillRun } from "~/data/backfill-runs.server";
 import { readShopSyncTimes } from "~/data/settings.server";
-import { readRefitRun } from "~/data/shop-fit-reads.server";
+import { readRefitRun } from "~/data/shop-fit.server";
 import { readDeliveryCounts, readFailedDeliveries } from "~/data/webhook-deliveries.server";
 import { type Queryable } from "~/db/pg.server";
 import { COUNT_CAP, FAILED_SHOWN, type SyncPageData } from "./sync";
