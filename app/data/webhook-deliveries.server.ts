@@ -1,11 +1,11 @@
 import { type PrismaClient } from "@prisma/client";
 import type pg from "pg";
-import { type RawTx } from "~/db/pg.server";
+import { type Queryable, type RawTx } from "~/db/pg.server";
 
 // The WebhookDelivery table family: the intake stores a delivery, the ingest job locks and
 // marks it, the sweeper finds the ones left PENDING. Every statement on the table from the
 // delivery's life is here (redaction's scrubbing and deletes stay with the redaction,
-// app/ingest/gdpr.server.ts; the sync page's counts in app/pages).
+// app/ingest/gdpr.server.ts; the sync page's reads at the end).
 
 export interface DeliveryRow {
   shop: string;
@@ -116,4 +116,33 @@ export async function stalePendingDeliveryIds(db: PrismaClient, olderThanSeconds
     ORDER BY "receivedAt", id
     LIMIT ${limit}::int`;
   return rows.map((row) => row.id);
+}
+
+// ------------------------------------------------------------------ the sync page's reads
+
+/**
+ * The last delivery received and how many wait or failed, counts capped at `cap`: one
+ * backward index probe per status ((shop, status, receivedAt)).
+ */
+export async function readDeliveryCounts(db: Queryable, shop: string, cap: number) {
+  const result = await db.query<{ last: Date | null; pending: number; failed: number }>(
+    `SELECT GREATEST(
+                (SELECT max("receivedAt") FROM "WebhookDelivery" WHERE shop = $1 AND status = 'PENDING'),
+                (SELECT max("receivedAt") FROM "WebhookDelivery" WHERE shop = $1 AND status = 'PROCESSED'),
+                (SELECT max("receivedAt") FROM "WebhookDelivery" WHERE shop = $1 AND status = 'FAILED')) AS last,
+              (SELECT count(*)::int FROM (SELECT 1 FROM "WebhookDelivery" WHERE shop = $1 AND status = 'PENDING' LIMIT $2) AS p) AS pending,
+              (SELECT count(*)::int FROM (SELECT 1 FROM "WebhookDelivery" WHERE shop = $1 AND status = 'FAILED' LIMIT $2) AS f) AS failed`,
+    [shop, cap],
+  );
+  return result.rows[0];
+}
+
+/** The shop's latest `limit` failed deliveries, newest first. */
+export async function readFailedDeliveries(db: Queryable, shop: string, limit: number) {
+  const result = await db.query<{ id: bigint; topic: string; receivedAt: Date; attempts: number; error: string | null }>(
+    `SELECT id, topic, "receivedAt", attempts, error FROM "WebhookDelivery"
+       WHERE shop = $1 AND status = 'FAILED' ORDER BY "receivedAt" DESC, id DESC LIMIT $2`,
+    [shop, limit],
+  );
+  return result.rows;
 }
