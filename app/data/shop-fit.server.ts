@@ -3,7 +3,7 @@ import { type ShopModelJson, restoreShopModel } from "~/analytics/clv/shop-model
 import { type ScoringContext } from "~/analytics/customer-metrics";
 import { type RfmCutPoints } from "~/analytics/rfm";
 import { DEFAULT_SEGMENT_RULES, type SegmentRule } from "~/analytics/segments";
-import { pgQuery, type Queryable } from "~/db/pg.server";
+import { pgQuery, type Queryable, type RawTx } from "~/db/pg.server";
 
 // Every statement on "ShopFit": one row per shop holding its current fit (model, RFM cut
 // points, behaviour thresholds, rules), the last refit's outcome, and the debounce's
@@ -94,6 +94,11 @@ export async function markFitFailed(db: Queryable, shop: string, error: string):
 
 export async function deleteShopFit(db: Queryable, shop: string): Promise<void> {
   await db.query(`DELETE FROM "ShopFit" WHERE shop = $1`, [shop]);
+}
+
+/** The same inside a shop redaction's transaction (Prisma's, or pg's through PgTx); returns the rows deleted. */
+export async function deleteShopFitIn(tx: RawTx, shop: string): Promise<number> {
+  return await tx.$executeRaw`DELETE FROM "ShopFit" WHERE shop = ${shop}`;
 }
 
 // ------------------------------------------------------------------ the live recompute's reads and count

@@ -3,6 +3,7 @@ import { recomputeCustomerSummaries } from "./summary.server";
 import { type Db, type Tx, withTransaction } from "~/db/tx.server";
 import { distinctIds, lockCustomers, lockOrders, lockShopExclusive } from "./locks.server";
 import { addTombstones, ordersOfCustomer } from "./upsert.server";
+import { deleteShopFitIn } from "~/data/shop-fit.server";
 
 // Mandatory compliance topics. Redaction really deletes: rows go, delivery payloads are
 // emptied, and only tombstones (ids, no personal data) remain so that a late or retried
@@ -124,7 +125,7 @@ export async function redactShop(db: Db, shop: string): Promise<Record<string, n
     counts.segmentTransitions = await tx.$executeRaw`DELETE FROM "SegmentTransition" WHERE shop = ${shop}`;
     counts.segmentDailyCounts = await tx.$executeRaw`DELETE FROM "SegmentDailyCount" WHERE shop = ${shop}`;
     counts.shopAggregates = await tx.$executeRaw`DELETE FROM "ShopAggregate" WHERE shop = ${shop}`;
-    counts.shopFits = await tx.$executeRaw`DELETE FROM "ShopFit" WHERE shop = ${shop}`;
+    counts.shopFits = await deleteShopFitIn(tx, shop);
     counts.shopSettings = await tx.$executeRaw`DELETE FROM "ShopSettings" WHERE shop = ${shop}`;
     counts.tombstones = await tx.$executeRaw`DELETE FROM "Tombstone" WHERE shop = ${shop}`;
     counts.dataRequests = await tx.$executeRaw`DELETE FROM "DataRequest" WHERE shop = ${shop}`;
