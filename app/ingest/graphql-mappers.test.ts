@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { fixture } from "../../tests/support/fixtures";
-import { orderPayload, refundPayload } from "../../tests/support/payloads";
+import { fixture } from "../../tests/support/webhook-fixtures";
+import { orderPayload, refundPayload } from "../../tests/support/webhook-payloads";
 import { graphqlOrderFromWebhook } from "../../tests/support/graphql-shapes";
 import { mapGraphqlOrder } from "./graphql-mappers";
 import { PayloadValidationError, mapOrderPayload } from "./mappers";

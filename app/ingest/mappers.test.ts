@@ -1,4 +1,4 @@
-import { fixture } from "../../tests/support/fixtures";
+import { fixture } from "../../tests/support/webhook-fixtures";
 import {
   PayloadValidationError,
   baseNetMinor,

@@ -5,9 +5,9 @@ import { silentLogger } from "~/lib/log.server";
 import { QUEUE } from "~/queues/contract";
 import { closeProducerQueues, createWorkerConnection, queuePrefix } from "~/queues/connections.server";
 import { type WorkersHandle, startWorkers } from "~/worker/workers.server";
-import { testDb, uniqueShop } from "../support/db";
-import { orderPayload, snapshot } from "../support/payloads";
-import { waitFor } from "../support/redis";
+import { testDb, uniqueShop, snapshot } from "../support/db";
+import { orderPayload } from "../support/webhook-payloads";
+import { waitFor } from "../support/wait-for";
 import { FakeShopify } from "../support/fake-shopify";
 import { graphqlOrderFromWebhook } from "../support/graphql-shapes";
 

@@ -12,10 +12,9 @@ import { QUEUE } from "~/queues/contract";
 import { closeProducerQueues, createWorkerConnection, queuePrefix } from "~/queues/connections.server";
 import { FakeShopify } from "../support/fake-shopify";
 import { type GraphqlOrderWithLines, graphqlOrderFromWebhook } from "../support/graphql-shapes";
-import { testDb, uniqueShop } from "../support/db";
-import { type Json } from "../support/fixtures";
-import { insertDelivery, snapshot } from "../support/payloads";
-import { BASE, type Delivery, deliveriesOf, scenario } from "../ingest/histories";
+import { testDb, uniqueShop, insertDelivery, snapshot } from "../support/db";
+import { type Json } from "../support/webhook-fixtures";
+import { BASE, type Delivery, deliveriesOf, scenario } from "../support/shop-histories";
 
 // Issue point 8c. The three sources of orders - the bulk backfill (in batches, then its
 // summary pass), webhooks (the ingest processor) and reconciliation (Admin GraphQL pages,

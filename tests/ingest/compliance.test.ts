@@ -1,8 +1,8 @@
 import { type PrismaClient } from "@prisma/client";
 import { processDelivery } from "~/ingest/deliveries.server";
-import { testDb, uniqueShop } from "../support/db";
-import { fixture, type Json } from "../support/fixtures";
-import { at, insertDelivery, orderPayload, snapshot } from "../support/payloads";
+import { testDb, uniqueShop, insertDelivery, snapshot } from "../support/db";
+import { fixture, type Json } from "../support/webhook-fixtures";
+import { at, orderPayload } from "../support/webhook-payloads";
 
 // Compliance topics, app topics, bad payloads and tenant isolation, through the processor.
 

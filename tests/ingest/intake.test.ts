@@ -4,18 +4,10 @@ import fc from "fast-check";
 import pg from "pg";
 import { closeProducerQueues } from "~/queues/connections.server";
 import { testDb, uniqueShop } from "../support/db";
-import {
-  closedPort,
-  fixtureJson,
-  fixtureText,
-  isolatedIngestQueue,
-  queuedDeliveryIds,
-  shopifyHmac,
-  uniqueWebhookId,
-  webhookHeaders,
-  webhookRequest,
-  type WebhookRequestInit,
-} from "../support/webhooks";
+import { closedPort } from "../support/ports";
+import { fixtureJson, fixtureText } from "../support/webhook-fixtures";
+import { isolatedIngestQueue, queuedDeliveryIds } from "../support/queues";
+import { shopifyHmac, uniqueWebhookId, webhookHeaders, webhookRequest, type WebhookRequestInit } from "../support/signed-webhooks";
 import { closeIntakePool, hasValidHmac, receiveWebhook } from "../../app/ingest/intake.server";
 
 // The intake through the real route actions, on this worker's PostgreSQL and the shared

@@ -4,9 +4,9 @@ import { afterAll, afterEach, describe, expect, it } from "vitest";
 import { MetricsHandOffError, processDelivery } from "~/ingest/deliveries.server";
 import { QUEUE } from "~/queues/contract";
 import { closeProducerQueues } from "~/queues/connections.server";
-import { testDb, uniqueShop } from "../support/db";
-import { at, customerPayload, insertDelivery, orderPayload, refundPayload } from "../support/payloads";
-import { PrivateRedis } from "../support/redis";
+import { testDb, uniqueShop, insertDelivery } from "../support/db";
+import { at, customerPayload, orderPayload, refundPayload } from "../support/webhook-payloads";
+import { PrivateRedis } from "../support/private-redis";
 
 // After a delivery commits, every customer it changed gets a metrics recompute on the
 // customer-metrics queue (real Redis, read back from the queue). Redis refusing fails the

@@ -1,8 +1,7 @@
 import fc from "fast-check";
 import { processDelivery } from "~/ingest/deliveries.server";
-import { testDb, uniqueShop } from "../support/db";
-import { type Delivery, type Scenario, deliveriesOf, scenario } from "./histories";
-import { insertDelivery, snapshot } from "../support/payloads";
+import { testDb, uniqueShop, insertDelivery, snapshot } from "../support/db";
+import { type Delivery, type Scenario, deliveriesOf, scenario } from "../support/shop-histories";
 
 // Property: any shuffle and duplication of a shop's delivery sequence, run through the
 // real processor and handlers on PostgreSQL, leaves the same rows as the clean replay in

@@ -1,7 +1,7 @@
 import { processDelivery } from "~/ingest/deliveries.server";
-import { testDb, uniqueShop } from "../support/db";
-import { fixture } from "../support/fixtures";
-import { at, customerPayload, hours, insertDelivery, orderPayload, refundPayload, snapshot } from "../support/payloads";
+import { testDb, uniqueShop, insertDelivery, snapshot } from "../support/db";
+import { fixture } from "../support/webhook-fixtures";
+import { at, customerPayload, hours, orderPayload, refundPayload } from "../support/webhook-payloads";
 
 // Ingest through the real processor (processDelivery) on real PostgreSQL: ordering,
 // staleness, idempotency, refunds, summaries, tombstones and concurrency.

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { testDb, uniqueShop } from "../support/db";
-import { orderPayload, refundPayload, snapshot } from "../support/payloads";
+import { testDb, uniqueShop, snapshot } from "../support/db";
+import { orderPayload, refundPayload } from "../support/webhook-payloads";
 import { type OrderBundle, mapOrderPayload } from "../../app/ingest/mappers";
 import { TRANSACTION_OPTIONS } from "../../app/db/tx.server";
 import { pgPool, pgTransaction } from "~/db/pg.server";

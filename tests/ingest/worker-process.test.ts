@@ -6,10 +6,10 @@ import { Redis } from "ioredis";
 import { silentLogger } from "~/lib/log.server";
 import { QUEUE, ingestJobId } from "~/queues/contract";
 import { startWorkers, type WorkersHandle } from "~/worker/workers.server";
-import { testDb, uniqueShop } from "../support/db";
-import { fixture } from "../support/fixtures";
-import { insertDelivery, snapshot } from "../support/payloads";
-import { PrivateRedis, waitFor } from "../support/redis";
+import { testDb, uniqueShop, insertDelivery, snapshot } from "../support/db";
+import { fixture } from "../support/webhook-fixtures";
+import { PrivateRedis } from "../support/private-redis";
+import { waitFor } from "../support/wait-for";
 
 // Worker processes for real: one SIGKILLed mid-job, one stopped by SIGTERM while Redis is
 // unreachable. Children run with tsx, as `npm run worker` does.

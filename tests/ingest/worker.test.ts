@@ -5,10 +5,10 @@ import { ingestJobId, QUEUE } from "~/queues/contract";
 import { closeProducerQueues } from "~/queues/connections.server";
 import { enqueueIngest } from "~/queues/enqueue.server";
 import { startWorkers, type StartWorkersOptions, type WorkersHandle } from "~/worker/workers.server";
-import { testDb, uniqueShop } from "../support/db";
-import { fixture } from "../support/fixtures";
-import { insertDelivery } from "../support/payloads";
-import { PrivateRedis, waitFor } from "../support/redis";
+import { testDb, uniqueShop, insertDelivery } from "../support/db";
+import { fixture } from "../support/webhook-fixtures";
+import { PrivateRedis } from "../support/private-redis";
+import { waitFor } from "../support/wait-for";
 
 // The BullMQ side, in process: real Redis, real PostgreSQL, the real processors.
 

@@ -4,7 +4,7 @@ import type { OrderFact } from "~/analytics/retention";
 import { AGGREGATE_KIND, type RetentionAggregate, retentionKind } from "~/data/aggregates";
 import { cohortFilterFromUrl, loadCohortsPage } from "~/pages/cohorts.server";
 import { uniqueShop } from "../support/db";
-import { insertAggregate, insertShop, syntheticOrders, poolForTests } from "./precomputed-rows";
+import { insertAggregate, insertShop, syntheticOrders, poolForTests } from "../support/precomputed-rows";
 
 // The cohorts page reads the retention rows the refit writes (here computed with the same
 // analytics functions) and works out payback and LTV:CAC for the CAC in settings now.

@@ -6,7 +6,7 @@ import { summarizeTable } from "~/analytics/summary";
 import { AGGREGATE_KIND, type BacktestAggregate } from "~/data/aggregates";
 import { loadModelPage } from "~/pages/model.server";
 import { uniqueShop } from "../support/db";
-import { insertAggregate, insertShop, syntheticOrders, poolForTests } from "./precomputed-rows";
+import { insertAggregate, insertShop, syntheticOrders, poolForTests } from "../support/precomputed-rows";
 
 // The model page reads ShopFit and the backtest aggregate; rows built here with the same
 // fitting and backtest functions the refit uses.

@@ -1,6 +1,11 @@
-import type { PrismaClient } from "@prisma/client";
+// This worker's own test database (see tests/support/setup-env.ts): a Prisma client and a
+// pg pool on it, shop domains no other test uses, deliveries stored as the intake stores
+// them, and a snapshot of a shop's rows to compare runs.
+import { Prisma, type PrismaClient } from "@prisma/client";
+import type pg from "pg";
 import { afterAll } from "vitest";
 import { createPrismaClient } from "../../app/db.server";
+import { createPgPool } from "~/db/pg.server";
 
 let client: PrismaClient | undefined;
 
@@ -12,9 +17,21 @@ export function testDb(): PrismaClient {
   return client;
 }
 
+let pool: pg.Pool | undefined;
+
+/** A pg pool on this worker's test database (the raw-SQL side of the app). */
+export function testPool(): pg.Pool {
+  const url = process.env.DATABASE_URL;
+  if (!url) throw new Error("DATABASE_URL is not set: is tests/support/setup-env.ts loaded?");
+  pool ??= createPgPool(url, { max: 8 });
+  return pool;
+}
+
 afterAll(async () => {
   await client?.$disconnect();
   client = undefined;
+  await pool?.end();
+  pool = undefined;
 });
 
 let counter = 0;
@@ -22,4 +39,47 @@ let counter = 0;
 export function uniqueShop(label = "shop"): string {
   counter += 1;
   return `${label}-${process.pid}-${Date.now().toString(36)}-${counter}.myshopify.com`;
+}
+
+let webhookCounter = 0;
+
+export interface DeliveryInput {
+  shop: string;
+  topic: string;
+  payload: unknown;
+  webhookId?: string;
+  receivedAt?: Date;
+  triggeredAt?: Date;
+}
+
+/** Stores a delivery the way the intake route does (the route itself is tested elsewhere). */
+export async function insertDelivery(db: PrismaClient, input: DeliveryInput): Promise<bigint> {
+  webhookCounter += 1;
+  const row = await db.webhookDelivery.create({
+    data: {
+      shop: input.shop,
+      topic: input.topic,
+      webhookId: input.webhookId ?? `wh-${process.pid}-${Date.now()}-${webhookCounter}`,
+      apiVersion: "2025-10",
+      payload: input.payload === null ? Prisma.DbNull : (input.payload as Prisma.InputJsonValue),
+      receivedAt: input.receivedAt,
+      triggeredAt: input.triggeredAt,
+    },
+  });
+  return row.id;
+}
+
+/**
+ * A shop's order, customer, refund and tombstone rows, minus bookkeeping timestamps
+ * (summaryAt, deletedAt) that record when a write happened, not what it wrote.
+ */
+export async function snapshot(db: PrismaClient, shop: string) {
+  const [orders, customers, refunds, tombstones] = await Promise.all([
+    db.order.findMany({ where: { shop }, orderBy: { id: "asc" } }),
+    db.customer.findMany({ where: { shop }, orderBy: { id: "asc" }, omit: { summaryAt: true } }),
+    db.refund.findMany({ where: { shop }, orderBy: { id: "asc" } }),
+    db.tombstone.findMany({ where: { shop }, orderBy: [{ resource: "asc" }, { id: "asc" }], omit: { deletedAt: true } }),
+  ]);
+  const strip = <T extends { shop: string }>(rows: T[]) => rows.map(({ shop: _shop, ...rest }) => rest);
+  return { orders: strip(orders), customers: strip(customers), refunds: strip(refunds), tombstones: strip(tombstones) };
 }

@@ -1,6 +1,6 @@
 import { refundAmountMinor } from "../../app/ingest/mappers";
 import { RefundPayload } from "../../app/ingest/payloads";
-import { type Json } from "./fixtures";
+import { type Json } from "./webhook-fixtures";
 
 // The same order as Shopify's Admin GraphQL shows it, built from a webhook payload of the
 // real shape, so a test can feed one order to both paths (webhook and backfill /

@@ -1,4 +1,4 @@
-import { orderPayload } from "./payloads";
+import { orderPayload } from "./webhook-payloads";
 import { bulkJsonl, graphqlOrderFromWebhook } from "./graphql-shapes";
 
 /**

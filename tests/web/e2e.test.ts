@@ -2,7 +2,10 @@ import { type ChildProcess, spawn } from "node:child_process";
 import { rmSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { testDb, uniqueShop } from "../support/db";
-import { closedPort, fixtureText, isolatedIngestQueue, uniqueWebhookId, webhookHeaders } from "../support/webhooks";
+import { closedPort } from "../support/ports";
+import { fixtureText } from "../support/webhook-fixtures";
+import { isolatedIngestQueue } from "../support/queues";
+import { uniqueWebhookId, webhookHeaders } from "../support/signed-webhooks";
 
 // The real HTTP path, once: `remix vite:build` into a scratch folder, served by server.mjs
 // (what `npm start` runs) on a free port, against this worker's PostgreSQL and Redis.

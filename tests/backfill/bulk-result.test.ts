@@ -2,9 +2,9 @@ import { once } from "node:events";
 import { type Server, createServer } from "node:http";
 import os from "node:os";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { storeJsonl } from "../../tests/support/store-jsonl";
-import { BulkResultError, type ImportBatch } from "./bulk-jsonl";
-import { type OpenOptions, PARSE_ON_THREAD_MIN_ORDERS, openBulkResult } from "./bulk-result.server";
+import { storeJsonl } from "../support/store-jsonl";
+import { BulkResultError, type ImportBatch } from "~/integrations/bulk-jsonl";
+import { type OpenOptions, PARSE_ON_THREAD_MIN_ORDERS, openBulkResult } from "~/integrations/bulk-result.server";
 
 // The download's two ways of reading a bulk result, against a real HTTP server: on a worker
 // thread (a big import) and on the caller's thread. They must hand the writer the same batches.

@@ -1,32 +1,14 @@
 import type pg from "pg";
-import { afterAll, beforeAll } from "vitest";
-import { createPgPool } from "~/db/pg.server";
 import type { OrderFact } from "~/analytics/retention";
+import { seededRandom } from "~/analytics/random";
+import { testPool } from "./db";
 
 // Shared by the page data tests: a pg pool on this worker's database, a reproducible store's
-// orders (minor units), and the precomputed rows the refit would write.
+// orders (minor units, mulberry32 seededRandom), and the precomputed rows the refit would write.
 
+/** This worker's pg pool (db.ts testPool), as a getter. */
 export function poolForTests(): () => pg.Pool {
-  let pool: pg.Pool | undefined;
-  beforeAll(() => {
-    pool = createPgPool(process.env.DATABASE_URL!, { max: 4 });
-  });
-  afterAll(async () => {
-    await pool?.end();
-  });
-  return () => pool!;
-}
-
-/** Deterministic uniform numbers in [0, 1) (mulberry32). */
-export function random(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  return testPool;
 }
 
 const CHANNELS = ["web", "pos", "web", "web", "instagram"];
@@ -37,7 +19,7 @@ const CHANNELS = ["web", "pos", "web", "web", "instagram"];
  * after each order, 5 % to 65 %): customers differ, as the CLV models assume.
  */
 export function syntheticOrders(options: { seed: number; customers: number; asOfDay: number; spanDays: number }): OrderFact[] {
-  const next = random(options.seed);
+  const next = seededRandom(options.seed);
   const orders: OrderFact[] = [];
   for (let c = 0; c < options.customers; c++) {
     const customerId = String(c + 1);

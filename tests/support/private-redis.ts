@@ -1,21 +1,10 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { once } from "node:events";
-import { createServer } from "node:net";
+import { freePort } from "./ports";
 
 // A redis-server of the test's own, so a test can take Redis down and bring it back
 // without touching the shared instance other tests use. No persistence: a restart comes
 // back empty, as a crashed cache would.
-
-export async function freePort(): Promise<number> {
-  const server = createServer();
-  server.listen(0, "127.0.0.1");
-  await once(server, "listening");
-  const address = server.address();
-  server.close();
-  await once(server, "close");
-  if (!address || typeof address === "string") throw new Error("no port");
-  return address.port;
-}
 
 export class PrivateRedis {
   private child: ChildProcess | undefined;
@@ -62,15 +51,5 @@ export class PrivateRedis {
     const exited = once(child, "exit");
     child.kill("SIGKILL");
     await exited;
-  }
-}
-
-export async function waitFor<T>(probe: () => Promise<T | undefined | null | false>, timeoutMs = 20_000, what = "condition"): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
   }
 }

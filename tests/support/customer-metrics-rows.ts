@@ -1,26 +1,9 @@
-import type pg from "pg";
-import { afterAll } from "vitest";
 import { type CustomerMetricsValues } from "~/analytics/customer-metrics";
-import { createPgPool } from "~/db/pg.server";
 import { writeCustomerMetrics } from "~/data/customer-metrics.server";
+import { testPool } from "./db";
 
 // CustomerMetrics rows for the dashboard, segment and customer page tests, written the way
 // the workers write them (writeCustomerMetrics). Each test uses its own shops (uniqueShop).
-
-let pool: pg.Pool | undefined;
-
-/** A pg pool on this worker's test database. */
-export function testPool(): pg.Pool {
-  const url = process.env.DATABASE_URL;
-  if (!url) throw new Error("DATABASE_URL is not set: is tests/support/setup-env.ts loaded?");
-  pool ??= createPgPool(url, { max: 4 });
-  return pool;
-}
-
-afterAll(async () => {
-  await pool?.end();
-  pool = undefined;
-});
 
 /** A metrics row with defaults for whatever the test does not care about. */
 export function metricsRow(customerId: number | string, values: Partial<CustomerMetricsValues> = {}): CustomerMetricsValues {

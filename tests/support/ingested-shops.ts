@@ -1,32 +1,15 @@
 import { Queue } from "bullmq";
 import { Redis } from "ioredis";
-import type pg from "pg";
-import { afterAll } from "vitest";
-import { createPgPool } from "~/db/pg.server";
 import { processDelivery } from "~/ingest/deliveries.server";
-import { QUEUE, closeProducerQueues } from "~/queues/queues.server";
-import { testDb } from "./db";
-import { insertDelivery, orderPayload, type OrderSpec } from "./payloads";
+import { QUEUE } from "~/queues/contract";
+import { closeProducerQueues } from "~/queues/connections.server";
+import { insertDelivery, testDb, testPool } from "./db";
+import { orderPayload, type OrderSpec } from "./webhook-payloads";
 
 // Shops built through the real ingest path (stored delivery -> processDelivery), on this
 // worker's PostgreSQL; metrics hand-offs go to this file's own queue prefix in Redis.
 
 export const REDIS_URL = process.env.REDIS_URL ?? "redis://127.0.0.1:6379";
-
-let pool: pg.Pool | undefined;
-
-/** A pg pool on this worker's test database. */
-export function testPool(): pg.Pool {
-  const url = process.env.DATABASE_URL;
-  if (!url) throw new Error("DATABASE_URL is not set: is tests/support/setup-env.ts loaded?");
-  pool ??= createPgPool(url, { max: 8 });
-  return pool;
-}
-
-afterAll(async () => {
-  await pool?.end();
-  pool = undefined;
-});
 
 /** Every queue of the current prefix emptied and closed (afterEach of queue tests). */
 export async function dropQueues(prefix = process.env.TENURE_QUEUE_PREFIX, url = REDIS_URL): Promise<void> {

@@ -1,35 +1,7 @@
-import { Prisma, type PrismaClient } from "@prisma/client";
-import { fixture, type Json } from "./fixtures";
+import { fixture, type Json } from "./webhook-fixtures";
 
-// Builders for deliveries and payloads, and a snapshot of a shop's rows to compare runs.
-
-let webhookCounter = 0;
-
-export interface DeliveryInput {
-  shop: string;
-  topic: string;
-  payload: unknown;
-  webhookId?: string;
-  receivedAt?: Date;
-  triggeredAt?: Date;
-}
-
-/** Stores a delivery the way the intake route does (the route itself is tested elsewhere). */
-export async function insertDelivery(db: PrismaClient, input: DeliveryInput): Promise<bigint> {
-  webhookCounter += 1;
-  const row = await db.webhookDelivery.create({
-    data: {
-      shop: input.shop,
-      topic: input.topic,
-      webhookId: input.webhookId ?? `wh-${process.pid}-${Date.now()}-${webhookCounter}`,
-      apiVersion: "2025-10",
-      payload: input.payload === null ? Prisma.DbNull : (input.payload as Prisma.InputJsonValue),
-      receivedAt: input.receivedAt,
-      triggeredAt: input.triggeredAt,
-    },
-  });
-  return row.id;
-}
+// Webhook payloads of the real shapes (order, refund, customer) with the facts a test
+// names. Pure: unit tests beside the code use them too. Storing them is in db.ts.
 
 const money = (cents: number, currency = "USD") => {
   const amount = `${Math.trunc(cents / 100)}.${String(Math.abs(cents) % 100).padStart(2, "0")}`;
@@ -129,21 +101,6 @@ export function customerPayload(id: number, updatedAt: Date, over: Json = {}): J
     updated_at: updatedAt.toISOString(),
     ...over,
   };
-}
-
-/**
- * A shop's order, customer, refund and tombstone rows, minus bookkeeping timestamps
- * (summaryAt, deletedAt) that record when a write happened, not what it wrote.
- */
-export async function snapshot(db: PrismaClient, shop: string) {
-  const [orders, customers, refunds, tombstones] = await Promise.all([
-    db.order.findMany({ where: { shop }, orderBy: { id: "asc" } }),
-    db.customer.findMany({ where: { shop }, orderBy: { id: "asc" }, omit: { summaryAt: true } }),
-    db.refund.findMany({ where: { shop }, orderBy: { id: "asc" } }),
-    db.tombstone.findMany({ where: { shop }, orderBy: [{ resource: "asc" }, { id: "asc" }], omit: { deletedAt: true } }),
-  ]);
-  const strip = <T extends { shop: string }>(rows: T[]) => rows.map(({ shop: _shop, ...rest }) => rest);
-  return { orders: strip(orders), customers: strip(customers), refunds: strip(refunds), tombstones: strip(tombstones) };
 }
 
 export const hours = (n: number) => n * 3_600_000;

@@ -1,6 +1,6 @@
 import fc from "fast-check";
-import { type Json } from "../support/fixtures";
-import { customerPayload, orderPayload, refundPayload } from "../support/payloads";
+import { type Json } from "./webhook-fixtures";
+import { customerPayload, orderPayload, refundPayload } from "./webhook-payloads";
 
 // Shop histories for property tests: order versions (customer moves, test, cancelled),
 // refunds before and after updates, order and customer deletes, placeholders and
