@@ -5,8 +5,8 @@ import { loadSettingsPage, submitSettings } from "~/pages/settings.server";
 import type * as SettingsRouteModule from "~/routes/app.settings";
 import { defaultRuleInputs, type SettingsFormInput } from "~/pages/settings-form";
 import { uniqueShop } from "../support/db";
-import { closedPort } from "../support/webhooks";
-import { insertShop, poolForTests } from "./precomputed-rows";
+import { closedPort } from "../support/ports";
+import { insertShop, poolForTests } from "../support/precomputed-rows";
 
 // Saving settings: validated against the shop's currency, written to ShopSettings, a refit
 // requested on a real BullMQ queue (own prefix); a field error writes nothing; Redis down
