@@ -1,7 +1,7 @@
 import os from "node:os";
 import { type ShopModel } from "~/analytics/clv/shop-model";
 import { CustomerFactsColumns, PredictionColumns, type PredictionParts, predictAll } from "~/analytics/customer-columns";
-import { type ScoreTask } from "./score-worker";
+import { type ScoreTask } from "./scoring-thread";
 import { startTypeScriptWorker } from "~/lib/ts-worker";
 
 // Every customer's prediction, on every core: scoring is most of a big refit's CPU (a few
@@ -53,7 +53,7 @@ function sliceColumns(facts: CustomerFactsColumns, from: number, to: number): Cu
 }
 
 function startWorker(task: ScoreTask): { result: Promise<PredictionParts>; stop: () => Promise<void> } {
-  const worker = startTypeScriptWorker(new URL("./score-worker.ts", import.meta.url), { workerData: task });
+  const worker = startTypeScriptWorker(new URL("./scoring-thread.ts", import.meta.url), { workerData: task });
   const result = new Promise<PredictionParts>((resolve, reject) => {
     worker.on("message", (message: { kind: "done"; parts: PredictionParts } | { kind: "error"; message: string }) => {
       if (message.kind === "done") resolve(message.parts);

@@ -12,7 +12,7 @@ export interface ScoreTask {
 }
 
 const port = parentPort;
-if (!port) throw new Error("score-worker.ts runs as a worker thread");
+if (!port) throw new Error("scoring-thread.ts runs as a worker thread");
 try {
   const task = workerData as ScoreTask;
   const parts = predictAll(CustomerFactsColumns.fromSlice(task.facts), restoreShopModel(task.model), task.asOfDay).parts();
