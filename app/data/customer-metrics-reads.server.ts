@@ -1,8 +1,9 @@
-import { type Cursor, type CustomerListFilters, type CustomerListQuery, SORT_COLUMNS, type SortKey } from "~/pages/customer-list";
 import { type Queryable } from "~/db/pg.server";
+import { type Cursor, type CustomerListFilters, type CustomerListQuery, SORT_COLUMNS, type SortKey } from "./customer-table";
 
-// Reads of CustomerMetrics for the pages: the customer table's keyset pages and one
-// customer's row. The writes (workers) are in customer-metrics.server.ts.
+// Reads of CustomerMetrics for the pages: the customer table's keyset pages (the query's
+// shape in customer-table.ts) and one customer's row. The workers' reads and writes are in
+// customer-metrics.server.ts.
 //
 // The table pages by keyset (cursor), never by OFFSET: a page is "the next N rows after
 // this (sort value, customer id)", so page 20,000 of a million customers costs what page 1

@@ -1,63 +1,40 @@
 import { BEHAVIOURAL_SEGMENT_KEYS } from "~/analytics/behaviour";
 import { MoneyFormatError, toMinorUnits } from "~/analytics/money";
 import { segmentKindOf } from "~/display/segment-names";
+import {
+  type Cursor,
+  type CustomerListQuery,
+  SORT_COLUMNS,
+  SORT_KEYS,
+  type SortDirection,
+  type SortKey,
+} from "~/data/customer-table";
 
 // The customer table (all customers, or one segment's) as the loader, the routes and the
 // components see it, no server code: its sorts, filters, rows and page cursors, and the
 // table's state read from URL parameters. The loader is customer-list.server.ts; its SQL
-// is in app/data/customer-metrics-reads.server.ts.
+// is in app/data/customer-metrics-reads.server.ts, its query's shape in app/data/customer-table.ts.
 
-export const SORT_KEYS = ["netSpent", "predictedClv", "pAlive", "lastOrder", "orders"] as const;
-export type SortKey = (typeof SORT_KEYS)[number];
-export type SortDirection = "asc" | "desc";
+export {
+  type Cursor,
+  type CustomerListFilters,
+  type CustomerListQuery,
+  SORT_KEYS,
+  type SortDirection,
+  type SortKey,
+} from "~/data/customer-table";
 
-interface SortColumn {
-  /** SQL type the cursor value is cast to. */
-  cast: "bigint" | "float8" | "date" | "int";
-  nullable: boolean;
-  label: string;
-}
-
-export const SORT_COLUMNS: Readonly<Record<SortKey, SortColumn>> = {
-  netSpent: { cast: "bigint", nullable: false, label: "Net spent" },
-  predictedClv: { cast: "bigint", nullable: true, label: "Predicted CLV" },
-  pAlive: { cast: "float8", nullable: true, label: "P(alive)" },
-  lastOrder: { cast: "date", nullable: true, label: "Last order" },
-  orders: { cast: "int", nullable: false, label: "Orders" },
+/** The sorts as the page names them. */
+const SORT_LABELS: Readonly<Record<SortKey, string>> = {
+  netSpent: "Net spent",
+  predictedClv: "Predicted CLV",
+  pAlive: "P(alive)",
+  lastOrder: "Last order",
+  orders: "Orders",
 };
 
 export const DEFAULT_PAGE_SIZE = 50;
 export const MAX_PAGE_SIZE = 250;
-
-/** Where a page starts: the sort value and customer id of the row just before (after) or just after (before) it. */
-export interface Cursor {
-  sort: SortKey;
-  direction: SortDirection;
-  /** bigint and date values as text (exact), floats and ints as numbers; null: the row had no value. */
-  value: string | number | null;
-  id: string;
-}
-
-export interface CustomerListFilters {
-  /** RFM segment key. */
-  segment?: string | null;
-  /** Behavioural segment key. */
-  behaviour?: string | null;
-  minPredictedClvMinor?: number | null;
-  /** 0..1, inclusive. */
-  pAliveMin?: number | null;
-  pAliveMax?: number | null;
-}
-
-export interface CustomerListQuery extends CustomerListFilters {
-  sort: SortKey;
-  direction: SortDirection;
-  /** Rows after this cursor (next page) ... */
-  after?: Cursor | null;
-  /** ... or before it (previous page). At most one of the two. */
-  before?: Cursor | null;
-  pageSize?: number;
-}
 
 export interface CustomerListRow {
   id: string;
@@ -131,7 +108,7 @@ export function parseListParams(params: URLSearchParams, currency: string, defau
   let sort: SortKey = defaults.sort ?? "netSpent";
   if (sortParam) {
     if ((SORT_KEYS as readonly string[]).includes(sortParam)) sort = sortParam as SortKey;
-    else problems.push(`Unknown sort "${sortParam}": sorted by ${SORT_COLUMNS[sort].label.toLowerCase()} instead.`);
+    else problems.push(`Unknown sort "${sortParam}": sorted by ${SORT_LABELS[sort].toLowerCase()} instead.`);
   }
   const dirParam = params.get("dir");
   let direction: SortDirection = "desc";

@@ -1,0 +1,53 @@
+// The customer table's query as CustomerMetrics is read for it, no server code: the sorts
+// with their column's SQL type and nullability, the filters, and the keyset cursor. The
+// reads are in customer-metrics-reads.server.ts; labels, URL parameters and rows as the
+// page shows them in app/pages/customer-list.ts.
+
+export const SORT_KEYS = ["netSpent", "predictedClv", "pAlive", "lastOrder", "orders"] as const;
+export type SortKey = (typeof SORT_KEYS)[number];
+export type SortDirection = "asc" | "desc";
+
+interface SortColumn {
+  /** SQL type the cursor value is cast to. */
+  cast: "bigint" | "float8" | "date" | "int";
+  /** Customers without a value (no prediction yet, no order) come after all the others. */
+  nullable: boolean;
+}
+
+export const SORT_COLUMNS: Readonly<Record<SortKey, SortColumn>> = {
+  netSpent: { cast: "bigint", nullable: false },
+  predictedClv: { cast: "bigint", nullable: true },
+  pAlive: { cast: "float8", nullable: true },
+  lastOrder: { cast: "date", nullable: true },
+  orders: { cast: "int", nullable: false },
+};
+
+/** Where a page starts: the sort value and customer id of the row just before (after) or just after (before) it. */
+export interface Cursor {
+  sort: SortKey;
+  direction: SortDirection;
+  /** bigint and date values as text (exact), floats and ints as numbers; null: the row had no value. */
+  value: string | number | null;
+  id: string;
+}
+
+export interface CustomerListFilters {
+  /** RFM segment key. */
+  segment?: string | null;
+  /** Behavioural segment key. */
+  behaviour?: string | null;
+  minPredictedClvMinor?: number | null;
+  /** 0..1, inclusive. */
+  pAliveMin?: number | null;
+  pAliveMax?: number | null;
+}
+
+export interface CustomerListQuery extends CustomerListFilters {
+  sort: SortKey;
+  direction: SortDirection;
+  /** Rows after this cursor (next page) ... */
+  after?: Cursor | null;
+  /** ... or before it (previous page). At most one of the two. */
+  before?: Cursor | null;
+  pageSize?: number;
+}
