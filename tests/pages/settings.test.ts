@@ -1,6 +1,7 @@
 import { Queue } from "bullmq";
 import { Redis } from "ioredis";
-import { closeProducerQueues, QUEUE } from "~/queues/queues.server";
+import { QUEUE } from "~/queues/contract";
+import { closeProducerQueues } from "~/queues/connections.server";
 import { loadSettingsPage, submitSettings } from "~/pages/settings.server";
 import type * as SettingsRouteModule from "~/routes/app.settings";
 import { defaultRuleInputs, type SettingsFormInput } from "~/pages/settings-form";
@@ -155,7 +156,7 @@ describe("the settings route (demo mode)", () => {
 
   afterAll(async () => {
     const { closePgPool } = await import("~/db/pg.server");
-    const queues = await import("~/queues/queues.server");
+    const queues = await import("~/queues/connections.server");
     await queues.closeProducerQueues();
     await closePgPool();
     process.env.TENURE_DEMO_MODE = "false";
