@@ -19,22 +19,20 @@ import { type WorkersHandle, startWorkers } from "~/worker/workers.server";
 import { testDb, uniqueShop } from "../support/db";
 
 // The demo in miniature: a small generated store sent as signed HTTP deliveries to the real
-// webhook route modules (app/routes/webhooks.*, each the shared intake), on this worker's
+// webhook route (app/routes/webhooks.$.tsx, the shared intake), on this worker's
 // PostgreSQL and Redis, processed by the real workers; the rows must match the generator.
 // (`npm run demo` does the same through remix-serve and the production build.)
 
 type RouteModule = { action: (args: { request: Request; params: Record<string, string>; context: Record<string, unknown> }) => Promise<Response> | Response };
-const routeModules = import.meta.glob<RouteModule>("../../app/routes/webhooks.*.tsx");
 const root = fileURLToPath(new URL("../../", import.meta.url));
 const REDIS_URL = process.env.REDIS_URL ?? "redis://127.0.0.1:6379";
 
-/** Serves each subscription URI with its route module's action, as Remix's flat routes map them. */
+/** Serves /webhooks/<topic> with the webhook route's action, as Remix maps its splat. */
 function startRouteServer(): Promise<http.Server> {
   const server = http.createServer(async (req, res) => {
     try {
-      const name = `../../app/routes/${(req.url ?? "/").split("?")[0].replace(/^\//, "").replaceAll("/", ".")}.tsx`;
-      const load = routeModules[name];
-      if (!load) {
+      const path = (req.url ?? "/").split("?")[0];
+      if (!path.startsWith("/webhooks/")) {
         res.writeHead(404).end();
         return;
       }
@@ -43,7 +41,8 @@ function startRouteServer(): Promise<http.Server> {
       const headers = new Headers();
       for (const [key, value] of Object.entries(req.headers)) if (typeof value === "string") headers.set(key, value);
       const request = new Request(`http://${req.headers.host}${req.url}`, { method: req.method, headers, body: req.method === "POST" ? Buffer.concat(chunks) : undefined });
-      const response = await (await load()).action({ request, params: {}, context: {} });
+      const route = (await import("../../app/routes/webhooks.$")) as RouteModule;
+      const response = await route.action({ request, params: { "*": path.slice("/webhooks/".length) }, context: {} });
       res.writeHead(response.status, Object.fromEntries(response.headers));
       res.end(Buffer.from(await response.arrayBuffer()));
     } catch (error) {
