@@ -3,7 +3,9 @@ import { mapCustomerPayload, mapOrderPayload, mapRefundPayload, refundAmountMino
 import { RefundPayload } from "~/ingest/payloads";
 import { planDeliveries, type DeliveryPlan } from "./deliveries";
 import { formatAmount, formatShopTime } from "./payloads";
-import { generateStore, orderStateAt, type DemoStore } from "./store";
+import { generateStore } from "./store";
+import { orderStateAt } from "./order-state";
+import { type DemoStore } from "./store-model";
 
 const END = new Date("2026-11-20T15:30:00Z");
 let store: DemoStore;

@@ -1,6 +1,7 @@
 import { contextOf, renderCustomer, renderOrder, renderRefund, type JsonObject } from "./payloads";
 import { Random } from "~/analytics/random";
-import { type DemoOrder, type DemoRefund, type DemoStore, orderStateAt } from "./store";
+import { type DemoOrder, type DemoRefund, type DemoStore } from "./store-model";
+import { orderStateAt } from "./order-state";
 
 // The demo store as the webhook deliveries Shopify would send, in the order it might send
 // them: every event in time order, then a few deliveries resent later with the same

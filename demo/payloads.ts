@@ -1,18 +1,8 @@
 import { tzOffset } from "@date-fns/tz";
 import { DEMO_VENDOR } from "./catalogue";
 import { STORE_LOCATION_ID } from "./regions";
-import {
-  CHANNELS,
-  type DemoCustomer,
-  type DemoLine,
-  type DemoOrder,
-  type DemoRefund,
-  type DemoRefundLine,
-  type DemoStore,
-  type LineState,
-  customerUpdatedAt,
-  orderStateAt,
-} from "./store";
+import { CHANNELS, type DemoCustomer, type DemoLine, type DemoOrder, type DemoRefund, type DemoRefundLine, type DemoStore } from "./store-model";
+import { type LineState, customerUpdatedAt, orderStateAt } from "./order-state";
 
 // Renders the demo store as Shopify webhook bodies, in the REST shape Shopify delivers
 // for orders/create|updated|cancelled, refunds/create and customers/create: every money

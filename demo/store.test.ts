@@ -1,6 +1,9 @@
 import { CATALOGUE } from "./catalogue";
 import { Random } from "~/analytics/random";
-import { DAY, YEAR, allocate, generateStore, isBfcm, orderStateAt, refundTotalMinor, type DemoStore } from "./store";
+import { DAY, YEAR, type DemoStore } from "./store-model";
+import { allocate, isBfcm } from "./calendar";
+import { generateStore } from "./store";
+import { orderStateAt, refundTotalMinor } from "./order-state";
 
 const END = new Date("2026-11-20T15:30:00Z");
 let store: DemoStore;

@@ -1,12 +1,31 @@
 import { CATALOGUE, type DemoProduct, type DemoVariant } from "./catalogue";
 import { EMAIL_DOMAINS, FIRST_NAMES, LAST_NAMES } from "./names";
 import { Random } from "~/analytics/random";
-import { REGIONS, STORE_REGION, type Region } from "./regions";
+import { REGIONS, STORE_REGION } from "./regions";
+import { allocate, atTimeOfDay, isBfcm, localDate, nextPurchase, sampleDemandTime, taxOf } from "./calendar";
+import {
+  type CancelReason,
+  type Channel,
+  DAY,
+  DEFAULT_STORE_OPTIONS,
+  type DemoCustomer,
+  type DemoDiscount,
+  type DemoLine,
+  type DemoOrder,
+  type DemoRefund,
+  type DemoRefundLine,
+  type DemoStore,
+  type DemoStoreOptions,
+  HOUR,
+  MINUTE,
+  YEAR,
+} from "./store-model";
 
 // A synthetic direct-to-consumer store: customers, their orders over a few years, and
 // what happened to those orders afterwards (edits, fulfilment, refunds, cancellations).
-// Pure: the same options always give the same store. payloads.ts renders it as
-// Shopify webhook bodies; deliveries.ts turns it into a delivery sequence.
+// Pure: the same options always give the same store. Its shape is store-model.ts, its
+// calendar calendar.ts, an order's state at a moment order-state.ts; payloads.ts renders
+// it as Shopify webhook bodies; deliveries.ts turns it into a delivery sequence.
 //
 // Purchases follow a BG/NBD-like process, so CLV models fitted on the result have real
 // signal: each customer has their own purchase rate (Gamma across customers) and, after
@@ -14,284 +33,11 @@ import { REGIONS, STORE_REGION, type Region } from "./regions";
 // are modulated by the season (Black Friday / Cyber Monday, December, a slow January).
 // Order values have a per-customer spend level (log-normal), as Gamma-Gamma assumes.
 
-export const MINUTE = 60_000;
-export const HOUR = 60 * MINUTE;
-export const DAY = 24 * HOUR;
-export const YEAR = 365.25 * DAY;
-
-export type Channel = "web" | "pos" | "shopify_draft_order" | "social";
-
-export const CHANNELS: Record<Channel, { sourceName: string; appId: number; label: string }> = {
-  web: { sourceName: "web", appId: 580_111, label: "Online Store" },
-  pos: { sourceName: "pos", appId: 129_785, label: "Point of Sale" },
-  shopify_draft_order: { sourceName: "shopify_draft_order", appId: 1_354_745, label: "Draft Orders" },
-  // Orders from a sales-channel app carry the app's id as their source_name.
-  social: { sourceName: "2329312", appId: 2_329_312, label: "Facebook & Instagram" },
-};
-
-export interface DemoStoreOptions {
-  /** Same seed, same store. */
-  seed?: string;
-  shop?: string;
-  shopName?: string;
-  timezone?: string;
-  /** The last moment of the store's history (the demo uses "today"). */
-  endAt: Date;
-  /** Length of the history. */
-  years?: number;
-  /** Customer accounts (a few never order). */
-  customers?: number;
-  /** Shares of orders (approximate, drawn at random). */
-  guestShare?: number;
-  refundShare?: number;
-  cancelShare?: number;
-  editShare?: number;
-  /** Share of shipped orders whose fulfilment is delivered as an orders/updated webhook. */
-  fulfillmentUpdateShare?: number;
-  testOrders?: number;
-  neverOrderedShare?: number;
-}
-
-export interface DemoCustomer {
-  id: number;
-  firstName: string;
-  lastName: string;
-  email: string;
-  phone: string | null;
-  region: Region;
-  city: string;
-  zip: string;
-  address1: string;
-  addressId: number;
-  createdAt: number;
-  tags: string[];
-  acceptsMarketing: boolean;
-  /** The shop owner's own account, used for test orders. */
-  staff: boolean;
-  /** Signed up for a customer account ("enabled"); otherwise created at checkout ("disabled"). */
-  hasAccount: boolean;
-  /** Multiplier on this customer's basket size (heterogeneous spend). */
-  spendLevel: number;
-  orders: DemoOrder[];
-}
-
-export interface DemoLine {
-  id: number;
-  product: DemoProduct;
-  variant: DemoVariant;
-  quantity: number;
-  priceMinor: number;
-  /** This line's share of the order's discount code. */
-  discountMinor: number;
-  taxMinor: number;
-  /** Set when the line was added later by an order edit. */
-  addedAt: number | null;
-}
-
-export interface DemoRefundLine {
-  id: number;
-  line: DemoLine;
-  quantity: number;
-  /** Money back for the items: price x quantity less their share of the discount. */
-  subtotalMinor: number;
-  taxMinor: number;
-  discountMinor: number;
-}
-
-export interface DemoRefund {
-  id: number;
-  createdAt: number;
-  lines: DemoRefundLine[];
-  shippingMinor: number;
-  note: string | null;
-  transactionId: number;
-}
-
-export type CancelReason = "customer" | "inventory" | "fraud" | "declined";
-
-export interface DemoCancellation {
-  at: number;
-  reason: CancelReason;
-  /** Paid orders are refunded in full; declined payments are voided, nothing to refund. */
-  refund: DemoRefund | null;
-}
-
-export interface DemoDiscount {
-  code: string;
-  percent: number;
-}
-
-export interface DemoOrder {
-  id: number;
-  number: number;
-  customer: DemoCustomer | null;
-  email: string | null;
-  region: Region;
-  city: string;
-  zip: string;
-  address1: string;
-  firstName: string;
-  lastName: string;
-  channel: Channel;
-  gateway: string;
-  processedAt: number;
-  createdAt: number;
-  test: boolean;
-  /** Lines bought at checkout, then any added by an edit (addedAt set). */
-  lines: DemoLine[];
-  discount: DemoDiscount | null;
-  shippingMinor: number;
-  shippingTitle: string | null;
-  shippingLineId: number;
-  taxRate: number;
-  fulfilledAt: number | null;
-  /** Fulfilment is delivered as its own orders/updated webhook. */
-  fulfillmentNotified: boolean;
-  editedAt: number | null;
-  refund: DemoRefund | null;
-  cancellation: DemoCancellation | null;
-  token: string;
-  cartToken: string | null;
-  checkoutId: number | null;
-  checkoutToken: string | null;
-  confirmationNumber: string;
-  browserIp: string | null;
-  landingSite: string | null;
-  referringSite: string | null;
-  tags: string[];
-  note: string | null;
-  transactionId: number;
-}
-
-export interface DemoStore {
-  options: Required<DemoStoreOptions>;
-  startAt: number;
-  endAt: number;
-  customers: DemoCustomer[];
-  /** Every order, in the order it was placed. */
-  orders: DemoOrder[];
-}
-
-export const DEFAULT_STORE_OPTIONS = {
-  seed: "tenure-demo",
-  shop: "tenure-demo.myshopify.com",
-  shopName: "Northfold Outfitters (demo)",
-  timezone: "America/New_York",
-  years: 2.5,
-  customers: 3_600,
-  guestShare: 0.03,
-  refundShare: 0.05,
-  cancelShare: 0.02,
-  editShare: 0.03,
-  fulfillmentUpdateShare: 0.3,
-  testOrders: 5,
-  neverOrderedShare: 0.05,
-} as const;
-
-// BG/NBD-like parameters, per year: purchase rate ~ Gamma(shape, scale), dropout after
-// each purchase ~ Beta(a, b). Tuned so about a quarter of buyers buy again within
 // the history, with a long tail of loyal customers.
 const RATE_SHAPE = 0.75;
 const RATE_SCALE = 2.2;
 const DROPOUT_A = 2.2;
 const DROPOUT_B = 2.3;
-
-// ---------------------------------------------------------------- calendar
-
-/** Shop-local calendar fields for seasonality (a fixed UTC-5 is close enough for that). */
-function localDate(at: number): { year: number; month: number; day: number; hour: number } {
-  const d = new Date(at - 5 * HOUR);
-  return { year: d.getUTCFullYear(), month: d.getUTCMonth(), day: d.getUTCDate(), hour: d.getUTCHours() };
-}
-
-/** Black Friday (the day after the fourth Thursday of November), as [month day]. */
-export function blackFridayDay(year: number): number {
-  const novFirst = new Date(Date.UTC(year, 10, 1)).getUTCDay();
-  const firstThursday = 1 + ((4 - novFirst + 7) % 7);
-  return firstThursday + 21 + 1;
-}
-
-/** Black Friday through Cyber Monday, shop-local. */
-export function isBfcm(at: number): boolean {
-  const { year, month, day } = localDate(at);
-  if (month !== 10 && month !== 11) return false;
-  const bf = blackFridayDay(year);
-  const dayOfSeason = month === 10 ? day : day + 30;
-  return dayOfSeason >= bf && dayOfSeason <= bf + 3;
-}
-
-const MONTH_FACTOR = [0.8, 0.78, 0.92, 1.0, 1.05, 0.95, 0.9, 0.95, 0.97, 1.05, 1.3, 1.55];
-const SEASON_MAX = 1.3 * 3.2;
-
-/** Relative demand at a moment: month, the BFCM weekend, pre-Christmas, the lull after. */
-export function seasonality(at: number): number {
-  const { month, day } = localDate(at);
-  let factor = MONTH_FACTOR[month];
-  if (isBfcm(at)) factor *= 3.2;
-  else if (month === 11 && day <= 20) factor *= 1.15;
-  else if (month === 11 && day >= 24) factor *= 0.7;
-  return factor;
-}
-
-// Relative orders by local hour (evening peak online, daytime in the shop).
-const ONLINE_HOURS = [2, 1, 1, 1, 1, 2, 3, 5, 7, 8, 9, 10, 11, 11, 10, 9, 9, 10, 12, 14, 15, 13, 9, 5];
-const SHOP_HOURS = [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 5, 8, 10, 10, 9, 9, 9, 10, 9, 6, 0, 0, 0, 0];
-const HOURS = Array.from({ length: 24 }, (_, hour) => hour);
-
-/** Moves `at` to a plausible time of day on the same local day. */
-function atTimeOfDay(rng: Random, at: number, channel: Channel): number {
-  const { hour } = localDate(at);
-  const weights = channel === "pos" ? SHOP_HOURS : ONLINE_HOURS;
-  const newHour = rng.weighted(HOURS, (h) => weights[h]);
-  const startOfHour = at - (at % HOUR);
-  return startOfHour + (newHour - hour) * HOUR + rng.int(0, HOUR / 1000 - 1) * 1000;
-}
-
-// ---------------------------------------------------------------- helpers
-
-/** Splits `total` across `weights` proportionally, exactly (largest remainder). */
-export function allocate(total: number, weights: readonly number[]): number[] {
-  const sum = weights.reduce((a, b) => a + b, 0);
-  if (sum <= 0) return weights.map(() => 0);
-  const raw = weights.map((w) => (total * w) / sum);
-  const floors = raw.map(Math.floor);
-  let rest = total - floors.reduce((a, b) => a + b, 0);
-  const order = raw.map((value, index) => ({ index, frac: value - Math.floor(value) })).sort((a, b) => b.frac - a.frac || a.index - b.index);
-  for (const { index } of order) {
-    if (rest <= 0) break;
-    floors[index] += 1;
-    rest -= 1;
-  }
-  return floors;
-}
-
-function taxOf(amountMinor: number, rate: number): number {
-  return Math.round(amountMinor * rate);
-}
-
-/** Samples a time in [from, to] with density proportional to demand x growth. */
-function sampleDemandTime(rng: Random, from: number, to: number, growthPerYear: number): number {
-  const span = to - from;
-  const growthMax = Math.exp(growthPerYear * (span / YEAR));
-  for (;;) {
-    const at = from + rng.next() * span;
-    const weight = seasonality(at) * Math.exp(growthPerYear * ((at - from) / YEAR));
-    if (rng.next() * SEASON_MAX * growthMax < weight) return at;
-  }
-}
-
-/** Next purchase after `from` for a customer buying at `ratePerYear`, modulated by season (thinning). */
-function nextPurchase(rng: Random, from: number, ratePerYear: number, until: number): number | null {
-  let at = from;
-  const bound = (ratePerYear * SEASON_MAX) / YEAR;
-  for (;;) {
-    at += rng.exponential(bound);
-    if (at > until) return null;
-    // A few days at least between orders: same-day repeats are rare in this business.
-    if (at - from < 2 * DAY) continue;
-    if (rng.next() * SEASON_MAX < seasonality(at)) return at;
-  }
-}
 
 // ---------------------------------------------------------------- baskets
 
@@ -689,110 +435,4 @@ function assignIds(customers: DemoCustomer[], orders: DemoOrder[]): void {
     refund.transactionId = 7_512_000_000_000 + ++transactionSeq * 29;
     for (const line of refund.lines) line.id = 223_925_000_000 + ++refundLineSeq * 13;
   }
-}
-
-// ---------------------------------------------------------------- state at a moment
-
-export interface LineState {
-  line: DemoLine;
-  currentQuantity: number;
-  currentDiscountMinor: number;
-  currentTaxMinor: number;
-}
-
-export interface Totals {
-  /** Sum of price x quantity. */
-  lineItemsMinor: number;
-  discountsMinor: number;
-  /** Line items less discounts. */
-  subtotalMinor: number;
-  shippingMinor: number;
-  taxMinor: number;
-  /** Subtotal + shipping + tax. */
-  totalMinor: number;
-}
-
-export interface OrderState {
-  lines: LineState[];
-  refunds: DemoRefund[];
-  cancelled: DemoCancellation | null;
-  fulfilled: boolean;
-  updatedAt: number;
-  financialStatus: "paid" | "partially_refunded" | "refunded" | "voided";
-  /** As placed (and edited): total_* fields. */
-  original: Totals;
-  /** After refunds, edits and cancellation: current_total_* fields. */
-  current: Totals;
-}
-
-/** Money a refund returned, in shop money: items (subtotal + tax) and shipping. */
-export function refundTotalMinor(refund: DemoRefund): number {
-  return refund.lines.reduce((sum, l) => sum + l.subtotalMinor + l.taxMinor, 0) + refund.shippingMinor;
-}
-
-/** The order as Shopify would describe it at `at` (every change up to and including `at`). */
-export function orderStateAt(order: DemoOrder, at: number): OrderState {
-  const lines = order.lines.filter((line) => line.addedAt === null || line.addedAt <= at);
-  const refunds = [order.refund, order.cancellation?.refund].filter((r): r is DemoRefund => r != null && r.createdAt <= at);
-  const cancelled = order.cancellation && order.cancellation.at <= at ? order.cancellation : null;
-  const lineStates = lines.map((line): LineState => {
-    let quantity = line.quantity;
-    let discount = line.discountMinor;
-    let tax = line.taxMinor;
-    for (const refund of refunds) {
-      for (const refunded of refund.lines) {
-        if (refunded.line !== line) continue;
-        quantity -= refunded.quantity;
-        discount -= refunded.discountMinor;
-        tax -= refunded.taxMinor;
-      }
-    }
-    // A cancelled order keeps its lines with nothing left to fulfil or pay.
-    if (cancelled) return { line, currentQuantity: 0, currentDiscountMinor: 0, currentTaxMinor: 0 };
-    return { line, currentQuantity: quantity, currentDiscountMinor: discount, currentTaxMinor: tax };
-  });
-  const refundedShipping = refunds.reduce((sum, r) => sum + r.shippingMinor, 0);
-  const totals = (quantity: (s: LineState) => number, discount: (s: LineState) => number, tax: (s: LineState) => number, shipping: number): Totals => {
-    const lineItemsMinor = lineStates.reduce((sum, s) => sum + s.line.priceMinor * quantity(s), 0);
-    const discountsMinor = lineStates.reduce((sum, s) => sum + discount(s), 0);
-    const taxMinor = lineStates.reduce((sum, s) => sum + tax(s), 0);
-    const subtotalMinor = lineItemsMinor - discountsMinor;
-    return { lineItemsMinor, discountsMinor, subtotalMinor, shippingMinor: shipping, taxMinor, totalMinor: subtotalMinor + shipping + taxMinor };
-  };
-  const original = totals((s) => s.line.quantity, (s) => s.line.discountMinor, (s) => s.line.taxMinor, order.shippingMinor);
-  const current = totals(
-    (s) => s.currentQuantity,
-    (s) => s.currentDiscountMinor,
-    (s) => s.currentTaxMinor,
-    cancelled ? 0 : order.shippingMinor - refundedShipping,
-  );
-  const refundedMinor = refunds.reduce((sum, r) => sum + refundTotalMinor(r), 0);
-  const financialStatus =
-    cancelled && !cancelled.refund ? "voided" : refundedMinor === 0 ? "paid" : refundedMinor >= original.totalMinor ? "refunded" : "partially_refunded";
-  const changes = [
-    order.createdAt + 2_000,
-    order.editedAt,
-    order.fulfilledAt !== null && order.fulfilledAt > order.createdAt ? order.fulfilledAt : null,
-    ...refunds.map((r) => r.createdAt + 2_000),
-    cancelled ? cancelled.at + 2_000 : null,
-  ].filter((t): t is number => t !== null && t <= Math.max(at, order.createdAt + 2_000));
-  return {
-    lines: lineStates,
-    refunds,
-    cancelled,
-    fulfilled: order.fulfilledAt !== null && order.fulfilledAt <= at && !cancelled,
-    updatedAt: Math.max(...changes),
-    financialStatus,
-    original,
-    current,
-  };
-}
-
-/** The customer's updated_at as seen at `at`: account creation, then each order placed. */
-export function customerUpdatedAt(customer: DemoCustomer, at: number): number {
-  let updated = customer.createdAt + 1_000;
-  for (const order of customer.orders) {
-    if (order.createdAt <= at) updated = Math.max(updated, order.createdAt + 1_000);
-  }
-  return updated;
 }

@@ -1,7 +1,8 @@
 import { type PrismaClient } from "@prisma/client";
 import type pg from "pg";
 import { contextOf, renderCustomer, renderOrder } from "../demo/payloads";
-import { type DemoStore, generateStore } from "../demo/store";
+import { type DemoStore } from "../demo/store-model";
+import { generateStore } from "../demo/store";
 import { mapCustomerPayload, mapOrderPayload } from "../app/ingest/mappers";
 import { TRANSACTION_OPTIONS } from "../app/db/tx.server";
 import { upsertOrdersBatch } from "../app/ingest/upsert-batch.server";
