@@ -146,6 +146,43 @@ export const bgnbdSpec: CountModelSpec = spec(false);
 /** Same for the modified BG/NBD. */
 export const modifiedBgnbdSpec: CountModelSpec = spec(true);
 
+// Bodies shared by the BG/NBD and modified BG/NBD functions below (`modified` picks the model).
+
+function totalLogLikelihood(params: BgNbdParams, modified: boolean, rows: readonly RfRow[]): number {
+  return rows.reduce((sum, row) => sum + row.weight * rowLogLikelihood(params, modified, row.x, row.tx, row.T), 0);
+}
+
+function pAlive(params: BgNbdParams, modified: boolean, x: number, tx: number, T: number): number {
+  checkParams(params);
+  assertValidRow(x, tx, T);
+  return logistic(-dropOutLogOdds(params, modified, x, tx, T));
+}
+
+/**
+ * P(X(t) = n): active after n (modified: n + 1) survived drop-out chances, or dropped out at
+ * the n-th chance with at least n purchases by t. BG/NBD has no drop-out chance before the
+ * first repeat purchase, so for n = 0 only the active term counts.
+ */
+function probabilityOfPurchases(params: BgNbdParams, modified: boolean, n: number, t: number): number {
+  checkParams(params);
+  if (!(n >= 0) || !Number.isInteger(n)) throw new RangeError(`n = ${n} must be a whole number >= 0`);
+  const { r, alpha, a, b } = params;
+  // b + n + shift and b + n - (1 - shift) add 0 exactly, so each model keeps its own arithmetic.
+  const shift = modified ? 1 : 0;
+  const z = t / (alpha + t);
+  const logZ = Math.log(t) - Math.log(alpha + t);
+  const logOneMinusZ = -Math.log1p(t / alpha);
+  const active = Math.exp(lbeta(a, b + n + shift) - lbeta(a, b) + logNegativeBinomialPmf(n, r, logZ, logOneMinusZ));
+  if (!modified && n === 0) return active;
+  const dropped = Math.exp(lbeta(a + 1, b + n - (1 - shift)) - lbeta(a, b)) * negativeBinomialTail(n, r, z);
+  return active + dropped;
+}
+
+/** pAlive · P(Exp(λ) <= t | x, T): the active customer's next purchase comes at rate λ. */
+function purchaseWithin(params: BgNbdParams, alive: number, t: number, x: number, T: number): number {
+  return alive * -Math.expm1(-(params.r + x) * Math.log1p(t / (params.alpha + T)));
+}
+
 // ---------------------------------------------------------------------------------------
 // BG/NBD
 
@@ -161,14 +198,12 @@ export function bgnbdLogLikelihoodRow(params: BgNbdParams, x: number, tx: number
 
 /** Total weighted log-likelihood of rows. */
 export function bgnbdLogLikelihood(params: BgNbdParams, rows: readonly RfRow[]): number {
-  return rows.reduce((sum, row) => sum + row.weight * bgnbdLogLikelihoodRow(params, row.x, row.tx, row.T), 0);
+  return totalLogLikelihood(params, false, rows);
 }
 
 /** P(active at T | x, t_x, T). */
 export function bgnbdPAlive(params: BgNbdParams, x: number, tx: number, T: number): number {
-  checkParams(params);
-  assertValidRow(x, tx, T);
-  return logistic(-dropOutLogOdds(params, false, x, tx, T));
+  return pAlive(params, false, x, tx, T);
 }
 
 /** E[X(t)]: expected repeat purchases in (0, t] of a customer who just made a first purchase. */
@@ -210,16 +245,7 @@ function activeExpectation(params: BgNbdParams, t: number, x: number, T: number,
 
 /** P(X(t) = n): probability of exactly n repeat purchases in (0, t] (FHL 2005, eq. 8). */
 export function bgnbdProbabilityOfPurchases(params: BgNbdParams, n: number, t: number): number {
-  checkParams(params);
-  if (!(n >= 0) || !Number.isInteger(n)) throw new RangeError(`n = ${n} must be a whole number >= 0`);
-  const { r, alpha, a, b } = params;
-  const z = t / (alpha + t);
-  const logZ = Math.log(t) - Math.log(alpha + t);
-  const logOneMinusZ = -Math.log1p(t / alpha);
-  const active = Math.exp(lbeta(a, b + n) - lbeta(a, b) + logNegativeBinomialPmf(n, r, logZ, logOneMinusZ));
-  if (n === 0) return active;
-  const droppedAtN = Math.exp(lbeta(a + 1, b + n - 1) - lbeta(a, b)) * negativeBinomialTail(n, r, z);
-  return active + droppedAtN;
+  return probabilityOfPurchases(params, false, n, t);
 }
 
 /**
@@ -227,8 +253,7 @@ export function bgnbdProbabilityOfPurchases(params: BgNbdParams, n: number, t: n
  * comes at rate λ whatever happens after it, so this is P(alive) · P(Exp(λ) <= t | history).
  */
 export function bgnbdProbabilityOfPurchaseWithin(params: BgNbdParams, t: number, x: number, tx: number, T: number): number {
-  const pAlive = bgnbdPAlive(params, x, tx, T);
-  return pAlive * -Math.expm1(-(params.r + x) * Math.log1p(t / (params.alpha + T)));
+  return purchaseWithin(params, bgnbdPAlive(params, x, tx, T), t, x, T);
 }
 
 /**
@@ -259,13 +284,11 @@ export function modifiedBgnbdLogLikelihoodRow(params: BgNbdParams, x: number, tx
 }
 
 export function modifiedBgnbdLogLikelihood(params: BgNbdParams, rows: readonly RfRow[]): number {
-  return rows.reduce((sum, row) => sum + row.weight * modifiedBgnbdLogLikelihoodRow(params, row.x, row.tx, row.T), 0);
+  return totalLogLikelihood(params, true, rows);
 }
 
 export function modifiedBgnbdPAlive(params: BgNbdParams, x: number, tx: number, T: number): number {
-  checkParams(params);
-  assertValidRow(x, tx, T);
-  return logistic(-dropOutLogOdds(params, true, x, tx, T));
+  return pAlive(params, true, x, tx, T);
 }
 
 /** E[X(t)]: the customer may drop out right at the first purchase, with probability E[p]. */
@@ -287,20 +310,11 @@ export function modifiedBgnbdConditionalExpectedPurchases(params: BgNbdParams, t
  * n-th chance (time 0 for n = 0) with at least n purchases made by t.
  */
 export function modifiedBgnbdProbabilityOfPurchases(params: BgNbdParams, n: number, t: number): number {
-  checkParams(params);
-  if (!(n >= 0) || !Number.isInteger(n)) throw new RangeError(`n = ${n} must be a whole number >= 0`);
-  const { r, alpha, a, b } = params;
-  const z = t / (alpha + t);
-  const logZ = Math.log(t) - Math.log(alpha + t);
-  const logOneMinusZ = -Math.log1p(t / alpha);
-  const active = Math.exp(lbeta(a, b + n + 1) - lbeta(a, b) + logNegativeBinomialPmf(n, r, logZ, logOneMinusZ));
-  const dropped = Math.exp(lbeta(a + 1, b + n) - lbeta(a, b)) * negativeBinomialTail(n, r, z);
-  return active + dropped;
+  return probabilityOfPurchases(params, true, n, t);
 }
 
 export function modifiedBgnbdProbabilityOfPurchaseWithin(params: BgNbdParams, t: number, x: number, tx: number, T: number): number {
-  const pAlive = modifiedBgnbdPAlive(params, x, tx, T);
-  return pAlive * -Math.expm1(-(params.r + x) * Math.log1p(t / (params.alpha + T)));
+  return purchaseWithin(params, modifiedBgnbdPAlive(params, x, tx, T), t, x, T);
 }
 
 export function modifiedBgnbdTimeToPurchase(params: BgNbdParams, x: number, tx: number, T: number, probability = 0.5): number | null {
