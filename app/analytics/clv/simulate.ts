@@ -43,12 +43,23 @@ function summarise(times: number[], T: number, grid: number | undefined): Simula
   return { frequency, recency: onGrid(lastStep), T: onGrid(Math.round(T / grid)) };
 }
 
-/** Customers from BG/NBD: Poisson(λ) purchases, drop out after each with probability p. */
-export function simulateBgNbd(params: BgNbdParams, options: SimulationOptions): SimulatedCustomer[] {
+/**
+ * One customer per draw: T first, then `purchaseTimes` draws the rest of that customer from
+ * the same stream, so the draw order (and so every seed's customers) stays as it was.
+ */
+function simulate(options: SimulationOptions, purchaseTimes: (random: Random, T: number) => number[]): SimulatedCustomer[] {
   const random = new Random(options.seed);
   const out: SimulatedCustomer[] = [];
   for (let i = 0; i < options.customers; i++) {
     const T = options.age(() => random.next());
+    out.push(summarise(purchaseTimes(random, T), T, options.grid));
+  }
+  return out;
+}
+
+/** Customers from BG/NBD: Poisson(λ) purchases, drop out after each with probability p. */
+export function simulateBgNbd(params: BgNbdParams, options: SimulationOptions): SimulatedCustomer[] {
+  return simulate(options, (random, T) => {
     const lambda = random.gamma(params.r, 1 / params.alpha);
     const p = random.beta(params.a, params.b);
     const times: number[] = [];
@@ -59,17 +70,13 @@ export function simulateBgNbd(params: BgNbdParams, options: SimulationOptions): 
       times.push(t);
       if (random.next() < p) break;
     }
-    out.push(summarise(times, T, options.grid));
-  }
-  return out;
+    return times;
+  });
 }
 
 /** Customers from Pareto/NBD: Poisson(λ) purchases during an Exp(μ) lifetime. */
 export function simulateParetoNbd(params: ParetoNbdParams, options: SimulationOptions): SimulatedCustomer[] {
-  const random = new Random(options.seed);
-  const out: SimulatedCustomer[] = [];
-  for (let i = 0; i < options.customers; i++) {
-    const T = options.age(() => random.next());
+  return simulate(options, (random, T) => {
     const lambda = random.gamma(params.r, 1 / params.alpha);
     const mu = random.gamma(params.s, 1 / params.beta);
     const end = Math.min(T, random.exponential(mu));
@@ -80,7 +87,6 @@ export function simulateParetoNbd(params: ParetoNbdParams, options: SimulationOp
       if (t > end) break;
       times.push(t);
     }
-    out.push(summarise(times, T, options.grid));
-  }
-  return out;
+    return times;
+  });
 }
