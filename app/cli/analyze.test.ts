@@ -1,25 +1,21 @@
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { parse } from "csv-parse/sync";
 import { dayIndex } from "~/analytics/dates";
 import { ANALYZE_USAGE, runAnalyze } from "./analyze";
 import { CUSTOMER_COLUMNS } from "./customers-csv";
 import { memoryIo } from "./io";
+import { tempDirForTests } from "./temp-dir.testing";
 
 const CDNOW_SAMPLE = "tests/fixtures/cdnow/CDNOW_sample.txt";
 const SHOPIFY_EXPORT = "app/cli/fixtures/shopify-orders-export.csv";
 const HEADER = CUSTOMER_COLUMNS.join(",");
 
-let dir: string;
-beforeAll(() => {
-  dir = mkdtempSync(join(tmpdir(), "tenure-analyze-"));
-});
-afterAll(() => rmSync(dir, { recursive: true, force: true }));
+const dir = tempDirForTests("tenure-analyze-");
 
 let runs = 0;
 async function analyze(args: string[]) {
-  const out = join(dir, `out-${++runs}`);
+  const out = dir.path(`out-${++runs}`);
   const io = memoryIo();
   const code = await runAnalyze([...args, "--out", out], io);
   return { code, io, out };
@@ -96,8 +92,7 @@ describe("tenure analyze on a Shopify orders export", () => {
 
 describe("bad rows", () => {
   const file = () => {
-    const path = join(dir, "with-bad-rows.csv");
-    writeFileSync(path, ["customer_id,date,amount", "a,2024-01-01,10", "b,2024-01-02,5", "c,2024-02-30,7", "a,2024-03-01,12.5", "d,2024-03-02"].join("\n"));
+    const path = dir.write("with-bad-rows.csv", ["customer_id,date,amount", "a,2024-01-01,10", "b,2024-01-02,5", "c,2024-02-30,7", "a,2024-03-01,12.5", "d,2024-03-02"].join("\n"));
     return path;
   };
 
@@ -123,8 +118,7 @@ describe("bad rows", () => {
   });
 
   it("are listed in full only up to a limit, then counted", async () => {
-    const path = join(dir, "many-bad.csv");
-    writeFileSync(path, ["customer_id,date,amount", ...Array.from({ length: 25 }, (_, i) => `c${i},not-a-date,1`), "ok,2024-01-01,1"].join("\n"));
+    const path = dir.write("many-bad.csv", ["customer_id,date,amount", ...Array.from({ length: 25 }, (_, i) => `c${i},not-a-date,1`), "ok,2024-01-01,1"].join("\n"));
     const { code, io } = await analyze([path]);
     expect(code).toBe(0);
     expect(io.err().match(/many-bad\.csv:\d+:/g)).toHaveLength(10);
@@ -170,11 +164,10 @@ describe("options", () => {
   });
 
   it("report a missing or unrecognised file plainly", async () => {
-    const missing = await analyze([join(dir, "nope.csv")]);
+    const missing = await analyze([dir.path("nope.csv")]);
     expect(missing.code).toBe(1);
     expect(missing.io.err()).toMatch(/nope\.csv: no such file/);
-    const path = join(dir, "unknown.txt");
-    writeFileSync(path, "hello\n");
+    const path = dir.write("unknown.txt", "hello\n");
     const unknown = await analyze([path]);
     expect(unknown.code).toBe(1);
     expect(unknown.io.err()).toMatch(/unrecognised first line/);

@@ -1,24 +1,16 @@
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import fc from "fast-check";
 import { FIT_USAGE, NOT_CONVERGED_EXIT_CODE, parseNumber, runFit } from "./fit";
 import { memoryIo } from "./io";
+import { tempDirForTests } from "./temp-dir.testing";
 
 const SUMMARY = "tests/fixtures/cdnow/cdnow_customers_summary.csv";
 const WITH_SPEND = "tests/fixtures/cdnow/cdnow_customers_summary_with_transactions.csv";
 
-let dir: string;
-beforeAll(() => {
-  dir = mkdtempSync(join(tmpdir(), "tenure-fit-"));
-});
-afterAll(() => rmSync(dir, { recursive: true, force: true }));
+const dir = tempDirForTests("tenure-fit-");
 
 let files = 0;
 function csvFile(text: string): string {
-  const path = join(dir, `summary-${++files}.csv`);
-  writeFileSync(path, text);
-  return path;
+  return dir.write(`summary-${++files}.csv`, text);
 }
 
 async function fit(args: string[]) {
@@ -29,6 +21,11 @@ async function fit(args: string[]) {
 }
 
 const rel = (a: number, b: number) => Math.abs(a - b) / Math.abs(b);
+
+/** Each published value matched within `tolerance` relative (the name says which one failed). */
+function expectRelativelyClose(actual: Record<string, number>, published: Record<string, number>, tolerance = 1e-3) {
+  for (const [name, value] of Object.entries(published)) expect(rel(actual[name], value), name).toBeLessThan(tolerance);
+}
 
 describe("tenure fit on the CDNOW summary", () => {
   it("prints one JSON object with the three count models at the published optimum", async () => {
@@ -41,10 +38,7 @@ describe("tenure fit on the CDNOW summary", () => {
 
     const { bgnbd, modifiedBgnbd, paretoNbd } = json;
     expect(Object.keys(bgnbd)).toEqual(["r", "alpha", "a", "b", "logLikelihood"]);
-    expect(rel(bgnbd.r, 0.242593)).toBeLessThan(1e-3);
-    expect(rel(bgnbd.alpha, 4.413532)).toBeLessThan(1e-3);
-    expect(rel(bgnbd.a, 0.792886)).toBeLessThan(1e-3);
-    expect(rel(bgnbd.b, 2.425752)).toBeLessThan(1e-3);
+    expectRelativelyClose(bgnbd, { r: 0.242593, alpha: 4.413532, a: 0.792886, b: 2.425752 });
     expect(Math.abs(bgnbd.logLikelihood - -9582.43)).toBeLessThan(0.01);
 
     expect(modifiedBgnbd.r).toBeCloseTo(0.525, 3);
@@ -54,10 +48,8 @@ describe("tenure fit on the CDNOW summary", () => {
     expect(Math.abs(modifiedBgnbd.logLikelihood - -9582.13)).toBeLessThan(0.01);
 
     expect(Object.keys(paretoNbd)).toEqual(["r", "alpha", "s", "beta", "logLikelihood"]);
-    expect(rel(paretoNbd.r, 0.5533)).toBeLessThan(1e-3);
-    expect(rel(paretoNbd.alpha, 10.578)).toBeLessThan(1e-3);
-    expect(rel(paretoNbd.s, 0.6062)).toBeLessThan(1e-3);
-    expect(rel(paretoNbd.beta, 11.667)).toBeLessThan(2e-3);
+    expectRelativelyClose(paretoNbd, { r: 0.5533, alpha: 10.578, s: 0.6062 });
+    expectRelativelyClose(paretoNbd, { beta: 11.667 }, 2e-3);
     expect(Math.abs(paretoNbd.logLikelihood - -9594.98)).toBeLessThan(0.01);
   });
 
@@ -123,7 +115,7 @@ describe("tenure fit input handling", () => {
     const noHeader = await fit([csvFile("a,b,c\n1,2,3\n")]);
     expect(noHeader.code).toBe(1);
     expect(noHeader.io.err()).toContain("the header must name the columns frequency,recency,T (or x,t_x,T); found: a,b,c");
-    const missing = await fit([join(dir, "nope.csv")]);
+    const missing = await fit([dir.path("nope.csv")]);
     expect(missing.code).toBe(1);
     expect(missing.io.err()).toContain("no such file");
     const empty = await fit([csvFile("")]);

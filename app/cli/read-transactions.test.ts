@@ -1,24 +1,13 @@
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { readFileSync } from "node:fs";
 import { dayIndex } from "~/analytics/dates";
 import { type ParsedTransaction, type RowError } from "~/analytics/transactions";
 import { readTransactionFile, transactionRecords } from "./read-transactions";
+import { tempDirForTests } from "./temp-dir.testing";
 
 const SHOPIFY_FIXTURE = "app/cli/fixtures/shopify-orders-export.csv";
 const CDNOW_SAMPLE = "tests/fixtures/cdnow/CDNOW_sample.txt";
 
-let dir: string;
-beforeAll(() => {
-  dir = mkdtempSync(join(tmpdir(), "tenure-read-"));
-});
-afterAll(() => rmSync(dir, { recursive: true, force: true }));
-
-function file(name: string, text: string): string {
-  const path = join(dir, name);
-  writeFileSync(path, text);
-  return path;
-}
+const file = tempDirForTests("tenure-read-").write;
 
 async function readAll(path: string, chunkBytes?: number) {
   const rows: ParsedTransaction[] = [];
