@@ -2,8 +2,19 @@
 // order histories, for the whole-shop scoring tests.
 import { seededRandom } from "./clv/rows";
 import { type CustomerOrderFact } from "./customer-metrics";
+import { TransactionTable } from "./summary";
 
 export const AS_OF = 20_000;
+
+/** Three customers, four orders: a (5 and 40 days before AS_OF), b (70 before), c (after AS_OF). */
+export function smallOrderTable(): TransactionTable {
+  const table = new TransactionTable();
+  table.add("a", AS_OF - 5, 100);
+  table.add("a", AS_OF - 40, 50);
+  table.add("b", AS_OF - 70, 30);
+  table.add("c", AS_OF + 2, 999);
+  return table;
+}
 
 export function randomOrders(random: () => number, count: number): CustomerOrderFact[] {
   const orders: CustomerOrderFact[] = [];

@@ -1,22 +1,12 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
+import { AS_OF, smallOrderTable } from "./customer-orders.testing";
 import { customersTable, customersTablesByCode } from "./customer-subsets";
 import { TransactionTable } from "./summary";
 
-const AS_OF = 20_000;
-
-function smallTable() {
-  const table = new TransactionTable();
-  table.add("a", AS_OF - 5, 100);
-  table.add("a", AS_OF - 40, 50);
-  table.add("b", AS_OF - 70, 30);
-  table.add("c", AS_OF + 2, 999);
-  return table;
-}
-
 describe("customer subsets of a transaction table", () => {
   it("customersTable keeps the chosen customers' rows only", () => {
-    const table = smallTable();
+    const table = smallOrderTable();
     const subset = customersTable(table, (customer) => table.customerIds[customer] !== "b");
     expect([...subset].map((t) => t.customerId)).toEqual(["a", "a", "c"]);
   });

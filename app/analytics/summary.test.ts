@@ -1,27 +1,8 @@
 import fc from "fast-check";
 import { dayIndex } from "./dates";
-// Fixtures come in through Vite's ?raw imports: app/analytics stays free of fs, tests included.
-import cdnowSampleText from "../../tests/fixtures/cdnow/CDNOW_sample.txt?raw";
-import cdnowSummaryText from "../../tests/fixtures/cdnow/cdnow_customers_summary.csv?raw";
-import cdnowSummaryWithTransactionsText from "../../tests/fixtures/cdnow/cdnow_customers_summary_with_transactions.csv?raw";
+// The CDNOW fixture readers are the CLV tests' (csv-parse, not the app's parsers).
+import { cdnowCustomers, cdnowSpendCustomers, cdnowTransactions } from "./clv/fixtures.testing";
 import { CustomerIndex, TransactionTable, groupByCustomer, summarize, type CustomerSummary, type Transaction } from "./summary";
-
-/** CDNOW_sample.txt read independently of the app's parsers: sample id, date, dollars. */
-function cdnowSample(): Transaction[] {
-  return cdnowSampleText
-    .split(/\r?\n/)
-    .filter((line) => line.trim() !== "")
-    .map((line) => {
-      const [, sampleId, date, , dollars] = line.trim().split(/\s+/);
-      return { customerId: sampleId, day: dayIndex(date), amount: Number(dollars) };
-    });
-}
-
-function readCsv(text: string): Record<string, number>[] {
-  const [header, ...rows] = text.trim().split(/\r?\n/);
-  const names = header.split(",");
-  return rows.map((row) => Object.fromEntries(row.split(",").map((value, i) => [names[i], Number(value)])));
-}
 
 /** The fixtures print 2 decimals: our value must lie in the printed value's rounding interval (+1e-6). */
 function expectRoundsTo(actual: number, printed: number, what: string): void {
@@ -29,7 +10,7 @@ function expectRoundsTo(actual: number, printed: number, what: string): void {
 }
 
 describe("summarize on CDNOW (weeks, calibration ends 1997-09-30)", () => {
-  const summaries = summarize(cdnowSample(), { asOfDay: dayIndex("1997-09-30"), unit: "week" });
+  const summaries = summarize(cdnowTransactions(), { asOfDay: dayIndex("1997-09-30"), unit: "week" });
   const byId = new Map(summaries.map((s) => [Number(s.customerId), s]));
 
   it("has every one of the 2,357 customers", () => {
@@ -37,27 +18,28 @@ describe("summarize on CDNOW (weeks, calibration ends 1997-09-30)", () => {
     expect(byId.size).toBe(2357);
   });
 
+  /** Customer `id` against a fixture row: frequency exactly, recency and T as printed. */
+  function expectCustomer(id: number, frequency: number, recency: number, T: number): CustomerSummary {
+    const s = byId.get(id)!;
+    expect(s.frequency).toBe(frequency);
+    expectRoundsTo(s.recency, recency, `customer ${id} recency`);
+    expectRoundsTo(s.T, T, `customer ${id} T`);
+    return s;
+  }
+
   it("reproduces cdnow_customers_summary.csv (frequency, recency, T)", () => {
-    const expected = readCsv(cdnowSummaryText);
+    const expected = cdnowCustomers();
     expect(expected).toHaveLength(2357);
-    for (const row of expected) {
-      const s = byId.get(row.ID)!;
-      expect(s.frequency).toBe(row.frequency);
-      expectRoundsTo(s.recency, row.recency, `customer ${row.ID} recency`);
-      expectRoundsTo(s.T, row.T, `customer ${row.ID} T`);
-    }
+    for (const row of expected) expectCustomer(row.id, row.frequency, row.recency, row.T);
   });
 
   it("reproduces cdnow_customers_summary_with_transactions.csv (x, t_x, T, zbar)", () => {
-    const expected = readCsv(cdnowSummaryWithTransactionsText);
+    const expected = cdnowSpendCustomers();
     expect(expected).toHaveLength(2357);
     for (const row of expected) {
-      const s = byId.get(row.ID)!;
-      expect(s.frequency).toBe(row.x);
+      const s = expectCustomer(row.id, row.x, row.tx, row.T);
       expect(s.orders).toBe(row.x + 1);
-      expectRoundsTo(s.recency, row.t_x, `customer ${row.ID} t_x`);
-      expectRoundsTo(s.T, row.T, `customer ${row.ID} T`);
-      expectRoundsTo(s.monetaryValue, row.zbar, `customer ${row.ID} zbar`);
+      expectRoundsTo(s.monetaryValue, row.zbar, `customer ${row.id} zbar`);
     }
   });
 

@@ -6,7 +6,7 @@ import {
   bgbbProbabilityOfPurchases,
   fitBgBb,
 } from "./bgbb";
-import { donationRows } from "./fixtures.testing";
+import { donationRows, expectCloseTo } from "./fixtures.testing";
 
 describe("BG/BB on the donations data: docs/CLV-REFERENCE.md", () => {
   const rows = donationRows();
@@ -20,10 +20,7 @@ describe("BG/BB on the donations data: docs/CLV-REFERENCE.md", () => {
 
   it("finds alpha, beta, gamma, delta = 1.204, 0.750, 0.657, 2.783 and log-likelihood -33225.58", () => {
     expect(fit.converged).toBe(true);
-    expect(fit.params.alpha).toBeCloseTo(1.204, 3);
-    expect(fit.params.beta).toBeCloseTo(0.75, 3);
-    expect(fit.params.gamma).toBeCloseTo(0.657, 3);
-    expect(fit.params.delta).toBeCloseTo(2.783, 3);
+    expectCloseTo(fit.params, { alpha: 1.204, beta: 0.75, gamma: 0.657, delta: 2.783 });
     expect(Math.abs(fit.logLikelihood - -33225.58)).toBeLessThan(0.01);
     expect(bgbbLogLikelihood(fit.params, rows)).toBeCloseTo(fit.logLikelihood, 8);
   });

@@ -77,6 +77,11 @@ export function gradientMismatch(logLikelihood: LogLikelihood, theta: number[], 
   return worst;
 }
 
+/** Each published value matched to `digits` decimals (toBeCloseTo; the name says which one failed). */
+export function expectCloseTo(actual: object, published: Record<string, number>, digits = 3): void {
+  for (const [name, value] of Object.entries(published)) expect((actual as Record<string, number>)[name], name).toBeCloseTo(value, digits);
+}
+
 export function relativeError(actual: number, expected: number): number {
   return Math.abs(actual - expected) / Math.abs(expected);
 }
