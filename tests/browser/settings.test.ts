@@ -8,7 +8,8 @@ import { demoAppForFile } from "./harness";
 // a reload and in ShopSettings) and queues a refit; an invalid value is explained next to
 // its field, focused, and nothing is saved.
 
-const app = demoAppForFile({ label: "settings", customers: 120 });
+// A fixed history, as the other browser tests: a store ending "now" changes with the date.
+const app = demoAppForFile({ label: "settings", customers: 120, endAt: new Date("2026-06-30T12:00:00Z") });
 
 /** The page's primary action (the Save button in the page header). */
 function saveButton(page: Page) {
