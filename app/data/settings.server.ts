@@ -65,19 +65,6 @@ export async function loadMetricsSettings(db: Queryable, shop: string): Promise<
   };
 }
 
-// The Shop row's facts the refit needs besides the settings.
-
-/** Whether the shop's row exists (shop/redact deletes it last). */
-export async function shopRowExists(db: Queryable, shop: string): Promise<boolean> {
-  return ((await db.query(`SELECT 1 FROM "Shop" WHERE domain = $1`, [shop])).rowCount ?? 0) > 0;
-}
-
-/** Installed shops (not uninstalled), oldest first. */
-export async function installedShops(db: Queryable): Promise<string[]> {
-  const result = await db.query<{ domain: string }>(`SELECT domain FROM "Shop" WHERE "uninstalledAt" IS NULL ORDER BY "installedAt", domain`);
-  return result.rows.map((row) => row.domain);
-}
-
 // ------------------------------------------------------------------ the pages' reads and the settings save
 
 /** When the shop was installed and last reconciled (sync page), or undefined without a Shop row. */

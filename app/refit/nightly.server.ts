@@ -1,4 +1,4 @@
-import { installedShops } from "~/data/settings.server";
+import { installedShops } from "~/data/shop.server";
 import { type Queryable } from "~/db/pg.server";
 import { requestRefit } from "./request-refit.server";
 

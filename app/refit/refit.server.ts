@@ -1,7 +1,8 @@
 import type pg from "pg";
 import { deleteShopAggregates } from "~/data/aggregates.server";
 import { deleteMetricsOfRedactedCustomers, deleteShopMetrics, todayInZone } from "~/data/customer-metrics.server";
-import { type MetricsSettings, loadMetricsSettings, shopRowExists } from "~/data/settings.server";
+import { type MetricsSettings, loadMetricsSettings } from "~/data/settings.server";
+import { shopRowExists } from "~/data/shop.server";
 import { deleteShopFit, markFitFailed, markFitFinished } from "~/data/shop-fit.server";
 import { pgTransaction } from "~/db/pg.server";
 import { errorMessage } from "~/lib/log.server";
