@@ -6,7 +6,7 @@ import {
   bgbbProbabilityOfPurchases,
   fitBgBb,
 } from "./bgbb";
-import { donationRows, expectCloseTo } from "./fixtures.testing";
+import { distributionMoments, donationRows, expectCloseTo } from "./fixtures.testing";
 
 describe("BG/BB on the donations data: docs/CLV-REFERENCE.md", () => {
   const rows = donationRows();
@@ -26,13 +26,7 @@ describe("BG/BB on the donations data: docs/CLV-REFERENCE.md", () => {
   });
 
   it("P(X(n) = x) is a distribution with mean E[X(n)], matching the fitted pattern counts", () => {
-    let total = 0;
-    let mean = 0;
-    for (let x = 0; x <= 6; x++) {
-      const p = bgbbProbabilityOfPurchases(fit.params, x, 6);
-      total += p;
-      mean += x * p;
-    }
+    const { total, mean } = distributionMoments((x) => bgbbProbabilityOfPurchases(fit.params, x, 6), 7);
     expect(total).toBeCloseTo(1, 12);
     expect(mean).toBeCloseTo(bgbbExpectedPurchases(fit.params, 6), 12);
     // The model's share of zero-donation donors is close to the observed 3464 / 11104.

@@ -9,7 +9,7 @@ import donationsText from "../../../tests/fixtures/cdnow/donations.csv?raw";
 import { dayIndex } from "~/analytics/dates";
 import { type Transaction } from "~/analytics/summary";
 import { type BgBbRow } from "./bgbb";
-import { type LogLikelihood } from "./estimation";
+import { type FitOptions, type FitResult, type LogLikelihood } from "./estimation";
 import { compressRows, type RfRow } from "./rows";
 
 export interface CdnowCustomer {
@@ -35,6 +35,29 @@ function numericCsv(text: string): Record<string, number>[] {
 /** cdnow_customers_summary.csv: ID, frequency, recency, T (weeks). */
 export function cdnowCustomers(): CdnowCustomer[] {
   return numericCsv(cdnowSummaryText).map((r) => ({ id: r.ID, frequency: r.frequency, recency: r.recency, T: r.T }));
+}
+
+/** A count model fitted on the CDNOW customers in weeks and on the same customers in days. */
+export function fitInWeeksAndDays<P>(fit: (rows: RfRow[], options: FitOptions) => FitResult<P>) {
+  const weeks = cdnowCustomers();
+  const days = weeks.map((c) => ({ ...c, recency: c.recency * 7, T: c.T * 7 }));
+  const options = { standardErrors: false };
+  return { weeks, inWeeks: fit(compressRows(weeks), options), inDays: fit(compressRows(days), options) };
+}
+
+/**
+ * Largest |E[Y(39 weeks)] - E[Y(273 days)]| over the first 50 CDNOW customers, with `weekly`
+ * and `daily` the (t, x, t_x, T) predictions of fits in weeks and in days.
+ */
+export function calendarHorizonGap(
+  weekly: (t: number, x: number, tx: number, T: number) => number,
+  daily: (t: number, x: number, tx: number, T: number) => number,
+): number {
+  let worst = 0;
+  for (const c of cdnowCustomers().slice(0, 50)) {
+    worst = Math.max(worst, Math.abs(weekly(39, c.frequency, c.recency, c.T) - daily(273, c.frequency, c.recency * 7, c.T * 7)));
+  }
+  return worst;
 }
 
 export function cdnowRows(): RfRow[] {
@@ -75,6 +98,28 @@ export function gradientMismatch(logLikelihood: LogLikelihood, theta: number[], 
     worst = Math.max(worst, Math.abs(gradient[i] - numeric) / (1 + Math.abs(numeric)));
   });
   return worst;
+}
+
+/** Sums of P(X = n) and n P(X = n) over n = 0 .. count - 1, to check a distribution and its mean. */
+export function distributionMoments(probability: (n: number) => number, count: number): { total: number; mean: number } {
+  let total = 0;
+  let mean = 0;
+  for (let n = 0; n < count; n++) {
+    const p = probability(n);
+    total += p;
+    mean += n * p;
+  }
+  return { total, mean };
+}
+
+/** A fit on simulated customers: converged, every parameter within `n` standard errors of the truth. */
+export function expectRecovered<P extends Record<keyof P, number>>(fit: FitResult<P>, truth: P, n = 4): void {
+  expect(fit.converged).toBe(true);
+  for (const key of Object.keys(truth) as (keyof P & string)[]) {
+    const se = fit.standardErrors![key];
+    expect(se, key).toBeGreaterThan(0);
+    expect(Math.abs(fit.params[key] - truth[key]), key).toBeLessThan(n * se);
+  }
 }
 
 /** Each published value matched to `digits` decimals (toBeCloseTo; the name says which one failed). */
