@@ -3,6 +3,7 @@ import { ApiVersion, AppDistribution, shopifyApp } from "@shopify/shopify-app-re
 import { PrismaSessionStorage } from "@shopify/shopify-app-session-storage-prisma";
 import { z } from "zod";
 import { db } from "./db.server";
+import { upsertInstalledShop } from "./data/shop.server";
 import { env } from "./env.server";
 import { requestBackfill } from "./queues/enqueue.server";
 
@@ -98,21 +99,12 @@ export interface ShopInstall extends ShopSettings {
 }
 
 /**
- * Upserts the Shop row after authentication. Runs on every new offline token, not only on
- * install, so `installedAt` moves only when the shop comes back after an uninstall (a late
- * app/uninstalled older than `installedAt` is then ignored by the worker).
+ * Upserts the Shop row after authentication (data/shop.server.ts). Runs on every new offline
+ * token, not only on install, so `installedAt` moves only when the shop comes back after an
+ * uninstall (a late app/uninstalled older than `installedAt` is then ignored by the worker).
  */
 export async function recordShopInstall(install: ShopInstall, client = db()): Promise<void> {
-  await client.$executeRaw`
-    INSERT INTO "Shop" (domain, currency, timezone, scopes, "installedAt", "uninstalledAt", "updatedAt")
-    VALUES (${install.shop}, ${install.currency}, ${install.timezone}, ${install.scopes}, now(), NULL, now())
-    ON CONFLICT (domain) DO UPDATE SET
-      currency = EXCLUDED.currency,
-      timezone = EXCLUDED.timezone,
-      scopes = COALESCE(EXCLUDED.scopes, "Shop".scopes),
-      "installedAt" = CASE WHEN "Shop"."uninstalledAt" IS NOT NULL THEN now() ELSE "Shop"."installedAt" END,
-      "uninstalledAt" = NULL,
-      "updatedAt" = now()`;
+  await upsertInstalledShop(client, install);
 }
 
 /**

@@ -1,4 +1,5 @@
 import { type Queryable } from "~/db/pg.server";
+import { type PrismaClient } from "@prisma/client";
 import { type Db } from "~/db/tx.server";
 
 // The Shop table family. Writes driven by app webhooks (the install itself, Shop row and
@@ -37,4 +38,31 @@ export async function shopRowExists(db: Queryable, shop: string): Promise<boolea
 export async function installedShops(db: Queryable): Promise<string[]> {
   const result = await db.query<{ domain: string }>(`SELECT domain FROM "Shop" WHERE "uninstalledAt" IS NULL ORDER BY "installedAt", domain`);
   return result.rows.map((row) => row.domain);
+}
+
+/** The Shop row as authentication leaves it: installed (again), with Shopify's currency, time zone and scopes. */
+export async function upsertInstalledShop(
+  client: Pick<PrismaClient, "$executeRaw">,
+  install: { shop: string; currency: string; timezone: string; scopes: string | null },
+): Promise<void> {
+  await client.$executeRaw`
+    INSERT INTO "Shop" (domain, currency, timezone, scopes, "installedAt", "uninstalledAt", "updatedAt")
+    VALUES (${install.shop}, ${install.currency}, ${install.timezone}, ${install.scopes}, now(), NULL, now())
+    ON CONFLICT (domain) DO UPDATE SET
+      currency = EXCLUDED.currency,
+      timezone = EXCLUDED.timezone,
+      scopes = COALESCE(EXCLUDED.scopes, "Shop".scopes),
+      "installedAt" = CASE WHEN "Shop"."uninstalledAt" IS NOT NULL THEN now() ELSE "Shop"."installedAt" END,
+      "uninstalledAt" = NULL,
+      "updatedAt" = now()`;
+}
+
+/** Shops to reconcile: installed ones with an offline session to call Shopify with. */
+export async function shopsToReconcile(db: Pick<PrismaClient, "$queryRaw">): Promise<string[]> {
+  const rows = await db.$queryRaw<{ domain: string }[]>`
+    SELECT s.domain FROM "Shop" AS s
+    WHERE s."uninstalledAt" IS NULL
+      AND EXISTS (SELECT 1 FROM "Session" AS x WHERE x.shop = s.domain AND NOT x."isOnline")
+    ORDER BY s.domain`;
+  return rows.map((row) => row.domain);
 }

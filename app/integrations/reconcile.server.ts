@@ -113,13 +113,3 @@ export async function reconcileShop(deps: ReconcileDeps, shop: string, options: 
   await db.shop.upsert({ where: { domain: shop }, create: { domain: shop, reconciledAt: now }, update: { reconciledAt: now } });
   return report;
 }
-
-/** Shops to sweep: installed ones with an offline session to call Shopify with. */
-export async function shopsToReconcile(db: PrismaClient): Promise<string[]> {
-  const rows = await db.$queryRaw<{ domain: string }[]>`
-    SELECT s.domain FROM "Shop" AS s
-    WHERE s."uninstalledAt" IS NULL
-      AND EXISTS (SELECT 1 FROM "Session" AS x WHERE x.shop = s.domain AND NOT x."isOnline")
-    ORDER BY s.domain`;
-  return rows.map((row) => row.domain);
-}

@@ -1,5 +1,6 @@
 import { type Job, UnrecoverableError } from "bullmq";
-import { type ReconcileDeps, reconcileShop, shopsToReconcile } from "~/integrations/reconcile.server";
+import { shopsToReconcile } from "~/data/shop.server";
+import { type ReconcileDeps, reconcileShop } from "~/integrations/reconcile.server";
 import { ShopifyAdminError } from "~/integrations/shopify-admin.server";
 import { type ReconcileJob } from "~/queues/contract";
 import { enqueueReconcileShops } from "~/queues/enqueue.server";
