@@ -152,7 +152,7 @@ function totalLogLikelihood(params: BgNbdParams, modified: boolean, rows: readon
   return rows.reduce((sum, row) => sum + row.weight * rowLogLikelihood(params, modified, row.x, row.tx, row.T), 0);
 }
 
-function pAlive(params: BgNbdParams, modified: boolean, x: number, tx: number, T: number): number {
+function pAliveOf(params: BgNbdParams, modified: boolean, x: number, tx: number, T: number): number {
   checkParams(params);
   assertValidRow(x, tx, T);
   return logistic(-dropOutLogOdds(params, modified, x, tx, T));
@@ -203,7 +203,7 @@ export function bgnbdLogLikelihood(params: BgNbdParams, rows: readonly RfRow[]):
 
 /** P(active at T | x, t_x, T). */
 export function bgnbdPAlive(params: BgNbdParams, x: number, tx: number, T: number): number {
-  return pAlive(params, false, x, tx, T);
+  return pAliveOf(params, false, x, tx, T);
 }
 
 /** E[X(t)]: expected repeat purchases in (0, t] of a customer who just made a first purchase. */
@@ -288,7 +288,7 @@ export function modifiedBgnbdLogLikelihood(params: BgNbdParams, rows: readonly R
 }
 
 export function modifiedBgnbdPAlive(params: BgNbdParams, x: number, tx: number, T: number): number {
-  return pAlive(params, true, x, tx, T);
+  return pAliveOf(params, true, x, tx, T);
 }
 
 /** E[X(t)]: the customer may drop out right at the first purchase, with probability E[p]. */
