@@ -7,14 +7,8 @@ import { db as defaultDb } from "~/db.server";
 import { env } from "~/env.server";
 import { type Logger, consoleLogger, errorMessage } from "~/lib/log.server";
 import { AdminGraphql } from "~/integrations/shopify-admin.server";
-import { createBackfillProcessor } from "./processors/backfill";
-import { createCustomerMetricsProcessor } from "./processors/customer-metrics";
 import { type RefitDebounce } from "~/refit/debounce";
-import { createIngestProcessor } from "./processors/ingest";
-import { createMaintenanceProcessor } from "./processors/maintenance";
-import { createReconcileProcessor } from "./processors/reconcile";
-import { parsedProcessor } from "./parse.server";
-import { createShopRefitProcessor } from "./processors/shop-refit";
+import { backfillProcessor, customerMetricsProcessor, ingestProcessor, maintenanceProcessor, reconcileProcessor, shopRefitProcessor } from "./registry.server";
 import { enqueueBackfill } from "~/queues/enqueue.server";
 import { QUEUE, SCHEDULES } from "~/queues/contract";
 import { createWorkerConnection, queueOptions, queuePrefix } from "~/queues/connections.server";
@@ -122,7 +116,7 @@ export async function startWorkers(options: StartWorkersOptions = {}): Promise<W
     lockDuration: options.lockDurationMs ?? 30_000,
     stalledInterval: options.stalledIntervalMs ?? 30_000,
   };
-  const ingestWorker = new Worker(QUEUE.ingest, parsedProcessor(QUEUE.ingest, createIngestProcessor(prisma, { pool })), {
+  const ingestWorker = new Worker(QUEUE.ingest, ingestProcessor(prisma, { pool }), {
     ...workerOptions,
     connection: connection(),
     concurrency: options.concurrency ?? env().WORKER_CONCURRENCY,
@@ -130,7 +124,7 @@ export async function startWorkers(options: StartWorkersOptions = {}): Promise<W
   const maintenanceWorker = new Worker(
     QUEUE.maintenance,
     sweep
-      ? parsedProcessor(QUEUE.maintenance, createMaintenanceProcessor(prisma, ingestQueue, sweep))
+      ? maintenanceProcessor(prisma, ingestQueue, sweep)
       : async () => ({ skipped: "sweeper disabled" }),
     { ...workerOptions, connection: connection(), concurrency: 1 },
   );
@@ -143,13 +137,13 @@ export async function startWorkers(options: StartWorkersOptions = {}): Promise<W
     const admin = new AdminGraphql({ db: prisma });
     backfillWorker = new Worker(
       QUEUE.backfill,
-      parsedProcessor(QUEUE.backfill, createBackfillProcessor({ db: prisma, admin, enqueue: enqueueBackfill, pollEveryMs: shopifyWork.pollEveryMs })),
+      backfillProcessor({ db: prisma, admin, enqueue: enqueueBackfill, pollEveryMs: shopifyWork.pollEveryMs }),
       // Long downloads: a generous lock, renewed by BullMQ while the job runs.
       { ...workerOptions, connection: connection(), concurrency: shopifyWork.backfillConcurrency ?? 1, lockDuration: 120_000 },
     );
     reconcileQueue = new Queue(QUEUE.reconcile, queueOptions(QUEUE.reconcile, connection()));
     reconcileQueue.on("error", () => {});
-    reconcileWorker = new Worker(QUEUE.reconcile, parsedProcessor(QUEUE.reconcile, createReconcileProcessor({ db: prisma, admin })), {
+    reconcileWorker = new Worker(QUEUE.reconcile, reconcileProcessor({ db: prisma, admin }), {
       ...workerOptions,
       connection: connection(),
       concurrency: 2,
@@ -166,7 +160,7 @@ export async function startWorkers(options: StartWorkersOptions = {}): Promise<W
   if (options.metrics !== false) {
     metricsWorker = new Worker(
       QUEUE.customerMetrics,
-      parsedProcessor(QUEUE.customerMetrics, createCustomerMetricsProcessor({ pool, logger, debounce: options.metrics?.debounce })),
+      customerMetricsProcessor({ pool, logger, debounce: options.metrics?.debounce }),
       { ...workerOptions, connection: connection(), concurrency: options.metrics?.concurrency ?? DEFAULT_METRICS_CONCURRENCY },
     );
   }
@@ -268,7 +262,7 @@ export async function startRefitWorker(options: StartRefitWorkerOptions = {}): P
   connection.on("error", () => {});
   const ownedPool = options.pool ? undefined : createPgPool(options.databaseUrl ?? env().DATABASE_URL, { max: REFIT_POOL_MAX });
   const pool = options.pool ?? ownedPool!;
-  const worker = new Worker(QUEUE.shopRefit, parsedProcessor(QUEUE.shopRefit, createShopRefitProcessor({ pool, logger })), {
+  const worker = new Worker(QUEUE.shopRefit, shopRefitProcessor({ pool, logger }), {
     prefix: queuePrefix(),
     connection,
     concurrency: options.concurrency ?? DEFAULT_REFIT_CONCURRENCY,

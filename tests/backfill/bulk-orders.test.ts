@@ -1,8 +1,7 @@
 import { Queue, Worker } from "bullmq";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { processDelivery } from "~/ingest/deliveries.server";
-import { parsedProcessor } from "~/worker/parse.server";
-import { createBackfillProcessor } from "~/worker/processors/backfill";
+import { backfillProcessor } from "~/worker/registry.server";
 import { enqueueBackfill } from "~/queues/enqueue.server";
 import { type BackfillJob, QUEUE } from "~/queues/contract";
 import { closeProducerQueues, createWorkerConnection, queuePrefix } from "~/queues/connections.server";
@@ -105,7 +104,7 @@ describe("backfill", () => {
 
   function startWorker(options: { pollEveryMs: number }) {
     const deps: BackfillDeps = { db: db(), admin: new AdminGraphql({ db: db(), backoffMs: 10 }), enqueue: enqueueBackfill, batchSize: 4, ...options };
-    worker = new Worker(QUEUE.backfill, parsedProcessor(QUEUE.backfill, createBackfillProcessor(deps)), { connection: createWorkerConnection(process.env.REDIS_URL), prefix: queuePrefix() });
+    worker = new Worker(QUEUE.backfill, backfillProcessor(deps), { connection: createWorkerConnection(process.env.REDIS_URL), prefix: queuePrefix() });
     return worker;
   }
 

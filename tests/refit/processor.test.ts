@@ -6,8 +6,7 @@ import { dayIndex } from "~/analytics/dates";
 import { createPgPool } from "~/db/pg.server";
 import { QUEUE, shopRefitDedupId } from "~/queues/contract";
 import { closeProducerQueues } from "~/queues/connections.server";
-import { parsedProcessor } from "~/worker/parse.server";
-import { createShopRefitProcessor } from "~/worker/processors/shop-refit";
+import { shopRefitProcessor } from "~/worker/registry.server";
 import { uniqueShop } from "../support/db";
 import { insertSyntheticShop } from "./synthetic-shop";
 
@@ -30,8 +29,8 @@ afterAll(async () => {
 });
 
 const job = (data: unknown) => ({ data }) as Job;
-/** The processor as the worker runs it: the payload parsed first (worker/parse.server.ts). */
-const processor = () => parsedProcessor(QUEUE.shopRefit, createShopRefitProcessor({ pool }));
+/** The processor as the worker runs it: the payload parsed first (worker/registry.server.ts). */
+const processor = () => shopRefitProcessor({ pool });
 
 describe("shop-refit processor", () => {
   it("nightly-all enqueues one nightly refit per installed shop, once", async () => {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { PAYLOADS, QUEUE, SCHEDULES } from "~/queues/contract";
-import { parsePayload, parsedProcessor } from "./parse.server";
+import { parsePayload, parsedProcessor } from "./registry.server";
 
 // The one parse step every job goes through (ADR 0011): a payload off the contract fails
 // without retries (UnrecoverableError), one on it reaches the processor parsed.

@@ -1,0 +1,146 @@
+import { type PrismaClient } from "@prisma/client";
+import { type Job, type Queue, UnrecoverableError } from "bullmq";
+import type pg from "pg";
+import { shopsToReconcile } from "~/data/shop.server";
+import { type DeliveryOutcome, type IngestDeps, processDelivery } from "~/ingest/deliveries.server";
+import { type SweepOptions, type SweepReport, sweepPendingDeliveries } from "~/ingest/sweeper.server";
+import { type BackfillDeps, advanceBackfill, startBackfill } from "~/integrations/bulk-orders.server";
+import { type ReconcileDeps, reconcileShop } from "~/integrations/reconcile.server";
+import { ShopifyAdminError } from "~/integrations/shopify-admin.server";
+import { ShopBatches } from "~/lib/shop-batches";
+import { type Logger, silentLogger } from "~/lib/log.server";
+import { type CustomerMetricsJobResult, recomputeAndAskForRefit } from "~/metrics/recompute.server";
+import { PAYLOADS, type Payload, QUEUE, type QueueName } from "~/queues/contract";
+import { enqueueReconcileShops } from "~/queues/enqueue.server";
+import { type RefitDebounce } from "~/refit/debounce";
+import { requestNightlyRefits } from "~/refit/nightly.server";
+import { type RefitReport, refitShop } from "~/refit/refit.server";
+
+// The processor registry: one processor per queue, each a few lines that hand a parsed
+// payload to the room that does the work (ADR 0011). Every job passes the one parse step
+// first: a payload off the queue contract fails its job once, without retries (retrying
+// the same bytes cannot help), and stays visible in the failed set.
+
+/** Parses a job's data against its queue's payload schema; UnrecoverableError when it does not fit. */
+export function parsePayload<Q extends QueueName>(queue: Q, data: unknown): Payload<Q> {
+  const parsed = PAYLOADS[queue].safeParse(data);
+  if (!parsed.success) throw new UnrecoverableError(`invalid ${queue} job data: ${parsed.error.message}`);
+  return parsed.data as Payload<Q>;
+}
+
+/** The BullMQ processor for `queue`: parse, then hand over. */
+export function parsedProcessor<Q extends QueueName, R>(queue: Q, work: (data: Payload<Q>, job: Job) => Promise<R>): (job: Job) => Promise<R> {
+  return async (job: Job) => work(parsePayload(queue, job.data), job);
+}
+
+/** A Shopify refusal that retrying cannot cure (no session, 401, a refused query) fails the job for good. */
+function unrecoverableIfShopifyRefused(error: unknown): never {
+  if (error instanceof ShopifyAdminError && !error.retriable) throw new UnrecoverableError(error.message);
+  throw error;
+}
+
+/** ingest: one stored delivery through the one write path (app/ingest/deliveries.server.ts). */
+export function ingestProcessor(db: PrismaClient, deps: IngestDeps = {}) {
+  return parsedProcessor(QUEUE.ingest, async (data): Promise<DeliveryOutcome> => {
+    const outcome = await processDelivery(db, BigInt(data.deliveryId), deps);
+    // A payload of the wrong shape fails its job once, without retries, and stays visible.
+    if (outcome.status === "failed") throw new UnrecoverableError(outcome.error);
+    return outcome;
+  });
+}
+
+/** maintenance: the sweeper (app/ingest/sweeper.server.ts). */
+export function maintenanceProcessor(db: PrismaClient, ingestQueue: Queue, sweep: SweepOptions) {
+  return parsedProcessor(QUEUE.maintenance, async (data): Promise<SweepReport> => {
+    switch (data.task) {
+      case "sweep-deliveries":
+        return sweepPendingDeliveries(db, ingestQueue, sweep);
+    }
+  });
+}
+
+export type BackfillOutcome = Awaited<ReturnType<typeof advanceBackfill>> | { state: "started"; runId: string; status: string };
+
+/**
+ * backfill: `start` begins a shop's bulk import (idempotent per shop), `advance` polls its
+ * bulk operation or downloads its result, resuming from the last committed line
+ * (app/integrations/bulk-orders.server.ts).
+ */
+export function backfillProcessor(deps: BackfillDeps) {
+  return parsedProcessor(QUEUE.backfill, async (data, job): Promise<BackfillOutcome> => {
+    try {
+      if (data.task === "start") {
+        const run = await startBackfill(deps, data.shop, { force: data.force });
+        return { state: "started", runId: run.id.toString(), status: run.status };
+      }
+      return await advanceBackfill(deps, BigInt(data.runId), { retry: job.attemptsMade > 0 });
+    } catch (error) {
+      return unrecoverableIfShopifyRefused(error);
+    }
+  });
+}
+
+/**
+ * reconcile: `sweep-all` (on a schedule) fans out one `shop` job per installed shop; `shop`
+ * pages through that shop's recently updated orders (app/integrations/reconcile.server.ts).
+ */
+export function reconcileProcessor(deps: ReconcileDeps) {
+  return parsedProcessor(QUEUE.reconcile, async (data, job) => {
+    if (data.task === "sweep-all") {
+      const shops = await shopsToReconcile(deps.db);
+      await enqueueReconcileShops(shops);
+      return { shops: shops.length };
+    }
+    try {
+      // A retry may follow a sweep whose rows committed but whose metrics hand-off failed.
+      const report = await reconcileShop(deps, data.shop, { resendSeen: job.attemptsMade > 0 });
+      return { ...report, since: report.since.toISOString(), customerIds: report.customerIds.length };
+    } catch (error) {
+      return unrecoverableIfShopifyRefused(error);
+    }
+  });
+}
+
+export interface CustomerMetricsProcessorDeps {
+  pool: pg.Pool;
+  logger?: Logger;
+  /** Debounce numbers (tests shorten them). */
+  debounce?: RefitDebounce;
+  /** The clock (tests). */
+  now?: () => Date;
+}
+
+/** Customers of one shop recomputed together at most (one write statement). */
+const MAX_METRICS_BATCH = 200;
+
+/**
+ * customer-metrics: one customer's row recomputed (app/metrics/recompute.server.ts). Jobs of
+ * one shop that arrive while a recompute of that shop runs are recomputed together when it
+ * ends, in one transaction and one write statement.
+ */
+export function customerMetricsProcessor({ pool, logger = silentLogger, debounce, now }: CustomerMetricsProcessorDeps) {
+  const batches = new ShopBatches((shop, ids) => recomputeAndAskForRefit(pool, shop, ids, { now: now?.(), debounce, logger }), MAX_METRICS_BATCH);
+  return parsedProcessor(QUEUE.customerMetrics, async (data): Promise<CustomerMetricsJobResult> => batches.submit(data.shop, data.customerId));
+}
+
+export interface ShopRefitProcessorDeps {
+  /** The refit's own pool: its batch writes never hold the hot path's connections. */
+  pool: pg.Pool;
+  logger?: Logger;
+}
+
+export type ShopRefitResult = RefitReport | { shops: number };
+
+/** shop-refit: `nightly-all` asks for one refit per installed shop; `shop` refits that shop (app/refit/refit.server.ts). */
+export function shopRefitProcessor({ pool, logger = silentLogger }: ShopRefitProcessorDeps) {
+  return parsedProcessor(QUEUE.shopRefit, async (data): Promise<ShopRefitResult> => {
+    if (data.task === "nightly-all") {
+      const shops = await requestNightlyRefits(pool);
+      logger.info("nightly refits enqueued", { shops });
+      return { shops };
+    }
+    const report = await refitShop(pool, data.shop, { trigger: data.trigger });
+    logger.info("shop refit done", { ...report });
+    return report;
+  });
+}
