@@ -17,7 +17,7 @@ import { createPrismaClient } from "../app/db.server";
 import { planDeliveries } from "../demo/deliveries";
 import { generateStore } from "../demo/store";
 import { SCRUBBED_NOTE } from "../app/ingest/gdpr.server";
-import { type Delivery, handleDelivery } from "../app/ingest/handlers.server";
+import { type Delivery, handleDelivery } from "../app/ingest/deliveries.server";
 import { TRANSACTION_OPTIONS } from "../app/db/tx.server";
 import { processDelivery } from "../app/ingest/deliveries.server";
 import { closeProducerQueues } from "../app/queues/connections.server";

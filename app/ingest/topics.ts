@@ -32,3 +32,12 @@ export function topicOfPath(path: string): Topic | null {
   const topic = path.replace(/^\/?webhooks\//, "").replace(/\/+$/, "");
   return (TOPICS as readonly string[]).includes(topic) ? (topic as Topic) : null;
 }
+
+const BY_ENUM_NAME = new Map<string, Topic>(TOPICS.map((topic) => [topic.replace("/", "_").toUpperCase(), topic]));
+
+/** "orders/create" (the X-Shopify-Topic header) or "ORDERS_CREATE" (the library's enum) -> "orders/create". */
+export function canonicalTopic(topic: string): Topic | null {
+  const lower = topic.trim().toLowerCase();
+  if ((TOPICS as readonly string[]).includes(lower)) return lower as Topic;
+  return BY_ENUM_NAME.get(topic.trim().toUpperCase()) ?? null;
+}
