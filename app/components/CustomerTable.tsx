@@ -7,6 +7,7 @@ import {
   Card,
   IndexTable,
   InlineStack,
+  Layout,
   Link,
   Pagination,
   Select,
@@ -17,25 +18,16 @@ import { useState } from "react";
 import { BEHAVIOURAL_SEGMENT_KEYS } from "~/analytics/behaviour";
 import { count, isoDay, money, percent } from "~/display/format";
 import { RFM_SEGMENT_KEYS, segmentName } from "~/display/segment-names";
-import { useReloadingPage } from "./states";
+import { type CustomerListRow } from "~/pages/customer-list";
+import { NumericCell } from "./NumericCell";
+import { ProblemsBanner, useReloadingPage } from "./states";
 
 // The customer IndexTable: sorting, filters and pages are URL search parameters read by the
 // loader (server-side keyset pages, app/pages/customer-list.server.ts), so every view is a
 // link and a million customers page as fast as a hundred.
 
-export interface CustomerTableRow {
-  id: string;
-  name: string;
-  email: string | null;
-  segment: string | null;
-  segmentName: string;
-  behaviours: string[];
-  orders: number;
-  netSpentMinor: number;
-  predictedClvMinor: number | null;
-  pAlive: number | null;
-  lastOrderIso: string | null;
-}
+/** A row as the table shows it: the list's row less the column it does not show. */
+export type CustomerTableRow = Omit<CustomerListRow, "expectedNextOrderIso">;
 
 export type TableSortKey = "netSpent" | "predictedClv" | "pAlive" | "lastOrder" | "orders";
 
@@ -158,31 +150,11 @@ export function CustomerTable(props: CustomerTableProps) {
               <IndexTable.Cell>
                 {row.segment ? <Badge>{row.segmentName}</Badge> : <Text as="span" tone="subdued">Not scored</Text>}
               </IndexTable.Cell>
-              <IndexTable.Cell>
-                <Text as="span" alignment="end" numeric>
-                  {count(row.orders)}
-                </Text>
-              </IndexTable.Cell>
-              <IndexTable.Cell>
-                <Text as="span" alignment="end" numeric>
-                  {money(row.netSpentMinor, currency)}
-                </Text>
-              </IndexTable.Cell>
-              <IndexTable.Cell>
-                <Text as="span" alignment="end" numeric>
-                  {money(row.predictedClvMinor, currency)}
-                </Text>
-              </IndexTable.Cell>
-              <IndexTable.Cell>
-                <Text as="span" alignment="end" numeric>
-                  {percent(row.pAlive, 0)}
-                </Text>
-              </IndexTable.Cell>
-              <IndexTable.Cell>
-                <Text as="span" alignment="end" numeric>
-                  {isoDay(row.lastOrderIso)}
-                </Text>
-              </IndexTable.Cell>
+              <NumericCell>{count(row.orders)}</NumericCell>
+              <NumericCell>{money(row.netSpentMinor, currency)}</NumericCell>
+              <NumericCell>{money(row.predictedClvMinor, currency)}</NumericCell>
+              <NumericCell>{percent(row.pAlive, 0)}</NumericCell>
+              <NumericCell>{isoDay(row.lastOrderIso)}</NumericCell>
             </IndexTable.Row>
           ))}
         </IndexTable>
@@ -205,6 +177,26 @@ export function CustomerTable(props: CustomerTableProps) {
   );
 }
 
+/** The table's layout section, after a banner on what in the page's link was not used (when anything was not). */
+export function CustomerTableSections({
+  problems,
+  page,
+  ...table
+}: Omit<CustomerTableProps, "rows" | "next" | "previous"> & { problems: string[]; page: { rows: CustomerTableRow[]; next: string | null; previous: string | null } }) {
+  return (
+    <>
+      {problems.length > 0 && (
+        <Layout.Section>
+          <ProblemsBanner problems={problems} />
+        </Layout.Section>
+      )}
+      <Layout.Section>
+        <CustomerTable {...table} rows={page.rows} next={page.next} previous={page.previous} />
+      </Layout.Section>
+    </>
+  );
+}
+
 interface FilterFormProps {
   filters: CustomerTableProps["filters"];
   active: CustomerTableProps["active"];
@@ -215,18 +207,9 @@ interface FilterFormProps {
   clearUrl: string;
 }
 
-function FilterForm({
-  filters,
-  active,
-  sort,
-  direction,
-  currency,
-  hasPredictions,
-  clearUrl,
-}: FilterFormProps) {
+function FilterForm(props: FilterFormProps) {
   // Controlled fields, reset when the URL's values change (a link, back button).
-  const key = JSON.stringify(active);
-  return <FilterFields key={key} {...{ filters, active, sort, direction, currency, hasPredictions, clearUrl }} />;
+  return <FilterFields key={JSON.stringify(props.active)} {...props} />;
 }
 
 function FilterFields({

@@ -1,4 +1,4 @@
-import { Box, Text } from "@shopify/polaris";
+import { Box, InlineGrid, type InlineGridProps, Text } from "@shopify/polaris";
 
 const VARIANT = { sm: "headingSm", md: "headingMd", lg: "headingLg" } as const;
 
@@ -13,5 +13,22 @@ export function Figure({ label, value, size = "lg", labelAs = "p" }: { label: st
         {value}
       </Text>
     </Box>
+  );
+}
+
+export interface FigureItem {
+  label: string;
+  value: string;
+  labelAs?: "p" | "h3";
+}
+
+/** Figures side by side in a grid, all of one size. */
+export function FigureGrid({ figures, size, columns, gap }: { figures: FigureItem[]; size?: keyof typeof VARIANT; columns: InlineGridProps["columns"]; gap: InlineGridProps["gap"] }) {
+  return (
+    <InlineGrid columns={columns} gap={gap}>
+      {figures.map((figure) => (
+        <Figure key={figure.label} size={size} {...figure} />
+      ))}
+    </InlineGrid>
   );
 }

@@ -15,6 +15,7 @@ import {
   Text,
 } from "@shopify/polaris";
 import { boundary } from "@shopify/shopify-app-remix/server";
+import { type ReactNode } from "react";
 import { count, isoDay } from "~/display/format";
 
 // Empty, loading and error states shared by the pages: each says what is going on and
@@ -97,18 +98,53 @@ export function NoPredictionsBanner({ reason }: { reason: string | null }) {
   );
 }
 
-/** What was wrong with the page's URL (filters, sort, page link), and what was done instead. */
-export function ProblemsBanner({ problems }: { problems: string[] }) {
-  if (problems.length === 0) return null;
+/**
+ * A page's layout once it may have results: until it has (`ready` false) only the not-ready
+ * state; then the failed-refresh and no-predictions banners above the page's own sections.
+ */
+export function FitStateLayout({ fit, what, ready, children }: { fit: FitStateView & { asOfIso: string | null }; what: string; ready: boolean; children: ReactNode }) {
   return (
-    <Banner tone="warning" title="Some of the table settings in this link were not used">
+    <Layout>
+      {!ready ? (
+        <Layout.Section>
+          <NotReadyState fit={fit} what={what} />
+        </Layout.Section>
+      ) : (
+        <>
+          {fit.error && (
+            <Layout.Section>
+              <RefreshFailedBanner error={fit.error} asOfIso={fit.asOfIso} />
+            </Layout.Section>
+          )}
+          {fit.status === "no-predictions" && (
+            <Layout.Section>
+              <NoPredictionsBanner reason={fit.reason} />
+            </Layout.Section>
+          )}
+          {children}
+        </>
+      )}
+    </Layout>
+  );
+}
+
+/** A banner whose body is a list of messages. */
+export function ListBanner({ tone, title, messages }: { tone: "warning" | "critical"; title: string; messages: string[] }) {
+  return (
+    <Banner tone={tone} title={title}>
       <List>
-        {problems.map((problem) => (
-          <List.Item key={problem}>{problem}</List.Item>
+        {messages.map((message) => (
+          <List.Item key={message}>{message}</List.Item>
         ))}
       </List>
     </Banner>
   );
+}
+
+/** What was wrong with the page's URL (filters, sort, page link), and what was done instead. */
+export function ProblemsBanner({ problems }: { problems: string[] }) {
+  if (problems.length === 0) return null;
+  return <ListBanner tone="warning" title="Some of the table settings in this link were not used" messages={problems} />;
 }
 
 /** True while the app navigates to another page (not a sort or filter of this one). */

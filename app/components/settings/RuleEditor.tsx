@@ -1,7 +1,8 @@
-import { Banner, BlockStack, Button, InlineError, InlineStack, List, Select, Text } from "@shopify/polaris";
+import { BlockStack, Button, InlineError, InlineStack, Select, Text } from "@shopify/polaris";
 import { useMemo } from "react";
 import { SEGMENT_DEFINITIONS, SEGMENT_NAMES } from "~/analytics/segments";
 import { segmentName } from "~/display/segment-names";
+import { ListBanner } from "~/components/states";
 import { RULE_CONDITIONS, type RuleCondition, type RuleInput, type SettingsFieldErrors, defaultRuleInputs, parseSettingsForm } from "~/pages/settings-form";
 
 // The RFM rule table as an editable list: rules are tried in order, the first that matches a
@@ -42,13 +43,7 @@ export function RuleEditor({ rules, labels, errors, onChange }: RuleEditorProps)
     <BlockStack gap="300">
       <div id="settings-segmentRules" tabIndex={-1}>
         {serverErrors.length > 0 && (
-          <Banner tone="critical" title="The rules cannot be saved yet">
-            <List>
-              {serverErrors.map((message) => (
-                <List.Item key={message}>{message}</List.Item>
-              ))}
-            </List>
-          </Banner>
+          <ListBanner tone="critical" title="The rules cannot be saved yet" messages={serverErrors} />
         )}
       </div>
       <div role="region" aria-label="Segment rules" tabIndex={0} style={{ overflowX: "auto" }}>
