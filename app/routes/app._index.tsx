@@ -5,10 +5,12 @@ import { BENCHMARKS } from "~/display/benchmarks";
 import { Chart, chartLinks } from "~/components/charts";
 import { change, compactMoney, count, days, instant, isoDay, money, percent, ratio } from "~/display/format";
 import { KpiCard } from "~/components/KpiCard";
-import { NoPredictionsBanner, NotReadyState, RefreshFailedBanner, PageErrorBoundary, PageSkeleton, useLeavingPage } from "~/components/states";
+import { HeadingCard } from "~/components/HeadingCard";
+import { FitStateLayout, PageErrorBoundary, PageSkeleton, useLeavingPage } from "~/components/states";
 import { pgPool } from "~/db/pg.server";
 import { requireShop } from "~/demo-mode.server";
 import { type DashboardData, loadDashboard } from "~/pages/dashboard.server";
+import { type KpiValue } from "~/data/aggregates";
 
 // The dashboard: the shop's KPIs against the previous period (and a benchmark where one is
 // published), how customers spread over segments and revenue, and what moved this week.
@@ -30,51 +32,33 @@ export default function Dashboard() {
   const subtitle = kpis ? `${shop} · as of ${isoDay(kpis.asOfIso)}` : shop;
   return (
     <Page title="Dashboard" subtitle={subtitle}>
-      <Layout>
-        {!kpis && !segments ? (
+      <FitStateLayout fit={fit} what="Your customer metrics" ready={Boolean(kpis || segments)}>
+        {kpis && (
           <Layout.Section>
-            <NotReadyState fit={fit} what="Your customer metrics" />
+            <Kpis data={dashboard} />
           </Layout.Section>
-        ) : (
-          <>
-            {fit.error && (
-              <Layout.Section>
-                <RefreshFailedBanner error={fit.error} asOfIso={fit.asOfIso} />
-              </Layout.Section>
-            )}
-            {fit.status === "no-predictions" && (
-              <Layout.Section>
-                <NoPredictionsBanner reason={fit.reason} />
-              </Layout.Section>
-            )}
-            {kpis && (
-              <Layout.Section>
-                <Kpis data={dashboard} />
-              </Layout.Section>
-            )}
-            {segments && (
-              <Layout.Section>
-                <SegmentCharts data={dashboard} />
-              </Layout.Section>
-            )}
-            <Layout.Section>
-              <WhatMoved data={dashboard} />
-            </Layout.Section>
-            {kpis && (
-              <Layout.Section>
-                <Benchmarks repeatRate={kpis.repeatPurchaseRate.value} />
-              </Layout.Section>
-            )}
-            {dashboard.computedAtIso && (
-              <Layout.Section>
-                <Text as="p" variant="bodySm" tone="subdued">
-                  Figures computed {instant(dashboard.computedAtIso)}; they are refreshed after imports, many new orders and every night.
-                </Text>
-              </Layout.Section>
-            )}
-          </>
         )}
-      </Layout>
+        {segments && (
+          <Layout.Section>
+            <SegmentCharts data={dashboard} />
+          </Layout.Section>
+        )}
+        <Layout.Section>
+          <WhatMoved data={dashboard} />
+        </Layout.Section>
+        {kpis && (
+          <Layout.Section>
+            <Benchmarks repeatRate={kpis.repeatPurchaseRate.value} />
+          </Layout.Section>
+        )}
+        {dashboard.computedAtIso && (
+          <Layout.Section>
+            <Text as="p" variant="bodySm" tone="subdued">
+              Figures computed {instant(dashboard.computedAtIso)}; they are refreshed after imports, many new orders and every night.
+            </Text>
+          </Layout.Section>
+        )}
+      </FitStateLayout>
     </Page>
   );
 }
@@ -83,7 +67,13 @@ function Kpis({ data }: { data: DashboardData }) {
   const k = data.kpis!;
   const currency = data.currency;
   const period = `vs ${k.periodDays} days ago`;
-  const moneyOf = (v: number) => money(v, currency);
+  const moneyOf = (v: number | null) => money(v, currency);
+  // A figure and its change against the previous period, both in the figure's format.
+  const figure = (kpi: KpiValue, format: (v: number | null) => string, measure: "relative" | "points" = "relative") => ({
+    value: format(kpi.value),
+    change: change(kpi.value, kpi.previous, measure, format),
+    periodLabel: period,
+  });
   const rate = BENCHMARKS.repeatPurchaseRate;
   return (
     <section aria-labelledby="kpi-heading">
@@ -94,58 +84,43 @@ function Kpis({ data }: { data: DashboardData }) {
         <InlineGrid columns={{ xs: 1, sm: 2, lg: 4 }} gap="400">
           <KpiCard
             label="Customers"
-            value={count(k.customers.value)}
-            change={change(k.customers.value, k.customers.previous, "relative", count)}
-            periodLabel={period}
+            {...figure(k.customers, count)}
             help="Customers with at least one order."
           />
           <KpiCard
             label="Repeat purchase rate"
-            value={percent(k.repeatPurchaseRate.value)}
-            change={change(k.repeatPurchaseRate.value, k.repeatPurchaseRate.previous, "points", (v) => percent(v))}
-            periodLabel={period}
+            {...figure(k.repeatPurchaseRate, (v) => percent(v), "points")}
             benchmark={{ set: rate, formatted: percent(rate.headline.value, 0) }}
             help="Customers with 2 or more orders, of customers with an order."
           />
           <KpiCard
             label="Average order value"
-            value={money(k.aovMinor.value, currency)}
-            change={change(k.aovMinor.value, k.aovMinor.previous, "relative", moneyOf)}
-            periodLabel={period}
+            {...figure(k.aovMinor, moneyOf)}
             help="Net revenue divided by orders."
           />
           <KpiCard
             label="Orders per customer"
-            value={ratio(k.ordersPerCustomer.value)}
-            change={change(k.ordersPerCustomer.value, k.ordersPerCustomer.previous, "relative", ratio)}
-            periodLabel={period}
+            {...figure(k.ordersPerCustomer, ratio)}
           />
           <KpiCard
             label="Median days between orders"
-            value={days(k.medianDaysBetweenOrders.value)}
-            change={change(k.medianDaysBetweenOrders.value, k.medianDaysBetweenOrders.previous, "relative", days)}
+            {...figure(k.medianDaysBetweenOrders, days)}
             goodWhen="down"
-            periodLabel={period}
             help="Between one order and the customer's next."
           />
           <KpiCard
             label="Average historic CLV"
-            value={money(k.averageHistoricClvMinor.value, currency)}
-            change={change(k.averageHistoricClvMinor.value, k.averageHistoricClvMinor.previous, "relative", moneyOf)}
-            periodLabel={period}
+            {...figure(k.averageHistoricClvMinor, moneyOf)}
             help="Net revenue to date per customer."
           />
           <KpiCard
             label="Average predicted CLV"
-            value={money(k.averagePredictedClvMinor.value, currency)}
-            change={change(k.averagePredictedClvMinor.value, k.averagePredictedClvMinor.previous, "relative", moneyOf)}
-            periodLabel={period}
+            {...figure(k.averagePredictedClvMinor, moneyOf)}
             help={k.averagePredictedClvMinor.value === null ? "No predictions yet." : "Expected net revenue per customer over the model's horizon."}
           />
           <KpiCard
             label={`Net revenue, last ${k.periodDays} days`}
-            value={money(k.periodNetRevenueMinor.value, currency)}
-            change={change(k.periodNetRevenueMinor.value, k.periodNetRevenueMinor.previous, "relative", moneyOf)}
+            {...figure(k.periodNetRevenueMinor, moneyOf)}
             periodLabel={`vs the ${k.periodDays} days before`}
             help={`${count(k.periodOrders.value)} orders in the period.`}
           />
@@ -182,23 +157,18 @@ function SegmentCharts({ data }: { data: DashboardData }) {
           />
         </BlockStack>
       </Card>
-      <Card>
-        <BlockStack gap="300">
-          <Text as="h2" variant="headingMd">
-            Revenue by segment
-          </Text>
-          <Chart
-            title="Net revenue to date from each RFM segment"
-            height={height}
-            spec={{
-              kind: "bar",
-              series: [{ name: "Net revenue", data: rfm.map((row) => ({ key: row.name, value: row.netSpentMinor })) }],
-              formatValue: (value) => money(value, data.currency),
-              formatAxis: (value) => compactMoney(value, data.currency),
-            }}
-          />
-        </BlockStack>
-      </Card>
+      <HeadingCard title="Revenue by segment">
+        <Chart
+          title="Net revenue to date from each RFM segment"
+          height={height}
+          spec={{
+            kind: "bar",
+            series: [{ name: "Net revenue", data: rfm.map((row) => ({ key: row.name, value: row.netSpentMinor })) }],
+            formatValue: (value) => money(value, data.currency),
+            formatAxis: (value) => compactMoney(value, data.currency),
+          }}
+        />
+      </HeadingCard>
     </InlineGrid>
   );
 }
@@ -208,58 +178,48 @@ function WhatMoved({ data }: { data: DashboardData }) {
   const moves = movements?.moves.slice(0, 8) ?? [];
   return (
     <InlineGrid columns={{ xs: 1, md: 2 }} gap="400">
-      <Card>
-        <BlockStack gap="300">
-          <Text as="h2" variant="headingMd">
-            What moved {movements ? `in the last ${movements.days} days` : "this week"}
+      <HeadingCard title={<>What moved {movements ? `in the last ${movements.days} days` : "this week"}</>}>
+        {moves.length === 0 ? (
+          <Text as="p" tone="subdued">
+            No customer changed segment in this period.
           </Text>
-          {moves.length === 0 ? (
+        ) : (
+          <>
             <Text as="p" tone="subdued">
-              No customer changed segment in this period.
+              {count(movements!.total)} segment changes, largest first.
             </Text>
-          ) : (
-            <>
-              <Text as="p" tone="subdued">
-                {count(movements!.total)} segment changes, largest first.
-              </Text>
-              <DataTable
-                columnContentTypes={["text", "text", "numeric"]}
-                headings={["From", "To", "Customers"]}
-                rows={moves.map((move) => [move.fromName, move.toName, count(move.customers)])}
-              />
-            </>
-          )}
-        </BlockStack>
-      </Card>
-      <Card>
-        <BlockStack gap="300">
-          <Text as="h2" variant="headingMd">
-            Latest segment changes
+            <DataTable
+              columnContentTypes={["text", "text", "numeric"]}
+              headings={["From", "To", "Customers"]}
+              rows={moves.map((move) => [move.fromName, move.toName, count(move.customers)])}
+            />
+          </>
+        )}
+      </HeadingCard>
+      <HeadingCard title="Latest segment changes">
+        {data.latestTransitions.length === 0 ? (
+          <Text as="p" tone="subdued">
+            None yet: changes appear here when a customer moves from one segment to another.
           </Text>
-          {data.latestTransitions.length === 0 ? (
-            <Text as="p" tone="subdued">
-              None yet: changes appear here when a customer moves from one segment to another.
-            </Text>
-          ) : (
-            <Box>
-              <BlockStack gap="200" as="ul">
-                {data.latestTransitions.map((t, index) => (
-                  <li key={`${t.customerId}-${t.atIso}-${index}`} style={{ listStyle: "none" }}>
-                    <InlineStack gap="200" align="space-between" wrap={false}>
-                      <Text as="span">
-                        <Link url={`/app/customers/${t.customerId}`}>{t.customerName}</Link>: {t.fromName} → {t.toName}
-                      </Text>
-                      <Text as="span" tone="subdued" variant="bodySm">
-                        {instant(t.atIso)}
-                      </Text>
-                    </InlineStack>
-                  </li>
-                ))}
-              </BlockStack>
-            </Box>
-          )}
-        </BlockStack>
-      </Card>
+        ) : (
+          <Box>
+            <BlockStack gap="200" as="ul">
+              {data.latestTransitions.map((t, index) => (
+                <li key={`${t.customerId}-${t.atIso}-${index}`} style={{ listStyle: "none" }}>
+                  <InlineStack gap="200" align="space-between" wrap={false}>
+                    <Text as="span">
+                      <Link url={`/app/customers/${t.customerId}`}>{t.customerName}</Link>: {t.fromName} → {t.toName}
+                    </Text>
+                    <Text as="span" tone="subdued" variant="bodySm">
+                      {instant(t.atIso)}
+                    </Text>
+                  </InlineStack>
+                </li>
+              ))}
+            </BlockStack>
+          </Box>
+        )}
+      </HeadingCard>
     </InlineGrid>
   );
 }
@@ -268,25 +228,24 @@ function WhatMoved({ data }: { data: DashboardData }) {
 function Benchmarks({ repeatRate }: { repeatRate: number | null }) {
   const set = BENCHMARKS.repeatPurchaseRate;
   return (
-    <Card>
-      <BlockStack gap="300">
-        <Text as="h2" variant="headingMd">
-          Repeat purchase rate by niche (indicative)
-        </Text>
-        <Text as="p" tone="subdued">
+    <HeadingCard
+      title="Repeat purchase rate by niche (indicative)"
+      help={
+        <>
           Your shop: {percent(repeatRate)}. {set.caveat} Source:{" "}
           <Link url={set.sourceUrl} target="_blank">
             {set.source}
           </Link>
           .
-        </Text>
-        <DataTable
-          columnContentTypes={["text", "numeric"]}
-          headings={["Niche", "Repeat purchase rate"]}
-          rows={[...set.byNiche.map((figure) => [figure.label, percent(figure.value)]), [set.headline.label, percent(set.headline.value)]]}
-        />
-      </BlockStack>
-    </Card>
+        </>
+      }
+    >
+      <DataTable
+        columnContentTypes={["text", "numeric"]}
+        headings={["Niche", "Repeat purchase rate"]}
+        rows={[...set.byNiche.map((figure) => [figure.label, percent(figure.value)]), [set.headline.label, percent(set.headline.value)]]}
+      />
+    </HeadingCard>
   );
 }
 

@@ -8,7 +8,6 @@ import {
   Card,
   InlineGrid,
   InlineStack,
-  Layout,
   Page,
   Select,
   Text,
@@ -19,12 +18,14 @@ import { LtvTable } from "~/components/cohorts/LtvTable";
 import { RETENTION_MODE_LABELS, RetentionHeatmap, type RetentionMode } from "~/components/cohorts/RetentionHeatmap";
 import { count, instant, isoDay, money, percent, ratio } from "~/display/format";
 import { NotReadyState, PageErrorBoundary, PageSkeleton, useLeavingPage, useReloadingPage } from "~/components/states";
+import { CardColumn } from "~/components/CardColumn";
+import { HeadingCard } from "~/components/HeadingCard";
 import { pgPool } from "~/db/pg.server";
 import { requireShop } from "~/demo-mode.server";
 import { RETENTION_DIMENSIONS, type RetentionDimension } from "~/data/aggregates";
 import { type CohortsPageData } from "~/pages/cohorts";
 import { cohortFilterFromUrl, loadCohortsPage } from "~/pages/cohorts.server";
-import { Figure } from "~/components/Figure";
+import { FigureGrid } from "~/components/Figure";
 
 export const links = chartLinks;
 export const meta: MetaFunction = () => [{ title: "Cohorts · Tenure" }];
@@ -101,102 +102,101 @@ function CohortsBody({ page, loading }: { page: CohortsPageData; loading: boolea
   const byMonth = ltv?.byMonth ?? [];
   const lastMonth = byMonth.reduce<number>((last, value, k) => (value !== null ? k : last), -1);
   return (
-    <Layout>
-      <Layout.Section>
-        <BlockStack gap="400">
-          {page.filterUnavailable && (
-            <Banner tone="warning" title="That filter has no figures">
-              <p>
-                The last refit has no cohorts for {DIMENSION_LABELS[page.filterUnavailable.dimension].toLowerCase()} “{page.filterUnavailable.value}”,
-                so all customers are shown. Choose a value from the list.
-              </p>
-            </Banner>
-          )}
-          <Card>
-            <BlockStack gap="300">
-              <InlineGrid columns={{ xs: 1, md: "2fr 3fr" }} gap="400">
-                <FilterSelect page={page} disabled={loading} />
-                <InlineGrid columns={3} gap="300">
-                  <Figure label="Customers" value={count(page.totals?.customers ?? null)} />
-                  <Figure label="Repeat purchase rate" value={percent(page.totals?.repeatPurchaseRate ?? null)} />
-                  <Figure label="LTV at 365 days" value={money(ltv?.atDays.find((p) => p.days === 365)?.value ?? null, page.currency)} />
-                </InlineGrid>
-              </InlineGrid>
-              <Text as="p" variant="bodySm" tone="subdued">
-                As of {isoDay(page.asOfIso)}; computed {instant(page.computedAtIso)}. Amounts in {page.currency}, net of refunds.
-              </Text>
-            </BlockStack>
-          </Card>
-          <PaybackCard page={page} />
-          {small.length > 0 && (
-            <Banner tone="info" title={`${small.length} small ${small.length === 1 ? "cohort" : "cohorts"}`}>
-              <p>
-                {small.length <= 6
-                  ? `${small.map((row) => row.month).join(", ")} ${small.length === 1 ? "has" : "have"} fewer than ${page.smallCohortSize} customers.`
-                  : `${small.length} of the ${page.cohorts.length} cohorts shown have fewer than ${page.smallCohortSize} customers (marked Small in the tables).`}{" "}
-                In a small cohort a few customers move the percentages a lot: compare them with care, or look at all cohorts pooled.
-              </p>
-            </Banner>
-          )}
-          <Card>
-            <BlockStack gap="300" >
-              <InlineStack align="space-between" blockAlign="center" gap="300">
-                <Text as="h2" variant="headingMd">
-                  Retention by month of first order
-                </Text>
-                <ButtonGroup variant="segmented">
-                  {(Object.keys(RETENTION_MODE_LABELS) as RetentionMode[]).map((key) => (
-                    <Button key={key} pressed={mode === key} onClick={() => setMode(key)}>
-                      {RETENTION_MODE_LABELS[key].short}
-                    </Button>
-                  ))}
-                </ButtonGroup>
-              </InlineStack>
-              <div aria-busy={loading} style={{ opacity: loading ? 0.5 : 1, transition: "opacity 120ms" }}>
-                {page.cohorts.length > 0 ? (
-                  <RetentionHeatmap cohorts={page.cohorts} mode={mode} smallCohortSize={page.smallCohortSize} filterLabel={filterText(page)} />
-                ) : (
-                  <Text as="p">No customer matches this filter.</Text>
-                )}
-              </div>
-              {page.olderCohortsNotListed > 0 && (
-                <Text as="p" variant="bodySm" tone="subdued">
-                  {page.olderCohortsNotListed} older cohorts are not listed; they still count in the pooled figures.
-                </Text>
-              )}
-            </BlockStack>
-          </Card>
-          <Card>
-            <BlockStack gap="300">
-              <Text as="h2" variant="headingMd">
-                Lifetime value per customer
-              </Text>
-              <Text as="p" tone="subdued">
-                Cumulative net revenue per customer since their first order. A cohort gets a figure once every one of its customers has had that many
-                days.{page.cacMinor !== null ? " In brackets: gross profit over CAC (LTV:CAC)." : ""}
-              </Text>
-              <Chart
-                height={260}
-                title={`Cumulative net revenue per customer by month since the first order (month 0 = the month of the first order), ${filterText(page).toLowerCase()}`}
-                spec={{
-                  kind: "line",
-                  series: [
-                    {
-                      name: "LTV per customer",
-                      data: byMonth.slice(0, lastMonth + 1).map((value, k) => ({ key: `Month ${k}`, value: value === null ? null : Math.round(value) })),
-                    },
-                  ],
-                  formatValue: (value) => money(value, page.currency),
-                }}
-              />
-              <div aria-busy={loading} style={{ opacity: loading ? 0.5 : 1 }}>
-                <LtvTable page={page} />
-              </div>
-            </BlockStack>
-          </Card>
+    <CardColumn>
+      {page.filterUnavailable && (
+        <Banner tone="warning" title="That filter has no figures">
+          <p>
+            The last refit has no cohorts for {DIMENSION_LABELS[page.filterUnavailable.dimension].toLowerCase()} “{page.filterUnavailable.value}”,
+            so all customers are shown. Choose a value from the list.
+          </p>
+        </Banner>
+      )}
+      <Card>
+        <BlockStack gap="300">
+          <InlineGrid columns={{ xs: 1, md: "2fr 3fr" }} gap="400">
+            <FilterSelect page={page} disabled={loading} />
+            <FigureGrid
+              columns={3}
+              gap="300"
+              figures={[
+                { label: "Customers", value: count(page.totals?.customers ?? null) },
+                { label: "Repeat purchase rate", value: percent(page.totals?.repeatPurchaseRate ?? null) },
+                { label: "LTV at 365 days", value: money(ltv?.atDays.find((p) => p.days === 365)?.value ?? null, page.currency) },
+              ]}
+            />
+          </InlineGrid>
+          <Text as="p" variant="bodySm" tone="subdued">
+            As of {isoDay(page.asOfIso)}; computed {instant(page.computedAtIso)}. Amounts in {page.currency}, net of refunds.
+          </Text>
         </BlockStack>
-      </Layout.Section>
-    </Layout>
+      </Card>
+      <PaybackCard page={page} />
+      {small.length > 0 && (
+        <Banner tone="info" title={`${small.length} small ${small.length === 1 ? "cohort" : "cohorts"}`}>
+          <p>
+            {small.length <= 6
+              ? `${small.map((row) => row.month).join(", ")} ${small.length === 1 ? "has" : "have"} fewer than ${page.smallCohortSize} customers.`
+              : `${small.length} of the ${page.cohorts.length} cohorts shown have fewer than ${page.smallCohortSize} customers (marked Small in the tables).`}{" "}
+            In a small cohort a few customers move the percentages a lot: compare them with care, or look at all cohorts pooled.
+          </p>
+        </Banner>
+      )}
+      <Card>
+        <BlockStack gap="300" >
+          <InlineStack align="space-between" blockAlign="center" gap="300">
+            <Text as="h2" variant="headingMd">
+              Retention by month of first order
+            </Text>
+            <ButtonGroup variant="segmented">
+              {(Object.keys(RETENTION_MODE_LABELS) as RetentionMode[]).map((key) => (
+                <Button key={key} pressed={mode === key} onClick={() => setMode(key)}>
+                  {RETENTION_MODE_LABELS[key].short}
+                </Button>
+              ))}
+            </ButtonGroup>
+          </InlineStack>
+          <div aria-busy={loading} style={{ opacity: loading ? 0.5 : 1, transition: "opacity 120ms" }}>
+            {page.cohorts.length > 0 ? (
+              <RetentionHeatmap cohorts={page.cohorts} mode={mode} smallCohortSize={page.smallCohortSize} filterLabel={filterText(page)} />
+            ) : (
+              <Text as="p">No customer matches this filter.</Text>
+            )}
+          </div>
+          {page.olderCohortsNotListed > 0 && (
+            <Text as="p" variant="bodySm" tone="subdued">
+              {page.olderCohortsNotListed} older cohorts are not listed; they still count in the pooled figures.
+            </Text>
+          )}
+        </BlockStack>
+      </Card>
+      <HeadingCard
+        title="Lifetime value per customer"
+        help={
+          <>
+            Cumulative net revenue per customer since their first order. A cohort gets a figure once every one of its customers has had that
+            many days.{page.cacMinor !== null ? " In brackets: gross profit over CAC (LTV:CAC)." : ""}
+          </>
+        }
+      >
+        <Chart
+          height={260}
+          title={`Cumulative net revenue per customer by month since the first order (month 0 = the month of the first order), ${filterText(page).toLowerCase()}`}
+          spec={{
+            kind: "line",
+            series: [
+              {
+                name: "LTV per customer",
+                data: byMonth.slice(0, lastMonth + 1).map((value, k) => ({ key: `Month ${k}`, value: value === null ? null : Math.round(value) })),
+              },
+            ],
+            formatValue: (value) => money(value, page.currency),
+          }}
+        />
+        <div aria-busy={loading} style={{ opacity: loading ? 0.5 : 1 }}>
+          <LtvTable page={page} />
+        </div>
+      </HeadingCard>
+    </CardColumn>
   );
 }
 
@@ -211,20 +211,19 @@ function PaybackCard({ page }: { page: CohortsPageData }) {
   }
   const at365 = ltv?.atDays.find((point) => point.days === 365) ?? ltv?.atDays[ltv.atDays.length - 1];
   return (
-    <Card>
-      <BlockStack gap="200">
-        <Text as="h2" variant="headingMd">
-          Payback
-        </Text>
-        <InlineGrid columns={{ xs: 1, sm: 3 }} gap="300">
-          <Figure label="CAC (settings)" value={money(page.cacMinor, page.currency)} />
-          <Figure label="Payback month" value={ltv?.paybackMonth == null ? "Not reached yet" : `Month ${ltv.paybackMonth}`} />
-          <Figure label={`LTV:CAC at ${at365?.days ?? 365} days`} value={at365?.ltvToCac == null ? "—" : `${ratio(at365.ltvToCac)}×`} />
-        </InlineGrid>
-        <Text as="p" variant="bodySm" tone="subdued">
-          Gross profit = net revenue × your gross margin of {percent(page.grossMargin, 0)}. Month 0 is the month of the first order.
-        </Text>
-      </BlockStack>
-    </Card>
+    <HeadingCard title="Payback" gap="200">
+      <FigureGrid
+        columns={{ xs: 1, sm: 3 }}
+        gap="300"
+        figures={[
+          { label: "CAC (settings)", value: money(page.cacMinor, page.currency) },
+          { label: "Payback month", value: ltv?.paybackMonth == null ? "Not reached yet" : `Month ${ltv.paybackMonth}` },
+          { label: `LTV:CAC at ${at365?.days ?? 365} days`, value: at365?.ltvToCac == null ? "—" : `${ratio(at365.ltvToCac)}×` },
+        ]}
+      />
+      <Text as="p" variant="bodySm" tone="subdued">
+        Gross profit = net revenue × your gross margin of {percent(page.grossMargin, 0)}. Month 0 is the month of the first order.
+      </Text>
+    </HeadingCard>
   );
 }

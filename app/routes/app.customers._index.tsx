@@ -1,9 +1,9 @@
 import { type LoaderFunctionArgs, type MetaFunction } from "@remix-run/node";
 import { useLoaderData } from "@remix-run/react";
 import { Layout, Page } from "@shopify/polaris";
-import { CustomerTable } from "~/components/CustomerTable";
+import { CustomerTableSections } from "~/components/CustomerTable";
 import { isoDay } from "~/display/format";
-import { NoPredictionsBanner, NotReadyState, PageErrorBoundary, PageSkeleton, ProblemsBanner, useLeavingPage } from "~/components/states";
+import { NoPredictionsBanner, NotReadyState, PageErrorBoundary, PageSkeleton, useLeavingPage } from "~/components/states";
 import { pgPool } from "~/db/pg.server";
 import { requireShop } from "~/demo-mode.server";
 import { activeFilters, parseListParams } from "~/pages/customer-list";
@@ -54,25 +54,17 @@ export default function Customers() {
                 <NoPredictionsBanner reason={fit.reason} />
               </Layout.Section>
             )}
-            {problems.length > 0 && (
-              <Layout.Section>
-                <ProblemsBanner problems={problems} />
-              </Layout.Section>
-            )}
-            <Layout.Section>
-              <CustomerTable
-                caption="All customers"
-                rows={page.rows}
-                currency={currency}
-                sort={sort}
-                direction={direction}
-                next={page.next}
-                previous={page.previous}
-                filters={{ segment: true, behaviour: true }}
-                active={active}
-                hasPredictions={hasPredictions}
-              />
-            </Layout.Section>
+            <CustomerTableSections
+              caption="All customers"
+              problems={problems}
+              page={page}
+              currency={currency}
+              sort={sort}
+              direction={direction}
+              filters={{ segment: true, behaviour: true }}
+              active={active}
+              hasPredictions={hasPredictions}
+            />
           </>
         )}
       </Layout>

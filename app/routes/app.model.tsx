@@ -1,17 +1,19 @@
 import { type LoaderFunctionArgs, type MetaFunction } from "@remix-run/node";
 import { useLoaderData } from "@remix-run/react";
-import { Badge, Banner, BlockStack, Card, DataTable, InlineGrid, Layout, List, Page, Text } from "@shopify/polaris";
+import { Badge, Banner, BlockStack, DataTable, List, Page, Text } from "@shopify/polaris";
 import { COUNT_MODEL_LABELS } from "~/analytics/clv/count-model";
 import { chartLinks } from "~/components/charts";
 import { count, instant, isoDay, MISSING, percent, ratio } from "~/display/format";
 import { BacktestChart } from "~/components/model/BacktestChart";
 import { PARAMETER_MEANINGS, UNIT_WORDS } from "~/display/model-params";
 import { NotReadyState, PageErrorBoundary, PageSkeleton, useLeavingPage } from "~/components/states";
+import { CardColumn } from "~/components/CardColumn";
+import { HeadingCard } from "~/components/HeadingCard";
 import { pgPool } from "~/db/pg.server";
 import { requireShop } from "~/demo-mode.server";
 import { type ModelPageData } from "~/pages/model";
 import { loadModelPage } from "~/pages/model.server";
-import { Figure } from "~/components/Figure";
+import { FigureGrid } from "~/components/Figure";
 
 export const links = chartLinks;
 export const meta: MetaFunction = () => [{ title: "Model · Tenure" }];
@@ -32,17 +34,13 @@ export default function Model() {
   if (leaving) return <PageSkeleton cards={4} />;
   return (
     <Page title="Model" subtitle="How Tenure predicts each customer's next orders and lifetime value">
-      <Layout>
-        <Layout.Section>
-          <BlockStack gap="400">
-            <StatusNotice page={page} />
-            {page.model && <ChosenModel page={page} />}
-            {page.model && <Parameters page={page} />}
-            {page.status !== "none" && <Backtest page={page} />}
-            {page.model && <Assumptions page={page} />}
-          </BlockStack>
-        </Layout.Section>
-      </Layout>
+      <CardColumn>
+        <StatusNotice page={page} />
+        {page.model && <ChosenModel page={page} />}
+        {page.model && <Parameters page={page} />}
+        {page.status !== "none" && <Backtest page={page} />}
+        {page.model && <Assumptions page={page} />}
+      </CardColumn>
     </Page>
   );
 }
@@ -89,39 +87,39 @@ function ChosenModel({ page }: { page: ModelPageData }) {
   const model = page.model!;
   const candidates = Object.entries(model.candidates);
   return (
-    <Card>
-      <BlockStack gap="300">
-        <Text as="h2" variant="headingMd">
-          Chosen model: {modelLabel(model.chosen)}
-        </Text>
-        <Text as="p">{model.choiceReason}</Text>
-        <InlineGrid columns={{ xs: 2, md: 4 }} gap="300">
-          <Figure size="md" label="Customers fitted" value={count(model.customers)} />
-          <Figure size="md" label="Repeat buyers" value={count(model.repeatBuyers)} />
-          <Figure size="md" label="Data as of" value={isoDay(page.asOfIso)} />
-          <Figure size="md" label="Fitted" value={instant(page.finishedAtIso)} />
-        </InlineGrid>
-        <DataTable
-          columnContentTypes={["text", "numeric", "numeric", "text"]}
-          headings={["Candidate", "Log-likelihood (higher fits better)", "Holdout error per customer", "Converged"]}
-          rows={candidates.map(([name, fit]) => [
-            <span key={name}>
-              {modelLabel(name)} {name === model.chosen && <Badge tone="success">Chosen</Badge>}
-            </span>,
-            fit ? ratio(fit.logLikelihood) : MISSING,
-            fit?.holdoutMeanAbsoluteError === undefined ? MISSING : ratio(fit.holdoutMeanAbsoluteError),
-            fit?.converged ? "Yes" : "No",
-          ])}
-        />
-        {candidates
-          .filter(([, fit]) => fit && !fit.converged)
-          .map(([name, fit]) => (
-            <Text key={name} as="p" variant="bodySm" tone="subdued">
-              {modelLabel(name)} did not converge: {fit!.message}. A model that did not converge is never used.
-            </Text>
-          ))}
-      </BlockStack>
-    </Card>
+    <HeadingCard title={<>Chosen model: {modelLabel(model.chosen)}</>}>
+      <Text as="p">{model.choiceReason}</Text>
+      <FigureGrid
+        size="md"
+        columns={{ xs: 2, md: 4 }}
+        gap="300"
+        figures={[
+          { label: "Customers fitted", value: count(model.customers) },
+          { label: "Repeat buyers", value: count(model.repeatBuyers) },
+          { label: "Data as of", value: isoDay(page.asOfIso) },
+          { label: "Fitted", value: instant(page.finishedAtIso) },
+        ]}
+      />
+      <DataTable
+        columnContentTypes={["text", "numeric", "numeric", "text"]}
+        headings={["Candidate", "Log-likelihood (higher fits better)", "Holdout error per customer", "Converged"]}
+        rows={candidates.map(([name, fit]) => [
+          <span key={name}>
+            {modelLabel(name)} {name === model.chosen && <Badge tone="success">Chosen</Badge>}
+          </span>,
+          fit ? ratio(fit.logLikelihood) : MISSING,
+          fit?.holdoutMeanAbsoluteError === undefined ? MISSING : ratio(fit.holdoutMeanAbsoluteError),
+          fit?.converged ? "Yes" : "No",
+        ])}
+      />
+      {candidates
+        .filter(([, fit]) => fit && !fit.converged)
+        .map(([name, fit]) => (
+          <Text key={name} as="p" variant="bodySm" tone="subdued">
+            {modelLabel(name)} did not converge: {fit!.message}. A model that did not converge is never used.
+          </Text>
+        ))}
+    </HeadingCard>
   );
 }
 
@@ -131,63 +129,62 @@ function Parameters({ page }: { page: ModelPageData }) {
   const rows = Object.entries(model.params).map(([name, value]) => [name, number(value as number), PARAMETER_MEANINGS[name] ?? ""]);
   const spend = model.gammaGamma;
   return (
-    <Card>
-      <BlockStack gap="300">
-        <Text as="h2" variant="headingMd">
-          Parameters
-        </Text>
-        <Text as="p" tone="subdued">
+    <HeadingCard
+      title="Parameters"
+      help={
+        <>
           Purchases ({modelLabel(model.chosen)}), time in {unit}s; log-likelihood {ratio(model.logLikelihood)}.
-        </Text>
-        <DataTable columnContentTypes={["text", "numeric", "text"]} headings={["Parameter", "Value", "Meaning"]} rows={rows} />
-        <Text as="h3" variant="headingSm">
-          Spend (Gamma-Gamma)
-        </Text>
-        {spend ? (
-          <>
-            <DataTable
-              columnContentTypes={["text", "numeric", "text"]}
-              headings={["Parameter", "Value", "Meaning"]}
-              rows={Object.entries(spend.params).map(([name, value]) => [name, number(value), PARAMETER_MEANINGS[name] ?? ""])}
-            />
-            <Text as="p" variant="bodySm" tone="subdued">
-              Fitted on {count(spend.customers)} repeat customers. The spend model assumes order values do not depend on how often a customer orders:
-              correlation here {spend.spendFrequencyCorrelation === null ? MISSING : ratio(spend.spendFrequencyCorrelation)} (near 0 is good).
-            </Text>
-          </>
-        ) : (
-          <Text as="p">No spend model{model.gammaGammaNote ? `: ${model.gammaGammaNote}` : ""}. Predicted CLV is not shown without one.</Text>
-        )}
-      </BlockStack>
-    </Card>
+        </>
+      }
+    >
+      <DataTable columnContentTypes={["text", "numeric", "text"]} headings={["Parameter", "Value", "Meaning"]} rows={rows} />
+      <Text as="h3" variant="headingSm">
+        Spend (Gamma-Gamma)
+      </Text>
+      {spend ? (
+        <>
+          <DataTable
+            columnContentTypes={["text", "numeric", "text"]}
+            headings={["Parameter", "Value", "Meaning"]}
+            rows={Object.entries(spend.params).map(([name, value]) => [name, number(value), PARAMETER_MEANINGS[name] ?? ""])}
+          />
+          <Text as="p" variant="bodySm" tone="subdued">
+            Fitted on {count(spend.customers)} repeat customers. The spend model assumes order values do not depend on how often a customer orders:
+            correlation here {spend.spendFrequencyCorrelation === null ? MISSING : ratio(spend.spendFrequencyCorrelation)} (near 0 is good).
+          </Text>
+        </>
+      ) : (
+        <Text as="p">No spend model{model.gammaGammaNote ? `: ${model.gammaGammaNote}` : ""}. Predicted CLV is not shown without one.</Text>
+      )}
+    </HeadingCard>
   );
 }
 
 function Backtest({ page }: { page: ModelPageData }) {
   const backtest = page.backtest;
   return (
-    <Card>
-      <BlockStack gap="300">
-        <Text as="h2" variant="headingMd">
-          Backtest: predicted vs actual repeat purchases
-        </Text>
-        {!backtest ? (
-          <Text as="p">The backtest appears after the next refit.</Text>
-        ) : backtest.weeks.length === 0 ? (
-          <Text as="p">No backtest{backtest.note ? `: ${backtest.note}` : ""}.</Text>
-        ) : (
-          <>
-            <InlineGrid columns={{ xs: 2, md: 4 }} gap="300">
-              <Figure size="md" label="Holdout" value={`${count(backtest.holdoutDays)} days`} />
-              <Figure size="md" label="Repeat purchases in holdout, actual" value={count(backtest.totalActual)} />
-              <Figure size="md" label="Predicted" value={backtest.totalPredicted === null ? MISSING : count(Math.round(backtest.totalPredicted))} />
-              <Figure size="md" label="Error per customer" value={ratio(backtest.meanAbsoluteError)} />
-            </InlineGrid>
-            <BacktestChart backtest={backtest} />
-          </>
-        )}
-      </BlockStack>
-    </Card>
+    <HeadingCard title="Backtest: predicted vs actual repeat purchases">
+      {!backtest ? (
+        <Text as="p">The backtest appears after the next refit.</Text>
+      ) : backtest.weeks.length === 0 ? (
+        <Text as="p">No backtest{backtest.note ? `: ${backtest.note}` : ""}.</Text>
+      ) : (
+        <>
+          <FigureGrid
+            size="md"
+            columns={{ xs: 2, md: 4 }}
+            gap="300"
+            figures={[
+              { label: "Holdout", value: `${count(backtest.holdoutDays)} days` },
+              { label: "Repeat purchases in holdout, actual", value: count(backtest.totalActual) },
+              { label: "Predicted", value: backtest.totalPredicted === null ? MISSING : count(Math.round(backtest.totalPredicted)) },
+              { label: "Error per customer", value: ratio(backtest.meanAbsoluteError) },
+            ]}
+          />
+          <BacktestChart backtest={backtest} />
+        </>
+      )}
+    </HeadingCard>
   );
 }
 
@@ -196,24 +193,19 @@ function Assumptions({ page }: { page: ModelPageData }) {
   const changed =
     a.grossMargin !== page.settings.grossMargin || a.annualDiscountRate !== page.settings.annualDiscountRate || a.horizonDays !== page.settings.horizonDays;
   return (
-    <Card>
-      <BlockStack gap="300">
-        <Text as="h2" variant="headingMd">
-          Assumptions
-        </Text>
-        <List>
-          <List.Item>Predicted CLV covers the next {count(a.horizonDays)} days.</List.Item>
-          <List.Item>Gross margin {percent(a.grossMargin, 0)}: CLV is profit, not revenue, when this is below 100%.</List.Item>
-          <List.Item>Discount rate {percent(a.annualDiscountRate, 1)} a year. Discounting: {a.discounting}.</List.Item>
-          <List.Item>Expected next order: {a.nextOrder}.</List.Item>
-          <List.Item>Amounts in {page.currency}, net of refunds; orders excluded in settings do not count.</List.Item>
-        </List>
-        {changed && (
-          <Banner tone="info">
-            <p>Your settings changed since this fit; the next refit uses them.</p>
-          </Banner>
-        )}
-      </BlockStack>
-    </Card>
+    <HeadingCard title="Assumptions">
+      <List>
+        <List.Item>Predicted CLV covers the next {count(a.horizonDays)} days.</List.Item>
+        <List.Item>Gross margin {percent(a.grossMargin, 0)}: CLV is profit, not revenue, when this is below 100%.</List.Item>
+        <List.Item>Discount rate {percent(a.annualDiscountRate, 1)} a year. Discounting: {a.discounting}.</List.Item>
+        <List.Item>Expected next order: {a.nextOrder}.</List.Item>
+        <List.Item>Amounts in {page.currency}, net of refunds; orders excluded in settings do not count.</List.Item>
+      </List>
+      {changed && (
+        <Banner tone="info">
+          <p>Your settings changed since this fit; the next refit uses them.</p>
+        </Banner>
+      )}
+    </HeadingCard>
   );
 }

@@ -1,15 +1,16 @@
 import { type LoaderFunctionArgs, type MetaFunction } from "@remix-run/node";
 import { useLoaderData } from "@remix-run/react";
-import { BlockStack, Card, InlineGrid, Layout, Page, Text } from "@shopify/polaris";
-import { CustomerTable } from "~/components/CustomerTable";
+import { InlineGrid, Layout, Page, Text } from "@shopify/polaris";
+import { CustomerTableSections } from "~/components/CustomerTable";
 import { change, count, money, percent } from "~/display/format";
-import { NoPredictionsBanner, PageErrorBoundary, PageSkeleton, ProblemsBanner, useLeavingPage } from "~/components/states";
+import { NoPredictionsBanner, PageErrorBoundary, PageSkeleton, useLeavingPage } from "~/components/states";
 import { pgPool } from "~/db/pg.server";
 import { requireShop } from "~/demo-mode.server";
 import { activeFilters, parseListParams } from "~/pages/customer-list";
 import { listCustomers } from "~/pages/customer-list.server";
 import { loadSegment } from "~/pages/segments.server";
-import { Figure } from "~/components/Figure";
+import { FigureGrid } from "~/components/Figure";
+import { HeadingCard } from "~/components/HeadingCard";
 
 // One segment: its rule in plain words, what to do about it, its figures, and its
 // customers in a server-sorted, filtered and paged table (keyset pages on indexed columns).
@@ -60,75 +61,56 @@ export default function SegmentPage() {
         )}
         <Layout.Section>
           <InlineGrid columns={{ xs: 1, md: 2 }} gap="400">
-            <Card>
-              <BlockStack gap="200">
-                <Text as="h2" variant="headingMd">
-                  Who is in it
+            <HeadingCard title="Who is in it" gap="200">
+              <Text as="p">{detail.description}</Text>
+              {detail.rule.map((line) => (
+                <Text as="p" tone="subdued" key={line}>
+                  {line}
                 </Text>
-                <Text as="p">{detail.description}</Text>
-                {detail.rule.map((line) => (
-                  <Text as="p" tone="subdued" key={line}>
-                    {line}
-                  </Text>
-                ))}
-              </BlockStack>
-            </Card>
-            <Card>
-              <BlockStack gap="200">
-                <Text as="h2" variant="headingMd">
-                  Suggested action
-                </Text>
-                <Text as="p">{detail.action}</Text>
-              </BlockStack>
-            </Card>
+              ))}
+            </HeadingCard>
+            <HeadingCard title="Suggested action" gap="200">
+              <Text as="p">{detail.action}</Text>
+            </HeadingCard>
           </InlineGrid>
         </Layout.Section>
         <Layout.Section>
-          <Card>
-            <BlockStack gap="200">
-              <Text as="h2" variant="headingMd">
-                Figures
+          <HeadingCard title="Figures" gap="200">
+            {row ? (
+              <FigureGrid
+                columns={{ xs: 2, md: 6 }}
+                gap="400"
+                figures={[
+                  { labelAs: "h3", label: "Customers", value: count(row.customers) },
+                  {
+                    label: "30 days ago",
+                    value: row.customers30dAgo === null ? "—" : `${count(row.customers30dAgo)} (${change(row.customers, row.customers30dAgo, "relative", count).text})`,
+                  },
+                  { labelAs: "h3", label: "Share of customers", value: percent(row.share) },
+                  { labelAs: "h3", label: "Share of revenue", value: percent(row.revenueShare) },
+                  { labelAs: "h3", label: "Avg predicted CLV", value: money(row.averagePredictedClvMinor, currency) },
+                  { labelAs: "h3", label: "Avg P(alive)", value: percent(row.averagePAlive, 0) },
+                ]}
+              />
+            ) : (
+              <Text as="p" tone="subdued">
+                No figures yet: they appear after the first analysis of your shop.
               </Text>
-              {row ? (
-                <InlineGrid columns={{ xs: 2, md: 6 }} gap="400">
-                  <Figure labelAs="h3" label="Customers" value={count(row.customers)} />
-                  <Figure
-                    label="30 days ago"
-                    value={row.customers30dAgo === null ? "—" : `${count(row.customers30dAgo)} (${change(row.customers, row.customers30dAgo, "relative", count).text})`}
-                  />
-                  <Figure labelAs="h3" label="Share of customers" value={percent(row.share)} />
-                  <Figure labelAs="h3" label="Share of revenue" value={percent(row.revenueShare)} />
-                  <Figure labelAs="h3" label="Avg predicted CLV" value={money(row.averagePredictedClvMinor, currency)} />
-                  <Figure labelAs="h3" label="Avg P(alive)" value={percent(row.averagePAlive, 0)} />
-                </InlineGrid>
-              ) : (
-                <Text as="p" tone="subdued">
-                  No figures yet: they appear after the first analysis of your shop.
-                </Text>
-              )}
-            </BlockStack>
-          </Card>
+            )}
+          </HeadingCard>
         </Layout.Section>
-        {problems.length > 0 && (
-          <Layout.Section>
-            <ProblemsBanner problems={problems} />
-          </Layout.Section>
-        )}
-        <Layout.Section>
-          <CustomerTable
-            caption={`Customers in ${detail.name}`}
-            rows={page.rows}
-            currency={currency}
-            sort={sort}
-            direction={direction}
-            next={page.next}
-            previous={page.previous}
-            filters={{ segment: detail.kind === "behaviour", behaviour: detail.kind === "rfm" }}
-            active={active}
-            total={row?.customers ?? null}
-            hasPredictions={hasPredictions}
-          />
-        </Layout.Section>
+        <CustomerTableSections
+          caption={`Customers in ${detail.name}`}
+          problems={problems}
+          page={page}
+          currency={currency}
+          sort={sort}
+          direction={direction}
+          filters={{ segment: detail.kind === "behaviour", behaviour: detail.kind === "rfm" }}
+          active={active}
+          total={row?.customers ?? null}
+          hasPredictions={hasPredictions}
+        />
       </Layout>
     </Page>
   );

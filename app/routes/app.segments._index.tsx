@@ -2,7 +2,8 @@ import { type LoaderFunctionArgs, type MetaFunction } from "@remix-run/node";
 import { useLoaderData } from "@remix-run/react";
 import { BlockStack, Card, IndexTable, InlineStack, Layout, Link, Page, Text } from "@shopify/polaris";
 import { change, count, isoDay, money, percent } from "~/display/format";
-import { NoPredictionsBanner, NotReadyState, RefreshFailedBanner, PageErrorBoundary, PageSkeleton, useLeavingPage } from "~/components/states";
+import { NumericCell } from "~/components/NumericCell";
+import { FitStateLayout, PageErrorBoundary, PageSkeleton, useLeavingPage } from "~/components/states";
 import { pgPool } from "~/db/pg.server";
 import { requireShop } from "~/demo-mode.server";
 import { type SegmentRow } from "~/data/aggregates";
@@ -29,6 +30,20 @@ const HEADINGS = [
   "Trend (30 days)",
 ] as const;
 
+/** One table per kind of segment, in this order. */
+const SEGMENT_KINDS = [
+  {
+    kind: "rfm",
+    caption: "RFM segments",
+    description: "Every customer with an order is in exactly one RFM segment, from their recency, frequency and spend scores.",
+  },
+  {
+    kind: "behaviour",
+    caption: "Behavioural segments",
+    description: "A customer can be in several behavioural segments at once, so these shares add up to more than 100%.",
+  },
+] as const;
+
 export default function Segments() {
   const { overview } = useLoaderData<typeof loader>();
   const leaving = useLeavingPage();
@@ -36,42 +51,13 @@ export default function Segments() {
   const { segments, fit, currency } = overview;
   return (
     <Page title="Segments" subtitle={segments ? `${count(segments.customers)} customers with an order · as of ${isoDay(segments.asOfIso)}` : undefined}>
-      <Layout>
-        {!segments ? (
-          <Layout.Section>
-            <NotReadyState fit={fit} what="Your segments" />
+      <FitStateLayout fit={fit} what="Your segments" ready={Boolean(segments)}>
+        {SEGMENT_KINDS.map(({ kind, caption, description }) => (
+          <Layout.Section key={kind}>
+            <SegmentTable caption={caption} description={description} rows={segments?.rows.filter((row) => row.kind === kind) ?? []} currency={currency} />
           </Layout.Section>
-        ) : (
-          <>
-            {fit.error && (
-              <Layout.Section>
-                <RefreshFailedBanner error={fit.error} asOfIso={fit.asOfIso} />
-              </Layout.Section>
-            )}
-            {fit.status === "no-predictions" && (
-              <Layout.Section>
-                <NoPredictionsBanner reason={fit.reason} />
-              </Layout.Section>
-            )}
-            <Layout.Section>
-              <SegmentTable
-                caption="RFM segments"
-                description="Every customer with an order is in exactly one RFM segment, from their recency, frequency and spend scores."
-                rows={segments.rows.filter((row) => row.kind === "rfm")}
-                currency={currency}
-              />
-            </Layout.Section>
-            <Layout.Section>
-              <SegmentTable
-                caption="Behavioural segments"
-                description="A customer can be in several behavioural segments at once, so these shares add up to more than 100%."
-                rows={segments.rows.filter((row) => row.kind === "behaviour")}
-                currency={currency}
-              />
-            </Layout.Section>
-          </>
-        )}
-      </Layout>
+        ))}
+      </FitStateLayout>
     </Page>
   );
 }
@@ -112,36 +98,12 @@ function SegmentTable({ caption, description, rows, currency }: { caption: strin
                     </Text>
                   </Link>
                 </IndexTable.Cell>
-                <IndexTable.Cell>
-                  <Text as="span" alignment="end" numeric>
-                    {count(row.customers)}
-                  </Text>
-                </IndexTable.Cell>
-                <IndexTable.Cell>
-                  <Text as="span" alignment="end" numeric>
-                    {percent(row.share)}
-                  </Text>
-                </IndexTable.Cell>
-                <IndexTable.Cell>
-                  <Text as="span" alignment="end" numeric>
-                    {percent(row.revenueShare)}
-                  </Text>
-                </IndexTable.Cell>
-                <IndexTable.Cell>
-                  <Text as="span" alignment="end" numeric>
-                    {money(row.averageHistoricClvMinor, currency)}
-                  </Text>
-                </IndexTable.Cell>
-                <IndexTable.Cell>
-                  <Text as="span" alignment="end" numeric>
-                    {money(row.averagePredictedClvMinor, currency)}
-                  </Text>
-                </IndexTable.Cell>
-                <IndexTable.Cell>
-                  <Text as="span" alignment="end" numeric>
-                    {percent(row.averagePAlive, 0)}
-                  </Text>
-                </IndexTable.Cell>
+                <NumericCell>{count(row.customers)}</NumericCell>
+                <NumericCell>{percent(row.share)}</NumericCell>
+                <NumericCell>{percent(row.revenueShare)}</NumericCell>
+                <NumericCell>{money(row.averageHistoricClvMinor, currency)}</NumericCell>
+                <NumericCell>{money(row.averagePredictedClvMinor, currency)}</NumericCell>
+                <NumericCell>{percent(row.averagePAlive, 0)}</NumericCell>
                 <IndexTable.Cell>
                   <InlineStack align="end">
                     <Text as="span" numeric>

@@ -1,17 +1,19 @@
 import { type ActionFunctionArgs, json, type LoaderFunctionArgs, type MetaFunction } from "@remix-run/node";
 import { useActionData, useLoaderData, useNavigation, useRevalidator, Form } from "@remix-run/react";
-import { Banner, BlockStack, Button, Card, DataTable, EmptyState, InlineGrid, Layout, Page, Text } from "@shopify/polaris";
+import { Banner, BlockStack, Button, DataTable, EmptyState, Page, Text } from "@shopify/polaris";
 import { useEffect } from "react";
 import { EMPTY_STATE_IMAGE } from "~/components/cohorts/empty-illustration";
 import { count, instant } from "~/display/format";
 import { BackfillProgress } from "~/components/sync/BackfillProgress";
 import { PageErrorBoundary, PageSkeleton, useLeavingPage } from "~/components/states";
+import { CardColumn } from "~/components/CardColumn";
+import { HeadingCard } from "~/components/HeadingCard";
 import { pgPool } from "~/db/pg.server";
 import { requireShop } from "~/demo-mode.server";
 import { requestBackfill } from "~/queues/enqueue.server";
 import { COUNT_CAP, FAILED_SHOWN, type SyncPageData } from "~/pages/sync";
 import { loadSyncPage } from "~/pages/sync.server";
-import { Figure } from "~/components/Figure";
+import { FigureGrid } from "~/components/Figure";
 
 export function ErrorBoundary() {
   return <PageErrorBoundary backUrl="/app" backLabel="Dashboard" />;
@@ -65,60 +67,51 @@ export default function Sync() {
   if (leaving) return <PageSkeleton cards={4} />;
   return (
     <Page title="Sync status" subtitle="How current Tenure's copy of your orders is">
-      <Layout>
-        <Layout.Section>
-          <BlockStack gap="400">
-            {result && (
-              <Banner tone={result.ok ? "success" : "warning"} title={result.ok ? "Re-import started" : "Re-import not started"}>
-                <p>{result.message}</p>
-              </Banner>
-            )}
-            <Card>
-              <BlockStack gap="300">
-                <Text as="h2" variant="headingMd">
-                  Order import
-                </Text>
-                {page.backfill ? (
-                  <BackfillProgress backfill={page.backfill} />
-                ) : (
-                  <EmptyState heading="No import has run yet" image={EMPTY_STATE_IMAGE}>
-                    <p>
-                      {page.demo
-                        ? "The demo store's orders arrive through the webhook route; no Shopify import runs in demo mode."
-                        : "Tenure imports your order history right after install. If nothing shows here within a few minutes, start the import below."}
-                    </p>
-                  </EmptyState>
-                )}
-                <ReimportForm page={page} importing={importing} submitting={submitting} />
-              </BlockStack>
-            </Card>
-            <Card>
-              <BlockStack gap="300">
-                <Text as="h2" variant="headingMd">
-                  Live updates
-                </Text>
-                <InlineGrid columns={{ xs: 1, sm: 2, md: 4 }} gap="300">
-                  <Figure size="sm" label="Last webhook received" value={page.lastWebhookAtIso ? instant(page.lastWebhookAtIso) : "None yet"} />
-                  <Figure size="sm" label="Last reconciliation" value={page.reconciledAtIso ? instant(page.reconciledAtIso) : "Not yet"} />
-                  <Figure size="sm" label="Last refit" value={refitText(page)} />
-                  <Figure size="sm" label="Waiting to be processed" value={capped(page.pendingCount)} />
-                </InlineGrid>
-                <Text as="p" variant="bodySm" tone="subdued">
-                  Orders and customers arrive by webhook within seconds. A reconciliation sweep fetches anything a webhook missed; the refit recomputes
-                  models, segments and cohorts nightly and after imports or settings changes.
-                  {page.refit && page.refit.changesSinceFit > 0 ? ` ${count(page.refit.changesSinceFit)} customer changes since the last refit.` : ""}
-                </Text>
-                {page.refit?.error && (
-                  <Banner tone="critical" title="The last refit failed">
-                    <p>{page.refit.error} The figures from the previous refit stay in place; the next nightly refit tries again.</p>
-                  </Banner>
-                )}
-              </BlockStack>
-            </Card>
-            <FailedDeliveries page={page} />
-          </BlockStack>
-        </Layout.Section>
-      </Layout>
+      <CardColumn>
+        {result && (
+          <Banner tone={result.ok ? "success" : "warning"} title={result.ok ? "Re-import started" : "Re-import not started"}>
+            <p>{result.message}</p>
+          </Banner>
+        )}
+        <HeadingCard title="Order import">
+          {page.backfill ? (
+            <BackfillProgress backfill={page.backfill} />
+          ) : (
+            <EmptyState heading="No import has run yet" image={EMPTY_STATE_IMAGE}>
+              <p>
+                {page.demo
+                  ? "The demo store's orders arrive through the webhook route; no Shopify import runs in demo mode."
+                  : "Tenure imports your order history right after install. If nothing shows here within a few minutes, start the import below."}
+              </p>
+            </EmptyState>
+          )}
+          <ReimportForm page={page} importing={importing} submitting={submitting} />
+        </HeadingCard>
+        <HeadingCard title="Live updates">
+          <FigureGrid
+            size="sm"
+            columns={{ xs: 1, sm: 2, md: 4 }}
+            gap="300"
+            figures={[
+              { label: "Last webhook received", value: page.lastWebhookAtIso ? instant(page.lastWebhookAtIso) : "None yet" },
+              { label: "Last reconciliation", value: page.reconciledAtIso ? instant(page.reconciledAtIso) : "Not yet" },
+              { label: "Last refit", value: refitText(page) },
+              { label: "Waiting to be processed", value: capped(page.pendingCount) },
+            ]}
+          />
+          <Text as="p" variant="bodySm" tone="subdued">
+            Orders and customers arrive by webhook within seconds. A reconciliation sweep fetches anything a webhook missed; the refit recomputes
+            models, segments and cohorts nightly and after imports or settings changes.
+            {page.refit && page.refit.changesSinceFit > 0 ? ` ${count(page.refit.changesSinceFit)} customer changes since the last refit.` : ""}
+          </Text>
+          {page.refit?.error && (
+            <Banner tone="critical" title="The last refit failed">
+              <p>{page.refit.error} The figures from the previous refit stay in place; the next nightly refit tries again.</p>
+            </Banner>
+          )}
+        </HeadingCard>
+        <FailedDeliveries page={page} />
+      </CardColumn>
     </Page>
   );
 }
@@ -156,29 +149,24 @@ function ReimportForm({ page, importing, submitting }: { page: SyncPageData & { 
 
 function FailedDeliveries({ page }: { page: SyncPageData }) {
   return (
-    <Card>
-      <BlockStack gap="300">
-        <Text as="h2" variant="headingMd">
-          Failed deliveries
-        </Text>
-        {page.failed.length === 0 ? (
-          <Text as="p">No failed webhook deliveries. Every update Shopify sent has been applied.</Text>
-        ) : (
-          <>
-            <Text as="p" tone="subdued">
-              {capped(page.failedCount)} {page.failedCount === 1 ? "delivery" : "deliveries"} could not be applied
-              {page.failedCount > FAILED_SHOWN ? `; the newest ${FAILED_SHOWN} are listed` : ""}. Each is kept with its reason; the
-              reconciliation sweep re-reads orders changed since its last run, and a re-import reads every order again.
-            </Text>
-            <DataTable
-              columnContentTypes={["text", "text", "numeric", "text"]}
-              headings={["Received", "Topic", "Attempts", "Reason"]}
-              rows={page.failed.map((delivery) => [instant(delivery.receivedAtIso), delivery.topic, count(delivery.attempts), delivery.error ?? "No reason recorded"])}
-              truncate={false}
-            />
-          </>
-        )}
-      </BlockStack>
-    </Card>
+    <HeadingCard title="Failed deliveries">
+      {page.failed.length === 0 ? (
+        <Text as="p">No failed webhook deliveries. Every update Shopify sent has been applied.</Text>
+      ) : (
+        <>
+          <Text as="p" tone="subdued">
+            {capped(page.failedCount)} {page.failedCount === 1 ? "delivery" : "deliveries"} could not be applied
+            {page.failedCount > FAILED_SHOWN ? `; the newest ${FAILED_SHOWN} are listed` : ""}. Each is kept with its reason; the
+            reconciliation sweep re-reads orders changed since its last run, and a re-import reads every order again.
+          </Text>
+          <DataTable
+            columnContentTypes={["text", "text", "numeric", "text"]}
+            headings={["Received", "Topic", "Attempts", "Reason"]}
+            rows={page.failed.map((delivery) => [instant(delivery.receivedAtIso), delivery.topic, count(delivery.attempts), delivery.error ?? "No reason recorded"])}
+            truncate={false}
+          />
+        </>
+      )}
+    </HeadingCard>
   );
 }
