@@ -244,23 +244,23 @@ function FilterFields({
       <input type="hidden" name="dir" value={direction} />
       {!filters.segment && active.segment && <input type="hidden" name="segment" value={active.segment} />}
       <InlineStack gap="300" blockAlign="end" wrap>
-        {filters.segment && (
-          <Select
-            label="RFM segment"
-            name="segment"
-            value={segment}
-            onChange={setSegment}
-            options={[{ label: "Any segment", value: "" }, ...RFM_SEGMENT_KEYS.map((key) => ({ label: segmentName(key), value: key }))]}
-          />
-        )}
-        {filters.behaviour && (
-          <Select
-            label="Behaviour"
-            name="behaviour"
-            value={behaviour}
-            onChange={setBehaviour}
-            options={[{ label: "Any behaviour", value: "" }, ...BEHAVIOURAL_SEGMENT_KEYS.map((key) => ({ label: segmentName(key), value: key }))]}
-          />
+        {(
+          [
+            [filters.segment, "RFM segment", "segment", segment, setSegment, "Any segment", RFM_SEGMENT_KEYS],
+            [filters.behaviour, "Behaviour", "behaviour", behaviour, setBehaviour, "Any behaviour", BEHAVIOURAL_SEGMENT_KEYS],
+          ] as const
+        ).map(
+          ([shown, label, name, value, onChange, any, keys]) =>
+            shown && (
+              <Select
+                key={name}
+                label={label}
+                name={name}
+                value={value}
+                onChange={onChange}
+                options={[{ label: any, value: "" }, ...keys.map((key) => ({ label: segmentName(key), value: key }))]}
+              />
+            ),
         )}
         <div style={{ width: "11rem" }}>
           <TextField
@@ -274,12 +274,16 @@ function FilterFields({
             helpText={hasPredictions ? undefined : "No predictions yet"}
           />
         </div>
-        <div style={{ width: "8rem" }}>
-          <TextField label="P(alive) from %" name="pAliveMin" type="number" min={0} max={100} value={pAliveMin} onChange={setPAliveMin} autoComplete="off" disabled={!hasPredictions} />
-        </div>
-        <div style={{ width: "8rem" }}>
-          <TextField label="P(alive) to %" name="pAliveMax" type="number" min={0} max={100} value={pAliveMax} onChange={setPAliveMax} autoComplete="off" disabled={!hasPredictions} />
-        </div>
+        {(
+          [
+            ["P(alive) from %", "pAliveMin", pAliveMin, setPAliveMin],
+            ["P(alive) to %", "pAliveMax", pAliveMax, setPAliveMax],
+          ] as const
+        ).map(([label, name, value, onChange]) => (
+          <div key={name} style={{ width: "8rem" }}>
+            <TextField label={label} name={name} type="number" min={0} max={100} value={value} onChange={onChange} autoComplete="off" disabled={!hasPredictions} />
+          </div>
+        ))}
         <Button submit variant="primary">
           Apply filters
         </Button>

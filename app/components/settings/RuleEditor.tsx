@@ -1,5 +1,5 @@
 import { BlockStack, Button, InlineError, InlineStack, Select, Text } from "@shopify/polaris";
-import { useMemo } from "react";
+import { Fragment, useMemo } from "react";
 import { SEGMENT_DEFINITIONS, SEGMENT_NAMES } from "~/analytics/segments";
 import { segmentName } from "~/display/segment-names";
 import { ListBanner } from "~/components/states";
@@ -13,6 +13,11 @@ import { RULE_CONDITIONS, type RuleCondition, type RuleInput, type SettingsField
 const CONDITION_LABELS: Record<RuleCondition, string> = { r: "R (recency)", f: "F (frequency)", m: "M (money)", fm: "(F+M)/2" };
 const WHOLE = ["1", "2", "3", "4", "5"];
 const HALVES = ["1", "1.5", "2", "2.5", "3", "3.5", "4", "4.5", "5"];
+/** A condition's two selects, lowest score first. */
+const BOUNDS = [
+  { end: "from", word: "lowest" },
+  { end: "to", word: "highest" },
+] as const;
 
 export const ruleFieldId = (index: number, condition: RuleCondition | "segment", end?: "from" | "to") =>
   `settings-segmentRules-${index}-${condition}${end ? `-${end}` : ""}`;
@@ -98,25 +103,20 @@ export function RuleEditor({ rules, labels, errors, onChange }: RuleEditorProps)
                   return (
                     <td key={condition} style={cell}>
                       <InlineStack gap="100" wrap={false} blockAlign="center">
-                        <Select
-                          id={ruleFieldId(index, condition, "from")}
-                          label={`Rule ${index + 1} ${CONDITION_LABELS[condition]} lowest`}
-                          labelHidden
-                          options={options}
-                          value={pair[0]}
-                          onChange={(value) => update(index, { ...rule, [condition]: [value, pair[1]] })}
-                          error={Boolean(error)}
-                        />
-                        <span aria-hidden="true">–</span>
-                        <Select
-                          id={ruleFieldId(index, condition, "to")}
-                          label={`Rule ${index + 1} ${CONDITION_LABELS[condition]} highest`}
-                          labelHidden
-                          options={options}
-                          value={pair[1]}
-                          onChange={(value) => update(index, { ...rule, [condition]: [pair[0], value] })}
-                          error={Boolean(error)}
-                        />
+                        {BOUNDS.map(({ end, word }, side) => (
+                          <Fragment key={end}>
+                            {side === 1 && <span aria-hidden="true">–</span>}
+                            <Select
+                              id={ruleFieldId(index, condition, end)}
+                              label={`Rule ${index + 1} ${CONDITION_LABELS[condition]} ${word}`}
+                              labelHidden
+                              options={options}
+                              value={pair[side]}
+                              onChange={(value) => update(index, { ...rule, [condition]: side === 0 ? [value, pair[1]] : [pair[0], value] })}
+                              error={Boolean(error)}
+                            />
+                          </Fragment>
+                        ))}
                       </InlineStack>
                       {error && <InlineError message={error} fieldID={ruleFieldId(index, condition, "from")} />}
                     </td>
