@@ -4,7 +4,7 @@ import { BlockStack, Box, Card, DataTable, InlineGrid, InlineStack, Layout, Link
 import { BENCHMARKS } from "~/display/benchmarks";
 import { Chart, chartLinks } from "~/components/charts";
 import { change, compactMoney, count, days, instant, isoDay, money, percent, ratio } from "~/display/format";
-import { KpiCard } from "~/components/KpiCard";
+import { KpiCard, type KpiCardProps } from "~/components/KpiCard";
 import { HeadingCard } from "~/components/HeadingCard";
 import { FitStateLayout, PageErrorBoundary, PageSkeleton, useLeavingPage } from "~/components/states";
 import { pgPool } from "~/db/pg.server";
@@ -75,6 +75,30 @@ function Kpis({ data }: { data: DashboardData }) {
     periodLabel: period,
   });
   const rate = BENCHMARKS.repeatPurchaseRate;
+  const cards: KpiCardProps[] = [
+    { label: "Customers", ...figure(k.customers, count), help: "Customers with at least one order." },
+    {
+      label: "Repeat purchase rate",
+      ...figure(k.repeatPurchaseRate, (v) => percent(v), "points"),
+      benchmark: { set: rate, formatted: percent(rate.headline.value, 0) },
+      help: "Customers with 2 or more orders, of customers with an order.",
+    },
+    { label: "Average order value", ...figure(k.aovMinor, moneyOf), help: "Net revenue divided by orders." },
+    { label: "Orders per customer", ...figure(k.ordersPerCustomer, ratio) },
+    { label: "Median days between orders", ...figure(k.medianDaysBetweenOrders, days), goodWhen: "down", help: "Between one order and the customer's next." },
+    { label: "Average historic CLV", ...figure(k.averageHistoricClvMinor, moneyOf), help: "Net revenue to date per customer." },
+    {
+      label: "Average predicted CLV",
+      ...figure(k.averagePredictedClvMinor, moneyOf),
+      help: k.averagePredictedClvMinor.value === null ? "No predictions yet." : "Expected net revenue per customer over the model's horizon.",
+    },
+    {
+      label: `Net revenue, last ${k.periodDays} days`,
+      ...figure(k.periodNetRevenueMinor, moneyOf),
+      periodLabel: `vs the ${k.periodDays} days before`,
+      help: `${count(k.periodOrders.value)} orders in the period.`,
+    },
+  ];
   return (
     <section aria-labelledby="kpi-heading">
       <BlockStack gap="300">
@@ -82,48 +106,9 @@ function Kpis({ data }: { data: DashboardData }) {
           Key figures
         </Text>
         <InlineGrid columns={{ xs: 1, sm: 2, lg: 4 }} gap="400">
-          <KpiCard
-            label="Customers"
-            {...figure(k.customers, count)}
-            help="Customers with at least one order."
-          />
-          <KpiCard
-            label="Repeat purchase rate"
-            {...figure(k.repeatPurchaseRate, (v) => percent(v), "points")}
-            benchmark={{ set: rate, formatted: percent(rate.headline.value, 0) }}
-            help="Customers with 2 or more orders, of customers with an order."
-          />
-          <KpiCard
-            label="Average order value"
-            {...figure(k.aovMinor, moneyOf)}
-            help="Net revenue divided by orders."
-          />
-          <KpiCard
-            label="Orders per customer"
-            {...figure(k.ordersPerCustomer, ratio)}
-          />
-          <KpiCard
-            label="Median days between orders"
-            {...figure(k.medianDaysBetweenOrders, days)}
-            goodWhen="down"
-            help="Between one order and the customer's next."
-          />
-          <KpiCard
-            label="Average historic CLV"
-            {...figure(k.averageHistoricClvMinor, moneyOf)}
-            help="Net revenue to date per customer."
-          />
-          <KpiCard
-            label="Average predicted CLV"
-            {...figure(k.averagePredictedClvMinor, moneyOf)}
-            help={k.averagePredictedClvMinor.value === null ? "No predictions yet." : "Expected net revenue per customer over the model's horizon."}
-          />
-          <KpiCard
-            label={`Net revenue, last ${k.periodDays} days`}
-            {...figure(k.periodNetRevenueMinor, moneyOf)}
-            periodLabel={`vs the ${k.periodDays} days before`}
-            help={`${count(k.periodOrders.value)} orders in the period.`}
-          />
+          {cards.map((card) => (
+            <KpiCard key={card.label} {...card} />
+          ))}
         </InlineGrid>
       </BlockStack>
     </section>

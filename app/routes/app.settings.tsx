@@ -95,6 +95,41 @@ export default function Settings() {
     onChange: set(key),
     error: error(key),
   });
+  // The Money card's fields, two to a row.
+  const moneyFields = [
+    [
+      {
+        key: "grossMarginPercent",
+        label: "Gross margin",
+        suffix: "%",
+        inputMode: "decimal",
+        helpText: "Share of revenue you keep after product, shipping and payment costs. Predicted CLV and payback use it; 100% shows revenue.",
+      },
+      {
+        key: "cac",
+        label: "Customer acquisition cost (CAC)",
+        prefix: page.currency,
+        inputMode: "decimal",
+        helpText: "What you spend on average to win one new customer. Leave empty if you don't know; the cohorts page then skips payback.",
+      },
+    ],
+    [
+      {
+        key: "annualDiscountRatePercent",
+        label: "Discount rate",
+        suffix: "% a year",
+        inputMode: "decimal",
+        helpText: "How much less a sale next year is worth than one today. 10% is common.",
+      },
+      {
+        key: "horizonDays",
+        label: "CLV horizon",
+        suffix: "days",
+        inputMode: "numeric",
+        helpText: `How far ahead predicted CLV looks: ${HORIZON_DAYS.min} to ${HORIZON_DAYS.max} days (365 is one year).`,
+      },
+    ],
+  ] as const;
   const listField = (key: "excludedOrderTags" | "excludedSourceNames") => ({ id: `settings-${key}`, values: form[key], onChange: set(key), error: error(key) });
   const leaving = useLeavingPage();
   if (leaving) return <PageSkeleton cards={2} />;
@@ -140,38 +175,13 @@ export default function Settings() {
 
           <HeadingCard title="Money">
             <FormLayout>
-              <FormLayout.Group>
-                <TextField
-                  {...field("grossMarginPercent")}
-                  label="Gross margin"
-                  suffix="%"
-                  inputMode="decimal"
-                  helpText="Share of revenue you keep after product, shipping and payment costs. Predicted CLV and payback use it; 100% shows revenue."
-                />
-                <TextField
-                  {...field("cac")}
-                  label="Customer acquisition cost (CAC)"
-                  prefix={page.currency}
-                  inputMode="decimal"
-                  helpText="What you spend on average to win one new customer. Leave empty if you don't know; the cohorts page then skips payback."
-                />
-              </FormLayout.Group>
-              <FormLayout.Group>
-                <TextField
-                  {...field("annualDiscountRatePercent")}
-                  label="Discount rate"
-                  suffix="% a year"
-                  inputMode="decimal"
-                  helpText="How much less a sale next year is worth than one today. 10% is common."
-                />
-                <TextField
-                  {...field("horizonDays")}
-                  label="CLV horizon"
-                  suffix="days"
-                  inputMode="numeric"
-                  helpText={`How far ahead predicted CLV looks: ${HORIZON_DAYS.min} to ${HORIZON_DAYS.max} days (365 is one year).`}
-                />
-              </FormLayout.Group>
+              {moneyFields.map((group) => (
+                <FormLayout.Group key={group[0].key}>
+                  {group.map(({ key, ...props }) => (
+                    <TextField key={key} {...field(key)} {...props} />
+                  ))}
+                </FormLayout.Group>
+              ))}
             </FormLayout>
           </HeadingCard>
 
