@@ -2,7 +2,7 @@ import { toMinorUnits } from "~/analytics/money";
 import { mapCustomerPayload, mapOrderPayload, mapRefundPayload, refundAmountMinor } from "~/ingest/mappers";
 import { RefundPayload } from "~/ingest/payloads";
 import { planDeliveries, type DeliveryPlan } from "./deliveries";
-import { formatAmount, formatShopTime } from "./payloads";
+import { formatAmount, formatShopTime } from "./payload-basics";
 import { generateStore } from "./store";
 import { orderStateAt } from "./order-state";
 import { type DemoStore } from "./store-model";

@@ -1,4 +1,5 @@
-import { contextOf, renderCustomer, renderOrder, renderRefund, type JsonObject } from "./payloads";
+import { type JsonObject, contextOf, renderCustomer } from "./payload-basics";
+import { renderOrder, renderRefund } from "./payloads";
 import { Random } from "~/analytics/random";
 import { type DemoOrder, type DemoRefund, type DemoStore } from "./store-model";
 import { orderStateAt } from "./order-state";

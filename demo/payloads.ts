@@ -1,8 +1,8 @@
-import { tzOffset } from "@date-fns/tz";
 import { DEMO_VENDOR } from "./catalogue";
 import { STORE_LOCATION_ID } from "./regions";
-import { CHANNELS, type DemoCustomer, type DemoLine, type DemoOrder, type DemoRefund, type DemoRefundLine, type DemoStore } from "./store-model";
-import { type LineState, customerUpdatedAt, orderStateAt } from "./order-state";
+import { CHANNELS, type DemoLine, type DemoOrder, type DemoRefund, type DemoRefundLine } from "./store-model";
+import { type LineState, orderStateAt } from "./order-state";
+import { type Converter, type JsonObject, Money, type RenderContext, converterFor, formatAmount, formatShopTime, gid, renderCustomer, sum } from "./payload-basics";
 
 // Renders the demo store as Shopify webhook bodies, in the REST shape Shopify delivers
 // for orders/create|updated|cancelled, refunds/create and customers/create: every money
@@ -10,140 +10,6 @@ import { type LineState, customerUpdatedAt, orderStateAt } from "./order-state";
 // (what the buyer saw: USD, CAD, GBP or EUR at a fixed rate), timestamps in the shop's
 // time zone with their offset. Presentment amounts are converted per atomic amount (unit
 // price, discount share, tax line, shipping) and summed, so they add up like shop money.
-
-type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
-export type JsonObject = { [key: string]: Json };
-
-export interface RenderContext {
-  shop: string;
-  timezone: string;
-  currency: string;
-}
-
-export function contextOf(store: DemoStore): RenderContext {
-  return { shop: store.options.shop, timezone: store.options.timezone, currency: "USD" };
-}
-
-/** "2025-03-14T10:21:07-04:00": Shopify's format, in the shop's time zone. */
-export function formatShopTime(at: number, timezone: string): string {
-  const offset = tzOffset(timezone, new Date(at));
-  const local = new Date(at + offset * 60_000).toISOString().slice(0, 19);
-  const sign = offset < 0 ? "-" : "+";
-  const abs = Math.abs(offset);
-  return `${local}${sign}${String(Math.floor(abs / 60)).padStart(2, "0")}:${String(abs % 60).padStart(2, "0")}`;
-}
-
-/** Integer minor units to Shopify's decimal string ("1234" -> "12.34"). */
-export function formatAmount(minor: number): string {
-  const sign = minor < 0 ? "-" : "";
-  const abs = Math.abs(minor);
-  return `${sign}${Math.floor(abs / 100)}.${String(abs % 100).padStart(2, "0")}`;
-}
-
-const gid = (type: string, id: number) => `gid://shopify/${type}/${id}`;
-
-/** Money in shop and presentment currency. */
-class Money {
-  constructor(
-    readonly shop: number,
-    readonly presentment: number,
-  ) {}
-  static zero = new Money(0, 0);
-  plus(other: Money): Money {
-    return new Money(this.shop + other.shop, this.presentment + other.presentment);
-  }
-  minus(other: Money): Money {
-    return new Money(this.shop - other.shop, this.presentment - other.presentment);
-  }
-  times(n: number): Money {
-    return new Money(this.shop * n, this.presentment * n);
-  }
-}
-
-class Converter {
-  constructor(
-    readonly shopCurrency: string,
-    readonly presentmentCurrency: string,
-    private readonly rate: number,
-  ) {}
-  /** An atomic shop amount and its presentment equivalent. */
-  of(minor: number): Money {
-    return new Money(minor, this.rate === 1 ? minor : Math.round(minor * this.rate));
-  }
-  set(money: Money): JsonObject {
-    return {
-      shop_money: { amount: formatAmount(money.shop), currency_code: this.shopCurrency },
-      presentment_money: { amount: formatAmount(money.presentment), currency_code: this.presentmentCurrency },
-    };
-  }
-}
-
-const sum = (values: Money[]) => values.reduce((a, b) => a.plus(b), Money.zero);
-
-function converterFor(order: DemoOrder, context: RenderContext): Converter {
-  return new Converter(context.currency, order.region.currency, order.region.fxRate);
-}
-
-// ---------------------------------------------------------------- customers
-
-function addressOf(customer: DemoCustomer): JsonObject {
-  const r = customer.region;
-  return {
-    id: customer.addressId,
-    customer_id: customer.id,
-    first_name: customer.firstName,
-    last_name: customer.lastName,
-    company: null,
-    address1: customer.address1,
-    address2: null,
-    city: customer.city,
-    province: r.province,
-    country: r.country,
-    zip: customer.zip,
-    phone: customer.phone,
-    name: `${customer.firstName} ${customer.lastName}`,
-    province_code: r.provinceCode,
-    country_code: r.countryCode,
-    country_name: r.country,
-    default: true,
-  };
-}
-
-/** The customer resource as of `at` (customers/create body; embedded in orders). */
-export function renderCustomer(customer: DemoCustomer, at: number, context: RenderContext, embedded = false): JsonObject {
-  const consentAt = formatShopTime(customer.createdAt, context.timezone);
-  const body: JsonObject = {
-    id: customer.id,
-    email: customer.email,
-    created_at: formatShopTime(customer.createdAt, context.timezone),
-    updated_at: formatShopTime(embedded ? customerUpdatedAt(customer, at) : customer.createdAt + 1_000, context.timezone),
-    first_name: customer.firstName,
-    last_name: customer.lastName,
-    state: customer.hasAccount ? "enabled" : "disabled",
-    note: null,
-    verified_email: true,
-    multipass_identifier: null,
-    tax_exempt: false,
-    phone: customer.phone,
-    currency: context.currency,
-    tags: customer.tags.join(", "),
-    email_marketing_consent: {
-      state: customer.acceptsMarketing ? "subscribed" : "not_subscribed",
-      opt_in_level: customer.acceptsMarketing ? "single_opt_in" : null,
-      consent_updated_at: customer.acceptsMarketing ? consentAt : null,
-    },
-    sms_marketing_consent: null,
-    admin_graphql_api_id: gid("Customer", customer.id),
-    default_address: addressOf(customer),
-  };
-  if (!embedded) {
-    body.addresses = [addressOf(customer)];
-    body.tax_exemptions = [];
-  }
-  return body;
-}
-
-// ---------------------------------------------------------------- orders
 
 function orderAddress(order: DemoOrder): JsonObject {
   const r = order.region;

@@ -1,6 +1,7 @@
 import { type PrismaClient } from "@prisma/client";
 import type pg from "pg";
-import { contextOf, renderCustomer, renderOrder } from "../demo/payloads";
+import { contextOf, renderCustomer } from "../demo/payload-basics";
+import { renderOrder } from "../demo/payloads";
 import { type DemoStore } from "../demo/store-model";
 import { generateStore } from "../demo/store";
 import { mapCustomerPayload, mapOrderPayload } from "../app/ingest/mappers";
