@@ -1,3 +1,6 @@
+// Kept whole (over 450 lines on purpose): the report is one kernel of passes over the same
+// column copies, and splitting it would pass those copies between modules for no reader's gain.
+//
 // Retention report of a shop: repeat purchase rate, orders per customer, AOV, days between
 // orders (overall and per step), monthly cohorts, LTV curves, splits by how customers were
 // acquired, payback and LTV:CAC. docs/analytics/retention.md defines every number in plain
