@@ -1,8 +1,6 @@
-import type pg from "pg";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { type CustomerOrderFact, customerFactsFromOrders, customerMetrics } from "~/analytics/customer-metrics";
-import { dayIndex, dayToIso } from "~/analytics/dates";
-import { createPgPool } from "~/db/pg.server";
+import { dayToIso } from "~/analytics/dates";
 import { recomputeCustomerMetrics } from "~/metrics/recompute.server";
 import { refitShop } from "~/refit/refit.server";
 import {
@@ -19,86 +17,7 @@ import { loadMetricsSettings } from "~/data/settings.server";
 import { redactCustomer, redactShop } from "~/ingest/gdpr.server";
 import { testDb, uniqueShop } from "../support/db";
 import { insertSyntheticShop } from "./synthetic-shop";
-
-const AS_OF_ISO = "2026-06-30";
-const AS_OF = dayIndex(AS_OF_ISO);
-const NOW = new Date(`${AS_OF_ISO}T15:00:00Z`);
-const nextDay = (days: number) => new Date(NOW.getTime() + days * 86_400_000);
-
-let pool: pg.Pool;
-
-beforeAll(() => {
-  pool = createPgPool(process.env.DATABASE_URL!, { max: 4 });
-});
-afterAll(async () => {
-  await pool.end();
-});
-
-interface MetricsRow {
-  customerId: string;
-  orders: number;
-  netSpentMinor: string;
-  recencyDays: number | null;
-  segment: string | null;
-  behaviours: string[];
-  pAlive: number | null;
-  predictedClvMinor: string | null;
-  modelVersion: number | null;
-  asOfDay: number;
-}
-
-async function metricsRows(shop: string): Promise<MetricsRow[]> {
-  const result = await pool.query<MetricsRow>(
-    `SELECT "customerId"::text AS "customerId", orders, "netSpentMinor"::text AS "netSpentMinor", "recencyDays", segment, behaviours,
-            "pAlive", "predictedClvMinor"::text AS "predictedClvMinor", "modelVersion", "asOfDay"
-     FROM "CustomerMetrics" WHERE shop = $1 ORDER BY "customerId"`,
-    [shop],
-  );
-  return result.rows;
-}
-
-async function aggregate<T>(shop: string, kind: string): Promise<T> {
-  const result = await pool.query<{ data: T }>(`SELECT data FROM "ShopAggregate" WHERE shop = $1 AND kind = $2`, [shop, kind]);
-  if (!result.rows[0]) throw new Error(`no ${kind} aggregate for ${shop}`);
-  return result.rows[0].data;
-}
-
-/** What the database says the shop's counted orders add up to. */
-async function countedTotals(shop: string) {
-  const settings = await loadMetricsSettings(pool, shop);
-  const result = await pool.query<{ customers: string; orders: string; net: string }>(
-    `SELECT count(DISTINCT customer_id)::text AS customers, count(*)::text AS orders, COALESCE(sum(net), 0)::text AS net
-     FROM (${COUNTED_ORDERS_SQL}) AS counted WHERE day <= $5`,
-    [...countedOrdersParams(shop, settings), AS_OF],
-  );
-  const row = result.rows[0];
-  return { customers: Number(row.customers), orders: Number(row.orders), net: Number(row.net) };
-}
-
-/** An order delivered as the ingest path stores it: the order, and the customer's summary row touched in the same change. */
-async function landOrder(shop: string, customerId: number, orderId: number, netMinor: number): Promise<void> {
-  await pool.query(
-    `INSERT INTO "Order" (shop, id, "customerId", "processedAt", "shopifyCreatedAt", "shopifyUpdatedAt", currency, "currentTotalMinor", "netMinor", "sourceName", "discountCodes", tags)
-     VALUES ($1, $4, $2, $3::timestamp, $3::timestamp, $3::timestamp, 'USD', $5, $5, 'web', '{}', '{}')`,
-    [shop, customerId, `${AS_OF_ISO}T10:00:00Z`, orderId, netMinor],
-  );
-  await pool.query(`UPDATE "Customer" SET "summaryAt" = now() AT TIME ZONE 'UTC' WHERE shop = $1 AND id = $2`, [shop, customerId]);
-}
-
-async function fitRow(shop: string) {
-  const result = await pool.query<{ version: number; status: string; reasonCode: string | null; reason: string | null; changesSinceFit: number }>(
-    `SELECT version, status, "reasonCode", reason, "changesSinceFit" FROM "ShopFit" WHERE shop = $1`,
-    [shop],
-  );
-  return result.rows[0];
-}
-
-// Both ways a refit writes the rows: replaced in place (small shops), and into a new table
-// that becomes the shop's partition (large shops; here from the first customer).
-const WRITE_PATHS = [
-  ["rows replaced in place", Number.POSITIVE_INFINITY],
-  ["rows in a new partition", 0],
-] as const;
+import { AS_OF, AS_OF_ISO, NOW, WRITE_PATHS, aggregate, countedTotals, fitRow, landOrder, metricsRows, nextDay, pool } from "./refit-fixtures";
 
 describe.each(WRITE_PATHS)("%s", (_path, rebuildFromCustomers) => {
   describe("refit of a shop with too little data", () => {
@@ -425,67 +344,5 @@ describe.each(WRITE_PATHS)("%s", (_path, rebuildFromCustomers) => {
       await refitShop(pool, shop, { rebuildFromCustomers, trigger: "manual", now: NOW, batchSize: 250 });
       expect((await read()).map((row) => ({ ...row, modelVersion: null }))).toEqual(liveAll.map((row) => ({ ...row, modelVersion: null })));
     });
-  });
-});
-
-describe("a refit into a new partition", () => {
-  const partitionOf = async (shop: string) =>
-    (
-      await pool.query<{ name: string | null }>(
-        `SELECT (SELECT c.relname FROM pg_inherits AS i JOIN pg_class AS c ON c.oid = i.inhrelid
-                 WHERE i.inhparent = '"CustomerMetrics"'::regclass AND pg_get_expr(c.relpartbound, c.oid) = format('FOR VALUES IN (%L)', $1::text)) AS name`,
-        [shop],
-      )
-    ).rows[0].name;
-
-  it("keeps a row a live job wrote just before the swap (scored again from the orders under the swap's lock)", async () => {
-    const shop = uniqueShop("swap-live");
-    await insertSyntheticShop(pool, { shop, customers: 150, asOfDay: AS_OF, seed: 11 });
-    await refitShop(pool, shop, { trigger: "manual", now: NOW });
-    expect(await partitionOf(shop)).toBeNull(); // below the default size: in place, in the shared partition
-    const before = (await metricsRows(shop)).find((r) => r.orders > 0 && r.recencyDays! > 0)!;
-    const customerId = Number(before.customerId);
-    // After the refit's last look at the orders: a delivery lands and its live job rewrites
-    // the customer's row, in the rows the swap is about to replace.
-    const liveWrite = async () => {
-      await landOrder(shop, customerId, 999998, 5000);
-      await recomputeCustomerMetrics(pool, shop, [String(customerId)], { now: NOW });
-    };
-    const report = await refitShop(pool, shop, { trigger: "manual", now: NOW, rebuildFromCustomers: 0, beforeSwap: liveWrite });
-    expect(await partitionOf(shop)).not.toBeNull();
-    const row = (await metricsRows(shop)).find((r) => r.customerId === String(customerId))!;
-    expect(row).toMatchObject({ recencyDays: 0, orders: before.orders + 1, netSpentMinor: String(Number(before.netSpentMinor) + 5000), modelVersion: 2 });
-    expect(report.changedDuringRefit).toBe(1);
-    // The segments aggregate counts the customer's final row.
-    const segments = await aggregate<SegmentsAggregate>(shop, "segments");
-    const net = (await metricsRows(shop)).reduce((sum, r) => sum + Number(r.netSpentMinor), 0);
-    expect(segments.netSpentMinor).toBe(net);
-  });
-
-  it("a refit that fails before the swap leaves the rows as they were; the next one clears its table and swaps", async () => {
-    const shop = uniqueShop("swap-retry");
-    await insertSyntheticShop(pool, { shop, customers: 120, asOfDay: AS_OF, seed: 12 });
-    await refitShop(pool, shop, { trigger: "manual", now: NOW, rebuildFromCustomers: 0 });
-    const first = await partitionOf(shop);
-    const rowsBefore = await metricsRows(shop);
-    const fail = async () => {
-      throw new Error("worker killed");
-    };
-    await expect(refitShop(pool, shop, { trigger: "nightly", now: nextDay(1), rebuildFromCustomers: 0, beforeSwap: fail })).rejects.toThrow("worker killed");
-    expect(await partitionOf(shop)).toBe(first);
-    expect(await metricsRows(shop)).toEqual(rowsBefore);
-    const leftOver = await pool.query(`SELECT relname FROM pg_class WHERE relname LIKE $1 AND relkind = 'r' AND NOT relispartition`, [
-      `${first!.slice(0, first!.lastIndexOf("_") + 1)}%`,
-    ]);
-    expect(leftOver.rows).toHaveLength(1);
-
-    await refitShop(pool, shop, { trigger: "nightly", now: nextDay(1), rebuildFromCustomers: 0 });
-    const second = await partitionOf(shop);
-    expect(second).not.toBe(first);
-    const stillThere = await pool.query(`SELECT relname FROM pg_class WHERE relname LIKE $1 AND relkind = 'r'`, [`${first!.slice(0, first!.lastIndexOf("_") + 1)}%`]);
-    expect(stillThere.rows.map((r) => r.relname)).toEqual([second]);
-    const rowsAfter = await metricsRows(shop);
-    expect(rowsAfter.map((r) => r.customerId)).toEqual(rowsBefore.map((r) => r.customerId));
-    expect(rowsAfter.every((r) => r.asOfDay === AS_OF + 1)).toBe(true);
   });
 });
