@@ -55,4 +55,19 @@ export default tseslint.config(
     files: ["app/analytics/**/*.test.ts"],
     rules: { "no-restricted-imports": ["error", { patterns: [...analyticsPurity, ...unitTestPurity] }] },
   },
+  {
+    // Clients come out of a pool through checkOut (app/db/pg.server.ts), which listens for the
+    // connection dying: an unheard 'error' event on a checked-out client kills the process.
+    files: ["app/**/*.ts", "scripts/**/*.ts", "demo/**/*.ts"],
+    ignores: ["app/db/pg.server.ts", "**/*.test.ts"],
+    rules: {
+      "no-restricted-syntax": [
+        "error",
+        {
+          selector: "CallExpression[callee.property.name='connect'][callee.object.name=/[pP]ool$/]",
+          message: "Check a client out with checkOut(pool) from app/db/pg.server.ts: it listens for the connection dying.",
+        },
+      ],
+    },
+  },
 );

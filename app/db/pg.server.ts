@@ -156,13 +156,36 @@ function beginStatement(options: TransactionOptions): string {
   return begin;
 }
 
+/**
+ * A client checked out of `pool`, listened to while it is out. node-pg emits 'error' on a
+ * checked-out client whose connection dies (a database restart, pg_terminate_backend), and
+ * an 'error' event with no listener kills the process. The query in flight fails with that
+ * error, so the caller's transaction fails and its job retries; on release a broken client
+ * is destroyed rather than handed out again. Every checkout goes through here.
+ */
+export async function checkOut(pool: pg.Pool): Promise<pg.PoolClient> {
+  const client = await pool.connect();
+  let broken: Error | undefined;
+  const onError = (error: Error) => {
+    broken ??= error;
+  };
+  client.on("error", onError);
+  // The pool gives each checkout a fresh release(); this one wraps it.
+  const release = client.release.bind(client);
+  client.release = (destroy?: boolean | Error) => {
+    client.off("error", onError);
+    release(destroy ?? broken);
+  };
+  return client;
+}
+
 /** Runs `work` in a transaction (READ COMMITTED unless `options` say otherwise) on a client of `pool`. */
 export async function pgTransaction<T>(
   pool: pg.Pool,
   work: (tx: PgTx, client: pg.PoolClient) => Promise<T>,
   options: TransactionOptions = {},
 ): Promise<T> {
-  const client = await pool.connect();
+  const client = await checkOut(pool);
   try {
     return await clientTransaction(client, (tx) => work(tx, client), options);
   } finally {

@@ -3,7 +3,7 @@ import type pg from "pg";
 import { ORDER_FIELDS } from "~/ingest/graphql-mappers";
 import { type OrderBundle } from "~/ingest/mappers";
 import { ACTIVE_BACKFILL_STATUSES as ACTIVE } from "~/data/backfill-runs.server";
-import { type RawTx, clientTransaction, pgPool, pgTransaction } from "~/db/pg.server";
+import { type RawTx, checkOut, clientTransaction, pgPool, pgTransaction } from "~/db/pg.server";
 import { recomputeShopCustomerSummaries } from "~/ingest/summary.server";
 import { lockShopExclusive } from "~/ingest/locks.server";
 import { upsertOrdersBatch } from "~/ingest/upsert-batch.server";
@@ -327,7 +327,7 @@ async function download(deps: BackfillDeps, run: BackfillRun): Promise<AdvanceOu
   const error = skippedCount > 0 ? `${skippedCount} malformed orders skipped: ${skipped.join(" | ")}` : null;
   // The summary pass's second connection, taken before the exclusive lock (see finishImport);
   // without one the pass runs whole on the finishing transaction.
-  const helper = await pool.connect().catch(() => null);
+  const helper = await checkOut(pool).catch(() => null);
   const finished = await pgTransaction(pool, async (tx) => {
     // Exclusive: no delivery of the shop writes orders while the summaries are recomputed.
     await lockShopExclusive(tx, run.shop);

@@ -1,6 +1,6 @@
 import { createHash, randomBytes } from "node:crypto";
 import pg from "pg";
-import { type Queryable } from "~/db/pg.server";
+import { type Queryable, checkOut } from "~/db/pg.server";
 
 // CustomerMetrics is partitioned by shop (migration 20261125000000, ADR 0008). Small shops
 // share the default partition; a large shop's refit writes a fresh table without indexes,
@@ -117,7 +117,7 @@ export async function swapInPartition(
 ): Promise<{ replaced: string | null }> {
   const attempts = options.attempts ?? 5;
   for (let attempt = 1; ; attempt++) {
-    const client = await pool.connect();
+    const client = await checkOut(pool);
     let replaced: string | null = null;
     try {
       await client.query("BEGIN");

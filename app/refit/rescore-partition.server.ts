@@ -1,4 +1,5 @@
 import { changedOutside, writeCustomerMetricsInto, writeTransitionsFrom } from "~/data/customer-metrics.server";
+import { checkOut } from "~/db/pg.server";
 import { buildIndexes, createRebuildTable, dropAbandonedTables, rebuildTableName, swapInPartition } from "./partition-swap.server";
 import { type RescoreInputs, type Rescored, freshRows, writeEveryRow } from "./rescore-rows.server";
 
@@ -14,7 +15,7 @@ import { type RescoreInputs, type Rescored, freshRows, writeEveryRow } from "./r
  */
 export async function rescoreIntoNewPartition(input: RescoreInputs & { beforeSwap?: () => Promise<void> }): Promise<Rescored> {
   const { pool, shop, snapshot, batchSize, writeOptions } = input;
-  const lock = await pool.connect();
+  const lock = await checkOut(pool);
   try {
     // One rebuild of a shop at a time; a table left by a killed one is dropped here.
     await lock.query("SELECT pg_advisory_lock(hashtextextended($1, 0))", [`refit-partition:${shop}`]);

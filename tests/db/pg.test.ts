@@ -1,6 +1,6 @@
 import { Prisma } from "@prisma/client";
 import { describe, expect, it } from "vitest";
-import { type PgTx, clientTransaction, pgPool, pgQuery, pgTransaction } from "../../app/db/pg.server";
+import { type PgTx, clientTransaction, createPgPool, pgPool, pgQuery, pgTransaction } from "../../app/db/pg.server";
 
 // PgTx sends array parameters as literals it builds itself (faster than pg's serialiser):
 // every value must arrive exactly as sent.
@@ -55,6 +55,33 @@ describe("prepared PgTx statements", () => {
       expect(rows[0].name).toBe(pgQuery(rows[0].statement, [], true).name);
     } finally {
       client.release();
+    }
+  });
+});
+
+// node-pg emits 'error' on a checked-out client whose connection dies (a database restart,
+// pg_terminate_backend); with no listener that event kills the process (issue 12, finding 1).
+describe("a connection that dies inside a transaction", () => {
+  it("fails that transaction, keeps the process alive, and leaves the pool usable", async () => {
+    const pool = createPgPool(process.env.DATABASE_URL!, { max: 2 });
+    const uncaught: unknown[] = [];
+    const onUncaught = (error: unknown) => uncaught.push(error);
+    process.on("uncaughtException", onUncaught);
+    try {
+      const outcome = pgTransaction(pool, async (tx) => {
+        const [{ pid }] = await tx.$queryRaw<{ pid: number }[]>`SELECT pg_backend_pid() AS pid`;
+        await pgPool().query("SELECT pg_terminate_backend($1)", [pid]);
+        // The server's termination notice arrives while this transaction waits.
+        await new Promise((resolve) => setTimeout(resolve, 200));
+        await tx.$queryRaw`SELECT 1`;
+      });
+      await expect(outcome).rejects.toThrow();
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      expect(uncaught).toEqual([]);
+      expect(await pgTransaction(pool, (tx) => tx.$queryRaw<{ one: number }[]>`SELECT 1 AS one`)).toEqual([{ one: 1 }]);
+    } finally {
+      process.off("uncaughtException", onUncaught);
+      await pool.end();
     }
   });
 });
