@@ -4,8 +4,8 @@ import pg from "pg";
 import { env } from "~/env.server";
 
 // Plain `pg` for the hot paths (ingest, metrics, refit, backfill): Prisma's engine-less
-// client spends ~0.4 ms of CPU per raw query on top of pg's ~0.1 ms (measured, issue 2
-// note), which caps a worker near 200 deliveries/s. Prisma stays for everything else.
+// client spends several times pg's CPU per raw query, which kept a worker below the
+// live-metrics target (ADR 0006). Prisma stays for everything else.
 //
 // `RawTx` is the part of Prisma's transaction client the ingest code uses ($queryRaw and
 // $executeRaw as tagged templates, Prisma.sql fragments inside). A Prisma transaction
@@ -102,9 +102,10 @@ function lazy<T>(run: () => Promise<T>): Prisma.PrismaPromise<T> {
  * A query for `client.query`: with `prepared`, a named statement (named by its text's hash),
  * which PostgreSQL parses once per connection and, once its generic plan proves as cheap as
  * the custom ones, stops planning. For a fixed set of short statements run thousands of
- * times per connection (ingest, live metrics): planning was 40 % of their statement time
- * under the freshness benchmark's load. Not for statements whose text varies without bound
- * (a refit's table names): each name stays prepared for the connection's life.
+ * times per connection (ingest, live metrics): planning was a large share of their statement
+ * time under the freshness benchmark's load (ADR 0010). Not for statements whose text
+ * varies without bound (a refit's table names): each name stays prepared for the
+ * connection's life.
  */
 export function pgQuery(text: string, values: unknown[], prepared: boolean): pg.QueryConfig {
   return prepared ? { name: `tenure_${createHash("sha1").update(text).digest("hex").slice(0, 24)}`, text, values } : { text, values };

@@ -36,7 +36,8 @@ import { applyRefund, deleteCustomer, deleteOrder, upsertCustomer, upsertOrder }
 // finds the delivery PROCESSED and does nothing to the rows: effects happen exactly once.
 //
 // The hot topics (orders, refunds, customer profiles) run on a plain pg transaction:
-// Prisma's engine-less client costs ~0.4 ms of CPU per query, most of a delivery's cost.
+// Prisma's engine-less client costs several times pg's CPU per query, most of a delivery's
+// cost (ADR 0006).
 // The rare topics that use Prisma's model methods (GDPR, app/*, bulk operations) keep it.
 //
 // After the commit, every customer the delivery changed gets a metrics recompute

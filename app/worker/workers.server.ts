@@ -26,8 +26,8 @@ import { createWorkerConnection, queueOptions, queuePrefix } from "~/queues/conn
 /**
  * Live metrics jobs active at once per process. Generous on purpose: jobs of a shop whose
  * recompute is running wait in memory for the next batch (no database connection held),
- * and the batch can only hold as many customers as there are active jobs; at 8, a shop
- * taking 200 orders/s fell behind (bench freshness: p95 2.6 s against 0.66 s at 32).
+ * and the batch can only hold as many customers as there are active jobs, so too few let
+ * a busy shop fall behind (ADR 0010 has the freshness benchmark's figures).
  */
 export const DEFAULT_METRICS_CONCURRENCY = 64;
 /** Refits in parallel per process: one, so a refit never takes more than one core's share. */
