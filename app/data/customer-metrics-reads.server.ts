@@ -29,10 +29,10 @@ const SORT_SQL: Readonly<Record<SortKey, SortSql>> = {
 };
 
 /**
- * Segments up to this size are sorted whole (a top-N sort: ~100 ms at this size) when the
- * sort has no (shop, segment, column) index; larger ones walk the shop-wide index, where the
- * segment's customers are common enough to come soon. Three more segment indexes would
- * avoid the choice but cost the refit ~27 s per million customers (bench/refit.bench.ts).
+ * Segments up to this size are sorted whole (a top-N sort) when the sort has no (shop,
+ * segment, column) index; larger ones walk the shop-wide index, where the segment's
+ * customers are common enough to come soon. Three more segment indexes would avoid the
+ * choice but slow every large refit (ADR 0008).
  */
 const SORT_WHOLE_SEGMENT_MAX = 100_000;
 
@@ -141,7 +141,8 @@ async function readRegion(
 /**
  * A segment filter on a sort without a segment index, and a segment small enough to sort
  * whole. Counted here, at most SORT_WHOLE_SEGMENT_MAX + 1 entries of the (shop, segment, ...)
- * index (~10 ms), rather than read from the refit's segments row, which live changes outdate.
+ * index (cheap; ADR 0008), rather than read from the refit's segments row, which live
+ * changes outdate.
  */
 async function shouldSortWholeSegment(db: Queryable, shop: string, query: CustomerListQuery): Promise<boolean> {
   if (!query.segment || SORT_SQL[query.sort].segmentIndex) return false;

@@ -188,7 +188,8 @@ export function todayInZone(timeZone: string, now = new Date()): number {
  * orders may be newer than ours. xmin is a 32-bit transaction id; the snapshot's xmax gives
  * its epoch (xmin is never more than 2^31 transactions behind it). Rows older than the
  * snapshot's xmin (nearly all; frozen ones too) are visible to it: a cheap age() test drops
- * them before the exact check (a quarter of the scan's cost at 1M rows).
+ * them before the exact check, which matters because the scan also runs under the swap's
+ * lock (ADR 0008).
  */
 export async function changedOutside(
   db: Queryable,
