@@ -197,7 +197,7 @@ export async function writeScoredCustomers(path: string, input: ScoringInput, th
   const size = Math.ceil(input.summaries.length / threads);
   const slices = Array.from({ length: threads }, (_, k) => [k * size, Math.min(input.summaries.length, (k + 1) * size)] as const);
   const tasks = slices.map(([from, to]): WorkerTask => ({ columns: toColumns(input.summaries, from, to), cuts, model: modelJson, asOfDay: input.asOfDay }));
-  // The workers have their copies: let the objects go (about 250 MB at a million customers).
+  // The workers have their copies: let the objects go (a large share of the heap; ADR 0004).
   input.summaries = [];
   input.rfmInputs = [];
   const workers = tasks.map(startWorker);

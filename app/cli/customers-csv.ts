@@ -1,7 +1,7 @@
 // customers.csv: one row per customer. csv-stringify writes the header and quotes any
 // text field that needs it; rows are assembled here because csv-stringify's per-record
-// stream costs ~6 us a row (6 s for a million customers, a fifth of the analyze budget),
-// while numbers and dates never need quoting. See docs/decisions/0004.
+// stream costs several times as much per row (ADR 0004), while numbers and dates never
+// need quoting.
 import { createWriteStream } from "node:fs";
 import { once } from "node:events";
 import { rename, rm } from "node:fs/promises";
@@ -72,8 +72,8 @@ export function csvField(value: string | number | null, scale = 0): string {
 
 /**
  * value rounded to 1/scale (scale a power of ten), without trailing zeros: 22.345000000000002
- * at 1e4 -> "22.345". Integer arithmetic: formatting a double costs about twice as much, and
- * a million customers have nine such fields each.
+ * at 1e4 -> "22.345". Integer arithmetic: formatting a double costs more, on nine such
+ * fields per customer (ADR 0004).
  */
 export function formatNumber(value: number, scale: number): string {
   if (!Number.isFinite(value)) return "";
