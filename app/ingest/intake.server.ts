@@ -5,11 +5,12 @@ import { z } from "zod";
 import { env } from "~/env.server";
 import { type DeliveryRow, storeDelivery } from "~/data/webhook-deliveries.server";
 import { enqueueIngest } from "~/queues/enqueue.server";
-import { type Topic } from "./topics";
+import { type Topic, canonicalTopic, topicOfPath } from "./topics";
 
 // The webhook intake: every routes/webhooks.* action is this one function.
 //
-//   non-POST 405 · missing required header 400 · body over WEBHOOK_MAX_BODY_BYTES 413 ·
+//   non-POST 405 · missing required header 400 · topic header not the address's topic 400 ·
+//   body over WEBHOOK_MAX_BODY_BYTES 413 ·
 //   bad HMAC 401 · store failure 503 (Shopify retries) · stored → 200, then the row id is
 //   enqueued (Redis down: still 200, the sweeper enqueues PENDING rows later) ·
 //   duplicate (same shop + X-Shopify-Webhook-Id) → 200, no second row, no job ·
@@ -59,6 +60,15 @@ export async function receiveWebhook(request: Request, options: IntakeOptions = 
   if (missing.length > 0) return reply(400, `missing header: ${missing.join(", ")}`);
   const shop = request.headers.get(ShopifyHeader.Domain)!.trim().toLowerCase();
   if (!SHOP_DOMAIN.test(shop)) return reply(400, `${ShopifyHeader.Domain} is not a myshopify.com domain`);
+  // Shopify's HMAC covers the body only: a signed body replayed under another topic header
+  // (an order body as orders/delete) must not pass. Each subscription has its own address,
+  // so the topic header must name the address's topic.
+  const topicHeader = request.headers.get(ShopifyHeader.Topic)!;
+  const path = new URL(request.url).pathname;
+  const topic = topicOfPath(path);
+  if (topic === null || canonicalTopic(topicHeader) !== topic) {
+    return reply(400, `${ShopifyHeader.Topic} ${JSON.stringify(topicHeader.slice(0, 100))} does not match the webhook address ${path.slice(0, 200)}`);
+  }
 
   const config = env();
   const maxBodyBytes = options.maxBodyBytes ?? config.WEBHOOK_MAX_BODY_BYTES;
@@ -80,7 +90,6 @@ export async function receiveWebhook(request: Request, options: IntakeOptions = 
   }
 
   const rawBody = body.toString("utf8");
-  const topic = request.headers.get(ShopifyHeader.Topic)!.trim().toLowerCase();
   const delivery: DeliveryRow = {
     shop,
     webhookId: request.headers.get(ShopifyHeader.WebhookId)!,

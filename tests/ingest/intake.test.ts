@@ -268,12 +268,26 @@ describe("bodies that are signed but unusable", () => {
     expect(row.error).toMatch(reason);
   });
 
-  it("a topic Tenure has no handler for: FAILED with the reason", async () => {
+  // Shopify's HMAC covers the body only (issue 12, finding 3): a signed body must not be
+  // replayed under another topic than its address's.
+  it.each([
+    ["orders/delete", "an order body as a deletion"],
+    ["customers/update", "an order body as a customer profile"],
+    ["products/update", "a topic Tenure has no subscription for"],
+  ])("a signed body sent with X-Shopify-Topic %s to /webhooks/orders/create (%s): 400, nothing stored", async (topicHeader) => {
     const shop = uniqueShop();
-    const request = webhookRequest({ topic: "orders/create", shop, body: "{}", headers: { "X-Shopify-Topic": "products/update" } });
+    const request = webhookRequest({ topic: "orders/create", shop, body: fixtureText("orders-create"), headers: { "X-Shopify-Topic": topicHeader } });
+    const response = await deliver(request);
+    expect(response.status).toBe(400);
+    expect(await response.text()).toMatch(/does not match the webhook address/);
+    expect(await rowsFor(shop)).toEqual([]);
+  });
+
+  it("accepts the topic header in the library's enum form (ORDERS_CREATE) at its own address", async () => {
+    const shop = uniqueShop();
+    const request = webhookRequest({ topic: "orders/create", shop, body: fixtureText("orders-create"), headers: { "X-Shopify-Topic": "ORDERS_CREATE" } });
     expect((await deliver(request)).status).toBe(200);
-    const [row] = await rowsFor(shop);
-    expect(row).toMatchObject({ topic: "products/update", status: "FAILED", error: "no handler for topic products/update" });
+    expect(await rowsFor(shop)).toMatchObject([{ topic: "orders/create", status: "PENDING" }]);
   });
 
   it("JSON PostgreSQL cannot hold (a \\u0000 escape): stored FAILED as text, 200", async () => {
