@@ -45,7 +45,7 @@ export interface BatchResult {
 
 const iso = (date: Date | null) => (date ? date.toISOString() : null);
 // Orders' and customers' times travel as epoch milliseconds: PostgreSQL reads a bigint[]
-// and adds it to the epoch in about half the time it parses ISO text (4 times per order).
+// and adds it to the epoch faster than it parses ISO text, four times per order (ADR 0009).
 const ms = (date: Date | null) => (date ? date.getTime() : null);
 const fromMs = (alias: string, column: string) => Prisma.raw(`(timestamp 'epoch' + ${alias}."${column}" * interval '1 millisecond')`);
 const text = (id: bigint | null) => (id === null ? null : id.toString());

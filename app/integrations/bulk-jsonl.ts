@@ -28,8 +28,8 @@ const YIELD_EVERY_MS = 5;
  * The lines of a JSONL body, a network chunk's worth at a time (a line per await would
  * cost more than parsing it). Each chunk is decoded up to its last newline: a newline byte
  * never occurs inside a multi-byte UTF-8 character, so no character is split, and Buffer's
- * decoder is several times cheaper than a streaming TextDecoder. A line split across
- * chunks is joined; a final line without a newline counts; CRLF is accepted.
+ * decoder is several times cheaper than a streaming TextDecoder (ADR 0009). A line split
+ * across chunks is joined; a final line without a newline counts; CRLF is accepted.
  */
 export async function* linesOf(body: AsyncIterable<Uint8Array>): AsyncGenerator<string[], void, undefined> {
   let pending: Buffer[] = []; // bytes after the last newline seen

@@ -76,8 +76,8 @@ export interface BackfillDeps {
   enqueue: (job: BackfillJob, options: { jobId: string; delay?: number }) => Promise<void>;
   /**
    * Orders per committed batch (default 5,000). A batch holds the shop's import lock, so a
-   * webhook for the shop waits at most one batch (~0.2 s at the benchmark's rate); smaller
-   * batches cost more round trips per order (bench/backfill).
+   * webhook for the shop waits at most one batch (well under a second at ADR 0009's rate);
+   * smaller batches cost more round trips per order (bench/backfill).
    */
   batchSize?: number;
   /**
