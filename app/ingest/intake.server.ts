@@ -26,11 +26,11 @@ import { type Topic, canonicalTopic, topicOfPath } from "./topics";
 //   with expiring offline tokens, refreshes it, which fails for uninstalled shops and turns
 //   app/uninstalled and the compliance topics into endless 500s
 //   (Shopify/shopify-app-js#3360); it also throws on a signed body that is not JSON, which
-//   must be stored FAILED instead. The library's own validate costs ~0.3 ms of CPU per call
-//   (header copying), a third of the per-delivery budget.
-// - The INSERT goes through a small pg pool with a prepared statement (~0.2 ms of CPU)
-//   rather than Prisma's $queryRaw (~1 ms), and the JSON text goes to PostgreSQL as is,
-//   cast to jsonb there, never re-serialised here.
+//   must be stored FAILED instead. The library's own validate spends a sizeable share of
+//   the per-delivery budget copying headers (ADR 0005).
+// - The INSERT goes through a small pg pool with a prepared statement, at a fraction of
+//   Prisma's $queryRaw CPU (ADR 0006), and the JSON text goes to PostgreSQL as is, cast to
+//   jsonb there, never re-serialised here.
 
 /** Headers every delivery must carry (the ones Shopify's library requires). */
 const REQUIRED_HEADERS = [
