@@ -253,10 +253,10 @@ function resolveOptions(opts: RetentionOptions) {
  * caller can stream orders (a database cursor) without keeping an object per order: only
  * each customer's first order's channel, product and code are kept.
  *
- * Speed: looking up a customer id costs about 1 us when 1M ids arrive in random order
- * (cache misses), which dominates on 10M orders in date order (bench/retention.bench.ts:
- * ~17 s). Stream orders grouped by customer (ORDER BY customer, then anything) and the
- * lookup happens once per customer (~4 s for 10M orders, object creation included).
+ * Speed: with orders in date order, every customer id lookup is a cache miss, and those
+ * dominate on large shops. Stream orders grouped by customer (ORDER BY customer, then
+ * anything) and the lookup happens once per customer (figures: docs/analytics/retention.md,
+ * bench/retention.bench.ts).
  */
 export class OrderTableBuilder {
   readonly table: TransactionTable;
