@@ -4,7 +4,7 @@ import { type CustomerRow, type OrderBundle, type OrderRow, type RefundRow } fro
 // BigInt64Arrays, times in Float64Arrays, flags in Uint8Arrays (all moved, not copied), text
 // in plain string arrays. Structured clone of the bundles themselves serialises every
 // object's keys, Date and BigInt one by one, which cost as much CPU as parsing the JSON
-// they came from (bench/backfill). decodeBundles(encodeBundles(b)) deep-equals b.
+// they came from (ADR 0009). decodeBundles(encodeBundles(b)) deep-equals b.
 
 interface Bigints {
   values: BigInt64Array;
