@@ -17,7 +17,10 @@ import morgan from "morgan";
 const buildPath = path.resolve(process.argv[2] ?? "build/server/index.js");
 const build = await import(url.pathToFileURL(buildPath).href);
 /** The intake, from the same server bundle the Remix routes use (app/entry.server.tsx). */
-const { receiveWebhook, WEBHOOK_TOPICS } = build.entry.module;
+const { receiveWebhook, WEBHOOK_TOPICS, validateEnvironment, redactedRequestUrl } = build.entry.module;
+// At boot, not at the first request: a bad environment (demo mode in production, a missing
+// secret) stops the server with a message naming each variable before it listens.
+validateEnvironment();
 const webhookPaths = new Set(WEBHOOK_TOPICS.map((topic) => `/webhooks/${topic}`));
 
 const app = express();
@@ -25,7 +28,9 @@ app.disable("x-powered-by");
 app.use(compression());
 app.use(build.publicPath, express.static(build.assetsBuildDirectory, { immutable: true, maxAge: "1y" }));
 app.use(express.static("public", { maxAge: "1h" }));
-app.use(morgan("tiny"));
+// morgan's "tiny" format, with credentials in the query string blanked (app/lib/request-log.ts).
+morgan.token("redacted-url", (req) => redactedRequestUrl(req.originalUrl ?? req.url ?? ""));
+app.use(morgan(":method :redacted-url :status :res[content-length] - :response-time ms"));
 app.all("*", createRequestHandler({ build, mode: process.env.NODE_ENV }));
 
 async function deliverWebhook(req, res) {

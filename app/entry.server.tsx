@@ -9,6 +9,9 @@ import { addDocumentResponseHeaders } from "./shopify.server";
 // from this same bundle, without the Remix request pipeline.
 export { receiveWebhook } from "./ingest/intake.server";
 export { TOPICS as WEBHOOK_TOPICS } from "./ingest/topics";
+// server.mjs validates the environment at boot and logs requests through these.
+export { env as validateEnvironment } from "./env.server";
+export { redactedRequestUrl } from "./lib/request-log";
 
 export const streamTimeout = 5_000;
 

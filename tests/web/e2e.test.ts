@@ -15,6 +15,8 @@ const root = fileURLToPath(new URL("../../", import.meta.url));
 const buildDir = `node_modules/.cache/tenure-e2e-${process.pid}`;
 const queue = isolatedIngestQueue("e2e");
 const servers: ChildProcess[] = [];
+/** Each server's stdout so far (its access log), by base URL. */
+const stdout = new Map<string, string>();
 
 function run(command: string, args: string[], env: NodeJS.ProcessEnv): Promise<void> {
   return new Promise((resolve, reject) => {
@@ -33,11 +35,13 @@ async function serve(environment: Record<string, string>): Promise<string> {
   const child = spawn(process.execPath, ["server.mjs", `${buildDir}/server/index.js`], {
     cwd: root,
     env: { ...process.env, NODE_ENV: "test", PORT: String(port), SHOPIFY_APP_URL: baseUrl, ...environment },
-    stdio: ["ignore", "ignore", "pipe"],
+    stdio: ["ignore", "pipe", "pipe"],
   });
   servers.push(child);
   let errors = "";
   child.stderr?.on("data", (chunk) => (errors += chunk));
+  stdout.set(baseUrl, "");
+  child.stdout?.on("data", (chunk) => stdout.set(baseUrl, stdout.get(baseUrl) + String(chunk)));
   for (let attempt = 0; attempt < 100; attempt++) {
     if (child.exitCode !== null) throw new Error(`server.mjs exited ${child.exitCode}\n${errors}`);
     const up = await fetch(`${baseUrl}/`, { redirect: "manual" }).then(
@@ -129,5 +133,31 @@ describe("the built app served by server.mjs (npm start)", () => {
     expect(html).toContain(`Demo mode: ${demoShop}`);
     expect(html).not.toContain("someone-else");
     expect(html).not.toContain("app-bridge.js");
+  });
+
+  it("logs requests without the session token or signatures in their query (issue 12, finding 7)", async () => {
+    const secret = "eyJhbGciOiJIUzI1NiJ9.c2VjcmV0LXBheWxvYWQ.c2VjcmV0LXNpZ25hdHVyZQ";
+    await fetch(`${app}/app?embedded=1&hmac=h4c&host=aG9zdA&id_token=${secret}&session=s3ss10n&shop=a.myshopify.com`, { redirect: "manual" });
+    for (let attempt = 0; attempt < 50 && !stdout.get(app)!.includes("GET /app?embedded=1"); attempt++) await new Promise((resolve) => setTimeout(resolve, 100));
+    const log = stdout.get(app)!;
+    expect(log).toContain("GET /app?embedded=1&hmac=[redacted]&host=[redacted]&id_token=[redacted]&session=[redacted]&shop=a.myshopify.com");
+    for (const value of [secret, "h4c", "aG9zdA", "s3ss10n"]) expect(log).not.toContain(value);
+  });
+
+  it("refuses to start in demo mode with NODE_ENV=production, before it listens (issue 12, finding 8)", async () => {
+    const port = await closedPort();
+    const child = spawn(process.execPath, ["server.mjs", `${buildDir}/server/index.js`], {
+      cwd: root,
+      env: { ...process.env, NODE_ENV: "production", TENURE_DEMO_MODE: "true", PORT: String(port), SHOPIFY_APP_URL: `http://127.0.0.1:${port}` },
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    servers.push(child);
+    let output = "";
+    child.stdout.on("data", (chunk) => (output += chunk));
+    child.stderr.on("data", (chunk) => (output += chunk));
+    const code = await new Promise<number | null>((resolve) => child.once("exit", (exitCode) => resolve(exitCode)));
+    expect(code).toBe(1);
+    expect(output).toContain("demo mode cannot be switched on when NODE_ENV=production");
+    expect(output).not.toContain("http://localhost");
   });
 });
