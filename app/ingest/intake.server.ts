@@ -5,6 +5,7 @@ import { z } from "zod";
 import { env } from "~/env.server";
 import { type DeliveryRow, storeDelivery } from "~/data/webhook-deliveries.server";
 import { enqueueIngest } from "~/queues/enqueue.server";
+import { ShopifyId } from "./payloads";
 import { type Topic, canonicalTopic, topicOfPath } from "./topics";
 
 // The webhook intake: every routes/webhooks.* action is this one function.
@@ -227,7 +228,7 @@ function messageOf(error: unknown): string {
 // A minimal check of what each topic's processing cannot do without (the worker validates
 // the full payload). Shapes follow Shopify's webhook reference and the compliance docs.
 
-const NumericId = z.union([z.number().int().nonnegative(), z.string().regex(/^\d+$/, "must be a numeric id")]);
+const NumericId = ShopifyId;
 const Timestamp = z.iso.datetime({ offset: true });
 const ComplianceCustomer = z.object({ id: NumericId.nullish(), email: z.string().nullish() });
 

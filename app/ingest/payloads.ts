@@ -6,7 +6,19 @@ import { z } from "zod";
 // we rely on does, with its path in the message.
 
 /** A numeric id as Shopify sends it: a JSON number, or a decimal string. */
-export const ShopifyId = z.union([z.number().int().nonnegative(), z.string().regex(/^\d+$/, "must be a decimal id")]);
+const INT64_MAX = 9_223_372_036_854_775_807n;
+
+/**
+ * A Shopify id: a JSON number or decimal text, within PostgreSQL's bigint. A JSON number
+ * above 2^53 is accepted here (zod's int() would refuse it) because its exact digits come
+ * from the object's GraphQL id where there is one (resolveId in mappers.ts); an id beyond
+ * bigint is refused at the boundary, so it fails its delivery once instead of failing in
+ * PostgreSQL on every retry.
+ */
+export const ShopifyId = z.union([
+  z.number().nonnegative().refine(Number.isInteger, "must be a whole number"),
+  z.string().regex(/^\d+$/, "must be a decimal id").refine((text) => !/^\d+$/.test(text) || BigInt(text) <= INT64_MAX, "is beyond a 64-bit id"),
+]);
 
 /** ISO 8601 with an offset, as Shopify sends every timestamp ("2025-03-14T10:21:07-04:00"). */
 export const Timestamp = z.iso.datetime({ offset: true }).transform((value) => new Date(value));
