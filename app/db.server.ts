@@ -1,9 +1,14 @@
 import { PrismaPg } from "@prisma/adapter-pg";
 import { PrismaClient } from "@prisma/client";
+import pg from "pg";
+import { survivingConnectionLoss } from "./db/pg.server";
 import { env } from "./env.server";
 
 export function createPrismaClient(databaseUrl: string): PrismaClient {
-  const adapter = new PrismaPg({ connectionString: databaseUrl, max: 10 });
+  // Prisma's own pool, given to the adapter so its lost connections are survived too
+  // (survivingConnectionLoss); $disconnect ends it.
+  const pool = survivingConnectionLoss(new pg.Pool({ connectionString: databaseUrl, max: 10 }), "database (Prisma)");
+  const adapter = new PrismaPg(pool, { disposeExternalPool: true });
   return new PrismaClient({ adapter });
 }
 

@@ -212,15 +212,31 @@ export async function clientTransaction<T>(
 }
 
 export function createPgPool(connectionString: string, options: { max?: number; statementTimeoutMs?: number } = {}): pg.Pool {
-  const pool = new pg.Pool({
-    connectionString,
-    max: options.max ?? 10,
-    connectionTimeoutMillis: 10_000,
-    statement_timeout: options.statementTimeoutMs,
-    types,
+  return survivingConnectionLoss(
+    new pg.Pool({
+      connectionString,
+      max: options.max ?? 10,
+      connectionTimeoutMillis: 10_000,
+      statement_timeout: options.statementTimeoutMs,
+      types,
+    }),
+  );
+}
+
+/**
+ * Makes a pool's lost connections (a database restart, pg_terminate_backend) fail the
+ * queries they carried instead of the process. node-pg emits 'error' on a client whose
+ * connection dies, and pg-pool listens only while the client is idle, or ONCE during
+ * pool.query: a second 'error' (the server's termination notice, then the socket's end)
+ * or one while a transaction holds the client has no listener, and an unheard 'error'
+ * kills the process. Every client gets a listener for its whole life; the failure itself
+ * reaches the caller through its query, and an idle client's through the pool's 'error'.
+ */
+export function survivingConnectionLoss(pool: pg.Pool, label = "database"): pg.Pool {
+  pool.on("connect", (client) => {
+    client.on("error", () => {});
   });
-  // An idle client's error (database restart) must not crash the process; the next query reports it.
-  pool.on("error", (error) => console.error(`tenure: database connection error: ${error.message}`));
+  pool.on("error", (error) => console.error(`tenure: ${label} connection error: ${error.message}`));
   return pool;
 }
 

@@ -4,6 +4,7 @@ import pg from "pg";
 import { z } from "zod";
 import { env } from "~/env.server";
 import { type DeliveryRow, storeDelivery } from "~/data/webhook-deliveries.server";
+import { survivingConnectionLoss } from "~/db/pg.server";
 import { enqueueIngest } from "~/queues/enqueue.server";
 import { ShopifyId } from "./payloads";
 import { type Topic, canonicalTopic, topicOfPath } from "./topics";
@@ -164,14 +165,16 @@ let pool: pg.Pool | undefined;
  */
 export function intakePool(): pg.Pool {
   if (!pool) {
-    pool = new pg.Pool({
-      connectionString: env().DATABASE_URL,
-      max: 10,
-      connectionTimeoutMillis: 3_000,
-      statement_timeout: 4_000,
-    });
-    // An idle client's error (database restart) must not crash the web process.
-    pool.on("error", (error) => console.error(`tenure: intake database connection error: ${error.message}`));
+    // A lost connection (database restart) fails its delivery with 503, never the web process.
+    pool = survivingConnectionLoss(
+      new pg.Pool({
+        connectionString: env().DATABASE_URL,
+        max: 10,
+        connectionTimeoutMillis: 3_000,
+        statement_timeout: 4_000,
+      }),
+      "intake database",
+    );
   }
   return pool;
 }

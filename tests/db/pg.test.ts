@@ -84,4 +84,25 @@ describe("a connection that dies inside a transaction", () => {
       await pool.end();
     }
   });
+
+  it("leaves no client of the app's pools without an 'error' listener, even one checked out and idle", async () => {
+    const pool = createPgPool(process.env.DATABASE_URL!, { max: 2 });
+    const uncaught: unknown[] = [];
+    const onUncaught = (error: unknown) => uncaught.push(error);
+    process.on("uncaughtException", onUncaught);
+    try {
+      // A client held between statements (as pg-pool's own query() and Prisma's adapter hold
+      // theirs) when the server ends its session.
+      const client = await pool.connect();
+      const { rows } = await client.query<{ pid: number }>("SELECT pg_backend_pid() AS pid");
+      await pgPool().query("SELECT pg_terminate_backend($1)", [rows[0].pid]);
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      client.release(true);
+      expect(uncaught).toEqual([]);
+      expect((await pool.query<{ one: number }>("SELECT 1 AS one")).rows).toEqual([{ one: 1 }]);
+    } finally {
+      process.off("uncaughtException", onUncaught);
+      await pool.end();
+    }
+  });
 });

@@ -168,4 +168,34 @@ describe("worker processes", () => {
       await redis.start();
     }
   }, 60_000);
+
+  // Issue 12, finding 1: node-pg emits 'error' on a checked-out client whose connection
+  // dies; unheard, it killed `npm run worker` and left deliveries PENDING until a restart.
+  it("survives its database connections being terminated mid-stream, and processes every delivery", async () => {
+    const prefix = `tenure-test-pgkill-${process.pid}-${Date.now()}`;
+    const { queue } = queueOn(prefix);
+    const appName = `tenure-worker-under-test-${process.pid}`;
+    const worker = spawnWorker("app/worker/main.ts", { TENURE_QUEUE_PREFIX: prefix, TENURE_TEST_INGEST_DELAY_MS: "40", PGAPPNAME: appName });
+    await waitFor(async () => worker.output().includes("worker started"), 30_000, "the worker to start");
+    const shop = uniqueShop("pgkill");
+    const ids: bigint[] = [];
+    for (let n = 0; n < 60; n++) {
+      const payload = { ...fixture("orders-create"), id: 7_000_000 + n, admin_graphql_api_id: `gid://shopify/Order/${7_000_000 + n}` };
+      ids.push(await insertDelivery(db(), { shop, topic: "orders/create", payload }));
+    }
+    await queue.addBulk(ids.map((id) => ({ name: "ingest", data: { deliveryId: String(id) }, opts: { jobId: ingestJobId(String(id)) } })));
+    const processed = () => db().webhookDelivery.count({ where: { id: { in: ids }, status: "PROCESSED" } });
+    await waitFor(async () => (await processed()) >= 5, 20_000, "the first deliveries");
+    // Twice, while transactions are open: every connection the worker holds is cut.
+    for (let round = 0; round < 2; round++) {
+      const killed = await db().$queryRaw<{ n: number }[]>`
+        SELECT count(pg_terminate_backend(pid))::int AS n FROM pg_stat_activity WHERE application_name = ${appName}`;
+      expect(killed[0].n).toBeGreaterThan(0);
+      await new Promise((resolve) => setTimeout(resolve, 300));
+    }
+    // Jobs cut off retry with backoff (the queue's default options).
+    await waitFor(async () => (await processed()) === ids.length, 60_000, "every delivery to be processed");
+    expect(worker.process.exitCode).toBeNull();
+    expect(worker.output()).not.toMatch(/Unhandled 'error' event/);
+  }, 120_000);
 });
