@@ -198,4 +198,29 @@ describe("worker processes", () => {
     expect(worker.process.exitCode).toBeNull();
     expect(worker.output()).not.toMatch(/Unhandled 'error' event/);
   }, 120_000);
+
+  it("runs under a supervisor that restarts a worker that died, then stops with it on SIGTERM", async () => {
+    const prefix = `tenure-test-supervisor-${process.pid}-${Date.now()}`;
+    const { queue } = queueOn(prefix);
+    const supervisor = spawnWorker("app/worker/supervisor.ts", { TENURE_QUEUE_PREFIX: prefix, SHUTDOWN_DEADLINE_MS: "5000" });
+    const started = () => supervisor.output().split('"message":"worker started"').length - 1;
+    await waitFor(async () => started() === 1, 30_000, "the worker to start");
+    const pid = Number(/"message":"worker process started","pid":(\d+)/.exec(supervisor.output())?.[1]);
+    expect(pid).toBeGreaterThan(0);
+
+    process.kill(pid, "SIGKILL"); // a crash, as far as the supervisor can tell
+    await waitFor(async () => started() === 2, 30_000, "the supervisor to start a new worker");
+    expect(supervisor.output()).toMatch(/"message":"worker process exited: restarting it","code":null,"signal":"SIGKILL"/);
+
+    // The new worker does the work.
+    const id = await insertDelivery(db(), { shop: uniqueShop(), topic: "orders/create", payload: fixture("orders-create") });
+    await queue.add("ingest", { deliveryId: String(id) }, { jobId: ingestJobId(String(id)) });
+    await waitFor(async () => (await db().webhookDelivery.findUniqueOrThrow({ where: { id } })).status === "PROCESSED", 20_000, "the delivery");
+
+    supervisor.process.kill("SIGTERM");
+    const [code] = await once(supervisor.process, "exit");
+    expect(code).toBe(0);
+    expect(supervisor.output()).toMatch(/"message":"worker stopped","graceful":true/);
+    expect(supervisor.output()).toMatch(/"message":"supervisor stopped"/);
+  }, 90_000);
 });
