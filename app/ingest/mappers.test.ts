@@ -189,3 +189,22 @@ describe("ids", () => {
     expect(splitTags(null)).toEqual([]);
   });
 });
+
+// Values Shopify would never send are refused, not trusted (issue 12, finding 6).
+describe("implausible values", () => {
+  it("refuses a refund that returns a negative amount (it would raise the order's net)", () => {
+    const refund = fixture("refunds-create") as { refund_line_items: { subtotal_set: { shop_money: { amount: string } } }[] };
+    refund.refund_line_items[0].subtotal_set.shop_money.amount = "-99999.00";
+    expect(() => mapRefundPayload(refund)).toThrow(PayloadValidationError);
+    expect(() => mapRefundPayload(refund)).toThrow(/returns a negative amount/);
+  });
+
+  it("refuses an updated_at more than a day ahead (newer wins: it would freeze the row)", () => {
+    expect(() => mapOrderPayload({ ...fixture("orders-create"), updated_at: "9999-01-01T00:00:00Z" }, "orders/updated")).toThrow(
+      /order.updated_at 9999-01-01T00:00:00.000Z is more than a day in the future/,
+    );
+    expect(() => mapCustomerPayload({ ...fixture("customers-update"), updated_at: "9999-01-01T00:00:00Z" }, "customers/update")).toThrow(PayloadValidationError);
+    const soon = new Date(Date.now() + 3_600_000).toISOString();
+    expect(mapOrderPayload({ ...fixture("orders-create"), updated_at: soon }, "orders/updated").order.shopifyUpdatedAt.toISOString()).toBe(soon);
+  });
+});

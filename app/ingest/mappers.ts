@@ -90,7 +90,7 @@ function mapping<T>(topic: string, work: () => T): T {
   try {
     return work();
   } catch (error) {
-    if (error instanceof MoneyFormatError || error instanceof IdError) {
+    if (error instanceof MoneyFormatError || error instanceof IdError || error instanceof ImplausibleValueError) {
       throw new PayloadValidationError(topic, [error.message]);
     }
     throw error;
@@ -98,6 +98,22 @@ function mapping<T>(topic: string, work: () => T): T {
 }
 
 class IdError extends Error {}
+
+/** A value Shopify would never send (a negative refund, a timestamp far in the future): refused rather than trusted. */
+class ImplausibleValueError extends Error {}
+
+/**
+ * How far an updated_at may lie ahead of this clock: clocks differ by seconds, not days.
+ * Newer wins (upsert.server.ts), so a year-9999 updated_at would freeze the row for good.
+ */
+const MAX_FUTURE_MS = 24 * 3_600_000;
+
+function plausibleUpdatedAt(updatedAt: Date, field: string): Date {
+  if (updatedAt.getTime() > Date.now() + MAX_FUTURE_MS) {
+    throw new ImplausibleValueError(`${field} ${updatedAt.toISOString()} is more than a day in the future`);
+  }
+  return updatedAt;
+}
 
 /**
  * The exact id. JSON numbers above 2^53 lose digits in JavaScript, so the GraphQL id
@@ -143,7 +159,7 @@ function customerRow(payload: Omit<z.infer<typeof CustomerPayload>, "updated_at"
     tags: splitTags(payload.tags),
     currency: payload.currency ?? null,
     shopifyCreatedAt: payload.created_at ?? null,
-    shopifyUpdatedAt: updatedAt,
+    shopifyUpdatedAt: plausibleUpdatedAt(updatedAt, "customer.updated_at"),
   };
 }
 
@@ -193,6 +209,8 @@ export function refundAmountMinor(refund: RefundPayload): { minor: bigint; curre
 
 function refundRow(refund: RefundPayload): RefundRow {
   const { minor, currency } = refundAmountMinor(refund);
+  // A refund returns money: a negative one would raise the order's net instead.
+  if (minor < 0n) throw new ImplausibleValueError(`refund ${refund.id} returns a negative amount (${minor} minor units)`);
   return {
     id: resolveId(refund.id, refund.admin_graphql_api_id, "refund.id"),
     orderId: resolveId(refund.order_id, null, "refund.order_id"),
@@ -223,7 +241,7 @@ export function mapOrderPayload(payload: unknown, topic = "orders/updated"): Ord
       customerId,
       processedAt: parsed.processed_at ?? parsed.created_at,
       shopifyCreatedAt: parsed.created_at,
-      shopifyUpdatedAt: parsed.updated_at,
+      shopifyUpdatedAt: plausibleUpdatedAt(parsed.updated_at, "order.updated_at"),
       currency: total.currency,
       currentTotalMinor: total.minor,
       test: parsed.test,
