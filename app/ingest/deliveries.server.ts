@@ -120,6 +120,11 @@ export async function processDelivery(db: PrismaClient, deliveryId: bigint, deps
       await markDeliveryFailed(db, deliveryId, error.message);
       return { status: "failed", error: error.message };
     }
+    const refused = refusedData(error);
+    if (refused !== null) {
+      await markDeliveryFailed(db, deliveryId, refused);
+      return { status: "failed", error: refused };
+    }
     // Transient (database restart, lock timeout, deadlock victim): keep the row PENDING
     // with the reason, and let BullMQ retry; the sweeper takes over if retries run out.
     await noteDeliveryRetry(db, deliveryId, errorMessage(error)).catch(() => {});
@@ -133,6 +138,17 @@ export async function processDelivery(db: PrismaClient, deliveryId: bigint, deps
     }
   }
   return (step as Extract<Step, { kind: "done" }>).outcome;
+}
+
+/**
+ * PostgreSQL refusing the delivery's data (class 22: a value out of range, an invalid
+ * text; 54001: nesting too deep): the same bytes fail on every retry, so the delivery is
+ * FAILED with the reason instead of retried forever. null for anything that may pass later.
+ */
+function refusedData(error: unknown): string | null {
+  const code = (error as { code?: unknown }).code;
+  if (typeof code !== "string" || !(code.startsWith("22") || code === "54001")) return null;
+  return `PostgreSQL refused the delivery's data (SQLSTATE ${code}): ${errorMessage(error)}`;
 }
 
 // ---------------------------------------------------------------- the handlers

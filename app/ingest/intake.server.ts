@@ -109,10 +109,10 @@ export async function receiveWebhook(request: Request, options: IntakeOptions = 
     deliveryId = await storeDelivery(pool, stored);
   } catch (error) {
     const sqlState = (error as { code?: unknown }).code;
-    if (typeof sqlState !== "string" || !sqlState.startsWith("22")) return storeFailed(delivery, error);
+    if (typeof sqlState !== "string" || !(sqlState.startsWith("22") || sqlState === "54001")) return storeFailed(delivery, error);
     // PostgreSQL refused the body's content (a \u0000 escape, an unpaired surrogate, a NUL
-    // byte): keep it as text, FAILED, rather than have Shopify retry a body that can never
-    // be stored.
+    // byte, JSON nested past its stack depth): keep it as text, FAILED, rather than have
+    // Shopify retry a body that can never be stored.
     stored = {
       ...delivery,
       payloadJson: null,

@@ -209,3 +209,15 @@ describe("tenant isolation", () => {
     expect((await snapshot(db(), a)).orders).toHaveLength(0);
   });
 });
+
+// Issue 12, finding 5: data PostgreSQL refuses fails the delivery once, with the reason;
+// it was treated as transient and retried forever.
+describe("poison deliveries", () => {
+  it("a date PostgreSQL cannot hold (year 0): FAILED with the SQLSTATE, not retried", async () => {
+    const shop = uniqueShop();
+    const { id, outcome } = await deliver(shop, "orders/create", { ...fixture("orders-create"), processed_at: "0000-01-01T00:00:00Z" });
+    expect(outcome).toMatchObject({ status: "failed", error: expect.stringMatching(/SQLSTATE 22/) });
+    expect(await db().webhookDelivery.findUniqueOrThrow({ where: { id } })).toMatchObject({ status: "FAILED", attempts: 1 });
+    expect((await snapshot(db(), shop)).orders).toEqual([]);
+  });
+});

@@ -290,6 +290,14 @@ describe("bodies that are signed but unusable", () => {
     expect(await rowsFor(shop)).toMatchObject([{ topic: "orders/create", status: "PENDING" }]);
   });
 
+  it("JSON nested past PostgreSQL's stack depth (SQLSTATE 54001): stored FAILED as text, 200, not 503 forever", async () => {
+    const body = `${"[".repeat(100_000)}${"]".repeat(100_000)}`;
+    const { response, row } = await deliverOnce("orders/create", body);
+    expect(response.status).toBe(200);
+    expect(row).toMatchObject({ status: "FAILED", payload: null, rawBody: body });
+    expect(row.error).toMatch(/SQLSTATE 54001/);
+  });
+
   it("JSON PostgreSQL cannot hold (a \\u0000 escape): stored FAILED as text, 200", async () => {
     const body = JSON.stringify({ ...fixtureJson("customers-update"), note: "nul:\u0000" });
     expect(body).toContain("\\u0000");
