@@ -107,6 +107,19 @@ export async function noteDeliveryRetry(db: PrismaClient, deliveryId: bigint, er
   });
 }
 
+/**
+ * PENDING deliveries that have failed `maxAttempts` times: FAILED, keeping their last error,
+ * so a delivery that can never succeed stops being retried and shows on the sync page.
+ */
+export async function giveUpOnDeliveries(db: PrismaClient, maxAttempts: number): Promise<bigint[]> {
+  const rows = await db.$queryRaw<{ id: bigint }[]>`
+    UPDATE "WebhookDelivery"
+    SET status = 'FAILED', error = 'gave up after ' || attempts || ' attempts: ' || COALESCE(error, 'no error recorded')
+    WHERE status = 'PENDING' AND attempts >= ${maxAttempts}::int
+    RETURNING id`;
+  return rows.map((row) => row.id);
+}
+
 /** Deliveries still PENDING this long after they arrived, oldest first. */
 export async function stalePendingDeliveryIds(db: PrismaClient, olderThanSeconds: number, limit: number): Promise<bigint[]> {
   const rows = await db.$queryRaw<{ id: bigint }[]>`
