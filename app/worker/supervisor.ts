@@ -1,5 +1,6 @@
 import { type ChildProcess, fork } from "node:child_process";
 import { fileURLToPath } from "node:url";
+import { env } from "~/env.server";
 import { consoleLogger as logger } from "~/lib/log.server";
 import { WORKER_NODE_FLAGS } from "./node-flags";
 
@@ -36,7 +37,9 @@ function start(): void {
     if (Date.now() - startedAt >= HEALTHY_AFTER_MS) restartDelayMs = FIRST_RESTART_DELAY_MS;
     logger.error("worker process exited: restarting it", { code, signal, restartInMs: restartDelayMs });
     setTimeout(() => {
-      if (!stopping) start();
+      if (!stopping) // A bad environment is a mistake to fix, not a crash to retry: stop here, naming it.
+env();
+start();
     }, restartDelayMs);
     restartDelayMs = Math.min(restartDelayMs * 2, MAX_RESTART_DELAY_MS);
   });
@@ -51,4 +54,6 @@ for (const signal of ["SIGTERM", "SIGINT"] as const) {
   });
 }
 
+// A bad environment is a mistake to fix, not a crash to retry: stop here, naming it.
+env();
 start();

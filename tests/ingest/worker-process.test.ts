@@ -223,4 +223,12 @@ describe("worker processes", () => {
     expect(supervisor.output()).toMatch(/"message":"worker stopped","graceful":true/);
     expect(supervisor.output()).toMatch(/"message":"supervisor stopped"/);
   }, 90_000);
+
+  it("refuses to start (supervisor and all) with demo mode in production, naming the variable (issue 12, finding 8)", async () => {
+    const supervisor = spawnWorker("app/worker/supervisor.ts", { NODE_ENV: "production", TENURE_DEMO_MODE: "true" });
+    const [code] = await once(supervisor.process, "exit");
+    expect(code).toBe(1);
+    expect(supervisor.output()).toContain("demo mode cannot be switched on when NODE_ENV=production");
+    expect(supervisor.output()).not.toContain("worker process started");
+  }, 30_000);
 });
