@@ -85,10 +85,16 @@ const QueuePrefix = z.string().regex(/^[A-Za-z0-9:_-]+$/, "must be letters, digi
 const RedisUrl = z.url({ protocol: /^rediss?$/, error: "must be a redis:// URL" });
 
 /** TENURE_QUEUE_PREFIX: the Redis key prefix of every queue (default "tenure"). */
+// Every enqueue asks for the prefix: the last value checked is remembered, so the check
+// runs once per value, not once per job.
+let checkedPrefix: string | undefined;
+
 export function queuePrefix(source: Record<string, string | undefined> = process.env): string {
   const value = source.TENURE_QUEUE_PREFIX || "tenure";
+  if (value === checkedPrefix) return value;
   const parsed = QueuePrefix.safeParse(value);
   if (!parsed.success) throw new InvalidEnvironmentError([`TENURE_QUEUE_PREFIX ${parsed.error.issues[0]?.message ?? "is invalid"}`]);
+  checkedPrefix = parsed.data;
   return parsed.data;
 }
 
