@@ -158,11 +158,12 @@ function beginStatement(options: TransactionOptions): string {
 }
 
 /**
- * A client checked out of `pool`, listened to while it is out. node-pg emits 'error' on a
- * checked-out client whose connection dies (a database restart, pg_terminate_backend), and
- * an 'error' event with no listener kills the process. The query in flight fails with that
- * error, so the caller's transaction fails and its job retries; on release a broken client
- * is destroyed rather than handed out again. Every checkout goes through here.
+ * A client checked out of `pool` that remembers whether its connection died while it was
+ * out (a database restart, pg_terminate_backend): on release a broken client is destroyed
+ * rather than handed out again. The query in flight fails with that error, so the caller's
+ * transaction fails and its job retries. (That the 'error' event cannot kill the process is
+ * survivingConnectionLoss's job, for pools made here; this listener covers any other pool.)
+ * Every checkout goes through here.
  */
 export async function checkOut(pool: pg.Pool): Promise<pg.PoolClient> {
   const client = await pool.connect();
