@@ -1,4 +1,5 @@
 import { type PrismaClient } from "@prisma/client";
+import { readThroughOutages } from "./database-outages.server";
 import { type ExpectedIngest } from "./deliveries";
 
 // What the database holds for the demo shop after seeding, read back from the rows the
@@ -87,14 +88,19 @@ export interface WaitOptions {
   timeoutMs?: number;
   pollMs?: number;
   onProgress?: (snapshot: IngestSnapshot) => void;
+  /** Told once when the database goes away and once when it is back; the wait goes on meanwhile. */
+  onDatabaseOutage?: (line: string) => void;
   signal?: AbortSignal;
 }
 
-/** Polls until every expected delivery is stored and none is PENDING (or time runs out). */
+/**
+ * Polls until every expected delivery is stored and none is PENDING (or time runs out).
+ * A database that is down or restarting meanwhile is waited for (readThroughOutages).
+ */
 export async function waitForIngest(db: PrismaClient, shop: string, expectedDeliveries: number, options: WaitOptions = {}): Promise<{ snapshot: IngestSnapshot; complete: boolean }> {
   const deadline = Date.now() + (options.timeoutMs ?? 10 * 60_000);
   for (;;) {
-    const snapshot = await readIngest(db, shop);
+    const snapshot = await readThroughOutages(() => readIngest(db, shop), { deadline, signal: options.signal, onOutage: options.onDatabaseOutage });
     options.onProgress?.(snapshot);
     const complete = snapshot.stored >= expectedDeliveries && snapshot.pending === 0;
     if (complete || Date.now() >= deadline || options.signal?.aborted) return { snapshot, complete };

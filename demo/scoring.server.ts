@@ -4,6 +4,7 @@ import { COUNTED_ORDERS_SQL, countedOrdersParams } from "~/data/counted-orders.s
 import { loadMetricsSettings } from "~/data/settings.server";
 import { type FitProgress, fitProgress } from "~/data/shop-fit.server";
 import { requestRefit } from "~/refit/request-refit.server";
+import { readThroughOutages } from "./database-outages.server";
 
 // The end of the demo: every customer scored. Once the deliveries are processed, the live
 // metrics queue drains, one refit of the demo shop runs on the complete store, and the
@@ -58,6 +59,8 @@ export interface ScoreOptions {
   pollMs?: number;
   signal?: AbortSignal;
   onProgress?: (stage: "metrics" | "refit", detail: string) => void;
+  /** Told once when the database goes away and once when it is back; the wait goes on meanwhile. */
+  onDatabaseOutage?: (line: string) => void;
 }
 
 async function metricsBusy(queue: Queue): Promise<number> {
@@ -82,12 +85,15 @@ export async function scoreShop(options: ScoreOptions): Promise<{ snapshot: Scor
   const pollMs = options.pollMs ?? 500;
   const pause = () => new Promise((resolve) => setTimeout(resolve, pollMs));
   const stopped = () => Date.now() >= deadline || options.signal?.aborted === true;
+  // A database that is down or restarting while we wait is waited for (readThroughOutages).
+  const read = () =>
+    readThroughOutages(() => readScoring(options.pool, options.shop), { deadline, signal: options.signal, onOutage: options.onDatabaseOutage });
 
   for (;;) {
     const busy = await metricsBusy(options.metricsQueue);
     if (busy === 0) break;
     options.onProgress?.("metrics", `${busy} customer recomputes queued`);
-    if (stopped()) return { snapshot: await readScoring(options.pool, options.shop), complete: false };
+    if (stopped()) return { snapshot: await read(), complete: false };
     await pause();
   }
 
@@ -95,7 +101,7 @@ export async function scoreShop(options: ScoreOptions): Promise<{ snapshot: Scor
   const requestedAt = new Date(Date.now() - 1);
   await requestRefit(options.shop, "demo");
   for (;;) {
-    const snapshot = await readScoring(options.pool, options.shop);
+    const snapshot = await read();
     const fit = snapshot.fit;
     const refitted = fit !== null && fit.startedAt !== null && fit.startedAt >= requestedAt && fit.finishedAt !== null;
     if (refitted && (await refitBusy(options.refitQueue)) === 0 && (await metricsBusy(options.metricsQueue)) === 0) {

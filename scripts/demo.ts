@@ -24,6 +24,7 @@ import { applyMigrations } from "../app/db/migrations.server";
 import { createPrismaClient } from "../app/db.server";
 import { redactShop } from "../app/ingest/gdpr.server";
 import { planDeliveries } from "../demo/deliveries";
+import { readThroughOutages } from "../demo/database-outages.server";
 import { checkAgainstExpected, formatCount, formatMoney, readIngest, rowsFingerprint, waitForIngest } from "../demo/report.server";
 import { modelName, scoreShop } from "../demo/scoring.server";
 import { QUEUE } from "../app/queues/contract";
@@ -259,7 +260,8 @@ async function main(): Promise<void> {
   childEnv.REMIX_DEV_ORIGIN = (await startDevReadySink()).origin;
   const tsx = path.join(PROJECT_ROOT, "node_modules", "tsx", "dist", "cli.mjs");
   startChild("web", startCommand(), childEnv);
-  startChild("worker", [tsx, ...WORKER_NODE_FLAGS, "app/worker/main.ts"], childEnv);
+  // `npm run worker`: the supervisor restarts a worker that dies (issue 12, finding 1).
+  startChild("worker", [tsx, ...WORKER_NODE_FLAGS, "app/worker/supervisor.ts"], childEnv);
   await waitForHttp(`http://127.0.0.1:${port}/webhooks/orders/create`, 60_000);
   say(`web server on ${appUrl} and worker started (logs: .demo/logs/web.log, .demo/logs/worker.log)`);
 
@@ -276,6 +278,8 @@ async function main(): Promise<void> {
   let lastProgress = 0;
   const sent = await sendDeliveries(plan.deliveries, { baseUrl: `http://127.0.0.1:${port}`, secret, shop, apiVersion, paths }, {
     concurrency,
+    // As Shopify does, keep retrying a 5xx (a database restart) for a while: up to ~40 s here.
+    maxAttempts: 12,
     signal: abort.signal,
     onProgress: (done, total) => {
       if (Date.now() - lastProgress < 3_000 && done !== total) return;
@@ -288,8 +292,11 @@ async function main(): Promise<void> {
   for (const failure of sent.failures.slice(0, 5)) say(`  rejected ${failure.topic} ${failure.webhookId}: ${failure.status ?? "no response"} ${failure.message}`);
 
   let lastWait = 0;
+  // A database outage while we wait is reported and waited out, as the worker rides it out.
+  const onDatabaseOutage = (line: string) => say(line);
   const { snapshot, complete } = await waitForIngest(prisma, shop, plan.expected.deliveries, {
     signal: abort.signal,
+    onDatabaseOutage,
     onProgress: (s) => {
       if (Date.now() - lastWait < 3_000) return;
       lastWait = Date.now();
@@ -315,6 +322,7 @@ async function main(): Promise<void> {
     metricsQueue,
     refitQueue,
     signal: abort.signal,
+    onDatabaseOutage,
     onProgress: (stage, detail) => {
       if (Date.now() - lastScoring < 3_000) return;
       lastScoring = Date.now();
@@ -340,7 +348,10 @@ async function main(): Promise<void> {
     : fit.model
       ? `model ${modelName(fit.model)} (fit v${fit.version}), predictions for ${formatCount(scored.predicted)}`
       : `no predictions (fit v${fit.version}: ${fit.reason ?? fit.status})`;
-  const final = await readIngest(prisma, shop);
+  const readAfterOutages = <T>(read: () => Promise<T>) => readThroughOutages(read, { deadline: Date.now() + 10 * 60_000, signal: abort.signal, onOutage: onDatabaseOutage });
+  const db = prisma;
+  const final = await readAfterOutages(() => readIngest(db, shop));
+  const digest = await readAfterOutages(() => rowsFingerprint(db, shop));
   const lines = [
     "",
     exitWhenDone
@@ -357,7 +368,7 @@ async function main(): Promise<void> {
       (scoringOk ? "" : ` · NOT ALL SCORED: ${formatCount(scored.rows)} metrics rows for ${formatCount(scored.customers)} customers`),
     `  Check        ${ingestOk ? "every count and the revenue match the generated store" : "MISMATCH with the generated store:"}`,
     ...checks.filter((c) => !c.ok).map((c) => `                 ${c.label}: expected ${formatCount(c.expected)}, database has ${formatCount(c.actual)}`),
-    `  Rows digest  ${await rowsFingerprint(prisma, shop)} (orders, customers, refunds; equal on an idempotent re-run)`,
+    `  Rows digest  ${digest} (orders, customers, refunds; equal on an idempotent re-run)`,
     `  Took         ${elapsed()}`,
     "",
   ];
