@@ -1,7 +1,9 @@
 import { type ChildProcess, spawn } from "node:child_process";
+import { existsSync, readdirSync } from "node:fs";
 import net from "node:net";
+import path from "node:path";
 import { ensurePostgres } from "./embedded-postgres";
-import { type LocalService, type Log, findOnPath, freePort, redactUrl, stopChild, track } from "./service-processes";
+import { type LocalService, type Log, PROJECT_ROOT, findOnPath, freePort, redactUrl, stopChild, track } from "./service-processes";
 
 export { DEFAULT_PG_DATA_DIR, type EmbeddedPostgresOptions, ensurePostgres, startEmbeddedPostgres } from "./embedded-postgres";
 export { type LocalService, type Log, PROJECT_ROOT, findOnPath, freePort, redactUrl } from "./service-processes";
@@ -27,12 +29,33 @@ export class MissingRedisError extends Error {
 
 export interface LocalRedisOptions {
   port?: number;
+  /** The redis-server to run; default: findRedisServer(). */
+  binary?: string;
   log?: Log;
+}
+
+/**
+ * The `redis-server` executable: on PATH, else one that redis-memory-server built into
+ * its cache (node_modules/.cache/redis-memory-server), else undefined.
+ */
+export function findRedisServer(): string | undefined {
+  const onPath = findOnPath("redis-server");
+  if (onPath) return onPath;
+  const built = path.join(PROJECT_ROOT, "node_modules", ".cache", "redis-memory-server", "redis-binaries");
+  try {
+    return readdirSync(built)
+      .sort()
+      .reverse()
+      .map((version) => path.join(built, version, "redis-server"))
+      .find((candidate) => existsSync(candidate));
+  } catch {
+    return undefined;
+  }
 }
 
 /** Starts `redis-server` on a private port with persistence off. Throws MissingRedisError when it is not installed. */
 export async function startLocalRedis(options: LocalRedisOptions = {}): Promise<LocalService> {
-  const binary = findOnPath("redis-server");
+  const binary = options.binary ?? findRedisServer();
   if (!binary) throw new MissingRedisError();
   const port = options.port ?? (await freePort());
   options.log?.(`starting ${binary} on 127.0.0.1:${port}`);
@@ -62,24 +85,28 @@ async function waitForRedisPing(child: ChildProcess, port: number, timeoutMs = 2
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
     if (child.exitCode !== null) throw new Error(`redis-server exited (code ${child.exitCode}):\n${output.trim()}`);
-    const pong = await new Promise<boolean>((resolve) => {
-      const socket = net.connect(port, "127.0.0.1");
-      socket.setTimeout(500);
-      socket.once("connect", () => socket.write("PING\r\n"));
-      socket.once("data", (data) => {
-        socket.destroy();
-        resolve(data.toString().startsWith("+PONG"));
-      });
-      socket.once("error", () => resolve(false));
-      socket.once("timeout", () => {
-        socket.destroy();
-        resolve(false);
-      });
-    });
-    if (pong) return;
+    if (await redisAnswersPing(port)) return;
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
   throw new Error(`redis-server did not answer on port ${port} within ${timeoutMs} ms:\n${output.trim()}`);
+}
+
+/** True when a Redis on host:port answers a raw PING with +PONG (no client library needed). */
+export function redisAnswersPing(port: number, host = "127.0.0.1", timeoutMs = 500): Promise<boolean> {
+  return new Promise<boolean>((resolve) => {
+    const socket = net.connect(port, host);
+    socket.setTimeout(timeoutMs);
+    socket.once("connect", () => socket.write("PING\r\n"));
+    socket.once("data", (data) => {
+      socket.destroy();
+      resolve(data.toString().startsWith("+PONG"));
+    });
+    socket.once("error", () => resolve(false));
+    socket.once("timeout", () => {
+      socket.destroy();
+      resolve(false);
+    });
+  });
 }
 
 /** REDIS_URL when set, else a local redis-server on a private port. */

@@ -4,26 +4,28 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { type Browser, type BrowserContext, type Page, chromium } from "playwright-core";
 import { freePort } from "../../scripts/local-services";
+import { type ChromiumChoice, resolveChromium } from "../../scripts/test-services";
 
-// Debian's Chromium driven by playwright-core, and the production server (server.mjs, what
+// Chromium driven by playwright-core, and the production server (server.mjs, what
 // `npm start` runs) in demo mode. Shared by the browser tests and bench/web-vitals.bench.ts.
 
 export const PROJECT_ROOT = fileURLToPath(new URL("../../", import.meta.url));
 /** Where a run keeps its screenshots (git-ignored). */
 export const ARTIFACTS_DIR = path.join(PROJECT_ROOT, "tests", "browser", "artifacts");
 
-export function chromiumPath(): string {
-  return process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
-}
+export type { ChromiumChoice };
 
 /**
  * Headless Chromium with nothing running in the background that could touch the network
  * or skew timings. playwright's launch() gives every browser a fresh temporary profile
- * (its own --user-data-dir), removed on close.
+ * (its own --user-data-dir), removed on close. `choice`: the run's Chromium
+ * (tests/browser/global-setup.ts); without it, found here (scripts/test-services.ts).
  */
-export function launchChromium(): Promise<Browser> {
+export async function launchChromium(choice?: ChromiumChoice): Promise<Browser> {
+  const { executablePath, env } = choice ?? (await resolveChromium());
   return chromium.launch({
-    executablePath: chromiumPath(),
+    executablePath,
+    env: env ? { ...process.env, ...env } : undefined,
     headless: true,
     args: [
       "--headless",

@@ -1,13 +1,16 @@
 import { spawn } from "node:child_process";
-import { existsSync, rmSync } from "node:fs";
+import { rmSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import type { TestProject } from "vitest/node";
-import { ARTIFACTS_DIR, chromiumPath } from "./browser";
+import { resolveChromium, serviceLine } from "../../scripts/test-services";
+import { ARTIFACTS_DIR, type ChromiumChoice } from "./browser";
 
 declare module "vitest" {
   export interface ProvidedContext {
     /** The production build the browser tests' servers run, relative to the project root. */
     browserBuildDir: string;
+    /** The run's Chromium (given, found or unpacked: scripts/test-services.ts). */
+    chromium: ChromiumChoice;
   }
 }
 
@@ -16,10 +19,9 @@ const root = fileURLToPath(new URL("../../", import.meta.url));
 // One production build (`remix vite:build`) per run, shared by every browser test file.
 // Inside node_modules so the server bundle resolves its dependencies, and linters skip it.
 export default async function browserSetup(project: TestProject) {
-  const executable = chromiumPath();
-  if (!existsSync(executable)) {
-    throw new Error(`Chromium not found at ${executable}: install it (apt-get install -y chromium; .ci/run does) or set CHROMIUM_PATH`);
-  }
+  const chromium = await resolveChromium();
+  console.log(serviceLine("Chromium", chromium.executablePath, chromium.description));
+  project.provide("chromium", chromium);
   const buildDir = `node_modules/.cache/tenure-browser-${process.pid}`;
   await new Promise<void>((resolve, reject) => {
     const child = spawn(process.execPath, ["node_modules/@remix-run/dev/dist/cli.js", "vite:build"], {

@@ -39,7 +39,7 @@ export function demoAppForFile(options: { customers?: number; label?: string; en
     app.seeded = await seedDemoShop({ prisma: testDb(), pool: app.pool, shop: app.shop, customers: options.customers ?? 300, endAt: options.endAt });
     server = await startDemoServer({ buildDir: inject("browserBuildDir"), shop: app.shop, env: { DATABASE_URL: databaseUrl } });
     app.url = server.url;
-    app.browser = await launchChromium();
+    app.browser = await launchChromium(inject("chromium"));
     app.open = async (path: string) => {
       const watched = await watchedPage(app.browser);
       pages.push(watched);

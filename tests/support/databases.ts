@@ -4,20 +4,28 @@ import { applyMigrations } from "../../app/db/migrations.server";
 // One real PostgreSQL database per test worker, cloned from a migrated template so each
 // worker starts from the current schema in milliseconds (Epic Stack's pattern, on Postgres).
 
-export const ADMIN_DATABASE_URL =
-  process.env.TEST_DATABASE_URL ?? "postgresql://postgres@127.0.0.1:5432/test";
+/**
+ * The run's admin database, from which it creates and drops its own: the one
+ * tests/support/global-setup.ts resolved (scripts/test-services.ts), handed to every worker
+ * as TEST_DATABASE_URL by setup-env.ts.
+ */
+export function adminDatabaseUrl(): string {
+  const url = process.env.TEST_DATABASE_URL;
+  if (!url) throw new Error("TEST_DATABASE_URL is not set: run the tests through vitest (tests/support/global-setup.ts resolves it)");
+  return url;
+}
 /** Names of one test run's databases: distinct per run, so concurrent runs never collide. */
 export const templateDatabase = (runId: string) => `tenure_test_${runId}_template`;
 export const workerDatabase = (runId: string, workerId: string) => `tenure_test_${runId}_w${workerId}`;
 
 export function databaseUrl(name: string): string {
-  const url = new URL(ADMIN_DATABASE_URL);
+  const url = new URL(adminDatabaseUrl());
   url.pathname = `/${name}`;
   return url.toString();
 }
 
 async function withAdmin<T>(work: (client: pg.Client) => Promise<T>): Promise<T> {
-  const client = new pg.Client({ connectionString: ADMIN_DATABASE_URL });
+  const client = new pg.Client({ connectionString: adminDatabaseUrl() });
   await client.connect();
   try {
     return await work(client);

@@ -1,5 +1,7 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { once } from "node:events";
+import { findRedisServer } from "../../scripts/local-services";
+import { thisPlatformsRedisInstallCommand } from "../../scripts/test-services";
 import { freePort } from "./ports";
 
 // A redis-server of the test's own, so a test can take Redis down and bring it back
@@ -22,7 +24,7 @@ export class PrivateRedis {
   }
 
   async start(): Promise<void> {
-    const child = spawn("redis-server", ["--port", String(this.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"], {
+    const child = spawn(redisServerBinary(), ["--port", String(this.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"], {
       stdio: ["ignore", "pipe", "pipe"],
     });
     this.child = child;
@@ -52,4 +54,11 @@ export class PrivateRedis {
     child.kill("SIGKILL");
     await exited;
   }
+}
+
+/** redis-server found as the test run finds it (scripts/local-services.ts), or a clear error. */
+function redisServerBinary(): string {
+  const binary = findRedisServer();
+  if (!binary) throw new Error(`this test starts a redis-server of its own and none is installed: ${thisPlatformsRedisInstallCommand()}`);
+  return binary;
 }

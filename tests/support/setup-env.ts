@@ -6,9 +6,11 @@ const workerId = process.env.VITEST_POOL_ID ?? "0";
 const runId = inject("testRunId");
 const databaseName = workerDatabase(runId, workerId);
 process.env.TENURE_TEST_RUN_ID = runId;
+// The services global-setup.ts resolved for the run (given, found, or started by it).
+process.env.TEST_DATABASE_URL = inject("adminDatabaseUrl");
+process.env.REDIS_URL = inject("redisUrl");
 
 process.env.NODE_ENV = "test";
-process.env.REDIS_URL ??= "redis://127.0.0.1:6379";
 process.env.SHOPIFY_API_KEY ??= "test-api-key";
 process.env.SHOPIFY_API_SECRET ??= "test-api-secret";
 process.env.SHOPIFY_APP_URL ??= "https://tenure.test";
