@@ -349,3 +349,46 @@ export function serviceLine(name: string, where: string, description: string): s
   const shown = /^[a-z]+:\/\//.test(where) ? redactUrl(where) : where;
   return `test services: ${name.padEnd(10)} ${shown} (${description})`;
 }
+
+/**
+ * What a test run would use, found without starting anything (`.ci/run` prints it first):
+ * one line per service. Each vitest run prints what it actually started.
+ */
+export async function testServicesPlan(env: Env = process.env): Promise<string[]> {
+  const mode = testServicesMode(env);
+  const lines = [`test services: TENURE_TEST_SERVICES=${mode}`];
+
+  let postgres = "embedded PostgreSQL, started by each vitest run in a temporary folder";
+  const [firstPostgres] = postgresSources(env, mode);
+  if (firstPostgres.kind === "given") postgres = `${redactUrl(firstPostgres.url)} (from TEST_DATABASE_URL)`;
+  if (firstPostgres.kind === "system") {
+    for (const url of firstPostgres.urls) {
+      if (await postgresAnswers(url)) continue;
+      postgres = `${url} (the server on 127.0.0.1:5432)`;
+      break;
+    }
+  }
+  lines.push(`test services: PostgreSQL ${postgres}`);
+
+  const redisServer = findRedisServer();
+  let redis = `none: ${thisPlatformsRedisInstallCommand()}, or set REDIS_URL`;
+  for (const source of redisSources(env, mode, redisServer)) {
+    if (source.kind === "given") redis = `${redactUrl(source.url)} (from REDIS_URL)`;
+    else if (source.kind === "system") {
+      if (!(await redisAnswersPing(6379, "127.0.0.1"))) continue;
+      redis = `${source.url} (the server on 127.0.0.1:6379)`;
+    } else if (source.kind === "redis-server") redis = `${source.binary} on a private port, started by each vitest run`;
+    else redis = "redis-memory-server, if installed and it can build Redis";
+    break;
+  }
+  lines.push(`test services: Redis      ${redis}`);
+
+  const [chromium] = chromiumSources(env, mode, installedBrowsers(env));
+  const browser = !chromium
+    ? "none (the browser tests will stop with what to install)"
+    : chromium.kind === "sparticuz"
+      ? "@sparticuz/chromium, unpacked from node_modules by the browser tests"
+      : `${chromium.path} (${chromium.kind === "given" ? "from CHROMIUM_PATH" : chromium.kind === "system" ? "system browser" : "Playwright's browser cache"})`;
+  lines.push(`test services: Chromium   ${browser}`);
+  return lines;
+}
