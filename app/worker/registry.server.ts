@@ -2,13 +2,14 @@ import { type PrismaClient } from "@prisma/client";
 import { type Job, type Queue, UnrecoverableError } from "bullmq";
 import type pg from "pg";
 import { shopsToReconcile } from "~/data/shop.server";
+import { refreshPlannerStatistics } from "~/db/planner-statistics.server";
 import { type DeliveryOutcome, type IngestDeps, processDelivery } from "~/ingest/deliveries.server";
 import { type SweepOptions, type SweepReport, sweepPendingDeliveries } from "~/ingest/sweeper.server";
 import { type BackfillDeps, advanceBackfill, startBackfill } from "~/integrations/bulk-orders.server";
 import { type ReconcileDeps, reconcileShop } from "~/integrations/reconcile.server";
 import { ShopifyAdminError } from "~/integrations/shopify-admin.server";
 import { ShopBatches } from "~/lib/shop-batches";
-import { type Logger, silentLogger } from "~/lib/log.server";
+import { type Logger, errorMessage, silentLogger } from "~/lib/log.server";
 import { type CustomerMetricsJobResult, recomputeAndAskForRefit } from "~/metrics/recompute.server";
 import { PAYLOADS, type Payload, QUEUE, type QueueName } from "~/queues/contract";
 import { enqueueReconcileShops } from "~/queues/enqueue.server";
@@ -49,12 +50,26 @@ export function ingestProcessor(db: PrismaClient, deps: IngestDeps = {}) {
   });
 }
 
-/** maintenance: the sweeper (app/ingest/sweeper.server.ts). */
-export function maintenanceProcessor(db: PrismaClient, ingestQueue: Queue, sweep: SweepOptions) {
-  return parsedProcessor(QUEUE.maintenance, async (data): Promise<SweepReport> => {
+export type MaintenanceReport = SweepReport & {
+  /** Live-path tables analyzed this round; null when the analysis failed (logged, retried next round). */
+  analyzed: string[] | null;
+};
+
+/**
+ * maintenance: the sweeper (app/ingest/sweeper.server.ts), then the live path's planner
+ * statistics (app/db/planner-statistics.server.ts), on the sweeper's schedule.
+ */
+export function maintenanceProcessor(db: PrismaClient, pool: pg.Pool, ingestQueue: Queue, sweep: SweepOptions, logger: Logger = silentLogger) {
+  return parsedProcessor(QUEUE.maintenance, async (data): Promise<MaintenanceReport> => {
     switch (data.task) {
-      case "sweep-deliveries":
-        return sweepPendingDeliveries(db, ingestQueue, sweep);
+      case "sweep-deliveries": {
+        const report = await sweepPendingDeliveries(db, ingestQueue, sweep);
+        const analyzed = await refreshPlannerStatistics(pool).catch((error: unknown) => {
+          logger.error("could not refresh the live path's planner statistics", { error: errorMessage(error) });
+          return null;
+        });
+        return { ...report, analyzed };
+      }
     }
   });
 }

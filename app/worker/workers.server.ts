@@ -124,7 +124,7 @@ export async function startWorkers(options: StartWorkersOptions = {}): Promise<W
   const maintenanceWorker = new Worker(
     QUEUE.maintenance,
     sweep
-      ? maintenanceProcessor(prisma, ingestQueue, sweep)
+      ? maintenanceProcessor(prisma, pool, ingestQueue, sweep, logger)
       : async () => ({ skipped: "sweeper disabled" }),
     { ...workerOptions, connection: connection(), concurrency: 1 },
   );
