@@ -3,8 +3,9 @@ import tsconfigPaths from "vite-tsconfig-paths";
 import { defineConfig } from "vitest/config";
 
 // Browser tests (`npm run test:browser`, part of `npm test`): the production build served by
-// server.mjs in demo mode, driven by Debian's Chromium through playwright-core. Kept apart
-// from the main config because they share one build per run and need longer timeouts.
+// server.mjs in demo mode, driven by the run's Chromium (scripts/test-services.ts) through
+// playwright-core. Kept apart from the main config because they share one build per run
+// and need longer timeouts.
 export default defineConfig({
   root: fileURLToPath(new URL("../../", import.meta.url)),
   plugins: [tsconfigPaths()],
