@@ -141,12 +141,16 @@ export class PgTx implements RawTx {
  * - repeatableRead + readOnly: one snapshot for every statement, blocking nobody (the refit's read);
  * - asyncCommit: COMMIT does not wait for the WAL flush, for derived rows a crash may lose
  *   and the next recompute writes again. Sent with BEGIN, in the same round trip.
+ * - genericPlans: prepared statements run their generic plan from the first execution, planned
+ *   again only when a table's statistics change, for key lookups whose best plan does not
+ *   depend on their values (ADR 0012). Sent with BEGIN, in the same round trip.
  */
 export interface TransactionOptions {
   prepared?: boolean;
   repeatableRead?: boolean;
   readOnly?: boolean;
   asyncCommit?: boolean;
+  genericPlans?: boolean;
 }
 
 function beginStatement(options: TransactionOptions): string {
@@ -154,6 +158,7 @@ function beginStatement(options: TransactionOptions): string {
   if (options.repeatableRead) begin += " ISOLATION LEVEL REPEATABLE READ";
   if (options.readOnly) begin += " READ ONLY";
   if (options.asyncCommit) begin += "; SET LOCAL synchronous_commit TO off";
+  if (options.genericPlans) begin += "; SET LOCAL plan_cache_mode TO force_generic_plan";
   return begin;
 }
 

@@ -108,7 +108,8 @@ export async function processDelivery(db: PrismaClient, deliveryId: bigint, deps
       // Rare topics: release the row and take the Prisma path below (it locks the row again).
       if (!isRawTopic(delivery!.topic)) return { kind: "needs-prisma" };
       return handleLocked(tx, delivery!, () => handleRawDelivery(tx, delivery!));
-    }, { prepared: true });
+      // Key lookups only: their generic plans, never planned per delivery (ADR 0012).
+    }, { prepared: true, genericPlans: true });
     if (step.kind === "needs-prisma") {
       step = await db.$transaction(async (tx): Promise<Step> => {
         const delivery = await lockDelivery(tx, deliveryId);

@@ -111,7 +111,8 @@ export async function recomputeCustomerMetrics(
       const state = await countChanges(client, shop, ids.length, now);
       return { ...written, removed, state };
     },
-    { asyncCommit: true },
+    // Key lookups only: their generic plans, never planned per recompute (ADR 0012).
+    { asyncCommit: true, genericPlans: true },
   );
 
   // A shop never fitted asks for its first fit only for a customer that exists: a late job of
