@@ -7,7 +7,6 @@
 // Usage: node server.mjs [build/server/index.js]   (PORT, HOST from the environment)
 import http from "node:http";
 import path from "node:path";
-import { Readable } from "node:stream";
 import url from "node:url";
 import { createRequestHandler } from "@remix-run/express";
 import compression from "compression";
@@ -36,19 +35,57 @@ app.all("*", createRequestHandler({ build, mode: process.env.NODE_ENV }));
 async function deliverWebhook(req, res) {
   const headers = new Headers();
   for (let i = 0; i < req.rawHeaders.length; i += 2) headers.append(req.rawHeaders[i], req.rawHeaders[i + 1]);
-  // The body is streamed, not buffered here: the intake counts bytes and answers 413 past its limit.
-  const request = new Request(`http://${req.headers.host ?? "localhost"}${req.url}`, {
-    method: req.method,
-    headers,
-    body: Readable.toWeb(req),
-    duplex: "half",
-  });
+  const body = bodyOnDemand(req);
+  const request = new Request(`http://${req.headers.host ?? "localhost"}${req.url}`, { method: req.method, headers, body: body.stream, duplex: "half" });
   const response = await receiveWebhook(request);
+  // The intake answered without the whole body (deadline, size, budget, a shop it drops):
+  // the client may still be sending. It gets a moment to read the answer, then the
+  // connection is cut, rather than drained until requestTimeout.
+  const unread = body.abandoned() || !req.complete;
+  if (unread) res.shouldKeepAlive = false;
   res.writeHead(response.status, Object.fromEntries(response.headers));
-  res.end(Buffer.from(await response.arrayBuffer()));
+  res.end(Buffer.from(await response.arrayBuffer()), () => {
+    if (unread) setTimeout(() => req.socket.destroy(), 1_000).unref();
+  });
 }
 
-const server = http.createServer((req, res) => {
+/**
+ * The request body as a web stream that reads from the socket only when the intake asks,
+ * so a body the intake refused or has not reached yet waits in the kernel instead of in
+ * this process (Readable.toWeb reads ahead). Cancelling it stops the reading; the caller
+ * then closes the connection once it has answered.
+ */
+function bodyOnDemand(req) {
+  const chunks = req[Symbol.asyncIterator]();
+  let abandoned = false;
+  const stream = new ReadableStream(
+    {
+      async pull(controller) {
+        const { done, value } = await chunks.next();
+        if (abandoned) return;
+        if (done) controller.close();
+        else controller.enqueue(new Uint8Array(value.buffer, value.byteOffset, value.byteLength));
+      },
+      cancel() {
+        // Not chunks.return(): it waits for a pending read, which a stalled body never ends.
+        abandoned = true;
+      },
+    },
+    { highWaterMark: 0 },
+  );
+  return { stream, abandoned: () => abandoned };
+}
+
+// Node's defaults let a client hold a request for 300 s and its headers for 60 s, checked
+// every 30 s. Webhook bodies have their own deadline in the intake (WEBHOOK_BODY_DEADLINE_MS).
+const server = http.createServer({
+  headersTimeout: 10_000,
+  requestTimeout: 30_000, // the whole request, page or form; must be ≥ headersTimeout
+  connectionsCheckingInterval: 1_000, // how often the two above are enforced
+  // Longer than a load balancer's idle timeout (AWS ALB: 60 s), so the balancer closes an
+  // idle connection first and never sends a request onto a socket this server is closing.
+  keepAliveTimeout: 65_000,
+}, (req, res) => {
   const pathname = req.url?.split("?", 1)[0];
   if (req.method === "POST" && webhookPaths.has(pathname)) {
     deliverWebhook(req, res).catch((error) => {

@@ -25,12 +25,26 @@ const EnvSchema = z
     // Largest webhook body accepted (bytes). Orders with hundreds of line items run to
     // a few hundred KB; 5 MiB leaves ample room while bounding memory per request.
     WEBHOOK_MAX_BODY_BYTES: z.coerce.number().int().positive().default(5 * 1024 * 1024),
+    // Bytes of webhook bodies held at once across all requests (ingest/body-budget.ts): a
+    // few largest bodies, or thousands of real ones; above it the intake answers 503.
+    WEBHOOK_BODY_BUDGET_BYTES: z.coerce.number().int().positive().default(32 * 1024 * 1024),
+    // How long a webhook body may take to arrive. Shopify sends it at once and waits 5 s
+    // for the answer; a body still arriving after this is broken or hostile.
+    WEBHOOK_BODY_DEADLINE_MS: z.coerce.number().int().positive().default(10_000),
     // How old a PENDING delivery must be before the sweeper re-enqueues it.
     SWEEP_AFTER_SECONDS: z.coerce.number().int().positive().default(30),
     WORKER_CONCURRENCY: z.coerce.number().int().positive().default(8),
     SHUTDOWN_DEADLINE_MS: z.coerce.number().int().positive().default(10_000),
   })
   .superRefine((env, ctx) => {
+    // Large bodies may hold only part of the budget (ingest/body-budget.ts): a largest one must fit in it.
+    if (env.WEBHOOK_BODY_BUDGET_BYTES < 2 * env.WEBHOOK_MAX_BODY_BYTES) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["WEBHOOK_BODY_BUDGET_BYTES"],
+        message: `must be at least twice WEBHOOK_MAX_BODY_BYTES (${2 * env.WEBHOOK_MAX_BODY_BYTES})`,
+      });
+    }
     if (env.TENURE_DEMO_MODE && env.NODE_ENV === "production") {
       ctx.addIssue({
         code: "custom",

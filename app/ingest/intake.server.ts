@@ -6,13 +6,15 @@ import { env } from "~/env.server";
 import { type DeliveryRow, storeDelivery } from "~/data/webhook-deliveries.server";
 import { survivingConnectionLoss } from "~/db/pg.server";
 import { enqueueIngest } from "~/queues/enqueue.server";
+import { type BodyReservation, BodyBudget } from "./body-budget";
 import { ShopifyId } from "./payloads";
 import { type Topic, canonicalTopic, topicOfPath } from "./topics";
 
 // The webhook intake: every routes/webhooks.* action is this one function.
 //
 //   non-POST 405 · missing required header 400 · topic header not the address's topic 400 ·
-//   body over WEBHOOK_MAX_BODY_BYTES 413 ·
+//   body over WEBHOOK_MAX_BODY_BYTES 413 · the process's body budget full 503 with
+//   Retry-After (body-budget.ts) · body not arrived within WEBHOOK_BODY_DEADLINE_MS 408 ·
 //   bad HMAC 401 · store failure 503 (Shopify retries) · stored → 200, then the row id is
 //   enqueued (Redis down: still 200, the sweeper enqueues PENDING rows later) ·
 //   duplicate (same shop + X-Shopify-Webhook-Id) → 200, no second row, no job ·
@@ -50,6 +52,10 @@ export interface IntakeOptions {
   pool?: pg.Pool;
   /** Largest body accepted, in bytes (default: WEBHOOK_MAX_BODY_BYTES). */
   maxBodyBytes?: number;
+  /** Bytes of bodies held at once across requests (default: the process's, WEBHOOK_BODY_BUDGET_BYTES). */
+  bodyBudget?: BodyBudget;
+  /** How long the body may take to arrive (default: WEBHOOK_BODY_DEADLINE_MS). */
+  bodyDeadlineMs?: number;
 }
 
 /** Verifies, stores and enqueues one webhook delivery; answers as Shopify expects. */
@@ -82,12 +88,30 @@ export async function receiveWebhook(request: Request, options: IntakeOptions = 
     }
     if (length > maxBodyBytes) return reply(413, `body over ${maxBodyBytes} bytes`);
   }
-  // Counted while reading too: a chunked body has no Content-Length, and one may lie.
-  const body = await readBodyWithin(request, maxBodyBytes);
-  if (body === null) return reply(413, `body over ${maxBodyBytes} bytes`);
+  // The body is held until the delivery is answered: its bytes count against the process's
+  // budget from before the first one is read (a declared length) until then, on every path.
+  const reservation = (options.bodyBudget ?? processBodyBudget()).open();
+  try {
+    if (declaredLength !== null && !reservation.reserveUpTo(Number(declaredLength))) return budgetFull();
+    // Counted while reading too: a chunked body has no Content-Length, and one may lie.
+    const read = await readBodyWithin(request, maxBodyBytes, reservation, options.bodyDeadlineMs ?? config.WEBHOOK_BODY_DEADLINE_MS);
+    if (read === "too large") return reply(413, `body over ${maxBodyBytes} bytes`);
+    if (read === "over budget") return budgetFull();
+    if (read === "too slow") return reply(408, "the body did not arrive in time", { Connection: "close" });
+    if (read === "broken") return reply(400, "the body was cut off", { Connection: "close" });
+    return await verifyAndStore(request, { shop, topic, body: read, secret: config.SHOPIFY_API_SECRET, pool: options.pool });
+  } finally {
+    reservation.release();
+  }
+}
+
+async function verifyAndStore(
+  request: Request,
+  { shop, topic, body, secret, pool: given }: { shop: string; topic: Topic; body: Buffer; secret: string; pool: pg.Pool | undefined },
+): Promise<Response> {
   if (body.length === 0) return reply(400, "empty body");
 
-  if (!hasValidHmac(body, request.headers.get(ShopifyHeader.Hmac)!, config.SHOPIFY_API_SECRET)) {
+  if (!hasValidHmac(body, request.headers.get(ShopifyHeader.Hmac)!, secret)) {
     return reply(401, "invalid HMAC");
   }
 
@@ -102,7 +126,7 @@ export async function receiveWebhook(request: Request, options: IntakeOptions = 
     ...classifyBody(topic, rawBody),
   };
 
-  const pool = options.pool ?? intakePool();
+  const pool = given ?? intakePool();
   let stored: DeliveryRow = delivery;
   let deliveryId: string | null;
   try {
@@ -192,20 +216,58 @@ function storeFailed(delivery: DeliveryRow, error: unknown): Response {
   return reply(503, "could not store the delivery; retry later", { "Retry-After": "5" });
 }
 
-async function readBodyWithin(request: Request, maxBytes: number): Promise<Buffer | null> {
+let bodyBudget: BodyBudget | undefined;
+
+/** The budget every webhook request of this process shares (WEBHOOK_BODY_BUDGET_BYTES). */
+function processBodyBudget(): BodyBudget {
+  bodyBudget ??= new BodyBudget(env().WEBHOOK_BODY_BUDGET_BYTES);
+  return bodyBudget;
+}
+
+function budgetFull(): Response {
+  // Shopify retries a 503; the connection closes so an unread body is not kept coming.
+  return reply(503, "too many webhook bodies in flight; retry later", { "Retry-After": "5", Connection: "close" });
+}
+
+/**
+ * The body, read within `maxBytes`, the reservation and the deadline; each read grows the
+ * reservation before the next one. Stopping early cancels the body (server.mjs then
+ * closes the connection once it has answered).
+ */
+async function readBodyWithin(
+  request: Request,
+  maxBytes: number,
+  reservation: BodyReservation,
+  deadlineMs: number,
+): Promise<Buffer | "too large" | "over budget" | "too slow" | "broken"> {
   if (!request.body) return Buffer.alloc(0);
   const reader = request.body.getReader();
+  let timedOut = false;
+  // Cancelling ends a pending read (done), so a body that stops arriving cannot hold the request.
+  const deadline = setTimeout(() => {
+    timedOut = true;
+    reader.cancel(new Error("webhook body deadline")).catch(() => {});
+  }, deadlineMs);
   const chunks: Uint8Array[] = [];
   let size = 0;
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    size += value.byteLength;
-    if (size > maxBytes) {
-      await reader.cancel().catch(() => {});
-      return null;
+  try {
+    for (;;) {
+      // A connection lost mid-body (the client went away) rejects the read.
+      const next = await reader.read().catch(() => null);
+      if (timedOut) return "too slow";
+      if (next === null) return "broken";
+      const { done, value } = next;
+      if (done) break;
+      size += value.byteLength;
+      const verdict = size > maxBytes ? "too large" : reservation.reserveUpTo(size) ? null : "over budget";
+      if (verdict !== null) {
+        await reader.cancel().catch(() => {});
+        return verdict;
+      }
+      chunks.push(value);
     }
-    chunks.push(value);
+  } finally {
+    clearTimeout(deadline);
   }
   return Buffer.concat(chunks, size);
 }

@@ -1,8 +1,7 @@
-import { type ChildProcess, spawn } from "node:child_process";
-import { rmSync } from "node:fs";
-import { fileURLToPath } from "node:url";
+import { type ChildProcess } from "node:child_process";
 import { testDb, uniqueShop } from "../support/db";
 import { closedPort } from "../support/ports";
+import { type ProductionBuild, productionBuild } from "../support/production-server";
 import { fixtureText } from "../support/webhook-fixtures";
 import { isolatedIngestQueue } from "../support/queues";
 import { uniqueWebhookId, webhookHeaders } from "../support/signed-webhooks";
@@ -10,48 +9,15 @@ import { uniqueWebhookId, webhookHeaders } from "../support/signed-webhooks";
 // The real HTTP path, once: `remix vite:build` into a scratch folder, served by server.mjs
 // (what `npm start` runs) on a free port, against this worker's PostgreSQL and Redis.
 
-const root = fileURLToPath(new URL("../../", import.meta.url));
-// Inside node_modules so the server bundle resolves its dependencies, and linters skip it.
-const buildDir = `node_modules/.cache/tenure-e2e-${process.pid}`;
 const queue = isolatedIngestQueue("e2e");
-const servers: ChildProcess[] = [];
+let build: ProductionBuild;
 /** Each server's stdout so far (its access log), by base URL. */
-const stdout = new Map<string, string>();
+const stdout = new Map<string, () => string>();
 
-function run(command: string, args: string[], env: NodeJS.ProcessEnv): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(command, args, { cwd: root, env, stdio: ["ignore", "ignore", "pipe"] });
-    let errors = "";
-    child.stderr.on("data", (chunk) => (errors += chunk));
-    child.on("error", reject);
-    child.on("exit", (code) => (code === 0 ? resolve() : reject(new Error(`${command} ${args.join(" ")} exited ${code}\n${errors}`))));
-  });
-}
-
-/** Starts server.mjs on the build with this environment; resolves with its base URL once it answers. */
 async function serve(environment: Record<string, string>): Promise<string> {
-  const port = await closedPort();
-  const baseUrl = `http://127.0.0.1:${port}`;
-  const child = spawn(process.execPath, ["server.mjs", `${buildDir}/server/index.js`], {
-    cwd: root,
-    env: { ...process.env, NODE_ENV: "test", PORT: String(port), SHOPIFY_APP_URL: baseUrl, ...environment },
-    stdio: ["ignore", "pipe", "pipe"],
-  });
-  servers.push(child);
-  let errors = "";
-  child.stderr?.on("data", (chunk) => (errors += chunk));
-  stdout.set(baseUrl, "");
-  child.stdout?.on("data", (chunk) => stdout.set(baseUrl, stdout.get(baseUrl) + String(chunk)));
-  for (let attempt = 0; attempt < 100; attempt++) {
-    if (child.exitCode !== null) throw new Error(`server.mjs exited ${child.exitCode}\n${errors}`);
-    const up = await fetch(`${baseUrl}/`, { redirect: "manual" }).then(
-      () => true,
-      () => false,
-    );
-    if (up) return baseUrl;
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-  throw new Error(`server.mjs did not answer on ${baseUrl}\n${errors}`);
+  const server = await build.serve(environment);
+  stdout.set(server.baseUrl, server.stdout);
+  return server.baseUrl;
 }
 
 const BODY_LIMIT = 64 * 1024;
@@ -60,11 +26,7 @@ let demo = "";
 const demoShop = uniqueShop("demo");
 
 beforeAll(async () => {
-  await run(process.execPath, ["node_modules/@remix-run/dev/dist/cli.js", "vite:build"], {
-    ...process.env,
-    NODE_ENV: "production",
-    TENURE_BUILD_DIR: buildDir,
-  });
+  build = await productionBuild("e2e");
   [app, demo] = await Promise.all([
     // A small body limit, so the over-limit body fits in the socket buffers and the client
     // reads the 413 instead of a reset.
@@ -73,10 +35,7 @@ beforeAll(async () => {
   ]);
 }, 180_000);
 
-afterAll(() => {
-  for (const server of servers) server.kill("SIGTERM");
-  rmSync(`${root}${buildDir}`, { recursive: true, force: true });
-});
+afterAll(() => build?.close());
 
 function post(baseUrl: string, topic: string, shop: string, body: string, overrides: Parameters<typeof webhookHeaders>[0]["headers"] = {}) {
   const webhookId = uniqueWebhookId();
@@ -138,23 +97,18 @@ describe("the built app served by server.mjs (npm start)", () => {
   it("logs requests without the session token or signatures in their query (issue 12, finding 7)", async () => {
     const secret = "eyJhbGciOiJIUzI1NiJ9.c2VjcmV0LXBheWxvYWQ.c2VjcmV0LXNpZ25hdHVyZQ";
     await fetch(`${app}/app?embedded=1&hmac=h4c&host=aG9zdA&id_token=${secret}&session=s3ss10n&shop=a.myshopify.com`, { redirect: "manual" });
-    for (let attempt = 0; attempt < 50 && !stdout.get(app)!.includes("GET /app?embedded=1"); attempt++) await new Promise((resolve) => setTimeout(resolve, 100));
-    const log = stdout.get(app)!;
+    for (let attempt = 0; attempt < 50 && !stdout.get(app)!().includes("GET /app?embedded=1"); attempt++) await new Promise((resolve) => setTimeout(resolve, 100));
+    const log = stdout.get(app)!();
     expect(log).toContain("GET /app?embedded=1&hmac=[redacted]&host=[redacted]&id_token=[redacted]&session=[redacted]&shop=a.myshopify.com");
     for (const value of [secret, "h4c", "aG9zdA", "s3ss10n"]) expect(log).not.toContain(value);
   });
 
   it("refuses to start in demo mode with NODE_ENV=production, before it listens (issue 12, finding 8)", async () => {
     const port = await closedPort();
-    const child = spawn(process.execPath, ["server.mjs", `${buildDir}/server/index.js`], {
-      cwd: root,
-      env: { ...process.env, NODE_ENV: "production", TENURE_DEMO_MODE: "true", PORT: String(port), SHOPIFY_APP_URL: `http://127.0.0.1:${port}` },
-      stdio: ["ignore", "pipe", "pipe"],
-    });
-    servers.push(child);
+    const child: ChildProcess = build.spawn({ NODE_ENV: "production", TENURE_DEMO_MODE: "true", PORT: String(port), SHOPIFY_APP_URL: `http://127.0.0.1:${port}` });
     let output = "";
-    child.stdout.on("data", (chunk) => (output += chunk));
-    child.stderr.on("data", (chunk) => (output += chunk));
+    child.stdout!.on("data", (chunk) => (output += chunk));
+    child.stderr!.on("data", (chunk) => (output += chunk));
     const code = await new Promise<number | null>((resolve) => child.once("exit", (exitCode) => resolve(exitCode)));
     expect(code).toBe(1);
     expect(output).toContain("demo mode cannot be switched on when NODE_ENV=production");
