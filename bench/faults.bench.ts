@@ -159,10 +159,11 @@ function orderBody(template: Record<string, unknown>, orderId: number, customerI
 
 /** Every write of a CustomerMetrics row, in the order they happened (a trigger of the bench's database only). */
 const RECORD_METRICS_WRITES_SQL = `
-  CREATE TABLE bench_metrics_writes (seq bigserial PRIMARY KEY, shop text, customer_id bigint, orders int, computed_at timestamp);
+  CREATE TABLE bench_metrics_writes (seq bigserial PRIMARY KEY, shop text, customer_id bigint, orders int, model_version int, computed_at timestamp);
   CREATE FUNCTION bench_record_metrics_write() RETURNS trigger LANGUAGE plpgsql AS $$
   BEGIN
-    INSERT INTO bench_metrics_writes (shop, customer_id, orders, computed_at) VALUES (NEW.shop, NEW."customerId", NEW.orders, NEW."computedAt");
+    INSERT INTO bench_metrics_writes (shop, customer_id, orders, model_version, computed_at)
+    VALUES (NEW.shop, NEW."customerId", NEW.orders, NEW."modelVersion", NEW."computedAt");
     RETURN NULL;
   END $$;
   CREATE TRIGGER bench_record_metrics_write AFTER INSERT OR UPDATE ON "CustomerMetrics" FOR EACH ROW EXECUTE FUNCTION bench_record_metrics_write();`;
@@ -382,6 +383,15 @@ async function soak(workers: number, build: { secret: string }): Promise<BenchRe
              FROM bench_metrics_writes WHERE shop = $1) AS w`,
       [shop],
     );
+    // The first few such writes, with the write before them: which path wrote the older state.
+    const backwardExamples = await pool.query<{ customer: string; orders: number; previous: number; version: number | null; previousVersion: number | null; at: Date; previousAt: Date }>(
+      `SELECT customer_id::text AS customer, orders, previous, version, "previousVersion", at, "previousAt"
+       FROM (SELECT customer_id, orders, model_version AS version, computed_at AS at,
+                    lag(orders) OVER w AS previous, lag(model_version) OVER w AS "previousVersion", lag(computed_at) OVER w AS "previousAt"
+             FROM bench_metrics_writes WHERE shop = $1 WINDOW w AS (PARTITION BY customer_id ORDER BY seq)) AS x
+       WHERE orders < previous ORDER BY customer_id LIMIT 3`,
+      [shop],
+    );
     const lagging = Number(
       (
         await pool.query<{ n: string }>(
@@ -445,6 +455,13 @@ async function soak(workers: number, build: { secret: string }): Promise<BenchRe
         `faults: ${faults.join("; ")}; ${ORDERS_PER_CUSTOMER} orders per customer sent back to back; refits asked every 3 s; ` +
         `SWEEP_AFTER_SECONDS ${process.env.SWEEP_AFTER_SECONDS ?? "30 (default)"}` +
         (failedReasons.length ? `; FAILED: ${failedReasons.join("; ")}` : "") +
+        backwardExamples.rows
+          .map(
+            (w) =>
+              `; customer ${w.customer}: ${w.orders} orders (model v${w.version}, computed ${w.at.toISOString()}) written after ` +
+              `${w.previous} orders (model v${w.previousVersion}, computed ${w.previousAt.toISOString()})`,
+          )
+          .join("") +
         (lagging ? `; ${lagging} metrics rows behind their customer's orders at the end (a customer-metrics job lost with Redis's restart: no sweep re-enqueues those; the next refit rescoring them)` : ""),
     };
   } finally {
