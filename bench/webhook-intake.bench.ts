@@ -17,6 +17,7 @@ import { mkdirSync, readFileSync, readdirSync } from "node:fs";
 import path from "node:path";
 import autocannon from "autocannon";
 import pg from "pg";
+import { installShop } from "../app/data/shop.server";
 import { applyMigrations } from "../app/db/migrations.server";
 import { planDeliveries } from "../demo/deliveries";
 import { parseWebhookApiVersion, parseWebhookPaths, signBody } from "../demo/send";
@@ -129,6 +130,17 @@ function load(options: {
   });
 }
 
+/** The shops installed, so the intake admits their deliveries (ADR 0013). */
+async function installShops(databaseUrl: string, shops: string[]): Promise<void> {
+  const client = new pg.Client({ connectionString: databaseUrl });
+  await client.connect();
+  try {
+    for (const shop of shops) await installShop(client, shop);
+  } finally {
+    await client.end();
+  }
+}
+
 async function storedRows(databaseUrl: string, shop: string): Promise<number> {
   const client = new pg.Client({ connectionString: databaseUrl });
   await client.connect();
@@ -203,6 +215,7 @@ export async function run(): Promise<BenchResult[]> {
     log(`${pool.length} distinct signed bodies (mean ${meanKb.toFixed(1)} KB), a fresh webhook id per request`);
 
     const shopFor = (label: string) => `bench-${label}-${runId}.myshopify.com`;
+    await installShops(database.url, ["warmup", "burst", ...CONNECTIONS.map((c) => `c${c}`)].map(shopFor));
     log("warm-up: 5 s at 16 connections");
     await load({ url: server.url, shop: shopFor("warmup"), apiVersion, pool, connections: 16, seconds: 5 });
 

@@ -23,6 +23,7 @@ import { createPgPool } from "../app/db/pg.server";
 import { applyMigrations } from "../app/db/migrations.server";
 import { createPrismaClient } from "../app/db.server";
 import { redactShop } from "../app/ingest/gdpr.server";
+import { upsertInstalledShop } from "../app/data/shop.server";
 import { planDeliveries } from "../demo/deliveries";
 import { readThroughOutages } from "../demo/database-outages.server";
 import { checkAgainstExpected, formatCount, formatMoney, readIngest, rowsFingerprint, waitForIngest } from "../demo/report.server";
@@ -227,11 +228,8 @@ async function main(): Promise<void> {
   const endAt = hasRows && sameStore && !args.fresh ? new Date(previous.endAt) : new Date(Math.floor(Date.now() / 60_000) * 60_000);
   states[databaseKey] = { shop, seed: args.seed, customers, endAt: endAt.toISOString() };
   writeFileSync(STATE_FILE, `${JSON.stringify(states, null, 2)}\n`);
-  await prisma.shop.upsert({
-    where: { domain: shop },
-    create: { domain: shop, currency: "USD", timezone: "America/New_York", scopes: "read_orders,read_all_orders,read_customers,write_customers" },
-    update: { uninstalledAt: null },
-  });
+  // Installed as the auth flow installs it, so its deliveries are admitted (also after --fresh's redaction).
+  await upsertInstalledShop(prisma, { shop, currency: "USD", timezone: "America/New_York", scopes: "read_orders,read_all_orders,read_customers,write_customers" });
 
   const toml = readFileSync(path.join(PROJECT_ROOT, "shopify.app.toml"), "utf8");
   const paths = parseWebhookPaths(toml);

@@ -5,6 +5,7 @@ import { renderOrder } from "../demo/payloads";
 import { type DemoStore } from "../demo/store-model";
 import { generateStore } from "../demo/store";
 import { mapCustomerPayload, mapOrderPayload } from "../app/ingest/mappers";
+import { upsertInstalledShop } from "../app/data/shop.server";
 import { TRANSACTION_OPTIONS } from "../app/db/tx.server";
 import { upsertOrdersBatch } from "../app/ingest/upsert-batch.server";
 import { upsertCustomer } from "../app/ingest/upsert.server";
@@ -47,10 +48,11 @@ export async function seedDemoShop(options: SeedDemoShopOptions): Promise<Seeded
   const store = generateStore({ seed: options.seed ?? "tenure-browser", shop, customers: options.customers ?? 300, endAt });
   const context = contextOf(store);
 
-  await prisma.shop.upsert({
-    where: { domain: shop },
-    create: { domain: shop, currency: context.currency, timezone: store.options.timezone, scopes: "read_orders,read_all_orders,read_customers,write_customers" },
-    update: { uninstalledAt: null },
+  await upsertInstalledShop(prisma, {
+    shop,
+    currency: context.currency,
+    timezone: store.options.timezone,
+    scopes: "read_orders,read_all_orders,read_customers,write_customers",
   });
 
   // Final state of every order (refunds embedded), as a backfill would read it.

@@ -40,21 +40,42 @@ export async function installedShops(db: Queryable): Promise<string[]> {
   return result.rows.map((row) => row.domain);
 }
 
-/** The Shop row as authentication leaves it: installed (again), with Shopify's currency, time zone and scopes. */
-export async function upsertInstalledShop(
-  client: Pick<PrismaClient, "$executeRaw">,
-  install: { shop: string; currency: string; timezone: string; scopes: string | null },
-): Promise<void> {
-  await client.$executeRaw`
-    INSERT INTO "Shop" (domain, currency, timezone, scopes, "installedAt", "uninstalledAt", "updatedAt")
-    VALUES (${install.shop}, ${install.currency}, ${install.timezone}, ${install.scopes}, now(), NULL, now())
-    ON CONFLICT (domain) DO UPDATE SET
-      currency = EXCLUDED.currency,
-      timezone = EXCLUDED.timezone,
-      scopes = COALESCE(EXCLUDED.scopes, "Shop".scopes),
-      "installedAt" = CASE WHEN "Shop"."uninstalledAt" IS NOT NULL THEN now() ELSE "Shop"."installedAt" END,
-      "uninstalledAt" = NULL,
-      "updatedAt" = now()`;
+// One statement: the redaction tombstone never goes without the install.
+const INSTALL_SHOP = `
+  WITH reinstalled AS (DELETE FROM "ShopRedaction" WHERE domain = $1)
+  INSERT INTO "Shop" (domain, currency, timezone, scopes, "installedAt", "uninstalledAt", "updatedAt")
+  VALUES ($1, $2, $3, $4, now(), NULL, now())
+  ON CONFLICT (domain) DO UPDATE SET
+    currency = EXCLUDED.currency,
+    timezone = EXCLUDED.timezone,
+    scopes = COALESCE(EXCLUDED.scopes, "Shop".scopes),
+    "installedAt" = CASE WHEN "Shop"."uninstalledAt" IS NOT NULL THEN now() ELSE "Shop"."installedAt" END,
+    "uninstalledAt" = NULL,
+    "updatedAt" = now()`;
+
+export interface ShopInstallRow {
+  shop: string;
+  currency: string;
+  timezone: string;
+  scopes: string | null;
+}
+
+/**
+ * The Shop row as authentication leaves it: installed (again), with Shopify's currency,
+ * time zone and scopes, and any redaction tombstone removed (ADR 0013). Removing it is
+ * safe: Shopify sends shop/redact at least 48 hours after the uninstall, when its retries
+ * of the shop's older deliveries have ended, so none of them can still arrive.
+ */
+export async function upsertInstalledShop(client: Pick<PrismaClient, "$executeRawUnsafe">, install: ShopInstallRow): Promise<void> {
+  await client.$executeRawUnsafe(INSTALL_SHOP, install.shop, install.currency, install.timezone, install.scopes);
+}
+
+/**
+ * The same install from a pg connection: the demo, the benchmarks and the tests install
+ * their shops this way (no Shopify auth flow there), so their deliveries are admitted.
+ */
+export async function installShop(db: Queryable, shop: string, settings: Partial<Omit<ShopInstallRow, "shop">> = {}): Promise<void> {
+  await db.query(INSTALL_SHOP, [shop, settings.currency ?? "USD", settings.timezone ?? "UTC", settings.scopes ?? null]);
 }
 
 /** Shops to reconcile: installed ones with an offline session to call Shopify with. */

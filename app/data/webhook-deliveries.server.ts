@@ -1,6 +1,7 @@
 import { type PrismaClient } from "@prisma/client";
 import type pg from "pg";
 import { type Queryable, type RawTx } from "~/db/pg.server";
+import { type ShopAdmission } from "./shop-admission.server";
 
 // The WebhookDelivery table family: the intake stores a delivery, the ingest job locks and
 // marks it, the sweeper finds the ones left PENDING. Every statement on the table from the
@@ -62,14 +63,40 @@ export interface LockedDelivery {
   receivedAt: Date;
   status: string;
   customerId: bigint | null;
+  /** The shop's admission now, read authoritatively under the lock (ShopAdmission, shop-admission.server.ts). */
+  admission: ShopAdmission;
 }
 
-/** Loads a delivery and locks its row until the transaction ends: two jobs for one delivery run one after the other. */
+/**
+ * Loads a delivery and locks its row until the transaction ends: two jobs for one delivery
+ * run one after the other. Reads the shop's admission in the same statement (two
+ * primary-key probes, as readShopAdmission): the intake's view may be seconds old.
+ */
 export async function lockDelivery(tx: RawTx, deliveryId: bigint): Promise<LockedDelivery | undefined> {
   const [delivery] = await tx.$queryRaw<LockedDelivery[]>`
-    SELECT id, shop, topic, payload, "triggeredAt", "receivedAt", status::text AS status, "customerId"
-    FROM "WebhookDelivery" WHERE id = ${deliveryId}::bigint FOR UPDATE`;
+    SELECT d.id, d.shop, d.topic, d.payload, d."triggeredAt", d."receivedAt", d.status::text AS status, d."customerId",
+           CASE WHEN EXISTS (SELECT 1 FROM "ShopRedaction" AS r WHERE r.domain = d.shop) THEN 'redacted'
+                ELSE COALESCE((SELECT CASE WHEN s."uninstalledAt" IS NULL THEN 'installed' ELSE 'uninstalled' END
+                               FROM "Shop" AS s WHERE s.domain = d.shop), 'unknown') END AS admission
+    FROM "WebhookDelivery" AS d WHERE d.id = ${deliveryId}::bigint FOR UPDATE OF d`;
   return delivery;
+}
+
+/**
+ * A locked delivery not applied (its shop redacted or not installed): PROCESSED with the
+ * reason, its payload removed, and one more in the shop's DroppedDelivery count.
+ */
+export async function markDeliveryDropped(tx: RawTx, deliveryId: bigint, reason: string): Promise<void> {
+  await tx.$executeRaw`
+    WITH dropped AS (
+      UPDATE "WebhookDelivery"
+      SET status = 'PROCESSED', "processedAt" = now() AT TIME ZONE 'UTC', attempts = attempts + 1,
+          error = ${`dropped: ${reason}`}::text, payload = NULL, "rawBody" = NULL, "customerId" = NULL
+      WHERE id = ${deliveryId}::bigint
+      RETURNING shop, topic)
+    INSERT INTO "DroppedDelivery" (shop, topic, reason, count, "lastAt")
+    SELECT shop, topic, ${reason}::text, 1, now() AT TIME ZONE 'UTC' FROM dropped
+    ON CONFLICT (shop, topic, reason) DO UPDATE SET count = "DroppedDelivery".count + 1, "lastAt" = EXCLUDED."lastAt"`;
 }
 
 /**

@@ -1,7 +1,14 @@
 import { type PrismaClient } from "@prisma/client";
 import type pg from "pg";
 import { markShopUninstalled, updateShopScopes } from "~/data/shop.server";
-import { type LockedDelivery, lockDelivery, markDeliveryFailed, markDeliveryProcessed, noteDeliveryRetry } from "~/data/webhook-deliveries.server";
+import {
+  type LockedDelivery,
+  lockDelivery,
+  markDeliveryDropped,
+  markDeliveryFailed,
+  markDeliveryProcessed,
+  noteDeliveryRetry,
+} from "~/data/webhook-deliveries.server";
 import { type RawTx, pgPool, pgTransaction } from "~/db/pg.server";
 import { TRANSACTION_OPTIONS, type Tx } from "~/db/tx.server";
 import { testIngestDelayMs } from "~/env.server";
@@ -9,6 +16,7 @@ import { errorMessage } from "~/lib/log.server";
 import { enqueueCustomerMetrics } from "~/queues/enqueue.server";
 import { handleBulkOperationFinished } from "./bulk-operations.server";
 import { SCRUBBED_NOTE, recordDataRequest, redactCustomer, redactShop } from "./gdpr.server";
+import { dropReason } from "./shop-admission.server";
 import {
   PayloadValidationError,
   mapCustomerPayload,
@@ -47,6 +55,7 @@ import { applyRefund, deleteCustomer, deleteOrder, upsertCustomer, upsertOrder }
 export type DeliveryOutcome =
   | { status: "processed"; topic: string; customerId: string | null; scrubbed: boolean }
   | { status: "skipped"; reason: "already-processed" | "already-failed" | "missing" }
+  | { status: "dropped"; reason: string }
   | { status: "failed"; error: string };
 
 export interface IngestDeps {
@@ -85,6 +94,13 @@ function settled(delivery: LockedDelivery | undefined): Step | null {
 }
 
 async function handleLocked(tx: RawTx, delivery: LockedDelivery, handle: () => Promise<HandlerResult>): Promise<Step> {
+  // The intake's admission may be seconds old, and a redaction can race a delivery: this
+  // is the authoritative check, read with the lock (ADR 0013).
+  const dropped = dropReason(delivery.admission, delivery.topic);
+  if (dropped !== null) {
+    await markDeliveryDropped(tx, delivery.id, dropped);
+    return { kind: "done", outcome: { status: "dropped", reason: dropped }, metricsFor: [] };
+  }
   // Tests only: holds the delivery mid-transaction so a test can kill the worker here.
   const delay = testIngestDelayMs();
   if (delay > 0) await new Promise((resolve) => setTimeout(resolve, delay));

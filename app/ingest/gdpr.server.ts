@@ -3,6 +3,8 @@ import { recomputeCustomerSummaries } from "./summary.server";
 import { type Db, type Tx, withTransaction } from "~/db/tx.server";
 import { distinctIds, lockCustomers, lockOrders, lockShopExclusive } from "./locks.server";
 import { addTombstones, ordersOfCustomer } from "./upsert.server";
+import { dropAbandonedTablesIn } from "~/data/customer-metrics-tables.server";
+import { recordShopRedaction } from "~/data/shop-admission.server";
 import { deleteShopFitIn } from "~/data/shop-fit.server";
 
 // Mandatory compliance topics. Redaction really deletes: rows go, delivery payloads are
@@ -129,8 +131,16 @@ export async function redactShop(db: Db, shop: string): Promise<Record<string, n
     counts.shopSettings = await tx.$executeRaw`DELETE FROM "ShopSettings" WHERE shop = ${shop}`;
     counts.tombstones = await tx.$executeRaw`DELETE FROM "Tombstone" WHERE shop = ${shop}`;
     counts.dataRequests = await tx.$executeRaw`DELETE FROM "DataRequest" WHERE shop = ${shop}`;
+    counts.droppedDeliveryCounts = await tx.$executeRaw`DELETE FROM "DroppedDelivery" WHERE shop = ${shop}`;
     counts.sessions = await tx.$executeRaw`DELETE FROM "Session" WHERE shop = ${shop}`;
     counts.shops = await tx.$executeRaw`DELETE FROM "Shop" WHERE domain = ${shop}`;
+    // A refit killed before its partition swap leaves a table of the shop's metrics that
+    // no DELETE above reaches.
+    counts.abandonedRefitTables = (await dropAbandonedTablesIn(tx, shop)).length;
+    // The one row that outlives the redaction: with the deliveries and tombstones gone, it
+    // is what makes a retried delivery a drop instead of the shop's data coming back
+    // (ADR 0013). No personal data; a reinstall removes it.
+    await recordShopRedaction(tx, shop);
     return counts;
   });
 }

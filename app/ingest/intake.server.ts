@@ -3,11 +3,13 @@ import { ShopifyHeader } from "@shopify/shopify-api";
 import pg from "pg";
 import { z } from "zod";
 import { env } from "~/env.server";
+import { type ShopAdmission, countDroppedDelivery } from "~/data/shop-admission.server";
 import { type DeliveryRow, storeDelivery } from "~/data/webhook-deliveries.server";
 import { survivingConnectionLoss } from "~/db/pg.server";
 import { enqueueIngest } from "~/queues/enqueue.server";
 import { type BodyReservation, BodyBudget } from "./body-budget";
 import { ShopifyId } from "./payloads";
+import { ShopAdmissionCache, UnknownShopDrops, dropReason } from "./shop-admission.server";
 import { type Topic, canonicalTopic, topicOfPath } from "./topics";
 
 // The webhook intake: every routes/webhooks.* action is this one function.
@@ -18,8 +20,11 @@ import { type Topic, canonicalTopic, topicOfPath } from "./topics";
 //   bad HMAC 401 · store failure 503 (Shopify retries) · stored → 200, then the row id is
 //   enqueued (Redis down: still 200, the sweeper enqueues PENDING rows later) ·
 //   duplicate (same shop + X-Shopify-Webhook-Id) → 200, no second row, no job ·
-//   signed but not JSON / not of the topic's shape → stored FAILED with the reason, 200,
-//   never enqueued.
+//   signed but not JSON / not of the topic's shape / naming another shop or object (a
+//   replay) → stored FAILED with the reason, 200, never enqueued ·
+//   shop admission (ADR 0013): never installed → 200, body not read, counted in the
+//   process; redacted, or uninstalled and a data topic → verified, counted in
+//   DroppedDelivery, 200, not stored.
 //
 // The hot path is one INSERT and one queue add (target: 1,000 deliveries/s on 2 cores):
 // - Verification is Shopify's webhook check done here: HMAC-SHA256 of the raw body with
@@ -56,6 +61,8 @@ export interface IntakeOptions {
   bodyBudget?: BodyBudget;
   /** How long the body may take to arrive (default: WEBHOOK_BODY_DEADLINE_MS). */
   bodyDeadlineMs?: number;
+  /** Shop admission lookups (default: the process's cache, ADR 0013). */
+  admissionCache?: ShopAdmissionCache;
 }
 
 /** Verifies, stores and enqueues one webhook delivery; answers as Shopify expects. */
@@ -88,6 +95,22 @@ export async function receiveWebhook(request: Request, options: IntakeOptions = 
     }
     if (length > maxBodyBytes) return reply(413, `body over ${maxBodyBytes} bytes`);
   }
+  // Shop admission before the body is read (ADR 0013): a shop that never installed gets
+  // 200 and nothing is read or stored; others are decided once the body is verified.
+  const pool = options.pool ?? intakePool();
+  let admission: ShopAdmission;
+  try {
+    admission = await (options.admissionCache ?? processAdmissionCache()).admission(pool, shop);
+  } catch (error) {
+    console.error(`tenure: could not read the admission of ${shop}; answering 503 so Shopify retries: ${messageOf(error)}`);
+    return reply(503, "could not check the shop; retry later", { "Retry-After": "5" });
+  }
+  if (admission === "unknown") {
+    unknownShopDrops.record(shop, topic);
+    await request.body?.cancel().catch(() => {});
+    return reply(200, "", { Connection: "close" });
+  }
+
   // The body is held until the delivery is answered: its bytes count against the process's
   // budget from before the first one is read (a declared length) until then, on every path.
   const reservation = (options.bodyBudget ?? processBodyBudget()).open();
@@ -99,7 +122,7 @@ export async function receiveWebhook(request: Request, options: IntakeOptions = 
     if (read === "over budget") return budgetFull();
     if (read === "too slow") return reply(408, "the body did not arrive in time", { Connection: "close" });
     if (read === "broken") return reply(400, "the body was cut off", { Connection: "close" });
-    return await verifyAndStore(request, { shop, topic, body: read, secret: config.SHOPIFY_API_SECRET, pool: options.pool });
+    return await verifyAndStore(request, { shop, topic, admission, body: read, secret: config.SHOPIFY_API_SECRET, pool });
   } finally {
     reservation.release();
   }
@@ -107,12 +130,20 @@ export async function receiveWebhook(request: Request, options: IntakeOptions = 
 
 async function verifyAndStore(
   request: Request,
-  { shop, topic, body, secret, pool: given }: { shop: string; topic: Topic; body: Buffer; secret: string; pool: pg.Pool | undefined },
+  { shop, topic, admission, body, secret, pool }: { shop: string; topic: Topic; admission: ShopAdmission; body: Buffer; secret: string; pool: pg.Pool },
 ): Promise<Response> {
   if (body.length === 0) return reply(400, "empty body");
 
   if (!hasValidHmac(body, request.headers.get(ShopifyHeader.Hmac)!, secret)) {
     return reply(401, "invalid HMAC");
+  }
+  // Counted only once verified: a forged request must not move a shop's counts.
+  const dropped = dropReason(admission, topic);
+  if (dropped !== null) {
+    await countDroppedDelivery(pool, { shop, topic, reason: dropped }).catch((error: unknown) => {
+      console.error(`tenure: could not count a dropped ${topic} delivery for ${shop}: ${messageOf(error)}`);
+    });
+    return reply(200, "");
   }
 
   const rawBody = body.toString("utf8");
@@ -123,10 +154,9 @@ async function verifyAndStore(
     topic,
     apiVersion: request.headers.get(ShopifyHeader.ApiVersion),
     triggeredAt: parseTimestamp(request.headers.get(ShopifyHeader.TriggeredAt)),
-    ...classifyBody(topic, rawBody),
+    ...classifyBody(topic, rawBody, shop),
   };
 
-  const pool = given ?? intakePool();
   let stored: DeliveryRow = delivery;
   let deliveryId: string | null;
   try {
@@ -167,15 +197,18 @@ export function hasValidHmac(body: Buffer, signature: string, secret: string): b
 
 type BodyVerdict = Pick<DeliveryRow, "payloadJson" | "rawBody" | "status" | "error">;
 
-/** Decides how a verified body is stored: PENDING, or FAILED with the reason. */
-export function classifyBody(topic: string, rawBody: string): BodyVerdict {
+/**
+ * Decides how a verified body is stored: PENDING, or FAILED with the reason. With `shop`
+ * (the X-Shopify-Shop-Domain header), a payload that names another shop fails too.
+ */
+export function classifyBody(topic: string, rawBody: string, shop?: string): BodyVerdict {
   let payload: unknown;
   try {
     payload = JSON.parse(rawBody);
   } catch (error) {
     return { payloadJson: null, rawBody, status: "FAILED", error: `body is not valid JSON: ${messageOf(error)}` };
   }
-  const problem = shapeProblem(topic, payload);
+  const problem = shapeProblem(topic, payload) ?? replayProblem(topic, payload as Record<string, unknown>, shop);
   if (problem) return { payloadJson: rawBody, rawBody: null, status: "FAILED", error: problem };
   return { payloadJson: rawBody, rawBody: null, status: "PENDING", error: null };
 }
@@ -214,6 +247,14 @@ function storeFailed(delivery: DeliveryRow, error: unknown): Response {
     `tenure: could not store ${delivery.topic} delivery ${delivery.webhookId} for ${delivery.shop}; answering 503 so Shopify retries: ${messageOf(error)}`,
   );
   return reply(503, "could not store the delivery; retry later", { "Retry-After": "5" });
+}
+
+let admissionCache: ShopAdmissionCache | undefined;
+const unknownShopDrops = new UnknownShopDrops();
+
+function processAdmissionCache(): ShopAdmissionCache {
+  admissionCache ??= new ShopAdmissionCache();
+  return admissionCache;
 }
 
 let bodyBudget: BodyBudget | undefined;
@@ -336,4 +377,46 @@ function shapeProblem(topic: string, payload: unknown): string | null {
     .map((issue) => `${issue.path.join(".") || "(body)"}: ${issue.message}`)
     .join("; ");
   return `payload is not of the ${topic} shape: ${details}`;
+}
+
+// --- Replays --------------------------------------------------------------------------
+// Shopify's HMAC covers the body only, so a signed body can be sent again under other
+// headers (issue 12, finding 3). Where the payload names its shop or its object, the two
+// must agree: compliance payloads carry shop_domain, app/uninstalled the shop's
+// myshopify_domain, and order, refund and customer payloads admin_graphql_api_id, the
+// gid of their object.
+
+const OBJECT_TYPES: Partial<Record<Topic, string>> = {
+  "orders/create": "Order",
+  "orders/updated": "Order",
+  "orders/cancelled": "Order",
+  "orders/delete": "Order",
+  "refunds/create": "Refund",
+  "customers/create": "Customer",
+  "customers/update": "Customer",
+  "customers/delete": "Customer",
+};
+
+const GID = /^gid:\/\/shopify\/([A-Za-z]+)\/(\d+)$/;
+
+function replayProblem(topic: string, payload: Record<string, unknown>, shop: string | undefined): string | null {
+  if (shop !== undefined) {
+    const named = topic === "app/uninstalled" ? payload.myshopify_domain : payload.shop_domain;
+    const field = topic === "app/uninstalled" ? "myshopify_domain" : "shop_domain";
+    if (typeof named === "string" && named.trim().toLowerCase() !== shop) {
+      return `payload's ${field} ${JSON.stringify(named.slice(0, 100))} is not the ${ShopifyHeader.Domain} ${shop}`;
+    }
+  }
+  const type = OBJECT_TYPES[topic as Topic];
+  const gid = payload.admin_graphql_api_id;
+  if (type === undefined || gid === undefined || gid === null) return null;
+  const match = typeof gid === "string" ? GID.exec(gid) : null;
+  if (!match || match[1] !== type) {
+    return `payload's admin_graphql_api_id ${JSON.stringify(String(gid).slice(0, 100))} is not a ${type}: a ${topic} body is one`;
+  }
+  // Above 2^53 a JSON number is not exact; resolveId reads such an id from the gid anyway.
+  if (Number(match[2]) !== Number(payload.id)) {
+    return `payload's admin_graphql_api_id ${gid} does not carry its id ${String(payload.id).slice(0, 30)}`;
+  }
+  return null;
 }

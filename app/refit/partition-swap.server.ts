@@ -1,5 +1,6 @@
-import { createHash, randomBytes } from "node:crypto";
+import { randomBytes } from "node:crypto";
 import pg from "pg";
+import { METRICS_TABLE, shopTablePrefix } from "~/data/customer-metrics-tables.server";
 import { type Queryable, checkOut } from "~/db/pg.server";
 
 // CustomerMetrics is partitioned by shop (migration 20261125000000, ADR 0008). Small shops
@@ -8,13 +9,8 @@ import { type Queryable, checkOut } from "~/db/pg.server";
 // tables' life: names, creation, index builds, the swap, and clean-up after a failed refit.
 
 const { escapeIdentifier } = pg;
-export const METRICS_TABLE = "CustomerMetrics";
+export { METRICS_TABLE, dropAbandonedTables } from "~/data/customer-metrics-tables.server";
 export const SHARED_PARTITION = "CustomerMetrics_shared";
-
-/** The prefix of every table that holds (or is being built to hold) this shop's rows. */
-function shopTablePrefix(shop: string): string {
-  return `${METRICS_TABLE}_${createHash("sha256").update(shop).digest("hex").slice(0, 16)}_`;
-}
 
 /** A new table for the shop's rows, unique to this refit (a fit version can repeat after a redaction). */
 export function rebuildTableName(shop: string): string {
@@ -29,20 +25,6 @@ export async function shopPartition(db: Queryable, shop: string): Promise<string
     [escapeIdentifier(METRICS_TABLE), shop],
   );
   return result.rows[0]?.name ?? null;
-}
-
-/**
- * Drops the shop's tables that are not its partition: what a refit that failed or was
- * killed before its swap left behind. Its retry starts again from a new table.
- */
-export async function dropAbandonedTables(db: Queryable, shop: string): Promise<string[]> {
-  const result = await db.query<{ name: string }>(
-    `SELECT relname AS name FROM pg_class
-     WHERE relkind = 'r' AND NOT relispartition AND starts_with(relname, $1) AND relnamespace = current_schema()::regnamespace`,
-    [shopTablePrefix(shop)],
-  );
-  for (const { name } of result.rows) await db.query(`DROP TABLE IF EXISTS ${escapeIdentifier(name)}`);
-  return result.rows.map((row) => row.name);
 }
 
 /** An empty table with CustomerMetrics' columns and defaults, and no index yet. */

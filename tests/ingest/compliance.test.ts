@@ -116,8 +116,66 @@ describe("compliance topics", () => {
     const otherBefore = await rowsOfShop(db(), otherShop);
     const { outcome } = await deliver(shop, "shop/redact", forShop("shop-redact", shop));
     expect(outcome.status).toBe("processed");
-    expect(await rowsOfShop(db(), shop)).toEqual([]);
+    // Only the shop-level tombstone stays: a domain and a time, no personal data.
+    expect((await rowsOfShop(db(), shop)).map((row) => [row.table, Object.keys(JSON.parse(row.json))])).toEqual([
+      ["ShopRedaction", ["domain", "redactedAt"]],
+    ]);
     expect(await rowsOfShop(db(), otherShop)).toEqual(otherBefore);
+  });
+
+  it("after shop/redact, a retried delivery received before it brings nothing back (issue 12, finding 2)", async () => {
+    const shop = uniqueShop("redacted");
+    await populate(shop);
+    await deliver(shop, "shop/redact", forShop("shop-redact", shop));
+
+    // Shopify retries deliveries it sent before the redaction, under their own webhook ids.
+    const retries = [
+      ["customers/create", fixture("customers-create")],
+      ["orders/create", fixture("orders-create")],
+      ["refunds/create", fixture("refunds-create")],
+      ["customers/update", fixture("customers-update")],
+    ] as const;
+    for (const [topic, payload] of retries) {
+      const { id, outcome } = await deliver(shop, topic, payload);
+      expect(outcome, topic).toEqual({ status: "dropped", reason: "shop redacted" });
+      expect(await db().webhookDelivery.findUniqueOrThrow({ where: { id } }), topic).toMatchObject({
+        status: "PROCESSED",
+        payload: null,
+        rawBody: null,
+        error: "dropped: shop redacted",
+      });
+    }
+    const rows = await rowsOfShop(db(), shop);
+    for (const needle of [EMAIL, PHONE, "Okafor"]) expect(rows.filter((row) => row.json.includes(needle)), needle).toEqual([]);
+    expect(await snapshot(db(), shop)).toEqual({ orders: [], customers: [], refunds: [], tombstones: [] });
+    expect(await db().droppedDelivery.findMany({ where: { shop }, select: { topic: true, reason: true, count: true }, orderBy: { topic: "asc" } })).toEqual(
+      [
+        { topic: "customers/create", reason: "shop redacted", count: 1n },
+        { topic: "customers/update", reason: "shop redacted", count: 1n },
+        { topic: "orders/create", reason: "shop redacted", count: 1n },
+        { topic: "refunds/create", reason: "shop redacted", count: 1n },
+      ],
+    );
+  });
+
+  it("a delivery stored while the shop was installed is not applied once the shop is uninstalled (the intake's view may be stale)", async () => {
+    const shop = uniqueShop("uninstalled");
+    await db().shop.create({ data: { domain: shop, installedAt: at("2025-01-01T00:00:00Z") } });
+    const stored = await insertDelivery(db(), { shop, topic: "orders/create", payload: fixture("orders-create") });
+    await deliver(shop, "app/uninstalled", { ...fixture("app-uninstalled"), myshopify_domain: shop });
+    expect(await processDelivery(db(), stored)).toEqual({ status: "dropped", reason: "shop uninstalled" });
+    expect(await db().order.count({ where: { shop } })).toBe(0);
+    // Compliance topics of an uninstalled shop still run: shop/redact comes after the uninstall.
+    const { outcome } = await deliver(shop, "shop/redact", forShop("shop-redact", shop));
+    expect(outcome.status).toBe("processed");
+  });
+
+  it("a delivery of a shop that never installed is not applied, and counted", async () => {
+    const shop = uniqueShop("never");
+    const id = await insertDelivery(db(), { shop, topic: "customers/create", payload: fixture("customers-create"), install: false });
+    expect(await processDelivery(db(), id)).toEqual({ status: "dropped", reason: "shop never installed" });
+    expect(await db().customer.count({ where: { shop } })).toBe(0);
+    expect(await db().droppedDelivery.findMany({ where: { shop }, select: { topic: true, count: true } })).toEqual([{ topic: "customers/create", count: 1n }]);
   });
 
   it("refuses a compliance payload naming another shop", async () => {

@@ -3,12 +3,13 @@ import "@shopify/shopify-api/adapters/web-api";
 import fc from "fast-check";
 import pg from "pg";
 import { closeProducerQueues } from "~/queues/connections.server";
-import { testDb, uniqueShop } from "../support/db";
+import { installedShop, testDb, testPool, uniqueShop } from "../support/db";
 import { closedPort } from "../support/ports";
-import { fixtureJson, fixtureText } from "../support/webhook-fixtures";
+import { fixtureJson, fixtureText, fixtureTextFor } from "../support/webhook-fixtures";
 import { isolatedIngestQueue, queuedDeliveryIds } from "../support/queues";
 import { shopifyHmac, uniqueWebhookId, webhookHeaders, webhookRequest, type WebhookRequestInit } from "../support/signed-webhooks";
 import { closeIntakePool, hasValidHmac, receiveWebhook } from "../../app/ingest/intake.server";
+import { ShopAdmissionCache } from "../../app/ingest/shop-admission.server";
 
 // The intake through the real route actions, on this worker's PostgreSQL and the shared
 // Redis (a prefix of its own). Requests are signed exactly as Shopify signs them.
@@ -34,7 +35,7 @@ async function rowsFor(shop: string) {
 
 describe("a valid delivery", () => {
   it("is stored with its headers and payload before 200, and only its id is queued", async () => {
-    const shop = uniqueShop();
+    const shop = await installedShop();
     const body = fixtureText("orders-create");
     const response = await deliver({
       topic: "orders/create",
@@ -84,9 +85,9 @@ describe("a valid delivery", () => {
       ["app/scopes_update", "app-scopes-update"],
       ["bulk_operations/finish", "bulk-operations-finish"],
     ];
-    const shop = uniqueShop();
+    const shop = await installedShop();
     for (const [topic, name] of cases) {
-      expect((await deliver({ topic, shop, body: fixtureText(name) })).status, `${topic} ${name}`).toBe(200);
+      expect((await deliver({ topic, shop, body: fixtureTextFor(name, shop) })).status, `${topic} ${name}`).toBe(200);
     }
     const rows = await rowsFor(shop);
     expect(rows.map((row) => [row.topic, row.status, row.error])).toEqual(
@@ -103,7 +104,7 @@ describe("a valid delivery", () => {
     const body = JSON.stringify(order);
     expect(Buffer.byteLength(body)).toBeGreaterThan(1_000_000);
 
-    const shop = uniqueShop();
+    const shop = await installedShop();
     expect((await deliver({ topic: "orders/create", shop, body })).status).toBe(200);
     expect((await rowsFor(shop)).map((row) => row.status)).toEqual(["PENDING"]);
   });
@@ -111,7 +112,12 @@ describe("a valid delivery", () => {
 
 describe("rejections store nothing", () => {
   const body = fixtureText("customers-update");
-  const base = (): WebhookRequestInit => ({ topic: "customers/update", shop: uniqueShop(), body });
+  let installed = "";
+  beforeAll(async () => {
+    installed = await installedShop();
+  });
+  // Nothing is stored by any of these, so they share one installed shop.
+  const base = (): WebhookRequestInit => ({ topic: "customers/update", shop: installed, body });
   const maxBytes = 5 * 1024 * 1024; // WEBHOOK_MAX_BODY_BYTES default
 
   const table: [string, number, () => WebhookRequestInit | Request][] = [
@@ -181,7 +187,7 @@ describe("rejections store nothing", () => {
 
   it("a path no subscription uses is 404 and stores nothing", async () => {
     const route = await import("../../app/routes/webhooks.$");
-    const shop = uniqueShop();
+    const shop = await installedShop();
     const request = webhookRequest({ topic: "orders/paid", shop, body: "{}" });
     const response = await route.action({ request, params: { "*": "orders/paid" }, context: {} });
     expect(response.status).toBe(404);
@@ -191,7 +197,7 @@ describe("rejections store nothing", () => {
 
 describe("duplicates", () => {
   it("the same delivery twice, one after the other: one row, one job", async () => {
-    const shop = uniqueShop();
+    const shop = await installedShop();
     const init = { topic: "orders/updated", shop, body: fixtureText("orders-updated-refunded"), webhookId: uniqueWebhookId() };
     expect((await deliver(init)).status).toBe(200);
     expect((await deliver(init)).status).toBe(200);
@@ -205,7 +211,7 @@ describe("duplicates", () => {
   });
 
   it("the same delivery 12 times at once: one row, one job, all answered 200", async () => {
-    const shop = uniqueShop();
+    const shop = await installedShop();
     const init = { topic: "orders/create", shop, body: fixtureText("orders-create"), webhookId: uniqueWebhookId() };
     const responses = await Promise.all(Array.from({ length: 12 }, () => deliver(init)));
     expect(responses.map((response) => response.status)).toEqual(Array(12).fill(200));
@@ -218,7 +224,7 @@ describe("duplicates", () => {
 
   it("the same webhook id for two shops is two deliveries", async () => {
     const webhookId = uniqueWebhookId();
-    const [a, b] = [uniqueShop("a"), uniqueShop("b")];
+    const [a, b] = [await installedShop("a"), await installedShop("b")];
     for (const shop of [a, b]) {
       expect((await deliver({ topic: "customers/create", shop, body: fixtureText("customers-create"), webhookId })).status).toBe(200);
     }
@@ -229,7 +235,7 @@ describe("duplicates", () => {
 
 describe("bodies that are signed but unusable", () => {
   async function deliverOnce(topic: string, body: string) {
-    const shop = uniqueShop();
+    const shop = await installedShop();
     const response = await deliver({ topic, shop, body });
     const rows = await rowsFor(shop);
     expect(rows).toHaveLength(1);
@@ -275,7 +281,7 @@ describe("bodies that are signed but unusable", () => {
     ["customers/update", "an order body as a customer profile"],
     ["products/update", "a topic Tenure has no subscription for"],
   ])("a signed body sent with X-Shopify-Topic %s to /webhooks/orders/create (%s): 400, nothing stored", async (topicHeader) => {
-    const shop = uniqueShop();
+    const shop = await installedShop();
     const request = webhookRequest({ topic: "orders/create", shop, body: fixtureText("orders-create"), headers: { "X-Shopify-Topic": topicHeader } });
     const response = await deliver(request);
     expect(response.status).toBe(400);
@@ -284,7 +290,7 @@ describe("bodies that are signed but unusable", () => {
   });
 
   it("accepts the topic header in the library's enum form (ORDERS_CREATE) at its own address", async () => {
-    const shop = uniqueShop();
+    const shop = await installedShop();
     const request = webhookRequest({ topic: "orders/create", shop, body: fixtureText("orders-create"), headers: { "X-Shopify-Topic": "ORDERS_CREATE" } });
     expect((await deliver(request)).status).toBe(200);
     expect(await rowsFor(shop)).toMatchObject([{ topic: "orders/create", status: "PENDING" }]);
@@ -312,13 +318,16 @@ describe("when the delivery cannot be stored", () => {
   it("answers 5xx so Shopify retries, and queues nothing", async () => {
     const port = await closedPort();
     const refusing = new pg.Pool({ connectionString: `postgresql://postgres@127.0.0.1:${port}/nowhere`, connectionTimeoutMillis: 2_000 });
-    const shop = uniqueShop();
+    const shop = await installedShop();
+    // The shop's admission already known (cached), so the INSERT is what fails.
+    const admissionCache = new ShopAdmissionCache();
+    await admissionCache.admission(testPool(), shop);
     const before = await queuedDeliveryIds(queue);
     const errors = vi.spyOn(console, "error").mockImplementation(() => {});
     try {
       const response = await receiveWebhook(
         webhookRequest({ topic: "orders/create", shop, body: fixtureText("orders-create") }),
-        { pool: refusing },
+        { pool: refusing, admissionCache },
       );
       expect(response.status).toBe(503);
       expect(response.headers.get("Retry-After")).toBe("5");
@@ -337,7 +346,7 @@ describe("when Redis is down", () => {
     const redisUrl = process.env.REDIS_URL;
     await closeProducerQueues();
     process.env.REDIS_URL = `redis://127.0.0.1:${await closedPort()}`;
-    const shop = uniqueShop();
+    const shop = await installedShop();
     try {
       const response = await deliver({ topic: "orders/create", shop, body: fixtureText("orders-create") });
       expect(response.status).toBe(200);

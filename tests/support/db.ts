@@ -5,6 +5,8 @@ import { Prisma, type PrismaClient } from "@prisma/client";
 import type pg from "pg";
 import { afterAll } from "vitest";
 import { createPrismaClient } from "../../app/db.server";
+import { readShopAdmission } from "~/data/shop-admission.server";
+import { type ShopInstallRow, installShop as installShopRow } from "~/data/shop.server";
 import { createPgPool } from "~/db/pg.server";
 
 let client: PrismaClient | undefined;
@@ -41,6 +43,20 @@ export function uniqueShop(label = "shop"): string {
   return `${label}-${process.pid}-${Date.now().toString(36)}-${counter}.myshopify.com`;
 }
 
+/**
+ * Installs the shop as the auth flow does (installShop, data/shop.server.ts), so its
+ * deliveries are admitted (ADR 0013); reinstalls an uninstalled or redacted one. Returns it.
+ */
+export async function installShop(shop: string, settings: Partial<Omit<ShopInstallRow, "shop">> = {}): Promise<string> {
+  await installShopRow(testPool(), shop, settings);
+  return shop;
+}
+
+/** uniqueShop(), installed. */
+export async function installedShop(label = "shop"): Promise<string> {
+  return installShop(uniqueShop(label));
+}
+
 let webhookCounter = 0;
 
 export interface DeliveryInput {
@@ -50,10 +66,16 @@ export interface DeliveryInput {
   webhookId?: string;
   receivedAt?: Date;
   triggeredAt?: Date;
+  /**
+   * Default true: a shop the database has never seen (no row, no redaction) is installed
+   * first, as the intake admits only known shops. false stores it for a shop as it stands.
+   */
+  install?: boolean;
 }
 
 /** Stores a delivery the way the intake route does (the route itself is tested elsewhere). */
 export async function insertDelivery(db: PrismaClient, input: DeliveryInput): Promise<bigint> {
+  if (input.install !== false && (await readShopAdmission(testPool(), input.shop)) === "unknown") await installShop(input.shop);
   webhookCounter += 1;
   const row = await db.webhookDelivery.create({
     data: {

@@ -3,7 +3,7 @@ import { Redis } from "ioredis";
 import { processDelivery } from "~/ingest/deliveries.server";
 import { QUEUE } from "~/queues/contract";
 import { closeProducerQueues } from "~/queues/connections.server";
-import { insertDelivery, testDb, testPool } from "./db";
+import { insertDelivery, installShop, testDb, testPool } from "./db";
 import { orderPayload, type OrderSpec } from "./webhook-payloads";
 
 // Shops built through the real ingest path (stored delivery -> processDelivery), on this
@@ -26,7 +26,7 @@ export async function dropQueues(prefix = process.env.TENURE_QUEUE_PREFIX, url =
 }
 
 export async function createShop(shop: string, timezone = "UTC"): Promise<void> {
-  await testDb().shop.create({ data: { domain: shop, timezone, currency: "USD" } });
+  await installShop(shop, { timezone, currency: "USD" });
 }
 
 /** Stores a delivery and runs the ingest processor on it, as the ingest worker would. */

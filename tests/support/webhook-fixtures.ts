@@ -13,6 +13,17 @@ export function fixtureText(name: string): string {
   return readFileSync(`${directory}${name}.json`, "utf8");
 }
 
+/** The shop the fixtures were captured from. */
+export const FIXTURE_SHOP = "northfold-outfitters.myshopify.com";
+
+/**
+ * A fixture's text as Shopify would send it to `shop`: payloads that name their shop
+ * (compliance topics, app/uninstalled) must name the delivery's shop (the intake checks).
+ */
+export function fixtureTextFor(name: string, shop: string): string {
+  return fixtureText(name).replaceAll(FIXTURE_SHOP, shop);
+}
+
 /** A fresh copy of a webhook fixture, parsed. */
 export function fixture(name: string): Json {
   return JSON.parse(fixtureText(name)) as Json;
