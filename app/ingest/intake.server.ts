@@ -252,6 +252,11 @@ function storeFailed(delivery: DeliveryRow, error: unknown): Response {
 let admissionCache: ShopAdmissionCache | undefined;
 const unknownShopDrops = new UnknownShopDrops();
 
+/** Deliveries for never-installed shops this process acknowledged unread since it started. */
+export function unknownShopDropCount(): number {
+  return unknownShopDrops.total;
+}
+
 function processAdmissionCache(): ShopAdmissionCache {
   admissionCache ??= new ShopAdmissionCache();
   return admissionCache;
