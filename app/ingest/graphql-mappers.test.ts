@@ -42,3 +42,12 @@ describe("mapGraphqlOrder", () => {
     expect(() => mapGraphqlOrder(badMoney, lineItems)).toThrow(PayloadValidationError);
   });
 });
+
+describe("mapGraphqlOrder's currencies (issue 12, finding 6)", () => {
+  it.each(["XXX", "XTS", "QQQ"])("refuses %s as a shop-money currency", (code) => {
+    const payload = orderPayload({ id: 502, customerId: 9, updatedAt: new Date("2025-04-01T00:00:00Z"), totalCents: 1_000 });
+    const { order, lineItems } = graphqlOrderFromWebhook(payload);
+    (order as { currentTotalPriceSet: { shopMoney: { currencyCode: string } } }).currentTotalPriceSet.shopMoney.currencyCode = code;
+    expect(() => mapGraphqlOrder(order, lineItems)).toThrow(/currencyCode: must be an ISO 4217 currency of money/);
+  });
+});

@@ -1,6 +1,7 @@
 import { z } from "zod";
 import { MoneyFormatError, toMinorUnits } from "~/analytics/money";
 import { type CustomerRow, type OrderBundle, type OrderRow, type RefundRow, PayloadValidationError, parsePayload } from "./mappers";
+import { CurrencyCode } from "./payloads";
 
 // Pure Admin GraphQL -> row mappers, for the bulk backfill (JSONL) and reconciliation
 // (paged `orders` query). They produce exactly the rows the webhook mappers produce for
@@ -10,7 +11,7 @@ import { type CustomerRow, type OrderBundle, type OrderRow, type RefundRow, Payl
 const Gid = (type: string) => z.string().regex(new RegExp(`^gid://shopify/${type}/\\d+`), `must be a ${type} gid`);
 const Time = z.iso.datetime({ offset: true }).transform((value) => new Date(value));
 const MoneyBag = z.object({
-  shopMoney: z.object({ amount: z.string(), currencyCode: z.string().regex(/^[A-Z]{3}$/, "must be an ISO 4217 code") }),
+  shopMoney: z.object({ amount: z.string(), currencyCode: CurrencyCode }),
 });
 
 export const GraphqlCustomer = z.object({

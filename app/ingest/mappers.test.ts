@@ -2,6 +2,7 @@ import { fixture } from "../../tests/support/webhook-fixtures";
 import {
   PayloadValidationError,
   baseNetMinor,
+  foreignCurrencyProblem,
   mapCustomerPayload,
   mapDeletePayload,
   mapOrderPayload,
@@ -206,5 +207,39 @@ describe("implausible values", () => {
     expect(() => mapCustomerPayload({ ...fixture("customers-update"), updated_at: "9999-01-01T00:00:00Z" }, "customers/update")).toThrow(PayloadValidationError);
     const soon = new Date(Date.now() + 3_600_000).toISOString();
     expect(mapOrderPayload({ ...fixture("orders-create"), updated_at: soon }, "orders/updated").order.shopifyUpdatedAt.toISOString()).toBe(soon);
+  });
+});
+
+// Amounts are added in the shop's currency only (issue 12, finding 6).
+describe("currencies", () => {
+  /** The orders-create fixture placed in yen, with its shop-money figures in `shopMoneyCurrency`. */
+  function yenOrder(shopMoneyCurrency: string, amount: string) {
+    const payload = fixture("orders-create") as Record<string, unknown>;
+    const set = { shop_money: { amount, currency_code: shopMoneyCurrency }, presentment_money: { amount: "25000", currency_code: "JPY" } };
+    return { ...payload, currency: "JPY", presentment_currency: "JPY", total_price_set: set, current_total_price_set: set };
+  }
+
+  it("reads a JPY order's amounts from its shop-money figures (USD), never the yen", () => {
+    const { order } = mapOrderPayload(yenOrder("USD", "169.63"), "orders/create");
+    expect(order).toMatchObject({ currency: "USD", currentTotalMinor: 16963n });
+    expect(foreignCurrencyProblem("USD", order, [])).toBeNull();
+  });
+
+  it("names an order whose shop-money figures are not in the shop's currency, and such a refund", () => {
+    const { order } = mapOrderPayload(yenOrder("JPY", "25000"), "orders/create");
+    expect(order).toMatchObject({ currency: "JPY", currentTotalMinor: 25000n });
+    expect(foreignCurrencyProblem("USD", order, [])).toBe(
+      "order 6123456789012 has no amounts in the shop's currency USD: its shop_money figures are in JPY",
+    );
+    expect(foreignCurrencyProblem("USD", null, [{ id: 5n, currency: "EUR" }])).toMatch(/^refund 5 has no amounts in the shop's currency USD/);
+    expect(foreignCurrencyProblem("USD", null, [{ id: 5n, currency: null }])).toBeNull();
+  });
+
+  it.each(["XXX", "XTS", "XAU", "XDR", "ABC", "usd"])("refuses %s as an order's currency or a shop-money currency", (code) => {
+    expect(() => mapOrderPayload({ ...fixture("orders-create"), currency: code }, "orders/create")).toThrow(/currency: must be an ISO 4217 currency of money/);
+    expect(() => mapOrderPayload(yenOrder(code, "10.00"), "orders/create")).toThrow(PayloadValidationError);
+    const refund = fixture("refunds-create") as { refund_line_items: { subtotal_set: { shop_money: { currency_code: string } } }[] };
+    refund.refund_line_items[0].subtotal_set.shop_money.currency_code = code;
+    expect(() => mapRefundPayload(refund)).toThrow(/currency_code: must be an ISO 4217 currency of money/);
   });
 });

@@ -267,6 +267,27 @@ export function mapOrderPayload(payload: unknown, topic = "orders/updated"): Ord
   });
 }
 
+/**
+ * Why these amounts cannot be added to the shop's, or null when they can. Every stored
+ * amount is in the shop's currency: an order placed in another currency (a JPY order in a
+ * USD shop) is taken through its `shop_money` figures, which the mappers read; an order
+ * whose shop-money figures are themselves in another currency (placed before the shop
+ * changed its currency, or forged) has nothing Tenure can add, and is refused whole
+ * (issue 12, finding 6).
+ */
+export function foreignCurrencyProblem(
+  shopCurrency: string,
+  order: Pick<OrderRow, "id" | "currency"> | null,
+  refunds: Pick<RefundRow, "id" | "currency">[],
+): string | null {
+  if (order && order.currency !== shopCurrency) {
+    return `order ${order.id} has no amounts in the shop's currency ${shopCurrency}: its shop_money figures are in ${order.currency}`;
+  }
+  const refund = refunds.find((r) => r.currency !== null && r.currency !== shopCurrency);
+  if (refund) return `refund ${refund.id} has no amounts in the shop's currency ${shopCurrency}: its shop_money figures are in ${refund.currency}`;
+  return null;
+}
+
 /** orders/delete, customers/delete -> the id to delete. */
 export function mapDeletePayload(payload: unknown, topic: string): bigint {
   const parsed = parsePayload(topic, DeletePayload, payload);

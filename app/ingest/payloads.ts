@@ -23,8 +23,28 @@ export const ShopifyId = z.union([
 /** ISO 8601 with an offset, as Shopify sends every timestamp ("2025-03-14T10:21:07-04:00"). */
 export const Timestamp = z.iso.datetime({ offset: true }).transform((value) => new Date(value));
 
+/**
+ * ISO 4217 codes that are not money a shop is paid in: XXX ("no currency"), XTS (testing),
+ * precious metals, and units of account. Node 22's ICU leaves most of them out of
+ * Intl.supportedValuesOf("currency") already, but lists XDR and XSU.
+ */
+const NOT_MONEY = new Set(["XXX", "XTS", "XAU", "XAG", "XPD", "XPT", "XDR", "XSU", "XUA", "XBA", "XBB", "XBC", "XBD"]);
+/** Currencies Shopify takes that this Node's ICU does not list yet. */
+const NOT_YET_IN_ICU = ["VED"];
+const MONEY_CURRENCIES: ReadonlySet<string> = new Set(
+  [...Intl.supportedValuesOf("currency"), ...NOT_YET_IN_ICU].filter((code) => !NOT_MONEY.has(code)),
+);
+
+/** Whether `code` is an ISO 4217 currency a shop can be paid in (not XXX, XTS, a metal or an unknown code). */
+export function isMoneyCurrency(code: string): boolean {
+  return MONEY_CURRENCIES.has(code);
+}
+
+/** A currency code Tenure adds amounts in: ISO 4217 money, refused otherwise (issue 12, finding 6). */
+export const CurrencyCode = z.string().refine(isMoneyCurrency, "must be an ISO 4217 currency of money (not XXX, XTS or an unknown code)");
+
 const Amount = z.union([z.string(), z.number()]);
-const Money = z.object({ amount: Amount, currency_code: z.string().regex(/^[A-Z]{3}$/, "must be an ISO 4217 code") });
+const Money = z.object({ amount: Amount, currency_code: CurrencyCode });
 /** A `*_set` money bag. Tenure reads `shop_money` only: the shop's own currency. */
 export const MoneySet = z.object({ shop_money: Money, presentment_money: Money.optional() });
 
@@ -89,6 +109,9 @@ export const OrderPayload = z.object({
   processed_at: Timestamp.nullish(),
   cancelled_at: Timestamp.nullish(),
   test: z.boolean().default(false),
+  /** The shop currency when the order was placed; its amounts are read from the `*_set.shop_money` figures. */
+  currency: CurrencyCode.nullish(),
+  presentment_currency: CurrencyCode.nullish(),
   financial_status: z.string().nullish(),
   source_name: z.string().nullish(),
   tags: z.string().nullish(),

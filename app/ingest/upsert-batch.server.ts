@@ -1,5 +1,6 @@
 import { Prisma } from "@prisma/client";
-import { type CustomerRow, type OrderBundle, type OrderRow } from "./mappers";
+import { type CustomerRow, type OrderBundle, type OrderRow, foreignCurrencyProblem } from "./mappers";
+import { shopCurrency } from "./shop-currency.server";
 import { recomputeCustomerSummaries, recomputeOrderNets } from "./summary.server";
 import { type RawTx } from "~/db/pg.server";
 import { distinctIds, lockShopExclusive } from "./locks.server";
@@ -41,6 +42,8 @@ export interface BatchResult {
    * deferred: the import's end recomputes every summary and rescores the whole shop.
    */
   customerIds: bigint[];
+  /** Orders left out whole, with the reason: amounts not in the shop's currency (foreignCurrencyProblem). */
+  refused: string[];
 }
 
 const iso = (date: Date | null) => (date ? date.toISOString() : null);
@@ -137,8 +140,19 @@ async function ordersWithRefunds(tx: RawTx, shop: string, orders: OrderRow[]): P
   return new Set(rows.map((row) => row.orderId));
 }
 
-export async function upsertOrdersBatch(tx: RawTx, shop: string, bundles: OrderBundle[], options: BatchOptions = {}): Promise<BatchResult> {
-  if (bundles.length === 0) return { ordersWritten: 0, customerIds: [] };
+export async function upsertOrdersBatch(tx: RawTx, shop: string, incoming: OrderBundle[], options: BatchOptions = {}): Promise<BatchResult> {
+  if (incoming.length === 0) return { ordersWritten: 0, customerIds: [], refused: [] };
+  // As upsertOrder: an order whose amounts are not in the shop's currency is not applied,
+  // nor anything of it (its customer's profile included); the rest of the batch is.
+  const currency = await shopCurrency(tx, shop);
+  const refused: string[] = [];
+  const bundles = incoming.filter((bundle) => {
+    const problem = currency === null ? null : foreignCurrencyProblem(currency, bundle.order, bundle.refunds);
+    if (problem !== null) refused.push(problem);
+    return problem === null;
+  });
+  if (refused.length > 0) console.warn(`tenure: ${shop}: ${refused.length} order(s) left out of a batch: ${refused.slice(0, 3).join("; ")}`);
+  if (bundles.length === 0) return { ordersWritten: 0, customerIds: [], refused };
   const orders = latestBy(bundles.map((b) => b.order), (o) => o.id, (o) => o.shopifyUpdatedAt);
   const orderIds = orders.map((o) => o.id);
 
@@ -249,7 +263,7 @@ export async function upsertOrdersBatch(tx: RawTx, shop: string, bundles: OrderB
   // A stale order with refunds new to us: its stored net may change (written ones are already right).
   const staleWithNewRefunds = ordersWithNewRefunds.filter((id) => !writtenIds.has(id));
   if (staleWithNewRefunds.length > 0) await recomputeOrderNets(tx, shop, staleWithNewRefunds);
-  if (deferred) return { ordersWritten, customerIds: [] };
+  if (deferred) return { ordersWritten, customerIds: [], refused };
 
   // Whose summary can have changed: both ends of every written order, the owners of stale
   // orders whose net moved; and whose profile changed (metrics show it too).
@@ -260,5 +274,5 @@ export async function upsertOrdersBatch(tx: RawTx, shop: string, bundles: OrderB
     ...stored.filter((row) => staleSet.has(row.id)).map((row) => row.customerId),
   ]);
   await recomputeCustomerSummaries(tx, shop, summaryIds);
-  return { ordersWritten, customerIds: distinctIds([...summaryIds, ...profilesWritten]) };
+  return { ordersWritten, customerIds: distinctIds([...summaryIds, ...profilesWritten]), refused };
 }

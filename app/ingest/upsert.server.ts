@@ -1,5 +1,6 @@
 import { Prisma } from "@prisma/client";
-import { type CustomerRow, type OrderBundle, type OrderRow, type RefundRow } from "./mappers";
+import { type CustomerRow, type OrderBundle, type OrderRow, type RefundRow, PayloadValidationError, foreignCurrencyProblem } from "./mappers";
+import { shopCurrency } from "./shop-currency.server";
 import { recomputeCustomerSummaries, recomputeOrderNets } from "./summary.server";
 import { type RawTx } from "~/db/pg.server";
 import { type RawDb, withRawTransaction } from "~/db/tx.server";
@@ -148,6 +149,17 @@ async function writeOrder(tx: RawTx, shop: string, o: OrderRow): Promise<boolean
   return written > 0;
 }
 
+/**
+ * Refuses, before anything is written, amounts not in the shop's currency (see
+ * foreignCurrencyProblem): the delivery fails with the reason. A shop without a row (no
+ * install recorded) has no currency to check against.
+ */
+async function requireShopCurrency(tx: RawTx, shop: string, what: string, order: OrderRow | null, refunds: RefundRow[]): Promise<void> {
+  const currency = await shopCurrency(tx, shop);
+  const problem = currency === null ? null : foreignCurrencyProblem(currency, order, refunds);
+  if (problem !== null) throw new PayloadValidationError(what, [problem]);
+}
+
 /** Refunds are immutable in Shopify: the first copy stored stays. */
 async function insertRefunds(tx: RawTx, shop: string, refunds: RefundRow[]): Promise<number> {
   let inserted = 0;
@@ -174,6 +186,7 @@ async function storedOrderCustomer(tx: RawTx, shop: string, orderId: bigint): Pr
 export async function upsertOrder(db: RawDb, shop: string, bundle: OrderBundle): Promise<WriteResult> {
   return withRawTransaction(db, async (tx) => {
     const { order } = bundle;
+    await requireShopCurrency(tx, shop, "order", order, bundle.refunds);
     await lockOrders(tx, shop, [order.id]);
     const before = await storedOrderCustomer(tx, shop, order.id);
     await lockCustomers(tx, shop, [before.customerId, order.customerId]);
@@ -227,6 +240,7 @@ export async function upsertCustomer(db: RawDb, shop: string, customer: Customer
  */
 export async function applyRefund(db: RawDb, shop: string, refund: RefundRow): Promise<WriteResult> {
   return withRawTransaction(db, async (tx) => {
+    await requireShopCurrency(tx, shop, "refund", null, [refund]);
     await lockOrders(tx, shop, [refund.orderId]);
     const order = await storedOrderCustomer(tx, shop, refund.orderId);
     await lockCustomers(tx, shop, [order.customerId]);
