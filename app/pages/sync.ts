@@ -5,6 +5,8 @@
 export const COUNT_CAP = 1_000;
 /** Failed deliveries listed, newest first. */
 export const FAILED_SHOWN = 25;
+/** Rows of dropped-delivery counts listed (one per topic and reason), most recent first. */
+export const DROPPED_SHOWN = 20;
 
 export interface SyncPageData {
   shop: string;
@@ -35,4 +37,6 @@ export interface SyncPageData {
   pendingCount: number;
   failedCount: number;
   failed: { id: string; topic: string; receivedAtIso: string; attempts: number; error: string | null }[];
+  /** Deliveries acknowledged but not applied (ADR 0013), counted per topic and reason. */
+  dropped: { topic: string; reason: string; count: number; lastAtIso: string }[];
 }

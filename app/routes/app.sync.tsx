@@ -111,6 +111,7 @@ export default function Sync() {
           )}
         </HeadingCard>
         <FailedDeliveries page={page} />
+        <DroppedDeliveries page={page} />
       </CardColumn>
     </Page>
   );
@@ -167,6 +168,32 @@ function FailedDeliveries({ page }: { page: SyncPageData }) {
           />
         </>
       )}
+    </HeadingCard>
+  );
+}
+
+/** Why a delivery was not applied, in the merchant's words (reasons: ingest/shop-admission.server.ts). */
+const DROP_EXPLANATIONS: Record<string, string> = {
+  "shop uninstalled": "Sent while Tenure was uninstalled from your store",
+  "shop redacted": "Sent after your store's data in Tenure was erased at Shopify's request",
+  "shop never installed": "Sent before Tenure was installed on your store",
+};
+
+function DroppedDeliveries({ page }: { page: SyncPageData }) {
+  if (page.dropped.length === 0) return null;
+  const total = page.dropped.reduce((sum, row) => sum + row.count, 0);
+  return (
+    <HeadingCard title="Updates not applied">
+      <Text as="p" tone="subdued">
+        Shopify sent {count(total)} {total === 1 ? "update" : "updates"} that Tenure acknowledged but did not apply, because your store was not
+        installed at the time. They were not stored. Orders changed since you installed are read again by the import and the reconciliation sweep.
+      </Text>
+      <DataTable
+        columnContentTypes={["text", "text", "numeric", "text"]}
+        headings={["Topic", "Why", "Updates", "Last one"]}
+        rows={page.dropped.map((row) => [row.topic, DROP_EXPLANATIONS[row.reason] ?? row.reason, count(row.count), instant(row.lastAtIso)])}
+        truncate={false}
+      />
     </HeadingCard>
   );
 }

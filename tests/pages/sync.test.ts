@@ -1,5 +1,6 @@
 import type pg from "pg";
 import { COUNT_CAP, FAILED_SHOWN } from "~/pages/sync";
+import { countDroppedDelivery } from "~/data/shop-admission.server";
 import { loadSyncPage } from "~/pages/sync.server";
 import { uniqueShop } from "../support/db";
 import type * as SyncRouteModule from "~/routes/app.sync";
@@ -77,6 +78,26 @@ describe("sync page data", () => {
     expect(page.pendingCount).toBe(0);
     expect(page.lastWebhookAtIso).toBe(new Date(Date.UTC(2026, 10, 1, 0, total - 1)).toISOString());
     expect(JSON.stringify(page)).not.toContain("neighbour");
+  });
+
+  it("lists the deliveries acknowledged but not applied, per topic and reason, most recent first; never another shop's", async () => {
+    const db = pool();
+    const shop = uniqueShop("dropping");
+    const other = uniqueShop("neighbour");
+    await insertShop(db, shop);
+    const count = async (owner: string, topic: string, reason: string) => countDroppedDelivery(db, { shop: owner, topic, reason });
+    await count(shop, "orders/create", "shop uninstalled");
+    await count(shop, "orders/create", "shop uninstalled");
+    await count(shop, "customers/update", "shop uninstalled");
+    await count(other, "orders/create", "shop redacted");
+
+    const page = await loadSyncPage(db, shop);
+    expect(page.dropped.map(({ topic, reason, count }) => ({ topic, reason, count }))).toEqual([
+      { topic: "customers/update", reason: "shop uninstalled", count: 1 },
+      { topic: "orders/create", reason: "shop uninstalled", count: 2 },
+    ]);
+    expect(page.dropped[0].lastAtIso).toMatch(/^\d{4}-\d\d-\d\dT/);
+    expect((await loadSyncPage(db, uniqueShop("clean"))).dropped).toEqual([]);
   });
 
   it("caps the pending count instead of counting every row", async () => {
