@@ -1,5 +1,5 @@
 import { type ChildProcess } from "node:child_process";
-import { testDb, uniqueShop } from "../support/db";
+import { installedShop, testDb, uniqueShop } from "../support/db";
 import { closedPort } from "../support/ports";
 import { type ProductionBuild, productionBuild } from "../support/production-server";
 import { fixtureText } from "../support/webhook-fixtures";
@@ -52,7 +52,7 @@ function post(baseUrl: string, topic: string, shop: string, body: string, overri
 
 describe("the built app served by server.mjs (npm start)", () => {
   it("stores a signed delivery before answering 200, queues its id, and takes a retry as a duplicate", async () => {
-    const shop = uniqueShop();
+    const shop = await installedShop();
     const delivery = post(app, "orders/create", shop, fixtureText("orders-create"));
     expect((await delivery.send()).status).toBe(200);
     expect((await delivery.send()).status).toBe(200);
@@ -64,7 +64,7 @@ describe("the built app served by server.mjs (npm start)", () => {
   });
 
   it("answers 401, 400, 405 and 413 over HTTP and stores nothing", async () => {
-    const shop = uniqueShop();
+    const shop = await installedShop();
     const body = fixtureText("customers-update");
     const forged = post(app, "customers/update", shop, body, { "X-Shopify-Hmac-Sha256": "Zm9yZ2Vk" });
     expect((await forged.send()).status).toBe(401);
