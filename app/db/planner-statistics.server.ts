@@ -9,8 +9,8 @@ import { type Queryable } from "./pg.server";
 // maintenance job analyzes a live-path table as soon as it has changed by as many rows as it
 // held when last analyzed; ANALYZE also makes every connection replan (ADR 0012).
 
-/** The tables whose rows the ingest and live metrics statements look up by key. */
-export const LIVE_PATH_TABLES = ["WebhookDelivery", "Order", "Customer", "Refund", "Tombstone", "ShopFit"] as const;
+/** The tables whose rows the ingest and live metrics statements look up by key (Shop and ShopRedaction: the delivery's admission). */
+export const LIVE_PATH_TABLES = ["WebhookDelivery", "Order", "Customer", "Refund", "Tombstone", "ShopFit", "Shop", "ShopRedaction"] as const;
 
 /** Changes below which a table is left to autovacuum: a bad plan on so few rows costs little. */
 export const MIN_CHANGES_TO_ANALYZE = 1_000;
