@@ -16,7 +16,7 @@ import { silentLogger } from "~/lib/log.server";
 import { QUEUE } from "~/queues/contract";
 import { closeProducerQueues } from "~/queues/connections.server";
 import { type WorkersHandle, startWorkers } from "~/worker/workers.server";
-import { testDb, uniqueShop } from "../support/db";
+import { installedShop, testDb } from "../support/db";
 
 // The demo in miniature: a small generated store sent as signed HTTP deliveries to the real
 // webhook route (app/routes/webhooks.$.tsx, the shared intake), on this worker's
@@ -80,7 +80,7 @@ afterEach(async () => {
 
 describe("demo seeding", () => {
   it("ingests a generated store sent through the signed webhook routes, resends and early updates included, and a re-send changes nothing", async () => {
-    const shop = uniqueShop("demo");
+    const shop = await installedShop("demo");
     const store = generateStore({ endAt: new Date("2026-11-20T12:00:00Z"), customers: 50, seed: "smoke", shop });
     const plan = planDeliveries(store, { duplicateShare: 0.1, earlyUpdateShare: 0.5 });
     expect(plan.resends).toBeGreaterThan(0);
@@ -139,7 +139,7 @@ describe("demo seeding", () => {
   });
 
   it("rejects a delivery signed with another secret and stores nothing", async () => {
-    const shop = uniqueShop("demo");
+    const shop = await installedShop("demo");
     const store = generateStore({ endAt: new Date("2026-11-20T12:00:00Z"), customers: 2, seed: "smoke-bad", shop, testOrders: 0 });
     const plan = planDeliveries(store, { duplicateShare: 0, earlyUpdateShare: 0 });
     server = await startRouteServer();
