@@ -37,9 +37,7 @@ function start(): void {
     if (Date.now() - startedAt >= HEALTHY_AFTER_MS) restartDelayMs = FIRST_RESTART_DELAY_MS;
     logger.error("worker process exited: restarting it", { code, signal, restartInMs: restartDelayMs });
     setTimeout(() => {
-      if (!stopping) // A bad environment is a mistake to fix, not a crash to retry: stop here, naming it.
-env();
-start();
+      if (!stopping) start();
     }, restartDelayMs);
     restartDelayMs = Math.min(restartDelayMs * 2, MAX_RESTART_DELAY_MS);
   });

@@ -68,7 +68,8 @@ export async function productionBuild(label: string): Promise<ProductionBuild> {
       let output = "";
       child.stderr?.on("data", (chunk) => (errors += chunk));
       child.stdout?.on("data", (chunk) => (output += chunk));
-      for (let attempt = 0; attempt < 100; attempt++) {
+      // Up to a minute: a loaded machine (CI, a parallel test file building) starts it slowly.
+      for (const deadline = Date.now() + 60_000; Date.now() < deadline; ) {
         if (child.exitCode !== null) throw new Error(`server.mjs exited ${child.exitCode}\n${errors}`);
         const up = await fetch(`${baseUrl}/`, { redirect: "manual" }).then(
           () => true,
