@@ -80,6 +80,25 @@ const REPLACE_SQL = `ON CONFLICT (shop, "customerId") DO UPDATE SET
          "predictedClvMinor" = EXCLUDED."predictedClvMinor", "expectedNextOrderDay" = EXCLUDED."expectedNextOrderDay",
          "modelVersion" = EXCLUDED."modelVersion", "asOfDay" = EXCLUDED."asOfDay", "computedAt" = EXCLUDED."computedAt"`;
 
+/**
+ * Serialises the live recomputes of these customers until the caller's transaction ends: a
+ * transaction-level advisory lock per (shop, customer), taken in id order before the read.
+ * Each recompute then reads the orders committed before the previous one wrote, so two
+ * recomputes of one customer (a retried job beside a new one, two worker processes) never
+ * commit an older state after a newer one. Advisory: ingest's writes to the same customers
+ * never wait for it, and distinct customers whose keys collide only wait a moment.
+ */
+export async function lockCustomersForRecompute(db: Queryable, shop: string, customerIds: readonly string[]): Promise<void> {
+  const sorted = [...customerIds].sort((a, b) => (BigInt(a) < BigInt(b) ? -1 : BigInt(a) > BigInt(b) ? 1 : 0));
+  await db.query(
+    pgQuery(
+      `SELECT pg_advisory_xact_lock(hashtextextended($1 || ':' || id, 0)) FROM unnest($2::text[]) WITH ORDINALITY AS t(id, n) ORDER BY n`,
+      [shop, sorted],
+      true,
+    ),
+  );
+}
+
 /** Writes (inserts or replaces) the rows; returns how many rows and transitions were written. */
 export async function writeCustomerMetrics(
   db: Queryable,

@@ -1,7 +1,7 @@
 import type pg from "pg";
 import { type CustomerOrderFact, type ScoringContext, customerFactsFromOrders, customerMetrics } from "~/analytics/customer-metrics";
 import { liveCustomersCountedOrders } from "~/data/counted-orders.server";
-import { deleteCustomerMetrics, todayInZone, writeCustomerMetrics } from "~/data/customer-metrics.server";
+import { deleteCustomerMetrics, lockCustomersForRecompute, todayInZone, writeCustomerMetrics } from "~/data/customer-metrics.server";
 import { countChangesSinceFit } from "~/data/shop-fit.server";
 import { type Queryable, pgTransaction } from "~/db/pg.server";
 import { type Logger, errorMessage } from "~/lib/log.server";
@@ -91,6 +91,9 @@ export async function recomputeCustomerMetrics(
   const outcome = await pgTransaction(
     pool,
     async (_tx, client) => {
+      // One recompute of a customer at a time, its read after the previous one's write: rows
+      // are never written out of order (issue 12; found by `npm run bench -- faults`).
+      await lockCustomersForRecompute(client, shop, ids);
       // The customers that exist, with their counted orders, in one statement (their rows held against a redaction meanwhile).
       const read = await liveCustomersCountedOrders(client, shop, settings, ids);
       const factsById = new Map<string, CustomerOrderFact[]>();

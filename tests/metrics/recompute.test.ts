@@ -2,7 +2,10 @@ import { recomputeCustomerMetrics } from "~/metrics/recompute.server";
 import { REFIT_DEBOUNCE, type FitState, refitDue, refitThreshold } from "~/refit/debounce";
 import { refitShop } from "~/refit/refit.server";
 import { Random } from "~/analytics/random";
+import { lockCustomersForRecompute } from "~/data/customer-metrics.server";
+import { pgTransaction } from "~/db/pg.server";
 import { testDb, uniqueShop, testPool } from "../support/db";
+import { waitFor } from "../support/wait-for";
 import { customerPayload } from "../support/webhook-payloads";
 import { createShop, daysBefore, deliver, dropQueues, metricsRow, metricsRows, order, transitions } from "../support/ingested-shops";
 
@@ -63,6 +66,32 @@ describe("recomputeCustomerMetrics", () => {
     expect(row).toMatchObject({ orders: 2, netSpentMinor: 4_000n, aovMinor: 2_000n, recencyDays: 10, segment: null, rScore: null, pAlive: null, modelVersion: null });
     expect(await fitRow(shop)).toBeUndefined();
     expect(await transitions(shop)).toEqual([]);
+  });
+
+  // Issue 12: two recomputes of one customer (a retried job beside a new one, two worker
+  // processes) committed an older state after a newer one (`npm run bench -- faults`).
+  it("waits for a recompute of the same customer in progress and reads what it committed: never an older state after a newer one", async () => {
+    const shop = uniqueShop("metrics");
+    await createShop(shop);
+    await order(shop, 301, 2_000, daysBefore(NOW, 20));
+    const moved = await order(shop, 302, 3_000, daysBefore(NOW, 10));
+
+    let settled = false;
+    let recompute: Promise<unknown> | undefined;
+    // Another recompute of customer 301 holds its turn while its transaction changes what 301 has.
+    await pgTransaction(pool(), async (_tx, other) => {
+      await lockCustomersForRecompute(other, shop, ["301"]);
+      recompute = recomputeCustomerMetrics(pool(), shop, [301n], { now: NOW }).finally(() => (settled = true));
+      await waitFor(
+        // Read on another connection: inside a transaction pg_stat_activity is a snapshot.
+        async () => settled || ((await pool().query(`SELECT 1 FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND wait_event = 'advisory'`)).rowCount ?? 0) > 0,
+        20_000,
+        "the recompute to finish or wait for its turn",
+      );
+      await other.query(`UPDATE "Order" SET "customerId" = 301 WHERE shop = $1 AND id = $2`, [shop, moved]);
+    });
+    await recompute;
+    expect(await metricsRow(shop, 301)).toMatchObject({ orders: 2 });
   });
 
   it("gives a customer whose only order moved to someone else a row with 0 orders, and the new owner the order", async () => {
