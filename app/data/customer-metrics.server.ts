@@ -21,6 +21,11 @@ export interface MetricsWriteOptions {
   computedAt?: Date;
   /** Send the write as a named statement (pgQuery): the live path's, thousands per connection. */
   prepared?: boolean;
+  /**
+   * Leave a row alone that was computed after this write's computedAt: the refit's rows come
+   * from its snapshot, and a live recompute that wrote since read newer orders.
+   */
+  keepNewer?: boolean;
 }
 
 const isoOrNull = (day: number | null) => (day === null ? null : dayToIso(day));
@@ -116,7 +121,7 @@ export async function writeCustomerMetrics(
        ),
        written AS (
          INSERT INTO "CustomerMetrics" AS cm ${INSERT_ROWS_SQL}
-         ${REPLACE_SQL}
+         ${REPLACE_SQL}${options.keepNewer ? ` WHERE cm."computedAt" <= EXCLUDED."computedAt"` : ""}
          RETURNING cm."customerId", cm.segment
        ),
        moved AS (

@@ -13,7 +13,8 @@ import { type RescoreInputs, type Rescored, freshRows, writeEveryRow } from "./r
  * (or the next refit) writes them again.
  */
 async function writeBatch(pool: pg.Pool, shop: string, rows: readonly CustomerMetricsValues[], options: MetricsWriteOptions) {
-  return pgTransaction(pool, async (_tx, client) => writeCustomerMetrics(client, shop, rows, options), { asyncCommit: true });
+  // keepNewer: a live recompute since the refit's stamp read newer orders than its snapshot.
+  return pgTransaction(pool, async (_tx, client) => writeCustomerMetrics(client, shop, rows, { ...options, keepNewer: true }), { asyncCommit: true });
 }
 
 /** The rows replaced in place in CustomerMetrics, batch by batch (shops below rebuildFromCustomers). */
