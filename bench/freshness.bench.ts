@@ -217,7 +217,13 @@ export async function run(): Promise<BenchResult[]> {
     log(`seeded and refitted: ${scored.snapshot.scored} of ${scored.snapshot.buyers} buyers scored, fit v${fitBefore.version} (${fitBefore.status}, ${fitBefore.model ?? "no model"})`);
 
     // Each delivery: a new order of a customer no other delivery of the run touches.
-    const templateDelivery = plan.deliveries.find((d) => d.topic === "orders/create" && (JSON.parse(d.body) as { customer?: unknown }).customer);
+    // The template is an ordinary order (not a test order, not cancelled): one the metrics count,
+    // so each recompute does the full work of a real order.
+    const templateDelivery = plan.deliveries.find((d) => {
+      if (d.topic !== "orders/create") return false;
+      const body = JSON.parse(d.body) as { customer?: unknown; test?: boolean; cancelled_at?: string | null };
+      return Boolean(body.customer) && body.test !== true && !body.cancelled_at;
+    });
     const template = JSON.parse(templateDelivery!.body) as Record<string, unknown>;
     const storeCustomers = store.customers.map((c) => Number(c.id));
     let nextNewCustomer = Math.max(...storeCustomers) + 1;
