@@ -43,6 +43,7 @@ import { startEmbeddedPostgres } from "../scripts/embedded-postgres";
 import { PROJECT_ROOT, type LocalService, freePort, startLocalRedis } from "../scripts/local-services";
 import { benchDatabase } from "./lib/database";
 import { type BenchResult, round } from "./lib/report";
+import { processGroupStopper } from "./lib/process-group";
 
 const DELIVERIES = Number(process.env.BENCH_FAULTS_DELIVERIES ?? 5_000);
 const RATE = Number(process.env.BENCH_FAULTS_RATE ?? 80);
@@ -79,18 +80,11 @@ async function startSupervisor(env: NodeJS.ProcessEnv, name: string): Promise<Su
   const out = openSync(logFile, "w");
   const tsx = path.join(PROJECT_ROOT, "node_modules", "tsx", "dist", "cli.mjs");
   const child = spawn(process.execPath, [tsx, ...WORKER_NODE_FLAGS, "app/worker/supervisor.ts"], { cwd: PROJECT_ROOT, env, stdio: ["ignore", out, out], detached: true });
-  const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
+  const stop = processGroupStopper(child);
   const read = () => readFileSync(logFile, "utf8");
   const workerPid = () => {
     const pids = [...read().matchAll(/"message":"worker process started","pid":(\d+)/g)];
     return pids.length ? Number(pids.at(-1)![1]) : undefined;
-  };
-  const stop = async () => {
-    if (child.exitCode !== null || child.signalCode !== null) return;
-    process.kill(-child.pid!, "SIGTERM");
-    const timer = setTimeout(() => process.kill(-child.pid!, "SIGKILL"), 20_000);
-    await exited;
-    clearTimeout(timer);
   };
   const deadline = Date.now() + 60_000;
   while (!read().includes('"worker started"')) {

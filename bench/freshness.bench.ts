@@ -39,6 +39,7 @@ import { PROJECT_ROOT, ensureLocalServices, freePort } from "../scripts/local-se
 import { type CpuGroups, cpuSnapshot, machineBusyCpu, selfCpu, treeCpu } from "./lib/cpu";
 import { type BenchResult, machineInfo, percentile, round } from "./lib/report";
 import { WORKER_NODE_FLAGS } from "../app/worker/node-flags";
+import { processGroupStopper } from "./lib/process-group";
 
 const RATE = Number(process.env.BENCH_FRESHNESS_RATE ?? 200);
 const SECONDS = Number(process.env.BENCH_FRESHNESS_SECONDS ?? 30);
@@ -57,14 +58,7 @@ async function startWorkerProcess(env: NodeJS.ProcessEnv): Promise<{ process: Ch
   const out = openSync(logFile, "w");
   const tsx = path.join(PROJECT_ROOT, "node_modules", "tsx", "dist", "cli.mjs");
   const child = spawn(process.execPath, [tsx, ...WORKER_NODE_FLAGS, "app/worker/main.ts"], { cwd: PROJECT_ROOT, env, stdio: ["ignore", out, out], detached: true });
-  const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
-  const stop = async () => {
-    if (child.exitCode !== null || child.signalCode !== null) return;
-    process.kill(-child.pid!, "SIGTERM");
-    const timer = setTimeout(() => process.kill(-child.pid!, "SIGKILL"), 20_000);
-    await exited;
-    clearTimeout(timer);
-  };
+  const stop = processGroupStopper(child);
   const deadline = Date.now() + 60_000;
   while (!readFileSync(logFile, "utf8").includes('"worker started"')) {
     if (child.exitCode !== null) throw new Error(`the worker exited (${child.exitCode}); see ${logFile}`);

@@ -1,23 +1,10 @@
 import { type ShopAdmission, readShopAdmission } from "~/data/shop-admission.server";
 import { type Queryable } from "~/db/pg.server";
-import { type Topic } from "./topics";
+import { DATA_TOPICS, type Topic } from "./topics";
 
 // Which deliveries a shop's state admits (ADR 0013), and the intake's small cache of that
 // state. The intake drops what is not admitted before storing it; the processing
 // re-checks under the delivery's lock (lockDelivery), since this cache may be seconds old.
-
-/** Topics that carry shop data: applied only while the shop is installed. */
-const DATA_TOPICS: ReadonlySet<Topic> = new Set<Topic>([
-  "orders/create",
-  "orders/updated",
-  "orders/cancelled",
-  "orders/delete",
-  "refunds/create",
-  "customers/create",
-  "customers/update",
-  "customers/delete",
-  "bulk_operations/finish",
-]);
 
 export const DROP_REASONS = {
   redacted: "shop redacted",

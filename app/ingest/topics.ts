@@ -24,6 +24,9 @@ export const COMPLIANCE_TOPICS = ["customers/data_request", "customers/redact", 
 export const TOPICS = [...APP_TOPICS, ...COMPLIANCE_TOPICS] as const;
 export type Topic = (typeof TOPICS)[number];
 
+/** Topics that carry shop data (every subscription but app/*): applied only while the shop is installed (ADR 0013). */
+export const DATA_TOPICS: ReadonlySet<Topic> = new Set<Topic>(APP_TOPICS.filter((topic) => !topic.startsWith("app/")));
+
 /** The subscription uri of a topic: /webhooks/<topic>, e.g. /webhooks/orders/create. */
 export const webhookUri = (topic: Topic) => `/webhooks/${topic}`;
 
