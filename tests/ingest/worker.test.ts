@@ -109,6 +109,8 @@ describe("ingest worker", () => {
       await db().$executeRawUnsafe(`ALTER TABLE "Tombstone_away" RENAME TO "Tombstone"`);
     }
     await waitFor(async () => (await status(id)) === "PROCESSED", 15_000, "the retry to succeed");
+    // The row turns PROCESSED inside the attempt; BullMQ counts the attempt only when the job completes.
+    await waitFor(async () => (await queue.getJobState(ingestJobId(String(id)))) === "completed", 10_000, "the job to complete");
     const job = await queue.getJob(ingestJobId(String(id)));
     expect(job?.attemptsMade).toBeGreaterThanOrEqual(2);
     expect(await db().webhookDelivery.findUniqueOrThrow({ where: { id } })).toMatchObject({ error: null });
