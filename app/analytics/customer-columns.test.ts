@@ -40,7 +40,7 @@ describe("predictAll", () => {
 
   it("keeps null parts of a prediction null", () => {
     const columns = new PredictionColumns(2);
-    const p = { pAlive: 0.5, expectedPurchases90d: 1, expectedPurchases365d: 2, expectedOrderValue: null, predictedClv: null, expectedNextOrderDay: null };
+    const p = { pAlive: 0.5, chanceOfOrder90d: 0.3, chanceOfOrder365d: 0.6, expectedPurchases90d: 1, expectedPurchases365d: 2, expectedOrderValue: null, predictedClv: null, expectedNextOrderDay: null };
     columns.set(0, p);
     expect(columns.get(0)).toEqual(p);
     expect(columns.predictedClvOf(0)).toBeNull();

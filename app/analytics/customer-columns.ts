@@ -134,6 +134,8 @@ export interface FactsSlice {
 export interface PredictionParts {
   flags: Uint8Array;
   pAlive: Float64Array;
+  chance90: Float64Array;
+  chance365: Float64Array;
   e90: Float64Array;
   e365: Float64Array;
   orderValue: Float64Array;
@@ -150,6 +152,8 @@ const HAS_NEXT_ORDER = 8;
 export class PredictionColumns {
   private readonly flags: Uint8Array;
   private readonly pAlive: Float64Array;
+  private readonly chance90: Float64Array;
+  private readonly chance365: Float64Array;
   private readonly e90: Float64Array;
   private readonly e365: Float64Array;
   private readonly orderValue: Float64Array;
@@ -159,6 +163,8 @@ export class PredictionColumns {
   constructor(readonly length: number) {
     this.flags = new Uint8Array(length);
     this.pAlive = new Float64Array(length);
+    this.chance90 = new Float64Array(length);
+    this.chance365 = new Float64Array(length);
     this.e90 = new Float64Array(length);
     this.e365 = new Float64Array(length);
     this.orderValue = new Float64Array(length);
@@ -167,8 +173,8 @@ export class PredictionColumns {
   }
 
   parts(): PredictionParts {
-    const { flags, pAlive, e90, e365, orderValue, clv, nextOrderDay } = this;
-    return { flags, pAlive, e90, e365, orderValue, clv, nextOrderDay };
+    const { flags, pAlive, chance90, chance365, e90, e365, orderValue, clv, nextOrderDay } = this;
+    return { flags, pAlive, chance90, chance365, e90, e365, orderValue, clv, nextOrderDay };
   }
 
   /** The columns of consecutive runs of customers, in order. */
@@ -179,6 +185,8 @@ export class PredictionColumns {
     for (const run of runs) {
       columns.flags.set(run.flags, offset);
       columns.pAlive.set(run.pAlive, offset);
+      columns.chance90.set(run.chance90, offset);
+      columns.chance365.set(run.chance365, offset);
       columns.e90.set(run.e90, offset);
       columns.e365.set(run.e365, offset);
       columns.orderValue.set(run.orderValue, offset);
@@ -196,6 +204,8 @@ export class PredictionColumns {
     }
     let flags = HAS_PREDICTION;
     this.pAlive[i] = p.pAlive;
+    this.chance90[i] = p.chanceOfOrder90d;
+    this.chance365[i] = p.chanceOfOrder365d;
     this.e90[i] = p.expectedPurchases90d;
     this.e365[i] = p.expectedPurchases365d;
     if (p.expectedOrderValue !== null) {
@@ -218,6 +228,8 @@ export class PredictionColumns {
     if (!(flags & HAS_PREDICTION)) return null;
     return {
       pAlive: this.pAlive[i],
+      chanceOfOrder90d: this.chance90[i],
+      chanceOfOrder365d: this.chance365[i],
       expectedPurchases90d: this.e90[i],
       expectedPurchases365d: this.e365[i],
       expectedOrderValue: flags & HAS_ORDER_VALUE ? this.orderValue[i] : null,

@@ -65,6 +65,10 @@ export interface CustomerMetricsValues {
   segment: string | null;
   behaviours: BehaviouralSegmentKey[];
   pAlive: number | null;
+  /** P(at least one order in the next 90 days | history): the headline churn figure. */
+  chanceOfOrder90d: number | null;
+  /** The same over the next 365 days. */
+  chanceOfOrder365d: number | null;
   expectedPurchases90d: number | null;
   expectedPurchases365d: number | null;
   /** Whole minor units. */
@@ -194,6 +198,8 @@ export function customerMetrics(
     segment,
     behaviours,
     pAlive: prediction?.pAlive ?? null,
+    chanceOfOrder90d: prediction?.chanceOfOrder90d ?? null,
+    chanceOfOrder365d: prediction?.chanceOfOrder365d ?? null,
     expectedPurchases90d: prediction?.expectedPurchases90d ?? null,
     expectedPurchases365d: prediction?.expectedPurchases365d ?? null,
     expectedOrderValue: wholeOrNull(prediction?.expectedOrderValue ?? null),

@@ -39,8 +39,7 @@ export function historyScorer(model: ShopModel, asOfDay: number): Scorer {
     if (cached.clvPerOrderValue === null) return model.score(s);
     const expectedOrderValue = gammaGammaExpectedValue(spend, s.frequency, s.monetaryValue);
     const predictedClv = expectedOrderValue === null ? null : expectedOrderValue * cached.clvPerOrderValue;
-    const { pAlive, expectedPurchases90d, expectedPurchases365d, expectedNextOrderDay } = cached.prediction;
-    return { pAlive, expectedPurchases90d, expectedPurchases365d, expectedOrderValue, predictedClv, expectedNextOrderDay };
+    return { ...cached.prediction, expectedOrderValue, predictedClv };
   };
 }
 

@@ -321,13 +321,20 @@ describe.each(WRITE_PATHS)("%s", (_path, rebuildFromCustomers) => {
       expect(report.status).toBe("ready");
       const columns = `"customerId", orders, "netSpentMinor", "aovMinor", "discountedOrders", "firstOrderDay", "lastOrderDay", "recencyDays",
         "rScore", "fScore", "mScore", segment, behaviours, "pAlive", "expectedPurchases90d", "expectedPurchases365d",
-        "expectedOrderValueMinor", "predictedClvMinor", "expectedNextOrderDay", "modelVersion", "asOfDay"`;
+        "expectedOrderValueMinor", "predictedClvMinor", "expectedNextOrderDay", "chanceOfOrder90d", "chanceOfOrder365d",
+        "modelVersion", "asOfDay"`;
       const read = async () =>
         (await pool.query(`SELECT ${columns} FROM "CustomerMetrics" WHERE shop = $1 ORDER BY "customerId"`, [shop])).rows;
       const fromRefit = await read();
       // Customers with counted orders (some have only excluded ones and no row yet).
       expect(fromRefit).toHaveLength(report.customers);
       expect(report.customers).toBeLessThan(700);
+      // Both writers fill the chance of ordering (issue 13): within 0..1, the 12-month one never below the 90-day one.
+      for (const row of fromRefit) {
+        expect(row.chanceOfOrder90d).toBeGreaterThanOrEqual(0);
+        expect(row.chanceOfOrder365d).toBeLessThanOrEqual(1);
+        expect(row.chanceOfOrder365d).toBeGreaterThanOrEqual(row.chanceOfOrder90d);
+      }
       const ids = fromRefit.map((row) => String(row.customerId));
       const live = await recomputeCustomerMetrics(pool, shop, ids, { now: NOW });
       expect(live.written).toBe(report.customers);

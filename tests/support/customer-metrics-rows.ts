@@ -22,6 +22,8 @@ export function metricsRow(customerId: number | string, values: Partial<Customer
     segment: orders > 0 ? "need-attention" : null,
     behaviours: [],
     pAlive: null,
+    chanceOfOrder90d: null,
+    chanceOfOrder365d: null,
     expectedPurchases90d: null,
     expectedPurchases365d: null,
     expectedOrderValue: null,

@@ -66,6 +66,10 @@ export type ShopModelResult = { ok: true; model: ShopModel } | { ok: false; reas
 
 export interface CustomerPrediction {
   pAlive: number;
+  /** Chance of at least one order in the next 90 days, P(X(90 d) > 0 | history): the headline churn figure. */
+  chanceOfOrder90d: number;
+  /** The same over the next 365 days. */
+  chanceOfOrder365d: number;
   expectedPurchases90d: number;
   expectedPurchases365d: number;
   /** Gamma-Gamma E[M | x, m]; null without a usable spend model. */
@@ -364,6 +368,8 @@ function buildShopModel(json: ShopModelJson): ShopModel {
       const asOfDay = s.firstDay + Math.round(T * days);
       return {
         pAlive: model.pAlive(x, tx, T),
+        chanceOfOrder90d: model.probabilityOfPurchaseWithin(90 / days, x, tx, T),
+        chanceOfOrder365d: model.probabilityOfPurchaseWithin(365 / days, x, tx, T),
         expectedPurchases90d: model.conditionalExpectedPurchases(90 / days, x, tx, T),
         expectedPurchases365d: model.conditionalExpectedPurchases(365 / days, x, tx, T),
         expectedOrderValue,
