@@ -1,13 +1,18 @@
 import { Box, InlineGrid, type InlineGridProps, Text } from "@shopify/polaris";
+import { HelpLabel } from "./HelpLabel";
 
 const VARIANT = { sm: "headingSm", md: "headingMd", lg: "headingLg" } as const;
 
-/** A labelled figure on a card: the label small and subdued, the value as a heading-sized line. */
-export function Figure({ label, value, size = "lg", labelAs = "p" }: { label: string; value: string; size?: keyof typeof VARIANT; labelAs?: "p" | "h3" }) {
+/**
+ * A labelled figure on a card: the label small and subdued, the value as a heading-sized line.
+ * `term`: the label's glossary term (its help and link); data-figure-label lets the browser
+ * test find a figure label that has none.
+ */
+export function Figure({ label, term, value, size = "lg", labelAs = "p" }: { label: string; term?: string; value: string; size?: keyof typeof VARIANT; labelAs?: "p" | "h3" }) {
   return (
     <Box>
       <Text as={labelAs} variant="bodySm" tone="subdued">
-        {label}
+        <span data-figure-label="">{term ? <HelpLabel term={term} label={label} /> : label}</span>
       </Text>
       <Text as="p" variant={VARIANT[size]}>
         {value}
@@ -18,6 +23,7 @@ export function Figure({ label, value, size = "lg", labelAs = "p" }: { label: st
 
 export interface FigureItem {
   label: string;
+  term?: string;
   value: string;
   labelAs?: "p" | "h3";
 }

@@ -1,6 +1,7 @@
 import { BlockStack, Box, Card, InlineStack, Link, Text, Tooltip } from "@shopify/polaris";
 import { type BenchmarkSet } from "~/display/benchmarks";
 import { type Change } from "~/display/format";
+import { HelpLabel } from "./HelpLabel";
 
 // One KPI: its value, the change against the previous period (coloured by whether that is
 // good news for this KPI) and, where one exists, an industry benchmark with its source.
@@ -8,6 +9,8 @@ import { type Change } from "~/display/format";
 
 export interface KpiCardProps {
   label: string;
+  /** The label's glossary term (app/display/glossary.ts): adds its help and glossary link. */
+  term?: string;
   /** Formatted value ("—" when unknown). */
   value: string;
   /** What the KPI means, in one sentence (shown under the value). */
@@ -25,12 +28,12 @@ function changeTone(change: Change, goodWhen: KpiCardProps["goodWhen"]): "succes
   return (change.direction === "up") === (goodWhen === "up") ? "success" : "critical";
 }
 
-export function KpiCard({ label, value, help, change, goodWhen = "up", periodLabel, benchmark }: KpiCardProps) {
+export function KpiCard({ label, term, value, help, change, goodWhen = "up", periodLabel, benchmark }: KpiCardProps) {
   return (
     <Card>
       <BlockStack gap="200">
         <Text as="h3" variant="headingSm" tone="subdued">
-          {label}
+          {term ? <HelpLabel term={term} label={label} /> : label}
         </Text>
         <InlineStack gap="200" blockAlign="baseline" wrap={false}>
           <Text as="p" variant="headingXl">
