@@ -67,6 +67,7 @@ describe("labels the app shows", () => {
   it("name the horizon from settings", () => {
     expect(expectedSpendLabel(365)).toBe("Expected spend, next 12 months");
     expect(expectedSpendLabel(730)).toBe("Expected spend, next 24 months");
+    expect(expectedSpendLabel(180)).toBe("Expected spend, next 6 months");
     expect(expectedSpendLabel(90)).toBe("Expected spend, next 90 days");
     expect(horizonText(1)).toBe("1 day");
     expect(() => horizonText(0)).toThrow(/whole number of days/);

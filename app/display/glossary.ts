@@ -33,7 +33,7 @@ export const GLOSSARY_SECTIONS: readonly { key: GlossarySection; title: string; 
 export interface GlossaryShopContext {
   horizonDays: number;
   /** What counts as revenue: Shopify's net sales (default) or total sales. */
-  revenueBasis: "net-sales" | "total-sales";
+  revenueBasis: "net_sales" | "total_sales";
   /** 1 = no margin set (profit figures are not offered). */
   grossMargin: number;
   currency: string;
@@ -57,10 +57,11 @@ export interface GlossaryTerm {
 
 // ------------------------------------------------------------------ labels that carry a horizon
 
-/** "12 months" for 365 days (and whole years), else "N days": the horizon as labels name it. */
+/** "12 months" for 365 days (24 for 730, …), "6 months" for 180, else "N days": the horizon as labels name it. */
 export function horizonText(horizonDays: number): string {
   if (!Number.isInteger(horizonDays) || horizonDays <= 0) throw new RangeError(`horizon ${horizonDays} must be a whole number of days above 0`);
   if (horizonDays % 365 === 0) return `${(horizonDays / 365) * 12} months`;
+  if (horizonDays === 180) return "6 months";
   return horizonDays === 1 ? "1 day" : `${horizonDays} days`;
 }
 
@@ -95,7 +96,7 @@ const TERMS: GlossaryTerm[] = [
       "The money your customers' orders brought in, after discounts and refunds. By default Tenure counts net sales, as Shopify's reports do; Settings can switch it to total sales. Test orders and orders you exclude in Settings never count.",
     unit: "money",
     basis: "revenue",
-    inYourShop: (s) => `Your shop counts ${s.revenueBasis === "net-sales" ? "net sales" : "total sales"} as revenue.`,
+    inYourShop: (s) => `Your shop counts ${s.revenueBasis === "net_sales" ? "net sales" : "total sales"} as revenue.`,
   },
   {
     id: "net-sales",
@@ -122,7 +123,7 @@ const TERMS: GlossaryTerm[] = [
     definition: "The Settings choice of what Tenure counts as revenue: net sales (the default, as in Shopify's reports) or total sales.",
     unit: "none",
     basis: "none",
-    inYourShop: (s) => (s.revenueBasis === "net-sales" ? "Net sales (the default)." : "Total sales."),
+    inYourShop: (s) => (s.revenueBasis === "net_sales" ? "Net sales (the default)." : "Total sales."),
   },
   {
     id: "profit",
