@@ -43,7 +43,7 @@ export interface GlossaryTerm {
   /** The anchor on the glossary page (/app/glossary#id) and the key components pass. */
   id: string;
   section: GlossarySection;
-  /** The labels the app shows for this figure; the first is the term's name. */
+  /** The labels the app shows for this figure; the first is the term's name (the glossary's heading). */
   labels: readonly string[];
   /** Labels with a number in them (a horizon, a period), matched whole. */
   patterns?: readonly RegExp[];
@@ -147,7 +147,7 @@ const TERMS: GlossaryTerm[] = [
   {
     id: "revenue-in-period",
     section: "money",
-    labels: [],
+    labels: ["Revenue, last 30 days"],
     patterns: [/^(?:Net revenue|Revenue|Net sales|Total sales|Profit), last \d+ days$/],
     definition: "Revenue (or profit) from the orders placed in the last days named, against the same number of days before.",
     unit: "money",
@@ -321,7 +321,7 @@ const TERMS: GlossaryTerm[] = [
   {
     id: "expected-orders",
     section: "predictions",
-    labels: [],
+    labels: ["Expected orders"],
     patterns: [/^Expected orders, next (?:\d+ days|\d+ months)$/],
     definition: "How many orders the model expects from the customer over the period named; a fraction, like an average over many customers like them.",
     unit: "number",

@@ -19,6 +19,7 @@ const PAGES = [
   { to: "/app/model", label: "Model" },
   { to: "/app/settings", label: "Settings" },
   { to: "/app/sync", label: "Sync status" },
+  { to: "/app/glossary", label: "Glossary" },
 ] as const;
 
 export const loader = async ({ request }: LoaderFunctionArgs) => {
