@@ -7,6 +7,7 @@
 // rounded to whole minor units here (not by the writers), so both paths round alike.
 import { type BehaviourThresholds, type BehaviouralSegmentKey, behaviouralSegmentsOf } from "./behaviour";
 import { type CustomerPrediction, type ShopModel } from "./clv/shop-model";
+import { type AveragesEstimate } from "./estimate-from-averages";
 import { type RfmCutPoints, type RfmScores, scoreRfm } from "./rfm";
 import { DEFAULT_SEGMENT_RULES, SEGMENT_DEFINITIONS, type SegmentRule, segmentFor } from "./segments";
 import { type CustomerSummary } from "./summary";
@@ -43,6 +44,11 @@ export interface ScoringContext {
   asOfDay: number;
   /** null: the shop has too little data to predict; metrics come without predictions. */
   model: ShopModel | null;
+  /**
+   * Without a model: the shop's estimate from averages, whose per-customer figures every
+   * customer who ordered gets (expected spend, orders and order value; no P(alive) or chance).
+   */
+  averages?: AveragesEstimate | null;
   /** null: no cut points yet (no customer had an order at the last fit); no RFM scores. */
   cuts: RfmCutPoints | null;
   rules: readonly SegmentRule[];
@@ -170,6 +176,8 @@ export function customerMetrics(
       : null;
   const segment = scores ? segmentKey(segmentFor(scores, ctx.rules.length > 0 ? ctx.rules : DEFAULT_SEGMENT_RULES)) : null;
   const predictedClv = wholeOrNull(prediction?.predictedClv ?? null);
+  // The estimate is the same for everyone, so it never feeds the behaviours (VIP would be everyone).
+  const estimate = !prediction && !ctx.model && hasOrders ? (ctx.averages ?? null) : null;
   const behaviours =
     hasOrders && ctx.thresholds
       ? behaviouralSegmentsOf(
@@ -200,10 +208,10 @@ export function customerMetrics(
     pAlive: prediction?.pAlive ?? null,
     chanceOfOrder90d: prediction?.chanceOfOrder90d ?? null,
     chanceOfOrder365d: prediction?.chanceOfOrder365d ?? null,
-    expectedPurchases90d: prediction?.expectedPurchases90d ?? null,
-    expectedPurchases365d: prediction?.expectedPurchases365d ?? null,
-    expectedOrderValue: wholeOrNull(prediction?.expectedOrderValue ?? null),
-    predictedClv,
+    expectedPurchases90d: prediction?.expectedPurchases90d ?? estimate?.expectedPurchases90d ?? null,
+    expectedPurchases365d: prediction?.expectedPurchases365d ?? estimate?.expectedPurchases365d ?? null,
+    expectedOrderValue: wholeOrNull(prediction?.expectedOrderValue ?? estimate?.expectedOrderValue ?? null),
+    predictedClv: predictedClv ?? wholeOrNull(estimate?.expectedSpend ?? null),
     expectedNextOrderDay: prediction?.expectedNextOrderDay ?? null,
   };
 }

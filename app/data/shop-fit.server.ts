@@ -1,6 +1,7 @@
 import { type BehaviourThresholds } from "~/analytics/behaviour";
 import { type ShopModelJson, restoreShopModel } from "~/analytics/clv/shop-model";
 import { type ScoringContext } from "~/analytics/customer-metrics";
+import { type AveragesEstimate, type PredictionSource } from "~/analytics/estimate-from-averages";
 import { type RfmCutPoints } from "~/analytics/rfm";
 import { DEFAULT_SEGMENT_RULES, type SegmentRule } from "~/analytics/segments";
 import { pgQuery, type Queryable, type RawTx } from "~/db/pg.server";
@@ -17,6 +18,8 @@ export interface NewShopFit {
   reasonCode: string | null;
   reason: string | null;
   model: ShopModelJson | null;
+  /** Without a model: the estimate from averages the predicted figures come from (null: no predicted figures). */
+  averagesEstimate: AveragesEstimate | null;
   rfmCuts: RfmCutPoints | null;
   behaviourThresholds: BehaviourThresholds | null;
   segmentRules: readonly SegmentRule[];
@@ -45,11 +48,14 @@ export async function snapshotAndChangesSinceFit(db: Queryable, shop: string): P
 export async function writeShopFit(db: Queryable, shop: string, fit: NewShopFit): Promise<number> {
   const result = await db.query<{ version: number }>(
     `INSERT INTO "ShopFit" AS f (shop, version, status, "reasonCode", reason, model, "rfmCuts", "behaviourThresholds", "segmentRules",
-        "asOfDay", customers, orders, trigger, "startedAt", "finishedAt", "durationMs", error, "changesSinceFit", "firstChangeAt", "updatedAt")
-     VALUES ($1, 1, $2, $3, $4, $5::jsonb, $6::jsonb, $7::jsonb, $8::jsonb, $9, $10, $11, $12, $13::timestamp, NULL, NULL, NULL, 0, NULL, now() AT TIME ZONE 'UTC')
+        "asOfDay", customers, orders, trigger, "startedAt", "finishedAt", "durationMs", error, "changesSinceFit", "firstChangeAt", "updatedAt",
+        "averagesEstimate", "predictionSource")
+     VALUES ($1, 1, $2, $3, $4, $5::jsonb, $6::jsonb, $7::jsonb, $8::jsonb, $9, $10, $11, $12, $13::timestamp, NULL, NULL, NULL, 0, NULL, now() AT TIME ZONE 'UTC',
+        $15::jsonb, $16)
      ON CONFLICT (shop) DO UPDATE SET
        version = f.version + 1, status = EXCLUDED.status, "reasonCode" = EXCLUDED."reasonCode", reason = EXCLUDED.reason,
-       model = EXCLUDED.model, "rfmCuts" = EXCLUDED."rfmCuts", "behaviourThresholds" = EXCLUDED."behaviourThresholds",
+       model = EXCLUDED.model, "averagesEstimate" = EXCLUDED."averagesEstimate", "predictionSource" = EXCLUDED."predictionSource",
+       "rfmCuts" = EXCLUDED."rfmCuts", "behaviourThresholds" = EXCLUDED."behaviourThresholds",
        "segmentRules" = EXCLUDED."segmentRules", "asOfDay" = EXCLUDED."asOfDay", customers = EXCLUDED.customers,
        orders = EXCLUDED.orders, trigger = EXCLUDED.trigger, "startedAt" = EXCLUDED."startedAt", "finishedAt" = NULL,
        "durationMs" = NULL, error = NULL,
@@ -73,9 +79,16 @@ export async function writeShopFit(db: Queryable, shop: string, fit: NewShopFit)
       fit.trigger,
       fit.startedAt.toISOString(),
       fit.changesCovered,
+      fit.averagesEstimate ? JSON.stringify(fit.averagesEstimate) : null,
+      predictionSourceOf(fit),
     ],
   );
   return result.rows[0].version;
+}
+
+/** Where a fit's predicted figures come from: its model, else its estimate from averages, else nowhere. */
+export function predictionSourceOf(fit: { model: unknown; averagesEstimate: unknown }): PredictionSource | null {
+  return fit.model ? "model" : fit.averagesEstimate ? "averages" : null;
 }
 
 /** The refit of this fit version finished. */
@@ -114,6 +127,7 @@ export interface StoredFit {
   version: number;
   status: string;
   model: ShopModelJson | null;
+  averagesEstimate: AveragesEstimate | null;
   rfmCuts: RfmCutPoints | null;
   behaviourThresholds: BehaviourThresholds | null;
   segmentRules: SegmentRule[];
@@ -122,7 +136,7 @@ export interface StoredFit {
 
 export async function loadStoredFit(db: Queryable, shop: string): Promise<StoredFit | null> {
   const result = await db.query<StoredFit>(
-    `SELECT version, status, model, "rfmCuts", "behaviourThresholds", "segmentRules", "asOfDay" FROM "ShopFit" WHERE shop = $1`,
+    `SELECT version, status, model, "averagesEstimate", "rfmCuts", "behaviourThresholds", "segmentRules", "asOfDay" FROM "ShopFit" WHERE shop = $1`,
     [shop],
   );
   return result.rows[0] ?? null;
@@ -134,10 +148,11 @@ export async function loadStoredFit(db: Queryable, shop: string): Promise<Stored
  * RFM scores or behaviours until its first refit.
  */
 export function scoringContextOf(fit: StoredFit | null, asOfDay: number): ScoringContext {
-  if (!fit) return { asOfDay, model: null, cuts: null, rules: DEFAULT_SEGMENT_RULES, thresholds: null };
+  if (!fit) return { asOfDay, model: null, averages: null, cuts: null, rules: DEFAULT_SEGMENT_RULES, thresholds: null };
   return {
     asOfDay,
     model: fit.model ? restoreShopModel(fit.model) : null,
+    averages: fit.model ? null : fit.averagesEstimate,
     cuts: fit.rfmCuts,
     rules: fit.segmentRules.length > 0 ? fit.segmentRules : DEFAULT_SEGMENT_RULES,
     thresholds: fit.behaviourThresholds,
@@ -187,8 +202,15 @@ export async function countChangesSinceFit(db: Queryable, shop: string, added: n
 
 /** Status of the last fit, for the "not ready yet" states. */
 export async function readFitStatus(db: Queryable, shop: string) {
-  const result = await db.query<{ status: string; reason: string | null; error: string | null; asOfDay: number; finishedAt: Date | null }>(
-    `SELECT status, reason, error, "asOfDay", "finishedAt" FROM "ShopFit" WHERE shop = $1`,
+  const result = await db.query<{
+    status: string;
+    reason: string | null;
+    error: string | null;
+    asOfDay: number;
+    finishedAt: Date | null;
+    predictionSource: PredictionSource | null;
+  }>(
+    `SELECT status, reason, error, "asOfDay", "finishedAt", "predictionSource" FROM "ShopFit" WHERE shop = $1`,
     [shop],
   );
   return result.rows[0];
@@ -220,6 +242,8 @@ export async function readFitSummary(db: Queryable, shop: string) {
     reasonCode: string | null;
     error: string | null;
     model: ShopModelJson | null;
+    averagesEstimate: AveragesEstimate | null;
+    predictionSource: PredictionSource | null;
     asOfDay: number;
     customers: number;
     orders: number;
@@ -227,7 +251,7 @@ export async function readFitSummary(db: Queryable, shop: string) {
     finishedAt: Date | null;
     durationMs: number | null;
   }>(
-    `SELECT status, reason, "reasonCode", error, model, "asOfDay", customers, orders, trigger, "finishedAt", "durationMs"
+    `SELECT status, reason, "reasonCode", error, model, "averagesEstimate", "predictionSource", "asOfDay", customers, orders, trigger, "finishedAt", "durationMs"
        FROM "ShopFit" WHERE shop = $1`,
     [shop],
   );

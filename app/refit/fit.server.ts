@@ -1,6 +1,7 @@
 import { type BehaviourInput, behaviourThresholds } from "~/analytics/behaviour";
 import { APP_SHOP_CANDIDATES, type ShopModel, fitShopModel } from "~/analytics/clv/shop-model";
 import { SHOP_MODEL_UNIT, type ScoringContext } from "~/analytics/customer-metrics";
+import { type AveragesCustomer, type AveragesEstimate, estimateFromAverages } from "~/analytics/estimate-from-averages";
 import { retentionSummaryFromTable } from "~/analytics/retention";
 import { type RfmInput, rfmCutPoints } from "~/analytics/rfm";
 import { type MetricsSettings } from "~/data/settings.server";
@@ -13,10 +14,13 @@ import { type ShopData } from "./read-orders.server";
 // The refit's steps 2 and 3: from the orders read, the shop's model (or why not), RFM cut
 // points, every customer's prediction once, the retention report and behaviour thresholds
 // (VIP needs the predicted CLV distribution); then the ShopFit row (version + 1), written
-// before the rescore so live jobs during it already score with the new fit.
+// before the rescore so live jobs during it already score with the new fit. Without a model
+// (too little data, or no convergence) the fit carries the estimate from averages instead.
 
 export interface FitOutcome {
   model: ShopModel | null;
+  /** Without a model: the estimate from averages every customer who ordered is given (null with a model, or with no customer). */
+  averages: AveragesEstimate | null;
   status: "ready" | "no-predictions";
   reasonCode: string | null;
   reason: string | null;
@@ -35,8 +39,17 @@ function fitModel(data: ShopData, settings: MetricsSettings, asOfDay: number): F
     annualDiscountRate: settings.annualDiscountRate,
     grossMargin: settings.grossMargin,
   });
-  if (result.ok) return { model: result.model, status: "ready", reasonCode: null, reason: null };
-  return { model: null, status: "no-predictions", reasonCode: result.code, reason: result.reason };
+  if (result.ok) return { model: result.model, averages: null, status: "ready", reasonCode: null, reason: null };
+  const averages = estimateFromAverages(averagesCustomers(data, asOfDay), asOfDay, settings);
+  return { model: null, averages, status: "no-predictions", reasonCode: result.code, reason: result.reason };
+}
+
+function* averagesCustomers(data: ShopData, asOfDay: number): Generator<AveragesCustomer> {
+  for (let i = 0; i < data.facts.length; i++) {
+    if (!data.facts.hasOrders(i)) continue;
+    const facts = data.facts.factsAt(i, asOfDay);
+    yield { orders: facts.orders, netSpent: facts.netSpent, firstOrderDay: facts.firstOrderDay! };
+  }
 }
 
 /** Model, cut points, predictions, retention report and thresholds of the shop, from its orders. */
@@ -75,7 +88,7 @@ export async function fitShop(data: ShopData, settings: MetricsSettings, asOfDay
   const thresholds =
     behaviourRows.length > 0 ? behaviourThresholds(behaviourRows, { medianDaysToSecondOrder: report.daysBetweenOrders.bySteps[0]?.median ?? null }) : null;
   behaviourRows.length = 0;
-  const ctx: ScoringContext = { asOfDay, model: fit.model, cuts, rules: settings.segmentRules, thresholds };
+  const ctx: ScoringContext = { asOfDay, model: fit.model, averages: fit.averages, cuts, rules: settings.segmentRules, thresholds };
   phase("retention and thresholds");
   return { fit, ctx, scoring, report, table };
 }
@@ -95,6 +108,7 @@ export async function writeFit(
     reasonCode: fit.reasonCode,
     reason: fit.reason,
     model: fit.model ? fit.model.toJSON() : null,
+    averagesEstimate: fit.averages,
     rfmCuts: ctx.cuts,
     behaviourThresholds: ctx.thresholds,
     segmentRules: ctx.rules,

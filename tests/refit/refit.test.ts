@@ -21,7 +21,7 @@ import { AS_OF, AS_OF_ISO, NOW, WRITE_PATHS, aggregate, countedTotals, fitRow, l
 
 describe.each(WRITE_PATHS)("%s", (_path, rebuildFromCustomers) => {
   describe("refit of a shop with too little data", () => {
-    it("writes metrics without predictions and stores why", async () => {
+    it("writes metrics without the model's predictions, with the estimate from averages, and stores why", async () => {
       const shop = uniqueShop("thin");
       await insertSyntheticShop(pool, { shop, customers: 12, asOfDay: AS_OF });
       const report = await refitShop(pool, shop, { rebuildFromCustomers, trigger: "manual", now: NOW });
@@ -36,14 +36,15 @@ describe.each(WRITE_PATHS)("%s", (_path, rebuildFromCustomers) => {
         expect(row.orders).toBeGreaterThan(0);
         expect(row.segment).not.toBeNull(); // RFM needs no model
         expect(row.pAlive).toBeNull();
-        expect(row.predictedClvMinor).toBeNull();
+        // Expected spend from the shop's averages, the same for everyone (tests/refit/estimate-from-averages.test.ts).
+        expect(row.predictedClvMinor).toBe(rows[0].predictedClvMinor);
         expect(row.modelVersion).toBeNull();
       }
       const backtest = await aggregate<BacktestAggregate>(shop, "backtest");
       expect(backtest.result).toBeNull();
       expect(backtest.note).toMatch(/no predictions/);
       const kpis = await aggregate<KpisAggregate>(shop, "kpis");
-      expect(kpis.averagePredictedClvMinor.value).toBeNull();
+      expect(kpis.averagePredictedClvMinor.value).toBe(Number(rows[0].predictedClvMinor));
       expect(kpis.customers.value).toBe(12);
     });
 
