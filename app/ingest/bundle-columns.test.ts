@@ -12,13 +12,16 @@ const customer = fc.record({
   id, email: maybe(text), firstName: maybe(text), lastName: maybe(text), phone: maybe(text), state: maybe(text),
   tags: fc.array(text, { maxLength: 3 }), currency: maybe(text), shopifyCreatedAt: maybe(date), shopifyUpdatedAt: date,
 });
-const refund = fc.record({ id, orderId: id, createdAt: date, amountMinor: id, currency: maybe(text) });
+const refundParts = fc.record({ returnsMinor: id, taxMinor: id, shippingMinor: id, dutiesMinor: id });
+const orderParts = fc.record({ grossSalesMinor: id, discountsMinor: id, returnsMinor: id, taxMinor: id, shippingMinor: id, dutiesMinor: id });
+const refund = fc.record({ id, orderId: id, createdAt: date, amountMinor: id, currency: maybe(text), parts: maybe(refundParts) });
 const bundle: fc.Arbitrary<OrderBundle> = fc.record({
   order: fc.record({
     id, name: maybe(text), customerId: maybe(id), processedAt: date, shopifyCreatedAt: date, shopifyUpdatedAt: date,
     currency: text, currentTotalMinor: id, test: fc.boolean(), cancelledAt: maybe(date), financialStatus: maybe(text),
     sourceName: maybe(text), discountCodes: fc.array(text, { maxLength: 3 }), tags: fc.array(text, { maxLength: 3 }),
     firstProductId: maybe(id), firstProductTitle: maybe(text), lineItemCount: fc.nat(500),
+    parts: maybe(orderParts),
   }),
   customer: maybe(customer),
   refunds: fc.array(refund, { maxLength: 3 }),

@@ -1,4 +1,4 @@
-import { type CustomerRow, type OrderBundle, type OrderRow, type RefundRow } from "./mappers";
+import { type CustomerRow, type OrderBundle, type OrderParts, type OrderRow, type RefundParts, type RefundRow } from "./mappers";
 
 // OrderBundles as columns, to hand a batch from one thread to another: ids and amounts in
 // BigInt64Arrays, times in Float64Arrays, flags in Uint8Arrays (all moved, not copied), text
@@ -23,6 +23,8 @@ export interface BundleColumns {
     shopifyUpdatedAt: Float64Array; currency: string[]; currentTotalMinor: Bigints; test: Uint8Array; cancelledAt: Float64Array;
     financialStatus: (string | null)[]; sourceName: (string | null)[]; discountCodes: StringLists; tags: StringLists;
     firstProductId: Bigints; firstProductTitle: (string | null)[]; lineItemCount: Float64Array;
+    /** One column per part; a bundle without parts is null in all of them. */
+    parts: Record<keyof OrderParts, Bigints>;
   };
   /** Per bundle: whether it carries a profile; the customer columns hold a row only for those that do. */
   hasCustomer: Uint8Array;
@@ -32,7 +34,19 @@ export interface BundleColumns {
   };
   /** End offset in the refund columns of each bundle's refunds. */
   refundEnds: Uint32Array;
-  refund: { id: Bigints; orderId: Bigints; createdAt: Float64Array; amountMinor: Bigints; currency: (string | null)[] };
+  refund: { id: Bigints; orderId: Bigints; createdAt: Float64Array; amountMinor: Bigints; currency: (string | null)[]; parts: Record<keyof RefundParts, Bigints> };
+}
+
+const ORDER_PART_KEYS = ["grossSalesMinor", "discountsMinor", "returnsMinor", "taxMinor", "shippingMinor", "dutiesMinor"] as const satisfies readonly (keyof OrderParts)[];
+const REFUND_PART_KEYS = ["returnsMinor", "taxMinor", "shippingMinor", "dutiesMinor"] as const satisfies readonly (keyof RefundParts)[];
+
+function partColumns<K extends string>(keys: readonly K[], rows: ({ [key in K]: bigint } | null)[]): Record<K, Bigints> {
+  return Object.fromEntries(keys.map((key) => [key, bigints(rows.map((row) => (row === null ? null : row[key])))])) as Record<K, Bigints>;
+}
+
+function partsAt<K extends string>(keys: readonly K[], columns: Record<K, Bigints>, i: number): { [key in K]: bigint } | null {
+  if (columns[keys[0]].isNull[i]) return null;
+  return Object.fromEntries(keys.map((key) => [key, bigintAt(columns[key], i)!])) as { [key in K]: bigint };
 }
 
 const INT64_MIN = -(2n ** 63n);
@@ -88,6 +102,7 @@ export function encodeBundles(bundles: OrderBundle[]): BundleColumns {
       firstProductId: bigints(orders.map((o) => o.firstProductId)),
       firstProductTitle: orders.map((o) => o.firstProductTitle),
       lineItemCount: Float64Array.from(orders, (o) => o.lineItemCount),
+      parts: partColumns(ORDER_PART_KEYS, orders.map((o) => o.parts)),
     },
     hasCustomer: Uint8Array.from(bundles, (b) => (b.customer ? 1 : 0)),
     customer: {
@@ -109,6 +124,7 @@ export function encodeBundles(bundles: OrderBundle[]): BundleColumns {
       createdAt: times(refunds.map((r) => r.createdAt)),
       amountMinor: bigints(refunds.map((r) => r.amountMinor)),
       currency: refunds.map((r) => r.currency),
+      parts: partColumns(REFUND_PART_KEYS, refunds.map((r) => r.parts)),
     },
   };
 }
@@ -137,6 +153,7 @@ export function decodeBundles(columns: BundleColumns): OrderBundle[] {
       firstProductId: bigintAt(o.firstProductId, i),
       firstProductTitle: o.firstProductTitle[i],
       lineItemCount: o.lineItemCount[i],
+      parts: partsAt(ORDER_PART_KEYS, o.parts, i),
     };
     let customer: CustomerRow | null = null;
     if (columns.hasCustomer[i]) {
@@ -162,6 +179,7 @@ export function decodeBundles(columns: BundleColumns): OrderBundle[] {
         createdAt: timeAt(r.createdAt, refundAt)!,
         amountMinor: bigintAt(r.amountMinor, refundAt)!,
         currency: r.currency[refundAt],
+        parts: partsAt(REFUND_PART_KEYS, r.parts, refundAt),
       });
     }
     bundles.push({ order, customer, refunds });

@@ -1,6 +1,6 @@
 import { z } from "zod";
 import { MoneyFormatError, toMinorUnits } from "~/analytics/money";
-import { type CustomerRow, type OrderBundle, type OrderRow, type RefundRow, PayloadValidationError, parsePayload } from "./mappers";
+import { type CustomerRow, type OrderBundle, type OrderParts, type OrderRow, type RefundRow, PayloadValidationError, parsePayload } from "./mappers";
 import { CurrencyCode } from "./payloads";
 
 // Pure Admin GraphQL -> row mappers, for the bulk backfill (JSONL) and reconciliation
@@ -37,6 +37,9 @@ export const GraphqlLineItem = z.object({
   id: Gid("LineItem"),
   title: z.string().nullish(),
   product: z.object({ id: Gid("Product") }).nullish(),
+  /** Original unit price x quantity: the line's gross sales. */
+  originalTotalSet: MoneyBag.nullish(),
+  discountAllocations: z.array(z.object({ allocatedAmountSet: MoneyBag })).nullish(),
 });
 export type GraphqlLineItem = z.infer<typeof GraphqlLineItem>;
 
@@ -53,6 +56,11 @@ export const GraphqlOrder = z.object({
   discountCodes: z.array(z.string()).default([]),
   tags: z.array(z.string()).default([]),
   currentTotalPriceSet: MoneyBag,
+  // The order's parts (docs/analytics/revenue.md); optional, as in the webhook mapper.
+  currentSubtotalPriceSet: MoneyBag.nullish(),
+  totalTaxSet: MoneyBag.nullish(),
+  totalShippingPriceSet: MoneyBag.nullish(),
+  originalTotalDutiesSet: MoneyBag.nullish(),
   customer: GraphqlCustomer.nullish(),
   refunds: z.array(GraphqlRefund).default([]),
 });
@@ -62,8 +70,16 @@ export type GraphqlOrder = z.infer<typeof GraphqlOrder>;
 export const ORDER_FIELDS = `
   id name createdAt updatedAt processedAt cancelledAt test displayFinancialStatus sourceName discountCodes tags
   currentTotalPriceSet { shopMoney { amount currencyCode } }
+  currentSubtotalPriceSet { shopMoney { amount currencyCode } }
+  totalTaxSet { shopMoney { amount currencyCode } }
+  totalShippingPriceSet { shopMoney { amount currencyCode } }
+  originalTotalDutiesSet { shopMoney { amount currencyCode } }
   customer { id email firstName lastName phone state tags amountSpent { currencyCode } createdAt updatedAt }
   refunds { id createdAt totalRefundedSet { shopMoney { amount currencyCode } } }`;
+
+/** The LineItem fields both queries select (the bulk query's JSONL children, the reconciliation's nested nodes). */
+export const LINE_ITEM_FIELDS = `id title product { id } originalTotalSet { shopMoney { amount currencyCode } }
+  discountAllocations { allocatedAmountSet { shopMoney { amount currencyCode } } }`;
 
 const TOPIC = "graphql order";
 
@@ -99,6 +115,37 @@ export function mapGraphqlCustomer(customer: z.infer<typeof GraphqlCustomer>): C
 }
 
 /**
+ * The order's parts, computed as the webhook mapper does (gross = the lines' original
+ * totals; discounts = the lines' allocations; returns = what the current subtotal lacks),
+ * or null when the order or a line lacks the fields.
+ */
+function graphqlOrderParts(order: GraphqlOrder, lineItems: GraphqlLineItem[], currency: string): OrderParts | null {
+  if (!order.currentSubtotalPriceSet || lineItems.some((line) => !line.originalTotalSet)) return null;
+  let mixed = false; // a part in another currency than the total: the parts are unknown, as in the webhook mapper
+  const inShopCurrency = (bag: z.infer<typeof MoneyBag> | null | undefined): bigint => {
+    if (!bag) return 0n;
+    const amount = money(bag);
+    if (amount.currency !== currency) mixed = true;
+    return amount.minor;
+  };
+  let gross = 0n;
+  let discounts = 0n;
+  for (const line of lineItems) {
+    gross += inShopCurrency(line.originalTotalSet);
+    for (const allocation of line.discountAllocations ?? []) discounts += inShopCurrency(allocation.allocatedAmountSet);
+  }
+  const parts: OrderParts = {
+    grossSalesMinor: gross,
+    discountsMinor: discounts,
+    returnsMinor: gross - discounts - inShopCurrency(order.currentSubtotalPriceSet),
+    taxMinor: inShopCurrency(order.totalTaxSet),
+    shippingMinor: inShopCurrency(order.totalShippingPriceSet),
+    dutiesMinor: inShopCurrency(order.originalTotalDutiesSet),
+  };
+  return mixed ? null : parts;
+}
+
+/**
  * A GraphQL order (bulk JSONL parent line, or a node of the `orders` connection) and its
  * line items (the JSONL children joined by `__parentId`, or the nested connection) ->
  * the OrderBundle the webhook mapper would produce. Throws PayloadValidationError.
@@ -129,13 +176,15 @@ export function mapGraphqlOrder(raw: unknown, rawLineItems: unknown[]): OrderBun
       firstProductId: first?.product ? idOf(first.product.id) : null,
       firstProductTitle: first?.title ?? null,
       lineItemCount: lineItems.length,
+      parts: graphqlOrderParts(order, lineItems, total.currency),
     };
     const refunds = order.refunds.map((refund): RefundRow => {
       const amount = money(refund.totalRefundedSet);
       if (amount.currency !== total.currency) {
         throw new MoneyFormatError(`refund ${refund.id} is in ${amount.currency}, the order in ${total.currency}`);
       }
-      return { id: idOf(refund.id), orderId, createdAt: refund.createdAt, amountMinor: amount.minor, currency: amount.currency };
+      // The refund's total only: its parts are already in the order's current subtotal.
+      return { id: idOf(refund.id), orderId, createdAt: refund.createdAt, amountMinor: amount.minor, currency: amount.currency, parts: null };
     });
     return { order: row, customer, refunds };
   } catch (error) {

@@ -32,6 +32,8 @@ describe("mapOrderPayload", () => {
       firstProductId: 8012345678901n,
       firstProductTitle: "Merino Crew Sock",
       lineItemCount: 2,
+      // 2 x 18.00 + 129.00 of items; WELCOME10 takes 10 % of each line; 148.50 current subtotal.
+      parts: { grossSalesMinor: 16500n, discountsMinor: 1650n, returnsMinor: 0n, taxMinor: 1318n, shippingMinor: 795n, dutiesMinor: 0n },
     });
     expect(baseNetMinor(order)).toBe(16963n);
     expect(customer).toMatchObject({
@@ -50,8 +52,17 @@ describe("mapOrderPayload", () => {
     expect(order.currentTotalMinor).toBe(15199n);
     expect(order.financialStatus).toBe("partially_refunded");
     expect(refunds).toEqual([
-      { id: 1012345678901n, orderId: 6123456789012n, createdAt: new Date("2025-03-20T19:02:44Z"), amountMinor: 1764n, currency: "USD" },
+      {
+        id: 1012345678901n,
+        orderId: 6123456789012n,
+        createdAt: new Date("2025-03-20T19:02:44Z"),
+        amountMinor: 1764n,
+        currency: "USD",
+        parts: { returnsMinor: 1620n, taxMinor: 144n, shippingMinor: 0n, dutiesMinor: 0n },
+      },
     ]);
+    // The current subtotal (132.30) lacks the refunded socks: 165.00 - 16.50 - 132.30 = 16.20.
+    expect(order.parts).toMatchObject({ grossSalesMinor: 16500n, discountsMinor: 1650n, returnsMinor: 1620n });
   });
 
   it("keeps a cancelled order at its current total", () => {
@@ -121,11 +132,15 @@ describe("mapRefundPayload", () => {
       createdAt: new Date("2025-03-20T19:02:44Z"),
       amountMinor: 1764n,
       currency: "USD",
+      parts: { returnsMinor: 1620n, taxMinor: 144n, shippingMinor: 0n, dutiesMinor: 0n },
     });
   });
 
   it("adds refunded shipping and subtracts an amount the merchant kept", () => {
-    expect(mapRefundPayload(fixture("refunds-create-shipping-discrepancy")).amountMinor).toBe(12435n);
+    const refund = mapRefundPayload(fixture("refunds-create-shipping-discrepancy"));
+    expect(refund.amountMinor).toBe(12435n);
+    // Returns are the refunded line's subtotal alone: the kept amount is not a return.
+    expect(refund.parts?.returnsMinor).toBe(11610n);
   });
 
   it("counts a legacy shipping_refund adjustment (negative) as money returned, once", () => {

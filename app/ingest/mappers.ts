@@ -44,6 +44,32 @@ export interface OrderRow {
   firstProductId: bigint | null;
   firstProductTitle: string | null;
   lineItemCount: number;
+  /** The order's parts as of shopifyUpdatedAt; null when the payload did not carry them. */
+  parts: OrderParts | null;
+}
+
+/**
+ * An order's money by part, in shop minor units, as Shopify's sales reports define them
+ * (docs/analytics/revenue.md): net sales = gross - discounts - returns.
+ */
+export interface OrderParts {
+  /** Line item price x quantity (total_line_items_price). */
+  grossSalesMinor: bigint;
+  /** Line item discounts, order-level discounts' shares included; shipping discounts are not. */
+  discountsMinor: bigint;
+  /** What the current subtotal lacks: refunded (or edited-away) line items after their discounts. */
+  returnsMinor: bigint;
+  taxMinor: bigint;
+  shippingMinor: bigint;
+  dutiesMinor: bigint;
+}
+
+/** What one refund returned, by part; tax, shipping and duties refunded alongside the returns. */
+export interface RefundParts {
+  returnsMinor: bigint;
+  taxMinor: bigint;
+  shippingMinor: bigint;
+  dutiesMinor: bigint;
 }
 
 export interface RefundRow {
@@ -54,6 +80,8 @@ export interface RefundRow {
   amountMinor: bigint;
   /** Shop currency of the amounts; null when the refund carried no money fields at all. */
   currency: string | null;
+  /** By part; null when the source gave the total only (a GraphQL refund). */
+  parts: RefundParts | null;
 }
 
 /** Everything one order delivery tells us. */
@@ -207,6 +235,23 @@ export function refundAmountMinor(refund: RefundPayload): { minor: bigint; curre
   return { minor: total, currency: [...currencies][0] ?? null };
 }
 
+/** What a refund returned by part, in the shop currency (the same fields refundAmountMinor adds up). */
+export function refundPartsMinor(refund: RefundPayload): RefundParts {
+  const sum = (sets: (z.infer<typeof MoneySet> | null | undefined)[]) =>
+    sets.reduce((total, set) => (set ? total + shopMoney(set).minor : total), 0n);
+  const shippingLines = refund.refund_shipping_lines ?? [];
+  const shippingAdjustments = (refund.order_adjustments ?? []).filter((adjustment) => adjustment.kind === "shipping_refund");
+  return {
+    returnsMinor: sum(refund.refund_line_items.map((line) => line.subtotal_set)),
+    taxMinor: sum([...refund.refund_line_items.map((line) => line.total_tax_set), ...shippingLines.map((line) => line.tax_amount_set)]),
+    // Older API versions record refunded shipping as a negative shipping_refund adjustment.
+    shippingMinor: shippingLines.length > 0
+      ? sum(shippingLines.map((line) => line.subtotal_amount_set))
+      : -sum(shippingAdjustments.map((adjustment) => adjustment.amount_set)),
+    dutiesMinor: sum([refund.total_duties_set]),
+  };
+}
+
 function refundRow(refund: RefundPayload): RefundRow {
   const { minor, currency } = refundAmountMinor(refund);
   // A refund returns money: a negative one would raise the order's net instead.
@@ -217,6 +262,7 @@ function refundRow(refund: RefundPayload): RefundRow {
     createdAt: refund.created_at,
     amountMinor: minor,
     currency,
+    parts: refundPartsMinor(refund),
   };
 }
 
@@ -224,6 +270,38 @@ function refundRow(refund: RefundPayload): RefundRow {
 export function mapRefundPayload(payload: unknown, topic = "refunds/create"): RefundRow {
   const parsed = parsePayload(topic, RefundPayload, payload);
   return mapping(topic, () => refundRow(parsed));
+}
+
+/**
+ * The order's parts from a webhook payload, or null when it lacks the totals they come from.
+ * Returns are what the current subtotal (after refunds and edits) lacks of gross - discounts,
+ * so the parts always add up to the current subtotal, as the GraphQL import computes them.
+ */
+function orderParts(parsed: OrderPayload, currency: string): OrderParts | null {
+  if (!parsed.total_line_items_price_set || !parsed.current_subtotal_price_set) return null;
+  // A part in another currency than the total cannot be added to it: the parts are unknown
+  // (the total's own currency is checked against the shop's by foreignCurrencyProblem).
+  let mixed = false;
+  const inShopCurrency = (set: z.infer<typeof MoneySet> | null | undefined): bigint => {
+    if (!set) return 0n;
+    const money = shopMoney(set);
+    if (money.currency !== currency) mixed = true;
+    return money.minor;
+  };
+  const gross = inShopCurrency(parsed.total_line_items_price_set);
+  const discounts = parsed.line_items.reduce(
+    (total, line) => total + (line.discount_allocations ?? []).reduce((sum, allocation) => sum + inShopCurrency(allocation.amount_set), 0n),
+    0n,
+  );
+  const parts: OrderParts = {
+    grossSalesMinor: gross,
+    discountsMinor: discounts,
+    returnsMinor: gross - discounts - inShopCurrency(parsed.current_subtotal_price_set),
+    taxMinor: inShopCurrency(parsed.total_tax_set),
+    shippingMinor: inShopCurrency(parsed.total_shipping_price_set),
+    dutiesMinor: inShopCurrency(parsed.original_total_duties_set),
+  };
+  return mixed ? null : parts;
 }
 
 /** orders/create, orders/updated, orders/cancelled -> Order row, embedded Customer and Refunds. */
@@ -253,6 +331,7 @@ export function mapOrderPayload(payload: unknown, topic = "orders/updated"): Ord
       firstProductId: firstLine?.product_id != null ? resolveId(firstLine.product_id, null, "line_items.0.product_id") : null,
       firstProductTitle: firstLine?.title ?? null,
       lineItemCount: parsed.line_items.length,
+      parts: orderParts(parsed, total.currency),
     };
     const customer = embedded?.updated_at ? customerRow(embedded, embedded.updated_at) : null;
     const refunds = (parsed.refunds ?? []).map((refund) => {

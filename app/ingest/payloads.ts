@@ -98,6 +98,8 @@ export type RefundPayload = z.infer<typeof RefundPayload>;
 const LineItem = z.object({
   product_id: ShopifyId.nullish(),
   title: z.string().nullish(),
+  /** Every discount on the line, order-level discounts' shares included (Shopify's "Discounts"). */
+  discount_allocations: z.array(z.object({ amount_set: MoneySet })).nullish(),
 });
 
 export const OrderPayload = z.object({
@@ -116,6 +118,13 @@ export const OrderPayload = z.object({
   source_name: z.string().nullish(),
   tags: z.string().nullish(),
   current_total_price_set: MoneySet,
+  // The order's parts (docs/analytics/revenue.md). Optional: an order without them is stored
+  // with its parts unknown and counts at total sales.
+  total_line_items_price_set: MoneySet.nullish(),
+  current_subtotal_price_set: MoneySet.nullish(),
+  total_tax_set: MoneySet.nullish(),
+  total_shipping_price_set: MoneySet.nullish(),
+  original_total_duties_set: MoneySet.nullish(),
   discount_codes: z.array(z.object({ code: z.string() })).nullish(),
   line_items: z.array(LineItem).default([]),
   customer: EmbeddedCustomer.nullish(),

@@ -1,3 +1,4 @@
+import { Prisma } from "@prisma/client";
 import { type RawTx } from "~/db/pg.server";
 
 // Derived columns, recomputed from source rows in SQL (never incremented), so a replay,
@@ -7,18 +8,33 @@ import { type RawTx } from "~/db/pg.server";
 // committed before the lock was granted.
 
 /**
- * Order.netMinor: 0 for test orders; otherwise the current total less refunds created
- * after the order's updated_at (the current total already reflects earlier ones), never
- * below zero.
+ * What a refund not yet reflected in the order's current subtotal takes off net sales: its
+ * returned line items; the whole refund when its parts are unknown (the cautious side).
+ */
+export const NET_SALES_REFUND_RETURNS = Prisma.sql`COALESCE(r."returnsMinor", r."amountMinor")`;
+
+/**
+ * The order's two nets (docs/analytics/revenue.md), never below zero, 0 for test orders:
+ * Order.netMinor (total sales): the current total less refunds created after the order's
+ * updated_at (the current total already reflects earlier ones);
+ * Order.netSalesMinor (net sales): gross - discounts - returns as of updated_at, less the
+ * returns of later refunds; 0 for cancelled orders; null while the parts are unknown.
  */
 export async function recomputeOrderNets(tx: RawTx, shop: string, orderIds: bigint[]): Promise<void> {
   if (orderIds.length === 0) return;
   await tx.$executeRaw`
     UPDATE "Order" AS o
-    SET "netMinor" = CASE WHEN o.test THEN 0 ELSE GREATEST(0, o."currentTotalMinor" - COALESCE((
-      SELECT sum(r."amountMinor") FROM "Refund" AS r
-      WHERE r.shop = o.shop AND r."orderId" = o.id AND r."createdAt" > o."shopifyUpdatedAt"), 0)) END
-    WHERE o.shop = ${shop} AND o.id = ANY(${orderIds}::bigint[])`;
+    SET "netMinor" = CASE WHEN o.test THEN 0 ELSE GREATEST(0, o."currentTotalMinor" - later.amount) END,
+        "netSalesMinor" = CASE WHEN o."grossSalesMinor" IS NULL THEN NULL
+                               WHEN o.test OR o."cancelledAt" IS NOT NULL THEN 0
+                               ELSE GREATEST(0, o."grossSalesMinor" - o."discountsMinor" - o."returnsMinor" - later.returns) END
+    FROM "Order" AS k
+    CROSS JOIN LATERAL (
+      SELECT COALESCE(sum(r."amountMinor"), 0) AS amount, COALESCE(sum(${NET_SALES_REFUND_RETURNS}), 0) AS returns
+      FROM "Refund" AS r
+      WHERE r.shop = k.shop AND r."orderId" = k.id AND r."createdAt" > k."shopifyUpdatedAt"
+    ) AS later
+    WHERE k.shop = ${shop} AND k.id = ANY(${orderIds}::bigint[]) AND o.shop = k.shop AND o.id = k.id`;
 }
 
 /**

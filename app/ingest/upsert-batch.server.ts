@@ -1,10 +1,10 @@
 import { Prisma } from "@prisma/client";
 import { type CustomerRow, type OrderBundle, type OrderRow, foreignCurrencyProblem } from "./mappers";
 import { shopCurrency } from "./shop-currency.server";
-import { recomputeCustomerSummaries, recomputeOrderNets } from "./summary.server";
+import { NET_SALES_REFUND_RETURNS, recomputeCustomerSummaries, recomputeOrderNets } from "./summary.server";
 import { type RawTx } from "~/db/pg.server";
 import { distinctIds, lockShopExclusive } from "./locks.server";
-import { CUSTOMER_NEWER_WINS, ORDER_NEWER_WINS, PLACEHOLDER_UPDATED_AT } from "./upsert.server";
+import { CUSTOMER_NEWER_WINS, ORDER_NEWER_WINS, PLACEHOLDER_UPDATED_AT, REFUND_PARTS_FILL } from "./upsert.server";
 
 // The batched form of upsertOrder, for the bulk backfill and reconciliation: the same
 // rules (newer-or-different wins, tombstones honoured, net and summaries recomputed from
@@ -52,6 +52,7 @@ const iso = (date: Date | null) => (date ? date.toISOString() : null);
 const ms = (date: Date | null) => (date ? date.getTime() : null);
 const fromMs = (alias: string, column: string) => Prisma.raw(`(timestamp 'epoch' + ${alias}."${column}" * interval '1 millisecond')`);
 const text = (id: bigint | null) => (id === null ? null : id.toString());
+const part = (minor: bigint | undefined) => (minor === undefined ? null : minor.toString());
 
 /** A PostgreSQL text[] literal ('{"a","b"}'), for an array-valued column passed inside an array parameter. */
 function arrayLiteral(values: string[]): string {
@@ -85,7 +86,8 @@ function insertOrders(
   return Prisma.sql`
     INSERT INTO "Order" AS cur (shop, id, name, "customerId", "processedAt", "shopifyCreatedAt", "shopifyUpdatedAt",
                                 currency, "currentTotalMinor", "netMinor", test, "cancelledAt", "financialStatus",
-                                "sourceName", "discountCodes", tags, "firstProductId", "firstProductTitle", "lineItemCount")
+                                "sourceName", "discountCodes", tags, "firstProductId", "firstProductTitle", "lineItemCount",
+                                "grossSalesMinor", "discountsMinor", "returnsMinor", "taxMinor", "shippingMinor", "dutiesMinor", "netSalesMinor")
     SELECT ${shop}, x.id, x.name, x."customerId", ${fromMs("x", "processedAt")}, ${fromMs("x", "shopifyCreatedAt")}, ${fromMs("x", "shopifyUpdatedAt")},
            x.currency, x."currentTotalMinor",
            CASE WHEN x.test THEN 0
@@ -94,7 +96,15 @@ function insertOrders(
                   SELECT sum(r."amountMinor") FROM "Refund" AS r
                   WHERE r.shop = ${shop} AND r."orderId" = x.id AND r."createdAt" > ${fromMs("x", "shopifyUpdatedAt")}), 0)) END,
            x.test, ${fromMs("x", "cancelledAt")}, x."financialStatus", x."sourceName", x."discountCodes"::text[],
-           x.tags::text[], x."firstProductId", x."firstProductTitle", x."lineItemCount"
+           x.tags::text[], x."firstProductId", x."firstProductTitle", x."lineItemCount",
+           x."grossSalesMinor", x."discountsMinor", x."returnsMinor", x."taxMinor", x."shippingMinor", x."dutiesMinor",
+           -- Net sales as recomputeOrderNets computes it (summary.server.ts).
+           CASE WHEN x."grossSalesMinor" IS NULL THEN NULL
+                WHEN x.test OR x."cancelledAt" IS NOT NULL THEN 0
+                WHEN NOT x.refunded THEN GREATEST(0, x."grossSalesMinor" - x."discountsMinor" - x."returnsMinor")
+                ELSE GREATEST(0, x."grossSalesMinor" - x."discountsMinor" - x."returnsMinor" - COALESCE((
+                  SELECT sum(${NET_SALES_REFUND_RETURNS}) FROM "Refund" AS r
+                  WHERE r.shop = ${shop} AND r."orderId" = x.id AND r."createdAt" > ${fromMs("x", "shopifyUpdatedAt")}), 0)) END
     FROM unnest(${col((o) => o.id.toString())}::bigint[], ${col((o) => o.name)}::text[],
                 ${col((o) => (o.customerId !== null && options.deletedCustomers.has(o.customerId) ? null : text(o.customerId)))}::bigint[],
                 ${col((o) => ms(o.processedAt))}::bigint[], ${col((o) => ms(o.shopifyCreatedAt))}::bigint[],
@@ -104,10 +114,14 @@ function insertOrders(
                 ${col((o) => o.sourceName)}::text[], ${col((o) => arrayLiteral(o.discountCodes))}::text[],
                 ${col((o) => arrayLiteral(o.tags))}::text[], ${col((o) => text(o.firstProductId))}::bigint[],
                 ${col((o) => o.firstProductTitle)}::text[], ${col((o) => o.lineItemCount)}::int[],
-                ${col((o) => options.refunded.has(o.id))}::boolean[])
+                ${col((o) => options.refunded.has(o.id))}::boolean[],
+                ${col((o) => part(o.parts?.grossSalesMinor))}::bigint[], ${col((o) => part(o.parts?.discountsMinor))}::bigint[],
+                ${col((o) => part(o.parts?.returnsMinor))}::bigint[], ${col((o) => part(o.parts?.taxMinor))}::bigint[],
+                ${col((o) => part(o.parts?.shippingMinor))}::bigint[], ${col((o) => part(o.parts?.dutiesMinor))}::bigint[])
          AS x(id, name, "customerId", "processedAt", "shopifyCreatedAt", "shopifyUpdatedAt", currency,
               "currentTotalMinor", test, "cancelledAt", "financialStatus", "sourceName", "discountCodes", tags,
-              "firstProductId", "firstProductTitle", "lineItemCount", refunded)
+              "firstProductId", "firstProductTitle", "lineItemCount", refunded,
+              "grossSalesMinor", "discountsMinor", "returnsMinor", "taxMinor", "shippingMinor", "dutiesMinor")
     ${options.conflictRule}
     RETURNING id, "customerId"`;
 }
@@ -223,12 +237,16 @@ export async function upsertOrdersBatch(tx: RawTx, shop: string, incoming: Order
   let ordersWithNewRefunds: bigint[] = [];
   if (refunds.length > 0) {
     const inserted = await tx.$queryRaw<{ orderId: bigint }[]>`
-      INSERT INTO "Refund" (shop, id, "orderId", "createdAt", "amountMinor")
-      SELECT ${shop}, x.id, x."orderId", x."createdAt", x."amountMinor"
+      INSERT INTO "Refund" AS cur (shop, id, "orderId", "createdAt", "amountMinor", "returnsMinor", "taxMinor", "shippingMinor", "dutiesMinor")
+      SELECT DISTINCT ON (x.id) ${shop}, x.id, x."orderId", x."createdAt", x."amountMinor", x."returnsMinor", x."taxMinor", x."shippingMinor", x."dutiesMinor"
       FROM unnest(${refunds.map((r) => r.id.toString())}::bigint[], ${refunds.map((r) => r.orderId.toString())}::bigint[],
-                  ${refunds.map((r) => iso(r.createdAt))}::timestamp[], ${refunds.map((r) => r.amountMinor.toString())}::bigint[])
-           AS x(id, "orderId", "createdAt", "amountMinor")
-      ON CONFLICT (shop, id) DO NOTHING
+                  ${refunds.map((r) => iso(r.createdAt))}::timestamp[], ${refunds.map((r) => r.amountMinor.toString())}::bigint[],
+                  ${refunds.map((r) => part(r.parts?.returnsMinor))}::bigint[], ${refunds.map((r) => part(r.parts?.taxMinor))}::bigint[],
+                  ${refunds.map((r) => part(r.parts?.shippingMinor))}::bigint[], ${refunds.map((r) => part(r.parts?.dutiesMinor))}::bigint[])
+           WITH ORDINALITY AS x(id, "orderId", "createdAt", "amountMinor", "returnsMinor", "taxMinor", "shippingMinor", "dutiesMinor", at)
+      -- One copy per refund (ON CONFLICT DO UPDATE may touch a row once): the first, as upsertOrder keeps.
+      ORDER BY x.id, x.at
+      ${REFUND_PARTS_FILL}
       RETURNING "orderId"`;
     ordersWithNewRefunds = distinctIds(inserted.map((r) => r.orderId));
   }

@@ -1,7 +1,7 @@
 import { Prisma } from "@prisma/client";
 import { type CustomerRow, type OrderBundle, type OrderRow, type RefundRow, PayloadValidationError, foreignCurrencyProblem } from "./mappers";
 import { shopCurrency } from "./shop-currency.server";
-import { recomputeCustomerSummaries, recomputeOrderNets } from "./summary.server";
+import { NET_SALES_REFUND_RETURNS, recomputeCustomerSummaries, recomputeOrderNets } from "./summary.server";
 import { type RawTx } from "~/db/pg.server";
 import { type RawDb, withRawTransaction } from "~/db/tx.server";
 import { distinctIds, lockCustomers, lockOrders } from "./locks.server";
@@ -116,35 +116,52 @@ export const ORDER_NEWER_WINS = Prisma.sql`
     test = excluded.test, "cancelledAt" = excluded."cancelledAt", "financialStatus" = excluded."financialStatus",
     "sourceName" = excluded."sourceName", "discountCodes" = excluded."discountCodes", tags = excluded.tags,
     "firstProductId" = excluded."firstProductId", "firstProductTitle" = excluded."firstProductTitle",
-    "lineItemCount" = excluded."lineItemCount"
+    "lineItemCount" = excluded."lineItemCount",
+    "grossSalesMinor" = excluded."grossSalesMinor", "discountsMinor" = excluded."discountsMinor", "returnsMinor" = excluded."returnsMinor",
+    "taxMinor" = excluded."taxMinor", "shippingMinor" = excluded."shippingMinor", "dutiesMinor" = excluded."dutiesMinor",
+    "netSalesMinor" = excluded."netSalesMinor"
   WHERE excluded."shopifyUpdatedAt" > cur."shopifyUpdatedAt"
      OR (excluded."shopifyUpdatedAt" = cur."shopifyUpdatedAt"
          AND (excluded.name, excluded."customerId", excluded."processedAt", excluded."shopifyCreatedAt",
               excluded.currency, excluded."currentTotalMinor", excluded.test, excluded."cancelledAt",
               excluded."financialStatus", excluded."sourceName", excluded."discountCodes", excluded.tags,
-              excluded."firstProductId", excluded."firstProductTitle", excluded."lineItemCount")
+              excluded."firstProductId", excluded."firstProductTitle", excluded."lineItemCount",
+              excluded."grossSalesMinor", excluded."discountsMinor", excluded."returnsMinor",
+              excluded."taxMinor", excluded."shippingMinor", excluded."dutiesMinor")
              IS DISTINCT FROM (cur.name, cur."customerId", cur."processedAt", cur."shopifyCreatedAt",
               cur.currency, cur."currentTotalMinor", cur.test, cur."cancelledAt",
               cur."financialStatus", cur."sourceName", cur."discountCodes", cur.tags,
-              cur."firstProductId", cur."firstProductTitle", cur."lineItemCount"))`;
+              cur."firstProductId", cur."firstProductTitle", cur."lineItemCount",
+              cur."grossSalesMinor", cur."discountsMinor", cur."returnsMinor",
+              cur."taxMinor", cur."shippingMinor", cur."dutiesMinor"))`;
 
 async function writeOrder(tx: RawTx, shop: string, o: OrderRow): Promise<boolean> {
-  // The net as recomputeOrderNets would compute it, so a written order needs no second
-  // statement (its refunds are inserted first, under the same order lock).
+  // The two nets as recomputeOrderNets would compute them, so a written order needs no
+  // second statement (its refunds are inserted first, under the same order lock).
+  const unreflected = (amount: Prisma.Sql) => Prisma.sql`COALESCE((
+        SELECT sum(${amount}) FROM "Refund" AS r
+        WHERE r.shop = ${shop} AND r."orderId" = ${o.id}::bigint AND r."createdAt" > ${o.shopifyUpdatedAt}::timestamp), 0)`;
   const netSql = o.test
     ? Prisma.sql`0::bigint`
-    : Prisma.sql`GREATEST(0, ${o.currentTotalMinor}::bigint - COALESCE((
-        SELECT sum(r."amountMinor") FROM "Refund" AS r
-        WHERE r.shop = ${shop} AND r."orderId" = ${o.id}::bigint AND r."createdAt" > ${o.shopifyUpdatedAt}::timestamp), 0))::bigint`;
+    : Prisma.sql`GREATEST(0, ${o.currentTotalMinor}::bigint - ${unreflected(Prisma.sql`r."amountMinor"`)})::bigint`;
+  const p = o.parts;
+  const netSalesSql = p === null
+    ? Prisma.sql`NULL::bigint`
+    : o.test || o.cancelledAt !== null
+      ? Prisma.sql`0::bigint`
+      : Prisma.sql`GREATEST(0, ${p.grossSalesMinor - p.discountsMinor - p.returnsMinor}::bigint - ${unreflected(NET_SALES_REFUND_RETURNS)})::bigint`;
   const written = await tx.$executeRaw`
     INSERT INTO "Order" AS cur (shop, id, name, "customerId", "processedAt", "shopifyCreatedAt", "shopifyUpdatedAt",
                                 currency, "currentTotalMinor", "netMinor", test, "cancelledAt", "financialStatus",
-                                "sourceName", "discountCodes", tags, "firstProductId", "firstProductTitle", "lineItemCount")
+                                "sourceName", "discountCodes", tags, "firstProductId", "firstProductTitle", "lineItemCount",
+                                "grossSalesMinor", "discountsMinor", "returnsMinor", "taxMinor", "shippingMinor", "dutiesMinor", "netSalesMinor")
     VALUES (${shop}, ${o.id}::bigint, ${o.name}, ${o.customerId}::bigint, ${o.processedAt}::timestamp,
             ${o.shopifyCreatedAt}::timestamp, ${o.shopifyUpdatedAt}::timestamp, ${o.currency},
             ${o.currentTotalMinor}::bigint, ${netSql}, ${o.test}::boolean, ${o.cancelledAt}::timestamp,
             ${o.financialStatus}, ${o.sourceName}, ${o.discountCodes}::text[], ${o.tags}::text[],
-            ${o.firstProductId}::bigint, ${o.firstProductTitle}, ${o.lineItemCount}::int)
+            ${o.firstProductId}::bigint, ${o.firstProductTitle}, ${o.lineItemCount}::int,
+            ${p?.grossSalesMinor ?? null}::bigint, ${p?.discountsMinor ?? null}::bigint, ${p?.returnsMinor ?? null}::bigint,
+            ${p?.taxMinor ?? null}::bigint, ${p?.shippingMinor ?? null}::bigint, ${p?.dutiesMinor ?? null}::bigint, ${netSalesSql})
     ${ORDER_NEWER_WINS}`;
   return written > 0;
 }
@@ -160,14 +177,25 @@ async function requireShopCurrency(tx: RawTx, shop: string, what: string, order:
   if (problem !== null) throw new PayloadValidationError(what, [problem]);
 }
 
-/** Refunds are immutable in Shopify: the first copy stored stays. */
+/**
+ * Refunds are immutable in Shopify: the first copy stored stays, except that a copy with
+ * parts fills in a stored copy without them (which changes no amount, only the split).
+ */
+export const REFUND_PARTS_FILL = Prisma.sql`
+  ON CONFLICT (shop, id) DO UPDATE SET
+    "returnsMinor" = excluded."returnsMinor", "taxMinor" = excluded."taxMinor",
+    "shippingMinor" = excluded."shippingMinor", "dutiesMinor" = excluded."dutiesMinor"
+  WHERE cur."returnsMinor" IS NULL AND excluded."returnsMinor" IS NOT NULL`;
 async function insertRefunds(tx: RawTx, shop: string, refunds: RefundRow[]): Promise<number> {
   let inserted = 0;
   for (const r of refunds) {
+    // A copy with parts completes a copy stored without (a GraphQL refund, then its refunds/create).
     inserted += await tx.$executeRaw`
-      INSERT INTO "Refund" (shop, id, "orderId", "createdAt", "amountMinor")
-      VALUES (${shop}, ${r.id}::bigint, ${r.orderId}::bigint, ${r.createdAt}::timestamp, ${r.amountMinor}::bigint)
-      ON CONFLICT (shop, id) DO NOTHING`;
+      INSERT INTO "Refund" AS cur (shop, id, "orderId", "createdAt", "amountMinor", "returnsMinor", "taxMinor", "shippingMinor", "dutiesMinor")
+      VALUES (${shop}, ${r.id}::bigint, ${r.orderId}::bigint, ${r.createdAt}::timestamp, ${r.amountMinor}::bigint,
+              ${r.parts?.returnsMinor ?? null}::bigint, ${r.parts?.taxMinor ?? null}::bigint,
+              ${r.parts?.shippingMinor ?? null}::bigint, ${r.parts?.dutiesMinor ?? null}::bigint)
+      ${REFUND_PARTS_FILL}`;
   }
   return inserted;
 }

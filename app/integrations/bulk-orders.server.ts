@@ -1,6 +1,6 @@
 import { type BackfillRun, type PrismaClient } from "@prisma/client";
 import type pg from "pg";
-import { ORDER_FIELDS } from "~/ingest/graphql-mappers";
+import { LINE_ITEM_FIELDS, ORDER_FIELDS } from "~/ingest/graphql-mappers";
 import { type OrderBundle } from "~/ingest/mappers";
 import { ACTIVE_BACKFILL_STATUSES as ACTIVE } from "~/data/backfill-runs.server";
 import { type RawTx, checkOut, clientTransaction, pgPool, pgTransaction } from "~/db/pg.server";
@@ -41,7 +41,7 @@ export const BULK_ORDERS_QUERY = `{
     edges {
       node {
         ${ORDER_FIELDS}
-        lineItems { edges { node { id title product { id } } } }
+        lineItems { edges { node { ${LINE_ITEM_FIELDS} } } }
       }
     }
   }

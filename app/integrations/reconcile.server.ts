@@ -1,6 +1,6 @@
 import { type PrismaClient } from "@prisma/client";
 import type pg from "pg";
-import { ORDER_FIELDS, mapGraphqlOrder } from "~/ingest/graphql-mappers";
+import { LINE_ITEM_FIELDS, ORDER_FIELDS, mapGraphqlOrder } from "~/ingest/graphql-mappers";
 import { type OrderBundle, PayloadValidationError } from "~/ingest/mappers";
 import { pgPool, pgTransaction } from "~/db/pg.server";
 import { upsertOrdersBatch } from "~/ingest/upsert-batch.server";
@@ -23,7 +23,7 @@ const RECONCILE_QUERY = `#graphql
       edges {
         node {
           ${ORDER_FIELDS}
-          lineItems(first: 250) { edges { node { id title product { id } } } }
+          lineItems(first: 250) { edges { node { ${LINE_ITEM_FIELDS} } } }
         }
       }
       pageInfo { hasNextPage endCursor }

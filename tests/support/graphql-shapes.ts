@@ -17,6 +17,24 @@ function minorToAmount(minor: bigint): string {
   return `${sign}${abs / 100n}.${String(abs % 100n).padStart(2, "0")}`;
 }
 
+type WebhookMoneySet = { shop_money: { amount: string | number; currency_code: string } };
+
+/** A webhook `*_set` as a GraphQL MoneyBag (shop money only, as the queries select). */
+function moneyBag(set: unknown): Json | null {
+  if (!set) return null;
+  const { amount, currency_code } = (set as WebhookMoneySet).shop_money;
+  return { shopMoney: { amount: String(amount), currencyCode: currency_code } };
+}
+
+/** LineItem.originalTotalSet: the unit price x quantity, in cents (the fixtures are in 2-decimal currencies). */
+function lineOriginalTotal(line: Json): Json | null {
+  const set = line.price_set as WebhookMoneySet | undefined;
+  if (!set) return null;
+  const [whole, fraction = ""] = String(set.shop_money.amount).split(".");
+  const cents = BigInt(whole) * 100n + BigInt((fraction + "00").slice(0, 2));
+  return { shopMoney: { amount: minorToAmount(cents * BigInt(Number(line.quantity ?? 1))), currencyCode: set.shop_money.currency_code } };
+}
+
 export interface GraphqlOrderWithLines {
   order: Json;
   lineItems: Json[];
@@ -47,6 +65,10 @@ export function graphqlOrderFromWebhook(payload: Json): GraphqlOrderWithLines {
     discountCodes: ((payload.discount_codes as { code: string }[] | undefined) ?? []).map((d) => d.code),
     tags: tags(payload.tags),
     currentTotalPriceSet: { shopMoney: { amount: String(money.amount), currencyCode: money.currency_code } },
+    currentSubtotalPriceSet: moneyBag(payload.current_subtotal_price_set),
+    totalTaxSet: moneyBag(payload.total_tax_set),
+    totalShippingPriceSet: moneyBag(payload.total_shipping_price_set),
+    originalTotalDutiesSet: moneyBag(payload.original_total_duties_set),
     customer: customer
       ? {
           id: gid("Customer", customer.id),
@@ -67,6 +89,8 @@ export function graphqlOrderFromWebhook(payload: Json): GraphqlOrderWithLines {
     id: gid("LineItem", line.id),
     title: line.title ?? null,
     product: line.product_id != null ? { id: gid("Product", line.product_id) } : null,
+    originalTotalSet: lineOriginalTotal(line),
+    discountAllocations: ((line.discount_allocations as Json[] | undefined) ?? []).map((allocation) => ({ allocatedAmountSet: moneyBag(allocation.amount_set) })),
   }));
   return { order, lineItems };
 }

@@ -1,0 +1,101 @@
+-- Revenue that matches Shopify (issue 13; docs/analytics/revenue.md). Each order keeps its
+-- parts in shop money, integer minor units, and Tenure stores the two figures it can count:
+-- "netMinor" (total sales: current total less refunds not yet reflected in it) and
+-- "netSalesMinor" (net sales: gross sales - discounts - returns; no tax, shipping, duties or tips).
+-- A null part means Shopify's figure was not seen (a row stored before this migration with no
+-- payload to read it from): such an order counts at total sales until it is imported again.
+ALTER TABLE "Order"
+  ADD COLUMN "grossSalesMinor" BIGINT,
+  ADD COLUMN "discountsMinor" BIGINT,
+  ADD COLUMN "returnsMinor" BIGINT,
+  ADD COLUMN "taxMinor" BIGINT,
+  ADD COLUMN "shippingMinor" BIGINT,
+  ADD COLUMN "dutiesMinor" BIGINT,
+  ADD COLUMN "netSalesMinor" BIGINT;
+
+-- What each refund returned, by part (refund_line_items subtotal = returns; refunded tax,
+-- shipping and duties). Null where the source did not say (a GraphQL refund's total only).
+ALTER TABLE "Refund"
+  ADD COLUMN "returnsMinor" BIGINT,
+  ADD COLUMN "taxMinor" BIGINT,
+  ADD COLUMN "shippingMinor" BIGINT,
+  ADD COLUMN "dutiesMinor" BIGINT;
+
+ALTER TABLE "ShopSettings"
+  ADD COLUMN "revenueBasis" TEXT NOT NULL DEFAULT 'net_sales',
+  ADD COLUMN "excludedCustomerTags" TEXT[];
+
+-- ---------------------------------------------------------------- backfill from stored payloads
+-- A Shopify money bag's shop_money in minor units (the exponents of app/analytics/money.ts).
+CREATE FUNCTION pg_temp.tenure_minor(bag jsonb) RETURNS bigint LANGUAGE sql IMMUTABLE AS $$
+  SELECT round((bag->'shop_money'->>'amount')::numeric * power(10::numeric, CASE
+    WHEN bag->'shop_money'->>'currency_code' IN ('BIF','CLP','DJF','GNF','ISK','JPY','KMF','KRW','PYG','RWF','UGX','UYI','VND','VUV','XAF','XOF','XPF') THEN 0
+    WHEN bag->'shop_money'->>'currency_code' IN ('BHD','IQD','JOD','KWD','LYD','OMR','TND') THEN 3
+    WHEN bag->'shop_money'->>'currency_code' IN ('CLF','UYW') THEN 4
+    ELSE 2 END))::bigint
+  WHERE jsonb_typeof(bag) = 'object'
+$$;
+
+-- Refund parts, from refunds/create payloads and the refunds embedded in order payloads
+-- (refunds are immutable: any copy will do).
+WITH copies AS (
+  SELECT d.shop, d.payload AS r FROM "WebhookDelivery" AS d
+  WHERE d.topic = 'refunds/create' AND jsonb_typeof(d.payload) = 'object'
+  UNION ALL
+  SELECT d.shop, e.r FROM "WebhookDelivery" AS d, jsonb_array_elements(d.payload->'refunds') AS e(r)
+  WHERE d.topic LIKE 'orders/%' AND jsonb_typeof(d.payload->'refunds') = 'array'
+), one AS (
+  SELECT DISTINCT ON (shop, r->>'id') shop, (r->>'id')::bigint AS id, r FROM copies
+  WHERE r->>'id' ~ '^[0-9]+$' AND jsonb_typeof(r->'refund_line_items') = 'array'
+), parts AS (
+  SELECT one.shop, one.id,
+    COALESCE((SELECT sum(pg_temp.tenure_minor(l->'subtotal_set')) FROM jsonb_array_elements(one.r->'refund_line_items') AS l), 0) AS returns,
+    COALESCE((SELECT sum(pg_temp.tenure_minor(l->'total_tax_set')) FROM jsonb_array_elements(one.r->'refund_line_items') AS l), 0)
+      + COALESCE((SELECT sum(pg_temp.tenure_minor(s->'tax_amount_set')) FROM jsonb_array_elements(CASE WHEN jsonb_typeof(one.r->'refund_shipping_lines') = 'array' THEN one.r->'refund_shipping_lines' ELSE '[]' END) AS s), 0) AS tax,
+    CASE WHEN jsonb_array_length(CASE WHEN jsonb_typeof(one.r->'refund_shipping_lines') = 'array' THEN one.r->'refund_shipping_lines' ELSE '[]' END) > 0
+      THEN (SELECT sum(pg_temp.tenure_minor(s->'subtotal_amount_set')) FROM jsonb_array_elements(one.r->'refund_shipping_lines') AS s)
+      ELSE COALESCE((SELECT -sum(pg_temp.tenure_minor(a->'amount_set')) FROM jsonb_array_elements(CASE WHEN jsonb_typeof(one.r->'order_adjustments') = 'array' THEN one.r->'order_adjustments' ELSE '[]' END) AS a
+                     WHERE a->>'kind' = 'shipping_refund'), 0) END AS shipping,
+    COALESCE(pg_temp.tenure_minor(one.r->'total_duties_set'), 0) AS duties
+  FROM one
+)
+UPDATE "Refund" AS rf
+SET "returnsMinor" = parts.returns, "taxMinor" = parts.tax, "shippingMinor" = parts.shipping, "dutiesMinor" = parts.duties
+FROM parts WHERE rf.shop = parts.shop AND rf.id = parts.id;
+
+-- Order parts, from the newest order payload of each order, only when it is the version
+-- stored (same updated_at): an older payload's parts would not match the stored totals.
+WITH newest AS (
+  SELECT DISTINCT ON (d.shop, d.payload->>'id') d.shop, (d.payload->>'id')::bigint AS id,
+         ((d.payload->>'updated_at')::timestamptz AT TIME ZONE 'UTC') AS updated_at, d.payload AS p
+  FROM "WebhookDelivery" AS d
+  WHERE d.topic LIKE 'orders/%' AND d.topic <> 'orders/delete' AND jsonb_typeof(d.payload) = 'object'
+    AND d.payload->>'id' ~ '^[0-9]+$' AND jsonb_typeof(d.payload->'current_subtotal_price_set') = 'object'
+    AND jsonb_typeof(d.payload->'total_line_items_price_set') = 'object'
+  ORDER BY d.shop, d.payload->>'id', (d.payload->>'updated_at')::timestamptz DESC
+), parts AS (
+  SELECT n.shop, n.id, n.updated_at,
+    pg_temp.tenure_minor(n.p->'total_line_items_price_set') AS gross,
+    COALESCE((SELECT sum(pg_temp.tenure_minor(a->'amount_set'))
+              FROM jsonb_array_elements(CASE WHEN jsonb_typeof(n.p->'line_items') = 'array' THEN n.p->'line_items' ELSE '[]' END) AS li,
+                   jsonb_array_elements(CASE WHEN jsonb_typeof(li->'discount_allocations') = 'array' THEN li->'discount_allocations' ELSE '[]' END) AS a), 0) AS discounts,
+    pg_temp.tenure_minor(n.p->'current_subtotal_price_set') AS current_subtotal,
+    COALESCE(pg_temp.tenure_minor(n.p->'total_tax_set'), 0) AS tax,
+    COALESCE(pg_temp.tenure_minor(n.p->'total_shipping_price_set'), 0) AS shipping,
+    COALESCE(pg_temp.tenure_minor(n.p->'original_total_duties_set'), 0) AS duties
+  FROM newest AS n
+)
+UPDATE "Order" AS o
+SET "grossSalesMinor" = parts.gross, "discountsMinor" = parts.discounts,
+    "returnsMinor" = parts.gross - parts.discounts - parts.current_subtotal,
+    "taxMinor" = parts.tax, "shippingMinor" = parts.shipping, "dutiesMinor" = parts.duties
+FROM parts
+WHERE o.shop = parts.shop AND o.id = parts.id AND o."shopifyUpdatedAt" = parts.updated_at;
+
+-- Net sales where the parts are known (recomputeOrderNets in app/ingest/summary.server.ts).
+UPDATE "Order" AS o
+SET "netSalesMinor" = CASE WHEN o.test OR o."cancelledAt" IS NOT NULL THEN 0
+  ELSE GREATEST(0, o."grossSalesMinor" - o."discountsMinor" - o."returnsMinor" - COALESCE((
+    SELECT sum(COALESCE(r."returnsMinor", r."amountMinor")) FROM "Refund" AS r
+    WHERE r.shop = o.shop AND r."orderId" = o.id AND r."createdAt" > o."shopifyUpdatedAt"), 0)) END
+WHERE o."grossSalesMinor" IS NOT NULL;
