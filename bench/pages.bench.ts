@@ -122,6 +122,7 @@ async function buildBigShop(pool: pg.Pool): Promise<Record<string, number>> {
         netSpentMinor: `CASE WHEN copy = 0 OR t."netSpentMinor" = 0 THEN t."netSpentMinor" ELSE t."netSpentMinor" + ${jitter(1, 100)} END`,
         predictedClvMinor: `CASE WHEN copy = 0 OR t."predictedClvMinor" IS NULL THEN t."predictedClvMinor" ELSE t."predictedClvMinor" + ${jitter(2, 100)} END`,
         pAlive: `CASE WHEN copy = 0 OR t."pAlive" IS NULL OR t."pAlive" IN (0, 1) THEN t."pAlive" ELSE t."pAlive" * (1 - ${jitter(3, 1000)} / 1e6) END`,
+        chanceOfOrder90d: `CASE WHEN copy = 0 OR t."chanceOfOrder90d" IS NULL OR t."chanceOfOrder90d" IN (0, 1) THEN t."chanceOfOrder90d" ELSE t."chanceOfOrder90d" * (1 - ${jitter(4, 1000)} / 1e6) END`,
       },
     });
     counts.Order = await copyRows(client, "Order", { shifted: ["id", "customerId"], from: `JOIN copies m ON m.template_id = t."customerId"` });
@@ -270,7 +271,7 @@ export interface PageCase {
 
 /** A table cursor as the page's links carry it (app/pages/customer-list.ts). */
 async function cursorAt(pool: pg.Pool, sort: SortKey, direction: "asc" | "desc", where: string, offset: number): Promise<string> {
-  const column = { netSpent: `"netSpentMinor"`, predictedClv: `"predictedClvMinor"`, pAlive: `"pAlive"`, lastOrder: `"lastOrderDay"`, orders: "orders" }[sort];
+  const column = { netSpent: `"netSpentMinor"`, predictedClv: `"predictedClvMinor"`, chance90d: `"chanceOfOrder90d"`, lastOrder: `"lastOrderDay"`, orders: "orders" }[sort];
   const order = direction === "asc" ? "ASC" : "DESC";
   const { rows } = await pool.query<{ value: string | number | null; id: string }>(
     `SELECT ${sort === "lastOrder" ? `to_char(${column}, 'YYYY-MM-DD')` : sort === "netSpent" || sort === "predictedClv" ? `${column}::text` : column} AS value,
@@ -307,7 +308,7 @@ async function pageCases(pool: pg.Pool): Promise<PageCase[]> {
     { name: "segments", pattern: "app/segments", path: "/app/segments" },
     { name: "segment page, largest segment", pattern: "app/segments/:key", path: segment(largest), params: { key: largest } },
     { name: "segment page, smallest segment", pattern: "app/segments/:key", path: segment(smallest), params: { key: smallest } },
-    { name: "segment page, P(alive) ascending", pattern: "app/segments/:key", path: `${segment(largest)}?sort=pAlive&dir=asc`, params: { key: largest } },
+    { name: "segment page, chance of ordering ascending", pattern: "app/segments/:key", path: `${segment(largest)}?sort=chance90d&dir=asc`, params: { key: largest } },
     { name: "segment page, 100,000 rows in", pattern: "app/segments/:key", path: `${segment(largest)}?sort=predictedClv&dir=desc&after=${deepInSegment}`, params: { key: largest } },
     { name: "customers", pattern: "app/customers", path: customers },
     { name: "customers, net spent ascending", pattern: "app/customers", path: `${customers}?sort=netSpent&dir=asc` },
@@ -315,10 +316,11 @@ async function pageCases(pool: pg.Pool): Promise<PageCase[]> {
     { name: "customers, 500,000 rows in", pattern: "app/customers", path: `${customers}?sort=netSpent&dir=desc&after=${deep}` },
     { name: "customers, page before 500,000", pattern: "app/customers", path: `${customers}?sort=netSpent&dir=desc&before=${deep}` },
     { name: "customers, segment filter", pattern: "app/customers", path: `${customers}?segment=${smallest}` },
-    { name: "customers, segment by P(alive) ascending", pattern: "app/customers", path: `${customers}?segment=champions&sort=pAlive&dir=asc` },
+    { name: "customers, segment by chance of ordering ascending", pattern: "app/customers", path: `${customers}?segment=champions&sort=chance90d&dir=asc` },
     { name: "customers, behaviour filter", pattern: "app/customers", path: `${customers}?behaviour=at-risk-repeat-buyer` },
     { name: "customers, rare behaviour, net spent ascending", pattern: "app/customers", path: `${customers}?behaviour=vip&sort=netSpent&dir=asc` },
-    { name: "customers, P(alive) 20-40 % and CLV >= 50", pattern: "app/customers", path: `${customers}?pAliveMin=20&pAliveMax=40&minClv=50` },
+    { name: "customers, chance of ordering 20-40 % and expected spend >= 50", pattern: "app/customers", path: `${customers}?chanceMin=20&chanceMax=40&minClv=50` },
+    { name: "customers, search by name or email", pattern: "app/customers", path: `${customers}?q=jo` },
     { name: "customer page", pattern: "app/customers/:id", path: `/app/customers/${id}`, params: { id } },
     { name: "cohorts", pattern: "app/cohorts", path: "/app/cohorts" },
     { name: "cohorts, channel filter", pattern: "app/cohorts", path: "/app/cohorts?dimension=channel&value=web" },

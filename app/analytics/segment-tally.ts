@@ -21,6 +21,8 @@ export interface SegmentRow {
   averageHistoricClvMinor: number | null;
   averagePredictedClvMinor: number | null;
   averagePAlive: number | null;
+  /** Average chance of ordering in the next 90 days (the headline churn figure); null without predictions. Absent in rows stored before issue 13. */
+  averageChanceOfOrder90d?: number | null;
   /** Customers 7 and 30 days ago (SegmentDailyCount); null when there is no count for that day. */
   customers7dAgo: number | null;
   customers30dAgo: number | null;
@@ -34,9 +36,11 @@ interface Tally {
   clvCount: number;
   pAliveSum: number;
   pAliveCount: number;
+  chance90Sum: number;
+  chance90Count: number;
 }
 
-const emptyTally = (): Tally => ({ customers: 0, netSpent: 0, clvSum: 0, clvCount: 0, pAliveSum: 0, pAliveCount: 0 });
+const emptyTally = (): Tally => ({ customers: 0, netSpent: 0, clvSum: 0, clvCount: 0, pAliveSum: 0, pAliveCount: 0, chance90Sum: 0, chance90Count: 0 });
 
 export type SegmentKind = "rfm" | "behaviour";
 
@@ -124,6 +128,7 @@ export class SegmentTally {
       averageHistoricClvMinor: t.customers > 0 ? Math.round(t.netSpent / t.customers) : null,
       averagePredictedClvMinor: t.clvCount > 0 ? Math.round(t.clvSum / t.clvCount) : null,
       averagePAlive: t.pAliveCount > 0 ? t.pAliveSum / t.pAliveCount : null,
+      averageChanceOfOrder90d: t.chance90Count > 0 ? t.chance90Sum / t.chance90Count : null,
       customers7dAgo: history(kind, key, 7),
       customers30dAgo: history(kind, key, 30),
     });
@@ -145,5 +150,9 @@ function addTo(t: Tally | undefined, row: CustomerMetricsValues, sign: 1 | -1): 
   if (row.pAlive !== null) {
     t.pAliveSum += sign * row.pAlive;
     t.pAliveCount += sign;
+  }
+  if (row.chanceOfOrder90d !== null) {
+    t.chance90Sum += sign * row.chanceOfOrder90d;
+    t.chance90Count += sign;
   }
 }

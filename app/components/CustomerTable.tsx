@@ -17,8 +17,11 @@ import {
 import { useState } from "react";
 import { BEHAVIOURAL_SEGMENT_KEYS } from "~/analytics/behaviour";
 import { count, isoDay, money, percent } from "~/display/format";
+import { expectedSpendLabel, withBasis } from "~/display/glossary";
 import { RFM_SEGMENT_KEYS, segmentName } from "~/display/segment-names";
-import { type CustomerListRow } from "~/pages/customer-list";
+import { type CustomerListRow, pagerText } from "~/pages/customer-list";
+import { inBasis, labelBasis, type PageMoneyBasis } from "~/pages/money-basis";
+import { GlossaryLinks, termHeading } from "./HelpLabel";
 import { NumericCell } from "./NumericCell";
 import { ProblemsBanner, useReloadingPage } from "./states";
 
@@ -29,7 +32,7 @@ import { ProblemsBanner, useReloadingPage } from "./states";
 /** A row as the table shows it: the list's row less the column it does not show. */
 export type CustomerTableRow = Omit<CustomerListRow, "expectedNextOrderIso">;
 
-export type TableSortKey = "netSpent" | "predictedClv" | "pAlive" | "lastOrder" | "orders";
+export type TableSortKey = "netSpent" | "predictedClv" | "chance90d" | "lastOrder" | "orders";
 
 export interface CustomerTableProps {
   /** The table's heading (and accessible caption), e.g. "Customers in Champions". */
@@ -40,28 +43,53 @@ export interface CustomerTableProps {
   direction: "asc" | "desc";
   next: string | null;
   previous: string | null;
+  /** Place of the first row (0 first) and the view's total, for the pager ("51–65 of 65"). */
+  firstPosition: number | null;
+  total: number | null;
+  /** Settings' horizon, named in the expected spend column. */
+  horizonDays: number;
+  /** The page's money basis: every amount in the table is in it. */
+  basis: PageMoneyBasis;
   /** Filters the page offers (a segment page fixes its own segment and hides that filter). */
   filters: { segment: boolean; behaviour: boolean };
   /** The active filters, to fill the form. */
-  active: { segment?: string | null; behaviour?: string | null; minClv?: string | null; pAliveMin?: string | null; pAliveMax?: string | null };
-  /** Total customers when known without counting (e.g. the segment's size from the aggregate). */
-  total?: number | null;
+  active: {
+    segment?: string | null;
+    behaviour?: string | null;
+    minClv?: string | null;
+    chanceMin?: string | null;
+    chanceMax?: string | null;
+    q?: string | null;
+  };
   hasPredictions: boolean;
 }
 
-/** Columns in display order; sortable ones name their sort key. */
-const COLUMNS: { title: string; sort?: TableSortKey; end?: boolean }[] = [
-  { title: "Customer" },
-  { title: "Segment" },
-  { title: "Orders", sort: "orders", end: true },
-  { title: "Net spent", sort: "netSpent", end: true },
-  { title: "Predicted CLV", sort: "predictedClv", end: true },
-  { title: "P(alive)", sort: "pAlive", end: true },
-  { title: "Last order", sort: "lastOrder", end: true },
-];
+interface Column {
+  term: string;
+  label: string;
+  sort?: TableSortKey;
+  end?: boolean;
+}
+
+/** Columns in display order, named with their horizon and money basis; sortable ones name their sort key. */
+function columnsOf(horizonDays: number, basis: PageMoneyBasis): Column[] {
+  const money = labelBasis(basis);
+  return [
+    { term: "customers", label: "Customer" },
+    { term: "rfm", label: "Segment" },
+    { term: "orders", label: "Orders", sort: "orders", end: true },
+    { term: "spent-to-date", label: withBasis("Spent to date", money), sort: "netSpent", end: true },
+    { term: "expected-spend", label: withBasis(expectedSpendLabel(horizonDays), money), sort: "predictedClv", end: true },
+    // Spent to date + expected spend, added here: shown, not sortable (a sort needs an index, and each costs the refit).
+    { term: "lifetime-value", label: withBasis("Lifetime value", money), end: true },
+    { term: "chance-of-ordering-90d", label: "Chance of ordering, next 90 days", sort: "chance90d", end: true },
+    { term: "last-order", label: "Last order", sort: "lastOrder", end: true },
+  ];
+}
 
 export function CustomerTable(props: CustomerTableProps) {
-  const { rows, currency, sort, direction, next, previous, filters, active, total, caption, hasPredictions } = props;
+  const { rows, currency, sort, direction, next, previous, filters, active, total, caption, hasPredictions, horizonDays, basis } = props;
+  const COLUMNS = columnsOf(horizonDays, basis);
   const [searchParams] = useSearchParams();
   const location = useLocation();
   const navigate = useNavigate();
@@ -100,7 +128,16 @@ export function CustomerTable(props: CustomerTableProps) {
                 </Text>
               )}
             </InlineStack>
-            <FilterForm filters={filters} active={active} sort={sort} direction={direction} currency={currency} hasPredictions={hasPredictions} clearUrl={urlWith({ behaviour: null, segment: filters.segment ? null : active.segment ?? null, minClv: null, pAliveMin: null, pAliveMax: null })} />
+            <FilterForm
+              filters={filters}
+              active={active}
+              sort={sort}
+              direction={direction}
+              currency={currency}
+              hasPredictions={hasPredictions}
+              expectedSpendLabel={withBasis(expectedSpendLabel(horizonDays), labelBasis(basis))}
+              clearUrl={urlWith({ behaviour: null, segment: filters.segment ? null : active.segment ?? null, minClv: null, chanceMin: null, chanceMax: null, q: null })}
+            />
           </BlockStack>
         </Box>
         <IndexTable
@@ -108,7 +145,7 @@ export function CustomerTable(props: CustomerTableProps) {
           itemCount={rows.length}
           selectable={false}
           loading={loading}
-          headings={COLUMNS.map((column) => ({ title: column.title, alignment: column.end ? ("end" as const) : undefined })) as never}
+          headings={COLUMNS.map((column) => ({ ...termHeading(column.term, column.label), alignment: column.end ? ("end" as const) : undefined })) as never}
           sortable={COLUMNS.map((column) => column.sort !== undefined)}
           sortColumnIndex={sortColumnIndex}
           sortDirection={direction === "asc" ? "ascending" : "descending"}
@@ -151,9 +188,10 @@ export function CustomerTable(props: CustomerTableProps) {
                 {row.segment ? <Badge>{row.segmentName}</Badge> : <Text as="span" tone="subdued">Not scored</Text>}
               </IndexTable.Cell>
               <NumericCell>{count(row.orders)}</NumericCell>
-              <NumericCell>{money(row.netSpentMinor, currency)}</NumericCell>
-              <NumericCell>{money(row.predictedClvMinor, currency)}</NumericCell>
-              <NumericCell>{percent(row.pAlive, 0)}</NumericCell>
+              <NumericCell>{money(inBasis(row.netSpentMinor, basis), currency)}</NumericCell>
+              <NumericCell>{money(inBasis(row.predictedClvMinor, basis), currency)}</NumericCell>
+              <NumericCell>{money(row.predictedClvMinor === null ? null : inBasis(row.netSpentMinor + row.predictedClvMinor, basis), currency)}</NumericCell>
+              <NumericCell>{percent(row.chanceOfOrder90d, 0)}</NumericCell>
               <NumericCell>{isoDay(row.lastOrderIso)}</NumericCell>
             </IndexTable.Row>
           ))}
@@ -168,9 +206,12 @@ export function CustomerTable(props: CustomerTableProps) {
               nextURL={next ? urlWith({ after: next, before: null }, true) : undefined}
               nextTooltip="Next page"
               accessibilityLabels={{ previous: "Previous page of customers", next: "Next page of customers" }}
-              label={rows.length > 0 ? `${count(rows.length)} customers on this page` : "No customers"}
+              label={pagerText({ rows, firstPosition: props.firstPosition, total })}
             />
           </InlineStack>
+        </Box>
+        <Box paddingInline="400" paddingBlockEnd="400">
+          <GlossaryLinks terms={COLUMNS.map((column) => column.term)} />
         </Box>
       </section>
     </Card>
@@ -182,7 +223,10 @@ export function CustomerTableSections({
   problems,
   page,
   ...table
-}: Omit<CustomerTableProps, "rows" | "next" | "previous"> & { problems: string[]; page: { rows: CustomerTableRow[]; next: string | null; previous: string | null } }) {
+}: Omit<CustomerTableProps, "rows" | "next" | "previous" | "firstPosition" | "total"> & {
+  problems: string[];
+  page: { rows: CustomerTableRow[]; next: string | null; previous: string | null; firstPosition: number | null; total: number | null };
+}) {
   return (
     <>
       {problems.length > 0 && (
@@ -191,7 +235,7 @@ export function CustomerTableSections({
         </Layout.Section>
       )}
       <Layout.Section>
-        <CustomerTable {...table} rows={page.rows} next={page.next} previous={page.previous} />
+        <CustomerTable {...table} rows={page.rows} next={page.next} previous={page.previous} firstPosition={page.firstPosition} total={page.total} />
       </Layout.Section>
     </>
   );
@@ -204,6 +248,7 @@ interface FilterFormProps {
   direction: "asc" | "desc";
   currency: string;
   hasPredictions: boolean;
+  expectedSpendLabel: string;
   clearUrl: string;
 }
 
@@ -219,16 +264,19 @@ function FilterFields({
   direction,
   currency,
   hasPredictions,
+  expectedSpendLabel: spendLabel,
   clearUrl,
 }: FilterFormProps) {
   const [segment, setSegment] = useState(active.segment ?? "");
   const [behaviour, setBehaviour] = useState(active.behaviour ?? "");
   const [minClv, setMinClv] = useState(active.minClv ?? "");
-  const [pAliveMin, setPAliveMin] = useState(active.pAliveMin ?? "");
-  const [pAliveMax, setPAliveMax] = useState(active.pAliveMax ?? "");
-  const anyActive = Boolean(active.behaviour || active.minClv || active.pAliveMin || active.pAliveMax || (filters.segment && active.segment));
+  const [chanceMin, setChanceMin] = useState(active.chanceMin ?? "");
+  const [chanceMax, setChanceMax] = useState(active.chanceMax ?? "");
+  const [search, setSearch] = useState(active.q ?? "");
+  const anyActive = Boolean(active.behaviour || active.minClv || active.chanceMin || active.chanceMax || active.q || (filters.segment && active.segment));
   const navigate = useNavigate();
   const location = useLocation();
+  const [searchParams] = useSearchParams();
   // Without JavaScript the form submits as a plain GET; with it, empty fields stay out of the URL.
   const submit = (event: React.FormEvent<HTMLFormElement>) => {
     event.preventDefault();
@@ -243,7 +291,19 @@ function FilterFields({
       <input type="hidden" name="sort" value={sort} />
       <input type="hidden" name="dir" value={direction} />
       {!filters.segment && active.segment && <input type="hidden" name="segment" value={active.segment} />}
+      {/* The page's money basis stays when the filters change (the minimum below is in it). */}
+      {searchParams.get("basis") && <input type="hidden" name="basis" value={searchParams.get("basis") ?? ""} />}
       <InlineStack gap="300" blockAlign="end" wrap>
+        <div style={{ width: "14rem" }}>
+          <TextField
+            label="Search by name or email"
+            name="q"
+            value={search}
+            onChange={setSearch}
+            autoComplete="off"
+            helpText="The start of a name, last name or email"
+          />
+        </div>
         {(
           [
             [filters.segment, "RFM segment", "segment", segment, setSegment, "Any segment", RFM_SEGMENT_KEYS],
@@ -264,7 +324,7 @@ function FilterFields({
         )}
         <div style={{ width: "11rem" }}>
           <TextField
-            label={`Predicted CLV at least (${currency})`}
+            label={`${spendLabel} at least (${currency})`}
             name="minClv"
             value={minClv}
             onChange={setMinClv}
@@ -276,11 +336,11 @@ function FilterFields({
         </div>
         {(
           [
-            ["P(alive) from %", "pAliveMin", pAliveMin, setPAliveMin],
-            ["P(alive) to %", "pAliveMax", pAliveMax, setPAliveMax],
+            ["Chance of ordering, next 90 days, from %", "chanceMin", chanceMin, setChanceMin],
+            ["Chance of ordering, next 90 days, to %", "chanceMax", chanceMax, setChanceMax],
           ] as const
         ).map(([label, name, value, onChange]) => (
-          <div key={name} style={{ width: "8rem" }}>
+          <div key={name} style={{ width: "12rem" }}>
             <TextField label={label} name={name} type="number" min={0} max={100} value={value} onChange={onChange} autoComplete="off" disabled={!hasPredictions} />
           </div>
         ))}

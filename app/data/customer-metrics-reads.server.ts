@@ -23,7 +23,7 @@ interface SortSql {
 const SORT_SQL: Readonly<Record<SortKey, SortSql>> = {
   netSpent: { sql: `cm."netSpentMinor"`, segmentIndex: true },
   predictedClv: { sql: `cm."predictedClvMinor"`, segmentIndex: true },
-  pAlive: { sql: `cm."pAlive"`, segmentIndex: false },
+  chance90d: { sql: `cm."chanceOfOrder90d"`, segmentIndex: false },
   lastOrder: { sql: `cm."lastOrderDay"`, segmentIndex: false },
   orders: { sql: `cm.orders`, segmentIndex: false },
 };
@@ -42,7 +42,7 @@ export interface MetricsListRow {
   orders: number;
   netSpentMinor: bigint;
   predictedClvMinor: bigint | null;
-  pAlive: number | null;
+  chanceOfOrder90d: number | null;
   lastOrderDay: Date | null;
   expectedNextOrderDay: Date | null;
   segment: string | null;
@@ -52,7 +52,7 @@ export interface MetricsListRow {
   email: string | null;
 }
 
-const LIST_COLUMNS = `cm."customerId", cm.orders, cm."netSpentMinor", cm."predictedClvMinor", cm."pAlive", cm."lastOrderDay",
+const LIST_COLUMNS = `cm."customerId", cm.orders, cm."netSpentMinor", cm."predictedClvMinor", cm."chanceOfOrder90d", cm."lastOrderDay",
   cm."expectedNextOrderDay", cm.segment, cm.behaviours, c."firstName", c."lastName", c.email`;
 
 /** SQL conditions for the filters, appended to `params`. */
@@ -70,15 +70,33 @@ function filterSql(filters: CustomerListFilters, params: unknown[]): string {
     params.push(String(filters.minPredictedClvMinor));
     parts.push(`cm."predictedClvMinor" >= $${params.length}::bigint`);
   }
-  if (filters.pAliveMin != null) {
-    params.push(filters.pAliveMin);
-    parts.push(`cm."pAlive" >= $${params.length}::float8`);
+  if (filters.chanceMin != null) {
+    params.push(filters.chanceMin);
+    parts.push(`cm."chanceOfOrder90d" >= $${params.length}::float8`);
   }
-  if (filters.pAliveMax != null) {
-    params.push(filters.pAliveMax);
-    parts.push(`cm."pAlive" <= $${params.length}::float8`);
+  if (filters.chanceMax != null) {
+    params.push(filters.chanceMax);
+    parts.push(`cm."chanceOfOrder90d" <= $${params.length}::float8`);
+  }
+  const search = searchPattern(filters.search);
+  if (search) {
+    params.push(search);
+    const p = `$${params.length}`;
+    // Each test is one of Customer's prefix indexes (migration 20261206150100_customer_search):
+    // a few index ranges, however many customers the shop has.
+    parts.push(
+      `cm."customerId" IN (SELECT s.id FROM "Customer" AS s WHERE s.shop = $1 AND (lower(s.email) LIKE ${p} OR lower(s."lastName") LIKE ${p}
+         OR lower(coalesce(s."firstName", '') || ' ' || coalesce(s."lastName", '')) LIKE ${p}))`,
+    );
   }
   return parts.map((part) => ` AND ${part}`).join("");
+}
+
+/** A prefix LIKE pattern of the search text (its own % and _ taken literally), or null without one. */
+export function searchPattern(search: string | null | undefined): string | null {
+  const text = search?.trim().toLowerCase();
+  if (!text) return null;
+  return `${text.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
 }
 
 type Region = "values" | "nulls";
@@ -145,6 +163,8 @@ async function readRegion(
  * changes outdate.
  */
 async function shouldSortWholeSegment(db: Queryable, shop: string, query: CustomerListQuery): Promise<boolean> {
+  // A search's matches come from Customer's indexes: sorting them is cheaper than walking a sort index to find them.
+  if (searchPattern(query.search)) return true;
   if (!query.segment || SORT_SQL[query.sort].segmentIndex) return false;
   const result = await db.query<{ customers: number }>(
     `SELECT count(*)::int AS customers FROM (
@@ -182,6 +202,24 @@ export async function readCustomerTableRows(
     if (rows.length >= limit) break;
   }
   return rows;
+}
+
+/**
+ * Customers in the filtered table, counted up to `cap` (null: more than that), so a filtered
+ * view's count costs at most `cap` index entries however large the shop.
+ */
+export async function countCustomerTableRows(db: Queryable, shop: string, filters: CustomerListFilters, cap: number): Promise<number | null> {
+  const params: unknown[] = [shop];
+  const conditions = filterSql(filters, params);
+  params.push(cap + 1);
+  const result = await db.query<{ customers: number }>(
+    `SELECT count(*)::int AS customers FROM (
+       SELECT 1 FROM "CustomerMetrics" AS cm WHERE cm.shop = $1${conditions} LIMIT $${params.length}
+     ) AS matching`,
+    params,
+  );
+  const customers = result.rows[0].customers;
+  return customers > cap ? null : customers;
 }
 
 /** One customer's CustomerMetrics row as stored. */

@@ -3,7 +3,7 @@
 // reads are in customer-metrics-reads.server.ts; labels, URL parameters and rows as the
 // page shows them in app/pages/customer-list.ts.
 
-export const SORT_KEYS = ["netSpent", "predictedClv", "pAlive", "lastOrder", "orders"] as const;
+export const SORT_KEYS = ["netSpent", "predictedClv", "chance90d", "lastOrder", "orders"] as const;
 export type SortKey = (typeof SORT_KEYS)[number];
 export type SortDirection = "asc" | "desc";
 
@@ -17,7 +17,7 @@ interface SortColumn {
 export const SORT_COLUMNS: Readonly<Record<SortKey, SortColumn>> = {
   netSpent: { cast: "bigint", nullable: false },
   predictedClv: { cast: "bigint", nullable: true },
-  pAlive: { cast: "float8", nullable: true },
+  chance90d: { cast: "float8", nullable: true },
   lastOrder: { cast: "date", nullable: true },
   orders: { cast: "int", nullable: false },
 };
@@ -29,6 +29,8 @@ export interface Cursor {
   /** bigint and date values as text (exact), floats and ints as numbers; null: the row had no value. */
   value: string | number | null;
   id: string;
+  /** The row's place in the table (0 first), when known: the pager's "51–65 of N". */
+  position?: number | null;
 }
 
 export interface CustomerListFilters {
@@ -37,9 +39,11 @@ export interface CustomerListFilters {
   /** Behavioural segment key. */
   behaviour?: string | null;
   minPredictedClvMinor?: number | null;
-  /** 0..1, inclusive. */
-  pAliveMin?: number | null;
-  pAliveMax?: number | null;
+  /** Chance of ordering in the next 90 days, 0..1, inclusive. */
+  chanceMin?: number | null;
+  chanceMax?: number | null;
+  /** Start of the customer's email, first name, last name or full name (any case). */
+  search?: string | null;
 }
 
 export interface CustomerListQuery extends CustomerListFilters {

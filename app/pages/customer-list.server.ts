@@ -1,17 +1,19 @@
 import { customerName, isoOfDate } from "~/display/format";
 import { segmentName } from "~/display/segment-names";
-import { type MetricsListRow, readCustomerTableRows } from "~/data/customer-metrics-reads.server";
+import { countCustomerTableRows, type MetricsListRow, readCustomerTableRows } from "~/data/customer-metrics-reads.server";
 import { loadMetricsSettings } from "~/data/settings.server";
 import { type Queryable } from "~/db/pg.server";
 import {
   type CustomerListQuery,
   type CustomerListRow,
   type CustomerPage,
+  COUNT_CAP,
   DEFAULT_PAGE_SIZE,
   encodeCursor,
   MAX_PAGE_SIZE,
   type SortKey,
 } from "./customer-list";
+import { type PageMoneyBasis } from "./money-basis";
 
 // The customer table's loader (all customers, or one segment's): one keyset page of
 // CustomerMetrics rows the workers wrote, read by app/data/customer-metrics-reads.server.ts,
@@ -23,8 +25,8 @@ function sortValueOf(row: MetricsListRow, sort: SortKey): string | number | null
       return row.netSpentMinor.toString();
     case "predictedClv":
       return row.predictedClvMinor === null ? null : row.predictedClvMinor.toString();
-    case "pAlive":
-      return row.pAlive;
+    case "chance90d":
+      return row.chanceOfOrder90d;
     case "lastOrder":
       return isoOfDate(row.lastOrderDay);
     case "orders":
@@ -32,8 +34,8 @@ function sortValueOf(row: MetricsListRow, sort: SortKey): string | number | null
   }
 }
 
-function cursorOf(row: MetricsListRow, query: CustomerListQuery): string {
-  return encodeCursor({ sort: query.sort, direction: query.direction, value: sortValueOf(row, query.sort), id: row.customerId.toString() });
+function cursorOf(row: MetricsListRow, query: CustomerListQuery, position: number | null): string {
+  return encodeCursor({ sort: query.sort, direction: query.direction, value: sortValueOf(row, query.sort), id: row.customerId.toString(), position });
 }
 
 function toListRow(row: MetricsListRow, labels: Readonly<Record<string, string>>): CustomerListRow {
@@ -48,50 +50,112 @@ function toListRow(row: MetricsListRow, labels: Readonly<Record<string, string>>
     orders: row.orders,
     netSpentMinor: Number(row.netSpentMinor),
     predictedClvMinor: row.predictedClvMinor === null ? null : Number(row.predictedClvMinor),
-    pAlive: row.pAlive,
+    chanceOfOrder90d: row.chanceOfOrder90d,
     lastOrderIso: isoOfDate(row.lastOrderDay),
     expectedNextOrderIso: isoOfDate(row.expectedNextOrderDay),
   };
 }
 
-/** One page of the customer table, sorted, filtered and paged in PostgreSQL. */
+export interface ListOptions {
+  /**
+   * Customers in the view without its other filters, from the refit's segment counts (a
+   * segment page's segment): shown as the total when the view is larger than the count's cap.
+   */
+  scopeTotal?: number | null;
+}
+
+/**
+ * The customers in the view: counted up to COUNT_CAP (a bounded read, ADR 0008's page-load
+ * rule), else the precomputed scope total when the view is the whole scope, else null.
+ */
+async function totalOf(db: Queryable, shop: string, query: CustomerListQuery, scope: "segment" | "behaviour" | null, options: ListOptions) {
+  const counted = await countCustomerTableRows(db, shop, query, COUNT_CAP);
+  if (counted !== null) return counted;
+  const narrowed =
+    query.minPredictedClvMinor != null || query.chanceMin != null || query.chanceMax != null || Boolean(query.search) ||
+    (scope !== "segment" && Boolean(query.segment)) || (scope !== "behaviour" && Boolean(query.behaviour));
+  return !narrowed && options.scopeTotal != null && options.scopeTotal > COUNT_CAP ? options.scopeTotal : null;
+}
+
+/**
+ * One page of the customer table, sorted, filtered and paged in PostgreSQL, with its place
+ * in the table ("51–65 of 65"): cursors carry their row's position, so no page counts the
+ * rows before it. `scope`: the filter that makes the view a segment's (a segment page).
+ */
 export async function listCustomers(
   db: Queryable,
   shop: string,
   query: CustomerListQuery,
   labels: Readonly<Record<string, string>> = {},
+  options: ListOptions & { scope?: "segment" | "behaviour" | null } = {},
 ): Promise<CustomerPage> {
   const pageSize = Math.min(Math.max(1, query.pageSize ?? DEFAULT_PAGE_SIZE), MAX_PAGE_SIZE);
   if (query.after && query.before) throw new RangeError("a page is read after a cursor or before one, not both");
-  if (query.pAliveMin != null && query.pAliveMax != null && query.pAliveMin > query.pAliveMax) return { rows: [], next: null, previous: null };
+  if (query.chanceMin != null && query.chanceMax != null && query.chanceMin > query.chanceMax) {
+    return { rows: [], next: null, previous: null, firstPosition: null, total: 0 };
+  }
   for (const cursor of [query.after, query.before]) {
     if (cursor && (cursor.sort !== query.sort || cursor.direction !== query.direction)) {
       throw new RangeError("the cursor belongs to another sort order");
     }
   }
+  // Counted while the page is read (its own pool connection).
+  const total = totalOf(db, shop, query, options.scope ?? null, options);
+  total.catch(() => undefined); // thrown where awaited, not reported as unhandled if the page's read fails first
   if (query.before) {
     // Previous page: read backwards from the cursor, one extra row to know whether there is a page before.
     const read = await readCustomerTableRows(db, shop, query, "backward", query.before, pageSize + 1);
     const hasPrevious = read.length > pageSize;
     const rows = read.slice(0, pageSize).reverse();
+    const cursorAt = query.before.position;
+    // No page before: this is the first page, whatever the link said.
+    const first = !hasPrevious ? 0 : cursorAt != null ? Math.max(0, cursorAt - rows.length) : null;
     return {
       rows: rows.map((row) => toListRow(row, labels)),
-      next: rows.length > 0 ? cursorOf(rows[rows.length - 1], query) : null,
-      previous: hasPrevious && rows.length > 0 ? cursorOf(rows[0], query) : null,
+      next: rows.length > 0 ? cursorOf(rows[rows.length - 1], query, first === null ? null : first + rows.length - 1) : null,
+      previous: hasPrevious && rows.length > 0 ? cursorOf(rows[0], query, first) : null,
+      firstPosition: first,
+      total: consistentTotal(await total, first, rows.length, true),
     };
   }
   const read = await readCustomerTableRows(db, shop, query, "forward", query.after ?? null, pageSize + 1);
   const hasNext = read.length > pageSize;
   const rows = read.slice(0, pageSize);
+  const first = !query.after ? 0 : query.after.position != null ? query.after.position + 1 : null;
   return {
     rows: rows.map((row) => toListRow(row, labels)),
-    next: hasNext ? cursorOf(rows[rows.length - 1], query) : null,
-    previous: query.after && rows.length > 0 ? cursorOf(rows[0], query) : null,
+    next: hasNext ? cursorOf(rows[rows.length - 1], query, first === null ? null : first + rows.length - 1) : null,
+    previous: query.after && rows.length > 0 ? cursorOf(rows[0], query, first) : null,
+    firstPosition: first,
+    total: consistentTotal(await total, first, rows.length, hasNext),
   };
 }
 
-/** Currency and segment labels for the table's page (one primary-key read). */
+/** A total that agrees with what the page shows (a precomputed count can lag live changes by a few rows). */
+function consistentTotal(total: number | null, first: number | null, shown: number, hasNext: boolean): number | null {
+  if (total === null || first === null) return total;
+  const seen = first + shown;
+  if (!hasNext) return seen;
+  return Math.max(total, seen + 1);
+}
+
+/** Currency, segment labels, horizon, margin and time zone for the table's page (one primary-key read). */
 export async function customerTableContext(db: Queryable, shop: string) {
   const settings = await loadMetricsSettings(db, shop);
-  return { currency: settings.currency, labels: settings.segmentLabels };
+  return {
+    currency: settings.currency,
+    labels: settings.segmentLabels,
+    horizonDays: settings.horizonDays,
+    grossMargin: settings.grossMargin,
+    timezone: settings.timezone,
+  };
+}
+
+/**
+ * The query with its money filter in stored units: amounts are stored as revenue, so a
+ * minimum typed in profit is divided by the margin (rounded up: "at least" stays at least).
+ */
+export function queryInStoredMoney(query: CustomerListQuery, basis: PageMoneyBasis): CustomerListQuery {
+  if (query.minPredictedClvMinor == null || basis.factor === 1) return query;
+  return { ...query, minPredictedClvMinor: Math.ceil(query.minPredictedClvMinor / basis.factor) };
 }

@@ -24,16 +24,18 @@ export {
   type SortKey,
 } from "~/data/customer-table";
 
-/** The sorts as the page names them. */
+/** The sorts as the page names them (problem messages; the column headers name their horizon and basis). */
 const SORT_LABELS: Readonly<Record<SortKey, string>> = {
-  netSpent: "Net spent",
-  predictedClv: "Predicted CLV",
-  pAlive: "P(alive)",
+  netSpent: "Spent to date",
+  predictedClv: "Expected spend",
+  chance90d: "Chance of ordering, next 90 days",
   lastOrder: "Last order",
   orders: "Orders",
 };
 
 export const DEFAULT_PAGE_SIZE = 50;
+/** Longer than any email address Shopify accepts. */
+export const SEARCH_MAX_LENGTH = 255;
 export const MAX_PAGE_SIZE = 250;
 
 export interface CustomerListRow {
@@ -46,7 +48,8 @@ export interface CustomerListRow {
   orders: number;
   netSpentMinor: number;
   predictedClvMinor: number | null;
-  pAlive: number | null;
+  /** Chance of at least one order in the next 90 days, 0..1. */
+  chanceOfOrder90d: number | null;
   lastOrderIso: string | null;
   expectedNextOrderIso: string | null;
 }
@@ -57,25 +60,51 @@ export interface CustomerPage {
   next: string | null;
   /** Cursor of the previous page, null on the first page. */
   previous: string | null;
+  /** Place of the page's first row in the table (0 first); null when not known (a link from before positions). */
+  firstPosition: number | null;
+  /** Customers in the table; null when not known or above the count's cap (see totalText). */
+  total: number | null;
+}
+
+/** Counted customers above this in a filtered view read "more than 10,000" (the count stays cheap on a large shop). */
+export const COUNT_CAP = 10_000;
+
+/**
+ * The pager's text: "51–65 of 65", "1–50 of more than 10,000", or "50 customers on this
+ * page" when the place is not known.
+ */
+export function pagerText(page: { rows: readonly unknown[] } & Pick<CustomerPage, "firstPosition" | "total">): string {
+  const shown = page.rows.length;
+  if (shown === 0) return "No customers";
+  if (page.firstPosition === null) return `${shown.toLocaleString("en-US")} ${shown === 1 ? "customer" : "customers"} on this page`;
+  const from = page.firstPosition + 1;
+  const to = page.firstPosition + shown;
+  const range = `${from.toLocaleString("en-US")}–${to.toLocaleString("en-US")}`;
+  if (page.total === null) return `${range} of more than ${COUNT_CAP.toLocaleString("en-US")}`;
+  return `${range} of ${page.total.toLocaleString("en-US")}`;
 }
 
 // ---------------------------------------------------------------- cursors and URL parameters
 
 export function encodeCursor(cursor: Cursor): string {
-  return Buffer.from(JSON.stringify([cursor.sort, cursor.direction, cursor.value, cursor.id]), "utf8").toString("base64url");
+  const fields = [cursor.sort, cursor.direction, cursor.value, cursor.id, ...(cursor.position != null ? [cursor.position] : [])];
+  return Buffer.from(JSON.stringify(fields), "utf8").toString("base64url");
 }
 
 /** The cursor in a URL, or null when it is not one of ours (garbled, edited by hand). */
 export function decodeCursor(text: string): Cursor | null {
   try {
     const parsed: unknown = JSON.parse(Buffer.from(text, "base64url").toString("utf8"));
-    if (!Array.isArray(parsed) || parsed.length !== 4) return null;
-    const [sort, direction, value, id] = parsed as unknown[];
+    // A fifth field, the row's place in the table, since issue 13; links without it still work.
+    if (!Array.isArray(parsed) || parsed.length < 4 || parsed.length > 5) return null;
+    const [sort, direction, value, id, place] = parsed as unknown[];
+    if (place !== undefined && !(Number.isInteger(place) && (place as number) >= 0)) return null;
+    const position = place === undefined ? {} : { position: place as number };
     if (!(SORT_KEYS as readonly unknown[]).includes(sort)) return null;
     if (direction !== "asc" && direction !== "desc") return null;
     if (typeof id !== "string" || !/^\d{1,19}$/.test(id)) return null;
     const column = SORT_COLUMNS[sort as SortKey];
-    if (value === null) return column.nullable ? { sort: sort as SortKey, direction, value, id } : null;
+    if (value === null) return column.nullable ? { sort: sort as SortKey, direction, value, id, ...position } : null;
     const ok =
       column.cast === "bigint"
         ? typeof value === "string" && /^-?\d{1,19}$/.test(value)
@@ -84,7 +113,7 @@ export function decodeCursor(text: string): Cursor | null {
           : column.cast === "int"
             ? Number.isInteger(value)
             : typeof value === "number" && Number.isFinite(value);
-    return ok ? { sort: sort as SortKey, direction, value: value as string | number, id } : null;
+    return ok ? { sort: sort as SortKey, direction, value: value as string | number, id, ...position } : null;
   } catch {
     return null;
   }
@@ -98,8 +127,9 @@ export interface ParsedListParams {
 
 /**
  * The table's state from URL search parameters (so a page is linkable):
- * sort, dir, after|before (cursor), segment, behaviour, minClv (major units of the shop
- * currency, e.g. "25.50"), pAliveMin and pAliveMax (percent, 0-100).
+ * sort, dir, after|before (cursor), segment, behaviour, minClv (expected spend, major units
+ * of the shop currency, e.g. "25.50"), chanceMin and chanceMax (chance of ordering in the
+ * next 90 days, percent, 0-100), q (start of a name or email).
  * Anything invalid is dropped with a problem the page shows, never a server error.
  */
 export function parseListParams(params: URLSearchParams, currency: string, defaults: { sort?: SortKey } = {}): ParsedListParams {
@@ -147,24 +177,29 @@ export function parseListParams(params: URLSearchParams, currency: string, defau
       query.minPredictedClvMinor = toMinorUnits(minClv, currency);
     } catch (error) {
       const why = error instanceof MoneyFormatError ? error.message : String(error);
-      problems.push(`Minimum predicted CLV: ${why}. Enter an amount such as 25 or 25.50.`);
+      problems.push(`Minimum expected spend: ${why}. Enter an amount such as 25 or 25.50.`);
     }
   }
   for (const [name, key] of [
-    ["pAliveMin", "pAliveMin"],
-    ["pAliveMax", "pAliveMax"],
+    ["chanceMin", "chanceMin"],
+    ["chanceMax", "chanceMax"],
   ] as const) {
     const text = params.get(name)?.trim();
     if (!text) continue;
     const value = Number(text);
     if (!Number.isFinite(value) || value < 0 || value > 100) {
-      problems.push(`P(alive) ${name === "pAliveMin" ? "from" : "to"} must be a percentage from 0 to 100 (got "${text}").`);
+      problems.push(`Chance of ordering ${name === "chanceMin" ? "from" : "to"} must be a percentage from 0 to 100 (got "${text}").`);
     } else {
       query[key] = value / 100;
     }
   }
-  if (query.pAliveMin != null && query.pAliveMax != null && query.pAliveMin > query.pAliveMax) {
-    problems.push("P(alive) from is above P(alive) to, so no customer can match: swap them.");
+  if (query.chanceMin != null && query.chanceMax != null && query.chanceMin > query.chanceMax) {
+    problems.push("Chance of ordering from is above chance of ordering to, so no customer can match: swap them.");
+  }
+  const search = params.get("q")?.trim();
+  if (search) {
+    if (search.length > SEARCH_MAX_LENGTH) problems.push(`Search text is at most ${SEARCH_MAX_LENGTH} characters; the search was left out.`);
+    else query.search = search;
   }
   const pageSize = Number(params.get("pageSize") ?? DEFAULT_PAGE_SIZE);
   query.pageSize = Number.isInteger(pageSize) && pageSize >= 1 && pageSize <= MAX_PAGE_SIZE ? pageSize : DEFAULT_PAGE_SIZE;
@@ -178,7 +213,8 @@ export function activeFilters(params: URLSearchParams) {
     segment: text("segment"),
     behaviour: text("behaviour"),
     minClv: text("minClv"),
-    pAliveMin: text("pAliveMin"),
-    pAliveMax: text("pAliveMax"),
+    chanceMin: text("chanceMin"),
+    chanceMax: text("chanceMax"),
+    q: text("q"),
   };
 }

@@ -16,6 +16,9 @@ import { loadFitState } from "./fit-state.server";
 
 export interface SegmentsOverview {
   currency: string;
+  /** Settings' horizon (named in the expected spend column) and margin (the money basis toggle). */
+  horizonDays: number;
+  grossMargin: number;
   fit: FitState;
   segments: SegmentsAggregate | null;
 }
@@ -29,6 +32,8 @@ export async function loadSegmentsOverview(db: Queryable, shop: string): Promise
   const segments = (aggregates.get(AGGREGATE_KIND.segments)?.data as SegmentsAggregate | undefined) ?? null;
   return {
     currency: segments?.currency ?? settings.currency,
+    horizonDays: settings.horizonDays,
+    grossMargin: settings.grossMargin,
     fit,
     segments: segments && { ...segments, rows: segments.rows.map((row) => ({ ...row, name: segmentName(row.key, settings.segmentLabels) })) },
   };
@@ -63,6 +68,8 @@ export interface SegmentDetail {
   shopCustomers: number | null;
   /** The merchant's segment names, for the customer table. */
   labels: Record<string, string>;
+  horizonDays: number;
+  grossMargin: number;
 }
 
 const SCORE_LEGEND =
@@ -147,6 +154,8 @@ export async function loadSegment(db: Queryable, shop: string, key: string): Pro
       row,
       shopCustomers: segments?.customers ?? null,
       labels: settings.segmentLabels,
+      horizonDays: settings.horizonDays,
+      grossMargin: settings.grossMargin,
     };
   }
   const behaviourKey = key as BehaviouralSegmentKey;
@@ -162,5 +171,7 @@ export async function loadSegment(db: Queryable, shop: string, key: string): Pro
     row,
     shopCustomers: segments?.customers ?? null,
     labels: settings.segmentLabels,
+    horizonDays: settings.horizonDays,
+    grossMargin: settings.grossMargin,
   };
 }

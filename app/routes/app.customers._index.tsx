@@ -7,7 +7,9 @@ import { NoPredictionsBanner, NotReadyState, PageErrorBoundary, PageSkeleton, us
 import { pgPool } from "~/db/pg.server";
 import { requireShop } from "~/demo-mode.server";
 import { activeFilters, parseListParams } from "~/pages/customer-list";
-import { customerTableContext, listCustomers } from "~/pages/customer-list.server";
+import { customerTableContext, listCustomers, queryInStoredMoney } from "~/pages/customer-list.server";
+import { moneyBasisOf } from "~/pages/money-basis";
+import { MoneyBasisToggle } from "~/components/MoneyBasisToggle";
 import { loadFitState } from "~/pages/fit-state.server";
 
 // Every customer of the shop with their metrics, sorted, filtered and paged in PostgreSQL
@@ -22,9 +24,12 @@ export const loader = async ({ request }: LoaderFunctionArgs) => {
   const [context, fit] = await Promise.all([customerTableContext(db, shop), loadFitState(db, shop)]);
   const hasPredictions = fit.status === "ready";
   const { query, problems } = parseListParams(url.searchParams, context.currency, { sort: hasPredictions ? "predictedClv" : "netSpent" });
-  const page = await listCustomers(db, shop, query, context.labels);
+  const basis = moneyBasisOf(url.searchParams, context.grossMargin);
+  const page = await listCustomers(db, shop, queryInStoredMoney(query, basis), context.labels);
   return {
     currency: context.currency,
+    horizonDays: context.horizonDays,
+    basis,
     fit,
     page,
     sort: query.sort,
@@ -36,13 +41,18 @@ export const loader = async ({ request }: LoaderFunctionArgs) => {
 };
 
 export default function Customers() {
-  const { currency, fit, page, sort, direction, problems, hasPredictions, active } = useLoaderData<typeof loader>();
+  const { currency, fit, page, sort, direction, problems, hasPredictions, active, horizonDays, basis } = useLoaderData<typeof loader>();
   const leaving = useLeavingPage();
   if (leaving) return <PageSkeleton cards={2} />;
   const neverFitted = fit.status === null;
   return (
     <Page title="Customers" subtitle={fit.asOfIso ? `Scores as of ${isoDay(fit.asOfIso)}` : undefined}>
       <Layout>
+        {basis.toggle && (
+          <Layout.Section>
+            <MoneyBasisToggle basis={basis} />
+          </Layout.Section>
+        )}
         {neverFitted && page.rows.length === 0 ? (
           <Layout.Section>
             <NotReadyState fit={fit} what="Your customers" />
@@ -51,7 +61,7 @@ export default function Customers() {
           <>
             {fit.status === "no-predictions" && (
               <Layout.Section>
-                <NoPredictionsBanner reason={fit.reason} />
+                <NoPredictionsBanner reason={fit.reason} predictionSource={fit.predictionSource} />
               </Layout.Section>
             )}
             <CustomerTableSections
@@ -59,6 +69,8 @@ export default function Customers() {
               problems={problems}
               page={page}
               currency={currency}
+              horizonDays={horizonDays}
+              basis={basis}
               sort={sort}
               direction={direction}
               filters={{ segment: true, behaviour: true }}

@@ -3,11 +3,14 @@ import { useLoaderData } from "@remix-run/react";
 import { InlineGrid, Layout, Page, Text } from "@shopify/polaris";
 import { CustomerTableSections } from "~/components/CustomerTable";
 import { change, count, money, percent } from "~/display/format";
+import { expectedSpendLabel, withBasis } from "~/display/glossary";
 import { NoPredictionsBanner, PageErrorBoundary, PageSkeleton, useLeavingPage } from "~/components/states";
 import { pgPool } from "~/db/pg.server";
 import { requireShop } from "~/demo-mode.server";
 import { activeFilters, parseListParams } from "~/pages/customer-list";
-import { listCustomers } from "~/pages/customer-list.server";
+import { listCustomers, queryInStoredMoney } from "~/pages/customer-list.server";
+import { inBasis, labelBasis, moneyBasisOf } from "~/pages/money-basis";
+import { MoneyBasisToggle } from "~/components/MoneyBasisToggle";
 import { loadSegment } from "~/pages/segments.server";
 import { FigureGrid } from "~/components/Figure";
 import { HeadingCard } from "~/components/HeadingCard";
@@ -28,10 +31,15 @@ export const loader = async ({ request, params }: LoaderFunctionArgs) => {
   const { query, problems } = parseListParams(url.searchParams, detail.currency, { sort: hasPredictions ? "predictedClv" : "netSpent" });
   // The page's own segment is fixed; the other kind stays available as a filter.
   const scoped = detail.kind === "rfm" ? { ...query, segment: key } : { ...query, behaviour: key };
-  const page = await listCustomers(db, shop, scoped, detail.labels);
+  const basis = moneyBasisOf(url.searchParams, detail.grossMargin);
+  const page = await listCustomers(db, shop, queryInStoredMoney(scoped, basis), detail.labels, {
+    scope: detail.kind === "rfm" ? "segment" : "behaviour",
+    scopeTotal: detail.row?.customers ?? null,
+  });
   const active = activeFilters(url.searchParams);
   return {
     detail,
+    basis,
     page,
     sort: query.sort,
     direction: query.direction,
@@ -42,7 +50,7 @@ export const loader = async ({ request, params }: LoaderFunctionArgs) => {
 };
 
 export default function SegmentPage() {
-  const { detail, page, sort, direction, problems, active, hasPredictions } = useLoaderData<typeof loader>();
+  const { detail, basis, page, sort, direction, problems, active, hasPredictions } = useLoaderData<typeof loader>();
   const leaving = useLeavingPage();
   if (leaving) return <PageSkeleton cards={3} />;
   const row = detail.row;
@@ -54,9 +62,14 @@ export default function SegmentPage() {
       backAction={{ content: "Segments", url: "/app/segments" }}
     >
       <Layout>
+        {basis.toggle && (
+          <Layout.Section>
+            <MoneyBasisToggle basis={basis} />
+          </Layout.Section>
+        )}
         {detail.fit.status === "no-predictions" && (
           <Layout.Section>
-            <NoPredictionsBanner reason={detail.fit.reason} />
+            <NoPredictionsBanner reason={detail.fit.reason} predictionSource={detail.fit.predictionSource} />
           </Layout.Section>
         )}
         <Layout.Section>
@@ -78,7 +91,7 @@ export default function SegmentPage() {
           <HeadingCard title="Figures" gap="200">
             {row ? (
               <FigureGrid
-                columns={{ xs: 2, md: 6 }}
+                columns={{ xs: 2, md: 7 }}
                 gap="400"
                 figures={[
                   { labelAs: "h3", label: "Customers", value: count(row.customers) },
@@ -88,8 +101,19 @@ export default function SegmentPage() {
                   },
                   { labelAs: "h3", label: "Share of customers", value: percent(row.share) },
                   { labelAs: "h3", label: "Share of revenue", value: percent(row.revenueShare) },
-                  { labelAs: "h3", label: "Avg predicted CLV", value: money(row.averagePredictedClvMinor, currency) },
-                  { labelAs: "h3", label: "Avg P(alive)", value: percent(row.averagePAlive, 0) },
+                  { labelAs: "h3", term: "spent-to-date", label: withBasis("Avg spent to date", labelBasis(basis)), value: money(inBasis(row.averageHistoricClvMinor, basis), currency) },
+                  {
+                    labelAs: "h3",
+                    term: "expected-spend",
+                    label: withBasis(`Avg ${expectedSpendLabel(detail.horizonDays).toLowerCase()}`, labelBasis(basis)),
+                    value: money(inBasis(row.averagePredictedClvMinor, basis), currency),
+                  },
+                  {
+                    labelAs: "h3",
+                    term: "chance-of-ordering-90d",
+                    label: "Avg chance of ordering, next 90 days",
+                    value: percent(row.averageChanceOfOrder90d ?? null, 0),
+                  },
                 ]}
               />
             ) : (
@@ -108,7 +132,8 @@ export default function SegmentPage() {
           direction={direction}
           filters={{ segment: detail.kind === "behaviour", behaviour: detail.kind === "rfm" }}
           active={active}
-          total={row?.customers ?? null}
+          horizonDays={detail.horizonDays}
+          basis={basis}
           hasPredictions={hasPredictions}
         />
       </Layout>

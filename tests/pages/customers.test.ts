@@ -8,9 +8,11 @@ import {
   type SortKey,
   decodeCursor,
   encodeCursor,
+  pagerText,
   parseListParams,
 } from "~/pages/customer-list";
 import { listCustomers } from "~/pages/customer-list.server";
+import { countCustomerTableRows } from "~/data/customer-metrics-reads.server";
 import { testDb, uniqueShop, testPool } from "../support/db";
 import { metricsRow, writeMetrics } from "../support/customer-metrics-rows";
 
@@ -33,7 +35,7 @@ function shopRows(): CustomerMetricsValues[] {
       lastOrderDay: ordered ? 20_100 - (i % 5) : null,
       firstOrderDay: ordered ? 20_000 : null,
       predictedClv: i % 4 === 0 ? null : (i % 5) * 500,
-      pAlive: i % 3 === 0 ? null : [0.1, 0.5, 0.5, 0.9][i % 4],
+      chanceOfOrder90d: i % 3 === 0 ? null : [0.1, 0.5, 0.5, 0.9][i % 4],
       segment: ordered ? SEGMENTS[i % 3] : null,
       behaviours: ordered ? BEHAVIOURS.filter((_, b) => (i >> b) % 2 === 1) as CustomerMetricsValues["behaviours"] : [],
     });
@@ -46,8 +48,8 @@ const valueOf = (row: CustomerMetricsValues, sort: SortKey): number | null => {
       return row.netSpent;
     case "predictedClv":
       return row.predictedClv;
-    case "pAlive":
-      return row.pAlive;
+    case "chance90d":
+      return row.chanceOfOrder90d;
     case "lastOrder":
       return row.lastOrderDay;
     case "orders":
@@ -69,8 +71,8 @@ function matches(row: CustomerMetricsValues, q: CustomerListQuery): boolean {
   if (q.segment && row.segment !== q.segment) return false;
   if (q.behaviour && !row.behaviours.includes(q.behaviour as never)) return false;
   if (q.minPredictedClvMinor != null && !(row.predictedClv !== null && row.predictedClv >= q.minPredictedClvMinor)) return false;
-  if (q.pAliveMin != null && !(row.pAlive !== null && row.pAlive >= q.pAliveMin)) return false;
-  if (q.pAliveMax != null && !(row.pAlive !== null && row.pAlive <= q.pAliveMax)) return false;
+  if (q.chanceMin != null && !(row.chanceOfOrder90d !== null && row.chanceOfOrder90d >= q.chanceMin)) return false;
+  if (q.chanceMax != null && !(row.chanceOfOrder90d !== null && row.chanceOfOrder90d <= q.chanceMax)) return false;
   return true;
 }
 
@@ -97,7 +99,7 @@ describe("listCustomers: keyset pages over CustomerMetrics", () => {
     await writeMetrics(
       other,
       Array.from({ length: 10 }, (_, index) =>
-        metricsRow(index + 1, { orders: 99, netSpent: 9_999_999, predictedClv: 9_999_999, pAlive: 1, lastOrderDay: 20_200, segment: "champions", behaviours: ["vip"] }),
+        metricsRow(index + 1, { orders: 99, netSpent: 9_999_999, predictedClv: 9_999_999, chanceOfOrder90d: 1, lastOrderDay: 20_200, segment: "champions", behaviours: ["vip"] }),
       ),
     );
     const at = new Date("2025-01-01T00:00:00Z");
@@ -141,13 +143,13 @@ describe("listCustomers: keyset pages over CustomerMetrics", () => {
   const filterCases: [string, Partial<CustomerListQuery>][] = [
     ["an RFM segment", { segment: "loyal" }],
     ["a behavioural segment", { behaviour: "vip" }],
-    ["a minimum predicted CLV", { minPredictedClvMinor: 1000 }],
-    ["a P(alive) range", { pAliveMin: 0.3, pAliveMax: 0.6 }],
-    ["everything at once", { segment: "loyal", behaviour: "repeat-buyer", minPredictedClvMinor: 500, pAliveMin: 0.5 }],
+    ["a minimum expected spend", { minPredictedClvMinor: 1000 }],
+    ["a chance of ordering range", { chanceMin: 0.3, chanceMax: 0.6 }],
+    ["everything at once", { segment: "loyal", behaviour: "repeat-buyer", minPredictedClvMinor: 500, chanceMin: 0.5 }],
   ];
   for (const [label, filters] of filterCases) {
     it(`filters by ${label}, paging through exactly the matching rows`, async () => {
-      for (const sort of ["predictedClv", "pAlive", "netSpent"] as const) {
+      for (const sort of ["predictedClv", "chance90d", "netSpent"] as const) {
         const query: CustomerListQuery = { sort, direction: "desc", pageSize: 3, ...filters };
         const pages = await walkForward(shop, query);
         const expected = expectedOrder(rows.filter((row) => matches(row, query)), sort, "desc");
@@ -158,10 +160,59 @@ describe("listCustomers: keyset pages over CustomerMetrics", () => {
     });
   }
 
+  it("says where each page is in the table: \"36–37 of 37\", forwards and back (issue 13)", async () => {
+    const query: CustomerListQuery = { sort: "predictedClv", direction: "desc", pageSize: 5 };
+    const pages = await walkForward(shop, query);
+    expect(pages.map((page) => page.firstPosition)).toEqual(pages.map((_, k) => k * 5));
+    expect(pages.every((page) => page.total === rows.length)).toBe(true);
+    expect(pagerText(pages[0])).toBe("1–5 of 37");
+    expect(pagerText(pages.at(-1)!)).toBe("36–37 of 37");
+    // Back from the last page, the places count down again.
+    const back = await listCustomers(testPool(), shop, { ...query, before: decodeCursor(pages.at(-1)!.previous!) });
+    expect(pagerText(back)).toBe("31–35 of 37");
+    const first = await listCustomers(testPool(), shop, { ...query, before: decodeCursor(pages[1].previous!) });
+    expect(pagerText(first)).toBe("1–5 of 37");
+    // A filtered view counts its own rows.
+    const loyal = await walkForward(shop, { ...query, segment: "loyal" });
+    const inLoyal = rows.filter((row) => row.segment === "loyal").length;
+    expect(pagerText(loyal.at(-1)!)).toBe(`${Math.floor((inLoyal - 1) / 5) * 5 + 1}–${inLoyal} of ${inLoyal}`);
+    // A link from before positions still pages, saying only how many rows it shows.
+    const old = decodeCursor(pages[0].next!)!;
+    delete old.position;
+    expect(pagerText(await listCustomers(testPool(), shop, { ...query, after: old }))).toBe("5 customers on this page");
+  });
+
+  it("counts a filtered view up to a cap, so the count stays cheap on a large shop", async () => {
+    expect(await countCustomerTableRows(testPool(), shop, { segment: "loyal" }, 100)).toBe(rows.filter((row) => row.segment === "loyal").length);
+    expect(await countCustomerTableRows(testPool(), shop, {}, 10)).toBeNull();
+    expect(pagerText({ rows: [1, 2], firstPosition: 50, total: null })).toBe("51–52 of more than 10,000");
+  });
+
+  it("searches by the start of a name, last name or email, in any case, taking % and _ literally", async () => {
+    await testPool().query(`UPDATE "Customer" SET email = 'ada' || id || '@example.com' WHERE shop = $1 AND id <= 3`, [shop]);
+    await testPool().query(`UPDATE "Customer" SET email = 'x_y%z@example.com' WHERE shop = $1 AND id = 4`, [shop]);
+    const ids = async (search: string) => (await walkForward(shop, { sort: "netSpent", direction: "desc", pageSize: 50, search })).flatMap((p) => p.rows.map((r) => r.id)).sort((a, b) => Number(a) - Number(b));
+    // Last name "No1", "No10".."No19" and full name "Ada No1…".
+    const no1 = ["1", ...Array.from({ length: 10 }, (_, k) => String(10 + k))];
+    expect(await ids("no1")).toEqual(no1);
+    expect(await ids("  ADA NO1 ")).toEqual(no1);
+    expect(await ids("ada2@EXAMPLE")).toEqual(["2"]);
+    expect(await ids("x_y%")).toEqual(["4"]);
+    expect(await ids("x%")).toEqual([]);
+    expect(await ids("ada no36")).toEqual(["36"]);
+    expect(await ids("zebra")).toEqual([]);
+    // The other shop's "Other Shop" customers are never found.
+    expect(await ids("other")).toEqual([]);
+    const page = await listCustomers(testPool(), shop, { sort: "chance90d", direction: "asc", pageSize: 5, search: "no1" });
+    expect(page.total).toBe(no1.length);
+    expect(pagerText(page)).toBe(`1–5 of ${no1.length}`);
+  });
+
   it("answers an empty page, not an error, when nothing matches", async () => {
     const page = await listCustomers(testPool(), shop, { sort: "netSpent", direction: "desc", minPredictedClvMinor: 1e9 });
-    expect(page).toEqual({ rows: [], next: null, previous: null });
-    const contradictory = await listCustomers(testPool(), shop, { sort: "netSpent", direction: "desc", pAliveMin: 0.9, pAliveMax: 0.1 });
+    expect(page).toEqual({ rows: [], next: null, previous: null, firstPosition: 0, total: 0 });
+    expect(pagerText(page)).toBe("No customers");
+    const contradictory = await listCustomers(testPool(), shop, { sort: "netSpent", direction: "desc", chanceMin: 0.9, chanceMax: 0.1 });
     expect(contradictory.rows).toEqual([]);
   });
 
@@ -178,7 +229,7 @@ describe("listCustomers: keyset pages over CustomerMetrics", () => {
       orders: source.orders,
       netSpentMinor: source.netSpent,
       predictedClvMinor: source.predictedClv,
-      pAlive: source.pAlive,
+      chanceOfOrder90d: source.chanceOfOrder90d,
       lastOrderIso: source.lastOrderDay === null ? null : dayToIso(source.lastOrderDay),
       segment: source.segment,
     });
@@ -186,13 +237,13 @@ describe("listCustomers: keyset pages over CustomerMetrics", () => {
   });
 
   it("refuses a cursor of another sort order instead of paging wrongly", async () => {
-    const cursor = { sort: "pAlive" as const, direction: "desc" as const, value: 0.5, id: "3" };
+    const cursor = { sort: "chance90d" as const, direction: "desc" as const, value: 0.5, id: "3" };
     await expect(listCustomers(testPool(), shop, { sort: "netSpent", direction: "desc", after: cursor })).rejects.toThrow(/another sort/);
   });
 });
 
 describe("parseListParams: the table's state in the URL", () => {
-  it("reads sort, direction, filters (money in major units, P(alive) in percent) and a matching cursor", () => {
+  it("reads sort, direction, filters (money in major units, chance of ordering in percent), search and a matching cursor", () => {
     const cursor = encodeCursor({ sort: "predictedClv", direction: "asc", value: "1250", id: "42" });
     const params = new URLSearchParams({
       sort: "predictedClv",
@@ -201,8 +252,9 @@ describe("parseListParams: the table's state in the URL", () => {
       segment: "at-risk",
       behaviour: "vip",
       minClv: "12.50",
-      pAliveMin: "20",
-      pAliveMax: "80",
+      chanceMin: "20",
+      chanceMax: "80",
+      q: "  ada@ ",
       pageSize: "25",
     });
     const { query, problems } = parseListParams(params, "USD");
@@ -214,8 +266,9 @@ describe("parseListParams: the table's state in the URL", () => {
       segment: "at-risk",
       behaviour: "vip",
       minPredictedClvMinor: 1250,
-      pAliveMin: 0.2,
-      pAliveMax: 0.8,
+      chanceMin: 0.2,
+      chanceMax: 0.8,
+      search: "ada@",
       pageSize: 25,
     });
     expect(parseListParams(new URLSearchParams({ minClv: "1500" }), "JPY").query.minPredictedClvMinor).toBe(1500);
@@ -229,7 +282,8 @@ describe("parseListParams: the table's state in the URL", () => {
       segment: "royalty",
       behaviour: "night-owl",
       minClv: "12.345",
-      pAliveMin: "150",
+      chanceMin: "150",
+      q: "x".repeat(300),
       pageSize: "100000",
     });
     const { query, problems } = parseListParams(params, "USD");
@@ -239,12 +293,13 @@ describe("parseListParams: the table's state in the URL", () => {
     expect(problems.join("\n")).toMatch(/first page/);
     expect(problems.join("\n")).toMatch(/no RFM segment "royalty"/);
     expect(problems.join("\n")).toMatch(/no behavioural segment "night-owl"/);
-    expect(problems.join("\n")).toMatch(/Minimum predicted CLV.*more decimals/);
-    expect(problems.join("\n")).toMatch(/percentage from 0 to 100/);
+    expect(problems.join("\n")).toMatch(/Minimum expected spend.*more decimals/);
+    expect(problems.join("\n")).toMatch(/Chance of ordering from must be a percentage from 0 to 100/);
+    expect(problems.join("\n")).toMatch(/Search text is at most 255 characters/);
   });
 
   it("drops a cursor made for another sort (a stale link after the sort changed)", () => {
-    const cursor = encodeCursor({ sort: "pAlive", direction: "desc", value: 0.5, id: "1" });
+    const cursor = encodeCursor({ sort: "chance90d", direction: "desc", value: 0.5, id: "1" });
     const { query, problems } = parseListParams(new URLSearchParams({ sort: "netSpent", after: cursor }), "USD");
     expect(query.after).toBeUndefined();
     expect(problems).toHaveLength(1);
@@ -252,10 +307,12 @@ describe("parseListParams: the table's state in the URL", () => {
 
   it("decodes only well-formed cursors", () => {
     for (const sort of SORT_KEYS) {
-      const value = sort === "lastOrder" ? "2026-01-02" : sort === "pAlive" ? 0.123456789 : sort === "orders" ? 3 : "123456789012345678";
+      const value = sort === "lastOrder" ? "2026-01-02" : sort === "chance90d" ? 0.123456789 : sort === "orders" ? 3 : "123456789012345678";
       const cursor = { sort, direction: "asc" as const, value, id: "9007199254740993" };
       expect(decodeCursor(encodeCursor(cursor))).toEqual(cursor);
+      expect(decodeCursor(encodeCursor({ ...cursor, position: 50 }))).toEqual({ ...cursor, position: 50 });
     }
+    expect(decodeCursor(Buffer.from(JSON.stringify(["netSpent", "asc", "1", "1", -1])).toString("base64url"))).toBeNull();
     expect(decodeCursor(encodeCursor({ sort: "netSpent", direction: "asc", value: null, id: "1" }))).toBeNull();
     expect(decodeCursor(Buffer.from(JSON.stringify(["netSpent", "asc", "1; DROP TABLE", "1"])).toString("base64url"))).toBeNull();
     expect(decodeCursor("%%%")).toBeNull();
