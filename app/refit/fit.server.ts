@@ -37,10 +37,11 @@ function fitModel(data: ShopData, settings: MetricsSettings, asOfDay: number): F
     unit: SHOP_MODEL_UNIT,
     horizonDays: settings.horizonDays,
     annualDiscountRate: settings.annualDiscountRate,
-    grossMargin: settings.grossMargin,
+    // Predictions are stored in revenue; pages apply the margin when they show profit (one money basis per page, issue 13).
+    grossMargin: 1,
   });
   if (result.ok) return { model: result.model, averages: null, status: "ready", reasonCode: null, reason: null };
-  const averages = estimateFromAverages(averagesCustomers(data, asOfDay), asOfDay, settings);
+  const averages = estimateFromAverages(averagesCustomers(data, asOfDay), asOfDay, { ...settings, grossMargin: 1 });
   return { model: null, averages, status: "no-predictions", reasonCode: result.code, reason: result.reason };
 }
 

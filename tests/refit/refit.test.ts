@@ -12,7 +12,7 @@ import {
   retentionKind,
 } from "~/data/aggregates";
 import { loadStoredFit, scoringContextOf } from "~/data/shop-fit.server";
-import { COUNTED_ORDERS_SQL, countedOrdersParams } from "~/data/counted-orders.server";
+import { countedOrdersParams, countedOrdersSql } from "~/data/counted-orders.server";
 import { loadMetricsSettings } from "~/data/settings.server";
 import { redactCustomer, redactShop } from "~/ingest/gdpr.server";
 import { testDb, uniqueShop } from "../support/db";
@@ -143,7 +143,7 @@ describe.each(WRITE_PATHS)("%s", (_path, rebuildFromCustomers) => {
       const settings = await loadMetricsSettings(pool, shop);
       const ctx = scoringContextOf(await loadStoredFit(pool, shop), AS_OF);
       const orders = await pool.query<{ customer_id: string; day: number; net: string; discounted: boolean }>(
-        `${COUNTED_ORDERS_SQL} AND o."customerId" <= 60`,
+        `${countedOrdersSql(settings)} AND o."customerId" <= 60`,
         countedOrdersParams(shop, settings),
       );
       const byCustomer = new Map<string, CustomerOrderFact[]>();
@@ -320,6 +320,12 @@ describe.each(WRITE_PATHS)("%s", (_path, rebuildFromCustomers) => {
       );
       const report = await refitShop(pool, shop, { rebuildFromCustomers, trigger: "manual", now: NOW, batchSize: 250 });
       expect(report.status).toBe("ready");
+      // Predictions are stored in revenue whatever the margin; pages apply it (issue 13, one money basis per page).
+      const stored = await pool.query<{ margin: number; horizon: number }>(
+        `SELECT (model->'assumptions'->>'grossMargin')::float8 AS margin, (model->'assumptions'->>'horizonDays')::int AS horizon FROM "ShopFit" WHERE shop = $1`,
+        [shop],
+      );
+      expect(stored.rows[0]).toEqual({ margin: 1, horizon: 180 });
       const columns = `"customerId", orders, "netSpentMinor", "aovMinor", "discountedOrders", "firstOrderDay", "lastOrderDay", "recencyDays",
         "rScore", "fScore", "mScore", segment, behaviours, "pAlive", "expectedPurchases90d", "expectedPurchases365d",
         "expectedOrderValueMinor", "predictedClvMinor", "expectedNextOrderDay", "chanceOfOrder90d", "chanceOfOrder365d",
