@@ -188,6 +188,15 @@ const TERMS: GlossaryTerm[] = [
     basis: "none",
   },
   {
+    id: "benchmark",
+    section: "customers",
+    labels: ["Benchmark", "Niche"],
+    definition:
+      "Published repeat purchase rates of other shops, by niche, with their source. Only indicative: shops measure over different periods and customers.",
+    unit: "percent",
+    basis: "none",
+  },
+  {
     id: "orders-per-customer",
     section: "customers",
     labels: ["Orders per customer"],
@@ -241,6 +250,14 @@ const TERMS: GlossaryTerm[] = [
     section: "customers",
     labels: ["Last order"],
     definition: "The date of the customer's latest counted order, in your shop's time zone.",
+    unit: "date",
+    basis: "none",
+  },
+  {
+    id: "order-date",
+    section: "customers",
+    labels: ["Date", "Details"],
+    definition: "On a customer's order list: when each order was placed, in your shop's time zone, and what it was (status, sales channel, discount code, products).",
     unit: "date",
     basis: "none",
   },
@@ -363,9 +380,17 @@ const TERMS: GlossaryTerm[] = [
     unit: "score",
     basis: "none",
   },
-  { id: "recency", section: "segments", labels: ["Recency (R)", "Recency"], definition: "1 to 5 by days since the last order: 5 is the most recent fifth of your customers.", unit: "score", basis: "none" },
-  { id: "frequency", section: "segments", labels: ["Frequency (F)", "Frequency"], definition: "1 to 5 by number of orders: 5 is the fifth with the most orders.", unit: "score", basis: "none" },
-  { id: "monetary", section: "segments", labels: ["Monetary (M)", "Monetary"], definition: "1 to 5 by spent to date: 5 is the fifth who spent the most.", unit: "score", basis: "none" },
+  { id: "recency", section: "segments", labels: ["Recency (R)", "Recency", "R (recency)"], definition: "1 to 5 by days since the last order: 5 is the most recent fifth of your customers.", unit: "score", basis: "none" },
+  { id: "frequency", section: "segments", labels: ["Frequency (F)", "Frequency", "F (frequency)"], definition: "1 to 5 by number of orders: 5 is the fifth with the most orders.", unit: "score", basis: "none" },
+  { id: "monetary", section: "segments", labels: ["Monetary (M)", "Monetary", "M (money)"], definition: "1 to 5 by spent to date: 5 is the fifth who spent the most.", unit: "score", basis: "none" },
+  {
+    id: "frequency-monetary",
+    section: "segments",
+    labels: ["(F+M)/2"],
+    definition: "The average of the frequency and monetary scores, which some segment rules use: how much a customer has bought, whether in many orders or a few large ones.",
+    unit: "score",
+    basis: "none",
+  },
   {
     id: "behaviour",
     section: "segments",
@@ -385,7 +410,7 @@ const TERMS: GlossaryTerm[] = [
   {
     id: "segment-changes",
     section: "segments",
-    labels: ["What moved", "Latest segment changes", "Segment history", "From", "To"],
+    labels: ["What moved", "Latest segment changes", "Segment history", "From", "To", "When"],
     patterns: [/^What moved (?:in the last \d+ days|this week)$/],
     definition: "Customers moving from one RFM segment to another when their orders or the passing days change their scores.",
     unit: "count",
@@ -495,7 +520,7 @@ const TERMS: GlossaryTerm[] = [
   {
     id: "model-parameters",
     section: "model",
-    labels: ["Parameters", "Parameter", "Value", "Meaning", "Spend (Gamma-Gamma)", "Converged"],
+    labels: ["Parameters", "Parameter", "Value", "Unit", "Meaning", "Spend (Gamma-Gamma)", "Converged"],
     definition:
       "The fitted numbers of the models. The spend model (Gamma-Gamma) is fitted on repeat customers only, and its spend parameters are in your currency.",
     unit: "number",
