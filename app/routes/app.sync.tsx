@@ -14,6 +14,7 @@ import { requestBackfill } from "~/queues/enqueue.server";
 import { COUNT_CAP, FAILED_SHOWN, type SyncPageData } from "~/pages/sync";
 import { loadSyncPage } from "~/pages/sync.server";
 import { FigureGrid } from "~/components/Figure";
+import { HelpLabel } from "~/components/HelpLabel";
 
 export function ErrorBoundary() {
   return <PageErrorBoundary backUrl="/app" backLabel="Dashboard" />;
@@ -73,7 +74,7 @@ export default function Sync() {
             <p>{result.message}</p>
           </Banner>
         )}
-        <HeadingCard title="Order import">
+        <HeadingCard title="Order import" term="reconciliation">
           {page.backfill ? (
             <BackfillProgress backfill={page.backfill} />
           ) : (
@@ -87,16 +88,16 @@ export default function Sync() {
           )}
           <ReimportForm page={page} importing={importing} submitting={submitting} />
         </HeadingCard>
-        <HeadingCard title="Live updates">
+        <HeadingCard title="Live updates" term="webhook">
           <FigureGrid
             size="sm"
             columns={{ xs: 1, sm: 2, md: 4 }}
             gap="300"
             figures={[
-              { label: "Last webhook received", value: page.lastWebhookAtIso ? instant(page.lastWebhookAtIso) : "None yet" },
-              { label: "Last reconciliation", value: page.reconciledAtIso ? instant(page.reconciledAtIso) : "Not yet" },
-              { label: "Last refit", value: refitText(page) },
-              { label: "Waiting to be processed", value: capped(page.pendingCount) },
+              { label: "Last webhook received", term: "webhook", value: page.lastWebhookAtIso ? instant(page.lastWebhookAtIso) : "None yet" },
+              { label: "Last reconciliation", term: "reconciliation", value: page.reconciledAtIso ? instant(page.reconciledAtIso) : "Not yet" },
+              { label: "Last refit", term: "refit", value: refitText(page) },
+              { label: "Waiting to be processed", term: "pending-deliveries", value: capped(page.pendingCount) },
             ]}
           />
           <Text as="p" variant="bodySm" tone="subdued">
@@ -150,7 +151,7 @@ function ReimportForm({ page, importing, submitting }: { page: SyncPageData & { 
 
 function FailedDeliveries({ page }: { page: SyncPageData }) {
   return (
-    <HeadingCard title="Failed deliveries">
+    <HeadingCard title="Failed deliveries" term="failed-deliveries">
       {page.failed.length === 0 ? (
         <Text as="p">No failed webhook deliveries. Every update Shopify sent has been applied.</Text>
       ) : (
@@ -162,7 +163,12 @@ function FailedDeliveries({ page }: { page: SyncPageData }) {
           </Text>
           <DataTable
             columnContentTypes={["text", "text", "numeric", "text"]}
-            headings={["Received", "Topic", "Attempts", "Reason"]}
+            headings={[
+              <HelpLabel key="received" term="webhook" label="Received" />,
+              <HelpLabel key="topic" term="webhook" label="Topic" />,
+              <HelpLabel key="attempts" term="failed-deliveries" label="Attempts" />,
+              <HelpLabel key="reason" term="failed-deliveries" label="Reason" />,
+            ]}
             rows={page.failed.map((delivery) => [instant(delivery.receivedAtIso), delivery.topic, count(delivery.attempts), delivery.error ?? "No reason recorded"])}
             truncate={false}
           />
@@ -183,14 +189,19 @@ function DroppedDeliveries({ page }: { page: SyncPageData }) {
   if (page.dropped.length === 0) return null;
   const total = page.dropped.reduce((sum, row) => sum + row.count, 0);
   return (
-    <HeadingCard title="Updates not applied">
+    <HeadingCard title="Updates not applied" term="dropped-updates">
       <Text as="p" tone="subdued">
         Shopify sent {count(total)} {total === 1 ? "update" : "updates"} that Tenure acknowledged but did not apply, because your store was not
         installed at the time. They were not stored. Orders changed since you installed are read again by the import and the reconciliation sweep.
       </Text>
       <DataTable
         columnContentTypes={["text", "text", "numeric", "text"]}
-        headings={["Topic", "Why", "Updates", "Last one"]}
+        headings={[
+          <HelpLabel key="topic" term="webhook" label="Topic" />,
+          <HelpLabel key="why" term="dropped-updates" label="Why" />,
+          <HelpLabel key="updates" term="dropped-updates" label="Updates" />,
+          <HelpLabel key="last" term="dropped-updates" label="Last one" />,
+        ]}
         rows={page.dropped.map((row) => [row.topic, DROP_EXPLANATIONS[row.reason] ?? row.reason, count(row.count), instant(row.lastAtIso)])}
         truncate={false}
       />
