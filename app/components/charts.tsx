@@ -26,6 +26,10 @@ export interface ChartSpec {
   /** Line charts: the x-axis labels (e.g. ISO days to short dates). */
   formatKey?: (key: string) => string;
   yMax?: number;
+  /** Axis titles, drawn as text beside the chart (polaris-viz has none): what each axis measures, with its unit. */
+  axisTitles?: { x: string; y: string };
+  /** Line charts: vertical markers at these keys (e.g. where a holdout period starts), each with a short label. */
+  markers?: { key: string; label: string }[];
 }
 
 const VizChart = lazy(() => import("./viz-chart"));
@@ -50,7 +54,7 @@ export function Chart({ title, spec, height, empty }: ChartProps) {
   const hydrated = useHydrated();
   const hasData = spec.series.some((series) => series.data.some((point) => point.value !== null));
   const keys = spec.series[0]?.data.map((point) => point.key) ?? [];
-  return (
+  const chart = (
     <div style={{ height, position: "relative" }} role="figure" aria-label={title}>
       {!hasData ? (
         <Box minHeight={`${height}px`}>
@@ -94,6 +98,18 @@ export function Chart({ title, spec, height, empty }: ChartProps) {
         </table>
       )}
     </div>
+  );
+  if (!spec.axisTitles || !hasData) return chart;
+  return (
+    <BlockStack gap="100">
+      <Text as="p" variant="bodySm" tone="subdued">
+        ↑ {spec.axisTitles.y}
+      </Text>
+      {chart}
+      <Text as="p" variant="bodySm" tone="subdued" alignment="center">
+        {spec.axisTitles.x} →
+      </Text>
+    </BlockStack>
   );
 }
 

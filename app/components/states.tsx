@@ -25,6 +25,8 @@ export interface FitStateView {
   status: string | null;
   reason: string | null;
   error: string | null;
+  /** "averages": the predicted figures are the estimate from averages (a no-predictions shop). */
+  predictionSource?: string | null;
   backfill: { status: string; ordersProcessed: number; expectedCount: number | null; error: string | null } | null;
 }
 
@@ -86,8 +88,23 @@ export function RefreshFailedBanner({ error, asOfIso }: { error: string | null; 
   );
 }
 
-/** The shop has metrics but no predictions (thin data): why, and where to read more. */
-export function NoPredictionsBanner({ reason }: { reason: string | null }) {
+/**
+ * The shop has metrics but no model (thin data): why, and where to read more; with the
+ * estimate from averages in its place, says that the predicted figures are that estimate.
+ */
+export function NoPredictionsBanner({ reason, predictionSource }: { reason: string | null; predictionSource?: string | null }) {
+  const why = reason ? `${reason.charAt(0).toUpperCase()}${reason.slice(1)}.` : "There is too little order history for the model.";
+  if (predictionSource === "averages") {
+    return (
+      <Banner tone="info" title="Expected spend is an estimate from averages" action={{ content: "See the model page", url: "/app/model" }}>
+        <p>
+          {why} Until there is enough history for the model, expected spend is your shop&apos;s average order value × its repeat orders per
+          customer per year over the horizon, the same for every customer. The model&apos;s figures, P(alive) and the chance of ordering appear once
+          there is enough data.
+        </p>
+      </Banner>
+    );
+  }
   return (
     <Banner tone="warning" title="No predictions for this shop yet" action={{ content: "See the model page", url: "/app/model" }}>
       <p>
@@ -118,7 +135,7 @@ export function FitStateLayout({ fit, what, ready, children }: { fit: FitStateVi
           )}
           {fit.status === "no-predictions" && (
             <Layout.Section>
-              <NoPredictionsBanner reason={fit.reason} />
+              <NoPredictionsBanner reason={fit.reason} predictionSource={fit.predictionSource} />
             </Layout.Section>
           )}
           {children}

@@ -218,8 +218,8 @@ export async function readFitStatus(db: Queryable, shop: string) {
 
 /** The stored model, for a customer's P(alive) history and prediction notes. */
 export async function readFitModel(db: Queryable, shop: string) {
-  const result = await db.query<{ status: string; reason: string | null; model: ShopModelJson | null; asOfDay: number }>(
-    `SELECT status, reason, model, "asOfDay" FROM "ShopFit" WHERE shop = $1`,
+  const result = await db.query<{ status: string; reason: string | null; model: ShopModelJson | null; asOfDay: number; predictionSource: PredictionSource | null }>(
+    `SELECT status, reason, model, "asOfDay", "predictionSource" FROM "ShopFit" WHERE shop = $1`,
     [shop],
   );
   return result.rows[0];

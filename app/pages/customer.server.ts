@@ -97,6 +97,7 @@ export async function loadCustomer(db: Queryable, shop: string, idText: string):
     prediction: {
       status: fit?.status ?? "none",
       reason: fit?.reason ?? null,
+      source: fit?.predictionSource ?? null,
       modelName: modelJson?.chosen ?? null,
       assumptions: modelJson?.assumptions ?? null,
       fitAsOfIso: fit ? dayToIso(fit.asOfDay) : null,

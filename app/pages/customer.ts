@@ -61,6 +61,8 @@ export interface CustomerDetail {
     /** "ready" | "no-predictions" | "failed" | "none" (not fitted yet). */
     status: string;
     reason: string | null;
+    /** Where the predicted figures come from: "model", "averages" (the estimate from averages, the same for everyone) or null. */
+    source: "model" | "averages" | null;
     modelName: string | null;
     assumptions: ShopModelAssumptions | null;
     fitAsOfIso: string | null;

@@ -13,6 +13,7 @@ export async function loadFitState(db: Queryable, shop: string): Promise<FitStat
     status: row?.status ?? null,
     reason: row?.reason ?? null,
     error: row?.error ?? null,
+    predictionSource: row?.predictionSource ?? null,
     asOfIso: row ? dayToIso(row.asOfDay) : null,
     finishedAtIso: row?.finishedAt ? row.finishedAt.toISOString() : null,
     backfill: backfill ?? null,

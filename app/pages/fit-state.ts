@@ -6,6 +6,8 @@ export interface FitState {
   status: string | null;
   reason: string | null;
   error: string | null;
+  /** Where the predicted figures come from: the model, the estimate from averages (too little data for the model), or none. */
+  predictionSource: "model" | "averages" | null;
   asOfIso: string | null;
   finishedAtIso: string | null;
   /** The latest order import, when there is one: drives "import running" empty states. */

@@ -24,6 +24,8 @@ export async function loadModelPage(db: Queryable, shop: string): Promise<ModelP
     reasonCode: fit?.reasonCode ?? null,
     error: fit?.error ?? null,
     model: fit?.model ?? null,
+    predictionSource: fit?.predictionSource ?? null,
+    averages: fit?.averagesEstimate ?? null,
     asOfIso: fit ? dayToIso(fit.asOfDay) : null,
     customers: fit?.customers ?? 0,
     orders: fit?.orders ?? 0,

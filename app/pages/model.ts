@@ -1,4 +1,5 @@
 import type { ShopModelJson } from "~/analytics/clv/shop-model";
+import type { AveragesEstimate } from "~/analytics/estimate-from-averages";
 import type { FitState } from "./fit-state";
 
 // The model page's data as the route and its components see it (no server code); the
@@ -26,6 +27,10 @@ export interface ModelPageData {
   reasonCode: string | null;
   error: string | null;
   model: ShopModelJson | null;
+  /** Where the predicted figures come from: the model, the estimate from averages (no model), or none. */
+  predictionSource: "model" | "averages" | null;
+  /** Without a model: the estimate from averages and what it is made of. */
+  averages: AveragesEstimate | null;
   asOfIso: string | null;
   customers: number;
   orders: number;

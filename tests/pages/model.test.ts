@@ -1,5 +1,6 @@
 import { backtest } from "~/analytics/clv/backtest";
 import { fitShopModel } from "~/analytics/clv/shop-model";
+import { estimateFromAverages } from "~/analytics/estimate-from-averages";
 import { dayIndex, dayToIso } from "~/analytics/dates";
 import { orderTableFrom } from "~/analytics/retention";
 import { summarizeTable } from "~/analytics/summary";
@@ -24,11 +25,25 @@ function fitted(customers: number) {
   return { result, test, summaries };
 }
 
-async function insertFit(shop: string, values: { status: string; reason?: string; reasonCode?: string; model?: unknown; customers?: number }) {
+async function insertFit(
+  shop: string,
+  values: { status: string; reason?: string; reasonCode?: string; model?: unknown; averages?: unknown; customers?: number },
+) {
+  const source = values.model ? "model" : values.averages ? "averages" : null;
   await pool().query(
-    `INSERT INTO "ShopFit" (shop, version, status, reason, "reasonCode", model, "segmentRules", "asOfDay", customers, orders, trigger, "finishedAt", "updatedAt")
-     VALUES ($1, 1, $2, $3, $4, $5::jsonb, '[]'::jsonb, $6, $7, 0, 'nightly', now(), now())`,
-    [shop, values.status, values.reason ?? null, values.reasonCode ?? null, values.model === undefined ? null : JSON.stringify(values.model), AS_OF, values.customers ?? 0],
+    `INSERT INTO "ShopFit" (shop, version, status, reason, "reasonCode", model, "averagesEstimate", "predictionSource", "segmentRules", "asOfDay", customers, orders, trigger, "finishedAt", "updatedAt")
+     VALUES ($1, 1, $2, $3, $4, $5::jsonb, $8::jsonb, $9, '[]'::jsonb, $6, $7, 0, 'nightly', now(), now())`,
+    [
+      shop,
+      values.status,
+      values.reason ?? null,
+      values.reasonCode ?? null,
+      values.model === undefined ? null : JSON.stringify(values.model),
+      AS_OF,
+      values.customers ?? 0,
+      values.averages === undefined ? null : JSON.stringify(values.averages),
+      source,
+    ],
   );
 }
 
@@ -83,6 +98,27 @@ describe("model page data", () => {
     expect(page.reason).toMatch(/customers with an order; predictions need at least 50/);
     expect(page.model).toBeNull();
     expect(page.backtest).toMatchObject({ note: "too little history", weeks: [] });
+  });
+
+  it("a shop below the minimums: the estimate from averages, and that it is what the predicted figures are", async () => {
+    const shop = uniqueShop("averages");
+    const averages = estimateFromAverages(
+      [
+        { orders: 3, netSpent: 30_000, firstOrderDay: AS_OF - 200 },
+        { orders: 1, netSpent: 8_000, firstOrderDay: AS_OF - 20 },
+      ],
+      AS_OF,
+      { horizonDays: 365, annualDiscountRate: 0.1, grossMargin: 1 },
+    );
+    await insertFit(shop, { status: "no-predictions", reason: "2 customers with an order; predictions need at least 50", reasonCode: "too-few-customers", averages });
+    const page = await loadModelPage(pool(), shop);
+    expect(page).toMatchObject({ status: "no-predictions", model: null, predictionSource: "averages", averages });
+    // A fitted shop says its figures are the model's.
+    const fittedShop = uniqueShop("modelled");
+    const { result } = fitted(800);
+    if (!result.ok) throw new Error(result.reason);
+    await insertFit(fittedShop, { status: "ready", model: result.model.toJSON() });
+    expect(await loadModelPage(pool(), fittedShop)).toMatchObject({ predictionSource: "model", averages: null });
   });
 
   it("reads only its own shop's fit", async () => {

@@ -272,7 +272,7 @@ export function fitShopModel(summaries: CustomerSummary[], opts: ShopModelOption
         `${COUNT_MODEL_LABELS[chosen]}: higher log-likelihood (${fmt(fits[chosen]!.logLikelihood)} vs ` +
         others.map((name) => `${fmt(fits[name]!.logLikelihood)} for ${COUNT_MODEL_LABELS[name]}`).join(", ") +
         "; same number of parameters, so AIC agrees)" +
-        (opts.holdout ? "; the holdout comparison was not possible (a calibration fit did not converge)" : "; no holdout period given") +
+        (opts.holdout ? "; the holdout comparison was not possible (a calibration fit did not converge)" : "; compared on the whole history, with no period held back") +
         (notConvergedNote ? `; ${notConvergedNote}` : "");
     }
   }

@@ -5,7 +5,8 @@ import { count, isoDay, ratio } from "~/display/format";
 import type { ModelPageData } from "~/pages/model";
 
 // Weekly repeat purchases, actual vs what the model fitted on the calibration weeks
-// predicts, cumulative. The holdout weeks (after calibration) are the honest test.
+// predicts, cumulative. The holdout weeks (after calibration) are the honest test: a marker
+// on the chart shows where they start, and both axes say what they measure.
 
 type Backtest = NonNullable<ModelPageData["backtest"]>;
 
@@ -22,6 +23,11 @@ export function BacktestChart({ backtest }: { backtest: Backtest }) {
         title={`Cumulative repeat purchases by week, actual and predicted by the model; the holdout starts ${isoDay(firstHoldout?.startIso)}`}
         spec={{
           kind: "line",
+          axisTitles: {
+            y: "Repeat purchases, cumulative (all customers who had ordered by the end of calibration; same-day orders count once)",
+            x: "Week starting",
+          },
+          markers: firstHoldout ? [{ key: firstHoldout.startIso, label: "Holdout starts" }] : [],
           series: [
             { name: "Actual", data: weeks.map((week) => ({ key: week.startIso, value: week.cumulativeActual })) },
             // Two predicted lines, so the weeks the model was fitted on and the weeks it never saw read apart (they meet at the boundary).
@@ -39,8 +45,9 @@ export function BacktestChart({ backtest }: { backtest: Backtest }) {
         }}
       />
       <Text as="p" variant="bodySm" tone="subdued">
-        Calibration: weeks up to {isoDay(backtest.calibrationEndIso)} (the model was fitted on these). Holdout: {isoDay(firstHoldout?.startIso)} to{" "}
-        {isoDay(backtest.holdoutEndIso)} (the model never saw these: its line there is a forecast).
+        Calibration period: weeks up to {isoDay(backtest.calibrationEndIso)} (the model was refitted on these alone). Holdout period:{" "}
+        {isoDay(firstHoldout?.startIso)} to {isoDay(backtest.holdoutEndIso)}, the last {count(backtest.holdoutDays)} days, marked on the chart (the
+        model never saw these: its line there is a forecast).
       </Text>
       <div>
         <Button variant="plain" onClick={() => setOpen((value) => !value)} ariaExpanded={open} ariaControls={tableId}>
