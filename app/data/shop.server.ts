@@ -34,6 +34,12 @@ export async function shopRowExists(db: Queryable, shop: string): Promise<boolea
   return ((await db.query(`SELECT 1 FROM "Shop" WHERE domain = $1`, [shop])).rowCount ?? 0) > 0;
 }
 
+/** The shop's time zone (IANA name, from Shopify); UTC when the shop has no row. */
+export async function readShopTimeZone(db: Queryable, shop: string): Promise<string> {
+  const result = await db.query<{ timezone: string }>(`SELECT timezone FROM "Shop" WHERE domain = $1`, [shop]);
+  return result.rows[0]?.timezone || "UTC";
+}
+
 /** Installed shops (not uninstalled), oldest first. */
 export async function installedShops(db: Queryable): Promise<string[]> {
   const result = await db.query<{ domain: string }>(`SELECT domain FROM "Shop" WHERE "uninstalledAt" IS NULL ORDER BY "installedAt", domain`);

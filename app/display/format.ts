@@ -57,21 +57,39 @@ export function isoDay(iso: string | null | undefined): string {
 /** A database date (midnight UTC) as its ISO day ("2024-03-01"), null kept. */
 export const isoOfDate = (date: Date | null) => (date ? date.toISOString().slice(0, 10) : null);
 
-const dateTimeFormat = new Intl.DateTimeFormat("en-US", {
-  year: "numeric",
-  month: "short",
-  day: "numeric",
-  hour: "numeric",
-  minute: "2-digit",
-  timeZone: "UTC",
-  timeZoneName: "short",
-});
+const dateTimeFormats = new Map<string, Intl.DateTimeFormat>();
 
-/** An instant (ISO timestamp) -> "Nov 23, 2026, 12:05 PM UTC". */
-export function instant(iso: string | null | undefined): string {
+/** The formatter of `timeZone`; UTC (named as such) for a zone the runtime does not know, so a bad setting never breaks a page. */
+function dateTimeFormatIn(timeZone: string): Intl.DateTimeFormat {
+  let format = dateTimeFormats.get(timeZone);
+  if (!format) {
+    try {
+      format = new Intl.DateTimeFormat("en-US", {
+        year: "numeric",
+        month: "short",
+        day: "numeric",
+        hour: "numeric",
+        minute: "2-digit",
+        timeZone,
+        timeZoneName: "short",
+      });
+    } catch {
+      format = dateTimeFormatIn("UTC");
+    }
+    dateTimeFormats.set(timeZone, format);
+  }
+  return format;
+}
+
+/**
+ * An instant (ISO timestamp) in the shop's time zone, the zone named: "Nov 23, 2026, 7:05 AM
+ * EST". Days elsewhere (first order, cohorts) are the shop's calendar days, so a time shown
+ * here falls on the day they show (issue 13).
+ */
+export function instant(iso: string | null | undefined, timeZone: string): string {
   if (!iso) return MISSING;
   const date = new Date(iso);
-  return Number.isNaN(date.getTime()) ? MISSING : dateTimeFormat.format(date);
+  return Number.isNaN(date.getTime()) ? MISSING : dateTimeFormatIn(timeZone).format(date);
 }
 
 export type ChangeMeasure = "relative" | "points";

@@ -4,6 +4,7 @@ import { BlockStack, Box, Card, DataTable, InlineGrid, InlineStack, Layout, Link
 import { BENCHMARKS } from "~/display/benchmarks";
 import { Chart, chartLinks } from "~/components/charts";
 import { change, compactMoney, count, days, instant, isoDay, money, percent, ratio } from "~/display/format";
+import { useShopTimeZone } from "~/components/ShopTimeZone";
 import { KpiCard, type KpiCardProps } from "~/components/KpiCard";
 import { HeadingCard } from "~/components/HeadingCard";
 import { FitStateLayout, PageErrorBoundary, PageSkeleton, useLeavingPage } from "~/components/states";
@@ -26,6 +27,7 @@ export const loader = async ({ request }: LoaderFunctionArgs) => {
 
 export default function Dashboard() {
   const { shop, dashboard } = useLoaderData<typeof loader>();
+  const timeZone = useShopTimeZone();
   const leaving = useLeavingPage();
   if (leaving) return <PageSkeleton />;
   const { kpis, segments, fit } = dashboard;
@@ -54,7 +56,7 @@ export default function Dashboard() {
         {dashboard.computedAtIso && (
           <Layout.Section>
             <Text as="p" variant="bodySm" tone="subdued">
-              Figures computed {instant(dashboard.computedAtIso)}; they are refreshed after imports, many new orders and every night.
+              Figures computed {instant(dashboard.computedAtIso, timeZone)}; they are refreshed after imports, many new orders and every night.
             </Text>
           </Layout.Section>
         )}
@@ -159,6 +161,7 @@ function SegmentCharts({ data }: { data: DashboardData }) {
 }
 
 function WhatMoved({ data }: { data: DashboardData }) {
+  const timeZone = useShopTimeZone();
   const movements = data.movements;
   const moves = movements?.moves.slice(0, 8) ?? [];
   return (
@@ -196,7 +199,7 @@ function WhatMoved({ data }: { data: DashboardData }) {
                       <Link url={`/app/customers/${t.customerId}`}>{t.customerName}</Link>: {t.fromName} → {t.toName}
                     </Text>
                     <Text as="span" tone="subdued" variant="bodySm">
-                      {instant(t.atIso)}
+                      {instant(t.atIso, timeZone)}
                     </Text>
                   </InlineStack>
                 </li>

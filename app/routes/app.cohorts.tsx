@@ -17,6 +17,7 @@ import { Chart, chartLinks } from "~/components/charts";
 import { LtvTable } from "~/components/cohorts/LtvTable";
 import { RETENTION_MODE_LABELS, RetentionHeatmap, type RetentionMode } from "~/components/cohorts/RetentionHeatmap";
 import { count, instant, isoDay, money, percent, ratio } from "~/display/format";
+import { useShopTimeZone } from "~/components/ShopTimeZone";
 import { NotReadyState, PageErrorBoundary, PageSkeleton, useLeavingPage, useReloadingPage } from "~/components/states";
 import { CardColumn } from "~/components/CardColumn";
 import { HeadingCard } from "~/components/HeadingCard";
@@ -96,6 +97,7 @@ function FilterSelect({ page, disabled }: { page: CohortsPageData; disabled: boo
 }
 
 function CohortsBody({ page, loading }: { page: CohortsPageData; loading: boolean }) {
+  const timeZone = useShopTimeZone();
   const [mode, setMode] = useState<RetentionMode>("inMonth");
   const small = page.cohorts.filter((row) => row.small);
   const ltv = page.ltv;
@@ -126,7 +128,7 @@ function CohortsBody({ page, loading }: { page: CohortsPageData; loading: boolea
             />
           </InlineGrid>
           <Text as="p" variant="bodySm" tone="subdued">
-            As of {isoDay(page.asOfIso)}; computed {instant(page.computedAtIso)}. Amounts in {page.currency}, net of refunds.
+            As of {isoDay(page.asOfIso)}; computed {instant(page.computedAtIso, timeZone)}. Amounts in {page.currency}, net of refunds.
           </Text>
         </BlockStack>
       </Card>

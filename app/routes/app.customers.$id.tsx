@@ -4,6 +4,7 @@ import { Badge, Banner, BlockStack, DataTable, InlineGrid, InlineStack, Layout, 
 import { COUNT_MODEL_LABELS } from "~/analytics/clv/count-model";
 import { Chart, chartLinks } from "~/components/charts";
 import { count, instant, isoDay, money, percent, ratio } from "~/display/format";
+import { useShopTimeZone } from "~/components/ShopTimeZone";
 import { PageErrorBoundary, PageSkeleton, useLeavingPage } from "~/components/states";
 import { HeadingCard } from "~/components/HeadingCard";
 import { pgPool } from "~/db/pg.server";
@@ -238,6 +239,7 @@ function Outlook({ customer }: { customer: CustomerDetail }) {
 }
 
 function SegmentHistory({ customer }: { customer: CustomerDetail }) {
+  const timeZone = useShopTimeZone();
   return (
     <HeadingCard title="Segment history" gap="200">
       {customer.transitions.length === 0 ? (
@@ -248,7 +250,7 @@ function SegmentHistory({ customer }: { customer: CustomerDetail }) {
         <DataTable
           columnContentTypes={["text", "text", "text"]}
           headings={["When", "From", "To"]}
-          rows={customer.transitions.map((t) => [instant(t.atIso), t.fromName, t.toName])}
+          rows={customer.transitions.map((t) => [instant(t.atIso, timeZone), t.fromName, t.toName])}
         />
       )}
     </HeadingCard>
@@ -256,6 +258,7 @@ function SegmentHistory({ customer }: { customer: CustomerDetail }) {
 }
 
 function Timeline({ customer }: { customer: CustomerDetail }) {
+  const timeZone = useShopTimeZone();
   const currency = customer.currency;
   return (
     <HeadingCard title="Orders" gap="200">
@@ -274,7 +277,7 @@ function Timeline({ customer }: { customer: CustomerDetail }) {
             columnContentTypes={["text", "text", "text", "numeric", "numeric"]}
             headings={["Date", "Order", "Details", "Total now", "Counts as"]}
             rows={customer.orders.map((o) => [
-              instant(o.processedAtIso),
+              instant(o.processedAtIso, timeZone),
               o.name ?? `#${o.id}`,
               [
                 o.test ? "test order (not counted)" : null,

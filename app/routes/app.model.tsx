@@ -4,6 +4,7 @@ import { Badge, Banner, BlockStack, DataTable, List, Page, Text } from "@shopify
 import { COUNT_MODEL_LABELS } from "~/analytics/clv/count-model";
 import { chartLinks } from "~/components/charts";
 import { count, instant, isoDay, MISSING, percent, ratio } from "~/display/format";
+import { useShopTimeZone } from "~/components/ShopTimeZone";
 import { BacktestChart } from "~/components/model/BacktestChart";
 import { PARAMETER_MEANINGS, UNIT_WORDS } from "~/display/model-params";
 import { NotReadyState, PageErrorBoundary, PageSkeleton, useLeavingPage } from "~/components/states";
@@ -84,6 +85,7 @@ function capitalise(text: string) {
 }
 
 function ChosenModel({ page }: { page: ModelPageData }) {
+  const timeZone = useShopTimeZone();
   const model = page.model!;
   const candidates = Object.entries(model.candidates);
   return (
@@ -97,7 +99,7 @@ function ChosenModel({ page }: { page: ModelPageData }) {
           { label: "Customers fitted", value: count(model.customers) },
           { label: "Repeat buyers", value: count(model.repeatBuyers) },
           { label: "Data as of", value: isoDay(page.asOfIso) },
-          { label: "Fitted", value: instant(page.finishedAtIso) },
+          { label: "Fitted", value: instant(page.finishedAtIso, timeZone) },
         ]}
       />
       <DataTable

@@ -4,6 +4,7 @@ import { Banner, Box, Button, FormLayout, InlineGrid, InlineStack, Page, Text, T
 import { useEffect, useRef, useState } from "react";
 import { SEGMENT_DEFINITIONS } from "~/analytics/segments";
 import { instant } from "~/display/format";
+import { useShopTimeZone } from "~/components/ShopTimeZone";
 import { CardColumn } from "~/components/CardColumn";
 import { HeadingCard } from "~/components/HeadingCard";
 import { ListInput } from "~/components/settings/ListInput";
@@ -55,6 +56,7 @@ declare global {
 }
 
 export default function Settings() {
+  const timeZone = useShopTimeZone();
   const page = useLoaderData<typeof loader>();
   const result = useActionData<typeof action>();
   const navigation = useNavigation();
@@ -228,7 +230,7 @@ export default function Settings() {
           <Box paddingBlockEnd="800">
             <InlineStack align="space-between" blockAlign="center">
               <Text as="p" tone="subdued" variant="bodySm">
-                {page.savedAtIso ? `Last saved ${instant(page.savedAtIso)}.` : "Defaults in use: nothing saved yet."}
+                {page.savedAtIso ? `Last saved ${instant(page.savedAtIso, timeZone)}.` : "Defaults in use: nothing saved yet."}
               </Text>
               <Button variant="primary" submit loading={saving}>
                 Save

@@ -4,6 +4,7 @@ import { Banner, BlockStack, Button, DataTable, EmptyState, Page, Text } from "@
 import { useEffect } from "react";
 import { EMPTY_STATE_IMAGE } from "~/components/cohorts/empty-illustration";
 import { count, instant } from "~/display/format";
+import { useShopTimeZone } from "~/components/ShopTimeZone";
 import { BackfillProgress } from "~/components/sync/BackfillProgress";
 import { PageErrorBoundary, PageSkeleton, useLeavingPage } from "~/components/states";
 import { CardColumn } from "~/components/CardColumn";
@@ -52,6 +53,7 @@ const ACTIVE = new Set(["CREATED", "RUNNING", "DOWNLOADING"]);
 const capped = (value: number) => (value > COUNT_CAP ? `${count(COUNT_CAP)}+` : count(value));
 
 export default function Sync() {
+  const timeZone = useShopTimeZone();
   const page = useLoaderData<typeof loader>();
   const result = useActionData<typeof action>();
   const navigation = useNavigation();
@@ -94,9 +96,9 @@ export default function Sync() {
             columns={{ xs: 1, sm: 2, md: 4 }}
             gap="300"
             figures={[
-              { label: "Last webhook received", term: "webhook", value: page.lastWebhookAtIso ? instant(page.lastWebhookAtIso) : "None yet" },
-              { label: "Last reconciliation", term: "reconciliation", value: page.reconciledAtIso ? instant(page.reconciledAtIso) : "Not yet" },
-              { label: "Last refit", term: "refit", value: refitText(page) },
+              { label: "Last webhook received", term: "webhook", value: page.lastWebhookAtIso ? instant(page.lastWebhookAtIso, timeZone) : "None yet" },
+              { label: "Last reconciliation", term: "reconciliation", value: page.reconciledAtIso ? instant(page.reconciledAtIso, timeZone) : "Not yet" },
+              { label: "Last refit", term: "refit", value: refitText(page, timeZone) },
               { label: "Waiting to be processed", term: "pending-deliveries", value: capped(page.pendingCount) },
             ]}
           />
@@ -118,10 +120,10 @@ export default function Sync() {
   );
 }
 
-function refitText(page: SyncPageData): string {
+function refitText(page: SyncPageData, timeZone: string): string {
   if (!page.refit?.finishedAtIso) return "Not yet";
   const why = page.refit.trigger ? ` (${page.refit.trigger})` : "";
-  return `${instant(page.refit.finishedAtIso)}${why}`;
+  return `${instant(page.refit.finishedAtIso, timeZone)}${why}`;
 }
 
 function ReimportForm({ page, importing, submitting }: { page: SyncPageData & { demo: boolean }; importing: boolean; submitting: boolean }) {
@@ -150,6 +152,7 @@ function ReimportForm({ page, importing, submitting }: { page: SyncPageData & { 
 }
 
 function FailedDeliveries({ page }: { page: SyncPageData }) {
+  const timeZone = useShopTimeZone();
   return (
     <HeadingCard title="Failed deliveries" term="failed-deliveries">
       {page.failed.length === 0 ? (
@@ -169,7 +172,7 @@ function FailedDeliveries({ page }: { page: SyncPageData }) {
               <HelpLabel key="attempts" term="failed-deliveries" label="Attempts" />,
               <HelpLabel key="reason" term="failed-deliveries" label="Reason" />,
             ]}
-            rows={page.failed.map((delivery) => [instant(delivery.receivedAtIso), delivery.topic, count(delivery.attempts), delivery.error ?? "No reason recorded"])}
+            rows={page.failed.map((delivery) => [instant(delivery.receivedAtIso, timeZone), delivery.topic, count(delivery.attempts), delivery.error ?? "No reason recorded"])}
             truncate={false}
           />
         </>
@@ -186,6 +189,7 @@ const DROP_EXPLANATIONS: Record<string, string> = {
 };
 
 function DroppedDeliveries({ page }: { page: SyncPageData }) {
+  const timeZone = useShopTimeZone();
   if (page.dropped.length === 0) return null;
   const total = page.dropped.reduce((sum, row) => sum + row.count, 0);
   return (
@@ -202,7 +206,7 @@ function DroppedDeliveries({ page }: { page: SyncPageData }) {
           <HelpLabel key="updates" term="dropped-updates" label="Updates" />,
           <HelpLabel key="last" term="dropped-updates" label="Last one" />,
         ]}
-        rows={page.dropped.map((row) => [row.topic, DROP_EXPLANATIONS[row.reason] ?? row.reason, count(row.count), instant(row.lastAtIso)])}
+        rows={page.dropped.map((row) => [row.topic, DROP_EXPLANATIONS[row.reason] ?? row.reason, count(row.count), instant(row.lastAtIso, timeZone)])}
         truncate={false}
       />
     </HeadingCard>

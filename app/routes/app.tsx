@@ -7,6 +7,8 @@ import { AppProvider } from "@shopify/shopify-app-remix/react";
 import { boundary } from "@shopify/shopify-app-remix/server";
 import { requireShop } from "~/demo-mode.server";
 import { env } from "~/env.server";
+import { pgPool } from "~/db/pg.server";
+import { loadShopTimeZone } from "~/pages/shop-time-zone.server";
 
 export const links = () => [{ rel: "stylesheet", href: polarisStyles }];
 
@@ -24,7 +26,8 @@ const PAGES = [
 
 export const loader = async ({ request }: LoaderFunctionArgs) => {
   const { demo, shop } = await requireShop(request);
-  return { apiKey: env().SHOPIFY_API_KEY, demo, shop };
+  // Every page shows times in the shop's time zone (components/ShopTimeZone.tsx reads it from here).
+  return { apiKey: env().SHOPIFY_API_KEY, demo, shop, timeZone: await loadShopTimeZone(pgPool(), shop) };
 };
 
 export default function AppLayout() {

@@ -1,6 +1,7 @@
 import { Badge, BlockStack, InlineStack, ProgressBar, Text } from "@shopify/polaris";
 import { useId } from "react";
 import { count, instant } from "~/display/format";
+import { useShopTimeZone } from "~/components/ShopTimeZone";
 import type { SyncPageData } from "~/pages/sync";
 
 // The newest order import: a progress bar against the order count Shopify reported when
@@ -17,6 +18,7 @@ const STATUS: Record<string, { label: string; tone: "info" | "success" | "critic
 };
 
 export function BackfillProgress({ backfill }: { backfill: Backfill }) {
+  const timeZone = useShopTimeZone();
   const labelId = useId();
   const status = STATUS[backfill.status] ?? { label: backfill.status, tone: "attention" as const };
   const done = backfill.status === "COMPLETED";
@@ -33,8 +35,8 @@ export function BackfillProgress({ backfill }: { backfill: Backfill }) {
       </InlineStack>
       <ProgressBar progress={progress} tone={backfill.status === "FAILED" ? "critical" : done ? "success" : "highlight"} ariaLabelledBy={labelId} />
       <Text as="p" variant="bodySm" tone="subdued">
-        Started {instant(backfill.startedAtIso)}
-        {backfill.finishedAtIso ? `; finished ${instant(backfill.finishedAtIso)}` : `; last progress ${instant(backfill.updatedAtIso)}`}.
+        Started {instant(backfill.startedAtIso, timeZone)}
+        {backfill.finishedAtIso ? `; finished ${instant(backfill.finishedAtIso, timeZone)}` : `; last progress ${instant(backfill.updatedAtIso, timeZone)}`}.
       </Text>
       {backfill.notice && (
         <Text as="p" tone="caution">
