@@ -94,6 +94,15 @@ describe("retentionSummary on a hand-computed shop", () => {
     expect(jan.activeShare).toHaveLength(25);
   });
 
+  it("the running month's cohort shows its month 0 (everyone ordered in it), not its revenue", () => {
+    const withApril = retentionSummary([...orders, { customerId: "H", day: d("2024-04-02"), net: 70 }], { asOfDay, cac: 40, grossMargin: 0.5 });
+    const apr = withApril.cohorts.rows.find((row) => row.month === "2024-04")!;
+    expect(apr.size).toBe(1);
+    expect(apr.activeShare.slice(0, 2)).toEqual([1, null]);
+    expect(apr.cumulativeReturnShare.slice(0, 2)).toEqual([0, null]);
+    expect(apr.ltvByMonth[0]).toBeNull(); // April has not ended: its revenue per customer is not final
+  });
+
   it("pooled LTV by horizon and month, payback and LTV:CAC", () => {
     // 30 days: everyone (first orders up to Mar 17): (150 + 80 + 60 + 60 + 25) / 5
     // 60 days: first orders up to Feb 16 (A, B, C): (140 + 80 + 60) / 3;  90 days: up to Jan 17 (A): 170

@@ -119,9 +119,9 @@ export interface CohortRow {
   small: boolean;
   orders: number;
   repeatPurchaseRate: number | null;
-  /** Share of the cohort that ordered in month k (k = 0 is the cohort month); null = month not ended yet. */
+  /** Share of the cohort that ordered in month k (k = 0 is the cohort month); null = month not ended yet (month 0 is always shown). */
   activeShare: (number | null)[];
-  /** Share that ordered again in at least one of months 1..k; null = month not ended yet. */
+  /** Share that ordered again in at least one of months 1..k; null = month not ended yet (month 0, always 0, is always shown). */
   cumulativeReturnShare: (number | null)[];
   /** Cumulative net revenue per cohort customer by the end of month k. */
   ltvByMonth: (number | null)[];
@@ -723,8 +723,11 @@ export function retentionSummaryFromTable(
       returnedSoFar += cohortFirstReturn[c * M + k];
       revenueSoFar += cohortRevenue[c * M + k];
       const visible = k < observed && size > 0;
-      activeShare.push(visible ? share(cohortActive[c * M + k] / size) : null);
-      cumulativeReturnShare.push(visible ? share(returnedSoFar / size) : null);
+      // Month 0's shares are settled as soon as the cohort has a customer, even while the month runs: every
+      // customer ordered in it (in-month), and coming back counts from month 1 (cumulative). Its revenue is not.
+      const sharesKnown = visible || (k === 0 && size > 0);
+      activeShare.push(sharesKnown ? share(cohortActive[c * M + k] / size) : null);
+      cumulativeReturnShare.push(sharesKnown ? share(returnedSoFar / size) : null);
       ltvByMonth.push(visible ? revenueSoFar / size : null);
     }
     const ltvAtDays = o.horizonsDays.map((days, h) =>
