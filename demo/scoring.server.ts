@@ -1,6 +1,6 @@
 import { type Queue } from "bullmq";
 import type pg from "pg";
-import { COUNTED_ORDERS_SQL, countedOrdersParams } from "~/data/counted-orders.server";
+import { countedOrdersParams, countedOrdersSql } from "~/data/counted-orders.server";
 import { loadMetricsSettings } from "~/data/settings.server";
 import { type FitProgress, fitProgress } from "~/data/shop-fit.server";
 import { requestRefit } from "~/refit/request-refit.server";
@@ -27,7 +27,7 @@ export interface ScoringSnapshot {
 export async function readScoring(pool: pg.Pool, shop: string): Promise<ScoringSnapshot> {
   const settings = await loadMetricsSettings(pool, shop);
   const counts = await pool.query<{ customers: string; buyers: string; rows: string; scored: string; predicted: string }>(
-    `WITH buyers AS (SELECT DISTINCT counted.customer_id FROM (${COUNTED_ORDERS_SQL}) AS counted)
+    `WITH buyers AS (SELECT DISTINCT counted.customer_id FROM (${countedOrdersSql(settings)}) AS counted)
      SELECT (SELECT count(*) FROM "Customer" WHERE shop = $1) AS customers,
             (SELECT count(*) FROM buyers) AS buyers,
             (SELECT count(*) FROM "CustomerMetrics" WHERE shop = $1) AS rows,

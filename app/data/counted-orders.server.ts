@@ -5,27 +5,56 @@ import { type MetricsSettings } from "./settings.server";
 // The counted orders: the orders metrics are computed from, read the same way by the live
 // recompute, the refit, the customer page and the demo, so every reader counts alike.
 
+/** What Tenure counts as an order's revenue (ShopSettings.revenueBasis; docs/analytics/revenue.md). */
+export type RevenueBasis = "net_sales" | "total_sales";
+
+/**
+ * The order column the basis counts. Net sales falls back to total sales for an order whose
+ * parts are unknown (stored before they were read, until it is imported again).
+ */
+export function revenueSql(basis: RevenueBasis): string {
+  return basis === "total_sales" ? `o."netMinor"` : `COALESCE(o."netSalesMinor", o."netMinor")`;
+}
+
 /**
  * The orders that count for metrics, with their day index in the shop's time zone:
  * not test orders, with a customer, none of the excluded tags, not from an excluded
- * channel. Parameters: $1 shop, $2 time zone, $3 excluded tags, $4 excluded channels;
- * callers append their own conditions (`AND o."customerId" = ...`) and ordering.
+ * channel, not of a customer with an excluded tag; `net` is the order's revenue on the
+ * shop's basis. Parameters: $1 shop, $2 time zone, $3 excluded order tags, $4 excluded
+ * channels, $5 excluded customer tags (countedOrdersParams); callers append their own
+ * conditions (`AND o."customerId" = $6`) and ordering. The customer-tag exclusion is written
+ * only when there is one: the refit reads every order through this, and an anti-join to
+ * Customer is a cost a shop without customer exclusions should not pay.
  */
-export const COUNTED_ORDERS_SQL = `
+export function countedOrdersSql(settings: Pick<MetricsSettings, "revenueBasis" | "excludedCustomerTags">): string {
+  const customerTags = settings.excludedCustomerTags.length === 0
+    ? `AND cardinality($5::text[]) = 0`
+    : `AND NOT EXISTS (SELECT 1 FROM "Customer" AS c WHERE c.shop = o.shop AND c.id = o."customerId" AND c.tags && $5::text[])`;
+  return `
   SELECT o."customerId" AS customer_id,
          ((o."processedAt" AT TIME ZONE 'UTC') AT TIME ZONE $2::text)::date - DATE '1970-01-01' AS day,
-         o."netMinor" AS net,
+         ${revenueSql(settings.revenueBasis)} AS net,
          cardinality(o."discountCodes") > 0 AS discounted,
          -- Acquisition dimensions of a customer's first order (the refit's retention filters).
          o."sourceName" AS channel,
          o."firstProductTitle" AS first_product,
-         (array_remove(o."discountCodes", ''))[1] AS first_discount_code
+         (array_remove(o."discountCodes", ''))[1] AS first_discount_code,
+         -- Cancelled or refunded in full: a customer with only such orders gets no prediction.
+         (o."cancelledAt" IS NOT NULL OR o."financialStatus" IN ('refunded', 'voided')) AS voided
   FROM "Order" AS o
   WHERE o.shop = $1 AND NOT o.test AND o."customerId" IS NOT NULL
     AND NOT (o.tags && $3::text[])
-    AND (o."sourceName" IS NULL OR NOT (o."sourceName" = ANY($4::text[])))`;
+    AND (o."sourceName" IS NULL OR NOT (o."sourceName" = ANY($4::text[])))
+    ${customerTags}`;
+}
 
-export const countedOrdersParams = (shop: string, s: MetricsSettings) => [shop, s.timezone, s.excludedOrderTags, s.excludedSourceNames];
+export const countedOrdersParams = (shop: string, s: MetricsSettings) => [
+  shop,
+  s.timezone,
+  s.excludedOrderTags,
+  s.excludedSourceNames,
+  s.excludedCustomerTags,
+];
 
 /** Grouped by customer, each customer's orders in day order (the refit reads the first order's dimensions). */
 const BY_CUSTOMER = ` ORDER BY o."customerId", day, o."processedAt", o.id`;
@@ -38,6 +67,7 @@ export interface CountedOrderRow {
   channel: string | null;
   first_product: string | null;
   first_discount_code: string | null;
+  voided: boolean;
 }
 
 /** COUNTED_ORDERS_SQL's columns in order (rowMode "array"). */
@@ -49,6 +79,7 @@ export type CountedOrderArray = [
   channel: string | null,
   firstProduct: string | null,
   firstDiscountCode: string | null,
+  voided: boolean,
 ];
 
 /**
@@ -56,7 +87,7 @@ export type CountedOrderArray = [
  * transaction): a cursor so memory holds the columns built from the rows, not the rows.
  */
 export async function openCountedOrdersCursor(client: pg.PoolClient, cursor: string, shop: string, settings: MetricsSettings): Promise<void> {
-  await client.query(`DECLARE ${cursor} NO SCROLL CURSOR FOR ${COUNTED_ORDERS_SQL}${BY_CUSTOMER}`, countedOrdersParams(shop, settings));
+  await client.query(`DECLARE ${cursor} NO SCROLL CURSOR FOR ${countedOrdersSql(settings)}${BY_CUSTOMER}`, countedOrdersParams(shop, settings));
 }
 
 /** The cursor's next `rows` orders, as arrays: no object per order (3 million orders are a lot of garbage). */
@@ -66,7 +97,7 @@ export function fetchCountedOrders(client: pg.PoolClient, cursor: string, rows: 
 
 /** The counted orders of these customers as they are now, grouped by customer. */
 export async function countedOrdersOf(db: Queryable, shop: string, settings: MetricsSettings, ids: readonly string[]): Promise<CountedOrderRow[]> {
-  const result = await db.query<CountedOrderRow>(`${COUNTED_ORDERS_SQL} AND o."customerId" = ANY($5::bigint[])${BY_CUSTOMER}`, [
+  const result = await db.query<CountedOrderRow>(`${countedOrdersSql(settings)} AND o."customerId" = ANY($6::bigint[])${BY_CUSTOMER}`, [
     ...countedOrdersParams(shop, settings),
     ids,
   ]);
@@ -81,11 +112,17 @@ export async function countedOrdersOf(db: Queryable, shop: string, settings: Met
  * summary updates do not conflict with it. A prepared statement (ADR 0010).
  */
 export async function liveCustomersCountedOrders(db: Queryable, shop: string, settings: MetricsSettings, ids: readonly string[]) {
-  const read = await db.query<{ live_id: bigint | string; day: number | null; net: bigint | string | null; discounted: boolean | null }>(
+  const read = await db.query<{
+    live_id: bigint | string;
+    day: number | null;
+    net: bigint | string | null;
+    discounted: boolean | null;
+    voided: boolean | null;
+  }>(
     pgQuery(
-      `WITH live AS (SELECT id FROM "Customer" WHERE shop = $1 AND id = ANY($5::bigint[]) FOR KEY SHARE)
-       SELECT live.id AS live_id, counted.day, counted.net, counted.discounted
-       FROM live LEFT JOIN (${COUNTED_ORDERS_SQL} AND o."customerId" = ANY($5::bigint[])) AS counted ON counted.customer_id = live.id`,
+      `WITH live AS (SELECT id FROM "Customer" WHERE shop = $1 AND id = ANY($6::bigint[]) FOR KEY SHARE)
+       SELECT live.id AS live_id, counted.day, counted.net, counted.discounted, counted.voided
+       FROM live LEFT JOIN (${countedOrdersSql(settings)} AND o."customerId" = ANY($6::bigint[])) AS counted ON counted.customer_id = live.id`,
       [...countedOrdersParams(shop, settings), ids],
       true,
     ),

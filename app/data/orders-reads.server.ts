@@ -1,17 +1,21 @@
 import { type MetricsSettings } from "~/data/settings.server";
-import { COUNTED_ORDERS_SQL, countedOrdersParams } from "~/data/counted-orders.server";
+import { countedOrdersParams, countedOrdersSql, type RevenueBasis, revenueSql } from "~/data/counted-orders.server";
 import { type Queryable } from "~/db/pg.server";
 
 // Reads of one customer's Order rows for the customer page, each on the (shop, customerId)
 // index. `id`: the customer id as decimal text.
 
-/** The customer's latest `limit` orders, newest first, as stored (test and cancelled orders included). */
-export async function readCustomerOrders(db: Queryable, shop: string, id: string, limit: number) {
+/**
+ * The customer's latest `limit` orders, newest first, as stored (test and cancelled orders
+ * included); `countedMinor` is the order's revenue on the shop's basis (revenueSql).
+ */
+export async function readCustomerOrders(db: Queryable, shop: string, id: string, limit: number, basis: RevenueBasis) {
   const result = await db.query<{
     id: bigint;
     name: string | null;
     processedAt: Date;
     netMinor: bigint;
+    countedMinor: bigint;
     currentTotalMinor: bigint;
     test: boolean;
     cancelledAt: Date | null;
@@ -21,9 +25,9 @@ export async function readCustomerOrders(db: Queryable, shop: string, id: string
     lineItemCount: number;
     firstProductTitle: string | null;
   }>(
-    `SELECT id, name, "processedAt", "netMinor", "currentTotalMinor", test, "cancelledAt", "financialStatus", "sourceName",
+    `SELECT id, name, "processedAt", "netMinor", ${revenueSql(basis)} AS "countedMinor", "currentTotalMinor", test, "cancelledAt", "financialStatus", "sourceName",
               "discountCodes", "lineItemCount", "firstProductTitle"
-       FROM "Order" WHERE shop = $1 AND "customerId" = $2::bigint
+       FROM "Order" AS o WHERE shop = $1 AND "customerId" = $2::bigint
        ORDER BY "processedAt" DESC, id DESC LIMIT ${limit}`,
     [shop, id],
   );
@@ -39,7 +43,7 @@ export async function countCustomerOrders(db: Queryable, shop: string, id: strin
 /** The customer's counted orders, oldest first, through the one definition both workers use. */
 export async function readCustomerCountedOrders(db: Queryable, shop: string, settings: MetricsSettings, id: string) {
   const result = await db.query<{ day: number; net: bigint; discounted: boolean }>(
-    `${COUNTED_ORDERS_SQL} AND o."customerId" = $5::bigint ORDER BY o."processedAt"`,
+    `${countedOrdersSql(settings)} AND o."customerId" = $6::bigint ORDER BY o."processedAt"`,
     [...countedOrdersParams(shop, settings), id],
   );
   return result.rows;

@@ -1,5 +1,6 @@
 import { DEFAULT_SEGMENT_RULES, type SegmentRule } from "~/analytics/segments";
 import { type Queryable } from "~/db/pg.server";
+import { type RevenueBasis } from "./counted-orders.server";
 
 // The shop's settings as the workers use them: defaults filled in, time zone and currency
 // from the Shop row. The settings page validates and saves (app/pages/settings-form.ts);
@@ -16,6 +17,10 @@ export interface MetricsSettings {
   segmentLabels: Record<string, string>;
   excludedOrderTags: string[];
   excludedSourceNames: string[];
+  /** Orders of customers carrying any of these tags do not count. */
+  excludedCustomerTags: string[];
+  /** What counts as an order's revenue: net sales (Shopify's definition) or total sales. */
+  revenueBasis: RevenueBasis;
 }
 
 export const DEFAULT_METRICS_SETTINGS: Omit<MetricsSettings, "timezone" | "currency"> = {
@@ -27,6 +32,8 @@ export const DEFAULT_METRICS_SETTINGS: Omit<MetricsSettings, "timezone" | "curre
   segmentLabels: {},
   excludedOrderTags: [],
   excludedSourceNames: [],
+  excludedCustomerTags: [],
+  revenueBasis: "net_sales",
 };
 
 export async function loadMetricsSettings(db: Queryable, shop: string): Promise<MetricsSettings> {
@@ -41,9 +48,12 @@ export async function loadMetricsSettings(db: Queryable, shop: string): Promise<
     segmentLabels: Record<string, string> | null;
     excludedOrderTags: string[] | null;
     excludedSourceNames: string[] | null;
+    excludedCustomerTags: string[] | null;
+    revenueBasis: string | null;
   }>(
     `SELECT s.timezone, s.currency, ss."grossMargin", ss."cacMinor", ss."annualDiscountRate", ss."horizonDays",
-            ss."segmentRules", ss."segmentLabels", ss."excludedOrderTags", ss."excludedSourceNames"
+            ss."segmentRules", ss."segmentLabels", ss."excludedOrderTags", ss."excludedSourceNames",
+            ss."excludedCustomerTags", ss."revenueBasis"
      FROM (SELECT $1::text AS shop) AS wanted
      LEFT JOIN "Shop" AS s ON s.domain = wanted.shop
      LEFT JOIN "ShopSettings" AS ss ON ss.shop = wanted.shop`,
@@ -62,6 +72,8 @@ export async function loadMetricsSettings(db: Queryable, shop: string): Promise<
     segmentLabels: row?.segmentLabels ?? {},
     excludedOrderTags: row?.excludedOrderTags ?? [],
     excludedSourceNames: row?.excludedSourceNames ?? [],
+    excludedCustomerTags: row?.excludedCustomerTags ?? [],
+    revenueBasis: row?.revenueBasis === "total_sales" ? "total_sales" : d.revenueBasis,
   };
 }
 
@@ -75,27 +87,39 @@ export async function readShopSyncTimes(db: Queryable, shop: string) {
 
 /**
  * For the settings page, in one statement: the sales channels of the whole-shop retention
- * aggregate (`retentionKind`), and when the merchant last saved (null: never).
+ * aggregate (`retentionKind`), when the merchant last saved (null: never), and how many
+ * orders count at total sales for want of their parts (up to ORDERS_WITHOUT_PARTS_CAP).
  */
 export async function readSettingsPageExtras(db: Queryable, shop: string, retentionKind: string) {
-  const result = await db.query<{ channels: { value: string }[] | null; updatedAt: Date | null }>(
+  const result = await db.query<{ channels: { value: string }[] | null; updatedAt: Date | null; ordersWithoutParts: number }>(
     `SELECT (SELECT data->'filters'->'channel' FROM "ShopAggregate" WHERE shop = $1 AND kind = $2) AS channels,
-              (SELECT "updatedAt" FROM "ShopSettings" WHERE shop = $1) AS "updatedAt"`,
+              (SELECT "updatedAt" FROM "ShopSettings" WHERE shop = $1) AS "updatedAt",
+              (SELECT count(*)::int FROM (
+                 SELECT 1 FROM "Order" WHERE shop = $1 AND "grossSalesMinor" IS NULL AND NOT test LIMIT ${ORDERS_WITHOUT_PARTS_CAP}
+               ) AS unknown) AS "ordersWithoutParts"`,
     [shop, retentionKind],
   );
   return result.rows[0];
 }
 
+/**
+ * Orders stored before Tenure read their parts count at total sales until imported again;
+ * the settings page counts them up to this many (the partial index Order_shop_parts_unknown_idx
+ * serves the count).
+ */
+export const ORDERS_WITHOUT_PARTS_CAP = 10_000;
+
 /** Writes a shop's settings (one upsert); the settings page validates them first (app/pages/settings-form.ts). */
 export async function saveSettings(db: Queryable, shop: string, values: Omit<MetricsSettings, "timezone" | "currency">): Promise<void> {
   await db.query(
     `INSERT INTO "ShopSettings" (shop, "grossMargin", "cacMinor", "annualDiscountRate", "horizonDays", "segmentRules", "segmentLabels",
-                                 "excludedOrderTags", "excludedSourceNames", "updatedAt")
-     VALUES ($1, $2, $3, $4, $5, $6::jsonb, $7::jsonb, $8::text[], $9::text[], now())
+                                 "excludedOrderTags", "excludedSourceNames", "excludedCustomerTags", "revenueBasis", "updatedAt")
+     VALUES ($1, $2, $3, $4, $5, $6::jsonb, $7::jsonb, $8::text[], $9::text[], $10::text[], $11, now())
      ON CONFLICT (shop) DO UPDATE SET
        "grossMargin" = EXCLUDED."grossMargin", "cacMinor" = EXCLUDED."cacMinor", "annualDiscountRate" = EXCLUDED."annualDiscountRate",
        "horizonDays" = EXCLUDED."horizonDays", "segmentRules" = EXCLUDED."segmentRules", "segmentLabels" = EXCLUDED."segmentLabels",
-       "excludedOrderTags" = EXCLUDED."excludedOrderTags", "excludedSourceNames" = EXCLUDED."excludedSourceNames", "updatedAt" = now()`,
+       "excludedOrderTags" = EXCLUDED."excludedOrderTags", "excludedSourceNames" = EXCLUDED."excludedSourceNames",
+       "excludedCustomerTags" = EXCLUDED."excludedCustomerTags", "revenueBasis" = EXCLUDED."revenueBasis", "updatedAt" = now()`,
     [
       shop,
       values.grossMargin,
@@ -106,6 +130,8 @@ export async function saveSettings(db: Queryable, shop: string, values: Omit<Met
       JSON.stringify(values.segmentLabels),
       values.excludedOrderTags,
       values.excludedSourceNames,
+      values.excludedCustomerTags,
+      values.revenueBasis,
     ],
   );
 }

@@ -30,7 +30,7 @@ export async function loadCustomer(db: Queryable, shop: string, idText: string):
 
   const settings = await loadMetricsSettings(db, shop);
   const [orders, storedOrders, transitions, fit, countedRows] = await Promise.all([
-    readCustomerOrders(db, shop, id, TIMELINE_ORDER_LIMIT),
+    readCustomerOrders(db, shop, id, TIMELINE_ORDER_LIMIT, settings.revenueBasis),
     countCustomerOrders(db, shop, id),
     readCustomerTransitions(db, shop, id, TRANSITION_LIMIT),
     readFitModel(db, shop),
@@ -74,7 +74,7 @@ export async function loadCustomer(db: Queryable, shop: string, idText: string):
       id: o.id.toString(),
       name: o.name,
       processedAtIso: o.processedAt.toISOString(),
-      netMinor: Number(o.netMinor),
+      netMinor: Number(o.countedMinor), // what the order counts as, on the shop's revenue basis
       currentTotalMinor: Number(o.currentTotalMinor),
       test: o.test,
       cancelled: o.cancelledAt !== null,

@@ -13,6 +13,8 @@ const valid = (): SettingsFormInput => ({
   segmentLabels: { champions: "VIPs", lost: "" },
   excludedOrderTags: [" wholesale ", "Wholesale", "staff", ""],
   excludedSourceNames: ["pos"],
+  excludedCustomerTags: ["Wholesale", " wholesale", "staff-account"],
+  revenueBasis: "net_sales",
 });
 
 const errorsOf = (input: unknown, currency = "USD") => {
@@ -35,6 +37,8 @@ describe("parseSettingsForm", () => {
       segmentLabels: { champions: "VIPs" },
       excludedOrderTags: ["wholesale", "staff"],
       excludedSourceNames: ["pos"],
+      excludedCustomerTags: ["Wholesale", "staff-account"],
+      revenueBasis: "net_sales",
     });
     expect(parseSettingsForm({ ...valid(), cac: "2500" }, "JPY")).toMatchObject({ ok: true, values: { cacMinor: 2500 } });
     expect(parseSettingsForm({ ...valid(), cac: "1,234.5" }, "USD")).toMatchObject({ ok: true, values: { cacMinor: 123450 } });
@@ -51,6 +55,16 @@ describe("parseSettingsForm", () => {
     expect(errorsOf({ ...valid(), cac: "25.5" }, "JPY").cac[0]).toMatch(/in JPY.*no decimals/);
     expect(errorsOf({ ...valid(), cac: "-5" }).cac).toHaveLength(1);
     expect(errorsOf({ ...valid(), grossMarginPercent: "101" }).grossMarginPercent).toHaveLength(1);
+  });
+
+  it("takes net sales or total sales as the revenue, and names anything else as the problem", () => {
+    expect(parseSettingsForm({ ...valid(), revenueBasis: "total_sales" }, "USD")).toMatchObject({ ok: true, values: { revenueBasis: "total_sales" } });
+    expect(errorsOf({ ...valid(), revenueBasis: "gross_sales" })).toEqual({
+      revenueBasis: ['"gross_sales" is not a revenue choice: choose net sales or total sales.'],
+    });
+    // Missing altogether is a broken client, not a choice.
+    const { revenueBasis: _omitted, ...withoutBasis } = valid();
+    expect(errorsOf(withoutBasis)).toEqual({ form: ["The form could not be read. Reload the page and try again."] });
   });
 
   it("explains rule problems: half-given ranges on the cell, uncovered scores on the table", () => {
@@ -85,7 +99,7 @@ describe("parseSettingsForm", () => {
   });
 
   it("round-trips stored values through the form text", () => {
-    const stored = { ...DEFAULT_METRICS_SETTINGS, grossMargin: 0.355, cacMinor: 1999, annualDiscountRate: 0.125, segmentRules: [...DEFAULT_SEGMENT_RULES], segmentLabels: { lost: "Gone" } };
+    const stored = { ...DEFAULT_METRICS_SETTINGS, grossMargin: 0.355, cacMinor: 1999, annualDiscountRate: 0.125, segmentRules: [...DEFAULT_SEGMENT_RULES], segmentLabels: { lost: "Gone" }, excludedCustomerTags: ["wholesale"], revenueBasis: "total_sales" as const };
     const form = settingsFormInputOf(stored, "EUR");
     expect(form).toMatchObject({ grossMarginPercent: "35.5", cac: "19.99", annualDiscountRatePercent: "12.5", horizonDays: "365" });
     const back = parseSettingsForm(form, "EUR");

@@ -20,6 +20,9 @@ export const RULE_CONDITIONS = ["r", "f", "m", "fm"] as const;
 export type RuleCondition = (typeof RULE_CONDITIONS)[number];
 
 export const HORIZON_DAYS = { min: 30, max: 1825 } as const;
+/** What Tenure can count as an order's revenue (docs/analytics/revenue.md); the first is the default. */
+export const REVENUE_BASES = ["net_sales", "total_sales"] as const;
+export type RevenueBasisChoice = (typeof REVENUE_BASES)[number];
 export const MAX_LABEL_LENGTH = 40;
 export const MAX_EXCLUSIONS = 100;
 /** Shopify's own limit for a tag. */
@@ -46,6 +49,9 @@ export interface SettingsFormInput {
   segmentLabels: Record<string, string>;
   excludedOrderTags: string[];
   excludedSourceNames: string[];
+  excludedCustomerTags: string[];
+  /** One of REVENUE_BASES. */
+  revenueBasis: string;
 }
 
 /** What ShopSettings stores. */
@@ -58,6 +64,8 @@ export interface SettingsValues {
   segmentLabels: Record<string, string>;
   excludedOrderTags: string[];
   excludedSourceNames: string[];
+  excludedCustomerTags: string[];
+  revenueBasis: RevenueBasisChoice;
 }
 
 /** Field path ("cac", "segmentRules.2.fm", "segmentLabels.champions") -> problems. */
@@ -94,6 +102,8 @@ export const SettingsFormShape = z.object({
   segmentLabels: z.record(z.string(), z.string()),
   excludedOrderTags: z.array(z.string()),
   excludedSourceNames: z.array(z.string()),
+  excludedCustomerTags: z.array(z.string()),
+  revenueBasis: z.string(),
 });
 
 function cleanList(values: string[], path: string, what: string, ctx: z.RefinementCtx): string[] {
@@ -179,6 +189,11 @@ export function settingsFormSchema(currency: string) {
       ctx.addIssue({ code: "custom", path: ["horizonDays"], message: `Enter a whole number of days from ${HORIZON_DAYS.min} to ${HORIZON_DAYS.max} (365 is one year).` });
     }
 
+    const revenueBasis = (REVENUE_BASES as readonly string[]).includes(input.revenueBasis) ? (input.revenueBasis as RevenueBasisChoice) : null;
+    if (revenueBasis === null) {
+      ctx.addIssue({ code: "custom", path: ["revenueBasis"], message: `"${input.revenueBasis.slice(0, 30)}" is not a revenue choice: choose net sales or total sales.` });
+    }
+
     const rules = input.segmentRules.map((rule, index) => parseRule(rule, index, ctx));
     const wellFormed = rules.filter((rule): rule is SegmentRule => rule !== null);
     if (wellFormed.length === rules.length) {
@@ -216,6 +231,8 @@ export function settingsFormSchema(currency: string) {
       segmentLabels,
       excludedOrderTags: cleanList(input.excludedOrderTags, "excludedOrderTags", "tag", ctx),
       excludedSourceNames: cleanList(input.excludedSourceNames, "excludedSourceNames", "sales channel", ctx),
+      excludedCustomerTags: cleanList(input.excludedCustomerTags, "excludedCustomerTags", "customer tag", ctx),
+      revenueBasis: revenueBasis ?? REVENUE_BASES[0],
     };
   });
 }
@@ -239,7 +256,19 @@ export function parseSettingsForm(input: unknown, currency: string): SettingsPar
 
 /** Order in which fields appear on the page: the first error gets focus. */
 export function firstErrorField(fieldErrors: SettingsFieldErrors): string | null {
-  const order = ["grossMarginPercent", "cac", "annualDiscountRatePercent", "horizonDays", "segmentRules", "segmentLabels", "excludedOrderTags", "excludedSourceNames", "form"];
+  const order = [
+    "revenueBasis",
+    "grossMarginPercent",
+    "cac",
+    "annualDiscountRatePercent",
+    "horizonDays",
+    "segmentRules",
+    "segmentLabels",
+    "excludedOrderTags",
+    "excludedCustomerTags",
+    "excludedSourceNames",
+    "form",
+  ];
   const keys = Object.keys(fieldErrors);
   for (const prefix of order) {
     const found = keys.filter((key) => key === prefix || key.startsWith(`${prefix}.`)).sort(compareFieldPaths)[0];
@@ -282,5 +311,7 @@ export function settingsFormInputOf(values: SettingsValues, currency: string): S
     segmentLabels: Object.fromEntries(Object.values(SEGMENT_DEFINITIONS).map((definition) => [definition.key, values.segmentLabels[definition.key] ?? ""])),
     excludedOrderTags: [...values.excludedOrderTags],
     excludedSourceNames: [...values.excludedSourceNames],
+    excludedCustomerTags: [...values.excludedCustomerTags],
+    revenueBasis: values.revenueBasis,
   };
 }

@@ -1,5 +1,5 @@
 import { requestRefit } from "~/refit/request-refit.server";
-import { loadMetricsSettings, readSettingsPageExtras, saveSettings } from "~/data/settings.server";
+import { loadMetricsSettings, ORDERS_WITHOUT_PARTS_CAP, readSettingsPageExtras, saveSettings } from "~/data/settings.server";
 import { AGGREGATE_KIND } from "~/data/aggregates";
 import { parseSettingsForm, type SettingsFieldErrors, type SettingsFormInput, settingsFormInputOf } from "~/pages/settings-form";
 import { type Queryable } from "~/db/pg.server";
@@ -15,6 +15,12 @@ export interface SettingsPageData {
   channelOptions: string[];
   /** When the merchant last saved; null: never (defaults in use). */
   savedAtIso: string | null;
+  /**
+   * Orders whose parts Tenure has not read (stored before it did): they count at total sales
+   * until the orders are imported again. At most ORDERS_WITHOUT_PARTS_CAP ("or more" beyond).
+   */
+  ordersWithoutParts: number;
+  ordersWithoutPartsCap: number;
 }
 
 export async function loadSettingsPage(db: Queryable, shop: string): Promise<SettingsPageData> {
@@ -30,6 +36,8 @@ export async function loadSettingsPage(db: Queryable, shop: string): Promise<Set
     form: settingsFormInputOf(settings, settings.currency),
     channelOptions: [...channels],
     savedAtIso: row?.updatedAt ? row.updatedAt.toISOString() : null,
+    ordersWithoutParts: row?.ordersWithoutParts ?? 0,
+    ordersWithoutPartsCap: ORDERS_WITHOUT_PARTS_CAP,
   };
 }
 

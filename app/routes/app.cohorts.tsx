@@ -16,6 +16,7 @@ import { useState } from "react";
 import { Chart, chartLinks } from "~/components/charts";
 import { LtvTable } from "~/components/cohorts/LtvTable";
 import { RETENTION_MODE_LABELS, RetentionHeatmap, type RetentionMode } from "~/components/cohorts/RetentionHeatmap";
+import { channelName } from "~/display/channel-names";
 import { count, instant, isoDay, money, percent, ratio } from "~/display/format";
 import { useShopTimeZone } from "~/components/ShopTimeZone";
 import { NotReadyState, PageErrorBoundary, PageSkeleton, useLeavingPage, useReloadingPage } from "~/components/states";
@@ -43,7 +44,10 @@ const DIMENSION_LABELS: Record<RetentionDimension, string> = {
 };
 
 const filterText = (page: CohortsPageData) =>
-  page.filter ? `Customers whose ${DIMENSION_LABELS[page.filter.dimension].toLowerCase()} was ${page.filter.value}` : "All customers";
+  page.filter ? `Customers whose ${DIMENSION_LABELS[page.filter.dimension].toLowerCase()} was ${filterValueLabel(page.filter.dimension, page.filter.value)}` : "All customers";
+
+/** A filter value as the merchant knows it: sales channels by name (app/display/channel-names.ts). */
+const filterValueLabel = (dimension: RetentionDimension, value: string) => (dimension === "channel" ? channelName(value) : value);
 
 export default function Cohorts() {
   const page = useLoaderData<typeof loader>();
@@ -73,7 +77,7 @@ function FilterSelect({ page, disabled }: { page: CohortsPageData; disabled: boo
     ...RETENTION_DIMENSIONS.filter((dimension) => page.filters[dimension].length > 0).map((dimension) => ({
       title: DIMENSION_LABELS[dimension],
       options: page.filters[dimension].map((item) => ({
-        label: `${item.value} (${count(item.customers)} customers)`,
+        label: `${filterValueLabel(dimension, item.value)} (${count(item.customers)} customers)`,
         value: JSON.stringify([dimension, item.value]),
       })),
     })),
@@ -108,7 +112,7 @@ function CohortsBody({ page, loading }: { page: CohortsPageData; loading: boolea
       {page.filterUnavailable && (
         <Banner tone="warning" title="That filter has no figures">
           <p>
-            The last refit has no cohorts for {DIMENSION_LABELS[page.filterUnavailable.dimension].toLowerCase()} “{page.filterUnavailable.value}”,
+            The last refit has no cohorts for {DIMENSION_LABELS[page.filterUnavailable.dimension].toLowerCase()} “{filterValueLabel(page.filterUnavailable.dimension, page.filterUnavailable.value)}”,
             so all customers are shown. Choose a value from the list.
           </p>
         </Banner>

@@ -1,8 +1,9 @@
 import { type ActionFunctionArgs, json, type LoaderFunctionArgs, type MetaFunction } from "@remix-run/node";
 import { useActionData, useLoaderData, useNavigation, useSubmit } from "@remix-run/react";
-import { Banner, Box, Button, FormLayout, InlineGrid, InlineStack, Page, Text, TextField } from "@shopify/polaris";
+import { Banner, Box, Button, ChoiceList, FormLayout, InlineGrid, InlineStack, Link, Page, Text, TextField } from "@shopify/polaris";
 import { useEffect, useRef, useState } from "react";
 import { SEGMENT_DEFINITIONS } from "~/analytics/segments";
+import { channelName } from "~/display/channel-names";
 import { instant } from "~/display/format";
 import { useShopTimeZone } from "~/components/ShopTimeZone";
 import { CardColumn } from "~/components/CardColumn";
@@ -132,7 +133,7 @@ export default function Settings() {
       },
     ],
   ] as const;
-  const listField = (key: "excludedOrderTags" | "excludedSourceNames") => ({ id: `settings-${key}`, values: form[key], onChange: set(key), error: error(key) });
+  const listField = (key: "excludedOrderTags" | "excludedSourceNames" | "excludedCustomerTags") => ({ id: `settings-${key}`, values: form[key], onChange: set(key), error: error(key) });
   const leaving = useLeavingPage();
   if (leaving) return <PageSkeleton cards={2} />;
 
@@ -174,6 +175,39 @@ export default function Settings() {
               </Banner>
             )}
           </div>
+
+          <HeadingCard title="Revenue" help="What Tenure counts as the money an order brought in, on every page and in every figure.">
+            <ChoiceList
+              title="Count orders at"
+              titleHidden
+              choices={[
+                {
+                  label: "Net sales, as in Shopify's reports (recommended)",
+                  value: "net_sales",
+                  helpText: "Gross sales minus discounts and returns. No tax, shipping, duties or tips: the figure Shopify Analytics calls net sales.",
+                },
+                {
+                  label: "Total sales",
+                  value: "total_sales",
+                  helpText: "What customers paid: net sales plus tax, shipping and duties, less what was refunded.",
+                },
+              ]}
+              selected={[form.revenueBasis]}
+              onChange={([value]) => set("revenueBasis")(value)}
+              error={error("revenueBasis")}
+            />
+            {page.ordersWithoutParts > 0 && (
+              <Box paddingBlockStart="300">
+                <Banner tone="info" title="Some orders count at total sales for now">
+                  <p>
+                    {page.ordersWithoutParts >= page.ordersWithoutPartsCap ? `${page.ordersWithoutPartsCap.toLocaleString("en-US")} or more` : page.ordersWithoutParts.toLocaleString("en-US")}{" "}
+                    {page.ordersWithoutParts === 1 ? "order was" : "orders were"} stored before Tenure read the parts net sales needs (discounts, returns, tax, shipping). Until they
+                    are imported again they count at total sales. <Link url="/app/sync">Import your orders again from the Sync page</Link>.
+                  </p>
+                </Banner>
+              </Box>
+            )}
+          </HeadingCard>
 
           <HeadingCard title="Money">
             <FormLayout>
@@ -217,13 +251,19 @@ export default function Settings() {
             <ListInput
               {...listField("excludedOrderTags")}
               label="Order tags"
-              helpText="Orders carrying any of these tags are left out of every figure (for example wholesale or staff orders). Press Enter to add."
+              helpText="Orders carrying any of these tags are left out of every figure (for example a wholesale or staff order tag). Press Enter to add."
+            />
+            <ListInput
+              {...listField("excludedCustomerTags")}
+              label="Customer tags"
+              helpText="Every order of a customer carrying any of these tags is left out (for example wholesale or staff accounts). Press Enter to add."
             />
             <ListInput
               {...listField("excludedSourceNames")}
               label="Sales channels"
-              helpText="Orders from these channels are left out (for example pos or a marketplace)."
+              helpText="Orders from these channels are left out (for example Point of Sale or a marketplace app)."
               suggestions={page.channelOptions}
+              labelOf={channelName}
             />
           </HeadingCard>
 

@@ -42,6 +42,8 @@ const input = (overrides: Partial<SettingsFormInput> = {}): SettingsFormInput =>
   segmentLabels: { "at-risk": "Slipping" },
   excludedOrderTags: ["wholesale"],
   excludedSourceNames: ["pos"],
+  excludedCustomerTags: ["staff"],
+  revenueBasis: "total_sales",
   ...overrides,
 });
 
@@ -71,13 +73,22 @@ describe("saving settings", () => {
       segmentLabels: { "at-risk": "Slipping" },
       excludedOrderTags: ["wholesale"],
       excludedSourceNames: ["pos"],
+      excludedCustomerTags: ["staff"],
+      revenueBasis: "total_sales",
     });
     expect((row!.segmentRules as unknown[]).length).toBe(11);
     expect(await queuedRefits()).toEqual([{ task: "shop", shop, trigger: "settings" }]);
 
     // The page shows what was saved.
     const page = await loadSettingsPage(pool(), shop);
-    expect(page.form).toMatchObject({ grossMarginPercent: "45", cac: "30.00", horizonDays: "180", excludedSourceNames: ["pos"] });
+    expect(page.form).toMatchObject({
+      grossMarginPercent: "45",
+      cac: "30.00",
+      horizonDays: "180",
+      excludedSourceNames: ["pos"],
+      excludedCustomerTags: ["staff"],
+      revenueBasis: "total_sales",
+    });
     expect(page.form.segmentLabels["at-risk"]).toBe("Slipping");
     expect(page.savedAtIso).not.toBeNull();
     expect(page.channelOptions).toContain("pos");
@@ -139,6 +150,8 @@ describe("saving settings", () => {
     const page = await loadSettingsPage(pool(), uniqueShop("defaults"));
     expect(page.savedAtIso).toBeNull();
     expect(page.form).toMatchObject({ grossMarginPercent: "100", cac: "", annualDiscountRatePercent: "10", horizonDays: "365", excludedOrderTags: [] });
+    // Net sales, Shopify's own definition, unless the merchant chooses otherwise.
+    expect(page.form.revenueBasis).toBe("net_sales");
     expect(page.form.segmentRules).toEqual(defaultRuleInputs());
   });
 });

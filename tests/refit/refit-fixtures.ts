@@ -1,7 +1,7 @@
 import type pg from "pg";
 import { afterAll, beforeAll } from "vitest";
 import { dayIndex } from "~/analytics/dates";
-import { COUNTED_ORDERS_SQL, countedOrdersParams } from "~/data/counted-orders.server";
+import { countedOrdersParams, countedOrdersSql } from "~/data/counted-orders.server";
 import { loadMetricsSettings } from "~/data/settings.server";
 import { createPgPool } from "~/db/pg.server";
 
@@ -56,7 +56,7 @@ export async function countedTotals(shop: string) {
   const settings = await loadMetricsSettings(pool, shop);
   const result = await pool.query<{ customers: string; orders: string; net: string }>(
     `SELECT count(DISTINCT customer_id)::text AS customers, count(*)::text AS orders, COALESCE(sum(net), 0)::text AS net
-     FROM (${COUNTED_ORDERS_SQL}) AS counted WHERE day <= $5`,
+     FROM (${countedOrdersSql(settings)}) AS counted WHERE day <= $6`,
     [...countedOrdersParams(shop, settings), AS_OF],
   );
   const row = result.rows[0];

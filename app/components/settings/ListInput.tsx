@@ -12,9 +12,11 @@ interface ListInputProps {
   suggestions?: string[];
   error?: string;
   onChange: (values: string[]) => void;
+  /** How a value is shown (a sales channel's code -> its name); the value itself is what is stored. */
+  labelOf?: (value: string) => string;
 }
 
-export function ListInput({ id, label, helpText, values, suggestions = [], error, onChange }: ListInputProps) {
+export function ListInput({ id, label, helpText, values, suggestions = [], error, onChange, labelOf = (value) => value }: ListInputProps) {
   const [draft, setDraft] = useState("");
   const has = (value: string) => values.some((existing) => existing.toLowerCase() === value.toLowerCase());
   const add = () => {
@@ -36,7 +38,7 @@ export function ListInput({ id, label, helpText, values, suggestions = [], error
             {suggestions.map((suggestion) => (
               <Checkbox
                 key={suggestion}
-                label={suggestion}
+                label={labelOf(suggestion)}
                 checked={has(suggestion)}
                 onChange={(checked) => onChange(checked ? [...values, suggestion] : values.filter((value) => value !== suggestion))}
               />
@@ -71,8 +73,8 @@ export function ListInput({ id, label, helpText, values, suggestions = [], error
       {custom.length > 0 && (
         <InlineStack gap="200">
           {custom.map((value) => (
-            <Tag key={value} onRemove={() => onChange(values.filter((existing) => existing !== value))} accessibilityLabel={`Remove ${value}`}>
-              {value}
+            <Tag key={value} onRemove={() => onChange(values.filter((existing) => existing !== value))} accessibilityLabel={`Remove ${labelOf(value)}`}>
+              {labelOf(value)}
             </Tag>
           ))}
         </InlineStack>

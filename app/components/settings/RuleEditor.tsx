@@ -169,7 +169,7 @@ export function RuleEditor({ rules, labels, errors, onChange }: RuleEditorProps)
 /** Problems while editing: the same checks as the save, on the rules alone. */
 function liveCheck(rules: RuleInput[]): { errors: string[]; warnings: string[] } {
   const parsed = parseSettingsForm(
-    { grossMarginPercent: "100", cac: "", annualDiscountRatePercent: "10", horizonDays: "365", segmentRules: rules, segmentLabels: {}, excludedOrderTags: [], excludedSourceNames: [] },
+    { grossMarginPercent: "100", cac: "", annualDiscountRatePercent: "10", horizonDays: "365", segmentRules: rules, segmentLabels: {}, excludedOrderTags: [], excludedSourceNames: [], excludedCustomerTags: [], revenueBasis: "net_sales" },
     "USD",
   );
   if (parsed.ok) return { errors: [], warnings: parsed.warnings };
