@@ -39,6 +39,14 @@ export interface LatestTransition {
 
 export interface DashboardData {
   currency: string;
+  /** Settings' horizon (named in expected spend labels) and margin (the money basis toggle). */
+  horizonDays: number;
+  grossMargin: number;
+  /**
+   * Average chance of ordering in the next 90 days over customers with a prediction, from the
+   * segments aggregate (each customer with an order is in one RFM segment); null without.
+   */
+  averageChanceOfOrder90d: number | null;
   fit: FitState;
   kpis: KpisAggregate | null;
   segments: SegmentsAggregate | null;
@@ -46,6 +54,18 @@ export interface DashboardData {
   latestTransitions: LatestTransition[];
   /** When the aggregates were computed (ISO), null before the first refit. */
   computedAtIso: string | null;
+}
+
+/** The RFM segments' averages weighted by their customers (every customer with an order is in one). */
+function averageChance(segments: SegmentsAggregate | null): number | null {
+  let sum = 0;
+  let customers = 0;
+  for (const row of segments?.rows ?? []) {
+    if (row.kind !== "rfm" || row.averageChanceOfOrder90d == null) continue;
+    sum += row.averageChanceOfOrder90d * row.customers;
+    customers += row.customers;
+  }
+  return customers > 0 ? sum / customers : null;
 }
 
 export async function loadDashboard(db: Queryable, shop: string): Promise<DashboardData> {
@@ -63,6 +83,9 @@ export async function loadDashboard(db: Queryable, shop: string): Promise<Dashbo
   const nameOf = (key: string | null, none: string) => (key === null ? none : segmentName(key, labels));
   return {
     currency: kpis?.currency ?? segments?.currency ?? settings.currency,
+    horizonDays: settings.horizonDays,
+    grossMargin: settings.grossMargin,
+    averageChanceOfOrder90d: averageChance(segments),
     fit,
     kpis,
     segments: segments && { ...segments, rows: segments.rows.map((row) => ({ ...row, name: segmentName(row.key, labels) })) },

@@ -3,15 +3,17 @@ import { useLoaderData } from "@remix-run/react";
 import { BlockStack, Box, Card, DataTable, InlineGrid, InlineStack, Layout, Link, Page, Text } from "@shopify/polaris";
 import { BENCHMARKS } from "~/display/benchmarks";
 import { Chart, chartLinks } from "~/components/charts";
-import { change, compactMoney, count, days, instant, isoDay, money, percent, ratio } from "~/display/format";
+import { compactMoney, count, instant, isoDay, money, percent } from "~/display/format";
 import { useShopTimeZone } from "~/components/ShopTimeZone";
-import { KpiCard, type KpiCardProps } from "~/components/KpiCard";
+import { KpiCard } from "~/components/KpiCard";
 import { HeadingCard } from "~/components/HeadingCard";
 import { FitStateLayout, PageErrorBoundary, PageSkeleton, useLeavingPage } from "~/components/states";
 import { pgPool } from "~/db/pg.server";
 import { requireShop } from "~/demo-mode.server";
 import { type DashboardData, loadDashboard } from "~/pages/dashboard.server";
-import { type KpiValue } from "~/data/aggregates";
+import { MoneyBasisToggle } from "~/components/MoneyBasisToggle";
+import { kpiFigures } from "~/pages/dashboard";
+import { inBasis, moneyBasisOf, type PageMoneyBasis } from "~/pages/money-basis";
 
 // The dashboard: the shop's KPIs against the previous period (and a benchmark where one is
 // published), how customers spread over segments and revenue, and what moved this week.
@@ -22,11 +24,12 @@ export const meta: MetaFunction = () => [{ title: "Dashboard · Tenure" }];
 
 export const loader = async ({ request }: LoaderFunctionArgs) => {
   const { shop } = await requireShop(request);
-  return { shop, dashboard: await loadDashboard(pgPool(), shop) };
+  const dashboard = await loadDashboard(pgPool(), shop);
+  return { shop, dashboard, basis: moneyBasisOf(new URL(request.url).searchParams, dashboard.grossMargin) };
 };
 
 export default function Dashboard() {
-  const { shop, dashboard } = useLoaderData<typeof loader>();
+  const { shop, dashboard, basis } = useLoaderData<typeof loader>();
   const timeZone = useShopTimeZone();
   const leaving = useLeavingPage();
   if (leaving) return <PageSkeleton />;
@@ -37,12 +40,12 @@ export default function Dashboard() {
       <FitStateLayout fit={fit} what="Your customer metrics" ready={Boolean(kpis || segments)}>
         {kpis && (
           <Layout.Section>
-            <Kpis data={dashboard} />
+            <Kpis data={dashboard} basis={basis} />
           </Layout.Section>
         )}
         {segments && (
           <Layout.Section>
-            <SegmentCharts data={dashboard} />
+            <SegmentCharts data={dashboard} basis={basis} />
           </Layout.Section>
         )}
         <Layout.Section>
@@ -65,50 +68,19 @@ export default function Dashboard() {
   );
 }
 
-function Kpis({ data }: { data: DashboardData }) {
-  const k = data.kpis!;
-  const currency = data.currency;
-  const period = `vs ${k.periodDays} days ago`;
-  const moneyOf = (v: number | null) => money(v, currency);
-  // A figure and its change against the previous period, both in the figure's format.
-  const figure = (kpi: KpiValue, format: (v: number | null) => string, measure: "relative" | "points" = "relative") => ({
-    value: format(kpi.value),
-    change: change(kpi.value, kpi.previous, measure, format),
-    periodLabel: period,
-  });
-  const rate = BENCHMARKS.repeatPurchaseRate;
-  const cards: KpiCardProps[] = [
-    { label: "Customers", ...figure(k.customers, count), help: "Customers with at least one order." },
-    {
-      label: "Repeat purchase rate",
-      ...figure(k.repeatPurchaseRate, (v) => percent(v), "points"),
-      benchmark: { set: rate, formatted: percent(rate.headline.value, 0) },
-      help: "Customers with 2 or more orders, of customers with an order.",
-    },
-    { label: "Average order value", ...figure(k.aovMinor, moneyOf), help: "Net revenue divided by orders." },
-    { label: "Orders per customer", ...figure(k.ordersPerCustomer, ratio) },
-    { label: "Median days between orders", ...figure(k.medianDaysBetweenOrders, days), goodWhen: "down", help: "Between one order and the customer's next." },
-    { label: "Average historic CLV", ...figure(k.averageHistoricClvMinor, moneyOf), help: "Net revenue to date per customer." },
-    {
-      label: "Average predicted CLV",
-      ...figure(k.averagePredictedClvMinor, moneyOf),
-      help: k.averagePredictedClvMinor.value === null ? "No predictions yet." : "Expected net revenue per customer over the model's horizon.",
-    },
-    {
-      label: `Net revenue, last ${k.periodDays} days`,
-      ...figure(k.periodNetRevenueMinor, moneyOf),
-      periodLabel: `vs the ${k.periodDays} days before`,
-      help: `${count(k.periodOrders.value)} orders in the period.`,
-    },
-  ];
+function Kpis({ data, basis }: { data: DashboardData; basis: PageMoneyBasis }) {
+  const cards = kpiFigures(data, basis);
   return (
     <section aria-labelledby="kpi-heading">
       <BlockStack gap="300">
-        <Text as="h2" variant="headingMd" id="kpi-heading">
-          Key figures
-        </Text>
+        <InlineStack align="space-between" blockAlign="center" gap="300">
+          <Text as="h2" variant="headingMd" id="kpi-heading">
+            Key figures
+          </Text>
+          <MoneyBasisToggle basis={basis} />
+        </InlineStack>
         <InlineGrid columns={{ xs: 1, sm: 2, lg: 4 }} gap="400">
-          {cards.map((card) => (
+          {cards.map(({ money: _money, ...card }) => (
             <KpiCard key={card.label} {...card} />
           ))}
         </InlineGrid>
@@ -119,7 +91,8 @@ function Kpis({ data }: { data: DashboardData }) {
 
 const BAR_HEIGHT = 30;
 
-function SegmentCharts({ data }: { data: DashboardData }) {
+function SegmentCharts({ data, basis }: { data: DashboardData; basis: PageMoneyBasis }) {
+  const unit = basis.basis === "profit" ? "Profit" : "Revenue";
   const segments = data.segments!;
   const rfm = segments.rows.filter((row) => row.kind === "rfm");
   const height = Math.max(200, rfm.length * BAR_HEIGHT + 60);
@@ -144,13 +117,13 @@ function SegmentCharts({ data }: { data: DashboardData }) {
           />
         </BlockStack>
       </Card>
-      <HeadingCard title="Revenue by segment">
+      <HeadingCard title={`${unit} by segment`}>
         <Chart
-          title="Net revenue to date from each RFM segment"
+          title={`${unit} to date from each RFM segment`}
           height={height}
           spec={{
             kind: "bar",
-            series: [{ name: "Net revenue", data: rfm.map((row) => ({ key: row.name, value: row.netSpentMinor })) }],
+            series: [{ name: unit, data: rfm.map((row) => ({ key: row.name, value: inBasis(row.netSpentMinor, basis) ?? 0 })) }],
             formatValue: (value) => money(value, data.currency),
             formatAxis: (value) => compactMoney(value, data.currency),
           }}

@@ -6,6 +6,9 @@ import { type CustomerListRow, decodeCursor } from "~/pages/customer-list";
 import { listCustomers } from "~/pages/customer-list.server";
 import { loadCustomer } from "~/pages/customer.server";
 import { loadDashboard } from "~/pages/dashboard.server";
+import { type KpiFigure, kpiFigures } from "~/pages/dashboard";
+import { moneyBasisOf } from "~/pages/money-basis";
+import { money, percent } from "~/display/format";
 import { loadSegment, loadSegmentsOverview } from "~/pages/segments.server";
 import { uniqueShop, testPool } from "../support/db";
 import { insertSyntheticShop } from "../refit/synthetic-shop";
@@ -89,6 +92,50 @@ describe("loadDashboard", () => {
     expect(dashboard.latestTransitions.find((t) => t.customerId === "1")?.toName).toBe("Lost");
     expect(dashboard.segments?.rows.find((row) => row.key === "at-risk")?.name).toBe("Slipping VIPs");
     expect((await loadDashboard(testPool(), shop)).segments?.rows.find((row) => row.key === "at-risk")?.name).toBe("At risk");
+  });
+});
+
+describe("the dashboard's key figures: one money basis, names with their horizon (issue 13)", () => {
+  it("shows every amount as revenue or every one as profit, labelled so, moving together with the toggle", async () => {
+    const dashboard = await loadDashboard(testPool(), shop);
+    const margin = 0.6;
+    const revenue = kpiFigures(dashboard, moneyBasisOf(new URLSearchParams(), margin));
+    const profit = kpiFigures(dashboard, moneyBasisOf(new URLSearchParams({ basis: "profit" }), margin));
+    const amounts = (figures: KpiFigure[]) => figures.filter((f) => f.money);
+    expect(amounts(revenue).map((f) => f.label)).toEqual([
+      "Average order value (revenue)",
+      "Avg spent to date (revenue)",
+      "Avg expected spend, next 12 months (revenue)",
+      "Avg lifetime value (revenue)",
+      "Revenue, last 30 days",
+    ]);
+    expect(amounts(profit).map((f) => f.label)).toEqual([
+      "Average order value (profit)",
+      "Avg spent to date (profit)",
+      "Avg expected spend, next 12 months (profit)",
+      "Avg lifetime value (profit)",
+      "Profit, last 30 days",
+    ]);
+    const k = dashboard.kpis!;
+    const stored = [k.aovMinor.value, k.averageHistoricClvMinor.value, k.averagePredictedClvMinor.value, k.averageHistoricClvMinor.value! + k.averagePredictedClvMinor.value!, k.periodNetRevenueMinor.value];
+    expect(stored.every((v) => v !== null && v > 0)).toBe(true);
+    expect(amounts(revenue).map((f) => f.value)).toEqual(stored.map((v) => money(v, dashboard.currency)));
+    expect(amounts(profit).map((f) => f.value)).toEqual(stored.map((v) => money(Math.round(v! * margin), dashboard.currency)));
+    // Figures that are not money do not change; without a margin there is no toggle and no basis in the labels.
+    expect(revenue.filter((f) => !f.money)).toEqual(profit.filter((f) => !f.money));
+    const noMargin = kpiFigures(dashboard, moneyBasisOf(new URLSearchParams({ basis: "profit" }), 1));
+    expect(amounts(noMargin).map((f) => f.label)).toContain("Avg spent to date");
+    expect(amounts(noMargin).map((f) => f.value)).toEqual(amounts(revenue).map((f) => f.value));
+  });
+
+  it("shows the average chance of ordering in the next 90 days, not P(alive)", async () => {
+    const dashboard = await loadDashboard(testPool(), shop);
+    expect(dashboard.averageChanceOfOrder90d).toBeGreaterThan(0);
+    expect(dashboard.averageChanceOfOrder90d).toBeLessThan(1);
+    const figure = kpiFigures(dashboard, moneyBasisOf(new URLSearchParams(), 1)).find((f) => f.term === "chance-of-ordering-90d");
+    expect(figure?.value).toBe(percent(dashboard.averageChanceOfOrder90d, 0));
+    const rfm = dashboard.segments!.rows.filter((row) => row.kind === "rfm" && row.customers > 0);
+    expect(rfm.every((row) => typeof row.averageChanceOfOrder90d === "number")).toBe(true);
   });
 });
 
