@@ -29,7 +29,9 @@ export function revenueSql(basis: RevenueBasis): string {
 export function countedOrdersSql(settings: Pick<MetricsSettings, "revenueBasis" | "excludedCustomerTags">): string {
   const customerTags = settings.excludedCustomerTags.length === 0
     ? `AND cardinality($5::text[]) = 0`
-    : `AND NOT EXISTS (SELECT 1 FROM "Customer" AS c WHERE c.shop = o.shop AND c.id = o."customerId" AND c.tags && $5::text[])`;
+    : // Shopify treats tags without regard to case: "Wholesale" on the customer, "wholesale" in settings.
+      `AND NOT EXISTS (SELECT 1 FROM "Customer" AS c
+                       WHERE c.shop = o.shop AND c.id = o."customerId" AND lower(c.tags::text)::text[] && lower($5::text)::text[])`;
   return `
   SELECT o."customerId" AS customer_id,
          ((o."processedAt" AT TIME ZONE 'UTC') AT TIME ZONE $2::text)::date - DATE '1970-01-01' AS day,
