@@ -98,10 +98,10 @@ describe("behavioural segments, hand-computed", () => {
 
   it("describes the segments with the configured numbers", () => {
     expect(behaviouralSegmentDefinitions()["big-spender"].description).toBe(
-      "The top 10% of customers by net spend (orders after refunds).",
+      "The top 10% of customers by spent to date (orders after refunds).",
     );
     const custom = behaviouralSegmentDefinitions({ vipShare: 0.025, oneAndDoneFloorDays: 90 });
-    expect(custom.vip.description).toBe("The top 2.5% of customers by predicted lifetime value.");
+    expect(custom.vip.description).toBe("The top 2.5% of customers by expected spend over your horizon.");
     expect(custom["one-and-done-lost"].description).toMatch(/at least 90 days/);
   });
 });

@@ -2,11 +2,11 @@
 // buyer who is also a discount shopper). Rules and defaults (docs/analytics/segments.md):
 //   first-time buyer      exactly 1 order
 //   repeat buyer          2 or more orders
-//   big spender           top 10% by net spend
-//   high AOV              top 10% by average order value (AOV = net spend / orders)
+//   big spender           top 10% by spent to date
+//   high AOV              top 10% by average order value (AOV = spent to date / orders)
 //   discount shopper      more than half of their orders used a discount code
 //   full-price buyer      never used a discount code
-//   VIP                   top 5% by predicted CLV (only when predictions exist)
+//   VIP                   top 5% by expected spend over the horizon (only when predictions exist)
 //   at-risk repeat buyer  2+ orders and P(alive) under 0.3
 //   one-and-done lost     1 order and no order for longer than the larger of 180 days
 //                         and 2 x the shop's median days from 1st to 2nd order
@@ -109,12 +109,12 @@ export function behaviouralSegmentDefinitions(
     "big-spender": {
       key: "big-spender",
       name: "Big spenders",
-      description: `The top ${percent(o.bigSpenderShare)} of customers by net spend (orders after refunds).`,
+      description: `The top ${percent(o.bigSpenderShare)} of customers by spent to date (orders after refunds).`,
     },
     "high-aov": {
       key: "high-aov",
       name: "High order value",
-      description: `The top ${percent(o.highAovShare)} of customers by average order value (net spend divided by orders).`,
+      description: `The top ${percent(o.highAovShare)} of customers by average order value (spent to date divided by orders).`,
     },
     "discount-shopper": {
       key: "discount-shopper",
@@ -122,7 +122,7 @@ export function behaviouralSegmentDefinitions(
       description: `Used a discount code on more than ${discount} of their orders.`,
     },
     "full-price-buyer": { key: "full-price-buyer", name: "Full-price buyers", description: "Never used a discount code." },
-    vip: { key: "vip", name: "VIP", description: `The top ${percent(o.vipShare)} of customers by predicted lifetime value.` },
+    vip: { key: "vip", name: "VIP", description: `The top ${percent(o.vipShare)} of customers by expected spend over your horizon.` },
     "at-risk-repeat-buyer": {
       key: "at-risk-repeat-buyer",
       name: "At-risk repeat buyers",

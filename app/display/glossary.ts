@@ -674,6 +674,11 @@ function segmentTerms(): GlossaryTerm[] {
 /** Every term, figures first, then one per segment. */
 export const GLOSSARY: readonly GlossaryTerm[] = [...TERMS, ...segmentTerms()];
 
+/** How a segment differs from the one it may be mistaken for (At risk and At-risk repeat buyers, Lost and One-and-done, lost), or null: shown where segments are listed. */
+export function segmentNote(key: string): string | null {
+  return SEGMENT_NOTES[key] ?? null;
+}
+
 /** Segment keys the notes above speak of (a test checks each still names a segment). */
 export const SEGMENT_NOTE_KEYS: readonly string[] = Object.keys(SEGMENT_NOTES);
 

@@ -73,7 +73,7 @@ export interface SegmentDetail {
 }
 
 const SCORE_LEGEND =
-  "R is recency (5: ordered most recently), F is the number of orders and M the net spend (5: most), each scored 1 to 5 among your own customers.";
+  "R is recency (5: ordered most recently), F is the number of orders and M the spent to date (5: most), each scored 1 to 5 among your own customers.";
 
 function rfmRuleWords(name: string, rules: readonly SegmentRule[]): string[] {
   const matching = rules.map((rule, index) => ({ rule, index })).filter(({ rule }) => rule.segment === name);
@@ -99,7 +99,7 @@ function behaviourRuleWords(key: BehaviouralSegmentKey, t: BehaviourThresholds |
   const nobody = "Right now nobody qualifies: too many customers share the top value.";
   switch (key) {
     case "big-spender":
-      lines.push(t.bigSpenderMinNetSpent === null ? nobody : `Right now that is a net spend of at least ${money(t.bigSpenderMinNetSpent, currency)}.`);
+      lines.push(t.bigSpenderMinNetSpent === null ? nobody : `Right now that is a spent to date of at least ${money(t.bigSpenderMinNetSpent, currency)} (revenue).`);
       break;
     case "high-aov":
       lines.push(t.highAovMin === null ? nobody : `Right now that is an average order value of at least ${money(t.highAovMin, currency)}.`);
@@ -108,11 +108,13 @@ function behaviourRuleWords(key: BehaviouralSegmentKey, t: BehaviourThresholds |
       lines.push(
         t.vipMinPredictedClv === null
           ? "Right now nobody qualifies: your shop has no predictions yet, or too many customers share the top value."
-          : `Right now that is a predicted CLV of at least ${money(t.vipMinPredictedClv, currency)}.`,
+          : `Right now that is an expected spend over your horizon of at least ${money(t.vipMinPredictedClv, currency)} (revenue).`,
       );
       break;
     case "at-risk-repeat-buyer":
-      lines.push(`P(alive) below ${percent(t.atRiskPAlive, 0)}.`);
+      lines.push(
+        `P(alive) below ${percent(t.atRiskPAlive, 0)}: the model's view that they may have stopped, which keeps their chance of ordering in the next 90 days low too.`,
+      );
       break;
     case "one-and-done-lost":
       lines.push(`Right now that is more than ${Math.round(t.oneAndDoneDays)} days since their only order.`);

@@ -3,7 +3,7 @@ import { useLoaderData } from "@remix-run/react";
 import { InlineGrid, Layout, Page, Text } from "@shopify/polaris";
 import { CustomerTableSections } from "~/components/CustomerTable";
 import { change, count, money, percent } from "~/display/format";
-import { expectedSpendLabel, withBasis } from "~/display/glossary";
+import { expectedSpendLabel, segmentNote, withBasis } from "~/display/glossary";
 import { NoPredictionsBanner, PageErrorBoundary, PageSkeleton, useLeavingPage } from "~/components/states";
 import { pgPool } from "~/db/pg.server";
 import { requireShop } from "~/demo-mode.server";
@@ -81,6 +81,7 @@ export default function SegmentPage() {
                   {line}
                 </Text>
               ))}
+              {segmentNote(detail.key) && <Text as="p">{segmentNote(detail.key)}</Text>}
             </HeadingCard>
             <HeadingCard title="Suggested action" gap="200">
               <Text as="p">{detail.action}</Text>
@@ -97,7 +98,10 @@ export default function SegmentPage() {
                   { labelAs: "h3", label: "Customers", value: count(row.customers) },
                   {
                     label: "30 days ago",
-                    value: row.customers30dAgo === null ? "—" : `${count(row.customers30dAgo)} (${change(row.customers, row.customers30dAgo, "relative", count).text})`,
+                    value:
+                      row.customers30dAgo === null
+                        ? "— (counted from 30 days after the first analysis)"
+                        : `${count(row.customers30dAgo)} (${change(row.customers, row.customers30dAgo, "relative", count).text})`,
                   },
                   { labelAs: "h3", label: "Share of customers", value: percent(row.share) },
                   { labelAs: "h3", label: "Share of revenue", value: percent(row.revenueShare) },

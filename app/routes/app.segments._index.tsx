@@ -2,6 +2,10 @@ import { type LoaderFunctionArgs, type MetaFunction } from "@remix-run/node";
 import { useLoaderData } from "@remix-run/react";
 import { BlockStack, Card, IndexTable, InlineStack, Layout, Link, Page, Text } from "@shopify/polaris";
 import { change, count, isoDay, money, percent } from "~/display/format";
+import { expectedSpendLabel, segmentNote, withBasis } from "~/display/glossary";
+import { GlossaryLinks, termHeading } from "~/components/HelpLabel";
+import { MoneyBasisToggle } from "~/components/MoneyBasisToggle";
+import { inBasis, labelBasis, moneyBasisOf, type PageMoneyBasis } from "~/pages/money-basis";
 import { NumericCell } from "~/components/NumericCell";
 import { FitStateLayout, PageErrorBoundary, PageSkeleton, useLeavingPage } from "~/components/states";
 import { pgPool } from "~/db/pg.server";
@@ -10,25 +14,31 @@ import { type SegmentRow } from "~/data/aggregates";
 import { loadSegmentsOverview } from "~/pages/segments.server";
 
 // RFM and behavioural segments in one table, from the refit's segments aggregate: size,
-// share, revenue share, average CLV and P(alive), and the trend against 30 days ago.
+// share, revenue share, average spent to date and expected spend (in the page's money
+// basis), the average chance of ordering in the next 90 days, and the trend against 30 days ago.
 
 export const meta: MetaFunction = () => [{ title: "Segments · Tenure" }];
 
 export const loader = async ({ request }: LoaderFunctionArgs) => {
   const { shop } = await requireShop(request);
-  return { shop, overview: await loadSegmentsOverview(pgPool(), shop) };
+  const overview = await loadSegmentsOverview(pgPool(), shop);
+  return { shop, overview, basis: moneyBasisOf(new URL(request.url).searchParams, overview.grossMargin) };
 };
 
-const HEADINGS = [
-  "Segment",
-  "Customers",
-  "Share",
-  "Revenue share",
-  "Avg historic CLV",
-  "Avg predicted CLV",
-  "Avg P(alive)",
-  "Trend (30 days)",
-] as const;
+/** Column headings with their glossary terms, named with the horizon and money basis. */
+function headingsOf(horizonDays: number, basis: PageMoneyBasis) {
+  const money = labelBasis(basis);
+  return [
+    { term: "rfm", label: "Segment" },
+    { term: "customers", label: "Customers" },
+    { term: "share", label: "Share" },
+    { term: "revenue-share", label: "Revenue share" },
+    { term: "spent-to-date", label: withBasis("Avg spent to date", money) },
+    { term: "expected-spend", label: withBasis(`Avg ${expectedSpendLabel(horizonDays).toLowerCase()}`, money) },
+    { term: "chance-of-ordering-90d", label: "Avg chance of ordering, next 90 days" },
+    { term: "trend-30d", label: "Trend (30 days)" },
+  ];
+}
 
 /** One table per kind of segment, in this order. */
 const SEGMENT_KINDS = [
@@ -45,18 +55,38 @@ const SEGMENT_KINDS = [
 ] as const;
 
 export default function Segments() {
-  const { overview } = useLoaderData<typeof loader>();
+  const { overview, basis } = useLoaderData<typeof loader>();
   const leaving = useLeavingPage();
   if (leaving) return <PageSkeleton cards={2} />;
   const { segments, fit, currency } = overview;
   return (
     <Page title="Segments" subtitle={segments ? `${count(segments.customers)} customers with an order · as of ${isoDay(segments.asOfIso)}` : undefined}>
       <FitStateLayout fit={fit} what="Your segments" ready={Boolean(segments)}>
+        {basis.toggle && (
+          <Layout.Section>
+            <MoneyBasisToggle basis={basis} />
+          </Layout.Section>
+        )}
         {SEGMENT_KINDS.map(({ kind, caption, description }) => (
           <Layout.Section key={kind}>
-            <SegmentTable caption={caption} description={description} rows={segments?.rows.filter((row) => row.kind === kind) ?? []} currency={currency} />
+            <SegmentTable
+              caption={caption}
+              description={description}
+              rows={segments?.rows.filter((row) => row.kind === kind) ?? []}
+              currency={currency}
+              horizonDays={overview.horizonDays}
+              basis={basis}
+            />
           </Layout.Section>
         ))}
+        {segments && segments.rows.every((row) => row.customers30dAgo === null) && (
+          <Layout.Section>
+            <Text as="p" variant="bodySm" tone="subdued">
+              Trend (30 days) shows “—” until Tenure has counted your segments for 30 days: it compares each segment's size with
+              its size 30 days ago, and the daily counts start with the first analysis of your shop.
+            </Text>
+          </Layout.Section>
+        )}
       </FitStateLayout>
     </Page>
   );
@@ -66,7 +96,22 @@ function trendOf(row: SegmentRow) {
   return change(row.customers, row.customers30dAgo, "relative", (v) => `${count(v)} customers`);
 }
 
-function SegmentTable({ caption, description, rows, currency }: { caption: string; description: string; rows: SegmentRow[]; currency: string }) {
+function SegmentTable({
+  caption,
+  description,
+  rows,
+  currency,
+  horizonDays,
+  basis,
+}: {
+  caption: string;
+  description: string;
+  rows: SegmentRow[];
+  currency: string;
+  horizonDays: number;
+  basis: PageMoneyBasis;
+}) {
+  const headings = headingsOf(horizonDays, basis);
   const id = `segments-${caption.replace(/\W+/g, "-").toLowerCase()}`;
   return (
     <Card padding="0">
@@ -85,25 +130,34 @@ function SegmentTable({ caption, description, rows, currency }: { caption: strin
           resourceName={{ singular: "segment", plural: "segments" }}
           itemCount={rows.length}
           selectable={false}
-          headings={HEADINGS.map((title, index) => ({ title, alignment: index === 0 ? undefined : ("end" as const) })) as never}
+          headings={headings.map(({ term, label }, index) => ({ ...termHeading(term, label), alignment: index === 0 ? undefined : ("end" as const) })) as never}
         >
           {rows.map((row, index) => {
             const trend = trendOf(row);
             return (
               <IndexTable.Row id={`${row.kind}:${row.key}`} key={`${row.kind}:${row.key}`} position={index}>
                 <IndexTable.Cell>
-                  <Link url={`/app/segments/${row.key}`} removeUnderline>
-                    <Text as="span" fontWeight="semibold">
-                      {row.name}
-                    </Text>
-                  </Link>
+                  <BlockStack gap="050">
+                    <Link url={`/app/segments/${row.key}`} removeUnderline>
+                      <Text as="span" fontWeight="semibold">
+                        {row.name}
+                      </Text>
+                    </Link>
+                    {segmentNote(row.key) && (
+                      <div style={{ maxWidth: "22rem", whiteSpace: "normal" }}>
+                        <Text as="span" variant="bodySm" tone="subdued">
+                          {segmentNote(row.key)}
+                        </Text>
+                      </div>
+                    )}
+                  </BlockStack>
                 </IndexTable.Cell>
                 <NumericCell>{count(row.customers)}</NumericCell>
                 <NumericCell>{percent(row.share)}</NumericCell>
                 <NumericCell>{percent(row.revenueShare)}</NumericCell>
-                <NumericCell>{money(row.averageHistoricClvMinor, currency)}</NumericCell>
-                <NumericCell>{money(row.averagePredictedClvMinor, currency)}</NumericCell>
-                <NumericCell>{percent(row.averagePAlive, 0)}</NumericCell>
+                <NumericCell>{money(inBasis(row.averageHistoricClvMinor, basis), currency)}</NumericCell>
+                <NumericCell>{money(inBasis(row.averagePredictedClvMinor, basis), currency)}</NumericCell>
+                <NumericCell>{percent(row.averageChanceOfOrder90d ?? null, 0)}</NumericCell>
                 <IndexTable.Cell>
                   <InlineStack align="end">
                     <Text as="span" numeric>
@@ -124,6 +178,9 @@ function SegmentTable({ caption, description, rows, currency }: { caption: strin
             );
           })}
         </IndexTable>
+        <div style={{ padding: "var(--p-space-400)" }}>
+          <GlossaryLinks terms={headings.map((heading) => heading.term)} />
+        </div>
       </section>
     </Card>
   );

@@ -174,7 +174,7 @@ describe("segments", () => {
   it("fills a behavioural segment's thresholds in, in the shop's currency", async () => {
     const detail = (await loadSegment(testPool(), shop, "big-spender"))!;
     expect(detail.kind).toBe("behaviour");
-    expect(detail.rule.join(" ")).toMatch(/net spend of at least \$[\d,]+\.\d\d/);
+    expect(detail.rule.join(" ")).toMatch(/spent to date of at least \$[\d,]+\.\d\d \(revenue\)/);
     const members = await allPages({ sort: "netSpent", direction: "desc", behaviour: "big-spender" });
     expect(members.length).toBe(detail.row?.customers);
   });
