@@ -156,17 +156,25 @@ const TERMS: GlossaryTerm[] = [
   {
     id: "revenue-share",
     section: "money",
-    labels: ["Revenue share", "Share of revenue", "Revenue by segment"],
+    labels: ["Revenue share", "Share of revenue"],
     definition: "The segment's part of the revenue all customers have brought in to date.",
     unit: "percent",
     basis: "revenue",
+  },
+  {
+    id: "revenue-by-segment",
+    section: "money",
+    labels: ["Revenue by segment", "Profit by segment"],
+    definition: "What the customers of each RFM segment have spent to date, added up.",
+    unit: "money",
+    basis: "page",
   },
 
   // Customers and orders
   {
     id: "customers",
     section: "customers",
-    labels: ["Customers", "Customer", "Customers fitted", "Customers by segment"],
+    labels: ["Customers", "Customer", "Customers fitted"],
     definition: "Customers with at least one counted order. Customers whose only orders were cancelled or fully refunded are left out and counted in a note.",
     unit: "count",
     basis: "none",
@@ -182,7 +190,7 @@ const TERMS: GlossaryTerm[] = [
   {
     id: "repeat-purchase-rate",
     section: "customers",
-    labels: ["Repeat purchase rate", "Repeat purchase rate by niche (indicative)"],
+    labels: ["Repeat purchase rate"],
     definition: "Customers with two or more orders, as a share of customers with at least one order.",
     unit: "percent",
     basis: "none",
@@ -190,7 +198,7 @@ const TERMS: GlossaryTerm[] = [
   {
     id: "benchmark",
     section: "customers",
-    labels: ["Benchmark", "Niche"],
+    labels: ["Benchmark", "Niche", "Repeat purchase rate by niche (indicative)"],
     definition:
       "Published repeat purchase rates of other shops, by niche, with their source. Only indicative: shops measure over different periods and customers.",
     unit: "percent",
@@ -402,7 +410,7 @@ const TERMS: GlossaryTerm[] = [
   {
     id: "share",
     section: "segments",
-    labels: ["Share", "Share of customers"],
+    labels: ["Share", "Share of customers", "Customers by segment"],
     definition: "The segment's customers as a share of all customers with an order.",
     unit: "percent",
     basis: "none",

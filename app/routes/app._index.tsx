@@ -7,6 +7,7 @@ import { compactMoney, count, instant, isoDay, money, percent } from "~/display/
 import { useShopTimeZone } from "~/components/ShopTimeZone";
 import { KpiCard } from "~/components/KpiCard";
 import { HeadingCard } from "~/components/HeadingCard";
+import { HelpLabel } from "~/components/HelpLabel";
 import { FitStateLayout, PageErrorBoundary, PageSkeleton, useLeavingPage } from "~/components/states";
 import { pgPool } from "~/db/pg.server";
 import { requireShop } from "~/demo-mode.server";
@@ -102,7 +103,7 @@ function SegmentCharts({ data, basis }: { data: DashboardData; basis: PageMoneyB
         <BlockStack gap="300">
           <InlineStack align="space-between" blockAlign="center">
             <Text as="h2" variant="headingMd">
-              Customers by segment
+              <HelpLabel term="share" label="Customers by segment" />
             </Text>
             <Link url="/app/segments">All segments</Link>
           </InlineStack>
@@ -117,7 +118,7 @@ function SegmentCharts({ data, basis }: { data: DashboardData; basis: PageMoneyB
           />
         </BlockStack>
       </Card>
-      <HeadingCard title={`${unit} by segment`}>
+      <HeadingCard title={`${unit} by segment`} term="revenue-by-segment">
         <Chart
           title={`${unit} to date from each RFM segment`}
           height={height}
@@ -139,7 +140,7 @@ function WhatMoved({ data }: { data: DashboardData }) {
   const moves = movements?.moves.slice(0, 8) ?? [];
   return (
     <InlineGrid columns={{ xs: 1, md: 2 }} gap="400">
-      <HeadingCard title={<>What moved {movements ? `in the last ${movements.days} days` : "this week"}</>}>
+      <HeadingCard title={`What moved ${movements ? `in the last ${movements.days} days` : "this week"}`} term="segment-changes">
         {moves.length === 0 ? (
           <Text as="p" tone="subdued">
             No customer changed segment in this period.
@@ -151,13 +152,17 @@ function WhatMoved({ data }: { data: DashboardData }) {
             </Text>
             <DataTable
               columnContentTypes={["text", "text", "numeric"]}
-              headings={["From", "To", "Customers"]}
+              headings={[
+                <HelpLabel key="from" term="segment-changes" label="From" />,
+                <HelpLabel key="to" term="segment-changes" label="To" />,
+                <HelpLabel key="customers" term="customers" label="Customers" />,
+              ]}
               rows={moves.map((move) => [move.fromName, move.toName, count(move.customers)])}
             />
           </>
         )}
       </HeadingCard>
-      <HeadingCard title="Latest segment changes">
+      <HeadingCard title="Latest segment changes" term="segment-changes">
         {data.latestTransitions.length === 0 ? (
           <Text as="p" tone="subdued">
             None yet: changes appear here when a customer moves from one segment to another.
@@ -191,6 +196,7 @@ function Benchmarks({ repeatRate }: { repeatRate: number | null }) {
   return (
     <HeadingCard
       title="Repeat purchase rate by niche (indicative)"
+      term="benchmark"
       help={
         <>
           Your shop: {percent(repeatRate)}. {set.caveat} Source:{" "}
@@ -203,7 +209,7 @@ function Benchmarks({ repeatRate }: { repeatRate: number | null }) {
     >
       <DataTable
         columnContentTypes={["text", "numeric"]}
-        headings={["Niche", "Repeat purchase rate"]}
+        headings={[<HelpLabel key="niche" term="benchmark" label="Niche" />, <HelpLabel key="rate" term="repeat-purchase-rate" />]}
         rows={[...set.byNiche.map((figure) => [figure.label, percent(figure.value)]), [set.headline.label, percent(set.headline.value)]]}
       />
     </HeadingCard>
