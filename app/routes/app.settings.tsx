@@ -176,7 +176,7 @@ export default function Settings() {
             )}
           </div>
 
-          <HeadingCard title="Revenue" help="What Tenure counts as the money an order brought in, on every page and in every figure.">
+          <HeadingCard title="Revenue" term="revenue" help="What Tenure counts as the money an order brought in, on every page and in every figure.">
             <ChoiceList
               title="Count orders at"
               titleHidden
@@ -221,7 +221,7 @@ export default function Settings() {
             </FormLayout>
           </HeadingCard>
 
-          <HeadingCard title="RFM segment rules">
+          <HeadingCard title="RFM segment rules" term="rfm">
             <RuleEditor rules={form.segmentRules} labels={form.segmentLabels} errors={errors} onChange={set("segmentRules")} />
           </HeadingCard>
 
@@ -247,7 +247,7 @@ export default function Settings() {
             </InlineGrid>
           </HeadingCard>
 
-          <HeadingCard title="Orders that don't count">
+          <HeadingCard title="Orders that don't count" term="exclusions">
             <ListInput
               {...listField("excludedOrderTags")}
               label="Order tags"
