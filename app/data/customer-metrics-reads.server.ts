@@ -237,6 +237,8 @@ export interface CustomerMetricsRow {
   segment: string | null;
   behaviours: string[];
   pAlive: number | null;
+  chanceOfOrder90d: number | null;
+  chanceOfOrder365d: number | null;
   expectedPurchases90d: number | null;
   expectedPurchases365d: number | null;
   expectedOrderValueMinor: bigint | null;

@@ -37,7 +37,7 @@ export async function loadCustomer(db: Queryable, shop: string, idText: string):
     readCustomerCountedOrders(db, shop, settings, id),
   ]);
   const labels = settings.segmentLabels;
-  const counted: CustomerOrderFact[] = countedRows.map((row) => ({ day: Number(row.day), net: Number(row.net), discounted: row.discounted }));
+  const counted: CustomerOrderFact[] = countedRows.map((row) => ({ day: Number(row.day), net: Number(row.net), discounted: row.discounted, voided: row.voided }));
   const modelJson = fit?.status === "ready" ? fit.model : null;
 
   return {
@@ -45,6 +45,8 @@ export async function loadCustomer(db: Queryable, shop: string, idText: string):
     name: customerName({ id, firstName: customer?.firstName, lastName: customer?.lastName, email: customer?.email }),
     email: customer?.email ?? null,
     currency: settings.currency,
+    horizonDays: settings.horizonDays,
+    grossMargin: settings.grossMargin,
     tags: customer?.tags ?? [],
     shopifyOrdersCount: customer?.ordersCount ?? 0,
     metrics: m
@@ -61,6 +63,8 @@ export async function loadCustomer(db: Queryable, shop: string, idText: string):
           segmentName: segmentName(m.segment, labels),
           behaviours: (m.behaviours ?? []).map((key) => ({ key, name: segmentName(key) })),
           pAlive: m.pAlive,
+          chanceOfOrder90d: m.chanceOfOrder90d,
+          chanceOfOrder365d: m.chanceOfOrder365d,
           expectedPurchases90d: m.expectedPurchases90d,
           expectedPurchases365d: m.expectedPurchases365d,
           expectedOrderValueMinor: m.expectedOrderValueMinor === null ? null : Number(m.expectedOrderValueMinor),

@@ -28,6 +28,9 @@ export interface CustomerDetail {
   name: string;
   email: string | null;
   currency: string;
+  /** Settings' horizon (named in expected spend) and margin (the money basis toggle). */
+  horizonDays: number;
+  grossMargin: number;
   tags: string[];
   shopifyOrdersCount: number;
   metrics: {
@@ -43,6 +46,9 @@ export interface CustomerDetail {
     segmentName: string;
     behaviours: { key: string; name: string }[];
     pAlive: number | null;
+    /** Chance of at least one order in the next 90 days / 365 days, 0..1. */
+    chanceOfOrder90d: number | null;
+    chanceOfOrder365d: number | null;
     expectedPurchases90d: number | null;
     expectedPurchases365d: number | null;
     expectedOrderValueMinor: number | null;

@@ -3,13 +3,18 @@ import { useLoaderData } from "@remix-run/react";
 import { Badge, Banner, BlockStack, DataTable, InlineGrid, InlineStack, Layout, Link, Page, Text } from "@shopify/polaris";
 import { COUNT_MODEL_LABELS } from "~/analytics/clv/count-model";
 import { Chart, chartLinks } from "~/components/charts";
+import { channelName } from "~/display/channel-names";
 import { count, instant, isoDay, money, percent, ratio } from "~/display/format";
 import { useShopTimeZone } from "~/components/ShopTimeZone";
-import { PageErrorBoundary, PageSkeleton, useLeavingPage } from "~/components/states";
+import { NoPredictionsBanner, PageErrorBoundary, PageSkeleton, useLeavingPage } from "~/components/states";
 import { HeadingCard } from "~/components/HeadingCard";
+import { HelpLabel } from "~/components/HelpLabel";
 import { pgPool } from "~/db/pg.server";
 import { requireShop } from "~/demo-mode.server";
 import { type CustomerDetail } from "~/pages/customer";
+import { inBasis, labelBasis, moneyBasisOf, type PageMoneyBasis } from "~/pages/money-basis";
+import { MoneyBasisToggle } from "~/components/MoneyBasisToggle";
+import { expectedSpendLabel, horizonText, withBasis } from "~/display/glossary";
 import { loadCustomer } from "~/pages/customer.server";
 
 // One customer: scores, segment history, P(alive) over time (the stored model applied to
@@ -23,17 +28,22 @@ export const loader = async ({ request, params }: LoaderFunctionArgs) => {
   const { shop } = await requireShop(request);
   const customer = await loadCustomer(pgPool(), shop, params.id ?? "");
   if (!customer) throw new Response("There is no such customer in this shop.", { status: 404 });
-  return { customer };
+  return { customer, basis: moneyBasisOf(new URL(request.url).searchParams, customer.grossMargin) };
 };
 
 export default function CustomerPage() {
-  const { customer } = useLoaderData<typeof loader>();
+  const { customer, basis } = useLoaderData<typeof loader>();
   const leaving = useLeavingPage();
   if (leaving) return <PageSkeleton cards={3} />;
   const m = customer.metrics;
   return (
     <Page title={customer.name} subtitle={customer.email ?? undefined} backAction={{ content: "Customers", url: "/app/customers" }}>
       <Layout>
+        {basis.toggle && (
+          <Layout.Section>
+            <MoneyBasisToggle basis={basis} />
+          </Layout.Section>
+        )}
         <PredictionNotice customer={customer} />
         {!m ? (
           <Layout.Section>
@@ -45,7 +55,7 @@ export default function CustomerPage() {
           <Layout.Section>
             <InlineGrid columns={{ xs: 1, md: 3 }} gap="400">
               <Scores customer={customer} />
-              <Value customer={customer} />
+              <Value customer={customer} basis={basis} />
               <Outlook customer={customer} />
             </InlineGrid>
           </Layout.Section>
@@ -94,7 +104,7 @@ export default function CustomerPage() {
           </InlineGrid>
         </Layout.Section>
         <Layout.Section>
-          <Timeline customer={customer} />
+          <Timeline customer={customer} basis={basis} />
         </Layout.Section>
       </Layout>
     </Page>
@@ -110,6 +120,13 @@ function PredictionNotice({ customer }: { customer: CustomerDetail }) {
       : prediction.status === "failed"
         ? "The last analysis of your shop failed, so there are no predictions. Sync status shows what went wrong."
         : `There are no predictions for this shop: ${prediction.reason ?? "too little order history"}. Historic figures and RFM scores are shown.`;
+  if (prediction.status === "no-predictions" && prediction.source === "averages") {
+    return (
+      <Layout.Section>
+        <NoPredictionsBanner reason={prediction.reason} predictionSource="averages" />
+      </Layout.Section>
+    );
+  }
   return (
     <Layout.Section>
       <Banner tone="warning" title="No predictions" action={{ content: prediction.status === "no-predictions" ? "See the model page" : "Open Sync status", url: prediction.status === "no-predictions" ? "/app/model" : "/app/sync" }}>
@@ -121,11 +138,11 @@ function PredictionNotice({ customer }: { customer: CustomerDetail }) {
 
 const modelLabel = (name: string | null) => (name && name in COUNT_MODEL_LABELS ? COUNT_MODEL_LABELS[name as keyof typeof COUNT_MODEL_LABELS] : "—");
 
-function Row({ label, value }: { label: string; value: React.ReactNode }) {
+function Row({ label, value, term }: { label: string; value: React.ReactNode; term?: string }) {
   return (
     <InlineStack align="space-between" gap="200" wrap={false}>
       <Text as="span" tone="subdued">
-        {label}
+        {term ? <HelpLabel term={term} label={label} /> : label}
       </Text>
       <Text as="span" numeric alignment="end">
         {value}
@@ -172,24 +189,34 @@ function Scores({ customer }: { customer: CustomerDetail }) {
   );
 }
 
-function Value({ customer }: { customer: CustomerDetail }) {
+function Value({ customer, basis }: { customer: CustomerDetail; basis: PageMoneyBasis }) {
   const m = customer.metrics!;
   const currency = customer.currency;
   const a = customer.prediction.assumptions;
+  const named = (label: string) => withBasis(label, labelBasis(basis));
+  const amount = (minor: number | null) => money(inBasis(minor, basis), currency);
+  const horizon = horizonText(customer.horizonDays);
   return (
-    <HeadingCard title="Lifetime value" gap="200">
-      <Row label="Historic CLV (net spent)" value={money(m.netSpentMinor, currency)} />
-      <Row label="Orders" value={count(m.orders)} />
-      <Row label="Average order value" value={money(m.aovMinor, currency)} />
-      <Row label="Predicted CLV" value={money(m.predictedClvMinor, currency)} />
-      <Row label="Expected order value" value={money(m.expectedOrderValueMinor, currency)} />
+    <HeadingCard title="Value" gap="200">
+      <Row term="spent-to-date" label={named("Spent to date")} value={amount(m.netSpentMinor)} />
+      <Row term="expected-spend" label={named(expectedSpendLabel(customer.horizonDays))} value={amount(m.predictedClvMinor)} />
+      <Row term="lifetime-value" label={named("Lifetime value")} value={amount(m.predictedClvMinor === null ? null : m.netSpentMinor + m.predictedClvMinor)} />
+      <Row term="orders" label="Orders" value={count(m.orders)} />
+      <Row term="aov" label={named("Average order value")} value={amount(m.aovMinor)} />
+      <Row term="expected-order-value" label={named("Expected order value")} value={amount(m.expectedOrderValueMinor)} />
+      {m.expectedOrderValueMinor !== null && (
+        <Text as="p" variant="bodySm" tone="subdued">
+          Expected order value is the model&apos;s estimate of what their next orders will be worth (Gamma-Gamma), pulled toward your
+          shop&apos;s average the fewer orders they have; average order value is what their past orders averaged.
+        </Text>
+      )}
       {a ? (
         <BlockStack gap="100">
           <Text as="h3" variant="headingSm">
             Assumptions
           </Text>
           <Text as="p" variant="bodySm" tone="subdued">
-            {`Net revenue expected over the next ${count(a.horizonDays)} days, at a gross margin of ${percent(a.grossMargin, 0)}, discounted at ${percent(a.annualDiscountRate, 0)} a year. Model: ${modelLabel(customer.prediction.modelName)} with Gamma-Gamma spend, fitted in ${a.unit}s as of ${isoDay(customer.prediction.fitAsOfIso)}.`}
+            {`Lifetime value = spent to date + expected spend over the next ${horizon} (${count(a.horizonDays)} days), discounted at ${percent(a.annualDiscountRate, 0)} a year${basis.basis === "profit" ? `, shown as profit at your ${percent(basis.grossMargin, 0)} margin` : ", as revenue"}. Model: ${modelLabel(customer.prediction.modelName)} with Gamma-Gamma spend, fitted in ${a.unit}s as of ${isoDay(customer.prediction.fitAsOfIso)}.`}
           </Text>
           <details>
             <summary>
@@ -216,12 +243,20 @@ function Outlook({ customer }: { customer: CustomerDetail }) {
   const a = customer.prediction.assumptions;
   return (
     <HeadingCard title="Outlook" gap="200">
-      <Row label="P(alive)" value={percent(m.pAlive, 0)} />
-      <Row label="Expected next order" value={isoDay(m.expectedNextOrderIso)} />
-      <Row label="Expected orders, next 90 days" value={ratio(m.expectedPurchases90d)} />
-      <Row label="Expected orders, next 365 days" value={ratio(m.expectedPurchases365d)} />
-      <Row label="First order" value={isoDay(m.firstOrderIso)} />
-      <Row label="Last order" value={isoDay(m.lastOrderIso)} />
+      <Row term="chance-of-ordering-90d" label="Chance of ordering, next 90 days" value={percent(m.chanceOfOrder90d, 0)} />
+      <Row term="chance-of-ordering-12m" label="Chance of ordering, next 12 months" value={percent(m.chanceOfOrder365d, 0)} />
+      <Row term="expected-next-order" label="Expected next order" value={isoDay(m.expectedNextOrderIso)} />
+      <Row term="expected-orders" label="Expected orders, next 90 days" value={ratio(m.expectedPurchases90d)} />
+      <Row term="expected-orders" label="Expected orders, next 12 months" value={ratio(m.expectedPurchases365d)} />
+      <Row term="p-alive" label="P(alive)" value={percent(m.pAlive, 0)} />
+      {m.pAlive !== null && (
+        <Text as="p" variant="bodySm" tone="subdued">
+          P(alive) is the model&apos;s chance that they are still a customer at all. The model lets a customer stop after any order, so it
+          stays below 100% even the day after one; the chance of ordering above is the figure to act on.
+        </Text>
+      )}
+      <Row term="first-order" label="First order" value={isoDay(m.firstOrderIso)} />
+      <Row term="last-order" label="Last order" value={isoDay(m.lastOrderIso)} />
       {a && (
         <details>
           <summary>
@@ -257,7 +292,7 @@ function SegmentHistory({ customer }: { customer: CustomerDetail }) {
   );
 }
 
-function Timeline({ customer }: { customer: CustomerDetail }) {
+function Timeline({ customer, basis }: { customer: CustomerDetail; basis: PageMoneyBasis }) {
   const timeZone = useShopTimeZone();
   const currency = customer.currency;
   return (
@@ -275,7 +310,7 @@ function Timeline({ customer }: { customer: CustomerDetail }) {
           )}
           <DataTable
             columnContentTypes={["text", "text", "text", "numeric", "numeric"]}
-            headings={["Date", "Order", "Details", "Total now", "Counts as"]}
+            headings={["Date", "Order", "Details", "Total now", withBasis("Counts as", labelBasis(basis))]}
             rows={customer.orders.map((o) => [
               instant(o.processedAtIso, timeZone),
               o.name ?? `#${o.id}`,
@@ -283,14 +318,14 @@ function Timeline({ customer }: { customer: CustomerDetail }) {
                 o.test ? "test order (not counted)" : null,
                 o.cancelled ? "cancelled" : null,
                 o.financialStatus?.toLowerCase().replace(/_/g, " "),
-                o.sourceName ? `via ${o.sourceName}` : null,
+                o.sourceName ? `via ${channelName(o.sourceName)}` : null,
                 o.discountCodes.length > 0 ? `code ${o.discountCodes.join(", ")}` : null,
                 o.firstProductTitle ? `${o.firstProductTitle}${o.lineItemCount > 1 ? ` and ${o.lineItemCount - 1} more` : ""}` : null,
               ]
                 .filter(Boolean)
                 .join(" · "),
               money(o.currentTotalMinor, currency),
-              money(o.netMinor, currency),
+              money(inBasis(o.netMinor, basis), currency),
             ])}
           />
         </>
