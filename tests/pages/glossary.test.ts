@@ -26,10 +26,11 @@ describe("glossary page data", () => {
     const other = uniqueShop("glossary-other");
     await insertShop(pool(), shop);
     await insertShop(pool(), other);
-    await saveSettings(pool(), shop, { ...DEFAULT_METRICS_SETTINGS, horizonDays: 180, grossMargin: 0.4, segmentLabels: { "at-risk": "Slipping" } });
+    await saveSettings(pool(), shop, { ...DEFAULT_METRICS_SETTINGS, horizonDays: 180, grossMargin: 0.4, revenueBasis: "total_sales", segmentLabels: { "at-risk": "Slipping" } });
     await saveSettings(pool(), other, { ...DEFAULT_METRICS_SETTINGS, horizonDays: 730, grossMargin: 0.9 });
     const page = await loadGlossaryPage(pool(), shop);
-    expect(page.shop).toMatchObject({ horizonDays: 180, grossMargin: 0.4 });
+    expect(page.shop).toMatchObject({ horizonDays: 180, grossMargin: 0.4, revenueBasis: "total_sales" });
+    expect(glossaryTerm("revenue").inYourShop?.(page.shop)).toBe("Your shop counts total sales as revenue.");
     expect(page.segmentLabels).toEqual({ "at-risk": "Slipping" });
     expect(glossaryTerm("lifetime-value").inYourShop?.(page.shop)).toBe("Spent to date + expected spend over the next 6 months.");
     expect(glossaryTerm("profit").inYourShop?.(page.shop)).toBe("Profit = revenue × 40%.");
