@@ -175,7 +175,7 @@ const TERMS: GlossaryTerm[] = [
     id: "customers",
     section: "customers",
     labels: ["Customers", "Customer", "Customers fitted"],
-    definition: "Customers with at least one counted order. Customers whose only orders were cancelled or fully refunded are left out and counted in a note.",
+    definition: "Customers with at least one counted order. Customers whose only orders were cancelled or fully refunded get no predicted figures.",
     unit: "count",
     basis: "none",
   },
@@ -330,7 +330,7 @@ const TERMS: GlossaryTerm[] = [
     section: "predictions",
     labels: ["P(alive)", "Avg P(alive)", "Average P(alive)", "P(alive) over time"],
     definition:
-      "The model's chance that the customer has not stopped buying for good. Under the model Tenure uses, a customer may stop after any order, so it is below 100% even right after an order; it does not say they will order soon. For that, read chance of ordering.",
+      "The model's chance that the customer has not stopped buying for good. Under the modified BG/NBD model (the Model page says which model your shop uses) a customer may stop after any order, so it is below 100% even right after an order. It does not say they will order soon: chance of ordering does.",
     unit: "percent",
     basis: "none",
   },
@@ -365,7 +365,7 @@ const TERMS: GlossaryTerm[] = [
     section: "predictions",
     labels: ["Estimate from averages"],
     definition:
-      "For shops with too little history for the model: your average order value × orders per customer per year × the years customers have stayed so far, the simple formula most CLV guides teach. Labelled as such; the model's figures take over once there is enough history.",
+      "For shops with too little history for the model: your average order value × repeat orders per customer per year × the horizon (never longer than your oldest customer has been with you), the simple formula most CLV guides teach. The same for every customer, and labelled as such; the model's figures take over once there is enough history.",
     unit: "money",
     basis: "page",
   },
