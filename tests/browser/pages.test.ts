@@ -107,6 +107,12 @@ describe("the merchant's pages in demo mode, with the demo shop's data", () => {
     const text = (await page.locator("body").textContent()) ?? "";
     for (const name of orderNames) expect(text).toContain(name);
     expect(text).toMatch(/P\(alive\)/);
+    // The headline churn figure first, P(alive) explained beside it; names with their horizon (issue 13).
+    expect(text).toMatch(/Chance of ordering, next 90 days\d+%/);
+    expect(text).toMatch(/Chance of ordering, next 12 months\d+%/);
+    expect(text).toMatch(/stays below 100% even the day after one/);
+    expect(text).toMatch(/Expected spend, next 12 months\$/);
+    expect(text).toMatch(/Lifetime value\$/);
     await screenshot(page, "customer");
     expect(problems).toEqual([]);
   });
@@ -170,7 +176,7 @@ describe("keyboard", () => {
     const { page, problems } = await app.open("/app/customers");
     // Past the filters, the sortable headings and one link per customer row (50) to the pagination.
     const stops = await tabStops(page, 90);
-    for (const stop of [/^a:Dashboard$/, /^select:RFM segment/, /^input:P\(alive\) from/, /^button:Apply filters/, /^button:.*Net spent/, /Next page/]) {
+    for (const stop of [/^a:Dashboard$/, /^input:Search by name or email/, /^select:RFM segment/, /^input:Chance of ordering, next 90 days, from/, /^button:Apply filters/, /^button:.*Spent to date/, /Next page/]) {
       expect(stops).toContainEqual(expect.stringMatching(stop));
     }
     expect(problems).toEqual([]);

@@ -18,6 +18,8 @@ interface Row {
   netSpentMinor: number;
   /** null when the cell shows no figure. */
   predictedClvMinor: number | null;
+  /** Chance of ordering in the next 90 days, in whole percent; null when the cell shows none. */
+  chancePercent: number | null;
 }
 
 /** The table's rows as the merchant reads them (the IndexTable's body rows). */
@@ -32,6 +34,8 @@ async function tableRows(page: Page): Promise<Row[]> {
         orders: Number((cells[2] ?? "").replace(/,/g, "")),
         netSpentMinor: Math.round(Number((cells[3] ?? "").replace(/[^0-9.-]/g, "")) * 100),
         predictedClvMinor: /\d/.test(cells[4] ?? "") ? Math.round(Number((cells[4] ?? "").replace(/[^0-9.-]/g, "")) * 100) : null,
+        // cells[5] is lifetime value; cells[6] the chance of ordering, next 90 days.
+        chancePercent: /\d/.test(cells[6] ?? "") ? Number((cells[6] ?? "").replace(/[^0-9.]/g, "")) : null,
       };
     }),
   );
@@ -85,7 +89,7 @@ describe("customers table", () => {
     expect(nonIncreasing(rows.map((r) => r.predictedClvMinor ?? -1))).toBe(true);
     expect(rows.map((r) => r.name)).toEqual(await expectedNames(BY_PREDICTED_CLV));
 
-    const url = await navigating(page, (u) => u.searchParams.get("sort") === "netSpent", () => page.getByRole("button", { name: /^Net spent/ }).click());
+    const url = await navigating(page, (u) => u.searchParams.get("sort") === "netSpent", () => page.getByRole("button", { name: /^Spent to date/ }).click());
     expect(url.searchParams.get("dir")).toBe("desc");
     const bySpend = await tableRows(page);
     expect(nonIncreasing(bySpend.map((r) => r.netSpentMinor))).toBe(true);
@@ -130,14 +134,58 @@ describe("customers table", () => {
   });
 
   it("an invalid filter value is explained and the table still shows", async () => {
-    const { page, problems } = await app.open("/app/customers?pAliveMin=150");
-    await expect(page.getByText(/P\(alive\) from must be a percentage from 0 to 100/).first().isVisible()).resolves.toBe(true);
+    const { page, problems } = await app.open("/app/customers?chanceMin=150");
+    await expect(page.getByText(/Chance of ordering from must be a percentage from 0 to 100/).first().isVisible()).resolves.toBe(true);
     expect(await page.locator("tbody tr").count()).toBe(50);
+    expect(problems).toEqual([]);
+  });
+
+  it("sorts and filters by the chance of ordering in the next 90 days (in %), the headline churn figure", async () => {
+    const { page, problems } = await app.open("/app/customers");
+    await navigating(page, (u) => u.searchParams.get("sort") === "chance90d", () => page.getByRole("button", { name: /^Chance of ordering, next 90 days/ }).click());
+    const byChance = await tableRows(page);
+    expect(nonIncreasing(byChance.map((r) => r.chancePercent ?? -1))).toBe(true);
+    expect(byChance.map((r) => r.name)).toEqual(await expectedNames(`cm."chanceOfOrder90d" DESC NULLS LAST, cm."customerId" DESC`));
+    await page.getByLabel("Chance of ordering, next 90 days, from %").fill("10");
+    await page.getByLabel("Chance of ordering, next 90 days, to %").fill("30");
+    const url = await navigating(page, (u) => u.searchParams.get("chanceMin") === "10", () => page.getByRole("button", { name: "Apply filters" }).click());
+    expect(url.searchParams.get("chanceMax")).toBe("30");
+    const filtered = await tableRows(page);
+    expect(filtered.length).toBeGreaterThan(0);
+    expect(filtered.every((r) => r.chancePercent !== null && r.chancePercent >= 10 && r.chancePercent <= 30)).toBe(true);
+    const where = `cm."chanceOfOrder90d" BETWEEN 0.1 AND 0.3`;
+    expect(filtered.map((r) => r.name)).toEqual(await expectedNames(`cm."chanceOfOrder90d" DESC NULLS LAST, cm."customerId" DESC`, where));
+    const { rows: matching } = await app.pool.query<{ n: number }>(`SELECT count(*)::int AS n FROM "CustomerMetrics" cm WHERE shop = $1 AND ${where}`, [app.shop]);
+    await expect(page.getByText(`1–${Math.min(50, matching[0].n)} of ${matching[0].n}`).first().isVisible()).resolves.toBe(true);
+    expect(problems).toEqual([]);
+  });
+
+  it("searches by the start of a name or email", async () => {
+    const { rows: picked } = await app.pool.query<{ last: string }>(
+      `SELECT c."lastName" AS last FROM "CustomerMetrics" cm JOIN "Customer" c ON c.shop = cm.shop AND c.id = cm."customerId"
+       WHERE cm.shop = $1 AND c."lastName" <> '' ORDER BY cm."customerId" LIMIT 1`,
+      [app.shop],
+    );
+    const prefix = picked[0].last.slice(0, 3);
+    const { page, problems } = await app.open("/app/customers");
+    await page.getByLabel("Search by name or email").fill(prefix.toUpperCase());
+    await navigating(page, (u) => u.searchParams.get("q") === prefix.toUpperCase(), () => page.getByRole("button", { name: "Apply filters" }).click());
+    const rows = await tableRows(page);
+    const p = `${prefix.toLowerCase()}%`;
+    const where = `cm."customerId" IN (SELECT id FROM "Customer" s WHERE s.shop = $1 AND (lower(s.email) LIKE $2 OR lower(s."lastName") LIKE $2
+      OR lower(coalesce(s."firstName", '') || ' ' || coalesce(s."lastName", '')) LIKE $2))`;
+    const expected = await expectedNames(BY_PREDICTED_CLV, where, [p]);
+    expect(expected.length).toBeGreaterThan(0);
+    expect(rows.map((r) => r.name)).toEqual(expected);
+    await expect(page.getByText(`1–${expected.length} of ${expected.length}`).first().isVisible()).resolves.toBe(true);
+    await screenshot(page, "customers-search");
     expect(problems).toEqual([]);
   });
 
   it("pages forward and back: URL carries the cursor, page 2 continues page 1's order, Previous returns", async () => {
     const { page, problems } = await app.open("/app/customers");
+    const { rows: all } = await app.pool.query<{ n: number }>(`SELECT count(*)::int AS n FROM "CustomerMetrics" WHERE shop = $1`, [app.shop]);
+    await expect(page.getByText(`1–50 of ${all[0].n}`).first().isVisible()).resolves.toBe(true);
     const first = await tableRows(page);
     const url = await navigating(page, (u) => u.searchParams.has("after"), () => page.getByRole("link", { name: "Next page of customers" }).click());
     const second = await tableRows(page);
@@ -145,6 +193,7 @@ describe("customers table", () => {
     expect(second.map((r) => r.name)).toEqual(await expectedNames(BY_PREDICTED_CLV, "TRUE", [], 50, 50));
     expect(first[first.length - 1].predictedClvMinor ?? -1).toBeGreaterThanOrEqual(second[0].predictedClvMinor ?? -1);
     expect(url.searchParams.get("sort") ?? "predictedClv").toBe("predictedClv");
+    await expect(page.getByText(`51–100 of ${all[0].n}`).first().isVisible()).resolves.toBe(true);
 
     await navigating(page, (u) => u.searchParams.has("before"), () => page.getByRole("link", { name: "Previous page of customers" }).click());
     expect((await tableRows(page)).map((r) => r.name)).toEqual(first.map((r) => r.name));
@@ -153,21 +202,23 @@ describe("customers table", () => {
 });
 
 describe("a segment's customer table", () => {
-  it("sorts by net spent and pages within the segment", async () => {
-    const { rows: segments } = await app.pool.query<{ segment: string }>(
-      `SELECT segment FROM "CustomerMetrics" WHERE shop = $1 AND segment IS NOT NULL GROUP BY segment HAVING count(*) > 50 ORDER BY count(*) DESC LIMIT 1`,
+  it("sorts by spent to date and pages within the segment; the pager says \"51–65 of 65\"", async () => {
+    const { rows: segments } = await app.pool.query<{ segment: string; customers: number }>(
+      `SELECT segment, count(*)::int AS customers FROM "CustomerMetrics" WHERE shop = $1 AND segment IS NOT NULL GROUP BY segment HAVING count(*) > 50 ORDER BY count(*) DESC LIMIT 1`,
       [app.shop],
     );
     expect(segments).toHaveLength(1);
     const segment = segments[0].segment;
     const { page, problems } = await app.open(`/app/segments/${segment}`);
-    await navigating(page, (u) => u.searchParams.get("sort") === "netSpent", () => page.getByRole("button", { name: /^Net spent/ }).click());
+    await navigating(page, (u) => u.searchParams.get("sort") === "netSpent", () => page.getByRole("button", { name: /^Spent to date/ }).click());
     const order = BY_NET_SPENT;
     expect((await tableRows(page)).map((r) => r.name)).toEqual(await expectedNames(order, "cm.segment = $2", [segment]));
 
     const url = await navigating(page, (u) => u.searchParams.has("after"), () => page.getByRole("link", { name: "Next page of customers" }).click());
     expect(url.pathname).toBe(`/app/segments/${segment}`);
     expect((await tableRows(page)).map((r) => r.name)).toEqual(await expectedNames(order, "cm.segment = $2", [segment], 50, 50));
+    const total = segments[0].customers;
+    await expect(page.getByText(`51–${Math.min(100, total)} of ${total}`).first().isVisible()).resolves.toBe(true);
     await screenshot(page, "segment-page-2");
     expect(problems).toEqual([]);
   });
