@@ -98,10 +98,7 @@ export default function SegmentPage() {
                   { labelAs: "h3", label: "Customers", value: count(row.customers) },
                   {
                     label: "30 days ago",
-                    value:
-                      row.customers30dAgo === null
-                        ? "— (counted from 30 days after the first analysis)"
-                        : `${count(row.customers30dAgo)} (${change(row.customers, row.customers30dAgo, "relative", count).text})`,
+                    value: row.customers30dAgo === null ? "—" : `${count(row.customers30dAgo)} (${change(row.customers, row.customers30dAgo, "relative", count).text})`,
                   },
                   { labelAs: "h3", label: "Share of customers", value: percent(row.share) },
                   { labelAs: "h3", label: "Share of revenue", value: percent(row.revenueShare) },
@@ -120,7 +117,13 @@ export default function SegmentPage() {
                   },
                 ]}
               />
-            ) : (
+            ) : null}
+            {row && row.customers30dAgo === null && (
+              <Text as="p" variant="bodySm" tone="subdued">
+                “30 days ago” shows “—” until Tenure has counted this segment for 30 days: the daily counts start with the first analysis of your shop.
+              </Text>
+            )}
+            {row ? null : (
               <Text as="p" tone="subdued">
                 No figures yet: they appear after the first analysis of your shop.
               </Text>
