@@ -654,7 +654,7 @@ const SEGMENT_NOTES: Readonly<Record<string, string>> = {
   "cant-lose-them": "Like At risk, but among your very best customers by orders and spend.",
   lost: "By scores: few orders, low spend, longest since the last order. One-and-done, lost is the single-order version.",
   hibernating: "Not as long gone as Lost.",
-  "at-risk-repeat-buyer": "By the model: any repeat buyer it thinks unlikely to order again, whatever their RFM segment.",
+  "at-risk-repeat-buyer": "By the model, not by scores: any repeat buyer, whatever their RFM segment.",
   "one-and-done-lost": "One order only and none for long: may overlap Lost, which also needs low spend.",
 };
 
