@@ -227,7 +227,7 @@ export default function Settings() {
 
           <HeadingCard
             title="Segment names"
-            help="Call segments what your team calls them; every page and export uses your names. Leave a field empty for the default."
+            help="Call segments what your team calls them; every page uses your names. Leave a field empty for the default."
           >
             <InlineGrid columns={{ xs: 1, md: 2 }} gap="300">
               {Object.values(SEGMENT_DEFINITIONS).map((definition) => (
