@@ -109,7 +109,7 @@ export function NoPredictionsBanner({ reason, predictionSource }: { reason: stri
     <Banner tone="warning" title="No predictions for this shop yet" action={{ content: "See the model page", url: "/app/model" }}>
       <p>
         {reason ? `${reason.charAt(0).toUpperCase()}${reason.slice(1)}.` : "There is too little order history to predict."} Historic
-        figures and RFM segments are shown; predicted CLV and P(alive) appear once there is enough data.
+        figures and RFM segments are shown; expected spend and the chance of ordering appear once there is enough data.
       </p>
     </Banner>
   );

@@ -106,7 +106,7 @@ export default function Settings() {
         label: "Gross margin",
         suffix: "%",
         inputMode: "decimal",
-        helpText: "Share of revenue you keep after product, shipping and payment costs. Predicted CLV and payback use it; 100% shows revenue.",
+        helpText: "Share of revenue you keep after product, shipping and payment costs. Below 100%, every page can show its amounts as profit (revenue × this margin) instead of revenue, and payback uses it.",
       },
       {
         key: "cac",
@@ -129,7 +129,7 @@ export default function Settings() {
         label: "CLV horizon",
         suffix: "days",
         inputMode: "numeric",
-        helpText: `How far ahead predicted CLV looks: ${HORIZON_DAYS.min} to ${HORIZON_DAYS.max} days (365 is one year).`,
+        helpText: `How far ahead expected spend looks, named in its label ("Expected spend, next 12 months"): ${HORIZON_DAYS.min} to ${HORIZON_DAYS.max} days (365 is one year).`,
       },
     ],
   ] as const;
