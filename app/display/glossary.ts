@@ -270,14 +270,23 @@ const TERMS: GlossaryTerm[] = [
     basis: "none",
   },
   {
-    id: "order-amounts",
+    id: "order-total",
     section: "customers",
-    labels: ["Total now", "Counts as"],
-    definition:
-      "On a customer's order list: the order's total now (after edits and refunds, as Shopify shows it) and the amount Tenure counts for it (net sales or total sales, per Settings; zero for test and excluded orders).",
+    labels: ["Total now"],
+    definition: "On a customer's order list: the order's total as Shopify shows it now, after edits and refunds, with tax and shipping.",
     unit: "money",
     basis: "revenue",
   },
+  {
+    id: "order-counts-as",
+    section: "customers",
+    labels: ["Counts as"],
+    definition:
+      "On a customer's order list: what Tenure counts for the order, its net sales or total sales as Settings say (zero for test and excluded orders), or the profit on it when the page shows profit.",
+    unit: "money",
+    basis: "page",
+  },
+
   {
     id: "sales-channel",
     section: "customers",
