@@ -9,9 +9,13 @@ import { glossaryTerm, glossaryUrl, shortHelp, unitLine } from "~/display/glossa
 // closes it). data-term marks the label for the browser test that reads every page's labels.
 
 /** The label text alone, marked with its term (where a button cannot go, e.g. inside a sort button). */
-export function TermText({ term, label }: { term: string; label?: string }) {
+export function TermText({ term, label, id }: { term: string; label?: string; id?: string }) {
   const definition = glossaryTerm(term);
-  return <span data-term={definition.id}>{label ?? definition.labels[0]}</span>;
+  return (
+    <span data-term={definition.id} id={id}>
+      {label ?? definition.labels[0]}
+    </span>
+  );
 }
 
 export interface HelpLabelProps {
@@ -19,9 +23,11 @@ export interface HelpLabelProps {
   term: string;
   /** The label as shown, when not the term's name (a horizon in it, "Avg …"). */
   label?: string;
+  /** An id for the label text alone (aria-labelledby of a section: its name without the help button's). */
+  labelId?: string;
 }
 
-export function HelpLabel({ term, label }: HelpLabelProps) {
+export function HelpLabel({ term, label, labelId }: HelpLabelProps) {
   const definition = glossaryTerm(term);
   const shown = label ?? definition.labels[0];
   const [open, setOpen] = useState(false);
@@ -29,7 +35,7 @@ export function HelpLabel({ term, label }: HelpLabelProps) {
   const close = useCallback(() => setOpen(false), []);
   return (
     <span style={{ display: "inline-flex", alignItems: "center", gap: "var(--p-space-100)", maxWidth: "100%" }}>
-      <TermText term={term} label={shown} />
+      <TermText term={term} label={shown} id={labelId} />
       <Popover
         active={open}
         onClose={close}

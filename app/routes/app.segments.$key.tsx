@@ -95,13 +95,14 @@ export default function SegmentPage() {
                 columns={{ xs: 2, md: 7 }}
                 gap="400"
                 figures={[
-                  { labelAs: "h3", label: "Customers", value: count(row.customers) },
+                  { labelAs: "h3", term: "customers", label: "Customers", value: count(row.customers) },
                   {
+                    term: "trend-30d",
                     label: "30 days ago",
                     value: row.customers30dAgo === null ? "—" : `${count(row.customers30dAgo)} (${change(row.customers, row.customers30dAgo, "relative", count).text})`,
                   },
-                  { labelAs: "h3", label: "Share of customers", value: percent(row.share) },
-                  { labelAs: "h3", label: "Share of revenue", value: percent(row.revenueShare) },
+                  { labelAs: "h3", term: "share", label: "Share of customers", value: percent(row.share) },
+                  { labelAs: "h3", term: "revenue-share", label: "Share of revenue", value: percent(row.revenueShare) },
                   { labelAs: "h3", term: "spent-to-date", label: withBasis("Avg spent to date", labelBasis(basis)), value: money(inBasis(row.averageHistoricClvMinor, basis), currency) },
                   {
                     labelAs: "h3",

@@ -3,7 +3,7 @@ import { useLoaderData } from "@remix-run/react";
 import { BlockStack, Card, IndexTable, InlineStack, Layout, Link, Page, Text } from "@shopify/polaris";
 import { change, count, isoDay, money, percent } from "~/display/format";
 import { expectedSpendLabel, segmentNote, withBasis } from "~/display/glossary";
-import { GlossaryLinks, termHeading } from "~/components/HelpLabel";
+import { GlossaryLinks, HelpLabel, termHeading } from "~/components/HelpLabel";
 import { MoneyBasisToggle } from "~/components/MoneyBasisToggle";
 import { inBasis, labelBasis, moneyBasisOf, type PageMoneyBasis } from "~/pages/money-basis";
 import { NumericCell } from "~/components/NumericCell";
@@ -44,11 +44,13 @@ function headingsOf(horizonDays: number, basis: PageMoneyBasis) {
 const SEGMENT_KINDS = [
   {
     kind: "rfm",
+    term: "rfm",
     caption: "RFM segments",
     description: "Every customer with an order is in exactly one RFM segment, from their recency, frequency and spend scores.",
   },
   {
     kind: "behaviour",
+    term: "behaviour",
     caption: "Behavioural segments",
     description: "A customer can be in several behavioural segments at once, so these shares add up to more than 100%.",
   },
@@ -67,9 +69,10 @@ export default function Segments() {
             <MoneyBasisToggle basis={basis} />
           </Layout.Section>
         )}
-        {SEGMENT_KINDS.map(({ kind, caption, description }) => (
+        {SEGMENT_KINDS.map(({ kind, term, caption, description }) => (
           <Layout.Section key={kind}>
             <SegmentTable
+              term={term}
               caption={caption}
               description={description}
               rows={segments?.rows.filter((row) => row.kind === kind) ?? []}
@@ -97,6 +100,7 @@ function trendOf(row: SegmentRow) {
 }
 
 function SegmentTable({
+  term,
   caption,
   description,
   rows,
@@ -104,6 +108,7 @@ function SegmentTable({
   horizonDays,
   basis,
 }: {
+  term: string;
   caption: string;
   description: string;
   rows: SegmentRow[];
@@ -118,8 +123,8 @@ function SegmentTable({
       <section aria-labelledby={id}>
         <div style={{ padding: "var(--p-space-400)" }}>
           <BlockStack gap="100">
-            <Text as="h2" variant="headingMd" id={id}>
-              {caption}
+            <Text as="h2" variant="headingMd">
+              <HelpLabel term={term} label={caption} labelId={id} />
             </Text>
             <Text as="p" tone="subdued">
               {description}
