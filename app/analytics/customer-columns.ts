@@ -21,6 +21,8 @@ export class CustomerFactsColumns {
   private readonly purchaseDays: number[] = [];
   /** Value of the purchase days after the first (summary.monetaryValue x frequency). */
   private readonly repeatValue: number[] = [];
+  /** 1: every order cancelled or refunded in full (CustomerFacts.onlyVoidedOrders). */
+  private readonly onlyVoided: number[] = [];
 
   get length(): number {
     return this.ids.length;
@@ -39,6 +41,7 @@ export class CustomerFactsColumns {
     // monetaryValue = repeatValue / frequency in customerFactsFromOrders; the sum of whole
     // minor units is exact, so dividing again gives the same number.
     this.repeatValue.push(s && s.frequency > 0 ? Math.round(s.monetaryValue * s.frequency) : 0);
+    this.onlyVoided.push(facts.onlyVoidedOrders === true ? 1 : 0);
     return this.ids.length - 1;
   }
 
@@ -52,6 +55,11 @@ export class CustomerFactsColumns {
 
   netSpentOf(i: number): number {
     return this.netSpent[i];
+  }
+
+  /** Every order of customer i was cancelled or refunded in full. */
+  onlyVoidedOrders(i: number): boolean {
+    return this.onlyVoided[i] === 1;
   }
 
   lastOrderDayOf(i: number): number | null {
@@ -69,6 +77,7 @@ export class CustomerFactsColumns {
       lastDay: Int32Array.from(this.lastDay.slice(from, to)),
       purchaseDays: Int32Array.from(this.purchaseDays.slice(from, to)),
       repeatValue: Float64Array.from(this.repeatValue.slice(from, to)),
+      onlyVoided: Uint8Array.from(this.onlyVoided.slice(from, to)),
     };
   }
 
@@ -83,6 +92,7 @@ export class CustomerFactsColumns {
       columns.lastDay.push(slice.lastDay[i]);
       columns.purchaseDays.push(slice.purchaseDays[i]);
       columns.repeatValue.push(slice.repeatValue[i]);
+      columns.onlyVoided.push(slice.onlyVoided[i]);
     }
     return columns;
   }
@@ -103,6 +113,7 @@ export class CustomerFactsColumns {
       discountedOrders: this.discountedOrders[i],
       firstOrderDay: firstDay,
       lastOrderDay: lastDay,
+      onlyVoidedOrders: this.onlyVoided[i] === 1,
       summary: {
         customerId,
         orders: this.purchaseDays[i],
@@ -128,6 +139,7 @@ export interface FactsSlice {
   lastDay: Int32Array;
   purchaseDays: Int32Array;
   repeatValue: Float64Array;
+  onlyVoided: Uint8Array;
 }
 
 /** PredictionColumns' arrays (transferable between threads). */

@@ -24,6 +24,8 @@ export interface CustomerOrderFact {
   net: number;
   /** The order used at least one discount code. */
   discounted: boolean;
+  /** Cancelled or refunded in full (issue 13): a customer with only such orders gets no prediction. */
+  voided?: boolean;
 }
 
 /** What scoring needs to know about one customer, as of a day. */
@@ -37,6 +39,11 @@ export interface CustomerFacts {
   lastOrderDay: number | null;
   /** The purchase-day summary the count model scores (summary.ts conventions); null without orders. */
   summary: CustomerSummary | null;
+  /**
+   * Every order so far was cancelled or refunded in full: the customer is left out of
+   * predictions (no expected spend, no chance of ordering) and counted on the dashboard.
+   */
+  onlyVoidedOrders?: boolean;
 }
 
 /** The shop's current fit, as the scorer sees it. */
@@ -128,6 +135,7 @@ export function customerFactsFromOrders(
     discountedOrders,
     firstOrderDay: firstDay,
     lastOrderDay: lastDay,
+    onlyVoidedOrders: kept.every((order) => order.voided === true),
     summary: {
       customerId,
       orders: days.length,
@@ -151,9 +159,9 @@ export function segmentKey(name: string): string {
   return key;
 }
 
-/** The prediction of one customer, or null without a model (or without orders). */
+/** The prediction of one customer, or null without a model (or without orders, or with only voided ones). */
 export function predictionOf(facts: CustomerFacts, model: ShopModel | null): CustomerPrediction | null {
-  if (!model || !facts.summary) return null;
+  if (!model || !facts.summary || facts.onlyVoidedOrders === true) return null;
   return model.score(facts.summary);
 }
 
@@ -166,9 +174,12 @@ const wholeOrNull = (value: number | null): number | null => (value === null || 
 export function customerMetrics(
   facts: CustomerFacts,
   ctx: ScoringContext,
-  prediction: CustomerPrediction | null = predictionOf(facts, ctx.model),
+  scored: CustomerPrediction | null = predictionOf(facts, ctx.model),
 ): CustomerMetricsValues {
   const hasOrders = facts.orders > 0 && facts.lastOrderDay !== null;
+  // Only cancelled or fully refunded orders: nothing to predict from (the refit may pass a score anyway).
+  const voided = facts.onlyVoidedOrders === true;
+  const prediction = voided ? null : scored;
   const recencyDays = hasOrders ? ctx.asOfDay - (facts.lastOrderDay as number) : null;
   const scores =
     hasOrders && ctx.cuts
@@ -177,7 +188,7 @@ export function customerMetrics(
   const segment = scores ? segmentKey(segmentFor(scores, ctx.rules.length > 0 ? ctx.rules : DEFAULT_SEGMENT_RULES)) : null;
   const predictedClv = wholeOrNull(prediction?.predictedClv ?? null);
   // The estimate is the same for everyone, so it never feeds the behaviours (VIP would be everyone).
-  const estimate = !prediction && !ctx.model && hasOrders ? (ctx.averages ?? null) : null;
+  const estimate = !prediction && !ctx.model && hasOrders && !voided ? (ctx.averages ?? null) : null;
   const behaviours =
     hasOrders && ctx.thresholds
       ? behaviouralSegmentsOf(

@@ -44,6 +44,11 @@ export interface KpisAggregate {
   /** Orders and net revenue in the last `periodDays` days and the `periodDays` before. */
   periodOrders: KpiValue;
   periodNetRevenueMinor: KpiValue;
+  /**
+   * Customers whose every order was cancelled or refunded in full: left out of predictions
+   * (issue 13). Absent in aggregates written before it was counted.
+   */
+  onlyVoidedCustomers?: number;
 }
 
 /** Defined beside the scoring that fills it. */

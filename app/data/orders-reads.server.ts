@@ -42,7 +42,7 @@ export async function countCustomerOrders(db: Queryable, shop: string, id: strin
 
 /** The customer's counted orders, oldest first, through the one definition both workers use. */
 export async function readCustomerCountedOrders(db: Queryable, shop: string, settings: MetricsSettings, id: string) {
-  const result = await db.query<{ day: number; net: bigint; discounted: boolean }>(
+  const result = await db.query<{ day: number; net: bigint; discounted: boolean; voided: boolean }>(
     `${countedOrdersSql(settings)} AND o."customerId" = $6::bigint ORDER BY o."processedAt"`,
     [...countedOrdersParams(shop, settings), id],
   );

@@ -101,7 +101,7 @@ export async function recomputeCustomerMetrics(
         const id = String(row.live_id);
         let facts = factsById.get(id);
         if (!facts) factsById.set(id, (facts = []));
-        if (row.day !== null) facts.push({ day: Number(row.day), net: Number(row.net), discounted: row.discounted === true });
+        if (row.day !== null) facts.push({ day: Number(row.day), net: Number(row.net), discounted: row.discounted === true, voided: row.voided === true });
       }
       const rows = [...factsById].map(([id, facts]) => customerMetrics(customerFactsFromOrders(id, facts, asOfDay), context));
       // computedAt is the real time of the write, whatever the scoring clock: freshness is

@@ -52,6 +52,8 @@ export interface AggregateInputs {
   table: ReturnType<OrderTableBuilder["build"]>["table"];
   dimensions: ShopData["dimensions"];
   fit: FitOutcome;
+  /** ShopData.onlyVoidedCustomers: counted on the dashboard. */
+  onlyVoidedCustomers: number;
 }
 
 /**
@@ -59,7 +61,7 @@ export interface AggregateInputs {
  * part of the work. Yields between retention subsets, so it can run while PostgreSQL builds
  * a partition's indexes without holding up the statements that build them.
  */
-export async function tableAggregates(a: Omit<AggregateInputs, "tally" | "refitAt" | "modelVersion">): Promise<TableAggregates> {
+export async function tableAggregates(a: Omit<AggregateInputs, "tally" | "refitAt" | "modelVersion" | "onlyVoidedCustomers">): Promise<TableAggregates> {
   const { settings, asOfDay, report, table, dimensions } = a;
   const before = retentionSummaryFromTable(table, { asOfDay: asOfDay - KPI_PERIOD_DAYS, maxCohorts: 0 });
   const period = periodTotals(table, asOfDay, KPI_PERIOD_DAYS);
@@ -128,18 +130,21 @@ export async function writeAggregates(pool: pg.Pool, shop: string, a: AggregateI
   };
 
   const { before, period, retention, filtered, backtest: backtestAggregate } = parts;
-  const kpis: KpisAggregate = kpisOf({
-    currency: settings.currency,
-    asOfIso,
-    periodDays: KPI_PERIOD_DAYS,
-    now: report,
-    before,
-    averagePredictedClv: {
-      value: tally.clvCount > 0 ? tally.clvSum / tally.clvCount : null,
-      previous: clvBefore.any && clvBefore.customers > 0 ? clvBefore.sum / clvBefore.customers : null,
-    },
-    period,
-  });
+  const kpis: KpisAggregate = {
+    ...kpisOf({
+      currency: settings.currency,
+      asOfIso,
+      periodDays: KPI_PERIOD_DAYS,
+      now: report,
+      before,
+      averagePredictedClv: {
+        value: tally.clvCount > 0 ? tally.clvSum / tally.clvCount : null,
+        previous: clvBefore.any && clvBefore.customers > 0 ? clvBefore.sum / clvBefore.customers : null,
+      },
+      period,
+    }),
+    onlyVoidedCustomers: a.onlyVoidedCustomers,
+  };
 
   const moved = await segmentMovesSince(pool, shop, new Date(a.refitAt.getTime() - MOVEMENT_DAYS * 86_400_000));
   const movements: MovementsAggregate = {

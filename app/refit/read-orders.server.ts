@@ -26,6 +26,8 @@ export interface ShopData {
   dimensions: Record<RetentionDimension, DimensionValues>;
   orders: number;
   customersWithOrders: number;
+  /** Customers whose every order was cancelled or refunded in full: left out of predictions (issue 13). */
+  onlyVoidedCustomers: number;
   /** The read's snapshot (pg_current_snapshot): a customer row changed outside it is newer than our orders. */
   snapshot: string;
   changesAtSnapshot: number;
@@ -49,6 +51,7 @@ export async function readShop(pool: pg.Pool, shop: string, settings: MetricsSet
       const tableIndex: number[] = [];
       let orders = 0;
       let customersWithOrders = 0;
+      let onlyVoidedCustomers = 0;
       let currentId = "";
       let current: CustomerOrderFact[] = [];
       let first: CountedOrderArray | null = null;
@@ -56,6 +59,7 @@ export async function readShop(pool: pg.Pool, shop: string, settings: MetricsSet
         if (currentId === "") return;
         const f = customerFactsFromOrders(currentId, current, asOfDay);
         facts.add(f);
+        if (f.orders > 0 && f.onlyVoidedOrders) onlyVoidedCustomers++;
         if (f.orders > 0 && first) {
           tableIndex.push(customersWithOrders++);
           orders += f.orders;
@@ -96,7 +100,7 @@ export async function readShop(pool: pg.Pool, shop: string, settings: MetricsSet
             current = [];
             first = null;
           }
-          const order = { day: Number(row[1]), net: Number(row[2]), discounted: row[3] };
+          const order = { day: Number(row[1]), net: Number(row[2]), discounted: row[3], voided: row[7] };
           // Rows come in day order: the first row on or before as-of is the first order.
           if (!first && order.day <= asOfDay) first = row;
           current.push(order);
@@ -111,6 +115,7 @@ export async function readShop(pool: pg.Pool, shop: string, settings: MetricsSet
         dimensions,
         orders,
         customersWithOrders,
+        onlyVoidedCustomers,
         snapshot: clock.snapshot,
         changesAtSnapshot: clock.changes,
       };
@@ -128,7 +133,7 @@ export async function freshFacts(db: Queryable, shop: string, settings: MetricsS
   const rows = await countedOrdersOf(db, shop, settings, ids);
   const byCustomer = new Map<string, CustomerOrderFact[]>(ids.map((id) => [id, []]));
   for (const row of rows) {
-    byCustomer.get(String(row.customer_id))?.push({ day: Number(row.day), net: Number(row.net), discounted: row.discounted });
+    byCustomer.get(String(row.customer_id))?.push({ day: Number(row.day), net: Number(row.net), discounted: row.discounted, voided: row.voided });
   }
   return [...byCustomer].map(([id, orders]) => customerFactsFromOrders(id, orders, asOfDay));
 }

@@ -119,7 +119,12 @@ async function refit(
   );
   const { fit, version, modelVersion, refitAt, tally, report, table } = scored;
   await writeDailyCounts(pool, shop, asOfDay, tally);
-  await writeAggregates(pool, shop, { settings, asOfDay, modelVersion, refitAt, tally, report, table, dimensions: scored.dimensions, fit }, scored.tableAggregates);
+  await writeAggregates(
+    pool,
+    shop,
+    { settings, asOfDay, modelVersion, refitAt, tally, report, table, dimensions: scored.dimensions, fit, onlyVoidedCustomers: scored.onlyVoidedCustomers },
+    scored.tableAggregates,
+  );
   phase("aggregates");
   const durationMs = Date.now() - startedAt.getTime();
   await markFitFinished(pool, shop, version, durationMs);
@@ -204,6 +209,7 @@ async function fitAndRescore(
     table,
     dimensions: data.dimensions,
     customers: data.customersWithOrders,
+    onlyVoidedCustomers: data.onlyVoidedCustomers,
     orders: data.orders,
     rowsWritten,
     changedDuringRefit: written.changedDuringRefit,

@@ -42,6 +42,14 @@ export default function Dashboard() {
         {kpis && (
           <Layout.Section>
             <Kpis data={dashboard} basis={basis} />
+            {(kpis.onlyVoidedCustomers ?? 0) > 0 && (
+              <Box paddingBlockStart="200">
+                <Text as="p" variant="bodySm" tone="subdued">
+                  {count(kpis.onlyVoidedCustomers ?? 0)} {kpis.onlyVoidedCustomers === 1 ? "customer whose only orders were" : "customers whose only orders were"}{" "}
+                  cancelled or refunded {kpis.onlyVoidedCustomers === 1 ? "is" : "are"} left out of predictions.
+                </Text>
+              </Box>
+            )}
           </Layout.Section>
         )}
         {segments && (
