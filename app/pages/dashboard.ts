@@ -36,7 +36,6 @@ export function kpiFigures(data: DashboardData, basis: PageMoneyBasis): KpiFigur
   });
   const rate = BENCHMARKS.repeatPurchaseRate;
   const horizon = horizonText(data.horizonDays);
-  const spent = k.averageHistoricClvMinor.value;
   const expected = k.averagePredictedClvMinor.value;
   return [
     { term: "customers", label: "Customers", money: false, ...figure(k.customers, count), help: "Customers with at least one order." },
@@ -73,7 +72,7 @@ export function kpiFigures(data: DashboardData, basis: PageMoneyBasis): KpiFigur
       term: "lifetime-value",
       label: named("Avg lifetime value"),
       money: true,
-      value: money(spent === null || expected === null ? null : inBasis(spent + expected, basis), data.currency),
+      ...figure(sumOf(k.averageHistoricClvMinor, k.averagePredictedClvMinor), moneyOf),
       help: `Spent to date + expected spend over the next ${horizon}, per customer.`,
     },
     {
@@ -92,6 +91,12 @@ export function kpiFigures(data: DashboardData, basis: PageMoneyBasis): KpiFigur
       help: `${count(k.periodOrders.value)} orders in the period.`,
     },
   ];
+}
+
+/** Lifetime value from its parts, now and then (null where either part is unknown). */
+function sumOf(a: KpiValue, b: KpiValue): KpiValue {
+  const add = (x: number | null, y: number | null) => (x === null || y === null ? null : x + y);
+  return { value: add(a.value, b.value), previous: add(a.previous, b.previous) };
 }
 
 function capitalised(text: string): string {
