@@ -173,7 +173,7 @@ function Scores({ customer }: { customer: CustomerDetail }) {
       {m.behaviours.length > 0 && (
         <BlockStack gap="100">
           <Text as="h3" variant="headingSm">
-            Behaviours
+            <HelpLabel term="behaviour" label="Behaviours" />
           </Text>
           <InlineStack gap="100">
             {m.behaviours.map((b) => (
@@ -215,7 +215,7 @@ function Value({ customer, basis }: { customer: CustomerDetail; basis: PageMoney
       {a ? (
         <BlockStack gap="100">
           <Text as="h3" variant="headingSm">
-            Assumptions
+            <HelpLabel term="assumptions" />
           </Text>
           <Text as="p" variant="bodySm" tone="subdued">
             {`Lifetime value = spent to date + expected spend over the next ${horizon} (${count(a.horizonDays)} days), discounted at ${percent(a.annualDiscountRate, 0)} a year${basis.basis === "profit" ? `, shown as profit at your ${percent(basis.grossMargin, 0)} margin` : ", as revenue"}. Model: ${modelLabel(customer.prediction.modelName)} with Gamma-Gamma spend, fitted in ${a.unit}s as of ${isoDay(customer.prediction.fitAsOfIso)}.`}

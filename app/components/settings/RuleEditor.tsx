@@ -3,6 +3,7 @@ import { Fragment, useMemo } from "react";
 import { SEGMENT_DEFINITIONS, SEGMENT_NAMES } from "~/analytics/segments";
 import { segmentName } from "~/display/segment-names";
 import { ListBanner } from "~/components/states";
+import { HelpLabel } from "~/components/HelpLabel";
 import { RULE_CONDITIONS, type RuleCondition, type RuleInput, type SettingsFieldErrors, defaultRuleInputs, parseSettingsForm } from "~/pages/settings-form";
 
 // The RFM rule table as an editable list: rules are tried in order, the first that matches a
@@ -11,6 +12,8 @@ import { RULE_CONDITIONS, type RuleCondition, type RuleInput, type SettingsField
 // edits (validateSegmentRules, pure); the server checks again on save.
 
 const CONDITION_LABELS: Record<RuleCondition, string> = { r: "R (recency)", f: "F (frequency)", m: "M (money)", fm: "(F+M)/2" };
+/** Each condition's glossary term (its help on the column header). */
+const CONDITION_TERMS: Record<RuleCondition, string> = { r: "recency", f: "frequency", m: "monetary", fm: "frequency-monetary" };
 const WHOLE = ["1", "2", "3", "4", "5"];
 const HALVES = ["1", "1.5", "2", "2.5", "3", "3.5", "4", "4.5", "5"];
 /** A condition's two selects, lowest score first. */
@@ -64,11 +67,11 @@ export function RuleEditor({ rules, labels, errors, onChange }: RuleEditorProps)
                 #
               </th>
               <th scope="col" style={head}>
-                Segment
+                <HelpLabel term="rfm" label="Segment" />
               </th>
               {RULE_CONDITIONS.map((condition) => (
                 <th key={condition} scope="col" style={head}>
-                  {CONDITION_LABELS[condition]}
+                  <HelpLabel term={CONDITION_TERMS[condition]} label={CONDITION_LABELS[condition]} />
                 </th>
               ))}
               <th scope="col" style={head}>
