@@ -80,7 +80,15 @@ describe("planDeliveries", () => {
     for (const { topic, body } of bodies) {
       if (topic === "customers/create") mapCustomerPayload(body, topic);
       else if (topic === "refunds/create") mapRefundPayload(body, topic);
-      else mapOrderPayload(body, topic);
+      else {
+        // The demo carries each order's parts (issue 13): what its refunds returned is what
+        // its current subtotal lacks, so net sales = gross - discounts - returns holds.
+        const { order, refunds } = mapOrderPayload(body, topic);
+        expect(order.parts).not.toBeNull();
+        if (body.financial_status !== "voided") {
+          expect(order.parts!.returnsMinor).toBe(refunds.reduce((sum, refund) => sum + (refund.parts?.returnsMinor ?? 0n), 0n));
+        }
+      }
     }
   });
 
