@@ -1,6 +1,7 @@
 import { Badge, DataTable, Text } from "@shopify/polaris";
 import { count, MISSING, money, ratio } from "~/display/format";
 import type { CohortsPageData } from "~/pages/cohorts";
+import { HelpLabel, TermText } from "../HelpLabel";
 
 // LTV per customer at 30/60/90/180/365 days after the first order: all cohorts pooled,
 // then each cohort; with LTV:CAC beside each figure when a CAC is set.
@@ -37,7 +38,15 @@ export function LtvTable({ page }: { page: CohortsPageData }) {
   return (
     <DataTable
       columnContentTypes={["text", "numeric", ...horizonsDays.map(() => "numeric" as const), "text"]}
-      headings={["First order", "Customers", ...horizonsDays.map((days) => `${days} days`), "Payback"]}
+      headings={[
+        <HelpLabel key="first" term="first-order" />,
+        <HelpLabel key="customers" term="customers" />,
+        // One help for the day columns, on the first: they mean the same, day count by day count.
+        ...horizonsDays.map((days, index) =>
+          index === 0 ? <HelpLabel key={days} term="cohort-ltv" label={`${days} days`} /> : <TermText key={days} term="cohort-ltv" label={`${days} days`} />,
+        ),
+        <HelpLabel key="payback" term="payback" />,
+      ]}
       rows={rows}
       stickyHeader
       truncate

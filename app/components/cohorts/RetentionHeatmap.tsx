@@ -1,6 +1,7 @@
 import { Badge, BlockStack, Text } from "@shopify/polaris";
 import { count, MISSING, percent } from "~/display/format";
 import type { CohortView } from "~/pages/cohorts";
+import { HelpLabel, TermText } from "../HelpLabel";
 
 // Retention by first-order month as a real table (caption, row and column headers, the
 // percentage written in every cell); colour only adds a heat scale. "in-month" = share of
@@ -77,14 +78,21 @@ export function RetentionHeatmap({ cohorts, mode, smallCohortSize, filterLabel }
           <thead>
             <tr>
               <th scope="col" style={{ ...headStyle, textAlign: "left" }}>
-                First order
+                <HelpLabel term="first-order" />
               </th>
               <th scope="col" style={headStyle}>
-                Customers
+                <HelpLabel term="customers" />
               </th>
               {Array.from({ length: months }, (_, k) => (
                 <th key={k} scope="col" style={headStyle}>
-                  <span aria-hidden="true">M{k}</span>
+                  {/* One help for all month columns, on the first: they mean the same, month by month. */}
+                  {k === 0 ? (
+                    <HelpLabel term="retention" label="M0" />
+                  ) : (
+                    <span aria-hidden="true">
+                      <TermText term="retention" label={`M${k}`} />
+                    </span>
+                  )}
                   <Text as="span" visuallyHidden>
                     Month {k}
                   </Text>
