@@ -153,6 +153,23 @@ describe("saving settings", () => {
     // Net sales, Shopify's own definition, unless the merchant chooses otherwise.
     expect(page.form.revenueBasis).toBe("net_sales");
     expect(page.form.segmentRules).toEqual(defaultRuleInputs());
+    expect(page.ordersWithoutParts).toBe(0);
+  });
+
+  it("counts the orders that still count at total sales because their parts were never read (test orders aside)", async () => {
+    const shop = uniqueShop("unknown-parts");
+    const insert = (id: number, parts: number | null, test = false) =>
+      pool().query(
+        `INSERT INTO "Order" (shop, id, "processedAt", "shopifyCreatedAt", "shopifyUpdatedAt", currency, "currentTotalMinor", "netMinor", test,
+                              "discountCodes", tags, "grossSalesMinor", "discountsMinor", "returnsMinor", "taxMinor", "shippingMinor", "dutiesMinor", "netSalesMinor")
+         VALUES ($1, $2, now(), now(), now(), 'USD', 1000, 1000, $3, '{}', '{}', $4, 0, 0, 0, 0, 0, $4)`,
+        [shop, id, test, parts],
+      );
+    await insert(1, null);
+    await insert(2, null);
+    await insert(3, null, true);
+    await insert(4, 1_000);
+    expect((await loadSettingsPage(pool(), shop)).ordersWithoutParts).toBe(2);
   });
 });
 
