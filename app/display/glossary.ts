@@ -112,7 +112,7 @@ const TERMS: GlossaryTerm[] = [
     section: "money",
     labels: ["Total sales"],
     definition:
-      "Shopify's definition: net sales plus shipping charges, duties, additional fees and taxes. Choose it in Settings if you prefer to count what customers paid in full.",
+      "Shopify's definition: net sales plus taxes, duties and shipping charges, which Tenure reads as the order's current total after refunds. Choose it in Settings if you prefer to count what customers paid in full.",
     unit: "money",
     basis: "revenue",
   },
