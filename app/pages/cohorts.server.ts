@@ -66,7 +66,11 @@ export async function loadCohortsPage(db: Queryable, shop: string, requested: Co
   page.horizonsDays = report.assumptions.horizonsDays;
   page.lastCompleteMonth = report.assumptions.lastCompleteMonth;
   page.olderCohortsNotListed = report.cohorts.olderCohortsNotListed;
-  page.totals = { customers: report.totals.customers, repeatPurchaseRate: report.totals.repeatPurchaseRate };
+  page.totals = {
+    customers: report.totals.customers,
+    repeatPurchaseRate: report.totals.repeatPurchaseRate,
+    averageSpentToDate: report.totals.customers > 0 ? Math.round(report.totals.netRevenue / report.totals.customers) : null,
+  };
   page.cohorts = report.cohorts.rows.map((row: CohortRow) => ({
     month: row.month,
     size: row.size,

@@ -32,7 +32,8 @@ export interface CohortsPageData {
   horizonsDays: number[];
   lastCompleteMonth: string | null;
   olderCohortsNotListed: number;
-  totals: { customers: number; repeatPurchaseRate: number | null } | null;
+  /** averageSpentToDate: net revenue per customer over every customer shown, however recent (minor units), the figure LTV at 365 days is read against. */
+  totals: { customers: number; repeatPurchaseRate: number | null; averageSpentToDate: number | null } | null;
   cohorts: CohortView[];
   /** All cohorts pooled. */
   ltv: {

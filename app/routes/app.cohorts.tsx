@@ -13,7 +13,8 @@ import {
   Text,
 } from "@shopify/polaris";
 import { useState } from "react";
-import { Chart, chartLinks } from "~/components/charts";
+import { chartLinks } from "~/components/charts";
+import { LtvChart } from "~/components/cohorts/LtvChart";
 import { LtvTable } from "~/components/cohorts/LtvTable";
 import { RETENTION_MODE_LABELS, RetentionHeatmap, type RetentionMode } from "~/components/cohorts/RetentionHeatmap";
 import { channelName } from "~/display/channel-names";
@@ -105,8 +106,6 @@ function CohortsBody({ page, loading }: { page: CohortsPageData; loading: boolea
   const [mode, setMode] = useState<RetentionMode>("inMonth");
   const small = page.cohorts.filter((row) => row.small);
   const ltv = page.ltv;
-  const byMonth = ltv?.byMonth ?? [];
-  const lastMonth = byMonth.reduce<number>((last, value, k) => (value !== null ? k : last), -1);
   return (
     <CardColumn>
       {page.filterUnavailable && (
@@ -131,6 +130,7 @@ function CohortsBody({ page, loading }: { page: CohortsPageData; loading: boolea
               ]}
             />
           </InlineGrid>
+          <Ltv365Note page={page} />
           <Text as="p" variant="bodySm" tone="subdued">
             As of {isoDay(page.asOfIso)}; computed {instant(page.computedAtIso, timeZone)}. Amounts in {page.currency}, net of refunds.
           </Text>
@@ -184,25 +184,31 @@ function CohortsBody({ page, loading }: { page: CohortsPageData; loading: boolea
           </>
         }
       >
-        <Chart
-          height={260}
+        <LtvChart
+          page={page}
           title={`Cumulative net revenue per customer by month since the first order (month 0 = the month of the first order), ${filterText(page).toLowerCase()}`}
-          spec={{
-            kind: "line",
-            series: [
-              {
-                name: "LTV per customer",
-                data: byMonth.slice(0, lastMonth + 1).map((value, k) => ({ key: `Month ${k}`, value: value === null ? null : Math.round(value) })),
-              },
-            ],
-            formatValue: (value) => money(value, page.currency),
-          }}
         />
         <div aria-busy={loading} style={{ opacity: loading ? 0.5 : 1 }}>
           <LtvTable page={page} />
         </div>
       </HeadingCard>
     </CardColumn>
+  );
+}
+
+/**
+ * Why LTV at 365 days differs from the average spent to date (issue 13): it counts only the
+ * customers with a full year since their first order, and only that year's revenue.
+ */
+function Ltv365Note({ page }: { page: CohortsPageData }) {
+  const at365 = page.ltv?.atDays.find((point) => point.days === 365);
+  if (!at365 || at365.value === null || !page.totals) return null;
+  return (
+    <Text as="p" variant="bodySm" tone="subdued">
+      LTV at 365 days is what the {count(at365.customers)} customers whose first order is at least 365 days old spent in their first 365 days. The average
+      spent to date ({money(page.totals.averageSpentToDate, page.currency)}) covers all {count(page.totals.customers)} customers, new ones included, and
+      everything they spent so far, so the two differ.
+    </Text>
   );
 }
 

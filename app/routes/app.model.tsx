@@ -3,10 +3,11 @@ import { useLoaderData } from "@remix-run/react";
 import { Badge, Banner, BlockStack, DataTable, List, Page, Text } from "@shopify/polaris";
 import { COUNT_MODEL_LABELS } from "~/analytics/clv/count-model";
 import { chartLinks } from "~/components/charts";
-import { count, instant, isoDay, MISSING, percent, ratio } from "~/display/format";
+import { count, instant, isoDay, MISSING, money, percent, ratio } from "~/display/format";
 import { useShopTimeZone } from "~/components/ShopTimeZone";
 import { BacktestChart } from "~/components/model/BacktestChart";
-import { PARAMETER_MEANINGS, UNIT_WORDS } from "~/display/model-params";
+import { expectedSpendLabel } from "~/display/glossary";
+import { PARAMETER_MEANINGS, PARAMETER_UNITS, UNIT_WORDS, spendCustomersNote } from "~/display/model-params";
 import { NotReadyState, PageErrorBoundary, PageSkeleton, useLeavingPage } from "~/components/states";
 import { CardColumn } from "~/components/CardColumn";
 import { HeadingCard } from "~/components/HeadingCard";
@@ -37,6 +38,7 @@ export default function Model() {
     <Page title="Model" subtitle="How Tenure predicts each customer's next orders and lifetime value">
       <CardColumn>
         <StatusNotice page={page} />
+        {page.averages && !page.model && <AveragesEstimateCard page={page} averages={page.averages} />}
         {page.model && <ChosenModel page={page} />}
         {page.model && <Parameters page={page} />}
         {page.status !== "none" && <Backtest page={page} />}
@@ -59,10 +61,17 @@ function StatusNotice({ page }: { page: ModelPageData }) {
       <Banner tone="warning" title="Too little data to predict yet">
         <BlockStack gap="200">
           <p>{page.reason ? `${capitalise(page.reason)}.` : "The shop's order history is too thin for a reliable model."}</p>
-          <p>
-            Historic figures (orders, spend, RFM segments, cohorts) are still exact. Predicted CLV, P(alive) and expected next orders appear
-            automatically once there is enough history; nothing needs to be done.
-          </p>
+          {page.averages ? (
+            <p>
+              Historic figures (orders, spend, RFM segments, cohorts) are exact. Expected spend is shown as an estimate from averages, below; the
+              model&apos;s figures, P(alive), the chance of ordering and expected next orders replace it automatically once there is enough history.
+            </p>
+          ) : (
+            <p>
+              Historic figures (orders, spend, RFM segments, cohorts) are still exact. Expected spend, P(alive) and expected next orders appear
+              automatically once there is enough history; nothing needs to be done.
+            </p>
+          )}
         </BlockStack>
       </Banner>
     );
@@ -80,6 +89,61 @@ function StatusNotice({ page }: { page: ModelPageData }) {
   return null;
 }
 
+/** The estimate from averages a shop without a model shows: the formula with the shop's own figures, and its assumptions. */
+function AveragesEstimateCard({ page, averages }: { page: ModelPageData; averages: NonNullable<ModelPageData["averages"]> }) {
+  const years = averages.observedLifespanDays / 365.25;
+  return (
+    <HeadingCard title="Estimate from averages" term="estimate-from-averages">
+      <Text as="p">
+        Until the model can be fitted, each customer who has ordered is shown the same expected spend: the shop&apos;s average order value × its repeat
+        orders per customer per year × the horizon, but never for longer than customers have been observed. It is the simple formula most CLV
+        guides teach (average order value × orders per year × years as a customer), made from this shop&apos;s own orders.
+      </Text>
+      <FigureGrid
+        size="md"
+        columns={{ xs: 2, md: 4 }}
+        gap="300"
+        figures={[
+          { label: "Average order value", term: "aov", value: money(averages.aov, page.currency) },
+          { label: "Repeat orders per customer per year", term: "estimate-from-averages", value: ratio(averages.repeatOrdersPerYear) },
+          { label: "Observed lifespan", term: "estimate-from-averages", value: `${count(averages.observedLifespanDays)} days` },
+          {
+            label: `${expectedSpendLabel(averages.horizonDays)}, each customer`,
+            term: "estimate-from-averages",
+            value: money(averages.expectedSpend, page.currency),
+          },
+        ]}
+      />
+      <List>
+        <List.Item>
+          From {count(averages.customers)} customers with {count(averages.orders)} counted orders worth {money(averages.revenue, page.currency)}, as of{" "}
+          {isoDay(page.asOfIso)}.
+        </List.Item>
+        <List.Item>
+          Repeat orders per customer per year: the orders after each customer&apos;s first, divided by the years since their first orders, added over
+          all customers.
+        </List.Item>
+        <List.Item>
+          Observed lifespan: the longest any customer has been with the shop (since the earliest first order,{" "}
+          {years >= 1 ? `${ratio(years)} years` : `${count(averages.observedLifespanDays)} days`}). The repeat rate is not carried further than that.
+        </List.Item>
+        <List.Item>
+          Value of a new customer over the observed lifespan: {money(averages.newCustomerValue, page.currency)} (average order value × (1 + repeat
+          orders per year × observed lifespan in years)).
+        </List.Item>
+        <List.Item>
+          Discounted monthly at {percent(averages.annualDiscountRate, 1)} a year, as the model&apos;s figures are; in revenue, shown as profit on
+          pages whose money basis is profit.
+        </List.Item>
+        <List.Item>
+          It assumes every customer keeps ordering at the shop&apos;s average rate and value: it cannot tell a loyal customer from one who has left, so
+          there is no P(alive) or chance of ordering until the model fits.
+        </List.Item>
+      </List>
+    </HeadingCard>
+  );
+}
+
 function capitalise(text: string) {
   return text.charAt(0).toUpperCase() + text.slice(1);
 }
@@ -88,6 +152,8 @@ function ChosenModel({ page }: { page: ModelPageData }) {
   const timeZone = useShopTimeZone();
   const model = page.model!;
   const candidates = Object.entries(model.candidates);
+  // The choice uses a holdout only when one was given to the fit (the CLI can); the refit compares on the whole history.
+  const holdoutCompared = candidates.some(([, fit]) => fit?.holdoutMeanAbsoluteError !== undefined);
   return (
     <HeadingCard title={<>Chosen model: {modelLabel(model.chosen)}</>}>
       <Text as="p">{model.choiceReason}</Text>
@@ -102,18 +168,30 @@ function ChosenModel({ page }: { page: ModelPageData }) {
           { label: "Fitted", value: instant(page.finishedAtIso, timeZone) },
         ]}
       />
+      <Text as="p" variant="bodySm" tone="subdued">
+        {count(model.customers)} customers have a counted order; {count(model.repeatBuyers)} of them ordered on more than one day (a repeat buyer; orders on
+        the same day count as one purchase).
+      </Text>
       <DataTable
-        columnContentTypes={["text", "numeric", "numeric", "text"]}
-        headings={["Candidate", "Log-likelihood (higher fits better)", "Holdout error per customer", "Converged"]}
+        columnContentTypes={holdoutCompared ? ["text", "numeric", "numeric", "text"] : ["text", "numeric", "text"]}
+        headings={["Candidate", "Log-likelihood (higher fits better)", ...(holdoutCompared ? ["Holdout error per customer"] : []), "Converged"]}
         rows={candidates.map(([name, fit]) => [
           <span key={name}>
             {modelLabel(name)} {name === model.chosen && <Badge tone="success">Chosen</Badge>}
           </span>,
           fit ? ratio(fit.logLikelihood) : MISSING,
-          fit?.holdoutMeanAbsoluteError === undefined ? MISSING : ratio(fit.holdoutMeanAbsoluteError),
+          ...(holdoutCompared ? [fit?.holdoutMeanAbsoluteError === undefined ? MISSING : ratio(fit.holdoutMeanAbsoluteError)] : []),
           fit?.converged ? "Yes" : "No",
         ])}
       />
+      {!holdoutCompared && (
+        <Text as="p" variant="bodySm" tone="subdued">
+          The candidates are compared on how well they fit the whole history, with no period held back.{" "}
+          {page.backtest && page.backtest.weeks.length > 0
+            ? `The backtest below then tests the chosen model on a holdout: refitted without the last ${count(page.backtest.holdoutDays)} days, it forecasts them, and the forecast is compared with what happened.`
+            : "A backtest on a holdout period appears below once the history is long enough."}
+        </Text>
+      )}
       {candidates
         .filter(([, fit]) => fit && !fit.converged)
         .map(([name, fit]) => (
@@ -128,8 +206,14 @@ function ChosenModel({ page }: { page: ModelPageData }) {
 function Parameters({ page }: { page: ModelPageData }) {
   const model = page.model!;
   const unit = UNIT_WORDS[model.assumptions.unit] ?? model.assumptions.unit;
-  const rows = Object.entries(model.params).map(([name, value]) => [name, number(value as number), PARAMETER_MEANINGS[name] ?? ""]);
+  // The models run on minor units of the shop's currency: a money parameter is shown converted, with its currency.
+  const value = (name: string, raw: number) => (PARAMETER_UNITS[name] === "money" ? money(raw, page.currency) : number(raw));
+  const unitOf = (name: string) =>
+    PARAMETER_UNITS[name] === "money" ? page.currency : PARAMETER_UNITS[name] === "time" ? `${unit}s` : "none (a shape or ratio)";
+  const rowsOf = (params: Record<string, number>) =>
+    Object.entries(params).map(([name, raw]) => [name, value(name, raw), unitOf(name), PARAMETER_MEANINGS[name] ?? ""]);
   const spend = model.gammaGamma;
+  const averageRepeatOrder = spend && spend.params.q > 1 ? (spend.params.p * spend.params.gamma) / (spend.params.q - 1) : null;
   return (
     <HeadingCard
       title="Parameters"
@@ -139,24 +223,33 @@ function Parameters({ page }: { page: ModelPageData }) {
         </>
       }
     >
-      <DataTable columnContentTypes={["text", "numeric", "text"]} headings={["Parameter", "Value", "Meaning"]} rows={rows} />
+      <DataTable
+        columnContentTypes={["text", "numeric", "text", "text"]}
+        headings={["Parameter", "Value", "Unit", "Meaning"]}
+        rows={rowsOf(model.params as unknown as Record<string, number>)}
+      />
       <Text as="h3" variant="headingSm">
         Spend (Gamma-Gamma)
       </Text>
       {spend ? (
         <>
           <DataTable
-            columnContentTypes={["text", "numeric", "text"]}
-            headings={["Parameter", "Value", "Meaning"]}
-            rows={Object.entries(spend.params).map(([name, value]) => [name, number(value), PARAMETER_MEANINGS[name] ?? ""])}
+            columnContentTypes={["text", "numeric", "text", "text"]}
+            headings={["Parameter", "Value", "Unit", "Meaning"]}
+            rows={rowsOf(spend.params as unknown as Record<string, number>)}
           />
           <Text as="p" variant="bodySm" tone="subdued">
-            Fitted on {count(spend.customers)} repeat customers. The spend model assumes order values do not depend on how often a customer orders:
-            correlation here {spend.spendFrequencyCorrelation === null ? MISSING : ratio(spend.spendFrequencyCorrelation)} (near 0 is good).
+            {spendCustomersNote(spend.customers, model.repeatBuyers)} The spend model assumes order values do not depend on how often a customer
+            orders: correlation here {spend.spendFrequencyCorrelation === null ? MISSING : ratio(spend.spendFrequencyCorrelation)} (near 0 is good).
+          </Text>
+          <Text as="p" variant="bodySm" tone="subdued">
+            Expected order value is not the average order value (AOV): it forecasts a customer&apos;s next order from their repeat orders only (first
+            orders left out), drawn towards the shop-wide average repeat order ({money(averageRepeatOrder, page.currency)}) the fewer repeat orders the
+            customer has; AOV averages every order, first orders included.
           </Text>
         </>
       ) : (
-        <Text as="p">No spend model{model.gammaGammaNote ? `: ${model.gammaGammaNote}` : ""}. Predicted CLV is not shown without one.</Text>
+        <Text as="p">No spend model{model.gammaGammaNote ? `: ${model.gammaGammaNote}` : ""}. Expected spend is not shown without one.</Text>
       )}
     </HeadingCard>
   );
@@ -193,14 +286,24 @@ function Backtest({ page }: { page: ModelPageData }) {
 function Assumptions({ page }: { page: ModelPageData }) {
   const a = page.model!.assumptions;
   const changed =
-    a.grossMargin !== page.settings.grossMargin || a.annualDiscountRate !== page.settings.annualDiscountRate || a.horizonDays !== page.settings.horizonDays;
+    a.annualDiscountRate !== page.settings.annualDiscountRate || a.horizonDays !== page.settings.horizonDays;
   return (
     <HeadingCard title="Assumptions">
       <List>
-        <List.Item>Predicted CLV covers the next {count(a.horizonDays)} days.</List.Item>
-        <List.Item>Gross margin {percent(a.grossMargin, 0)}: CLV is profit, not revenue, when this is below 100%.</List.Item>
+        <List.Item>Expected spend covers the next {count(a.horizonDays)} days (the horizon in Settings).</List.Item>
+        <List.Item>
+          {a.grossMargin !== 1
+            ? `Gross margin ${percent(a.grossMargin, 0)}: this fit's expected spend is profit, not revenue.`
+            : page.settings.grossMargin < 1
+              ? `Predictions are in revenue; pages whose money basis is profit show them × your gross margin (${percent(page.settings.grossMargin, 0)}).`
+              : "Predictions are in revenue (no gross margin is set in Settings, so there is no profit view)."}
+        </List.Item>
         <List.Item>Discount rate {percent(a.annualDiscountRate, 1)} a year. Discounting: {a.discounting}.</List.Item>
         <List.Item>Expected next order: {a.nextOrder}.</List.Item>
+        <List.Item>
+          P(alive): the model&apos;s chance that a customer has not stopped buying for good. A customer may stop after any order, so it stays below
+          100% even the day after an order; the chance of ordering in the next 90 days is the figure to plan with.
+        </List.Item>
         <List.Item>Amounts in {page.currency}, net of refunds; orders excluded in settings do not count.</List.Item>
       </List>
       {changed && (

@@ -120,9 +120,13 @@ export interface WatchedPage {
   close(): Promise<void>;
 }
 
-/** A page in its own context (fresh cookies and cache) that records every problem it meets. */
+/**
+ * A page in its own context (fresh cookies and cache) that records every problem it meets.
+ * The context asks for reduced motion, so polaris-viz draws each chart's final frame at once:
+ * screenshots and DOM reads never catch a chart half-drawn (issue 13).
+ */
 export async function watchedPage(browser: Browser, viewport = { width: 1280, height: 900 }): Promise<WatchedPage> {
-  const context = await browser.newContext({ viewport });
+  const context = await browser.newContext({ viewport, reducedMotion: "reduce" });
   await isolateFromInternet(context);
   const page = await context.newPage();
   const problems: PageProblem[] = [];

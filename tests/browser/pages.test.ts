@@ -1,5 +1,6 @@
 import { type Page } from "playwright-core";
 import { screenshot } from "./browser";
+import { drawnLineValues, moneyValue } from "./charts";
 import { demoAppForFile } from "./harness";
 
 // Every merchant page renders with the demo shop's data: its heading, key figures read
@@ -122,6 +123,32 @@ describe("the merchant's pages in demo mode, with the demo shop's data", () => {
     expect(await heading(page)).toBe("Cohorts");
     await expect(page.getByText(/retention/i).first().isVisible()).resolves.toBe(true);
     await screenshot(page, "cohorts");
+    expect(problems).toEqual([]);
+  });
+
+  it("cohorts: the LTV line drawn stands at the figures of its table (the final frame, not a half-drawn one)", async () => {
+    const { page, problems } = await app.open("/app/cohorts");
+    // Read the line as soon as it is drawn (not after the network has been idle for a while): an animating
+    // chart's line would still be on its way up from 0, as a screenshot once caught it.
+    await page.reload({ waitUntil: "domcontentloaded" });
+    const chart = "Cumulative net revenue per customer";
+    await page.locator(`[role="figure"][aria-label^="${chart}"] mask path`).first().waitFor({ state: "attached" });
+    const monthsShown = await page.locator(`[role="figure"][aria-label^="${chart}"] table tbody tr`).count();
+    const drawn = await drawnLineValues(page, chart, monthsShown);
+    await page.getByRole("button", { name: /^Show the figures by month/ }).click();
+    const cells = await page.locator("[data-ltv-by-month] tbody tr").evaluateAll((rows) =>
+      rows.map((row) => [...row.querySelectorAll("th, td")].map((cell) => (cell.textContent ?? "").trim())),
+    );
+    const table = cells.map(([month, value]) => ({ month: Number(month.replace("Month ", "")), value: moneyValue(value) }));
+    expect(table.length).toBeGreaterThan(3);
+    expect(table[table.length - 1].month + 1).toBe(monthsShown);
+    const top = Math.max(...table.map((row) => row.value));
+    expect(top).toBeGreaterThan(0);
+    for (const row of table) {
+      // Within 2% of the largest figure: a pixel or two of a 260-pixel chart.
+      expect(Math.abs((drawn[row.month] ?? Number.NaN) - row.value), `month ${row.month}: drawn ${drawn[row.month]}, table ${row.value}`).toBeLessThan(top * 0.02);
+    }
+    await screenshot(page, "cohorts-ltv");
     expect(problems).toEqual([]);
   });
 

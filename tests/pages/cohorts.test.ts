@@ -79,7 +79,11 @@ describe("cohorts page data", () => {
     }
     expect(page.cohorts.some((row) => row.small)).toBe(true); // the last, partial month is small
     expect(page.ltv!.atDays.map((point) => point.days)).toEqual([30, 60, 90, 180, 365]);
-    expect(page.totals).toEqual({ customers: 600, repeatPurchaseRate: report.totals.repeatPurchaseRate });
+    expect(page.totals).toEqual({
+      customers: 600,
+      repeatPurchaseRate: report.totals.repeatPurchaseRate,
+      averageSpentToDate: Math.round(report.totals.netRevenue / 600),
+    });
     expect(page.filters.channel.map((item) => item.value).sort()).toEqual(["instagram", "pos", "web"]);
   });
 

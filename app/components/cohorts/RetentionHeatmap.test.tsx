@@ -45,5 +45,11 @@ describe("retention heatmap colours", () => {
     );
     expect(html).toContain("50%");
     expect(html).toMatch(/drawn in grey: the colours compare\s+the larger cohorts only/);
+    const allSmall = renderToString(
+      <AppProvider i18n={en}>
+        <RetentionHeatmap cohorts={[tiny]} mode="inMonth" smallCohortSize={30} filterLabel="All customers" />
+      </AppProvider>,
+    );
+    expect(allSmall).toContain("every cohort here is small, so none is coloured");
   });
 });

@@ -68,7 +68,8 @@ export function RetentionHeatmap({ cohorts, mode, smallCohortSize, filterLabel }
     <BlockStack gap="200">
       <Text as="p" variant="bodySm" tone="subdued">
         {RETENTION_MODE_LABELS[mode].caption}. Cohorts under {smallCohortSize} customers are marked small and drawn in grey: the colours compare
-        the larger cohorts only. {MISSING} means the month has not ended yet.
+        the larger cohorts only{cohorts.every((row) => row.small) ? " (every cohort here is small, so none is coloured)" : ""}. {MISSING} means the month
+        has not ended yet.
       </Text>
       <div role="region" aria-label={`Retention table, ${RETENTION_MODE_LABELS[mode].short.toLowerCase()}`} tabIndex={0} style={{ overflowX: "auto", maxWidth: "100%" }}>
         <table style={{ borderCollapse: "collapse", width: "100%", fontSize: 13 }}>
