@@ -46,7 +46,7 @@ export default function Customers() {
   if (leaving) return <PageSkeleton cards={2} />;
   const neverFitted = fit.status === null;
   return (
-    <Page title="Customers" subtitle={fit.asOfIso ? `Scores as of ${isoDay(fit.asOfIso)}` : undefined}>
+    <Page fullWidth title="Customers" subtitle={fit.asOfIso ? `Scores as of ${isoDay(fit.asOfIso)}` : undefined}>
       <Layout>
         {basis.toggle && (
           <Layout.Section>

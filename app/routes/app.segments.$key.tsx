@@ -57,6 +57,7 @@ export default function SegmentPage() {
   const currency = detail.currency;
   return (
     <Page
+      fullWidth
       title={detail.name}
       subtitle={detail.kind === "rfm" ? "RFM segment" : "Behavioural segment"}
       backAction={{ content: "Segments", url: "/app/segments" }}

@@ -62,7 +62,7 @@ export default function Segments() {
   if (leaving) return <PageSkeleton cards={2} />;
   const { segments, fit, currency } = overview;
   return (
-    <Page title="Segments" subtitle={segments ? `${count(segments.customers)} customers with an order · as of ${isoDay(segments.asOfIso)}` : undefined}>
+    <Page fullWidth title="Segments" subtitle={segments ? `${count(segments.customers)} customers with an order · as of ${isoDay(segments.asOfIso)}` : undefined}>
       <FitStateLayout fit={fit} what="Your segments" ready={Boolean(segments)}>
         {basis.toggle && (
           <Layout.Section>
