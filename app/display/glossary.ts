@@ -373,10 +373,28 @@ const TERMS: GlossaryTerm[] = [
     id: "estimate-from-averages",
     section: "predictions",
     labels: ["Estimate from averages"],
+    patterns: [new RegExp(`^Expected spend, ${HORIZON}, each customer$`, "i")],
     definition:
       "For shops with too little history for the model: your average order value × repeat orders per customer per year × the horizon (never longer than your oldest customer has been with you), the simple formula most CLV guides teach. The same for every customer, and labelled as such; the model's figures take over once there is enough history.",
     unit: "money",
     basis: "page",
+  },
+  {
+    id: "repeat-orders-per-year",
+    section: "predictions",
+    labels: ["Repeat orders per customer per year"],
+    definition:
+      "Part of the estimate from averages: the orders after each customer's first, divided by the years since their first orders, added over all customers. Customers who stopped buying count too, with their quiet time.",
+    unit: "number",
+    basis: "none",
+  },
+  {
+    id: "observed-lifespan",
+    section: "predictions",
+    labels: ["Observed lifespan"],
+    definition: "Part of the estimate from averages: the longest any customer has been with the shop, since the earliest first order. The estimate never carries the repeat rate further than that.",
+    unit: "days",
+    basis: "none",
   },
   {
     id: "trend-30d",

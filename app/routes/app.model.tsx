@@ -11,6 +11,7 @@ import { PARAMETER_MEANINGS, PARAMETER_UNITS, UNIT_WORDS, spendCustomersNote } f
 import { NotReadyState, PageErrorBoundary, PageSkeleton, useLeavingPage } from "~/components/states";
 import { CardColumn } from "~/components/CardColumn";
 import { HeadingCard } from "~/components/HeadingCard";
+import { HelpLabel, TermText } from "~/components/HelpLabel";
 import { pgPool } from "~/db/pg.server";
 import { requireShop } from "~/demo-mode.server";
 import { type ModelPageData } from "~/pages/model";
@@ -89,6 +90,9 @@ function StatusNotice({ page }: { page: ModelPageData }) {
   return null;
 }
 
+// The parameter tables' columns: the card's title carries their help (the Meaning column explains each row).
+const PARAMETER_HEADINGS = ["Parameter", "Value", "Unit", "Meaning"].map((label) => <TermText key={label} term="model-parameters" label={label} />);
+
 /** The estimate from averages a shop without a model shows: the formula with the shop's own figures, and its assumptions. */
 function AveragesEstimateCard({ page, averages }: { page: ModelPageData; averages: NonNullable<ModelPageData["averages"]> }) {
   const years = averages.observedLifespanDays / 365.25;
@@ -105,8 +109,8 @@ function AveragesEstimateCard({ page, averages }: { page: ModelPageData; average
         gap="300"
         figures={[
           { label: "Average order value", term: "aov", value: money(averages.aov, page.currency) },
-          { label: "Repeat orders per customer per year", term: "estimate-from-averages", value: ratio(averages.repeatOrdersPerYear) },
-          { label: "Observed lifespan", term: "estimate-from-averages", value: `${count(averages.observedLifespanDays)} days` },
+          { label: "Repeat orders per customer per year", term: "repeat-orders-per-year", value: ratio(averages.repeatOrdersPerYear) },
+          { label: "Observed lifespan", term: "observed-lifespan", value: `${count(averages.observedLifespanDays)} days` },
           {
             label: `${expectedSpendLabel(averages.horizonDays)}, each customer`,
             term: "estimate-from-averages",
@@ -155,17 +159,17 @@ function ChosenModel({ page }: { page: ModelPageData }) {
   // The choice uses a holdout only when one was given to the fit (the CLI can); the refit compares on the whole history.
   const holdoutCompared = candidates.some(([, fit]) => fit?.holdoutMeanAbsoluteError !== undefined);
   return (
-    <HeadingCard title={<>Chosen model: {modelLabel(model.chosen)}</>}>
+    <HeadingCard title={`Chosen model: ${modelLabel(model.chosen)}`} term="count-model">
       <Text as="p">{model.choiceReason}</Text>
       <FigureGrid
         size="md"
         columns={{ xs: 2, md: 4 }}
         gap="300"
         figures={[
-          { label: "Customers fitted", value: count(model.customers) },
-          { label: "Repeat buyers", value: count(model.repeatBuyers) },
-          { label: "Data as of", value: isoDay(page.asOfIso) },
-          { label: "Fitted", value: instant(page.finishedAtIso, timeZone) },
+          { label: "Customers fitted", term: "customers", value: count(model.customers) },
+          { label: "Repeat buyers", term: "segment-repeat-buyer", value: count(model.repeatBuyers) },
+          { label: "Data as of", term: "fit-dates", value: isoDay(page.asOfIso) },
+          { label: "Fitted", term: "fit-dates", value: instant(page.finishedAtIso, timeZone) },
         ]}
       />
       <Text as="p" variant="bodySm" tone="subdued">
@@ -174,7 +178,12 @@ function ChosenModel({ page }: { page: ModelPageData }) {
       </Text>
       <DataTable
         columnContentTypes={holdoutCompared ? ["text", "numeric", "numeric", "text"] : ["text", "numeric", "text"]}
-        headings={["Candidate", "Log-likelihood (higher fits better)", ...(holdoutCompared ? ["Holdout error per customer"] : []), "Converged"]}
+        headings={[
+          <HelpLabel key="candidate" term="count-model" label="Candidate" />,
+          <HelpLabel key="ll" term="log-likelihood" label="Log-likelihood (higher fits better)" />,
+          ...(holdoutCompared ? [<HelpLabel key="holdout" term="holdout-error" label="Holdout error per customer" />] : []),
+          <HelpLabel key="converged" term="model-parameters" label="Converged" />,
+        ]}
         rows={candidates.map(([name, fit]) => [
           <span key={name}>
             {modelLabel(name)} {name === model.chosen && <Badge tone="success">Chosen</Badge>}
@@ -217,6 +226,7 @@ function Parameters({ page }: { page: ModelPageData }) {
   return (
     <HeadingCard
       title="Parameters"
+      term="model-parameters"
       help={
         <>
           Purchases ({modelLabel(model.chosen)}), time in {unit}s; log-likelihood {ratio(model.logLikelihood)}.
@@ -225,17 +235,17 @@ function Parameters({ page }: { page: ModelPageData }) {
     >
       <DataTable
         columnContentTypes={["text", "numeric", "text", "text"]}
-        headings={["Parameter", "Value", "Unit", "Meaning"]}
+        headings={PARAMETER_HEADINGS}
         rows={rowsOf(model.params as unknown as Record<string, number>)}
       />
       <Text as="h3" variant="headingSm">
-        Spend (Gamma-Gamma)
+        <HelpLabel term="model-parameters" label="Spend (Gamma-Gamma)" />
       </Text>
       {spend ? (
         <>
           <DataTable
             columnContentTypes={["text", "numeric", "text", "text"]}
-            headings={["Parameter", "Value", "Unit", "Meaning"]}
+            headings={PARAMETER_HEADINGS}
             rows={rowsOf(spend.params as unknown as Record<string, number>)}
           />
           <Text as="p" variant="bodySm" tone="subdued">
@@ -258,7 +268,7 @@ function Parameters({ page }: { page: ModelPageData }) {
 function Backtest({ page }: { page: ModelPageData }) {
   const backtest = page.backtest;
   return (
-    <HeadingCard title="Backtest: predicted vs actual repeat purchases">
+    <HeadingCard title="Backtest: predicted vs actual repeat purchases" term="holdout">
       {!backtest ? (
         <Text as="p">The backtest appears after the next refit.</Text>
       ) : backtest.weeks.length === 0 ? (
@@ -270,10 +280,10 @@ function Backtest({ page }: { page: ModelPageData }) {
             columns={{ xs: 2, md: 4 }}
             gap="300"
             figures={[
-              { label: "Holdout", value: `${count(backtest.holdoutDays)} days` },
-              { label: "Repeat purchases in holdout, actual", value: count(backtest.totalActual) },
-              { label: "Predicted", value: backtest.totalPredicted === null ? MISSING : count(Math.round(backtest.totalPredicted)) },
-              { label: "Error per customer", value: ratio(backtest.meanAbsoluteError) },
+              { label: "Holdout", term: "holdout", value: `${count(backtest.holdoutDays)} days` },
+              { label: "Repeat purchases in holdout, actual", term: "backtest-purchases", value: count(backtest.totalActual) },
+              { label: "Predicted", term: "backtest-purchases", value: backtest.totalPredicted === null ? MISSING : count(Math.round(backtest.totalPredicted)) },
+              { label: "Error per customer", term: "holdout-error", value: ratio(backtest.meanAbsoluteError) },
             ]}
           />
           <BacktestChart backtest={backtest} />
@@ -288,7 +298,7 @@ function Assumptions({ page }: { page: ModelPageData }) {
   const changed =
     a.annualDiscountRate !== page.settings.annualDiscountRate || a.horizonDays !== page.settings.horizonDays;
   return (
-    <HeadingCard title="Assumptions">
+    <HeadingCard title="Assumptions" term="assumptions">
       <List>
         <List.Item>Expected spend covers the next {count(a.horizonDays)} days (the horizon in Settings).</List.Item>
         <List.Item>
