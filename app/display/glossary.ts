@@ -475,7 +475,7 @@ const TERMS: GlossaryTerm[] = [
   {
     id: "cohort-ltv",
     section: "cohorts",
-    labels: ["Lifetime value per customer", "LTV per customer"],
+    labels: ["Lifetime value per customer", "LTV per customer", "Month"],
     patterns: [/^LTV at \d+ days$/, /^\d+ days$/],
     definition:
       "Revenue per cohort customer from their first order up to the day named, counting only cohorts old enough for every customer to have had that many days. So it covers fewer, older customers than the average spent to date, and can differ from it.",

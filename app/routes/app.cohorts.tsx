@@ -23,6 +23,7 @@ import { useShopTimeZone } from "~/components/ShopTimeZone";
 import { NotReadyState, PageErrorBoundary, PageSkeleton, useLeavingPage, useReloadingPage } from "~/components/states";
 import { CardColumn } from "~/components/CardColumn";
 import { HeadingCard } from "~/components/HeadingCard";
+import { HelpLabel } from "~/components/HelpLabel";
 import { pgPool } from "~/db/pg.server";
 import { requireShop } from "~/demo-mode.server";
 import { RETENTION_DIMENSIONS, type RetentionDimension } from "~/data/aggregates";
@@ -124,9 +125,9 @@ function CohortsBody({ page, loading }: { page: CohortsPageData; loading: boolea
               columns={3}
               gap="300"
               figures={[
-                { label: "Customers", value: count(page.totals?.customers ?? null) },
-                { label: "Repeat purchase rate", value: percent(page.totals?.repeatPurchaseRate ?? null) },
-                { label: "LTV at 365 days", value: money(ltv?.atDays.find((p) => p.days === 365)?.value ?? null, page.currency) },
+                { label: "Customers", term: "customers", value: count(page.totals?.customers ?? null) },
+                { label: "Repeat purchase rate", term: "repeat-purchase-rate", value: percent(page.totals?.repeatPurchaseRate ?? null) },
+                { label: "LTV at 365 days", term: "cohort-ltv", value: money(ltv?.atDays.find((p) => p.days === 365)?.value ?? null, page.currency) },
               ]}
             />
           </InlineGrid>
@@ -151,7 +152,7 @@ function CohortsBody({ page, loading }: { page: CohortsPageData; loading: boolea
         <BlockStack gap="300" >
           <InlineStack align="space-between" blockAlign="center" gap="300">
             <Text as="h2" variant="headingMd">
-              Retention by month of first order
+              <HelpLabel term="retention" label="Retention by month of first order" />
             </Text>
             <ButtonGroup variant="segmented">
               {(Object.keys(RETENTION_MODE_LABELS) as RetentionMode[]).map((key) => (
@@ -177,6 +178,7 @@ function CohortsBody({ page, loading }: { page: CohortsPageData; loading: boolea
       </Card>
       <HeadingCard
         title="Lifetime value per customer"
+        term="cohort-ltv"
         help={
           <>
             Cumulative net revenue per customer since their first order. A cohort gets a figure once every one of its customers has had that
@@ -223,14 +225,14 @@ function PaybackCard({ page }: { page: CohortsPageData }) {
   }
   const at365 = ltv?.atDays.find((point) => point.days === 365) ?? ltv?.atDays[ltv.atDays.length - 1];
   return (
-    <HeadingCard title="Payback" gap="200">
+    <HeadingCard title="Payback" term="payback" gap="200">
       <FigureGrid
         columns={{ xs: 1, sm: 3 }}
         gap="300"
         figures={[
-          { label: "CAC (settings)", value: money(page.cacMinor, page.currency) },
-          { label: "Payback month", value: ltv?.paybackMonth == null ? "Not reached yet" : `Month ${ltv.paybackMonth}` },
-          { label: `LTV:CAC at ${at365?.days ?? 365} days`, value: at365?.ltvToCac == null ? "—" : `${ratio(at365.ltvToCac)}×` },
+          { label: "CAC (settings)", term: "cac", value: money(page.cacMinor, page.currency) },
+          { label: "Payback month", term: "payback", value: ltv?.paybackMonth == null ? "Not reached yet" : `Month ${ltv.paybackMonth}` },
+          { label: `LTV:CAC at ${at365?.days ?? 365} days`, term: "ltv-to-cac", value: at365?.ltvToCac == null ? "—" : `${ratio(at365.ltvToCac)}×` },
         ]}
       />
       <Text as="p" variant="bodySm" tone="subdued">

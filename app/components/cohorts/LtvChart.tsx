@@ -3,6 +3,7 @@ import { useId, useState } from "react";
 import { Chart } from "~/components/charts";
 import { count, money } from "~/display/format";
 import type { CohortsPageData } from "~/pages/cohorts";
+import { HelpLabel } from "../HelpLabel";
 
 // Lifetime value per customer by month since the first order, all cohorts pooled: the line,
 // and the same figures as a table a merchant can open and read against it (the browser test
@@ -47,7 +48,11 @@ export function LtvChart({ page, title }: { page: CohortsPageData; title: string
             <div data-ltv-by-month="">
               <DataTable
                 columnContentTypes={["text", "numeric", "numeric"]}
-                headings={["Month", "LTV per customer", "Customers"]}
+                headings={[
+                  <HelpLabel key="month" term="cohort-ltv" label="Month" />,
+                  <HelpLabel key="ltv" term="cohort-ltv" label="LTV per customer" />,
+                  <HelpLabel key="customers" term="customers" />,
+                ]}
                 rows={points.map((point) => [`Month ${point.month}`, money(point.value, page.currency), count(point.customers)])}
               />
             </div>
