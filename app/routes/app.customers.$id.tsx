@@ -198,6 +198,8 @@ function Value({ customer, basis }: { customer: CustomerDetail; basis: PageMoney
   const named = (label: string) => withBasis(label, labelBasis(basis));
   const amount = (minor: number | null) => money(inBasis(minor, basis), currency);
   const horizon = horizonText(customer.horizonDays);
+  // Without a model, the expected figures are the shop's estimate from averages: the same for every customer (issue 13).
+  const fromAverages = customer.prediction.source === "averages" && m.predictedClvMinor !== null;
   return (
     <HeadingCard title="Value" gap="200">
       <Row term="spent-to-date" label={named("Spent to date")} value={amount(m.netSpentMinor)} />
@@ -206,7 +208,13 @@ function Value({ customer, basis }: { customer: CustomerDetail; basis: PageMoney
       <Row term="orders" label="Orders" value={count(m.orders)} />
       <Row term="aov" label={named("Average order value")} value={amount(m.aovMinor)} />
       <Row term="expected-order-value" label={named("Expected order value")} value={amount(m.expectedOrderValueMinor)} />
-      {m.expectedOrderValueMinor !== null && (
+      {fromAverages && (
+        <Text as="p" variant="bodySm" tone="subdued">
+          <HelpLabel term="estimate-from-averages" />: expected spend, expected orders and expected order value are your shop&apos;s averages (average
+          order value × repeat orders per customer per year), the same for every customer, until there is enough history for the model.
+        </Text>
+      )}
+      {m.expectedOrderValueMinor !== null && !fromAverages && (
         <Text as="p" variant="bodySm" tone="subdued">
           Expected order value is the model&apos;s estimate of what their next orders will be worth (Gamma-Gamma), pulled toward your
           shop&apos;s average the fewer orders they have; average order value is what their past orders averaged.
@@ -231,7 +239,7 @@ function Value({ customer, basis }: { customer: CustomerDetail; basis: PageMoney
             </Text>
           </details>
         </BlockStack>
-      ) : (
+      ) : fromAverages ? null : (
         <Text as="p" variant="bodySm" tone="subdued">
           No prediction: historic value only.
         </Text>
