@@ -1,5 +1,6 @@
 import { type LoaderFunctionArgs, type MetaFunction } from "@remix-run/node";
-import { useLoaderData } from "@remix-run/react";
+import { useLoaderData, useLocation } from "@remix-run/react";
+import { useEffect, useState } from "react";
 import { BlockStack, Box, Card, Divider, InlineStack, Link, Page, Text } from "@shopify/polaris";
 import { CardColumn } from "~/components/CardColumn";
 import { PageErrorBoundary, PageSkeleton, useLeavingPage } from "~/components/states";
@@ -22,6 +23,7 @@ export const loader = async ({ request }: LoaderFunctionArgs) => {
 
 export default function Glossary() {
   const page = useLoaderData<typeof loader>();
+  const targetId = useTargetId();
   const leaving = useLeavingPage();
   if (leaving) return <PageSkeleton cards={4} />;
   return (
@@ -54,7 +56,7 @@ export default function Glossary() {
                 {GLOSSARY.filter((term) => term.section === section.key).map((term, index) => (
                   <BlockStack key={term.id} gap="400">
                     {index > 0 && <Divider />}
-                    <Entry term={term} page={page} />
+                    <Entry term={term} page={page} target={term.id === targetId} />
                   </BlockStack>
                 ))}
               </BlockStack>
@@ -66,14 +68,25 @@ export default function Glossary() {
   );
 }
 
+/**
+ * The id in the address's #fragment, once hydrated (the server never sees the fragment, so the
+ * first render must not depend on it): the entry a help link led to stands out after the jump.
+ */
+function useTargetId(): string | null {
+  const { hash } = useLocation();
+  const [target, setTarget] = useState<string | null>(null);
+  useEffect(() => setTarget(hash ? decodeURIComponent(hash.slice(1)) : null), [hash]);
+  return target;
+}
+
 /** One term under its anchor: its name, the other labels it appears as, the definition, unit and basis, and what it is for this shop. */
-function Entry({ term, page }: { term: GlossaryTerm; page: GlossaryPageData }) {
+function Entry({ term, page, target }: { term: GlossaryTerm; page: GlossaryPageData; target: boolean }) {
   const [name, ...others] = term.labels;
   const renamed = term.id.startsWith("segment-") ? page.segmentLabels[term.id.slice("segment-".length)]?.trim() : undefined;
   const unit = unitLine(term);
   const yours = term.inYourShop?.(page.shop);
   return (
-    <div id={term.id} style={ANCHOR_STYLE}>
+    <div id={term.id} style={target ? TARGET_STYLE : ANCHOR_STYLE}>
       <BlockStack gap="100">
         <Text as="h3" variant="headingSm">
           {name}
@@ -111,6 +124,13 @@ function Entry({ term, page }: { term: GlossaryTerm; page: GlossaryPageData }) {
 
 // An anchor scrolled to lands with room above it.
 const ANCHOR_STYLE: React.CSSProperties = { scrollMarginTop: "var(--p-space-400)" };
+const TARGET_STYLE: React.CSSProperties = {
+  ...ANCHOR_STYLE,
+  background: "var(--p-color-bg-surface-info, #eaf4ff)",
+  borderRadius: "var(--p-border-radius-200)",
+  margin: "calc(-1 * var(--p-space-200))",
+  padding: "var(--p-space-200)",
+};
 
 export function ErrorBoundary() {
   return <PageErrorBoundary backUrl="/app" backLabel="Dashboard" />;
