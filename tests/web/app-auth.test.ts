@@ -196,6 +196,8 @@ describe("with demo mode off, every /app route demands Shopify authentication", 
       apiKey: API_KEY,
       demo: false,
       shop,
+      // The shop's own time zone, for every page's times (issue 13).
+      timeZone: "UTC",
     });
     // The dashboard of the session's shop: not yet analysed (its own data tests: tests/pages/dashboard.test.ts).
     expect(await overview.module.loader!({ request: request(), params: {}, context: {} })).toMatchObject({
