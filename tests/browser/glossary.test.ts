@@ -181,6 +181,8 @@ describe("every figure shown has a definition in the glossary", () => {
       const box = document.getElementById(id)!.getBoundingClientRect();
       return box.top >= 0 && box.top < window.innerHeight;
     }, term.id);
+    // And stands out: the eye finds it after the jump.
+    await page.waitForFunction((id) => getComputedStyle(document.getElementById(id)!).backgroundColor !== "rgba(0, 0, 0, 0)", term.id);
     // What the merchant sees on arriving (the window, not the whole long page).
     await page.screenshot({ path: path.join(ARTIFACTS_DIR, "glossary-entry.png") });
     expect(problems).toEqual([]);
