@@ -65,8 +65,9 @@ export interface ListOptions {
 }
 
 /**
- * The customers in the view: counted up to COUNT_CAP (a bounded read, ADR 0008's page-load
- * rule), else the precomputed scope total when the view is the whole scope, else null.
+ * The customers in the view: counted up to COUNT_CAP (a bounded read, since page loads must
+ * not grow with shop size), else the precomputed scope total when the view is the whole
+ * scope, else null.
  */
 async function totalOf(db: Queryable, shop: string, query: CustomerListQuery, scope: "segment" | "behaviour" | null, options: ListOptions) {
   const counted = await countCustomerTableRows(db, shop, query, COUNT_CAP);
