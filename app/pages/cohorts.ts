@@ -46,3 +46,19 @@ export interface CohortsPageData {
   cacMinor: number | null;
   grossMargin: number;
 }
+
+/**
+ * The page's amounts in its money basis (issue 13, app/pages/money-basis.ts): LTV and spent
+ * to date are stored as revenue and scaled by `factor` (the margin for profit). Payback and
+ * LTV:CAC are unchanged: they already compare gross profit with CAC.
+ */
+export function cohortsInBasis<T extends CohortsPageData>(page: T, factor: number): T {
+  if (factor === 1) return page;
+  const scale = (value: number | null) => (value === null ? null : Math.round(value * factor));
+  return {
+    ...page,
+    totals: page.totals && { ...page.totals, averageSpentToDate: scale(page.totals.averageSpentToDate) },
+    cohorts: page.cohorts.map((row) => ({ ...row, ltvByMonth: row.ltvByMonth.map(scale), ltvAtDays: row.ltvAtDays.map(scale) })),
+    ltv: page.ltv && { ...page.ltv, atDays: page.ltv.atDays.map((point) => ({ ...point, value: scale(point.value) })), byMonth: page.ltv.byMonth.map(scale) },
+  };
+}

@@ -1,5 +1,5 @@
 import { type LoaderFunctionArgs, type MetaFunction } from "@remix-run/node";
-import { useLoaderData, useNavigate } from "@remix-run/react";
+import { useLoaderData, useNavigate, useSearchParams } from "@remix-run/react";
 import {
   Banner,
   BlockStack,
@@ -27,7 +27,10 @@ import { HelpLabel } from "~/components/HelpLabel";
 import { pgPool } from "~/db/pg.server";
 import { requireShop } from "~/demo-mode.server";
 import { RETENTION_DIMENSIONS, type RetentionDimension } from "~/data/aggregates";
-import { type CohortsPageData } from "~/pages/cohorts";
+import { type CohortsPageData, cohortsInBasis } from "~/pages/cohorts";
+import { labelBasis, moneyBasisOf, type PageMoneyBasis } from "~/pages/money-basis";
+import { MoneyBasisToggle } from "~/components/MoneyBasisToggle";
+import { withBasis } from "~/display/glossary";
 import { cohortFilterFromUrl, loadCohortsPage } from "~/pages/cohorts.server";
 import { FigureGrid } from "~/components/Figure";
 
@@ -36,7 +39,11 @@ export const meta: MetaFunction = () => [{ title: "Cohorts · Tenure" }];
 
 export const loader = async ({ request }: LoaderFunctionArgs) => {
   const { shop } = await requireShop(request);
-  return loadCohortsPage(pgPool(), shop, cohortFilterFromUrl(new URL(request.url)));
+  const url = new URL(request.url);
+  const page = await loadCohortsPage(pgPool(), shop, cohortFilterFromUrl(url));
+  // One money basis per page (issue 13): LTV and spent to date as revenue, or all as profit.
+  const basis = moneyBasisOf(url.searchParams, page.grossMargin);
+  return { ...cohortsInBasis(page, basis.factor), basis };
 };
 
 const DIMENSION_LABELS: Record<RetentionDimension, string> = {
@@ -62,7 +69,7 @@ export default function Cohorts() {
       {page.state === "none" || !page.ltv ? (
         page.fit ? <NotReadyState fit={page.fit} what="Your cohorts" /> : null
       ) : (
-        <CohortsBody page={page} loading={loading} />
+        <CohortsBody page={page} basis={page.basis} loading={loading} />
       )}
     </Page>
   );
@@ -74,6 +81,7 @@ export function ErrorBoundary() {
 
 function FilterSelect({ page, disabled }: { page: CohortsPageData; disabled: boolean }) {
   const navigate = useNavigate();
+  const [searchParams] = useSearchParams();
   const options = [
     { label: "All customers", value: "" },
     ...RETENTION_DIMENSIONS.filter((dimension) => page.filters[dimension].length > 0).map((dimension) => ({
@@ -93,16 +101,19 @@ function FilterSelect({ page, disabled }: { page: CohortsPageData; disabled: boo
       value={selected}
       disabled={disabled}
       onChange={(value) => {
-        if (value === "") return navigate("/app/cohorts", { preventScrollReset: true });
+        // The page's money basis stays with a new filter.
+        const basisParam = searchParams.get("basis");
+        const basis: Record<string, string> = basisParam ? { basis: basisParam } : {};
+        if (value === "") return navigate(`/app/cohorts?${new URLSearchParams(basis)}`, { preventScrollReset: true });
         const [dimension, filterValue] = JSON.parse(value) as [string, string];
-        navigate(`/app/cohorts?${new URLSearchParams({ dimension, value: filterValue })}`, { preventScrollReset: true });
+        navigate(`/app/cohorts?${new URLSearchParams({ dimension, value: filterValue, ...basis })}`, { preventScrollReset: true });
       }}
       helpText="Each filter counts only customers whose first order matched it."
     />
   );
 }
 
-function CohortsBody({ page, loading }: { page: CohortsPageData; loading: boolean }) {
+function CohortsBody({ page, basis, loading }: { page: CohortsPageData; basis: PageMoneyBasis; loading: boolean }) {
   const timeZone = useShopTimeZone();
   const [mode, setMode] = useState<RetentionMode>("inMonth");
   const small = page.cohorts.filter((row) => row.small);
@@ -117,6 +128,7 @@ function CohortsBody({ page, loading }: { page: CohortsPageData; loading: boolea
           </p>
         </Banner>
       )}
+      {basis.toggle && <MoneyBasisToggle basis={basis} />}
       <Card>
         <BlockStack gap="300">
           <InlineGrid columns={{ xs: 1, md: "2fr 3fr" }} gap="400">
@@ -127,13 +139,14 @@ function CohortsBody({ page, loading }: { page: CohortsPageData; loading: boolea
               figures={[
                 { label: "Customers", term: "customers", value: count(page.totals?.customers ?? null) },
                 { label: "Repeat purchase rate", term: "repeat-purchase-rate", value: percent(page.totals?.repeatPurchaseRate ?? null) },
-                { label: "LTV at 365 days", term: "cohort-ltv", value: money(ltv?.atDays.find((p) => p.days === 365)?.value ?? null, page.currency) },
+                { label: withBasis("LTV at 365 days", labelBasis(basis)), term: "cohort-ltv", value: money(ltv?.atDays.find((p) => p.days === 365)?.value ?? null, page.currency) },
               ]}
             />
           </InlineGrid>
           <Ltv365Note page={page} />
           <Text as="p" variant="bodySm" tone="subdued">
-            As of {isoDay(page.asOfIso)}; computed {instant(page.computedAtIso, timeZone)}. Amounts in {page.currency}, net of refunds.
+            As of {isoDay(page.asOfIso)}; computed {instant(page.computedAtIso, timeZone)}. Amounts in {page.currency}, net of refunds
+            {basis.basis === "profit" ? `, as profit (revenue × your ${percent(basis.grossMargin, 0)} margin)` : ", as revenue"}.
           </Text>
         </BlockStack>
       </Card>
@@ -181,14 +194,14 @@ function CohortsBody({ page, loading }: { page: CohortsPageData; loading: boolea
         term="cohort-ltv"
         help={
           <>
-            Cumulative net revenue per customer since their first order. A cohort gets a figure once every one of its customers has had that
+            Cumulative {basis.basis === "profit" ? "profit" : "net revenue"} per customer since their first order. A cohort gets a figure once every one of its customers has had that
             many days.{page.cacMinor !== null ? " In brackets: gross profit over CAC (LTV:CAC)." : ""}
           </>
         }
       >
         <LtvChart
           page={page}
-          title={`Cumulative net revenue per customer by month since the first order (month 0 = the month of the first order), ${filterText(page).toLowerCase()}`}
+          title={`Cumulative ${basis.basis === "profit" ? "profit" : "net revenue"} per customer by month since the first order (month 0 = the month of the first order), ${filterText(page).toLowerCase()}`}
         />
         <div aria-busy={loading} style={{ opacity: loading ? 0.5 : 1 }}>
           <LtvTable page={page} />

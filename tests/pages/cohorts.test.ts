@@ -3,6 +3,7 @@ import { orderTableFrom, retentionSummaryFromTable } from "~/analytics/retention
 import type { OrderFact } from "~/analytics/retention";
 import { AGGREGATE_KIND, type RetentionAggregate, retentionKind } from "~/data/aggregates";
 import { cohortFilterFromUrl, loadCohortsPage } from "~/pages/cohorts.server";
+import { cohortsInBasis } from "~/pages/cohorts";
 import { uniqueShop } from "../support/db";
 import { insertAggregate, insertShop, syntheticOrders, poolForTests } from "../support/precomputed-rows";
 
@@ -107,6 +108,20 @@ describe("cohorts page data", () => {
     const at365 = whole.report.ltv.atDays.find((point) => point.days === 365)!;
     expect(page.ltv!.atDays.find((point) => point.days === 365)!.ltvToCac).toBeCloseTo((0.5 * at365.value!) / 2_500, 3);
     expect(page.cacMinor).toBe(2_500);
+  });
+
+  it("shows every amount as profit with the profit basis, payback and LTV:CAC unchanged (issue 13, one money basis per page)", async () => {
+    const { shop } = await seededShop({ cacMinor: 2_500, grossMargin: 0.5 });
+    const page = await loadCohortsPage(pool(), shop, null);
+    const profit = cohortsInBasis(page, 0.5);
+    const half = (value: number | null) => (value === null ? null : Math.round(value * 0.5));
+    expect(profit.ltv!.byMonth).toEqual(page.ltv!.byMonth.map(half));
+    expect(profit.ltv!.atDays.map((point) => point.value)).toEqual(page.ltv!.atDays.map((point) => half(point.value)));
+    expect(profit.cohorts.map((row) => row.ltvAtDays)).toEqual(page.cohorts.map((row) => row.ltvAtDays.map(half)));
+    expect(profit.totals!.averageSpentToDate).toBe(half(page.totals!.averageSpentToDate));
+    expect(profit.ltv!.paybackMonth).toBe(page.ltv!.paybackMonth);
+    expect(profit.ltv!.atDays.map((point) => point.ltvToCac)).toEqual(page.ltv!.atDays.map((point) => point.ltvToCac));
+    expect(cohortsInBasis(page, 1)).toBe(page);
   });
 
   it("shows a filter's own row, and falls back to the whole shop (said so) for a value it has no row for", async () => {
