@@ -15,6 +15,7 @@ import { pgPool } from "~/db/pg.server";
 import { requireShop } from "~/demo-mode.server";
 import { loadSettingsPage, type SaveSettingsOutcome, submitSettings } from "~/pages/settings.server";
 import { firstErrorField, HORIZON_DAYS, MAX_LABEL_LENGTH, type RuleCondition, type SettingsFieldErrors, type SettingsFormInput } from "~/pages/settings-form";
+import { glossaryUrl } from "~/display/glossary";
 
 export function ErrorBoundary() {
   return <PageErrorBoundary backUrl="/app" backLabel="Dashboard" />;
@@ -103,6 +104,7 @@ export default function Settings() {
     [
       {
         key: "grossMarginPercent",
+        term: "gross-margin",
         label: "Gross margin",
         suffix: "%",
         inputMode: "decimal",
@@ -110,6 +112,7 @@ export default function Settings() {
       },
       {
         key: "cac",
+        term: "cac",
         label: "Customer acquisition cost (CAC)",
         prefix: page.currency,
         inputMode: "decimal",
@@ -119,6 +122,7 @@ export default function Settings() {
     [
       {
         key: "annualDiscountRatePercent",
+        term: "discount-rate",
         label: "Discount rate",
         suffix: "% a year",
         inputMode: "decimal",
@@ -126,6 +130,7 @@ export default function Settings() {
       },
       {
         key: "horizonDays",
+        term: "horizon",
         label: "CLV horizon",
         suffix: "days",
         inputMode: "numeric",
@@ -213,8 +218,14 @@ export default function Settings() {
             <FormLayout>
               {moneyFields.map((group) => (
                 <FormLayout.Group key={group[0].key}>
-                  {group.map(({ key, ...props }) => (
-                    <TextField key={key} {...field(key)} {...props} />
+                  {group.map(({ key, term, ...props }) => (
+                    <TextField
+                      key={key}
+                      {...field(key)}
+                      {...props}
+                      // Named without the field's label, so the label still names the field alone.
+                      labelAction={{ content: "In the glossary", url: glossaryUrl(term) }}
+                    />
                   ))}
                 </FormLayout.Group>
               ))}

@@ -153,6 +153,13 @@ describe("every figure shown has a definition in the glossary", () => {
     expect(problems).toEqual([]);
   });
 
+  it("the settings that figures depend on link to their glossary entries", async () => {
+    const { page, problems } = await app.open("/app/settings");
+    const hrefs = await page.getByRole("link", { name: "In the glossary" }).evaluateAll((links) => links.map((link) => link.getAttribute("href")));
+    expect(hrefs).toEqual(["gross-margin", "cac", "discount-rate", "horizon"].map((id) => `/app/glossary#${id}`));
+    expect(problems).toEqual([]);
+  });
+
   it("a help button opens from the keyboard with the definition, and its link lands on the term's entry", async () => {
     const { page, problems } = await app.open("/app");
     const button = page.locator("button[aria-label^='What “']").first();
