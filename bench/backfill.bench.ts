@@ -58,6 +58,11 @@ async function writeJsonl(file: string, orders: number): Promise<{ lines: number
       discountCodes: i % 5 === 0 ? ["WELCOME10"] : [],
       tags: [],
       currentTotalPriceSet: { shopMoney: { amount, currencyCode: "USD" } },
+      // The order's parts, as the bulk query selects them (issue 13): goods only.
+      currentSubtotalPriceSet: { shopMoney: { amount, currencyCode: "USD" } },
+      totalTaxSet: { shopMoney: { amount: "0.00", currencyCode: "USD" } },
+      totalShippingPriceSet: { shopMoney: { amount: "0.00", currencyCode: "USD" } },
+      originalTotalDutiesSet: null,
       customer: guest
         ? null
         : {
@@ -79,7 +84,15 @@ async function writeJsonl(file: string, orders: number): Promise<{ lines: number
     buffer += `${JSON.stringify(order)}\n`;
     lines += 1;
     for (let l = 0; l < 1 + (i % 3); l += 1) {
-      buffer += `${JSON.stringify({ id: `gid://shopify/LineItem/${id * 4 + l}`, title: `Product ${(i + l) % 500}`, product: { id: `gid://shopify/Product/${8_000_000 + ((i + l) % 500)}` }, __parentId: order.id })}\n`;
+      const line = {
+        id: `gid://shopify/LineItem/${id * 4 + l}`,
+        title: `Product ${(i + l) % 500}`,
+        product: { id: `gid://shopify/Product/${8_000_000 + ((i + l) % 500)}` },
+        originalTotalSet: { shopMoney: { amount: l === 0 ? amount : "0.00", currencyCode: "USD" } },
+        discountAllocations: [],
+        __parentId: order.id,
+      };
+      buffer += `${JSON.stringify(line)}\n`;
       lines += 1;
     }
     if (buffer.length > 1 << 20) {

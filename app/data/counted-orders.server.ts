@@ -72,7 +72,7 @@ export interface CountedOrderRow {
   voided: boolean;
 }
 
-/** COUNTED_ORDERS_SQL's columns in order (rowMode "array"). */
+/** countedOrdersSql's columns in order (rowMode "array"). */
 export type CountedOrderArray = [
   customerId: bigint | string,
   day: number,
