@@ -2,6 +2,7 @@ import { useLocation, useSearchParams } from "@remix-run/react";
 import { Button, ButtonGroup, InlineStack, Text } from "@shopify/polaris";
 import { percent } from "~/display/format";
 import { type PageMoneyBasis } from "~/pages/money-basis";
+import { HelpLabel } from "./HelpLabel";
 
 // The page's money basis toggle (app/pages/money-basis.ts): links, so the choice is in the
 // URL and survives a reload or a shared link. Shown only when a margin is set.
@@ -21,7 +22,7 @@ export function MoneyBasisToggle({ basis }: { basis: PageMoneyBasis }) {
   return (
     <InlineStack gap="200" blockAlign="center">
       <Text as="span" tone="subdued">
-        Show amounts as
+        <HelpLabel term="money-basis" label="Show amounts as" />
       </Text>
       <ButtonGroup variant="segmented">
         <Button url={urlFor("revenue")} pressed={basis.basis === "revenue"}>

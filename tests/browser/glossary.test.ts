@@ -1,5 +1,6 @@
 import path from "node:path";
 import { type Page } from "playwright-core";
+import { loadMetricsSettings, saveSettings } from "~/data/settings.server";
 import { GLOSSARY, glossaryTerm, normaliseLabel, termOfLabel } from "~/display/glossary";
 import { ARTIFACTS_DIR, screenshot } from "./browser";
 import { demoAppForFile } from "./harness";
@@ -192,6 +193,23 @@ describe("every figure shown has a definition in the glossary", () => {
     await page.waitForFunction((id) => getComputedStyle(document.getElementById(id)!).backgroundColor !== "rgba(0, 0, 0, 0)", term.id);
     // What the merchant sees on arriving (the window, not the whole long page).
     await page.screenshot({ path: path.join(ARTIFACTS_DIR, "glossary-entry.png") });
+    expect(problems).toEqual([]);
+  });
+
+  // Last: it sets a margin, which the pages read at once (no refit needed for the money basis).
+  it("with a margin set, the profit view's labels (named profit, and the toggle) are glossary labels with their help", async () => {
+    const settings = await loadMetricsSettings(app.pool, app.shop);
+    const { timezone: _timezone, currency: _currency, ...stored } = settings;
+    await saveSettings(app.pool, app.shop, { ...stored, grossMargin: 0.4 });
+    const problems: string[] = [];
+    for (const path of (await merchantPages()).filter((p) => !["/app/settings", "/app/sync"].includes(p))) {
+      const { page, problems: pageProblems } = await app.open(`${path}?basis=profit`);
+      const labels = await shownLabels(page);
+      // The page shows profit and says so.
+      if (["/app", "/app/segments"].includes(path)) expect(labels.map((label) => label.text), path).toContainEqual(expect.stringMatching(/\(profit\)$/));
+      problems.push(...undefinedLabels(`${path}?basis=profit`, labels));
+      expect(pageProblems, path).toEqual([]);
+    }
     expect(problems).toEqual([]);
   });
 });
