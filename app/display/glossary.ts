@@ -7,7 +7,7 @@ import { BEHAVIOURAL_SEGMENT_KEYS, behaviouralSegmentDefinitions } from "~/analy
 import { SEGMENT_DEFINITIONS } from "~/analytics/segments";
 
 /** What a figure is measured in. */
-export type GlossaryUnit = "money" | "percent" | "days" | "count" | "date" | "score" | "number" | "none";
+export type GlossaryUnit = "money" | "percent" | "days" | "months" | "count" | "date" | "score" | "number" | "none";
 
 /**
  * For money: "revenue" or "profit" when always so; "page" when it follows the page's money
@@ -495,7 +495,7 @@ const TERMS: GlossaryTerm[] = [
     section: "cohorts",
     labels: ["Payback", "Payback month"],
     definition: "The month after the first order in which a customer's gross profit has paid back the CAC. Month 0 is the month of the first order.",
-    unit: "count",
+    unit: "months",
     basis: "profit",
   },
   {
@@ -677,12 +677,12 @@ const TERMS: GlossaryTerm[] = [
 // redefined segment cannot drift from its glossary entry. Where two lists sound alike, one
 // line says how they differ.
 const SEGMENT_NOTES: Readonly<Record<string, string>> = {
-  "at-risk": "By scores: good customers who have not ordered for long. At-risk repeat buyers is the model's view of the same worry.",
-  "cant-lose-them": "Like At risk, but among your very best customers by orders and spend.",
-  lost: "By scores: few orders, low spend, longest since the last order. One-and-done, lost is the single-order version.",
+  "at-risk": "By scores. At-risk repeat buyers is by the model: any repeat buyer it thinks has likely stopped, whatever their scores.",
+  "cant-lose-them": "The best of those At risk by orders and spend.",
+  lost: "By scores. One-and-done, lost is any one-order customer gone long, whatever their spend.",
   hibernating: "Not as long gone as Lost.",
-  "at-risk-repeat-buyer": "By the model, not by scores: any repeat buyer, whatever their RFM segment.",
-  "one-and-done-lost": "One order only and none for long: may overlap Lost, which also needs low spend.",
+  "at-risk-repeat-buyer": "By the model, whatever their RFM segment; At risk is by scores.",
+  "one-and-done-lost": "Can overlap Lost, which is by scores and also needs low spend.",
 };
 
 function segmentTerms(): GlossaryTerm[] {
@@ -735,6 +735,7 @@ const UNIT_WORDS: Record<GlossaryUnit, string> = {
   money: "money, in your shop's currency",
   percent: "a percentage",
   days: "days",
+  months: "months",
   count: "a count",
   date: "a date, in your shop's time zone",
   score: "a score from 1 to 5",
