@@ -54,6 +54,33 @@ describe("settings", () => {
     expect(problems).toEqual([]);
   });
 
+  it("revenue: net sales by default; total sales and a customer tag exclusion save, and the channels read as names (issue 13)", async () => {
+    const { page, problems } = await app.open("/app/settings");
+    await expect(page.getByLabel("Net sales, as in Shopify's reports (recommended)").isChecked()).resolves.toBe(true);
+    // The demo's sales channels by their names, not their codes.
+    await page.getByLabel("Online Store", { exact: true }).waitFor();
+    await expect(page.getByText("shopify_draft_order", { exact: true }).count()).resolves.toBe(0);
+    // Polaris draws its own radio over the input: click the input through it.
+    await page.getByLabel("Total sales", { exact: true }).check({ force: true });
+    await page.getByLabel("Customer tags").fill("Wholesale");
+    await page.getByLabel("Customer tags").press("Enter");
+    await saveButton(page).click();
+    await page.getByText("Settings saved").waitFor();
+    await screenshot(page, "settings-revenue");
+    const { rows } = await app.pool.query<{ revenueBasis: string; excludedCustomerTags: string[] }>(
+      `SELECT "revenueBasis", "excludedCustomerTags" FROM "ShopSettings" WHERE shop = $1`,
+      [app.shop],
+    );
+    expect(rows[0]).toEqual({ revenueBasis: "total_sales", excludedCustomerTags: ["Wholesale"] });
+    await page.reload({ waitUntil: "networkidle" });
+    await expect(page.getByLabel("Total sales", { exact: true }).isChecked()).resolves.toBe(true);
+    // Back to the default for the other tests of this file.
+    await page.getByLabel("Net sales, as in Shopify's reports (recommended)").check({ force: true });
+    await saveButton(page).click();
+    await page.getByText("Settings saved").waitFor();
+    expect(problems).toEqual([]);
+  });
+
   it("an invalid value shows its error next to the field, focused, and nothing is saved", async () => {
     const before = await storedSettings();
     const { page, problems } = await app.open("/app/settings");
