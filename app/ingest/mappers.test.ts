@@ -136,6 +136,18 @@ describe("mapRefundPayload", () => {
     });
   });
 
+  it("reads refunded shipping from a shipping_refund adjustment when a refund has no refund_shipping_lines (older API versions)", () => {
+    const payload = fixture("refunds-create") as Record<string, unknown>;
+    const set = (amount: string) => ({ shop_money: { amount, currency_code: "USD" }, presentment_money: { amount, currency_code: "USD" } });
+    const refund = mapRefundPayload({
+      ...payload,
+      refund_shipping_lines: [],
+      order_adjustments: [{ id: 1, kind: "shipping_refund", reason: "Shipping refund", amount: "-7.95", amount_set: set("-7.95"), tax_amount: "0.00", tax_amount_set: set("0.00") }],
+    });
+    expect(refund.parts).toEqual({ returnsMinor: 1620n, taxMinor: 144n, shippingMinor: 795n, dutiesMinor: 0n });
+    expect(refund.amountMinor).toBe(1620n + 144n + 795n);
+  });
+
   it("adds refunded shipping and subtracts an amount the merchant kept", () => {
     const refund = mapRefundPayload(fixture("refunds-create-shipping-discrepancy"));
     expect(refund.amountMinor).toBe(12435n);
@@ -248,6 +260,12 @@ describe("currencies", () => {
     );
     expect(foreignCurrencyProblem("USD", null, [{ id: 5n, currency: "EUR" }])).toMatch(/^refund 5 has no amounts in the shop's currency USD/);
     expect(foreignCurrencyProblem("USD", null, [{ id: 5n, currency: null }])).toBeNull();
+  });
+
+  it("leaves an order's parts unknown when they are in another currency than its total (it then counts at total sales)", () => {
+    const { order } = mapOrderPayload(yenOrder("JPY", "25000"), "orders/create");
+    // The fixture's parts are in USD, the total here in JPY: they cannot be added up.
+    expect(order.parts).toBeNull();
   });
 
   it.each(["XXX", "XTS", "XAU", "XDR", "ABC", "usd"])("refuses %s as an order's currency or a shop-money currency", (code) => {
