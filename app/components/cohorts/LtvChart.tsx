@@ -1,4 +1,4 @@
-import { BlockStack, Button, Collapsible, DataTable } from "@shopify/polaris";
+import { BlockStack, Button, Collapsible, DataTable, Text } from "@shopify/polaris";
 import { useId, useState } from "react";
 import { Chart } from "~/components/charts";
 import { count, money } from "~/display/format";
@@ -17,6 +17,9 @@ export function ltvLinePoints(ltv: NonNullable<CohortsPageData["ltv"]>): { month
   });
   return points;
 }
+
+/** Whether the pooled line falls anywhere (net refunds can also lower it a little). */
+const dips = (points: readonly { value: number }[]) => points.some((point, i) => i > 0 && point.value < points[i - 1].value);
 
 export function LtvChart({ page, title }: { page: CohortsPageData; title: string }) {
   const [open, setOpen] = useState(false);
@@ -39,6 +42,12 @@ export function LtvChart({ page, title }: { page: CohortsPageData; title: string
       />
       {points.length > 0 && (
         <>
+          {dips(points) && (
+            <Text as="p" variant="bodySm" tone="subdued">
+              Each month pools the cohorts old enough to have had it, so later months cover fewer, older customers (the Customers column) and the
+              line can dip where a cohort&apos;s own total would not (refunds aside).
+            </Text>
+          )}
           <div>
             <Button variant="plain" onClick={() => setOpen((value) => !value)} ariaExpanded={open} ariaControls={tableId}>
               {open ? "Hide the figures by month" : `Show the figures by month (${points.length} months)`}
