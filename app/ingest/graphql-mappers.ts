@@ -1,6 +1,6 @@
 import { z } from "zod";
 import { MoneyFormatError, toMinorUnits } from "~/analytics/money";
-import { type CustomerRow, type OrderBundle, type OrderParts, type OrderRow, type RefundRow, PayloadValidationError, parsePayload } from "./mappers";
+import { type CustomerRow, type OrderBundle, type OrderParts, type OrderRow, type RefundRow, PayloadValidationError, parsePayload, withoutIncludedTax } from "./mappers";
 import { CurrencyCode } from "./payloads";
 
 // Pure Admin GraphQL -> row mappers, for the bulk backfill (JSONL) and reconciliation
@@ -40,6 +40,8 @@ export const GraphqlLineItem = z.object({
   /** Original unit price x quantity: the line's gross sales. */
   originalTotalSet: MoneyBag.nullish(),
   discountAllocations: z.array(z.object({ allocatedAmountSet: MoneyBag })).nullish(),
+  /** The tax charged on the line; inside its price when the order's taxesIncluded. */
+  taxLines: z.array(z.object({ priceSet: MoneyBag })).nullish(),
 });
 export type GraphqlLineItem = z.infer<typeof GraphqlLineItem>;
 
@@ -61,6 +63,8 @@ export const GraphqlOrder = z.object({
   totalTaxSet: MoneyBag.nullish(),
   totalShippingPriceSet: MoneyBag.nullish(),
   originalTotalDutiesSet: MoneyBag.nullish(),
+  /** Prices include tax (most EU shops): the line totals and subtotals then carry it. */
+  taxesIncluded: z.boolean().nullish(),
   customer: GraphqlCustomer.nullish(),
   refunds: z.array(GraphqlRefund).default([]),
 });
@@ -74,12 +78,14 @@ export const ORDER_FIELDS = `
   totalTaxSet { shopMoney { amount currencyCode } }
   totalShippingPriceSet { shopMoney { amount currencyCode } }
   originalTotalDutiesSet { shopMoney { amount currencyCode } }
+  taxesIncluded
   customer { id email firstName lastName phone state tags amountSpent { currencyCode } createdAt updatedAt }
   refunds { id createdAt totalRefundedSet { shopMoney { amount currencyCode } } }`;
 
 /** The LineItem fields both queries select (the bulk query's JSONL children, the reconciliation's nested nodes). */
 export const LINE_ITEM_FIELDS = `id title product { id } originalTotalSet { shopMoney { amount currencyCode } }
-  discountAllocations { allocatedAmountSet { shopMoney { amount currencyCode } } }`;
+  discountAllocations { allocatedAmountSet { shopMoney { amount currencyCode } } }
+  taxLines { priceSet { shopMoney { amount currencyCode } } }`;
 
 const TOPIC = "graphql order";
 
@@ -116,8 +122,8 @@ export function mapGraphqlCustomer(customer: z.infer<typeof GraphqlCustomer>): C
 
 /**
  * The order's parts, computed as the webhook mapper does (gross = the lines' original
- * totals; discounts = the lines' allocations; returns = what the current subtotal lacks),
- * or null when the order or a line lacks the fields.
+ * totals; discounts = the lines' allocations; returns = what the current subtotal lacks;
+ * without their tax when the order's prices include it), or null when the order or a line lacks the fields.
  */
 function graphqlOrderParts(order: GraphqlOrder, lineItems: GraphqlLineItem[], currency: string): OrderParts | null {
   if (!order.currentSubtotalPriceSet || lineItems.some((line) => !line.originalTotalSet)) return null;
@@ -128,16 +134,16 @@ function graphqlOrderParts(order: GraphqlOrder, lineItems: GraphqlLineItem[], cu
     if (amount.currency !== currency) mixed = true;
     return amount.minor;
   };
-  let gross = 0n;
-  let discounts = 0n;
-  for (const line of lineItems) {
-    gross += inShopCurrency(line.originalTotalSet);
-    for (const allocation of line.discountAllocations ?? []) discounts += inShopCurrency(allocation.allocatedAmountSet);
-  }
+  const lines = lineItems.map((line) => ({
+    grossMinor: inShopCurrency(line.originalTotalSet),
+    discountsMinor: (line.discountAllocations ?? []).reduce((sum, allocation) => sum + inShopCurrency(allocation.allocatedAmountSet), 0n),
+    taxMinor: (line.taxLines ?? []).reduce((sum, tax) => sum + inShopCurrency(tax.priceSet), 0n),
+  }));
+  const gross = lines.reduce((sum, line) => sum + line.grossMinor, 0n);
+  const discounts = lines.reduce((sum, line) => sum + line.discountsMinor, 0n);
+  const returns = gross - discounts - inShopCurrency(order.currentSubtotalPriceSet);
   const parts: OrderParts = {
-    grossSalesMinor: gross,
-    discountsMinor: discounts,
-    returnsMinor: gross - discounts - inShopCurrency(order.currentSubtotalPriceSet),
+    ...(order.taxesIncluded ? withoutIncludedTax(lines, returns) : { grossSalesMinor: gross, discountsMinor: discounts, returnsMinor: returns }),
     taxMinor: inShopCurrency(order.totalTaxSet),
     shippingMinor: inShopCurrency(order.totalShippingPriceSet),
     dutiesMinor: inShopCurrency(order.originalTotalDutiesSet),

@@ -275,7 +275,8 @@ export function mapRefundPayload(payload: unknown, topic = "refunds/create"): Re
 /**
  * The order's parts from a webhook payload, or null when it lacks the totals they come from.
  * Returns are what the current subtotal (after refunds and edits) lacks of gross - discounts,
- * so the parts always add up to the current subtotal, as the GraphQL import computes them.
+ * so the parts always add up to the current subtotal, as the GraphQL import computes them;
+ * for a taxes-included order, to the current subtotal without its tax (withoutIncludedTax).
  */
 function orderParts(parsed: OrderPayload, currency: string): OrderParts | null {
   if (!parsed.total_line_items_price_set || !parsed.current_subtotal_price_set) return null;
@@ -289,19 +290,80 @@ function orderParts(parsed: OrderPayload, currency: string): OrderParts | null {
     return money.minor;
   };
   const gross = inShopCurrency(parsed.total_line_items_price_set);
-  const discounts = parsed.line_items.reduce(
-    (total, line) => total + (line.discount_allocations ?? []).reduce((sum, allocation) => sum + inShopCurrency(allocation.amount_set), 0n),
-    0n,
-  );
+  const lineDiscounts = (line: OrderPayload["line_items"][number]) =>
+    (line.discount_allocations ?? []).reduce((sum, allocation) => sum + inShopCurrency(allocation.amount_set), 0n);
+  const discounts = parsed.line_items.reduce((total, line) => total + lineDiscounts(line), 0n);
+  const returns = gross - discounts - inShopCurrency(parsed.current_subtotal_price_set);
+  let sales: Pick<OrderParts, "grossSalesMinor" | "discountsMinor" | "returnsMinor"> = { grossSalesMinor: gross, discountsMinor: discounts, returnsMinor: returns };
+  if (parsed.taxes_included) {
+    // Each line's tax is needed to take it out: a line without its price is unknown.
+    if (parsed.line_items.some((line) => !line.price_set || line.quantity == null)) return null;
+    sales = withoutIncludedTax(
+      parsed.line_items.map((line) => ({
+        grossMinor: inShopCurrency(line.price_set) * BigInt(line.quantity ?? 0),
+        discountsMinor: lineDiscounts(line),
+        taxMinor: (line.tax_lines ?? []).reduce((sum, tax) => sum + inShopCurrency(tax.price_set), 0n),
+      })),
+      returns,
+    );
+  }
   const parts: OrderParts = {
-    grossSalesMinor: gross,
-    discountsMinor: discounts,
-    returnsMinor: gross - discounts - inShopCurrency(parsed.current_subtotal_price_set),
+    ...sales,
     taxMinor: inShopCurrency(parsed.total_tax_set),
     shippingMinor: inShopCurrency(parsed.total_shipping_price_set),
     dutiesMinor: inShopCurrency(parsed.original_total_duties_set),
   };
   return mixed ? null : parts;
+}
+
+/** One order line's money as Shopify sends it for a taxes-included order: every amount carries the line's tax. */
+export interface TaxIncludedLine {
+  /** Price x quantity, tax inside. */
+  grossMinor: bigint;
+  /** The line's discounts, tax inside. */
+  discountsMinor: bigint;
+  /** The tax charged on the line after its discounts (its tax_lines). */
+  taxMinor: bigint;
+}
+
+/** amount x numerator / denominator (denominator > 0), rounded half away from zero as PostgreSQL's round(numeric) does. */
+function scaled(amount: bigint, numerator: bigint, denominator: bigint): bigint {
+  const product = amount * numerator;
+  const magnitude = (2n * (product < 0n ? -product : product) + denominator) / (2n * denominator);
+  return product < 0n ? -magnitude : magnitude;
+}
+
+/**
+ * Gross sales, discounts and returns without the tax that taxes-included prices carry, as
+ * Shopify's sales reports show them (docs/analytics/revenue.md): each line's tax comes out of
+ * its price first and the discount applies to what is left, so a line's gross and discount
+ * shrink by the same factor, its net (price - discount - tax) exactly. Returns (what the
+ * current subtotal lacks, tax inside) shrink by the order's own factor, its lines' net
+ * without tax over their net with it. A line whose tax cannot be read that way (nothing left
+ * after its discount, or more tax than that) keeps its figures as sent. The same arithmetic
+ * runs in SQL in the migration 20261206140000_revenue_parts's backfill.
+ */
+export function withoutIncludedTax(lines: TaxIncludedLine[], returnsWithTaxMinor: bigint): Pick<OrderParts, "grossSalesMinor" | "discountsMinor" | "returnsMinor"> {
+  let gross = 0n;
+  let discounts = 0n;
+  let netWithTax = 0n;
+  let netWithoutTax = 0n;
+  for (const line of lines) {
+    const net = line.grossMinor - line.discountsMinor;
+    netWithTax += net;
+    if (net <= 0n || line.taxMinor < 0n || line.taxMinor > net) {
+      gross += line.grossMinor;
+      discounts += line.discountsMinor;
+      netWithoutTax += net;
+      continue;
+    }
+    const lineGross = scaled(line.grossMinor, net - line.taxMinor, net);
+    gross += lineGross;
+    discounts += lineGross - (net - line.taxMinor);
+    netWithoutTax += net - line.taxMinor;
+  }
+  const returns = netWithTax > 0n ? scaled(returnsWithTaxMinor, netWithoutTax, netWithTax) : returnsWithTaxMinor;
+  return { grossSalesMinor: gross, discountsMinor: discounts, returnsMinor: returns };
 }
 
 /** orders/create, orders/updated, orders/cancelled -> Order row, embedded Customer and Refunds. */

@@ -100,6 +100,11 @@ const LineItem = z.object({
   title: z.string().nullish(),
   /** Every discount on the line, order-level discounts' shares included (Shopify's "Discounts"). */
   discount_allocations: z.array(z.object({ amount_set: MoneySet })).nullish(),
+  // Read for taxes-included orders only, to take the tax out of the line's gross sales and discounts.
+  price_set: MoneySet.nullish(),
+  quantity: z.number().int().nonnegative().nullish(),
+  /** The tax charged on the line (after its discounts); inside the price when the order's taxes_included. */
+  tax_lines: z.array(z.object({ price_set: MoneySet })).nullish(),
 });
 
 export const OrderPayload = z.object({
@@ -125,6 +130,8 @@ export const OrderPayload = z.object({
   total_tax_set: MoneySet.nullish(),
   total_shipping_price_set: MoneySet.nullish(),
   original_total_duties_set: MoneySet.nullish(),
+  /** Prices include tax (most EU shops): the line prices and subtotals then carry it. */
+  taxes_included: z.boolean().nullish(),
   discount_codes: z.array(z.object({ code: z.string() })).nullish(),
   line_items: z.array(LineItem).default([]),
   customer: EmbeddedCustomer.nullish(),

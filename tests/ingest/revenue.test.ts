@@ -1,7 +1,10 @@
 import { processDelivery } from "~/ingest/deliveries.server";
 import { countedOrdersOf } from "~/data/counted-orders.server";
 import { loadMetricsSettings } from "~/data/settings.server";
+import { mapGraphqlOrder } from "~/ingest/graphql-mappers";
+import { mapOrderPayload } from "~/ingest/mappers";
 import { insertDelivery, testDb, testPool, uniqueShop } from "../support/db";
+import { graphqlOrderFromWebhook } from "../support/graphql-shapes";
 import { fixture, type Json } from "../support/webhook-fixtures";
 
 // Revenue that matches Shopify (issue 13; docs/analytics/revenue.md). Orders of the real
@@ -46,6 +49,8 @@ interface SaleSpec {
   cancelledAt?: string | null;
   financialStatus?: string;
   updatedAt?: string;
+  /** Prices include tax (taxes_included): the line prices and subtotal carry it, the total adds none. */
+  taxesIncluded?: boolean;
   /** What Shopify reports after refunds and edits (defaults: nothing refunded). */
   current?: { subtotalCents: number; taxCents: number; totalCents: number; dutiesCents?: number };
   refunds?: Json[];
@@ -60,7 +65,7 @@ function salePayload(spec: SaleSpec): Json {
   const shipping = spec.shippingCents ?? 0;
   const duties = spec.dutiesCents ?? 0;
   const subtotal = gross - discounts;
-  const total = subtotal + tax + shipping + duties;
+  const total = subtotal + (spec.taxesIncluded ? 0 : tax) + shipping + duties;
   const current = spec.current ?? { subtotalCents: subtotal, taxCents: tax, totalCents: total, dutiesCents: duties };
   const template = (payload.line_items as Json[])[0];
   const customer = payload.customer as Json;
@@ -75,6 +80,7 @@ function salePayload(spec: SaleSpec): Json {
     test: spec.test ?? false,
     cancelled_at: spec.cancelledAt ?? null,
     financial_status: spec.financialStatus ?? "paid",
+    taxes_included: spec.taxesIncluded ?? false,
     discount_codes: (spec.discountCodes ?? []).map((code) => ({ code, amount: amount(discounts), type: "percentage" })),
     total_line_items_price: amount(gross),
     total_line_items_price_set: moneySet(gross),
@@ -294,6 +300,57 @@ describe("revenue that matches Shopify's definitions", () => {
       for (const [topic, payload] of sequence) await deliver(shop, topic, payload);
       // Returns 30.00 whichever copy says so; net sales 60.00, total sales 66.00.
       expect(await order(shop, 9_103)).toMatchObject({ grossSalesMinor: 9_000n, netSalesMinor: 6_000n, netMinor: 6_600n });
+    }
+  });
+
+  it("takes the tax out of gross sales, discounts and returns when prices include it (taxes_included)", async () => {
+    // Shopify's sales reports show gross sales, discounts and returns without tax also for a
+    // shop whose prices include it: a line's tax comes out of its price first, and the discount
+    // applies to what is left (docs/analytics/revenue.md). 20 % VAT inside every price here.
+    //   Line 11: 120.00 incl. VAT, 12.00 off -> 108.00 paid, VAT 18.00: gross 120.00 / 1.2 = 100.00,
+    //            discount 12.00 / 1.2 = 10.00, net 90.00.
+    //   Line 12: 2 x 60.00 incl. VAT, VAT 20.00: gross 100.00, net 100.00.
+    //   Shipping 10.00 (untaxed). Total 108.00 + 120.00 + 10.00 = 238.00 (the VAT is inside).
+    //   Gross sales 200.00, discounts 10.00, net sales 190.00; total sales 238.00.
+    const lines = [{ id: 11, priceCents: 12_000, quantity: 1, discountCents: 1_200, taxCents: 1_800 }, { id: 12, priceCents: 6_000, quantity: 2, taxCents: 2_000 }];
+    const placed = salePayload({ id: 9_201, customerId: ALICE, taxesIncluded: true, shippingCents: 1_000, lines });
+    // One unit of line 12 returned with its VAT: 60.00 incl. 10.00 VAT, so returns 50.00; the
+    // order then shows a 168.00 subtotal (28.00 VAT inside) and a 178.00 total.
+    //   Net sales 200.00 - 10.00 - 50.00 = 140.00; total sales 140.00 + 28.00 VAT + 10.00 shipping = 178.00.
+    const refund = refundOf({ id: 7_201, orderId: 9_201, createdAt: "2025-03-20T10:00:00Z", lines: [{ lineItemId: 12, quantity: 1, subtotalCents: 6_000, taxCents: 1_000 }] });
+    const refunded = salePayload({
+      id: 9_201, customerId: ALICE, taxesIncluded: true, shippingCents: 1_000, lines, financialStatus: "partially_refunded",
+      updatedAt: "2025-03-20T10:00:01Z", current: { subtotalCents: 16_800, taxCents: 2_800, totalCents: 17_800 }, refunds: [refund],
+    });
+    // Cents to round: 19 % VAT, 3 x 49.99 incl. VAT, 15.00 off -> 134.97 paid, VAT 21.55 (134.97 - 134.97 / 1.19).
+    //   Gross 149.97 / 1.19 = 126.025 -> 126.03; discount 15.00 / 1.19 = 12.605 -> 12.61; net sales 113.42.
+    const rounding = salePayload({ id: 9_202, customerId: BEN, taxesIncluded: true, lines: [{ id: 13, priceCents: 4_999, quantity: 3, discountCents: 1_500, taxCents: 2_155 }] });
+
+    const shop = uniqueShop("revenue-taxes-included");
+    await deliver(shop, "orders/create", placed);
+    await deliver(shop, "orders/create", rounding);
+    const figures = async (id: number) => {
+      const o = await order(shop, id);
+      return { gross: o.grossSalesMinor, discounts: o.discountsMinor, returns: o.returnsMinor, tax: o.taxMinor, netSales: o.netSalesMinor, totalSales: o.netMinor };
+    };
+    expect(await figures(9_201)).toEqual({ gross: 20_000n, discounts: 1_000n, returns: 0n, tax: 3_800n, netSales: 19_000n, totalSales: 23_800n });
+    expect(await figures(9_202)).toEqual({ gross: 12_603n, discounts: 1_261n, returns: 0n, tax: 2_155n, netSales: 11_342n, totalSales: 13_497n });
+
+    await deliver(shop, "refunds/create", refund);
+    await deliver(shop, "orders/updated", refunded);
+    expect(await figures(9_201)).toMatchObject({ gross: 20_000n, discounts: 1_000n, returns: 5_000n, netSales: 14_000n, totalSales: 17_800n });
+    expect(await countedByCustomer(shop, "net_sales", [ALICE, BEN])).toEqual({ [ALICE]: 14_000, [BEN]: 11_342 });
+    expect(await countedByCustomer(shop, "total_sales", [ALICE, BEN])).toEqual({ [ALICE]: 17_800, [BEN]: 13_497 });
+
+    // Order-free: the refunded version first, then the refund and the placed one, leaves the same.
+    const other = uniqueShop("revenue-taxes-included-order");
+    for (const [topic, payload] of [["orders/updated", refunded], ["refunds/create", refund], ["orders/create", placed]] as const) await deliver(other, topic, payload);
+    expect(await db().order.findUniqueOrThrow({ where: { shop_id: { shop: other, id: 9_201n } } })).toMatchObject({ returnsMinor: 5_000n, netSalesMinor: 14_000n, netMinor: 17_800n });
+
+    // The bulk import and reconciliation (Admin GraphQL: taxesIncluded, LineItem.taxLines) read the same parts.
+    for (const payload of [refunded, rounding]) {
+      const { order: graphqlOrder, lineItems } = graphqlOrderFromWebhook(payload);
+      expect(mapGraphqlOrder(graphqlOrder, lineItems).order.parts).toEqual(mapOrderPayload(payload).order.parts);
     }
   });
 

@@ -69,6 +69,7 @@ export function graphqlOrderFromWebhook(payload: Json): GraphqlOrderWithLines {
     totalTaxSet: moneyBag(payload.total_tax_set),
     totalShippingPriceSet: moneyBag(payload.total_shipping_price_set),
     originalTotalDutiesSet: moneyBag(payload.original_total_duties_set),
+    taxesIncluded: payload.taxes_included ?? false,
     customer: customer
       ? {
           id: gid("Customer", customer.id),
@@ -91,6 +92,7 @@ export function graphqlOrderFromWebhook(payload: Json): GraphqlOrderWithLines {
     product: line.product_id != null ? { id: gid("Product", line.product_id) } : null,
     originalTotalSet: lineOriginalTotal(line),
     discountAllocations: ((line.discount_allocations as Json[] | undefined) ?? []).map((allocation) => ({ allocatedAmountSet: moneyBag(allocation.amount_set) })),
+    taxLines: ((line.tax_lines as Json[] | undefined) ?? []).map((tax) => ({ priceSet: moneyBag(tax.price_set) })),
   }));
   return { order, lineItems };
 }
