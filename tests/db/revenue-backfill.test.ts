@@ -77,6 +77,24 @@ describe("the revenue-parts migration", () => {
     await insertOrder(7_000_000_000_002n, "2025-06-01T00:00:00Z", 9_000, 9_000);
     await insertDelivery("orders/create", stale, "w-c1");
 
+    // D: a taxes-included order (20 % VAT inside its prices), stored at its refunded version: line 1
+    // 120.00 with 12.00 off and 18.00 VAT, line 2 2 x 60.00 with 20.00 VAT, one unit of line 2
+    // returned (168.00 subtotal left). Without the VAT: gross 200.00, discounts 10.00, returns
+    // 50.00, net sales 140.00 (the revenue test works the same order through the mappers).
+    const usd = (amount: string) => ({ shop_money: { amount, currency_code: "USD" }, presentment_money: { amount, currency_code: "USD" } });
+    const taxesIncluded = {
+      ...fixture("orders-create"), id: 7_000_000_000_003, admin_graphql_api_id: "gid://shopify/Order/7000000000003",
+      updated_at: "2025-03-20T10:00:01Z", taxes_included: true, refunds: [],
+      total_line_items_price_set: usd("240.00"), current_subtotal_price_set: usd("168.00"), total_tax_set: usd("38.00"), total_shipping_price_set: usd("10.00"),
+      original_total_duties_set: null,
+      line_items: [
+        { id: 1, quantity: 1, price_set: usd("120.00"), discount_allocations: [{ amount_set: usd("12.00") }], tax_lines: [{ price_set: usd("18.00"), rate: 0.2 }] },
+        { id: 2, quantity: 2, price_set: usd("60.00"), discount_allocations: [], tax_lines: [{ price_set: usd("20.00"), rate: 0.2 }] },
+      ],
+    };
+    await insertOrder(7_000_000_000_003n, "2025-03-20T10:00:01Z", 17_800, 17_800);
+    await insertDelivery("orders/updated", taxesIncluded, "w-d1");
+
     await applyMigrations(databaseUrl(name));
 
     const orders = await client.query<Record<string, string | null>>(
@@ -91,9 +109,12 @@ describe("the revenue-parts migration", () => {
     expect(orders.rows[0]).toEqual({
       id: "6123456789012", gross: "16500", discounts: "1650", returns: "1620", tax: "1318", shipping: "795", duties: "0", net_sales: "1620", total_sales: "15199",
     });
-    for (const row of orders.rows.slice(1)) {
+    for (const row of orders.rows.slice(1, 3)) {
       expect(row).toMatchObject({ gross: null, returns: null, net_sales: null });
     }
+    expect(orders.rows[3]).toEqual({
+      id: "7000000000003", gross: "20000", discounts: "1000", returns: "5000", tax: "3800", shipping: "1000", duties: "0", net_sales: "14000", total_sales: "17800",
+    });
 
     const refunds = await client.query<Record<string, string | null>>(
       `SELECT id::text, "returnsMinor"::text AS returns, "taxMinor"::text AS tax, "shippingMinor"::text AS shipping FROM "Refund" WHERE shop = $1 ORDER BY id`,

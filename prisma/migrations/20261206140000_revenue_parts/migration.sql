@@ -65,6 +65,8 @@ FROM parts WHERE rf.shop = parts.shop AND rf.id = parts.id;
 
 -- Order parts, from the newest order payload of each order, only when it is the version
 -- stored (same updated_at): an older payload's parts would not match the stored totals.
+-- Taxes-included orders (most EU shops) get gross sales, discounts and returns without the
+-- tax inside their prices, as the mappers compute them (docs/analytics/revenue.md).
 WITH newest AS (
   SELECT DISTINCT ON (d.shop, d.payload->>'id') d.shop, (d.payload->>'id')::bigint AS id,
          ((d.payload->>'updated_at')::timestamptz AT TIME ZONE 'UTC') AS updated_at, d.payload AS p
@@ -82,15 +84,44 @@ WITH newest AS (
     pg_temp.tenure_minor(n.p->'current_subtotal_price_set') AS current_subtotal,
     COALESCE(pg_temp.tenure_minor(n.p->'total_tax_set'), 0) AS tax,
     COALESCE(pg_temp.tenure_minor(n.p->'total_shipping_price_set'), 0) AS shipping,
-    COALESCE(pg_temp.tenure_minor(n.p->'original_total_duties_set'), 0) AS duties
+    COALESCE(pg_temp.tenure_minor(n.p->'original_total_duties_set'), 0) AS duties,
+    COALESCE(n.p->>'taxes_included' = 'true', false) AS taxes_included
   FROM newest AS n
+), taxed_lines AS (
+  -- Taxes-included orders: each line's price x quantity, discounts and tax, all with the tax inside.
+  SELECT n.shop, n.id,
+    pg_temp.tenure_minor(li->'price_set') * CASE WHEN li->>'quantity' ~ '^[0-9]+$' THEN (li->>'quantity')::bigint END AS g,
+    COALESCE((SELECT sum(pg_temp.tenure_minor(a->'amount_set'))
+              FROM jsonb_array_elements(CASE WHEN jsonb_typeof(li->'discount_allocations') = 'array' THEN li->'discount_allocations' ELSE '[]' END) AS a), 0) AS d,
+    COALESCE((SELECT sum(pg_temp.tenure_minor(t->'price_set'))
+              FROM jsonb_array_elements(CASE WHEN jsonb_typeof(li->'tax_lines') = 'array' THEN li->'tax_lines' ELSE '[]' END) AS t), 0) AS t
+  FROM newest AS n, jsonb_array_elements(CASE WHEN jsonb_typeof(n.p->'line_items') = 'array' THEN n.p->'line_items' ELSE '[]' END) AS li
+  WHERE n.p->>'taxes_included' = 'true'
+), untaxed AS (
+  -- The tax taken out as withoutIncludedTax (app/ingest/mappers.ts) does: a line's gross and
+  -- discount shrink by its own factor, returns by the order's; a line whose tax cannot be read
+  -- that way keeps its figures. A line without its price leaves the order's parts unknown.
+  SELECT shop, id, bool_and(g IS NOT NULL) AS known,
+    sum(CASE WHEN g - d > 0 AND t BETWEEN 0 AND g - d THEN round(g * (g - d - t)::numeric / (g - d))::bigint ELSE g END) AS gross,
+    sum(CASE WHEN g - d > 0 AND t BETWEEN 0 AND g - d THEN round(g * (g - d - t)::numeric / (g - d))::bigint - (g - d - t) ELSE d END) AS discounts,
+    sum(g - d) AS net_with_tax,
+    sum(CASE WHEN g - d > 0 AND t BETWEEN 0 AND g - d THEN g - d - t ELSE g - d END) AS net_without_tax
+  FROM taxed_lines GROUP BY shop, id
+), final AS (
+  SELECT parts.shop, parts.id, parts.updated_at, parts.tax, parts.shipping, parts.duties,
+    CASE WHEN parts.taxes_included THEN u.gross ELSE parts.gross END AS gross,
+    CASE WHEN parts.taxes_included THEN u.discounts ELSE parts.discounts END AS discounts,
+    CASE WHEN parts.taxes_included AND u.net_with_tax > 0
+      THEN round((parts.gross - parts.discounts - parts.current_subtotal) * u.net_without_tax::numeric / u.net_with_tax)::bigint
+      ELSE parts.gross - parts.discounts - parts.current_subtotal END AS returns
+  FROM parts LEFT JOIN untaxed AS u ON u.shop = parts.shop AND u.id = parts.id
+  WHERE NOT parts.taxes_included OR u.known
 )
 UPDATE "Order" AS o
-SET "grossSalesMinor" = parts.gross, "discountsMinor" = parts.discounts,
-    "returnsMinor" = parts.gross - parts.discounts - parts.current_subtotal,
-    "taxMinor" = parts.tax, "shippingMinor" = parts.shipping, "dutiesMinor" = parts.duties
-FROM parts
-WHERE o.shop = parts.shop AND o.id = parts.id AND o."shopifyUpdatedAt" = parts.updated_at;
+SET "grossSalesMinor" = final.gross, "discountsMinor" = final.discounts, "returnsMinor" = final.returns,
+    "taxMinor" = final.tax, "shippingMinor" = final.shipping, "dutiesMinor" = final.duties
+FROM final
+WHERE o.shop = final.shop AND o.id = final.id AND o."shopifyUpdatedAt" = final.updated_at;
 
 -- Net sales where the parts are known (recomputeOrderNets in app/ingest/summary.server.ts).
 UPDATE "Order" AS o
