@@ -46,6 +46,8 @@ export interface CustomerTableProps {
   /** Place of the first row (0 first) and the view's total, for the pager ("51–65 of 65"). */
   firstPosition: number | null;
   total: number | null;
+  /** The refit's day when `total` is its count (a view too large to count on each load). */
+  totalAsOfIso?: string;
   /** Settings' horizon, named in the expected spend column. */
   horizonDays: number;
   /** The page's money basis: every amount in the table is in it. */
@@ -125,6 +127,7 @@ export function CustomerTable(props: CustomerTableProps) {
               {total != null && (
                 <Text as="p" tone="subdued">
                   {count(total)} {total === 1 ? "customer" : "customers"}
+                  {props.totalAsOfIso && ` (counted ${isoDay(props.totalAsOfIso)})`}
                 </Text>
               )}
             </InlineStack>
@@ -223,9 +226,9 @@ export function CustomerTableSections({
   problems,
   page,
   ...table
-}: Omit<CustomerTableProps, "rows" | "next" | "previous" | "firstPosition" | "total"> & {
+}: Omit<CustomerTableProps, "rows" | "next" | "previous" | "firstPosition" | "total" | "totalAsOfIso"> & {
   problems: string[];
-  page: { rows: CustomerTableRow[]; next: string | null; previous: string | null; firstPosition: number | null; total: number | null };
+  page: { rows: CustomerTableRow[]; next: string | null; previous: string | null; firstPosition: number | null; total: number | null; totalAsOfIso?: string };
 }) {
   return (
     <>
@@ -235,7 +238,7 @@ export function CustomerTableSections({
         </Layout.Section>
       )}
       <Layout.Section>
-        <CustomerTable {...table} rows={page.rows} next={page.next} previous={page.previous} firstPosition={page.firstPosition} total={page.total} />
+        <CustomerTable {...table} rows={page.rows} next={page.next} previous={page.previous} firstPosition={page.firstPosition} total={page.total} totalAsOfIso={page.totalAsOfIso} />
       </Layout.Section>
     </>
   );

@@ -84,6 +84,20 @@ export async function loadAggregates(db: Queryable, shop: string, kinds: readonl
 }
 
 /**
+ * The customer table's rows as the last refit counted them, and the day of that refit; null
+ * before the first refit or in a row written before the count was kept. One primary-key
+ * read of two fields, however large the shop.
+ */
+export async function readTableCustomers(db: Queryable, shop: string): Promise<{ customers: number; asOfIso: string } | null> {
+  const result = await db.query<{ customers: number | null; asOfIso: string | null }>(
+    `SELECT (data->>'tableCustomers')::int AS customers, data->>'asOfIso' AS "asOfIso" FROM "ShopAggregate" WHERE shop = $1 AND kind = $2`,
+    [shop, AGGREGATE_KIND.segments],
+  );
+  const row = result.rows[0];
+  return row && row.customers !== null && row.asOfIso !== null ? { customers: row.customers, asOfIso: row.asOfIso } : null;
+}
+
+/**
  * The cohorts page's retention rows: `wantedKind` in full, and of the whole-shop row only its
  * filter list and currency (it can be large).
  */

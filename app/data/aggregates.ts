@@ -59,6 +59,12 @@ export interface SegmentsAggregate {
   asOfIso: string;
   /** Customers with at least one order (the shares' denominator). */
   customers: number;
+  /**
+   * Every row of the customer table when the refit wrote them (customers without a counted
+   * order included): the unfiltered table's total on a shop too large to count live.
+   * Absent in rows written before it was kept.
+   */
+  tableCustomers?: number;
   netSpentMinor: number;
   rows: SegmentRow[];
 }

@@ -222,6 +222,15 @@ export async function countCustomerTableRows(db: Queryable, shop: string, filter
   return customers > cap ? null : customers;
 }
 
+/**
+ * Every row of the shop's customer table, uncounted by any cap: for the refit, which stores
+ * it with the aggregates (pages read that, not this; it costs one index entry per customer).
+ */
+export async function countAllCustomerTableRows(db: Queryable, shop: string): Promise<number> {
+  const result = await db.query<{ customers: number }>(`SELECT count(*)::int AS customers FROM "CustomerMetrics" WHERE shop = $1`, [shop]);
+  return result.rows[0].customers;
+}
+
 /** One customer's CustomerMetrics row as stored. */
 export interface CustomerMetricsRow {
   orders: number;

@@ -1,5 +1,6 @@
 import { customerName, isoOfDate } from "~/display/format";
 import { segmentName } from "~/display/segment-names";
+import { readTableCustomers } from "~/data/aggregates.server";
 import { countCustomerTableRows, type MetricsListRow, readCustomerTableRows } from "~/data/customer-metrics-reads.server";
 import { loadMetricsSettings } from "~/data/settings.server";
 import { type Queryable } from "~/db/pg.server";
@@ -62,20 +63,35 @@ export interface ListOptions {
    * segment page's segment): shown as the total when the view is larger than the count's cap.
    */
   scopeTotal?: number | null;
+  /** The refit's day that counted `scopeTotal`. */
+  scopeTotalAsOfIso?: string | null;
 }
 
 /**
  * The customers in the view: counted up to COUNT_CAP (a bounded read, since page loads must
- * not grow with shop size), else the precomputed scope total when the view is the whole
- * scope, else null.
+ * not grow with shop size), else the refit's count when the view is a whole segment (the
+ * scope total) or the whole table (its stored row count), else null ("more than 10,000").
  */
-async function totalOf(db: Queryable, shop: string, query: CustomerListQuery, scope: "segment" | "behaviour" | null, options: ListOptions) {
+async function totalOf(
+  db: Queryable,
+  shop: string,
+  query: CustomerListQuery,
+  scope: "segment" | "behaviour" | null,
+  options: ListOptions,
+): Promise<{ total: number | null; asOfIso?: string }> {
   const counted = await countCustomerTableRows(db, shop, query, COUNT_CAP);
-  if (counted !== null) return counted;
+  if (counted !== null) return { total: counted };
   const narrowed =
     query.minPredictedClvMinor != null || query.chanceMin != null || query.chanceMax != null || Boolean(query.search) ||
     (scope !== "segment" && Boolean(query.segment)) || (scope !== "behaviour" && Boolean(query.behaviour));
-  return !narrowed && options.scopeTotal != null && options.scopeTotal > COUNT_CAP ? options.scopeTotal : null;
+  if (narrowed) return { total: null };
+  if (scope !== null) {
+    return options.scopeTotal != null && options.scopeTotal > COUNT_CAP
+      ? { total: options.scopeTotal, asOfIso: options.scopeTotalAsOfIso ?? undefined }
+      : { total: null };
+  }
+  const whole = await readTableCustomers(db, shop);
+  return whole !== null && whole.customers > COUNT_CAP ? { total: whole.customers, asOfIso: whole.asOfIso } : { total: null };
 }
 
 /**
@@ -116,7 +132,7 @@ export async function listCustomers(
       next: rows.length > 0 ? cursorOf(rows[rows.length - 1], query, first === null ? null : first + rows.length - 1) : null,
       previous: hasPrevious && rows.length > 0 ? cursorOf(rows[0], query, first) : null,
       firstPosition: first,
-      total: consistentTotal(await total, first, rows.length, true),
+      ...(await totalFields(total, first, rows.length, true)),
     };
   }
   const read = await readCustomerTableRows(db, shop, query, "forward", query.after ?? null, pageSize + 1);
@@ -128,8 +144,14 @@ export async function listCustomers(
     next: hasNext ? cursorOf(rows[rows.length - 1], query, first === null ? null : first + rows.length - 1) : null,
     previous: query.after && rows.length > 0 ? cursorOf(rows[0], query, first) : null,
     firstPosition: first,
-    total: consistentTotal(await total, first, rows.length, hasNext),
+    ...(await totalFields(total, first, rows.length, hasNext)),
   };
+}
+
+/** The page's total (and the refit's day, when it is the refit's count), agreeing with the rows shown. */
+async function totalFields(pending: ReturnType<typeof totalOf>, first: number | null, shown: number, hasNext: boolean): Promise<Pick<CustomerPage, "total" | "totalAsOfIso">> {
+  const { total, asOfIso } = await pending;
+  return { total: consistentTotal(total, first, shown, hasNext), ...(asOfIso !== undefined ? { totalAsOfIso: asOfIso } : {}) };
 }
 
 /** A total that agrees with what the page shows (a precomputed count can lag live changes by a few rows). */

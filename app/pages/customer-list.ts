@@ -64,9 +64,17 @@ export interface CustomerPage {
   firstPosition: number | null;
   /** Customers in the table; null when not known or above the count's cap (see totalText). */
   total: number | null;
+  /**
+   * The refit's day when `total` is its count (a view too large to count live: the whole
+   * table, or a whole segment), which live changes since may have moved by a few customers.
+   */
+  totalAsOfIso?: string;
 }
 
-/** Counted customers above this in a filtered view read "more than 10,000" (the count stays cheap on a large shop). */
+/**
+ * Counted customers above this in a filtered view read "more than 10,000" (the count stays
+ * cheap on a large shop); the whole table and a whole segment show the refit's exact count.
+ */
 export const COUNT_CAP = 10_000;
 
 /**

@@ -66,6 +66,8 @@ export interface SegmentDetail {
   row: SegmentRow | null;
   /** Customers with an order (the share's denominator). */
   shopCustomers: number | null;
+  /** The day of the refit that counted `row` and `shopCustomers`; null before the first refit. */
+  countedAsOfIso: string | null;
   /** The merchant's segment names, for the customer table. */
   labels: Record<string, string>;
   horizonDays: number;
@@ -155,6 +157,7 @@ export async function loadSegment(db: Queryable, shop: string, key: string): Pro
       fit,
       row,
       shopCustomers: segments?.customers ?? null,
+      countedAsOfIso: segments?.asOfIso ?? null,
       labels: settings.segmentLabels,
       horizonDays: settings.horizonDays,
       grossMargin: settings.grossMargin,
@@ -172,6 +175,7 @@ export async function loadSegment(db: Queryable, shop: string, key: string): Pro
     fit,
     row,
     shopCustomers: segments?.customers ?? null,
+    countedAsOfIso: segments?.asOfIso ?? null,
     labels: settings.segmentLabels,
     horizonDays: settings.horizonDays,
     grossMargin: settings.grossMargin,

@@ -18,6 +18,7 @@ import {
   retentionKind,
 } from "~/data/aggregates";
 import { dailyCountsOn, replaceDailyCounts, replaceShopAggregates, segmentMovesSince } from "~/data/aggregates.server";
+import { countAllCustomerTableRows } from "~/data/customer-metrics-reads.server";
 import { type MetricsSettings } from "~/data/settings.server";
 import { pgTransaction } from "~/db/pg.server";
 import { errorMessage } from "~/lib/log.server";
@@ -125,6 +126,8 @@ export async function writeAggregates(pool: pg.Pool, shop: string, a: AggregateI
     currency: settings.currency,
     asOfIso,
     customers: tally.customers,
+    // The unfiltered customer table's "of N" on a shop too large to count per page load.
+    tableCustomers: await countAllCustomerTableRows(pool, shop),
     netSpentMinor: tally.netSpent,
     rows: tally.rows(settings.segmentLabels, (kind, key, daysAgo) => counted.get(`${daysAgo}|${kind}|${key}`) ?? null),
   };

@@ -35,6 +35,7 @@ export const loader = async ({ request, params }: LoaderFunctionArgs) => {
   const page = await listCustomers(db, shop, queryInStoredMoney(scoped, basis), detail.labels, {
     scope: detail.kind === "rfm" ? "segment" : "behaviour",
     scopeTotal: detail.row?.customers ?? null,
+    scopeTotalAsOfIso: detail.countedAsOfIso,
   });
   const active = activeFilters(url.searchParams);
   return {

@@ -6,13 +6,14 @@ import {
   SORT_KEYS,
   type SortDirection,
   type SortKey,
+  COUNT_CAP,
   decodeCursor,
   encodeCursor,
   pagerText,
   parseListParams,
 } from "~/pages/customer-list";
 import { listCustomers } from "~/pages/customer-list.server";
-import { countCustomerTableRows } from "~/data/customer-metrics-reads.server";
+import { countAllCustomerTableRows, countCustomerTableRows } from "~/data/customer-metrics-reads.server";
 import { testDb, uniqueShop, testPool } from "../support/db";
 import { metricsRow, writeMetrics } from "../support/customer-metrics-rows";
 
@@ -186,6 +187,34 @@ describe("listCustomers: keyset pages over CustomerMetrics", () => {
     expect(await countCustomerTableRows(testPool(), shop, { segment: "loyal" }, 100)).toBe(rows.filter((row) => row.segment === "loyal").length);
     expect(await countCustomerTableRows(testPool(), shop, {}, 10)).toBeNull();
     expect(pagerText({ rows: [1, 2], firstPosition: 50, total: null })).toBe("51–52 of more than 10,000");
+  });
+
+  it("gives the whole table and a whole segment the refit's exact count when too large to count live; a filtered view keeps the cap", async () => {
+    const big = uniqueShop("customers-big");
+    const customers = COUNT_CAP + 5;
+    // 10,001 loyal customers; the last four have no counted order (still rows of the table).
+    await writeMetrics(big, Array.from({ length: customers }, (_, k) => metricsRow(k + 1, k > COUNT_CAP ? { orders: 0, netSpent: 0, segment: null } : { segment: "loyal", predictedClv: 1_000 })));
+    const query: CustomerListQuery = { sort: "netSpent", direction: "desc", pageSize: 50 };
+    // Before any refit there is no count to show: "more than 10,000".
+    expect(pagerText(await listCustomers(testPool(), big, query))).toBe("1–50 of more than 10,000");
+
+    // The refit's segments row, with the table's rows counted as the refit counts them (tests/refit checks it does).
+    const segments = { currency: "USD", asOfIso: "2026-12-05", customers: COUNT_CAP, tableCustomers: await countAllCustomerTableRows(testPool(), big), netSpentMinor: 0, rows: [] };
+    await testPool().query(
+      `INSERT INTO "ShopAggregate" (shop, kind, "asOfDay", "modelVersion", data, "computedAt") VALUES ($1, 'segments', 20427, 1, $2, now())`,
+      [big, JSON.stringify(segments)],
+    );
+    const whole = await listCustomers(testPool(), big, query);
+    expect(pagerText(whole)).toBe(`1–50 of ${customers.toLocaleString("en-US")}`);
+    expect(whole.totalAsOfIso).toBe("2026-12-05");
+    // A whole segment: the segment's count, with its day.
+    const loyal = await listCustomers(testPool(), big, { ...query, segment: "loyal" }, {}, { scope: "segment", scopeTotal: COUNT_CAP + 1, scopeTotalAsOfIso: "2026-12-05" });
+    expect(pagerText(loyal)).toBe("1–50 of 10,001");
+    expect(loyal.totalAsOfIso).toBe("2026-12-05");
+    // Filtered views count live, up to the cap, and say so.
+    const filtered = await listCustomers(testPool(), big, { ...query, minPredictedClvMinor: 0 });
+    expect(pagerText(filtered)).toBe("1–50 of more than 10,000");
+    expect(filtered.totalAsOfIso).toBeUndefined();
   });
 
   it("searches by the start of a name, last name or email, in any case, taking % and _ literally", async () => {

@@ -42,6 +42,8 @@ describe("a refit into a new partition", () => {
     const segments = await aggregate<SegmentsAggregate>(shop, "segments");
     const net = (await metricsRows(shop)).reduce((sum, r) => sum + Number(r.netSpentMinor), 0);
     expect(segments.netSpentMinor).toBe(net);
+    // And the table's rows are counted in the swapped-in partition, after the swap.
+    expect(segments.tableCustomers).toBe((await metricsRows(shop)).length);
   });
 
   it("a refit that fails before the swap leaves the rows as they were; the next one clears its table and swaps", async () => {

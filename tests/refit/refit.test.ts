@@ -55,6 +55,7 @@ describe.each(WRITE_PATHS)("%s", (_path, rebuildFromCustomers) => {
       expect(report).toMatchObject({ status: "no-predictions", customers: 0, orders: 0 });
       const segments = await aggregate<SegmentsAggregate>(shop, "segments");
       expect(segments.customers).toBe(0);
+      expect(segments.tableCustomers).toBe(0);
       expect((await aggregate<BacktestAggregate>(shop, "backtest")).note).toBe("no orders yet");
     });
   });
@@ -82,6 +83,8 @@ describe.each(WRITE_PATHS)("%s", (_path, rebuildFromCustomers) => {
 
       const segments = await aggregate<SegmentsAggregate>(shop, "segments");
       expect(segments.customers).toBe(CUSTOMERS);
+      // The unfiltered customer table's "of N" on a shop too large to count per page load.
+      expect(segments.tableCustomers).toBe(rows.length);
       expect(segments.netSpentMinor).toBe(totals.net);
       const rfm = segments.rows.filter((r) => r.kind === "rfm");
       expect(rfm.reduce((sum, r) => sum + r.customers, 0)).toBe(CUSTOMERS);
