@@ -9,6 +9,7 @@ import {
   mapRefundPayload,
   resolveId,
   splitTags,
+  withoutIncludedTax,
 } from "./mappers";
 
 describe("mapOrderPayload", () => {
@@ -274,5 +275,27 @@ describe("currencies", () => {
     const refund = fixture("refunds-create") as { refund_line_items: { subtotal_set: { shop_money: { currency_code: string } } }[] };
     refund.refund_line_items[0].subtotal_set.shop_money.currency_code = code;
     expect(() => mapRefundPayload(refund)).toThrow(/currency_code: must be an ISO 4217 currency of money/);
+  });
+});
+
+describe("withoutIncludedTax: taxes-included prices without their tax (issue 13)", () => {
+  it("shrinks a line's gross and discount by its own factor and keeps its net exact; returns by the order's", () => {
+    // 19 % and 7 % VAT lines: 119.00 (19.00 VAT) and 107.00 with 7.00 off (6.54 VAT on 100.00).
+    const parts = withoutIncludedTax(
+      [{ grossMinor: 11_900n, discountsMinor: 0n, taxMinor: 1_900n }, { grossMinor: 10_700n, discountsMinor: 700n, taxMinor: 654n }],
+      10_000n,
+    );
+    // Line 2: 107.00 x 93.46 / 100.00 = 100.0022 -> 100.00 gross, 100.00 - 93.46 = 6.54 discount.
+    // Returns 100.00 x (100.00 + 93.46) / (119.00 + 100.00) = 88.34 (the order's average factor).
+    expect(parts).toEqual({ grossSalesMinor: 20_000n, discountsMinor: 654n, returnsMinor: 8_834n });
+  });
+
+  it("keeps a free line's figures and one with more tax than its net, and rounds negative returns away from zero", () => {
+    expect(withoutIncludedTax([{ grossMinor: 5_000n, discountsMinor: 5_000n, taxMinor: 0n }], 0n)).toEqual({ grossSalesMinor: 5_000n, discountsMinor: 5_000n, returnsMinor: 0n });
+    expect(withoutIncludedTax([{ grossMinor: 1_000n, discountsMinor: 0n, taxMinor: 1_500n }], 0n)).toEqual({ grossSalesMinor: 1_000n, discountsMinor: 0n, returnsMinor: 0n });
+    // -0.05 x 100/120 = -0.041666 -> -0.04; -0.03 x 100/120 = -0.025 -> -0.03 (as PostgreSQL's round does in the backfill).
+    expect(withoutIncludedTax([{ grossMinor: 12_000n, discountsMinor: 0n, taxMinor: 2_000n }], -5n).returnsMinor).toBe(-4n);
+    expect(withoutIncludedTax([{ grossMinor: 12_000n, discountsMinor: 0n, taxMinor: 2_000n }], -3n).returnsMinor).toBe(-3n);
+    expect(withoutIncludedTax([{ grossMinor: 12_000n, discountsMinor: 0n, taxMinor: 2_000n }], 3n).returnsMinor).toBe(3n);
   });
 });
