@@ -7,7 +7,7 @@ import { type GlossaryPageData } from "./glossary";
 export async function loadGlossaryPage(db: Queryable, shop: string): Promise<GlossaryPageData> {
   const settings = await loadMetricsSettings(db, shop);
   return {
-    shop: {
+    settings: {
       horizonDays: settings.horizonDays,
       revenueBasis: settings.revenueBasis,
       grossMargin: settings.grossMargin,

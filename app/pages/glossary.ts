@@ -4,7 +4,7 @@ import { type GlossaryShopContext } from "~/display/glossary";
 
 export interface GlossaryPageData {
   /** The settings definitions depend on: horizon, revenue basis, margin, currency. */
-  shop: GlossaryShopContext;
+  settings: GlossaryShopContext;
   /** The merchant's own names of segments (key -> name), from Settings. */
   segmentLabels: Record<string, string>;
 }

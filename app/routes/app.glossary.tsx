@@ -84,7 +84,7 @@ function Entry({ term, page, target }: { term: GlossaryTerm; page: GlossaryPageD
   const [name, ...others] = term.labels;
   const renamed = term.id.startsWith("segment-") ? page.segmentLabels[term.id.slice("segment-".length)]?.trim() : undefined;
   const unit = unitLine(term);
-  const yours = term.inYourShop?.(page.shop);
+  const yours = term.inYourShop?.(page.settings);
   return (
     <div id={term.id} style={target ? TARGET_STYLE : ANCHOR_STYLE}>
       <BlockStack gap="100">

@@ -15,10 +15,10 @@ describe("glossary page data", () => {
     const shop = uniqueShop("glossary-defaults");
     await insertShop(pool(), shop, { currency: "EUR" });
     const page = await loadGlossaryPage(pool(), shop);
-    expect(page.shop).toEqual({ horizonDays: 365, revenueBasis: "net_sales", grossMargin: 1, currency: "EUR" });
+    expect(page.settings).toEqual({ horizonDays: 365, revenueBasis: "net_sales", grossMargin: 1, currency: "EUR" });
     expect(page.segmentLabels).toEqual({});
-    expect(glossaryTerm("expected-spend").inYourShop?.(page.shop)).toBe("Your horizon: the next 12 months.");
-    expect(glossaryTerm("profit").inYourShop?.(page.shop)).toMatch(/No margin is set/);
+    expect(glossaryTerm("expected-spend").inYourShop?.(page.settings)).toBe("Your horizon: the next 12 months.");
+    expect(glossaryTerm("profit").inYourShop?.(page.settings)).toMatch(/No margin is set/);
   });
 
   it("reads this shop's saved horizon, margin and segment names, not another shop's", async () => {
@@ -29,12 +29,12 @@ describe("glossary page data", () => {
     await saveSettings(pool(), shop, { ...DEFAULT_METRICS_SETTINGS, horizonDays: 180, grossMargin: 0.4, revenueBasis: "total_sales", segmentLabels: { "at-risk": "Slipping" } });
     await saveSettings(pool(), other, { ...DEFAULT_METRICS_SETTINGS, horizonDays: 730, grossMargin: 0.9 });
     const page = await loadGlossaryPage(pool(), shop);
-    expect(page.shop).toMatchObject({ horizonDays: 180, grossMargin: 0.4, revenueBasis: "total_sales" });
-    expect(glossaryTerm("revenue").inYourShop?.(page.shop)).toBe("Your shop counts total sales as revenue.");
+    expect(page.settings).toMatchObject({ horizonDays: 180, grossMargin: 0.4, revenueBasis: "total_sales" });
+    expect(glossaryTerm("revenue").inYourShop?.(page.settings)).toBe("Your shop counts total sales as revenue.");
     expect(page.segmentLabels).toEqual({ "at-risk": "Slipping" });
-    expect(glossaryTerm("lifetime-value").inYourShop?.(page.shop)).toBe("Spent to date + expected spend over the next 6 months.");
-    expect(glossaryTerm("profit").inYourShop?.(page.shop)).toBe("Profit = revenue × 40%.");
+    expect(glossaryTerm("lifetime-value").inYourShop?.(page.settings)).toBe("Spent to date + expected spend over the next 6 months.");
+    expect(glossaryTerm("profit").inYourShop?.(page.settings)).toBe("Profit = revenue × 40%.");
     // Every shop-dependent definition reads as a sentence for this shop.
-    for (const term of GLOSSARY) if (term.inYourShop) expect(term.inYourShop(page.shop), term.id).toMatch(/\.$/);
+    for (const term of GLOSSARY) if (term.inYourShop) expect(term.inYourShop(page.settings), term.id).toMatch(/\.$/);
   });
 });
