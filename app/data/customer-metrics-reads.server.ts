@@ -55,8 +55,36 @@ export interface MetricsListRow {
 const LIST_COLUMNS = `cm."customerId", cm.orders, cm."netSpentMinor", cm."predictedClvMinor", cm."chanceOfOrder90d", cm."lastOrderDay",
   cm."expectedNextOrderDay", cm.segment, cm.behaviours, c."firstName", c."lastName", c.email`;
 
-/** SQL conditions for the filters, appended to `params`. */
-function filterSql(filters: CustomerListFilters, params: unknown[]): string {
+/**
+ * A search's matching customers, found once per read on Customer's prefix indexes
+ * (migration 20261206150100_customer_search): their ids when there are at most
+ * SEARCH_IDS_MAX, so the table reads and counts just those rows; else only the pattern,
+ * tested on each row the sort index yields (with that many matches, a page's worth comes
+ * within a few thousand rows). Reading every match of a common prefix ("jo": 37,000 of a
+ * million customers) to sort or count them made a page slower than the pages target.
+ */
+type ResolvedSearch = { ids: string[] } | { pattern: string } | null;
+
+/** Above this many matches a search is tested row by row along the sort order, and the view's count reads "more than 10,000". */
+const SEARCH_IDS_MAX = 10_000;
+
+async function resolveSearch(db: Queryable, shop: string, search: string | null | undefined): Promise<ResolvedSearch> {
+  const pattern = searchPattern(search);
+  if (!pattern) return null;
+  const result = await db.query<{ id: string }>(
+    `SELECT s.id::text AS id FROM "Customer" AS s WHERE s.shop = $1 AND ${customerMatches("s", "$2")} LIMIT ${SEARCH_IDS_MAX + 1}`,
+    [shop, pattern],
+  );
+  return result.rows.length > SEARCH_IDS_MAX ? { pattern } : { ids: result.rows.map((row) => row.id) };
+}
+
+/** The search test on a Customer row `alias`: each arm is one of the prefix indexes' expressions. */
+const customerMatches = (alias: string, pattern: string) =>
+  `(lower(${alias}.email) LIKE ${pattern} OR lower(${alias}."lastName") LIKE ${pattern}
+    OR lower(coalesce(${alias}."firstName", '') || ' ' || coalesce(${alias}."lastName", '')) LIKE ${pattern})`;
+
+/** SQL conditions for the filters, appended to `params`; a search's test reads Customer as `c`. */
+function filterSql(filters: CustomerListFilters, search: ResolvedSearch, params: unknown[]): string {
   const parts: string[] = [];
   if (filters.segment) {
     params.push(filters.segment);
@@ -78,16 +106,12 @@ function filterSql(filters: CustomerListFilters, params: unknown[]): string {
     params.push(filters.chanceMax);
     parts.push(`cm."chanceOfOrder90d" <= $${params.length}::float8`);
   }
-  const search = searchPattern(filters.search);
-  if (search) {
-    params.push(search);
-    const p = `$${params.length}`;
-    // Each test is one of Customer's prefix indexes (migration 20261206150100_customer_search):
-    // a few index ranges, however many customers the shop has.
-    parts.push(
-      `cm."customerId" IN (SELECT s.id FROM "Customer" AS s WHERE s.shop = $1 AND (lower(s.email) LIKE ${p} OR lower(s."lastName") LIKE ${p}
-         OR lower(coalesce(s."firstName", '') || ' ' || coalesce(s."lastName", '')) LIKE ${p}))`,
-    );
+  if (search && "ids" in search) {
+    params.push(search.ids);
+    parts.push(`cm."customerId" = ANY($${params.length}::bigint[])`);
+  } else if (search) {
+    params.push(search.pattern);
+    parts.push(customerMatches("c", `$${params.length}`));
   }
   return parts.map((part) => ` AND ${part}`).join("");
 }
@@ -114,6 +138,7 @@ async function readRegion(
   from: Cursor | null,
   limit: number,
   sortWholeSegment: boolean,
+  search: ResolvedSearch,
 ): Promise<MetricsListRow[]> {
   const column = { ...SORT_COLUMNS[query.sort], ...SORT_SQL[query.sort] };
   const params: unknown[] = [shop];
@@ -139,7 +164,7 @@ async function readRegion(
       conditions.push(`cm."customerId" ${cmp} $${params.length}::bigint`);
     }
   }
-  const filters = filterSql(query, params);
+  const filters = filterSql(query, search, params);
   params.push(limit);
   // Sorting by an expression keeps the planner off the shop-wide index (see SORT_WHOLE_SEGMENT_MAX).
   const sortKey = sortWholeSegment ? `(${column.sql} + 0)` : column.sql;
@@ -162,9 +187,9 @@ async function readRegion(
  * index (cheap; ADR 0008), rather than read from the refit's segments row, which live
  * changes outdate.
  */
-async function shouldSortWholeSegment(db: Queryable, shop: string, query: CustomerListQuery): Promise<boolean> {
-  // A search's matches come from Customer's indexes: sorting them is cheaper than walking a sort index to find them.
-  if (searchPattern(query.search)) return true;
+async function shouldSortWholeSegment(db: Queryable, shop: string, query: CustomerListQuery, search: ResolvedSearch): Promise<boolean> {
+  // A search's few matches come from Customer's indexes: sorting them is cheaper than walking a sort index to find them.
+  if (search && "ids" in search) return true;
   if (!query.segment || SORT_SQL[query.sort].segmentIndex) return false;
   const result = await db.query<{ customers: number }>(
     `SELECT count(*)::int AS customers FROM (
@@ -187,7 +212,8 @@ export async function readCustomerTableRows(
   from: Cursor | null,
   limit: number,
 ): Promise<MetricsListRow[]> {
-  const sortWholeSegment = await shouldSortWholeSegment(db, shop, query);
+  const search = await resolveSearch(db, shop, query.search);
+  const sortWholeSegment = await shouldSortWholeSegment(db, shop, query, search);
   const nullable = SORT_COLUMNS[query.sort].nullable;
   // Forward: values, then nulls. Backward: nulls, then values.
   const regions: Region[] = !nullable ? ["values"] : scan === "forward" ? ["values", "nulls"] : ["nulls", "values"];
@@ -198,7 +224,7 @@ export async function readCustomerTableRows(
     if (!started && region !== fromRegion) continue;
     const startsHere = !started && region === fromRegion;
     started = true;
-    rows.push(...(await readRegion(db, shop, query, region, scan, startsHere ? from : null, limit - rows.length, sortWholeSegment)));
+    rows.push(...(await readRegion(db, shop, query, region, scan, startsHere ? from : null, limit - rows.length, sortWholeSegment, search)));
     if (rows.length >= limit) break;
   }
   return rows;
@@ -209,12 +235,18 @@ export async function readCustomerTableRows(
  * view's count costs at most `cap` index entries however large the shop.
  */
 export async function countCustomerTableRows(db: Queryable, shop: string, filters: CustomerListFilters, cap: number): Promise<number | null> {
+  const search = await resolveSearch(db, shop, filters.search);
   const params: unknown[] = [shop];
-  const conditions = filterSql(filters, params);
+  const conditions = filterSql(filters, search, params);
+  // More than SEARCH_IDS_MAX customers match the search alone; only other filters can bring that under the cap.
+  const otherFilters = filterSql({ ...filters, search: null }, null, []) !== "";
+  if (search && "pattern" in search && cap <= SEARCH_IDS_MAX && !otherFilters) return null;
   params.push(cap + 1);
   const result = await db.query<{ customers: number }>(
     `SELECT count(*)::int AS customers FROM (
-       SELECT 1 FROM "CustomerMetrics" AS cm WHERE cm.shop = $1${conditions} LIMIT $${params.length}
+       SELECT 1 FROM "CustomerMetrics" AS cm
+       ${search && "pattern" in search ? `JOIN "Customer" AS c ON c.shop = cm.shop AND c.id = cm."customerId"` : ""}
+       WHERE cm.shop = $1${conditions} LIMIT $${params.length}
      ) AS matching`,
     params,
   );

@@ -217,6 +217,31 @@ describe("listCustomers: keyset pages over CustomerMetrics", () => {
     expect(filtered.totalAsOfIso).toBeUndefined();
   });
 
+  it("pages a search matching more than 10,000 customers along the sort order, and counts it only with other filters", async () => {
+    const many = uniqueShop("customers-many");
+    const customers = COUNT_CAP + 5;
+    // Every customer's email starts "jo"; one in ten is loyal, the rest lost.
+    await writeMetrics(many, Array.from({ length: customers }, (_, k) => metricsRow(k + 1, { segment: k % 10 === 0 ? "loyal" : "lost", netSpent: k + 1 })));
+    await testPool().query(
+      `INSERT INTO "Customer" (shop, id, email, "firstName", "lastName", tags, "shopifyUpdatedAt")
+       SELECT $1, g, 'jo' || g || '@example.com', 'Jo', 'Row' || g, '{}', now() FROM generate_series(1, $2::int) AS g`,
+      [many, customers],
+    );
+    const page = await listCustomers(testPool(), many, { sort: "netSpent", direction: "desc", pageSize: 3, search: "JO" });
+    expect(page.rows.map((row) => row.id)).toEqual([String(customers), String(customers - 1), String(customers - 2)]);
+    expect(pagerText(page)).toBe("1–3 of more than 10,000");
+    const next = await listCustomers(testPool(), many, { sort: "netSpent", direction: "desc", pageSize: 3, search: "JO", after: decodeCursor(page.next!) });
+    expect(next.rows.map((row) => row.id)).toEqual([String(customers - 3), String(customers - 4), String(customers - 5)]);
+    // Another filter narrows the matches under the cap: counted exactly.
+    const loyal = await listCustomers(testPool(), many, { sort: "netSpent", direction: "desc", pageSize: 3, search: "jo", segment: "loyal" });
+    expect(loyal.total).toBe(Math.ceil(customers / 10));
+    expect(loyal.rows.every((row) => row.segment === "loyal")).toBe(true);
+    // A narrower prefix matches few: read and counted from their ids.
+    const few = await listCustomers(testPool(), many, { sort: "netSpent", direction: "desc", search: "jo1000" });
+    expect(few.rows.map((row) => row.id).sort()).toEqual(["1000", "10000", "10001", "10002", "10003", "10004", "10005"].sort());
+    expect(few.total).toBe(7);
+  });
+
   it("searches by the start of a name, last name or email, in any case, taking % and _ literally", async () => {
     await testPool().query(`UPDATE "Customer" SET email = 'ada' || id || '@example.com' WHERE shop = $1 AND id <= 3`, [shop]);
     await testPool().query(`UPDATE "Customer" SET email = 'x_y%z@example.com' WHERE shop = $1 AND id = 4`, [shop]);
