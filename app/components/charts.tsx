@@ -28,8 +28,6 @@ export interface ChartSpec {
   yMax?: number;
   /** Axis titles, drawn as text beside the chart (polaris-viz has none): what each axis measures, with its unit. */
   axisTitles?: { x: string; y: string };
-  /** Line charts: vertical markers at these keys (e.g. where a holdout period starts), each with a short label. */
-  markers?: { key: string; label: string }[];
 }
 
 const VizChart = lazy(() => import("./viz-chart"));

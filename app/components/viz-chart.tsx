@@ -27,7 +27,6 @@ export default function VizChart({ spec }: { spec: ChartSpec }) {
           theme="Light"
           data={spec.series}
           showLegend={spec.series.length > 1}
-          annotations={spec.markers?.map((marker) => ({ axis: "x" as const, label: marker.label, startKey: marker.key }))}
           xAxisOptions={{ labelFormatter: (value) => spec.formatKey?.(String(value)) ?? String(value) }}
           yAxisOptions={{ labelFormatter: (value) => axis(Number(value)), ...(spec.yMax !== undefined ? { maxYOverride: spec.yMax } : {}) }}
           tooltipOptions={{ valueFormatter: (value) => format(Number(value)) }}

@@ -32,10 +32,11 @@ export async function drawnLineValues(page: Page, figureLabel: string, points: n
         const y = Number(text.getAttribute("y") ?? 0);
         return m.b * x + m.d * y + m.f;
       };
-      // The axes are aria-hidden; the chart's other texts are its rows for screen readers.
+      // The axes are aria-hidden; the chart's other texts are its rows for screen readers. The
+      // x-axis labels (months, dates) are left out: their digits are no y values.
       const ticks = [...figure.querySelectorAll<SVGTextElement>('svg g[aria-hidden="true"] text')]
         .map((text) => ({ value: Number((text.textContent ?? "").replace(/[^0-9.-]/g, "")), raw: text.textContent ?? "", y: anchorY(text) }))
-        .filter((tick) => /\d/.test(tick.raw) && Number.isFinite(tick.value) && !/Month/.test(tick.raw));
+        .filter((tick) => /\d/.test(tick.raw) && Number.isFinite(tick.value) && !/Month|\b(Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec)\b/.test(tick.raw));
       const distinct = [...new Map(ticks.map((tick) => [tick.value, tick])).values()].sort((a, b) => a.value - b.value);
       if (distinct.length < 2) throw new Error(`the y-axis has fewer than two labelled ticks: ${JSON.stringify(ticks)}`);
       const [low, high] = [distinct[0], distinct[distinct.length - 1]];

@@ -161,6 +161,25 @@ describe("the merchant's pages in demo mode, with the demo shop's data", () => {
     expect(problems).toEqual([]);
   });
 
+  it("model: the backtest's Actual line drawn stands at its table's figures, from the first week", async () => {
+    const { page, problems } = await app.open("/app/model");
+    const chart = "Cumulative repeat purchases by week";
+    await page.locator(`[role="figure"][aria-label^="${chart}"] mask path`).first().waitFor({ state: "attached" });
+    // The chart's table for screen readers: week, Actual, Predicted (calibration), Predicted (holdout).
+    const actual = await page
+      .locator(`[role="figure"][aria-label^="${chart}"] table tbody tr`)
+      .evaluateAll((rows) => rows.map((row) => Number((row.querySelectorAll("td")[0]?.textContent ?? "").replace(/[^0-9.-]/g, ""))));
+    expect(actual.length).toBeGreaterThan(20);
+    // The first series drawn is Actual (polaris-viz draws the series in order).
+    const drawn = await drawnLineValues(page, chart, actual.length);
+    const top = Math.max(...actual);
+    expect(top).toBeGreaterThan(0);
+    actual.forEach((value, week) => {
+      expect(Math.abs((drawn[week] ?? Number.NaN) - value), `week ${week}: drawn ${drawn[week]}, table ${value}`).toBeLessThan(top * 0.03);
+    });
+    expect(problems).toEqual([]);
+  });
+
   it("settings: the form with the shop's values", async () => {
     const { page, problems } = await app.open("/app/settings");
     expect(await heading(page)).toBe("Settings");

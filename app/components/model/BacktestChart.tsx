@@ -5,8 +5,10 @@ import { count, isoDay, ratio } from "~/display/format";
 import type { ModelPageData } from "~/pages/model";
 
 // Weekly repeat purchases, actual vs what the model fitted on the calibration weeks
-// predicts, cumulative. The holdout weeks (after calibration) are the honest test: a marker
-// on the chart shows where they start, and both axes say what they measure.
+// predicts, cumulative. The holdout weeks (after calibration) are the honest test: the
+// predicted line changes colour and name where they start, and both axes say what they
+// measure. No polaris-viz annotation marks the start: with one, polaris-viz 16 drew the
+// Actual line only from a year in (a browser test compares the drawn line with its table).
 
 type Backtest = NonNullable<ModelPageData["backtest"]>;
 
@@ -27,7 +29,6 @@ export function BacktestChart({ backtest }: { backtest: Backtest }) {
             y: "Repeat purchases, cumulative (all customers who had ordered by the end of calibration; same-day orders count once)",
             x: "Week starting",
           },
-          markers: firstHoldout ? [{ key: firstHoldout.startIso, label: "Holdout starts" }] : [],
           series: [
             { name: "Actual", data: weeks.map((week) => ({ key: week.startIso, value: week.cumulativeActual })) },
             // Two predicted lines, so the weeks the model was fitted on and the weeks it never saw read apart (they meet at the boundary).
@@ -46,8 +47,8 @@ export function BacktestChart({ backtest }: { backtest: Backtest }) {
       />
       <Text as="p" variant="bodySm" tone="subdued">
         Calibration period: weeks up to {isoDay(backtest.calibrationEndIso)} (the model was refitted on these alone). Holdout period:{" "}
-        {isoDay(firstHoldout?.startIso)} to {isoDay(backtest.holdoutEndIso)}, the last {count(backtest.holdoutDays)} days, marked on the chart (the
-        model never saw these: its line there is a forecast).
+        {isoDay(firstHoldout?.startIso)} to {isoDay(backtest.holdoutEndIso)}, the last {count(backtest.holdoutDays)} days, where the predicted line
+        turns from "Predicted, calibration" to "Predicted, holdout" (the model never saw these weeks: its line there is a forecast).
       </Text>
       <div>
         <Button variant="plain" onClick={() => setOpen((value) => !value)} ariaExpanded={open} ariaControls={tableId}>
