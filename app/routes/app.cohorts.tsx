@@ -194,14 +194,14 @@ function CohortsBody({ page, basis, loading }: { page: CohortsPageData; basis: P
         term="cohort-ltv"
         help={
           <>
-            Cumulative {basis.basis === "profit" ? "profit" : "net revenue"} per customer since their first order. A cohort gets a figure once every one of its customers has had that
+            Cumulative {basis.basis === "profit" ? "profit" : "revenue"} per customer since their first order. A cohort gets a figure once every one of its customers has had that
             many days.{page.cacMinor !== null ? " In brackets: gross profit over CAC (LTV:CAC)." : ""}
           </>
         }
       >
         <LtvChart
           page={page}
-          title={`Cumulative ${basis.basis === "profit" ? "profit" : "net revenue"} per customer by month since the first order (month 0 = the month of the first order), ${filterText(page).toLowerCase()}`}
+          title={`Cumulative ${basis.basis === "profit" ? "profit" : "revenue"} per customer by month since the first order (month 0 = the month of the first order), ${filterText(page).toLowerCase()}`}
         />
         <div aria-busy={loading} style={{ opacity: loading ? 0.5 : 1 }}>
           <LtvTable page={page} />
@@ -249,7 +249,7 @@ function PaybackCard({ page }: { page: CohortsPageData }) {
         ]}
       />
       <Text as="p" variant="bodySm" tone="subdued">
-        Gross profit = net revenue × your gross margin of {percent(page.grossMargin, 0)}. Month 0 is the month of the first order.
+        Gross profit = revenue × your gross margin of {percent(page.grossMargin, 0)}. Month 0 is the month of the first order.
       </Text>
     </HeadingCard>
   );

@@ -131,7 +131,7 @@ describe("the merchant's pages in demo mode, with the demo shop's data", () => {
     // Read the line as soon as it is drawn (not after the network has been idle for a while): an animating
     // chart's line would still be on its way up from 0, as a screenshot once caught it.
     await page.reload({ waitUntil: "domcontentloaded" });
-    const chart = "Cumulative net revenue per customer";
+    const chart = "Cumulative revenue per customer";
     await page.locator(`[role="figure"][aria-label^="${chart}"] mask path`).first().waitFor({ state: "attached" });
     const monthsShown = await page.locator(`[role="figure"][aria-label^="${chart}"] table tbody tr`).count();
     const drawn = await drawnLineValues(page, chart, monthsShown);
