@@ -26,10 +26,19 @@ export interface FitOutcome {
   reason: string | null;
 }
 
+/**
+ * A customer the fit learns from: one with an order that was not cancelled or refunded in
+ * full. Customers with only such orders get no prediction (customerMetrics), so they stay out
+ * of the model, the estimate from averages and the VIP threshold too (issue 13).
+ */
+function counted(facts: ShopData["facts"], i: number): boolean {
+  return facts.hasOrders(i) && !facts.onlyVoidedOrders(i);
+}
+
 function fitModel(data: ShopData, settings: MetricsSettings, asOfDay: number): FitOutcome {
   const summaries = [];
   for (let i = 0; i < data.facts.length; i++) {
-    if (data.facts.hasOrders(i)) summaries.push(data.facts.factsAt(i, asOfDay).summary!);
+    if (counted(data.facts, i)) summaries.push(data.facts.factsAt(i, asOfDay).summary!);
   }
   const result = fitShopModel(summaries, {
     // The models that let a one-order customer lapse (shop-model.ts explains why not BG/NBD).
@@ -47,7 +56,7 @@ function fitModel(data: ShopData, settings: MetricsSettings, asOfDay: number): F
 
 function* averagesCustomers(data: ShopData, asOfDay: number): Generator<AveragesCustomer> {
   for (let i = 0; i < data.facts.length; i++) {
-    if (!data.facts.hasOrders(i)) continue;
+    if (!counted(data.facts, i)) continue;
     const facts = data.facts.factsAt(i, asOfDay);
     yield { orders: facts.orders, netSpent: facts.netSpent, firstOrderDay: facts.firstOrderDay! };
   }
@@ -76,7 +85,7 @@ export async function fitShop(data: ShopData, settings: MetricsSettings, asOfDay
   const report = retentionSummaryFromTable(table, { asOfDay, ...retentionOptions, dimensions: tableDimensions });
   const behaviourRows: BehaviourInput[] = [];
   for (let i = 0; i < facts.length; i++) {
-    if (!facts.hasOrders(i)) continue;
+    if (!counted(facts, i)) continue;
     behaviourRows.push({
       customerId: facts.ids[i],
       orders: facts.orderCount(i),

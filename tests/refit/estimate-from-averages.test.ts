@@ -84,4 +84,27 @@ describe("estimate from averages for a shop below the model's minimums", () => {
     expect(modelled.every((row) => row.pAlive !== null && row.clv !== null)).toBe(true);
     expect(new Set(modelled.map((row) => row.clv)).size).toBeGreaterThan(1);
   });
+  it("leaves customers whose only orders were cancelled out of the estimate (its customers, orders and spend)", async () => {
+    const shop = uniqueShop("averages-voided");
+    await insertSyntheticShop(pool, { shop, customers: 30, asOfDay: AS_OF, seed: 5 });
+    const { rows: picked } = await pool.query<{ id: string }>(
+      `SELECT "customerId"::text AS id FROM "Order" WHERE shop = $1 GROUP BY "customerId" ORDER BY "customerId" LIMIT 2`,
+      [shop],
+    );
+    const voidedIds = picked.map((row) => row.id);
+    await pool.query(
+      `UPDATE "Order" SET "cancelledAt" = "processedAt", "netMinor" = 0, "netSalesMinor" = 0 WHERE shop = $1 AND "customerId" = ANY($2::bigint[])`,
+      [shop, voidedIds],
+    );
+    await refitShop(pool, shop, { trigger: "manual", now: NOW });
+    const estimate = (await storedFit(shop)).averagesEstimate!;
+    const { rows } = await pool.query<{ customers: number; orders: number }>(
+      `SELECT count(DISTINCT "customerId")::int AS customers, count(*)::int AS orders
+       FROM "Order" WHERE shop = $1 AND NOT test AND NOT ("customerId" = ANY($2::bigint[]))`,
+      [shop, voidedIds],
+    );
+    // docs/analytics/clv.md: the estimate is over the customers with a counted order.
+    expect(estimate).toMatchObject({ customers: 28, orders: rows[0].orders });
+    expect(rows[0].customers).toBe(28);
+  });
 });
