@@ -60,9 +60,10 @@ export const GraphqlOrder = z.object({
   currentTotalPriceSet: MoneyBag,
   // The order's parts (docs/analytics/revenue.md); optional, as in the webhook mapper.
   currentSubtotalPriceSet: MoneyBag.nullish(),
-  totalTaxSet: MoneyBag.nullish(),
-  totalShippingPriceSet: MoneyBag.nullish(),
-  originalTotalDutiesSet: MoneyBag.nullish(),
+  // After refunds and edits (shipping also after its discounts), as the webhook mapper reads them.
+  currentTotalTaxSet: MoneyBag.nullish(),
+  currentShippingPriceSet: MoneyBag.nullish(),
+  currentTotalDutiesSet: MoneyBag.nullish(),
   /** Prices include tax (most EU shops): the line totals and subtotals then carry it. */
   taxesIncluded: z.boolean().nullish(),
   customer: GraphqlCustomer.nullish(),
@@ -75,9 +76,9 @@ export const ORDER_FIELDS = `
   id name createdAt updatedAt processedAt cancelledAt test displayFinancialStatus sourceName discountCodes tags
   currentTotalPriceSet { shopMoney { amount currencyCode } }
   currentSubtotalPriceSet { shopMoney { amount currencyCode } }
-  totalTaxSet { shopMoney { amount currencyCode } }
-  totalShippingPriceSet { shopMoney { amount currencyCode } }
-  originalTotalDutiesSet { shopMoney { amount currencyCode } }
+  currentTotalTaxSet { shopMoney { amount currencyCode } }
+  currentShippingPriceSet { shopMoney { amount currencyCode } }
+  currentTotalDutiesSet { shopMoney { amount currencyCode } }
   taxesIncluded
   customer { id email firstName lastName phone state tags amountSpent { currencyCode } createdAt updatedAt }
   refunds { id createdAt totalRefundedSet { shopMoney { amount currencyCode } } }`;
@@ -144,9 +145,9 @@ function graphqlOrderParts(order: GraphqlOrder, lineItems: GraphqlLineItem[], cu
   const returns = gross - discounts - inShopCurrency(order.currentSubtotalPriceSet);
   const parts: OrderParts = {
     ...(order.taxesIncluded ? withoutIncludedTax(lines, returns) : { grossSalesMinor: gross, discountsMinor: discounts, returnsMinor: returns }),
-    taxMinor: inShopCurrency(order.totalTaxSet),
-    shippingMinor: inShopCurrency(order.totalShippingPriceSet),
-    dutiesMinor: inShopCurrency(order.originalTotalDutiesSet),
+    taxMinor: inShopCurrency(order.currentTotalTaxSet),
+    shippingMinor: inShopCurrency(order.currentShippingPriceSet),
+    dutiesMinor: inShopCurrency(order.currentTotalDutiesSet),
   };
   return mixed ? null : parts;
 }

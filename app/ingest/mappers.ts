@@ -309,9 +309,12 @@ function orderParts(parsed: OrderPayload, currency: string): OrderParts | null {
   }
   const parts: OrderParts = {
     ...sales,
-    taxMinor: inShopCurrency(parsed.total_tax_set),
-    shippingMinor: inShopCurrency(parsed.total_shipping_price_set),
-    dutiesMinor: inShopCurrency(parsed.original_total_duties_set),
+    // The current figures, after refunds, edits and shipping discounts, so that net sales + tax
+    // + shipping + duties is the current total (docs/analytics/revenue.md); the original ones
+    // only where a payload lacks them.
+    taxMinor: inShopCurrency(parsed.current_total_tax_set ?? parsed.total_tax_set),
+    shippingMinor: inShopCurrency(parsed.current_shipping_price_set ?? parsed.total_shipping_price_set),
+    dutiesMinor: inShopCurrency(parsed.current_total_duties_set ?? parsed.original_total_duties_set),
   };
   return mixed ? null : parts;
 }

@@ -130,6 +130,10 @@ export const OrderPayload = z.object({
   total_tax_set: MoneySet.nullish(),
   total_shipping_price_set: MoneySet.nullish(),
   original_total_duties_set: MoneySet.nullish(),
+  /** After refunds and edits (shipping also after its discounts): the parts Tenure stores. */
+  current_total_tax_set: MoneySet.nullish(),
+  current_shipping_price_set: MoneySet.nullish(),
+  current_total_duties_set: MoneySet.nullish(),
   /** Prices include tax (most EU shops): the line prices and subtotals then carry it. */
   taxes_included: z.boolean().nullish(),
   discount_codes: z.array(z.object({ code: z.string() })).nullish(),

@@ -86,7 +86,8 @@ describe("the revenue-parts migration", () => {
       ...fixture("orders-create"), id: 7_000_000_000_003, admin_graphql_api_id: "gid://shopify/Order/7000000000003",
       updated_at: "2025-03-20T10:00:01Z", taxes_included: true, refunds: [],
       total_line_items_price_set: usd("240.00"), current_subtotal_price_set: usd("168.00"), total_tax_set: usd("38.00"), total_shipping_price_set: usd("10.00"),
-      original_total_duties_set: null,
+      // After the return: the returned unit's 10.00 VAT is no longer charged.
+      current_total_tax_set: usd("28.00"), current_shipping_price_set: usd("10.00"), original_total_duties_set: null, current_total_duties_set: null,
       line_items: [
         { id: 1, quantity: 1, price_set: usd("120.00"), discount_allocations: [{ amount_set: usd("12.00") }], tax_lines: [{ price_set: usd("18.00"), rate: 0.2 }] },
         { id: 2, quantity: 2, price_set: usd("60.00"), discount_allocations: [], tax_lines: [{ price_set: usd("20.00"), rate: 0.2 }] },
@@ -107,14 +108,26 @@ describe("the revenue-parts migration", () => {
     // A: 165.00 gross, 16.50 discounts, 16.20 returned (132.30 current subtotal); the later
     // refund's 116.10 of goods comes off too: net sales 132.30 - 116.10 = 16.20.
     expect(orders.rows[0]).toEqual({
-      id: "6123456789012", gross: "16500", discounts: "1650", returns: "1620", tax: "1318", shipping: "795", duties: "0", net_sales: "1620", total_sales: "15199",
+      id: "6123456789012", gross: "16500", discounts: "1650", returns: "1620", tax: "1174", shipping: "795", duties: "0", net_sales: "1620", total_sales: "15199",
     });
     for (const row of orders.rows.slice(1, 3)) {
       expect(row).toMatchObject({ gross: null, returns: null, net_sales: null });
     }
     expect(orders.rows[3]).toEqual({
-      id: "7000000000003", gross: "20000", discounts: "1000", returns: "5000", tax: "3800", shipping: "1000", duties: "0", net_sales: "14000", total_sales: "17800",
+      id: "7000000000003", gross: "20000", discounts: "1000", returns: "5000", tax: "2800", shipping: "1000", duties: "0", net_sales: "14000", total_sales: "17800",
     });
+    // Total sales = net sales + tax + shipping + duties (docs/analytics/revenue.md): at the stored
+    // version, the parts add up to Shopify's current total (A 151.99, D 178.00).
+    const identity = await client.query<{ id: string; parts: string; current_total: string }>(
+      `SELECT id::text, ("grossSalesMinor" - "discountsMinor" - "returnsMinor" + "taxMinor" + "shippingMinor" + "dutiesMinor")::text AS parts,
+              "currentTotalMinor"::text AS current_total
+       FROM "Order" WHERE shop = $1 AND "grossSalesMinor" IS NOT NULL ORDER BY id`,
+      [SHOP],
+    );
+    expect(identity.rows).toEqual([
+      { id: "6123456789012", parts: "15199", current_total: "15199" },
+      { id: "7000000000003", parts: "17800", current_total: "17800" },
+    ]);
 
     const refunds = await client.query<Record<string, string | null>>(
       `SELECT id::text, "returnsMinor"::text AS returns, "taxMinor"::text AS tax, "shippingMinor"::text AS shipping FROM "Refund" WHERE shop = $1 ORDER BY id`,

@@ -52,7 +52,7 @@ interface SaleSpec {
   /** Prices include tax (taxes_included): the line prices and subtotal carry it, the total adds none. */
   taxesIncluded?: boolean;
   /** What Shopify reports after refunds and edits (defaults: nothing refunded). */
-  current?: { subtotalCents: number; taxCents: number; totalCents: number; dutiesCents?: number };
+  current?: { subtotalCents: number; taxCents: number; shippingCents: number; totalCents: number; dutiesCents?: number };
   refunds?: Json[];
 }
 
@@ -66,7 +66,7 @@ function salePayload(spec: SaleSpec): Json {
   const duties = spec.dutiesCents ?? 0;
   const subtotal = gross - discounts;
   const total = subtotal + (spec.taxesIncluded ? 0 : tax) + shipping + duties;
-  const current = spec.current ?? { subtotalCents: subtotal, taxCents: tax, totalCents: total, dutiesCents: duties };
+  const current = spec.current ?? { subtotalCents: subtotal, taxCents: tax, shippingCents: shipping, totalCents: total, dutiesCents: duties };
   const template = (payload.line_items as Json[])[0];
   const customer = payload.customer as Json;
   const createdAt = "2025-03-14T14:21:07Z";
@@ -96,6 +96,7 @@ function salePayload(spec: SaleSpec): Json {
     current_total_tax: amount(current.taxCents),
     current_total_tax_set: moneySet(current.taxCents),
     total_shipping_price_set: moneySet(shipping),
+    current_shipping_price_set: moneySet(current.shippingCents),
     shipping_lines: shipping > 0 ? [{ ...(payload.shipping_lines as Json[])[0], price: amount(shipping), price_set: moneySet(shipping) }] : [],
     original_total_duties_set: duties > 0 ? moneySet(duties) : null,
     current_total_duties_set: duties > 0 ? moneySet(current.dutiesCents ?? duties) : null,
@@ -173,6 +174,19 @@ async function order(shop: string, id: number) {
   return db().order.findUniqueOrThrow({ where: { shop_id: { shop, id: BigInt(id) } } });
 }
 
+/**
+ * Total sales = net sales + tax + shipping + duties (docs/analytics/revenue.md): the parts an
+ * order is stored with add up to its current total as of that version (refunds arriving later
+ * come off both sides).
+ */
+async function expectPartsAddUpToTotal(shop: string, ids: number[]) {
+  for (const id of ids) {
+    const o = await order(shop, id);
+    const parts = o.grossSalesMinor! - o.discountsMinor! - o.returnsMinor! + o.taxMinor! + o.shippingMinor! + o.dutiesMinor!;
+    expect({ id, parts }).toEqual({ id, parts: o.currentTotalMinor });
+  }
+}
+
 /** Per customer: what the counted orders add up to on a basis (the live recompute and the refit read these). */
 async function countedByCustomer(shop: string, basis: "net_sales" | "total_sales", ids: number[]) {
   const settings = { ...(await loadMetricsSettings(testPool(), shop)), revenueBasis: basis };
@@ -228,7 +242,7 @@ describe("revenue that matches Shopify's definitions", () => {
     await deliver(shop, "orders/updated", salePayload({
       id: 9_004, customerId: ALICE, shippingCents: 500, financialStatus: "refunded", updatedAt: "2025-03-16T10:00:01Z",
       lines: [{ id: 6, priceCents: 5_000, quantity: 1, taxCents: 500 }],
-      current: { subtotalCents: 0, taxCents: 0, totalCents: 0 }, refunds: [fullRefund],
+      current: { subtotalCents: 0, taxCents: 0, shippingCents: 0, totalCents: 0 }, refunds: [fullRefund],
     }));
 
     // 5. Duties on an international order: 80.00 of goods, 12.00 duties, 15.00 shipping, no
@@ -245,7 +259,7 @@ describe("revenue that matches Shopify's definitions", () => {
     await deliver(shop, "orders/cancelled", salePayload({
       id: 9_007, customerId: BEN, cancelledAt: "2025-03-14T16:00:00Z", financialStatus: "refunded", updatedAt: "2025-03-14T16:00:01Z",
       lines: [{ id: 9, priceCents: 2_000, quantity: 1 }],
-      current: { subtotalCents: 0, taxCents: 0, totalCents: 0 },
+      current: { subtotalCents: 0, taxCents: 0, shippingCents: 0, totalCents: 0 },
       refunds: [refundOf({ id: 7_007, orderId: 9_007, createdAt: "2025-03-14T16:00:00Z", lines: [{ lineItemId: 9, quantity: 1, subtotalCents: 2_000, taxCents: 0 }] })],
     }));
 
@@ -261,10 +275,11 @@ describe("revenue that matches Shopify's definitions", () => {
     expect(await parts(9_001)).toEqual({ gross: 9_000n, discounts: 900n, returns: 0n, tax: 648n, shipping: 500n, duties: 0n, netSales: 8_100n, totalSales: 9_248n });
     expect(await parts(9_002)).toEqual({ gross: 10_000n, discounts: 1_000n, returns: 0n, tax: 0n, shipping: 0n, duties: 0n, netSales: 9_000n, totalSales: 9_000n });
     expect(await parts(9_003)).toEqual({ gross: 9_000n, discounts: 0n, returns: 0n, tax: 900n, shipping: 1_000n, duties: 0n, netSales: 6_000n, totalSales: 6_600n });
-    expect(await parts(9_004)).toEqual({ gross: 5_000n, discounts: 0n, returns: 5_000n, tax: 500n, shipping: 500n, duties: 0n, netSales: 0n, totalSales: 0n });
+    expect(await parts(9_004)).toEqual({ gross: 5_000n, discounts: 0n, returns: 5_000n, tax: 0n, shipping: 0n, duties: 0n, netSales: 0n, totalSales: 0n });
     expect(await parts(9_005)).toEqual({ gross: 8_000n, discounts: 0n, returns: 0n, tax: 0n, shipping: 1_500n, duties: 1_200n, netSales: 8_000n, totalSales: 10_700n });
     expect(await parts(9_006)).toMatchObject({ gross: 10_000n, netSales: 0n, totalSales: 0n });
     expect(await parts(9_007)).toEqual({ gross: 2_000n, discounts: 0n, returns: 2_000n, tax: 0n, shipping: 0n, duties: 0n, netSales: 0n, totalSales: 0n });
+    await expectPartsAddUpToTotal(shop, [9_001, 9_002, 9_003, 9_004, 9_005, 9_006, 9_007]);
 
     // The refunds keep what they returned by part: goods, tax, shipping.
     const refund = await db().refund.findUniqueOrThrow({ where: { shop_id: { shop, id: 7_003n } } });
@@ -287,7 +302,7 @@ describe("revenue that matches Shopify's definitions", () => {
     const after = salePayload({
       id: 9_103, customerId: ALICE, shippingCents: 1_000, financialStatus: "partially_refunded", updatedAt: "2025-03-20T10:00:01Z",
       lines: [{ id: 5, priceCents: 3_000, quantity: 3, taxCents: 900 }],
-      current: { subtotalCents: 6_000, taxCents: 600, totalCents: 6_600 }, refunds: [refund],
+      current: { subtotalCents: 6_000, taxCents: 600, shippingCents: 0, totalCents: 6_600 }, refunds: [refund],
     });
     const before = salePayload({ id: 9_103, customerId: ALICE, shippingCents: 1_000, lines: [{ id: 5, priceCents: 3_000, quantity: 3, taxCents: 900 }] });
     const sequences: [string, Json][][] = [
@@ -300,6 +315,7 @@ describe("revenue that matches Shopify's definitions", () => {
       for (const [topic, payload] of sequence) await deliver(shop, topic, payload);
       // Returns 30.00 whichever copy says so; net sales 60.00, total sales 66.00.
       expect(await order(shop, 9_103)).toMatchObject({ grossSalesMinor: 9_000n, netSalesMinor: 6_000n, netMinor: 6_600n });
+      await expectPartsAddUpToTotal(shop, [9_103]);
     }
   });
 
@@ -320,7 +336,7 @@ describe("revenue that matches Shopify's definitions", () => {
     const refund = refundOf({ id: 7_201, orderId: 9_201, createdAt: "2025-03-20T10:00:00Z", lines: [{ lineItemId: 12, quantity: 1, subtotalCents: 6_000, taxCents: 1_000 }] });
     const refunded = salePayload({
       id: 9_201, customerId: ALICE, taxesIncluded: true, shippingCents: 1_000, lines, financialStatus: "partially_refunded",
-      updatedAt: "2025-03-20T10:00:01Z", current: { subtotalCents: 16_800, taxCents: 2_800, totalCents: 17_800 }, refunds: [refund],
+      updatedAt: "2025-03-20T10:00:01Z", current: { subtotalCents: 16_800, taxCents: 2_800, shippingCents: 1_000, totalCents: 17_800 }, refunds: [refund],
     });
     // Cents to round: 19 % VAT, 3 x 49.99 incl. VAT, 15.00 off -> 134.97 paid, VAT 21.55 (134.97 - 134.97 / 1.19).
     //   Gross 149.97 / 1.19 = 126.025 -> 126.03; discount 15.00 / 1.19 = 12.605 -> 12.61; net sales 113.42.
@@ -338,7 +354,8 @@ describe("revenue that matches Shopify's definitions", () => {
 
     await deliver(shop, "refunds/create", refund);
     await deliver(shop, "orders/updated", refunded);
-    expect(await figures(9_201)).toMatchObject({ gross: 20_000n, discounts: 1_000n, returns: 5_000n, netSales: 14_000n, totalSales: 17_800n });
+    expect(await figures(9_201)).toMatchObject({ gross: 20_000n, discounts: 1_000n, returns: 5_000n, tax: 2_800n, netSales: 14_000n, totalSales: 17_800n });
+    await expectPartsAddUpToTotal(shop, [9_201, 9_202]);
     expect(await countedByCustomer(shop, "net_sales", [ALICE, BEN])).toEqual({ [ALICE]: 14_000, [BEN]: 11_342 });
     expect(await countedByCustomer(shop, "total_sales", [ALICE, BEN])).toEqual({ [ALICE]: 17_800, [BEN]: 13_497 });
 

@@ -66,9 +66,9 @@ export function graphqlOrderFromWebhook(payload: Json): GraphqlOrderWithLines {
     tags: tags(payload.tags),
     currentTotalPriceSet: { shopMoney: { amount: String(money.amount), currencyCode: money.currency_code } },
     currentSubtotalPriceSet: moneyBag(payload.current_subtotal_price_set),
-    totalTaxSet: moneyBag(payload.total_tax_set),
-    totalShippingPriceSet: moneyBag(payload.total_shipping_price_set),
-    originalTotalDutiesSet: moneyBag(payload.original_total_duties_set),
+    currentTotalTaxSet: moneyBag(payload.current_total_tax_set),
+    currentShippingPriceSet: moneyBag(payload.current_shipping_price_set),
+    currentTotalDutiesSet: moneyBag(payload.current_total_duties_set),
     taxesIncluded: payload.taxes_included ?? false,
     customer: customer
       ? {

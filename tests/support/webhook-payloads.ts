@@ -56,6 +56,7 @@ function goodsOnly(payload: Json, totalCents: number): Json {
     current_total_tax: "0.00",
     current_total_tax_set: zero,
     total_shipping_price_set: zero,
+    current_shipping_price_set: zero,
     shipping_lines: [],
   };
 }

@@ -82,9 +82,12 @@ WITH newest AS (
               FROM jsonb_array_elements(CASE WHEN jsonb_typeof(n.p->'line_items') = 'array' THEN n.p->'line_items' ELSE '[]' END) AS li,
                    jsonb_array_elements(CASE WHEN jsonb_typeof(li->'discount_allocations') = 'array' THEN li->'discount_allocations' ELSE '[]' END) AS a), 0) AS discounts,
     pg_temp.tenure_minor(n.p->'current_subtotal_price_set') AS current_subtotal,
-    COALESCE(pg_temp.tenure_minor(n.p->'total_tax_set'), 0) AS tax,
-    COALESCE(pg_temp.tenure_minor(n.p->'total_shipping_price_set'), 0) AS shipping,
-    COALESCE(pg_temp.tenure_minor(n.p->'original_total_duties_set'), 0) AS duties,
+    -- The current tax, shipping and duties (after refunds, edits and shipping discounts), as the
+    -- mappers read them, so the parts add up to the current total; the original ones only where
+    -- a payload lacks them.
+    COALESCE(pg_temp.tenure_minor(CASE WHEN jsonb_typeof(n.p->'current_total_tax_set') = 'object' THEN n.p->'current_total_tax_set' ELSE n.p->'total_tax_set' END), 0) AS tax,
+    COALESCE(pg_temp.tenure_minor(CASE WHEN jsonb_typeof(n.p->'current_shipping_price_set') = 'object' THEN n.p->'current_shipping_price_set' ELSE n.p->'total_shipping_price_set' END), 0) AS shipping,
+    COALESCE(pg_temp.tenure_minor(CASE WHEN jsonb_typeof(n.p->'current_total_duties_set') = 'object' THEN n.p->'current_total_duties_set' ELSE n.p->'original_total_duties_set' END), 0) AS duties,
     COALESCE(n.p->>'taxes_included' = 'true', false) AS taxes_included
   FROM newest AS n
 ), taxed_lines AS (
