@@ -302,11 +302,10 @@ function Assumptions({ page }: { page: ModelPageData }) {
       <List>
         <List.Item>Expected spend covers the next {count(a.horizonDays)} days (the horizon in Settings).</List.Item>
         <List.Item>
-          {a.grossMargin !== 1
-            ? `Gross margin ${percent(a.grossMargin, 0)}: this fit's expected spend is profit, not revenue.`
-            : page.settings.grossMargin < 1
-              ? `Predictions are in revenue; pages whose money basis is profit show them × your gross margin (${percent(page.settings.grossMargin, 0)}).`
-              : "Predictions are in revenue (no gross margin is set in Settings, so there is no profit view)."}
+          {/* A fit stored before issue 13 names a margin; it is scored in revenue all the same (restoreShopModel). */}
+          {page.settings.grossMargin < 1
+            ? `Predictions are in revenue; pages whose money basis is profit show them × your gross margin (${percent(page.settings.grossMargin, 0)}).`
+            : "Predictions are in revenue (no gross margin is set in Settings, so there is no profit view)."}
         </List.Item>
         <List.Item>Discount rate {percent(a.annualDiscountRate, 1)} a year. Discounting: {a.discounting}.</List.Item>
         <List.Item>Expected next order: {a.nextOrder}.</List.Item>

@@ -116,6 +116,13 @@ describe("fitShopModel on CDNOW", () => {
     expect(() => restoreShopModel({ ...stored, params: { ...stored.params, r: -1 } })).toThrow(/positive/);
   });
 
+  it("scores a fit stored with a gross margin (before issue 13) in revenue, as fits are now made", () => {
+    const stored: ShopModelJson = JSON.parse(JSON.stringify(model.toJSON()));
+    const old = restoreShopModel({ ...stored, assumptions: { ...stored.assumptions, grossMargin: 0.4 } });
+    expect(old.assumptions.grossMargin).toBe(1);
+    for (const s of atCalibration.slice(0, 20)) expect(old.score(s)).toEqual(model.score(s));
+  });
+
   it("rejects an impossible summary when scoring", () => {
     expect(() => model.score({ ...atCalibration[0], recency: 100 })).toThrow(/smaller than recency/);
   });

@@ -388,5 +388,9 @@ export function restoreShopModel(json: ShopModelJson): ShopModel {
   if (json?.version !== 1) throw new RangeError("unsupported shop model version");
   if (!KNOWN_MODELS.includes(json.chosen)) throw new RangeError(`unknown model "${String(json.chosen)}"`);
   resolveOptions(json.assumptions);
-  return buildShopModel(structuredClone(json));
+  const restored = structuredClone(json);
+  // Predictions are stored in revenue and pages apply the margin (issue 13); a fit stored
+  // before kept the shop's margin, so scoring with it would store profit as expected spend.
+  restored.assumptions.grossMargin = 1;
+  return buildShopModel(restored);
 }
