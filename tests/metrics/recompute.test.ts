@@ -1,3 +1,4 @@
+import { readFile } from "node:fs/promises";
 import { recomputeCustomerMetrics } from "~/metrics/recompute.server";
 import { REFIT_DEBOUNCE, type FitState, refitDue, refitThreshold } from "~/refit/debounce";
 import { refitShop } from "~/refit/refit.server";
@@ -192,6 +193,22 @@ describe("recomputeCustomerMetrics", () => {
     await recomputeCustomerMetrics(pool(), shop, [1_005n], { now: lone, debounce });
     const waited = new Date(lone.getTime() + debounce.maxWaitMs);
     expect((await recomputeCustomerMetrics(pool(), shop, [1_005n], { now: waited, debounce })).refit).toMatchObject({ reason: "waited", delayMs: 0 });
+  });
+});
+
+describe("the issue 13 migration that refits every shop once", () => {
+  it("makes the next live recompute of a shop fitted before it ask for a refit at once", async () => {
+    const shop = await populatedShop(4);
+    const start = new Date();
+    await refitShop(pool(), shop, { trigger: "manual", now: start });
+    const later = new Date(start.getTime() + REFIT_DEBOUNCE.minSpacingMs + 60_000);
+    // Without the migration a lone change waits (first-change, maxWaitMs later).
+    const sql = await readFile("prisma/migrations/20261206170000_refit_after_revenue_basis/migration.sql", "utf8");
+    await pool().query(sql);
+    expect((await recomputeCustomerMetrics(pool(), shop, [1_001n], { now: later })).refit).toEqual({ trigger: "debounce", reason: "waited", delayMs: 0 });
+    // The refit covers the mark: the counter is back to zero.
+    await refitShop(pool(), shop, { trigger: "debounce", now: later });
+    expect(await fitRow(shop)).toMatchObject({ changesSinceFit: 0, firstChangeAt: null });
   });
 });
 
