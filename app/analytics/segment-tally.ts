@@ -23,6 +23,13 @@ export interface SegmentRow {
   averagePAlive: number | null;
   /** Average chance of ordering in the next 90 days (the headline churn figure); null without predictions. Absent in rows stored before issue 13. */
   averageChanceOfOrder90d?: number | null;
+  /**
+   * The chance's sum and the customers who have one (not every customer with an order: one
+   * whose only orders were voided has none), so averages over segments weigh by these.
+   * Absent in rows stored before.
+   */
+  chanceOfOrder90dSum?: number;
+  customersWithChance90d?: number;
   /** Customers 7 and 30 days ago (SegmentDailyCount); null when there is no count for that day. */
   customers7dAgo: number | null;
   customers30dAgo: number | null;
@@ -69,6 +76,8 @@ export class SegmentTally {
   netSpent = 0;
   clvSum = 0;
   clvCount = 0;
+  /** Spent to date of the customers with a predicted CLV (clvCount): lifetime value's own population. */
+  predictedNetSpent = 0;
   private readonly rfm = new Map<string, Tally>();
   private readonly behaviour = new Map<BehaviouralSegmentKey, Tally>();
 
@@ -93,6 +102,7 @@ export class SegmentTally {
     if (row.predictedClv !== null) {
       this.clvSum += sign * row.predictedClv;
       this.clvCount += sign;
+      this.predictedNetSpent += sign * row.netSpent;
     }
     if (row.segment !== null) addTo(this.rfm.get(row.segment), row, sign);
     for (const key of row.behaviours) addTo(this.behaviour.get(key), row, sign);
@@ -129,6 +139,8 @@ export class SegmentTally {
       averagePredictedClvMinor: t.clvCount > 0 ? Math.round(t.clvSum / t.clvCount) : null,
       averagePAlive: t.pAliveCount > 0 ? t.pAliveSum / t.pAliveCount : null,
       averageChanceOfOrder90d: t.chance90Count > 0 ? t.chance90Sum / t.chance90Count : null,
+      chanceOfOrder90dSum: t.chance90Sum,
+      customersWithChance90d: t.chance90Count,
       customers7dAgo: history(kind, key, 7),
       customers30dAgo: history(kind, key, 30),
     });

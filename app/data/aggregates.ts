@@ -49,6 +49,12 @@ export interface KpisAggregate {
    * (issue 13). Absent in aggregates written before it was counted.
    */
   onlyVoidedCustomers?: number;
+  /**
+   * Average of spent to date + expected spend over the customers with a prediction (both
+   * parts over the same customers); null without predictions. Absent in aggregates written
+   * before issue 13's fix.
+   */
+  averageLifetimeValueMinor?: KpiValue;
 }
 
 /** Defined beside the scoring that fills it. */

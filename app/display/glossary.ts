@@ -272,8 +272,9 @@ const TERMS: GlossaryTerm[] = [
   {
     id: "order-total",
     section: "customers",
-    labels: ["Total now"],
-    definition: "On a customer's order list: the order's total as Shopify shows it now, after edits and refunds, with tax and shipping.",
+    labels: ["Shopify's order total"],
+    definition:
+      "On a customer's order list: the order's total as Shopify shows it now, after edits and refunds, with tax and shipping. Shopify's figure, not Tenure's, so it stays revenue when the page shows profit; what Tenure counts for the order is under Counts as.",
     unit: "money",
     basis: "revenue",
   },
@@ -312,7 +313,8 @@ const TERMS: GlossaryTerm[] = [
     id: "lifetime-value",
     section: "predictions",
     labels: ["Lifetime value", "Average lifetime value", "Avg lifetime value", "LTV"],
-    definition: "Spent to date + expected spend over the horizon: what a customer has brought in so far and is expected to bring in next.",
+    definition:
+      "Spent to date + expected spend over the horizon: what a customer has brought in so far and is expected to bring in next. The dashboard's average takes both parts over the same customers, those with a prediction.",
     unit: "money",
     basis: "page",
     inYourShop: (s) => `Spent to date + expected spend over the next ${horizonText(s.horizonDays)}.`,

@@ -56,14 +56,23 @@ export interface DashboardData {
   computedAtIso: string | null;
 }
 
-/** The RFM segments' averages weighted by their customers (every customer with an order is in one). */
+/**
+ * The average chance of ordering over every customer who has one: the RFM segments' sums over
+ * their counts (each segment's average covers only its customers with a chance). Rows stored
+ * before the counts were kept weigh by their customers.
+ */
 function averageChance(segments: SegmentsAggregate | null): number | null {
   let sum = 0;
   let customers = 0;
   for (const row of segments?.rows ?? []) {
-    if (row.kind !== "rfm" || row.averageChanceOfOrder90d == null) continue;
-    sum += row.averageChanceOfOrder90d * row.customers;
-    customers += row.customers;
+    if (row.kind !== "rfm") continue;
+    if (row.customersWithChance90d !== undefined && row.chanceOfOrder90dSum !== undefined) {
+      sum += row.chanceOfOrder90dSum;
+      customers += row.customersWithChance90d;
+    } else if (row.averageChanceOfOrder90d != null) {
+      sum += row.averageChanceOfOrder90d * row.customers;
+      customers += row.customers;
+    }
   }
   return customers > 0 ? sum / customers : null;
 }

@@ -72,8 +72,9 @@ export function kpiFigures(data: DashboardData, basis: PageMoneyBasis): KpiFigur
       term: "lifetime-value",
       label: named("Avg lifetime value"),
       money: true,
-      ...figure(sumOf(k.averageHistoricClvMinor, k.averagePredictedClvMinor), moneyOf),
-      help: `Spent to date + expected spend over the next ${horizon}, per customer.`,
+      // Both parts over the customers with a prediction; unknown in aggregates stored before (the next refit writes it).
+      ...figure(k.averageLifetimeValueMinor ?? { value: null, previous: null }, moneyOf),
+      help: `Spent to date + expected spend over the next ${horizon}, per customer with a prediction.`,
     },
     {
       term: "chance-of-ordering-90d",
@@ -91,12 +92,6 @@ export function kpiFigures(data: DashboardData, basis: PageMoneyBasis): KpiFigur
       help: `${count(k.periodOrders.value)} orders in the period.`,
     },
   ];
-}
-
-/** Lifetime value from its parts, now and then (null where either part is unknown). */
-function sumOf(a: KpiValue, b: KpiValue): KpiValue {
-  const add = (x: number | null, y: number | null) => (x === null || y === null ? null : x + y);
-  return { value: add(a.value, b.value), previous: add(a.previous, b.previous) };
 }
 
 function capitalised(text: string): string {

@@ -147,6 +147,12 @@ export async function writeAggregates(pool: pg.Pool, shop: string, a: AggregateI
       period,
     }),
     onlyVoidedCustomers: a.onlyVoidedCustomers,
+    // Spent to date + expected spend over the same customers, those with a prediction (issue 13).
+    // No earlier figure: the daily counts do not keep those customers' spending.
+    averageLifetimeValueMinor: {
+      value: tally.clvCount > 0 ? Math.round((tally.predictedNetSpent + tally.clvSum) / tally.clvCount) : null,
+      previous: null,
+    },
   };
 
   const moved = await segmentMovesSince(pool, shop, new Date(a.refitAt.getTime() - MOVEMENT_DAYS * 86_400_000));

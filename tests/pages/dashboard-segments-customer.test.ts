@@ -117,7 +117,7 @@ describe("the dashboard's key figures: one money basis, names with their horizon
       "Profit, last 30 days",
     ]);
     const k = dashboard.kpis!;
-    const stored = [k.aovMinor.value, k.averageHistoricClvMinor.value, k.averagePredictedClvMinor.value, k.averageHistoricClvMinor.value! + k.averagePredictedClvMinor.value!, k.periodNetRevenueMinor.value];
+    const stored = [k.aovMinor.value, k.averageHistoricClvMinor.value, k.averagePredictedClvMinor.value, k.averageLifetimeValueMinor!.value, k.periodNetRevenueMinor.value];
     expect(stored.every((v) => v !== null && v > 0)).toBe(true);
     expect(amounts(revenue).map((f) => f.value)).toEqual(stored.map((v) => money(v, dashboard.currency)));
     expect(amounts(profit).map((f) => f.value)).toEqual(stored.map((v) => money(Math.round(v! * margin), dashboard.currency)));
@@ -136,6 +136,35 @@ describe("the dashboard's key figures: one money basis, names with their horizon
     expect(figure?.value).toBe(percent(dashboard.averageChanceOfOrder90d, 0));
     const rfm = dashboard.segments!.rows.filter((row) => row.kind === "rfm" && row.customers > 0);
     expect(rfm.every((row) => typeof row.averageChanceOfOrder90d === "number")).toBe(true);
+  });
+});
+
+describe("the dashboard's averages over customers with a prediction (issue 13)", () => {
+  it("averages the chance of ordering over customers who have one, and lifetime value's two parts over the same customers", async () => {
+    const pool = testPool();
+    const voidedShop = uniqueShop("pages-voided");
+    await insertSyntheticShop(pool, { shop: voidedShop, customers: CUSTOMERS, asOfDay: AS_OF, seed: 11 });
+    // One-order customers whose order was cancelled: they keep a segment but get no chance or prediction.
+    await pool.query(
+      `UPDATE "Order" SET "cancelledAt" = "processedAt", "netMinor" = 0, "netSalesMinor" = 0
+       WHERE shop = $1 AND "customerId" IN (
+         SELECT "customerId" FROM "Order" WHERE shop = $1 GROUP BY "customerId" HAVING count(*) = 1 ORDER BY "customerId" LIMIT 60)`,
+      [voidedShop],
+    );
+    expect((await refitShop(pool, voidedShop, { trigger: "manual", now: NOW })).status).toBe("ready");
+    const { rows } = await pool.query<{ chance: number; unscored: number; lifetime: string }>(
+      `SELECT avg("chanceOfOrder90d") AS chance,
+              count(*) FILTER (WHERE "chanceOfOrder90d" IS NULL AND segment IS NOT NULL)::int AS unscored,
+              round(avg("netSpentMinor" + "predictedClvMinor"))::text AS lifetime
+       FROM "CustomerMetrics" WHERE shop = $1 AND orders > 0`,
+      [voidedShop],
+    );
+    expect(rows[0].unscored).toBeGreaterThan(0);
+    const dashboard = await loadDashboard(pool, voidedShop);
+    expect(dashboard.averageChanceOfOrder90d).toBeCloseTo(rows[0].chance, 9);
+    expect(dashboard.kpis?.averageLifetimeValueMinor?.value).toBe(Number(rows[0].lifetime));
+    const figure = kpiFigures(dashboard, moneyBasisOf(new URLSearchParams(), 1)).find((f) => f.term === "lifetime-value");
+    expect(figure?.value).toBe(money(Number(rows[0].lifetime), dashboard.currency));
   });
 });
 
