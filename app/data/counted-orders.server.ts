@@ -50,6 +50,19 @@ export function countedOrdersSql(settings: Pick<MetricsSettings, "revenueBasis" 
     ${customerTags}`;
 }
 
+/**
+ * True for an order Settings leave out (an excluded order tag or channel, or a customer with
+ * an excluded tag): the exclusions of countedOrdersSql as one expression over `o`, for pages
+ * that list every stored order and mark these as not counted. The placeholders name the
+ * caller's parameters holding excludedOrderTags, excludedSourceNames and excludedCustomerTags.
+ */
+export function excludedBySettingsSql(orderTags: string, channels: string, customerTags: string): string {
+  return `(o.tags && ${orderTags}::text[]
+    OR (o."sourceName" IS NOT NULL AND o."sourceName" = ANY(${channels}::text[]))
+    OR (cardinality(${customerTags}::text[]) > 0 AND EXISTS (SELECT 1 FROM "Customer" AS c
+          WHERE c.shop = o.shop AND c.id = o."customerId" AND lower(c.tags::text)::text[] && lower(${customerTags}::text)::text[])))`;
+}
+
 export const countedOrdersParams = (shop: string, s: MetricsSettings) => [
   shop,
   s.timezone,

@@ -1,15 +1,16 @@
 import { type MetricsSettings } from "~/data/settings.server";
-import { countedOrdersParams, countedOrdersSql, type RevenueBasis, revenueSql } from "~/data/counted-orders.server";
+import { countedOrdersParams, countedOrdersSql, excludedBySettingsSql, revenueSql } from "~/data/counted-orders.server";
 import { type Queryable } from "~/db/pg.server";
 
 // Reads of one customer's Order rows for the customer page, each on the (shop, customerId)
 // index. `id`: the customer id as decimal text.
 
 /**
- * The customer's latest `limit` orders, newest first, as stored (test and cancelled orders
- * included); `countedMinor` is the order's revenue on the shop's basis (revenueSql).
+ * The customer's latest `limit` orders, newest first, as stored (test, cancelled and excluded
+ * orders included); `countedMinor` is what the order counts as: its revenue on the shop's
+ * basis (revenueSql), 0 for an order Settings exclude (`excludedBySettings`).
  */
-export async function readCustomerOrders(db: Queryable, shop: string, id: string, limit: number, basis: RevenueBasis) {
+export async function readCustomerOrders(db: Queryable, shop: string, id: string, limit: number, settings: MetricsSettings) {
   const result = await db.query<{
     id: bigint;
     name: string | null;
@@ -18,6 +19,7 @@ export async function readCustomerOrders(db: Queryable, shop: string, id: string
     countedMinor: bigint;
     currentTotalMinor: bigint;
     test: boolean;
+    excludedBySettings: boolean;
     cancelledAt: Date | null;
     financialStatus: string | null;
     sourceName: string | null;
@@ -25,11 +27,14 @@ export async function readCustomerOrders(db: Queryable, shop: string, id: string
     lineItemCount: number;
     firstProductTitle: string | null;
   }>(
-    `SELECT id, name, "processedAt", "netMinor", ${revenueSql(basis)} AS "countedMinor", "currentTotalMinor", test, "cancelledAt", "financialStatus", "sourceName",
+    `SELECT id, name, "processedAt", "netMinor", CASE WHEN excluded THEN 0 ELSE ${revenueSql(settings.revenueBasis)} END AS "countedMinor",
+              "currentTotalMinor", test, excluded AS "excludedBySettings", "cancelledAt", "financialStatus", "sourceName",
               "discountCodes", "lineItemCount", "firstProductTitle"
-       FROM "Order" AS o WHERE shop = $1 AND "customerId" = $2::bigint
-       ORDER BY "processedAt" DESC, id DESC LIMIT ${limit}`,
-    [shop, id],
+       FROM (SELECT o.*, ${excludedBySettingsSql("$3", "$4", "$5")} AS excluded
+             FROM "Order" AS o WHERE o.shop = $1 AND o."customerId" = $2::bigint
+             ORDER BY o."processedAt" DESC, o.id DESC LIMIT ${limit}) AS o
+       ORDER BY "processedAt" DESC, id DESC`,
+    [shop, id, settings.excludedOrderTags, settings.excludedSourceNames, settings.excludedCustomerTags],
   );
   return result.rows;
 }

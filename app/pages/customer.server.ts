@@ -30,7 +30,7 @@ export async function loadCustomer(db: Queryable, shop: string, idText: string):
 
   const settings = await loadMetricsSettings(db, shop);
   const [orders, storedOrders, transitions, fit, countedRows] = await Promise.all([
-    readCustomerOrders(db, shop, id, TIMELINE_ORDER_LIMIT, settings.revenueBasis),
+    readCustomerOrders(db, shop, id, TIMELINE_ORDER_LIMIT, settings),
     countCustomerOrders(db, shop, id),
     readCustomerTransitions(db, shop, id, TRANSITION_LIMIT),
     readFitModel(db, shop),
@@ -78,9 +78,10 @@ export async function loadCustomer(db: Queryable, shop: string, idText: string):
       id: o.id.toString(),
       name: o.name,
       processedAtIso: o.processedAt.toISOString(),
-      netMinor: Number(o.countedMinor), // what the order counts as, on the shop's revenue basis
+      netMinor: Number(o.countedMinor), // what the order counts as, on the shop's revenue basis (0 when excluded)
       currentTotalMinor: Number(o.currentTotalMinor),
       test: o.test,
+      excludedBySettings: o.excludedBySettings,
       cancelled: o.cancelledAt !== null,
       financialStatus: o.financialStatus,
       sourceName: o.sourceName,

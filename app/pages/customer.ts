@@ -15,6 +15,8 @@ export interface TimelineOrder {
   netMinor: number;
   currentTotalMinor: number;
   test: boolean;
+  /** Left out by Settings (order tag, channel or customer tag): counts as nothing. */
+  excludedBySettings: boolean;
   cancelled: boolean;
   financialStatus: string | null;
   sourceName: string | null;

@@ -335,7 +335,7 @@ function Timeline({ customer, basis }: { customer: CustomerDetail; basis: PageMo
               instant(o.processedAtIso, timeZone),
               o.name ?? `#${o.id}`,
               [
-                o.test ? "test order (not counted)" : null,
+                o.test ? "test order (not counted)" : o.excludedBySettings ? "not counted (excluded in Settings)" : null,
                 o.cancelled ? "cancelled" : null,
                 o.financialStatus?.toLowerCase().replace(/_/g, " "),
                 o.sourceName ? `via ${channelName(o.sourceName)}` : null,
