@@ -49,8 +49,12 @@ export interface ExpectedIngest {
   /** Customers with at least one order that counts (not a test order). */
   buyers: number;
   repeatBuyers: number;
-  /** Sum of final current totals of orders that count, shop money. */
+  /** Sum of final current totals of every order but test orders (guest orders in), shop money: the stored total sales. */
   netRevenueMinor: number;
+  /** The orders the app counts (not test, with a customer; the demo excludes nothing) and their net sales and total sales. */
+  countedOrders: number;
+  countedNetSalesMinor: number;
+  countedTotalSalesMinor: number;
 }
 
 export interface DeliveryPlan {
@@ -108,6 +112,7 @@ function eventsOf(store: DemoStore): Event[] {
 /** Expected rows once everything is ingested (delivery order does not matter). */
 export function expectedIngest(store: DemoStore, deliveries: number): ExpectedIngest {
   const counted = store.orders.filter((order) => !order.test);
+  const withCustomer = counted.filter((order) => order.customer);
   const perCustomer = new Map<number, number>();
   for (const order of counted) {
     if (order.customer) perCustomer.set(order.customer.id, (perCustomer.get(order.customer.id) ?? 0) + 1);
@@ -124,6 +129,10 @@ export function expectedIngest(store: DemoStore, deliveries: number): ExpectedIn
     buyers: counts.length,
     repeatBuyers: counts.filter((n) => n >= 2).length,
     netRevenueMinor: counted.reduce((sum, order) => sum + orderStateAt(order, store.endAt).current.totalMinor, 0),
+    countedOrders: withCustomer.length,
+    // Net sales = the current subtotal (gross - discounts - returns; no tax in the demo's prices).
+    countedNetSalesMinor: withCustomer.reduce((sum, order) => sum + orderStateAt(order, store.endAt).current.subtotalMinor, 0),
+    countedTotalSalesMinor: withCustomer.reduce((sum, order) => sum + orderStateAt(order, store.endAt).current.totalMinor, 0),
   };
 }
 

@@ -1,4 +1,7 @@
 import { type PrismaClient } from "@prisma/client";
+import { countedOrdersParams, countedOrdersSql } from "../app/data/counted-orders.server";
+import { loadMetricsSettings } from "../app/data/settings.server";
+import { type Queryable } from "../app/db/pg.server";
 import { readThroughOutages } from "./database-outages.server";
 import { type ExpectedIngest } from "./deliveries";
 
@@ -20,8 +23,35 @@ export interface IngestSnapshot {
   /** Customers with at least one counted order (Customer.ordersCount >= 1). */
   buyers: number;
   repeatBuyers: number;
-  /** Sum of Order.netMinor (test orders count 0). */
+  /** Sum of Order.netMinor, total sales, over every order (guest orders in; test orders count 0): what the generator's totals are checked against. */
   netRevenueMinor: number;
+  /** Orders with their parts whose gross - discounts - returns + tax + shipping + duties is not their current total (docs/analytics/revenue.md): 0 when the generated parts add up. */
+  ordersWithPartsOff: number;
+}
+
+/** Prisma as the pg Queryable the app's data functions take (the demo holds a Prisma client only). */
+function asQueryable(db: PrismaClient): Queryable {
+  const query = async (text: string, values?: unknown[]) => ({ rows: await db.$queryRawUnsafe<unknown[]>(text, ...(values ?? [])) });
+  return { query } as unknown as Queryable;
+}
+
+/**
+ * What the app counts for the shop, through its one definition of counted orders
+ * (countedOrdersSql under the shop's settings: no test or guest orders, none excluded), on
+ * both revenue bases. For the final report only: two reads of every order, too much to poll.
+ */
+export async function readCountedRevenue(db: PrismaClient, shop: string): Promise<{ orders: number; netSalesMinor: number; totalSalesMinor: number }> {
+  const pg = asQueryable(db);
+  const settings = await loadMetricsSettings(pg, shop);
+  const sums = async (revenueBasis: "net_sales" | "total_sales") => {
+    const result = await pg.query<{ orders: bigint; revenue: bigint | null }>(
+      `SELECT count(*) AS orders, sum(c.net) AS revenue FROM (${countedOrdersSql({ ...settings, revenueBasis })}) AS c`,
+      countedOrdersParams(shop, { ...settings, revenueBasis }),
+    );
+    return { orders: int(result.rows[0]?.orders ?? 0), revenue: int(result.rows[0]?.revenue ?? 0) };
+  };
+  const [net, total] = [await sums("net_sales"), await sums("total_sales")];
+  return { orders: net.orders, netSalesMinor: net.revenue, totalSalesMinor: total.revenue };
 }
 
 const int = (value: bigint | number | null) => Number(value ?? 0);
@@ -33,12 +63,14 @@ export async function readIngest(db: PrismaClient, shop: string): Promise<Ingest
            count(*) FILTER (WHERE status = 'PROCESSED') AS processed,
            count(*) FILTER (WHERE status = 'FAILED') AS failed
     FROM "WebhookDelivery" WHERE shop = ${shop}`;
-  const [orders] = await db.$queryRaw<{ orders: bigint; test: bigint; guest: bigint; cancelled: bigint; net: bigint | null }[]>`
+  const [orders] = await db.$queryRaw<{ orders: bigint; test: bigint; guest: bigint; cancelled: bigint; net: bigint | null; parts_off: bigint }[]>`
     SELECT count(*) AS orders,
            count(*) FILTER (WHERE test) AS test,
            count(*) FILTER (WHERE "customerId" IS NULL) AS guest,
            count(*) FILTER (WHERE "cancelledAt" IS NOT NULL) AS cancelled,
-           sum("netMinor") AS net
+           sum("netMinor") AS net,
+           count(*) FILTER (WHERE "grossSalesMinor" IS NOT NULL AND "grossSalesMinor" - "discountsMinor" - "returnsMinor"
+                                  + "taxMinor" + "shippingMinor" + "dutiesMinor" <> "currentTotalMinor") AS parts_off
     FROM "Order" WHERE shop = ${shop}`;
   const [customers] = await db.$queryRaw<{ customers: bigint; buyers: bigint; repeat: bigint }[]>`
     SELECT count(*) AS customers,
@@ -60,6 +92,7 @@ export async function readIngest(db: PrismaClient, shop: string): Promise<Ingest
     buyers: int(customers.buyers),
     repeatBuyers: int(customers.repeat),
     netRevenueMinor: int(orders.net),
+    ordersWithPartsOff: int(orders.parts_off),
   };
 }
 
@@ -130,7 +163,8 @@ export function checkAgainstExpected(snapshot: IngestSnapshot, expected: Expecte
     check("refunds", expected.refunds, snapshot.refunds),
     check("buyers", expected.buyers, snapshot.buyers),
     check("repeat buyers", expected.repeatBuyers, snapshot.repeatBuyers),
-    check("net revenue (cents)", expected.netRevenueMinor, snapshot.netRevenueMinor),
+    check("total sales of every order (cents)", expected.netRevenueMinor, snapshot.netRevenueMinor),
+    check("orders whose parts do not add up to their total", 0, snapshot.ordersWithPartsOff),
   ];
 }
 

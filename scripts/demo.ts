@@ -26,7 +26,7 @@ import { redactShop } from "../app/ingest/gdpr.server";
 import { upsertInstalledShop } from "../app/data/shop.server";
 import { planDeliveries } from "../demo/deliveries";
 import { readThroughOutages } from "../demo/database-outages.server";
-import { checkAgainstExpected, formatCount, formatMoney, readIngest, rowsFingerprint, waitForIngest } from "../demo/report.server";
+import { checkAgainstExpected, formatCount, formatMoney, readCountedRevenue, readIngest, rowsFingerprint, waitForIngest } from "../demo/report.server";
 import { modelName, scoreShop } from "../demo/scoring.server";
 import { QUEUE } from "../app/queues/contract";
 import { closeProducerQueues } from "../app/queues/connections.server";
@@ -336,7 +336,6 @@ async function main(): Promise<void> {
   if (!scoring.complete) say("the refit had not finished after 10 minutes (see .demo/logs/worker.log)");
 
   const checks = checkAgainstExpected(snapshot, plan.expected);
-  const countedOrders = snapshot.orders - snapshot.testOrders;
   const repeatRate = snapshot.buyers ? snapshot.repeatBuyers / snapshot.buyers : 0;
   const ingestOk = checks.every((c) => c.ok) && sent.failures.length === 0;
   const allOk = ingestOk && scoringOk;
@@ -350,6 +349,7 @@ async function main(): Promise<void> {
   const db = prisma;
   const final = await readAfterOutages(() => readIngest(db, shop));
   const digest = await readAfterOutages(() => rowsFingerprint(db, shop));
+  const counted = await readAfterOutages(() => readCountedRevenue(db, shop));
   const lines = [
     "",
     exitWhenDone
@@ -361,7 +361,9 @@ async function main(): Promise<void> {
     `  Customers    ${formatCount(final.customers)} (${formatCount(final.buyers)} with orders)`,
     `  Orders       ${formatCount(final.orders)} (${formatCount(final.guestOrders)} guest, ${formatCount(final.testOrders)} test, ${formatCount(final.cancelledOrders)} cancelled) · ${formatCount(final.refunds)} refunds`,
     `  Repeat rate  ${(repeatRate * 100).toFixed(1)}% (${formatCount(final.repeatBuyers)} of ${formatCount(final.buyers)} buyers ordered twice or more)`,
-    `  Revenue      ${formatMoney(final.netRevenueMinor)} net · AOV ${formatMoney(Math.round(final.netRevenueMinor / Math.max(1, countedOrders)))} over ${formatCount(countedOrders)} orders (test orders excluded)`,
+    // As the app counts by default (counted orders, net sales; docs/analytics/revenue.md), total sales beside it.
+    `  Revenue      ${formatMoney(counted.netSalesMinor)} net sales · ${formatMoney(counted.totalSalesMinor)} total sales (with tax and shipping) · ` +
+      `AOV ${formatMoney(Math.round(counted.netSalesMinor / Math.max(1, counted.orders)))} net sales over ${formatCount(counted.orders)} counted orders (test and guest orders left out)`,
     `  Scored       ${formatCount(scored.scored)} of ${formatCount(scored.buyers)} customers with orders, ${model}` +
       (scoringOk ? "" : ` · NOT ALL SCORED: ${formatCount(scored.rows)} metrics rows for ${formatCount(scored.customers)} customers`),
     `  Check        ${ingestOk ? "every count and the revenue match the generated store" : "MISMATCH with the generated store:"}`,

@@ -6,7 +6,7 @@ import { Queue } from "bullmq";
 import { Redis } from "ioredis";
 import type pg from "pg";
 import { planDeliveries } from "../../demo/deliveries";
-import { checkAgainstExpected, readIngest, rowsFingerprint, waitForIngest } from "../../demo/report.server";
+import { checkAgainstExpected, readCountedRevenue, readIngest, rowsFingerprint, waitForIngest } from "../../demo/report.server";
 import { scoreShop } from "../../demo/scoring.server";
 import { parseWebhookApiVersion, parseWebhookPaths, sendDeliveries, type WebhookTarget } from "../../demo/send";
 import { generateStore } from "../../demo/store";
@@ -105,6 +105,10 @@ describe("demo seeding", () => {
     const { complete, snapshot } = await waitForIngest(testDb(), shop, plan.expected.deliveries, { timeoutMs: 40_000, pollMs: 200 });
     expect(complete).toBe(true);
     expect(checkAgainstExpected(snapshot, plan.expected).filter((check) => !check.ok)).toEqual([]);
+    // The summary's revenue, as the app counts it (net sales by default, total sales beside it).
+    expect(await readCountedRevenue(testDb(), shop)).toEqual({
+      orders: plan.expected.countedOrders, netSalesMinor: plan.expected.countedNetSalesMinor, totalSalesMinor: plan.expected.countedTotalSalesMinor,
+    });
 
     // The demo's ending: live metrics drained, one refit on the complete store, every buyer scored.
     const inspector = new Redis(REDIS_URL, { maxRetriesPerRequest: null });
