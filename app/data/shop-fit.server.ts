@@ -196,6 +196,17 @@ export async function countChangesSinceFit(db: Queryable, shop: string, added: n
   return result.rows[0];
 }
 
+/** Installed shops whose oldest change not in a fit is from before `before`, oldest first. */
+export async function shopsWithChangesSince(db: Queryable, before: Date): Promise<string[]> {
+  const result = await db.query<{ shop: string }>(
+    `SELECT f.shop FROM "ShopFit" AS f JOIN "Shop" AS s ON s.domain = f.shop AND s."uninstalledAt" IS NULL
+     WHERE f."changesSinceFit" > 0 AND f."firstChangeAt" <= $1::timestamp
+     ORDER BY f."firstChangeAt", f.shop`,
+    [before.toISOString()],
+  );
+  return result.rows.map((row) => row.shop);
+}
+
 // ------------------------------------------------------------------ reads for the pages and the demo
 
 // Each page reads only the columns it shows, by primary key.

@@ -1,10 +1,11 @@
 import { type ChildProcess, fork } from "node:child_process";
 import { fileURLToPath } from "node:url";
-import { closePgPool } from "~/db/pg.server";
+import { closePgPool, pgPool } from "~/db/pg.server";
 import { db } from "~/db.server";
 import { env } from "~/env.server";
-import { consoleLogger as logger } from "~/lib/log.server";
+import { consoleLogger as logger, errorMessage } from "~/lib/log.server";
 import { SCHEDULES } from "~/queues/contract";
+import { requestOverdueRefits } from "~/refit/nightly.server";
 import { WORKER_NODE_FLAGS } from "./node-flags";
 import { exitOnShutdown } from "./shutdown";
 import { DEFAULT_METRICS_CONCURRENCY, DEFAULT_REFIT_CONCURRENCY, type WorkersHandle, startWorkers } from "./workers.server";
@@ -68,7 +69,13 @@ running.handle = await startWorkers({
   refit: { nightly: true, worker: false },
 });
 if (lifecycle.stopping) await running.handle.close();
-else startRefitProcess();
+else {
+  startRefitProcess();
+  // Refits due but never asked for (lost with Redis, or marked by a migration): now, not at night.
+  requestOverdueRefits(pgPool())
+    .then((shops) => shops.length > 0 && logger.info("asked for overdue refits", { shops: shops.length }))
+    .catch((error: unknown) => logger.error("could not ask for overdue refits", { error: errorMessage(error) }));
+}
 logger.info("worker started", {
   concurrency: config.WORKER_CONCURRENCY,
   metricsConcurrency: DEFAULT_METRICS_CONCURRENCY,

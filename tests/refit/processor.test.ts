@@ -6,6 +6,8 @@ import { dayIndex } from "~/analytics/dates";
 import { createPgPool } from "~/db/pg.server";
 import { QUEUE, shopRefitDedupId } from "~/queues/contract";
 import { closeProducerQueues } from "~/queues/connections.server";
+import { requestOverdueRefits } from "~/refit/nightly.server";
+import { refitShop } from "~/refit/refit.server";
 import { shopRefitProcessor } from "~/worker/registry.server";
 import { uniqueShop } from "../support/db";
 import { insertSyntheticShop } from "./synthetic-shop";
@@ -47,6 +49,26 @@ describe("shop-refit processor", () => {
     expect(mine[0].data).toEqual({ task: "shop", shop: installed, trigger: "nightly" });
     expect(await queue.getDeduplicationJobId(shopRefitDedupId(installed))).toBe(mine[0].id);
     expect(waiting.some((j) => j.data.shop === gone)).toBe(false);
+  });
+
+  it("at worker start asks for the refits the migration marked or a lost request left waiting, of installed shops only", async () => {
+    const now = new Date();
+    const today = dayIndex(now.toISOString().slice(0, 10));
+    const [marked, recent, gone] = [uniqueShop("overdue"), uniqueShop("recent"), uniqueShop("overdue-gone")];
+    for (const shop of [marked, recent, gone]) {
+      await insertSyntheticShop(pool, { shop, customers: 30, asOfDay: today });
+      await refitShop(pool, shop, { trigger: "manual", now });
+    }
+    await pool.query(`UPDATE "Shop" SET "uninstalledAt" = now() WHERE domain = $1`, [gone]);
+    // As the issue 13 migration marks fits; a change a minute old is the debounce's to ask for.
+    await pool.query(`UPDATE "ShopFit" SET "changesSinceFit" = 1, "firstChangeAt" = TIMESTAMP '1970-01-01' WHERE shop = ANY($1)`, [[marked, gone]]);
+    await pool.query(`UPDATE "ShopFit" SET "changesSinceFit" = 1, "firstChangeAt" = $2::timestamp WHERE shop = $1`, [recent, new Date(now.getTime() - 60_000).toISOString()]);
+    const asked = await requestOverdueRefits(pool, now);
+    expect(asked).toContain(marked);
+    expect(asked).not.toContain(recent);
+    expect(asked).not.toContain(gone);
+    const waiting = await queue.getJobs(["waiting", "delayed"]);
+    expect(waiting.filter((j) => j.data.shop === marked).map((j) => j.data)).toEqual([{ task: "shop", shop: marked, trigger: "debounce" }]);
   });
 
   it("a shop job refits the shop", async () => {
