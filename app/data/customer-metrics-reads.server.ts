@@ -63,12 +63,13 @@ const LIST_COLUMNS = `cm."customerId", cm.orders, cm."netSpentMinor", cm."predic
  * within a few thousand rows). Reading every match of a common prefix ("jo": 37,000 of a
  * million customers) to sort or count them made a page slower than the pages target.
  */
-type ResolvedSearch = { ids: string[] } | { pattern: string } | null;
+export type ResolvedSearch = { ids: string[] } | { pattern: string } | null;
 
 /** Above this many matches a search is tested row by row along the sort order, and the view's count reads "more than 10,000". */
 const SEARCH_IDS_MAX = 10_000;
 
-async function resolveSearch(db: Queryable, shop: string, search: string | null | undefined): Promise<ResolvedSearch> {
+/** A search's matches (see ResolvedSearch): read once per page load and passed to both the rows' read and the count. */
+export async function resolveSearch(db: Queryable, shop: string, search: string | null | undefined): Promise<ResolvedSearch> {
   const pattern = searchPattern(search);
   if (!pattern) return null;
   const result = await db.query<{ id: string }>(
@@ -211,8 +212,8 @@ export async function readCustomerTableRows(
   scan: "forward" | "backward",
   from: Cursor | null,
   limit: number,
+  search: ResolvedSearch,
 ): Promise<MetricsListRow[]> {
-  const search = await resolveSearch(db, shop, query.search);
   const sortWholeSegment = await shouldSortWholeSegment(db, shop, query, search);
   const nullable = SORT_COLUMNS[query.sort].nullable;
   // Forward: values, then nulls. Backward: nulls, then values.
@@ -234,8 +235,13 @@ export async function readCustomerTableRows(
  * Customers in the filtered table, counted up to `cap` (null: more than that), so a filtered
  * view's count costs at most `cap` index entries however large the shop.
  */
-export async function countCustomerTableRows(db: Queryable, shop: string, filters: CustomerListFilters, cap: number): Promise<number | null> {
-  const search = await resolveSearch(db, shop, filters.search);
+export async function countCustomerTableRows(
+  db: Queryable,
+  shop: string,
+  filters: CustomerListFilters,
+  cap: number,
+  search: ResolvedSearch,
+): Promise<number | null> {
   const params: unknown[] = [shop];
   const conditions = filterSql(filters, search, params);
   // More than SEARCH_IDS_MAX customers match the search alone; only other filters can bring that under the cap.

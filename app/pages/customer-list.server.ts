@@ -1,7 +1,7 @@
 import { customerName, isoOfDate } from "~/display/format";
 import { segmentName } from "~/display/segment-names";
 import { readTableCustomers } from "~/data/aggregates.server";
-import { countCustomerTableRows, type MetricsListRow, readCustomerTableRows } from "~/data/customer-metrics-reads.server";
+import { countCustomerTableRows, type MetricsListRow, readCustomerTableRows, type ResolvedSearch, resolveSearch } from "~/data/customer-metrics-reads.server";
 import { loadMetricsSettings } from "~/data/settings.server";
 import { type Queryable } from "~/db/pg.server";
 import {
@@ -78,8 +78,9 @@ async function totalOf(
   query: CustomerListQuery,
   scope: "segment" | "behaviour" | null,
   options: ListOptions,
+  search: ResolvedSearch,
 ): Promise<{ total: number | null; asOfIso?: string }> {
-  const counted = await countCustomerTableRows(db, shop, query, COUNT_CAP);
+  const counted = await countCustomerTableRows(db, shop, query, COUNT_CAP, search);
   if (counted !== null) return { total: counted };
   const narrowed =
     query.minPredictedClvMinor != null || query.chanceMin != null || query.chanceMax != null || Boolean(query.search) ||
@@ -116,12 +117,13 @@ export async function listCustomers(
       throw new RangeError("the cursor belongs to another sort order");
     }
   }
+  const search = await resolveSearch(db, shop, query.search);
   // Counted while the page is read (its own pool connection).
-  const total = totalOf(db, shop, query, options.scope ?? null, options);
+  const total = totalOf(db, shop, query, options.scope ?? null, options, search);
   total.catch(() => undefined); // thrown where awaited, not reported as unhandled if the page's read fails first
   if (query.before) {
     // Previous page: read backwards from the cursor, one extra row to know whether there is a page before.
-    const read = await readCustomerTableRows(db, shop, query, "backward", query.before, pageSize + 1);
+    const read = await readCustomerTableRows(db, shop, query, "backward", query.before, pageSize + 1, search);
     const hasPrevious = read.length > pageSize;
     const rows = read.slice(0, pageSize).reverse();
     const cursorAt = query.before.position;
@@ -135,7 +137,7 @@ export async function listCustomers(
       ...(await totalFields(total, first, rows.length, true)),
     };
   }
-  const read = await readCustomerTableRows(db, shop, query, "forward", query.after ?? null, pageSize + 1);
+  const read = await readCustomerTableRows(db, shop, query, "forward", query.after ?? null, pageSize + 1, search);
   const hasNext = read.length > pageSize;
   const rows = read.slice(0, pageSize);
   const first = !query.after ? 0 : query.after.position != null ? query.after.position + 1 : null;

@@ -184,8 +184,8 @@ describe("listCustomers: keyset pages over CustomerMetrics", () => {
   });
 
   it("counts a filtered view up to a cap, so the count stays cheap on a large shop", async () => {
-    expect(await countCustomerTableRows(testPool(), shop, { segment: "loyal" }, 100)).toBe(rows.filter((row) => row.segment === "loyal").length);
-    expect(await countCustomerTableRows(testPool(), shop, {}, 10)).toBeNull();
+    expect(await countCustomerTableRows(testPool(), shop, { segment: "loyal" }, 100, null)).toBe(rows.filter((row) => row.segment === "loyal").length);
+    expect(await countCustomerTableRows(testPool(), shop, {}, 10, null)).toBeNull();
     expect(pagerText({ rows: [1, 2], firstPosition: 50, total: null })).toBe("51–52 of more than 10,000");
   });
 
