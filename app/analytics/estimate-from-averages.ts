@@ -11,9 +11,6 @@ const YEAR_DAYS = 365.25;
 /** Where a shop's predicted figures come from (ShopFit.predictionSource): the fitted model, or this estimate. */
 export type PredictionSource = "model" | "averages";
 
-/** What pages call the estimate, wherever one of its figures is shown. */
-export const ESTIMATE_FROM_AVERAGES_LABEL = "estimate from averages";
-
 /** One customer with at least one counted order, as the estimate reads them. */
 export interface AveragesCustomer {
   orders: number;
