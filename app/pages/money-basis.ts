@@ -7,7 +7,6 @@ import { type MoneyBasis } from "~/display/glossary";
 // them; profit is one click away once a margin is set. Figures are stored in revenue (the
 // refit fits with a margin of 1) and the margin is applied here, where they are shown.
 
-
 export interface PageMoneyBasis {
   basis: MoneyBasis;
   /** Multiplies a stored revenue amount into the page's basis. */
