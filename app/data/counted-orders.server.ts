@@ -27,11 +27,7 @@ export function revenueSql(basis: RevenueBasis): string {
  * Customer is a cost a shop without customer exclusions should not pay.
  */
 export function countedOrdersSql(settings: Pick<MetricsSettings, "revenueBasis" | "excludedCustomerTags">): string {
-  const customerTags = settings.excludedCustomerTags.length === 0
-    ? `AND cardinality($5::text[]) = 0`
-    : // Shopify treats tags without regard to case: "Wholesale" on the customer, "wholesale" in settings.
-      `AND NOT EXISTS (SELECT 1 FROM "Customer" AS c
-                       WHERE c.shop = o.shop AND c.id = o."customerId" AND lower(c.tags::text)::text[] && lower($5::text)::text[])`;
+  const customerTags = settings.excludedCustomerTags.length === 0 ? `AND cardinality($5::text[]) = 0` : `AND NOT ${customerTagExcluded("$5")}`;
   return `
   SELECT o."customerId" AS customer_id,
          ((o."processedAt" AT TIME ZONE 'UTC') AT TIME ZONE $2::text)::date - DATE '1970-01-01' AS day,
@@ -45,10 +41,18 @@ export function countedOrdersSql(settings: Pick<MetricsSettings, "revenueBasis" 
          (o."cancelledAt" IS NOT NULL OR o."financialStatus" IN ('refunded', 'voided')) AS voided
   FROM "Order" AS o
   WHERE o.shop = $1 AND NOT o.test AND o."customerId" IS NOT NULL
-    AND NOT (o.tags && $3::text[])
-    AND (o."sourceName" IS NULL OR NOT (o."sourceName" = ANY($4::text[])))
+    AND NOT ${orderTagExcluded("$3")}
+    AND NOT ${channelExcluded("$4")}
     ${customerTags}`;
 }
+
+// Each exclusion of Settings once, over the order `o`; the placeholders name the caller's
+// parameters holding excludedOrderTags, excludedSourceNames and excludedCustomerTags.
+const orderTagExcluded = (tags: string) => `(o.tags && ${tags}::text[])`;
+const channelExcluded = (channels: string) => `(o."sourceName" IS NOT NULL AND o."sourceName" = ANY(${channels}::text[]))`;
+// Shopify treats tags without regard to case: "Wholesale" on the customer, "wholesale" in settings.
+const customerTagExcluded = (tags: string) => `EXISTS (SELECT 1 FROM "Customer" AS c
+  WHERE c.shop = o.shop AND c.id = o."customerId" AND lower(c.tags::text)::text[] && lower(${tags}::text)::text[])`;
 
 /**
  * True for an order Settings leave out (an excluded order tag or channel, or a customer with
@@ -57,10 +61,8 @@ export function countedOrdersSql(settings: Pick<MetricsSettings, "revenueBasis" 
  * caller's parameters holding excludedOrderTags, excludedSourceNames and excludedCustomerTags.
  */
 export function excludedBySettingsSql(orderTags: string, channels: string, customerTags: string): string {
-  return `(o.tags && ${orderTags}::text[]
-    OR (o."sourceName" IS NOT NULL AND o."sourceName" = ANY(${channels}::text[]))
-    OR (cardinality(${customerTags}::text[]) > 0 AND EXISTS (SELECT 1 FROM "Customer" AS c
-          WHERE c.shop = o.shop AND c.id = o."customerId" AND lower(c.tags::text)::text[] && lower(${customerTags}::text)::text[])))`;
+  return `(${orderTagExcluded(orderTags)} OR ${channelExcluded(channels)}
+    OR (cardinality(${customerTags}::text[]) > 0 AND ${customerTagExcluded(customerTags)}))`;
 }
 
 export const countedOrdersParams = (shop: string, s: MetricsSettings) => [
