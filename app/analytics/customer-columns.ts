@@ -266,7 +266,8 @@ export function predictAll(facts: CustomerFactsColumns, model: ShopModel | null,
   if (!model) return predictions;
   const oneTimeByAge = new Map<number, CustomerPrediction>();
   for (let i = 0; i < facts.length; i++) {
-    if (!facts.hasOrders(i)) continue;
+    // Only cancelled or refunded orders: no prediction (customerMetrics), so none is worked out.
+    if (!facts.hasOrders(i) || facts.onlyVoidedOrders(i)) continue;
     const f = facts.factsAt(i, asOfDay, unit);
     const s = f.summary!;
     if (s.frequency === 0) {

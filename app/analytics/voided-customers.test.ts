@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { fitShopModel } from "./clv/shop-model";
-import { CustomerFactsColumns } from "./customer-columns";
+import { CustomerFactsColumns, predictAll } from "./customer-columns";
 import { SHOP_MODEL_UNIT, type ScoringContext, customerFactsFromOrders, customerMetrics } from "./customer-metrics";
 import { AS_OF, randomShop } from "./customer-orders.testing";
 
@@ -47,5 +47,8 @@ describe("customers with only cancelled or refunded orders", () => {
     const back = CustomerFactsColumns.fromSlice(columns.slice(0, 2));
     expect([back.factsAt(0, AS_OF).onlyVoidedOrders, back.factsAt(1, AS_OF).onlyVoidedOrders]).toEqual([true, false]);
     expect(back.onlyVoidedOrders(0)).toBe(true);
+    // The refit's bulk scoring leaves them unscored.
+    const predictions = predictAll(back, ctx.model, AS_OF);
+    expect([predictions.get(0), predictions.get(1)?.chanceOfOrder90d ?? null].map((p) => p === null)).toEqual([true, false]);
   });
 });
