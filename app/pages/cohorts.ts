@@ -1,6 +1,7 @@
 import type { CohortRow } from "~/analytics/retention";
 import type { RetentionDimension } from "~/data/aggregates";
 import type { FitState } from "./fit-state";
+import { inBasis } from "./money-basis";
 
 // The cohorts page's data as the route and its components see it (no server code); the
 // loader is cohorts.server.ts.
@@ -54,7 +55,7 @@ export interface CohortsPageData {
  */
 export function cohortsInBasis<T extends CohortsPageData>(page: T, factor: number): T {
   if (factor === 1) return page;
-  const scale = (value: number | null) => (value === null ? null : Math.round(value * factor));
+  const scale = (value: number | null) => inBasis(value, { factor });
   return {
     ...page,
     totals: page.totals && { ...page.totals, averageSpentToDate: scale(page.totals.averageSpentToDate) },

@@ -164,7 +164,7 @@ function consistentTotal(total: number | null, first: number | null, shown: numb
   return Math.max(total, seen + 1);
 }
 
-/** Currency, segment labels, horizon, margin and time zone for the table's page (one primary-key read). */
+/** Currency, segment labels, horizon and margin for the table's page (one primary-key read). */
 export async function customerTableContext(db: Queryable, shop: string) {
   const settings = await loadMetricsSettings(db, shop);
   return {
@@ -172,7 +172,6 @@ export async function customerTableContext(db: Queryable, shop: string) {
     labels: settings.segmentLabels,
     horizonDays: settings.horizonDays,
     grossMargin: settings.grossMargin,
-    timezone: settings.timezone,
   };
 }
 
