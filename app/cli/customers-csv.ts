@@ -138,6 +138,8 @@ export async function writeCustomersCsvChunks(path: string, chunks: Iterable<str
     await Promise.race([once(out, "finish"), failed]);
   } catch (error) {
     out.destroy();
+    // The file is opened asynchronously: removed before the open lands, it would come back.
+    if (!out.closed) await once(out, "close");
     await rm(partial, { force: true });
     throw error;
   }
