@@ -18,6 +18,7 @@ const ROOMS = {
   ingest: "ingest/",
   metrics: "metrics/",
   refit: "refit/",
+  destinations: "destinations/",
   data: "data/",
   queues: "queues/",
   db: "db/|db\\.server\\.ts",
@@ -30,17 +31,19 @@ const ROOMS = {
 /** What each room may import besides itself (top to bottom). */
 const ALLOWED = {
   routes: ["pages", "components", "display", "demo-mode", "shopify", "ingest", "queues", "data", "db", "analytics", "lib", "env"],
-  worker: ["integrations", "ingest", "metrics", "refit", "data", "queues", "db", "analytics", "lib", "env"],
+  worker: ["destinations", "integrations", "ingest", "metrics", "refit", "data", "queues", "db", "analytics", "lib", "env"],
   cli: ["analytics", "lib"],
   // UI: page data through the pages' plain (non-.server) type files only, see the rule below.
   components: ["pages", "display", "analytics"],
-  pages: ["refit", "queues", "data", "db", "display", "analytics", "lib", "env"],
+  pages: ["destinations", "refit", "queues", "data", "db", "display", "analytics", "lib", "env"],
   "demo-mode": ["shopify", "env"],
   shopify: ["queues", "data", "db", "env"],
   integrations: ["shopify", "ingest", "refit", "data", "queues", "db", "analytics", "lib", "env"],
   ingest: ["data", "queues", "db", "analytics", "lib", "env"],
   metrics: ["refit", "data", "queues", "db", "analytics", "lib", "env"],
   refit: ["data", "queues", "db", "analytics", "lib", "env"],
+  // Email tools (Klaviyo, Mailchimp): adapters over HTTP, the sync engine over the outbox.
+  destinations: ["data", "queues", "db", "display", "analytics", "lib", "env"],
   data: ["db", "analytics", "lib", "env"],
   queues: ["env"],
   db: ["env"],

@@ -18,6 +18,8 @@ export const QUEUE = {
   customerMetrics: "customer-metrics",
   // A shop's refit: models, RFM cut points, every customer rescored, shop aggregates.
   shopRefit: "shop-refit",
+  // Segments sent to email tools (Klaviyo, Mailchimp) from the one outbox (app/destinations).
+  destinations: "destinations",
 } as const;
 export type QueueName = (typeof QUEUE)[keyof typeof QUEUE];
 
@@ -59,6 +61,24 @@ export const ShopRefitJob = z.discriminatedUnion("task", [
 ]);
 export type ShopRefitJob = z.infer<typeof ShopRefitJob>;
 
+const DestinationId = z.string().regex(/^\d+$/, "destinationId must be a decimal id");
+
+/**
+ * changes: send the destination's outbox (customers whose profile or segments changed);
+ * full: compare every customer with what the destination holds and send the differences
+ * (initial: segments were just chosen; refit: values changed; manual: "sync now");
+ * erase: request the deletion of the destination's pending redacted customers;
+ * sweep-all: enqueue `changes` and `erase` for every destination with rows waiting (the
+ * outbox never depends on a job surviving in Redis).
+ */
+export const DestinationJob = z.discriminatedUnion("task", [
+  z.object({ task: z.literal("changes"), destinationId: DestinationId }),
+  z.object({ task: z.literal("full"), destinationId: DestinationId, reason: z.enum(["initial", "refit", "manual", "settings"]) }),
+  z.object({ task: z.literal("erase"), destinationId: DestinationId }),
+  z.object({ task: z.literal("sweep-all") }),
+]);
+export type DestinationJob = z.infer<typeof DestinationJob>;
+
 export const DEFAULT_JOB_OPTIONS: Record<QueueName, DefaultJobOptions> = {
   // Transient failures (database restarts) retry with backoff; bad payloads fail once
   // without retry (the processor throws UnrecoverableError) and stay visible.
@@ -95,6 +115,14 @@ export const DEFAULT_JOB_OPTIONS: Record<QueueName, DefaultJobOptions> = {
     removeOnComplete: { count: 1_000 },
     removeOnFail: { count: 1_000 },
   },
+  // A destination that is down or rate-limiting retries for about a day; the outbox keeps
+  // every change meanwhile and the sweep re-enqueues it after that (never dropped).
+  destinations: {
+    attempts: 12,
+    backoff: { type: "exponential", delay: 5_000 },
+    removeOnComplete: { count: 1_000 },
+    removeOnFail: { count: 1_000 },
+  },
   maintenance: {
     attempts: 3,
     backoff: { type: "fixed", delay: 5_000 },
@@ -120,6 +148,14 @@ export const backfillPollJobId = (runId: string, at: number) => `backfill-${runI
 /** A shop's import request: unique per request, so a forced re-import is never swallowed. */
 export const backfillStartJobId = (shop: string, at: number) => `backfill-start-${shop}-${at}`;
 
+/**
+ * One queued or running pass per destination and task kind: changes that arrive while a
+ * pass waits join it (the pass reads the outbox when it runs).
+ */
+export const destinationDedupId = (destinationId: string, task: "changes" | "full" | "erase") => `destination-${destinationId}-${task}`;
+/** How long a destination's changes wait to be sent together (batched, within minutes). */
+export const DESTINATION_CHANGES_DELAY_MS = 5_000;
+
 /** Every queue's payload schema: the worker registry parses each job's data with these, once. */
 export const PAYLOADS = {
   [QUEUE.ingest]: IngestJob,
@@ -128,6 +164,7 @@ export const PAYLOADS = {
   [QUEUE.reconcile]: ReconcileJob,
   [QUEUE.customerMetrics]: CustomerMetricsJob,
   [QUEUE.shopRefit]: ShopRefitJob,
+  [QUEUE.destinations]: DestinationJob,
 } as const satisfies Record<QueueName, z.ZodType>;
 export type Payload<Q extends QueueName> = z.infer<(typeof PAYLOADS)[Q]>;
 
@@ -151,4 +188,6 @@ export const SCHEDULES = {
    * time, not with webhooks).
    */
   nightlyRefits: { id: "nightly-refits", queue: QUEUE.shopRefit, repeat: { pattern: "0 3 * * *", tz: "UTC" }, data: { task: "nightly-all" } },
+  /** Destinations with outbox or erasure rows waiting get a pass (a lost or exhausted job loses no change). */
+  sweepDestinations: { id: "sweep-destinations", queue: QUEUE.destinations, repeat: { every: 60_000 }, data: { task: "sweep-all" } },
 } as const satisfies Record<string, Schedule>;

@@ -1,0 +1,129 @@
+// The contract between the sync engine (app/destinations/sync.server.ts) and each email
+// tool's adapter (klaviyo.server.ts, mailchimp.server.ts). The engine decides WHAT each
+// destination must hold (from CustomerMetrics, consent and DestinationMember); an adapter
+// only knows HOW to say it to its tool. Adapters never read the database or the
+// environment, so the same adapter runs against the real API and the fakes (demo/fakes).
+
+export const DESTINATION_KINDS = ["klaviyo", "mailchimp"] as const;
+export type DestinationKind = (typeof DESTINATION_KINDS)[number];
+
+/**
+ * Tenure's figures as profile properties, under the names issue 14 fixed (Klaviyo
+ * properties; Mailchimp merge fields carry a subset). Money is in the shop currency's
+ * major units (12.5 = 12.50), chances are fractions 0..1, dates are YYYY-MM-DD in the shop's
+ * time zone; null: Tenure has no figure (no prediction, no order).
+ */
+export interface TenureProfileProperties {
+  /** The RFM segment's name as the merchant sees it (their own label when they set one). */
+  tenure_rfm_segment: string | null;
+  /** The behavioural segments' names. */
+  tenure_behaviours: string[];
+  tenure_predicted_value_12m: number | null;
+  tenure_historic_value: number;
+  tenure_chance_of_ordering_90d: number | null;
+  tenure_p_alive: number | null;
+  tenure_next_order_date: string | null;
+}
+
+/** One customer as a destination receives them. */
+export interface DestinationProfile {
+  /** Shopify's customer id (decimal): Klaviyo's external_id. */
+  customerId: string;
+  email: string;
+  firstName: string | null;
+  lastName: string | null;
+  phone: string | null;
+  /** Shopify's email marketing state, GraphQL spelling (SUBSCRIBED, NOT_SUBSCRIBED, ...); null: never asked. */
+  emailConsentState: string | null;
+  properties: TenureProfileProperties;
+}
+
+/** A synced segment: its key, the remote list or tag name ("Tenure: <segment name>") and its remote id once created. */
+export interface SegmentTarget {
+  segmentKey: string;
+  name: string;
+  remoteId: string | null;
+}
+
+/**
+ * What must change at the destination for one customer. `add`, `remove` and `keep` are
+ * segment keys (their remote ids come with push's `targets`). A customer who stops being
+ * sendable (unsubscribed, no email, redacted, no longer scored) arrives with only `remove`;
+ * their `profile` then carries the email the destination knows them by.
+ */
+export interface MemberChange {
+  profile: DestinationProfile;
+  /** The destination's own id for the profile, when an earlier sync learned it. */
+  remoteProfileId: string | null;
+  add: string[];
+  remove: string[];
+  keep: string[];
+}
+
+/**
+ * The result of one change: ok (with the remote profile id when the tool told it), or a
+ * permanent refusal of this profile (invalid email, ...) with the tool's reason, which the
+ * engine records and does not retry. Transient trouble is thrown, never returned.
+ */
+export type MemberOutcome =
+  | { customerId: string; ok: true; remoteProfileId?: string | null }
+  | { customerId: string; ok: false; reason: string };
+
+/** Someone to delete permanently at the destination (customers/redact). */
+export interface ErasureTarget {
+  email: string;
+  remoteProfileId: string | null;
+}
+
+export interface DestinationAdapter {
+  readonly kind: DestinationKind;
+  /** The most changes one push takes (the engine never passes more). */
+  readonly batchSize: number;
+  /**
+   * Makes sure every target exists remotely: found by remoteId, else by name, else created.
+   * Returns segmentKey -> remote id for every target.
+   */
+  ensureTargets(targets: readonly SegmentTarget[]): Promise<Map<string, string>>;
+  /**
+   * Sends the changes: profile properties upserted, memberships added and removed. Never
+   * subscribes anyone. Returns one outcome per change (any order). Throws
+   * DestinationAuthError when the key is revoked or lacks a scope (the engine pauses the
+   * destination) and DestinationRetryableError when the tool stays unavailable after the
+   * adapter's own retries (the engine keeps the changes for a later pass).
+   */
+  push(changes: readonly MemberChange[], targets: ReadonlyMap<string, string>): Promise<MemberOutcome[]>;
+  /** Requests permanent deletion of these people; the same errors as push. */
+  erase(people: readonly ErasureTarget[]): Promise<void>;
+}
+
+/** Where an adapter sends its requests: the real API by default, a fake in tests and the demo. */
+export interface AdapterOptions {
+  /** Klaviyo: replaces https://a.klaviyo.com; Mailchimp: replaces https://<dc>.api.mailchimp.com. */
+  baseUrl?: string;
+  fetch?: typeof fetch;
+  /** Per-request timeout (ms). */
+  timeoutMs?: number;
+}
+
+/** What connecting found out: the account's public facts to store, or why the key cannot be used. */
+export type Verification =
+  | { ok: true; account: Record<string, unknown> }
+  | { ok: false; reason: string; missingScopes?: string[] };
+
+export class DestinationAuthError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "DestinationAuthError";
+  }
+}
+
+export class DestinationRetryableError extends Error {
+  constructor(
+    message: string,
+    /** When the tool said to come back (Retry-After), in ms from now. */
+    readonly retryAfterMs: number | null = null,
+  ) {
+    super(message);
+    this.name = "DestinationRetryableError";
+  }
+}
