@@ -84,8 +84,8 @@ const customerMatches = (alias: string, pattern: string) =>
   `(lower(${alias}.email) LIKE ${pattern} OR lower(${alias}."lastName") LIKE ${pattern}
     OR lower(coalesce(${alias}."firstName", '') || ' ' || coalesce(${alias}."lastName", '')) LIKE ${pattern})`;
 
-/** SQL conditions for the filters, appended to `params`; a search's test reads Customer as `c`. */
-function filterSql(filters: CustomerListFilters, search: ResolvedSearch, params: unknown[]): string {
+/** SQL conditions for the filters, appended to `params`; a search's test reads Customer as `c` (also the export's, customer-export.server.ts). */
+export function filterSql(filters: CustomerListFilters, search: ResolvedSearch, params: unknown[]): string {
   const parts: string[] = [];
   if (filters.segment) {
     params.push(filters.segment);

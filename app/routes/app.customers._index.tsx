@@ -11,6 +11,7 @@ import { customerTableContext, listCustomers, queryInStoredMoney } from "~/pages
 import { moneyBasisOf } from "~/pages/money-basis";
 import { MoneyBasisToggle } from "~/components/MoneyBasisToggle";
 import { loadFitState } from "~/pages/fit-state.server";
+import { ExportMenu } from "~/components/export/ExportMenu";
 
 // Every customer of the shop with their metrics, sorted, filtered and paged in PostgreSQL
 // (keyset pages on indexed columns), so the table is as fast at a million customers as at ten.
@@ -46,7 +47,12 @@ export default function Customers() {
   if (leaving) return <PageSkeleton cards={2} />;
   const neverFitted = fit.status === null;
   return (
-    <Page fullWidth title="Customers" subtitle={fit.asOfIso ? `Scores as of ${isoDay(fit.asOfIso)}` : undefined}>
+    <Page
+      fullWidth
+      title="Customers"
+      subtitle={fit.asOfIso ? `Scores as of ${isoDay(fit.asOfIso)}` : undefined}
+      primaryAction={page.rows.length > 0 ? <ExportMenu csvPath="/app/customers/export.csv" countsPath="/app/customers/export-counts" query={exportQuery({ ...active, basis: basis.basis === "profit" ? "profit" : null })} /> : undefined}
+    >
       <Layout>
         {basis.toggle && (
           <Layout.Section>
@@ -82,6 +88,13 @@ export default function Customers() {
       </Layout>
     </Page>
   );
+}
+
+/** The table's filters as typed in its URL, for the export of the same view (sort and page do not matter to a file). */
+function exportQuery(active: Record<string, string | null>): string {
+  const params = new URLSearchParams();
+  for (const [name, value] of Object.entries(active)) if (value) params.set(name, value);
+  return params.toString();
 }
 
 export function ErrorBoundary() {

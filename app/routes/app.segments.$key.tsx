@@ -14,6 +14,7 @@ import { MoneyBasisToggle } from "~/components/MoneyBasisToggle";
 import { loadSegment } from "~/pages/segments.server";
 import { FigureGrid } from "~/components/Figure";
 import { HeadingCard } from "~/components/HeadingCard";
+import { ExportMenu } from "~/components/export/ExportMenu";
 
 // One segment: its rule in plain words, what to do about it, its figures, and its
 // customers in a server-sorted, filtered and paged table (keyset pages on indexed columns).
@@ -62,6 +63,11 @@ export default function SegmentPage() {
       title={detail.name}
       subtitle={detail.kind === "rfm" ? "RFM segment" : "Behavioural segment"}
       backAction={{ content: "Segments", url: "/app/segments" }}
+      primaryAction={
+        row && row.customers > 0 ? (
+          <ExportMenu csvPath={`/app/segments/${encodeURIComponent(detail.key)}/export.csv`} countsPath={`/app/segments/${encodeURIComponent(detail.key)}/export-counts`} />
+        ) : undefined
+      }
     >
       <Layout>
         {basis.toggle && (

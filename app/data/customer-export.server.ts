@@ -1,0 +1,140 @@
+import type pg from "pg";
+import { checkOut, type Queryable } from "~/db/pg.server";
+import { filterSql, type ResolvedSearch } from "./customer-metrics-reads.server";
+import { type CustomerListFilters } from "./customer-table";
+
+// The export's reads (issue 14; the file itself is app/pages/export.server.ts): the view's
+// customers (a segment, or the customer table's filters, the same SQL as the table's) read
+// through a server-side cursor, a batch at a time, so memory stays constant however large
+// the shop; and how many of the view an export by consent leaves out, and why.
+
+/** Shopify's email marketing state that allows marketing email (GraphQL enum spelling). */
+const SUBSCRIBED = "SUBSCRIBED";
+
+/** Rows per FETCH: large enough that round trips do not limit the rate, small enough to hold. */
+export const EXPORT_BATCH_ROWS = 2_000;
+
+/** A row as the export reads it: every value as text or a JS number (no Date, no bigint to convert per row). */
+export interface ExportRow {
+  id: string;
+  email: string | null;
+  firstName: string | null;
+  lastName: string | null;
+  phone: string | null;
+  tags: string[];
+  rScore: number | null;
+  fScore: number | null;
+  mScore: number | null;
+  segment: string | null;
+  behaviours: string[];
+  orders: number;
+  netSpentMinor: string;
+  predictedClvMinor: string | null;
+  chanceOfOrder90d: number | null;
+  chanceOfOrder365d: number | null;
+  pAlive: number | null;
+  expectedNextOrderDay: string | null;
+  firstOrderDay: string | null;
+  lastOrderDay: string | null;
+  emailConsentState: string | null;
+  emailOptInLevel: string | null;
+  emailConsentUpdatedAt: string | null;
+  smsConsentState: string | null;
+  smsOptInLevel: string | null;
+  smsConsentUpdatedAt: string | null;
+}
+
+const utc = (column: string) => `to_char(${column} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"')`;
+
+// Dates and bigints as text in SQL: exact, and nothing to parse per row in Node.
+const EXPORT_COLUMNS = `cm."customerId"::text AS id, c.email, c."firstName", c."lastName", c.phone, coalesce(c.tags, '{}') AS tags,
+  cm."rScore", cm."fScore", cm."mScore", cm.segment, cm.behaviours, cm.orders,
+  cm."netSpentMinor"::text AS "netSpentMinor", cm."predictedClvMinor"::text AS "predictedClvMinor",
+  cm."chanceOfOrder90d", cm."chanceOfOrder365d", cm."pAlive",
+  to_char(cm."expectedNextOrderDay", 'YYYY-MM-DD') AS "expectedNextOrderDay",
+  to_char(cm."firstOrderDay", 'YYYY-MM-DD') AS "firstOrderDay", to_char(cm."lastOrderDay", 'YYYY-MM-DD') AS "lastOrderDay",
+  c."emailConsentState", c."emailOptInLevel", ${utc(`c."emailConsentUpdatedAt"`)} AS "emailConsentUpdatedAt",
+  c."smsConsentState", c."smsOptInLevel", ${utc(`c."smsConsentUpdatedAt"`)} AS "smsConsentUpdatedAt"`;
+
+const HAS_EMAIL = `coalesce(btrim(c.email), '') <> ''`;
+
+/** The view's rows as SQL: `shop = $1` first, the table's own filters, then the consent choice. */
+function viewSql(shop: string, filters: CustomerListFilters, search: ResolvedSearch, subscribedOnly: boolean) {
+  const params: unknown[] = [shop];
+  const conditions = filterSql(filters, search, params);
+  let consent = "";
+  if (subscribedOnly) {
+    params.push(SUBSCRIBED);
+    consent = ` AND ${HAS_EMAIL} AND c."emailConsentState" = $${params.length}`;
+  }
+  return {
+    sql: `FROM "CustomerMetrics" AS cm
+      LEFT JOIN "Customer" AS c ON c.shop = cm.shop AND c.id = cm."customerId"
+      WHERE cm.shop = $1${conditions}${consent}`,
+    params,
+  };
+}
+
+/**
+ * The view's customers in customer id order, a batch at a time, read through a cursor
+ * (DECLARE ... CURSOR in a read-only transaction on a client of its own). Whoever stops
+ * early calls `return()` on the iterator (a `for await` loop does on break or throw): the
+ * transaction is rolled back and the client goes back to the pool; a client whose
+ * connection failed is destroyed instead.
+ */
+export async function* readExportRows(
+  pool: pg.Pool,
+  shop: string,
+  filters: CustomerListFilters,
+  search: ResolvedSearch,
+  options: { subscribedOnly: boolean; batchRows?: number },
+): AsyncGenerator<ExportRow[], void, undefined> {
+  const batch = options.batchRows ?? EXPORT_BATCH_ROWS;
+  const { sql, params } = viewSql(shop, filters, search, options.subscribedOnly);
+  const client = await checkOut(pool);
+  let failure: Error | undefined;
+  try {
+    await client.query("BEGIN READ ONLY");
+    await client.query(`DECLARE tenure_export NO SCROLL CURSOR FOR SELECT ${EXPORT_COLUMNS} ${sql} ORDER BY cm."customerId"`, params);
+    for (;;) {
+      const result = await client.query<ExportRow>(`FETCH FORWARD ${batch} FROM tenure_export`);
+      if (result.rows.length > 0) yield result.rows;
+      if (result.rows.length < batch) break;
+    }
+    await client.query("COMMIT");
+  } catch (error) {
+    failure = error instanceof Error ? error : new Error(String(error));
+    throw error;
+  } finally {
+    if (failure) {
+      client.release(failure);
+    } else {
+      // Finished, or stopped early by the reader: ROLLBACK closes the cursor (a no-op after COMMIT).
+      await client.query("ROLLBACK").then(
+        () => client.release(),
+        (error: Error) => client.release(error),
+      );
+    }
+  }
+}
+
+/** The view's customers and how many a subscribed-only export leaves out, by reason (one pass over the view). */
+export async function countExportView(
+  db: Queryable,
+  shop: string,
+  filters: CustomerListFilters,
+  search: ResolvedSearch,
+): Promise<{ customers: number; subscribed: number; noEmail: number; notSubscribed: number }> {
+  const { sql, params } = viewSql(shop, filters, search, false);
+  params.push(SUBSCRIBED);
+  const subscribed = `$${params.length}`;
+  const result = await db.query<{ customers: number; subscribed: number; noEmail: number; notSubscribed: number }>(
+    `SELECT count(*)::int AS customers,
+            count(*) FILTER (WHERE ${HAS_EMAIL} AND c."emailConsentState" = ${subscribed})::int AS subscribed,
+            count(*) FILTER (WHERE NOT ${HAS_EMAIL})::int AS "noEmail",
+            count(*) FILTER (WHERE ${HAS_EMAIL} AND c."emailConsentState" IS DISTINCT FROM ${subscribed})::int AS "notSubscribed"
+     ${sql}`,
+    params,
+  );
+  return result.rows[0];
+}
