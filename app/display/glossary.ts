@@ -16,7 +16,7 @@ export type GlossaryUnit = "money" | "percent" | "days" | "months" | "count" | "
  */
 export type GlossaryBasis = "revenue" | "profit" | "page" | "cost" | "none";
 
-export type GlossarySection = "money" | "customers" | "predictions" | "segments" | "cohorts" | "model" | "sync" | "settings";
+export type GlossarySection = "money" | "customers" | "predictions" | "segments" | "cohorts" | "model" | "sync" | "integrations" | "settings";
 
 export const GLOSSARY_SECTIONS: readonly { key: GlossarySection; title: string; intro: string }[] = [
   { key: "money", title: "Money", intro: "What Tenure counts as revenue and profit, and how it matches Shopify's reports." },
@@ -26,6 +26,7 @@ export const GLOSSARY_SECTIONS: readonly { key: GlossarySection; title: string; 
   { key: "cohorts", title: "Cohorts", intro: "Customers grouped by the month of their first order, in your shop's time zone." },
   { key: "model", title: "Model", intro: "How the prediction model was chosen and how well it predicted a period it had not seen." },
   { key: "sync", title: "Sync status", intro: "How current Tenure's copy of your orders is." },
+  { key: "integrations", title: "Integrations", intro: "The email tools your segments go to, and what each sync sent." },
   { key: "settings", title: "Settings", intro: "The assumptions you set; figures that depend on them say so." },
 ];
 
@@ -626,6 +627,96 @@ const TERMS: GlossaryTerm[] = [
     section: "sync",
     labels: ["Updates not applied", "Updates", "Why", "Last one"],
     definition: "Updates Shopify sent while Tenure was not installed on your store; they were acknowledged and not stored.",
+    unit: "count",
+    basis: "none",
+  },
+
+  // Integrations (issue 14)
+  {
+    id: "destination",
+    section: "integrations",
+    labels: ["Email tool", "Klaviyo", "Mailchimp"],
+    definition: "An email tool that receives the segments you choose: each becomes a list (Klaviyo) or a tag (Mailchimp) named \"Tenure: <segment name>\", with every customer's Tenure figures on their profile. Tenure never subscribes anyone.",
+    unit: "none",
+    basis: "none",
+  },
+  {
+    id: "synced-segments",
+    section: "integrations",
+    labels: ["Segments to sync", "Segments synced"],
+    definition: "The segments an email tool receives. Customers join the list or tag when they enter the segment and leave it when they move out, within minutes.",
+    unit: "none",
+    basis: "none",
+  },
+  {
+    id: "synced-to",
+    section: "integrations",
+    labels: ["Synced to"],
+    definition: "The email tools this segment is sent to, with its list or tag there and when Tenure last finished sending.",
+    unit: "none",
+    basis: "none",
+  },
+  {
+    id: "audience",
+    section: "integrations",
+    labels: ["Audience"],
+    definition: "The Mailchimp audience Tenure's customers and tags go to. Tenure adds new contacts as transactional unless Shopify says they subscribed, and never changes an existing contact's status.",
+    unit: "none",
+    basis: "none",
+  },
+  {
+    id: "consent-scope",
+    section: "integrations",
+    labels: ["Who is sent"],
+    definition: "By default only customers subscribed to email marketing in Shopify. \"Everyone\" also sends the others, for analysis, not for sending: they are added to lists but never subscribed.",
+    unit: "none",
+    basis: "none",
+  },
+  {
+    id: "last-sync",
+    section: "integrations",
+    labels: ["Last sync", "Sync in progress"],
+    definition: "The latest pass that sent customers to the email tool: a first sync when a segment is chosen, a full sync after each refit or \"Sync now\", and small passes of changes in between.",
+    unit: "date",
+    basis: "none",
+  },
+  {
+    id: "sync-sent",
+    section: "integrations",
+    labels: ["Sent"],
+    definition: "Customers whose profile or list membership the last sync sent to the email tool. Customers whose figures and segments had not changed are not sent again.",
+    unit: "count",
+    basis: "none",
+  },
+  {
+    id: "sync-failed",
+    section: "integrations",
+    labels: ["Failed", "Refused profiles"],
+    definition: "Customers the email tool refused in the last sync (an address it thinks invalid, for example), each listed with the tool's reason. Tenure tries them again at the next full sync.",
+    unit: "count",
+    basis: "none",
+  },
+  {
+    id: "left-out",
+    section: "integrations",
+    labels: ["Left out"],
+    definition: "Customers in a synced segment that the last sync did not send because they have no email address or, unless you chose everyone, are not subscribed to email marketing.",
+    unit: "count",
+    basis: "none",
+  },
+  {
+    id: "pending-changes",
+    section: "integrations",
+    labels: ["Pending changes"],
+    definition: "Customers whose figures or segments changed since the email tool last received them; sent within minutes, kept while a sync is paused.",
+    unit: "count",
+    basis: "none",
+  },
+  {
+    id: "pending-erasures",
+    section: "integrations",
+    labels: ["Deletions waiting"],
+    definition: "Customers Shopify asked to erase whose deletion Tenure has still to request from the email tool; retried until the tool confirms.",
     unit: "count",
     basis: "none",
   },

@@ -19,6 +19,7 @@ const PAGES = [
   { to: "/app/customers", label: "Customers" },
   { to: "/app/cohorts", label: "Cohorts" },
   { to: "/app/model", label: "Model" },
+  { to: "/app/integrations", label: "Integrations" },
   { to: "/app/settings", label: "Settings" },
   { to: "/app/sync", label: "Sync status" },
   { to: "/app/glossary", label: "Glossary" },
