@@ -1,0 +1,336 @@
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { DestinationAuthError, type DestinationProfile, type MemberChange } from "~/destinations/adapter";
+import {
+  TENURE_MERGE_FIELDS,
+  listMailchimpAudiences,
+  mailchimpAdapter,
+  mailchimpDataCentre,
+  subscriberHash,
+  verifyMailchimpKey,
+} from "~/destinations/mailchimp.server";
+import { FAKE_AUDIENCE_ID, FAKE_MAILCHIMP_KEY, type FakeMailchimp, startFakeMailchimp } from "../../demo/fakes/mailchimp";
+
+// The Mailchimp adapter against the fake Mailchimp (demo/fakes/mailchimp.ts) over real HTTP.
+
+let fake: FakeMailchimp;
+
+beforeEach(async () => {
+  fake = await startFakeMailchimp({
+    audiences: [
+      { id: FAKE_AUDIENCE_ID, name: "Newsletter" },
+      { id: "f6e5d4c3b2", name: "Wholesale" },
+    ],
+  });
+});
+
+afterEach(async () => {
+  await fake.close();
+});
+
+const adapter = (key = FAKE_MAILCHIMP_KEY) => mailchimpAdapter(key, { dc: "us21", audienceId: FAKE_AUDIENCE_ID }, { baseUrl: fake.url });
+
+function profile(customerId: string, overrides: Partial<DestinationProfile> = {}): DestinationProfile {
+  return {
+    customerId,
+    email: `customer${customerId}@example.com`,
+    firstName: "Ada",
+    lastName: "Lovelace",
+    phone: null,
+    emailConsentState: "SUBSCRIBED",
+    properties: {
+      tenure_rfm_segment: "Champions",
+      tenure_behaviours: [],
+      tenure_predicted_value_12m: 123.456,
+      tenure_historic_value: 300,
+      tenure_chance_of_ordering_90d: 0.4567,
+      tenure_p_alive: 0.9,
+      tenure_next_order_date: "2027-01-15",
+    },
+    ...overrides,
+  };
+}
+
+function change(p: DestinationProfile, sets: Partial<Pick<MemberChange, "add" | "remove" | "keep">> = {}): MemberChange {
+  return { profile: p, remoteProfileId: null, add: [], remove: [], keep: [], ...sets };
+}
+
+const requestsTo = (method: string, pattern: RegExp) => fake.state.requests.filter((r) => r.method === method && pattern.test(r.path));
+
+async function connectedTargets() {
+  const mailchimp = adapter();
+  const targets = await mailchimp.ensureTargets([
+    { segmentKey: "champions", name: "Tenure: Champions", remoteId: null },
+    { segmentKey: "at-risk", name: "Tenure: At risk", remoteId: null },
+  ]);
+  return { mailchimp, targets };
+}
+
+describe("verifyMailchimpKey", () => {
+  it("accepts a working key and names the account and its data centre", async () => {
+    const verification = await verifyMailchimpKey(FAKE_MAILCHIMP_KEY, { baseUrl: fake.url });
+    expect(verification).toEqual({ ok: true, account: { dc: "us21", accountId: "8d3a3db4d97663a9074efcc16", accountName: "Tenure Demo Store" } });
+  });
+
+  it("says a key without its data centre is incomplete, before any call", async () => {
+    const verification = await verifyMailchimpKey("0123456789abcdef0123456789abcdef", { baseUrl: fake.url });
+    expect(verification.ok).toBe(false);
+    if (!verification.ok) expect(verification.reason).toMatch(/data centre, like …-us21/);
+    expect(fake.state.requests).toHaveLength(0);
+    expect(mailchimpDataCentre(" abc123-us6 ")).toBe("us6");
+    expect(mailchimpDataCentre("abc123-")).toBeNull();
+  });
+
+  it("passes on Mailchimp's reason for a revoked key", async () => {
+    fake.inject.revokeKey(FAKE_MAILCHIMP_KEY);
+    const verification = await verifyMailchimpKey(FAKE_MAILCHIMP_KEY, { baseUrl: fake.url });
+    expect(verification.ok).toBe(false);
+    if (!verification.ok) expect(verification.reason).toMatch(/^Mailchimp refused the key: Your API key may be invalid/);
+  });
+});
+
+describe("listMailchimpAudiences", () => {
+  it("lists every audience with its subscribed member count", async () => {
+    fake.state.audiences.get("f6e5d4c3b2")!.members.set(subscriberHash("a@example.com"), {
+      id: subscriberHash("a@example.com"),
+      email: "a@example.com",
+      status: "subscribed",
+      mergeFields: {},
+      lastChanged: "2026-01-01T00:00:00+00:00",
+    });
+    const audiences = await listMailchimpAudiences(FAKE_MAILCHIMP_KEY, { baseUrl: fake.url });
+    expect(audiences).toEqual([
+      { id: FAKE_AUDIENCE_ID, name: "Newsletter", memberCount: 0 },
+      { id: "f6e5d4c3b2", name: "Wholesale", memberCount: 1 },
+    ]);
+  });
+});
+
+describe("ensureTargets", () => {
+  it("creates a tag per segment, then finds it again by id, by name, and follows a rename", async () => {
+    const { mailchimp, targets } = await connectedTargets();
+    const audience = fake.state.audiences.get(FAKE_AUDIENCE_ID)!;
+    expect([...audience.segments.values()].map((s) => s.name).sort()).toEqual(["Tenure: At risk", "Tenure: Champions"]);
+
+    const again = await mailchimp.ensureTargets([
+      { segmentKey: "champions", name: "Tenure: Champions", remoteId: targets.get("champions")! },
+      { segmentKey: "at-risk", name: "Tenure: At risk", remoteId: null }, // id forgotten: found by name
+    ]);
+    expect(again).toEqual(targets);
+    expect(audience.segments.size).toBe(2);
+
+    const renamed = await mailchimp.ensureTargets([{ segmentKey: "champions", name: "Tenure: Best customers", remoteId: targets.get("champions")! }]);
+    expect(renamed.get("champions")).toBe(targets.get("champions"));
+    expect(audience.segments.get(Number(targets.get("champions")))!.name).toBe("Tenure: Best customers");
+  });
+
+  it("creates the tag again when the stored one was deleted in Mailchimp", async () => {
+    const { mailchimp, targets } = await connectedTargets();
+    const audience = fake.state.audiences.get(FAKE_AUDIENCE_ID)!;
+    audience.segments.delete(Number(targets.get("champions")));
+    const again = await mailchimp.ensureTargets([{ segmentKey: "champions", name: "Tenure: Champions", remoteId: targets.get("champions")! }]);
+    expect(again.get("champions")).not.toBe(targets.get("champions"));
+    expect(fake.state.membersTagged(FAKE_AUDIENCE_ID, "Tenure: Champions")).toEqual([]);
+  });
+});
+
+describe("push", () => {
+  it("creates Tenure's merge fields once per adapter, with tags of at most 10 characters", async () => {
+    const { mailchimp, targets } = await connectedTargets();
+    await mailchimp.push([change(profile("1"), { add: ["champions"] })], targets);
+    await mailchimp.push([change(profile("2"), { add: ["champions"] })], targets);
+    expect(requestsTo("GET", /merge-fields$/)).toHaveLength(1);
+    expect(requestsTo("POST", /merge-fields$/)).toHaveLength(TENURE_MERGE_FIELDS.length);
+    const tags = fake.state.audiences.get(FAKE_AUDIENCE_ID)!.mergeFields.map((field) => field.tag);
+    expect(tags).toEqual(["FNAME", "LNAME", "TNR_SEG", "TNR_PV", "TNR_CHANCE", "TNR_NEXT"]);
+    for (const tag of tags) expect(tag.length).toBeLessThanOrEqual(10);
+
+    // A second adapter (a later pass) finds them and creates none.
+    await adapter().push([change(profile("3"), { add: ["champions"] })], targets);
+    expect(requestsTo("POST", /merge-fields$/)).toHaveLength(TENURE_MERGE_FIELDS.length);
+  });
+
+  it("subscribes a new member only when Shopify says subscribed, and writes the figures as merge fields", async () => {
+    const { mailchimp, targets } = await connectedTargets();
+    const outcomes = await mailchimp.push(
+      [
+        change(profile("1"), { add: ["champions"] }),
+        change(profile("2", { emailConsentState: "NOT_SUBSCRIBED" }), { add: ["champions"] }),
+        change(profile("3", { emailConsentState: null, firstName: null }), { add: ["at-risk"] }),
+        change(profile("4", { emailConsentState: "UNSUBSCRIBED" }), { add: ["at-risk"] }),
+      ],
+      targets,
+    );
+    expect(outcomes).toEqual(["1", "2", "3", "4"].map((id) => ({ customerId: id, ok: true, remoteProfileId: subscriberHash(`customer${id}@example.com`) })));
+    const member = (id: string) => fake.state.member(FAKE_AUDIENCE_ID, `customer${id}@example.com`)!;
+    expect(["1", "2", "3", "4"].map((id) => member(id).status)).toEqual(["subscribed", "transactional", "transactional", "transactional"]);
+    expect(member("1").mergeFields).toEqual({
+      FNAME: "Ada",
+      LNAME: "Lovelace",
+      TNR_SEG: "Champions",
+      TNR_PV: 123.46,
+      TNR_CHANCE: 45.7,
+      TNR_NEXT: "2027-01-15",
+    });
+    expect(member("3").mergeFields.FNAME).toBe("");
+    expect(fake.state.membersTagged(FAKE_AUDIENCE_ID, "Tenure: Champions")).toEqual(["customer1@example.com", "customer2@example.com"]);
+    expect(fake.state.membersTagged(FAKE_AUDIENCE_ID, "Tenure: At risk")).toEqual(["customer3@example.com", "customer4@example.com"]);
+  });
+
+  it("never changes an existing member's status, whatever Shopify says, and updates their merge fields", async () => {
+    const { mailchimp, targets } = await connectedTargets();
+    const audience = fake.state.audiences.get(FAKE_AUDIENCE_ID)!;
+    const seed = (email: string, status: string) =>
+      audience.members.set(subscriberHash(email), {
+        id: subscriberHash(email),
+        email,
+        status,
+        mergeFields: { FNAME: "Typed in Mailchimp", LNAME: "", TNR_SEG: "", TNR_PV: "", TNR_CHANCE: "", TNR_NEXT: "" },
+        lastChanged: "2026-01-01T00:00:00+00:00",
+      });
+    seed("customer1@example.com", "unsubscribed"); // Shopify says subscribed: stays unsubscribed
+    seed("customer2@example.com", "subscribed"); // Shopify says not subscribed: stays subscribed
+    seed("customer3@example.com", "cleaned");
+
+    const outcomes = await mailchimp.push(
+      [
+        change(profile("1"), { add: ["champions"] }),
+        change(profile("2", { emailConsentState: "NOT_SUBSCRIBED", firstName: null }), { add: ["champions"] }),
+        change(profile("3"), { keep: ["champions"] }),
+      ],
+      targets,
+    );
+    expect(outcomes.every((outcome) => outcome.ok)).toBe(true);
+    const member = (id: string) => fake.state.member(FAKE_AUDIENCE_ID, `customer${id}@example.com`)!;
+    expect([member("1").status, member("2").status, member("3").status]).toEqual(["unsubscribed", "subscribed", "cleaned"]);
+    expect(member("1").mergeFields).toMatchObject({ FNAME: "Ada", TNR_SEG: "Champions", TNR_PV: 123.46 });
+    expect(member("2").mergeFields.FNAME).toBe("Typed in Mailchimp"); // no first name in Shopify: theirs stays
+    // The batch call never asked to update existing members; each was PATCHed without a status.
+    expect(requestsTo("PATCH", /\/members\/[0-9a-f]{32}$/)).toHaveLength(3);
+  });
+
+  it("sets tags active and inactive as customers move, and only untags someone who left every synced segment", async () => {
+    const { mailchimp, targets } = await connectedTargets();
+    const ada = profile("1");
+    await mailchimp.push([change(ada, { add: ["champions"] }), change(profile("2"), { add: ["champions"] })], targets);
+
+    await mailchimp.push([change(ada, { add: ["at-risk"], remove: ["champions"] })], targets);
+    expect(fake.state.tagsOf(FAKE_AUDIENCE_ID, ada.email)).toEqual(["Tenure: At risk"]);
+
+    // Unsubscribed in Shopify: arrives with only removals; untagged, not updated.
+    const patchesBefore = requestsTo("PATCH", /\/members\//).length;
+    const outcomes = await mailchimp.push([change(profile("1", { emailConsentState: "UNSUBSCRIBED" }), { remove: ["at-risk"] })], targets);
+    expect(outcomes).toEqual([{ customerId: "1", ok: true, remoteProfileId: subscriberHash(ada.email) }]);
+    expect(fake.state.tagsOf(FAKE_AUDIENCE_ID, ada.email)).toEqual([]);
+    expect(requestsTo("PATCH", /\/members\//)).toHaveLength(patchesBefore);
+    expect(fake.state.membersTagged(FAKE_AUDIENCE_ID, "Tenure: Champions")).toEqual(["customer2@example.com"]);
+
+    // Someone Mailchimp never had, removed: nobody is created.
+    await mailchimp.push([change(profile("9"), { remove: ["champions"] })], targets);
+    expect(fake.state.member(FAKE_AUDIENCE_ID, "customer9@example.com")).toBeUndefined();
+  });
+
+  it("restores a kept tag that was removed by hand in Mailchimp", async () => {
+    const { mailchimp, targets } = await connectedTargets();
+    await mailchimp.push([change(profile("1"), { add: ["champions"] })], targets);
+    fake.state.audiences.get(FAKE_AUDIENCE_ID)!.segments.get(Number(targets.get("champions")))!.members.clear();
+    await mailchimp.push([change(profile("1"), { keep: ["champions"] })], targets);
+    expect(fake.state.tagsOf(FAKE_AUDIENCE_ID, "customer1@example.com")).toEqual(["Tenure: Champions"]);
+  });
+
+  it("records a member Mailchimp refuses with its reason, and syncs the rest of the batch", async () => {
+    const { mailchimp, targets } = await connectedTargets();
+    const outcomes = await mailchimp.push(
+      [change(profile("1"), { add: ["champions"] }), change(profile("2", { email: "invalid.person@example.com" }), { add: ["champions"] })],
+      targets,
+    );
+    expect(outcomes).toEqual([
+      { customerId: "1", ok: true, remoteProfileId: subscriberHash("customer1@example.com") },
+      { customerId: "2", ok: false, reason: "invalid.person@example.com looks fake or invalid, please enter a real email address." },
+    ]);
+    expect(fake.state.membersTagged(FAKE_AUDIENCE_ID, "Tenure: Champions")).toEqual(["customer1@example.com"]);
+  });
+
+  it("sends 500 changes as one batch of members and one request per tag", async () => {
+    const { mailchimp, targets } = await connectedTargets();
+    expect(mailchimp.batchSize).toBe(500);
+    const changes = Array.from({ length: 500 }, (_, i) => change(profile(String(i + 1)), { add: [i % 2 === 0 ? "champions" : "at-risk"] }));
+    const outcomes = await mailchimp.push(changes, targets);
+    expect(outcomes.filter((outcome) => outcome.ok)).toHaveLength(500);
+    expect(requestsTo("POST", new RegExp(`^/3.0/lists/${FAKE_AUDIENCE_ID}$`))).toHaveLength(1);
+    expect(requestsTo("POST", /\/segments\/\d+$/)).toHaveLength(2);
+    expect(fake.state.audiences.get(FAKE_AUDIENCE_ID)!.members.size).toBe(500);
+    expect(fake.state.membersTagged(FAKE_AUDIENCE_ID, "Tenure: Champions")).toHaveLength(250);
+
+    await expect(mailchimp.push([...changes, change(profile("501"), { add: ["champions"] })], targets)).rejects.toThrow(/at most 500/);
+  });
+
+  it("keeps to 10 requests in flight per key, so Mailchimp never refuses a connection", async () => {
+    await fake.close();
+    fake = await startFakeMailchimp({ latencyMs: 25 });
+    const { mailchimp, targets } = await connectedTargets();
+    await mailchimp.push(Array.from({ length: 40 }, (_, i) => change(profile(String(i)), { add: ["champions"] })), targets);
+    // 40 existing members: 40 PATCHes at once, from two adapters sharing the key's cap.
+    await Promise.all([
+      mailchimp.push(Array.from({ length: 20 }, (_, i) => change(profile(String(i)), { keep: ["champions"] })), targets),
+      adapter().push(Array.from({ length: 20 }, (_, i) => change(profile(String(i + 20)), { keep: ["champions"] })), targets),
+    ]);
+    expect(requestsTo("PATCH", /\/members\//)).toHaveLength(40);
+    expect(fake.state.maxInFlight).toBe(10);
+    expect(fake.state.requests.filter((r) => r.status === 429)).toHaveLength(0);
+  });
+
+  it("retries 429s, 5xx answers and timeouts mid-push without losing a change", async () => {
+    const { targets } = await connectedTargets();
+    const mailchimp = mailchimpAdapter(FAKE_MAILCHIMP_KEY, { audienceId: FAKE_AUDIENCE_ID }, { baseUrl: fake.url, timeoutMs: 300 });
+    const changes = Array.from({ length: 12 }, (_, i) => change(profile(String(i)), { add: ["champions"] }));
+    fake.inject.tooManyRequests(1);
+    fake.inject.serverErrors(2);
+    fake.inject.timeouts(1);
+    const outcomes = await mailchimp.push(changes, targets);
+    expect(outcomes.every((outcome) => outcome.ok)).toBe(true);
+    expect(fake.state.membersTagged(FAKE_AUDIENCE_ID, "Tenure: Champions")).toHaveLength(12);
+    const statuses = fake.state.requests.map((r) => r.status);
+    expect(statuses.filter((status) => status === 429)).toHaveLength(1);
+    expect(statuses.filter((status) => status === 500)).toHaveLength(2);
+    expect(statuses.filter((status) => status === 0)).toHaveLength(1); // the request left unanswered
+    expect([...fake.state.audiences.get(FAKE_AUDIENCE_ID)!.members.values()].every((m) => m.status === "subscribed")).toBe(true);
+  });
+
+  it("throws DestinationAuthError on a revoked key, so the engine pauses the sync", async () => {
+    const { mailchimp, targets } = await connectedTargets();
+    fake.inject.revokeKey(FAKE_MAILCHIMP_KEY);
+    await expect(mailchimp.push([change(profile("1"), { add: ["champions"] })], targets)).rejects.toBeInstanceOf(DestinationAuthError);
+    await expect(mailchimp.ensureTargets([{ segmentKey: "champions", name: "Tenure: Champions", remoteId: null }])).rejects.toBeInstanceOf(
+      DestinationAuthError,
+    );
+    expect(fake.state.audiences.get(FAKE_AUDIENCE_ID)!.members.size).toBe(0);
+  });
+
+  it("pauses with a clear reason when the chosen audience was deleted", async () => {
+    const mailchimp = mailchimpAdapter(FAKE_MAILCHIMP_KEY, { audienceId: "gone000000" }, { baseUrl: fake.url });
+    await expect(mailchimp.ensureTargets([{ segmentKey: "champions", name: "Tenure: Champions", remoteId: null }])).rejects.toThrow(
+      /audience gone000000 no longer exists.*choose another audience/,
+    );
+    expect(() => mailchimpAdapter(FAKE_MAILCHIMP_KEY, {}, { baseUrl: fake.url })).toThrow(/needs its audience/);
+  });
+});
+
+describe("erase", () => {
+  it("permanently deletes each person, and someone already gone is fine", async () => {
+    const { mailchimp, targets } = await connectedTargets();
+    await mailchimp.push([change(profile("1"), { add: ["champions"] }), change(profile("2"), { add: ["champions"] })], targets);
+    await mailchimp.erase([
+      { email: "Customer1@Example.com", remoteProfileId: null },
+      { email: "nobody@example.com", remoteProfileId: null },
+    ]);
+    expect(fake.state.deletedPermanently).toEqual(["customer1@example.com"]);
+    expect(fake.state.member(FAKE_AUDIENCE_ID, "customer1@example.com")).toBeUndefined();
+    expect(fake.state.membersTagged(FAKE_AUDIENCE_ID, "Tenure: Champions")).toEqual(["customer2@example.com"]);
+    expect(requestsTo("POST", /delete-permanent$/).map((r) => r.status)).toEqual([204, 404]);
+  });
+
+  it("throws DestinationAuthError on a revoked key, so the erasure is kept for later", async () => {
+    fake.inject.revokeKey(FAKE_MAILCHIMP_KEY);
+    await expect(adapter().erase([{ email: "customer1@example.com", remoteProfileId: null }])).rejects.toBeInstanceOf(DestinationAuthError);
+  });
+});
