@@ -1,16 +1,18 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { decodeBundles, encodeBundles, transferablesOf } from "./bundle-columns";
-import { type OrderBundle } from "./mappers";
+import { CONSENT_STATES, OPT_IN_LEVELS, type OrderBundle } from "./mappers";
 
 const id = fc.bigInt({ min: -(2n ** 63n), max: 2n ** 63n - 1n });
 const date = fc.date({ min: new Date("1970-01-01T00:00:00Z"), max: new Date("2100-01-01T00:00:00Z"), noInvalidDate: true });
 const text = fc.string({ unit: "binary", maxLength: 12 });
 const maybe = <T>(arb: fc.Arbitrary<T>) => fc.option(arb, { nil: null });
 
+const consent = fc.record({ state: fc.constantFrom(...CONSENT_STATES), optInLevel: maybe(fc.constantFrom(...OPT_IN_LEVELS)), updatedAt: maybe(date) });
 const customer = fc.record({
   id, email: maybe(text), firstName: maybe(text), lastName: maybe(text), phone: maybe(text), state: maybe(text),
   tags: fc.array(text, { maxLength: 3 }), currency: maybe(text), shopifyCreatedAt: maybe(date), shopifyUpdatedAt: date,
+  emailConsent: maybe(consent), smsConsent: maybe(consent),
 });
 const refundParts = fc.record({ returnsMinor: id, taxMinor: id, shippingMinor: id, dutiesMinor: id });
 const orderParts = fc.record({ grossSalesMinor: id, discountsMinor: id, returnsMinor: id, taxMinor: id, shippingMinor: id, dutiesMinor: id });

@@ -1,4 +1,4 @@
-import { type CustomerRow, type OrderBundle, type OrderParts, type OrderRow, type RefundParts, type RefundRow } from "./mappers";
+import { type ConsentState, type CustomerRow, type MarketingConsent, type OptInLevel, type OrderBundle, type OrderParts, type OrderRow, type RefundParts, type RefundRow } from "./mappers";
 
 // OrderBundles as columns, to hand a batch from one thread to another: ids and amounts in
 // BigInt64Arrays, times in Float64Arrays, flags in Uint8Arrays (all moved, not copied), text
@@ -31,10 +31,31 @@ export interface BundleColumns {
   customer: {
     id: Bigints; email: (string | null)[]; firstName: (string | null)[]; lastName: (string | null)[]; phone: (string | null)[];
     state: (string | null)[]; tags: StringLists; currency: (string | null)[]; shopifyCreatedAt: Float64Array; shopifyUpdatedAt: Float64Array;
+    emailConsent: ConsentColumns; smsConsent: ConsentColumns;
   };
   /** End offset in the refund columns of each bundle's refunds. */
   refundEnds: Uint32Array;
   refund: { id: Bigints; orderId: Bigints; createdAt: Float64Array; amountMinor: Bigints; currency: (string | null)[]; parts: Record<keyof RefundParts, Bigints> };
+}
+
+/** One channel's consent per customer; a customer whose source said nothing is null in `state`. */
+interface ConsentColumns {
+  state: (ConsentState | null)[];
+  optInLevel: (OptInLevel | null)[];
+  updatedAt: Float64Array;
+}
+
+function consentColumns(consents: (MarketingConsent | null)[]): ConsentColumns {
+  return {
+    state: consents.map((c) => c?.state ?? null),
+    optInLevel: consents.map((c) => c?.optInLevel ?? null),
+    updatedAt: times(consents.map((c) => c?.updatedAt ?? null)),
+  };
+}
+
+function consentAt(columns: ConsentColumns, i: number): MarketingConsent | null {
+  const state = columns.state[i];
+  return state === null ? null : { state, optInLevel: columns.optInLevel[i], updatedAt: timeAt(columns.updatedAt, i) };
 }
 
 const ORDER_PART_KEYS = ["grossSalesMinor", "discountsMinor", "returnsMinor", "taxMinor", "shippingMinor", "dutiesMinor"] as const satisfies readonly (keyof OrderParts)[];
@@ -116,6 +137,8 @@ export function encodeBundles(bundles: OrderBundle[]): BundleColumns {
       currency: customers.map((c) => c.currency),
       shopifyCreatedAt: times(customers.map((c) => c.shopifyCreatedAt)),
       shopifyUpdatedAt: times(customers.map((c) => c.shopifyUpdatedAt)),
+      emailConsent: consentColumns(customers.map((c) => c.emailConsent)),
+      smsConsent: consentColumns(customers.map((c) => c.smsConsent)),
     },
     refundEnds: Uint32Array.from(bundles, (b) => (refundCount += b.refunds.length)),
     refund: {
@@ -169,6 +192,8 @@ export function decodeBundles(columns: BundleColumns): OrderBundle[] {
         currency: c.currency[k],
         shopifyCreatedAt: timeAt(c.shopifyCreatedAt, k),
         shopifyUpdatedAt: timeAt(c.shopifyUpdatedAt, k)!,
+        emailConsent: consentAt(c.emailConsent, k),
+        smsConsent: consentAt(c.smsConsent, k),
       };
     }
     const refunds: RefundRow[] = [];

@@ -54,3 +54,33 @@ describe("mapGraphqlOrder's currencies (issue 12, finding 6)", () => {
     expect(() => mapGraphqlOrder(order, lineItems)).toThrow(/currencyCode: must be an ISO 4217 currency of money/);
   });
 });
+
+describe("mapGraphqlOrder's marketing consent (issue 14)", () => {
+  const withConsent = (customer: Record<string, unknown>) => {
+    const { order, lineItems } = graphqlOrderFromWebhook(fixture("orders-create"));
+    return { order: { ...order, customer: { ...(order.customer as Record<string, unknown>), ...customer } }, lineItems };
+  };
+
+  it("reads defaultEmailAddress and defaultPhoneNumber.smsMarketingConsent as the webhook mapper reads the consent objects", () => {
+    const { order, lineItems } = withConsent({
+      defaultEmailAddress: { emailAddress: "maya.okafor@example.com", marketingState: "UNSUBSCRIBED", marketingOptInLevel: "SINGLE_OPT_IN", marketingUpdatedAt: "2025-02-01T10:00:00Z" },
+      defaultPhoneNumber: { phoneNumber: "+16135550142", smsMarketingConsent: { state: "SUBSCRIBED", optInLevel: "CONFIRMED_OPT_IN", updatedAt: "2025-02-03T10:00:00Z", collectedFrom: "SHOPIFY" } },
+    });
+    expect(mapGraphqlOrder(order, lineItems).customer).toMatchObject({
+      emailConsent: { state: "UNSUBSCRIBED", optInLevel: "SINGLE_OPT_IN", updatedAt: new Date("2025-02-01T10:00:00Z") },
+      smsConsent: { state: "SUBSCRIBED", optInLevel: "CONFIRMED_OPT_IN", updatedAt: new Date("2025-02-03T10:00:00Z") },
+    });
+  });
+
+  it("says nothing for a customer without an email address or phone number", () => {
+    const { order, lineItems } = withConsent({ defaultEmailAddress: null, defaultPhoneNumber: null });
+    expect(mapGraphqlOrder(order, lineItems).customer).toMatchObject({ emailConsent: null, smsConsent: null });
+  });
+
+  it("refuses an unknown state, naming the field, and a consent date more than a day ahead", () => {
+    const unknown = withConsent({ defaultEmailAddress: { emailAddress: "a@b.c", marketingState: "MAYBE", marketingOptInLevel: null, marketingUpdatedAt: null } });
+    expect(() => mapGraphqlOrder(unknown.order, unknown.lineItems)).toThrow(/customer\.defaultEmailAddress\.marketingState/);
+    const future = withConsent({ defaultPhoneNumber: { phoneNumber: "+1", smsMarketingConsent: { state: "SUBSCRIBED", optInLevel: null, updatedAt: "9999-01-01T00:00:00Z" } } });
+    expect(() => mapGraphqlOrder(future.order, future.lineItems)).toThrow(/smsMarketingConsent\.updatedAt 9999-01-01T00:00:00.000Z is more than a day in the future/);
+  });
+});

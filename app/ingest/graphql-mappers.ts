@@ -1,6 +1,19 @@
 import { z } from "zod";
 import { MoneyFormatError, toMinorUnits } from "~/analytics/money";
-import { type CustomerRow, type OrderBundle, type OrderParts, type OrderRow, type RefundRow, PayloadValidationError, parsePayload, withoutIncludedTax } from "./mappers";
+import {
+  CONSENT_STATES,
+  type CustomerRow,
+  type MarketingConsent,
+  OPT_IN_LEVELS,
+  type OrderBundle,
+  type OrderParts,
+  type OrderRow,
+  type RefundRow,
+  PayloadValidationError,
+  parsePayload,
+  plausibleUpdatedAt,
+  withoutIncludedTax,
+} from "./mappers";
 import { CurrencyCode } from "./payloads";
 
 // Pure Admin GraphQL -> row mappers, for the bulk backfill (JSONL) and reconciliation
@@ -14,6 +27,28 @@ const MoneyBag = z.object({
   shopMoney: z.object({ amount: z.string(), currencyCode: CurrencyCode }),
 });
 
+const ConsentState = z.enum(CONSENT_STATES);
+const OptInLevel = z.enum(OPT_IN_LEVELS);
+
+/** Customer.defaultEmailAddress: the address and its email marketing consent (null: no email). */
+const GraphqlEmailAddress = z.object({
+  emailAddress: z.string().nullish(),
+  marketingState: ConsentState,
+  marketingOptInLevel: OptInLevel.nullish(),
+  marketingUpdatedAt: Time.nullish(),
+});
+
+/**
+ * Customer.defaultPhoneNumber with its SMS consent (CustomerSmsMarketingConsent: the flat
+ * marketingState etc. of CustomerPhoneNumber are deprecated in 2026-10); null: no phone.
+ */
+const GraphqlPhoneNumber = z.object({
+  phoneNumber: z.string().nullish(),
+  smsMarketingConsent: z
+    .object({ state: ConsentState, optInLevel: OptInLevel.nullish(), updatedAt: Time.nullish(), collectedFrom: z.string().nullish() })
+    .nullish(),
+});
+
 export const GraphqlCustomer = z.object({
   id: Gid("Customer"),
   email: z.string().nullish(),
@@ -25,6 +60,8 @@ export const GraphqlCustomer = z.object({
   amountSpent: z.object({ currencyCode: z.string() }).nullish(),
   createdAt: Time.nullish(),
   updatedAt: Time,
+  defaultEmailAddress: GraphqlEmailAddress.nullish(),
+  defaultPhoneNumber: GraphqlPhoneNumber.nullish(),
 });
 
 export const GraphqlRefund = z.object({
@@ -80,7 +117,11 @@ export const ORDER_FIELDS = `
   currentShippingPriceSet { shopMoney { amount currencyCode } }
   currentTotalDutiesSet { shopMoney { amount currencyCode } }
   taxesIncluded
-  customer { id email firstName lastName phone state tags amountSpent { currencyCode } createdAt updatedAt }
+  customer {
+    id email firstName lastName phone state tags amountSpent { currencyCode } createdAt updatedAt
+    defaultEmailAddress { emailAddress marketingState marketingOptInLevel marketingUpdatedAt }
+    defaultPhoneNumber { phoneNumber smsMarketingConsent { state optInLevel updatedAt collectedFrom } }
+  }
   refunds { id createdAt totalRefundedSet { shopMoney { amount currencyCode } } }`;
 
 /** The LineItem fields both queries select (the bulk query's JSONL children, the reconciliation's nested nodes). */
@@ -118,7 +159,23 @@ export function mapGraphqlCustomer(customer: z.infer<typeof GraphqlCustomer>): C
     currency: customer.amountSpent?.currencyCode ?? null,
     shopifyCreatedAt: customer.createdAt ?? null,
     shopifyUpdatedAt: customer.updatedAt,
+    emailConsent: graphqlConsent(customer.defaultEmailAddress && {
+      state: customer.defaultEmailAddress.marketingState,
+      optInLevel: customer.defaultEmailAddress.marketingOptInLevel,
+      updatedAt: customer.defaultEmailAddress.marketingUpdatedAt,
+    }, "customer.defaultEmailAddress.marketingUpdatedAt"),
+    smsConsent: graphqlConsent(customer.defaultPhoneNumber?.smsMarketingConsent, "customer.defaultPhoneNumber.smsMarketingConsent.updatedAt"),
   };
+}
+
+/** A GraphQL consent as the webhook mapper gives it (consentOf), a consent date over a day ahead refused alike. */
+function graphqlConsent(
+  consent: { state: MarketingConsent["state"]; optInLevel?: MarketingConsent["optInLevel"]; updatedAt?: Date | null } | null | undefined,
+  field: string,
+): MarketingConsent | null {
+  if (!consent) return null;
+  const updatedAt = consent.updatedAt ?? null;
+  return { state: consent.state, optInLevel: consent.optInLevel ?? null, updatedAt: updatedAt && plausibleUpdatedAt(updatedAt, field) };
 }
 
 /**

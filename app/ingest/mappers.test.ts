@@ -1,11 +1,15 @@
 import { fixture } from "../../tests/support/webhook-fixtures";
 import {
+  type MarketingConsent,
   PayloadValidationError,
   baseNetMinor,
+  compareConsent,
   foreignCurrencyProblem,
   mapCustomerPayload,
   mapDeletePayload,
+  mapEmailConsentPayload,
   mapOrderPayload,
+  mapSmsConsentPayload,
   mapRefundPayload,
   resolveId,
   splitTags,
@@ -189,6 +193,8 @@ describe("mapCustomerPayload", () => {
       currency: "USD",
       shopifyCreatedAt: new Date("2024-11-02T13:14:33Z"),
       shopifyUpdatedAt: new Date("2025-03-22T22:45:02Z"),
+      emailConsent: { state: "SUBSCRIBED", optInLevel: "SINGLE_OPT_IN", updatedAt: new Date("2024-11-02T13:14:33Z") },
+      smsConsent: null,
     });
   });
 
@@ -297,5 +303,78 @@ describe("withoutIncludedTax: taxes-included prices without their tax (issue 13)
     expect(withoutIncludedTax([{ grossMinor: 12_000n, discountsMinor: 0n, taxMinor: 2_000n }], -5n).returnsMinor).toBe(-4n);
     expect(withoutIncludedTax([{ grossMinor: 12_000n, discountsMinor: 0n, taxMinor: 2_000n }], -3n).returnsMinor).toBe(-3n);
     expect(withoutIncludedTax([{ grossMinor: 12_000n, discountsMinor: 0n, taxMinor: 2_000n }], 3n).returnsMinor).toBe(3n);
+  });
+});
+
+describe("marketing consent", () => {
+  const at = (iso: string) => new Date(iso);
+
+  it("reads both consent objects in GraphQL's spelling", () => {
+    const payload = fixture("customers-update");
+    payload.sms_marketing_consent = { state: "pending", opt_in_level: "confirmed_opt_in", consent_updated_at: "2025-03-01T10:00:00-05:00", consent_collected_from: "OTHER" };
+    expect(mapCustomerPayload(payload)).toMatchObject({
+      emailConsent: { state: "SUBSCRIBED", optInLevel: "SINGLE_OPT_IN", updatedAt: at("2024-11-02T13:14:33Z") },
+      smsConsent: { state: "PENDING", optInLevel: "CONFIRMED_OPT_IN", updatedAt: at("2025-03-01T15:00:00Z") },
+    });
+  });
+
+  it("keeps a never-asked customer's consent without a date, and reads the embedded customer of an order", () => {
+    const payload = fixture("orders-create");
+    (payload.customer as Record<string, unknown>).email_marketing_consent = { state: "not_subscribed", opt_in_level: null, consent_updated_at: null };
+    expect(mapOrderPayload(payload).customer?.emailConsent).toEqual({ state: "NOT_SUBSCRIBED", optInLevel: null, updatedAt: null });
+  });
+
+  it("says nothing when the payload has no consent key (2025-01+ customer payloads), or no address on the channel", () => {
+    const payload = fixture("customers-update");
+    delete payload.email_marketing_consent;
+    delete payload.sms_marketing_consent;
+    expect(mapCustomerPayload(payload)).toMatchObject({ emailConsent: null, smsConsent: null });
+    payload.email_marketing_consent = null;
+    payload.sms_marketing_consent = { state: null, opt_in_level: null, consent_updated_at: null };
+    expect(mapCustomerPayload(payload)).toMatchObject({ emailConsent: null, smsConsent: null });
+  });
+
+  it("reads the two consent topics", () => {
+    expect(mapEmailConsentPayload(fixture("customers-email-marketing-consent-update"))).toEqual({
+      customerId: 7390571233329n,
+      channel: "email",
+      consent: { state: "UNSUBSCRIBED", optInLevel: "SINGLE_OPT_IN", updatedAt: at("2025-04-02T12:30:11Z") },
+    });
+    expect(mapSmsConsentPayload(fixture("customers-marketing-consent-update"))).toEqual({
+      customerId: 7390571233329n,
+      channel: "sms",
+      consent: { state: "SUBSCRIBED", optInLevel: "CONFIRMED_OPT_IN", updatedAt: at("2025-04-05T23:02:45Z") },
+    });
+  });
+
+  it("fails the delivery, naming the field, on an unknown state or opt-in level", () => {
+    const payload = fixture("customers-update");
+    payload.email_marketing_consent = { state: "maybe", opt_in_level: "single_opt_in", consent_updated_at: null };
+    expect(() => mapCustomerPayload(payload)).toThrow(/customers\/update payload is invalid: email_marketing_consent\.state/);
+    const topic = fixture("customers-marketing-consent-update");
+    (topic.sms_marketing_consent as Record<string, unknown>).opt_in_level = "triple_opt_in";
+    expect(() => mapSmsConsentPayload(topic)).toThrow(/sms_marketing_consent\.opt_in_level/);
+  });
+
+  it("fails the delivery on a malformed consent date, or one more than a day ahead", () => {
+    const payload = fixture("customers-email-marketing-consent-update");
+    (payload.email_marketing_consent as Record<string, unknown>).consent_updated_at = "yesterday";
+    expect(() => mapEmailConsentPayload(payload)).toThrow(/email_marketing_consent\.consent_updated_at/);
+    (payload.email_marketing_consent as Record<string, unknown>).consent_updated_at = "9999-01-01T00:00:00Z";
+    expect(() => mapEmailConsentPayload(payload)).toThrow(PayloadValidationError);
+    expect(() => mapEmailConsentPayload(payload)).toThrow(/consent_updated_at 9999-01-01T00:00:00.000Z is more than a day in the future/);
+  });
+
+  it("orders statements: the later change stands; at one moment the more restrictive; saying nothing is below all", () => {
+    const subscribed: MarketingConsent = { state: "SUBSCRIBED", optInLevel: "SINGLE_OPT_IN", updatedAt: at("2025-01-01T00:00:00Z") };
+    const unsubscribedLater: MarketingConsent = { state: "UNSUBSCRIBED", optInLevel: "SINGLE_OPT_IN", updatedAt: at("2025-02-01T00:00:00Z") };
+    const resubscribed: MarketingConsent = { ...subscribed, updatedAt: at("2025-03-01T00:00:00Z") };
+    const neverAsked: MarketingConsent = { state: "NOT_SUBSCRIBED", optInLevel: null, updatedAt: null };
+    expect(compareConsent(unsubscribedLater, subscribed)).toBeGreaterThan(0);
+    expect(compareConsent(resubscribed, unsubscribedLater)).toBeGreaterThan(0);
+    expect(compareConsent(subscribed, neverAsked)).toBeGreaterThan(0);
+    expect(compareConsent(neverAsked, null)).toBeGreaterThan(0);
+    expect(compareConsent({ ...subscribed, state: "UNSUBSCRIBED" }, subscribed)).toBeGreaterThan(0);
+    expect(compareConsent(subscribed, { ...subscribed })).toBe(0);
   });
 });

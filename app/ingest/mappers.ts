@@ -1,8 +1,11 @@
 import { type z } from "zod";
 import { MoneyFormatError, toMinorUnits } from "~/analytics/money";
 import {
+  type ConsentPayload,
   CustomerPayload,
   DeletePayload,
+  EmailConsentUpdatePayload,
+  SmsConsentUpdatePayload,
   OrderPayload,
   RefundPayload,
   type MoneySet,
@@ -10,6 +13,41 @@ import {
 
 // Pure payload -> row mappers. No I/O: the upsert path (upsert.server.ts) writes what
 // these return. Rows carry no shop: the caller scopes every write by the delivery's shop.
+
+/** Marketing consent states, in GraphQL's enum spelling. */
+export const CONSENT_STATES = ["SUBSCRIBED", "NOT_SUBSCRIBED", "UNSUBSCRIBED", "PENDING", "REDACTED", "INVALID"] as const;
+export type ConsentState = (typeof CONSENT_STATES)[number];
+export const OPT_IN_LEVELS = ["SINGLE_OPT_IN", "CONFIRMED_OPT_IN", "UNKNOWN"] as const;
+export type OptInLevel = (typeof OPT_IN_LEVELS)[number];
+
+/** One channel's marketing consent as a source states it (GraphQL spelling). */
+export interface MarketingConsent {
+  state: ConsentState;
+  optInLevel: OptInLevel | null;
+  /** When the consent last changed; null when it never did (a customer never asked). */
+  updatedAt: Date | null;
+}
+
+/**
+ * Which of two statements of one channel's consent stands: the later consent change
+ * (`updatedAt`; never changed sorts first), and at the same moment the more restrictive
+ * state, then level, in these orders. A total order, so keeping the greatest statement seen
+ * gives the same consent whatever order the sources arrive in (upsert.server.ts applies
+ * the same order in SQL: consentNewerSql).
+ */
+export const CONSENT_STATE_PRECEDENCE: readonly ConsentState[] = ["SUBSCRIBED", "PENDING", "NOT_SUBSCRIBED", "UNSUBSCRIBED", "INVALID", "REDACTED"];
+export const OPT_IN_LEVEL_PRECEDENCE: readonly OptInLevel[] = ["UNKNOWN", "SINGLE_OPT_IN", "CONFIRMED_OPT_IN"];
+
+/** > 0 when `a` stands over `b` (consentNewerSql's order); a missing statement is below every statement. */
+export function compareConsent(a: MarketingConsent | null, b: MarketingConsent | null): number {
+  if (a === null || b === null) return a === b ? 0 : a === null ? -1 : 1;
+  const at = (c: MarketingConsent) => (c.updatedAt === null ? Number.NEGATIVE_INFINITY : c.updatedAt.getTime());
+  if (at(a) !== at(b)) return at(a) > at(b) ? 1 : -1;
+  const state = CONSENT_STATE_PRECEDENCE.indexOf(a.state) - CONSENT_STATE_PRECEDENCE.indexOf(b.state);
+  if (state !== 0) return state;
+  const level = (c: MarketingConsent) => (c.optInLevel === null ? -1 : OPT_IN_LEVEL_PRECEDENCE.indexOf(c.optInLevel));
+  return level(a) - level(b);
+}
 
 export interface CustomerRow {
   id: bigint;
@@ -22,6 +60,12 @@ export interface CustomerRow {
   currency: string | null;
   shopifyCreatedAt: Date | null;
   shopifyUpdatedAt: Date;
+  /**
+   * The source's statement of email / SMS marketing consent; null when it says nothing
+   * (no consent key, or no address on the channel), which leaves the stored consent as it is.
+   */
+  emailConsent: MarketingConsent | null;
+  smsConsent: MarketingConsent | null;
 }
 
 export interface OrderRow {
@@ -136,7 +180,7 @@ class ImplausibleValueError extends Error {}
  */
 const MAX_FUTURE_MS = 24 * 3_600_000;
 
-function plausibleUpdatedAt(updatedAt: Date, field: string): Date {
+export function plausibleUpdatedAt(updatedAt: Date, field: string): Date {
   if (updatedAt.getTime() > Date.now() + MAX_FUTURE_MS) {
     throw new ImplausibleValueError(`${field} ${updatedAt.toISOString()} is more than a day in the future`);
   }
@@ -176,6 +220,21 @@ function shopMoney(set: z.infer<typeof MoneySet>): { minor: bigint; currency: st
   return { minor: BigInt(toMinorUnits(String(amount), currency_code)), currency: currency_code };
 }
 
+/**
+ * A REST consent object (null/absent: says nothing; a null state: no address on the
+ * channel, says nothing either) in GraphQL's spelling. A consent date more than a day
+ * ahead is refused as updated_at is: the later consent stands, so it would stand for good.
+ */
+export function consentOf(payload: ConsentPayload | null | undefined, field: string): MarketingConsent | null {
+  if (!payload?.state) return null;
+  const updatedAt = payload.consent_updated_at ?? null;
+  return {
+    state: payload.state,
+    optInLevel: payload.opt_in_level ?? null,
+    updatedAt: updatedAt === null ? null : plausibleUpdatedAt(updatedAt, `${field}.consent_updated_at`),
+  };
+}
+
 function customerRow(payload: Omit<z.infer<typeof CustomerPayload>, "updated_at">, updatedAt: Date): CustomerRow {
   return {
     id: resolveId(payload.id, payload.admin_graphql_api_id, "customer.id"),
@@ -188,7 +247,37 @@ function customerRow(payload: Omit<z.infer<typeof CustomerPayload>, "updated_at"
     currency: payload.currency ?? null,
     shopifyCreatedAt: payload.created_at ?? null,
     shopifyUpdatedAt: plausibleUpdatedAt(updatedAt, "customer.updated_at"),
+    emailConsent: consentOf(payload.email_marketing_consent, "customer.email_marketing_consent"),
+    smsConsent: consentOf(payload.sms_marketing_consent, "customer.sms_marketing_consent"),
   };
+}
+
+/** What a consent topic tells: one customer's consent on one channel, nothing of the profile. */
+export interface ConsentUpdate {
+  customerId: bigint;
+  channel: "email" | "sms";
+  /** null: the customer has no address on the channel (state null): nothing to store. */
+  consent: MarketingConsent | null;
+}
+
+/** customers_email_marketing_consent/update -> the customer's email consent. */
+export function mapEmailConsentPayload(payload: unknown, topic = "customers_email_marketing_consent/update"): ConsentUpdate {
+  const parsed = parsePayload(topic, EmailConsentUpdatePayload, payload);
+  return mapping(topic, () => ({
+    customerId: resolveId(parsed.customer_id, null, "customer_id"),
+    channel: "email",
+    consent: consentOf(parsed.email_marketing_consent, "email_marketing_consent"),
+  }));
+}
+
+/** customers_marketing_consent/update -> the customer's SMS consent. */
+export function mapSmsConsentPayload(payload: unknown, topic = "customers_marketing_consent/update"): ConsentUpdate {
+  const parsed = parsePayload(topic, SmsConsentUpdatePayload, payload);
+  return mapping(topic, () => ({
+    customerId: resolveId(parsed.id, null, "id"),
+    channel: "sms",
+    consent: consentOf(parsed.sms_marketing_consent, "sms_marketing_consent"),
+  }));
 }
 
 /** customers/create, customers/update -> Customer row. */

@@ -48,6 +48,29 @@ const Money = z.object({ amount: Amount, currency_code: CurrencyCode });
 /** A `*_set` money bag. Tenure reads `shop_money` only: the shop's own currency. */
 export const MoneySet = z.object({ shop_money: Money, presentment_money: Money.optional() });
 
+/**
+ * A marketing consent as REST payloads carry it (`email_marketing_consent`,
+ * `sms_marketing_consent`): state and opt-in level in lower case ("subscribed",
+ * "single_opt_in"), read case-blind; an unknown value fails the delivery with its path, as
+ * any malformed field does. The mapper turns it into GraphQL's spelling (MarketingConsent).
+ */
+const ConsentState = z
+  .string()
+  .transform((value) => value.toUpperCase())
+  .pipe(z.enum(["SUBSCRIBED", "NOT_SUBSCRIBED", "UNSUBSCRIBED", "PENDING", "REDACTED", "INVALID"]));
+const OptInLevel = z
+  .string()
+  .transform((value) => value.toUpperCase())
+  .pipe(z.enum(["SINGLE_OPT_IN", "CONFIRMED_OPT_IN", "UNKNOWN"]));
+export const ConsentPayload = z.object({
+  /** null when the customer has no address on the channel (no email, no phone). */
+  state: ConsentState.nullish(),
+  opt_in_level: OptInLevel.nullish(),
+  consent_updated_at: Timestamp.nullish(),
+  consent_collected_from: z.string().nullish(),
+});
+export type ConsentPayload = z.infer<typeof ConsentPayload>;
+
 export const CustomerPayload = z.object({
   id: ShopifyId,
   admin_graphql_api_id: z.string().optional(),
@@ -60,6 +83,10 @@ export const CustomerPayload = z.object({
   currency: z.string().nullish(),
   created_at: Timestamp.nullish(),
   updated_at: Timestamp,
+  // Absent from customer payloads since API 2025-01 (Shopify moved consent to its own topics
+  // below), still read when present: an absent key says nothing about consent.
+  email_marketing_consent: ConsentPayload.nullish(),
+  sms_marketing_consent: ConsentPayload.nullish(),
 });
 export type CustomerPayload = z.infer<typeof CustomerPayload>;
 
@@ -142,6 +169,22 @@ export const OrderPayload = z.object({
   refunds: z.array(RefundPayload).nullish(),
 });
 export type OrderPayload = z.infer<typeof OrderPayload>;
+
+/** customers_email_marketing_consent/update: one customer's email consent, no profile. */
+export const EmailConsentUpdatePayload = z.object({
+  customer_id: ShopifyId,
+  email_address: z.string().nullish(),
+  email_marketing_consent: ConsentPayload.nullable(),
+});
+export type EmailConsentUpdatePayload = z.infer<typeof EmailConsentUpdatePayload>;
+
+/** customers_marketing_consent/update: one customer's SMS consent, no profile. */
+export const SmsConsentUpdatePayload = z.object({
+  id: ShopifyId,
+  phone: z.string().nullish(),
+  sms_marketing_consent: ConsentPayload.nullable(),
+});
+export type SmsConsentUpdatePayload = z.infer<typeof SmsConsentUpdatePayload>;
 
 /** orders/delete and customers/delete carry little more than the id. */
 export const DeletePayload = z.object({ id: ShopifyId, admin_graphql_api_id: z.string().optional() });

@@ -1,5 +1,5 @@
 import { Prisma } from "@prisma/client";
-import { type CustomerRow, type OrderBundle, type OrderRow, foreignCurrencyProblem } from "./mappers";
+import { type CustomerRow, type MarketingConsent, type OrderBundle, type OrderRow, compareConsent, foreignCurrencyProblem } from "./mappers";
 import { shopCurrency } from "./shop-currency.server";
 import { NET_SALES_REFUND_RETURNS, recomputeCustomerSummaries, recomputeOrderNets } from "./summary.server";
 import { type RawTx } from "~/db/pg.server";
@@ -68,6 +68,28 @@ function latestBy<T>(rows: T[], key: (row: T) => bigint, updatedAt: (row: T) => 
     if (!current || updatedAt(row).getTime() >= updatedAt(current).getTime()) byKey.set(key(row), row);
   }
   return [...byKey.values()];
+}
+
+/**
+ * The latest profiles, each with the standing consent per channel among every copy of that
+ * customer in the batch (compareConsent): what writing the copies one by one would leave,
+ * since consent has its own clock and an older copy's consent can outrank a newer copy's.
+ */
+function withStandingConsent(latest: CustomerRow[], copies: CustomerRow[]): CustomerRow[] {
+  const standing = new Map<bigint, { email: MarketingConsent | null; sms: MarketingConsent | null }>();
+  for (const copy of copies) {
+    const best = standing.get(copy.id);
+    if (!best) {
+      standing.set(copy.id, { email: copy.emailConsent, sms: copy.smsConsent });
+      continue;
+    }
+    if (compareConsent(copy.emailConsent, best.email) > 0) best.email = copy.emailConsent;
+    if (compareConsent(copy.smsConsent, best.sms) > 0) best.sms = copy.smsConsent;
+  }
+  return latest.map((profile) => {
+    const best = standing.get(profile.id)!;
+    return { ...profile, emailConsent: best.email, smsConsent: best.sms };
+  });
 }
 
 /**
@@ -194,27 +216,33 @@ export async function upsertOrdersBatch(tx: RawTx, shop: string, incoming: Order
 
   // Customers: every profile the batch carries (even on a deleted order, as upsertOrder does),
   // then placeholders for customers known only by id.
-  const profiles = latestBy(
-    bundles
-      .filter((b) => b.customer !== null && b.customer.id === b.order.customerId)
-      .map((b) => b.customer as CustomerRow)
-      .filter((c) => !deletedCustomers.has(c.id)),
-    (c) => c.id,
-    (c) => c.shopifyUpdatedAt,
-  );
+  const carried = bundles
+    .filter((b) => b.customer !== null && b.customer.id === b.order.customerId)
+    .map((b) => b.customer as CustomerRow)
+    .filter((c) => !deletedCustomers.has(c.id));
+  const profiles = withStandingConsent(latestBy(carried, (c) => c.id, (c) => c.shopifyUpdatedAt), carried);
   let profilesWritten: bigint[] = [];
   if (profiles.length > 0) {
     const col = <T>(pick: (c: CustomerRow) => T) => profiles.map(pick);
     const rows = await tx.$queryRaw<{ id: bigint }[]>`
       INSERT INTO "Customer" AS cur (shop, id, email, "firstName", "lastName", phone, state, tags, currency,
-                                     "shopifyCreatedAt", "shopifyUpdatedAt")
+                                     "shopifyCreatedAt", "shopifyUpdatedAt",
+                                     "emailConsentState", "emailOptInLevel", "emailConsentUpdatedAt",
+                                     "smsConsentState", "smsOptInLevel", "smsConsentUpdatedAt")
       SELECT ${shop}, x.id, x.email, x."firstName", x."lastName", x.phone, x.state, x.tags::text[], x.currency,
-             ${fromMs("x", "shopifyCreatedAt")}, ${fromMs("x", "shopifyUpdatedAt")}
+             ${fromMs("x", "shopifyCreatedAt")}, ${fromMs("x", "shopifyUpdatedAt")},
+             x."emailConsentState", x."emailOptInLevel", ${fromMs("x", "emailConsentUpdatedAt")},
+             x."smsConsentState", x."smsOptInLevel", ${fromMs("x", "smsConsentUpdatedAt")}
       FROM unnest(${col((c) => c.id.toString())}::bigint[], ${col((c) => c.email)}::text[], ${col((c) => c.firstName)}::text[],
                   ${col((c) => c.lastName)}::text[], ${col((c) => c.phone)}::text[], ${col((c) => c.state)}::text[],
                   ${col((c) => arrayLiteral(c.tags))}::text[], ${col((c) => c.currency)}::text[],
-                  ${col((c) => ms(c.shopifyCreatedAt))}::bigint[], ${col((c) => ms(c.shopifyUpdatedAt))}::bigint[])
-           AS x(id, email, "firstName", "lastName", phone, state, tags, currency, "shopifyCreatedAt", "shopifyUpdatedAt")
+                  ${col((c) => ms(c.shopifyCreatedAt))}::bigint[], ${col((c) => ms(c.shopifyUpdatedAt))}::bigint[],
+                  ${col((c) => c.emailConsent?.state ?? null)}::text[], ${col((c) => c.emailConsent?.optInLevel ?? null)}::text[],
+                  ${col((c) => ms(c.emailConsent?.updatedAt ?? null))}::bigint[],
+                  ${col((c) => c.smsConsent?.state ?? null)}::text[], ${col((c) => c.smsConsent?.optInLevel ?? null)}::text[],
+                  ${col((c) => ms(c.smsConsent?.updatedAt ?? null))}::bigint[])
+           AS x(id, email, "firstName", "lastName", phone, state, tags, currency, "shopifyCreatedAt", "shopifyUpdatedAt",
+                "emailConsentState", "emailOptInLevel", "emailConsentUpdatedAt", "smsConsentState", "smsOptInLevel", "smsConsentUpdatedAt")
       ${CUSTOMER_NEWER_WINS}
       RETURNING id`;
     profilesWritten = rows.map((row) => row.id);

@@ -1,5 +1,16 @@
 import { Prisma } from "@prisma/client";
-import { type CustomerRow, type OrderBundle, type OrderRow, type RefundRow, PayloadValidationError, foreignCurrencyProblem } from "./mappers";
+import {
+  CONSENT_STATE_PRECEDENCE,
+  type ConsentUpdate,
+  type CustomerRow,
+  type MarketingConsent,
+  OPT_IN_LEVEL_PRECEDENCE,
+  type OrderBundle,
+  type OrderRow,
+  type RefundRow,
+  PayloadValidationError,
+  foreignCurrencyProblem,
+} from "./mappers";
 import { shopCurrency } from "./shop-currency.server";
 import { NET_SALES_REFUND_RETURNS, recomputeCustomerSummaries, recomputeOrderNets } from "./summary.server";
 import { type RawTx } from "~/db/pg.server";
@@ -72,25 +83,78 @@ export async function addTombstones(tx: RawTx, shop: string, resource: "order" |
     ON CONFLICT (shop, resource, id) DO NOTHING`;
 }
 
-/** The conflict rule of every customer-profile write (one by one and batched), as for orders. */
-export const CUSTOMER_NEWER_WINS = Prisma.sql`
-  ON CONFLICT (shop, id) DO UPDATE SET
-    email = excluded.email, "firstName" = excluded."firstName", "lastName" = excluded."lastName",
-    phone = excluded.phone, state = excluded.state, tags = excluded.tags, currency = excluded.currency,
-    "shopifyCreatedAt" = excluded."shopifyCreatedAt", "shopifyUpdatedAt" = excluded."shopifyUpdatedAt"
-  WHERE excluded."shopifyUpdatedAt" > cur."shopifyUpdatedAt"
+/** The Customer columns of one channel's consent. */
+const CONSENT_COLUMNS = {
+  email: { state: "emailConsentState", level: "emailOptInLevel", at: "emailConsentUpdatedAt" },
+  sms: { state: "smsConsentState", level: "smsOptInLevel", at: "smsConsentUpdatedAt" },
+} as const;
+type ConsentChannel = keyof typeof CONSENT_COLUMNS;
+
+/** A constant text[] literal (the precedence lists: fixed enum names, no quoting needed). */
+const textArray = (values: readonly string[]) => `ARRAY[${values.map((value) => `'${value}'`).join(", ")}]::text[]`;
+
+/**
+ * Whether the incoming row's consent on `channel` stands over the stored one: the order of
+ * compareConsent (mappers.ts), in SQL. A row that says nothing (null state) never does, so
+ * a source without consent erases none. Consent has its own clock, Shopify's consent date,
+ * not the profile's updated_at: the consent topics carry no profile, and a profile without
+ * consent may be newer than the consent it must not erase, so only a clock of the consent's
+ * own keeps the outcome independent of arrival order.
+ */
+export function consentNewerSql(channel: ConsentChannel): Prisma.Sql {
+  const c = CONSENT_COLUMNS[channel];
+  const key = (alias: string) =>
+    Prisma.raw(
+      `(COALESCE(${alias}."${c.at}", '-infinity'::timestamp), ` +
+        `COALESCE(array_position(${textArray(CONSENT_STATE_PRECEDENCE)}, ${alias}."${c.state}"), 0), ` +
+        `COALESCE(array_position(${textArray(OPT_IN_LEVEL_PRECEDENCE)}, ${alias}."${c.level}"), 0))`,
+    );
+  return Prisma.sql`(excluded.${Prisma.raw(`"${c.state}"`)} IS NOT NULL AND ${key("excluded")} > ${key("cur")})`;
+}
+
+/** The profile (everything but consent) moves forward to a newer updated_at, or different content at the same one. */
+const PROFILE_NEWER = Prisma.sql`(excluded."shopifyUpdatedAt" > cur."shopifyUpdatedAt"
      OR (excluded."shopifyUpdatedAt" = cur."shopifyUpdatedAt"
          AND (excluded.email, excluded."firstName", excluded."lastName", excluded.phone, excluded.state,
               excluded.tags, excluded.currency, excluded."shopifyCreatedAt")
              IS DISTINCT FROM (cur.email, cur."firstName", cur."lastName", cur.phone, cur.state,
-              cur.tags, cur.currency, cur."shopifyCreatedAt"))`;
+              cur.tags, cur.currency, cur."shopifyCreatedAt")))`;
+
+const PROFILE_COLUMNS = ["email", "firstName", "lastName", "phone", "state", "tags", "currency", "shopifyCreatedAt", "shopifyUpdatedAt"];
+
+function setIf(condition: Prisma.Sql, columns: string[]): Prisma.Sql {
+  return Prisma.join(columns.map((column) => Prisma.sql`${Prisma.raw(`"${column}"`)} = CASE WHEN ${condition} THEN excluded.${Prisma.raw(`"${column}"`)} ELSE cur.${Prisma.raw(`"${column}"`)} END`), ", ");
+}
+const consentColumns = (channel: ConsentChannel) => Object.values(CONSENT_COLUMNS[channel]);
+
+/**
+ * The conflict rule of every customer-profile write (one by one and batched): the profile
+ * newer-wins as for orders; each channel's consent by its own clock (consentNewerSql).
+ */
+export const CUSTOMER_NEWER_WINS = Prisma.sql`
+  ON CONFLICT (shop, id) DO UPDATE SET
+    ${setIf(PROFILE_NEWER, PROFILE_COLUMNS)},
+    ${setIf(consentNewerSql("email"), consentColumns("email"))},
+    ${setIf(consentNewerSql("sms"), consentColumns("sms"))}
+  WHERE ${PROFILE_NEWER} OR ${consentNewerSql("email")} OR ${consentNewerSql("sms")}`;
+
+/** The conflict rule of a consent-only write (the consent topics): that channel's consent, nothing else. */
+const consentOnlyNewerWins = (channel: ConsentChannel) => Prisma.sql`
+  ON CONFLICT (shop, id) DO UPDATE SET ${setIf(consentNewerSql(channel), consentColumns(channel))}
+  WHERE ${consentNewerSql(channel)}`;
+
+const consentValues = (consent: MarketingConsent | null) =>
+  Prisma.sql`${consent?.state ?? null}::text, ${consent?.optInLevel ?? null}::text, ${consent?.updatedAt ?? null}::timestamp`;
 
 async function writeCustomer(tx: RawTx, shop: string, c: CustomerRow): Promise<boolean> {
   const written = await tx.$executeRaw`
     INSERT INTO "Customer" AS cur (shop, id, email, "firstName", "lastName", phone, state, tags, currency,
-                                   "shopifyCreatedAt", "shopifyUpdatedAt")
+                                   "shopifyCreatedAt", "shopifyUpdatedAt",
+                                   "emailConsentState", "emailOptInLevel", "emailConsentUpdatedAt",
+                                   "smsConsentState", "smsOptInLevel", "smsConsentUpdatedAt")
     VALUES (${shop}, ${c.id}::bigint, ${c.email}, ${c.firstName}, ${c.lastName}, ${c.phone}, ${c.state},
-            ${c.tags}::text[], ${c.currency}, ${c.shopifyCreatedAt}::timestamp, ${c.shopifyUpdatedAt}::timestamp)
+            ${c.tags}::text[], ${c.currency}, ${c.shopifyCreatedAt}::timestamp, ${c.shopifyUpdatedAt}::timestamp,
+            ${consentValues(c.emailConsent)}, ${consentValues(c.smsConsent)})
     ${CUSTOMER_NEWER_WINS}`;
   return written > 0;
 }
@@ -259,6 +323,29 @@ export async function upsertCustomer(db: RawDb, shop: string, customer: Customer
     const changed = await writeCustomer(tx, shop, customer);
     if (changed) await recomputeCustomerSummaries(tx, shop, [customer.id]);
     return { changed, customerId: customer.id, concernsDeleted: false, affectedCustomerIds: changed ? [customer.id] : [] };
+  });
+}
+
+/**
+ * customers_email_marketing_consent/update, customers_marketing_consent/update: one channel's
+ * consent, by its own clock (consentNewerSql); the profile is left alone. A customer not yet
+ * stored gets a placeholder row (as for an order that arrives first) holding the consent,
+ * which their profile then completes. A redacted or deleted customer is not brought back.
+ */
+export async function upsertCustomerConsent(db: RawDb, shop: string, update: ConsentUpdate): Promise<WriteResult> {
+  return withRawTransaction(db, async (tx) => {
+    const { customerId, channel, consent } = update;
+    await lockCustomers(tx, shop, [customerId]);
+    const tombstones = await tombstonesFor(tx, shop, [], [customerId]);
+    if (tombstones.customers.has(customerId)) return { changed: false, customerId: null, concernsDeleted: true, affectedCustomerIds: [] };
+    if (consent === null) return { changed: false, customerId, concernsDeleted: false, affectedCustomerIds: [] };
+    const columns = Prisma.raw(consentColumns(channel).map((column) => `"${column}"`).join(", "));
+    const written = await tx.$executeRaw`
+      INSERT INTO "Customer" AS cur (shop, id, tags, "shopifyUpdatedAt", ${columns})
+      VALUES (${shop}, ${customerId}::bigint, '{}', ${PLACEHOLDER_UPDATED_AT}::timestamp, ${consentValues(consent)})
+      ${consentOnlyNewerWins(channel)}`;
+    const changed = written > 0;
+    return { changed, customerId, concernsDeleted: false, affectedCustomerIds: changed ? [customerId] : [] };
   });
 }
 

@@ -35,6 +35,37 @@ function lineOriginalTotal(line: Json): Json | null {
   return { shopMoney: { amount: minorToAmount(cents * BigInt(Number(line.quantity ?? 1))), currencyCode: set.shop_money.currency_code } };
 }
 
+/**
+ * A webhook customer's consent objects as GraphQL's Customer.defaultEmailAddress and
+ * defaultPhoneNumber.smsMarketingConsent (2026-10). A payload without a consent gives no
+ * address object, so both paths say nothing alike.
+ */
+function customerConsent(customer: Json): { defaultEmailAddress: Json | null; defaultPhoneNumber: Json | null } {
+  const email = customer.email_marketing_consent as Json | null | undefined;
+  const sms = customer.sms_marketing_consent as Json | null | undefined;
+  return {
+    defaultEmailAddress: email?.state
+      ? {
+          emailAddress: customer.email ?? null,
+          marketingState: upper(email.state),
+          marketingOptInLevel: upper(email.opt_in_level),
+          marketingUpdatedAt: iso(email.consent_updated_at),
+        }
+      : null,
+    defaultPhoneNumber: sms?.state
+      ? {
+          phoneNumber: customer.phone ?? null,
+          smsMarketingConsent: {
+            state: upper(sms.state),
+            optInLevel: upper(sms.opt_in_level),
+            updatedAt: iso(sms.consent_updated_at),
+            collectedFrom: upper(sms.consent_collected_from),
+          },
+        }
+      : null,
+  };
+}
+
 export interface GraphqlOrderWithLines {
   order: Json;
   lineItems: Json[];
@@ -82,6 +113,7 @@ export function graphqlOrderFromWebhook(payload: Json): GraphqlOrderWithLines {
           amountSpent: customer.currency ? { currencyCode: customer.currency } : null,
           createdAt: iso(customer.created_at),
           updatedAt: iso(customer.updated_at),
+          ...customerConsent(customer),
         }
       : null,
     refunds,
