@@ -1,5 +1,67 @@
 import { z } from "zod";
 
+const ENCRYPTION_KEY_FORMAT = "must be 32 bytes as base64 (44 characters) or hex (64 characters), e.g. `openssl rand -base64 32`";
+
+/** A 32-byte key written as hex (64 characters) or base64 / base64url (43-44 characters); null when it is neither. */
+export function parseEncryptionKey(text: string): Buffer | null {
+  const value = text.trim();
+  if (/^[0-9a-f]{64}$/i.test(value)) return Buffer.from(value, "hex");
+  if (/^[A-Za-z0-9+/_-]{43}=?$/.test(value)) {
+    const key = Buffer.from(value.replace(/-/g, "+").replace(/_/g, "/"), "base64");
+    return key.length === 32 ? key : null;
+  }
+  return null;
+}
+
+const splitKeyList = (value: string | undefined): string[] =>
+  (value ?? "")
+    .split(",")
+    .map((key) => key.trim())
+    .filter((key) => key !== "");
+
+export interface EncryptionKeys {
+  /** TENURE_ENCRYPTION_KEY: seals every new secret; null when unset (outside production). */
+  current: Buffer | null;
+  /** TENURE_ENCRYPTION_KEYS_RETIRED: opened, never used to seal. */
+  retired: Buffer[];
+}
+
+/**
+ * The destination keys' encryption keys, read at each use (tests and the demo set their
+ * own). Throws InvalidEnvironmentError naming the variable when one is malformed.
+ */
+export function encryptionKeys(source: Record<string, string | undefined> = process.env): EncryptionKeys {
+  const problems: string[] = [];
+  let current: Buffer | null = null;
+  if (source.TENURE_ENCRYPTION_KEY) {
+    current = parseEncryptionKey(source.TENURE_ENCRYPTION_KEY);
+    if (!current) problems.push(`TENURE_ENCRYPTION_KEY ${ENCRYPTION_KEY_FORMAT}`);
+  }
+  const retired: Buffer[] = [];
+  for (const [index, text] of splitKeyList(source.TENURE_ENCRYPTION_KEYS_RETIRED).entries()) {
+    const key = parseEncryptionKey(text);
+    if (key) retired.push(key);
+    else problems.push(`TENURE_ENCRYPTION_KEYS_RETIRED: key ${index + 1} ${ENCRYPTION_KEY_FORMAT}`);
+  }
+  if (problems.length > 0) throw new InvalidEnvironmentError(problems);
+  return { current, retired };
+}
+
+/** Where the email tools' APIs are: the real ones unless KLAVIYO_API_URL / MAILCHIMP_API_URL point elsewhere (fakes, the demo). */
+export function destinationApiUrls(source: Record<string, string | undefined> = process.env): { klaviyo: string; mailchimp: string | undefined } {
+  const problems: string[] = [];
+  const url = (name: string): string | undefined => {
+    const value = source[name];
+    if (!value) return undefined;
+    if (!z.url({ protocol: /^https?$/ }).safeParse(value).success) problems.push(`${name} must be an http(s) URL`);
+    return value.replace(/\/+$/, "");
+  };
+  const klaviyo = url("KLAVIYO_API_URL") ?? "https://a.klaviyo.com";
+  const mailchimp = url("MAILCHIMP_API_URL");
+  if (problems.length > 0) throw new InvalidEnvironmentError(problems);
+  return { klaviyo, mailchimp };
+}
+
 // Boolean flags arrive as strings; only these spellings are accepted so a typo fails loudly.
 const flag = z
   .enum(["true", "false", "1", "0", ""])
@@ -35,6 +97,15 @@ const EnvSchema = z
     SWEEP_AFTER_SECONDS: z.coerce.number().int().positive().default(30),
     WORKER_CONCURRENCY: z.coerce.number().int().positive().default(8),
     SHUTDOWN_DEADLINE_MS: z.coerce.number().int().positive().default(10_000),
+    // Destinations (issue 14): the key that seals email tools' API keys at rest, the keys
+    // it replaced (still opened, re-sealed on the next write), and where the tools' APIs are.
+    TENURE_ENCRYPTION_KEY: z.string().optional().refine((value) => !value || parseEncryptionKey(value) !== null, ENCRYPTION_KEY_FORMAT),
+    TENURE_ENCRYPTION_KEYS_RETIRED: z
+      .string()
+      .optional()
+      .refine((value) => splitKeyList(value).every((key) => parseEncryptionKey(key) !== null), `each key ${ENCRYPTION_KEY_FORMAT}`),
+    KLAVIYO_API_URL: z.url().default("https://a.klaviyo.com"),
+    MAILCHIMP_API_URL: z.url().optional(),
   })
   .superRefine((env, ctx) => {
     // Large bodies may hold only part of the budget (ingest/body-budget.ts): a largest one must fit in it.
@@ -44,6 +115,11 @@ const EnvSchema = z
         path: ["WEBHOOK_BODY_BUDGET_BYTES"],
         message: `must be at least twice WEBHOOK_MAX_BODY_BYTES (${2 * env.WEBHOOK_MAX_BODY_BYTES})`,
       });
+    }
+    // Production must be able to seal destination keys from its first connect; elsewhere a
+    // missing key only refuses connecting a destination, with the variable named.
+    if (env.NODE_ENV === "production" && !env.TENURE_ENCRYPTION_KEY) {
+      ctx.addIssue({ code: "custom", path: ["TENURE_ENCRYPTION_KEY"], message: `is required when NODE_ENV=production (${ENCRYPTION_KEY_FORMAT})` });
     }
     if (env.TENURE_DEMO_MODE && env.NODE_ENV === "production") {
       ctx.addIssue({

@@ -1,5 +1,6 @@
 import { type PrismaClient } from "@prisma/client";
 import type pg from "pg";
+import { deleteShopDestinations } from "~/data/destinations.server";
 import { markShopUninstalled, updateShopScopes } from "~/data/shop.server";
 import {
   type LockedDelivery,
@@ -12,8 +13,8 @@ import {
 import { type RawTx, pgPool, pgTransaction } from "~/db/pg.server";
 import { TRANSACTION_OPTIONS, type Tx } from "~/db/tx.server";
 import { testIngestDelayMs } from "~/env.server";
-import { errorMessage } from "~/lib/log.server";
-import { enqueueCustomerMetrics } from "~/queues/enqueue.server";
+import { consoleLogger, errorMessage } from "~/lib/log.server";
+import { enqueueCustomerMetrics, enqueueDestination } from "~/queues/enqueue.server";
 import { handleBulkOperationFinished } from "./bulk-operations.server";
 import { SCRUBBED_NOTE, recordDataRequest, redactCustomer, redactShop } from "./gdpr.server";
 import { dropReason } from "./shop-admission.server";
@@ -75,7 +76,7 @@ export class MetricsHandOffError extends Error {
 
 /** What one transaction did: the outcome, and who needs new metrics once it has committed. */
 type Step =
-  | { kind: "done"; outcome: DeliveryOutcome; shop?: string; metricsFor: bigint[] }
+  | { kind: "done"; outcome: DeliveryOutcome; shop?: string; metricsFor: bigint[]; erasureDestinations?: string[] }
   | { kind: "needs-prisma" };
 
 /** The delivery was handled already (or cannot be): nothing to write. A processed one re-sends its stored customer. */
@@ -111,6 +112,7 @@ async function handleLocked(tx: RawTx, delivery: LockedDelivery, handle: () => P
     outcome: { status: "processed", topic: delivery.topic, customerId: result.customerId?.toString() ?? null, scrubbed: result.scrub },
     shop: delivery.shop,
     metricsFor: result.affectedCustomerIds,
+    erasureDestinations: result.erasureDestinations,
   };
 }
 
@@ -147,6 +149,7 @@ export async function processDelivery(db: PrismaClient, deliveryId: bigint, deps
     await noteDeliveryRetry(db, deliveryId, errorMessage(error)).catch(() => {});
     throw error;
   }
+  if (step.kind === "done") await askForErasures(step.erasureDestinations ?? []);
   if (step.kind === "done" && step.shop !== undefined && step.metricsFor.length > 0) {
     try {
       await (deps.enqueueMetrics ?? enqueueCustomerMetrics)(step.shop, step.metricsFor);
@@ -155,6 +158,18 @@ export async function processDelivery(db: PrismaClient, deliveryId: bigint, deps
     }
   }
   return (step as Extract<Step, { kind: "done" }>).outcome;
+}
+
+/**
+ * A redaction's erasure requests are committed: each destination that held the customer
+ * gets an erase pass. Logged, not thrown: the destinations sweep finds the rows anyway.
+ */
+async function askForErasures(destinationIds: readonly string[]): Promise<void> {
+  for (const destinationId of destinationIds) {
+    await enqueueDestination({ task: "erase", destinationId }).catch((error: unknown) =>
+      consoleLogger.error("could not ask for a destination erase pass", { destinationId, error: errorMessage(error) }),
+    );
+  }
 }
 
 /**
@@ -184,6 +199,8 @@ export interface HandlerResult {
   scrub: boolean;
   /** Customers whose orders or profile changed: their metrics are recomputed after commit. */
   affectedCustomerIds: bigint[];
+  /** Destinations with erasure requests this delivery recorded (customers/redact): an erase pass each after commit. */
+  erasureDestinations?: string[];
 }
 
 type RawHandler = (tx: RawTx, delivery: Delivery, topic: Topic) => Promise<HandlerResult>;
@@ -225,7 +242,7 @@ const modelHandlers: Record<Exclude<Topic, RawTopic>, ModelHandler> = {
     const body = parsePayload(topic, CustomersRedactPayload, d.payload);
     assertSameShop(topic, d.shop, body.shop_domain);
     const [customerId] = mapIds(topic, [body.customer.id]);
-    await redactCustomer(tx, d.shop, {
+    const redaction = await redactCustomer(tx, d.shop, {
       customerId,
       email: body.customer.email ?? null,
       phone: body.customer.phone ?? null,
@@ -233,7 +250,7 @@ const modelHandlers: Record<Exclude<Topic, RawTopic>, ModelHandler> = {
       deliveryId: d.id,
     });
     // The redaction request itself names the customer: it is emptied too (the tombstone keeps the id).
-    return { customerId: null, scrub: true, affectedCustomerIds: [] };
+    return { customerId: null, scrub: true, affectedCustomerIds: [], erasureDestinations: redaction.erasureDestinations };
   },
   "customers/data_request": async (tx, d, topic) => {
     const body = parsePayload(topic, CustomersDataRequestPayload, d.payload);
@@ -256,7 +273,10 @@ const modelHandlers: Record<Exclude<Topic, RawTopic>, ModelHandler> = {
   },
   "app/uninstalled": async (tx, d, topic) => {
     parsePayload(topic, AppUninstalledPayload, d.payload);
-    await markShopUninstalled(tx, d.shop, d.triggeredAt ?? d.receivedAt);
+    const uninstall = await markShopUninstalled(tx, d.shop, d.triggeredAt ?? d.receivedAt);
+    // Uninstall stops every sync and deletes the email tools' keys (issue 14), unless this is
+    // a stale event from before a reinstall.
+    if (uninstall.applied) await deleteShopDestinations(tx, d.shop);
     return { customerId: null, scrub: false, affectedCustomerIds: [] };
   },
   "app/scopes_update": async (tx, d, topic) => {

@@ -4,6 +4,7 @@ import { type Db, type Tx, withTransaction } from "~/db/tx.server";
 import { distinctIds, lockCustomers, lockOrders, lockShopExclusive } from "./locks.server";
 import { addTombstones, ordersOfCustomer } from "./upsert.server";
 import { dropAbandonedTablesIn } from "~/data/customer-metrics-tables.server";
+import { deleteShopDestinations, recordDestinationErasures } from "~/data/destinations.server";
 import { recordShopRedaction } from "~/data/shop-admission.server";
 import { deleteShopFitIn } from "~/data/shop-fit.server";
 
@@ -28,6 +29,8 @@ export interface RedactionReport {
   customers: number;
   deliveriesScrubbed: number;
   dataRequests: number;
+  /** Destinations (email tools) that held the customer: their deletion is requested after commit. */
+  erasureDestinations: string[];
 }
 
 /** customers/redact: deletes the customer, their orders and refunds, and every payload about them. */
@@ -56,6 +59,9 @@ export async function redactCustomer(db: Db, shop: string, request: RedactCustom
     // its row by now, and a later one finds the customer gone.
     await tx.$executeRaw`DELETE FROM "CustomerMetrics" WHERE shop = ${shop} AND "customerId" = ${customerId}::bigint`;
     await tx.$executeRaw`DELETE FROM "SegmentTransition" WHERE shop = ${shop} AND "customerId" = ${customerId}::bigint`;
+    // What the email tools hold of the customer becomes erasure requests (after the customer
+    // row: a sync pass writing them holds it, so its member rows are here to be found).
+    const erasureDestinations = await recordDestinationErasures(tx, shop, customerId);
     await addTombstones(tx, shop, "order", allOrderIds);
     await addTombstones(tx, shop, "customer", [customerId]);
     await recomputeCustomerSummaries(tx, shop, otherCustomers);
@@ -64,7 +70,7 @@ export async function redactCustomer(db: Db, shop: string, request: RedactCustom
       DELETE FROM "DataRequest"
       WHERE shop = ${shop} AND ("customerId" = ${customerId}::bigint OR (${email}::text IS NOT NULL AND email = ${email}::text))`;
     const deliveriesScrubbed = await scrubDeliveries(tx, shop, request, allOrderIds);
-    return { orders, refunds, customers, deliveriesScrubbed, dataRequests };
+    return { orders, refunds, customers, deliveriesScrubbed, dataRequests, erasureDestinations };
   });
 }
 
@@ -133,6 +139,8 @@ export async function redactShop(db: Db, shop: string): Promise<Record<string, n
     counts.dataRequests = await tx.$executeRaw`DELETE FROM "DataRequest" WHERE shop = ${shop}`;
     counts.droppedDeliveryCounts = await tx.$executeRaw`DELETE FROM "DroppedDelivery" WHERE shop = ${shop}`;
     counts.sessions = await tx.$executeRaw`DELETE FROM "Session" WHERE shop = ${shop}`;
+    // Email tools: keys, members, outbox and pending erasures (uninstall deleted them already, normally).
+    counts.destinations = await deleteShopDestinations(tx, shop);
     counts.shops = await tx.$executeRaw`DELETE FROM "Shop" WHERE domain = ${shop}`;
     // A refit killed before its partition swap leaves a table of the shop's metrics that
     // no DELETE above reaches.

@@ -2,9 +2,11 @@ import type pg from "pg";
 import { type CustomerOrderFact, type ScoringContext, customerFactsFromOrders, customerMetrics } from "~/analytics/customer-metrics";
 import { liveCustomersCountedOrders } from "~/data/counted-orders.server";
 import { deleteCustomerMetrics, lockCustomersForRecompute, todayInZone, writeCustomerMetrics } from "~/data/customer-metrics.server";
+import { markDestinationChanges } from "~/data/destinations.server";
 import { countChangesSinceFit } from "~/data/shop-fit.server";
 import { type Queryable, pgTransaction } from "~/db/pg.server";
 import { type Logger, errorMessage } from "~/lib/log.server";
+import { enqueueDestination } from "~/queues/enqueue.server";
 import { type FitState, REFIT_DEBOUNCE, type RefitDebounce, type RefitDue, refitDue } from "~/refit/debounce";
 import { requestRefit } from "~/refit/request-refit.server";
 import { storedScoring, shopSettings } from "./caches.server";
@@ -59,6 +61,8 @@ export interface RecomputeResult {
   removed: number;
   /** Whether the shop's refit should be asked for now (recomputeAndAskForRefit asks). */
   refit: RefitDue | null;
+  /** Destinations whose outbox got these customers (recomputeAndAskForRefit asks for their passes). */
+  destinations: string[];
 }
 
 const DECIMAL_ID = /^\d+$/;
@@ -77,7 +81,7 @@ export async function recomputeCustomerMetrics(
 ): Promise<RecomputeResult> {
   const ids = [...new Set(customerIds.map(String))];
   for (const id of ids) if (!DECIMAL_ID.test(id)) throw new RangeError(`customer id "${id}" is not a decimal id`);
-  if (ids.length === 0) return { written: 0, transitions: 0, removed: 0, refit: null };
+  if (ids.length === 0) return { written: 0, transitions: 0, removed: 0, refit: null, destinations: [] };
   const now = options.now ?? new Date();
 
   const fit = await storedScoring(pool, shop);
@@ -109,10 +113,13 @@ export async function recomputeCustomerMetrics(
       const written = await writeCustomerMetrics(client, shop, rows, { modelVersion: fit.modelVersion, asOfDay, source: "live", computedAt: new Date(), prepared: true });
       const gone = ids.filter((id) => !factsById.has(id));
       const removed = gone.length === 0 ? 0 : await deleteCustomerMetrics(client, shop, gone);
+      // Every recomputed customer (written or removed) may change what an email tool holds:
+      // the shop's destinations' outboxes get them in this commit (one index probe without any).
+      const destinations = await markDestinationChanges(client, shop, ids);
       // In the same transaction: one commit per recompute. (The fit row is only ever held for
       // the moment until this commit; concurrent recomputes skip it and carry their count.)
       const state = await countChanges(client, shop, ids.length, now);
-      return { ...written, removed, state };
+      return { ...written, removed, state, destinations };
     },
     // Key lookups only: their generic plans, never planned per recompute (ADR 0012).
     { asyncCommit: true, genericPlans: true },
@@ -121,7 +128,7 @@ export async function recomputeCustomerMetrics(
   // A shop never fitted asks for its first fit only for a customer that exists: a late job of
   // a redacted shop must not bring a fit row back.
   const refit = outcome.state.fitted || outcome.written > 0 ? refitDue(outcome.state, now, options.debounce) : null;
-  return { written: outcome.written, transitions: outcome.transitions, removed: outcome.removed, refit };
+  return { written: outcome.written, transitions: outcome.transitions, removed: outcome.removed, refit, destinations: outcome.destinations };
 }
 
 // ------------------------------------------------------------------ the live job's work
@@ -159,6 +166,12 @@ export async function recomputeAndAskForRefit(
     } catch (error) {
       options.logger.error("could not ask for a refit", { shop, reason: due.reason, error: errorMessage(error) });
     }
+  }
+  for (const destinationId of result.destinations) {
+    // The outbox rows are committed: a lost enqueue only waits for the destinations sweep.
+    await enqueueDestination({ task: "changes", destinationId }).catch((error: unknown) =>
+      options.logger.error("could not ask for a destination pass", { shop, destinationId, error: errorMessage(error) }),
+    );
   }
   return { written: result.written, transitions: result.transitions, removed: result.removed, batch: ids.length, refit: asked && due ? due.reason : null };
 }

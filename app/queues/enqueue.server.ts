@@ -1,6 +1,8 @@
 import {
   BackfillJob,
   CustomerMetricsJob,
+  DESTINATION_CHANGES_DELAY_MS,
+  DestinationJob,
   IngestJob,
   QUEUE,
   ReconcileJob,
@@ -8,6 +10,7 @@ import {
   ShopRefitJob,
   backfillStartJobId,
   customerMetricsDedupId,
+  destinationDedupId,
   ingestJobId,
   reconcileDedupId,
   shopRefitDedupId,
@@ -97,4 +100,23 @@ export async function enqueueShopRefit(shop: string, trigger: RefitTrigger, opti
   const queue = producerQueue(QUEUE.shopRefit);
   if (!(await producerReady(FIRST_CONNECT_WAIT_MS))) throw new Error("Redis is unavailable: refit not enqueued");
   await queue.add("shop", data, { delay: options.delayMs ?? 0, deduplication: { id: shopRefitDedupId(shop), keepLastIfActive: true } });
+}
+
+/**
+ * Puts a destination pass on its queue. Per destination and task at most one waits and one
+ * runs (BullMQ deduplication, keepLastIfActive): changes that arrive while a pass waits join
+ * it, and a change made while a pass runs gets the pass after it. `changes` waits
+ * DESTINATION_CHANGES_DELAY_MS so a burst is sent together. Throws when Redis cannot take
+ * the job (callers on the live path log it: the sweep finds the outbox rows).
+ */
+export async function enqueueDestination(job: DestinationJob, options: { delayMs?: number } = {}): Promise<void> {
+  const data = DestinationJob.parse(job);
+  const queue = producerQueue(QUEUE.destinations);
+  if (!(await producerReady(FIRST_CONNECT_WAIT_MS))) throw new Error("Redis is unavailable: destination pass not enqueued");
+  if (data.task === "sweep-all") {
+    await queue.add(data.task, data);
+    return;
+  }
+  const delay = options.delayMs ?? (data.task === "changes" ? DESTINATION_CHANGES_DELAY_MS : 0);
+  await queue.add(data.task, data, { delay, deduplication: { id: destinationDedupId(data.destinationId, data.task), keepLastIfActive: true } });
 }

@@ -1,11 +1,13 @@
 import type pg from "pg";
 import { deleteShopAggregates } from "~/data/aggregates.server";
+import { shopDestinationIds } from "~/data/destinations.server";
 import { deleteMetricsOfRedactedCustomers, deleteShopMetrics, todayInZone } from "~/data/customer-metrics.server";
 import { type MetricsSettings, loadMetricsSettings } from "~/data/settings.server";
 import { shopRowExists } from "~/data/shop.server";
 import { deleteShopFit, markFitFailed, markFitFinished } from "~/data/shop-fit.server";
 import { pgTransaction } from "~/db/pg.server";
-import { errorMessage } from "~/lib/log.server";
+import { consoleLogger, errorMessage } from "~/lib/log.server";
+import { enqueueDestination } from "~/queues/enqueue.server";
 import { type RefitTrigger } from "~/queues/contract";
 import { tableAggregates, writeAggregates, writeDailyCounts } from "./aggregates.server";
 import { fitShop, writeFit } from "./fit.server";
@@ -83,11 +85,25 @@ export async function refitShop(pool: pg.Pool, shop: string, options: RefitOptio
   if (!(Number.isInteger(batchSize) && batchSize > 0)) throw new RangeError(`batchSize ${batchSize} must be a positive whole number`);
   const rebuildFromCustomers = options.rebuildFromCustomers ?? DEFAULT_REBUILD_FROM_CUSTOMERS;
   try {
-    return await refit(pool, shop, { ...options, now, batchSize, rebuildFromCustomers }, startedAt);
+    const report = await refit(pool, shop, { ...options, now, batchSize, rebuildFromCustomers }, startedAt);
+    await askForDestinationPasses(pool, shop);
+    return report;
   } catch (error) {
     // The previous fit (if any) stays in use; the page shows why this one failed.
     await markFitFailed(pool, shop, errorMessage(error)).catch(() => {});
     throw error;
+  }
+}
+
+/**
+ * After a refit many customers' figures changed: each destination of the shop compares
+ * everyone again. Logged, not thrown: the refit is done, and the next refit asks again.
+ */
+async function askForDestinationPasses(pool: pg.Pool, shop: string): Promise<void> {
+  try {
+    for (const destinationId of await shopDestinationIds(pool, shop)) await enqueueDestination({ task: "full", destinationId, reason: "refit" });
+  } catch (error) {
+    consoleLogger.error("could not ask for the destinations' passes after a refit", { shop, error: errorMessage(error) });
   }
 }
 

@@ -5,6 +5,7 @@ import { db } from "~/db.server";
 import { env } from "~/env.server";
 import { consoleLogger as logger, errorMessage } from "~/lib/log.server";
 import { SCHEDULES } from "~/queues/contract";
+import { resealDestinationKeys } from "~/destinations/reseal.server";
 import { requestOverdueRefits } from "~/refit/nightly.server";
 import { WORKER_NODE_FLAGS } from "./node-flags";
 import { exitOnShutdown } from "./shutdown";
@@ -67,10 +68,18 @@ running.handle = await startWorkers({
   shopify: config.TENURE_DEMO_MODE ? undefined : {},
   metrics: { concurrency: DEFAULT_METRICS_CONCURRENCY },
   refit: { nightly: true, worker: false },
+  destinations: { sweep: true },
 });
 if (lifecycle.stopping) await running.handle.close();
 else {
   startRefitProcess();
+  // Key rotation: destination keys still sealed under a retired key are sealed again now.
+  resealDestinationKeys(pgPool())
+    .then((report) => {
+      if (report.resealed > 0) logger.info("destination keys re-sealed under TENURE_ENCRYPTION_KEY", { resealed: report.resealed });
+      for (const u of report.unreadable) logger.error("a destination key cannot be opened with the configured keys", u);
+    })
+    .catch((error: unknown) => logger.error("could not re-seal destination keys", { error: errorMessage(error) }));
   // Refits due but never asked for (lost with Redis, or marked by a migration): now, not at night.
   requestOverdueRefits(pgPool())
     .then((shops) => shops.length > 0 && logger.info("asked for overdue refits", { shops: shops.length }))

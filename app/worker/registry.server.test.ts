@@ -21,6 +21,8 @@ describe("the worker's parse step", () => {
     [QUEUE.backfill, { task: "advance" }],
     [QUEUE.reconcile, { task: "everything" }],
     [QUEUE.maintenance, null],
+    [QUEUE.destinations, { task: "full", destinationId: "7", reason: "because" }],
+    [QUEUE.destinations, { task: "changes", destinationId: "7; DROP TABLE" }],
   ] as const)("refuses a bad %s payload as unrecoverable, naming the queue", (queue, data) => {
     let thrown: unknown;
     try {

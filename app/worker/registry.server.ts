@@ -1,8 +1,10 @@
 import { type PrismaClient } from "@prisma/client";
-import { type Job, type Queue, UnrecoverableError } from "bullmq";
+import { DelayedError, type Job, type Queue, UnrecoverableError } from "bullmq";
 import type pg from "pg";
 import { shopsToReconcile } from "~/data/shop.server";
+import { destinationsWithWork } from "~/data/destinations.server";
 import { refreshPlannerStatistics } from "~/db/planner-statistics.server";
+import { DestinationBusyError, type SyncDeps, runDestinationPass, runErasurePass } from "~/destinations/sync.server";
 import { type DeliveryOutcome, type IngestDeps, processDelivery } from "~/ingest/deliveries.server";
 import { type SweepOptions, type SweepReport, sweepPendingDeliveries } from "~/ingest/sweeper.server";
 import { type BackfillDeps, advanceBackfill, startBackfill } from "~/integrations/bulk-orders.server";
@@ -12,7 +14,7 @@ import { ShopBatches } from "~/lib/shop-batches";
 import { type Logger, errorMessage, silentLogger } from "~/lib/log.server";
 import { type CustomerMetricsJobResult, recomputeAndAskForRefit } from "~/metrics/recompute.server";
 import { PAYLOADS, type Payload, QUEUE, type QueueName } from "~/queues/contract";
-import { enqueueReconcileShops } from "~/queues/enqueue.server";
+import { enqueueDestination, enqueueReconcileShops } from "~/queues/enqueue.server";
 import { type RefitDebounce } from "~/refit/debounce";
 import { requestNightlyRefits } from "~/refit/nightly.server";
 import { type RefitReport, refitShop } from "~/refit/refit.server";
@@ -30,8 +32,11 @@ export function parsePayload<Q extends QueueName>(queue: Q, data: unknown): Payl
 }
 
 /** The BullMQ processor for `queue`: parse, then hand over. */
-export function parsedProcessor<Q extends QueueName, R>(queue: Q, work: (data: Payload<Q>, job: Job) => Promise<R>): (job: Job) => Promise<R> {
-  return async (job: Job) => work(parsePayload(queue, job.data), job);
+export function parsedProcessor<Q extends QueueName, R>(
+  queue: Q,
+  work: (data: Payload<Q>, job: Job, token?: string) => Promise<R>,
+): (job: Job, token?: string) => Promise<R> {
+  return async (job: Job, token?: string) => work(parsePayload(queue, job.data), job, token);
 }
 
 /** A Shopify refusal that retrying cannot cure (no session, 401, a refused query) fails the job for good. */
@@ -157,5 +162,37 @@ export function shopRefitProcessor({ pool, logger = silentLogger }: ShopRefitPro
     const report = await refitShop(pool, data.shop, { trigger: data.trigger });
     logger.info("shop refit done", { ...report });
     return report;
+  });
+}
+
+/** Outbox rows older than this are swept into a pass (younger ones have their job's delay to run). */
+const DESTINATION_SWEEP_AFTER_SECONDS = 60;
+/** How long a pass waits when another pass of its destination runs. */
+const DESTINATION_BUSY_DELAY_MS = 15_000;
+
+/**
+ * destinations: `changes` / `full` run a sync pass, `erase` requests the deletions of
+ * redacted customers (app/destinations/sync.server.ts); `sweep-all` asks for a pass of every
+ * destination with changes or erasures waiting. A pass that finds its destination busy
+ * waits and runs again, without using an attempt.
+ */
+export function destinationsProcessor(deps: SyncDeps) {
+  return parsedProcessor(QUEUE.destinations, async (data, job, token?: string) => {
+    if (data.task === "sweep-all") {
+      const waiting = await destinationsWithWork(deps.pool, DESTINATION_SWEEP_AFTER_SECONDS);
+      for (const d of waiting) {
+        if (d.changes) await enqueueDestination({ task: "changes", destinationId: d.id }, { delayMs: 0 });
+        if (d.erasures) await enqueueDestination({ task: "erase", destinationId: d.id });
+      }
+      return { destinations: waiting.length };
+    }
+    try {
+      if (data.task === "erase") return await runErasurePass(deps, data.destinationId);
+      return await runDestinationPass(deps, data.destinationId, data.task, data.task === "full" ? data.reason : null);
+    } catch (error) {
+      if (!(error instanceof DestinationBusyError)) throw error;
+      await job.moveToDelayed(Date.now() + DESTINATION_BUSY_DELAY_MS, token);
+      throw new DelayedError();
+    }
   });
 }

@@ -8,7 +8,15 @@ import { env } from "~/env.server";
 import { type Logger, consoleLogger, errorMessage } from "~/lib/log.server";
 import { AdminGraphql } from "~/integrations/shopify-admin.server";
 import { type RefitDebounce } from "~/refit/debounce";
-import { backfillProcessor, customerMetricsProcessor, ingestProcessor, maintenanceProcessor, reconcileProcessor, shopRefitProcessor } from "./registry.server";
+import {
+  backfillProcessor,
+  customerMetricsProcessor,
+  destinationsProcessor,
+  ingestProcessor,
+  maintenanceProcessor,
+  reconcileProcessor,
+  shopRefitProcessor,
+} from "./registry.server";
 import { enqueueBackfill } from "~/queues/enqueue.server";
 import { QUEUE, SCHEDULES } from "~/queues/contract";
 import { createWorkerConnection, queueOptions, queuePrefix } from "~/queues/connections.server";
@@ -30,6 +38,8 @@ import { createWorkerConnection, queueOptions, queuePrefix } from "~/queues/conn
  * a busy shop fall behind (ADR 0010 has the freshness benchmark's figures).
  */
 export const DEFAULT_METRICS_CONCURRENCY = 64;
+/** Destination passes at once per process (each waits mostly on its email tool). */
+export const DEFAULT_DESTINATIONS_CONCURRENCY = 4;
 /** Refits in parallel per process: one, so a refit never takes more than one core's share. */
 export const DEFAULT_REFIT_CONCURRENCY = 1;
 /** Connections of the refit's own pool. */
@@ -68,6 +78,12 @@ export interface StartWorkersOptions {
    * `npm run worker` asks; tests would leave it in Redis).
    */
   refit?: { concurrency?: number; worker?: boolean; nightly?: boolean; nightlyPattern?: string } | false;
+  /**
+   * The destinations worker (email tools: app/destinations). false: not in this process.
+   * `sweep`: also register the sweep of destinations with changes or erasures waiting (off
+   * unless asked: `npm run worker` asks; a test's sweep would pick up other tests' rows).
+   */
+  destinations?: { concurrency?: number; sweep?: boolean; sweepEveryMs?: number } | false;
 }
 
 export interface WorkersHandle {
@@ -80,6 +96,8 @@ export interface WorkersHandle {
   metricsWorker?: Worker;
   /** Present unless started with refit: false. */
   refitWorker?: Worker;
+  /** Present unless started with destinations: false. */
+  destinationsWorker?: Worker;
   /** Stops taking jobs, lets in-flight ones finish, and resolves within the shutdown deadline, Redis or not. */
   close(): Promise<{ graceful: boolean }>;
 }
@@ -179,10 +197,31 @@ export async function startWorkers(options: StartWorkersOptions = {}): Promise<W
   }
   const refitWorker = refit?.worker;
 
+  // Destinations: passes wait on the email tools' rate limits, not on this process, so a
+  // few run at once (one per destination at a time: the engine's lock).
+  let destinationsWorker: Worker | undefined;
+  let destinationsQueue: Queue | undefined;
+  let destinationsConnection: Redis | undefined;
+  if (options.destinations !== false) {
+    destinationsWorker = new Worker(QUEUE.destinations, destinationsProcessor({ pool, logger }), {
+      ...workerOptions,
+      connection: connection(),
+      concurrency: options.destinations?.concurrency ?? DEFAULT_DESTINATIONS_CONCURRENCY,
+      // A large initial sync runs for minutes against rate limits: a generous lock, renewed while it runs.
+      lockDuration: Math.max(options.lockDurationMs ?? 30_000, 120_000),
+    });
+    if (options.destinations?.sweep) {
+      destinationsConnection = connection();
+      destinationsQueue = new Queue(QUEUE.destinations, queueOptions(QUEUE.destinations, destinationsConnection));
+      destinationsQueue.on("error", () => {});
+    }
+  }
+
   const named: [string, Worker][] = [["ingest", ingestWorker], ["maintenance", maintenanceWorker]];
   if (backfillWorker) named.push(["backfill", backfillWorker]);
   if (reconcileWorker) named.push(["reconcile", reconcileWorker]);
   if (metricsWorker) named.push(["customer-metrics", metricsWorker]);
+  if (destinationsWorker) named.push(["destinations", destinationsWorker]);
   const lastError = { message: "" };
   for (const [name, worker] of named) logWorkerEvents(name, worker, logger, lastError);
 
@@ -202,6 +241,17 @@ export async function startWorkers(options: StartWorkersOptions = {}): Promise<W
       schedule().catch((error: unknown) => logger.error("could not register the nightly refits", { error: errorMessage(error) }));
     });
   }
+  if (destinationsQueue && destinationsConnection && options.destinations) {
+    const { id, repeat, data } = SCHEDULES.sweepDestinations;
+    const queue = destinationsQueue;
+    const every = options.destinations.sweepEveryMs ?? repeat.every;
+    const schedule = () => queue.upsertJobScheduler(id, { every }, { name: id, data });
+    await schedule();
+    // As the sweeper's: a Redis that restarts empty forgets the schedule.
+    destinationsConnection.on("ready", () => {
+      schedule().catch((error: unknown) => logger.error("could not register the destinations sweep", { error: errorMessage(error) }));
+    });
+  }
   if (sweep) {
     const { id, data } = SCHEDULES.sweepDeliveries;
     const schedule = () => maintenanceQueue.upsertJobScheduler(id, { every: sweep.everyMs }, { name: id, data });
@@ -218,7 +268,7 @@ export async function startWorkers(options: StartWorkersOptions = {}): Promise<W
     closing ??= (async () => {
       const graceful = await drainWithin(deadlineMs, async () => {
         await Promise.allSettled([...named.map(([, worker]) => worker.close()), refit?.close()]);
-        await Promise.allSettled([ingestQueue.close(), maintenanceQueue.close(), reconcileQueue?.close(), refitQueue.close()]);
+        await Promise.allSettled([ingestQueue.close(), maintenanceQueue.close(), reconcileQueue?.close(), refitQueue.close(), destinationsQueue?.close()]);
       });
       if (!graceful) logger.error("shutdown deadline reached: closing Redis connections without waiting", { deadlineMs });
       // With Redis unreachable, BullMQ's close waits on reconnects forever: cut them.
@@ -228,7 +278,7 @@ export async function startWorkers(options: StartWorkersOptions = {}): Promise<W
     return closing;
   };
 
-  return { ingestWorker, maintenanceWorker, backfillWorker, reconcileWorker, metricsWorker, refitWorker, close };
+  return { ingestWorker, maintenanceWorker, backfillWorker, reconcileWorker, metricsWorker, refitWorker, destinationsWorker, close };
 }
 
 export interface StartRefitWorkerOptions {

@@ -15,6 +15,8 @@ process.env.SHOPIFY_API_KEY ??= "test-api-key";
 process.env.SHOPIFY_API_SECRET ??= "test-api-secret";
 process.env.SHOPIFY_APP_URL ??= "https://tenure.test";
 process.env.TENURE_DEMO_MODE ??= "false";
+// Seals destination API keys in tests (app/destinations/secrets.server.ts): 32 bytes, base64.
+process.env.TENURE_ENCRYPTION_KEY ??= "dGVudXJlLXRlc3Qta2V5LTMyLWJ5dGVzLWV4YWN0bHk=";
 
 declare global {
   var __tenureWorkerDb: Promise<string> | undefined;

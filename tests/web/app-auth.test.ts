@@ -262,6 +262,8 @@ describe("with demo mode on, /app serves the demo shop and only it", () => {
       SHOPIFY_API_KEY: "key",
       SHOPIFY_API_SECRET: "secret",
       SHOPIFY_APP_URL: "https://tenure.example",
+      // Required in production (destination keys are sealed with it).
+      TENURE_ENCRYPTION_KEY: "a".repeat(64),
     };
     expect(() => parseEnv({ ...production, TENURE_DEMO_MODE: "true" })).toThrow(InvalidEnvironmentError);
     expect(() => parseEnv({ ...production, TENURE_DEMO_MODE: "true" })).toThrow(/TENURE_DEMO_MODE/);

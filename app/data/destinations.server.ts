@@ -1,0 +1,533 @@
+import { type RawTx, type Queryable, pgQuery } from "~/db/pg.server";
+
+// The Destination* tables' SQL (app/destinations/README.md has the flow): the outbox the
+// live path marks, the redaction's erasure rows, and the sync engine's reads and writes.
+// The Destinations page's reads are in destination-status.server.ts.
+
+// ------------------------------------------------------------------ the live path
+
+// Every change marks a new changedAt, even within one millisecond of the last: the engine
+// deletes an outbox row only when its changedAt is still the one it read, so a change that
+// lands while a pass sends the customer keeps the row for the next pass.
+const MARK_CHANGES_SQL = `WITH marked AS (
+  INSERT INTO "DestinationOutbox" ("destinationId", "customerId", "changedAt")
+  SELECT d.id, c.id, clock_timestamp() AT TIME ZONE 'UTC' FROM "Destination" AS d CROSS JOIN unnest($2::bigint[]) AS c(id)
+  WHERE d.shop = $1
+  ON CONFLICT ("destinationId", "customerId") DO UPDATE
+    SET "changedAt" = GREATEST(EXCLUDED."changedAt", "DestinationOutbox"."changedAt" + interval '1 millisecond')
+  RETURNING "destinationId")
+SELECT DISTINCT "destinationId"::text AS id FROM marked`;
+
+/**
+ * Puts these customers in the outbox of every destination of the shop; returns the ids of
+ * the destinations marked. One prepared statement: a shop without destinations costs one
+ * index probe (the live recompute runs it on every write).
+ */
+export async function markDestinationChanges(db: Queryable, shop: string, customerIds: readonly string[]): Promise<string[]> {
+  if (customerIds.length === 0) return [];
+  const result = await db.query<{ id: string }>(pgQuery(MARK_CHANGES_SQL, [shop, customerIds], true));
+  return result.rows.map((row) => row.id);
+}
+
+/** Every destination of the shop (a refit's full pass). */
+export async function shopDestinationIds(db: Queryable, shop: string): Promise<string[]> {
+  const result = await db.query<{ id: string }>(`SELECT id::text AS id FROM "Destination" WHERE shop = $1 ORDER BY id`, [shop]);
+  return result.rows.map((row) => row.id);
+}
+
+// ------------------------------------------------------------------ redaction and uninstall
+
+/**
+ * customers/redact, inside the redaction's transaction: what each destination of the shop
+ * holds of the customer becomes an erasure request (email and remote id, kept only until
+ * the destination confirmed), and their member and outbox rows go. Returns the ids of the
+ * destinations with an erasure to request.
+ */
+export async function recordDestinationErasures(tx: RawTx, shop: string, customerId: bigint): Promise<string[]> {
+  const rows = await tx.$queryRaw<{ id: string }[]>`
+    WITH gone AS (
+      DELETE FROM "DestinationMember" AS m USING "Destination" AS d
+      WHERE d.id = m."destinationId" AND d.shop = ${shop} AND m."customerId" = ${customerId}::bigint
+      RETURNING m."destinationId", m."customerId", m.email, m."remoteProfileId"),
+    recorded AS (
+      INSERT INTO "DestinationErasure" ("destinationId", "customerId", email, "remoteProfileId")
+      SELECT "destinationId", "customerId", email, "remoteProfileId" FROM gone
+      RETURNING "destinationId")
+    SELECT DISTINCT "destinationId"::text AS id FROM recorded`;
+  await tx.$executeRaw`
+    DELETE FROM "DestinationOutbox" AS o USING "Destination" AS d
+    WHERE d.id = o."destinationId" AND d.shop = ${shop} AND o."customerId" = ${customerId}::bigint`;
+  return rows.map((row) => row.id);
+}
+
+/**
+ * shop/redact and app/uninstalled: the shop's destinations go, and with them (cascade) their
+ * sealed keys, segments, members, outbox, runs, failures and pending erasures. Syncs stop.
+ */
+export async function deleteShopDestinations(tx: RawTx, shop: string): Promise<number> {
+  return tx.$executeRaw`DELETE FROM "Destination" WHERE shop = ${shop}`;
+}
+
+// ------------------------------------------------------------------ destinations
+
+export interface DestinationRow {
+  id: string;
+  shop: string;
+  kind: string;
+  status: "active" | "paused";
+  notice: string | null;
+  sealedCredentials: string;
+  account: Record<string, unknown>;
+  consentScope: "subscribed" | "all";
+  connectedAt: Date;
+}
+
+const DESTINATION_COLUMNS = `id::text AS id, shop, kind, status, notice, "sealedCredentials", account, "consentScope", "connectedAt"`;
+
+export async function readDestination(db: Queryable, id: string): Promise<DestinationRow | null> {
+  const result = await db.query<DestinationRow>(`SELECT ${DESTINATION_COLUMNS} FROM "Destination" WHERE id = $1::bigint`, [id]);
+  return result.rows[0] ?? null;
+}
+
+export async function readShopDestination(db: Queryable, shop: string, kind: string): Promise<DestinationRow | null> {
+  const result = await db.query<DestinationRow>(`SELECT ${DESTINATION_COLUMNS} FROM "Destination" WHERE shop = $1 AND kind = $2`, [shop, kind]);
+  return result.rows[0] ?? null;
+}
+
+/**
+ * Connects (or reconnects) a destination: the sealed key and the account's public facts
+ * stored, status active, the notice cleared. A reconnect keeps the chosen segments and
+ * members; `account` is merged over the stored one (an audience chosen earlier stays).
+ */
+export async function upsertDestination(
+  db: Queryable,
+  input: { shop: string; kind: string; sealedCredentials: string; account: Record<string, unknown> },
+): Promise<DestinationRow> {
+  const result = await db.query<DestinationRow>(
+    `INSERT INTO "Destination" (shop, kind, "sealedCredentials", account, status, notice)
+     VALUES ($1, $2, $3, $4::jsonb, 'active', NULL)
+     ON CONFLICT (shop, kind) DO UPDATE SET "sealedCredentials" = EXCLUDED."sealedCredentials",
+       account = "Destination".account || EXCLUDED.account, status = 'active', notice = NULL, "updatedAt" = now() AT TIME ZONE 'UTC'
+     RETURNING ${DESTINATION_COLUMNS}`,
+    [input.shop, input.kind, input.sealedCredentials, JSON.stringify(input.account)],
+  );
+  return result.rows[0]!;
+}
+
+export async function updateSealedCredentials(db: Queryable, id: string, sealed: string, previous: string): Promise<boolean> {
+  const result = await db.query(`UPDATE "Destination" SET "sealedCredentials" = $2 WHERE id = $1::bigint AND "sealedCredentials" = $3`, [id, sealed, previous]);
+  return (result.rowCount ?? 0) > 0;
+}
+
+/** Every destination's id, shop, kind and sealed key (the re-seal after a key rotation). */
+export async function allSealedCredentials(db: Queryable): Promise<{ id: string; shop: string; kind: string; sealedCredentials: string }[]> {
+  const result = await db.query<{ id: string; shop: string; kind: string; sealedCredentials: string }>(
+    `SELECT id::text AS id, shop, kind, "sealedCredentials" FROM "Destination" ORDER BY id`,
+  );
+  return result.rows;
+}
+
+/** Merges public facts into the account (Mailchimp's audience); `clearMembers`: the destination's list changed, nothing is held there. */
+export async function mergeDestinationAccount(db: Queryable, id: string, facts: Record<string, unknown>): Promise<void> {
+  await db.query(`UPDATE "Destination" SET account = account || $2::jsonb, "updatedAt" = now() AT TIME ZONE 'UTC' WHERE id = $1::bigint`, [id, JSON.stringify(facts)]);
+}
+
+/** The destination's remote list changed (another Mailchimp audience): nothing Tenure sent is there. */
+export async function forgetDestinationMembers(db: Queryable, id: string): Promise<void> {
+  await db.query(`DELETE FROM "DestinationMember" WHERE "destinationId" = $1::bigint`, [id]);
+  await db.query(`UPDATE "DestinationSegment" SET "remoteId" = NULL WHERE "destinationId" = $1::bigint`, [id]);
+  await db.query(`UPDATE "Destination" SET account = account - 'retiredTargets' WHERE id = $1::bigint`, [id]);
+}
+
+export async function pauseDestination(db: Queryable, id: string, notice: string): Promise<void> {
+  await db.query(`UPDATE "Destination" SET status = 'paused', notice = $2, "updatedAt" = now() AT TIME ZONE 'UTC' WHERE id = $1::bigint`, [id, notice]);
+}
+
+export async function setDestinationConsentScope(db: Queryable, id: string, scope: "subscribed" | "all"): Promise<void> {
+  await db.query(`UPDATE "Destination" SET "consentScope" = $2, "updatedAt" = now() AT TIME ZONE 'UTC' WHERE id = $1::bigint`, [id, scope]);
+}
+
+export async function deleteDestination(db: Queryable, id: string): Promise<void> {
+  await db.query(`DELETE FROM "Destination" WHERE id = $1::bigint`, [id]);
+}
+
+/** Destinations with outbox rows older than `olderThanSeconds` or erasures waiting (the sweep). */
+export async function destinationsWithWork(db: Queryable, olderThanSeconds: number): Promise<{ id: string; changes: boolean; erasures: boolean }[]> {
+  const result = await db.query<{ id: string; changes: boolean; erasures: boolean }>(
+    `SELECT d.id::text AS id,
+            EXISTS (SELECT 1 FROM "DestinationOutbox" o WHERE o."destinationId" = d.id
+                    AND o."changedAt" < (now() AT TIME ZONE 'UTC') - make_interval(secs => $1)) AS changes,
+            EXISTS (SELECT 1 FROM "DestinationErasure" e WHERE e."destinationId" = d.id) AS erasures
+     FROM "Destination" AS d WHERE d.status = 'active'`,
+    [olderThanSeconds],
+  );
+  return result.rows.filter((row) => row.changes || row.erasures);
+}
+
+// ------------------------------------------------------------------ segments (targets)
+
+export interface DestinationSegmentRow {
+  segmentKey: string;
+  remoteId: string | null;
+  remoteName: string | null;
+}
+
+export async function readDestinationSegments(db: Queryable, destinationId: string): Promise<DestinationSegmentRow[]> {
+  const result = await db.query<DestinationSegmentRow>(
+    `SELECT "segmentKey", "remoteId", "remoteName" FROM "DestinationSegment" WHERE "destinationId" = $1::bigint ORDER BY "addedAt", "segmentKey"`,
+    [destinationId],
+  );
+  return result.rows;
+}
+
+/**
+ * Replaces the chosen segments. A removed segment's remote id moves to the account's
+ * retiredTargets (the next full pass takes its members out of it, then forgets it); a
+ * segment chosen again gets its remote id back. Returns the keys added and removed.
+ */
+export async function replaceDestinationSegments(db: Queryable, destinationId: string, keys: readonly string[]): Promise<{ added: string[]; removed: string[] }> {
+  const current = await readDestinationSegments(db, destinationId);
+  const currentKeys = new Set(current.map((s) => s.segmentKey));
+  const wanted = new Set(keys);
+  const added = [...wanted].filter((key) => !currentKeys.has(key));
+  const removed = current.filter((s) => !wanted.has(s.segmentKey));
+  const retiredAdd: Record<string, string> = {};
+  for (const s of removed) if (s.remoteId !== null) retiredAdd[s.segmentKey] = s.remoteId;
+  const destination = await db.query<{ retired: Record<string, string> | null }>(
+    `SELECT account -> 'retiredTargets' AS retired FROM "Destination" WHERE id = $1::bigint`,
+    [destinationId],
+  );
+  const retired: Record<string, string> = { ...(destination.rows[0]?.retired ?? {}), ...retiredAdd };
+  for (const key of added) delete retired[key];
+  const restored = (key: string) => destination.rows[0]?.retired?.[key] ?? null;
+  if (removed.length > 0) {
+    await db.query(`DELETE FROM "DestinationSegment" WHERE "destinationId" = $1::bigint AND "segmentKey" = ANY($2::text[])`, [
+      destinationId,
+      removed.map((s) => s.segmentKey),
+    ]);
+  }
+  for (const key of added) {
+    await db.query(
+      `INSERT INTO "DestinationSegment" ("destinationId", "segmentKey", "remoteId") VALUES ($1::bigint, $2, $3) ON CONFLICT DO NOTHING`,
+      [destinationId, key, restored(key)],
+    );
+  }
+  await db.query(`UPDATE "Destination" SET account = jsonb_set(account, '{retiredTargets}', $2::jsonb), "updatedAt" = now() AT TIME ZONE 'UTC' WHERE id = $1::bigint`, [
+    destinationId,
+    JSON.stringify(retired),
+  ]);
+  return { added, removed: removed.map((s) => s.segmentKey) };
+}
+
+export async function saveSegmentRemoteIds(db: Queryable, destinationId: string, targets: readonly { segmentKey: string; remoteId: string; remoteName: string }[]): Promise<void> {
+  if (targets.length === 0) return;
+  await db.query(
+    `UPDATE "DestinationSegment" AS s SET "remoteId" = t.remote_id, "remoteName" = t.remote_name
+     FROM unnest($2::text[], $3::text[], $4::text[]) AS t(key, remote_id, remote_name)
+     WHERE s."destinationId" = $1::bigint AND s."segmentKey" = t.key`,
+    [destinationId, targets.map((t) => t.segmentKey), targets.map((t) => t.remoteId), targets.map((t) => t.remoteName)],
+  );
+}
+
+/** Retired targets (segments no longer chosen) that no member holds any more are forgotten. */
+export async function forgetEmptyRetiredTargets(db: Queryable, destinationId: string): Promise<void> {
+  await db.query(
+    `UPDATE "Destination" AS d SET account = jsonb_set(d.account, '{retiredTargets}', COALESCE((
+       SELECT jsonb_object_agg(r.key, r.value) FROM jsonb_each(d.account -> 'retiredTargets') AS r
+       WHERE EXISTS (SELECT 1 FROM "DestinationMember" m WHERE m."destinationId" = d.id AND r.key = ANY(m.segments))), '{}'::jsonb))
+     WHERE d.id = $1::bigint AND d.account ? 'retiredTargets'`,
+    [destinationId],
+  );
+}
+
+// ------------------------------------------------------------------ the engine's candidates
+
+export interface OutboxEntry {
+  customerId: string;
+  /** As stored (text, microseconds kept): the row leaves only if it still has this value. */
+  changedAt: string;
+}
+
+/** Outbox rows changed up to `until`, oldest first, after the keyset position `after`. */
+export async function readOutboxBatch(
+  db: Queryable,
+  destinationId: string,
+  until: Date,
+  after: OutboxEntry | null,
+  limit: number,
+): Promise<OutboxEntry[]> {
+  const result = await db.query<OutboxEntry>(
+    `SELECT "customerId"::text AS "customerId", "changedAt"::text AS "changedAt" FROM "DestinationOutbox"
+     WHERE "destinationId" = $1::bigint AND "changedAt" <= $2::timestamp
+       AND ($3::timestamp IS NULL OR ("changedAt", "customerId") > ($3::timestamp, $4::bigint))
+     ORDER BY "changedAt", "customerId" LIMIT $5`,
+    [destinationId, until.toISOString(), after?.changedAt ?? null, after?.customerId ?? "0", limit],
+  );
+  return result.rows;
+}
+
+export async function countOutbox(db: Queryable, destinationId: string, until: Date): Promise<number> {
+  const result = await db.query<{ n: string }>(
+    `SELECT count(*)::text AS n FROM "DestinationOutbox" WHERE "destinationId" = $1::bigint AND "changedAt" <= $2::timestamp`,
+    [destinationId, until.toISOString()],
+  );
+  return Number(result.rows[0]?.n ?? 0);
+}
+
+const FULL_CANDIDATES_SQL = `
+  (SELECT "customerId" AS id FROM "CustomerMetrics" WHERE shop = $1 AND "customerId" > $3::bigint
+     AND (segment = ANY($4::text[]) OR behaviours && $4::text[]) ORDER BY "customerId" LIMIT $5)
+  UNION
+  (SELECT "customerId" FROM "DestinationMember" WHERE "destinationId" = $2::bigint AND "customerId" > $3::bigint ORDER BY "customerId" LIMIT $5)`;
+
+/**
+ * A full pass's next customers after `afterCustomerId`: those in a chosen segment and those
+ * the destination holds (keyset on the customer id).
+ */
+export async function readFullBatch(
+  db: Queryable,
+  shop: string,
+  destinationId: string,
+  chosen: readonly string[],
+  afterCustomerId: string,
+  limit: number,
+): Promise<string[]> {
+  const result = await db.query<{ id: string }>(`SELECT id::text AS id FROM (${FULL_CANDIDATES_SQL}) AS u ORDER BY u.id LIMIT $5`, [
+    shop,
+    destinationId,
+    afterCustomerId,
+    chosen,
+    limit,
+  ]);
+  return result.rows.map((row) => row.id);
+}
+
+export async function countFullCandidates(db: Queryable, shop: string, destinationId: string, chosen: readonly string[]): Promise<number> {
+  const result = await db.query<{ n: string }>(
+    `SELECT count(*)::text AS n FROM (
+       SELECT "customerId" FROM "CustomerMetrics" WHERE shop = $1 AND (segment = ANY($3::text[]) OR behaviours && $3::text[])
+       UNION SELECT "customerId" FROM "DestinationMember" WHERE "destinationId" = $2::bigint) AS u`,
+    [shop, destinationId, chosen],
+  );
+  return Number(result.rows[0]?.n ?? 0);
+}
+
+/** One customer as the engine compares them: Shopify's profile, consent, metrics, and what the destination holds. */
+export interface CustomerSyncState {
+  customerId: string;
+  email: string | null;
+  firstName: string | null;
+  lastName: string | null;
+  phone: string | null;
+  emailConsentState: string | null;
+  /** A metrics row exists. */
+  scored: boolean;
+  /** Email present, consent as the destination's scope asks, and scored. */
+  sendable: boolean;
+  segment: string | null;
+  behaviours: string[];
+  netSpentMinor: string | null;
+  predictedClvMinor: string | null;
+  expectedPurchases365d: number | null;
+  expectedOrderValueMinor: string | null;
+  chanceOfOrder90d: number | null;
+  pAlive: number | null;
+  /** YYYY-MM-DD (the shop's day). */
+  expectedNextOrderDay: string | null;
+  member: { email: string; remoteProfileId: string | null; segments: string[]; syncedHash: string | null } | null;
+}
+
+interface StateRow extends Omit<CustomerSyncState, "member"> {
+  member_email: string | null;
+  member_remote_id: string | null;
+  member_segments: string[] | null;
+  member_hash: string | null;
+}
+
+export async function readCustomerSyncStates(
+  db: Queryable,
+  shop: string,
+  destinationId: string,
+  consentScope: "subscribed" | "all",
+  customerIds: readonly string[],
+): Promise<CustomerSyncState[]> {
+  const result = await db.query<StateRow>(
+    `SELECT ids.id::text AS "customerId", c.email, c."firstName", c."lastName", c.phone, c."emailConsentState",
+            m."customerId" IS NOT NULL AS scored,
+            (c.email IS NOT NULL AND btrim(c.email) <> '' AND m."customerId" IS NOT NULL
+             AND ($4 = 'all' OR c."emailConsentState" = 'SUBSCRIBED')) AS sendable,
+            m.segment, COALESCE(m.behaviours, '{}') AS behaviours, m."netSpentMinor"::text AS "netSpentMinor",
+            m."predictedClvMinor"::text AS "predictedClvMinor", m."expectedPurchases365d",
+            m."expectedOrderValueMinor"::text AS "expectedOrderValueMinor", m."chanceOfOrder90d", m."pAlive",
+            to_char(m."expectedNextOrderDay", 'YYYY-MM-DD') AS "expectedNextOrderDay",
+            dm.email AS member_email, dm."remoteProfileId" AS member_remote_id, dm.segments AS member_segments, dm."syncedHash" AS member_hash
+     FROM unnest($3::bigint[]) AS ids(id)
+     LEFT JOIN "Customer" AS c ON c.shop = $1 AND c.id = ids.id
+     LEFT JOIN "CustomerMetrics" AS m ON m.shop = $1 AND m."customerId" = ids.id
+     LEFT JOIN "DestinationMember" AS dm ON dm."destinationId" = $2::bigint AND dm."customerId" = ids.id
+     ORDER BY ids.id`,
+    [shop, destinationId, customerIds, consentScope],
+  );
+  return result.rows.map(({ member_email, member_remote_id, member_segments, member_hash, ...row }) => ({
+    ...row,
+    member: member_email === null ? null : { email: member_email, remoteProfileId: member_remote_id, segments: member_segments ?? [], syncedHash: member_hash },
+  }));
+}
+
+// ------------------------------------------------------------------ the engine's writes
+
+export interface MemberWrite {
+  customerId: string;
+  email: string;
+  remoteProfileId: string | null;
+  segments: string[];
+  syncedHash: string;
+}
+
+/**
+ * What the destination now holds: members written (or deleted when they hold nothing).
+ * A customer redacted while the pass sent them has no Customer row any more: their write
+ * becomes an erasure request instead, so the redaction still reaches the destination.
+ * The Customer rows are held (KEY SHARE) until commit, so a redaction waits for this write
+ * and then finds the member rows it must erase.
+ */
+export async function writeMembers(db: Queryable, shop: string, destinationId: string, writes: readonly MemberWrite[], deletes: readonly string[]): Promise<void> {
+  const ids = [...writes.map((w) => w.customerId), ...deletes];
+  if (ids.length === 0) return;
+  const live = await db.query<{ id: string }>(
+    `SELECT id::text AS id FROM "Customer" WHERE shop = $1 AND id = ANY($2::bigint[]) ORDER BY id FOR KEY SHARE`,
+    [shop, ids],
+  );
+  const exists = new Set(live.rows.map((row) => row.id));
+  const kept = writes.filter((w) => exists.has(w.customerId));
+  const redacted = writes.filter((w) => !exists.has(w.customerId));
+  if (kept.length > 0) {
+    await db.query(
+      `INSERT INTO "DestinationMember" ("destinationId", "customerId", email, "remoteProfileId", segments, "syncedHash", "syncedAt")
+       SELECT $1::bigint, t.id, t.email, t.remote_id, string_to_array(t.segments, ','), t.hash, now() AT TIME ZONE 'UTC'
+       FROM unnest($2::bigint[], $3::text[], $4::text[], $5::text[], $6::text[]) AS t(id, email, remote_id, segments, hash)
+       ON CONFLICT ("destinationId", "customerId") DO UPDATE SET email = EXCLUDED.email,
+         "remoteProfileId" = COALESCE(EXCLUDED."remoteProfileId", "DestinationMember"."remoteProfileId"),
+         segments = EXCLUDED.segments, "syncedHash" = EXCLUDED."syncedHash", "syncedAt" = EXCLUDED."syncedAt"`,
+      [
+        destinationId,
+        kept.map((w) => w.customerId),
+        kept.map((w) => w.email),
+        kept.map((w) => w.remoteProfileId),
+        kept.map((w) => w.segments.join(",")),
+        kept.map((w) => w.syncedHash),
+      ],
+    );
+  }
+  if (redacted.length > 0) {
+    await db.query(
+      `INSERT INTO "DestinationErasure" ("destinationId", "customerId", email, "remoteProfileId")
+       SELECT $1::bigint, t.id, t.email, t.remote_id FROM unnest($2::bigint[], $3::text[], $4::text[]) AS t(id, email, remote_id)`,
+      [destinationId, redacted.map((w) => w.customerId), redacted.map((w) => w.email), redacted.map((w) => w.remoteProfileId)],
+    );
+  }
+  if (deletes.length > 0) {
+    await db.query(`DELETE FROM "DestinationMember" WHERE "destinationId" = $1::bigint AND "customerId" = ANY($2::bigint[])`, [destinationId, deletes]);
+  }
+}
+
+/** Outbox rows leave only if unchanged since they were read: a newer change stays for the next pass. */
+export async function deleteOutboxIfUnchanged(db: Queryable, destinationId: string, entries: readonly OutboxEntry[]): Promise<number> {
+  if (entries.length === 0) return 0;
+  const result = await db.query(
+    `DELETE FROM "DestinationOutbox" AS o USING unnest($2::bigint[], $3::timestamp[]) AS t(id, changed_at)
+     WHERE o."destinationId" = $1::bigint AND o."customerId" = t.id AND o."changedAt" = t.changed_at`,
+    [destinationId, entries.map((e) => e.customerId), entries.map((e) => e.changedAt)],
+  );
+  return result.rowCount ?? 0;
+}
+
+export async function recordDestinationFailures(
+  db: Queryable,
+  destinationId: string,
+  runId: string | null,
+  failures: readonly { customerId: string; email: string | null; reason: string }[],
+): Promise<void> {
+  if (failures.length === 0) return;
+  await db.query(
+    `INSERT INTO "DestinationFailure" ("destinationId", "runId", "customerId", email, reason)
+     SELECT $1::bigint, $2::bigint, t.id, t.email, t.reason FROM unnest($3::bigint[], $4::text[], $5::text[]) AS t(id, email, reason)`,
+    [destinationId, runId, failures.map((f) => f.customerId), failures.map((f) => f.email), failures.map((f) => f.reason)],
+  );
+}
+
+// ------------------------------------------------------------------ runs
+
+export type RunKind = "initial" | "full" | "changes";
+export type RunStatus = "running" | "done" | "failed" | "paused";
+
+export async function startDestinationRun(db: Queryable, destinationId: string, kind: RunKind, total: number | null): Promise<string> {
+  const result = await db.query<{ id: string }>(
+    `INSERT INTO "DestinationRun" ("destinationId", kind, total) VALUES ($1::bigint, $2, $3) RETURNING id::text AS id`,
+    [destinationId, kind, total],
+  );
+  return result.rows[0]!.id;
+}
+
+export interface RunCounts {
+  compared: number;
+  sent: number;
+  failed: number;
+  leftOut: number;
+}
+
+export async function updateDestinationRun(db: Queryable, runId: string, counts: RunCounts): Promise<void> {
+  await db.query(`UPDATE "DestinationRun" SET compared = $2, sent = $3, failed = $4, "leftOut" = $5 WHERE id = $1::bigint`, [
+    runId,
+    counts.compared,
+    counts.sent,
+    counts.failed,
+    counts.leftOut,
+  ]);
+}
+
+export async function finishDestinationRun(db: Queryable, runId: string, status: Exclude<RunStatus, "running">, counts: RunCounts, error: string | null = null): Promise<void> {
+  await db.query(
+    `UPDATE "DestinationRun" SET status = $2, compared = $3, sent = $4, failed = $5, "leftOut" = $6, error = $7, "finishedAt" = now() AT TIME ZONE 'UTC'
+     WHERE id = $1::bigint`,
+    [runId, status, counts.compared, counts.sent, counts.failed, counts.leftOut, error],
+  );
+}
+
+// ------------------------------------------------------------------ erasures
+
+export interface ErasureRow {
+  id: string;
+  customerId: string;
+  email: string;
+  remoteProfileId: string | null;
+}
+
+export async function readErasures(db: Queryable, destinationId: string, limit: number): Promise<ErasureRow[]> {
+  const result = await db.query<ErasureRow>(
+    `SELECT id::text AS id, "customerId"::text AS "customerId", email, "remoteProfileId" FROM "DestinationErasure"
+     WHERE "destinationId" = $1::bigint ORDER BY id LIMIT $2`,
+    [destinationId, limit],
+  );
+  return result.rows;
+}
+
+export async function deleteErasures(db: Queryable, ids: readonly string[]): Promise<void> {
+  if (ids.length > 0) await db.query(`DELETE FROM "DestinationErasure" WHERE id = ANY($1::bigint[])`, [ids]);
+}
+
+export async function noteErasureFailure(db: Queryable, ids: readonly string[], error: string): Promise<void> {
+  if (ids.length > 0) await db.query(`UPDATE "DestinationErasure" SET attempts = attempts + 1, "lastError" = $2 WHERE id = ANY($1::bigint[])`, [ids, error]);
+}
+
+// ------------------------------------------------------------------ one pass at a time
+
+/** Session advisory lock of one destination's passes (held on the pass's own connection). */
+export async function tryLockDestination(db: Queryable, destinationId: string): Promise<boolean> {
+  const result = await db.query<{ locked: boolean }>(`SELECT pg_try_advisory_lock(hashtextextended('destination:' || $1, 0)) AS locked`, [destinationId]);
+  return result.rows[0]?.locked === true;
+}
+
+export async function unlockDestination(db: Queryable, destinationId: string): Promise<void> {
+  await db.query(`SELECT pg_advisory_unlock(hashtextextended('destination:' || $1, 0))`, [destinationId]);
+}

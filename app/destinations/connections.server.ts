@@ -1,0 +1,129 @@
+import type pg from "pg";
+import { BEHAVIOURAL_SEGMENT_KEYS } from "~/analytics/behaviour";
+import {
+  deleteDestination,
+  forgetDestinationMembers,
+  mergeDestinationAccount,
+  readShopDestination,
+  replaceDestinationSegments,
+  setDestinationConsentScope,
+  upsertDestination,
+} from "~/data/destinations.server";
+import { pgTransaction } from "~/db/pg.server";
+import { RFM_SEGMENT_KEYS } from "~/display/segment-names";
+import { type DestinationJob } from "~/queues/contract";
+import { enqueueDestination } from "~/queues/enqueue.server";
+import { DESTINATION_KINDS, type DestinationKind } from "./adapter";
+import { type Audience, mailchimpAudiences, verifyKey } from "./adapters.server";
+import { destinationSecretContext, openSecret, sealSecret } from "./secrets.server";
+
+// What the Destinations page does to a shop's email tools: connect with a key (checked by a
+// real call, then sealed), choose the Mailchimp audience, the segments and the consent
+// scope, ask for a sync, disconnect. No function here returns the API key: the page only
+// ever gets the account's public facts (read by app/data/destination-status.server.ts).
+
+/** A refusal the page shows as it is (bad input, a kind that is not connected). Nothing was written. */
+export class DestinationRequestError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "DestinationRequestError";
+  }
+}
+
+export type ConnectOutcome = { ok: true } | { ok: false; reason: string; missingScopes?: string[] };
+
+function checkedKind(kind: string): DestinationKind {
+  if (!DESTINATION_KINDS.includes(kind as DestinationKind)) throw new DestinationRequestError(`"${kind}" is not an email tool Tenure syncs to (${DESTINATION_KINDS.join(", ")})`);
+  return kind as DestinationKind;
+}
+
+async function connected(pool: pg.Pool, shop: string, kind: DestinationKind) {
+  const destination = await readShopDestination(pool, shop, kind);
+  if (!destination) throw new DestinationRequestError(`${kind} is not connected for ${shop}`);
+  return destination;
+}
+
+/** Asks for a pass; Redis being down is reported to the caller (the sweep would only pick outbox rows up, not a full pass). */
+async function enqueue(job: DestinationJob): Promise<void> {
+  await enqueueDestination(job);
+}
+
+/**
+ * Connects (or reconnects) an email tool: the key is checked with a real call; on success it
+ * is sealed and stored with the account's public facts, the destination is active (a
+ * reconnect un-pauses it) and a pass of the waiting changes is queued. On failure nothing
+ * is stored and the reason (and missing scopes) come back.
+ */
+export async function connectDestination(pool: pg.Pool, shop: string, kind: string, input: { apiKey: string }): Promise<ConnectOutcome> {
+  const checked = checkedKind(kind);
+  const apiKey = input.apiKey.trim();
+  if (apiKey === "") return { ok: false, reason: "Paste an API key: the field is empty." };
+  const verification = await verifyKey(checked, apiKey);
+  if (!verification.ok) return { ok: false, reason: verification.reason, missingScopes: verification.missingScopes };
+  const sealed = sealSecret(apiKey, destinationSecretContext(shop, checked));
+  const destination = await upsertDestination(pool, { shop, kind: checked, sealedCredentials: sealed, account: verification.account });
+  await enqueue({ task: "changes", destinationId: destination.id });
+  await enqueue({ task: "erase", destinationId: destination.id });
+  return { ok: true };
+}
+
+/** The connected Mailchimp account's audiences (one call to Mailchimp). */
+export async function listAudiences(pool: pg.Pool, shop: string): Promise<Audience[]> {
+  const destination = await connected(pool, shop, "mailchimp");
+  const { plaintext } = openSecret(destination.sealedCredentials, destinationSecretContext(shop, "mailchimp"));
+  return mailchimpAudiences(plaintext);
+}
+
+/**
+ * Chooses the Mailchimp audience Tenure's tags go to. Another audience than before holds
+ * nothing Tenure sent: members are forgotten and a full pass sends everyone there.
+ */
+export async function chooseAudience(pool: pg.Pool, shop: string, audienceId: string): Promise<void> {
+  const destination = await connected(pool, shop, "mailchimp");
+  const audience = (await listAudiences(pool, shop)).find((a) => a.id === audienceId);
+  if (!audience) throw new DestinationRequestError(`Mailchimp has no audience "${audienceId}" for this key`);
+  if (destination.account.audienceId === audience.id) return;
+  await pgTransaction(pool, async (_tx, client) => {
+    await mergeDestinationAccount(client, destination.id, { audienceId: audience.id, audienceName: audience.name });
+    await forgetDestinationMembers(client, destination.id);
+  });
+  await enqueue({ task: "full", destinationId: destination.id, reason: "initial" });
+}
+
+const SEGMENT_KEYS: ReadonlySet<string> = new Set([...RFM_SEGMENT_KEYS, ...BEHAVIOURAL_SEGMENT_KEYS]);
+
+/**
+ * The segments a destination receives. Added segments get an initial full pass (their
+ * lists created, their customers sent); removed ones a full pass too (their members leave
+ * the lists). Unknown keys are refused and nothing changes.
+ */
+export async function setDestinationSegments(pool: pg.Pool, shop: string, kind: string, segmentKeys: readonly string[]): Promise<{ added: string[]; removed: string[] }> {
+  const unknown = segmentKeys.filter((key) => !SEGMENT_KEYS.has(key));
+  if (unknown.length > 0) throw new DestinationRequestError(`unknown segment ${unknown.map((k) => `"${k}"`).join(", ")}`);
+  const destination = await connected(pool, shop, checkedKind(kind));
+  const change = await pgTransaction(pool, (_tx, client) => replaceDestinationSegments(client, destination.id, [...new Set(segmentKeys)]));
+  if (change.added.length > 0) await enqueue({ task: "full", destinationId: destination.id, reason: "initial" });
+  else if (change.removed.length > 0) await enqueue({ task: "full", destinationId: destination.id, reason: "settings" });
+  return change;
+}
+
+/** Who is sent: subscribed customers only (default) or everyone in the chosen segments. A change compares everyone again. */
+export async function setConsentScope(pool: pg.Pool, shop: string, kind: string, scope: "subscribed" | "all"): Promise<void> {
+  if (scope !== "subscribed" && scope !== "all") throw new DestinationRequestError(`consent scope must be "subscribed" or "all", not "${String(scope)}"`);
+  const destination = await connected(pool, shop, checkedKind(kind));
+  if (destination.consentScope === scope) return;
+  await setDestinationConsentScope(pool, destination.id, scope);
+  await enqueue({ task: "full", destinationId: destination.id, reason: "settings" });
+}
+
+/** "Sync now": every customer compared with what the destination holds. */
+export async function requestSync(pool: pg.Pool, shop: string, kind: string): Promise<void> {
+  const destination = await connected(pool, shop, checkedKind(kind));
+  await enqueue({ task: "full", destinationId: destination.id, reason: "manual" });
+}
+
+/** Stops the sync and deletes the key (and what Tenure recorded of the destination). The tool's lists stay. */
+export async function disconnectDestination(pool: pg.Pool, shop: string, kind: string): Promise<void> {
+  const destination = await readShopDestination(pool, shop, checkedKind(kind));
+  if (destination) await deleteDestination(pool, destination.id);
+}

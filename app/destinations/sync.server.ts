@@ -1,0 +1,400 @@
+import { createHash } from "node:crypto";
+import type pg from "pg";
+import { minorToMajor } from "~/analytics/money";
+import {
+  type CustomerSyncState,
+  type DestinationRow,
+  type MemberWrite,
+  type OutboxEntry,
+  type RunCounts,
+  type RunKind,
+  countFullCandidates,
+  countOutbox,
+  deleteErasures,
+  deleteOutboxIfUnchanged,
+  finishDestinationRun,
+  forgetEmptyRetiredTargets,
+  noteErasureFailure,
+  pauseDestination,
+  readCustomerSyncStates,
+  readDestination,
+  readDestinationSegments,
+  readErasures,
+  readFullBatch,
+  readOutboxBatch,
+  recordDestinationFailures,
+  saveSegmentRemoteIds,
+  startDestinationRun,
+  tryLockDestination,
+  unlockDestination,
+  updateDestinationRun,
+  updateSealedCredentials,
+  writeMembers,
+} from "~/data/destinations.server";
+import { loadMetricsSettings } from "~/data/settings.server";
+import { checkOut, clientTransaction } from "~/db/pg.server";
+import { segmentName } from "~/display/segment-names";
+import { type Logger, errorMessage, silentLogger } from "~/lib/log.server";
+import {
+  DESTINATION_KINDS,
+  type DestinationAdapter,
+  DestinationAuthError,
+  type DestinationKind,
+  type DestinationProfile,
+  type MemberChange,
+  type SegmentTarget,
+  type TenureProfileProperties,
+} from "./adapter";
+import { type AdapterFactory, createAdapter } from "./adapters.server";
+import { SecretError, destinationSecretContext, openSecret, sealSecret } from "./secrets.server";
+
+// The sync engine: decides WHAT a destination must hold and sends the difference through
+// its adapter (HOW). State-based, keyed by customer (ADR 0016): a pass compares each
+// candidate's current state (consent, metrics, chosen segments) with what the destination
+// holds (DestinationMember) and sends only what differs, so any number of passes in any
+// order converge on Tenure's segments. README.md in this folder has the rules.
+
+export interface SyncDeps {
+  pool: pg.Pool;
+  /** Builds a destination's adapter (default: the registry, adapters.server.ts). */
+  adapterFor?: AdapterFactory;
+  logger?: Logger;
+}
+
+export type FullReason = "initial" | "refit" | "manual" | "settings";
+
+export interface PassResult {
+  /**
+   * done: the pass ran to the end; paused: the key was refused (or the destination was
+   * paused); gone: disconnected; waiting: Mailchimp without a chosen audience (changes wait).
+   */
+  status: "done" | "paused" | "gone" | "waiting";
+  runId: string | null;
+  counts: RunCounts;
+}
+
+/** Another pass of this destination holds its lock: the job waits and runs again (never dropped). */
+export class DestinationBusyError extends Error {
+  constructor(readonly destinationId: string) {
+    super(`destination ${destinationId} has a pass running`);
+    this.name = "DestinationBusyError";
+  }
+}
+
+/** What a merchant reads on the Destinations page when a key is refused. */
+export function pauseNotice(kind: string, reason: string): string {
+  const label = kind === "klaviyo" ? "Klaviyo" : kind === "mailchimp" ? "Mailchimp" : kind;
+  return `${label} refused Tenure's API key (${reason}). Sync is paused and no change is lost: paste a valid key to resume.`;
+}
+
+const emptyCounts = (): RunCounts => ({ compared: 0, sent: 0, failed: 0, leftOut: 0 });
+
+/** Runs `work` holding the destination's pass lock on a connection of its own. */
+async function withDestinationLock<T>(pool: pg.Pool, destinationId: string, work: (client: pg.PoolClient) => Promise<T>): Promise<T> {
+  const client = await checkOut(pool);
+  try {
+    if (!(await tryLockDestination(client, destinationId))) throw new DestinationBusyError(destinationId);
+    try {
+      return await work(client);
+    } finally {
+      await unlockDestination(client, destinationId).catch(() => {});
+    }
+  } finally {
+    client.release();
+  }
+}
+
+interface Opened {
+  destination: DestinationRow;
+  kind: DestinationKind;
+  adapter: DestinationAdapter;
+}
+
+/**
+ * The destination and its adapter, or null when there is nothing to do (gone, paused, or a
+ * key that cannot be opened, which pauses it with a notice: an operator's missing key must
+ * not become a retry loop).
+ */
+async function openDestination(client: pg.PoolClient, destinationId: string, deps: SyncDeps): Promise<Opened | { status: "gone" | "paused" | "waiting" }> {
+  const destination = await readDestination(client, destinationId);
+  if (!destination) return { status: "gone" };
+  if (destination.status === "paused") return { status: "paused" };
+  if (destination.kind === "mailchimp" && typeof destination.account.audienceId !== "string") return { status: "waiting" };
+  const kind = destination.kind as DestinationKind;
+  if (!DESTINATION_KINDS.includes(kind)) throw new Error(`destination ${destinationId} has an unknown kind "${destination.kind}"`);
+  const context = destinationSecretContext(destination.shop, destination.kind);
+  let apiKey: string;
+  try {
+    const opened = openSecret(destination.sealedCredentials, context);
+    apiKey = opened.plaintext;
+    // Key rotation: a secret sealed under a retired key is sealed again under the current one.
+    if (opened.needsReseal) await updateSealedCredentials(client, destinationId, sealSecret(apiKey, context), destination.sealedCredentials);
+  } catch (error) {
+    if (!(error instanceof SecretError)) throw error;
+    (deps.logger ?? silentLogger).error("destination key cannot be opened: paused", { destinationId, error: error.message });
+    await pauseDestination(client, destinationId, "Tenure could not read the stored API key. Sync is paused and no change is lost: paste the key again to resume.");
+    return { status: "paused" };
+  }
+  return { destination, kind, adapter: (deps.adapterFor ?? createAdapter)(kind, apiKey, destination.account) };
+}
+
+// ------------------------------------------------------------------ desired state
+
+interface ShopView {
+  currency: string;
+  labels: Record<string, string>;
+  horizonDays: number;
+}
+
+const major = (minor: string | null, currency: string): number | null => (minor === null ? null : minorToMajor(Number(minor), currency));
+
+/**
+ * Expected spend over the next 12 months, major units. The stored prediction is over the
+ * shop's horizon (Settings, 365 days by default), discounted as the pages show it; with
+ * another horizon the 12-month figure is expected orders in 365 days x expected order value
+ * (undiscounted), which both stored columns give without refitting (README.md).
+ */
+function predictedValue12m(state: CustomerSyncState, shop: ShopView): number | null {
+  if (shop.horizonDays === 365) return major(state.predictedClvMinor, shop.currency);
+  if (state.expectedPurchases365d === null || state.expectedOrderValueMinor === null) return null;
+  return major(String(Math.round(state.expectedPurchases365d * Number(state.expectedOrderValueMinor))), shop.currency);
+}
+
+export function profileProperties(state: CustomerSyncState, shop: ShopView): TenureProfileProperties {
+  return {
+    tenure_rfm_segment: state.segment === null ? null : segmentName(state.segment, shop.labels),
+    tenure_behaviours: state.behaviours.map((key) => segmentName(key, shop.labels)),
+    tenure_predicted_value_12m: predictedValue12m(state, shop),
+    tenure_historic_value: major(state.netSpentMinor, shop.currency) ?? 0,
+    tenure_chance_of_ordering_90d: state.chanceOfOrder90d,
+    tenure_p_alive: state.pAlive,
+    tenure_next_order_date: state.expectedNextOrderDay,
+  };
+}
+
+/** The chosen segments the customer is in (whatever their consent). */
+const segmentsOf = (state: CustomerSyncState, chosen: ReadonlySet<string>): string[] =>
+  [...new Set([...(state.segment === null ? [] : [state.segment]), ...state.behaviours])].filter((key) => chosen.has(key)).sort();
+
+const sameSet = (a: readonly string[], b: readonly string[]) => a.length === b.length && a.every((x) => b.includes(x));
+
+/** sha1 of the canonical JSON of what was sent: the profile and the segments. */
+export function syncHash(profile: DestinationProfile, segments: readonly string[]): string {
+  return createHash("sha1").update(JSON.stringify({ profile, segments: [...segments].sort() })).digest("hex");
+}
+
+export interface Comparison {
+  /** null: the destination already holds this, or holds nothing and should hold nothing. */
+  change: MemberChange | null;
+  desired: string[];
+  hash: string;
+  /** In a chosen segment but not sent (no email, not subscribed). */
+  leftOut: boolean;
+}
+
+/** What the destination must change for one customer (pure). */
+export function compareCustomer(state: CustomerSyncState, chosen: ReadonlySet<string>, shop: ShopView): Comparison {
+  const inChosen = segmentsOf(state, chosen);
+  const desired = state.sendable ? inChosen : [];
+  const held = state.member?.segments ?? [];
+  const email = state.sendable ? state.email!.trim() : (state.member?.email ?? state.email ?? "");
+  const profile: DestinationProfile = {
+    customerId: state.customerId,
+    email,
+    firstName: state.firstName,
+    lastName: state.lastName,
+    phone: state.phone,
+    emailConsentState: state.emailConsentState,
+    properties: profileProperties(state, shop),
+  };
+  const hash = syncHash(profile, desired);
+  const leftOut = !state.sendable && inChosen.length > 0;
+  if (desired.length === 0 && state.member === null) return { change: null, desired, hash, leftOut };
+  if (state.member !== null && state.member.syncedHash === hash && sameSet(held, desired)) return { change: null, desired, hash, leftOut };
+  return {
+    change: {
+      profile,
+      remoteProfileId: state.member?.remoteProfileId ?? null,
+      add: desired.filter((key) => !held.includes(key)),
+      remove: held.filter((key) => !desired.includes(key)),
+      keep: desired.filter((key) => held.includes(key)),
+    },
+    desired,
+    hash,
+    leftOut,
+  };
+}
+
+// ------------------------------------------------------------------ a pass
+
+interface PassContext {
+  client: pg.PoolClient;
+  destination: DestinationRow;
+  adapter: DestinationAdapter;
+  shop: ShopView;
+  chosen: ReadonlySet<string>;
+  targets: ReadonlyMap<string, string>;
+  runId: string;
+  counts: RunCounts;
+}
+
+/** Targets ensured remotely; returns segmentKey -> remote id, the retired targets included (their members leave them). */
+async function ensureTargets(client: pg.PoolClient, destination: DestinationRow, adapter: DestinationAdapter, shop: ShopView): Promise<Map<string, string>> {
+  const rows = await readDestinationSegments(client, destination.id);
+  const targets: SegmentTarget[] = rows.map((row) => ({ segmentKey: row.segmentKey, name: `Tenure: ${segmentName(row.segmentKey, shop.labels)}`, remoteId: row.remoteId }));
+  const ensured = targets.length === 0 ? new Map<string, string>() : await adapter.ensureTargets(targets);
+  await saveSegmentRemoteIds(
+    client,
+    destination.id,
+    targets.filter((t) => ensured.has(t.segmentKey)).map((t) => ({ segmentKey: t.segmentKey, remoteId: ensured.get(t.segmentKey)!, remoteName: t.name })),
+  );
+  const retired = (destination.account.retiredTargets ?? {}) as Record<string, string>;
+  const all = new Map<string, string>();
+  for (const [key, remoteId] of Object.entries(retired)) if (typeof remoteId === "string") all.set(key, remoteId);
+  for (const [key, remoteId] of ensured) all.set(key, remoteId);
+  return all;
+}
+
+/**
+ * Compares and sends one batch of customers; with `outbox`, their outbox rows leave
+ * afterwards (each only if unchanged since read). Counts go onto the run.
+ */
+async function syncBatch(ctx: PassContext, customerIds: readonly string[], outbox: readonly OutboxEntry[] | null): Promise<void> {
+  const { client, destination, adapter } = ctx;
+  const states = await readCustomerSyncStates(client, destination.shop, destination.id, destination.consentScope, customerIds);
+  const compared = states.map((state) => ({ state, ...compareCustomer(state, ctx.chosen, ctx.shop) }));
+  const changes = compared.filter((c) => c.change !== null);
+  const outcomes = changes.length === 0 ? [] : await adapter.push(changes.map((c) => c.change!), ctx.targets);
+  const byId = new Map(outcomes.map((o) => [o.customerId, o]));
+
+  const writes: MemberWrite[] = [];
+  const deletes: string[] = [];
+  const failures: { customerId: string; email: string | null; reason: string }[] = [];
+  // A change the adapter gave no outcome for stays in the outbox (never dropped).
+  const unanswered = new Set<string>();
+  for (const c of changes) {
+    const outcome = byId.get(c.state.customerId);
+    if (!outcome) unanswered.add(c.state.customerId);
+    else if (!outcome.ok) failures.push({ customerId: c.state.customerId, email: c.change!.profile.email || null, reason: outcome.reason });
+    else if (c.desired.length === 0) deletes.push(c.state.customerId);
+    else
+      writes.push({
+        customerId: c.state.customerId,
+        email: c.change!.profile.email,
+        remoteProfileId: outcome.remoteProfileId ?? c.change!.remoteProfileId,
+        segments: c.desired,
+        syncedHash: c.hash,
+      });
+  }
+  await clientTransaction(client, async () => {
+    await writeMembers(client, destination.shop, destination.id, writes, deletes);
+    await recordDestinationFailures(client, destination.id, ctx.runId, failures);
+    if (outbox) await deleteOutboxIfUnchanged(client, destination.id, outbox.filter((e) => !unanswered.has(e.customerId)));
+  });
+  ctx.counts.compared += states.length;
+  ctx.counts.sent += writes.length + deletes.length;
+  ctx.counts.failed += failures.length;
+  ctx.counts.leftOut += compared.filter((c) => c.leftOut).length;
+  await updateDestinationRun(client, ctx.runId, ctx.counts);
+}
+
+/** The database's clock: outbox times are written by it, so a pass's horizon is read from it too. */
+async function databaseNow(client: pg.PoolClient): Promise<Date> {
+  const result = await client.query<{ now: string }>(`SELECT to_char(clock_timestamp() AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS now`);
+  return new Date(result.rows[0]!.now);
+}
+
+/**
+ * One pass of a destination: `changes` sends its outbox, `full` compares every customer in
+ * a chosen segment or held by the destination. One pass per destination at a time
+ * (DestinationBusyError otherwise). A refused key pauses the destination (the outbox is
+ * kept, no retry); a destination that stays unavailable fails the run and throws, so the
+ * job retries with backoff.
+ */
+export async function runDestinationPass(deps: SyncDeps, destinationId: string, kind: "changes" | "full", reason: FullReason | null = null): Promise<PassResult> {
+  return withDestinationLock(deps.pool, destinationId, async (client) => {
+    const opened = await openDestination(client, destinationId, deps);
+    if ("status" in opened) return { status: opened.status, runId: null, counts: emptyCounts() };
+    const { destination, adapter } = opened;
+    const settings = await loadMetricsSettings(client, destination.shop);
+    const shop: ShopView = { currency: settings.currency, labels: settings.segmentLabels, horizonDays: settings.horizonDays };
+    const chosen = new Set((await readDestinationSegments(client, destination.id)).map((s) => s.segmentKey));
+    const until = await databaseNow(client);
+    const runKind: RunKind = kind === "changes" ? "changes" : reason === "initial" ? "initial" : "full";
+    const total = kind === "changes" ? await countOutbox(client, destination.id, until) : await countFullCandidates(client, destination.shop, destination.id, [...chosen]);
+    const runId = await startDestinationRun(client, destination.id, runKind, total);
+    const counts = emptyCounts();
+    try {
+      const targets = await ensureTargets(client, destination, adapter, shop);
+      const ctx: PassContext = { client, destination, adapter, shop, chosen, targets, runId, counts };
+      const batchSize = Math.max(1, adapter.batchSize);
+      if (kind === "changes") {
+        let after: OutboxEntry | null = null;
+        for (;;) {
+          const entries = await readOutboxBatch(client, destination.id, until, after, batchSize);
+          if (entries.length === 0) break;
+          await syncBatch(ctx, entries.map((e) => e.customerId), entries);
+          after = entries[entries.length - 1]!;
+        }
+      } else {
+        let after = "0";
+        for (;;) {
+          const ids = await readFullBatch(client, destination.shop, destination.id, [...chosen], after, batchSize);
+          if (ids.length === 0) break;
+          await syncBatch(ctx, ids, null);
+          after = ids[ids.length - 1]!;
+        }
+        await forgetEmptyRetiredTargets(client, destination.id);
+      }
+      await finishDestinationRun(client, runId, "done", counts);
+      return { status: "done", runId, counts };
+    } catch (error) {
+      if (error instanceof DestinationAuthError) {
+        await pauseDestination(client, destination.id, pauseNotice(destination.kind, error.message));
+        await finishDestinationRun(client, runId, "paused", counts, error.message);
+        (deps.logger ?? silentLogger).error("destination paused: key refused", { destinationId, error: error.message });
+        return { status: "paused", runId, counts };
+      }
+      await finishDestinationRun(client, runId, "failed", counts, errorMessage(error)).catch(() => {});
+      throw error;
+    }
+  });
+}
+
+export interface ErasurePassResult {
+  status: "done" | "paused" | "gone" | "waiting";
+  erased: number;
+}
+
+/** Erasures requested per adapter call. */
+const ERASURE_BATCH = 100;
+
+/**
+ * Requests the deletion of the destination's redacted customers. Each confirmed request's
+ * row goes (with the email it kept); a failed one keeps its row with attempts and the error.
+ */
+export async function runErasurePass(deps: SyncDeps, destinationId: string): Promise<ErasurePassResult> {
+  return withDestinationLock(deps.pool, destinationId, async (client) => {
+    const opened = await openDestination(client, destinationId, deps);
+    if ("status" in opened) return { status: opened.status, erased: 0 };
+    const { destination, adapter } = opened;
+    let erased = 0;
+    for (;;) {
+      const rows = await readErasures(client, destinationId, ERASURE_BATCH);
+      if (rows.length === 0) break;
+      try {
+        await adapter.erase(rows.map((row) => ({ email: row.email, remoteProfileId: row.remoteProfileId })));
+      } catch (error) {
+        await noteErasureFailure(client, rows.map((row) => row.id), errorMessage(error));
+        if (error instanceof DestinationAuthError) {
+          await pauseDestination(client, destinationId, pauseNotice(destination.kind, error.message));
+          return { status: "paused", erased };
+        }
+        throw error;
+      }
+      await deleteErasures(client, rows.map((row) => row.id));
+      erased += rows.length;
+    }
+    return { status: "done", erased };
+  });
+}
