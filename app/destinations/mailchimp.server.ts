@@ -153,6 +153,8 @@ function client(apiKey: string, options: AdapterOptions): Client {
 const MISSING_DC =
   "A Mailchimp API key ends with its data centre, like …-us21, and this one has none: copy the whole key from Mailchimp (Profile → Extras → API keys).";
 
+const NO_AUDIENCE = "No Mailchimp audience is chosen for Tenure's tags: choose one in Integrations and the sync resumes.";
+
 /** A refusal of our own request (4xx other than auth and 429): a bug or a changed audience, never retried blindly. */
 function unexpected(what: string, response: JsonResponse<unknown>): Error {
   return new Error(`Mailchimp refused ${what} (${response.status}): ${errorDetail(response.body) ?? "no detail"}`);
@@ -212,9 +214,12 @@ interface SegmentBatchResponse {
 
 export function mailchimpAdapter(apiKey: string, account: Record<string, unknown>, options: AdapterOptions = {}): DestinationAdapter {
   const audienceId = typeof account.audienceId === "string" && account.audienceId !== "" ? account.audienceId : null;
-  if (!audienceId) throw new Error("A Mailchimp destination needs its audience (account.audienceId): choose one when connecting.");
-  const api = client(apiKey, options);
-  const list = `/lists/${encodeURIComponent(audienceId)}`;
+  // A destination that cannot work without the merchant (no audience chosen, a key without
+  // its data centre) refuses every call with DestinationAuthError: the engine pauses it with
+  // the reason as its notice, rather than retrying a pass that cannot succeed.
+  const refusal = !audienceId ? new DestinationAuthError(NO_AUDIENCE) : mailchimpDataCentre(apiKey) ? null : new DestinationAuthError(MISSING_DC);
+  const api: Client = refusal ? { request: () => Promise.reject(refusal) } : client(apiKey, options);
+  const list = `/lists/${encodeURIComponent(audienceId ?? "")}`;
   let mergeFieldsReady: Promise<void> | null = null;
 
   const audienceGone = (response: JsonResponse<unknown>) =>
@@ -235,7 +240,7 @@ export function mailchimpAdapter(apiKey: string, account: Record<string, unknown
         type: field.type,
         required: false,
         public: false,
-        ...(field.type === "date" ? { options: { date_format: "YYYY-MM-DD" } } : {}),
+        // A date field keeps Mailchimp's default display format; values are sent as YYYY-MM-DD.
       });
       if (created.status !== 200) throw unexpected(`the merge field ${field.tag}`, created);
     }
@@ -315,7 +320,7 @@ export function mailchimpAdapter(apiKey: string, account: Record<string, unknown
       const existing = await createNewMembers(upserts, failed);
       await updateExistingMembers(existing, failed);
     }
-    await setTags(changes, targets, failed);
+    await setTags(changes, targets, failed, await formerAddresses(changes));
 
     return changes.map((change) => {
       const reason = failed.get(change.profile.customerId);
@@ -370,8 +375,32 @@ export function mailchimpAdapter(apiKey: string, account: Record<string, unknown
     );
   }
 
+  /**
+   * The address Mailchimp knew a customer by when it is not their email now (they changed it
+   * in Shopify): the earlier sync's member id is the old address's hash. customerId -> old email.
+   */
+  async function formerAddresses(changes: readonly MemberChange[]): Promise<Map<string, string>> {
+    const former = new Map<string, string>();
+    const moved = changes.filter(
+      (change) => change.remoteProfileId !== null && /^[0-9a-f]{32}$/.test(change.remoteProfileId) && change.remoteProfileId !== subscriberHash(change.profile.email),
+    );
+    await settleAll(
+      moved.map(async (change) => {
+        const response = await api.request<{ email_address: string }>("GET", `${list}/members/${change.remoteProfileId}?fields=email_address`);
+        if (response.status === 200 && response.body) former.set(change.profile.customerId, response.body.email_address);
+        else if (response.status !== 404) throw unexpected("a member's former address", response);
+      }),
+    );
+    return former;
+  }
+
   /** Tags through their static segments: per segment, up to 500 added and 500 removed per request. */
-  async function setTags(changes: readonly MemberChange[], targets: ReadonlyMap<string, string>, failed: Map<string, string>): Promise<void> {
+  async function setTags(
+    changes: readonly MemberChange[],
+    targets: ReadonlyMap<string, string>,
+    failed: Map<string, string>,
+    former: ReadonlyMap<string, string>,
+  ): Promise<void> {
     const byEmail = groupByEmail(changes);
     const work: Promise<void>[] = [];
     for (const [segmentKey, segmentId] of targets) {
@@ -382,6 +411,9 @@ export function mailchimpAdapter(apiKey: string, account: Record<string, unknown
         // Kept memberships are sent again: a tag removed by hand in Mailchimp comes back.
         if (change.add.includes(segmentKey) || change.keep.includes(segmentKey)) toAdd.push(change.profile.email);
         else if (change.remove.includes(segmentKey)) toRemove.push(change.profile.email);
+        // The customer's old address carries no Tenure tag any more.
+        const formerEmail = former.get(change.profile.customerId);
+        if (formerEmail !== undefined) toRemove.push(formerEmail);
       }
       for (let start = 0; start < Math.max(toAdd.length, toRemove.length); start += MAILCHIMP_BATCH_SIZE) {
         const members_to_add = toAdd.slice(start, start + MAILCHIMP_BATCH_SIZE);

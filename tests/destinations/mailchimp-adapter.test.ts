@@ -229,6 +229,18 @@ describe("push", () => {
     expect(fake.state.member(FAKE_AUDIENCE_ID, "customer9@example.com")).toBeUndefined();
   });
 
+  it("moves the tags to a customer's new address when they change their email in Shopify", async () => {
+    const { mailchimp, targets } = await connectedTargets();
+    const [first] = await mailchimp.push([change(profile("1"), { add: ["champions", "at-risk"] })], targets);
+    const remoteProfileId = first.ok ? (first.remoteProfileId ?? null) : null;
+    const renamed = profile("1", { email: "ada.new@example.com" });
+    const outcomes = await mailchimp.push([{ profile: renamed, remoteProfileId, add: [], remove: ["at-risk"], keep: ["champions"] }], targets);
+    expect(outcomes).toEqual([{ customerId: "1", ok: true, remoteProfileId: subscriberHash("ada.new@example.com") }]);
+    expect(fake.state.tagsOf(FAKE_AUDIENCE_ID, "ada.new@example.com")).toEqual(["Tenure: Champions"]);
+    expect(fake.state.tagsOf(FAKE_AUDIENCE_ID, "customer1@example.com")).toEqual([]);
+    expect(fake.state.member(FAKE_AUDIENCE_ID, "customer1@example.com")?.status).toBe("subscribed"); // untagged, not deleted
+  });
+
   it("restores a kept tag that was removed by hand in Mailchimp", async () => {
     const { mailchimp, targets } = await connectedTargets();
     await mailchimp.push([change(profile("1"), { add: ["champions"] })], targets);
@@ -306,12 +318,19 @@ describe("push", () => {
     expect(fake.state.audiences.get(FAKE_AUDIENCE_ID)!.members.size).toBe(0);
   });
 
-  it("pauses with a clear reason when the chosen audience was deleted", async () => {
+  it("pauses with a clear reason when the chosen audience was deleted or none is chosen", async () => {
     const mailchimp = mailchimpAdapter(FAKE_MAILCHIMP_KEY, { audienceId: "gone000000" }, { baseUrl: fake.url });
     await expect(mailchimp.ensureTargets([{ segmentKey: "champions", name: "Tenure: Champions", remoteId: null }])).rejects.toThrow(
       /audience gone000000 no longer exists.*choose another audience/,
     );
-    expect(() => mailchimpAdapter(FAKE_MAILCHIMP_KEY, {}, { baseUrl: fake.url })).toThrow(/needs its audience/);
+    // No audience chosen yet, or a key cut short: refused as a key is, so the engine pauses with the reason.
+    const noAudience = mailchimpAdapter(FAKE_MAILCHIMP_KEY, {}, { baseUrl: fake.url });
+    await expect(noAudience.ensureTargets([{ segmentKey: "champions", name: "Tenure: Champions", remoteId: null }])).rejects.toThrow(
+      new DestinationAuthError("No Mailchimp audience is chosen for Tenure's tags: choose one in Integrations and the sync resumes."),
+    );
+    const noDataCentre = mailchimpAdapter("0123456789abcdef", { audienceId: FAKE_AUDIENCE_ID }, { baseUrl: fake.url });
+    await expect(noDataCentre.erase([{ email: "a@example.com", remoteProfileId: null }])).rejects.toBeInstanceOf(DestinationAuthError);
+    expect(fake.state.requests.filter((r) => !r.path.includes("gone000000"))).toHaveLength(0);
   });
 });
 
