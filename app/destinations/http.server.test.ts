@@ -65,6 +65,12 @@ describe("requestJson", () => {
     }
   });
 
+  it("returns 401 and 403 as answers when asked to (a key check)", async () => {
+    const { fetchFn } = scriptedFetch([{ status: 403, body: { errors: [{ code: "permission_denied" }] } }]);
+    const answer = await requestJson("https://x.test/a", { fetch: fetchFn, throwOnAuthError: false });
+    expect(answer.status).toBe(403);
+  });
+
   it("waits what a 429's Retry-After says, then gets through", async () => {
     const { fetchFn, calls } = scriptedFetch([
       { status: 429, headers: { "Retry-After": "3" } },

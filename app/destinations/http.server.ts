@@ -29,6 +29,8 @@ export interface RequestOptions extends RequestInit {
   /** Injected in unit tests so backoff and Retry-After waits are recorded, not slept. */
   sleep?: (ms: number) => Promise<void>;
   random?: () => number;
+  /** false: 401/403 come back as answers instead of DestinationAuthError (a key check reads them itself). Default true. */
+  throwOnAuthError?: boolean;
 }
 
 export interface JsonResponse<T> {
@@ -104,6 +106,7 @@ export async function requestJson<T>(url: string, options: RequestOptions = {}):
     maxBackoffMs = DEFAULTS.maxBackoffMs,
     sleep: wait = sleep,
     random = Math.random,
+    throwOnAuthError = true,
     ...init
   } = options;
   const method = (init.method ?? "GET").toUpperCase();
@@ -131,7 +134,7 @@ export async function requestJson<T>(url: string, options: RequestOptions = {}):
       continue;
     }
 
-    if (status === 401 || status === 403) {
+    if ((status === 401 || status === 403) && throwOnAuthError) {
       throw new DestinationAuthError(errorDetail(body) ?? `${what} answered ${status}`);
     }
     if (status === 429) {

@@ -1,0 +1,876 @@
+// A fake Klaviyo API at the HTTP boundary, for tests and the demo (plain Node: no test
+// framework imports). A node:http server on loopback speaking the JSON:API documents of
+// the endpoints Tenure calls, as Klaviyo's OpenAPI (revision 2026-07-15 and later)
+// describes them:
+//
+//   GET  /api/accounts                                     accounts:read      1/s   15/m
+//   GET  /api/lists (filter name/id, 10 a page)            lists:read        75/s  750/m
+//   POST /api/lists                                        lists:write       10/s  150/m  150/day
+//   GET  /api/lists/{id}                                   lists:read        75/s  750/m
+//   POST|DELETE /api/lists/{id}/relationships/profiles    lists:write, profiles:write  10/s 150/m (1,000 a call)
+//   GET  /api/profiles (filter email/id/external_id, 100 a page)  profiles:read  75/s 750/m
+//   POST /api/profile-bulk-import-jobs (10,000 profiles, 5 MB)   lists:write, profiles:write  10/s 150/m
+//   GET  /api/profile-bulk-import-jobs/{id}[/import-errors|/profiles]  10/s 150/m
+//   POST /api/data-privacy-deletion-jobs (one identifier)  data-privacy:write  3/s 60/m
+//
+// Import jobs live a real lifecycle (queued → processing → complete); a profile whose email
+// contains "invalid" (or is not an address) becomes an import error. Rate limits are
+// Klaviyo's: per account and endpoint, fixed 1-second and 1-minute windows, 429 with
+// Retry-After. Every request must carry `Authorization: Klaviyo-API-Key <key>` and a
+// `revision` header. Failure injection: revoked keys, 5xx, hanging requests, 429 storms.
+
+import { randomBytes, randomUUID } from "node:crypto";
+import { once } from "node:events";
+import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
+import { type AddressInfo, type Socket } from "node:net";
+
+export type FakeKlaviyoEndpoint =
+  | "accounts.get"
+  | "lists.get"
+  | "list.get"
+  | "lists.create"
+  | "list-profiles.add"
+  | "list-profiles.remove"
+  | "profiles.get"
+  | "bulk-import.create"
+  | "bulk-import.get"
+  | "bulk-import.errors"
+  | "bulk-import.profiles"
+  | "data-privacy-deletion.create";
+
+export interface FakeKlaviyoLimit {
+  burst: number;
+  steady: number;
+  daily?: number;
+}
+
+/** Klaviyo's documented limits for each endpoint the fake serves. */
+export const FAKE_KLAVIYO_LIMITS: Record<FakeKlaviyoEndpoint, FakeKlaviyoLimit> = {
+  "accounts.get": { burst: 1, steady: 15 },
+  "lists.get": { burst: 75, steady: 750 },
+  "list.get": { burst: 75, steady: 750 },
+  "lists.create": { burst: 10, steady: 150, daily: 150 },
+  "list-profiles.add": { burst: 10, steady: 150 },
+  "list-profiles.remove": { burst: 10, steady: 150 },
+  "profiles.get": { burst: 75, steady: 750 },
+  "bulk-import.create": { burst: 10, steady: 150 },
+  "bulk-import.get": { burst: 10, steady: 150 },
+  "bulk-import.errors": { burst: 10, steady: 150 },
+  "bulk-import.profiles": { burst: 10, steady: 150 },
+  "data-privacy-deletion.create": { burst: 3, steady: 60 },
+};
+
+const SCOPES_NEEDED: Record<FakeKlaviyoEndpoint, string[]> = {
+  "accounts.get": ["accounts:read"],
+  "lists.get": ["lists:read"],
+  "list.get": ["lists:read"],
+  "lists.create": ["lists:write"],
+  "list-profiles.add": ["lists:write", "profiles:write"],
+  "list-profiles.remove": ["lists:write", "profiles:write"],
+  "profiles.get": ["profiles:read"],
+  "bulk-import.create": ["lists:write", "profiles:write"],
+  "bulk-import.get": ["lists:read", "profiles:read"],
+  "bulk-import.errors": ["profiles:read"],
+  "bulk-import.profiles": ["profiles:read"],
+  "data-privacy-deletion.create": ["data-privacy:write"],
+};
+
+export const FAKE_KLAVIYO_ALL_SCOPES = [
+  "accounts:read",
+  "lists:read",
+  "lists:write",
+  "profiles:read",
+  "profiles:write",
+  "data-privacy:write",
+] as const;
+
+export const FAKE_KLAVIYO_MAX_IMPORT_PROFILES = 10_000;
+export const FAKE_KLAVIYO_MAX_IMPORT_BYTES = 5_000_000;
+export const FAKE_KLAVIYO_MAX_PROFILE_BYTES = 100_000;
+
+export interface FakeKlaviyoOptions {
+  port?: number;
+  /** Overrides of the documented limits, per endpoint (a benchmark or test may tighten or relax them). */
+  limits?: Partial<Record<FakeKlaviyoEndpoint, FakeKlaviyoLimit>>;
+  /**
+   * The keys it accepts, each with its scopes (default all) and account. Without this, any
+   * key starting with pk_ works with every scope, each key its own account.
+   */
+  apiKeys?: Record<string, { scopes?: readonly string[]; accountId?: string; name?: string }>;
+  /** An import job waits queuedMs (default 20), then processes for processingMs (default 30) + its size at profilesPerSecond (default 200,000). */
+  jobTiming?: { queuedMs?: number; processingMs?: number; profilesPerSecond?: number };
+}
+
+export interface FakeKlaviyoProfile {
+  id: string;
+  email: string | null;
+  external_id: string | null;
+  first_name: string | null;
+  last_name: string | null;
+  phone_number: string | null;
+  properties: Record<string, unknown>;
+  created: string;
+  updated: string;
+}
+
+export interface FakeKlaviyoList {
+  id: string;
+  name: string;
+  created: string;
+  updated: string;
+  profileIds: Set<string>;
+}
+
+interface ImportError {
+  id: string;
+  code: string;
+  title: string;
+  detail: string;
+  source: { pointer: string };
+  original_payload: unknown;
+}
+
+export interface FakeKlaviyoJob {
+  id: string;
+  listIds: string[];
+  profiles: Record<string, unknown>[];
+  createdAt: number;
+  startsAt: number;
+  completesAt: number;
+  status: "queued" | "processing" | "complete" | "cancelled";
+  completedCount: number;
+  failedCount: number;
+  errors: ImportError[];
+  profileIds: string[];
+}
+
+export interface FakeKlaviyoAccount {
+  id: string;
+  name: string;
+  lists: Map<string, FakeKlaviyoList>;
+  profiles: Map<string, FakeKlaviyoProfile>;
+  jobs: Map<string, FakeKlaviyoJob>;
+  /** Every identifier a data-privacy deletion job named (emails, profile ids, phone numbers). */
+  erasures: { email?: string; id?: string; phone_number?: string }[];
+  /** Lower-cased email → profile id, and external_id → profile id (Klaviyo's identifiers). */
+  emailIndex: Map<string, string>;
+  externalIdIndex: Map<string, string>;
+}
+
+export interface FakeKlaviyoRequest {
+  method: string;
+  path: string;
+  endpoint: FakeKlaviyoEndpoint | null;
+  status: number;
+  revision: string | null;
+  at: number;
+}
+
+export interface FakeKlaviyo {
+  url: string;
+  close(): Promise<void>;
+  state: FakeKlaviyoState;
+  inject: FakeKlaviyoInject;
+}
+
+export interface FakeKlaviyoInject {
+  /** The key answers 401 from now on (as a key deleted in Klaviyo does). */
+  revokeKey(key: string): void;
+  restoreKey(key: string): void;
+  /** Replaces the key's scopes (a key edited in Klaviyo). */
+  setScopes(key: string, scopes: readonly string[]): void;
+  /** The next n requests answer this 5xx (default 503). */
+  serverErrors(n: number, status?: number): void;
+  /** The next n requests never get an answer (the client's timeout must cut them). */
+  timeouts(n: number): void;
+  /** The next n requests answer 429 with Retry-After (default 1 s). */
+  rateLimitStorm(n: number, retryAfterSeconds?: number): void;
+}
+
+export class FakeKlaviyoState {
+  readonly accounts = new Map<string, FakeKlaviyoAccount>();
+  readonly requests: FakeKlaviyoRequest[] = [];
+  /** Requests answered 429 (by the limits or a storm). */
+  rateLimited = 0;
+
+  /** The account of a key (or the only account there is). */
+  account(key?: string): FakeKlaviyoAccount | undefined {
+    if (key !== undefined) return this.accounts.get(this.accountIdOf(key));
+    if (this.accounts.size > 1) throw new Error("several Klaviyo accounts in the fake: name the key");
+    return [...this.accounts.values()][0];
+  }
+
+  /** Sorted emails of a list's members, by list name or id; [] when there is no such list. */
+  listMembers(nameOrId: string, key?: string): string[] {
+    const account = this.account(key);
+    if (!account) return [];
+    const list = account.lists.get(nameOrId) ?? [...account.lists.values()].find((candidate) => candidate.name === nameOrId);
+    if (!list) return [];
+    return [...list.profileIds]
+      .map((id) => account.profiles.get(id)?.email ?? id)
+      .sort();
+  }
+
+  /** Every list by name with its members' emails. */
+  lists(key?: string): Map<string, string[]> {
+    const account = this.account(key);
+    const out = new Map<string, string[]>();
+    for (const list of account?.lists.values() ?? []) out.set(list.name, this.listMembers(list.id, key));
+    return out;
+  }
+
+  profile(email: string, key?: string): FakeKlaviyoProfile | undefined {
+    const account = this.account(key);
+    const id = account?.emailIndex.get(email.toLowerCase());
+    return id === undefined ? undefined : account?.profiles.get(id);
+  }
+
+  /** Emails (or profile ids where that was the identifier) asked to be deleted. */
+  erased(key?: string): string[] {
+    return (this.account(key)?.erasures ?? []).map((erasure) => erasure.email ?? erasure.id ?? erasure.phone_number ?? "");
+  }
+
+  jobs(key?: string): FakeKlaviyoJob[] {
+    return [...(this.account(key)?.jobs.values() ?? [])];
+  }
+
+  /** Requests of one endpoint (for assertions on how the client paced or split its calls). */
+  requestsTo(endpoint: FakeKlaviyoEndpoint): FakeKlaviyoRequest[] {
+    return this.requests.filter((request) => request.endpoint === endpoint);
+  }
+
+  accountIdOf: (key: string) => string = (key) => `acct_${key}`;
+}
+
+function now(): string {
+  return new Date().toISOString().replace("Z", "+00:00");
+}
+
+/** Klaviyo-looking ids: lists 6 characters, profiles and jobs 26 (ULID-like). */
+function newId(length: number): string {
+  const alphabet = "0123456789ABCDEFGHJKMNPQRSTVWXYZ";
+  return [...randomBytes(length)].map((byte) => alphabet[byte % alphabet.length]).join("");
+}
+
+class HttpError extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    readonly title: string,
+    readonly detail: string,
+    readonly headers: Record<string, string> = {},
+  ) {
+    super(detail);
+  }
+}
+
+function errorDocument(status: number, code: string, title: string, detail: string, pointer = "/data/") {
+  return { errors: [{ id: randomUUID(), status, code, title, detail, source: { pointer }, meta: {} }] };
+}
+
+const invalid = (detail: string) => new HttpError(400, "invalid", "Invalid input.", detail);
+const notFound = (detail: string) => new HttpError(404, "not_found", "Not found.", detail);
+
+/** Parses `equals(field,"v")` and `any(field,["a","b"])`, joined by commas inside and(...) or at top level. */
+export function parseFilter(filter: string): { op: "equals" | "any"; field: string; values: string[] }[] {
+  const terms: { op: "equals" | "any"; field: string; values: string[] }[] = [];
+  const pattern = /(equals|any)\(([\w.]+),(\[(?:[^\]\\]|\\.)*\]|"(?:[^"\\]|\\.)*")\)/g;
+  let match: RegExpExecArray | null;
+  while ((match = pattern.exec(filter)) !== null) {
+    const [, op, field, raw] = match;
+    const values = raw.startsWith("[")
+      ? [...raw.matchAll(/"((?:[^"\\]|\\.)*)"/g)].map((item) => unescape(item[1]))
+      : [unescape(raw.slice(1, -1))];
+    terms.push({ op: op as "equals" | "any", field, values });
+  }
+  if (terms.length === 0) throw invalid(`Invalid filter: ${filter}`);
+  return terms;
+}
+
+function unescape(text: string): string {
+  return text.replace(/\\(.)/g, "$1");
+}
+
+function isEmail(text: string): boolean {
+  return /^[^@\s]+@[^@\s]+\.[^@\s]+$/.test(text) && !text.includes("invalid");
+}
+
+export async function startFakeKlaviyo(options: FakeKlaviyoOptions = {}): Promise<FakeKlaviyo> {
+  const state = new FakeKlaviyoState();
+  const limits: Record<FakeKlaviyoEndpoint, FakeKlaviyoLimit> = { ...FAKE_KLAVIYO_LIMITS, ...options.limits };
+  const timing = { queuedMs: 20, processingMs: 30, profilesPerSecond: 200_000, ...options.jobTiming };
+  const revoked = new Set<string>();
+  const scopeOverrides = new Map<string, Set<string>>();
+  const counters = new Map<string, { second: number; secondCount: number; minute: number; minuteCount: number; day: number; dayCount: number }>();
+  const injected = { serverErrors: 0, serverErrorStatus: 503, timeouts: 0, storm: 0, stormRetryAfter: 1 };
+  const hanging = new Set<ServerResponse>();
+  const sockets = new Set<Socket>();
+  const timers = new Set<ReturnType<typeof setTimeout>>();
+  let baseUrl = "";
+
+  if (options.apiKeys) {
+    state.accountIdOf = (key) => options.apiKeys?.[key]?.accountId ?? `acct_${key}`;
+  }
+
+  const keyAllowed = (key: string): boolean =>
+    !revoked.has(key) && (options.apiKeys ? key in options.apiKeys : /^pk_[A-Za-z0-9_]+$/.test(key));
+
+  const scopesOf = (key: string): Set<string> =>
+    scopeOverrides.get(key) ?? new Set(options.apiKeys?.[key]?.scopes ?? FAKE_KLAVIYO_ALL_SCOPES);
+
+  const accountFor = (key: string): FakeKlaviyoAccount => {
+    const id = state.accountIdOf(key);
+    let account = state.accounts.get(id);
+    if (!account) {
+      account = {
+        id,
+        name: options.apiKeys?.[key]?.name ?? "Tenure Demo Store",
+        lists: new Map(),
+        profiles: new Map(),
+        jobs: new Map(),
+        erasures: [],
+        emailIndex: new Map(),
+        externalIdIndex: new Map(),
+      };
+      state.accounts.set(id, account);
+    }
+    return account;
+  };
+
+  /** Klaviyo's fixed windows: a second, a minute and (create-list) a day, per account and endpoint. */
+  const checkRateLimit = (accountId: string, endpoint: FakeKlaviyoEndpoint): void => {
+    const limit = limits[endpoint];
+    const at = Date.now();
+    const key = `${accountId}|${endpoint}`;
+    const counter = counters.get(key) ?? { second: -1, secondCount: 0, minute: -1, minuteCount: 0, day: -1, dayCount: 0 };
+    counters.set(key, counter);
+    const second = Math.floor(at / 1000);
+    const minute = Math.floor(at / 60_000);
+    const day = Math.floor(at / 86_400_000);
+    if (counter.second !== second) Object.assign(counter, { second, secondCount: 0 });
+    if (counter.minute !== minute) Object.assign(counter, { minute, minuteCount: 0 });
+    if (counter.day !== day) Object.assign(counter, { day, dayCount: 0 });
+    let retryAfterMs = 0;
+    if (counter.secondCount >= limit.burst) retryAfterMs = Math.max(retryAfterMs, (second + 1) * 1000 - at);
+    if (counter.minuteCount >= limit.steady) retryAfterMs = Math.max(retryAfterMs, (minute + 1) * 60_000 - at);
+    if (limit.daily !== undefined && counter.dayCount >= limit.daily) retryAfterMs = Math.max(retryAfterMs, (day + 1) * 86_400_000 - at);
+    if (retryAfterMs > 0) throw throttled(Math.max(1, Math.ceil(retryAfterMs / 1000)));
+    counter.secondCount += 1;
+    counter.minuteCount += 1;
+    counter.dayCount += 1;
+  };
+
+  function throttled(seconds: number): HttpError {
+    return new HttpError(
+      429,
+      "throttled",
+      "Request was throttled.",
+      `Request was throttled. Expected available in ${seconds} second${seconds === 1 ? "" : "s"}.`,
+      { "Retry-After": String(seconds) },
+    );
+  }
+
+  const route = (method: string, path: string): { endpoint: FakeKlaviyoEndpoint; params: string[] } | null => {
+    const parts = path.replace(/\/+$/, "").split("/").filter(Boolean); // ["api", ...]
+    if (parts[0] !== "api") return null;
+    const [, resource, id, sub, subsub] = parts;
+    if (resource === "accounts" && !id && method === "GET") return { endpoint: "accounts.get", params: [] };
+    if (resource === "lists") {
+      if (!id && method === "GET") return { endpoint: "lists.get", params: [] };
+      if (!id && method === "POST") return { endpoint: "lists.create", params: [] };
+      if (id && !sub && method === "GET") return { endpoint: "list.get", params: [id] };
+      if (id && sub === "relationships" && subsub === "profiles") {
+        if (method === "POST") return { endpoint: "list-profiles.add", params: [id] };
+        if (method === "DELETE") return { endpoint: "list-profiles.remove", params: [id] };
+      }
+    }
+    if (resource === "profiles" && !id && method === "GET") return { endpoint: "profiles.get", params: [] };
+    if (resource === "profile-bulk-import-jobs") {
+      if (!id && method === "POST") return { endpoint: "bulk-import.create", params: [] };
+      if (id && !sub && method === "GET") return { endpoint: "bulk-import.get", params: [id] };
+      if (id && sub === "import-errors" && method === "GET") return { endpoint: "bulk-import.errors", params: [id] };
+      if (id && sub === "profiles" && method === "GET") return { endpoint: "bulk-import.profiles", params: [id] };
+    }
+    if (resource === "data-privacy-deletion-jobs" && !id && method === "POST") return { endpoint: "data-privacy-deletion.create", params: [] };
+    return null;
+  };
+
+  // --- resources as documents ---------------------------------------------------------
+
+  const listResource = (list: FakeKlaviyoList) => ({
+    type: "list",
+    id: list.id,
+    attributes: { name: list.name, created: list.created, updated: list.updated, opt_in_process: "single_opt_in" },
+    links: { self: `${baseUrl}/api/lists/${list.id}/` },
+  });
+
+  const profileDocument = (profile: FakeKlaviyoProfile) => ({
+    type: "profile",
+    id: profile.id,
+    attributes: {
+      email: profile.email,
+      phone_number: profile.phone_number,
+      external_id: profile.external_id,
+      first_name: profile.first_name,
+      last_name: profile.last_name,
+      created: profile.created,
+      updated: profile.updated,
+      properties: profile.properties,
+    },
+    links: { self: `${baseUrl}/api/profiles/${profile.id}/` },
+  });
+
+  const jobStatus = (job: FakeKlaviyoJob): FakeKlaviyoJob["status"] => {
+    const at = Date.now();
+    if (job.status === "complete" || job.status === "cancelled") return job.status;
+    if (at >= job.completesAt) return "processing"; // the timer that completes it is due
+    return at >= job.startsAt ? "processing" : "queued";
+  };
+
+  const jobResource = (job: FakeKlaviyoJob) => {
+    const status = jobStatus(job);
+    const iso = (ms: number) => new Date(ms).toISOString().replace("Z", "+00:00");
+    return {
+      type: "profile-bulk-import-job",
+      id: job.id,
+      attributes: {
+        status,
+        created_at: iso(job.createdAt),
+        total_count: job.profiles.length,
+        completed_count: status === "complete" ? job.completedCount : 0,
+        failed_count: status === "complete" ? job.failedCount : 0,
+        completed_at: status === "complete" ? iso(job.completesAt) : null,
+        expires_at: iso(job.createdAt + 7 * 86_400_000),
+        started_at: status === "queued" ? null : iso(job.startsAt),
+      },
+      relationships: {
+        lists: {
+          data: job.listIds.map((id) => ({ type: "list", id })),
+          links: { self: `${baseUrl}/api/profile-bulk-import-jobs/${job.id}/relationships/lists/`, related: `${baseUrl}/api/profile-bulk-import-jobs/${job.id}/lists/` },
+        },
+        profiles: {
+          links: { self: `${baseUrl}/api/profile-bulk-import-jobs/${job.id}/relationships/profiles/`, related: `${baseUrl}/api/profile-bulk-import-jobs/${job.id}/profiles/` },
+        },
+        "import-errors": { links: { related: `${baseUrl}/api/profile-bulk-import-jobs/${job.id}/import-errors/` } },
+      },
+      links: { self: `${baseUrl}/api/profile-bulk-import-jobs/${job.id}/` },
+    };
+  };
+
+  /** Cursor pagination over an array: the cursor is the offset, opaque to clients. */
+  const page = <T>(url: URL, items: T[], maxSize: number, defaultSize: number) => {
+    const sizeText = url.searchParams.get("page[size]");
+    const size = sizeText === null ? defaultSize : Number(sizeText);
+    if (!Number.isInteger(size) || size < 1 || size > maxSize) throw invalid(`page[size] must be an integer between 1 and ${maxSize}.`);
+    const cursor = url.searchParams.get("page[cursor]");
+    const offset = cursor ? Number(Buffer.from(cursor, "base64url").toString()) : 0;
+    if (!Number.isInteger(offset) || offset < 0) throw invalid("Invalid page[cursor].");
+    const slice = items.slice(offset, offset + size);
+    const next = offset + size < items.length ? new URL(url.toString()) : null;
+    next?.searchParams.set("page[cursor]", Buffer.from(String(offset + size)).toString("base64url"));
+    return { slice, links: { self: url.toString(), next: next ? next.toString() : null, prev: null } };
+  };
+
+  // --- the import itself --------------------------------------------------------------
+
+  const upsertProfile = (account: FakeKlaviyoAccount, resource: Record<string, unknown>): FakeKlaviyoProfile => {
+    const attributes = (resource.attributes ?? {}) as Record<string, unknown>;
+    const email = typeof attributes.email === "string" ? attributes.email.toLowerCase() : null;
+    const externalId = typeof attributes.external_id === "string" ? attributes.external_id : null;
+    const byIndex = (index: Map<string, string>, value: string | null) => {
+      const id = value === null ? undefined : index.get(value);
+      return id === undefined ? undefined : account.profiles.get(id);
+    };
+    const existing =
+      (typeof resource.id === "string" ? account.profiles.get(resource.id) : undefined) ??
+      byIndex(account.emailIndex, email) ??
+      byIndex(account.externalIdIndex, externalId);
+    const stamp = now();
+    const profile: FakeKlaviyoProfile = existing ?? {
+      id: newId(26),
+      email: null,
+      external_id: null,
+      first_name: null,
+      last_name: null,
+      phone_number: null,
+      properties: {},
+      created: stamp,
+      updated: stamp,
+    };
+    // Imports never clear a field with null (Klaviyo's documented behaviour); unset does.
+    if (email) {
+      if (profile.email && profile.email !== email) account.emailIndex.delete(profile.email);
+      profile.email = email;
+      account.emailIndex.set(email, profile.id);
+    }
+    if (externalId) {
+      if (profile.external_id && profile.external_id !== externalId) account.externalIdIndex.delete(profile.external_id);
+      profile.external_id = externalId;
+      account.externalIdIndex.set(externalId, profile.id);
+    }
+    for (const field of ["first_name", "last_name", "phone_number"] as const) {
+      const value = attributes[field];
+      if (typeof value === "string") profile[field] = value;
+    }
+    const properties = (attributes.properties ?? {}) as Record<string, unknown>;
+    for (const [name, value] of Object.entries(properties)) if (value !== null) profile.properties[name] = value;
+    const unset = ((resource.meta as { patch_properties?: { unset?: string | string[] } } | undefined)?.patch_properties?.unset) ?? [];
+    for (const name of Array.isArray(unset) ? unset : [unset]) delete profile.properties[name];
+    profile.updated = stamp;
+    account.profiles.set(profile.id, profile);
+    return profile;
+  };
+
+  const completeJob = (account: FakeKlaviyoAccount, job: FakeKlaviyoJob): void => {
+    if (job.status === "complete") return;
+    job.profiles.forEach((resource, index) => {
+      const attributes = (resource.attributes ?? {}) as Record<string, unknown>;
+      const pointer = `/data/attributes/profiles/data/${index}/attributes`;
+      const email = attributes.email;
+      const phone = attributes.phone_number;
+      let error: ImportError | null = null;
+      if (email === undefined && phone === undefined && attributes.external_id === undefined) {
+        error = { id: randomUUID(), code: "invalid", title: "Invalid input.", detail: "One of email, phone_number or external_id is required.", source: { pointer }, original_payload: resource };
+      } else if (email !== undefined && (typeof email !== "string" || !isEmail(email))) {
+        error = { id: randomUUID(), code: "invalid", title: "Invalid input.", detail: `Invalid email address: ${String(email)}`, source: { pointer: `${pointer}/email` }, original_payload: resource };
+      } else if (phone !== undefined && (typeof phone !== "string" || !/^\+[1-9]\d{6,14}$/.test(phone))) {
+        error = { id: randomUUID(), code: "invalid", title: "Invalid input.", detail: "Invalid phone number format (Example of a valid phone number format: +12345678901)", source: { pointer: `${pointer}/phone_number` }, original_payload: resource };
+      }
+      if (error) {
+        job.errors.push(error);
+        return;
+      }
+      const profile = upsertProfile(account, resource);
+      job.profileIds.push(profile.id);
+      for (const listId of job.listIds) account.lists.get(listId)?.profileIds.add(profile.id);
+    });
+    job.completedCount = job.profileIds.length;
+    job.failedCount = job.errors.length;
+    job.status = "complete";
+  };
+
+  // --- handlers -----------------------------------------------------------------------
+
+  type Handler = (ctx: { account: FakeKlaviyoAccount; url: URL; params: string[]; body: unknown; bytes: number }) => { status: number; body?: unknown };
+
+  const handlers: Record<FakeKlaviyoEndpoint, Handler> = {
+    "accounts.get": ({ account }) => ({
+      status: 200,
+      body: {
+        data: [
+          {
+            type: "account",
+            id: account.id,
+            attributes: {
+              test_account: false,
+              contact_information: {
+                default_sender_name: account.name,
+                default_sender_email: "hello@example.com",
+                website_url: "https://example.com",
+                organization_name: account.name,
+                street_address: { address1: "1 Main St", address2: null, city: "Boston", region: "MA", country: "US", zip: "02110" },
+              },
+              industry: "Retail",
+              timezone: "UTC",
+              preferred_currency: "USD",
+              public_api_key: account.id.slice(-6),
+              locale: "en-US",
+            },
+            links: { self: `${baseUrl}/api/accounts/${account.id}/` },
+          },
+        ],
+        links: { self: `${baseUrl}/api/accounts/`, next: null, prev: null },
+      },
+    }),
+
+    "lists.get": ({ account, url }) => {
+      let lists = [...account.lists.values()];
+      const filter = url.searchParams.get("filter");
+      if (filter) {
+        for (const term of parseFilter(filter)) {
+          if (term.field !== "name" && term.field !== "id") throw invalid(`Filtering lists by ${term.field} is not supported.`);
+          lists = lists.filter((list) => term.values.includes(term.field === "name" ? list.name : list.id));
+        }
+      }
+      const { slice, links } = page(url, lists, 10, 10);
+      return { status: 200, body: { data: slice.map(listResource), links } };
+    },
+
+    "list.get": ({ account, params }) => {
+      const list = account.lists.get(params[0]);
+      if (!list) throw notFound(`A list with id ${params[0]} does not exist.`);
+      return { status: 200, body: { data: listResource(list), links: { self: `${baseUrl}/api/lists/${list.id}/` } } };
+    },
+
+    "lists.create": ({ account, body }) => {
+      const data = (body as { data?: { type?: string; attributes?: { name?: unknown } } } | null)?.data;
+      if (data?.type !== "list") throw invalid("The type must be 'list'.");
+      const name = data.attributes?.name;
+      if (typeof name !== "string" || name.trim() === "") throw invalid("'name' is a required field.");
+      const stamp = now();
+      const list: FakeKlaviyoList = { id: newId(6), name, created: stamp, updated: stamp, profileIds: new Set() };
+      account.lists.set(list.id, list);
+      return { status: 201, body: { data: listResource(list), links: { self: `${baseUrl}/api/lists/${list.id}/` } } };
+    },
+
+    "list-profiles.add": ({ account, params, body }) => {
+      const list = account.lists.get(params[0]);
+      if (!list) throw notFound(`A list with id ${params[0]} does not exist.`);
+      for (const id of relationshipIds(body)) if (account.profiles.has(id)) list.profileIds.add(id);
+      return { status: 204 };
+    },
+
+    "list-profiles.remove": ({ account, params, body }) => {
+      const list = account.lists.get(params[0]);
+      if (!list) throw notFound(`A list with id ${params[0]} does not exist.`);
+      for (const id of relationshipIds(body)) list.profileIds.delete(id);
+      list.updated = now();
+      return { status: 204 };
+    },
+
+    "profiles.get": ({ account, url }) => {
+      let profiles: FakeKlaviyoProfile[] | null = null;
+      const filter = url.searchParams.get("filter");
+      if (filter) {
+        for (const term of parseFilter(filter)) {
+          if (!["email", "id", "external_id", "phone_number"].includes(term.field)) throw invalid(`Filtering profiles by ${term.field} is not supported.`);
+          if (term.op === "any" && term.values.length > 100) throw invalid("The any operator takes at most 100 values.");
+          const wanted = new Set(term.field === "email" ? term.values.map((value) => value.toLowerCase()) : term.values);
+          if (profiles === null && term.field !== "phone_number") {
+            // Served from the identifier indexes, as a real lookup would be.
+            const index = term.field === "email" ? account.emailIndex : term.field === "external_id" ? account.externalIdIndex : null;
+            profiles = [...wanted]
+              .map((value) => account.profiles.get(index ? (index.get(value) ?? "") : value))
+              .filter((profile) => profile !== undefined);
+          } else {
+            profiles = (profiles ?? [...account.profiles.values()]).filter((profile) =>
+              wanted.has(String(profile[term.field as "email" | "id" | "external_id" | "phone_number"])),
+            );
+          }
+        }
+      }
+      const { slice, links } = page(url, profiles ?? [...account.profiles.values()], 100, 20);
+      return { status: 200, body: { data: slice.map(profileDocument), links } };
+    },
+
+    "bulk-import.create": ({ account, body, bytes }) => {
+      if (bytes > FAKE_KLAVIYO_MAX_IMPORT_BYTES) {
+        throw new HttpError(413, "payload_too_large", "Payload too large.", `The maximum allowed payload size is 5MB; this one is ${bytes} bytes.`);
+      }
+      const data = (body as { data?: Record<string, unknown> } | null)?.data;
+      if (data?.type !== "profile-bulk-import-job") throw invalid("The type must be 'profile-bulk-import-job'.");
+      const profiles = (data.attributes as { profiles?: { data?: unknown } } | undefined)?.profiles?.data;
+      if (!Array.isArray(profiles) || profiles.length === 0) throw invalid("'profiles' must contain at least one profile.");
+      if (profiles.length > FAKE_KLAVIYO_MAX_IMPORT_PROFILES) throw invalid(`A job accepts at most ${FAKE_KLAVIYO_MAX_IMPORT_PROFILES} profiles; got ${profiles.length}.`);
+      profiles.forEach((profile, index) => {
+        if ((profile as { type?: string }).type !== "profile") throw invalid(`Profile ${index}: the type must be 'profile'.`);
+        if (Buffer.byteLength(JSON.stringify(profile)) > FAKE_KLAVIYO_MAX_PROFILE_BYTES) throw invalid(`Profile ${index} is larger than 100KB.`);
+      });
+      const listIds = ((data.relationships as { lists?: { data?: { type: string; id: string }[] } } | undefined)?.lists?.data ?? []).map((item) => item.id);
+      for (const id of listIds) if (!account.lists.has(id)) throw notFound(`A list with id ${id} does not exist.`);
+      const createdAt = Date.now();
+      const startsAt = createdAt + timing.queuedMs;
+      const completesAt = startsAt + timing.processingMs + Math.round((profiles.length / timing.profilesPerSecond) * 1000);
+      const job: FakeKlaviyoJob = {
+        id: newId(26),
+        listIds,
+        profiles: profiles as Record<string, unknown>[],
+        createdAt,
+        startsAt,
+        completesAt,
+        status: "queued",
+        completedCount: 0,
+        failedCount: 0,
+        errors: [],
+        profileIds: [],
+      };
+      account.jobs.set(job.id, job);
+      const timer = setTimeout(() => {
+        timers.delete(timer);
+        completeJob(account, job);
+      }, completesAt - createdAt);
+      timers.add(timer);
+      return { status: 202, body: { data: jobResource(job), links: { self: `${baseUrl}/api/profile-bulk-import-jobs/${job.id}/` } } };
+    },
+
+    "bulk-import.get": ({ account, params }) => {
+      const job = account.jobs.get(params[0]);
+      if (!job) throw notFound(`A job with id ${params[0]} does not exist.`);
+      return { status: 200, body: { data: jobResource(job), links: { self: `${baseUrl}/api/profile-bulk-import-jobs/${job.id}/` } } };
+    },
+
+    "bulk-import.errors": ({ account, params, url }) => {
+      const job = account.jobs.get(params[0]);
+      if (!job) throw notFound(`A job with id ${params[0]} does not exist.`);
+      const { slice, links } = page(url, job.errors, 100, 20);
+      return {
+        status: 200,
+        body: {
+          data: slice.map((error) => ({
+            type: "import-error",
+            id: error.id,
+            attributes: { code: error.code, title: error.title, detail: error.detail, source: error.source, original_payload: error.original_payload },
+          })),
+          links,
+        },
+      };
+    },
+
+    "bulk-import.profiles": ({ account, params, url }) => {
+      const job = account.jobs.get(params[0]);
+      if (!job) throw notFound(`A job with id ${params[0]} does not exist.`);
+      const profiles = job.profileIds.map((id) => account.profiles.get(id)).filter((profile) => profile !== undefined);
+      const { slice, links } = page(url, profiles, 100, 20);
+      return { status: 200, body: { data: slice.map(profileDocument), links } };
+    },
+
+    "data-privacy-deletion.create": ({ account, body }) => {
+      const data = (body as { data?: Record<string, unknown> } | null)?.data;
+      if (data?.type !== "data-privacy-deletion-job") throw invalid("The type must be 'data-privacy-deletion-job'.");
+      const profile = (data.attributes as { profile?: { data?: { id?: string | null; attributes?: Record<string, unknown> } } } | undefined)?.profile?.data;
+      const identifiers: { email?: string; id?: string; phone_number?: string } = {};
+      if (typeof profile?.id === "string") identifiers.id = profile.id;
+      if (typeof profile?.attributes?.email === "string") identifiers.email = profile.attributes.email.toLowerCase();
+      if (typeof profile?.attributes?.phone_number === "string") identifiers.phone_number = profile.attributes.phone_number;
+      if (Object.keys(identifiers).length !== 1) throw invalid("Exactly one of email, phone_number or id must be provided.");
+      account.erasures.push(identifiers);
+      for (const candidate of [...account.profiles.values()]) {
+        const matches =
+          candidate.id === identifiers.id || (identifiers.email !== undefined && candidate.email === identifiers.email) || (identifiers.phone_number !== undefined && candidate.phone_number === identifiers.phone_number);
+        if (!matches) continue;
+        account.profiles.delete(candidate.id);
+        if (candidate.email) account.emailIndex.delete(candidate.email);
+        if (candidate.external_id) account.externalIdIndex.delete(candidate.external_id);
+        for (const list of account.lists.values()) list.profileIds.delete(candidate.id);
+      }
+      return { status: 202 };
+    },
+  };
+
+  function relationshipIds(body: unknown): string[] {
+    const data = (body as { data?: unknown } | null)?.data;
+    if (!Array.isArray(data)) throw invalid("'data' must be an array of profile identifiers.");
+    if (data.length > 1000) throw invalid("At most 1000 profiles per call.");
+    return data.map((item: { type?: string; id?: string }) => {
+      if (item?.type !== "profile" || typeof item.id !== "string") throw invalid("Each item must be {type: 'profile', id}.");
+      return item.id;
+    });
+  }
+
+  // --- the server ---------------------------------------------------------------------
+
+  const readBody = async (req: IncomingMessage): Promise<Buffer> => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    for await (const chunk of req) {
+      size += (chunk as Buffer).length;
+      if (size > 4 * FAKE_KLAVIYO_MAX_IMPORT_BYTES) throw new HttpError(413, "payload_too_large", "Payload too large.", "The request body is too large.");
+      chunks.push(chunk as Buffer);
+    }
+    return Buffer.concat(chunks);
+  };
+
+  const send = (res: ServerResponse, status: number, body?: unknown, headers: Record<string, string> = {}) => {
+    res.writeHead(status, { ...(body === undefined ? {} : { "Content-Type": "application/vnd.api+json" }), ...headers });
+    res.end(body === undefined ? undefined : JSON.stringify(body));
+  };
+
+  const handle = async (req: IncomingMessage, res: ServerResponse) => {
+    const method = (req.method ?? "GET").toUpperCase();
+    const url = new URL(req.url ?? "/", baseUrl);
+    const revision = typeof req.headers.revision === "string" ? req.headers.revision : null;
+    const matched = route(method, url.pathname);
+    const record = (status: number) => state.requests.push({ method, path: url.pathname, endpoint: matched?.endpoint ?? null, status, revision, at: Date.now() });
+
+    // Infrastructure trouble first: it happens before Klaviyo's application sees the request.
+    if (injected.timeouts > 0) {
+      injected.timeouts -= 1;
+      record(0);
+      hanging.add(res);
+      res.on("close", () => hanging.delete(res));
+      return;
+    }
+    if (injected.serverErrors > 0) {
+      injected.serverErrors -= 1;
+      record(injected.serverErrorStatus);
+      send(res, injected.serverErrorStatus, errorDocument(injected.serverErrorStatus, "error", "A server error occurred.", "A server error occurred."));
+      return;
+    }
+    try {
+      const bodyBytes = await readBody(req);
+      if (injected.storm > 0) {
+        injected.storm -= 1;
+        throw throttled(injected.stormRetryAfter);
+      }
+      const authorization = req.headers.authorization ?? "";
+      const scheme = /^Klaviyo-API-Key\s+(\S+)$/.exec(authorization);
+      if (!scheme) {
+        throw new HttpError(401, "not_authenticated", "Authentication credentials were not provided.", "Missing or invalid authorization scheme. Please use Klaviyo-API-Key.");
+      }
+      const key = scheme[1];
+      if (!keyAllowed(key)) throw new HttpError(401, "authentication_failed", "Incorrect authentication credentials.", "Incorrect authentication credentials.");
+      if (!revision || !/^\d{4}-\d{2}-\d{2}(\.\w+)?$/.test(revision)) {
+        throw new HttpError(400, "invalid", "Invalid input.", "A valid revision header (YYYY-MM-DD) is required.");
+      }
+      if (!matched) throw notFound(`No route for ${method} ${url.pathname}.`);
+      const scopes = scopesOf(key);
+      if (!SCOPES_NEEDED[matched.endpoint].every((scope) => scopes.has(scope))) {
+        throw new HttpError(403, "permission_denied", "You do not have permission to perform this action.", "You do not have permission to perform this action.");
+      }
+      const account = accountFor(key);
+      checkRateLimit(account.id, matched.endpoint);
+      let body: unknown = null;
+      if (bodyBytes.length > 0) {
+        try {
+          body = JSON.parse(bodyBytes.toString("utf8"));
+        } catch {
+          throw new HttpError(400, "parse_error", "Malformed request.", "The request body is not valid JSON.");
+        }
+      }
+      const answer = handlers[matched.endpoint]({ account, url, params: matched.params, body, bytes: bodyBytes.length });
+      record(answer.status);
+      send(res, answer.status, answer.body, { "RateLimit-Limit": String(limits[matched.endpoint].steady) });
+    } catch (error) {
+      if (!(error instanceof HttpError)) throw error;
+      if (error.status === 429) state.rateLimited += 1;
+      record(error.status);
+      send(res, error.status, errorDocument(error.status, error.code, error.title, error.detail), error.headers);
+    }
+  };
+
+  const server = createServer((req, res) => {
+    handle(req, res).catch((error: unknown) => {
+      if (!res.headersSent) send(res, 500, errorDocument(500, "error", "A server error occurred.", String(error)));
+    });
+  });
+  server.on("connection", (socket) => {
+    sockets.add(socket);
+    socket.on("close", () => sockets.delete(socket));
+  });
+  server.listen(options.port ?? 0, "127.0.0.1");
+  await once(server, "listening");
+  baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+
+  const inject: FakeKlaviyoInject = {
+    revokeKey: (key) => void revoked.add(key),
+    restoreKey: (key) => void revoked.delete(key),
+    setScopes: (key, scopes) => void scopeOverrides.set(key, new Set(scopes)),
+    serverErrors: (n, status = 503) => Object.assign(injected, { serverErrors: n, serverErrorStatus: status }),
+    timeouts: (n) => void (injected.timeouts = n),
+    rateLimitStorm: (n, retryAfterSeconds = 1) => Object.assign(injected, { storm: n, stormRetryAfter: retryAfterSeconds }),
+  };
+
+  return {
+    url: baseUrl,
+    state,
+    inject,
+    async close() {
+      for (const timer of timers) clearTimeout(timer);
+      timers.clear();
+      for (const res of hanging) res.destroy();
+      for (const socket of sockets) socket.destroy();
+      server.close();
+      await once(server, "close").catch(() => undefined);
+    },
+  };
+}
