@@ -338,8 +338,11 @@ export function mailchimpAdapter(apiKey: string, account: Record<string, unknown
    */
   async function createNewMembers(upserts: readonly MemberChange[], failed: Map<string, string>): Promise<MemberChange[]> {
     const byEmail = groupByEmail(upserts);
+    // One member per address (two customers sharing an email are one member; Mailchimp
+    // refuses the second copy in a request): every change of that address shares its outcome.
+    const members = [...byEmail.values()].map((sharing) => sharing[0]);
     const response = await api.request<BatchResponse>("POST", list, {
-      members: upserts.map((change) => ({
+      members: members.map((change) => ({
         email_address: change.profile.email,
         status: statusForNewMember(change.profile),
         merge_fields: tenureMergeFields(change.profile),

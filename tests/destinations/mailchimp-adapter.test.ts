@@ -262,6 +262,17 @@ describe("push", () => {
     expect(fake.state.membersTagged(FAKE_AUDIENCE_ID, "Tenure: Champions")).toEqual(["customer1@example.com"]);
   });
 
+  it("sends one member for two customers sharing an address", async () => {
+    const { mailchimp, targets } = await connectedTargets();
+    const outcomes = await mailchimp.push(
+      [change(profile("1", { email: "shared@example.com" }), { add: ["champions"] }), change(profile("2", { email: "Shared@Example.com" }), { add: ["at-risk"] })],
+      targets,
+    );
+    expect(outcomes.map((outcome) => outcome.ok)).toEqual([true, true]);
+    expect(fake.state.audiences.get(FAKE_AUDIENCE_ID)!.members.size).toBe(1);
+    expect(fake.state.tagsOf(FAKE_AUDIENCE_ID, "shared@example.com")).toEqual(["Tenure: At risk", "Tenure: Champions"]);
+  });
+
   it("sends 500 changes as one batch of members and one request per tag", async () => {
     const { mailchimp, targets } = await connectedTargets();
     expect(mailchimp.batchSize).toBe(500);
