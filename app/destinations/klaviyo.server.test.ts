@@ -1,0 +1,67 @@
+import { describe, expect, it } from "vitest";
+import { type DestinationProfile } from "./adapter";
+import { isE164, profileResource, splitIntoJobs } from "./klaviyo.server";
+
+const profile: DestinationProfile = {
+  customerId: "7",
+  email: "ada@example.com",
+  firstName: "Ada",
+  lastName: null,
+  phone: "+447700900123",
+  emailConsentState: "SUBSCRIBED",
+  properties: {
+    tenure_rfm_segment: "Champions",
+    tenure_behaviours: [],
+    tenure_predicted_value_12m: null,
+    tenure_historic_value: 12.5,
+    tenure_chance_of_ordering_90d: 0.3,
+    tenure_p_alive: null,
+    tenure_next_order_date: null,
+  },
+};
+
+describe("profileResource", () => {
+  it("writes identifiers and figures, and unsets the figures Tenure lacks", () => {
+    expect(profileResource(profile)).toEqual({
+      type: "profile",
+      attributes: {
+        email: "ada@example.com",
+        external_id: "7",
+        first_name: "Ada",
+        phone_number: "+447700900123",
+        properties: { tenure_rfm_segment: "Champions", tenure_behaviours: [], tenure_historic_value: 12.5, tenure_chance_of_ordering_90d: 0.3 },
+      },
+      meta: { patch_properties: { unset: ["tenure_predicted_value_12m", "tenure_p_alive", "tenure_next_order_date"] } },
+    });
+  });
+
+  it("leaves out a phone that is not E.164", () => {
+    expect((profileResource({ ...profile, phone: "07700 900123" }).attributes as Record<string, unknown>).phone_number).toBeUndefined();
+  });
+});
+
+describe("isE164", () => {
+  it("takes + and 7 to 15 digits, no leading zero", () => {
+    expect(["+14155550101", "+447700900123"].every(isE164)).toBe(true);
+    expect(["14155550101", "+04155550101", "+1 415 555 0101", "+123"].some(isE164)).toBe(false);
+  });
+});
+
+describe("splitIntoJobs", () => {
+  const resource = (n: number) => ({ type: "profile", attributes: { email: `${"x".repeat(n)}@e.com` } });
+
+  it("cuts at the profile count", () => {
+    const jobs = splitIntoJobs([1, 2, 3, 4, 5], () => resource(1), 100, 2, 1_000_000);
+    expect(jobs.map((job) => job.items)).toEqual([[1, 2], [3, 4], [5]]);
+  });
+
+  it("cuts at the byte size, envelope included, keeping the order", () => {
+    const size = Buffer.byteLength(JSON.stringify(resource(50))) + 1;
+    const jobs = splitIntoJobs([1, 2, 3, 4, 5], () => resource(50), 100, 10_000, 100 + 2 * size);
+    expect(jobs.map((job) => job.items)).toEqual([[1, 2], [3, 4], [5]]);
+  });
+
+  it("refuses a profile larger than a whole job", () => {
+    expect(() => splitIntoJobs([1], () => resource(500), 100, 10, 200)).toThrow(/more than a Klaviyo import job takes/);
+  });
+});

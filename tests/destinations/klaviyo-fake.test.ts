@@ -1,0 +1,101 @@
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { parseFilter, startFakeKlaviyo, type FakeKlaviyo } from "../../demo/fakes/klaviyo";
+
+// The fake's own rules, which the adapter tests rely on: auth, revision, scopes, the
+// documented limits with Retry-After, the job lifecycle and the import limits.
+
+let fake: FakeKlaviyo;
+const KEY = "pk_fake_rules";
+beforeEach(async () => {
+  fake = await startFakeKlaviyo({ limits: { "lists.get": { burst: 3, steady: 5 } } });
+});
+afterEach(async () => {
+  await fake.close();
+});
+
+function call(path: string, init: RequestInit & { key?: string | null; revision?: string | null } = {}) {
+  const { key = KEY, revision = "2026-10-15", ...rest } = init;
+  const headers: Record<string, string> = { accept: "application/vnd.api+json", "content-type": "application/vnd.api+json" };
+  if (key !== null) headers.Authorization = `Klaviyo-API-Key ${key}`;
+  if (revision !== null) headers.revision = revision;
+  return fetch(`${fake.url}${path}`, { ...rest, headers });
+}
+
+describe("the fake Klaviyo", () => {
+  it("answers 401 without the Klaviyo-API-Key scheme or with a revoked key, 400 without a revision", async () => {
+    const noKey = await call("/api/lists", { key: null });
+    expect(noKey.status).toBe(401);
+    expect(((await noKey.json()) as { errors: { code: string }[] }).errors[0].code).toBe("not_authenticated");
+    expect((await call("/api/lists", { revision: null })).status).toBe(400);
+    fake.inject.revokeKey(KEY);
+    const revoked = await call("/api/lists");
+    expect(revoked.status).toBe(401);
+    expect(((await revoked.json()) as { errors: { code: string }[] }).errors[0].code).toBe("authentication_failed");
+  });
+
+  it("answers 403 permission_denied for a scope the key lacks", async () => {
+    fake.inject.setScopes(KEY, ["lists:read"]);
+    const answer = await call("/api/lists", { method: "POST", body: JSON.stringify({ data: { type: "list", attributes: { name: "x" } } }) });
+    expect(answer.status).toBe(403);
+    expect(((await answer.json()) as { errors: { code: string }[] }).errors[0].code).toBe("permission_denied");
+  });
+
+  it("enforces the burst per account and endpoint with 429 and Retry-After", async () => {
+    // Aligned to the start of a second, so all four calls land in one burst window.
+    await new Promise((resolve) => setTimeout(resolve, 1_000 - (Date.now() % 1_000)));
+    const statuses = [];
+    for (let i = 0; i < 4; i += 1) statuses.push(await call("/api/lists"));
+    expect(statuses.map((answer) => answer.status)).toEqual([200, 200, 200, 429]);
+    expect(statuses[3].headers.get("retry-after")).toBe("1");
+    const body = (await statuses[3].json()) as { errors: { code: string }[] };
+    expect(body.errors[0].code).toBe("throttled");
+    // Another key is another account: its own budget.
+    expect((await call("/api/lists", { key: "pk_someone_else" })).status).toBe(200);
+  });
+
+  it("runs an import job queued → processing → complete, with errors for bad emails", async () => {
+    const list = (await (await call("/api/lists", { method: "POST", body: JSON.stringify({ data: { type: "list", attributes: { name: "L" } } }) })).json()) as { data: { id: string } };
+    const created = await call("/api/profile-bulk-import-jobs", {
+      method: "POST",
+      body: JSON.stringify({
+        data: {
+          type: "profile-bulk-import-job",
+          attributes: { profiles: { data: [{ type: "profile", attributes: { email: "a@example.com" } }, { type: "profile", attributes: { email: "b.invalid@example.com" } }] } },
+          relationships: { lists: { data: [{ type: "list", id: list.data.id }] } },
+        },
+      }),
+    });
+    expect(created.status).toBe(202);
+    const job = (await created.json()) as { data: { id: string; attributes: { status: string; total_count: number } } };
+    expect(job.data.attributes).toMatchObject({ status: "queued", total_count: 2 });
+
+    const seen = new Set<string>();
+    let attributes: { status: string; completed_count: number; failed_count: number } | undefined;
+    for (let i = 0; i < 100 && attributes?.status !== "complete"; i += 1) {
+      await new Promise((resolve) => setTimeout(resolve, 10));
+      attributes = ((await (await call(`/api/profile-bulk-import-jobs/${job.data.id}`)).json()) as { data: { attributes: typeof attributes } }).data.attributes;
+      seen.add(attributes!.status);
+    }
+    expect(attributes).toMatchObject({ status: "complete", completed_count: 1, failed_count: 1 });
+    expect(seen.has("processing")).toBe(true);
+    const errors = (await (await call(`/api/profile-bulk-import-jobs/${job.data.id}/import-errors`)).json()) as {
+      data: { attributes: { detail: string; original_payload: { attributes: { email: string } } } }[];
+    };
+    expect(errors.data.map((error) => error.attributes.original_payload.attributes.email)).toEqual(["b.invalid@example.com"]);
+    expect(fake.state.listMembers("L", KEY)).toEqual(["a@example.com"]);
+  });
+
+  it("refuses more than 10,000 profiles or 5 MB in one job", async () => {
+    const profiles = (n: number, pad = 0) => Array.from({ length: n }, (_, i) => ({ type: "profile", attributes: { email: `p${i}@example.com`, first_name: "x".repeat(pad) } }));
+    const post = (data: unknown[]) =>
+      call("/api/profile-bulk-import-jobs", { method: "POST", body: JSON.stringify({ data: { type: "profile-bulk-import-job", attributes: { profiles: { data } } } }) });
+    expect((await post(profiles(10_001))).status).toBe(400);
+    expect((await post(profiles(6_000, 900))).status).toBe(413);
+    expect(fake.state.jobs(KEY)).toHaveLength(0);
+  });
+
+  it("reads JSON:API filters", () => {
+    expect(parseFilter('any(email,["a@x.com","b\\"q@x.com"])')).toEqual([{ op: "any", field: "email", values: ["a@x.com", 'b"q@x.com'] }]);
+    expect(parseFilter('equals(name,"Tenure: Champions")')).toEqual([{ op: "equals", field: "name", values: ["Tenure: Champions"] }]);
+  });
+});
