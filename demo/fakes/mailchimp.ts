@@ -96,6 +96,10 @@ export interface FakeMailchimp {
   url: string;
   state: FakeMailchimpState;
   inject: FakeMailchimpInject;
+  /** A new, empty audience (with FNAME and LNAME, as Mailchimp creates one). */
+  addAudience(id: string, name: string): FakeAudience;
+  /** Another key that authenticates from now on. */
+  addApiKey(key: string): void;
   close(): Promise<void>;
 }
 
@@ -136,9 +140,12 @@ export async function startFakeMailchimp(options: FakeMailchimpOptions = {}): Pr
   let nextSegmentId = 1000;
 
   const audiences = new Map<string, FakeAudience>();
-  for (const { id, name } of options.audiences ?? [{ id: FAKE_AUDIENCE_ID, name: "Newsletter" }]) {
-    audiences.set(id, { id, name, members: new Map(), mergeFields: defaultMergeFields(id), segments: new Map() });
-  }
+  const addAudience = (id: string, name: string): FakeAudience => {
+    const audience: FakeAudience = { id, name, members: new Map(), mergeFields: defaultMergeFields(id), segments: new Map() };
+    audiences.set(id, audience);
+    return audience;
+  };
+  for (const { id, name } of options.audiences ?? [{ id: FAKE_AUDIENCE_ID, name: "Newsletter" }]) addAudience(id, name);
 
   const state: FakeMailchimpState = {
     audiences,
@@ -698,6 +705,8 @@ export async function startFakeMailchimp(options: FakeMailchimpOptions = {}): Pr
     url: `http://127.0.0.1:${port}`,
     state,
     inject,
+    addAudience,
+    addApiKey: (key) => void keys.add(key),
     async close() {
       for (const response of hanging) response.destroy();
       hanging.clear();

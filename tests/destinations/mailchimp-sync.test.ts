@@ -1,0 +1,146 @@
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { chooseAudience, connectDestination, listAudiences, setConsentScope, setDestinationSegments } from "~/destinations/connections.server";
+import { type SyncDeps, runDestinationPass, runErasurePass } from "~/destinations/sync.server";
+import { FAKE_AUDIENCE_ID, FAKE_MAILCHIMP_KEY, type FakeMailchimp, startFakeMailchimp } from "../../demo/fakes/mailchimp";
+import { installedShop, testPool } from "../support/db";
+import { changeConsent, destinationOf, fakeAdapters, insertCustomers, outboxOf, writeAndMark } from "../support/destinations";
+import { metricsRow } from "../support/customer-metrics-rows";
+import { deliver, dropQueues } from "../support/ingested-shops";
+import { fixtureTextFor } from "../support/webhook-fixtures";
+
+// The sync engine against Mailchimp's fake at the HTTP boundary, through the real adapter:
+// what the audience holds (members, statuses, tags, merge fields) after each pass.
+
+let fake: FakeMailchimp;
+let deps: SyncDeps;
+
+beforeAll(async () => {
+  fake = await startFakeMailchimp({ audiences: [{ id: FAKE_AUDIENCE_ID, name: "Newsletter" }] });
+  process.env.MAILCHIMP_API_URL = fake.url;
+  process.env.TENURE_QUEUE_PREFIX = `tenure-test-mailchimp-${process.pid}-${Date.now().toString(36)}`;
+  deps = { pool: testPool(), adapterFor: fakeAdapters({ mailchimp: fake.url }) };
+});
+afterEach(async () => dropQueues());
+afterAll(async () => {
+  await fake.close();
+  delete process.env.MAILCHIMP_API_URL;
+});
+
+/** A shop connected to Mailchimp, its audience chosen, syncing these segments. Each shop gets an audience of its own. */
+async function connectedShop(segments: string[]): Promise<{ shop: string; id: string; audienceId: string }> {
+  const shop = await installedShop("mc");
+  const audienceId = `aud${fake.state.audiences.size}`.padEnd(10, "0");
+  fake.addAudience(audienceId, `Audience of ${shop}`);
+  expect(await connectDestination(testPool(), shop, "mailchimp", { apiKey: FAKE_MAILCHIMP_KEY })).toEqual({ ok: true });
+  expect((await listAudiences(testPool(), shop)).map((audience) => audience.id)).toContain(audienceId);
+  await chooseAudience(testPool(), shop, audienceId);
+  await setDestinationSegments(testPool(), shop, "mailchimp", segments);
+  return { shop, id: (await destinationOf(shop, "mailchimp"))!.id, audienceId };
+}
+
+const tagged = (audienceId: string, tag: string) => fake.state.membersTagged(audienceId, tag);
+
+describe("a Mailchimp destination", () => {
+  it("never stores a key without its data centre, or one Mailchimp refuses", async () => {
+    const shop = await installedShop("mc");
+    const cut = await connectDestination(testPool(), shop, "mailchimp", { apiKey: "0123456789abcdef0123456789abcdef" });
+    expect(cut).toEqual({ ok: false, reason: expect.stringMatching(/data centre/) });
+    const unknown = await connectDestination(testPool(), shop, "mailchimp", { apiKey: "ffffffffffffffffffffffffffffffff-us6" });
+    expect(unknown).toEqual({ ok: false, reason: expect.stringMatching(/^Mailchimp refused the key/) });
+    expect(await destinationOf(shop, "mailchimp")).toBeUndefined();
+  });
+
+  it("initial sync: subscribed customers become subscribed members tagged with their segments, with Tenure's merge fields", async () => {
+    const { shop, id, audienceId } = await connectedShop(["champions", "at-risk", "vip"]);
+    await insertCustomers(shop, [{ id: 1 }, { id: 2 }, { id: 3, consent: "UNSUBSCRIBED" }, { id: 4, email: null }, { id: 5, consent: null }]);
+    await writeAndMark(shop, [
+      metricsRow(1, { segment: "champions", behaviours: ["vip"], netSpent: 125_050, predictedClv: 40_000, pAlive: 0.9, chanceOfOrder90d: 0.5, expectedNextOrderDay: 20_200 }),
+      metricsRow(2, { segment: "at-risk" }),
+      metricsRow(3, { segment: "champions" }),
+      metricsRow(4, { segment: "champions" }),
+      metricsRow(5, { segment: "at-risk" }),
+    ]);
+    const result = await runDestinationPass(deps, id, "full", "initial");
+    expect(result).toMatchObject({ status: "done", counts: { sent: 2, failed: 0, leftOut: 3 } });
+    expect(tagged(audienceId, "Tenure: Champions")).toEqual(["customer-1@example.com"]);
+    expect(tagged(audienceId, "Tenure: At risk")).toEqual(["customer-2@example.com"]);
+    expect(tagged(audienceId, "Tenure: VIP")).toEqual(["customer-1@example.com"]);
+    expect(fake.state.audiences.get(audienceId)!.members.size).toBe(2); // nobody unsubscribed or unasked was added
+    const member = fake.state.member(audienceId, "customer-1@example.com")!;
+    expect(member.status).toBe("subscribed");
+    expect(member.mergeFields).toMatchObject({ FNAME: "Sam", LNAME: "Buyer", TNR_SEG: "Champions", TNR_PV: 400, TNR_CHANCE: 50, TNR_NEXT: "2025-04-22" });
+
+    const again = await runDestinationPass(deps, id, "full", "manual");
+    expect(again.counts.sent).toBe(0);
+  });
+
+  it("everyone, when the merchant asks: the not subscribed join as transactional, never subscribed", async () => {
+    const { shop, id, audienceId } = await connectedShop(["champions"]);
+    await insertCustomers(shop, [{ id: 11 }, { id: 12, consent: "NOT_SUBSCRIBED" }, { id: 13, consent: null }]);
+    await writeAndMark(shop, [11, 12, 13].map((customer) => metricsRow(customer, { segment: "champions" })));
+    await setConsentScope(testPool(), shop, "mailchimp", "all");
+    await runDestinationPass(deps, id, "full", "settings");
+    const status = (customer: number) => fake.state.member(audienceId, `customer-${customer}@example.com`)!.status;
+    expect([status(11), status(12), status(13)]).toEqual(["subscribed", "transactional", "transactional"]);
+    expect(tagged(audienceId, "Tenure: Champions")).toHaveLength(3);
+  });
+
+  it("incremental sync: tags follow moves; unsubscribing in Shopify untags without touching the member's status", async () => {
+    const { shop, id, audienceId } = await connectedShop(["champions", "at-risk"]);
+    await insertCustomers(shop, [{ id: 21 }, { id: 22 }]);
+    await writeAndMark(shop, [metricsRow(21, { segment: "champions" }), metricsRow(22, { segment: "champions" })]);
+    await runDestinationPass(deps, id, "changes");
+    expect(tagged(audienceId, "Tenure: Champions")).toEqual(["customer-21@example.com", "customer-22@example.com"]);
+
+    await writeAndMark(shop, [metricsRow(21, { segment: "at-risk" })]);
+    await runDestinationPass(deps, id, "changes");
+    expect(tagged(audienceId, "Tenure: Champions")).toEqual(["customer-22@example.com"]);
+    expect(tagged(audienceId, "Tenure: At risk")).toEqual(["customer-21@example.com"]);
+    expect(await outboxOf(id)).toEqual([]);
+
+    await changeConsent(shop, 22, "UNSUBSCRIBED");
+    await runDestinationPass(deps, id, "changes");
+    expect(tagged(audienceId, "Tenure: Champions")).toEqual([]);
+    // Mailchimp keeps its own record of the subscription: Tenure only took its tag away.
+    expect(fake.state.member(audienceId, "customer-22@example.com")!.status).toBe("subscribed");
+  });
+
+  it("a member Mailchimp refuses is recorded with Mailchimp's reason", async () => {
+    const { shop, id } = await connectedShop(["champions"]);
+    await insertCustomers(shop, [{ id: 31, email: "invalid-31@example.com" }, { id: 32 }]);
+    await writeAndMark(shop, [metricsRow(31, { segment: "champions" }), metricsRow(32, { segment: "champions" })]);
+    const result = await runDestinationPass(deps, id, "changes");
+    expect(result.counts).toMatchObject({ sent: 1, failed: 1 });
+    const failures = await testPool().query(`SELECT "customerId"::text AS id, reason FROM "DestinationFailure" WHERE "destinationId" = $1`, [id]);
+    expect(failures.rows).toEqual([{ id: "31", reason: "invalid-31@example.com looks fake or invalid, please enter a real email address." }]);
+  });
+
+  it("a revoked key pauses the sync with a notice and keeps the changes", async () => {
+    const key = "fedcba9876543210fedcba9876543210-us21";
+    fake.addApiKey(key);
+    const shop = await installedShop("mc");
+    expect(await connectDestination(testPool(), shop, "mailchimp", { apiKey: key })).toEqual({ ok: true });
+    await chooseAudience(testPool(), shop, FAKE_AUDIENCE_ID);
+    await setDestinationSegments(testPool(), shop, "mailchimp", ["champions"]);
+    const id = (await destinationOf(shop, "mailchimp"))!.id;
+    await insertCustomers(shop, [{ id: 41 }]);
+    await writeAndMark(shop, [metricsRow(41, { segment: "champions" })]);
+    fake.inject.revokeKey(key);
+    expect((await runDestinationPass(deps, id, "changes")).status).toBe("paused");
+    expect(await destinationOf(shop, "mailchimp")).toMatchObject({ status: "paused", notice: expect.stringMatching(/Mailchimp refused/) });
+    expect(await outboxOf(id)).toEqual(["41"]);
+  });
+
+  it("customers/redact of a synced customer deletes the member permanently", async () => {
+    const { shop, id, audienceId } = await connectedShop(["champions"]);
+    await insertCustomers(shop, [{ id: 7390571233329, email: "maya.okafor@example.com" }]);
+    await writeAndMark(shop, [metricsRow(7390571233329, { segment: "champions" })]);
+    await runDestinationPass(deps, id, "changes");
+    expect(tagged(audienceId, "Tenure: Champions")).toEqual(["maya.okafor@example.com"]);
+
+    await deliver(shop, "customers/redact", JSON.parse(fixtureTextFor("customers-redact", shop)));
+    expect(await runErasurePass(deps, id)).toEqual({ status: "done", erased: 1 });
+    expect(fake.state.member(audienceId, "maya.okafor@example.com")).toBeUndefined();
+    expect(fake.state.deletedPermanently).toContain("maya.okafor@example.com");
+  });
+});
