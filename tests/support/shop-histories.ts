@@ -1,6 +1,6 @@
 import fc from "fast-check";
 import { type Json } from "./webhook-fixtures";
-import { customerPayload, orderPayload, refundPayload } from "./webhook-payloads";
+import { consentPayload, customerPayload, orderPayload, refundPayload, withConsent } from "./webhook-payloads";
 
 // Shop histories for property tests: order versions (customer moves, test, cancelled),
 // refunds before and after updates, order and customer deletes, placeholders and
@@ -31,9 +31,28 @@ const orderHistory = fc.record({
   rest: fc.array(fc.tuple(fc.oneof(versionStep, refundStep), gap), { maxLength: 4 }),
   deleted: fc.constantFrom(false, false, false, true),
 });
+/**
+ * A profile version's email consent: none (no key, as 2025-01+ payloads), or a state whose
+ * consent date lies up to ten hours before the version (so consent and profile clocks
+ * disagree), or a never-asked state without a date.
+ */
+const consentStep = fc.oneof(
+  fc.constant({ kind: "absent" as const }),
+  fc.record({ kind: fc.constant("dated" as const), state: fc.constantFrom("subscribed", "unsubscribed", "pending"), before: fc.integer({ min: 0, max: 600 }) }),
+  fc.constant({ kind: "never-asked" as const }),
+);
+type ConsentStep = typeof consentStep extends fc.Arbitrary<infer T> ? T : never;
+
+function consentOfStep(step: ConsentStep | undefined, time: number): Json | "absent" {
+  if (!step || step.kind === "absent") return "absent";
+  if (step.kind === "never-asked") return consentPayload("not_subscribed", null);
+  return consentPayload(step.state, minutes(time - step.before));
+}
+
 const customerHistory = fc.record({
   start: fc.integer({ min: 0, max: 2_000 }),
   versions: fc.array(gap, { maxLength: 3 }), // 0 versions: known only through orders (placeholder)
+  consents: fc.array(consentStep, { maxLength: 3 }), // the versions' email consent, in turn ("absent" past the end)
   deleted: fc.constantFrom(false, false, false, false, true),
 });
 export const scenario = fc.record({
@@ -48,13 +67,21 @@ export const minutes = (n: number) => new Date(BASE + n * 60_000);
 export function deliveriesOf(s: Scenario): Delivery[] {
   const out: Delivery[] = [];
   const firstProfileAt = new Map<number, Date>();
+  const firstConsent = new Map<number, Json | "absent">();
   s.customers.forEach((history, index) => {
     const id = CUSTOMER_IDS[index];
     let time = history.start;
     history.versions.forEach((step, version) => {
       time += step;
-      if (version === 0) firstProfileAt.set(id, minutes(time));
-      const payload = customerPayload(id, minutes(time), { first_name: `V${version}`, tags: `v${version}`, email: `c${id}v${version}@example.com` });
+      const consent = consentOfStep(history.consents[version], time);
+      if (version === 0) {
+        firstProfileAt.set(id, minutes(time));
+        firstConsent.set(id, consent);
+      }
+      const payload = withConsent(customerPayload(id, minutes(time), { first_name: `V${version}`, tags: `v${version}`, email: `c${id}v${version}@example.com` }), {
+        emailConsent: consent,
+        smsConsent: "absent",
+      });
       out.push({ time, topic: version === 0 ? "customers/create" : "customers/update", payload });
     });
     if (history.deleted) out.push({ time: time + 1, topic: "customers/delete", payload: { id } });
@@ -85,6 +112,9 @@ export function deliveriesOf(s: Scenario): Delivery[] {
         refunds: [...refunds],
         customerEmail: step.customer === null ? undefined : `c${step.customer}v0@example.com`,
         customerUpdatedAt: step.customer === null ? undefined : firstProfileAt.get(step.customer),
+        // The embedded profile is the first version, consent included (or none, as 2025-01+ payloads).
+        emailConsent: step.customer === null ? undefined : (firstConsent.get(step.customer) ?? "absent"),
+        smsConsent: "absent",
       });
       if (step.customer !== null) {
         const customer = payload.customer as Json;

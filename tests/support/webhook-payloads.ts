@@ -20,6 +20,27 @@ export interface OrderSpec {
   refunds?: Json[];
   customerUpdatedAt?: Date;
   customerEmail?: string;
+  /**
+   * The embedded customer's consent objects: a consentPayload(), null (no address on the
+   * channel), or "absent" (no key, as 2025-01+ payloads). Default: the fixture's (email
+   * subscribed on 2024-11-02, no SMS).
+   */
+  emailConsent?: Json | null | "absent";
+  smsConsent?: Json | null | "absent";
+}
+
+/** A REST consent object (`email_marketing_consent` / `sms_marketing_consent`) of the real shape. */
+export function consentPayload(state: string, updatedAt: Date | null, optInLevel: string | null = state === "subscribed" ? "single_opt_in" : null): Json {
+  return { state, opt_in_level: optInLevel, consent_updated_at: updatedAt ? updatedAt.toISOString() : null };
+}
+
+/** Sets a customer body's consent keys as OrderSpec's emailConsent / smsConsent say. */
+export function withConsent(customer: Json, consent: { emailConsent?: Json | null | "absent"; smsConsent?: Json | null | "absent" }): Json {
+  for (const [key, value] of [["email_marketing_consent", consent.emailConsent], ["sms_marketing_consent", consent.smsConsent]] as const) {
+    if (value === "absent") delete customer[key];
+    else if (value !== undefined) customer[key] = value;
+  }
+  return customer;
 }
 
 /**
@@ -99,6 +120,7 @@ export function orderPayload(spec: OrderSpec): Json {
       phone: null,
       default_address: null,
     });
+    withConsent(customer, spec);
     payload.email = customer.email;
     payload.contact_email = customer.email;
   }
