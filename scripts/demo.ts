@@ -6,7 +6,9 @@
 // store and sends it through the real signed-webhook route, resends and out-of-order
 // deliveries included; waits for the worker, then for the live metrics and one refit of
 // the complete store; prints the local URL, what was ingested and how many customers are
-// scored, read back from the database. Then keeps running until Ctrl-C, or stops once seeded with
+// scored, read back from the database. It also starts local fakes of Klaviyo and Mailchimp
+// (demo/fakes) that the app's Integrations page connects to, so a newcomer can watch a
+// segment sync happen with no account. Then keeps running until Ctrl-C, or stops once seeded with
 // --exit-when-done (or DEMO_EXIT=1). Re-running with the same seed is idempotent: the same
 // webhook ids are sent again and the intake recognises every one.
 
@@ -32,6 +34,8 @@ import { QUEUE } from "../app/queues/contract";
 import { closeProducerQueues } from "../app/queues/connections.server";
 import { parseWebhookApiVersion, parseWebhookPaths, sendDeliveries } from "../demo/send";
 import { generateStore } from "../demo/store";
+import { type FakeKlaviyo, startFakeKlaviyo } from "../demo/fakes/klaviyo";
+import { FAKE_MAILCHIMP_KEY, type FakeMailchimp, startFakeMailchimp } from "../demo/fakes/mailchimp";
 import { WORKER_NODE_FLAGS } from "../app/worker/node-flags";
 import { ensureAppBuild, logTail as tail, startCommand, startDevReadySink } from "./app-build";
 import { PROJECT_ROOT, type LocalServices, MissingRedisError, ensureLocalServices, freePort, onShutdownSignal, redactUrl } from "./local-services";
@@ -39,6 +43,8 @@ import { PROJECT_ROOT, type LocalServices, MissingRedisError, ensureLocalService
 const DEMO_DIR = path.join(PROJECT_ROOT, ".demo");
 const LOG_DIR = path.join(DEMO_DIR, "logs");
 const STATE_FILE = path.join(DEMO_DIR, "demo-state.json");
+/** The demo's TENURE_ENCRYPTION_KEY (seals the email tools' keys), kept so a re-run opens what the last one stored. */
+const ENCRYPTION_KEY_FILE = path.join(DEMO_DIR, "encryption-key");
 
 const { values: args } = parseArgs({
   options: {
@@ -128,6 +134,7 @@ let shuttingDown = false;
 let services: LocalServices | undefined;
 let prisma: PrismaClient | undefined;
 let pool: pg.Pool | undefined;
+let fakes: { klaviyo: FakeKlaviyo; mailchimp: FakeMailchimp } | undefined;
 const abort = new AbortController();
 
 async function shutdown(code: number): Promise<never> {
@@ -139,6 +146,7 @@ async function shutdown(code: number): Promise<never> {
     const worker = children.find((c) => c.name === "worker");
     if (worker) await stopChild(worker.process, 15_000);
     await Promise.all(children.filter((c) => c !== worker).map((c) => stopChild(c.process, 5_000)));
+    await Promise.allSettled([fakes?.klaviyo.close(), fakes?.mailchimp.close()]);
     await prisma?.$disconnect().catch(() => {});
     await pool?.end().catch(() => {});
     await closeProducerQueues();
@@ -235,6 +243,9 @@ async function main(): Promise<void> {
   const paths = parseWebhookPaths(toml);
   const apiVersion = parseWebhookApiVersion(toml) ?? "2026-10";
 
+  // Klaviyo and Mailchimp, faked locally on free ports: the Integrations page connects to them.
+  fakes = { klaviyo: await startFakeKlaviyo(), mailchimp: await startFakeMailchimp() };
+
   const port = args.port ? Number(args.port) : await pickPort(3000);
   const appUrl = `http://localhost:${port}`;
   const secret = randomBytes(24).toString("hex");
@@ -252,6 +263,9 @@ async function main(): Promise<void> {
     TENURE_QUEUE_PREFIX: process.env.TENURE_QUEUE_PREFIX ?? "tenure-demo",
     PORT: String(port),
     HOST: "127.0.0.1",
+    KLAVIYO_API_URL: fakes.klaviyo.url,
+    MAILCHIMP_API_URL: fakes.mailchimp.url,
+    TENURE_ENCRYPTION_KEY: process.env.TENURE_ENCRYPTION_KEY || demoEncryptionKey(),
   };
   // remix-serve under NODE_ENV=development announces each build to a `remix dev` server
   // at REMIX_DEV_ORIGIN and exits when there is none; the demo answers that ping itself.
@@ -371,11 +385,28 @@ async function main(): Promise<void> {
     `  Rows digest  ${digest} (orders, customers, refunds; equal on an idempotent re-run)`,
     `  Took         ${elapsed()}`,
     "",
+    `  Email tools  local fakes, connect them on ${appUrl}/app/integrations and choose a segment to watch it sync:`,
+    `                 Klaviyo (local fake): any key starting with pk_ works, e.g. pk_demo_0123456789  (fake at ${fakes.klaviyo.url})`,
+    `                 Mailchimp (local fake): key ${FAKE_MAILCHIMP_KEY}, then the audience "Newsletter"  (fake at ${fakes.mailchimp.url})`,
+    "",
   ];
   console.log(lines.join("\n"));
 
   if (exitWhenDone) await shutdown(allOk ? 0 : 1);
   say("running; press Ctrl-C to stop");
+}
+
+/** The demo's encryption key: read from .demo/, or made once (32 random bytes, base64) and kept there. */
+function demoEncryptionKey(): string {
+  try {
+    const kept = readFileSync(ENCRYPTION_KEY_FILE, "utf8").trim();
+    if (kept) return kept;
+  } catch {
+    // First run: made below.
+  }
+  const key = randomBytes(32).toString("base64");
+  writeFileSync(ENCRYPTION_KEY_FILE, `${key}\n`, { mode: 0o600 });
+  return key;
 }
 
 async function pickPort(preferred: number): Promise<number> {

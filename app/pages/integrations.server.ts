@@ -159,7 +159,9 @@ async function isConnected(db: Queryable, shop: string, kind: DestinationKindNam
 async function runCommand(pool: pg.Pool, shop: string, command: IntegrationsCommand): Promise<IntegrationsSubmission> {
   const { intent, kind } = command;
   const label = DESTINATION_LABELS[kind];
-  const done = (message: string): IntegrationsSubmission => ({ status: 200, result: { ok: true, intent, kind, message } });
+  // Taken before anything is queued: the pass this asks for starts after it.
+  const atIso = new Date().toISOString();
+  const done = (message: string): IntegrationsSubmission => ({ status: 200, result: { ok: true, intent, kind, message, atIso } });
   const refused = (status: number, message: string, extra: Partial<Extract<IntegrationsActionResult, { ok: false }>> = {}): IntegrationsSubmission => ({
     status,
     result: { ok: false, intent, kind, message, ...extra },
@@ -180,7 +182,9 @@ async function runCommand(pool: pg.Pool, shop: string, command: IntegrationsComm
         return done(
           command.segmentKeys.length === 0
             ? `No segment is synced to ${label} any more; Tenure takes its customers out of the lists it made.`
-            : `Saved. Tenure syncs ${command.segmentKeys.length === 1 ? "this segment" : `these ${command.segmentKeys.length} segments`} to ${label} now, then keeps them current.`,
+            : command.segmentKeys.length === 1
+              ? `Saved. Tenure syncs this segment to ${label} now, then keeps it current.`
+              : `Saved. Tenure syncs these ${command.segmentKeys.length} segments to ${label} now, then keeps them current.`,
         );
       case "consent":
         await setConsentScope(pool, shop, kind, command.scope);

@@ -82,7 +82,14 @@ export type IntegrationsIntent = IntegrationsCommand["intent"];
 const INTENTS: readonly IntegrationsIntent[] = ["connect", "audience", "segments", "consent", "sync", "disconnect"];
 
 export type IntegrationsActionResult =
-  | { ok: true; intent: IntegrationsIntent; kind: DestinationKindName; message: string }
+  | {
+      ok: true;
+      intent: IntegrationsIntent;
+      kind: DestinationKindName;
+      message: string;
+      /** The server's clock when the action began: a sync pass it asked for starts after it. */
+      atIso: string;
+    }
   | {
       ok: false;
       intent: IntegrationsIntent | null;
@@ -159,6 +166,19 @@ export function parseIntegrationsForm(form: FormValues, segmentKeys: ReadonlySet
     case "disconnect":
       return { ok: true, command: { intent, kind } };
   }
+}
+
+/**
+ * Whether the sync pass an action asked for has shown up: a pass of that destination that
+ * started after the action (a full one for choices that compare everyone; connect asks for
+ * the changes waiting). Both instants are the server's.
+ */
+export function requestedRunSeen(destination: Pick<DestinationCardData, "kind" | "lastRun" | "runningRun">, request: { kind: string; intent: IntegrationsIntent; atIso: string }): boolean {
+  if (destination.kind !== request.kind) return false;
+  const wantsFull = request.intent !== "connect";
+  return [destination.runningRun, destination.lastRun].some(
+    (run) => run !== null && Date.parse(run.startedAtIso) >= Date.parse(request.atIso) && (!wantsFull || run.kind !== "changes"),
+  );
 }
 
 /** Runs that show a progress bar: the first pass of a segment and full comparisons. */

@@ -3,13 +3,13 @@ import { useLoaderData, useRevalidator } from "@remix-run/react";
 import { Page, Text } from "@shopify/polaris";
 import { useCallback, useEffect, useState } from "react";
 import { CardColumn } from "~/components/CardColumn";
-import { DestinationCard } from "~/components/destinations/DestinationCard";
+import { DestinationCard, type RunRequest } from "~/components/destinations/DestinationCard";
 import { PageErrorBoundary, PageSkeleton, useLeavingPage } from "~/components/states";
 import { pgPool } from "~/db/pg.server";
 import { requireShop } from "~/demo-mode.server";
 import { env } from "~/env.server";
 import { loadIntegrationsPage, submitIntegrations } from "~/pages/integrations.server";
-import { type IntegrationsActionResult } from "~/pages/integrations";
+import { type IntegrationsActionResult, requestedRunSeen } from "~/pages/integrations";
 
 export function ErrorBoundary() {
   return <PageErrorBoundary backUrl="/app" backLabel="Dashboard" />;
@@ -38,14 +38,12 @@ const WAIT_FOR_RUN_MS = 120_000;
 export default function Integrations() {
   const page = useLoaderData<typeof loader>();
   const revalidator = useRevalidator();
-  const [requestedAt, setRequestedAt] = useState<number | null>(null);
-  const onRunRequested = useCallback(() => setRequestedAt(Date.now()), []);
+  // The last action that asked for a pass, and when (this browser's clock) it was answered.
+  const [requested, setRequested] = useState<{ request: RunRequest; answeredAt: number } | null>(null);
+  const onRunRequested = useCallback((request: RunRequest) => setRequested({ request, answeredAt: Date.now() }), []);
   const running = page.destinations.some((d) => d.runningRun !== null);
-  // A requested pass counts as seen once a pass started after it (running or already ended).
-  const seen =
-    requestedAt !== null &&
-    page.destinations.some((d) => [d.runningRun, d.lastRun].some((run) => run !== null && Date.parse(run.startedAtIso) >= requestedAt - 5_000));
-  const waiting = requestedAt !== null && !seen && Date.now() - requestedAt < WAIT_FOR_RUN_MS;
+  const seen = requested !== null && page.destinations.some((d) => requestedRunSeen(d, requested.request));
+  const waiting = requested !== null && !seen && Date.now() - requested.answeredAt < WAIT_FOR_RUN_MS;
   // Re-read only while something is moving: a pass runs, or one was just asked for.
   useEffect(() => {
     if (!running && !waiting) return;

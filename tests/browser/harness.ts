@@ -1,14 +1,18 @@
+import { randomBytes } from "node:crypto";
 import { type Browser } from "playwright-core";
 import type pg from "pg";
 import { afterAll, beforeAll, inject } from "vitest";
 import { createPgPool } from "~/db/pg.server";
+import { type FakeKlaviyo, startFakeKlaviyo } from "../../demo/fakes/klaviyo";
+import { type FakeMailchimp, startFakeMailchimp } from "../../demo/fakes/mailchimp";
 import { type SeededDemoShop, seedDemoShop } from "../../scripts/seed-demo-shop";
 import { testDb, uniqueShop } from "../support/db";
 import { type DemoServer, type WatchedPage, launchChromium, startDemoServer, watchedPage } from "./browser";
 
 // One browser test file's world: its own demo shop in this worker's database, seeded
 // through the app's write path and refit; server.mjs on the run's production build in demo
-// mode for that shop; one Chromium. Everything is stopped after the file.
+// mode for that shop; one Chromium; the email tools' fakes (demo/fakes), as `npm run demo`
+// starts them, so the Integrations page connects to them. Everything is stopped after the file.
 
 export interface DemoApp {
   shop: string;
@@ -16,6 +20,8 @@ export interface DemoApp {
   seeded: SeededDemoShop;
   browser: Browser;
   pool: pg.Pool;
+  /** The fake Klaviyo and Mailchimp the server's KLAVIYO_API_URL / MAILCHIMP_API_URL point at (this process's too). */
+  fakes: { klaviyo: FakeKlaviyo; mailchimp: FakeMailchimp };
   /** A fresh page (own context) recording console errors and failed requests. */
   open(path: string): Promise<WatchedPage>;
 }
@@ -37,7 +43,21 @@ export function demoAppForFile(options: { customers?: number; label?: string; en
     app.shop = uniqueShop(options.label ?? "browser");
     app.pool = createPgPool(databaseUrl, { max: 4 });
     app.seeded = await seedDemoShop({ prisma: testDb(), pool: app.pool, shop: app.shop, customers: options.customers ?? 300, endAt: options.endAt });
-    server = await startDemoServer({ buildDir: inject("browserBuildDir"), shop: app.shop, env: { DATABASE_URL: databaseUrl } });
+    app.fakes = { klaviyo: await startFakeKlaviyo(), mailchimp: await startFakeMailchimp() };
+    // This process's too: a test that runs the destinations worker in it reaches the same fakes and opens the same sealed keys.
+    process.env.KLAVIYO_API_URL = app.fakes.klaviyo.url;
+    process.env.MAILCHIMP_API_URL = app.fakes.mailchimp.url;
+    process.env.TENURE_ENCRYPTION_KEY ??= randomBytes(32).toString("base64");
+    server = await startDemoServer({
+      buildDir: inject("browserBuildDir"),
+      shop: app.shop,
+      env: {
+        DATABASE_URL: databaseUrl,
+        KLAVIYO_API_URL: app.fakes.klaviyo.url,
+        MAILCHIMP_API_URL: app.fakes.mailchimp.url,
+        TENURE_ENCRYPTION_KEY: process.env.TENURE_ENCRYPTION_KEY,
+      },
+    });
     app.url = server.url;
     app.browser = await launchChromium(inject("chromium"));
     app.open = async (path: string) => {
@@ -52,6 +72,7 @@ export function demoAppForFile(options: { customers?: number; label?: string; en
     for (const watched of pages) await watched.close().catch(() => {});
     await app.browser?.close();
     await server?.stop();
+    await Promise.all([app.fakes?.klaviyo.close(), app.fakes?.mailchimp.close()]);
     await app.pool?.end();
   });
 

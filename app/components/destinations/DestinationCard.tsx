@@ -20,9 +20,18 @@ import { SyncRun } from "./SyncRun";
 // card posts through its own fetcher, so its answer shows on it.
 
 const KEY_HELP: Record<string, string> = {
-  klaviyo: "A private API key from Klaviyo (Settings › API keys), with read and write access to lists and profiles and write access to data privacy. Tenure checks it with Klaviyo and stores it encrypted.",
-  mailchimp: "An API key from Mailchimp (Profile › Extras › API keys); it ends with your data centre, for example -us21. Tenure checks it with Mailchimp and stores it encrypted.",
+  klaviyo:
+    "A private API key from Klaviyo (Settings › API keys), with read and write access to lists and profiles and write access to data privacy. Tenure checks it with Klaviyo and stores it encrypted.",
+  mailchimp:
+    "An API key from Mailchimp (Profile › Extras › API keys); it ends with your data centre, for example -us21. Tenure checks it with Mailchimp and stores it encrypted.",
 };
+
+/** An action that asked for a sync pass, for the page to watch for it. */
+export interface RunRequest {
+  kind: string;
+  intent: IntegrationsIntent;
+  atIso: string;
+}
 
 /** Intents after which a sync pass is expected to start. */
 const STARTS_A_RUN: ReadonlySet<IntegrationsIntent> = new Set(["connect", "segments", "consent", "sync", "audience"]);
@@ -36,10 +45,12 @@ export function DestinationCard({
   destination: DestinationCardData;
   segmentChoices: IntegrationsPageData["segmentChoices"];
   countCap: number;
-  onRunRequested: () => void;
+  onRunRequested: (request: RunRequest) => void;
 }) {
   const timeZone = useShopTimeZone();
-  const fetcher = useFetcher<IntegrationsActionResult>({ key: `destination-${destination.kind}` });
+  const fetcher = useFetcher<IntegrationsActionResult>({
+    key: `destination-${destination.kind}`,
+  });
   const result = fetcher.data ?? null;
   const busy = (intent: IntegrationsIntent) => fetcher.state !== "idle" && fetcher.formData?.get("intent") === intent;
   const send = (intent: IntegrationsIntent, fields: Record<string, string | string[]> = {}) => {
@@ -54,63 +65,66 @@ export function DestinationCard({
   };
 
   useEffect(() => {
-    if (fetcher.state === "idle" && result?.ok && STARTS_A_RUN.has(result.intent)) onRunRequested();
+    if (fetcher.state === "idle" && result?.ok && STARTS_A_RUN.has(result.intent))
+      onRunRequested({
+        kind: result.kind,
+        intent: result.intent,
+        atIso: result.atIso,
+      });
     // Once per answer: the fetcher's data changes with each submission.
   }, [fetcher.state, result, onRunRequested]);
 
   const paused = destination.status === "paused";
   const needsAudience = destination.kind === "mailchimp" && destination.connected && destination.audience === null;
   return (
-    <HeadingCard title={destination.label} term="destination">
-      <InlineStack gap="200" blockAlign="center">
-        {destination.connected ? (
-          paused ? (
-            <Badge tone="critical">Paused</Badge>
-          ) : (
-            <Badge tone="success">Connected</Badge>
-          )
-        ) : (
-          <Badge>Not connected</Badge>
-        )}
-        {destination.connected && (
-          <Text as="span" tone="subdued">
-            {destination.accountName ? `Account ${destination.accountName}, ` : ""}connected {instant(destination.connectedAtIso, timeZone)}
-          </Text>
-        )}
-      </InlineStack>
-      {result && <ResultBanner result={result} label={destination.label} />}
-      {paused && (
-        <Banner tone="critical" title={`Sync to ${destination.label} is paused`}>
-          <p>{destination.notice ?? `${destination.label} refused Tenure's key.`}</p>
-          <p>Reconnect: paste a valid key below. Pending changes are kept and sent as soon as the key works.</p>
-        </Banner>
-      )}
-      {(!destination.connected || paused) && <ConnectForm destination={destination} busy={busy("connect")} send={send} clearAfter={result?.ok === true && result.intent === "connect"} />}
-      {destination.connected && !paused && needsAudience && <AudienceForm destination={destination} busy={busy("audience")} send={send} />}
-      {destination.connected && !paused && !needsAudience && (
-        <>
-          {destination.kind === "mailchimp" && destination.audience && (
-            <Text as="p">
-              <HelpLabel term="audience" />
-              {`: ${destination.audience.name ?? destination.audience.id}. `}
-              <Link url="/app/integrations?audiences=change">Change audience</Link>
+    // data-destination: the card's kind, for tests and the Synced to links.
+    <div data-destination={destination.kind}>
+      <HeadingCard title={destination.label} term="destination">
+        <InlineStack gap="200" blockAlign="center">
+          {destination.connected ? paused ? <Badge tone="critical">Paused</Badge> : <Badge tone="success">Connected</Badge> : <Badge>Not connected</Badge>}
+          {destination.connected && (
+            <Text as="span" tone="subdued">
+              {destination.accountName ? `Account ${destination.accountName}, ` : ""}
+              connected {instant(destination.connectedAtIso, timeZone)}
             </Text>
           )}
-          {destination.kind === "mailchimp" && destination.audiences && <AudienceForm destination={destination} busy={busy("audience")} send={send} />}
-          <Divider />
-          <SegmentsForm destination={destination} segmentChoices={segmentChoices} busy={busy("segments")} send={send} />
-          <Divider />
-          <ConsentForm destination={destination} busy={busy("consent")} send={send} />
-        </>
-      )}
-      {destination.connected && (
-        <>
-          <Divider />
-          <SyncRun destination={destination} countCap={countCap} />
-          <SyncActions destination={destination} busy={busy} send={send} />
-        </>
-      )}
-    </HeadingCard>
+        </InlineStack>
+        {result && <ResultBanner result={result} label={destination.label} />}
+        {paused && (
+          <Banner tone="critical" title={`Sync to ${destination.label} is paused`}>
+            <p>{destination.notice ?? `${destination.label} refused Tenure's key.`}</p>
+            <p>Reconnect: paste a valid key below. Pending changes are kept and sent as soon as the key works.</p>
+          </Banner>
+        )}
+        {(!destination.connected || paused) && (
+          <ConnectForm destination={destination} busy={busy("connect")} send={send} clearAfter={result?.ok === true && result.intent === "connect"} />
+        )}
+        {destination.connected && !paused && needsAudience && <AudienceForm destination={destination} busy={busy("audience")} send={send} />}
+        {destination.connected && !paused && !needsAudience && (
+          <>
+            {destination.kind === "mailchimp" && destination.audience && (
+              <Text as="p">
+                <HelpLabel term="audience" />
+                {`: ${destination.audience.name ?? destination.audience.id}. `}
+                <Link url="/app/integrations?audiences=change">Change audience</Link>
+              </Text>
+            )}
+            {destination.kind === "mailchimp" && destination.audiences && <AudienceForm destination={destination} busy={busy("audience")} send={send} />}
+            <Divider />
+            <SegmentsForm destination={destination} segmentChoices={segmentChoices} busy={busy("segments")} send={send} />
+            <Divider />
+            <ConsentForm destination={destination} busy={busy("consent")} send={send} />
+          </>
+        )}
+        {destination.connected && (
+          <>
+            <Divider />
+            <SyncRun destination={destination} countCap={countCap} />
+            <SyncActions destination={destination} busy={busy} send={send} />
+          </>
+        )}
+      </HeadingCard>
+    </div>
   );
 }
 
@@ -127,7 +141,9 @@ function ResultBanner({ result, label }: { result: IntegrationsActionResult; lab
   return (
     <Banner tone="critical" title={result.intent === "connect" ? `${label} not connected` : "Not saved"}>
       <p>{result.message}</p>
-      {result.missingScopes && result.missingScopes.length > 0 && <p>{`Missing access: ${result.missingScopes.join(", ")}. Give the key these scopes, or make a new key that has them.`}</p>}
+      {result.missingScopes && result.missingScopes.length > 0 && (
+        <p>{`Missing access: ${result.missingScopes.join(", ")}. Give the key these scopes, or make a new key that has them.`}</p>
+      )}
     </Banner>
   );
 }
@@ -187,7 +203,10 @@ function AudienceForm({ destination, busy, send }: { destination: DestinationCar
       </Text>
       <Select
         label="Audience Tenure's tags go to"
-        options={audiences.map((audience) => ({ label: `${audience.name} (${audience.memberCount.toLocaleString("en-US")} contacts)`, value: audience.id }))}
+        options={audiences.map((audience) => ({
+          label: `${audience.name} (${audience.memberCount.toLocaleString("en-US")} contacts)`,
+          value: audience.id,
+        }))}
         value={audienceId}
         onChange={setAudienceId}
       />
@@ -231,14 +250,20 @@ function SegmentsForm({
           <ChoiceList
             title="RFM segments"
             allowMultiple
-            choices={segmentChoices.rfm.map((choice) => ({ label: choice.name, value: choice.key }))}
+            choices={segmentChoices.rfm.map((choice) => ({
+              label: choice.name,
+              value: choice.key,
+            }))}
             selected={chosen.filter((key) => rfmKeys.has(key))}
             onChange={(selected) => setChosen([...selected, ...chosen.filter((key) => !rfmKeys.has(key))])}
           />
           <ChoiceList
             title="Behavioural segments"
             allowMultiple
-            choices={segmentChoices.behaviour.map((choice) => ({ label: choice.name, value: choice.key }))}
+            choices={segmentChoices.behaviour.map((choice) => ({
+              label: choice.name,
+              value: choice.key,
+            }))}
             selected={chosen.filter((key) => !rfmKeys.has(key))}
             onChange={(selected) => setChosen([...chosen.filter((key) => rfmKeys.has(key)), ...selected])}
           />
@@ -282,8 +307,8 @@ function ConsentForm({ destination, busy, send }: { destination: DestinationCard
       {scope === "all" && (
         <Banner tone="warning" title="For analysis, not for sending">
           <p>
-            Customers who never agreed to marketing email will be in these {destination.kind === "klaviyo" ? "lists" : "tags"}. Tenure never subscribes anyone, but do not
-            send campaigns to them: only subscribed contacts may receive marketing.
+            Customers who never agreed to marketing email will be in these {destination.kind === "klaviyo" ? "lists" : "tags"}. Tenure never subscribes anyone,
+            but do not send campaigns to them: only subscribed contacts may receive marketing.
           </p>
         </Banner>
       )}
@@ -319,8 +344,8 @@ function SyncActions({ destination, busy, send }: { destination: DestinationCard
         <Banner tone="warning" title={`Disconnect ${destination.label}?`} onDismiss={() => setConfirming(false)}>
           <BlockStack gap="200">
             <p>
-              Tenure stops syncing, deletes the key and forgets what it sent. The lists and profiles already in {destination.label} stay there until you delete them
-              in {destination.label}.
+              Tenure stops syncing, deletes the key and forgets what it sent. The lists and profiles already in {destination.label} stay there until you delete
+              them in {destination.label}.
             </p>
             <InlineStack gap="200">
               <Button

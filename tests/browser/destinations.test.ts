@@ -1,0 +1,126 @@
+import { copyFileSync, mkdirSync } from "node:fs";
+import path from "node:path";
+import { Worker } from "bullmq";
+import { Redis } from "ioredis";
+import { type Locator, type Page } from "playwright-core";
+import { segmentName } from "~/display/segment-names";
+import { QUEUE } from "~/queues/contract";
+import { destinationsProcessor } from "~/worker/registry.server";
+import { PROJECT_ROOT, screenshot } from "./browser";
+import { demoAppForFile } from "./harness";
+
+// A merchant connects Klaviyo on the Integrations page against the local fake (as in
+// `npm run demo`), chooses a segment, and watches the first sync run to its end; the fake's
+// list then holds exactly the segment's customers who are subscribed to email marketing.
+// The sync passes run in this process, on a BullMQ worker of the real destinations
+// processor, on the queue prefix the server enqueues to (harness.ts).
+
+const app = demoAppForFile({ label: "destinations", customers: 150, endAt: new Date("2026-06-30T12:00:00Z") });
+const SCREENSHOTS = path.join(PROJECT_ROOT, "docs", "screenshots", "issue-14");
+const KLAVIYO_KEY = "pk_browser_test_0123456789";
+
+let worker: Worker | undefined;
+let connection: Redis | undefined;
+
+beforeAll(async () => {
+  connection = new Redis(process.env.REDIS_URL ?? "redis://127.0.0.1:6379", { maxRetriesPerRequest: null });
+  worker = new Worker(QUEUE.destinations, destinationsProcessor({ pool: app.pool }), { connection, prefix: process.env.TENURE_QUEUE_PREFIX, concurrency: 2 });
+});
+
+afterAll(async () => {
+  await worker?.close();
+  connection?.disconnect();
+});
+
+/** The card of one email tool. */
+function card(page: Page, kind: "klaviyo" | "mailchimp"): Locator {
+  return page.locator(`[data-destination="${kind}"]`);
+}
+
+async function keep(page: Page, name: string) {
+  const file = await screenshot(page, name);
+  mkdirSync(SCREENSHOTS, { recursive: true });
+  copyFileSync(file, path.join(SCREENSHOTS, `${name}.png`));
+}
+
+/** The RFM segment with the most customers who have an email, and its customers' consent made varied (subscribed, not, never asked). */
+async function segmentWithVariedConsent(): Promise<{ key: string; subscribed: string[]; others: number }> {
+  const { rows } = await app.pool.query<{ segment: string }>(
+    `SELECT m.segment FROM "CustomerMetrics" m JOIN "Customer" c ON c.shop = m.shop AND c.id = m."customerId"
+      WHERE m.shop = $1 AND m.segment IS NOT NULL AND c.email IS NOT NULL GROUP BY m.segment ORDER BY count(*) DESC, m.segment LIMIT 1`,
+    [app.shop],
+  );
+  const key = rows[0].segment;
+  // Every third customer of the shop subscribed, every third not, the rest never asked: whatever the generator chose.
+  await app.pool.query(
+    `UPDATE "Customer" SET "emailConsentState" = CASE id % 3 WHEN 0 THEN 'SUBSCRIBED' WHEN 1 THEN 'NOT_SUBSCRIBED' ELSE NULL END WHERE shop = $1`,
+    [app.shop],
+  );
+  const members = await app.pool.query<{ email: string | null; state: string | null }>(
+    `SELECT c.email, c."emailConsentState" AS state FROM "CustomerMetrics" m JOIN "Customer" c ON c.shop = m.shop AND c.id = m."customerId"
+      WHERE m.shop = $1 AND m.segment = $2`,
+    [app.shop, key],
+  );
+  const subscribed = members.rows.filter((row) => row.email !== null && row.state === "SUBSCRIBED").map((row) => row.email!.toLowerCase());
+  return { key, subscribed: subscribed.sort(), others: members.rows.length - subscribed.length };
+}
+
+describe("Integrations: connect Klaviyo and sync a segment", () => {
+  it("a key the tool refuses is explained and nothing is stored", async () => {
+    const { page } = await app.open("/app/integrations");
+    const klaviyo = card(page, "klaviyo");
+    await klaviyo.getByLabel("Klaviyo private API key").fill("not-a-klaviyo-key");
+    await klaviyo.getByRole("button", { name: "Connect Klaviyo" }).click();
+    await klaviyo.getByText("Klaviyo not connected").waitFor();
+    const { rows } = await app.pool.query(`SELECT 1 FROM "Destination" WHERE shop = $1`, [app.shop]);
+    expect(rows).toEqual([]);
+    await screenshot(page, "integrations-refused-key");
+  });
+
+  it("connects with a key, syncs the chosen segment to a list of its subscribed customers, and shows the finished run", async () => {
+    const segment = await segmentWithVariedConsent();
+    expect(segment.subscribed.length, "the segment has subscribed customers to send").toBeGreaterThan(0);
+    const name = segmentName(segment.key);
+
+    const { page, problems } = await app.open("/app/integrations");
+    await keep(page, "integrations-not-connected");
+    const klaviyo = card(page, "klaviyo");
+    await klaviyo.getByLabel("Klaviyo private API key").fill(KLAVIYO_KEY);
+    await klaviyo.getByRole("button", { name: "Connect Klaviyo" }).click();
+    await klaviyo.getByText("Klaviyo connected").waitFor();
+    // The key went to the server once and never comes back: not in the field, not in the page.
+    await expect(klaviyo.getByRole("checkbox", { name, exact: true }).count()).resolves.toBe(1);
+    expect(await page.content()).not.toContain(KLAVIYO_KEY);
+    const stored = await app.pool.query<{ sealed: string }>(`SELECT "sealedCredentials" AS sealed FROM "Destination" WHERE shop = $1 AND kind = 'klaviyo'`, [app.shop]);
+    expect(stored.rows[0].sealed).toMatch(/^v1:/);
+    expect(stored.rows[0].sealed).not.toContain(KLAVIYO_KEY);
+
+    // Subscribed only, by default; "Everyone" carries the warning.
+    await expect(klaviyo.getByLabel("Subscribed to email marketing only").isChecked()).resolves.toBe(true);
+    await klaviyo.getByLabel("Everyone", { exact: true }).check({ force: true });
+    await klaviyo.getByText("For analysis, not for sending").first().waitFor();
+    await klaviyo.getByLabel("Subscribed to email marketing only").check({ force: true });
+
+    await klaviyo.getByRole("checkbox", { name, exact: true }).check({ force: true });
+    await klaviyo.getByRole("button", { name: "Save segments" }).click();
+    // The final frame: the first sync's own "done", reached by the page's own refreshes (no reload, no timer).
+    await klaviyo.getByText(/^First sync, started .*, finished /).waitFor({ timeout: 90_000 });
+    await expect(klaviyo.locator("[data-run-status]").getAttribute("data-run-status")).resolves.toBe("done");
+    await keep(page, "integrations");
+
+    const run = await app.pool.query<{ sent: number; failed: number; leftOut: number }>(
+      `SELECT r.sent, r.failed, r."leftOut" FROM "DestinationRun" r JOIN "Destination" d ON d.id = r."destinationId"
+        WHERE d.shop = $1 AND r.kind = 'initial' AND r.status = 'done' ORDER BY r."startedAt" DESC LIMIT 1`,
+      [app.shop],
+    );
+    expect(run.rows[0]).toEqual({ sent: segment.subscribed.length, failed: 0, leftOut: segment.others });
+    const figure = (label: string) => klaviyo.locator("[data-figure-label]", { hasText: label }).locator("xpath=../following-sibling::p[1]").innerText();
+    await expect(figure("Sent")).resolves.toBe(segment.subscribed.length.toLocaleString("en-US"));
+    await expect(figure("Left out")).resolves.toBe(segment.others.toLocaleString("en-US"));
+
+    const listName = `Tenure: ${name}`;
+    const members = app.fakes.klaviyo.state.listMembers(listName, KLAVIYO_KEY).map((email) => email.toLowerCase());
+    expect(members).toEqual(segment.subscribed);
+    expect(problems).toEqual([]);
+  });
+});
