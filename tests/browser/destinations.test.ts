@@ -1,12 +1,10 @@
-import { copyFileSync, mkdirSync } from "node:fs";
-import path from "node:path";
 import { Worker } from "bullmq";
 import { Redis } from "ioredis";
 import { type Locator, type Page } from "playwright-core";
 import { segmentName } from "~/display/segment-names";
 import { QUEUE } from "~/queues/contract";
 import { destinationsProcessor } from "~/worker/registry.server";
-import { PROJECT_ROOT, screenshot } from "./browser";
+import { screenshot } from "./browser";
 import { demoAppForFile } from "./harness";
 
 // A merchant connects Klaviyo on the Integrations page against the local fake (as in
@@ -16,7 +14,6 @@ import { demoAppForFile } from "./harness";
 // processor, on the queue prefix the server enqueues to (harness.ts).
 
 const app = demoAppForFile({ label: "destinations", customers: 150, endAt: new Date("2026-06-30T12:00:00Z") });
-const SCREENSHOTS = path.join(PROJECT_ROOT, "docs", "screenshots", "issue-14");
 const KLAVIYO_KEY = "pk_browser_test_0123456789";
 
 let worker: Worker | undefined;
@@ -35,12 +32,6 @@ afterAll(async () => {
 /** The card of one email tool. */
 function card(page: Page, kind: "klaviyo" | "mailchimp"): Locator {
   return page.locator(`[data-destination="${kind}"]`);
-}
-
-async function keep(page: Page, name: string) {
-  const file = await screenshot(page, name);
-  mkdirSync(SCREENSHOTS, { recursive: true });
-  copyFileSync(file, path.join(SCREENSHOTS, `${name}.png`));
 }
 
 /** The RFM segment with the most customers who have an email, and its customers' consent made varied (subscribed, not, never asked). */
@@ -83,7 +74,7 @@ describe("Integrations: connect Klaviyo and sync a segment", () => {
     const name = segmentName(segment.key);
 
     const { page, problems } = await app.open("/app/integrations");
-    await keep(page, "integrations-not-connected");
+    await screenshot(page, "integrations-not-connected");
     const klaviyo = card(page, "klaviyo");
     await klaviyo.getByLabel("Klaviyo private API key").fill(KLAVIYO_KEY);
     await klaviyo.getByRole("button", { name: "Connect Klaviyo" }).click();
@@ -106,7 +97,7 @@ describe("Integrations: connect Klaviyo and sync a segment", () => {
     // The final frame: the first sync's own "done", reached by the page's own refreshes (no reload, no timer).
     await klaviyo.getByText(/^First sync, started .*, finished /).waitFor({ timeout: 90_000 });
     await expect(klaviyo.locator("[data-run-status]").getAttribute("data-run-status")).resolves.toBe("done");
-    await keep(page, "integrations");
+    await screenshot(page, "integrations");
 
     const run = await app.pool.query<{ sent: number; failed: number; leftOut: number }>(
       `SELECT r.sent, r.failed, r."leftOut" FROM "DestinationRun" r JOIN "Destination" d ON d.id = r."destinationId"
