@@ -1,0 +1,59 @@
+import { describe, expect, it } from "vitest";
+import { type DestinationProfile } from "./adapter";
+import { mailchimpDataCentre, statusForNewMember, subscriberHash, tenureMergeFields } from "./mailchimp.server";
+
+const profile = (overrides: Partial<DestinationProfile> = {}): DestinationProfile => ({
+  customerId: "1",
+  email: "a@example.com",
+  firstName: null,
+  lastName: null,
+  phone: null,
+  emailConsentState: null,
+  properties: {
+    tenure_rfm_segment: null,
+    tenure_behaviours: [],
+    tenure_predicted_value_12m: null,
+    tenure_historic_value: 0,
+    tenure_chance_of_ordering_90d: null,
+    tenure_p_alive: null,
+    tenure_next_order_date: null,
+  },
+  ...overrides,
+});
+
+describe("Mailchimp's identifiers", () => {
+  it("hashes the lowercase email as Mailchimp's guide shows", () => {
+    expect(subscriberHash("Urist.McVankab@freddiesjokes.com")).toBe("62eeb292278cc15f5817cb78f7790b08");
+  });
+
+  it("reads the data centre at the end of a key", () => {
+    expect(mailchimpDataCentre("0123456789abcdef0123456789abcdef-us21")).toBe("us21");
+    expect(mailchimpDataCentre("0123456789abcdef0123456789abcdef")).toBeNull();
+    expect(mailchimpDataCentre("abc-us21-extra")).toBeNull();
+    expect(mailchimpDataCentre("abc-21")).toBeNull();
+  });
+});
+
+describe("what a member gets", () => {
+  it("is subscribed only when Shopify says SUBSCRIBED", () => {
+    expect(statusForNewMember({ emailConsentState: "SUBSCRIBED" })).toBe("subscribed");
+    for (const state of ["NOT_SUBSCRIBED", "UNSUBSCRIBED", "PENDING", "REDACTED", "INVALID", null]) {
+      expect(statusForNewMember({ emailConsentState: state })).toBe("transactional");
+    }
+  });
+
+  it("clears a figure Tenure does not have and leaves the names alone when Shopify has none", () => {
+    expect(tenureMergeFields(profile())).toEqual({ TNR_SEG: "", TNR_PV: "", TNR_CHANCE: "", TNR_NEXT: "" });
+  });
+
+  it("writes money to the cent and the chance as a percentage to one decimal", () => {
+    const fields = tenureMergeFields(
+      profile({
+        firstName: "Zoë",
+        lastName: "Ng",
+        properties: { ...profile().properties, tenure_rfm_segment: "Loyal", tenure_predicted_value_12m: 1234.5678, tenure_chance_of_ordering_90d: 0.08349, tenure_next_order_date: "2027-03-01" },
+      }),
+    );
+    expect(fields).toEqual({ TNR_SEG: "Loyal", TNR_PV: 1234.57, TNR_CHANCE: 8.3, TNR_NEXT: "2027-03-01", FNAME: "Zoë", LNAME: "Ng" });
+  });
+});
