@@ -242,6 +242,8 @@ export function mailchimpAdapter(apiKey: string, account: Record<string, unknown
         public: false,
         // A date field keeps Mailchimp's default display format; values are sent as YYYY-MM-DD.
       });
+      // 400 "already exists": an earlier try landed though its answer was lost (a timeout).
+      if (created.status === 400 && /already exists/i.test(errorDetail(created.body) ?? "")) continue;
       if (created.status !== 200) throw unexpected(`the merge field ${field.tag}`, created);
     }
   }
@@ -295,6 +297,15 @@ export function mailchimpAdapter(apiKey: string, account: Record<string, unknown
       }
       const created = await api.request<{ id: number }>("POST", `${list}/segments`, { name: target.name, static_segment: [] });
       if (created.status === 404) throw audienceGone(created);
+      if (created.status === 400) {
+        // Created by an earlier try whose answer was lost, or by someone meanwhile: find it again.
+        const found = (await staticSegmentsByName()).get(target.name);
+        if (found) {
+          byName.set(target.name, found);
+          ids.set(target.segmentKey, found);
+          continue;
+        }
+      }
       if (created.status !== 200 || !created.body) throw unexpected(`creating the tag "${target.name}"`, created);
       const id = String(created.body.id);
       byName.set(target.name, id);

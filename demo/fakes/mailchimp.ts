@@ -89,6 +89,8 @@ export interface FakeMailchimpInject {
   timeouts(n: number): void;
   /** The next n requests answer 429, as when more than 10 connections are open. */
   tooManyRequests(n: number): void;
+  /** The next n requests of this method are carried out, then never answered (the client times out after the change landed). */
+  lostAnswers(n: number, method?: string): void;
 }
 
 export interface FakeMailchimp {
@@ -134,7 +136,7 @@ export async function startFakeMailchimp(options: FakeMailchimpOptions = {}): Pr
   const maxConnections = options.maxConnections ?? 10;
   const latencyMs = options.latencyMs ?? 2;
   const inFlight = new Map<string, number>();
-  const pending = { serverErrors: 0, timeouts: 0, tooManyRequests: 0 };
+  const pending = { serverErrors: 0, timeouts: 0, tooManyRequests: 0, lostAnswers: 0, lostMethod: "POST" };
   const hanging = new Set<ServerResponse>();
   let nextMergeId = 10;
   let nextSegmentId = 1000;
@@ -172,6 +174,10 @@ export async function startFakeMailchimp(options: FakeMailchimpOptions = {}): Pr
     serverErrors: (n) => void (pending.serverErrors += n),
     timeouts: (n) => void (pending.timeouts += n),
     tooManyRequests: (n) => void (pending.tooManyRequests += n),
+    lostAnswers(n, method = "POST") {
+      pending.lostAnswers += n;
+      pending.lostMethod = method.toUpperCase();
+    },
   };
 
   function defaultMergeFields(listId: string): FakeMergeField[] {
@@ -255,6 +261,13 @@ export async function startFakeMailchimp(options: FakeMailchimpOptions = {}): Pr
       }
       try {
         const { status, json } = route(method, url, body);
+        if (pending.lostAnswers > 0 && method === pending.lostMethod) {
+          pending.lostAnswers -= 1;
+          record(0);
+          hanging.add(response);
+          response.on("close", () => hanging.delete(response));
+          return;
+        }
         record(status);
         send(response, status, json);
       } catch (error) {

@@ -123,6 +123,21 @@ describe("ensureTargets", () => {
     expect(audience.segments.get(Number(targets.get("champions")))!.name).toBe("Tenure: Best customers");
   });
 
+  it("finds a tag and a merge field created by a try whose answer was lost", async () => {
+    const mailchimp = mailchimpAdapter(FAKE_MAILCHIMP_KEY, { audienceId: FAKE_AUDIENCE_ID }, { baseUrl: fake.url, timeoutMs: 300 });
+    fake.inject.lostAnswers(1, "POST"); // the tag is created; its answer never comes
+    const targets = await mailchimp.ensureTargets([{ segmentKey: "champions", name: "Tenure: Champions", remoteId: null }]);
+    const audience = fake.state.audiences.get(FAKE_AUDIENCE_ID)!;
+    expect(audience.segments.size).toBe(1);
+    expect(targets.get("champions")).toBe(String([...audience.segments.keys()][0]));
+
+    fake.inject.lostAnswers(1, "POST"); // the first merge field is created; its answer never comes
+    const [outcome] = await mailchimp.push([change(profile("1"), { add: ["champions"] })], targets);
+    expect(outcome.ok).toBe(true);
+    expect(audience.mergeFields.map((field) => field.tag)).toEqual(["FNAME", "LNAME", "TNR_SEG", "TNR_PV", "TNR_CHANCE", "TNR_NEXT"]);
+    expect(fake.state.requests.filter((r) => r.status === 0)).toHaveLength(2);
+  });
+
   it("creates the tag again when the stored one was deleted in Mailchimp", async () => {
     const { mailchimp, targets } = await connectedTargets();
     const audience = fake.state.audiences.get(FAKE_AUDIENCE_ID)!;
