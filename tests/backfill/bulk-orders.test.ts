@@ -9,7 +9,7 @@ import { mapOrderPayload } from "~/ingest/mappers";
 import { upsertOrder } from "~/ingest/upsert.server";
 import { testDb, uniqueShop, insertDelivery, refundTotalsOnly, snapshot } from "../support/db";
 import { fixture } from "../support/webhook-fixtures";
-import { orderPayload, refundPayload } from "../support/webhook-payloads";
+import { consentPayload, orderPayload, refundPayload } from "../support/webhook-payloads";
 import { PrivateRedis } from "../support/private-redis";
 import { waitFor } from "../support/wait-for";
 import { FakeShopify } from "../support/fake-shopify";
@@ -28,13 +28,23 @@ function storePayloads(count: number) {
   return Array.from({ length: count }, (_, i) => {
     const id = 10_000 + i;
     const updatedAt = new Date(base + i * 3_600_000);
+    // A bulk export shows each customer as they are now, the same on every order: consent per customer.
+    const k = i % 5;
     const payload = orderPayload({
       id,
-      customerId: i % 9 === 4 ? null : 700 + (i % 5),
+      customerId: i % 9 === 4 ? null : 700 + k,
       updatedAt,
       createdAt: new Date(base + i * 3_000_000),
       totalCents: 1_500 + i * 10,
       test: i === 7,
+      // Consent of every kind (issue 14), including none at all, as 2025-01+ webhook payloads.
+      emailConsent: [
+        consentPayload("subscribed", new Date(base - 86_400_000), "confirmed_opt_in"),
+        consentPayload("unsubscribed", new Date(base + k * 60_000), "single_opt_in"),
+        consentPayload("not_subscribed", null),
+        "absent" as const,
+      ][k % 4],
+      smsConsent: k % 3 === 0 ? { ...consentPayload("subscribed", new Date(base), "single_opt_in"), consent_collected_from: "SHOPIFY" } : null,
     });
     if (i % 6 === 0) payload.refunds = [refundPayload({ id: 50_000 + i, orderId: id, createdAt: updatedAt, amountCents: 200 })];
     return payload;
@@ -121,6 +131,8 @@ describe("backfill", () => {
     expect(run).toMatchObject({ status: "CREATED", expectedCount: 23, notice: null });
     const operation = fake.operations[operationsBefore];
     expect(operation.query).toContain("lineItems");
+    expect(operation.query).toMatch(/defaultEmailAddress \{ emailAddress marketingState marketingOptInLevel marketingUpdatedAt \}/);
+    expect(operation.query).toMatch(/defaultPhoneNumber \{ phoneNumber smsMarketingConsent \{ state optInLevel updatedAt collectedFrom \} \}/);
     expect(run?.bulkOperationId).toBe(operation.id);
 
     fake.complete(operation);
@@ -135,7 +147,10 @@ describe("backfill", () => {
     const lines = payloads.reduce((n, p) => n + 1 + (p.line_items as unknown[]).length, 0);
     expect(done).toMatchObject({ ordersProcessed: 23, linesProcessed: lines, expectedCount: 23, error: null });
     // Summaries (recomputed once, when the run completed) included.
-    expect(refundTotalsOnly(await snapshot(db(), shop))).toEqual(await webhookReference(payloads));
+    const imported = refundTotalsOnly(await snapshot(db(), shop));
+    expect(imported).toEqual(await webhookReference(payloads));
+    expect(new Set(imported.customers.map((c) => c.emailConsentState))).toEqual(new Set(["SUBSCRIBED", "UNSUBSCRIBED", "NOT_SUBSCRIBED", null]));
+    expect(imported.customers.some((c) => c.smsConsentState === "SUBSCRIBED")).toBe(true);
     // The import hands over to one shop refit, not a metrics job per customer.
     const connection = createWorkerConnection(process.env.REDIS_URL);
     try {

@@ -4,7 +4,7 @@ import { QUEUE } from "~/queues/contract";
 import { closeProducerQueues, createWorkerConnection, queuePrefix } from "~/queues/connections.server";
 import { processDelivery } from "~/ingest/deliveries.server";
 import { testDb, uniqueShop, insertDelivery, refundTotalsOnly, snapshot } from "../support/db";
-import { orderPayload, refundPayload } from "../support/webhook-payloads";
+import { consentPayload, orderPayload, refundPayload } from "../support/webhook-payloads";
 import { type Json } from "../support/webhook-fixtures";
 import { FakeShopify } from "../support/fake-shopify";
 import { graphqlOrderFromWebhook } from "../support/graphql-shapes";
@@ -33,7 +33,11 @@ describe("reconcileShop", () => {
       orderPayload({ id: 33, customerId: 801, updatedAt: created, createdAt: created, totalCents: 9_900 }),
     ];
     // Order 31 is partly refunded and then cancelled; order 33 gets a new total.
-    const update31 = orderPayload({ id: 31, customerId: 800, updatedAt: updated, createdAt: created, totalCents: 1_000, cancelledAt: updated });
+    // ... and its customer unsubscribed from email meanwhile (issue 14): the lost webhook carried that too.
+    const update31 = orderPayload({
+      id: 31, customerId: 800, updatedAt: updated, createdAt: created, totalCents: 1_000, cancelledAt: updated,
+      customerUpdatedAt: new Date("2025-03-04T12:00:00Z"), emailConsent: consentPayload("unsubscribed", new Date("2025-03-04T12:00:00Z"), "single_opt_in"),
+    });
     update31.refunds = [refundPayload({ id: 931, orderId: 31, createdAt: new Date("2025-03-04T10:00:00Z"), amountCents: 4_000 })];
     const update33 = orderPayload({ id: 33, customerId: 801, updatedAt: updated, createdAt: created, totalCents: 8_800 });
 
@@ -58,12 +62,14 @@ describe("reconcileShop", () => {
     expect(refundTotalsOnly(await snapshot(db(), lossy))).toEqual(refundTotalsOnly(expected));
     const customer = await db().customer.findUniqueOrThrow({ where: { shop_id: { shop: lossy, id: 800n } } });
     expect(customer.netSpentMinor).toBe(1_000n + 2_000n);
+    expect(customer).toMatchObject({ emailConsentState: "UNSUBSCRIBED", emailConsentUpdatedAt: new Date("2025-03-04T12:00:00Z") });
 
     // The query asked for orders updated since the install (less the overlap), sorted by updated_at.
     const sweep = fake.graphqlRequests("TenureReconcile").filter((r) => r.variables.query !== undefined);
     const first = sweep[sweep.length - 3];
     expect(first.variables.query).toBe(`updated_at:>'${new Date(Date.parse("2025-02-01T00:00:00Z") - SWEEP_OVERLAP_MS).toISOString()}'`);
     expect(first.query).toContain("sortKey: UPDATED_AT");
+    expect(first.query).toContain("defaultEmailAddress { emailAddress marketingState marketingOptInLevel marketingUpdatedAt }");
     // Paced by the bucket (60 points, 20 per page): never throttled.
     expect(sweep.slice(-3).every((r) => !r.throttled)).toBe(true);
 
