@@ -2,7 +2,7 @@ import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { DestinationRetryableError, type DestinationProfile, type MemberChange } from "~/destinations/adapter";
 import { mailchimpAdapter } from "~/destinations/mailchimp.server";
-import { FAKE_AUDIENCE_ID, FAKE_MAILCHIMP_KEY, type FakeMailchimp, startFakeMailchimp } from "../../demo/fakes/mailchimp";
+import { FAKE_MAILCHIMP_KEY, type FakeMailchimp, startFakeMailchimp } from "../../demo/fakes/mailchimp";
 
 // A property of the adapter under failures: whatever the interleaving of customers' moves
 // and Mailchimp's trouble (5xx, timeouts, 429, answers lost after the change landed), once
