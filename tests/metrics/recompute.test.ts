@@ -61,7 +61,13 @@ describe("recomputeCustomerMetrics", () => {
     await order(shop, 101, 9_900, daysBefore(NOW, 3), { test: true });
 
     const result = await recomputeCustomerMetrics(pool(), shop, [101n], { now: NOW });
-    expect(result).toEqual({ written: 1, transitions: 0, removed: 0, refit: { trigger: "debounce", delayMs: REFIT_DEBOUNCE.firstFitDelayMs, reason: "first-fit" } });
+    expect(result).toEqual({
+      written: 1,
+      transitions: 0,
+      removed: 0,
+      refit: { trigger: "debounce", delayMs: REFIT_DEBOUNCE.firstFitDelayMs, reason: "first-fit" },
+      destinations: [],
+    });
     const [row] = await metricsRows(shop);
     // The test order does not count; no fit: no scores, segment or predictions.
     expect(row).toMatchObject({ orders: 2, netSpentMinor: 4_000n, aovMinor: 2_000n, recencyDays: 10, segment: null, rScore: null, pAlive: null, modelVersion: null });
@@ -119,7 +125,7 @@ describe("recomputeCustomerMetrics", () => {
 
     await deliver(shop, "customers/delete", { id: 301 });
     // (The shop was never fitted: with no customer left to score, it does not ask for a first fit.)
-    expect(await recomputeCustomerMetrics(pool(), shop, [301n, 302n], { now: NOW })).toEqual({ written: 0, transitions: 0, removed: 1, refit: null });
+    expect(await recomputeCustomerMetrics(pool(), shop, [301n, 302n], { now: NOW })).toEqual({ written: 0, transitions: 0, removed: 1, refit: null, destinations: [] });
     expect(await metricsRows(shop)).toEqual([]);
   });
 
