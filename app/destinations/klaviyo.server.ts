@@ -67,7 +67,7 @@ export const KLAVIYO_SCOPES = {
 export type KlaviyoScope = keyof typeof KLAVIYO_SCOPES;
 
 export interface KlaviyoOptions extends AdapterOptions {
-  /** First wait between polls of an import job (default 1 s), doubling up to maxPollIntervalMs (default 10 s). */
+  /** First wait between polls of an import job (default 0.5 s), doubling up to maxPollIntervalMs (default 10 s). */
   pollIntervalMs?: number;
   maxPollIntervalMs?: number;
   /** How long one push waits for its jobs before giving up with DestinationRetryableError (default 15 min). */
@@ -354,7 +354,7 @@ export async function verifyKlaviyoKey(apiKey: string, options: KlaviyoOptions =
 
 export function klaviyoAdapter(apiKey: string, _account: KlaviyoAccount | Record<string, unknown>, options: KlaviyoOptions = {}): DestinationAdapter {
   const client = new KlaviyoClient(apiKey, options);
-  const pollIntervalMs = options.pollIntervalMs ?? 1_000;
+  const pollIntervalMs = options.pollIntervalMs ?? 500;
   const maxPollIntervalMs = options.maxPollIntervalMs ?? 10_000;
   const maxJobWaitMs = options.maxJobWaitMs ?? 15 * 60_000;
 

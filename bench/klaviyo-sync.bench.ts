@@ -1,0 +1,165 @@
+// Klaviyo initial sync: a shop of 1,000,000 subscribed customers (BENCH_KLAVIYO_CUSTOMERS or
+// --customers), every one in a synced segment, sent by the real engine
+// (app/destinations/sync.server.ts, a "full" "initial" pass) through the real adapter
+// (app/destinations/klaviyo.server.ts, production settings) to the rate-limited fake
+// (demo/fakes/klaviyo.ts, Klaviyo's documented limits: bulk import 10/s burst, 150/min).
+//
+// The lower bound is what the fake's limits allow, whatever the client: J import jobs of at
+// most 10,000 profiles need J job creations and at least J status reads, each endpoint at
+// 10/s and 150/min in fixed windows, plus one job's processing in the fake. The figure to
+// read is elapsed / bound: near 1 the sync is bounded by Klaviyo's limits, far above it by
+// Tenure (its database reads, serialisation, and waiting for each batch's jobs in turn).
+//
+// Two bounds are printed: for the jobs Tenure sent, and had every job been full (10,000
+// profiles). A job's list relationship covers all its profiles, so an engine batch of 10,000
+// customers spread over k lists becomes k jobs: the first bound then grows with k.
+//
+// Target (issue 14): bounded by the fake's documented limits, not by Tenure (read here as
+// elapsed ≤ 2 × the bound with full jobs). Options: --customers <n>, --segments <n> (default
+// 5 RFM segments).
+
+import path from "node:path";
+import { parseArgs } from "node:util";
+import type pg from "pg";
+import { applyMigrations } from "../app/db/migrations.server";
+import { createPgPool } from "../app/db/pg.server";
+import { type DestinationAdapter } from "../app/destinations/adapter";
+import { klaviyoAdapter } from "../app/destinations/klaviyo.server";
+import { destinationSecretContext, sealSecret } from "../app/destinations/secrets.server";
+import { runDestinationPass } from "../app/destinations/sync.server";
+import { SEGMENT_DEFINITIONS } from "../app/analytics/segments";
+import { FAKE_KLAVIYO_LIMITS, startFakeKlaviyo } from "../demo/fakes/klaviyo";
+import { PROJECT_ROOT, ensureLocalServices } from "../scripts/local-services";
+import { benchDatabase } from "./lib/database";
+import { type BenchResult, round } from "./lib/report";
+
+const SHOP = "bench-klaviyo.myshopify.com";
+const API_KEY = "pk_bench_klaviyo_sync";
+const JOB_PROFILES = 10_000;
+const log = (line: string) => console.error(`bench klaviyo-sync: ${line}`);
+
+/**
+ * Seconds before the n-th request may be sent (the first at 0) under fixed windows of
+ * `burst` a second and `steady` a minute: the fewest whole windows the requests fit in.
+ */
+export function fixedWindowSeconds(n: number, burst: number, steady: number): number {
+  if (n <= 0) return 0;
+  return Math.max(Math.ceil(n / burst) - 1, (Math.ceil(n / steady) - 1) * 60);
+}
+
+async function seed(pool: pg.Pool, customers: number, segments: readonly string[]): Promise<string> {
+  log(`seeding ${customers.toLocaleString("en-US")} customers`);
+  await pool.query(`INSERT INTO "Shop" (domain, currency, timezone, "updatedAt") VALUES ($1, 'USD', 'UTC', now())`, [SHOP]);
+  await pool.query(
+    `INSERT INTO "Customer" (shop, id, email, "firstName", "lastName", "shopifyUpdatedAt", "emailConsentState")
+     SELECT $1, g, 'customer' || g || '@example.com', 'First' || g, 'Last', now(), 'SUBSCRIBED'
+     FROM generate_series(1, $2::bigint) AS g`,
+    [SHOP, customers],
+  );
+  await pool.query(
+    `INSERT INTO "CustomerMetrics" (shop, "customerId", orders, "netSpentMinor", segment, behaviours, "pAlive", "predictedClvMinor",
+                                    "expectedPurchases365d", "expectedOrderValueMinor", "chanceOfOrder90d", "expectedNextOrderDay", "asOfDay")
+     SELECT $1, g, 1 + g % 7, 1000 + (g * 37) % 90000, ($3::text[])[1 + g % array_length($3::text[], 1)], '{}',
+            0.5 + (g % 50) / 100.0, 500 + (g * 13) % 40000, 1.5, 4200, (g % 100) / 100.0, DATE '2027-01-01' + (g % 90)::int, 20_400
+     FROM generate_series(1, $2::bigint) AS g`,
+    [SHOP, customers, segments],
+  );
+  const sealed = sealSecret(API_KEY, destinationSecretContext(SHOP, "klaviyo"));
+  const destination = await pool.query<{ id: string }>(
+    `INSERT INTO "Destination" (shop, kind, "sealedCredentials", account) VALUES ($1, 'klaviyo', $2, '{}') RETURNING id::text AS id`,
+    [SHOP, sealed],
+  );
+  const id = destination.rows[0]!.id;
+  for (const key of segments) await pool.query(`INSERT INTO "DestinationSegment" ("destinationId", "segmentKey") VALUES ($1, $2)`, [id, key]);
+  await pool.query(`ANALYZE "Customer"; ANALYZE "CustomerMetrics"`);
+  return id;
+}
+
+export async function run(argv: readonly string[] = []): Promise<BenchResult[]> {
+  const { values } = parseArgs({
+    args: [...argv],
+    options: { customers: { type: "string" }, segments: { type: "string" } },
+    strict: false,
+  });
+  const customers = Number(values.customers ?? process.env.BENCH_KLAVIYO_CUSTOMERS ?? 1_000_000);
+  const segmentCount = Number(values.segments ?? 5);
+  const segments = Object.values(SEGMENT_DEFINITIONS).slice(0, segmentCount).map((definition) => definition.key);
+  process.env.TENURE_ENCRYPTION_KEY ??= Buffer.alloc(32, 7).toString("base64");
+
+  const services = await ensureLocalServices({ pgDataDir: path.join(PROJECT_ROOT, ".demo", "bench-pg"), log });
+  const database = await benchDatabase(services.databaseUrl, "tenure_bench_klaviyo");
+  const fake = await startFakeKlaviyo();
+  const pool = createPgPool(database.url, { max: 4 });
+  try {
+    await applyMigrations(database.url);
+    const destinationId = await seed(pool, customers, segments);
+
+    log("initial sync");
+    const started = process.hrtime.bigint();
+    // The adapter's share of the time (HTTP, the fake's jobs, polling) against the engine's (database, comparing).
+    let inAdapterNs = 0n;
+    const timed = (apiKey: string, account: Record<string, unknown>): DestinationAdapter => {
+      const adapter = klaviyoAdapter(apiKey, account, { baseUrl: fake.url });
+      return {
+        ...adapter,
+        async push(changes, targets) {
+          const at = process.hrtime.bigint();
+          try {
+            return await adapter.push(changes, targets);
+          } finally {
+            inAdapterNs += process.hrtime.bigint() - at;
+          }
+        },
+      };
+    };
+    const result = await runDestinationPass(
+      { pool, adapterFor: (_kind, apiKey, account) => timed(apiKey, account) },
+      destinationId,
+      "full",
+      "initial",
+    );
+    const elapsedS = Number(process.hrtime.bigint() - started) / 1e9;
+
+    const jobs = fake.state.jobs(API_KEY);
+    const landed = [...fake.state.lists(API_KEY).values()].reduce((sum, members) => sum + members.length, 0);
+    const limits = FAKE_KLAVIYO_LIMITS["bulk-import.create"];
+    const reads = FAKE_KLAVIYO_LIMITS["bulk-import.get"];
+    const minJobs = Math.ceil(customers / JOB_PROFILES);
+    const processingS = 0.05 + JOB_PROFILES / 200_000; // the fake's default job timing
+    const boundS = Math.max(fixedWindowSeconds(jobs.length, limits.burst, limits.steady), fixedWindowSeconds(jobs.length, reads.burst, reads.steady)) + processingS;
+    // The same bound had every job been full (the fewest jobs the profiles need).
+    const fewestBoundS = fixedWindowSeconds(minJobs, limits.burst, limits.steady) + processingS;
+    const ratio = elapsedS / fewestBoundS;
+    return [
+      {
+        name: `initial sync, ${customers.toLocaleString("en-US")} profiles, ${segments.length} lists`,
+        metrics: {
+          "elapsed s": round(elapsedS, 1),
+          "bound for the jobs sent s": round(boundS, 1),
+          "bound with full jobs s": round(fewestBoundS, 1),
+          "elapsed / bound with full jobs": round(ratio, 1),
+          "profiles/s": Math.round(customers / elapsedS),
+          "in the adapter s": round(Number(inAdapterNs) / 1e9, 1),
+          "import jobs": jobs.length,
+          "fewest jobs possible": minJobs,
+          "status reads": fake.state.requestsTo("bulk-import.get").length,
+          "429 answers": fake.state.rateLimited,
+          "profiles in lists": landed,
+          "run status": result.status,
+        },
+        target: "bounded by the fake's documented limits (elapsed ≤ 2 × the bound with full jobs), every profile in its list",
+        pass: result.status === "done" && landed === customers && ratio <= 2,
+        notes: `Jobs per engine batch of ${JOB_PROFILES}: one per list joined; each batch waits for its jobs before the next is read.`,
+      },
+    ];
+  } finally {
+    await pool.end().catch(() => {});
+    await fake.close();
+    await database.drop().catch(() => {});
+    await services.stop();
+  }
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+  run(process.argv.slice(2)).then((results) => console.log(JSON.stringify(results, null, 2)));
+}
