@@ -10,6 +10,7 @@
 
 import { createHash } from "node:crypto";
 import {
+  DestinationAuthError,
   DestinationRetryableError,
   type AdapterOptions,
   type DestinationAdapter,
@@ -536,9 +537,12 @@ export function klaviyoAdapter(apiKey: string, _account: KlaviyoAccount | Record
         jobs.push({ job, lists: id === "" ? [] : [id] });
       }
     }
-    // Jobs start one after another (the limiter paces them) and are awaited together.
-    const results = await Promise.all(jobs.map(({ job, lists }) => runJob(job, lists)));
-    for (const result of results) for (const [change, reason] of result) fail(change, reason);
+    // Jobs start one after another (the limiter paces them) and are awaited together; every
+    // job is seen to its end before an error is thrown, so none runs on unobserved.
+    const settled = await Promise.allSettled(jobs.map(({ job, lists }) => runJob(job, lists)));
+    const rejected = settled.filter((result) => result.status === "rejected").map((result) => result.reason as unknown);
+    if (rejected.length > 0) throw rejected.find((error) => error instanceof DestinationAuthError) ?? rejected[0];
+    for (const result of settled) if (result.status === "fulfilled") for (const [change, reason] of result.value) fail(change, reason);
 
     // Removals need Klaviyo's profile ids: the one an earlier sync learned, else by email.
     const removals = changes.filter((change) => change.remove.length > 0);
