@@ -1,7 +1,7 @@
 import { toMinorUnits } from "~/analytics/money";
-import { mapCustomerPayload, mapOrderPayload, mapRefundPayload, refundAmountMinor } from "~/ingest/mappers";
+import { type MarketingConsent, compareConsent, mapCustomerPayload, mapOrderPayload, mapRefundPayload, refundAmountMinor } from "~/ingest/mappers";
 import { RefundPayload } from "~/ingest/payloads";
-import { planDeliveries, type DeliveryPlan } from "./deliveries";
+import { expectedConsent, planDeliveries, type DeliveryPlan } from "./deliveries";
 import { formatAmount, formatShopTime } from "./payload-basics";
 import { generateStore } from "./store";
 import { orderStateAt } from "./order-state";
@@ -146,5 +146,54 @@ describe("planDeliveries", () => {
     const revenue = [...latest.values()].filter((o) => !o.test).reduce((sum, o) => sum + o.total, 0);
     expect(revenue).toBe(plan.expected.netRevenueMinor);
     expect(plan.expected.repeatBuyers / plan.expected.buyers).toBeGreaterThan(0.2);
+  });
+});
+
+describe("marketing consent (issue 14)", () => {
+  it("gives about half the customers email consent, some unsubscribed, some never asked, a few SMS, as the payloads state it", () => {
+    // Each customer's standing consent over every payload that carries their profile, as the write path keeps it.
+    const email = new Map<bigint, MarketingConsent | null>();
+    const sms = new Map<bigint, MarketingConsent | null>();
+    const seenStates = new Map<bigint, Set<string>>();
+    for (const { topic, body } of bodies) {
+      const profile = topic === "customers/create" ? mapCustomerPayload(body, topic) : topic.startsWith("orders/") ? mapOrderPayload(body, topic).customer : null;
+      if (!profile) continue;
+      if (compareConsent(profile.emailConsent, email.get(profile.id) ?? null) > 0) email.set(profile.id, profile.emailConsent);
+      if (compareConsent(profile.smsConsent, sms.get(profile.id) ?? null) > 0) sms.set(profile.id, profile.smsConsent);
+      if (profile.emailConsent) seenStates.set(profile.id, (seenStates.get(profile.id) ?? new Set()).add(profile.emailConsent.state));
+    }
+    const count = (map: Map<bigint, MarketingConsent | null>, state: string) => [...map.values()].filter((c) => c?.state === state).length;
+    const expected = expectedConsent(store);
+    expect({
+      emailSubscribed: count(email, "SUBSCRIBED"),
+      emailPending: count(email, "PENDING"),
+      emailUnsubscribed: count(email, "UNSUBSCRIBED"),
+      emailNotSubscribed: count(email, "NOT_SUBSCRIBED"),
+      emailNone: store.customers.length - email.size,
+      smsSubscribed: count(sms, "SUBSCRIBED"),
+    }).toEqual(expected);
+
+    const customers = store.customers.length;
+    expect(expected.emailSubscribed / customers).toBeGreaterThan(0.4);
+    expect(expected.emailSubscribed / customers).toBeLessThan(0.6);
+    expect(expected.emailUnsubscribed / customers).toBeGreaterThan(0.03);
+    expect(expected.emailNotSubscribed / customers).toBeGreaterThan(0.25);
+    expect(expected.smsSubscribed / customers).toBeGreaterThan(0.02);
+    expect(expected.smsSubscribed / customers).toBeLessThan(0.15);
+    // Both opt-in levels among the subscribed; unsubscribers were subscribed in their earlier payloads.
+    const levels = new Set([...email.values()].filter((c) => c?.state === "SUBSCRIBED").map((c) => c?.optInLevel));
+    expect(levels).toEqual(new Set(["SINGLE_OPT_IN", "CONFIRMED_OPT_IN"]));
+    const unsubscribers = [...email.entries()].filter(([, c]) => c?.state === "UNSUBSCRIBED").map(([id]) => id);
+    expect(unsubscribers.length).toBeGreaterThan(0);
+    for (const id of unsubscribers) expect(seenStates.get(id)).toEqual(new Set(["SUBSCRIBED", "UNSUBSCRIBED"]));
+  });
+
+  it("never dates a consent after the profile that carries it", () => {
+    for (const { topic, body } of bodies) {
+      const profile = topic === "customers/create" ? mapCustomerPayload(body, topic) : topic.startsWith("orders/") ? mapOrderPayload(body, topic).customer : null;
+      for (const consent of [profile?.emailConsent, profile?.smsConsent]) {
+        if (consent?.updatedAt) expect(consent.updatedAt.getTime()).toBeLessThanOrEqual(profile!.shopifyUpdatedAt.getTime());
+      }
+    }
   });
 });

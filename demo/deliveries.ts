@@ -2,7 +2,8 @@ import { type JsonObject, contextOf, renderCustomer } from "./payload-basics";
 import { renderOrder, renderRefund } from "./payloads";
 import { Random } from "~/analytics/random";
 import { type DemoOrder, type DemoRefund, type DemoStore } from "./store-model";
-import { orderStateAt } from "./order-state";
+import { customerUpdatedAt, orderStateAt } from "./order-state";
+import { consentAsOf } from "./consent";
 
 // The demo store as the webhook deliveries Shopify would send, in the order it might send
 // them: every event in time order, then a few deliveries resent later with the same
@@ -55,6 +56,19 @@ export interface ExpectedIngest {
   countedOrders: number;
   countedNetSalesMinor: number;
   countedTotalSalesMinor: number;
+  /** Customers by their stored marketing consent (issue 14). */
+  consent: ConsentSplit;
+}
+
+/** Customers by email consent state, and those subscribed to SMS. */
+export interface ConsentSplit {
+  emailSubscribed: number;
+  emailPending: number;
+  emailUnsubscribed: number;
+  emailNotSubscribed: number;
+  /** No email consent stored (none in the demo: every customer has an email address). */
+  emailNone: number;
+  smsSubscribed: number;
 }
 
 export interface DeliveryPlan {
@@ -133,7 +147,24 @@ export function expectedIngest(store: DemoStore, deliveries: number): ExpectedIn
     // Net sales = the current subtotal (gross - discounts - returns; no tax in the demo's prices).
     countedNetSalesMinor: withCustomer.reduce((sum, order) => sum + orderStateAt(order, store.endAt).current.subtotalMinor, 0),
     countedTotalSalesMinor: withCustomer.reduce((sum, order) => sum + orderStateAt(order, store.endAt).current.totalMinor, 0),
+    consent: expectedConsent(store),
   };
+}
+
+/** Each customer's consent as of their last profile update: the latest consent change wins, whatever the delivery order. */
+export function expectedConsent(store: DemoStore): ConsentSplit {
+  const split: ConsentSplit = { emailSubscribed: 0, emailPending: 0, emailUnsubscribed: 0, emailNotSubscribed: 0, emailNone: 0, smsSubscribed: 0 };
+  for (const customer of store.customers) {
+    const at = customerUpdatedAt(customer, store.endAt);
+    const email = consentAsOf(customer.emailConsent, at)?.state;
+    if (email === "SUBSCRIBED") split.emailSubscribed += 1;
+    else if (email === "PENDING") split.emailPending += 1;
+    else if (email === "UNSUBSCRIBED") split.emailUnsubscribed += 1;
+    else if (email === "NOT_SUBSCRIBED") split.emailNotSubscribed += 1;
+    else split.emailNone += 1;
+    if (consentAsOf(customer.smsConsent, at)?.state === "SUBSCRIBED") split.smsSubscribed += 1;
+  }
+  return split;
 }
 
 /** Every delivery of the store, in sending order, with resends and early updates mixed in. */

@@ -1,5 +1,6 @@
 import { tzOffset } from "@date-fns/tz";
 import { type DemoCustomer, type DemoOrder, type DemoStore } from "./store-model";
+import { type DemoConsentChange, consentAsOf } from "./consent";
 import { customerUpdatedAt } from "./order-state";
 
 // What every demo webhook body is built from: the render context, money in shop and
@@ -105,13 +106,26 @@ function addressOf(customer: DemoCustomer): JsonObject {
 }
 
 /** The customer resource as of `at` (customers/create body; embedded in orders). */
+/** A consent as REST payloads carry it (lower-case states and levels); null for a channel without one. */
+function renderConsent(change: DemoConsentChange | null, context: RenderContext, sms: boolean): JsonObject | null {
+  if (change === null) return null;
+  const body: JsonObject = {
+    state: change.state.toLowerCase(),
+    opt_in_level: change.optInLevel ? change.optInLevel.toLowerCase() : null,
+    consent_updated_at: change.updatedAt === null ? null : formatShopTime(change.updatedAt, context.timezone),
+  };
+  if (sms) body.consent_collected_from = change.collectedFrom ?? "OTHER";
+  return body;
+}
+
 export function renderCustomer(customer: DemoCustomer, at: number, context: RenderContext, embedded = false): JsonObject {
-  const consentAt = formatShopTime(customer.createdAt, context.timezone);
+  // The profile as of its update time; its consent as of the same moment.
+  const profileAt = embedded ? customerUpdatedAt(customer, at) : customer.createdAt + 1_000;
   const body: JsonObject = {
     id: customer.id,
     email: customer.email,
     created_at: formatShopTime(customer.createdAt, context.timezone),
-    updated_at: formatShopTime(embedded ? customerUpdatedAt(customer, at) : customer.createdAt + 1_000, context.timezone),
+    updated_at: formatShopTime(profileAt, context.timezone),
     first_name: customer.firstName,
     last_name: customer.lastName,
     state: customer.hasAccount ? "enabled" : "disabled",
@@ -122,12 +136,8 @@ export function renderCustomer(customer: DemoCustomer, at: number, context: Rend
     phone: customer.phone,
     currency: context.currency,
     tags: customer.tags.join(", "),
-    email_marketing_consent: {
-      state: customer.acceptsMarketing ? "subscribed" : "not_subscribed",
-      opt_in_level: customer.acceptsMarketing ? "single_opt_in" : null,
-      consent_updated_at: customer.acceptsMarketing ? consentAt : null,
-    },
-    sms_marketing_consent: null,
+    email_marketing_consent: renderConsent(consentAsOf(customer.emailConsent, profileAt), context, false),
+    sms_marketing_consent: renderConsent(consentAsOf(customer.smsConsent, profileAt), context, true),
     admin_graphql_api_id: gid("Customer", customer.id),
     default_address: addressOf(customer),
   };

@@ -3,7 +3,7 @@ import { countedOrdersParams, countedOrdersSql } from "../app/data/counted-order
 import { loadMetricsSettings } from "../app/data/settings.server";
 import { type Queryable } from "../app/db/pg.server";
 import { readThroughOutages } from "./database-outages.server";
-import { type ExpectedIngest } from "./deliveries";
+import { type ConsentSplit, type ExpectedIngest } from "./deliveries";
 
 // What the database holds for the demo shop after seeding, read back from the rows the
 // ingest wrote (never from the generator), and compared with what the generator expects.
@@ -27,6 +27,8 @@ export interface IngestSnapshot {
   netRevenueMinor: number;
   /** Orders with their parts whose gross - discounts - returns + tax + shipping + duties is not their current total (docs/analytics/revenue.md): 0 when the generated parts add up. */
   ordersWithPartsOff: number;
+  /** Customers by stored marketing consent (Customer.emailConsentState, smsConsentState). */
+  consent: ConsentSplit;
 }
 
 /** Prisma as the pg Queryable the app's data functions take (the demo holds a Prisma client only). */
@@ -72,10 +74,18 @@ export async function readIngest(db: PrismaClient, shop: string): Promise<Ingest
            count(*) FILTER (WHERE "grossSalesMinor" IS NOT NULL AND "grossSalesMinor" - "discountsMinor" - "returnsMinor"
                                   + "taxMinor" + "shippingMinor" + "dutiesMinor" <> "currentTotalMinor") AS parts_off
     FROM "Order" WHERE shop = ${shop}`;
-  const [customers] = await db.$queryRaw<{ customers: bigint; buyers: bigint; repeat: bigint }[]>`
+  const [customers] = await db.$queryRaw<
+    { customers: bigint; buyers: bigint; repeat: bigint; subscribed: bigint; pending: bigint; unsubscribed: bigint; not_subscribed: bigint; no_email_consent: bigint; sms: bigint }[]
+  >`
     SELECT count(*) AS customers,
            count(*) FILTER (WHERE "ordersCount" >= 1) AS buyers,
-           count(*) FILTER (WHERE "ordersCount" >= 2) AS repeat
+           count(*) FILTER (WHERE "ordersCount" >= 2) AS repeat,
+           count(*) FILTER (WHERE "emailConsentState" = 'SUBSCRIBED') AS subscribed,
+           count(*) FILTER (WHERE "emailConsentState" = 'PENDING') AS pending,
+           count(*) FILTER (WHERE "emailConsentState" = 'UNSUBSCRIBED') AS unsubscribed,
+           count(*) FILTER (WHERE "emailConsentState" = 'NOT_SUBSCRIBED') AS not_subscribed,
+           count(*) FILTER (WHERE "emailConsentState" IS NULL) AS no_email_consent,
+           count(*) FILTER (WHERE "smsConsentState" = 'SUBSCRIBED') AS sms
     FROM "Customer" WHERE shop = ${shop}`;
   const refunds = await db.refund.count({ where: { shop } });
   return {
@@ -93,7 +103,26 @@ export async function readIngest(db: PrismaClient, shop: string): Promise<Ingest
     repeatBuyers: int(customers.repeat),
     netRevenueMinor: int(orders.net),
     ordersWithPartsOff: int(orders.parts_off),
+    consent: {
+      emailSubscribed: int(customers.subscribed),
+      emailPending: int(customers.pending),
+      emailUnsubscribed: int(customers.unsubscribed),
+      emailNotSubscribed: int(customers.not_subscribed),
+      emailNone: int(customers.no_email_consent),
+      smsSubscribed: int(customers.sms),
+    },
   };
+}
+
+/** "52.1% subscribed to email (1,803), 2.3% pending, 6.9% unsubscribed, 38.7% never asked; 6.1% to SMS" */
+export function formatConsentSplit(split: ConsentSplit, customers: number): string {
+  const share = (n: number) => `${((n / Math.max(1, customers)) * 100).toFixed(1)}%`;
+  return (
+    `${share(split.emailSubscribed)} subscribed to email (${formatCount(split.emailSubscribed)}), ${share(split.emailPending)} pending, ` +
+    `${share(split.emailUnsubscribed)} unsubscribed, ${share(split.emailNotSubscribed)} never asked` +
+    (split.emailNone > 0 ? `, ${share(split.emailNone)} no consent stored` : "") +
+    `; ${share(split.smsSubscribed)} subscribed to SMS`
+  );
 }
 
 /**
@@ -109,7 +138,9 @@ export async function rowsFingerprint(db: PrismaClient, shop: string): Promise<s
                                             array_to_string("discountCodes", ','), "lineItemCount"), ';' ORDER BY id)
                 FROM "Order" WHERE shop = ${shop}), '') || '#' ||
       coalesce((SELECT string_agg(concat_ws('|', id, email, "shopifyUpdatedAt", "ordersCount", "netSpentMinor",
-                                            "firstOrderAt", "lastOrderAt", array_to_string(tags, ',')), ';' ORDER BY id)
+                                            "firstOrderAt", "lastOrderAt", array_to_string(tags, ','),
+                                            "emailConsentState", "emailOptInLevel", "emailConsentUpdatedAt",
+                                            "smsConsentState", "smsOptInLevel", "smsConsentUpdatedAt"), ';' ORDER BY id)
                 FROM "Customer" WHERE shop = ${shop}), '') || '#' ||
       coalesce((SELECT string_agg(concat_ws('|', id, "orderId", "createdAt", "amountMinor"), ';' ORDER BY id)
                 FROM "Refund" WHERE shop = ${shop}), '')
@@ -165,6 +196,11 @@ export function checkAgainstExpected(snapshot: IngestSnapshot, expected: Expecte
     check("repeat buyers", expected.repeatBuyers, snapshot.repeatBuyers),
     check("total sales of every order (cents)", expected.netRevenueMinor, snapshot.netRevenueMinor),
     check("orders whose parts do not add up to their total", 0, snapshot.ordersWithPartsOff),
+    check("customers subscribed to email", expected.consent.emailSubscribed, snapshot.consent.emailSubscribed),
+    check("customers pending email confirmation", expected.consent.emailPending, snapshot.consent.emailPending),
+    check("customers unsubscribed from email", expected.consent.emailUnsubscribed, snapshot.consent.emailUnsubscribed),
+    check("customers never asked for email consent", expected.consent.emailNotSubscribed, snapshot.consent.emailNotSubscribed),
+    check("customers subscribed to SMS", expected.consent.smsSubscribed, snapshot.consent.smsSubscribed),
   ];
 }
 

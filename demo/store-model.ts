@@ -1,4 +1,5 @@
 import { type DemoProduct, type DemoVariant } from "./catalogue";
+import { type DemoConsentChange } from "./consent";
 import { type Region } from "./regions";
 
 // The demo store's shape: its options, customers, orders, refunds and cancellations
@@ -56,6 +57,9 @@ export interface DemoCustomer {
   createdAt: number;
   tags: string[];
   acceptsMarketing: boolean;
+  /** Email and SMS marketing consent over time (consent.ts); no SMS history without a phone. */
+  emailConsent: DemoConsentChange[];
+  smsConsent: DemoConsentChange[];
   /** The shop owner's own account, used for test orders. */
   staff: boolean;
   /** Signed up for a customer account ("enabled"); otherwise created at checkout ("disabled"). */

@@ -1,4 +1,5 @@
 import { CATALOGUE, type DemoProduct, type DemoVariant } from "./catalogue";
+import { generateConsent } from "./consent";
 import { EMAIL_DOMAINS, FIRST_NAMES, LAST_NAMES } from "./names";
 import { Random } from "~/analytics/random";
 import { REGIONS, STORE_REGION } from "./regions";
@@ -137,6 +138,8 @@ export function generateStore(input: DemoStoreOptions): DemoStore {
       createdAt,
       tags,
       acceptsMarketing,
+      emailConsent: [],
+      smsConsent: [],
       staff,
       hasAccount: true,
       spendLevel: staff ? 1 : customerRng.logNormal(0, 0.35),
@@ -223,7 +226,10 @@ export function generateStore(input: DemoStoreOptions): DemoStore {
   // Ids last, by creation time, so they increase like real ones.
   assignIds(customers, orders);
   for (const order of orders) order.customer?.orders.push(order);
-  return { options, startAt, endAt, customers: [...customers].sort((a, b) => a.createdAt - b.createdAt), orders };
+  const sorted = [...customers].sort((a, b) => a.createdAt - b.createdAt);
+  // Consent last, from a stream of its own: adding it changed none of the other draws.
+  generateConsent(root.fork("consent"), sorted);
+  return { options, startAt, endAt, customers: sorted, orders };
 }
 
 function stripUndefined<T extends object>(value: T): Partial<T> {
