@@ -174,7 +174,7 @@ export type OrderPayload = z.infer<typeof OrderPayload>;
 export const EmailConsentUpdatePayload = z.object({
   customer_id: ShopifyId,
   email_address: z.string().nullish(),
-  email_marketing_consent: ConsentPayload.nullable(),
+  email_marketing_consent: ConsentPayload.nullish(),
 });
 export type EmailConsentUpdatePayload = z.infer<typeof EmailConsentUpdatePayload>;
 
@@ -182,7 +182,7 @@ export type EmailConsentUpdatePayload = z.infer<typeof EmailConsentUpdatePayload
 export const SmsConsentUpdatePayload = z.object({
   id: ShopifyId,
   phone: z.string().nullish(),
-  sms_marketing_consent: ConsentPayload.nullable(),
+  sms_marketing_consent: ConsentPayload.nullish(),
 });
 export type SmsConsentUpdatePayload = z.infer<typeof SmsConsentUpdatePayload>;
 
