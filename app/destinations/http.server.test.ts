@@ -65,6 +65,13 @@ describe("requestJson", () => {
     }
   });
 
+  it("retries a CDN challenge's 403 (cf-mitigated) instead of taking it for a refused key", async () => {
+    const { fetchFn, calls } = scriptedFetch([{ status: 403, headers: { "cf-mitigated": "challenge" } }, { status: 200, body: {} }]);
+    const { sleep } = recordingSleep();
+    expect((await requestJson("https://x.test/a", { fetch: fetchFn, sleep })).status).toBe(200);
+    expect(calls).toHaveLength(2);
+  });
+
   it("returns 401 and 403 as answers when asked to (a key check)", async () => {
     const { fetchFn } = scriptedFetch([{ status: 403, body: { errors: [{ code: "permission_denied" }] } }]);
     const answer = await requestJson("https://x.test/a", { fetch: fetchFn, throwOnAuthError: false });

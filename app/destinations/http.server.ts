@@ -134,7 +134,10 @@ export async function requestJson<T>(url: string, options: RequestOptions = {}):
       continue;
     }
 
-    if ((status === 401 || status === 403) && throwOnAuthError) {
+    // A CDN's bot challenge (Cloudflare marks it `cf-mitigated`) is a 403 about the request,
+    // not the key: seen intermittently in front of Klaviyo, it must not pause a sync.
+    const challenged = status === 403 && headers.has("cf-mitigated");
+    if ((status === 401 || status === 403) && throwOnAuthError && !challenged) {
       throw new DestinationAuthError(errorDetail(body) ?? `${what} answered ${status}`);
     }
     if (status === 429) {
@@ -147,7 +150,7 @@ export async function requestJson<T>(url: string, options: RequestOptions = {}):
       rateLimited += 1;
       continue;
     }
-    if (status >= 500) {
+    if (status >= 500 || challenged) {
       const retryAfter = parseRetryAfter(headers.get("retry-after"));
       if (failures >= retries) {
         const detail = errorDetail(body);

@@ -100,6 +100,17 @@ describe("verifyKlaviyoKey", () => {
   });
 });
 
+describe("the rate budget", () => {
+  it("is shared by every adapter of one key in the process", async () => {
+    // GET /api/accounts allows 1 a second: two checks of the same key at once would draw a
+    // 429 from the fake if each kept its own budget.
+    const [first, second] = await Promise.all([verifyKlaviyoKey(KEY, { baseUrl: fake.url }), verifyKlaviyoKey(KEY, { baseUrl: fake.url })]);
+    expect(first.ok && second.ok).toBe(true);
+    expect(fake.state.requestsTo("accounts.get")).toHaveLength(2);
+    expect(fake.state.rateLimited).toBe(0);
+  });
+});
+
 describe("ensureTargets", () => {
   it("creates missing lists, then finds them again by id and by name", async () => {
     const adapter = klaviyoAdapter(KEY, {}, fast());
