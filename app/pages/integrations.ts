@@ -173,7 +173,7 @@ export function parseIntegrationsForm(form: FormValues, segmentKeys: ReadonlySet
  * started after the action (a full one for choices that compare everyone; connect asks for
  * the changes waiting). Both instants are the server's.
  */
-export function requestedRunSeen(destination: Pick<DestinationCardData, "kind" | "lastRun" | "runningRun">, request: { kind: string; intent: IntegrationsIntent; atIso: string }): boolean {
+export function requestedRunSeen(destination: { kind: string; lastRun: DestinationRunView | null; runningRun: DestinationRunView | null }, request: { kind: string; intent: IntegrationsIntent; atIso: string }): boolean {
   if (destination.kind !== request.kind) return false;
   const wantsFull = request.intent !== "connect";
   return [destination.runningRun, destination.lastRun].some(
