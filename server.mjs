@@ -30,7 +30,9 @@ app.use(express.static("public", { maxAge: "1h" }));
 // morgan's "tiny" format, with credentials in the query string blanked (app/lib/request-log.ts).
 morgan.token("redacted-url", (req) => redactedRequestUrl(req.originalUrl ?? req.url ?? ""));
 app.use(morgan(":method :redacted-url :status :res[content-length] - :response-time ms"));
-app.all("*", createRequestHandler({ build, mode: process.env.NODE_ENV }));
+// Loaders get the Node response as `context.res`: a streamed download (the CSV exports) waits
+// on its socket's backpressure, which @remix-run/express's body writer ignores.
+app.all("*", createRequestHandler({ build, mode: process.env.NODE_ENV, getLoadContext: (_req, res) => ({ res }) }));
 
 async function deliverWebhook(req, res) {
   const headers = new Headers();

@@ -96,10 +96,20 @@ export async function* readExportRows(
   try {
     await client.query("BEGIN READ ONLY");
     await client.query(`DECLARE tenure_export NO SCROLL CURSOR FOR SELECT ${EXPORT_COLUMNS} ${sql} ORDER BY cm."customerId"`, params);
+    const fetchBatch = () => {
+      const next = client.query<ExportRow>(`FETCH FORWARD ${batch} FROM tenure_export`);
+      next.catch(() => undefined); // awaited below; not an unhandled rejection if the reader stops first
+      return next;
+    };
+    // The next batch is read by PostgreSQL while the reader turns this one into CSV (one batch
+    // ahead, no more: memory stays at two batches).
+    let pending = fetchBatch();
     for (;;) {
-      const result = await client.query<ExportRow>(`FETCH FORWARD ${batch} FROM tenure_export`);
+      const result = await pending;
+      const more = result.rows.length === batch;
+      if (more) pending = fetchBatch();
       if (result.rows.length > 0) yield result.rows;
-      if (result.rows.length < batch) break;
+      if (!more) break;
     }
     await client.query("COMMIT");
   } catch (error) {

@@ -1,3 +1,5 @@
+import { once } from "node:events";
+import type { ServerResponse } from "node:http";
 import type pg from "pg";
 import { stringify } from "csv-stringify/sync";
 import { dayIndexInZone, dayToIso } from "~/analytics/dates";
@@ -102,13 +104,34 @@ export async function exportCounts(db: Queryable, shop: string, view: ExportView
   return countExportView(db, shop, view.filters, search);
 }
 
+/**
+ * Waits while the client's socket holds more than it can take (server.mjs hands the Node
+ * response to loaders as `context.res`). @remix-run/express writes a body to the socket as
+ * fast as the body yields, ignoring backpressure, so a slow download would otherwise pile
+ * the whole file up in this process; null when there is no socket to watch (a test).
+ */
+export function socketBackpressure(loadContext: unknown): (() => Promise<void>) | null {
+  const res = (loadContext as { res?: ServerResponse } | null)?.res;
+  if (!res) return null;
+  return async () => {
+    const socket = res.socket;
+    if (!socket || socket.destroyed || !socket.writableNeedDrain) return;
+    await Promise.race([once(socket, "drain"), once(socket, "close")]);
+  };
+}
+
 /** The CSV as a stream: the header row, then one batch of the cursor at a time, each read only when the response wants more. */
 function csvStream(
   batches: AsyncGenerator<ExportRow[], void, undefined>,
   preset: ExportPreset,
   context: ExportContext,
-  signal: AbortSignal,
+  request: Request,
+  drained: (() => Promise<void>) | null,
 ): ReadableStream<Uint8Array> {
+  // The request, not only its signal, is held for the stream's life: undici links a
+  // Request's signal to the one it was made with through a weak reference to the Request,
+  // so a collected Request would never hear that the browser went away.
+  const signal = request.signal;
   const encoder = new TextEncoder();
   let headerSent = false;
   // The tenure preset is read in spreadsheets: a byte order mark makes Excel read UTF-8. The
@@ -128,7 +151,8 @@ function csvStream(
             controller.enqueue(encoder.encode(bom + stringify([presetHeader(preset, context)])));
             return;
           }
-          const next = signal.aborted ? { done: true as const, value: undefined } : await batches.next();
+          if (drained) await drained();
+          const next = request.signal.aborted ? { done: true as const, value: undefined } : await batches.next();
           if (next.done) {
             signal.removeEventListener("abort", stop);
             controller.close();
@@ -156,6 +180,7 @@ export async function exportResponse(
   shop: string,
   view: ExportView | Response,
   request: Request,
+  loadContext: unknown = null,
 ): Promise<Response> {
   if (view instanceof Response) return view;
   const options = parseExportOptions(new URL(request.url).searchParams);
@@ -170,7 +195,7 @@ export async function exportResponse(
   const today = dayToIso(dayIndexInZone(new Date(), view.settings.timezone));
   const fileName = exportFileName(shop, consentTitle(view.title, options.consent), today);
   const batches = readExportRows(pool, shop, view.filters, search, { subscribedOnly: options.consent === "subscribed" });
-  return new Response(csvStream(batches, options.preset, context, request.signal), {
+  return new Response(csvStream(batches, options.preset, context, request, socketBackpressure(loadContext)), {
     status: 200,
     headers: {
       "Content-Type": "text/csv; charset=utf-8",

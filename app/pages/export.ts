@@ -79,18 +79,20 @@ type Cell = string | number | null;
 /** Text from outside Tenure, guarded (see neutraliseCell). */
 const text = (value: string | null | undefined): string => neutraliseCell(value ?? "");
 
-const FORMULA_START = /^[=+\-@\t\r]/;
+/** First characters a spreadsheet reads as the start of a formula: = + - @ tab CR, and the full-width = + - @ some apps normalise. */
+const FORMULA_STARTS = new Set(["=", "+", "-", "@", "\t", "\r", "\uFF1D", "\uFF0B", "\uFF0D", "\uFF20"]);
 /** A whole cell that is a plain signed number (an E.164 phone "+15551234567", "-12"): a spreadsheet reads it as that number, never as a formula. */
 const PLAIN_NUMBER = /^[+-]?\d+(\.\d+)?$/;
 
 /**
  * OWASP's CSV injection defence: a cell that begins with =, +, -, @, tab or carriage return
- * is prefixed with a single quote, so a spreadsheet shows it as text instead of running it.
- * A cell that is only a signed number is left alone: it cannot call anything, and a quote
- * would break the phone numbers Klaviyo and Mailchimp import ("+15551234567").
+ * (or their full-width forms) is prefixed with a single quote, so a spreadsheet shows it as
+ * text instead of running it. A cell that is only a signed number is left alone: it cannot
+ * call anything, and a quote would break the phone numbers Klaviyo and Mailchimp import
+ * ("+15551234567").
  */
 export function neutraliseCell(value: string): string {
-  if (!FORMULA_START.test(value) || PLAIN_NUMBER.test(value)) return value;
+  if (value === "" || !FORMULA_STARTS.has(value[0]) || PLAIN_NUMBER.test(value)) return value;
   return `'${value}`;
 }
 
@@ -105,8 +107,20 @@ function fraction(value: number | null): number | null {
   return value === null ? null : Math.round(value * 10_000) / 10_000;
 }
 
+/** Each segment key's name, guarded, worked out once per export rather than once per row. */
+const guardedNames = new WeakMap<ExportContext, Map<string, string>>();
+
+function guardedSegmentName(key: string, context: ExportContext): string {
+  let names = guardedNames.get(context);
+  if (!names) guardedNames.set(context, (names = new Map()));
+  let name = names.get(key);
+  if (name === undefined) names.set(key, (name = neutraliseCell(segmentName(key, context.labels))));
+  return name;
+}
+
+/** The RFM segment's name as the merchant sees it, guarded (a label is the merchant's text). */
 function segmentLabel(key: string | null, context: ExportContext): string | null {
-  return key === null ? null : segmentName(key, context.labels);
+  return key === null ? null : guardedSegmentName(key, context);
 }
 
 /** "Tenure: Champions", the name the sync gives the segment's list or tag. */
@@ -116,7 +130,7 @@ export function segmentTag(key: string, labels: Readonly<Record<string, string>>
 
 /** The behavioural segments' names, joined as one cell ("VIP; Repeat buyer"). */
 function behaviourNames(customer: ExportCustomer, context: ExportContext): string {
-  return customer.behaviours.map((key) => segmentName(key, context.labels)).join("; ");
+  return customer.behaviours.map((key) => guardedSegmentName(key, context)).join("; ");
 }
 
 interface PresetDefinition {
@@ -137,8 +151,8 @@ const TENURE_PROPERTY_HEADERS = [
 
 function tenureProperties(customer: ExportCustomer, context: ExportContext): Cell[] {
   return [
-    text(segmentLabel(customer.segment, context)),
-    text(behaviourNames(customer, context)),
+    segmentLabel(customer.segment, context),
+    behaviourNames(customer, context),
     major(customer.predictedClvMinor, context.currency),
     major(customer.netSpentMinor, context.currency),
     fraction(customer.chanceOfOrder90d),
@@ -185,7 +199,7 @@ const PRESETS: Readonly<Record<ExportPreset, PresetDefinition>> = {
       text(c.lastName),
       text(c.phone),
       text(tagCell(exportTags(context))),
-      text(segmentLabel(c.segment, context)),
+      segmentLabel(c.segment, context),
       major(c.predictedClvMinor, context.currency),
       fraction(c.chanceOfOrder90d),
       c.expectedNextOrderDay,
@@ -273,8 +287,8 @@ const PRESETS: Readonly<Record<ExportPreset, PresetDefinition>> = {
       c.rScore,
       c.fScore,
       c.mScore,
-      text(segmentLabel(c.segment, context)),
-      text(behaviourNames(c, context)),
+      segmentLabel(c.segment, context),
+      behaviourNames(c, context),
       major(c.netSpentMinor, context.currency),
       major(c.predictedClvMinor, context.currency),
       c.predictedClvMinor === null ? null : major(String(BigInt(c.netSpentMinor) + BigInt(c.predictedClvMinor)), context.currency),

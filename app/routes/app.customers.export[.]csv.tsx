@@ -6,8 +6,8 @@ import { exportResponse, tableExportView } from "~/pages/export.server";
 // GET /app/customers/export.csv?<the customer table's filters>&preset=<...>[&consent=all]:
 // the table's current view as CSV, streamed (docs/exports.md). A resource route: no page.
 
-export const loader = async ({ request }: LoaderFunctionArgs) => {
+export const loader = async ({ request, context }: LoaderFunctionArgs) => {
   const { shop } = await requireShop(request);
   const pool = pgPool();
-  return exportResponse(pool, shop, await tableExportView(pool, shop, new URL(request.url).searchParams), request);
+  return exportResponse(pool, shop, await tableExportView(pool, shop, new URL(request.url).searchParams), request, context);
 };
