@@ -3,7 +3,11 @@ import { silentLogger } from "~/lib/log.server";
 import { connectDestination, setDestinationSegments } from "~/destinations/connections.server";
 import { BEHAVIOURAL_SEGMENT_KEYS } from "~/analytics/behaviour";
 import { RFM_SEGMENT_KEYS, segmentName } from "~/display/segment-names";
-import { enqueueIngest } from "~/queues/enqueue.server";
+import { tryLockDestination } from "~/data/destinations.server";
+import { checkOut } from "~/db/pg.server";
+import { QUEUE } from "~/queues/contract";
+import { producerQueue } from "~/queues/connections.server";
+import { enqueueDestination, enqueueIngest } from "~/queues/enqueue.server";
 import { refitShop } from "~/refit/refit.server";
 import { type WorkersHandle, startWorkers } from "~/worker/workers.server";
 import { type FakeKlaviyo, startFakeKlaviyo } from "../../demo/fakes/klaviyo";
@@ -89,5 +93,25 @@ describe("the destinations worker", () => {
     );
     await waitFor(async () => [...fake.state.lists(KEY)].every(([, members]) => !members.includes(email)), 30_000, "the customer out of every list");
     await waitFor(async () => (await outboxOf(destination.id)).length === 0, 10_000, "the outbox drained");
+  });
+
+  it("a pass that finds its destination busy waits and runs again later, without using an attempt", async () => {
+    const shop = uniqueShop("dest-busy");
+    await createShop(shop);
+    expect(await connectDestination(testPool(), shop, "klaviyo", { apiKey: `${KEY}_busy` })).toEqual({ ok: true });
+    const destination = (await destinationOf(shop, "klaviyo"))!;
+    const queue = producerQueue(QUEUE.destinations);
+    await queue.obliterate({ force: true });
+    const holder = await checkOut(testPool());
+    try {
+      expect(await tryLockDestination(holder, destination.id)).toBe(true);
+      handle = await startWorkers({ db: testDb(), pool: testPool(), redisUrl: REDIS_URL, sweep: false, refit: false, metrics: false, logger: silentLogger, shutdownDeadlineMs: 5_000 });
+      await enqueueDestination({ task: "changes", destinationId: destination.id }, { delayMs: 0 });
+      const delayed = await waitFor(async () => (await queue.getJobs(["delayed"]))[0], 10_000, "the busy pass delayed");
+      expect(delayed.attemptsMade).toBe(0);
+      expect(await queue.getJobs(["failed"])).toEqual([]);
+    } finally {
+      holder.release(true);
+    }
   });
 });
