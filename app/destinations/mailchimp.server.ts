@@ -45,13 +45,6 @@ export interface MailchimpAudience {
   memberCount: number;
 }
 
-/** What an adapter needs from the stored account: the key's data centre and the chosen audience. */
-export interface MailchimpAccount {
-  dc?: string;
-  audienceId: string;
-  [key: string]: unknown;
-}
-
 // ------------------------------------------------------------------ keys and hosts
 
 /** The data centre a key ends with ("…-us21" → "us21"), or null when the key has none. */
@@ -212,6 +205,7 @@ interface SegmentBatchResponse {
   errors?: { email_addresses: string[]; error: string }[];
 }
 
+/** `account` is the stored destination account: verifyMailchimpKey's facts plus the chosen `audienceId`. */
 export function mailchimpAdapter(apiKey: string, account: Record<string, unknown>, options: AdapterOptions = {}): DestinationAdapter {
   const audienceId = typeof account.audienceId === "string" && account.audienceId !== "" ? account.audienceId : null;
   // A destination that cannot work without the merchant (no audience chosen, a key without
