@@ -48,6 +48,8 @@ export interface DestinationStatusRow {
   segments: { segmentKey: string; remoteName: string | null }[];
   /** The newest pass that ended (done, failed or paused). */
   lastRun: DestinationRunRow | null;
+  /** The newest first or full sync that ended: its counts cover every customer (a pass of changes only those it touched). */
+  lastFullRun: DestinationRunRow | null;
   /** The newest pass still running. */
   runningRun: DestinationRunRow | null;
   /** Customers waiting in the outbox, at most DESTINATION_COUNT_CAP + 1. */
@@ -91,7 +93,7 @@ export async function readDestinationStatuses(db: Queryable, shop: string): Prom
   );
   if (destinations.length === 0) return [];
   const ids = destinations.map((d) => d.id);
-  const [segments, lastRuns, runningRuns, pending, erasures, failures] = await Promise.all([
+  const [segments, lastRuns, lastFullRuns, runningRuns, pending, erasures, failures] = await Promise.all([
     db.query<{ destinationId: string; segmentKey: string; remoteName: string | null }>(
       `SELECT "destinationId"::text AS "destinationId", "segmentKey", "remoteName"
          FROM "DestinationSegment" WHERE "destinationId" = ANY($1::bigint[]) ORDER BY "addedAt", "segmentKey"`,
@@ -102,6 +104,15 @@ export async function readDestinationStatuses(db: Queryable, shop: string): Prom
          FROM unnest($1::bigint[]) AS d(id)
          CROSS JOIN LATERAL (
            SELECT * FROM "DestinationRun" r WHERE r."destinationId" = d.id AND r.status <> 'running'
+           ORDER BY r."startedAt" DESC, r.id DESC LIMIT 1
+         ) r`,
+      [ids],
+    ),
+    db.query<RawRun & { destinationId: string }>(
+      `SELECT d.id::text AS "destinationId", ${RUN_COLUMNS}
+         FROM unnest($1::bigint[]) AS d(id)
+         CROSS JOIN LATERAL (
+           SELECT * FROM "DestinationRun" r WHERE r."destinationId" = d.id AND r.status <> 'running' AND r.kind <> 'changes'
            ORDER BY r."startedAt" DESC, r.id DESC LIMIT 1
          ) r`,
       [ids],
@@ -156,6 +167,7 @@ export async function readDestinationStatuses(db: Queryable, shop: string): Prom
     updatedAt: d.updatedAt,
     segments: byDestination(segments.rows, d.id).map(({ segmentKey, remoteName }) => ({ segmentKey, remoteName })),
     lastRun: run(lastRuns.rows, d.id),
+    lastFullRun: run(lastFullRuns.rows, d.id),
     runningRun: run(runningRuns.rows, d.id),
     pendingChanges: pending.rows.find((row) => row.destinationId === d.id)?.count ?? 0,
     pendingErasures: erasures.rows.find((row) => row.destinationId === d.id)?.count ?? 0,

@@ -42,6 +42,8 @@ export interface DestinationCardData {
   consentScope: ConsentScope;
   segments: { key: string; name: string; remoteName: string | null }[];
   lastRun: DestinationRunView | null;
+  /** The newest first or full sync that ended (its sent, failed and left out cover every customer). */
+  lastFullRun: DestinationRunView | null;
   runningRun: DestinationRunView | null;
   /** At most countCap + 1 (shown as "1,000+"). */
   pendingChanges: number;

@@ -116,7 +116,7 @@ describe("Integrations: connect Klaviyo and sync a segment", () => {
         await screenshot(page, "integrations-waiting");
         throw new Error(`the first sync did not show as finished: ${String(error)}\nruns: ${JSON.stringify(await runs())}`);
       });
-    await expect(klaviyo.locator("[data-run-status]").getAttribute("data-run-status")).resolves.toBe("done");
+    await expect(klaviyo.locator('[data-run-kind="initial"]').getAttribute("data-run-status")).resolves.toBe("done");
     await screenshot(page, "integrations");
 
     const run = await app.pool.query<{ sent: number; failed: number; leftOut: number }>(
@@ -167,7 +167,7 @@ describe("Integrations: connect Mailchimp, choose the audience and sync a segmen
       .waitForFunction(
         ({ expected }) => {
           const root = document.querySelector('[data-destination="mailchimp"]');
-          const status = root?.querySelector("[data-run-status]")?.getAttribute("data-run-status");
+          const status = root?.querySelector('[data-run-kind="initial"]')?.getAttribute("data-run-status");
           const label = [...(root?.querySelectorAll("[data-figure-label]") ?? [])].find((element) => element.textContent?.startsWith("Sent"));
           return status === "done" && label?.parentElement?.nextElementSibling?.textContent === expected && root?.textContent?.includes("First sync, started");
         },

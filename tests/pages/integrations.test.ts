@@ -118,6 +118,7 @@ describe("integrations page data", () => {
         { key: "vip", name: "VIP", remoteName: null },
       ],
       lastRun: { kind: "changes", status: "failed", sent: 4, error: "Klaviyo did not answer", startedAtIso: "2026-12-02T10:00:00.000Z", finishedAtIso: "2026-12-02T10:00:10.000Z" },
+      lastFullRun: { kind: "initial", status: "done", total: 500, compared: 500, sent: 300, failed: 2, leftOut: 198 },
       runningRun: { kind: "full", status: "running", total: 600, compared: 150, sent: 20, finishedAtIso: null },
       pendingChanges: DESTINATION_COUNT_CAP + 1,
       pendingErasures: 1,

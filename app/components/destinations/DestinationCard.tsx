@@ -1,5 +1,5 @@
 import { useFetcher } from "@remix-run/react";
-import { Badge, Banner, BlockStack, Box, Button, ChoiceList, Divider, InlineStack, Link, Select, Text, TextField } from "@shopify/polaris";
+import { Badge, Banner, BlockStack, Button, ChoiceList, Divider, InlineGrid, InlineStack, Link, Select, Text, TextField } from "@shopify/polaris";
 import { useEffect, useState } from "react";
 import { instant } from "~/display/format";
 import { HeadingCard } from "~/components/HeadingCard";
@@ -245,30 +245,28 @@ function SegmentsForm({
       <Text as="p" tone="subdued">
         Each becomes a {destination.label} {listName} named “Tenure: segment name”, kept current as customers move.
       </Text>
-      <Box>
-        <BlockStack gap="300">
-          <ChoiceList
-            title="RFM segments"
-            allowMultiple
-            choices={segmentChoices.rfm.map((choice) => ({
-              label: choice.name,
-              value: choice.key,
-            }))}
-            selected={chosen.filter((key) => rfmKeys.has(key))}
-            onChange={(selected) => setChosen([...selected, ...chosen.filter((key) => !rfmKeys.has(key))])}
-          />
-          <ChoiceList
-            title="Behavioural segments"
-            allowMultiple
-            choices={segmentChoices.behaviour.map((choice) => ({
-              label: choice.name,
-              value: choice.key,
-            }))}
-            selected={chosen.filter((key) => !rfmKeys.has(key))}
-            onChange={(selected) => setChosen([...chosen.filter((key) => rfmKeys.has(key)), ...selected])}
-          />
-        </BlockStack>
-      </Box>
+      <InlineGrid columns={{ xs: 1, md: 2 }} gap="400">
+        <ChoiceList
+          title="RFM segments"
+          allowMultiple
+          choices={segmentChoices.rfm.map((choice) => ({
+            label: choice.name,
+            value: choice.key,
+          }))}
+          selected={chosen.filter((key) => rfmKeys.has(key))}
+          onChange={(selected) => setChosen([...selected, ...chosen.filter((key) => !rfmKeys.has(key))])}
+        />
+        <ChoiceList
+          title="Behavioural segments"
+          allowMultiple
+          choices={segmentChoices.behaviour.map((choice) => ({
+            label: choice.name,
+            value: choice.key,
+          }))}
+          selected={chosen.filter((key) => !rfmKeys.has(key))}
+          onChange={(selected) => setChosen([...chosen.filter((key) => rfmKeys.has(key)), ...selected])}
+        />
+      </InlineGrid>
       <div>
         <Button onClick={() => send("segments", { segment: chosen })} loading={busy} disabled={chosen.join(",") === storedKey}>
           Save segments

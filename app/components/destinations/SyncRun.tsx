@@ -13,7 +13,7 @@ import { type DestinationCardData, type DestinationRunView, showsProgress } from
 const RUN_KIND: Record<string, string> = {
   initial: "First sync",
   full: "Full sync",
-  changes: "Changes",
+  changes: "Latest changes",
 };
 
 const RUN_STATUS: Record<string, { label: string; tone: "info" | "success" | "critical" | "attention" }> = {
@@ -43,10 +43,38 @@ function RunProgress({ run }: { run: DestinationRunView }) {
   );
 }
 
+const sameRun = (a: DestinationRunView | null, b: DestinationRunView | null) =>
+  a !== null && b !== null && a.kind === b.kind && a.startedAtIso === b.startedAtIso;
+
+function RunLine({ run, timeZone }: { run: DestinationRunView; timeZone: string }) {
+  const status = RUN_STATUS[run.status] ?? { label: run.status, tone: "attention" as const };
+  return (
+    <BlockStack gap="100">
+      <InlineStack gap="200" blockAlign="center">
+        <span data-run-status={run.status} data-run-kind={run.kind}>
+          <Badge tone={status.tone}>{status.label}</Badge>
+        </span>
+        <Text as="span" tone="subdued">
+          {RUN_KIND[run.kind] ?? run.kind}, started {instant(run.startedAtIso, timeZone)}
+          {run.finishedAtIso ? `, finished ${instant(run.finishedAtIso, timeZone)}` : ""}
+          {run.kind === "changes" ? `: ${count(run.sent)} sent, ${count(run.failed)} failed` : ""}
+        </Text>
+      </InlineStack>
+      {run.error && (
+        <Text as="p" tone="critical">
+          {run.error}
+        </Text>
+      )}
+    </BlockStack>
+  );
+}
+
 export function SyncRun({ destination, countCap }: { destination: DestinationCardData; countCap: number }) {
   const timeZone = useShopTimeZone();
   const { lastRun, runningRun } = destination;
-  const status = lastRun ? (RUN_STATUS[lastRun.status] ?? { label: lastRun.status, tone: "attention" as const }) : null;
+  // The figures are the last first or full sync's (they cover every customer); a later pass of changes is a line of its own.
+  const shown = destination.lastFullRun ?? lastRun;
+  const laterChanges = lastRun !== null && !sameRun(lastRun, shown) ? lastRun : null;
   return (
     <BlockStack gap="300">
       <Text as="h3" variant="headingSm">
@@ -58,36 +86,20 @@ export function SyncRun({ destination, countCap }: { destination: DestinationCar
           Sending the latest changes ({count(runningRun.sent)} sent so far).
         </Text>
       )}
-      {lastRun && status ? (
-        <BlockStack gap="200">
-          <InlineStack gap="200" blockAlign="center">
-            <span data-run-status={lastRun.status}>
-              <Badge tone={status.tone}>{status.label}</Badge>
-            </span>
-            <Text as="span" tone="subdued">
-              {RUN_KIND[lastRun.kind] ?? lastRun.kind}, started {instant(lastRun.startedAtIso, timeZone)}
-              {lastRun.finishedAtIso ? `, finished ${instant(lastRun.finishedAtIso, timeZone)}` : ""}
-            </Text>
-          </InlineStack>
-          {lastRun.error && (
-            <Text as="p" tone="critical">
-              {lastRun.error}
-            </Text>
-          )}
-        </BlockStack>
-      ) : (
-        !runningRun && <Text as="p">No sync has run yet.</Text>
-      )}
+      {shown ? <RunLine run={shown} timeZone={timeZone} /> : !runningRun && <Text as="p">No sync has run yet.</Text>}
+      {laterChanges && <RunLine run={laterChanges} timeZone={timeZone} />}
       <FigureGrid
         size="sm"
         columns={{ xs: 2, md: destination.pendingErasures > 0 ? 5 : 4 }}
         gap="300"
         figures={[
-          { label: "Sent", term: "sync-sent", value: lastRun ? count(lastRun.sent) : "–" },
-          { label: "Failed", term: "sync-failed", value: lastRun ? count(lastRun.failed) : "–" },
-          { label: "Left out", term: "left-out", value: lastRun ? count(lastRun.leftOut) : "–" },
+          { label: "Sent", term: "sync-sent", value: shown ? count(shown.sent) : "–" },
+          { label: "Failed", term: "sync-failed", value: shown ? count(shown.failed) : "–" },
+          { label: "Left out", term: "left-out", value: shown ? count(shown.leftOut) : "–" },
           { label: "Pending changes", term: "pending-changes", value: capped(destination.pendingChanges, countCap) },
-          ...(destination.pendingErasures > 0 ? [{ label: "Deletions waiting", term: "pending-erasures", value: capped(destination.pendingErasures, countCap) }] : []),
+          ...(destination.pendingErasures > 0
+            ? [{ label: "Deletions waiting", term: "pending-erasures", value: capped(destination.pendingErasures, countCap) }]
+            : []),
         ]}
       />
       {destination.failures.length > 0 && (
