@@ -494,6 +494,16 @@ export async function finishDestinationRun(db: Queryable, runId: string, status:
   );
 }
 
+/** Runs older than `days` go (their failures with them), except each destination's latest. */
+export async function pruneDestinationRuns(db: Queryable, days: number): Promise<number> {
+  const result = await db.query(
+    `DELETE FROM "DestinationRun" AS r WHERE r."startedAt" < (now() AT TIME ZONE 'UTC') - make_interval(days => $1)
+       AND r.id <> (SELECT max(l.id) FROM "DestinationRun" AS l WHERE l."destinationId" = r."destinationId")`,
+    [days],
+  );
+  return result.rowCount ?? 0;
+}
+
 // ------------------------------------------------------------------ erasures
 
 export interface ErasureRow {

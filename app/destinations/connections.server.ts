@@ -15,7 +15,7 @@ import { type DestinationJob } from "~/queues/contract";
 import { enqueueDestination } from "~/queues/enqueue.server";
 import { DESTINATION_KINDS, type DestinationKind } from "./adapter";
 import { type Audience, mailchimpAudiences, verifyKey } from "./adapters.server";
-import { destinationSecretContext, openSecret, sealSecret } from "./secrets.server";
+import { SecretError, destinationSecretContext, openSecret, sealSecret } from "./secrets.server";
 
 // What the Destinations page does to a shop's email tools: connect with a key (checked by a
 // real call, then sealed), choose the Mailchimp audience, the segments and the consent
@@ -60,7 +60,14 @@ export async function connectDestination(pool: pg.Pool, shop: string, kind: stri
   if (apiKey === "") return { ok: false, reason: "Paste an API key: the field is empty." };
   const verification = await verifyKey(checked, apiKey);
   if (!verification.ok) return { ok: false, reason: verification.reason, missingScopes: verification.missingScopes };
-  const sealed = sealSecret(apiKey, destinationSecretContext(shop, checked));
+  let sealed: string;
+  try {
+    sealed = sealSecret(apiKey, destinationSecretContext(shop, checked));
+  } catch (error) {
+    // The server cannot store keys (TENURE_ENCRYPTION_KEY unset): said, nothing stored.
+    if (error instanceof SecretError) return { ok: false, reason: `Tenure cannot store API keys on this server: ${error.message}` };
+    throw error;
+  }
   const destination = await upsertDestination(pool, { shop, kind: checked, sealedCredentials: sealed, account: verification.account });
   await enqueue({ task: "changes", destinationId: destination.id });
   await enqueue({ task: "erase", destinationId: destination.id });

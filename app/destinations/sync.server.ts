@@ -322,6 +322,8 @@ export async function runDestinationPass(deps: SyncDeps, destinationId: string, 
     const until = await databaseNow(client);
     const runKind: RunKind = kind === "changes" ? "changes" : reason === "initial" ? "initial" : "full";
     const total = kind === "changes" ? await countOutbox(client, destination.id, until) : await countFullCandidates(client, destination.shop, destination.id, [...chosen]);
+    // An empty outbox (its changes sent by the previous pass) is not a run worth showing.
+    if (kind === "changes" && total === 0) return { status: "done", runId: null, counts: emptyCounts() };
     const runId = await startDestinationRun(client, destination.id, runKind, total);
     const counts = emptyCounts();
     try {

@@ -2,7 +2,7 @@ import { type PrismaClient } from "@prisma/client";
 import { DelayedError, type Job, type Queue, UnrecoverableError } from "bullmq";
 import type pg from "pg";
 import { shopsToReconcile } from "~/data/shop.server";
-import { destinationsWithWork } from "~/data/destinations.server";
+import { destinationsWithWork, pruneDestinationRuns } from "~/data/destinations.server";
 import { refreshPlannerStatistics } from "~/db/planner-statistics.server";
 import { DestinationBusyError, type SyncDeps, runDestinationPass, runErasurePass } from "~/destinations/sync.server";
 import { type DeliveryOutcome, type IngestDeps, processDelivery } from "~/ingest/deliveries.server";
@@ -167,6 +167,8 @@ export function shopRefitProcessor({ pool, logger = silentLogger }: ShopRefitPro
 
 /** Outbox rows older than this are swept into a pass (younger ones have their job's delay to run). */
 const DESTINATION_SWEEP_AFTER_SECONDS = 60;
+/** Runs (and their failures) shown on the Destinations page for this long; each destination's latest stays. */
+const DESTINATION_RUNS_KEPT_DAYS = 30;
 /** How long a pass waits when another pass of its destination runs. */
 const DESTINATION_BUSY_DELAY_MS = 15_000;
 
@@ -184,7 +186,8 @@ export function destinationsProcessor(deps: SyncDeps) {
         if (d.changes) await enqueueDestination({ task: "changes", destinationId: d.id }, { delayMs: 0 });
         if (d.erasures) await enqueueDestination({ task: "erase", destinationId: d.id });
       }
-      return { destinations: waiting.length };
+      const prunedRuns = await pruneDestinationRuns(deps.pool, DESTINATION_RUNS_KEPT_DAYS);
+      return { destinations: waiting.length, prunedRuns };
     }
     try {
       if (data.task === "erase") return await runErasurePass(deps, data.destinationId);

@@ -46,6 +46,16 @@ describe("a Klaviyo destination", () => {
     expect(await destinationOf(shop, "klaviyo")).toBeUndefined();
     const empty = await connectDestination(testPool(), shop, "klaviyo", { apiKey: "  " });
     expect(empty).toEqual({ ok: false, reason: expect.stringMatching(/empty/) });
+    // A server without TENURE_ENCRYPTION_KEY says so and stores nothing.
+    const key = process.env.TENURE_ENCRYPTION_KEY;
+    delete process.env.TENURE_ENCRYPTION_KEY;
+    try {
+      const noKey = await connectDestination(testPool(), shop, "klaviyo", { apiKey: "pk_test_no_encryption_key" });
+      expect(noKey).toEqual({ ok: false, reason: expect.stringMatching(/TENURE_ENCRYPTION_KEY is not set/) });
+    } finally {
+      process.env.TENURE_ENCRYPTION_KEY = key;
+    }
+    expect(await destinationOf(shop, "klaviyo")).toBeUndefined();
   });
 
   it("stores the key sealed, never in clear", async () => {
