@@ -13,7 +13,7 @@ const UNAVAILABLE_SQLSTATES = new Set([
 const UNAVAILABLE_PRISMA_CODES = new Set(["P1001", "P1002", "P1017"]);
 const UNAVAILABLE_NODE_CODES = new Set(["ECONNREFUSED", "ECONNRESET", "EPIPE", "ETIMEDOUT", "EHOSTUNREACH"]);
 const UNAVAILABLE_MESSAGE =
-  /can't reach database server|the database system is (shutting down|starting up|in recovery)|connection terminated|terminating connection due to administrator command|server closed the connection unexpectedly|timeout exceeded when trying to connect|ECONNREFUSED|ECONNRESET/i;
+  /can't reach database server|the database system is (shutting down|starting up|in recovery)|connection terminated|terminating connection due to administrator command|server closed the connection unexpectedly|server has closed the connection|timeout exceeded when trying to connect|ECONNREFUSED|ECONNRESET/i;
 
 /**
  * Whether `error` says the database is down or restarting rather than that the query is
