@@ -8,7 +8,7 @@ import { EXPORT_PRESETS, type ExportConsent, type ExportCounts, type ExportPrese
 // everyone, with the warning that such a file is for analysis, not sending), and how many
 // customers the file leaves out and why, counted when the menu opens.
 //
-// The download: in demo mode a plain link (the browser streams the file to disk). Inside
+// The download: in demo mode the browser opens the file's URL (an attachment: it streams to disk). Inside
 // Shopify admin a plain link carries no session, so the file is fetched with App Bridge's
 // fetch, which adds the session token, and handed to the browser as a Blob (docs/exports.md).
 
@@ -120,7 +120,9 @@ export function ExportMenu({ csvPath, countsPath, query = "" }: { csvPath: strin
             </Banner>
           )}
           {demo ? (
-            <Button variant="primary" url={href} download>
+            // A document request, not a Remix link (which would fetch the file as page data): the
+            // attachment downloads and the page stays.
+            <Button variant="primary" onClick={() => window.location.assign(href)}>
               Download CSV
             </Button>
           ) : (
