@@ -1,5 +1,11 @@
 import { BEHAVIOURAL_SEGMENT_KEYS } from "~/analytics/behaviour";
-import { DESTINATION_COUNT_CAP, type DestinationRunRow, type DestinationStatusRow, readDestinationStatuses } from "~/data/destination-status.server";
+import {
+  DESTINATION_COUNT_CAP,
+  type DestinationRunRow,
+  type DestinationStatusRow,
+  destinationsOfSegment,
+  readDestinationStatuses,
+} from "~/data/destination-status.server";
 import { loadMetricsSettings } from "~/data/settings.server";
 import { type Queryable } from "~/db/pg.server";
 import {
@@ -25,6 +31,7 @@ import {
   type IntegrationsCommand,
   type IntegrationsPageData,
   parseIntegrationsForm,
+  type SegmentDestinationView,
 } from "./integrations";
 
 // The Integrations page (issue 14, section 5): one card per email tool with what Tenure
@@ -102,6 +109,22 @@ export async function loadIntegrationsPage(pool: pg.Pool, shop: string, options:
       behaviour: BEHAVIOURAL_SEGMENT_KEYS.map((key) => ({ key, name: segmentName(key, labels) })),
     },
     countCap: DESTINATION_COUNT_CAP,
+  };
+}
+
+/** A segment page's "Synced to": the email tools the segment goes to, and the loader's clock ("last sent 5 min ago"). */
+export async function loadSegmentDestinations(db: Queryable, shop: string, segmentKey: string): Promise<{ destinations: SegmentDestinationView[]; nowIso: string }> {
+  const rows = await destinationsOfSegment(db, shop, segmentKey);
+  return {
+    destinations: rows.map((row) => ({
+      kind: row.kind,
+      status: row.status,
+      notice: row.notice,
+      remoteName: row.remoteName,
+      lastSentAtIso: iso(row.lastSentAt),
+      running: row.running,
+    })),
+    nowIso: new Date().toISOString(),
   };
 }
 

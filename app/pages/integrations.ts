@@ -59,6 +59,20 @@ export interface DestinationCardData {
   audiencesError: string | null;
 }
 
+/** One email tool a segment is synced to, as the segment page's "Synced to" shows it. */
+export interface SegmentDestinationView {
+  kind: string;
+  /** 'active' | 'paused' */
+  status: string;
+  notice: string | null;
+  /** The list (Klaviyo) or tag (Mailchimp) name once created. */
+  remoteName: string | null;
+  /** When the newest completed pass ended. */
+  lastSentAtIso: string | null;
+  /** A pass is running now. */
+  running: boolean;
+}
+
 export interface SegmentChoice {
   key: string;
   name: string;

@@ -1,6 +1,6 @@
 import type pg from "pg";
 import { DESTINATION_COUNT_CAP, DESTINATION_FAILURES_SHOWN, destinationsOfSegment } from "~/data/destination-status.server";
-import { loadIntegrationsPage, submitIntegrations } from "~/pages/integrations.server";
+import { loadIntegrationsPage, loadSegmentDestinations, submitIntegrations } from "~/pages/integrations.server";
 import { uniqueShop } from "../support/db";
 import { insertShop, poolForTests } from "../support/precomputed-rows";
 
@@ -159,6 +159,9 @@ describe("integrations page data", () => {
       { kind: "mailchimp", status: "paused", notice: "revoked", remoteName: null, lastSentAt: null, running: false },
     ]);
     expect(await destinationsOfSegment(db, shop, "vip")).toEqual([]);
+    const shown = await loadSegmentDestinations(db, shop, "champions");
+    expect(shown.destinations[0]).toEqual({ kind: "klaviyo", status: "active", notice: null, remoteName: "Tenure: Champions", lastSentAtIso: "2026-12-01T10:05:00.000Z", running: false });
+    expect(shown.nowIso).toMatch(/^\d{4}-\d\d-\d\dT/);
   });
 });
 

@@ -1,20 +1,11 @@
 import { Badge, BlockStack, InlineStack, Link, Text } from "@shopify/polaris";
 import { HeadingCard } from "~/components/HeadingCard";
-import { DESTINATION_LABELS, type DestinationKindName } from "~/pages/integrations";
+import { DESTINATION_LABELS, type DestinationKindName, type SegmentDestinationView } from "~/pages/integrations";
 import { timeAgo } from "./time-ago";
 
 // A segment page's "Synced to": the email tools this segment goes to, each as a badge
 // ("Klaviyo: list Tenure: Champions, last sent 5 min ago"), paused ones in red with the
 // reason; none: where to start a sync.
-
-export interface SegmentDestinationView {
-  kind: string;
-  status: string;
-  notice: string | null;
-  remoteName: string | null;
-  lastSentAtIso: string | null;
-  running: boolean;
-}
 
 function describe(destination: SegmentDestinationView, nowIso: string): string {
   const label = DESTINATION_LABELS[destination.kind as DestinationKindName] ?? destination.kind;
