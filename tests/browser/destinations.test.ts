@@ -188,3 +188,35 @@ describe("Integrations: connect Mailchimp, choose the audience and sync a segmen
     expect(problems).toEqual([]);
   }, 150_000);
 });
+
+describe("Integrations: a paused sync and a sync in progress", () => {
+  it("shows a revoked key's pause with its reason and reconnects with a new key; a running full sync shows its progress", async () => {
+    // As the engine leaves them: Klaviyo paused by a refused key, a full sync of Mailchimp under way.
+    const notice = "Klaviyo refused Tenure's key (401): it was revoked or deleted.";
+    await app.pool.query(`UPDATE "Destination" SET status = 'paused', notice = $2 WHERE shop = $1 AND kind = 'klaviyo'`, [app.shop, notice]);
+    const { rows } = await app.pool.query<{ id: string }>(
+      `INSERT INTO "DestinationRun" ("destinationId", kind, status, total, compared, sent)
+       SELECT id, 'full', 'running', 1200, 480, 95 FROM "Destination" WHERE shop = $1 AND kind = 'mailchimp' RETURNING id::text AS id`,
+      [app.shop],
+    );
+    try {
+      const { page, problems } = await app.open("/app/integrations");
+      const klaviyo = card(page, "klaviyo");
+      await klaviyo.getByText("Sync to Klaviyo is paused").waitFor();
+      await klaviyo.getByText(notice).waitFor();
+      const mailchimp = card(page, "mailchimp");
+      await mailchimp.getByText("480 of 1,200 customers compared").waitFor();
+      await expect(mailchimp.locator("progress, [role=progressbar]").count()).resolves.toBeGreaterThan(0);
+      await screenshot(page, "integrations-paused-and-running");
+
+      await klaviyo.getByLabel("Klaviyo private API key").fill(KLAVIYO_KEY);
+      await klaviyo.getByRole("button", { name: "Reconnect Klaviyo" }).click();
+      await klaviyo.getByText("Klaviyo connected").waitFor();
+      const status = await app.pool.query(`SELECT status, notice FROM "Destination" WHERE shop = $1 AND kind = 'klaviyo'`, [app.shop]);
+      expect(status.rows[0]).toEqual({ status: "active", notice: null });
+      expect(problems).toEqual([]);
+    } finally {
+      await app.pool.query(`DELETE FROM "DestinationRun" WHERE id = $1`, [rows[0].id]);
+    }
+  }, 150_000);
+});
