@@ -59,10 +59,10 @@ async function buildShop(url: string, customers: number): Promise<void> {
          "recencyDays", "rScore", "fScore", "mScore", segment, behaviours, "pAlive", "chanceOfOrder90d", "chanceOfOrder365d",
          "expectedPurchases90d", "expectedPurchases365d", "expectedOrderValueMinor", "predictedClvMinor", "expectedNextOrderDay",
          "modelVersion", "asOfDay")
-       SELECT $1, g, 1 + g % 9, 1000 + (g * 7919) % 500000, 1000 + (g * 31) % 20000, date '2022-01-01' + (g % 900), date '2024-06-01' + (g % 500),
+       SELECT $1, g, 1 + g % 9, 1000 + (g::bigint * 7919) % 500000, 1000 + (g::bigint * 31) % 20000, date '2022-01-01' + (g % 900), date '2024-06-01' + (g % 500),
          g % 700, 1 + g % 5, 1 + (g / 5) % 5, 1 + (g / 25) % 5, ($3::text[])[1 + g % 7],
          CASE WHEN g % 4 = 0 THEN ARRAY['repeat-buyer', 'vip'] WHEN g % 4 = 1 THEN ARRAY['first-time-buyer'] ELSE '{}' END,
-         (g % 1000) / 1000.0, (g % 997) / 997.0, (g % 991) / 991.0, 0.5, 1.5, 5000, 2000 + (g * 13) % 90000, date '2026-01-01' + (g % 200),
+         (g % 1000) / 1000.0, (g % 997) / 997.0, (g % 991) / 991.0, 0.5, 1.5, 5000, 2000 + (g::bigint * 13) % 90000, date '2026-01-01' + (g % 200),
          1, 20400
        FROM generate_series(1, $2::int) AS g`,
       [SHOP, customers, SEGMENTS],

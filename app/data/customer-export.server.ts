@@ -11,8 +11,12 @@ import { type CustomerListFilters } from "./customer-table";
 /** Shopify's email marketing state that allows marketing email (GraphQL enum spelling). */
 const SUBSCRIBED = "SUBSCRIBED";
 
-/** Rows per FETCH: large enough that round trips do not limit the rate, small enough to hold. */
-export const EXPORT_BATCH_ROWS = 2_000;
+/**
+ * Rows per FETCH. With one batch read ahead, round trips do not limit the rate; smaller
+ * batches die young in V8's new space instead of being promoted (bench/export.bench.ts at
+ * 100,000 rows: 500 rows sent 2x faster with half the RSS growth of 2,000).
+ */
+export const EXPORT_BATCH_ROWS = 500;
 
 /** A row as the export reads it: every value as text or a JS number (no Date, no bigint to convert per row). */
 export interface ExportRow {
