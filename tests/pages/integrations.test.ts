@@ -1,4 +1,10 @@
+import { Queue } from "bullmq";
+import { Redis } from "ioredis";
 import type pg from "pg";
+import { type FakeKlaviyo, startFakeKlaviyo } from "../../demo/fakes/klaviyo";
+import { FAKE_AUDIENCE_ID, FAKE_MAILCHIMP_KEY, type FakeMailchimp, startFakeMailchimp } from "../../demo/fakes/mailchimp";
+import { closeProducerQueues } from "~/queues/connections.server";
+import { QUEUE } from "~/queues/contract";
 import { DESTINATION_COUNT_CAP, DESTINATION_FAILURES_SHOWN, destinationsOfSegment } from "~/data/destination-status.server";
 import { loadIntegrationsPage, loadSegmentDestinations, submitIntegrations } from "~/pages/integrations.server";
 import { uniqueShop } from "../support/db";
@@ -253,5 +259,80 @@ describe("integrations page action: bad input is refused with a reason and nothi
     const request = new Request("https://tenure.test/app/integrations", { method: "POST", body: "{}", headers: { "content-type": "application/json" } });
     const outcome = await submitIntegrations(pool(), shop, request, APP_URL);
     expect(outcome).toMatchObject({ status: 400, result: { ok: false, message: "The form could not be read. Reload the page and try again." } });
+  });
+});
+
+describe("integrations page action: connecting against the fakes (HTTP boundary)", () => {
+  const APP_URL = "https://tenure.test";
+  let klaviyo: FakeKlaviyo;
+  let mailchimp: FakeMailchimp;
+  const saved = { klaviyo: process.env.KLAVIYO_API_URL, mailchimp: process.env.MAILCHIMP_API_URL, prefix: process.env.TENURE_QUEUE_PREFIX };
+
+  beforeAll(async () => {
+    klaviyo = await startFakeKlaviyo({
+      apiKeys: { pk_full_access: {}, pk_read_only: { scopes: ["accounts:read", "lists:read", "profiles:read"] } },
+    });
+    mailchimp = await startFakeMailchimp();
+    process.env.KLAVIYO_API_URL = klaviyo.url;
+    process.env.MAILCHIMP_API_URL = mailchimp.url;
+    // connectDestination queues a pass: on a queue prefix of this file's own.
+    process.env.TENURE_QUEUE_PREFIX = `tenure-test-integrations-${process.pid}-${Date.now()}`;
+  });
+
+  afterAll(async () => {
+    await closeProducerQueues();
+    const redis = new Redis(process.env.REDIS_URL ?? "redis://127.0.0.1:6379", { maxRetriesPerRequest: null });
+    const queue = new Queue(QUEUE.destinations, { connection: redis, prefix: process.env.TENURE_QUEUE_PREFIX });
+    await queue.obliterate({ force: true }).catch(() => {});
+    await queue.close();
+    redis.disconnect();
+    await Promise.all([klaviyo.close(), mailchimp.close()]);
+    process.env.KLAVIYO_API_URL = saved.klaviyo;
+    process.env.MAILCHIMP_API_URL = saved.mailchimp;
+    process.env.TENURE_QUEUE_PREFIX = saved.prefix;
+  });
+
+  it("a key without the scopes Tenure needs is refused, naming the missing scopes, and nothing is stored", async () => {
+    const shop = uniqueShop("scopes");
+    const outcome = await submitIntegrations(pool(), shop, post({ intent: "connect", kind: "klaviyo", apiKey: "pk_read_only" }), APP_URL);
+    expect(outcome.status).toBe(400);
+    expect(outcome.result).toMatchObject({ ok: false, intent: "connect", field: "apiKey", missingScopes: expect.arrayContaining(["lists:write"]) });
+    expect(outcome.result.message).not.toBe("");
+    expect(JSON.stringify(outcome)).not.toContain("pk_read_only");
+    expect(await countRows("Destination", shop)).toBe(0);
+  });
+
+  it("a good key connects: stored sealed, never in the page's data; the page then offers Mailchimp's audiences", async () => {
+    const shop = uniqueShop("connect");
+    await insertShop(pool(), shop);
+    const connected = await submitIntegrations(pool(), shop, post({ intent: "connect", kind: "klaviyo", apiKey: "pk_full_access" }), APP_URL);
+    expect(connected).toMatchObject({ status: 200, result: { ok: true, intent: "connect", kind: "klaviyo" } });
+    const stored = await pool().query<{ sealed: string }>(`SELECT "sealedCredentials" AS sealed FROM "Destination" WHERE shop = $1 AND kind = 'klaviyo'`, [shop]);
+    expect(stored.rows[0].sealed).toMatch(/^v1:/);
+    expect(stored.rows[0].sealed).not.toContain("pk_full_access");
+
+    const chimp = await submitIntegrations(pool(), shop, post({ intent: "connect", kind: "mailchimp", apiKey: FAKE_MAILCHIMP_KEY }), APP_URL);
+    expect(chimp.result.ok).toBe(true);
+    const page = await loadIntegrationsPage(pool(), shop);
+    expect(page.destinations.map((d) => [d.kind, d.connected, d.status])).toEqual([
+      ["klaviyo", true, "active"],
+      ["mailchimp", true, "active"],
+    ]);
+    expect(page.destinations[1].audiences).toEqual([{ id: FAKE_AUDIENCE_ID, name: "Newsletter", memberCount: 0 }]);
+    const text = JSON.stringify(page);
+    expect(text).not.toContain("pk_full_access");
+    expect(text).not.toContain(FAKE_MAILCHIMP_KEY);
+
+    // An audience the account does not have is refused; the one it has is chosen and the list is no longer offered.
+    const wrong = await submitIntegrations(pool(), shop, post({ intent: "audience", kind: "mailchimp", audienceId: "nope" }), APP_URL);
+    expect(wrong).toMatchObject({ status: 400, result: { ok: false, message: expect.stringMatching(/^Mailchimp: .*Nothing was changed\.$/) } });
+    const chosen = await submitIntegrations(pool(), shop, post({ intent: "audience", kind: "mailchimp", audienceId: FAKE_AUDIENCE_ID }), APP_URL);
+    expect(chosen.result.ok).toBe(true);
+    const after = await loadIntegrationsPage(pool(), shop);
+    expect(after.destinations[1]).toMatchObject({ audience: { id: FAKE_AUDIENCE_ID, name: "Newsletter" }, audiences: null });
+
+    const disconnected = await submitIntegrations(pool(), shop, post({ intent: "disconnect", kind: "klaviyo" }), APP_URL);
+    expect(disconnected.result.ok).toBe(true);
+    expect((await loadIntegrationsPage(pool(), shop)).destinations[0].connected).toBe(false);
   });
 });
