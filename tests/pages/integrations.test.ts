@@ -5,6 +5,7 @@ import { type FakeKlaviyo, startFakeKlaviyo } from "../../demo/fakes/klaviyo";
 import { FAKE_AUDIENCE_ID, FAKE_MAILCHIMP_KEY, type FakeMailchimp, startFakeMailchimp } from "../../demo/fakes/mailchimp";
 import { closeProducerQueues } from "~/queues/connections.server";
 import { QUEUE } from "~/queues/contract";
+import type * as IntegrationsRouteModule from "~/routes/app.integrations";
 import { DESTINATION_COUNT_CAP, DESTINATION_FAILURES_SHOWN, destinationsOfSegment } from "~/data/destination-status.server";
 import { loadIntegrationsPage, loadSegmentDestinations, submitIntegrations } from "~/pages/integrations.server";
 import { uniqueShop } from "../support/db";
@@ -287,9 +288,11 @@ describe("integrations page action: connecting against the fakes (HTTP boundary)
     await queue.close();
     redis.disconnect();
     await Promise.all([klaviyo.close(), mailchimp.close()]);
-    process.env.KLAVIYO_API_URL = saved.klaviyo;
-    process.env.MAILCHIMP_API_URL = saved.mailchimp;
-    process.env.TENURE_QUEUE_PREFIX = saved.prefix;
+    // process.env turns undefined into "undefined": delete what was not set.
+    const restore = (name: string, value: string | undefined) => (value === undefined ? delete process.env[name] : (process.env[name] = value));
+    restore("KLAVIYO_API_URL", saved.klaviyo);
+    restore("MAILCHIMP_API_URL", saved.mailchimp);
+    restore("TENURE_QUEUE_PREFIX", saved.prefix);
   });
 
   it("a key without the scopes Tenure needs is refused, naming the missing scopes, and nothing is stored", async () => {
@@ -334,5 +337,36 @@ describe("integrations page action: connecting against the fakes (HTTP boundary)
     const disconnected = await submitIntegrations(pool(), shop, post({ intent: "disconnect", kind: "klaviyo" }), APP_URL);
     expect(disconnected.result.ok).toBe(true);
     expect((await loadIntegrationsPage(pool(), shop)).destinations[0].connected).toBe(false);
+  });
+});
+
+describe("the integrations route (demo mode)", () => {
+  const demoShop = uniqueShop("demo-integrations");
+  let route: typeof IntegrationsRouteModule;
+
+  beforeAll(async () => {
+    vi.resetModules();
+    process.env.TENURE_DEMO_MODE = "true";
+    process.env.TENURE_DEMO_SHOP = demoShop;
+    route = await import("~/routes/app.integrations");
+  });
+
+  afterAll(async () => {
+    const { closePgPool } = await import("~/db/pg.server");
+    await closePgPool();
+    process.env.TENURE_DEMO_MODE = "false";
+    delete process.env.TENURE_DEMO_SHOP;
+    vi.resetModules();
+  });
+
+  it("answers a refused form with its status and reason as JSON, and loads the demo shop's page", async () => {
+    await insertShop(pool(), demoShop);
+    const response = await route.action({ request: post({ intent: "connect", kind: "klaviyo", apiKey: "" }), params: {}, context: {} });
+    expect(response.status).toBe(400);
+    expect(await response.json()).toMatchObject({ ok: false, intent: "connect", kind: "klaviyo", field: "apiKey" });
+    const crossSite = await route.action({ request: post({ intent: "sync", kind: "klaviyo" }, { headers: { origin: "https://evil.example" } }), params: {}, context: {} });
+    expect(crossSite.status).toBe(403);
+    const page = await route.loader({ request: new Request("https://tenure.test/app/integrations"), params: {}, context: {} });
+    expect(page).toMatchObject({ shop: demoShop, destinations: [{ kind: "klaviyo", connected: false }, { kind: "mailchimp", connected: false }] });
   });
 });
