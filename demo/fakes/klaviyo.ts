@@ -155,6 +155,8 @@ export interface FakeKlaviyoAccount {
   /** Lower-cased email → profile id, and external_id → profile id (Klaviyo's identifiers). */
   emailIndex: Map<string, string>;
   externalIdIndex: Map<string, string>;
+  /** Lower-cased email → when the fake last changed that profile (an import job completing with it, a list membership change); server clock. */
+  updatedAt: Map<string, Date>;
 }
 
 export interface FakeKlaviyoRequest {
@@ -217,6 +219,11 @@ export class FakeKlaviyoState {
     const out = new Map<string, string[]>();
     for (const list of account?.lists.values() ?? []) out.set(list.name, this.listMembers(list.id, key));
     return out;
+  }
+
+  /** When the fake last changed this email's profile or list memberships (this machine's clock); undefined: never. */
+  profileUpdatedAt(email: string, key?: string): Date | undefined {
+    return this.account(key)?.updatedAt.get(email.toLowerCase());
   }
 
   profile(email: string, key?: string): FakeKlaviyoProfile | undefined {
@@ -331,6 +338,7 @@ export async function startFakeKlaviyo(options: FakeKlaviyoOptions = {}): Promis
         erasures: [],
         emailIndex: new Map(),
         externalIdIndex: new Map(),
+        updatedAt: new Map(),
       };
       state.accounts.set(id, account);
     }
@@ -543,10 +551,17 @@ export async function startFakeKlaviyo(options: FakeKlaviyoOptions = {}): Promis
       const profile = upsertProfile(account, resource);
       job.profileIds.push(profile.id);
       for (const listId of job.listIds) account.lists.get(listId)?.profileIds.add(profile.id);
+      markUpdated(account, profile.id);
     });
     job.completedCount = job.profileIds.length;
     job.failedCount = job.errors.length;
     job.status = "complete";
+  };
+
+  /** Stamps a profile's last change (by its email) with the server clock. */
+  const markUpdated = (account: FakeKlaviyoAccount, profileId: string): void => {
+    const email = account.profiles.get(profileId)?.email;
+    if (email) account.updatedAt.set(email, new Date());
   };
 
   // --- handlers -----------------------------------------------------------------------
@@ -616,6 +631,7 @@ export async function startFakeKlaviyo(options: FakeKlaviyoOptions = {}): Promis
     "list-profiles.add": ({ account, params, body }) => {
       const list = account.lists.get(params[0]);
       if (!list) throw notFound(`A list with id ${params[0]} does not exist.`);
+      for (const id of relationshipIds(body)) if (account.profiles.has(id) && !list.profileIds.has(id)) markUpdated(account, id);
       for (const id of relationshipIds(body)) if (account.profiles.has(id)) list.profileIds.add(id);
       return { status: 204 };
     },
@@ -623,6 +639,7 @@ export async function startFakeKlaviyo(options: FakeKlaviyoOptions = {}): Promis
     "list-profiles.remove": ({ account, params, body }) => {
       const list = account.lists.get(params[0]);
       if (!list) throw notFound(`A list with id ${params[0]} does not exist.`);
+      for (const id of relationshipIds(body)) if (list.profileIds.has(id)) markUpdated(account, id);
       for (const id of relationshipIds(body)) list.profileIds.delete(id);
       list.updated = now();
       return { status: 204 };
