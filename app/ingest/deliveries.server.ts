@@ -22,9 +22,11 @@ import {
   PayloadValidationError,
   mapCustomerPayload,
   mapDeletePayload,
+  mapEmailConsentPayload,
   mapIds,
   mapOrderPayload,
   mapRefundPayload,
+  mapSmsConsentPayload,
   parsePayload,
   resolveId,
 } from "./mappers";
@@ -37,7 +39,7 @@ import {
   ShopRedactPayload,
 } from "./payloads";
 import { type Topic, canonicalTopic } from "./topics";
-import { applyRefund, deleteCustomer, deleteOrder, upsertCustomer, upsertOrder } from "./upsert.server";
+import { applyRefund, deleteCustomer, deleteOrder, upsertCustomer, upsertCustomerConsent, upsertOrder } from "./upsert.server";
 
 // One delivery's processing: loads a stored delivery by id, runs its topic's handler (below) and marks
 // it PROCESSED in the same transaction, under a row lock on the delivery. A job that runs
@@ -214,6 +216,14 @@ const upsertCustomerHandler: RawHandler = async (tx, d, topic) => {
   const result = await upsertCustomer(tx, d.shop, mapCustomerPayload(d.payload, topic));
   return { customerId: result.customerId, scrub: result.concernsDeleted, affectedCustomerIds: result.affectedCustomerIds };
 };
+// A consent change recomputes the customer's metrics (affectedCustomerIds), which marks the
+// destinations' outbox: an unsubscribe leaves the synced lists within a pass.
+const consentHandler =
+  (map: typeof mapEmailConsentPayload): RawHandler =>
+  async (tx, d, topic) => {
+    const result = await upsertCustomerConsent(tx, d.shop, map(d.payload, topic));
+    return { customerId: result.customerId, scrub: result.concernsDeleted, affectedCustomerIds: result.affectedCustomerIds };
+  };
 
 /** Topics whose handlers need raw queries only: the ingest processor runs them on plain pg. */
 const rawHandlers = {
@@ -234,6 +244,8 @@ const rawHandlers = {
     const result = await deleteCustomer(tx, d.shop, mapDeletePayload(d.payload, topic));
     return { customerId: null, scrub: false, affectedCustomerIds: result.affectedCustomerIds };
   },
+  "customers_email_marketing_consent/update": consentHandler(mapEmailConsentPayload),
+  "customers_marketing_consent/update": consentHandler(mapSmsConsentPayload),
 } satisfies Partial<Record<Topic, RawHandler>>;
 export type RawTopic = keyof typeof rawHandlers;
 

@@ -100,10 +100,13 @@ async function scrubDeliveries(tx: Tx, shop: string, request: RedactCustomerRequ
           w."customerId" = ${request.customerId}::bigint
           OR w.payload -> 'customer' ->> 'id' = ${customerText}
           OR (w.topic ILIKE 'customers%' AND w.payload ->> 'id' = ${customerText})
+          -- customers_email_marketing_consent/update names the customer customer_id, the address email_address.
+          OR (w.topic ILIKE 'customers%' AND w.payload ->> 'customer_id' = ${customerText})
           OR (w.topic ILIKE 'orders%' AND w.payload ->> 'id' = ANY(${orderTexts}::text[]))
           OR (w.topic ILIKE 'refunds%' AND w.payload ->> 'order_id' = ANY(${orderTexts}::text[]))
           OR (${email}::text IS NOT NULL AND (w.payload ->> 'email' = ${email}::text
-              OR w.payload ->> 'contact_email' = ${email}::text OR w.payload -> 'customer' ->> 'email' = ${email}::text))
+              OR w.payload ->> 'contact_email' = ${email}::text OR w.payload -> 'customer' ->> 'email' = ${email}::text
+              OR w.payload ->> 'email_address' = ${email}::text))
           OR (${phone}::text IS NOT NULL AND (w.payload ->> 'phone' = ${phone}::text
               OR w.payload -> 'customer' ->> 'phone' = ${phone}::text))
           OR (w."rawBody" IS NOT NULL AND (strpos(w."rawBody", ${customerText}) > 0

@@ -13,6 +13,9 @@ export const APP_TOPICS = [
   "customers/create",
   "customers/update",
   "customers/delete",
+  // Since API 2025-01 customer payloads carry no consent: these two topics do (issue 14).
+  "customers_email_marketing_consent/update",
+  "customers_marketing_consent/update",
   "app/uninstalled",
   "app/scopes_update",
   "bulk_operations/finish",

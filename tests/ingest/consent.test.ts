@@ -191,3 +191,82 @@ describe("consent and the compliance topics", () => {
     expect(leftovers[0].n).toBe(0n);
   });
 });
+
+describe("the consent topics, delivered", () => {
+  const EMAIL_TOPIC = "customers_email_marketing_consent/update";
+  const SMS_TOPIC = "customers_marketing_consent/update";
+
+  async function deliverCapturing(shop: string, topic: string, payload: unknown) {
+    const handedOff: bigint[][] = [];
+    const id = await insertDelivery(db(), { shop, topic, payload });
+    const outcome = await processDelivery(db(), id, { enqueueMetrics: async (_shop, ids) => void handedOff.push(ids) });
+    return { id, outcome, handedOff };
+  }
+
+  it("each topic stores its channel's consent and hands the customer to the metrics recompute (which marks the destinations' outbox)", async () => {
+    const shop = uniqueShop();
+    await deliver(shop, "customers/create", fixture("customers-create"));
+    const email = await deliverCapturing(shop, EMAIL_TOPIC, fixture("customers-email-marketing-consent-update"));
+    expect(email.outcome.status).toBe("processed");
+    expect(email.handedOff).toEqual([[MAYA]]);
+    const sms = await deliverCapturing(shop, SMS_TOPIC, fixture("customers-marketing-consent-update"));
+    expect(sms.outcome.status).toBe("processed");
+    expect(sms.handedOff).toEqual([[MAYA]]);
+    expect(await consentOf(shop, MAYA)).toMatchObject({
+      emailConsentState: "UNSUBSCRIBED",
+      emailOptInLevel: "SINGLE_OPT_IN",
+      emailConsentUpdatedAt: at("2025-04-02T12:30:11Z"),
+      smsConsentState: "SUBSCRIBED",
+      smsOptInLevel: "CONFIRMED_OPT_IN",
+      smsConsentUpdatedAt: at("2025-04-05T23:02:45Z"),
+    });
+    expect((await db().webhookDelivery.findUniqueOrThrow({ where: { id: email.id } })).customerId).toBe(MAYA);
+
+    // The same statement again changes nothing: no recompute.
+    const again = await deliverCapturing(shop, EMAIL_TOPIC, fixture("customers-email-marketing-consent-update"));
+    expect(again.outcome.status).toBe("processed");
+    expect(again.handedOff).toEqual([]);
+  });
+
+  it("a consent topic without its customer id or with an unknown state fails naming the field, and the stored consent stays", async () => {
+    const shop = uniqueShop();
+    await deliver(shop, "customers/update", fixture("customers-update"));
+    const before = await consentOf(shop, MAYA);
+    const noId = fixture("customers-email-marketing-consent-update");
+    delete noId.customer_id;
+    const missing = await deliverCapturing(shop, EMAIL_TOPIC, noId);
+    expect(missing.outcome.status).toBe("failed");
+    expect((await db().webhookDelivery.findUniqueOrThrow({ where: { id: missing.id } })).error).toMatch(/customer_id/);
+    const badState = fixture("customers-marketing-consent-update");
+    (badState.sms_marketing_consent as Json).state = "opted_out";
+    const bad = await deliverCapturing(shop, SMS_TOPIC, badState);
+    expect(bad.outcome.status).toBe("failed");
+    const stored = await db().webhookDelivery.findUniqueOrThrow({ where: { id: bad.id } });
+    expect(stored.error).toMatch(/sms_marketing_consent\.state/);
+    expect(stored.payload).not.toBeNull();
+    expect(await consentOf(shop, MAYA)).toEqual(before);
+  });
+
+  it("customers/redact empties pending consent-topic deliveries, found by customer_id, id or email_address", async () => {
+    const shop = uniqueShop();
+    await deliver(shop, "customers/update", fixture("customers-update"));
+    // Not yet processed: no customerId on the row, only the payload names the customer.
+    const byCustomerId = await insertDelivery(db(), { shop, topic: EMAIL_TOPIC, payload: fixture("customers-email-marketing-consent-update") });
+    const bySmsId = await insertDelivery(db(), { shop, topic: SMS_TOPIC, payload: fixture("customers-marketing-consent-update") });
+    const byEmailOnly = await insertDelivery(db(), {
+      shop,
+      topic: EMAIL_TOPIC,
+      payload: { ...fixture("customers-email-marketing-consent-update"), customer_id: 1 },
+    });
+    const someoneElse = await insertDelivery(db(), {
+      shop,
+      topic: EMAIL_TOPIC,
+      payload: { ...fixture("customers-email-marketing-consent-update"), customer_id: 2, email_address: "someone.else@example.com" },
+    });
+    await deliver(shop, "customers/redact", { ...fixture("customers-redact"), shop_domain: shop });
+    for (const id of [byCustomerId, bySmsId, byEmailOnly]) {
+      expect((await db().webhookDelivery.findUniqueOrThrow({ where: { id } })).payload).toBeNull();
+    }
+    expect((await db().webhookDelivery.findUniqueOrThrow({ where: { id: someoneElse } })).payload).not.toBeNull();
+  });
+});
