@@ -11,7 +11,7 @@ const maybe = <T>(arb: fc.Arbitrary<T>) => fc.option(arb, { nil: null });
 const consent = fc.record({ state: fc.constantFrom(...CONSENT_STATES), optInLevel: maybe(fc.constantFrom(...OPT_IN_LEVELS)), updatedAt: maybe(date) });
 const customer = fc.record({
   id, email: maybe(text), firstName: maybe(text), lastName: maybe(text), phone: maybe(text), state: maybe(text),
-  tags: fc.array(text, { maxLength: 3 }), currency: maybe(text), shopifyCreatedAt: maybe(date), shopifyUpdatedAt: date,
+  tags: maybe(fc.array(text, { maxLength: 3 })), currency: maybe(text), shopifyCreatedAt: maybe(date), shopifyUpdatedAt: date,
   emailConsent: maybe(consent), smsConsent: maybe(consent),
 });
 const refundParts = fc.record({ returnsMinor: id, taxMinor: id, shippingMinor: id, dutiesMinor: id });

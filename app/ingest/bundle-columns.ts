@@ -30,7 +30,7 @@ export interface BundleColumns {
   hasCustomer: Uint8Array;
   customer: {
     id: Bigints; email: (string | null)[]; firstName: (string | null)[]; lastName: (string | null)[]; phone: (string | null)[];
-    state: (string | null)[]; tags: StringLists; currency: (string | null)[]; shopifyCreatedAt: Float64Array; shopifyUpdatedAt: Float64Array;
+    state: (string | null)[]; tags: StringLists; tagsKnown: Uint8Array; currency: (string | null)[]; shopifyCreatedAt: Float64Array; shopifyUpdatedAt: Float64Array;
     emailConsent: ConsentColumns; smsConsent: ConsentColumns;
   };
   /** End offset in the refund columns of each bundle's refunds. */
@@ -133,7 +133,8 @@ export function encodeBundles(bundles: OrderBundle[]): BundleColumns {
       lastName: customers.map((c) => c.lastName),
       phone: customers.map((c) => c.phone),
       state: customers.map((c) => c.state),
-      tags: stringLists(customers.map((c) => c.tags)),
+      tags: stringLists(customers.map((c) => c.tags ?? [])),
+      tagsKnown: Uint8Array.from(customers, (c) => (c.tags === null ? 0 : 1)),
       currency: customers.map((c) => c.currency),
       shopifyCreatedAt: times(customers.map((c) => c.shopifyCreatedAt)),
       shopifyUpdatedAt: times(customers.map((c) => c.shopifyUpdatedAt)),
@@ -188,7 +189,7 @@ export function decodeBundles(columns: BundleColumns): OrderBundle[] {
         lastName: c.lastName[k],
         phone: c.phone[k],
         state: c.state[k],
-        tags: listAt(c.tags, k),
+        tags: c.tagsKnown[k] ? listAt(c.tags, k) : null,
         currency: c.currency[k],
         shopifyCreatedAt: timeAt(c.shopifyCreatedAt, k),
         shopifyUpdatedAt: timeAt(c.shopifyUpdatedAt, k)!,

@@ -198,6 +198,22 @@ describe("mapCustomerPayload", () => {
     });
   });
 
+  // Since API 2025-01 customer payloads carry no tags key (Shopify's webhook metadata for
+  // customers/update, customers/create and orders/create from 2025-01 to 2026-04): no key is
+  // "unchanged", not "no tags"; an empty string is still "no tags".
+  it("reads a payload without tags as saying nothing of them (null), an empty tags string as none", () => {
+    const payload = fixture("customers-update");
+    delete payload.tags;
+    expect(mapCustomerPayload(payload).tags).toBeNull();
+    payload.tags = null;
+    expect(mapCustomerPayload(payload).tags).toBeNull();
+    payload.tags = "";
+    expect(mapCustomerPayload(payload).tags).toEqual([]);
+    const order = fixture("orders-create");
+    delete (order.customer as Record<string, unknown>).tags;
+    expect(mapOrderPayload(order).customer?.tags).toBeNull();
+  });
+
   it("requires updated_at: without it no write could be ordered", () => {
     const payload = fixture("customers-update");
     delete payload.updated_at;

@@ -56,7 +56,13 @@ export interface CustomerRow {
   lastName: string | null;
   phone: string | null;
   state: string | null;
-  tags: string[];
+  /**
+   * null: the source carries no tags, and the stored ones stand. Since API 2025-01 customer
+   * payloads (customers/create, customers/update, an order's customer) have no `tags` key
+   * (Shopify moved them to the customer.tags_added / customer.tags_removed topics); reading
+   * the absence as "no tags" would wipe the tags ShopSettings.excludedCustomerTags relies on.
+   */
+  tags: string[] | null;
   currency: string | null;
   shopifyCreatedAt: Date | null;
   shopifyUpdatedAt: Date;
@@ -243,7 +249,7 @@ function customerRow(payload: Omit<z.infer<typeof CustomerPayload>, "updated_at"
     lastName: payload.last_name ?? null,
     phone: payload.phone || null,
     state: payload.state ?? null,
-    tags: splitTags(payload.tags),
+    tags: payload.tags == null ? null : splitTags(payload.tags),
     currency: payload.currency ?? null,
     shopifyCreatedAt: payload.created_at ?? null,
     shopifyUpdatedAt: plausibleUpdatedAt(updatedAt, "customer.updated_at"),

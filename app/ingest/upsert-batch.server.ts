@@ -229,13 +229,15 @@ export async function upsertOrdersBatch(tx: RawTx, shop: string, incoming: Order
                                      "shopifyCreatedAt", "shopifyUpdatedAt",
                                      "emailConsentState", "emailOptInLevel", "emailConsentUpdatedAt",
                                      "smsConsentState", "smsOptInLevel", "smsConsentUpdatedAt")
-      SELECT ${shop}, x.id, x.email, x."firstName", x."lastName", x.phone, x.state, x.tags::text[], x.currency,
+      SELECT ${shop}, x.id, x.email, x."firstName", x."lastName", x.phone, x.state,
+             -- A profile without tags (API 2025-01+ payloads) keeps the stored ones (CustomerRow.tags).
+             COALESCE(x.tags::text[], (SELECT k.tags FROM "Customer" AS k WHERE k.shop = ${shop} AND k.id = x.id), '{}'::text[]), x.currency,
              ${fromMs("x", "shopifyCreatedAt")}, ${fromMs("x", "shopifyUpdatedAt")},
              x."emailConsentState", x."emailOptInLevel", ${fromMs("x", "emailConsentUpdatedAt")},
              x."smsConsentState", x."smsOptInLevel", ${fromMs("x", "smsConsentUpdatedAt")}
       FROM unnest(${col((c) => c.id.toString())}::bigint[], ${col((c) => c.email)}::text[], ${col((c) => c.firstName)}::text[],
                   ${col((c) => c.lastName)}::text[], ${col((c) => c.phone)}::text[], ${col((c) => c.state)}::text[],
-                  ${col((c) => arrayLiteral(c.tags))}::text[], ${col((c) => c.currency)}::text[],
+                  ${col((c) => (c.tags === null ? null : arrayLiteral(c.tags)))}::text[], ${col((c) => c.currency)}::text[],
                   ${col((c) => ms(c.shopifyCreatedAt))}::bigint[], ${col((c) => ms(c.shopifyUpdatedAt))}::bigint[],
                   ${col((c) => c.emailConsent?.state ?? null)}::text[], ${col((c) => c.emailConsent?.optInLevel ?? null)}::text[],
                   ${col((c) => ms(c.emailConsent?.updatedAt ?? null))}::bigint[],

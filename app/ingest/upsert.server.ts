@@ -146,6 +146,15 @@ const consentOnlyNewerWins = (channel: ConsentChannel) => Prisma.sql`
 const consentValues = (consent: MarketingConsent | null) =>
   Prisma.sql`${consent?.state ?? null}::text, ${consent?.optInLevel ?? null}::text, ${consent?.updatedAt ?? null}::timestamp`;
 
+/**
+ * The tags a profile write stores: the source's, or the stored ones when it carries none
+ * (CustomerRow.tags null, API 2025-01+ payloads), so the profile rule compares and keeps them.
+ */
+const tagsOrStored = (shop: string, id: bigint, tags: string[] | null) =>
+  tags !== null
+    ? Prisma.sql`${tags}::text[]`
+    : Prisma.sql`COALESCE((SELECT k.tags FROM "Customer" AS k WHERE k.shop = ${shop} AND k.id = ${id}::bigint), '{}'::text[])`;
+
 async function writeCustomer(tx: RawTx, shop: string, c: CustomerRow): Promise<boolean> {
   const written = await tx.$executeRaw`
     INSERT INTO "Customer" AS cur (shop, id, email, "firstName", "lastName", phone, state, tags, currency,
@@ -153,7 +162,7 @@ async function writeCustomer(tx: RawTx, shop: string, c: CustomerRow): Promise<b
                                    "emailConsentState", "emailOptInLevel", "emailConsentUpdatedAt",
                                    "smsConsentState", "smsOptInLevel", "smsConsentUpdatedAt")
     VALUES (${shop}, ${c.id}::bigint, ${c.email}, ${c.firstName}, ${c.lastName}, ${c.phone}, ${c.state},
-            ${c.tags}::text[], ${c.currency}, ${c.shopifyCreatedAt}::timestamp, ${c.shopifyUpdatedAt}::timestamp,
+            ${tagsOrStored(shop, c.id, c.tags)}, ${c.currency}, ${c.shopifyCreatedAt}::timestamp, ${c.shopifyUpdatedAt}::timestamp,
             ${consentValues(c.emailConsent)}, ${consentValues(c.smsConsent)})
     ${CUSTOMER_NEWER_WINS}`;
   return written > 0;
