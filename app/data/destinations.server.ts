@@ -274,31 +274,52 @@ export async function countOutbox(db: Queryable, destinationId: string, until: D
   return Number(result.rows[0]?.n ?? 0);
 }
 
-const FULL_CANDIDATES_SQL = `
-  (SELECT "customerId" AS id FROM "CustomerMetrics" WHERE shop = $1 AND "customerId" > $3::bigint
-     AND (segment = ANY($4::text[]) OR behaviours && $4::text[]) ORDER BY "customerId" LIMIT $5)
-  UNION
-  (SELECT "customerId" FROM "DestinationMember" WHERE "destinationId" = $2::bigint AND "customerId" > $3::bigint ORDER BY "customerId" LIMIT $5)`;
+// A full pass reads its candidates group by group: each customer in a chosen segment belongs
+// to the first chosen segment they are in (by key), and the members in none of them form the
+// last group. A batch of one group shares its target list, so Klaviyo gets one full import
+// job per batch instead of one small job per list (a job's list relationship covers every
+// profile in it). Keyset on the customer id within a group.
+const FULL_GROUP_SQL = `
+  SELECT m."customerId"::text AS id FROM "CustomerMetrics" AS m
+  WHERE m.shop = $1 AND m."customerId" > $2::bigint
+    AND (m.segment = $5 OR m.behaviours @> ARRAY[$5::text])
+    AND (SELECT min(k) FROM unnest(array_append(m.behaviours, m.segment)) AS k WHERE k = ANY($3::text[])) = $5
+  ORDER BY m."customerId" LIMIT $4`;
+
+const FULL_HELD_ONLY_SQL = `
+  SELECT dm."customerId"::text AS id FROM "DestinationMember" AS dm
+  WHERE dm."destinationId" = $5::bigint AND dm."customerId" > $2::bigint
+    AND NOT EXISTS (SELECT 1 FROM "CustomerMetrics" AS m WHERE m.shop = $1 AND m."customerId" = dm."customerId"
+                    AND (m.segment = ANY($3::text[]) OR m.behaviours && $3::text[]))
+  ORDER BY dm."customerId" LIMIT $4`;
 
 /**
- * A full pass's next customers after `afterCustomerId`: those in a chosen segment and those
- * the destination holds (keyset on the customer id).
+ * The groups a full pass reads in turn: each chosen segment (sorted), then null, the members
+ * in no chosen segment. Every candidate (in a chosen segment, or held by the destination)
+ * is in exactly one group.
+ */
+export function fullPassGroups(chosen: readonly string[]): (string | null)[] {
+  return [...[...new Set(chosen)].sort(), null];
+}
+
+/**
+ * A full pass's next customers of one group after `afterCustomerId` (fullPassGroups): those
+ * whose first chosen segment is `group` (members or not), or, for null, the members in no
+ * chosen segment.
  */
 export async function readFullBatch(
   db: Queryable,
   shop: string,
   destinationId: string,
   chosen: readonly string[],
+  group: string | null,
   afterCustomerId: string,
   limit: number,
 ): Promise<string[]> {
-  const result = await db.query<{ id: string }>(`SELECT id::text AS id FROM (${FULL_CANDIDATES_SQL}) AS u ORDER BY u.id LIMIT $5`, [
-    shop,
-    destinationId,
-    afterCustomerId,
-    chosen,
-    limit,
-  ]);
+  const result =
+    group === null
+      ? await db.query<{ id: string }>(FULL_HELD_ONLY_SQL, [shop, afterCustomerId, chosen, limit, destinationId])
+      : await db.query<{ id: string }>(FULL_GROUP_SQL, [shop, afterCustomerId, chosen, limit, group]);
   return result.rows.map((row) => row.id);
 }
 

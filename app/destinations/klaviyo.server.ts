@@ -68,7 +68,7 @@ export const KLAVIYO_SCOPES = {
 export type KlaviyoScope = keyof typeof KLAVIYO_SCOPES;
 
 export interface KlaviyoOptions extends AdapterOptions {
-  /** First wait between polls of an import job (default 0.5 s), doubling up to maxPollIntervalMs (default 10 s). */
+  /** Wait before the first status read of an import job (default 0.5 s), doubling between reads up to maxPollIntervalMs (default 10 s). */
   pollIntervalMs?: number;
   maxPollIntervalMs?: number;
   /** How long one push waits for its jobs before giving up with DestinationRetryableError (default 15 min). */
@@ -410,6 +410,10 @@ export function klaviyoAdapter(apiKey: string, _account: KlaviyoAccount | Record
     const started = Date.now();
     let interval = pollIntervalMs;
     for (;;) {
+      // A job just created is not done yet: waiting first saves a status read (150 a minute),
+      // and the engine's next batches are prepared meanwhile.
+      await sleep(interval);
+      interval = Math.min(maxPollIntervalMs, interval * 2);
       const answer = await client.request<Document<Resource<ImportJobAttributes>>>(
         "bulk-import.get",
         client.url(`/api/profile-bulk-import-jobs/${encodeURIComponent(id)}`),
@@ -420,8 +424,6 @@ export function klaviyoAdapter(apiKey: string, _account: KlaviyoAccount | Record
       if (Date.now() - started > maxJobWaitMs) {
         throw new DestinationRetryableError(`Klaviyo import job ${id} still ${job.status} after ${Math.round(maxJobWaitMs / 1000)} s`);
       }
-      await sleep(interval);
-      interval = Math.min(maxPollIntervalMs, interval * 2);
     }
   }
 

@@ -20,6 +20,7 @@ import {
   readDestination,
   readDestinationSegments,
   readErasures,
+  fullPassGroups,
   readFullBatch,
   readOutboxBatch,
   recordDestinationFailures,
@@ -228,7 +229,10 @@ export function compareCustomer(state: CustomerSyncState, chosen: ReadonlySet<st
 // ------------------------------------------------------------------ a pass
 
 interface PassContext {
+  /** Holds the pass lock; every write of the pass goes through it, one batch's commit at a time. */
   client: pg.PoolClient;
+  /** Reads the next batches while earlier ones are being sent (a connection of its own). */
+  reader: pg.PoolClient;
   destination: DestinationRow;
   adapter: DestinationAdapter;
   shop: ShopView;
@@ -255,14 +259,34 @@ async function ensureTargets(client: pg.PoolClient, destination: DestinationRow,
   return all;
 }
 
+/** Batches sent at once: the next is read and compared while the previous ones' requests run. */
+export const MAX_BATCHES_IN_FLIGHT = 3;
+
+interface Candidates {
+  customerIds: readonly string[];
+  /** A changes pass's outbox rows (they leave once sent, each only if unchanged); null in a full pass. */
+  outbox: readonly OutboxEntry[] | null;
+}
+
+interface PreparedBatch extends Candidates {
+  compared: (Comparison & { state: CustomerSyncState })[];
+}
+
+/** Reads and compares one batch (on the reader connection). */
+async function prepareBatch(ctx: PassContext, candidates: Candidates): Promise<PreparedBatch> {
+  const { reader, destination } = ctx;
+  const states = await readCustomerSyncStates(reader, destination.shop, destination.id, destination.consentScope, candidates.customerIds);
+  return { ...candidates, compared: states.map((state) => ({ state, ...compareCustomer(state, ctx.chosen, ctx.shop) })) };
+}
+
 /**
- * Compares and sends one batch of customers; with `outbox`, their outbox rows leave
- * afterwards (each only if unchanged since read). Counts go onto the run.
+ * Sends one compared batch and commits its outcomes (members, failures, outbox rows: each
+ * leaves only if unchanged since read). `commit` runs the writes of one batch at a time on
+ * the pass's connection. Counts go onto the run.
  */
-async function syncBatch(ctx: PassContext, customerIds: readonly string[], outbox: readonly OutboxEntry[] | null): Promise<void> {
+async function sendBatch(ctx: PassContext, batch: PreparedBatch, commit: <T>(work: () => Promise<T>) => Promise<T>): Promise<void> {
   const { client, destination, adapter } = ctx;
-  const states = await readCustomerSyncStates(client, destination.shop, destination.id, destination.consentScope, customerIds);
-  const compared = states.map((state) => ({ state, ...compareCustomer(state, ctx.chosen, ctx.shop) }));
+  const { compared, outbox } = batch;
   const changes = compared.filter((c) => c.change !== null);
   const outcomes = changes.length === 0 ? [] : await adapter.push(changes.map((c) => c.change!), ctx.targets);
   const byId = new Map(outcomes.map((o) => [o.customerId, o]));
@@ -286,21 +310,73 @@ async function syncBatch(ctx: PassContext, customerIds: readonly string[], outbo
         syncedHash: c.hash,
       });
   }
-  await clientTransaction(client, async () => {
-    await writeMembers(client, destination.shop, destination.id, writes, deletes);
-    await recordDestinationFailures(client, destination.id, ctx.runId, failures);
-    if (outbox) await deleteOutboxIfUnchanged(client, destination.id, outbox.filter((e) => !unanswered.has(e.customerId)));
+  await commit(async () => {
+    await clientTransaction(client, async () => {
+      await writeMembers(client, destination.shop, destination.id, writes, deletes);
+      await recordDestinationFailures(client, destination.id, ctx.runId, failures);
+      if (outbox) await deleteOutboxIfUnchanged(client, destination.id, outbox.filter((e) => !unanswered.has(e.customerId)));
+    });
+    ctx.counts.compared += compared.length;
+    ctx.counts.sent += writes.length + deletes.length;
+    ctx.counts.failed += failures.length;
+    ctx.counts.leftOut += compared.filter((c) => c.leftOut).length;
+    await updateDestinationRun(client, ctx.runId, ctx.counts);
   });
-  ctx.counts.compared += states.length;
-  ctx.counts.sent += writes.length + deletes.length;
-  ctx.counts.failed += failures.length;
-  ctx.counts.leftOut += compared.filter((c) => c.leftOut).length;
-  await updateDestinationRun(client, ctx.runId, ctx.counts);
 }
 
-/** The database's clock: outbox times are written by it, so a pass's horizon is read from it too. */
+/**
+ * Sends every batch `next` gives, up to MAX_BATCHES_IN_FLIGHT at once: while a batch's
+ * requests run (Klaviyo's import jobs, Mailchimp's calls), the next is read and compared, so
+ * the pass waits on the tool's limits rather than on each batch in turn. Memory stays
+ * bounded by the batches in flight. A customer still being sent in an earlier batch (their
+ * group changed during a full pass) waits until that batch committed: two sends of one
+ * customer never race. After a failure no batch starts; every batch in flight is seen to its
+ * end before the first error (an auth error first) is thrown.
+ */
+async function sendAll(ctx: PassContext, next: () => Promise<Candidates | null>): Promise<void> {
+  let committing: Promise<unknown> = Promise.resolve();
+  const commit = <T>(work: () => Promise<T>): Promise<T> => {
+    const result = committing.then(work);
+    committing = result.catch(() => {});
+    return result;
+  };
+  const inFlight = new Set<Promise<void>>();
+  const sending = new Set<string>();
+  const errors: unknown[] = [];
+  try {
+    while (errors.length === 0) {
+      const candidates = await next();
+      if (!candidates) break;
+      if (candidates.customerIds.some((id) => sending.has(id))) await Promise.all(inFlight);
+      if (errors.length > 0) break;
+      const batch = await prepareBatch(ctx, candidates);
+      for (const id of candidates.customerIds) sending.add(id);
+      const task: Promise<void> = sendBatch(ctx, batch, commit)
+        .catch((error: unknown) => void errors.push(error))
+        .finally(() => {
+          for (const id of candidates.customerIds) sending.delete(id);
+          inFlight.delete(task);
+        });
+      inFlight.add(task);
+      while (inFlight.size >= MAX_BATCHES_IN_FLIGHT) await Promise.race(inFlight);
+    }
+  } finally {
+    await Promise.all(inFlight);
+  }
+  if (errors.length > 0) throw errors.find((error) => error instanceof DestinationAuthError) ?? errors[0];
+}
+
+/**
+ * The database's clock: outbox times are written by it, so a pass's horizon is read from it
+ * too, at the outbox column's precision (timestamp(3), which ROUNDS). Read with microseconds
+ * and truncated to a JS Date instead, a change marked less than half a millisecond before the
+ * pass started was stored rounded up past the horizon and skipped by the pass (the flaky
+ * "customer 2 missing from the Champions tag after a move").
+ */
 async function databaseNow(client: pg.PoolClient): Promise<Date> {
-  const result = await client.query<{ now: string }>(`SELECT to_char(clock_timestamp() AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS now`);
+  const result = await client.query<{ now: string }>(
+    `SELECT to_char((clock_timestamp() AT TIME ZONE 'UTC')::timestamp(3), 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') AS now`,
+  );
   return new Date(result.rows[0]!.now);
 }
 
@@ -328,25 +404,39 @@ export async function runDestinationPass(deps: SyncDeps, destinationId: string, 
     const counts = emptyCounts();
     try {
       const targets = await ensureTargets(client, destination, adapter, shop);
-      const ctx: PassContext = { client, destination, adapter, shop, chosen, targets, runId, counts };
-      const batchSize = Math.max(1, adapter.batchSize);
-      if (kind === "changes") {
-        let after: OutboxEntry | null = null;
-        for (;;) {
-          const entries = await readOutboxBatch(client, destination.id, until, after, batchSize);
-          if (entries.length === 0) break;
-          await syncBatch(ctx, entries.map((e) => e.customerId), entries);
-          after = entries[entries.length - 1]!;
+      // The next batches are read on a connection of their own while this one commits earlier ones.
+      const reader = await checkOut(deps.pool);
+      try {
+        const ctx: PassContext = { client, reader, destination, adapter, shop, chosen, targets, runId, counts };
+        const batchSize = Math.max(1, adapter.batchSize);
+        if (kind === "changes") {
+          let after: OutboxEntry | null = null;
+          await sendAll(ctx, async () => {
+            const entries = await readOutboxBatch(reader, destination.id, until, after, batchSize);
+            if (entries.length === 0) return null;
+            after = entries[entries.length - 1]!;
+            return { customerIds: entries.map((e) => e.customerId), outbox: entries };
+          });
+        } else {
+          // Group by group (fullPassGroups): a batch's customers share their list.
+          const groups = fullPassGroups([...chosen]);
+          let after = "0";
+          await sendAll(ctx, async () => {
+            while (groups.length > 0) {
+              const ids = await readFullBatch(reader, destination.shop, destination.id, [...chosen], groups[0] ?? null, after, batchSize);
+              if (ids.length > 0) {
+                after = ids[ids.length - 1]!;
+                return { customerIds: ids, outbox: null };
+              }
+              groups.shift();
+              after = "0";
+            }
+            return null;
+          });
+          await forgetEmptyRetiredTargets(client, destination.id);
         }
-      } else {
-        let after = "0";
-        for (;;) {
-          const ids = await readFullBatch(client, destination.shop, destination.id, [...chosen], after, batchSize);
-          if (ids.length === 0) break;
-          await syncBatch(ctx, ids, null);
-          after = ids[ids.length - 1]!;
-        }
-        await forgetEmptyRetiredTargets(client, destination.id);
+      } finally {
+        reader.release();
       }
       await finishDestinationRun(client, runId, "done", counts);
       return { status: "done", runId, counts };
