@@ -28,7 +28,7 @@ import { redactShop } from "../app/ingest/gdpr.server";
 import { upsertInstalledShop } from "../app/data/shop.server";
 import { planDeliveries } from "../demo/deliveries";
 import { readThroughOutages } from "../demo/database-outages.server";
-import { checkAgainstExpected, formatCount, formatMoney, readCountedRevenue, readIngest, rowsFingerprint, waitForIngest } from "../demo/report.server";
+import { checkAgainstExpected, formatConsentSplit, formatCount, formatMoney, readCountedRevenue, readIngest, rowsFingerprint, waitForIngest } from "../demo/report.server";
 import { modelName, scoreShop } from "../demo/scoring.server";
 import { QUEUE } from "../app/queues/contract";
 import { closeProducerQueues } from "../app/queues/connections.server";
@@ -373,6 +373,7 @@ async function main(): Promise<void> {
     `  Deliveries   sent ${formatCount(plan.deliveries.length)} (${formatCount(plan.resends)} resends, ${formatCount(plan.earlyUpdates)} out of order) · ` +
       `stored ${formatCount(final.stored)} · processed ${formatCount(final.processed)} · failed ${formatCount(final.failed)} · pending ${formatCount(final.pending)}`,
     `  Customers    ${formatCount(final.customers)} (${formatCount(final.buyers)} with orders)`,
+    `  Consent      ${formatConsentSplit(final.consent, final.customers)}`,
     `  Orders       ${formatCount(final.orders)} (${formatCount(final.guestOrders)} guest, ${formatCount(final.testOrders)} test, ${formatCount(final.cancelledOrders)} cancelled) · ${formatCount(final.refunds)} refunds`,
     `  Repeat rate  ${(repeatRate * 100).toFixed(1)}% (${formatCount(final.repeatBuyers)} of ${formatCount(final.buyers)} buyers ordered twice or more)`,
     // As the app counts by default (counted orders, net sales; docs/analytics/revenue.md), total sales beside it.
