@@ -18,7 +18,7 @@ const unitTestPurity = [
       "**/tests/support/db", "**/tests/support/databases", "**/tests/support/redis", "**/tests/support/private-redis",
       "**/tests/support/metrics*", "**/tests/support/ingested-shops", "**/tests/support/customer-metrics-rows",
       "**/tests/support/precomputed-rows", "**/tests/support/queues", "**/tests/support/fake-shopify",
-      "**/tests/support/setup-env", "**/tests/support/global-setup",
+      "**/tests/support/setup-env", "**/tests/support/global-setup", "**/tests/support/destinations",
     ],
     message: "A test beside the code is a unit test: one that needs PostgreSQL, Redis or a server belongs under tests/ (tests/README.md).",
   },
