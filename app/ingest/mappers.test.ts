@@ -372,6 +372,15 @@ describe("marketing consent", () => {
     expect(() => mapSmsConsentPayload(topic)).toThrow(/sms_marketing_consent\.opt_in_level/);
   });
 
+  // The examples in Shopify's webhook metadata for both topics (2025-01..2026-04): a never-asked
+  // email consent without level or date, and an SMS consent with a null state (no phone).
+  it("reads the consent topics' documented examples: never asked, and no phone (says nothing)", () => {
+    const email = { customer_id: 706405506930370, email_address: "bob@biller.com", email_marketing_consent: { state: "not_subscribed", opt_in_level: null, consent_updated_at: null } };
+    expect(mapEmailConsentPayload(email)).toEqual({ customerId: 706405506930370n, channel: "email", consent: { state: "NOT_SUBSCRIBED", optInLevel: null, updatedAt: null } });
+    const sms = { id: 706405506930370, phone: null, sms_marketing_consent: { state: null, opt_in_level: null, consent_updated_at: null, consent_collected_from: "other" } };
+    expect(mapSmsConsentPayload(sms)).toEqual({ customerId: 706405506930370n, channel: "sms", consent: null });
+  });
+
   it("fails the delivery on a malformed consent date, or one more than a day ahead", () => {
     const payload = fixture("customers-email-marketing-consent-update");
     (payload.email_marketing_consent as Record<string, unknown>).consent_updated_at = "yesterday";
