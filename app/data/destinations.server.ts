@@ -107,7 +107,7 @@ export async function upsertDestination(
     `INSERT INTO "Destination" (shop, kind, "sealedCredentials", account, status, notice)
      VALUES ($1, $2, $3, $4::jsonb, 'active', NULL)
      ON CONFLICT (shop, kind) DO UPDATE SET "sealedCredentials" = EXCLUDED."sealedCredentials",
-       account = "Destination".account || EXCLUDED.account, status = 'active', notice = NULL, "updatedAt" = now() AT TIME ZONE 'UTC'
+       account = ("Destination".account - 'pausedFor') || EXCLUDED.account, status = 'active', notice = NULL, "updatedAt" = now() AT TIME ZONE 'UTC'
      RETURNING ${DESTINATION_COLUMNS}`,
     [input.shop, input.kind, input.sealedCredentials, JSON.stringify(input.account)],
   );
@@ -139,8 +139,30 @@ export async function forgetDestinationMembers(db: Queryable, id: string): Promi
   await db.query(`UPDATE "Destination" SET account = account - 'retiredTargets' WHERE id = $1::bigint`, [id]);
 }
 
-export async function pauseDestination(db: Queryable, id: string, notice: string): Promise<void> {
-  await db.query(`UPDATE "Destination" SET status = 'paused', notice = $2, "updatedAt" = now() AT TIME ZONE 'UTC' WHERE id = $1::bigint`, [id, notice]);
+/**
+ * Pauses a destination with the merchant's notice. `cause` is kept in the account as
+ * `pausedFor`: a `setup` pause (Mailchimp audience missing or deleted) ends when an audience
+ * is chosen, a `key` pause when a valid key is pasted.
+ */
+export async function pauseDestination(db: Queryable, id: string, notice: string, cause: "key" | "setup" = "key"): Promise<void> {
+  await db.query(
+    `UPDATE "Destination" SET status = 'paused', notice = $2, account = account || jsonb_build_object('pausedFor', $3::text), "updatedAt" = now() AT TIME ZONE 'UTC'
+     WHERE id = $1::bigint`,
+    [id, notice, cause],
+  );
+}
+
+/** Active again, the notice and the pause's cause cleared. */
+export async function resumeDestination(db: Queryable, id: string): Promise<void> {
+  await db.query(
+    `UPDATE "Destination" SET status = 'active', notice = NULL, account = account - 'pausedFor', "updatedAt" = now() AT TIME ZONE 'UTC' WHERE id = $1::bigint`,
+    [id],
+  );
+}
+
+export async function countErasures(db: Queryable, destinationId: string): Promise<number> {
+  const result = await db.query<{ n: string }>(`SELECT count(*)::text AS n FROM "DestinationErasure" WHERE "destinationId" = $1::bigint`, [destinationId]);
+  return Number(result.rows[0]?.n ?? 0);
 }
 
 export async function setDestinationConsentScope(db: Queryable, id: string, scope: "subscribed" | "all"): Promise<void> {

@@ -110,8 +110,18 @@ export type Verification =
   | { ok: true; account: Record<string, unknown> }
   | { ok: false; reason: string; missingScopes?: string[] };
 
+/**
+ * Why a destination cannot work until the merchant acts: `key`, the tool refused the API key
+ * (revoked, lacking access); `setup`, the key is fine but something chosen is missing (no
+ * Mailchimp audience, or it no longer exists). The message is the merchant's sentence.
+ */
+export type DestinationAuthKind = "key" | "setup";
+
 export class DestinationAuthError extends Error {
-  constructor(message: string) {
+  constructor(
+    message: string,
+    readonly kind: DestinationAuthKind = "key",
+  ) {
     super(message);
     this.name = "DestinationAuthError";
   }

@@ -1,21 +1,25 @@
 import type pg from "pg";
 import { BEHAVIOURAL_SEGMENT_KEYS } from "~/analytics/behaviour";
 import {
+  countErasures,
   deleteDestination,
   forgetDestinationMembers,
   mergeDestinationAccount,
   readShopDestination,
   replaceDestinationSegments,
+  resumeDestination,
   setDestinationConsentScope,
   upsertDestination,
 } from "~/data/destinations.server";
 import { pgTransaction } from "~/db/pg.server";
+import { errorMessage } from "~/lib/log.server";
 import { RFM_SEGMENT_KEYS } from "~/display/segment-names";
 import { type DestinationJob } from "~/queues/contract";
 import { enqueueDestination } from "~/queues/enqueue.server";
 import { DESTINATION_KINDS, type DestinationKind } from "./adapter";
 import { type Audience, mailchimpAudiences, verifyKey } from "./adapters.server";
 import { SecretError, destinationSecretContext, openSecret, sealSecret } from "./secrets.server";
+import { DestinationBusyError, runErasurePass } from "./sync.server";
 
 // What the Destinations page does to a shop's email tools: connect with a key (checked by a
 // real call, then sealed), choose the Mailchimp audience, the segments and the consent
@@ -83,18 +87,52 @@ export async function listAudiences(pool: pg.Pool, shop: string): Promise<Audien
 
 /**
  * Chooses the Mailchimp audience Tenure's tags go to. Another audience than before holds
- * nothing Tenure sent: members are forgotten and a full pass sends everyone there.
+ * nothing Tenure sent: members are forgotten and a full pass sends everyone there. Redacted
+ * customers still waiting to be deleted are deleted from the audience they were in first
+ * (their erasure rows carry no audience); if Mailchimp cannot confirm that now, the audience
+ * stays as it was and the merchant is asked to try again. A destination paused because its
+ * audience was missing or deleted is active again.
  */
 export async function chooseAudience(pool: pg.Pool, shop: string, audienceId: string): Promise<void> {
   const destination = await connected(pool, shop, "mailchimp");
   const audience = (await listAudiences(pool, shop)).find((a) => a.id === audienceId);
   if (!audience) throw new DestinationRequestError(`Mailchimp has no audience "${audienceId}" for this key`);
-  if (destination.account.audienceId === audience.id) return;
+  const pausedForSetup = destination.status === "paused" && destination.account.pausedFor === "setup";
+  if (destination.account.audienceId === audience.id) {
+    if (pausedForSetup) {
+      await resumeDestination(pool, destination.id);
+      await enqueue({ task: "changes", destinationId: destination.id });
+      await enqueue({ task: "erase", destinationId: destination.id });
+    }
+    return;
+  }
+  // An audience paused for setup is gone (or was never chosen): its erasures have nowhere
+  // to run and stay for the new audience, where deleting the address is still the redaction.
+  const previous = destination.account.audienceId;
+  if (typeof previous === "string" && destination.status === "active" && (await countErasures(pool, destination.id)) > 0) {
+    await eraseFromAudience(pool, destination.id, previous);
+  }
   await pgTransaction(pool, async (_tx, client) => {
     await mergeDestinationAccount(client, destination.id, { audienceId: audience.id, audienceName: audience.name });
     await forgetDestinationMembers(client, destination.id);
+    if (pausedForSetup) await resumeDestination(client, destination.id);
   });
   await enqueue({ task: "full", destinationId: destination.id, reason: "initial" });
+}
+
+/** The pending erasures run against the audience they belong to, or the audience change is refused (nothing changed). */
+async function eraseFromAudience(pool: pg.Pool, destinationId: string, audienceId: string): Promise<void> {
+  const retry = `Tenure must first delete redacted customers from the audience ${audienceId}, and Mailchimp did not confirm it`;
+  let status: string;
+  try {
+    ({ status } = await runErasurePass({ pool }, destinationId));
+  } catch (error) {
+    if (error instanceof DestinationBusyError) throw new DestinationRequestError(`A sync is running: choose the audience again in a minute (${retry}).`);
+    throw new DestinationRequestError(`${retry} (${errorMessage(error)}): try again in a minute. The audience is unchanged.`);
+  }
+  if (status !== "done" || (await countErasures(pool, destinationId)) > 0) {
+    throw new DestinationRequestError(`${retry}: try again in a minute. The audience is unchanged.`);
+  }
 }
 
 const SEGMENT_KEYS: ReadonlySet<string> = new Set([...RFM_SEGMENT_KEYS, ...BEHAVIOURAL_SEGMENT_KEYS]);

@@ -211,7 +211,7 @@ export function mailchimpAdapter(apiKey: string, account: Record<string, unknown
   // A destination that cannot work without the merchant (no audience chosen, a key without
   // its data centre) refuses every call with DestinationAuthError: the engine pauses it with
   // the reason as its notice, rather than retrying a pass that cannot succeed.
-  const refusal = !audienceId ? new DestinationAuthError(NO_AUDIENCE) : mailchimpDataCentre(apiKey) ? null : new DestinationAuthError(MISSING_DC);
+  const refusal = !audienceId ? new DestinationAuthError(NO_AUDIENCE, "setup") : mailchimpDataCentre(apiKey) ? null : new DestinationAuthError(MISSING_DC);
   const api: Client = refusal ? { request: () => Promise.reject(refusal) } : client(apiKey, options);
   const list = `/lists/${encodeURIComponent(audienceId ?? "")}`;
   let mergeFieldsReady: Promise<void> | null = null;
@@ -219,6 +219,7 @@ export function mailchimpAdapter(apiKey: string, account: Record<string, unknown
   const audienceGone = (response: JsonResponse<unknown>) =>
     new DestinationAuthError(
       `The Mailchimp audience ${audienceId} no longer exists (${errorDetail(response.body) ?? response.status}): choose another audience.`,
+      "setup",
     );
 
   async function createMissingMergeFields(): Promise<void> {

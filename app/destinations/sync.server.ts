@@ -40,6 +40,7 @@ import {
   DESTINATION_KINDS,
   type DestinationAdapter,
   DestinationAuthError,
+  type DestinationAuthKind,
   type DestinationKind,
   type DestinationProfile,
   type MemberChange,
@@ -82,8 +83,13 @@ export class DestinationBusyError extends Error {
   }
 }
 
-/** What a merchant reads on the Destinations page when a key is refused. */
-export function pauseNotice(kind: string, reason: string): string {
+/**
+ * What a merchant reads on the Destinations page when a destination pauses: a refused key
+ * asks for a valid one; a setup problem (no audience, a deleted audience) is the adapter's
+ * own sentence, which says what to choose.
+ */
+export function pauseNotice(kind: string, reason: string, cause: DestinationAuthKind = "key"): string {
+  if (cause === "setup") return reason;
   const label = kind === "klaviyo" ? "Klaviyo" : kind === "mailchimp" ? "Mailchimp" : kind;
   return `${label} refused Tenure's API key (${reason}). Sync is paused and no change is lost: paste a valid key to resume.`;
 }
@@ -442,7 +448,7 @@ export async function runDestinationPass(deps: SyncDeps, destinationId: string, 
       return { status: "done", runId, counts };
     } catch (error) {
       if (error instanceof DestinationAuthError) {
-        await pauseDestination(client, destination.id, pauseNotice(destination.kind, error.message));
+        await pauseDestination(client, destination.id, pauseNotice(destination.kind, error.message, error.kind), error.kind);
         await finishDestinationRun(client, runId, "paused", counts, error.message);
         (deps.logger ?? silentLogger).error("destination paused: key refused", { destinationId, error: error.message });
         return { status: "paused", runId, counts };
@@ -479,7 +485,7 @@ export async function runErasurePass(deps: SyncDeps, destinationId: string): Pro
       } catch (error) {
         await noteErasureFailure(client, rows.map((row) => row.id), errorMessage(error));
         if (error instanceof DestinationAuthError) {
-          await pauseDestination(client, destinationId, pauseNotice(destination.kind, error.message));
+          await pauseDestination(client, destinationId, pauseNotice(destination.kind, error.message, error.kind), error.kind);
           return { status: "paused", erased };
         }
         throw error;

@@ -1,5 +1,6 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { chooseAudience, connectDestination, listAudiences, setConsentScope, setDestinationSegments } from "~/destinations/connections.server";
+import { tryLockDestination, unlockDestination } from "~/data/destinations.server";
 import { type SyncDeps, runDestinationPass, runErasurePass } from "~/destinations/sync.server";
 import { FAKE_AUDIENCE_ID, FAKE_MAILCHIMP_KEY, type FakeMailchimp, startFakeMailchimp } from "../../demo/fakes/mailchimp";
 import { installedShop, testPool } from "../support/db";
@@ -142,5 +143,81 @@ describe("a Mailchimp destination", () => {
     expect(await runErasurePass(deps, id)).toEqual({ status: "done", erased: 1 });
     expect(fake.state.member(audienceId, "maya.okafor@example.com")).toBeUndefined();
     expect(fake.state.deletedPermanently).toContain("maya.okafor@example.com");
+  });
+});
+
+describe("when the Mailchimp audience changes", () => {
+  const erasuresOf = async (destinationId: string) =>
+    (await testPool().query(`SELECT count(*)::int AS n FROM "DestinationErasure" WHERE "destinationId" = $1`, [destinationId])).rows[0].n as number;
+
+  it("an audience deleted in Mailchimp pauses the sync in Mailchimp's words; choosing another audience resumes it", async () => {
+    const { shop, id, audienceId } = await connectedShop(["champions"]);
+    await insertCustomers(shop, [{ id: 51 }]);
+    await writeAndMark(shop, [metricsRow(51, { segment: "champions" })]);
+    await runDestinationPass(deps, id, "changes");
+    expect(tagged(audienceId, "Tenure: Champions")).toEqual(["customer-51@example.com"]);
+
+    fake.state.audiences.delete(audienceId);
+    await writeAndMark(shop, [metricsRow(51, { segment: "champions", netSpent: 99_000 })]);
+    expect((await runDestinationPass(deps, id, "changes")).status).toBe("paused");
+    const paused = (await destinationOf(shop, "mailchimp"))!;
+    // The adapter's sentence as it is: nothing about the key, which is fine.
+    expect(paused.notice).toMatch(new RegExp(`^The Mailchimp audience ${audienceId} no longer exists \\(.*\\): choose another audience\\.$`));
+    expect(await outboxOf(id)).toEqual(["51"]);
+
+    const replacement = `${audienceId.slice(0, 8)}r2`;
+    fake.addAudience(replacement, "Replacement");
+    await chooseAudience(testPool(), shop, replacement);
+    expect(await destinationOf(shop, "mailchimp")).toMatchObject({ status: "active", notice: null });
+    expect((await runDestinationPass(deps, id, "full", "initial")).status).toBe("done");
+    expect(tagged(replacement, "Tenure: Champions")).toEqual(["customer-51@example.com"]);
+  });
+
+  it("a refused key keeps its own notice and choosing an audience does not resume it", async () => {
+    const key = "0a1b2c3d4e5f60718293a4b5c6d7e8f9-us21";
+    fake.addApiKey(key);
+    const shop = await installedShop("mc");
+    const first = `k${fake.state.audiences.size}`.padEnd(10, "0");
+    fake.addAudience(first, "First");
+    expect(await connectDestination(testPool(), shop, "mailchimp", { apiKey: key })).toEqual({ ok: true });
+    await chooseAudience(testPool(), shop, first);
+    await setDestinationSegments(testPool(), shop, "mailchimp", ["champions"]);
+    const id = (await destinationOf(shop, "mailchimp"))!.id;
+    await insertCustomers(shop, [{ id: 61 }]);
+    await writeAndMark(shop, [metricsRow(61, { segment: "champions" })]);
+    fake.inject.revokeKey(key);
+    expect((await runDestinationPass(deps, id, "changes")).status).toBe("paused");
+    expect((await destinationOf(shop, "mailchimp"))!.notice).toMatch(/^Mailchimp refused Tenure's API key \(.*\)\. Sync is paused and no change is lost: paste a valid key to resume\.$/);
+    await expect(chooseAudience(testPool(), shop, first)).rejects.toThrow();
+    expect(await destinationOf(shop, "mailchimp")).toMatchObject({ status: "paused" });
+  });
+
+  it("a redacted customer waiting to be deleted is deleted from the audience they were in before the audience changes", async () => {
+    const { shop, id, audienceId } = await connectedShop(["champions"]);
+    await insertCustomers(shop, [{ id: 7390571233329, email: "maya.okafor@example.com" }]);
+    await writeAndMark(shop, [metricsRow(7390571233329, { segment: "champions" })]);
+    await runDestinationPass(deps, id, "changes");
+    await deliver(shop, "customers/redact", JSON.parse(fixtureTextFor("customers-redact", shop)));
+    expect(await erasuresOf(id)).toBe(1);
+
+    // A pass holds the destination: the erasure cannot run now, so the audience stays as it was.
+    const next = `${audienceId.slice(0, 8)}n2`;
+    fake.addAudience(next, "Next");
+    const holder = await testPool().connect();
+    try {
+      expect(await tryLockDestination(holder, id)).toBe(true);
+      await expect(chooseAudience(testPool(), shop, next)).rejects.toThrow(/^A sync is running: choose the audience again in a minute \(Tenure must first delete redacted customers from the audience/);
+    } finally {
+      await unlockDestination(holder, id);
+      holder.release();
+    }
+    expect(await erasuresOf(id)).toBe(1);
+    expect((await testPool().query(`SELECT account->>'audienceId' AS a FROM "Destination" WHERE id = $1`, [id])).rows[0].a).toBe(audienceId);
+    expect(fake.state.member(audienceId, "maya.okafor@example.com")).toBeDefined();
+
+    await chooseAudience(testPool(), shop, next);
+    expect(fake.state.member(audienceId, "maya.okafor@example.com")).toBeUndefined();
+    expect(fake.state.deletedPermanently).toContain("maya.okafor@example.com");
+    expect(await erasuresOf(id)).toBe(0);
   });
 });
