@@ -235,10 +235,14 @@ export function compareCustomer(state: CustomerSyncState, chosen: ReadonlySet<st
 // ------------------------------------------------------------------ a pass
 
 interface PassContext {
-  /** Holds the pass lock; every write of the pass goes through it, one batch's commit at a time. */
+  /** Holds the pass lock; every read and write of the pass goes through it, by `serial`. */
   client: pg.PoolClient;
-  /** Reads the next batches while earlier ones are being sent (a connection of its own). */
-  reader: pg.PoolClient;
+  /**
+   * Runs database work on `client` one piece at a time: batches in flight read and commit on
+   * the pass's one connection (a second would deadlock a worker pool whose connections are
+   * all held by passes waiting for it), and a read never lands inside another's transaction.
+   */
+  serial: <T>(work: () => Promise<T>) => Promise<T>;
   destination: DestinationRow;
   adapter: DestinationAdapter;
   shop: ShopView;
@@ -278,19 +282,18 @@ interface PreparedBatch extends Candidates {
   compared: (Comparison & { state: CustomerSyncState })[];
 }
 
-/** Reads and compares one batch (on the reader connection). */
+/** Reads and compares one batch. */
 async function prepareBatch(ctx: PassContext, candidates: Candidates): Promise<PreparedBatch> {
-  const { reader, destination } = ctx;
-  const states = await readCustomerSyncStates(reader, destination.shop, destination.id, destination.consentScope, candidates.customerIds);
+  const { client, destination } = ctx;
+  const states = await ctx.serial(() => readCustomerSyncStates(client, destination.shop, destination.id, destination.consentScope, candidates.customerIds));
   return { ...candidates, compared: states.map((state) => ({ state, ...compareCustomer(state, ctx.chosen, ctx.shop) })) };
 }
 
 /**
  * Sends one compared batch and commits its outcomes (members, failures, outbox rows: each
- * leaves only if unchanged since read). `commit` runs the writes of one batch at a time on
- * the pass's connection. Counts go onto the run.
+ * leaves only if unchanged since read). Counts go onto the run.
  */
-async function sendBatch(ctx: PassContext, batch: PreparedBatch, commit: <T>(work: () => Promise<T>) => Promise<T>): Promise<void> {
+async function sendBatch(ctx: PassContext, batch: PreparedBatch): Promise<void> {
   const { client, destination, adapter } = ctx;
   const { compared, outbox } = batch;
   const changes = compared.filter((c) => c.change !== null);
@@ -316,7 +319,7 @@ async function sendBatch(ctx: PassContext, batch: PreparedBatch, commit: <T>(wor
         syncedHash: c.hash,
       });
   }
-  await commit(async () => {
+  await ctx.serial(async () => {
     await clientTransaction(client, async () => {
       await writeMembers(client, destination.shop, destination.id, writes, deletes);
       await recordDestinationFailures(client, destination.id, ctx.runId, failures);
@@ -340,12 +343,6 @@ async function sendBatch(ctx: PassContext, batch: PreparedBatch, commit: <T>(wor
  * end before the first error (an auth error first) is thrown.
  */
 async function sendAll(ctx: PassContext, next: () => Promise<Candidates | null>): Promise<void> {
-  let committing: Promise<unknown> = Promise.resolve();
-  const commit = <T>(work: () => Promise<T>): Promise<T> => {
-    const result = committing.then(work);
-    committing = result.catch(() => {});
-    return result;
-  };
   const inFlight = new Set<Promise<void>>();
   const sending = new Set<string>();
   const errors: unknown[] = [];
@@ -357,7 +354,7 @@ async function sendAll(ctx: PassContext, next: () => Promise<Candidates | null>)
       if (errors.length > 0) break;
       const batch = await prepareBatch(ctx, candidates);
       for (const id of candidates.customerIds) sending.add(id);
-      const task: Promise<void> = sendBatch(ctx, batch, commit)
+      const task: Promise<void> = sendBatch(ctx, batch)
         .catch((error: unknown) => void errors.push(error))
         .finally(() => {
           for (const id of candidates.customerIds) sending.delete(id);
@@ -410,39 +407,40 @@ export async function runDestinationPass(deps: SyncDeps, destinationId: string, 
     const counts = emptyCounts();
     try {
       const targets = await ensureTargets(client, destination, adapter, shop);
-      // The next batches are read on a connection of their own while this one commits earlier ones.
-      const reader = await checkOut(deps.pool);
-      try {
-        const ctx: PassContext = { client, reader, destination, adapter, shop, chosen, targets, runId, counts };
-        const batchSize = Math.max(1, adapter.batchSize);
-        if (kind === "changes") {
-          let after: OutboxEntry | null = null;
-          await sendAll(ctx, async () => {
-            const entries = await readOutboxBatch(reader, destination.id, until, after, batchSize);
-            if (entries.length === 0) return null;
-            after = entries[entries.length - 1]!;
-            return { customerIds: entries.map((e) => e.customerId), outbox: entries };
-          });
-        } else {
-          // Group by group (fullPassGroups): a batch's customers share their list.
-          const groups = fullPassGroups([...chosen]);
-          let after = "0";
-          await sendAll(ctx, async () => {
-            while (groups.length > 0) {
-              const ids = await readFullBatch(reader, destination.shop, destination.id, [...chosen], groups[0] ?? null, after, batchSize);
-              if (ids.length > 0) {
-                after = ids[ids.length - 1]!;
-                return { customerIds: ids, outbox: null };
-              }
-              groups.shift();
-              after = "0";
+      let queue: Promise<unknown> = Promise.resolve();
+      const serial = <T>(work: () => Promise<T>): Promise<T> => {
+        const result = queue.then(work);
+        queue = result.catch(() => {});
+        return result;
+      };
+      const ctx: PassContext = { client, serial, destination, adapter, shop, chosen, targets, runId, counts };
+      const batchSize = Math.max(1, adapter.batchSize);
+      if (kind === "changes") {
+        let after: OutboxEntry | null = null;
+        await sendAll(ctx, async () => {
+          const entries = await serial(() => readOutboxBatch(client, destination.id, until, after, batchSize));
+          if (entries.length === 0) return null;
+          after = entries[entries.length - 1]!;
+          return { customerIds: entries.map((e) => e.customerId), outbox: entries };
+        });
+      } else {
+        // Group by group (fullPassGroups): a batch's customers share their list.
+        const groups = fullPassGroups([...chosen]);
+        let after = "0";
+        await sendAll(ctx, async () => {
+          while (groups.length > 0) {
+            const group = groups[0] ?? null;
+            const ids = await serial(() => readFullBatch(client, destination.shop, destination.id, [...chosen], group, after, batchSize));
+            if (ids.length > 0) {
+              after = ids[ids.length - 1]!;
+              return { customerIds: ids, outbox: null };
             }
-            return null;
-          });
-          await forgetEmptyRetiredTargets(client, destination.id);
-        }
-      } finally {
-        reader.release();
+            groups.shift();
+            after = "0";
+          }
+          return null;
+        });
+        await forgetEmptyRetiredTargets(client, destination.id);
       }
       await finishDestinationRun(client, runId, "done", counts);
       return { status: "done", runId, counts };
