@@ -347,16 +347,19 @@ describe("push", () => {
 
   it("pauses with a clear reason when the chosen audience was deleted or none is chosen", async () => {
     const mailchimp = mailchimpAdapter(FAKE_MAILCHIMP_KEY, { audienceId: "gone000000" }, { baseUrl: fake.url });
-    await expect(mailchimp.ensureTargets([{ segmentKey: "champions", name: "Tenure: Champions", remoteId: null }])).rejects.toThrow(
-      /audience gone000000 no longer exists.*choose another audience/,
-    );
-    // No audience chosen yet, or a key cut short: refused as a key is, so the engine pauses with the reason.
+    await expect(mailchimp.ensureTargets([{ segmentKey: "champions", name: "Tenure: Champions", remoteId: null }])).rejects.toMatchObject({
+      name: "DestinationAuthError",
+      kind: "setup",
+      message: expect.stringMatching(/audience gone000000 no longer exists.*choose another audience/),
+    });
+    // No audience chosen yet: a setup problem (the engine pauses with this sentence as it is);
+    // a key cut short: a key problem.
     const noAudience = mailchimpAdapter(FAKE_MAILCHIMP_KEY, {}, { baseUrl: fake.url });
     await expect(noAudience.ensureTargets([{ segmentKey: "champions", name: "Tenure: Champions", remoteId: null }])).rejects.toThrow(
-      new DestinationAuthError("No Mailchimp audience is chosen for Tenure's tags: choose one in Integrations and the sync resumes."),
+      new DestinationAuthError("No Mailchimp audience is chosen for Tenure's tags: choose one in Integrations and the sync resumes.", "setup"),
     );
     const noDataCentre = mailchimpAdapter("0123456789abcdef", { audienceId: FAKE_AUDIENCE_ID }, { baseUrl: fake.url });
-    await expect(noDataCentre.erase([{ email: "a@example.com", remoteProfileId: null }])).rejects.toBeInstanceOf(DestinationAuthError);
+    await expect(noDataCentre.erase([{ email: "a@example.com", remoteProfileId: null }])).rejects.toMatchObject({ name: "DestinationAuthError", kind: "key" });
     expect(fake.state.requests.filter((r) => !r.path.includes("gone000000"))).toHaveLength(0);
   });
 });
