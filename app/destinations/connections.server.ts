@@ -127,11 +127,12 @@ async function eraseFromAudience(pool: pg.Pool, destinationId: string, audienceI
   try {
     ({ status } = await runErasurePass({ pool }, destinationId));
   } catch (error) {
-    if (error instanceof DestinationBusyError) throw new DestinationRequestError(`A sync is running: choose the audience again in a minute (${retry}).`);
-    throw new DestinationRequestError(`${retry} (${errorMessage(error)}): try again in a minute. The audience is unchanged.`);
+    // No final period: the page adds ". Nothing was changed."
+    if (error instanceof DestinationBusyError) throw new DestinationRequestError(`A sync is running: choose the audience again in a minute (${retry})`);
+    throw new DestinationRequestError(`${retry} (${errorMessage(error)}): try again in a minute`);
   }
   if (status !== "done" || (await countErasures(pool, destinationId)) > 0) {
-    throw new DestinationRequestError(`${retry}: try again in a minute. The audience is unchanged.`);
+    throw new DestinationRequestError(`${retry}: try again in a minute`);
   }
 }
 
