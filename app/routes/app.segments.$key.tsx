@@ -15,6 +15,8 @@ import { loadSegment } from "~/pages/segments.server";
 import { FigureGrid } from "~/components/Figure";
 import { HeadingCard } from "~/components/HeadingCard";
 import { ExportMenu } from "~/components/export/ExportMenu";
+import { SyncedTo } from "~/components/destinations/SyncedTo";
+import { loadSegmentDestinations } from "~/pages/integrations.server";
 
 // One segment: its rule in plain words, what to do about it, its figures, and its
 // customers in a server-sorted, filtered and paged table (keyset pages on indexed columns).
@@ -39,8 +41,10 @@ export const loader = async ({ request, params }: LoaderFunctionArgs) => {
     scopeTotalAsOfIso: detail.countedAsOfIso,
   });
   const active = activeFilters(url.searchParams);
+  const syncedTo = await loadSegmentDestinations(db, shop, key);
   return {
     detail,
+    syncedTo,
     basis,
     page,
     sort: query.sort,
@@ -52,7 +56,7 @@ export const loader = async ({ request, params }: LoaderFunctionArgs) => {
 };
 
 export default function SegmentPage() {
-  const { detail, basis, page, sort, direction, problems, active, hasPredictions } = useLoaderData<typeof loader>();
+  const { detail, basis, page, sort, direction, problems, active, hasPredictions, syncedTo } = useLoaderData<typeof loader>();
   const leaving = useLeavingPage();
   if (leaving) return <PageSkeleton cards={3} />;
   const row = detail.row;
@@ -95,6 +99,9 @@ export default function SegmentPage() {
               <Text as="p">{detail.action}</Text>
             </HeadingCard>
           </InlineGrid>
+        </Layout.Section>
+        <Layout.Section>
+          <SyncedTo destinations={syncedTo.destinations} nowIso={syncedTo.nowIso} />
         </Layout.Section>
         <Layout.Section>
           <HeadingCard title="Figures" gap="200">

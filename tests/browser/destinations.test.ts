@@ -140,6 +140,13 @@ describe("Integrations: connect Klaviyo and sync a segment", () => {
     const listName = `Tenure: ${name}`;
     const members = app.fakes.klaviyo.state.listMembers(listName, KLAVIYO_KEY).map((email) => email.toLowerCase());
     expect(members).toEqual(segment.subscribed);
+
+    // The segment's own page says where it goes.
+    const segmentPage = await app.open(`/app/segments/${segment.key}`);
+    await segmentPage.page.locator("[data-term='synced-to']").waitFor();
+    await segmentPage.page.getByText(`Klaviyo: list ${listName}, last sent just now`).waitFor();
+    await screenshot(segmentPage.page, "segment-synced-to");
+    expect(segmentPage.problems).toEqual([]);
     expect(problems).toEqual([]);
   }, 150_000);
 });
