@@ -1,3 +1,5 @@
+import { type TenureProfileProperties } from "~/display/profile-properties";
+
 // The contract between the sync engine (app/destinations/sync.server.ts) and each email
 // tool's adapter (klaviyo.server.ts, mailchimp.server.ts). The engine decides WHAT each
 // destination must hold (from CustomerMetrics, consent and DestinationMember); an adapter
@@ -7,23 +9,8 @@
 export const DESTINATION_KINDS = ["klaviyo", "mailchimp"] as const;
 export type DestinationKind = (typeof DESTINATION_KINDS)[number];
 
-/**
- * Tenure's figures as profile properties, under the names issue 14 fixed (Klaviyo
- * properties; Mailchimp merge fields carry a subset). Money is in the shop currency's
- * major units (12.5 = 12.50), chances are fractions 0..1, dates are YYYY-MM-DD in the shop's
- * time zone; null: Tenure has no figure (no prediction, no order).
- */
-export interface TenureProfileProperties {
-  /** The RFM segment's name as the merchant sees it (their own label when they set one). */
-  tenure_rfm_segment: string | null;
-  /** The behavioural segments' names. */
-  tenure_behaviours: string[];
-  tenure_predicted_value_12m: number | null;
-  tenure_historic_value: number;
-  tenure_chance_of_ordering_90d: number | null;
-  tenure_p_alive: number | null;
-  tenure_next_order_date: string | null;
-}
+// Tenure's figures as profile properties: one definition for syncs and exports.
+export type { TenureProfileProperties };
 
 /** One customer as a destination receives them. */
 export interface DestinationProfile {
@@ -55,6 +42,12 @@ export interface MemberChange {
   profile: DestinationProfile;
   /** The destination's own id for the profile, when an earlier sync learned it. */
   remoteProfileId: string | null;
+  /**
+   * The email the destination holds the customer under when it differs from
+   * profile.email (the customer changed their address in Shopify): removals and the
+   * old profile's lists are found by it. null: unchanged or never sent.
+   */
+  previousEmail?: string | null;
   add: string[];
   remove: string[];
   keep: string[];
