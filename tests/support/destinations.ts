@@ -1,11 +1,21 @@
+import { afterAll, afterEach, beforeAll, beforeEach } from "vitest";
+import { BEHAVIOURAL_SEGMENT_KEYS } from "~/analytics/behaviour";
 import { type CustomerMetricsValues } from "~/analytics/customer-metrics";
 import { writeCustomerMetrics } from "~/data/customer-metrics.server";
 import { markDestinationChanges } from "~/data/destinations.server";
 import { pgTransaction } from "~/db/pg.server";
 import { type AdapterFactory } from "~/destinations/adapters.server";
 import { klaviyoAdapter } from "~/destinations/klaviyo.server";
+import { connectDestination, setDestinationSegments } from "~/destinations/connections.server";
 import { mailchimpAdapter } from "~/destinations/mailchimp.server";
-import { testPool } from "./db";
+import { RFM_SEGMENT_KEYS } from "~/display/segment-names";
+import { silentLogger } from "~/lib/log.server";
+import { enqueueIngest } from "~/queues/enqueue.server";
+import { refitShop } from "~/refit/refit.server";
+import { type StartWorkersOptions, type WorkersHandle, startWorkers } from "~/worker/workers.server";
+import { type FakeKlaviyo, startFakeKlaviyo } from "../../demo/fakes/klaviyo";
+import { insertDelivery, testDb, testPool } from "./db";
+import { DAY_MS, REDIS_URL, createShop, dropQueues, order } from "./ingested-shops";
 
 // Shops for the destinations tests (tests/destinations): customers with consent, their
 // metrics rows written and marked in the outbox as the live recompute does (one
@@ -63,4 +73,78 @@ export async function destinationOf(shop: string, kind: string): Promise<{ id: s
     [shop, kind],
   );
   return result.rows[0];
+}
+
+/** Stores a delivery as the intake does and hands its id to the ingest queue. */
+export async function deliverWebhook(shop: string, topic: string, payload: unknown): Promise<void> {
+  const id = await insertDelivery(testDb(), { shop, topic, payload });
+  if (!(await enqueueIngest(id))) throw new Error(`delivery ${id} (${topic}) was not queued`);
+}
+
+/**
+ * The real workers against the fake Klaviyo, for tests that go from a webhook to a list:
+ * registers the hooks (fake up, a queue prefix per test, workers closed and queues dropped
+ * after each). Call at the top of a test file.
+ */
+export function klaviyoWorkersHarness(queuePrefix: string): {
+  fake: () => FakeKlaviyo;
+  start: (options?: StartWorkersOptions) => Promise<WorkersHandle>;
+} {
+  let fake: FakeKlaviyo | undefined;
+  let handle: WorkersHandle | undefined;
+  beforeAll(async () => {
+    fake = await startFakeKlaviyo({ jobTiming: { queuedMs: 0, processingMs: 1 } });
+    process.env.KLAVIYO_API_URL = fake.url;
+  });
+  beforeEach(() => {
+    process.env.TENURE_QUEUE_PREFIX = `${queuePrefix}-${process.pid}-${Date.now()}`;
+  });
+  afterEach(async () => {
+    await handle?.close();
+    handle = undefined;
+    await dropQueues();
+  });
+  afterAll(async () => {
+    await fake?.close();
+    delete process.env.KLAVIYO_API_URL;
+  });
+  return {
+    fake: () => {
+      if (!fake) throw new Error("the fake Klaviyo starts in beforeAll");
+      return fake;
+    },
+    start: async (options = {}) => {
+      handle = await startWorkers({
+        db: testDb(),
+        pool: testPool(),
+        redisUrl: REDIS_URL,
+        concurrency: 2,
+        sweep: false,
+        refit: false,
+        logger: silentLogger,
+        shutdownDeadlineMs: 5_000,
+        ...options,
+      });
+      return handle;
+    },
+  };
+}
+
+/**
+ * A fitted shop (12 customers with 1-3 orders, so a new customer gets a segment) connected
+ * to Klaviyo with every segment chosen: wherever a customer lands, they have a list.
+ */
+export async function fittedShopOnKlaviyo(shop: string, apiKey: string): Promise<{ id: string; status: string; notice: string | null }> {
+  await createShop(shop);
+  const now = new Date();
+  for (let c = 1; c <= 12; c += 1) {
+    for (let k = 0; k < (c % 3) + 1; k += 1) await order(shop, c, 2_000 + c * 500, new Date(now.getTime() - (c * 20 + k * 7) * DAY_MS));
+  }
+  await refitShop(testPool(), shop, { trigger: "manual" });
+  const connected = await connectDestination(testPool(), shop, "klaviyo", { apiKey });
+  if (!connected.ok) throw new Error(`connecting Klaviyo failed: ${JSON.stringify(connected)}`);
+  await setDestinationSegments(testPool(), shop, "klaviyo", [...RFM_SEGMENT_KEYS, ...BEHAVIOURAL_SEGMENT_KEYS]);
+  const destination = await destinationOf(shop, "klaviyo");
+  if (!destination) throw new Error("the Klaviyo destination was not stored");
+  return destination;
 }
