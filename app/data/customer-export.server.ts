@@ -1,15 +1,16 @@
 import type pg from "pg";
 import { checkOut, type Queryable } from "~/db/pg.server";
 import { filterSql, type ResolvedSearch } from "./customer-metrics-reads.server";
+import { EMAIL_SUBSCRIBED, type ExportRow } from "./customer-export";
 import { type CustomerListFilters } from "./customer-table";
+
+export type { ExportRow };
 
 // The export's reads (issue 14; the file itself is app/pages/export.server.ts): the view's
 // customers (a segment, or the customer table's filters, the same SQL as the table's) read
 // through a server-side cursor, a batch at a time, so memory stays constant however large
 // the shop; and how many of the view an export by consent leaves out, and why.
 
-/** Shopify's email marketing state that allows marketing email (GraphQL enum spelling). */
-const SUBSCRIBED = "SUBSCRIBED";
 
 /**
  * Rows per FETCH. With one batch read ahead, round trips do not limit the rate; smaller
@@ -18,35 +19,6 @@ const SUBSCRIBED = "SUBSCRIBED";
  */
 export const EXPORT_BATCH_ROWS = 500;
 
-/** A row as the export reads it: every value as text or a JS number (no Date, no bigint to convert per row). */
-export interface ExportRow {
-  id: string;
-  email: string | null;
-  firstName: string | null;
-  lastName: string | null;
-  phone: string | null;
-  tags: string[];
-  rScore: number | null;
-  fScore: number | null;
-  mScore: number | null;
-  segment: string | null;
-  behaviours: string[];
-  orders: number;
-  netSpentMinor: string;
-  predictedClvMinor: string | null;
-  chanceOfOrder90d: number | null;
-  chanceOfOrder365d: number | null;
-  pAlive: number | null;
-  expectedNextOrderDay: string | null;
-  firstOrderDay: string | null;
-  lastOrderDay: string | null;
-  emailConsentState: string | null;
-  emailOptInLevel: string | null;
-  emailConsentUpdatedAt: string | null;
-  smsConsentState: string | null;
-  smsOptInLevel: string | null;
-  smsConsentUpdatedAt: string | null;
-}
 
 const utc = (column: string) => `to_char(${column} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"')`;
 
@@ -54,6 +26,7 @@ const utc = (column: string) => `to_char(${column} AT TIME ZONE 'UTC', 'YYYY-MM-
 const EXPORT_COLUMNS = `cm."customerId"::text AS id, c.email, c."firstName", c."lastName", c.phone, coalesce(c.tags, '{}') AS tags,
   cm."rScore", cm."fScore", cm."mScore", cm.segment, cm.behaviours, cm.orders,
   cm."netSpentMinor"::text AS "netSpentMinor", cm."predictedClvMinor"::text AS "predictedClvMinor",
+  cm."expectedPurchases365d", cm."expectedOrderValueMinor"::text AS "expectedOrderValueMinor",
   cm."chanceOfOrder90d", cm."chanceOfOrder365d", cm."pAlive",
   to_char(cm."expectedNextOrderDay", 'YYYY-MM-DD') AS "expectedNextOrderDay",
   to_char(cm."firstOrderDay", 'YYYY-MM-DD') AS "firstOrderDay", to_char(cm."lastOrderDay", 'YYYY-MM-DD') AS "lastOrderDay",
@@ -68,7 +41,7 @@ function viewSql(shop: string, filters: CustomerListFilters, search: ResolvedSea
   const conditions = filterSql(filters, search, params);
   let consent = "";
   if (subscribedOnly) {
-    params.push(SUBSCRIBED);
+    params.push(EMAIL_SUBSCRIBED);
     consent = ` AND ${HAS_EMAIL} AND c."emailConsentState" = $${params.length}`;
   }
   return {
@@ -140,7 +113,7 @@ export async function countExportView(
   search: ResolvedSearch,
 ): Promise<{ customers: number; subscribed: number; noEmail: number; notSubscribed: number }> {
   const { sql, params } = viewSql(shop, filters, search, false);
-  params.push(SUBSCRIBED);
+  params.push(EMAIL_SUBSCRIBED);
   const subscribed = `$${params.length}`;
   const result = await db.query<{ customers: number; subscribed: number; noEmail: number; notSubscribed: number }>(
     `SELECT count(*)::int AS customers,

@@ -11,6 +11,7 @@ import {
   type SegmentTarget,
   type Verification,
 } from "./adapter";
+import { TENURE_MERGE_FIELDS, tenureMergeFieldValues } from "~/display/mailchimp-merge-fields";
 import { type JsonResponse, errorDetail, requestJson } from "./http.server";
 
 // The Mailchimp adapter (Marketing API 3.0; docs/destinations/mailchimp.md). One audience
@@ -27,17 +28,8 @@ export const MAILCHIMP_BATCH_SIZE = 500;
 /** Mailchimp answers 429 past 10 simultaneous connections per API key. */
 export const MAILCHIMP_MAX_CONNECTIONS = 10;
 
-/**
- * Tenure's merge fields. Tags are at most 10 characters (Mailchimp's limit); names are what
- * the merchant sees in the audience's fields. Chance is a percentage (0–100) so that a
- * segment condition reads "greater than 50"; money is in the shop currency's major units.
- */
-export const TENURE_MERGE_FIELDS = [
-  { tag: "TNR_SEG", name: "Tenure segment", type: "text" },
-  { tag: "TNR_PV", name: "Tenure predicted value (12 months)", type: "number" },
-  { tag: "TNR_CHANCE", name: "Tenure chance of ordering in 90 days (%)", type: "number" },
-  { tag: "TNR_NEXT", name: "Tenure expected next order", type: "date" },
-] as const;
+/** Tenure's merge fields (tag, name, type, value): app/display/mailchimp-merge-fields.ts, shared with the export's Mailchimp preset. */
+export { TENURE_MERGE_FIELDS };
 
 export interface MailchimpAudience {
   id: string;
@@ -66,21 +58,11 @@ export function statusForNewMember(profile: Pick<DestinationProfile, "emailConse
 /** Tenure's figures as merge field values; "" clears a figure Tenure no longer has. */
 export function tenureMergeFields(profile: DestinationProfile): Record<string, string | number> {
   const { properties } = profile;
-  const fields: Record<string, string | number> = {
-    TNR_SEG: properties.tenure_rfm_segment ?? "",
-    TNR_PV: properties.tenure_predicted_value_12m === null ? "" : round(properties.tenure_predicted_value_12m, 2),
-    TNR_CHANCE: properties.tenure_chance_of_ordering_90d === null ? "" : round(properties.tenure_chance_of_ordering_90d * 100, 1),
-    TNR_NEXT: properties.tenure_next_order_date ?? "",
-  };
+  const fields = tenureMergeFieldValues(properties);
   // Names only when Shopify has them: an empty one would wipe what the merchant typed in Mailchimp.
   if (profile.firstName) fields.FNAME = profile.firstName;
   if (profile.lastName) fields.LNAME = profile.lastName;
   return fields;
-}
-
-function round(value: number, digits: number): number {
-  const scale = 10 ** digits;
-  return Math.round(value * scale) / scale;
 }
 
 // ------------------------------------------------------------------ the connection cap

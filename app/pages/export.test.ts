@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { contentDisposition, exportFileName, leftOutText, neutraliseCell, parseExportOptions, presetCells, type ExportCustomer } from "./export";
+import { contentDisposition, exportFileName, leftOutText, neutraliseCell, parseExportOptions, presetCells, type ExportRow } from "./export";
 
 // The export's pure parts: the formula guard, the file name and its header, the request's
 // options, and the left-out sentence (the stream and the routes: tests/pages/export.test.ts).
@@ -53,7 +53,7 @@ describe("leftOutText", () => {
 });
 
 describe("presetCells", () => {
-  const customer: ExportCustomer = {
+  const customer: ExportRow = {
     id: "7",
     email: "a@example.com",
     firstName: "A",
@@ -68,6 +68,8 @@ describe("presetCells", () => {
     orders: 2,
     netSpentMinor: "1050",
     predictedClvMinor: "-5",
+    expectedPurchases365d: 0.5,
+    expectedOrderValueMinor: "3001",
     chanceOfOrder90d: 0.123456,
     chanceOfOrder365d: null,
     pAlive: 1,
@@ -84,6 +86,24 @@ describe("presetCells", () => {
 
   it("guards the merchant's segment labels, and writes money in major units of the currency", () => {
     const context = { currency: "JPY", labels: { champions: "=Top" }, horizonDays: 365, segmentKey: "champions" };
-    expect(presetCells("klaviyo", customer, context)).toEqual(["a@example.com", "", "A", "B", "'=Top", "VIP", "-5", "1050", 0.1235, 1, "2027-01-02"]);
+    expect(presetCells("klaviyo", customer, context)).toEqual(["a@example.com", "", "A", "B", "'=Top", "VIP", -5, 1050, 0.1235, 1, "2027-01-02"]);
+  });
+
+  it("writes the 12-month value as the sync does: with another horizon, expected orders in 365 days x expected order value", () => {
+    const context = { currency: "USD", labels: {}, horizonDays: 180, segmentKey: null };
+    // 0.5 x 30.01 = 15.005, rounded to the cent in minor units (1501), not the 180-day prediction (-0.05).
+    expect(presetCells("klaviyo", customer, context)[6]).toBe(15.01);
+    expect(presetCells("klaviyo", { ...customer, expectedPurchases365d: null }, context)[6]).toBeNull();
+  });
+
+  it("fills the Mailchimp sync's merge fields in its units: the chance of ordering in % (0-100), the tag as the sync names it", () => {
+    const context = { currency: "USD", labels: { champions: "=Top" }, horizonDays: 365, segmentKey: "champions" };
+    expect(presetCells("mailchimp", customer, context)).toEqual(["a@example.com", "A", "B", "", "Tenure: =Top", "'=Top", -0.05, 12.4, "2027-01-02"]);
+    expect(presetCells("mailchimp", { ...customer, segment: null, predictedClvMinor: null, chanceOfOrder90d: null, expectedNextOrderDay: null }, context).slice(5)).toEqual([
+      null,
+      null,
+      null,
+      null,
+    ]);
   });
 });

@@ -1,5 +1,8 @@
 import { formatMinor } from "~/analytics/money";
+import { EMAIL_SUBSCRIBED, type ExportRow } from "~/data/customer-export";
 import { expectedSpendLabel } from "~/display/glossary";
+import { TENURE_MERGE_FIELDS } from "~/display/mailchimp-merge-fields";
+import { type TenureProfileProperties, destinationSegmentName, roundedFraction, tenureProfileProperties } from "~/display/profile-properties";
 import { segmentName } from "~/display/segment-names";
 
 // Exports of a segment or of the customer table's current view as CSV (issue 14; the
@@ -14,9 +17,6 @@ export type ExportPreset = (typeof EXPORT_PRESETS)[number];
 /** Which customers an export holds: those subscribed to email marketing (with an email), or everyone. */
 export type ExportConsent = "subscribed" | "all";
 
-/** Shopify's email marketing state meaning "may be sent marketing email" (GraphQL spelling). */
-export const SUBSCRIBED = "SUBSCRIBED";
-
 export const PRESET_LABELS: Readonly<Record<ExportPreset, string>> = {
   klaviyo: "Klaviyo (list import)",
   mailchimp: "Mailchimp (audience import)",
@@ -24,39 +24,8 @@ export const PRESET_LABELS: Readonly<Record<ExportPreset, string>> = {
   tenure: "Tenure (every figure, for analysis)",
 };
 
-/** One customer as the export reads them (app/data/customer-export.server.ts). */
-export interface ExportCustomer {
-  /** Shopify's customer id, decimal. */
-  id: string;
-  email: string | null;
-  firstName: string | null;
-  lastName: string | null;
-  phone: string | null;
-  tags: string[];
-  rScore: number | null;
-  fScore: number | null;
-  mScore: number | null;
-  segment: string | null;
-  behaviours: string[];
-  orders: number;
-  /** Integer minor units, as decimal text (bigint). */
-  netSpentMinor: string;
-  predictedClvMinor: string | null;
-  chanceOfOrder90d: number | null;
-  chanceOfOrder365d: number | null;
-  pAlive: number | null;
-  /** YYYY-MM-DD (shop days, as stored). */
-  expectedNextOrderDay: string | null;
-  firstOrderDay: string | null;
-  lastOrderDay: string | null;
-  emailConsentState: string | null;
-  emailOptInLevel: string | null;
-  /** ISO 8601, UTC. */
-  emailConsentUpdatedAt: string | null;
-  smsConsentState: string | null;
-  smsOptInLevel: string | null;
-  smsConsentUpdatedAt: string | null;
-}
+/** One customer as the export reads them (app/data/customer-export.server.ts reads them). */
+export type { ExportRow };
 
 /** What a preset's cells are made from besides the customer. */
 export interface ExportContext {
@@ -102,11 +71,6 @@ function major(minor: string | null, currency: string): string | null {
   return formatMinor(Number(minor), currency);
 }
 
-/** A fraction 0..1 rounded to 4 places (0.1234 = 12.34 %), as a number. */
-function fraction(value: number | null): number | null {
-  return value === null ? null : Math.round(value * 10_000) / 10_000;
-}
-
 /** Each segment key's name, guarded, worked out once per export rather than once per row. */
 const guardedNames = new WeakMap<ExportContext, Map<string, string>>();
 
@@ -123,23 +87,18 @@ function segmentLabel(key: string | null, context: ExportContext): string | null
   return key === null ? null : guardedSegmentName(key, context);
 }
 
-/** "Tenure: Champions", the name the sync gives the segment's list or tag. */
-export function segmentTag(key: string, labels: Readonly<Record<string, string>>): string {
-  return `Tenure: ${segmentName(key, labels)}`;
-}
-
 /** The behavioural segments' names, joined as one cell ("VIP; Repeat buyer"). */
-function behaviourNames(customer: ExportCustomer, context: ExportContext): string {
+function behaviourNames(customer: ExportRow, context: ExportContext): string {
   return customer.behaviours.map((key) => guardedSegmentName(key, context)).join("; ");
 }
 
 interface PresetDefinition {
   header: (context: ExportContext) => string[];
-  cells: (customer: ExportCustomer, context: ExportContext) => Cell[];
+  cells: (customer: ExportRow, context: ExportContext) => Cell[];
 }
 
-/** Tenure's figures as the sync's profile properties (adapter.ts TenureProfileProperties), same names, units and meaning. */
-const TENURE_PROPERTY_HEADERS = [
+/** Tenure's figures as the sync's profile properties (display/profile-properties.ts): same names, units and meaning. */
+const TENURE_PROPERTY_HEADERS: readonly (keyof TenureProfileProperties)[] = [
   "tenure_rfm_segment",
   "tenure_behaviours",
   "tenure_predicted_value_12m",
@@ -149,21 +108,33 @@ const TENURE_PROPERTY_HEADERS = [
   "tenure_next_order_date",
 ];
 
-function tenureProperties(customer: ExportCustomer, context: ExportContext): Cell[] {
-  return [
-    segmentLabel(customer.segment, context),
-    behaviourNames(customer, context),
-    major(customer.predictedClvMinor, context.currency),
-    major(customer.netSpentMinor, context.currency),
-    fraction(customer.chanceOfOrder90d),
-    fraction(customer.pAlive),
-    customer.expectedNextOrderDay,
-  ];
+/** The customer's profile properties, worked out as the sync works them out, with the shop's figures from the export's context. */
+function profileProperties(customer: ExportRow, context: ExportContext): TenureProfileProperties {
+  return tenureProfileProperties(customer, { currency: context.currency, labels: context.labels, horizonDays: context.horizonDays });
+}
+
+/** The properties as cells: names guarded (a label is the merchant's text), behaviours joined in one cell. */
+function tenureProperties(customer: ExportRow, context: ExportContext): Cell[] {
+  const properties = profileProperties(customer, context);
+  return TENURE_PROPERTY_HEADERS.map((name) => {
+    if (name === "tenure_rfm_segment") return segmentLabel(customer.segment, context);
+    if (name === "tenure_behaviours") return behaviourNames(customer, context);
+    return properties[name] as Cell;
+  });
+}
+
+/** The Mailchimp sync's merge fields as cells, in TENURE_MERGE_FIELDS' order and units (chance in %); text guarded. */
+function mergeFieldCells(customer: ExportRow, context: ExportContext): Cell[] {
+  const properties = profileProperties(customer, context);
+  return TENURE_MERGE_FIELDS.map((field) => {
+    if (field.tag === "TNR_SEG") return segmentLabel(customer.segment, context);
+    return field.value(properties);
+  });
 }
 
 /** The tags of the customer in the file: the segment the file exports (Mailchimp, Shopify). */
 function exportTags(context: ExportContext): string[] {
-  return context.segmentKey === null ? [] : [segmentTag(context.segmentKey, context.labels)];
+  return context.segmentKey === null ? [] : [destinationSegmentName(context.segmentKey, context.labels)];
 }
 
 /** Several tags in one cell: comma-separated, as Mailchimp and Shopify read them (a tag with a comma is dropped from the cell's split by quoting it). */
@@ -180,7 +151,8 @@ const PRESETS: Readonly<Record<ExportPreset, PresetDefinition>> = {
     cells: (c, context) => [text(c.email), text(c.phone), text(c.firstName), text(c.lastName), ...tenureProperties(c, context)],
   },
   // Mailchimp's audience import: Email Address is required; Tags holds the segment's tag;
-  // Tenure's figures map to the merge fields the Mailchimp sync creates (or are skipped).
+  // Tenure's columns are the Mailchimp sync's merge fields, named as Mailchimp shows them
+  // (so the import maps each onto its field) and in the sync's units.
   mailchimp: {
     header: () => [
       "Email Address",
@@ -188,10 +160,7 @@ const PRESETS: Readonly<Record<ExportPreset, PresetDefinition>> = {
       "Last Name",
       "Phone Number",
       "Tags",
-      "Tenure Segment",
-      "Tenure Predicted Value 12m",
-      "Tenure Chance of Ordering 90d",
-      "Tenure Next Order Date",
+      ...TENURE_MERGE_FIELDS.map((field) => field.name),
     ],
     cells: (c, context) => [
       text(c.email),
@@ -199,10 +168,7 @@ const PRESETS: Readonly<Record<ExportPreset, PresetDefinition>> = {
       text(c.lastName),
       text(c.phone),
       text(tagCell(exportTags(context))),
-      segmentLabel(c.segment, context),
-      major(c.predictedClvMinor, context.currency),
-      fraction(c.chanceOfOrder90d),
-      c.expectedNextOrderDay,
+      ...mergeFieldCells(c, context),
     ],
   },
   // Shopify's customer import template (Customers > Import): addresses are left blank
@@ -231,7 +197,7 @@ const PRESETS: Readonly<Record<ExportPreset, PresetDefinition>> = {
       text(c.firstName),
       text(c.lastName),
       text(c.email),
-      c.emailConsentState === SUBSCRIBED ? "yes" : "no",
+      c.emailConsentState === EMAIL_SUBSCRIBED ? "yes" : "no",
       null,
       null,
       null,
@@ -241,7 +207,7 @@ const PRESETS: Readonly<Record<ExportPreset, PresetDefinition>> = {
       null,
       null,
       text(c.phone),
-      c.smsConsentState === SUBSCRIBED ? "yes" : "no",
+      c.smsConsentState === EMAIL_SUBSCRIBED ? "yes" : "no",
       text(tagCell([...new Set([...c.tags, ...exportTags(context)])])),
       null,
       null,
@@ -292,9 +258,9 @@ const PRESETS: Readonly<Record<ExportPreset, PresetDefinition>> = {
       major(c.netSpentMinor, context.currency),
       major(c.predictedClvMinor, context.currency),
       c.predictedClvMinor === null ? null : major(String(BigInt(c.netSpentMinor) + BigInt(c.predictedClvMinor)), context.currency),
-      fraction(c.chanceOfOrder90d),
-      fraction(c.chanceOfOrder365d),
-      fraction(c.pAlive),
+      roundedFraction(c.chanceOfOrder90d),
+      roundedFraction(c.chanceOfOrder365d),
+      roundedFraction(c.pAlive),
       c.expectedNextOrderDay,
       c.orders,
       c.firstOrderDay,
@@ -315,7 +281,7 @@ export function presetHeader(preset: ExportPreset, context: ExportContext): stri
 }
 
 /** One customer as the preset's cells, in the header's order. */
-export function presetCells(preset: ExportPreset, customer: ExportCustomer, context: ExportContext): Cell[] {
+export function presetCells(preset: ExportPreset, customer: ExportRow, context: ExportContext): Cell[] {
   return PRESETS[preset].cells(customer, context);
 }
 

@@ -172,10 +172,11 @@ describe("a segment's export", () => {
       "Last Name",
       "Phone Number",
       "Tags",
-      "Tenure Segment",
-      "Tenure Predicted Value 12m",
-      "Tenure Chance of Ordering 90d",
-      "Tenure Next Order Date",
+      // The Mailchimp sync's merge fields as Mailchimp shows them, so the import maps each column onto its field.
+      "Tenure segment",
+      "Tenure predicted value (12 months)",
+      "Tenure chance of ordering in 90 days (%)",
+      "Tenure expected next order",
     ]);
     expect(await headers("shopify")).toEqual([
       "First Name",
@@ -245,7 +246,11 @@ describe("a segment's export", () => {
   it("writes Tenure's figures in the sync's units: major units, fractions 0..1, shop dates", async () => {
     const rows = await rowsOf(await segmentCsv("champions", "preset=klaviyo"));
     const ada = rows.find((row) => row[0] === "ada@example.com")!;
-    expect(ada).toEqual(["ada@example.com", "+15551234567", "Ada", "Lovelace", "Champions", "VIP", "25.00", "10.00", "0.5", "0.75", dayToIso(20_150)]);
+    expect(ada).toEqual(["ada@example.com", "+15551234567", "Ada", "Lovelace", "Champions", "VIP", "25", "10", "0.5", "0.75", dayToIso(20_150)]);
+    // Mailchimp's columns in the Mailchimp sync's units: the chance of ordering in % (0-100).
+    const mailchimp = await rowsOf(await segmentCsv("champions", "preset=mailchimp"));
+    const adaInMailchimp = mailchimp.find((row) => row[0] === "ada@example.com")!;
+    expect(adaInMailchimp.slice(5)).toEqual(["Champions", "25", "50", dayToIso(20_150)]);
     const tenure = await rowsOf(await segmentCsv("loyal", "preset=tenure"));
     const lo = Object.fromEntries(tenure[0].map((name, index) => [name, tenure[1][index]]));
     expect(lo).toMatchObject({
