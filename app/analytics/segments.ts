@@ -7,6 +7,7 @@
 // A condition left out matches any score. Rules are tried in order; the first match wins.
 // The default table is the widely used recency x "frequency-and-money" grid with the
 // classic eleven segments (docs/analytics/segments.md shows it as a grid).
+import { BEHAVIOURAL_SEGMENT_KEYS } from "./behaviour";
 import type { RfmScore, RfmScores } from "./rfm";
 
 export const SEGMENT_NAMES = [
@@ -127,6 +128,9 @@ export const SEGMENT_DEFINITIONS: Readonly<Record<SegmentName, SegmentDefinition
     action: "Try one reactivation campaign; otherwise leave them out of paid campaigns.",
   },
 };
+
+/** Every segment key, the RFM segments' then the behavioural ones': what a destination may receive, what a form may name. */
+export const ALL_SEGMENT_KEYS: ReadonlySet<string> = new Set([...Object.values(SEGMENT_DEFINITIONS).map((definition) => definition.key), ...BEHAVIOURAL_SEGMENT_KEYS]);
 
 const CONDITIONS = ["r", "f", "m", "fm"] as const;
 type Condition = (typeof CONDITIONS)[number];

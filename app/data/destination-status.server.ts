@@ -59,19 +59,8 @@ export interface DestinationStatusRow {
   failures: DestinationFailureRow[];
 }
 
-interface RawRun {
-  id: string;
-  kind: string;
-  status: string;
-  total: number | null;
-  compared: number;
-  sent: number;
-  failed: number;
-  leftOut: number;
-  error: string | null;
-  startedAt: Date;
-  finishedAt: Date | null;
-}
+/** A run row as the status queries read it, with the destination it belongs to. */
+type RunOf = DestinationRunRow & { destinationId: string };
 
 const RUN_COLUMNS = `r.id::text AS id, r.kind, r.status, r.total, r.compared, r.sent, r.failed, r."leftOut", r.error, r."startedAt", r."finishedAt"`;
 
@@ -99,7 +88,7 @@ export async function readDestinationStatuses(db: Queryable, shop: string): Prom
          FROM "DestinationSegment" WHERE "destinationId" = ANY($1::bigint[]) ORDER BY "addedAt", "segmentKey"`,
       [ids],
     ),
-    db.query<RawRun & { destinationId: string }>(
+    db.query<RunOf>(
       `SELECT d.id::text AS "destinationId", ${RUN_COLUMNS}
          FROM unnest($1::bigint[]) AS d(id)
          CROSS JOIN LATERAL (
@@ -108,7 +97,7 @@ export async function readDestinationStatuses(db: Queryable, shop: string): Prom
          ) r`,
       [ids],
     ),
-    db.query<RawRun & { destinationId: string }>(
+    db.query<RunOf>(
       `SELECT d.id::text AS "destinationId", ${RUN_COLUMNS}
          FROM unnest($1::bigint[]) AS d(id)
          CROSS JOIN LATERAL (
@@ -117,7 +106,7 @@ export async function readDestinationStatuses(db: Queryable, shop: string): Prom
          ) r`,
       [ids],
     ),
-    db.query<RawRun & { destinationId: string }>(
+    db.query<RunOf>(
       `SELECT d.id::text AS "destinationId", ${RUN_COLUMNS}
          FROM unnest($1::bigint[]) AS d(id)
          CROSS JOIN LATERAL (
@@ -150,7 +139,7 @@ export async function readDestinationStatuses(db: Queryable, shop: string): Prom
     ),
   ]);
   const byDestination = <T extends { destinationId: string }>(rows: T[], id: string) => rows.filter((row) => row.destinationId === id);
-  const run = (rows: (RawRun & { destinationId: string })[], id: string): DestinationRunRow | null => {
+  const run = (rows: RunOf[], id: string): DestinationRunRow | null => {
     const found = rows.find((row) => row.destinationId === id);
     if (!found) return null;
     const { destinationId: _destinationId, ...rest } = found;

@@ -1,5 +1,5 @@
 import type pg from "pg";
-import { BEHAVIOURAL_SEGMENT_KEYS } from "~/analytics/behaviour";
+import { ALL_SEGMENT_KEYS as SEGMENT_KEYS } from "~/analytics/segments";
 import {
   countErasures,
   deleteDestination,
@@ -13,7 +13,6 @@ import {
 } from "~/data/destinations.server";
 import { pgTransaction } from "~/db/pg.server";
 import { errorMessage } from "~/lib/log.server";
-import { RFM_SEGMENT_KEYS } from "~/display/segment-names";
 import { type DestinationJob } from "~/queues/contract";
 import { enqueueDestination } from "~/queues/enqueue.server";
 import { DESTINATION_KINDS, type DestinationKind } from "./adapter";
@@ -135,8 +134,6 @@ async function eraseFromAudience(pool: pg.Pool, destinationId: string, audienceI
     throw new DestinationRequestError(`${retry}: try again in a minute`);
   }
 }
-
-const SEGMENT_KEYS: ReadonlySet<string> = new Set([...RFM_SEGMENT_KEYS, ...BEHAVIOURAL_SEGMENT_KEYS]);
 
 /**
  * The segments a destination receives. Added segments get an initial full pass (their

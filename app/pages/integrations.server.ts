@@ -1,4 +1,5 @@
 import { BEHAVIOURAL_SEGMENT_KEYS } from "~/analytics/behaviour";
+import { ALL_SEGMENT_KEYS } from "~/analytics/segments";
 import {
   DESTINATION_COUNT_CAP,
   type DestinationRunRow,
@@ -39,9 +40,6 @@ import {
 // page's action: each form checked (parseIntegrationsForm), then handed to the
 // destinations room's connection functions (app/destinations/connections.server.ts),
 // which verify keys with a real call, seal them and queue the sync passes.
-
-/** Every segment key a destination may receive. */
-const SEGMENT_KEYS: ReadonlySet<string> = new Set([...RFM_SEGMENT_KEYS, ...BEHAVIOURAL_SEGMENT_KEYS]);
 
 const iso = (date: Date | null) => (date ? date.toISOString() : null);
 
@@ -165,7 +163,7 @@ export async function submitIntegrations(pool: pg.Pool, shop: string, request: R
   } catch {
     return { status: 400, result: { ok: false, intent: null, kind: null, message: "The form could not be read. Reload the page and try again." } };
   }
-  const parsed = parseIntegrationsForm(form, SEGMENT_KEYS);
+  const parsed = parseIntegrationsForm(form, ALL_SEGMENT_KEYS);
   if (!parsed.ok) return { status: 400, result: parsed.result };
   return runCommand(pool, shop, parsed.command);
 }
