@@ -10,7 +10,8 @@ import { deliver, dropQueues } from "../support/ingested-shops";
 import { fixtureTextFor } from "../support/webhook-fixtures";
 
 // The sync engine against Mailchimp's fake at the HTTP boundary, through the real adapter:
-// what the audience holds (members, statuses, tags, merge fields) after each pass.
+// what the audience holds (members, statuses, tags, merge fields) after each pass, from
+// connecting (the audience chosen first) to a redaction's permanent delete.
 
 let fake: FakeMailchimp;
 let deps: SyncDeps;
@@ -219,5 +220,53 @@ describe("when the Mailchimp audience changes", () => {
     expect(fake.state.member(audienceId, "maya.okafor@example.com")).toBeUndefined();
     expect(fake.state.deletedPermanently).toContain("maya.okafor@example.com");
     expect(await erasuresOf(id)).toBe(0);
+  });
+
+  it("waits for its audience, then tags subscribed customers by segment, moves tags, and deletes a redacted member", async () => {
+    const shop = await installedShop("dest-mc");
+    expect(await connectDestination(testPool(), shop, "mailchimp", { apiKey: FAKE_MAILCHIMP_KEY })).toEqual({ ok: true });
+    const id = (await destinationOf(shop, "mailchimp"))!.id;
+    await setDestinationSegments(testPool(), shop, "mailchimp", ["champions", "at-risk"]);
+    await insertCustomers(shop, [{ id: 7390571233329, email: "maya.okafor@example.com" }, { id: 2 }, { id: 3, consent: "NOT_SUBSCRIBED" }]);
+    await writeAndMark(shop, [
+      metricsRow(7390571233329, { segment: "champions" }),
+      metricsRow(2, { segment: "at-risk" }),
+      metricsRow(3, { segment: "champions" }),
+    ]);
+
+    // No audience yet: nothing is sent and the changes wait.
+    expect((await runDestinationPass(deps, id, "changes")).status).toBe("waiting");
+    expect(await outboxOf(id)).toHaveLength(3);
+
+    // An audience of its own (the file's other cases share the fake): listed beside the key's first one.
+    const audienceId = "audwaits01";
+    fake.addAudience(audienceId, `Audience of ${shop}`);
+    const audiences = await listAudiences(testPool(), shop);
+    expect(audiences).toContainEqual({ id: FAKE_AUDIENCE_ID, name: "Newsletter", memberCount: expect.any(Number) });
+    expect(audiences).toContainEqual({ id: audienceId, name: `Audience of ${shop}`, memberCount: 0 });
+    await expect(chooseAudience(testPool(), shop, "nope")).rejects.toThrow(/no audience "nope"/);
+    await chooseAudience(testPool(), shop, audienceId);
+    const initial = await runDestinationPass(deps, id, "full", "initial");
+    expect(initial.counts).toMatchObject({ sent: 2, leftOut: 1, failed: 0 });
+    expect(tagged(audienceId, "Tenure: Champions")).toEqual(["maya.okafor@example.com"]);
+    expect(tagged(audienceId, "Tenure: At risk")).toEqual(["customer-2@example.com"]);
+    expect(fake.state.member(audienceId, "customer-2@example.com")?.status).toBe("subscribed");
+    await runDestinationPass(deps, id, "changes");
+    expect(await outboxOf(id)).toEqual([]);
+
+    await writeAndMark(shop, [metricsRow(2, { segment: "champions" })]);
+    await runDestinationPass(deps, id, "changes");
+    expect(tagged(audienceId, "Tenure: Champions")).toEqual(["customer-2@example.com", "maya.okafor@example.com"]);
+    expect(tagged(audienceId, "Tenure: At risk")).toEqual([]);
+
+    // Everyone, for analysis: the customer never asked becomes a transactional member, never subscribed.
+    await setConsentScope(testPool(), shop, "mailchimp", "all");
+    await runDestinationPass(deps, id, "full", "settings");
+    expect(fake.state.member(audienceId, "customer-3@example.com")?.status).toBe("transactional");
+
+    await deliver(shop, "customers/redact", JSON.parse(fixtureTextFor("customers-redact", shop)));
+    expect(await runErasurePass(deps, id)).toEqual({ status: "done", erased: 1 });
+    expect(fake.state.deletedPermanently).toContain("maya.okafor@example.com");
+    expect(fake.state.member(audienceId, "maya.okafor@example.com")).toBeUndefined();
   });
 });
