@@ -1,7 +1,9 @@
 import { readFileSync } from "node:fs";
 import { parse } from "csv-parse/sync";
+import { type Page } from "playwright-core";
+import { TENURE_MERGE_FIELDS } from "~/display/mailchimp-merge-fields";
 import { segmentName } from "~/display/segment-names";
-import { exportFileName, PRESET_LABELS } from "~/pages/export";
+import { exportFileName, leftOutText, PRESET_LABELS } from "~/pages/export";
 import { screenshot } from "./browser";
 import { demoAppForFile } from "./harness";
 
@@ -40,11 +42,44 @@ async function segmentWithVariedConsent(): Promise<SegmentCustomers> {
 async function download(path: string, choose: { preset: string; everyone?: boolean }) {
   const { page, problems } = await app.open(path);
   await page.getByRole("button", { name: "Export CSV", exact: true }).click();
+  return { page, problems, ...(await downloadFromOpenMenu(page, choose)) };
+}
+
+/** Chooses in the open Export menu, downloads, and reads the file back (header row and rows). */
+async function downloadFromOpenMenu(page: Page, choose: { preset: string; everyone?: boolean }) {
   await page.getByLabel(choose.preset, { exact: true }).check({ force: true });
   if (choose.everyone) await page.getByLabel("Everyone, for analysis (not for sending)").check({ force: true });
   const [file] = await Promise.all([page.waitForEvent("download"), page.getByRole("button", { name: "Download CSV", exact: true }).click()]);
   const text = readFileSync((await file.path())!, "utf8");
-  return { page, problems, name: file.suggestedFilename(), rows: parse(text, { columns: true, bom: true }) as Record<string, string>[] };
+  const records = parse(text, { bom: true }) as string[][];
+  return {
+    name: file.suggestedFilename(),
+    header: records[0],
+    rows: parse(text, { columns: true, bom: true }) as Record<string, string>[],
+  };
+}
+
+/** The menu's sentence for a view, from the database: its customers, and those with an email and subscribed. */
+async function countsSentence(where: string, params: unknown[]): Promise<{ sentence: string; subscribedEmails: string[] }> {
+  const { rows } = await app.pool.query<{ email: string | null; state: string | null }>(
+    `SELECT c.email, c."emailConsentState" AS state
+       FROM "CustomerMetrics" m LEFT JOIN "Customer" c ON c.shop = m.shop AND c.id = m."customerId"
+      WHERE m.shop = $1 AND ${where}`,
+    [app.shop, ...params],
+  );
+  const hasEmail = (email: string | null) => (email ?? "").trim() !== "";
+  const subscribedEmails = rows.filter((row) => hasEmail(row.email) && row.state === "SUBSCRIBED").map((row) => row.email!.toLowerCase());
+  const noEmail = rows.filter((row) => !hasEmail(row.email)).length;
+  const sentence = leftOutText({ customers: rows.length, subscribed: subscribedEmails.length, noEmail, notSubscribed: rows.length - noEmail - subscribedEmails.length });
+  return { sentence, subscribedEmails: subscribedEmails.sort() };
+}
+
+/** Waits until Remix's router has finished navigating and revalidating. */
+async function routerIdle(page: Page): Promise<void> {
+  await page.waitForFunction(() => {
+    const router = (window as unknown as { __remixRouter?: { state: { navigation: { state: string }; revalidation: string } } }).__remixRouter;
+    return router !== undefined && router.state.navigation.state === "idle" && router.state.revalidation === "idle";
+  });
 }
 
 describe("export a segment from its page", () => {
@@ -82,5 +117,37 @@ describe("export a segment from its page", () => {
         .sort(),
     );
     expect([...everyone.problems, ...klaviyo.problems]).toEqual([]);
+  });
+});
+
+describe("export the customer table's view", () => {
+  it("the menu's counts follow the filter, and the Mailchimp file holds the filtered view's subscribed customers under the sync's merge field names", async () => {
+    const segment = await segmentWithVariedConsent();
+    const { page, problems } = await app.open("/app/customers");
+    const everyone = await countsSentence("TRUE", []);
+    const filtered = await countsSentence("m.segment = $2", [segment.key]);
+    expect(filtered.sentence, "the segment's counts differ from the shop's").not.toBe(everyone.sentence);
+
+    const menuButton = page.getByRole("button", { name: "Export CSV", exact: true });
+    await menuButton.click();
+    await page.getByText(everyone.sentence, { exact: true }).waitFor();
+    await page.keyboard.press("Escape");
+    await page.getByText(everyone.sentence, { exact: true }).waitFor({ state: "hidden" });
+
+    // Filter the table: the menu stays on the page, and opening it again counts the new view.
+    await page.getByLabel("RFM segment").selectOption(segment.key);
+    await Promise.all([page.waitForURL((url) => url.searchParams.get("segment") === segment.key), page.getByRole("button", { name: "Apply filters" }).click()]);
+    await routerIdle(page);
+    await menuButton.click();
+    await page.getByText(filtered.sentence, { exact: true }).waitFor();
+    expect(await page.getByText(everyone.sentence, { exact: true }).count()).toBe(0);
+    await screenshot(page, "customers-export-menu-filtered");
+
+    const { name, header, rows } = await downloadFromOpenMenu(page, { preset: PRESET_LABELS.mailchimp });
+    expect(name).toMatch(/-customers-/i);
+    expect(header).toEqual(["Email Address", "First Name", "Last Name", "Phone Number", "Tags", ...TENURE_MERGE_FIELDS.map((field) => field.name)]);
+    expect(rows.map((row) => row["Email Address"].toLowerCase()).sort()).toEqual(filtered.subscribedEmails);
+    expect(rows.map((row) => row["Tenure segment"])).toEqual(rows.map(() => segmentName(segment.key)));
+    expect(problems).toEqual([]);
   });
 });

@@ -1,12 +1,13 @@
 import { useFetcher, useRouteLoaderData } from "@remix-run/react";
 import { Banner, BlockStack, Box, Button, ChoiceList, InlineStack, Popover, Spinner, Text } from "@shopify/polaris";
-import { useCallback, useState } from "react";
+import { useEffect, useState } from "react";
 import { EXPORT_PRESETS, type ExportConsent, type ExportCounts, type ExportPreset, leftOutText, PRESET_LABELS } from "~/pages/export";
 
 // The Export button of a segment page and of the customers page: a format (the presets of
 // app/pages/export.ts), who is in the file (subscribed to email marketing, the default, or
 // everyone, with the warning that such a file is for analysis, not sending), and how many
-// customers the file leaves out and why, counted when the menu opens.
+// customers the file leaves out and why, counted when the menu opens (again when the view
+// has changed since).
 //
 // The download: in demo mode the browser opens the file's URL (an attachment: it streams to disk). Inside
 // Shopify admin a plain link carries no session, so the file is fetched with App Bridge's
@@ -27,13 +28,17 @@ export function ExportMenu({ csvPath, countsPath, query = "" }: { csvPath: strin
   const [downloading, setDownloading] = useState(false);
   const [failure, setFailure] = useState<string | null>(null);
   const counts = useFetcher<CountsAnswer>();
-
-  const toggle = useCallback(() => {
-    setOpen((wasOpen) => {
-      if (!wasOpen && counts.state === "idle" && !counts.data) counts.load(`${countsPath}${query ? `?${query}` : ""}`);
-      return !wasOpen;
-    });
-  }, [counts, countsPath, query]);
+  const countsUrl = `${countsPath}${query ? `?${query}` : ""}`;
+  // The view the shown counts are of: the menu stays mounted while the customers page's
+  // filters (or the segment page's segment) change, and counts of the old view would be wrong.
+  const [countedUrl, setCountedUrl] = useState<string | null>(null);
+  const { load } = counts;
+  useEffect(() => {
+    if (!open || countedUrl === countsUrl) return;
+    setCountedUrl(countsUrl);
+    load(countsUrl);
+  }, [open, countedUrl, countsUrl, load]);
+  const toggle = () => setOpen((wasOpen) => !wasOpen);
 
   const params = new URLSearchParams(query);
   params.set("preset", preset);
@@ -62,7 +67,8 @@ export function ExportMenu({ csvPath, countsPath, query = "" }: { csvPath: strin
     }
   };
 
-  const answer = counts.data;
+  // Nothing shown until the current view's counts are in (never the previous view's).
+  const answer = countedUrl === countsUrl && counts.state === "idle" ? counts.data : undefined;
   return (
     <Popover
       active={open}
@@ -91,7 +97,7 @@ export function ExportMenu({ csvPath, countsPath, query = "" }: { csvPath: strin
             selected={[consent]}
             onChange={(selected) => setConsent(selected[0] as ExportConsent)}
           />
-          {counts.state !== "idle" && !answer ? (
+          {!answer ? (
             <InlineStack gap="200" blockAlign="center">
               <Spinner size="small" accessibilityLabel="Counting customers" />
               <Text as="span" tone="subdued">
