@@ -21,6 +21,7 @@ import {
   type SegmentTarget,
   type Verification,
 } from "./adapter";
+import { consoleLogger, type Logger } from "~/lib/log.server";
 import { errorDetail, requestJson, sleep, slidingWindowLimiter, type JsonResponse, type RateLimiter, type RequestOptions } from "./http.server";
 
 export const KLAVIYO_API_URL = "https://a.klaviyo.com";
@@ -47,6 +48,7 @@ export const KLAVIYO_ENDPOINT_LIMITS = {
   "accounts.get": { burst: 1, steady: 15 },
   "lists.get": { burst: 75, steady: 750 },
   "list.get": { burst: 75, steady: 750 },
+  "list.update": { burst: 10, steady: 150 },
   "lists.create": { burst: 10, steady: 150, daily: 150 },
   "list-profiles.remove": { burst: 10, steady: 150 },
   "profiles.get": { burst: 75, steady: 750 },
@@ -76,6 +78,8 @@ export interface KlaviyoOptions extends AdapterOptions {
   /** Passed to requestJson: retries after 5xx/timeouts, and the first backoff. */
   retries?: number;
   baseBackoffMs?: number;
+  /** Where a deletion Klaviyo refuses for one person is written (default: the workers' log). */
+  logger?: Logger;
 }
 
 /** The account facts stored with the destination (from GET /api/accounts when the key may read it). */
@@ -359,11 +363,19 @@ export function klaviyoAdapter(apiKey: string, _account: KlaviyoAccount | Record
   const maxPollIntervalMs = options.maxPollIntervalMs ?? 10_000;
   const maxJobWaitMs = options.maxJobWaitMs ?? 15 * 60_000;
 
-  async function listExists(id: string): Promise<boolean> {
-    const answer = await client.request<Document<Resource>>("list.get", client.url(`/api/lists/${encodeURIComponent(id)}`, { "fields[list]": "name" }));
-    if (answer.status === 404) return false;
-    expectOk(`reading list ${id}`, answer);
-    return true;
+  /** The list's name, or null when Klaviyo has no list with this id (deleted in Klaviyo). */
+  async function listName(id: string): Promise<string | null> {
+    const answer = await client.request<Document<Resource<{ name: string }>>>("list.get", client.url(`/api/lists/${encodeURIComponent(id)}`, { "fields[list]": "name" }));
+    if (answer.status === 404) return null;
+    return expectOk(`reading list ${id}`, answer).data.attributes.name;
+  }
+
+  async function renameList(id: string, name: string): Promise<void> {
+    const answer = await client.request<Document<Resource>>("list.update", client.url(`/api/lists/${encodeURIComponent(id)}`), {
+      method: "PATCH",
+      body: JSON.stringify({ data: { type: "list", id, attributes: { name } } }),
+    });
+    expectOk(`renaming list ${id} to "${name}"`, answer);
   }
 
   async function findListByName(name: string): Promise<string | null> {
@@ -387,7 +399,10 @@ export function klaviyoAdapter(apiKey: string, _account: KlaviyoAccount | Record
   async function ensureTargets(targets: readonly SegmentTarget[]): Promise<Map<string, string>> {
     const ids = new Map<string, string>();
     for (const target of targets) {
-      if (target.remoteId && (await listExists(target.remoteId))) {
+      const current = target.remoteId ? await listName(target.remoteId) : null;
+      if (target.remoteId && current !== null) {
+        // The merchant relabelled the segment: the list keeps its members and takes the new name.
+        if (current !== target.name) await renameList(target.remoteId, target.name);
         ids.set(target.segmentKey, target.remoteId);
         continue;
       }
@@ -502,6 +517,12 @@ export function klaviyoAdapter(apiKey: string, _account: KlaviyoAccount | Record
     return null;
   }
 
+  /** The address Klaviyo knew the customer by, when it is not the one they have now. */
+  function movedFrom(change: MemberChange): string | null {
+    const previous = change.previousEmail?.trim();
+    return previous && previous.toLowerCase() !== change.profile.email.trim().toLowerCase() ? previous : null;
+  }
+
   async function push(changes: readonly MemberChange[], targets: ReadonlyMap<string, string>): Promise<MemberOutcome[]> {
     const failures = new Map<MemberChange, string>();
     const fail = (change: MemberChange, reason: string) => {
@@ -525,7 +546,10 @@ export function klaviyoAdapter(apiKey: string, _account: KlaviyoAccount | Record
     }
     const byList = new Map<string, MemberChange[]>();
     for (const change of upserts) {
-      const lists = change.add.length > 0 ? change.add.map(listId) : [""];
+      // A new address may land on another profile than the old one (see below): it joins
+      // its kept lists again (joining a list it is in already changes nothing).
+      const joins = movedFrom(change) ? [...change.add, ...change.keep] : change.add;
+      const lists = joins.length > 0 ? joins.map(listId) : [""];
       for (const id of lists) {
         const group = byList.get(id) ?? [];
         group.push(change);
@@ -547,25 +571,39 @@ export function klaviyoAdapter(apiKey: string, _account: KlaviyoAccount | Record
     for (const result of settled) if (result.status === "fulfilled") for (const [change, reason] of result.value) fail(change, reason);
 
     // Removals need Klaviyo's profile ids: the one an earlier sync learned, else by email.
-    const removals = changes.filter((change) => change.remove.length > 0);
-    const needLookup = removals.filter((change) => !change.remoteProfileId).map((change) => change.profile.email);
+    // A customer whose address changed is looked up by both addresses once the imports are
+    // done: the import moves the profile to the new address when external_id finds it
+    // (then nothing is left under the old one), but when the new address already had a
+    // profile of its own, the old profile stays behind and must leave every Tenure list.
+    const removals = changes.filter((change) => change.remove.length > 0 || movedFrom(change));
+    const needLookup = removals.flatMap((change) => {
+      const previous = movedFrom(change);
+      if (previous) return [previous, change.profile.email];
+      return change.remoteProfileId ? [] : [change.profile.email];
+    });
     const found = needLookup.length > 0 ? await profileIdsByEmail(needLookup) : new Map<string, string>();
     const remoteIds = new Map<MemberChange, string | null>();
-    for (const change of removals) {
-      remoteIds.set(change, change.remoteProfileId ?? found.get(change.profile.email.toLowerCase()) ?? null);
-    }
     const removeByList = new Map<string, { ids: string[]; changes: MemberChange[] }>();
-    for (const change of removals) {
-      const id = remoteIds.get(change);
-      if (!id) continue; // Klaviyo has no such profile: it is in no list.
-      for (const segmentKey of change.remove) {
+    const leave = (change: MemberChange, profileId: string, segmentKeys: readonly string[]) => {
+      for (const segmentKey of segmentKeys) {
         const list = targets.get(segmentKey);
         if (!list) continue; // a segment no longer synced has no list to leave
         const group = removeByList.get(list) ?? { ids: [], changes: [] };
-        group.ids.push(id);
+        group.ids.push(profileId);
         group.changes.push(change);
         removeByList.set(list, group);
       }
+    };
+    for (const change of removals) {
+      const previous = movedFrom(change);
+      const id = previous
+        ? (found.get(change.profile.email.toLowerCase()) ?? null)
+        : (change.remoteProfileId ?? found.get(change.profile.email.toLowerCase()) ?? null);
+      remoteIds.set(change, id);
+      if (id) leave(change, id, change.remove); // else Klaviyo has no such profile: it is in no list.
+      // Only once the new address has its profile: a refused import leaves the old one as it is.
+      const left = previous && !failures.has(change) ? found.get(previous.toLowerCase()) : undefined;
+      if (left && left !== id) leave(change, left, [...new Set([...change.add, ...change.keep, ...change.remove])]);
     }
     for (const [list, group] of removeByList) {
       const reason = await removeFromList(list, group.ids);
@@ -580,17 +618,31 @@ export function klaviyoAdapter(apiKey: string, _account: KlaviyoAccount | Record
     });
   }
 
+  // Auth trouble and outages are thrown (the engine keeps the erasures for a later pass);
+  // an answer about this one person is final either way, so it never blocks the others.
   async function erase(people: readonly ErasureTarget[]): Promise<void> {
-    for (const person of people) {
-      // One identifier only: Klaviyo refuses a request naming several.
-      const profile = person.remoteProfileId
-        ? { type: "profile", id: person.remoteProfileId, attributes: {} }
-        : { type: "profile", attributes: { email: person.email } };
-      const answer = await client.request("data-privacy-deletion.create", client.url("/api/data-privacy-deletion-jobs"), {
+    const logger = options.logger ?? consoleLogger;
+    const requestDeletion = (profile: Record<string, unknown>) =>
+      client.request("data-privacy-deletion.create", client.url("/api/data-privacy-deletion-jobs"), {
         method: "POST",
         body: JSON.stringify({ data: { type: "data-privacy-deletion-job", attributes: { profile: { data: profile } } } }),
       });
-      if (answer.status >= 400) throw new Error(refusal("the deletion request", answer));
+    for (const person of people) {
+      // One identifier per request: Klaviyo refuses a request naming several.
+      let answer = person.remoteProfileId
+        ? await requestDeletion({ type: "profile", id: person.remoteProfileId, attributes: {} })
+        : null;
+      // No profile by that id (a stale id): the email may still name one.
+      if ((answer === null || answer.status === 404) && person.email) {
+        answer = await requestDeletion({ type: "profile", attributes: { email: person.email } });
+      }
+      // 404: no such profile (never synced, or deleted already): nothing of theirs is left.
+      if (answer === null || answer.status === 404 || (answer.status >= 200 && answer.status < 300)) continue;
+      // Any other refusal (an address Klaviyo cannot read, ...) will not change on a retry.
+      logger.error("Klaviyo refused a deletion request", {
+        remoteProfileId: person.remoteProfileId,
+        reason: refusal("the deletion request", answer),
+      });
     }
   }
 

@@ -7,11 +7,16 @@
 //   GET  /api/lists (filter name/id, 10 a page)            lists:read        75/s  750/m
 //   POST /api/lists                                        lists:write       10/s  150/m  150/day
 //   GET  /api/lists/{id}                                   lists:read        75/s  750/m
+//   PATCH /api/lists/{id} (rename)                         lists:write       10/s  150/m
 //   POST|DELETE /api/lists/{id}/relationships/profiles    lists:write, profiles:write  10/s 150/m (1,000 a call)
 //   GET  /api/profiles (filter email/id/external_id, 100 a page)  profiles:read  75/s 750/m
 //   POST /api/profile-bulk-import-jobs (10,000 profiles, 5 MB)   lists:write, profiles:write  10/s 150/m
 //   GET  /api/profile-bulk-import-jobs/{id}[/import-errors|/profiles]  10/s 150/m
 //   POST /api/data-privacy-deletion-jobs (one identifier)  data-privacy:write  3/s 60/m
+//
+// Identity on import (Klaviyo's documented upsert, docs/destinations/klaviyo.md): a
+// profile is matched by email first, then by external_id; matched by external_id with
+// another email, the profile's email is updated in place (it keeps its lists).
 //
 // Import jobs live a real lifecycle (queued → processing → complete); a profile whose email
 // contains "invalid" (or is not an address) becomes an import error. Rate limits are
@@ -28,6 +33,7 @@ export type FakeKlaviyoEndpoint =
   | "accounts.get"
   | "lists.get"
   | "list.get"
+  | "list.update"
   | "lists.create"
   | "list-profiles.add"
   | "list-profiles.remove"
@@ -49,6 +55,7 @@ export const FAKE_KLAVIYO_LIMITS: Record<FakeKlaviyoEndpoint, FakeKlaviyoLimit> 
   "accounts.get": { burst: 1, steady: 15 },
   "lists.get": { burst: 75, steady: 750 },
   "list.get": { burst: 75, steady: 750 },
+  "list.update": { burst: 10, steady: 150 },
   "lists.create": { burst: 10, steady: 150, daily: 150 },
   "list-profiles.add": { burst: 10, steady: 150 },
   "list-profiles.remove": { burst: 10, steady: 150 },
@@ -64,6 +71,7 @@ const SCOPES_NEEDED: Record<FakeKlaviyoEndpoint, string[]> = {
   "accounts.get": ["accounts:read"],
   "lists.get": ["lists:read"],
   "list.get": ["lists:read"],
+  "list.update": ["lists:write"],
   "lists.create": ["lists:write"],
   "list-profiles.add": ["lists:write", "profiles:write"],
   "list-profiles.remove": ["lists:write", "profiles:write"],
@@ -99,6 +107,8 @@ export interface FakeKlaviyoOptions {
   apiKeys?: Record<string, { scopes?: readonly string[]; accountId?: string; name?: string }>;
   /** An import job waits queuedMs (default 20), then processes for processingMs (default 30) + its size at profilesPerSecond (default 200,000). */
   jobTiming?: { queuedMs?: number; processingMs?: number; profilesPerSecond?: number };
+  /** The clock of the rate-limit windows (default Date.now): a test pins it to count a burst without racing the wall clock. */
+  now?: () => number;
 }
 
 export interface FakeKlaviyoProfile {
@@ -306,6 +316,7 @@ export async function startFakeKlaviyo(options: FakeKlaviyoOptions = {}): Promis
   const state = new FakeKlaviyoState();
   const limits: Record<FakeKlaviyoEndpoint, FakeKlaviyoLimit> = { ...FAKE_KLAVIYO_LIMITS, ...options.limits };
   const timing = { queuedMs: 20, processingMs: 30, profilesPerSecond: 200_000, ...options.jobTiming };
+  const clock = options.now ?? Date.now;
   const revoked = new Set<string>();
   const scopeOverrides = new Map<string, Set<string>>();
   const counters = new Map<string, { second: number; secondCount: number; minute: number; minuteCount: number; day: number; dayCount: number }>();
@@ -348,7 +359,7 @@ export async function startFakeKlaviyo(options: FakeKlaviyoOptions = {}): Promis
   /** Klaviyo's fixed windows: a second, a minute and (create-list) a day, per account and endpoint. */
   const checkRateLimit = (accountId: string, endpoint: FakeKlaviyoEndpoint): void => {
     const limit = limits[endpoint];
-    const at = Date.now();
+    const at = clock();
     const key = `${accountId}|${endpoint}`;
     const counter = counters.get(key) ?? { second: -1, secondCount: 0, minute: -1, minuteCount: 0, day: -1, dayCount: 0 };
     counters.set(key, counter);
@@ -387,6 +398,7 @@ export async function startFakeKlaviyo(options: FakeKlaviyoOptions = {}): Promis
       if (!id && method === "GET") return { endpoint: "lists.get", params: [] };
       if (!id && method === "POST") return { endpoint: "lists.create", params: [] };
       if (id && !sub && method === "GET") return { endpoint: "list.get", params: [id] };
+      if (id && !sub && method === "PATCH") return { endpoint: "list.update", params: [id] };
       if (id && sub === "relationships" && subsub === "profiles") {
         if (method === "POST") return { endpoint: "list-profiles.add", params: [id] };
         if (method === "DELETE") return { endpoint: "list-profiles.remove", params: [id] };
@@ -617,6 +629,19 @@ export async function startFakeKlaviyo(options: FakeKlaviyoOptions = {}): Promis
       return { status: 200, body: { data: listResource(list), links: { self: `${baseUrl}/api/lists/${list.id}/` } } };
     },
 
+    "list.update": ({ account, params, body }) => {
+      const list = account.lists.get(params[0]);
+      if (!list) throw notFound(`A list with id ${params[0]} does not exist.`);
+      const data = (body as { data?: { type?: string; id?: string; attributes?: { name?: unknown } } } | null)?.data;
+      if (data?.type !== "list") throw invalid("The type must be 'list'.");
+      if (data.id !== list.id) throw invalid("The id in the body must match the id in the URL.");
+      const name = data.attributes?.name;
+      if (typeof name !== "string" || name.trim() === "") throw invalid("'name' must be a non-empty string.");
+      list.name = name;
+      list.updated = now();
+      return { status: 200, body: { data: listResource(list), links: { self: `${baseUrl}/api/lists/${list.id}/` } } };
+    },
+
     "lists.create": ({ account, body }) => {
       const data = (body as { data?: { type?: string; attributes?: { name?: unknown } } } | null)?.data;
       if (data?.type !== "list") throw invalid("The type must be 'list'.");
@@ -750,6 +775,11 @@ export async function startFakeKlaviyo(options: FakeKlaviyoOptions = {}): Promis
       if (typeof profile?.attributes?.email === "string") identifiers.email = profile.attributes.email.toLowerCase();
       if (typeof profile?.attributes?.phone_number === "string") identifiers.phone_number = profile.attributes.phone_number;
       if (Object.keys(identifiers).length !== 1) throw invalid("Exactly one of email, phone_number or id must be provided.");
+      if (identifiers.email !== undefined && !/^[^@\s]+@[^@\s]+\.[^@\s]+$/.test(identifiers.email)) {
+        throw new HttpError(400, "invalid", "Invalid input.", `Invalid email address: ${identifiers.email}`);
+      }
+      // A profile id names one resource: one that does not exist (never did, or deleted already) is a 404.
+      if (identifiers.id !== undefined && !account.profiles.has(identifiers.id)) throw notFound(`A profile with id ${identifiers.id} does not exist.`);
       account.erasures.push(identifiers);
       for (const candidate of [...account.profiles.values()]) {
         const matches =

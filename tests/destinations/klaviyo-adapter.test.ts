@@ -53,6 +53,22 @@ function change(profile: DestinationProfile, parts: Partial<Omit<MemberChange, "
   return { profile, remoteProfileId: null, add: [], remove: [], keep: [], ...parts };
 }
 
+/** A profile created outside Tenure (a Klaviyo sign-up form): an import job sent by hand, awaited to its end. */
+async function importByHand(attributes: Record<string, unknown>): Promise<void> {
+  const headers = { Authorization: `Klaviyo-API-Key ${KEY}`, revision: KLAVIYO_REVISION, "content-type": "application/vnd.api+json" };
+  const answer = await fetch(`${fake.url}/api/profile-bulk-import-jobs`, {
+    method: "POST",
+    headers,
+    body: JSON.stringify({ data: { type: "profile-bulk-import-job", attributes: { profiles: { data: [{ type: "profile", attributes }] } } } }),
+  });
+  const id = ((await answer.json()) as { data: { id: string } }).data.id;
+  for (let status = ""; status !== "complete"; ) {
+    await new Promise((resolve) => setTimeout(resolve, 10));
+    const job = (await (await fetch(`${fake.url}/api/profile-bulk-import-jobs/${id}`, { headers })).json()) as { data: { attributes: { status: string } } };
+    status = job.data.attributes.status;
+  }
+}
+
 async function setUp(segments: Record<string, string> = { champions: "Tenure: Champions" }) {
   const adapter = klaviyoAdapter(KEY, {}, fast());
   const targets = await adapter.ensureTargets(Object.entries(segments).map(([segmentKey, name]) => ({ segmentKey, name, remoteId: null })));
@@ -133,6 +149,22 @@ describe("ensureTargets", () => {
     const byName = await adapter.ensureTargets([{ segmentKey: "champions", name: "Tenure: Champions", remoteId: "GONE01" }]);
     expect(byName.get("champions")).toBe(first.get("champions"));
     expect(fake.state.requestsTo("lists.create")).toHaveLength(2);
+  });
+
+  it("renames a list found by id when the merchant relabelled its segment, keeping its members", async () => {
+    const { adapter, targets } = await setUp();
+    await adapter.push([change(person(1), { add: ["champions"] })], targets);
+    const id = targets.get("champions")!;
+
+    const again = await adapter.ensureTargets([{ segmentKey: "champions", name: "Tenure: Best customers", remoteId: id }]);
+    expect(again.get("champions")).toBe(id);
+    expect([...fake.state.lists().entries()]).toEqual([["Tenure: Best customers", ["customer1@example.com"]]]);
+    expect(fake.state.requestsTo("list.update")).toHaveLength(1);
+    expect(fake.state.requestsTo("lists.create")).toHaveLength(1);
+
+    // Named as asked already: no rename.
+    await adapter.ensureTargets([{ segmentKey: "champions", name: "Tenure: Best customers", remoteId: id }]);
+    expect(fake.state.requestsTo("list.update")).toHaveLength(1);
   });
 
   it("finds a list whose name needs quoting", async () => {
@@ -266,6 +298,65 @@ describe("push", () => {
     expect(fake.state.listMembers("Tenure: Repeat buyer")).toEqual(["customer1@example.com", "customer2@example.com"]);
   });
 
+  it("moves a customer whose email changed: the import updates their profile in place (external_id finds it), lists and all", async () => {
+    const { adapter, targets } = await setUp({ champions: "Tenure: Champions", "at-risk": "Tenure: At risk", repeat: "Tenure: Repeat buyer" });
+    await adapter.push([change(person(1), { add: ["champions", "repeat"] })], targets);
+    const id = fake.state.profile("customer1@example.com")!.id;
+
+    const moved = person(1, { email: "new.address@example.com" });
+    const outcomes = await adapter.push(
+      [change(moved, { previousEmail: "customer1@example.com", remoteProfileId: id, add: ["at-risk"], keep: ["repeat"], remove: ["champions"] })],
+      targets,
+    );
+    expect(outcomes).toEqual([{ customerId: "1001", ok: true, remoteProfileId: id }]);
+    expect(fake.state.profile("customer1@example.com")).toBeUndefined();
+    expect(fake.state.profile("new.address@example.com")).toMatchObject({ id, external_id: "1001" });
+    expect(fake.state.lists()).toEqual(
+      new Map([
+        ["Tenure: Champions", []],
+        ["Tenure: At risk", ["new.address@example.com"]],
+        ["Tenure: Repeat buyer", ["new.address@example.com"]],
+      ]),
+    );
+  });
+
+  it("moves a customer whose new email already had its own profile: the old profile leaves every list, the new one joins the kept ones", async () => {
+    const { adapter, targets } = await setUp({ champions: "Tenure: Champions", "at-risk": "Tenure: At risk", repeat: "Tenure: Repeat buyer" });
+    await adapter.push([change(person(1), { add: ["champions", "repeat", "at-risk"] })], targets);
+    const oldId = fake.state.profile("customer1@example.com")!.id;
+    // The new address signed up through a Klaviyo form before: a profile without external_id.
+    await importByHand({ email: "new.address@example.com" });
+    const newId = fake.state.profile("new.address@example.com")!.id;
+
+    const moved = person(1, { email: "new.address@example.com" });
+    const outcomes = await adapter.push(
+      [change(moved, { previousEmail: "Customer1@example.com", remoteProfileId: oldId, add: [], keep: ["repeat", "at-risk"], remove: ["champions"] })],
+      targets,
+    );
+    expect(outcomes).toEqual([{ customerId: "1001", ok: true, remoteProfileId: newId }]);
+    expect(fake.state.lists()).toEqual(
+      new Map([
+        ["Tenure: Champions", []],
+        ["Tenure: At risk", ["new.address@example.com"]],
+        ["Tenure: Repeat buyer", ["new.address@example.com"]],
+      ]),
+    );
+    // The old profile itself is not deleted (it may hold the merchant's other data), only out of Tenure's lists.
+    expect(fake.state.profile("customer1@example.com")?.id).toBe(oldId);
+  });
+
+  it("leaves the old profile where it is when Klaviyo refuses the new email", async () => {
+    const { adapter, targets } = await setUp();
+    await adapter.push([change(person(1), { add: ["champions"] })], targets);
+
+    const outcomes = await adapter.push(
+      [change(person(1, { email: "typo.invalid@example" }), { previousEmail: "customer1@example.com", keep: ["champions"] })],
+      targets,
+    );
+    expect(outcomes).toEqual([{ customerId: "1001", ok: false, reason: "Invalid input.: Invalid email address: typo.invalid@example" }]);
+    expect(fake.state.listMembers("Tenure: Champions")).toEqual(["customer1@example.com"]);
+  });
+
   it("sends the revision header and the key on every request", async () => {
     const { adapter, targets } = await setUp();
     await adapter.push([change(person(1), { add: ["champions"] })], targets);
@@ -358,6 +449,29 @@ describe("erase", () => {
     expect(fake.state.erased()).toEqual([id, "customer2@example.com"]);
     expect(fake.state.profile("customer1@example.com")).toBeUndefined();
     expect(fake.state.listMembers("Tenure: Champions")).toEqual([]);
+  });
+
+  it("counts a person Klaviyo has no profile for as erased, falls back to the email for a stale id, and logs a refusal without blocking the others", async () => {
+    const logged: { message: string; fields?: Record<string, unknown> }[] = [];
+    const adapter = klaviyoAdapter(KEY, {}, { ...fast(), logger: { info: () => {}, error: (message, fields) => logged.push({ message, fields }) } });
+    const targets = await adapter.ensureTargets([{ segmentKey: "champions", name: "Tenure: Champions", remoteId: null }]);
+    await adapter.push([change(person(1), { add: ["champions"] })], targets);
+
+    await adapter.erase([
+      // A profile id Klaviyo no longer has (404), whose email still names a profile.
+      { email: "customer1@example.com", remoteProfileId: "01STALEPROFILEID0000000000" },
+      // An address Klaviyo cannot read (400): refused, logged, the others go on.
+      { email: "not an address", remoteProfileId: null },
+      // Someone the tool never heard of.
+      { email: "", remoteProfileId: "01NEVERSYNCED0000000000000" },
+      { email: "stranger@example.com", remoteProfileId: null },
+    ]);
+    expect(fake.state.erased()).toEqual(["customer1@example.com", "stranger@example.com"]);
+    expect(fake.state.profile("customer1@example.com")).toBeUndefined();
+    expect(fake.state.listMembers("Tenure: Champions")).toEqual([]);
+    expect(logged).toHaveLength(1);
+    expect(logged[0].message).toBe("Klaviyo refused a deletion request");
+    expect(String(logged[0].fields?.reason)).toContain("Klaviyo refused the deletion request (400)");
   });
 
   it("throws DestinationAuthError when the key may not delete", async () => {

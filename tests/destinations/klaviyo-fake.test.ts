@@ -41,8 +41,11 @@ describe("the fake Klaviyo", () => {
   });
 
   it("enforces the burst per account and endpoint with 429 and Retry-After", async () => {
-    // Aligned to the start of a second, so all four calls land in one burst window.
-    await new Promise((resolve) => setTimeout(resolve, 1_000 - (Date.now() % 1_000)));
+    // The fake's clock pinned inside one second: all four calls land in one burst window
+    // however slowly they run.
+    await fake.close();
+    let clock = Date.UTC(2026, 11, 6, 12, 0, 0, 250);
+    fake = await startFakeKlaviyo({ limits: { "lists.get": { burst: 3, steady: 5 } }, now: () => clock });
     const statuses = [];
     for (let i = 0; i < 4; i += 1) statuses.push(await call("/api/lists"));
     expect(statuses.map((answer) => answer.status)).toEqual([200, 200, 200, 429]);
@@ -51,6 +54,13 @@ describe("the fake Klaviyo", () => {
     expect(body.errors[0].code).toBe("throttled");
     // Another key is another account: its own budget.
     expect((await call("/api/lists", { key: "pk_someone_else" })).status).toBe(200);
+    // The next second opens a new burst window; the minute's 5 are then used up.
+    clock += 1_000;
+    expect((await call("/api/lists")).status).toBe(200);
+    expect((await call("/api/lists")).status).toBe(200);
+    const steady = await call("/api/lists");
+    expect(steady.status).toBe(429);
+    expect(steady.headers.get("retry-after")).toBe("59");
   });
 
   it("runs an import job queued → processing → complete, with errors for bad emails", async () => {
