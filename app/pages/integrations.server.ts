@@ -60,6 +60,7 @@ function card(kind: DestinationKindName, row: DestinationStatusRow | undefined, 
     connected: row !== undefined,
     status: row?.status ?? null,
     notice: row?.notice ?? null,
+    pausedForSetup: row?.status === "paused" && account.pausedFor === "setup",
     accountName: stringOf(account.name) ?? stringOf(account.accountName) ?? stringOf(account.organizationName),
     audience: audienceId ? { id: audienceId, name: stringOf(account.audienceName) } : null,
     consentScope: row?.consentScope === "all" ? "all" : "subscribed",
@@ -91,7 +92,9 @@ export async function loadIntegrationsPage(pool: pg.Pool, shop: string, options:
     ),
   );
   const mailchimp = destinations.find((d) => d.kind === "mailchimp");
-  if (mailchimp?.connected && mailchimp.status !== "paused" && (mailchimp.audience === null || options.chooseAudience)) {
+  // A setup pause (the audience is missing or was deleted) ends with a new audience: offer them.
+  const canChoose = mailchimp?.connected === true && (mailchimp.status !== "paused" || mailchimp.pausedForSetup);
+  if (mailchimp && canChoose && (mailchimp.audience === null || mailchimp.pausedForSetup || options.chooseAudience)) {
     // The one read that leaves Tenure: only while an audience is to be chosen.
     try {
       mailchimp.audiences = await listAudiences(pool, shop);

@@ -35,6 +35,8 @@ export interface DestinationCardData {
   /** 'active' | 'paused'; null when not connected. */
   status: string | null;
   notice: string | null;
+  /** Paused because the Mailchimp audience is missing or was deleted (not the key): choosing an audience resumes it. */
+  pausedForSetup: boolean;
   /** The account's name as the tool reported it, when it did. */
   accountName: string | null;
   /** Mailchimp: the audience chosen (id and name), null before the choice. */

@@ -334,6 +334,20 @@ describe("integrations page action: connecting against the fakes (HTTP boundary)
     const after = await loadIntegrationsPage(pool(), shop);
     expect(after.destinations[1]).toMatchObject({ audience: { id: FAKE_AUDIENCE_ID, name: "Newsletter" }, audiences: null });
 
+    // Paused because the audience went missing (a setup pause, not the key): the page offers
+    // the audiences again, and choosing one resumes the sync.
+    await pool().query(
+      `UPDATE "Destination" SET status = 'paused', notice = 'The Mailchimp audience Newsletter no longer exists.', account = account || '{"pausedFor": "setup"}'
+       WHERE shop = $1 AND kind = 'mailchimp'`,
+      [shop],
+    );
+    const pausedPage = await loadIntegrationsPage(pool(), shop);
+    expect(pausedPage.destinations[1]).toMatchObject({ status: "paused", pausedForSetup: true, audiences: [{ id: FAKE_AUDIENCE_ID, name: "Newsletter", memberCount: 0 }] });
+    expect(pausedPage.destinations[0].pausedForSetup).toBe(false);
+    const resumed = await submitIntegrations(pool(), shop, post({ intent: "audience", kind: "mailchimp", audienceId: FAKE_AUDIENCE_ID }), APP_URL);
+    expect(resumed.result.ok).toBe(true);
+    expect((await loadIntegrationsPage(pool(), shop)).destinations[1]).toMatchObject({ status: "active", pausedForSetup: false, notice: null });
+
     const disconnected = await submitIntegrations(pool(), shop, post({ intent: "disconnect", kind: "klaviyo" }), APP_URL);
     expect(disconnected.result.ok).toBe(true);
     expect((await loadIntegrationsPage(pool(), shop)).destinations[0].connected).toBe(false);

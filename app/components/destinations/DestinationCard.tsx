@@ -93,10 +93,15 @@ export function DestinationCard({
         {paused && (
           <Banner tone="critical" title={`Sync to ${destination.label} is paused`}>
             <p>{destination.notice ?? `${destination.label} refused Tenure's key.`}</p>
-            <p>Reconnect: paste a valid key below. Pending changes are kept and sent as soon as the key works.</p>
+            <p>
+              {destination.pausedForSetup
+                ? "Choose an audience below to resume. Pending changes are kept and sent as soon as it is chosen."
+                : "Reconnect: paste a valid key below. Pending changes are kept and sent as soon as the key works."}
+            </p>
           </Banner>
         )}
-        {(!destination.connected || paused) && (
+        {destination.pausedForSetup && <AudienceForm destination={destination} busy={busy("audience")} send={send} />}
+        {(!destination.connected || (paused && !destination.pausedForSetup)) && (
           <ConnectForm destination={destination} busy={busy("connect")} send={send} clearAfter={result?.ok === true && result.intent === "connect"} />
         )}
         {destination.connected && !paused && needsAudience && <AudienceForm destination={destination} busy={busy("audience")} send={send} />}
