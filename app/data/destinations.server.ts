@@ -13,15 +13,21 @@ const MARK_CHANGES_SQL = `WITH marked AS (
   INSERT INTO "DestinationOutbox" ("destinationId", "customerId", "changedAt")
   SELECT d.id, c.id, clock_timestamp() AT TIME ZONE 'UTC' FROM "Destination" AS d CROSS JOIN unnest($2::bigint[]) AS c(id)
   WHERE d.shop = $1
+    AND (EXISTS (SELECT 1 FROM "DestinationMember" AS dm WHERE dm."destinationId" = d.id AND dm."customerId" = c.id)
+         OR EXISTS (SELECT 1 FROM "CustomerMetrics" AS m JOIN "DestinationSegment" AS s ON s."destinationId" = d.id
+                    WHERE m.shop = $1 AND m."customerId" = c.id AND (s."segmentKey" = m.segment OR s."segmentKey" = ANY(m.behaviours))))
   ON CONFLICT ("destinationId", "customerId") DO UPDATE
     SET "changedAt" = GREATEST(EXCLUDED."changedAt", "DestinationOutbox"."changedAt" + interval '1 millisecond')
   RETURNING "destinationId")
 SELECT DISTINCT "destinationId"::text AS id FROM marked`;
 
 /**
- * Puts these customers in the outbox of every destination of the shop; returns the ids of
- * the destinations marked. One prepared statement: a shop without destinations costs one
- * index probe (the live recompute runs it on every write).
+ * Puts these customers in the outbox of every destination of the shop that has something
+ * to do for them: those in one of its chosen segments (after the recompute's write, in its
+ * transaction) or held by it (a customer who left a segment, or whose consent or email
+ * changed, is held if the destination has them). Anyone else changes nothing there. Returns
+ * the ids of the destinations marked. One prepared statement: a shop without destinations
+ * costs one index probe (the live recompute runs it on every write).
  */
 export async function markDestinationChanges(db: Queryable, shop: string, customerIds: readonly string[]): Promise<string[]> {
   if (customerIds.length === 0) return [];
@@ -38,25 +44,39 @@ export async function shopDestinationIds(db: Queryable, shop: string): Promise<s
 // ------------------------------------------------------------------ redaction and uninstall
 
 /**
- * customers/redact, inside the redaction's transaction: what each destination of the shop
- * holds of the customer becomes an erasure request (email and remote id, kept only until
- * the destination confirmed), and their member and outbox rows go. Returns the ids of the
- * destinations with an erasure to request.
+ * customers/redact, inside the redaction's transaction: every destination of the shop gets
+ * an erasure request for the customer (email and remote id, kept only until the destination
+ * confirmed): with the email it holds when it has a member row, else with `customerEmail`
+ * (the customer's stored email, read before their row went), because a push that reached
+ * the tool and then failed leaves no member row. An erasure of someone the tool never had
+ * is harmless (the adapters take a 404 as done). Without either email nothing can be asked.
+ * The customer's member, outbox and failure rows go. Returns the ids of the destinations
+ * with an erasure to request.
  */
-export async function recordDestinationErasures(tx: RawTx, shop: string, customerId: bigint): Promise<string[]> {
+export async function recordDestinationErasures(tx: RawTx, shop: string, customerId: bigint, customerEmail: string | null): Promise<string[]> {
+  const email = customerEmail === null || customerEmail.trim() === "" ? null : customerEmail.trim();
   const rows = await tx.$queryRaw<{ id: string }[]>`
     WITH gone AS (
       DELETE FROM "DestinationMember" AS m USING "Destination" AS d
       WHERE d.id = m."destinationId" AND d.shop = ${shop} AND m."customerId" = ${customerId}::bigint
-      RETURNING m."destinationId", m."customerId", m.email, m."remoteProfileId"),
+      RETURNING m."destinationId", m.email, m."remoteProfileId"),
+    targets AS (
+      SELECT d.id AS "destinationId", COALESCE(g.email, ${email}::text) AS email, g."remoteProfileId"
+      FROM "Destination" AS d LEFT JOIN gone AS g ON g."destinationId" = d.id
+      WHERE d.shop = ${shop} AND COALESCE(g.email, ${email}::text) IS NOT NULL
+        -- A Mailchimp destination that never had an audience was never sent anyone.
+        AND (g."destinationId" IS NOT NULL OR d.kind <> 'mailchimp' OR d.account ? 'audienceId')),
     recorded AS (
       INSERT INTO "DestinationErasure" ("destinationId", "customerId", email, "remoteProfileId")
-      SELECT "destinationId", "customerId", email, "remoteProfileId" FROM gone
+      SELECT "destinationId", ${customerId}::bigint, email, "remoteProfileId" FROM targets
       RETURNING "destinationId")
     SELECT DISTINCT "destinationId"::text AS id FROM recorded`;
   await tx.$executeRaw`
     DELETE FROM "DestinationOutbox" AS o USING "Destination" AS d
     WHERE d.id = o."destinationId" AND d.shop = ${shop} AND o."customerId" = ${customerId}::bigint`;
+  await tx.$executeRaw`
+    DELETE FROM "DestinationFailure" AS f USING "Destination" AS d
+    WHERE d.id = f."destinationId" AND d.shop = ${shop} AND f."customerId" = ${customerId}::bigint`;
   return rows.map((row) => row.id);
 }
 
@@ -80,9 +100,45 @@ export interface DestinationRow {
   account: Record<string, unknown>;
   consentScope: "subscribed" | "all";
   connectedAt: Date;
+  /** A full pass is wanted since then (as stored, text: the pass clears it only if still this value); null: none. */
+  fullWantedAt: string | null;
+  fullWantedReason: FullPassReason | null;
 }
 
-const DESTINATION_COLUMNS = `id::text AS id, shop, kind, status, notice, "sealedCredentials", account, "consentScope", "connectedAt"`;
+const DESTINATION_COLUMNS = `id::text AS id, shop, kind, status, notice, "sealedCredentials", account, "consentScope", "connectedAt",
+  "fullWantedAt"::text AS "fullWantedAt", "fullWantedReason"`;
+
+export type FullPassReason = "initial" | "refit" | "manual" | "settings";
+
+// Each request marks a new time, even within one millisecond of the last (as the outbox
+// does): a full pass clears the mark only if it is still the one it read, so a request that
+// lands during a pass is kept for the next one. An "initial" request waiting stays initial
+// (its lists are still to be filled).
+const WANT_FULL_SET = `"fullWantedAt" = GREATEST(clock_timestamp() AT TIME ZONE 'UTC', "fullWantedAt" + interval '1 millisecond'),
+  "fullWantedReason" = CASE WHEN "fullWantedAt" IS NOT NULL AND "fullWantedReason" = 'initial' THEN 'initial' ELSE $2 END`;
+
+/**
+ * Records that the destination wants a full pass (durable: the sweep enqueues one for every
+ * active destination where it is set). Call it in the transaction of the change that needs it.
+ */
+export async function wantFullPass(db: Queryable, id: string, reason: FullPassReason): Promise<void> {
+  await db.query(`UPDATE "Destination" SET ${WANT_FULL_SET} WHERE id = $1::bigint`, [id, reason]);
+}
+
+/** wantFullPass for every destination of the shop (a refit); returns their ids. */
+export async function wantShopFullPasses(db: Queryable, shop: string, reason: FullPassReason): Promise<string[]> {
+  const result = await db.query<{ id: string }>(`UPDATE "Destination" SET ${WANT_FULL_SET} WHERE shop = $1 RETURNING id::text AS id`, [shop, reason]);
+  return result.rows.map((row) => row.id).sort((a, b) => Number(a) - Number(b));
+}
+
+/** A full pass that ran to its end clears the request it read (`seen`), unless a newer one came meanwhile. */
+export async function clearFullWantedIfUnchanged(db: Queryable, id: string, seen: string): Promise<boolean> {
+  const result = await db.query(
+    `UPDATE "Destination" SET "fullWantedAt" = NULL, "fullWantedReason" = NULL WHERE id = $1::bigint AND "fullWantedAt" = $2::timestamp`,
+    [id, seen],
+  );
+  return (result.rowCount ?? 0) > 0;
+}
 
 export async function readDestination(db: Queryable, id: string): Promise<DestinationRow | null> {
   const result = await db.query<DestinationRow>(`SELECT ${DESTINATION_COLUMNS} FROM "Destination" WHERE id = $1::bigint`, [id]);
@@ -173,17 +229,32 @@ export async function deleteDestination(db: Queryable, id: string): Promise<void
   await db.query(`DELETE FROM "Destination" WHERE id = $1::bigint`, [id]);
 }
 
-/** Destinations with outbox rows older than `olderThanSeconds` or erasures waiting (the sweep). */
-export async function destinationsWithWork(db: Queryable, olderThanSeconds: number): Promise<{ id: string; changes: boolean; erasures: boolean }[]> {
-  const result = await db.query<{ id: string; changes: boolean; erasures: boolean }>(
+export interface DestinationWork {
+  id: string;
+  changes: boolean;
+  erasures: boolean;
+  /** The full pass wanted (its reason), or null. */
+  full: FullPassReason | null;
+}
+
+/**
+ * Active destinations with outbox rows older than `olderThanSeconds`, erasures waiting or a
+ * full pass wanted (the sweep). A Mailchimp destination without a chosen audience has
+ * nowhere to send anything yet: it is left out (its work waits for the audience).
+ */
+export async function destinationsWithWork(db: Queryable, olderThanSeconds: number): Promise<DestinationWork[]> {
+  const result = await db.query<DestinationWork>(
     `SELECT d.id::text AS id,
             EXISTS (SELECT 1 FROM "DestinationOutbox" o WHERE o."destinationId" = d.id
                     AND o."changedAt" < (now() AT TIME ZONE 'UTC') - make_interval(secs => $1)) AS changes,
-            EXISTS (SELECT 1 FROM "DestinationErasure" e WHERE e."destinationId" = d.id) AS erasures
-     FROM "Destination" AS d WHERE d.status = 'active'`,
+            EXISTS (SELECT 1 FROM "DestinationErasure" e WHERE e."destinationId" = d.id) AS erasures,
+            CASE WHEN d."fullWantedAt" IS NULL THEN NULL ELSE COALESCE(d."fullWantedReason", 'settings') END AS full
+     FROM "Destination" AS d
+     WHERE d.status = 'active' AND (d.kind <> 'mailchimp' OR jsonb_typeof(d.account -> 'audienceId') = 'string')
+     ORDER BY d.id`,
     [olderThanSeconds],
   );
-  return result.rows.filter((row) => row.changes || row.erasures);
+  return result.rows.filter((row) => row.changes || row.erasures || row.full !== null);
 }
 
 // ------------------------------------------------------------------ segments (targets)
@@ -284,6 +355,21 @@ export async function readOutboxBatch(
        AND ($3::timestamp IS NULL OR ("changedAt", "customerId") > ($3::timestamp, $4::bigint))
      ORDER BY "changedAt", "customerId" LIMIT $5`,
     [destinationId, until.toISOString(), after?.changedAt ?? null, after?.customerId ?? "0", limit],
+  );
+  return result.rows;
+}
+
+/**
+ * The outbox rows of these customers, read by a full pass BEFORE it reads their state: the
+ * comparison then covers each change, and each row leaves only if unchanged since (a change
+ * committed meanwhile keeps its row for the next pass).
+ */
+export async function readOutboxOf(db: Queryable, destinationId: string, customerIds: readonly string[]): Promise<OutboxEntry[]> {
+  if (customerIds.length === 0) return [];
+  const result = await db.query<OutboxEntry>(
+    `SELECT "customerId"::text AS "customerId", "changedAt"::text AS "changedAt" FROM "DestinationOutbox"
+     WHERE "destinationId" = $1::bigint AND "customerId" = ANY($2::bigint[]) ORDER BY "customerId"`,
+    [destinationId, customerIds],
   );
   return result.rows;
 }
@@ -535,6 +621,22 @@ export async function finishDestinationRun(db: Queryable, runId: string, status:
      WHERE id = $1::bigint`,
     [runId, status, counts.compared, counts.sent, counts.failed, counts.leftOut, error],
   );
+}
+
+/** What an interrupted run says on the Destinations page. */
+export const INTERRUPTED_RUN_ERROR = "interrupted (the worker stopped mid-pass); the next pass continues";
+
+/**
+ * The destination's runs still 'running' fail as interrupted: called holding the pass lock,
+ * so none of them is running any more (its worker died mid-pass). Returns how many.
+ */
+export async function failInterruptedRuns(db: Queryable, destinationId: string): Promise<number> {
+  const result = await db.query(
+    `UPDATE "DestinationRun" SET status = 'failed', error = $2, "finishedAt" = now() AT TIME ZONE 'UTC'
+     WHERE "destinationId" = $1::bigint AND status = 'running'`,
+    [destinationId, INTERRUPTED_RUN_ERROR],
+  );
+  return result.rowCount ?? 0;
 }
 
 /** Runs older than `days` go (their failures with them), except each destination's latest. */

@@ -10,6 +10,7 @@ import {
   resumeDestination,
   setDestinationConsentScope,
   upsertDestination,
+  wantFullPass,
 } from "~/data/destinations.server";
 import { pgTransaction } from "~/db/pg.server";
 import { errorMessage } from "~/lib/log.server";
@@ -46,7 +47,11 @@ async function connected(pool: pg.Pool, shop: string, kind: DestinationKind) {
   return destination;
 }
 
-/** Asks for a pass; Redis being down is reported to the caller (the sweep would only pick outbox rows up, not a full pass). */
+/**
+ * Asks for a pass; Redis being down is reported to the caller. A full pass is also recorded
+ * on the destination (wantFullPass, with the change that needs it), so the sweep asks for it
+ * again whatever becomes of this job.
+ */
 async function enqueue(job: DestinationJob): Promise<void> {
   await enqueueDestination(job);
 }
@@ -71,9 +76,16 @@ export async function connectDestination(pool: pg.Pool, shop: string, kind: stri
     if (error instanceof SecretError) return { ok: false, reason: `Tenure cannot store API keys on this server: ${error.message}` };
     throw error;
   }
-  const destination = await upsertDestination(pool, { shop, kind: checked, sealedCredentials: sealed, account: verification.account });
+  // A (re)connected destination compares everyone: while it was paused or disconnected, a
+  // full pass it was asked for may not have run.
+  const destination = await pgTransaction(pool, async (_tx, client) => {
+    const row = await upsertDestination(client, { shop, kind: checked, sealedCredentials: sealed, account: verification.account });
+    await wantFullPass(client, row.id, "settings");
+    return row;
+  });
   await enqueue({ task: "changes", destinationId: destination.id });
   await enqueue({ task: "erase", destinationId: destination.id });
+  await enqueue({ task: "full", destinationId: destination.id, reason: "settings" });
   return { ok: true };
 }
 
@@ -99,9 +111,13 @@ export async function chooseAudience(pool: pg.Pool, shop: string, audienceId: st
   const pausedForSetup = destination.status === "paused" && destination.account.pausedFor === "setup";
   if (destination.account.audienceId === audience.id) {
     if (pausedForSetup) {
-      await resumeDestination(pool, destination.id);
+      await pgTransaction(pool, async (_tx, client) => {
+        await resumeDestination(client, destination.id);
+        await wantFullPass(client, destination.id, "settings");
+      });
       await enqueue({ task: "changes", destinationId: destination.id });
       await enqueue({ task: "erase", destinationId: destination.id });
+      await enqueue({ task: "full", destinationId: destination.id, reason: "settings" });
     }
     return;
   }
@@ -115,6 +131,7 @@ export async function chooseAudience(pool: pg.Pool, shop: string, audienceId: st
     await mergeDestinationAccount(client, destination.id, { audienceId: audience.id, audienceName: audience.name });
     await forgetDestinationMembers(client, destination.id);
     if (pausedForSetup) await resumeDestination(client, destination.id);
+    await wantFullPass(client, destination.id, "initial");
   });
   await enqueue({ task: "full", destinationId: destination.id, reason: "initial" });
 }
@@ -144,7 +161,11 @@ export async function setDestinationSegments(pool: pg.Pool, shop: string, kind: 
   const unknown = segmentKeys.filter((key) => !SEGMENT_KEYS.has(key));
   if (unknown.length > 0) throw new DestinationRequestError(`unknown segment ${unknown.map((k) => `"${k}"`).join(", ")}`);
   const destination = await connected(pool, shop, checkedKind(kind));
-  const change = await pgTransaction(pool, (_tx, client) => replaceDestinationSegments(client, destination.id, [...new Set(segmentKeys)]));
+  const change = await pgTransaction(pool, async (_tx, client) => {
+    const replaced = await replaceDestinationSegments(client, destination.id, [...new Set(segmentKeys)]);
+    if (replaced.added.length > 0 || replaced.removed.length > 0) await wantFullPass(client, destination.id, replaced.added.length > 0 ? "initial" : "settings");
+    return replaced;
+  });
   if (change.added.length > 0) await enqueue({ task: "full", destinationId: destination.id, reason: "initial" });
   else if (change.removed.length > 0) await enqueue({ task: "full", destinationId: destination.id, reason: "settings" });
   return change;
@@ -155,18 +176,39 @@ export async function setConsentScope(pool: pg.Pool, shop: string, kind: string,
   if (scope !== "subscribed" && scope !== "all") throw new DestinationRequestError(`consent scope must be "subscribed" or "all", not "${String(scope)}"`);
   const destination = await connected(pool, shop, checkedKind(kind));
   if (destination.consentScope === scope) return;
-  await setDestinationConsentScope(pool, destination.id, scope);
+  await pgTransaction(pool, async (_tx, client) => {
+    await setDestinationConsentScope(client, destination.id, scope);
+    await wantFullPass(client, destination.id, "settings");
+  });
   await enqueue({ task: "full", destinationId: destination.id, reason: "settings" });
 }
 
 /** "Sync now": every customer compared with what the destination holds. */
 export async function requestSync(pool: pg.Pool, shop: string, kind: string): Promise<void> {
   const destination = await connected(pool, shop, checkedKind(kind));
+  await wantFullPass(pool, destination.id, "manual");
   await enqueue({ task: "full", destinationId: destination.id, reason: "manual" });
 }
 
-/** Stops the sync and deletes the key (and what Tenure recorded of the destination). The tool's lists stay. */
+/**
+ * Stops the sync and deletes the key (and what Tenure recorded of the destination). The
+ * tool's lists stay. Refused while redacted customers are still to be deleted from the tool:
+ * disconnecting would drop those requests, so they run first (asked for here) and the
+ * merchant disconnects once they are done.
+ */
 export async function disconnectDestination(pool: pg.Pool, shop: string, kind: string): Promise<void> {
-  const destination = await readShopDestination(pool, shop, checkedKind(kind));
-  if (destination) await deleteDestination(pool, destination.id);
+  const checked = checkedKind(kind);
+  const destination = await readShopDestination(pool, shop, checked);
+  if (!destination) return;
+  const pending = await countErasures(pool, destination.id);
+  if (pending > 0) {
+    await enqueue({ task: "erase", destinationId: destination.id }).catch(() => {});
+    const label = checked === "klaviyo" ? "Klaviyo" : "Mailchimp";
+    const waiting = destination.status === "paused" ? "sync is paused: resume it (see its notice) so they can run, then disconnect" : "try again in a few minutes";
+    // No final period: the page adds ". Nothing was changed."
+    throw new DestinationRequestError(
+      `Tenure must first delete ${pending} redacted customer${pending === 1 ? "" : "s"} from ${label} (customers who asked the shop to forget them), and ${label} has not confirmed it yet: ${waiting}`,
+    );
+  }
+  await deleteDestination(pool, destination.id);
 }

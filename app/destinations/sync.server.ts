@@ -1,17 +1,19 @@
 import { createHash } from "node:crypto";
 import type pg from "pg";
-import { minorToMajor } from "~/analytics/money";
 import {
   type CustomerSyncState,
   type DestinationRow,
+  type FullPassReason,
   type MemberWrite,
   type OutboxEntry,
   type RunCounts,
   type RunKind,
   countFullCandidates,
+  clearFullWantedIfUnchanged,
   countOutbox,
   deleteErasures,
   deleteOutboxIfUnchanged,
+  failInterruptedRuns,
   finishDestinationRun,
   forgetEmptyRetiredTargets,
   noteErasureFailure,
@@ -23,6 +25,7 @@ import {
   fullPassGroups,
   readFullBatch,
   readOutboxBatch,
+  readOutboxOf,
   recordDestinationFailures,
   saveSegmentRemoteIds,
   startDestinationRun,
@@ -34,7 +37,7 @@ import {
 } from "~/data/destinations.server";
 import { loadMetricsSettings } from "~/data/settings.server";
 import { checkOut, clientTransaction } from "~/db/pg.server";
-import { segmentName } from "~/display/segment-names";
+import { type ProfileShop, destinationSegmentName, tenureProfileProperties } from "~/display/profile-properties";
 import { type Logger, errorMessage, silentLogger } from "~/lib/log.server";
 import {
   DESTINATION_KINDS,
@@ -45,7 +48,6 @@ import {
   type DestinationProfile,
   type MemberChange,
   type SegmentTarget,
-  type TenureProfileProperties,
 } from "./adapter";
 import { type AdapterFactory, createAdapter } from "./adapters.server";
 import { SecretError, destinationSecretContext, openSecret, sealSecret } from "./secrets.server";
@@ -63,7 +65,7 @@ export interface SyncDeps {
   logger?: Logger;
 }
 
-export type FullReason = "initial" | "refit" | "manual" | "settings";
+export type FullReason = FullPassReason;
 
 export interface PassResult {
   /**
@@ -96,18 +98,27 @@ export function pauseNotice(kind: string, reason: string, cause: DestinationAuth
 
 const emptyCounts = (): RunCounts => ({ compared: 0, sent: 0, failed: 0, leftOut: 0 });
 
-/** Runs `work` holding the destination's pass lock on a connection of its own. */
+/**
+ * Runs `work` holding the destination's pass lock on a connection of its own. Runs still
+ * 'running' are failed as interrupted first: the lock is ours, so their worker died. A lock
+ * that could not be released never returns to the pool: its connection is destroyed (which
+ * ends the session and its lock).
+ */
 async function withDestinationLock<T>(pool: pg.Pool, destinationId: string, work: (client: pg.PoolClient) => Promise<T>): Promise<T> {
   const client = await checkOut(pool);
+  let releaseError: Error | undefined;
   try {
     if (!(await tryLockDestination(client, destinationId))) throw new DestinationBusyError(destinationId);
     try {
+      await failInterruptedRuns(client, destinationId);
       return await work(client);
     } finally {
-      await unlockDestination(client, destinationId).catch(() => {});
+      await unlockDestination(client, destinationId).catch((error: unknown) => {
+        releaseError = error instanceof Error ? error : new Error(String(error));
+      });
     }
   } finally {
-    client.release();
+    client.release(releaseError);
   }
 }
 
@@ -147,37 +158,7 @@ async function openDestination(client: pg.PoolClient, destinationId: string, dep
 
 // ------------------------------------------------------------------ desired state
 
-interface ShopView {
-  currency: string;
-  labels: Record<string, string>;
-  horizonDays: number;
-}
-
-const major = (minor: string | null, currency: string): number | null => (minor === null ? null : minorToMajor(Number(minor), currency));
-
-/**
- * Expected spend over the next 12 months, major units. The stored prediction is over the
- * shop's horizon (Settings, 365 days by default), discounted as the pages show it; with
- * another horizon the 12-month figure is expected orders in 365 days x expected order value
- * (undiscounted), which both stored columns give without refitting (README.md).
- */
-function predictedValue12m(state: CustomerSyncState, shop: ShopView): number | null {
-  if (shop.horizonDays === 365) return major(state.predictedClvMinor, shop.currency);
-  if (state.expectedPurchases365d === null || state.expectedOrderValueMinor === null) return null;
-  return major(String(Math.round(state.expectedPurchases365d * Number(state.expectedOrderValueMinor))), shop.currency);
-}
-
-export function profileProperties(state: CustomerSyncState, shop: ShopView): TenureProfileProperties {
-  return {
-    tenure_rfm_segment: state.segment === null ? null : segmentName(state.segment, shop.labels),
-    tenure_behaviours: state.behaviours.map((key) => segmentName(key, shop.labels)),
-    tenure_predicted_value_12m: predictedValue12m(state, shop),
-    tenure_historic_value: major(state.netSpentMinor, shop.currency) ?? 0,
-    tenure_chance_of_ordering_90d: state.chanceOfOrder90d,
-    tenure_p_alive: state.pAlive,
-    tenure_next_order_date: state.expectedNextOrderDay,
-  };
-}
+type ShopView = ProfileShop;
 
 /** The chosen segments the customer is in (whatever their consent). */
 const segmentsOf = (state: CustomerSyncState, chosen: ReadonlySet<string>): string[] =>
@@ -212,8 +193,10 @@ export function compareCustomer(state: CustomerSyncState, chosen: ReadonlySet<st
     lastName: state.lastName,
     phone: state.phone,
     emailConsentState: state.emailConsentState,
-    properties: profileProperties(state, shop),
+    properties: tenureProfileProperties(state, shop),
   };
+  // The destination holds the customer under another address: the adapter finds them by it.
+  const previousEmail = state.member !== null && state.member.email.trim().toLowerCase() !== email.toLowerCase() ? state.member.email : null;
   const hash = syncHash(profile, desired);
   const leftOut = !state.sendable && inChosen.length > 0;
   if (desired.length === 0 && state.member === null) return { change: null, desired, hash, leftOut };
@@ -222,6 +205,7 @@ export function compareCustomer(state: CustomerSyncState, chosen: ReadonlySet<st
     change: {
       profile,
       remoteProfileId: state.member?.remoteProfileId ?? null,
+      ...(previousEmail === null ? {} : { previousEmail }),
       add: desired.filter((key) => !held.includes(key)),
       remove: held.filter((key) => !desired.includes(key)),
       keep: desired.filter((key) => held.includes(key)),
@@ -255,7 +239,7 @@ interface PassContext {
 /** Targets ensured remotely; returns segmentKey -> remote id, the retired targets included (their members leave them). */
 async function ensureTargets(client: pg.PoolClient, destination: DestinationRow, adapter: DestinationAdapter, shop: ShopView): Promise<Map<string, string>> {
   const rows = await readDestinationSegments(client, destination.id);
-  const targets: SegmentTarget[] = rows.map((row) => ({ segmentKey: row.segmentKey, name: `Tenure: ${segmentName(row.segmentKey, shop.labels)}`, remoteId: row.remoteId }));
+  const targets: SegmentTarget[] = rows.map((row) => ({ segmentKey: row.segmentKey, name: destinationSegmentName(row.segmentKey, shop.labels), remoteId: row.remoteId }));
   const ensured = targets.length === 0 ? new Map<string, string>() : await adapter.ensureTargets(targets);
   await saveSegmentRemoteIds(
     client,
@@ -274,7 +258,7 @@ export const MAX_BATCHES_IN_FLIGHT = 3;
 
 interface Candidates {
   customerIds: readonly string[];
-  /** A changes pass's outbox rows (they leave once sent, each only if unchanged); null in a full pass. */
+  /** The candidates' outbox rows, read before their state (they leave once sent, each only if unchanged). */
   outbox: readonly OutboxEntry[] | null;
 }
 
@@ -399,7 +383,8 @@ export async function runDestinationPass(deps: SyncDeps, destinationId: string, 
     const shop: ShopView = { currency: settings.currency, labels: settings.segmentLabels, horizonDays: settings.horizonDays };
     const chosen = new Set((await readDestinationSegments(client, destination.id)).map((s) => s.segmentKey));
     const until = await databaseNow(client);
-    const runKind: RunKind = kind === "changes" ? "changes" : reason === "initial" ? "initial" : "full";
+    const initial = reason === "initial" || (reason !== null && destination.fullWantedReason === "initial");
+    const runKind: RunKind = kind === "changes" ? "changes" : initial ? "initial" : "full";
     const total = kind === "changes" ? await countOutbox(client, destination.id, until) : await countFullCandidates(client, destination.shop, destination.id, [...chosen]);
     // An empty outbox (its changes sent by the previous pass) is not a run worth showing.
     if (kind === "changes" && total === 0) return { status: "done", runId: null, counts: emptyCounts() };
@@ -433,7 +418,8 @@ export async function runDestinationPass(deps: SyncDeps, destinationId: string, 
             const ids = await serial(() => readFullBatch(client, destination.shop, destination.id, [...chosen], group, after, batchSize));
             if (ids.length > 0) {
               after = ids[ids.length - 1]!;
-              return { customerIds: ids, outbox: null };
+              // Read before their state (prepareBatch): the comparison covers these changes.
+              return { customerIds: ids, outbox: await serial(() => readOutboxOf(client, destination.id, ids)) };
             }
             groups.shift();
             after = "0";
@@ -441,6 +427,8 @@ export async function runDestinationPass(deps: SyncDeps, destinationId: string, 
           return null;
         });
         await forgetEmptyRetiredTargets(client, destination.id);
+        // The request this pass read is done; one made since stays for the next pass.
+        if (destination.fullWantedAt !== null) await clearFullWantedIfUnchanged(client, destination.id, destination.fullWantedAt);
       }
       await finishDestinationRun(client, runId, "done", counts);
       return { status: "done", runId, counts };

@@ -29,7 +29,7 @@ export interface RedactionReport {
   customers: number;
   deliveriesScrubbed: number;
   dataRequests: number;
-  /** Destinations (email tools) that held the customer: their deletion is requested after commit. */
+  /** Destinations (email tools) asked to erase the customer: their deletion is requested after commit. */
   erasureDestinations: string[];
 }
 
@@ -53,15 +53,18 @@ export async function redactCustomer(db: Db, shop: string, request: RedactCustom
       DELETE FROM "Refund" WHERE shop = ${shop} AND "orderId" = ANY(${allOrderIds}::bigint[])`;
     const orders = await tx.$executeRaw`
       DELETE FROM "Order" WHERE shop = ${shop} AND id = ANY(${allOrderIds}::bigint[])`;
+    // The stored email (the customer's row is locked): the email tools' erasures need it after the row is gone.
+    const stored = await tx.$queryRaw<{ email: string | null }[]>`
+      SELECT email FROM "Customer" WHERE shop = ${shop} AND id = ${customerId}::bigint`;
     const customers = await tx.$executeRaw`
       DELETE FROM "Customer" WHERE shop = ${shop} AND id = ${customerId}::bigint`;
     // After the customer row: a live metrics recompute holding it (KEY SHARE) has committed
     // its row by now, and a later one finds the customer gone.
     await tx.$executeRaw`DELETE FROM "CustomerMetrics" WHERE shop = ${shop} AND "customerId" = ${customerId}::bigint`;
     await tx.$executeRaw`DELETE FROM "SegmentTransition" WHERE shop = ${shop} AND "customerId" = ${customerId}::bigint`;
-    // What the email tools hold of the customer becomes erasure requests (after the customer
-    // row: a sync pass writing them holds it, so its member rows are here to be found).
-    const erasureDestinations = await recordDestinationErasures(tx, shop, customerId);
+    // Every email tool of the shop gets an erasure request (after the customer row: a sync
+    // pass writing them holds it, so its member rows are here to be found).
+    const erasureDestinations = await recordDestinationErasures(tx, shop, customerId, stored[0]?.email ?? email ?? null);
     await addTombstones(tx, shop, "order", allOrderIds);
     await addTombstones(tx, shop, "customer", [customerId]);
     await recomputeCustomerSummaries(tx, shop, otherCustomers);

@@ -115,8 +115,10 @@ export const DEFAULT_JOB_OPTIONS: Record<QueueName, DefaultJobOptions> = {
     removeOnComplete: { count: 1_000 },
     removeOnFail: { count: 1_000 },
   },
-  // A destination that is down or rate-limiting retries for about a day; the outbox keeps
-  // every change meanwhile and the sweep re-enqueues it after that (never dropped).
+  // A destination that is down retries with backoff for about 3 hours (12 attempts, 5 s
+  // doubling: 5 s x (2^11 - 1)); a rate limit with Retry-After waits as told without using
+  // an attempt. The outbox and the full-pass mark keep everything meanwhile, and the sweep
+  // enqueues again after that (never dropped).
   destinations: {
     attempts: 12,
     backoff: { type: "exponential", delay: 5_000 },

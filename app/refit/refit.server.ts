@@ -1,6 +1,6 @@
 import type pg from "pg";
 import { deleteShopAggregates } from "~/data/aggregates.server";
-import { shopDestinationIds } from "~/data/destinations.server";
+import { wantShopFullPasses } from "~/data/destinations.server";
 import { deleteMetricsOfRedactedCustomers, deleteShopMetrics, todayInZone } from "~/data/customer-metrics.server";
 import { type MetricsSettings, loadMetricsSettings } from "~/data/settings.server";
 import { shopRowExists } from "~/data/shop.server";
@@ -97,13 +97,22 @@ export async function refitShop(pool: pg.Pool, shop: string, options: RefitOptio
 
 /**
  * After a refit many customers' figures changed: each destination of the shop compares
- * everyone again. Logged, not thrown: the refit is done, and the next refit asks again.
+ * everyone again. The request is recorded on the destinations first (durable: the sweep
+ * enqueues it whatever becomes of the jobs asked for here), then the passes are queued.
+ * Logged, not thrown: the refit is done.
  */
 async function askForDestinationPasses(pool: pg.Pool, shop: string): Promise<void> {
+  let destinationIds: string[];
   try {
-    for (const destinationId of await shopDestinationIds(pool, shop)) await enqueueDestination({ task: "full", destinationId, reason: "refit" });
+    destinationIds = await wantShopFullPasses(pool, shop, "refit");
   } catch (error) {
-    consoleLogger.error("could not ask for the destinations' passes after a refit", { shop, error: errorMessage(error) });
+    consoleLogger.error("could not record the destinations' full passes after a refit", { shop, error: errorMessage(error) });
+    return;
+  }
+  try {
+    for (const destinationId of destinationIds) await enqueueDestination({ task: "full", destinationId, reason: "refit" });
+  } catch (error) {
+    consoleLogger.error("could not queue the destinations' passes after a refit (the sweep queues them)", { shop, error: errorMessage(error) });
   }
 }
 

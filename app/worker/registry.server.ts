@@ -4,6 +4,7 @@ import type pg from "pg";
 import { shopsToReconcile } from "~/data/shop.server";
 import { destinationsWithWork, pruneDestinationRuns } from "~/data/destinations.server";
 import { refreshPlannerStatistics } from "~/db/planner-statistics.server";
+import { DestinationRetryableError } from "~/destinations/adapter";
 import { DestinationBusyError, type SyncDeps, runDestinationPass, runErasurePass } from "~/destinations/sync.server";
 import { type DeliveryOutcome, type IngestDeps, processDelivery } from "~/ingest/deliveries.server";
 import { type SweepOptions, type SweepReport, sweepPendingDeliveries } from "~/ingest/sweeper.server";
@@ -175,8 +176,9 @@ const DESTINATION_BUSY_DELAY_MS = 15_000;
 /**
  * destinations: `changes` / `full` run a sync pass, `erase` requests the deletions of
  * redacted customers (app/destinations/sync.server.ts); `sweep-all` asks for a pass of every
- * destination with changes or erasures waiting. A pass that finds its destination busy
- * waits and runs again, without using an attempt.
+ * destination with changes or erasures waiting, or a full pass wanted. A pass that finds its
+ * destination busy, or that the tool asks to come back later, waits and runs again, without
+ * using an attempt.
  */
 export function destinationsProcessor(deps: SyncDeps) {
   return parsedProcessor(QUEUE.destinations, async (data, job, token?: string) => {
@@ -185,6 +187,7 @@ export function destinationsProcessor(deps: SyncDeps) {
       for (const d of waiting) {
         if (d.changes) await enqueueDestination({ task: "changes", destinationId: d.id }, { delayMs: 0 });
         if (d.erasures) await enqueueDestination({ task: "erase", destinationId: d.id });
+        if (d.full !== null) await enqueueDestination({ task: "full", destinationId: d.id, reason: d.full });
       }
       const prunedRuns = await pruneDestinationRuns(deps.pool, DESTINATION_RUNS_KEPT_DAYS);
       return { destinations: waiting.length, prunedRuns };
@@ -193,8 +196,16 @@ export function destinationsProcessor(deps: SyncDeps) {
       if (data.task === "erase") return await runErasurePass(deps, data.destinationId);
       return await runDestinationPass(deps, data.destinationId, data.task, data.task === "full" ? data.reason : null);
     } catch (error) {
-      if (!(error instanceof DestinationBusyError)) throw error;
-      await job.moveToDelayed(Date.now() + DESTINATION_BUSY_DELAY_MS, token);
+      // The tool said when to come back (429 Retry-After): the job waits that long without
+      // using an attempt, as when another pass holds the destination.
+      const waitMs =
+        error instanceof DestinationBusyError
+          ? DESTINATION_BUSY_DELAY_MS
+          : error instanceof DestinationRetryableError && error.retryAfterMs !== null && error.retryAfterMs > 0
+            ? error.retryAfterMs
+            : null;
+      if (waitMs === null) throw error;
+      await job.moveToDelayed(Date.now() + waitMs, token);
       throw new DelayedError();
     }
   });
