@@ -4,7 +4,7 @@ import type pg from "pg";
 import { stringify } from "csv-stringify/sync";
 import { dayIndexInZone, dayToIso } from "~/analytics/dates";
 import { segmentKindOf, segmentName } from "~/display/segment-names";
-import { countExportView, type ExportRow, readExportRows } from "~/data/customer-export.server";
+import { countExportView, exportCopySql, readExportCsv } from "~/data/customer-export.server";
 import { resolveSearch } from "~/data/customer-metrics-reads.server";
 import { type CustomerListFilters } from "~/data/customer-table";
 import { loadMetricsSettings, type MetricsSettings } from "~/data/settings.server";
@@ -19,15 +19,16 @@ import {
   exportFileName,
   type ExportPreset,
   parseExportOptions,
-  presetCells,
+  presetCellsSql,
   presetHeader,
 } from "./export";
 import { moneyBasisOf } from "./money-basis";
 
 // The export routes' work (issue 14, docs/exports.md): which customers a request may
 // export (a segment the shop has, or the customer table's filters), the left-out counts
-// the export menu shows, and the CSV itself, streamed: a cursor's batches become CSV text
-// (csv-stringify) only as fast as the response is read, so memory stays constant.
+// the export menu shows, and the CSV itself, streamed: the header row from here, the rows
+// written by PostgreSQL (COPY, ADR 0018) and read only as fast as the response is read, so
+// memory stays constant.
 
 /** The filter parameters of the customer table that an export of its view honours (its sort and page do not matter). */
 const TABLE_FILTER_PARAMS = ["segment", "behaviour", "minClv", "chanceMin", "chanceMax", "q", "basis"] as const;
@@ -120,9 +121,9 @@ export function socketBackpressure(loadContext: unknown): (() => Promise<void>) 
   };
 }
 
-/** The CSV as a stream: the header row, then one batch of the cursor at a time, each read only when the response wants more. */
+/** The CSV as a stream: the header row, then PostgreSQL's CSV a buffer at a time, each read only when the response wants more. */
 function csvStream(
-  batches: AsyncGenerator<ExportRow[], void, undefined>,
+  batches: AsyncGenerator<Buffer, void, undefined>,
   preset: ExportPreset,
   context: ExportContext,
   request: Request,
@@ -140,7 +141,7 @@ function csvStream(
   const stop = () => {
     void batches.return(undefined).catch(() => undefined);
   };
-  // The Remix adapter keeps reading after the browser goes away: the request's abort stops the cursor.
+  // The Remix adapter keeps reading after the browser goes away: the request's abort stops the COPY.
   signal.addEventListener("abort", stop, { once: true });
   return new ReadableStream<Uint8Array>(
     {
@@ -158,8 +159,7 @@ function csvStream(
             controller.close();
             return;
           }
-          const rows = next.value.map((customer) => presetCells(preset, customer, context));
-          controller.enqueue(encoder.encode(stringify(rows)));
+          controller.enqueue(new Uint8Array(next.value.buffer, next.value.byteOffset, next.value.byteLength));
         } catch (error) {
           signal.removeEventListener("abort", stop);
           controller.error(error);
@@ -194,7 +194,11 @@ export async function exportResponse(
   };
   const today = dayToIso(dayIndexInZone(new Date(), view.settings.timezone));
   const fileName = exportFileName(shop, consentTitle(view.title, options.consent), today);
-  const batches = readExportRows(pool, shop, view.filters, search, { subscribedOnly: options.consent === "subscribed" });
+  const copySql = exportCopySql(shop, view.filters, search, {
+    subscribedOnly: options.consent === "subscribed",
+    cellsSql: presetCellsSql(options.preset, context),
+  });
+  const batches = readExportCsv(pool, copySql);
   return new Response(csvStream(batches, options.preset, context, request, socketBackpressure(loadContext)), {
     status: 200,
     headers: {

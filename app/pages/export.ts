@@ -1,5 +1,6 @@
-import { formatMinor } from "~/analytics/money";
-import { EMAIL_SUBSCRIBED, type ExportRow } from "~/data/customer-export";
+import { currencyExponent, formatMinor } from "~/analytics/money";
+import { ALL_SEGMENT_KEYS } from "~/analytics/segments";
+import { EMAIL_SUBSCRIBED, type ExportRow, sqlLiteral } from "~/data/customer-export";
 import { expectedSpendLabel } from "~/display/glossary";
 import { TENURE_MERGE_FIELDS } from "~/display/mailchimp-merge-fields";
 import { type TenureProfileProperties, destinationSegmentName, roundedFraction, tenureProfileProperties } from "~/display/profile-properties";
@@ -49,9 +50,15 @@ type Cell = string | number | null;
 const text = (value: string | null | undefined): string => neutraliseCell(value ?? "");
 
 /** First characters a spreadsheet reads as the start of a formula: = + - @ tab CR, and the full-width = + - @ some apps normalise. */
-const FORMULA_STARTS = new Set(["=", "+", "-", "@", "\t", "\r", "\uFF1D", "\uFF0B", "\uFF0D", "\uFF20"]);
-/** A whole cell that is a plain signed number (an E.164 phone "+15551234567", "-12"): a spreadsheet reads it as that number, never as a formula. */
-const PLAIN_NUMBER = /^[+-]?\d+(\.\d+)?$/;
+const FORMULA_START_CHARACTERS = ["=", "+", "-", "@", "\t", "\r", "\uFF1D", "\uFF0B", "\uFF0D", "\uFF20"] as const;
+const FORMULA_STARTS = new Set<string>(FORMULA_START_CHARACTERS);
+/**
+ * A whole cell that is a plain signed number (an E.164 phone "+15551234567", "-12"): a
+ * spreadsheet reads it as that number, never as a formula. ASCII digits only and no
+ * backslash, so one source is the same pattern in JS and in PostgreSQL (neutraliseSql).
+ */
+const PLAIN_NUMBER_SOURCE = "^[+-]?[0-9]+([.][0-9]+)?$";
+const PLAIN_NUMBER = new RegExp(PLAIN_NUMBER_SOURCE);
 
 /**
  * OWASP's CSV injection defence: a cell that begins with =, +, -, @, tab or carriage return
@@ -63,6 +70,15 @@ const PLAIN_NUMBER = /^[+-]?\d+(\.\d+)?$/;
 export function neutraliseCell(value: string): string {
   if (value === "" || !FORMULA_STARTS.has(value[0]) || PLAIN_NUMBER.test(value)) return value;
   return `'${value}`;
+}
+
+/**
+ * neutraliseCell as an SQL expression of a text expression (the COPY export's cells): the
+ * same first characters (as chr() of their code points) and the same plain-number pattern.
+ */
+export function neutraliseSql(value: string): string {
+  const starts = FORMULA_START_CHARACTERS.map((character) => `chr(${character.codePointAt(0)})`).join(", ");
+  return `(CASE WHEN left(${value}, 1) IN (${starts}) AND ${value} !~ ${sqlLiteral(PLAIN_NUMBER_SOURCE)} THEN '''' || ${value} ELSE ${value} END)`;
 }
 
 /** Minor units as text -> major units as exact decimal text ("1869" USD -> "18.69"). */
@@ -274,6 +290,171 @@ const PRESETS: Readonly<Record<ExportPreset, PresetDefinition>> = {
     ],
   },
 };
+
+// ---- The same cells written by PostgreSQL (ADR 0018) ----
+// The export's file is written by COPY; the functions above stay the definition the SQL is
+// held to (tests/pages/export-parity.test.ts runs both over the same rows). Each cell is an
+// SQL expression over "CustomerMetrics" cm and "Customer" c giving text or null (an empty
+// text is written as an empty cell, as csv-stringify writes ""), numbers worked out in the
+// same arithmetic: float8 where JS uses a double, numeric where JS writes exact decimals.
+
+/** Math.round in float8: the nearest integer, halves up (PostgreSQL's round(float8) rounds halves to even). `x` is evaluated thrice: a column or a small expression. */
+const jsRoundSql = (x: string) => `(floor(${x}) + CASE WHEN ${x} - floor(${x}) >= 0.5 THEN 1 ELSE 0 END)`;
+
+/** roundedFraction (profile-properties.ts) in float8. */
+const roundedFractionSql = (x: string) => `(${jsRoundSql(`(${x}) * 10000::float8`)} / 10000::float8)`;
+
+/** round(value, digits) of mailchimp-merge-fields.ts in float8. */
+const roundSql = (x: string, digits: number) => `(${jsRoundSql(`(${x}) * ${10 ** digits}::float8`)} / ${10 ** digits}::float8)`;
+
+/** Text from outside Tenure, guarded (text()). */
+const textSql = (column: string) => neutraliseSql(`coalesce(${column}, '')`);
+
+/** Minor units -> major units, exact, without trailing zeros (minorToMajor's number as JS writes it: 1869 -> 18.69, 1000 -> 10). */
+const majorNumberSql = (minor: string, exponent: number) => `trim_scale((${minor})::numeric / ${10 ** exponent})`;
+
+/** Minor units -> major units with the currency's decimals (formatMinor: 1000 -> 10.00). */
+const majorFixedSql = (minor: string, exponent: number) => `round((${minor})::numeric / ${10 ** exponent}, ${exponent})`;
+
+/** What the SQL cells need from the export's context, worked out once per export. */
+interface SqlContext {
+  context: ExportContext;
+  exponent: number;
+  /** Each segment key's guarded name as a jsonb literal (the merchant's labels applied in JS, segmentName). */
+  names: string;
+}
+
+function sqlContext(context: ExportContext): SqlContext {
+  const keys = new Set([...ALL_SEGMENT_KEYS, ...Object.keys(context.labels)]);
+  const names = Object.fromEntries([...keys].map((key) => [key, guardedSegmentName(key, context)]));
+  return { context, exponent: currencyExponent(context.currency), names: `${sqlLiteral(JSON.stringify(names))}::jsonb` };
+}
+
+/** segmentLabel: a key's guarded name; a key Tenure does not know is its own name, guarded. */
+const segmentLabelSql = (key: string, sql: SqlContext) => `coalesce(${sql.names} ->> ${key}, ${neutraliseSql(key)})`;
+
+/** behaviourNames: the names in the array's order, joined by "; ". */
+const behaviourNamesSql = (sql: SqlContext) =>
+  `array_to_string(ARRAY(SELECT ${segmentLabelSql("b.key", sql)} FROM unnest(cm.behaviours) WITH ORDINALITY AS b(key, n) ORDER BY b.n), '; ')`;
+
+/** Expected orders in 365 days x expected order value, minor units, rounded as predictedValue12m rounds it (a double). */
+const expectedSpend365dMinorSql = () => jsRoundSql(`(cm."expectedPurchases365d" * cm."expectedOrderValueMinor"::float8)`);
+
+/** predictedValue12m as a double (the merge field rounds it): the stored prediction, or expected orders x order value for another horizon. */
+function predictedValue12mDoubleSql(sql: SqlContext): string {
+  const divisor = `${10 ** sql.exponent}::float8`;
+  if (sql.context.horizonDays === 365) return `(cm."predictedClvMinor"::float8 / ${divisor})`;
+  return `(${expectedSpend365dMinorSql()} / ${divisor})`;
+}
+
+/** predictedValue12m as JS writes the number: the exact decimal of the minor units. */
+function predictedValue12mSql(sql: SqlContext): string {
+  if (sql.context.horizonDays === 365) return majorNumberSql(`cm."predictedClvMinor"`, sql.exponent);
+  return majorNumberSql(`${expectedSpend365dMinorSql()}::bigint`, sql.exponent);
+}
+
+/** tenureProfileProperties' values as SQL, by property name. */
+function profilePropertiesSql(sql: SqlContext): Record<keyof TenureProfileProperties, string> {
+  return {
+    tenure_rfm_segment: segmentLabelSql("cm.segment", sql),
+    tenure_behaviours: behaviourNamesSql(sql),
+    tenure_predicted_value_12m: predictedValue12mSql(sql),
+    tenure_historic_value: majorNumberSql(`coalesce(cm."netSpentMinor", 0)`, sql.exponent),
+    tenure_chance_of_ordering_90d: roundedFractionSql(`cm."chanceOfOrder90d"`),
+    tenure_p_alive: roundedFractionSql(`cm."pAlive"`),
+    tenure_next_order_date: `to_char(cm."expectedNextOrderDay", 'YYYY-MM-DD')`,
+  };
+}
+
+/** TENURE_MERGE_FIELDS' values as SQL, by tag (a field added there without SQL here fails the export, loudly). */
+function mergeFieldSql(tag: string, sql: SqlContext): string {
+  switch (tag) {
+    case "TNR_SEG":
+      return segmentLabelSql("cm.segment", sql);
+    case "TNR_PV":
+      return roundSql(predictedValue12mDoubleSql(sql), 2);
+    case "TNR_CHANCE":
+      return roundSql(`${roundedFractionSql(`cm."chanceOfOrder90d"`)} * 100::float8`, 1);
+    case "TNR_NEXT":
+      return `to_char(cm."expectedNextOrderDay", 'YYYY-MM-DD')`;
+    default:
+      throw new Error(`The Mailchimp merge field ${tag} has no SQL in the export (app/pages/export.ts mergeFieldSql).`);
+  }
+}
+
+/** tagCell of the customer's tags then the export's, each first occurrence kept, guarded as one cell. */
+function shopifyTagsSql(sql: SqlContext): string {
+  const exportTagsArray = `ARRAY[${exportTags(sql.context).map(sqlLiteral).join(", ")}]::text[]`;
+  const cell = `array_to_string(ARRAY(
+      SELECT CASE WHEN strpos(t.tag, ',') > 0 THEN '"' || replace(t.tag, '"', '') || '"' ELSE t.tag END
+      FROM unnest(coalesce(c.tags, '{}') || ${exportTagsArray}) WITH ORDINALITY AS t(tag, n)
+      GROUP BY t.tag ORDER BY min(t.n)), ', ')`;
+  return `(SELECT ${neutraliseSql("tag_cell.v")} FROM (SELECT ${cell} AS v) AS tag_cell)`;
+}
+
+const consentYesNoSql = (column: string) => `CASE WHEN ${column} = ${sqlLiteral(EMAIL_SUBSCRIBED)} THEN 'yes' ELSE 'no' END`;
+const utcSql = (column: string) => `to_char(${column} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"')`;
+const daySql = (column: string) => `to_char(${column}, 'YYYY-MM-DD')`;
+
+const PRESETS_SQL: Readonly<Record<ExportPreset, (sql: SqlContext) => string[]>> = {
+  klaviyo: (sql) => {
+    const properties = profilePropertiesSql(sql);
+    return [textSql("c.email"), textSql("c.phone"), textSql(`c."firstName"`), textSql(`c."lastName"`), ...TENURE_PROPERTY_HEADERS.map((name) => properties[name])];
+  },
+  mailchimp: (sql) => [
+    textSql("c.email"),
+    textSql(`c."firstName"`),
+    textSql(`c."lastName"`),
+    textSql("c.phone"),
+    sqlLiteral(text(tagCell(exportTags(sql.context)))),
+    ...TENURE_MERGE_FIELDS.map((field) => mergeFieldSql(field.tag, sql)),
+  ],
+  shopify: (sql) => [
+    textSql(`c."firstName"`),
+    textSql(`c."lastName"`),
+    textSql("c.email"),
+    consentYesNoSql(`c."emailConsentState"`),
+    ...Array<string>(8).fill("NULL"),
+    textSql("c.phone"),
+    consentYesNoSql(`c."smsConsentState"`),
+    shopifyTagsSql(sql),
+    "NULL",
+    "NULL",
+  ],
+  tenure: (sql) => [
+    `cm."customerId"`,
+    textSql("c.email"),
+    textSql(`c."firstName"`),
+    textSql(`c."lastName"`),
+    textSql("c.phone"),
+    `cm."rScore"`,
+    `cm."fScore"`,
+    `cm."mScore"`,
+    segmentLabelSql("cm.segment", sql),
+    behaviourNamesSql(sql),
+    majorFixedSql(`cm."netSpentMinor"`, sql.exponent),
+    majorFixedSql(`cm."predictedClvMinor"`, sql.exponent),
+    majorFixedSql(`cm."netSpentMinor" + cm."predictedClvMinor"`, sql.exponent),
+    roundedFractionSql(`cm."chanceOfOrder90d"`),
+    roundedFractionSql(`cm."chanceOfOrder365d"`),
+    roundedFractionSql(`cm."pAlive"`),
+    daySql(`cm."expectedNextOrderDay"`),
+    `cm.orders`,
+    daySql(`cm."firstOrderDay"`),
+    daySql(`cm."lastOrderDay"`),
+    `c."emailConsentState"`,
+    `c."emailOptInLevel"`,
+    utcSql(`c."emailConsentUpdatedAt"`),
+    `c."smsConsentState"`,
+    `c."smsOptInLevel"`,
+    utcSql(`c."smsConsentUpdatedAt"`),
+  ],
+};
+
+/** The preset's cells as SQL expressions (presetCells' values, written by PostgreSQL), in the header's order. */
+export function presetCellsSql(preset: ExportPreset, context: ExportContext): string[] {
+  return PRESETS_SQL[preset](sqlContext(context));
+}
 
 /** The preset's fixed header row. */
 export function presetHeader(preset: ExportPreset, context: ExportContext): string[] {
