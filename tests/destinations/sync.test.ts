@@ -1,6 +1,7 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { connectDestination, setConsentScope, setDestinationSegments } from "~/destinations/connections.server";
-import { type SyncDeps, runDestinationPass, runErasurePass } from "~/destinations/sync.server";
+import type { CustomerSyncState } from "~/data/destinations.server";
+import { type SyncDeps, compareCustomer, runDestinationPass, runErasurePass } from "~/destinations/sync.server";
 import { type FakeKlaviyo, startFakeKlaviyo } from "../../demo/fakes/klaviyo";
 import { installedShop, testPool } from "../support/db";
 import { changeConsent, destinationOf, fakeAdapters, insertCustomers, outboxOf, writeAndMark } from "../support/destinations";
@@ -229,5 +230,42 @@ describe("a Klaviyo destination", () => {
     await deliver(shop, "app/uninstalled", JSON.parse(fixtureTextFor("app-uninstalled", shop)));
     expect(await destinationOf(shop, "klaviyo")).toBeUndefined();
     expect((await runDestinationPass(deps, id, "changes")).status).toBe("gone");
+  });
+});
+
+describe("comparing one customer", () => {
+  const shopView = { currency: "EUR", labels: {}, horizonDays: 365 };
+  const state = (email: string, memberEmail: string | null): CustomerSyncState => ({
+    customerId: "5",
+    email,
+    firstName: "Sam",
+    lastName: "Buyer",
+    phone: null,
+    emailConsentState: "SUBSCRIBED",
+    scored: true,
+    sendable: true,
+    segment: "champions",
+    behaviours: [],
+    netSpentMinor: "12345",
+    predictedClvMinor: "5000",
+    expectedPurchases365d: 1.5,
+    expectedOrderValueMinor: "3000",
+    chanceOfOrder90d: 0.123456,
+    pAlive: 0.9,
+    expectedNextOrderDay: "2027-01-02",
+    member: memberEmail === null ? null : { email: memberEmail, remoteProfileId: "p1", segments: ["champions"], syncedHash: "old" },
+  });
+
+  it("a changed address carries the address the destination holds the customer under", () => {
+    const moved = compareCustomer(state("new@example.com", "old@example.com"), new Set(["champions"]), shopView);
+    expect(moved.change).toMatchObject({ previousEmail: "old@example.com", profile: { email: "new@example.com" }, keep: ["champions"] });
+    // The same address (whatever its case), or a customer never sent: no previous address.
+    expect(compareCustomer(state("Same@example.com", "same@example.com"), new Set(["champions"]), shopView).change).not.toHaveProperty("previousEmail");
+    expect(compareCustomer(state("first@example.com", null), new Set(["champions"]), shopView).change).not.toHaveProperty("previousEmail");
+  });
+
+  it("sends the one definition of Tenure's properties (display/profile-properties.ts)", () => {
+    const compared = compareCustomer(state("a@example.com", null), new Set(["champions"]), shopView);
+    expect(compared.change!.profile.properties).toMatchObject({ tenure_rfm_segment: "Champions", tenure_historic_value: 123.45, tenure_predicted_value_12m: 50, tenure_chance_of_ordering_90d: 0.1235 });
   });
 });
