@@ -85,7 +85,8 @@ export function exportCopySql(
 ): string {
   const { sql, params } = viewSql(shop, filters, search, options.subscribedOnly);
   const cells = options.cellsSql.map((cell, index) => `nullif((${cell})::text, '') AS c${index}`).join(",\n  ");
-  return `COPY (SELECT ${cells}\n ${inlineParameters(sql, params)} ORDER BY cm."customerId") TO STDOUT WITH (FORMAT csv)`;
+  // The comment names the statement in pg_stat_activity (tests and operators find a running export by it).
+  return `COPY /* tenure_export */ (SELECT ${cells}\n ${inlineParameters(sql, params)} ORDER BY cm."customerId") TO STDOUT WITH (FORMAT csv)`;
 }
 
 /** Bytes the COPY stream holds before PostgreSQL's socket is paused (its backpressure): large enough that each read takes many rows. */

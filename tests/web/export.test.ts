@@ -7,8 +7,8 @@ import { waitFor } from "../support/wait-for";
 
 // The export over real HTTP (issue 14, docs/exports.md): the production build served by
 // server.mjs in demo mode. A whole file arrives; a client that stops reading holds the
-// server's cursor open rather than the file in memory; a client that goes away mid-file
-// gets its cursor closed and its pool client back (the loader tests cover the same at the
+// server's COPY waiting rather than the file in memory; a client that goes away mid-file
+// gets its COPY ended and its pool client back (the loader tests cover the same at the
 // loader: tests/pages/export.test.ts).
 
 const shop = uniqueShop("export-web");
@@ -30,8 +30,8 @@ beforeAll(async () => {
 
 afterAll(() => build?.close());
 
-/** The server's backends reading an export cursor (its transaction open between FETCHes). */
-async function openExportCursors(): Promise<number> {
+/** The server's backends running an export's COPY (tenure_export in its text), blocked while the client does not read. */
+async function runningExportCopies(): Promise<number> {
   const result = await testPool().query<{ n: number }>(
     `SELECT count(*)::int AS n FROM pg_stat_activity
      WHERE datname = current_database() AND pid <> pg_backend_pid() AND query LIKE '%tenure_export%' AND state <> 'idle'`,
@@ -50,13 +50,13 @@ describe("an export over HTTP", () => {
     expect(rows[1].slice(0, 4)).toEqual(["1", "customer1@example.com", 'Name, "quoted" 1', "Фамилия 1"]);
   });
 
-  it("closes its cursor when the client goes away mid-file (the client stops reading first, so the server waits mid-file)", async () => {
+  it("ends its COPY when the client goes away mid-file (the client stops reading first, so the server waits mid-file)", async () => {
     await new Promise<void>((resolve, reject) => {
       const request = http.get(`${baseUrl}/app/customers/export.csv?preset=klaviyo&consent=all`, { headers: { "Accept-Encoding": "identity" } }, (response) => {
         response.once("data", () => {
-          // Stop reading: the socket fills and the server waits with its cursor open.
+          // Stop reading: the socket fills and the server's COPY waits.
           response.pause();
-          waitFor(async () => (await openExportCursors()) > 0, 20_000, "the export's cursor open while the client waits")
+          waitFor(async () => (await runningExportCopies()) > 0, 20_000, "the export's COPY running while the client waits")
             .then(() => {
               request.destroy();
               resolve();
@@ -66,6 +66,6 @@ describe("an export over HTTP", () => {
       });
       request.on("error", () => undefined); // destroyed on purpose
     });
-    await waitFor(async () => (await openExportCursors()) === 0, 20_000, "the export's cursor closed after the client went away");
+    await waitFor(async () => (await runningExportCopies()) === 0, 20_000, "the export's COPY ended after the client went away");
   });
 });
