@@ -10,7 +10,7 @@ import { metricsRow, writeMetrics } from "../support/customer-metrics-rows";
 // loaders in demo mode (the demo shop is `shop`; `other` is another tenant with the same
 // customer ids): headers, each preset's fixed header row, the consent filter and its
 // counts, formula injection, a round trip through csv-parse, tenant isolation, bad input,
-// and the cursor's client going back to the pool when the download is abandoned.
+// and the COPY's client going back to the pool (the COPY ended) when the download is abandoned.
 
 type Loader = (args: { request: Request; params: Record<string, string>; context: object }) => Promise<unknown>;
 
@@ -377,13 +377,24 @@ describe("the stream", () => {
     await writeMetrics(big, Array.from({ length: CUSTOMERS }, (_, index) => metricsRow(index + 1, { segment: "champions" })));
   });
 
-  /** The app pool's clients all idle again, and no export cursor left open on the server. */
+  /** The app pool's clients all idle again, and no export COPY still running or transaction left open on the server. */
   async function expectReleased() {
     const pool = appPool();
-    // Released once the ROLLBACK queued behind the batch read ahead has run (slow on a busy machine).
+    // Released (a COPY stopped early: its connection destroyed) once the stream has seen the stop (slow on a busy machine).
     await waitFor(async () => pool.idleCount === pool.totalCount, 20_000, "the export's client back in the pool");
     const open = await testPool().query(`SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND state LIKE 'idle in transaction%'`);
     expect(open.rows[0].n).toBe(0);
+    // The destroyed connection's backend ends its COPY when it next writes to the socket.
+    await waitFor(
+      async () => {
+        const running = await testPool().query(
+          `SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid() AND query LIKE '%tenure_export%' AND state <> 'idle'`,
+        );
+        return running.rows[0].n === 0;
+      },
+      20_000,
+      "the export's COPY ended on the server",
+    );
   }
 
   async function exportOf(init: RequestInit = {}) {
@@ -393,17 +404,17 @@ describe("the stream", () => {
     return exportResponse(pool, big, await segmentExportView(pool, big, "champions"), request);
   }
 
-  it("sends every row, in batches", async () => {
+  it("sends every row, in chunks", async () => {
     const rows = await rowsOf(await exportOf());
     expect(rows).toHaveLength(CUSTOMERS + 1);
     await expectReleased();
   });
 
-  it("gives the cursor's client back when the reader cancels mid-file", async () => {
+  it("gives the COPY's client back when the reader cancels mid-file", async () => {
     const response = await exportOf();
     const reader = response.body!.getReader();
     await reader.read(); // the header
-    const first = await reader.read(); // the first batch: the cursor is open
+    const first = await reader.read(); // the first rows: the COPY is running
     expect(first.done).toBe(false);
     expect(appPool().totalCount - appPool().idleCount).toBeGreaterThan(0);
     await reader.cancel();
