@@ -142,13 +142,19 @@ export async function* readExportCsv(pool: pg.Pool, copySql: string): AsyncGener
   const client = await checkOut(pool);
   let finished = false;
   let failure: Error | undefined;
-  const copy = client.query(copyTo(copySql, { highWaterMark: COPY_BUFFER_BYTES }));
+  // Floats as the shortest text that reads back as the same double, as JS writes numbers
+  // (PostgreSQL's default since 12; pinned here so a server or role setting cannot change a cell).
+  const copy = copyTo(copySql, { highWaterMark: COPY_BUFFER_BYTES });
   try {
+    await client.query("BEGIN READ ONLY");
+    await client.query("SET LOCAL extra_float_digits = 1");
+    client.query(copy);
     for (;;) {
       const chunk = await readAvailable(copy);
       if (chunk === null) break;
       yield chunk;
     }
+    await client.query("COMMIT");
     finished = true;
   } catch (error) {
     failure = error instanceof Error ? error : new Error(String(error));
