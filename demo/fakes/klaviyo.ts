@@ -107,7 +107,11 @@ export interface FakeKlaviyoOptions {
   apiKeys?: Record<string, { scopes?: readonly string[]; accountId?: string; name?: string }>;
   /** An import job waits queuedMs (default 20), then processes for processingMs (default 30) + its size at profilesPerSecond (default 200,000). */
   jobTiming?: { queuedMs?: number; processingMs?: number; profilesPerSecond?: number };
-  /** The clock of the rate-limit windows (default Date.now): a test pins it to count a burst without racing the wall clock. */
+  /**
+   * The fake's clock for the rate-limit windows and the import jobs' lifecycle (default
+   * Date.now). With it, a job moves only as this clock does (completed when read past its
+   * end, no timers): a test pins it and steps it, without racing the wall clock.
+   */
   now?: () => number;
 }
 
@@ -441,7 +445,7 @@ export async function startFakeKlaviyo(options: FakeKlaviyoOptions = {}): Promis
   });
 
   const jobStatus = (job: FakeKlaviyoJob): FakeKlaviyoJob["status"] => {
-    const at = Date.now();
+    const at = clock();
     if (job.status === "complete" || job.status === "cancelled") return job.status;
     if (at >= job.completesAt) return "processing"; // the timer that completes it is due
     return at >= job.startsAt ? "processing" : "queued";
@@ -568,6 +572,11 @@ export async function startFakeKlaviyo(options: FakeKlaviyoOptions = {}): Promis
     job.completedCount = job.profileIds.length;
     job.failedCount = job.errors.length;
     job.status = "complete";
+  };
+
+  /** An injected clock has no timers: a job read past its end completes then. */
+  const advance = (account: FakeKlaviyoAccount, job: FakeKlaviyoJob): void => {
+    if (options.now && clock() >= job.completesAt) completeJob(account, job);
   };
 
   /** Stamps a profile's last change (by its email) with the server clock. */
@@ -710,7 +719,7 @@ export async function startFakeKlaviyo(options: FakeKlaviyoOptions = {}): Promis
       });
       const listIds = ((data.relationships as { lists?: { data?: { type: string; id: string }[] } } | undefined)?.lists?.data ?? []).map((item) => item.id);
       for (const id of listIds) if (!account.lists.has(id)) throw notFound(`A list with id ${id} does not exist.`);
-      const createdAt = Date.now();
+      const createdAt = clock();
       const startsAt = createdAt + timing.queuedMs;
       const completesAt = startsAt + timing.processingMs + Math.round((profiles.length / timing.profilesPerSecond) * 1000);
       const job: FakeKlaviyoJob = {
@@ -727,23 +736,27 @@ export async function startFakeKlaviyo(options: FakeKlaviyoOptions = {}): Promis
         profileIds: [],
       };
       account.jobs.set(job.id, job);
-      const timer = setTimeout(() => {
-        timers.delete(timer);
-        completeJob(account, job);
-      }, completesAt - createdAt);
-      timers.add(timer);
+      if (!options.now) {
+        const timer = setTimeout(() => {
+          timers.delete(timer);
+          completeJob(account, job);
+        }, completesAt - createdAt);
+        timers.add(timer);
+      }
       return { status: 202, body: { data: jobResource(job), links: { self: `${baseUrl}/api/profile-bulk-import-jobs/${job.id}/` } } };
     },
 
     "bulk-import.get": ({ account, params }) => {
       const job = account.jobs.get(params[0]);
       if (!job) throw notFound(`A job with id ${params[0]} does not exist.`);
+      advance(account, job);
       return { status: 200, body: { data: jobResource(job), links: { self: `${baseUrl}/api/profile-bulk-import-jobs/${job.id}/` } } };
     },
 
     "bulk-import.errors": ({ account, params, url }) => {
       const job = account.jobs.get(params[0]);
       if (!job) throw notFound(`A job with id ${params[0]} does not exist.`);
+      advance(account, job);
       const { slice, links } = page(url, job.errors, 100, 20);
       return {
         status: 200,
@@ -761,6 +774,7 @@ export async function startFakeKlaviyo(options: FakeKlaviyoOptions = {}): Promis
     "bulk-import.profiles": ({ account, params, url }) => {
       const job = account.jobs.get(params[0]);
       if (!job) throw notFound(`A job with id ${params[0]} does not exist.`);
+      advance(account, job);
       const profiles = job.profileIds.map((id) => account.profiles.get(id)).filter((profile) => profile !== undefined);
       const { slice, links } = page(url, profiles, 100, 20);
       return { status: 200, body: { data: slice.map(profileDocument), links } };

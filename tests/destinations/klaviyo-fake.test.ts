@@ -64,6 +64,10 @@ describe("the fake Klaviyo", () => {
   });
 
   it("runs an import job queued → processing → complete, with errors for bad emails", async () => {
+    // The fake's clock stepped by hand: each state is seen however slowly the calls run.
+    await fake.close();
+    let clock = Date.UTC(2026, 11, 6, 12, 0, 0, 0);
+    fake = await startFakeKlaviyo({ now: () => clock, jobTiming: { queuedMs: 20, processingMs: 30 } });
     const list = (await (await call("/api/lists", { method: "POST", body: JSON.stringify({ data: { type: "list", attributes: { name: "L" } } }) })).json()) as { data: { id: string } };
     const created = await call("/api/profile-bulk-import-jobs", {
       method: "POST",
@@ -79,15 +83,14 @@ describe("the fake Klaviyo", () => {
     const job = (await created.json()) as { data: { id: string; attributes: { status: string; total_count: number } } };
     expect(job.data.attributes).toMatchObject({ status: "queued", total_count: 2 });
 
-    const seen = new Set<string>();
-    let attributes: { status: string; completed_count: number; failed_count: number } | undefined;
-    for (let i = 0; i < 100 && attributes?.status !== "complete"; i += 1) {
-      await new Promise((resolve) => setTimeout(resolve, 10));
-      attributes = ((await (await call(`/api/profile-bulk-import-jobs/${job.data.id}`)).json()) as { data: { attributes: typeof attributes } }).data.attributes;
-      seen.add(attributes!.status);
-    }
-    expect(attributes).toMatchObject({ status: "complete", completed_count: 1, failed_count: 1 });
-    expect(seen.has("processing")).toBe(true);
+    const status = async () =>
+      ((await (await call(`/api/profile-bulk-import-jobs/${job.data.id}`)).json()) as { data: { attributes: { status: string; completed_count: number; failed_count: number } } }).data.attributes;
+    expect((await status()).status).toBe("queued");
+    clock += 20; // queuedMs
+    expect(await status()).toMatchObject({ status: "processing", completed_count: 0, failed_count: 0 });
+    expect(fake.state.listMembers("L", KEY)).toEqual([]);
+    clock += 30; // processingMs, plus 2 profiles at 200,000 a second (0 ms)
+    expect(await status()).toMatchObject({ status: "complete", completed_count: 1, failed_count: 1 });
     const errors = (await (await call(`/api/profile-bulk-import-jobs/${job.data.id}/import-errors`)).json()) as {
       data: { attributes: { detail: string; original_payload: { attributes: { email: string } } } }[];
     };
