@@ -92,6 +92,9 @@ export function exportCopySql(
 /** Bytes the COPY stream holds before PostgreSQL's socket is paused (its backpressure): large enough that each read takes many rows. */
 const COPY_BUFFER_BYTES = 256 * 1024;
 
+/** The least a chunk of the file holds (but the last). */
+const COPY_CHUNK_BYTES = 64 * 1024;
+
 /** What the stream has buffered (all of it, one Buffer), waiting for some when it has none; null at its end. */
 function readAvailable(stream: Readable): Promise<Buffer | null> {
   const ready = stream.read() as Buffer | null;
@@ -149,10 +152,21 @@ export async function* readExportCsv(pool: pg.Pool, copySql: string): AsyncGener
     await client.query("BEGIN READ ONLY");
     await client.query("SET LOCAL extra_float_digits = 1");
     client.query(copy);
-    for (;;) {
-      const chunk = await readAvailable(copy);
-      if (chunk === null) break;
-      yield chunk;
+    // Rows gathered to about COPY_CHUNK_BYTES per yield: each chunk costs the response a
+    // promise, an enqueue and a socket write, whatever its size.
+    for (let ended = false; !ended; ) {
+      const chunks: Buffer[] = [];
+      let bytes = 0;
+      while (bytes < COPY_CHUNK_BYTES) {
+        const chunk = await readAvailable(copy);
+        if (chunk === null) {
+          ended = true;
+          break;
+        }
+        chunks.push(chunk);
+        bytes += chunk.length;
+      }
+      if (bytes > 0) yield chunks.length === 1 ? chunks[0] : Buffer.concat(chunks, bytes);
     }
     await client.query("COMMIT");
     finished = true;
