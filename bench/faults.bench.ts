@@ -208,6 +208,8 @@ async function soak(workers: number, build: { secret: string }): Promise<BenchRe
     const env: NodeJS.ProcessEnv = {
       ...process.env,
       NODE_ENV: "production",
+      // Production requires the key that seals destination API keys (app/env.server.ts).
+      TENURE_ENCRYPTION_KEY: randomBytes(32).toString("base64"),
       DATABASE_URL: database.url,
       REDIS_URL: redisUrl,
       SHOPIFY_API_KEY: "bench",

@@ -200,6 +200,8 @@ export async function run(): Promise<BenchResult[]> {
       env: {
         ...process.env,
         NODE_ENV: "production",
+        // Production requires the key that seals destination API keys (app/env.server.ts).
+        TENURE_ENCRYPTION_KEY: randomBytes(32).toString("base64"),
         DATABASE_URL: database.url,
         REDIS_URL: services.redisUrl,
         SHOPIFY_API_KEY: "bench",
