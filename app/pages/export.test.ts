@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { sqlLiteral } from "~/data/customer-export";
 import { contentDisposition, exportFileName, leftOutText, neutraliseCell, parseExportOptions, presetCells, type ExportRow } from "./export";
 
 // The export's pure parts: the formula guard, the file name and its header, the request's
@@ -13,6 +14,18 @@ describe("neutraliseCell", () => {
 
   it("leaves other text, and whole signed numbers (E.164 phones), alone", () => {
     for (const cell of ["", "Ada", "a=b", "+15551234567", "-12", "-12.50", "'quoted", " =space first"]) expect(neutraliseCell(cell)).toBe(cell);
+  });
+});
+
+describe("sqlLiteral (the COPY's filter values)", () => {
+  it("doubles quotes, and doubles backslashes in an E'' string", () => {
+    expect(sqlLiteral("O'Neil")).toBe("'O''Neil'");
+    expect(sqlLiteral("a\\b'")).toBe(" E'a\\\\b'''");
+    expect(sqlLiteral("")).toBe("''");
+  });
+
+  it("refuses text with a NUL character, which PostgreSQL cannot hold", () => {
+    expect(() => sqlLiteral("a\u0000b")).toThrow(/NUL character/);
   });
 });
 

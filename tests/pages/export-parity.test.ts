@@ -130,6 +130,19 @@ describe("the export's SQL and its JS definition", () => {
     expect(sql).toBe(js);
   });
 
+  it("read the same customers for a search written into the COPY (quotes, backslashes, LIKE escapes) as for the parameterised read", async () => {
+    const context = CONTEXTS[0].context;
+    for (const pattern of ["o'neil%", "\\=%", "a\\\\%", "'; select 1; --%", "%"]) {
+      const search = { pattern };
+      let js = "";
+      for await (const rows of readExportRows(testPool(), shop, {}, search, { subscribedOnly: false })) js += stringify(rows.map((row) => presetCells("tenure", row, context)));
+      const chunks: Buffer[] = [];
+      for await (const chunk of readExportCsv(testPool(), exportCopySql(shop, {}, search, { subscribedOnly: false, cellsSql: presetCellsSql("tenure", context) }))) chunks.push(chunk);
+      expect(Buffer.concat(chunks).toString("utf8"), pattern).toBe(js);
+    }
+    expect(parse(await sqlCsv(context, "tenure", false))).toHaveLength(9);
+  });
+
   it("neutralise the same cells (neutraliseSql and neutraliseCell over tricky text)", async () => {
     const tricky = [
       "", "=", "+", "-", "@", "=1+2", "+15551234567", "-12", "-12.5", "+-1", "-1e5", "- 1", "+1.", "+.5", "-0.5", "+1.2.3", "12", "a=b",

@@ -344,6 +344,16 @@ describe("the customer table's export", () => {
     expect(column(behaviour, "Customer ID")).toEqual(["13"]);
   });
 
+  it("writes a search's quotes and backslashes into the COPY as text, never as SQL", async () => {
+    const quoted = await rowsOf(await customersCsv(`preset=tenure&consent=all&q=${encodeURIComponent("o'neil")}`));
+    expect(column(quoted, "Customer ID")).toEqual(["9"]);
+    for (const q of ["\\'; SELECT 1; --", "a\\", "$1", "'"]) {
+      const response = await customersCsv(`preset=tenure&consent=all&q=${encodeURIComponent(q)}`);
+      expect(response.status, q).toBe(200);
+      expect(await rowsOf(response), q).toHaveLength(1); // the header row: nobody matches
+    }
+  });
+
   it("names the file for the customers, and counts who it leaves out", async () => {
     const response = await customersCsv("preset=mailchimp");
     expect(response.headers.get("Content-Disposition")).toMatch(/-customers-\d{4}-\d{2}-\d{2}\.csv"$/);
