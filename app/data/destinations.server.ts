@@ -13,21 +13,19 @@ const MARK_CHANGES_SQL = `WITH marked AS (
   INSERT INTO "DestinationOutbox" ("destinationId", "customerId", "changedAt")
   SELECT d.id, c.id, clock_timestamp() AT TIME ZONE 'UTC' FROM "Destination" AS d CROSS JOIN unnest($2::bigint[]) AS c(id)
   WHERE d.shop = $1
-    AND (EXISTS (SELECT 1 FROM "DestinationMember" AS dm WHERE dm."destinationId" = d.id AND dm."customerId" = c.id)
-         OR EXISTS (SELECT 1 FROM "CustomerMetrics" AS m JOIN "DestinationSegment" AS s ON s."destinationId" = d.id
-                    WHERE m.shop = $1 AND m."customerId" = c.id AND (s."segmentKey" = m.segment OR s."segmentKey" = ANY(m.behaviours))))
   ON CONFLICT ("destinationId", "customerId") DO UPDATE
     SET "changedAt" = GREATEST(EXCLUDED."changedAt", "DestinationOutbox"."changedAt" + interval '1 millisecond')
   RETURNING "destinationId")
 SELECT DISTINCT "destinationId"::text AS id FROM marked`;
 
 /**
- * Puts these customers in the outbox of every destination of the shop that has something
- * to do for them: those in one of its chosen segments (after the recompute's write, in its
- * transaction) or held by it (a customer who left a segment, or whose consent or email
- * changed, is held if the destination has them). Anyone else changes nothing there. Returns
- * the ids of the destinations marked. One prepared statement: a shop without destinations
- * costs one index probe (the live recompute runs it on every write).
+ * Puts these customers in the outbox of every destination of the shop, in the recompute's
+ * transaction; the pass compares and sends only what differs. Every destination, not only
+ * those holding the customer or having them in a chosen segment: a customer a pass is
+ * sending has no member row until that pass commits, so a move out of every segment
+ * meanwhile would otherwise mark nothing and be lost (the convergence property found it).
+ * Returns the ids of the destinations marked. One prepared statement: a shop without
+ * destinations costs one index probe (the live recompute runs it on every write).
  */
 export async function markDestinationChanges(db: Queryable, shop: string, customerIds: readonly string[]): Promise<string[]> {
   if (customerIds.length === 0) return [];

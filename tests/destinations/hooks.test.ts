@@ -228,7 +228,7 @@ describe("the destinations' hooks", () => {
     expect((await sweep()).filter((j) => "destinationId" in j && j.destinationId === id)).toEqual([]);
   });
 
-  it("the live path marks only customers in a chosen segment or held by the destination", async () => {
+  it("the live path marks every customer it writes, in a chosen segment or not (one a pass is sending has no member row yet)", async () => {
     const { shop, id } = await connected(["champions"]);
     await insertCustomers(shop, [{ id: 71 }, { id: 72 }, { id: 73 }]);
     // 73 is held (sent earlier in a segment no longer chosen): leaving must reach the tool.
@@ -237,7 +237,7 @@ describe("the destinations' hooks", () => {
       [id],
     );
     await writeAndMark(shop, [metricsRow(71, { segment: "hibernating" }), metricsRow(72, { segment: "champions" }), metricsRow(73, { segment: "hibernating" })]);
-    expect(await outboxOf(id)).toEqual(["72", "73"]);
+    expect(await outboxOf(id)).toEqual(["71", "72", "73"]);
   });
 
   it("a run left 'running' by a worker that died is failed as interrupted by the next pass", async () => {
