@@ -30,9 +30,9 @@
 // 3,000: about 44% of demo customers are subscribed and every delivery needs its own one).
 // Smoke run: BENCH_DESTINATION_RATE=5 BENCH_DESTINATION_SECONDS=10 BENCH_DESTINATION_CUSTOMERS=400.
 
-import { type ChildProcess, spawn } from "node:child_process";
+import { type ChildProcess } from "node:child_process";
 import { randomBytes, randomUUID } from "node:crypto";
-import { mkdirSync, openSync, readFileSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import path from "node:path";
 import { Queue } from "bullmq";
 import { Redis } from "ioredis";
@@ -45,7 +45,6 @@ import { connectDestination, setDestinationSegments } from "../app/destinations/
 import { RFM_SEGMENT_KEYS } from "../app/display/segment-names";
 import { DESTINATION_CHANGES_DELAY_MS, QUEUE } from "../app/queues/contract";
 import { closeProducerQueues } from "../app/queues/connections.server";
-import { WORKER_NODE_FLAGS } from "../app/worker/node-flags";
 import { planDeliveries } from "../demo/deliveries";
 import { type FakeKlaviyo, startFakeKlaviyo } from "../demo/fakes/klaviyo";
 import { scoreShop } from "../demo/scoring.server";
@@ -54,7 +53,7 @@ import { generateStore } from "../demo/store";
 import { ensureAppBuild, startAppServer, type ServerProcess } from "../scripts/app-build";
 import { PROJECT_ROOT, ensureLocalServices, freePort } from "../scripts/local-services";
 import { benchDatabase } from "./lib/database";
-import { processGroupStopper } from "./lib/process-group";
+import { startWorkerProcess, waitUntil } from "./lib/worker-process";
 import { type BenchResult, percentile, round } from "./lib/report";
 
 const RATE = Number(process.env.BENCH_DESTINATION_RATE ?? 20);
@@ -68,25 +67,6 @@ const LOG_DIR = path.join(PROJECT_ROOT, ".demo", "logs");
 
 const log = (line: string) => console.error(`bench destination-latency: ${line}`);
 
-/** `npm run worker`'s process (tsx app/worker/main.ts) in its own process group; resolves once it logs that it started. */
-async function startWorkerProcess(env: NodeJS.ProcessEnv): Promise<{ process: ChildProcess; stop: () => Promise<void> }> {
-  mkdirSync(LOG_DIR, { recursive: true });
-  const logFile = path.join(LOG_DIR, "bench-destination-latency-worker.log");
-  const out = openSync(logFile, "w");
-  const tsx = path.join(PROJECT_ROOT, "node_modules", "tsx", "dist", "cli.mjs");
-  const child = spawn(process.execPath, [tsx, ...WORKER_NODE_FLAGS, "app/worker/main.ts"], { cwd: PROJECT_ROOT, env, stdio: ["ignore", out, out], detached: true });
-  const stop = processGroupStopper(child);
-  const deadline = Date.now() + 60_000;
-  while (!readFileSync(logFile, "utf8").includes('"worker started"')) {
-    if (child.exitCode !== null) throw new Error(`the worker exited (${child.exitCode}); see ${logFile}`);
-    if (Date.now() > deadline) {
-      await stop();
-      throw new Error(`the worker did not start within 60 s; see ${logFile}`);
-    }
-    await new Promise((resolve) => setTimeout(resolve, 200));
-  }
-  return { process: child, stop };
-}
 
 /** Deletes the run's queue keys (completed jobs, the sweep's schedule): Redis may be a shared one. */
 async function dropQueueKeys(redisUrl: string, prefix: string): Promise<void> {
@@ -101,14 +81,6 @@ async function dropQueueKeys(redisUrl: string, prefix: string): Promise<void> {
     } while (cursor !== "0");
   } finally {
     redis.disconnect();
-  }
-}
-
-async function waitUntil(probe: () => Promise<boolean>, timeoutMs: number, what: string): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await probe())) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs / 1000} s waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 250));
   }
 }
 
@@ -211,7 +183,7 @@ export async function run(): Promise<BenchResult[]> {
       TENURE_DEMO_MODE: "false",
     };
     server = await startAppServer({ port, stdio: "ignore", env });
-    worker = await startWorkerProcess(env);
+    worker = await startWorkerProcess(env, "bench-destination-latency-worker");
     log(`server ${server.url}, worker (npm run worker's process), Klaviyo fake ${fake.url}; database ${services.postgres.description}; redis ${services.redis.description}`);
 
     pool = createPgPool(database.url, { max: 4 });

@@ -17,9 +17,9 @@
 // BENCH_FRESHNESS_SECONDS (default 30), BENCH_FRESHNESS_CUSTOMERS (seed store, default 1200).
 
 import { benchDatabase } from "./lib/database";
-import { type ChildProcess, spawn } from "node:child_process";
+import { type ChildProcess } from "node:child_process";
 import { randomBytes, randomUUID } from "node:crypto";
-import { mkdirSync, openSync, readFileSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import path from "node:path";
 import autocannon, { type Options as AutocannonOptions } from "autocannon";
 import { Queue } from "bullmq";
@@ -38,8 +38,7 @@ import { ensureAppBuild, startAppServer, type ServerProcess } from "../scripts/a
 import { PROJECT_ROOT, ensureLocalServices, freePort } from "../scripts/local-services";
 import { type CpuGroups, cpuSnapshot, machineBusyCpu, selfCpu, treeCpu } from "./lib/cpu";
 import { type BenchResult, machineInfo, percentile, round } from "./lib/report";
-import { WORKER_NODE_FLAGS } from "../app/worker/node-flags";
-import { processGroupStopper } from "./lib/process-group";
+import { startWorkerProcess, waitUntil } from "./lib/worker-process";
 
 const RATE = Number(process.env.BENCH_FRESHNESS_RATE ?? 200);
 const SECONDS = Number(process.env.BENCH_FRESHNESS_SECONDS ?? 30);
@@ -51,33 +50,6 @@ const LOG_DIR = path.join(PROJECT_ROOT, ".demo", "logs");
 const log = (line: string) => console.error(`bench freshness: ${line}`);
 
 
-/** `npm run worker`'s process (tsx app/worker/main.ts) in its own process group; resolves once it logs that it started. */
-async function startWorkerProcess(env: NodeJS.ProcessEnv): Promise<{ process: ChildProcess; stop: () => Promise<void> }> {
-  mkdirSync(LOG_DIR, { recursive: true });
-  const logFile = path.join(LOG_DIR, "bench-freshness-worker.log");
-  const out = openSync(logFile, "w");
-  const tsx = path.join(PROJECT_ROOT, "node_modules", "tsx", "dist", "cli.mjs");
-  const child = spawn(process.execPath, [tsx, ...WORKER_NODE_FLAGS, "app/worker/main.ts"], { cwd: PROJECT_ROOT, env, stdio: ["ignore", out, out], detached: true });
-  const stop = processGroupStopper(child);
-  const deadline = Date.now() + 60_000;
-  while (!readFileSync(logFile, "utf8").includes('"worker started"')) {
-    if (child.exitCode !== null) throw new Error(`the worker exited (${child.exitCode}); see ${logFile}`);
-    if (Date.now() > deadline) {
-      await stop();
-      throw new Error(`the worker did not start within 60 s; see ${logFile}`);
-    }
-    await new Promise((resolve) => setTimeout(resolve, 200));
-  }
-  return { process: child, stop };
-}
-
-async function waitUntil(probe: () => Promise<boolean>, timeoutMs: number, what: string): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await probe())) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs / 1000} s waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 250));
-  }
-}
 
 /** A new order of the given customer, in the demo store's real payload shape, happening now. */
 function orderBody(template: Record<string, unknown>, orderId: number, customerId: number): Buffer {
@@ -184,7 +156,7 @@ export async function run(): Promise<BenchResult[]> {
       TENURE_QUEUE_PREFIX: prefix,
     };
     server = await startAppServer({ port, stdio: "ignore", env });
-    worker = await startWorkerProcess(env);
+    worker = await startWorkerProcess(env, "bench-freshness-worker");
     log(`server ${server.url} and worker (npm run worker's process); database ${services.postgres.description}; redis ${services.redis.description}`);
 
     // This process asks for the seed refit (requestRefit reads REDIS_URL and the prefix).
