@@ -5,10 +5,12 @@ import { type AddressInfo } from "node:net";
 // A fake Mailchimp Marketing API 3.0 at the HTTP boundary, for the tests and the demo
 // (plain Node: no test framework). It speaks the real shapes of the endpoints Tenure calls:
 // the account root and /ping, audiences (/lists), merge fields, the batch members endpoint
-// (POST /lists/{id}: new_members, updated_members and per-member errors), a member's PATCH
-// and GET, tags (POST .../members/{hash}/tags), static segments (tags are static segments:
-// list, get, create, rename, batch members_to_add / members_to_remove) and
-// delete-permanent; errors are problem documents (type, title, status, detail, instance).
+// (POST /lists/{id}, with or without update_existing: new_members, updated_members and
+// per-member errors, among them the refusal to subscribe an unsubscribed or cleaned
+// member), a member's PATCH and GET, tags (POST .../members/{hash}/tags), static segments
+// (tags are static segments: list, get, create, rename, batch members_to_add /
+// members_to_remove) and delete-permanent; errors are problem documents (type, title,
+// status, detail, instance).
 // Every data centre is one server: the client replaces https://<dc>.api.mailchimp.com with
 // this server's url. Mailchimp limits each key to 10 simultaneous connections: an 11th
 // request in flight is answered 429.
@@ -62,6 +64,8 @@ export interface FakeAudience {
   members: Map<string, FakeMember>;
   mergeFields: FakeMergeField[];
   segments: Map<number, FakeSegment>;
+  /** Subscriber hashes permanently deleted here: the API may not add them again. */
+  forgotten: Set<string>;
 }
 
 export interface FakeMailchimpState {
@@ -128,6 +132,17 @@ class Problem extends Error {
 }
 
 const notFound = () => new Problem(404, "Resource Not Found", "The requested resource could not be found.");
+
+// Mailchimp never lets the API subscribe a member who unsubscribed or was cleaned (a bounce).
+// A PATCH answers 400 with this title and detail (as logged in
+// github.com/ibericode/mailchimp-for-wordpress/issues/798); in the batch endpoint's errors[]
+// the detail is `error` and error_code is ERROR_GENERIC: Mailchimp's OpenAPI spec gives the
+// batch errors' error_code only ERROR_CONTACT_EXISTS and ERROR_GENERIC (as generated in
+// github.com/brightdigit/Spinetail, BatchUpdateListMembersErrors.ErrorCode), and this is not
+// "contact exists". A pending or transactional member can be subscribed.
+const COMPLIANCE_STATES = new Set(["unsubscribed", "cleaned"]);
+const inComplianceState = (email: string) =>
+  new Problem(400, "Member In Compliance State", `${email} is in a compliance state due to unsubscribe, bounce, or compliance review and cannot be subscribed.`);
 const invalid = (detail: string) => new Problem(400, "Invalid Resource", detail);
 
 export async function startFakeMailchimp(options: FakeMailchimpOptions = {}): Promise<FakeMailchimp> {
@@ -143,7 +158,7 @@ export async function startFakeMailchimp(options: FakeMailchimpOptions = {}): Pr
 
   const audiences = new Map<string, FakeAudience>();
   const addAudience = (id: string, name: string): FakeAudience => {
-    const audience: FakeAudience = { id, name, members: new Map(), mergeFields: defaultMergeFields(id), segments: new Map() };
+    const audience: FakeAudience = { id, name, members: new Map(), mergeFields: defaultMergeFields(id), segments: new Map(), forgotten: new Set() };
     audiences.set(id, audience);
     return audience;
   };
@@ -352,6 +367,7 @@ export async function startFakeMailchimp(options: FakeMailchimpOptions = {}): Pr
       if (path[4] === "actions" && path[5] === "delete-permanent" && path.length === 6 && method === "POST") {
         if (!member) throw notFound();
         audience.members.delete(member.id);
+        audience.forgotten.add(member.id);
         for (const segment of audience.segments.values()) segment.members.delete(member.id);
         state.deletedPermanently.push(member.email);
         return { status: 204, json: null };
@@ -390,11 +406,19 @@ export async function startFakeMailchimp(options: FakeMailchimpOptions = {}): Pr
           continue;
         }
         try {
-          // As documented: update_existing changes an existing member's subscription status to the one sent.
+          // As documented: update_existing changes an existing member's subscription status to
+          // the one sent, except a subscribe of an unsubscribed or cleaned member, refused per member
+          // (nothing of theirs changes).
           updated.push(updateMember(audience, existing, item, false));
         } catch (error) {
           fail(error instanceof Problem ? error.detail : String(error));
         }
+        continue;
+      }
+      if (audience.forgotten.has(hash)) {
+        // Mailchimp's words (title "Forgotten Email Not Subscribed"), as logged in
+        // github.com/tbar0970/jethro-pmm/issues/982.
+        fail(`${email} was permanently deleted and cannot be re-imported. The contact must re-subscribe to get back on the list.`);
         continue;
       }
       const status = item.status;
@@ -425,6 +449,7 @@ export async function startFakeMailchimp(options: FakeMailchimpOptions = {}): Pr
   function updateMember(audience: FakeAudience, member: FakeMember, body: Record<string, unknown>, patch: boolean): FakeMember {
     if (body.status !== undefined) {
       if (typeof body.status !== "string" || !MEMBER_STATUSES.has(body.status)) throw invalid("The resource submitted could not be validated. For field-specific details, see the 'errors' array.");
+      if (body.status === "subscribed" && COMPLIANCE_STATES.has(member.status)) throw inComplianceState(member.email);
       member.status = body.status;
     } else if (!patch) {
       // The batch endpoint documents each member's status as required.

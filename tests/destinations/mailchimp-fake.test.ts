@@ -48,4 +48,55 @@ describe("the fake Mailchimp", () => {
     const tooMany = await post({ members: Array.from({ length: 501 }, (_, i) => ({ email_address: `m${i}@example.com`, status: "subscribed" })) });
     expect(tooMany.status).toBe(400);
   });
+
+  it("with update_existing, sets existing members' status and merge fields, except a subscribe of an unsubscribed or cleaned member", async () => {
+    const post = (body: unknown) =>
+      fetch(`${fake.url}/3.0/lists/${FAKE_AUDIENCE_ID}`, { method: "POST", headers: { ...auth(), "content-type": "application/json" }, body: JSON.stringify(body) });
+    const audience = fake.state.audiences.get(FAKE_AUDIENCE_ID)!;
+    for (const [email, status] of [
+      ["t@example.com", "transactional"],
+      ["u@example.com", "unsubscribed"],
+      ["c@example.com", "cleaned"],
+    ]) {
+      audience.members.set(subscriberHash(email), { id: subscriberHash(email), email, status, mergeFields: { FNAME: "Before", LNAME: "" }, lastChanged: "2026-01-01T00:00:00+00:00" });
+    }
+    const answer = await (
+      await post({
+        members: ["t@example.com", "u@example.com", "c@example.com", "n@example.com"].map((email) => ({ email_address: email, status: "subscribed", merge_fields: { FNAME: "After" } })),
+        update_existing: true,
+      })
+    ).json();
+    const refused = (email: string) => ({
+      email_address: email,
+      error: `${email} is in a compliance state due to unsubscribe, bounce, or compliance review and cannot be subscribed.`,
+      error_code: "ERROR_GENERIC",
+      field: "",
+      field_message: "",
+    });
+    expect(answer).toMatchObject({
+      new_members: [{ email_address: "n@example.com", status: "subscribed" }],
+      updated_members: [{ email_address: "t@example.com", status: "subscribed", merge_fields: { FNAME: "After" } }],
+      errors: [refused("u@example.com"), refused("c@example.com")],
+      total_created: 1,
+      total_updated: 1,
+      error_count: 2,
+    });
+    expect([fake.state.member(FAKE_AUDIENCE_ID, "u@example.com"), fake.state.member(FAKE_AUDIENCE_ID, "c@example.com")].map((m) => [m!.status, m!.mergeFields.FNAME])).toEqual([
+      ["unsubscribed", "Before"],
+      ["cleaned", "Before"],
+    ]);
+
+    // A PATCH that subscribes them is refused the same way; one without a status updates them.
+    const patch = (body: unknown) =>
+      fetch(`${fake.url}/3.0/lists/${FAKE_AUDIENCE_ID}/members/${subscriberHash("u@example.com")}`, {
+        method: "PATCH",
+        headers: { ...auth(), "content-type": "application/json" },
+        body: JSON.stringify(body),
+      });
+    const subscribe = await patch({ status: "subscribed" });
+    expect(subscribe.status).toBe(400);
+    expect(await subscribe.json()).toMatchObject({ title: "Member In Compliance State", status: 400, detail: refused("u@example.com").error });
+    expect((await patch({ merge_fields: { FNAME: "After" } })).status).toBe(200);
+    expect(fake.state.member(FAKE_AUDIENCE_ID, "u@example.com")).toMatchObject({ status: "unsubscribed", mergeFields: { FNAME: "After" } });
+  });
 });
