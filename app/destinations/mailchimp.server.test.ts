@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { type DestinationProfile } from "./adapter";
-import { mailchimpDataCentre, statusForNewMember, subscriberHash, tenureMergeFields } from "./mailchimp.server";
+import { isComplianceRefusal, mailchimpDataCentre, statusFromConsent, subscriberHash, tenureMergeFields } from "./mailchimp.server";
 
 const profile = (overrides: Partial<DestinationProfile> = {}): DestinationProfile => ({
   customerId: "1",
@@ -35,10 +35,21 @@ describe("Mailchimp's identifiers", () => {
 });
 
 describe("what a member gets", () => {
-  it("is subscribed only when Shopify says SUBSCRIBED", () => {
-    expect(statusForNewMember({ emailConsentState: "SUBSCRIBED" })).toBe("subscribed");
+  it("is subscribed only when Shopify says SUBSCRIBED, else transactional", () => {
+    expect(statusFromConsent({ emailConsentState: "SUBSCRIBED" })).toBe("subscribed");
     for (const state of ["NOT_SUBSCRIBED", "UNSUBSCRIBED", "PENDING", "REDACTED", "INVALID", null]) {
-      expect(statusForNewMember({ emailConsentState: state })).toBe("transactional");
+      expect(statusFromConsent({ emailConsentState: state })).toBe("transactional");
+    }
+  });
+
+  it("tells Mailchimp's refusal to subscribe an unsubscribed or cleaned member by its words (its code is the catch-all ERROR_GENERIC)", () => {
+    expect(isComplianceRefusal({ error: "a@example.com is in a compliance state due to unsubscribe, bounce, or compliance review and cannot be subscribed." })).toBe(true);
+    for (const error of [
+      "a@example.com is already a list member. Use PUT to insert or update list members.",
+      "a@example.com looks fake or invalid, please enter a real email address.",
+      "a@example.com was permanently deleted and cannot be re-imported. The contact must re-subscribe to get back on the list.",
+    ]) {
+      expect(isComplianceRefusal({ error })).toBe(false);
     }
   });
 

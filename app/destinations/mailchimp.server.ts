@@ -15,14 +15,23 @@ import { TENURE_MERGE_FIELDS, tenureMergeFieldValues } from "~/display/mailchimp
 import { type JsonResponse, errorDetail, requestJson } from "./http.server";
 
 // The Mailchimp adapter (Marketing API 3.0; docs/destinations/mailchimp.md). One audience
-// per destination. Members are created in batches of 500 through the batch members
-// endpoint, each new member's status from their Shopify consent (subscribed only when
-// Shopify says SUBSCRIBED, else transactional); an existing member's status is never
-// sent, so never changed: their merge fields are PATCHed alone. Each Tenure segment is a
-// tag, which in Mailchimp is a static segment: one request per segment adds and removes up
-// to 500 members at once (the per-member tags endpoint would take one request per member).
-// Mailchimp limits a key to 10 simultaneous connections, so every request here waits for
-// one of 10 places per key in this process.
+// per destination. Members are upserted 500 per request through the batch members endpoint
+// (POST /lists/{id}), in two groups by Shopify consent:
+// - subscribed in Shopify: `update_existing: true` with status `subscribed`, so new members
+//   are created subscribed and existing ones get their merge fields and become subscribed
+//   (a transactional or pending member's consent given in Shopify reaches Mailchimp).
+//   Mailchimp refuses to subscribe a member who unsubscribed or was cleaned there (a
+//   per-member "compliance state" error); those get their merge fields by a PATCH without a
+//   status, so Mailchimp's unsubscribe or clean always wins.
+// - not subscribed (synced only when the merchant chose everyone): `update_existing: false`
+//   with status `transactional`, because the batch endpoint applies the status it is sent to
+//   existing members and would turn a subscriber transactional; the members it reports as
+//   existing get their merge fields by a PATCH without a status.
+// Tenure never downgrades or unsubscribes anyone. Each Tenure segment is a tag, which in
+// Mailchimp is a static segment: one request per segment adds and removes up to 500 members
+// at once (the per-member tags endpoint would take one request per member). Mailchimp
+// limits a key to 10 simultaneous connections, so every request here waits for one of 10
+// places per key in this process.
 
 export const MAILCHIMP_BATCH_SIZE = 500;
 /** Mailchimp answers 429 past 10 simultaneous connections per API key. */
@@ -50,8 +59,8 @@ export function subscriberHash(email: string): string {
   return createHash("md5").update(email.trim().toLowerCase()).digest("hex");
 }
 
-/** The new member's status: subscribed only when Shopify says so; everyone else transactional. */
-export function statusForNewMember(profile: Pick<DestinationProfile, "emailConsentState">): "subscribed" | "transactional" {
+/** The status Tenure sends: subscribed only when Shopify says so (new and existing members); everyone else transactional (new members only). */
+export function statusFromConsent(profile: Pick<DestinationProfile, "emailConsentState">): "subscribed" | "transactional" {
   return profile.emailConsentState === "SUBSCRIBED" ? "subscribed" : "transactional";
 }
 
@@ -305,8 +314,7 @@ export function mailchimpAdapter(apiKey: string, account: Record<string, unknown
     const upserts = changes.filter((change) => change.add.length + change.keep.length > 0);
     if (upserts.length > 0) {
       await ensureMergeFields();
-      const existing = await createNewMembers(upserts, failed);
-      await updateExistingMembers(existing, failed);
+      await upsertMembers(upserts, failed);
     }
     await setTags(changes, targets, failed, await formerAddresses(changes));
 
@@ -319,46 +327,66 @@ export function mailchimpAdapter(apiKey: string, account: Record<string, unknown
   }
 
   /**
-   * The batch members endpoint with update_existing false: new members are created with the
-   * status their consent gives; members already in the audience come back as
-   * ERROR_CONTACT_EXISTS and are returned for a PATCH that leaves their status alone (with
-   * update_existing true, the batch endpoint sets the status it is sent on existing members).
+   * One member per address (two customers sharing an email are one member; Mailchimp refuses
+   * the second copy in a request): every change of that address shares its outcome. The
+   * subscribed in Shopify go in one batch that updates existing members, the rest in one that
+   * only creates (see the header); whoever must keep their Mailchimp status gets a PATCH.
    */
-  async function createNewMembers(upserts: readonly MemberChange[], failed: Map<string, string>): Promise<MemberChange[]> {
+  async function upsertMembers(upserts: readonly MemberChange[], failed: Map<string, string>): Promise<void> {
     const byEmail = groupByEmail(upserts);
-    // One member per address (two customers sharing an email are one member; Mailchimp
-    // refuses the second copy in a request): every change of that address shares its outcome.
     const members = [...byEmail.values()].map((sharing) => sharing[0]);
+    const subscribed = members.filter((change) => statusFromConsent(change.profile) === "subscribed");
+    const others = members.filter((change) => statusFromConsent(change.profile) !== "subscribed");
+    const mergeFieldsOnly: MemberChange[] = []; // who keeps their Mailchimp status
+    await settleAll(
+      [
+        subscribed.length > 0 ? batchUpsert(subscribed, "subscribed", byEmail, failed, mergeFieldsOnly) : null,
+        others.length > 0 ? batchUpsert(others, "transactional", byEmail, failed, mergeFieldsOnly) : null,
+      ].filter((work): work is Promise<void> => work !== null),
+    );
+    await updateMergeFieldsOnly(mergeFieldsOnly, byEmail, failed);
+  }
+
+  async function batchUpsert(
+    members: readonly MemberChange[],
+    status: "subscribed" | "transactional",
+    byEmail: ReadonlyMap<string, MemberChange[]>,
+    failed: Map<string, string>,
+    mergeFieldsOnly: MemberChange[],
+  ): Promise<void> {
+    // Only a subscribe may update existing members: a transactional status sent with
+    // update_existing would downgrade a Mailchimp subscriber.
+    const updateExisting = status === "subscribed";
     const response = await api.request<BatchResponse>("POST", list, {
-      members: members.map((change) => ({
-        email_address: change.profile.email,
-        status: statusForNewMember(change.profile),
-        merge_fields: tenureMergeFields(change.profile),
-      })),
-      update_existing: false,
+      members: members.map((change) => ({ email_address: change.profile.email, status, merge_fields: tenureMergeFields(change.profile) })),
+      update_existing: updateExisting,
     });
     if (response.status === 404) throw audienceGone(response);
     if (response.status !== 200 || !response.body) throw unexpected("the batch of members", response);
-    const existing: MemberChange[] = [];
     for (const error of response.body.errors ?? []) {
-      for (const change of byEmail.get(error.email_address.trim().toLowerCase()) ?? []) {
-        if (error.error_code === "ERROR_CONTACT_EXISTS") existing.push(change);
-        else failed.set(change.profile.customerId, memberReason(error));
-      }
+      const sharing = byEmail.get(error.email_address.trim().toLowerCase()) ?? [];
+      if (sharing.length === 0) continue;
+      const keepsItsStatus = updateExisting ? isComplianceRefusal(error) : error.error_code === "ERROR_CONTACT_EXISTS";
+      if (keepsItsStatus) mergeFieldsOnly.push(sharing[0]);
+      else for (const change of sharing) failed.set(change.profile.customerId, memberReason(error));
     }
-    return existing;
   }
 
-  async function updateExistingMembers(existing: readonly MemberChange[], failed: Map<string, string>): Promise<void> {
+  /** Merge fields with no status in the body: the member's subscription stays what it is in Mailchimp. */
+  async function updateMergeFieldsOnly(
+    members: readonly MemberChange[],
+    byEmail: ReadonlyMap<string, MemberChange[]>,
+    failed: Map<string, string>,
+  ): Promise<void> {
     await settleAll(
-      existing.map(async (change) => {
-        // No status in the body: the member's subscription stays what it is in Mailchimp.
+      members.map(async (change) => {
         const response = await api.request("PATCH", `${list}/members/${subscriberHash(change.profile.email)}`, {
           merge_fields: tenureMergeFields(change.profile),
         });
         if (response.status === 200) return;
         if (response.status === 404 || response.status === 400) {
-          failed.set(change.profile.customerId, errorDetail(response.body) ?? `Mailchimp answered ${response.status}`);
+          const reason = errorDetail(response.body) ?? `Mailchimp answered ${response.status}`;
+          for (const sharing of byEmail.get(change.profile.email.trim().toLowerCase()) ?? [change]) failed.set(sharing.profile.customerId, reason);
           return;
         }
         throw unexpected("a member's update", response);
@@ -459,6 +487,16 @@ function groupByEmail(changes: readonly MemberChange[]): Map<string, MemberChang
     byEmail.set(email, [...(byEmail.get(email) ?? []), change]);
   }
   return byEmail;
+}
+
+/**
+ * Mailchimp's refusal to subscribe a member who unsubscribed or was cleaned: "<email> is in
+ * a compliance state due to unsubscribe, bounce, or compliance review and cannot be
+ * subscribed." Its error_code is the catch-all ERROR_GENERIC (the only other code is
+ * ERROR_CONTACT_EXISTS), so it is told by its words.
+ */
+export function isComplianceRefusal(error: { error: string }): boolean {
+  return /\bcompliance state\b/i.test(error.error);
 }
 
 function memberReason(error: NonNullable<BatchResponse["errors"]>[number]): string {

@@ -56,6 +56,17 @@ function change(p: DestinationProfile, sets: Partial<Pick<MemberChange, "add" | 
 
 const requestsTo = (method: string, pattern: RegExp) => fake.state.requests.filter((r) => r.method === method && pattern.test(r.path));
 
+/** A member already in the audience (the merchant's own, or from an earlier sync) with this status. */
+function seed(email: string, status: string): void {
+  fake.state.audiences.get(FAKE_AUDIENCE_ID)!.members.set(subscriberHash(email), {
+    id: subscriberHash(email),
+    email,
+    status,
+    mergeFields: { FNAME: "Typed in Mailchimp", LNAME: "", TNR_SEG: "", TNR_PV: "", TNR_CHANCE: "", TNR_NEXT: "" },
+    lastChanged: "2026-01-01T00:00:00+00:00",
+  });
+}
+
 async function connectedTargets() {
   const mailchimp = adapter();
   const targets = await mailchimp.ensureTargets([
@@ -191,36 +202,72 @@ describe("push", () => {
     expect(fake.state.membersTagged(FAKE_AUDIENCE_ID, "Tenure: At risk")).toEqual(["customer3@example.com", "customer4@example.com"]);
   });
 
-  it("never changes an existing member's status, whatever Shopify says, and updates their merge fields", async () => {
+  it("subscribes an existing member Shopify says is subscribed, never downgrades one, and leaves an unsubscribe or clean in place", async () => {
     const { mailchimp, targets } = await connectedTargets();
-    const audience = fake.state.audiences.get(FAKE_AUDIENCE_ID)!;
-    const seed = (email: string, status: string) =>
-      audience.members.set(subscriberHash(email), {
-        id: subscriberHash(email),
-        email,
-        status,
-        mergeFields: { FNAME: "Typed in Mailchimp", LNAME: "", TNR_SEG: "", TNR_PV: "", TNR_CHANCE: "", TNR_NEXT: "" },
-        lastChanged: "2026-01-01T00:00:00+00:00",
-      });
-    seed("customer1@example.com", "unsubscribed"); // Shopify says subscribed: stays unsubscribed
+    seed("customer1@example.com", "unsubscribed"); // Shopify says subscribed: Mailchimp's unsubscribe wins
     seed("customer2@example.com", "subscribed"); // Shopify says not subscribed: stays subscribed
-    seed("customer3@example.com", "cleaned");
+    seed("customer3@example.com", "cleaned"); // Shopify says subscribed: stays cleaned
+    seed("customer4@example.com", "transactional"); // Shopify says subscribed: becomes subscribed
+    seed("customer5@example.com", "pending"); // Shopify says subscribed: becomes subscribed
 
     const outcomes = await mailchimp.push(
       [
         change(profile("1"), { add: ["champions"] }),
         change(profile("2", { emailConsentState: "NOT_SUBSCRIBED", firstName: null }), { add: ["champions"] }),
         change(profile("3"), { keep: ["champions"] }),
+        change(profile("4"), { add: ["at-risk"] }),
+        change(profile("5"), { add: ["at-risk"] }),
       ],
       targets,
     );
     expect(outcomes.every((outcome) => outcome.ok)).toBe(true);
     const member = (id: string) => fake.state.member(FAKE_AUDIENCE_ID, `customer${id}@example.com`)!;
-    expect([member("1").status, member("2").status, member("3").status]).toEqual(["unsubscribed", "subscribed", "cleaned"]);
-    expect(member("1").mergeFields).toMatchObject({ FNAME: "Ada", TNR_SEG: "Champions", TNR_PV: 123.46 });
-    expect(member("2").mergeFields.FNAME).toBe("Typed in Mailchimp"); // no first name in Shopify: theirs stays
-    // The batch call never asked to update existing members; each was PATCHed without a status.
-    expect(requestsTo("PATCH", /\/members\/[0-9a-f]{32}$/)).toHaveLength(3);
+    expect(["1", "2", "3", "4", "5"].map((id) => member(id).status)).toEqual(["unsubscribed", "subscribed", "cleaned", "subscribed", "subscribed"]);
+    for (const id of ["1", "3", "4", "5"]) expect(member(id).mergeFields).toMatchObject({ FNAME: "Ada", TNR_SEG: "Champions", TNR_PV: 123.46 });
+    expect(member("2").mergeFields).toMatchObject({ FNAME: "Typed in Mailchimp", TNR_SEG: "Champions" }); // no first name in Shopify: theirs stays
+    expect(fake.state.membersTagged(FAKE_AUDIENCE_ID, "Tenure: Champions")).toEqual(["customer1@example.com", "customer2@example.com", "customer3@example.com"]);
+    // Two batches (subscribed with update_existing, the rest without); a PATCH without a status
+    // only for those who keep their Mailchimp status: refused a subscribe (1, 3) or not subscribed in Shopify (2).
+    expect(requestsTo("POST", new RegExp(`^/3.0/lists/${FAKE_AUDIENCE_ID}$`))).toHaveLength(2);
+    expect(requestsTo("PATCH", /\/members\/[0-9a-f]{32}$/).map((r) => r.path).sort()).toEqual(
+      ["1", "2", "3"].map((id) => `/3.0/lists/${FAKE_AUDIENCE_ID}/members/${subscriberHash(`customer${id}@example.com`)}`).sort(),
+    );
+  });
+
+  it("records Mailchimp's words for an address it will not take back after a permanent delete", async () => {
+    const { mailchimp, targets } = await connectedTargets();
+    await mailchimp.push([change(profile("1"), { add: ["champions"] }), change(profile("2", { emailConsentState: "NOT_SUBSCRIBED" }), { add: ["champions"] })], targets);
+    await mailchimp.erase([
+      { email: "customer1@example.com", remoteProfileId: null },
+      { email: "customer2@example.com", remoteProfileId: null },
+    ]);
+    const outcomes = await mailchimp.push(
+      [change(profile("1"), { add: ["champions"] }), change(profile("2", { emailConsentState: "NOT_SUBSCRIBED" }), { add: ["champions"] })],
+      targets,
+    );
+    expect(outcomes).toEqual(
+      ["1", "2"].map((id) => ({
+        customerId: id,
+        ok: false,
+        reason: `customer${id}@example.com was permanently deleted and cannot be re-imported. The contact must re-subscribe to get back on the list.`,
+      })),
+    );
+    expect(requestsTo("PATCH", /\/members\//)).toHaveLength(0);
+    expect(fake.state.audiences.get(FAKE_AUDIENCE_ID)!.members.size).toBe(0);
+  });
+
+  it("updates a whole batch of existing subscribed members with one request, not one PATCH each", async () => {
+    const { mailchimp, targets } = await connectedTargets();
+    for (let i = 1; i <= 500; i++) seed(`customer${i}@example.com`, i % 2 === 0 ? "subscribed" : "transactional");
+    const outcomes = await mailchimp.push(
+      Array.from({ length: 500 }, (_, i) => change(profile(String(i + 1)), { add: ["champions"] })),
+      targets,
+    );
+    expect(outcomes.filter((outcome) => outcome.ok)).toHaveLength(500);
+    expect(requestsTo("POST", new RegExp(`^/3.0/lists/${FAKE_AUDIENCE_ID}$`))).toHaveLength(1);
+    expect(requestsTo("PATCH", /\/members\//)).toHaveLength(0);
+    const members = [...fake.state.audiences.get(FAKE_AUDIENCE_ID)!.members.values()];
+    expect(members.every((member) => member.status === "subscribed" && member.mergeFields.TNR_SEG === "Champions")).toBe(true);
   });
 
   it("sets tags active and inactive as customers move, and only untags someone who left every synced segment", async () => {
@@ -306,11 +353,12 @@ describe("push", () => {
     await fake.close();
     fake = await startFakeMailchimp({ latencyMs: 50 });
     const { mailchimp, targets } = await connectedTargets();
-    await mailchimp.push(Array.from({ length: 40 }, (_, i) => change(profile(String(i)), { add: ["champions"] })), targets);
-    // 40 existing members: 40 PATCHes at once, from two adapters sharing the key's cap.
+    const notSubscribed = (id: number) => profile(String(id), { emailConsentState: "NOT_SUBSCRIBED" });
+    await mailchimp.push(Array.from({ length: 40 }, (_, i) => change(notSubscribed(i), { add: ["champions"] })), targets);
+    // 40 existing members not subscribed in Shopify: 40 PATCHes at once, from two adapters sharing the key's cap.
     await Promise.all([
-      mailchimp.push(Array.from({ length: 20 }, (_, i) => change(profile(String(i)), { keep: ["champions"] })), targets),
-      adapter().push(Array.from({ length: 20 }, (_, i) => change(profile(String(i + 20)), { keep: ["champions"] })), targets),
+      mailchimp.push(Array.from({ length: 20 }, (_, i) => change(notSubscribed(i), { keep: ["champions"] })), targets),
+      adapter().push(Array.from({ length: 20 }, (_, i) => change(notSubscribed(i + 20), { keep: ["champions"] })), targets),
     ]);
     expect(requestsTo("PATCH", /\/members\//)).toHaveLength(40);
     expect(fake.state.maxInFlight).toBeLessThanOrEqual(10);

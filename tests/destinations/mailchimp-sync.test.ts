@@ -2,7 +2,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { chooseAudience, connectDestination, listAudiences, setConsentScope, setDestinationSegments } from "~/destinations/connections.server";
 import { tryLockDestination, unlockDestination } from "~/data/destinations.server";
 import { type SyncDeps, runDestinationPass, runErasurePass } from "~/destinations/sync.server";
-import { FAKE_AUDIENCE_ID, FAKE_MAILCHIMP_KEY, type FakeMailchimp, startFakeMailchimp } from "../../demo/fakes/mailchimp";
+import { FAKE_AUDIENCE_ID, FAKE_MAILCHIMP_KEY, type FakeMailchimp, startFakeMailchimp, subscriberHash } from "../../demo/fakes/mailchimp";
 import { installedShop, testPool } from "../support/db";
 import { changeConsent, destinationOf, fakeAdapters, insertCustomers, outboxOf, writeAndMark } from "../support/destinations";
 import { metricsRow } from "../support/customer-metrics-rows";
@@ -41,6 +41,12 @@ async function connectedShop(segments: string[]): Promise<{ shop: string; id: st
 }
 
 const tagged = (audienceId: string, tag: string) => fake.state.membersTagged(audienceId, tag);
+
+/** Someone already in the audience before Tenure connected, with the status Mailchimp holds. */
+function seedMember(audienceId: string, email: string, status: string): void {
+  const hash = subscriberHash(email);
+  fake.state.audiences.get(audienceId)!.members.set(hash, { id: hash, email, status, mergeFields: { FNAME: "", LNAME: "" }, lastChanged: "2026-01-01T00:00:00+00:00" });
+}
 
 describe("a Mailchimp destination", () => {
   it("never stores a key without its data centre, or one Mailchimp refuses", async () => {
@@ -105,6 +111,60 @@ describe("a Mailchimp destination", () => {
     expect(tagged(audienceId, "Tenure: Champions")).toEqual([]);
     // Mailchimp keeps its own record of the subscription: Tenure only took its tag away.
     expect(fake.state.member(audienceId, "customer-22@example.com")!.status).toBe("subscribed");
+  });
+
+  it("consent given in Shopify reaches Mailchimp: a transactional member who subscribes in Shopify becomes subscribed", async () => {
+    const { shop, id, audienceId } = await connectedShop(["champions"]);
+    await setConsentScope(testPool(), shop, "mailchimp", "all");
+    await insertCustomers(shop, [{ id: 81, consent: "NOT_SUBSCRIBED" }]);
+    await writeAndMark(shop, [metricsRow(81, { segment: "champions" })]);
+    await runDestinationPass(deps, id, "changes");
+    expect(fake.state.member(audienceId, "customer-81@example.com")!.status).toBe("transactional");
+
+    await changeConsent(shop, 81, "SUBSCRIBED");
+    expect((await runDestinationPass(deps, id, "changes")).counts).toMatchObject({ sent: 1, failed: 0 });
+    expect(fake.state.member(audienceId, "customer-81@example.com")!.status).toBe("subscribed");
+    expect(tagged(audienceId, "Tenure: Champions")).toEqual(["customer-81@example.com"]);
+  });
+
+  it("an unsubscribe or clean in Mailchimp always wins, and those members still get Tenure's merge fields and tags", async () => {
+    const { shop, id, audienceId } = await connectedShop(["champions"]);
+    seedMember(audienceId, "customer-91@example.com", "unsubscribed");
+    seedMember(audienceId, "customer-92@example.com", "cleaned");
+    await insertCustomers(shop, [{ id: 91 }, { id: 92 }]); // both subscribed in Shopify
+    await writeAndMark(shop, [metricsRow(91, { segment: "champions" }), metricsRow(92, { segment: "champions" })]);
+    expect((await runDestinationPass(deps, id, "full", "initial")).counts).toMatchObject({ sent: 2, failed: 0 });
+    for (const [email, status] of [
+      ["customer-91@example.com", "unsubscribed"],
+      ["customer-92@example.com", "cleaned"],
+    ]) {
+      const member = fake.state.member(audienceId, email)!;
+      expect(member.status).toBe(status);
+      expect(member.mergeFields).toMatchObject({ FNAME: "Sam", LNAME: "Buyer", TNR_SEG: "Champions" });
+    }
+    expect(tagged(audienceId, "Tenure: Champions")).toEqual(["customer-91@example.com", "customer-92@example.com"]);
+  });
+
+  it("a full pass over an audience that already holds the customers sends them 500 per batch request, not one PATCH each", async () => {
+    const { shop, id, audienceId } = await connectedShop(["champions"]);
+    const customers = Array.from({ length: 1_200 }, (_, i) => 100_000 + i);
+    for (const customer of customers) seedMember(audienceId, `customer-${customer}@example.com`, customer % 3 === 0 ? "transactional" : "subscribed");
+    // One statement (insertCustomers' rows: subscribed, named Sam Buyer) rather than 1,200.
+    await testPool().query(
+      `INSERT INTO "Customer" (shop, id, email, "firstName", "lastName", "shopifyUpdatedAt", "emailConsentState")
+       SELECT $1, id, 'customer-' || id || '@example.com', 'Sam', 'Buyer', now(), 'SUBSCRIBED' FROM unnest($2::bigint[]) AS id`,
+      [shop, customers],
+    );
+    await writeAndMark(shop, customers.map((customer) => metricsRow(customer, { segment: "champions" })));
+    const before = fake.state.requests.length;
+    expect((await runDestinationPass(deps, id, "full", "initial")).counts).toMatchObject({ sent: 1_200, failed: 0 });
+    const pass = fake.state.requests.slice(before);
+    const batches = pass.filter((r) => r.method === "POST" && r.path === `/3.0/lists/${audienceId}`);
+    expect(batches.map((r) => r.status)).toEqual([200, 200, 200]);
+    expect(pass.filter((r) => r.method === "PATCH")).toEqual([]);
+    const members = [...fake.state.audiences.get(audienceId)!.members.values()];
+    expect(members.every((member) => member.status === "subscribed" && member.mergeFields.TNR_SEG === "Champions")).toBe(true);
+    expect(tagged(audienceId, "Tenure: Champions")).toHaveLength(1_200);
   });
 
   it("a member Mailchimp refuses is recorded with Mailchimp's reason", async () => {
