@@ -660,7 +660,7 @@ const TERMS: GlossaryTerm[] = [
     id: "audience",
     section: "integrations",
     labels: ["Audience"],
-    definition: "The Mailchimp audience Tenure's customers and tags go to. Tenure adds new contacts as transactional unless Shopify says they subscribed, and never changes an existing contact's status.",
+    definition: "The Mailchimp audience Tenure's customers and tags go to. Tenure subscribes a contact only when Shopify says they subscribed, never one who unsubscribed or bounced in Mailchimp; other new contacts are added as transactional, and Tenure never downgrades or unsubscribes anyone.",
     unit: "none",
     basis: "none",
   },
