@@ -384,12 +384,16 @@ export async function countOutbox(db: Queryable, destinationId: string, until: D
 // to the first chosen segment they are in (by key), and the members in none of them form the
 // last group. A batch of one group shares its target list, so Klaviyo gets one full import
 // job per batch instead of one small job per list (a job's list relationship covers every
-// profile in it). Keyset on the customer id within a group.
+// profile in it). Keyset on the customer id within a group. "First" is in fullPassGroups'
+// order, given as the chosen keys before the group ($3): separate plain comparisons the
+// planner estimates, so it walks the primary key and stops at the batch (a per-row subquery,
+// or one COALESCE around the OR, made it read and sort the shop's whole remaining tail for
+// every batch).
 const FULL_GROUP_SQL = `
   SELECT m."customerId"::text AS id FROM "CustomerMetrics" AS m
   WHERE m.shop = $1 AND m."customerId" > $2::bigint
     AND (m.segment = $5 OR m.behaviours @> ARRAY[$5::text])
-    AND (SELECT min(k) FROM unnest(array_append(m.behaviours, m.segment)) AS k WHERE k = ANY($3::text[])) = $5
+    AND NOT (COALESCE(m.segment, '') = ANY($3::text[])) AND NOT (COALESCE(m.behaviours, '{}') && $3::text[])
   ORDER BY m."customerId" LIMIT $4`;
 
 const FULL_HELD_ONLY_SQL = `
@@ -406,6 +410,11 @@ const FULL_HELD_ONLY_SQL = `
  */
 export function fullPassGroups(chosen: readonly string[]): (string | null)[] {
   return [...[...new Set(chosen)].sort(), null];
+}
+
+/** The chosen keys whose group comes before `group` in fullPassGroups' order. */
+function groupsBefore(chosen: readonly string[], group: string): string[] {
+  return [...new Set(chosen)].sort().filter((key) => key < group);
 }
 
 /**
@@ -425,7 +434,7 @@ export async function readFullBatch(
   const result =
     group === null
       ? await db.query<{ id: string }>(FULL_HELD_ONLY_SQL, [shop, afterCustomerId, chosen, limit, destinationId])
-      : await db.query<{ id: string }>(FULL_GROUP_SQL, [shop, afterCustomerId, chosen, limit, group]);
+      : await db.query<{ id: string }>(FULL_GROUP_SQL, [shop, afterCustomerId, groupsBefore(chosen, group), limit, group]);
   return result.rows.map((row) => row.id);
 }
 
@@ -471,6 +480,11 @@ interface StateRow extends Omit<CustomerSyncState, "member"> {
   member_hash: string | null;
 }
 
+/**
+ * The state of these customers, one primary-key lookup per customer and table (LATERAL ...
+ * LIMIT 1 keeps the planner from hashing the shop's whole tables for every batch, which made
+ * a pass quadratic in the shop's size).
+ */
 export async function readCustomerSyncStates(
   db: Queryable,
   shop: string,
@@ -489,9 +503,9 @@ export async function readCustomerSyncStates(
             to_char(m."expectedNextOrderDay", 'YYYY-MM-DD') AS "expectedNextOrderDay",
             dm.email AS member_email, dm."remoteProfileId" AS member_remote_id, dm.segments AS member_segments, dm."syncedHash" AS member_hash
      FROM unnest($3::bigint[]) AS ids(id)
-     LEFT JOIN "Customer" AS c ON c.shop = $1 AND c.id = ids.id
-     LEFT JOIN "CustomerMetrics" AS m ON m.shop = $1 AND m."customerId" = ids.id
-     LEFT JOIN "DestinationMember" AS dm ON dm."destinationId" = $2::bigint AND dm."customerId" = ids.id
+     LEFT JOIN LATERAL (SELECT * FROM "Customer" AS c WHERE c.shop = $1 AND c.id = ids.id LIMIT 1) AS c ON true
+     LEFT JOIN LATERAL (SELECT * FROM "CustomerMetrics" AS m WHERE m.shop = $1 AND m."customerId" = ids.id LIMIT 1) AS m ON true
+     LEFT JOIN LATERAL (SELECT * FROM "DestinationMember" AS dm WHERE dm."destinationId" = $2::bigint AND dm."customerId" = ids.id LIMIT 1) AS dm ON true
      ORDER BY ids.id`,
     [shop, destinationId, customerIds, consentScope],
   );
