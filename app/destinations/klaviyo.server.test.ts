@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { type DestinationProfile } from "./adapter";
-import { isE164, profileResource, splitIntoJobs } from "./klaviyo.server";
+import { importJobBody, isE164, profileResource, splitIntoJobs } from "./klaviyo.server";
 
 const profile: DestinationProfile = {
   customerId: "7",
@@ -48,7 +48,7 @@ describe("isE164", () => {
 });
 
 describe("splitIntoJobs", () => {
-  const resource = (n: number) => ({ type: "profile", attributes: { email: `${"x".repeat(n)}@e.com` } });
+  const resource = (n: number) => JSON.stringify({ type: "profile", attributes: { email: `${"x".repeat(n)}@e.com` } });
 
   it("cuts at the profile count", () => {
     const jobs = splitIntoJobs([1, 2, 3, 4, 5], () => resource(1), 100, 2, 1_000_000);
@@ -56,12 +56,25 @@ describe("splitIntoJobs", () => {
   });
 
   it("cuts at the byte size, envelope included, keeping the order", () => {
-    const size = Buffer.byteLength(JSON.stringify(resource(50))) + 1;
+    const size = Buffer.byteLength(resource(50)) + 1;
     const jobs = splitIntoJobs([1, 2, 3, 4, 5], () => resource(50), 100, 10_000, 100 + 2 * size);
     expect(jobs.map((job) => job.items)).toEqual([[1, 2], [3, 4], [5]]);
   });
 
   it("refuses a profile larger than a whole job", () => {
     expect(() => splitIntoJobs([1], () => resource(500), 100, 10, 200)).toThrow(/more than a Klaviyo import job takes/);
+  });
+});
+
+describe("importJobBody", () => {
+  it("assembles the same document JSON.stringify writes, from profiles serialised once", () => {
+    const profiles = [profileResource(profile), profileResource({ ...profile, customerId: "8", email: "zoë@example.com" })];
+    const text = importJobBody(profiles.map((p) => JSON.stringify(p)), ["AbC123"]);
+    expect(text).toBe(
+      JSON.stringify({
+        data: { type: "profile-bulk-import-job", attributes: { profiles: { data: profiles } }, relationships: { lists: { data: [{ type: "list", id: "AbC123" }] } } },
+      }),
+    );
+    expect(importJobBody([], [])).toBe(JSON.stringify({ data: { type: "profile-bulk-import-job", attributes: { profiles: { data: [] } } } }));
   });
 });

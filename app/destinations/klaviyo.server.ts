@@ -172,21 +172,23 @@ function quoted(value: string): string {
 
 /**
  * Splits profiles into import jobs of at most `maxProfiles` profiles and `maxBytes` bytes
- * of request body (measured as serialized, UTF-8), keeping their order.
+ * of request body (UTF-8), keeping their order. Each item comes with its profile resource
+ * serialised once (`serialized`): the job's body is assembled from these strings, so a
+ * profile is measured and sent without being serialised again.
  */
 export function splitIntoJobs<T>(
   items: readonly T[],
-  resource: (item: T) => Record<string, unknown>,
+  serialized: (item: T) => string,
   envelopeBytes: number,
   maxProfiles = KLAVIYO_IMPORT_MAX_PROFILES,
   maxBytes = KLAVIYO_IMPORT_MAX_BYTES,
-): { items: T[]; profiles: Record<string, unknown>[] }[] {
-  const jobs: { items: T[]; profiles: Record<string, unknown>[] }[] = [];
-  let current: { items: T[]; profiles: Record<string, unknown>[] } = { items: [], profiles: [] };
+): ImportJobPart<T>[] {
+  const jobs: ImportJobPart<T>[] = [];
+  let current: ImportJobPart<T> = { items: [], profiles: [] };
   let bytes = envelopeBytes;
   for (const item of items) {
-    const profile = resource(item);
-    const size = Buffer.byteLength(JSON.stringify(profile)) + 1; // + the comma
+    const profile = serialized(item);
+    const size = Buffer.byteLength(profile) + 1; // + the comma
     if (envelopeBytes + size > maxBytes) {
       throw new Error(`one profile is ${size} bytes, more than a Klaviyo import job takes`);
     }
@@ -203,10 +205,19 @@ export function splitIntoJobs<T>(
   return jobs;
 }
 
-function importJobBody(profiles: Record<string, unknown>[], listIds: readonly string[]): Record<string, unknown> {
-  const data: Record<string, unknown> = { type: "profile-bulk-import-job", attributes: { profiles: { data: profiles } } };
-  if (listIds.length > 0) data.relationships = { lists: { data: listIds.map((id) => ({ type: "list", id })) } };
-  return { data };
+/** One import job's changes and their profile resources, as JSON text. */
+export interface ImportJobPart<T> {
+  items: T[];
+  profiles: string[];
+}
+
+/**
+ * The import job's JSON:API document, from profile resources already serialised: the same
+ * text as JSON.stringify of { data: { type, attributes: { profiles: { data } }, relationships } }.
+ */
+export function importJobBody(profiles: readonly string[], listIds: readonly string[]): string {
+  const lists = listIds.length > 0 ? `,"relationships":${JSON.stringify({ lists: { data: listIds.map((id) => ({ type: "list", id })) } })}` : "";
+  return `{"data":{"type":"profile-bulk-import-job","attributes":{"profiles":{"data":[${profiles.join(",")}]}}${lists}}}`;
 }
 
 // ---------------------------------------------------------------------------------------
@@ -412,10 +423,10 @@ export function klaviyoAdapter(apiKey: string, _account: KlaviyoAccount | Record
   }
 
   /** Starts one import job; a refusal of the whole job comes back as its reason. */
-  async function startJob(profiles: Record<string, unknown>[], listIds: readonly string[]): Promise<{ id: string } | { refused: string }> {
+  async function startJob(profiles: readonly string[], listIds: readonly string[]): Promise<{ id: string } | { refused: string }> {
     const answer = await client.request<Document<Resource<ImportJobAttributes>>>("bulk-import.create", client.url("/api/profile-bulk-import-jobs"), {
       method: "POST",
-      body: JSON.stringify(importJobBody(profiles, listIds)),
+      body: importJobBody(profiles, listIds),
     });
     if (answer.status >= 200 && answer.status < 300 && answer.body) return { id: answer.body.data.id };
     return { refused: refusal("the profile import", answer) };
@@ -457,7 +468,7 @@ export function klaviyoAdapter(apiKey: string, _account: KlaviyoAccount | Record
   }
 
   /** Runs one import job to its end: each change's failure reason, if Klaviyo refused it. */
-  async function runJob(job: { items: MemberChange[]; profiles: Record<string, unknown>[] }, listIds: readonly string[]): Promise<Map<MemberChange, string>> {
+  async function runJob(job: ImportJobPart<MemberChange>, listIds: readonly string[]): Promise<Map<MemberChange, string>> {
     const failures = new Map<MemberChange, string>();
     const started = await startJob(job.profiles, listIds);
     if ("refused" in started) {
@@ -537,12 +548,18 @@ export function klaviyoAdapter(apiKey: string, _account: KlaviyoAccount | Record
     // Upserts: every customer who stays in or joins a list gets their profile written;
     // grouped by list to join (a customer joining two lists is imported in both jobs), and
     // a job without lists for those whose only change is their figures.
+    // Each profile is serialised once: measured, split into jobs and sent as this text.
     const upserts: MemberChange[] = [];
+    const serialized = new Map<MemberChange, string>();
     for (const change of changes) {
       if (change.add.length === 0 && change.keep.length === 0) continue;
-      const size = Buffer.byteLength(JSON.stringify(profileResource(change.profile)));
+      const json = JSON.stringify(profileResource(change.profile));
+      const size = Buffer.byteLength(json);
       if (size > KLAVIYO_IMPORT_MAX_PROFILE_BYTES) fail(change, `the profile is ${size} bytes; Klaviyo takes at most ${KLAVIYO_IMPORT_MAX_PROFILE_BYTES} per profile`);
-      else upserts.push(change);
+      else {
+        upserts.push(change);
+        serialized.set(change, json);
+      }
     }
     const byList = new Map<string, MemberChange[]>();
     for (const change of upserts) {
@@ -556,10 +573,10 @@ export function klaviyoAdapter(apiKey: string, _account: KlaviyoAccount | Record
         byList.set(id, group);
       }
     }
-    const envelope = Buffer.byteLength(JSON.stringify(importJobBody([], ["x".repeat(32)])));
-    const jobs: { job: { items: MemberChange[]; profiles: Record<string, unknown>[] }; lists: string[] }[] = [];
+    const envelope = Buffer.byteLength(importJobBody([], ["x".repeat(32)]));
+    const jobs: { job: ImportJobPart<MemberChange>; lists: string[] }[] = [];
     for (const [id, group] of byList) {
-      for (const job of splitIntoJobs(group, (change) => profileResource(change.profile), envelope)) {
+      for (const job of splitIntoJobs(group, (change) => serialized.get(change)!, envelope)) {
         jobs.push({ job, lists: id === "" ? [] : [id] });
       }
     }
