@@ -333,9 +333,23 @@ function sqlContext(context: ExportContext): SqlContext {
 /** segmentLabel: a key's guarded name; a key Tenure does not know is its own name, guarded. */
 const segmentLabelSql = (key: string, sql: SqlContext) => `coalesce(${sql.names} ->> ${key}, ${neutraliseSql(key)})`;
 
-/** behaviourNames: the names in the array's order, joined by "; ". */
-const behaviourNamesSql = (sql: SqlContext) =>
-  `array_to_string(ARRAY(SELECT ${segmentLabelSql("b.key", sql)} FROM unnest(cm.behaviours) WITH ORDINALITY AS b(key, n) ORDER BY b.n), '; ')`;
+/** Behaviours a customer can have at most without the export's slow path (there are fewer behaviour keys than this). */
+const BEHAVIOURS_INLINE = 12;
+
+/**
+ * behaviourNames: the names in the array's order, joined by "; ". Element by element,
+ * in a CASE on the array's length: a subquery over unnest() per row was the costliest cell
+ * of the COPY (ADR 0018). Longer arrays, which Tenure never writes, take that subquery.
+ */
+const behaviourNamesSql = (sql: SqlContext) => {
+  const label = (position: number) => segmentLabelSql(`cm.behaviours[${position}]`, sql);
+  const branches = Array.from({ length: BEHAVIOURS_INLINE }, (_, index) => {
+    const count = index + 1;
+    return `WHEN ${count} THEN concat_ws('; ', ${Array.from({ length: count }, (__, position) => label(position + 1)).join(", ")})`;
+  });
+  const general = `array_to_string(ARRAY(SELECT ${segmentLabelSql("b.key", sql)} FROM unnest(cm.behaviours) WITH ORDINALITY AS b(key, n) ORDER BY b.n), '; ')`;
+  return `CASE coalesce(cardinality(cm.behaviours), 0) WHEN 0 THEN '' ${branches.join(" ")} ELSE ${general} END`;
+};
 
 /** Expected orders in 365 days x expected order value, minor units, rounded as predictedValue12m rounds it (a double). */
 const expectedSpend365dMinorSql = () => jsRoundSql(`(cm."expectedPurchases365d" * cm."expectedOrderValueMinor"::float8)`);

@@ -89,6 +89,10 @@ beforeAll(async () => {
   ]);
   // Keys Tenure does not know (an older version's): shown as themselves, guarded.
   await pool.query(`UPDATE "CustomerMetrics" SET segment = '=legacy', behaviours = ARRAY['vip', '-old-key'] WHERE shop = $1 AND "customerId" = 7`, [shop]);
+  // Behaviour names are written element by element up to 12 (export.ts), by a subquery past that: both ends.
+  const many = (count: number) => Array.from({ length: count }, (_, index) => (index % 2 === 0 ? `key-${index}` : "vip"));
+  await pool.query(`UPDATE "CustomerMetrics" SET behaviours = $2 WHERE shop = $1 AND "customerId" = 9`, [shop, many(13)]);
+  await pool.query(`UPDATE "CustomerMetrics" SET behaviours = $2 WHERE shop = $1 AND "customerId" = 5`, [shop, many(12)]);
 });
 
 const CONTEXTS: { name: string; context: ExportContext }[] = [
