@@ -151,6 +151,8 @@ export async function* readExportCsv(pool: pg.Pool, copySql: string): AsyncGener
   try {
     await client.query("BEGIN READ ONLY");
     await client.query("SET LOCAL extra_float_digits = 1");
+    // Dates as YYYY-MM-DD (the cells write a date as its text: app/pages/export.ts daySql).
+    await client.query("SET LOCAL DateStyle = 'ISO, YMD'");
     client.query(copy);
     // Rows gathered to about COPY_CHUNK_BYTES per yield: each chunk costs the response a
     // promise, an enqueue and a socket write, whatever its size.

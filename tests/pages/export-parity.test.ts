@@ -1,5 +1,6 @@
 import { parse } from "csv-parse/sync";
 import { stringify } from "csv-stringify/sync";
+import pg from "pg";
 import { describe, expect, it, beforeAll } from "vitest";
 import { exportCopySql, readExportCsv, readExportRows } from "~/data/customer-export.server";
 import { EXPORT_PRESETS, type ExportContext, neutraliseCell, neutraliseSql, presetCells, presetCellsSql } from "~/pages/export";
@@ -145,6 +146,21 @@ describe("the export's SQL and its JS definition", () => {
       expect(Buffer.concat(chunks).toString("utf8"), pattern).toBe(js);
     }
     expect(parse(await sqlCsv(context, "tenure", false))).toHaveLength(9);
+  });
+
+  it("write dates and floats the same whatever the server's DateStyle and float digits", async () => {
+    // A role or server set to other defaults (DateStyle German, fewer float digits): the COPY pins its own.
+    const url = new URL(process.env.DATABASE_URL!);
+    url.searchParams.set("options", "-c DateStyle=German,DMY -c extra_float_digits=-3");
+    const otherDefaults = new pg.Pool({ connectionString: url.toString(), max: 1 });
+    try {
+      const context = CONTEXTS[0].context;
+      const chunks: Buffer[] = [];
+      for await (const chunk of readExportCsv(otherDefaults, exportCopySql(shop, {}, null, { subscribedOnly: false, cellsSql: presetCellsSql("tenure", context) }))) chunks.push(chunk);
+      expect(Buffer.concat(chunks).toString("utf8")).toBe(await jsCsv(context, "tenure", false));
+    } finally {
+      await otherDefaults.end();
+    }
   });
 
   it("neutralise the same cells (neutraliseSql and neutraliseCell over tricky text)", async () => {
