@@ -267,10 +267,21 @@ function now(): string {
   return new Date().toISOString().replace("Z", "+00:00");
 }
 
+const ID_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ";
+// Random bytes drawn 64 kB at a time: one draw per id cost more than the import around it.
+let randomPool = Buffer.alloc(0);
+let randomAt = 0;
+
 /** Klaviyo-looking ids: lists 6 characters, profiles and jobs 26 (ULID-like). */
 function newId(length: number): string {
-  const alphabet = "0123456789ABCDEFGHJKMNPQRSTVWXYZ";
-  return [...randomBytes(length)].map((byte) => alphabet[byte % alphabet.length]).join("");
+  if (randomAt + length > randomPool.length) {
+    randomPool = randomBytes(65_536);
+    randomAt = 0;
+  }
+  let id = "";
+  for (let i = 0; i < length; i += 1) id += ID_ALPHABET[randomPool[randomAt + i]! % ID_ALPHABET.length];
+  randomAt += length;
+  return id;
 }
 
 class HttpError extends Error {
@@ -497,7 +508,7 @@ export async function startFakeKlaviyo(options: FakeKlaviyoOptions = {}): Promis
 
   // --- the import itself --------------------------------------------------------------
 
-  const upsertProfile = (account: FakeKlaviyoAccount, resource: Record<string, unknown>): FakeKlaviyoProfile => {
+  const upsertProfile = (account: FakeKlaviyoAccount, resource: Record<string, unknown>, stamp = now()): FakeKlaviyoProfile => {
     const attributes = (resource.attributes ?? {}) as Record<string, unknown>;
     const email = typeof attributes.email === "string" ? attributes.email.toLowerCase() : null;
     const externalId = typeof attributes.external_id === "string" ? attributes.external_id : null;
@@ -509,7 +520,6 @@ export async function startFakeKlaviyo(options: FakeKlaviyoOptions = {}): Promis
       (typeof resource.id === "string" ? account.profiles.get(resource.id) : undefined) ??
       byIndex(account.emailIndex, email) ??
       byIndex(account.externalIdIndex, externalId);
-    const stamp = now();
     const profile: FakeKlaviyoProfile = existing ?? {
       id: newId(26),
       email: null,
@@ -547,6 +557,9 @@ export async function startFakeKlaviyo(options: FakeKlaviyoOptions = {}): Promis
 
   const completeJob = (account: FakeKlaviyoAccount, job: FakeKlaviyoJob): void => {
     if (job.status === "complete") return;
+    // One time for the whole job, as it completes at once.
+    const stamp = now();
+    const completedAt = new Date();
     job.profiles.forEach((resource, index) => {
       const attributes = (resource.attributes ?? {}) as Record<string, unknown>;
       const pointer = `/data/attributes/profiles/data/${index}/attributes`;
@@ -564,10 +577,10 @@ export async function startFakeKlaviyo(options: FakeKlaviyoOptions = {}): Promis
         job.errors.push(error);
         return;
       }
-      const profile = upsertProfile(account, resource);
+      const profile = upsertProfile(account, resource, stamp);
       job.profileIds.push(profile.id);
       for (const listId of job.listIds) account.lists.get(listId)?.profileIds.add(profile.id);
-      markUpdated(account, profile.id);
+      markUpdated(account, profile.id, completedAt);
     });
     job.completedCount = job.profileIds.length;
     job.failedCount = job.errors.length;
@@ -580,9 +593,9 @@ export async function startFakeKlaviyo(options: FakeKlaviyoOptions = {}): Promis
   };
 
   /** Stamps a profile's last change (by its email) with the server clock. */
-  const markUpdated = (account: FakeKlaviyoAccount, profileId: string): void => {
+  const markUpdated = (account: FakeKlaviyoAccount, profileId: string, at = new Date()): void => {
     const email = account.profiles.get(profileId)?.email;
-    if (email) account.updatedAt.set(email, new Date());
+    if (email) account.updatedAt.set(email, at);
   };
 
   // --- handlers -----------------------------------------------------------------------
