@@ -218,15 +218,56 @@ export function compareCustomer(state: CustomerSyncState, chosen: ReadonlySet<st
 
 // ------------------------------------------------------------------ a pass
 
-interface PassContext {
-  /** Holds the pass lock; every read and write of the pass goes through it, by `serial`. */
+/** A connection and the queue that runs its work one piece at a time. */
+interface Lane {
   client: pg.PoolClient;
-  /**
-   * Runs database work on `client` one piece at a time: batches in flight read and commit on
-   * the pass's one connection (a second would deadlock a worker pool whose connections are
-   * all held by passes waiting for it), and a read never lands inside another's transaction.
-   */
+  /** Runs database work on `client` one piece at a time: a read never lands inside another's transaction. */
   serial: <T>(work: () => Promise<T>) => Promise<T>;
+}
+
+function laneOf(client: pg.PoolClient): Lane {
+  let queue: Promise<unknown> = Promise.resolve();
+  const serial = <T>(work: () => Promise<T>): Promise<T> => {
+    const result = queue.then(work);
+    queue = result.catch(() => {});
+    return result;
+  };
+  return { client, serial };
+}
+
+/** How long a pass waits for a second connection to read on before it reads on its lock's. */
+const READ_CONNECTION_WAIT_MS = 2_000;
+
+/**
+ * A second connection for the pass's reads, so the next batch is read while the previous
+ * one commits; null when the pool has no room. Taken only from a pool with room and never
+ * waited for long: a pass must not wait for a connection other passes hold (a worker pool
+ * whose connections are all held by passes waiting for another would deadlock).
+ */
+async function borrowReadConnection(pool: pg.Pool): Promise<pg.PoolClient | null> {
+  const max = pool.options.max ?? 10;
+  if (pool.waitingCount > 0 || (pool.idleCount === 0 && pool.totalCount >= max)) return null;
+  const pending = checkOut(pool);
+  let timer: NodeJS.Timeout | undefined;
+  const got = await Promise.race([
+    pending.catch(() => null),
+    new Promise<null>((resolve) => {
+      timer = setTimeout(() => resolve(null), READ_CONNECTION_WAIT_MS);
+    }),
+  ]);
+  clearTimeout(timer);
+  // Too late: the connection goes back as soon as it comes.
+  if (got === null) void pending.then((client) => client.release(), () => {});
+  return got;
+}
+
+interface PassContext {
+  /** Holds the pass lock; the pass's writes go through it, by `serial`. */
+  client: pg.PoolClient;
+  /** Runs database work on `client` one piece at a time (batches in flight commit in turn). */
+  serial: <T>(work: () => Promise<T>) => Promise<T>;
+  /** Where candidates and states are read: a second connection when the pool had room, else `client`'s lane. */
+  read: Lane;
   destination: DestinationRow;
   adapter: DestinationAdapter;
   shop: ShopView;
@@ -268,8 +309,8 @@ interface PreparedBatch extends Candidates {
 
 /** Reads and compares one batch. */
 async function prepareBatch(ctx: PassContext, candidates: Candidates): Promise<PreparedBatch> {
-  const { client, destination } = ctx;
-  const states = await ctx.serial(() => readCustomerSyncStates(client, destination.shop, destination.id, destination.consentScope, candidates.customerIds));
+  const { destination, read } = ctx;
+  const states = await read.serial(() => readCustomerSyncStates(read.client, destination.shop, destination.id, destination.consentScope, candidates.customerIds));
   return { ...candidates, compared: states.map((state) => ({ state, ...compareCustomer(state, ctx.chosen, ctx.shop) })) };
 }
 
@@ -390,20 +431,18 @@ export async function runDestinationPass(deps: SyncDeps, destinationId: string, 
     if (kind === "changes" && total === 0) return { status: "done", runId: null, counts: emptyCounts() };
     const runId = await startDestinationRun(client, destination.id, runKind, total);
     const counts = emptyCounts();
+    let reader: pg.PoolClient | null = null;
     try {
       const targets = await ensureTargets(client, destination, adapter, shop);
-      let queue: Promise<unknown> = Promise.resolve();
-      const serial = <T>(work: () => Promise<T>): Promise<T> => {
-        const result = queue.then(work);
-        queue = result.catch(() => {});
-        return result;
-      };
-      const ctx: PassContext = { client, serial, destination, adapter, shop, chosen, targets, runId, counts };
+      const { serial } = laneOf(client);
+      reader = await borrowReadConnection(deps.pool);
+      const read: Lane = reader ? laneOf(reader) : { client, serial };
+      const ctx: PassContext = { client, serial, read, destination, adapter, shop, chosen, targets, runId, counts };
       const batchSize = Math.max(1, adapter.batchSize);
       if (kind === "changes") {
         let after: OutboxEntry | null = null;
         await sendAll(ctx, async () => {
-          const entries = await serial(() => readOutboxBatch(client, destination.id, until, after, batchSize));
+          const entries = await read.serial(() => readOutboxBatch(read.client, destination.id, until, after, batchSize));
           if (entries.length === 0) return null;
           after = entries[entries.length - 1]!;
           return { customerIds: entries.map((e) => e.customerId), outbox: entries };
@@ -415,11 +454,11 @@ export async function runDestinationPass(deps: SyncDeps, destinationId: string, 
         await sendAll(ctx, async () => {
           while (groups.length > 0) {
             const group = groups[0] ?? null;
-            const ids = await serial(() => readFullBatch(client, destination.shop, destination.id, [...chosen], group, after, batchSize));
+            const ids = await read.serial(() => readFullBatch(read.client, destination.shop, destination.id, [...chosen], group, after, batchSize));
             if (ids.length > 0) {
               after = ids[ids.length - 1]!;
               // Read before their state (prepareBatch): the comparison covers these changes.
-              return { customerIds: ids, outbox: await serial(() => readOutboxOf(client, destination.id, ids)) };
+              return { customerIds: ids, outbox: await read.serial(() => readOutboxOf(read.client, destination.id, ids)) };
             }
             groups.shift();
             after = "0";
@@ -441,6 +480,9 @@ export async function runDestinationPass(deps: SyncDeps, destinationId: string, 
       }
       await finishDestinationRun(client, runId, "failed", counts, errorMessage(error)).catch(() => {});
       throw error;
+    } finally {
+      // checkOut's release destroys a connection that failed.
+      reader?.release();
     }
   });
 }
