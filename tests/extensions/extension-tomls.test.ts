@@ -17,6 +17,7 @@ const UI_API_VERSION = UI_EXTENSIONS_PACKAGE.version.replace(/^(\d{4})\.(\d{1,2}
 
 /** Where each admin UI extension shows: its handle -> its targets. */
 const UI_TARGETS: Record<string, string[]> = {
+  "tenure-segment-templates": ["admin.customers.segmentation-templates.data"],
   "tenure-customer-block": ["admin.customer-details.block.render"],
 };
 
@@ -51,7 +52,7 @@ const tomls = folders.map((folder) => {
 const extensionsOf = (type: string) => tomls.flatMap(({ folder, toml }) => (toml?.extensions ?? []).filter((e) => e.type === type).map((extension) => ({ folder, toml: toml!, extension })));
 
 describe("extensions/*/shopify.extension.toml", () => {
-  it("finds the three Flow triggers and the admin UI extensions, each folder with its toml", () => {
+  it("finds the three Flow triggers and the two admin UI extensions, each folder with its toml", () => {
     expect(tomls.filter((t) => t.toml === null).map((t) => t.folder)).toEqual([]);
     expect(extensionsOf("flow_trigger").map((e) => e.extension.handle).sort()).toEqual(FLOW_TRIGGERS.map((t) => t.handle).sort());
     expect(extensionsOf("ui_extension").map((e) => e.extension.handle).sort()).toEqual(Object.keys(UI_TARGETS).sort());
