@@ -120,28 +120,59 @@ const PROFILE_NEWER = Prisma.sql`(excluded."shopifyUpdatedAt" > cur."shopifyUpda
              IS DISTINCT FROM (cur.email, cur."firstName", cur."lastName", cur.phone, cur.state,
               cur.tags, cur.currency, cur."shopifyCreatedAt")))`;
 
+/**
+ * Which profile the SET keeps once the WHERE let the row through: the incoming one at a
+ * newer or equal updated_at. The same values as keeping it only when PROFILE_NEWER: at an
+ * equal updated_at it is not newer only when every compared column is not distinct, that
+ * is equal, so either side's values are the ones stored. One comparison instead of
+ * PROFILE_NEWER per column: PostgreSQL builds the SET's expressions at every execution.
+ */
+const PROFILE_KEPT = Prisma.sql`excluded."shopifyUpdatedAt" >= cur."shopifyUpdatedAt"`;
+
 const PROFILE_COLUMNS = ["email", "firstName", "lastName", "phone", "state", "tags", "currency", "shopifyCreatedAt", "shopifyUpdatedAt"];
 
-function setIf(condition: Prisma.Sql, columns: string[]): Prisma.Sql {
+function setIf(condition: Prisma.Sql, columns: readonly string[]): Prisma.Sql {
   return Prisma.join(columns.map((column) => Prisma.sql`${Prisma.raw(`"${column}"`)} = CASE WHEN ${condition} THEN excluded.${Prisma.raw(`"${column}"`)} ELSE cur.${Prisma.raw(`"${column}"`)} END`), ", ");
 }
 const consentColumns = (channel: ConsentChannel) => Object.values(CONSENT_COLUMNS[channel]);
 
 /**
- * The conflict rule of every customer-profile write (one by one and batched): the profile
- * newer-wins as for orders; each channel's consent by its own clock (consentNewerSql).
+ * The conflict rule of a profile write whose incoming rows state consent on `channels`
+ * (and on no other: a channel left out must be null in every row): the profile newer-wins
+ * as for orders; each listed channel's consent by its own clock (consentNewerSql). A channel
+ * a row says nothing about never changes (consentNewerSql is false), so leaving it out
+ * changes no outcome and keeps the statement small; without consent it is the profile rule.
  */
-export const CUSTOMER_NEWER_WINS = Prisma.sql`
+function customerNewerWins(channels: readonly ConsentChannel[]): Prisma.Sql {
+  if (channels.length === 0) {
+    return Prisma.sql`
+  ON CONFLICT (shop, id) DO UPDATE SET ${Prisma.join(PROFILE_COLUMNS.map((column) => Prisma.raw(`"${column}" = excluded."${column}"`)), ", ")}
+  WHERE ${PROFILE_NEWER}`;
+  }
+  return Prisma.sql`
   ON CONFLICT (shop, id) DO UPDATE SET
-    ${setIf(PROFILE_NEWER, PROFILE_COLUMNS)},
-    ${setIf(consentNewerSql("email"), consentColumns("email"))},
-    ${setIf(consentNewerSql("sms"), consentColumns("sms"))}
-  WHERE ${PROFILE_NEWER} OR ${consentNewerSql("email")} OR ${consentNewerSql("sms")}`;
+    ${Prisma.join([setIf(PROFILE_KEPT, PROFILE_COLUMNS), ...channels.map((channel) => setIf(consentNewerSql(channel), consentColumns(channel)))], ", ")}
+  WHERE ${Prisma.join([PROFILE_NEWER, ...channels.map(consentNewerSql)], " OR ")}`;
+}
+
+/** The conflict rule of every customer-profile write (one by one and batched), whatever consent the rows state. */
+export const CUSTOMER_NEWER_WINS = customerNewerWins(["email", "sms"]);
+
+/** writeCustomer's rule by the consent its row states: the smallest statement with the same outcome. */
+const CUSTOMER_NEWER_WINS_BY_CONSENT = {
+  none: customerNewerWins([]),
+  email: customerNewerWins(["email"]),
+  sms: customerNewerWins(["sms"]),
+  both: CUSTOMER_NEWER_WINS,
+};
+const customerRuleFor = (c: CustomerRow) =>
+  CUSTOMER_NEWER_WINS_BY_CONSENT[c.emailConsent === null ? (c.smsConsent === null ? "none" : "sms") : c.smsConsent === null ? "email" : "both"];
 
 /** The conflict rule of a consent-only write (the consent topics): that channel's consent, nothing else. */
 const consentOnlyNewerWins = (channel: ConsentChannel) => Prisma.sql`
   ON CONFLICT (shop, id) DO UPDATE SET ${setIf(consentNewerSql(channel), consentColumns(channel))}
   WHERE ${consentNewerSql(channel)}`;
+const CONSENT_ONLY_NEWER_WINS = { email: consentOnlyNewerWins("email"), sms: consentOnlyNewerWins("sms") };
 
 const consentValues = (consent: MarketingConsent | null) =>
   Prisma.sql`${consent?.state ?? null}::text, ${consent?.optInLevel ?? null}::text, ${consent?.updatedAt ?? null}::timestamp`;
@@ -164,7 +195,7 @@ async function writeCustomer(tx: RawTx, shop: string, c: CustomerRow): Promise<b
     VALUES (${shop}, ${c.id}::bigint, ${c.email}, ${c.firstName}, ${c.lastName}, ${c.phone}, ${c.state},
             ${tagsOrStored(shop, c.id, c.tags)}, ${c.currency}, ${c.shopifyCreatedAt}::timestamp, ${c.shopifyUpdatedAt}::timestamp,
             ${consentValues(c.emailConsent)}, ${consentValues(c.smsConsent)})
-    ${CUSTOMER_NEWER_WINS}`;
+    ${customerRuleFor(c)}`;
   return written > 0;
 }
 
@@ -352,7 +383,7 @@ export async function upsertCustomerConsent(db: RawDb, shop: string, update: Con
     const written = await tx.$executeRaw`
       INSERT INTO "Customer" AS cur (shop, id, tags, "shopifyUpdatedAt", ${columns})
       VALUES (${shop}, ${customerId}::bigint, '{}', ${PLACEHOLDER_UPDATED_AT}::timestamp, ${consentValues(consent)})
-      ${consentOnlyNewerWins(channel)}`;
+      ${CONSENT_ONLY_NEWER_WINS[channel]}`;
     const changed = written > 0;
     return { changed, customerId, concernsDeleted: false, affectedCustomerIds: changed ? [customerId] : [] };
   });

@@ -140,6 +140,23 @@ describe("consent: newest wins, order-free", () => {
     await upsertCustomerConsent(db(), shop, { customerId: 31n, channel: "email", consent: { state: "SUBSCRIBED", optInLevel: "CONFIRMED_OPT_IN", updatedAt: later } });
     expect(await consentOf(shop, 31n)).toMatchObject({ emailConsentState: "SUBSCRIBED", emailOptInLevel: "CONFIRMED_OPT_IN", emailConsentUpdatedAt: later });
   });
+
+  it("at the stored profile's updated_at: new content with older consent moves the profile only; the same content with newer consent moves the consent only", async () => {
+    const shop = uniqueShop();
+    const profileAt = at("2025-03-01T00:00:00Z");
+    const stored = () => db().customer.findUniqueOrThrow({ where: { shop_id: { shop, id: 32n } }, select: { firstName: true, shopifyUpdatedAt: true, emailConsentState: true, emailConsentUpdatedAt: true } });
+    await upsertCustomer(db(), shop, mapCustomerPayload(customerPayload(32, profileAt, { first_name: "Ines", email_marketing_consent: consentPayload("unsubscribed", UNSUBSCRIBED_AT, "single_opt_in") })));
+
+    const renamed = customerPayload(32, profileAt, { first_name: "Inès", email_marketing_consent: consentPayload("subscribed", SUBSCRIBED_AT, "single_opt_in") });
+    expect((await upsertCustomer(db(), shop, mapCustomerPayload(renamed))).changed).toBe(true);
+    expect(await stored()).toEqual({ firstName: "Inès", shopifyUpdatedAt: profileAt, emailConsentState: "UNSUBSCRIBED", emailConsentUpdatedAt: UNSUBSCRIBED_AT });
+
+    const resubscribedAt = at("2025-03-02T00:00:00Z");
+    const resubscribed = customerPayload(32, profileAt, { first_name: "Inès", email_marketing_consent: consentPayload("subscribed", resubscribedAt, "single_opt_in") });
+    expect((await upsertCustomer(db(), shop, mapCustomerPayload(resubscribed))).changed).toBe(true);
+    expect(await stored()).toEqual({ firstName: "Inès", shopifyUpdatedAt: profileAt, emailConsentState: "SUBSCRIBED", emailConsentUpdatedAt: resubscribedAt });
+    expect((await upsertCustomer(db(), shop, mapCustomerPayload(resubscribed))).changed).toBe(false);
+  });
 });
 
 describe("consent: bad input and deleted customers", () => {
