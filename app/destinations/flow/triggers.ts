@@ -4,11 +4,18 @@
 // so the code that fires a trigger (flowTriggerReceive) builds its payload from these
 // definitions and cannot drift from what Flow was told to expect. Pure data, no I/O.
 
-/** The field types Flow accepts in a trigger's [[settings.fields]] (Flow's trigger reference). */
-export const FLOW_TRIGGER_FIELD_TYPES = ["customer_reference", "boolean", "email", "single_line_text_field", "number_decimal", "url", "date_time"] as const;
+/**
+ * The field types a trigger's [[settings.fields]] may have: Flow's customer reference and the
+ * custom types Shopify CLI 4.8 accepts for a trigger (it refuses others at build and deploy,
+ * date and date_time included; schema.<type> custom types are not used here).
+ */
+export const FLOW_TRIGGER_FIELD_TYPES = ["customer_reference", "boolean", "email", "single_line_text_field", "number_decimal", "url"] as const;
 export type FlowTriggerFieldType = (typeof FLOW_TRIGGER_FIELD_TYPES)[number];
 
-/** A custom field: its key is also what the merchant sees in the Flow editor and the key in the payload. */
+/**
+ * A custom field: its key is what the merchant sees in the Flow editor and the key in the
+ * payload. Shopify CLI allows letters and spaces only in a key (no digits: "ninety days").
+ */
 export interface FlowTriggerField {
   key: string;
   type: Exclude<FlowTriggerFieldType, "customer_reference">;
@@ -30,7 +37,7 @@ export interface FlowTriggerDefinition {
 export const CUSTOMER_REFERENCE_PAYLOAD_KEY = "customer_id";
 
 const CHANCE_OF_ORDERING: FlowTriggerField = {
-  key: "Chance of ordering in 90 days",
+  key: "Chance of ordering in ninety days",
   type: "number_decimal",
   description: "Tenure's chance that the customer orders at least once in the next 90 days, as a percentage from 0 to 100.",
 };
@@ -73,8 +80,8 @@ export const DUE_TO_REORDER: FlowTriggerDefinition = {
   fields: [
     {
       key: "Expected next order date",
-      type: "date_time",
-      description: "The day Tenure expects the customer's next order, as the start of that day in the shop's time zone (ISO 8601).",
+      type: "single_line_text_field",
+      description: "The day Tenure expects the customer's next order, in the shop's time zone, as YYYY-MM-DD (for example 2027-01-15).",
     },
   ],
 };
