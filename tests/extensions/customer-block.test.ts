@@ -1,7 +1,5 @@
-import { readFileSync } from "node:fs";
-import { parse } from "smol-toml";
+import { existsSync } from "node:fs";
 import {
-  APP_HANDLE,
   type CustomerBlockData,
   customerIdOfGid,
   loadBlockState,
@@ -40,11 +38,10 @@ describe("the customer details block's logic", () => {
     expect(metricsPath("42")).toBe("/api/customers/42/metrics");
   });
 
-  it("links to the customer's page in Tenure inside Shopify admin, under the app's handle in shopify.app.toml", () => {
-    const appToml = parse(readFileSync(new URL("../../shopify.app.toml", import.meta.url), "utf8")) as { handle: string };
-    expect(APP_HANDLE).toBe(appToml.handle);
+  it("links to the customer's page in Tenure with admin's app: protocol, a route the app has", () => {
     const state = stateOfResponse(200, scored);
-    expect(state.kind === "scored" && state.view.link).toBe(`shopify:admin/apps/${appToml.handle}/app/customers/42`);
+    expect(state.kind === "scored" && state.view.link).toBe("app:app/customers/42");
+    expect(existsSync(new URL("../../app/routes/app.customers.$id.tsx", import.meta.url))).toBe(true);
   });
 
   it("shows a scored customer's segment and figures in the issue's order, the day they are as of, and a one-line summary", () => {
@@ -62,7 +59,7 @@ describe("the customer details block's logic", () => {
           { label: "Expected next order", text: "—" },
         ],
         asOfText: "Scored as of Dec 5, 2026",
-        link: "shopify:admin/apps/tenure/app/customers/42",
+        link: "app:app/customers/42",
         summary: "Champions · 42% chance of ordering in 90 days",
       },
     });
@@ -71,7 +68,7 @@ describe("the customer details block's logic", () => {
   });
 
   it("says 'not scored yet' for a known customer without scores (with the link) and for one Tenure has not seen (404)", () => {
-    expect(stateOfResponse(200, { ...scored, metrics: null })).toMatchObject({ kind: "not-scored", link: "shopify:admin/apps/tenure/app/customers/42" });
+    expect(stateOfResponse(200, { ...scored, metrics: null })).toMatchObject({ kind: "not-scored", link: "app:app/customers/42" });
     expect(stateOfResponse(404, { error: "Tenure has no such customer in this shop yet." })).toMatchObject({ kind: "not-scored", link: null });
   });
 

@@ -19,6 +19,7 @@ const UI_API_VERSION = UI_EXTENSIONS_PACKAGE.version.replace(/^(\d{4})\.(\d{1,2}
 const UI_TARGETS: Record<string, string[]> = {
   "tenure-segment-templates": ["admin.customers.segmentation-templates.data"],
   "tenure-customer-block": ["admin.customer-details.block.render"],
+  "tenure-segment-action": ["admin.customer-segment-details.action.render"],
 };
 
 interface SettingsField {
@@ -52,7 +53,7 @@ const tomls = folders.map((folder) => {
 const extensionsOf = (type: string) => tomls.flatMap(({ folder, toml }) => (toml?.extensions ?? []).filter((e) => e.type === type).map((extension) => ({ folder, toml: toml!, extension })));
 
 describe("extensions/*/shopify.extension.toml", () => {
-  it("finds the three Flow triggers and the two admin UI extensions, each folder with its toml", () => {
+  it("finds the three Flow triggers and the three admin UI extensions, each folder with its toml", () => {
     expect(tomls.filter((t) => t.toml === null).map((t) => t.folder)).toEqual([]);
     expect(extensionsOf("flow_trigger").map((e) => e.extension.handle).sort()).toEqual(FLOW_TRIGGERS.map((t) => t.handle).sort());
     expect(extensionsOf("ui_extension").map((e) => e.extension.handle).sort()).toEqual(Object.keys(UI_TARGETS).sort());

@@ -30,9 +30,6 @@ export interface CustomerBlockData {
   metrics: CustomerBlockMetrics | null;
 }
 
-/** The app's handle in shopify.app.toml: admin opens an app page at shopify:admin/apps/<handle>/<path>. */
-export const APP_HANDLE = "tenure";
-
 export const BLOCK_HEADING = "Tenure";
 
 /** What the block shows while loading, once answered, or when it cannot. */
@@ -70,9 +67,9 @@ export function metricsPath(customerId: string): string {
   return `/api/customers/${customerId}/metrics`;
 }
 
-/** The customer's page in Tenure, opened inside Shopify admin. */
+/** The customer's page in Tenure: admin extensions link to a path of their app with the app: protocol. */
 export function tenureLink(tenurePath: string): string {
-  return `shopify:admin/apps/${APP_HANDLE}${tenurePath.startsWith("/") ? tenurePath : `/${tenurePath}`}`;
+  return `app:${tenurePath.replace(/^\/+/, "")}`;
 }
 
 const isObject = (value: unknown): value is Record<string, unknown> => typeof value === "object" && value !== null && !Array.isArray(value);
