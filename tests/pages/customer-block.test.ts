@@ -45,20 +45,30 @@ beforeAll(async () => {
   const pool = testPool();
   await insertShop(pool, shop, { currency: "EUR" });
   await insertShop(pool, other, { currency: "USD" });
-  // A two-year horizon and a renamed segment: the block names them as the shop's own pages do.
+  // A two-year horizon and a renamed segment: the block still shows 12 months, and the shop's own segment name.
   await saveSettings(pool, shop, { ...DEFAULT_METRICS_SETTINGS, horizonDays: 730, segmentLabels: { champions: "Best buyers" } });
   await insertCustomers(shop, [1, 2, 3]);
   await insertCustomers(other, [1, 900]);
   await writeMetrics(
     shop,
     [
-      metricsRow(1, { orders: 4, netSpent: 50_000, segment: "champions", chanceOfOrder90d: 0.4249, predictedClv: 12_345, expectedNextOrderDay: dayIndex("2027-01-15") }),
+      // Over the two-year horizon 12,345; over 12 months 1.5 orders of 40.00.
+      metricsRow(1, {
+        orders: 4,
+        netSpent: 50_000,
+        segment: "champions",
+        chanceOfOrder90d: 0.4249,
+        predictedClv: 12_345,
+        expectedPurchases365d: 1.5,
+        expectedOrderValue: 4_000,
+        expectedNextOrderDay: dayIndex("2027-01-15"),
+      }),
       // Scored without predictions (no model yet): the figures show as missing, never as zero.
       metricsRow(3, { orders: 1, netSpent: 2_000, segment: "new" }),
     ],
     AS_OF,
   );
-  await writeMetrics(other, [metricsRow(1, { netSpent: 99_999, segment: "lost" }), metricsRow(900, { segment: "lost" })], AS_OF);
+  await writeMetrics(other, [metricsRow(1, { netSpent: 99_999, segment: "lost", predictedClv: 7_777, expectedPurchases365d: 1, expectedOrderValue: 1_000 }), metricsRow(900, { segment: "lost" })], AS_OF);
   await testDb().session.create({
     data: { id: `offline_${shop}`, shop, state: "", isOnline: false, scope: process.env.SCOPES ?? null, accessToken: "shpat_test" },
   });
@@ -66,7 +76,7 @@ beforeAll(async () => {
 });
 
 describe("the customer block's data (loadCustomerBlock)", () => {
-  it("gives a scored customer's segment, expected spend over the shop's horizon, spent to date, chance of ordering and next order, as Tenure's pages show them", async () => {
+  it("gives a scored customer's segment, expected spend over 12 months (as the metafield, whatever the horizon), spent to date, chance of ordering and next order, formatted as Tenure's pages", async () => {
     expect(await loadCustomerBlock(testPool(), shop, "1")).toEqual({
       status: 200,
       body: {
@@ -74,7 +84,7 @@ describe("the customer block's data (loadCustomerBlock)", () => {
         tenurePath: "/app/customers/1",
         metrics: {
           segment: { key: "champions", name: "Best buyers" },
-          expectedSpend: { label: "Expected spend, next 24 months", value: 12_345, text: "€123.45" },
+          expectedSpend: { label: "Expected spend, next 12 months", value: 6_000, text: "€60.00" },
           spentToDate: { label: "Spent to date", value: 50_000, text: "€500.00" },
           chanceOfOrder90d: { label: "Chance of ordering, next 90 days", value: 0.4249, text: "42%" },
           expectedNextOrder: { label: "Expected next order", value: "2027-01-15", text: "Jan 15, 2027" },
@@ -83,6 +93,8 @@ describe("the customer block's data (loadCustomerBlock)", () => {
         },
       },
     });
+    // At the default 12-month horizon it is the stored prediction, the figure Tenure's customer page shows.
+    expect(await loadCustomerBlock(testPool(), other, "1")).toMatchObject({ body: { metrics: { expectedSpend: { value: 7_777, text: "$77.77" } } } });
     expect(await loadCustomerBlock(testPool(), shop, "3")).toMatchObject({
       body: { metrics: { expectedSpend: { value: null, text: "—" }, chanceOfOrder90d: { value: null, text: "—" }, expectedNextOrder: { value: null, text: "—" } } },
     });

@@ -53,9 +53,9 @@ export const RFM_SEGMENT_CHANGED: FlowTriggerDefinition = {
     { key: "From segment key", type: "single_line_text_field", description: "The key of the segment the customer left (for example at-risk); keys never change when segments are renamed." },
     { key: "To segment key", type: "single_line_text_field", description: "The key of the segment the customer is in now (for example champions)." },
     {
-      key: "Expected spend",
+      key: "Expected spend next twelve months",
       type: "number_decimal",
-      description: "What Tenure expects the customer to spend over the horizon set in Tenure's Settings (12 months by default), in the shop's currency.",
+      description: "What Tenure expects the customer to spend over the next 12 months, in the shop's currency (the figure of Tenure's customer metafield).",
     },
     CHANCE_OF_ORDERING,
   ],
