@@ -112,24 +112,28 @@ export function consentNewerSql(channel: ConsentChannel): Prisma.Sql {
   return Prisma.sql`(excluded.${Prisma.raw(`"${c.state}"`)} IS NOT NULL AND ${key("excluded")} > ${key("cur")})`;
 }
 
-/** The profile (everything but consent) moves forward to a newer updated_at, or different content at the same one. */
-const PROFILE_NEWER = Prisma.sql`(excluded."shopifyUpdatedAt" > cur."shopifyUpdatedAt"
+/** The profile's columns (everything but consent); updated_at last, the clock. */
+const PROFILE_COLUMNS = ["email", "firstName", "lastName", "phone", "state", "tags", "currency", "shopifyCreatedAt", "shopifyUpdatedAt"];
+
+/**
+ * The profile (`columns`, the clock last) moves forward to a newer updated_at, or different
+ * content at the same one.
+ */
+function profileNewer(columns: readonly string[]): Prisma.Sql {
+  const content = (alias: string) => columns.slice(0, -1).map((column) => `${alias}."${column}"`).join(", ");
+  return Prisma.raw(`(excluded."shopifyUpdatedAt" > cur."shopifyUpdatedAt"
      OR (excluded."shopifyUpdatedAt" = cur."shopifyUpdatedAt"
-         AND (excluded.email, excluded."firstName", excluded."lastName", excluded.phone, excluded.state,
-              excluded.tags, excluded.currency, excluded."shopifyCreatedAt")
-             IS DISTINCT FROM (cur.email, cur."firstName", cur."lastName", cur.phone, cur.state,
-              cur.tags, cur.currency, cur."shopifyCreatedAt")))`;
+         AND (${content("excluded")}) IS DISTINCT FROM (${content("cur")})))`);
+}
 
 /**
  * Which profile the SET keeps once the WHERE let the row through: the incoming one at a
- * newer or equal updated_at. The same values as keeping it only when PROFILE_NEWER: at an
+ * newer or equal updated_at. The same values as keeping it only when profileNewer: at an
  * equal updated_at it is not newer only when every compared column is not distinct, that
  * is equal, so either side's values are the ones stored. One comparison instead of
- * PROFILE_NEWER per column: PostgreSQL builds the SET's expressions at every execution.
+ * profileNewer per column: PostgreSQL builds the SET's expressions at every execution.
  */
 const PROFILE_KEPT = Prisma.sql`excluded."shopifyUpdatedAt" >= cur."shopifyUpdatedAt"`;
-
-const PROFILE_COLUMNS = ["email", "firstName", "lastName", "phone", "state", "tags", "currency", "shopifyCreatedAt", "shopifyUpdatedAt"];
 
 function setIf(condition: Prisma.Sql, columns: readonly string[]): Prisma.Sql {
   return Prisma.join(columns.map((column) => Prisma.sql`${Prisma.raw(`"${column}"`)} = CASE WHEN ${condition} THEN excluded.${Prisma.raw(`"${column}"`)} ELSE cur.${Prisma.raw(`"${column}"`)} END`), ", ");
@@ -142,31 +146,37 @@ const consentColumns = (channel: ConsentChannel) => Object.values(CONSENT_COLUMN
  * as for orders; each listed channel's consent by its own clock (consentNewerSql). A channel
  * a row says nothing about never changes (consentNewerSql is false), so leaving it out
  * changes no outcome and keeps the statement small; without consent it is the profile rule.
+ * Without `tagsKnown` (CustomerRow.tags null, API 2025-01+ payloads) the stored tags are
+ * neither compared nor replaced: the outcome of comparing and keeping the stored ones,
+ * without reading them in a subquery first.
  */
-function customerNewerWins(channels: readonly ConsentChannel[]): Prisma.Sql {
+function customerNewerWins(channels: readonly ConsentChannel[], tagsKnown = true): Prisma.Sql {
+  const profile = tagsKnown ? PROFILE_COLUMNS : PROFILE_COLUMNS.filter((column) => column !== "tags");
+  const newer = profileNewer(profile);
   if (channels.length === 0) {
     return Prisma.sql`
-  ON CONFLICT (shop, id) DO UPDATE SET ${Prisma.join(PROFILE_COLUMNS.map((column) => Prisma.raw(`"${column}" = excluded."${column}"`)), ", ")}
-  WHERE ${PROFILE_NEWER}`;
+  ON CONFLICT (shop, id) DO UPDATE SET ${Prisma.join(profile.map((column) => Prisma.raw(`"${column}" = excluded."${column}"`)), ", ")}
+  WHERE ${newer}`;
   }
   return Prisma.sql`
   ON CONFLICT (shop, id) DO UPDATE SET
-    ${Prisma.join([setIf(PROFILE_KEPT, PROFILE_COLUMNS), ...channels.map((channel) => setIf(consentNewerSql(channel), consentColumns(channel)))], ", ")}
-  WHERE ${Prisma.join([PROFILE_NEWER, ...channels.map(consentNewerSql)], " OR ")}`;
+    ${Prisma.join([setIf(PROFILE_KEPT, profile), ...channels.map((channel) => setIf(consentNewerSql(channel), consentColumns(channel)))], ", ")}
+  WHERE ${Prisma.join([newer, ...channels.map(consentNewerSql)], " OR ")}`;
 }
 
 /** The conflict rule of every customer-profile write (one by one and batched), whatever consent the rows state. */
 export const CUSTOMER_NEWER_WINS = customerNewerWins(["email", "sms"]);
 
-/** writeCustomer's rule by the consent its row states: the smallest statement with the same outcome. */
-const CUSTOMER_NEWER_WINS_BY_CONSENT = {
-  none: customerNewerWins([]),
-  email: customerNewerWins(["email"]),
-  sms: customerNewerWins(["sms"]),
-  both: CUSTOMER_NEWER_WINS,
-};
-const customerRuleFor = (c: CustomerRow) =>
-  CUSTOMER_NEWER_WINS_BY_CONSENT[c.emailConsent === null ? (c.smsConsent === null ? "none" : "sms") : c.smsConsent === null ? "email" : "both"];
+/** writeCustomer's rules by the consent its row states and whether it carries tags: the smallest statement with the same outcome. */
+const CONSENT_CHANNEL_SETS = { none: [], email: ["email"], sms: ["sms"], both: ["email", "sms"] } as const satisfies Record<string, readonly ConsentChannel[]>;
+type ConsentChannelSet = keyof typeof CONSENT_CHANNEL_SETS;
+const rulesByConsent = (tagsKnown: boolean) =>
+  Object.fromEntries(Object.entries(CONSENT_CHANNEL_SETS).map(([set, channels]) => [set, customerNewerWins(channels, tagsKnown)])) as Record<ConsentChannelSet, Prisma.Sql>;
+const CUSTOMER_RULES = { tagsKnown: rulesByConsent(true), tagsUnknown: rulesByConsent(false) };
+function customerRuleFor(c: CustomerRow): Prisma.Sql {
+  const set: ConsentChannelSet = c.emailConsent === null ? (c.smsConsent === null ? "none" : "sms") : c.smsConsent === null ? "email" : "both";
+  return CUSTOMER_RULES[c.tags === null ? "tagsUnknown" : "tagsKnown"][set];
+}
 
 /** The conflict rule of a consent-only write (the consent topics): that channel's consent, nothing else. */
 const consentOnlyNewerWins = (channel: ConsentChannel) => Prisma.sql`
@@ -177,15 +187,7 @@ const CONSENT_ONLY_NEWER_WINS = { email: consentOnlyNewerWins("email"), sms: con
 const consentValues = (consent: MarketingConsent | null) =>
   Prisma.sql`${consent?.state ?? null}::text, ${consent?.optInLevel ?? null}::text, ${consent?.updatedAt ?? null}::timestamp`;
 
-/**
- * The tags a profile write stores: the source's, or the stored ones when it carries none
- * (CustomerRow.tags null, API 2025-01+ payloads), so the profile rule compares and keeps them.
- */
-const tagsOrStored = (shop: string, id: bigint, tags: string[] | null) =>
-  tags !== null
-    ? Prisma.sql`${tags}::text[]`
-    : Prisma.sql`COALESCE((SELECT k.tags FROM "Customer" AS k WHERE k.shop = ${shop} AND k.id = ${id}::bigint), '{}'::text[])`;
-
+/** A profile without tags (CustomerRow.tags null) is inserted with none and keeps the stored ones (customerNewerWins). */
 async function writeCustomer(tx: RawTx, shop: string, c: CustomerRow): Promise<boolean> {
   const written = await tx.$executeRaw`
     INSERT INTO "Customer" AS cur (shop, id, email, "firstName", "lastName", phone, state, tags, currency,
@@ -193,7 +195,7 @@ async function writeCustomer(tx: RawTx, shop: string, c: CustomerRow): Promise<b
                                    "emailConsentState", "emailOptInLevel", "emailConsentUpdatedAt",
                                    "smsConsentState", "smsOptInLevel", "smsConsentUpdatedAt")
     VALUES (${shop}, ${c.id}::bigint, ${c.email}, ${c.firstName}, ${c.lastName}, ${c.phone}, ${c.state},
-            ${tagsOrStored(shop, c.id, c.tags)}, ${c.currency}, ${c.shopifyCreatedAt}::timestamp, ${c.shopifyUpdatedAt}::timestamp,
+            ${c.tags ?? []}::text[], ${c.currency}, ${c.shopifyCreatedAt}::timestamp, ${c.shopifyUpdatedAt}::timestamp,
             ${consentValues(c.emailConsent)}, ${consentValues(c.smsConsent)})
     ${customerRuleFor(c)}`;
   return written > 0;
