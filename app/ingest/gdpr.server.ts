@@ -147,6 +147,9 @@ export async function redactShop(db: Db, shop: string): Promise<Record<string, n
     counts.sessions = await tx.$executeRaw`DELETE FROM "Session" WHERE shop = ${shop}`;
     // Email tools: keys, members, outbox and pending erasures (uninstall deleted them already, normally).
     counts.destinations = await deleteShopDestinations(tx, shop);
+    // Shopify Flow's lifecycle state and the metafield definitions' last check (issue 15).
+    counts.flowTriggers = await tx.$executeRaw`DELETE FROM "FlowTriggerLifecycle" WHERE shop = ${shop}`;
+    counts.metafieldDefinitions = await tx.$executeRaw`DELETE FROM "ShopMetafieldDefinitions" WHERE shop = ${shop}`;
     counts.shops = await tx.$executeRaw`DELETE FROM "Shop" WHERE domain = ${shop}`;
     // A refit killed before its partition swap leaves a table of the shop's metrics that
     // no DELETE above reaches.
