@@ -65,7 +65,8 @@ describe("extensions/*/shopify.extension.toml", () => {
     for (const { folder, toml } of tomls) {
       expect(toml!.extensions, folder).toHaveLength(1);
       const [extension] = toml!.extensions;
-      expect(["flow_trigger", "ui_extension"], folder).toContain(extension.type);
+      // flow_trigger_lifecycle_callback: tests/destinations/flow-lifecycle.test.ts checks its url.
+      expect(["flow_trigger", "flow_trigger_lifecycle_callback", "ui_extension"], folder).toContain(extension.type);
       expect(extension.handle, folder).toMatch(/^[a-z0-9-]{1,30}$/);
       expect(extension.handle, "the folder is named after the handle").toBe(folder);
       expect(extension.name.trim().length, folder).toBeGreaterThan(0);
