@@ -1,10 +1,13 @@
 import { type PrismaClient } from "@prisma/client";
 import { DelayedError, type Job, type Queue, UnrecoverableError } from "bullmq";
 import type pg from "pg";
-import { shopsToReconcile } from "~/data/shop.server";
+import { installedShops, shopsToReconcile } from "~/data/shop.server";
+import { recordMetafieldDefinitionsCheck } from "~/data/shop-metafield-definitions.server";
 import { destinationsWithWork, pruneDestinationRuns } from "~/data/destinations.server";
+import { type Queryable, pgPool } from "~/db/pg.server";
 import { refreshPlannerStatistics } from "~/db/planner-statistics.server";
 import { DestinationRetryableError } from "~/destinations/adapter";
+import { type AdminGraphqlClient, MetafieldDefinitionsError, ensureTenureMetafieldDefinitions } from "~/destinations/shopify/definitions.server";
 import { DestinationBusyError, type SyncDeps, runDestinationPass, runErasurePass } from "~/destinations/sync.server";
 import { type DeliveryOutcome, type IngestDeps, processDelivery } from "~/ingest/deliveries.server";
 import { type SweepOptions, type SweepReport, sweepPendingDeliveries } from "~/ingest/sweeper.server";
@@ -12,7 +15,7 @@ import { type BackfillDeps, advanceBackfill, startBackfill } from "~/integration
 import { type ReconcileDeps, reconcileShop } from "~/integrations/reconcile.server";
 import { ShopifyAdminError } from "~/integrations/shopify-admin.server";
 import { ShopBatches } from "~/lib/shop-batches";
-import { type Logger, errorMessage, silentLogger } from "~/lib/log.server";
+import { type Logger, consoleLogger, errorMessage, silentLogger } from "~/lib/log.server";
 import { type CustomerMetricsJobResult, recomputeAndAskForRefit } from "~/metrics/recompute.server";
 import { PAYLOADS, type Payload, QUEUE, type QueueName } from "~/queues/contract";
 import { enqueueDestination, enqueueReconcileShops } from "~/queues/enqueue.server";
@@ -80,17 +83,97 @@ export function maintenanceProcessor(db: PrismaClient, pool: pg.Pool, ingestQueu
   });
 }
 
+export interface MetafieldDefinitionsDeps {
+  admin: AdminGraphqlClient;
+  pool: Queryable;
+  logger: Logger;
+}
+
+/**
+ * Tenure's customer metafield definitions made sure of on one shop (issue 15,
+ * app/destinations/shopify/definitions.server.ts), the outcome logged and recorded
+ * (ShopMetafieldDefinitions: the namespace segment queries name, and why definitions are
+ * missing). Never throws: a refusal or an unreachable Shopify must not fail anything else,
+ * and the next install or worker start tries again.
+ */
+export async function makeSureOfMetafieldDefinitions({ admin, pool, logger }: MetafieldDefinitionsDeps, shop: string): Promise<{ complete: boolean }> {
+  let check: { namespace: string | null; complete: boolean; problem: string | null };
+  try {
+    const outcome = await ensureTenureMetafieldDefinitions(admin, shop);
+    check = { namespace: outcome.namespace, complete: true, problem: null };
+    if (outcome.created.length + outcome.updated.length > 0) {
+      logger.info("Tenure's customer metafield definitions made sure of", { shop, namespace: outcome.namespace, created: outcome.created, updated: outcome.updated });
+    }
+  } catch (error) {
+    const refused = error instanceof MetafieldDefinitionsError;
+    check = { namespace: refused ? error.outcome.namespace : null, complete: false, problem: errorMessage(error) };
+    logger.error(
+      refused
+        ? "Shopify refused some of Tenure's customer metafield definitions: their values cannot be written nor filtered on in segments until this is fixed (tried again on the next install or worker start)"
+        : "could not make sure of Tenure's customer metafield definitions (tried again on the next install or worker start)",
+      { shop, error: check.problem },
+    );
+  }
+  await recordMetafieldDefinitionsCheck(pool, { shop, ...check }).catch((error: unknown) => {
+    logger.error("could not record the metafield definitions check", { shop, error: errorMessage(error) });
+  });
+  return { complete: check.complete };
+}
+
+export interface MetafieldDefinitionsPass {
+  /** Settles when every installed shop was checked, or after stop() with the shop in hand; never rejects. */
+  done: Promise<{ shops: number; complete: number }>;
+  /** No shop is started after this. */
+  stop(): void;
+}
+
+/**
+ * On a worker start: every installed shop's definitions made sure of, one shop at a time in
+ * the background (a deploy that changes a definition reaches every shop; a shop whose install
+ * check failed gets another).
+ */
+export function makeSureOfMetafieldDefinitionsOfInstalledShops(deps: MetafieldDefinitionsDeps): MetafieldDefinitionsPass {
+  let stopped = false;
+  const done = (async () => {
+    const tally = { shops: 0, complete: 0 };
+    let shops: string[];
+    try {
+      shops = await installedShops(deps.pool);
+    } catch (error) {
+      deps.logger.error("could not list the installed shops to make sure of their metafield definitions", { error: errorMessage(error) });
+      return tally;
+    }
+    for (const shop of shops) {
+      if (stopped) break;
+      const { complete } = await makeSureOfMetafieldDefinitions(deps, shop);
+      tally.shops += 1;
+      if (complete) tally.complete += 1;
+    }
+    deps.logger.info("metafield definitions checked on worker start", { ...tally, installed: shops.length });
+    return tally;
+  })();
+  return { done, stop: () => void (stopped = true) };
+}
+
 export type BackfillOutcome = Awaited<ReturnType<typeof advanceBackfill>> | { state: "started"; runId: string; status: string };
 
 /**
  * backfill: `start` begins a shop's bulk import (idempotent per shop), `advance` polls its
  * bulk operation or downloads its result, resuming from the last committed line
- * (app/integrations/bulk-orders.server.ts).
+ * (app/integrations/bulk-orders.server.ts). `start` runs after every install, so it also
+ * makes sure of the shop's metafield definitions, in the background: the job neither waits
+ * for them nor fails with them.
  */
-export function backfillProcessor(deps: BackfillDeps) {
+export function backfillProcessor(deps: BackfillDeps, options: { metafieldDefinitions?: boolean } = {}) {
   return parsedProcessor(QUEUE.backfill, async (data, job): Promise<BackfillOutcome> => {
     try {
       if (data.task === "start") {
+        if (options.metafieldDefinitions !== false) {
+          const logger = deps.log ?? consoleLogger;
+          Promise.resolve()
+            .then(() => makeSureOfMetafieldDefinitions({ admin: deps.admin, pool: deps.pool ?? pgPool(), logger }, data.shop))
+            .catch((error: unknown) => logger.error("could not make sure of Tenure's customer metafield definitions", { shop: data.shop, error: errorMessage(error) }));
+        }
         const run = await startBackfill(deps, data.shop, { force: data.force });
         return { state: "started", runId: run.id.toString(), status: run.status };
       }

@@ -14,6 +14,8 @@ import {
   destinationsProcessor,
   ingestProcessor,
   maintenanceProcessor,
+  type MetafieldDefinitionsPass,
+  makeSureOfMetafieldDefinitionsOfInstalledShops,
   reconcileProcessor,
   shopRefitProcessor,
 } from "./registry.server";
@@ -151,8 +153,11 @@ export async function startWorkers(options: StartWorkersOptions = {}): Promise<W
   let backfillWorker: Worker | undefined;
   let reconcileWorker: Worker | undefined;
   let reconcileQueue: Queue | undefined;
+  let definitionsPass: MetafieldDefinitionsPass | undefined;
   if (shopifyWork) {
     const admin = new AdminGraphql({ db: prisma });
+    // Every installed shop's metafield definitions, one shop at a time in the background (issue 15).
+    definitionsPass = makeSureOfMetafieldDefinitionsOfInstalledShops({ admin, pool, logger });
     backfillWorker = new Worker(
       QUEUE.backfill,
       backfillProcessor({ db: prisma, admin, enqueue: enqueueBackfill, pollEveryMs: shopifyWork.pollEveryMs }),
@@ -267,7 +272,8 @@ export async function startWorkers(options: StartWorkersOptions = {}): Promise<W
   const close = () => {
     closing ??= (async () => {
       const graceful = await drainWithin(deadlineMs, async () => {
-        await Promise.allSettled([...named.map(([, worker]) => worker.close()), refit?.close()]);
+        definitionsPass?.stop();
+        await Promise.allSettled([...named.map(([, worker]) => worker.close()), refit?.close(), definitionsPass?.done]);
         await Promise.allSettled([ingestQueue.close(), maintenanceQueue.close(), reconcileQueue?.close(), refitQueue.close(), destinationsQueue?.close()]);
       });
       if (!graceful) logger.error("shutdown deadline reached: closing Redis connections without waiting", { deadlineMs });
