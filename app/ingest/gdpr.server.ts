@@ -150,6 +150,7 @@ export async function redactShop(db: Db, shop: string): Promise<Record<string, n
     // Shopify Flow's lifecycle state and the metafield definitions' last check (issue 15).
     counts.flowTriggers = await tx.$executeRaw`DELETE FROM "FlowTriggerLifecycle" WHERE shop = ${shop}`;
     counts.metafieldDefinitions = await tx.$executeRaw`DELETE FROM "ShopMetafieldDefinitions" WHERE shop = ${shop}`;
+    counts.shopifySegments = await tx.$executeRaw`DELETE FROM "ShopifySegment" WHERE shop = ${shop}`;
     counts.shops = await tx.$executeRaw`DELETE FROM "Shop" WHERE domain = ${shop}`;
     // A refit killed before its partition swap leaves a table of the shop's metrics that
     // no DELETE above reaches.
