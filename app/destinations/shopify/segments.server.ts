@@ -1,0 +1,101 @@
+import { readShopMetafieldDefinitions } from "~/data/shop-metafield-definitions.server";
+import { loadMetricsSettings } from "~/data/settings.server";
+import { readShopifySegment, recordShopifySegment } from "~/data/shopify-segments.server";
+import { type Queryable } from "~/db/pg.server";
+import { destinationSegmentName } from "~/display/profile-properties";
+import { segmentKindOf } from "~/display/segment-names";
+import { type AdminGraphqlClient } from "./definitions.server";
+import { shopifySegmentQuery } from "./segment-query";
+
+// Publishes a Tenure segment as a Shopify customer segment (issue 15, part 2): segmentCreate
+// the first time, named "Tenure: <segment name>" (the merchant's label when set) with the
+// query of shopifySegmentQuery on the namespace the shop's metafield definitions resolved to;
+// segmentUpdate later when the name or the query differ from what Shopify last accepted;
+// nothing when they are equal. Shopify's userErrors come back as one sentence and nothing is
+// stored. The Admin client is passed in (destinations/ may not import integrations/).
+//
+// Docs: segmentCreate (name must be unique, else the userError "Name has already been
+// taken" on field ["name"]), segmentUpdate (id, optional name and query), both answering
+// { segment, userErrors { field message } }
+// (https://shopify.dev/docs/api/admin-graphql/latest/mutations/segmentCreate).
+
+const SEGMENT_CREATE = `#graphql
+  mutation TenureSegmentCreate($name: String!, $query: String!) {
+    segmentCreate(name: $name, query: $query) { segment { id name query } userErrors { field message } }
+  }`;
+
+const SEGMENT_UPDATE = `#graphql
+  mutation TenureSegmentUpdate($id: ID!, $name: String, $query: String) {
+    segmentUpdate(id: $id, name: $name, query: $query) { segment { id name query } userErrors { field message } }
+  }`;
+
+interface SegmentPayload {
+  segment: { id: string; name: string; query: string } | null;
+  userErrors: { field?: string[] | null; message: string }[];
+}
+
+/** Publishing refused or failed; `message` is a sentence a merchant can act on. */
+export class SegmentPublishError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "SegmentPublishError";
+  }
+}
+
+export type PublishOutcome = { action: "created" | "updated" | "unchanged"; shopifySegmentId: string; name: string; query: string };
+
+function userErrorsSentence(name: string, errors: SegmentPayload["userErrors"]): string {
+  const taken = errors.some((error) => error.field?.includes("name") && /already been taken/i.test(error.message));
+  if (taken) {
+    return `Shopify already has a customer segment named "${name}" that Tenure did not create. Rename or delete it in Shopify admin (Customers › Segments), or give this segment another label in Settings, then publish again.`;
+  }
+  return `Shopify refused the segment "${name}": ${errors.map((error) => error.message.replace(/\.$/, "")).join("; ")}.`;
+}
+
+/** Publishes (or re-publishes) one Tenure segment of the shop as a Shopify customer segment. */
+export async function publishShopifySegment(deps: { db: Queryable; admin: AdminGraphqlClient }, shop: string, segmentKey: string): Promise<PublishOutcome> {
+  if (!segmentKindOf(segmentKey)) throw new SegmentPublishError(`"${segmentKey}" is not a Tenure segment.`);
+  const [definitions, settings, published] = await Promise.all([
+    readShopMetafieldDefinitions(deps.db, shop),
+    loadMetricsSettings(deps.db, shop),
+    readShopifySegment(deps.db, shop, segmentKey),
+  ]);
+  if (!definitions?.namespace) {
+    throw new SegmentPublishError(
+      "Tenure's customer metafields are not set up in your Shopify store yet, so a Shopify segment would have nothing to filter on. They are made on install and whenever Tenure starts; try again in a few minutes.",
+    );
+  }
+  const name = destinationSegmentName(segmentKey, settings.segmentLabels);
+  const query = shopifySegmentQuery(segmentKey, definitions.namespace);
+
+  if (published && published.name === name && published.query === query) {
+    return { action: "unchanged", shopifySegmentId: published.shopifySegmentId, name, query };
+  }
+  const create = async () => (await deps.admin.request<{ segmentCreate: SegmentPayload }>(shop, SEGMENT_CREATE, { name, query })).segmentCreate;
+  let action: PublishOutcome["action"] = published ? "updated" : "created";
+  let payload = published
+    ? (
+        await deps.admin.request<{ segmentUpdate: SegmentPayload }>(shop, SEGMENT_UPDATE, {
+          id: published.shopifySegmentId,
+          name: published.name === name ? undefined : name,
+          query: published.query === query ? undefined : query,
+        })
+      ).segmentUpdate
+    : await create();
+  // Deleted in Shopify admin since it was published: publishing makes it again.
+  if (published && payload.userErrors.some((error) => error.field?.includes("id"))) {
+    payload = await create();
+    action = "created";
+  }
+  if (payload.userErrors.length > 0 || !payload.segment) throw new SegmentPublishError(userErrorsSentence(name, payload.userErrors));
+
+  await recordShopifySegment(deps.db, shop, { segmentKey, shopifySegmentId: payload.segment.id, name, query });
+  return { action, shopifySegmentId: payload.segment.id, name, query };
+}
+
+/** The segment's page in Shopify admin (https://admin.shopify.com/store/<store>/customers/segments/<id>). */
+export function shopifySegmentAdminUrl(shop: string, shopifySegmentId: string): string {
+  const store = shop.replace(/\.myshopify\.com$/, "");
+  const numericId = shopifySegmentId.slice(shopifySegmentId.lastIndexOf("/") + 1);
+  return `https://admin.shopify.com/store/${encodeURIComponent(store)}/customers/segments/${encodeURIComponent(numericId)}`;
+}
