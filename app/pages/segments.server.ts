@@ -9,6 +9,8 @@ import { readFitSegmentRules } from "~/data/shop-fit.server";
 import { type Queryable } from "~/db/pg.server";
 import { type FitState } from "./fit-state";
 import { loadFitState } from "./fit-state.server";
+import { type PublishedSegmentState } from "./segments-publish";
+import { loadPublishedSegments } from "./segments-publish.server";
 
 // The segments table (RFM and behavioural, one aggregate row) and one segment's page: its
 // rule in plain words, a suggested action and its figures. The segment's customers come
@@ -21,6 +23,8 @@ export interface SegmentsOverview {
   grossMargin: number;
   fit: FitState;
   segments: SegmentsAggregate | null;
+  /** Segments published as Shopify customer segments, by key. */
+  published: Record<string, PublishedSegmentState>;
 }
 
 export async function loadSegmentsOverview(db: Queryable, shop: string): Promise<SegmentsOverview> {
@@ -36,6 +40,7 @@ export async function loadSegmentsOverview(db: Queryable, shop: string): Promise
     grossMargin: settings.grossMargin,
     fit,
     segments: segments && { ...segments, rows: segments.rows.map((row) => ({ ...row, name: segmentName(row.key, settings.segmentLabels) })) },
+    published: await loadPublishedSegments(db, shop, settings.segmentLabels),
   };
 }
 

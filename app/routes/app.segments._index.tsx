@@ -1,6 +1,6 @@
-import { type LoaderFunctionArgs, type MetaFunction } from "@remix-run/node";
-import { useLoaderData } from "@remix-run/react";
-import { BlockStack, Card, IndexTable, InlineStack, Layout, Link, Page, Text } from "@shopify/polaris";
+import { type ActionFunctionArgs, json, type LoaderFunctionArgs, type MetaFunction } from "@remix-run/node";
+import { useFetcher, useLoaderData } from "@remix-run/react";
+import { BlockStack, Button, Card, IndexTable, InlineStack, Layout, Link, Page, Text } from "@shopify/polaris";
 import { change, count, isoDay, money, percent } from "~/display/format";
 import { expectedSpendLabel, segmentNote, withBasis } from "~/display/glossary";
 import { GlossaryLinks, HelpLabel, termHeading } from "~/components/HelpLabel";
@@ -10,12 +10,16 @@ import { NumericCell } from "~/components/NumericCell";
 import { FitStateLayout, PageErrorBoundary, PageSkeleton, useLeavingPage } from "~/components/states";
 import { pgPool } from "~/db/pg.server";
 import { requireShop } from "~/demo-mode.server";
+import { env } from "~/env.server";
 import { type SegmentRow } from "~/data/aggregates";
 import { loadSegmentsOverview } from "~/pages/segments.server";
+import { PUBLISH_INTENT, type PublishedSegmentState, type SegmentPublishResult } from "~/pages/segments-publish";
+import { requestAdminClient, submitSegmentPublish } from "~/pages/segments-publish.server";
 
 // RFM and behavioural segments in one table, from the refit's segments aggregate: size,
 // share, revenue share, average spent to date and expected spend (in the page's money
 // basis), the average chance of ordering in the next 90 days, and the trend against 30 days ago.
+// Each segment can be published as a Shopify customer segment; a published one links to it.
 
 export const meta: MetaFunction = () => [{ title: "Segments · Tenure" }];
 
@@ -23,6 +27,14 @@ export const loader = async ({ request }: LoaderFunctionArgs) => {
   const { shop } = await requireShop(request);
   const overview = await loadSegmentsOverview(pgPool(), shop);
   return { shop, overview, basis: moneyBasisOf(new URL(request.url).searchParams, overview.grossMargin) };
+};
+
+/** Publish one segment to Shopify (each row's own fetcher), with the request's Admin API context. */
+export const action = async ({ request }: ActionFunctionArgs) => {
+  const context = await requireShop(request);
+  const admin = context.demo ? null : requestAdminClient(context.admin.graphql);
+  const { status, result } = await submitSegmentPublish({ db: pgPool(), admin }, context.shop, request, env().SHOPIFY_APP_URL);
+  return json<SegmentPublishResult>(result, { status });
 };
 
 /** Column headings with their glossary terms, named with the horizon and money basis. */
@@ -76,6 +88,7 @@ export default function Segments() {
               caption={caption}
               description={description}
               rows={segments?.rows.filter((row) => row.kind === kind) ?? []}
+              published={overview.published}
               currency={currency}
               horizonDays={overview.horizonDays}
               basis={basis}
@@ -104,6 +117,7 @@ function SegmentTable({
   caption,
   description,
   rows,
+  published,
   currency,
   horizonDays,
   basis,
@@ -112,6 +126,7 @@ function SegmentTable({
   caption: string;
   description: string;
   rows: SegmentRow[];
+  published: Record<string, PublishedSegmentState>;
   currency: string;
   horizonDays: number;
   basis: PageMoneyBasis;
@@ -155,6 +170,7 @@ function SegmentTable({
                         </Text>
                       </div>
                     )}
+                    <ShopifySegmentState segmentKey={row.key} published={published[row.key] ?? null} />
                   </BlockStack>
                 </IndexTable.Cell>
                 <NumericCell>{count(row.customers)}</NumericCell>
@@ -188,6 +204,48 @@ function SegmentTable({
         </div>
       </section>
     </Card>
+  );
+}
+
+/** Whether the segment is a Shopify customer segment: a link to it, or the button that publishes it. */
+function ShopifySegmentState({ segmentKey, published }: { segmentKey: string; published: PublishedSegmentState | null }) {
+  const fetcher = useFetcher<SegmentPublishResult>({ key: `publish-${segmentKey}` });
+  const result = fetcher.data ?? null;
+  const publish = () => fetcher.submit({ intent: PUBLISH_INTENT, segmentKey }, { method: "post" });
+  const busy = fetcher.state !== "idle";
+  return (
+    <div style={{ maxWidth: "22rem", whiteSpace: "normal" }}>
+      <BlockStack gap="050">
+        <InlineStack gap="200" blockAlign="center">
+          {published ? (
+            <>
+              <Text as="span" variant="bodySm" tone="subdued">
+                In Shopify as “{published.name}”
+              </Text>
+              <Link url={published.adminUrl} target="_top" removeUnderline>
+                <Text as="span" variant="bodySm">
+                  Open in Shopify
+                </Text>
+              </Link>
+              {!published.nameCurrent && (
+                <Button variant="plain" size="slim" onClick={publish} loading={busy}>
+                  Update the name in Shopify
+                </Button>
+              )}
+            </>
+          ) : (
+            <Button variant="plain" size="slim" onClick={publish} loading={busy}>
+              Publish to Shopify
+            </Button>
+          )}
+        </InlineStack>
+        {result && !busy && (
+          <Text as="span" variant="bodySm" tone={result.ok ? "success" : "critical"}>
+            {result.message}
+          </Text>
+        )}
+      </BlockStack>
+    </div>
   );
 }
 

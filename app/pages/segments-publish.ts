@@ -1,0 +1,18 @@
+// The Segments page's "Publish to Shopify": what the browser and the server share.
+
+export const PUBLISH_INTENT = "publish-shopify";
+
+export interface SegmentPublishResult {
+  ok: boolean;
+  segmentKey: string | null;
+  message: string;
+}
+
+export interface PublishedSegmentState {
+  /** The name Shopify has. */
+  name: string;
+  adminUrl: string;
+  updatedAtIso: string;
+  /** False when the merchant relabelled the segment since: publishing again renames it in Shopify. */
+  nameCurrent: boolean;
+}
