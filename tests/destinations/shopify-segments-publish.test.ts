@@ -102,6 +102,18 @@ describe("publishShopifySegment", () => {
     expect(fake.shopData(shop).segments).toHaveLength(1);
   });
 
+  it("reports a query Shopify refuses in Shopify's words and stores nothing", async () => {
+    // The namespace is recorded but the store has no such definitions (deleted in Shopify since).
+    const shop = await shopReady("publish-query-refused", { definitions: false });
+    await recordMetafieldDefinitionsCheck(testPool(), { shop, namespace: "app--5151", complete: true, problem: null });
+
+    await expect(publishShopifySegment(deps(), shop, "champions")).rejects.toThrow(
+      /^Shopify refused the segment "Tenure: Champions": Query Line 1 Column \d+: 'metafields\.app--5151\.rfm_segment' filter cannot be found\.$/,
+    );
+    expect(segmentRequests(shop)).toHaveLength(1);
+    expect(await readShopifySegments(testPool(), shop)).toEqual([]);
+  });
+
   it("refuses clearly, without calling Shopify, before the metafield definitions are made", async () => {
     const shop = await shopReady("publish-no-defs", { definitions: false });
 
