@@ -4,6 +4,7 @@ import { destinationSegmentName } from "~/display/profile-properties";
 import { ensureTenureMetafieldDefinitions } from "~/destinations/shopify/definitions.server";
 import { TENURE_METAFIELD_NAMESPACE, tenureMetafieldValues } from "~/destinations/shopify/metafields";
 import { shopifySegmentQuery } from "~/destinations/shopify/segment-query";
+import { SEGMENT_CREATE, SEGMENT_UPDATE, type SegmentPayload } from "~/destinations/shopify/segments.server";
 import { AdminGraphql, ShopifyAdminError } from "~/integrations/shopify-admin.server";
 import { testDb, uniqueShop } from "../support/db";
 import { FakeShopify, segmentQueryProblem } from "../support/fake-shopify";
@@ -12,20 +13,11 @@ import { FakeShopify, segmentQueryProblem } from "../support/fake-shopify";
 // as Shopify does (segment query grammar for the metafield filters, metafieldsSet's limits and
 // userErrors), through the app's Admin GraphQL client with its session in PostgreSQL.
 
-const SEGMENT_CREATE = `#graphql
-  mutation TenureSegmentCreate($name: String!, $query: String!) {
-    segmentCreate(name: $name, query: $query) { segment { id name query } userErrors { field message } }
-  }`;
-const SEGMENT_UPDATE = `#graphql
-  mutation TenureSegmentUpdate($id: ID!, $name: String, $query: String) {
-    segmentUpdate(id: $id, name: $name, query: $query) { segment { id name query } userErrors { field message } }
-  }`;
 const METAFIELDS_SET = `#graphql
   mutation TenureMetafieldsSet($metafields: [MetafieldsSetInput!]!) {
     metafieldsSet(metafields: $metafields) { metafields { key namespace value } userErrors { field message code elementIndex } }
   }`;
 
-type SegmentPayload = { segment: { id: string; name: string; query: string } | null; userErrors: { field: string[]; message: string }[] };
 type SetPayload = { metafieldsSet: { metafields: { key: string; value: string }[]; userErrors: { field: string[]; message: string; code: string }[] } };
 
 let fake: FakeShopify;

@@ -19,17 +19,18 @@ import { shopifySegmentQuery } from "./segment-query";
 // { segment, userErrors { field message } }
 // (https://shopify.dev/docs/api/admin-graphql/latest/mutations/segmentCreate).
 
-const SEGMENT_CREATE = `#graphql
+/** The mutations Tenure sends (tests/destinations/shopify-segments.test.ts sends the same to the fake). */
+export const SEGMENT_CREATE = `#graphql
   mutation TenureSegmentCreate($name: String!, $query: String!) {
     segmentCreate(name: $name, query: $query) { segment { id name query } userErrors { field message } }
   }`;
 
-const SEGMENT_UPDATE = `#graphql
+export const SEGMENT_UPDATE = `#graphql
   mutation TenureSegmentUpdate($id: ID!, $name: String, $query: String) {
     segmentUpdate(id: $id, name: $name, query: $query) { segment { id name query } userErrors { field message } }
   }`;
 
-interface SegmentPayload {
+export interface SegmentPayload {
   segment: { id: string; name: string; query: string } | null;
   userErrors: { field?: string[] | null; message: string }[];
 }
