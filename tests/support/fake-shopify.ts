@@ -3,6 +3,7 @@ import { type IncomingMessage, type ServerResponse, createServer } from "node:ht
 import { type AddressInfo, connect as netConnect } from "node:net";
 import { Agent, type Dispatcher, getGlobalDispatcher, setGlobalDispatcher } from "undici";
 import { type PrismaClient } from "@prisma/client";
+import { FakeBulkMutations, type FakeBulkMutationsOptions } from "./fake-shopify-bulk-mutations";
 import { type GraphqlOrderWithLines, bulkJsonl } from "./graphql-shapes";
 import {
   type DefinitionInput, type FakeShopData, FakeGraphqlErrors, type MetafieldsSetInput, createDefinition, emptyShopData, listDefinitions,
@@ -43,6 +44,8 @@ export interface FakeShopifyOptions {
   bucket?: { maximumAvailable: number; restoreRate: number; queryCost: number };
   /** The app's API client id: "$app" resolves to "app--<appId>" (default 9876543). */
   appId?: string;
+  /** Staged uploads and bulk mutations: limits and processing (tests/support/fake-shopify-bulk-mutations.ts). */
+  bulkMutations?: FakeBulkMutationsOptions;
 }
 
 export interface RecordedRequest {
@@ -76,6 +79,8 @@ export class FakeShopify {
   /** Per shop (the request's Host): metafield definitions, customer metafields, segments. */
   readonly shops = new Map<string, FakeShopData>();
   readonly appId: string;
+  /** Staged uploads and bulk mutation operations (tests/support/fake-shopify-bulk-mutations.ts). */
+  readonly bulkMutations: FakeBulkMutations;
   private available: number;
   private availableAt = Date.now();
   private readonly bucket: { maximumAvailable: number; restoreRate: number; queryCost: number };
@@ -94,6 +99,10 @@ export class FakeShopify {
     this.bucket = options.bucket ?? { maximumAvailable: 2_000, restoreRate: 100, queryCost: 10 };
     this.available = this.bucket.maximumAvailable;
     this.appId = options.appId ?? "9876543";
+    this.bulkMutations = new FakeBulkMutations(
+      { origin: () => this.origin, execute: (query, variables, shop) => this.resolve(query, variables, shop) },
+      options.bulkMutations,
+    );
   }
 
   /** What "$app" resolves to for this app: its reserved namespace. */
@@ -184,6 +193,7 @@ export class FakeShopify {
     const url = new URL(req.url ?? "/", "http://fake");
     const chunks: Buffer[] = [];
     for await (const chunk of req) chunks.push(chunk as Buffer);
+    if (this.bulkMutations.handlesHttp(req, url)) return this.bulkMutations.serveHttp(req, url, Buffer.concat(chunks), res);
     const raw = Buffer.concat(chunks).toString("utf8");
 
     if (req.method === "GET" && url.pathname.startsWith("/jsonl/")) return this.serveJsonl(url.pathname.slice(7), res);
@@ -230,6 +240,8 @@ export class FakeShopify {
   }
 
   private resolve(query: string, variables: Record<string, unknown>, shop: string): unknown {
+    const bulkMutation = this.bulkMutations.resolve(query, variables, shop);
+    if (bulkMutation !== undefined) return bulkMutation;
     const custom = resolveCustomData(this, query, variables, shop);
     if (custom !== undefined) return custom;
     if (query.includes("bulkOperationRunQuery")) {
