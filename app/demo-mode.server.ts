@@ -1,5 +1,5 @@
 import { env } from "./env.server";
-import { authenticate } from "./shopify.server";
+import { API_VERSION, authenticate } from "./shopify.server";
 
 // Every /app loader and action asks for its shop here, never calls authenticate.admin
 // itself, so demo mode has exactly one switch. env.server.ts refuses demo mode when
@@ -29,4 +29,49 @@ export async function requireShop(request: Request): Promise<ShopContext> {
   }
   const { admin, session } = await authenticate.admin(request);
   return { demo: false, shop: session.shop, admin, session };
+}
+
+/** An Admin GraphQL client as app/destinations/shopify expects one (its AdminGraphqlClient). */
+export interface DemoAdminClient {
+  request<T>(shop: string, query: string, variables?: Record<string, unknown>): Promise<T>;
+}
+
+/** The token the demo's client sends: the fake wants one, as Shopify does; it stands for no real access. */
+const DEMO_ACCESS_TOKEN = "shpat_tenure_demo";
+
+/**
+ * Demo mode's Admin API: the demo's fake Shopify at SHOPIFY_ADMIN_API_URL (demo/fakes/shopify.ts,
+ * started by `npm run demo` and the browser tests), for the demo shop. null outside demo mode
+ * or without the variable: publishing then says there is no Shopify store behind the demo.
+ */
+export function demoAdminClient(): DemoAdminClient | null {
+  const config = env();
+  if (!config.TENURE_DEMO_MODE || !config.SHOPIFY_ADMIN_API_URL) return null;
+  return adminClientAt(config.SHOPIFY_ADMIN_API_URL, config.TENURE_DEMO_SHOP);
+}
+
+/**
+ * A client for one shop whose Admin API answers at `url` instead of https://<shop>: POSTs the
+ * query to <url>/admin/api/<version>/graphql.json and returns its data; a non-2xx answer or
+ * one without data throws with what Shopify said. (Real shops go through their session:
+ * requestAdminClient in pages/segments-publish.server.ts, AdminGraphql in the worker.)
+ */
+export function adminClientAt(url: string, shop: string): DemoAdminClient {
+  const endpoint = `${url.replace(/\/+$/, "")}/admin/api/${API_VERSION}/graphql.json`;
+  return {
+    async request<T>(forShop: string, query: string, variables?: Record<string, unknown>): Promise<T> {
+      if (forShop !== shop) throw new Error(`the Admin API at ${url} stands in for ${shop} only, not ${forShop}`);
+      const response = await fetch(endpoint, {
+        method: "POST",
+        headers: { "content-type": "application/json", "x-shopify-access-token": DEMO_ACCESS_TOKEN },
+        body: JSON.stringify({ query, variables }),
+        signal: AbortSignal.timeout(10_000),
+      });
+      const text = await response.text();
+      if (!response.ok) throw new Error(`Shopify answered ${response.status}: ${text.slice(0, 300)}`);
+      const body = JSON.parse(text) as { data?: T; errors?: unknown };
+      if (!body.data) throw new Error(`Shopify answered without data: ${JSON.stringify(body.errors ?? body).slice(0, 300)}`);
+      return body.data;
+    },
+  };
 }

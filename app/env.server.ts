@@ -106,6 +106,9 @@ const EnvSchema = z
       .refine((value) => splitKeyList(value).every((key) => parseEncryptionKey(key) !== null), `each key ${ENCRYPTION_KEY_FORMAT}`),
     KLAVIYO_API_URL: z.url().default("https://a.klaviyo.com"),
     MAILCHIMP_API_URL: z.url().optional(),
+    // Demo mode only: the demo's fake Shopify Admin API (demo/fakes/shopify.ts), standing in
+    // for https://<demo shop>; a real shop is reached through its session (shopify.server.ts).
+    SHOPIFY_ADMIN_API_URL: z.url({ protocol: /^https?$/, error: "must be an http(s) URL" }).optional(),
   })
   .superRefine((env, ctx) => {
     // Large bodies may hold only part of the budget (ingest/body-budget.ts): a largest one must fit in it.
@@ -120,6 +123,13 @@ const EnvSchema = z
     // missing key only refuses connecting a destination, with the variable named.
     if (env.NODE_ENV === "production" && !env.TENURE_ENCRYPTION_KEY) {
       ctx.addIssue({ code: "custom", path: ["TENURE_ENCRYPTION_KEY"], message: `is required when NODE_ENV=production (${ENCRYPTION_KEY_FORMAT})` });
+    }
+    if (env.SHOPIFY_ADMIN_API_URL && !env.TENURE_DEMO_MODE) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["SHOPIFY_ADMIN_API_URL"],
+        message: "is for demo mode only (TENURE_DEMO_MODE=true): outside it, each shop's Admin API is reached with the shop's own session",
+      });
     }
     if (env.TENURE_DEMO_MODE && env.NODE_ENV === "production") {
       ctx.addIssue({

@@ -50,7 +50,7 @@ const SUCCESS: Record<"created" | "updated" | "unchanged", (name: string) => str
   unchanged: (name) => `"${name}" is already up to date in Shopify.`,
 };
 
-/** The action: method, origin, form and key checked; `admin` null in demo mode (no Shopify store behind it). */
+/** The action: method, origin, form and key checked; `admin` null in demo mode without the demo's fake Shopify (SHOPIFY_ADMIN_API_URL). */
 export async function submitSegmentPublish(
   deps: { db: Queryable; admin: AdminGraphqlClient | null },
   shop: string,
@@ -71,7 +71,11 @@ export async function submitSegmentPublish(
   const segmentKey = String(form.get("segmentKey") ?? "");
   if (!segmentKindOf(segmentKey)) return refuse(400, `There is no segment called "${segmentKey}".`);
   if (!deps.admin) {
-    return refuse(400, "Publishing to Shopify is not available in demo mode: there is no Shopify store behind the demo shop.", segmentKey);
+    return refuse(
+      400,
+      "Publishing to Shopify is not available in demo mode here: there is no Shopify store behind the demo shop (npm run demo starts a local fake of Shopify for it).",
+      segmentKey,
+    );
   }
   try {
     const outcome = await publishShopifySegment({ db: deps.db, admin: deps.admin }, shop, segmentKey);

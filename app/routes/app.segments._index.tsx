@@ -9,7 +9,7 @@ import { inBasis, labelBasis, moneyBasisOf, type PageMoneyBasis } from "~/pages/
 import { NumericCell } from "~/components/NumericCell";
 import { FitStateLayout, PageErrorBoundary, PageSkeleton, useLeavingPage } from "~/components/states";
 import { pgPool } from "~/db/pg.server";
-import { requireShop } from "~/demo-mode.server";
+import { demoAdminClient, requireShop } from "~/demo-mode.server";
 import { env } from "~/env.server";
 import { type SegmentRow } from "~/data/aggregates";
 import { loadSegmentsOverview } from "~/pages/segments.server";
@@ -29,10 +29,10 @@ export const loader = async ({ request }: LoaderFunctionArgs) => {
   return { shop, overview, basis: moneyBasisOf(new URL(request.url).searchParams, overview.grossMargin) };
 };
 
-/** Publish one segment to Shopify (each row's own fetcher), with the request's Admin API context. */
+/** Publish one segment to Shopify (each row's own fetcher), with the request's Admin API context (in demo mode, the demo's fake Shopify). */
 export const action = async ({ request }: ActionFunctionArgs) => {
   const context = await requireShop(request);
-  const admin = context.demo ? null : requestAdminClient(context.admin.graphql);
+  const admin = context.demo ? demoAdminClient() : requestAdminClient(context.admin.graphql);
   const { status, result } = await submitSegmentPublish({ db: pgPool(), admin }, context.shop, request, env().SHOPIFY_APP_URL);
   return json<SegmentPublishResult>(result, { status });
 };

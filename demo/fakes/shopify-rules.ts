@@ -534,3 +534,60 @@ export function segmentUpdate(data: FakeShopData, id: string, name: string | und
 export function titleCase(ownerType: string): string {
   return ownerType.charAt(0) + ownerType.slice(1).toLowerCase();
 }
+
+// --- Cost-based rate limiting --------------------------------------------------------------
+//
+// The GraphQL Admin API's leaky bucket (https://shopify.dev/docs/apps/build/apis/graphql-admin/rate-limits):
+// every answer carries extensions.cost { requestedQueryCost, actualQueryCost, throttleStatus
+// { maximumAvailable, currentlyAvailable, restoreRate } }; a query costing more than is
+// available answers { errors: [{ message: "Throttled", extensions: { code: "THROTTLED" } }] }
+// with actualQueryCost null.
+
+export interface CostBucketLimits {
+  maximumAvailable: number;
+  /** Points restored per second. */
+  restoreRate: number;
+  /** What each query costs (the fake does not compute costs per field). */
+  queryCost: number;
+}
+
+/** A shop's bucket of query cost points, refilled continuously. */
+export class CostBucket {
+  private available: number;
+  private availableAt: number;
+
+  constructor(
+    readonly limits: CostBucketLimits,
+    now = Date.now(),
+  ) {
+    this.available = limits.maximumAvailable;
+    this.availableAt = now;
+  }
+
+  /** Refills to `now`, then takes one query's cost; false when the bucket lacks it (THROTTLED, nothing taken). */
+  take(now = Date.now()): boolean {
+    this.available = Math.min(this.limits.maximumAvailable, this.available + ((now - this.availableAt) / 1000) * this.limits.restoreRate);
+    this.availableAt = now;
+    if (this.available < this.limits.queryCost) return false;
+    this.available -= this.limits.queryCost;
+    return true;
+  }
+
+  /** The answer's extensions; `throttled`: actualQueryCost null, as Shopify answers a throttled query. */
+  extensions(throttled = false) {
+    return {
+      cost: {
+        requestedQueryCost: this.limits.queryCost,
+        actualQueryCost: throttled ? null : this.limits.queryCost,
+        throttleStatus: {
+          maximumAvailable: this.limits.maximumAvailable,
+          currentlyAvailable: Math.floor(this.available),
+          restoreRate: this.limits.restoreRate,
+        },
+      },
+    };
+  }
+}
+
+/** The top-level errors of a throttled query. */
+export const THROTTLED_ERRORS = [{ message: "Throttled", extensions: { code: "THROTTLED", documentation: "https://shopify.dev/api/usage/rate-limits" } }];

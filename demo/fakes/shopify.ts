@@ -1,0 +1,149 @@
+import { type IncomingMessage, type ServerResponse, createServer } from "node:http";
+import { type AddressInfo } from "node:net";
+import {
+  CostBucket,
+  type CostBucketLimits,
+  type DefinitionInput,
+  FakeGraphqlErrors,
+  type FakeShopData,
+  type FakeShopifyRules,
+  THROTTLED_ERRORS,
+  createDefinition,
+  emptyShopData,
+  listDefinitions,
+  segmentCreate,
+  segmentUpdate,
+  updateDefinition,
+} from "./shopify-rules";
+
+// A fake Shopify Admin GraphQL API for the demo and the browser tests (plain Node: no test
+// framework), standing in for the one demo store: what publishing a segment needs, i.e.
+// metafield definitions (list, create, update; "$app" resolves to "app--<app id>") and
+// segmentCreate / segmentUpdate with their queries checked against the segment query
+// grammar, with cost extensions and THROTTLED from a leaky bucket. Its answers come from
+// demo/fakes/shopify-rules.ts, the same rules the tests' fake (tests/support/fake-shopify.ts)
+// answers with.
+//
+// The app reaches it in demo mode only, through SHOPIFY_ADMIN_API_URL (app/demo-mode.server.ts):
+// POST <url>/admin/api/<version>/graphql.json with an X-Shopify-Access-Token header, as it
+// would https://<shop>/admin/api/<version>/graphql.json.
+
+export interface FakeShopifyAdminOptions {
+  port?: number;
+  /** The app's API client id: "$app" resolves to "app--<appId>" (default 9876543). */
+  appId?: string;
+  /** The leaky bucket (default: Shopify's Standard plan, 2,000 points restored at 100 per second). */
+  bucket?: CostBucketLimits;
+}
+
+export interface FakeShopifyAdminRequest {
+  query: string;
+  variables: Record<string, unknown>;
+  status: number;
+  throttled: boolean;
+}
+
+export interface FakeShopifyAdmin {
+  url: string;
+  /** The store's metafield definitions and segments. */
+  data: FakeShopData;
+  /** What "$app" resolves to: the namespace of Tenure's definitions. */
+  appNamespace: string;
+  /** Every GraphQL request, in order. */
+  requests: FakeShopifyAdminRequest[];
+  /** The requests whose query contains `match` (e.g. "segmentCreate("). */
+  requestsFor(match: string): FakeShopifyAdminRequest[];
+  close(): Promise<void>;
+}
+
+const GRAPHQL_PATH = /^\/admin\/api\/[\w-]+\/graphql\.json$/;
+/** Larger bodies are refused: publishing sends a few hundred bytes. */
+const MAX_BODY_BYTES = 1024 * 1024;
+
+export async function startFakeShopifyAdmin(options: FakeShopifyAdminOptions = {}): Promise<FakeShopifyAdmin> {
+  const data = emptyShopData();
+  const rules: FakeShopifyRules = { appNamespace: `app--${options.appId ?? "9876543"}`, definitionUserErrorsNext: null };
+  const bucket = new CostBucket(options.bucket ?? { maximumAvailable: 2_000, restoreRate: 100, queryCost: 10 });
+  const requests: FakeShopifyAdminRequest[] = [];
+
+  const resolve = (query: string, variables: Record<string, unknown>): unknown => {
+    if (query.includes("metafieldDefinitionCreate(")) return { metafieldDefinitionCreate: createDefinition(rules, data, (variables.definition ?? {}) as DefinitionInput) };
+    if (query.includes("metafieldDefinitionUpdate(")) return { metafieldDefinitionUpdate: updateDefinition(rules, data, (variables.definition ?? {}) as DefinitionInput) };
+    if (query.includes("metafieldDefinitions(")) return { metafieldDefinitions: listDefinitions(rules, data, variables) };
+    if (query.includes("segmentCreate(")) return { segmentCreate: segmentCreate(data, String(variables.name ?? ""), String(variables.query ?? "")) };
+    if (query.includes("segmentUpdate(")) {
+      return { segmentUpdate: segmentUpdate(data, String(variables.id ?? ""), variables.name as string | undefined, variables.query as string | undefined) };
+    }
+    throw new FakeGraphqlErrors([{ message: `The demo's fake Shopify does not answer this query: ${query.replace(/\s+/g, " ").trim().slice(0, 120)}` }]);
+  };
+
+  const handle = async (request: IncomingMessage, response: ServerResponse): Promise<void> => {
+    const url = new URL(request.url ?? "/", "http://fake");
+    if (request.method !== "POST" || !GRAPHQL_PATH.test(url.pathname)) return send(response, 404, { errors: "Not Found" });
+    if (!request.headers["x-shopify-access-token"]) {
+      return send(response, 401, { errors: "[API] Invalid API key or access token (unrecognized login or wrong password)" });
+    }
+    const raw = await readBody(request);
+    if (raw === null) return send(response, 413, { errors: "Request body too large" });
+    let body: { query?: unknown; variables?: unknown };
+    try {
+      body = JSON.parse(raw) as typeof body;
+    } catch {
+      return send(response, 400, { errors: { query: "Required parameter missing or invalid" } });
+    }
+    if (typeof body?.query !== "string" || body.query.trim() === "") return send(response, 400, { errors: { query: "Required parameter missing or invalid" } });
+    const variables = body.variables && typeof body.variables === "object" ? (body.variables as Record<string, unknown>) : {};
+    const record: FakeShopifyAdminRequest = { query: body.query, variables, status: 200, throttled: false };
+    requests.push(record);
+    if (!bucket.take()) {
+      record.throttled = true;
+      return send(response, 200, { errors: THROTTLED_ERRORS, extensions: bucket.extensions(true) });
+    }
+    try {
+      return send(response, 200, { data: resolve(body.query, variables), extensions: bucket.extensions() });
+    } catch (error) {
+      if (!(error instanceof FakeGraphqlErrors)) throw error;
+      return send(response, 200, { errors: error.errors, extensions: bucket.extensions() });
+    }
+  };
+
+  const server = createServer((request, response) => {
+    handle(request, response).catch((error: unknown) => send(response, 500, { errors: `Internal Server Error: ${String(error)}` }));
+  });
+  await new Promise<void>((done, fail) => {
+    server.once("error", fail);
+    server.listen(options.port ?? 0, "127.0.0.1", () => done());
+  });
+  const { port } = server.address() as AddressInfo;
+
+  return {
+    url: `http://127.0.0.1:${port}`,
+    data,
+    appNamespace: rules.appNamespace,
+    requests,
+    requestsFor: (match) => requests.filter((request) => request.query.includes(match)),
+    async close() {
+      server.closeAllConnections();
+      await new Promise<void>((done) => server.close(() => done()));
+    },
+  };
+}
+
+/** The body as text, or null when it is larger than MAX_BODY_BYTES. */
+async function readBody(request: IncomingMessage): Promise<string | null> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of request) {
+    size += (chunk as Buffer).length;
+    if (size > MAX_BODY_BYTES) return null;
+    chunks.push(chunk as Buffer);
+  }
+  return Buffer.concat(chunks).toString("utf8");
+}
+
+function send(response: ServerResponse, status: number, json: unknown): void {
+  if (response.headersSent) return;
+  const text = JSON.stringify(json);
+  response.writeHead(status, { "content-type": "application/json; charset=utf-8", "content-length": Buffer.byteLength(text) });
+  response.end(text);
+}
