@@ -33,6 +33,32 @@ export async function markDestinationChanges(db: Queryable, shop: string, custom
   return result.rows.map((row) => row.id);
 }
 
+/**
+ * The shop's Shopify write-back destination (issue 15), made sure of after install and at
+ * worker start: created with a full pass wanted ('initial'); an existing one is left as it is,
+ * except that a paused one (Shopify refused the token) becomes active with a full pass wanted
+ * ('settings'): a new install or start is the merchant's fix. No key: Tenure writes with the
+ * shop's own offline session. Returns its id and whether it was created or resumed.
+ */
+export async function ensureShopifyDestination(db: Queryable, shop: string): Promise<{ id: string; created: boolean; resumed: boolean }> {
+  const created = await db.query<{ id: string }>(
+    `INSERT INTO "Destination" (shop, kind, "sealedCredentials", account, status, "fullWantedAt", "fullWantedReason")
+     VALUES ($1, 'shopify', '', '{}'::jsonb, 'active', clock_timestamp() AT TIME ZONE 'UTC', 'initial')
+     ON CONFLICT (shop, kind) DO NOTHING RETURNING id::text AS id`,
+    [shop],
+  );
+  if (created.rows[0]) return { id: created.rows[0].id, created: true, resumed: false };
+  const resumed = await db.query<{ id: string }>(
+    `UPDATE "Destination" SET status = 'active', notice = NULL, account = account - 'pausedFor', ${WANT_FULL_SET.replaceAll("$2", "'settings'")},
+       "updatedAt" = now() AT TIME ZONE 'UTC'
+     WHERE shop = $1 AND kind = 'shopify' AND status = 'paused' RETURNING id::text AS id`,
+    [shop],
+  );
+  if (resumed.rows[0]) return { id: resumed.rows[0].id, created: false, resumed: true };
+  const existing = await db.query<{ id: string }>(`SELECT id::text AS id FROM "Destination" WHERE shop = $1 AND kind = 'shopify'`, [shop]);
+  return { id: existing.rows[0]!.id, created: false, resumed: false };
+}
+
 /** Every destination of the shop (a refit's full pass). */
 export async function shopDestinationIds(db: Queryable, shop: string): Promise<string[]> {
   const result = await db.query<{ id: string }>(`SELECT id::text AS id FROM "Destination" WHERE shop = $1 ORDER BY id`, [shop]);
@@ -47,7 +73,8 @@ export async function shopDestinationIds(db: Queryable, shop: string): Promise<s
  * confirmed): with the email it holds when it has a member row, else with `customerEmail`
  * (the customer's stored email, read before their row went), because a push that reached
  * the tool and then failed leaves no member row. An erasure of someone the tool never had
- * is harmless (the adapters take a 404 as done). Without either email nothing can be asked.
+ * is harmless (the adapters take a 404 as done). Without either email nothing can be asked
+ * of an email tool; the Shopify write-back erases by customer id, email or not.
  * The customer's member, outbox and failure rows go. Returns the ids of the destinations
  * with an erasure to request.
  */
@@ -59,9 +86,10 @@ export async function recordDestinationErasures(tx: RawTx, shop: string, custome
       WHERE d.id = m."destinationId" AND d.shop = ${shop} AND m."customerId" = ${customerId}::bigint
       RETURNING m."destinationId", m.email, m."remoteProfileId"),
     targets AS (
-      SELECT d.id AS "destinationId", COALESCE(g.email, ${email}::text) AS email, g."remoteProfileId"
+      -- The Shopify write-back erases by customer id: it needs no email ('').
+      SELECT d.id AS "destinationId", COALESCE(g.email, ${email}::text, CASE WHEN d.kind = 'shopify' THEN '' END) AS email, g."remoteProfileId"
       FROM "Destination" AS d LEFT JOIN gone AS g ON g."destinationId" = d.id
-      WHERE d.shop = ${shop} AND COALESCE(g.email, ${email}::text) IS NOT NULL
+      WHERE d.shop = ${shop} AND COALESCE(g.email, ${email}::text, CASE WHEN d.kind = 'shopify' THEN '' END) IS NOT NULL
         -- A Mailchimp destination that never had an audience was never sent anyone.
         AND (g."destinationId" IS NOT NULL OR d.kind <> 'mailchimp' OR d.account ? 'audienceId')),
     recorded AS (
@@ -438,6 +466,44 @@ export async function readFullBatch(
   return result.rows.map((row) => row.id);
 }
 
+// The Shopify write-back's full pass: every scored customer (group "scored"), then the
+// members with no metrics row any more (group "unscored": their metafields are deleted).
+const SHOPIFY_FULL_SCORED_SQL = `
+  SELECT m."customerId"::text AS id FROM "CustomerMetrics" AS m
+  WHERE m.shop = $1 AND m."customerId" > $2::bigint ORDER BY m."customerId" LIMIT $3`;
+
+const SHOPIFY_FULL_UNSCORED_SQL = `
+  SELECT dm."customerId"::text AS id FROM "DestinationMember" AS dm
+  WHERE dm."destinationId" = $4::bigint AND dm."customerId" > $2::bigint
+    AND NOT EXISTS (SELECT 1 FROM "CustomerMetrics" AS m WHERE m.shop = $1 AND m."customerId" = dm."customerId")
+  ORDER BY dm."customerId" LIMIT $3`;
+
+/** The Shopify write-back's full pass reads "scored", then "unscored" (keyset on the customer id). */
+export async function readShopifyFullBatch(
+  db: Queryable,
+  shop: string,
+  destinationId: string,
+  group: "scored" | "unscored",
+  afterCustomerId: string,
+  limit: number,
+): Promise<string[]> {
+  const result =
+    group === "scored"
+      ? await db.query<{ id: string }>(SHOPIFY_FULL_SCORED_SQL, [shop, afterCustomerId, limit])
+      : await db.query<{ id: string }>(SHOPIFY_FULL_UNSCORED_SQL, [shop, afterCustomerId, limit, destinationId]);
+  return result.rows.map((row) => row.id);
+}
+
+export async function countShopifyFullCandidates(db: Queryable, shop: string, destinationId: string): Promise<number> {
+  const result = await db.query<{ n: string }>(
+    `SELECT ((SELECT count(*) FROM "CustomerMetrics" WHERE shop = $1)
+           + (SELECT count(*) FROM "DestinationMember" AS dm WHERE dm."destinationId" = $2::bigint
+               AND NOT EXISTS (SELECT 1 FROM "CustomerMetrics" AS m WHERE m.shop = $1 AND m."customerId" = dm."customerId")))::text AS n`,
+    [shop, destinationId],
+  );
+  return Number(result.rows[0]?.n ?? 0);
+}
+
 export async function countFullCandidates(db: Queryable, shop: string, destinationId: string, chosen: readonly string[]): Promise<number> {
   const result = await db.query<{ n: string }>(
     `SELECT count(*)::text AS n FROM (
@@ -470,7 +536,16 @@ export interface CustomerSyncState {
   pAlive: number | null;
   /** YYYY-MM-DD (the shop's day). */
   expectedNextOrderDay: string | null;
-  member: { email: string; remoteProfileId: string | null; segments: string[]; syncedHash: string | null } | null;
+  /** When the metrics row was computed, ISO 8601 UTC to the second (the last_scored metafield); null: no row. */
+  scoredAt?: string | null;
+  member: {
+    email: string;
+    remoteProfileId: string | null;
+    segments: string[];
+    syncedHash: string | null;
+    /** The Shopify write-back: the metafield values Shopify holds, as last written (null or absent: unknown). */
+    heldValues?: Record<string, string> | null;
+  } | null;
 }
 
 interface StateRow extends Omit<CustomerSyncState, "member"> {
@@ -478,6 +553,7 @@ interface StateRow extends Omit<CustomerSyncState, "member"> {
   member_remote_id: string | null;
   member_segments: string[] | null;
   member_hash: string | null;
+  member_values: Record<string, string> | null;
 }
 
 /**
@@ -500,8 +576,9 @@ export async function readCustomerSyncStates(
             m.segment, COALESCE(m.behaviours, '{}') AS behaviours, m."netSpentMinor"::text AS "netSpentMinor",
             m."predictedClvMinor"::text AS "predictedClvMinor", m."expectedPurchases365d",
             m."expectedOrderValueMinor"::text AS "expectedOrderValueMinor", m."chanceOfOrder90d", m."pAlive",
-            to_char(m."expectedNextOrderDay", 'YYYY-MM-DD') AS "expectedNextOrderDay",
-            dm.email AS member_email, dm."remoteProfileId" AS member_remote_id, dm.segments AS member_segments, dm."syncedHash" AS member_hash
+            to_char(m."expectedNextOrderDay", 'YYYY-MM-DD') AS "expectedNextOrderDay", to_char(m."computedAt", 'YYYY-MM-DD"T"HH24:MI:SS"Z"') AS "scoredAt",
+            dm.email AS member_email, dm."remoteProfileId" AS member_remote_id, dm.segments AS member_segments, dm."syncedHash" AS member_hash,
+            dm."heldValues" AS member_values
      FROM unnest($3::bigint[]) AS ids(id)
      LEFT JOIN LATERAL (SELECT * FROM "Customer" AS c WHERE c.shop = $1 AND c.id = ids.id LIMIT 1) AS c ON true
      LEFT JOIN LATERAL (SELECT * FROM "CustomerMetrics" AS m WHERE m.shop = $1 AND m."customerId" = ids.id LIMIT 1) AS m ON true
@@ -509,9 +586,12 @@ export async function readCustomerSyncStates(
      ORDER BY ids.id`,
     [shop, destinationId, customerIds, consentScope],
   );
-  return result.rows.map(({ member_email, member_remote_id, member_segments, member_hash, ...row }) => ({
+  return result.rows.map(({ member_email, member_remote_id, member_segments, member_hash, member_values, ...row }) => ({
     ...row,
-    member: member_email === null ? null : { email: member_email, remoteProfileId: member_remote_id, segments: member_segments ?? [], syncedHash: member_hash },
+    member:
+      member_email === null
+        ? null
+        : { email: member_email, remoteProfileId: member_remote_id, segments: member_segments ?? [], syncedHash: member_hash, heldValues: member_values },
   }));
 }
 
@@ -523,6 +603,8 @@ export interface MemberWrite {
   remoteProfileId: string | null;
   segments: string[];
   syncedHash: string;
+  /** The Shopify write-back: the metafield values now held (key -> value). */
+  heldValues?: Record<string, string> | null;
 }
 
 /**
@@ -544,12 +626,12 @@ export async function writeMembers(db: Queryable, shop: string, destinationId: s
   const redacted = writes.filter((w) => !exists.has(w.customerId));
   if (kept.length > 0) {
     await db.query(
-      `INSERT INTO "DestinationMember" ("destinationId", "customerId", email, "remoteProfileId", segments, "syncedHash", "syncedAt")
-       SELECT $1::bigint, t.id, t.email, t.remote_id, string_to_array(t.segments, ','), t.hash, now() AT TIME ZONE 'UTC'
-       FROM unnest($2::bigint[], $3::text[], $4::text[], $5::text[], $6::text[]) AS t(id, email, remote_id, segments, hash)
+      `INSERT INTO "DestinationMember" ("destinationId", "customerId", email, "remoteProfileId", segments, "syncedHash", "syncedAt", "heldValues")
+       SELECT $1::bigint, t.id, t.email, t.remote_id, string_to_array(t.segments, ','), t.hash, now() AT TIME ZONE 'UTC', t.held::jsonb
+       FROM unnest($2::bigint[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[]) AS t(id, email, remote_id, segments, hash, held)
        ON CONFLICT ("destinationId", "customerId") DO UPDATE SET email = EXCLUDED.email,
          "remoteProfileId" = COALESCE(EXCLUDED."remoteProfileId", "DestinationMember"."remoteProfileId"),
-         segments = EXCLUDED.segments, "syncedHash" = EXCLUDED."syncedHash", "syncedAt" = EXCLUDED."syncedAt"`,
+         segments = EXCLUDED.segments, "syncedHash" = EXCLUDED."syncedHash", "syncedAt" = EXCLUDED."syncedAt", "heldValues" = EXCLUDED."heldValues"`,
       [
         destinationId,
         kept.map((w) => w.customerId),
@@ -557,6 +639,7 @@ export async function writeMembers(db: Queryable, shop: string, destinationId: s
         kept.map((w) => w.remoteProfileId),
         kept.map((w) => w.segments.join(",")),
         kept.map((w) => w.syncedHash),
+        kept.map((w) => (w.heldValues ? JSON.stringify(w.heldValues) : null)),
       ],
     );
   }

@@ -135,3 +135,23 @@ export async function saveSettings(db: Queryable, shop: string, values: Omit<Met
     ],
   );
 }
+
+// ------------------------------------------------------------------ Shopify tags (issue 15)
+
+/** Settings' "Tag customers in Shopify with their Tenure segment" (off by default: tags show up everywhere in Shopify admin). */
+export async function readShopifyTagging(db: Queryable, shop: string): Promise<boolean> {
+  const result = await db.query<{ tagging: boolean }>(`SELECT "shopifyTags" AS tagging FROM "ShopSettings" WHERE shop = $1`, [shop]);
+  return result.rows[0]?.tagging === true;
+}
+
+/** Switches tagging; returns whether it changed. A shop with no settings row gets one with the defaults. */
+export async function saveShopifyTagging(db: Queryable, shop: string, on: boolean): Promise<boolean> {
+  const result = await db.query(
+    `INSERT INTO "ShopSettings" (shop, "excludedOrderTags", "excludedSourceNames", "excludedCustomerTags", "shopifyTags", "updatedAt")
+     VALUES ($1, '{}', '{}', '{}', $2, now())
+     ON CONFLICT (shop) DO UPDATE SET "shopifyTags" = EXCLUDED."shopifyTags", "updatedAt" = now()
+       WHERE "ShopSettings"."shopifyTags" IS DISTINCT FROM EXCLUDED."shopifyTags"`,
+    [shop, on],
+  );
+  return (result.rowCount ?? 0) > 0;
+}

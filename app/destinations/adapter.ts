@@ -6,8 +6,17 @@ import { type TenureProfileProperties } from "~/display/profile-properties";
 // only knows HOW to say it to its tool. Adapters never read the database or the
 // environment, so the same adapter runs against the real API and the fakes (demo/fakes).
 
+// The email tools a merchant connects on the Integrations page (with an API key).
 export const DESTINATION_KINDS = ["klaviyo", "mailchimp"] as const;
 export type DestinationKind = (typeof DESTINATION_KINDS)[number];
+
+/**
+ * The Shopify write-back (issue 15): each installed shop's own store, one more destination
+ * of the same outbox, made by Tenure at install (no key, never offered on the page).
+ */
+export const SHOPIFY_DESTINATION_KIND = "shopify";
+/** Every kind the engine syncs: the email tools and the Shopify write-back. */
+export type SyncKind = DestinationKind | typeof SHOPIFY_DESTINATION_KIND;
 
 // Tenure's figures as profile properties: one definition for syncs and exports.
 export type { TenureProfileProperties };
@@ -51,6 +60,18 @@ export interface MemberChange {
   add: string[];
   remove: string[];
   keep: string[];
+  /** The Shopify write-back only: the customer's metafields Tenure wants and those Shopify holds. */
+  metafields?: MetafieldsChange;
+}
+
+/**
+ * A customer's metafields for the Shopify write-back. `wanted`: key -> value and type Tenure
+ * computes now (keys absent have no figure and must not exist in Shopify); `held`: key ->
+ * value as last written (null: unknown, every key is sent and every absent key deleted).
+ */
+export interface MetafieldsChange {
+  wanted: Readonly<Record<string, { type: string; value: string }>>;
+  held: Readonly<Record<string, string>> | null;
 }
 
 /**
@@ -66,10 +87,12 @@ export type MemberOutcome =
 export interface ErasureTarget {
   email: string;
   remoteProfileId: string | null;
+  /** Shopify's customer id (decimal): the Shopify write-back erases by it ('' email). */
+  customerId?: string;
 }
 
 export interface DestinationAdapter {
-  readonly kind: DestinationKind;
+  readonly kind: SyncKind;
   /** The most changes one push takes (the engine never passes more). */
   readonly batchSize: number;
   /**

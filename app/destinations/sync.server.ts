@@ -9,6 +9,7 @@ import {
   type RunCounts,
   type RunKind,
   countFullCandidates,
+  countShopifyFullCandidates,
   clearFullWantedIfUnchanged,
   countOutbox,
   deleteErasures,
@@ -24,6 +25,7 @@ import {
   readErasures,
   fullPassGroups,
   readFullBatch,
+  readShopifyFullBatch,
   readOutboxBatch,
   readOutboxOf,
   recordDestinationFailures,
@@ -35,7 +37,7 @@ import {
   updateSealedCredentials,
   writeMembers,
 } from "~/data/destinations.server";
-import { loadMetricsSettings } from "~/data/settings.server";
+import { loadMetricsSettings, readShopifyTagging } from "~/data/settings.server";
 import { checkOut, clientTransaction } from "~/db/pg.server";
 import { type ProfileShop, destinationSegmentName, tenureProfileProperties } from "~/display/profile-properties";
 import { type Logger, errorMessage, silentLogger } from "~/lib/log.server";
@@ -48,8 +50,13 @@ import {
   type DestinationProfile,
   type MemberChange,
   type SegmentTarget,
+  SHOPIFY_DESTINATION_KIND,
+  type SyncKind,
 } from "./adapter";
 import { type AdapterFactory, createAdapter } from "./adapters.server";
+import { type AdminGraphqlClient } from "./shopify/definitions.server";
+import { RFM_SEGMENT_VALUES, tenureMetafieldValues, TENURE_METAFIELD_DEFINITIONS } from "./shopify/metafields";
+import { type ShopifyWritebackOptions, shopifyWritebackAdapter } from "./shopify/writeback.server";
 import { SecretError, destinationSecretContext, openSecret, sealSecret } from "./secrets.server";
 
 // The sync engine: decides WHAT a destination must hold and sends the difference through
@@ -63,6 +70,14 @@ export interface SyncDeps {
   /** Builds a destination's adapter (default: the registry, adapters.server.ts). */
   adapterFor?: AdapterFactory;
   logger?: Logger;
+  /**
+   * The worker's Admin GraphQL client (app/integrations/shopify-admin.server.ts), through which
+   * the Shopify write-back writes. Without it (a process with no Shopify work: tests, the demo)
+   * a "shopify" destination's passes return `waiting` and its changes wait in the outbox.
+   */
+  shopifyAdmin?: AdminGraphqlClient;
+  /** The Shopify write-back adapter's options (tests: a smaller bulk threshold). */
+  shopifyWriteback?: ShopifyWritebackOptions;
 }
 
 export type FullReason = FullPassReason;
@@ -124,7 +139,7 @@ async function withDestinationLock<T>(pool: pg.Pool, destinationId: string, work
 
 interface Opened {
   destination: DestinationRow;
-  kind: DestinationKind;
+  kind: SyncKind;
   adapter: DestinationAdapter;
 }
 
@@ -138,6 +153,11 @@ async function openDestination(client: pg.PoolClient, destinationId: string, dep
   if (!destination) return { status: "gone" };
   if (destination.status === "paused") return { status: "paused" };
   if (destination.kind === "mailchimp" && typeof destination.account.audienceId !== "string") return { status: "waiting" };
+  // The Shopify write-back has no key: it writes with the shop's own session, through the worker's client.
+  if (destination.kind === SHOPIFY_DESTINATION_KIND) {
+    if (!deps.shopifyAdmin) return { status: "waiting" };
+    return { destination, kind: SHOPIFY_DESTINATION_KIND, adapter: shopifyWritebackAdapter(deps.shopifyAdmin, destination.shop, deps.shopifyWriteback) };
+  }
   const kind = destination.kind as DestinationKind;
   if (!DESTINATION_KINDS.includes(kind)) throw new Error(`destination ${destinationId} has an unknown kind "${destination.kind}"`);
   const context = destinationSecretContext(destination.shop, destination.kind);
@@ -178,6 +198,13 @@ export interface Comparison {
   hash: string;
   /** In a chosen segment but not sent (no email, not subscribed). */
   leftOut: boolean;
+  /**
+   * Once sent, the destination holds the customer (a member row is kept): an email tool when
+   * they are in some list; the Shopify write-back whenever they are scored (metafields, tags or not).
+   */
+  hold: boolean;
+  /** The Shopify write-back: the metafield values Shopify holds once this change is sent. */
+  heldValues?: Record<string, string> | null;
 }
 
 /** What the destination must change for one customer (pure). */
@@ -199,8 +226,9 @@ export function compareCustomer(state: CustomerSyncState, chosen: ReadonlySet<st
   const previousEmail = state.member !== null && state.member.email.trim().toLowerCase() !== email.toLowerCase() ? state.member.email : null;
   const hash = syncHash(profile, desired);
   const leftOut = !state.sendable && inChosen.length > 0;
-  if (desired.length === 0 && state.member === null) return { change: null, desired, hash, leftOut };
-  if (state.member !== null && state.member.syncedHash === hash && sameSet(held, desired)) return { change: null, desired, hash, leftOut };
+  const hold = desired.length > 0;
+  if (desired.length === 0 && state.member === null) return { change: null, desired, hash, leftOut, hold };
+  if (state.member !== null && state.member.syncedHash === hash && sameSet(held, desired)) return { change: null, desired, hash, leftOut, hold };
   return {
     change: {
       profile,
@@ -213,6 +241,53 @@ export function compareCustomer(state: CustomerSyncState, chosen: ReadonlySet<st
     desired,
     hash,
     leftOut,
+    hold,
+  };
+}
+
+const ALL_METAFIELD_KEYS = TENURE_METAFIELD_DEFINITIONS.map((definition) => definition.key);
+
+/**
+ * What the Shopify write-back must change for one customer (pure). Every scored customer is
+ * written, consent or email aside (metafields are the merchant's own data in their own store);
+ * a customer with no metrics row any more has their metafields deleted and their tags removed.
+ * Desired "segments" are the customer's Tenure tags: their RFM segment when tagging is on,
+ * else none. The hash covers only what Shopify gets (metafield values and tags), so a change
+ * of name or email rewrites nothing.
+ */
+export function compareShopifyCustomer(state: CustomerSyncState, tagging: boolean, shop: ShopView): Comparison {
+  const scored = state.scored && typeof state.scoredAt === "string";
+  const desired = tagging && scored && state.segment !== null && RFM_SEGMENT_VALUES.includes(state.segment) ? [state.segment] : [];
+  const held = state.member?.segments ?? [];
+  const write = scored ? tenureMetafieldValues(state, shop, new Date(state.scoredAt!)) : { set: [], clear: ALL_METAFIELD_KEYS };
+  const wanted: Record<string, { type: string; value: string }> = {};
+  const heldValues: Record<string, string> = {};
+  for (const value of [...write.set].sort((a, b) => a.key.localeCompare(b.key))) {
+    wanted[value.key] = { type: value.type, value: value.value };
+    heldValues[value.key] = value.value;
+  }
+  const hash = createHash("sha1").update(JSON.stringify({ metafields: heldValues, tags: desired })).digest("hex");
+  const none = { desired, hash, leftOut: false, hold: scored, heldValues };
+  if (!scored && state.member === null) return { change: null, ...none };
+  if (state.member !== null && state.member.syncedHash === hash && sameSet(held, desired)) return { change: null, ...none };
+  return {
+    change: {
+      profile: {
+        customerId: state.customerId,
+        email: state.email?.trim() ?? state.member?.email ?? "",
+        firstName: state.firstName,
+        lastName: state.lastName,
+        phone: state.phone,
+        emailConsentState: state.emailConsentState,
+        properties: tenureProfileProperties(state, shop),
+      },
+      remoteProfileId: null,
+      add: desired.filter((key) => !held.includes(key)),
+      remove: held.filter((key) => !desired.includes(key)),
+      keep: desired.filter((key) => held.includes(key)),
+      metafields: { wanted, held: state.member?.heldValues ?? null },
+    },
+    ...none,
   };
 }
 
@@ -272,6 +347,8 @@ interface PassContext {
   adapter: DestinationAdapter;
   shop: ShopView;
   chosen: ReadonlySet<string>;
+  /** Compares one customer: the email tools' rule, or the Shopify write-back's. */
+  compare: (state: CustomerSyncState) => Comparison;
   targets: ReadonlyMap<string, string>;
   runId: string;
   counts: RunCounts;
@@ -311,7 +388,7 @@ interface PreparedBatch extends Candidates {
 async function prepareBatch(ctx: PassContext, candidates: Candidates): Promise<PreparedBatch> {
   const { destination, read } = ctx;
   const states = await read.serial(() => readCustomerSyncStates(read.client, destination.shop, destination.id, destination.consentScope, candidates.customerIds));
-  return { ...candidates, compared: states.map((state) => ({ state, ...compareCustomer(state, ctx.chosen, ctx.shop) })) };
+  return { ...candidates, compared: states.map((state) => ({ state, ...ctx.compare(state) })) };
 }
 
 /**
@@ -334,7 +411,7 @@ async function sendBatch(ctx: PassContext, batch: PreparedBatch): Promise<void> 
     const outcome = byId.get(c.state.customerId);
     if (!outcome) unanswered.add(c.state.customerId);
     else if (!outcome.ok) failures.push({ customerId: c.state.customerId, email: c.change!.profile.email || null, reason: outcome.reason });
-    else if (c.desired.length === 0) deletes.push(c.state.customerId);
+    else if (!c.hold) deletes.push(c.state.customerId);
     else
       writes.push({
         customerId: c.state.customerId,
@@ -342,6 +419,7 @@ async function sendBatch(ctx: PassContext, batch: PreparedBatch): Promise<void> 
         remoteProfileId: outcome.remoteProfileId ?? c.change!.remoteProfileId,
         segments: c.desired,
         syncedHash: c.hash,
+        heldValues: c.heldValues ?? null,
       });
   }
   await ctx.serial(async () => {
@@ -423,10 +501,18 @@ export async function runDestinationPass(deps: SyncDeps, destinationId: string, 
     const settings = await loadMetricsSettings(client, destination.shop);
     const shop: ShopView = { currency: settings.currency, labels: settings.segmentLabels, horizonDays: settings.horizonDays };
     const chosen = new Set((await readDestinationSegments(client, destination.id)).map((s) => s.segmentKey));
+    const writeback = opened.kind === SHOPIFY_DESTINATION_KIND;
+    const tagging = writeback && (await readShopifyTagging(client, destination.shop));
+    const compare = writeback ? (state: CustomerSyncState) => compareShopifyCustomer(state, tagging, shop) : (state: CustomerSyncState) => compareCustomer(state, chosen, shop);
     const until = await databaseNow(client);
     const initial = reason === "initial" || (reason !== null && destination.fullWantedReason === "initial");
     const runKind: RunKind = kind === "changes" ? "changes" : initial ? "initial" : "full";
-    const total = kind === "changes" ? await countOutbox(client, destination.id, until) : await countFullCandidates(client, destination.shop, destination.id, [...chosen]);
+    const total =
+      kind === "changes"
+        ? await countOutbox(client, destination.id, until)
+        : writeback
+          ? await countShopifyFullCandidates(client, destination.shop, destination.id)
+          : await countFullCandidates(client, destination.shop, destination.id, [...chosen]);
     // An empty outbox (its changes sent by the previous pass) is not a run worth showing.
     if (kind === "changes" && total === 0) return { status: "done", runId: null, counts: emptyCounts() };
     const runId = await startDestinationRun(client, destination.id, runKind, total);
@@ -437,7 +523,7 @@ export async function runDestinationPass(deps: SyncDeps, destinationId: string, 
       const { serial } = laneOf(client);
       reader = await borrowReadConnection(deps.pool);
       const read: Lane = reader ? laneOf(reader) : { client, serial };
-      const ctx: PassContext = { client, serial, read, destination, adapter, shop, chosen, targets, runId, counts };
+      const ctx: PassContext = { client, serial, read, destination, adapter, shop, chosen, compare, targets, runId, counts };
       const batchSize = Math.max(1, adapter.batchSize);
       if (kind === "changes") {
         let after: OutboxEntry | null = null;
@@ -448,13 +534,18 @@ export async function runDestinationPass(deps: SyncDeps, destinationId: string, 
           return { customerIds: entries.map((e) => e.customerId), outbox: entries };
         });
       } else {
-        // Group by group (fullPassGroups): a batch's customers share their list.
-        const groups = fullPassGroups([...chosen]);
+        // Group by group (fullPassGroups): a batch's customers share their list. The Shopify
+        // write-back has no lists: every scored customer, then the members no longer scored.
+        const groups: (string | null)[] = writeback ? ["scored", "unscored"] : fullPassGroups([...chosen]);
         let after = "0";
         await sendAll(ctx, async () => {
           while (groups.length > 0) {
             const group = groups[0] ?? null;
-            const ids = await read.serial(() => readFullBatch(read.client, destination.shop, destination.id, [...chosen], group, after, batchSize));
+            const ids = await read.serial(() =>
+              writeback
+                ? readShopifyFullBatch(read.client, destination.shop, destination.id, group === "scored" ? "scored" : "unscored", after, batchSize)
+                : readFullBatch(read.client, destination.shop, destination.id, [...chosen], group, after, batchSize),
+            );
             if (ids.length > 0) {
               after = ids[ids.length - 1]!;
               // Read before their state (prepareBatch): the comparison covers these changes.
@@ -509,7 +600,7 @@ export async function runErasurePass(deps: SyncDeps, destinationId: string): Pro
       const rows = await readErasures(client, destinationId, ERASURE_BATCH);
       if (rows.length === 0) break;
       try {
-        await adapter.erase(rows.map((row) => ({ email: row.email, remoteProfileId: row.remoteProfileId })));
+        await adapter.erase(rows.map((row) => ({ email: row.email, remoteProfileId: row.remoteProfileId, customerId: row.customerId })));
       } catch (error) {
         await noteErasureFailure(client, rows.map((row) => row.id), errorMessage(error));
         if (error instanceof DestinationAuthError) {

@@ -3,7 +3,7 @@ import { DelayedError, type Job, type Queue, UnrecoverableError } from "bullmq";
 import type pg from "pg";
 import { installedShops, shopsToReconcile } from "~/data/shop.server";
 import { recordMetafieldDefinitionsCheck } from "~/data/shop-metafield-definitions.server";
-import { destinationsWithWork, pruneDestinationRuns } from "~/data/destinations.server";
+import { destinationsWithWork, ensureShopifyDestination, pruneDestinationRuns } from "~/data/destinations.server";
 import { type Queryable, pgPool } from "~/db/pg.server";
 import { refreshPlannerStatistics } from "~/db/planner-statistics.server";
 import { DestinationRetryableError } from "~/destinations/adapter";
@@ -116,6 +116,11 @@ export async function makeSureOfMetafieldDefinitions({ admin, pool, logger }: Me
   }
   await recordMetafieldDefinitionsCheck(pool, { shop, ...check }).catch((error: unknown) => {
     logger.error("could not record the metafield definitions check", { shop, error: errorMessage(error) });
+  });
+  // The metafield write-back's destination (created with a full pass wanted, which the sweep
+  // or the import's refit runs; a paused one resumes): beside the definitions it writes under.
+  await ensureShopifyDestination(pool, shop).catch((error: unknown) => {
+    logger.error("could not make sure of the Shopify write-back destination (tried again on the next install or worker start)", { shop, error: errorMessage(error) });
   });
   return { complete: check.complete };
 }

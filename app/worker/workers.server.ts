@@ -154,8 +154,10 @@ export async function startWorkers(options: StartWorkersOptions = {}): Promise<W
   let reconcileWorker: Worker | undefined;
   let reconcileQueue: Queue | undefined;
   let definitionsPass: MetafieldDefinitionsPass | undefined;
-  if (shopifyWork) {
-    const admin = new AdminGraphql({ db: prisma });
+  // The Admin API client of this process, shared by the Shopify work and the metafield write-back.
+  const shopifyAdmin = shopifyWork ? new AdminGraphql({ db: prisma }) : undefined;
+  if (shopifyWork && shopifyAdmin) {
+    const admin = shopifyAdmin;
     // Every installed shop's metafield definitions, one shop at a time in the background (issue 15).
     definitionsPass = makeSureOfMetafieldDefinitionsOfInstalledShops({ admin, pool, logger });
     backfillWorker = new Worker(
@@ -208,7 +210,7 @@ export async function startWorkers(options: StartWorkersOptions = {}): Promise<W
   let destinationsQueue: Queue | undefined;
   let destinationsConnection: Redis | undefined;
   if (options.destinations !== false) {
-    destinationsWorker = new Worker(QUEUE.destinations, destinationsProcessor({ pool, logger }), {
+    destinationsWorker = new Worker(QUEUE.destinations, destinationsProcessor({ pool, logger, shopifyAdmin }), {
       ...workerOptions,
       connection: connection(),
       concurrency: options.destinations?.concurrency ?? DEFAULT_DESTINATIONS_CONCURRENCY,
