@@ -4,6 +4,7 @@ import { type AddressInfo, connect as netConnect } from "node:net";
 import { Agent, type Dispatcher, getGlobalDispatcher, setGlobalDispatcher } from "undici";
 import { type PrismaClient } from "@prisma/client";
 import { FakeBulkMutations, type FakeBulkMutationsOptions } from "./fake-shopify-bulk-mutations";
+import { resolveCustomerOperations } from "./fake-shopify-customers";
 import { type GraphqlOrderWithLines, bulkJsonl } from "./graphql-shapes";
 import {
   type DefinitionInput, type FakeShopData, FakeGraphqlErrors, type MetafieldsSetInput, createDefinition, emptyShopData, listDefinitions,
@@ -242,6 +243,8 @@ export class FakeShopify {
   private resolve(query: string, variables: Record<string, unknown>, shop: string): unknown {
     const bulkMutation = this.bulkMutations.resolve(query, variables, shop);
     if (bulkMutation !== undefined) return bulkMutation;
+    const customers = resolveCustomerOperations(this, this.shopData(shop), query, variables);
+    if (customers !== undefined) return customers;
     const custom = resolveCustomData(this, query, variables, shop);
     if (custom !== undefined) return custom;
     if (query.includes("bulkOperationRunQuery")) {
