@@ -6,6 +6,7 @@ import { type PrismaClient } from "@prisma/client";
 import { FakeBulkMutations, type FakeBulkMutationsOptions } from "./fake-shopify-bulk-mutations";
 import { resolveCustomerOperations } from "./fake-shopify-customers";
 import { type GraphqlOrderWithLines, bulkJsonl } from "./graphql-shapes";
+import { flowTriggerReceive } from "./fake-shopify-flow";
 import {
   type DefinitionInput, type FakeShopData, FakeGraphqlErrors, type MetafieldsSetInput, createDefinition, emptyShopData, listDefinitions,
   metafieldsSet, segmentCreate, segmentUpdate, updateDefinition,
@@ -348,6 +349,7 @@ function json(res: ServerResponse, status: number, body: unknown): void {
 /** The metafield and segment operations, or undefined for a query this part does not answer. */
 function resolveCustomData(fake: FakeShopify, query: string, variables: Record<string, unknown>, shop: string): unknown {
   const data = fake.shopData(shop);
+  if (query.includes("flowTriggerReceive(")) return { flowTriggerReceive: flowTriggerReceive(fake, shop, variables) };
   if (query.includes("metafieldDefinitionCreate(")) return { metafieldDefinitionCreate: createDefinition(fake, data, (variables.definition ?? {}) as DefinitionInput) };
   if (query.includes("metafieldDefinitionUpdate(")) return { metafieldDefinitionUpdate: updateDefinition(fake, data, (variables.definition ?? {}) as DefinitionInput) };
   if (query.includes("metafieldDefinitions(")) return { metafieldDefinitions: listDefinitions(fake, data, variables) };
