@@ -8,7 +8,9 @@
 // the complete store; prints the local URL, what was ingested and how many customers are
 // scored, read back from the database. It also starts local fakes of Klaviyo and Mailchimp
 // (demo/fakes) that the app's Integrations page connects to, so a newcomer can watch a
-// segment sync happen with no account. Then keeps running until Ctrl-C, or stops once seeded with
+// segment sync happen with no account, and a local fake of Shopify's Admin API for the demo
+// store (SHOPIFY_ADMIN_API_URL), holding Tenure's metafield definitions as after an install,
+// so the Segments page's "Publish to Shopify" works. Then keeps running until Ctrl-C, or stops once seeded with
 // --exit-when-done (or DEMO_EXIT=1). Re-running with the same seed is idempotent: the same
 // webhook ids are sent again and the intake recognises every one.
 
@@ -36,6 +38,9 @@ import { parseWebhookApiVersion, parseWebhookPaths, sendDeliveries } from "../de
 import { generateStore } from "../demo/store";
 import { type FakeKlaviyo, startFakeKlaviyo } from "../demo/fakes/klaviyo";
 import { FAKE_MAILCHIMP_KEY, type FakeMailchimp, startFakeMailchimp } from "../demo/fakes/mailchimp";
+import { type FakeShopifyAdmin, startFakeShopifyAdmin } from "../demo/fakes/shopify";
+import { adminClientAt } from "../app/demo-mode.server";
+import { makeSureOfMetafieldDefinitions } from "../app/worker/registry.server";
 import { WORKER_NODE_FLAGS } from "../app/worker/node-flags";
 import { ensureAppBuild, logTail as tail, startCommand, startDevReadySink } from "./app-build";
 import { PROJECT_ROOT, type LocalServices, MissingRedisError, ensureLocalServices, freePort, onShutdownSignal, redactUrl } from "./local-services";
@@ -134,7 +139,7 @@ let shuttingDown = false;
 let services: LocalServices | undefined;
 let prisma: PrismaClient | undefined;
 let pool: pg.Pool | undefined;
-let fakes: { klaviyo: FakeKlaviyo; mailchimp: FakeMailchimp } | undefined;
+let fakes: { klaviyo: FakeKlaviyo; mailchimp: FakeMailchimp; shopify: FakeShopifyAdmin } | undefined;
 const abort = new AbortController();
 
 async function shutdown(code: number): Promise<never> {
@@ -146,7 +151,7 @@ async function shutdown(code: number): Promise<never> {
     const worker = children.find((c) => c.name === "worker");
     if (worker) await stopChild(worker.process, 15_000);
     await Promise.all(children.filter((c) => c !== worker).map((c) => stopChild(c.process, 5_000)));
-    await Promise.allSettled([fakes?.klaviyo.close(), fakes?.mailchimp.close()]);
+    await Promise.allSettled([fakes?.klaviyo.close(), fakes?.mailchimp.close(), fakes?.shopify.close()]);
     await prisma?.$disconnect().catch(() => {});
     await pool?.end().catch(() => {});
     await closeProducerQueues();
@@ -244,7 +249,14 @@ async function main(): Promise<void> {
   const apiVersion = parseWebhookApiVersion(toml) ?? "2026-10";
 
   // Klaviyo and Mailchimp, faked locally on free ports: the Integrations page connects to them.
-  fakes = { klaviyo: await startFakeKlaviyo(), mailchimp: await startFakeMailchimp() };
+  // Shopify's Admin API too, for the demo store: the Segments page publishes to it.
+  fakes = { klaviyo: await startFakeKlaviyo(), mailchimp: await startFakeMailchimp(), shopify: await startFakeShopifyAdmin() };
+  // The fake starts empty each run: what an earlier run published is not in it, so forget it
+  // (the Segments page offers to publish again); then the metafield definitions, as an install makes them.
+  await prisma.shopifySegment.deleteMany({ where: { shop } });
+  pool ??= createPgPool(services.databaseUrl, { max: 2 });
+  const sayLogger = { info: (message: string) => say(message), error: (message: string, fields?: Record<string, unknown>) => say(`${message}: ${String(fields?.error ?? "")}`) };
+  await makeSureOfMetafieldDefinitions({ admin: adminClientAt(fakes.shopify.url, shop), pool, logger: sayLogger }, shop);
 
   const port = args.port ? Number(args.port) : await pickPort(3000);
   const appUrl = `http://localhost:${port}`;
@@ -265,6 +277,7 @@ async function main(): Promise<void> {
     HOST: "127.0.0.1",
     KLAVIYO_API_URL: fakes.klaviyo.url,
     MAILCHIMP_API_URL: fakes.mailchimp.url,
+    SHOPIFY_ADMIN_API_URL: fakes.shopify.url,
     TENURE_ENCRYPTION_KEY: process.env.TENURE_ENCRYPTION_KEY || demoEncryptionKey(),
   };
   // remix-serve under NODE_ENV=development announces each build to a `remix dev` server
@@ -321,7 +334,7 @@ async function main(): Promise<void> {
   // (requestRefit below reads the queues' Redis and prefix from this process's environment.)
   process.env.REDIS_URL = services.redisUrl;
   process.env.TENURE_QUEUE_PREFIX = childEnv.TENURE_QUEUE_PREFIX;
-  pool = createPgPool(services.databaseUrl, { max: 2 });
+  pool ??= createPgPool(services.databaseUrl, { max: 2 });
   const inspector = new Redis(services.redisUrl, { maxRetriesPerRequest: null });
   inspector.on("error", () => {});
   const metricsQueue = new Queue(QUEUE.customerMetrics, { connection: inspector, prefix: childEnv.TENURE_QUEUE_PREFIX });
@@ -389,6 +402,8 @@ async function main(): Promise<void> {
     `  Email tools  local fakes, connect them on ${appUrl}/app/integrations and choose a segment to watch it sync:`,
     `                 Klaviyo (local fake): any key starting with pk_ works, e.g. pk_demo_0123456789  (fake at ${fakes.klaviyo.url})`,
     `                 Mailchimp (local fake): key ${FAKE_MAILCHIMP_KEY}, then the audience "Newsletter"  (fake at ${fakes.mailchimp.url})`,
+    `  Shopify      a local fake of the Admin API (${fakes.shopify.url}): on ${appUrl}/app/segments, "Publish to Shopify" on a segment`,
+    `                 makes it a customer segment there; rename the segment in Settings and the row offers to update its name`,
     "",
   ];
   console.log(lines.join("\n"));
