@@ -8,7 +8,7 @@ import { resolveCustomerOperations } from "./fake-shopify-customers";
 import { type GraphqlOrderWithLines, bulkJsonl } from "./graphql-shapes";
 import { flowTriggerReceive } from "./fake-shopify-flow";
 import {
-  type DefinitionInput, type FakeShopData, FakeGraphqlErrors, type MetafieldsSetInput, createDefinition, emptyShopData, listDefinitions,
+  CostBucket, THROTTLED_ERRORS, type DefinitionInput, type FakeShopData, FakeGraphqlErrors, type MetafieldsSetInput, createDefinition, emptyShopData, listDefinitions,
   metafieldsSet, segmentCreate, segmentUpdate, updateDefinition,
 } from "../../demo/fakes/shopify-rules";
 
@@ -83,9 +83,7 @@ export class FakeShopify {
   readonly appId: string;
   /** Staged uploads and bulk mutation operations (tests/support/fake-shopify-bulk-mutations.ts). */
   readonly bulkMutations: FakeBulkMutations;
-  private available: number;
-  private availableAt = Date.now();
-  private readonly bucket: { maximumAvailable: number; restoreRate: number; queryCost: number };
+  private readonly costBucket: CostBucket;
   private readonly jsonl = new Map<string, string>();
   private readonly server = createServer((req, res) => {
     this.handle(req, res).catch((error: unknown) => {
@@ -98,8 +96,7 @@ export class FakeShopify {
 
   constructor(private readonly options: FakeShopifyOptions = {}) {
     this.accessToken = options.accessToken ?? "shpat_fake_token";
-    this.bucket = options.bucket ?? { maximumAvailable: 2_000, restoreRate: 100, queryCost: 10 };
-    this.available = this.bucket.maximumAvailable;
+    this.costBucket = new CostBucket(options.bucket ?? { maximumAvailable: 2_000, restoreRate: 100, queryCost: 10 });
     this.appId = options.appId ?? "9876543";
     this.bulkMutations = new FakeBulkMutations(
       { origin: () => this.origin, execute: (query, variables, shop) => this.resolve(query, variables, shop) },
@@ -172,25 +169,6 @@ export class FakeShopify {
     return this.requests.filter((r) => r.query.includes(match));
   }
 
-  private costExtension(requested: number) {
-    return {
-      cost: {
-        requestedQueryCost: requested,
-        actualQueryCost: requested,
-        throttleStatus: {
-          maximumAvailable: this.bucket.maximumAvailable,
-          currentlyAvailable: Math.floor(this.available),
-          restoreRate: this.bucket.restoreRate,
-        },
-      },
-    };
-  }
-
-  private refill(now: number): void {
-    this.available = Math.min(this.bucket.maximumAvailable, this.available + ((now - this.availableAt) / 1000) * this.bucket.restoreRate);
-    this.availableAt = now;
-  }
-
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = new URL(req.url ?? "/", "http://fake");
     const chunks: Buffer[] = [];
@@ -223,21 +201,15 @@ export class FakeShopify {
       record.status = 401;
       return json(res, 401, { errors: "[API] Invalid API key or access token (unrecognized login or wrong password)" });
     }
-    this.refill(now);
-    const cost = this.bucket.queryCost;
-    if (this.available < cost) {
+    if (!this.costBucket.take(now)) {
       record.throttled = true;
-      return json(res, 200, {
-        errors: [{ message: "Throttled", extensions: { code: "THROTTLED", documentation: "https://shopify.dev/api/usage/rate-limits" } }],
-        extensions: { cost: { ...this.costExtension(cost).cost, actualQueryCost: null } },
-      });
+      return json(res, 200, { errors: THROTTLED_ERRORS, extensions: this.costBucket.extensions(true) });
     }
-    this.available -= cost;
     try {
-      return json(res, 200, { data: this.resolve(body.query, body.variables ?? {}, record.shop), extensions: this.costExtension(cost) });
+      return json(res, 200, { data: this.resolve(body.query, body.variables ?? {}, record.shop), extensions: this.costBucket.extensions() });
     } catch (error) {
       if (!(error instanceof FakeGraphqlErrors)) throw error;
-      return json(res, 200, { errors: error.errors, extensions: this.costExtension(cost) });
+      return json(res, 200, { errors: error.errors, extensions: this.costBucket.extensions() });
     }
   }
 
