@@ -5,6 +5,7 @@ import { distinctIds, lockCustomers, lockOrders, lockShopExclusive } from "./loc
 import { addTombstones, ordersOfCustomer } from "./upsert.server";
 import { dropAbandonedTablesIn } from "~/data/customer-metrics-tables.server";
 import { deleteShopDestinations, recordDestinationErasures } from "~/data/destinations.server";
+import { eraseFlowCustomer } from "~/data/flow-triggers.server";
 import { recordShopRedaction } from "~/data/shop-admission.server";
 import { deleteShopFitIn } from "~/data/shop-fit.server";
 
@@ -65,6 +66,8 @@ export async function redactCustomer(db: Db, shop: string, request: RedactCustom
     // Every email tool of the shop gets an erasure request (after the customer row: a sync
     // pass writing them holds it, so its member rows are here to be found).
     const erasureDestinations = await recordDestinationErasures(tx, shop, customerId, stored[0]?.email ?? email ?? null);
+    // What Shopify Flow was told about them and their trigger events not yet sent (Flow keeps nothing of Tenure's to erase).
+    await eraseFlowCustomer(tx, shop, customerId);
     await addTombstones(tx, shop, "order", allOrderIds);
     await addTombstones(tx, shop, "customer", [customerId]);
     await recomputeCustomerSummaries(tx, shop, otherCustomers);

@@ -76,6 +76,8 @@ export const DestinationJob = z.discriminatedUnion("task", [
   z.object({ task: z.literal("full"), destinationId: DestinationId, reason: z.enum(["initial", "refit", "manual", "settings"]) }),
   z.object({ task: z.literal("erase"), destinationId: DestinationId }),
   z.object({ task: z.literal("sweep-all") }),
+  // Shopify Flow's due-to-reorder trigger: each shop with it enabled whose local day has not had its run yet (app/destinations/flow).
+  z.object({ task: z.literal("flow-due-all") }),
 ]);
 export type DestinationJob = z.infer<typeof DestinationJob>;
 
@@ -192,4 +194,10 @@ export const SCHEDULES = {
   nightlyRefits: { id: "nightly-refits", queue: QUEUE.shopRefit, repeat: { pattern: "0 3 * * *", tz: "UTC" }, data: { task: "nightly-all" } },
   /** Destinations with outbox or erasure rows waiting get a pass (a lost or exhausted job loses no change). */
   sweepDestinations: { id: "sweep-destinations", queue: QUEUE.destinations, repeat: { every: 60_000 }, data: { task: "sweep-all" } },
+  /**
+   * Shopify Flow's "Customer reorder date reached" trigger runs once per shop and local day: every
+   * 15 minutes the shops whose day (in their time zone) has not had its run get one, so it
+   * fires within 15 minutes of local midnight, whatever the zone's offset.
+   */
+  flowDueToReorder: { id: "flow-due-to-reorder", queue: QUEUE.destinations, repeat: { every: 15 * 60_000 }, data: { task: "flow-due-all" } },
 } as const satisfies Record<string, Schedule>;

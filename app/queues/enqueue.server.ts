@@ -113,7 +113,7 @@ export async function enqueueDestination(job: DestinationJob, options: { delayMs
   const data = DestinationJob.parse(job);
   const queue = producerQueue(QUEUE.destinations);
   if (!(await producerReady(FIRST_CONNECT_WAIT_MS))) throw new Error("Redis is unavailable: destination pass not enqueued");
-  if (data.task === "sweep-all") {
+  if (data.task === "sweep-all" || data.task === "flow-due-all") {
     await queue.add(data.task, data);
     return;
   }

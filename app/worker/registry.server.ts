@@ -4,11 +4,13 @@ import type pg from "pg";
 import { installedShops, shopsToReconcile } from "~/data/shop.server";
 import { recordMetafieldDefinitionsCheck } from "~/data/shop-metafield-definitions.server";
 import { destinationsWithWork, ensureShopifyDestination, pruneDestinationRuns } from "~/data/destinations.server";
+import { flowDestinationsWithPendingEvents, isFlowDestination } from "~/data/flow-triggers.server";
 import { type Queryable, pgPool } from "~/db/pg.server";
 import { refreshPlannerStatistics } from "~/db/planner-statistics.server";
 import { DestinationRetryableError } from "~/destinations/adapter";
 import { type AdminGraphqlClient, MetafieldDefinitionsError, ensureTenureMetafieldDefinitions } from "~/destinations/shopify/definitions.server";
 import { DestinationBusyError, type SyncDeps, runDestinationPass, runErasurePass } from "~/destinations/sync.server";
+import { type FlowDeps, runFlowDueToReorderOfShops, runFlowPass } from "~/destinations/flow/fire.server";
 import { type DeliveryOutcome, type IngestDeps, processDelivery } from "~/ingest/deliveries.server";
 import { type SweepOptions, type SweepReport, sweepPendingDeliveries } from "~/ingest/sweeper.server";
 import { type BackfillDeps, advanceBackfill, startBackfill } from "~/integrations/bulk-orders.server";
@@ -277,10 +279,20 @@ export function destinationsProcessor(deps: SyncDeps) {
         if (d.erasures) await enqueueDestination({ task: "erase", destinationId: d.id });
         if (d.full !== null) await enqueueDestination({ task: "full", destinationId: d.id, reason: d.full });
       }
+      // Flow trigger events a failed pass left waiting (they are not outbox rows).
+      const flowEvents = await flowDestinationsWithPendingEvents(deps.pool, DESTINATION_SWEEP_AFTER_SECONDS);
+      for (const id of flowEvents) await enqueueDestination({ task: "changes", destinationId: id }, { delayMs: 0 });
       const prunedRuns = await pruneDestinationRuns(deps.pool, DESTINATION_RUNS_KEPT_DAYS);
-      return { destinations: waiting.length, prunedRuns };
+      return { destinations: waiting.length + flowEvents.length, prunedRuns };
     }
+    const flowDeps: FlowDeps = { pool: deps.pool, admin: deps.shopifyAdmin, logger: deps.logger };
     try {
+      // Shopify Flow's due-to-reorder run of each shop whose local day has not had it yet.
+      if (data.task === "flow-due-all") return await runFlowDueToReorderOfShops(flowDeps);
+      // The shop's Flow triggers ride the same outbox and jobs; their pass is their own (app/destinations/flow).
+      if (await isFlowDestination(deps.pool, data.destinationId)) {
+        return await runFlowPass(flowDeps, data.destinationId, data.task, data.task === "full" ? data.reason : null);
+      }
       if (data.task === "erase") return await runErasurePass(deps, data.destinationId);
       return await runDestinationPass(deps, data.destinationId, data.task, data.task === "full" ? data.reason : null);
     } catch (error) {

@@ -252,7 +252,13 @@ export async function startWorkers(options: StartWorkersOptions = {}): Promise<W
     const { id, repeat, data } = SCHEDULES.sweepDestinations;
     const queue = destinationsQueue;
     const every = options.destinations.sweepEveryMs ?? repeat.every;
-    const schedule = () => queue.upsertJobScheduler(id, { every }, { name: id, data });
+    const due = SCHEDULES.flowDueToReorder;
+    // Beside the sweep: Shopify Flow's due-to-reorder run per shop and local day (app/destinations/flow).
+    const schedule = () =>
+      Promise.all([
+        queue.upsertJobScheduler(id, { every }, { name: id, data }),
+        queue.upsertJobScheduler(due.id, { every: due.repeat.every }, { name: due.id, data: due.data }),
+      ]);
     await schedule();
     // As the sweeper's: a Redis that restarts empty forgets the schedule.
     destinationsConnection.on("ready", () => {

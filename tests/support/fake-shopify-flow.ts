@@ -56,6 +56,15 @@ const DEPLOYED = deployedTriggers();
 export const FAKE_FLOW_PAYLOAD_MAX_BYTES = 50_000;
 
 const received = new WeakMap<object, Map<string, ReceivedFlowEvent[]>>();
+const failAfterAccepting = new WeakMap<object, number>();
+
+/**
+ * The next `count` accepted events are answered with HTTP 500 after Flow took them (a response
+ * lost on the way back): the sender cannot tell, retries, and Flow receives the event twice.
+ */
+export function answer500AfterAccepting(fake: object, count = 1): void {
+  failAfterAccepting.set(fake, count);
+}
 
 /** What Flow accepted for a shop, in order (per fake instance). */
 export function flowEventsOf(fake: object, shop: string): ReceivedFlowEvent[] {
@@ -96,5 +105,10 @@ export function flowTriggerReceive(fake: object, shop: string, variables: Record
   }
   if (problems.length > 0) return { userErrors: [schemaError(...problems)] };
   flowEventsOf(fake, shop).push({ handle, payload: fields, at: Date.now() });
+  const failing = failAfterAccepting.get(fake) ?? 0;
+  if (failing > 0) {
+    failAfterAccepting.set(fake, failing - 1);
+    throw new Error("the response was lost after Flow accepted the event"); // the fake's server answers 500
+  }
   return { userErrors: [] };
 }
