@@ -531,6 +531,22 @@ export function segmentUpdate(data: FakeShopData, id: string, name: string | und
   return { segment: segmentNode(segment), userErrors: [] };
 }
 
+/**
+ * The answer to a metafield definition or segment operation (metafieldDefinitions,
+ * metafieldDefinitionCreate / Update, segmentCreate / Update) on the shop's data, or undefined
+ * when the query asks for none of them. Both fakes dispatch to it.
+ */
+export function resolveDefinitionsAndSegments(rules: FakeShopifyRules, data: FakeShopData, query: string, variables: Record<string, unknown>): unknown {
+  if (query.includes("metafieldDefinitionCreate(")) return { metafieldDefinitionCreate: createDefinition(rules, data, (variables.definition ?? {}) as DefinitionInput) };
+  if (query.includes("metafieldDefinitionUpdate(")) return { metafieldDefinitionUpdate: updateDefinition(rules, data, (variables.definition ?? {}) as DefinitionInput) };
+  if (query.includes("metafieldDefinitions(")) return { metafieldDefinitions: listDefinitions(rules, data, variables) };
+  if (query.includes("segmentCreate(")) return { segmentCreate: segmentCreate(data, String(variables.name ?? ""), String(variables.query ?? "")) };
+  if (query.includes("segmentUpdate(")) {
+    return { segmentUpdate: segmentUpdate(data, String(variables.id ?? ""), variables.name as string | undefined, variables.query as string | undefined) };
+  }
+  return undefined;
+}
+
 export function titleCase(ownerType: string): string {
   return ownerType.charAt(0) + ownerType.slice(1).toLowerCase();
 }

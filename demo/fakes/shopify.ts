@@ -3,17 +3,12 @@ import { type AddressInfo } from "node:net";
 import {
   CostBucket,
   type CostBucketLimits,
-  type DefinitionInput,
   FakeGraphqlErrors,
   type FakeShopData,
   type FakeShopifyRules,
   THROTTLED_ERRORS,
-  createDefinition,
   emptyShopData,
-  listDefinitions,
-  segmentCreate,
-  segmentUpdate,
-  updateDefinition,
+  resolveDefinitionsAndSegments,
 } from "./shopify-rules";
 
 // A fake Shopify Admin GraphQL API for the demo and the browser tests (plain Node: no test
@@ -67,13 +62,8 @@ export async function startFakeShopifyAdmin(options: FakeShopifyAdminOptions = {
   const requests: FakeShopifyAdminRequest[] = [];
 
   const resolve = (query: string, variables: Record<string, unknown>): unknown => {
-    if (query.includes("metafieldDefinitionCreate(")) return { metafieldDefinitionCreate: createDefinition(rules, data, (variables.definition ?? {}) as DefinitionInput) };
-    if (query.includes("metafieldDefinitionUpdate(")) return { metafieldDefinitionUpdate: updateDefinition(rules, data, (variables.definition ?? {}) as DefinitionInput) };
-    if (query.includes("metafieldDefinitions(")) return { metafieldDefinitions: listDefinitions(rules, data, variables) };
-    if (query.includes("segmentCreate(")) return { segmentCreate: segmentCreate(data, String(variables.name ?? ""), String(variables.query ?? "")) };
-    if (query.includes("segmentUpdate(")) {
-      return { segmentUpdate: segmentUpdate(data, String(variables.id ?? ""), variables.name as string | undefined, variables.query as string | undefined) };
-    }
+    const answer = resolveDefinitionsAndSegments(rules, data, query, variables);
+    if (answer !== undefined) return answer;
     throw new FakeGraphqlErrors([{ message: `The demo's fake Shopify does not answer this query: ${query.replace(/\s+/g, " ").trim().slice(0, 120)}` }]);
   };
 

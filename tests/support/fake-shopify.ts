@@ -8,8 +8,7 @@ import { resolveCustomerOperations } from "./fake-shopify-customers";
 import { type GraphqlOrderWithLines, bulkJsonl } from "./graphql-shapes";
 import { flowTriggerReceive } from "./fake-shopify-flow";
 import {
-  CostBucket, THROTTLED_ERRORS, type DefinitionInput, type FakeShopData, FakeGraphqlErrors, type MetafieldsSetInput, createDefinition, emptyShopData, listDefinitions,
-  metafieldsSet, segmentCreate, segmentUpdate, updateDefinition,
+  CostBucket, THROTTLED_ERRORS, type FakeShopData, FakeGraphqlErrors, type MetafieldsSetInput, emptyShopData, metafieldsSet, resolveDefinitionsAndSegments,
 } from "../../demo/fakes/shopify-rules";
 
 // The metafield and segment rules live in demo/fakes/shopify-rules.ts (the demo's fake answers
@@ -322,14 +321,8 @@ function json(res: ServerResponse, status: number, body: unknown): void {
 function resolveCustomData(fake: FakeShopify, query: string, variables: Record<string, unknown>, shop: string): unknown {
   const data = fake.shopData(shop);
   if (query.includes("flowTriggerReceive(")) return { flowTriggerReceive: flowTriggerReceive(fake, shop, variables) };
-  if (query.includes("metafieldDefinitionCreate(")) return { metafieldDefinitionCreate: createDefinition(fake, data, (variables.definition ?? {}) as DefinitionInput) };
-  if (query.includes("metafieldDefinitionUpdate(")) return { metafieldDefinitionUpdate: updateDefinition(fake, data, (variables.definition ?? {}) as DefinitionInput) };
-  if (query.includes("metafieldDefinitions(")) return { metafieldDefinitions: listDefinitions(fake, data, variables) };
   if (query.includes("metafieldsSet(")) return { metafieldsSet: metafieldsSet(fake, data, (variables.metafields ?? []) as MetafieldsSetInput[]) };
-  if (query.includes("segmentCreate(")) return { segmentCreate: segmentCreate(data, String(variables.name ?? ""), String(variables.query ?? "")) };
-  if (query.includes("segmentUpdate(")) {
-    return { segmentUpdate: segmentUpdate(data, String(variables.id ?? ""), variables.name as string | undefined, variables.query as string | undefined) };
-  }
-  return undefined;
+  // Metafield definitions and segments: the rules the demo's fake answers with too.
+  return resolveDefinitionsAndSegments(fake, data, query, variables);
 }
 
