@@ -86,6 +86,8 @@ export class FakeBulkMutations {
   runUserErrorsNext: { code: string; message: string }[] = [];
   /** The next operation created fails (errorCode) once this many of its lines ran. */
   failNextOperation: { afterLines: number; errorCode: string } | null = null;
+  /** Called after each GraphQL call this part answered, with its field (to fail the next call, say). */
+  onCall: ((field: "stagedUploadsCreate" | "bulkOperationRunMutation" | "bulkOperations" | "bulkOperation") => void) | null = null;
   /** Called when an operation ends (the benchmark clears the stored values to save memory). */
   onEnded: ((operation: FakeBulkMutationOperation) => void) | null = null;
   /** Most mutation operations seen running at once, per shop. */
@@ -138,6 +140,12 @@ export class FakeBulkMutations {
 
   /** The answer to a GraphQL call this part handles, else undefined. */
   resolve(query: string, variables: Record<string, unknown>, shop: string): unknown {
+    const answer = this.answer(query, variables, shop);
+    if (answer !== undefined) this.onCall?.(Object.keys(answer)[0] as Parameters<NonNullable<FakeBulkMutations["onCall"]>>[0]);
+    return answer;
+  }
+
+  private answer(query: string, variables: Record<string, unknown>, shop: string): Record<string, unknown> | undefined {
     if (query.includes("stagedUploadsCreate(")) return { stagedUploadsCreate: this.stagedUploadsCreate(shop, (variables.input ?? []) as Record<string, unknown>[]) };
     if (query.includes("bulkOperationRunMutation(")) {
       return {
@@ -148,8 +156,7 @@ export class FakeBulkMutations {
     if (query.includes("bulkOperation(id:")) {
       const operation = this.operations.find((o) => o.id === variables.id);
       if (!operation) return undefined; // a bulk query's: the fake's own answer
-      operation.polls += 1;
-      this.advance(operation);
+      this.observe(operation);
       return { bulkOperation: this.describe(operation) };
     }
     return undefined;
@@ -245,7 +252,14 @@ export class FakeBulkMutations {
     return { bulkOperation: { id: operation.id, status: operation.status }, userErrors: [] };
   }
 
-  /** Moves an operation on: RUNNING once seen, lines run by polls or by time, then ended. */
+  /** Someone looked at the operation (its poll, a list): it moves on. */
+  private observe(operation: FakeBulkMutationOperation): void {
+    if (operation.status !== "CREATED" && operation.status !== "RUNNING") return;
+    operation.polls += 1;
+    this.advance(operation);
+  }
+
+  /** Moves an operation on: RUNNING once seen, lines run by looks or by time, then ended. */
   private advance(operation: FakeBulkMutationOperation): void {
     if (operation.status !== "CREATED" && operation.status !== "RUNNING") return;
     const now = Date.now();
@@ -318,7 +332,7 @@ export class FakeBulkMutations {
   private list(shop: string, search: string) {
     const type = /operation_type:(\w+)/.exec(search)?.[1]?.toLowerCase();
     const statuses = [...search.matchAll(/status:(\w+)/g)].map((match) => match[1].toUpperCase());
-    for (const operation of this.operations) if (operation.shop === shop) this.advance(operation);
+    for (const operation of this.operations) if (operation.shop === shop) this.observe(operation);
     const nodes = type === "query"
       ? []
       : this.operations
