@@ -144,8 +144,12 @@ export async function readShopifyTagging(db: Queryable, shop: string): Promise<b
   return result.rows[0]?.tagging === true;
 }
 
-/** Switches tagging; returns whether it changed. A shop with no settings row gets one with the defaults. */
+/** Switches tagging; returns whether it changed. A shop with no settings row switching it on gets one with the defaults. */
 export async function saveShopifyTagging(db: Queryable, shop: string, on: boolean): Promise<boolean> {
+  if (!on) {
+    const off = await db.query(`UPDATE "ShopSettings" SET "shopifyTags" = false, "updatedAt" = now() WHERE shop = $1 AND "shopifyTags"`, [shop]);
+    return (off.rowCount ?? 0) > 0;
+  }
   const result = await db.query(
     `INSERT INTO "ShopSettings" (shop, "excludedOrderTags", "excludedSourceNames", "excludedCustomerTags", "shopifyTags", "updatedAt")
      VALUES ($1, '{}', '{}', '{}', $2, now())

@@ -1,5 +1,7 @@
 import { requestRefit } from "~/refit/request-refit.server";
-import { loadMetricsSettings, ORDERS_WITHOUT_PARTS_CAP, readSettingsPageExtras, saveSettings } from "~/data/settings.server";
+import type pg from "pg";
+import { loadMetricsSettings, ORDERS_WITHOUT_PARTS_CAP, readSettingsPageExtras, readShopifyTagging, saveSettings } from "~/data/settings.server";
+import { switchShopifyTagging } from "~/destinations/shopify/tagging.server";
 import { AGGREGATE_KIND } from "~/data/aggregates";
 import { parseSettingsForm, type SettingsFieldErrors, type SettingsFormInput, settingsFormInputOf } from "~/pages/settings-form";
 import { type Queryable } from "~/db/pg.server";
@@ -21,12 +23,15 @@ export interface SettingsPageData {
    */
   ordersWithoutParts: number;
   ordersWithoutPartsCap: number;
+  /** Settings' "Tag customers in Shopify with their Tenure segment" (saved on its own, not with the form). */
+  shopifyTags: boolean;
 }
 
 export async function loadSettingsPage(db: Queryable, shop: string): Promise<SettingsPageData> {
-  const [settings, row] = await Promise.all([
+  const [settings, row, shopifyTags] = await Promise.all([
     loadMetricsSettings(db, shop),
     readSettingsPageExtras(db, shop, AGGREGATE_KIND.retention),
+    readShopifyTagging(db, shop),
   ]);
   const channels = new Set<string>((row?.channels ?? []).map((channel) => channel.value).filter((value) => value !== "Other" && value !== "(none)"));
   for (const excluded of settings.excludedSourceNames) channels.add(excluded);
@@ -38,6 +43,7 @@ export async function loadSettingsPage(db: Queryable, shop: string): Promise<Set
     savedAtIso: row?.updatedAt ? row.updatedAt.toISOString() : null,
     ordersWithoutParts: row?.ordersWithoutParts ?? 0,
     ordersWithoutPartsCap: ORDERS_WITHOUT_PARTS_CAP,
+    shopifyTags,
   };
 }
 
@@ -60,4 +66,29 @@ export async function submitSettings(db: Queryable, shop: string, input: unknown
     refitQueued = false;
   }
   return { ok: true, refitQueued, warnings: parsed.warnings, savedAtIso: new Date().toISOString() };
+}
+
+/** The tag switch's request body: { intent: "shopify-tags", on: true | false }. */
+export const isShopifyTagsRequest = (body: unknown): body is { intent: "shopify-tags" } =>
+  typeof body === "object" && body !== null && (body as { intent?: unknown }).intent === "shopify-tags";
+
+export type ShopifyTagsOutcome = { ok: true; on: boolean; message: string } | { ok: false; error: string };
+
+/**
+ * Switches Settings' "Tag customers in Shopify with their Tenure segment" (saved at once, on
+ * its own): a full pass of the Shopify write-back adds or removes Tenure's tags. Anything but
+ * a true or false `on` is refused in words, and nothing changes.
+ */
+export async function submitShopifyTags(pool: pg.Pool, shop: string, body: unknown): Promise<ShopifyTagsOutcome> {
+  const on = (body as { on?: unknown }).on;
+  if (typeof on !== "boolean") return { ok: false, error: "The tag setting could not be read (expected on or off). Reload the page and try again." };
+  const outcome = await switchShopifyTagging(pool, shop, on);
+  const message = !outcome.changed
+    ? on
+      ? "Customers are already tagged in Shopify."
+      : "Tagging in Shopify is already off."
+    : on
+      ? "Tagging customers in Shopify: each scored customer gets tenure-<segment> within a few minutes."
+      : "Tagging is off: Tenure removes its tenure-<segment> tags from your customers within a few minutes. Your own tags stay.";
+  return { ok: true, on, message };
 }

@@ -1,6 +1,6 @@
 import { type ActionFunctionArgs, json, type LoaderFunctionArgs, type MetaFunction } from "@remix-run/node";
-import { useActionData, useLoaderData, useNavigation, useSubmit } from "@remix-run/react";
-import { Banner, Box, Button, ChoiceList, FormLayout, InlineGrid, InlineStack, Link, Page, Text, TextField } from "@shopify/polaris";
+import { useActionData, useFetcher, useLoaderData, useNavigation, useSubmit } from "@remix-run/react";
+import { Banner, Box, Button, Checkbox, ChoiceList, FormLayout, InlineGrid, InlineStack, Link, Page, Text, TextField } from "@shopify/polaris";
 import { useEffect, useRef, useState } from "react";
 import { SEGMENT_DEFINITIONS } from "~/analytics/segments";
 import { channelName } from "~/display/channel-names";
@@ -13,7 +13,7 @@ import { RuleEditor, ruleFieldId } from "~/components/settings/RuleEditor";
 import { PageErrorBoundary, PageSkeleton, useLeavingPage } from "~/components/states";
 import { pgPool } from "~/db/pg.server";
 import { requireShop } from "~/demo-mode.server";
-import { loadSettingsPage, type SaveSettingsOutcome, submitSettings } from "~/pages/settings.server";
+import { isShopifyTagsRequest, loadSettingsPage, type SaveSettingsOutcome, type ShopifyTagsOutcome, submitSettings, submitShopifyTags } from "~/pages/settings.server";
 import { firstErrorField, HORIZON_DAYS, MAX_LABEL_LENGTH, type RuleCondition, type SettingsFieldErrors, type SettingsFormInput } from "~/pages/settings-form";
 import { glossaryUrl } from "~/display/glossary";
 
@@ -28,7 +28,10 @@ export const loader = async ({ request }: LoaderFunctionArgs) => {
   return loadSettingsPage(pgPool(), shop);
 };
 
-/** Saves the settings (JSON body, SettingsFormInput): field errors and nothing written, or written and a refit requested. */
+/**
+ * Saves the settings (JSON body, SettingsFormInput): field errors and nothing written, or
+ * written and a refit requested. { intent: "shopify-tags", on } switches Shopify tagging alone.
+ */
 export const action = async ({ request }: ActionFunctionArgs) => {
   const { shop } = await requireShop(request);
   let body: unknown;
@@ -36,6 +39,10 @@ export const action = async ({ request }: ActionFunctionArgs) => {
     body = await request.json();
   } catch {
     return json<SaveSettingsOutcome>({ ok: false, fieldErrors: { form: ["The form could not be read. Reload the page and try again."] } }, { status: 400 });
+  }
+  if (isShopifyTagsRequest(body)) {
+    const tags = await submitShopifyTags(pgPool(), shop, body);
+    return json<ShopifyTagsOutcome>(tags, { status: tags.ok ? 200 : 400 });
   }
   const outcome = await submitSettings(pgPool(), shop, body);
   return json<SaveSettingsOutcome>(outcome, { status: outcome.ok ? 200 : 400 });
@@ -60,7 +67,9 @@ declare global {
 export default function Settings() {
   const timeZone = useShopTimeZone();
   const page = useLoaderData<typeof loader>();
-  const result = useActionData<typeof action>();
+  const result = useActionData<typeof action>() as SaveSettingsOutcome | undefined;
+  const tagsFetcher = useFetcher<ShopifyTagsOutcome>();
+  const tagsOn = tagsFetcher.json && typeof (tagsFetcher.json as { on?: unknown }).on === "boolean" ? (tagsFetcher.json as { on: boolean }).on : page.shopifyTags;
   const navigation = useNavigation();
   const submit = useSubmit();
   const [form, setForm] = useState<SettingsFormInput>(page.form);
@@ -276,6 +285,24 @@ export default function Settings() {
               suggestions={page.channelOptions}
               labelOf={channelName}
             />
+          </HeadingCard>
+
+          <HeadingCard title="Shopify" help="What Tenure writes into your Shopify store besides its customer metafields.">
+            <Checkbox
+              id="settings-shopifyTags"
+              label="Tag customers in Shopify with their Tenure segment"
+              helpText="Adds tenure-<segment> (tenure-champions, tenure-at-risk, ...) to each scored customer and moves it as they change segment. Off by default: tags show up everywhere in Shopify admin. Your own tags are never touched; switching off removes Tenure's. Saved at once."
+              checked={tagsOn}
+              disabled={tagsFetcher.state !== "idle"}
+              onChange={(on) => tagsFetcher.submit({ intent: "shopify-tags", on }, { method: "post", encType: "application/json" })}
+            />
+            {tagsFetcher.data ? (
+              <Box paddingBlockStart="200">
+                <Text as="p" tone={tagsFetcher.data.ok ? "subdued" : "critical"}>
+                  {tagsFetcher.data.ok ? tagsFetcher.data.message : tagsFetcher.data.error}
+                </Text>
+              </Box>
+            ) : null}
           </HeadingCard>
 
           <Box paddingBlockEnd="800">
