@@ -82,17 +82,6 @@ export async function isFlowDestination(db: Queryable, destinationId: string): P
   return result.rows[0]?.kind === "flow";
 }
 
-/**
- * The churn-risk trigger's threshold when Settings has none: a customer whose chance of
- * ordering in the next 90 days is below 20 % is at risk (app/destinations/flow/README.md).
- */
-export const DEFAULT_CHURN_RISK_THRESHOLD = 0.2;
-
-/** The shop's churn-risk threshold (a fraction 0..1). */
-export async function readChurnRiskThreshold(db: Queryable, shop: string): Promise<number> {
-  const result = await db.query<{ threshold: number | null }>(`SELECT "churnRiskThreshold" AS threshold FROM "ShopSettings" WHERE shop = $1`, [shop]);
-  return result.rows[0]?.threshold ?? DEFAULT_CHURN_RISK_THRESHOLD;
-}
 
 // ------------------------------------------------------------------ a pass's reads
 

@@ -1,6 +1,7 @@
 import { DEFAULT_SEGMENT_RULES, type SegmentRule } from "~/analytics/segments";
 import { type Queryable } from "~/db/pg.server";
 import { type RevenueBasis } from "./counted-orders.server";
+import { DEFAULT_CHURN_RISK_THRESHOLD } from "~/analytics/churn-risk";
 
 // The shop's settings as the workers use them: defaults filled in, time zone and currency
 // from the Shop row. The settings page validates and saves (app/pages/settings-form.ts);
@@ -21,6 +22,8 @@ export interface MetricsSettings {
   excludedCustomerTags: string[];
   /** What counts as an order's revenue: net sales (Shopify's definition) or total sales. */
   revenueBasis: RevenueBasis;
+  /** Shopify Flow's churn-risk trigger: a chance of ordering in 90 days below this (0..1) is at risk. */
+  churnRiskThreshold: number;
 }
 
 export const DEFAULT_METRICS_SETTINGS: Omit<MetricsSettings, "timezone" | "currency"> = {
@@ -34,6 +37,7 @@ export const DEFAULT_METRICS_SETTINGS: Omit<MetricsSettings, "timezone" | "curre
   excludedSourceNames: [],
   excludedCustomerTags: [],
   revenueBasis: "net_sales",
+  churnRiskThreshold: DEFAULT_CHURN_RISK_THRESHOLD,
 };
 
 export async function loadMetricsSettings(db: Queryable, shop: string): Promise<MetricsSettings> {
@@ -50,10 +54,11 @@ export async function loadMetricsSettings(db: Queryable, shop: string): Promise<
     excludedSourceNames: string[] | null;
     excludedCustomerTags: string[] | null;
     revenueBasis: string | null;
+    churnRiskThreshold: number | null;
   }>(
     `SELECT s.timezone, s.currency, ss."grossMargin", ss."cacMinor", ss."annualDiscountRate", ss."horizonDays",
             ss."segmentRules", ss."segmentLabels", ss."excludedOrderTags", ss."excludedSourceNames",
-            ss."excludedCustomerTags", ss."revenueBasis"
+            ss."excludedCustomerTags", ss."revenueBasis", ss."churnRiskThreshold"
      FROM (SELECT $1::text AS shop) AS wanted
      LEFT JOIN "Shop" AS s ON s.domain = wanted.shop
      LEFT JOIN "ShopSettings" AS ss ON ss.shop = wanted.shop`,
@@ -74,6 +79,7 @@ export async function loadMetricsSettings(db: Queryable, shop: string): Promise<
     excludedSourceNames: row?.excludedSourceNames ?? [],
     excludedCustomerTags: row?.excludedCustomerTags ?? [],
     revenueBasis: row?.revenueBasis === "total_sales" ? "total_sales" : d.revenueBasis,
+    churnRiskThreshold: row?.churnRiskThreshold ?? d.churnRiskThreshold,
   };
 }
 
@@ -113,13 +119,14 @@ export const ORDERS_WITHOUT_PARTS_CAP = 10_000;
 export async function saveSettings(db: Queryable, shop: string, values: Omit<MetricsSettings, "timezone" | "currency">): Promise<void> {
   await db.query(
     `INSERT INTO "ShopSettings" (shop, "grossMargin", "cacMinor", "annualDiscountRate", "horizonDays", "segmentRules", "segmentLabels",
-                                 "excludedOrderTags", "excludedSourceNames", "excludedCustomerTags", "revenueBasis", "updatedAt")
-     VALUES ($1, $2, $3, $4, $5, $6::jsonb, $7::jsonb, $8::text[], $9::text[], $10::text[], $11, now())
+                                 "excludedOrderTags", "excludedSourceNames", "excludedCustomerTags", "revenueBasis", "churnRiskThreshold", "updatedAt")
+     VALUES ($1, $2, $3, $4, $5, $6::jsonb, $7::jsonb, $8::text[], $9::text[], $10::text[], $11, $12, now())
      ON CONFLICT (shop) DO UPDATE SET
        "grossMargin" = EXCLUDED."grossMargin", "cacMinor" = EXCLUDED."cacMinor", "annualDiscountRate" = EXCLUDED."annualDiscountRate",
        "horizonDays" = EXCLUDED."horizonDays", "segmentRules" = EXCLUDED."segmentRules", "segmentLabels" = EXCLUDED."segmentLabels",
        "excludedOrderTags" = EXCLUDED."excludedOrderTags", "excludedSourceNames" = EXCLUDED."excludedSourceNames",
-       "excludedCustomerTags" = EXCLUDED."excludedCustomerTags", "revenueBasis" = EXCLUDED."revenueBasis", "updatedAt" = now()`,
+       "excludedCustomerTags" = EXCLUDED."excludedCustomerTags", "revenueBasis" = EXCLUDED."revenueBasis",
+       "churnRiskThreshold" = EXCLUDED."churnRiskThreshold", "updatedAt" = now()`,
     [
       shop,
       values.grossMargin,
@@ -132,6 +139,7 @@ export async function saveSettings(db: Queryable, shop: string, values: Omit<Met
       values.excludedSourceNames,
       values.excludedCustomerTags,
       values.revenueBasis,
+      values.churnRiskThreshold,
     ],
   );
 }

@@ -6,6 +6,7 @@
 // it into what ShopSettings stores (shares 0..1, integer minor units). Every problem is
 // reported against the field it belongs to, in words that say what to enter instead.
 import { z } from "zod";
+import { DEFAULT_CHURN_RISK_THRESHOLD } from "~/analytics/churn-risk";
 import { MoneyFormatError, currencyExponent, formatMinor, toMinorUnits } from "~/analytics/money";
 import {
   DEFAULT_SEGMENT_RULES,
@@ -52,6 +53,8 @@ export interface SettingsFormInput {
   excludedCustomerTags: string[];
   /** One of REVENUE_BASES. */
   revenueBasis: string;
+  /** Shopify Flow's churn-risk threshold as a percentage ("20"); absent: the default. */
+  churnRiskThresholdPercent?: string;
 }
 
 /** What ShopSettings stores. */
@@ -66,6 +69,7 @@ export interface SettingsValues {
   excludedSourceNames: string[];
   excludedCustomerTags: string[];
   revenueBasis: RevenueBasisChoice;
+  churnRiskThreshold: number;
 }
 
 /** Field path ("cac", "segmentRules.2.fm", "segmentLabels.champions") -> problems. */
@@ -104,6 +108,7 @@ export const SettingsFormShape = z.object({
   excludedSourceNames: z.array(z.string()),
   excludedCustomerTags: z.array(z.string()),
   revenueBasis: z.string(),
+  churnRiskThresholdPercent: z.string().optional(),
 });
 
 function cleanList(values: string[], path: string, what: string, ctx: z.RefinementCtx): string[] {
@@ -194,6 +199,14 @@ export function settingsFormSchema(currency: string) {
       ctx.addIssue({ code: "custom", path: ["revenueBasis"], message: `"${input.revenueBasis.slice(0, 30)}" is not a revenue choice: choose net sales or total sales.` });
     }
 
+    // Empty or not sent: the default.
+    const churnText = (input.churnRiskThresholdPercent ?? "").trim();
+    const churn = churnText === "" ? null : decimal(churnText);
+    const churnValid = churn !== null && churn > 0 && churn < 100;
+    if (churnText !== "" && !churnValid) {
+      ctx.addIssue({ code: "custom", path: ["churnRiskThresholdPercent"], message: "Enter a chance of ordering in the next 90 days, as a percentage above 0 and below 100 (20 is the default)." });
+    }
+
     const rules = input.segmentRules.map((rule, index) => parseRule(rule, index, ctx));
     const wellFormed = rules.filter((rule): rule is SegmentRule => rule !== null);
     if (wellFormed.length === rules.length) {
@@ -233,6 +246,7 @@ export function settingsFormSchema(currency: string) {
       excludedSourceNames: cleanList(input.excludedSourceNames, "excludedSourceNames", "sales channel", ctx),
       excludedCustomerTags: cleanList(input.excludedCustomerTags, "excludedCustomerTags", "customer tag", ctx),
       revenueBasis: revenueBasis ?? REVENUE_BASES[0],
+      churnRiskThreshold: churnValid ? shareOf(churn) : DEFAULT_CHURN_RISK_THRESHOLD,
     };
   });
 }
@@ -263,6 +277,7 @@ export function firstErrorField(fieldErrors: SettingsFieldErrors): string | null
     "annualDiscountRatePercent",
     "horizonDays",
     "segmentRules",
+    "churnRiskThresholdPercent",
     "segmentLabels",
     "excludedOrderTags",
     "excludedCustomerTags",
@@ -313,5 +328,6 @@ export function settingsFormInputOf(values: SettingsValues, currency: string): S
     excludedSourceNames: [...values.excludedSourceNames],
     excludedCustomerTags: [...values.excludedCustomerTags],
     revenueBasis: values.revenueBasis,
+    churnRiskThresholdPercent: percentText(values.churnRiskThreshold),
   };
 }

@@ -287,6 +287,21 @@ export default function Settings() {
             />
           </HeadingCard>
 
+          <HeadingCard title="Shopify Flow" help="When Tenure's Flow triggers fire. They fire only for workflows you turned on in Shopify Flow.">
+            <TextField
+              id="settings-churnRiskThresholdPercent"
+              label="Churn-risk threshold"
+              type="text"
+              inputMode="decimal"
+              suffix="%"
+              autoComplete="off"
+              value={form.churnRiskThresholdPercent ?? ""}
+              onChange={set("churnRiskThresholdPercent")}
+              error={error("churnRiskThresholdPercent")}
+              helpText="The trigger 'Customer churn risk detected' fires once when a customer's chance of ordering in the next 90 days falls below this, and again only after it rose above it. 20% by default."
+            />
+          </HeadingCard>
+
           <HeadingCard title="Shopify" help="What Tenure writes into your Shopify store besides its customer metafields.">
             <Checkbox
               id="settings-shopifyTags"

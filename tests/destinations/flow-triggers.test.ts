@@ -6,9 +6,12 @@ import { DestinationRetryableError } from "~/destinations/adapter";
 import { FLOW_PAYLOAD_MAX_BYTES, fitFlowPayload } from "~/destinations/flow/compare";
 import { type FlowDeps, runFlowDueToReorderOfShops, runFlowPass } from "~/destinations/flow/fire.server";
 import { CHURN_RISK, DUE_TO_REORDER, RFM_SEGMENT_CHANGED } from "~/destinations/flow/triggers";
+import { DEFAULT_METRICS_SETTINGS } from "~/data/settings.server";
 import { redactCustomer } from "~/ingest/gdpr.server";
 import { AdminGraphql } from "~/integrations/shopify-admin.server";
 import { receiveFlowLifecycle } from "~/pages/flow-lifecycle.server";
+import { parseSettingsForm, settingsFormInputOf } from "~/pages/settings-form";
+import { submitSettings } from "~/pages/settings.server";
 import { destinationsProcessor } from "~/worker/registry.server";
 import { installShop, testDb, testPool, uniqueShop } from "../support/db";
 import { metricsRow } from "../support/customer-metrics-rows";
@@ -358,5 +361,33 @@ describe("redaction and the worker", () => {
     expect(await process(job({ task: "changes", destinationId: id }))).toMatchObject({ sent: 1 });
     expect(received(shop)).toHaveLength(1);
     expect(await process(job({ task: "flow-due-all" }))).toMatchObject({ shops: expect.any(Number) });
+  });
+});
+
+describe("Settings: the churn-risk threshold", () => {
+  const input = (percent: string | undefined) => ({ ...settingsFormInputOf(DEFAULT_METRICS_SETTINGS, "USD"), churnRiskThresholdPercent: percent });
+
+  it("is a percentage above 0 and below 100, 20 when empty or not sent", () => {
+    expect(settingsFormInputOf(DEFAULT_METRICS_SETTINGS, "USD").churnRiskThresholdPercent).toBe("20");
+    const parsed = parseSettingsForm(input("35.5"), "USD");
+    expect(parsed.ok && parsed.values.churnRiskThreshold).toBe(0.355);
+    for (const empty of ["", "  ", undefined]) {
+      const defaulted = parseSettingsForm(input(empty), "USD");
+      expect(defaulted.ok && defaulted.values.churnRiskThreshold).toBe(0.2);
+    }
+    for (const bad of ["0", "100", "150", "-5", "abc", "20%"]) {
+      const refused = parseSettingsForm(input(bad), "USD");
+      expect(refused).toEqual({ ok: false, fieldErrors: { churnRiskThresholdPercent: [expect.stringMatching(/above 0 and below 100/)] } });
+    }
+  });
+
+  it("is saved with the settings and read by the pass; a refused value saves nothing", async () => {
+    const shop = await installShop(uniqueShop("flow-settings"));
+    expect(await submitSettings(testPool(), shop, input("abc"))).toMatchObject({ ok: false });
+    const stored = await testPool().query(`SELECT "churnRiskThreshold" FROM "ShopSettings" WHERE shop = $1`, [shop]);
+    expect(stored.rows).toEqual([]);
+    expect(await submitSettings(testPool(), shop, input("35"))).toMatchObject({ ok: true });
+    const saved = await testPool().query<{ churnRiskThreshold: number }>(`SELECT "churnRiskThreshold" FROM "ShopSettings" WHERE shop = $1`, [shop]);
+    expect(saved.rows[0]?.churnRiskThreshold).toBe(0.35);
   });
 });

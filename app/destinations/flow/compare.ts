@@ -1,3 +1,4 @@
+import { isAtRisk } from "~/analytics/churn-risk";
 import { type ProfileShop, predictedValue12m, roundedFraction } from "~/display/profile-properties";
 import { segmentName } from "~/display/segment-names";
 import {
@@ -66,11 +67,6 @@ export interface FlowComparison {
 
 /** A fraction 0..1 as the triggers' percentage fields carry it (0..100, two decimals). */
 const percentage = (fraction: number): number => Math.round(roundedFraction(fraction)! * 100 * 100) / 100;
-
-/** Below the threshold; null when there is no prediction (neither at risk nor safe: the state is kept). */
-export function isAtRisk(chanceOfOrder90d: number | null, threshold: number): boolean | null {
-  return chanceOfOrder90d === null ? null : chanceOfOrder90d < threshold;
-}
 
 /**
  * Builds a trigger's payload: Flow's customer reference under `customer_id` (the numeric id)

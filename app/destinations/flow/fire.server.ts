@@ -22,7 +22,6 @@ import {
   flowDestinationsDueToReorder,
   markDueFired,
   noteFlowEventFailure,
-  readChurnRiskThreshold,
   readDueCustomers,
   readFlowCandidates,
   readFlowFullBatch,
@@ -178,7 +177,7 @@ export async function runFlowPass(deps: FlowDeps, destinationId: string, kind: "
         currency: settings.currency,
         labels: settings.segmentLabels,
         horizonDays: settings.horizonDays,
-        churnRiskThreshold: await readChurnRiskThreshold(client, destination.shop),
+        churnRiskThreshold: settings.churnRiskThreshold,
       };
       const ctx: PassContext = { client, destinationId, shop: destination.shop, flowShop, enabled, silent, result };
       // A changes pass before the baseline would fire for everyone Flow was told nothing about: it is the baseline.
