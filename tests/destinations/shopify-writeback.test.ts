@@ -4,8 +4,10 @@ import { type SyncDeps, runDestinationPass, runErasurePass } from "~/destination
 import { switchShopifyTagging } from "~/destinations/shopify/tagging.server";
 import { customerGid } from "~/destinations/shopify/writeback.server";
 import { redactCustomer } from "~/ingest/gdpr.server";
+import { loadIntegrationsPage } from "~/pages/integrations.server";
+import { makeSureOfMetafieldDefinitions } from "~/worker/registry.server";
 import { AdminGraphql } from "~/integrations/shopify-admin.server";
-import { testDb, testPool } from "../support/db";
+import { installShop, testDb, testPool, uniqueShop } from "../support/db";
 import { insertCustomers, outboxOf } from "../support/destinations";
 import { metricsRow } from "../support/customer-metrics-rows";
 import { FakeShopify } from "../support/fake-shopify";
@@ -262,5 +264,26 @@ describe("tags", () => {
     expect(tags(2)).toEqual([]);
     await expectShopifyEqualsTenure(shop, destinationId, [1, 2]);
     expect(await switchShopifyTagging(testPool(), shop, false)).toEqual({ changed: false, queued: false });
+  });
+});
+
+describe("the write-back destination", () => {
+  it("is made at install / worker start with a full pass wanted, once, and the Integrations page neither lists nor offers it", async () => {
+    const shop = await installShop(uniqueShop("wb-made"));
+    await fake.installSession(testDb(), shop, "read_orders,read_all_orders,read_customers,write_customers");
+    const logger = { info: () => {}, error: () => {} };
+    await makeSureOfMetafieldDefinitions({ admin, pool: testPool(), logger }, shop);
+    await makeSureOfMetafieldDefinitions({ admin, pool: testPool(), logger }, shop);
+
+    const rows = await testPool().query<{ kind: string; sealedCredentials: string; fullWantedReason: string | null; status: string }>(
+      `SELECT kind, "sealedCredentials", "fullWantedReason", status FROM "Destination" WHERE shop = $1`,
+      [shop],
+    );
+    expect(rows.rows).toEqual([{ kind: "shopify", sealedCredentials: "", fullWantedReason: "initial", status: "active" }]);
+    const page = await loadIntegrationsPage(testPool(), shop);
+    expect(page.destinations.map((d) => [d.kind, d.connected])).toEqual([
+      ["klaviyo", false],
+      ["mailchimp", false],
+    ]);
   });
 });
