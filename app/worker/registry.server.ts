@@ -4,7 +4,7 @@ import type pg from "pg";
 import { installedShops, shopsToReconcile } from "~/data/shop.server";
 import { recordMetafieldDefinitionsCheck } from "~/data/shop-metafield-definitions.server";
 import { destinationsWithWork, ensureShopifyDestination, pruneDestinationRuns } from "~/data/destinations.server";
-import { flowDestinationsWithPendingEvents, isFlowDestination } from "~/data/flow-triggers.server";
+import { flowDestinationsWithPendingEvents, isFlowDestination, syncFlowDestination } from "~/data/flow-triggers.server";
 import { type Queryable, pgPool } from "~/db/pg.server";
 import { refreshPlannerStatistics } from "~/db/planner-statistics.server";
 import { DestinationRetryableError } from "~/destinations/adapter";
@@ -123,6 +123,11 @@ export async function makeSureOfMetafieldDefinitions({ admin, pool, logger }: Me
   // or the import's refit runs; a paused one resumes): beside the definitions it writes under.
   await ensureShopifyDestination(pool, shop).catch((error: unknown) => {
     logger.error("could not make sure of the Shopify write-back destination (tried again on the next install or worker start)", { shop, error: errorMessage(error) });
+  });
+  // The Flow triggers' destination, which an uninstall deleted while Flow's lifecycle rows stay:
+  // a reinstalled shop with enabled workflows gets it back (a new silent baseline, run by the sweep).
+  await syncFlowDestination(pool, shop).catch((error: unknown) => {
+    logger.error("could not make sure of the Flow triggers' destination (tried again on the next install or worker start)", { shop, error: errorMessage(error) });
   });
   return { complete: check.complete };
 }

@@ -12,7 +12,9 @@ import { AdminGraphql } from "~/integrations/shopify-admin.server";
 import { receiveFlowLifecycle } from "~/pages/flow-lifecycle.server";
 import { parseSettingsForm, settingsFormInputOf } from "~/pages/settings-form";
 import { submitSettings } from "~/pages/settings.server";
-import { destinationsProcessor } from "~/worker/registry.server";
+import { deleteShopDestinations } from "~/data/destinations.server";
+import { silentLogger } from "~/lib/log.server";
+import { destinationsProcessor, makeSureOfMetafieldDefinitions } from "~/worker/registry.server";
 import { installShop, testDb, testPool, uniqueShop } from "../support/db";
 import { metricsRow } from "../support/customer-metrics-rows";
 import { insertCustomers, outboxOf, writeAndMark } from "../support/destinations";
@@ -110,6 +112,18 @@ describe("the Flow destination follows the lifecycle callbacks", () => {
     // Enabled again: a new destination, a new baseline.
     await lifecycle(shop, RFM_SEGMENT_CHANGED.handle, true);
     expect((await flowDestinationOf(shop))?.fullWantedReason).toBe("initial");
+  });
+
+  it("an uninstall deletes it with its state; the reinstall (install check or worker start) brings it back for a new baseline", async () => {
+    const { shop, id } = await flowShop([CHURN_RISK.handle]);
+    await score(shop, [needsAttention(1)]);
+    await runFlowPass(deps, id, "full", "initial");
+    await deleteShopDestinations(testDb(), shop); // what app/uninstalled does
+    expect(await stateOf(id, 1)).toBeUndefined();
+    await makeSureOfMetafieldDefinitions({ admin: deps.admin!, pool: testPool(), logger: silentLogger }, shop);
+    const back = await flowDestinationOf(shop);
+    expect(back?.fullWantedReason).toBe("initial");
+    expect(back?.id).not.toBe(id);
   });
 
   it("costs a shop without workflows nothing: its recomputes mark no outbox", async () => {
