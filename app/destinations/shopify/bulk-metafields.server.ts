@@ -40,7 +40,7 @@ export type CustomerWriteOutcome = { customerId: string; ok: true } | { customer
 export interface BulkWriteOptions {
   /** The namespace metafieldsSet writes under ("$app" by default). */
   namespace?: string;
-  /** How often a running bulk operation is polled (ms). */
+  /** How often a running bulk operation is polled at most (ms; the first poll comes sooner, bulk-mutation.server.ts). */
   pollIntervalMs?: number;
   /** The largest JSONL file one operation takes (default 100,000,000 bytes, under Shopify's 100 MB). */
   maxFileBytes?: number;

@@ -43,7 +43,7 @@ export interface BulkMutationResult {
 }
 
 export interface BulkMutationOptions {
-  /** How often a running operation is polled (default 2 s). */
+  /** How often a running operation is polled at most (default 2 s): the first poll comes after 250 ms, each next one after twice the wait, up to this. */
   pollIntervalMs?: number;
   /** Consecutive failed polls, uploads or downloads before giving up as retryable (default 5). */
   maxTransientFailures?: number;
@@ -98,6 +98,7 @@ const RUNNING_MUTATIONS = `#graphql
     bulkOperations(first: 10, query: "operation_type:mutation status:running") { nodes { ${OPERATION_FIELDS} } }
   }`;
 
+const FIRST_POLL_MS = 250;
 const ENDED = new Set(["COMPLETED", "FAILED", "CANCELED", "EXPIRED"]);
 /** Waiting out another operation: how many times Shopify may say "in progress" before we give up (about an hour at the default poll). */
 const MAX_BUSY_ANSWERS = 1_800;
@@ -271,6 +272,14 @@ async function withTransferRetries<T>(what: string, options: BulkMutationOptions
 }
 
 async function pollUntilEnded(admin: AdminGraphqlClient, shop: string, id: string, pollMs: number, maxFailures: number): Promise<OperationView> {
+  // Short operations (a push of a few thousand customers) end in seconds: look soon, then less often.
+  let wait = Math.min(FIRST_POLL_MS, pollMs);
+  const nextWait = () => {
+    const current = wait;
+    wait = Math.min(pollMs, wait * 2);
+    return current;
+  };
+  await sleep(nextWait());
   for (let failures = 0; ; ) {
     let operation: OperationView | null;
     try {
@@ -282,12 +291,12 @@ async function pollUntilEnded(admin: AdminGraphqlClient, shop: string, id: strin
       if ((failures += 1) >= maxFailures) {
         throw new DestinationRetryableError(`polling bulk operation ${id} on ${shop} kept failing: ${error instanceof Error ? error.message : String(error)}`);
       }
-      await sleep(pollMs);
+      await sleep(nextWait());
       continue;
     }
     if (!operation) throw new DestinationRetryableError(`bulk operation ${id} is unknown to Shopify on ${shop}`);
     if (ENDED.has(operation.status)) return operation;
-    await sleep(pollMs);
+    await sleep(nextWait());
   }
 }
 
