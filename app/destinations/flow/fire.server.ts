@@ -236,9 +236,9 @@ async function runDueToReorder(client: pg.PoolClient, destinationId: string, sho
   const day = localDayOf(timeZone, now);
   if (await dueRunDone(client, destinationId, day)) return 0;
   let recorded = 0;
-  for (;;) {
-    // Those fired leave the query (dueFiredOn): each batch reads from the start.
-    const ids = await readDueCustomers(client, shop, destinationId, day, "0", BATCH);
+  for (let after = "0"; ; ) {
+    const ids = await readDueCustomers(client, shop, destinationId, day, after, BATCH);
+    if (ids.length > 0) after = ids[ids.length - 1]!;
     await clientTransaction(client, async () => {
       if (ids.length > 0) {
         recorded += await writeFlowComparison(client, shop, destinationId, [], [], ids.map((id) => dueToReorderEvent(id, day)));
