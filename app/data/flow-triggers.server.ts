@@ -273,6 +273,15 @@ export async function refuseFlowEvent(db: Queryable, id: string, error: string):
   );
 }
 
+/** Events Flow refused more than `days` ago go (kept that long for a look at Flow's words). */
+export async function pruneRefusedFlowEvents(db: Queryable, days: number): Promise<number> {
+  const result = await db.query(
+    `DELETE FROM "FlowTriggerEvent" WHERE "refusedAt" < (now() AT TIME ZONE 'UTC') - make_interval(days => $1)`,
+    [days],
+  );
+  return result.rowCount ?? 0;
+}
+
 /** Flow destinations with events waiting longer than `olderThanSeconds` (the destinations sweep asks for a pass). */
 export async function flowDestinationsWithPendingEvents(db: Queryable, olderThanSeconds: number): Promise<string[]> {
   const result = await db.query<{ id: string }>(

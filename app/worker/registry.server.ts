@@ -4,7 +4,7 @@ import type pg from "pg";
 import { installedShops, shopsToReconcile } from "~/data/shop.server";
 import { recordMetafieldDefinitionsCheck } from "~/data/shop-metafield-definitions.server";
 import { destinationsWithWork, ensureShopifyDestination, pruneDestinationRuns } from "~/data/destinations.server";
-import { flowDestinationsWithPendingEvents, isFlowDestination, syncFlowDestination } from "~/data/flow-triggers.server";
+import { flowDestinationsWithPendingEvents, isFlowDestination, pruneRefusedFlowEvents, syncFlowDestination } from "~/data/flow-triggers.server";
 import { type Queryable, pgPool } from "~/db/pg.server";
 import { refreshPlannerStatistics } from "~/db/planner-statistics.server";
 import { DestinationRetryableError } from "~/destinations/adapter";
@@ -287,6 +287,7 @@ export function destinationsProcessor(deps: SyncDeps) {
       // Flow trigger events a failed pass left waiting (they are not outbox rows).
       const flowEvents = await flowDestinationsWithPendingEvents(deps.pool, DESTINATION_SWEEP_AFTER_SECONDS);
       for (const id of flowEvents) await enqueueDestination({ task: "changes", destinationId: id }, { delayMs: 0 });
+      await pruneRefusedFlowEvents(deps.pool, DESTINATION_RUNS_KEPT_DAYS);
       const prunedRuns = await pruneDestinationRuns(deps.pool, DESTINATION_RUNS_KEPT_DAYS);
       return { destinations: waiting.length + flowEvents.length, prunedRuns };
     }

@@ -14,6 +14,8 @@ import { parseSettingsForm, settingsFormInputOf } from "~/pages/settings-form";
 import { submitSettings } from "~/pages/settings.server";
 import { deleteShopDestinations } from "~/data/destinations.server";
 import { silentLogger } from "~/lib/log.server";
+import { QUEUE } from "~/queues/contract";
+import { producerQueue } from "~/queues/connections.server";
 import { destinationsProcessor, makeSureOfMetafieldDefinitions } from "~/worker/registry.server";
 import { installShop, testDb, testPool, uniqueShop } from "../support/db";
 import { metricsRow } from "../support/customer-metrics-rows";
@@ -375,6 +377,19 @@ describe("redaction and the worker", () => {
     expect(await process(job({ task: "changes", destinationId: id }))).toMatchObject({ sent: 1 });
     expect(received(shop)).toHaveLength(1);
     expect(await process(job({ task: "flow-due-all" }))).toMatchObject({ shops: expect.any(Number) });
+  });
+
+  it("the destinations sweep queues a pass for events a failed pass left waiting (nothing depends on a job surviving)", async () => {
+    const { shop, id } = await flowShop([RFM_SEGMENT_CHANGED.handle]);
+    await score(shop, [needsAttention(1)]);
+    await runFlowPass(deps, id, "full", "initial");
+    await writeAndMark(shop, [champion(1)]);
+    await runFlowPass({ pool: testPool() }, id, "changes"); // recorded, not sent
+    await testPool().query(`UPDATE "FlowTriggerEvent" SET "createdAt" = "createdAt" - interval '2 minutes' WHERE "destinationId" = $1::bigint`, [id]);
+    const process = destinationsProcessor({ pool: testPool(), shopifyAdmin: deps.admin });
+    await process({ data: { task: "sweep-all" }, attemptsMade: 0 } as unknown as Job);
+    const jobs = await producerQueue(QUEUE.destinations).getJobs(["waiting", "delayed", "prioritized"]);
+    expect(jobs.map((j) => j.data)).toContainEqual({ task: "changes", destinationId: id });
   });
 });
 
