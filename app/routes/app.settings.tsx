@@ -12,7 +12,7 @@ import { ListInput } from "~/components/settings/ListInput";
 import { RuleEditor, ruleFieldId } from "~/components/settings/RuleEditor";
 import { PageErrorBoundary, PageSkeleton, useLeavingPage } from "~/components/states";
 import { pgPool } from "~/db/pg.server";
-import { requireShop } from "~/demo-mode.server";
+import { demoAdminClient, requireShop } from "~/demo-mode.server";
 import { isShopifyTagsRequest, loadSettingsPage, type SaveSettingsOutcome, type ShopifyTagsOutcome, submitSettings, submitShopifyTags } from "~/pages/settings.server";
 import { firstErrorField, HORIZON_DAYS, MAX_LABEL_LENGTH, type RuleCondition, type SettingsFieldErrors, type SettingsFormInput } from "~/pages/settings-form";
 import { glossaryUrl } from "~/display/glossary";
@@ -30,10 +30,10 @@ export const loader = async ({ request }: LoaderFunctionArgs) => {
 
 /**
  * Saves the settings (JSON body, SettingsFormInput): field errors and nothing written, or
- * written and a refit requested. { intent: "shopify-tags", on } switches Shopify tagging alone.
+ * written, a refit requested and published Shopify segments renamed after the labels. { intent: "shopify-tags", on } switches Shopify tagging alone.
  */
 export const action = async ({ request }: ActionFunctionArgs) => {
-  const { shop } = await requireShop(request);
+  const { shop, demo } = await requireShop(request);
   let body: unknown;
   try {
     body = await request.json();
@@ -44,7 +44,8 @@ export const action = async ({ request }: ActionFunctionArgs) => {
     const tags = await submitShopifyTags(pgPool(), shop, body);
     return json<ShopifyTagsOutcome>(tags, { status: tags.ok ? 200 : 400 });
   }
-  const outcome = await submitSettings(pgPool(), shop, body);
+  // Published Shopify segments follow a relabel through the worker; the demo's worker has no Shopify, so its web process does it.
+  const outcome = await submitSettings(pgPool(), shop, body, { shopifySegments: demo ? { admin: demoAdminClient() } : "queue" });
   return json<SaveSettingsOutcome>(outcome, { status: outcome.ok ? 200 : 400 });
 };
 
@@ -69,7 +70,11 @@ export default function Settings() {
   const page = useLoaderData<typeof loader>();
   const result = useActionData<typeof action>() as SaveSettingsOutcome | undefined;
   const tagsFetcher = useFetcher<ShopifyTagsOutcome>();
-  const tagsOn = tagsFetcher.json && typeof (tagsFetcher.json as { on?: unknown }).on === "boolean" ? (tagsFetcher.json as { on: boolean }).on : page.shopifyTags;
+  // Shown switched as soon as it is clicked; back to the stored value if the save is refused.
+  const [tagsOn, setTagsOn] = useState(page.shopifyTags);
+  useEffect(() => {
+    if (tagsFetcher.state === "idle" && tagsFetcher.data && !tagsFetcher.data.ok) setTagsOn(page.shopifyTags);
+  }, [tagsFetcher.state, tagsFetcher.data, page.shopifyTags]);
   const navigation = useNavigation();
   const submit = useSubmit();
   const [form, setForm] = useState<SettingsFormInput>(page.form);
@@ -309,7 +314,10 @@ export default function Settings() {
               helpText="Adds tenure-<segment> (tenure-champions, tenure-at-risk, ...) to each scored customer and moves it as they change segment. Off by default: tags show up everywhere in Shopify admin. Your own tags are never touched; switching off removes Tenure's. Saved at once."
               checked={tagsOn}
               disabled={tagsFetcher.state !== "idle"}
-              onChange={(on) => tagsFetcher.submit({ intent: "shopify-tags", on }, { method: "post", encType: "application/json" })}
+              onChange={(on) => {
+                setTagsOn(on);
+                tagsFetcher.submit({ intent: "shopify-tags", on }, { method: "post", encType: "application/json" });
+              }}
             />
             {tagsFetcher.data ? (
               <Box paddingBlockStart="200">
