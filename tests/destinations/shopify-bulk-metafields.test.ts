@@ -9,6 +9,7 @@ import { AdminGraphql } from "~/integrations/shopify-admin.server";
 import { testDb, uniqueShop } from "../support/db";
 import { FakeShopify } from "../support/fake-shopify";
 import { STAGED_UPLOADS_URL } from "../support/fake-shopify-bulk-mutations";
+import { type CostBucket } from "../../demo/fakes/shopify-rules";
 
 // The bulk-mutation path of the metafield write-back, through the app's Admin GraphQL client
 // (offline session in PostgreSQL, cost bucket, its retries) against the Shopify fake at the
@@ -173,6 +174,30 @@ describe("writeMetafieldsInBulk", () => {
     expect(failedCalls).toEqual(["TenureStagedUpload", "TenureBulkMutation", "TenureBulkMutationPoll", "TenureBulkMutationPoll"]);
     expect(fake.bulkMutations.uploads.filter((u) => u.status >= 500)).toHaveLength(2);
     expect(operationsOf(shop)).toHaveLength(1);
+  });
+
+  it("keeps polling through THROTTLED answers when the shop's cost bucket runs dry mid-bulk (another worker or app spent it)", async () => {
+    const shop = await shopWithDefinitions();
+    const writes = customers(7);
+    fake.bulkMutations.onCall = (field) => {
+      // Once the answer (with its cost extensions) is out, someone else spends the bucket (2,000
+      // points, 100 restored a second) to empty: the client cannot know, and its next poll is THROTTLED.
+      if (field === "bulkOperationRunMutation") {
+        const bucket = (fake as unknown as { costBucket: CostBucket }).costBucket; // the fake's own, not our code
+        setImmediate(() => {
+          while (bucket.take()) {
+            // spent
+          }
+        });
+      }
+    };
+    try {
+      expect((await writeMetafieldsInBulk(admin, shop, writes, FAST)).every((o) => o.ok)).toBe(true);
+    } finally {
+      fake.bulkMutations.onCall = null;
+    }
+    expectWritten(shop, writes);
+    expect(fake.requests.some((r) => r.shop === shop && r.throttled && r.query.includes("TenureBulkMutationPoll"))).toBe(true);
   });
 
   it("sends again only the lines an operation that FAILED midway did not run (partialDataUrl)", async () => {
