@@ -176,30 +176,6 @@ describe("writeMetafieldsInBulk", () => {
     expect(operationsOf(shop)).toHaveLength(1);
   });
 
-  it("keeps polling through THROTTLED answers when the shop's cost bucket runs dry mid-bulk (another worker or app spent it)", async () => {
-    const shop = await shopWithDefinitions();
-    const writes = customers(7);
-    fake.bulkMutations.onCall = (field) => {
-      // Once the answer (with its cost extensions) is out, someone else spends the bucket (2,000
-      // points, 100 restored a second) to empty: the client cannot know, and its next poll is THROTTLED.
-      if (field === "bulkOperationRunMutation") {
-        const bucket = (fake as unknown as { costBucket: CostBucket }).costBucket; // the fake's own, not our code
-        setImmediate(() => {
-          while (bucket.take()) {
-            // spent
-          }
-        });
-      }
-    };
-    try {
-      expect((await writeMetafieldsInBulk(admin, shop, writes, FAST)).every((o) => o.ok)).toBe(true);
-    } finally {
-      fake.bulkMutations.onCall = null;
-    }
-    expectWritten(shop, writes);
-    expect(fake.requests.some((r) => r.shop === shop && r.throttled && r.query.includes("TenureBulkMutationPoll"))).toBe(true);
-  });
-
   it("sends again only the lines an operation that FAILED midway did not run (partialDataUrl)", async () => {
     const shop = await shopWithDefinitions();
     const writes = customers(10);
@@ -305,5 +281,32 @@ describe("the fake's staged uploads and bulk mutations", () => {
     const operation = fake.bulkMutations.startOperation(shop, BULK_METAFIELDS_SET, [JSON.stringify(tooMany)]);
     fake.bulkMutations.finish(operation);
     expect(JSON.parse(operation.results[0])).toMatchObject({ errors: [{ extensions: { code: "MAX_INPUT_SIZE_EXCEEDED" } }], __lineNumber: 0 });
+  });
+});
+
+// Last: it leaves the fake's one cost bucket (shared by every shop here) empty for a while.
+describe("a THROTTLED poll", () => {
+  it("keeps polling through THROTTLED answers when the shop's cost bucket runs dry mid-bulk (another worker or app spent it)", async () => {
+    const shop = await shopWithDefinitions();
+    const writes = customers(7);
+    fake.bulkMutations.onCall = (field) => {
+      // Once the answer (with its cost extensions) is out, someone else spends the bucket (2,000
+      // points, 100 restored a second) to empty: the client cannot know, and its next poll is THROTTLED.
+      if (field === "bulkOperationRunMutation") {
+        const bucket = (fake as unknown as { costBucket: CostBucket }).costBucket; // the fake's own, not our code
+        setImmediate(() => {
+          while (bucket.take()) {
+            // spent
+          }
+        });
+      }
+    };
+    try {
+      expect((await writeMetafieldsInBulk(admin, shop, writes, FAST)).every((o) => o.ok)).toBe(true);
+    } finally {
+      fake.bulkMutations.onCall = null;
+    }
+    expectWritten(shop, writes);
+    expect(fake.requests.some((r) => r.shop === shop && r.throttled && r.query.includes("TenureBulkMutationPoll"))).toBe(true);
   });
 });
