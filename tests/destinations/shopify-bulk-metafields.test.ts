@@ -289,6 +289,8 @@ describe("a THROTTLED poll", () => {
   it("keeps polling through THROTTLED answers when the shop's cost bucket runs dry mid-bulk (another worker or app spent it)", async () => {
     const shop = await shopWithDefinitions();
     const writes = customers(7);
+    // Let the bucket refill a second (100 points) after the tests before: the client must see room, then lose it.
+    await new Promise((resolve) => setTimeout(resolve, 1_000));
     fake.bulkMutations.onCall = (field) => {
       // Once the answer (with its cost extensions) is out, someone else spends the bucket (2,000
       // points, 100 restored a second) to empty: the client cannot know, and its next poll is THROTTLED.
