@@ -2,7 +2,8 @@ import { type Queryable } from "~/db/pg.server";
 
 // The ShopifySegment table: Tenure segments a merchant published as Shopify customer segments
 // (app/destinations/shopify/segments.server.ts), with the name and query Shopify last
-// accepted. shop/redact deletes the rows.
+// accepted, and Shopify's refusal of the last automatic update (lastError) if any. shop/redact
+// deletes the rows.
 
 export interface ShopifySegmentRow {
   segmentKey: string;
@@ -12,9 +13,12 @@ export interface ShopifySegmentRow {
   query: string;
   publishedAt: Date;
   updatedAt: Date;
+  /** Shopify's refusal of the last automatic update, as a sentence for the merchant; null: none since the last accepted one. */
+  lastError: string | null;
+  lastErrorAt: Date | null;
 }
 
-const COLUMNS = `"segmentKey", "shopifySegmentId", name, query, "publishedAt", "updatedAt"`;
+const COLUMNS = `"segmentKey", "shopifySegmentId", name, query, "publishedAt", "updatedAt", "lastError", "lastErrorAt"`;
 
 /** The shop's published segments, by segment key. */
 export async function readShopifySegments(db: Queryable, shop: string): Promise<ShopifySegmentRow[]> {
@@ -28,8 +32,9 @@ export async function readShopifySegment(db: Queryable, shop: string, segmentKey
 }
 
 /**
- * Records what Shopify accepted (a segmentCreate or a segmentUpdate). Nothing is written for a
- * redacted shop: a publish that finishes after shop/redact leaves no row.
+ * Records what Shopify accepted (a segmentCreate or a segmentUpdate), which clears the last
+ * refusal. Nothing is written for a redacted shop: a publish that finishes after shop/redact
+ * leaves no row.
  */
 export async function recordShopifySegment(
   db: Queryable,
@@ -44,7 +49,21 @@ export async function recordShopifySegment(
        "shopifySegmentId" = EXCLUDED."shopifySegmentId",
        name = EXCLUDED.name,
        query = EXCLUDED.query,
-       "updatedAt" = EXCLUDED."updatedAt"`,
+       "updatedAt" = EXCLUDED."updatedAt",
+       "lastError" = NULL,
+       "lastErrorAt" = NULL`,
     [shop, segment.segmentKey, segment.shopifySegmentId, segment.name, segment.query],
+  );
+}
+
+/**
+ * Keeps Shopify's refusal of an automatic update on the published row (null clears it); the
+ * name, query and id Shopify has stay as they were. A row that does not exist stays absent.
+ */
+export async function recordShopifySegmentError(db: Queryable, shop: string, segmentKey: string, message: string | null): Promise<void> {
+  await db.query(
+    `UPDATE "ShopifySegment" SET "lastError" = $3::text, "lastErrorAt" = CASE WHEN $3::text IS NULL THEN NULL ELSE now() AT TIME ZONE 'UTC' END
+     WHERE shop = $1 AND "segmentKey" = $2`,
+    [shop, segmentKey, message],
   );
 }

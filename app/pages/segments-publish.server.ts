@@ -11,7 +11,9 @@ import { PUBLISH_INTENT, type PublishedSegmentState, type SegmentPublishResult }
 // The Segments page's "Publish to Shopify" (issue 15, part 2): the action publishes one Tenure
 // segment as a Shopify customer segment through the request's own Admin API context, then and
 // there (one mutation, the merchant waits for its answer); the loader shows each published
-// segment's link in Shopify admin and whether its name still matches the merchant's label.
+// segment's link in Shopify admin, whether its name still matches the merchant's label (a
+// relabel is followed automatically: updatePublishedShopifySegments) and Shopify's refusal of
+// the last automatic update, which the same button tries again.
 
 /** The shop's published segments by key, for the Segments page. */
 export async function loadPublishedSegments(db: Queryable, shop: string, labels: Readonly<Record<string, string>>): Promise<Record<string, PublishedSegmentState>> {
@@ -24,6 +26,7 @@ export async function loadPublishedSegments(db: Queryable, shop: string, labels:
         adminUrl: shopifySegmentAdminUrl(shop, row.shopifySegmentId),
         updatedAtIso: row.updatedAt.toISOString(),
         nameCurrent: row.name === destinationSegmentName(row.segmentKey, labels),
+        lastError: row.lastError,
       },
     ]),
   );

@@ -13,6 +13,8 @@ export interface PublishedSegmentState {
   name: string;
   adminUrl: string;
   updatedAtIso: string;
-  /** False when the merchant relabelled the segment since: publishing again renames it in Shopify. */
+  /** False when the merchant relabelled the segment since and Shopify has not taken the new name yet (the worker renames it). */
   nameCurrent: boolean;
+  /** Shopify's refusal of the last automatic update, in the merchant's words (publishing again is the retry); null: none. */
+  lastError: string | null;
 }

@@ -5,6 +5,9 @@ import { switchShopifyTagging } from "~/destinations/shopify/tagging.server";
 import { AGGREGATE_KIND } from "~/data/aggregates";
 import { parseSettingsForm, type SettingsFieldErrors, type SettingsFormInput, settingsFormInputOf } from "~/pages/settings-form";
 import { type Queryable } from "~/db/pg.server";
+import { type AdminGraphqlClient } from "~/destinations/shopify/definitions.server";
+import { requestShopifySegmentsUpdate, updatePublishedShopifySegments } from "~/destinations/shopify/segments.server";
+import { consoleLogger, errorMessage } from "~/lib/log.server";
 
 // Settings page data: the stored settings as form text, the sales channels worth offering as
 // exclusions, and the save (validate, write, ask for a refit). Two indexed single-row reads.
@@ -52,8 +55,21 @@ export type SaveSettingsOutcome =
   /** refitQueued false: saved, but Redis did not take the refit (the nightly refit will apply the settings). */
   | { ok: true; refitQueued: boolean; warnings: string[]; savedAtIso: string };
 
-/** The settings action: validate against the shop's currency, write, ask for a refit. Nothing is written on a field error. */
-export async function submitSettings(db: Queryable, shop: string, input: unknown): Promise<SaveSettingsOutcome> {
+export interface SubmitSettingsOptions {
+  /**
+   * How published Shopify segments follow a relabel: by a job for the worker's Admin client
+   * (default), or, in demo mode, updated here with the demo's fake Shopify (the demo's worker
+   * has no Shopify); null: not at all (demo mode without the fake).
+   */
+  shopifySegments?: "queue" | { admin: AdminGraphqlClient | null };
+}
+
+/**
+ * The settings action: validate against the shop's currency, write, ask for a refit and for
+ * the update of published Shopify segments whose name the labels changed. Nothing is written
+ * on a field error.
+ */
+export async function submitSettings(db: Queryable, shop: string, input: unknown, options: SubmitSettingsOptions = {}): Promise<SaveSettingsOutcome> {
   const { currency } = await loadMetricsSettings(db, shop);
   const parsed = parseSettingsForm(input, currency);
   if (!parsed.ok) return { ok: false, fieldErrors: parsed.fieldErrors };
@@ -65,7 +81,22 @@ export async function submitSettings(db: Queryable, shop: string, input: unknown
     // The settings are stored; the nightly refit reads them even if Redis is down now.
     refitQueued = false;
   }
+  await followRelabelInShopify(db, shop, options.shopifySegments ?? "queue");
   return { ok: true, refitQueued, warnings: parsed.warnings, savedAtIso: new Date().toISOString() };
+}
+
+/**
+ * Published Shopify segments renamed after the merchant's labels (issue 15), never a manual
+ * step. Never fails the save: the settings are stored, a refusal is kept on the segment's row
+ * (the Segments page shows it), and the next worker start asks again.
+ */
+async function followRelabelInShopify(db: Queryable, shop: string, how: NonNullable<SubmitSettingsOptions["shopifySegments"]>): Promise<void> {
+  try {
+    if (how === "queue") await requestShopifySegmentsUpdate(db, shop);
+    else if (how.admin) await updatePublishedShopifySegments({ db, admin: how.admin }, shop);
+  } catch (error) {
+    consoleLogger.error("could not update the shop's published Shopify segments after a settings save", { shop, error: errorMessage(error) });
+  }
 }
 
 /** The tag switch's request body: { intent: "shopify-tags", on: true | false }. */

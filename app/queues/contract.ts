@@ -78,6 +78,8 @@ export const DestinationJob = z.discriminatedUnion("task", [
   z.object({ task: z.literal("sweep-all") }),
   // Shopify Flow's due-to-reorder trigger: each shop with it enabled whose local day has not had its run yet (app/destinations/flow).
   z.object({ task: z.literal("flow-due-all") }),
+  // The shop's published Shopify segments brought up to date (relabelled, or their query changed): segmentUpdate.
+  z.object({ task: z.literal("shopify-segments"), shop: ShopDomain }),
 ]);
 export type DestinationJob = z.infer<typeof DestinationJob>;
 
@@ -157,6 +159,8 @@ export const backfillStartJobId = (shop: string, at: number) => `backfill-start-
  * pass waits join it (the pass reads the outbox when it runs).
  */
 export const destinationDedupId = (destinationId: string, task: "changes" | "full" | "erase") => `destination-${destinationId}-${task}`;
+/** One queued and one running update of a shop's published Shopify segments (the running one may have read the old labels). */
+export const shopifySegmentsDedupId = (shop: string) => `shopify-segments-${shop}`;
 /** How long a destination's changes wait to be sent together (batched, within minutes). */
 export const DESTINATION_CHANGES_DELAY_MS = 5_000;
 

@@ -14,6 +14,7 @@ import {
   ingestJobId,
   reconcileDedupId,
   shopRefitDedupId,
+  shopifySegmentsDedupId,
 } from "./contract";
 import { producerQueue, producerReady } from "./connections.server";
 
@@ -106,8 +107,9 @@ export async function enqueueShopRefit(shop: string, trigger: RefitTrigger, opti
  * Puts a destination pass on its queue. Per destination and task at most one waits and one
  * runs (BullMQ deduplication, keepLastIfActive): changes that arrive while a pass waits join
  * it, and a change made while a pass runs gets the pass after it. `changes` waits
- * DESTINATION_CHANGES_DELAY_MS so a burst is sent together. Throws when Redis cannot take
- * the job (callers on the live path log it: the sweep finds the outbox rows).
+ * DESTINATION_CHANGES_DELAY_MS so a burst is sent together; `shopify-segments` is deduplicated
+ * per shop the same way. Throws when Redis cannot take the job (callers on the live path log
+ * it: the sweep finds the outbox rows).
  */
 export async function enqueueDestination(job: DestinationJob, options: { delayMs?: number } = {}): Promise<void> {
   const data = DestinationJob.parse(job);
@@ -115,6 +117,10 @@ export async function enqueueDestination(job: DestinationJob, options: { delayMs
   if (!(await producerReady(FIRST_CONNECT_WAIT_MS))) throw new Error("Redis is unavailable: destination pass not enqueued");
   if (data.task === "sweep-all" || data.task === "flow-due-all") {
     await queue.add(data.task, data);
+    return;
+  }
+  if (data.task === "shopify-segments") {
+    await queue.add(data.task, data, { deduplication: { id: shopifySegmentsDedupId(data.shop), keepLastIfActive: true } });
     return;
   }
   const delay = options.delayMs ?? (data.task === "changes" ? DESTINATION_CHANGES_DELAY_MS : 0);

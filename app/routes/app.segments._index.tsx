@@ -227,9 +227,10 @@ function ShopifySegmentState({ segmentKey, published }: { segmentKey: string; pu
                   Open in Shopify
                 </Text>
               </Link>
-              {!published.nameCurrent && (
+              {/* Relabels are followed automatically; the button is the retry after a refusal, or for the impatient. */}
+              {(!published.nameCurrent || published.lastError) && (
                 <Button variant="plain" size="slim" onClick={publish} loading={busy}>
-                  Update the name in Shopify
+                  {published.nameCurrent ? "Update in Shopify" : "Update the name in Shopify"}
                 </Button>
               )}
             </>
@@ -239,6 +240,16 @@ function ShopifySegmentState({ segmentKey, published }: { segmentKey: string; pu
             </Button>
           )}
         </InlineStack>
+        {published?.lastError && !result && (
+          <Text as="span" variant="bodySm" tone="critical">
+            {published.lastError}
+          </Text>
+        )}
+        {published && !published.nameCurrent && !published.lastError && !result && (
+          <Text as="span" variant="bodySm" tone="subdued">
+            Renaming it in Shopify after your new label…
+          </Text>
+        )}
         {result && !busy && (
           <Text as="span" variant="bodySm" tone={result.ok ? "success" : "critical"}>
             {result.message}

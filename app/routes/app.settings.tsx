@@ -12,7 +12,7 @@ import { ListInput } from "~/components/settings/ListInput";
 import { RuleEditor, ruleFieldId } from "~/components/settings/RuleEditor";
 import { PageErrorBoundary, PageSkeleton, useLeavingPage } from "~/components/states";
 import { pgPool } from "~/db/pg.server";
-import { requireShop } from "~/demo-mode.server";
+import { demoAdminClient, requireShop } from "~/demo-mode.server";
 import { isShopifyTagsRequest, loadSettingsPage, type SaveSettingsOutcome, type ShopifyTagsOutcome, submitSettings, submitShopifyTags } from "~/pages/settings.server";
 import { firstErrorField, HORIZON_DAYS, MAX_LABEL_LENGTH, type RuleCondition, type SettingsFieldErrors, type SettingsFormInput } from "~/pages/settings-form";
 import { glossaryUrl } from "~/display/glossary";
@@ -30,10 +30,10 @@ export const loader = async ({ request }: LoaderFunctionArgs) => {
 
 /**
  * Saves the settings (JSON body, SettingsFormInput): field errors and nothing written, or
- * written and a refit requested. { intent: "shopify-tags", on } switches Shopify tagging alone.
+ * written, a refit requested and published Shopify segments renamed after the labels. { intent: "shopify-tags", on } switches Shopify tagging alone.
  */
 export const action = async ({ request }: ActionFunctionArgs) => {
-  const { shop } = await requireShop(request);
+  const { shop, demo } = await requireShop(request);
   let body: unknown;
   try {
     body = await request.json();
@@ -44,7 +44,8 @@ export const action = async ({ request }: ActionFunctionArgs) => {
     const tags = await submitShopifyTags(pgPool(), shop, body);
     return json<ShopifyTagsOutcome>(tags, { status: tags.ok ? 200 : 400 });
   }
-  const outcome = await submitSettings(pgPool(), shop, body);
+  // Published Shopify segments follow a relabel through the worker; the demo's worker has no Shopify, so its web process does it.
+  const outcome = await submitSettings(pgPool(), shop, body, { shopifySegments: demo ? { admin: demoAdminClient() } : "queue" });
   return json<SaveSettingsOutcome>(outcome, { status: outcome.ok ? 200 : 400 });
 };
 

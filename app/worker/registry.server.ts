@@ -9,6 +9,7 @@ import { type Queryable, pgPool } from "~/db/pg.server";
 import { refreshPlannerStatistics } from "~/db/planner-statistics.server";
 import { DestinationRetryableError } from "~/destinations/adapter";
 import { type AdminGraphqlClient, MetafieldDefinitionsError, ensureTenureMetafieldDefinitions } from "~/destinations/shopify/definitions.server";
+import { requestShopifySegmentsUpdate, updatePublishedShopifySegments } from "~/destinations/shopify/segments.server";
 import { DestinationBusyError, type SyncDeps, runDestinationPass, runErasurePass } from "~/destinations/sync.server";
 import { type FlowDeps, runFlowDueToReorderOfShops, runFlowPass } from "~/destinations/flow/fire.server";
 import { type DeliveryOutcome, type IngestDeps, processDelivery } from "~/ingest/deliveries.server";
@@ -118,6 +119,11 @@ export async function makeSureOfMetafieldDefinitions({ admin, pool, logger }: Me
   }
   await recordMetafieldDefinitionsCheck(pool, { shop, ...check }).catch((error: unknown) => {
     logger.error("could not record the metafield definitions check", { shop, error: errorMessage(error) });
+  });
+  // Published Shopify segments follow the namespace just recorded and the current query
+  // builder (a deploy may change it): updated by a job, retried with backoff.
+  await requestShopifySegmentsUpdate(pool, shop).catch((error: unknown) => {
+    logger.error("could not ask for the update of the shop's published Shopify segments (tried again on the next install or worker start)", { shop, error: errorMessage(error) });
   });
   // The metafield write-back's destination (created with a full pass wanted, which the sweep
   // or the import's refit runs; a paused one resumes): beside the definitions it writes under.
@@ -295,6 +301,11 @@ export function destinationsProcessor(deps: SyncDeps) {
     try {
       // Shopify Flow's due-to-reorder run of each shop whose local day has not had it yet.
       if (data.task === "flow-due-all") return await runFlowDueToReorderOfShops(flowDeps);
+      // The shop's published Shopify segments brought up to date (app/destinations/shopify/segments.server.ts).
+      if (data.task === "shopify-segments") {
+        if (!deps.shopifyAdmin) throw new UnrecoverableError("this worker has no Shopify Admin API client (started without Shopify work): published segments are updated by `npm run worker`");
+        return await updatePublishedShopifySegments({ db: deps.pool, admin: deps.shopifyAdmin }, data.shop).catch(unrecoverableIfShopifyRefused);
+      }
       // The shop's Flow triggers ride the same outbox and jobs; their pass is their own (app/destinations/flow).
       if (await isFlowDestination(deps.pool, data.destinationId)) {
         return await runFlowPass(flowDeps, data.destinationId, data.task, data.task === "full" ? data.reason : null);
