@@ -65,6 +65,7 @@ describe("Publish to Shopify on the Segments page", () => {
         adminUrl: `https://admin.shopify.com/store/${shop.replace(".myshopify.com", "")}/customers/segments/${numericId}`,
         updatedAtIso: expect.any(String),
         nameCurrent: true,
+        lastError: null,
       },
     });
     expect((await loadSegmentsOverview(testPool(), other)).published).toEqual({});
