@@ -18,8 +18,8 @@ import { metafieldsInShopify, metafieldsOfTenure, scoreAndMark, writebackShop } 
 
 // THE write-back's convergence property (issue 15 part 1): any interleaving of refits (every
 // row rewritten, then a full pass), live changes (a customer moves, loses their row), Settings'
-// tag switch and Admin API failures (5xx past the client's retries, THROTTLED from a bucket
-// drained by someone else's calls), with passes running between and during the changes, ends,
+// tag switch and Admin API failures (5xx and cut connections past the client's retries,
+// THROTTLED from a bucket drained by someone else's calls), with passes running between and during the changes, ends,
 // once the passes drain the outbox and the wanted full pass, with Shopify's metafields equal
 // to Tenure's rows (tenureMetafieldValues of the current metrics) and Tenure's tags equal to
 // the segments when tagging is on, the merchant's own tag untouched.
@@ -37,6 +37,7 @@ beforeAll(async () => {
 });
 afterEach(async () => {
   fake.failNext = [];
+  fake.dropNext = 0;
   await dropQueues();
 });
 afterAll(() => fake.close());
@@ -55,7 +56,7 @@ type Step =
   | { op: "move"; customer: number; place: Place }
   | { op: "refit"; shift: number }
   | { op: "tags"; on: boolean }
-  | { op: "fault"; kind: "5xx" | "throttled"; n: number }
+  | { op: "fault"; kind: "5xx" | "network" | "throttled"; n: number }
   | { op: "pass" }
   /** A move waiting in the outbox, then another while a pass may be writing the first. */
   | { op: "pass-during-move"; customer: number; first: Place; place: Place; afterMs: number };
@@ -66,7 +67,7 @@ const step: fc.Arbitrary<Step> = fc.oneof(
   { weight: 4, arbitrary: fc.record({ op: fc.constant("move" as const), customer, place }) },
   { weight: 2, arbitrary: fc.record({ op: fc.constant("refit" as const), shift: fc.integer({ min: 1, max: 5 }) }) },
   { weight: 1, arbitrary: fc.record({ op: fc.constant("tags" as const), on: fc.boolean() }) },
-  { weight: 2, arbitrary: fc.record({ op: fc.constant("fault" as const), kind: fc.constantFrom("5xx" as const, "throttled" as const), n: fc.integer({ min: 1, max: 4 }) }) },
+  { weight: 2, arbitrary: fc.record({ op: fc.constant("fault" as const), kind: fc.constantFrom("5xx" as const, "network" as const, "throttled" as const), n: fc.integer({ min: 1, max: 4 }) }) },
   { weight: 2, arbitrary: fc.constant({ op: "pass" as const }) },
   { weight: 2, arbitrary: fc.record({ op: fc.constant("pass-during-move" as const), customer, first: place, place, afterMs: fc.integer({ min: 0, max: 60 }) }) },
 );
@@ -106,12 +107,19 @@ async function refit(shop: string, destinationId: string, places: Map<number, Pl
   await runDestinationPass(deps, destinationId, "full", "refit").catch(() => undefined);
 }
 
-/** Another client's burst (the import, say) empties the shop's cost bucket: the pass's next call is THROTTLED. */
-async function drainBucket(shop: string, calls: number): Promise<void> {
+/**
+ * Another client (the import, say) keeps the shop's cost bucket empty for a while: a call
+ * every 20 ms takes whatever refilled, so the pass's calls meanwhile are THROTTLED.
+ */
+async function drainBucket(shop: string, forMs: number): Promise<void> {
   const other = new AdminGraphql({ db: testDb(), backoffMs: 5, maxRetries: 0 });
-  await Promise.all(
-    Array.from({ length: calls }, () => other.request(shop, `#graphql\n query Drain { metafieldDefinitions(first: 1, namespace: "$app", ownerType: CUSTOMER) { nodes { id } pageInfo { hasNextPage endCursor } } }`).catch(() => undefined)),
-  );
+  const query = `#graphql\n query Drain { metafieldDefinitions(first: 1, namespace: "$app", ownerType: CUSTOMER) { nodes { id } pageInfo { hasNextPage endCursor } } }`;
+  const calls: Promise<unknown>[] = [];
+  for (const until = Date.now() + forMs; Date.now() < until; ) {
+    calls.push(other.request(shop, query).catch(() => undefined));
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+  await Promise.all(calls);
 }
 
 const pass = (id: string) => runDestinationPass(deps, id, "changes").catch(() => undefined);
@@ -138,14 +146,14 @@ describe("the Shopify write-back under any interleaving of refits, live changes 
               await switchShopifyTagging(testPool(), shop, s.on);
               tagging = s.on;
             } else if (s.op === "fault") {
+              // A scored customer's figures change, so the pass right after has something to write when the fault hits.
+              const scored = CUSTOMERS.filter((id) => places.get(id) !== "no-row");
+              const c = scored[s.n % Math.max(1, scored.length)];
+              if (c !== undefined) await move(shop, c, places.get(c)!, shift + 100 * s.n);
               if (s.kind === "5xx") fake.failNext.push(...Array.from({ length: s.n }, () => 503));
-              else {
-                // A scored customer's figures change, and another client drains the bucket just as the pass starts.
-                const scored = CUSTOMERS.filter((id) => places.get(id) !== "no-row");
-                const c = scored[s.n % Math.max(1, scored.length)];
-                if (c !== undefined) await move(shop, c, places.get(c)!, shift + 100 * s.n);
-                await Promise.all([drainBucket(shop, s.n + 4), pass(destinationId)]);
-              }
+              else if (s.kind === "network") fake.dropNext += s.n;
+              // THROTTLED: another client drains the bucket just as the pass starts.
+              await Promise.all([s.kind === "throttled" ? drainBucket(shop, 150 * s.n) : Promise.resolve(), pass(destinationId)]);
             } else if (s.op === "pass") await pass(destinationId);
             else {
               await move(shop, s.customer, s.first, shift);
@@ -156,6 +164,7 @@ describe("the Shopify write-back under any interleaving of refits, live changes 
           }
         } finally {
           fake.failNext = [];
+          fake.dropNext = 0;
         }
         // The worker's retries and the sweep: the wanted full pass and the outbox drained.
         for (let attempt = 0; attempt < 5; attempt += 1) {
@@ -173,11 +182,27 @@ describe("the Shopify write-back under any interleaving of refits, live changes 
           expect(fakeCustomerTags(fake.shopData(shop), customerGid(String(id))), `customer ${id}'s tags`).toEqual([...tenureTags, ...(id === 1 ? ["wholesale"] : [])].sort());
         }
       }),
-      { numRuns: 20 },
+      {
+        numRuns: 20,
+        // One run that surely meets each fault while a pass has something to write.
+        examples: [
+          [
+            [
+              { op: "move", customer: 1, place: PLACES[0] },
+              { op: "fault", kind: "throttled", n: 3 },
+              { op: "fault", kind: "5xx", n: 4 },
+              { op: "move", customer: 2, place: PLACES[2] },
+              { op: "fault", kind: "network", n: 2 },
+              { op: "refit", shift: 2 },
+            ],
+          ],
+        ],
+      },
     );
     // The faults reached the write-back's own calls: throttled writes and 503s were retried or left for a later pass.
     const writes = fake.requests.filter((r) => /metafieldsSet\(|metafieldsDelete\(|tags(Add|Remove)\(/.test(r.query));
     expect(writes.some((r) => r.throttled)).toBe(true);
     expect(writes.some((r) => r.status === 503)).toBe(true);
+    expect(writes.some((r) => r.status === 0)).toBe(true);
   }, 300_000);
 });

@@ -67,6 +67,8 @@ export class FakeShopify {
   readonly requests: RecordedRequest[] = [];
   /** HTTP statuses to answer the next GraphQL calls with, in order (e.g. 503, 401). */
   failNext: number[] = [];
+  /** The next GraphQL calls whose connection is cut before any answer (a network error), counted down. */
+  dropNext = 0;
   /** The next bulkOperationRunQuery answers with this user error. */
   userErrorNext: { code: string; message: string } | null = null;
   /** Rewrites the JSONL file of each operation completed from now on (to corrupt a line, say). */
@@ -191,6 +193,12 @@ export class FakeShopify {
     const now = Date.now();
     const record: RecordedRequest = { path: url.pathname, shop: (req.headers.host ?? "").replace(/:\d+$/, ""), query: body.query, variables: body.variables ?? {}, at: now, status: 200, throttled: false };
     this.requests.push(record);
+    if (this.dropNext > 0) {
+      this.dropNext -= 1;
+      record.status = 0;
+      req.socket.destroy();
+      return;
+    }
     const forced = this.failNext.shift();
     if (forced !== undefined) {
       record.status = forced;
