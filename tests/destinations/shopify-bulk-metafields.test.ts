@@ -296,11 +296,13 @@ describe("a THROTTLED poll", () => {
       // points, 100 restored a second) to empty: the client cannot know, and its next poll is THROTTLED.
       if (field === "bulkOperationRunMutation") {
         const bucket = (fake as unknown as { costBucket: CostBucket }).costBucket; // the fake's own, not our code
-        setImmediate(() => {
+        // Kept empty for half a second, however late the next poll comes.
+        const spend = setInterval(() => {
           while (bucket.take()) {
             // spent
           }
-        });
+        }, 2);
+        setTimeout(() => clearInterval(spend), 500);
       }
     };
     try {
