@@ -204,7 +204,8 @@ export async function updateSealedCredentials(db: Queryable, id: string, sealed:
 /** Every destination's id, shop, kind and sealed key (the re-seal after a key rotation). */
 export async function allSealedCredentials(db: Queryable): Promise<{ id: string; shop: string; kind: string; sealedCredentials: string }[]> {
   const result = await db.query<{ id: string; shop: string; kind: string; sealedCredentials: string }>(
-    `SELECT id::text AS id, shop, kind, "sealedCredentials" FROM "Destination" ORDER BY id`,
+    // Keyless kinds (the Shopify write-back, Flow) store '': nothing sealed, nothing to rotate.
+    `SELECT id::text AS id, shop, kind, "sealedCredentials" FROM "Destination" WHERE "sealedCredentials" <> '' ORDER BY id`,
   );
   return result.rows;
 }

@@ -1,7 +1,7 @@
 import { randomBytes } from "node:crypto";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { DelayedError, type Job } from "bullmq";
-import { INTERRUPTED_RUN_ERROR, pauseDestination, tryLockDestination, wantFullPass } from "~/data/destinations.server";
+import { INTERRUPTED_RUN_ERROR, ensureShopifyDestination, pauseDestination, tryLockDestination, wantFullPass } from "~/data/destinations.server";
 import { checkOut } from "~/db/pg.server";
 import { DestinationRequestError, connectDestination, disconnectDestination, setConsentScope, setDestinationSegments } from "~/destinations/connections.server";
 import { resealDestinationKeys } from "~/destinations/reseal.server";
@@ -150,6 +150,23 @@ describe("the destinations' hooks", () => {
       expect(sealedKeyId(after)).toBe(keyIdOf(next));
       const report = await resealDestinationKeys(testPool());
       expect(report.unreadable.filter((u) => u.destinationId === id)).toEqual([]);
+    } finally {
+      process.env.TENURE_ENCRYPTION_KEY = previous;
+      delete process.env.TENURE_ENCRYPTION_KEYS_RETIRED;
+    }
+  });
+
+  it("a key rotation leaves keyless destinations (the Shopify write-back, Flow) alone: nothing to re-seal, nothing unreadable", async () => {
+    const { shop } = await connected();
+    const writeback = await ensureShopifyDestination(testPool(), shop);
+    const previous = process.env.TENURE_ENCRYPTION_KEY!;
+    process.env.TENURE_ENCRYPTION_KEY = randomBytes(32).toString("base64");
+    process.env.TENURE_ENCRYPTION_KEYS_RETIRED = previous;
+    try {
+      const report = await resealDestinationKeys(testPool());
+      expect(report.unreadable.filter((u) => u.destinationId === writeback.id)).toEqual([]);
+      const sealed = (await testPool().query<{ sealed: string }>(`SELECT "sealedCredentials" AS sealed FROM "Destination" WHERE id = $1`, [writeback.id])).rows[0]!.sealed;
+      expect(sealed).toBe("");
     } finally {
       process.env.TENURE_ENCRYPTION_KEY = previous;
       delete process.env.TENURE_ENCRYPTION_KEYS_RETIRED;
