@@ -1,7 +1,8 @@
-import { type FakeShopData, type FakeShopifyRules, resolveNamespace } from "../../demo/fakes/shopify-rules";
+import { type FakeShopData, type FakeShopifyRules, resolveNamespace } from "./shopify-rules";
 
-// The Shopify fake's customer operations of the metafield write-back (issue 15 part 1), at the
-// HTTP boundary beside tests/support/fake-shopify.ts (which dispatches to resolveCustomerOperations):
+// A fake Shopify's customer operations of the metafield write-back (issue 15 part 1), plain
+// Node: the tests' fake (tests/support/fake-shopify.ts) and the demo's (demo/fakes/shopify.ts)
+// dispatch to resolveCustomerOperations:
 //  - metafieldsDelete(metafields: [MetafieldIdentifierInput!]!) -> { deletedMetafields
 //    [MetafieldIdentifier] (null for one that does not exist), userErrors { field message } }
 //    https://shopify.dev/docs/api/admin-graphql/latest/mutations/metafieldsDelete
