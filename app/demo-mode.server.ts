@@ -50,28 +50,52 @@ export function demoAdminClient(): DemoAdminClient | null {
   return adminClientAt(config.SHOPIFY_ADMIN_API_URL, config.TENURE_DEMO_SHOP);
 }
 
+/** THROTTLED answers waited out before the client gives up (the demo worker's write-back sends many calls at once). */
+const THROTTLED_RETRIES = 20;
+
 /**
  * A client for one shop whose Admin API answers at `url` instead of https://<shop>: POSTs the
- * query to <url>/admin/api/<version>/graphql.json and returns its data; a non-2xx answer or
- * one without data throws with what Shopify said. (Real shops go through their session:
- * requestAdminClient in pages/segments-publish.server.ts, AdminGraphql in the worker.)
+ * query to <url>/admin/api/<version>/graphql.json and returns its data; a THROTTLED answer is
+ * waited out (the time the bucket needs to hold the query's cost, as the worker's AdminGraphql
+ * does) and sent again; a non-2xx answer or one without data throws with what Shopify said.
+ * (Real shops go through their session: requestAdminClient in pages/segments-publish.server.ts,
+ * AdminGraphql in the worker.)
  */
 export function adminClientAt(url: string, shop: string): DemoAdminClient {
   const endpoint = `${url.replace(/\/+$/, "")}/admin/api/${API_VERSION}/graphql.json`;
   return {
     async request<T>(forShop: string, query: string, variables?: Record<string, unknown>): Promise<T> {
       if (forShop !== shop) throw new Error(`the Admin API at ${url} stands in for ${shop} only, not ${forShop}`);
-      const response = await fetch(endpoint, {
-        method: "POST",
-        headers: { "content-type": "application/json", "x-shopify-access-token": DEMO_ACCESS_TOKEN },
-        body: JSON.stringify({ query, variables }),
-        signal: AbortSignal.timeout(10_000),
-      });
-      const text = await response.text();
-      if (!response.ok) throw new Error(`Shopify answered ${response.status}: ${text.slice(0, 300)}`);
-      const body = JSON.parse(text) as { data?: T; errors?: unknown };
-      if (!body.data) throw new Error(`Shopify answered without data: ${JSON.stringify(body.errors ?? body).slice(0, 300)}`);
-      return body.data;
+      for (let attempt = 0; ; attempt += 1) {
+        const response = await fetch(endpoint, {
+          method: "POST",
+          headers: { "content-type": "application/json", "x-shopify-access-token": DEMO_ACCESS_TOKEN },
+          body: JSON.stringify({ query, variables }),
+          signal: AbortSignal.timeout(10_000),
+        });
+        const text = await response.text();
+        if (!response.ok) throw new Error(`Shopify answered ${response.status}: ${text.slice(0, 300)}`);
+        const body = JSON.parse(text) as { data?: T; errors?: unknown; extensions?: { cost?: QueryCost } };
+        if (body.data) return body.data;
+        const waitMs = attempt < THROTTLED_RETRIES ? throttledWaitMs(body) : null;
+        if (waitMs === null) throw new Error(`Shopify answered without data: ${JSON.stringify(body.errors ?? body).slice(0, 300)}`);
+        await new Promise((resolve) => setTimeout(resolve, waitMs));
+      }
     },
   };
+}
+
+interface QueryCost {
+  requestedQueryCost?: number;
+  throttleStatus?: { currentlyAvailable: number; restoreRate: number };
+}
+
+/** For a THROTTLED answer, how long until the bucket holds the query's cost (at least 100 ms); null for any other. */
+function throttledWaitMs(body: { errors?: unknown; extensions?: { cost?: QueryCost } }): number | null {
+  const throttled = Array.isArray(body.errors) && body.errors.some((error: { extensions?: { code?: string } }) => error?.extensions?.code === "THROTTLED");
+  if (!throttled) return null;
+  const cost = body.extensions?.cost;
+  const missing = (cost?.requestedQueryCost ?? 0) - (cost?.throttleStatus?.currentlyAvailable ?? 0);
+  const restoreRate = cost?.throttleStatus?.restoreRate ?? 0;
+  return Math.max(100, restoreRate > 0 ? Math.ceil((missing / restoreRate) * 1000) : 1000);
 }

@@ -35,6 +35,8 @@ import { type IncomingMessage, type ServerResponse } from "node:http";
 export const STAGED_UPLOADS_URL = "https://shopify-staged-uploads.storage.googleapis.com/";
 const STAGED_UPLOADS_HOST = new URL(STAGED_UPLOADS_URL).host;
 const RESULTS_PATH = "/bulk-mutation-results/";
+/** Where staged uploads go with stagedUploadsOnOrigin: a path of the fake's own server. */
+const STAGED_UPLOADS_ON_ORIGIN_PATH = "/staged-uploads/";
 const MEGABYTE = 1_048_576;
 
 export interface FakeBulkMutationsOptions {
@@ -46,6 +48,11 @@ export interface FakeBulkMutationsOptions {
   pollsUntilComplete?: number;
   /** Lines run per second of wall time, whoever looks (default: all at completion). */
   linesPerSecond?: number | null;
+  /**
+   * Staged upload targets at the fake's own origin (<origin>/staged-uploads/) instead of
+   * STAGED_UPLOADS_URL: for a process whose fetch is not routed to the fake (the demo's worker).
+   */
+  stagedUploadsOnOrigin?: boolean;
 }
 
 export interface FakeBulkMutationOperation {
@@ -97,6 +104,7 @@ export class FakeBulkMutations {
   readonly concurrentPerShop: number;
   private readonly pollsUntilComplete: number;
   private readonly linesPerSecond: number | null;
+  private readonly stagedUploadsOnOrigin: boolean;
   private nextId = 9_000;
 
   constructor(
@@ -107,11 +115,18 @@ export class FakeBulkMutations {
     this.concurrentPerShop = (options.apiVersion ?? "2026-10") >= "2026-01" ? 5 : 1;
     this.pollsUntilComplete = options.pollsUntilComplete ?? 1;
     this.linesPerSecond = options.linesPerSecond ?? null;
+    this.stagedUploadsOnOrigin = options.stagedUploadsOnOrigin ?? false;
+  }
+
+  /** The url staged upload targets name. */
+  private stagedUploadsUrl(): string {
+    return this.stagedUploadsOnOrigin ? `${this.host.origin()}${STAGED_UPLOADS_ON_ORIGIN_PATH}` : STAGED_UPLOADS_URL;
   }
 
   /** Whether this request is the staged upload POST or a result download. */
   handlesHttp(req: IncomingMessage, url: URL): boolean {
     if (req.method === "POST" && (req.headers.host ?? "").replace(/:\d+$/, "") === STAGED_UPLOADS_HOST) return true;
+    if (req.method === "POST" && this.stagedUploadsOnOrigin && url.pathname === STAGED_UPLOADS_ON_ORIGIN_PATH) return true;
     return req.method === "GET" && url.pathname.startsWith(RESULTS_PATH);
   }
 
@@ -136,7 +151,7 @@ export class FakeBulkMutations {
     }
     staged.text = form.file.toString("utf8");
     res.writeHead(201, { "content-type": "application/xml; charset=UTF-8" });
-    res.end(`<?xml version='1.0' encoding='UTF-8'?><PostResponse><Location>${STAGED_UPLOADS_URL}${key}</Location><Bucket>shopify-staged-uploads</Bucket><Key>${key}</Key><ETag>"${randomUUID().replace(/-/g, "")}"</ETag></PostResponse>`);
+    res.end(`<?xml version='1.0' encoding='UTF-8'?><PostResponse><Location>${this.stagedUploadsUrl()}${key}</Location><Bucket>shopify-staged-uploads</Bucket><Key>${key}</Key><ETag>"${randomUUID().replace(/-/g, "")}"</ETag></PostResponse>`);
   }
 
   /** The answer to a GraphQL call this part handles, else undefined. */
@@ -197,8 +212,8 @@ export class FakeBulkMutations {
       this.staged.set(key, { shop, text: null });
       const now = new Date().toISOString().replace(/[-:]/g, "").replace(/\.\d+/, "");
       return {
-        url: STAGED_UPLOADS_URL,
-        resourceUrl: `${STAGED_UPLOADS_URL}${key}`,
+        url: this.stagedUploadsUrl(),
+        resourceUrl: `${this.stagedUploadsUrl()}${key}`,
         parameters: [
           { name: "Content-Type", value: String(input.mimeType ?? "text/jsonl") },
           { name: "success_action_status", value: "201" },
