@@ -31,7 +31,7 @@ const ROOMS = {
 /** What each room may import besides itself (top to bottom). */
 const ALLOWED = {
   routes: ["pages", "components", "display", "demo-mode", "shopify", "ingest", "queues", "data", "db", "analytics", "lib", "env"],
-  worker: ["destinations", "integrations", "ingest", "metrics", "refit", "data", "queues", "db", "analytics", "lib", "env"],
+  worker: ["demo-mode", "destinations", "integrations", "ingest", "metrics", "refit", "data", "queues", "db", "analytics", "lib", "env"],
   cli: ["analytics", "lib"],
   // UI: page data through the pages' plain (non-.server) type files only, see the rule below.
   components: ["pages", "display", "analytics"],

@@ -2,6 +2,7 @@ import { type ChildProcess, fork } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { closePgPool, pgPool } from "~/db/pg.server";
 import { db } from "~/db.server";
+import { demoAdminClient } from "~/demo-mode.server";
 import { env } from "~/env.server";
 import { consoleLogger as logger, errorMessage } from "~/lib/log.server";
 import { SCHEDULES } from "~/queues/contract";
@@ -61,11 +62,14 @@ async function stopRefitProcess(): Promise<void> {
   await exited;
 }
 
-// Shopify Admin API work (backfill, reconciliation) needs real shops' sessions: not in demo mode.
+// Shopify Admin API work (backfill, reconciliation) needs real shops' sessions: not in demo mode,
+// where the destinations worker writes the demo shop's metafields to the demo's fake Shopify
+// (SHOPIFY_ADMIN_API_URL) instead, so its write-back's outbox is sent.
 // Refits: the queue and nightly schedule here, the worker in the child process.
 running.handle = await startWorkers({
   logger,
   shopify: config.TENURE_DEMO_MODE ? undefined : {},
+  shopifyAdmin: demoAdminClient() ?? undefined,
   metrics: { concurrency: DEFAULT_METRICS_CONCURRENCY },
   refit: { nightly: true, worker: false },
   destinations: { sweep: true },

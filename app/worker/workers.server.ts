@@ -7,6 +7,8 @@ import { db as defaultDb } from "~/db.server";
 import { env } from "~/env.server";
 import { type Logger, consoleLogger, errorMessage } from "~/lib/log.server";
 import { AdminGraphql } from "~/integrations/shopify-admin.server";
+import { type AdminGraphqlClient } from "~/destinations/shopify/definitions.server";
+import { type ShopifyWritebackOptions } from "~/destinations/shopify/writeback.server";
 import { type RefitDebounce } from "~/refit/debounce";
 import {
   backfillProcessor,
@@ -66,6 +68,14 @@ export interface StartWorkersOptions {
    * Off unless given (tests and the demo have no Shopify sessions); `npm run worker` turns it on.
    */
   shopify?: { backfillConcurrency?: number; reconcileEveryMs?: number; pollEveryMs?: number };
+  /**
+   * The destinations worker's Admin API client when started without `shopify`: the demo's
+   * (its fake Shopify, app/demo-mode.server.ts), so the demo shop's metafield write-back and
+   * published segments are sent. Ignored with `shopify`, which brings the real one.
+   */
+  shopifyAdmin?: AdminGraphqlClient;
+  /** The metafield write-back's options (tests: a small bulk threshold). */
+  shopifyWriteback?: ShopifyWritebackOptions;
   /** The hot path's pg pool (live metrics). Default: the process-wide pgPool(). */
   pool?: pg.Pool;
   /** The refit's own pg pool. Default: one of REFIT_POOL_MAX connections to the same database, closed by close(). */
@@ -155,9 +165,10 @@ export async function startWorkers(options: StartWorkersOptions = {}): Promise<W
   let reconcileQueue: Queue | undefined;
   let definitionsPass: MetafieldDefinitionsPass | undefined;
   // The Admin API client of this process, shared by the Shopify work and the metafield write-back.
-  const shopifyAdmin = shopifyWork ? new AdminGraphql({ db: prisma }) : undefined;
-  if (shopifyWork && shopifyAdmin) {
-    const admin = shopifyAdmin;
+  const realAdmin = shopifyWork ? new AdminGraphql({ db: prisma }) : undefined;
+  const shopifyAdmin: AdminGraphqlClient | undefined = realAdmin ?? options.shopifyAdmin;
+  if (shopifyWork && realAdmin) {
+    const admin = realAdmin;
     // Every installed shop's metafield definitions, one shop at a time in the background (issue 15).
     definitionsPass = makeSureOfMetafieldDefinitionsOfInstalledShops({ admin, pool, logger });
     backfillWorker = new Worker(
@@ -210,7 +221,7 @@ export async function startWorkers(options: StartWorkersOptions = {}): Promise<W
   let destinationsQueue: Queue | undefined;
   let destinationsConnection: Redis | undefined;
   if (options.destinations !== false) {
-    destinationsWorker = new Worker(QUEUE.destinations, destinationsProcessor({ pool, logger, shopifyAdmin }), {
+    destinationsWorker = new Worker(QUEUE.destinations, destinationsProcessor({ pool, logger, shopifyAdmin, shopifyWriteback: options.shopifyWriteback }), {
       ...workerOptions,
       connection: connection(),
       concurrency: options.destinations?.concurrency ?? DEFAULT_DESTINATIONS_CONCURRENCY,
