@@ -94,4 +94,18 @@ describe("the demo's worker and the demo's fake Shopify", () => {
     ]);
     expect((await destinationOf(shop, "shopify"))?.status).toBe("active");
   });
+
+  it("the demo's Admin client waits out THROTTLED for the bucket's refill time and sends the call again", async () => {
+    const throttling = await startFakeShopifyAdmin({ bucket: { maximumAvailable: 20, restoreRate: 40, queryCost: 10 } });
+    try {
+      const admin = adminClientAt(throttling.url, "tenure-demo.myshopify.com");
+      const list = () => admin.request<{ metafieldDefinitions: { nodes: unknown[] } }>("tenure-demo.myshopify.com", "query { metafieldDefinitions(first: 50, ownerType: CUSTOMER) { nodes { id } } }", { ownerType: "CUSTOMER" });
+      const answers = await Promise.all([list(), list(), list(), list()]);
+      expect(answers.map((answer) => answer.metafieldDefinitions.nodes)).toEqual([[], [], [], []]);
+      expect(throttling.requests.some((request) => request.throttled)).toBe(true);
+      expect(throttling.requests.filter((request) => !request.throttled)).toHaveLength(4);
+    } finally {
+      await throttling.close();
+    }
+  });
 });
