@@ -121,6 +121,22 @@ describe("writeMetafieldsInBulk", () => {
     expect(fake.bulkMutations.mostRunning.get(shop)).toBe(1);
   });
 
+  it("stages the next call's file while the shop's operation runs, and still runs one operation at a time", async () => {
+    const shop = await shopWithDefinitions();
+    const first = customers(6, 1);
+    const second = customers(6, 100);
+    const [a, b] = await Promise.all([writeMetafieldsInBulk(admin, shop, first, FAST), writeMetafieldsInBulk(admin, shop, second, FAST)]);
+
+    expect([...a, ...b].every((o) => o.ok)).toBe(true);
+    const [earlier, later] = operationsOf(shop);
+    const stagings = fake.requests.filter((r) => r.shop === shop && r.query.includes("stagedUploadsCreate("));
+    expect(stagings).toHaveLength(2);
+    // Both files were asked for before the first operation ended; the second started after it.
+    for (const staging of stagings) expect(staging.at).toBeLessThan(earlier.completedAt!);
+    expect(later.createdAt).toBeGreaterThanOrEqual(earlier.completedAt!);
+    expect(fake.bulkMutations.mostRunning.get(shop)).toBe(1);
+  });
+
   it("waits for a bulk mutation already running on the shop (another process's, or a leftover) before starting its own", async () => {
     const shop = await shopWithDefinitions();
     const [write] = customers(1);
@@ -155,10 +171,11 @@ describe("writeMetafieldsInBulk", () => {
     const shop = await shopWithDefinitions();
     const writes = customers(7);
     const failed = new Set<string>();
-    // Each answer arms a 5xx for the call that follows it.
+    // The first call is stagedUploadsCreate (the file goes up before the shop's turn); then
+    // each answer arms a 5xx for the call that follows it.
+    fake.failNext.push(503);
     fake.bulkMutations.onCall = (field) => {
-      if (field === "bulkOperations" && !failed.has(field)) fake.failNext.push(503);
-      if (field === "stagedUploadsCreate" && !failed.has(field)) fake.failNext.push(502);
+      if (field === "bulkOperations" && !failed.has(field)) fake.failNext.push(502);
       if (field === "bulkOperationRunMutation" && !failed.has(field)) fake.failNext.push(503, 500);
       failed.add(field);
     };

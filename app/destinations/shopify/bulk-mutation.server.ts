@@ -23,6 +23,9 @@ import { type AdminGraphqlClient } from "./definitions.server";
 // A leftover may hold older values: waiting lets the newer ones land last. Shopify answering
 // OPERATION_IN_PROGRESS or LIMIT_REACHED is waited out the same way. Two processes starting
 // at the same instant can still overlap (Shopify allows it); nothing else depends on it.
+// Only the operation itself holds the shop's turn: the next file is staged while the
+// previous operation runs, and a result file is read after the turn has passed on, so
+// back-to-back pushes (a refit's full pass) wait on Shopify's processing, not on transfers.
 //
 // Transient trouble: the Admin client retries THROTTLED, 5xx and network errors of each call
 // (AdminGraphql); the upload and the download are plain fetches retried here. What stays
@@ -147,15 +150,26 @@ export async function runBulkMutation(
   for (const [index, line] of lines.entries()) {
     if (line.includes("\n")) throw new Error(`runBulkMutation: line ${index} holds a newline; each line must be one JSON object`);
   }
-  return oneAtATimePerShop(shop, () => runOne(admin, shop, mutation, lines, options));
+  // The file as one Blob (its bytes outside the JS heap), without joining the lines into one more string.
+  const file = new Blob(lines.flatMap((line) => [line, "\n"]), { type: "text/jsonl" });
+  // Only the operation takes the shop's turn: the file goes up while the shop's previous
+  // operation still runs, and the result is read once the turn has passed to the next one.
+  const stagedPath = await stageFile(admin, shop, file, options);
+  const ended = await oneAtATimePerShop(shop, () => runStaged(admin, shop, mutation, file, stagedPath, options));
+  if (ended.errorCode === "ACCESS_DENIED") {
+    throw new DestinationAuthError(`Shopify denied Tenure's bulk write on ${shop} (ACCESS_DENIED): reinstall or approve the app's write_customers access.`);
+  }
+  const resultUrl = ended.status === "COMPLETED" ? ended.url : ended.partialDataUrl;
+  const results = resultUrl ? await downloadResults(resultUrl, options) : new Map<number, BulkLineResult>();
+  return { operationId: ended.id, status: ended.status as BulkMutationResult["status"], errorCode: ended.errorCode, results };
 }
 
-async function runOne(admin: AdminGraphqlClient, shop: string, mutation: string, lines: readonly string[], options: BulkMutationOptions): Promise<BulkMutationResult> {
+/** In the shop's turn: waits for any mutation operation running on the shop, starts this one and polls it until it ends. */
+async function runStaged(admin: AdminGraphqlClient, shop: string, mutation: string, file: Blob, staged: string, options: BulkMutationOptions): Promise<OperationView> {
   const pollMs = options.pollIntervalMs ?? 2_000;
-  const file = `${lines.join("\n")}\n`;
   await waitForRunningMutations(admin, shop, pollMs);
 
-  let stagedPath = await stageFile(admin, shop, file, options);
+  let stagedPath = staged;
   let operationId: string | null = null;
   for (let busy = 0, restaged = 0; operationId === null; ) {
     const answer = await call(shop, "bulkOperationRunMutation", () =>
@@ -186,13 +200,7 @@ async function runOne(admin: AdminGraphqlClient, shop: string, mutation: string,
   }
   options.onOperationCreated?.(operationId);
 
-  const ended = await pollUntilEnded(admin, shop, operationId, pollMs, options.maxTransientFailures ?? 5);
-  if (ended.errorCode === "ACCESS_DENIED") {
-    throw new DestinationAuthError(`Shopify denied Tenure's bulk write on ${shop} (ACCESS_DENIED): reinstall or approve the app's write_customers access.`);
-  }
-  const resultUrl = ended.status === "COMPLETED" ? ended.url : ended.partialDataUrl;
-  const results = resultUrl ? await downloadResults(resultUrl, options) : new Map<number, BulkLineResult>();
-  return { operationId, status: ended.status as BulkMutationResult["status"], errorCode: ended.errorCode, results };
+  return pollUntilEnded(admin, shop, operationId, pollMs, options.maxTransientFailures ?? 5);
 }
 
 /** The Admin client's call, its final transient failure turned into DestinationRetryableError. */
@@ -219,7 +227,7 @@ async function waitForRunningMutations(admin: AdminGraphqlClient, shop: string, 
   }
 }
 
-async function stageFile(admin: AdminGraphqlClient, shop: string, file: string, options: BulkMutationOptions): Promise<string> {
+async function stageFile(admin: AdminGraphqlClient, shop: string, file: Blob, options: BulkMutationOptions): Promise<string> {
   const filename = "tenure-bulk-variables.jsonl";
   const answer = await call(shop, "stagedUploadsCreate", () =>
     admin.request<{
@@ -234,11 +242,10 @@ async function stageFile(admin: AdminGraphqlClient, shop: string, file: string, 
   const key = target.parameters.find((parameter) => parameter.name === "key")?.value;
   if (!key) throw new Error(`stagedUploadsCreate on ${shop} returned a target without a key parameter`);
 
-  const body = new Blob([file], { type: "text/jsonl" });
   await withTransferRetries(`the upload of the bulk variables for ${shop}`, options, async () => {
     const form = new FormData();
     for (const parameter of target.parameters) form.append(parameter.name, parameter.value);
-    form.append("file", body, filename);
+    form.append("file", file, filename);
     const response = await fetch(target.url, { method: "POST", body: form });
     const text = await response.text();
     if (response.ok) return;
