@@ -28,6 +28,9 @@
 //    bulk path alone, without the database and the batching.
 //
 // Options: --customers <n>, --path engine|direct, --poll-ms <ms> (default the production 2,000).
+// BENCH_MEMORY_LOG=1 logs this process's memory every second during the engine pass; with
+// NODE_OPTIONS=--expose-gc it also logs the heap still in use after a full GC (what is
+// really kept, as against garbage V8 has not collected yet).
 
 import { type ChildProcess, fork } from "node:child_process";
 import { once } from "node:events";
@@ -71,6 +74,7 @@ async function serveFake(): Promise<void> {
   const buckets = new Map<string, CostBucket>();
   const shopData = (shop: string) => shops.get(shop) ?? shops.set(shop, emptyShopData()).get(shop)!;
   let landed = 0;
+  let linesRun = 0;
   let throttled = 0;
   const resolve = (query: string, variables: Record<string, unknown>, shop: string): unknown => {
     const bulk = bulkMutations.resolve(query, variables, shop);
@@ -83,10 +87,14 @@ async function serveFake(): Promise<void> {
   };
   const bulkMutations = new FakeBulkMutations({ origin: () => origin, execute: resolve });
   bulkMutations.onEnded = (operation) => {
-    // Count what the operation wrote, then let it go (a million customers' values would not fit).
+    // Count what the operation wrote, then let it go, with its lines and staged file (a
+    // million customers' values would not fit); its result lines stay for the download.
     const metafields = shopData(operation.shop).metafields;
     for (const owner of metafields.values()) landed += owner.size;
     metafields.clear();
+    if (operation.shop === SHOP) linesRun += operation.lines.length;
+    operation.lines = [];
+    bulkMutations.staged.delete(operation.stagedUploadPath);
   };
   const json = (res: ServerResponse, status: number, body: unknown) => {
     res.writeHead(status, { "content-type": "application/json" });
@@ -129,7 +137,7 @@ async function serveFake(): Promise<void> {
       const operations = bulkMutations.operations.filter((o) => o.shop === SHOP);
       const summary: FakeSummary = {
         operations: operations.length,
-        lines: operations.reduce((sum, o) => sum + o.lines.length, 0),
+        lines: linesRun,
         landed,
         uploadedBytes: bulkMutations.uploads.filter((u) => u.status === 201).reduce((sum, u) => sum + u.bytes, 0),
         throttled,
@@ -176,6 +184,40 @@ async function startFakeProcess(): Promise<FakeProcess> {
       if (child.connected) child.send("close");
       else child.kill();
       await exited;
+    },
+  };
+}
+
+/**
+ * This process's memory, sampled every 250 ms: peaks of RSS, the JS heap in use and memory
+ * outside it (Buffers, Blobs); BENCH_MEMORY_LOG=1 logs a sample a second (to see growth).
+ */
+function memorySampler(): { stop: () => { rss: number; heapUsed: number; external: number } } {
+  const peak = { rss: 0, heapUsed: 0, external: 0 };
+  const logging = process.env.BENCH_MEMORY_LOG === "1";
+  let ticks = 0;
+  const sample = () => {
+    const now = process.memoryUsage();
+    peak.rss = Math.max(peak.rss, now.rss);
+    peak.heapUsed = Math.max(peak.heapUsed, now.heapUsed);
+    peak.external = Math.max(peak.external, now.external);
+    if (logging && (ticks += 1) % 4 === 0) {
+      const gc = (globalThis as { gc?: () => void }).gc;
+      if (gc) {
+        gc();
+        log(`memory after a full GC: heap used ${Math.round(process.memoryUsage().heapUsed / 2 ** 20)} MiB`);
+      }
+      const mib = (bytes: number) => Math.round(bytes / 2 ** 20);
+      log(`memory: rss ${mib(now.rss)} MiB, heap used ${mib(now.heapUsed)} of ${mib(now.heapTotal)} MiB, external ${mib(now.external)} MiB, array buffers ${mib(now.arrayBuffers)} MiB`);
+    }
+  };
+  sample();
+  const timer = setInterval(sample, 250);
+  return {
+    stop: () => {
+      clearInterval(timer);
+      sample();
+      return peak;
     },
   };
 }
@@ -251,8 +293,7 @@ export async function run(argv: readonly string[] = []): Promise<BenchResult[]> 
         await seedShop(pool, customers, RFM_SEGMENT_VALUES, BEHAVIOUR_VALUES);
         const { id } = await ensureShopifyDestination(pool, SHOP);
         log("full pass (refit) of the Shopify write-back");
-        let peakRss = process.memoryUsage().rss;
-        const sampler = setInterval(() => (peakRss = Math.max(peakRss, process.memoryUsage().rss)), 250);
+        const memory = memorySampler();
         const cpuAtStart = process.cpuUsage();
         const started = process.hrtime.bigint();
         const result = await runDestinationPass(
@@ -263,7 +304,7 @@ export async function run(argv: readonly string[] = []): Promise<BenchResult[]> 
         );
         const elapsedS = Number(process.hrtime.bigint() - started) / 1e9;
         const cpu = process.cpuUsage(cpuAtStart);
-        clearInterval(sampler);
+        const peak = memory.stop();
         const summary = await fake.summary();
         return [
           {
@@ -280,7 +321,9 @@ export async function run(argv: readonly string[] = []): Promise<BenchResult[]> 
               "metafields landed in the fake": summary.landed,
               "most operations running at once": summary.mostRunning,
               "THROTTLED answers": summary.throttled,
-              "peak RSS MiB": round(peakRss / 2 ** 20),
+              "peak RSS MiB": round(peak.rss / 2 ** 20),
+              "peak JS heap used MiB": round(peak.heapUsed / 2 ** 20),
+              "peak external MiB": round(peak.external / 2 ** 20),
               "Tenure CPU s": round((cpu.user + cpu.system) / 1e6, 1),
               "fake Shopify CPU s": round(summary.cpuS, 1),
               "run status": result.status,
