@@ -27,6 +27,7 @@ import { Redis } from "ioredis";
 import type pg from "pg";
 import { applyMigrations } from "../app/db/migrations.server";
 import { createPgPool } from "../app/db/pg.server";
+import { ensureShopifyDestination } from "../app/data/destinations.server";
 import { planDeliveries } from "../demo/deliveries";
 import { scoreShop } from "../demo/scoring.server";
 import { parseWebhookApiVersion, parseWebhookPaths, sendDeliveries, signBody } from "../demo/send";
@@ -170,6 +171,10 @@ export async function run(): Promise<BenchResult[]> {
 
     const shop = `bench-freshness-${runId}.myshopify.com`;
     await pool.query(`INSERT INTO "Shop" (domain, currency, timezone, "updatedAt") VALUES ($1, 'USD', 'America/New_York', now())`, [shop]);
+    // As an install does: every installed shop has the Shopify write-back's destination, so
+    // each recompute marks its outbox (its passes cannot reach Shopify here and wait or pause;
+    // the marking is what this measures: docs/destinations/shopify.md).
+    await ensureShopifyDestination(pool, shop);
     const store = generateStore({ seed: "bench-freshness", customers: SEED_CUSTOMERS, endAt: new Date(), shop });
     const plan = planDeliveries(store, { duplicateShare: 0, earlyUpdateShare: 0 });
     log(`seeding ${store.customers.length} customers, ${store.orders.length} orders (${plan.deliveries.length} deliveries)`);
