@@ -27,7 +27,9 @@
 //  - direct: writeMetafieldsInBulk called once with every customer (files of 100 MB): the
 //    bulk path alone, without the database and the batching.
 //
-// Options: --customers <n>, --path engine|direct, --poll-ms <ms> (default the production 2,000).
+// Options: --customers <n>, --path engine|direct, --poll-ms <ms> (default the production 2,000),
+// --push <n> (direct path: calls of n customers, up to MAX_BATCHES_IN_FLIGHT at once, as the
+// engine's pushes would be with that batch size; default one call).
 // BENCH_MEMORY_LOG=1 logs this process's memory every second during the engine pass; with
 // NODE_OPTIONS=--expose-gc it also logs the heap still in use after a full GC (what is
 // really kept, as against garbage V8 has not collected yet).
@@ -244,10 +246,12 @@ async function seedShop(pool: pg.Pool, customers: number, segments: readonly str
 }
 
 export async function run(argv: readonly string[] = []): Promise<BenchResult[]> {
-  const { values } = parseArgs({ args: [...argv], options: { customers: { type: "string" }, "poll-ms": { type: "string" }, path: { type: "string" } }, strict: false });
+  const { values } = parseArgs({ args: [...argv], options: { customers: { type: "string" }, "poll-ms": { type: "string" }, path: { type: "string" }, push: { type: "string" } }, strict: false });
   const viaEngine = (values.path ?? "engine") !== "direct";
   const customers = Number(values.customers ?? process.env.BENCH_METAFIELD_CUSTOMERS ?? 1_000_000);
   const pollIntervalMs = values["poll-ms"] === undefined ? undefined : Number(values["poll-ms"]);
+  const pushSize = values.push === undefined ? customers : Number(values.push);
+  if (!(pushSize >= 1)) throw new RangeError(`--push takes a number of customers, not ${String(values.push)}`);
 
   const services = await ensureLocalServices({ pgDataDir: path.join(PROJECT_ROOT, ".demo", "bench-pg"), log });
   const database = await benchDatabase(services.databaseUrl, "tenure_bench_metafield_bulk");
@@ -360,15 +364,27 @@ export async function run(argv: readonly string[] = []): Promise<BenchResult[]> 
     let operationStarted = process.hrtime.bigint();
     const cpuAtStart = process.cpuUsage();
     const started = process.hrtime.bigint();
-    const outcomes = await writeMetafieldsInBulk(admin, SHOP, writes, {
+    const bulkOptions = {
       pollIntervalMs,
-      onOperation: ({ lines, bytes, status }) => {
+      onOperation: ({ lines, bytes, status }: { lines: number; bytes: number; status: string }) => {
         const now = process.hrtime.bigint();
         operations.push({ lines, bytes, seconds: Number(now - operationStarted) / 1e9 });
         operationStarted = now;
         log(`operation ${operations.length} ${status}: ${lines.toLocaleString("en-US")} lines, ${round(bytes / 1e6)} MB, ${round(operations.at(-1)!.seconds)} s`);
       },
-    });
+    };
+    // --push <n>: calls of n customers, up to the engine's batches in flight at once, as the
+    // engine's pushes would be with a push of that size (the database left out).
+    const pushes = Array.from({ length: Math.ceil(customers / pushSize) }, (_, i) => writes.slice(i * pushSize, (i + 1) * pushSize));
+    const pushOutcomes: Awaited<ReturnType<typeof writeMetafieldsInBulk>>[] = [];
+    let nextPush = 0;
+    const { MAX_BATCHES_IN_FLIGHT } = await import("../app/destinations/sync.server");
+    await Promise.all(
+      Array.from({ length: Math.min(MAX_BATCHES_IN_FLIGHT, pushes.length) }, async () => {
+        for (let index = nextPush++; index < pushes.length; index = nextPush++) pushOutcomes[index] = await writeMetafieldsInBulk(admin, SHOP, pushes[index], bulkOptions);
+      }),
+    );
+    const outcomes = pushOutcomes.flat();
     const elapsedS = Number(process.hrtime.bigint() - started) / 1e9;
     const cpu = process.cpuUsage(cpuAtStart);
     clearInterval(sampler);
@@ -381,7 +397,7 @@ export async function run(argv: readonly string[] = []): Promise<BenchResult[]> 
     const written = outcomes.filter((outcome) => outcome.ok).length;
     return [
       {
-        name: `bulk write after a refit, ${customers.toLocaleString("en-US")} customers × 7 metafields`,
+        name: `bulk write after a refit, ${customers.toLocaleString("en-US")} customers × 7 metafields${pushSize < customers ? `, pushes of ${pushSize.toLocaleString("en-US")}` : ""}`,
         metrics: {
           "elapsed s": round(elapsedS, 1),
           "customers/s": Math.round(customers / elapsedS),
