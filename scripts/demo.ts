@@ -361,6 +361,9 @@ async function main(): Promise<void> {
   const scoringOk = scoring.complete && scored.scored === scored.buyers && scored.rows === scored.customers;
   say(`metrics and refit done ${((Date.now() - scoringStartedAt) / 1000).toFixed(1)} s after ingestion`);
   if (!scoring.complete) say("the refit had not finished after 10 minutes (see .demo/logs/worker.log)");
+  // The worker writes the scores to the fake Shopify as metafields (the write-back, with the demo's Admin client).
+  const shopifyFake = fakes.shopify;
+  const writeback = await waitForShopifyWriteback(pool, shop, () => customersWithMetafields(shopifyFake), abort.signal);
 
   const checks = checkAgainstExpected(snapshot, plan.expected);
   const repeatRate = snapshot.buyers ? snapshot.repeatBuyers / snapshot.buyers : 0;
@@ -402,7 +405,9 @@ async function main(): Promise<void> {
     `  Email tools  local fakes, connect them on ${appUrl}/app/integrations and choose a segment to watch it sync:`,
     `                 Klaviyo (local fake): any key starting with pk_ works, e.g. pk_demo_0123456789  (fake at ${fakes.klaviyo.url})`,
     `                 Mailchimp (local fake): key ${FAKE_MAILCHIMP_KEY}, then the audience "Newsletter"  (fake at ${fakes.mailchimp.url})`,
-    `  Shopify      a local fake of the Admin API (${fakes.shopify.url}): on ${appUrl}/app/segments, "Publish to Shopify" on a segment`,
+    `  Shopify      a local fake of the Admin API (${fakes.shopify.url}): the worker wrote Tenure's metafields on ${formatCount(writeback.written)} customers` +
+      (writeback.waiting > 0 ? ` · ${formatCount(writeback.waiting)} customers' changes still waiting (see .demo/logs/worker.log)` : ""),
+    `                 on ${appUrl}/app/segments, "Publish to Shopify" on a segment`,
     `                 makes it a customer segment there; rename the segment in Settings and the row offers to update its name`,
     "",
   ];
@@ -410,6 +415,41 @@ async function main(): Promise<void> {
 
   if (exitWhenDone) await shutdown(allOk ? 0 : 1);
   say("running; press Ctrl-C to stop");
+}
+
+/** Customers holding Tenure's metafields in the fake Shopify. */
+function customersWithMetafields(fake: FakeShopifyAdmin): number {
+  let customers = 0;
+  for (const metafields of fake.data.metafields.values()) {
+    if ([...metafields.values()].some((metafield) => metafield.namespace === fake.appNamespace)) customers += 1;
+  }
+  return customers;
+}
+
+/**
+ * Waits (up to two minutes) until the demo shop's Shopify write-back has nothing left to send:
+ * no outbox rows and no full pass wanted. Returns the customers written and the rows waiting.
+ */
+async function waitForShopifyWriteback(db: pg.Pool, forShop: string, written: () => number, signal: AbortSignal): Promise<{ written: number; waiting: number }> {
+  const deadline = Date.now() + 120_000;
+  let lastSaid = 0;
+  for (;;) {
+    // A database outage (the demo rides them out) reads as nothing settled yet.
+    const { rows } = await db
+      .query<{ waiting: number; fullWanted: boolean }>(
+        `SELECT (SELECT count(*) FROM "DestinationOutbox" AS o WHERE o."destinationId" = d.id)::int AS waiting, d."fullWantedAt" IS NOT NULL AS "fullWanted"
+         FROM "Destination" AS d WHERE d.shop = $1 AND d.kind = 'shopify'`,
+        [forShop],
+      )
+      .catch(() => ({ rows: [{ waiting: -1, fullWanted: true }] }));
+    const waiting = rows[0]?.waiting ?? 0;
+    if ((waiting === 0 && !rows[0]?.fullWanted) || Date.now() > deadline || signal.aborted) return { written: written(), waiting: Math.max(0, waiting) };
+    if (waiting >= 0 && Date.now() - lastSaid > 3_000) {
+      lastSaid = Date.now();
+      say(`Shopify write-back: ${formatCount(written())} customers' metafields written, ${formatCount(waiting)} customers' changes waiting`);
+    }
+    await new Promise((resolve) => setTimeout(resolve, 500));
+  }
 }
 
 /** The demo's encryption key: read from .demo/, or made once (32 random bytes, base64) and kept there. */
