@@ -74,7 +74,8 @@ export async function shopDestinationIds(db: Queryable, shop: string): Promise<s
  * (the customer's stored email, read before their row went), because a push that reached
  * the tool and then failed leaves no member row. An erasure of someone the tool never had
  * is harmless (the adapters take a 404 as done). Without either email nothing can be asked
- * of an email tool; the Shopify write-back erases by customer id, email or not.
+ * of an email tool; the Shopify write-back erases by customer id, email or not; the Flow
+ * triggers' destination gets none (nothing to ask Flow: eraseFlowCustomer deletes its rows).
  * The customer's member, outbox and failure rows go. Returns the ids of the destinations
  * with an erasure to request.
  */
@@ -90,6 +91,8 @@ export async function recordDestinationErasures(tx: RawTx, shop: string, custome
       SELECT d.id AS "destinationId", COALESCE(g.email, ${email}::text, CASE WHEN d.kind = 'shopify' THEN '' END) AS email, g."remoteProfileId"
       FROM "Destination" AS d LEFT JOIN gone AS g ON g."destinationId" = d.id
       WHERE d.shop = ${shop} AND COALESCE(g.email, ${email}::text, CASE WHEN d.kind = 'shopify' THEN '' END) IS NOT NULL
+        -- Flow keeps nothing of Tenure's to erase: its state goes in the redaction itself (eraseFlowCustomer).
+        AND d.kind <> 'flow'
         -- A Mailchimp destination that never had an audience was never sent anyone.
         AND (g."destinationId" IS NOT NULL OR d.kind <> 'mailchimp' OR d.account ? 'audienceId')),
     recorded AS (

@@ -186,7 +186,8 @@ export interface FlowEventWrite {
  * the events to send (a dedupe key already recorded inserts nothing). The Customer rows are
  * held (KEY SHARE) until commit, as the email tools' member writes are: a redaction waits for
  * this write and then deletes what it wrote; a customer already redacted gets nothing written.
- * Returns the events inserted.
+ * Returns the events inserted and the customers found still present (held until commit): only
+ * these may get more rows in the same transaction (markDueFired).
  */
 export async function writeFlowComparison(
   db: Queryable,
@@ -195,7 +196,7 @@ export async function writeFlowComparison(
   states: readonly FlowStateWrite[],
   deletes: readonly string[],
   events: readonly FlowEventWrite[],
-): Promise<number> {
+): Promise<{ inserted: number; present: ReadonlySet<string> }> {
   const ids = [...new Set([...states.map((s) => s.customerId), ...events.map((e) => e.customerId)])];
   const live = new Set<string>();
   if (ids.length > 0) {
@@ -214,7 +215,7 @@ export async function writeFlowComparison(
   }
   if (gone.length > 0) await db.query(`DELETE FROM "FlowCustomerState" WHERE "destinationId" = $1::bigint AND "customerId" = ANY($2::bigint[])`, [destinationId, gone]);
   const sent = events.filter((e) => live.has(e.customerId));
-  if (sent.length === 0) return 0;
+  if (sent.length === 0) return { inserted: 0, present: live };
   const inserted = await db.query(
     `INSERT INTO "FlowTriggerEvent" ("destinationId", handle, "customerId", payload, "dedupeKey")
      SELECT $1::bigint, t.handle, t.id, t.payload::jsonb, t.key FROM unnest($2::text[], $3::bigint[], $4::text[], $5::text[]) WITH ORDINALITY AS t(handle, id, payload, key, n)
@@ -222,7 +223,7 @@ export async function writeFlowComparison(
      ON CONFLICT ("destinationId", "dedupeKey") DO NOTHING`,
     [destinationId, sent.map((e) => e.handle), sent.map((e) => e.customerId), sent.map((e) => JSON.stringify(e.payload)), sent.map((e) => e.dedupeKey)],
   );
-  return inserted.rowCount ?? 0;
+  return { inserted: inserted.rowCount ?? 0, present: live };
 }
 
 /** After a full pass: states of customers without a metrics row any more (deleted customers) go. */

@@ -119,7 +119,7 @@ const emptyCounts = (): RunCounts => ({ compared: 0, sent: 0, failed: 0, leftOut
  * that could not be released never returns to the pool: its connection is destroyed (which
  * ends the session and its lock).
  */
-async function withDestinationLock<T>(pool: pg.Pool, destinationId: string, work: (client: pg.PoolClient) => Promise<T>): Promise<T> {
+export async function withDestinationLock<T>(pool: pg.Pool, destinationId: string, work: (client: pg.PoolClient) => Promise<T>): Promise<T> {
   const client = await checkOut(pool);
   let releaseError: Error | undefined;
   try {
@@ -479,7 +479,7 @@ async function sendAll(ctx: PassContext, next: () => Promise<Candidates | null>)
  * pass started was stored rounded up past the horizon and skipped by the pass (the flaky
  * "customer 2 missing from the Champions tag after a move").
  */
-async function databaseNow(client: pg.PoolClient): Promise<Date> {
+export async function databaseNow(client: pg.PoolClient): Promise<Date> {
   const result = await client.query<{ now: string }>(
     `SELECT to_char((clock_timestamp() AT TIME ZONE 'UTC')::timestamp(3), 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') AS now`,
   );

@@ -4,8 +4,8 @@ import type pg from "pg";
 import { installedShops, shopsToReconcile } from "~/data/shop.server";
 import { recordMetafieldDefinitionsCheck } from "~/data/shop-metafield-definitions.server";
 import { destinationsWithWork, ensureShopifyDestination, pruneDestinationRuns } from "~/data/destinations.server";
-import { flowDestinationsWithPendingEvents, isFlowDestination, pruneRefusedFlowEvents, syncFlowDestination } from "~/data/flow-triggers.server";
-import { type Queryable, pgPool } from "~/db/pg.server";
+import { flowDestinationsWithPendingEvents, isFlowDestination, lockFlowLifecycle, pruneRefusedFlowEvents, syncFlowDestination } from "~/data/flow-triggers.server";
+import { pgPool, pgTransaction } from "~/db/pg.server";
 import { refreshPlannerStatistics } from "~/db/planner-statistics.server";
 import { DestinationRetryableError } from "~/destinations/adapter";
 import { type AdminGraphqlClient, MetafieldDefinitionsError, ensureTenureMetafieldDefinitions } from "~/destinations/shopify/definitions.server";
@@ -88,7 +88,8 @@ export function maintenanceProcessor(db: PrismaClient, pool: pg.Pool, ingestQueu
 
 export interface MetafieldDefinitionsDeps {
   admin: AdminGraphqlClient;
-  pool: Queryable;
+  /** A pool: the Flow destination's check takes a transaction of its own. */
+  pool: pg.Pool;
   logger: Logger;
 }
 
@@ -132,7 +133,12 @@ export async function makeSureOfMetafieldDefinitions({ admin, pool, logger }: Me
   });
   // The Flow triggers' destination, which an uninstall deleted while Flow's lifecycle rows stay:
   // a reinstalled shop with enabled workflows gets it back (a new silent baseline, run by the sweep).
-  await syncFlowDestination(pool, shop).catch((error: unknown) => {
+  // After the shop's lifecycle lock, as a callback takes it: one disabling the last trigger
+  // meanwhile is seen (else a destination with nothing enabled would come back).
+  await pgTransaction(pool, async (_tx, client) => {
+    await lockFlowLifecycle(client, shop);
+    await syncFlowDestination(client, shop);
+  }).catch((error: unknown) => {
     logger.error("could not make sure of the Flow triggers' destination (tried again on the next install or worker start)", { shop, error: errorMessage(error) });
   });
   return { complete: check.complete };

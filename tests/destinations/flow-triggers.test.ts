@@ -1,10 +1,11 @@
 import { type Job } from "bullmq";
+import type pg from "pg";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { type CustomerMetricsValues } from "~/analytics/customer-metrics";
 import { dayIndexInZone } from "~/analytics/dates";
 import { DestinationRetryableError } from "~/destinations/adapter";
-import { FLOW_PAYLOAD_MAX_BYTES, fitFlowPayload } from "~/destinations/flow/compare";
-import { type FlowDeps, runFlowDueToReorderOfShops, runFlowPass } from "~/destinations/flow/fire.server";
+import { FLOW_PAYLOAD_MAX_BYTES, fitFlowPayload, flowPayload } from "~/destinations/flow/compare";
+import { FLOW_SEND_MAX_ATTEMPTS, type FlowDeps, runFlowDueToReorderOfShops, runFlowPass } from "~/destinations/flow/fire.server";
 import { CHURN_RISK, DUE_TO_REORDER, RFM_SEGMENT_CHANGED } from "~/destinations/flow/triggers";
 import { DEFAULT_METRICS_SETTINGS } from "~/data/settings.server";
 import { redactCustomer } from "~/ingest/gdpr.server";
@@ -13,6 +14,7 @@ import { receiveFlowLifecycle } from "~/pages/flow-lifecycle.server";
 import { parseSettingsForm, settingsFormInputOf } from "~/pages/settings-form";
 import { submitSettings } from "~/pages/settings.server";
 import { deleteShopDestinations } from "~/data/destinations.server";
+import { lockFlowLifecycle, setFlowTriggerLifecycle, syncFlowDestination } from "~/data/flow-triggers.server";
 import { silentLogger } from "~/lib/log.server";
 import { QUEUE } from "~/queues/contract";
 import { producerQueue } from "~/queues/connections.server";
@@ -94,6 +96,33 @@ async function stateOf(id: string, customerId: number) {
   return result.rows[0];
 }
 
+/** Resolves once a statement of another connection waits for a lock this backend holds (a deterministic interleaving). */
+async function untilBlockedBy(pid: number): Promise<void> {
+  for (;;) {
+    const result = await testPool().query(`SELECT 1 FROM pg_stat_activity WHERE $1::int = ANY(pg_blocking_pids(pid))`, [pid]);
+    if ((result.rowCount ?? 0) > 0) return;
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+}
+
+/** Runs `work` in a transaction of its own connection, left open until `commit` is called (another transaction's half). */
+async function openTransaction(): Promise<{ client: pg.PoolClient; pid: number; commit: () => Promise<void> }> {
+  const client = await testPool().connect();
+  await client.query("BEGIN");
+  const pid = (await client.query<{ pid: number }>("SELECT pg_backend_pid() AS pid")).rows[0]!.pid;
+  return {
+    client,
+    pid,
+    commit: async () => {
+      try {
+        await client.query("COMMIT");
+      } finally {
+        client.release();
+      }
+    },
+  };
+}
+
 const champion = (id: number, over: Partial<CustomerMetricsValues> = {}) =>
   metricsRow(id, { segment: "champions", chanceOfOrder90d: 0.8123, predictedClv: 12_345, expectedPurchases365d: 2, expectedOrderValue: 6_000, ...over });
 const needsAttention = (id: number, over: Partial<CustomerMetricsValues> = {}) => metricsRow(id, { segment: "need-attention", chanceOfOrder90d: 0.5, predictedClv: 4_000, ...over });
@@ -126,6 +155,21 @@ describe("the Flow destination follows the lifecycle callbacks", () => {
     const back = await flowDestinationOf(shop);
     expect(back?.fullWantedReason).toBe("initial");
     expect(back?.id).not.toBe(id);
+  });
+
+  it("the install check or worker start racing a callback that turns off the last workflow does not bring the destination back", async () => {
+    const { shop } = await flowShop([CHURN_RISK.handle]);
+    // The callback's transaction, half done: the last trigger off, the destination deleted, not yet committed.
+    const callback = await openTransaction();
+    await lockFlowLifecycle(callback.client, shop);
+    timestamp += 1_000;
+    await setFlowTriggerLifecycle(callback.client, { shop, handle: CHURN_RISK.handle, enabled: false, timestamp: new Date(timestamp).toISOString() });
+    expect(await syncFlowDestination(callback.client, shop)).toMatchObject({ deleted: true });
+    const check = makeSureOfMetafieldDefinitions({ admin: deps.admin!, pool: testPool(), logger: silentLogger }, shop);
+    await untilBlockedBy(callback.pid);
+    await callback.commit();
+    await check;
+    expect(await flowDestinationOf(shop)).toBeUndefined();
   });
 
   it("costs a shop without workflows nothing: its recomputes mark no outbox", async () => {
@@ -264,6 +308,24 @@ describe("due to reorder", () => {
     expect(received(tonga.shop)).toHaveLength(1);
   });
 
+  it("a customer redacted between the run's read and its write gets no event and no state row back", async () => {
+    const { shop, id } = await flowShop([DUE_TO_REORDER.handle]);
+    await score(shop, [needsAttention(1, { expectedNextOrderDay: day("2026-12-07") })]);
+    await runFlowPass(deps, id, "full", "initial");
+    // customers/redact, half done: the customer's rows deleted (their Flow state as eraseFlowCustomer does), not yet committed.
+    const redaction = await openTransaction();
+    await redaction.client.query(`DELETE FROM "Customer" WHERE shop = $1 AND id = 1`, [shop]);
+    await redaction.client.query(`DELETE FROM "CustomerMetrics" WHERE shop = $1 AND "customerId" = 1`, [shop]);
+    await redaction.client.query(`DELETE FROM "FlowCustomerState" WHERE "destinationId" = $1::bigint AND "customerId" = 1`, [id]);
+    // The run reads customer 1 as due, then waits for the customer's row at its write.
+    const run = runFlowPass({ ...deps, now: () => at }, id, "due");
+    await untilBlockedBy(redaction.pid);
+    await redaction.commit();
+    expect(await run).toMatchObject({ recorded: 0, sent: 0 });
+    expect(await stateOf(id, 1)).toBeUndefined();
+    expect(received(shop)).toEqual([]);
+  });
+
   it("runs only where the trigger is enabled", async () => {
     const { shop, id } = await flowShop([RFM_SEGMENT_CHANGED.handle]);
     await score(shop, [needsAttention(1, { expectedNextOrderDay: day("2026-12-07") })]);
@@ -327,6 +389,31 @@ describe("delivery", () => {
     expect(received(shop)).toEqual([]);
   });
 
+  it("an event retrying cannot cure (a revoked token: 401) is kept as refused, and the events after it still go", async () => {
+    const { shop, id } = await flowShop([RFM_SEGMENT_CHANGED.handle]);
+    await score(shop, [needsAttention(1), needsAttention(2)]);
+    await runFlowPass(deps, id, "full", "initial");
+    await writeAndMark(shop, [champion(1), champion(2)]);
+    fake.failNext.push(401);
+    expect(await runFlowPass(deps, id, "changes")).toMatchObject({ refused: 1, sent: 1 });
+    expect(await pendingEvents(id)).toMatchObject([{ customerId: "1", attempts: 1, lastError: expect.stringMatching(/401/), refusedAt: expect.any(Date) }]);
+    expect(received(shop).map((e) => e.payload.customer_id)).toEqual([2]);
+  });
+
+  it("an event still failing after FLOW_SEND_MAX_ATTEMPTS sends is given up on (kept as refused), so it holds nothing back", async () => {
+    const { shop, id } = await flowShop([RFM_SEGMENT_CHANGED.handle]);
+    await score(shop, [needsAttention(1)]);
+    await runFlowPass(deps, id, "full", "initial");
+    await writeAndMark(shop, [champion(1)]);
+    await runFlowPass({ pool: testPool() }, id, "changes"); // recorded, not sent
+    await testPool().query(`UPDATE "FlowTriggerEvent" SET attempts = $2 WHERE "destinationId" = $1::bigint`, [id, FLOW_SEND_MAX_ATTEMPTS - 1]);
+    fake.failNext.push(503);
+    expect(await runFlowPass(deps, id, "changes")).toMatchObject({ refused: 1, sent: 0 });
+    expect(await pendingEvents(id)).toMatchObject([
+      { attempts: FLOW_SEND_MAX_ATTEMPTS, lastError: expect.stringMatching(new RegExp(`^gave up after ${FLOW_SEND_MAX_ATTEMPTS} attempts: [^]*503`)), refusedAt: expect.any(Date) },
+    ]);
+  });
+
   it("keeps every payload within Flow's 50,000 bytes (a merchant's very long segment label is cut)", async () => {
     const { shop, id } = await flowShop([RFM_SEGMENT_CHANGED.handle]);
     await testPool().query(`INSERT INTO "ShopSettings" (shop, "segmentLabels", "updatedAt") VALUES ($1, $2::jsonb, now())`, [
@@ -350,6 +437,11 @@ describe("delivery", () => {
     expect(Buffer.byteLength(JSON.stringify(cut))).toBeLessThanOrEqual(100);
     expect(cut).toMatchObject({ customer_id: 1, b: 12.5, a: expect.stringMatching(/^x+…$/) });
   });
+
+  it("fitFlowPayload throws on a payload with no text left to cut; flowPayload on a field the trigger does not declare", () => {
+    expect(() => fitFlowPayload({ customer_id: 1, b: 12.5, c: "x" }, 10)).toThrow(/cannot be made to fit/);
+    expect(() => flowPayload(RFM_SEGMENT_CHANGED, "1", { "Not a field": "x" })).toThrow(`${RFM_SEGMENT_CHANGED.handle} has no field "Not a field"`);
+  });
 });
 
 describe("redaction and the worker", () => {
@@ -365,6 +457,9 @@ describe("redaction and the worker", () => {
     expect(await stateOf(id, 1)).toBeUndefined();
     expect((await pendingEvents(id)).map((e) => e.customerId)).toEqual(["2"]);
     expect(await stateOf(id, 2)).toBeDefined();
+    // Nothing to ask Flow (customer 1 had an email): no erasure row, no erase job's worth of work.
+    const erasures = await testPool().query(`SELECT 1 FROM "DestinationErasure" WHERE "destinationId" = $1::bigint`, [id]);
+    expect(erasures.rowCount).toBe(0);
   });
 
   it("the destinations worker runs the Flow pass for the shop's flow destination, and the due run", async () => {

@@ -9,8 +9,6 @@ import {
   readErasures,
   readOutboxBatch,
   readOutboxOf,
-  tryLockDestination,
-  unlockDestination,
 } from "~/data/destinations.server";
 import {
   type FlowEventWrite,
@@ -31,11 +29,11 @@ import {
   writeFlowComparison,
 } from "~/data/flow-triggers.server";
 import { loadMetricsSettings } from "~/data/settings.server";
-import { checkOut, clientTransaction } from "~/db/pg.server";
+import { clientTransaction } from "~/db/pg.server";
 import { type Logger, errorMessage, silentLogger } from "~/lib/log.server";
 import { DestinationRetryableError } from "../adapter";
 import { type AdminGraphqlClient } from "../shopify/definitions.server";
-import { DestinationBusyError } from "../sync.server";
+import { DestinationBusyError, databaseNow, withDestinationLock } from "../sync.server";
 import { type FlowShop, compareFlowCustomer, dueToReorderEvent } from "./compare";
 import { DUE_TO_REORDER } from "./triggers";
 
@@ -87,34 +85,23 @@ interface FlowTriggerReceiveData {
 const BATCH = 500;
 /** Events read per round of sending. */
 const SEND_BATCH = 100;
+/**
+ * Failed sends after which an event is given up on (kept as refused, pruned with them): the
+ * job's backoff and the destinations sweep retry it meanwhile, so a Shopify outage of a few
+ * hours loses nothing, and a failure that never ends cannot pile a shop's events up behind it.
+ */
+export const FLOW_SEND_MAX_ATTEMPTS = 100;
+
+/**
+ * The Admin client's verdict that retrying cannot help (ShopifyAdminError with `retriable`
+ * false: no usable session, 401/403, a query Shopify rejects), read by its flag because
+ * destinations/ may not import integrations/ (docs/architecture.md).
+ */
+function retryingCannotCure(error: unknown): boolean {
+  return typeof error === "object" && error !== null && (error as { retriable?: unknown }).retriable === false;
+}
 
 const emptyResult = (status: FlowPassResult["status"]): FlowPassResult => ({ status, compared: 0, recorded: 0, sent: 0, refused: 0, dropped: 0 });
-
-/** Runs `work` holding the destination's pass lock (the email tools' advisory lock) on a connection of its own. */
-async function withFlowLock<T>(pool: pg.Pool, destinationId: string, work: (client: pg.PoolClient) => Promise<T>): Promise<T> {
-  const client = await checkOut(pool);
-  let releaseError: Error | undefined;
-  try {
-    if (!(await tryLockDestination(client, destinationId))) throw new DestinationBusyError(destinationId);
-    try {
-      return await work(client);
-    } finally {
-      await unlockDestination(client, destinationId).catch((error: unknown) => {
-        releaseError = error instanceof Error ? error : new Error(String(error));
-      });
-    }
-  } finally {
-    client.release(releaseError);
-  }
-}
-
-/** The database's clock at the outbox column's precision (as the sync engine reads its horizon). */
-async function databaseNow(client: pg.PoolClient): Promise<Date> {
-  const result = await client.query<{ now: string }>(
-    `SELECT to_char((clock_timestamp() AT TIME ZONE 'UTC')::timestamp(3), 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') AS now`,
-  );
-  return new Date(result.rows[0]!.now);
-}
 
 interface PassContext {
   client: pg.PoolClient;
@@ -143,7 +130,7 @@ async function compareBatch(ctx: PassContext, customerIds: readonly string[], ou
     events.push(...comparison.events);
   }
   await clientTransaction(client, async () => {
-    ctx.result.recorded += await writeFlowComparison(client, shop, destinationId, states, deletes, events);
+    ctx.result.recorded += (await writeFlowComparison(client, shop, destinationId, states, deletes, events)).inserted;
     await deleteOutboxIfUnchanged(client, destinationId, outbox);
   });
   ctx.result.compared += candidates.length;
@@ -160,7 +147,7 @@ async function compareBatch(ctx: PassContext, customerIds: readonly string[], ou
  * DestinationRetryableError, so the job retries with backoff.
  */
 export async function runFlowPass(deps: FlowDeps, destinationId: string, kind: "changes" | "full" | "erase" | "due", reason: string | null = null): Promise<FlowPassResult> {
-  return withFlowLock(deps.pool, destinationId, async (client) => {
+  return withDestinationLock(deps.pool, destinationId, async (client) => {
     const destination = await readDestination(client, destinationId);
     if (!destination || destination.kind !== "flow") return emptyResult("gone");
     const result = emptyResult("done");
@@ -241,8 +228,10 @@ async function runDueToReorder(client: pg.PoolClient, destinationId: string, sho
     if (ids.length > 0) after = ids[ids.length - 1]!;
     await clientTransaction(client, async () => {
       if (ids.length > 0) {
-        recorded += await writeFlowComparison(client, shop, destinationId, [], [], ids.map((id) => dueToReorderEvent(id, day)));
-        await markDueFired(client, destinationId, ids, day);
+        const { inserted, present } = await writeFlowComparison(client, shop, destinationId, [], [], ids.map((id) => dueToReorderEvent(id, day)));
+        recorded += inserted;
+        // Only customers still present (held by the write): one redacted since the read keeps no state row.
+        await markDueFired(client, destinationId, ids.filter((id) => present.has(id)), day);
       }
       if (ids.length < BATCH) await recordDueRun(client, destinationId, day, recorded);
     });
@@ -254,7 +243,9 @@ async function runDueToReorder(client: pg.PoolClient, destinationId: string, sho
  * Sends the destination's pending events, oldest first, one flowTriggerReceive each (paced by
  * the Admin client's cost bucket). Accepted: deleted. userErrors: Flow refused it (unknown
  * handle, payload invalid or too large): kept with Flow's words and never sent again. A failed
- * request keeps the event (attempts, lastError) and throws, so the job retries with backoff.
+ * request keeps the event (attempts, lastError) and throws, so the job retries with backoff;
+ * one that retrying cannot cure, or the FLOW_SEND_MAX_ATTEMPTS-th failure, is kept as refused
+ * instead (pruned with the refused ones) and the next event goes.
  * An event whose trigger is no longer enabled goes unsent (no workflow would run).
  */
 async function sendPendingEvents(
@@ -282,6 +273,20 @@ async function sendPendingEvents(
       try {
         data = await deps.admin.request<FlowTriggerReceiveData>(shop, FLOW_TRIGGER_RECEIVE, { handle: event.handle, payload: event.payload });
       } catch (error) {
+        // Events go in order and a failure stops the round: one that retrying cannot cure (or
+        // that failed too often) would hold every later event of the shop back for ever.
+        if (retryingCannotCure(error) || event.attempts + 1 >= FLOW_SEND_MAX_ATTEMPTS) {
+          const words = retryingCannotCure(error) ? errorMessage(error) : `gave up after ${FLOW_SEND_MAX_ATTEMPTS} attempts: ${errorMessage(error)}`;
+          await refuseFlowEvent(client, event.id, words);
+          result.refused += 1;
+          logger.error("could not send a Flow trigger event and retrying would not help; kept as refused, not sent again", {
+            shop,
+            handle: event.handle,
+            customerId: event.customerId,
+            error: words,
+          });
+          continue;
+        }
         await noteFlowEventFailure(client, event.id, errorMessage(error));
         logger.error("could not send a Flow trigger event; kept for the next pass", { shop, handle: event.handle, error: errorMessage(error) });
         throw new DestinationRetryableError(`flowTriggerReceive failed for ${shop}: ${errorMessage(error)}`);
