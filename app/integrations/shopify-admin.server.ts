@@ -32,12 +32,18 @@ export interface QueryCost {
   throttleStatus?: ThrottleStatus;
 }
 
-/** Shopify refused the call for good (no session, 401/403, GraphQL errors other than throttling). */
+/**
+ * A call that failed after the client's own retries. `retriable`: it gave up on THROTTLED, 5xx
+ * or the network (sending it later may work). `auth`: the shop refused Tenure itself (no usable
+ * offline session, 401/403): only a new install or approval cures it. A GraphQL-level error is
+ * neither (it may be a one-off INTERNAL_SERVER_ERROR or a query Shopify rejects).
+ */
 export class ShopifyAdminError extends Error {
   constructor(
     message: string,
     readonly shop: string,
     readonly retriable = false,
+    readonly auth = false,
   ) {
     super(message);
     this.name = "ShopifyAdminError";
@@ -119,7 +125,7 @@ export class AdminGraphql {
         try {
           return await unauthenticated.admin(shop);
         } catch (error) {
-          throw new ShopifyAdminError(`no usable offline session for ${shop}: ${describe(error)}`, shop);
+          throw new ShopifyAdminError(`no usable offline session for ${shop}: ${describe(error)}`, shop, false, true);
         }
       },
       { maxWait: 30_000, timeout: 60_000 },
@@ -156,11 +162,11 @@ export class AdminGraphql {
         if (failure.cost) this.remember(shop, failure.cost);
         if (failure.kind === "fatal" || attempt >= this.options.maxRetries) {
           if (failure.kind === "auth") state.context = undefined;
-          throw new ShopifyAdminError(`Admin API call for ${shop} failed: ${failure.message}`, shop, failure.kind !== "fatal" && failure.kind !== "auth");
+          throw new ShopifyAdminError(`Admin API call for ${shop} failed: ${failure.message}`, shop, failure.kind !== "fatal" && failure.kind !== "auth", failure.kind === "auth");
         }
         if (failure.kind === "auth") {
           state.context = undefined; // a fresh session may carry a refreshed token: try once more
-          if (attempt >= 1) throw new ShopifyAdminError(`Admin API refused ${shop}: ${failure.message}`, shop);
+          if (attempt >= 1) throw new ShopifyAdminError(`Admin API refused ${shop}: ${failure.message}`, shop, false, true);
         }
         const backoff = Math.min(30_000, this.options.backoffMs * 2 ** attempt);
         const refill = failure.kind === "throttled" && state.throttle

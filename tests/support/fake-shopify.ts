@@ -14,7 +14,7 @@ import {
 // The metafield and segment rules live in demo/fakes/shopify-rules.ts (the demo's fake answers
 // with them too); their types are exported from here as before.
 export type { FakeMetafield, FakeMetafieldDefinition, FakeSegment, FakeShopData } from "../../demo/fakes/shopify-rules";
-export { segmentQueryProblem } from "../../demo/fakes/shopify-rules";
+export { FakeGraphqlErrors, segmentQueryProblem } from "../../demo/fakes/shopify-rules";
 
 // A fake Shopify Admin API at the HTTP boundary: a node:http server on 127.0.0.1 speaking
 // the real response shapes (bulk operation lifecycle, JSONL results, the `orders`
@@ -77,6 +77,12 @@ export class FakeShopify {
   cutJsonlAfterBytes: number | null = null;
   tokenRefreshes = 0;
   accessToken: string;
+  /**
+   * Answers a call before the fake's own resolvers (direct calls and each line of a bulk
+   * mutation): return the `data` to answer with, throw FakeGraphqlErrors for a top-level error,
+   * or return undefined to let the fake answer (tests inject one-off refusals with it).
+   */
+  answerFirst: ((query: string, variables: Record<string, unknown>, shop: string) => unknown) | null = null;
   /** The next metafieldDefinitionCreate answers with these userErrors (e.g. PINNED_LIMIT_REACHED). */
   definitionUserErrorsNext: { field: string[] | null; message: string; code: string }[] | null = null;
   /** Per shop (the request's Host): metafield definitions, customer metafields, segments. */
@@ -221,6 +227,8 @@ export class FakeShopify {
   }
 
   private resolve(query: string, variables: Record<string, unknown>, shop: string): unknown {
+    const first = this.answerFirst?.(query, variables, shop);
+    if (first !== undefined) return first;
     const bulkMutation = this.bulkMutations.resolve(query, variables, shop);
     if (bulkMutation !== undefined) return bulkMutation;
     const customers = resolveCustomerOperations(this, this.shopData(shop), query, variables);
