@@ -274,7 +274,8 @@ export function compareShopifyCustomer(state: CustomerSyncState, tagging: boolea
     change: {
       profile: {
         customerId: state.customerId,
-        email: state.email?.trim() ?? state.member?.email ?? "",
+        // Shopify finds the customer by id: no email is kept (on the member row or an erasure's).
+        email: "",
         firstName: state.firstName,
         lastName: state.lastName,
         phone: state.phone,

@@ -24,6 +24,8 @@ beforeAll(async () => {
 afterAll(() => fake.close());
 
 const shopRequests = (shop: string, match: string) => fake.requests.filter((r) => r.shop === shop && r.query.includes(match));
+/** The bulk operations started on the shop whose mutation is `mutation` (metafieldsSet, metafieldsDelete). */
+const bulkRuns = (shop: string, mutation: string) => shopRequests(shop, "bulkOperationRunMutation").filter((r) => String(r.variables.mutation).includes(`${mutation}(`));
 
 describe("the write-back's bulk threshold", () => {
   it("writes a full pass of as many customers as the threshold as a bulk operation, then a live change with metafieldsSet", async () => {
@@ -33,7 +35,10 @@ describe("the write-back's bulk threshold", () => {
     await scoreAndMark(shop, ids.map((id) => metricsRow(id, { chanceOfOrder90d: 0.5, predictedClv: 4_000, behaviours: ["vip"] as never })), new Date("2026-12-01T10:00:00Z"));
 
     expect(await runDestinationPass(deps, destinationId, "full", "refit")).toMatchObject({ status: "done", counts: { sent: 8, failed: 0 } });
-    expect(shopRequests(shop, "bulkOperationRunMutation")).toHaveLength(1);
+    expect(bulkRuns(shop, "metafieldsSet")).toHaveLength(1);
+    // The first pass knows nothing held: the keys without a value are deleted, in bulk too.
+    expect(bulkRuns(shop, "metafieldsDelete")).toHaveLength(1);
+    expect(shopRequests(shop, "TenureMetafieldsDelete(")).toEqual([]);
     expect(shopRequests(shop, "TenureMetafieldsSet(")).toEqual([]);
     for (const id of ids) expect(metafieldsInShopify(fake, shop, id), `customer ${id}`).toEqual(await metafieldsOfTenure(shop, destinationId, id));
     expect(await outboxOf(destinationId)).toEqual([]);
@@ -41,7 +46,7 @@ describe("the write-back's bulk threshold", () => {
     // One customer changes: below the threshold, a metafieldsSet call with only what differs.
     await scoreAndMark(shop, [metricsRow(3, { chanceOfOrder90d: 0.25, predictedClv: 4_000, behaviours: ["vip"] as never })], new Date("2026-12-01T10:00:00Z"));
     await runDestinationPass(deps, destinationId, "changes");
-    expect(shopRequests(shop, "bulkOperationRunMutation")).toHaveLength(1);
+    expect(shopRequests(shop, "bulkOperationRunMutation")).toHaveLength(2);
     const live = shopRequests(shop, "TenureMetafieldsSet(").flatMap((r) => r.variables.metafields as { key: string }[]);
     expect(live.map((input) => input.key)).toEqual(["chance_of_ordering_90d"]);
     expect(metafieldsInShopify(fake, shop, 3)).toEqual(await metafieldsOfTenure(shop, destinationId, 3));

@@ -200,7 +200,8 @@ describe("the Shopify write-back under any interleaving of refits, live changes 
       },
     );
     // The faults reached the write-back's own calls: throttled writes and 503s were retried or left for a later pass.
-    const writes = fake.requests.filter((r) => /metafieldsSet\(|metafieldsDelete\(|tags(Add|Remove)\(/.test(r.query));
+    // A push's first call is its look for unfinished bulk operations (mutation-operations.server.ts): faults land there too.
+    const writes = fake.requests.filter((r) => /metafieldsSet\(|metafieldsDelete\(|tags(Add|Remove)\(|TenureMutationOperations/.test(r.query));
     expect(writes.some((r) => r.throttled)).toBe(true);
     expect(writes.some((r) => r.status === 503)).toBe(true);
     expect(writes.some((r) => r.status === 0)).toBe(true);

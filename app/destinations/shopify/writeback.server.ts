@@ -7,8 +7,10 @@ import {
   type MemberOutcome,
   SHOPIFY_DESTINATION_KIND,
 } from "../adapter";
-import { writeMetafieldsInBulk } from "./bulk-metafields.server";
+import { deleteMetafieldsInBulk, DELETES_PER_CALL, packWhole } from "./bulk-metafield-deletes.server";
+import { BulkWriteIncompleteError, type CustomerWriteOutcome, writeMetafieldsInBulk } from "./bulk-metafields.server";
 import { type AdminGraphqlClient } from "./definitions.server";
+import { waitForUnfinishedMutations } from "./mutation-operations.server";
 import { RFM_SEGMENT_VALUES, TENURE_METAFIELD_DEFINITIONS, TENURE_METAFIELD_NAMESPACE, type TenureMetafieldValue } from "./metafields";
 
 // The Shopify metafield write-back (issue 15, part 1) as one more destination of the outbox
@@ -25,7 +27,15 @@ import { RFM_SEGMENT_VALUES, TENURE_METAFIELD_DEFINITIONS, TENURE_METAFIELD_NAME
 //   `field`) are refused with Shopify's message and the others sent again.
 // - From BULK_THRESHOLD customers with values to set in one push (a refit's full pass, or a
 //   backlog after an outage), the values go through one bulk mutation instead
-//   (writeMetafieldsInBulk): it does not draw on the cost bucket the live path shares.
+//   (writeMetafieldsInBulk): it does not draw on the cost bucket the live path shares. What a
+//   bulk write leaves pending (BulkWriteIncompleteError) goes live; what it settled stays.
+//   Deletions likewise from BULK_THRESHOLD customers (bulk-metafield-deletes.server.ts: the
+//   first full pass deletes every key without a value).
+// - Before live metafield writes and before an erasure, the push waits for any unfinished
+//   bulk mutation operation of the shop (one query; mutation-operations.server.ts): an older
+//   operation abandoned by a restarted worker would otherwise land after the newer values.
+// - metafieldsDelete userErrors: each customer of the call is sent alone; only the one Shopify
+//   refuses is refused. An erasure Shopify refuses is not confirmed: its rows stay.
 // - Tags: tenure-<RFM segment key> added and removed on transitions only (tagsAdd/tagsRemove),
 //   never a tag Tenure does not own.
 //
@@ -101,17 +111,19 @@ export interface ShopifyWritebackOptions {
 export const customerGid = (customerId: string): string => `gid://shopify/Customer/${customerId}`;
 
 /**
- * The engine's errors of a failed Admin API call: a refusal retrying cannot cure (401/403, the
- * shop uninstalled or its session gone, a query Shopify rejects) pauses the destination with a
- * notice; anything else (THROTTLED, 5xx or network errors still failing after the client's own
- * retries) keeps the changes for a later pass. The client's ShopifyAdminError is recognised by
- * its `retriable` flag: destinations/ may not import integrations/ (docs/architecture.md).
+ * The engine's errors of a failed Admin API call: Shopify refusing Tenure itself (401/403, the
+ * shop uninstalled or its offline session gone) pauses the destination with a notice; anything
+ * else (THROTTLED, 5xx or network errors still failing after the client's own retries, a
+ * GraphQL-level error such as a one-off INTERNAL_SERVER_ERROR) keeps the changes for a later
+ * pass: pausing on those would stop the write-back until the next install or worker start.
+ * The client's ShopifyAdminError is recognised by its `auth` flag: destinations/ may not import
+ * integrations/ (docs/architecture.md).
  */
 export function writebackError(error: unknown): Error {
   if (error instanceof DestinationAuthError || error instanceof DestinationRetryableError) return error;
   const message = error instanceof Error ? error.message : String(error);
-  const retriable = error !== null && typeof error === "object" && "retriable" in error ? (error as { retriable: unknown }).retriable : undefined;
-  if (retriable === false) {
+  const auth = error !== null && typeof error === "object" && "auth" in error && (error as { auth: unknown }).auth === true;
+  if (auth) {
     return new DestinationAuthError(
       `Shopify refused Tenure's write-back of customer metafields (${message}). It is paused and no change is lost: it resumes when Tenure is installed again or restarts.`,
       "setup",
@@ -134,6 +146,11 @@ interface CustomerSet {
   values: TenureMetafieldValue[];
 }
 
+interface Deletion {
+  customerId: string;
+  keys: readonly string[];
+}
+
 /** The values that differ from what Shopify holds (every value when that is unknown). */
 function valuesToSet(change: MemberChange): TenureMetafieldValue[] {
   const { wanted, held } = change.metafields!;
@@ -149,28 +166,7 @@ function keysToDelete(change: MemberChange): string[] {
 }
 
 /** Greedy packing in order: as many whole customers as fit in METAFIELDS_PER_CALL. */
-function packCustomers(sets: readonly CustomerSet[]): CustomerSet[][] {
-  const packs: CustomerSet[][] = [];
-  let current: CustomerSet[] = [];
-  let size = 0;
-  for (const set of sets) {
-    if (size + set.values.length > METAFIELDS_PER_CALL && current.length > 0) {
-      packs.push(current);
-      current = [];
-      size = 0;
-    }
-    current.push(set);
-    size += set.values.length;
-  }
-  if (current.length > 0) packs.push(current);
-  return packs;
-}
-
-function chunk<T>(items: readonly T[], size: number): T[][] {
-  const chunks: T[][] = [];
-  for (let i = 0; i < items.length; i += size) chunks.push(items.slice(i, i + size));
-  return chunks;
-}
+const packCustomers = (sets: readonly CustomerSet[]): CustomerSet[][] => packWhole(sets, (set) => set.values.length, METAFIELDS_PER_CALL);
 
 /** The Shopify write-back adapter of one shop. */
 export function shopifyWritebackAdapter(admin: AdminGraphqlClient, shop: string, options: ShopifyWritebackOptions = {}): DestinationAdapter {
@@ -231,8 +227,15 @@ export function shopifyWritebackAdapter(admin: AdminGraphqlClient, shop: string,
     }
   };
 
+  /**
+   * The bulk path. An incomplete write (some lines never ran or kept failing: a line Shopify
+   * cannot run, an operation failing again and again) keeps what it settled, and the customers
+   * still pending go through the live path, whose calls pin a refusal on its customer: no
+   * change is lost, and one bad customer neither redoes the batch nor blocks a full pass.
+   */
   const setBulk = async (sets: readonly CustomerSet[], refusals: Map<string, string>): Promise<void> => {
-    let outcomes;
+    let outcomes: CustomerWriteOutcome[];
+    let pending: string[] = [];
     try {
       outcomes = await writeMetafieldsInBulk(
         admin,
@@ -241,27 +244,62 @@ export function shopifyWritebackAdapter(admin: AdminGraphqlClient, shop: string,
         { namespace: TENURE_METAFIELD_NAMESPACE, ...(options.bulkPollIntervalMs === undefined ? {} : { pollIntervalMs: options.bulkPollIntervalMs }) },
       );
     } catch (error) {
-      throw writebackError(error);
+      if (!(error instanceof BulkWriteIncompleteError)) throw writebackError(error);
+      outcomes = error.outcomes;
+      pending = error.pending;
     }
     for (const outcome of outcomes) if (!outcome.ok) refusals.set(outcome.customerId, outcome.reason);
+    if (pending.length > 0) {
+      const waiting = new Set(pending);
+      await setLive(sets.filter((set) => waiting.has(set.customerId)), refusals);
+    }
+  };
+
+  /** One metafieldsDelete call of whole customers: Shopify's userErrors, none when done. */
+  const deletePack = async (pack: readonly Deletion[]): Promise<UserError[]> => {
+    const data = await call<{ metafieldsDelete: { userErrors: UserError[] } }>(METAFIELDS_DELETE, {
+      metafields: pack.flatMap(({ customerId, keys }) => keys.map((key) => ({ ownerId: customerGid(customerId), namespace: TENURE_METAFIELD_NAMESPACE, key }))),
+    });
+    return data.metafieldsDelete.userErrors;
   };
 
   /**
-   * metafieldsDelete, 25 identifiers per call (the limit metafieldsSet has; metafieldsDelete
-   * documents none). A metafield that is not there comes back null, not as an error. Returns
-   * the customers of a call Shopify refused, with its reason.
+   * metafieldsDelete, whole customers per call, at most 25 identifiers (the limit metafieldsSet
+   * has; metafieldsDelete documents none). A metafield that is not there comes back null, not
+   * as an error. On userErrors (their field points at an identifier, not at a customer) each
+   * customer of the call is sent alone, so only the one Shopify refuses is refused. From the
+   * bulk threshold of customers, one bulk operation instead (bulk-metafield-deletes.server.ts);
+   * what it could not confirm goes live. Returns the customers refused, with Shopify's reason.
    */
-  const deleteMetafields = async (targets: readonly { customerId: string; keys: readonly string[] }[]): Promise<Map<string, string>> => {
+  const deleteMetafields = async (targets: readonly Deletion[]): Promise<Map<string, string>> => {
     const refused = new Map<string, string>();
-    const identifiers = targets.flatMap((target) => target.keys.map((key) => ({ customerId: target.customerId, key })));
-    for (const part of chunk(identifiers, METAFIELDS_PER_CALL)) {
-      const data = await call<{ metafieldsDelete: { userErrors: UserError[] } }>(METAFIELDS_DELETE, {
-        metafields: part.map(({ customerId, key }) => ({ ownerId: customerGid(customerId), namespace: TENURE_METAFIELD_NAMESPACE, key })),
-      });
-      const errors = data.metafieldsDelete.userErrors;
-      if (errors.length > 0) for (const { customerId } of part) refused.set(customerId, `Shopify refused to delete the metafields: ${sentence(errors)}.`);
+    let live = targets.filter((target) => target.keys.length > 0);
+    if (live.length >= bulkThreshold) {
+      try {
+        live = await deleteMetafieldsInBulk(admin, shop, live, options.bulkPollIntervalMs === undefined ? {} : { pollIntervalMs: options.bulkPollIntervalMs });
+      } catch (error) {
+        throw writebackError(error);
+      }
+    }
+    for (const pack of packWhole(live, (target) => target.keys.length, DELETES_PER_CALL)) {
+      const errors = await deletePack(pack);
+      if (errors.length === 0) continue;
+      for (const single of pack.length === 1 ? [] : pack) {
+        const alone = await deletePack([single]);
+        if (alone.length > 0) refused.set(single.customerId, `Shopify refused to delete the metafields: ${sentence(alone)}.`);
+      }
+      if (pack.length === 1) refused.set(pack[0]!.customerId, `Shopify refused to delete the metafields: ${sentence(errors)}.`);
     }
     return refused;
+  };
+
+  /** Before live metafield writes: no older bulk operation of the shop may land after them (mutation-operations.server.ts). */
+  const waitForBulkOperations = async (): Promise<void> => {
+    try {
+      await waitForUnfinishedMutations(admin, shop, options.bulkPollIntervalMs === undefined ? {} : { pollMs: options.bulkPollIntervalMs });
+    } catch (error) {
+      throw writebackError(error);
+    }
   };
 
   /** tagsAdd / tagsRemove on one customer: null when done, else Shopify's reason. */
@@ -279,7 +317,11 @@ export function shopifyWritebackAdapter(admin: AdminGraphqlClient, shop: string,
     async push(changes) {
       const refusals = new Map<string, string>();
       const sets = changes.filter((c) => c.metafields).map((c) => ({ customerId: c.profile.customerId, values: valuesToSet(c) })).filter((s) => s.values.length > 0);
-      if (sets.length >= bulkThreshold) await setBulk(sets, refusals);
+      const bulk = sets.length >= bulkThreshold;
+      // The bulk path waits for older operations itself (bulk-mutation.server.ts); live writes
+      // wait here, once per push: an older operation landing after them would win.
+      if (!bulk && changes.some((c) => c.metafields)) await waitForBulkOperations();
+      if (bulk) await setBulk(sets, refusals);
       else await setLive(sets, refusals);
 
       const written = changes.filter((c) => !refusals.has(c.profile.customerId));
@@ -299,10 +341,19 @@ export function shopifyWritebackAdapter(admin: AdminGraphqlClient, shop: string,
     },
     async erase(people: readonly ErasureTarget[]) {
       const ids = people.map((person) => person.customerId).filter((id): id is string => typeof id === "string" && id !== "");
-      // A customer Shopify no longer has (redacted there too) has nothing left to delete: a
-      // refusal of either call is taken as done (retrying cannot change it).
-      await deleteMetafields(ids.map((customerId) => ({ customerId, keys: ALL_KEYS })));
+      if (ids.length === 0) return;
+      // An older bulk operation landing after the deletion would put the metafields back.
+      await waitForBulkOperations();
+      const refused = await deleteMetafields(ids.map((customerId) => ({ customerId, keys: ALL_KEYS })));
+      // A customer Shopify no longer has has no tags left: a tagsRemove refusal is taken as done.
       for (const id of ids) await changeTags("tagsRemove", id, TENURE_TAGS);
+      // A metafield already gone is no error (metafieldsDelete answers null for it); a refusal
+      // is: the erasure is not confirmed, its rows stay and the pass is retried.
+      if (refused.size > 0) {
+        throw new DestinationRetryableError(
+          `Shopify did not confirm the erasure of ${refused.size} customer(s)' metafields: ${[...refused].map(([id, reason]) => `customer ${id}: ${reason}`).join(" ")}`,
+        );
+      }
     },
   };
 }

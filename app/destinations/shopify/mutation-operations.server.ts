@@ -1,0 +1,47 @@
+import { DestinationRetryableError } from "../adapter";
+import { type AdminGraphqlClient } from "./definitions.server";
+
+// Waiting for the shop's unfinished bulk mutation operations before a live write (issue 15,
+// review of the write-back). A bulk operation keeps running in Shopify after Tenure stops
+// polling it (polls given up, a worker restart): if it holds older values of a customer and
+// lands after a live write of newer ones, Shopify keeps the older ones and nothing corrects
+// them (the member row's hash already matches). So the live path and an erasure first wait
+// until no mutation operation of the shop is unfinished: one query when there is none.
+//
+// Unfinished is every status but the ended ones (COMPLETED, FAILED, CANCELED, EXPIRED):
+// `status:running` alone would miss CREATED and CANCELING (BulkOperationStatus:
+// https://shopify.dev/docs/api/admin-graphql/latest/enums/BulkOperationStatus). The newest
+// first (sortKey CREATED_AT, reverse), 10 of them: 2026-10 runs at most five at once.
+// Query: https://shopify.dev/docs/api/admin-graphql/latest/queries/bulkOperations.
+// bulk-mutation.server.ts has its own copy (filtered by status:running) for the bulk path.
+
+export const UNFINISHED_MUTATION_OPERATIONS = `#graphql
+  query TenureMutationOperations {
+    bulkOperations(first: 10, sortKey: CREATED_AT, reverse: true, query: "operation_type:mutation") { nodes { id status } }
+  }`;
+
+const ENDED = new Set(["COMPLETED", "FAILED", "CANCELED", "EXPIRED"]);
+
+export interface WaitForMutationsOptions {
+  /** Between looks while one is unfinished (default 2 s). */
+  pollMs?: number;
+  /** How long to wait at most before giving up as retryable (default 15 min): the caller keeps its changes. */
+  maxWaitMs?: number;
+}
+
+/** Resolves once no bulk mutation operation of the shop is unfinished; returns how many looks it took. */
+export async function waitForUnfinishedMutations(admin: AdminGraphqlClient, shop: string, options: WaitForMutationsOptions = {}): Promise<number> {
+  const pollMs = options.pollMs ?? 2_000;
+  const deadline = Date.now() + (options.maxWaitMs ?? 15 * 60_000);
+  for (let looks = 1; ; looks += 1) {
+    const answer = await admin.request<{ bulkOperations: { nodes: { id: string; status: string }[] } }>(shop, UNFINISHED_MUTATION_OPERATIONS);
+    const unfinished = answer.bulkOperations.nodes.filter((operation) => !ENDED.has(operation.status));
+    if (unfinished.length === 0) return looks;
+    if (Date.now() >= deadline) {
+      throw new DestinationRetryableError(
+        `bulk mutation ${unfinished.map((operation) => `${operation.id} (${operation.status})`).join(", ")} still unfinished on ${shop}: live metafield writes wait for it, so it cannot overwrite newer values`,
+      );
+    }
+    await new Promise<void>((resolve) => setTimeout(resolve, pollMs));
+  }
+}
