@@ -518,18 +518,8 @@ export async function countFullCandidates(db: Queryable, shop: string, destinati
   return Number(result.rows[0]?.n ?? 0);
 }
 
-/** One customer as the engine compares them: Shopify's profile, consent, metrics, and what the destination holds. */
-export interface CustomerSyncState {
-  customerId: string;
-  email: string | null;
-  firstName: string | null;
-  lastName: string | null;
-  phone: string | null;
-  emailConsentState: string | null;
-  /** A metrics row exists. */
-  scored: boolean;
-  /** Email present, consent as the destination's scope asks, and scored. */
-  sendable: boolean;
+/** A metrics row's figures as the destinations read them (minor units as decimal text); all null without a row. */
+export interface MetricsFigures {
   segment: string | null;
   behaviours: string[];
   netSpentMinor: string | null;
@@ -540,6 +530,26 @@ export interface CustomerSyncState {
   pAlive: number | null;
   /** YYYY-MM-DD (the shop's day). */
   expectedNextOrderDay: string | null;
+}
+
+/** MetricsFigures' columns of "CustomerMetrics" AS m: one list for every destination's read. */
+export const METRICS_FIGURE_COLUMNS = `m.segment, COALESCE(m.behaviours, '{}') AS behaviours, m."netSpentMinor"::text AS "netSpentMinor",
+            m."predictedClvMinor"::text AS "predictedClvMinor", m."expectedPurchases365d",
+            m."expectedOrderValueMinor"::text AS "expectedOrderValueMinor", m."chanceOfOrder90d", m."pAlive",
+            to_char(m."expectedNextOrderDay", 'YYYY-MM-DD') AS "expectedNextOrderDay"`;
+
+/** One customer as the engine compares them: Shopify's profile, consent, metrics, and what the destination holds. */
+export interface CustomerSyncState extends MetricsFigures {
+  customerId: string;
+  email: string | null;
+  firstName: string | null;
+  lastName: string | null;
+  phone: string | null;
+  emailConsentState: string | null;
+  /** A metrics row exists. */
+  scored: boolean;
+  /** Email present, consent as the destination's scope asks, and scored. */
+  sendable: boolean;
   /** When the metrics row was computed, ISO 8601 UTC to the second (the last_scored metafield); null: no row. */
   scoredAt?: string | null;
   member: {
@@ -577,10 +587,7 @@ export async function readCustomerSyncStates(
             m."customerId" IS NOT NULL AS scored,
             (c.email IS NOT NULL AND btrim(c.email) <> '' AND m."customerId" IS NOT NULL
              AND ($4 = 'all' OR c."emailConsentState" = 'SUBSCRIBED')) AS sendable,
-            m.segment, COALESCE(m.behaviours, '{}') AS behaviours, m."netSpentMinor"::text AS "netSpentMinor",
-            m."predictedClvMinor"::text AS "predictedClvMinor", m."expectedPurchases365d",
-            m."expectedOrderValueMinor"::text AS "expectedOrderValueMinor", m."chanceOfOrder90d", m."pAlive",
-            to_char(m."expectedNextOrderDay", 'YYYY-MM-DD') AS "expectedNextOrderDay", to_char(m."computedAt", 'YYYY-MM-DD"T"HH24:MI:SS"Z"') AS "scoredAt",
+            ${METRICS_FIGURE_COLUMNS}, to_char(m."computedAt", 'YYYY-MM-DD"T"HH24:MI:SS"Z"') AS "scoredAt",
             dm.email AS member_email, dm."remoteProfileId" AS member_remote_id, dm.segments AS member_segments, dm."syncedHash" AS member_hash,
             dm."heldValues" AS member_values
      FROM unnest($3::bigint[]) AS ids(id)

@@ -1,3 +1,4 @@
+import { METRICS_FIGURE_COLUMNS, type MetricsFigures } from "~/data/destinations.server";
 import { type Queryable, type RawTx } from "~/db/pg.server";
 
 // The FlowTriggerLifecycle table: per shop and Flow trigger handle, whether the shop has an
@@ -97,34 +98,18 @@ export async function readFlowFullBatch(db: Queryable, shop: string, afterCustom
 /** One customer as a Flow pass compares them: their metrics (null: none) and what Flow was last told (null: nothing yet). */
 export interface FlowCandidate {
   customerId: string;
-  metrics: {
-    segment: string | null;
-    behaviours: string[];
-    netSpentMinor: string | null;
-    predictedClvMinor: string | null;
-    expectedPurchases365d: number | null;
-    expectedOrderValueMinor: string | null;
-    chanceOfOrder90d: number | null;
-    pAlive: number | null;
-    expectedNextOrderDay: string | null;
-    /** The row's write time, as stored (text, microseconds): part of each event's dedupe key. */
-    computedAt: string;
-  } | null;
+  metrics:
+    | (MetricsFigures & {
+        /** The row's write time, as stored (text, microseconds): part of each event's dedupe key. */
+        computedAt: string;
+      })
+    | null;
   state: { segment: string | null; atRisk: boolean } | null;
 }
 
-interface CandidateRow {
+interface CandidateRow extends MetricsFigures {
   customerId: string;
   scored: boolean;
-  segment: string | null;
-  behaviours: string[];
-  netSpentMinor: string | null;
-  predictedClvMinor: string | null;
-  expectedPurchases365d: number | null;
-  expectedOrderValueMinor: string | null;
-  chanceOfOrder90d: number | null;
-  pAlive: number | null;
-  expectedNextOrderDay: string | null;
   computedAt: string | null;
   hasState: boolean;
   stateSegment: string | null;
@@ -135,10 +120,7 @@ interface CandidateRow {
 export async function readFlowCandidates(db: Queryable, shop: string, destinationId: string, customerIds: readonly string[]): Promise<FlowCandidate[]> {
   if (customerIds.length === 0) return [];
   const result = await db.query<CandidateRow>(
-    `SELECT ids.id::text AS "customerId", m."customerId" IS NOT NULL AS scored, m.segment, COALESCE(m.behaviours, '{}') AS behaviours,
-            m."netSpentMinor"::text AS "netSpentMinor", m."predictedClvMinor"::text AS "predictedClvMinor", m."expectedPurchases365d",
-            m."expectedOrderValueMinor"::text AS "expectedOrderValueMinor", m."chanceOfOrder90d", m."pAlive",
-            to_char(m."expectedNextOrderDay", 'YYYY-MM-DD') AS "expectedNextOrderDay", m."computedAt"::text AS "computedAt",
+    `SELECT ids.id::text AS "customerId", m."customerId" IS NOT NULL AS scored, ${METRICS_FIGURE_COLUMNS}, m."computedAt"::text AS "computedAt",
             s."customerId" IS NOT NULL AS "hasState", s.segment AS "stateSegment", s."atRisk" AS "stateAtRisk"
      FROM unnest($3::bigint[]) AS ids(id)
      LEFT JOIN LATERAL (SELECT * FROM "CustomerMetrics" AS m WHERE m.shop = $1 AND m."customerId" = ids.id LIMIT 1) AS m ON true
@@ -146,23 +128,10 @@ export async function readFlowCandidates(db: Queryable, shop: string, destinatio
      ORDER BY ids.id`,
     [shop, destinationId, customerIds],
   );
-  return result.rows.map((row) => ({
-    customerId: row.customerId,
-    metrics: row.scored
-      ? {
-          segment: row.segment,
-          behaviours: row.behaviours,
-          netSpentMinor: row.netSpentMinor,
-          predictedClvMinor: row.predictedClvMinor,
-          expectedPurchases365d: row.expectedPurchases365d,
-          expectedOrderValueMinor: row.expectedOrderValueMinor,
-          chanceOfOrder90d: row.chanceOfOrder90d,
-          pAlive: row.pAlive,
-          expectedNextOrderDay: row.expectedNextOrderDay,
-          computedAt: row.computedAt ?? "",
-        }
-      : null,
-    state: row.hasState ? { segment: row.stateSegment, atRisk: row.stateAtRisk === true } : null,
+  return result.rows.map(({ customerId, scored, computedAt, hasState, stateSegment, stateAtRisk, ...figures }) => ({
+    customerId,
+    metrics: scored ? { ...figures, computedAt: computedAt ?? "" } : null,
+    state: hasState ? { segment: stateSegment, atRisk: stateAtRisk === true } : null,
   }));
 }
 

@@ -1,3 +1,4 @@
+import { type MetricsFigures } from "~/data/destinations.server";
 import { isAtRisk } from "~/analytics/churn-risk";
 import { type ProfileShop, predictedValue12m, roundedFraction } from "~/display/profile-properties";
 import { segmentName } from "~/display/segment-names";
@@ -25,16 +26,7 @@ export const FLOW_PAYLOAD_MAX_BYTES = 50_000;
 export type FlowPayload = Record<string, string | number>;
 
 /** The customer's figures a comparison reads (a metrics row's columns, minor units as decimal text). */
-export interface FlowFigures {
-  segment: string | null;
-  behaviours: readonly string[];
-  netSpentMinor: string | null;
-  predictedClvMinor: string | null;
-  expectedPurchases365d: number | null;
-  expectedOrderValueMinor: string | null;
-  chanceOfOrder90d: number | null;
-  pAlive: number | null;
-  expectedNextOrderDay: string | null;
+export interface FlowFigures extends MetricsFigures {
   /** The metrics row's write time as stored: each event's dedupe key names the row it came from. */
   computedAt: string;
 }
