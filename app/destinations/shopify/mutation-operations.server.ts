@@ -10,14 +10,17 @@ import { type AdminGraphqlClient } from "./definitions.server";
 //
 // Unfinished is every status but the ended ones (COMPLETED, FAILED, CANCELED, EXPIRED):
 // `status:running` alone would miss CREATED and CANCELING (BulkOperationStatus:
-// https://shopify.dev/docs/api/admin-graphql/latest/enums/BulkOperationStatus). The newest
-// first (sortKey CREATED_AT, reverse), 10 of them: 2026-10 runs at most five at once.
-// Query: https://shopify.dev/docs/api/admin-graphql/latest/queries/bulkOperations.
+// https://shopify.dev/docs/api/admin-graphql/latest/enums/BulkOperationStatus). The search
+// asks for those three statuses (so the list's order does not matter: the reference says
+// newest first by default, the changelog's example adds reverse: true) and the answer is
+// filtered by status in code as well; 10 is plenty, 2026-10 runs at most five at once.
+// Query: https://shopify.dev/docs/api/admin-graphql/latest/queries/bulkOperations,
+// https://shopify.dev/changelog/posts/new-queries-for-bulk-operations.
 // bulk-mutation.server.ts has its own copy (filtered by status:running) for the bulk path.
 
 export const UNFINISHED_MUTATION_OPERATIONS = `#graphql
   query TenureMutationOperations {
-    bulkOperations(first: 10, sortKey: CREATED_AT, reverse: true, query: "operation_type:mutation") { nodes { id status } }
+    bulkOperations(first: 10, query: "operation_type:mutation AND (status:created OR status:running OR status:canceling)") { nodes { id status } }
   }`;
 
 const ENDED = new Set(["COMPLETED", "FAILED", "CANCELED", "EXPIRED"]);
