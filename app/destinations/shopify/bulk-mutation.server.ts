@@ -15,7 +15,9 @@ import { type AdminGraphqlClient } from "./definitions.server";
 //  - https://shopify.dev/changelog/posts/faster-bulk-operations: files up to 100 MB (20 MB
 //    before), up to five bulk operations per shop at a time (2026-01 and later).
 //  - https://shopify.dev/docs/api/admin-graphql/latest/enums/BulkMutationErrorCode and
-//    .../queries/bulkOperations (filter `operation_type:mutation status:running`).
+//    .../queries/bulkOperations: every unfinished status is asked for (created, running,
+//    canceling; status:running alone misses the other two, as mutation-operations.server.ts
+//    found), and ended ones are filtered out in code too.
 //
 // One running per shop, from Tenure (issue 15), although 2026-10 allows five: operations of a
 // shop are serialised in this process, and before each one any mutation operation still
@@ -98,7 +100,7 @@ const POLL_OPERATION = `#graphql
 
 const RUNNING_MUTATIONS = `#graphql
   query TenureRunningBulkMutations {
-    bulkOperations(first: 10, query: "operation_type:mutation status:running") { nodes { ${OPERATION_FIELDS} } }
+    bulkOperations(first: 10, query: "operation_type:mutation AND (status:created OR status:running OR status:canceling)") { nodes { ${OPERATION_FIELDS} } }
   }`;
 
 const FIRST_POLL_MS = 250;
