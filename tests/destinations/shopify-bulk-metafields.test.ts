@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { DestinationRetryableError } from "~/destinations/adapter";
+import { DestinationAuthError, DestinationRetryableError } from "~/destinations/adapter";
 import {
   BULK_METAFIELDS_SET, BulkWriteIncompleteError, type BulkWriteOptions, type CustomerMetafieldWrite, writeMetafieldsInBulk,
 } from "~/destinations/shopify/bulk-metafields.server";
@@ -191,6 +191,15 @@ describe("writeMetafieldsInBulk", () => {
     expect(failedCalls).toEqual(["TenureStagedUpload", "TenureBulkMutation", "TenureBulkMutationPoll", "TenureBulkMutationPoll"]);
     expect(fake.bulkMutations.uploads.filter((u) => u.status >= 500)).toHaveLength(2);
     expect(operationsOf(shop)).toHaveLength(1);
+  });
+
+  it("an operation Shopify ends with ACCESS_DENIED is a setup problem in the merchant's words (no API key to paste), not a retry", async () => {
+    const shop = await shopWithDefinitions();
+    fake.bulkMutations.failNextOperation = { afterLines: 0, errorCode: "ACCESS_DENIED" };
+    const error = await writeMetafieldsInBulk(admin, shop, customers(3), FAST).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(DestinationAuthError);
+    expect((error as DestinationAuthError).kind).toBe("setup");
+    expect((error as Error).message).toMatch(/ACCESS_DENIED.*write_customers/);
   });
 
   it("sends again only the lines an operation that FAILED midway did not run (partialDataUrl)", async () => {

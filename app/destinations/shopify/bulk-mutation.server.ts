@@ -1,5 +1,6 @@
 import { DestinationAuthError, DestinationRetryableError } from "../adapter";
 import { type AdminGraphqlClient } from "./definitions.server";
+import { ENDED_OPERATION_STATUSES, UNFINISHED_MUTATION_OPERATIONS } from "./mutation-operations.server";
 
 // One Shopify bulk mutation operation, end to end (issue 15): the JSONL of variables goes up
 // as a staged upload, bulkOperationRunMutation runs the mutation once per line, the operation
@@ -98,13 +99,8 @@ const POLL_OPERATION = `#graphql
     bulkOperation(id: $id) { ${OPERATION_FIELDS} }
   }`;
 
-const RUNNING_MUTATIONS = `#graphql
-  query TenureRunningBulkMutations {
-    bulkOperations(first: 10, query: "operation_type:mutation AND (status:created OR status:running OR status:canceling)") { nodes { ${OPERATION_FIELDS} } }
-  }`;
 
 const FIRST_POLL_MS = 250;
-const ENDED = new Set(["COMPLETED", "FAILED", "CANCELED", "EXPIRED"]);
 /** Waiting out another operation: how many times Shopify may say "in progress" before we give up (about an hour at the default poll). */
 const MAX_BUSY_ANSWERS = 1_800;
 
@@ -159,7 +155,8 @@ export async function runBulkMutation(
   const stagedPath = await stageFile(admin, shop, file, options);
   const ended = await oneAtATimePerShop(shop, () => runStaged(admin, shop, mutation, file, stagedPath, options));
   if (ended.errorCode === "ACCESS_DENIED") {
-    throw new DestinationAuthError(`Shopify denied Tenure's bulk write on ${shop} (ACCESS_DENIED): reinstall or approve the app's write_customers access.`);
+    // "setup": the merchant reads this sentence as it is; there is no API key to paste (pauseNotice).
+    throw new DestinationAuthError(`Shopify denied Tenure's bulk write on ${shop} (ACCESS_DENIED): reinstall or approve the app's write_customers access.`, "setup");
   }
   const resultUrl = ended.status === "COMPLETED" ? ended.url : ended.partialDataUrl;
   const results = resultUrl ? await downloadResults(resultUrl, options) : new Map<number, BulkLineResult>();
@@ -220,9 +217,9 @@ async function waitForRunningMutations(admin: AdminGraphqlClient, shop: string, 
   let waited = false;
   for (;;) {
     const answer = await call(shop, "bulkOperations", () =>
-      admin.request<{ bulkOperations: { nodes: OperationView[] } }>(shop, RUNNING_MUTATIONS),
+      admin.request<{ bulkOperations: { nodes: { id: string; status: string }[] } }>(shop, UNFINISHED_MUTATION_OPERATIONS),
     );
-    const running = answer.bulkOperations.nodes.filter((operation) => !ENDED.has(operation.status));
+    const running = answer.bulkOperations.nodes.filter((operation) => !ENDED_OPERATION_STATUSES.has(operation.status));
     if (running.length === 0) return waited;
     waited = true;
     await sleep(pollMs);
@@ -304,7 +301,7 @@ async function pollUntilEnded(admin: AdminGraphqlClient, shop: string, id: strin
       continue;
     }
     if (!operation) throw new DestinationRetryableError(`bulk operation ${id} is unknown to Shopify on ${shop}`);
-    if (ENDED.has(operation.status)) return operation;
+    if (ENDED_OPERATION_STATUSES.has(operation.status)) return operation;
     await sleep(nextWait());
   }
 }
