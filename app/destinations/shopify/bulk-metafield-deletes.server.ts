@@ -1,6 +1,6 @@
 import { type BulkMutationOptions, runBulkMutation } from "./bulk-mutation.server";
 import { type AdminGraphqlClient } from "./definitions.server";
-import { TENURE_METAFIELD_NAMESPACE } from "./metafields";
+import { TENURE_METAFIELD_NAMESPACE, customerGid } from "./metafields";
 
 // Deleting many customers' metafields through one bulk mutation (issue 15, review of the
 // write-back): the first full pass (nothing known to be held: a first install or a reinstall)
@@ -66,7 +66,7 @@ export async function deleteMetafieldsInBulk(
     shop,
     BULK_METAFIELDS_DELETE,
     lines.map((line) =>
-      JSON.stringify({ metafields: line.flatMap((target) => target.keys.map((key) => ({ ownerId: `gid://shopify/Customer/${target.customerId}`, namespace, key }))) }),
+      JSON.stringify({ metafields: line.flatMap((target) => target.keys.map((key) => ({ ownerId: customerGid(target.customerId), namespace, key }))) }),
     ),
     options.pollIntervalMs === undefined ? {} : { pollIntervalMs: options.pollIntervalMs },
   );

@@ -1,7 +1,7 @@
 import { DestinationRetryableError } from "../adapter";
 import { type BulkLineResult, type BulkMutationOptions, runBulkMutation } from "./bulk-mutation.server";
 import { type AdminGraphqlClient } from "./definitions.server";
-import { TENURE_METAFIELD_NAMESPACE, type TenureMetafieldValue } from "./metafields";
+import { METAFIELDS_PER_CALL, type MetafieldsSetUserError, TENURE_METAFIELD_NAMESPACE, type TenureMetafieldValue, customerGid, metafieldInputIndex } from "./metafields";
 
 // The bulk-mutation path of the metafield write-back (issue 15, part 1): after a refit
 // rewrites every customer, large batches go to Shopify as bulk operations (a staged upload of
@@ -67,20 +67,11 @@ export class BulkWriteIncompleteError extends DestinationRetryableError {
   }
 }
 
-/** Shopify's limit of metafields per metafieldsSet call. */
-export const METAFIELDS_PER_CALL = 25;
 export const DEFAULT_MAX_FILE_BYTES = 100_000_000;
 
 export const BULK_METAFIELDS_SET = `mutation TenureBulkMetafieldsSet($metafields: [MetafieldsSetInput!]!) {
   metafieldsSet(metafields: $metafields) { userErrors { field message code elementIndex } }
 }`;
-
-interface MetafieldsSetUserError {
-  field?: string[] | null;
-  message: string;
-  code?: string | null;
-  elementIndex?: number | null;
-}
 
 interface Pending {
   write: CustomerMetafieldWrite;
@@ -106,13 +97,6 @@ function checkWrites(writes: readonly CustomerMetafieldWrite[]): void {
       throw new TypeError(`writeMetafieldsInBulk: customer ${write.customerId} has ${write.set.length} values; one metafieldsSet call takes at most ${METAFIELDS_PER_CALL}`);
     }
   }
-}
-
-/** The index of the metafield a userError points at: elementIndex, else the number in its field path (["metafields", "3", "value"]). */
-function metafieldIndex(error: MetafieldsSetUserError): number | null {
-  if (typeof error.elementIndex === "number") return error.elementIndex;
-  const position = error.field?.[0] === "metafields" ? Number(error.field[1]) : Number.NaN;
-  return Number.isInteger(position) ? position : null;
 }
 
 /**
@@ -148,7 +132,7 @@ export async function writeMetafieldsInBulk(
 
   const lineText = (customers: readonly Pending[]) => {
     const metafields = customers.flatMap(({ write }) =>
-      write.set.map((value) => ({ ownerId: `gid://shopify/Customer/${write.customerId}`, namespace, key: value.key, type: value.type, value: value.value })),
+      write.set.map((value) => ({ ownerId: customerGid(write.customerId), namespace, key: value.key, type: value.type, value: value.value })),
     );
     return JSON.stringify({ metafields });
   };
@@ -244,7 +228,7 @@ function settleLine(
   const reasons = new Map<Pending, string[]>();
   let unplaced = false;
   for (const error of userErrors) {
-    const index = metafieldIndex(error);
+    const index = metafieldInputIndex(error);
     const position = index === null ? -1 : line.customers.findIndex((customer, i) => index >= starts[i] && index < starts[i] + customer.write.set.length);
     if (position < 0) {
       unplaced = true;

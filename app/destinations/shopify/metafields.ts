@@ -199,3 +199,24 @@ export function tenureMetafieldValues(figures: ProfileFigures, shop: ProfileShop
   put(TENURE_METAFIELD_KEYS.lastScored, shopifyDateTime(scoredAt));
   return { set, clear };
 }
+
+/** Shopify's limit of metafields per metafieldsSet call. */
+export const METAFIELDS_PER_CALL = 25;
+
+/** Shopify's customer GID of a decimal customer id. */
+export const customerGid = (customerId: string): string => `gid://shopify/Customer/${customerId}`;
+
+/** A metafieldsSet userError (MetafieldsSetUserError): the input it points at by elementIndex or field path. */
+export interface MetafieldsSetUserError {
+  field?: string[] | null;
+  message: string;
+  code?: string | null;
+  elementIndex?: number | null;
+}
+
+/** The index of the input a metafieldsSet userError points at: elementIndex, else the number in its field path (["metafields", "3", "value"]). */
+export function metafieldInputIndex(error: MetafieldsSetUserError): number | null {
+  if (typeof error.elementIndex === "number") return error.elementIndex;
+  const position = error.field?.[0] === "metafields" ? Number(error.field[1]) : Number.NaN;
+  return Number.isInteger(position) ? position : null;
+}

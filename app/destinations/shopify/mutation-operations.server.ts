@@ -16,14 +16,14 @@ import { type AdminGraphqlClient } from "./definitions.server";
 // filtered by status in code as well; 10 is plenty, 2026-10 runs at most five at once.
 // Query: https://shopify.dev/docs/api/admin-graphql/latest/queries/bulkOperations,
 // https://shopify.dev/changelog/posts/new-queries-for-bulk-operations.
-// bulk-mutation.server.ts has its own copy (filtered by status:running) for the bulk path.
+// The bulk path (bulk-mutation.server.ts) asks the same query before each operation it starts.
 
 export const UNFINISHED_MUTATION_OPERATIONS = `#graphql
   query TenureMutationOperations {
     bulkOperations(first: 10, query: "operation_type:mutation AND (status:created OR status:running OR status:canceling)") { nodes { id status } }
   }`;
 
-const ENDED = new Set(["COMPLETED", "FAILED", "CANCELED", "EXPIRED"]);
+export const ENDED_OPERATION_STATUSES: ReadonlySet<string> = new Set(["COMPLETED", "FAILED", "CANCELED", "EXPIRED"]);
 
 export interface WaitForMutationsOptions {
   /** Between looks while one is unfinished (default 2 s). */
@@ -38,7 +38,7 @@ export async function waitForUnfinishedMutations(admin: AdminGraphqlClient, shop
   const deadline = Date.now() + (options.maxWaitMs ?? 15 * 60_000);
   for (let looks = 1; ; looks += 1) {
     const answer = await admin.request<{ bulkOperations: { nodes: { id: string; status: string }[] } }>(shop, UNFINISHED_MUTATION_OPERATIONS);
-    const unfinished = answer.bulkOperations.nodes.filter((operation) => !ENDED.has(operation.status));
+    const unfinished = answer.bulkOperations.nodes.filter((operation) => !ENDED_OPERATION_STATUSES.has(operation.status));
     if (unfinished.length === 0) return looks;
     if (Date.now() >= deadline) {
       throw new DestinationRetryableError(

@@ -11,7 +11,16 @@ import { deleteMetafieldsInBulk, DELETES_PER_CALL, packWhole } from "./bulk-meta
 import { BulkWriteIncompleteError, type CustomerWriteOutcome, writeMetafieldsInBulk } from "./bulk-metafields.server";
 import { type AdminGraphqlClient } from "./definitions.server";
 import { waitForUnfinishedMutations } from "./mutation-operations.server";
-import { RFM_SEGMENT_VALUES, TENURE_METAFIELD_DEFINITIONS, TENURE_METAFIELD_NAMESPACE, type TenureMetafieldValue } from "./metafields";
+import {
+  METAFIELDS_PER_CALL,
+  type MetafieldsSetUserError,
+  RFM_SEGMENT_VALUES,
+  TENURE_METAFIELD_DEFINITIONS,
+  TENURE_METAFIELD_NAMESPACE,
+  type TenureMetafieldValue,
+  customerGid,
+  metafieldInputIndex,
+} from "./metafields";
 
 // The Shopify metafield write-back (issue 15, part 1) as one more destination of the outbox
 // (app/destinations/README.md, ADR 0016): the engine decides what each customer's metafields
@@ -46,8 +55,6 @@ import { RFM_SEGMENT_VALUES, TENURE_METAFIELD_DEFINITIONS, TENURE_METAFIELD_NAME
 //    namespace, key; a metafield that does not exist comes back null, not an error)
 //  https://shopify.dev/docs/api/admin-graphql/latest/mutations/tagsAdd and tagsRemove
 //    (id: ID!, tags: [String!]!) -> { node { id } userErrors { field message } }
-
-export const METAFIELDS_PER_CALL = 25;
 
 /**
  * Customers per push. Large enough that a refit's full pass reaches BULK_THRESHOLD in one
@@ -93,12 +100,7 @@ export const TAGS_REMOVE = `#graphql
     tagsRemove(id: $id, tags: $tags) { node { id } userErrors { field message } }
   }`;
 
-interface UserError {
-  field?: string[] | null;
-  message: string;
-  code?: string | null;
-  elementIndex?: number | null;
-}
+type UserError = MetafieldsSetUserError;
 
 export interface ShopifyWritebackOptions {
   /** Customers with values to set from which a push takes the bulk path (default BULK_THRESHOLD). */
@@ -107,8 +109,7 @@ export interface ShopifyWritebackOptions {
   bulkPollIntervalMs?: number;
 }
 
-/** Shopify's customer GID of a decimal customer id. */
-export const customerGid = (customerId: string): string => `gid://shopify/Customer/${customerId}`;
+export { customerGid };
 
 /**
  * The engine's errors of a failed Admin API call: Shopify refusing Tenure itself (401/403, the
@@ -133,13 +134,6 @@ export function writebackError(error: unknown): Error {
 }
 
 const sentence = (errors: readonly UserError[]) => errors.map((error) => error.message.replace(/\.$/, "")).join("; ");
-
-/** The input index a metafieldsSet userError points at: elementIndex, else the index in its field path (["metafields", "3", "value"]). */
-function inputIndexOf(error: UserError): number | null {
-  if (typeof error.elementIndex === "number") return error.elementIndex;
-  const index = error.field?.[0] === "metafields" ? Number(error.field[1]) : Number.NaN;
-  return Number.isInteger(index) ? index : null;
-}
 
 interface CustomerSet {
   customerId: string;
@@ -190,7 +184,7 @@ export function shopifyWritebackAdapter(admin: AdminGraphqlClient, shop: string,
     const refused = new Map<string, UserError[]>();
     const unattributed: UserError[] = [];
     for (const error of data.metafieldsSet.userErrors) {
-      const index = inputIndexOf(error);
+      const index = metafieldInputIndex(error);
       const owner = index === null ? undefined : owners[index];
       if (owner === undefined) unattributed.push(error);
       else refused.set(owner, [...(refused.get(owner) ?? []), error]);
