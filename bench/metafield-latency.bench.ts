@@ -39,6 +39,7 @@ import { Queue } from "bullmq";
 import { Redis } from "ioredis";
 import type pg from "pg";
 import { Agent, setGlobalDispatcher } from "undici";
+import { STAGED_UPLOADS_URL } from "../demo/fakes/shopify-bulk-mutations";
 import { minorToMajor } from "../app/analytics/money";
 import { createPrismaClient } from "../app/db.server";
 import { applyMigrations } from "../app/db/migrations.server";
@@ -87,12 +88,16 @@ async function dropQueueKeys(redisUrl: string, prefix: string): Promise<void> {
   }
 }
 
-/** This process's fetch: *.myshopify.com to the fake's port (plain TCP, as the tests route it), anything else as usual. */
+/** Where Shopify's staged uploads go (the bulk path's file), served by the fake too. */
+const STAGED_UPLOADS_HOST = new URL(STAGED_UPLOADS_URL).hostname;
+
+/** This process's fetch: *.myshopify.com and the staged uploads' host to the fake's port (plain TCP, as the tests route it), anything else as usual. */
 function routeShopifyTo(fakePort: number): void {
   setGlobalDispatcher(
     new Agent({
       connect: (options, callback) => {
-        const toShopify = String(options.hostname).endsWith(".myshopify.com");
+        const hostname = String(options.hostname);
+        const toShopify = hostname.endsWith(".myshopify.com") || hostname === STAGED_UPLOADS_HOST;
         const socket = netConnect({ host: toShopify ? "127.0.0.1" : String(options.hostname), port: toShopify ? fakePort : Number(options.port || 80) });
         socket.once("connect", () => callback(null, socket));
         socket.once("error", (error) => callback(error, null));
