@@ -28,6 +28,9 @@ const SECTION_HEADINGS: readonly (string | RegExp)[] = [
   "Value",
   "Money",
   "Segment names",
+  // Settings' cards of the Shopify write-back's tags and Flow's churn-risk threshold (issue 15).
+  "Shopify",
+  "Shopify Flow",
   "#",
   "All customers",
   /^Customers in .+$/,
