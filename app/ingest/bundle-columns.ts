@@ -23,6 +23,7 @@ export interface BundleColumns {
     shopifyUpdatedAt: Float64Array; currency: string[]; currentTotalMinor: Bigints; test: Uint8Array; cancelledAt: Float64Array;
     financialStatus: (string | null)[]; sourceName: (string | null)[]; discountCodes: StringLists; tags: StringLists;
     firstProductId: Bigints; firstProductTitle: (string | null)[]; lineItemCount: Float64Array;
+    marketingSource: (string | null)[];
     /** One column per part; a bundle without parts is null in all of them. */
     parts: Record<keyof OrderParts, Bigints>;
   };
@@ -123,6 +124,7 @@ export function encodeBundles(bundles: OrderBundle[]): BundleColumns {
       firstProductId: bigints(orders.map((o) => o.firstProductId)),
       firstProductTitle: orders.map((o) => o.firstProductTitle),
       lineItemCount: Float64Array.from(orders, (o) => o.lineItemCount),
+      marketingSource: orders.map((o) => o.marketingSource),
       parts: partColumns(ORDER_PART_KEYS, orders.map((o) => o.parts)),
     },
     hasCustomer: Uint8Array.from(bundles, (b) => (b.customer ? 1 : 0)),
@@ -177,6 +179,7 @@ export function decodeBundles(columns: BundleColumns): OrderBundle[] {
       firstProductId: bigintAt(o.firstProductId, i),
       firstProductTitle: o.firstProductTitle[i],
       lineItemCount: o.lineItemCount[i],
+      marketingSource: o.marketingSource[i],
       parts: partsAt(ORDER_PART_KEYS, o.parts, i),
     };
     let customer: CustomerRow | null = null;

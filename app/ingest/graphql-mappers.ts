@@ -15,6 +15,7 @@ import {
   withoutIncludedTax,
 } from "./mappers";
 import { CurrencyCode } from "./payloads";
+import { marketingSource } from "./marketing-source";
 
 // Pure Admin GraphQL -> row mappers, for the bulk backfill (JSONL) and reconciliation
 // (paged `orders` query). They produce exactly the rows the webhook mappers produce for
@@ -103,6 +104,18 @@ export const GraphqlOrder = z.object({
   currentTotalDutiesSet: MoneyBag.nullish(),
   /** Prices include tax (most EU shops): the line totals and subtotals then carry it. */
   taxesIncluded: z.boolean().nullish(),
+  /** The first visit of the journey to the order (null when Shopify has none: POS, draft orders, apps). */
+  customerJourneySummary: z
+    .object({
+      firstVisit: z
+        .object({
+          landingPage: z.string().nullish(),
+          referrerUrl: z.string().nullish(),
+          utmParameters: z.object({ source: z.string().nullish(), medium: z.string().nullish(), campaign: z.string().nullish() }).nullish(),
+        })
+        .nullish(),
+    })
+    .nullish(),
   customer: GraphqlCustomer.nullish(),
   refunds: z.array(GraphqlRefund).default([]),
 });
@@ -117,6 +130,7 @@ export const ORDER_FIELDS = `
   currentShippingPriceSet { shopMoney { amount currencyCode } }
   currentTotalDutiesSet { shopMoney { amount currencyCode } }
   taxesIncluded
+  customerJourneySummary { firstVisit { landingPage referrerUrl utmParameters { source medium campaign } } }
   customer {
     id email firstName lastName phone state tags amountSpent { currencyCode } createdAt updatedAt
     defaultEmailAddress { emailAddress marketingState marketingOptInLevel marketingUpdatedAt }
@@ -240,6 +254,7 @@ export function mapGraphqlOrder(raw: unknown, rawLineItems: unknown[]): OrderBun
       firstProductId: first?.product ? idOf(first.product.id) : null,
       firstProductTitle: first?.title ?? null,
       lineItemCount: lineItems.length,
+      marketingSource: journeySource(order.customerJourneySummary?.firstVisit),
       parts: graphqlOrderParts(order, lineItems, total.currency),
     };
     const refunds = order.refunds.map((refund): RefundRow => {
@@ -256,4 +271,10 @@ export function mapGraphqlOrder(raw: unknown, rawLineItems: unknown[]): OrderBun
     if (error instanceof Error) throw new PayloadValidationError(TOPIC, [error.message]);
     throw error;
   }
+}
+
+/** The marketing source of the journey's first visit (Shopify's own UTM parse first). */
+function journeySource(visit: NonNullable<GraphqlOrder["customerJourneySummary"]>["firstVisit"]): string | null {
+  if (!visit) return null;
+  return marketingSource({ landingSite: visit.landingPage, referringSite: visit.referrerUrl, utm: visit.utmParameters });
 }

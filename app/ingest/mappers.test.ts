@@ -37,6 +37,8 @@ describe("mapOrderPayload", () => {
       firstProductId: 8012345678901n,
       firstProductTitle: "Merino Crew Sock",
       lineItemCount: 2,
+      // landing_site "/collections/socks?utm_source=newsletter" (its referrer is second to UTM).
+      marketingSource: "newsletter",
       // 2 x 18.00 + 129.00 of items; WELCOME10 takes 10 % of each line; 148.50 current subtotal.
       parts: { grossSalesMinor: 16500n, discountsMinor: 1650n, returnsMinor: 0n, taxMinor: 1318n, shippingMinor: 795n, dutiesMinor: 0n },
     });

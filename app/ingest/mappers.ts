@@ -10,6 +10,7 @@ import {
   RefundPayload,
   type MoneySet,
 } from "./payloads";
+import { marketingSource } from "./marketing-source";
 
 // Pure payload -> row mappers. No I/O: the upsert path (upsert.server.ts) writes what
 // these return. Rows carry no shop: the caller scopes every write by the delivery's shop.
@@ -94,6 +95,8 @@ export interface OrderRow {
   firstProductId: bigint | null;
   firstProductTitle: string | null;
   lineItemCount: number;
+  /** Where the visit that led to the order came from (marketing-source.ts); null: unknown. */
+  marketingSource: string | null;
   /** The order's parts as of shopifyUpdatedAt; null when the payload did not carry them. */
   parts: OrderParts | null;
 }
@@ -491,6 +494,7 @@ export function mapOrderPayload(payload: unknown, topic = "orders/updated"): Ord
       firstProductId: firstLine?.product_id != null ? resolveId(firstLine.product_id, null, "line_items.0.product_id") : null,
       firstProductTitle: firstLine?.title ?? null,
       lineItemCount: parsed.line_items.length,
+      marketingSource: marketingSource({ landingSite: parsed.landing_site, referringSite: parsed.referring_site }),
       parts: orderParts(parsed, total.currency),
     };
     const customer = embedded?.updated_at ? customerRow(embedded, embedded.updated_at) : null;

@@ -148,6 +148,9 @@ export const OrderPayload = z.object({
   presentment_currency: CurrencyCode.nullish(),
   financial_status: z.string().nullish(),
   source_name: z.string().nullish(),
+  /** The first page of the visit that led to the order, with its query (UTM parameters); and where the visitor came from. */
+  landing_site: z.string().nullish(),
+  referring_site: z.string().nullish(),
   tags: z.string().nullish(),
   current_total_price_set: MoneySet,
   // The order's parts (docs/analytics/revenue.md). Optional: an order without them is stored

@@ -108,7 +108,7 @@ function insertOrders(
   return Prisma.sql`
     INSERT INTO "Order" AS cur (shop, id, name, "customerId", "processedAt", "shopifyCreatedAt", "shopifyUpdatedAt",
                                 currency, "currentTotalMinor", "netMinor", test, "cancelledAt", "financialStatus",
-                                "sourceName", "discountCodes", tags, "firstProductId", "firstProductTitle", "lineItemCount",
+                                "sourceName", "discountCodes", tags, "firstProductId", "firstProductTitle", "lineItemCount", "marketingSource",
                                 "grossSalesMinor", "discountsMinor", "returnsMinor", "taxMinor", "shippingMinor", "dutiesMinor", "netSalesMinor")
     SELECT ${shop}, x.id, x.name, x."customerId", ${fromMs("x", "processedAt")}, ${fromMs("x", "shopifyCreatedAt")}, ${fromMs("x", "shopifyUpdatedAt")},
            x.currency, x."currentTotalMinor",
@@ -118,7 +118,7 @@ function insertOrders(
                   SELECT sum(r."amountMinor") FROM "Refund" AS r
                   WHERE r.shop = ${shop} AND r."orderId" = x.id AND r."createdAt" > ${fromMs("x", "shopifyUpdatedAt")}), 0)) END,
            x.test, ${fromMs("x", "cancelledAt")}, x."financialStatus", x."sourceName", x."discountCodes"::text[],
-           x.tags::text[], x."firstProductId", x."firstProductTitle", x."lineItemCount",
+           x.tags::text[], x."firstProductId", x."firstProductTitle", x."lineItemCount", x."marketingSource",
            x."grossSalesMinor", x."discountsMinor", x."returnsMinor", x."taxMinor", x."shippingMinor", x."dutiesMinor",
            -- Net sales as recomputeOrderNets computes it (summary.server.ts).
            CASE WHEN x."grossSalesMinor" IS NULL THEN NULL
@@ -136,13 +136,13 @@ function insertOrders(
                 ${col((o) => o.sourceName)}::text[], ${col((o) => arrayLiteral(o.discountCodes))}::text[],
                 ${col((o) => arrayLiteral(o.tags))}::text[], ${col((o) => text(o.firstProductId))}::bigint[],
                 ${col((o) => o.firstProductTitle)}::text[], ${col((o) => o.lineItemCount)}::int[],
-                ${col((o) => options.refunded.has(o.id))}::boolean[],
+                ${col((o) => o.marketingSource)}::text[], ${col((o) => options.refunded.has(o.id))}::boolean[],
                 ${col((o) => part(o.parts?.grossSalesMinor))}::bigint[], ${col((o) => part(o.parts?.discountsMinor))}::bigint[],
                 ${col((o) => part(o.parts?.returnsMinor))}::bigint[], ${col((o) => part(o.parts?.taxMinor))}::bigint[],
                 ${col((o) => part(o.parts?.shippingMinor))}::bigint[], ${col((o) => part(o.parts?.dutiesMinor))}::bigint[])
          AS x(id, name, "customerId", "processedAt", "shopifyCreatedAt", "shopifyUpdatedAt", currency,
               "currentTotalMinor", test, "cancelledAt", "financialStatus", "sourceName", "discountCodes", tags,
-              "firstProductId", "firstProductTitle", "lineItemCount", refunded,
+              "firstProductId", "firstProductTitle", "lineItemCount", "marketingSource", refunded,
               "grossSalesMinor", "discountsMinor", "returnsMinor", "taxMinor", "shippingMinor", "dutiesMinor")
     ${options.conflictRule}
     RETURNING id, "customerId"`;

@@ -223,6 +223,8 @@ export const ORDER_NEWER_WINS = Prisma.sql`
     "sourceName" = excluded."sourceName", "discountCodes" = excluded."discountCodes", tags = excluded.tags,
     "firstProductId" = excluded."firstProductId", "firstProductTitle" = excluded."firstProductTitle",
     "lineItemCount" = excluded."lineItemCount",
+    -- A source once known stays when a later version does not say (the journey, read by the import, is not in webhooks).
+    "marketingSource" = COALESCE(excluded."marketingSource", cur."marketingSource"),
     "grossSalesMinor" = excluded."grossSalesMinor", "discountsMinor" = excluded."discountsMinor", "returnsMinor" = excluded."returnsMinor",
     "taxMinor" = excluded."taxMinor", "shippingMinor" = excluded."shippingMinor", "dutiesMinor" = excluded."dutiesMinor",
     "netSalesMinor" = excluded."netSalesMinor"
@@ -259,13 +261,13 @@ async function writeOrder(tx: RawTx, shop: string, o: OrderRow): Promise<boolean
   const written = await tx.$executeRaw`
     INSERT INTO "Order" AS cur (shop, id, name, "customerId", "processedAt", "shopifyCreatedAt", "shopifyUpdatedAt",
                                 currency, "currentTotalMinor", "netMinor", test, "cancelledAt", "financialStatus",
-                                "sourceName", "discountCodes", tags, "firstProductId", "firstProductTitle", "lineItemCount",
+                                "sourceName", "discountCodes", tags, "firstProductId", "firstProductTitle", "lineItemCount", "marketingSource",
                                 "grossSalesMinor", "discountsMinor", "returnsMinor", "taxMinor", "shippingMinor", "dutiesMinor", "netSalesMinor")
     VALUES (${shop}, ${o.id}::bigint, ${o.name}, ${o.customerId}::bigint, ${o.processedAt}::timestamp,
             ${o.shopifyCreatedAt}::timestamp, ${o.shopifyUpdatedAt}::timestamp, ${o.currency},
             ${o.currentTotalMinor}::bigint, ${netSql}, ${o.test}::boolean, ${o.cancelledAt}::timestamp,
             ${o.financialStatus}, ${o.sourceName}, ${o.discountCodes}::text[], ${o.tags}::text[],
-            ${o.firstProductId}::bigint, ${o.firstProductTitle}, ${o.lineItemCount}::int,
+            ${o.firstProductId}::bigint, ${o.firstProductTitle}, ${o.lineItemCount}::int, ${o.marketingSource},
             ${p?.grossSalesMinor ?? null}::bigint, ${p?.discountsMinor ?? null}::bigint, ${p?.returnsMinor ?? null}::bigint,
             ${p?.taxMinor ?? null}::bigint, ${p?.shippingMinor ?? null}::bigint, ${p?.dutiesMinor ?? null}::bigint, ${netSalesSql})
     ${ORDER_NEWER_WINS}`;

@@ -101,6 +101,11 @@ export function graphqlOrderFromWebhook(payload: Json): GraphqlOrderWithLines {
     currentShippingPriceSet: moneyBag(payload.current_shipping_price_set),
     currentTotalDutiesSet: moneyBag(payload.current_total_duties_set),
     taxesIncluded: payload.taxes_included ?? false,
+    // The journey's first visit as Shopify reports it for an online order (null for POS and draft orders).
+    customerJourneySummary:
+      payload.landing_site || payload.referring_site
+        ? { firstVisit: { landingPage: payload.landing_site ?? null, referrerUrl: payload.referring_site ?? null, utmParameters: null } }
+        : null,
     customer: customer
       ? {
           id: gid("Customer", customer.id),

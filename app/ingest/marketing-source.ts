@@ -1,0 +1,57 @@
+// An order's marketing source, in one short label the acquisition drivers page groups by
+// (docs/analytics/acquisition.md). Pure. The first that is known wins:
+//   1. UTM parameters (Shopify's customer journey, else the landing site's query):
+//      "<utm_source> / <utm_medium>" ("google / cpc"), or "<utm_source>" alone;
+//   2. the referrer's host without "www." ("instagram.com (referral)");
+//   3. a landing site without either: "direct";
+//   4. nothing known (POS, draft orders, apps): null.
+// Lower-cased and trimmed, so "Google" and "google " are one source.
+
+export interface MarketingSourceInput {
+  /** landing_site of a webhook, or the journey's landingPage: a path or URL with its query. */
+  landingSite?: string | null;
+  /** referring_site of a webhook, or the journey's referrerUrl. */
+  referringSite?: string | null;
+  /** UTM parameters Shopify parsed (customerJourneySummary.firstVisit.utmParameters). */
+  utm?: { source?: string | null; medium?: string | null; campaign?: string | null } | null;
+}
+
+/** Longest label kept (a source is a group name, not a URL). */
+const MAX_LENGTH = 80;
+
+const clean = (value: string | null | undefined): string | null => {
+  const text = value?.trim().toLowerCase();
+  return text ? text.slice(0, MAX_LENGTH) : null;
+};
+
+function queryOf(site: string): URLSearchParams | null {
+  try {
+    return new URL(site, "https://shop.invalid").searchParams;
+  } catch {
+    return null;
+  }
+}
+
+function hostOf(site: string): string | null {
+  try {
+    const url = new URL(/^[a-z][a-z0-9+.-]*:/i.test(site) ? site : `https://${site}`);
+    // android-app://com.google.android.gm has its app in the host as well.
+    return url.hostname.replace(/^www\./, "") || null;
+  } catch {
+    return null;
+  }
+}
+
+export function marketingSource(input: MarketingSourceInput): string | null {
+  const landing = input.landingSite?.trim() || null;
+  const query = landing ? queryOf(landing) : null;
+  const source = clean(input.utm?.source) ?? clean(query?.get("utm_source"));
+  if (source) {
+    const medium = clean(input.utm?.medium) ?? clean(query?.get("utm_medium"));
+    return (medium ? `${source} / ${medium}` : source).slice(0, MAX_LENGTH);
+  }
+  const referrer = input.referringSite?.trim() || null;
+  const host = referrer ? hostOf(referrer) : null;
+  if (host) return `${host} (referral)`.slice(0, MAX_LENGTH);
+  return landing ? "direct" : null;
+}
