@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { parseFilter, startFakeKlaviyo, type FakeKlaviyo } from "../../demo/fakes/klaviyo";
+import { jsonBytesOver, parseFilter, startFakeKlaviyo, type FakeKlaviyo } from "../../demo/fakes/klaviyo";
 
 // The fake's own rules, which the adapter tests rely on: auth, revision, scopes, the
 // documented limits with Retry-After, the job lifecycle and the import limits.
@@ -105,6 +105,41 @@ describe("the fake Klaviyo", () => {
     expect((await post(profiles(10_001))).status).toBe(400);
     expect((await post(profiles(6_000, 900))).status).toBe(413);
     expect(fake.state.jobs(KEY)).toHaveLength(0);
+  });
+
+  it("refuses a profile over 100 KB as serialised, whatever its characters, and keeps the profiles it took readable", async () => {
+    const post = (data: unknown[]) =>
+      call("/api/profile-bulk-import-jobs", { method: "POST", body: JSON.stringify({ data: { type: "profile-bulk-import-job", attributes: { profiles: { data } } } }) });
+    const profile = (name: string) => ({ type: "profile", attributes: { email: "big@example.com", first_name: name } });
+    const bytes = (value: unknown) => Buffer.byteLength(JSON.stringify(value));
+    // 'é' is 2 bytes, '\u0001' 6 once serialised: sized by bytes, not characters.
+    const over = profile(`${"é".repeat(40_000)}${"\u0001".repeat(3_500)}`);
+    const under = profile("é".repeat(49_900));
+    expect(bytes(over)).toBeGreaterThan(100_000);
+    expect(bytes(under)).toBeLessThanOrEqual(100_000);
+    const refused = await post([under, over]);
+    expect(refused.status).toBe(400);
+    expect(((await refused.json()) as { errors: { detail: string }[] }).errors[0].detail).toBe("Profile 1 is larger than 100KB.");
+    expect((await post([under])).status).toBe(202);
+    expect(fake.state.jobs(KEY).map((job) => job.profiles)).toEqual([[under]]);
+  });
+
+  it("sizes JSON as JSON.stringify does, for any value a request can hold", () => {
+    const values: unknown[] = [
+      "plain",
+      "\u0000\u001f\"\\\n",
+      "\ud83d\ude00 \ud800 lone",
+      -1.2345678901234567e-308,
+      1e21,
+      -0,
+      [null, true, false, { "ключ": ["значение", 12.5] }],
+      { nested: { deeper: { list: Array.from({ length: 50 }, (_, i) => `item ${i}`) } } },
+    ];
+    for (const value of values) {
+      const exact = Buffer.byteLength(JSON.stringify(value));
+      expect(jsonBytesOver(value, exact)).toBe(false);
+      expect(jsonBytesOver(value, exact - 1)).toBe(true);
+    }
   });
 
   it("reads JSON:API filters", () => {
