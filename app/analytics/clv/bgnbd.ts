@@ -5,7 +5,7 @@
 // purchase is not certainly alive. Times are in the caller's unit.
 import { ageScale, fitCountModel, type CountModelSpec, type FitOptions, type FitResult, type LogLikelihood } from "./estimation";
 import { expectedWhileActive } from "./mixtures";
-import { type PreparedRows, type RfRow } from "./rows";
+import { type PreparedRows, type RfRow, TripleCounter } from "./rows";
 import {
   digamma,
   lbeta,
@@ -220,26 +220,31 @@ export function bgnbdConditionalExpectedPurchases(params: BgNbdParams, t: number
 }
 
 // The expectation while active (a 2F1 series) depends on (x, T, t) only, not on t_x (in both
-// BG/NBD and the modified BG/NBD): scoring
-// a shop's customers meets the same few (x, T, t) again and again (a dozen horizons per
-// customer, customers of the same age), so values are kept per parameter set, up to a bound.
-const ACTIVE_MEMO_LIMIT = 200_000;
-const activeMemo = { r: Number.NaN, alpha: Number.NaN, a: Number.NaN, b: Number.NaN, values: new Map<string, number>() };
+// BG/NBD and the modified BG/NBD): scoring a shop's customers meets the same (x, T, t) again
+// and again (a dozen horizons per customer, customers of the same age), so values are kept
+// per parameter set, up to a bound. The keys live in a typed-array hash table (TripleCounter):
+// a string key per call cost more than the series it saved and, at a million customers, most
+// of the scoring phase with its garbage (issue 16).
+const ACTIVE_MEMO_LIMIT = 1 << 19;
+const activeMemo = { r: Number.NaN, alpha: Number.NaN, a: Number.NaN, b: Number.NaN, keys: new TripleCounter(), values: [] as number[] };
 
 /** expectedWhileActive(r + x, alpha + T, a, b + x + extraSurvivals, t), remembered. */
 function activeExpectation(params: BgNbdParams, t: number, x: number, T: number, extraSurvivals: 0 | 1): number {
   const { r, alpha, a, b } = params;
   const memo = activeMemo;
-  if (memo.r !== r || memo.alpha !== alpha || memo.a !== a || memo.b !== b || memo.values.size >= ACTIVE_MEMO_LIMIT) {
-    Object.assign(memo, { r, alpha, a, b });
-    memo.values.clear();
+  if (memo.r !== r || memo.alpha !== alpha || memo.a !== a || memo.b !== b || memo.values.length >= ACTIVE_MEMO_LIMIT) {
+    memo.r = r;
+    memo.alpha = alpha;
+    memo.a = a;
+    memo.b = b;
+    memo.keys = new TripleCounter();
+    memo.values = [];
   }
-  const key = `${x}|${T}|${t}|${extraSurvivals}`;
-  let value = memo.values.get(key);
-  if (value === undefined) {
-    value = expectedWhileActive(r + x, alpha + T, a, b + x + extraSurvivals, t);
-    memo.values.set(key, value);
-  }
+  // x is a whole number, so 2x + extraSurvivals is one exact key for both.
+  const id = memo.keys.addTriple(2 * x + extraSurvivals, T, t, 0);
+  if (id < memo.values.length) return memo.values[id];
+  const value = expectedWhileActive(r + x, alpha + T, a, b + x + extraSurvivals, t);
+  memo.values.push(value);
   return value;
 }
 
