@@ -8,7 +8,7 @@ import { mkdir, stat, writeFile } from "node:fs/promises";
 import { availableParallelism } from "node:os";
 import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
-import { type BacktestResult, backtest } from "~/analytics/clv/backtest";
+import { type BacktestOptions, type BacktestResult, BacktestDataError, backtest } from "~/analytics/clv/backtest";
 import { type ShopModelResult, fitShopModel } from "~/analytics/clv/shop-model";
 import { DateFormatError, dayIndex, dayToIso } from "~/analytics/dates";
 import { type OrderDimension, retentionSummaryFromTable } from "~/analytics/retention";
@@ -17,6 +17,7 @@ import { TransactionTable, groupByCustomer, summarizeTable } from "~/analytics/s
 import { type OrderAttributes, type RowError, TransactionFormatError } from "~/analytics/transactions";
 import { type TimeUnit, TIME_UNITS, isTimeUnit } from "~/analytics/units";
 import { PARALLEL_MIN_CUSTOMERS, type ScoringInput, writeScoredCustomers } from "./customer-rows";
+import { appendHoldoutColumns, emptyHoldoutColumns, holdoutCollector, holdoutColumnsInOrder } from "./holdout-columns";
 import { CliError, type CliIo, USAGE_EXIT_CODE, count } from "./io";
 import { type ReadReport, readTransactionFile } from "./read-transactions";
 
@@ -57,10 +58,13 @@ export const ANALYZE_USAGE = `Usage: tenure analyze <transactions> --out <dir> [
 Reads a transactions file and writes, into <dir>:
   customers.csv   one row per customer: orders, x, t_x, T, spend, RFM scores and segment,
                   P(alive), expected purchases (90 and 365 days), predicted 365-day CLV,
-                  expected next order date (prediction columns empty when there is no model)
+                  expected next order date (prediction columns empty when there is no model);
+                  with --calibration-end also predicted and actual holdout purchases and spend
   summary.json    retention metrics, cohorts, RFM cut points and segment sizes
   model.json      the chosen model, its parameters, log-likelihood and assumptions, or why
-                  there is none; with --calibration-end also the backtest
+                  there is none; with --calibration-end also the backtest, its table of
+                  actual vs predicted holdout purchases by calibration purchases and the
+                  spend model's holdout error
 
 The file format is recognised from its first line:
   customer_id,date,amount        CSV (dates YYYY-MM-DD or YYYYMMDD; negative amounts are refunds)
@@ -215,6 +219,7 @@ export async function analyze(options: AnalyzeOptions, io: CliIo): Promise<Analy
   const threads = options.threads ?? (customers >= PARALLEL_MIN_CUSTOMERS ? Math.min(availableParallelism(), 8) : 1);
   const segmentCounts = await writeScoredCustomers(files.customers, scoring, threads);
   progress(`scored and wrote ${count(customers)} customers`);
+  if (prepared.holdoutColumns) await appendHoldoutColumns(files.customers, prepared.holdoutColumns);
 
   // 6. summary.json and model.json.
   const summaryJson = {
@@ -295,6 +300,12 @@ async function fromTransactions(options: AnalyzeOptions, io: CliIo, stage: Stage
   if (calibrationEndDay !== undefined && calibrationEndDay >= asOfDay) {
     throw new CliError(`--calibration-end ${dayToIso(calibrationEndDay)} must be before the as-of day ${dayToIso(asOfDay)}`, USAGE_EXIT_CODE);
   }
+  if (calibrationEndDay !== undefined && calibrationEndDay < firstDay) {
+    throw new CliError(
+      `--calibration-end ${dayToIso(calibrationEndDay)} is before the first transaction (${dayToIso(firstDay)}): there is nothing to fit the backtest on`,
+      USAGE_EXIT_CODE,
+    );
+  }
   const summaries = summarizeTable(table, { asOfDay, unit });
   if (summaries.length === 0) throw new CliError(`no purchases on or before ${dayToIso(asOfDay)}`);
   progress(`summarised ${count(summaries.length)} customers`);
@@ -303,7 +314,11 @@ async function fromTransactions(options: AnalyzeOptions, io: CliIo, stage: Stage
   const holdout = calibrationEndDay === undefined ? undefined : holdoutData(table, calibrationEndDay, asOfDay, unit);
   const model = fitShopModel(summaries, { ...modelOptions, holdout });
   progress(model.ok ? `fitted ${model.model.chosen}` : `no model: ${model.reason}`);
-  const backtest = calibrationEndDay === undefined ? null : runBacktest(table, calibrationEndDay, asOfDay, unit);
+  const holdoutCollection = calibrationEndDay === undefined ? null : holdoutCollector(table.customerCount);
+  const backtest = calibrationEndDay === undefined ? null : runBacktest(table, calibrationEndDay, asOfDay, unit, holdoutCollection?.onCustomer);
+  // A refused or non-converged backtest predicted nothing usable: its columns stay empty.
+  const usable = backtest !== null && !("error" in backtest) && backtest.converged;
+  const holdoutColumns = !holdoutCollection ? null : usable ? holdoutColumnsInOrder(holdoutCollection.columns, table, summaries) : emptyHoldoutColumns(summaries.length);
   if (backtest) progress("backtested");
 
   // 4. Retention.
@@ -314,7 +329,7 @@ async function fromTransactions(options: AnalyzeOptions, io: CliIo, stage: Stage
     dimensions: attributes.length > 0 ? attributeDimensions(attributes) : [],
   });
   progress("retention report");
-  return { read, summaries, model, backtest, retention, asOfDay, firstDay, lastDay };
+  return { read, summaries, model, backtest, holdoutColumns, retention, asOfDay, firstDay, lastDay };
 }
 
 function reportBadRows(io: CliIo, input: string, read: ReadReport, reported: readonly RowError[], strict: boolean): void {
@@ -385,19 +400,41 @@ function attributeDimensions(attributes: readonly OrderAttributes[]): OrderDimen
   ];
 }
 
+type BacktestOutcome = BacktestResult | { error: string; code: string | null };
+
 /** BG/NBD fitted up to the calibration end, tested on what customers did after it. */
-function runBacktest(table: TransactionTable, calibrationEndDay: number, holdoutEndDay: number, unit: TimeUnit): BacktestResult | { error: string } {
+function runBacktest(
+  table: TransactionTable,
+  calibrationEndDay: number,
+  holdoutEndDay: number,
+  unit: TimeUnit,
+  onCustomer: BacktestOptions["onCustomer"],
+): BacktestOutcome {
   try {
-    return backtest(table, { calibrationEndDay, holdoutEndDay, unit });
+    return backtest(table, { calibrationEndDay, holdoutEndDay, unit, onCustomer });
   } catch (error) {
-    if (error instanceof RangeError) return { error: error.message };
+    if (error instanceof BacktestDataError) return { error: error.message, code: error.code };
+    if (error instanceof RangeError) return { error: error.message, code: null };
     throw error;
   }
 }
 
-function backtestJson(result: BacktestResult | { error: string }) {
-  if ("error" in result) return { ok: false, reason: result.error };
+function backtestJson(result: BacktestOutcome) {
+  if ("error" in result) return { ok: false, ...(result.code ? { code: result.code } : {}), reason: result.error };
   const { weekly, calibrationEndDay, holdoutEndDay, ...rest } = result;
+  if (!result.converged) {
+    // Reported, never used: a non-converged fit's predictions mean nothing.
+    return {
+      ok: false,
+      code: "did-not-converge",
+      reason: `the calibration fit did not converge (${result.convergenceMessage})`,
+      modelName: result.modelName,
+      params: result.params,
+      logLikelihood: result.logLikelihood,
+      calibrationEnd: dayToIso(calibrationEndDay),
+      holdoutEnd: dayToIso(holdoutEndDay),
+    };
+  }
   return {
     ok: true,
     ...rest,
@@ -412,7 +449,7 @@ function modelJson(
   options: { horizonDays: number; annualDiscountRate: number; grossMargin: number },
   unit: TimeUnit,
   asOfDay: number,
-  backtestResult: BacktestResult | { error: string } | null,
+  backtestResult: BacktestOutcome | null,
 ) {
   const backtest = backtestResult === null ? {} : { backtest: backtestJson(backtestResult) };
   if (!model.ok) {
