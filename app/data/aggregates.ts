@@ -2,7 +2,7 @@
 // (app/refit/aggregates.server.ts), read by the pages. Money is integer minor units of
 // the shop currency; shares are 0..1; days are day indices (analytics/dates.ts) unless
 // named ...Iso. Plain types only (no server code), so routes and components import them.
-import type { BacktestResult } from "~/analytics/clv/backtest";
+import type { BacktestRefusalCode, BacktestResult } from "~/analytics/clv/backtest";
 import type { RetentionReport } from "~/analytics/retention";
 import type { SegmentRow } from "~/analytics/segment-tally";
 
@@ -104,4 +104,9 @@ export interface BacktestAggregate {
   result: BacktestResult | null;
   /** Why there is no backtest (too little history, did not converge). */
   note: string | null;
+  /**
+   * Set when the calibration period is too thin for the main fit's minimums (the note says
+   * which), or when its fit did not converge; absent in rows written before issue 16.
+   */
+  code?: BacktestRefusalCode | "did-not-converge" | null;
 }

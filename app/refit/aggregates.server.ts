@@ -1,5 +1,5 @@
 import type pg from "pg";
-import { backtest } from "~/analytics/clv/backtest";
+import { BacktestDataError, backtest } from "~/analytics/clv/backtest";
 import { SHOP_MODEL_UNIT } from "~/analytics/customer-metrics";
 import { backtestWindow } from "~/analytics/backtest-window";
 import { customersTablesByCode } from "~/analytics/customer-subsets";
@@ -185,8 +185,14 @@ function shopBacktest(a: Pick<AggregateInputs, "report" | "asOfDay" | "table" | 
   if (!fit.model) return { holdoutDays: window.holdoutDays, result: null, note: `no predictions: ${fit.reason ?? "the model could not be fitted"}` };
   try {
     const result = backtest(table, { calibrationEndDay: window.calibrationEndDay, holdoutEndDay: asOfDay, unit: SHOP_MODEL_UNIT, model: fit.model.chosen });
-    return { holdoutDays: window.holdoutDays, result, note: result.converged ? null : `the calibration fit did not converge (${result.convergenceMessage})` };
+    // A fit that did not converge is reported, never shown as a forecast.
+    if (!result.converged) {
+      return { holdoutDays: window.holdoutDays, result: null, code: "did-not-converge", note: `the calibration fit did not converge (${result.convergenceMessage})` };
+    }
+    return { holdoutDays: window.holdoutDays, result, note: null, code: null };
   } catch (error) {
+    // Too thin a calibration period: the same minimums as the main fit, said as such.
+    if (error instanceof BacktestDataError) return { holdoutDays: window.holdoutDays, result: null, code: error.code, note: `not enough data: ${error.message}` };
     return { holdoutDays: window.holdoutDays, result: null, note: errorMessage(error) };
   }
 }
