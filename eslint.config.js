@@ -26,7 +26,7 @@ const unitTestPurity = [
 ];
 
 export default tseslint.config(
-  { ignores: ["node_modules/", "build/", ".tools/", ".demo/", "bench/results/", "app/generated/", "public/build/", "extensions/*/dist/"] },
+  { ignores: ["node_modules/", "build/", "dist/", ".tools/", ".demo/", "bench/results/", "app/generated/", "public/build/", "extensions/*/dist/"] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

@@ -1,5 +1,6 @@
-// The `tenure` command: dispatches to its subcommands. bin/tenure.js runs this file
-// through tsx; tests call main() in-process.
+// The `tenure` command: dispatches to its subcommands. bin/tenure.js runs the build of
+// this file (dist/cli/main.js), or this file under tsx when there is no current build;
+// tests call main() in-process.
 import { fileURLToPath } from "node:url";
 import { resolve } from "node:path";
 import { runAnalyze } from "./analyze";
@@ -39,14 +40,16 @@ export async function main(argv: string[], io: CliIo = processIo): Promise<numbe
   return run(rest, io);
 }
 
+/** The process side of main(): exit code and unexpected errors (bin/tenure.js calls this). */
+export async function runCommandLine(argv: string[]): Promise<void> {
+  try {
+    process.exitCode = await main(argv);
+  } catch (error) {
+    process.stderr.write(`tenure: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+    process.exitCode = 1;
+  }
+}
+
 if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
-  main(process.argv.slice(2)).then(
-    (code) => {
-      process.exitCode = code;
-    },
-    (error: unknown) => {
-      process.stderr.write(`tenure: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
-      process.exitCode = 1;
-    },
-  );
+  void runCommandLine(process.argv.slice(2));
 }
