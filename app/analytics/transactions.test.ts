@@ -44,9 +44,10 @@ describe("detectFormat", () => {
 
   it.each([
     ["", /empty/],
-    ["id,when,value", /unrecognised CSV header/],
-    ["Name,Email,Total", /unrecognised CSV header/],
-    ["hello world", /unrecognised first line/],
+    ["id,when,value", /^line 1: unrecognised CSV header "id,when,value": no customer column .*, no date column .*, no amount column/],
+    ["Name,Email,Total", /^line 1: unrecognised CSV header "Name,Email,Total": no date column \(date, order date/],
+    ["customer;date;price", /^line 1: unrecognised CSV header .*: no amount column \(amount, total, revenue, \.\.\., or price and quantity\)/],
+    ["hello world", /^line 1: unrecognised first line/],
   ])("rejects %j with a message that says what was expected", (line, message) => {
     expect(() => detectFormat(line)).toThrow(TransactionFormatError);
     expect(() => detectFormat(line)).toThrow(message);
@@ -78,23 +79,25 @@ describe("parseTransactionLine", () => {
   });
 
   it.each([
-    ["c1,2024-02-30,1", /"2024-02-30" is not a date/],
-    ["c1,2024/01/01,1", /is not a date/],
-    ["c1,2024-01-01,12,50", /expected 3 columns, found 4/],
-    ["c1,2024-01-01", /expected 3 columns, found 2/],
-    [",2024-01-01,1", /customer id is empty/],
-    ["c1,2024-01-01,$5", /"\$5" is not an amount/],
-    ["c1,2024-01-01,1e3", /is not an amount/],
-    ["c1,2024-01-01,", /"" is not an amount/],
+    ["c1,2024-02-30,1", /^column 2 "date": "2024-02-30" is not a date/],
+    ["c1,2024/01/01,1", /^column 2 "date": "2024\/01\/01" is not a date/],
+    ["c1,2024-01-01,12,50", /^expected 3 columns, found 4: column 4 is extra$/],
+    ["c1,2024-01-01", /^expected 3 columns, found 2: no column 3 "amount"$/],
+    ["c1", /^expected 3 columns, found 1: no column 2 "date" to column 3 "amount"$/],
+    [",2024-01-01,1", /^column 1 "customer_id": the customer id is empty/],
+    ["c1,2024-01-01,5 apples", /^column 3 "amount": "5 apples" is not an amount/],
+    ["c1,2024-01-01,1e3", /^column 3 "amount": "1e3" is not an amount/],
+    ["c1,2024-01-01,", /^column 3 "amount": the amount is empty/],
     ['"c1,2024-01-01,1', /malformed CSV/],
-  ])("reports CSV %j as an error with its line and text", (line, message) => {
+  ])("reports CSV %j as an error with its line, column and text", (line, message) => {
     const result = parseTransactionLine(csv, line, 42) as RowError;
     expect(result).toMatchObject({ line: 42, raw: line.replace(/\r$/, "") });
     expect(result.message).toMatch(message);
   });
 
-  it("reports short CDNOW rows", () => {
-    expect(parseTransactionLine(cdnow, "00004 00001 19970118 2", 5)).toMatchObject({ line: 5, message: "expected 5 columns, found 4" });
+  it("reports short CDNOW rows, naming the missing column", () => {
+    expect(parseTransactionLine(cdnow, "00004 00001 19970118 2", 5)).toMatchObject({ line: 5, message: 'expected 5 columns, found 4: no column 5 "dollars"' });
+    expect(parseTransactionLine(cdnow, "00004 00001 1997011 2 3.5", 6)).toMatchObject({ line: 6, message: 'column 3 "date": "1997011" is not a date (expected YYYYMMDD)' });
   });
 });
 

@@ -2,8 +2,10 @@
 // reading lives in app/cli/read-transactions.ts; everything here works on strings.
 //
 // Three formats, recognised by their first line:
-//   csv      header `customer_id,date,amount` (any order, extra columns ignored);
-//            dates YYYY-MM-DD or YYYYMMDD, amounts plain decimals (negative = refund)
+//   csv      a header naming a customer, a date and an amount (aliases, any order,
+//            extra columns ignored), comma, semicolon or tab separated (simple-csv.ts);
+//            dates YYYY-MM-DD, YYYYMMDD or timestamps, amounts decimals, also with a
+//            currency sign and thousands separators (negative = refund)
 //   cdnow    whitespace separated, no header (or the master file's
 //            `customer_id date number_of_cds dollar_value`): 4 columns
 //            (id, YYYYMMDD, CDs, dollars) or 5 (master id, sample id, ...; the sample
@@ -15,6 +17,18 @@
 // row allocates is its customer id. Bad rows become RowError values, never throws.
 import { parse as parseCsvSync } from "csv-parse/sync";
 import { daysFromCivil, isValidCivilDate } from "./dates";
+import {
+  type CsvColumns,
+  DEFAULT_CONVENTIONS,
+  type ValueConventions,
+  ZoneDays,
+  amountProblem,
+  lineAmount,
+  missingColumns,
+  parseMoneyText,
+  parseTimestampDay,
+  recogniseCsvHeader,
+} from "./simple-csv";
 import { type ShopifyColumns, shopifyColumns } from "./shopify-export";
 import { type OrderAttributes, type ParsedTransaction, type RowError, type TransactionSink } from "./transaction-rows";
 
@@ -25,8 +39,22 @@ export type TransactionFormat = "csv" | "cdnow" | "shopify";
 
 
 export type SimpleLayout =
-  | { format: "csv"; customerColumn: number; dateColumn: number; amountColumn: number; columnCount: number }
-  | { format: "cdnow"; customerColumn: number; dateColumn: number; amountColumn: number; columnCount: 4 | 5 };
+  | {
+      format: "csv";
+      customerColumn: number;
+      dateColumn: number;
+      /** The amount, or the unit price when quantityColumn >= 0 (amount = price x quantity). */
+      amountColumn: number;
+      quantityColumn: number;
+      columnCount: number;
+      /** Character code of the delimiter: comma, semicolon or tab. */
+      delimiter: number;
+      /** The header's column names (messages name the column). */
+      names: readonly string[];
+      decimalComma: boolean;
+      zone: ZoneDays;
+    }
+  | { format: "cdnow"; customerColumn: number; dateColumn: number; amountColumn: number; columnCount: 4 | 5; names: readonly string[] };
 
 export type FormatDetection =
   | { format: "csv" | "cdnow"; layout: SimpleLayout; firstLineIsHeader: boolean }
@@ -41,31 +69,25 @@ export class TransactionFormatError extends Error {
 
 const CDNOW_MASTER_HEADER = ["customer_id", "date", "number_of_cds", "dollar_value"];
 
-/** Recognises a file's format from its first line (BOM and CR allowed). */
-export function detectFormat(firstLine: string): FormatDetection {
+/**
+ * Recognises a file's format from its first line (BOM and CR allowed). `conventions`
+ * say how a simple CSV writes its values (decimal comma, time zone of timestamps).
+ */
+export function detectFormat(firstLine: string, conventions: ValueConventions = DEFAULT_CONVENTIONS): FormatDetection {
   const line = stripLineEnd(firstLine.replace(/^\uFEFF/, ""));
   if (line.trim() === "") throw new TransactionFormatError("the file is empty or starts with a blank line");
 
   if (line.includes(",")) {
-    const header = splitCsvRecord(line).map((name) => name.trim());
-    const shopify = shopifyColumns(header);
+    const shopify = shopifyColumns(splitCsvRecord(line).map((name) => name.trim()));
     if (shopify) return { format: "shopify", columns: shopify, firstLineIsHeader: true };
-    const lower = header.map((name) => name.toLowerCase());
-    const customerColumn = lower.indexOf("customer_id");
-    const dateColumn = lower.indexOf("date");
-    const amountColumn = lower.indexOf("amount");
-    if (customerColumn >= 0 && dateColumn >= 0 && amountColumn >= 0) {
-      return {
-        format: "csv",
-        layout: { format: "csv", customerColumn, dateColumn, amountColumn, columnCount: header.length },
-        firstLineIsHeader: true,
-      };
-    }
-    throw new TransactionFormatError(
-      `unrecognised CSV header "${truncate(line, 120)}": expected customer_id,date,amount or a Shopify orders export ` +
-        `(Name, Email, Financial Status, Total, Refunded Amount, Created at, ...)`,
-    );
   }
+  let csv: CsvColumns | null;
+  try {
+    csv = recogniseCsvHeader(line);
+  } catch (error) {
+    throw new TransactionFormatError((error as Error).message);
+  }
+  if (csv) return { format: "csv", layout: csvLayout(csv, conventions), firstLineIsHeader: true };
 
   const fields = line.trim().split(/\s+/);
   if (fields.map((f) => f.toLowerCase()).join(" ") === CDNOW_MASTER_HEADER.join(" ")) {
@@ -74,21 +96,42 @@ export function detectFormat(firstLine: string): FormatDetection {
   if ((fields.length === 4 || fields.length === 5) && /^\d{8}$/.test(fields[fields.length - 3])) {
     return { format: "cdnow", layout: cdnowLayout(fields.length), firstLineIsHeader: false };
   }
+  if (/[,;\t]/.test(line)) {
+    throw new TransactionFormatError(
+      `line 1: unrecognised CSV header "${truncate(line, 120)}": ${missingColumns(line)}; ` +
+        `nor is it a Shopify orders export (Name, Email, Financial Status, Total, Refunded Amount, Created at, ...)`,
+    );
+  }
   throw new TransactionFormatError(
-    `unrecognised first line "${truncate(line, 120)}": expected a customer_id,date,amount header, a Shopify orders ` +
-      `export header, or CDNOW-style whitespace columns (id [sample id] YYYYMMDD cds dollars)`,
+    `line 1: unrecognised first line "${truncate(line, 120)}": expected a header naming the customer, date and amount ` +
+      `columns (customer_id,date,amount), a Shopify orders export header, or CDNOW-style whitespace columns ` +
+      `(id [sample id] YYYYMMDD cds dollars)`,
   );
+}
+
+function csvLayout(columns: CsvColumns, conventions: ValueConventions): SimpleLayout {
+  return {
+    format: "csv",
+    customerColumn: columns.customerColumn,
+    dateColumn: columns.dateColumn,
+    amountColumn: columns.amountColumn,
+    quantityColumn: columns.quantityColumn,
+    columnCount: columns.names.length,
+    delimiter: columns.delimiter.charCodeAt(0),
+    names: columns.names,
+    decimalComma: conventions.decimalComma,
+    zone: new ZoneDays(conventions.timeZone),
+  };
 }
 
 function cdnowLayout(columnCount: 4 | 5): SimpleLayout {
   // With 5 columns the second is the sample's own customer id (1..2357).
   return columnCount === 5
-    ? { format: "cdnow", customerColumn: 1, dateColumn: 2, amountColumn: 4, columnCount }
-    : { format: "cdnow", customerColumn: 0, dateColumn: 1, amountColumn: 3, columnCount };
+    ? { format: "cdnow", customerColumn: 1, dateColumn: 2, amountColumn: 4, columnCount, names: ["master id", "customer id", "date", "cds", "dollars"] }
+    : { format: "cdnow", customerColumn: 0, dateColumn: 1, amountColumn: 3, columnCount, names: ["customer id", "date", "cds", "dollars"] };
 }
 
 const QUOTE = 34;
-const COMMA = 44;
 const SPACE = 32;
 const TAB = 9;
 const CR = 13;
@@ -113,7 +156,7 @@ export function parseSimpleLine(
   if (end > start && text.charCodeAt(end - 1) === CR) end--;
   let count: number;
   if (layout.format === "csv") {
-    count = splitCommas(text, start, end);
+    count = splitFields(text, start, end, layout.delimiter);
     if (count < 0) {
       parseQuotedCsvLine(layout, text.slice(start, end), line, sink);
       return;
@@ -124,29 +167,117 @@ export function parseSimpleLine(
     if (count === 0) return;
   }
   if (count !== layout.columnCount) {
-    const extra = count > MAX_COLUMNS ? ` (or more)` : "";
-    sink.error({ line, message: `expected ${layout.columnCount} columns, found ${Math.min(count, MAX_COLUMNS)}${extra}`, raw: text.slice(start, end) });
+    sink.error({ line, message: columnCountProblem(layout, count), raw: text.slice(start, end) });
     return;
   }
-  const idStart = trimStart(text, fieldStarts[layout.customerColumn], fieldEnds[layout.customerColumn]);
-  const idEnd = trimEnd(text, idStart, fieldEnds[layout.customerColumn]);
+  const q = layout.format === "csv" ? layout.quantityColumn : -1;
+  parseRow(
+    layout,
+    line,
+    text,
+    start,
+    end,
+    text,
+    fieldStarts[layout.customerColumn],
+    fieldEnds[layout.customerColumn],
+    text,
+    fieldStarts[layout.dateColumn],
+    fieldEnds[layout.dateColumn],
+    text,
+    fieldStarts[layout.amountColumn],
+    fieldEnds[layout.amountColumn],
+    text,
+    q < 0 ? 0 : fieldStarts[q],
+    q < 0 ? 0 : fieldEnds[q],
+    sink,
+  );
+}
+
+/**
+ * The row's values, each a range of a string (the line's, or a field's own on the
+ * quoted path), parsed into the sink. Plain forms first; a CSV's dates with a time and
+ * amounts with currency signs, separators or a decimal comma take the slower parsers.
+ */
+function parseRow(
+  layout: SimpleLayout,
+  line: number,
+  rawText: string,
+  rawStart: number,
+  rawEnd: number,
+  idText: string,
+  idFrom: number,
+  idTo: number,
+  dateText: string,
+  dateStart: number,
+  dateEnd: number,
+  amountText: string,
+  amountStart: number,
+  amountEnd: number,
+  quantityText: string,
+  quantityStart: number,
+  quantityEnd: number,
+  sink: TransactionSink,
+): void {
+  const idStart = trimStart(idText, idFrom, idTo);
+  const idEnd = trimEnd(idText, idStart, idTo);
   if (idEnd === idStart) {
-    sink.error({ line, message: "customer id is empty", raw: text.slice(start, end) });
+    sink.error({ line, message: `${columnLabel(layout, layout.customerColumn)}: the customer id is empty`, raw: rawText.slice(rawStart, rawEnd) });
     return;
   }
-  const day = parseDayAt(text, fieldStarts[layout.dateColumn], fieldEnds[layout.dateColumn]);
+  let day = parseDayAt(dateText, dateStart, dateEnd);
+  if (Number.isNaN(day) && layout.format === "csv") day = parseTimestampDay(dateText, dateStart, dateEnd, layout.zone);
   if (Number.isNaN(day)) {
-    const raw = text.slice(fieldStarts[layout.dateColumn], fieldEnds[layout.dateColumn]);
-    sink.error({ line, message: `"${raw}" is not a date (expected YYYY-MM-DD or YYYYMMDD)`, raw: text.slice(start, end) });
+    const raw = dateText.slice(dateStart, dateEnd);
+    const expected = layout.format === "csv" ? "YYYY-MM-DD, YYYYMMDD or a timestamp such as 2024-01-15 10:30:00 or 2024-01-15T10:30:00+02:00" : "YYYYMMDD";
+    sink.error({ line, message: `${columnLabel(layout, layout.dateColumn)}: "${raw}" is not a date (expected ${expected})`, raw: rawText.slice(rawStart, rawEnd) });
     return;
   }
-  const amount = parseDecimalAt(text, fieldStarts[layout.amountColumn], fieldEnds[layout.amountColumn]);
-  if (Number.isNaN(amount)) {
-    const raw = text.slice(fieldStarts[layout.amountColumn], fieldEnds[layout.amountColumn]);
-    sink.error({ line, message: `"${raw}" is not an amount (expected a decimal number such as 12.50)`, raw: text.slice(start, end) });
-    return;
+  let amount: number;
+  if (layout.format === "csv") {
+    amount = layout.decimalComma ? Number.NaN : parseDecimalAt(amountText, amountStart, amountEnd);
+    if (Number.isNaN(amount)) amount = parseMoneyText(amountText.slice(amountStart, amountEnd), layout.decimalComma);
+    if (Number.isNaN(amount)) {
+      const problem = amountProblem(amountText.slice(amountStart, amountEnd), layout.decimalComma);
+      sink.error({ line, message: `${columnLabel(layout, layout.amountColumn)}: ${problem}`, raw: rawText.slice(rawStart, rawEnd) });
+      return;
+    }
+    if (layout.quantityColumn >= 0) {
+      const quantityRaw = quantityText.slice(quantityStart, quantityEnd);
+      const quantity = parseMoneyText(quantityRaw, layout.decimalComma);
+      if (Number.isNaN(quantity)) {
+        sink.error({ line, message: `${columnLabel(layout, layout.quantityColumn)}: "${quantityRaw}" is not a quantity`, raw: rawText.slice(rawStart, rawEnd) });
+        return;
+      }
+      amount = lineAmount(amount, amountText.slice(amountStart, amountEnd), quantity, quantityRaw);
+    }
+  } else {
+    amount = parseDecimalAt(amountText, amountStart, amountEnd);
+    if (Number.isNaN(amount)) {
+      const raw = amountText.slice(amountStart, amountEnd);
+      sink.error({ line, message: `${columnLabel(layout, layout.amountColumn)}: "${raw}" is not an amount (expected a decimal number such as 12.50)`, raw: rawText.slice(rawStart, rawEnd) });
+      return;
+    }
   }
-  sink.transaction(text, idStart, idEnd, day, amount, line);
+  sink.transaction(idText, idStart, idEnd, day, amount, line);
+}
+
+/** 'column 3 "amount"' (1-based, as spreadsheets count). */
+function columnLabel(layout: SimpleLayout, column: number): string {
+  return `column ${column + 1} "${layout.names[column]}"`;
+}
+
+function columnCountProblem(layout: SimpleLayout, count: number): string {
+  const expected = layout.columnCount;
+  if (count > MAX_COLUMNS) return `expected ${expected} columns, found more than ${MAX_COLUMNS}`;
+  const detail =
+    count < expected
+      ? count + 1 === expected
+        ? `no ${columnLabel(layout, count)}`
+        : `no ${columnLabel(layout, count)} to ${columnLabel(layout, expected - 1)}`
+      : count === expected + 1
+        ? `column ${expected + 1} is extra`
+        : `columns ${expected + 1} to ${count} are extra`;
+  return `expected ${expected} columns, found ${count}: ${detail}`;
 }
 
 /** One line -> a transaction, an error, or null for a blank line (convenience form). */
@@ -164,12 +295,12 @@ export function parseTransactionLine(layout: SimpleLayout, lineText: string, lin
 }
 
 /** Field boundaries into fieldStarts/fieldEnds; -1 when the line has quotes (slow path). */
-function splitCommas(text: string, start: number, end: number): number {
+function splitFields(text: string, start: number, end: number, delimiter: number): number {
   let count = 0;
   let fieldStart = start;
   for (let i = start; i < end; i++) {
     const code = text.charCodeAt(i);
-    if (code === COMMA) {
+    if (code === delimiter) {
       if (count < MAX_COLUMNS) {
         fieldStarts[count] = fieldStart;
         fieldEnds[count] = i;
@@ -223,10 +354,10 @@ function trimEnd(text: string, start: number, end: number): number {
 }
 
 /** Lines with quotes go through csv-parse: rare in these files, so speed does not matter. */
-function parseQuotedCsvLine(layout: SimpleLayout, lineText: string, line: number, sink: TransactionSink): void {
+function parseQuotedCsvLine(layout: SimpleLayout & { format: "csv" }, lineText: string, line: number, sink: TransactionSink): void {
   let fields: string[];
   try {
-    const records = parseCsvSync(lineText, { relax_column_count: true }) as string[][];
+    const records = parseCsvSync(lineText, { delimiter: String.fromCharCode(layout.delimiter), relax_column_count: true }) as string[][];
     if (records.length !== 1) throw new Error("a quoted field spans lines");
     fields = records[0];
   } catch (error) {
@@ -234,18 +365,14 @@ function parseQuotedCsvLine(layout: SimpleLayout, lineText: string, line: number
     return;
   }
   if (fields.length !== layout.columnCount) {
-    sink.error({ line, message: `expected ${layout.columnCount} columns, found ${fields.length}`, raw: lineText });
+    sink.error({ line, message: columnCountProblem(layout, fields.length), raw: lineText });
     return;
   }
-  const customerId = fields[layout.customerColumn].trim();
-  const dateText = fields[layout.dateColumn];
-  const amountText = fields[layout.amountColumn];
-  const day = parseDayAt(dateText, 0, dateText.length);
-  const amount = parseDecimalAt(amountText, 0, amountText.length);
-  if (customerId === "") sink.error({ line, message: "customer id is empty", raw: lineText });
-  else if (Number.isNaN(day)) sink.error({ line, message: `"${dateText}" is not a date (expected YYYY-MM-DD or YYYYMMDD)`, raw: lineText });
-  else if (Number.isNaN(amount)) sink.error({ line, message: `"${amountText}" is not an amount (expected a decimal number such as 12.50)`, raw: lineText });
-  else sink.transaction(customerId, 0, customerId.length, day, amount, line);
+  const id = fields[layout.customerColumn];
+  const date = fields[layout.dateColumn];
+  const amount = fields[layout.amountColumn];
+  const quantity = layout.quantityColumn >= 0 ? fields[layout.quantityColumn] : "";
+  parseRow(layout, line, lineText, 0, lineText.length, id, 0, id.length, date, 0, date.length, amount, 0, amount.length, quantity, 0, quantity.length, sink);
 }
 
 /** text[start, end) as "YYYY-MM-DD" or "YYYYMMDD" (spaces around allowed) -> day index, or NaN. */

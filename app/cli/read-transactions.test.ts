@@ -59,7 +59,7 @@ describe("readTransactionFile", () => {
   });
 
   it("fails clearly on a file it does not recognise", async () => {
-    await expect(readAll(file("unknown.csv", "id;when;value\n1;2;3\n"))).rejects.toThrow(/unrecognised first line/);
+    await expect(readAll(file("unknown.csv", "id;when;value\n1;2;3\n"))).rejects.toThrow(/^line 1: unrecognised CSV header "id;when;value": no customer column/);
   });
 
   it("reads a Shopify orders export: one transaction per order, refunds netted, test and guest orders skipped", async () => {
@@ -108,7 +108,7 @@ describe("transactionRecords", () => {
     for await (const record of transactionRecords(path, { chunkBytes: 8 })) seen.push(record);
     expect(seen).toEqual([
       { customerId: "a", day: dayIndex("2024-01-01"), amount: 1, line: 2 },
-      { line: 3, message: '"nope" is not a date (expected YYYY-MM-DD or YYYYMMDD)', raw: "b,nope,2" },
+      { line: 3, message: 'column 2 "date": "nope" is not a date (expected YYYY-MM-DD, YYYYMMDD or a timestamp such as 2024-01-15 10:30:00 or 2024-01-15T10:30:00+02:00)', raw: "b,nope,2" },
       { customerId: "c", day: dayIndex("2024-01-02"), amount: 3, line: 4 },
     ]);
   });

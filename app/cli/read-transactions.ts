@@ -17,8 +17,11 @@ import {
   detectFormat,
   parseSimpleLine,
 } from "~/analytics/transactions";
+import { type ValueConventions } from "~/analytics/simple-csv";
 
 export interface ReadOptions {
+  /** How a simple CSV writes its values: decimal comma, time zone of timestamps (default: ".", UTC). */
+  conventions?: ValueConventions;
   /** Called every `progressEvery` lines with the number of lines read so far. */
   onProgress?: (lines: number) => void;
   progressEvery?: number;
@@ -40,14 +43,14 @@ const DEFAULT_CHUNK_BYTES = 1 << 20;
 const DEFAULT_PROGRESS_EVERY = 1_000_000;
 
 /** Reads the first line (up to 64 KiB) to recognise the format. */
-export async function detectFileFormat(path: string): Promise<FormatDetection> {
+export async function detectFileFormat(path: string, conventions?: ValueConventions): Promise<FormatDetection> {
   const handle = await open(path, "r");
   try {
     const buffer = Buffer.alloc(64 * 1024);
     const { bytesRead } = await handle.read(buffer, 0, buffer.length, 0);
     const head = buffer.subarray(0, bytesRead).toString("utf8");
     const newline = head.indexOf("\n");
-    return detectFormat(newline >= 0 ? head.slice(0, newline) : head);
+    return detectFormat(newline >= 0 ? head.slice(0, newline) : head, conventions);
   } finally {
     await handle.close();
   }
@@ -91,7 +94,7 @@ export async function* transactionRecords(path: string, opts: ReadOptions = {}):
 
 /** Reads `path` into `sink`, pausing (yielding) after each chunk; returns the counts. */
 export async function* scanTransactionFile(path: string, sink: TransactionSink, opts: ReadOptions = {}): AsyncGenerator<void, ReadReport> {
-  const detection = await detectFileFormat(path);
+  const detection = await detectFileFormat(path, opts.conventions);
   const counting = countingSink(sink);
   const report =
     detection.format === "shopify"
