@@ -10,11 +10,14 @@
 //   at-risk repeat buyer  2+ orders and P(alive) under 0.3
 //   one-and-done lost     1 order and no order for longer than the larger of 180 days
 //                         and 2 x the shop's median days from 1st to 2nd order
+//   cart abandoner        an abandoned checkout started in the last 30 days (not completed,
+//                         no order from it, no order of theirs since; app/data/checkouts.server.ts);
+//                         the one behaviour a customer without orders can have
 // "Top X%" is tie-consistent: a customer is in it when at most X% of customers have a value
 // as high or higher. Customers with the same value are all in or all out, so the group can be
 // smaller than X% (never larger), and is empty when one value covers more than X% at the top.
 // Only positive values qualify (nobody is a big spender with nothing spent). Customers with
-// no orders are in no behavioural segment.
+// no orders are in no behavioural segment but "cart abandoner".
 
 export const BEHAVIOURAL_SEGMENT_KEYS = [
   "first-time-buyer",
@@ -26,6 +29,7 @@ export const BEHAVIOURAL_SEGMENT_KEYS = [
   "vip",
   "at-risk-repeat-buyer",
   "one-and-done-lost",
+  "cart-abandoner",
 ] as const;
 
 export type BehaviouralSegmentKey = (typeof BEHAVIOURAL_SEGMENT_KEYS)[number];
@@ -44,6 +48,26 @@ export interface BehaviourInput {
   pAlive?: number | null;
   /** Predicted CLV (from the shop's fitted model). */
   predictedClv?: number | null;
+  /** Days since their latest abandoned checkout started; null or absent: none. */
+  daysSinceAbandonedCheckout?: number | null;
+}
+
+/** "Cart abandoners (last 30 days)": an abandoned checkout started within this many days (today is day 0). */
+export const CART_ABANDONMENT_WINDOW_DAYS = 30;
+
+/**
+ * Whether a customer whose latest abandoned checkout started `daysSince` days ago is a cart
+ * abandoner. The live recompute applies it per customer and the refit in SQL
+ * (refreshCartAbandoners) with the same window, so both agree.
+ */
+export function isCartAbandoner(daysSince: number | null | undefined): boolean {
+  return daysSince !== null && daysSince !== undefined && daysSince < CART_ABANDONMENT_WINDOW_DAYS;
+}
+
+/** `behaviours` with "cart-abandoner" added or taken out as `daysSince` says (kept in key order). */
+export function withCartAbandonment(behaviours: readonly BehaviouralSegmentKey[], daysSince: number | null | undefined): BehaviouralSegmentKey[] {
+  const others = behaviours.filter((key) => key !== "cart-abandoner");
+  return isCartAbandoner(daysSince) ? [...others, "cart-abandoner"] : others;
 }
 
 export interface BehaviourOptions {
@@ -134,6 +158,13 @@ export function behaviouralSegmentDefinitions(
       description:
         `Ordered once and not again for longer than ${o.oneAndDoneMultiplier} times the days your customers usually take ` +
         `to order a second time (the median), and at least ${o.oneAndDoneFloorDays} days.`,
+    },
+    "cart-abandoner": {
+      key: "cart-abandoner",
+      name: "Cart abandoners (last 30 days)",
+      description:
+        `Started a checkout in the last ${CART_ABANDONMENT_WINDOW_DAYS} days and did not complete it: ` +
+        "no order came from it and they have not ordered since.",
     },
   };
 }
@@ -233,7 +264,7 @@ export function behaviourThresholds(customers: readonly BehaviourInput[], opts: 
 
 /** The behavioural segments of one customer, given the shop's thresholds. */
 export function behaviouralSegmentsOf(c: BehaviourInput, t: BehaviourThresholds): BehaviouralSegmentKey[] {
-  if (c.orders === 0) return [];
+  if (c.orders === 0) return withCartAbandonment([], c.daysSinceAbandonedCheckout);
   const keys: BehaviouralSegmentKey[] = [];
   keys.push(c.orders === 1 ? "first-time-buyer" : "repeat-buyer");
   if (t.bigSpenderMinNetSpent !== null && c.netSpent >= t.bigSpenderMinNetSpent) keys.push("big-spender");
@@ -244,6 +275,7 @@ export function behaviouralSegmentsOf(c: BehaviourInput, t: BehaviourThresholds)
   if (t.vipMinPredictedClv !== null && c.predictedClv != null && c.predictedClv >= t.vipMinPredictedClv) keys.push("vip");
   if (c.orders >= 2 && c.pAlive != null && c.pAlive < t.atRiskPAlive) keys.push("at-risk-repeat-buyer");
   if (c.orders === 1 && c.daysSinceLastOrder > t.oneAndDoneDays) keys.push("one-and-done-lost");
+  if (isCartAbandoner(c.daysSinceAbandonedCheckout)) keys.push("cart-abandoner");
   return keys;
 }
 

@@ -36,7 +36,7 @@ export interface SegmentRow {
 }
 
 /** Customers, spend and predictions per segment, tallied from the metrics rows as they are written. */
-interface Tally {
+export interface Tally {
   customers: number;
   netSpent: number;
   clvSum: number;
@@ -88,6 +88,14 @@ export class SegmentTally {
 
   add(row: CustomerMetricsValues): void {
     this.count(row, 1);
+  }
+
+  /**
+   * A behavioural segment's figures counted elsewhere (the refit's cart-abandoner pass, in SQL:
+   * its members need not have orders, and the rows counted here were scored without it).
+   */
+  replaceBehaviour(key: BehaviouralSegmentKey, figures: Tally): void {
+    this.behaviour.set(key, { ...figures });
   }
 
   /** Takes back a row added before (it was replaced by a fresher one). */

@@ -16,6 +16,9 @@ import { testIngestDelayMs } from "~/env.server";
 import { consoleLogger, errorMessage } from "~/lib/log.server";
 import { enqueueCustomerMetrics, enqueueDestination } from "~/queues/enqueue.server";
 import { handleBulkOperationFinished } from "./bulk-operations.server";
+import { mapCheckoutPayload, orderCheckoutRefs } from "./checkouts";
+import { distinctIds } from "./locks.server";
+import { recordOrderCheckout, upsertCheckout } from "./upsert-checkout.server";
 import { SCRUBBED_NOTE, recordDataRequest, redactCustomer, redactShop } from "./gdpr.server";
 import { dropReason } from "./shop-admission.server";
 import {
@@ -210,6 +213,13 @@ type ModelHandler = (tx: Tx, delivery: Delivery, topic: Topic) => Promise<Handle
 
 const upsertOrderHandler: RawHandler = async (tx, d, topic) => {
   const result = await upsertOrder(tx, d.shop, mapOrderPayload(d.payload, topic));
+  // The checkout it came from is no longer abandoned (cart abandoners, issue 17).
+  const refs = result.concernsDeleted ? null : orderCheckoutRefs(d.payload, topic);
+  const checkoutOwners = refs ? await recordOrderCheckout(tx, d.shop, refs) : [];
+  return { customerId: result.customerId, scrub: result.concernsDeleted, affectedCustomerIds: distinctIds([...result.affectedCustomerIds, ...checkoutOwners]) };
+};
+const upsertCheckoutHandler: RawHandler = async (tx, d, topic) => {
+  const result = await upsertCheckout(tx, d.shop, mapCheckoutPayload(d.payload, topic));
   return { customerId: result.customerId, scrub: result.concernsDeleted, affectedCustomerIds: result.affectedCustomerIds };
 };
 const upsertCustomerHandler: RawHandler = async (tx, d, topic) => {
@@ -246,6 +256,8 @@ const rawHandlers = {
   },
   "customers_email_marketing_consent/update": consentHandler(mapEmailConsentPayload),
   "customers_marketing_consent/update": consentHandler(mapSmsConsentPayload),
+  "checkouts/create": upsertCheckoutHandler,
+  "checkouts/update": upsertCheckoutHandler,
 } satisfies Partial<Record<Topic, RawHandler>>;
 export type RawTopic = keyof typeof rawHandlers;
 

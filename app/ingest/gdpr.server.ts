@@ -54,6 +54,11 @@ export async function redactCustomer(db: Db, shop: string, request: RedactCustom
       DELETE FROM "Refund" WHERE shop = ${shop} AND "orderId" = ANY(${allOrderIds}::bigint[])`;
     const orders = await tx.$executeRaw`
       DELETE FROM "Order" WHERE shop = ${shop} AND id = ANY(${allOrderIds}::bigint[])`;
+    // Their checkouts (cart abandoners), guest ones under their email too, and their orders' checkout references.
+    await tx.$executeRaw`
+      DELETE FROM "Checkout"
+      WHERE shop = ${shop} AND ("customerId" = ${customerId}::bigint OR (${email}::text IS NOT NULL AND email = ${email}::text))`;
+    await tx.$executeRaw`DELETE FROM "OrderCheckout" WHERE shop = ${shop} AND "orderId" = ANY(${allOrderIds}::bigint[])`;
     // The stored email (the customer's row is locked): the email tools' erasures need it after the row is gone.
     const stored = await tx.$queryRaw<{ email: string | null }[]>`
       SELECT email FROM "Customer" WHERE shop = ${shop} AND id = ${customerId}::bigint`;
@@ -136,6 +141,8 @@ export async function redactShop(db: Db, shop: string): Promise<Record<string, n
     counts.backfillRuns = await tx.$executeRaw`DELETE FROM "BackfillRun" WHERE shop = ${shop}`;
     counts.refunds = await tx.$executeRaw`DELETE FROM "Refund" WHERE shop = ${shop}`;
     counts.orders = await tx.$executeRaw`DELETE FROM "Order" WHERE shop = ${shop}`;
+    counts.checkouts = await tx.$executeRaw`DELETE FROM "Checkout" WHERE shop = ${shop}`;
+    counts.orderCheckouts = await tx.$executeRaw`DELETE FROM "OrderCheckout" WHERE shop = ${shop}`;
     counts.customers = await tx.$executeRaw`DELETE FROM "Customer" WHERE shop = ${shop}`;
     // Metrics after customers (see redactCustomer), then the shop's fit and aggregates.
     counts.customerMetrics = await tx.$executeRaw`DELETE FROM "CustomerMetrics" WHERE shop = ${shop}`;
@@ -187,6 +194,7 @@ export async function exportCustomerData(tx: Tx, shop: string, customerId: bigin
     where: { shop, orderId: { in: orders.map((order) => order.id) } },
     orderBy: { createdAt: "asc" },
   });
+  const checkouts = await tx.checkout.findMany({ where: { shop, customerId }, orderBy: { shopifyCreatedAt: "asc" } });
   const deliveries = await tx.webhookDelivery.findMany({
     where: { shop, customerId },
     select: { id: true, topic: true, webhookId: true, receivedAt: true, status: true, payload: true },
@@ -198,6 +206,7 @@ export async function exportCustomerData(tx: Tx, shop: string, customerId: bigin
     customer: customer ? jsonSafe(customer) : null,
     orders: orders.map(jsonSafe),
     refunds: refunds.map(jsonSafe),
+    checkouts: checkouts.map(jsonSafe),
     webhookDeliveries: deliveries.map(jsonSafe),
   };
 }

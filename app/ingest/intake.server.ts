@@ -359,6 +359,8 @@ const TOPIC_SHAPES: Record<Topic, z.ZodType> = {
   // The consent topics name the customer by a bare id (no admin_graphql_api_id).
   "customers_email_marketing_consent/update": z.object({ customer_id: NumericId }),
   "customers_marketing_consent/update": z.object({ id: NumericId }),
+  "checkouts/create": OrderShape,
+  "checkouts/update": OrderShape,
   "customers/data_request": z.object({
     shop_domain: z.string().min(1),
     customer: ComplianceCustomer,

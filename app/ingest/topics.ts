@@ -16,6 +16,9 @@ export const APP_TOPICS = [
   // Since API 2025-01 customer payloads carry no consent: these two topics do (issue 14).
   "customers_email_marketing_consent/update",
   "customers_marketing_consent/update",
+  // Cart abandoners (issue 17): checkouts, stored like orders (need read_orders, held already).
+  "checkouts/create",
+  "checkouts/update",
   "app/uninstalled",
   "app/scopes_update",
   "bulk_operations/finish",

@@ -1,5 +1,7 @@
 import type pg from "pg";
 import { type CustomerOrderFact, type ScoringContext, customerFactsFromOrders, customerMetrics } from "~/analytics/customer-metrics";
+import { withCartAbandonment } from "~/analytics/behaviour";
+import { lastAbandonedCheckoutDays } from "~/data/checkouts.server";
 import { liveCustomersCountedOrders } from "~/data/counted-orders.server";
 import { deleteCustomerMetrics, lockCustomersForRecompute, todayInZone, writeCustomerMetrics } from "~/data/customer-metrics.server";
 import { markDestinationChanges } from "~/data/destinations.server";
@@ -107,7 +109,13 @@ export async function recomputeCustomerMetrics(
         if (!facts) factsById.set(id, (facts = []));
         if (row.day !== null) facts.push({ day: Number(row.day), net: Number(row.net), discounted: row.discounted === true, voided: row.voided === true });
       }
-      const rows = [...factsById].map(([id, facts]) => customerMetrics(customerFactsFromOrders(id, facts, asOfDay), context));
+      // Cart abandoners (issue 17): the latest abandoned checkout's age decides the behaviour, orders or not.
+      const abandoned = await lastAbandonedCheckoutDays(client, shop, settings.timezone, [...factsById.keys()]);
+      const rows = [...factsById].map(([id, facts]) => {
+        const row = customerMetrics(customerFactsFromOrders(id, facts, asOfDay), context);
+        const day = abandoned.get(id);
+        return { ...row, behaviours: withCartAbandonment(row.behaviours, day === undefined ? null : asOfDay - day) };
+      });
       // computedAt is the real time of the write, whatever the scoring clock: freshness is
       // measured to it, and the refit compares it with its snapshot time to keep newer rows.
       const written = await writeCustomerMetrics(client, shop, rows, { modelVersion: fit.modelVersion, asOfDay, source: "live", computedAt: new Date(), prepared: true });

@@ -55,6 +55,8 @@ export const BEHAVIOUR_ACTIONS: Readonly<Record<BehaviouralSegmentKey, string>> 
   vip: "Protect these customers first: personal outreach, exclusive access, and alerts when any of them stops ordering.",
   "at-risk-repeat-buyer": "Win them back now with a personal message and what they used to buy, before they are lost.",
   "one-and-done-lost": "Try one reactivation offer, then leave them out of paid campaigns to save budget.",
+  "cart-abandoner":
+    "Send a reminder within a day with their recovery link (below, or Shopify's abandoned checkouts), then one with a small incentive if they still have not ordered.",
 };
 
 export interface SegmentDetail {
@@ -98,7 +100,7 @@ function behaviourRuleWords(key: BehaviouralSegmentKey, t: BehaviourThresholds |
   });
   const lines = [definitions[key].description];
   if (!t) {
-    if (!["first-time-buyer", "repeat-buyer", "discount-shopper", "full-price-buyer"].includes(key)) {
+    if (!["first-time-buyer", "repeat-buyer", "discount-shopper", "full-price-buyer", "cart-abandoner"].includes(key)) {
       lines.push("The thresholds are worked out at the first refit of your shop.");
     }
     return lines;

@@ -1,5 +1,6 @@
 import type pg from "pg";
 import { deleteShopAggregates } from "~/data/aggregates.server";
+import { refreshCartAbandoners } from "~/data/checkouts.server";
 import { wantShopFullPasses } from "~/data/destinations.server";
 import { deleteMetricsOfRedactedCustomers, deleteShopMetrics, todayInZone } from "~/data/customer-metrics.server";
 import { type MetricsSettings, loadMetricsSettings } from "~/data/settings.server";
@@ -143,6 +144,12 @@ async function refit(
     phase,
   );
   const { fit, version, modelVersion, refitAt, tally, report, table } = scored;
+  // Cart abandoners (issue 17): membership comes from the shop's checkouts, which rows scored
+  // from orders do not see; set on every row here, so the nightly refit also ages the 30-day
+  // window. The destinations' full passes asked for after the refit send what moved.
+  const abandoners = await refreshCartAbandoners(pool, shop, settings.timezone, asOfDay);
+  tally.replaceBehaviour("cart-abandoner", abandoners.figures);
+  phase("cart-abandoners");
   await writeDailyCounts(pool, shop, asOfDay, tally);
   await writeAggregates(
     pool,

@@ -1,0 +1,169 @@
+import { CART_ABANDONMENT_WINDOW_DAYS } from "~/analytics/behaviour";
+import { pgQuery, type Queryable } from "~/db/pg.server";
+
+// Abandoned checkouts (issue 17, cart abandoners): the one definition, read by the live
+// recompute (one customer's latest), the refit (every customer's membership, set-based) and
+// the segment page (value left in carts, recovery links). A checkout `c` is abandoned when
+//   - it has a customer (a guest checkout belongs to no customer row),
+//   - Shopify did not mark it completed,
+//   - no order names it (OrderCheckout: the order's checkout_id, checkout_token or cart_token),
+//   - and its customer placed no order (test orders aside) since it started.
+
+export const ABANDONED_CHECKOUT_SQL = `c."customerId" IS NOT NULL AND c."completedAt" IS NULL
+  AND NOT EXISTS (SELECT 1 FROM "OrderCheckout" AS oc WHERE oc.shop = c.shop AND oc."checkoutId" = c.id)
+  AND NOT EXISTS (SELECT 1 FROM "OrderCheckout" AS oc WHERE oc.shop = c.shop AND oc."checkoutToken" = c.token)
+  AND NOT EXISTS (SELECT 1 FROM "OrderCheckout" AS oc WHERE oc.shop = c.shop AND oc."cartToken" = c."cartToken")
+  AND NOT EXISTS (SELECT 1 FROM "Order" AS o
+                  WHERE o.shop = c.shop AND o."customerId" = c."customerId" AND NOT o.test AND o."processedAt" >= c."shopifyCreatedAt")`;
+
+/** The day a checkout started in the shop's time zone (`tz` names the parameter), as the counted orders' days are. */
+const checkoutDaySql = (tz: string) => `(((c."shopifyCreatedAt" AT TIME ZONE 'UTC') AT TIME ZONE ${tz}::text)::date - DATE '1970-01-01')`;
+
+/** Each customer's latest abandoned checkout's day (shop time zone); customers without one are absent. */
+export async function lastAbandonedCheckoutDays(db: Queryable, shop: string, timezone: string, customerIds: readonly string[]): Promise<Map<string, number>> {
+  if (customerIds.length === 0) return new Map();
+  const result = await db.query<{ customerId: string; day: number }>(
+    pgQuery(
+      `SELECT c."customerId"::text AS "customerId", max(${checkoutDaySql("$2")})::int AS day
+       FROM "Checkout" AS c
+       WHERE c.shop = $1 AND c."customerId" = ANY($3::bigint[]) AND ${ABANDONED_CHECKOUT_SQL}
+       GROUP BY c."customerId"`,
+      [shop, timezone, customerIds],
+      true,
+    ),
+  );
+  return new Map(result.rows.map((row) => [row.customerId, Number(row.day)]));
+}
+
+/** The customers of `shop` with an abandoned checkout in the window ending on `asOfDay` (the SQL side of isCartAbandoner). */
+const MEMBERS_SQL = `SELECT DISTINCT c."customerId" FROM "Checkout" AS c
+  WHERE c.shop = $1 AND ${checkoutDaySql("$2")} > $3::int - ${CART_ABANDONMENT_WINDOW_DAYS} AND ${ABANDONED_CHECKOUT_SQL}`;
+
+export interface CartAbandonerFigures {
+  customers: number;
+  netSpent: number;
+  clvSum: number;
+  clvCount: number;
+  pAliveSum: number;
+  pAliveCount: number;
+  chance90Sum: number;
+  chance90Count: number;
+}
+
+/**
+ * The refit's pass: every metrics row of the shop gets "cart-abandoner" exactly when its
+ * customer has an abandoned checkout in the window ending on `asOfDay` (the refit's rows are
+ * scored from orders alone). Returns the customers whose membership changed (for the
+ * destinations' outboxes) and the segment's figures for the segments aggregate.
+ */
+export async function refreshCartAbandoners(
+  db: Queryable,
+  shop: string,
+  timezone: string,
+  asOfDay: number,
+): Promise<{ changed: string[]; figures: CartAbandonerFigures }> {
+  const changed = await db.query<{ customerId: string }>(
+    `WITH members AS (${MEMBERS_SQL}),
+     joined AS (
+       UPDATE "CustomerMetrics" AS cm SET behaviours = array_append(cm.behaviours, 'cart-abandoner')
+       FROM members AS m
+       WHERE cm.shop = $1 AND cm."customerId" = m."customerId" AND NOT (COALESCE(cm.behaviours, '{}') @> ARRAY['cart-abandoner'])
+       RETURNING cm."customerId"
+     ),
+     left_ AS (
+       UPDATE "CustomerMetrics" AS cm SET behaviours = array_remove(cm.behaviours, 'cart-abandoner')
+       WHERE cm.shop = $1 AND cm.behaviours @> ARRAY['cart-abandoner']
+         AND cm."customerId" NOT IN (SELECT "customerId" FROM members)
+       RETURNING cm."customerId"
+     )
+     SELECT "customerId"::text AS "customerId" FROM joined UNION ALL SELECT "customerId"::text FROM left_`,
+    [shop, timezone, asOfDay],
+  );
+  const figures = await db.query<Record<keyof CartAbandonerFigures, string | null>>(
+    `SELECT count(*) AS customers, COALESCE(sum("netSpentMinor"), 0) AS "netSpent",
+            COALESCE(sum("predictedClvMinor"), 0) AS "clvSum", count("predictedClvMinor") AS "clvCount",
+            COALESCE(sum("pAlive"), 0) AS "pAliveSum", count("pAlive") AS "pAliveCount",
+            COALESCE(sum("chanceOfOrder90d"), 0) AS "chance90Sum", count("chanceOfOrder90d") AS "chance90Count"
+     FROM "CustomerMetrics" WHERE shop = $1 AND behaviours @> ARRAY['cart-abandoner']`,
+    [shop],
+  );
+  const row = figures.rows[0];
+  const n = (key: keyof CartAbandonerFigures) => Number(row?.[key] ?? 0);
+  return {
+    changed: changed.rows.map((r) => r.customerId),
+    figures: {
+      customers: n("customers"),
+      netSpent: n("netSpent"),
+      clvSum: n("clvSum"),
+      clvCount: n("clvCount"),
+      pAliveSum: n("pAliveSum"),
+      pAliveCount: n("pAliveCount"),
+      chance90Sum: n("chance90Sum"),
+      chance90Count: n("chance90Count"),
+    },
+  };
+}
+
+/** One cart abandoner's latest abandoned checkout. */
+export interface AbandonedCart {
+  customerId: string;
+  /** Shop-currency minor units; null when priced in another currency. */
+  totalPriceMinor: number | null;
+  abandonedCheckoutUrl: string | null;
+  startedAt: string;
+  lineItemCount: number;
+}
+
+export interface AbandonedCartsSummary {
+  /** Members of the segment (as the metrics rows say now). */
+  customers: number;
+  /** Σ of each member's latest abandoned checkout's total (one cart per customer: a restarted checkout is the same cart). */
+  valueMinor: number;
+  /** Members whose cart was priced in another currency: not in valueMinor. */
+  unpricedCustomers: number;
+}
+
+/** The segment page's figures: the members' latest abandoned checkouts in the window, summed. */
+export async function abandonedCartsSummary(db: Queryable, shop: string, timezone: string, asOfDay: number): Promise<AbandonedCartsSummary> {
+  const result = await db.query<{ customers: string; value: string | null; unpriced: string }>(
+    `WITH latest AS (
+       SELECT DISTINCT ON (c."customerId") c."customerId", c."totalPriceMinor"
+       FROM "CustomerMetrics" AS cm
+       JOIN "Checkout" AS c ON c.shop = cm.shop AND c."customerId" = cm."customerId"
+       WHERE cm.shop = $1 AND cm.behaviours @> ARRAY['cart-abandoner']
+         AND ${checkoutDaySql("$2")} > $3::int - ${CART_ABANDONMENT_WINDOW_DAYS} AND ${ABANDONED_CHECKOUT_SQL}
+       ORDER BY c."customerId", c."shopifyCreatedAt" DESC, c.id DESC
+     )
+     SELECT count(*) AS customers, sum("totalPriceMinor") AS value, count(*) FILTER (WHERE "totalPriceMinor" IS NULL) AS unpriced FROM latest`,
+    [shop, timezone, asOfDay],
+  );
+  const row = result.rows[0];
+  return { customers: Number(row?.customers ?? 0), valueMinor: Number(row?.value ?? 0), unpricedCustomers: Number(row?.unpriced ?? 0) };
+}
+
+/** These customers' latest abandoned checkouts in the window (the segment page's rows link to them). */
+export async function latestAbandonedCarts(
+  db: Queryable,
+  shop: string,
+  timezone: string,
+  asOfDay: number,
+  customerIds: readonly string[],
+): Promise<AbandonedCart[]> {
+  if (customerIds.length === 0) return [];
+  const result = await db.query<{ customerId: string; total: string | null; url: string | null; startedAt: Date; lines: number }>(
+    `SELECT DISTINCT ON (c."customerId") c."customerId"::text AS "customerId", c."totalPriceMinor"::text AS total,
+            c."abandonedCheckoutUrl" AS url, c."shopifyCreatedAt" AS "startedAt", c."lineItemCount" AS lines
+     FROM "Checkout" AS c
+     WHERE c.shop = $1 AND c."customerId" = ANY($4::bigint[])
+       AND ${checkoutDaySql("$2")} > $3::int - ${CART_ABANDONMENT_WINDOW_DAYS} AND ${ABANDONED_CHECKOUT_SQL}
+     ORDER BY c."customerId", c."shopifyCreatedAt" DESC, c.id DESC`,
+    [shop, timezone, asOfDay, customerIds],
+  );
+  return result.rows.map((row) => ({
+    customerId: row.customerId,
+    totalPriceMinor: row.total === null ? null : Number(row.total),
+    abandonedCheckoutUrl: row.url,
+    startedAt: new Date(row.startedAt).toISOString(),
+    lineItemCount: row.lines,
+  }));
+}

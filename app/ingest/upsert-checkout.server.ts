@@ -1,0 +1,84 @@
+import { Prisma } from "@prisma/client";
+import { type RawTx } from "~/db/pg.server";
+import { type RawDb, withRawTransaction } from "~/db/tx.server";
+import { type CheckoutRow, type OrderCheckoutRefs } from "./checkouts";
+import { distinctIds, lockCustomers } from "./locks.server";
+import { foreignCurrencyProblem, PayloadValidationError } from "./mappers";
+import { shopCurrency } from "./shop-currency.server";
+import { type WriteResult } from "./upsert.server";
+
+// Checkouts on the one write path's rules (app/ingest/README.md): scoped by shop, newer
+// updated_at wins (equal: only different content), a replay writes nothing, and a checkout of
+// a redacted or deleted customer is not kept. The customer's lock (shared shop import lock
+// first) orders the write against a redaction of the same customer. The customers a write
+// moves in or out of "Cart abandoners" get a metrics recompute after commit.
+
+const CONTENT = `token, "cartToken", "customerId", email, currency, "totalPriceMinor", "subtotalPriceMinor",
+  "abandonedCheckoutUrl", "lineItemCount", "shopifyCreatedAt", "completedAt"`;
+
+/** checkouts/create, checkouts/update. */
+export async function upsertCheckout(db: RawDb, shop: string, checkout: CheckoutRow): Promise<WriteResult> {
+  return withRawTransaction(db, async (tx) => {
+    const stored = await tx.$queryRaw<{ customerId: bigint | null }[]>`
+      SELECT "customerId" FROM "Checkout" WHERE shop = ${shop} AND id = ${checkout.id}::bigint`;
+    const before = stored[0]?.customerId ?? null;
+    await lockCustomers(tx, shop, distinctIds([checkout.customerId, before]));
+    if (checkout.customerId !== null && (await customerTombstoned(tx, shop, checkout.customerId))) {
+      return { changed: false, customerId: null, concernsDeleted: true, affectedCustomerIds: [] };
+    }
+    const currency = await shopCurrency(tx, shop);
+    if (currency !== null && checkout.currency !== null && checkout.totalPriceMinor !== null) {
+      const problem = foreignCurrencyProblem(currency, { id: checkout.id, currency: checkout.currency }, []);
+      if (problem !== null) throw new PayloadValidationError("checkouts", [problem.replace(/^order /, "checkout ")]);
+    }
+    const written = await tx.$executeRaw`
+      INSERT INTO "Checkout" AS cur (shop, id, token, "cartToken", "customerId", email, currency, "totalPriceMinor",
+        "subtotalPriceMinor", "abandonedCheckoutUrl", "lineItemCount", "shopifyCreatedAt", "shopifyUpdatedAt", "completedAt")
+      VALUES (${shop}, ${checkout.id}::bigint, ${checkout.token}, ${checkout.cartToken}, ${checkout.customerId}::bigint,
+        ${checkout.email}, ${checkout.currency}, ${checkout.totalPriceMinor}::bigint, ${checkout.subtotalPriceMinor}::bigint,
+        ${checkout.abandonedCheckoutUrl}, ${checkout.lineItemCount}::int, ${checkout.shopifyCreatedAt}::timestamp,
+        ${checkout.shopifyUpdatedAt}::timestamp, ${checkout.completedAt}::timestamp)
+      ON CONFLICT (shop, id) DO UPDATE SET
+        token = excluded.token, "cartToken" = excluded."cartToken", "customerId" = excluded."customerId", email = excluded.email,
+        currency = excluded.currency, "totalPriceMinor" = excluded."totalPriceMinor", "subtotalPriceMinor" = excluded."subtotalPriceMinor",
+        "abandonedCheckoutUrl" = excluded."abandonedCheckoutUrl", "lineItemCount" = excluded."lineItemCount",
+        "shopifyCreatedAt" = excluded."shopifyCreatedAt", "shopifyUpdatedAt" = excluded."shopifyUpdatedAt",
+        -- Completion is final: an older or equal version without it does not undo it.
+        "completedAt" = COALESCE(excluded."completedAt", cur."completedAt")
+      WHERE excluded."shopifyUpdatedAt" > cur."shopifyUpdatedAt"
+         OR (excluded."shopifyUpdatedAt" = cur."shopifyUpdatedAt"
+             AND (${raw(CONTENT, "excluded")}) IS DISTINCT FROM (${raw(CONTENT, "cur")}))`;
+    const changed = written > 0;
+    const affected = changed ? distinctIds([checkout.customerId, before]) : [];
+    return { changed, customerId: checkout.customerId, concernsDeleted: false, affectedCustomerIds: affected };
+  });
+}
+
+/**
+ * An order's checkout references, written once (they never change). The customer who placed
+ * it is recomputed by the order's own write; a checkout of another customer (rare: the buyer
+ * logged in at the last step) leaves that one's abandoned carts, so they are returned too.
+ */
+export async function recordOrderCheckout(tx: RawTx, shop: string, refs: OrderCheckoutRefs): Promise<bigint[]> {
+  const inserted = await tx.$executeRaw`
+    INSERT INTO "OrderCheckout" (shop, "orderId", "checkoutId", "checkoutToken", "cartToken")
+    VALUES (${shop}, ${refs.orderId}::bigint, ${refs.checkoutId}::bigint, ${refs.checkoutToken}, ${refs.cartToken})
+    ON CONFLICT (shop, "orderId") DO NOTHING`;
+  if (inserted === 0) return [];
+  const owners = await tx.$queryRaw<{ customerId: bigint }[]>`
+    SELECT DISTINCT "customerId" FROM "Checkout"
+    WHERE shop = ${shop} AND "customerId" IS NOT NULL
+      AND (id = ${refs.checkoutId}::bigint OR token = ${refs.checkoutToken} OR "cartToken" = ${refs.cartToken})`;
+  return owners.map((row) => row.customerId);
+}
+
+async function customerTombstoned(tx: RawTx, shop: string, customerId: bigint): Promise<boolean> {
+  const rows = await tx.$queryRaw<{ found: number }[]>`
+    SELECT 1 AS found FROM "Tombstone" WHERE shop = ${shop} AND resource = 'customer' AND id = ${customerId}::bigint`;
+  return rows.length > 0;
+}
+
+// The content columns as a row expression of `alias` (fixed names: no user input).
+function raw(columns: string, alias: string): Prisma.Sql {
+  return Prisma.raw(columns.split(",").map((column) => `${alias}.${column.trim()}`).join(", "));
+}
