@@ -76,7 +76,7 @@ const EnvSchema = z
     SHOPIFY_API_KEY: z.string().min(1),
     SHOPIFY_API_SECRET: z.string().min(1),
     SHOPIFY_APP_URL: z.url(),
-    SCOPES: z.string().default("read_orders,read_all_orders,read_customers,write_customers"),
+    SCOPES: z.string().default("read_orders,read_all_orders,read_customers,write_customers,read_products,read_inventory"),
     SHOP_CUSTOM_DOMAIN: z.string().optional(),
     // Demo mode serves the demo shop's pages at localhost without Shopify admin. Never in production.
     TENURE_DEMO_MODE: flag,

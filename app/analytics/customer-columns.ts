@@ -23,6 +23,9 @@ export class CustomerFactsColumns {
   private readonly repeatValue: number[] = [];
   /** 1: every order cancelled or refunded in full (CustomerFacts.onlyVoidedOrders). */
   private readonly onlyVoided: number[] = [];
+  /** CustomerFacts.costedProfit and .uncostedNet (issue 17). */
+  private readonly costedProfit: number[] = [];
+  private readonly uncostedNet: number[] = [];
 
   get length(): number {
     return this.ids.length;
@@ -42,6 +45,8 @@ export class CustomerFactsColumns {
     // minor units is exact, so dividing again gives the same number.
     this.repeatValue.push(s && s.frequency > 0 ? Math.round(s.monetaryValue * s.frequency) : 0);
     this.onlyVoided.push(facts.onlyVoidedOrders === true ? 1 : 0);
+    this.costedProfit.push(facts.costedProfit ?? 0);
+    this.uncostedNet.push(facts.uncostedNet ?? 0);
     return this.ids.length - 1;
   }
 
@@ -78,6 +83,8 @@ export class CustomerFactsColumns {
       purchaseDays: Int32Array.from(this.purchaseDays.slice(from, to)),
       repeatValue: Float64Array.from(this.repeatValue.slice(from, to)),
       onlyVoided: Uint8Array.from(this.onlyVoided.slice(from, to)),
+      costedProfit: Float64Array.from(this.costedProfit.slice(from, to)),
+      uncostedNet: Float64Array.from(this.uncostedNet.slice(from, to)),
     };
   }
 
@@ -93,6 +100,8 @@ export class CustomerFactsColumns {
       columns.purchaseDays.push(slice.purchaseDays[i]);
       columns.repeatValue.push(slice.repeatValue[i]);
       columns.onlyVoided.push(slice.onlyVoided[i]);
+      columns.costedProfit.push(slice.costedProfit[i]);
+      columns.uncostedNet.push(slice.uncostedNet[i]);
     }
     return columns;
   }
@@ -113,6 +122,8 @@ export class CustomerFactsColumns {
       discountedOrders: this.discountedOrders[i],
       firstOrderDay: firstDay,
       lastOrderDay: lastDay,
+      costedProfit: this.costedProfit[i],
+      uncostedNet: this.uncostedNet[i],
       onlyVoidedOrders: this.onlyVoided[i] === 1,
       summary: {
         customerId,
@@ -140,6 +151,8 @@ export interface FactsSlice {
   purchaseDays: Int32Array;
   repeatValue: Float64Array;
   onlyVoided: Uint8Array;
+  costedProfit: Float64Array;
+  uncostedNet: Float64Array;
 }
 
 /** PredictionColumns' arrays (transferable between threads). */

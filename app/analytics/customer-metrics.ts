@@ -26,6 +26,18 @@ export interface CustomerOrderFact {
   discounted: boolean;
   /** Cancelled or refunded in full (issue 13): a customer with only such orders gets no prediction. */
   voided?: boolean;
+  /** Net sales less cost of goods of the lines with a known cost (issue 17); may be negative. Default 0. */
+  costedProfit?: number;
+  /** Net sales without a known cost: their profit is the shop's fallback margin of them. Default 0. */
+  uncostedNet?: number;
+}
+
+/**
+ * Gross profit (docs/analytics/revenue.md, "Cost of goods"): the costed lines' net sales less
+ * their cost, plus the fallback margin of the sales without a known cost; whole minor units.
+ */
+export function grossProfitOf(costedProfit: number, uncostedNet: number, fallbackMargin: number): number {
+  return costedProfit + Math.round(uncostedNet * fallbackMargin);
 }
 
 /** What scoring needs to know about one customer, as of a day. */
@@ -37,6 +49,9 @@ export interface CustomerFacts {
   discountedOrders: number;
   firstOrderDay: number | null;
   lastOrderDay: number | null;
+  /** Σ CustomerOrderFact.costedProfit and .uncostedNet of the orders so far (absent: 0). */
+  costedProfit?: number;
+  uncostedNet?: number;
   /** The purchase-day summary the count model scores (summary.ts conventions); null without orders. */
   summary: CustomerSummary | null;
   /**
@@ -61,7 +76,12 @@ export interface ScoringContext {
   rules: readonly SegmentRule[];
   /** null: no behavioural segments yet. */
   thresholds: BehaviourThresholds | null;
+  /** Gross margin of sales without a known unit cost (ShopSettings.costFallbackMargin); default 0.5. */
+  costFallbackMargin?: number;
 }
+
+/** The fallback margin when Settings say nothing (docs/analytics/revenue.md). */
+export const DEFAULT_COST_FALLBACK_MARGIN = 0.5;
 
 export interface CustomerMetricsValues {
   customerId: string;
@@ -72,6 +92,10 @@ export interface CustomerMetricsValues {
   discountedOrders: number;
   firstOrderDay: number | null;
   lastOrderDay: number | null;
+  /** Gross profit to date (grossProfitOf), whole minor units; 0 without orders. */
+  grossProfit: number;
+  /** Net sales to date without a known cost (their profit is at the fallback margin). */
+  uncostedSales: number;
   recencyDays: number | null;
   scores: RfmScores | null;
   /** RFM segment key (SEGMENT_DEFINITIONS[..].key); null when not scored. */
@@ -104,10 +128,14 @@ export function customerFactsFromOrders(
   const kept = orders.filter((o) => o.day <= asOfDay).sort((a, b) => a.day - b.day);
   let netSpent = 0;
   let discountedOrders = 0;
+  let costedProfit = 0;
+  let uncostedNet = 0;
   for (const order of kept) {
     if (!(Number.isInteger(order.net) && order.net >= 0)) throw new RangeError(`customer ${customerId}: order net ${order.net} must be whole minor units, 0 or more`);
     netSpent += order.net;
     if (order.discounted) discountedOrders++;
+    costedProfit += order.costedProfit ?? 0;
+    uncostedNet += order.uncostedNet ?? 0;
   }
   if (kept.length === 0) {
     return { customerId, orders: 0, netSpent: 0, discountedOrders: 0, firstOrderDay: null, lastOrderDay: null, summary: null };
@@ -135,6 +163,8 @@ export function customerFactsFromOrders(
     discountedOrders,
     firstOrderDay: firstDay,
     lastOrderDay: lastDay,
+    costedProfit,
+    uncostedNet,
     onlyVoidedOrders: kept.every((order) => order.voided === true),
     summary: {
       customerId,
@@ -212,6 +242,8 @@ export function customerMetrics(
     discountedOrders: facts.discountedOrders,
     firstOrderDay: facts.firstOrderDay,
     lastOrderDay: facts.lastOrderDay,
+    grossProfit: grossProfitOf(facts.costedProfit ?? 0, facts.uncostedNet ?? 0, ctx.costFallbackMargin ?? DEFAULT_COST_FALLBACK_MARGIN),
+    uncostedSales: facts.uncostedNet ?? 0,
     recencyDays,
     scores,
     segment,

@@ -38,7 +38,11 @@ export function countedOrdersSql(settings: Pick<MetricsSettings, "revenueBasis" 
          o."firstProductTitle" AS first_product,
          (array_remove(o."discountCodes", ''))[1] AS first_discount_code,
          -- Cancelled or refunded in full: a customer with only such orders gets no prediction.
-         (o."cancelledAt" IS NOT NULL OR o."financialStatus" IN ('refunded', 'voided')) AS voided
+         (o."cancelledAt" IS NOT NULL OR o."financialStatus" IN ('refunded', 'voided')) AS voided,
+         -- Gross profit's parts, on net sales whatever the revenue basis (docs/analytics/revenue.md,
+         -- "Cost of goods"): the costed lines' sales less their cost, and the sales without a cost.
+         ${COSTED_PROFIT_SQL} AS costed_profit,
+         ${UNCOSTED_NET_SQL} AS uncosted_net
   FROM "Order" AS o
   WHERE o.shop = $1 AND NOT o.test AND o."customerId" IS NOT NULL
     AND NOT ${orderTagExcluded("$3")}
@@ -65,6 +69,11 @@ export function excludedBySettingsSql(orderTags: string, channels: string, custo
     OR (cardinality(${customerTags}::text[]) > 0 AND ${customerTagExcluded(customerTags)}))`;
 }
 
+/** Net sales of the order's lines with a known cost, less that cost (issue 17). */
+export const COSTED_PROFIT_SQL = `(o."costedNetSalesMinor" - o."costOfGoodsMinor")`;
+/** The order's net sales without a known cost, whose profit is the shop's fallback margin of them. */
+export const UNCOSTED_NET_SQL = `GREATEST(0, COALESCE(o."netSalesMinor", o."netMinor") - o."costedNetSalesMinor")`;
+
 export const countedOrdersParams = (shop: string, s: MetricsSettings) => [
   shop,
   s.timezone,
@@ -85,6 +94,8 @@ export interface CountedOrderRow {
   first_product: string | null;
   first_discount_code: string | null;
   voided: boolean;
+  costed_profit: bigint | string | number;
+  uncosted_net: bigint | string | number;
 }
 
 /** countedOrdersSql's columns in order (rowMode "array"). */
@@ -97,6 +108,8 @@ export type CountedOrderArray = [
   firstProduct: string | null,
   firstDiscountCode: string | null,
   voided: boolean,
+  costedProfit: bigint | string | number,
+  uncostedNet: bigint | string | number,
 ];
 
 /**
@@ -135,10 +148,12 @@ export async function liveCustomersCountedOrders(db: Queryable, shop: string, se
     net: bigint | string | null;
     discounted: boolean | null;
     voided: boolean | null;
+    costed_profit: bigint | string | null;
+    uncosted_net: bigint | string | null;
   }>(
     pgQuery(
       `WITH live AS (SELECT id FROM "Customer" WHERE shop = $1 AND id = ANY($6::bigint[]) FOR KEY SHARE)
-       SELECT live.id AS live_id, counted.day, counted.net, counted.discounted, counted.voided
+       SELECT live.id AS live_id, counted.day, counted.net, counted.discounted, counted.voided, counted.costed_profit, counted.uncosted_net
        FROM live LEFT JOIN (${countedOrdersSql(settings)} AND o."customerId" = ANY($6::bigint[])) AS counted ON counted.customer_id = live.id`,
       [...countedOrdersParams(shop, settings), ids],
       true,

@@ -30,7 +30,7 @@ export interface MetricsWriteOptions {
 
 const isoOrNull = (day: number | null) => (day === null ? null : dayToIso(day));
 
-/** The batch as statement parameters $2..$22 (one array literal per column, built in one pass each). */
+/** The batch as statement parameters $2..$24 (one array literal per column, built in one pass each). */
 function metricsColumns(rows: readonly CustomerMetricsValues[]): unknown[] {
   return ([
     rows.map((r) => r.customerId),
@@ -54,27 +54,29 @@ function metricsColumns(rows: readonly CustomerMetricsValues[]): unknown[] {
     rows.map((r) => isoOrNull(r.expectedNextOrderDay)),
     rows.map((r) => r.chanceOfOrder90d),
     rows.map((r) => r.chanceOfOrder365d),
+    rows.map((r) => r.grossProfit),
+    rows.map((r) => r.uncostedSales),
   ] as unknown[][]).map((column) => arrayLiteral(column) ?? column);
 }
 
-/** $1 shop, $2..$22 the columns, $23 model version, $24 as-of day, $25 computed at. */
+/** $1 shop, $2..$24 the columns, $25 model version, $26 as-of day, $27 computed at. */
 function metricsParams(shop: string, rows: readonly CustomerMetricsValues[], options: MetricsWriteOptions): unknown[] {
   return [shop, ...metricsColumns(rows), options.modelVersion, options.asOfDay, (options.computedAt ?? new Date()).toISOString()];
 }
 
 const INPUT_SQL = `SELECT * FROM unnest($2::bigint[], $3::int[], $4::bigint[], $5::bigint[], $6::int[], $7::date[], $8::date[], $9::int[],
                             $10::int[], $11::int[], $12::int[], $13::text[], $14::text[], $15::float8[], $16::float8[], $17::float8[],
-                            $18::bigint[], $19::bigint[], $20::date[], $21::float8[], $22::float8[])
+                            $18::bigint[], $19::bigint[], $20::date[], $21::float8[], $22::float8[], $23::bigint[], $24::bigint[])
          AS t(customer_id, orders, net, aov, discounted, first_day, last_day, recency, r, f, m, segment, behaviours,
-              p_alive, e90, e365, eov, clv, next_day, chance90, chance365)`;
+              p_alive, e90, e365, eov, clv, next_day, chance90, chance365, gross_profit, uncosted)`;
 
 const INSERT_ROWS_SQL = `(shop, "customerId", orders, "netSpentMinor", "aovMinor", "discountedOrders",
          "firstOrderDay", "lastOrderDay", "recencyDays", "rScore", "fScore", "mScore", segment, behaviours, "pAlive",
          "expectedPurchases90d", "expectedPurchases365d", "expectedOrderValueMinor", "predictedClvMinor", "expectedNextOrderDay",
-         "chanceOfOrder90d", "chanceOfOrder365d", "modelVersion", "asOfDay", "computedAt")
+         "chanceOfOrder90d", "chanceOfOrder365d", "modelVersion", "asOfDay", "computedAt", "grossProfitMinor", "uncostedSalesMinor")
        SELECT $1, customer_id, orders, net, aov, discounted, first_day, last_day, recency, r, f, m, segment,
               CASE WHEN behaviours = '' THEN '{}'::text[] ELSE string_to_array(behaviours, ',') END,
-              p_alive, e90, e365, eov, clv, next_day, chance90, chance365, $23::int, $24::int, $25::timestamp
+              p_alive, e90, e365, eov, clv, next_day, chance90, chance365, $25::int, $26::int, $27::timestamp, gross_profit, uncosted
        FROM input`;
 
 const REPLACE_SQL = `ON CONFLICT (shop, "customerId") DO UPDATE SET
@@ -86,7 +88,8 @@ const REPLACE_SQL = `ON CONFLICT (shop, "customerId") DO UPDATE SET
          "expectedPurchases365d" = EXCLUDED."expectedPurchases365d", "expectedOrderValueMinor" = EXCLUDED."expectedOrderValueMinor",
          "predictedClvMinor" = EXCLUDED."predictedClvMinor", "expectedNextOrderDay" = EXCLUDED."expectedNextOrderDay",
          "chanceOfOrder90d" = EXCLUDED."chanceOfOrder90d", "chanceOfOrder365d" = EXCLUDED."chanceOfOrder365d",
-         "modelVersion" = EXCLUDED."modelVersion", "asOfDay" = EXCLUDED."asOfDay", "computedAt" = EXCLUDED."computedAt"`;
+         "modelVersion" = EXCLUDED."modelVersion", "asOfDay" = EXCLUDED."asOfDay", "computedAt" = EXCLUDED."computedAt",
+         "grossProfitMinor" = EXCLUDED."grossProfitMinor", "uncostedSalesMinor" = EXCLUDED."uncostedSalesMinor"`;
 
 /**
  * Serialises the live recomputes of these customers until the caller's transaction ends: a
@@ -129,7 +132,7 @@ export async function writeCustomerMetrics(
        ),
        moved AS (
          INSERT INTO "SegmentTransition" (shop, "customerId", "fromSegment", "toSegment", at, source)
-         SELECT $1, w."customerId", p.segment, w.segment, $25::timestamp, $26
+         SELECT $1, w."customerId", p.segment, w.segment, $27::timestamp, $28
          FROM written AS w JOIN previous AS p ON p."customerId" = w."customerId"
          WHERE p.segment IS DISTINCT FROM w.segment
          RETURNING 1

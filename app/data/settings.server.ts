@@ -2,6 +2,7 @@ import { DEFAULT_SEGMENT_RULES, type SegmentRule } from "~/analytics/segments";
 import { type Queryable } from "~/db/pg.server";
 import { type RevenueBasis } from "./counted-orders.server";
 import { DEFAULT_CHURN_RISK_THRESHOLD } from "~/analytics/churn-risk";
+import { DEFAULT_COST_FALLBACK_MARGIN } from "~/analytics/customer-metrics";
 
 // The shop's settings as the workers use them: defaults filled in, time zone and currency
 // from the Shop row. The settings page validates and saves (app/pages/settings-form.ts);
@@ -24,6 +25,8 @@ export interface MetricsSettings {
   revenueBasis: RevenueBasis;
   /** Shopify Flow's churn-risk trigger: a chance of ordering in 90 days below this (0..1) is at risk. */
   churnRiskThreshold: number;
+  /** Gross margin of sales without a known unit cost (issue 17; docs/analytics/revenue.md, "Cost of goods"). */
+  costFallbackMargin: number;
 }
 
 export const DEFAULT_METRICS_SETTINGS: Omit<MetricsSettings, "timezone" | "currency"> = {
@@ -38,6 +41,7 @@ export const DEFAULT_METRICS_SETTINGS: Omit<MetricsSettings, "timezone" | "curre
   excludedCustomerTags: [],
   revenueBasis: "net_sales",
   churnRiskThreshold: DEFAULT_CHURN_RISK_THRESHOLD,
+  costFallbackMargin: DEFAULT_COST_FALLBACK_MARGIN,
 };
 
 export async function loadMetricsSettings(db: Queryable, shop: string): Promise<MetricsSettings> {
@@ -55,10 +59,11 @@ export async function loadMetricsSettings(db: Queryable, shop: string): Promise<
     excludedCustomerTags: string[] | null;
     revenueBasis: string | null;
     churnRiskThreshold: number | null;
+    costFallbackMargin: number | null;
   }>(
     `SELECT s.timezone, s.currency, ss."grossMargin", ss."cacMinor", ss."annualDiscountRate", ss."horizonDays",
             ss."segmentRules", ss."segmentLabels", ss."excludedOrderTags", ss."excludedSourceNames",
-            ss."excludedCustomerTags", ss."revenueBasis", ss."churnRiskThreshold"
+            ss."excludedCustomerTags", ss."revenueBasis", ss."churnRiskThreshold", ss."costFallbackMargin"
      FROM (SELECT $1::text AS shop) AS wanted
      LEFT JOIN "Shop" AS s ON s.domain = wanted.shop
      LEFT JOIN "ShopSettings" AS ss ON ss.shop = wanted.shop`,
@@ -80,6 +85,7 @@ export async function loadMetricsSettings(db: Queryable, shop: string): Promise<
     excludedCustomerTags: row?.excludedCustomerTags ?? [],
     revenueBasis: row?.revenueBasis === "total_sales" ? "total_sales" : d.revenueBasis,
     churnRiskThreshold: row?.churnRiskThreshold ?? d.churnRiskThreshold,
+    costFallbackMargin: row?.costFallbackMargin ?? d.costFallbackMargin,
   };
 }
 
@@ -119,14 +125,14 @@ export const ORDERS_WITHOUT_PARTS_CAP = 10_000;
 export async function saveSettings(db: Queryable, shop: string, values: Omit<MetricsSettings, "timezone" | "currency">): Promise<void> {
   await db.query(
     `INSERT INTO "ShopSettings" (shop, "grossMargin", "cacMinor", "annualDiscountRate", "horizonDays", "segmentRules", "segmentLabels",
-                                 "excludedOrderTags", "excludedSourceNames", "excludedCustomerTags", "revenueBasis", "churnRiskThreshold", "updatedAt")
-     VALUES ($1, $2, $3, $4, $5, $6::jsonb, $7::jsonb, $8::text[], $9::text[], $10::text[], $11, $12, now())
+                                 "excludedOrderTags", "excludedSourceNames", "excludedCustomerTags", "revenueBasis", "churnRiskThreshold", "costFallbackMargin", "updatedAt")
+     VALUES ($1, $2, $3, $4, $5, $6::jsonb, $7::jsonb, $8::text[], $9::text[], $10::text[], $11, $12, $13, now())
      ON CONFLICT (shop) DO UPDATE SET
        "grossMargin" = EXCLUDED."grossMargin", "cacMinor" = EXCLUDED."cacMinor", "annualDiscountRate" = EXCLUDED."annualDiscountRate",
        "horizonDays" = EXCLUDED."horizonDays", "segmentRules" = EXCLUDED."segmentRules", "segmentLabels" = EXCLUDED."segmentLabels",
        "excludedOrderTags" = EXCLUDED."excludedOrderTags", "excludedSourceNames" = EXCLUDED."excludedSourceNames",
        "excludedCustomerTags" = EXCLUDED."excludedCustomerTags", "revenueBasis" = EXCLUDED."revenueBasis",
-       "churnRiskThreshold" = EXCLUDED."churnRiskThreshold", "updatedAt" = now()`,
+       "churnRiskThreshold" = EXCLUDED."churnRiskThreshold", "costFallbackMargin" = EXCLUDED."costFallbackMargin", "updatedAt" = now()`,
     [
       shop,
       values.grossMargin,
@@ -140,6 +146,7 @@ export async function saveSettings(db: Queryable, shop: string, values: Omit<Met
       values.excludedCustomerTags,
       values.revenueBasis,
       values.churnRiskThreshold,
+      values.costFallbackMargin,
     ],
   );
 }

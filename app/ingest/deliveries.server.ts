@@ -42,6 +42,9 @@ import {
   ShopRedactPayload,
 } from "./payloads";
 import { type Topic, canonicalTopic } from "./topics";
+import { mapInventoryItemPayload, mapProductPayload } from "./cost-mappers";
+import { upsertProductVariants, upsertUnitCost } from "./costs.server";
+import { shopCurrency } from "./shop-currency.server";
 import { applyRefund, deleteCustomer, deleteOrder, upsertCustomer, upsertCustomerConsent, upsertOrder } from "./upsert.server";
 
 // One delivery's processing: loads a stored delivery by id, runs its topic's handler (below) and marks
@@ -235,6 +238,18 @@ const consentHandler =
     return { customerId: result.customerId, scrub: result.concernsDeleted, affectedCustomerIds: result.affectedCustomerIds };
   };
 
+// Product costs (issue 17): no customer of their own; the customers whose orders' cost moved get new metrics.
+const productHandler: RawHandler = async (tx, d, topic) => {
+  const result = await upsertProductVariants(tx, d.shop, mapProductPayload(d.payload, topic));
+  return { customerId: null, scrub: false, affectedCustomerIds: result.affectedCustomerIds };
+};
+const inventoryItemHandler: RawHandler = async (tx, d, topic) => {
+  // Shopify states the cost in the shop's currency; a shop without a row (no install recorded) reads as USD.
+  const currency = (await shopCurrency(tx, d.shop)) ?? "USD";
+  const result = await upsertUnitCost(tx, d.shop, mapInventoryItemPayload(d.payload, currency, topic));
+  return { customerId: null, scrub: false, affectedCustomerIds: result.affectedCustomerIds };
+};
+
 /** Topics whose handlers need raw queries only: the ingest processor runs them on plain pg. */
 const rawHandlers = {
   "orders/create": upsertOrderHandler,
@@ -258,6 +273,10 @@ const rawHandlers = {
   "customers_marketing_consent/update": consentHandler(mapSmsConsentPayload),
   "checkouts/create": upsertCheckoutHandler,
   "checkouts/update": upsertCheckoutHandler,
+  "products/create": productHandler,
+  "products/update": productHandler,
+  "inventory_items/create": inventoryItemHandler,
+  "inventory_items/update": inventoryItemHandler,
 } satisfies Partial<Record<Topic, RawHandler>>;
 export type RawTopic = keyof typeof rawHandlers;
 

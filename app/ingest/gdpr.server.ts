@@ -54,6 +54,7 @@ export async function redactCustomer(db: Db, shop: string, request: RedactCustom
       DELETE FROM "Refund" WHERE shop = ${shop} AND "orderId" = ANY(${allOrderIds}::bigint[])`;
     const orders = await tx.$executeRaw`
       DELETE FROM "Order" WHERE shop = ${shop} AND id = ANY(${allOrderIds}::bigint[])`;
+    await tx.$executeRaw`DELETE FROM "OrderLine" WHERE shop = ${shop} AND "orderId" = ANY(${allOrderIds}::bigint[])`;
     // Their checkouts (cart abandoners), guest ones under their email too, and their orders' checkout references.
     await tx.$executeRaw`
       DELETE FROM "Checkout"
@@ -141,6 +142,10 @@ export async function redactShop(db: Db, shop: string): Promise<Record<string, n
     counts.backfillRuns = await tx.$executeRaw`DELETE FROM "BackfillRun" WHERE shop = ${shop}`;
     counts.refunds = await tx.$executeRaw`DELETE FROM "Refund" WHERE shop = ${shop}`;
     counts.orders = await tx.$executeRaw`DELETE FROM "Order" WHERE shop = ${shop}`;
+    // Product costs (issue 17): the orders' lines, the variant map and the cost history.
+    counts.orderLines = await tx.$executeRaw`DELETE FROM "OrderLine" WHERE shop = ${shop}`;
+    counts.productVariants = await tx.$executeRaw`DELETE FROM "ProductVariant" WHERE shop = ${shop}`;
+    counts.inventoryItemCosts = await tx.$executeRaw`DELETE FROM "InventoryItemCost" WHERE shop = ${shop}`;
     counts.checkouts = await tx.$executeRaw`DELETE FROM "Checkout" WHERE shop = ${shop}`;
     counts.orderCheckouts = await tx.$executeRaw`DELETE FROM "OrderCheckout" WHERE shop = ${shop}`;
     counts.customers = await tx.$executeRaw`DELETE FROM "Customer" WHERE shop = ${shop}`;

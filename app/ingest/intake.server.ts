@@ -361,6 +361,10 @@ const TOPIC_SHAPES: Record<Topic, z.ZodType> = {
   "customers_marketing_consent/update": z.object({ id: NumericId }),
   "checkouts/create": OrderShape,
   "checkouts/update": OrderShape,
+  "products/create": OrderShape,
+  "products/update": OrderShape,
+  "inventory_items/create": OrderShape,
+  "inventory_items/update": OrderShape,
   "customers/data_request": z.object({
     shop_domain: z.string().min(1),
     customer: ComplianceCustomer,

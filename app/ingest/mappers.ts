@@ -143,6 +143,21 @@ export interface OrderBundle {
   /** The embedded customer's profile, when the payload has one with an updated_at. */
   customer: CustomerRow | null;
   refunds: RefundRow[];
+  /** The order's lines as their cost of goods needs them; undefined: the source says nothing of lines (stored ones stay). */
+  lines?: OrderLineRow[];
+}
+
+/** One order line as far as its cost needs (docs/analytics/revenue.md, "Cost of goods"). */
+export interface OrderLineRow {
+  id: bigint;
+  /** null: a custom line (no variant), never costed. */
+  variantId: bigint | null;
+  /** Units ordered less units refunded. */
+  keptQuantity: number;
+  /** The kept units' net sales: price x quantity less the line's discounts (and its tax when prices include it), pro rata. */
+  keptNetSalesMinor: bigint;
+  /** The variant's inventory item and its unit cost, when the source carries them (the bulk import; webhooks do not). */
+  inventoryItem?: { id: bigint; updatedAt: Date; costMinor: bigint | null };
 }
 
 /** A payload that is not of its topic's shape. Retrying cannot fix it. */
@@ -167,7 +182,7 @@ export function parsePayload<T extends z.ZodType>(topic: string, schema: T, payl
 }
 
 /** Runs a mapping step, turning a money or id problem into a PayloadValidationError. */
-function mapping<T>(topic: string, work: () => T): T {
+export function mapping<T>(topic: string, work: () => T): T {
   try {
     return work();
   } catch (error) {
@@ -506,8 +521,46 @@ export function mapOrderPayload(payload: unknown, topic = "orders/updated"): Ord
       }
       return row;
     });
-    return { order, customer, refunds };
+    return { order, customer, refunds, lines: orderLines(parsed, total.currency) };
   });
+}
+
+/**
+ * The order's lines for their cost of goods: units kept (ordered less refunded, from the
+ * payload's refunds) and their share of the line's net sales. A line without an id, price
+ * or quantity, or in another currency, is left out: its sales fall back to the margin.
+ */
+function orderLines(parsed: OrderPayload, currency: string): OrderLineRow[] {
+  const refunded = new Map<string, number>();
+  for (const refund of parsed.refunds ?? []) {
+    for (const line of refund.refund_line_items) {
+      if (line.line_item_id == null || line.quantity == null) continue;
+      const key = String(line.line_item_id);
+      refunded.set(key, (refunded.get(key) ?? 0) + line.quantity);
+    }
+  }
+  const lines: OrderLineRow[] = [];
+  for (const line of parsed.line_items) {
+    if (line.id == null || !line.price_set || line.quantity == null) continue;
+    const price = shopMoney(line.price_set);
+    if (price.currency !== currency) continue;
+    const discounts = (line.discount_allocations ?? []).map((a) => shopMoney(a.amount_set));
+    if (discounts.some((d) => d.currency !== currency)) continue;
+    let net = price.minor * BigInt(line.quantity) - discounts.reduce((sum, d) => sum + d.minor, 0n);
+    if (parsed.taxes_included) {
+      const tax = (line.tax_lines ?? []).reduce((sum, t) => sum + shopMoney(t.price_set).minor, 0n);
+      if (net > 0n && tax >= 0n && tax <= net) net -= tax;
+    }
+    const id = resolveId(line.id, null, "line_items.id");
+    const kept = Math.max(0, line.quantity - (refunded.get(String(line.id)) ?? 0));
+    lines.push({
+      id,
+      variantId: line.variant_id != null ? resolveId(line.variant_id, null, "line_items.variant_id") : null,
+      keptQuantity: kept,
+      keptNetSalesMinor: line.quantity > 0 ? scaled(net, BigInt(kept), BigInt(line.quantity)) : 0n,
+    });
+  }
+  return lines;
 }
 
 /**

@@ -94,6 +94,9 @@ export type CustomerPayload = z.infer<typeof CustomerPayload>;
 const EmbeddedCustomer = CustomerPayload.extend({ updated_at: Timestamp.nullish() });
 
 const RefundLineItem = z.object({
+  /** The order line refunded and how many of its units (its cost of goods returns with them). */
+  line_item_id: ShopifyId.nullish(),
+  quantity: z.number().int().nonnegative().nullish(),
   subtotal_set: MoneySet,
   total_tax_set: MoneySet,
 });
@@ -123,7 +126,10 @@ export const RefundPayload = z.object({
 export type RefundPayload = z.infer<typeof RefundPayload>;
 
 const LineItem = z.object({
+  id: ShopifyId.nullish(),
   product_id: ShopifyId.nullish(),
+  /** The variant whose inventory item's unit cost the line takes; null for a custom line. */
+  variant_id: ShopifyId.nullish(),
   title: z.string().nullish(),
   /** Every discount on the line, order-level discounts' shares included (Shopify's "Discounts"). */
   discount_allocations: z.array(z.object({ amount_set: MoneySet })).nullish(),
@@ -172,6 +178,36 @@ export const OrderPayload = z.object({
   refunds: z.array(RefundPayload).nullish(),
 });
 export type OrderPayload = z.infer<typeof OrderPayload>;
+
+/** products/create, products/update: the variants' inventory items (whose unit cost their order lines take). */
+export const ProductPayload = z.object({
+  id: ShopifyId,
+  admin_graphql_api_id: z.string().optional(),
+  updated_at: Timestamp,
+  variants: z
+    .array(
+      z.object({
+        id: ShopifyId,
+        admin_graphql_api_id: z.string().optional(),
+        inventory_item_id: ShopifyId.nullish(),
+        updated_at: Timestamp.nullish(),
+      }),
+    )
+    .default([]),
+});
+export type ProductPayload = z.infer<typeof ProductPayload>;
+
+/**
+ * inventory_items/create, inventory_items/update: the unit cost (`cost`, a decimal string in
+ * the shop's currency, null when none is set) as of the item's updated_at.
+ */
+export const InventoryItemPayload = z.object({
+  id: ShopifyId,
+  admin_graphql_api_id: z.string().optional(),
+  updated_at: Timestamp,
+  cost: Amount.nullish(),
+});
+export type InventoryItemPayload = z.infer<typeof InventoryItemPayload>;
 
 /** customers_email_marketing_consent/update: one customer's email consent, no profile. */
 export const EmailConsentUpdatePayload = z.object({

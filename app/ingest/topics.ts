@@ -19,6 +19,11 @@ export const APP_TOPICS = [
   // Cart abandoners (issue 17): checkouts, stored like orders (need read_orders, held already).
   "checkouts/create",
   "checkouts/update",
+  // Product costs (issue 17): variants' inventory items (read_products) and unit costs (read_inventory).
+  "products/create",
+  "products/update",
+  "inventory_items/create",
+  "inventory_items/update",
   "app/uninstalled",
   "app/scopes_update",
   "bulk_operations/finish",

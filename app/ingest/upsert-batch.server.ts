@@ -4,6 +4,7 @@ import { shopCurrency } from "./shop-currency.server";
 import { NET_SALES_REFUND_RETURNS, recomputeCustomerSummaries, recomputeOrderNets } from "./summary.server";
 import { type RawTx } from "~/db/pg.server";
 import { distinctIds, lockShopExclusive } from "./locks.server";
+import { recostOrders, replaceOrderLines, writeUnitCosts, writeVariants } from "./costs.server";
 import { CUSTOMER_NEWER_WINS, ORDER_NEWER_WINS, PLACEHOLDER_UPDATED_AT, REFUND_PARTS_FILL } from "./upsert.server";
 
 // The batched form of upsertOrder, for the bulk backfill and reconciliation: the same
@@ -176,6 +177,24 @@ async function ordersWithRefunds(tx: RawTx, shop: string, orders: OrderRow[]): P
   return new Set(rows.map((row) => row.orderId));
 }
 
+/**
+ * Cost of goods for a batch (costs.server.ts): the variants and unit costs its lines carry
+ * (the bulk import reads them), the lines of the versions stored, then the cost of those
+ * orders and of stale ones whose net sales moved. Returns the customers whose orders' cost changed.
+ */
+async function costBatch(tx: RawTx, shop: string, bundles: OrderBundle[], liveOrders: OrderRow[], staleWithNewRefunds: bigint[]): Promise<bigint[]> {
+  const linesOf = new Map(bundles.map((b) => [b.order, b.lines]));
+  const withLines = liveOrders.flatMap((o) => {
+    const lines = linesOf.get(o);
+    return lines ? [{ id: o.id, shopifyUpdatedAt: o.shopifyUpdatedAt, lines }] : [];
+  });
+  const carried = withLines.flatMap((o) => o.lines);
+  await writeVariants(tx, shop, carried.flatMap((l) => (l.variantId !== null && l.inventoryItem ? [{ id: l.variantId, productId: null, inventoryItemId: l.inventoryItem.id, shopifyUpdatedAt: l.inventoryItem.updatedAt }] : [])));
+  await writeUnitCosts(tx, shop, carried.flatMap((l) => (l.inventoryItem ? [{ inventoryItemId: l.inventoryItem.id, validFrom: l.inventoryItem.updatedAt, costMinor: l.inventoryItem.costMinor }] : [])));
+  const replaced = await replaceOrderLines(tx, shop, withLines);
+  return recostOrders(tx, shop, distinctIds([...replaced, ...staleWithNewRefunds]));
+}
+
 export async function upsertOrdersBatch(tx: RawTx, shop: string, incoming: OrderBundle[], options: BatchOptions = {}): Promise<BatchResult> {
   if (incoming.length === 0) return { ordersWritten: 0, customerIds: [], refused: [] };
   // As upsertOrder: an order whose amounts are not in the shop's currency is not applied,
@@ -311,6 +330,7 @@ export async function upsertOrdersBatch(tx: RawTx, shop: string, incoming: Order
   // A stale order with refunds new to us: its stored net may change (written ones are already right).
   const staleWithNewRefunds = ordersWithNewRefunds.filter((id) => !writtenIds.has(id));
   if (staleWithNewRefunds.length > 0) await recomputeOrderNets(tx, shop, staleWithNewRefunds);
+  const recosted = await costBatch(tx, shop, bundles, liveOrders, staleWithNewRefunds);
   if (deferred) return { ordersWritten, customerIds: [], refused };
 
   // Whose summary can have changed: both ends of every written order, the owners of stale
@@ -320,6 +340,7 @@ export async function upsertOrdersBatch(tx: RawTx, shop: string, incoming: Order
   const summaryIds = distinctIds([
     ...written.flatMap((row) => [storedOwner.get(row.id), row.customerId]),
     ...stored.filter((row) => staleSet.has(row.id)).map((row) => row.customerId),
+    ...recosted,
   ]);
   await recomputeCustomerSummaries(tx, shop, summaryIds);
   return { ordersWritten, customerIds: distinctIds([...summaryIds, ...profilesWritten]), refused };

@@ -16,6 +16,7 @@ import { NET_SALES_REFUND_RETURNS, recomputeCustomerSummaries, recomputeOrderNet
 import { type RawTx } from "~/db/pg.server";
 import { type RawDb, withRawTransaction } from "~/db/tx.server";
 import { distinctIds, lockCustomers, lockOrders } from "./locks.server";
+import { recostOrders, replaceOrderLines } from "./costs.server";
 
 // The one write path for orders, customers and refunds, whatever their source: webhooks,
 // bulk backfill, reconciliation, demo seeding. Every function:
@@ -350,6 +351,9 @@ export async function upsertOrder(db: RawDb, shop: string, bundle: OrderBundle):
     const orderChanged = await writeOrder(tx, shop, { ...order, customerId });
     // A stale order with refunds new to us: the stored order's net may change.
     if (!orderChanged && refundsInserted > 0) await recomputeOrderNets(tx, shop, [order.id]);
+    // Cost of goods (costs.server.ts): the stored version's lines, then the order's cost from them.
+    if (orderChanged && bundle.lines) await replaceOrderLines(tx, shop, [{ id: order.id, shopifyUpdatedAt: order.shopifyUpdatedAt, lines: bundle.lines }]);
+    if (orderChanged || refundsInserted > 0) await recostOrders(tx, shop, [order.id]);
     const storedCustomerId = orderChanged ? customerId : before.customerId;
     const changed = customerChanged || orderChanged || refundsInserted > 0;
     const affectedCustomerIds = changed ? distinctIds([before.customerId, storedCustomerId, customerId]) : [];
@@ -409,6 +413,7 @@ export async function applyRefund(db: RawDb, shop: string, refund: RefundRow): P
     const affectedCustomerIds = changed && order.exists ? distinctIds([order.customerId]) : [];
     if (changed && order.exists) {
       await recomputeOrderNets(tx, shop, [refund.orderId]);
+      await recostOrders(tx, shop, [refund.orderId]); // costed sales stay within the lowered net sales
       await recomputeCustomerSummaries(tx, shop, affectedCustomerIds);
     }
     return { changed, customerId: order.customerId, concernsDeleted: false, affectedCustomerIds };
@@ -423,6 +428,7 @@ export async function deleteOrder(db: RawDb, shop: string, orderId: bigint): Pro
     await lockCustomers(tx, shop, [order.customerId]);
     const refunds = await tx.$executeRaw`DELETE FROM "Refund" WHERE shop = ${shop} AND "orderId" = ${orderId}::bigint`;
     const orders = await tx.$executeRaw`DELETE FROM "Order" WHERE shop = ${shop} AND id = ${orderId}::bigint`;
+    await tx.$executeRaw`DELETE FROM "OrderLine" WHERE shop = ${shop} AND "orderId" = ${orderId}::bigint`;
     await addTombstones(tx, shop, "order", [orderId]);
     await recomputeCustomerSummaries(tx, shop, distinctIds([order.customerId]));
     const changed = refunds + orders > 0;

@@ -89,7 +89,7 @@ export async function recomputeCustomerMetrics(
   const fit = await storedScoring(pool, shop);
   const settings = await shopSettings(pool, shop, fit.version);
   const asOfDay = todayInZone(settings.timezone, now);
-  const context: ScoringContext = { ...fit.context, asOfDay };
+  const context: ScoringContext = { ...fit.context, asOfDay, costFallbackMargin: settings.costFallbackMargin };
 
   // The commit does not wait for its WAL flush: metrics rows are derived data, so a crash can
   // lose at most the last moment's recomputes, which the next change or the nightly refit
@@ -107,7 +107,16 @@ export async function recomputeCustomerMetrics(
         const id = String(row.live_id);
         let facts = factsById.get(id);
         if (!facts) factsById.set(id, (facts = []));
-        if (row.day !== null) facts.push({ day: Number(row.day), net: Number(row.net), discounted: row.discounted === true, voided: row.voided === true });
+        if (row.day !== null) {
+          facts.push({
+            day: Number(row.day),
+            net: Number(row.net),
+            discounted: row.discounted === true,
+            voided: row.voided === true,
+            costedProfit: Number(row.costed_profit ?? 0),
+            uncostedNet: Number(row.uncosted_net ?? 0),
+          });
+        }
       }
       // Cart abandoners (issue 17): the latest abandoned checkout's age decides the behaviour, orders or not.
       const abandoned = await lastAbandonedCheckoutDays(client, shop, settings.timezone, [...factsById.keys()]);

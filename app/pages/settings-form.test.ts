@@ -40,6 +40,7 @@ describe("parseSettingsForm", () => {
       excludedCustomerTags: ["Wholesale", "staff-account"],
       revenueBasis: "net_sales",
       churnRiskThreshold: 0.2, // not sent: the default
+      costFallbackMargin: 0.5, // not sent: the default
     });
     expect(parseSettingsForm({ ...valid(), cac: "2500" }, "JPY")).toMatchObject({ ok: true, values: { cacMinor: 2500 } });
     expect(parseSettingsForm({ ...valid(), cac: "1,234.5" }, "USD")).toMatchObject({ ok: true, values: { cacMinor: 123450 } });

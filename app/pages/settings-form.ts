@@ -7,6 +7,7 @@
 // reported against the field it belongs to, in words that say what to enter instead.
 import { z } from "zod";
 import { DEFAULT_CHURN_RISK_THRESHOLD } from "~/analytics/churn-risk";
+import { DEFAULT_COST_FALLBACK_MARGIN } from "~/analytics/customer-metrics";
 import { MoneyFormatError, currencyExponent, formatMinor, toMinorUnits } from "~/analytics/money";
 import {
   DEFAULT_SEGMENT_RULES,
@@ -55,6 +56,8 @@ export interface SettingsFormInput {
   revenueBasis: string;
   /** Shopify Flow's churn-risk threshold as a percentage ("20"); absent: the default. */
   churnRiskThresholdPercent?: string;
+  /** Gross margin of products without a unit cost, as a percentage ("50"); absent: the default. */
+  costFallbackMarginPercent?: string;
 }
 
 /** What ShopSettings stores. */
@@ -70,6 +73,7 @@ export interface SettingsValues {
   excludedCustomerTags: string[];
   revenueBasis: RevenueBasisChoice;
   churnRiskThreshold: number;
+  costFallbackMargin: number;
 }
 
 /** Field path ("cac", "segmentRules.2.fm", "segmentLabels.champions") -> problems. */
@@ -109,6 +113,7 @@ export const SettingsFormShape = z.object({
   excludedCustomerTags: z.array(z.string()),
   revenueBasis: z.string(),
   churnRiskThresholdPercent: z.string().optional(),
+  costFallbackMarginPercent: z.string().optional(),
 });
 
 function cleanList(values: string[], path: string, what: string, ctx: z.RefinementCtx): string[] {
@@ -207,6 +212,14 @@ export function settingsFormSchema(currency: string) {
       ctx.addIssue({ code: "custom", path: ["churnRiskThresholdPercent"], message: "Enter a chance of ordering in the next 90 days, as a percentage above 0 and below 100 (20 is the default)." });
     }
 
+    // Empty or not sent: the default (docs/analytics/revenue.md, "Cost of goods").
+    const fallbackText = (input.costFallbackMarginPercent ?? "").trim();
+    const fallback = fallbackText === "" ? null : decimal(fallbackText);
+    const fallbackValid = fallback !== null && fallback >= 0 && fallback <= 100;
+    if (fallbackText !== "" && !fallbackValid) {
+      ctx.addIssue({ code: "custom", path: ["costFallbackMarginPercent"], message: "Enter the margin you make on products without a cost in Shopify, as a percentage from 0 to 100 (50 is the default)." });
+    }
+
     const rules = input.segmentRules.map((rule, index) => parseRule(rule, index, ctx));
     const wellFormed = rules.filter((rule): rule is SegmentRule => rule !== null);
     if (wellFormed.length === rules.length) {
@@ -247,6 +260,7 @@ export function settingsFormSchema(currency: string) {
       excludedCustomerTags: cleanList(input.excludedCustomerTags, "excludedCustomerTags", "customer tag", ctx),
       revenueBasis: revenueBasis ?? REVENUE_BASES[0],
       churnRiskThreshold: churnValid ? shareOf(churn) : DEFAULT_CHURN_RISK_THRESHOLD,
+      costFallbackMargin: fallbackValid ? shareOf(fallback) : DEFAULT_COST_FALLBACK_MARGIN,
     };
   });
 }
@@ -278,6 +292,7 @@ export function firstErrorField(fieldErrors: SettingsFieldErrors): string | null
     "horizonDays",
     "segmentRules",
     "churnRiskThresholdPercent",
+    "costFallbackMarginPercent",
     "segmentLabels",
     "excludedOrderTags",
     "excludedCustomerTags",
@@ -329,5 +344,6 @@ export function settingsFormInputOf(values: SettingsValues, currency: string): S
     excludedCustomerTags: [...values.excludedCustomerTags],
     revenueBasis: values.revenueBasis,
     churnRiskThresholdPercent: percentText(values.churnRiskThreshold),
+    costFallbackMarginPercent: percentText(values.costFallbackMargin),
   };
 }

@@ -98,7 +98,7 @@ export async function fitShop(data: ShopData, settings: MetricsSettings, asOfDay
   const thresholds =
     behaviourRows.length > 0 ? behaviourThresholds(behaviourRows, { medianDaysToSecondOrder: report.daysBetweenOrders.bySteps[0]?.median ?? null }) : null;
   behaviourRows.length = 0;
-  const ctx: ScoringContext = { asOfDay, model: fit.model, averages: fit.averages, cuts, rules: settings.segmentRules, thresholds };
+  const ctx: ScoringContext = { asOfDay, model: fit.model, averages: fit.averages, cuts, rules: settings.segmentRules, thresholds, costFallbackMargin: settings.costFallbackMargin };
   phase("retention and thresholds");
   return { fit, ctx, scoring, report, table };
 }

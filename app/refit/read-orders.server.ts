@@ -100,7 +100,7 @@ export async function readShop(pool: pg.Pool, shop: string, settings: MetricsSet
             current = [];
             first = null;
           }
-          const order = { day: Number(row[1]), net: Number(row[2]), discounted: row[3], voided: row[7] };
+          const order = { day: Number(row[1]), net: Number(row[2]), discounted: row[3], voided: row[7], costedProfit: Number(row[8]), uncostedNet: Number(row[9]) };
           // Rows come in day order: the first row on or before as-of is the first order.
           if (!first && order.day <= asOfDay) first = row;
           current.push(order);
@@ -133,7 +133,14 @@ export async function freshFacts(db: Queryable, shop: string, settings: MetricsS
   const rows = await countedOrdersOf(db, shop, settings, ids);
   const byCustomer = new Map<string, CustomerOrderFact[]>(ids.map((id) => [id, []]));
   for (const row of rows) {
-    byCustomer.get(String(row.customer_id))?.push({ day: Number(row.day), net: Number(row.net), discounted: row.discounted, voided: row.voided });
+    byCustomer.get(String(row.customer_id))?.push({
+      day: Number(row.day),
+      net: Number(row.net),
+      discounted: row.discounted,
+      voided: row.voided,
+      costedProfit: Number(row.costed_profit),
+      uncostedNet: Number(row.uncosted_net),
+    });
   }
   return [...byCustomer].map(([id, orders]) => customerFactsFromOrders(id, orders, asOfDay));
 }

@@ -243,6 +243,18 @@ export default function Settings() {
                   ))}
                 </FormLayout.Group>
               ))}
+              <TextField
+                id="settings-costFallbackMarginPercent"
+                label="Margin of products without a cost"
+                type="text"
+                inputMode="decimal"
+                suffix="%"
+                autoComplete="off"
+                value={form.costFallbackMarginPercent ?? ""}
+                onChange={set("costFallbackMarginPercent")}
+                error={error("costFallbackMarginPercent")}
+                helpText="Gross profit takes each product's cost from Shopify (Cost per item). Sales of products without a cost count at this margin; the share of sales that did is shown beside the profit. 50% by default."
+              />
             </FormLayout>
           </HeadingCard>
 

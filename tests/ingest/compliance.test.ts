@@ -39,6 +39,9 @@ async function populate(shop: string) {
   await db().shop.create({ data: { domain: shop, installedAt: at("2025-01-01T00:00:00Z") } });
   await db().session.create({ data: { id: `offline_${shop}`, shop, state: "s", accessToken: "token" } });
   await deliver(shop, "customers/create", fixture("customers-create"));
+  // Product costs (issue 17): the sock's variant and unit cost, so #1042 gets order lines and a cost of goods.
+  await deliver(shop, "products/update", fixture("products-update"));
+  await deliver(shop, "inventory_items/update", fixture("inventory-items-update"));
   await deliver(shop, "orders/create", fixture("orders-create"));
   await deliver(shop, "refunds/create", fixture("refunds-create"));
   await deliver(shop, "orders/updated", fixture("orders-updated-refunded"));
@@ -227,7 +230,7 @@ describe("bad deliveries", () => {
   it.each([
     ["a payload of the wrong shape", "orders/create", { ...fixture("orders-create"), current_total_price_set: null }, /orders\/create payload is invalid: current_total_price_set/],
     ["a body that is not JSON", "orders/create", null, /not JSON/],
-    ["a topic without a handler", "products/update", { id: 1 }, /no handler for topic "products\/update"/],
+    ["a topic without a handler", "collections/update", { id: 1 }, /no handler for topic "collections\/update"/],
   ])("fails %s once, visibly, and never again", async (_label, topic, payload, reason) => {
     const shop = uniqueShop();
     const id = await insertDelivery(db(), { shop, topic, payload });

@@ -283,7 +283,7 @@ describe("bodies that are signed but unusable", () => {
   it.each([
     ["orders/delete", "an order body as a deletion"],
     ["customers/update", "an order body as a customer profile"],
-    ["products/update", "a topic Tenure has no subscription for"],
+    ["collections/update", "a topic Tenure has no subscription for"],
   ])("a signed body sent with X-Shopify-Topic %s to /webhooks/orders/create (%s): 400, nothing stored", async (topicHeader) => {
     const shop = await installedShop();
     const request = webhookRequest({ topic: "orders/create", shop, body: fixtureText("orders-create"), headers: { "X-Shopify-Topic": topicHeader } });

@@ -17,6 +17,8 @@ export function metricsRow(customerId: number | string, values: Partial<Customer
     discountedOrders: 0,
     firstOrderDay: orders > 0 ? 20_000 : null,
     lastOrderDay: orders > 0 ? 20_100 : null,
+    grossProfit: 0,
+    uncostedSales: 0,
     recencyDays: orders > 0 ? 10 : null,
     scores: orders > 0 ? { r: 3, f: 3, m: 3 } : null,
     segment: orders > 0 ? "need-attention" : null,

@@ -58,6 +58,9 @@ describe("shopify.app.toml", () => {
       "read_all_orders",
       "read_customers",
       "write_customers",
+      // Product costs (issue 17): products/* need read_products; inventory_items/* and inventoryItem.unitCost read_inventory.
+      "read_products",
+      "read_inventory",
     ]);
   });
 

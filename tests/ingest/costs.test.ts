@@ -1,0 +1,168 @@
+import { processDelivery } from "~/ingest/deliveries.server";
+import { recomputeCustomerMetrics } from "~/metrics/recompute.server";
+import { insertDelivery, testDb, testPool, uniqueShop } from "../support/db";
+import { at, orderPayload } from "../support/webhook-payloads";
+import { fixture, type Json } from "../support/webhook-fixtures";
+
+// Profit per customer from product costs (issue 17, part 1; docs/analytics/revenue.md, "Cost of
+// goods"). Real-shape products/update, inventory_items/update and order payloads go through the
+// real write path; each order's cost of goods and each customer's gross profit are checked
+// against figures worked out by hand. The sock line of the orders-create fixture is variant
+// 44123456789012 on inventory item 45900000000512 (products-update.json); the fixture's second
+// line (a different, unmapped variant) is priced 0 by orderPayload.
+
+const db = () => testDb();
+const SOCK_LINE = 15312345678901;
+const ITEM = 45900000000512;
+const CUSTOMER = 7_700_001;
+
+async function deliver(shop: string, topic: string, payload: unknown) {
+  const id = await insertDelivery(db(), { shop, topic, payload });
+  const outcome = await processDelivery(db(), id);
+  expect(outcome, `${topic} ${JSON.stringify(outcome)}`).toMatchObject({ status: "processed" });
+  return outcome;
+}
+
+/** inventory_items/update of the real shape: the sock's item at this cost from `updatedAt`. */
+const costPayload = (cost: string | null, updatedAt: string): Json => ({ ...fixture("inventory-items-update"), cost, updated_at: updatedAt });
+
+/** An order of the sock: `quantity` units at `unitCents` each (the whole total is goods). */
+function sockOrder(id: number, processedAt: string, unitCents: number, quantity = 1, extra: { updatedAt?: string; refundedUnits?: number } = {}): Json {
+  const total = unitCents * quantity;
+  const refunded = extra.refundedUnits ?? 0;
+  const payload = orderPayload({ id, customerId: CUSTOMER, processedAt: at(processedAt), createdAt: at(processedAt), updatedAt: at(extra.updatedAt ?? processedAt), totalCents: total });
+  const money = (cents: number) => {
+    const amount = `${Math.trunc(cents / 100)}.${String(cents % 100).padStart(2, "0")}`;
+    return { shop_money: { amount, currency_code: "USD" }, presentment_money: { amount, currency_code: "USD" } };
+  };
+  const lines = payload.line_items as Json[];
+  Object.assign(lines[0], { price: money(unitCents).shop_money.amount, price_set: money(unitCents), quantity, current_quantity: quantity - refunded });
+  if (refunded > 0) {
+    const kept = unitCents * (quantity - refunded);
+    const refund = fixture("refunds-create");
+    const refundLine = (refund.refund_line_items as Json[])[0];
+    Object.assign(refund, {
+      id: id + 1,
+      admin_graphql_api_id: `gid://shopify/Refund/${id + 1}`,
+      order_id: id,
+      created_at: extra.updatedAt,
+      processed_at: extra.updatedAt,
+      refund_line_items: [{ ...refundLine, line_item_id: SOCK_LINE, quantity: refunded, subtotal: (unitCents * refunded) / 100, subtotal_set: money(unitCents * refunded), total_tax: 0, total_tax_set: money(0) }],
+      refund_shipping_lines: [],
+      order_adjustments: [],
+      transactions: [],
+    });
+    Object.assign(payload, {
+      refunds: [refund],
+      current_subtotal_price: money(kept).shop_money.amount,
+      current_subtotal_price_set: money(kept),
+      current_total_price: money(kept).shop_money.amount,
+      current_total_price_set: money(kept),
+    });
+  }
+  return payload;
+}
+
+async function orderCost(shop: string, id: number) {
+  const o = await db().order.findUniqueOrThrow({ where: { shop_id: { shop, id: BigInt(id) } } });
+  return { cogs: Number(o.costOfGoodsMinor), costed: Number(o.costedNetSalesMinor), netSales: Number(o.netSalesMinor) };
+}
+
+async function customerProfit(shop: string) {
+  await recomputeCustomerMetrics(testPool(), shop, [String(CUSTOMER)]);
+  const m = await db().customerMetrics.findUniqueOrThrow({ where: { shop_customerId: { shop, customerId: BigInt(CUSTOMER) } } });
+  return { netSpent: Number(m.netSpentMinor), grossProfit: Number(m.grossProfitMinor), uncosted: Number(m.uncostedSalesMinor) };
+}
+
+describe("cost of goods", () => {
+  it("gives each order the unit cost in force at its time, whatever order the costs arrive in", async () => {
+    const shop = uniqueShop("costs-time");
+    await deliver(shop, "products/update", fixture("products-update"));
+    await deliver(shop, "inventory_items/update", costPayload("6.40", "2025-03-01T13:05:00Z"));
+    await deliver(shop, "orders/create", sockOrder(9001, "2025-03-10T12:00:00Z", 2000));
+    // The second order arrives before the cost change that preceded it (webhooks are not ordered).
+    await deliver(shop, "orders/create", sockOrder(9002, "2025-04-10T12:00:00Z", 2000));
+    expect(await orderCost(shop, 9002)).toEqual({ cogs: 640, costed: 2000, netSales: 2000 });
+
+    await deliver(shop, "inventory_items/update", costPayload("8.00", "2025-04-01T09:00:00Z"));
+    expect(await orderCost(shop, 9001)).toEqual({ cogs: 640, costed: 2000, netSales: 2000 });
+    expect(await orderCost(shop, 9002)).toEqual({ cogs: 800, costed: 2000, netSales: 2000 });
+
+    // A duplicate (another webhook id, same body) and an older copy arriving late change nothing.
+    await deliver(shop, "inventory_items/update", costPayload("8.00", "2025-04-01T09:00:00Z"));
+    await deliver(shop, "inventory_items/update", costPayload("6.40", "2025-03-01T13:05:00Z"));
+    expect(await orderCost(shop, 9002)).toEqual({ cogs: 800, costed: 2000, netSales: 2000 });
+
+    // Gross profit to date: (20.00 - 6.40) + (20.00 - 8.00); every sale had a cost.
+    expect(await customerProfit(shop)).toEqual({ netSpent: 4000, grossProfit: 2560, uncosted: 0 });
+    expect(await db().inventoryItemCost.count({ where: { shop } })).toBe(2);
+  });
+
+  it("costs an order whose product and cost arrive after it (the earliest known cost for an older order)", async () => {
+    const shop = uniqueShop("costs-late");
+    await deliver(shop, "orders/create", sockOrder(9101, "2025-02-01T12:00:00Z", 2500));
+    expect(await orderCost(shop, 9101)).toEqual({ cogs: 0, costed: 0, netSales: 2500 });
+    await deliver(shop, "inventory_items/update", costPayload("6.40", "2025-03-01T13:05:00Z"));
+    expect(await orderCost(shop, 9101)).toEqual({ cogs: 0, costed: 0, netSales: 2500 }); // no variant map yet
+    await deliver(shop, "products/update", fixture("products-update"));
+    expect(await orderCost(shop, 9101)).toEqual({ cogs: 640, costed: 2500, netSales: 2500 });
+    await deliver(shop, "inventory_items/update", costPayload("5.00", "2025-05-01T13:05:00Z"));
+    expect(await orderCost(shop, 9101)).toEqual({ cogs: 640, costed: 2500, netSales: 2500 });
+  });
+
+  it("falls back to the shop's margin for sales without a cost, and keeps the share that fell back", async () => {
+    // No product or cost known: 50 % by default.
+    const byDefault = uniqueShop("costs-default");
+    await deliver(byDefault, "orders/create", sockOrder(9201, "2025-03-10T12:00:00Z", 5000));
+    expect(await customerProfit(byDefault)).toEqual({ netSpent: 5000, grossProfit: 2500, uncosted: 5000 });
+    // The margin from Settings.
+    const shop = uniqueShop("costs-missing");
+    await db().shopSettings.create({ data: { shop, costFallbackMargin: 0.6 } });
+    await deliver(shop, "orders/create", sockOrder(9201, "2025-03-10T12:00:00Z", 5000));
+    expect(await customerProfit(shop)).toEqual({ netSpent: 5000, grossProfit: 3000, uncosted: 5000 });
+
+    // The item's cost removed (null) from before the order: still no cost for it.
+    await deliver(shop, "products/update", fixture("products-update"));
+    await deliver(shop, "inventory_items/update", costPayload(null, "2025-03-01T13:05:00Z"));
+    expect(await orderCost(shop, 9201)).toEqual({ cogs: 0, costed: 0, netSales: 5000 });
+    // A cost from then on: one costed order beside one without (a custom line has no variant).
+    await deliver(shop, "inventory_items/update", costPayload("10.00", "2025-03-05T00:00:00Z"));
+    const custom = sockOrder(9202, "2025-03-11T12:00:00Z", 3000);
+    (custom.line_items as Json[])[0].variant_id = null;
+    await deliver(shop, "orders/create", custom);
+    expect(await orderCost(shop, 9201)).toEqual({ cogs: 1000, costed: 5000, netSales: 5000 });
+    expect(await orderCost(shop, 9202)).toEqual({ cogs: 0, costed: 0, netSales: 3000 });
+    // (50.00 - 10.00) + 30.00 x 60 %; 30.00 of 80.00 fell back.
+    expect(await customerProfit(shop)).toEqual({ netSpent: 8000, grossProfit: 5800, uncosted: 3000 });
+  });
+
+  it("takes returned units' cost off the order (refunds of lines with costs)", async () => {
+    const shop = uniqueShop("costs-refund");
+    await deliver(shop, "products/update", fixture("products-update"));
+    await deliver(shop, "inventory_items/update", costPayload("6.40", "2025-03-01T13:05:00Z"));
+    await deliver(shop, "orders/create", sockOrder(9301, "2025-03-10T12:00:00Z", 2000, 3));
+    expect(await orderCost(shop, 9301)).toEqual({ cogs: 1920, costed: 6000, netSales: 6000 });
+    // One of the three socks returned: Shopify sends the order again with the refund embedded.
+    await deliver(shop, "orders/updated", sockOrder(9301, "2025-03-10T12:00:00Z", 2000, 3, { updatedAt: "2025-03-20T12:00:00Z", refundedUnits: 1 }));
+    expect(await orderCost(shop, 9301)).toEqual({ cogs: 1280, costed: 4000, netSales: 4000 });
+    expect(await db().orderLine.findMany({ where: { shop, orderId: 9301n }, select: { id: true, keptQuantity: true, keptNetSalesMinor: true }, orderBy: { id: "asc" } })).toEqual([
+      { id: BigInt(SOCK_LINE), keptQuantity: 2, keptNetSalesMinor: 4000n },
+      { id: 15312345678902n, keptQuantity: 1, keptNetSalesMinor: 0n },
+    ]);
+    expect(await customerProfit(shop)).toEqual({ netSpent: 4000, grossProfit: 2720, uncosted: 0 });
+    // The older version arriving late does not bring the returned unit's cost back.
+    await deliver(shop, "orders/create", sockOrder(9301, "2025-03-10T12:00:00Z", 2000, 3));
+    expect(await orderCost(shop, 9301)).toEqual({ cogs: 1280, costed: 4000, netSales: 4000 });
+  });
+
+  it("refuses a cost that is not money of the shop's currency, with the field named, and keeps the delivery", async () => {
+    const shop = uniqueShop("costs-bad");
+    const id = await insertDelivery(db(), { shop, topic: "inventory_items/update", payload: costPayload("6.405", "2025-03-01T13:05:00Z") });
+    const outcome = await processDelivery(db(), id);
+    expect(outcome).toMatchObject({ status: "failed" });
+    expect(outcome.status === "failed" && outcome.error).toMatch(/6\.405/);
+    expect(await db().webhookDelivery.findUniqueOrThrow({ where: { id } })).toMatchObject({ status: "FAILED" });
+    expect(await db().inventoryItemCost.count({ where: { shop } })).toBe(0);
+    expect(ITEM).toBe(45900000000512);
+  });
+});
