@@ -219,6 +219,14 @@ export function bgnbdConditionalExpectedPurchases(params: BgNbdParams, t: number
   return pAlive * activeExpectation(params, t, x, T, 0);
 }
 
+/**
+ * E[Y(t) | alive at T, x, T]: the conditional expectation without its P(alive) factor, for
+ * callers asking several horizons of one customer (P(alive) once). x, T as validated by pAlive.
+ */
+export function bgnbdExpectedPurchasesIfAlive(params: BgNbdParams, t: number, x: number, T: number): number {
+  return activeExpectation(params, t, x, T, 0);
+}
+
 // The expectation while active (a 2F1 series) depends on (x, T, t) only, not on t_x (in both
 // BG/NBD and the modified BG/NBD): scoring a shop's customers meets the same (x, T, t) again
 // and again (a dozen horizons per customer, customers of the same age), so values are kept
@@ -308,6 +316,11 @@ export function modifiedBgnbdConditionalExpectedPurchases(params: BgNbdParams, t
   const pAlive = modifiedBgnbdPAlive(params, x, tx, T);
   // Active at T after x + 1 survived drop-out chances: p | history ~ Beta(a, b + x + 1).
   return pAlive * activeExpectation(params, t, x, T, 1);
+}
+
+/** The modified model's E[Y(t) | alive at T, x, T] (see bgnbdExpectedPurchasesIfAlive). */
+export function modifiedBgnbdExpectedPurchasesIfAlive(params: BgNbdParams, t: number, x: number, T: number): number {
+  return activeExpectation(params, t, x, T, 1);
 }
 
 /**

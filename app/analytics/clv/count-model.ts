@@ -4,6 +4,7 @@ import {
   type BgNbdParams,
   bgnbdConditionalExpectedPurchases,
   bgnbdExpectedPurchases,
+  bgnbdExpectedPurchasesIfAlive,
   bgnbdLogLikelihoodRow,
   bgnbdPAlive,
   bgnbdProbabilityOfPurchases,
@@ -13,6 +14,7 @@ import {
   fitModifiedBgNbd,
   modifiedBgnbdConditionalExpectedPurchases,
   modifiedBgnbdExpectedPurchases,
+  modifiedBgnbdExpectedPurchasesIfAlive,
   modifiedBgnbdLogLikelihoodRow,
   modifiedBgnbdPAlive,
   modifiedBgnbdProbabilityOfPurchases,
@@ -25,6 +27,7 @@ import {
   type ParetoNbdParams,
   paretoNbdConditionalExpectedPurchases,
   paretoNbdExpectedPurchases,
+  paretoNbdExpectedPurchasesIfAlive,
   paretoNbdLogLikelihoodRow,
   paretoNbdPAlive,
   paretoNbdProbabilityOfPurchases,
@@ -53,6 +56,11 @@ export interface CountModel {
   expectedPurchases(t: number): number;
   /** E[Y(t) | x, t_x, T]: purchases expected in (T, T + t]. */
   conditionalExpectedPurchases(t: number, x: number, tx: number, T: number): number;
+  /**
+   * E[Y(t) | alive at T, x, T]: conditionalExpectedPurchases is pAlive(x, t_x, T) times this,
+   * exactly, so a caller needing several horizons computes P(alive) (and its checks) once.
+   */
+  expectedPurchasesIfAlive(t: number, x: number, T: number): number;
   /** P(X(t) = n). */
   probabilityOfPurchases(n: number, t: number): number;
   /** P(at least one purchase in (T, T + t] | x, t_x, T). */
@@ -86,6 +94,7 @@ export function countModel(name: CountModelName, params: CountModelParams): Coun
       pAlive: (x, tx, T) => paretoNbdPAlive(p, x, tx, T),
       expectedPurchases: (t) => paretoNbdExpectedPurchases(p, t),
       conditionalExpectedPurchases: (t, x, tx, T) => paretoNbdConditionalExpectedPurchases(p, t, x, tx, T),
+      expectedPurchasesIfAlive: (t, x, T) => paretoNbdExpectedPurchasesIfAlive(p, t, x, T),
       probabilityOfPurchases: (n, t) => paretoNbdProbabilityOfPurchases(p, n, t),
       probabilityOfPurchaseWithin: (t, x, tx, T) => paretoNbdProbabilityOfPurchaseWithin(p, t, x, tx, T),
       timeToPurchase: (x, tx, T, probability, step) => paretoNbdTimeToPurchase(p, x, tx, T, probability, step),
@@ -101,6 +110,7 @@ export function countModel(name: CountModelName, params: CountModelParams): Coun
       pAlive: (x, tx, T) => modifiedBgnbdPAlive(p, x, tx, T),
       expectedPurchases: (t) => modifiedBgnbdExpectedPurchases(p, t),
       conditionalExpectedPurchases: (t, x, tx, T) => modifiedBgnbdConditionalExpectedPurchases(p, t, x, tx, T),
+      expectedPurchasesIfAlive: (t, x, T) => modifiedBgnbdExpectedPurchasesIfAlive(p, t, x, T),
       probabilityOfPurchases: (n, t) => modifiedBgnbdProbabilityOfPurchases(p, n, t),
       probabilityOfPurchaseWithin: (t, x, tx, T) => modifiedBgnbdProbabilityOfPurchaseWithin(p, t, x, tx, T),
       timeToPurchase: (x, tx, T, probability) => modifiedBgnbdTimeToPurchase(p, x, tx, T, probability),
@@ -113,6 +123,7 @@ export function countModel(name: CountModelName, params: CountModelParams): Coun
     pAlive: (x, tx, T) => bgnbdPAlive(p, x, tx, T),
     expectedPurchases: (t) => bgnbdExpectedPurchases(p, t),
     conditionalExpectedPurchases: (t, x, tx, T) => bgnbdConditionalExpectedPurchases(p, t, x, tx, T),
+    expectedPurchasesIfAlive: (t, x, T) => bgnbdExpectedPurchasesIfAlive(p, t, x, T),
     probabilityOfPurchases: (n, t) => bgnbdProbabilityOfPurchases(p, n, t),
     probabilityOfPurchaseWithin: (t, x, tx, T) => bgnbdProbabilityOfPurchaseWithin(p, t, x, tx, T),
     timeToPurchase: (x, tx, T, probability) => bgnbdTimeToPurchase(p, x, tx, T, probability),

@@ -47,11 +47,13 @@ export function discountedExpectedPurchases(model: CountModel, x: number, tx: nu
   const months = horizonMonths(horizon.horizonDays);
   const discount = 1 + monthlyDiscountRate(horizon.annualDiscountRate);
   const monthInUnits = MONTH_DAYS / horizon.unitDays;
+  // P(alive) and its checks once; alive · E[Y | alive] is conditionalExpectedPurchases exactly.
+  const alive = model.pAlive(x, tx, T);
   let previous = 0;
   let total = 0;
   let factor = 1;
   for (let k = 1; k <= months; k++) {
-    const cumulative = model.conditionalExpectedPurchases(k * monthInUnits, x, tx, T);
+    const cumulative = alive * model.expectedPurchasesIfAlive(k * monthInUnits, x, T);
     factor /= discount;
     total += (cumulative - previous) * factor;
     previous = cumulative;

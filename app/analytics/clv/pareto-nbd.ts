@@ -223,6 +223,11 @@ export function paretoNbdConditionalExpectedPurchases(params: ParetoNbdParams, t
   return pAlive * expectedWhileAlive(params.r + x, params.alpha + T, params.s, params.beta + T, t);
 }
 
+/** E[Y(t) | alive at T, x, T]: the conditional expectation without its P(alive) factor. */
+export function paretoNbdExpectedPurchasesIfAlive(params: ParetoNbdParams, t: number, x: number, T: number): number {
+  return expectedWhileAlive(params.r + x, params.alpha + T, params.s, params.beta + T, t);
+}
+
 /**
  * P(X(t) = n) = NB(n; r, α, t) (β/(β+t))^s + ∫_0^t NB(n; r, α, τ) s β^s (β+τ)^{-(s+1)} dτ
  * (alive at t with n purchases, or died at τ < t with n purchases by then). The integral

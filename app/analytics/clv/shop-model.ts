@@ -366,12 +366,14 @@ function buildShopModel(json: ShopModelJson): ShopModel {
           : predictedLifetimeValue(model, { x, tx, T }, expectedOrderValue, { unitDays: days, horizonDays, annualDiscountRate, grossMargin });
       const wait = daysToNextOrder(model, x, tx, T, days);
       const asOfDay = s.firstDay + Math.round(T * days);
+      const pAlive = model.pAlive(x, tx, T);
       return {
-        pAlive: model.pAlive(x, tx, T),
+        pAlive,
         chanceOfOrder90d: model.probabilityOfPurchaseWithin(90 / days, x, tx, T),
         chanceOfOrder365d: model.probabilityOfPurchaseWithin(365 / days, x, tx, T),
-        expectedPurchases90d: model.conditionalExpectedPurchases(90 / days, x, tx, T),
-        expectedPurchases365d: model.conditionalExpectedPurchases(365 / days, x, tx, T),
+        // = conditionalExpectedPurchases, with P(alive) computed once.
+        expectedPurchases90d: pAlive * model.expectedPurchasesIfAlive(90 / days, x, T),
+        expectedPurchases365d: pAlive * model.expectedPurchasesIfAlive(365 / days, x, T),
         expectedOrderValue,
         predictedClv,
         expectedNextOrderDay: wait === null ? null : asOfDay + wait,
