@@ -3,7 +3,7 @@
 // purchase they drop out with probability p ~ Beta(a, b). The modified model also lets
 // them drop out right after the first purchase (time 0), so a customer with no repeat
 // purchase is not certainly alive. Times are in the caller's unit.
-import { ageScale, fitCountModel, type CountModelSpec, type FitOptions, type FitResult, type LogLikelihood } from "./estimation";
+import { ageScale, fitCountModel, HOMOGENEOUS_SHAPE, type CountModelSpec, type FitOptions, type FitResult, type LogLikelihood } from "./estimation";
 import { expectedWhileActive } from "./mixtures";
 import { type PreparedRows, type RfRow, TripleCounter } from "./rows";
 import {
@@ -137,8 +137,32 @@ function startingPoints(rows: PreparedRows): number[][] {
   ].map((start) => start.map(Math.log));
 }
 
+/** Near the no-drop-out edge: mean drop-out probabilities a/(a+b) of 1 % and less (the retail case's maximum: 0.0096). */
+function edgeStarts(nbd: number[]): number[][] {
+  return [
+    [0.05, 5],
+    [0.01, 1],
+    [0.5, 50],
+  ].map(([a, b]) => [nbd[0], nbd[1], Math.log(a), Math.log(b)]);
+}
+
 function spec(modified: boolean): CountModelSpec {
-  return { names: NAMES, logLikelihood: (rows) => logLikelihoodFunction(rows, modified), starts: startingPoints };
+  return {
+    names: NAMES,
+    logLikelihood: (rows) => logLikelihoodFunction(rows, modified),
+    starts: startingPoints,
+    timeScaled: [1],
+    // E[p] = a / (a + b).
+    dropOutShare: (theta) => 1 / (1 + Math.exp(theta[3] - theta[2])),
+    edgeStarts,
+    homogeneousAt: ([logR, , logA, logB], limit = HOMOGENEOUS_SHAPE) => {
+      if (Math.exp(logR) > limit) return `r ran to ${Math.exp(logR).toExponential(2)} (every customer the same purchase rate)`;
+      if (Math.min(Math.exp(logA), Math.exp(logB)) > limit) {
+        return `a, b ran to ${Math.exp(logA).toExponential(2)}, ${Math.exp(logB).toExponential(2)} (every customer the same drop-out probability)`;
+      }
+      return null;
+    },
+  };
 }
 
 /** Likelihood, gradient and starting points of BG/NBD, for the estimator (and its tests). */

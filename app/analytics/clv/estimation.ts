@@ -9,7 +9,8 @@ import {
   type Objective,
   standardErrorsFromLogHessian,
 } from "./optimize";
-import { prepareRows, type PreparedRows, type RfRow, subsamplePrepared } from "./rows";
+import { NBD_NAMES, nbdLogLikelihood, nbdStarts } from "./nbd";
+import { type CanonicalRows, canonicalRows, type PreparedRows, type RfRow, subsamplePrepared } from "./rows";
 
 export interface FitOptions {
   /** Starting values of the natural parameters (model order); a data-based guess when absent. */
@@ -35,6 +36,25 @@ export interface FitResult<P> {
   customers: number;
   /** Number of distinct rows the likelihood was summed over. */
   distinctRows: number;
+  /** Optimiser runs made (every start, plus those added until the two best agreed). */
+  runs?: number;
+  /**
+   * Set when the maximum sits where the model's drop-out part vanishes (count models: a -> 0,
+   * s -> 0 or β -> ∞): the fit is then the plain NBD, whose likelihood is given.
+   */
+  boundary?: FitBoundary | null;
+  /** Parameters the data identify: the model's, or the nested NBD's 2 at the boundary. */
+  effectiveParameters?: number;
+  /** True when the data cannot support the model at all (count models: no repeat purchase). */
+  notEnoughData?: boolean;
+}
+
+export interface FitBoundary {
+  verdict: "drop-out not identifiable: behaves like plain NBD";
+  nestedModel: "nbd";
+  /** The plain NBD's maximum log-likelihood (caller's unit) and parameters. */
+  nestedLogLikelihood: number;
+  nestedParams: { r: number; alpha: number };
 }
 
 /** Total log-likelihood and its gradient with respect to the log-parameters. */
@@ -45,20 +65,33 @@ export interface MaximizeInput {
   logLikelihood: LogLikelihood;
   totalWeight: number;
   distinctRows: number;
-  /** Starting log-parameters, tried in order until one converges. */
+  /** Starting log-parameters: every one is run. */
   starts: number[][];
   /** Inverse Hessian of the mean objective at the first start (from a subsample fit). */
   inverseHessian?: number[][];
   /** |log parameter| beyond this counts as running to the boundary (default MAX_LOG_PARAMETER). */
   maxLogParameter?: number;
+  /**
+   * Further starts, asked for (round 0, 1, ...) while the two best converged runs disagree;
+   * none (the default) or an empty list ends the search.
+   */
+  moreStarts?: (best: number[] | null, round: number) => number[][];
+  /** Ends a run early, as converged with the message, e.g. once it has reached a known boundary supremum. */
+  stopAt?: (theta: number[], totalLogLikelihood: number) => string | null;
   options: FitOptions;
 }
 
 /** A fit may stop once a Newton step would gain less than this much total log-likelihood. */
 export const TOTAL_LOG_LIKELIHOOD_TOLERANCE = 1e-6;
 
+/** Two runs "agree" when their total log-likelihoods differ by at most this. */
+export const RUNS_AGREE_WITHIN = 1e-4;
+
 /** |log parameter| beyond this counts as running to the boundary (1e-10 .. 1e10). */
 export const MAX_LOG_PARAMETER = 23;
+
+/** Rounds of extra starts at most (each a handful of runs). */
+const MAX_EXTRA_ROUNDS = 3;
 
 export function toParams<P>(names: readonly string[], values: readonly number[]): P {
   const params: Record<string, number> = {};
@@ -73,34 +106,58 @@ export function meanObjective(logLikelihood: LogLikelihood, totalWeight: number)
   };
 }
 
-/** Runs BFGS from each start until one converges; returns the best run as a FitResult. */
-export function maximizeLikelihood<P>(input: MaximizeInput): FitResult<P> & { theta: number[]; inverseHessian: number[][] } {
+export type MaximizeResult<P> = FitResult<P> & {
+  theta: number[];
+  inverseHessian: number[][];
+  /** Every run's end point and whether it converged (best first), for boundary checks. */
+  ends: { theta: number[]; logLikelihood: number; converged: boolean; message: string }[];
+};
+
+/**
+ * Runs BFGS from every start and keeps the highest likelihood among the converged runs;
+ * while the two best disagree, asks moreStarts for more. A local optimiser's answer depends
+ * on where it starts (from one start BG/NBD slides to a -> 0 while a better interior
+ * maximum exists), so no single run is trusted.
+ */
+export function maximizeLikelihood<P>(input: MaximizeInput): MaximizeResult<P> {
   const { names, totalWeight, options } = input;
   const objective = meanObjective(input.logLikelihood, totalWeight);
   const maxLogParameter = input.maxLogParameter ?? MAX_LOG_PARAMETER;
-  let best: MinimizeResult | null = null;
+  const stopAt = input.stopAt;
+  const runOptions = {
+    gradientTolerance: options.gradientTolerance ?? 1e-9,
+    maxIterations: options.maxIterations ?? 500,
+    bound: maxLogParameter,
+    hardBound: maxLogParameter + 2,
+    // The total log-likelihood within 1e-6 of its maximum, parameters within 1e-6 (log scale).
+    decrementTolerance: TOTAL_LOG_LIKELIHOOD_TOLERANCE / totalWeight,
+    looseStepTolerance: 1e-6,
+    stopAt: stopAt ? (theta: number[], value: number) => stopAt(theta, -value * totalWeight) : undefined,
+  };
+  const runs: MinimizeResult[] = [];
   let iterations = 0;
   let evaluations = 0;
-  for (let i = 0; i < input.starts.length; i++) {
-    const run = minimizeBfgs(objective, input.starts[i], {
-      gradientTolerance: options.gradientTolerance ?? 1e-9,
-      maxIterations: options.maxIterations ?? 500,
-      inverseHessian: i === 0 ? input.inverseHessian : undefined,
-      bound: maxLogParameter,
-      // The total log-likelihood within 1e-6 of its maximum, parameters within 1e-6 (log scale).
-      decrementTolerance: TOTAL_LOG_LIKELIHOOD_TOLERANCE / totalWeight,
-      looseStepTolerance: 1e-6,
-    });
-    iterations += run.iterations;
-    evaluations += run.evaluations;
-    const better = !best || (run.converged && !best.converged) || (run.converged === best.converged && run.value < best.value);
-    if (Number.isFinite(run.value) && better) best = run;
-    if (run.converged) break;
+  const run = (start: number[], inverseHessian?: number[][]) => {
+    const result = minimizeBfgs(objective, start, { ...runOptions, inverseHessian });
+    iterations += result.iterations;
+    evaluations += result.evaluations;
+    if (Number.isFinite(result.value)) runs.push(result);
+  };
+  input.starts.forEach((start, i) => run(start, i === 0 ? input.inverseHessian : undefined));
+  const byValue = (a: MinimizeResult, b: MinimizeResult) => a.value - b.value || (a.converged === b.converged ? 0 : a.converged ? -1 : 1);
+  const converged = () => runs.filter((r) => r.converged).sort(byValue);
+  const agree = () => {
+    const best = converged();
+    return best.length >= 2 && (best[1].value - best[0].value) * totalWeight <= RUNS_AGREE_WITHIN;
+  };
+  for (let round = 0; input.moreStarts && round < MAX_EXTRA_ROUNDS && !agree(); round++) {
+    const more = input.moreStarts(converged()[0]?.x ?? null, round);
+    if (more.length === 0) break;
+    for (const start of more) run(start);
   }
-  if (!best) {
-    best = minimizeBfgs(objective, input.starts[0], { maxIterations: 1 });
-  }
-  // A "converged" point with a parameter at 1e-10 or 1e10 is the optimiser following the
+  const ordered = [...converged(), ...runs.filter((r) => !r.converged).sort(byValue)];
+  let best: MinimizeResult = ordered[0] ?? minimizeBfgs(objective, input.starts[0], { maxIterations: 1 });
+  // A "converged" point with a parameter at the bound is the optimiser following the
   // likelihood toward a boundary it never reaches: no interior maximum, so no estimate.
   const boundary = best.x.findIndex((t) => Math.abs(t) > maxLogParameter);
   if (boundary >= 0) {
@@ -133,8 +190,11 @@ export function maximizeLikelihood<P>(input: MaximizeInput): FitResult<P> & { th
     standardErrors,
     customers: totalWeight,
     distinctRows: input.distinctRows,
+    runs: runs.length,
+    effectiveParameters: names.length,
     theta,
     inverseHessian: best.inverseHessian,
+    ends: ordered.map((r) => ({ theta: r.x, logLikelihood: -r.value * totalWeight, converged: r.converged, message: r.message })),
   };
 }
 
@@ -148,9 +208,11 @@ export function inverseMeanHessian(logLikelihood: LogLikelihood, totalWeight: nu
 }
 
 /**
- * Count-model parameters beyond 1e-7 .. 1e7 (in day, week or month units) mean the fit is
- * following the likelihood to a boundary: e.g. a, b -> ∞ together when every customer has
- * the same drop-out probability, s, β -> ∞ when lifetimes do not vary. No estimate there.
+ * Count-model parameters beyond 1e-7 .. 1e7 mean the fit is following the likelihood to a
+ * boundary: e.g. a, b -> ∞ together when every customer has the same drop-out probability,
+ * s, β -> ∞ when lifetimes do not vary. No estimate there. The fits run on canonical rows
+ * (times in units of the customers' mean age), so the limit means the same in days, weeks
+ * or months.
  */
 export const COUNT_MODEL_MAX_LOG_PARAMETER = Math.log(1e7);
 
@@ -158,51 +220,204 @@ export const COUNT_MODEL_MAX_LOG_PARAMETER = Math.log(1e7);
 export const WARM_START_ABOVE_ROWS = 40_000;
 const WARM_START_SAMPLE_ROWS = 12_000;
 
+/**
+ * A model within this much total log-likelihood of the plain NBD has no identifiable
+ * drop-out: 1e-4, or 1e-7 per customer on large data (where the optimiser's own tolerance,
+ * and the last digits of a sum over a million rows, are of that size).
+ */
+export function nestedTolerance(customers: number): number {
+  return Math.max(1e-4, 1e-7 * customers);
+}
+
+/** Below this, a fitted drop-out share is "none": the run has reached the plain-NBD edge. */
+const NEGLIGIBLE_DROP_OUT = 1e-6;
+
 export interface CountModelSpec {
   names: readonly string[];
   logLikelihood: (rows: PreparedRows) => LogLikelihood;
   /** Starting log-parameters for rows, best guess first. */
   starts: (rows: PreparedRows) => number[][];
+  /** Indices of the parameters measured in time units (α, and β for Pareto/NBD). */
+  timeScaled: readonly number[];
+  /**
+   * How much drop-out the parameters imply over the data (BG/NBD family: the mean drop-out
+   * probability a/(a+b); Pareto/NBD: P(dead within the longest age)); 0 at the plain NBD.
+   */
+  dropOutShare: (theta: number[], rows: PreparedRows) => number;
+  /** Starts near the plain-NBD edge, from the NBD's (log r, log α): where the retail case's maximum sat. */
+  edgeStarts: (nbdTheta: number[]) => number[][];
+  /**
+   * Which mixing distribution has lost its spread at theta (shape parameters past
+   * HOMOGENEOUS_SHAPE: every customer alike), or null. The likelihood then still rises toward
+   * a limit outside the parameter space, and where a run stops on that ridge is rounding noise.
+   */
+  homogeneousAt: (theta: number[], limit?: number) => string | null;
+}
+
+/** A Gamma or Beta shape past this: the distribution's coefficient of variation is below 3 %, a point mass for every purpose. */
+export const HOMOGENEOUS_SHAPE = 1e3;
+/** A run on the homogeneity ridge is stopped here: further on, only rounding decides where it ends. */
+const HOMOGENEOUS_STOP = 1e5;
+
+function notEnoughData<P>(spec: CountModelSpec, canonical: CanonicalRows): FitResult<P> {
+  return {
+    params: toParams<P>(spec.names, spec.names.map(() => Number.NaN)),
+    logLikelihood: Number.NaN,
+    converged: false,
+    message: "not enough data: no customer made a repeat purchase, so purchase rates and drop-out cannot be estimated",
+    iterations: 0,
+    evaluations: 0,
+    standardErrors: null,
+    customers: canonical.rows.totalWeight,
+    distinctRows: canonical.rows.count,
+    runs: 0,
+    boundary: null,
+    effectiveParameters: 0,
+    notEnoughData: true,
+  };
+}
+
+/** Perturbed copies of the best point (deterministic), for the extra rounds. */
+function perturbed(best: number[], round: number): number[][] {
+  const shift = [1, 2, 3][round] ?? 3;
+  return best.map((_, i) => best.map((t, j) => (j === i ? t + (i % 2 === 0 ? shift : -shift) : t)));
+}
+
+/** The fit of one (possibly subsampled) canonical row set: every start, the NBD edge detected. */
+function fitCanonical<P>(
+  spec: CountModelSpec,
+  rows: PreparedRows,
+  options: FitOptions,
+  first?: { starts: number[][]; inverseHessian?: number[][]; only?: boolean },
+): MaximizeResult<P> & { nbd: MaximizeResult<{ r: number; alpha: number }> } {
+  const nbd = maximizeLikelihood<{ r: number; alpha: number }>({
+    names: NBD_NAMES,
+    logLikelihood: nbdLogLikelihood(rows),
+    totalWeight: rows.totalWeight,
+    distinctRows: rows.count,
+    starts: nbdStarts(rows),
+    maxLogParameter: COUNT_MODEL_MAX_LOG_PARAMETER,
+    options: { ...options, standardErrors: false, start: undefined },
+  });
+  const tolerance = nestedTolerance(rows.totalWeight);
+  const atEdge = (theta: number[], logLikelihood: number) =>
+    spec.dropOutShare(theta, rows) < NEGLIGIBLE_DROP_OUT && logLikelihood >= nbd.logLikelihood - tolerance;
+  const logLikelihood = spec.logLikelihood(rows);
+  const userStart = options.start !== undefined;
+  const fit = maximizeLikelihood<P>({
+    names: spec.names,
+    logLikelihood,
+    totalWeight: rows.totalWeight,
+    distinctRows: rows.count,
+    starts: first?.starts ?? spec.starts(rows),
+    inverseHessian: first?.inverseHessian,
+    maxLogParameter: COUNT_MODEL_MAX_LOG_PARAMETER,
+    // Once a run is at the NBD edge, sliding further only moves a parameter toward 0 or ∞.
+    stopAt: (theta, value) => (atEdge(theta, value) ? "reached the plain-NBD edge (no drop-out)" : spec.homogeneousAt(theta, HOMOGENEOUS_STOP)),
+    moreStarts:
+      userStart || first?.only
+        ? undefined
+        : (best, round) => (round === 0 ? [...spec.edgeStarts(nbd.theta), ...(best ? perturbed(best, round) : [])] : best ? perturbed(best, round) : []),
+    options,
+  });
+  return { ...fit, nbd };
 }
 
 /**
- * Fits a count model on weighted rows. Large row sets are first fitted on an unbiased
- * subsample (heavy rows whole, the rest sampled and re-weighted); the full fit then starts
- * at that optimum with its curvature and needs only a few full passes. The result is the
- * full-data optimum either way: convergence is judged on the full likelihood.
+ * Fits a count model on weighted rows: on their canonical form (canonicalRows), from every
+ * start until the two best runs agree, beside the plain NBD its drop-out part nests. Large
+ * row sets run the starts on an unbiased subsample (heavy rows whole, the rest sampled and
+ * re-weighted) and polish the winner on the full data, whose likelihood judges convergence.
  */
-export function fitCountModel<P>(spec: CountModelSpec, rows: readonly RfRow[] | PreparedRows, options: FitOptions = {}): FitResult<P> {
-  const prepared = prepareRows(rows);
-  let starts = options.start ? [options.start.map(Math.log)] : spec.starts(prepared);
-  let inverseHessian: number[][] | undefined;
-  if (!options.start && prepared.count > WARM_START_ABOVE_ROWS) {
-    const sample = subsamplePrepared(prepared, WARM_START_SAMPLE_ROWS);
-    const sampleLikelihood = spec.logLikelihood(sample);
-    const warm = maximizeLikelihood<P>({
-      names: spec.names,
-      logLikelihood: sampleLikelihood,
-      totalWeight: sample.totalWeight,
-      distinctRows: sample.count,
-      starts: spec.starts(sample),
-      maxLogParameter: COUNT_MODEL_MAX_LOG_PARAMETER,
-      options: { ...options, standardErrors: false },
-    });
+export function fitCountModel<P>(spec: CountModelSpec, input: readonly RfRow[] | PreparedRows, options: FitOptions = {}): FitResult<P> {
+  const canonical = canonicalRows(input);
+  if (!(canonical.repeatPurchases > 0)) return notEnoughData<P>(spec, canonical);
+  const { rows, timeScale } = canonical;
+  const toCanonical = (start: readonly number[]) => start.map((v, i) => Math.log(spec.timeScaled.includes(i) ? v / timeScale : v));
+  let first: { starts: number[][]; inverseHessian?: number[][]; only?: boolean } | undefined = options.start
+    ? { starts: [toCanonical(options.start)] }
+    : undefined;
+  if (!options.start && rows.count > WARM_START_ABOVE_ROWS) {
+    const sample = subsamplePrepared(rows, WARM_START_SAMPLE_ROWS);
+    const warm = fitCanonical<P>(spec, sample, { ...options, standardErrors: false });
     if (warm.converged) {
-      starts = [warm.theta, ...starts];
-      inverseHessian = inverseMeanHessian(sampleLikelihood, sample.totalWeight, warm.theta) ?? warm.inverseHessian;
+      const inverseHessian = inverseMeanHessian(spec.logLikelihood(sample), sample.totalWeight, warm.theta) ?? warm.inverseHessian;
+      first = { starts: [warm.theta], inverseHessian, only: true };
     }
   }
-  const fit = maximizeLikelihood<P>({
-    names: spec.names,
-    logLikelihood: spec.logLikelihood(prepared),
-    totalWeight: prepared.totalWeight,
-    distinctRows: prepared.count,
-    starts,
-    inverseHessian,
-    maxLogParameter: COUNT_MODEL_MAX_LOG_PARAMETER,
-    options,
-  });
-  return publicFit(fit);
+  let fit = fitCanonical<P>(spec, rows, options, first);
+  // The polish of the subsample's winner failed: back to every start on the full data.
+  if (first?.only && !fit.converged) fit = fitCanonical<P>(spec, rows, options);
+  return inCallerUnit(spec, classify(spec, fit, rows), canonical);
+}
+
+/** The drop-out edge verdict: the best fit, or a run that ran off toward the NBD, is no better than the NBD. */
+function classify<P>(spec: CountModelSpec, fit: MaximizeResult<P> & { nbd: MaximizeResult<{ r: number; alpha: number }> }, rows: PreparedRows) {
+  const { nbd } = fit;
+  const tolerance = nestedTolerance(rows.totalWeight);
+  const offEdge = (end: { theta: number[]; converged: boolean }) => !end.converged || spec.homogeneousAt(end.theta) !== null;
+  const edge: FitBoundary = {
+    verdict: "drop-out not identifiable: behaves like plain NBD",
+    nestedModel: "nbd",
+    nestedLogLikelihood: nbd.logLikelihood,
+    nestedParams: nbd.params,
+  };
+  const message = `drop-out not identifiable: behaves like plain NBD (log-likelihood ${nbd.logLikelihood.toFixed(4)} in the fit's time scale)`;
+  // The best run overall, converged or not: a run that ran off (or stopped on a ridge) with a
+  // higher likelihood than every interior point says the supremum lies outside.
+  const top = [...fit.ends].sort((a, b) => b.logLikelihood - a.logLikelihood)[0];
+  const interior = fit.ends.find((end) => !offEdge(end));
+  if (top && top.logLikelihood <= nbd.logLikelihood + tolerance) {
+    // Nothing beats the plain NBD: its supremum is the model's, at the no-drop-out edge.
+    const at = interior ?? top;
+    return { ...fit, theta: at.theta, logLikelihood: at.logLikelihood, converged: true, message, boundary: edge, effectiveParameters: 2, standardErrors: null };
+  }
+  if (top && offEdge(top) && (!interior || top.logLikelihood > interior.logLikelihood + tolerance)) {
+    const ridge = spec.homogeneousAt(top.theta);
+    const why = ridge
+      ? `${ridge}: the likelihood rises toward that limit, outside the parameter space, with no maximum inside it for these data`
+      : top.message;
+    return { ...fit, theta: top.theta, logLikelihood: top.logLikelihood, converged: false, message: why, boundary: null, standardErrors: null };
+  }
+  if (!interior) return { ...fit, converged: false, boundary: null };
+  return { ...fit, theta: interior.theta, logLikelihood: interior.logLikelihood, converged: true, message: fit.ends.includes(interior) ? interior.message : fit.message, boundary: null, standardErrors: interior.theta === fit.theta ? fit.standardErrors : null };
+}
+
+/** Parameters, standard errors and log-likelihoods back in the caller's time unit. */
+function inCallerUnit<P>(
+  spec: CountModelSpec,
+  fit: MaximizeResult<P> & { boundary: FitBoundary | null; nbd: MaximizeResult<{ r: number; alpha: number }> },
+  canonical: CanonicalRows,
+): FitResult<P> {
+  const { timeScale, repeatPurchases } = canonical;
+  const shift = Math.log(timeScale) * repeatPurchases;
+  const rescale = (values: P): P => {
+    const out = { ...(values as Record<string, number>) };
+    spec.timeScaled.forEach((i) => (out[spec.names[i]] *= timeScale));
+    return out as P;
+  };
+  const boundary = fit.boundary
+    ? {
+        ...fit.boundary,
+        nestedLogLikelihood: fit.boundary.nestedLogLikelihood - shift,
+        nestedParams: { r: fit.boundary.nestedParams.r, alpha: fit.boundary.nestedParams.alpha * timeScale },
+      }
+    : null;
+  return {
+    params: rescale(toParams<P>(spec.names, fit.theta.map(Math.exp))),
+    logLikelihood: fit.logLikelihood - shift,
+    converged: fit.converged,
+    message: boundary && fit.converged ? `drop-out not identifiable: behaves like plain NBD (log-likelihood ${boundary.nestedLogLikelihood.toFixed(4)})` : fit.message,
+    iterations: fit.iterations + fit.nbd.iterations,
+    evaluations: fit.evaluations + fit.nbd.evaluations,
+    standardErrors: fit.standardErrors ? rescale(fit.standardErrors) : null,
+    customers: fit.customers,
+    distinctRows: fit.distinctRows,
+    runs: fit.runs,
+    boundary,
+    effectiveParameters: fit.effectiveParameters,
+    notEnoughData: false,
+  };
 }
 
 export function publicFit<P>(fit: FitResult<P> & { theta?: number[]; inverseHessian?: number[][] }): FitResult<P> {
@@ -216,17 +431,10 @@ export function publicFit<P>(fit: FitResult<P> & { theta?: number[]; inverseHess
     standardErrors: fit.standardErrors,
     customers: fit.customers,
     distinctRows: fit.distinctRows,
+    runs: fit.runs,
+    boundary: fit.boundary ?? null,
+    effectiveParameters: fit.effectiveParameters,
   };
 }
 
-/** Mean purchase rate scale: total age over total repeat purchases (1 when nobody repeated). */
-export function ageScale(rows: PreparedRows): number {
-  let age = 0;
-  let purchases = 0;
-  for (let i = 0; i < rows.count; i++) {
-    age += rows.weight[i] * rows.T[i];
-    purchases += rows.weight[i] * rows.x[i];
-  }
-  if (!(purchases > 0) || !(age > 0)) return 1;
-  return age / purchases;
-}
+export { ageScale } from "./rows";

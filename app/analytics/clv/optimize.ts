@@ -36,6 +36,14 @@ export interface MinimizeOptions {
    */
   decrementTolerance?: number;
   looseStepTolerance?: number;
+  /**
+   * The line search never evaluates beyond [-hardBound, hardBound] (treated as undefined, so it
+   * backs off): far past `bound` the likelihoods lose every digit to cancellation and could
+   * return a huge, false value.
+   */
+  hardBound?: number;
+  /** Called after each accepted step; a message ends the run there, reported converged with it. */
+  stopAt?: (x: number[], value: number) => string | null;
 }
 
 export interface MinimizeResult {
@@ -102,10 +110,13 @@ function lineSearch(
   direction: number[],
   initialStep: number,
   counter: { evaluations: number },
+  hardBound: number,
 ): LineSearchResult {
   const at = (step: number) => {
     counter.evaluations++;
-    const point = objective(x.map((xi, i) => xi + step * direction[i]));
+    const trial = x.map((xi, i) => xi + step * direction[i]);
+    if (trial.some((t) => Math.abs(t) > hardBound)) return { point: { value: Number.NaN, gradient: [] }, slope: Number.NaN };
+    const point = objective(trial);
     return { point, slope: dot(point.gradient, direction) };
   };
   let previousStep = 0;
@@ -249,7 +260,7 @@ export function minimizeBfgs(objective: Objective, start: number[], options: Min
       return finish(true, `converged: predicted gain ${(-slope / 2).toExponential(2)}, Newton step ${longest.toExponential(2)}`, iteration);
     }
     const initialStep = longest > maxStep ? maxStep / longest : 1;
-    const search = lineSearch(objective, x, current.value, slope, direction, initialStep, counter);
+    const search = lineSearch(objective, x, current.value, slope, direction, initialStep, counter, options.hardBound ?? Number.POSITIVE_INFINITY);
     if (!search.ok) {
       if (gradientNorm <= looseGradientTolerance && H !== null && longest <= 1e3 * stepTolerance) {
         return finish(true, `converged: no decrease beyond rounding, Newton step ${longest.toExponential(2)}, largest gradient component ${gradientNorm.toExponential(2)}`, iteration);
@@ -269,6 +280,8 @@ export function minimizeBfgs(objective: Objective, start: number[], options: Min
     if (outside >= 0) {
       return finish(false, `coordinate ${outside} ran off to ${x[outside].toExponential(2)}`, iteration + 1);
     }
+    const stop = options.stopAt?.(x, current.value) ?? null;
+    if (stop !== null) return finish(true, stop, iteration + 1);
     const sy = dot(s, y);
     if (sy > 1e-300) {
       if (H === null) H = identity(n, sy / dot(y, y));

@@ -8,7 +8,7 @@
 // the first term for "alive at T", the integral for "died at τ in (t_x, T]". This is the
 // 2F1 form of the notes (with the larger of α, β in the argument) written as one integral,
 // so the difference of the two hypergeometric terms never cancels catastrophically.
-import { ageScale, fitCountModel, type CountModelSpec, type FitOptions, type FitResult, type LogLikelihood } from "./estimation";
+import { ageScale, fitCountModel, HOMOGENEOUS_SHAPE, type CountModelSpec, type FitOptions, type FitResult, type LogLikelihood } from "./estimation";
 import { emptyTailIntegral, logTailIntegral, type TailIntegral } from "./mixtures";
 import { integrateVector } from "./quadrature";
 import { DoubleIndex, type PreparedRows, type RfRow } from "./rows";
@@ -162,8 +162,39 @@ function startingPoints(rows: PreparedRows): number[][] {
   ].map((start) => start.map(Math.log));
 }
 
+const longestAges = new WeakMap<PreparedRows, number>();
+
+function longestAge(rows: PreparedRows): number {
+  let longest = longestAges.get(rows);
+  if (longest === undefined) {
+    longest = 0;
+    for (let i = 0; i < rows.count; i++) longest = Math.max(longest, rows.T[i]);
+    longestAges.set(rows, longest);
+  }
+  return longest;
+}
+
 /** Likelihood, gradient and starting points of Pareto/NBD, for the estimator (and its tests). */
-export const paretoNbdSpec: CountModelSpec = { names: NAMES, logLikelihood: logLikelihoodFunction, starts: startingPoints };
+export const paretoNbdSpec: CountModelSpec = {
+  names: NAMES,
+  logLikelihood: logLikelihoodFunction,
+  starts: startingPoints,
+  timeScaled: [1, 3],
+  // P(dead within the longest age) = 1 - (β/(β+T))^s: dimensionless, the same in any unit.
+  dropOutShare: (theta, rows) => -Math.expm1(-Math.exp(theta[2]) * Math.log1p(longestAge(rows) / Math.exp(theta[3]))),
+  // Near the no-drop-out edge: mean death rates s/β of 0.1, 0.05 and 0.1 per mean age (the canonical time unit).
+  edgeStarts: (nbd) =>
+    [
+      [0.1, 1],
+      [0.5, 10],
+      [0.02, 0.2],
+    ].map(([s, beta]) => [nbd[0], nbd[1], Math.log(s), Math.log(beta)]),
+  homogeneousAt: ([logR, , logS], limit = HOMOGENEOUS_SHAPE) => {
+    if (Math.exp(logR) > limit) return `r ran to ${Math.exp(logR).toExponential(2)} (every customer the same purchase rate)`;
+    if (Math.exp(logS) > limit) return `s ran to ${Math.exp(logS).toExponential(2)} (every customer the same drop-out rate)`;
+    return null;
+  },
+};
 
 /** Maximum-likelihood Pareto/NBD fit on weighted (x, t_x, T) rows. */
 export function fitParetoNbd(rows: readonly RfRow[] | PreparedRows, options: FitOptions = {}): FitResult<ParetoNbdParams> {

@@ -269,6 +269,8 @@ export interface PreparedRows {
   TOf: Int32Array;
   /** Cache for the warm-start subsample (see subsamplePrepared). */
   sample?: PreparedRows;
+  /** Cache for the canonical form the fits run on (see canonicalRows). */
+  canonical?: CanonicalRows;
 }
 
 export function isPreparedRows(rows: readonly RfRow[] | PreparedRows): rows is PreparedRows {
@@ -364,4 +366,64 @@ export function subsamplePrepared(rows: PreparedRows, target: number, seed = 1):
   const sample = prepareColumns(Float64Array.from(x), Float64Array.from(tx), Float64Array.from(T), Float64Array.from(weight));
   rows.sample = sample;
   return sample;
+}
+
+/** Mean purchase rate scale: total age over total repeat purchases (1 when nobody repeated). */
+export function ageScale(rows: PreparedRows): number {
+  let age = 0;
+  let purchases = 0;
+  for (let i = 0; i < rows.count; i++) {
+    age += rows.weight[i] * rows.T[i];
+    purchases += rows.weight[i] * rows.x[i];
+  }
+  if (!(purchases > 0) || !(age > 0)) return 1;
+  return age / purchases;
+}
+
+/**
+ * The rows every fit runs on, whatever order and unit they came in: duplicates merged, sorted
+ * by (x, t_x, T), and times divided by `timeScale`, the customers' mean age T. Sums then run
+ * in one order (so the result cannot depend on the input's row order) and the optimiser sees
+ * the same numbers in days, weeks or months (α, β are multiples of timeScale; a model's
+ * log-likelihood in the caller's unit is the canonical one minus log(timeScale)·Σx).
+ */
+export interface CanonicalRows {
+  rows: PreparedRows;
+  timeScale: number;
+  /** Σ weight·x: the total repeat purchases. */
+  repeatPurchases: number;
+}
+
+export function canonicalRows(input: readonly RfRow[] | PreparedRows): CanonicalRows {
+  const prepared = prepareRows(input);
+  if (prepared.canonical) return prepared.canonical;
+  const counter = new TripleCounter();
+  let age = 0;
+  for (let i = 0; i < prepared.count; i++) {
+    counter.addTriple(prepared.x[i], prepared.tx[i], prepared.T[i], prepared.weight[i]);
+    age += prepared.weight[i] * prepared.T[i];
+  }
+  const [x, tx, T, weight] = counter.columns();
+  const n = x.length;
+  const order = new Uint32Array(n);
+  for (let i = 0; i < n; i++) order[i] = i;
+  order.sort((i, j) => x[i] - x[j] || tx[i] - tx[j] || T[i] - T[j]);
+  const meanAge = age / prepared.totalWeight;
+  const timeScale = meanAge > 0 && Number.isFinite(meanAge) ? meanAge : 1;
+  const sx = new Float64Array(n);
+  const stx = new Float64Array(n);
+  const sT = new Float64Array(n);
+  const sw = new Float64Array(n);
+  let repeatPurchases = 0;
+  for (let k = 0; k < n; k++) {
+    const i = order[k];
+    sx[k] = x[i];
+    stx[k] = tx[i] / timeScale;
+    sT[k] = T[i] / timeScale;
+    sw[k] = weight[i];
+    repeatPurchases += weight[i] * x[i];
+  }
+  const canonical = { rows: prepareColumns(sx, stx, sT, sw), timeScale, repeatPurchases };
+  prepared.canonical = canonical;
+  return canonical;
 }
