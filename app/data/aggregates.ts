@@ -3,6 +3,7 @@
 // the shop currency; shares are 0..1; days are day indices (analytics/dates.ts) unless
 // named ...Iso. Plain types only (no server code), so routes and components import them.
 import type { BacktestRefusalCode, BacktestResult } from "~/analytics/clv/backtest";
+import type { DriversReport } from "~/analytics/drivers";
 import type { RetentionReport } from "~/analytics/retention";
 import type { SegmentRow } from "~/analytics/segment-tally";
 
@@ -13,6 +14,8 @@ export const AGGREGATE_KIND = {
   /** Whole shop; per acquisition dimension value: retentionKind(dimension, value). */
   retention: "retention",
   backtest: "backtest",
+  /** Acquisition drivers, reorder timing and seasonality (issue 17): DriversAggregate. */
+  drivers: "drivers",
 } as const;
 
 /** Cohort views filtered by the customers' first order: channel, first product or discount code. */
@@ -109,4 +112,13 @@ export interface BacktestAggregate {
    * which), or when its fit did not converge; absent in rows written before issue 16.
    */
   code?: BacktestRefusalCode | "did-not-converge" | null;
+}
+
+/**
+ * What brings customers back (issue 17): per value of each acquisition dimension (first
+ * product, first code, channel, marketing source, month of the first order) and the reorder
+ * timing. Amounts (LTV, AOV) are minor units of net revenue.
+ */
+export interface DriversAggregate extends DriversReport {
+  currency: string;
 }

@@ -42,7 +42,9 @@ export function countedOrdersSql(settings: Pick<MetricsSettings, "revenueBasis" 
          -- Gross profit's parts, on net sales whatever the revenue basis (docs/analytics/revenue.md,
          -- "Cost of goods"): the costed lines' sales less their cost, and the sales without a cost.
          ${COSTED_PROFIT_SQL} AS costed_profit,
-         ${UNCOSTED_NET_SQL} AS uncosted_net
+         ${UNCOSTED_NET_SQL} AS uncosted_net,
+         -- The first order's marketing source (the refit's acquisition drivers).
+         o."marketingSource" AS marketing_source
   FROM "Order" AS o
   WHERE o.shop = $1 AND NOT o.test AND o."customerId" IS NOT NULL
     AND NOT ${orderTagExcluded("$3")}
@@ -96,6 +98,7 @@ export interface CountedOrderRow {
   voided: boolean;
   costed_profit: bigint | string | number;
   uncosted_net: bigint | string | number;
+  marketing_source: string | null;
 }
 
 /** countedOrdersSql's columns in order (rowMode "array"). */
@@ -110,6 +113,7 @@ export type CountedOrderArray = [
   voided: boolean,
   costedProfit: bigint | string | number,
   uncostedNet: bigint | string | number,
+  marketingSource: string | null,
 ];
 
 /**

@@ -3,6 +3,8 @@ import { BacktestDataError, backtest } from "~/analytics/clv/backtest";
 import { SHOP_MODEL_UNIT } from "~/analytics/customer-metrics";
 import { backtestWindow } from "~/analytics/backtest-window";
 import { customersTablesByCode } from "~/analytics/customer-subsets";
+import { acquisitionDrivers, firstOrderMonthName } from "~/analytics/drivers";
+import { type DimensionValues } from "~/analytics/dimension-values";
 import { dayToIso } from "~/analytics/dates";
 import { kpisOf, periodTotals } from "~/analytics/kpis";
 import { type OrderTableBuilder, type RetentionReport, retentionSummaryFromTable } from "~/analytics/retention";
@@ -10,6 +12,7 @@ import { type SegmentTally } from "~/analytics/segment-tally";
 import {
   AGGREGATE_KIND,
   type BacktestAggregate,
+  type DriversAggregate,
   type KpisAggregate,
   type MovementsAggregate,
   RETENTION_DIMENSIONS,
@@ -57,12 +60,21 @@ export interface AggregateInputs {
   onlyVoidedCustomers: number;
 }
 
+/** What the acquisition drivers need beside the table: per table customer. */
+export interface DriverInputs {
+  marketingSources: DimensionValues;
+  /** Chance of ordering in the next 90 days; NaN without a prediction. */
+  chanceOfOrder90d: Float64Array;
+}
+
 /**
  * The aggregates that come from the orders alone (not from the rows written): the larger
  * part of the work. Yields between retention subsets, so it can run while PostgreSQL builds
  * a partition's indexes without holding up the statements that build them.
  */
-export async function tableAggregates(a: Omit<AggregateInputs, "tally" | "refitAt" | "modelVersion" | "onlyVoidedCustomers">): Promise<TableAggregates> {
+export async function tableAggregates(
+  a: Omit<AggregateInputs, "tally" | "refitAt" | "modelVersion" | "onlyVoidedCustomers"> & { drivers?: DriverInputs },
+): Promise<TableAggregates> {
   const { settings, asOfDay, report, table, dimensions } = a;
   const before = retentionSummaryFromTable(table, { asOfDay: asOfDay - KPI_PERIOD_DAYS, maxCohorts: 0 });
   const period = periodTotals(table, asOfDay, KPI_PERIOD_DAYS);
@@ -91,7 +103,34 @@ export async function tableAggregates(a: Omit<AggregateInputs, "tally" | "refitA
   }
   const retention: RetentionAggregate = { currency: settings.currency, report, filters };
   await new Promise((resolve) => setImmediate(resolve));
-  return { before, period, retention, filtered, backtest: shopBacktest(a) };
+  const drivers = shopDrivers(a, a.drivers);
+  await new Promise((resolve) => setImmediate(resolve));
+  return { before, period, retention, filtered, backtest: shopBacktest(a), drivers };
+}
+
+/** The acquisition drivers page's row: every dimension of the customers' first orders, and the reorder timing. */
+function shopDrivers(a: Pick<AggregateInputs, "settings" | "asOfDay" | "table" | "dimensions">, inputs: DriverInputs | undefined): DriversAggregate {
+  const { table, dimensions } = a;
+  // Each table customer's first-order day, for the month of the year.
+  const firstDay = new Int32Array(table.customerCount).fill(2 ** 31 - 1);
+  for (let row = 0; row < table.length; row++) {
+    const c = table.customers[row];
+    if (table.amounts[row] >= 0 && table.days[row] <= a.asOfDay && table.days[row] < firstDay[c]) firstDay[c] = table.days[row];
+  }
+  const sources = inputs?.marketingSources;
+  const report = acquisitionDrivers(
+    table,
+    [
+      { key: "firstProduct", label: "First product", valueOf: (c) => dimensions.firstProduct.valueOf(c), noneLabel: "No product" },
+      { key: "discountCode", label: "First discount code", valueOf: (c) => dimensions.discountCode.valueOf(c), noneLabel: "No code" },
+      { key: "channel", label: "Sales channel", valueOf: (c) => dimensions.channel.valueOf(c), noneLabel: "Unknown channel" },
+      { key: "marketingSource", label: "Marketing source", valueOf: (c) => sources?.valueOf(c) ?? null, noneLabel: "Unknown source" },
+      { key: "firstOrderMonth", label: "Month of the first order", valueOf: (c) => firstOrderMonthName(firstDay[c]), noneLabel: "Unknown" },
+    ],
+    { asOfDay: a.asOfDay },
+    inputs?.chanceOfOrder90d,
+  );
+  return { currency: a.settings.currency, ...report };
 }
 
 export interface TableAggregates {
@@ -100,6 +139,7 @@ export interface TableAggregates {
   retention: RetentionAggregate;
   filtered: [string, RetentionAggregate][];
   backtest: BacktestAggregate;
+  drivers: DriversAggregate;
 }
 
 export async function writeAggregates(pool: pg.Pool, shop: string, a: AggregateInputs, parts: TableAggregates): Promise<void> {
@@ -168,6 +208,7 @@ export async function writeAggregates(pool: pg.Pool, shop: string, a: AggregateI
     [AGGREGATE_KIND.movements, movements],
     [AGGREGATE_KIND.retention, retention],
     [AGGREGATE_KIND.backtest, backtestAggregate],
+    [AGGREGATE_KIND.drivers, parts.drivers],
     ...filtered,
   ];
   // Filter rows of values no longer in the top go; the rest are replaced.

@@ -24,6 +24,8 @@ export interface ShopData {
   /** facts index -> table customer index (-1: no orders up to as-of). */
   tableIndexOf: Int32Array;
   dimensions: Record<RetentionDimension, DimensionValues>;
+  /** The first order's marketing source per table customer (the acquisition drivers; not a retention filter). */
+  marketingSources: DimensionValues;
   orders: number;
   customersWithOrders: number;
   /** Customers whose every order was cancelled or refunded in full: left out of predictions (issue 13). */
@@ -48,6 +50,7 @@ export async function readShop(pool: pg.Pool, shop: string, settings: MetricsSet
         firstProduct: new DimensionValues(),
         discountCode: new DimensionValues(),
       };
+      const marketingSources = new DimensionValues();
       const tableIndex: number[] = [];
       let orders = 0;
       let customersWithOrders = 0;
@@ -67,6 +70,7 @@ export async function readShop(pool: pg.Pool, shop: string, settings: MetricsSet
           dimensions.channel.push(first[4]);
           dimensions.firstProduct.push(first[5]);
           dimensions.discountCode.push(first[6]);
+          marketingSources.push(first[10]);
           for (const order of current) {
             if (order.day > asOfDay) continue;
             builder.add({
@@ -113,6 +117,7 @@ export async function readShop(pool: pg.Pool, shop: string, settings: MetricsSet
         builder,
         tableIndexOf: Int32Array.from(tableIndex),
         dimensions,
+        marketingSources,
         orders,
         customersWithOrders,
         onlyVoidedCustomers,

@@ -1,4 +1,5 @@
 import type pg from "pg";
+import { type PredictionColumns } from "~/analytics/customer-columns";
 import { deleteShopAggregates } from "~/data/aggregates.server";
 import { refreshCartAbandoners } from "~/data/checkouts.server";
 import { wantShopFullPasses } from "~/data/destinations.server";
@@ -12,7 +13,7 @@ import { enqueueDestination } from "~/queues/enqueue.server";
 import { type RefitTrigger } from "~/queues/contract";
 import { tableAggregates, writeAggregates, writeDailyCounts } from "./aggregates.server";
 import { fitShop, writeFit } from "./fit.server";
-import { readShop } from "./read-orders.server";
+import { type ShopData, readShop } from "./read-orders.server";
 import { rescoreInPlace } from "./rescore-in-place.server";
 import { rescoreIntoNewPartition } from "./rescore-partition.server";
 import { type RescoreInputs } from "./rescore-rows.server";
@@ -225,7 +226,16 @@ async function fitAndRescore(
   const writeOptions = { modelVersion, asOfDay, source: "refit" as const, computedAt: refitAt };
 
   const rescore: RescoreInputs = { pool, shop, settings, asOfDay, batchSize, facts, predictions, ctx, snapshot: data.snapshot, writeOptions, phase,
-    tableAggregates: () => tableAggregates({ settings, asOfDay, report, table, dimensions: data.dimensions, fit }),
+    tableAggregates: () =>
+      tableAggregates({
+        settings,
+        asOfDay,
+        report,
+        table,
+        dimensions: data.dimensions,
+        fit,
+        drivers: { marketingSources: data.marketingSources, chanceOfOrder90d: chanceByTableCustomer(data, predictions) },
+      }),
   };
   const written =
     facts.length >= rebuildFromCustomers ? await rescoreIntoNewPartition({ ...rescore, beforeSwap }) : await rescoreInPlace(rescore);
@@ -248,4 +258,16 @@ async function fitAndRescore(
     scoringThreads: scoring.threads,
     scoringFallback: scoring.fallback,
   };
+}
+
+/** Each table customer's chance of ordering in the next 90 days (NaN: no prediction, as the metrics row says). */
+function chanceByTableCustomer(data: ShopData, predictions: PredictionColumns): Float64Array {
+  const chance = new Float64Array(data.customersWithOrders).fill(Number.NaN);
+  for (let i = 0; i < data.facts.length; i++) {
+    const t = data.tableIndexOf[i];
+    if (t < 0 || data.facts.onlyVoidedOrders(i)) continue;
+    const p = predictions.get(i);
+    if (p) chance[t] = p.chanceOfOrder90d;
+  }
+  return chance;
 }
