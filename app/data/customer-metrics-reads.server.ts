@@ -1,5 +1,5 @@
 import { type Queryable } from "~/db/pg.server";
-import { type Cursor, type CustomerListFilters, type CustomerListQuery, SORT_COLUMNS, type SortKey } from "./customer-table";
+import { type AcquiredDimension, type Cursor, type CustomerListFilters, type CustomerListQuery, SORT_COLUMNS, type SortKey } from "./customer-table";
 
 // Reads of CustomerMetrics for the pages: the customer table's keyset pages (the query's
 // shape in customer-table.ts) and one customer's row. The workers' reads and writes are in
@@ -107,6 +107,15 @@ export function filterSql(filters: CustomerListFilters, search: ResolvedSearch, 
     params.push(filters.chanceMax);
     parts.push(`cm."chanceOfOrder90d" <= $${params.length}::float8`);
   }
+  if (filters.nextOrderFrom) {
+    params.push(filters.nextOrderFrom);
+    parts.push(`cm."expectedNextOrderDay" >= $${params.length}::date`);
+  }
+  if (filters.nextOrderTo) {
+    params.push(filters.nextOrderTo);
+    parts.push(`cm."expectedNextOrderDay" <= $${params.length}::date`);
+  }
+  if (filters.acquired) parts.push(acquiredSql(filters.acquired, params));
   if (search && "ids" in search) {
     params.push(search.ids);
     parts.push(`cm."customerId" = ANY($${params.length}::bigint[])`);
@@ -115,6 +124,28 @@ export function filterSql(filters: CustomerListFilters, search: ResolvedSearch, 
     parts.push(customerMatches("c", `$${params.length}`));
   }
   return parts.map((part) => ` AND ${part}`).join("");
+}
+
+/** The first order's value of each acquisition dimension, over the order `o` (as countedOrdersSql reads them). */
+const FIRST_ORDER_VALUE: Readonly<Record<Exclude<AcquiredDimension, "firstOrderMonth">, string>> = {
+  firstProduct: `o."firstProductTitle"`,
+  discountCode: `(array_remove(o."discountCodes", ''))[1]`,
+  channel: `o."sourceName"`,
+  marketingSource: `o."marketingSource"`,
+};
+
+/**
+ * Customers whose first order had the value ("" for none): the customer's earliest non-test
+ * order, one index probe per customer ("Order" by shop and customer). The month of the first
+ * order is the metrics row's own first-order day.
+ */
+function acquiredSql(acquired: NonNullable<CustomerListFilters["acquired"]>, params: unknown[]): string {
+  params.push(acquired.value);
+  const value = `$${params.length}`;
+  if (acquired.dimension === "firstOrderMonth") return `EXTRACT(MONTH FROM cm."firstOrderDay") = ${value}::int`;
+  return `EXISTS (SELECT 1 FROM (SELECT ${FIRST_ORDER_VALUE[acquired.dimension]} AS v FROM "Order" AS o
+      WHERE o.shop = cm.shop AND o."customerId" = cm."customerId" AND NOT o.test ORDER BY o."processedAt", o.id LIMIT 1) AS first
+    WHERE COALESCE(first.v, '') = ${value}::text)`;
 }
 
 /** A prefix LIKE pattern of the search text (its own % and _ taken literally), or null without one. */

@@ -44,7 +44,19 @@ export interface CustomerListFilters {
   chanceMax?: number | null;
   /** Start of the customer's email, first name, last name or full name (any case). */
   search?: string | null;
+  /** Expected next order on or after / on or before this day ("YYYY-MM-DD"); customers without one are out. */
+  nextOrderFrom?: string | null;
+  nextOrderTo?: string | null;
+  /**
+   * Customers whose first order had this value of an acquisition dimension (the acquisition
+   * drivers page's links): "" for none (No code); firstOrderMonth's value is the month, 1..12.
+   */
+  acquired?: { dimension: AcquiredDimension; value: string } | null;
 }
+
+/** The acquisition drivers' dimensions (app/analytics/drivers.ts DRIVER_DIMENSIONS). */
+export const ACQUIRED_DIMENSIONS = ["firstProduct", "discountCode", "channel", "marketingSource", "firstOrderMonth"] as const;
+export type AcquiredDimension = (typeof ACQUIRED_DIMENSIONS)[number];
 
 export interface CustomerListQuery extends CustomerListFilters {
   sort: SortKey;

@@ -298,6 +298,69 @@ const TERMS: GlossaryTerm[] = [
     basis: "none",
   },
 
+  // Acquisition drivers, reorder timing and seasonality (issue 17; docs/analytics/acquisition.md)
+  {
+    id: "first-product",
+    section: "customers",
+    labels: ["First product", "Product of the first order"],
+    definition: "The first line item of a customer's first order: the product that brought them in.",
+    unit: "none",
+    basis: "none",
+  },
+  {
+    id: "first-discount-code",
+    section: "customers",
+    labels: ["First discount code", "Discount code of the first order", "No code"],
+    definition: "The discount code a customer used on their first order; No code when they paid full price.",
+    unit: "none",
+    basis: "none",
+  },
+  {
+    id: "marketing-source",
+    section: "customers",
+    labels: ["Marketing source", "Marketing source of the first order"],
+    definition:
+      "Where the visit that led to a customer's first order came from: its UTM source and medium (\"google / cpc\"), else the site that referred it, else direct. Unknown for orders without an online visit (Point of Sale, draft orders).",
+    unit: "none",
+    basis: "none",
+  },
+  {
+    id: "first-order-month",
+    section: "cohorts",
+    labels: ["Month of the first order", "Seasonality"],
+    definition:
+      "Customers grouped by the month of the year of their first order, whatever the year: compare customers first won in the holiday season with the rest.",
+    unit: "none",
+    basis: "none",
+  },
+  {
+    id: "repeat-rate-interval",
+    section: "customers",
+    labels: ["95 % interval", "Repeat purchase rate, 95 % interval"],
+    definition:
+      "The range the repeat purchase rate of customers like these would fall in 95 times out of 100 (Wilson's interval): wide for a few customers, narrow for many. Two groups whose ranges overlap may not really differ.",
+    unit: "percent",
+    basis: "none",
+  },
+  {
+    id: "median-days-to-second-order",
+    section: "customers",
+    labels: ["Median days to 2nd order", "Days to 2nd order"],
+    definition: "Of the customers who ordered a second time, the middle of the days from their first order to their second: half came back sooner.",
+    unit: "days",
+    basis: "none",
+  },
+  {
+    id: "reorder-timing",
+    section: "customers",
+    labels: ["Time between orders", "Reorders", "Median days", "25th–75th percentile", "Step"],
+    patterns: [/^Within \d+ days$/, /^(?:1st|2nd|3rd) to \d(?:st|nd|rd|th) order(?: and later)?$/],
+    definition:
+      "Days from one order to the same customer's next, per step (1st to 2nd order, 2nd to 3rd, later ones together). Within 30 days: of the orders at least 30 days old, the share followed by the next order within 30 days.",
+    unit: "days",
+    basis: "none",
+  },
+
   // Predictions
   {
     id: "expected-spend",
@@ -406,6 +469,15 @@ const TERMS: GlossaryTerm[] = [
     definition: "The segment's customers now against 30 days earlier. Blank until Tenure has figures from 30 days ago, so always blank in the first month after install.",
     unit: "percent",
     basis: "none",
+  },
+  {
+    id: "left-in-carts",
+    section: "segments",
+    labels: ["Left in carts", "Cart value"],
+    definition:
+      "What cart abandoners' checkouts were worth when they left: each customer's latest abandoned checkout in the last 30 days, its total as Shopify showed it (taxes and shipping included, discounts taken off), counted once per customer. A checkout priced in another currency than your shop's has no figure here.",
+    unit: "money",
+    basis: "revenue",
   },
 
   // Segments
@@ -776,6 +848,8 @@ const SEGMENT_NOTES: Readonly<Record<string, string>> = {
   hibernating: "Not as long gone as Lost.",
   "at-risk-repeat-buyer": "By the model, whatever their RFM segment; At risk is by scores.",
   "one-and-done-lost": "Can overlap Lost, which is by scores and also needs low spend.",
+  "cart-abandoner":
+    "From Shopify's checkouts, kept current as checkouts and orders arrive, and as the 30 days pass (nightly). The only behaviour a customer without orders can have.",
 };
 
 function segmentTerms(): GlossaryTerm[] {

@@ -84,6 +84,7 @@ async function totalOf(
   if (counted !== null) return { total: counted };
   const narrowed =
     query.minPredictedClvMinor != null || query.chanceMin != null || query.chanceMax != null || Boolean(query.search) ||
+    Boolean(query.nextOrderFrom) || Boolean(query.nextOrderTo) || Boolean(query.acquired) ||
     (scope !== "segment" && Boolean(query.segment)) || (scope !== "behaviour" && Boolean(query.behaviour));
   if (narrowed) return { total: null };
   if (scope !== null) {

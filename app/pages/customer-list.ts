@@ -2,6 +2,8 @@ import { BEHAVIOURAL_SEGMENT_KEYS } from "~/analytics/behaviour";
 import { MoneyFormatError, toMinorUnits } from "~/analytics/money";
 import { segmentKindOf } from "~/display/segment-names";
 import {
+  ACQUIRED_DIMENSIONS,
+  type AcquiredDimension,
   type Cursor,
   type CustomerListQuery,
   SORT_COLUMNS,
@@ -204,6 +206,32 @@ export function parseListParams(params: URLSearchParams, currency: string, defau
   if (query.chanceMin != null && query.chanceMax != null && query.chanceMin > query.chanceMax) {
     problems.push("Chance of ordering from is above chance of ordering to, so no customer can match: swap them.");
   }
+  for (const name of ["nextOrderFrom", "nextOrderTo"] as const) {
+    const text = params.get(name)?.trim();
+    if (!text) continue;
+    if (/^\d{4}-\d{2}-\d{2}$/.test(text) && !Number.isNaN(Date.parse(`${text}T00:00:00Z`)) && new Date(`${text}T00:00:00Z`).toISOString().startsWith(text)) {
+      query[name] = text;
+    } else {
+      problems.push(`Expected next order ${name === "nextOrderFrom" ? "from" : "to"} must be a date such as 2026-07-01 (got "${text}"); that filter was left out.`);
+    }
+  }
+  if (query.nextOrderFrom && query.nextOrderTo && query.nextOrderFrom > query.nextOrderTo) {
+    problems.push("Expected next order from is after expected next order to, so no customer can match: swap them.");
+  }
+  const acquiredBy = params.get("acquiredBy");
+  const acquiredValue = params.get("acquiredValue");
+  if (acquiredBy !== null) {
+    const value = acquiredValue ?? "";
+    if (!(ACQUIRED_DIMENSIONS as readonly string[]).includes(acquiredBy)) {
+      problems.push(`There is no first-order filter "${acquiredBy}"; that filter was left out.`);
+    } else if (acquiredBy === "firstOrderMonth" && !/^(?:[1-9]|1[0-2])$/.test(value)) {
+      problems.push(`The month of the first order must be 1 to 12 (got "${value}"); that filter was left out.`);
+    } else if (value.length > SEARCH_MAX_LENGTH) {
+      problems.push(`A first-order value is at most ${SEARCH_MAX_LENGTH} characters; that filter was left out.`);
+    } else {
+      query.acquired = { dimension: acquiredBy as AcquiredDimension, value };
+    }
+  }
   const search = params.get("q")?.trim();
   if (search) {
     if (search.length > SEARCH_MAX_LENGTH) problems.push(`Search text is at most ${SEARCH_MAX_LENGTH} characters; the search was left out.`);
@@ -224,5 +252,30 @@ export function activeFilters(params: URLSearchParams) {
     chanceMin: text("chanceMin"),
     chanceMax: text("chanceMax"),
     q: text("q"),
+    nextOrderFrom: text("nextOrderFrom"),
+    nextOrderTo: text("nextOrderTo"),
+    // "" is a value here (customers without one: No code).
+    acquiredBy: text("acquiredBy"),
+    acquiredValue: params.get("acquiredBy") ? (params.get("acquiredValue") ?? "") : null,
   };
+}
+
+/** The link to the customers whose first order had this value (the acquisition drivers page). */
+export function acquiredCustomersUrl(dimension: AcquiredDimension, value: string): string {
+  return `/app/customers?${new URLSearchParams({ acquiredBy: dimension, acquiredValue: value })}`;
+}
+
+const ACQUIRED_WORDS: Readonly<Record<AcquiredDimension, string>> = {
+  firstProduct: "first product",
+  discountCode: "first discount code",
+  channel: "sales channel of the first order",
+  marketingSource: "marketing source of the first order",
+  firstOrderMonth: "month of the first order",
+};
+const MONTHS = ["January", "February", "March", "April", "May", "June", "July", "August", "September", "October", "November", "December"];
+
+/** "Customers whose first discount code was none", for the table's filter line. */
+export function acquiredText(dimension: AcquiredDimension, value: string, name: (channel: string) => string = (v) => v): string {
+  const shown = dimension === "firstOrderMonth" ? (MONTHS[Number(value) - 1] ?? value) : value === "" ? "none" : dimension === "channel" ? name(value) : `“${value}”`;
+  return `Customers whose ${ACQUIRED_WORDS[dimension]} was ${shown}`;
 }

@@ -18,6 +18,7 @@ const PAGES = [
   { to: "/app/segments", label: "Segments" },
   { to: "/app/customers", label: "Customers" },
   { to: "/app/cohorts", label: "Cohorts" },
+  { to: "/app/drivers", label: "Acquisition drivers" },
   { to: "/app/model", label: "Model" },
   { to: "/app/integrations", label: "Integrations" },
   { to: "/app/settings", label: "Settings" },

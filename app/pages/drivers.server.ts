@@ -1,0 +1,15 @@
+import { AGGREGATE_KIND, type DriversAggregate } from "~/data/aggregates";
+import { loadAggregates } from "~/data/aggregates.server";
+import { type Queryable } from "~/db/pg.server";
+import { type DriversPageData } from "./drivers";
+import { loadFitState } from "./fit-state.server";
+
+// The acquisition drivers page's loader: the drivers row the refit wrote, one primary-key
+// read whatever the shop's size (the figures are computed in the refit, never per load).
+
+export async function loadDriversPage(db: Queryable, shop: string): Promise<DriversPageData> {
+  const rows = await loadAggregates(db, shop, [AGGREGATE_KIND.drivers]);
+  const row = rows.get(AGGREGATE_KIND.drivers);
+  if (!row) return { shop, state: "none", fit: await loadFitState(db, shop), computedAtIso: null, drivers: null };
+  return { shop, state: "ready", fit: null, computedAtIso: row.computedAt.toISOString(), drivers: row.data as DriversAggregate };
+}
