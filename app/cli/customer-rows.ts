@@ -171,8 +171,8 @@ export interface WorkerTask {
   asOfDay: number;
 }
 
-/** Messages from a scoring worker: text chunks in order, then its segment counts. */
-export type WorkerMessage = { kind: "chunk"; text: string } | { kind: "done"; segments: [string, number][] } | { kind: "error"; message: string };
+/** Messages from a scoring worker: customers.csv chunks (UTF-8, transferred) in order, then its segment counts. */
+export type WorkerMessage = { kind: "chunk"; bytes: Uint8Array } | { kind: "done"; segments: [string, number][] } | { kind: "error"; message: string };
 
 /** Below this many customers one thread is quicker than starting workers. */
 export const PARALLEL_MIN_CUSTOMERS = 100_000;
@@ -218,7 +218,7 @@ export async function writeScoredCustomers(path: string, input: ScoringInput, th
 /** A scoring worker whose chunks are buffered until the writer reaches its slice. */
 function startWorker(task: WorkerTask) {
   const worker = startTypeScriptWorker(new URL("./scoring-thread.ts", import.meta.url), { workerData: task });
-  const buffered: string[] = [];
+  const buffered: Uint8Array[] = [];
   let finished = false;
   let failure: Error | null = null;
   let wake: (() => void) | null = null;
@@ -236,7 +236,7 @@ function startWorker(task: WorkerTask) {
     wake?.();
   };
   worker.on("message", (message: WorkerMessage) => {
-    if (message.kind === "chunk") buffered.push(message.text);
+    if (message.kind === "chunk") buffered.push(message.bytes);
     else if (message.kind === "done") {
       finished = true;
       resolveSegments(message.segments);
@@ -249,11 +249,11 @@ function startWorker(task: WorkerTask) {
   });
   return {
     segments,
-    async *chunks(): AsyncGenerator<string> {
+    async *chunks(): AsyncGenerator<Uint8Array> {
       while (true) {
         if (buffered.length > 0) {
           // Hand over and forget: the writer holds each chunk only until it is written.
-          yield buffered.shift() as string;
+          yield buffered.shift() as Uint8Array;
           continue;
         }
         if (failure) throw failure;

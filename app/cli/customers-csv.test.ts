@@ -3,7 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parse } from "csv-parse/sync";
 import fc from "fast-check";
-import { CUSTOMER_COLUMNS, type CustomerRow, csvField, customerLine, formatNumber, writeCustomersCsv } from "./customers-csv";
+import { CUSTOMER_COLUMNS, CustomerCsvEncoder, type CustomerRow, csvField, customerChunks, customerLine, formatNumber, writeCustomersCsv } from "./customers-csv";
 
 const row = (id: string, overrides: Record<number, string | number | null> = {}): CustomerRow => {
   const base: (string | number | null)[] = [id, 3, 2, 30.428571428571427, 38.857142857142854, 22.345000000000002, 74.02, 5, 5, 4, "Champions", 0.7266203, 0.4524829, 1.5621901, 36.7349, "1998-04-25"];
@@ -30,6 +30,29 @@ describe("customers.csv", () => {
         expect(Number(actual)).toBeCloseTo(value, Math.log10(scale) - 1);
       }),
     );
+  });
+
+  it("encodes rows to the very bytes of customerLine's text", () => {
+    const number = fc.oneof(
+      fc.double({ noNaN: false }),
+      fc.double({ min: -1e6, max: 1e6 }),
+      fc.integer({ min: -1e9, max: 1e9 }),
+      fc.constantFrom(0, -0, 1e21, -1e21, 2 ** 53, 9.99995, 0.0000049, 0.00005, 1e-7, 123.00004999, 5e-324),
+    );
+    const maybe = fc.option(number, { nil: null });
+    const text = fc.oneof(fc.string(), fc.string({ unit: "grapheme" }), fc.string({ unit: "binary" }), fc.constantFrom("C0001", "Doe, Jane", 'say "hi"', " x", "x ", "é€😀", "a\nb"));
+    const rows = fc.tuple(text, number, number, number, number, number, number, number, number, number, text, maybe, maybe, maybe, maybe, fc.option(text, { nil: null }));
+    fc.assert(
+      fc.property(fc.array(rows, { maxLength: 20 }), (list) => {
+        const encoder = new CustomerCsvEncoder();
+        for (const row of list) encoder.append(row as CustomerRow);
+        expect(Buffer.from(encoder.take()).toString("utf8")).toBe(list.map((row) => customerLine(row as CustomerRow)).join(""));
+      }),
+      { numRuns: 300 },
+    );
+    const chunks = [...customerChunks(Array.from({ length: 25_001 }, (_, i) => row(`c${i}`)))];
+    expect(chunks).toHaveLength(3);
+    expect(Buffer.concat(chunks).toString("utf8")).toBe(Array.from({ length: 25_001 }, (_, i) => customerLine(row(`c${i}`))).join(""));
   });
 
   it("quotes text that needs it, so any id survives a CSV parser", () => {

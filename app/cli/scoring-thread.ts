@@ -8,12 +8,14 @@ import { type WorkerMessage, type WorkerTask, columnSource, customerRows, histor
 const port = parentPort;
 if (!port) throw new Error("scoring-thread.ts runs as a worker thread");
 const post = (message: WorkerMessage) => port.postMessage(message);
+// A chunk's buffer moves to the main thread rather than being copied.
+const postChunk = (bytes: Uint8Array) => port.postMessage({ kind: "chunk", bytes } satisfies WorkerMessage, [bytes.buffer as ArrayBuffer]);
 
 try {
   const task = workerData as WorkerTask;
   const scorer = task.model ? historyScorer(restoreShopModel(task.model), task.asOfDay) : null;
   const segmentCounts = new Map<string, number>();
-  for (const text of customerChunks(customerRows(columnSource(task.columns, task.asOfDay), task.cuts, scorer, segmentCounts))) post({ kind: "chunk", text });
+  for (const bytes of customerChunks(customerRows(columnSource(task.columns, task.asOfDay), task.cuts, scorer, segmentCounts))) postChunk(bytes);
   post({ kind: "done", segments: [...segmentCounts] });
 } catch (error) {
   post({ kind: "error", message: error instanceof Error ? (error.stack ?? error.message) : String(error) });
