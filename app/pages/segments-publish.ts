@@ -18,3 +18,14 @@ export interface PublishedSegmentState {
   /** Shopify's refusal of the last automatic update, in the merchant's words (publishing again is the retry); null: none. */
   lastError: string | null;
 }
+
+/**
+ * What a merchant should know before publishing a segment whose rule Shopify's own segment
+ * filters cannot state; the published segment filters on Tenure's behaviours metafield, as
+ * every published segment does.
+ */
+export const PUBLISH_NOTES: Readonly<Record<string, string>> = {
+  "cart-abandoner":
+    "Shopify's own filters cannot say “and has not ordered since” (abandoned_checkout_date counts customers who came back and bought), " +
+    "so in Shopify this segment filters on Tenure's behaviours metafield: it follows Tenure within minutes, and the 30-day window after each nightly analysis.",
+};

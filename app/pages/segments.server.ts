@@ -4,6 +4,8 @@ import { money, percent } from "~/display/format";
 import { type SegmentKind, rfmDefinitionOf, segmentKindOf, segmentName } from "~/display/segment-names";
 import { AGGREGATE_KIND, type SegmentRow, type SegmentsAggregate } from "~/data/aggregates";
 import { loadAggregates } from "~/data/aggregates.server";
+import { type AbandonedCart, type AbandonedCartsSummary, abandonedCartsSummary, latestAbandonedCarts } from "~/data/checkouts.server";
+import { todayInZone } from "~/data/customer-metrics.server";
 import { loadMetricsSettings } from "~/data/settings.server";
 import { readFitSegmentRules } from "~/data/shop-fit.server";
 import { type Queryable } from "~/db/pg.server";
@@ -186,5 +188,30 @@ export async function loadSegment(db: Queryable, shop: string, key: string): Pro
     labels: settings.segmentLabels,
     horizonDays: settings.horizonDays,
     grossMargin: settings.grossMargin,
+  };
+}
+
+/** "Cart abandoners": what is left in their carts, and where to recover each (issue 17). */
+export interface AbandonedCartsView {
+  summary: AbandonedCartsSummary;
+  /** The shown customers' latest abandoned checkouts, by customer id. */
+  carts: Record<string, AbandonedCart>;
+  /** Shopify admin's list of abandoned checkouts. */
+  adminUrl: string;
+}
+
+/** The cart-abandoner page's extra figures: the members' carts summed, and the shown customers' carts. */
+export async function loadAbandonedCarts(db: Queryable, shop: string, shownCustomerIds: readonly string[], now = new Date()): Promise<AbandonedCartsView> {
+  const settings = await loadMetricsSettings(db, shop);
+  const asOfDay = todayInZone(settings.timezone, now);
+  const [summary, carts] = await Promise.all([
+    abandonedCartsSummary(db, shop, settings.timezone, asOfDay),
+    latestAbandonedCarts(db, shop, settings.timezone, asOfDay, shownCustomerIds),
+  ]);
+  const store = shop.replace(/\.myshopify\.com$/, "");
+  return {
+    summary,
+    carts: Object.fromEntries(carts.map((cart) => [cart.customerId, cart])),
+    adminUrl: `https://admin.shopify.com/store/${encodeURIComponent(store)}/checkouts`,
   };
 }

@@ -1,6 +1,6 @@
 import { type LoaderFunctionArgs, type MetaFunction } from "@remix-run/node";
 import { useLoaderData } from "@remix-run/react";
-import { InlineGrid, Layout, Page, Text } from "@shopify/polaris";
+import { DataTable, InlineGrid, Layout, Link, Page, Text } from "@shopify/polaris";
 import { CustomerTableSections } from "~/components/CustomerTable";
 import { change, count, money, percent } from "~/display/format";
 import { expectedSpendLabel, segmentNote, withBasis } from "~/display/glossary";
@@ -11,7 +11,7 @@ import { activeFilters, parseListParams } from "~/pages/customer-list";
 import { listCustomers, queryInStoredMoney } from "~/pages/customer-list.server";
 import { inBasis, labelBasis, moneyBasisOf } from "~/pages/money-basis";
 import { MoneyBasisToggle } from "~/components/MoneyBasisToggle";
-import { loadSegment } from "~/pages/segments.server";
+import { loadAbandonedCarts, loadSegment } from "~/pages/segments.server";
 import { FigureGrid } from "~/components/Figure";
 import { HeadingCard } from "~/components/HeadingCard";
 import { ExportMenu } from "~/components/export/ExportMenu";
@@ -42,7 +42,10 @@ export const loader = async ({ request, params }: LoaderFunctionArgs) => {
   });
   const active = activeFilters(url.searchParams);
   const syncedTo = await loadSegmentDestinations(db, shop, key);
+  // Cart abandoners (issue 17): what their carts held and each one's recovery link.
+  const carts = key === "cart-abandoner" ? await loadAbandonedCarts(db, shop, page.rows.map((r) => r.id)) : null;
   return {
+    carts,
     detail,
     syncedTo,
     basis,
@@ -56,7 +59,7 @@ export const loader = async ({ request, params }: LoaderFunctionArgs) => {
 };
 
 export default function SegmentPage() {
-  const { detail, basis, page, sort, direction, problems, active, hasPredictions, syncedTo } = useLoaderData<typeof loader>();
+  const { detail, basis, page, sort, direction, problems, active, hasPredictions, syncedTo, carts } = useLoaderData<typeof loader>();
   const leaving = useLeavingPage();
   if (leaving) return <PageSkeleton cards={3} />;
   const row = detail.row;
@@ -146,6 +149,50 @@ export default function SegmentPage() {
             )}
           </HeadingCard>
         </Layout.Section>
+        {carts && (
+          <Layout.Section>
+            <HeadingCard title="Left in carts" gap="200">
+              <FigureGrid
+                columns={{ xs: 2, md: 4 }}
+                gap="400"
+                figures={[
+                  { labelAs: "h3", term: "left-in-carts", label: "Left in carts", value: money(carts.summary.valueMinor, currency) },
+                  { labelAs: "h3", term: "customers", label: "Customers", value: count(carts.summary.customers) },
+                ]}
+              />
+              {carts.summary.unpricedCustomers > 0 && (
+                <Text as="p" variant="bodySm" tone="subdued">
+                  {count(carts.summary.unpricedCustomers)} of these carts were priced in another currency than your shop&apos;s and are not in the sum.
+                </Text>
+              )}
+              <Text as="p">
+                Each customer&apos;s latest abandoned checkout, with the link that brings them back to it. All of them, and Shopify&apos;s
+                recovery emails, are in <Link url={carts.adminUrl} target="_blank">Abandoned checkouts in Shopify</Link>.
+              </Text>
+              {page.rows.length > 0 && (
+                <DataTable
+                  columnContentTypes={["text", "numeric", "text", "text"]}
+                  headings={["Customer", "Cart value", "Started", "Recovery link"]}
+                  rows={page.rows.map((customer) => {
+                    const cart = carts.carts[customer.id];
+                    return [
+                      customer.name,
+                      cart?.totalPriceMinor == null ? "—" : money(cart.totalPriceMinor, currency),
+                      cart ? cart.startedAt.slice(0, 10) : "—",
+                      cart?.abandonedCheckoutUrl ? (
+                        <Link url={cart.abandonedCheckoutUrl} target="_blank" key={customer.id}>
+                          Recover checkout
+                        </Link>
+                      ) : (
+                        "—"
+                      ),
+                    ];
+                  })}
+                />
+              )}
+            </HeadingCard>
+          </Layout.Section>
+        )}
         <CustomerTableSections
           caption={`Customers in ${detail.name}`}
           problems={problems}

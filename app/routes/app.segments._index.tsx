@@ -13,7 +13,7 @@ import { demoAdminClient, requireShop } from "~/demo-mode.server";
 import { env } from "~/env.server";
 import { type SegmentRow } from "~/data/aggregates";
 import { loadSegmentsOverview } from "~/pages/segments.server";
-import { PUBLISH_INTENT, type PublishedSegmentState, type SegmentPublishResult } from "~/pages/segments-publish";
+import { PUBLISH_INTENT, PUBLISH_NOTES, type PublishedSegmentState, type SegmentPublishResult } from "~/pages/segments-publish";
 import { requestAdminClient, submitSegmentPublish } from "~/pages/segments-publish.server";
 
 // RFM and behavioural segments in one table, from the refit's segments aggregate: size,
@@ -240,6 +240,11 @@ function ShopifySegmentState({ segmentKey, published }: { segmentKey: string; pu
             </Button>
           )}
         </InlineStack>
+        {PUBLISH_NOTES[segmentKey] && (
+          <Text as="span" variant="bodySm" tone="subdued">
+            {PUBLISH_NOTES[segmentKey]}
+          </Text>
+        )}
         {published?.lastError && !result && (
           <Text as="span" variant="bodySm" tone="critical">
             {published.lastError}

@@ -2,6 +2,8 @@ import { describe, expect, it } from "vitest";
 import { refreshCartAbandoners } from "~/data/checkouts.server";
 import { processDelivery } from "~/ingest/deliveries.server";
 import { recomputeCustomerMetrics } from "~/metrics/recompute.server";
+import { loadAbandonedCarts } from "~/pages/segments.server";
+import { refitShop } from "~/refit/refit.server";
 import { insertDelivery, testDb, testPool, uniqueShop } from "../support/db";
 import { fixture, type Json } from "../support/webhook-fixtures";
 import { at, customerPayload, orderPayload } from "../support/webhook-payloads";
@@ -248,5 +250,42 @@ describe("cart abandoners", () => {
     expect(await behavioursOf(shop, 40n)).toBeNull(); // no Customer row yet: no metrics row
     await customers(shop, [40]);
     expect(await abandonersBothWays(shop, [40])).toEqual({ live: [40], refit: [40] });
+  });
+});
+
+describe("cart abandoners in the refit and on the segment page", () => {
+  it("the refit sets the behaviour, counts the segment (customers without orders too), and the page sums each member's latest cart", async () => {
+    const shop = uniqueShop("abandon-refit");
+    await customers(shop, [1, 2, 3, 4]);
+    for (const id of [1, 2, 3]) await deliver(shop, "orders/create", orderFrom(5000 + id, id, daysAgo(60), null));
+    // 1: two abandoned checkouts (the latest counts once). 2: abandoned, priced in EUR. 3: bought since. 4: no orders, abandoned.
+    await deliver(shop, "checkouts/create", checkoutPayload({ id: 501, customerId: 1, createdAt: daysAgo(6), totalPrice: "20.00" }));
+    await deliver(shop, "checkouts/create", checkoutPayload({ id: 502, customerId: 1, createdAt: daysAgo(2), totalPrice: "50.00" }));
+    await deliver(shop, "checkouts/create", { ...checkoutPayload({ id: 503, customerId: 2, createdAt: daysAgo(3) }), presentment_currency: "EUR" });
+    await deliver(shop, "checkouts/create", checkoutPayload({ id: 504, customerId: 3, createdAt: daysAgo(9) }));
+    await deliver(shop, "orders/create", orderFrom(5103, 3, daysAgo(8), null));
+    await deliver(shop, "checkouts/create", checkoutPayload({ id: 505, customerId: 4, createdAt: daysAgo(1), totalPrice: "12.50" }));
+
+    // The live path has written each customer's row (as the metrics queue would after these deliveries).
+    await recomputeCustomerMetrics(testPool(), shop, ["1", "2", "3", "4"], { now: NOW });
+    // The refit rescores everyone from their orders, then its pass sets the behaviour from the checkouts.
+    await refitShop(testPool(), shop, { trigger: "manual", now: NOW });
+    const members = await db().customerMetrics.findMany({
+      where: { shop, behaviours: { has: "cart-abandoner" } },
+      select: { customerId: true },
+      orderBy: { customerId: "asc" },
+    });
+    expect(members.map((m) => m.customerId)).toEqual([1n, 2n, 4n]);
+    const segments = await testPool().query<{ data: { rows: { kind: string; key: string; customers: number }[] } }>(
+      `SELECT data FROM "ShopAggregate" WHERE shop = $1 AND kind = 'segments'`,
+      [shop],
+    );
+    expect(segments.rows[0].data.rows.find((row) => row.key === "cart-abandoner")).toMatchObject({ kind: "behaviour", customers: 3 });
+
+    const view = await loadAbandonedCarts(testPool(), shop, ["1", "2", "3", "4"], NOW);
+    expect(view.summary).toEqual({ customers: 3, valueMinor: 5_000 + 1_250, unpricedCustomers: 1 });
+    expect(Object.keys(view.carts).sort()).toEqual(["1", "2", "4"]);
+    expect(view.carts["1"]).toMatchObject({ totalPriceMinor: 5_000, abandonedCheckoutUrl: expect.stringContaining("cart-502/recover") });
+    expect(view.adminUrl).toMatch(/^https:\/\/admin\.shopify\.com\/store\/.+\/checkouts$/);
   });
 });

@@ -36,6 +36,7 @@ export const TENURE_SEGMENTS: readonly TenureSegment[] = [
   { key: "vip", kind: "behaviour", name: "VIP", description: "The top 5% of customers by expected spend over your horizon." },
   { key: "at-risk-repeat-buyer", kind: "behaviour", name: "At-risk repeat buyers", description: "Ordered two or more times, but the model gives them less than a 30% chance of still being active. By the model, whatever their RFM segment; At risk is by scores." },
   { key: "one-and-done-lost", kind: "behaviour", name: "One-and-done, lost", description: "Ordered once and not again for longer than 2 times the days your customers usually take to order a second time (the median), and at least 180 days. Can overlap Lost, which is by scores and also needs low spend." },
+  { key: "cart-abandoner", kind: "behaviour", name: "Cart abandoners (last 30 days)", description: "Started a checkout in the last 30 days and did not complete it: no order came from it and they have not ordered since. From Shopify's checkouts, kept current as checkouts and orders arrive, and as the 30 days pass (nightly). The only behaviour a customer without orders can have." },
 ];
 
 /** Tenure's metafield keys (app/destinations/shopify/metafields.ts TENURE_METAFIELD_KEYS). */
