@@ -99,7 +99,7 @@ describe("bad rows", () => {
   it("are reported with their line numbers, skipped and counted", async () => {
     const { code, io, out } = await analyze([file(), "--unit", "day"]);
     expect(code).toBe(0);
-    expect(io.err()).toContain('with-bad-rows.csv:4: "2024-02-30" is not a date');
+    expect(io.err()).toContain('with-bad-rows.csv:4: column 2 "date": "2024-02-30" is not a date');
     expect(io.err()).toContain("with-bad-rows.csv:6: expected 3 columns, found 2");
     expect(io.err()).toContain("skipped 2 bad rows of 6 lines");
     expect(customers(out).map((r) => [r.customer_id, r.orders, r.total_spent])).toEqual([

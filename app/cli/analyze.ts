@@ -18,7 +18,7 @@ import { type OrderAttributes, type RowError, TransactionFormatError } from "~/a
 import { type TimeUnit, TIME_UNITS, isTimeUnit } from "~/analytics/units";
 import { PARALLEL_MIN_CUSTOMERS, type ScoringInput, writeScoredCustomers } from "./customer-rows";
 import { appendHoldoutColumns, emptyHoldoutColumns, holdoutCollector, holdoutColumnsInOrder } from "./holdout-columns";
-import { CliError, type CliIo, USAGE_EXIT_CODE, count } from "./io";
+import { CliError, type CliIo, USAGE_EXIT_CODE, count, counted } from "./io";
 import { type ReadReport, readTransactionFile } from "./read-transactions";
 
 export interface AnalyzeOptions {
@@ -31,6 +31,10 @@ export interface AnalyzeOptions {
   calibrationEnd?: string;
   /** Fail on the first bad row instead of skipping bad rows. */
   strict?: boolean;
+  /** CSV amounts are written 1.234,50 (default 1,234.50). */
+  decimalComma?: boolean;
+  /** IANA zone whose calendar day a CSV timestamp with an offset falls on (default UTC). */
+  timeZone?: string;
   /** Share of revenue kept as margin (0..1], default 1. */
   grossMargin?: number;
   /** Default 0.10. */
@@ -67,7 +71,12 @@ Reads a transactions file and writes, into <dir>:
                   spend model's holdout error
 
 The file format is recognised from its first line:
-  customer_id,date,amount        CSV (dates YYYY-MM-DD or YYYYMMDD; negative amounts are refunds)
+  customer_id,date,amount        CSV with a header naming the customer, date and amount columns
+                                 (aliases such as Customer ID, email, order date, created_at,
+                                 total, revenue, or price and quantity), comma, semicolon or tab
+                                 separated; dates YYYY-MM-DD, YYYYMMDD or timestamps such as
+                                 2024-01-15 10:30:00 or 2024-01-15T10:30:00+02:00; amounts such as
+                                 12.50, -3, "1,234.50" or £12.50 (negative amounts are refunds)
   CDNOW whitespace columns       id [sample-id] YYYYMMDD cds dollars
   Shopify orders export          Admin > Orders > Export (one row per line item)
 
@@ -79,6 +88,9 @@ Options:
   --margin <0..1>             gross margin applied to predicted CLV          default: 1
   --discount-rate <rate>      annual discount rate for CLV                   default: 0.10
   --cac <amount>              acquisition cost per customer: adds payback and LTV:CAC to summary.json
+  --decimal-comma             CSV amounts are written 1.234,50 (comma decimal separator)
+  --timezone <zone>           IANA zone (Europe/Paris) whose day a timestamp with an offset
+                              falls on                                        default: UTC
   --strict                    fail on any bad row (default: report, skip and count them)
   --threads <n>               threads scoring customers     default: all cores from 100,000 customers
   -h, --help                  this help
@@ -103,7 +115,7 @@ export async function runAnalyze(argv: string[], io: CliIo): Promise<number> {
   try {
     const result = await analyze(options, io);
     io.stderr.write(
-      `tenure analyze: ${count(result.customers)} customers -> ${result.files.customers}, ${result.files.summary}, ${result.files.model}\n`,
+      `tenure analyze: ${counted(result.customers, "customer")} -> ${result.files.customers}, ${result.files.summary}, ${result.files.model}\n`,
     );
     return 0;
   } catch (error) {
@@ -130,6 +142,8 @@ export function parseAnalyzeArgs(argv: string[]): AnalyzeOptions | "help" {
       cac: { type: "string" },
       threads: { type: "string" },
       strict: { type: "boolean" },
+      "decimal-comma": { type: "boolean" },
+      timezone: { type: "string" },
       help: { type: "boolean", short: "h" },
     },
   });
@@ -154,6 +168,8 @@ export function parseAnalyzeArgs(argv: string[]): AnalyzeOptions | "help" {
   if (threads !== undefined && !(Number.isInteger(threads) && threads >= 1 && threads <= 64)) throw new Error(`--threads must be a whole number from 1 to 64 (got ${threads})`);
   const cac = number("cac", values.cac);
   if (cac !== undefined && !(cac >= 0)) throw new Error(`--cac must be 0 or more (got ${cac})`);
+  const timeZone = values.timezone;
+  if (timeZone !== undefined && !isTimeZone(timeZone)) throw new Error(`--timezone must be an IANA time zone such as UTC or Europe/Paris (got "${timeZone}")`);
   return {
     input: positionals[0],
     outDir: values.out,
@@ -161,11 +177,22 @@ export function parseAnalyzeArgs(argv: string[]): AnalyzeOptions | "help" {
     unit,
     calibrationEnd: values["calibration-end"],
     strict: values.strict ?? false,
+    decimalComma: values["decimal-comma"] ?? false,
+    timeZone,
     grossMargin,
     annualDiscountRate,
     cac,
     threads,
   };
+}
+
+function isTimeZone(zone: string): boolean {
+  try {
+    new Intl.DateTimeFormat("en-US", { timeZone: zone });
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 function dayOption(name: string, text: string | undefined): number | undefined {
@@ -218,7 +245,7 @@ export async function analyze(options: AnalyzeOptions, io: CliIo): Promise<Analy
   };
   const threads = options.threads ?? (customers >= PARALLEL_MIN_CUSTOMERS ? Math.min(availableParallelism(), 8) : 1);
   const segmentCounts = await writeScoredCustomers(files.customers, scoring, threads);
-  progress(`scored and wrote ${count(customers)} customers`);
+  progress(`scored and wrote ${counted(customers, "customer")}`);
   if (prepared.holdoutColumns) await appendHoldoutColumns(files.customers, prepared.holdoutColumns);
 
   // 6. summary.json and model.json.
@@ -280,7 +307,11 @@ async function fromTransactions(options: AnalyzeOptions, io: CliIo, stage: Stage
           attributes[table.length - 1] = orderAttributes;
         },
       },
-      { progressEvery: options.progressEvery ?? 1_000_000, onProgress: stage.onProgress },
+      {
+        progressEvery: options.progressEvery ?? 1_000_000,
+        onProgress: stage.onProgress,
+        conventions: { decimalComma: options.decimalComma ?? false, timeZone: options.timeZone ?? "UTC" },
+      },
     );
   } catch (error) {
     if (error instanceof TransactionFormatError) throw new CliError(`${options.input}: ${error.message}`);
@@ -291,7 +322,7 @@ async function fromTransactions(options: AnalyzeOptions, io: CliIo, stage: Stage
     throw new CliError(`${count(read.errors)} bad row${read.errors === 1 ? "" : "s"} in ${options.input}; --strict stops here (nothing written)`);
   }
   if (table.length === 0) throw new CliError(`${options.input}: no transactions to analyze`);
-  progress(`read ${count(read.transactions)} transactions of ${count(table.customerCount)} customers`);
+  progress(`read ${counted(read.transactions, "transaction")} of ${counted(table.customerCount, "customer")}`);
 
   // 2. Summaries.
   const firstDay = minDay(table);
@@ -306,9 +337,15 @@ async function fromTransactions(options: AnalyzeOptions, io: CliIo, stage: Stage
       USAGE_EXIT_CODE,
     );
   }
+  if (calibrationEndDay !== undefined && calibrationEndDay >= lastDay) {
+    throw new CliError(
+      `--calibration-end ${dayToIso(calibrationEndDay)} is on or after the last transaction (${dayToIso(lastDay)}): there is nothing to test the backtest on`,
+      USAGE_EXIT_CODE,
+    );
+  }
   const summaries = summarizeTable(table, { asOfDay, unit });
   if (summaries.length === 0) throw new CliError(`no purchases on or before ${dayToIso(asOfDay)}`);
-  progress(`summarised ${count(summaries.length)} customers`);
+  progress(`summarised ${counted(summaries.length, "customer")}`);
 
   // 3. Model (with a holdout period when asked), then the backtest.
   const holdout = calibrationEndDay === undefined ? undefined : holdoutData(table, calibrationEndDay, asOfDay, unit);
@@ -336,9 +373,9 @@ function reportBadRows(io: CliIo, input: string, read: ReadReport, reported: rea
   for (const error of reported) {
     io.stderr.write(`${input}:${error.line}: ${error.message}\n    ${truncate(error.raw, 200)}\n`);
   }
-  if (read.errors > reported.length) io.stderr.write(`... and ${count(read.errors - reported.length)} more bad rows\n`);
+  if (read.errors > reported.length) io.stderr.write(`... and ${counted(read.errors - reported.length, "more bad row")}\n`);
   if (read.errors > 0 && !strict) {
-    io.stderr.write(`tenure analyze: skipped ${count(read.errors)} bad row${read.errors === 1 ? "" : "s"} of ${count(read.lines)} lines (--strict fails instead)\n`);
+    io.stderr.write(`tenure analyze: skipped ${counted(read.errors, "bad row")} of ${counted(read.lines, "line")} (--strict fails instead)\n`);
   }
   const notCounted = [
     [read.skipped["test-order"] ?? 0, "test order (Bogus gateway)", "test orders (Bogus gateway)"],

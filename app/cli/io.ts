@@ -38,3 +38,8 @@ export const processIo: CliIo = { stdout: process.stdout, stderr: process.stderr
 export function count(value: number): string {
   return value.toLocaleString("en-US");
 }
+
+/** 1 -> "1 customer", 2500 -> "2,500 customers". */
+export function counted(value: number, singular: string, plural = `${singular}s`): string {
+  return `${count(value)} ${value === 1 ? singular : plural}`;
+}
