@@ -628,6 +628,29 @@ const TERMS: GlossaryTerm[] = [
     basis: "none",
   },
   {
+    id: "holdout-by-past-orders",
+    section: "model",
+    labels: [
+      "Holdout orders by past repeat orders",
+      "Repeat orders before the cut-off",
+      "Holdout orders per customer, actual",
+      "Holdout orders per customer, predicted",
+    ],
+    definition:
+      "The backtest's customers grouped by the repeat orders they placed before the cut-off (0 to 6, then 7 or more), with the orders each group placed per customer in the holdout and the number the model predicted. A model can match the total and still miss light or heavy buyers; this is where it shows (Fader, Hardie & Lee 2005).",
+    unit: "count",
+    basis: "none",
+  },
+  {
+    id: "holdout-order-value",
+    section: "model",
+    labels: ["Order value error, holdout", "Order value bias, holdout", "Expected order value, holdout", "Actual order value, holdout"],
+    definition:
+      "The spend model, fitted on the orders before the cut-off, against the average value of the orders placed in the holdout by customers who had already ordered more than once. Error is the average gap whatever its sign; bias is the average of expected minus actual, above zero when the model expected larger orders than came.",
+    unit: "money",
+    basis: "revenue",
+  },
+  {
     id: "model-parameters",
     section: "model",
     labels: ["Parameters", "Parameter", "Value", "Unit", "Meaning", "Spend (Gamma-Gamma)", "Converged"],

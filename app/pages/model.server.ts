@@ -53,6 +53,24 @@ export async function loadModelPage(db: Queryable, shop: string): Promise<ModelP
             cumulativeActual: row.cumulativeActual,
             cumulativePredicted: round(row.cumulativePredicted, 2),
           })),
+          // Rows written before issue 16 have neither: the page then shows the weekly chart alone.
+          groups: (result?.conditionalExpectations ?? []).map((row) => ({
+            repeatOrders: row.frequency,
+            orMore: row.orMore,
+            customers: row.customers,
+            actual: row.actual === null ? null : round(row.actual, 4),
+            predicted: row.predicted === null ? null : round(row.predicted, 4),
+          })),
+          spend: result?.spend
+            ? {
+                customers: result.spend.customers,
+                meanAbsoluteErrorMinor: Math.round(result.spend.meanAbsoluteError),
+                biasMinor: Math.round(result.spend.bias),
+                meanPredictedMinor: Math.round(result.spend.meanPredicted),
+                meanActualMinor: Math.round(result.spend.meanActual),
+              }
+            : null,
+          spendNote: result?.spendNote ?? null,
         }
       : null,
     settings: { grossMargin: settings.grossMargin, annualDiscountRate: settings.annualDiscountRate, horizonDays: settings.horizonDays },

@@ -16,6 +16,26 @@ export interface BacktestWeek {
   cumulativePredicted: number;
 }
 
+/** One row of the conditional-expectation table: customers by repeat orders before the cut-off (0..6, 7+). */
+export interface BacktestGroup {
+  /** Repeat orders in the calibration period; with orMore, this many or more. */
+  repeatOrders: number;
+  orMore: boolean;
+  customers: number;
+  /** Mean holdout orders per customer of the group (null: no customer in it). */
+  actual: number | null;
+  predicted: number | null;
+}
+
+/** The spend model against the holdout: repeat buyers' expected vs actual average order value (minor units). */
+export interface BacktestSpend {
+  customers: number;
+  meanAbsoluteErrorMinor: number;
+  biasMinor: number;
+  meanPredictedMinor: number;
+  meanActualMinor: number;
+}
+
 export interface ModelPageData {
   shop: string;
   currency: string;
@@ -48,6 +68,11 @@ export interface ModelPageData {
     totalPredicted: number | null;
     totalActual: number | null;
     weeks: BacktestWeek[];
+    /** Empty for a backtest stored before issue 16 (the next refit adds it). */
+    groups: BacktestGroup[];
+    spend: BacktestSpend | null;
+    /** Why there is no spend comparison (no spend model before the cut-off, no repeat buyer ordered in the holdout). */
+    spendNote: string | null;
   } | null;
   /** Settings now (the model's assumptions are those of its fit; a difference means a refit is due). */
   settings: { grossMargin: number; annualDiscountRate: number; horizonDays: number };

@@ -6,6 +6,7 @@ import { chartLinks } from "~/components/charts";
 import { count, instant, isoDay, MISSING, money, percent, ratio } from "~/display/format";
 import { useShopTimeZone } from "~/components/ShopTimeZone";
 import { BacktestChart } from "~/components/model/BacktestChart";
+import { ConditionalExpectationsChart } from "~/components/model/ConditionalExpectationsChart";
 import { expectedSpendLabel } from "~/display/glossary";
 import { PARAMETER_MEANINGS, PARAMETER_UNITS, UNIT_WORDS, spendCustomersNote } from "~/display/model-params";
 import { NotReadyState, PageErrorBoundary, PageSkeleton, useLeavingPage } from "~/components/states";
@@ -287,6 +288,7 @@ function Backtest({ page }: { page: ModelPageData }) {
             ]}
           />
           <BacktestChart backtest={backtest} />
+          <ConditionalExpectationsChart backtest={backtest} currency={page.currency} />
         </>
       )}
     </HeadingCard>

@@ -26,17 +26,19 @@ export async function drawnLineValues(page: Page, figureLabel: string, points: n
         drawn.push({ x: matrix.a * p.x + matrix.c * p.y + matrix.e, y: matrix.b * p.x + matrix.d * p.y + matrix.f });
       }
       // The y-axis: labelled ticks ("$120.00"), each at the screen height of its anchor (drawn centred on the tick).
-      const anchorY = (text: SVGTextElement) => {
+      const anchor = (text: SVGTextElement) => {
         const m = text.getScreenCTM()!;
         const x = Number(text.getAttribute("x") ?? 0);
         const y = Number(text.getAttribute("y") ?? 0);
-        return m.b * x + m.d * y + m.f;
+        return { x: m.a * x + m.c * y + m.e, y: m.b * x + m.d * y + m.f };
       };
+      // The y-axis labels stand left of the line; x-axis labels (dates, or numbers such as "7+") under it.
+      const lineLeft = Math.min(...drawn.map((point) => point.x));
       // The axes are aria-hidden; the chart's other texts are its rows for screen readers. The
       // x-axis labels (months, dates) are left out: their digits are no y values.
       const ticks = [...figure.querySelectorAll<SVGTextElement>('svg g[aria-hidden="true"] text')]
-        .map((text) => ({ value: Number((text.textContent ?? "").replace(/[^0-9.-]/g, "")), raw: text.textContent ?? "", y: anchorY(text) }))
-        .filter((tick) => /\d/.test(tick.raw) && Number.isFinite(tick.value) && !/Month|\b(Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec)\b/.test(tick.raw));
+        .map((text) => ({ value: Number((text.textContent ?? "").replace(/[^0-9.-]/g, "")), raw: text.textContent ?? "", ...anchor(text) }))
+        .filter((tick) => /\d/.test(tick.raw) && Number.isFinite(tick.value) && tick.x < lineLeft - 1 && !/Month|\b(Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec)\b/.test(tick.raw));
       const distinct = [...new Map(ticks.map((tick) => [tick.value, tick])).values()].sort((a, b) => a.value - b.value);
       if (distinct.length < 2) throw new Error(`the y-axis has fewer than two labelled ticks: ${JSON.stringify(ticks)}`);
       const [low, high] = [distinct[0], distinct[distinct.length - 1]];

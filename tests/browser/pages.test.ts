@@ -1,5 +1,7 @@
 import { type Page } from "playwright-core";
 import { screenshot } from "./browser";
+import { type BacktestAggregate } from "~/data/aggregates";
+import { MISSING } from "~/display/format";
 import { drawnLineValues, moneyValue } from "./charts";
 import { demoAppForFile } from "./harness";
 
@@ -176,6 +178,34 @@ describe("the merchant's pages in demo mode, with the demo shop's data", () => {
     expect(top).toBeGreaterThan(0);
     actual.forEach((value, week) => {
       expect(Math.abs((drawn[week] ?? Number.NaN) - value), `week ${week}: drawn ${drawn[week]}, table ${value}`).toBeLessThan(top * 0.03);
+    });
+    expect(problems).toEqual([]);
+  });
+
+  it("model: holdout orders by past repeat orders, the Actual line drawn at its table's figures, 0 to 7+", async () => {
+    const { page, problems } = await app.open("/app/model");
+    const chart = "Holdout orders per customer, actual and predicted";
+    await page.locator(`[role="figure"][aria-label^="${chart}"] mask path`).first().waitFor({ state: "attached" });
+    const cells = await page.locator("[data-backtest-groups] tbody tr").evaluateAll((rows) =>
+      rows.map((row) => [...row.querySelectorAll("th, td")].map((cell) => (cell.textContent ?? "").trim())),
+    );
+    expect(cells.map(([group]) => group)).toEqual(["0", "1", "2", "3", "4", "5", "6", "7+"]);
+    // The refit's figures, rounded as the page shows them.
+    const stored = await aggregate<BacktestAggregate>("backtest");
+    const table = stored.result!.conditionalExpectations;
+    cells.forEach(([, customers, actual], i) => {
+      expect(Number(customers.replace(/,/g, ""))).toBe(table[i].customers);
+      if (table[i].actual === null) expect(actual).toBe(MISSING);
+      else expect(Number(actual)).toBeCloseTo(table[i].actual!, 2);
+    });
+    // The chart has the groups with customers, in order; the first series drawn is Actual (polaris-viz draws the series in order).
+    const charted = table.filter((row) => row.customers > 0);
+    expect(charted.length).toBeGreaterThan(3);
+    const drawn = await drawnLineValues(page, chart, charted.length);
+    const top = Math.max(...charted.map((row) => row.actual!));
+    expect(top).toBeGreaterThan(0);
+    charted.forEach((row, k) => {
+      expect(Math.abs((drawn[k] ?? Number.NaN) - row.actual!), `${row.frequency} repeat orders: drawn ${drawn[k]}, table ${row.actual}`).toBeLessThan(top * 0.03);
     });
     expect(problems).toEqual([]);
   });

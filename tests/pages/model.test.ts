@@ -21,8 +21,9 @@ function fitted(customers: number) {
   const { table } = orderTableFrom(orders);
   const summaries = summarizeTable(table, { asOfDay: AS_OF, unit: "week" });
   const result = fitShopModel(summaries, { unit: "week", grossMargin: 0.6 });
-  const test = backtest(table, { calibrationEndDay: AS_OF - HOLDOUT_DAYS, holdoutEndDay: AS_OF, unit: "week" });
-  return { result, test, summaries };
+  // Computed when asked: a backtest refuses a shop below the main fit's minimums.
+  const backtested = () => backtest(table, { calibrationEndDay: AS_OF - HOLDOUT_DAYS, holdoutEndDay: AS_OF, unit: "week" });
+  return { result, backtested, summaries };
 }
 
 async function insertFit(
@@ -57,11 +58,17 @@ describe("model page data", () => {
   it("returns the chosen model, why, its candidates and the backtest weeks marked calibration or holdout", async () => {
     const shop = uniqueShop("model");
     await insertShop(pool(), shop);
-    const { result, test, summaries } = fitted(800);
+    const { result, backtested, summaries } = fitted(800);
+    const test = backtested();
     if (!result.ok) throw new Error(`the synthetic store should fit: ${result.reason}`);
     const json = result.model.toJSON();
     await insertFit(shop, { status: "ready", model: json, customers: summaries.length });
-    const aggregate: BacktestAggregate = { holdoutDays: HOLDOUT_DAYS, result: test, note: null };
+    // The synthetic orders' values are drawn alike for everyone, so no spend model fits them
+    // (its note says so); the page's money rounding is checked on a spend comparison given here.
+    expect(test.spend).toBeNull();
+    expect(test.spendNote).toMatch(/spend model/);
+    const spend = { params: { p: 6, q: 4, gamma: 1500 }, customers: 120, meanAbsoluteError: 1234.4, bias: -56.6, meanPredicted: 4000.2, meanActual: 4056.8 };
+    const aggregate: BacktestAggregate = { holdoutDays: HOLDOUT_DAYS, result: { ...test, spend, spendNote: null }, note: null };
     await insertAggregate(pool(), shop, AGGREGATE_KIND.backtest, AS_OF, aggregate);
 
     const page = await loadModelPage(pool(), shop);
@@ -83,6 +90,38 @@ describe("model page data", () => {
     expect(weeks.slice(0, firstHoldout).every((week) => !week.holdout)).toBe(true);
     expect(weeks[weeks.length - 1].cumulativeActual).toBe(test.weekly[test.weekly.length - 1].cumulativeActual);
     expect(page.backtest!.totalActual).toBe(test.totalActual);
+
+    // The conditional-expectation table and the spend error, as the refit stored them (rounded for the page).
+    const groups = page.backtest!.groups;
+    expect(groups.map((group) => [group.repeatOrders, group.orMore])).toEqual([0, 1, 2, 3, 4, 5, 6, 7].map((x) => [x, x === 7]));
+    groups.forEach((group, i) => {
+      const stored = test.conditionalExpectations[i];
+      expect(group.customers).toBe(stored.customers);
+      if (stored.actual === null) expect(group.actual).toBeNull();
+      else expect(group.actual).toBeCloseTo(stored.actual, 4);
+      if (stored.predicted === null) expect(group.predicted).toBeNull();
+      else expect(group.predicted).toBeCloseTo(stored.predicted, 4);
+    });
+    expect(groups.reduce((sum, group) => sum + group.customers, 0)).toBe(test.customers);
+    expect(page.backtest!.spend).toEqual({ customers: 120, meanAbsoluteErrorMinor: 1234, biasMinor: -57, meanPredictedMinor: 4000, meanActualMinor: 4057 });
+    expect(page.backtest!.spendNote).toBeNull();
+  });
+
+  it("a backtest stored before the conditional-expectation table: the weekly chart alone, no error", async () => {
+    const shop = uniqueShop("old-backtest");
+    await insertShop(pool(), shop);
+    const { result, backtested } = fitted(800);
+    const test = backtested();
+    if (!result.ok) throw new Error(result.reason);
+    await insertFit(shop, { status: "ready", model: result.model.toJSON() });
+    const { conditionalExpectations: _table, spend: _spend, spendNote: _note, ...older } = test;
+    await insertAggregate(pool(), shop, AGGREGATE_KIND.backtest, AS_OF, { holdoutDays: HOLDOUT_DAYS, result: older, note: null });
+    const page = await loadModelPage(pool(), shop);
+    expect(page.backtest).toMatchObject({ groups: [], spend: null, spendNote: null });
+    // Stored as computed: the note of the spend model that did not fit reaches the page.
+    await insertAggregate(pool(), shop, AGGREGATE_KIND.backtest, AS_OF, { holdoutDays: HOLDOUT_DAYS, result: test, note: null });
+    expect((await loadModelPage(pool(), shop)).backtest!.spendNote).toBe(test.spendNote);
+    expect(page.backtest!.weeks).toHaveLength(test.weekly.length);
   });
 
   it("explains in words when the shop has too little data to predict", async () => {
