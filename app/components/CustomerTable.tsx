@@ -19,7 +19,9 @@ import { BEHAVIOURAL_SEGMENT_KEYS } from "~/analytics/behaviour";
 import { count, isoDay, money, percent } from "~/display/format";
 import { expectedSpendLabel, withBasis } from "~/display/glossary";
 import { RFM_SEGMENT_KEYS, segmentName } from "~/display/segment-names";
-import { type CustomerListRow, pagerText } from "~/pages/customer-list";
+import { type AcquiredDimension, ACQUIRED_DIMENSIONS } from "~/data/customer-table";
+import { channelName } from "~/display/channel-names";
+import { type CustomerListRow, acquiredText, pagerText } from "~/pages/customer-list";
 import { inBasis, labelBasis, type PageMoneyBasis } from "~/pages/money-basis";
 import { GlossaryLinks, termHeading } from "./HelpLabel";
 import { NumericCell } from "./NumericCell";
@@ -29,8 +31,8 @@ import { ProblemsBanner, useReloadingPage } from "./states";
 // loader (server-side keyset pages, app/pages/customer-list.server.ts), so every view is a
 // link and a million customers page as fast as a hundred.
 
-/** A row as the table shows it: the list's row less the column it does not show. */
-export type CustomerTableRow = Omit<CustomerListRow, "expectedNextOrderIso">;
+/** A row as the table shows it. */
+export type CustomerTableRow = CustomerListRow;
 
 export type TableSortKey = "netSpent" | "predictedClv" | "chance90d" | "lastOrder" | "orders";
 
@@ -62,6 +64,11 @@ export interface CustomerTableProps {
     chanceMin?: string | null;
     chanceMax?: string | null;
     q?: string | null;
+    nextOrderFrom?: string | null;
+    nextOrderTo?: string | null;
+    /** The acquisition drivers' filter: customers whose first order had this value ("" none). */
+    acquiredBy?: string | null;
+    acquiredValue?: string | null;
   };
   hasPredictions: boolean;
 }
@@ -86,6 +93,7 @@ function columnsOf(horizonDays: number, basis: PageMoneyBasis): Column[] {
     { term: "lifetime-value", label: withBasis("Lifetime value", money), end: true },
     { term: "chance-of-ordering-90d", label: "Chance of ordering, next 90 days", sort: "chance90d", end: true },
     { term: "last-order", label: "Last order", sort: "lastOrder", end: true },
+    { term: "expected-next-order", label: "Expected next order", end: true },
   ];
 }
 
@@ -139,8 +147,25 @@ export function CustomerTable(props: CustomerTableProps) {
               currency={currency}
               hasPredictions={hasPredictions}
               expectedSpendLabel={withBasis(expectedSpendLabel(horizonDays), labelBasis(basis))}
-              clearUrl={urlWith({ behaviour: null, segment: filters.segment ? null : active.segment ?? null, minClv: null, chanceMin: null, chanceMax: null, q: null })}
+              clearUrl={urlWith({
+                behaviour: null,
+                segment: filters.segment ? null : active.segment ?? null,
+                minClv: null,
+                chanceMin: null,
+                chanceMax: null,
+                q: null,
+                nextOrderFrom: null,
+                nextOrderTo: null,
+                acquiredBy: null,
+                acquiredValue: null,
+              })}
             />
+            {acquiredOf(active) && (
+              <InlineStack gap="200" blockAlign="center">
+                <Text as="p">{acquiredText(acquiredOf(active)!.dimension, acquiredOf(active)!.value, channelName)}</Text>
+                <Link url={urlWith({ acquiredBy: null, acquiredValue: null })}>Show every first order</Link>
+              </InlineStack>
+            )}
           </BlockStack>
         </Box>
         <IndexTable
@@ -196,6 +221,7 @@ export function CustomerTable(props: CustomerTableProps) {
               <NumericCell>{money(row.predictedClvMinor === null ? null : inBasis(row.netSpentMinor + row.predictedClvMinor, basis), currency)}</NumericCell>
               <NumericCell>{percent(row.chanceOfOrder90d, 0)}</NumericCell>
               <NumericCell>{isoDay(row.lastOrderIso)}</NumericCell>
+              <NumericCell>{isoDay(row.expectedNextOrderIso)}</NumericCell>
             </IndexTable.Row>
           ))}
         </IndexTable>
@@ -255,6 +281,12 @@ interface FilterFormProps {
   clearUrl: string;
 }
 
+/** The active first-order filter, when the URL's is one the table applies. */
+function acquiredOf(active: CustomerTableProps["active"]): { dimension: AcquiredDimension; value: string } | null {
+  const by = active.acquiredBy;
+  return by && (ACQUIRED_DIMENSIONS as readonly string[]).includes(by) ? { dimension: by as AcquiredDimension, value: active.acquiredValue ?? "" } : null;
+}
+
 function FilterForm(props: FilterFormProps) {
   // Controlled fields, reset when the URL's values change (a link, back button).
   return <FilterFields key={JSON.stringify(props.active)} {...props} />;
@@ -276,7 +308,11 @@ function FilterFields({
   const [chanceMin, setChanceMin] = useState(active.chanceMin ?? "");
   const [chanceMax, setChanceMax] = useState(active.chanceMax ?? "");
   const [search, setSearch] = useState(active.q ?? "");
-  const anyActive = Boolean(active.behaviour || active.minClv || active.chanceMin || active.chanceMax || active.q || (filters.segment && active.segment));
+  const [nextOrderFrom, setNextOrderFrom] = useState(active.nextOrderFrom ?? "");
+  const [nextOrderTo, setNextOrderTo] = useState(active.nextOrderTo ?? "");
+  const anyActive = Boolean(
+    active.behaviour || active.minClv || active.chanceMin || active.chanceMax || active.q || active.nextOrderFrom || active.nextOrderTo || active.acquiredBy || (filters.segment && active.segment),
+  );
   const navigate = useNavigate();
   const location = useLocation();
   const [searchParams] = useSearchParams();
@@ -285,7 +321,8 @@ function FilterFields({
     event.preventDefault();
     const params = new URLSearchParams();
     for (const [name, value] of new FormData(event.currentTarget)) {
-      if (typeof value === "string" && value.trim() !== "") params.set(name, value.trim());
+      // acquiredValue "" is a value (no code): kept whenever its dimension is.
+      if (typeof value === "string" && (value.trim() !== "" || name === "acquiredValue")) params.set(name, value.trim());
     }
     navigate(`${location.pathname}?${params}`);
   };
@@ -296,6 +333,13 @@ function FilterFields({
       {!filters.segment && active.segment && <input type="hidden" name="segment" value={active.segment} />}
       {/* The page's money basis stays when the filters change (the minimum below is in it). */}
       {searchParams.get("basis") && <input type="hidden" name="basis" value={searchParams.get("basis") ?? ""} />}
+      {/* The acquisition drivers' first-order filter stays while the others change. */}
+      {active.acquiredBy && (
+        <>
+          <input type="hidden" name="acquiredBy" value={active.acquiredBy} />
+          <input type="hidden" name="acquiredValue" value={active.acquiredValue ?? ""} />
+        </>
+      )}
       <InlineStack gap="300" blockAlign="end" wrap>
         <div style={{ width: "14rem" }}>
           <TextField
@@ -345,6 +389,16 @@ function FilterFields({
         ).map(([label, name, value, onChange]) => (
           <div key={name} style={{ width: "12rem" }}>
             <TextField label={label} name={name} type="number" min={0} max={100} value={value} onChange={onChange} autoComplete="off" disabled={!hasPredictions} />
+          </div>
+        ))}
+        {(
+          [
+            ["Expected next order from", "nextOrderFrom", nextOrderFrom, setNextOrderFrom],
+            ["Expected next order to", "nextOrderTo", nextOrderTo, setNextOrderTo],
+          ] as const
+        ).map(([label, name, value, onChange]) => (
+          <div key={name} style={{ width: "11rem" }}>
+            <TextField label={label} name={name} type="date" value={value} onChange={onChange} autoComplete="off" disabled={!hasPredictions} />
           </div>
         ))}
         <Button submit variant="primary">
