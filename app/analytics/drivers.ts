@@ -173,14 +173,10 @@ export function acquisitionDrivers(
     const codes = new Map<string, number>();
     const values: string[] = [];
     const counts: number[] = [];
-    let noneCount = 0;
     for (let c = 0; c < customerCount; c++) {
       if (orders[c] === 0) continue;
       const value = dimension.valueOf(c);
-      if (!value) {
-        noneCount++;
-        continue;
-      }
+      if (!value) continue;
       let code = codes.get(value);
       if (code === undefined) {
         code = values.length;
