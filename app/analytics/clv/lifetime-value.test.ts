@@ -3,6 +3,7 @@ import { countModel } from "./count-model";
 import {
   daysToNextOrder,
   discountedExpectedPurchases,
+  HorizonExpectations,
   horizonMonths,
   MONTH_DAYS,
   monthlyDiscountRate,
@@ -96,5 +97,23 @@ describe("expected next order", () => {
     expect(bg.pAlive(0, 0, 38)).toBe(1);
     expect(bg.timeToPurchase(0, 0, 38)! * 7).toBeGreaterThan(NEXT_ORDER_CAP_DAYS);
     expect(daysToNextOrder(bg, 0, 0, 38, 7)).toBeNull();
+  });
+});
+
+describe("HorizonExpectations", () => {
+  it("gives exactly the conditional expectations and discounted purchases, across its restarts", () => {
+    for (const model of [bg, countModel("mbgnbd", { r: 0.243, alpha: 4.414, a: 0.793, b: 2.426 }), pareto]) {
+      // maxPairs 3: most lookups below start it afresh or land on a new pair.
+      const horizons = new HorizonExpectations(model, [90 / 7, 365 / 7], week, 3);
+      for (let pass = 0; pass < 2; pass++) {
+        for (const [x, tx, T] of [[0, 0, 30], [2, 10.5, 40], [2, 3, 40], [7, 30, 39.142857142857146], [0, 0, 30], [1, 1, 1]]) {
+          const alive = model.pAlive(x, tx, T);
+          const at = horizons.offsetOf(x, T);
+          expect(alive * horizons.values[at]).toBe(model.conditionalExpectedPurchases(90 / 7, x, tx, T));
+          expect(alive * horizons.values[at + 1]).toBe(model.conditionalExpectedPurchases(365 / 7, x, tx, T));
+          expect(horizons.discounted(alive, at)).toBe(discountedExpectedPurchases(model, x, tx, T, week));
+        }
+      }
+    }
   });
 });

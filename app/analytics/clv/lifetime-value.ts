@@ -3,6 +3,7 @@
 // DISCOUNTING_CONVENTION / NEXT_ORDER_CONVENTION (stored with every model) and in
 // docs/analytics/clv.md.
 import { type CountModel } from "./count-model";
+import { TripleCounter } from "./rows";
 
 /** Days in the average Gregorian month; the discounting period. */
 export const MONTH_DAYS = 365.25 / 12;
@@ -59,6 +60,72 @@ export function discountedExpectedPurchases(model: CountModel, x: number, tx: nu
     previous = cumulative;
   }
   return total;
+}
+
+/**
+ * E[Y(t) | alive at T, x, T] at every horizon one customer's prediction needs (`leading`
+ * ones, then the CLV's month ends), kept per (x, T): it does not depend on t_x, and a
+ * million customers share some 65,000 (x, T) pairs, so scoring one is P(alive) times
+ * remembered values (one hash lookup instead of one per horizon, issue 16). Starts afresh
+ * past `maxPairs`.
+ */
+export class HorizonExpectations {
+  private readonly times: Float64Array;
+  private readonly months: number;
+  private readonly discount: number;
+  private keys = new TripleCounter();
+  private pairs = 0;
+  /** Values per pair: leading horizons, then months 1..H; read after offsetOf (which may replace it). */
+  values: Float64Array;
+
+  constructor(
+    private readonly model: CountModel,
+    leading: readonly number[],
+    horizon: ValueHorizon,
+    private readonly maxPairs = 1 << 17,
+  ) {
+    this.months = horizonMonths(horizon.horizonDays);
+    this.discount = 1 + monthlyDiscountRate(horizon.annualDiscountRate);
+    const monthInUnits = MONTH_DAYS / horizon.unitDays;
+    this.times = Float64Array.from([...leading, ...Array.from({ length: this.months }, (_, k) => (k + 1) * monthInUnits)]);
+    this.values = new Float64Array(1024 * this.times.length);
+  }
+
+  /** Where (x, T)'s values start in `values` (x, T valid, as P(alive) checks them). */
+  offsetOf(x: number, T: number): number {
+    const stride = this.times.length;
+    let id = this.keys.addTriple(x, T, 0, 0);
+    if (id < this.pairs) return id * stride;
+    if (this.pairs === this.maxPairs) {
+      this.keys = new TripleCounter();
+      this.pairs = 0;
+      id = this.keys.addTriple(x, T, 0, 0);
+    }
+    if ((id + 1) * stride > this.values.length) {
+      const grown = new Float64Array(this.values.length * 2);
+      grown.set(this.values);
+      this.values = grown;
+    }
+    const at = id * stride;
+    for (let i = 0; i < stride; i++) this.values[at + i] = this.model.expectedPurchasesIfAlive(this.times[i], x, T);
+    this.pairs++;
+    return at;
+  }
+
+  /** discountedExpectedPurchases from the month values at `offset`, with its arithmetic exactly. */
+  discounted(alive: number, offset: number): number {
+    const first = offset + this.times.length - this.months;
+    let previous = 0;
+    let total = 0;
+    let factor = 1;
+    for (let k = 0; k < this.months; k++) {
+      const cumulative = alive * this.values[first + k];
+      factor /= this.discount;
+      total += (cumulative - previous) * factor;
+      previous = cumulative;
+    }
+    return total;
+  }
 }
 
 /** CLV = gross margin x expected order value x discounted expected purchases. */

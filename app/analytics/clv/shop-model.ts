@@ -12,7 +12,7 @@ import {
   gammaGammaExpectedValue,
   spendFrequencyCorrelation,
 } from "./gamma-gamma";
-import { DISCOUNTING_CONVENTION, NEXT_ORDER_CONVENTION, daysToNextOrder, predictedLifetimeValue } from "./lifetime-value";
+import { DISCOUNTING_CONVENTION, HorizonExpectations, NEXT_ORDER_CONVENTION, daysToNextOrder } from "./lifetime-value";
 import { RowCompressor, rowProblem, TripleCounter } from "./rows";
 
 /** Fewer customers than this: no model. */
@@ -346,6 +346,8 @@ function buildShopModel(json: ShopModelJson): ShopModel {
   const { unit, horizonDays, annualDiscountRate, grossMargin } = json.assumptions;
   const days = unitDays[unit];
   const spendParams = json.gammaGamma?.params ?? null;
+  // Leading horizons 90 and 365 days, then the CLV's months (see score).
+  const horizons = new HorizonExpectations(model, [90 / days, 365 / days], { unitDays: days, horizonDays, annualDiscountRate });
   return {
     chosen: json.chosen,
     choiceReason: json.choiceReason,
@@ -359,21 +361,19 @@ function buildShopModel(json: ShopModelJson): ShopModel {
       const problem = rowProblem(s.frequency, s.recency, s.T);
       if (problem) throw new RangeError(`customer ${s.customerId}: ${problem}`);
       const { frequency: x, recency: tx, T } = s;
+      const pAlive = model.pAlive(x, tx, T);
+      // conditionalExpectedPurchases and predictedLifetimeValue, from remembered E[Y | alive].
+      const at = horizons.offsetOf(x, T);
       const expectedOrderValue = spendParams ? gammaGammaExpectedValue(spendParams, x, s.monetaryValue) : null;
-      const predictedClv =
-        expectedOrderValue === null
-          ? null
-          : predictedLifetimeValue(model, { x, tx, T }, expectedOrderValue, { unitDays: days, horizonDays, annualDiscountRate, grossMargin });
+      const predictedClv = expectedOrderValue === null ? null : grossMargin * expectedOrderValue * horizons.discounted(pAlive, at);
       const wait = daysToNextOrder(model, x, tx, T, days);
       const asOfDay = s.firstDay + Math.round(T * days);
-      const pAlive = model.pAlive(x, tx, T);
       return {
         pAlive,
         chanceOfOrder90d: model.probabilityOfPurchaseWithin(90 / days, x, tx, T),
         chanceOfOrder365d: model.probabilityOfPurchaseWithin(365 / days, x, tx, T),
-        // = conditionalExpectedPurchases, with P(alive) computed once.
-        expectedPurchases90d: pAlive * model.expectedPurchasesIfAlive(90 / days, x, T),
-        expectedPurchases365d: pAlive * model.expectedPurchasesIfAlive(365 / days, x, T),
+        expectedPurchases90d: pAlive * horizons.values[at],
+        expectedPurchases365d: pAlive * horizons.values[at + 1],
         expectedOrderValue,
         predictedClv,
         expectedNextOrderDay: wait === null ? null : asOfDay + wait,
