@@ -1,7 +1,8 @@
 import { spawnSync } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { buildCli } from "../../scripts/build-cli.mjs";
 import { ANALYZE_USAGE } from "./analyze";
 import { memoryIo } from "./io";
 import { USAGE, main } from "./main";
@@ -33,13 +34,35 @@ describe("tenure", () => {
 });
 
 describe("bin/tenure.js", () => {
-  it("runs the CLI through tsx from any directory and passes the exit code through", () => {
+  it("runs the CLI from any directory and passes the exit code through", () => {
     const ok = spawnSync(process.execPath, ["bin/tenure.js", "analyze", "--help"], { encoding: "utf8" });
     expect(ok.status).toBe(0);
     expect(ok.stdout).toBe(ANALYZE_USAGE);
     const bad = spawnSync(process.execPath, [`${process.cwd()}/bin/tenure.js`, "analyze", "x.csv", "--out", "o", "--unit", "year"], { encoding: "utf8", cwd: "/" });
     expect(bad.status).toBe(2);
     expect(bad.stderr).toContain("--unit must be one of day, week, month");
+  });
+
+  it("runs the build alone in an installed package (no sources, no tsx), scoring threads included", async () => {
+    // The layout `npm pack` ships (package.json "files"): bin/ and dist/cli/ only.
+    const pkg = mkdtempSync(join(tmpdir(), "tenure-installed-"));
+    try {
+      mkdirSync(join(pkg, "bin"));
+      copyFileSync("bin/tenure.js", join(pkg, "bin", "tenure.js"));
+      writeFileSync(join(pkg, "package.json"), JSON.stringify({ name: "tenure", type: "module" }));
+      await buildCli(join(pkg, "dist", "cli"));
+      const help = spawnSync(process.execPath, [join(pkg, "bin", "tenure.js"), "--help"], { encoding: "utf8", cwd: pkg });
+      expect(help.stderr).toBe("");
+      expect(help.stdout).toBe(USAGE);
+      const out = join(pkg, "out");
+      const sample = join(process.cwd(), "tests/fixtures/cdnow/CDNOW_sample.txt");
+      const run = spawnSync(process.execPath, [join(pkg, "bin", "tenure.js"), "analyze", sample, "--as-of", "1997-09-30", "--threads", "2", "--out", out], { encoding: "utf8", cwd: pkg });
+      expect(run.status, run.stderr).toBe(0);
+      expect(run.stderr).toBe(`tenure analyze: 2,357 customers -> ${out}/customers.csv, ${out}/summary.json, ${out}/model.json\n`);
+      expect(readFileSync(join(out, "customers.csv"), "utf8").split("\n")).toHaveLength(2359);
+    } finally {
+      rmSync(pkg, { recursive: true, force: true });
+    }
   });
 });
 
