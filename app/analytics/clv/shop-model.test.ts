@@ -5,7 +5,7 @@ import { cdnowTransactions, relativeError } from "./fixtures.testing";
 import { discountedExpectedPurchases } from "./lifetime-value";
 import { countModel } from "./count-model";
 import { APP_SHOP_CANDIDATES, fitShopModel, MIN_CUSTOMERS, restoreShopModel, type ShopModelJson } from "./shop-model";
-import { simulateBgNbd } from "./simulate";
+import { simulateBgNbd, simulateParetoNbd } from "./simulate";
 
 const CALIBRATION_END = dayIndex("1997-09-30");
 const HOLDOUT_END = CALIBRATION_END + 273;
@@ -65,7 +65,7 @@ describe("fitShopModel on CDNOW", () => {
 
   it("fits both count models and keeps BG/NBD by log-likelihood, saying why", () => {
     expect(model.chosen).toBe("bgnbd");
-    expect(model.choiceReason).toMatch(/higher log-likelihood.*-9,582\.43.*-9,594\.98.*AIC/);
+    expect(model.choiceReason).toMatch(/lower AIC \(log-likelihood -9,582\.43 vs -9,594\.98 for Pareto\/NBD; with equal parameter counts AIC/);
     expect(model.candidates.bgnbd?.converged).toBe(true);
     expect(model.candidates.paretonbd?.converged).toBe(true);
     expect(Math.abs(model.logLikelihood - -9582.43)).toBeLessThan(0.01);
@@ -145,12 +145,49 @@ describe("fitShopModel on CDNOW", () => {
     const holdoutPurchases = new Map(atEnd.filter((s) => calibrationOrders.has(s.customerId)).map((s) => [s.customerId, s.frequency - calibrationOrders.get(s.customerId)!]));
     const withHoldout = fitShopModel(atEnd, { unit: "week", holdout: { summariesAtCalibration: atCalibration, holdoutPurchases, holdoutDays: 273 } });
     if (!withHoldout.ok) throw new Error(withHoldout.reason);
-    const { bgnbd, paretonbd } = withHoldout.model.candidates;
+    const { bgnbd, paretonbd } = withHoldout.model.toJSON().candidates;
     expect(bgnbd?.holdoutMeanAbsoluteError).toBeGreaterThan(0);
     expect(paretonbd?.holdoutMeanAbsoluteError).toBeGreaterThan(0);
-    const better = paretonbd!.holdoutMeanAbsoluteError! < bgnbd!.holdoutMeanAbsoluteError! ? "paretonbd" : "bgnbd";
-    expect(withHoldout.model.chosen).toBe(better);
+    // 0.7545 against 0.7855: the difference, 0.031, is more than the standard error (0.029), so no tie.
+    expect(bgnbd!.holdoutMeanAbsoluteError! - paretonbd!.holdoutMeanAbsoluteError!).toBeGreaterThan(paretonbd!.holdoutStandardError!);
+    expect(withHoldout.model.chosen).toBe("paretonbd");
+    expect(withHoldout.model.toJSON().choiceTie).toBe(false);
     expect(withHoldout.model.choiceReason).toMatch(/lower holdout error.*2357 customers over 273 days/);
+    // model.json shows what each candidate's holdout error came from: its calibration fit (the published CDNOW optimum).
+    expect(bgnbd?.calibration).toMatchObject({ converged: true, boundary: null, effectiveParameters: 4 });
+    expect(bgnbd!.calibration!.logLikelihood).toBeCloseTo(-9582.43, 2);
+    expect(paretonbd!.calibration!.logLikelihood).toBeCloseTo(-9594.98, 2);
+    expect((paretonbd!.calibration!.params as { r: number }).r).toBeCloseTo(0.5533, 4);
+  });
+});
+
+describe("the tie rule", () => {
+  // No drop-out at all (lifetimes of ~1e6 years): both candidates are the plain NBD at their edge.
+  const noDropOut = simulateParetoNbd({ r: 0.6, alpha: 6, s: 1e-3, beta: 1e3 }, { customers: 2000, seed: 7, age: (u) => 20 + Math.floor(u() * 60) }).map((c, i) =>
+    summary(i, c.frequency, c.recency, c.T),
+  );
+
+  it("candidates both at the no-drop-out edge tie on likelihood; the fixed order picks", () => {
+    const result = fitShopModel(noDropOut, { unit: "week", candidates: APP_SHOP_CANDIDATES });
+    if (!result.ok) throw new Error(result.reason);
+    const json = result.model.toJSON();
+    expect(json.candidates.mbgnbd).toMatchObject({ converged: true, boundary: "drop-out not identifiable: behaves like plain NBD", effectiveParameters: 2 });
+    expect(json.candidates.paretonbd).toMatchObject({ converged: true, boundary: "drop-out not identifiable: behaves like plain NBD", effectiveParameters: 2 });
+    expect(json.choiceTie).toBe(true);
+    expect(json.chosen).toBe("mbgnbd");
+    expect(json.choiceReason).toMatch(/^modified BG\/NBD: tied on AIC with Pareto\/NBD; a tie .* goes to fewer effective parameters/);
+  });
+
+  it("holdout errors within their standard error tie; fewer effective parameters win", () => {
+    const holdoutPurchases = new Map(noDropOut.map((s, i) => [s.customerId, i % 3]));
+    const holdout = { summariesAtCalibration: noDropOut, holdoutPurchases, holdoutDays: 180 };
+    const result = fitShopModel(noDropOut, { unit: "week", holdout });
+    if (!result.ok) throw new Error(result.reason);
+    const json = result.model.toJSON();
+    expect(json.choiceTie).toBe(true);
+    expect(json.candidates.bgnbd?.calibration?.effectiveParameters).toBe(2);
+    expect(json.chosen).toBe("bgnbd");
+    expect(json.choiceReason).toMatch(/^BG\/NBD: holdout errors within their standard error \(\d\.\d{4}\) of the lowest, a tie with Pareto\/NBD/);
   });
 });
 

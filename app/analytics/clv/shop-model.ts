@@ -4,7 +4,7 @@
 import { type CustomerSummary } from "~/analytics/summary";
 import { type TimeUnit, unitDays } from "~/analytics/units";
 import { type CountModel, type CountModelName, COUNT_MODEL_LABELS, type CountModelParams, countModel, fitCountModelByName } from "./count-model";
-import { type FitOptions, type FitResult } from "./estimation";
+import { type FitOptions, type FitResult, nestedTolerance } from "./estimation";
 import {
   compressSpendRows,
   fitGammaGamma,
@@ -85,8 +85,27 @@ export interface CandidateFit {
   logLikelihood: number;
   converged: boolean;
   message: string;
+  /** "drop-out not identifiable: behaves like plain NBD" at the no-drop-out edge, else null (absent in fits stored before issue 16). */
+  boundary?: string | null;
+  /** The plain NBD's log-likelihood when at that edge. */
+  nestedLogLikelihood?: number;
+  /** Parameters the data identify: 4, or the NBD's 2 at the edge. */
+  effectiveParameters?: number;
   /** Mean absolute error per customer on the holdout, when there was one. */
   holdoutMeanAbsoluteError?: number;
+  /** Its standard error, sd(|error|) / √customers. */
+  holdoutStandardError?: number;
+  /** The fit on the calibration period the holdout error comes from, when there was one. */
+  calibration?: CalibrationFit;
+}
+
+export interface CalibrationFit {
+  params: CountModelParams;
+  logLikelihood: number;
+  converged: boolean;
+  message: string;
+  boundary: string | null;
+  effectiveParameters: number;
 }
 
 export interface GammaGammaSummary {
@@ -110,6 +129,8 @@ export interface ShopModelJson {
   version: 1;
   chosen: ShopCountModelName;
   choiceReason: string;
+  /** True when the best candidates tied (see CHOICE_TIE_RULE) and the tie rule chose (absent before issue 16). */
+  choiceTie?: boolean;
   params: CountModelParams;
   logLikelihood: number;
   customers: number;
@@ -173,7 +194,36 @@ function compress(summaries: readonly CustomerSummary[]) {
 }
 
 function candidateOf(fit: FitResult<CountModelParams>): CandidateFit {
-  return { params: fit.params, logLikelihood: fit.logLikelihood, converged: fit.converged, message: fit.message };
+  return {
+    params: fit.params,
+    logLikelihood: fit.logLikelihood,
+    converged: fit.converged,
+    message: fit.message,
+    boundary: fit.boundary?.verdict ?? null,
+    ...(fit.boundary ? { nestedLogLikelihood: fit.boundary.nestedLogLikelihood } : {}),
+    effectiveParameters: fit.effectiveParameters ?? 4,
+  };
+}
+
+/**
+ * How a tie is broken, stored with the choice. Differences below the noise are no evidence
+ * (holdout: below the best candidate's holdout-error standard error; likelihood: AIC within
+ * 2 × the nested-model tolerance, e.g. two candidates both at the plain-NBD edge), so the
+ * simpler description of the data wins: fewer effective parameters (a candidate at the
+ * no-drop-out edge is the 2-parameter NBD), then the fixed order BG/NBD, modified BG/NBD,
+ * Pareto/NBD, because the BG/NBD family's predictions are closed forms (no hypergeometric
+ * series or quadrature, so fewer numerical failure modes and cheaper scoring).
+ */
+export const CHOICE_TIE_RULE =
+  "a tie (difference below the noise: the holdout error's standard error, or equal likelihoods) goes to fewer effective parameters, then to BG/NBD, modified BG/NBD, Pareto/NBD in that order";
+
+function effectiveParameters(candidate: CandidateFit | undefined): number {
+  return candidate?.effectiveParameters ?? 4;
+}
+
+/** Among tied names, the simplest (fewer effective parameters), then the first in KNOWN_MODELS. */
+function breakTie(tied: readonly ShopCountModelName[], candidates: Partial<Record<ShopCountModelName, CandidateFit>>): ShopCountModelName {
+  return [...tied].sort((a, b) => effectiveParameters(candidates[a]) - effectiveParameters(candidates[b]) || KNOWN_MODELS.indexOf(a) - KNOWN_MODELS.indexOf(b))[0];
 }
 
 function fmt(value: number, digits = 2): string {
@@ -210,18 +260,24 @@ function thinDataCheck(summaries: readonly CustomerSummary[], unit: TimeUnit): S
   return null;
 }
 
-/** Mean absolute error of E[Y(holdout)] against actual holdout purchases (one prediction per distinct history). */
-function holdoutError(model: CountModel, holdout: HoldoutData, unit: TimeUnit): number {
+/** Mean absolute error of E[Y(holdout)] against actual holdout purchases (one prediction per distinct history), and its standard error. */
+function holdoutError(model: CountModel, holdout: HoldoutData, unit: TimeUnit): { mean: number; standardError: number } {
   const t = holdout.holdoutDays / unitDays[unit];
   const histories = new TripleCounter();
   const predictions: number[] = [];
-  let error = 0;
+  let sum = 0;
+  let sumOfSquares = 0;
   for (const s of holdout.summariesAtCalibration) {
     const history = histories.addTriple(s.frequency, s.recency, s.T, 1);
     if (history === predictions.length) predictions.push(model.conditionalExpectedPurchases(t, s.frequency, s.recency, s.T));
-    error += Math.abs(predictions[history] - (holdout.holdoutPurchases.get(s.customerId) ?? 0));
+    const error = Math.abs(predictions[history] - (holdout.holdoutPurchases.get(s.customerId) ?? 0));
+    sum += error;
+    sumOfSquares += error * error;
   }
-  return error / holdout.summariesAtCalibration.length;
+  const n = holdout.summariesAtCalibration.length;
+  const mean = sum / n;
+  const variance = n > 1 ? Math.max(0, (sumOfSquares - n * mean * mean) / (n - 1)) : 0;
+  return { mean, standardError: Math.sqrt(variance / n) };
 }
 
 /**
@@ -255,6 +311,7 @@ export function fitShopModel(summaries: CustomerSummary[], opts: ShopModelOption
 
   let chosen: ShopCountModelName;
   let choiceReason: string;
+  let choiceTie = false;
   const notConverged = names.filter((name) => !fits[name]?.converged);
   const notConvergedNote = notConverged.map((name) => `${COUNT_MODEL_LABELS[name]} did not converge (${fits[name]?.message})`).join("; ");
   if (converged.length === 1) {
@@ -263,15 +320,21 @@ export function fitShopModel(summaries: CustomerSummary[], opts: ShopModelOption
   } else {
     const byHoldout = opts.holdout ? chooseByHoldout(opts.holdout, opts.unit, converged, candidates, fitOptions) : null;
     if (byHoldout) {
-      ({ chosen, reason: choiceReason } = byHoldout);
+      ({ chosen, reason: choiceReason, tie: choiceTie } = byHoldout);
     } else {
-      // Ties keep the earlier candidate; all candidates have 4 parameters, so AIC and BIC agree with the likelihood.
-      chosen = converged.reduce((best, name) => (fits[name]!.logLikelihood > fits[best]!.logLikelihood ? name : best));
+      // AIC with the parameters the data identify: a candidate at the plain-NBD edge is the 2-parameter NBD.
+      const aic = (name: ShopCountModelName) => 2 * effectiveParameters(candidates[name]) - 2 * fits[name]!.logLikelihood;
+      const lowest = converged.reduce((best, name) => (aic(name) < aic(best) ? name : best));
+      const tied = converged.filter((name) => aic(name) - aic(lowest) <= 2 * nestedTolerance(summaries.length));
+      chosen = tied.length > 1 ? breakTie(tied, candidates) : lowest;
+      choiceTie = tied.length > 1;
       const others = converged.filter((name) => name !== chosen);
+      const edge = (name: ShopCountModelName) => (candidates[name]?.boundary ? ", at the no-drop-out edge (2 effective parameters)" : "");
       choiceReason =
-        `${COUNT_MODEL_LABELS[chosen]}: higher log-likelihood (${fmt(fits[chosen]!.logLikelihood)} vs ` +
-        others.map((name) => `${fmt(fits[name]!.logLikelihood)} for ${COUNT_MODEL_LABELS[name]}`).join(", ") +
-        "; same number of parameters, so AIC agrees)" +
+        `${COUNT_MODEL_LABELS[chosen]}: ${choiceTie ? `tied on AIC with ${tied.filter((name) => name !== chosen).map((name) => COUNT_MODEL_LABELS[name]).join(", ")}; ${CHOICE_TIE_RULE}` : "lower AIC"} ` +
+        `(log-likelihood ${fmt(fits[chosen]!.logLikelihood)}${edge(chosen)} vs ` +
+        others.map((name) => `${fmt(fits[name]!.logLikelihood)} for ${COUNT_MODEL_LABELS[name]}${edge(name)}`).join(", ") +
+        "; with equal parameter counts AIC is the higher log-likelihood)" +
         (opts.holdout ? "; the holdout comparison was not possible (a calibration fit did not converge)" : "; compared on the whole history, with no period held back") +
         (notConvergedNote ? `; ${notConvergedNote}` : "");
     }
@@ -285,6 +348,7 @@ export function fitShopModel(summaries: CustomerSummary[], opts: ShopModelOption
       version: 1,
       chosen,
       choiceReason,
+      choiceTie,
       params: fit.params,
       logLikelihood: fit.logLikelihood,
       customers: summaries.length,
@@ -303,25 +367,50 @@ function chooseByHoldout(
   names: readonly ShopCountModelName[],
   candidates: Partial<Record<ShopCountModelName, CandidateFit>>,
   fitOptions: FitOptions,
-): { chosen: ShopCountModelName; reason: string } | null {
+): { chosen: ShopCountModelName; reason: string; tie: boolean } | null {
   if (holdout.summariesAtCalibration.length === 0 || !(holdout.holdoutDays > 0)) return null;
   if (thinDataCheck(holdout.summariesAtCalibration, unit)) return null;
   const rows = compress(holdout.summariesAtCalibration);
-  const errors: Partial<Record<ShopCountModelName, number>> = {};
+  const errors: Partial<Record<ShopCountModelName, { mean: number; standardError: number }>> = {};
+  const calibrationEffective: Partial<Record<ShopCountModelName, CandidateFit>> = {};
   for (const name of names) {
     const fit = fitCountModelByName(name, rows, fitOptions);
-    if (!fit.converged) return null;
-    errors[name] = holdoutError(countModel(name, fit.params), holdout, unit);
+    const calibration = candidateOf(fit);
     const candidate = candidates[name];
-    if (candidate) candidate.holdoutMeanAbsoluteError = errors[name];
+    if (candidate) {
+      candidate.calibration = {
+        params: fit.params,
+        logLikelihood: fit.logLikelihood,
+        converged: fit.converged,
+        message: fit.message,
+        boundary: calibration.boundary ?? null,
+        effectiveParameters: calibration.effectiveParameters ?? 4,
+      };
+    }
+    if (!fit.converged) return null;
+    calibrationEffective[name] = calibration;
+    errors[name] = holdoutError(countModel(name, fit.params), holdout, unit);
+    if (candidate) {
+      candidate.holdoutMeanAbsoluteError = errors[name]!.mean;
+      candidate.holdoutStandardError = errors[name]!.standardError;
+    }
   }
-  const chosen = names.reduce((best, name) => ((errors[name] as number) < (errors[best] as number) ? name : best));
+  const error = (name: ShopCountModelName) => errors[name]!.mean;
+  const lowest = names.reduce((best, name) => (error(name) < error(best) ? name : best));
+  // Differences below the best error's standard error are noise: a tie, broken by CHOICE_TIE_RULE.
+  const noise = errors[lowest]!.standardError;
+  const tied = names.filter((name) => error(name) - error(lowest) < noise);
+  const chosen = tied.length > 1 ? breakTie(tied, calibrationEffective) : lowest;
   const others = names.filter((name) => name !== chosen);
   const reason =
-    `${COUNT_MODEL_LABELS[chosen]}: lower holdout error (mean absolute error ${fmt(errors[chosen] as number, 4)} vs ` +
-    others.map((name) => `${fmt(errors[name] as number, 4)} for ${COUNT_MODEL_LABELS[name]}`).join(", ") +
+    `${COUNT_MODEL_LABELS[chosen]}: ` +
+    (tied.length > 1
+      ? `holdout errors within their standard error (${fmt(noise, 4)}) of the lowest, a tie with ${tied.filter((name) => name !== chosen).map((name) => COUNT_MODEL_LABELS[name]).join(", ")}; ${CHOICE_TIE_RULE} `
+      : "lower holdout error ") +
+    `(mean absolute error ${fmt(error(chosen), 4)} vs ` +
+    others.map((name) => `${fmt(error(name), 4)} for ${COUNT_MODEL_LABELS[name]}`).join(", ") +
     ` purchases per customer, ${holdout.summariesAtCalibration.length} customers over ${fmt(holdout.holdoutDays, 0)} days)`;
-  return { chosen, reason };
+  return { chosen, reason, tie: tied.length > 1 };
 }
 
 function fitSpend(summaries: readonly CustomerSummary[], fitOptions: FitOptions): { summary: GammaGammaSummary | null; note: string | null } {
