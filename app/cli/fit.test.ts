@@ -1,5 +1,6 @@
 import fc from "fast-check";
-import { FIT_USAGE, NOT_CONVERGED_EXIT_CODE, parseNumber, runFit } from "./fit";
+import { FIT_USAGE, NOT_CONVERGED_EXIT_CODE, NOT_ENOUGH_DATA_EXIT_CODE, parseNumber, runFit } from "./fit";
+import { simulateParetoNbd } from "~/analytics/clv/simulate";
 import { memoryIo } from "./io";
 import { tempDirForTests } from "./temp-dir.testing";
 
@@ -138,6 +139,29 @@ describe("tenure fit input handling", () => {
     expect(json.bgnbd.converged).toBe(false);
     expect(json.bgnbd.message).toMatch(/a, b ran to .*every customer the same drop-out probability.*no maximum inside it/);
     expect(io.err()).toMatch(/bgnbd did not converge/);
+  });
+});
+
+describe("tenure fit on degenerate and near-edge data", () => {
+  it("no repeat purchase at all: every count model says not enough data, exit 4 (never 'converged' at its starting values)", async () => {
+    const rows = Array.from({ length: 120 }, (_, i) => `0,0,${10 + (i % 30)}`);
+    const { code, json, io } = await fit([csvFile(["frequency,recency,T", ...rows].join("\n"))]);
+    expect(code).toBe(NOT_ENOUGH_DATA_EXIT_CODE);
+    for (const key of ["bgnbd", "modifiedBgnbd", "paretoNbd"] as const) {
+      expect(json[key]).toEqual({ converged: false, code: "not-enough-data", message: expect.stringMatching(/^not enough data: no customer made a repeat purchase/) });
+    }
+    expect(io.err()).toContain("not enough data for bgnbd, modifiedBgnbd, paretoNbd");
+  });
+
+  it("names the plain-NBD edge with the nested likelihood, and the JSON is the same for the rows in any order", async () => {
+    const customers = simulateParetoNbd({ r: 0.6, alpha: 6, s: 1e-3, beta: 1e3 }, { customers: 600, seed: 7, age: (u) => 20 + Math.floor(u() * 60) });
+    const lines = customers.map((c) => `${c.frequency},${c.recency},${c.T}`);
+    const forward = await fit([csvFile(["frequency,recency,T", ...lines].join("\n"))]);
+    const backward = await fit([csvFile(["frequency,recency,T", ...lines.reverse()].join("\n"))]);
+    expect(forward.code).toBe(0);
+    expect(forward.json.paretoNbd.boundary).toBe("drop-out not identifiable: behaves like plain NBD");
+    expect(forward.json.paretoNbd.nestedLogLikelihood).toBeCloseTo(forward.json.paretoNbd.logLikelihood as number, 3);
+    expect(backward.json).toEqual(forward.json);
   });
 });
 

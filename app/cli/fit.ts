@@ -33,12 +33,20 @@ Options:
              number on stderr, skip them and count them)
   --help     this text
 
+Each count model is fitted from every start until the two best runs agree, on the distinct
+rows in a canonical order, so neither the row order nor the time unit changes the maximum.
+A count model whose maximum is the plain NBD (no drop-out: a -> 0, s -> 0) is marked
+"boundary": "drop-out not identifiable: behaves like plain NBD", with "nestedLogLikelihood".
+
 Exit codes: 0 all models converged; 3 printed, but a model did not converge (marked
-"converged": false with a message); 1 unreadable input; 2 wrong usage.
+"converged": false with a message); 4 printed, but not enough data (no repeat purchase at
+all: every count model marked "code": "not-enough-data"); 1 unreadable input; 2 wrong usage.
 `;
 
 /** Exit code when the JSON was printed but at least one fit did not converge. */
 export const NOT_CONVERGED_EXIT_CODE = 3;
+/** Exit code when the JSON was printed but the data cannot support a count model (no repeat purchase). */
+export const NOT_ENOUGH_DATA_EXIT_CODE = 4;
 
 /** Bad rows printed in full; after that they are only counted. */
 const MAX_REPORTED_ERRORS = 20;
@@ -280,10 +288,15 @@ export async function readSummaryCsv(path: string, io: CliIo, strict: boolean): 
 type ModelJson = Record<string, number | boolean | string>;
 
 function modelJson<P extends object>(fit: FitResult<P>): ModelJson {
+  if (fit.notEnoughData) return { converged: false, code: "not-enough-data", message: fit.message };
   const json: ModelJson = { ...(fit.params as Record<string, number>), logLikelihood: fit.logLikelihood };
   if (!fit.converged) {
     json.converged = false;
     json.message = fit.message;
+  }
+  if (fit.boundary) {
+    json.boundary = fit.boundary.verdict;
+    json.nestedLogLikelihood = fit.boundary.nestedLogLikelihood;
   }
   return json;
 }
@@ -341,8 +354,11 @@ export async function runFit(argv: string[], io: CliIo): Promise<number> {
     const output: FitOutput = { n: report.rows, bgnbd, modifiedBgnbd, paretoNbd };
     if (gammaGamma !== undefined) output.gammaGamma = gammaGamma;
     const failed = (["bgnbd", "modifiedBgnbd", "paretoNbd", "gammaGamma"] as const).filter((key) => output[key] && output[key]!.converged === false);
-    for (const key of failed) io.stderr.write(`tenure fit: ${key} did not converge: ${output[key]!.message}\n`);
+    const thin = failed.filter((key) => output[key]!.code === "not-enough-data");
+    if (thin.length > 0) io.stderr.write(`tenure fit: not enough data for ${thin.join(", ")}: ${output[thin[0]]!.message}\n`);
+    for (const key of failed) if (!thin.includes(key)) io.stderr.write(`tenure fit: ${key} did not converge: ${output[key]!.message}\n`);
     io.stdout.write(`${JSON.stringify(output)}\n`);
+    if (thin.length > 0) return NOT_ENOUGH_DATA_EXIT_CODE;
     return failed.length > 0 ? NOT_CONVERGED_EXIT_CODE : 0;
   } catch (error) {
     if (error instanceof CliError) {
