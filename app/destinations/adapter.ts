@@ -96,6 +96,11 @@ export interface DestinationAdapter {
   /** The most changes one push takes (the engine never passes more). */
   readonly batchSize: number;
   /**
+   * How many pushes the engine may have running at once (default MAX_BATCHES_IN_FLIGHT in
+   * sync.server.ts): a tool whose pushes mostly wait (Klaviyo's import jobs) keeps more going.
+   */
+  readonly maxBatchesInFlight?: number;
+  /**
    * Makes sure every target exists remotely: found by remoteId, else by name, else created.
    * Returns segmentKey -> remote id for every target.
    */

@@ -48,21 +48,40 @@ describe("isE164", () => {
 });
 
 describe("splitIntoJobs", () => {
-  const resource = (n: number) => JSON.stringify({ type: "profile", attributes: { email: `${"x".repeat(n)}@e.com` } });
+  const resource = (n: number, char = "x") => JSON.stringify({ type: "profile", attributes: { email: `${char.repeat(n)}@e.com` } });
+  const text = (body: Uint8Array) => Buffer.from(body).toString("utf8");
 
-  it("cuts at the profile count", () => {
-    const jobs = splitIntoJobs([1, 2, 3, 4, 5], () => resource(1), 100, 2, 1_000_000);
+  it("cuts at the profile count, each job's body the document importJobBody writes", () => {
+    const jobs = splitIntoJobs([1, 2, 3, 4, 5], (n) => resource(n), ["AbC123"], 2, 1_000_000);
     expect(jobs.map((job) => job.items)).toEqual([[1, 2], [3, 4], [5]]);
+    expect(jobs.map((job) => text(job.body))).toEqual([[1, 2], [3, 4], [5]].map((items) => importJobBody(items.map((n) => resource(n)), ["AbC123"])));
   });
 
   it("cuts at the byte size, envelope included, keeping the order", () => {
-    const size = Buffer.byteLength(resource(50)) + 1;
-    const jobs = splitIntoJobs([1, 2, 3, 4, 5], () => resource(50), 100, 10_000, 100 + 2 * size);
+    const envelope = Buffer.byteLength(importJobBody([], []));
+    const size = Buffer.byteLength(resource(50));
+    const jobs = splitIntoJobs([1, 2, 3, 4, 5], () => resource(50), [], 10_000, envelope + 2 * size + 1);
     expect(jobs.map((job) => job.items)).toEqual([[1, 2], [3, 4], [5]]);
+    expect(jobs.map((job) => job.body.length)).toEqual([envelope + 2 * size + 1, envelope + 2 * size + 1, envelope + size]);
+  });
+
+  it("measures bytes, not characters: multi-byte profiles fill a job exactly to its limit", () => {
+    // 'é' is 2 bytes, '😀' 4 (two UTF-16 units): a job takes as many as its bytes allow.
+    const profiles = Array.from({ length: 40 }, (_, i) => resource(20 + (i % 7), i % 2 === 0 ? "é" : "😀"));
+    const maxBytes = 2_000;
+    const jobs = splitIntoJobs(profiles, (profile) => profile, ["AbC123"], 10_000, maxBytes);
+    expect(jobs.flatMap((job) => job.items)).toEqual(profiles);
+    for (const [index, job] of jobs.entries()) {
+      expect(text(job.body)).toBe(importJobBody(job.items, ["AbC123"]));
+      expect(job.body.length).toBeLessThanOrEqual(maxBytes);
+      // Cut only where the next profile would not have fitted.
+      const next = jobs[index + 1]?.items[0];
+      if (next !== undefined) expect(job.body.length + 1 + Buffer.byteLength(next)).toBeGreaterThan(maxBytes);
+    }
   });
 
   it("refuses a profile larger than a whole job", () => {
-    expect(() => splitIntoJobs([1], () => resource(500), 100, 10, 200)).toThrow(/more than a Klaviyo import job takes/);
+    expect(() => splitIntoJobs([1], () => resource(500), [], 10, 200)).toThrow(/more than a Klaviyo import job takes/);
   });
 });
 
