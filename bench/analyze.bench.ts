@@ -1,6 +1,6 @@
 // `tenure analyze` end to end on a synthetic shop: 10 million transactions, 1 million
-// customers (bench/synthetic-transactions.ts, seeded). Runs the real command as a child
-// process under /usr/bin/time -v, which reports the peak RSS of the process tree it waits
+// customers (bench/synthetic-transactions.ts, seeded). Runs the real command (bin/tenure.js,
+// its dist/cli build made first) as a child process under /usr/bin/time -v, which reports the peak RSS of the process tree it waits
 // for; phase times come from the command's own progress lines.
 //
 //   npm run bench -- analyze [--rows N] [--customers N] [--seed N]
@@ -13,6 +13,7 @@ import { mkdir, mkdtemp, readFile, rm, stat, writeFile } from "node:fs/promises"
 import { loadavg, tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
+import { buildCli } from "../scripts/build-cli.mjs";
 import { type BenchResult, formatTable, machineInfo, round } from "./lib/report";
 import { DEFAULT_SYNTHETIC, type SyntheticOptions, syntheticFileName, writeSyntheticTransactions } from "./synthetic-transactions";
 
@@ -80,6 +81,9 @@ export async function run(argv: readonly string[] = []): Promise<BenchResult[]> 
     process.stderr.write(`generating ${input} ...\n`);
     await writeSyntheticTransactions(input, synthetic);
   }
+  // The command users run is the compiled one (dist/cli): built now, so that the timing is
+  // of the current sources and not of bin/tenure.js's tsx fallback for a stale build.
+  await buildCli();
   const outDir = await mkdtemp(join(tmpdir(), "tenure-analyze-bench-"));
   try {
     const loadAverage = loadavg()[0];
