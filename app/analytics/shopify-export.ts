@@ -82,12 +82,13 @@ export class ShopifyOrderReader {
   accept(record: readonly string[], line: number, raw: string): ShopifyRowResult {
     const c = this.columns;
     if (record.length !== c.count) {
-      return { line, message: `expected ${c.count} columns, found ${record.length}`, raw };
+      const detail = record.length < c.count ? `no column ${record.length + 1} and after` : `column ${c.count + 1} and after are extra`;
+      return { line, message: `expected ${c.count} columns, found ${record.length}: ${detail}`, raw };
     }
     const name = record[c.name].trim();
     const createdAt = record[c.createdAt].trim();
     const total = record[c.total].trim();
-    if (name === "") return { line, message: "order Name is empty", raw };
+    if (name === "") return { line, message: `${columnLabel(c.name, "Name")}: the order name is empty`, raw };
     // Continuation rows of a multi-item order carry only line-item columns.
     if (createdAt === "" && total === "") return { skipped: "line-item-row", line };
     if (this.seenOrders.has(name)) return { skipped: "duplicate-order", line };
@@ -100,24 +101,28 @@ export class ShopifyOrderReader {
     const email = record[c.email].trim().toLowerCase();
 
     const timestamp = SHOPIFY_TIMESTAMP.exec(createdAt);
-    if (!timestamp) return { line, message: `order ${name}: "Created at" "${createdAt}" is not a timestamp`, raw };
+    if (!timestamp) return { line, message: `order ${name}: ${columnLabel(c.createdAt, "Created at")}: "${createdAt}" is not a timestamp`, raw };
     const [year, month, dayOfMonth] = [Number(timestamp[1]), Number(timestamp[2]), Number(timestamp[3])];
     if (!isValidCivilDate(year, month, dayOfMonth)) {
-      return { line, message: `order ${name}: "Created at" "${createdAt}" is not a calendar date`, raw };
+      return { line, message: `order ${name}: ${columnLabel(c.createdAt, "Created at")}: "${createdAt}" is not a calendar date`, raw };
     }
 
     const currency = c.currency === null ? "" : record[c.currency].trim().toUpperCase();
     let amount: number;
+    // The column whose value is being read, for the message if it is refused.
+    let reading = columnLabel(c.currency ?? 0, "Currency");
     try {
       const exponent = currency === "" ? 2 : currencyExponent(currency);
       const unit = currency === "" ? "USD" : currency;
+      reading = columnLabel(c.total, "Total");
       const totalMinor = toMinorUnits(total, unit);
+      reading = columnLabel(c.refundedAmount ?? 0, "Refunded Amount");
       const refunded = c.refundedAmount === null ? "" : record[c.refundedAmount].trim();
       const refundedMinor = refunded === "" ? 0 : toMinorUnits(refunded, unit);
       const voided = record[c.financialStatus].trim().toLowerCase() === "voided";
       amount = voided ? 0 : (totalMinor - refundedMinor) / 10 ** exponent;
     } catch (error) {
-      if (error instanceof MoneyFormatError) return { line, message: `order ${name}: ${error.message}`, raw };
+      if (error instanceof MoneyFormatError) return { line, message: `order ${name}: ${reading}: ${error.message}`, raw };
       throw error;
     }
 
@@ -135,3 +140,8 @@ export class ShopifyOrderReader {
 }
 
 // ---------------------------------------------------------------------------------
+
+/** 'column 12 "Total"' (1-based, as spreadsheets count). */
+function columnLabel(column: number, name: string): string {
+  return `column ${column + 1} "${name}"`;
+}

@@ -173,12 +173,14 @@ describe("ShopifyOrderReader", () => {
   });
 
   it.each([
-    [{ Total: "12.345" }, /more decimals than USD/],
-    [{ Total: "twelve" }, /not a decimal amount/],
-    [{ "Created at": "yesterday" }, /"Created at" "yesterday" is not a timestamp/],
-    [{ "Created at": "2024-02-30 10:00:00 +0000" }, /not a calendar date/],
-    [{ Name: "" }, /order Name is empty/],
-  ])("reports a malformed order %j as an error", (fields, message) => {
+    [{ Total: "12.345" }, /^order #9: column 12 "Total": "12.345" has more decimals than USD/],
+    [{ Total: "twelve" }, /^order #9: column 12 "Total": "twelve" is not a decimal amount/],
+    [{ "Refunded Amount": "1,5" }, /^order #9: column 20 "Refunded Amount": "1,5" is not a decimal amount/],
+    [{ Currency: "EURO" }, /^order #9: column 8 "Currency": "EURO" is not an ISO 4217 currency code/],
+    [{ "Created at": "yesterday" }, /^order #9: column 16 "Created at": "yesterday" is not a timestamp/],
+    [{ "Created at": "2024-02-30 10:00:00 +0000" }, /^order #9: column 16 "Created at": "2024-02-30 10:00:00 \+0000" is not a calendar date/],
+    [{ Name: "" }, /^column 1 "Name": the order name is empty/],
+  ])("reports a malformed order %j as an error naming the column", (fields, message) => {
     const reader = new ShopifyOrderReader(columns);
     const result = reader.accept(order({ Name: "#9", Email: "a@b.c", Total: "10.00", "Created at": "2024-01-01 10:00:00 +0000", ...fields }), 7, "the raw row") as RowError;
     expect(result).toMatchObject({ line: 7, raw: "the raw row" });
@@ -187,6 +189,6 @@ describe("ShopifyOrderReader", () => {
 
   it("reports rows with the wrong number of columns", () => {
     const reader = new ShopifyOrderReader(columns);
-    expect(reader.accept(["#1", "a@b.c"], 5, "#1,a@b.c")).toMatchObject({ line: 5, message: `expected ${header.length} columns, found 2` });
+    expect(reader.accept(["#1", "a@b.c"], 5, "#1,a@b.c")).toMatchObject({ line: 5, message: `expected ${header.length} columns, found 2: no column 3 and after` });
   });
 });

@@ -94,7 +94,7 @@ describe("readTransactionFile", () => {
     const path = file("crlf-orders_export.csv", lines.join("\r\n"));
     const { rows, errors, report } = await readAll(path, 64);
     expect(errors).toHaveLength(1);
-    expect(errors[0]).toMatchObject({ line: 12, message: 'order #1005: "59.9x" is not a decimal amount' });
+    expect(errors[0]).toMatchObject({ line: 12, message: 'order #1005: column 12 "Total": "59.9x" is not a decimal amount' });
     expect(errors[0].raw.startsWith("#1005,grace@example.com,paid,")).toBe(true);
     expect(rows.find((r) => r.amount === 58.26)?.line).toBe(15);
     expect(report).toMatchObject({ transactions: 9, errors: 1, lines: 17 });
