@@ -399,7 +399,7 @@ export async function readOutboxOf(db: Queryable, destinationId: string, custome
   const result = await db.query<OutboxEntry>(
     `SELECT "customerId"::text AS "customerId", "changedAt"::text AS "changedAt" FROM "DestinationOutbox"
      WHERE "destinationId" = $1::bigint AND "customerId" = ANY($2::bigint[]) ORDER BY "customerId"`,
-    [destinationId, customerIds],
+    [destinationId, bigintArrayLiteral(customerIds)],
   );
   return result.rows;
 }
@@ -595,7 +595,7 @@ export async function readCustomerSyncStates(
      LEFT JOIN LATERAL (SELECT * FROM "CustomerMetrics" AS m WHERE m.shop = $1 AND m."customerId" = ids.id LIMIT 1) AS m ON true
      LEFT JOIN LATERAL (SELECT * FROM "DestinationMember" AS dm WHERE dm."destinationId" = $2::bigint AND dm."customerId" = ids.id LIMIT 1) AS dm ON true
      ORDER BY ids.id`,
-    [shop, destinationId, customerIds, consentScope],
+    [shop, destinationId, bigintArrayLiteral(customerIds), consentScope],
   );
   return result.rows.map(({ member_email, member_remote_id, member_segments, member_hash, member_values, ...row }) => ({
     ...row,
@@ -607,6 +607,16 @@ export async function readCustomerSyncStates(
 }
 
 // ------------------------------------------------------------------ the engine's writes
+
+/**
+ * Customer ids (decimal text) as one PostgreSQL array literal for a `$n::bigint[]`
+ * parameter: the driver escapes every element of a JS array, which for the engine's
+ * batches of 10,000 cost more than the query's own work.
+ */
+export function bigintArrayLiteral(ids: readonly string[]): string {
+  for (const id of ids) if (!/^-?\d{1,19}$/.test(id)) throw new RangeError(`not a customer id: ${JSON.stringify(id)}`);
+  return `{${ids.join(",")}}`;
+}
 
 export interface MemberWrite {
   customerId: string;
@@ -630,28 +640,23 @@ export async function writeMembers(db: Queryable, shop: string, destinationId: s
   if (ids.length === 0) return;
   const live = await db.query<{ id: string }>(
     `SELECT id::text AS id FROM "Customer" WHERE shop = $1 AND id = ANY($2::bigint[]) ORDER BY id FOR KEY SHARE`,
-    [shop, ids],
+    [shop, bigintArrayLiteral(ids)],
   );
   const exists = new Set(live.rows.map((row) => row.id));
   const kept = writes.filter((w) => exists.has(w.customerId));
   const redacted = writes.filter((w) => !exists.has(w.customerId));
   if (kept.length > 0) {
+    // One JSON document for the rows: JSON.stringify is native, where six arrays of 10,000
+    // had every element escaped by the driver.
+    const rows = kept.map((w) => ({ id: w.customerId, email: w.email, remote_id: w.remoteProfileId, segments: w.segments, hash: w.syncedHash, held: w.heldValues ?? null }));
     await db.query(
       `INSERT INTO "DestinationMember" ("destinationId", "customerId", email, "remoteProfileId", segments, "syncedHash", "syncedAt", "heldValues")
-       SELECT $1::bigint, t.id, t.email, t.remote_id, string_to_array(t.segments, ','), t.hash, now() AT TIME ZONE 'UTC', t.held::jsonb
-       FROM unnest($2::bigint[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[]) AS t(id, email, remote_id, segments, hash, held)
+       SELECT $1::bigint, t.id, t.email, t.remote_id, t.segments, t.hash, now() AT TIME ZONE 'UTC', t.held
+       FROM json_to_recordset($2::json) AS t(id bigint, email text, remote_id text, segments text[], hash text, held jsonb)
        ON CONFLICT ("destinationId", "customerId") DO UPDATE SET email = EXCLUDED.email,
          "remoteProfileId" = COALESCE(EXCLUDED."remoteProfileId", "DestinationMember"."remoteProfileId"),
          segments = EXCLUDED.segments, "syncedHash" = EXCLUDED."syncedHash", "syncedAt" = EXCLUDED."syncedAt", "heldValues" = EXCLUDED."heldValues"`,
-      [
-        destinationId,
-        kept.map((w) => w.customerId),
-        kept.map((w) => w.email),
-        kept.map((w) => w.remoteProfileId),
-        kept.map((w) => w.segments.join(",")),
-        kept.map((w) => w.syncedHash),
-        kept.map((w) => (w.heldValues ? JSON.stringify(w.heldValues) : null)),
-      ],
+      [destinationId, JSON.stringify(rows)],
     );
   }
   if (redacted.length > 0) {

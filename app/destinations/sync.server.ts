@@ -1,4 +1,4 @@
-import { createHash } from "node:crypto";
+import { createHash, hash as hashOnce } from "node:crypto";
 import type pg from "pg";
 import {
   type CustomerSyncState,
@@ -180,15 +180,20 @@ async function openDestination(client: pg.PoolClient, destinationId: string, dep
 
 type ShopView = ProfileShop;
 
-/** The chosen segments the customer is in (whatever their consent). */
-const segmentsOf = (state: CustomerSyncState, chosen: ReadonlySet<string>): string[] =>
-  [...new Set([...(state.segment === null ? [] : [state.segment]), ...state.behaviours])].filter((key) => chosen.has(key)).sort();
+/** The chosen segments the customer is in (whatever their consent), sorted; no Set or spread per customer (a full pass compares millions). */
+const segmentsOf = (state: CustomerSyncState, chosen: ReadonlySet<string>): string[] => {
+  const keys: string[] = [];
+  if (state.segment !== null && chosen.has(state.segment)) keys.push(state.segment);
+  for (const key of state.behaviours) if (chosen.has(key) && !keys.includes(key)) keys.push(key);
+  return keys.length > 1 ? keys.sort() : keys;
+};
 
 const sameSet = (a: readonly string[], b: readonly string[]) => a.length === b.length && a.every((x) => b.includes(x));
 
 /** sha1 of the canonical JSON of what was sent: the profile and the segments. */
 export function syncHash(profile: DestinationProfile, segments: readonly string[]): string {
-  return createHash("sha1").update(JSON.stringify({ profile, segments: [...segments].sort() })).digest("hex");
+  // One-shot: a Hash object per customer cost more than the hashing (the same digest).
+  return hashOnce("sha1", JSON.stringify({ profile, segments: [...segments].sort() }), "hex");
 }
 
 export interface Comparison {
@@ -372,7 +377,7 @@ async function ensureTargets(client: pg.PoolClient, destination: DestinationRow,
   return all;
 }
 
-/** Batches sent at once: the next is read and compared while the previous ones' requests run. */
+/** Batches sent at once: the next is read and compared while the previous ones' requests run (an adapter may ask for more). */
 export const MAX_BATCHES_IN_FLIGHT = 3;
 
 interface Candidates {
@@ -382,14 +387,15 @@ interface Candidates {
 }
 
 interface PreparedBatch extends Candidates {
-  compared: (Comparison & { state: CustomerSyncState })[];
+  /** Each customer's comparison (their state read is not kept: batches in flight hold only what they send). */
+  compared: (Comparison & { customerId: string })[];
 }
 
 /** Reads and compares one batch. */
 async function prepareBatch(ctx: PassContext, candidates: Candidates): Promise<PreparedBatch> {
   const { destination, read } = ctx;
   const states = await read.serial(() => readCustomerSyncStates(read.client, destination.shop, destination.id, destination.consentScope, candidates.customerIds));
-  return { ...candidates, compared: states.map((state) => ({ state, ...ctx.compare(state) })) };
+  return { ...candidates, compared: states.map((state) => ({ customerId: state.customerId, ...ctx.compare(state) })) };
 }
 
 /**
@@ -409,13 +415,13 @@ async function sendBatch(ctx: PassContext, batch: PreparedBatch): Promise<void> 
   // A change the adapter gave no outcome for stays in the outbox (never dropped).
   const unanswered = new Set<string>();
   for (const c of changes) {
-    const outcome = byId.get(c.state.customerId);
-    if (!outcome) unanswered.add(c.state.customerId);
-    else if (!outcome.ok) failures.push({ customerId: c.state.customerId, email: c.change!.profile.email || null, reason: outcome.reason });
-    else if (!c.hold) deletes.push(c.state.customerId);
+    const outcome = byId.get(c.customerId);
+    if (!outcome) unanswered.add(c.customerId);
+    else if (!outcome.ok) failures.push({ customerId: c.customerId, email: c.change!.profile.email || null, reason: outcome.reason });
+    else if (!c.hold) deletes.push(c.customerId);
     else
       writes.push({
-        customerId: c.state.customerId,
+        customerId: c.customerId,
         email: c.change!.profile.email,
         remoteProfileId: outcome.remoteProfileId ?? c.change!.remoteProfileId,
         segments: c.desired,
@@ -438,7 +444,7 @@ async function sendBatch(ctx: PassContext, batch: PreparedBatch): Promise<void> 
 }
 
 /**
- * Sends every batch `next` gives, up to MAX_BATCHES_IN_FLIGHT at once: while a batch's
+ * Sends every batch `next` gives, up to MAX_BATCHES_IN_FLIGHT at once (or the adapter's maxBatchesInFlight): while a batch's
  * requests run (Klaviyo's import jobs, Mailchimp's calls), the next is read and compared, so
  * the pass waits on the tool's limits rather than on each batch in turn. Memory stays
  * bounded by the batches in flight. A customer still being sent in an earlier batch (their
@@ -465,7 +471,7 @@ async function sendAll(ctx: PassContext, next: () => Promise<Candidates | null>)
           inFlight.delete(task);
         });
       inFlight.add(task);
-      while (inFlight.size >= MAX_BATCHES_IN_FLIGHT) await Promise.race(inFlight);
+      while (inFlight.size >= (ctx.adapter.maxBatchesInFlight ?? MAX_BATCHES_IN_FLIGHT)) await Promise.race(inFlight);
     }
   } finally {
     await Promise.all(inFlight);
