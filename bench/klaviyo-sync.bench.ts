@@ -30,6 +30,7 @@
 
 import { type ChildProcess, fork } from "node:child_process";
 import { once } from "node:events";
+import { availableParallelism } from "node:os";
 import { readFile } from "node:fs/promises";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
@@ -38,7 +39,7 @@ import type pg from "pg";
 import { applyMigrations } from "../app/db/migrations.server";
 import { createPgPool } from "../app/db/pg.server";
 import { type DestinationAdapter } from "../app/destinations/adapter";
-import { klaviyoAdapter } from "../app/destinations/klaviyo.server";
+import { KLAVIYO_BATCHES_IN_FLIGHT, klaviyoAdapter } from "../app/destinations/klaviyo.server";
 import { destinationSecretContext, sealSecret } from "../app/destinations/secrets.server";
 import { runDestinationPass } from "../app/destinations/sync.server";
 import { SEGMENT_DEFINITIONS } from "../app/analytics/segments";
@@ -87,6 +88,26 @@ async function seed(pool: pg.Pool, customers: number, segments: readonly string[
   for (const key of segments) await pool.query(`INSERT INTO "DestinationSegment" ("destinationId", "segmentKey") VALUES ($1, $2)`, [id, key]);
   await pool.query(`ANALYZE "Customer"; ANALYZE "CustomerMetrics"`);
   return id;
+}
+
+/** Linux's USER_HZ: /proc/<pid>/stat counts CPU time in these ticks. */
+const CLOCK_TICKS_PER_SECOND = 100;
+
+/**
+ * CPU seconds so far of each PostgreSQL backend connected to this database (read from
+ * /proc: the server runs on this machine), by pid; empty where /proc cannot be read.
+ */
+async function backendCpuSeconds(pool: pg.Pool): Promise<Map<number, number>> {
+  const backends = await pool.query<{ pid: number }>(`SELECT pid FROM pg_stat_activity WHERE datname = current_database()`);
+  const seconds = new Map<number, number>();
+  for (const { pid } of backends.rows) {
+    const stat = await readFile(`/proc/${pid}/stat`, "utf8").catch(() => null);
+    if (stat === null) continue;
+    // Fields after the command's closing parenthesis: utime and stime are the 12th and 13th.
+    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    seconds.set(pid, (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS_PER_SECOND);
+  }
+  return seconds;
 }
 
 /** What the bench reads from the fake once the sync is done. */
@@ -174,7 +195,9 @@ export async function run(argv: readonly string[] = []): Promise<BenchResult[]> 
     await applyMigrations(database.url);
     const destinationId = await seed(pool, customers, segments);
 
-    log("initial sync");
+    const loadAtStart = (await readFile("/proc/loadavg", "utf8").catch(() => "")).split(" ").slice(0, 3).join(" ");
+    log(`initial sync; load average ${loadAtStart}`);
+    const backendsAtStart = await backendCpuSeconds(pool);
     const cpuAtStart = process.cpuUsage();
     const started = process.hrtime.bigint();
     // The adapter's share of the time (HTTP, the fake's jobs, polling) against the engine's (database, comparing).
@@ -201,7 +224,10 @@ export async function run(argv: readonly string[] = []): Promise<BenchResult[]> 
     );
     const elapsedS = Number(process.hrtime.bigint() - started) / 1e9;
     const cpu = process.cpuUsage(cpuAtStart);
+    const backendsAtEnd = await backendCpuSeconds(pool);
+    const postgresCpuS = [...backendsAtEnd].reduce((sum, [pid, seconds]) => sum + seconds - (backendsAtStart.get(pid) ?? 0), 0);
     const loadAverage = (await readFile("/proc/loadavg", "utf8").catch(() => "")).split(" ").slice(0, 3).join(" ");
+    log(`done in ${round(elapsedS, 1)} s; load average ${loadAverage}`);
 
     const summary = await fake.summary();
     const landed = summary.landed;
@@ -225,6 +251,7 @@ export async function run(argv: readonly string[] = []): Promise<BenchResult[]> 
           "in the adapter s": round(Number(inAdapterNs) / 1e9, 1),
           "Tenure CPU s": round((cpu.user + cpu.system) / 1e6, 1),
           "fake Klaviyo CPU s": round(summary.cpuS, 1),
+          "PostgreSQL CPU s": round(postgresCpuS, 1),
           "import jobs": summary.jobs,
           "fewest jobs possible": minJobs,
           "status reads": summary.statusReads,
@@ -234,7 +261,7 @@ export async function run(argv: readonly string[] = []): Promise<BenchResult[]> 
         },
         target: "bounded by the fake's documented limits (elapsed ≤ 2 × the bound with full jobs), every profile in its list",
         pass: result.status === "done" && landed === customers && ratio <= 2,
-        notes: `A full pass reads customers grouped by their first chosen segment, so an engine batch of ${JOB_PROFILES} is one import job; up to 3 batches in flight (the next read and compared while earlier jobs run). The fake runs in a child process (Klaviyo is another machine). Load average at the end: ${loadAverage}.`,
+        notes: `A full pass reads customers grouped by their first chosen segment, so an engine batch of ${JOB_PROFILES} is one import job; up to ${KLAVIYO_BATCHES_IN_FLIGHT} batches in flight (the next read and compared while earlier jobs run). The fake runs in a child process (Klaviyo is another machine). Load average at the start: ${loadAtStart}, at the end: ${loadAverage} (on ${availableParallelism()} cores).`,
       },
     ];
   } finally {
