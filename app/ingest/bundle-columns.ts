@@ -1,4 +1,15 @@
-import { type ConsentState, type CustomerRow, type MarketingConsent, type OptInLevel, type OrderBundle, type OrderParts, type OrderRow, type RefundParts, type RefundRow } from "./mappers";
+import {
+  type ConsentState,
+  type CustomerRow,
+  type MarketingConsent,
+  type OptInLevel,
+  type OrderBundle,
+  type OrderLineRow,
+  type OrderParts,
+  type OrderRow,
+  type RefundParts,
+  type RefundRow,
+} from "./mappers";
 
 // OrderBundles as columns, to hand a batch from one thread to another: ids and amounts in
 // BigInt64Arrays, times in Float64Arrays, flags in Uint8Arrays (all moved, not copied), text
@@ -37,6 +48,11 @@ export interface BundleColumns {
   /** End offset in the refund columns of each bundle's refunds. */
   refundEnds: Uint32Array;
   refund: { id: Bigints; orderId: Bigints; createdAt: Float64Array; amountMinor: Bigints; currency: (string | null)[]; parts: Record<keyof RefundParts, Bigints> };
+  /** Per bundle: whether it carries lines (OrderBundle.lines undefined: 0), and the end offset of its lines in the line columns. */
+  hasLines: Uint8Array;
+  lineEnds: Uint32Array;
+  /** Order lines (cost of goods); a line without its inventory item is null in itemId. */
+  line: { id: Bigints; variantId: Bigints; keptQuantity: Float64Array; keptNetSalesMinor: Bigints; itemId: Bigints; itemUpdatedAt: Float64Array; costMinor: Bigints };
 }
 
 /** One channel's consent per customer; a customer whose source said nothing is null in `state`. */
@@ -103,7 +119,9 @@ export function encodeBundles(bundles: OrderBundle[]): BundleColumns {
   const orders = bundles.map((b) => b.order);
   const customers = bundles.flatMap((b) => (b.customer ? [b.customer] : []));
   const refunds = bundles.flatMap((b) => b.refunds);
+  const lines: OrderLineRow[] = bundles.flatMap((b) => b.lines ?? []);
   let refundCount = 0;
+  let lineCount = 0;
   return {
     count: bundles.length,
     order: {
@@ -152,6 +170,17 @@ export function encodeBundles(bundles: OrderBundle[]): BundleColumns {
       currency: refunds.map((r) => r.currency),
       parts: partColumns(REFUND_PART_KEYS, refunds.map((r) => r.parts)),
     },
+    hasLines: Uint8Array.from(bundles, (b) => (b.lines ? 1 : 0)),
+    lineEnds: Uint32Array.from(bundles, (b) => (lineCount += b.lines?.length ?? 0)),
+    line: {
+      id: bigints(lines.map((l) => l.id)),
+      variantId: bigints(lines.map((l) => l.variantId)),
+      keptQuantity: Float64Array.from(lines, (l) => l.keptQuantity),
+      keptNetSalesMinor: bigints(lines.map((l) => l.keptNetSalesMinor)),
+      itemId: bigints(lines.map((l) => l.inventoryItem?.id ?? null)),
+      itemUpdatedAt: times(lines.map((l) => l.inventoryItem?.updatedAt ?? null)),
+      costMinor: bigints(lines.map((l) => l.inventoryItem?.costMinor ?? null)),
+    },
   };
 }
 
@@ -160,6 +189,8 @@ export function decodeBundles(columns: BundleColumns): OrderBundle[] {
   const bundles: OrderBundle[] = [];
   let customerAt = 0;
   let refundAt = 0;
+  let lineAt = 0;
+  const l = columns.line;
   for (let i = 0; i < columns.count; i += 1) {
     const order: OrderRow = {
       id: bigintAt(o.id, i)!,
@@ -211,7 +242,19 @@ export function decodeBundles(columns: BundleColumns): OrderBundle[] {
         parts: partsAt(REFUND_PART_KEYS, r.parts, refundAt),
       });
     }
-    bundles.push({ order, customer, refunds });
+    const lines: OrderLineRow[] = [];
+    for (; lineAt < columns.lineEnds[i]; lineAt += 1) {
+      const itemId = bigintAt(l.itemId, lineAt);
+      const line: OrderLineRow = {
+        id: bigintAt(l.id, lineAt)!,
+        variantId: bigintAt(l.variantId, lineAt),
+        keptQuantity: l.keptQuantity[lineAt],
+        keptNetSalesMinor: bigintAt(l.keptNetSalesMinor, lineAt)!,
+      };
+      if (itemId !== null) line.inventoryItem = { id: itemId, updatedAt: timeAt(l.itemUpdatedAt, lineAt)!, costMinor: bigintAt(l.costMinor, lineAt) };
+      lines.push(line);
+    }
+    bundles.push(columns.hasLines[i] ? { order, customer, refunds, lines } : { order, customer, refunds });
   }
   return bundles;
 }

@@ -6,12 +6,14 @@ import {
   type MarketingConsent,
   OPT_IN_LEVELS,
   type OrderBundle,
+  type OrderLineRow,
   type OrderParts,
   type OrderRow,
   type RefundRow,
   PayloadValidationError,
   parsePayload,
   plausibleUpdatedAt,
+  scaled,
   withoutIncludedTax,
 } from "./mappers";
 import { CurrencyCode } from "./payloads";
@@ -80,6 +82,17 @@ export const GraphqlLineItem = z.object({
   discountAllocations: z.array(z.object({ allocatedAmountSet: MoneyBag })).nullish(),
   /** The tax charged on the line; inside its price when the order's taxesIncluded. */
   taxLines: z.array(z.object({ priceSet: MoneyBag })).nullish(),
+  // Cost of goods (issue 17): units ordered and not refunded, and the variant's inventory item with its unit cost.
+  quantity: z.number().int().nonnegative().nullish(),
+  refundableQuantity: z.number().int().nonnegative().nullish(),
+  variant: z
+    .object({
+      id: Gid("ProductVariant"),
+      inventoryItem: z
+        .object({ id: Gid("InventoryItem"), updatedAt: Time, unitCost: z.object({ amount: z.string(), currencyCode: CurrencyCode }).nullish() })
+        .nullish(),
+    })
+    .nullish(),
 });
 export type GraphqlLineItem = z.infer<typeof GraphqlLineItem>;
 
@@ -141,7 +154,8 @@ export const ORDER_FIELDS = `
 /** The LineItem fields both queries select (the bulk query's JSONL children, the reconciliation's nested nodes). */
 export const LINE_ITEM_FIELDS = `id title product { id } originalTotalSet { shopMoney { amount currencyCode } }
   discountAllocations { allocatedAmountSet { shopMoney { amount currencyCode } } }
-  taxLines { priceSet { shopMoney { amount currencyCode } } }`;
+  taxLines { priceSet { shopMoney { amount currencyCode } } }
+  quantity refundableQuantity variant { id inventoryItem { id updatedAt unitCost { amount currencyCode } } }`;
 
 const TOPIC = "graphql order";
 
@@ -224,6 +238,41 @@ function graphqlOrderParts(order: GraphqlOrder, lineItems: GraphqlLineItem[], cu
 }
 
 /**
+ * The order's lines for their cost of goods, as the webhook mapper gives them (units not
+ * refunded and their share of the line's net sales), with the variant's inventory item and
+ * unit cost (read_inventory) when the query carried them. A line without an id's quantity
+ * or total, or in another currency, is left out; a cost in another currency is unknown.
+ */
+function graphqlOrderLines(order: GraphqlOrder, lineItems: GraphqlLineItem[], currency: string): OrderLineRow[] {
+  const lines: OrderLineRow[] = [];
+  for (const line of lineItems) {
+    if (line.quantity == null || !line.originalTotalSet) continue;
+    const gross = money(line.originalTotalSet);
+    const discounts = (line.discountAllocations ?? []).map((allocation) => money(allocation.allocatedAmountSet));
+    if (gross.currency !== currency || discounts.some((d) => d.currency !== currency)) continue;
+    let net = gross.minor - discounts.reduce((sum, d) => sum + d.minor, 0n);
+    if (order.taxesIncluded) {
+      const tax = (line.taxLines ?? []).reduce((sum, t) => sum + money(t.priceSet).minor, 0n);
+      if (net > 0n && tax >= 0n && tax <= net) net -= tax;
+    }
+    const kept = Math.min(line.quantity, line.refundableQuantity ?? line.quantity);
+    const row: OrderLineRow = {
+      id: idOf(line.id),
+      variantId: line.variant ? idOf(line.variant.id) : null,
+      keptQuantity: kept,
+      keptNetSalesMinor: line.quantity > 0 ? scaled(net, BigInt(kept), BigInt(line.quantity)) : 0n,
+    };
+    const item = line.variant?.inventoryItem;
+    if (item) {
+      const cost = item.unitCost && item.unitCost.currencyCode === currency ? BigInt(toMinorUnits(item.unitCost.amount, currency)) : null;
+      row.inventoryItem = { id: idOf(item.id), updatedAt: plausibleUpdatedAt(item.updatedAt, "lineItem.variant.inventoryItem.updatedAt"), costMinor: cost };
+    }
+    lines.push(row);
+  }
+  return lines;
+}
+
+/**
  * A GraphQL order (bulk JSONL parent line, or a node of the `orders` connection) and its
  * line items (the JSONL children joined by `__parentId`, or the nested connection) ->
  * the OrderBundle the webhook mapper would produce. Throws PayloadValidationError.
@@ -265,7 +314,7 @@ export function mapGraphqlOrder(raw: unknown, rawLineItems: unknown[]): OrderBun
       // The refund's total only: its parts are already in the order's current subtotal.
       return { id: idOf(refund.id), orderId, createdAt: refund.createdAt, amountMinor: amount.minor, currency: amount.currency, parts: null };
     });
-    return { order: row, customer, refunds };
+    return { order: row, customer, refunds, lines: graphqlOrderLines(order, lineItems, total.currency) };
   } catch (error) {
     if (error instanceof PayloadValidationError) throw error;
     if (error instanceof Error) throw new PayloadValidationError(TOPIC, [error.message]);

@@ -443,7 +443,7 @@ export interface TaxIncludedLine {
 }
 
 /** amount x numerator / denominator (denominator > 0), rounded half away from zero as PostgreSQL's round(numeric) does. */
-function scaled(amount: bigint, numerator: bigint, denominator: bigint): bigint {
+export function scaled(amount: bigint, numerator: bigint, denominator: bigint): bigint {
   const product = amount * numerator;
   const magnitude = (2n * (product < 0n ? -product : product) + denominator) / (2n * denominator);
   return product < 0n ? -magnitude : magnitude;

@@ -71,8 +71,20 @@ export interface GraphqlOrderWithLines {
   lineItems: Json[];
 }
 
-/** A webhook order payload -> the GraphQL `Order` object and its line item nodes. */
+/** A variant's inventory item as the bulk query reads it (cost of goods, issue 17): its id, updatedAt and unit cost (null: none). */
+export interface GraphqlInventoryItem {
+  id: number | string;
+  updatedAt: string;
+  unitCost: string | null;
+}
+
+/** A webhook order payload -> the GraphQL `Order` object and its line item nodes (variants without their inventory item). */
 export function graphqlOrderFromWebhook(payload: Json): GraphqlOrderWithLines {
+  return graphqlOrderWithInventoryItems(payload, {});
+}
+
+/** graphqlOrderFromWebhook whose variants carry these inventory items (by variant id), as the bulk query reads them. */
+export function graphqlOrderWithInventoryItems(payload: Json, inventoryItems: Record<string, GraphqlInventoryItem>): GraphqlOrderWithLines {
   const money = (payload.current_total_price_set as { shop_money: { amount: string; currency_code: string } }).shop_money;
   const customer = payload.customer as Json | null;
   const refunds = ((payload.refunds as Json[] | undefined) ?? []).map((refund) => {
@@ -123,8 +135,25 @@ export function graphqlOrderFromWebhook(payload: Json): GraphqlOrderWithLines {
       : null,
     refunds,
   };
+  const refunded = new Map<string, number>();
+  for (const refund of (payload.refunds as Json[] | undefined) ?? []) {
+    for (const item of (refund.refund_line_items as Json[] | undefined) ?? []) {
+      if (item.line_item_id == null) continue;
+      refunded.set(String(item.line_item_id), (refunded.get(String(item.line_item_id)) ?? 0) + Number(item.quantity ?? 0));
+    }
+  }
+  const currency = money.currency_code;
   const lineItems = ((payload.line_items as Json[] | undefined) ?? []).map((line) => ({
     id: gid("LineItem", line.id),
+    quantity: line.quantity ?? null,
+    refundableQuantity: line.quantity == null ? null : Math.max(0, Number(line.quantity) - (refunded.get(String(line.id)) ?? 0)),
+    variant:
+      line.variant_id != null
+        ? {
+            id: gid("ProductVariant", line.variant_id),
+            inventoryItem: inventoryItemOf(inventoryItems[String(line.variant_id)], currency),
+          }
+        : null,
     title: line.title ?? null,
     product: line.product_id != null ? { id: gid("Product", line.product_id) } : null,
     originalTotalSet: lineOriginalTotal(line),
@@ -132,6 +161,11 @@ export function graphqlOrderFromWebhook(payload: Json): GraphqlOrderWithLines {
     taxLines: ((line.tax_lines as Json[] | undefined) ?? []).map((tax) => ({ priceSet: moneyBag(tax.price_set) })),
   }));
   return { order, lineItems };
+}
+
+function inventoryItemOf(item: GraphqlInventoryItem | undefined, currency: string): Json | null {
+  if (!item) return null;
+  return { id: gid("InventoryItem", item.id), updatedAt: item.updatedAt, unitCost: item.unitCost === null ? null : { amount: item.unitCost, currencyCode: currency } };
 }
 
 /** The bulk operation's JSONL lines for these orders: each order, then its line items with `__parentId`. */
