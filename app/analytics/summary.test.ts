@@ -2,7 +2,7 @@ import fc from "fast-check";
 import { dayIndex } from "./dates";
 // The CDNOW fixture readers are the CLV tests' (csv-parse, not the app's parsers).
 import { cdnowCustomers, cdnowSpendCustomers, cdnowTransactions } from "./clv/fixtures.testing";
-import { CustomerIndex, TransactionTable, groupByCustomer, summarize, type CustomerSummary, type Transaction } from "./summary";
+import { CustomerIndex, TransactionTable, customerIndicesById, groupByCustomer, summarize, type CustomerSummary, type Transaction } from "./summary";
 
 /** The fixtures print 2 decimals: our value must lie in the printed value's rounding interval (+1e-6). */
 function expectRoundsTo(actual: number, printed: number, what: string): void {
@@ -186,5 +186,48 @@ describe("CustomerIndex", () => {
     for (let i = 0; i < 50_000; i++) index.intern(`C${i}`);
     for (let i = 0; i < 50_000; i += 997) expect(index.intern(`C${i}`)).toBe(i);
     expect(index.size).toBe(50_000);
+  });
+});
+
+describe("grouping and ordering customers", () => {
+  it("orders customers as a string sort of their ids would, whatever the ids", () => {
+    const id = fc.oneof(
+      fc.string({ maxLength: 16 }),
+      fc.string({ unit: "binary", maxLength: 4 }),
+      fc.integer({ min: 0, max: 3000 }).map((n) => `C${String(n).padStart(7, "0")}`),
+      fc.integer({ min: 0, max: 1e9 }).map((n) => `customer-${n}`),
+      fc.constantFrom("", "a", "a\u0000", "a\u00fe", "a\u00ff", "abcdefghijkl", "abcdefghijklm", "abcdefghijkl\u0001", "customer-long-prefix-1", "customer-long-prefix-2"),
+    );
+    fc.assert(
+      fc.property(fc.uniqueArray(id, { maxLength: 60 }), (ids) => {
+        const table = new TransactionTable();
+        ids.forEach((customer, day) => table.add(customer, day, 1));
+        const expected = [...ids].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+        expect(Array.from(customerIndicesById(table), (i) => table.customerIds[i])).toEqual(expected);
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it("lists each customer's rows by day, ties in file order, whether or not the file is in day order", () => {
+    const rows = fc.array(fc.tuple(fc.integer({ min: 0, max: 4 }), fc.integer({ min: 0, max: 30 })), { maxLength: 80 });
+    fc.assert(
+      fc.property(rows, fc.boolean(), fc.integer({ min: 0, max: 30 }), (list, sortByDay, lastDay) => {
+        const ordered = sortByDay ? [...list].sort((a, b) => a[1] - b[1]) : list;
+        const table = new TransactionTable();
+        ordered.forEach(([customer, day], i) => table.add(`c${customer}`, day, i));
+        const { order, start } = groupByCustomer(table, lastDay);
+        for (let c = 0; c < table.customerCount; c++) {
+          const got = Array.from(order.subarray(start[c], start[c + 1]));
+          const expected = ordered
+            .map(([customer, day], row) => ({ customer: `c${customer}`, day, row }))
+            .filter((r) => r.customer === table.customerIds[c] && r.day <= lastDay)
+            .sort((a, b) => a.day - b.day || a.row - b.row)
+            .map((r) => r.row);
+          expect(got).toEqual(expected);
+        }
+      }),
+      { numRuns: 300 },
+    );
   });
 });

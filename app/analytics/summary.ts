@@ -306,7 +306,10 @@ export function groupByCustomer(table: TransactionTable, lastDay = Number.POSITI
   }
 
   const byDay = new Int32Array(kept);
-  if (kept > 0 && maxDay - minDay < MAX_COUNTING_RANGE) {
+  if (kept === rows && inDayOrder(days, rows)) {
+    // Already in day order (exports usually are): the stable sort would give the rows as they are.
+    for (let row = 0; row < rows; row++) byDay[row] = row;
+  } else if (kept > 0 && maxDay - minDay < MAX_COUNTING_RANGE) {
     const dayStart = new Int32Array(maxDay - minDay + 2);
     for (let row = 0; row < rows; row++) {
       const day = days[row];
@@ -340,9 +343,49 @@ export function groupByCustomer(table: TransactionTable, lastDay = Number.POSITI
 /** Customer indices ordered by customer id (code-unit order, like Array.prototype.sort). */
 export function customerIndicesById(table: TransactionTable): Int32Array {
   const ids = table.customerIds;
-  const indices = Array.from({ length: ids.length }, (_, i) => i);
-  indices.sort((a, b) => (ids[a] < ids[b] ? -1 : ids[a] > ids[b] ? 1 : 0));
-  return Int32Array.from(indices);
+  const indices = new Int32Array(ids.length);
+  for (let i = 0; i < indices.length; i++) indices[i] = i;
+  const byString = (a: number, b: number) => (ids[a] < ids[b] ? -1 : ids[a] > ids[b] ? 1 : 0);
+  const keys = prefixKeys(ids);
+  if (keys === null) return indices.sort(byString);
+  // Most comparisons are settled by numbers, without reaching into a million strings.
+  const [first, second] = keys;
+  return indices.sort((a, b) => first[a] - first[b] || second[a] - second[b] || byString(a, b));
+}
+
+/** Characters packed into each prefix key: 6 of 8 bits fit a double's 53-bit integers. */
+const PREFIX_CHARS = 6;
+
+/**
+ * Two numbers per id, its characters 1-6 and 7-12 packed 8 bits each (a missing character
+ * counts below any other, 0 is reserved for it), so that comparing keys orders ids as
+ * comparing strings does, up to ties; null when an id has a character above U+00FE.
+ */
+function prefixKeys(ids: readonly string[]): [Float64Array, Float64Array] | null {
+  const first = new Float64Array(ids.length);
+  const second = new Float64Array(ids.length);
+  for (let i = 0; i < ids.length; i++) {
+    const id = ids[i];
+    let a = 0;
+    let b = 0;
+    for (let k = 0; k < 2 * PREFIX_CHARS; k++) {
+      let code = 0;
+      if (k < id.length) {
+        code = id.charCodeAt(k) + 1;
+        if (code > 0xff) return null;
+      }
+      if (k < PREFIX_CHARS) a = a * 256 + code;
+      else b = b * 256 + code;
+    }
+    first[i] = a;
+    second[i] = b;
+  }
+  return [first, second];
+}
+
+function inDayOrder(days: Int32Array, rows: number): boolean {
+  for (let row = 1; row < rows; row++) if (days[row] < days[row - 1]) return false;
+  return true;
 }
 
 /**
