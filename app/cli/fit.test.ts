@@ -78,10 +78,10 @@ describe("tenure fit input handling", () => {
     const err = io.err();
     expect(err).toContain("line 32: T 30 is smaller than recency 40; skipped");
     expect(err).toContain("line 33: frequency 1.5 is not a whole number >= 0; skipped");
-    expect(err).toContain("line 34: frequency, recency and T must be numbers; skipped");
+    expect(err).toContain("line 34: column 1 (frequency) is missing or not a number; skipped");
     expect(err).toContain("line 35: recency 2 must be 0 when frequency is 0; skipped");
-    expect(err).toContain("line 36: 2 fields, expected at least 4; skipped");
-    expect(err).toContain("line 37: monetary value -4 is negative; skipped");
+    expect(err).toContain("line 36: 2 fields, expected at least 4: no column 3; skipped");
+    expect(err).toContain("line 37: column 4 (monetary value) -4 is negative; skipped");
     expect(err).toContain("skipped 6 bad rows");
   });
 

@@ -13,7 +13,7 @@ import { type FitResult } from "~/analytics/clv/estimation";
 import { fitGammaGamma, type SpendRow } from "~/analytics/clv/gamma-gamma";
 import { fitParetoNbd } from "~/analytics/clv/pareto-nbd";
 import { RowCompressor, rowProblem, TripleCounter } from "~/analytics/clv/rows";
-import { CliError, type CliIo, count, USAGE_EXIT_CODE } from "./io";
+import { CliError, type CliIo, counted, USAGE_EXIT_CODE } from "./io";
 
 export const FIT_USAGE = `Usage: tenure fit <summary.csv> [--strict]
 
@@ -197,7 +197,7 @@ class SummaryLineReader {
     }
     if (field < this.needed) {
       if (isBlank(buffer, start, end)) return;
-      return this.bad(`${field} fields, expected at least ${this.needed}`);
+      return this.bad(`${field} fields, expected at least ${this.needed}: no column ${field + 1}`);
     }
     this.accept();
   }
@@ -219,7 +219,7 @@ class SummaryLineReader {
     } catch (error) {
       return this.bad(`not a CSV line (${error instanceof Error ? error.message.split("\n")[0] : String(error)})`);
     }
-    if (fields.length < this.needed) return this.bad(`${fields.length} fields, expected at least ${this.needed}`);
+    if (fields.length < this.needed) return this.bad(`${fields.length} fields, expected at least ${this.needed}: no column ${fields.length + 1}`);
     const read = (index: number) => {
       if (index < 0) return Number.NaN;
       const buffer = Buffer.from(fields[index].trim(), "latin1");
@@ -234,11 +234,18 @@ class SummaryLineReader {
 
   private accept(): void {
     const { x, tx, T, m } = this;
-    if (Number.isNaN(x) || Number.isNaN(tx) || Number.isNaN(T)) return this.bad("frequency, recency and T must be numbers");
+    if (Number.isNaN(x) || Number.isNaN(tx) || Number.isNaN(T)) {
+      const cols = this.columns as Columns;
+      const [column, name] = Number.isNaN(x) ? [cols.frequency, "frequency"] : Number.isNaN(tx) ? [cols.recency, "recency"] : [cols.T, "T"];
+      return this.bad(`column ${column + 1} (${name}) is missing or not a number`);
+    }
     const problem = rowProblem(x, tx, T);
     if (problem) return this.bad(problem);
     const hasSpend = (this.columns as Columns).monetary >= 0;
-    if (hasSpend && (!Number.isFinite(m) || m < 0)) return this.bad(`monetary value ${Number.isNaN(m) ? "is missing or not a number" : `${m} is negative`}`);
+    if (hasSpend && (!Number.isFinite(m) || m < 0)) {
+      const column = `column ${(this.columns as Columns).monetary + 1} (monetary value)`;
+      return this.bad(Number.isNaN(m) ? `${column} is missing or not a number` : `${column} ${m} is negative`);
+    }
     this.compressor.addChecked(x, tx, T);
     this.report.rows++;
     if (hasSpend && x > 0) {
@@ -329,10 +336,10 @@ export async function runFit(argv: string[], io: CliIo): Promise<number> {
   const path = parsed.positionals[0];
   try {
     const { compressor, spend, report } = await readSummaryCsv(path, io, parsed.values.strict ?? false);
-    if (report.skipped > 0) io.stderr.write(`tenure fit: skipped ${count(report.skipped)} bad row${report.skipped === 1 ? "" : "s"}\n`);
+    if (report.skipped > 0) io.stderr.write(`tenure fit: skipped ${counted(report.skipped, "bad row")}\n`);
     if (report.rows === 0) throw new CliError(`${path} has no usable rows`);
     const rows = compressor.prepared();
-    io.stderr.write(`tenure fit: ${count(report.rows)} customers, ${count(rows.count)} distinct (x, t_x, T) rows\n`);
+    io.stderr.write(`tenure fit: ${counted(report.rows, "customer")}, ${counted(rows.count, "distinct (x, t_x, T) row")}\n`);
     const options = { standardErrors: false };
     const bgnbd = modelJson(fitBgNbd(rows, options));
     const modifiedBgnbd = modelJson(fitModifiedBgNbd(rows, options));
@@ -340,7 +347,7 @@ export async function runFit(argv: string[], io: CliIo): Promise<number> {
     let gammaGamma: ModelJson | null | undefined;
     if (report.hasSpend) {
       if (report.spendExcluded > 0) {
-        io.stderr.write(`tenure fit: ${count(report.spendExcluded)} rows with frequency > 0 and no positive monetary value left out of Gamma-Gamma\n`);
+        io.stderr.write(`tenure fit: ${counted(report.spendExcluded, "row")} with frequency > 0 and no positive monetary value left out of Gamma-Gamma\n`);
       }
       const spendRows: SpendRow[] = [];
       spend.forEach((x, m, _zero, weight) => spendRows.push({ x, m, weight }));
