@@ -1,5 +1,6 @@
 import { toMinorUnits } from "~/analytics/money";
 import { type MarketingConsent, compareConsent, mapCustomerPayload, mapOrderPayload, mapRefundPayload, refundAmountMinor } from "~/ingest/mappers";
+import { mapCheckoutPayload } from "~/ingest/checkouts";
 import { RefundPayload } from "~/ingest/payloads";
 import { expectedConsent, planDeliveries, type DeliveryPlan } from "./deliveries";
 import { formatAmount, formatShopTime } from "./payload-basics";
@@ -76,10 +77,11 @@ describe("planDeliveries", () => {
 
   it("has every topic, and each body reads with the ingest mappers", () => {
     const topics = new Set(bodies.map((b) => b.topic));
-    expect(topics).toEqual(new Set(["customers/create", "orders/create", "orders/updated", "orders/cancelled", "refunds/create"]));
+    expect(topics).toEqual(new Set(["customers/create", "orders/create", "orders/updated", "orders/cancelled", "refunds/create", "checkouts/create", "checkouts/update"]));
     for (const { topic, body } of bodies) {
       if (topic === "customers/create") mapCustomerPayload(body, topic);
       else if (topic === "refunds/create") mapRefundPayload(body, topic);
+      else if (topic.startsWith("checkouts/")) mapCheckoutPayload(body, topic);
       else {
         // The demo carries each order's parts (issue 13): what its refunds returned is what
         // its current subtotal lacks, so net sales = gross - discounts - returns holds.

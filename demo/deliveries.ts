@@ -4,6 +4,7 @@ import { Random } from "~/analytics/random";
 import { type DemoOrder, type DemoRefund, type DemoStore } from "./store-model";
 import { customerUpdatedAt, orderStateAt } from "./order-state";
 import { consentAsOf } from "./consent";
+import { checkoutUpdateTimes, checkoutsOf, renderCheckout } from "./checkouts";
 
 // The demo store as the webhook deliveries Shopify would send, in the order it might send
 // them: every event in time order, then a few deliveries resent later with the same
@@ -12,7 +13,7 @@ import { consentAsOf } from "./consent";
 // webhook ids come from the store's seed, so re-running the demo resends the same
 // deliveries and the intake recognises every one of them.
 
-export type DemoTopic = "customers/create" | "orders/create" | "orders/updated" | "orders/cancelled" | "refunds/create";
+export type DemoTopic = "customers/create" | "orders/create" | "orders/updated" | "orders/cancelled" | "refunds/create" | "checkouts/create" | "checkouts/update";
 
 export interface DemoDelivery {
   topic: DemoTopic;
@@ -58,6 +59,9 @@ export interface ExpectedIngest {
   countedTotalSalesMinor: number;
   /** Customers by their stored marketing consent (issue 14). */
   consent: ConsentSplit;
+  /** Checkouts (issue 17), and those left without an order since: the cart abandoners' carts. */
+  checkouts: number;
+  abandonedCheckouts: number;
 }
 
 /** Customers by email consent state, and those subscribed to SMS. */
@@ -120,6 +124,11 @@ function eventsOf(store: DemoStore): Event[] {
       push({ topic: "orders/updated", at, orderId: order.id, render: orderAt(at) });
     }
   }
+  // Checkouts (cart abandoners, issue 17): started, changed, completed by their order or left.
+  for (const checkout of checkoutsOf(store)) {
+    push({ topic: "checkouts/create", at: checkout.createdAt, orderId: null, render: () => renderCheckout(checkout, checkout.createdAt, context) });
+    for (const at of checkoutUpdateTimes(checkout)) push({ topic: "checkouts/update", at, orderId: null, render: () => renderCheckout(checkout, at, context) });
+  }
   return events.sort((a, b) => a.at - b.at || a.sequence - b.sequence);
 }
 
@@ -148,6 +157,8 @@ export function expectedIngest(store: DemoStore, deliveries: number): ExpectedIn
     countedNetSalesMinor: withCustomer.reduce((sum, order) => sum + orderStateAt(order, store.endAt).current.subtotalMinor, 0),
     countedTotalSalesMinor: withCustomer.reduce((sum, order) => sum + orderStateAt(order, store.endAt).current.totalMinor, 0),
     consent: expectedConsent(store),
+    checkouts: checkoutsOf(store).length,
+    abandonedCheckouts: checkoutsOf(store).filter((checkout) => checkout.abandoned).length,
   };
 }
 

@@ -1,4 +1,5 @@
 import { type PrismaClient } from "@prisma/client";
+import { ABANDONED_CHECKOUT_SQL } from "../app/data/checkouts.server";
 import { countedOrdersParams, countedOrdersSql } from "../app/data/counted-orders.server";
 import { loadMetricsSettings } from "../app/data/settings.server";
 import { type Queryable } from "../app/db/pg.server";
@@ -29,6 +30,9 @@ export interface IngestSnapshot {
   ordersWithPartsOff: number;
   /** Customers by stored marketing consent (Customer.emailConsentState, smsConsentState). */
   consent: ConsentSplit;
+  /** Checkout rows, and those abandoned (ABANDONED_CHECKOUT_SQL: not completed, no order from it, no order since). */
+  checkouts: number;
+  abandonedCheckouts: number;
 }
 
 /** Prisma as the pg Queryable the app's data functions take (the demo holds a Prisma client only). */
@@ -88,7 +92,13 @@ export async function readIngest(db: PrismaClient, shop: string): Promise<Ingest
            count(*) FILTER (WHERE "smsConsentState" = 'SUBSCRIBED') AS sms
     FROM "Customer" WHERE shop = ${shop}`;
   const refunds = await db.refund.count({ where: { shop } });
+  const [checkouts] = await db.$queryRawUnsafe<{ total: bigint; abandoned: bigint }[]>(
+    `SELECT count(*) AS total, count(*) FILTER (WHERE ${ABANDONED_CHECKOUT_SQL}) AS abandoned FROM "Checkout" AS c WHERE c.shop = $1`,
+    shop,
+  );
   return {
+    checkouts: int(checkouts.total),
+    abandonedCheckouts: int(checkouts.abandoned),
     stored: int(deliveries.stored),
     pending: int(deliveries.pending),
     processed: int(deliveries.processed),
@@ -201,6 +211,8 @@ export function checkAgainstExpected(snapshot: IngestSnapshot, expected: Expecte
     check("customers unsubscribed from email", expected.consent.emailUnsubscribed, snapshot.consent.emailUnsubscribed),
     check("customers never asked for email consent", expected.consent.emailNotSubscribed, snapshot.consent.emailNotSubscribed),
     check("customers subscribed to SMS", expected.consent.smsSubscribed, snapshot.consent.smsSubscribed),
+    check("checkouts", expected.checkouts, snapshot.checkouts),
+    check("checkouts abandoned (not completed, no order since)", expected.abandonedCheckouts, snapshot.abandonedCheckouts),
   ];
 }
 
