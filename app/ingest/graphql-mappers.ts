@@ -154,8 +154,15 @@ export const ORDER_FIELDS = `
 /** The LineItem fields both queries select (the bulk query's JSONL children, the reconciliation's nested nodes). */
 export const LINE_ITEM_FIELDS = `id title product { id } originalTotalSet { shopMoney { amount currencyCode } }
   discountAllocations { allocatedAmountSet { shopMoney { amount currencyCode } } }
-  taxLines { priceSet { shopMoney { amount currencyCode } } }
-  quantity refundableQuantity variant { id inventoryItem { id updatedAt unitCost { amount currencyCode } } }`;
+  taxLines { priceSet { shopMoney { amount currencyCode } } }`;
+
+/**
+ * The LineItem fields cost of goods needs (issue 17): units, and the variant's inventory item
+ * with its unit cost. Asked by the bulk import only when the shop granted read_products and
+ * read_inventory (a field outside the granted scopes fails the whole query); without them the
+ * order's lines are not known and the stored ones stay.
+ */
+export const LINE_ITEM_COST_FIELDS = `quantity refundableQuantity variant { id inventoryItem { id updatedAt unitCost { amount currencyCode } } }`;
 
 const TOPIC = "graphql order";
 
@@ -243,7 +250,9 @@ function graphqlOrderParts(order: GraphqlOrder, lineItems: GraphqlLineItem[], cu
  * unit cost (read_inventory) when the query carried them. A line without an id's quantity
  * or total, or in another currency, is left out; a cost in another currency is unknown.
  */
-function graphqlOrderLines(order: GraphqlOrder, lineItems: GraphqlLineItem[], currency: string): OrderLineRow[] {
+function graphqlOrderLines(order: GraphqlOrder, lineItems: GraphqlLineItem[], currency: string): OrderLineRow[] | undefined {
+  // A query without LINE_ITEM_COST_FIELDS says nothing of lines (a line without a variant has `variant: null`).
+  if (lineItems.some((line) => line.variant === undefined)) return undefined;
   const lines: OrderLineRow[] = [];
   for (const line of lineItems) {
     if (line.quantity == null || !line.originalTotalSet) continue;

@@ -1,6 +1,6 @@
 import { type BackfillRun, type PrismaClient } from "@prisma/client";
 import type pg from "pg";
-import { LINE_ITEM_FIELDS, ORDER_FIELDS } from "~/ingest/graphql-mappers";
+import { LINE_ITEM_COST_FIELDS, LINE_ITEM_FIELDS, ORDER_FIELDS } from "~/ingest/graphql-mappers";
 import { type OrderBundle } from "~/ingest/mappers";
 import { ACTIVE_BACKFILL_STATUSES as ACTIVE } from "~/data/backfill-runs.server";
 import { type RawTx, checkOut, clientTransaction, pgPool, pgTransaction } from "~/db/pg.server";
@@ -36,16 +36,18 @@ export const NO_READ_ALL_ORDERS_NOTICE =
   "Only orders from the last 60 days were imported: the app was not granted read_all_orders. " +
   "Grant it and run the import again to include older orders.";
 
-export const BULK_ORDERS_QUERY = `{
+/** The bulk import's query; with `costs` (read_products and read_inventory granted), each line's variant and unit cost too (issue 17). */
+export const bulkOrdersQuery = (costs: boolean) => `{
   orders {
     edges {
       node {
         ${ORDER_FIELDS}
-        lineItems { edges { node { ${LINE_ITEM_FIELDS} } } }
+        lineItems { edges { node { ${LINE_ITEM_FIELDS}${costs ? ` ${LINE_ITEM_COST_FIELDS}` : ""} } } }
       }
     }
   }
 }`;
+export const BULK_ORDERS_QUERY = bulkOrdersQuery(true);
 
 const RUN_BULK_QUERY = `#graphql
   mutation TenureBackfillStart($query: String!) {
@@ -120,7 +122,7 @@ export async function startBackfill(deps: BackfillDeps, shop: string, options: {
     const count = await admin.request<{ ordersCount: { count: number } | null }>(shop, ORDERS_COUNT_QUERY);
     const started = await admin.request<{
       bulkOperationRunQuery: { bulkOperation: { id: string; status: string } | null; userErrors: { message: string; code?: string | null }[] };
-    }>(shop, RUN_BULK_QUERY, { query: BULK_ORDERS_QUERY });
+    }>(shop, RUN_BULK_QUERY, { query: bulkOrdersQuery(scopes.includes("read_products") && scopes.includes("read_inventory")) });
     const { bulkOperation, userErrors } = started.bulkOperationRunQuery;
     if (!bulkOperation || userErrors.length > 0) {
       const error = `bulkOperationRunQuery refused: ${userErrors.map((e) => `${e.code ?? "ERROR"}: ${e.message}`).join("; ") || "no operation returned"}`;

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type BackfillDeps, BULK_ORDERS_QUERY, advanceBackfill, startBackfill } from "~/integrations/bulk-orders.server";
+import { type BackfillDeps, BULK_ORDERS_QUERY, advanceBackfill, bulkOrdersQuery, startBackfill } from "~/integrations/bulk-orders.server";
 import { AdminGraphql } from "~/integrations/shopify-admin.server";
 import { processDelivery } from "~/ingest/deliveries.server";
 import { insertDelivery, testDb, uniqueShop } from "../support/db";
@@ -17,6 +17,8 @@ import { fixture, type Json } from "../support/webhook-fixtures";
 const db = () => testDb();
 let fake: FakeShopify;
 const SOCK_VARIANT = "44123456789012";
+/** The scopes of a shop that granted product costs (shopify.app.toml). */
+const COST_SCOPES = "read_orders,read_all_orders,read_customers,write_customers,read_products,read_inventory";
 
 beforeAll(async () => {
   fake = await new FakeShopify().start();
@@ -36,13 +38,32 @@ describe("the bulk import and product costs", () => {
     expect(BULK_ORDERS_QUERY).toMatch(/lineItems \{ edges \{ node \{[^]*quantity refundableQuantity variant \{ id inventoryItem \{ id updatedAt unitCost \{ amount currencyCode \} \} \}/);
     // Bulk queries allow connections nested two levels deep: orders > lineItems stays the only nesting.
     expect(BULK_ORDERS_QUERY.match(/edges/g)).toHaveLength(2);
+    // Without read_products and read_inventory those fields would fail the whole query: not asked.
+    expect(bulkOrdersQuery(false)).not.toMatch(/variant|unitCost/);
+  });
+
+  it("imports a shop that has not granted the cost scopes yet without costs, keeping the lines stored from webhooks", async () => {
+    const shop = uniqueShop("bulk-costs-scopes");
+    const [payload] = orders([12_201], ["2025-03-05T10:00:00Z"]);
+    await processDelivery(db(), await insertDelivery(db(), { shop, topic: "products/update", payload: fixture("products-update") }));
+    await processDelivery(db(), await insertDelivery(db(), { shop, topic: "inventory_items/update", payload: fixture("inventory-items-update") }));
+    await processDelivery(db(), await insertDelivery(db(), { shop, topic: "orders/create", payload }));
+    fake.orders = [graphqlOrderWithInventoryItems({ ...payload, updated_at: "2025-03-06T10:00:00Z" }, {})];
+    await fake.installSession(db(), shop);
+    const operationsBefore = fake.operations.length;
+    const d = deps(false);
+    const run = await startBackfill(d, shop);
+    expect(fake.operations[operationsBefore].query).not.toMatch(/variant/);
+    await advanceBackfill(d, run.id);
+    expect(await advanceBackfill(d, run.id)).toEqual({ state: "completed", ordersProcessed: 1 });
+    expect(await db().order.findFirstOrThrow({ where: { shop }, select: { shopifyUpdatedAt: true, costOfGoodsMinor: true } })).toEqual({ shopifyUpdatedAt: at("2025-03-06T10:00:00Z"), costOfGoodsMinor: 640n });
   });
 
   it.each([true, false])("stores the imported costs and each order's cost of goods (parse on a thread: %s)", async (parseOnThread) => {
     const shop = uniqueShop("bulk-costs");
     const payloads = orders([12_001, 12_002, 12_003], ["2025-02-01T10:00:00Z", "2025-03-05T10:00:00Z", "2025-04-05T10:00:00Z"]);
     fake.orders = payloads.map((p) => graphqlOrderWithInventoryItems(p, { [SOCK_VARIANT]: { id: 45900000000512, updatedAt: "2025-03-01T13:05:00Z", unitCost: "6.40" } }));
-    await fake.installSession(db(), shop);
+    await fake.installSession(db(), shop, COST_SCOPES);
     const d = deps(parseOnThread);
     const run = await startBackfill(d, shop);
     await advanceBackfill(d, run.id);
@@ -70,7 +91,7 @@ describe("the bulk import and product costs", () => {
     const order = graphqlOrderWithInventoryItems(payload, { [SOCK_VARIANT]: { id: 45900000000512, updatedAt: "2025-03-01T13:05:00Z", unitCost: "6.40" } });
     ((order.lineItems[0].variant as Json).inventoryItem as Json).unitCost = { amount: "6.40", currencyCode: "EUR" };
     fake.orders = [order];
-    await fake.installSession(db(), shop);
+    await fake.installSession(db(), shop, COST_SCOPES);
     const d = deps(false);
     const run = await startBackfill(d, shop);
     await advanceBackfill(d, run.id);
