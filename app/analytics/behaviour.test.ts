@@ -41,6 +41,9 @@ describe("behavioural segments, hand-computed", () => {
       discountShopperShare: 0.5,
       atRiskPAlive: 0.3,
       oneAndDoneDays: 180,
+      // Issue 17's segments: no median gap given, so nobody is due to reorder; the default season.
+      dueToReorderOverdueDays: null,
+      holidaySeason: { start: "11-15", end: "12-31" },
     });
     expect(behaviourThresholds(shop, { medianDaysToSecondOrder: 100 }).oneAndDoneDays).toBe(200);
     expect(behaviourThresholds(shop).oneAndDoneDays).toBe(180);

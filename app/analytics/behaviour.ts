@@ -19,6 +19,8 @@
 // Only positive values qualify (nobody is a big spender with nothing spent). Customers with
 // no orders are in no behavioural segment but "cart abandoner".
 
+import { civilFromDays } from "./dates";
+
 export const BEHAVIOURAL_SEGMENT_KEYS = [
   "first-time-buyer",
   "repeat-buyer",
@@ -29,6 +31,8 @@ export const BEHAVIOURAL_SEGMENT_KEYS = [
   "vip",
   "at-risk-repeat-buyer",
   "one-and-done-lost",
+  "due-to-reorder",
+  "holiday-season-first-buyer",
   "cart-abandoner",
 ] as const;
 
@@ -50,6 +54,44 @@ export interface BehaviourInput {
   predictedClv?: number | null;
   /** Days since their latest abandoned checkout started; null or absent: none. */
   daysSinceAbandonedCheckout?: number | null;
+  /** The model's expected next order day minus today (negative: overdue); null or absent: none expected. */
+  daysUntilExpectedNextOrder?: number | null;
+  /** Day index of the first order (dates.ts), in the shop's time zone. */
+  firstOrderDay?: number | null;
+}
+
+/** "Due to reorder": the expected next order falls within this many days from today. */
+export const DUE_TO_REORDER_AHEAD_DAYS = 7;
+
+/** The holiday season of "Holiday-season first buyers", month-day to month-day ("MM-DD"), both included. */
+export interface HolidaySeason {
+  start: string;
+  end: string;
+}
+
+/** Default season: the Black Friday to year-end gifting weeks (docs/analytics/segments.md). */
+export const DEFAULT_HOLIDAY_SEASON: HolidaySeason = { start: "11-15", end: "12-31" };
+
+const MONTH_DAY = /^(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])$/;
+const DAYS_IN_MONTH = [31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
+
+/** Why a month-day ("MM-DD") is not one, or null when it is (Feb 29 is, for leap years). */
+export function monthDayProblem(text: string): string | null {
+  const match = MONTH_DAY.exec(text);
+  if (!match) return `"${text}" is not a month and day such as 11-15`;
+  if (Number(match[2]) > DAYS_IN_MONTH[Number(match[1]) - 1]) return `"${text}" is not a day of the year`;
+  return null;
+}
+
+/** Whether a day index falls in the season (a season may run over the new year: 12-01 to 01-15). */
+export function inHolidaySeason(day: number, season: HolidaySeason): boolean {
+  const civil = civilFromDays(day);
+  const at = civil.month * 100 + civil.day;
+  const [startMonth, startDay] = season.start.split("-").map(Number);
+  const [endMonth, endDay] = season.end.split("-").map(Number);
+  const from = startMonth * 100 + startDay;
+  const to = endMonth * 100 + endDay;
+  return from <= to ? at >= from && at <= to : at >= from || at <= to;
 }
 
 /** "Cart abandoners (last 30 days)": an abandoned checkout started within this many days (today is day 0). */
@@ -87,6 +129,10 @@ export interface BehaviourOptions {
   oneAndDoneMultiplier?: number;
   /** ...and never sooner than this many days (default 180). */
   oneAndDoneFloorDays?: number;
+  /** The shop's median days between orders (retentionSummary, all steps): how overdue "Due to reorder" may be. */
+  medianDaysBetweenOrders?: number | null;
+  /** The season of "Holiday-season first buyers" (default DEFAULT_HOLIDAY_SEASON). */
+  holidaySeason?: HolidaySeason;
 }
 
 export const DEFAULT_BEHAVIOUR_OPTIONS = {
@@ -109,6 +155,14 @@ export interface BehaviourThresholds {
   atRiskPAlive: number;
   /** One-and-done customers are lost after MORE than this many days without an order. */
   oneAndDoneDays: number;
+  /**
+   * "Due to reorder" takes customers overdue by LESS than this many days (the shop's median
+   * days between orders); null: no repeat orders to measure it by. Absent in fits stored
+   * before issue 17: nobody is due until the next refit.
+   */
+  dueToReorderOverdueDays?: number | null;
+  /** Absent in fits stored before issue 17: nobody is in the segment until the next refit. */
+  holidaySeason?: HolidaySeason;
 }
 
 export interface BehaviouralSegmentDefinition {
@@ -159,6 +213,18 @@ export function behaviouralSegmentDefinitions(
         `Ordered once and not again for longer than ${o.oneAndDoneMultiplier} times the days your customers usually take ` +
         `to order a second time (the median), and at least ${o.oneAndDoneFloorDays} days.`,
     },
+    "due-to-reorder": {
+      key: "due-to-reorder",
+      name: "Due to reorder",
+      description:
+        `The model expects their next order within the next ${DUE_TO_REORDER_AHEAD_DAYS} days, or it is overdue by less than ` +
+        "the days your customers usually leave between orders (the median): the moment for a reminder.",
+    },
+    "holiday-season-first-buyer": {
+      key: "holiday-season-first-buyer",
+      name: "Holiday-season first buyers",
+      description: `Placed their first order in the holiday season (${seasonWords(o.holidaySeason ?? DEFAULT_HOLIDAY_SEASON)}, any year; set in Settings).`,
+    },
     "cart-abandoner": {
       key: "cart-abandoner",
       name: "Cart abandoners (last 30 days)",
@@ -188,7 +254,28 @@ function resolveOptions(opts: BehaviourOptions) {
   if (median !== undefined && median !== null && !(median >= 0)) {
     throw new RangeError(`medianDaysToSecondOrder ${median} must be 0 or more`);
   }
+  const between = opts.medianDaysBetweenOrders;
+  if (between !== undefined && between !== null && !(between >= 0)) {
+    throw new RangeError(`medianDaysBetweenOrders ${between} must be 0 or more`);
+  }
+  if (opts.holidaySeason) {
+    for (const part of [opts.holidaySeason.start, opts.holidaySeason.end]) {
+      const problem = monthDayProblem(part);
+      if (problem) throw new RangeError(`holidaySeason: ${problem}`);
+    }
+  }
   return o;
+}
+
+const MONTH_WORDS = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
+
+/** "Nov 15 to Dec 31". */
+export function seasonWords(season: HolidaySeason): string {
+  const words = (monthDay: string) => {
+    const [month, day] = monthDay.split("-").map(Number);
+    return `${MONTH_WORDS[month - 1]} ${day}`;
+  };
+  return `${words(season.start)} to ${words(season.end)}`;
 }
 
 function stripUndefined<T extends object>(value: T): Partial<T> {
@@ -252,7 +339,10 @@ export function behaviourThresholds(customers: readonly BehaviourInput[], opts: 
     if (c.predictedClv != null) clv.push(c.predictedClv);
   });
   const median = opts.medianDaysToSecondOrder;
+  const between = opts.medianDaysBetweenOrders;
   return {
+    dueToReorderOverdueDays: between == null ? null : between,
+    holidaySeason: o.holidaySeason ?? DEFAULT_HOLIDAY_SEASON,
     bigSpenderMinNetSpent: topShareThreshold(spend, o.bigSpenderShare),
     highAovMin: topShareThreshold(aov, o.highAovShare),
     vipMinPredictedClv: topShareThreshold(clv, o.vipShare),
@@ -275,6 +365,11 @@ export function behaviouralSegmentsOf(c: BehaviourInput, t: BehaviourThresholds)
   if (t.vipMinPredictedClv !== null && c.predictedClv != null && c.predictedClv >= t.vipMinPredictedClv) keys.push("vip");
   if (c.orders >= 2 && c.pAlive != null && c.pAlive < t.atRiskPAlive) keys.push("at-risk-repeat-buyer");
   if (c.orders === 1 && c.daysSinceLastOrder > t.oneAndDoneDays) keys.push("one-and-done-lost");
+  const until = c.daysUntilExpectedNextOrder;
+  if (t.dueToReorderOverdueDays != null && until != null && until <= DUE_TO_REORDER_AHEAD_DAYS && until > -t.dueToReorderOverdueDays) {
+    keys.push("due-to-reorder");
+  }
+  if (t.holidaySeason && c.firstOrderDay != null && inHolidaySeason(c.firstOrderDay, t.holidaySeason)) keys.push("holiday-season-first-buyer");
   if (isCartAbandoner(c.daysSinceAbandonedCheckout)) keys.push("cart-abandoner");
   return keys;
 }

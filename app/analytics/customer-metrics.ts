@@ -228,6 +228,8 @@ export function customerMetrics(
             netSpent: facts.netSpent,
             discountedOrders: facts.discountedOrders,
             daysSinceLastOrder: recencyDays as number,
+            daysUntilExpectedNextOrder: prediction?.expectedNextOrderDay != null ? prediction.expectedNextOrderDay - ctx.asOfDay : null,
+            firstOrderDay: facts.firstOrderDay,
             pAlive: prediction?.pAlive ?? null,
             predictedClv,
           },

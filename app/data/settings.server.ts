@@ -3,6 +3,7 @@ import { type Queryable } from "~/db/pg.server";
 import { type RevenueBasis } from "./counted-orders.server";
 import { DEFAULT_CHURN_RISK_THRESHOLD } from "~/analytics/churn-risk";
 import { DEFAULT_COST_FALLBACK_MARGIN } from "~/analytics/customer-metrics";
+import { DEFAULT_HOLIDAY_SEASON, type HolidaySeason } from "~/analytics/behaviour";
 
 // The shop's settings as the workers use them: defaults filled in, time zone and currency
 // from the Shop row. The settings page validates and saves (app/pages/settings-form.ts);
@@ -27,6 +28,8 @@ export interface MetricsSettings {
   churnRiskThreshold: number;
   /** Gross margin of sales without a known unit cost (issue 17; docs/analytics/revenue.md, "Cost of goods"). */
   costFallbackMargin: number;
+  /** "Holiday-season first buyers": the season's first and last day, "MM-DD" (issue 17). */
+  holidaySeason: HolidaySeason;
 }
 
 export const DEFAULT_METRICS_SETTINGS: Omit<MetricsSettings, "timezone" | "currency"> = {
@@ -42,6 +45,7 @@ export const DEFAULT_METRICS_SETTINGS: Omit<MetricsSettings, "timezone" | "curre
   revenueBasis: "net_sales",
   churnRiskThreshold: DEFAULT_CHURN_RISK_THRESHOLD,
   costFallbackMargin: DEFAULT_COST_FALLBACK_MARGIN,
+  holidaySeason: DEFAULT_HOLIDAY_SEASON,
 };
 
 export async function loadMetricsSettings(db: Queryable, shop: string): Promise<MetricsSettings> {
@@ -60,10 +64,13 @@ export async function loadMetricsSettings(db: Queryable, shop: string): Promise<
     revenueBasis: string | null;
     churnRiskThreshold: number | null;
     costFallbackMargin: number | null;
+    holidaySeasonStart: string | null;
+    holidaySeasonEnd: string | null;
   }>(
     `SELECT s.timezone, s.currency, ss."grossMargin", ss."cacMinor", ss."annualDiscountRate", ss."horizonDays",
             ss."segmentRules", ss."segmentLabels", ss."excludedOrderTags", ss."excludedSourceNames",
-            ss."excludedCustomerTags", ss."revenueBasis", ss."churnRiskThreshold", ss."costFallbackMargin"
+            ss."excludedCustomerTags", ss."revenueBasis", ss."churnRiskThreshold", ss."costFallbackMargin",
+            ss."holidaySeasonStart", ss."holidaySeasonEnd"
      FROM (SELECT $1::text AS shop) AS wanted
      LEFT JOIN "Shop" AS s ON s.domain = wanted.shop
      LEFT JOIN "ShopSettings" AS ss ON ss.shop = wanted.shop`,
@@ -86,6 +93,7 @@ export async function loadMetricsSettings(db: Queryable, shop: string): Promise<
     revenueBasis: row?.revenueBasis === "total_sales" ? "total_sales" : d.revenueBasis,
     churnRiskThreshold: row?.churnRiskThreshold ?? d.churnRiskThreshold,
     costFallbackMargin: row?.costFallbackMargin ?? d.costFallbackMargin,
+    holidaySeason: row?.holidaySeasonStart && row.holidaySeasonEnd ? { start: row.holidaySeasonStart, end: row.holidaySeasonEnd } : d.holidaySeason,
   };
 }
 
@@ -125,14 +133,16 @@ export const ORDERS_WITHOUT_PARTS_CAP = 10_000;
 export async function saveSettings(db: Queryable, shop: string, values: Omit<MetricsSettings, "timezone" | "currency">): Promise<void> {
   await db.query(
     `INSERT INTO "ShopSettings" (shop, "grossMargin", "cacMinor", "annualDiscountRate", "horizonDays", "segmentRules", "segmentLabels",
-                                 "excludedOrderTags", "excludedSourceNames", "excludedCustomerTags", "revenueBasis", "churnRiskThreshold", "costFallbackMargin", "updatedAt")
-     VALUES ($1, $2, $3, $4, $5, $6::jsonb, $7::jsonb, $8::text[], $9::text[], $10::text[], $11, $12, $13, now())
+                                 "excludedOrderTags", "excludedSourceNames", "excludedCustomerTags", "revenueBasis", "churnRiskThreshold", "costFallbackMargin",
+                                 "holidaySeasonStart", "holidaySeasonEnd", "updatedAt")
+     VALUES ($1, $2, $3, $4, $5, $6::jsonb, $7::jsonb, $8::text[], $9::text[], $10::text[], $11, $12, $13, $14, $15, now())
      ON CONFLICT (shop) DO UPDATE SET
        "grossMargin" = EXCLUDED."grossMargin", "cacMinor" = EXCLUDED."cacMinor", "annualDiscountRate" = EXCLUDED."annualDiscountRate",
        "horizonDays" = EXCLUDED."horizonDays", "segmentRules" = EXCLUDED."segmentRules", "segmentLabels" = EXCLUDED."segmentLabels",
        "excludedOrderTags" = EXCLUDED."excludedOrderTags", "excludedSourceNames" = EXCLUDED."excludedSourceNames",
        "excludedCustomerTags" = EXCLUDED."excludedCustomerTags", "revenueBasis" = EXCLUDED."revenueBasis",
-       "churnRiskThreshold" = EXCLUDED."churnRiskThreshold", "costFallbackMargin" = EXCLUDED."costFallbackMargin", "updatedAt" = now()`,
+       "churnRiskThreshold" = EXCLUDED."churnRiskThreshold", "costFallbackMargin" = EXCLUDED."costFallbackMargin",
+       "holidaySeasonStart" = EXCLUDED."holidaySeasonStart", "holidaySeasonEnd" = EXCLUDED."holidaySeasonEnd", "updatedAt" = now()`,
     [
       shop,
       values.grossMargin,
@@ -147,6 +157,8 @@ export async function saveSettings(db: Queryable, shop: string, values: Omit<Met
       values.revenueBasis,
       values.churnRiskThreshold,
       values.costFallbackMargin,
+      values.holidaySeason.start,
+      values.holidaySeason.end,
     ],
   );
 }

@@ -351,6 +351,15 @@ const TERMS: GlossaryTerm[] = [
     basis: "none",
   },
   {
+    id: "holiday-season",
+    section: "settings",
+    labels: ["Holiday season"],
+    definition:
+      "The days of the year that count as your holiday season for the segment Holiday-season first buyers (Nov 15 to Dec 31 unless you change it in Settings). A season may run over the new year.",
+    unit: "date",
+    basis: "none",
+  },
+  {
     id: "reorder-timing",
     section: "customers",
     labels: ["Time between orders", "Reorders", "Median days", "25th–75th percentile", "Step"],
@@ -468,6 +477,23 @@ const TERMS: GlossaryTerm[] = [
     labels: ["Trend (30 days)", "30 days ago"],
     definition: "The segment's customers now against 30 days earlier. Blank until Tenure has figures from 30 days ago, so always blank in the first month after install.",
     unit: "percent",
+    basis: "none",
+  },
+  {
+    id: "checkout-started",
+    section: "segments",
+    labels: ["Checkout started"],
+    definition: "The day the customer's latest abandoned checkout began, in your shop's time zone. The 30 days of Cart abandoners count from it.",
+    unit: "date",
+    basis: "none",
+  },
+  {
+    id: "recovery-link",
+    section: "segments",
+    labels: ["Recovery link"],
+    definition:
+      "Shopify's link that brings the customer back to their checkout with the cart as they left it (abandoned_checkout_url): put it in a reminder. Shopify's own recovery emails use the same link.",
+    unit: "none",
     basis: "none",
   },
   {

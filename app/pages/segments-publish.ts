@@ -25,6 +25,9 @@ export interface PublishedSegmentState {
  * every published segment does.
  */
 export const PUBLISH_NOTES: Readonly<Record<string, string>> = {
+  "due-to-reorder":
+    "Shopify's own filters cannot compare a customer's expected next order with today, so in Shopify this segment filters on Tenure's " +
+    "behaviours metafield: customers move in and out as Tenure rescores them, after each order and every night.",
   "cart-abandoner":
     "Shopify's own filters cannot say “and has not ordered since” (abandoned_checkout_date counts customers who came back and bought), " +
     "so in Shopify this segment filters on Tenure's behaviours metafield: it follows Tenure within minutes, and the 30-day window after each nightly analysis.",

@@ -57,6 +57,9 @@ export const BEHAVIOUR_ACTIONS: Readonly<Record<BehaviouralSegmentKey, string>> 
   vip: "Protect these customers first: personal outreach, exclusive access, and alerts when any of them stops ordering.",
   "at-risk-repeat-buyer": "Win them back now with a personal message and what they used to buy, before they are lost.",
   "one-and-done-lost": "Try one reactivation offer, then leave them out of paid campaigns to save budget.",
+  "due-to-reorder": "Send the reminder now, with what they usually buy: their next order is due this week or just overdue.",
+  "holiday-season-first-buyer":
+    "Bring them back before next season: a reason to order outside the holidays, and early access when the season comes round.",
   "cart-abandoner":
     "Send a reminder within a day with their recovery link (below, or Shopify's abandoned checkouts), then one with a small incentive if they still have not ordered.",
 };
@@ -99,6 +102,7 @@ function behaviourRuleWords(key: BehaviouralSegmentKey, t: BehaviourThresholds |
   const definitions = behaviouralSegmentDefinitions({
     discountShopperShare: t?.discountShopperShare,
     atRiskPAlive: t?.atRiskPAlive,
+    holidaySeason: t?.holidaySeason,
   });
   const lines = [definitions[key].description];
   if (!t) {
@@ -129,6 +133,15 @@ function behaviourRuleWords(key: BehaviouralSegmentKey, t: BehaviourThresholds |
       break;
     case "one-and-done-lost":
       lines.push(`Right now that is more than ${Math.round(t.oneAndDoneDays)} days since their only order.`);
+      break;
+    case "due-to-reorder":
+      lines.push(
+        t.dueToReorderOverdueDays === undefined
+          ? "Customers join at the next refit of your shop."
+          : t.dueToReorderOverdueDays === null
+            ? "Right now nobody qualifies: your shop has no repeat orders to measure the usual gap by."
+            : `Right now that is up to ${Math.round(t.dueToReorderOverdueDays)} days overdue. Kept current as orders arrive and every night.`,
+      );
       break;
     default:
       break;

@@ -41,6 +41,7 @@ describe("parseSettingsForm", () => {
       revenueBasis: "net_sales",
       churnRiskThreshold: 0.2, // not sent: the default
       costFallbackMargin: 0.5, // not sent: the default
+      holidaySeason: { start: "11-15", end: "12-31" }, // not sent: the default
     });
     expect(parseSettingsForm({ ...valid(), cac: "2500" }, "JPY")).toMatchObject({ ok: true, values: { cacMinor: 2500 } });
     expect(parseSettingsForm({ ...valid(), cac: "1,234.5" }, "USD")).toMatchObject({ ok: true, values: { cacMinor: 123450 } });

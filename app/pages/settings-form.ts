@@ -5,6 +5,7 @@
 // The form sends text as typed (percentages, an amount in the shop currency); parsing turns
 // it into what ShopSettings stores (shares 0..1, integer minor units). Every problem is
 // reported against the field it belongs to, in words that say what to enter instead.
+import { DEFAULT_HOLIDAY_SEASON, type HolidaySeason, monthDayProblem } from "~/analytics/behaviour";
 import { z } from "zod";
 import { DEFAULT_CHURN_RISK_THRESHOLD } from "~/analytics/churn-risk";
 import { DEFAULT_COST_FALLBACK_MARGIN } from "~/analytics/customer-metrics";
@@ -58,6 +59,9 @@ export interface SettingsFormInput {
   churnRiskThresholdPercent?: string;
   /** Gross margin of products without a unit cost, as a percentage ("50"); absent: the default. */
   costFallbackMarginPercent?: string;
+  /** "Holiday-season first buyers": first and last day, "MM-DD"; absent or empty: the default (Nov 15 to Dec 31). */
+  holidaySeasonStart?: string;
+  holidaySeasonEnd?: string;
 }
 
 /** What ShopSettings stores. */
@@ -74,6 +78,7 @@ export interface SettingsValues {
   revenueBasis: RevenueBasisChoice;
   churnRiskThreshold: number;
   costFallbackMargin: number;
+  holidaySeason: HolidaySeason;
 }
 
 /** Field path ("cac", "segmentRules.2.fm", "segmentLabels.champions") -> problems. */
@@ -114,6 +119,8 @@ export const SettingsFormShape = z.object({
   revenueBasis: z.string(),
   churnRiskThresholdPercent: z.string().optional(),
   costFallbackMarginPercent: z.string().optional(),
+  holidaySeasonStart: z.string().optional(),
+  holidaySeasonEnd: z.string().optional(),
 });
 
 function cleanList(values: string[], path: string, what: string, ctx: z.RefinementCtx): string[] {
@@ -220,6 +227,16 @@ export function settingsFormSchema(currency: string) {
       ctx.addIssue({ code: "custom", path: ["costFallbackMarginPercent"], message: "Enter the margin you make on products without a cost in Shopify, as a percentage from 0 to 100 (50 is the default)." });
     }
 
+    // Empty or not sent: the default season (docs/analytics/segments.md).
+    const season = { ...DEFAULT_HOLIDAY_SEASON };
+    for (const [field, part] of [["holidaySeasonStart", "start"], ["holidaySeasonEnd", "end"]] as const) {
+      const text = (input[field] ?? "").trim();
+      if (text === "") continue;
+      const problem = monthDayProblem(text);
+      if (problem) ctx.addIssue({ code: "custom", path: [field], message: `${problem}: enter the month and day as MM-DD (11-15 is November 15).` });
+      else season[part] = text;
+    }
+
     const rules = input.segmentRules.map((rule, index) => parseRule(rule, index, ctx));
     const wellFormed = rules.filter((rule): rule is SegmentRule => rule !== null);
     if (wellFormed.length === rules.length) {
@@ -261,6 +278,7 @@ export function settingsFormSchema(currency: string) {
       revenueBasis: revenueBasis ?? REVENUE_BASES[0],
       churnRiskThreshold: churnValid ? shareOf(churn) : DEFAULT_CHURN_RISK_THRESHOLD,
       costFallbackMargin: fallbackValid ? shareOf(fallback) : DEFAULT_COST_FALLBACK_MARGIN,
+      holidaySeason: season,
     };
   });
 }
@@ -293,6 +311,8 @@ export function firstErrorField(fieldErrors: SettingsFieldErrors): string | null
     "segmentRules",
     "churnRiskThresholdPercent",
     "costFallbackMarginPercent",
+    "holidaySeasonStart",
+    "holidaySeasonEnd",
     "segmentLabels",
     "excludedOrderTags",
     "excludedCustomerTags",
@@ -345,5 +365,7 @@ export function settingsFormInputOf(values: SettingsValues, currency: string): S
     revenueBasis: values.revenueBasis,
     churnRiskThresholdPercent: percentText(values.churnRiskThreshold),
     costFallbackMarginPercent: percentText(values.costFallbackMargin),
+    holidaySeasonStart: values.holidaySeason.start,
+    holidaySeasonEnd: values.holidaySeason.end,
   };
 }

@@ -96,7 +96,12 @@ export async function fitShop(data: ShopData, settings: MetricsSettings, asOfDay
     });
   }
   const thresholds =
-    behaviourRows.length > 0 ? behaviourThresholds(behaviourRows, { medianDaysToSecondOrder: report.daysBetweenOrders.bySteps[0]?.median ?? null }) : null;
+    behaviourRows.length > 0 ? behaviourThresholds(behaviourRows, {
+          medianDaysToSecondOrder: report.daysBetweenOrders.bySteps[0]?.median ?? null,
+          // "Due to reorder" (issue 17): overdue by less than the shop's median gap between orders.
+          medianDaysBetweenOrders: report.daysBetweenOrders.overall.median,
+          holidaySeason: settings.holidaySeason,
+        }) : null;
   behaviourRows.length = 0;
   const ctx: ScoringContext = { asOfDay, model: fit.model, averages: fit.averages, cuts, rules: settings.segmentRules, thresholds, costFallbackMargin: settings.costFallbackMargin };
   phase("retention and thresholds");

@@ -319,6 +319,32 @@ export default function Settings() {
             />
           </HeadingCard>
 
+          <HeadingCard title="Holiday season" term="holiday-season" help="The season of the behavioural segment Holiday-season first buyers: customers whose first order fell in it, any year.">
+            <FormLayout>
+              <FormLayout.Group>
+                {(
+                  [
+                    ["holidaySeasonStart", "Season starts (MM-DD)", "11-15 by default (mid-November)."],
+                    ["holidaySeasonEnd", "Season ends (MM-DD)", "12-31 by default. An end before the start runs over the new year."],
+                  ] as const
+                ).map(([key, label, helpText]) => (
+                  <TextField
+                    key={key}
+                    id={`settings-${key}`}
+                    label={label}
+                    type="text"
+                    autoComplete="off"
+                    placeholder={key === "holidaySeasonStart" ? "11-15" : "12-31"}
+                    value={form[key] ?? ""}
+                    onChange={set(key)}
+                    error={error(key)}
+                    helpText={helpText}
+                  />
+                ))}
+              </FormLayout.Group>
+            </FormLayout>
+          </HeadingCard>
+
           <HeadingCard title="Shopify" help="What Tenure writes into your Shopify store besides its customer metafields.">
             <Checkbox
               id="settings-shopifyTags"

@@ -1,9 +1,10 @@
 import { describe, expect, it } from "vitest";
 import { type DriversAggregate } from "~/data/aggregates";
+import { loadMetricsSettings, saveSettings } from "~/data/settings.server";
 import { refitShop } from "~/refit/refit.server";
 import { uniqueShop } from "../support/db";
 import { ingestAcquisitionStore } from "../support/acquisition-store";
-import { NOW, aggregate, pool } from "./refit-fixtures";
+import { NOW, aggregate, metricsRows, pool } from "./refit-fixtures";
 
 // The acquisition drivers and reorder timing a refit writes, on the store of
 // tests/support/acquisition-store.ts (computed by hand there), delivered through the real
@@ -58,5 +59,20 @@ describe("refit: acquisition drivers and reorder timing (issue 17)", () => {
     ]);
     expect(second).toMatchObject({ gaps: 1, median: 30 });
     expect(later.within.map((w) => w.orders)).toEqual([1, 1, 0]);
+  });
+
+  it("puts customers whose first order fell in the shop's holiday season in Holiday-season first buyers, with the season from Settings", async () => {
+    const shop = uniqueShop("holiday");
+    await ingestAcquisitionStore(shop);
+    const holidayBuyers = async () =>
+      (await metricsRows(shop)).filter((row) => row.behaviours.includes("holiday-season-first-buyer")).map((row) => Number(row.customerId));
+    // The default season (Nov 15 to Dec 31): nobody's first order is in it.
+    await refitShop(pool, shop, { trigger: "manual", now: NOW });
+    expect(await holidayBuyers()).toEqual([]);
+    // A season over the new year, Dec 20 to Jan 5: 9101 (Jan 1) and 9102 (Jan 5) are in; 9105 (Jan 15) is not.
+    const { timezone: _timezone, currency: _currency, ...stored } = await loadMetricsSettings(pool, shop);
+    await saveSettings(pool, shop, { ...stored, holidaySeason: { start: "12-20", end: "01-05" } });
+    await refitShop(pool, shop, { trigger: "settings", now: NOW });
+    expect(await holidayBuyers()).toEqual([9101, 9102]);
   });
 });

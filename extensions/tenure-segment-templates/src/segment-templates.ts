@@ -36,6 +36,8 @@ export const TENURE_SEGMENTS: readonly TenureSegment[] = [
   { key: "vip", kind: "behaviour", name: "VIP", description: "The top 5% of customers by expected spend over your horizon." },
   { key: "at-risk-repeat-buyer", kind: "behaviour", name: "At-risk repeat buyers", description: "Ordered two or more times, but the model gives them less than a 30% chance of still being active. By the model, whatever their RFM segment; At risk is by scores." },
   { key: "one-and-done-lost", kind: "behaviour", name: "One-and-done, lost", description: "Ordered once and not again for longer than 2 times the days your customers usually take to order a second time (the median), and at least 180 days. Can overlap Lost, which is by scores and also needs low spend." },
+  { key: "due-to-reorder", kind: "behaviour", name: "Due to reorder", description: "The model expects their next order within the next 7 days, or it is overdue by less than the days your customers usually leave between orders (the median): the moment for a reminder." },
+  { key: "holiday-season-first-buyer", kind: "behaviour", name: "Holiday-season first buyers", description: "Placed their first order in the holiday season (Nov 15 to Dec 31, any year; set in Settings)." },
   { key: "cart-abandoner", kind: "behaviour", name: "Cart abandoners (last 30 days)", description: "Started a checkout in the last 30 days and did not complete it: no order came from it and they have not ordered since. From Shopify's checkouts, kept current as checkouts and orders arrive, and as the 30 days pass (nightly). The only behaviour a customer without orders can have." },
 ];
 
