@@ -1,3 +1,4 @@
+import fc from "fast-check";
 import { dayIndex } from "./dates";
 import { ZoneDays, lineAmount, parseMoneyText, parseTimestampDay, recogniseCsvHeader } from "./simple-csv";
 import { type RowError, type SimpleLayout, TransactionFormatError, detectFormat, parseTransactionLine } from "./transactions";
@@ -124,6 +125,30 @@ describe("parseMoneyText", () => {
     ["ABC", false],
   ])("refuses %j (decimal comma: %s)", (text, decimalComma) => {
     expect(parseMoneyText(text, decimalComma)).toBeNaN();
+  });
+
+  it("reads back any amount written with grouping, currency and sign, in either convention", () => {
+    const written = fc.record({
+      cents: fc.integer({ min: -99_999_999_999, max: 99_999_999_999 }),
+      decimalComma: fc.boolean(),
+      grouping: fc.constantFrom("none", "mark", "space"),
+      currency: fc.constantFrom("", "$", "£", "€", "USD"),
+      currencyAfter: fc.boolean(),
+      parentheses: fc.boolean(),
+    });
+    fc.assert(
+      fc.property(written, ({ cents, decimalComma, grouping, currency, currencyAfter, parentheses }) => {
+        const digits = String(Math.abs(cents)).padStart(3, "0");
+        const whole = digits.slice(0, -2);
+        const separator = grouping === "none" ? "" : grouping === "space" ? " " : decimalComma ? "." : ",";
+        const grouped = whole.replace(/\B(?=(\d{3})+(?!\d))/g, separator);
+        let text = `${grouped}${decimalComma ? "," : "."}${digits.slice(-2)}`;
+        text = currencyAfter ? `${text} ${currency}`.trim() : `${currency}${text}`;
+        if (cents < 0) text = parentheses ? `(${text})` : `-${text}`;
+        expect(parseMoneyText(text, decimalComma)).toBe(cents / 100);
+      }),
+      { numRuns: 2000 },
+    );
   });
 
   it("rounds price x quantity to the decimals they carry", () => {

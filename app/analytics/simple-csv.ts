@@ -128,8 +128,6 @@ export function missingColumns(line: string): string {
 
 // ---- Dates with a time of day --------------------------------------------------------
 
-// "2024-01-15 10:30", "2024-01-15T10:30:00.123Z", "2024-01-15 10:30:00 +02:00", "... -0400".
-const TIMESTAMP = /^(\d{4})-(\d{2})-(\d{2})[T ](\d{2}):(\d{2})(?::(\d{2})(?:[.,]\d+)?)?\s*(Z|UTC|GMT|[+-]\d{2}(?::?\d{2})?)?$/i;
 const MINUTE_MS = 60_000;
 const DAY_MS = 86_400_000;
 // Zone offsets change on quarter hours at most; one lookup per quarter hour of data.
@@ -158,80 +156,226 @@ export class ZoneDays {
 }
 
 /**
- * text[start, end) as a timestamp -> day index, or NaN. With an offset (Z, +02:00, -0400)
- * the day is the instant's calendar day in `zone`; without one the written date is the day
- * (a wall-clock time already local to the shop).
+ * text[start, end) as a timestamp -> day index, or NaN: `YYYY-MM-DD[T ]HH:MM[:SS[.fff]]`,
+ * then optionally spaces and an offset (`Z`, `UTC`, `GMT`, `+02:00`, `+0200`, `-04`).
+ * With an offset the day is the instant's calendar day in `zone`; without one the written
+ * date is the day (a wall-clock time already local to the shop). Scanned by hand, as
+ * the plain dates are: a file of timestamps has one on every row.
  */
 export function parseTimestampDay(text: string, start: number, end: number, zone: ZoneDays): number {
-  const match = TIMESTAMP.exec(text.slice(start, end).trim());
-  if (!match) return Number.NaN;
-  const [, y, mo, d, h, mi, s, offset] = match;
-  const year = Number(y);
-  const month = Number(mo);
-  const day = Number(d);
-  const hour = Number(h);
-  const minute = Number(mi);
-  const second = s === undefined ? 0 : Number(s);
-  if (!isValidCivilDate(year, month, day) || hour > 23 || minute > 59 || second > 59) return Number.NaN;
-  const civilDay = daysFromCivil(year, month, day);
-  if (offset === undefined) return civilDay;
-  let offsetMinutes = 0;
-  if (/^[+-]/.test(offset)) {
-    const digits = offset.slice(1).replace(":", "");
-    const offsetHours = Number(digits.slice(0, 2));
-    const extraMinutes = digits.length > 2 ? Number(digits.slice(2)) : 0;
-    if (offsetHours > 18 || extraMinutes > 59) return Number.NaN;
-    offsetMinutes = (offset[0] === "-" ? -1 : 1) * (offsetHours * 60 + extraMinutes);
+  while (start < end && text.charCodeAt(start) === SPACE) start++;
+  while (end > start && text.charCodeAt(end - 1) === SPACE) end--;
+  if (end - start < 16) return Number.NaN;
+  if (text.charCodeAt(start + 4) !== DASH || text.charCodeAt(start + 7) !== DASH || text.charCodeAt(start + 13) !== COLON) return Number.NaN;
+  const between = text.charCodeAt(start + 10);
+  if (between !== UPPER_T && between !== SPACE && between !== LOWER_T) return Number.NaN;
+  const year = digits(text, start, 4);
+  const month = digits(text, start + 5, 2);
+  const day = digits(text, start + 8, 2);
+  const hour = digits(text, start + 11, 2);
+  const minute = digits(text, start + 14, 2);
+  let second = 0;
+  let i = start + 16;
+  if (i < end && text.charCodeAt(i) === COLON) {
+    second = digits(text, i + 1, 2);
+    i += 3;
+    if (i < end && (text.charCodeAt(i) === DOT || text.charCodeAt(i) === COMMA)) {
+      const fraction = ++i;
+      while (i < end && isDigit(text.charCodeAt(i))) i++;
+      if (i === fraction) return Number.NaN;
+    }
   }
+  if (year < 0 || month < 0 || day < 0 || hour < 0 || minute < 0 || second < 0) return Number.NaN;
+  if (!isValidCivilDate(year, month, day) || hour > 23 || minute > 59 || second > 59) return Number.NaN;
+  while (i < end && text.charCodeAt(i) === SPACE) i++;
+  const civilDay = daysFromCivil(year, month, day);
+  if (i === end) return civilDay;
+  const offsetMinutes = offsetAt(text, i, end);
+  if (Number.isNaN(offsetMinutes)) return Number.NaN;
   const localMs = civilDay * DAY_MS + ((hour * 60 + minute) * 60 + second) * 1000;
   return zone.dayOf(localMs - offsetMinutes * MINUTE_MS);
 }
 
+/** text[i, end) as Z, UTC, GMT, +HH, +HHMM or +HH:MM -> minutes east of UTC, or NaN. */
+function offsetAt(text: string, i: number, end: number): number {
+  const length = end - i;
+  const first = text.charCodeAt(i);
+  if (length === 1 && (first === UPPER_Z || first === LOWER_Z)) return 0;
+  if (length === 3) {
+    const word = text.slice(i, end).toUpperCase();
+    if (word === "UTC" || word === "GMT") return 0;
+  }
+  if (first !== PLUS && first !== DASH) return Number.NaN;
+  const hours = digits(text, i + 1, 2);
+  let minutes = 0;
+  if (length === 6 && text.charCodeAt(i + 3) === COLON) minutes = digits(text, i + 4, 2);
+  else if (length === 5) minutes = digits(text, i + 3, 2);
+  else if (length !== 3) return Number.NaN;
+  if (hours < 0 || hours > 18 || minutes < 0 || minutes > 59) return Number.NaN;
+  return (first === DASH ? -1 : 1) * (hours * 60 + minutes);
+}
+
+const SPACE = 32;
+const DASH = 45;
+const PLUS = 43;
+const DOT = 46;
+const COMMA = 44;
+const COLON = 58;
+const UPPER_T = 84;
+const LOWER_T = 116;
+const UPPER_Z = 90;
+const LOWER_Z = 122;
+
+function isDigit(code: number): boolean {
+  return code >= 48 && code <= 57;
+}
+
+/** Value of `count` decimal digits at text[start], or -1 if any is not a digit. */
+function digits(text: string, start: number, count: number): number {
+  let value = 0;
+  for (let i = start; i < start + count; i++) {
+    const digit = text.charCodeAt(i) - 48;
+    if (!(digit >= 0 && digit <= 9)) return -1;
+    value = value * 10 + digit;
+  }
+  return value;
+}
+
 // ---- Amounts written for people ----------------------------------------------------
 
-// A currency sign or an ISO code before or after the number: "£12.50", "12,50 €", "USD 12.50".
-const CURRENCY_PREFIX = /^(?:\p{Sc}|[A-Z]{3}(?=[\s\d+\-(]))\s*/u;
-const CURRENCY_SUFFIX = /\s*(?:\p{Sc}|(?<=[\d\s])[A-Z]{3})$/u;
-// Thousands groups: 1-3 digits, then groups of exactly 3 after one separator kind.
-const GROUPED_POINT = /^\d{1,3}(?:(,|[ \u00a0\u202f'])\d{3})(?:\1\d{3})*(?:\.\d+)?$/;
-const GROUPED_COMMA = /^\d{1,3}(?:([. \u00a0\u202f])\d{3})(?:\1\d{3})*(?:,\d+)?$/;
-const PLAIN_COMMA = /^\d*,\d+$|^\d+,?$/;
-
 /**
- * An amount as people write it -> number, or NaN: a currency sign or code, a sign before
- * or after it or accounting parentheses ("(12.50)"), thousands separators in groups of
- * three. The decimal separator is "." unless `decimalComma`, then ",".
+ * An amount as people write it -> number, or NaN: a currency sign or ISO code before or
+ * after the number ("£12.50", "12,50 €", "USD 12.50"), a sign before or after the
+ * currency or accounting parentheses ("(12.50)"), thousands separators in groups of
+ * three (one kind per number). The decimal separator is "." unless `decimalComma`,
+ * then ","; the other of the two (and spaces, and "'" with a decimal point) group
+ * thousands. Scanned by hand: a file written this way has one on every row.
  */
 export function parseMoneyText(raw: string, decimalComma: boolean): number {
-  let text = raw.trim();
+  return parseMoneyAt(raw, 0, raw.length, decimalComma);
+}
+
+const POWERS_OF_TEN = [1, 10, 100, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15];
+const CURRENCY_SIGN = /\p{Sc}/u;
+
+export function parseMoneyAt(text: string, start: number, end: number, decimalComma: boolean): number {
+  start = skipBlanks(text, start, end);
+  end = trimBlanks(text, start, end);
   let negative = false;
-  if (text.startsWith("(") && text.endsWith(")")) {
+  if (end - start >= 2 && text.charCodeAt(start) === OPEN && text.charCodeAt(end - 1) === CLOSE) {
     negative = true;
-    text = text.slice(1, -1).trim();
+    start = skipBlanks(text, start + 1, end - 1);
+    end = trimBlanks(text, start, end - 1);
   }
-  const sign = () => {
-    if (text.startsWith("-") || text.startsWith("+") || text.startsWith("\u2212")) {
-      if (text[0] !== "+") negative = !negative;
-      text = text.slice(1).trim();
+  // Before the number: a sign and a currency, in either order, at most one of each.
+  let signed = false;
+  let currency = false;
+  for (let round = 0; round < 2 && start < end; round++) {
+    const code = text.charCodeAt(start);
+    if (!signed && (code === DASH || code === PLUS || code === MINUS_SIGN)) {
+      signed = true;
+      if (code !== PLUS) negative = !negative;
+      start = skipBlanks(text, start + 1, end);
+    } else if (!currency && isCurrencySign(text, start)) {
+      currency = true;
+      start = skipBlanks(text, start + 1, end);
+    } else if (!currency && isCurrencyCode(text, start, end) && start + 3 < end && !isLetter(text.charCodeAt(start + 3))) {
+      currency = true;
+      start = skipBlanks(text, start + 3, end);
+    } else break;
+  }
+  // After it: a currency, when none came before.
+  if (!currency && end > start) {
+    if (isCurrencySign(text, end - 1)) end = trimBlanks(text, start, end - 1);
+    else if (end - start > 3 && isCurrencyCode(text, end - 3, end) && !isLetter(text.charCodeAt(end - 4))) end = trimBlanks(text, start, end - 3);
+  }
+  const decimalSeparator = decimalComma ? COMMA : DOT;
+  let value = 0;
+  let digitCount = 0;
+  let decimals = 0;
+  let inFraction = false;
+  let groupSeparator = -1;
+  let groupLength = 0;
+  for (let i = start; i < end; i++) {
+    const code = text.charCodeAt(i);
+    const digit = code - 48;
+    if (digit >= 0 && digit <= 9) {
+      value = value * 10 + digit;
+      digitCount++;
+      if (inFraction) decimals++;
+      else groupLength++;
+    } else if (code === decimalSeparator && !inFraction) {
+      if (groupSeparator >= 0 && groupLength !== 3) return Number.NaN;
+      inFraction = true;
+    } else if (!inFraction && isGroupSeparator(code, decimalComma)) {
+      if (groupSeparator < 0 ? groupLength < 1 || groupLength > 3 : code !== groupSeparator || groupLength !== 3) return Number.NaN;
+      groupSeparator = code;
+      groupLength = 0;
+    } else {
+      return Number.NaN;
     }
-  };
-  sign();
-  text = text.replace(CURRENCY_PREFIX, "").replace(CURRENCY_SUFFIX, "");
-  sign();
-  if (text === "" || !/^\d/.test(text) && !/^[.,]\d/.test(text)) return Number.NaN;
-  let plain: string;
-  if (decimalComma) {
-    if (PLAIN_COMMA.test(text)) plain = text.replace(",", ".");
-    else if (GROUPED_COMMA.test(text)) plain = text.replace(/[. \u00a0\u202f]/g, "").replace(",", ".");
-    else return Number.NaN;
-  } else {
-    if (/^\d*\.?\d+$|^\d+\.$/.test(text)) plain = text;
-    else if (GROUPED_POINT.test(text)) plain = text.replace(/[, \u00a0\u202f']/g, "");
-    else return Number.NaN;
   }
-  const value = Number(plain.endsWith(".") ? plain.slice(0, -1) : plain);
-  if (!Number.isFinite(value)) return Number.NaN;
-  return negative ? -value : value;
+  if (digitCount === 0 || (groupSeparator >= 0 && !inFraction && groupLength !== 3)) return Number.NaN;
+  if (digitCount > 15) {
+    // Too many digits for the exact integer route: rebuild the plain number and let the engine round.
+    let plain = "";
+    for (let i = start; i < end; i++) {
+      const code = text.charCodeAt(i);
+      if (isDigit(code)) plain += text[i];
+      else if (code === decimalSeparator) plain += ".";
+    }
+    const parsed = Number(plain);
+    return Number.isFinite(parsed) ? (negative ? -parsed : parsed) : Number.NaN;
+  }
+  // value and 10^decimals are exact below 2^53: one division gives the correctly rounded value.
+  const result = decimals === 0 ? value : value / POWERS_OF_TEN[decimals];
+  return negative ? -result : result;
+}
+
+const OPEN = 40;
+const CLOSE = 41;
+const MINUS_SIGN = 0x2212;
+const APOSTROPHE = 39;
+const NO_BREAK_SPACE = 0xa0;
+const NARROW_NO_BREAK_SPACE = 0x202f;
+
+function isGroupSeparator(code: number, decimalComma: boolean): boolean {
+  if (code === SPACE || code === NO_BREAK_SPACE || code === NARROW_NO_BREAK_SPACE) return true;
+  return decimalComma ? code === DOT : code === COMMA || code === APOSTROPHE;
+}
+
+function isBlankCode(code: number): boolean {
+  return code === SPACE || code === 9 || code === NO_BREAK_SPACE || code === NARROW_NO_BREAK_SPACE;
+}
+
+function skipBlanks(text: string, start: number, end: number): number {
+  while (start < end && isBlankCode(text.charCodeAt(start))) start++;
+  return start;
+}
+
+function trimBlanks(text: string, start: number, end: number): number {
+  while (end > start && isBlankCode(text.charCodeAt(end - 1))) end--;
+  return end;
+}
+
+function isLetter(code: number): boolean {
+  return (code >= 65 && code <= 90) || (code >= 97 && code <= 122);
+}
+
+function isCurrencySign(text: string, at: number): boolean {
+  const code = text.charCodeAt(at);
+  // Digits, separators and signs are never currency; only other characters ask Unicode.
+  return code > 127 ? CURRENCY_SIGN.test(text[at]) : code === 36;
+}
+
+/** Three capital letters at text[at] (an ISO 4217 code such as USD or EUR). */
+function isCurrencyCode(text: string, at: number, end: number): boolean {
+  if (at + 3 > end) return false;
+  for (let i = at; i < at + 3; i++) {
+    const code = text.charCodeAt(i);
+    if (code < 65 || code > 90) return false;
+  }
+  return true;
 }
 
 /** Why `raw` is not an amount under these conventions (for the refusal's message). */
