@@ -78,6 +78,8 @@ export interface MaximizeInput {
   moreStarts?: (best: number[] | null, round: number) => number[][];
   /** Ends a run early, as converged with the message, e.g. once it has reached a known boundary supremum. */
   stopAt?: (theta: number[], totalLogLikelihood: number) => string | null;
+  /** Two runs agree when their total log-likelihoods differ by at most this (default RUNS_AGREE_WITHIN). */
+  agreeWithin?: number;
   options: FitOptions;
 }
 
@@ -148,7 +150,7 @@ export function maximizeLikelihood<P>(input: MaximizeInput): MaximizeResult<P> {
   const converged = () => runs.filter((r) => r.converged).sort(byValue);
   const agree = () => {
     const best = converged();
-    return best.length >= 2 && (best[1].value - best[0].value) * totalWeight <= RUNS_AGREE_WITHIN;
+    return best.length >= 2 && (best[1].value - best[0].value) * totalWeight <= (input.agreeWithin ?? RUNS_AGREE_WITHIN);
   };
   for (let round = 0; input.moreStarts && round < MAX_EXTRA_ROUNDS && !agree(); round++) {
     const more = input.moreStarts(converged()[0]?.x ?? null, round);
@@ -229,8 +231,13 @@ export function nestedTolerance(customers: number): number {
   return Math.max(1e-4, 1e-7 * customers);
 }
 
-/** Below this, a fitted drop-out share is "none": the run has reached the plain-NBD edge. */
-const NEGLIGIBLE_DROP_OUT = 1e-6;
+/**
+ * Below this, with a likelihood within nestedTolerance of the NBD's, a run has reached the
+ * plain-NBD edge: further on it only slides along a flat ridge (and Pareto/NBD's integrals get
+ * slow as β grows), so it stops there.
+ */
+const NEGLIGIBLE_DROP_OUT = 1e-3;
+const REACHED_EDGE = "reached the plain-NBD edge (no drop-out)";
 
 export interface CountModelSpec {
   names: readonly string[];
@@ -299,7 +306,10 @@ function fitCanonical<P>(
     maxLogParameter: COUNT_MODEL_MAX_LOG_PARAMETER,
     options: { ...options, standardErrors: false, start: undefined },
   });
-  const tolerance = nestedTolerance(rows.totalWeight);
+  // Stopping (not the verdict) allows 1e-6 per customer: the rest of the slide toward the edge
+  // gains less than that, and at a million customers it is the slow part (Pareto/NBD's
+  // integrals near β -> ∞).
+  const tolerance = Math.max(nestedTolerance(rows.totalWeight), 1e-6 * rows.totalWeight);
   const atEdge = (theta: number[], logLikelihood: number) =>
     spec.dropOutShare(theta, rows) < NEGLIGIBLE_DROP_OUT && logLikelihood >= nbd.logLikelihood - tolerance;
   const logLikelihood = spec.logLikelihood(rows);
@@ -313,7 +323,9 @@ function fitCanonical<P>(
     inverseHessian: first?.inverseHessian,
     maxLogParameter: COUNT_MODEL_MAX_LOG_PARAMETER,
     // Once a run is at the NBD edge, sliding further only moves a parameter toward 0 or ∞.
-    stopAt: (theta, value) => (atEdge(theta, value) ? "reached the plain-NBD edge (no drop-out)" : spec.homogeneousAt(theta, HOMOGENEOUS_STOP)),
+    stopAt: (theta, value) => (atEdge(theta, value) ? REACHED_EDGE : spec.homogeneousAt(theta, HOMOGENEOUS_STOP)),
+    // Runs stopped at the edge agree to the tolerance that stopped them.
+    agreeWithin: Math.max(RUNS_AGREE_WITHIN, tolerance),
     moreStarts:
       userStart || first?.only
         ? undefined
@@ -366,10 +378,10 @@ function classify<P>(spec: CountModelSpec, fit: MaximizeResult<P> & { nbd: Maxim
   // The best run overall, converged or not: a run that ran off (or stopped on a ridge) with a
   // higher likelihood than every interior point says the supremum lies outside.
   const top = [...fit.ends].sort((a, b) => b.logLikelihood - a.logLikelihood)[0];
-  const interior = fit.ends.find((end) => !offEdge(end));
-  if (top && top.logLikelihood <= nbd.logLikelihood + tolerance) {
+  const interior = fit.ends.find((end) => !offEdge(end) && end.message !== REACHED_EDGE);
+  if (top && (top.message === REACHED_EDGE || top.logLikelihood <= nbd.logLikelihood + tolerance)) {
     // Nothing beats the plain NBD: its supremum is the model's, at the no-drop-out edge.
-    const at = interior ?? top;
+    const at = top;
     return { ...fit, theta: at.theta, logLikelihood: at.logLikelihood, converged: true, message, boundary: edge, effectiveParameters: 2, standardErrors: null };
   }
   if (top && offEdge(top) && (!interior || top.logLikelihood > interior.logLikelihood + tolerance)) {

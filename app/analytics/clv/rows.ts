@@ -394,6 +394,62 @@ export interface CanonicalRows {
   repeatPurchases: number;
 }
 
+/** Ranks of values among their distinct values (ascending). */
+function ranks(values: Float64Array, distinct: Float64Array): Float64Array {
+  const rank = new Float64Array(values.length);
+  for (let i = 0; i < values.length; i++) {
+    let lo = 0;
+    let hi = distinct.length - 1;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (distinct[mid] < values[i]) lo = mid + 1;
+      else hi = mid;
+    }
+    rank[i] = lo;
+  }
+  return rank;
+}
+
+function sortedDistinct(...columns: Float64Array[]): Float64Array {
+  const all = new Float64Array(columns.reduce((sum, column) => sum + column.length, 0));
+  let at = 0;
+  for (const column of columns) {
+    all.set(column, at);
+    at += column.length;
+  }
+  all.sort();
+  let used = 0;
+  for (let i = 0; i < all.length; i++) if (i === 0 || all[i] !== all[used - 1]) all[used++] = all[i];
+  return all.slice(0, used);
+}
+
+/**
+ * The permutation sorting distinct (x, t_x, T) triples lexicographically. Each triple becomes
+ * one exact number, (rank x · K + rank t_x) · K + rank T, below 2^53 for any real summary, so
+ * a typed-array sort does the work (a comparator sort costs seconds at half a million rows).
+ */
+function lexicographicOrder(x: Float64Array, tx: Float64Array, T: Float64Array): Uint32Array {
+  const n = x.length;
+  const xs = sortedDistinct(x);
+  const times = sortedDistinct(tx, T);
+  const xRank = ranks(x, xs);
+  const txRank = ranks(tx, times);
+  const TRank = ranks(T, times);
+  const K = times.length;
+  const keys = new Float64Array(n);
+  for (let i = 0; i < n; i++) keys[i] = (xRank[i] * K + txRank[i]) * K + TRank[i];
+  const order = new Uint32Array(n);
+  if (xs.length * K * K < 2 ** 53) {
+    const sorted = keys.slice().sort();
+    // Keys are distinct (the triples are): each one's place in the sorted copy is its rank.
+    const place = ranks(keys, sorted);
+    for (let i = 0; i < n; i++) order[place[i]] = i;
+    return order;
+  }
+  for (let i = 0; i < n; i++) order[i] = i;
+  return order.sort((i, j) => x[i] - x[j] || tx[i] - tx[j] || T[i] - T[j]);
+}
+
 export function canonicalRows(input: readonly RfRow[] | PreparedRows): CanonicalRows {
   const prepared = prepareRows(input);
   if (prepared.canonical) return prepared.canonical;
@@ -405,9 +461,7 @@ export function canonicalRows(input: readonly RfRow[] | PreparedRows): Canonical
   }
   const [x, tx, T, weight] = counter.columns();
   const n = x.length;
-  const order = new Uint32Array(n);
-  for (let i = 0; i < n; i++) order[i] = i;
-  order.sort((i, j) => x[i] - x[j] || tx[i] - tx[j] || T[i] - T[j]);
+  const order = lexicographicOrder(x, tx, T);
   const meanAge = age / prepared.totalWeight;
   const timeScale = meanAge > 0 && Number.isFinite(meanAge) ? meanAge : 1;
   const sx = new Float64Array(n);
