@@ -41,7 +41,7 @@ export interface AnalyzeOptions {
   annualDiscountRate?: number;
   /** Customer acquisition cost (same money unit as the amounts): payback and LTV:CAC in summary.json. */
   cac?: number;
-  /** Threads scoring customers; default: every core once there are 100,000 customers. */
+  /** Threads scoring customers; default: every core once there are 250,000 customers. */
   threads?: number;
   /** Bad rows printed in full before only counting them. */
   maxReportedErrors?: number;
@@ -92,7 +92,7 @@ Options:
   --timezone <zone>           IANA zone (Europe/Paris) whose day a timestamp with an offset
                               falls on                                        default: UTC
   --strict                    fail on any bad row (default: report, skip and count them)
-  --threads <n>               threads scoring customers     default: all cores from 100,000 customers
+  --threads <n>               threads scoring customers     default: all cores from 250,000 customers
   -h, --help                  this help
 `;
 

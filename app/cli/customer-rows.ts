@@ -174,8 +174,12 @@ export interface WorkerTask {
 /** Messages from a scoring worker: customers.csv chunks (UTF-8, transferred) in order, then its segment counts. */
 export type WorkerMessage = { kind: "chunk"; bytes: Uint8Array } | { kind: "done"; segments: [string, number][] } | { kind: "error"; message: string };
 
-/** Below this many customers one thread is quicker than starting workers. */
-export const PARALLEL_MIN_CUSTOMERS = 100_000;
+/**
+ * Below this many customers one thread is quicker than starting workers. Scoring and
+ * writing 100,000 customers takes ~0.4 CPU s on one thread (issue 16), about what starting
+ * two threads and copying them their columns costs, and one thread peaks ~60 MB lower.
+ */
+export const PARALLEL_MIN_CUSTOMERS = 250_000;
 
 /**
  * Writes customers.csv for every summary, in order. With threads > 1 the customers are
