@@ -324,6 +324,11 @@ async function pageCases(pool: pg.Pool): Promise<PageCase[]> {
     { name: "customer page", pattern: "app/customers/:id", path: `/app/customers/${id}`, params: { id } },
     { name: "cohorts", pattern: "app/cohorts", path: "/app/cohorts" },
     { name: "cohorts, channel filter", pattern: "app/cohorts", path: "/app/cohorts?dimension=channel&value=web" },
+    // Issue 17: the drivers row, and the customers behind a driver value (a first-order probe per customer shown and counted).
+    { name: "acquisition drivers", pattern: "app/drivers", path: "/app/drivers" },
+    { name: "customers, first order without a code", pattern: "app/customers", path: `${customers}?acquiredBy=discountCode&acquiredValue=` },
+    { name: "customers, first order in December", pattern: "app/customers", path: `${customers}?acquiredBy=firstOrderMonth&acquiredValue=12` },
+    { name: "customers, expected next order in a week", pattern: "app/customers", path: `${customers}?nextOrderFrom=2026-11-20&nextOrderTo=2026-11-27` },
     { name: "model", pattern: "app/model", path: "/app/model" },
     { name: "settings", pattern: "app/settings", path: "/app/settings" },
     { name: "sync status", pattern: "app/sync", path: "/app/sync" },
