@@ -1,5 +1,6 @@
 import { AGGREGATE_KIND, type DriversAggregate } from "~/data/aggregates";
 import { loadAggregates } from "~/data/aggregates.server";
+import { loadMetricsSettings } from "~/data/settings.server";
 import { type Queryable } from "~/db/pg.server";
 import { type DriversPageData } from "./drivers";
 import { loadFitState } from "./fit-state.server";
@@ -8,8 +9,9 @@ import { loadFitState } from "./fit-state.server";
 // read whatever the shop's size (the figures are computed in the refit, never per load).
 
 export async function loadDriversPage(db: Queryable, shop: string): Promise<DriversPageData> {
-  const rows = await loadAggregates(db, shop, [AGGREGATE_KIND.drivers]);
+  const [rows, settings] = await Promise.all([loadAggregates(db, shop, [AGGREGATE_KIND.drivers]), loadMetricsSettings(db, shop)]);
   const row = rows.get(AGGREGATE_KIND.drivers);
-  if (!row) return { shop, state: "none", fit: await loadFitState(db, shop), computedAtIso: null, drivers: null };
-  return { shop, state: "ready", fit: null, computedAtIso: row.computedAt.toISOString(), drivers: row.data as DriversAggregate };
+  const grossMargin = settings.grossMargin;
+  if (!row) return { shop, state: "none", fit: await loadFitState(db, shop), computedAtIso: null, drivers: null, grossMargin };
+  return { shop, state: "ready", fit: null, computedAtIso: row.computedAt.toISOString(), drivers: row.data as DriversAggregate, grossMargin };
 }

@@ -12,6 +12,8 @@ export interface DriversPageData {
   fit: FitState | null;
   computedAtIso: string | null;
   drivers: DriversAggregate | null;
+  /** Settings' gross margin: the page's money basis (money-basis.ts) turns revenue into profit with it. */
+  grossMargin: number;
 }
 
 /** The columns a driver table sorts by. */

@@ -15,6 +15,9 @@ import { count, instant, isoDay, MISSING, money, percent } from "~/display/forma
 import { acquiredCustomersUrl } from "~/pages/customer-list";
 import { type DriverSort, driverFilterValue, sortDriverRows } from "~/pages/drivers";
 import { loadDriversPage } from "~/pages/drivers.server";
+import { MoneyBasisToggle } from "~/components/MoneyBasisToggle";
+import { withBasis } from "~/display/glossary";
+import { inBasis, labelBasis, moneyBasisOf, type PageMoneyBasis } from "~/pages/money-basis";
 
 // Acquisition drivers (issue 17): which first products, codes, channels, marketing sources and
 // months of the year bring customers who come back, and when customers reorder. Figures from
@@ -25,7 +28,9 @@ export const meta: MetaFunction = () => [{ title: "Acquisition drivers · Tenure
 
 export const loader = async ({ request }: LoaderFunctionArgs) => {
   const { shop } = await requireShop(request);
-  return loadDriversPage(pgPool(), shop);
+  const page = await loadDriversPage(pgPool(), shop);
+  // One money basis per page (issue 13): LTV and AOV as revenue, or as profit.
+  return { ...page, basis: moneyBasisOf(new URL(request.url).searchParams, page.grossMargin) };
 };
 
 /** Each dimension's glossary term (its heading and first column). */
@@ -54,22 +59,31 @@ export default function Drivers() {
       {page.state === "none" || !page.drivers ? (
         page.fit ? <NotReadyState fit={page.fit} what="Your acquisition drivers" /> : null
       ) : (
-        <DriversBody drivers={page.drivers} computedAtIso={page.computedAtIso} />
+        <DriversBody drivers={page.drivers} computedAtIso={page.computedAtIso} basis={page.basis} />
       )}
     </Page>
   );
 }
 
-function DriversBody({ drivers, computedAtIso }: { drivers: NonNullable<ReturnType<typeof useLoaderData<typeof loader>>["drivers"]>; computedAtIso: string | null }) {
+function DriversBody({
+  drivers,
+  computedAtIso,
+  basis,
+}: {
+  drivers: NonNullable<ReturnType<typeof useLoaderData<typeof loader>>["drivers"]>;
+  computedAtIso: string | null;
+  basis: PageMoneyBasis;
+}) {
   const timeZone = useShopTimeZone();
   return (
     <CardColumn>
+      {basis.toggle && <MoneyBasisToggle basis={basis} />}
       <Card>
         <BlockStack gap="200">
           <Text as="p">
             {count(drivers.customers)} customers with an order, as of {isoDay(drivers.asOfIso)}
             {computedAtIso ? ` (worked out ${instant(computedAtIso, timeZone)})` : ""}. Each row is the customers whose first order had that value;
-            click a value to see them. Money is revenue (net sales).
+            click a value to see them. Money is {basis.basis === "profit" ? "profit (revenue × your gross margin)" : "revenue (net sales)"}.
           </Text>
           <Text as="p" tone="subdued">
             Values marked <Badge tone="attention">Small</Badge> rest on fewer than {drivers.smallGroupSize} customers: read them as a hint, not a
@@ -78,7 +92,7 @@ function DriversBody({ drivers, computedAtIso }: { drivers: NonNullable<ReturnTy
         </BlockStack>
       </Card>
       {drivers.tables.map((table) => (
-        <DriverTableCard key={table.key} table={table} currency={drivers.currency} smallGroupSize={drivers.smallGroupSize} />
+        <DriverTableCard key={table.key} table={table} currency={drivers.currency} smallGroupSize={drivers.smallGroupSize} basis={basis} />
       ))}
       <ReorderCard reorder={drivers.reorder} />
     </CardColumn>
@@ -87,7 +101,9 @@ function DriversBody({ drivers, computedAtIso }: { drivers: NonNullable<ReturnTy
 
 const SORT_OF_COLUMN: DriverSort[] = ["label", "customers", "repeatRate", "repeatRate", "ltv90", "ltv365", "aov", "daysToSecond", "chance90"];
 
-function DriverTableCard({ table, currency, smallGroupSize }: { table: DriverTable; currency: string; smallGroupSize: number }) {
+function DriverTableCard({ table, currency, smallGroupSize, basis }: { table: DriverTable; currency: string; smallGroupSize: number; basis: PageMoneyBasis }) {
+  const moneyLabel = (label: string) => withBasis(label, labelBasis(basis) ?? "revenue");
+  const amount = (minor: number | null) => money(inBasis(minor, basis), currency);
   const [sort, setSort] = useState<{ column: number; direction: "ascending" | "descending" }>({ column: 1, direction: "descending" });
   const rows = sortDriverRows(table.rows, SORT_OF_COLUMN[sort.column] ?? "customers", sort.direction);
   const headingId = `drivers-${table.key}`;
@@ -125,9 +141,9 @@ function DriverTableCard({ table, currency, smallGroupSize }: { table: DriverTab
               <TermText key="customers" term="customers" label="Customers" />,
               <TermText key="repeat" term="repeat-purchase-rate" label="Repeat purchase rate" />,
               <TermText key="interval" term="repeat-rate-interval" label="95 % interval" />,
-              <TermText key="ltv90" term="cohort-ltv" label="LTV at 90 days (revenue)" />,
-              <TermText key="ltv365" term="cohort-ltv" label="LTV at 365 days (revenue)" />,
-              <TermText key="aov" term="aov" label="AOV (revenue)" />,
+              <TermText key="ltv90" term="cohort-ltv" label={moneyLabel("LTV at 90 days")} />,
+              <TermText key="ltv365" term="cohort-ltv" label={moneyLabel("LTV at 365 days")} />,
+              <TermText key="aov" term="aov" label={moneyLabel("AOV")} />,
               <TermText key="days" term="median-days-to-second-order" label="Median days to 2nd order" />,
               <TermText key="chance" term="chance-of-ordering-90d" label="Avg chance of ordering, next 90 days" />,
             ]}
@@ -147,9 +163,9 @@ function DriverTableCard({ table, currency, smallGroupSize }: { table: DriverTab
               figure(row, count(row.customers), row.small),
               figure(row, percent(row.repeatRate), row.small),
               row.repeatRateLow === null || row.repeatRateHigh === null ? MISSING : `${percent(row.repeatRateLow, 0)}–${percent(row.repeatRateHigh, 0)}`,
-              figure(row, money(row.ltv[0]?.value ?? null, currency), row.ltv[0]?.small ?? true),
-              figure(row, money(row.ltv[1]?.value ?? null, currency), row.ltv[1]?.small ?? true),
-              figure(row, money(row.aov, currency), row.small),
+              figure(row, amount(row.ltv[0]?.value ?? null), row.ltv[0]?.small ?? true),
+              figure(row, amount(row.ltv[1]?.value ?? null), row.ltv[1]?.small ?? true),
+              figure(row, amount(row.aov), row.small),
               figure(row, row.medianDaysToSecondOrder === null ? MISSING : count(row.medianDaysToSecondOrder), row.secondOrders < smallGroupSize),
               figure(row, percent(row.chanceOfOrder90d), row.predictedCustomers < smallGroupSize),
             ])}
