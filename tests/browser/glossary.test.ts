@@ -33,6 +33,8 @@ const SECTION_HEADINGS: readonly (string | RegExp)[] = [
   "Shopify Flow",
   "#",
   "All customers",
+  // Cart abandoners' page: the card of their carts, whose figures and columns each have their help.
+  "Their carts",
   /^Customers in .+$/,
 ];
 
@@ -127,9 +129,11 @@ async function merchantPages(): Promise<string[]> {
     "/app/segments",
     `/app/segments/${segment.segment}`,
     "/app/segments/repeat-buyer",
+    "/app/segments/cart-abandoner",
     "/app/customers",
     `/app/customers/${customer.id}`,
     "/app/cohorts",
+    "/app/drivers",
     "/app/model",
     "/app/settings",
     "/app/sync",
