@@ -14,6 +14,7 @@ import { MoneyBasisToggle } from "~/components/MoneyBasisToggle";
 import { loadAbandonedCarts, loadSegment } from "~/pages/segments.server";
 import { FigureGrid } from "~/components/Figure";
 import { HeadingCard } from "~/components/HeadingCard";
+import { termHeading } from "~/components/HelpLabel";
 import { ExportMenu } from "~/components/export/ExportMenu";
 import { SyncedTo } from "~/components/destinations/SyncedTo";
 import { loadSegmentDestinations } from "~/pages/integrations.server";
@@ -151,7 +152,7 @@ export default function SegmentPage() {
         </Layout.Section>
         {carts && (
           <Layout.Section>
-            <HeadingCard title="Left in carts" gap="200">
+            <HeadingCard title="Their carts" gap="200">
               <FigureGrid
                 columns={{ xs: 2, md: 4 }}
                 gap="400"
@@ -172,7 +173,7 @@ export default function SegmentPage() {
               {page.rows.length > 0 && (
                 <DataTable
                   columnContentTypes={["text", "numeric", "text", "text"]}
-                  headings={["Customer", "Cart value", "Started", "Recovery link"]}
+                  headings={[termHeading("customers", "Customer"), termHeading("left-in-carts", "Cart value"), termHeading("checkout-started"), termHeading("recovery-link")] as never}
                   rows={page.rows.map((customer) => {
                     const cart = carts.carts[customer.id];
                     return [
