@@ -67,8 +67,9 @@ describe("splitIntoJobs", () => {
 
   it("measures bytes, not characters: multi-byte profiles fill a job exactly to its limit", () => {
     // 'é' is 2 bytes, '😀' 4 (two UTF-16 units): a job takes as many as its bytes allow.
-    const profiles = Array.from({ length: 40 }, (_, i) => resource(20 + (i % 7), i % 2 === 0 ? "é" : "😀"));
-    const maxBytes = 2_000;
+    const chars = ["é", "😀", "x"];
+    const profiles = Array.from({ length: 300 }, (_, i) => resource(10 + (i % 13), chars[i % 3]));
+    const maxBytes = 1_000;
     const jobs = splitIntoJobs(profiles, (profile) => profile, ["AbC123"], 10_000, maxBytes);
     expect(jobs.flatMap((job) => job.items)).toEqual(profiles);
     for (const [index, job] of jobs.entries()) {
