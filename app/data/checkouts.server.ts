@@ -35,9 +35,18 @@ export async function lastAbandonedCheckoutDays(db: Queryable, shop: string, tim
   return new Map(result.rows.map((row) => [row.customerId, Number(row.day)]));
 }
 
+/**
+ * Checkouts started in the window ending on day `asOfDay` (shop time zone; `$2` the zone, `$3`
+ * the day). The first condition is the same window widened by a day, on the column itself, so
+ * the (shop, shopifyCreatedAt) index finds the window without reading older checkouts (a time
+ * zone is less than a day from UTC); the second is exact.
+ */
+const IN_WINDOW_SQL = `c."shopifyCreatedAt" >= (DATE '1970-01-01' + ($3::int - ${CART_ABANDONMENT_WINDOW_DAYS}))::timestamp
+  AND ${checkoutDaySql("$2")} > $3::int - ${CART_ABANDONMENT_WINDOW_DAYS}`;
+
 /** The customers of `shop` with an abandoned checkout in the window ending on `asOfDay` (the SQL side of isCartAbandoner). */
 const MEMBERS_SQL = `SELECT DISTINCT c."customerId" FROM "Checkout" AS c
-  WHERE c.shop = $1 AND ${checkoutDaySql("$2")} > $3::int - ${CART_ABANDONMENT_WINDOW_DAYS} AND ${ABANDONED_CHECKOUT_SQL}`;
+  WHERE c.shop = $1 AND ${IN_WINDOW_SQL} AND ${ABANDONED_CHECKOUT_SQL}`;
 
 export interface CartAbandonerFigures {
   customers: number;
@@ -131,7 +140,7 @@ export async function abandonedCartsSummary(db: Queryable, shop: string, timezon
        FROM "CustomerMetrics" AS cm
        JOIN "Checkout" AS c ON c.shop = cm.shop AND c."customerId" = cm."customerId"
        WHERE cm.shop = $1 AND cm.behaviours @> ARRAY['cart-abandoner']
-         AND ${checkoutDaySql("$2")} > $3::int - ${CART_ABANDONMENT_WINDOW_DAYS} AND ${ABANDONED_CHECKOUT_SQL}
+         AND ${IN_WINDOW_SQL} AND ${ABANDONED_CHECKOUT_SQL}
        ORDER BY c."customerId", c."shopifyCreatedAt" DESC, c.id DESC
      )
      SELECT count(*) AS customers, sum("totalPriceMinor") AS value, count(*) FILTER (WHERE "totalPriceMinor" IS NULL) AS unpriced FROM latest`,
@@ -155,7 +164,7 @@ export async function latestAbandonedCarts(
             c."abandonedCheckoutUrl" AS url, c."shopifyCreatedAt" AS "startedAt", c."lineItemCount" AS lines
      FROM "Checkout" AS c
      WHERE c.shop = $1 AND c."customerId" = ANY($4::bigint[])
-       AND ${checkoutDaySql("$2")} > $3::int - ${CART_ABANDONMENT_WINDOW_DAYS} AND ${ABANDONED_CHECKOUT_SQL}
+       AND ${IN_WINDOW_SQL} AND ${ABANDONED_CHECKOUT_SQL}
      ORDER BY c."customerId", c."shopifyCreatedAt" DESC, c.id DESC`,
     [shop, timezone, asOfDay, customerIds],
   );
