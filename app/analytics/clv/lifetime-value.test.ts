@@ -116,4 +116,21 @@ describe("HorizonExpectations", () => {
       }
     }
   });
+
+  it("keeps every pair's values as its table grows", () => {
+    const horizons = new HorizonExpectations(bg, [90 / 7], week);
+    const offsets = new Map<string, number>();
+    for (let pass = 0; pass < 2; pass++) {
+      for (let x = 0; x < 10; x++) {
+        for (let T = 1; T <= 30; T++) {
+          const at = horizons.offsetOf(x, T);
+          if (pass === 1) expect(at).toBe(offsets.get(`${x},${T}`));
+          offsets.set(`${x},${T}`, at);
+          expect(horizons.values[at]).toBe(bg.expectedPurchasesIfAlive(90 / 7, x, T));
+          const tx = x === 0 ? 0 : T / 2;
+          expect(horizons.discounted(bg.pAlive(x, tx, T), at)).toBe(discountedExpectedPurchases(bg, x, tx, T, week));
+        }
+      }
+    }
+  });
 });

@@ -88,7 +88,8 @@ export class HorizonExpectations {
     this.discount = 1 + monthlyDiscountRate(horizon.annualDiscountRate);
     const monthInUnits = MONTH_DAYS / horizon.unitDays;
     this.times = Float64Array.from([...leading, ...Array.from({ length: this.months }, (_, k) => (k + 1) * monthInUnits)]);
-    this.values = new Float64Array(1024 * this.times.length);
+    // Grows as pairs come: a model restored to score one customer (a page, a webhook) stays small.
+    this.values = new Float64Array(16 * this.times.length);
   }
 
   /** Where (x, T)'s values start in `values` (x, T valid, as P(alive) checks them). */
