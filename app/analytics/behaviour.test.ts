@@ -4,7 +4,10 @@ import {
   behaviouralSegmentDefinitions,
   behaviouralSegments,
   behaviourThresholds,
+  behaviouralSegmentsOf,
+  isCartAbandoner,
   topShareThreshold,
+  withCartAbandonment,
 } from "./behaviour";
 
 function customer(
@@ -141,5 +144,25 @@ describe("behavioural segment properties", () => {
         },
       ),
     );
+  });
+});
+
+describe("cart abandoners (issue 17)", () => {
+  it("are in the last 30 days: day 0 and day 29 in, day 30 out, none without an abandoned checkout", () => {
+    expect([0, 29, 30, null, undefined].map((days) => isCartAbandoner(days))).toEqual([true, true, false, false, false]);
+  });
+
+  it("is the one behaviour a customer without orders can have, and sits beside the others for buyers", () => {
+    const thresholds = behaviourThresholds(shop);
+    expect(behaviouralSegmentsOf(customer("n", 0, 0, 0, 0, { daysSinceAbandonedCheckout: 3 }), thresholds)).toEqual(["cart-abandoner"]);
+    expect(behaviouralSegmentsOf(customer("n", 0, 0, 0, 0), thresholds)).toEqual([]);
+    expect(behaviouralSegmentsOf(customer("b", 1, 40, 0, 10, { daysSinceAbandonedCheckout: 3 }), thresholds)).toContain("cart-abandoner");
+  });
+
+  it("withCartAbandonment adds or takes out the key once, leaving the others", () => {
+    expect(withCartAbandonment(["repeat-buyer"], 2)).toEqual(["repeat-buyer", "cart-abandoner"]);
+    expect(withCartAbandonment(["repeat-buyer", "cart-abandoner"], 2)).toEqual(["repeat-buyer", "cart-abandoner"]);
+    expect(withCartAbandonment(["cart-abandoner", "vip"], 45)).toEqual(["vip"]);
+    expect(withCartAbandonment([], null)).toEqual([]);
   });
 });
