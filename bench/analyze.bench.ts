@@ -1,7 +1,8 @@
 // `tenure analyze` end to end on a synthetic shop: 10 million transactions, 1 million
 // customers (bench/synthetic-transactions.ts, seeded). Runs the real command (bin/tenure.js,
-// its dist/cli build made first) as a child process under /usr/bin/time -v, which reports the peak RSS of the process tree it waits
-// for; phase times come from the command's own progress lines.
+// its dist/cli build made first) as a child process under /usr/bin/time -v, which reports
+// the peak RSS of the process tree it waits for; phase times come from the command's own
+// progress lines.
 //
 //   npm run bench -- analyze [--rows N] [--customers N] [--seed N]
 //   tsx bench/analyze.bench.ts [--rows N] [--customers N] [--seed N]
