@@ -18,6 +18,8 @@ import {
 // is in app/data/customer-metrics-reads.server.ts, its query's shape in app/data/customer-table.ts.
 
 export {
+  ACQUIRED_DIMENSIONS,
+  type AcquiredDimension,
   type Cursor,
   type CustomerListFilters,
   type CustomerListQuery,
