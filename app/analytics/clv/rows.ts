@@ -225,7 +225,7 @@ export class RowCompressor {
   /** The patterns laid out for fitting (fresh columns: later adds do not change them). */
   prepared(): PreparedRows {
     const [x, tx, T, weight] = this.counter.columns();
-    return prepareColumns(x, tx, T, weight);
+    return { ...prepareColumns(x, tx, T, weight), distinct: true };
   }
 }
 
@@ -271,6 +271,8 @@ export interface PreparedRows {
   sample?: PreparedRows;
   /** Cache for the canonical form the fits run on (see canonicalRows). */
   canonical?: CanonicalRows;
+  /** True when no two rows share (x, t_x, T) (RowCompressor's and canonicalRows' output). */
+  distinct?: boolean;
 }
 
 export function isPreparedRows(rows: readonly RfRow[] | PreparedRows): rows is PreparedRows {
@@ -428,7 +430,7 @@ function sortedDistinct(...columns: Float64Array[]): Float64Array {
  * one exact number, (rank x · K + rank t_x) · K + rank T, below 2^53 for any real summary, so
  * a typed-array sort does the work (a comparator sort costs seconds at half a million rows).
  */
-function lexicographicOrder(x: Float64Array, tx: Float64Array, T: Float64Array): Uint32Array {
+function lexicographicOrder(x: Float64Array, tx: Float64Array, T: Float64Array) {
   const n = x.length;
   const xs = sortedDistinct(x);
   const times = sortedDistinct(tx, T);
@@ -438,46 +440,67 @@ function lexicographicOrder(x: Float64Array, tx: Float64Array, T: Float64Array):
   const K = times.length;
   const keys = new Float64Array(n);
   for (let i = 0; i < n; i++) keys[i] = (xRank[i] * K + txRank[i]) * K + TRank[i];
-  const order = new Uint32Array(n);
+  let order = new Uint32Array(n);
   if (xs.length * K * K < 2 ** 53) {
     const sorted = keys.slice().sort();
     // Keys are distinct (the triples are): each one's place in the sorted copy is its rank.
     const place = ranks(keys, sorted);
     for (let i = 0; i < n; i++) order[place[i]] = i;
-    return order;
+  } else {
+    for (let i = 0; i < n; i++) order[i] = i;
+    order = order.sort((i, j) => x[i] - x[j] || tx[i] - tx[j] || T[i] - T[j]);
   }
-  for (let i = 0; i < n; i++) order[i] = i;
-  return order.sort((i, j) => x[i] - x[j] || tx[i] - tx[j] || T[i] - T[j]);
+  return { order, xs, times, xRank, txRank, TRank };
 }
 
 export function canonicalRows(input: readonly RfRow[] | PreparedRows): CanonicalRows {
   const prepared = prepareRows(input);
   if (prepared.canonical) return prepared.canonical;
-  const counter = new TripleCounter();
-  let age = 0;
-  for (let i = 0; i < prepared.count; i++) {
-    counter.addTriple(prepared.x[i], prepared.tx[i], prepared.T[i], prepared.weight[i]);
-    age += prepared.weight[i] * prepared.T[i];
+  let x = prepared.x;
+  let tx = prepared.tx;
+  let T = prepared.T;
+  let weight = prepared.weight;
+  if (!prepared.distinct) {
+    const counter = new TripleCounter();
+    for (let i = 0; i < prepared.count; i++) counter.addTriple(x[i], tx[i], T[i], weight[i]);
+    [x, tx, T, weight] = counter.columns();
   }
-  const [x, tx, T, weight] = counter.columns();
   const n = x.length;
-  const order = lexicographicOrder(x, tx, T);
+  const { order, xs, times, xRank, txRank, TRank } = lexicographicOrder(x, tx, T);
+  let age = 0;
+  for (let i = 0; i < n; i++) age += weight[i] * T[i];
   const meanAge = age / prepared.totalWeight;
   const timeScale = meanAge > 0 && Number.isFinite(meanAge) ? meanAge : 1;
-  const sx = new Float64Array(n);
-  const stx = new Float64Array(n);
-  const sT = new Float64Array(n);
-  const sw = new Float64Array(n);
+  // Built from the ranks directly: the rows were validated when first prepared.
+  const rows: PreparedRows = {
+    count: n,
+    totalWeight: prepared.totalWeight,
+    x: new Float64Array(n),
+    tx: new Float64Array(n),
+    T: new Float64Array(n),
+    weight: new Float64Array(n),
+    xValues: xs,
+    xWeights: new Float64Array(xs.length),
+    xOf: new Int32Array(n),
+    times: times.map((t) => t / timeScale),
+    txOf: new Int32Array(n),
+    TOf: new Int32Array(n),
+    distinct: true,
+  };
   let repeatPurchases = 0;
   for (let k = 0; k < n; k++) {
     const i = order[k];
-    sx[k] = x[i];
-    stx[k] = tx[i] / timeScale;
-    sT[k] = T[i] / timeScale;
-    sw[k] = weight[i];
+    rows.x[k] = x[i];
+    rows.tx[k] = tx[i] / timeScale;
+    rows.T[k] = T[i] / timeScale;
+    rows.weight[k] = weight[i];
+    rows.xOf[k] = xRank[i];
+    rows.txOf[k] = txRank[i];
+    rows.TOf[k] = TRank[i];
+    rows.xWeights[xRank[i]] += weight[i];
     repeatPurchases += weight[i] * x[i];
   }
-  const canonical = { rows: prepareColumns(sx, stx, sT, sw), timeScale, repeatPurchases };
+  const canonical = { rows, timeScale, repeatPurchases };
   prepared.canonical = canonical;
   return canonical;
 }
