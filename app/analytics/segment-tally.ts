@@ -30,6 +30,11 @@ export interface SegmentRow {
    */
   chanceOfOrder90dSum?: number;
   customersWithChance90d?: number;
+  /**
+   * Gross profit to date of the segment's customers (net sales - cost of goods, sales without a
+   * cost at the fallback margin; issue 17). Absent in rows stored before.
+   */
+  grossProfitMinor?: number;
   /** Customers 7 and 30 days ago (SegmentDailyCount); null when there is no count for that day. */
   customers7dAgo: number | null;
   customers30dAgo: number | null;
@@ -45,9 +50,11 @@ export interface Tally {
   pAliveCount: number;
   chance90Sum: number;
   chance90Count: number;
+  /** Gross profit to date (issue 17); absent: not counted (0). */
+  grossProfit?: number;
 }
 
-const emptyTally = (): Tally => ({ customers: 0, netSpent: 0, clvSum: 0, clvCount: 0, pAliveSum: 0, pAliveCount: 0, chance90Sum: 0, chance90Count: 0 });
+const emptyTally = (): Tally => ({ customers: 0, netSpent: 0, clvSum: 0, clvCount: 0, pAliveSum: 0, pAliveCount: 0, chance90Sum: 0, chance90Count: 0, grossProfit: 0 });
 
 export type SegmentKind = "rfm" | "behaviour";
 
@@ -78,6 +85,9 @@ export class SegmentTally {
   clvCount = 0;
   /** Spent to date of the customers with a predicted CLV (clvCount): lifetime value's own population. */
   predictedNetSpent = 0;
+  /** Gross profit and the net sales without a known cost, to date (issue 17): the shop's cost coverage. */
+  grossProfit = 0;
+  uncostedSales = 0;
   private readonly rfm = new Map<string, Tally>();
   private readonly behaviour = new Map<BehaviouralSegmentKey, Tally>();
 
@@ -107,6 +117,8 @@ export class SegmentTally {
     if (row.orders === 0) return;
     this.customers += sign;
     this.netSpent += sign * row.netSpent;
+    this.grossProfit += sign * row.grossProfit;
+    this.uncostedSales += sign * row.uncostedSales;
     if (row.predictedClv !== null) {
       this.clvSum += sign * row.predictedClv;
       this.clvCount += sign;
@@ -149,6 +161,7 @@ export class SegmentTally {
       averageChanceOfOrder90d: t.chance90Count > 0 ? t.chance90Sum / t.chance90Count : null,
       chanceOfOrder90dSum: t.chance90Sum,
       customersWithChance90d: t.chance90Count,
+      grossProfitMinor: t.grossProfit ?? 0,
       customers7dAgo: history(kind, key, 7),
       customers30dAgo: history(kind, key, 30),
     });
@@ -163,6 +176,7 @@ function addTo(t: Tally | undefined, row: CustomerMetricsValues, sign: 1 | -1): 
   if (!t) return; // a segment key the rules no longer name: counted in the totals only
   t.customers += sign;
   t.netSpent += sign * row.netSpent;
+  t.grossProfit = (t.grossProfit ?? 0) + sign * row.grossProfit;
   if (row.predictedClv !== null) {
     t.clvSum += sign * row.predictedClv;
     t.clvCount += sign;

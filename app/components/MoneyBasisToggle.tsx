@@ -14,8 +14,8 @@ export function MoneyBasisToggle({ basis }: { basis: PageMoneyBasis }) {
   const urlFor = (value: "revenue" | "profit") => {
     const params = new URLSearchParams(searchParams);
     // A table's page cursor stays valid: the basis changes amounts, not the order.
-    if (value === "revenue") params.delete("basis");
-    else params.set("basis", value);
+    // Each choice is explicit in the URL: profit is the default where product costs cover most sales (issue 17).
+    params.set("basis", value);
     const text = params.toString();
     return `${location.pathname}${text ? `?${text}` : ""}`;
   };

@@ -58,6 +58,22 @@ export interface KpisAggregate {
    * before issue 13's fix.
    */
   averageLifetimeValueMinor?: KpiValue;
+  /** Product costs (issue 17): absent in aggregates written before. */
+  costs?: ShopCosts;
+}
+
+/**
+ * The shop's gross profit to date and how much of its net sales had a known unit cost
+ * (docs/analytics/revenue.md, "Cost of goods"): what the pages' money basis reads.
+ */
+export interface ShopCosts {
+  grossProfitMinor: number;
+  /** Net sales to date without a known cost: their profit is the fallback margin's. */
+  uncostedSalesMinor: number;
+  /** Share of net sales to date with a known cost (0..1); null without sales. */
+  coverage: number | null;
+  /** Gross profit over net sales to date; null without sales. */
+  profitMargin: number | null;
 }
 
 /** Defined beside the scoring that fills it. */

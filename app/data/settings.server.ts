@@ -3,6 +3,7 @@ import { type Queryable } from "~/db/pg.server";
 import { type RevenueBasis } from "./counted-orders.server";
 import { DEFAULT_CHURN_RISK_THRESHOLD } from "~/analytics/churn-risk";
 import { DEFAULT_COST_FALLBACK_MARGIN } from "~/analytics/customer-metrics";
+import { type ShopCosts } from "./aggregates";
 import { DEFAULT_HOLIDAY_SEASON, type HolidaySeason } from "~/analytics/behaviour";
 
 // The shop's settings as the workers use them: defaults filled in, time zone and currency
@@ -30,6 +31,8 @@ export interface MetricsSettings {
   costFallbackMargin: number;
   /** "Holiday-season first buyers": the season's first and last day, "MM-DD" (issue 17). */
   holidaySeason: HolidaySeason;
+  /** The shop's gross profit and cost coverage as of its last refit (the kpis aggregate; issue 17); null before one. */
+  costs?: ShopCosts | null;
 }
 
 export const DEFAULT_METRICS_SETTINGS: Omit<MetricsSettings, "timezone" | "currency"> = {
@@ -66,11 +69,13 @@ export async function loadMetricsSettings(db: Queryable, shop: string): Promise<
     costFallbackMargin: number | null;
     holidaySeasonStart: string | null;
     holidaySeasonEnd: string | null;
+    costs: ShopCosts | null;
   }>(
     `SELECT s.timezone, s.currency, ss."grossMargin", ss."cacMinor", ss."annualDiscountRate", ss."horizonDays",
             ss."segmentRules", ss."segmentLabels", ss."excludedOrderTags", ss."excludedSourceNames",
             ss."excludedCustomerTags", ss."revenueBasis", ss."churnRiskThreshold", ss."costFallbackMargin",
-            ss."holidaySeasonStart", ss."holidaySeasonEnd"
+            ss."holidaySeasonStart", ss."holidaySeasonEnd",
+            (SELECT a.data->'costs' FROM "ShopAggregate" AS a WHERE a.shop = wanted.shop AND a.kind = 'kpis') AS costs
      FROM (SELECT $1::text AS shop) AS wanted
      LEFT JOIN "Shop" AS s ON s.domain = wanted.shop
      LEFT JOIN "ShopSettings" AS ss ON ss.shop = wanted.shop`,
@@ -94,6 +99,7 @@ export async function loadMetricsSettings(db: Queryable, shop: string): Promise<
     churnRiskThreshold: row?.churnRiskThreshold ?? d.churnRiskThreshold,
     costFallbackMargin: row?.costFallbackMargin ?? d.costFallbackMargin,
     holidaySeason: row?.holidaySeasonStart && row.holidaySeasonEnd ? { start: row.holidaySeasonStart, end: row.holidaySeasonEnd } : d.holidaySeason,
+    costs: row?.costs ?? null,
   };
 }
 

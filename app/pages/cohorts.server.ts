@@ -54,6 +54,7 @@ export async function loadCohortsPage(db: Queryable, shop: string, requested: Co
     ltv: null,
     cacMinor: cac,
     grossMargin: margin,
+    costs: settings.costs ?? null,
   };
   // A missing filter row falls back to the whole shop, said on the page.
   const source = shown?.data.report ? shown : requested ? await readWholeShopRetention(db, shop) : undefined;

@@ -1,3 +1,4 @@
+import { type ShopCosts } from "~/data/aggregates";
 import type { CohortRow } from "~/analytics/retention";
 import type { RetentionDimension } from "~/data/aggregates";
 import type { FitState } from "./fit-state";
@@ -46,6 +47,8 @@ export interface CohortsPageData {
   /** From settings, in minor units; null: no CAC set (the page asks for one). */
   cacMinor: number | null;
   grossMargin: number;
+  /** Product costs as of the last refit (issue 17): the money basis takes its profit margin from them. */
+  costs?: ShopCosts | null;
 }
 
 /**

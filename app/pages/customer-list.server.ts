@@ -173,6 +173,7 @@ export async function customerTableContext(db: Queryable, shop: string) {
     labels: settings.segmentLabels,
     horizonDays: settings.horizonDays,
     grossMargin: settings.grossMargin,
+    costs: settings.costs ?? null,
   };
 }
 

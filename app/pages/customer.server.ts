@@ -47,6 +47,7 @@ export async function loadCustomer(db: Queryable, shop: string, idText: string):
     currency: settings.currency,
     horizonDays: settings.horizonDays,
     grossMargin: settings.grossMargin,
+    costs: settings.costs ?? null,
     tags: customer?.tags ?? [],
     shopifyOrdersCount: customer?.ordersCount ?? 0,
     metrics: m

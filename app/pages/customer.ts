@@ -1,3 +1,4 @@
+import { type ShopCosts } from "~/data/aggregates";
 import { type ShopModelAssumptions } from "~/analytics/clv/shop-model";
 
 // One customer's page as the loader and the route see it (no server code); the loader is
@@ -33,6 +34,8 @@ export interface CustomerDetail {
   /** Settings' horizon (named in expected spend) and margin (the money basis toggle). */
   horizonDays: number;
   grossMargin: number;
+  /** Product costs as of the last refit (issue 17): the money basis takes its profit margin from them. */
+  costs?: ShopCosts | null;
   tags: string[];
   shopifyOrdersCount: number;
   metrics: {

@@ -1,3 +1,4 @@
+import { type ShopCosts } from "~/data/aggregates";
 import { customerName } from "~/display/format";
 import { segmentName } from "~/display/segment-names";
 import {
@@ -42,6 +43,8 @@ export interface DashboardData {
   /** Settings' horizon (named in expected spend labels) and margin (the money basis toggle). */
   horizonDays: number;
   grossMargin: number;
+  /** Product costs as of the last refit (issue 17): the money basis takes its profit margin from them. */
+  costs?: ShopCosts | null;
   /**
    * Average chance of ordering in the next 90 days over customers with a prediction, from the
    * segments aggregate (each customer with an order is in one RFM segment); null without.
@@ -94,6 +97,7 @@ export async function loadDashboard(db: Queryable, shop: string): Promise<Dashbo
     currency: kpis?.currency ?? segments?.currency ?? settings.currency,
     horizonDays: settings.horizonDays,
     grossMargin: settings.grossMargin,
+    costs: settings.costs ?? null,
     averageChanceOfOrder90d: averageChance(segments),
     fit,
     kpis,

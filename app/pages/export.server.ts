@@ -87,7 +87,7 @@ export async function tableExportView(db: Queryable, shop: string, params: URLSe
   }
   const { query, problems } = parseListParams(filterParams, settings.currency);
   if (problems.length > 0) return problem(400, `The export was not made: ${problems.join(" ")}`);
-  const stored = queryInStoredMoney(query, moneyBasisOf(filterParams, settings.grossMargin));
+  const stored = queryInStoredMoney(query, moneyBasisOf(filterParams, settings.grossMargin, settings.costs));
   const filters: CustomerListFilters = {
     segment: stored.segment,
     behaviour: stored.behaviour,

@@ -13,6 +13,20 @@ describe("one money basis per page (issue 13)", () => {
     expect(moneyBasisOf(new URLSearchParams("basis=nonsense"), 0.6).basis).toBe("revenue");
   });
 
+  it("takes the margin from product costs, and shows profit by default where costs cover at least 80% of net sales (issue 17)", () => {
+    const covered = { grossProfitMinor: 4_200, uncostedSalesMinor: 1_000, coverage: 0.9, profitMargin: 0.42 };
+    // Costs known for 90% of sales: profit unless the URL says revenue; the Settings margin (100%) is not used.
+    expect(moneyBasisOf(new URLSearchParams(), 1, covered)).toEqual({ basis: "profit", factor: 0.42, toggle: true, grossMargin: 0.42, marginSource: "costs" });
+    expect(moneyBasisOf(new URLSearchParams("basis=revenue"), 1, covered)).toMatchObject({ basis: "revenue", factor: 1, toggle: true });
+    // Costs for half the sales: revenue by default, profit (at the shop's own margin) one click away.
+    const half = { ...covered, coverage: 0.5 };
+    expect(moneyBasisOf(new URLSearchParams(), 0.6, half)).toMatchObject({ basis: "revenue", factor: 1, grossMargin: 0.42 });
+    expect(moneyBasisOf(new URLSearchParams("basis=profit"), 0.6, half)).toMatchObject({ basis: "profit", factor: 0.42 });
+    // No cost known at all: the Settings margin, as before.
+    expect(moneyBasisOf(new URLSearchParams("basis=profit"), 0.6, { ...covered, coverage: 0, profitMargin: 0.5 })).toEqual({ basis: "profit", factor: 0.6, toggle: true, grossMargin: 0.6 });
+    expect(moneyBasisOf(new URLSearchParams(), 0.6, null).basis).toBe("revenue");
+  });
+
   it("turns stored revenue into the page's unit, to whole minor units, keeping missing figures missing", () => {
     const profit = moneyBasisOf(new URLSearchParams("basis=profit"), 0.55);
     expect(inBasis(1001, profit)).toBe(551);

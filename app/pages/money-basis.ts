@@ -1,3 +1,4 @@
+import { type ShopCosts } from "~/data/aggregates";
 import { type MoneyBasis } from "~/display/glossary";
 
 // One money basis per page (issue 13): every money figure on a page is revenue, or every one
@@ -9,6 +10,8 @@ import { type MoneyBasis } from "~/display/glossary";
 
 export interface PageMoneyBasis {
   basis: MoneyBasis;
+  /** Where the profit margin comes from: the shop's product costs (issue 17) or the margin in Settings. */
+  marginSource?: "costs" | "setting";
   /** Multiplies a stored revenue amount into the page's basis. */
   factor: number;
   /** Whether the page offers the toggle (a margin below 100% is set); without it, every amount is revenue and labels need not say so. */
@@ -16,11 +19,25 @@ export interface PageMoneyBasis {
   grossMargin: number;
 }
 
-/** The page's basis from its URL and the shop's margin; "profit" without a margin reads as revenue. */
-export function moneyBasisOf(params: URLSearchParams, grossMargin: number): PageMoneyBasis {
-  const toggle = grossMargin > 0 && grossMargin < 1;
-  const basis: MoneyBasis = toggle && params.get("basis") === "profit" ? "profit" : "revenue";
-  return { basis, factor: basis === "profit" ? grossMargin : 1, toggle, grossMargin };
+/** Profit is the default basis where known unit costs cover at least this share of net sales (issue 17). */
+export const PROFIT_DEFAULT_COVERAGE = 0.8;
+
+/**
+ * The page's basis from its URL and the shop's margin; "profit" without a margin reads as
+ * revenue. With product costs (`costs`, the refit's kpis: issue 17) the margin is the shop's
+ * own gross profit over net sales to date, and profit is the default where costs cover at
+ * least PROFIT_DEFAULT_COVERAGE of net sales (?basis=revenue switches back).
+ */
+export function moneyBasisOf(params: URLSearchParams, grossMargin: number, costs?: ShopCosts | null): PageMoneyBasis {
+  const fromCosts = costs != null && costs.profitMargin !== null && (costs.coverage ?? 0) > 0;
+  const margin = fromCosts ? Math.min(1, Math.max(0, costs.profitMargin as number)) : grossMargin;
+  const toggle = margin > 0 && margin < 1;
+  const asked = params.get("basis");
+  const byDefault: MoneyBasis = fromCosts && (costs.coverage ?? 0) >= PROFIT_DEFAULT_COVERAGE ? "profit" : "revenue";
+  const basis: MoneyBasis = !toggle ? "revenue" : asked === "profit" || asked === "revenue" ? asked : byDefault;
+  const page: PageMoneyBasis = { basis, factor: basis === "profit" ? margin : 1, toggle, grossMargin: margin };
+  if (fromCosts) page.marginSource = "costs";
+  return page;
 }
 
 /** A stored revenue amount (whole minor units) in the page's basis, rounded to a whole minor unit; null kept. */

@@ -1,3 +1,4 @@
+import { type ShopCosts } from "~/data/aggregates";
 import { type BehaviourThresholds, type BehaviouralSegmentKey, behaviouralSegmentDefinitions } from "~/analytics/behaviour";
 import { DEFAULT_SEGMENT_RULES, type SegmentRule, describeRule } from "~/analytics/segments";
 import { money, percent } from "~/display/format";
@@ -23,6 +24,8 @@ export interface SegmentsOverview {
   /** Settings' horizon (named in the expected spend column) and margin (the money basis toggle). */
   horizonDays: number;
   grossMargin: number;
+  /** Product costs as of the last refit (issue 17): the money basis takes its profit margin from them. */
+  costs?: ShopCosts | null;
   fit: FitState;
   segments: SegmentsAggregate | null;
   /** Segments published as Shopify customer segments, by key. */
@@ -40,6 +43,7 @@ export async function loadSegmentsOverview(db: Queryable, shop: string): Promise
     currency: segments?.currency ?? settings.currency,
     horizonDays: settings.horizonDays,
     grossMargin: settings.grossMargin,
+    costs: settings.costs ?? null,
     fit,
     segments: segments && { ...segments, rows: segments.rows.map((row) => ({ ...row, name: segmentName(row.key, settings.segmentLabels) })) },
     published: await loadPublishedSegments(db, shop, settings.segmentLabels),
@@ -84,6 +88,8 @@ export interface SegmentDetail {
   labels: Record<string, string>;
   horizonDays: number;
   grossMargin: number;
+  /** Product costs as of the last refit (issue 17): the money basis takes its profit margin from them. */
+  costs?: ShopCosts | null;
 }
 
 const SCORE_LEGEND =
@@ -183,6 +189,7 @@ export async function loadSegment(db: Queryable, shop: string, key: string): Pro
       labels: settings.segmentLabels,
       horizonDays: settings.horizonDays,
       grossMargin: settings.grossMargin,
+      costs: settings.costs ?? null,
     };
   }
   const behaviourKey = key as BehaviouralSegmentKey;
@@ -201,6 +208,7 @@ export async function loadSegment(db: Queryable, shop: string, key: string): Pro
     labels: settings.segmentLabels,
     horizonDays: settings.horizonDays,
     grossMargin: settings.grossMargin,
+    costs: settings.costs ?? null,
   };
 }
 

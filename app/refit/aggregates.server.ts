@@ -193,6 +193,13 @@ export async function writeAggregates(pool: pg.Pool, shop: string, a: AggregateI
       value: tally.clvCount > 0 ? Math.round((tally.predictedNetSpent + tally.clvSum) / tally.clvCount) : null,
       previous: null,
     },
+    // Product costs (issue 17): coverage and profit margin to date, from the rows as written.
+    costs: {
+      grossProfitMinor: tally.grossProfit,
+      uncostedSalesMinor: tally.uncostedSales,
+      coverage: tally.netSpent > 0 ? Math.max(0, 1 - tally.uncostedSales / tally.netSpent) : null,
+      profitMargin: tally.netSpent > 0 ? tally.grossProfit / tally.netSpent : null,
+    },
   };
 
   const moved = await segmentMovesSince(pool, shop, new Date(a.refitAt.getTime() - MOVEMENT_DAYS * 86_400_000));

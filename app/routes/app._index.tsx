@@ -26,7 +26,7 @@ export const meta: MetaFunction = () => [{ title: "Dashboard · Tenure" }];
 export const loader = async ({ request }: LoaderFunctionArgs) => {
   const { shop } = await requireShop(request);
   const dashboard = await loadDashboard(pgPool(), shop);
-  return { shop, dashboard, basis: moneyBasisOf(new URL(request.url).searchParams, dashboard.grossMargin) };
+  return { shop, dashboard, basis: moneyBasisOf(new URL(request.url).searchParams, dashboard.grossMargin, dashboard.costs) };
 };
 
 export default function Dashboard() {

@@ -42,7 +42,7 @@ export const loader = async ({ request }: LoaderFunctionArgs) => {
   const url = new URL(request.url);
   const page = await loadCohortsPage(pgPool(), shop, cohortFilterFromUrl(url));
   // One money basis per page (issue 13): LTV and spent to date as revenue, or all as profit.
-  const basis = moneyBasisOf(url.searchParams, page.grossMargin);
+  const basis = moneyBasisOf(url.searchParams, page.grossMargin, page.costs);
   return { ...cohortsInBasis(page, basis.factor), basis };
 };
 

@@ -28,7 +28,7 @@ export const loader = async ({ request, params }: LoaderFunctionArgs) => {
   const { shop } = await requireShop(request);
   const customer = await loadCustomer(pgPool(), shop, params.id ?? "");
   if (!customer) throw new Response("There is no such customer in this shop.", { status: 404 });
-  return { customer, basis: moneyBasisOf(new URL(request.url).searchParams, customer.grossMargin) };
+  return { customer, basis: moneyBasisOf(new URL(request.url).searchParams, customer.grossMargin, customer.costs) };
 };
 
 export default function CustomerPage() {

@@ -25,7 +25,7 @@ export const loader = async ({ request }: LoaderFunctionArgs) => {
   const [context, fit] = await Promise.all([customerTableContext(db, shop), loadFitState(db, shop)]);
   const hasPredictions = fit.status === "ready";
   const { query, problems } = parseListParams(url.searchParams, context.currency, { sort: hasPredictions ? "predictedClv" : "netSpent" });
-  const basis = moneyBasisOf(url.searchParams, context.grossMargin);
+  const basis = moneyBasisOf(url.searchParams, context.grossMargin, context.costs);
   const page = await listCustomers(db, shop, queryInStoredMoney(query, basis), context.labels);
   return {
     currency: context.currency,

@@ -35,7 +35,7 @@ export const loader = async ({ request, params }: LoaderFunctionArgs) => {
   const { query, problems } = parseListParams(url.searchParams, detail.currency, { sort: hasPredictions ? "predictedClv" : "netSpent" });
   // The page's own segment is fixed; the other kind stays available as a filter.
   const scoped = detail.kind === "rfm" ? { ...query, segment: key } : { ...query, behaviour: key };
-  const basis = moneyBasisOf(url.searchParams, detail.grossMargin);
+  const basis = moneyBasisOf(url.searchParams, detail.grossMargin, detail.costs);
   const page = await listCustomers(db, shop, queryInStoredMoney(scoped, basis), detail.labels, {
     scope: detail.kind === "rfm" ? "segment" : "behaviour",
     scopeTotal: detail.row?.customers ?? null,

@@ -26,7 +26,7 @@ export const meta: MetaFunction = () => [{ title: "Segments · Tenure" }];
 export const loader = async ({ request }: LoaderFunctionArgs) => {
   const { shop } = await requireShop(request);
   const overview = await loadSegmentsOverview(pgPool(), shop);
-  return { shop, overview, basis: moneyBasisOf(new URL(request.url).searchParams, overview.grossMargin) };
+  return { shop, overview, basis: moneyBasisOf(new URL(request.url).searchParams, overview.grossMargin, overview.costs) };
 };
 
 /** Publish one segment to Shopify (each row's own fetcher), with the request's Admin API context (in demo mode, the demo's fake Shopify). */

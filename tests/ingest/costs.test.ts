@@ -1,5 +1,8 @@
 import { processDelivery } from "~/ingest/deliveries.server";
+import { loadMetricsSettings } from "~/data/settings.server";
 import { recomputeCustomerMetrics } from "~/metrics/recompute.server";
+import { moneyBasisOf } from "~/pages/money-basis";
+import { refitShop } from "~/refit/refit.server";
 import { insertDelivery, testDb, testPool, uniqueShop } from "../support/db";
 import { at, orderPayload } from "../support/webhook-payloads";
 import { fixture, type Json } from "../support/webhook-fixtures";
@@ -164,5 +167,32 @@ describe("cost of goods", () => {
     expect(await db().webhookDelivery.findUniqueOrThrow({ where: { id } })).toMatchObject({ status: "FAILED" });
     expect(await db().inventoryItemCost.count({ where: { shop } })).toBe(0);
     expect(ITEM).toBe(45900000000512);
+  });
+});
+
+describe("gross profit in the refit (issue 17)", () => {
+  it("writes each customer's gross profit as the live recompute does, per segment, and the shop's cost coverage", async () => {
+    const shop = uniqueShop("costs-refit");
+    await deliver(shop, "products/update", fixture("products-update"));
+    await deliver(shop, "inventory_items/update", costPayload("6.40", "2025-03-01T13:05:00Z"));
+    await deliver(shop, "orders/create", sockOrder(9401, "2025-03-10T12:00:00Z", 2000, 3));
+    const custom = sockOrder(9402, "2025-04-10T12:00:00Z", 1000);
+    (custom.line_items as Json[])[0].variant_id = null;
+    await deliver(shop, "orders/create", custom);
+    const live = await customerProfit(shop);
+    // (60.00 - 3 x 6.40) + 10.00 x 50 %; 10.00 of 70.00 without a cost.
+    expect(live).toEqual({ netSpent: 7000, grossProfit: 4580, uncosted: 1000 });
+
+    await refitShop(testPool(), shop, { trigger: "manual", now: at("2025-06-30T12:00:00Z") });
+    const m = await db().customerMetrics.findUniqueOrThrow({ where: { shop_customerId: { shop, customerId: BigInt(CUSTOMER) } } });
+    expect({ netSpent: Number(m.netSpentMinor), grossProfit: Number(m.grossProfitMinor), uncosted: Number(m.uncostedSalesMinor) }).toEqual(live);
+    const kpis = await db().shopAggregate.findUniqueOrThrow({ where: { shop_kind: { shop, kind: "kpis" } } });
+    expect((kpis.data as { costs: unknown }).costs).toEqual({ grossProfitMinor: 4580, uncostedSalesMinor: 1000, coverage: 1 - 1000 / 7000, profitMargin: 4580 / 7000 });
+    const segments = await db().shopAggregate.findUniqueOrThrow({ where: { shop_kind: { shop, kind: "segments" } } });
+    const rows = (segments.data as { rows: { kind: string; customers: number; grossProfitMinor: number }[] }).rows.filter((r) => r.kind === "rfm" && r.customers > 0);
+    expect(rows.map((r) => r.grossProfitMinor)).toEqual([4580]);
+    // Costs cover 86 % of net sales: the pages' money basis is profit by default, at the shop's own margin.
+    const settings = await loadMetricsSettings(testPool(), shop);
+    expect(moneyBasisOf(new URLSearchParams(), settings.grossMargin, settings.costs)).toMatchObject({ basis: "profit", grossMargin: 4580 / 7000 });
   });
 });
