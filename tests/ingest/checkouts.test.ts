@@ -253,6 +253,29 @@ describe("cart abandoners", () => {
   });
 });
 
+describe("checkouts and their order, in any arrival order", () => {
+  const events = (shop: string) => [
+    () => deliver(shop, "checkouts/create", checkoutPayload({ id: 601, customerId: 60, createdAt: daysAgo(4) })),
+    () => deliver(shop, "checkouts/update", checkoutPayload({ id: 601, customerId: 60, createdAt: daysAgo(4), updatedAt: daysAgo(4, 13) })),
+    () => deliver(shop, "orders/create", orderFrom(6001, 61, daysAgo(3), { token: "token-601" })),
+    () => deliver(shop, "customers/create", customerPayload(60, at("2026-01-01T00:00:00Z"))),
+  ];
+  const permutations = [[0, 1, 2, 3], [3, 2, 1, 0], [2, 0, 3, 1], [1, 3, 0, 2], [2, 1, 0, 3]];
+
+  it.each(permutations.map((order) => [order.join(",")]))("leave the same rows and the same membership (%s)", async (order) => {
+    const reference = uniqueShop("co-ref");
+    for (const apply of events(reference)) await apply();
+    const shop = uniqueShop("co-perm");
+    const steps = events(shop);
+    for (const index of order.split(",").map(Number)) await steps[index]();
+    expect(await checkoutRows(shop)).toEqual(await checkoutRows(reference));
+    const references = (s: string) => db().orderCheckout.findMany({ where: { shop: s }, omit: { shop: true } });
+    expect(await references(shop)).toEqual(await references(reference));
+    // Named by customer 61's order: customer 60 is not an abandoner, whatever came first.
+    expect(await abandonersBothWays(shop, [60])).toEqual({ live: [], refit: [] });
+  });
+});
+
 describe("cart abandoners in the refit and on the segment page", () => {
   it("the refit sets the behaviour, counts the segment (customers without orders too), and the page sums each member's latest cart", async () => {
     const shop = uniqueShop("abandon-refit");
