@@ -32,6 +32,12 @@ export function MoneyBasisToggle({ basis }: { basis: PageMoneyBasis }) {
           {`Profit (${percent(basis.grossMargin, 0)} margin)`}
         </Button>
       </ButtonGroup>
+      {basis.marginSource === "costs" && basis.costCoverage !== undefined ? (
+        // Issue 17: profit comes from product costs; say how much of it fell back to the margin in Settings.
+        <Text as="span" tone="subdued">
+          {`Product costs known for ${percent(basis.costCoverage, 0)} of net sales; ${percent(1 - basis.costCoverage, 0)} at your fallback margin`}
+        </Text>
+      ) : null}
     </InlineStack>
   );
 }

@@ -16,7 +16,7 @@ describe("one money basis per page (issue 13)", () => {
   it("takes the margin from product costs, and shows profit by default where costs cover at least 80% of net sales (issue 17)", () => {
     const covered = { grossProfitMinor: 4_200, uncostedSalesMinor: 1_000, coverage: 0.9, profitMargin: 0.42 };
     // Costs known for 90% of sales: profit unless the URL says revenue; the Settings margin (100%) is not used.
-    expect(moneyBasisOf(new URLSearchParams(), 1, covered)).toEqual({ basis: "profit", factor: 0.42, toggle: true, grossMargin: 0.42, marginSource: "costs" });
+    expect(moneyBasisOf(new URLSearchParams(), 1, covered)).toEqual({ basis: "profit", factor: 0.42, toggle: true, grossMargin: 0.42, marginSource: "costs", costCoverage: 0.9 });
     expect(moneyBasisOf(new URLSearchParams("basis=revenue"), 1, covered)).toMatchObject({ basis: "revenue", factor: 1, toggle: true });
     // Costs for half the sales: revenue by default, profit (at the shop's own margin) one click away.
     const half = { ...covered, coverage: 0.5 };

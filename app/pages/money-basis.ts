@@ -12,6 +12,8 @@ export interface PageMoneyBasis {
   basis: MoneyBasis;
   /** Where the profit margin comes from: the shop's product costs (issue 17) or the margin in Settings. */
   marginSource?: "costs" | "setting";
+  /** With costs: the share of net sales whose unit cost is known (the rest fell back to the margin in Settings). */
+  costCoverage?: number;
   /** Multiplies a stored revenue amount into the page's basis. */
   factor: number;
   /** Whether the page offers the toggle (a margin below 100% is set); without it, every amount is revenue and labels need not say so. */
@@ -36,7 +38,10 @@ export function moneyBasisOf(params: URLSearchParams, grossMargin: number, costs
   const byDefault: MoneyBasis = fromCosts && (costs.coverage ?? 0) >= PROFIT_DEFAULT_COVERAGE ? "profit" : "revenue";
   const basis: MoneyBasis = !toggle ? "revenue" : asked === "profit" || asked === "revenue" ? asked : byDefault;
   const page: PageMoneyBasis = { basis, factor: basis === "profit" ? margin : 1, toggle, grossMargin: margin };
-  if (fromCosts) page.marginSource = "costs";
+  if (fromCosts) {
+    page.marginSource = "costs";
+    page.costCoverage = costs.coverage ?? 0;
+  }
   return page;
 }
 
