@@ -75,7 +75,7 @@ const CDNOW_MASTER_HEADER = ["customer_id", "date", "number_of_cds", "dollar_val
  */
 export function detectFormat(firstLine: string, conventions: ValueConventions = DEFAULT_CONVENTIONS): FormatDetection {
   const line = stripLineEnd(firstLine.replace(/^\uFEFF/, ""));
-  if (line.trim() === "") throw new TransactionFormatError("the file is empty or starts with a blank line");
+  if (line.trim() === "") throw new TransactionFormatError("line 1: the file is empty or starts with a blank line");
 
   if (line.includes(",")) {
     const shopify = shopifyColumns(splitCsvRecord(line).map((name) => name.trim()));
