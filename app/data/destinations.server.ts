@@ -562,6 +562,14 @@ export interface CustomerSyncState extends MetricsFigures {
   } | null;
 }
 
+interface StateRow extends Omit<CustomerSyncState, "member"> {
+  member_email: string | null;
+  member_remote_id: string | null;
+  member_segments: string[] | null;
+  member_hash: string | null;
+  member_values: Record<string, string> | null;
+}
+
 /**
  * The state of these customers, one primary-key lookup per customer and table (LATERAL ...
  * LIMIT 1 keeps the planner from hashing the shop's whole tables for every batch, which made
@@ -574,16 +582,14 @@ export async function readCustomerSyncStates(
   consentScope: "subscribed" | "all",
   customerIds: readonly string[],
 ): Promise<CustomerSyncState[]> {
-  const result = await db.query<CustomerSyncState>(
+  const result = await db.query<StateRow>(
     `SELECT ids.id::text AS "customerId", c.email, c."firstName", c."lastName", c.phone, c."emailConsentState",
             m."customerId" IS NOT NULL AS scored,
             (c.email IS NOT NULL AND btrim(c.email) <> '' AND m."customerId" IS NOT NULL
              AND ($4 = 'all' OR c."emailConsentState" = 'SUBSCRIBED')) AS sendable,
             ${METRICS_FIGURE_COLUMNS}, to_char(m."computedAt", 'YYYY-MM-DD"T"HH24:MI:SS"Z"') AS "scoredAt",
-            -- One column, so each row is returned as read (a copy of every row without five columns cost the pass's heap).
-            CASE WHEN dm."customerId" IS NULL THEN NULL
-                 ELSE json_build_object('email', dm.email, 'remoteProfileId', dm."remoteProfileId", 'segments', COALESCE(dm.segments, '{}'),
-                                        'syncedHash', dm."syncedHash", 'heldValues', dm."heldValues") END AS member
+            dm.email AS member_email, dm."remoteProfileId" AS member_remote_id, dm.segments AS member_segments, dm."syncedHash" AS member_hash,
+            dm."heldValues" AS member_values
      FROM unnest($3::bigint[]) AS ids(id)
      LEFT JOIN LATERAL (SELECT * FROM "Customer" AS c WHERE c.shop = $1 AND c.id = ids.id LIMIT 1) AS c ON true
      LEFT JOIN LATERAL (SELECT * FROM "CustomerMetrics" AS m WHERE m.shop = $1 AND m."customerId" = ids.id LIMIT 1) AS m ON true
@@ -591,7 +597,13 @@ export async function readCustomerSyncStates(
      ORDER BY ids.id`,
     [shop, destinationId, bigintArrayLiteral(customerIds), consentScope],
   );
-  return result.rows;
+  return result.rows.map(({ member_email, member_remote_id, member_segments, member_hash, member_values, ...row }) => ({
+    ...row,
+    member:
+      member_email === null
+        ? null
+        : { email: member_email, remoteProfileId: member_remote_id, segments: member_segments ?? [], syncedHash: member_hash, heldValues: member_values },
+  }));
 }
 
 // ------------------------------------------------------------------ the engine's writes
@@ -634,17 +646,24 @@ export async function writeMembers(db: Queryable, shop: string, destinationId: s
   const kept = writes.filter((w) => exists.has(w.customerId));
   const redacted = writes.filter((w) => !exists.has(w.customerId));
   if (kept.length > 0) {
-    // One JSON document for the rows: JSON.stringify is native, where six arrays of 10,000
-    // had every element escaped by the driver.
-    const rows = kept.map((w) => ({ id: w.customerId, email: w.email, remote_id: w.remoteProfileId, segments: w.segments, hash: w.syncedHash, held: w.heldValues ?? null }));
+    // Arrays unnested, not one JSON document: json_to_recordset saved Tenure 8 ms a batch of
+    // 10,000 and cost PostgreSQL 20 more (measured), and PostgreSQL is the busier of the two.
     await db.query(
       `INSERT INTO "DestinationMember" ("destinationId", "customerId", email, "remoteProfileId", segments, "syncedHash", "syncedAt", "heldValues")
-       SELECT $1::bigint, t.id, t.email, t.remote_id, t.segments, t.hash, now() AT TIME ZONE 'UTC', t.held
-       FROM json_to_recordset($2::json) AS t(id bigint, email text, remote_id text, segments text[], hash text, held jsonb)
+       SELECT $1::bigint, t.id, t.email, t.remote_id, string_to_array(t.segments, ','), t.hash, now() AT TIME ZONE 'UTC', t.held::jsonb
+       FROM unnest($2::bigint[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[]) AS t(id, email, remote_id, segments, hash, held)
        ON CONFLICT ("destinationId", "customerId") DO UPDATE SET email = EXCLUDED.email,
          "remoteProfileId" = COALESCE(EXCLUDED."remoteProfileId", "DestinationMember"."remoteProfileId"),
          segments = EXCLUDED.segments, "syncedHash" = EXCLUDED."syncedHash", "syncedAt" = EXCLUDED."syncedAt", "heldValues" = EXCLUDED."heldValues"`,
-      [destinationId, JSON.stringify(rows)],
+      [
+        destinationId,
+        bigintArrayLiteral(kept.map((w) => w.customerId)),
+        kept.map((w) => w.email),
+        kept.map((w) => w.remoteProfileId),
+        kept.map((w) => w.segments.join(",")),
+        kept.map((w) => w.syncedHash),
+        kept.map((w) => (w.heldValues ? JSON.stringify(w.heldValues) : null)),
+      ],
     );
   }
   if (redacted.length > 0) {
