@@ -232,7 +232,7 @@ export function nestedTolerance(customers: number): number {
 }
 
 /**
- * Below this, with a likelihood within nestedTolerance of the NBD's, a run has reached the
+ * Below this, with a likelihood within the stopping tolerance of the NBD's, a run has reached the
  * plain-NBD edge: further on it only slides along a flat ridge (and Pareto/NBD's integrals get
  * slow as β grows), so it stops there.
  */
@@ -290,14 +290,9 @@ function perturbed(best: number[], round: number): number[][] {
   return best.map((_, i) => best.map((t, j) => (j === i ? t + (i % 2 === 0 ? shift : -shift) : t)));
 }
 
-/** The fit of one (possibly subsampled) canonical row set: every start, the NBD edge detected. */
-function fitCanonical<P>(
-  spec: CountModelSpec,
-  rows: PreparedRows,
-  options: FitOptions,
-  first?: { starts: number[][]; inverseHessian?: number[][]; only?: boolean },
-): MaximizeResult<P> & { nbd: MaximizeResult<{ r: number; alpha: number }> } {
-  const nbd = maximizeLikelihood<{ r: number; alpha: number }>({
+/** The plain NBD, the edge every count model here nests. */
+function fitNbd(rows: PreparedRows, options: FitOptions): MaximizeResult<{ r: number; alpha: number }> {
+  return maximizeLikelihood<{ r: number; alpha: number }>({
     names: NBD_NAMES,
     logLikelihood: nbdLogLikelihood(rows),
     totalWeight: rows.totalWeight,
@@ -306,12 +301,25 @@ function fitCanonical<P>(
     maxLogParameter: COUNT_MODEL_MAX_LOG_PARAMETER,
     options: { ...options, standardErrors: false, start: undefined },
   });
+}
+
+/** The fit of one (possibly subsampled) canonical row set: every start, the NBD edge detected. */
+function fitCanonical<P>(
+  spec: CountModelSpec,
+  rows: PreparedRows,
+  options: FitOptions,
+  first?: { starts: number[][]; inverseHessian?: number[][]; only?: boolean },
+): MaximizeResult<P> & { nbd: MaximizeResult<{ r: number; alpha: number }> } {
+  const nbd = fitNbd(rows, options);
   // Stopping (not the verdict) allows 1e-6 per customer: the rest of the slide toward the edge
   // gains less than that, and at a million customers it is the slow part (Pareto/NBD's
   // integrals near β -> ∞).
   const tolerance = Math.max(nestedTolerance(rows.totalWeight), 1e-6 * rows.totalWeight);
+  // A run already better than the NBD by more than the verdict's tolerance has found drop-out: it goes on.
   const atEdge = (theta: number[], logLikelihood: number) =>
-    spec.dropOutShare(theta, rows) < NEGLIGIBLE_DROP_OUT && logLikelihood >= nbd.logLikelihood - tolerance;
+    spec.dropOutShare(theta, rows) < NEGLIGIBLE_DROP_OUT &&
+    logLikelihood >= nbd.logLikelihood - tolerance &&
+    logLikelihood <= nbd.logLikelihood + nestedTolerance(rows.totalWeight);
   const logLikelihood = spec.logLikelihood(rows);
   const userStart = options.start !== undefined;
   const fit = maximizeLikelihood<P>({
@@ -352,6 +360,25 @@ export function fitCountModel<P>(spec: CountModelSpec, input: readonly RfRow[] |
   if (!options.start && rows.count > WARM_START_ABOVE_ROWS) {
     const sample = subsamplePrepared(rows, WARM_START_SAMPLE_ROWS);
     const warm = fitCanonical<P>(spec, sample, { ...options, standardErrors: false });
+    const verdict = classify(spec, warm, sample);
+    if (verdict.converged && verdict.boundary) {
+      // The subsample's maximum is the plain NBD, so the full data's is too (to the
+      // subsample's precision). The full NBD fit is cheap; the model's own passes at the edge
+      // are not (Pareto/NBD's integrals near β -> ∞ cost a second each at a million customers).
+      const nbd = fitNbd(rows, options);
+      const theta = [nbd.theta[0], nbd.theta[1], ...verdict.theta.slice(2)];
+      const atEdge = {
+        ...verdict,
+        theta,
+        logLikelihood: nbd.logLikelihood,
+        customers: rows.totalWeight,
+        distinctRows: rows.count,
+        boundary: edgeBoundary(nbd),
+        nbd,
+        message: edgeMessage(nbd),
+      };
+      return inCallerUnit(spec, atEdge, canonical);
+    }
     if (warm.converged) {
       const inverseHessian = inverseMeanHessian(spec.logLikelihood(sample), sample.totalWeight, warm.theta) ?? warm.inverseHessian;
       first = { starts: [warm.theta], inverseHessian, only: true };
@@ -363,18 +390,21 @@ export function fitCountModel<P>(spec: CountModelSpec, input: readonly RfRow[] |
   return inCallerUnit(spec, classify(spec, fit, rows), canonical);
 }
 
+function edgeBoundary(nbd: MaximizeResult<{ r: number; alpha: number }>): FitBoundary {
+  return { verdict: "drop-out not identifiable: behaves like plain NBD", nestedModel: "nbd", nestedLogLikelihood: nbd.logLikelihood, nestedParams: nbd.params };
+}
+
+function edgeMessage(nbd: MaximizeResult<{ r: number; alpha: number }>): string {
+  return `drop-out not identifiable: behaves like plain NBD (log-likelihood ${nbd.logLikelihood.toFixed(4)} in the fit's time scale)`;
+}
+
 /** The drop-out edge verdict: the best fit, or a run that ran off toward the NBD, is no better than the NBD. */
 function classify<P>(spec: CountModelSpec, fit: MaximizeResult<P> & { nbd: MaximizeResult<{ r: number; alpha: number }> }, rows: PreparedRows) {
   const { nbd } = fit;
   const tolerance = nestedTolerance(rows.totalWeight);
   const offEdge = (end: { theta: number[]; converged: boolean }) => !end.converged || spec.homogeneousAt(end.theta) !== null;
-  const edge: FitBoundary = {
-    verdict: "drop-out not identifiable: behaves like plain NBD",
-    nestedModel: "nbd",
-    nestedLogLikelihood: nbd.logLikelihood,
-    nestedParams: nbd.params,
-  };
-  const message = `drop-out not identifiable: behaves like plain NBD (log-likelihood ${nbd.logLikelihood.toFixed(4)} in the fit's time scale)`;
+  const edge = edgeBoundary(nbd);
+  const message = edgeMessage(nbd);
   // The best run overall, converged or not: a run that ran off (or stopped on a ridge) with a
   // higher likelihood than every interior point says the supremum lies outside.
   const top = [...fit.ends].sort((a, b) => b.logLikelihood - a.logLikelihood)[0];

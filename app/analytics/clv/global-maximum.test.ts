@@ -7,7 +7,7 @@ import { bgnbdSpec, fitBgNbd, fitModifiedBgNbd, modifiedBgnbdSpec } from "./bgnb
 import { COUNT_MODEL_MAX_LOG_PARAMETER, type CountModelSpec, fitCountModel, type FitResult, maximizeLikelihood } from "./estimation";
 import { fitParetoNbd, paretoNbdSpec } from "./pareto-nbd";
 import { compressRows, prepareRows, type RfRow } from "./rows";
-import { simulateBgNbd } from "./simulate";
+import { simulateBgNbd, simulateParetoNbd } from "./simulate";
 
 /** Seed 149 of 300 tried: BG/NBD's first default start slides to a -> 0 on these customers. */
 const retailLike = simulateBgNbd({ r: 0.6, alpha: 40, a: 0.03, b: 3 }, { customers: 185, seed: 149, age: (u) => Math.floor(365 + u() * 365), grid: 1 });
@@ -131,5 +131,19 @@ describe("no repeat purchases at all", () => {
     expect(fit.converged).toBe(false);
     expect(fit.notEnoughData).toBe(true);
     expect(fit.message).toMatch(/^not enough data: no customer made a repeat purchase/);
+  });
+});
+
+describe("a large shop at the no-drop-out edge", () => {
+  it("takes the edge from the subsample and the likelihood from the full data's NBD", () => {
+    const customers = simulateParetoNbd({ r: 0.6, alpha: 40, s: 1e-3, beta: 1e4 }, { customers: 120_000, seed: 3, grid: 1, age: (u) => Math.ceil(u() * 730) });
+    const rows = compressRows(customers);
+    expect(rows.length).toBeGreaterThan(40_000);
+    const fit = fitModifiedBgNbd(rows, options);
+    expect(fit.converged).toBe(true);
+    expect(fit.boundary?.verdict).toBe("drop-out not identifiable: behaves like plain NBD");
+    expect(fit.logLikelihood).toBe(fit.boundary!.nestedLogLikelihood);
+    expect(fit.params.r).toBe(fit.boundary!.nestedParams.r);
+    expect(fit.params.r).toBeCloseTo(0.6, 1);
   });
 });

@@ -1,6 +1,7 @@
 // Public surface of the CLV engine. Everything is pure: no I/O, no framework.
 export { type RfRow, type RfInput, type PreparedRows, compressRows, prepareRows, RowCompressor, InvalidRowError, rowProblem } from "./rows";
-export { type FitOptions, type FitResult } from "./estimation";
+export { type FitBoundary, type FitOptions, type FitResult } from "./estimation";
+export { type NbdParams } from "./nbd";
 export {
   type BgNbdParams,
   fitBgNbd,
