@@ -1,3 +1,4 @@
+import { mapInventoryItemPayload, mapProductPayload } from "~/ingest/cost-mappers";
 import { toMinorUnits } from "~/analytics/money";
 import { type MarketingConsent, compareConsent, mapCustomerPayload, mapOrderPayload, mapRefundPayload, refundAmountMinor } from "~/ingest/mappers";
 import { mapCheckoutPayload } from "~/ingest/checkouts";
@@ -77,9 +78,25 @@ describe("planDeliveries", () => {
 
   it("has every topic, and each body reads with the ingest mappers", () => {
     const topics = new Set(bodies.map((b) => b.topic));
-    expect(topics).toEqual(new Set(["customers/create", "orders/create", "orders/updated", "orders/cancelled", "refunds/create", "checkouts/create", "checkouts/update"]));
+    expect(topics).toEqual(
+      new Set([
+        "customers/create",
+        "orders/create",
+        "orders/updated",
+        "orders/cancelled",
+        "refunds/create",
+        "checkouts/create",
+        "checkouts/update",
+        // Product costs (issue 17).
+        "products/create",
+        "inventory_items/create",
+        "inventory_items/update",
+      ]),
+    );
     for (const { topic, body } of bodies) {
       if (topic === "customers/create") mapCustomerPayload(body, topic);
+      else if (topic.startsWith("products/")) expect(mapProductPayload(body, topic).length).toBeGreaterThan(0);
+      else if (topic.startsWith("inventory_items/")) mapInventoryItemPayload(body, "USD", topic);
       else if (topic === "refunds/create") mapRefundPayload(body, topic);
       else if (topic.startsWith("checkouts/")) mapCheckoutPayload(body, topic);
       else {

@@ -5,6 +5,7 @@ import { type DemoOrder, type DemoRefund, type DemoStore } from "./store-model";
 import { customerUpdatedAt, orderStateAt } from "./order-state";
 import { consentAsOf } from "./consent";
 import { checkoutUpdateTimes, checkoutsOf, renderCheckout } from "./checkouts";
+import { costEventsOf } from "./product-costs";
 
 // The demo store as the webhook deliveries Shopify would send, in the order it might send
 // them: every event in time order, then a few deliveries resent later with the same
@@ -13,7 +14,17 @@ import { checkoutUpdateTimes, checkoutsOf, renderCheckout } from "./checkouts";
 // webhook ids come from the store's seed, so re-running the demo resends the same
 // deliveries and the intake recognises every one of them.
 
-export type DemoTopic = "customers/create" | "orders/create" | "orders/updated" | "orders/cancelled" | "refunds/create" | "checkouts/create" | "checkouts/update";
+export type DemoTopic =
+  | "customers/create"
+  | "orders/create"
+  | "orders/updated"
+  | "orders/cancelled"
+  | "refunds/create"
+  | "checkouts/create"
+  | "checkouts/update"
+  | "products/create"
+  | "inventory_items/create"
+  | "inventory_items/update";
 
 export interface DemoDelivery {
   topic: DemoTopic;
@@ -97,6 +108,8 @@ function eventsOf(store: DemoStore): Event[] {
   let sequence = 0;
   const push = (event: Omit<Event, "sequence">) => events.push({ ...event, sequence: sequence++ });
 
+  // Product costs (issue 17): the catalogue and its costs before the first order, the socks' cost rise halfway.
+  for (const event of costEventsOf(store, context)) push({ ...event, orderId: null });
   for (const customer of store.customers) {
     push({ topic: "customers/create", at: customer.createdAt + 1_000, orderId: null, render: () => renderCustomer(customer, customer.createdAt + 1_000, context) });
   }

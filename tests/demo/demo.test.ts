@@ -128,6 +128,17 @@ describe("demo seeding", () => {
         [shop],
       );
       expect(unscored.rows).toEqual([]);
+      // Product costs (issue 17): the demo's catalogue has costs (one product without), so profit shows.
+      const costs = await pool.query<{ cogs: string; costed: string; uncosted: string; profit: string }>(
+        `SELECT (SELECT sum("costOfGoodsMinor") FROM "Order" WHERE shop = $1) AS cogs, (SELECT sum("costedNetSalesMinor") FROM "Order" WHERE shop = $1) AS costed,
+                sum("uncostedSalesMinor") AS uncosted, sum("grossProfitMinor") AS profit FROM "CustomerMetrics" WHERE shop = $1`,
+        [shop],
+      );
+      const c = costs.rows[0];
+      expect(Number(c.cogs)).toBeGreaterThan(0);
+      expect(Number(c.uncosted)).toBeGreaterThan(0);
+      expect(Number(c.profit)).toBeGreaterThan(0);
+      expect(Number(c.costed)).toBeGreaterThan(0.8 * plan.expected.countedNetSalesMinor);
     } finally {
       await metricsQueue.close();
       await refitQueue.close();
