@@ -80,6 +80,8 @@ describe("a valid delivery", () => {
       ["customers/delete", "customers-delete"],
       ["customers_email_marketing_consent/update", "customers-email-marketing-consent-update"],
       ["customers_marketing_consent/update", "customers-marketing-consent-update"],
+      ["products/update", "products-update"],
+      ["inventory_items/update", "inventory-items-update"],
       ["customers/data_request", "customers-data-request"],
       ["customers/redact", "customers-redact"],
       ["shop/redact", "shop-redact"],
@@ -198,9 +200,14 @@ describe("rejections store nothing", () => {
 });
 
 describe("duplicates", () => {
-  it("the same delivery twice, one after the other: one row, one job", async () => {
+  it.each([
+    ["orders/updated", "orders-updated-refunded"],
+    // Product costs (issue 17).
+    ["products/update", "products-update"],
+    ["inventory_items/update", "inventory-items-update"],
+  ])("the same delivery twice, one after the other: one row, one job (%s)", async (topic, name) => {
     const shop = await installedShop();
-    const init = { topic: "orders/updated", shop, body: fixtureText("orders-updated-refunded"), webhookId: uniqueWebhookId() };
+    const init = { topic, shop, body: fixtureText(name), webhookId: uniqueWebhookId() };
     expect((await deliver(init)).status).toBe(200);
     expect((await deliver(init)).status).toBe(200);
 
