@@ -1,8 +1,9 @@
 // Every customer's facts and prediction kept in columns, for the shop refit: a million
 // customers as objects would cost gigabytes. Pure: the refit (app/refit/) does the I/O and
 // hands slices of these columns to scoring threads.
-import { type CustomerPrediction, type ShopModel } from "./clv/shop-model";
+import { type CustomerPrediction, type HistoryScore, type ShopModel } from "./clv/shop-model";
 import { type CustomerFacts, SHOP_MODEL_UNIT } from "./customer-metrics";
+import { type CustomerSummary } from "./summary";
 import { type TimeUnit, unitDays } from "./units";
 
 /**
@@ -104,6 +105,24 @@ export class CustomerFactsColumns {
       columns.uncostedNet.push(slice.uncostedNet[i]);
     }
     return columns;
+  }
+
+  /** Fills `target` with customer i's summary exactly as factsAt(i, asOfDay, unit).summary (customer i has orders); returns it. */
+  summaryInto(target: CustomerSummary, i: number, asOfDay: number, unit: TimeUnit = SHOP_MODEL_UNIT): CustomerSummary {
+    const firstDay = this.firstDay[i];
+    const lastDay = this.lastDay[i];
+    const frequency = this.purchaseDays[i] - 1;
+    const length = unitDays[unit];
+    target.customerId = this.ids[i];
+    target.orders = this.purchaseDays[i];
+    target.frequency = frequency;
+    target.recency = (lastDay - firstDay) / length;
+    target.T = (asOfDay - firstDay) / length;
+    target.monetaryValue = frequency > 0 ? this.repeatValue[i] / frequency : 0;
+    target.totalSpent = this.netSpent[i];
+    target.firstDay = firstDay;
+    target.lastDay = lastDay;
+    return target;
   }
 
   factsAt(i: number, asOfDay: number, unit: TimeUnit = SHOP_MODEL_UNIT): CustomerFacts {
@@ -271,29 +290,36 @@ export class PredictionColumns {
 
 /**
  * Every customer's prediction as of `asOfDay`, each exactly as model.score gives it.
- * One-time buyers with the same age share a prediction (their history is only T), so it is
- * computed once per age: most of a large shop's customers are one-time buyers.
+ * Customers with the same purchase history (x, t_x, T: frequency, days from the first to
+ * the last purchase day, days since the first) share everything but the spend part, so
+ * the history part is computed once per history (model.scoreHistory) and only the
+ * Gamma-Gamma step per customer: most of a large shop's customers are one-time buyers,
+ * who differ only by age, and many repeat buyers share a history too.
  */
 export function predictAll(facts: CustomerFactsColumns, model: ShopModel | null, asOfDay: number, unit: TimeUnit = SHOP_MODEL_UNIT): PredictionColumns {
   const predictions = new PredictionColumns(facts.length);
   if (!model) return predictions;
-  const oneTimeByAge = new Map<number, CustomerPrediction>();
+  const byHistory = new Map<number | string, HistoryScore>();
+  // One summary object refilled per customer (the model keeps none of it).
+  const summary: CustomerSummary = { customerId: "", orders: 0, frequency: 0, recency: 0, T: 0, monetaryValue: 0, totalSpent: 0, firstDay: 0, lastDay: 0 };
   for (let i = 0; i < facts.length; i++) {
     // Only cancelled or refunded orders: no prediction (customerMetrics), so none is worked out.
     if (!facts.hasOrders(i) || facts.onlyVoidedOrders(i)) continue;
-    const f = facts.factsAt(i, asOfDay, unit);
-    const s = f.summary!;
-    if (s.frequency === 0) {
-      const age = asOfDay - s.firstDay;
-      let p = oneTimeByAge.get(age);
-      if (!p) {
-        p = model.score(s);
-        oneTimeByAge.set(age, p);
-      }
-      predictions.set(i, p);
-    } else {
-      predictions.set(i, model.score(s));
+    const s = facts.summaryInto(summary, i, asOfDay, unit);
+    const key = historyKey(s.frequency, s.lastDay - s.firstDay, asOfDay - s.firstDay);
+    let history = byHistory.get(key);
+    if (history === undefined) {
+      history = model.scoreHistory(s);
+      byHistory.set(key, history);
     }
+    predictions.set(i, model.scoreWithSpend(history, s));
   }
   return predictions;
+}
+
+/** An exact key of a history: a number while its parts fit in 53 bits (as a day span always does), else a string. */
+export function historyKey(frequency: number, recencyDays: number, ageDays: number): number | string {
+  return frequency >= 0 && frequency < 8192 && recencyDays >= 0 && recencyDays < 1_048_576 && ageDays >= 0 && ageDays < 1_048_576
+    ? (frequency * 1_048_576 + recencyDays) * 1_048_576 + ageDays
+    : `${frequency},${recencyDays},${ageDays}`;
 }

@@ -152,7 +152,27 @@ export interface ShopModel {
   candidates: Partial<Record<ShopCountModelName, CandidateFit>>;
   assumptions: ShopModelAssumptions;
   score(s: CustomerSummary): CustomerPrediction;
+  /**
+   * score in two steps, for callers that score many customers sharing a purchase history:
+   * scoreWithSpend(scoreHistory(s), s) is exactly score(s), and scoreHistory's result
+   * depends only on (frequency, recency, T, firstDay + T), so it may be reused for every
+   * customer with those (the refit's predictAll does).
+   */
+  scoreHistory(s: CustomerSummary): HistoryScore;
+  scoreWithSpend(history: HistoryScore, s: CustomerSummary): CustomerPrediction;
   toJSON(): ShopModelJson;
+}
+
+/** The part of a prediction that depends on the purchase history only (ShopModel.scoreHistory). */
+export interface HistoryScore {
+  pAlive: number;
+  chanceOfOrder90d: number;
+  chanceOfOrder365d: number;
+  expectedPurchases90d: number;
+  expectedPurchases365d: number;
+  /** Discounted expected purchases over the horizon: the CLV per unit of order value and margin. */
+  discountedPurchases: number;
+  expectedNextOrderDay: number | null;
 }
 
 const KNOWN_MODELS: readonly ShopCountModelName[] = ["bgnbd", "mbgnbd", "paretonbd"];
@@ -446,32 +466,48 @@ function buildShopModel(json: ShopModelJson): ShopModel {
     gammaGammaNote: json.gammaGammaNote,
     candidates: json.candidates,
     assumptions: json.assumptions,
-    score(s: CustomerSummary): CustomerPrediction {
-      const problem = rowProblem(s.frequency, s.recency, s.T);
-      if (problem) throw new RangeError(`customer ${s.customerId}: ${problem}`);
-      const { frequency: x, recency: tx, T } = s;
-      const pAlive = model.pAlive(x, tx, T);
-      // conditionalExpectedPurchases and predictedLifetimeValue, from remembered E[Y | alive].
-      const at = horizons.offsetOf(x, T);
-      const expectedOrderValue = spendParams ? gammaGammaExpectedValue(spendParams, x, s.monetaryValue) : null;
-      const predictedClv = expectedOrderValue === null ? null : grossMargin * expectedOrderValue * horizons.discounted(pAlive, at);
-      const wait = daysToNextOrder(model, x, tx, T, days);
-      const asOfDay = s.firstDay + Math.round(T * days);
-      return {
-        pAlive,
-        chanceOfOrder90d: model.probabilityOfPurchaseWithin(90 / days, x, tx, T),
-        chanceOfOrder365d: model.probabilityOfPurchaseWithin(365 / days, x, tx, T),
-        expectedPurchases90d: pAlive * horizons.values[at],
-        expectedPurchases365d: pAlive * horizons.values[at + 1],
-        expectedOrderValue,
-        predictedClv,
-        expectedNextOrderDay: wait === null ? null : asOfDay + wait,
-      };
-    },
+    score: (s: CustomerSummary): CustomerPrediction => scoreWithSpend(scoreHistory(s), s),
+    scoreHistory,
+    scoreWithSpend,
     toJSON(): ShopModelJson {
       return structuredClone(json);
     },
   };
+
+  function scoreHistory(s: CustomerSummary): HistoryScore {
+    const problem = rowProblem(s.frequency, s.recency, s.T);
+    if (problem) throw new RangeError(`customer ${s.customerId}: ${problem}`);
+    const { frequency: x, recency: tx, T } = s;
+    const pAlive = model.pAlive(x, tx, T);
+    // conditionalExpectedPurchases and predictedLifetimeValue, from remembered E[Y | alive].
+    const at = horizons.offsetOf(x, T);
+    const wait = daysToNextOrder(model, x, tx, T, days);
+    const asOfDay = s.firstDay + Math.round(T * days);
+    return {
+      pAlive,
+      chanceOfOrder90d: model.probabilityOfPurchaseWithin(90 / days, x, tx, T),
+      chanceOfOrder365d: model.probabilityOfPurchaseWithin(365 / days, x, tx, T),
+      expectedPurchases90d: pAlive * horizons.values[at],
+      expectedPurchases365d: pAlive * horizons.values[at + 1],
+      // Only the CLV needs it, and only with a spend model.
+      discountedPurchases: spendParams ? horizons.discounted(pAlive, at) : Number.NaN,
+      expectedNextOrderDay: wait === null ? null : asOfDay + wait,
+    };
+  }
+
+  function scoreWithSpend(h: HistoryScore, s: CustomerSummary): CustomerPrediction {
+    const expectedOrderValue = spendParams ? gammaGammaExpectedValue(spendParams, s.frequency, s.monetaryValue) : null;
+    return {
+      pAlive: h.pAlive,
+      chanceOfOrder90d: h.chanceOfOrder90d,
+      chanceOfOrder365d: h.chanceOfOrder365d,
+      expectedPurchases90d: h.expectedPurchases90d,
+      expectedPurchases365d: h.expectedPurchases365d,
+      expectedOrderValue,
+      predictedClv: expectedOrderValue === null ? null : grossMargin * expectedOrderValue * h.discountedPurchases,
+      expectedNextOrderDay: h.expectedNextOrderDay,
+    };
+  }
 }
 
 /** A ShopModel from its stored JSON (e.g. read back by the scoring worker). */
