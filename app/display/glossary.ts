@@ -38,6 +38,8 @@ export interface GlossaryShopContext {
   /** 1 = no margin set (profit figures are not offered). */
   grossMargin: number;
   currency: string;
+  /** Product costs as of the last refit (issue 17): share of net sales with a known cost, gross profit over net sales. */
+  costs?: { coverage: number | null; profitMargin: number | null } | null;
 }
 
 export interface GlossaryTerm {
@@ -131,10 +133,15 @@ const TERMS: GlossaryTerm[] = [
     section: "money",
     labels: ["Profit", "Gross profit"],
     definition:
-      "Revenue × your gross margin from Settings: what is left of revenue after the cost of the goods. Shown only when you have set a margin, and every money figure on a page then says whether it is revenue or profit.",
+      "Net sales − cost of goods, each product at the cost per item Shopify had when the order was placed (products without a cost count at the margin in Settings). Predictions show as profit at your shop's profit margin to date, and profit is the default where costs are known for at least 80% of net sales. Without any cost, profit is revenue × your gross margin from Settings.",
     unit: "money",
     basis: "profit",
-    inYourShop: (s) => (s.grossMargin < 1 ? `Profit = revenue × ${percentText(s.grossMargin)}.` : "No margin is set, so Tenure shows revenue only."),
+    inYourShop: (s) =>
+      s.costs?.profitMargin != null && (s.costs.coverage ?? 0) > 0
+        ? `Your profit margin to date is ${percentText(s.costs.profitMargin)}; product costs are known for ${percentText(s.costs.coverage ?? 0)} of net sales.`
+        : s.grossMargin < 1
+          ? `Profit = revenue × ${percentText(s.grossMargin)}.`
+          : "No product costs and no margin are set, so Tenure shows revenue only.",
   },
   {
     id: "money-basis",

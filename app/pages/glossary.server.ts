@@ -11,6 +11,7 @@ export async function loadGlossaryPage(db: Queryable, shop: string): Promise<Glo
       horizonDays: settings.horizonDays,
       revenueBasis: settings.revenueBasis,
       grossMargin: settings.grossMargin,
+      costs: settings.costs ?? null,
       currency: settings.currency,
     },
     segmentLabels: settings.segmentLabels,
