@@ -252,6 +252,28 @@ export class TransactionTable {
     this.amountColumn[row] = amount;
   }
 
+  /**
+   * Appends another table's rows (given as its ids and columns) in their order: ids new
+   * here are interned in the order the other table first saw them, so reading a file in
+   * parts and appending them in file order gives the table one read would.
+   */
+  appendColumns(ids: readonly string[], customers: Int32Array, days: Int32Array, amounts: Float64Array): void {
+    const rows = customers.length;
+    if (days.length !== rows || amounts.length !== rows) throw new RangeError(`columns of ${rows}, ${days.length} and ${amounts.length} rows`);
+    const toHere = new Int32Array(ids.length);
+    for (let i = 0; i < ids.length; i++) toHere[i] = this.index.intern(ids[i]);
+    while (this.rowCount + rows > this.customerColumn.length) this.grow();
+    const at = this.rowCount;
+    for (let row = 0; row < rows; row++) {
+      const customer = customers[row];
+      if (!(customer >= 0 && customer < ids.length)) throw new RangeError(`customer index ${customer} has no id`);
+      this.customerColumn[at + row] = toHere[customer];
+    }
+    this.dayColumn.set(days, at);
+    this.amountColumn.set(amounts, at);
+    this.rowCount += rows;
+  }
+
   *[Symbol.iterator](): IterableIterator<Transaction> {
     const ids = this.index.ids;
     for (let row = 0; row < this.rowCount; row++) {

@@ -19,7 +19,7 @@ import { type TimeUnit, TIME_UNITS, isTimeUnit } from "~/analytics/units";
 import { PARALLEL_MIN_CUSTOMERS, type ScoringInput, writeScoredCustomers } from "./customer-rows";
 import { appendHoldoutColumns, emptyHoldoutColumns, holdoutCollector, holdoutColumnsInOrder } from "./holdout-columns";
 import { CliError, type CliIo, USAGE_EXIT_CODE, count, counted } from "./io";
-import { type ReadReport, readTransactionFile } from "./read-transactions";
+import { type ReadReport, readTransactionsIntoTable } from "./read-transactions";
 
 export interface AnalyzeOptions {
   input: string;
@@ -41,7 +41,7 @@ export interface AnalyzeOptions {
   annualDiscountRate?: number;
   /** Customer acquisition cost (same money unit as the amounts): payback and LTV:CAC in summary.json. */
   cac?: number;
-  /** Threads scoring customers; default: every core once there are 250,000 customers. */
+  /** Threads reading a large CSV or CDNOW file and scoring customers; default: every core (scoring: once there are 250,000 customers). */
   threads?: number;
   /** Bad rows printed in full before only counting them. */
   maxReportedErrors?: number;
@@ -92,7 +92,8 @@ Options:
   --timezone <zone>           IANA zone (Europe/Paris) whose day a timestamp with an offset
                               falls on                                        default: UTC
   --strict                    fail on any bad row (default: report, skip and count them)
-  --threads <n>               threads scoring customers     default: all cores from 250,000 customers
+  --threads <n>               threads reading (files of 32 MB and more) and scoring (250,000
+                              customers and more)                             default: all cores
   -h, --help                  this help
 `;
 
@@ -296,10 +297,10 @@ async function fromTransactions(options: AnalyzeOptions, io: CliIo, stage: Stage
   const attributes: OrderAttributes[] = []; // by table row; Shopify exports only
   let read: ReadReport;
   try {
-    read = await readTransactionFile(
+    read = await readTransactionsIntoTable(
       options.input,
+      table,
       {
-        transaction: (text, idStart, idEnd, day, amount) => table.addRange(text, idStart, idEnd, day, amount),
         error: (error) => {
           if (reported.length < maxReported) reported.push(error);
         },
@@ -311,6 +312,9 @@ async function fromTransactions(options: AnalyzeOptions, io: CliIo, stage: Stage
         progressEvery: options.progressEvery ?? 1_000_000,
         onProgress: stage.onProgress,
         conventions: { decimalComma: options.decimalComma ?? false, timeZone: options.timeZone ?? "UTC" },
+        // A large CSV or CDNOW file is read in parts on every core (ADR 0004).
+        threads: options.threads ?? Math.min(availableParallelism(), 8),
+        reportedErrors: maxReported,
       },
     );
   } catch (error) {

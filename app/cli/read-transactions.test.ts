@@ -1,7 +1,8 @@
 import { readFileSync } from "node:fs";
 import { dayIndex } from "~/analytics/dates";
 import { type ParsedTransaction, type RowError } from "~/analytics/transactions";
-import { readTransactionFile, transactionRecords } from "./read-transactions";
+import { TransactionTable } from "~/analytics/summary";
+import { lineAlignedParts, readTransactionFile, readTransactionsIntoTable, transactionRecords } from "./read-transactions";
 import { tempDirForTests } from "./temp-dir.testing";
 
 const SHOPIFY_FIXTURE = "app/cli/fixtures/shopify-orders-export.csv";
@@ -111,5 +112,71 @@ describe("transactionRecords", () => {
       { line: 3, message: 'column 2 "date": "nope" is not a date (expected YYYY-MM-DD, YYYYMMDD or a timestamp such as 2024-01-15 10:30:00 or 2024-01-15T10:30:00+02:00)', raw: "b,nope,2" },
       { customerId: "c", day: dayIndex("2024-01-02"), amount: 3, line: 4 },
     ]);
+  });
+});
+
+describe("readTransactionsIntoTable", () => {
+  async function readInto(path: string, threads: number, reportedErrors?: number) {
+    const table = new TransactionTable();
+    const errors: RowError[] = [];
+    const report = await readTransactionsIntoTable(path, table, { error: (error) => errors.push(error) }, { threads, minBytesPerThread: 1024, chunkBytes: 4096, reportedErrors });
+    return { table, errors, report };
+  }
+
+  // Ids seen first in a later part, ids shared across parts, bad rows in every part,
+  // a quoted line, blank lines, CRLF and multi-byte characters near the cut points.
+  function mixedFile(): string {
+    const lines = ["\uFEFFCustomer ID;Order Date;Total"];
+    for (let i = 0; i < 3000; i++) {
+      const id = i % 7 === 0 ? `zoë-${i % 50}` : `C${(i * 7919) % 1200}`;
+      if (i % 401 === 0) lines.push(`${id};2024-02-30;1`);
+      else if (i % 577 === 0) lines.push("");
+      else if (i % 613 === 0) lines.push(`"${id}";2024-01-05 10:30:00;"1,234.50"`);
+      else lines.push(`${id};2024-${String(1 + (i % 12)).padStart(2, "0")}-${String(1 + (i % 28)).padStart(2, "0")};${(i % 97) - 5}.${i % 100}`);
+    }
+    return lines.join("\r\n") + "\r\n";
+  }
+
+  it("reads a file in parts on threads into the table one thread reads: ids, rows, counts and bad rows' line numbers", async () => {
+    const path = file("parts.csv", mixedFile());
+    expect((await lineAlignedParts(path, 4, 1024)).length).toBe(4);
+    const one = await readInto(path, 1);
+    expect(one.report.partsReadOnThreads).toBe(0);
+    expect(one.errors.length).toBeGreaterThan(5);
+    expect(one.table.length).toBeGreaterThan(2900);
+    expect(one.table.amounts).toContain(1234.5);
+    for (const threads of [2, 4]) {
+      const parts = await readInto(path, threads);
+      expect(parts.report.partsReadOnThreads).toBe(threads - 1);
+      expect({ ...parts.report, partsReadOnThreads: 0 }).toEqual(one.report);
+      expect(parts.table.customerIds).toEqual(one.table.customerIds);
+      expect(parts.table.customers).toEqual(one.table.customers);
+      expect(parts.table.days).toEqual(one.table.days);
+      expect(parts.table.amounts).toEqual(one.table.amounts);
+      expect(parts.errors).toEqual(one.errors);
+    }
+  });
+
+  it("passes on only the first bad rows of the other parts when asked, and still counts them all", async () => {
+    const path = file("parts-errors.csv", mixedFile());
+    const one = await readInto(path, 1);
+    const parts = await readInto(path, 3, 1);
+    expect(parts.report.errors).toBe(one.report.errors);
+    expect(parts.errors.length).toBeLessThan(one.errors.length);
+    expect(one.errors).toEqual(expect.arrayContaining(parts.errors));
+  });
+
+  it("cuts only after a line break, so a part never starts inside a line or a character", async () => {
+    const text = "customer_id,date,amount\n" + "東京東京東京,2024-01-01,1\n".repeat(200);
+    const path = file("cuts.csv", text);
+    const bytes = Buffer.from(text);
+    const parts = await lineAlignedParts(path, 3, 100);
+    expect(parts.length).toBe(3);
+    expect(parts[0].start).toBe(0);
+    expect(parts.at(-1)?.end).toBe(bytes.length);
+    for (let k = 1; k < parts.length; k++) {
+      expect(parts[k].start).toBe(parts[k - 1].end);
+      expect(bytes[parts[k].start - 1]).toBe(10);
+    }
   });
 });

@@ -4,6 +4,7 @@
 import { createReadStream } from "node:fs";
 import { open } from "node:fs/promises";
 import { StringDecoder } from "node:string_decoder";
+import { type Worker } from "node:worker_threads";
 import { type Options as CsvOptions, parse as parseCsv } from "csv-parse";
 import {
   type FormatDetection,
@@ -18,6 +19,8 @@ import {
   parseSimpleLine,
 } from "~/analytics/transactions";
 import { type ValueConventions } from "~/analytics/simple-csv";
+import { TransactionTable } from "~/analytics/summary";
+import { startTypeScriptWorker } from "~/lib/ts-worker";
 
 export interface ReadOptions {
   /** How a simple CSV writes its values: decimal comma, time zone of timestamps (default: ".", UTC). */
@@ -125,6 +128,175 @@ function countingSink(inner: TransactionSink) {
 
 type PartialReport = Omit<ReadReport, "format" | "transactions" | "errors">;
 
+/** Bytes [start, end) of a file; `end` may be Infinity (to the end). */
+export interface ByteRange {
+  start: number;
+  end: number;
+}
+
+export interface TableReadOptions extends ReadOptions {
+  /**
+   * Threads reading a CSV or CDNOW file, each a contiguous run of whole lines whose rows
+   * are appended in file order (default 1). Shopify exports are read on one thread.
+   */
+  threads?: number;
+  /** A part smaller than this is not worth a thread (default 16 MiB). */
+  minBytesPerThread?: number;
+  /** Bad rows of the parts read by other threads passed to `onError`; the rest are only counted (default: all). */
+  reportedErrors?: number;
+}
+
+/** What one part of a file read on its own yields: its rows as columns, ids by first sight. */
+export interface PartRead {
+  ids: string[];
+  customers: Int32Array;
+  days: Int32Array;
+  amounts: Float64Array;
+  /** Lines of the part; its errors' line numbers count from the part's first line. */
+  lines: number;
+  errorCount: number;
+  errors: RowError[];
+}
+
+const DEFAULT_MIN_BYTES_PER_THREAD = 16 << 20;
+
+/**
+ * Reads `path` into `table`, on several threads when asked and the file is large: the
+ * file is cut at line breaks, the first part read here while worker threads
+ * (read-thread.ts) read the others into tables of their own, which are then appended in
+ * file order with their line numbers shifted (the result is the one-thread table, id
+ * order included). A worker that fails has its part read here instead.
+ */
+export async function readTransactionsIntoTable(
+  path: string,
+  table: TransactionTable,
+  sink: Omit<TransactionSink, "transaction">,
+  opts: TableReadOptions = {},
+): Promise<ReadReport & { partsReadOnThreads: number }> {
+  const intoTable: TransactionSink = {
+    transaction: (text, idStart, idEnd, day, amount) => table.addRange(text, idStart, idEnd, day, amount),
+    error: (error) => sink.error(error),
+    orderAttributes: sink.orderAttributes?.bind(sink),
+  };
+  const threads = opts.threads ?? 1;
+  const detection = threads > 1 ? await detectFileFormat(path, opts.conventions) : null;
+  const parts = detection && detection.format !== "shopify" ? await lineAlignedParts(path, threads, opts.minBytesPerThread ?? DEFAULT_MIN_BYTES_PER_THREAD) : [];
+  if (!detection || detection.format === "shopify" || parts.length < 2) return { ...(await readTransactionFile(path, intoTable, opts)), partsReadOnThreads: 0 };
+
+  const reportedErrors = opts.reportedErrors ?? Number.POSITIVE_INFINITY;
+  const others = parts.slice(1).map((range) => readPartOnThread(path, range, opts, reportedErrors));
+  const counting = countingSink(intoTable);
+  const first = await drain(scanSimpleFile(path, detection.layout, detection.firstLineIsHeader, counting.sink, opts, parts[0]));
+  let lines = first.lines;
+  let errors = counting.errors();
+  let partsReadOnThreads = 0;
+  for (let k = 0; k < others.length; k++) {
+    const onThread = await others[k];
+    if (onThread) partsReadOnThreads++;
+    const part = onThread ?? (await readPart(path, parts[k + 1], opts, reportedErrors));
+    table.appendColumns(part.ids, part.customers, part.days, part.amounts);
+    for (const error of part.errors) sink.error({ ...error, line: error.line + lines });
+    lines += part.lines;
+    errors += part.errorCount;
+  }
+  return { format: detection.format, lines, transactions: table.length, errors, skipped: {}, partsReadOnThreads };
+}
+
+/** Reads one line-aligned part of a CSV or CDNOW file into columns (here or in a worker). */
+export async function readPart(path: string, range: ByteRange, opts: ReadOptions, reportedErrors: number): Promise<PartRead> {
+  const detection = await detectFileFormat(path, opts.conventions);
+  if (detection.format === "shopify") throw new Error("a Shopify export is read on one thread");
+  const table = new TransactionTable(Math.min((range.end - range.start) / 24, 50_000_000));
+  const errors: RowError[] = [];
+  const counting = countingSink({
+    transaction: (text, idStart, idEnd, day, amount) => table.addRange(text, idStart, idEnd, day, amount),
+    error: (error) => {
+      if (errors.length < reportedErrors) errors.push(error);
+    },
+  });
+  const { onProgress: _ignored, ...rest } = opts;
+  const report = await drain(scanSimpleFile(path, detection.layout, detection.firstLineIsHeader, counting.sink, rest, range));
+  return {
+    ids: table.customerIds as string[],
+    customers: table.customers,
+    days: table.days,
+    amounts: table.amounts,
+    lines: report.lines,
+    errorCount: counting.errors(),
+    errors,
+  };
+}
+
+/** A part read by a worker thread; null when the thread could not do it. */
+function readPartOnThread(path: string, range: ByteRange, opts: ReadOptions, reportedErrors: number): Promise<PartRead | null> {
+  const task: ReadTask = { path, range, conventions: opts.conventions, chunkBytes: opts.chunkBytes, reportedErrors };
+  return new Promise((resolve) => {
+    let worker: Worker;
+    try {
+      worker = startTypeScriptWorker(new URL("./read-thread.ts", import.meta.url), { workerData: task });
+    } catch {
+      resolve(null);
+      return;
+    }
+    let settled = false;
+    const settle = (part: PartRead | null) => {
+      if (settled) return;
+      settled = true;
+      resolve(part);
+      void worker.terminate();
+    };
+    worker.on("message", (message: ReadThreadMessage) => settle(message.kind === "done" ? message.part : null));
+    worker.on("error", () => settle(null));
+    worker.on("exit", () => settle(null));
+  });
+}
+
+export interface ReadTask {
+  path: string;
+  range: ByteRange;
+  conventions?: ValueConventions;
+  chunkBytes?: number;
+  reportedErrors: number;
+}
+
+export type ReadThreadMessage = { kind: "done"; part: PartRead } | { kind: "error"; message: string };
+
+/**
+ * Up to `count` byte ranges covering the file, each starting after a "\n" (a byte that
+ * is never inside a UTF-8 character), none smaller than `minBytes` but the last.
+ */
+export async function lineAlignedParts(path: string, count: number, minBytes: number): Promise<ByteRange[]> {
+  const handle = await open(path, "r");
+  try {
+    const size = (await handle.stat()).size;
+    const parts = Math.max(1, Math.min(count, Math.floor(size / Math.max(1, minBytes))));
+    const buffer = Buffer.alloc(64 * 1024);
+    const starts = [0];
+    for (let k = 1; k < parts; k++) {
+      let at = Math.max(Math.floor((size * k) / parts), starts[starts.length - 1]);
+      let next = -1;
+      while (next < 0 && at < size) {
+        const { bytesRead } = await handle.read(buffer, 0, buffer.length, at);
+        if (bytesRead === 0) break;
+        const newline = buffer.subarray(0, bytesRead).indexOf(10);
+        if (newline >= 0) next = at + newline + 1;
+        else at += bytesRead;
+      }
+      if (next > starts[starts.length - 1] && next < size) starts.push(next);
+    }
+    return starts.map((start, k) => ({ start, end: k + 1 < starts.length ? starts[k + 1] : size }));
+  } finally {
+    await handle.close();
+  }
+}
+
+async function drain<T>(steps: AsyncGenerator<void, T>): Promise<T> {
+  while (true) {
+    const step = await steps.next();
+    if (step.done) return step.value;
+  }
+}
+
 /** Line-at-a-time scan of decoded chunks; a line split across chunks is carried over. */
 async function* scanSimpleFile(
   path: string,
@@ -132,7 +304,11 @@ async function* scanSimpleFile(
   skipHeader: boolean,
   sink: TransactionSink,
   opts: ReadOptions,
+  bytes: ByteRange = { start: 0, end: Number.POSITIVE_INFINITY },
 ): AsyncGenerator<void, PartialReport> {
+  // A range that does not start the file starts at a line boundary: its line 1 is neither
+  // the header nor preceded by a BOM, and its line numbers count from the range's start.
+  const fileStart = bytes.start === 0;
   const progressEvery = opts.progressEvery ?? DEFAULT_PROGRESS_EVERY;
   let nextProgress = progressEvery;
   const decoder = new StringDecoder("utf8");
@@ -140,7 +316,7 @@ async function* scanSimpleFile(
   let line = 0;
   const parseLine = (text: string, start: number, end: number) => {
     line++;
-    if (line === 1) {
+    if (line === 1 && fileStart) {
       if (!skipHeader) parseSimpleLine(layout, text, start + bomLength(text, start), end, line, sink);
     } else {
       parseSimpleLine(layout, text, start, end, line, sink);
@@ -160,7 +336,12 @@ async function* scanSimpleFile(
     }
     carry = text.slice(start);
   };
-  const stream = createReadStream(path, { highWaterMark: opts.chunkBytes ?? DEFAULT_CHUNK_BYTES });
+  const stream = createReadStream(path, {
+    highWaterMark: opts.chunkBytes ?? DEFAULT_CHUNK_BYTES,
+    start: bytes.start,
+    // createReadStream's end is inclusive.
+    ...(Number.isFinite(bytes.end) ? { end: bytes.end - 1 } : {}),
+  });
   for await (const chunk of stream) {
     consume(carry + decoder.write(chunk as Buffer));
     yield;
