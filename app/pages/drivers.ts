@@ -41,6 +41,8 @@ function sortValue(row: DriverRow, sort: DriverSort): number | string | null {
   }
 }
 
+const KIND_RANK: Readonly<Record<DriverRow["kind"], number>> = { value: 0, other: 1, none: 2 };
+
 /**
  * The rows sorted by a column; rows without a value last whichever the direction, and
  * "Other" and the none row after the values (they are not one value each). Stable.
@@ -50,15 +52,23 @@ export function sortDriverRows(rows: readonly DriverRow[], sort: DriverSort, dir
   return rows
     .map((row, index) => ({ row, index }))
     .sort((a, b) => {
-      const grouped = Number(a.row.kind !== "value") - Number(b.row.kind !== "value");
+      const grouped = KIND_RANK[a.row.kind] - KIND_RANK[b.row.kind];
       if (grouped !== 0) return grouped;
+      if (a.row.kind !== "value") return a.index - b.index;
       const x = sortValue(a.row, sort);
       const y = sortValue(b.row, sort);
       if (x === null || y === null) return x === y ? a.index - b.index : x === null ? 1 : -1;
-      const order = typeof x === "string" || typeof y === "string" ? String(x).localeCompare(String(y)) : x - y;
+      const order = typeof x === "string" || typeof y === "string" ? labelOrder(String(x), String(y)) : x - y;
       return order !== 0 ? sign * order : a.index - b.index;
     })
     .map(({ row }) => row);
+}
+
+/** Month names in calendar order (the seasonality table), other labels alphabetically. */
+function labelOrder(a: string, b: string): number {
+  const x = MONTH_NAMES.indexOf(a);
+  const y = MONTH_NAMES.indexOf(b);
+  return x >= 0 && y >= 0 ? x - y : a.localeCompare(b);
 }
 
 /** The customer table's filter value of a row ("" none); null: no single value (Other). */

@@ -104,8 +104,9 @@ const SORT_OF_COLUMN: DriverSort[] = ["label", "customers", "repeatRate", "repea
 function DriverTableCard({ table, currency, smallGroupSize, basis }: { table: DriverTable; currency: string; smallGroupSize: number; basis: PageMoneyBasis }) {
   const moneyLabel = (label: string) => withBasis(label, labelBasis(basis) ?? "revenue");
   const amount = (minor: number | null) => money(inBasis(minor, basis), currency);
-  const [sort, setSort] = useState<{ column: number; direction: "ascending" | "descending" }>({ column: 1, direction: "descending" });
-  const rows = sortDriverRows(table.rows, SORT_OF_COLUMN[sort.column] ?? "customers", sort.direction);
+  // Until the merchant sorts, the refit's order: most customers first, months in calendar order.
+  const [sort, setSort] = useState<{ column: number; direction: "ascending" | "descending" } | null>(null);
+  const rows = sort ? sortDriverRows(table.rows, SORT_OF_COLUMN[sort.column] ?? "customers", sort.direction) : table.rows;
   const headingId = `drivers-${table.key}`;
   const shownValue = (row: DriverRow) => (table.key === "channel" && row.kind === "value" ? channelName(row.label) : row.label);
   const linkOf = (row: DriverRow) => {
@@ -148,8 +149,8 @@ function DriverTableCard({ table, currency, smallGroupSize, basis }: { table: Dr
               <TermText key="chance" term="chance-of-ordering-90d" label="Avg chance of ordering, next 90 days" />,
             ]}
             sortable={[true, true, true, false, true, true, true, true, true]}
-            initialSortColumnIndex={1}
-            defaultSortDirection="descending"
+            initialSortColumnIndex={table.key === "firstOrderMonth" ? 0 : 1}
+            defaultSortDirection={table.key === "firstOrderMonth" ? "ascending" : "descending"}
             onSort={(column, direction) => setSort({ column, direction: direction === "ascending" ? "ascending" : "descending" })}
             rows={rows.map((row) => [
               <span key="label">
