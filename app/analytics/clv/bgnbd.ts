@@ -204,7 +204,12 @@ function probabilityOfPurchases(params: BgNbdParams, modified: boolean, n: numbe
 
 /** pAlive · P(Exp(λ) <= t | x, T): the active customer's next purchase comes at rate λ. */
 function purchaseWithin(params: BgNbdParams, alive: number, t: number, x: number, T: number): number {
-  return alive * -Math.expm1(-(params.r + x) * Math.log1p(t / (params.alpha + T)));
+  return alive * bgnbdPurchaseWithinIfAlive(params, t, x, T);
+}
+
+/** P(a purchase in (T, T + t] | alive at T, x, T), both BG/NBD and the modified: probabilityOfPurchaseWithin is P(alive) times this, exactly. */
+export function bgnbdPurchaseWithinIfAlive(params: BgNbdParams, t: number, x: number, T: number): number {
+  return -Math.expm1(-(params.r + x) * Math.log1p(t / (params.alpha + T)));
 }
 
 // ---------------------------------------------------------------------------------------

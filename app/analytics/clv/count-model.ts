@@ -9,6 +9,7 @@ import {
   bgnbdPAlive,
   bgnbdProbabilityOfPurchases,
   bgnbdProbabilityOfPurchaseWithin,
+  bgnbdPurchaseWithinIfAlive,
   bgnbdTimeToPurchase,
   fitBgNbd,
   fitModifiedBgNbd,
@@ -32,6 +33,7 @@ import {
   paretoNbdPAlive,
   paretoNbdProbabilityOfPurchases,
   paretoNbdProbabilityOfPurchaseWithin,
+  paretoNbdPurchaseWithinIfAlive,
   paretoNbdTimeToPurchase,
 } from "./pareto-nbd";
 import { type PreparedRows, type RfRow } from "./rows";
@@ -65,6 +67,8 @@ export interface CountModel {
   probabilityOfPurchases(n: number, t: number): number;
   /** P(at least one purchase in (T, T + t] | x, t_x, T). */
   probabilityOfPurchaseWithin(t: number, x: number, tx: number, T: number): number;
+  /** The same given alive at T: probabilityOfPurchaseWithin is pAlive(x, t_x, T) times this, exactly (it does not depend on t_x). */
+  probabilityOfPurchaseWithinIfAlive(t: number, x: number, T: number): number;
   /**
    * Smallest t with probabilityOfPurchaseWithin(t) >= probability, or null if it never gets
    * there. With `step`, only as precise as rounding t up to a multiple of `step` needs.
@@ -97,6 +101,7 @@ export function countModel(name: CountModelName, params: CountModelParams): Coun
       expectedPurchasesIfAlive: (t, x, T) => paretoNbdExpectedPurchasesIfAlive(p, t, x, T),
       probabilityOfPurchases: (n, t) => paretoNbdProbabilityOfPurchases(p, n, t),
       probabilityOfPurchaseWithin: (t, x, tx, T) => paretoNbdProbabilityOfPurchaseWithin(p, t, x, tx, T),
+      probabilityOfPurchaseWithinIfAlive: (t, x, T) => paretoNbdPurchaseWithinIfAlive(p, t, x, T),
       timeToPurchase: (x, tx, T, probability, step) => paretoNbdTimeToPurchase(p, x, tx, T, probability, step),
     };
   }
@@ -113,6 +118,7 @@ export function countModel(name: CountModelName, params: CountModelParams): Coun
       expectedPurchasesIfAlive: (t, x, T) => modifiedBgnbdExpectedPurchasesIfAlive(p, t, x, T),
       probabilityOfPurchases: (n, t) => modifiedBgnbdProbabilityOfPurchases(p, n, t),
       probabilityOfPurchaseWithin: (t, x, tx, T) => modifiedBgnbdProbabilityOfPurchaseWithin(p, t, x, tx, T),
+      probabilityOfPurchaseWithinIfAlive: (t, x, T) => bgnbdPurchaseWithinIfAlive(p, t, x, T),
       timeToPurchase: (x, tx, T, probability) => modifiedBgnbdTimeToPurchase(p, x, tx, T, probability),
     };
   }
@@ -126,6 +132,7 @@ export function countModel(name: CountModelName, params: CountModelParams): Coun
     expectedPurchasesIfAlive: (t, x, T) => bgnbdExpectedPurchasesIfAlive(p, t, x, T),
     probabilityOfPurchases: (n, t) => bgnbdProbabilityOfPurchases(p, n, t),
     probabilityOfPurchaseWithin: (t, x, tx, T) => bgnbdProbabilityOfPurchaseWithin(p, t, x, tx, T),
+    probabilityOfPurchaseWithinIfAlive: (t, x, T) => bgnbdPurchaseWithinIfAlive(p, t, x, T),
     timeToPurchase: (x, tx, T, probability) => bgnbdTimeToPurchase(p, x, tx, T, probability),
   };
 }

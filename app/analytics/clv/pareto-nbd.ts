@@ -305,6 +305,11 @@ export function paretoNbdProbabilityOfPurchaseWithin(params: ParetoNbdParams, t:
   return pAlive * activePurchaseProbability(params, x, T, t);
 }
 
+/** P(a purchase in (T, T + t] | alive at T, x, T): probabilityOfPurchaseWithin is pAlive times this, exactly. */
+export function paretoNbdPurchaseWithinIfAlive(params: ParetoNbdParams, t: number, x: number, T: number): number {
+  return activePurchaseProbability(params, x, T, t);
+}
+
 function activePurchaseProbability(params: ParetoNbdParams, x: number, T: number, t: number): number {
   if (!(t > 0)) return 0;
   const { r, alpha, s, beta } = params;

@@ -457,6 +457,19 @@ function buildShopModel(json: ShopModelJson): ShopModel {
   const spendParams = json.gammaGamma?.params ?? null;
   // Leading horizons 90 and 365 days, then the CLV's months (see score).
   const horizons = new HorizonExpectations(model, [90 / days, 365 / days], { unitDays: days, horizonDays, annualDiscountRate });
+  // The chance of an order within 90 and 365 days given alive depends on (x, T) only, which
+  // many customers share (every one-time buyer of an age): remembered per pair.
+  const chancesIfAliveByX = new Map<number, Map<number, readonly [number, number]>>();
+  const chancesIfAlive = (x: number, T: number): readonly [number, number] => {
+    let byT = chancesIfAliveByX.get(x);
+    if (byT === undefined) chancesIfAliveByX.set(x, (byT = new Map()));
+    let chances = byT.get(T);
+    if (chances === undefined) {
+      chances = [model.probabilityOfPurchaseWithinIfAlive(90 / days, x, T), model.probabilityOfPurchaseWithinIfAlive(365 / days, x, T)];
+      byT.set(T, chances);
+    }
+    return chances;
+  };
   return {
     chosen: json.chosen,
     choiceReason: json.choiceReason,
@@ -483,10 +496,12 @@ function buildShopModel(json: ShopModelJson): ShopModel {
     const at = horizons.offsetOf(x, T);
     const wait = daysToNextOrder(model, x, tx, T, days);
     const asOfDay = s.firstDay + Math.round(T * days);
+    // probabilityOfPurchaseWithin(t, x, tx, T) is exactly pAlive times these.
+    const [chance90IfAlive, chance365IfAlive] = chancesIfAlive(x, T);
     return {
       pAlive,
-      chanceOfOrder90d: model.probabilityOfPurchaseWithin(90 / days, x, tx, T),
-      chanceOfOrder365d: model.probabilityOfPurchaseWithin(365 / days, x, tx, T),
+      chanceOfOrder90d: pAlive * chance90IfAlive,
+      chanceOfOrder365d: pAlive * chance365IfAlive,
       expectedPurchases90d: pAlive * horizons.values[at],
       expectedPurchases365d: pAlive * horizons.values[at + 1],
       // Only the CLV needs it, and only with a spend model.
