@@ -2,7 +2,7 @@ import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { parse } from "csv-parse/sync";
 import { dayIndex } from "~/analytics/dates";
-import { ANALYZE_USAGE, runAnalyze } from "./analyze";
+import { ANALYZE_USAGE, analyze as analyzeFile, runAnalyze } from "./analyze";
 import { CUSTOMER_COLUMNS } from "./customers-csv";
 import { memoryIo } from "./io";
 import { tempDirForTests } from "./temp-dir.testing";
@@ -209,5 +209,24 @@ describe("historyScorer", () => {
     }
     // The cache was really used: most CDNOW customers share a history with someone.
     expect(shared).toBeGreaterThan(1000);
+  });
+});
+
+describe("reading on several threads", () => {
+  it("writes the same customers.csv, summary.json and model.json, bad rows and their line numbers as one thread", async () => {
+    // CDNOW with a bad row in each quarter, so that every part has one.
+    const lines = readFileSync(CDNOW_SAMPLE, "utf8").split("\n");
+    for (const at of [1000, 2500, 4000, 6000]) lines[at] = lines[at].replace(/ 199\d\d\d\d\d /, " 1997XX01 ");
+    const input = dir.write("cdnow-bad-rows.txt", lines.join("\n"));
+    const run = async (threads: number) => {
+      const out = dir.path(`threads-read-${threads}`);
+      const io = memoryIo();
+      await analyzeFile({ input, outDir: out, asOf: "1997-09-30", calibrationEnd: "1997-06-30", threads, minBytesPerReadThread: 4096, maxReportedErrors: 3 }, io);
+      return { err: io.err().replace(/ \(\d+\.\d s\)/g, ""), files: ["customers.csv", "summary.json", "model.json"].map((name) => readFileSync(join(out, name), "utf8")) };
+    };
+    const one = await run(1);
+    expect(one.err).toContain(`${input}:1001: column 3 "date"`);
+    expect(one.err).toContain("... and 1 more bad row");
+    for (const threads of [2, 3]) expect(await run(threads)).toEqual(one);
   });
 });

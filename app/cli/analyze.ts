@@ -43,6 +43,8 @@ export interface AnalyzeOptions {
   cac?: number;
   /** Threads reading a large CSV or CDNOW file and scoring customers; default: every core (scoring: once there are 250,000 customers). */
   threads?: number;
+  /** Smallest part of a CSV or CDNOW file worth a reading thread (default 16 MiB; tests lower it). */
+  minBytesPerReadThread?: number;
   /** Bad rows printed in full before only counting them. */
   maxReportedErrors?: number;
   /** Lines between progress messages. */
@@ -314,6 +316,7 @@ async function fromTransactions(options: AnalyzeOptions, io: CliIo, stage: Stage
         conventions: { decimalComma: options.decimalComma ?? false, timeZone: options.timeZone ?? "UTC" },
         // A large CSV or CDNOW file is read in parts on every core (ADR 0004).
         threads: options.threads ?? Math.min(availableParallelism(), 8),
+        minBytesPerThread: options.minBytesPerReadThread,
         reportedErrors: maxReported,
       },
     );
