@@ -636,6 +636,33 @@ const TERMS: GlossaryTerm[] = [
     basis: "none",
   },
   {
+    id: "drop-out-edge",
+    section: "model",
+    labels: ["Drop-out"],
+    definition:
+      "Whether the order history tells when customers stop buying. When it does not (almost nobody seems to leave), the model's drop-out parameters run to their limit and it behaves like the plain NBD, a model without drop-out: the page says so and gives the plain NBD's log-likelihood. Such a model counts as the simpler 2-parameter model when candidates are compared, and gives everyone a P(alive) near 100%.",
+    unit: "none",
+    basis: "none",
+  },
+  {
+    id: "choice-tie",
+    section: "model",
+    labels: ["Tie"],
+    definition:
+      "When the best candidates differ by less than the noise (holdout errors within the lowest one's standard error, or equal likelihoods once the parameters the data identify are counted), the difference is no evidence: the simpler model is chosen (fewer effective parameters, then BG/NBD, modified BG/NBD, Pareto/NBD in that order).",
+    unit: "none",
+    basis: "none",
+  },
+  {
+    id: "candidate-parameters",
+    section: "model",
+    labels: ["Candidate parameters", "Fitted on the whole history", "Fitted on the calibration period"],
+    definition:
+      "The fitted numbers of every candidate model, not only the chosen one. When the choice used a holdout, each candidate was also fitted on the orders before the cut-off (the calibration period); its holdout error comes from that fit.",
+    unit: "number",
+    basis: "none",
+  },
+  {
     id: "holdout",
     section: "model",
     labels: ["Holdout", "Holdout period", "Calibration period", "Calibration", "Backtest", "Backtest: predicted vs actual repeat purchases"],

@@ -1,15 +1,50 @@
+import { CHOICE_TIE_RULE, type ShopModelJson } from "~/analytics/clv/shop-model";
 import { dayToIso } from "~/analytics/dates";
 import { readBacktestAggregate } from "~/data/aggregates.server";
 import { loadMetricsSettings } from "~/data/settings.server";
 import { readFitSummary } from "~/data/shop-fit.server";
 import { type Queryable } from "~/db/pg.server";
 import { loadFitState } from "./fit-state.server";
-import { type ModelPageData } from "./model";
+import { type ModelChoice, type ModelPageData } from "./model";
 
 // Model page data: the shop's stored fit (ShopFit: which model, why, parameters, the
 // assumptions, or why there are no predictions) and the backtest aggregate. Two indexed reads.
 
 const round = (value: number, digits: number) => Math.round(value * 10 ** digits) / 10 ** digits;
+
+/** The stored fit's candidates as the page lists them (chosen first), and the tie; nothing is refitted. */
+export function modelChoice(model: ShopModelJson): ModelChoice {
+  const candidates = Object.entries(model.candidates).flatMap(([name, fit]) =>
+    fit
+      ? [
+          {
+            name,
+            chosen: name === model.chosen,
+            converged: fit.converged,
+            message: fit.message,
+            params: { ...fit.params } as Record<string, number>,
+            logLikelihood: fit.logLikelihood,
+            edge: fit.boundary ?? null,
+            nestedLogLikelihood: fit.nestedLogLikelihood ?? null,
+            effectiveParameters: fit.effectiveParameters ?? null,
+            holdoutError: fit.holdoutMeanAbsoluteError ?? null,
+            holdoutStandardError: fit.holdoutStandardError ?? null,
+            calibration: fit.calibration
+              ? {
+                  params: { ...fit.calibration.params } as Record<string, number>,
+                  logLikelihood: fit.calibration.logLikelihood,
+                  converged: fit.calibration.converged,
+                  edge: fit.calibration.boundary,
+                }
+              : null,
+          },
+        ]
+      : [],
+  );
+  candidates.sort((a, b) => Number(b.chosen) - Number(a.chosen));
+  const tie = model.choiceTie ?? null;
+  return { tie, tieRule: tie ? CHOICE_TIE_RULE : null, candidates };
+}
 
 export async function loadModelPage(db: Queryable, shop: string): Promise<ModelPageData> {
   const [settings, fit, stored] = await Promise.all([loadMetricsSettings(db, shop), readFitSummary(db, shop), readBacktestAggregate(db, shop)]);
@@ -24,6 +59,7 @@ export async function loadModelPage(db: Queryable, shop: string): Promise<ModelP
     reasonCode: fit?.reasonCode ?? null,
     error: fit?.error ?? null,
     model: fit?.model ?? null,
+    choice: fit?.model ? modelChoice(fit.model) : null,
     predictionSource: fit?.predictionSource ?? null,
     averages: fit?.averagesEstimate ?? null,
     asOfIso: fit ? dayToIso(fit.asOfDay) : null,

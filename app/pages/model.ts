@@ -36,6 +36,42 @@ export interface BacktestSpend {
   meanActualMinor: number;
 }
 
+/** The calibration-period fit a candidate's holdout error comes from (when the fit had a holdout). */
+export interface ModelCandidateCalibration {
+  params: Record<string, number>;
+  logLikelihood: number;
+  converged: boolean;
+  /** The edge verdict in words, null when drop-out was identified. */
+  edge: string | null;
+}
+
+/** One candidate count model of the stored fit, the chosen one first. */
+export interface ModelCandidate {
+  name: string;
+  chosen: boolean;
+  converged: boolean;
+  message: string;
+  params: Record<string, number>;
+  logLikelihood: number;
+  /** "drop-out not identifiable: behaves like plain NBD" at the no-drop-out edge, else null (null too in fits stored before issue 16). */
+  edge: string | null;
+  /** The plain NBD's log-likelihood, at the edge. */
+  nestedLogLikelihood: number | null;
+  /** Parameters the data identify (4, or 2 at the edge); null in fits stored before issue 16. */
+  effectiveParameters: number | null;
+  holdoutError: number | null;
+  holdoutStandardError: number | null;
+  calibration: ModelCandidateCalibration | null;
+}
+
+/** How the model was chosen: every candidate, and whether the best tied (null: a fit stored before the tie rule). */
+export interface ModelChoice {
+  tie: boolean | null;
+  /** The rule that broke the tie, when there was one. */
+  tieRule: string | null;
+  candidates: ModelCandidate[];
+}
+
 export interface ModelPageData {
   shop: string;
   currency: string;
@@ -47,6 +83,8 @@ export interface ModelPageData {
   reasonCode: string | null;
   error: string | null;
   model: ShopModelJson | null;
+  /** The candidates and the tie, from the stored fit (null without a model). */
+  choice: ModelChoice | null;
   /** Where the predicted figures come from: the model, the estimate from averages (no model), or none. */
   predictionSource: "model" | "averages" | null;
   /** Without a model: the estimate from averages and what it is made of. */

@@ -43,6 +43,7 @@ export default function Model() {
         {page.averages && !page.model && <AveragesEstimateCard page={page} averages={page.averages} />}
         {page.model && <ChosenModel page={page} />}
         {page.model && <Parameters page={page} />}
+        {page.model && <CandidateParameters page={page} />}
         {page.status !== "none" && <Backtest page={page} />}
         {page.model && <Assumptions page={page} />}
       </CardColumn>
@@ -153,12 +154,22 @@ function capitalise(text: string) {
   return text.charAt(0).toUpperCase() + text.slice(1);
 }
 
+/** A holdout error with its standard error, at the 4 decimals the choice compares them. */
+const holdoutError = (error: number | null, standardError: number | null) =>
+  error === null ? MISSING : standardError === null ? error.toFixed(4) : `${error.toFixed(4)} ± ${standardError.toFixed(4)}`;
+
+/** The edge verdict in words: at the edge, with the nested plain NBD's log-likelihood. */
+const dropOutWords = (edge: string | null, nestedLogLikelihood: number | null, identified: string) =>
+  edge ? `${capitalise(edge)}${nestedLogLikelihood === null ? "" : ` (plain NBD log-likelihood ${ratio(nestedLogLikelihood)})`}` : identified;
+
 function ChosenModel({ page }: { page: ModelPageData }) {
   const timeZone = useShopTimeZone();
   const model = page.model!;
-  const candidates = Object.entries(model.candidates);
+  const candidates = page.choice?.candidates ?? [];
   // The choice uses a holdout only when one was given to the fit (the CLI can); the refit compares on the whole history.
-  const holdoutCompared = candidates.some(([, fit]) => fit?.holdoutMeanAbsoluteError !== undefined);
+  const holdoutCompared = candidates.some((candidate) => candidate.holdoutError !== null);
+  // Fits stored before issue 16 carry no verdict: the column would say nothing.
+  const edgeKnown = candidates.some((candidate) => candidate.effectiveParameters !== null);
   return (
     <HeadingCard title={`Chosen model: ${modelLabel(model.chosen)}`} term="count-model">
       <Text as="p">{model.choiceReason}</Text>
@@ -178,22 +189,37 @@ function ChosenModel({ page }: { page: ModelPageData }) {
         the same day count as one purchase).
       </Text>
       <DataTable
-        columnContentTypes={holdoutCompared ? ["text", "numeric", "numeric", "text"] : ["text", "numeric", "text"]}
+        columnContentTypes={["text", "numeric", ...(holdoutCompared ? (["numeric"] as const) : []), ...(edgeKnown ? (["text"] as const) : []), "text"]}
         headings={[
           <HelpLabel key="candidate" term="count-model" label="Candidate" />,
           <HelpLabel key="ll" term="log-likelihood" label="Log-likelihood (higher fits better)" />,
           ...(holdoutCompared ? [<HelpLabel key="holdout" term="holdout-error" label="Holdout error per customer" />] : []),
+          ...(edgeKnown ? [<HelpLabel key="edge" term="drop-out-edge" label="Drop-out" />] : []),
           <HelpLabel key="converged" term="model-parameters" label="Converged" />,
         ]}
-        rows={candidates.map(([name, fit]) => [
-          <span key={name}>
-            {modelLabel(name)} {name === model.chosen && <Badge tone="success">Chosen</Badge>}
+        rows={candidates.map((candidate) => [
+          <span key={candidate.name}>
+            {modelLabel(candidate.name)} {candidate.chosen && <Badge tone="success">Chosen</Badge>}
           </span>,
-          fit ? ratio(fit.logLikelihood) : MISSING,
-          ...(holdoutCompared ? [fit?.holdoutMeanAbsoluteError === undefined ? MISSING : ratio(fit.holdoutMeanAbsoluteError)] : []),
-          fit?.converged ? "Yes" : "No",
+          ratio(candidate.logLikelihood),
+          ...(holdoutCompared ? [holdoutError(candidate.holdoutError, candidate.holdoutStandardError)] : []),
+          ...(edgeKnown ? [dropOutWords(candidate.edge, candidate.nestedLogLikelihood, "Identified")] : []),
+          candidate.converged ? "Yes" : "No",
         ])}
       />
+      {page.choice?.tie !== null && page.choice?.tie !== undefined && (
+        <Text as="p" variant="bodySm" tone="subdued">
+          <TermText term="choice-tie" label="Tie" />:{" "}
+          {page.choice.tie
+            ? `yes: the best candidates differed by less than the noise, so the tie rule chose. Rule: ${page.choice.tieRule}.`
+            : "no: the chosen model was better by more than the noise."}
+        </Text>
+      )}
+      {holdoutCompared && (
+        <Text as="p" variant="bodySm" tone="subdued">
+          Holdout errors are shown ± their standard error; a difference smaller than the lowest error&apos;s standard error counts as a tie.
+        </Text>
+      )}
       {!holdoutCompared && (
         <Text as="p" variant="bodySm" tone="subdued">
           The candidates are compared on how well they fit the whole history, with no period held back.{" "}
@@ -203,12 +229,52 @@ function ChosenModel({ page }: { page: ModelPageData }) {
         </Text>
       )}
       {candidates
-        .filter(([, fit]) => fit && !fit.converged)
-        .map(([name, fit]) => (
-          <Text key={name} as="p" variant="bodySm" tone="subdued">
-            {modelLabel(name)} did not converge: {fit!.message}. A model that did not converge is never used.
+        .filter((candidate) => !candidate.converged)
+        .map((candidate) => (
+          <Text key={candidate.name} as="p" variant="bodySm" tone="subdued">
+            {modelLabel(candidate.name)} did not converge: {candidate.message}. A model that did not converge is never used.
           </Text>
         ))}
+    </HeadingCard>
+  );
+}
+
+/** Every candidate's fitted parameters, and those of its calibration-period fit when the choice had a holdout. */
+function CandidateParameters({ page }: { page: ModelPageData }) {
+  const candidates = page.choice?.candidates ?? [];
+  const calibrated = candidates.some((candidate) => candidate.calibration !== null);
+  const rows = candidates.flatMap((candidate) =>
+    Object.entries(candidate.params).map(([name, value], i) => [
+      i === 0 ? modelLabel(candidate.name) : "",
+      name,
+      number(value),
+      ...(calibrated ? [candidate.calibration?.params[name] === undefined ? MISSING : number(candidate.calibration.params[name])] : []),
+      PARAMETER_MEANINGS[name] ?? "",
+    ]),
+  );
+  const calibrationEdges = candidates.filter((candidate) => candidate.calibration?.edge);
+  return (
+    <HeadingCard
+      title="Candidate parameters"
+      term="candidate-parameters"
+      help={<>Each candidate as fitted, in {UNIT_WORDS[page.model!.assumptions.unit] ?? page.model!.assumptions.unit}s; the chosen model&apos;s are also under Parameters.</>}
+    >
+      <DataTable
+        columnContentTypes={["text", "text", "numeric", ...(calibrated ? (["numeric"] as const) : []), "text"]}
+        headings={[
+          <TermText key="candidate" term="count-model" label="Candidate" />,
+          <TermText key="parameter" term="model-parameters" label="Parameter" />,
+          <TermText key="whole" term="candidate-parameters" label="Fitted on the whole history" />,
+          ...(calibrated ? [<TermText key="calibration" term="candidate-parameters" label="Fitted on the calibration period" />] : []),
+          <TermText key="meaning" term="model-parameters" label="Meaning" />,
+        ]}
+        rows={rows}
+      />
+      {calibrationEdges.map((candidate) => (
+        <Text key={candidate.name} as="p" variant="bodySm" tone="subdued">
+          {modelLabel(candidate.name)} on the calibration period: {candidate.calibration!.edge}.
+        </Text>
+      ))}
     </HeadingCard>
   );
 }

@@ -1,9 +1,10 @@
 import { backtest } from "~/analytics/clv/backtest";
-import { fitShopModel } from "~/analytics/clv/shop-model";
+import { CHOICE_TIE_RULE, fitShopModel } from "~/analytics/clv/shop-model";
+import { simulateParetoNbd } from "~/analytics/clv/simulate";
 import { estimateFromAverages } from "~/analytics/estimate-from-averages";
 import { dayIndex, dayToIso } from "~/analytics/dates";
 import { orderTableFrom } from "~/analytics/retention";
-import { summarizeTable } from "~/analytics/summary";
+import { type CustomerSummary, summarizeTable } from "~/analytics/summary";
 import { AGGREGATE_KIND, type BacktestAggregate } from "~/data/aggregates";
 import { loadModelPage } from "~/pages/model.server";
 import { uniqueShop } from "../support/db";
@@ -105,6 +106,79 @@ describe("model page data", () => {
     expect(groups.reduce((sum, group) => sum + group.customers, 0)).toBe(test.customers);
     expect(page.backtest!.spend).toEqual({ customers: 120, meanAbsoluteErrorMinor: 1234, biasMinor: -57, meanPredictedMinor: 4000, meanActualMinor: 4057 });
     expect(page.backtest!.spendNote).toBeNull();
+  });
+
+  it("every candidate's parameters, likelihood, holdout error ± standard error and edge verdict, and the tie with its rule, from the stored fit", async () => {
+    // No drop-out (lifetimes of ~1e6 years): every candidate is the plain NBD at its edge, so
+    // their holdout errors tie and the rule picks the simplest (as in shop-model.test.ts).
+    const noDropOut = simulateParetoNbd({ r: 0.6, alpha: 6, s: 1e-3, beta: 1e3 }, { customers: 2000, seed: 7, age: (u) => 20 + Math.floor(u() * 60) }).map(
+      (c, i): CustomerSummary => {
+        const firstDay = AS_OF - Math.round(c.T * 7);
+        const monetaryValue = c.frequency > 0 ? 20 : 0;
+        return { customerId: String(i), orders: c.frequency + 1, frequency: c.frequency, recency: c.recency, T: c.T, monetaryValue, totalSpent: (c.frequency + 1) * 20, firstDay, lastDay: firstDay + Math.round(c.recency * 7) };
+      },
+    );
+    const holdout = { summariesAtCalibration: noDropOut, holdoutPurchases: new Map(noDropOut.map((s, i) => [s.customerId, i % 3])), holdoutDays: 180 };
+    const result = fitShopModel(noDropOut, { unit: "week", holdout });
+    if (!result.ok) throw new Error(result.reason);
+    const json = result.model.toJSON();
+    expect(json.choiceTie).toBe(true);
+    const shop = uniqueShop("tie");
+    await insertShop(pool(), shop);
+    await insertFit(shop, { status: "ready", model: json, customers: noDropOut.length });
+
+    const { choice } = await loadModelPage(pool(), shop);
+    expect(choice).toMatchObject({ tie: true, tieRule: CHOICE_TIE_RULE });
+    // The chosen first, then the others as stored.
+    expect(choice!.candidates.map((candidate) => [candidate.name, candidate.chosen])).toEqual([
+      [json.chosen, true],
+      ...Object.keys(json.candidates)
+        .filter((name) => name !== json.chosen)
+        .map((name) => [name, false]),
+    ]);
+    for (const candidate of choice!.candidates) {
+      const stored = json.candidates[candidate.name as keyof typeof json.candidates]!;
+      expect(candidate).toMatchObject({
+        converged: true,
+        params: stored.params,
+        logLikelihood: stored.logLikelihood,
+        edge: "drop-out not identifiable: behaves like plain NBD",
+        nestedLogLikelihood: stored.nestedLogLikelihood,
+        effectiveParameters: 2,
+        holdoutError: stored.holdoutMeanAbsoluteError,
+        holdoutStandardError: stored.holdoutStandardError,
+      });
+      expect(candidate.nestedLogLikelihood).toEqual(expect.any(Number));
+      expect(candidate.holdoutStandardError).toBeGreaterThan(0);
+      expect(candidate.calibration).toEqual({
+        params: stored.calibration!.params,
+        logLikelihood: stored.calibration!.logLikelihood,
+        converged: true,
+        edge: "drop-out not identifiable: behaves like plain NBD",
+      });
+    }
+  });
+
+  it("a fit stored before the tie rule: the candidates without verdicts, and no tie claimed either way", async () => {
+    const shop = uniqueShop("old-fit");
+    await insertShop(pool(), shop);
+    const { result } = fitted(800);
+    if (!result.ok) throw new Error(result.reason);
+    const { choiceTie: _tie, ...json } = result.model.toJSON();
+    const older = {
+      ...json,
+      candidates: Object.fromEntries(
+        Object.entries(json.candidates).map(([name, fit]) => {
+          const { boundary: _b, nestedLogLikelihood: _n, effectiveParameters: _e, ...rest } = fit!;
+          return [name, rest];
+        }),
+      ),
+    };
+    await insertFit(shop, { status: "ready", model: older });
+    const { choice } = await loadModelPage(pool(), shop);
+    expect(choice!.tie).toBeNull();
+    expect(choice!.tieRule).toBeNull();
+    expect(choice!.candidates.every((candidate) => candidate.edge === null && candidate.effectiveParameters === null && candidate.calibration === null)).toBe(true);
   });
 
   it("a backtest stored before the conditional-expectation table: the weekly chart alone, no error", async () => {
