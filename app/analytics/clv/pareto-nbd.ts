@@ -312,13 +312,23 @@ export function paretoNbdPurchaseWithinIfAlive(params: ParetoNbdParams, t: numbe
 
 function activePurchaseProbability(params: ParetoNbdParams, x: number, T: number, t: number): number {
   if (!(t > 0)) return 0;
+  return activePurchaseCurve(params, x, T)(t);
+}
+
+/**
+ * activePurchaseProbability(params, x, T, ·) for t > 0, with the parts that do not depend on
+ * t worked out once (the next-order bisection evaluates it some thirty times per customer).
+ */
+function activePurchaseCurve(params: ParetoNbdParams, x: number, T: number): (t: number) => number {
   const { r, alpha, s, beta } = params;
   const shape = r + x;
   const logConstant = Math.log(shape) + shape * Math.log(alpha + T) + s * Math.log(beta + T);
   const atZero = logTailIntegral(alpha + T, shape + 1, beta + T, s, 0).log;
-  if (t === Number.POSITIVE_INFINITY) return Math.min(1, Math.exp(logConstant + atZero));
-  const atT = logTailIntegral(alpha + T, shape + 1, beta + T, s, t).log;
-  return Math.min(1, Math.exp(logConstant + logSubExp(atZero, Math.min(atT, atZero))));
+  return (t) => {
+    if (t === Number.POSITIVE_INFINITY) return Math.min(1, Math.exp(logConstant + atZero));
+    const atT = logTailIntegral(alpha + T, shape + 1, beta + T, s, t).log;
+    return Math.min(1, Math.exp(logConstant + logSubExp(atZero, Math.min(atT, atZero))));
+  };
 }
 
 /**
@@ -334,16 +344,17 @@ export function paretoNbdTimeToPurchase(params: ParetoNbdParams, x: number, tx: 
   const pAlive = paretoNbdPAlive(params, x, tx, T);
   if (!(pAlive > probability)) return null;
   const target = probability / pAlive;
-  if (!(activePurchaseProbability(params, x, T, Number.POSITIVE_INFINITY) > target)) return null;
+  const active = activePurchaseCurve(params, x, T); // every t below is > 0
+  if (!(active(Number.POSITIVE_INFINITY) > target)) return null;
   // Bracket in t, then bisect on log t (monotone increasing in t).
   let hi = (params.alpha + T) / (params.r + x);
-  while (activePurchaseProbability(params, x, T, hi) < target) hi *= 2;
+  while (active(hi) < target) hi *= 2;
   let lo = hi / 2;
-  while (lo > 1e-12 && activePurchaseProbability(params, x, T, lo) >= target) lo /= 2;
+  while (lo > 1e-12 && active(lo) >= target) lo /= 2;
   const sameStep = (a: number, b: number) => step !== undefined && Math.ceil(a / step - 1e-9) === Math.ceil(b / step - 1e-9);
   for (let i = 0; i < 100 && hi - lo > 1e-10 * hi && !sameStep(lo, hi); i++) {
     const mid = Math.sqrt(lo * hi);
-    if (activePurchaseProbability(params, x, T, mid) >= target) hi = mid;
+    if (active(mid) >= target) hi = mid;
     else lo = mid;
   }
   return hi;
