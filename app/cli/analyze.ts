@@ -43,7 +43,7 @@ export interface AnalyzeOptions {
   cac?: number;
   /** Threads reading a large CSV or CDNOW file and scoring customers; default: every core (scoring: once there are 250,000 customers). */
   threads?: number;
-  /** Smallest part of a CSV or CDNOW file worth a reading thread (default 16 MiB; tests lower it). */
+  /** Smallest part of a CSV or CDNOW file worth a reading thread (default 8 MiB; tests lower it). */
   minBytesPerReadThread?: number;
   /** Bad rows printed in full before only counting them. */
   maxReportedErrors?: number;
@@ -94,7 +94,7 @@ Options:
   --timezone <zone>           IANA zone (Europe/Paris) whose day a timestamp with an offset
                               falls on                                        default: UTC
   --strict                    fail on any bad row (default: report, skip and count them)
-  --threads <n>               threads reading (files of 32 MB and more) and scoring (250,000
+  --threads <n>               threads reading (files of 16 MB and more) and scoring (250,000
                               customers and more)                             default: all cores
   -h, --help                  this help
 `;

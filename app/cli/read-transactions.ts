@@ -140,7 +140,7 @@ export interface TableReadOptions extends ReadOptions {
    * are appended in file order (default 1). Shopify exports are read on one thread.
    */
   threads?: number;
-  /** A part smaller than this is not worth a thread (default 16 MiB). */
+  /** A part smaller than this is not worth a thread (default 8 MiB, about 300,000 rows). */
   minBytesPerThread?: number;
   /** Bad rows of the parts read by other threads passed to `onError`; the rest are only counted (default: all). */
   reportedErrors?: number;
@@ -158,7 +158,7 @@ export interface PartRead {
   errors: RowError[];
 }
 
-const DEFAULT_MIN_BYTES_PER_THREAD = 16 << 20;
+const DEFAULT_MIN_BYTES_PER_THREAD = 8 << 20;
 
 /**
  * Reads `path` into `table`, on several threads when asked and the file is large: the
