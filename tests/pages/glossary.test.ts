@@ -15,10 +15,10 @@ describe("glossary page data", () => {
     const shop = uniqueShop("glossary-defaults");
     await insertShop(pool(), shop, { currency: "EUR" });
     const page = await loadGlossaryPage(pool(), shop);
-    expect(page.settings).toEqual({ horizonDays: 365, revenueBasis: "net_sales", grossMargin: 1, currency: "EUR" });
+    expect(page.settings).toEqual({ horizonDays: 365, revenueBasis: "net_sales", grossMargin: 1, currency: "EUR", costs: null });
     expect(page.segmentLabels).toEqual({});
     expect(glossaryTerm("expected-spend").inYourShop?.(page.settings)).toBe("Your horizon: the next 12 months.");
-    expect(glossaryTerm("profit").inYourShop?.(page.settings)).toMatch(/No margin is set/);
+    expect(glossaryTerm("profit").inYourShop?.(page.settings)).toMatch(/No product costs and no margin are set/);
   });
 
   it("reads this shop's saved horizon, margin and segment names, not another shop's", async () => {
