@@ -188,25 +188,27 @@ function ChosenModel({ page }: { page: ModelPageData }) {
         {count(model.customers)} customers have a counted order; {count(model.repeatBuyers)} of them ordered on more than one day (a repeat buyer; orders on
         the same day count as one purchase).
       </Text>
-      <DataTable
-        columnContentTypes={["text", "numeric", ...(holdoutCompared ? (["numeric"] as const) : []), ...(edgeKnown ? (["text"] as const) : []), "text"]}
-        headings={[
-          <HelpLabel key="candidate" term="count-model" label="Candidate" />,
-          <HelpLabel key="ll" term="log-likelihood" label="Log-likelihood (higher fits better)" />,
-          ...(holdoutCompared ? [<HelpLabel key="holdout" term="holdout-error" label="Holdout error per customer" />] : []),
-          ...(edgeKnown ? [<HelpLabel key="edge" term="drop-out-edge" label="Drop-out" />] : []),
-          <HelpLabel key="converged" term="model-parameters" label="Converged" />,
-        ]}
-        rows={candidates.map((candidate) => [
-          <span key={candidate.name}>
-            {modelLabel(candidate.name)} {candidate.chosen && <Badge tone="success">Chosen</Badge>}
-          </span>,
-          ratio(candidate.logLikelihood),
-          ...(holdoutCompared ? [holdoutError(candidate.holdoutError, candidate.holdoutStandardError)] : []),
-          ...(edgeKnown ? [dropOutWords(candidate.edge, candidate.nestedLogLikelihood, "Identified")] : []),
-          candidate.converged ? "Yes" : "No",
-        ])}
-      />
+      <div data-model-candidates>
+        <DataTable
+          columnContentTypes={["text", "numeric", ...(holdoutCompared ? (["numeric"] as const) : []), ...(edgeKnown ? (["text"] as const) : []), "text"]}
+          headings={[
+            <HelpLabel key="candidate" term="count-model" label="Candidate" />,
+            <HelpLabel key="ll" term="log-likelihood" label="Log-likelihood (higher fits better)" />,
+            ...(holdoutCompared ? [<HelpLabel key="holdout" term="holdout-error" label="Holdout error per customer" />] : []),
+            ...(edgeKnown ? [<HelpLabel key="edge" term="drop-out-edge" label="Drop-out" />] : []),
+            <HelpLabel key="converged" term="model-parameters" label="Converged" />,
+          ]}
+          rows={candidates.map((candidate) => [
+            <span key={candidate.name}>
+              {modelLabel(candidate.name)} {candidate.chosen && <Badge tone="success">Chosen</Badge>}
+            </span>,
+            ratio(candidate.logLikelihood),
+            ...(holdoutCompared ? [holdoutError(candidate.holdoutError, candidate.holdoutStandardError)] : []),
+            ...(edgeKnown ? [dropOutWords(candidate.edge, candidate.nestedLogLikelihood, "Identified")] : []),
+            candidate.converged ? "Yes" : "No",
+          ])}
+        />
+      </div>
       {page.choice?.tie !== null && page.choice?.tie !== undefined && (
         <Text as="p" variant="bodySm" tone="subdued">
           <TermText term="choice-tie" label="Tie" />:{" "}
@@ -259,17 +261,19 @@ function CandidateParameters({ page }: { page: ModelPageData }) {
       term="candidate-parameters"
       help={<>Each candidate as fitted, in {UNIT_WORDS[page.model!.assumptions.unit] ?? page.model!.assumptions.unit}s; the chosen model&apos;s are also under Parameters.</>}
     >
-      <DataTable
-        columnContentTypes={["text", "text", "numeric", ...(calibrated ? (["numeric"] as const) : []), "text"]}
-        headings={[
-          <TermText key="candidate" term="count-model" label="Candidate" />,
-          <TermText key="parameter" term="model-parameters" label="Parameter" />,
-          <TermText key="whole" term="candidate-parameters" label="Fitted on the whole history" />,
-          ...(calibrated ? [<TermText key="calibration" term="candidate-parameters" label="Fitted on the calibration period" />] : []),
-          <TermText key="meaning" term="model-parameters" label="Meaning" />,
-        ]}
-        rows={rows}
-      />
+      <div data-candidate-parameters>
+        <DataTable
+          columnContentTypes={["text", "text", "numeric", ...(calibrated ? (["numeric"] as const) : []), "text"]}
+          headings={[
+            <TermText key="candidate" term="count-model" label="Candidate" />,
+            <TermText key="parameter" term="model-parameters" label="Parameter" />,
+            <TermText key="whole" term="candidate-parameters" label="Fitted on the whole history" />,
+            ...(calibrated ? [<TermText key="calibration" term="candidate-parameters" label="Fitted on the calibration period" />] : []),
+            <TermText key="meaning" term="model-parameters" label="Meaning" />,
+          ]}
+          rows={rows}
+        />
+      </div>
       {calibrationEdges.map((candidate) => (
         <Text key={candidate.name} as="p" variant="bodySm" tone="subdued">
           {modelLabel(candidate.name)} on the calibration period: {candidate.calibration!.edge}.

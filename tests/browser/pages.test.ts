@@ -1,7 +1,9 @@
 import { type Page } from "playwright-core";
 import { screenshot } from "./browser";
 import { type BacktestAggregate } from "~/data/aggregates";
-import { MISSING } from "~/display/format";
+import { MISSING, ratio } from "~/display/format";
+import { COUNT_MODEL_LABELS } from "~/analytics/clv/count-model";
+import { type ShopModelJson } from "~/analytics/clv/shop-model";
 import { drawnLineValues, moneyValue } from "./charts";
 import { demoAppForFile } from "./harness";
 
@@ -160,6 +162,35 @@ describe("the merchant's pages in demo mode, with the demo shop's data", () => {
     expect(await heading(page)).toBe("Model");
     if (rows[0].status === "ready") await expect(page.getByText("Too little data to predict yet").count()).resolves.toBe(0);
     await screenshot(page, "model");
+    expect(problems).toEqual([]);
+  });
+
+  it("model: every candidate's log-likelihood and drop-out verdict, its parameters, and whether the choice was a tie, as stored", async () => {
+    const { rows } = await app.pool.query<{ model: ShopModelJson | null }>(`SELECT model FROM "ShopFit" WHERE shop = $1`, [app.shop]);
+    const model = rows[0]?.model;
+    if (!model) throw new Error("the demo shop's refit should have a model");
+    const { page, problems } = await app.open("/app/model");
+    const cellsOf = (selector: string) =>
+      page.locator(`${selector} tbody tr`).evaluateAll((trs) => trs.map((tr) => [...tr.querySelectorAll("th, td")].map((cell) => (cell.textContent ?? "").trim())));
+    const candidates = await cellsOf("[data-model-candidates]");
+    const names = Object.keys(model.candidates);
+    expect(candidates).toHaveLength(names.length);
+    // The chosen first.
+    expect(candidates[0][0]).toMatch(/Chosen$/);
+    for (const name of names) {
+      const fit = model.candidates[name as keyof typeof model.candidates]!;
+      const row = candidates.find(([label]) => label.startsWith(`${COUNT_MODEL_LABELS[name as keyof typeof COUNT_MODEL_LABELS]} `) || label === COUNT_MODEL_LABELS[name as keyof typeof COUNT_MODEL_LABELS]);
+      expect(row, name).toBeDefined();
+      expect(row![1]).toBe(ratio(fit.logLikelihood));
+      // No holdout in the refit's choice: candidate, log-likelihood, drop-out, converged.
+      expect(row![2]).toBe(fit.boundary ? `Drop-out not identifiable: behaves like plain NBD (plain NBD log-likelihood ${ratio(fit.nestedLogLikelihood!)})` : "Identified");
+    }
+    // Every candidate's parameters.
+    const parameters = await cellsOf("[data-candidate-parameters]");
+    const shown = [model.chosen, ...names.filter((name) => name !== model.chosen)];
+    const params = (name: string) => model.candidates[name as keyof typeof model.candidates]!.params as unknown as Record<string, number>;
+    expect(parameters.map(([, parameter]) => parameter)).toEqual(shown.flatMap((name) => Object.keys(params(name))));
+    await expect(page.getByText(model.choiceTie ? /^Tie: yes: the best candidates differed by less than the noise/ : /^Tie: no: the chosen model was better/).count()).resolves.toBe(1);
     expect(problems).toEqual([]);
   });
 
