@@ -623,7 +623,7 @@ const TERMS: GlossaryTerm[] = [
     labels: ["Chosen model", "Candidate", "Model"],
     patterns: [/^Chosen model: .+$/],
     definition:
-      "The model of how often customers order and when they stop (BG/NBD, modified BG/NBD or Pareto/NBD). Tenure fits each to your whole history and keeps the one that fits it best (higher log-likelihood); the backtest then checks the chosen one on a held-out period.",
+      "The model of how often customers order and when they stop (BG/NBD, modified BG/NBD or Pareto/NBD). Tenure fits each to your whole history and keeps the one that fits it best (higher log-likelihood, counting only the parameters the data identify; a tie goes to the simpler model); the backtest then checks the chosen one on a held-out period.",
     unit: "none",
     basis: "none",
   },
