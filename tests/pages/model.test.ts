@@ -111,7 +111,7 @@ describe("model page data", () => {
   it("every candidate's parameters, likelihood, holdout error ± standard error and edge verdict, and the tie with its rule, from the stored fit", async () => {
     // No drop-out (lifetimes of ~1e6 years): every candidate is the plain NBD at its edge, so
     // their holdout errors tie and the rule picks the simplest (as in shop-model.test.ts).
-    const noDropOut = simulateParetoNbd({ r: 0.6, alpha: 6, s: 1e-3, beta: 1e3 }, { customers: 2000, seed: 7, age: (u) => 20 + Math.floor(u() * 60) }).map(
+    const noDropOut = simulateParetoNbd({ r: 0.6, alpha: 6, s: 1e-3, beta: 1e3 }, { customers: 800, seed: 7, age: (u) => 20 + Math.floor(u() * 60) }).map(
       (c, i): CustomerSummary => {
         const firstDay = AS_OF - Math.round(c.T * 7);
         const monetaryValue = c.frequency > 0 ? 20 : 0;
