@@ -1,5 +1,5 @@
 import fc from "fast-check";
-import { MoneyFormatError, currencyExponent, formatMinor, formatMoney, minorToMajor, toMinorUnits } from "./money";
+import { MoneyFormatError, currencyExponent, formatMinor, formatMoney, minorToMajor, toMinorUnits, toMinorUnitsHalfEven } from "./money";
 
 describe("currencyExponent", () => {
   it.each([
@@ -78,5 +78,27 @@ describe("formatting", () => {
   it("converts to major units", () => {
     expect(minorToMajor(18690, "USD")).toBe(186.9);
     expect(minorToMajor(1500, "JPY")).toBe(1500);
+  });
+});
+
+describe("toMinorUnitsHalfEven", () => {
+  it.each([
+    ["6.405", "USD", 640],
+    ["6.415", "USD", 642],
+    ["6.4051", "USD", 641],
+    ["6.4049", "USD", 640],
+    ["6.40", "USD", 640],
+    ["0.005", "USD", 0],
+    ["-0.015", "USD", -2],
+    ["1500.5", "JPY", 1500],
+    ["1501.5", "JPY", 1502],
+    ["1.2345", "KWD", 1234],
+  ] as const)("%s %s -> %i", (text, currency, expected) => {
+    expect(toMinorUnitsHalfEven(text, currency)).toBe(expected);
+  });
+
+  it("still refuses what is not a decimal amount", () => {
+    expect(() => toMinorUnitsHalfEven("6,40", "USD")).toThrow(MoneyFormatError);
+    expect(() => toMinorUnitsHalfEven("", "USD")).toThrow(MoneyFormatError);
   });
 });

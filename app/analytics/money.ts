@@ -51,6 +51,25 @@ export function toMinorUnits(decimal: string, currency: string): number {
   return sign === "-" && minor !== 0 ? -minor : minor;
 }
 
+/**
+ * Like toMinorUnits, but digits past the currency's precision are rounded half to even instead
+ * of refused ("6.405" USD -> 640, "6.415" -> 642): for amounts Shopify keeps more finely than the
+ * currency, such as a product's unit cost (docs/analytics/revenue.md, "Cost of goods").
+ */
+export function toMinorUnitsHalfEven(decimal: string, currency: string): number {
+  const exponent = currencyExponent(currency);
+  const match = DECIMAL.exec(decimal.trim());
+  if (!match) throw new MoneyFormatError(`"${decimal}" is not a decimal amount`);
+  const [, sign = "", whole, fraction = ""] = match;
+  const truncated = Math.abs(toMinorUnits(`${sign}${whole}.${fraction.slice(0, exponent)}`, currency));
+  const rest = fraction.slice(exponent);
+  const beyondHalf = rest[0] > "5" || (rest[0] === "5" && /[1-9]/.test(rest.slice(1)));
+  const exactlyHalf = rest[0] === "5" && !/[1-9]/.test(rest.slice(1));
+  const magnitude = truncated + (beyondHalf || (exactlyHalf && truncated % 2 === 1) ? 1 : 0);
+  if (!Number.isSafeInteger(magnitude)) throw new MoneyFormatError(`"${decimal}" is too large to hold exactly`);
+  return sign === "-" && magnitude !== 0 ? -magnitude : magnitude;
+}
+
 /** 18690 USD -> "186.90"; -5 JPY -> "-5". Exact, locale-free (for files and APIs). */
 export function formatMinor(minor: number, currency: string): string {
   if (!Number.isSafeInteger(minor)) throw new MoneyFormatError(`${minor} is not an integer amount of minor units`);

@@ -1,4 +1,4 @@
-import { MoneyFormatError, toMinorUnits } from "~/analytics/money";
+import { MoneyFormatError, toMinorUnitsHalfEven } from "~/analytics/money";
 import { mapping, parsePayload, plausibleUpdatedAt, resolveId } from "./mappers";
 import { InventoryItemPayload, ProductPayload } from "./payloads";
 
@@ -46,7 +46,7 @@ export function mapProductPayload(payload: unknown, topic = "products/update"): 
 export function mapInventoryItemPayload(payload: unknown, shopCurrency: string, topic = "inventory_items/update"): UnitCostRow {
   const parsed = parsePayload(topic, InventoryItemPayload, payload);
   return mapping(topic, () => {
-    const costMinor = parsed.cost == null || String(parsed.cost).trim() === "" ? null : BigInt(toMinorUnits(String(parsed.cost), shopCurrency));
+    const costMinor = parsed.cost == null || String(parsed.cost).trim() === "" ? null : BigInt(toMinorUnitsHalfEven(String(parsed.cost), shopCurrency));
     if (costMinor !== null && costMinor < 0n) throw new MoneyFormatError(`inventory item ${parsed.id}: cost ${parsed.cost} is negative`);
     return {
       inventoryItemId: resolveId(parsed.id, parsed.admin_graphql_api_id, "inventory_item.id"),

@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { MoneyFormatError, toMinorUnits } from "~/analytics/money";
+import { MoneyFormatError, toMinorUnits, toMinorUnitsHalfEven } from "~/analytics/money";
 import {
   CONSENT_STATES,
   type CustomerRow,
@@ -273,7 +273,7 @@ function graphqlOrderLines(order: GraphqlOrder, lineItems: GraphqlLineItem[], cu
     };
     const item = line.variant?.inventoryItem;
     if (item) {
-      const cost = item.unitCost && item.unitCost.currencyCode === currency ? BigInt(toMinorUnits(item.unitCost.amount, currency)) : null;
+      const cost = item.unitCost && item.unitCost.currencyCode === currency ? BigInt(toMinorUnitsHalfEven(item.unitCost.amount, currency)) : null;
       row.inventoryItem = { id: idOf(item.id), updatedAt: plausibleUpdatedAt(item.updatedAt, "lineItem.variant.inventoryItem.updatedAt"), costMinor: cost };
     }
     lines.push(row);

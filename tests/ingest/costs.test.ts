@@ -158,12 +158,24 @@ describe("cost of goods", () => {
     expect(await orderCost(shop, 9301)).toEqual({ cogs: 1280, costed: 4000, netSales: 4000 });
   });
 
-  it("refuses a cost that is not money of the shop's currency, with the field named, and keeps the delivery", async () => {
+  it("rounds a unit cost finer than the currency half to even instead of failing the delivery", async () => {
+    const shop = uniqueShop("costs-fine");
+    await deliver(shop, "products/update", fixture("products-update"));
+    // Shopify keeps costs to more decimals than USD: 6.405 -> 6.40 (half to even), 6.415 -> 6.42.
+    await deliver(shop, "inventory_items/update", costPayload("6.405", "2025-03-01T13:05:00Z"));
+    await deliver(shop, "orders/create", sockOrder(9401, "2025-03-10T12:00:00Z", 2000));
+    expect(await orderCost(shop, 9401)).toEqual({ cogs: 640, costed: 2000, netSales: 2000 });
+    await deliver(shop, "inventory_items/update", costPayload("6.415", "2025-03-01T13:05:00Z"));
+    expect(await db().inventoryItemCost.findMany({ where: { shop }, select: { costMinor: true } })).toEqual([{ costMinor: 642n }]);
+    expect(await orderCost(shop, 9401)).toEqual({ cogs: 642, costed: 2000, netSales: 2000 });
+  });
+
+  it("refuses a cost that is not a decimal amount, with the value named, and keeps the delivery", async () => {
     const shop = uniqueShop("costs-bad");
-    const id = await insertDelivery(db(), { shop, topic: "inventory_items/update", payload: costPayload("6.405", "2025-03-01T13:05:00Z") });
+    const id = await insertDelivery(db(), { shop, topic: "inventory_items/update", payload: costPayload("6,40", "2025-03-01T13:05:00Z") });
     const outcome = await processDelivery(db(), id);
     expect(outcome).toMatchObject({ status: "failed" });
-    expect(outcome.status === "failed" && outcome.error).toMatch(/6\.405/);
+    expect(outcome.status === "failed" && outcome.error).toMatch(/6,40/);
     expect(await db().webhookDelivery.findUniqueOrThrow({ where: { id } })).toMatchObject({ status: "FAILED" });
     expect(await db().inventoryItemCost.count({ where: { shop } })).toBe(0);
     expect(ITEM).toBe(45900000000512);
