@@ -11,7 +11,8 @@ import { loadFitState } from "./fit-state.server";
 export async function loadDriversPage(db: Queryable, shop: string): Promise<DriversPageData> {
   const [rows, settings] = await Promise.all([loadAggregates(db, shop, [AGGREGATE_KIND.drivers]), loadMetricsSettings(db, shop)]);
   const row = rows.get(AGGREGATE_KIND.drivers);
-  const grossMargin = settings.grossMargin;
-  if (!row) return { shop, state: "none", fit: await loadFitState(db, shop), computedAtIso: null, drivers: null, grossMargin };
-  return { shop, state: "ready", fit: null, computedAtIso: row.computedAt.toISOString(), drivers: row.data as DriversAggregate, grossMargin };
+  const { grossMargin } = settings;
+  const costs = settings.costs ?? null;
+  if (!row) return { shop, state: "none", fit: await loadFitState(db, shop), computedAtIso: null, drivers: null, grossMargin, costs };
+  return { shop, state: "ready", fit: null, computedAtIso: row.computedAt.toISOString(), drivers: row.data as DriversAggregate, grossMargin, costs };
 }

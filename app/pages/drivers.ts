@@ -1,5 +1,5 @@
 import { type DriverDimension, type DriverRow, MONTH_NAMES } from "~/analytics/drivers";
-import { type DriversAggregate } from "~/data/aggregates";
+import { type DriversAggregate, type ShopCosts } from "~/data/aggregates";
 import { type FitState } from "./fit-state";
 
 // The acquisition drivers page (issue 17) as the route and its components see it, no server
@@ -14,6 +14,8 @@ export interface DriversPageData {
   drivers: DriversAggregate | null;
   /** Settings' gross margin: the page's money basis (money-basis.ts) turns revenue into profit with it. */
   grossMargin: number;
+  /** The shop's product costs from the last refit (issue 17): the money basis's profit margin and default when known. */
+  costs: ShopCosts | null;
 }
 
 /** The columns a driver table sorts by. */

@@ -30,7 +30,7 @@ export const loader = async ({ request }: LoaderFunctionArgs) => {
   const { shop } = await requireShop(request);
   const page = await loadDriversPage(pgPool(), shop);
   // One money basis per page (issue 13): LTV and AOV as revenue, or as profit.
-  return { ...page, basis: moneyBasisOf(new URL(request.url).searchParams, page.grossMargin) };
+  return { ...page, basis: moneyBasisOf(new URL(request.url).searchParams, page.grossMargin, page.costs) };
 };
 
 /** Each dimension's glossary term (its heading and first column). */

@@ -1,6 +1,7 @@
 import { processDelivery } from "~/ingest/deliveries.server";
 import { loadMetricsSettings } from "~/data/settings.server";
 import { recomputeCustomerMetrics } from "~/metrics/recompute.server";
+import { loadDriversPage } from "~/pages/drivers.server";
 import { moneyBasisOf } from "~/pages/money-basis";
 import { refitShop } from "~/refit/refit.server";
 import { insertDelivery, testDb, testPool, uniqueShop } from "../support/db";
@@ -206,5 +207,9 @@ describe("gross profit in the refit (issue 17)", () => {
     // Costs cover 86 % of net sales: the pages' money basis is profit by default, at the shop's own margin.
     const settings = await loadMetricsSettings(testPool(), shop);
     expect(moneyBasisOf(new URLSearchParams(), settings.grossMargin, settings.costs)).toMatchObject({ basis: "profit", grossMargin: 4580 / 7000 });
+    // The drivers page carries the same costs, so its money basis follows them as the other pages' do.
+    const drivers = await loadDriversPage(testPool(), shop);
+    expect(drivers.costs).toEqual(settings.costs);
+    expect(moneyBasisOf(new URLSearchParams(), drivers.grossMargin, drivers.costs)).toMatchObject({ basis: "profit", grossMargin: 4580 / 7000 });
   });
 });
