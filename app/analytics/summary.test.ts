@@ -161,6 +161,29 @@ describe("TransactionTable", () => {
     expect(() => table.add("a", 1, Number.NaN)).toThrow(RangeError);
     expect(() => table.addForCustomer(5, 1, 1)).toThrow(RangeError);
   });
+
+  it("appends another table's columns, interning its new ids in its order", () => {
+    const table = new TransactionTable(1);
+    table.add("b", 1, 1);
+    table.appendColumns(["c", "b", "a"], new Int32Array([0, 2, 1, 0]), new Int32Array([2, 3, 4, 5]), new Float64Array([1, 2, 3, 4]));
+    expect(table.customerIds).toEqual(["b", "c", "a"]);
+    expect(Array.from(table)).toEqual([
+      { customerId: "b", day: 1, amount: 1 },
+      { customerId: "c", day: 2, amount: 1 },
+      { customerId: "a", day: 3, amount: 2 },
+      { customerId: "b", day: 4, amount: 3 },
+      { customerId: "c", day: 5, amount: 4 },
+    ]);
+  });
+
+  it("refuses columns of different lengths or a customer without an id, and changes nothing", () => {
+    const table = new TransactionTable();
+    table.add("a", 1, 1);
+    expect(() => table.appendColumns(["x"], new Int32Array([0, 0]), new Int32Array([1]), new Float64Array([1, 1]))).toThrow(/columns of 2, 1 and 2 rows/);
+    expect(() => table.appendColumns(["x"], new Int32Array([0, 1]), new Int32Array([1, 2]), new Float64Array([1, 1]))).toThrow(/row 1: customer index 1 has no id/);
+    expect(table.customerIds).toEqual(["a"]);
+    expect(table.length).toBe(1);
+  });
 });
 
 describe("CustomerIndex", () => {

@@ -260,15 +260,15 @@ export class TransactionTable {
   appendColumns(ids: readonly string[], customers: Int32Array, days: Int32Array, amounts: Float64Array): void {
     const rows = customers.length;
     if (days.length !== rows || amounts.length !== rows) throw new RangeError(`columns of ${rows}, ${days.length} and ${amounts.length} rows`);
+    // Checked before anything changes: a refused append leaves the table as it was.
+    for (let row = 0; row < rows; row++) {
+      if (!(customers[row] >= 0 && customers[row] < ids.length)) throw new RangeError(`row ${row}: customer index ${customers[row]} has no id`);
+    }
     const toHere = new Int32Array(ids.length);
     for (let i = 0; i < ids.length; i++) toHere[i] = this.index.intern(ids[i]);
     while (this.rowCount + rows > this.customerColumn.length) this.grow();
     const at = this.rowCount;
-    for (let row = 0; row < rows; row++) {
-      const customer = customers[row];
-      if (!(customer >= 0 && customer < ids.length)) throw new RangeError(`customer index ${customer} has no id`);
-      this.customerColumn[at + row] = toHere[customer];
-    }
+    for (let row = 0; row < rows; row++) this.customerColumn[at + row] = toHere[customers[row]];
     this.dayColumn.set(days, at);
     this.amountColumn.set(amounts, at);
     this.rowCount += rows;
