@@ -79,6 +79,11 @@ interface Column {
   end?: boolean;
 }
 
+/** Whether the table shows each customer's gross profit: the shop's product costs are known (issue 17). */
+function withProfit(basis: PageMoneyBasis): boolean {
+  return basis.marginSource === "costs";
+}
+
 /** Columns in display order, named with their horizon and money basis; sortable ones name their sort key. */
 function columnsOf(horizonDays: number, basis: PageMoneyBasis): Column[] {
   const money = labelBasis(basis);
@@ -90,6 +95,8 @@ function columnsOf(horizonDays: number, basis: PageMoneyBasis): Column[] {
     { term: "expected-spend", label: withBasis(expectedSpendLabel(horizonDays), money), sort: "predictedClv", end: true },
     // Spent to date + expected spend, added here: shown, not sortable (a sort needs an index, and each costs the refit).
     { term: "lifetime-value", label: withBasis("Lifetime value", money), end: true },
+    // Only where product costs are known: without them it would be revenue x a margin, which the basis already shows. Not sortable (no index).
+    ...(withProfit(basis) ? [{ term: "gross-profit-to-date", label: "Gross profit to date", end: true }] : []),
     { term: "chance-of-ordering-90d", label: "Chance of ordering, next 90 days", sort: "chance90d", end: true },
     { term: "last-order", label: "Last order", sort: "lastOrder", end: true },
     { term: "expected-next-order", label: "Expected next order", end: true },
@@ -218,6 +225,7 @@ export function CustomerTable(props: CustomerTableProps) {
               <NumericCell>{money(inBasis(row.netSpentMinor, basis), currency)}</NumericCell>
               <NumericCell>{money(inBasis(row.predictedClvMinor, basis), currency)}</NumericCell>
               <NumericCell>{money(row.predictedClvMinor === null ? null : inBasis(row.netSpentMinor + row.predictedClvMinor, basis), currency)}</NumericCell>
+              {withProfit(basis) && <NumericCell>{money(row.grossProfitMinor, currency)}</NumericCell>}
               <NumericCell>{percent(row.chanceOfOrder90d, 0)}</NumericCell>
               <NumericCell>{isoDay(row.lastOrderIso)}</NumericCell>
               <NumericCell>{isoDay(row.expectedNextOrderIso)}</NumericCell>

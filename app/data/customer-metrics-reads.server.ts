@@ -41,6 +41,8 @@ export interface MetricsListRow {
   customerId: bigint;
   orders: number;
   netSpentMinor: bigint;
+  /** Gross profit to date (issue 17): net sales − cost of goods, uncosted sales at the fallback margin. */
+  grossProfitMinor: bigint;
   predictedClvMinor: bigint | null;
   chanceOfOrder90d: number | null;
   lastOrderDay: Date | null;
@@ -52,7 +54,7 @@ export interface MetricsListRow {
   email: string | null;
 }
 
-const LIST_COLUMNS = `cm."customerId", cm.orders, cm."netSpentMinor", cm."predictedClvMinor", cm."chanceOfOrder90d", cm."lastOrderDay",
+const LIST_COLUMNS = `cm."customerId", cm.orders, cm."netSpentMinor", cm."grossProfitMinor", cm."predictedClvMinor", cm."chanceOfOrder90d", cm."lastOrderDay",
   cm."expectedNextOrderDay", cm.segment, cm.behaviours, c."firstName", c."lastName", c.email`;
 
 /**
@@ -304,6 +306,9 @@ export async function countAllCustomerTableRows(db: Queryable, shop: string): Pr
 export interface CustomerMetricsRow {
   orders: number;
   netSpentMinor: bigint;
+  /** Gross profit to date and the net sales in it without a known cost (issue 17). */
+  grossProfitMinor: bigint;
+  uncostedSalesMinor: bigint;
   aovMinor: bigint | null;
   discountedOrders: number;
   firstOrderDay: Date | null;

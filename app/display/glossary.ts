@@ -246,6 +246,15 @@ const TERMS: GlossaryTerm[] = [
     basis: "page",
   },
   {
+    id: "gross-profit-to-date",
+    section: "customers",
+    labels: ["Gross profit to date"],
+    definition:
+      "A customer's net sales so far minus the cost of goods of what they kept, each product at the cost per item Shopify had when the order was placed; sales of products without a cost count at the fallback margin. Shown once product costs are known.",
+    unit: "money",
+    basis: "profit",
+  },
+  {
     id: "days-since-last-order",
     section: "customers",
     labels: ["Days since last order"],

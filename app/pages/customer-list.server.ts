@@ -50,6 +50,7 @@ function toListRow(row: MetricsListRow, labels: Readonly<Record<string, string>>
     behaviours: row.behaviours ?? [],
     orders: row.orders,
     netSpentMinor: Number(row.netSpentMinor),
+    grossProfitMinor: Number(row.grossProfitMinor),
     predictedClvMinor: row.predictedClvMinor === null ? null : Number(row.predictedClvMinor),
     chanceOfOrder90d: row.chanceOfOrder90d,
     lastOrderIso: isoOfDate(row.lastOrderDay),

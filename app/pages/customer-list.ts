@@ -51,6 +51,8 @@ export interface CustomerListRow {
   behaviours: string[];
   orders: number;
   netSpentMinor: number;
+  /** Gross profit to date (issue 17): profit already, never scaled by the page's money basis. */
+  grossProfitMinor: number;
   predictedClvMinor: number | null;
   /** Chance of at least one order in the next 90 days, 0..1. */
   chanceOfOrder90d: number | null;

@@ -54,6 +54,8 @@ export async function loadCustomer(db: Queryable, shop: string, idText: string):
       ? {
           orders: m.orders,
           netSpentMinor: Number(m.netSpentMinor),
+          grossProfitMinor: Number(m.grossProfitMinor),
+          uncostedSalesMinor: Number(m.uncostedSalesMinor),
           aovMinor: m.aovMinor === null ? null : Number(m.aovMinor),
           discountedOrders: m.discountedOrders,
           firstOrderIso: isoOfDate(m.firstOrderDay),

@@ -41,6 +41,9 @@ export interface CustomerDetail {
   metrics: {
     orders: number;
     netSpentMinor: number;
+    /** Gross profit to date and the net sales in it whose cost is unknown (fell back to the margin): issue 17. */
+    grossProfitMinor: number;
+    uncostedSalesMinor: number;
     aovMinor: number | null;
     discountedOrders: number;
     firstOrderIso: string | null;

@@ -1,6 +1,8 @@
 import { processDelivery } from "~/ingest/deliveries.server";
 import { loadMetricsSettings } from "~/data/settings.server";
 import { recomputeCustomerMetrics } from "~/metrics/recompute.server";
+import { listCustomers } from "~/pages/customer-list.server";
+import { loadCustomer } from "~/pages/customer.server";
 import { loadDriversPage } from "~/pages/drivers.server";
 import { moneyBasisOf } from "~/pages/money-basis";
 import { refitShop } from "~/refit/refit.server";
@@ -211,5 +213,10 @@ describe("gross profit in the refit (issue 17)", () => {
     const drivers = await loadDriversPage(testPool(), shop);
     expect(drivers.costs).toEqual(settings.costs);
     expect(moneyBasisOf(new URLSearchParams(), drivers.grossMargin, drivers.costs)).toMatchObject({ basis: "profit", grossMargin: 4580 / 7000 });
+    // The customer page and the customer table show the customer's gross profit to date as stored.
+    const customer = await loadCustomer(testPool(), shop, String(CUSTOMER));
+    expect(customer?.metrics).toMatchObject({ netSpentMinor: 7000, grossProfitMinor: 4580, uncostedSalesMinor: 1000 });
+    const table = await listCustomers(testPool(), shop, { sort: "netSpent", direction: "desc" });
+    expect(table.rows.map((r) => [r.id, r.netSpentMinor, r.grossProfitMinor])).toEqual([[String(CUSTOMER), 7000, 4580]]);
   });
 });
