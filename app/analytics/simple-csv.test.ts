@@ -1,9 +1,9 @@
 import fc from "fast-check";
 import { dayIndex } from "./dates";
-import { ZoneDays, lineAmount, parseMoneyText, parseTimestampDay, recogniseCsvHeader } from "./simple-csv";
+import { type ValueConventions, ZoneDays, lineAmount, parseMoneyText, parseTimestampDay, recogniseCsvHeader } from "./simple-csv";
 import { type RowError, type SimpleLayout, TransactionFormatError, detectFormat, parseTransactionLine } from "./transactions";
 
-function layoutOf(header: string, conventions = { decimalComma: false, timeZone: "UTC" }): SimpleLayout {
+function layoutOf(header: string, conventions: ValueConventions = { decimalComma: false, timeZone: "UTC" }): SimpleLayout {
   const detection = detectFormat(header, conventions);
   if (detection.format !== "csv") throw new Error(`expected a simple CSV, got ${detection.format}`);
   return detection.layout;
@@ -190,5 +190,80 @@ describe("parseTransactionLine, forgiving CSV", () => {
     const result = parseTransactionLine(layoutOf(header, { decimalComma, timeZone: "UTC" }), line, 7) as RowError;
     expect(result).toMatchObject({ line: 7, raw: line });
     expect(result.message).toMatch(message);
+  });
+});
+
+describe("review findings (issue 16)", () => {
+  it("refuses a grouped number whose first group starts with 0 (a decimal, not thousands)", () => {
+    expect(parseMoneyText("0,125", false)).toBeNaN();
+    expect(parseMoneyText("0.125", true)).toBeNaN();
+    expect(parseMoneyText("0 125", false)).toBeNaN();
+    // As a decimal the same digits are fine.
+    expect(parseMoneyText("0.125", false)).toBe(0.125);
+    expect(parseMoneyText("0,125", true)).toBe(0.125);
+    const row = parseTransactionLine(layoutOf("customer,date,amount"), 'c1,2024-01-15,"0,125"', 7);
+    expect(row).toMatchObject({ line: 7, message: expect.stringContaining('column 3 "amount": "0,125"') });
+    expect((row as RowError).message).toContain("--decimal-comma");
+  });
+
+  it("refuses a lone separator before three digits in a semicolon or tab file, naming line, column and the options", () => {
+    for (const [header, line] of [
+      ["customer;date;amount", "c1;2024-01-15;1,234"],
+      ["customer;date;amount", "c1;2024-01-15;1.234"],
+      ["customer;date;amount", "c1;2024-01-15;€1.234"],
+      ["customer\tdate\tamount", "c1\t2024-01-15\t1,234"],
+      ["customer\tdate\tamount", "c1\t2024-01-15\t-12.500"],
+    ]) {
+      const row = parseTransactionLine(layoutOf(header), line, 3) as RowError;
+      expect(row, line).toMatchObject({ line: 3, message: expect.stringContaining('column 3 "amount"') });
+      expect(row.message).toContain("--decimal-comma");
+      expect(row.message).toContain("--decimal-point");
+    }
+    // Unambiguous forms still read.
+    const semicolon = layoutOf("customer;date;amount");
+    expect(parseTransactionLine(semicolon, "c1;2024-01-15;1,234.50", 2)).toMatchObject({ amount: 1234.5 });
+    expect(parseTransactionLine(semicolon, "c1;2024-01-15;12.50", 2)).toMatchObject({ amount: 12.5 });
+    expect(parseTransactionLine(semicolon, "c1;2024-01-15;1234.567", 2)).toMatchObject({ amount: 1234.567 });
+    expect(parseTransactionLine(semicolon, "c1;2024-01-15;0.125", 2)).toMatchObject({ amount: 0.125 });
+    // The options settle it.
+    const comma = layoutOf("customer;date;amount", { decimalComma: true, timeZone: "UTC" });
+    expect(parseTransactionLine(comma, "c1;2024-01-15;1.234", 2)).toMatchObject({ amount: 1234 });
+    expect(parseTransactionLine(comma, "c1;2024-01-15;1,234", 2)).toMatchObject({ amount: 1.234 });
+    const point = layoutOf("customer;date;amount", { decimalComma: false, decimalPoint: true, timeZone: "UTC" });
+    expect(parseTransactionLine(point, "c1;2024-01-15;1.234", 2)).toMatchObject({ amount: 1.234 });
+    expect(parseTransactionLine(point, "c1;2024-01-15;1,234", 2)).toMatchObject({ amount: 1234 });
+    // A comma-delimited file uses the decimal point (US convention): a quoted "1,234" is 1234.
+    const commaFile = layoutOf("customer,date,amount");
+    expect(parseTransactionLine(commaFile, 'c1,2024-01-15,"1,234"', 2)).toMatchObject({ amount: 1234 });
+    expect(parseTransactionLine(commaFile, "c1,2024-01-15,1.234", 2)).toMatchObject({ amount: 1.234 });
+  });
+
+  it("prefers an email column to a bare customer (name) column", () => {
+    expect(recogniseCsvHeader("Customer,Customer Email,Date,Total")).toMatchObject({ customerColumn: 1 });
+    expect(recogniseCsvHeader("Customer,Email,Date,Total")).toMatchObject({ customerColumn: 1 });
+    expect(recogniseCsvHeader("Customer,Customer ID,Date,Total")).toMatchObject({ customerColumn: 1 });
+    expect(recogniseCsvHeader("Customer,Date,Total")).toMatchObject({ customerColumn: 0 });
+  });
+});
+
+describe("empty rows and line endings (issue 16 review)", () => {
+  it.each([
+    ["customer,date,amount", ",,"],
+    ["customer;date;amount", ";;"],
+    ["customer;date;amount", " ; ;\r"],
+    ["customer;date;amount", ";;;;"],
+    ["customer,date,amount", '"","",""'],
+  ])("treats Excel's all-empty row %j as blank", (header, row) => {
+    expect(parseTransactionLine(layoutOf(header), row, 9)).toBeNull();
+  });
+
+  it("still refuses a row with a value among empty fields", () => {
+    expect(parseTransactionLine(layoutOf("customer;date;amount"), ";;3", 9)).toMatchObject({ line: 9, message: expect.stringContaining("the customer id is empty") });
+  });
+
+  it("refuses CR-only (old Mac) line endings on line 1 with a clear message", () => {
+    expect(() => detectFormat("customer,date,amount\ra,2024-01-01,3\r")).toThrow(TransactionFormatError);
+    expect(() => detectFormat("customer,date,amount\ra,2024-01-01,3\r")).toThrow(/line 1: the lines end with CR alone \(old Mac line endings\)/);
+    expect(detectFormat("customer,date,amount\r\n").format).toBe("csv");
   });
 });

@@ -14,6 +14,11 @@ const DELIMITERS: readonly CsvDelimiter[] = [",", ";", "\t"];
 export interface ValueConventions {
   /** "1.234,50": comma decimal separator, "." and spaces group thousands. */
   decimalComma: boolean;
+  /**
+   * "1.234" is 1.234 and "1,234" is 1234 in a semicolon- or tab-delimited file too, where
+   * without either option a lone "," or "." before three digits is refused as ambiguous.
+   */
+  decimalPoint?: boolean;
   /** IANA zone whose calendar day a timestamp with an offset falls on. */
   timeZone: string;
 }
@@ -34,9 +39,10 @@ export interface CsvColumns {
 }
 
 // Accepted header names per role, normalised (see normaliseHeaderName), in order of
-// preference when a header has several: "Customer ID" wins over "Email".
+// preference when a header has several: "Customer ID" wins over "Email", and both over a
+// bare "Customer", which in many exports is the customer's name.
 export const HEADER_ALIASES = {
-  customer: ["customerid", "customer", "customernumber", "clientid", "email", "customeremail", "emailaddress"],
+  customer: ["customerid", "customernumber", "clientid", "email", "customeremail", "emailaddress", "customer"],
   date: ["date", "orderdate", "createdat", "invoicedate", "purchasedate", "transactiondate", "processedat"],
   amount: ["amount", "total", "revenue", "ordertotal", "totalprice", "sales", "netsales"],
   price: ["price", "unitprice"],
@@ -221,6 +227,7 @@ const PLUS = 43;
 const DOT = 46;
 const COMMA = 44;
 const COLON = 58;
+const ZERO = 48;
 const UPPER_T = 84;
 const LOWER_T = 116;
 const UPPER_Z = 90;
@@ -251,14 +258,40 @@ function digits(text: string, start: number, count: number): number {
  * then ","; the other of the two (and spaces, and "'" with a decimal point) group
  * thousands. Scanned by hand: a file written this way has one on every row.
  */
-export function parseMoneyText(raw: string, decimalComma: boolean): number {
-  return parseMoneyAt(raw, 0, raw.length, decimalComma);
+export function parseMoneyText(raw: string, decimalComma: boolean, refuseAmbiguous = false): number {
+  return parseMoneyAt(raw, 0, raw.length, decimalComma, refuseAmbiguous);
+}
+
+/**
+ * Whether a file's amounts must not have a lone "," or "." before exactly three digits
+ * ("1,234", "1.234": thousands or a decimal?). A semicolon or tab file may come from
+ * either convention; a comma-delimited one is written with a decimal point (a decimal
+ * comma would need every amount quoted, which is why such exports use ";"), so there a
+ * quoted "1,234" is 1234. --decimal-comma or --decimal-point settles it.
+ */
+export function refusesAmbiguousAmounts(delimiter: CsvDelimiter, conventions: ValueConventions): boolean {
+  return delimiter !== "," && !conventions.decimalComma && !conventions.decimalPoint;
+}
+
+/**
+ * text[start, end), already read as a plain decimal, is [sign] 1 to 3 digits (not
+ * starting with 0), ".", three digits: 1.234 or 1234? (the fast path's share of
+ * refusesAmbiguousAmounts).
+ */
+export function isAmbiguousPlainDecimal(text: string, start: number, end: number): boolean {
+  start = skipBlanks(text, start, end);
+  end = trimBlanks(text, start, end);
+  const first = text.charCodeAt(start);
+  if (first === DASH || first === PLUS) start++;
+  const point = end - 4;
+  return point - start >= 1 && point - start <= 3 && text.charCodeAt(point) === DOT && text.charCodeAt(start) !== ZERO;
 }
 
 const POWERS_OF_TEN = [1, 10, 100, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15];
 const CURRENCY_SIGN = /\p{Sc}/u;
 
-export function parseMoneyAt(text: string, start: number, end: number, decimalComma: boolean): number {
+/** `refuseAmbiguous`: NaN for a lone "," or "." before three digits (refusesAmbiguousAmounts). */
+export function parseMoneyAt(text: string, start: number, end: number, decimalComma: boolean, refuseAmbiguous = false): number {
   start = skipBlanks(text, start, end);
   end = trimBlanks(text, start, end);
   let negative = false;
@@ -296,19 +329,27 @@ export function parseMoneyAt(text: string, start: number, end: number, decimalCo
   let inFraction = false;
   let groupSeparator = -1;
   let groupLength = 0;
+  let firstDigit = -1;
+  let separators = 0;
+  let integerLength = -1; // digits before the first separator
   for (let i = start; i < end; i++) {
     const code = text.charCodeAt(i);
     const digit = code - 48;
     if (digit >= 0 && digit <= 9) {
+      if (firstDigit < 0) firstDigit = digit;
       value = value * 10 + digit;
       digitCount++;
       if (inFraction) decimals++;
       else groupLength++;
     } else if (code === decimalSeparator && !inFraction) {
       if (groupSeparator >= 0 && groupLength !== 3) return Number.NaN;
+      if (separators++ === 0) integerLength = groupLength;
       inFraction = true;
     } else if (!inFraction && isGroupSeparator(code, decimalComma)) {
       if (groupSeparator < 0 ? groupLength < 1 || groupLength > 3 : code !== groupSeparator || groupLength !== 3) return Number.NaN;
+      // "0,125" is a decimal written the other way, never 125.
+      if (groupSeparator < 0 && firstDigit === 0) return Number.NaN;
+      if (separators++ === 0) integerLength = groupLength;
       groupSeparator = code;
       groupLength = 0;
     } else {
@@ -316,6 +357,9 @@ export function parseMoneyAt(text: string, start: number, end: number, decimalCo
     }
   }
   if (digitCount === 0 || (groupSeparator >= 0 && !inFraction && groupLength !== 3)) return Number.NaN;
+  if (refuseAmbiguous && separators === 1 && integerLength >= 1 && firstDigit !== 0) {
+    if (inFraction ? decimals === 3 : groupSeparator === COMMA || groupSeparator === DOT) return Number.NaN;
+  }
   if (digitCount > 15) {
     // Too many digits for the exact integer route: rebuild the plain number and let the engine round.
     let plain = "";
@@ -379,10 +423,18 @@ function isCurrencyCode(text: string, at: number, end: number): boolean {
 }
 
 /** Why `raw` is not an amount under these conventions (for the refusal's message). */
-export function amountProblem(raw: string, decimalComma: boolean): string {
+export function amountProblem(raw: string, decimalComma: boolean, refuseAmbiguous = false): string {
   const text = raw.trim();
   if (text === "") return "the amount is empty";
   const digits = text.replace(/^[^\d]*|[^\d]*$/g, "");
+  if (refuseAmbiguous && /^[1-9]\d{0,2}[.,]\d{3}$/.test(digits)) {
+    return `"${raw}" is ambiguous in a semicolon- or tab-delimited file (thousands or a decimal?): pass --decimal-comma if the file writes 1.234,50, or --decimal-point if it writes 1,234.50`;
+  }
+  if (/^0+[.,' \u00a0\u202f]\d{3}/.test(digits) && !(decimalComma ? /^0+,\d+$/ : /^0+\.\d+$/).test(digits)) {
+    return decimalComma
+      ? `"${raw}" starts with 0 before a thousands separator: it is a decimal written with a point, but --decimal-comma reads "." as a thousands separator`
+      : `"${raw}" starts with 0 before a thousands separator: if it is a decimal, pass --decimal-comma (the file's amounts are then read as 1.234,50)`;
+  }
   if (!decimalComma && (/^\d+,\d{1,2}$/.test(digits) || /^\d{1,3}(\.\d{3})+,\d+$/.test(digits) || /^\d+,\d{4,}$/.test(digits))) {
     return `"${raw}" has a decimal comma: pass --decimal-comma (the file's amounts are then read as 1.234,50)`;
   }

@@ -23,11 +23,13 @@ import {
   type ValueConventions,
   ZoneDays,
   amountProblem,
+  isAmbiguousPlainDecimal,
   lineAmount,
   missingColumns,
   parseMoneyText,
   parseTimestampDay,
   recogniseCsvHeader,
+  refusesAmbiguousAmounts,
 } from "./simple-csv";
 import { type ShopifyColumns, shopifyColumns } from "./shopify-export";
 import { type OrderAttributes, type ParsedTransaction, type RowError, type TransactionSink } from "./transaction-rows";
@@ -52,6 +54,8 @@ export type SimpleLayout =
       /** The header's column names (messages name the column). */
       names: readonly string[];
       decimalComma: boolean;
+      /** A lone "," or "." before three digits is refused (refusesAmbiguousAmounts). */
+      refuseAmbiguousAmounts: boolean;
       zone: ZoneDays;
     }
   | { format: "cdnow"; customerColumn: number; dateColumn: number; amountColumn: number; columnCount: 4 | 5; names: readonly string[] };
@@ -76,6 +80,9 @@ const CDNOW_MASTER_HEADER = ["customer_id", "date", "number_of_cds", "dollar_val
 export function detectFormat(firstLine: string, conventions: ValueConventions = DEFAULT_CONVENTIONS): FormatDetection {
   const line = stripLineEnd(firstLine.replace(/^\uFEFF/, ""));
   if (line.trim() === "") throw new TransactionFormatError("line 1: the file is empty or starts with a blank line");
+  if (line.includes("\r")) {
+    throw new TransactionFormatError("line 1: the lines end with CR alone (old Mac line endings); save the file with LF or CRLF line endings");
+  }
 
   if (line.includes(",")) {
     const shopify = shopifyColumns(splitCsvRecord(line).map((name) => name.trim()));
@@ -120,6 +127,7 @@ function csvLayout(columns: CsvColumns, conventions: ValueConventions): SimpleLa
     delimiter: columns.delimiter.charCodeAt(0),
     names: columns.names,
     decimalComma: conventions.decimalComma,
+    refuseAmbiguousAmounts: refusesAmbiguousAmounts(columns.delimiter, conventions),
     zone: new ZoneDays(conventions.timeZone),
   };
 }
@@ -167,6 +175,7 @@ export function parseSimpleLine(
     if (count === 0) return;
   }
   if (count !== layout.columnCount) {
+    if (layout.format === "csv" && isEmptyRecord(text, start, end, layout.delimiter)) return;
     sink.error({ line, message: columnCountProblem(layout, count), raw: text.slice(start, end) });
     return;
   }
@@ -221,6 +230,7 @@ function parseRow(
   const idStart = trimStart(idText, idFrom, idTo);
   const idEnd = trimEnd(idText, idStart, idTo);
   if (idEnd === idStart) {
+    if (layout.format === "csv" && isEmptyRecord(rawText, rawStart, rawEnd, layout.delimiter)) return;
     sink.error({ line, message: `${columnLabel(layout, layout.customerColumn)}: the customer id is empty`, raw: rawText.slice(rawStart, rawEnd) });
     return;
   }
@@ -235,15 +245,16 @@ function parseRow(
   let amount: number;
   if (layout.format === "csv") {
     amount = layout.decimalComma ? Number.NaN : parseDecimalAt(amountText, amountStart, amountEnd);
-    if (Number.isNaN(amount)) amount = parseMoneyText(amountText.slice(amountStart, amountEnd), layout.decimalComma);
+    if (layout.refuseAmbiguousAmounts && !Number.isNaN(amount) && isAmbiguousPlainDecimal(amountText, amountStart, amountEnd)) amount = Number.NaN;
+    if (Number.isNaN(amount)) amount = parseMoneyText(amountText.slice(amountStart, amountEnd), layout.decimalComma, layout.refuseAmbiguousAmounts);
     if (Number.isNaN(amount)) {
-      const problem = amountProblem(amountText.slice(amountStart, amountEnd), layout.decimalComma);
+      const problem = amountProblem(amountText.slice(amountStart, amountEnd), layout.decimalComma, layout.refuseAmbiguousAmounts);
       sink.error({ line, message: `${columnLabel(layout, layout.amountColumn)}: ${problem}`, raw: rawText.slice(rawStart, rawEnd) });
       return;
     }
     if (layout.quantityColumn >= 0) {
       const quantityRaw = quantityText.slice(quantityStart, quantityEnd);
-      const quantity = parseMoneyText(quantityRaw, layout.decimalComma);
+      const quantity = parseMoneyText(quantityRaw, layout.decimalComma, layout.refuseAmbiguousAmounts);
       if (Number.isNaN(quantity)) {
         sink.error({ line, message: `${columnLabel(layout, layout.quantityColumn)}: "${quantityRaw}" is not a quantity`, raw: rawText.slice(rawStart, rawEnd) });
         return;
@@ -337,6 +348,15 @@ function splitWhitespace(text: string, start: number, end: number): number {
 
 function isSpace(code: number): boolean {
   return code === SPACE || code === TAB || code === CR;
+}
+
+/** Only delimiters, blanks and quotes (Excel's trailing ";;" rows): a blank line, not a bad row. */
+function isEmptyRecord(text: string, start: number, end: number, delimiter: number): boolean {
+  for (let i = start; i < end; i++) {
+    const code = text.charCodeAt(i);
+    if (code !== delimiter && code !== QUOTE && code !== CR && !isSpace(code)) return false;
+  }
+  return true;
 }
 
 function isBlank(text: string, start: number, end: number): boolean {

@@ -126,3 +126,29 @@ describe("tenure analyze refusals", () => {
     expect(() => readFileSync(join(out, "model.json"))).toThrow();
   });
 });
+
+describe("tenure analyze on ambiguous amounts and Excel's empty rows (issue 16 review)", () => {
+  const semicolons = ["customer;date;amount", "ann;2024-01-05;1,234", "ann;2024-02-10;20", "bob;2024-01-20;12.5", ";;", ";;"];
+
+  it("refuses a lone separator before three digits in a semicolon file, naming line, column and both options; Excel's ;; rows are blank", async () => {
+    const path = dir.write("ambiguous.csv", semicolons.join("\r\n") + "\r\n");
+    const { code, err } = await analyze(path);
+    expect(code).toBe(0);
+    expect(err).toContain(`${path}:2: column 3 "amount": "1,234" is ambiguous in a semicolon- or tab-delimited file (thousands or a decimal?): pass --decimal-comma if the file writes 1.234,50, or --decimal-point if it writes 1,234.50`);
+    expect(err).toContain("skipped 1 bad row of 6 lines");
+  });
+
+  it("reads it with --decimal-point (1234) or --decimal-comma (1.234), and refuses both at once", async () => {
+    const path = dir.write("ambiguous-settled.csv", semicolons.join("\n"));
+    const point = await analyze(path, ["--decimal-point", "--as-of", "2024-04-30", "--unit", "day"]);
+    expect(point.err).not.toMatch(/bad row/);
+    // ann spent 1,234 + 20.
+    expect(customersCsv(point.out)).toContain("\nann,2,1,36,116,20,1254,");
+    const comma = await analyze(path, ["--decimal-comma", "--as-of", "2024-04-30", "--unit", "day"]);
+    // Under --decimal-comma "12.5" is refused (a decimal point), "1,234" is 1.234.
+    expect(comma.err).toContain('"12.5" has a decimal point');
+    const both = await analyze(path, ["--decimal-point", "--decimal-comma"]);
+    expect(both.code).toBe(2);
+    expect(both.err).toContain("--decimal-comma and --decimal-point contradict each other");
+  });
+});

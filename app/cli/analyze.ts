@@ -33,6 +33,8 @@ export interface AnalyzeOptions {
   strict?: boolean;
   /** CSV amounts are written 1.234,50 (default 1,234.50). */
   decimalComma?: boolean;
+  /** CSV amounts are written 1,234.50 also in a semicolon or tab file (there "1,234" is otherwise refused as ambiguous). */
+  decimalPoint?: boolean;
   /** IANA zone whose calendar day a CSV timestamp with an offset falls on (default UTC). */
   timeZone?: string;
   /** Share of revenue kept as margin (0..1], default 1. */
@@ -91,6 +93,7 @@ Options:
   --discount-rate <rate>      annual discount rate for CLV                   default: 0.10
   --cac <amount>              acquisition cost per customer: adds payback and LTV:CAC to summary.json
   --decimal-comma             CSV amounts are written 1.234,50 (comma decimal separator)
+  --decimal-point             CSV amounts are written 1,234.50, also in a semicolon or tab file
   --timezone <zone>           IANA zone (Europe/Paris) whose day a timestamp with an offset
                               falls on                                        default: UTC
   --strict                    fail on any bad row (default: report, skip and count them)
@@ -146,6 +149,7 @@ export function parseAnalyzeArgs(argv: string[]): AnalyzeOptions | "help" {
       threads: { type: "string" },
       strict: { type: "boolean" },
       "decimal-comma": { type: "boolean" },
+      "decimal-point": { type: "boolean" },
       timezone: { type: "string" },
       help: { type: "boolean", short: "h" },
     },
@@ -171,6 +175,7 @@ export function parseAnalyzeArgs(argv: string[]): AnalyzeOptions | "help" {
   if (threads !== undefined && !(Number.isInteger(threads) && threads >= 1 && threads <= 64)) throw new Error(`--threads must be a whole number from 1 to 64 (got ${threads})`);
   const cac = number("cac", values.cac);
   if (cac !== undefined && !(cac >= 0)) throw new Error(`--cac must be 0 or more (got ${cac})`);
+  if (values["decimal-comma"] && values["decimal-point"]) throw new Error("--decimal-comma and --decimal-point contradict each other: pass one");
   const timeZone = values.timezone;
   if (timeZone !== undefined && !isTimeZone(timeZone)) throw new Error(`--timezone must be an IANA time zone such as UTC or Europe/Paris (got "${timeZone}")`);
   return {
@@ -181,6 +186,7 @@ export function parseAnalyzeArgs(argv: string[]): AnalyzeOptions | "help" {
     calibrationEnd: values["calibration-end"],
     strict: values.strict ?? false,
     decimalComma: values["decimal-comma"] ?? false,
+    decimalPoint: values["decimal-point"] ?? false,
     timeZone,
     grossMargin,
     annualDiscountRate,
@@ -313,7 +319,7 @@ async function fromTransactions(options: AnalyzeOptions, io: CliIo, stage: Stage
       {
         progressEvery: options.progressEvery ?? 1_000_000,
         onProgress: stage.onProgress,
-        conventions: { decimalComma: options.decimalComma ?? false, timeZone: options.timeZone ?? "UTC" },
+        conventions: { decimalComma: options.decimalComma ?? false, decimalPoint: options.decimalPoint ?? false, timeZone: options.timeZone ?? "UTC" },
         // A large CSV or CDNOW file is read in parts on every core (ADR 0004).
         threads: options.threads ?? Math.min(availableParallelism(), 8),
         minBytesPerThread: options.minBytesPerReadThread,
