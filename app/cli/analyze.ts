@@ -332,7 +332,7 @@ async function fromTransactions(options: AnalyzeOptions, io: CliIo, stage: Stage
   }
   reportBadRows(io, options.input, read, reported, options.strict ?? false);
   if (options.strict && read.errors > 0) {
-    throw new CliError(`${count(read.errors)} bad row${read.errors === 1 ? "" : "s"} in ${options.input}; --strict stops here (nothing written)`);
+    throw new CliError(`${counted(read.errors, "bad row")} in ${options.input}; --strict stops here (nothing written)`);
   }
   if (table.length === 0) throw new CliError(`${options.input}: no transactions to analyze`);
   progress(`read ${counted(read.transactions, "transaction")} of ${counted(table.customerCount, "customer")}`);
@@ -394,7 +394,7 @@ function reportBadRows(io: CliIo, input: string, read: ReadReport, reported: rea
     [read.skipped["test-order"] ?? 0, "test order (Bogus gateway)", "test orders (Bogus gateway)"],
     [read.skipped["no-email"] ?? 0, "order without a customer email", "orders without a customer email"],
   ] as const;
-  const parts = notCounted.filter(([n]) => n > 0).map(([n, one, many]) => `${count(n)} ${n === 1 ? one : many}`);
+  const parts = notCounted.filter(([n]) => n > 0).map(([n, one, many]) => counted(n, one, many));
   if (parts.length > 0) io.stderr.write(`tenure analyze: not counted: ${parts.join(", ")}\n`);
 }
 
