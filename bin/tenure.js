@@ -18,8 +18,14 @@ if (problem === null) {
   const { runCommandLine } = await import(pathToFileURL(built).href);
   await runCommandLine(args);
 } else {
+  const tsx = resolveTsx();
+  if (tsx === null) {
+    // Neither way to run: say what to do instead of tsx's resolution stack trace.
+    process.stderr.write(`tenure: ${problem}, and tsx (to run the sources) is not installed: run npm install, or npm run build:cli\n`);
+    process.exit(1);
+  }
   process.stderr.write(`tenure: ${problem}; running app/cli from source with tsx (npm run build:cli builds it)\n`);
-  runFromSource();
+  runFromSource(tsx);
 }
 
 /** Why dist/cli cannot be used, or null when it is current. */
@@ -50,11 +56,17 @@ function buildProblem() {
   return null;
 }
 
+/** tsx's file URL, resolved from the package so that `tenure` works from any directory; null when not installed. */
+function resolveTsx() {
+  try {
+    return pathToFileURL(createRequire(join(packageDir, "package.json")).resolve("tsx")).href;
+  } catch {
+    return null;
+  }
+}
+
 /** Runs app/cli/main.ts under tsx, forwarding arguments, standard streams, signals and exit code. */
-function runFromSource() {
-  const require = createRequire(join(packageDir, "package.json"));
-  // Resolved from the package so that `tenure` works from any directory.
-  const tsx = pathToFileURL(require.resolve("tsx")).href;
+function runFromSource(tsx) {
   const entry = join(packageDir, "app", "cli", "main.ts");
   const child = spawn(process.execPath, [...process.execArgv, "--import", tsx, entry, ...args], {
     stdio: "inherit",

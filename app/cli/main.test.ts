@@ -66,6 +66,25 @@ describe("bin/tenure.js", () => {
   });
 });
 
+describe("bin/tenure.js without a build", () => {
+  it("says to build or install, without a stack trace, when neither dist/cli nor tsx is there", () => {
+    const checkout = mkdtempSync(join(tmpdir(), "tenure-unbuilt-"));
+    try {
+      mkdirSync(join(checkout, "bin"));
+      mkdirSync(join(checkout, "app", "cli"), { recursive: true });
+      copyFileSync("bin/tenure.js", join(checkout, "bin", "tenure.js"));
+      writeFileSync(join(checkout, "app", "cli", "main.ts"), "");
+      writeFileSync(join(checkout, "package.json"), JSON.stringify({ name: "tenure", type: "module" }));
+      const run = spawnSync(process.execPath, [join(checkout, "bin", "tenure.js"), "--help"], { encoding: "utf8", cwd: checkout });
+      expect(run.status).toBe(1);
+      expect(run.stderr).toContain("tenure: dist/cli is not built, and tsx (to run the sources) is not installed: run npm install, or npm run build:cli");
+      expect(run.stderr).not.toMatch(/\n\s+at /);
+    } finally {
+      rmSync(checkout, { recursive: true, force: true });
+    }
+  });
+});
+
 describe("tenure analyze --threads", () => {
   it("writes the same files with scoring workers as in one thread", () => {
     const dir = mkdtempSync(join(tmpdir(), "tenure-threads-"));
