@@ -6,6 +6,7 @@ import { loadMetricsSettings } from "~/data/settings.server";
 import { type Queryable } from "~/db/pg.server";
 import { type CohortFilter, type CohortsPageData } from "./cohorts";
 import { loadFitState } from "./fit-state.server";
+import { profitMarginOf } from "./money-basis";
 
 // Cohorts page data: the retention aggregate the refit wrote (whole shop, or one acquisition
 // filter's own row), with payback and LTV:CAC worked out for the CAC and margin in settings
@@ -34,7 +35,8 @@ export async function loadCohortsPage(db: Queryable, shop: string, requested: Co
   const shown = rows.find((row) => row.kind === wantedKind);
   const filters = { ...emptyFilters(), ...(base?.data.filters ?? {}) };
   const cac = settings.cacMinor;
-  const margin = settings.grossMargin;
+  // Payback and LTV:CAC at the margin the profit basis uses: the shop's own from product costs when known.
+  const margin = profitMarginOf(settings.grossMargin, settings.costs);
   const page: CohortsPageData = {
     shop,
     currency: settings.currency,
@@ -53,7 +55,7 @@ export async function loadCohortsPage(db: Queryable, shop: string, requested: Co
     cohorts: [],
     ltv: null,
     cacMinor: cac,
-    grossMargin: margin,
+    grossMargin: settings.grossMargin,
     costs: settings.costs ?? null,
   };
   // A missing filter row falls back to the whole shop, said on the page.

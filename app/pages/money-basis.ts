@@ -25,6 +25,15 @@ export interface PageMoneyBasis {
 export const PROFIT_DEFAULT_COVERAGE = 0.8;
 
 /**
+ * The share of revenue kept as gross profit: the shop's own profit margin to date once any
+ * product cost is known (issue 17), else the gross margin in Settings.
+ */
+export function profitMarginOf(grossMargin: number, costs?: ShopCosts | null): number {
+  const fromCosts = costs != null && costs.profitMargin !== null && (costs.coverage ?? 0) > 0;
+  return fromCosts ? Math.min(1, Math.max(0, costs.profitMargin as number)) : grossMargin;
+}
+
+/**
  * The page's basis from its URL and the shop's margin; "profit" without a margin reads as
  * revenue. With product costs (`costs`, the refit's kpis: issue 17) the margin is the shop's
  * own gross profit over net sales to date, and profit is the default where costs cover at
@@ -32,7 +41,7 @@ export const PROFIT_DEFAULT_COVERAGE = 0.8;
  */
 export function moneyBasisOf(params: URLSearchParams, grossMargin: number, costs?: ShopCosts | null): PageMoneyBasis {
   const fromCosts = costs != null && costs.profitMargin !== null && (costs.coverage ?? 0) > 0;
-  const margin = fromCosts ? Math.min(1, Math.max(0, costs.profitMargin as number)) : grossMargin;
+  const margin = profitMarginOf(grossMargin, costs);
   const toggle = margin > 0 && margin < 1;
   const asked = params.get("basis");
   const byDefault: MoneyBasis = fromCosts && (costs.coverage ?? 0) >= PROFIT_DEFAULT_COVERAGE ? "profit" : "revenue";

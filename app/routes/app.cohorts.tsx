@@ -28,7 +28,7 @@ import { pgPool } from "~/db/pg.server";
 import { requireShop } from "~/demo-mode.server";
 import { RETENTION_DIMENSIONS, type RetentionDimension } from "~/data/aggregates";
 import { type CohortsPageData, cohortsInBasis } from "~/pages/cohorts";
-import { labelBasis, moneyBasisOf, type PageMoneyBasis } from "~/pages/money-basis";
+import { labelBasis, moneyBasisOf, type PageMoneyBasis, profitMarginOf } from "~/pages/money-basis";
 import { MoneyBasisToggle } from "~/components/MoneyBasisToggle";
 import { withBasis } from "~/display/glossary";
 import { cohortFilterFromUrl, loadCohortsPage } from "~/pages/cohorts.server";
@@ -249,7 +249,8 @@ function PaybackCard({ page }: { page: CohortsPageData }) {
         ]}
       />
       <Text as="p" variant="bodySm" tone="subdued">
-        Gross profit = revenue × your gross margin of {percent(page.grossMargin, 0)}. Month 0 is the month of the first order.
+        Gross profit = revenue × {page.costs?.profitMargin != null && (page.costs.coverage ?? 0) > 0 ? "your profit margin to date from product costs" : "your gross margin"} of{" "}
+        {percent(profitMarginOf(page.grossMargin, page.costs), 0)}. Month 0 is the month of the first order.
       </Text>
     </HeadingCard>
   );

@@ -110,6 +110,19 @@ describe("cohorts page data", () => {
     expect(page.cacMinor).toBe(2_500);
   });
 
+  it("works out payback and LTV:CAC at the shop's profit margin from product costs once any are known (issue 17)", async () => {
+    const { shop, whole } = await seededShop({ cacMinor: 2_500, grossMargin: 0.5 });
+    const costs = { grossProfitMinor: 30_000, uncostedSalesMinor: 10_000, coverage: 0.9, profitMargin: 0.3 };
+    await insertAggregate(pool(), shop, AGGREGATE_KIND.kpis, AS_OF, { costs });
+    const page = await loadCohortsPage(pool(), shop, null);
+    expect(page).toMatchObject({ grossMargin: 0.5, costs });
+    const expected = whole.report.ltv.byMonth.findIndex((ltv) => ltv !== null && 0.3 * ltv >= 2_500);
+    expect(expected).toBeGreaterThan(whole.report.ltv.byMonth.findIndex((ltv) => ltv !== null && 0.5 * ltv >= 2_500));
+    expect(page.ltv!.paybackMonth).toBe(expected);
+    const at365 = whole.report.ltv.atDays.find((point) => point.days === 365)!;
+    expect(page.ltv!.atDays.find((point) => point.days === 365)!.ltvToCac).toBeCloseTo((0.3 * at365.value!) / 2_500, 3);
+  });
+
   it("shows every amount as profit with the profit basis, payback and LTV:CAC unchanged (issue 13, one money basis per page)", async () => {
     const { shop } = await seededShop({ cacMinor: 2_500, grossMargin: 0.5 });
     const page = await loadCohortsPage(pool(), shop, null);
