@@ -206,7 +206,17 @@ function Value({ customer, basis }: { customer: CustomerDetail; basis: PageMoney
       <Row term="expected-spend" label={named(expectedSpendLabel(customer.horizonDays))} value={amount(m.predictedClvMinor)} />
       <Row term="lifetime-value" label={named("Lifetime value")} value={amount(m.predictedClvMinor === null ? null : m.netSpentMinor + m.predictedClvMinor)} />
       {/* Profit already (never scaled by the basis); only where product costs are known, else it would be revenue x a margin. */}
-      {basis.marginSource === "costs" && <Row term="gross-profit-to-date" label="Gross profit to date" value={money(m.grossProfitMinor, currency)} />}
+      {basis.marginSource === "costs" && (
+        <Row
+          term="gross-profit-to-date"
+          label="Gross profit to date"
+          value={
+            m.uncostedSalesMinor > 0 && m.netSpentMinor > 0
+              ? `${money(m.grossProfitMinor, currency)} (${percent(Math.min(1, m.uncostedSalesMinor / m.netSpentMinor), 0)} of sales without a product cost)`
+              : money(m.grossProfitMinor, currency)
+          }
+        />
+      )}
       <Row term="orders" label="Orders" value={count(m.orders)} />
       <Row term="aov" label={named("Average order value")} value={amount(m.aovMinor)} />
       <Row term="expected-order-value" label={named("Expected order value")} value={amount(m.expectedOrderValueMinor)} />
