@@ -1,6 +1,6 @@
 import { daysFromCivil, isValidCivilDate } from "./dates";
 import { MoneyFormatError, currencyExponent, toMinorUnits } from "./money";
-import { type OrderAttributes, type ParsedTransaction, type RowError } from "./transaction-rows";
+import { type OrderAttributes, type ParsedTransaction, type RowError, columnLabel } from "./transaction-rows";
 
 // Shopify admin's "Export orders" CSV: one row per line item, order fields on the order's
 // first row. Read record by record into one transaction per order (ADR 0004).
@@ -140,8 +140,3 @@ export class ShopifyOrderReader {
 }
 
 // ---------------------------------------------------------------------------------
-
-/** 'column 12 "Total"' (1-based, as spreadsheets count). */
-function columnLabel(column: number, name: string): string {
-  return `column ${column + 1} "${name}"`;
-}

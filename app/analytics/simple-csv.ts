@@ -175,15 +175,15 @@ export function parseTimestampDay(text: string, start: number, end: number, zone
   if (text.charCodeAt(start + 4) !== DASH || text.charCodeAt(start + 7) !== DASH || text.charCodeAt(start + 13) !== COLON) return Number.NaN;
   const between = text.charCodeAt(start + 10);
   if (between !== UPPER_T && between !== SPACE && between !== LOWER_T) return Number.NaN;
-  const year = digits(text, start, 4);
-  const month = digits(text, start + 5, 2);
-  const day = digits(text, start + 8, 2);
-  const hour = digits(text, start + 11, 2);
-  const minute = digits(text, start + 14, 2);
+  const year = digitsAt(text, start, 4);
+  const month = digitsAt(text, start + 5, 2);
+  const day = digitsAt(text, start + 8, 2);
+  const hour = digitsAt(text, start + 11, 2);
+  const minute = digitsAt(text, start + 14, 2);
   let second = 0;
   let i = start + 16;
   if (i < end && text.charCodeAt(i) === COLON) {
-    second = digits(text, i + 1, 2);
+    second = digitsAt(text, i + 1, 2);
     i += 3;
     if (i < end && (text.charCodeAt(i) === DOT || text.charCodeAt(i) === COMMA)) {
       const fraction = ++i;
@@ -212,10 +212,10 @@ function offsetAt(text: string, i: number, end: number): number {
     if (word === "UTC" || word === "GMT") return 0;
   }
   if (first !== PLUS && first !== DASH) return Number.NaN;
-  const hours = digits(text, i + 1, 2);
+  const hours = digitsAt(text, i + 1, 2);
   let minutes = 0;
-  if (length === 6 && text.charCodeAt(i + 3) === COLON) minutes = digits(text, i + 4, 2);
-  else if (length === 5) minutes = digits(text, i + 3, 2);
+  if (length === 6 && text.charCodeAt(i + 3) === COLON) minutes = digitsAt(text, i + 4, 2);
+  else if (length === 5) minutes = digitsAt(text, i + 3, 2);
   else if (length !== 3) return Number.NaN;
   if (hours < 0 || hours > 18 || minutes < 0 || minutes > 59) return Number.NaN;
   return (first === DASH ? -1 : 1) * (hours * 60 + minutes);
@@ -237,8 +237,8 @@ function isDigit(code: number): boolean {
   return code >= 48 && code <= 57;
 }
 
-/** Value of `count` decimal digits at text[start], or -1 if any is not a digit. */
-function digits(text: string, start: number, count: number): number {
+/** Value of `count` decimal digits at text[start], or -1 if any is not a digit (or past the end). */
+export function digitsAt(text: string, start: number, count: number): number {
   let value = 0;
   for (let i = start; i < start + count; i++) {
     const digit = text.charCodeAt(i) - 48;
@@ -287,7 +287,8 @@ export function isAmbiguousPlainDecimal(text: string, start: number, end: number
   return point - start >= 1 && point - start <= 3 && text.charCodeAt(point) === DOT && text.charCodeAt(start) !== ZERO;
 }
 
-const POWERS_OF_TEN = [1, 10, 100, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15];
+/** 10^n exactly, for n up to 15 (an integer of up to 15 digits over one of them rounds correctly). */
+export const POWERS_OF_TEN = [1, 10, 100, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15];
 const CURRENCY_SIGN = /\p{Sc}/u;
 
 /** `refuseAmbiguous`: NaN for a lone "," or "." before three digits (refusesAmbiguousAmounts). */

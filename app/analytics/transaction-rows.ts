@@ -3,6 +3,11 @@ import { type Transaction } from "./summary";
 // What every transaction reader gives back (transactions.ts: the simple formats;
 // shopify-export.ts: Shopify's orders export).
 
+/** 'column 12 "Total"' (1-based, as spreadsheets count): how a row error names a column. */
+export function columnLabel(column: number, name: string): string {
+  return `column ${column + 1} "${name}"`;
+}
+
 export interface RowError {
   line: number;
   message: string;

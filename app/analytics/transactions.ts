@@ -21,8 +21,10 @@ import {
   type CsvColumns,
   DEFAULT_CONVENTIONS,
   type ValueConventions,
+  POWERS_OF_TEN,
   ZoneDays,
   amountProblem,
+  digitsAt,
   isAmbiguousPlainDecimal,
   lineAmount,
   missingColumns,
@@ -32,7 +34,7 @@ import {
   refusesAmbiguousAmounts,
 } from "./simple-csv";
 import { type ShopifyColumns, shopifyColumns } from "./shopify-export";
-import { type OrderAttributes, type ParsedTransaction, type RowError, type TransactionSink } from "./transaction-rows";
+import { type OrderAttributes, type ParsedTransaction, type RowError, type TransactionSink, columnLabel } from "./transaction-rows";
 
 export { type OrderAttributes, type ParsedTransaction, type RowError, type TransactionSink };
 export { type ShopifyColumns, type ShopifyOrder, type ShopifyRowResult, type ShopifySkipReason, ShopifyOrderReader, shopifyColumns } from "./shopify-export";
@@ -231,7 +233,7 @@ function parseRow(
   const idEnd = trimEnd(idText, idStart, idTo);
   if (idEnd === idStart) {
     if (layout.format === "csv" && isEmptyRecord(rawText, rawStart, rawEnd, layout.delimiter)) return;
-    sink.error({ line, message: `${columnLabel(layout, layout.customerColumn)}: the customer id is empty`, raw: rawText.slice(rawStart, rawEnd) });
+    sink.error({ line, message: `${columnLabel(layout.customerColumn, layout.names[layout.customerColumn])}: the customer id is empty`, raw: rawText.slice(rawStart, rawEnd) });
     return;
   }
   let day = parseDayAt(dateText, dateStart, dateEnd);
@@ -239,7 +241,7 @@ function parseRow(
   if (Number.isNaN(day)) {
     const raw = dateText.slice(dateStart, dateEnd);
     const expected = layout.format === "csv" ? "YYYY-MM-DD, YYYYMMDD or a timestamp such as 2024-01-15 10:30:00 or 2024-01-15T10:30:00+02:00" : "YYYYMMDD";
-    sink.error({ line, message: `${columnLabel(layout, layout.dateColumn)}: "${raw}" is not a date (expected ${expected})`, raw: rawText.slice(rawStart, rawEnd) });
+    sink.error({ line, message: `${columnLabel(layout.dateColumn, layout.names[layout.dateColumn])}: "${raw}" is not a date (expected ${expected})`, raw: rawText.slice(rawStart, rawEnd) });
     return;
   }
   let amount: number;
@@ -249,14 +251,14 @@ function parseRow(
     if (Number.isNaN(amount)) amount = parseMoneyText(amountText.slice(amountStart, amountEnd), layout.decimalComma, layout.refuseAmbiguousAmounts);
     if (Number.isNaN(amount)) {
       const problem = amountProblem(amountText.slice(amountStart, amountEnd), layout.decimalComma, layout.refuseAmbiguousAmounts);
-      sink.error({ line, message: `${columnLabel(layout, layout.amountColumn)}: ${problem}`, raw: rawText.slice(rawStart, rawEnd) });
+      sink.error({ line, message: `${columnLabel(layout.amountColumn, layout.names[layout.amountColumn])}: ${problem}`, raw: rawText.slice(rawStart, rawEnd) });
       return;
     }
     if (layout.quantityColumn >= 0) {
       const quantityRaw = quantityText.slice(quantityStart, quantityEnd);
       const quantity = parseMoneyText(quantityRaw, layout.decimalComma, layout.refuseAmbiguousAmounts);
       if (Number.isNaN(quantity)) {
-        sink.error({ line, message: `${columnLabel(layout, layout.quantityColumn)}: "${quantityRaw}" is not a quantity`, raw: rawText.slice(rawStart, rawEnd) });
+        sink.error({ line, message: `${columnLabel(layout.quantityColumn, layout.names[layout.quantityColumn])}: "${quantityRaw}" is not a quantity`, raw: rawText.slice(rawStart, rawEnd) });
         return;
       }
       amount = lineAmount(amount, amountText.slice(amountStart, amountEnd), quantity, quantityRaw);
@@ -265,16 +267,11 @@ function parseRow(
     amount = parseDecimalAt(amountText, amountStart, amountEnd);
     if (Number.isNaN(amount)) {
       const raw = amountText.slice(amountStart, amountEnd);
-      sink.error({ line, message: `${columnLabel(layout, layout.amountColumn)}: "${raw}" is not an amount (expected a decimal number such as 12.50)`, raw: rawText.slice(rawStart, rawEnd) });
+      sink.error({ line, message: `${columnLabel(layout.amountColumn, layout.names[layout.amountColumn])}: "${raw}" is not an amount (expected a decimal number such as 12.50)`, raw: rawText.slice(rawStart, rawEnd) });
       return;
     }
   }
   sink.transaction(idText, idStart, idEnd, day, amount, line);
-}
-
-/** 'column 3 "amount"' (1-based, as spreadsheets count). */
-function columnLabel(layout: SimpleLayout, column: number): string {
-  return `column ${column + 1} "${layout.names[column]}"`;
 }
 
 function columnCountProblem(layout: SimpleLayout, count: number): string {
@@ -283,8 +280,8 @@ function columnCountProblem(layout: SimpleLayout, count: number): string {
   const detail =
     count < expected
       ? count + 1 === expected
-        ? `no ${columnLabel(layout, count)}`
-        : `no ${columnLabel(layout, count)} to ${columnLabel(layout, expected - 1)}`
+        ? `no ${columnLabel(count, layout.names[count])}`
+        : `no ${columnLabel(count, layout.names[count])} to ${columnLabel(expected - 1, layout.names[expected - 1])}`
       : count === expected + 1
         ? `column ${expected + 1} is extra`
         : `columns ${expected + 1} to ${count} are extra`;
@@ -418,19 +415,6 @@ export function parseDayAt(text: string, start: number, end: number): number {
   if (year < 0 || month < 0 || day < 0 || !isValidCivilDate(year, month, day)) return Number.NaN;
   return daysFromCivil(year, month, day);
 }
-
-/** Value of `count` decimal digits at text[start], or -1 if any is not a digit. */
-function digitsAt(text: string, start: number, count: number): number {
-  let value = 0;
-  for (let i = start; i < start + count; i++) {
-    const digit = text.charCodeAt(i) - 48;
-    if (digit < 0 || digit > 9) return -1;
-    value = value * 10 + digit;
-  }
-  return value;
-}
-
-const POWERS_OF_TEN = [1, 10, 100, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15];
 
 /**
  * text[start, end) as a plain decimal ("12", "-3.5", "+0.99", ".5") -> number, or NaN.
