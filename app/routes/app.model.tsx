@@ -219,7 +219,7 @@ function ChosenModel({ page }: { page: ModelPageData }) {
       )}
       {holdoutCompared && (
         <Text as="p" variant="bodySm" tone="subdued">
-          Holdout errors are shown ± their standard error; a difference smaller than the lowest error&apos;s standard error counts as a tie.
+          Holdout errors are shown ± their standard error; a difference smaller than its paired standard error (both are scored on the same customers) counts as a tie.
         </Text>
       )}
       {!holdoutCompared && (

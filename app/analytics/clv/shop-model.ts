@@ -235,7 +235,7 @@ function candidateOf(fit: FitResult<CountModelParams>): CandidateFit {
  * series or quadrature, so fewer numerical failure modes and cheaper scoring).
  */
 export const CHOICE_TIE_RULE =
-  "a tie (difference below the noise: the holdout error's standard error, or equal likelihoods) goes to fewer effective parameters, then to BG/NBD, modified BG/NBD, Pareto/NBD in that order";
+  "a tie (difference below the noise: the paired standard error of two holdout errors' difference, or equal likelihoods; or both at the no-drop-out edge) goes to fewer effective parameters, then to BG/NBD, modified BG/NBD, Pareto/NBD in that order";
 
 function effectiveParameters(candidate: CandidateFit | undefined): number {
   return candidate?.effectiveParameters ?? 4;
@@ -281,23 +281,41 @@ function thinDataCheck(summaries: readonly CustomerSummary[], unit: TimeUnit): S
 }
 
 /** Mean absolute error of E[Y(holdout)] against actual holdout purchases (one prediction per distinct history), and its standard error. */
-function holdoutError(model: CountModel, holdout: HoldoutData, unit: TimeUnit): { mean: number; standardError: number } {
+function holdoutError(model: CountModel, holdout: HoldoutData, unit: TimeUnit): { mean: number; standardError: number; perCustomer: Float64Array } {
   const t = holdout.holdoutDays / unitDays[unit];
   const histories = new TripleCounter();
   const predictions: number[] = [];
-  let sum = 0;
-  let sumOfSquares = 0;
-  for (const s of holdout.summariesAtCalibration) {
+  const perCustomer = new Float64Array(holdout.summariesAtCalibration.length);
+  holdout.summariesAtCalibration.forEach((s, i) => {
     const history = histories.addTriple(s.frequency, s.recency, s.T, 1);
     if (history === predictions.length) predictions.push(model.conditionalExpectedPurchases(t, s.frequency, s.recency, s.T));
-    const error = Math.abs(predictions[history] - (holdout.holdoutPurchases.get(s.customerId) ?? 0));
-    sum += error;
-    sumOfSquares += error * error;
+    perCustomer[i] = Math.abs(predictions[history] - (holdout.holdoutPurchases.get(s.customerId) ?? 0));
+  });
+  const { mean, standardError } = meanWithStandardError(perCustomer);
+  return { mean, standardError, perCustomer };
+}
+
+/** The mean of values and its standard error sd/sqrt(n) (0 for fewer than 2 values). */
+function meanWithStandardError(values: Float64Array): { mean: number; standardError: number } {
+  const n = values.length;
+  let sum = 0;
+  let sumOfSquares = 0;
+  for (const value of values) {
+    sum += value;
+    sumOfSquares += value * value;
   }
-  const n = holdout.summariesAtCalibration.length;
   const mean = sum / n;
   const variance = n > 1 ? Math.max(0, (sumOfSquares - n * mean * mean) / (n - 1)) : 0;
   return { mean, standardError: Math.sqrt(variance / n) };
+}
+
+/**
+ * The standard error of the difference of two candidates' mean errors. Both are scored on the
+ * same customers, so it is the paired one, sd(|e_A| - |e_B|)/sqrt(n): the customers' own
+ * variation, common to both, cancels.
+ */
+function pairedStandardError(a: Float64Array, b: Float64Array): number {
+  return meanWithStandardError(a.map((value, i) => value - b[i])).standardError;
 }
 
 /**
@@ -391,7 +409,7 @@ function chooseByHoldout(
   if (holdout.summariesAtCalibration.length === 0 || !(holdout.holdoutDays > 0)) return null;
   if (thinDataCheck(holdout.summariesAtCalibration, unit)) return null;
   const rows = compress(holdout.summariesAtCalibration);
-  const errors: Partial<Record<ShopCountModelName, { mean: number; standardError: number }>> = {};
+  const errors: Partial<Record<ShopCountModelName, { mean: number; standardError: number; perCustomer: Float64Array }>> = {};
   const calibrationEffective: Partial<Record<ShopCountModelName, CandidateFit>> = {};
   for (const name of names) {
     const fit = fitCountModelByName(name, rows, fitOptions);
@@ -417,16 +435,29 @@ function chooseByHoldout(
   }
   const error = (name: ShopCountModelName) => errors[name]!.mean;
   const lowest = names.reduce((best, name) => (error(name) < error(best) ? name : best));
-  // Differences below the best error's standard error are noise: a tie, broken by CHOICE_TIE_RULE.
-  const noise = errors[lowest]!.standardError;
-  const tied = names.filter((name) => error(name) - error(lowest) < noise);
+  // A difference below its paired standard error is noise; candidates both at the no-drop-out
+  // edge are the same plain NBD, whatever rounding leaves between their errors. Either is a
+  // tie, broken by CHOICE_TIE_RULE.
+  const noise = (name: ShopCountModelName) => pairedStandardError(errors[name]!.perCustomer, errors[lowest]!.perCustomer);
+  const bothAtEdge = (name: ShopCountModelName) => Boolean(calibrationEffective[name]?.boundary && calibrationEffective[lowest]?.boundary);
+  const whyTied = (name: ShopCountModelName) =>
+    bothAtEdge(name)
+      ? "both at the no-drop-out edge"
+      : `difference ${fmt(error(name) - error(lowest), 4)} below its paired standard error ${fmt(noise(name), 4)}`;
+  const tied = names.filter((name) => name === lowest || bothAtEdge(name) || error(name) - error(lowest) < noise(name));
   const chosen = tied.length > 1 ? breakTie(tied, calibrationEffective) : lowest;
   const others = names.filter((name) => name !== chosen);
   const reason =
     `${COUNT_MODEL_LABELS[chosen]}: ` +
     (tied.length > 1
-      ? `holdout errors within their standard error (${fmt(noise, 4)}) of the lowest, a tie with ${tied.filter((name) => name !== chosen).map((name) => COUNT_MODEL_LABELS[name]).join(", ")}; ${CHOICE_TIE_RULE} `
-      : "lower holdout error ") +
+      ? `a holdout tie with ${tied
+          .filter((name) => name !== chosen)
+          .map((name) => COUNT_MODEL_LABELS[name])
+          .join(", ")} (${tied
+          .filter((name) => name !== lowest)
+          .map((name) => `${COUNT_MODEL_LABELS[name]}: ${whyTied(name)}`)
+          .join("; ")}); ${CHOICE_TIE_RULE} `
+      : `lower holdout error, by more than the paired standard error of the difference (${others.map((name) => fmt(noise(name), 4)).join(", ")}) `) +
     `(mean absolute error ${fmt(error(chosen), 4)} vs ` +
     others.map((name) => `${fmt(error(name), 4)} for ${COUNT_MODEL_LABELS[name]}`).join(", ") +
     ` purchases per customer, ${holdout.summariesAtCalibration.length} customers over ${fmt(holdout.holdoutDays, 0)} days)`;
