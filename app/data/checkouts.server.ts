@@ -113,6 +113,33 @@ export async function refreshCartAbandoners(
   };
 }
 
+/** Days past the abandonment window a checkout is kept (a late delivery of it still finds its row). */
+export const CHECKOUT_RETENTION_MARGIN_DAYS = 7;
+/**
+ * Days after its last update a completed or guest checkout is kept: longer than Shopify retries
+ * a delivery (48 hours), so a late, older version of a completed checkout still finds its
+ * completion stored instead of coming back as abandoned.
+ */
+export const SETTLED_CHECKOUT_KEEP_DAYS = 3;
+
+/**
+ * The refit's pruning: deletes the checkouts that can no longer make anyone a cart abandoner
+ * (and the guest emails with them): those started before the window plus a margin, and the
+ * completed and guest ones (a guest checkout belongs to no customer) settled a few days ago.
+ * Returns the number deleted.
+ */
+export async function pruneCheckouts(db: Queryable, shop: string, asOfDay: number): Promise<number> {
+  const result = await db.query(
+    `DELETE FROM "Checkout" AS c
+     WHERE c.shop = $1
+       AND (c."shopifyCreatedAt" < (DATE '1970-01-01' + ($2::int - $3::int))::timestamp
+            OR ((c."completedAt" IS NOT NULL OR c."customerId" IS NULL)
+                AND c."shopifyUpdatedAt" < (DATE '1970-01-01' + ($2::int - $4::int))::timestamp))`,
+    [shop, asOfDay, CART_ABANDONMENT_WINDOW_DAYS + CHECKOUT_RETENTION_MARGIN_DAYS, SETTLED_CHECKOUT_KEEP_DAYS],
+  );
+  return result.rowCount ?? 0;
+}
+
 /** One cart abandoner's latest abandoned checkout. */
 export interface AbandonedCart {
   customerId: string;

@@ -65,11 +65,22 @@ export async function recordOrderCheckout(tx: RawTx, shop: string, refs: OrderCh
     VALUES (${shop}, ${refs.orderId}::bigint, ${refs.checkoutId}::bigint, ${refs.checkoutToken}, ${refs.cartToken})
     ON CONFLICT (shop, "orderId") DO NOTHING`;
   if (inserted === 0) return [];
-  const owners = await tx.$queryRaw<{ customerId: bigint }[]>`
-    SELECT DISTINCT "customerId" FROM "Checkout"
-    WHERE shop = ${shop} AND "customerId" IS NOT NULL
-      AND (id = ${refs.checkoutId}::bigint OR token = ${refs.checkoutToken} OR "cartToken" = ${refs.cartToken})`;
+  const owners = await tx.$queryRaw<{ customerId: bigint }[]>`${checkoutOwnersSql(shop, refs)}`;
   return owners.map((row) => row.customerId);
+}
+
+/**
+ * The customers of the checkouts an order names: three probes, one per index ((shop, id),
+ * (shop, token), (shop, "cartToken")), instead of one OR across the columns, which the
+ * planner can only answer by reading the shop's checkouts. Exported for the plan's test.
+ */
+export function checkoutOwnersSql(shop: string, refs: Pick<OrderCheckoutRefs, "checkoutId" | "checkoutToken" | "cartToken">): Prisma.Sql {
+  return Prisma.sql`
+    SELECT "customerId" FROM "Checkout" WHERE shop = ${shop} AND id = ${refs.checkoutId}::bigint AND "customerId" IS NOT NULL
+    UNION
+    SELECT "customerId" FROM "Checkout" WHERE shop = ${shop} AND token = ${refs.checkoutToken}::text AND "customerId" IS NOT NULL
+    UNION
+    SELECT "customerId" FROM "Checkout" WHERE shop = ${shop} AND "cartToken" = ${refs.cartToken}::text AND "customerId" IS NOT NULL`;
 }
 
 async function customerTombstoned(tx: RawTx, shop: string, customerId: bigint): Promise<boolean> {

@@ -1,7 +1,7 @@
 import type pg from "pg";
 import { type PredictionColumns } from "~/analytics/customer-columns";
 import { deleteShopAggregates } from "~/data/aggregates.server";
-import { refreshCartAbandoners } from "~/data/checkouts.server";
+import { pruneCheckouts, refreshCartAbandoners } from "~/data/checkouts.server";
 import { wantShopFullPasses } from "~/data/destinations.server";
 import { deleteMetricsOfRedactedCustomers, deleteShopMetrics, todayInZone } from "~/data/customer-metrics.server";
 import { type MetricsSettings, loadMetricsSettings } from "~/data/settings.server";
@@ -149,6 +149,8 @@ async function refit(
   // from orders do not see; set on every row here, so the nightly refit also ages the 30-day
   // window. The destinations' full passes asked for after the refit send what moved.
   const abandoners = await refreshCartAbandoners(pool, shop, settings.timezone, asOfDay);
+  // Checkouts that can no longer count (older than the window and a margin; completed or guest ones once settled) go.
+  await pruneCheckouts(pool, shop, asOfDay);
   tally.replaceBehaviour("cart-abandoner", abandoners.figures);
   phase("cart-abandoners");
   await writeDailyCounts(pool, shop, asOfDay, tally);

@@ -1,6 +1,8 @@
 import { describe, expect, it } from "vitest";
-import { refreshCartAbandoners } from "~/data/checkouts.server";
+import { CART_ABANDONMENT_WINDOW_DAYS } from "~/analytics/behaviour";
+import { CHECKOUT_RETENTION_MARGIN_DAYS, pruneCheckouts, refreshCartAbandoners, SETTLED_CHECKOUT_KEEP_DAYS } from "~/data/checkouts.server";
 import { processDelivery } from "~/ingest/deliveries.server";
+import { checkoutOwnersSql } from "~/ingest/upsert-checkout.server";
 import { recomputeCustomerMetrics } from "~/metrics/recompute.server";
 import { loadAbandonedCarts } from "~/pages/segments.server";
 import { refitShop } from "~/refit/refit.server";
@@ -311,4 +313,57 @@ describe("cart abandoners in the refit and on the segment page", () => {
     expect(view.carts["1"]).toMatchObject({ totalPriceMinor: 5_000, abandonedCheckoutUrl: expect.stringContaining("cart-502/recover") });
     expect(view.adminUrl).toMatch(/^https:\/\/admin\.shopify\.com\/store\/.+\/checkouts$/);
   });
+});
+
+// ------------------------------------------------------------------ review of issue 17 (findings 2, 7, 11)
+
+describe("checkout lookups, pruning and redaction (review 17)", () => {
+  it("an order's checkout lookup probes the (shop, id), (shop, token) and (shop, cartToken) indexes, not a scan", async () => {
+    const shop = uniqueShop("lookup-plan");
+    await deliver(shop, "checkouts/create", checkoutPayload({ id: 801, customerId: 80, createdAt: daysAgo(2) }));
+    const query = checkoutOwnersSql(shop, { checkoutId: 801n, checkoutToken: "token-801", cartToken: "cart-801" });
+    const client = await testPool().connect();
+    try {
+      await client.query("BEGIN");
+      // A shop with many checkouts (rolled back after), counted by ANALYZE, so the planner weighs real costs.
+      await client.query(
+        `INSERT INTO "Checkout" (shop, id, token, "cartToken", "customerId", "shopifyCreatedAt", "shopifyUpdatedAt")
+         SELECT $1, 10000 + n, 'token-x' || n, 'cart-x' || n, n, now(), now() FROM generate_series(1, 20000) AS n`,
+        [shop],
+      );
+      await client.query(`ANALYZE "Checkout"`);
+      const plan = await client.query<{ "QUERY PLAN": string }>(`EXPLAIN ${query.text}`, query.values as unknown[]);
+      const text = plan.rows.map((row) => row["QUERY PLAN"]).join("\n");
+      expect(text).not.toMatch(/Seq Scan/);
+      // Each probe is an index condition on its own column, not a filter over the shop's checkouts.
+      for (const column of ["id", "token", '"cartToken"']) expect(text).toMatch(new RegExp(`Index Cond: \\(\\(shop = .*\\) AND \\(${column} = `));
+      const owners = await client.query<{ customerId: string }>(query.text, query.values as unknown[]);
+      expect(owners.rows.map((row) => String(row.customerId))).toEqual(["80"]);
+    } finally {
+      await client.query("ROLLBACK");
+      client.release();
+    }
+  });
+
+  it("pruning deletes checkouts older than the window and a margin, and completed or guest ones once settled", async () => {
+    const shop = uniqueShop("prune");
+    const asOfDay = Math.floor(NOW.getTime() / 86_400_000);
+    const old = CART_ABANDONMENT_WINDOW_DAYS + CHECKOUT_RETENTION_MARGIN_DAYS;
+    const settled = SETTLED_CHECKOUT_KEEP_DAYS + 1;
+    await deliver(shop, "checkouts/create", checkoutPayload({ id: 901, customerId: 90, createdAt: daysAgo(old + 1) })); // too old: goes
+    await deliver(shop, "checkouts/create", checkoutPayload({ id: 902, customerId: 90, createdAt: daysAgo(old - 1) })); // kept
+    await deliver(shop, "checkouts/create", checkoutPayload({ id: 903, customerId: 90, createdAt: daysAgo(settled), completedAt: daysAgo(settled) })); // goes
+    await deliver(shop, "checkouts/create", checkoutPayload({ id: 904, customerId: 90, createdAt: daysAgo(1), completedAt: daysAgo(1) })); // not settled: kept
+    await deliver(shop, "checkouts/create", checkoutPayload({ id: 905, customerId: null, createdAt: daysAgo(settled) })); // guest: goes
+    await deliver(shop, "checkouts/create", checkoutPayload({ id: 906, customerId: null, createdAt: daysAgo(1) })); // guest, recent: kept
+    const other = uniqueShop("prune-other");
+    await deliver(other, "checkouts/create", checkoutPayload({ id: 901, customerId: 90, createdAt: daysAgo(old + 1) }));
+    expect(await pruneCheckouts(testPool(), shop, asOfDay)).toBe(3);
+    expect((await checkoutRows(shop)).map((row) => row.id)).toEqual([902n, 904n, 906n]);
+    expect(await checkoutRows(other)).toHaveLength(1);
+    // A late, older version of the completed checkout 904 still finds its completion.
+    await deliver(shop, "checkouts/update", checkoutPayload({ id: 904, customerId: 90, createdAt: daysAgo(1), updatedAt: daysAgo(1, 11) }));
+    expect((await checkoutRows(shop)).find((row) => row.id === 904n)?.completedAt).not.toBeNull();
+  });
+
 });
