@@ -2,7 +2,7 @@ import { Prisma } from "@prisma/client";
 import { type RawTx } from "~/db/pg.server";
 import { type RawDb, withRawTransaction } from "~/db/tx.server";
 import { type CheckoutRow, type OrderCheckoutRefs } from "./checkouts";
-import { distinctIds, lockCustomers } from "./locks.server";
+import { distinctIds, lockCustomers, lockKeys } from "./locks.server";
 import { foreignCurrencyProblem, PayloadValidationError } from "./mappers";
 import { shopCurrency } from "./shop-currency.server";
 import { type WriteResult } from "./upsert.server";
@@ -19,6 +19,9 @@ const CONTENT = `token, "cartToken", "customerId", email, currency, "totalPriceM
 /** checkouts/create, checkouts/update. */
 export async function upsertCheckout(db: RawDb, shop: string, checkout: CheckoutRow): Promise<WriteResult> {
   return withRawTransaction(db, async (tx) => {
+    // The checkout's own lock first (as an order's), so the stored customer read next cannot
+    // change before its lock is ours: every checkout write takes it.
+    await lockKeys(tx, shop, [checkoutLockKey(shop, checkout.id)]);
     const stored = await tx.$queryRaw<{ customerId: bigint | null }[]>`
       SELECT "customerId" FROM "Checkout" WHERE shop = ${shop} AND id = ${checkout.id}::bigint`;
     const before = stored[0]?.customerId ?? null;
@@ -82,6 +85,8 @@ export function checkoutOwnersSql(shop: string, refs: Pick<OrderCheckoutRefs, "c
     UNION
     SELECT "customerId" FROM "Checkout" WHERE shop = ${shop} AND "cartToken" = ${refs.cartToken}::text AND "customerId" IS NOT NULL`;
 }
+
+const checkoutLockKey = (shop: string, id: bigint) => `tenure:checkout:${shop}:${id}`;
 
 async function customerTombstoned(tx: RawTx, shop: string, customerId: bigint): Promise<boolean> {
   const rows = await tx.$queryRaw<{ found: number }[]>`

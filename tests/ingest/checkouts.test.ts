@@ -8,6 +8,7 @@ import { loadAbandonedCarts } from "~/pages/segments.server";
 import { refitShop } from "~/refit/refit.server";
 import { insertDelivery, testDb, testPool, uniqueShop } from "../support/db";
 import { fixture, type Json } from "../support/webhook-fixtures";
+import { waitFor } from "../support/wait-for";
 import { at, customerPayload, orderPayload } from "../support/webhook-payloads";
 
 // Checkouts (issue 17, cart abandoners) through the intake's processing on real PostgreSQL:
@@ -366,4 +367,37 @@ describe("checkout lookups, pruning and redaction (review 17)", () => {
     expect((await checkoutRows(shop)).find((row) => row.id === 904n)?.completedAt).not.toBeNull();
   });
 
+  it("reads the checkout's stored customer under its lock: a write committed meanwhile is seen, and its customer recomputed", async () => {
+    const shop = uniqueShop("checkout-lock");
+    const created = daysAgo(3);
+    await deliver(shop, "checkouts/create", checkoutPayload({ id: 701, customerId: 71, createdAt: created }));
+    const later = checkoutPayload({ id: 701, customerId: 73, createdAt: created, updatedAt: daysAgo(3, 14) });
+    const deliveryId = await insertDelivery(db(), { shop, topic: "checkouts/update", payload: later });
+    // Another writer of checkout 701 in flight: it holds the checkout's and customer 71's locks and moves the checkout to 72.
+    const other = await testPool().connect();
+    try {
+      await other.query("BEGIN");
+      await other.query(
+        `SELECT pg_advisory_xact_lock_shared(hashtextextended($1, 0)), pg_advisory_xact_lock(hashtextextended($2, 0)), pg_advisory_xact_lock(hashtextextended($3, 0))`,
+        [`tenure:shop-import:${shop}`, `tenure:checkout:${shop}:701`, `tenure:customer:${shop}:71`],
+      );
+      await other.query(`UPDATE "Checkout" SET "customerId" = 72, "shopifyUpdatedAt" = $2 WHERE shop = $1 AND id = 701`, [shop, daysAgo(3, 13)]);
+      const handedOff: bigint[] = [];
+      const processing = processDelivery(db(), deliveryId, { enqueueMetrics: async (_shop, ids) => void handedOff.push(...ids) });
+      await waitFor(async () => {
+        const waiting = await testPool().query(
+          `SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND NOT granted AND database = (SELECT oid FROM pg_database WHERE datname = current_database())`,
+        );
+        return waiting.rows.length > 0;
+      }, 20_000, "the delivery to wait for a lock");
+      await other.query("COMMIT");
+      await processing;
+      // 72 had the checkout when this write took it: 72 leaves the segment and is recomputed (71 was read before the lock without the fix).
+      expect(handedOff.sort()).toEqual([72n, 73n]);
+    } finally {
+      await other.query("ROLLBACK").catch(() => undefined);
+      other.release();
+    }
+    expect((await checkoutRows(shop))[0]).toMatchObject({ customerId: 73n });
+  });
 });
