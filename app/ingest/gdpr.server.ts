@@ -3,6 +3,7 @@ import { recomputeCustomerSummaries } from "./summary.server";
 import { type Db, type Tx, withTransaction } from "~/db/tx.server";
 import { distinctIds, lockCustomers, lockOrders, lockShopExclusive } from "./locks.server";
 import { addTombstones, ordersOfCustomer } from "./upsert.server";
+import { addEmailTombstones } from "./upsert-checkout.server";
 import { dropAbandonedTablesIn } from "~/data/customer-metrics-tables.server";
 import { deleteShopDestinations, recordDestinationErasures } from "~/data/destinations.server";
 import { eraseFlowCustomer } from "~/data/flow-triggers.server";
@@ -55,14 +56,17 @@ export async function redactCustomer(db: Db, shop: string, request: RedactCustom
     const orders = await tx.$executeRaw`
       DELETE FROM "Order" WHERE shop = ${shop} AND id = ANY(${allOrderIds}::bigint[])`;
     await tx.$executeRaw`DELETE FROM "OrderLine" WHERE shop = ${shop} AND "orderId" = ANY(${allOrderIds}::bigint[])`;
-    // Their checkouts (cart abandoners), guest ones under their email too, and their orders' checkout references.
-    await tx.$executeRaw`
-      DELETE FROM "Checkout"
-      WHERE shop = ${shop} AND ("customerId" = ${customerId}::bigint OR (${email}::text IS NOT NULL AND email = ${email}::text))`;
-    await tx.$executeRaw`DELETE FROM "OrderCheckout" WHERE shop = ${shop} AND "orderId" = ANY(${allOrderIds}::bigint[])`;
-    // The stored email (the customer's row is locked): the email tools' erasures need it after the row is gone.
+    // The stored email (the customer's row is locked): their guest checkouts are found by it too,
+    // and the email tools' erasures need it after the row is gone.
     const stored = await tx.$queryRaw<{ email: string | null }[]>`
       SELECT email FROM "Customer" WHERE shop = ${shop} AND id = ${customerId}::bigint`;
+    // Addresses are case-insensitive in practice (Shopify keeps what the buyer typed).
+    const emails = [...new Set([email, stored[0]?.email].filter((e): e is string => !!e && e.trim() !== "").map((e) => e.trim().toLowerCase()))];
+    // Their checkouts (cart abandoners), guest ones under either address too, and their orders' checkout references.
+    await tx.$executeRaw`
+      DELETE FROM "Checkout"
+      WHERE shop = ${shop} AND ("customerId" = ${customerId}::bigint OR lower(trim(email)) = ANY(${emails}::text[]))`;
+    await tx.$executeRaw`DELETE FROM "OrderCheckout" WHERE shop = ${shop} AND "orderId" = ANY(${allOrderIds}::bigint[])`;
     const customers = await tx.$executeRaw`
       DELETE FROM "Customer" WHERE shop = ${shop} AND id = ${customerId}::bigint`;
     // After the customer row: a live metrics recompute holding it (KEY SHARE) has committed
@@ -76,6 +80,8 @@ export async function redactCustomer(db: Db, shop: string, request: RedactCustom
     await eraseFlowCustomer(tx, shop, customerId);
     await addTombstones(tx, shop, "order", allOrderIds);
     await addTombstones(tx, shop, "customer", [customerId]);
+    // A guest checkout under their address arriving later is not stored (upsertCheckout).
+    await addEmailTombstones(tx, shop, emails);
     await recomputeCustomerSummaries(tx, shop, otherCustomers);
 
     const dataRequests = await tx.$executeRaw`

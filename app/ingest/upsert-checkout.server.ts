@@ -1,3 +1,4 @@
+import { createHash } from "node:crypto";
 import { Prisma } from "@prisma/client";
 import { type RawTx } from "~/db/pg.server";
 import { type RawDb, withRawTransaction } from "~/db/tx.server";
@@ -27,6 +28,11 @@ export async function upsertCheckout(db: RawDb, shop: string, checkout: Checkout
     const before = stored[0]?.customerId ?? null;
     await lockCustomers(tx, shop, distinctIds([checkout.customerId, before]));
     if (checkout.customerId !== null && (await customerTombstoned(tx, shop, checkout.customerId))) {
+      return { changed: false, customerId: null, concernsDeleted: true, affectedCustomerIds: [] };
+    }
+    // A guest checkout under the address of a redacted customer is theirs too (customers/redact
+    // records a hash of the address, not the address).
+    if (checkout.customerId === null && checkout.email !== null && (await emailTombstoned(tx, shop, checkout.email))) {
       return { changed: false, customerId: null, concernsDeleted: true, affectedCustomerIds: [] };
     }
     const currency = await shopCurrency(tx, shop);
@@ -87,6 +93,31 @@ export function checkoutOwnersSql(shop: string, refs: Pick<OrderCheckoutRefs, "c
 }
 
 const checkoutLockKey = (shop: string, id: bigint) => `tenure:checkout:${shop}:${id}`;
+
+/**
+ * The Tombstone id of a redacted customer's email address (resource "customer-email"): the
+ * first 8 bytes of SHA-256 of the trimmed, lower-cased address, so the tombstone holds no
+ * address; a collision (about 2^-64 per pair) would only keep out a stranger's guest checkout.
+ */
+export function emailTombstoneId(email: string): bigint {
+  return createHash("sha256").update(email.trim().toLowerCase()).digest().readBigInt64BE(0);
+}
+
+/** customers/redact: the redacted customer's addresses, as hashes, keep their later guest checkouts out. */
+export async function addEmailTombstones(tx: RawTx, shop: string, emails: readonly string[]): Promise<void> {
+  const ids = [...new Set(emails.map(emailTombstoneId))];
+  if (ids.length === 0) return;
+  await tx.$executeRaw`
+    INSERT INTO "Tombstone" (shop, resource, id, "deletedAt")
+    SELECT ${shop}, 'customer-email', id, now() AT TIME ZONE 'UTC' FROM unnest(${ids}::bigint[]) AS id
+    ON CONFLICT (shop, resource, id) DO NOTHING`;
+}
+
+async function emailTombstoned(tx: RawTx, shop: string, email: string): Promise<boolean> {
+  const rows = await tx.$queryRaw<{ found: number }[]>`
+    SELECT 1 AS found FROM "Tombstone" WHERE shop = ${shop} AND resource = 'customer-email' AND id = ${emailTombstoneId(email)}::bigint`;
+  return rows.length > 0;
+}
 
 async function customerTombstoned(tx: RawTx, shop: string, customerId: bigint): Promise<boolean> {
   const rows = await tx.$queryRaw<{ found: number }[]>`

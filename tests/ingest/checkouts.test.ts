@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import { CART_ABANDONMENT_WINDOW_DAYS } from "~/analytics/behaviour";
 import { CHECKOUT_RETENTION_MARGIN_DAYS, pruneCheckouts, refreshCartAbandoners, SETTLED_CHECKOUT_KEEP_DAYS } from "~/data/checkouts.server";
 import { processDelivery } from "~/ingest/deliveries.server";
-import { checkoutOwnersSql } from "~/ingest/upsert-checkout.server";
+import { checkoutOwnersSql, emailTombstoneId } from "~/ingest/upsert-checkout.server";
 import { recomputeCustomerMetrics } from "~/metrics/recompute.server";
 import { loadAbandonedCarts } from "~/pages/segments.server";
 import { refitShop } from "~/refit/refit.server";
@@ -365,6 +365,27 @@ describe("checkout lookups, pruning and redaction (review 17)", () => {
     // A late, older version of the completed checkout 904 still finds its completion.
     await deliver(shop, "checkouts/update", checkoutPayload({ id: 904, customerId: 90, createdAt: daysAgo(1), updatedAt: daysAgo(1, 11) }));
     expect((await checkoutRows(shop)).find((row) => row.id === 904n)?.completedAt).not.toBeNull();
+  });
+
+  it("customers/redact deletes guest checkouts under the request's or the stored address in any case, and keeps later ones out", async () => {
+    const shop = uniqueShop("redact-email");
+    await deliver(shop, "customers/create", customerPayload(Number(MAYA), at("2025-04-01T00:00:00Z"), { email: "Maya.Work@Example.com" }));
+    const guest = (id: number, email: string) => checkoutPayload({ id, customerId: null, createdAt: at("2025-04-11T10:00:00Z"), email });
+    await deliver(shop, "checkouts/create", guest(11, "MAYA.OKAFOR@example.com")); // the request's address, other case
+    await deliver(shop, "checkouts/create", guest(12, "maya.work@example.com")); // the stored address only
+    await deliver(shop, "checkouts/create", guest(13, "someone.else@example.com"));
+    await deliver(shop, "customers/redact", { ...fixture("customers-redact"), shop_domain: shop });
+    expect((await checkoutRows(shop)).map((row) => row.id)).toEqual([13n]);
+    // The tombstones hold hashes, never an address.
+    const tombstones = await db().tombstone.findMany({ where: { shop, resource: "customer-email" } });
+    expect(tombstones.map((t) => t.id).sort()).toEqual([emailTombstoneId("maya.okafor@example.com"), emailTombstoneId("maya.work@example.com")].sort());
+    // A guest checkout under either address arriving after the redaction is not stored, and its delivery is emptied.
+    for (const [id, email] of [[14, " Maya.Okafor@Example.com"], [15, "MAYA.WORK@example.com"]] as const) {
+      const late = await deliver(shop, "checkouts/create", guest(id, email));
+      expect(late.outcome, email).toMatchObject({ status: "processed", scrubbed: true });
+    }
+    await deliver(shop, "checkouts/create", guest(16, "someone.else@example.com"));
+    expect((await checkoutRows(shop)).map((row) => row.id)).toEqual([13n, 16n]);
   });
 
   it("reads the checkout's stored customer under its lock: a write committed meanwhile is seen, and its customer recomputed", async () => {
