@@ -22,7 +22,7 @@ const bundle: fc.Arbitrary<OrderBundle> = fc.record({
     id, name: maybe(text), customerId: maybe(id), processedAt: date, shopifyCreatedAt: date, shopifyUpdatedAt: date,
     currency: text, currentTotalMinor: id, test: fc.boolean(), cancelledAt: maybe(date), financialStatus: maybe(text),
     sourceName: maybe(text), discountCodes: fc.array(text, { maxLength: 3 }), tags: fc.array(text, { maxLength: 3 }),
-    firstProductId: maybe(id), firstProductTitle: maybe(text), lineItemCount: fc.nat(500), marketingSource: maybe(text),
+    firstProductId: maybe(id), firstProductTitle: maybe(text), lineItemCount: fc.nat(500), marketingSource: maybe(text), marketingSourceFromJourney: fc.boolean(),
     parts: maybe(orderParts),
   }),
   customer: maybe(customer),

@@ -34,7 +34,7 @@ export interface BundleColumns {
     shopifyUpdatedAt: Float64Array; currency: string[]; currentTotalMinor: Bigints; test: Uint8Array; cancelledAt: Float64Array;
     financialStatus: (string | null)[]; sourceName: (string | null)[]; discountCodes: StringLists; tags: StringLists;
     firstProductId: Bigints; firstProductTitle: (string | null)[]; lineItemCount: Float64Array;
-    marketingSource: (string | null)[];
+    marketingSource: (string | null)[]; marketingSourceFromJourney: boolean[];
     /** One column per part; a bundle without parts is null in all of them. */
     parts: Record<keyof OrderParts, Bigints>;
   };
@@ -143,6 +143,7 @@ export function encodeBundles(bundles: OrderBundle[]): BundleColumns {
       firstProductTitle: orders.map((o) => o.firstProductTitle),
       lineItemCount: Float64Array.from(orders, (o) => o.lineItemCount),
       marketingSource: orders.map((o) => o.marketingSource),
+      marketingSourceFromJourney: orders.map((o) => o.marketingSourceFromJourney),
       parts: partColumns(ORDER_PART_KEYS, orders.map((o) => o.parts)),
     },
     hasCustomer: Uint8Array.from(bundles, (b) => (b.customer ? 1 : 0)),
@@ -211,6 +212,7 @@ export function decodeBundles(columns: BundleColumns): OrderBundle[] {
       firstProductTitle: o.firstProductTitle[i],
       lineItemCount: o.lineItemCount[i],
       marketingSource: o.marketingSource[i],
+      marketingSourceFromJourney: o.marketingSourceFromJourney[i],
       parts: partsAt(ORDER_PART_KEYS, o.parts, i),
     };
     let customer: CustomerRow | null = null;

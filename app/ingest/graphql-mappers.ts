@@ -294,6 +294,7 @@ export function mapGraphqlOrder(raw: unknown, rawLineItems: unknown[]): OrderBun
     const orderId = idOf(order.id);
     const customer = order.customer ? mapGraphqlCustomer(order.customer) : null;
     const first = lineItems[0];
+    const source = journeySource(order.customerJourneySummary?.firstVisit);
     const row: OrderRow = {
       id: orderId,
       name: order.name ?? null,
@@ -312,7 +313,8 @@ export function mapGraphqlOrder(raw: unknown, rawLineItems: unknown[]): OrderBun
       firstProductId: first?.product ? idOf(first.product.id) : null,
       firstProductTitle: first?.title ?? null,
       lineItemCount: lineItems.length,
-      marketingSource: journeySource(order.customerJourneySummary?.firstVisit),
+      marketingSource: source,
+      marketingSourceFromJourney: source !== null,
       parts: graphqlOrderParts(order, lineItems, total.currency),
     };
     const refunds = order.refunds.map((refund): RefundRow => {

@@ -39,6 +39,7 @@ describe("mapOrderPayload", () => {
       lineItemCount: 2,
       // landing_site "/collections/socks?utm_source=newsletter" (its referrer is second to UTM).
       marketingSource: "newsletter",
+      marketingSourceFromJourney: false,
       // 2 x 18.00 + 129.00 of items; WELCOME10 takes 10 % of each line; 148.50 current subtotal.
       parts: { grossSalesMinor: 16500n, discountsMinor: 1650n, returnsMinor: 0n, taxMinor: 1318n, shippingMinor: 795n, dutiesMinor: 0n },
     });

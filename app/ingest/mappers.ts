@@ -97,6 +97,8 @@ export interface OrderRow {
   lineItemCount: number;
   /** Where the visit that led to the order came from (marketing-source.ts); null: unknown. */
   marketingSource: string | null;
+  /** The source is the customer journey's first visit (GraphQL), not the order's own landing/referrer (webhooks). */
+  marketingSourceFromJourney: boolean;
   /** The order's parts as of shopifyUpdatedAt; null when the payload did not carry them. */
   parts: OrderParts | null;
 }
@@ -510,6 +512,7 @@ export function mapOrderPayload(payload: unknown, topic = "orders/updated"): Ord
       firstProductTitle: firstLine?.title ?? null,
       lineItemCount: parsed.line_items.length,
       marketingSource: marketingSource({ landingSite: parsed.landing_site, referringSite: parsed.referring_site }),
+      marketingSourceFromJourney: false,
       parts: orderParts(parsed, total.currency),
     };
     const customer = embedded?.updated_at ? customerRow(embedded, embedded.updated_at) : null;

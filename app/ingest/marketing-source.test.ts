@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { marketingSource } from "./marketing-source";
+import { marketingSource, sourceForShop } from "./marketing-source";
 
 describe("marketingSource", () => {
   it("reads UTM source and medium from the landing site's query, lower-cased", () => {
@@ -25,5 +25,21 @@ describe("marketingSource", () => {
 
   it("survives text that is not a URL", () => {
     expect(marketingSource({ landingSite: "%%%?utm_source=%E0%A4%A", referringSite: "not a host at all" })).not.toBeUndefined();
+  });
+});
+
+describe("Shopify's checkout and the shop's own domain", () => {
+  it("counts a referrer from Shopify's checkout as direct (the buyer coming back, not a source)", () => {
+    expect(marketingSource({ landingSite: "/", referringSite: "https://checkout.shopify.com/12345/checkouts/abc" })).toBe("direct");
+    expect(marketingSource({ landingSite: "/", referringSite: "https://shop.app/" })).toBe("direct");
+    expect(marketingSource({ landingSite: "/", referringSite: "https://notshop.app/" })).toBe("notshop.app (referral)");
+  });
+
+  it("counts a referral from the shop's own domain or a subdomain of it as direct, and nothing else", () => {
+    expect(sourceForShop("sock-shop.myshopify.com (referral)", "sock-shop.myshopify.com")).toBe("direct");
+    expect(sourceForShop("blog.sock-shop.myshopify.com (referral)", "sock-shop.myshopify.com")).toBe("direct");
+    expect(sourceForShop("other-shop.myshopify.com (referral)", "sock-shop.myshopify.com")).toBe("other-shop.myshopify.com (referral)");
+    expect(sourceForShop("newsletter", "sock-shop.myshopify.com")).toBe("newsletter");
+    expect(sourceForShop(null, "sock-shop.myshopify.com")).toBeNull();
   });
 });

@@ -2,7 +2,9 @@
 // (docs/analytics/acquisition.md). Pure. The first that is known wins:
 //   1. UTM parameters (Shopify's customer journey, else the landing site's query):
 //      "<utm_source> / <utm_medium>" ("google / cpc"), or "<utm_source>" alone;
-//   2. the referrer's host without "www." ("instagram.com (referral)");
+//   2. the referrer's host without "www." ("instagram.com (referral)"), except Shopify's own
+//      checkout hosts (checkout.shopify.com, shop.app) and the shop's own domain (sourceForShop),
+//      which are the buyer coming back from checkout or moving within the store: "direct";
 //   3. a landing site without either: "direct";
 //   4. nothing known (POS, draft orders, apps): null.
 // Lower-cased and trimmed, so "Google" and "google " are one source.
@@ -42,6 +44,11 @@ function hostOf(site: string): string | null {
   }
 }
 
+/** Hosts a buyer passes through inside Shopify's checkout: not where they came from. */
+const CHECKOUT_HOSTS = ["checkout.shopify.com", "shop.app"];
+
+const isHostOrSubdomain = (host: string, domain: string) => host === domain || host.endsWith(`.${domain}`);
+
 export function marketingSource(input: MarketingSourceInput): string | null {
   const landing = input.landingSite?.trim() || null;
   const query = landing ? queryOf(landing) : null;
@@ -52,6 +59,21 @@ export function marketingSource(input: MarketingSourceInput): string | null {
   }
   const referrer = input.referringSite?.trim() || null;
   const host = referrer ? hostOf(referrer) : null;
+  if (host && CHECKOUT_HOSTS.some((checkout) => isHostOrSubdomain(host, checkout))) return "direct";
   if (host) return `${host} (referral)`.slice(0, MAX_LENGTH);
   return landing ? "direct" : null;
+}
+
+const REFERRAL = " (referral)";
+
+/**
+ * The source as the shop sees it: a referral from the shop's own domain (its myshopify.com
+ * domain, the Shop row's id, or a subdomain of it) is "direct". Applied where orders are
+ * written, the one place that knows the shop (the mappers do not).
+ */
+export function sourceForShop(source: string | null, shopDomain: string): string | null {
+  if (source === null || !source.endsWith(REFERRAL)) return source;
+  const host = source.slice(0, -REFERRAL.length);
+  const own = shopDomain.trim().toLowerCase().replace(/^www\./, "");
+  return own && isHostOrSubdomain(host, own) ? "direct" : source;
 }

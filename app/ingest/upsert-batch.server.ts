@@ -5,7 +5,8 @@ import { NET_SALES_REFUND_RETURNS, recomputeCustomerSummaries, recomputeOrderNet
 import { type RawTx } from "~/db/pg.server";
 import { distinctIds, lockShopExclusive } from "./locks.server";
 import { recostOrders, replaceOrderLines, writeUnitCosts, writeVariants } from "./costs.server";
-import { CUSTOMER_NEWER_WINS, ORDER_NEWER_WINS, PLACEHOLDER_UPDATED_AT, REFUND_PARTS_FILL } from "./upsert.server";
+import { sourceForShop } from "./marketing-source";
+import { CUSTOMER_NEWER_WINS, ORDER_NEWER_WINS, PLACEHOLDER_UPDATED_AT, REFUND_PARTS_FILL, adoptJourneySources } from "./upsert.server";
 
 // The batched form of upsertOrder, for the bulk backfill and reconciliation: the same
 // rules (newer-or-different wins, tombstones honoured, net and summaries recomputed from
@@ -110,7 +111,7 @@ function insertOrders(
     INSERT INTO "Order" AS cur (shop, id, name, "customerId", "processedAt", "shopifyCreatedAt", "shopifyUpdatedAt",
                                 currency, "currentTotalMinor", "netMinor", test, "cancelledAt", "financialStatus",
                                 "sourceName", "discountCodes", tags, "firstProductId", "firstProductTitle", "lineItemCount", "marketingSource",
-                                "grossSalesMinor", "discountsMinor", "returnsMinor", "taxMinor", "shippingMinor", "dutiesMinor", "netSalesMinor")
+                                "marketingSourceFromJourney", "grossSalesMinor", "discountsMinor", "returnsMinor", "taxMinor", "shippingMinor", "dutiesMinor", "netSalesMinor")
     SELECT ${shop}, x.id, x.name, x."customerId", ${fromMs("x", "processedAt")}, ${fromMs("x", "shopifyCreatedAt")}, ${fromMs("x", "shopifyUpdatedAt")},
            x.currency, x."currentTotalMinor",
            CASE WHEN x.test THEN 0
@@ -119,7 +120,7 @@ function insertOrders(
                   SELECT sum(r."amountMinor") FROM "Refund" AS r
                   WHERE r.shop = ${shop} AND r."orderId" = x.id AND r."createdAt" > ${fromMs("x", "shopifyUpdatedAt")}), 0)) END,
            x.test, ${fromMs("x", "cancelledAt")}, x."financialStatus", x."sourceName", x."discountCodes"::text[],
-           x.tags::text[], x."firstProductId", x."firstProductTitle", x."lineItemCount", x."marketingSource",
+           x.tags::text[], x."firstProductId", x."firstProductTitle", x."lineItemCount", x."marketingSource", x."marketingSourceFromJourney",
            x."grossSalesMinor", x."discountsMinor", x."returnsMinor", x."taxMinor", x."shippingMinor", x."dutiesMinor",
            -- Net sales as recomputeOrderNets computes it (summary.server.ts).
            CASE WHEN x."grossSalesMinor" IS NULL THEN NULL
@@ -137,13 +138,14 @@ function insertOrders(
                 ${col((o) => o.sourceName)}::text[], ${col((o) => arrayLiteral(o.discountCodes))}::text[],
                 ${col((o) => arrayLiteral(o.tags))}::text[], ${col((o) => text(o.firstProductId))}::bigint[],
                 ${col((o) => o.firstProductTitle)}::text[], ${col((o) => o.lineItemCount)}::int[],
-                ${col((o) => o.marketingSource)}::text[], ${col((o) => options.refunded.has(o.id))}::boolean[],
+                ${col((o) => sourceForShop(o.marketingSource, shop))}::text[], ${col((o) => o.marketingSourceFromJourney)}::boolean[],
+                ${col((o) => options.refunded.has(o.id))}::boolean[],
                 ${col((o) => part(o.parts?.grossSalesMinor))}::bigint[], ${col((o) => part(o.parts?.discountsMinor))}::bigint[],
                 ${col((o) => part(o.parts?.returnsMinor))}::bigint[], ${col((o) => part(o.parts?.taxMinor))}::bigint[],
                 ${col((o) => part(o.parts?.shippingMinor))}::bigint[], ${col((o) => part(o.parts?.dutiesMinor))}::bigint[])
          AS x(id, name, "customerId", "processedAt", "shopifyCreatedAt", "shopifyUpdatedAt", currency,
               "currentTotalMinor", test, "cancelledAt", "financialStatus", "sourceName", "discountCodes", tags,
-              "firstProductId", "firstProductTitle", "lineItemCount", "marketingSource", refunded,
+              "firstProductId", "firstProductTitle", "lineItemCount", "marketingSource", "marketingSourceFromJourney", refunded,
               "grossSalesMinor", "discountsMinor", "returnsMinor", "taxMinor", "shippingMinor", "dutiesMinor")
     ${options.conflictRule}
     RETURNING id, "customerId"`;
@@ -327,6 +329,7 @@ export async function upsertOrdersBatch(tx: RawTx, shop: string, incoming: Order
       writtenIds = new Set(written.map((row) => row.id));
     }
   }
+  await adoptJourneySources(tx, shop, liveOrders);
   // A stale order with refunds new to us: its stored net may change (written ones are already right).
   const staleWithNewRefunds = ordersWithNewRefunds.filter((id) => !writtenIds.has(id));
   if (staleWithNewRefunds.length > 0) await recomputeOrderNets(tx, shop, staleWithNewRefunds);

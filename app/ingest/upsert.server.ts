@@ -11,6 +11,7 @@ import {
   PayloadValidationError,
   foreignCurrencyProblem,
 } from "./mappers";
+import { sourceForShop } from "./marketing-source";
 import { shopCurrency } from "./shop-currency.server";
 import { NET_SALES_REFUND_RETURNS, recomputeCustomerSummaries, recomputeOrderNets } from "./summary.server";
 import { type RawTx } from "~/db/pg.server";
@@ -224,8 +225,11 @@ export const ORDER_NEWER_WINS = Prisma.sql`
     "sourceName" = excluded."sourceName", "discountCodes" = excluded."discountCodes", tags = excluded.tags,
     "firstProductId" = excluded."firstProductId", "firstProductTitle" = excluded."firstProductTitle",
     "lineItemCount" = excluded."lineItemCount",
-    -- A source once known stays when a later version does not say (the journey, read by the import, is not in webhooks).
-    "marketingSource" = COALESCE(excluded."marketingSource", cur."marketingSource"),
+    -- A source once known stays when a later version does not say; the journey's first visit (import,
+    -- reconciliation) is never replaced by a webhook's landing/referrer (the order's last arrival).
+    "marketingSource" = CASE WHEN cur."marketingSourceFromJourney" AND NOT excluded."marketingSourceFromJourney"
+                             THEN cur."marketingSource" ELSE COALESCE(excluded."marketingSource", cur."marketingSource") END,
+    "marketingSourceFromJourney" = cur."marketingSourceFromJourney" OR excluded."marketingSourceFromJourney",
     "grossSalesMinor" = excluded."grossSalesMinor", "discountsMinor" = excluded."discountsMinor", "returnsMinor" = excluded."returnsMinor",
     "taxMinor" = excluded."taxMinor", "shippingMinor" = excluded."shippingMinor", "dutiesMinor" = excluded."dutiesMinor",
     "netSalesMinor" = excluded."netSalesMinor"
@@ -262,17 +266,35 @@ async function writeOrder(tx: RawTx, shop: string, o: OrderRow): Promise<boolean
   const written = await tx.$executeRaw`
     INSERT INTO "Order" AS cur (shop, id, name, "customerId", "processedAt", "shopifyCreatedAt", "shopifyUpdatedAt",
                                 currency, "currentTotalMinor", "netMinor", test, "cancelledAt", "financialStatus",
-                                "sourceName", "discountCodes", tags, "firstProductId", "firstProductTitle", "lineItemCount", "marketingSource",
+                                "sourceName", "discountCodes", tags, "firstProductId", "firstProductTitle", "lineItemCount",
+                                "marketingSource", "marketingSourceFromJourney",
                                 "grossSalesMinor", "discountsMinor", "returnsMinor", "taxMinor", "shippingMinor", "dutiesMinor", "netSalesMinor")
     VALUES (${shop}, ${o.id}::bigint, ${o.name}, ${o.customerId}::bigint, ${o.processedAt}::timestamp,
             ${o.shopifyCreatedAt}::timestamp, ${o.shopifyUpdatedAt}::timestamp, ${o.currency},
             ${o.currentTotalMinor}::bigint, ${netSql}, ${o.test}::boolean, ${o.cancelledAt}::timestamp,
             ${o.financialStatus}, ${o.sourceName}, ${o.discountCodes}::text[], ${o.tags}::text[],
-            ${o.firstProductId}::bigint, ${o.firstProductTitle}, ${o.lineItemCount}::int, ${o.marketingSource},
+            ${o.firstProductId}::bigint, ${o.firstProductTitle}, ${o.lineItemCount}::int,
+            ${sourceForShop(o.marketingSource, shop)}, ${o.marketingSourceFromJourney}::boolean,
             ${p?.grossSalesMinor ?? null}::bigint, ${p?.discountsMinor ?? null}::bigint, ${p?.returnsMinor ?? null}::bigint,
             ${p?.taxMinor ?? null}::bigint, ${p?.shippingMinor ?? null}::bigint, ${p?.dutiesMinor ?? null}::bigint, ${netSalesSql})
     ${ORDER_NEWER_WINS}`;
+  await adoptJourneySources(tx, shop, [o]);
   return written > 0;
+}
+
+/**
+ * The journey's first-visit source replaces a webhook-derived one whatever the versions: the
+ * import often brings an order at the updated_at a webhook already stored, which the newer-wins
+ * rule leaves alone. Only the source moves, not the order's version.
+ */
+export async function adoptJourneySources(tx: RawTx, shop: string, orders: OrderRow[]): Promise<void> {
+  const journey = orders.filter((o) => o.marketingSourceFromJourney && o.marketingSource !== null);
+  if (journey.length === 0) return;
+  await tx.$executeRaw`
+    UPDATE "Order" AS o SET "marketingSource" = x.source, "marketingSourceFromJourney" = true
+    FROM unnest(${journey.map((j) => j.id.toString())}::bigint[], ${journey.map((j) => sourceForShop(j.marketingSource, shop))}::text[]) AS x(id, source)
+    WHERE o.shop = ${shop} AND o.id = x.id
+      AND (NOT o."marketingSourceFromJourney" OR o."marketingSource" IS DISTINCT FROM x.source)`;
 }
 
 /**
