@@ -157,18 +157,21 @@ export function maximizeLikelihood<P>(input: MaximizeInput): MaximizeResult<P> {
     if (more.length === 0) break;
     for (const start of more) run(start);
   }
-  const ordered = [...converged(), ...runs.filter((r) => !r.converged).sort(byValue)];
-  let best: MinimizeResult = ordered[0] ?? minimizeBfgs(objective, input.starts[0], { maxIterations: 1 });
   // A "converged" point with a parameter at the bound is the optimiser following the
   // likelihood toward a boundary it never reaches: no interior maximum, so no estimate.
-  const boundary = best.x.findIndex((t) => Math.abs(t) > maxLogParameter);
-  if (boundary >= 0) {
-    best = {
-      ...best,
+  const pastBound = (run: MinimizeResult): MinimizeResult => {
+    const boundary = run.x.findIndex((t) => Math.abs(t) > maxLogParameter);
+    if (boundary < 0) return run;
+    return {
+      ...run,
       converged: false,
-      message: `parameter ${names[boundary]} ran to ${Math.exp(best.x[boundary]).toExponential(2)}: the likelihood has no maximum inside the parameter space for these data`,
+      message: `parameter ${names[boundary]} ran to ${Math.exp(run.x[boundary]).toExponential(2)}: the likelihood has no maximum inside the parameter space for these data`,
     };
-  }
+  };
+  // Every run past the bound is demoted (and named: the optimiser only knows "coordinate i")
+  // before `ends` is built, so none is taken as an interior maximum.
+  const ordered = [...converged(), ...runs.filter((r) => !r.converged).sort(byValue)].map(pastBound);
+  const best: MinimizeResult = ordered[0] ?? pastBound(minimizeBfgs(objective, input.starts[0], { maxIterations: 1 }));
   const theta = best.x;
   const values = theta.map(Math.exp);
   let standardErrors: P | null = null;
@@ -418,7 +421,8 @@ function classify<P>(spec: CountModelSpec, fit: MaximizeResult<P> & { nbd: Maxim
   // higher likelihood than every interior point says the supremum lies outside.
   const top = [...fit.ends].sort((a, b) => b.logLikelihood - a.logLikelihood)[0];
   const interior = fit.ends.find((end) => !offEdge(end) && end.message !== REACHED_EDGE);
-  if (top && (top.message === REACHED_EDGE || top.logLikelihood <= nbd.logLikelihood + tolerance)) {
+  // Even a run stopped at the edge must be no better than the NBD: above it, it found drop-out.
+  if (top && top.logLikelihood <= nbd.logLikelihood + tolerance) {
     // Nothing beats the plain NBD: its supremum is the model's, at the no-drop-out edge.
     const at = top;
     return { ...fit, theta: at.theta, logLikelihood: at.logLikelihood, converged: true, message, boundary: edge, effectiveParameters: 2, standardErrors: null };

@@ -100,4 +100,20 @@ describe("model fits report non-convergence", () => {
     expect(fit.converged).toBe(false);
     expect(fit.message).toMatch(/parameter k ran to .*no maximum inside the parameter space/);
   });
+
+  // log L = -exp(-θ) again: from θ = 30, past the bound (23), the gradient is already below tolerance.
+  const risingForever = ([theta]: number[]) => ({ value: -Math.exp(-theta), gradient: [Math.exp(-theta)] });
+
+  it("a run that starts past the bound is not kept as converged in the ends the edge verdict reads", () => {
+    const fit = maximizeLikelihood<{ k: number }>({ names: ["k"], logLikelihood: risingForever, totalWeight: 1, distinctRows: 1, starts: [[30]], options: {} });
+    expect(fit.converged).toBe(false);
+    expect(fit.ends).toHaveLength(1);
+    expect(fit.ends[0]).toMatchObject({ converged: false, message: expect.stringMatching(/^parameter k ran to 1\.07e\+13: the likelihood has no maximum inside/) });
+  });
+
+  it("a run that runs off is named by its parameter, not a coordinate index", () => {
+    const fit = maximizeLikelihood<{ k: number }>({ names: ["k"], logLikelihood: risingForever, totalWeight: 1, distinctRows: 1, starts: [[0]], options: { gradientTolerance: 1e-12 } });
+    expect(fit.ends.map((end) => end.message)).toEqual([expect.stringMatching(/^parameter k ran to \d\.\d\de\+\d+: /)]);
+    expect(fit.ends[0].message).not.toMatch(/coordinate/);
+  });
 });
