@@ -291,6 +291,8 @@ describe("cart abandoners in the refit and on the segment page", () => {
     await deliver(shop, "checkouts/create", checkoutPayload({ id: 504, customerId: 3, createdAt: daysAgo(9) }));
     await deliver(shop, "orders/create", orderFrom(5103, 3, daysAgo(8), null));
     await deliver(shop, "checkouts/create", checkoutPayload({ id: 505, customerId: 4, createdAt: daysAgo(1), totalPrice: "12.50" }));
+    // Too old to count (past the window and its margin): the refit prunes it.
+    await deliver(shop, "checkouts/create", checkoutPayload({ id: 506, customerId: 4, createdAt: daysAgo(CART_ABANDONMENT_WINDOW_DAYS + CHECKOUT_RETENTION_MARGIN_DAYS + 1) }));
 
     // The live path has written each customer's row (as the metrics queue would after these deliveries).
     await recomputeCustomerMetrics(testPool(), shop, ["1", "2", "3", "4"], { now: NOW });
@@ -302,6 +304,7 @@ describe("cart abandoners in the refit and on the segment page", () => {
       orderBy: { customerId: "asc" },
     });
     expect(members.map((m) => m.customerId)).toEqual([1n, 2n, 4n]);
+    expect((await checkoutRows(shop)).map((row) => row.id)).toEqual([501n, 502n, 503n, 504n, 505n]);
     const segments = await testPool().query<{ data: { rows: { kind: string; key: string; customers: number }[] } }>(
       `SELECT data FROM "ShopAggregate" WHERE shop = $1 AND kind = 'segments'`,
       [shop],
