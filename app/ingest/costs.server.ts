@@ -1,7 +1,7 @@
 import { Prisma } from "@prisma/client";
 import { type RawTx } from "~/db/pg.server";
 import { type UnitCostRow, type VariantRow } from "./cost-mappers";
-import { distinctIds, lockKeys, lockOrders } from "./locks.server";
+import { distinctIds, lockShopExclusive } from "./locks.server";
 import { type OrderLineRow } from "./mappers";
 
 // Cost of goods (issue 17; docs/analytics/revenue.md, "Cost of goods"). Each order's cost is
@@ -87,34 +87,51 @@ export async function replaceOrderLines(tx: RawTx, shop: string, orders: { id: b
   return keptIds;
 }
 
-/** Variants: a newer updated_at wins (or different content at the same one). Returns the variants written. */
+/**
+ * Variants: a newer updated_at wins (or different content at the same one). Returns the variants
+ * whose inventory item changed (new ones included): a product edit that keeps the item changes no cost.
+ */
 export async function writeVariants(tx: RawTx, shop: string, variants: VariantRow[]): Promise<bigint[]> {
   if (variants.length === 0) return [];
+  const ids = variants.map((v) => v.id.toString());
+  // Both statements see the snapshot from before the upsert: "before" is the stored map.
   const rows = await tx.$queryRaw<{ id: bigint }[]>`
-    INSERT INTO "ProductVariant" AS cur (shop, id, "productId", "inventoryItemId", "shopifyUpdatedAt")
-    SELECT DISTINCT ON (x.id) ${shop}, x.id, x."productId", x."inventoryItemId", x.at
-    FROM unnest(${variants.map((v) => v.id.toString())}::bigint[], ${variants.map((v) => v.productId?.toString() ?? null)}::bigint[],
-                ${variants.map((v) => v.inventoryItemId.toString())}::bigint[], ${variants.map((v) => v.shopifyUpdatedAt.toISOString())}::timestamp[])
-         AS x(id, "productId", "inventoryItemId", at)
-    ORDER BY x.id, x.at DESC, x."inventoryItemId" DESC
-    ON CONFLICT (shop, id) DO UPDATE SET "productId" = excluded."productId", "inventoryItemId" = excluded."inventoryItemId",
-                                        "shopifyUpdatedAt" = excluded."shopifyUpdatedAt"
-    WHERE excluded."shopifyUpdatedAt" > cur."shopifyUpdatedAt"
-       OR (excluded."shopifyUpdatedAt" = cur."shopifyUpdatedAt"
-           AND (excluded."productId", excluded."inventoryItemId") IS DISTINCT FROM (cur."productId", cur."inventoryItemId")
-           AND excluded."inventoryItemId" > cur."inventoryItemId")
-    RETURNING id`;
+    WITH before AS (
+      SELECT id, "inventoryItemId" FROM "ProductVariant" WHERE shop = ${shop} AND id = ANY(${ids}::bigint[])
+    ), written AS (
+      INSERT INTO "ProductVariant" AS cur (shop, id, "productId", "inventoryItemId", "shopifyUpdatedAt")
+      SELECT DISTINCT ON (x.id) ${shop}, x.id, x."productId", x."inventoryItemId", x.at
+      FROM unnest(${ids}::bigint[], ${variants.map((v) => v.productId?.toString() ?? null)}::bigint[],
+                  ${variants.map((v) => v.inventoryItemId.toString())}::bigint[], ${variants.map((v) => v.shopifyUpdatedAt.toISOString())}::timestamp[])
+           AS x(id, "productId", "inventoryItemId", at)
+      ORDER BY x.id, x.at DESC, x."inventoryItemId" DESC
+      ON CONFLICT (shop, id) DO UPDATE SET "productId" = excluded."productId", "inventoryItemId" = excluded."inventoryItemId",
+                                          "shopifyUpdatedAt" = excluded."shopifyUpdatedAt"
+      WHERE excluded."shopifyUpdatedAt" > cur."shopifyUpdatedAt"
+         OR (excluded."shopifyUpdatedAt" = cur."shopifyUpdatedAt"
+             AND (excluded."productId", excluded."inventoryItemId") IS DISTINCT FROM (cur."productId", cur."inventoryItemId")
+             AND excluded."inventoryItemId" > cur."inventoryItemId")
+      RETURNING id, "inventoryItemId"
+    )
+    SELECT w.id FROM written AS w LEFT JOIN before AS b ON b.id = w.id
+    WHERE b."inventoryItemId" IS DISTINCT FROM w."inventoryItemId"`;
   return rows.map((row) => row.id);
+}
+
+/** A row of an item's cost history that was added or changed. */
+export interface CostChange {
+  inventoryItemId: bigint;
+  validFrom: Date;
 }
 
 /**
  * Unit costs into the history: one row per item and updated_at, so a replay writes nothing
  * and an older cost arriving late takes its place in time. Two different costs at the same
- * updated_at (never seen from Shopify) keep the greater, whatever the order. Returns the items whose history changed.
+ * updated_at (never seen from Shopify) keep the greater, whatever the order. Returns the rows added or changed.
  */
-export async function writeUnitCosts(tx: RawTx, shop: string, costs: UnitCostRow[]): Promise<bigint[]> {
+export async function writeUnitCosts(tx: RawTx, shop: string, costs: UnitCostRow[]): Promise<CostChange[]> {
   if (costs.length === 0) return [];
-  const rows = await tx.$queryRaw<{ inventoryItemId: bigint }[]>`
+  return tx.$queryRaw<CostChange[]>`
     INSERT INTO "InventoryItemCost" AS cur (shop, "inventoryItemId", "validFrom", "costMinor")
     SELECT DISTINCT ON (x.item, x.at) ${shop}, x.item, x.at, x.cost
     FROM unnest(${costs.map((c) => c.inventoryItemId.toString())}::bigint[], ${costs.map((c) => c.validFrom.toISOString())}::timestamp[],
@@ -122,41 +139,66 @@ export async function writeUnitCosts(tx: RawTx, shop: string, costs: UnitCostRow
     ORDER BY x.item, x.at, x.cost DESC NULLS LAST
     ON CONFLICT (shop, "inventoryItemId", "validFrom") DO UPDATE SET "costMinor" = excluded."costMinor"
     WHERE COALESCE(excluded."costMinor", -1) > COALESCE(cur."costMinor", -1)
-    RETURNING "inventoryItemId"`;
-  return distinctIds(rows.map((row) => row.inventoryItemId));
+    RETURNING "inventoryItemId", "validFrom"`;
 }
 
-/** The stored orders with a line of these variants, or of a variant of these inventory items. */
-async function ordersUsing(tx: RawTx, shop: string, variantIds: bigint[], itemIds: bigint[]): Promise<bigint[]> {
+/**
+ * The stored orders whose cost can have moved: those with a line of a variant whose item
+ * changed, and those whose cost in force (COST_IN_FORCE) is a changed history row: processedAt
+ * from its validFrom up to the item's next one, or before it when no earlier one exists. An
+ * order whose cost in force is an unchanged row keeps it (rows are only added or raised).
+ */
+async function ordersAffected(tx: RawTx, shop: string, variantIds: bigint[], costs: CostChange[]): Promise<bigint[]> {
   const rows = await tx.$queryRaw<{ orderId: bigint }[]>`
-    SELECT DISTINCT l."orderId" FROM "OrderLine" AS l
-    WHERE l.shop = ${shop}
-      AND (l."variantId" = ANY(${variantIds}::bigint[])
-        OR l."variantId" IN (SELECT v.id FROM "ProductVariant" AS v WHERE v.shop = ${shop} AND v."inventoryItemId" = ANY(${itemIds}::bigint[])))`;
+    SELECT l."orderId" FROM "OrderLine" AS l WHERE l.shop = ${shop} AND l."variantId" = ANY(${variantIds}::bigint[])
+    UNION
+    SELECT l."orderId"
+    FROM unnest(${costs.map((c) => c.inventoryItemId.toString())}::bigint[], ${costs.map((c) => c.validFrom.toISOString())}::timestamp[]) AS c(item, "from")
+    JOIN "ProductVariant" AS v ON v.shop = ${shop} AND v."inventoryItemId" = c.item
+    JOIN "OrderLine" AS l ON l.shop = ${shop} AND l."variantId" = v.id
+    JOIN "Order" AS o ON o.shop = ${shop} AND o.id = l."orderId"
+    WHERE (o."processedAt" >= c."from"
+           AND o."processedAt" < COALESCE((SELECT min(n."validFrom") FROM "InventoryItemCost" AS n
+                                           WHERE n.shop = ${shop} AND n."inventoryItemId" = c.item AND n."validFrom" > c."from"), 'infinity'))
+       OR (o."processedAt" < c."from"
+           AND NOT EXISTS (SELECT 1 FROM "InventoryItemCost" AS e WHERE e.shop = ${shop} AND e."inventoryItemId" = c.item AND e."validFrom" < c."from"))`;
   return rows.map((row) => row.orderId);
 }
 
-/** Recosts the orders a changed variant map or cost history touches, under their locks (one-by-one deliveries). */
-async function recostOrdersUsing(tx: RawTx, shop: string, variantIds: bigint[], itemIds: bigint[]): Promise<bigint[]> {
-  if (variantIds.length === 0 && itemIds.length === 0) return [];
-  const orderIds = await ordersUsing(tx, shop, variantIds, itemIds);
-  if (orderIds.length === 0) return [];
-  await lockOrders(tx, shop, orderIds);
-  return recostOrders(tx, shop, orderIds);
+/**
+ * Recosts the orders a changed variant map or cost history touches. The caller holds the
+ * shop's import lock EXCLUSIVE (lockShopExclusive): no order write of the shop runs meanwhile,
+ * so no per-order lock is needed (thousands of them would fill PostgreSQL's shared lock table).
+ * Returns the customers whose orders' cost changed.
+ */
+export async function recostAffected(tx: RawTx, shop: string, variantIds: bigint[], costs: CostChange[]): Promise<bigint[]> {
+  if (variantIds.length === 0 && costs.length === 0) return [];
+  return recostOrders(tx, shop, await ordersAffected(tx, shop, variantIds, costs));
+}
+
+/**
+ * A product or cost delivery may touch every order of a product: it takes the shop's import
+ * lock exclusive, as a batch does (no lock per order), and plans its set-based queries for
+ * their actual arrays: the deliveries' generic plans (ADR 0012) are for key lookups, and one
+ * over 10,000 order ids ran past 30 s in a test.
+ */
+async function lockForRecost(tx: RawTx, shop: string): Promise<void> {
+  await lockShopExclusive(tx, shop);
+  await tx.$executeRaw`SET LOCAL plan_cache_mode TO force_custom_plan`;
 }
 
 /** products/create, products/update: the variants' inventory items; orders of a variant whose item changed are recosted. */
 export async function upsertProductVariants(tx: RawTx, shop: string, variants: VariantRow[]): Promise<CostWriteResult> {
-  await lockKeys(tx, shop, []); // the shop's import lock, shared: never inside a batch
+  await lockForRecost(tx, shop);
   const written = await writeVariants(tx, shop, variants);
-  const affectedCustomerIds = await recostOrdersUsing(tx, shop, written, []);
+  const affectedCustomerIds = await recostAffected(tx, shop, written, []);
   return { changed: written.length > 0, affectedCustomerIds };
 }
 
-/** inventory_items/create, inventory_items/update: a unit cost into the history; the orders of the item's variants are recosted. */
+/** inventory_items/create, inventory_items/update: a unit cost into the history; the orders whose cost in force it is are recosted. */
 export async function upsertUnitCost(tx: RawTx, shop: string, cost: UnitCostRow): Promise<CostWriteResult> {
-  await lockKeys(tx, shop, []);
-  const items = await writeUnitCosts(tx, shop, [cost]);
-  const affectedCustomerIds = await recostOrdersUsing(tx, shop, [], items);
-  return { changed: items.length > 0, affectedCustomerIds };
+  await lockForRecost(tx, shop);
+  const changes = await writeUnitCosts(tx, shop, [cost]);
+  const affectedCustomerIds = await recostAffected(tx, shop, [], changes);
+  return { changed: changes.length > 0, affectedCustomerIds };
 }

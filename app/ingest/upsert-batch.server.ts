@@ -4,7 +4,7 @@ import { shopCurrency } from "./shop-currency.server";
 import { NET_SALES_REFUND_RETURNS, recomputeCustomerSummaries, recomputeOrderNets } from "./summary.server";
 import { type RawTx } from "~/db/pg.server";
 import { distinctIds, lockShopExclusive } from "./locks.server";
-import { recostOrders, replaceOrderLines, writeUnitCosts, writeVariants } from "./costs.server";
+import { recostAffected, recostOrders, replaceOrderLines, writeUnitCosts, writeVariants } from "./costs.server";
 import { sourceForShop } from "./marketing-source";
 import { CUSTOMER_NEWER_WINS, ORDER_NEWER_WINS, PLACEHOLDER_UPDATED_AT, REFUND_PARTS_FILL, adoptJourneySources } from "./upsert.server";
 
@@ -191,10 +191,13 @@ async function costBatch(tx: RawTx, shop: string, bundles: OrderBundle[], liveOr
     return lines ? [{ id: o.id, shopifyUpdatedAt: o.shopifyUpdatedAt, lines }] : [];
   });
   const carried = withLines.flatMap((o) => o.lines);
-  await writeVariants(tx, shop, carried.flatMap((l) => (l.variantId !== null && l.inventoryItem ? [{ id: l.variantId, productId: null, inventoryItemId: l.inventoryItem.id, shopifyUpdatedAt: l.inventoryItem.updatedAt }] : [])));
-  await writeUnitCosts(tx, shop, carried.flatMap((l) => (l.inventoryItem ? [{ inventoryItemId: l.inventoryItem.id, validFrom: l.inventoryItem.updatedAt, costMinor: l.inventoryItem.costMinor }] : [])));
+  const variantsChanged = await writeVariants(tx, shop, carried.flatMap((l) => (l.variantId !== null && l.inventoryItem ? [{ id: l.variantId, productId: null, inventoryItemId: l.inventoryItem.id, shopifyUpdatedAt: l.inventoryItem.updatedAt }] : [])));
+  const costsChanged = await writeUnitCosts(tx, shop, carried.flatMap((l) => (l.inventoryItem ? [{ inventoryItemId: l.inventoryItem.id, validFrom: l.inventoryItem.updatedAt, costMinor: l.inventoryItem.costMinor }] : [])));
   const replaced = await replaceOrderLines(tx, shop, withLines);
-  return recostOrders(tx, shop, distinctIds([...replaced, ...staleWithNewRefunds]));
+  // The batch holds the shop's import lock exclusive: orders stored earlier (by webhooks or an
+  // earlier batch) whose variant or cost in force this batch brought are recosted too.
+  const recosted = await recostOrders(tx, shop, distinctIds([...replaced, ...staleWithNewRefunds]));
+  return distinctIds([...recosted, ...(await recostAffected(tx, shop, variantsChanged, costsChanged))]);
 }
 
 export async function upsertOrdersBatch(tx: RawTx, shop: string, incoming: OrderBundle[], options: BatchOptions = {}): Promise<BatchResult> {

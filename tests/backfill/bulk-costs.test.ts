@@ -85,6 +85,24 @@ describe("the bulk import and product costs", () => {
     expect((await db().order.findMany({ where: { shop }, select: { costOfGoodsMinor: true }, orderBy: { id: "asc" } })).map((o) => o.costOfGoodsMinor)).toEqual([640n, 640n, 700n]);
   });
 
+  it("recosts an order stored from a webhook before any cost when the import brings its variant and cost (review finding 3)", async () => {
+    const shop = uniqueShop("bulk-costs-earlier");
+    const [webhookOrder, importedOrder] = orders([12_301, 12_302], ["2025-03-05T10:00:00Z", "2025-03-06T10:00:00Z"]);
+    expect(await processDelivery(db(), await insertDelivery(db(), { shop, topic: "orders/create", payload: webhookOrder }))).toMatchObject({ status: "processed" });
+    // The import sees only the newer order (e.g. the older one fell in an earlier window).
+    fake.orders = [graphqlOrderWithInventoryItems(importedOrder, { [SOCK_VARIANT]: { id: 45900000000512, updatedAt: "2025-03-01T13:05:00Z", unitCost: "6.40" } })];
+    await fake.installSession(db(), shop, COST_SCOPES);
+    const d = deps(false);
+    const run = await startBackfill(d, shop);
+    await advanceBackfill(d, run.id);
+    expect(await advanceBackfill(d, run.id)).toEqual({ state: "completed", ordersProcessed: 1 });
+    const costs = await db().order.findMany({ where: { shop }, select: { id: true, costOfGoodsMinor: true }, orderBy: { id: "asc" } });
+    expect(costs).toEqual([
+      { id: 12_301n, costOfGoodsMinor: 640n },
+      { id: 12_302n, costOfGoodsMinor: 640n },
+    ]);
+  });
+
   it("imports a unit cost in another currency than the shop's as unknown (the sales fall back to the margin)", async () => {
     const shop = uniqueShop("bulk-costs-currency");
     const [payload] = orders([12_101], ["2025-03-05T10:00:00Z"]);

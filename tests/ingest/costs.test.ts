@@ -1,3 +1,5 @@
+import { pgTransaction } from "~/db/pg.server";
+import { writeVariants } from "~/ingest/costs.server";
 import { processDelivery } from "~/ingest/deliveries.server";
 import { loadMetricsSettings } from "~/data/settings.server";
 import { recomputeCustomerMetrics } from "~/metrics/recompute.server";
@@ -182,6 +184,65 @@ describe("cost of goods", () => {
     expect(await db().webhookDelivery.findUniqueOrThrow({ where: { id } })).toMatchObject({ status: "FAILED" });
     expect(await db().inventoryItemCost.count({ where: { shop } })).toBe(0);
     expect(ITEM).toBe(45900000000512);
+  });
+});
+
+describe("a product sold thousands of times (review of issue 17, finding 1)", () => {
+  const VARIANT = 44123456789012n;
+  const ORDERS = 10_000; // more advisory locks than PostgreSQL's shared lock table holds by default (64 x 100 connections)
+
+  /** `ORDERS` orders of one sock each, a day apart from 1999-01-01, for 50 customers: stored directly (the webhook path is not what is measured). */
+  async function storeManyOrders(shop: string) {
+    await testPool().query(
+      `INSERT INTO "Order" (shop, id, "customerId", "processedAt", "shopifyCreatedAt", "shopifyUpdatedAt", currency, "currentTotalMinor", "netMinor", "netSalesMinor", "discountCodes", tags)
+       SELECT $1, 100000 + n, 7800000 + n % 50, t, t, t, 'USD', 2000, 2000, 2000, '{}', '{}'
+       FROM generate_series(1, $2::int) AS n, LATERAL (SELECT timestamp '1999-01-01' + n * interval '1 day' AS t) AS x`,
+      [shop, ORDERS],
+    );
+    await testPool().query(
+      `INSERT INTO "OrderLine" (shop, "orderId", id, "variantId", "keptQuantity", "keptNetSalesMinor")
+       SELECT $1, 100000 + n, 200000 + n, $3, 1, 2000 FROM generate_series(1, $2::int) AS n`,
+      [shop, ORDERS, VARIANT.toString()],
+    );
+  }
+
+  async function deliverCounting(shop: string, topic: string, payload: unknown) {
+    const enqueued: bigint[] = [];
+    const id = await insertDelivery(db(), { shop, topic, payload });
+    const outcome = await processDelivery(db(), id, { enqueueMetrics: async (_shop, ids) => void enqueued.push(...ids) });
+    expect(outcome, `${topic} ${JSON.stringify(outcome)}`).toMatchObject({ status: "processed" });
+    return enqueued;
+  }
+
+  const costs = async (shop: string) =>
+    (await testPool().query<{ cogs: string; orders: number }>(`SELECT "costOfGoodsMinor"::text AS cogs, count(*)::int AS orders FROM "Order" WHERE shop = $1 GROUP BY 1 ORDER BY 1`, [shop])).rows;
+
+  it("reports a variant as changed only when its inventory item changed, not on every newer product edit", async () => {
+    const shop = uniqueShop("costs-variant-edit");
+    const write = (item: bigint, updatedAt: string) =>
+      pgTransaction(testPool(), (tx) => writeVariants(tx, shop, [{ id: VARIANT, productId: 8012345678901n, inventoryItemId: item, shopifyUpdatedAt: at(updatedAt) }]));
+    expect(await write(45900000000512n, "2025-03-01T13:00:00Z")).toEqual([VARIANT]);
+    expect(await write(45900000000512n, "2025-06-01T13:00:00Z")).toEqual([]); // price edited, same item: no order to recost
+    expect(await write(45900000000999n, "2025-07-01T13:00:00Z")).toEqual([VARIANT]);
+    expect(await db().productVariant.findUniqueOrThrow({ where: { shop_id: { shop, id: VARIANT } } })).toMatchObject({ inventoryItemId: 45900000000999n, shopifyUpdatedAt: at("2025-07-01T13:00:00Z") });
+  });
+
+  it("recosts all its orders on a product and a cost webhook without one lock per order", async () => {
+    const shop = uniqueShop("costs-many");
+    await storeManyOrders(shop);
+    expect(await deliverCounting(shop, "inventory_items/update", costPayload("6.40", "1999-01-01T00:00:00Z"))).toEqual([]); // no variant map yet
+    expect(await deliverCounting(shop, "products/update", fixture("products-update"))).toHaveLength(50);
+    expect(await costs(shop)).toEqual([{ cogs: "640", orders: ORDERS }]);
+
+    // A cost change reaches only the orders from its time on (day 4,001 onwards)...
+    expect(await deliverCounting(shop, "inventory_items/update", costPayload("7.00", "2009-12-14T12:00:00Z"))).toHaveLength(50);
+    expect(await costs(shop)).toEqual([{ cogs: "640", orders: 4_000 }, { cogs: "700", orders: 6_000 }]);
+    // ...a replay and a product edit that keeps the inventory item recost nothing.
+    expect(await deliverCounting(shop, "inventory_items/update", costPayload("7.00", "2009-12-14T12:00:00Z"))).toEqual([]);
+    const edited = fixture("products-update");
+    Object.assign((edited.variants as Json[])[0], { updated_at: "2025-06-01T08:00:00-05:00", price: "19.00" });
+    expect(await deliverCounting(shop, "products/update", { ...edited, updated_at: "2025-06-01T08:00:00-05:00" })).toEqual([]);
+    expect(await costs(shop)).toEqual([{ cogs: "640", orders: 4_000 }, { cogs: "700", orders: 6_000 }]);
   });
 });
 
