@@ -410,8 +410,8 @@ function edgeMessage(nbd: MaximizeResult<{ r: number; alpha: number }>): string 
   return `drop-out not identifiable: behaves like plain NBD (log-likelihood ${nbd.logLikelihood.toFixed(4)} in the fit's time scale)`;
 }
 
-/** The drop-out edge verdict: the best fit, or a run that ran off toward the NBD, is no better than the NBD. */
-function classify<P>(spec: CountModelSpec, fit: MaximizeResult<P> & { nbd: MaximizeResult<{ r: number; alpha: number }> }, rows: PreparedRows) {
+/** The drop-out edge verdict: the best fit, or a run that ran off toward the NBD, is no better than the NBD. Exported for tests. */
+export function classify<P>(spec: CountModelSpec, fit: MaximizeResult<P> & { nbd: MaximizeResult<{ r: number; alpha: number }> }, rows: PreparedRows) {
   const { nbd } = fit;
   const tolerance = nestedTolerance(rows.totalWeight);
   const offEdge = (end: { theta: number[]; converged: boolean }) => !end.converged || spec.homogeneousAt(end.theta) !== null;

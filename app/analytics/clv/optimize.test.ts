@@ -1,5 +1,5 @@
 import { fitBgNbd } from "./bgnbd";
-import { maximizeLikelihood } from "./estimation";
+import { classify, type CountModelSpec, maximizeLikelihood } from "./estimation";
 import { cdnowRows } from "./fixtures.testing";
 import { hessianFromGradient, invertSpd, minimizeBfgs, type Objective, withNumericalGradient } from "./optimize";
 
@@ -115,5 +115,27 @@ describe("model fits report non-convergence", () => {
     const fit = maximizeLikelihood<{ k: number }>({ names: ["k"], logLikelihood: risingForever, totalWeight: 1, distinctRows: 1, starts: [[0]], options: { gradientTolerance: 1e-12 } });
     expect(fit.ends.map((end) => end.message)).toEqual([expect.stringMatching(/^parameter k ran to \d\.\d\de\+\d+: /)]);
     expect(fit.ends[0].message).not.toMatch(/coordinate/);
+  });
+});
+
+describe("the no-drop-out edge verdict", () => {
+  // Only what the verdict reads: the NBD's likelihood, each run's end, the customers.
+  const spec = { homogeneousAt: () => null } as unknown as CountModelSpec;
+  const nbd = { logLikelihood: -1000, params: { r: 1, alpha: 1 } };
+  const fitWith = (ends: { theta: number[]; logLikelihood: number; converged: boolean; message: string }[]) =>
+    ({ ends, nbd, theta: ends[0].theta, logLikelihood: ends[0].logLikelihood, converged: true, message: ends[0].message, standardErrors: null }) as unknown as Parameters<typeof classify>[1];
+  const rows = { totalWeight: 100 } as Parameters<typeof classify>[2];
+
+  it("a run stopped at the edge but better than the NBD by more than the tolerance is no edge verdict", () => {
+    const verdict = classify(spec, fitWith([
+      { theta: [0, 0, -8, 0], logLikelihood: -990, converged: true, message: "reached the plain-NBD edge (no drop-out)" },
+      { theta: [0, 0, 0, 0], logLikelihood: -995, converged: true, message: "converged: interior" },
+    ]), rows);
+    expect(verdict.boundary).toBeNull();
+  });
+
+  it("a run stopped at the edge within the tolerance of the NBD is the edge verdict", () => {
+    const verdict = classify(spec, fitWith([{ theta: [0, 0, -8, 0], logLikelihood: -1000 + 5e-5, converged: true, message: "reached the plain-NBD edge (no drop-out)" }]), rows);
+    expect(verdict).toMatchObject({ converged: true, effectiveParameters: 2, boundary: { nestedModel: "nbd", nestedLogLikelihood: -1000 } });
   });
 });
