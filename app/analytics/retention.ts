@@ -33,6 +33,8 @@ export interface OrderFact {
   channel?: string | null;
   discountCodes?: string[];
   firstProduct?: string | null;
+  /** The order's own gross profit, same unit as `net` (issue 17); given for every order, the report carries profit LTV curves. */
+  profit?: number;
 }
 
 /** An acquisition dimension: the value of a row (used for each customer's first order). */
@@ -62,6 +64,12 @@ export interface RetentionOptions {
   topDimensionValues?: number;
   /** Lower edges, in days, of the days-between-orders histogram buckets. */
   gapBucketEdges?: readonly number[];
+  /**
+   * Each table row's own gross profit (issue 17), same unit as the amounts. With it, cohort
+   * and pooled LTV curves also come as profit, and payback and LTV:CAC use them instead of
+   * grossMargin x revenue.
+   */
+  profits?: ArrayLike<number>;
 }
 
 export const DEFAULT_GAP_BUCKET_EDGES: readonly number[] = [0, 1, 8, 15, 31, 61, 91, 181, 366, 731];
@@ -109,6 +117,10 @@ export interface LtvCurve {
   byMonthCustomers: number[];
   /** First month k whose cumulative gross profit per customer covers CAC; null if not reached (or no CAC). */
   paybackMonth: number | null;
+  /** With per-order profits (RetentionOptions.profits): cumulative gross profit per customer at each horizon of atDays. */
+  profitAtDays?: (number | null)[];
+  /** With per-order profits: cumulative gross profit per customer by the end of month k, like byMonth. */
+  profitByMonth?: (number | null)[];
 }
 
 export interface CohortRow {
@@ -127,6 +139,9 @@ export interface CohortRow {
   ltvByMonth: (number | null)[];
   /** Per horizon; null until every customer of the cohort has had that many days. */
   ltvAtDays: (number | null)[];
+  /** With per-order profits (RetentionOptions.profits): ltvByMonth and ltvAtDays as each order's own gross profit. */
+  profitLtvByMonth?: (number | null)[];
+  profitLtvAtDays?: (number | null)[];
   ltvToCacAtDays: (number | null)[];
   paybackMonth: number | null;
 }
@@ -177,6 +192,8 @@ export interface RetentionReport {
     rowsAfterAsOf: number;
     /** Refund rows dated before the customer's first order, ignored. */
     refundsBeforeFirstOrder: number;
+    /** With per-order profits: gross profit of every counted order (the netRevenue counterpart). */
+    grossProfit?: number;
   };
   daysBetweenOrders: {
     buckets: { label: string; fromDays: number; toDays: number | null }[];
@@ -269,6 +286,8 @@ export class OrderTableBuilder {
   private readonly channel: (string | null)[] = [];
   private readonly product: (string | null)[] = [];
   private readonly code: (string | null)[] = [];
+  // Each row's own gross profit, while every row so far has one (issue 17).
+  private readonly profits: number[] = [];
 
   constructor(expectedRows?: number) {
     this.table = new TransactionTable(expectedRows);
@@ -299,7 +318,11 @@ export class OrderTableBuilder {
       this.previousId = order.customerId;
       this.previousIndex = customer;
     }
+    if (order.profit !== undefined && (typeof order.profit !== "number" || !Number.isFinite(order.profit))) {
+      throw new RangeError(`orders[${row}].profit is not a finite number (got ${String(order.profit)})`);
+    }
     this.table.addForCustomer(customer, order.day, order.net);
+    if (order.profit !== undefined && this.profits.length === row) this.profits.push(order.profit);
     // The first order: earliest day, the earlier row on a tie; refunds (net < 0) are not orders.
     if (order.net >= 0 && (this.firstRow[customer] < 0 || order.day < this.firstDay[customer])) {
       this.firstRow[customer] = row;
@@ -310,7 +333,8 @@ export class OrderTableBuilder {
     }
   }
 
-  build(): { table: TransactionTable; dimensions: OrderDimension[] } {
+  /** profits: each row's own gross profit when every order came with one (RetentionOptions.profits). */
+  build(): { table: TransactionTable; dimensions: OrderDimension[]; profits?: Float64Array } {
     const customers = this.table.customers;
     const valueAt = (values: (string | null)[]) => (row: number) => {
       const customer = customers[row];
@@ -324,12 +348,13 @@ export class OrderTableBuilder {
         { key: "firstProduct", label: "Product of the first order", valueAt: valueAt(this.product) },
         { key: "discountCode", label: "Discount code of the first order", valueAt: valueAt(this.code) },
       ],
+      ...(this.table.length > 0 && this.profits.length === this.table.length ? { profits: Float64Array.from(this.profits) } : {}),
     };
   }
 }
 
 /** The table and acquisition dimensions of an array of orders. */
-export function orderTableFrom(orders: Iterable<OrderFact>, expectedRows?: number): { table: TransactionTable; dimensions: OrderDimension[] } {
+export function orderTableFrom(orders: Iterable<OrderFact>, expectedRows?: number): ReturnType<OrderTableBuilder["build"]> {
   const builder = new OrderTableBuilder(expectedRows ?? (Array.isArray(orders) ? orders.length : undefined));
   for (const order of orders) builder.add(order);
   return builder.build();
@@ -341,8 +366,8 @@ export function orderTableFrom(orders: Iterable<OrderFact>, expectedRows?: numbe
  * customer (OrderTableBuilder explains why).
  */
 export function retentionSummary(orders: Iterable<OrderFact>, opts: RetentionOptions): RetentionReport {
-  const { table, dimensions } = orderTableFrom(orders);
-  return retentionSummaryFromTable(table, { ...opts, dimensions });
+  const { table, dimensions, profits } = orderTableFrom(orders);
+  return retentionSummaryFromTable(table, { ...opts, dimensions, ...(profits ? { profits } : {}) });
 }
 
 /** Per-group accumulators for the acquisition splits. */
@@ -689,23 +714,32 @@ export function retentionSummaryFromTable(
     }
   }
 
+  const profit = opts.profits ? profitCells(table, opts.profits, { firstPosition, days, monthOf, firstDayOfData, firstMonth, asOfDay, horizons, C, M }) : null;
+
   const cohortMonths = Int32Array.from({ length: C }, (_, c) => firstMonth + c);
   const curve = (
     sizes: ArrayLike<number>,
     revenueByMonth: ArrayLike<number>,
     horizonSum: ArrayLike<number>,
     horizonCount: ArrayLike<number>,
+    profitByMonth?: ArrayLike<number>,
+    profitHorizonSum?: ArrayLike<number>,
   ): LtvCurve => {
     const pooled = pooledLtvByMonth(cohortMonths, sizes, revenueByMonth, M, lastComplete);
+    // With each order's own profit, payback and LTV:CAC read the profit curve as it is (margin 1).
+    const pooledProfit = profitByMonth ? pooledLtvByMonth(cohortMonths, sizes, profitByMonth, M, lastComplete).ltv : null;
+    const profitAt = profitHorizonSum ? o.horizonsDays.map((_, h) => ratio(profitHorizonSum[h], horizonCount[h])) : null;
     const atDays = o.horizonsDays.map((days, h) => {
       const value = ratio(horizonSum[h], horizonCount[h]);
-      return { days, value: money(value), customers: horizonCount[h], ltvToCac: share(ltvToCac(value, o.cac, o.grossMargin)) };
+      const cacRatio = profitAt ? ltvToCac(profitAt[h], o.cac, 1) : ltvToCac(value, o.cac, o.grossMargin);
+      return { days, value: money(value), customers: horizonCount[h], ltvToCac: share(cacRatio) };
     });
     return {
       atDays,
       byMonth: pooled.ltv.map(money),
       byMonthCustomers: pooled.customers,
-      paybackMonth: paybackMonth(pooled.ltv, o.cac, o.grossMargin),
+      paybackMonth: pooledProfit ? paybackMonth(pooledProfit, o.cac, 1) : paybackMonth(pooled.ltv, o.cac, o.grossMargin),
+      ...(profitAt && pooledProfit ? { profitAtDays: profitAt.map(money), profitByMonth: pooledProfit.map(money) } : {}),
     };
   };
 
@@ -717,11 +751,14 @@ export function retentionSummaryFromTable(
     const activeShare: (number | null)[] = [];
     const cumulativeReturnShare: (number | null)[] = [];
     const ltvByMonth: (number | null)[] = [];
+    const profitLtvByMonth: (number | null)[] = [];
     let returnedSoFar = 0;
     let revenueSoFar = 0;
+    let profitSoFar = 0;
     for (let k = 0; k < M; k++) {
       returnedSoFar += cohortFirstReturn[c * M + k];
       revenueSoFar += cohortRevenue[c * M + k];
+      if (profit) profitSoFar += profit.cohort[c * M + k];
       const visible = k < observed && size > 0;
       // Month 0's shares are settled as soon as the cohort has a customer, even while the month runs: every
       // customer ordered in it (in-month), and coming back counts from month 1 (cumulative). Its revenue is not.
@@ -729,10 +766,11 @@ export function retentionSummaryFromTable(
       activeShare.push(sharesKnown ? share(cohortActive[c * M + k] / size) : null);
       cumulativeReturnShare.push(sharesKnown ? share(returnedSoFar / size) : null);
       ltvByMonth.push(visible ? revenueSoFar / size : null);
+      profitLtvByMonth.push(visible ? profitSoFar / size : null);
     }
-    const ltvAtDays = o.horizonsDays.map((days, h) =>
-      size > 0 && cohortLastFirstDay[c] + days - 1 <= asOfDay ? cohortHorizonRevenue[c * H + h] / size : null,
-    );
+    const horizonKnown = (days: number) => size > 0 && cohortLastFirstDay[c] + days - 1 <= asOfDay;
+    const ltvAtDays = o.horizonsDays.map((days, h) => (horizonKnown(days) ? cohortHorizonRevenue[c * H + h] / size : null));
+    const profitLtvAtDays = profit ? o.horizonsDays.map((days, h) => (horizonKnown(days) ? profit.cohortHorizon[c * H + h] / size : null)) : null;
     cohortRows.push({
       month: monthToIso(firstMonth + c),
       size,
@@ -743,8 +781,11 @@ export function retentionSummaryFromTable(
       cumulativeReturnShare,
       ltvByMonth: ltvByMonth.map(money),
       ltvAtDays: ltvAtDays.map(money),
-      ltvToCacAtDays: ltvAtDays.map((ltv) => share(ltvToCac(ltv, o.cac, o.grossMargin))),
-      paybackMonth: paybackMonth(ltvByMonth, o.cac, o.grossMargin),
+      ltvToCacAtDays: profitLtvAtDays
+        ? profitLtvAtDays.map((ltv) => share(ltvToCac(ltv, o.cac, 1)))
+        : ltvAtDays.map((ltv) => share(ltvToCac(ltv, o.cac, o.grossMargin))),
+      paybackMonth: profit ? paybackMonth(profitLtvByMonth, o.cac, 1) : paybackMonth(ltvByMonth, o.cac, o.grossMargin),
+      ...(profitLtvAtDays ? { profitLtvByMonth: profitLtvByMonth.map(money), profitLtvAtDays: profitLtvAtDays.map(money) } : {}),
     });
   }
 
@@ -815,10 +856,67 @@ export function retentionSummaryFromTable(
       aov: money(ratio(totalRevenue, totalOrders)),
       rowsAfterAsOf,
       refundsBeforeFirstOrder,
+      ...(profit ? { grossProfit: money(profit.total) ?? 0 } : {}),
     },
     daysBetweenOrders: { buckets, overall: gapStats(allGaps, edges), bySteps },
     cohorts: { rows: cohortRows, olderCohortsNotListed: firstListed },
-    ltv: curve(cohortSize, cohortRevenue, pooledHorizonSum, pooledHorizonCount),
+    ltv: profit
+      ? curve(cohortSize, cohortRevenue, pooledHorizonSum, pooledHorizonCount, profit.cohort, profit.pooledHorizon)
+      : curve(cohortSize, cohortRevenue, pooledHorizonSum, pooledHorizonCount),
     byDimension,
   };
+}
+
+/**
+ * Gross profit per cohort cell and horizon from each row's own profit (issue 17): the same
+ * cells as the revenue ones (cohort of the customer's first order, month since it, days
+ * since it), summed in one pass over the table rows; the order within a customer does not
+ * matter for sums. Rows after as-of and refunds dated before the first order are left out,
+ * as for revenue.
+ */
+function profitCells(
+  table: TransactionTable,
+  profits: ArrayLike<number>,
+  at: {
+    firstPosition: Int32Array;
+    days: Int32Array;
+    monthOf: Int32Array;
+    firstDayOfData: number;
+    firstMonth: number;
+    asOfDay: number;
+    horizons: Int32Array;
+    C: number;
+    M: number;
+  },
+): { cohort: Float64Array; cohortHorizon: Float64Array; pooledHorizon: Float64Array; total: number } {
+  if (profits.length !== table.length) throw new RangeError(`profits has ${profits.length} rows; the table has ${table.length}`);
+  const { firstPosition, days, monthOf, firstDayOfData, firstMonth, asOfDay, horizons, C, M } = at;
+  const H = horizons.length;
+  const cohort = new Float64Array(C * M);
+  const cohortHorizon = new Float64Array(C * H);
+  const pooledHorizon = new Float64Array(H);
+  let total = 0;
+  const rowCustomers = table.customers;
+  const rowDays = table.days;
+  for (let row = 0; row < rowCustomers.length; row++) {
+    const day = rowDays[row];
+    const first = firstPosition[rowCustomers[row]];
+    if (day > asOfDay || first < 0) continue;
+    const firstDay = days[first];
+    if (day < firstDay) continue;
+    const value = profits[row];
+    if (!Number.isFinite(value)) throw new RangeError(`profits[${row}] is not a finite number (got ${String(value)})`);
+    const cohortMonth = monthOf[firstDay - firstDayOfData];
+    const c = cohortMonth - firstMonth;
+    const k = monthOf[day - firstDayOfData] - cohortMonth;
+    total += value;
+    if (k < M) cohort[c * M + k] += value;
+    const sinceFirst = day - firstDay;
+    for (let h = H - 1; h >= 0 && sinceFirst < horizons[h]; h--) {
+      cohortHorizon[c * H + h] += value;
+      // Pooled horizons count only customers who have had the whole horizon, as for revenue.
+      if (firstDay + horizons[h] - 1 <= asOfDay) pooledHorizon[h] += value;
+    }
+  }
+  return { cohort, cohortHorizon, pooledHorizon, total };
 }

@@ -35,8 +35,11 @@ export async function loadCohortsPage(db: Queryable, shop: string, requested: Co
   const shown = rows.find((row) => row.kind === wantedKind);
   const filters = { ...emptyFilters(), ...(base?.data.filters ?? {}) };
   const cac = settings.cacMinor;
-  // Payback and LTV:CAC at the margin the profit basis uses: the shop's own from product costs when known.
+  // Payback and LTV:CAC on each order's own gross profit where the refit stored profit curves
+  // (issue 17); rows stored before that: revenue at the margin the profit basis uses (the
+  // shop's own from product costs when known).
   const margin = profitMarginOf(settings.grossMargin, settings.costs);
+  const profitOr = (revenue: (number | null)[], profit: (number | null)[] | undefined) => (profit ? { values: profit, margin: 1 } : { values: revenue, margin });
   const page: CohortsPageData = {
     shop,
     currency: settings.currency,
@@ -73,24 +76,37 @@ export async function loadCohortsPage(db: Queryable, shop: string, requested: Co
     customers: report.totals.customers,
     repeatPurchaseRate: report.totals.repeatPurchaseRate,
     averageSpentToDate: report.totals.customers > 0 ? Math.round(report.totals.netRevenue / report.totals.customers) : null,
+    ...(report.totals.grossProfit !== undefined && report.totals.customers > 0
+      ? { averageProfitToDate: Math.round(report.totals.grossProfit / report.totals.customers) }
+      : {}),
   };
-  page.cohorts = report.cohorts.rows.map((row: CohortRow) => ({
-    month: row.month,
-    size: row.size,
-    small: row.small,
-    repeatPurchaseRate: row.repeatPurchaseRate,
-    activeShare: row.activeShare,
-    cumulativeReturnShare: row.cumulativeReturnShare,
-    ltvByMonth: row.ltvByMonth,
-    ltvAtDays: row.ltvAtDays,
-    ltvToCacAtDays: row.ltvAtDays.map((ltv) => round4(ltvToCac(ltv, cac, margin))),
-    paybackMonth: paybackMonth(row.ltvByMonth, cac, margin),
-  }));
+  page.cohorts = report.cohorts.rows.map((row: CohortRow) => {
+    const byMonth = profitOr(row.ltvByMonth, row.profitLtvByMonth);
+    const atDays = profitOr(row.ltvAtDays, row.profitLtvAtDays);
+    return {
+      month: row.month,
+      size: row.size,
+      small: row.small,
+      repeatPurchaseRate: row.repeatPurchaseRate,
+      activeShare: row.activeShare,
+      cumulativeReturnShare: row.cumulativeReturnShare,
+      ltvByMonth: row.ltvByMonth,
+      ltvAtDays: row.ltvAtDays,
+      ...(row.profitLtvByMonth ? { profitLtvByMonth: row.profitLtvByMonth } : {}),
+      ...(row.profitLtvAtDays ? { profitLtvAtDays: row.profitLtvAtDays } : {}),
+      ltvToCacAtDays: atDays.values.map((ltv) => round4(ltvToCac(ltv, cac, atDays.margin))),
+      paybackMonth: paybackMonth(byMonth.values, cac, byMonth.margin),
+    };
+  });
+  const pooledAtDays = profitOr(report.ltv.atDays.map((point) => point.value), report.ltv.profitAtDays);
+  const pooledByMonth = profitOr(report.ltv.byMonth, report.ltv.profitByMonth);
   page.ltv = {
-    atDays: report.ltv.atDays.map((point) => ({ ...point, ltvToCac: round4(ltvToCac(point.value, cac, margin)) })),
+    atDays: report.ltv.atDays.map((point, h) => ({ ...point, ltvToCac: round4(ltvToCac(pooledAtDays.values[h] ?? null, cac, pooledAtDays.margin)) })),
     byMonth: report.ltv.byMonth,
     byMonthCustomers: report.ltv.byMonthCustomers,
-    paybackMonth: paybackMonth(report.ltv.byMonth, cac, margin),
+    paybackMonth: paybackMonth(pooledByMonth.values, cac, pooledByMonth.margin),
+    ...(report.ltv.profitAtDays ? { profitAtDays: report.ltv.profitAtDays } : {}),
+    ...(report.ltv.profitByMonth ? { profitByMonth: report.ltv.profitByMonth } : {}),
   };
   return page;
 }

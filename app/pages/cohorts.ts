@@ -35,7 +35,13 @@ export interface CohortsPageData {
   lastCompleteMonth: string | null;
   olderCohortsNotListed: number;
   /** averageSpentToDate: net revenue per customer over every customer shown, however recent (minor units), the figure LTV at 365 days is read against. */
-  totals: { customers: number; repeatPurchaseRate: number | null; averageSpentToDate: number | null } | null;
+  totals: {
+    customers: number;
+    repeatPurchaseRate: number | null;
+    averageSpentToDate: number | null;
+    /** The same from each order's own gross profit (refits since issue 17); absent on older rows. */
+    averageProfitToDate?: number | null;
+  } | null;
   cohorts: CohortView[];
   /** All cohorts pooled. */
   ltv: {
@@ -43,6 +49,9 @@ export interface CohortsPageData {
     byMonth: (number | null)[];
     byMonthCustomers: number[];
     paybackMonth: number | null;
+    /** atDays' values and byMonth from each order's own gross profit (refits since issue 17); absent on older rows. */
+    profitAtDays?: (number | null)[];
+    profitByMonth?: (number | null)[];
   } | null;
   /** From settings, in minor units; null: no CAC set (the page asks for one). */
   cacMinor: number | null;
@@ -52,17 +61,32 @@ export interface CohortsPageData {
 }
 
 /**
- * The page's amounts in its money basis (issue 13, app/pages/money-basis.ts): LTV and spent
- * to date are stored as revenue and scaled by `factor` (the margin for profit). Payback and
- * LTV:CAC are unchanged: they already compare gross profit with CAC.
+ * The page's amounts in its money basis (issue 13, app/pages/money-basis.ts). On the profit
+ * basis (factor below 1) LTV and spent to date are each order's own gross profit where the
+ * refit stored it (issue 17), else the stored revenue scaled by `factor` (the margin; rows
+ * from before issue 17). Payback and LTV:CAC are unchanged: they already compare gross
+ * profit with CAC.
  */
 export function cohortsInBasis<T extends CohortsPageData>(page: T, factor: number): T {
   if (factor === 1) return page;
   const scale = (value: number | null) => inBasis(value, { factor });
+  const profitOr = (revenue: (number | null)[], profit: (number | null)[] | undefined) => profit ?? revenue.map(scale);
+  const totals = page.totals;
   return {
     ...page,
-    totals: page.totals && { ...page.totals, averageSpentToDate: scale(page.totals.averageSpentToDate) },
-    cohorts: page.cohorts.map((row) => ({ ...row, ltvByMonth: row.ltvByMonth.map(scale), ltvAtDays: row.ltvAtDays.map(scale) })),
-    ltv: page.ltv && { ...page.ltv, atDays: page.ltv.atDays.map((point) => ({ ...point, value: scale(point.value) })), byMonth: page.ltv.byMonth.map(scale) },
+    totals: totals && {
+      ...totals,
+      averageSpentToDate: totals.averageProfitToDate !== undefined ? totals.averageProfitToDate : scale(totals.averageSpentToDate),
+    },
+    cohorts: page.cohorts.map((row) => ({
+      ...row,
+      ltvByMonth: profitOr(row.ltvByMonth, row.profitLtvByMonth),
+      ltvAtDays: profitOr(row.ltvAtDays, row.profitLtvAtDays),
+    })),
+    ltv: page.ltv && {
+      ...page.ltv,
+      atDays: page.ltv.atDays.map((point, h) => ({ ...point, value: page.ltv!.profitAtDays ? (page.ltv!.profitAtDays[h] ?? null) : scale(point.value) })),
+      byMonth: profitOr(page.ltv.byMonth, page.ltv.profitByMonth),
+    },
   };
 }

@@ -79,10 +79,11 @@ export async function fitShop(data: ShopData, settings: MetricsSettings, asOfDay
   const scoring = await scoreCustomers(facts, fit.model, asOfDay);
   const { predictions } = scoring;
   phase("predict");
-  const { table, dimensions: tableDimensions } = data.builder.build();
+  const { table, dimensions: tableDimensions, profits } = data.builder.build();
   const margin = settings.grossMargin > 0 && settings.grossMargin <= 1 ? settings.grossMargin : 1;
   const retentionOptions = { cac: settings.cacMinor, grossMargin: margin };
-  const report = retentionSummaryFromTable(table, { asOfDay, ...retentionOptions, dimensions: tableDimensions });
+  // profits: each order's own gross profit, so the cohorts' profit curves and payback need no single margin (issue 17).
+  const report = retentionSummaryFromTable(table, { asOfDay, ...retentionOptions, dimensions: tableDimensions, ...(profits ? { profits } : {}) });
   const behaviourRows: BehaviourInput[] = [];
   for (let i = 0; i < facts.length; i++) {
     if (!counted(facts, i)) continue;

@@ -1,5 +1,5 @@
 import type pg from "pg";
-import { type CustomerFacts, type CustomerOrderFact, customerFactsFromOrders } from "~/analytics/customer-metrics";
+import { type CustomerFacts, type CustomerOrderFact, customerFactsFromOrders, grossProfitOf } from "~/analytics/customer-metrics";
 import { CustomerFactsColumns } from "~/analytics/customer-columns";
 import { DimensionValues } from "~/analytics/dimension-values";
 import { OrderTableBuilder } from "~/analytics/retention";
@@ -80,6 +80,8 @@ export async function readShop(pool: pg.Pool, shop: string, settings: MetricsSet
               channel: dimensions.channel.valueOf(customersWithOrders - 1),
               firstProduct: dimensions.firstProduct.valueOf(customersWithOrders - 1),
               discountCodes: codeList(dimensions.discountCode.valueOf(customersWithOrders - 1)),
+              // The order's own gross profit (issue 17), for the cohorts' profit curves and payback.
+              profit: grossProfitOf(order.costedProfit ?? 0, order.uncostedNet ?? 0, settings.costFallbackMargin),
             });
           }
         } else {

@@ -146,7 +146,12 @@ function CohortsBody({ page, basis, loading }: { page: CohortsPageData; basis: P
           <Ltv365Note page={page} />
           <Text as="p" variant="bodySm" tone="subdued">
             As of {isoDay(page.asOfIso)}; computed {instant(page.computedAtIso, timeZone)}. Amounts in {page.currency}, net of refunds
-            {basis.basis === "profit" ? `, as profit (revenue × your ${percent(basis.grossMargin, 0)} margin)` : ", as revenue"}.
+            {basis.basis !== "profit"
+              ? ", as revenue"
+              : page.ltv?.profitByMonth
+                ? ", as each order's own gross profit (product costs, the rest at your fallback margin)"
+                : `, as profit (revenue × your ${percent(basis.grossMargin, 0)} margin)`}
+            .
           </Text>
         </BlockStack>
       </Card>
@@ -249,8 +254,15 @@ function PaybackCard({ page }: { page: CohortsPageData }) {
         ]}
       />
       <Text as="p" variant="bodySm" tone="subdued">
-        Gross profit = revenue × {page.costs?.profitMargin != null && (page.costs.coverage ?? 0) > 0 ? "your profit margin to date from product costs" : "your gross margin"} of{" "}
-        {percent(profitMarginOf(page.grossMargin, page.costs), 0)}. Month 0 is the month of the first order.
+        {ltv?.profitByMonth ? (
+          <>Gross profit = each order&apos;s net sales − its product costs (sales without a cost at your fallback margin).</>
+        ) : (
+          <>
+            Gross profit = revenue × {page.costs?.profitMargin != null && (page.costs.coverage ?? 0) > 0 ? "your profit margin to date from product costs" : "your gross margin"} of{" "}
+            {percent(profitMarginOf(page.grossMargin, page.costs), 0)}.
+          </>
+        )}{" "}
+        Month 0 is the month of the first order.
       </Text>
     </HeadingCard>
   );
