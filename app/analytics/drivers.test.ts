@@ -52,6 +52,20 @@ describe("acquisitionDrivers on a hand-computed store", () => {
     expect(hat.ltv[0]).toEqual({ days: 90, value: 160, customers: 1, small: true });
   });
 
+  it("counts the repeat rate within 90 / 365 days only over customers who have had that long", () => {
+    const [sock, hat] = report.tables[0].rows;
+    // Sock: A (2nd order on day 11), B and E (a refund is not an order) are all 90 days old: 1 of 3.
+    expect(sock.repeatWithin?.[0]).toMatchObject({ days: 90, rate: 0.3333, repeaters: 1, customers: 3, small: false });
+    expect(sock.repeatWithin?.[0].low).toBeCloseTo(0.0615, 3);
+    // Hat: D, first order 10 days ago, cannot have repeated within 90 days yet: C alone, 1 of 1
+    // (the plain repeat rate counts D as not repeating: 0.5).
+    expect(hat.repeatWithin?.[0]).toMatchObject({ days: 90, rate: 1, repeaters: 1, customers: 1, small: true });
+    const interval = wilsonInterval(1, 1);
+    expect(hat.repeatWithin?.[0].low).toBeCloseTo(interval?.low ?? Number.NaN, 4);
+    // Nobody has had 365 days.
+    expect(hat.repeatWithin?.[1]).toEqual({ days: 365, rate: null, low: null, high: null, repeaters: 0, customers: 0, small: true });
+  });
+
   it("lists customers without a code as No code, filterable by the empty value", () => {
     const rows = report.tables[1].rows;
     expect(rows.map((r) => [r.label, r.filterValue, r.kind, r.customers, r.repeatRate])).toEqual([

@@ -36,6 +36,8 @@ export interface DriverOptions {
 }
 
 export const DRIVER_LTV_DAYS = [90, 365] as const;
+/** Horizons of the repeat rate counted only over customers old enough (the same as the LTV's). */
+export const DRIVER_REPEAT_DAYS = DRIVER_LTV_DAYS;
 export const REORDER_WITHIN_DAYS = [30, 60, 90] as const;
 export const MONTH_NAMES = ["January", "February", "March", "April", "May", "June", "July", "August", "September", "October", "November", "December"];
 
@@ -51,11 +53,17 @@ export interface DriverRow {
   /** Fewer customers than smallGroupSize: every figure of the row is uncertain. */
   small: boolean;
   repeatCustomers: number;
-  /** Customers with 2+ orders / customers. */
+  /** Customers with 2+ orders / customers, whatever their age: a value won lately looks worse (see repeatWithin). */
   repeatRate: number | null;
   /** Wilson 95 % interval of the repeat rate. */
   repeatRateLow: number | null;
   repeatRateHigh: number | null;
+  /**
+   * Of the customers who have had 90 / 365 days since their first order (that day is day 1),
+   * the share who placed a second order within them, with its Wilson 95 % interval. Absent from
+   * an aggregate computed before it existed.
+   */
+  repeatWithin?: { days: number; rate: number | null; low: number | null; high: number | null; repeaters: number; customers: number; small: boolean }[];
   /** Net revenue per customer within 90 and 365 days of the first order (that day is day 1), over the customers who have had that long. */
   ltv: { days: number; value: number | null; customers: number; small: boolean }[];
   /** Net revenue / orders. */
@@ -207,6 +215,7 @@ export function acquisitionDrivers(
       revenue: new Float64Array(G),
       horizonSum: new Float64Array(G * H),
       horizonCount: new Float64Array(G * H),
+      horizonRepeaters: new Float64Array(G * H),
       chanceSum: new Float64Array(G),
       chanceCount: new Float64Array(G),
       secondGaps: Array.from({ length: G }, () => [] as number[]),
@@ -223,6 +232,7 @@ export function acquisitionDrivers(
         if (firstDay[c] + DRIVER_LTV_DAYS[h] - 1 <= asOfDay) {
           acc.horizonSum[g * H + h] += horizonRevenue[c * H + h];
           acc.horizonCount[g * H + h]++;
+          if (secondGap[c] >= 0 && secondGap[c] < DRIVER_REPEAT_DAYS[h]) acc.horizonRepeaters[g * H + h]++;
         }
       }
       const chance = chanceOfOrder90d ? chanceOfOrder90d[c] : Number.NaN;
@@ -247,6 +257,20 @@ export function acquisitionDrivers(
         repeatRate: round(ratio(acc.repeaters[g], n), 4),
         repeatRateLow: interval ? round(interval.low, 4) : null,
         repeatRateHigh: interval ? round(interval.high, 4) : null,
+        repeatWithin: DRIVER_REPEAT_DAYS.map((d, h) => {
+          const eligible = acc.horizonCount[g * H + h];
+          const repeaters = acc.horizonRepeaters[g * H + h];
+          const within = wilsonInterval(repeaters, eligible);
+          return {
+            days: d,
+            rate: round(ratio(repeaters, eligible), 4),
+            low: within ? round(within.low, 4) : null,
+            high: within ? round(within.high, 4) : null,
+            repeaters,
+            customers: eligible,
+            small: eligible < smallGroupSize,
+          };
+        }),
         ltv: DRIVER_LTV_DAYS.map((d, h) => ({
           days: d,
           value: round(ratio(acc.horizonSum[g * H + h], acc.horizonCount[g * H + h]), 2),

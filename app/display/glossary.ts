@@ -350,6 +350,15 @@ const TERMS: GlossaryTerm[] = [
     basis: "none",
   },
   {
+    id: "repeat-within-days",
+    section: "customers",
+    labels: ["Repeat within 90 days", "Repeat within 365 days"],
+    definition:
+      "Of the customers whose first order was at least 90 (or 365) days ago, the share who placed a second order within 90 (or 365) days of it (the first order's day is day 1), with its 95 % interval in brackets. Customers too new to tell are left out, so a value won lately is not made to look worse.",
+    unit: "percent",
+    basis: "none",
+  },
+  {
     id: "repeat-rate-interval",
     section: "customers",
     labels: ["95 % interval", "Repeat purchase rate, 95 % interval"],

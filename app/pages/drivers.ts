@@ -19,7 +19,7 @@ export interface DriversPageData {
 }
 
 /** The columns a driver table sorts by. */
-export const DRIVER_SORTS = ["label", "customers", "repeatRate", "ltv90", "ltv365", "aov", "daysToSecond", "chance90"] as const;
+export const DRIVER_SORTS = ["label", "customers", "repeat90", "repeat365", "repeatRate", "ltv90", "ltv365", "aov", "daysToSecond", "chance90"] as const;
 export type DriverSort = (typeof DRIVER_SORTS)[number];
 
 function sortValue(row: DriverRow, sort: DriverSort): number | string | null {
@@ -30,6 +30,10 @@ function sortValue(row: DriverRow, sort: DriverSort): number | string | null {
       return row.customers;
     case "repeatRate":
       return row.repeatRate;
+    case "repeat90":
+      return row.repeatWithin?.[0]?.rate ?? null;
+    case "repeat365":
+      return row.repeatWithin?.[1]?.rate ?? null;
     case "ltv90":
       return row.ltv[0]?.value ?? null;
     case "ltv365":

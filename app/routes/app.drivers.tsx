@@ -1,7 +1,7 @@
 import { type LoaderFunctionArgs, type MetaFunction } from "@remix-run/node";
 import { useLoaderData } from "@remix-run/react";
 import { Badge, BlockStack, Card, DataTable, InlineGrid, Link, Page, Text } from "@shopify/polaris";
-import { useState } from "react";
+import { type ReactNode, useState } from "react";
 import { type DriverDimension, type DriverRow, type DriverTable, type ReorderStep, type ReorderTiming } from "~/analytics/drivers";
 import { CardColumn } from "~/components/CardColumn";
 import { Chart, chartLinks } from "~/components/charts";
@@ -99,7 +99,7 @@ function DriversBody({
   );
 }
 
-const SORT_OF_COLUMN: DriverSort[] = ["label", "customers", "repeatRate", "repeatRate", "ltv90", "ltv365", "aov", "daysToSecond", "chance90"];
+const SORT_OF_COLUMN: DriverSort[] = ["label", "customers", "repeat90", "repeat365", "repeatRate", "repeatRate", "ltv90", "ltv365", "aov", "daysToSecond", "chance90"];
 
 function DriverTableCard({ table, currency, smallGroupSize, basis }: { table: DriverTable; currency: string; smallGroupSize: number; basis: PageMoneyBasis }) {
   const moneyLabel = (label: string) => withBasis(label, labelBasis(basis) ?? "revenue");
@@ -136,10 +136,12 @@ function DriverTableCard({ table, currency, smallGroupSize, basis }: { table: Dr
             {DIMENSION_INTROS[table.key]} {table.distinctValues > table.rows.filter((r) => r.kind === "value").length ? `${count(table.distinctValues)} values; the largest are listed, the rest are in Other.` : ""}
           </Text>
           <DataTable
-            columnContentTypes={["text", "numeric", "numeric", "numeric", "numeric", "numeric", "numeric", "numeric", "numeric"]}
+            columnContentTypes={["text", "numeric", "numeric", "numeric", "numeric", "numeric", "numeric", "numeric", "numeric", "numeric", "numeric"]}
             headings={[
               <TermText key="value" term={DIMENSION_TERMS[table.key]} label={table.label} />,
               <TermText key="customers" term="customers" label="Customers" />,
+              <TermText key="repeat90" term="repeat-within-days" label="Repeat within 90 days" />,
+              <TermText key="repeat365" term="repeat-within-days" label="Repeat within 365 days" />,
               <TermText key="repeat" term="repeat-purchase-rate" label="Repeat purchase rate" />,
               <TermText key="interval" term="repeat-rate-interval" label="95 % interval" />,
               <TermText key="ltv90" term="cohort-ltv" label={moneyLabel("LTV at 90 days")} />,
@@ -148,7 +150,7 @@ function DriverTableCard({ table, currency, smallGroupSize, basis }: { table: Dr
               <TermText key="days" term="median-days-to-second-order" label="Median days to 2nd order" />,
               <TermText key="chance" term="chance-of-ordering-90d" label="Avg chance of ordering, next 90 days" />,
             ]}
-            sortable={[true, true, true, false, true, true, true, true, true]}
+            sortable={[true, true, true, true, true, false, true, true, true, true, true]}
             initialSortColumnIndex={table.key === "firstOrderMonth" ? 0 : 1}
             defaultSortDirection={table.key === "firstOrderMonth" ? "ascending" : "descending"}
             onSort={(column, direction) => setSort({ column, direction: direction === "ascending" ? "ascending" : "descending" })}
@@ -162,6 +164,8 @@ function DriverTableCard({ table, currency, smallGroupSize, basis }: { table: Dr
                 )}
               </span>,
               figure(row, count(row.customers), row.small),
+              repeatWithinText(row, 0, figure),
+              repeatWithinText(row, 1, figure),
               figure(row, percent(row.repeatRate), row.small),
               row.repeatRateLow === null || row.repeatRateHigh === null ? MISSING : `${percent(row.repeatRateLow, 0)}–${percent(row.repeatRateHigh, 0)}`,
               figure(row, amount(row.ltv[0]?.value ?? null), row.ltv[0]?.small ?? true),
@@ -172,14 +176,22 @@ function DriverTableCard({ table, currency, smallGroupSize, basis }: { table: Dr
             ])}
           />
           <Text as="p" variant="bodySm" tone="subdued">
-            * fewer than {smallGroupSize} customers behind the figure (for LTV, those who have had that many days since their first order; for
+            * fewer than {smallGroupSize} customers behind the figure (for LTV and repeat within 90 / 365 days, those who have had that many days since their first order; for
             days to a 2nd order, those who placed one).
           </Text>
-          <GlossaryLinks terms={[DIMENSION_TERMS[table.key], "customers", "repeat-purchase-rate", "repeat-rate-interval", "cohort-ltv", "aov", "median-days-to-second-order", "chance-of-ordering-90d"]} />
+          <GlossaryLinks terms={[DIMENSION_TERMS[table.key], "customers", "repeat-within-days", "repeat-purchase-rate", "repeat-rate-interval", "cohort-ltv", "aov", "median-days-to-second-order", "chance-of-ordering-90d"]} />
         </BlockStack>
       </section>
     </Card>
   );
+}
+
+/** The repeat rate within a horizon over the customers old enough, with its 95 % interval in brackets. */
+function repeatWithinText(row: DriverRow, horizon: number, figure: (row: DriverRow, text: string, small: boolean) => ReactNode): ReactNode {
+  const within = row.repeatWithin?.[horizon];
+  if (!within || within.rate === null) return MISSING;
+  const interval = within.low === null || within.high === null ? "" : ` (${percent(within.low, 0)}–${percent(within.high, 0)})`;
+  return figure(row, `${percent(within.rate)}${interval}`, within.small);
 }
 
 function ReorderCard({ reorder }: { reorder: ReorderTiming }) {
