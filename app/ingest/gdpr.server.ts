@@ -87,7 +87,7 @@ export async function redactCustomer(db: Db, shop: string, request: RedactCustom
     const dataRequests = await tx.$executeRaw`
       DELETE FROM "DataRequest"
       WHERE shop = ${shop} AND ("customerId" = ${customerId}::bigint OR (${email}::text IS NOT NULL AND email = ${email}::text))`;
-    const deliveriesScrubbed = await scrubDeliveries(tx, shop, request, allOrderIds);
+    const deliveriesScrubbed = await scrubDeliveries(tx, shop, request, allOrderIds, emails);
     return { orders, refunds, customers, deliveriesScrubbed, dataRequests, erasureDestinations };
   });
 }
@@ -97,12 +97,12 @@ export async function redactCustomer(db: Db, shop: string, request: RedactCustom
  * ingest, and by JSON path for deliveries not yet processed (or processed without one).
  * Rows stay (payload-less) so Shopify's retries of them are still recognised as
  * duplicates. Rows locked by an in-flight delivery are skipped: that delivery finds
- * the tombstones when it gets its locks and empties itself.
+ * the tombstones when it gets its locks and empties itself. `emails` (lower-cased: the
+ * request's and the stored one) match any case, as a guest checkout's address may differ.
  */
-async function scrubDeliveries(tx: Tx, shop: string, request: RedactCustomerRequest, orderIds: bigint[]): Promise<number> {
+async function scrubDeliveries(tx: Tx, shop: string, request: RedactCustomerRequest, orderIds: bigint[], emails: string[]): Promise<number> {
   const customerText = request.customerId.toString();
   const orderTexts = orderIds.map(String);
-  const email = request.email || null;
   const phone = request.phone || null;
   return tx.$executeRaw`
     UPDATE "WebhookDelivery" AS d
@@ -122,13 +122,14 @@ async function scrubDeliveries(tx: Tx, shop: string, request: RedactCustomerRequ
           OR (w.topic ILIKE 'customers%' AND w.payload ->> 'customer_id' = ${customerText})
           OR (w.topic ILIKE 'orders%' AND w.payload ->> 'id' = ANY(${orderTexts}::text[]))
           OR (w.topic ILIKE 'refunds%' AND w.payload ->> 'order_id' = ANY(${orderTexts}::text[]))
-          OR (${email}::text IS NOT NULL AND (w.payload ->> 'email' = ${email}::text
-              OR w.payload ->> 'contact_email' = ${email}::text OR w.payload -> 'customer' ->> 'email' = ${email}::text
-              OR w.payload ->> 'email_address' = ${email}::text))
+          OR lower(w.payload ->> 'email') = ANY(${emails}::text[])
+          OR lower(w.payload ->> 'contact_email') = ANY(${emails}::text[])
+          OR lower(w.payload -> 'customer' ->> 'email') = ANY(${emails}::text[])
+          OR lower(w.payload ->> 'email_address') = ANY(${emails}::text[])
           OR (${phone}::text IS NOT NULL AND (w.payload ->> 'phone' = ${phone}::text
               OR w.payload -> 'customer' ->> 'phone' = ${phone}::text))
           OR (w."rawBody" IS NOT NULL AND (strpos(w."rawBody", ${customerText}) > 0
-              OR (${email}::text IS NOT NULL AND strpos(w."rawBody", ${email}::text) > 0)))
+              OR EXISTS (SELECT 1 FROM unnest(${emails}::text[]) AS e WHERE strpos(lower(w."rawBody"), e) > 0)))
         )
       FOR UPDATE SKIP LOCKED
     )`;

@@ -374,11 +374,18 @@ describe("checkout lookups, pruning and redaction (review 17)", () => {
     const shop = uniqueShop("redact-email");
     await deliver(shop, "customers/create", customerPayload(Number(MAYA), at("2025-04-01T00:00:00Z"), { email: "Maya.Work@Example.com" }));
     const guest = (id: number, email: string) => checkoutPayload({ id, customerId: null, createdAt: at("2025-04-11T10:00:00Z"), email });
-    await deliver(shop, "checkouts/create", guest(11, "MAYA.OKAFOR@example.com")); // the request's address, other case
-    await deliver(shop, "checkouts/create", guest(12, "maya.work@example.com")); // the stored address only
-    await deliver(shop, "checkouts/create", guest(13, "someone.else@example.com"));
+    const guestDeliveries = [
+      await deliver(shop, "checkouts/create", guest(11, "MAYA.OKAFOR@example.com")), // the request's address, other case
+      await deliver(shop, "checkouts/create", guest(12, "maya.work@example.com")), // the stored address only
+    ];
+    const stranger = await deliver(shop, "checkouts/create", guest(13, "someone.else@example.com"));
     await deliver(shop, "customers/redact", { ...fixture("customers-redact"), shop_domain: shop });
     expect((await checkoutRows(shop)).map((row) => row.id)).toEqual([13n]);
+    // Their deliveries are emptied too (matched by either address, in any case); the stranger's is kept.
+    for (const { id } of guestDeliveries) {
+      expect(await db().webhookDelivery.findUniqueOrThrow({ where: { id } }), String(id)).toMatchObject({ payload: null, rawBody: null });
+    }
+    expect(await db().webhookDelivery.findUniqueOrThrow({ where: { id: stranger.id } })).toMatchObject({ payload: expect.objectContaining({ id: 13 }) });
     // The tombstones hold hashes, never an address.
     const tombstones = await db().tombstone.findMany({ where: { shop, resource: "customer-email" } });
     expect(tombstones.map((t) => t.id).sort()).toEqual([emailTombstoneId("maya.okafor@example.com"), emailTombstoneId("maya.work@example.com")].sort());
