@@ -2,7 +2,7 @@ import { Prisma } from "@prisma/client";
 import { type RawTx } from "~/db/pg.server";
 import { type UnitCostRow, type VariantRow } from "./cost-mappers";
 import { distinctIds, lockShopExclusive } from "./locks.server";
-import { type OrderLineRow } from "./mappers";
+import { type OrderLineRow, type RefundRow } from "./mappers";
 
 // Cost of goods (issue 17; docs/analytics/revenue.md, "Cost of goods"). Each order's cost is
 // derived in SQL from its stored lines, the variant -> inventory item map and the unit cost
@@ -85,6 +85,27 @@ export async function replaceOrderLines(tx: RawTx, shop: string, orders: { id: b
       ORDER BY x."orderId", x.id`;
   }
   return keptIds;
+}
+
+/**
+ * A refund the stored order version does not reflect yet (created after its updated_at, as
+ * for the order's net): its units leave the stored lines now, with their share of the line's
+ * net sales, rather than when the order's next version arrives (which replaces the lines).
+ * The caller stores the refund for the first time and holds the order's lock.
+ */
+export async function returnRefundedUnits(tx: RawTx, shop: string, refund: RefundRow): Promise<void> {
+  const lines = refund.lineQuantities ?? [];
+  if (lines.length === 0) return;
+  await tx.$executeRaw`
+    UPDATE "OrderLine" AS l
+    SET "keptQuantity" = GREATEST(0, l."keptQuantity" - x.units),
+        "keptNetSalesMinor" = round(l."keptNetSalesMinor"::numeric * GREATEST(0, l."keptQuantity" - x.units) / l."keptQuantity")::bigint
+    FROM (SELECT line, sum(units)::int AS units
+          FROM unnest(${lines.map((l) => l.lineItemId.toString())}::bigint[], ${lines.map((l) => l.quantity)}::int[]) AS u(line, units)
+          GROUP BY line) AS x
+    WHERE l.shop = ${shop} AND l."orderId" = ${refund.orderId}::bigint AND l.id = x.line AND l."keptQuantity" > 0
+      AND EXISTS (SELECT 1 FROM "Order" AS o WHERE o.shop = ${shop} AND o.id = ${refund.orderId}::bigint
+                                             AND o."shopifyUpdatedAt" < ${refund.createdAt}::timestamp)`;
 }
 
 /**

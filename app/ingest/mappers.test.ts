@@ -67,6 +67,7 @@ describe("mapOrderPayload", () => {
         amountMinor: 1764n,
         currency: "USD",
         parts: { returnsMinor: 1620n, taxMinor: 144n, shippingMinor: 0n, dutiesMinor: 0n },
+        lineQuantities: [{ lineItemId: 15312345678901n, quantity: 1 }],
       },
     ]);
     // The current subtotal (132.30) lacks the refunded socks: 165.00 - 16.50 - 132.30 = 16.20.
@@ -141,6 +142,7 @@ describe("mapRefundPayload", () => {
       amountMinor: 1764n,
       currency: "USD",
       parts: { returnsMinor: 1620n, taxMinor: 144n, shippingMinor: 0n, dutiesMinor: 0n },
+      lineQuantities: [{ lineItemId: 15312345678901n, quantity: 1 }],
     });
   });
 

@@ -137,6 +137,8 @@ export interface RefundRow {
   currency: string | null;
   /** By part; null when the source gave the total only (a GraphQL refund). */
   parts: RefundParts | null;
+  /** Units returned per order line (refunds/create); absent when the source does not list them. */
+  lineQuantities?: { lineItemId: bigint; quantity: number }[];
 }
 
 /** Everything one order delivery tells us. */
@@ -378,6 +380,11 @@ function refundRow(refund: RefundPayload): RefundRow {
     amountMinor: minor,
     currency,
     parts: refundPartsMinor(refund),
+    lineQuantities: refund.refund_line_items.flatMap((line) =>
+      line.line_item_id != null && line.quantity != null && line.quantity > 0
+        ? [{ lineItemId: resolveId(line.line_item_id, null, "refund_line_items.line_item_id"), quantity: line.quantity }]
+        : [],
+    ),
   };
 }
 
@@ -529,8 +536,8 @@ export function mapOrderPayload(payload: unknown, topic = "orders/updated"): Ord
 }
 
 /**
- * The order's lines for their cost of goods: units kept (ordered less refunded, from the
- * payload's refunds) and their share of the line's net sales. A line without an id, price
+ * The order's lines for their cost of goods: units kept (current_quantity: ordered less
+ * refunded and removed by edits; else ordered less the payload's refunds) and their share of the line's net sales. A line without an id, price
  * or quantity, or in another currency, is left out: its sales fall back to the margin.
  */
 function orderLines(parsed: OrderPayload, currency: string): OrderLineRow[] {
@@ -555,7 +562,8 @@ function orderLines(parsed: OrderPayload, currency: string): OrderLineRow[] {
       if (net > 0n && tax >= 0n && tax <= net) net -= tax;
     }
     const id = resolveId(line.id, null, "line_items.id");
-    const kept = Math.max(0, line.quantity - (refunded.get(String(line.id)) ?? 0));
+    // current_quantity also drops units an order edit removed; without it, the refunds' units.
+    const kept = Math.min(line.quantity, line.current_quantity ?? Math.max(0, line.quantity - (refunded.get(String(line.id)) ?? 0)));
     lines.push({
       id,
       variantId: line.variant_id != null ? resolveId(line.variant_id, null, "line_items.variant_id") : null,

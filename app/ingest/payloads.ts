@@ -136,6 +136,8 @@ const LineItem = z.object({
   // Read for taxes-included orders only, to take the tax out of the line's gross sales and discounts.
   price_set: MoneySet.nullish(),
   quantity: z.number().int().nonnegative().nullish(),
+  /** The units left after refunds and order edits that removed some (quantity minus the removed ones). */
+  current_quantity: z.number().int().nonnegative().nullish(),
   /** The tax charged on the line (after its discounts); inside the price when the order's taxes_included. */
   tax_lines: z.array(z.object({ price_set: MoneySet })).nullish(),
 });

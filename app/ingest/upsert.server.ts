@@ -17,7 +17,7 @@ import { NET_SALES_REFUND_RETURNS, recomputeCustomerSummaries, recomputeOrderNet
 import { type RawTx } from "~/db/pg.server";
 import { type RawDb, withRawTransaction } from "~/db/tx.server";
 import { distinctIds, lockCustomers, lockOrders } from "./locks.server";
-import { recostOrders, replaceOrderLines } from "./costs.server";
+import { recostOrders, replaceOrderLines, returnRefundedUnits } from "./costs.server";
 
 // The one write path for orders, customers and refunds, whatever their source: webhooks,
 // bulk backfill, reconciliation, demo seeding. Every function:
@@ -431,9 +431,11 @@ export async function applyRefund(db: RawDb, shop: string, refund: RefundRow): P
     await lockCustomers(tx, shop, [order.customerId]);
     const tombstones = await tombstonesFor(tx, shop, [refund.orderId], []);
     if (tombstones.orders.has(refund.orderId)) return { changed: false, customerId: null, concernsDeleted: true, affectedCustomerIds: [] };
+    const isNew = (await tx.$queryRaw<unknown[]>`SELECT 1 FROM "Refund" WHERE shop = ${shop} AND id = ${refund.id}::bigint`).length === 0;
     const changed = (await insertRefunds(tx, shop, [refund])) > 0;
     const affectedCustomerIds = changed && order.exists ? distinctIds([order.customerId]) : [];
     if (changed && order.exists) {
+      if (isNew) await returnRefundedUnits(tx, shop, refund); // not twice when a copy completes a stored one
       await recomputeOrderNets(tx, shop, [refund.orderId]);
       await recostOrders(tx, shop, [refund.orderId]); // costed sales stay within the lowered net sales
       await recomputeCustomerSummaries(tx, shop, affectedCustomerIds);

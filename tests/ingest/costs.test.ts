@@ -163,6 +163,28 @@ describe("cost of goods", () => {
     expect(await orderCost(shop, 9301)).toEqual({ cogs: 1280, costed: 4000, netSales: 4000 });
   });
 
+  it("takes off the units an order edit removed (current_quantity) and those of a refund that arrives before the order's new version (review finding 8)", async () => {
+    const shop = uniqueShop("costs-removed");
+    await deliver(shop, "products/update", fixture("products-update"));
+    await deliver(shop, "inventory_items/update", costPayload("6.40", "2025-03-01T13:05:00Z"));
+    // An order edit removed one of three socks: no refund, current_quantity 2.
+    const edited = sockOrder(9501, "2025-03-10T12:00:00Z", 2000, 3);
+    (edited.line_items as Json[])[0].current_quantity = 2;
+    await deliver(shop, "orders/create", edited);
+    expect(await orderCost(shop, 9501)).toMatchObject({ cogs: 1280, costed: 4000 });
+
+    // refunds/create for one of three socks, before the order's version with the refund.
+    await deliver(shop, "orders/create", sockOrder(9502, "2025-03-10T12:00:00Z", 2000, 3));
+    const withRefund = sockOrder(9502, "2025-03-10T12:00:00Z", 2000, 3, { updatedAt: "2025-03-20T12:00:00Z", refundedUnits: 1 });
+    const refund = (withRefund.refunds as Json[])[0];
+    await deliver(shop, "refunds/create", refund);
+    expect(await orderCost(shop, 9502)).toEqual({ cogs: 1280, costed: 4000, netSales: 4000 });
+    // The same refund again, then the order's version with it: the unit is taken off once.
+    await deliver(shop, "refunds/create", refund);
+    await deliver(shop, "orders/updated", withRefund);
+    expect(await orderCost(shop, 9502)).toEqual({ cogs: 1280, costed: 4000, netSales: 4000 });
+  });
+
   it("rounds a unit cost finer than the currency half to even instead of failing the delivery", async () => {
     const shop = uniqueShop("costs-fine");
     await deliver(shop, "products/update", fixture("products-update"));
