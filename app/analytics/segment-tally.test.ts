@@ -36,4 +36,23 @@ describe("SegmentTally", () => {
     expect(firstTime.customers + repeat.customers).toBe(withOrders);
     expect(tally.counts().filter((c) => c.kind === "rfm").reduce((sum, c) => sum + c.customers, 0)).toBe(withOrders);
   });
+
+  it("keeps each segment's gross profit and its sales without a known cost, taken back with a replaced row", () => {
+    const c = randomShop(50, 7).find((x) => x.orders.length > 0)!;
+    const base = customerMetrics(customerFactsFromOrders(c.id, c.orders, AS_OF), {
+      asOfDay: AS_OF,
+      model: null,
+      cuts: null,
+      rules: [],
+      thresholds: { bigSpenderMinNetSpent: 10_000, highAovMin: null, vipMinPredictedClv: null, discountShopperShare: 0.5, atRiskPAlive: 0.3, oneAndDoneDays: 180 },
+    });
+    const tally = new SegmentTally();
+    const stale = { ...base, segment: "lost", grossProfit: 1_000, uncostedSales: 500 };
+    tally.add(stale);
+    tally.remove(stale);
+    tally.add({ ...base, segment: "champions", grossProfit: 3_000, uncostedSales: 700 });
+    const rows = tally.rows({}, () => null);
+    expect(rows.find((r) => r.key === "champions")).toMatchObject({ grossProfitMinor: 3_000, uncostedSalesMinor: 700 });
+    expect(rows.find((r) => r.key === "lost")).toMatchObject({ grossProfitMinor: 0, uncostedSalesMinor: 0 });
+  });
 });

@@ -35,6 +35,8 @@ export interface SegmentRow {
    * cost at the fallback margin; issue 17). Absent in rows stored before.
    */
   grossProfitMinor?: number;
+  /** Of the segment's net sales to date, those without a known unit cost (their profit fell back to the margin). Absent in rows stored before. */
+  uncostedSalesMinor?: number;
   /** Customers 7 and 30 days ago (SegmentDailyCount); null when there is no count for that day. */
   customers7dAgo: number | null;
   customers30dAgo: number | null;
@@ -50,11 +52,12 @@ export interface Tally {
   pAliveCount: number;
   chance90Sum: number;
   chance90Count: number;
-  /** Gross profit to date (issue 17); absent: not counted (0). */
+  /** Gross profit to date and net sales without a known cost (issue 17); absent: not counted (0). */
   grossProfit?: number;
+  uncostedSales?: number;
 }
 
-const emptyTally = (): Tally => ({ customers: 0, netSpent: 0, clvSum: 0, clvCount: 0, pAliveSum: 0, pAliveCount: 0, chance90Sum: 0, chance90Count: 0, grossProfit: 0 });
+const emptyTally = (): Tally => ({ customers: 0, netSpent: 0, clvSum: 0, clvCount: 0, pAliveSum: 0, pAliveCount: 0, chance90Sum: 0, chance90Count: 0, grossProfit: 0, uncostedSales: 0 });
 
 export type SegmentKind = "rfm" | "behaviour";
 
@@ -162,6 +165,7 @@ export class SegmentTally {
       chanceOfOrder90dSum: t.chance90Sum,
       customersWithChance90d: t.chance90Count,
       grossProfitMinor: t.grossProfit ?? 0,
+      uncostedSalesMinor: t.uncostedSales ?? 0,
       customers7dAgo: history(kind, key, 7),
       customers30dAgo: history(kind, key, 30),
     });
@@ -177,6 +181,7 @@ function addTo(t: Tally | undefined, row: CustomerMetricsValues, sign: 1 | -1): 
   t.customers += sign;
   t.netSpent += sign * row.netSpent;
   t.grossProfit = (t.grossProfit ?? 0) + sign * row.grossProfit;
+  t.uncostedSales = (t.uncostedSales ?? 0) + sign * row.uncostedSales;
   if (row.predictedClv !== null) {
     t.clvSum += sign * row.predictedClv;
     t.clvCount += sign;

@@ -57,6 +57,9 @@ export interface CartAbandonerFigures {
   pAliveCount: number;
   chance90Sum: number;
   chance90Count: number;
+  /** Gross profit to date and net sales without a known cost (issue 17), as the tally counts them. */
+  grossProfit: number;
+  uncostedSales: number;
 }
 
 /**
@@ -92,7 +95,8 @@ export async function refreshCartAbandoners(
     `SELECT count(*) AS customers, COALESCE(sum("netSpentMinor"), 0) AS "netSpent",
             COALESCE(sum("predictedClvMinor"), 0) AS "clvSum", count("predictedClvMinor") AS "clvCount",
             COALESCE(sum("pAlive"), 0) AS "pAliveSum", count("pAlive") AS "pAliveCount",
-            COALESCE(sum("chanceOfOrder90d"), 0) AS "chance90Sum", count("chanceOfOrder90d") AS "chance90Count"
+            COALESCE(sum("chanceOfOrder90d"), 0) AS "chance90Sum", count("chanceOfOrder90d") AS "chance90Count",
+            COALESCE(sum("grossProfitMinor"), 0) AS "grossProfit", COALESCE(sum("uncostedSalesMinor"), 0) AS "uncostedSales"
      FROM "CustomerMetrics" WHERE shop = $1 AND behaviours @> ARRAY['cart-abandoner']`,
     [shop],
   );
@@ -109,6 +113,8 @@ export async function refreshCartAbandoners(
       pAliveCount: n("pAliveCount"),
       chance90Sum: n("chance90Sum"),
       chance90Count: n("chance90Count"),
+      grossProfit: n("grossProfit"),
+      uncostedSales: n("uncostedSales"),
     },
   };
 }

@@ -10,6 +10,7 @@ import { requireShop } from "~/demo-mode.server";
 import { activeFilters, parseListParams } from "~/pages/customer-list";
 import { listCustomers, queryInStoredMoney } from "~/pages/customer-list.server";
 import { inBasis, labelBasis, moneyBasisOf } from "~/pages/money-basis";
+import { segmentMoneyToDate } from "~/pages/segment-profit";
 import { MoneyBasisToggle } from "~/components/MoneyBasisToggle";
 import { loadAbandonedCarts, loadSegment } from "~/pages/segments.server";
 import { FigureGrid } from "~/components/Figure";
@@ -65,6 +66,8 @@ export default function SegmentPage() {
   if (leaving) return <PageSkeleton cards={3} />;
   const row = detail.row;
   const currency = detail.currency;
+  // On the profit basis, the segment's own gross profit from the refit's tally (issue 17).
+  const toDate = row ? segmentMoneyToDate(row, basis) : null;
   return (
     <Page
       fullWidth
@@ -122,7 +125,17 @@ export default function SegmentPage() {
                   },
                   { labelAs: "h3", term: "share", label: "Share of customers", value: percent(row.share) },
                   { labelAs: "h3", term: "revenue-share", label: "Share of revenue", value: percent(row.revenueShare) },
-                  { labelAs: "h3", term: "spent-to-date", label: withBasis("Avg spent to date", labelBasis(basis)), value: money(inBasis(row.averageHistoricClvMinor, basis), currency) },
+                  { labelAs: "h3", term: "spent-to-date", label: withBasis("Avg spent to date", labelBasis(basis)), value: money(toDate?.averageMinor ?? null, currency) },
+                  ...(toDate?.fellBackShare == null
+                    ? []
+                    : [
+                        {
+                          labelAs: "h3" as const,
+                          term: "gross-profit-to-date",
+                          label: "Gross profit to date",
+                          value: `${money(toDate.totalMinor, currency)} (${percent(toDate.fellBackShare, 0)} of sales without a product cost)`,
+                        },
+                      ]),
                   {
                     labelAs: "h3",
                     term: "expected-spend",

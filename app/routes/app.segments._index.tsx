@@ -6,6 +6,7 @@ import { expectedSpendLabel, segmentNote, withBasis } from "~/display/glossary";
 import { GlossaryLinks, HelpLabel, termHeading } from "~/components/HelpLabel";
 import { MoneyBasisToggle } from "~/components/MoneyBasisToggle";
 import { inBasis, labelBasis, moneyBasisOf, type PageMoneyBasis } from "~/pages/money-basis";
+import { segmentMoneyToDate } from "~/pages/segment-profit";
 import { NumericCell } from "~/components/NumericCell";
 import { FitStateLayout, PageErrorBoundary, PageSkeleton, useLeavingPage } from "~/components/states";
 import { pgPool } from "~/db/pg.server";
@@ -176,7 +177,7 @@ function SegmentTable({
                 <NumericCell>{count(row.customers)}</NumericCell>
                 <NumericCell>{percent(row.share)}</NumericCell>
                 <NumericCell>{percent(row.revenueShare)}</NumericCell>
-                <NumericCell>{money(inBasis(row.averageHistoricClvMinor, basis), currency)}</NumericCell>
+                <SpentToDateCell row={row} basis={basis} currency={currency} />
                 <NumericCell>{money(inBasis(row.averagePredictedClvMinor, basis), currency)}</NumericCell>
                 <NumericCell>{percent(row.averageChanceOfOrder90d ?? null, 0)}</NumericCell>
                 <IndexTable.Cell>
@@ -267,4 +268,20 @@ function ShopifySegmentState({ segmentKey, published }: { segmentKey: string; pu
 
 export function ErrorBoundary() {
   return <PageErrorBoundary backUrl="/app" backLabel="Dashboard" />;
+}
+
+/** Avg spent to date in the page's basis: on the profit basis the segment's own gross profit per customer (the tally), with the share of its sales without a product cost. */
+function SpentToDateCell({ row, basis, currency }: { row: SegmentRow; basis: PageMoneyBasis; currency: string }) {
+  const toDate = segmentMoneyToDate(row, basis);
+  return (
+    <NumericCell>
+      {money(toDate.averageMinor, currency)}
+      {toDate.fellBackShare !== null && toDate.fellBackShare > 0 && (
+        <Text as="span" variant="bodySm" tone="subdued">
+          {" "}
+          ({percent(toDate.fellBackShare, 0)} without a product cost)
+        </Text>
+      )}
+    </NumericCell>
+  );
 }
