@@ -58,3 +58,32 @@ export function customersTablesByCode(table: TransactionTable, codeOfCustomer: A
   }
   return new Map(codes.map((code, slot) => [code, subsets[slot]]));
 }
+
+/**
+ * A per-row column of `table` (e.g. each order's own gross profit) cut like
+ * customersTablesByCode: for each of `codes`, that group's values in its subset's row order.
+ */
+export function columnByCode(
+  table: TransactionTable,
+  codeOfCustomer: ArrayLike<number>,
+  codes: readonly number[],
+  column: ArrayLike<number>,
+): Map<number, Float64Array> {
+  if (column.length !== table.length) throw new RangeError(`the column has ${column.length} rows; the table has ${table.length}`);
+  const slotOfCode = new Map(codes.map((code, slot) => [code, slot]));
+  const customerSlot = new Int32Array(table.customerCount);
+  for (let customer = 0; customer < customerSlot.length; customer++) customerSlot[customer] = slotOfCode.get(codeOfCustomer[customer]) ?? -1;
+  const customers = table.customers;
+  const counts = new Array<number>(codes.length).fill(0);
+  for (let row = 0; row < table.length; row++) {
+    const slot = customerSlot[customers[row]];
+    if (slot >= 0) counts[slot]++;
+  }
+  const columns = counts.map((count) => new Float64Array(count));
+  const filled = new Array<number>(codes.length).fill(0);
+  for (let row = 0; row < table.length; row++) {
+    const slot = customerSlot[customers[row]];
+    if (slot >= 0) columns[slot][filled[slot]++] = column[row];
+  }
+  return new Map(codes.map((code, slot) => [code, columns[slot]]));
+}

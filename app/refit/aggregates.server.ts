@@ -2,7 +2,7 @@ import type pg from "pg";
 import { BacktestDataError, backtest } from "~/analytics/clv/backtest";
 import { SHOP_MODEL_UNIT } from "~/analytics/customer-metrics";
 import { backtestWindow } from "~/analytics/backtest-window";
-import { customersTablesByCode } from "~/analytics/customer-subsets";
+import { columnByCode, customersTablesByCode } from "~/analytics/customer-subsets";
 import { acquisitionDrivers, firstOrderMonthName } from "~/analytics/drivers";
 import { type DimensionValues } from "~/analytics/dimension-values";
 import { dayToIso } from "~/analytics/dates";
@@ -54,6 +54,8 @@ export interface AggregateInputs {
   tally: SegmentTally;
   report: RetentionReport;
   table: ReturnType<OrderTableBuilder["build"]>["table"];
+  /** Each table row's own gross profit (issue 17): the filtered cohorts' profit curves. */
+  profits?: Float64Array;
   dimensions: ShopData["dimensions"];
   fit: FitOutcome;
   /** ShopData.onlyVoidedCustomers: counted on the dashboard. */
@@ -87,14 +89,16 @@ export async function tableAggregates(
     const top = values.top(RETENTION_FILTER_VALUES);
     filters[dimension] = top.map((v) => ({ value: v.value, customers: v.customers }));
     const subsets = customersTablesByCode(table, values.ofCustomer, top.map((v) => v.code));
+    const subsetProfits = a.profits ? columnByCode(table, values.ofCustomer, top.map((v) => v.code), a.profits) : null;
     for (const v of top) {
       await new Promise((resolve) => setImmediate(resolve));
       const subset = subsets.get(v.code)!;
+      const profits = subsetProfits?.get(v.code);
       filtered.push([
         retentionKind(dimension, v.value),
         {
           currency: settings.currency,
-          report: retentionSummaryFromTable(subset, { asOfDay, ...retentionOptions }),
+          report: retentionSummaryFromTable(subset, { asOfDay, ...retentionOptions, ...(profits ? { profits } : {}) }),
           filters,
           filter: { dimension, value: v.value },
         },

@@ -106,7 +106,7 @@ export async function fitShop(data: ShopData, settings: MetricsSettings, asOfDay
   behaviourRows.length = 0;
   const ctx: ScoringContext = { asOfDay, model: fit.model, averages: fit.averages, cuts, rules: settings.segmentRules, thresholds, costFallbackMargin: settings.costFallbackMargin };
   phase("retention and thresholds");
-  return { fit, ctx, scoring, report, table };
+  return { fit, ctx, scoring, report, table, profits };
 }
 
 /** Writes the new fit (version + 1) and takes the changes it covers off the debounce counter. */

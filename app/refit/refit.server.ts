@@ -219,7 +219,7 @@ async function fitAndRescore(
   phase("read");
   await onOrdersRead?.();
   const { facts } = data;
-  const { fit, ctx, scoring, report, table } = await fitShop(data, settings, asOfDay, phase);
+  const { fit, ctx, scoring, report, table, profits } = await fitShop(data, settings, asOfDay, phase);
   const { predictions } = scoring;
 
   const version = await writeFit(pool, shop, fit, ctx, data, trigger, startedAt);
@@ -234,6 +234,7 @@ async function fitAndRescore(
         asOfDay,
         report,
         table,
+        profits,
         dimensions: data.dimensions,
         fit,
         drivers: { marketingSources: data.marketingSources, chanceOfOrder90d: chanceByTableCustomer(data, predictions) },

@@ -41,9 +41,9 @@ async function insertCostedStore(shop: string): Promise<void> {
   for (const [customer, order, isoDay, net, cost, costedNet] of orders) {
     await pool.query(
       `INSERT INTO "Order" (shop, id, "customerId", "processedAt", "shopifyCreatedAt", "shopifyUpdatedAt", currency, "currentTotalMinor", "netMinor",
-                            "netSalesMinor", "sourceName", "discountCodes", tags, "costOfGoodsMinor", "costedNetSalesMinor")
-       VALUES ($1, $2, $3, $4::timestamp, $4::timestamp, $4::timestamp, 'USD', $5, $5, $5, 'web', '{}', '{}', $6, $7)`,
-      [shop, order, customer, `${isoDay}T10:00:00Z`, net, cost, costedNet],
+                            "netSalesMinor", "sourceName", "discountCodes", tags, "costOfGoodsMinor", "costedNetSalesMinor", "firstProductTitle")
+       VALUES ($1, $2, $3, $4::timestamp, $4::timestamp, $4::timestamp, 'USD', $5, $5, $5, 'web', '{}', '{}', $6, $7, $8)`,
+      [shop, order, customer, `${isoDay}T10:00:00Z`, net, cost, costedNet, customer <= 2 ? "Mug" : "Lamp"],
     );
   }
   await pool.query(`INSERT INTO "ShopSettings" (shop, "cacMinor", "updatedAt") VALUES ($1, 10000, now())`, [shop]);
@@ -78,6 +78,12 @@ describe("refit: cohort profit from each order's own gross profit (issue 17)", (
     expect(february.paybackMonth).toBeNull();
     // LTV:CAC at 60 days: profit 12,000 / 10,000 for January.
     expect(january.ltvToCacAtDays[1]).toBe(1.2);
+
+    // A filter's own row (first product Lamp: the February cohort) carries its profit curve too.
+    const lamp = cohortsInBasis(await loadCohortsPage(pool, shop, { dimension: "firstProduct", value: "Lamp" }), basis.factor);
+    expect(lamp.filter).toEqual({ dimension: "firstProduct", value: "Lamp" });
+    expect(lamp.cohorts.filter((row) => row.size > 0).map((row) => row.month)).toEqual(["2026-02"]);
+    expect(lamp.ltv?.byMonth.slice(0, 6)).toEqual([5_000, 7_500, 8_750, 8_750, 8_750, null]);
 
     // The revenue basis still shows revenue.
     const revenue = cohortsInBasis(stored, 1);
