@@ -160,7 +160,7 @@ export interface OrderLineRow {
   keptQuantity: number;
   /** The kept units' net sales: price x quantity less the line's discounts (and its tax when prices include it), pro rata. */
   keptNetSalesMinor: bigint;
-  /** The variant's inventory item and its unit cost, when the source carries them (the bulk import; webhooks do not). */
+  /** The variant's inventory item and its unit cost, when the source carries them (the bulk import; webhooks do not); costMinor null: no usable cost (missing, or in another currency), not written to the history. */
   inventoryItem?: { id: bigint; updatedAt: Date; costMinor: bigint | null };
 }
 

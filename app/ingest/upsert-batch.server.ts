@@ -192,7 +192,9 @@ async function costBatch(tx: RawTx, shop: string, bundles: OrderBundle[], liveOr
   });
   const carried = withLines.flatMap((o) => o.lines);
   const variantsChanged = await writeVariants(tx, shop, carried.flatMap((l) => (l.variantId !== null && l.inventoryItem ? [{ id: l.variantId, productId: null, inventoryItemId: l.inventoryItem.id, shopifyUpdatedAt: l.inventoryItem.updatedAt }] : [])));
-  const costsChanged = await writeUnitCosts(tx, shop, carried.flatMap((l) => (l.inventoryItem ? [{ inventoryItemId: l.inventoryItem.id, validFrom: l.inventoryItem.updatedAt, costMinor: l.inventoryItem.costMinor }] : [])));
+  // A line whose unit cost is missing or in another currency says nothing of the cost: no
+  // history row (a null row would end a known cost from the item's updatedAt).
+  const costsChanged = await writeUnitCosts(tx, shop, carried.flatMap((l) => (l.inventoryItem && l.inventoryItem.costMinor !== null ? [{ inventoryItemId: l.inventoryItem.id, validFrom: l.inventoryItem.updatedAt, costMinor: l.inventoryItem.costMinor }] : [])));
   const replaced = await replaceOrderLines(tx, shop, withLines);
   // The batch holds the shop's import lock exclusive: orders stored earlier (by webhooks or an
   // earlier batch) whose variant or cost in force this batch brought are recosted too.

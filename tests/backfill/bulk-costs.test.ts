@@ -103,7 +103,7 @@ describe("the bulk import and product costs", () => {
     ]);
   });
 
-  it("imports a unit cost in another currency than the shop's as unknown (the sales fall back to the margin)", async () => {
+  it("imports a unit cost in another currency than the shop's as unknown, without ending a known cost (review finding 9)", async () => {
     const shop = uniqueShop("bulk-costs-currency");
     const [payload] = orders([12_101], ["2025-03-05T10:00:00Z"]);
     const order = graphqlOrderWithInventoryItems(payload, { [SOCK_VARIANT]: { id: 45900000000512, updatedAt: "2025-03-01T13:05:00Z", unitCost: "6.40" } });
@@ -114,7 +114,23 @@ describe("the bulk import and product costs", () => {
     const run = await startBackfill(d, shop);
     await advanceBackfill(d, run.id);
     expect(await advanceBackfill(d, run.id)).toEqual({ state: "completed", ordersProcessed: 1 });
-    expect(await db().inventoryItemCost.findMany({ where: { shop }, select: { costMinor: true } })).toEqual([{ costMinor: null }]);
+    // No history row: the variant is mapped, its sales fall back to the margin.
+    expect(await db().inventoryItemCost.count({ where: { shop } })).toBe(0);
+    expect(await db().productVariant.count({ where: { shop } })).toBe(1);
     expect(await db().order.findFirstOrThrow({ where: { shop }, select: { costOfGoodsMinor: true, costedNetSalesMinor: true } })).toEqual({ costOfGoodsMinor: 0n, costedNetSalesMinor: 0n });
+
+    // A cost known from the webhook is not ended by a later item version without a usable cost.
+    const known = uniqueShop("bulk-costs-currency-known");
+    await processDelivery(db(), await insertDelivery(db(), { shop: known, topic: "inventory_items/update", payload: fixture("inventory-items-update") }));
+    const [later] = orders([12_102], ["2025-04-05T10:00:00Z"]);
+    const laterOrder = graphqlOrderWithInventoryItems(later, { [SOCK_VARIANT]: { id: 45900000000512, updatedAt: "2025-04-01T00:00:00Z", unitCost: "6.40" } });
+    ((laterOrder.lineItems[0].variant as Json).inventoryItem as Json).unitCost = null;
+    fake.orders = [laterOrder];
+    await fake.installSession(db(), known, COST_SCOPES);
+    const run2 = await startBackfill(d, known);
+    await advanceBackfill(d, run2.id);
+    expect(await advanceBackfill(d, run2.id)).toEqual({ state: "completed", ordersProcessed: 1 });
+    expect(await db().inventoryItemCost.findMany({ where: { shop: known }, select: { costMinor: true } })).toEqual([{ costMinor: 640n }]);
+    expect(await db().order.findFirstOrThrow({ where: { shop: known }, select: { costOfGoodsMinor: true } })).toEqual({ costOfGoodsMinor: 640n });
   });
 });
