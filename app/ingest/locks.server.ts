@@ -4,7 +4,8 @@ import { type RawTx } from "~/db/pg.server";
  * The shop's import lock. Every one-by-one write (webhooks, redaction) holds it SHARED, taken
  * before any row lock, so they run side by side; a batch (backfill, reconciliation) holds it
  * EXCLUSIVE instead of one lock per row, which fills PostgreSQL's shared lock table on a
- * large batch (ADR 0007). A batch and a delivery of one shop therefore never interleave: the
+ * large batch (ADR 0007); so do product and cost deliveries, which may recost every order of
+ * a product (costs.server.ts). A batch and a delivery of one shop therefore never interleave: the
  * batch's set-based net and tombstone checks see every committed write, and no lock cycle
  * between a batch's rows and a delivery's rows can form. A delivery waits at most one batch.
  */
