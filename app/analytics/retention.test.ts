@@ -164,6 +164,39 @@ describe("retentionSummary on a hand-computed shop", () => {
   });
 });
 
+describe("retentionSummary with each order's own profit (issue 17)", () => {
+  it("sums profit into the same cohort cells and horizons as revenue (profit = net gives the revenue curves)", () => {
+    const report = retentionSummary(
+      orders.map((order) => ({ ...order, profit: order.net })),
+      { asOfDay, cac: 40, grossMargin: 0.5, topDimensionValues: 1 },
+    );
+    expect(report.totals.grossProfit).toBe(report.totals.netRevenue);
+    for (const row of report.cohorts.rows) {
+      expect(row.profitLtvByMonth).toEqual(row.ltvByMonth);
+      expect(row.profitLtvAtDays).toEqual(row.ltvAtDays);
+    }
+    expect(report.ltv.profitByMonth).toEqual(report.ltv.byMonth);
+    expect(report.ltv.profitAtDays).toEqual(report.ltv.atDays.map((point) => point.value));
+    // Payback reads the profit curve as it is: January's 115 by month 0 covers the CAC of 40 (at 0.5 x revenue it would too, at 57.5).
+    expect(report.cohorts.rows[0].paybackMonth).toBe(0);
+  });
+
+  it("keeps profit apart from revenue, and gives no profit curves unless every order has a profit", () => {
+    const halved = retentionSummary(
+      orders.map((order) => ({ ...order, profit: order.net / 2 })),
+      { asOfDay },
+    );
+    expect(halved.cohorts.rows[0].profitLtvByMonth?.slice(0, 4)).toEqual([57.5, 55, 62.5, null]);
+    const partly = retentionSummary(
+      orders.map((order, i) => (i === 3 ? order : { ...order, profit: order.net })),
+      { asOfDay },
+    );
+    expect(partly.cohorts.rows[0].profitLtvByMonth).toBeUndefined();
+    expect(partly.ltv.profitByMonth).toBeUndefined();
+    expect(() => retentionSummary([{ customerId: "A", day: asOfDay, net: 10, profit: Number.NaN }], { asOfDay })).toThrow(/orders\[0\]\.profit is not a finite number/);
+  });
+});
+
 describe("retentionSummary edge cases", () => {
   it("marks a horizon observable exactly when the last customer has had every day of it", () => {
     const first = d("2024-06-10");
