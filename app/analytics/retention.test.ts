@@ -193,6 +193,9 @@ describe("retentionSummary with each order's own profit (issue 17)", () => {
     );
     expect(partly.cohorts.rows[0].profitLtvByMonth).toBeUndefined();
     expect(partly.ltv.profitByMonth).toBeUndefined();
+    // Past the builder's first 1,024 rows (its profit column grows): every row's profit is kept.
+    const many = Array.from({ length: 3_000 }, (_, i) => ({ customerId: `c${i % 700}`, day: asOfDay - (i % 300), net: 10, profit: 1 + (i % 7) }));
+    expect(retentionSummary(many, { asOfDay }).totals.grossProfit).toBe(many.reduce((sum, order) => sum + order.profit, 0));
     expect(() => retentionSummary([{ customerId: "A", day: asOfDay, net: 10, profit: Number.NaN }], { asOfDay })).toThrow(/orders\[0\]\.profit is not a finite number/);
   });
 });
