@@ -132,13 +132,23 @@ describe("tenure fit input handling", () => {
   });
 
   it("marks a model that does not converge, exits 3 and still prints the others", async () => {
-    // Every repeat buyer bought again just now: nothing to estimate drop-out from (a, b -> ∞).
-    const rows = Array.from({ length: 300 }, (_, i) => (i < 120 ? `${1 + (i % 4)},${5 + (i % 30)},40` : `0,0,${40 - (i % 10)}`));
+    // Every repeat buyer buys at the same rate: r -> ∞, a limit no model here names.
+    const rows = Array.from({ length: 300 }, (_, i) => (i < 200 ? `4,${36 + (i % 4)},40` : `${1 + (i % 2)},${8 + (i % 4)},40`));
     const { code, json, io } = await fit([csvFile(["frequency,recency,T", ...rows].join("\n"))]);
     expect(code).toBe(NOT_CONVERGED_EXIT_CODE);
     expect(json.bgnbd.converged).toBe(false);
-    expect(json.bgnbd.message).toMatch(/a, b ran to .*every customer the same drop-out probability.*no maximum inside it/);
+    expect(json.bgnbd.message).toMatch(/r ran to .*every customer the same purchase rate.*no maximum inside it/);
     expect(io.err()).toMatch(/bgnbd did not converge/);
+  });
+
+  it("names one drop-out for every customer (a, b -> ∞) as a converged nested model", async () => {
+    // Every repeat buyer bought again just now: refused as unconverged before the nested model.
+    const rows = Array.from({ length: 300 }, (_, i) => (i < 120 ? `${1 + (i % 4)},${5 + (i % 30)},40` : `0,0,${40 - (i % 10)}`));
+    const { code, json } = await fit([csvFile(["frequency,recency,T", ...rows].join("\n"))]);
+    expect(code).toBe(0);
+    expect(json.bgnbd.converged).toBeUndefined();
+    expect(json.bgnbd.boundary).toMatch(/^drop-out the same for every customer \(p = 0\.24\d+\)$/);
+    expect(json.bgnbd.nestedLogLikelihood).toBeCloseTo(json.bgnbd.logLikelihood as number, 3);
   });
 });
 

@@ -36,7 +36,10 @@ Options:
 Each count model is fitted from every start until the two best runs agree, on the distinct
 rows in a canonical order, so neither the row order nor the time unit changes the maximum.
 A count model whose maximum is the plain NBD (no drop-out: a -> 0, s -> 0) is marked
-"boundary": "drop-out not identifiable: behaves like plain NBD", with "nestedLogLikelihood".
+"boundary": "drop-out not identifiable: behaves like plain NBD", with "nestedLogLikelihood";
+one whose likelihood stopped rising toward one drop-out for every customer (a, b -> inf with
+a/(a+b) = p fixed; s, beta -> inf) is marked "boundary": "drop-out the same for every customer
+(p = ...)", with the limit's "nestedLogLikelihood".
 
 Exit codes: 0 all models converged; 3 printed, but a model did not converge (marked
 "converged": false with a message); 4 printed, but not enough data (no repeat purchase at

@@ -162,6 +162,10 @@ function spec(modified: boolean): CountModelSpec {
       }
       return null;
     },
+    homogeneousDropOut: ([logR, , logA, logB]) =>
+      Math.exp(logR) <= HOMOGENEOUS_SHAPE && Math.min(Math.exp(logA), Math.exp(logB)) > HOMOGENEOUS_SHAPE
+        ? { parameter: "p", value: 1 / (1 + Math.exp(logB - logA)), timeScaled: false }
+        : null,
   };
 }
 

@@ -39,22 +39,29 @@ export interface FitResult<P> {
   /** Optimiser runs made (every start, plus those added until the two best agreed). */
   runs?: number;
   /**
-   * Set when the maximum sits where the model's drop-out part vanishes (count models: a -> 0,
-   * s -> 0 or β -> ∞): the fit is then the plain NBD, whose likelihood is given.
+   * Set when the maximum sits on a nested model's edge: where the drop-out part vanishes
+   * (count models: a -> 0, s -> 0 or β -> ∞; the plain NBD) or where drop-out is the same for
+   * every customer (a, b -> ∞ with a/(a+b) = p; s, β -> ∞ with s/β = μ).
    */
   boundary?: FitBoundary | null;
-  /** Parameters the data identify: the model's, or the nested NBD's 2 at the boundary. */
+  /** Parameters the data identify: the model's, the nested NBD's 2, or 3 with one drop-out for all. */
   effectiveParameters?: number;
   /** True when the data cannot support the model at all (count models: no repeat purchase). */
   notEnoughData?: boolean;
 }
 
+export const NBD_EDGE_VERDICT = "drop-out not identifiable: behaves like plain NBD";
+
 export interface FitBoundary {
-  verdict: "drop-out not identifiable: behaves like plain NBD";
-  nestedModel: "nbd";
-  /** The plain NBD's maximum log-likelihood (caller's unit) and parameters. */
+  /** "no-drop-out": the plain NBD; "homogeneous-dropout": one drop-out probability p (BG/NBD) or rate μ (Pareto/NBD) for all. */
+  kind: "no-drop-out" | "homogeneous-dropout";
+  /** In words: NBD_EDGE_VERDICT, or "drop-out the same for every customer (p = …)". */
+  verdict: string;
+  nestedModel: "nbd" | "homogeneous-dropout";
+  /** The nested model's maximum log-likelihood (caller's unit). */
   nestedLogLikelihood: number;
-  nestedParams: { r: number; alpha: number };
+  /** Its parameters: { r, alpha } for the NBD; { r, alpha, p } or { r, alpha, mu } (μ per caller's unit) for one drop-out. */
+  nestedParams: Record<string, number>;
 }
 
 /** Total log-likelihood and its gradient with respect to the log-parameters. */
@@ -270,6 +277,12 @@ export interface CountModelSpec {
    * a limit outside the parameter space, and where a run stops on that ridge is rounding noise.
    */
   homogeneousAt: (theta: number[], limit?: number) => string | null;
+  /**
+   * When only the drop-out mixing has lost its spread at theta (past HOMOGENEOUS_SHAPE, the
+   * purchase rates still varying): the limit's common drop-out, p = a/(a+b) or μ = s/β (per
+   * canonical unit, timeScaled), else null. Its shape parameters are theta[2] and theta[3].
+   */
+  homogeneousDropOut?: (theta: number[]) => { parameter: "p" | "mu"; value: number; timeScaled: boolean } | null;
 }
 
 /** A Gamma or Beta shape past this: the distribution's coefficient of variation is below 3 %, a point mass for every purpose. */
@@ -373,7 +386,7 @@ export function fitCountModel<P>(spec: CountModelSpec, input: readonly RfRow[] |
     const sample = subsamplePrepared(rows, WARM_START_SAMPLE_ROWS);
     const warm = fitCanonical<P>(spec, sample, { ...options, standardErrors: false }, undefined, SUBSAMPLE_EDGE_STOP_PER_CUSTOMER);
     const verdict = classify(spec, warm, sample);
-    if (verdict.converged && verdict.boundary) {
+    if (verdict.converged && verdict.boundary?.kind === "no-drop-out") {
       // The subsample's maximum is the plain NBD, so the full data's is too (to the
       // subsample's precision). The full NBD fit is cheap; the model's own passes at the edge
       // are not (Pareto/NBD's integrals near β -> ∞ cost a second each at a million customers).
@@ -403,7 +416,33 @@ export function fitCountModel<P>(spec: CountModelSpec, input: readonly RfRow[] |
 }
 
 function edgeBoundary(nbd: MaximizeResult<{ r: number; alpha: number }>): FitBoundary {
-  return { verdict: "drop-out not identifiable: behaves like plain NBD", nestedModel: "nbd", nestedLogLikelihood: nbd.logLikelihood, nestedParams: nbd.params };
+  return { kind: "no-drop-out", verdict: NBD_EDGE_VERDICT, nestedModel: "nbd", nestedLogLikelihood: nbd.logLikelihood, nestedParams: { ...nbd.params } };
+}
+
+/** The verdict in words, e.g. "drop-out the same for every customer (p = 0.0912)". */
+export function homogeneousDropOutVerdict(parameter: string, value: number): string {
+  return `drop-out the same for every customer (${parameter === "mu" ? "μ" : parameter} = ${value.toPrecision(4)}${parameter === "mu" ? " per time unit" : ""})`;
+}
+
+/**
+ * A run stopped on the homogeneous drop-out ridge (a, b -> ∞ with a/(a+b) fixed; s, β -> ∞
+ * with s/β fixed) is the nested one-drop-out model once the likelihood has stopped rising
+ * there: ten times further along the ridge gains at most the nested tolerance. The likelihood
+ * approaches its limit like 1/(a+b), so the limit's is the stopped point's plus gain × 10/9.
+ */
+function homogeneousDropOutBoundary(spec: CountModelSpec, end: { theta: number[]; logLikelihood: number }, rows: PreparedRows): FitBoundary | null {
+  const dropOut = spec.homogeneousDropOut?.(end.theta);
+  if (!dropOut) return null;
+  const further = end.theta.map((t, i) => (i === 2 || i === 3 ? t + Math.LN10 : t));
+  const gain = spec.logLikelihood(rows)(further).value - end.logLikelihood;
+  if (!(Math.abs(gain) <= nestedTolerance(rows.totalWeight))) return null;
+  return {
+    kind: "homogeneous-dropout",
+    verdict: homogeneousDropOutVerdict(dropOut.parameter, dropOut.value),
+    nestedModel: "homogeneous-dropout",
+    nestedLogLikelihood: end.logLikelihood + (gain * 10) / 9,
+    nestedParams: { r: Math.exp(end.theta[0]), alpha: Math.exp(end.theta[1]), [dropOut.parameter]: dropOut.value },
+  };
 }
 
 function edgeMessage(nbd: MaximizeResult<{ r: number; alpha: number }>): string {
@@ -429,6 +468,12 @@ export function classify<P>(spec: CountModelSpec, fit: MaximizeResult<P> & { nbd
   }
   if (top && offEdge(top) && (!interior || top.logLikelihood > interior.logLikelihood + tolerance)) {
     const ridge = spec.homogeneousAt(top.theta);
+    // One drop-out for every customer is a model too (3 parameters): named, with the finite
+    // point's predictions (the limit's to within the tolerance).
+    const homogeneous = ridge && top.converged ? homogeneousDropOutBoundary(spec, top, rows) : null;
+    if (homogeneous) {
+      return { ...fit, theta: top.theta, logLikelihood: top.logLikelihood, converged: true, message: homogeneous.verdict, boundary: homogeneous, effectiveParameters: 3, standardErrors: null };
+    }
     const why = ridge
       ? `${ridge}: the likelihood rises toward that limit, outside the parameter space, with no maximum inside it for these data`
       : top.message;
@@ -451,18 +496,17 @@ function inCallerUnit<P>(
     spec.timeScaled.forEach((i) => (out[spec.names[i]] *= timeScale));
     return out as P;
   };
-  const boundary = fit.boundary
-    ? {
-        ...fit.boundary,
-        nestedLogLikelihood: fit.boundary.nestedLogLikelihood - shift,
-        nestedParams: { r: fit.boundary.nestedParams.r, alpha: fit.boundary.nestedParams.alpha * timeScale },
-      }
-    : null;
+  const boundary = fit.boundary ? boundaryInCallerUnit(fit.boundary, timeScale, shift) : null;
   return {
     params: rescale(toParams<P>(spec.names, fit.theta.map(Math.exp))),
     logLikelihood: fit.logLikelihood - shift,
     converged: fit.converged,
-    message: boundary && fit.converged ? `drop-out not identifiable: behaves like plain NBD (log-likelihood ${boundary.nestedLogLikelihood.toFixed(4)})` : fit.message,
+    message:
+      boundary && fit.converged
+        ? boundary.kind === "no-drop-out"
+          ? `${NBD_EDGE_VERDICT} (log-likelihood ${boundary.nestedLogLikelihood.toFixed(4)})`
+          : `${boundary.verdict} (log-likelihood ${boundary.nestedLogLikelihood.toFixed(4)})`
+        : fit.message,
     iterations: fit.iterations + fit.nbd.iterations,
     evaluations: fit.evaluations + fit.nbd.evaluations,
     standardErrors: fit.standardErrors ? rescale(fit.standardErrors) : null,
@@ -473,6 +517,15 @@ function inCallerUnit<P>(
     effectiveParameters: fit.effectiveParameters,
     notEnoughData: false,
   };
+}
+
+/** α in the caller's unit, μ per the caller's unit, the likelihood shifted by the purchase densities' Jacobian. */
+function boundaryInCallerUnit(boundary: FitBoundary, timeScale: number, shift: number): FitBoundary {
+  const nestedParams = { ...boundary.nestedParams };
+  if ("alpha" in nestedParams) nestedParams.alpha *= timeScale;
+  if ("mu" in nestedParams) nestedParams.mu /= timeScale;
+  const verdict = boundary.kind === "homogeneous-dropout" ? homogeneousDropOutVerdict("p" in nestedParams ? "p" : "mu", nestedParams.p ?? nestedParams.mu) : boundary.verdict;
+  return { ...boundary, verdict, nestedLogLikelihood: boundary.nestedLogLikelihood - shift, nestedParams };
 }
 
 export function publicFit<P>(fit: FitResult<P> & { theta?: number[]; inverseHessian?: number[][] }): FitResult<P> {

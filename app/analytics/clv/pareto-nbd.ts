@@ -194,6 +194,8 @@ export const paretoNbdSpec: CountModelSpec = {
     if (Math.exp(logS) > limit) return `s ran to ${Math.exp(logS).toExponential(2)} (every customer the same drop-out rate)`;
     return null;
   },
+  homogeneousDropOut: ([logR, , logS, logBeta]) =>
+    Math.exp(logR) <= HOMOGENEOUS_SHAPE && Math.exp(logS) > HOMOGENEOUS_SHAPE ? { parameter: "mu", value: Math.exp(logS - logBeta), timeScaled: true } : null,
 };
 
 /** Maximum-likelihood Pareto/NBD fit on weighted (x, t_x, T) rows. */

@@ -252,10 +252,22 @@ describe("fitShopModel refuses thin data, with a reason and a code", () => {
   });
 
   it("data whose likelihood peaks on the boundary are reported as not converged", () => {
-    // Every repeat buyer looks alike: drop-out odds identical for all (a, b -> ∞; s, β -> ∞).
-    const result = fitShopModel(handMade(300, 120), { unit: "week" });
+    // Every customer the same purchase rate (r -> ∞): a limit no model here names.
+    const alike = Array.from({ length: 300 }, (_, i) => (i < 200 ? summary(i, 4, 36 + (i % 4), 40) : summary(i, 1 + (i % 2), 8 + (i % 4), 40)));
+    const result = fitShopModel(alike, { unit: "week" });
     expect(result).toMatchObject({ ok: false, code: "did-not-converge" });
-    expect(!result.ok && result.reason).toMatch(/BG\/NBD: a, b ran to .*every customer the same drop-out probability.*no maximum inside it/);
+    expect(!result.ok && result.reason).toMatch(/BG\/NBD: r ran to .*every customer the same purchase rate.*no maximum inside it/);
+  });
+
+  it("one drop-out for every customer (a, b -> ∞; s, β -> ∞) gets a model, named, with 3 effective parameters", () => {
+    // Refused as unconverged before issue 16's nested homogeneous drop-out model.
+    const result = fitShopModel(handMade(300, 120), { unit: "week", candidates: APP_SHOP_CANDIDATES });
+    if (!result.ok) throw new Error(result.reason);
+    const json = result.model.toJSON();
+    expect(json.candidates.mbgnbd).toMatchObject({ converged: true, effectiveParameters: 3 });
+    expect(json.candidates.mbgnbd?.boundary).toMatch(/^drop-out the same for every customer \(p = 0\.2\d+\)$/);
+    expect(json.candidates.mbgnbd?.nestedLogLikelihood).toBeUndefined();
+    expect(json.candidates.paretonbd?.boundary).toMatch(/^drop-out the same for every customer \(μ = 0\.\d+ per time unit\)$/);
   });
 
   it("a well-posed simulated shop gets a model, also with 200,000 customers", () => {

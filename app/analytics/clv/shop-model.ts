@@ -4,7 +4,7 @@
 import { type CustomerSummary } from "~/analytics/summary";
 import { type TimeUnit, unitDays } from "~/analytics/units";
 import { type CountModel, type CountModelName, COUNT_MODEL_LABELS, type CountModelParams, countModel, fitCountModelByName } from "./count-model";
-import { type FitOptions, type FitResult, nestedTolerance } from "./estimation";
+import { type FitOptions, type FitResult, NBD_EDGE_VERDICT, nestedTolerance } from "./estimation";
 import {
   compressSpendRows,
   fitGammaGamma,
@@ -85,11 +85,15 @@ export interface CandidateFit {
   logLikelihood: number;
   converged: boolean;
   message: string;
-  /** "drop-out not identifiable: behaves like plain NBD" at the no-drop-out edge, else null (absent in fits stored before issue 16). */
+  /**
+   * "drop-out not identifiable: behaves like plain NBD" at the no-drop-out edge, "drop-out the
+   * same for every customer (p = …)" at the homogeneous drop-out limit, else null (absent in
+   * fits stored before issue 16).
+   */
   boundary?: string | null;
-  /** The plain NBD's log-likelihood when at that edge. */
+  /** The plain NBD's log-likelihood when at the no-drop-out edge. */
   nestedLogLikelihood?: number;
-  /** Parameters the data identify: 4, or the NBD's 2 at the edge. */
+  /** Parameters the data identify: 4, the NBD's 2 at the edge, 3 with one drop-out for all. */
   effectiveParameters?: number;
   /** Mean absolute error per customer on the holdout, when there was one. */
   holdoutMeanAbsoluteError?: number;
@@ -220,7 +224,7 @@ function candidateOf(fit: FitResult<CountModelParams>): CandidateFit {
     converged: fit.converged,
     message: fit.message,
     boundary: fit.boundary?.verdict ?? null,
-    ...(fit.boundary ? { nestedLogLikelihood: fit.boundary.nestedLogLikelihood } : {}),
+    ...(fit.boundary?.kind === "no-drop-out" ? { nestedLogLikelihood: fit.boundary.nestedLogLikelihood } : {}),
     effectiveParameters: fit.effectiveParameters ?? 4,
   };
 }
@@ -367,7 +371,7 @@ export function fitShopModel(summaries: CustomerSummary[], opts: ShopModelOption
       chosen = tied.length > 1 ? breakTie(tied, candidates) : lowest;
       choiceTie = tied.length > 1;
       const others = converged.filter((name) => name !== chosen);
-      const edge = (name: ShopCountModelName) => (candidates[name]?.boundary ? ", at the no-drop-out edge (2 effective parameters)" : "");
+      const edge = (name: ShopCountModelName) => (candidates[name]?.boundary === NBD_EDGE_VERDICT ? ", at the no-drop-out edge (2 effective parameters)" : "");
       choiceReason =
         `${COUNT_MODEL_LABELS[chosen]}: ${choiceTie ? `tied on AIC with ${tied.filter((name) => name !== chosen).map((name) => COUNT_MODEL_LABELS[name]).join(", ")}; ${CHOICE_TIE_RULE}` : "lower AIC"} ` +
         `(log-likelihood ${fmt(fits[chosen]!.logLikelihood)}${edge(chosen)} vs ` +
@@ -439,7 +443,7 @@ function chooseByHoldout(
   // edge are the same plain NBD, whatever rounding leaves between their errors. Either is a
   // tie, broken by CHOICE_TIE_RULE.
   const noise = (name: ShopCountModelName) => pairedStandardError(errors[name]!.perCustomer, errors[lowest]!.perCustomer);
-  const bothAtEdge = (name: ShopCountModelName) => Boolean(calibrationEffective[name]?.boundary && calibrationEffective[lowest]?.boundary);
+  const bothAtEdge = (name: ShopCountModelName) => calibrationEffective[name]?.boundary === NBD_EDGE_VERDICT && calibrationEffective[lowest]?.boundary === NBD_EDGE_VERDICT;
   const whyTied = (name: ShopCountModelName) =>
     bothAtEdge(name)
       ? "both at the no-drop-out edge"
