@@ -658,7 +658,7 @@ const TERMS: GlossaryTerm[] = [
     section: "model",
     labels: ["Drop-out"],
     definition:
-      "Whether the order history tells when customers stop buying. When it does not (almost nobody seems to leave), the model's drop-out parameters run to their limit and it behaves like the plain NBD, a model without drop-out: the page says so and gives the plain NBD's log-likelihood. Such a model counts as the simpler 2-parameter model when candidates are compared, and gives everyone a P(alive) near 100%.",
+      "Whether the order history tells when customers stop buying. When it does not (almost nobody seems to leave), the model's drop-out parameters run to their limit and it behaves like the plain NBD, a model without drop-out: the page says so and gives the plain NBD's log-likelihood. Such a model counts as the simpler 2-parameter model when candidates are compared, and gives everyone a P(alive) near 100%; when every customer seems equally likely to stop, the page says \"Drop-out the same for every customer (p = …)\", a 3-parameter model with one drop-out probability p (μ, a rate, for Pareto/NBD).",
     unit: "none",
     basis: "none",
   },
