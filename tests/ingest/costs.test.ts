@@ -1,4 +1,5 @@
-import { pgTransaction } from "~/db/pg.server";
+import type pg from "pg";
+import { createPgPool, pgTransaction } from "~/db/pg.server";
 import { writeVariants } from "~/ingest/costs.server";
 import { processDelivery } from "~/ingest/deliveries.server";
 import { loadMetricsSettings } from "~/data/settings.server";
@@ -228,10 +229,30 @@ describe("a product sold thousands of times (review of issue 17, finding 1)", ()
     );
   }
 
+  /** Advisory locks each delivery transaction held at its COMMIT (read on its own connection). */
+  const locksAtCommit: number[] = [];
+  let countingPool: pg.Pool | undefined;
+  afterAll(() => countingPool?.end());
+  function lockCountingPool(): pg.Pool {
+    if (countingPool) return countingPool;
+    countingPool = createPgPool(process.env.DATABASE_URL!, { max: 2 });
+    countingPool.on("connect", (client) => {
+      const query = client.query.bind(client) as (...args: unknown[]) => Promise<unknown>;
+      (client as unknown as { query: (...args: unknown[]) => Promise<unknown> }).query = async (...args: unknown[]) => {
+        if (args[0] === "COMMIT") {
+          const held = (await query(`SELECT count(*)::int AS n FROM pg_locks WHERE pid = pg_backend_pid() AND locktype = 'advisory'`)) as { rows: { n: number }[] };
+          locksAtCommit.push(held.rows[0].n);
+        }
+        return query(...args);
+      };
+    });
+    return countingPool;
+  }
+
   async function deliverCounting(shop: string, topic: string, payload: unknown) {
     const enqueued: bigint[] = [];
     const id = await insertDelivery(db(), { shop, topic, payload });
-    const outcome = await processDelivery(db(), id, { enqueueMetrics: async (_shop, ids) => void enqueued.push(...ids) });
+    const outcome = await processDelivery(db(), id, { pool: lockCountingPool(), enqueueMetrics: async (_shop, ids) => void enqueued.push(...ids) });
     expect(outcome, `${topic} ${JSON.stringify(outcome)}`).toMatchObject({ status: "processed" });
     return enqueued;
   }
@@ -265,6 +286,8 @@ describe("a product sold thousands of times (review of issue 17, finding 1)", ()
     Object.assign((edited.variants as Json[])[0], { updated_at: "2025-06-01T08:00:00-05:00", price: "19.00" });
     expect(await deliverCounting(shop, "products/update", { ...edited, updated_at: "2025-06-01T08:00:00-05:00" })).toEqual([]);
     expect(await costs(shop)).toEqual([{ cogs: "640", orders: 4_000 }, { cogs: "700", orders: 6_000 }]);
+    // One advisory lock per delivery (the shop's import lock), never one per order.
+    expect(locksAtCommit).toEqual([1, 1, 1, 1, 1]);
   });
 });
 
