@@ -24,6 +24,15 @@ import { BASE, type Delivery, deliveriesOf, scenario } from "../support/shop-his
 // some moment of its history, as Shopify would have shown it then.
 
 const db = () => testDb();
+
+/**
+ * The marketing source must converge, but not where it was read: only the GraphQL sources
+ * carry the customer journey, so the flag saying "this source came from the journey"
+ * (marketingSourceFromJourney, docs/analytics/acquisition.md) differs by construction.
+ */
+function withoutSourceProvenance<T extends { orders: object[] }>(snap: T): T {
+  return { ...snap, orders: snap.orders.map((order) => ({ ...order, marketingSourceFromJourney: null })) };
+}
 const DAY = 86_400_000;
 let fake: FakeShopify;
 
@@ -147,8 +156,8 @@ describe("backfill, webhooks and reconciliation in any interleaving", () => {
         for (const delivery of clean) await apply(cleanShop, { kind: "webhook", delivery });
         for (const step of mixed) await apply(mixedShop, step);
 
-        const expected = await snapshot(db(), cleanShop);
-        expect(await snapshot(db(), mixedShop)).toEqual(expected);
+        const expected = withoutSourceProvenance(await snapshot(db(), cleanShop));
+        expect(withoutSourceProvenance(await snapshot(db(), mixedShop))).toEqual(expected);
       }),
       { numRuns: 40 },
     );
@@ -186,7 +195,7 @@ describe("backfill, webhooks and reconciliation in any interleaving", () => {
           })(),
           apply(mixedShop, { kind: "reconcile", orders: storeAt(deliveries, reconcileAt) }),
         ]);
-        expect(await snapshot(db(), mixedShop)).toEqual(await snapshot(db(), cleanShop));
+        expect(withoutSourceProvenance(await snapshot(db(), mixedShop))).toEqual(withoutSourceProvenance(await snapshot(db(), cleanShop)));
       }),
       { numRuns: 25 },
     );
