@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // `tenure` command: runs the compiled CLI (dist/cli/main.js, built by `npm run build:cli`,
 // which the package's prepare step runs on `npm install` and before `npm pack`) in this
-// process. In a checkout whose build is missing or older than app/cli's sources, it says
+// process. In a checkout whose build is missing or older than any source it was built from, it says
 // so and runs the sources under tsx in a child process instead (docs/analytics/cli.md).
 import { spawn } from "node:child_process";
 import { existsSync, readFileSync, statSync } from "node:fs";
