@@ -10,7 +10,7 @@
 // and a customer's first order is their earliest non-refund row.
 import { civilFromDays, dayToIso } from "./dates";
 import { DEFAULT_GAP_BUCKET_EDGES, groupOrdersByCustomer } from "./retention";
-import { histogramOfCounts, quantileOfCounts, quantileSorted, wilsonInterval } from "./stats";
+import { histogramOfCounts, quantileOfCounts, quantileSorted, roundTo as round, wilsonInterval } from "./stats";
 import { type TransactionTable } from "./summary";
 
 /** The acquisition dimensions, keyed as the customer table's `acquired` filter names them. */
@@ -117,11 +117,6 @@ export interface DriversReport {
 
 const OTHER = "Other";
 
-function round(value: number | null, digits: number): number | null {
-  if (value === null || !Number.isFinite(value)) return null;
-  const scale = 10 ** digits;
-  return Math.round(value * scale) / scale + 0;
-}
 const ratio = (numerator: number, denominator: number) => (denominator > 0 ? numerator / denominator : null);
 
 /** The month-of-the-year dimension: a customer's first order's month, by name. */

@@ -21,7 +21,7 @@
 // than the table (one customer-id lookup each); see OrderTableBuilder for the fast shape.
 import { dayToIso, monthToIso } from "./dates";
 import { lastCompleteMonth, ltvToCac, monthsOfDays, paybackMonth, pooledLtvByMonth } from "./cohorts";
-import { histogramOfCounts, meanOfCounts, quantileOfCounts } from "./stats";
+import { histogramOfCounts, meanOfCounts, quantileOfCounts, roundTo as round } from "./stats";
 import { TransactionTable } from "./summary";
 
 export interface OrderFact {
@@ -213,11 +213,6 @@ export interface RetentionReport {
 const OTHER = "Other";
 const NONE = "(none)";
 
-function round(value: number | null, digits: number): number | null {
-  if (value === null) return null;
-  const scale = 10 ** digits;
-  return Math.round(value * scale) / scale + 0; // + 0 turns -0 into 0
-}
 const money = (value: number | null) => round(value, 2);
 const share = (value: number | null) => round(value, 4);
 const ratio = (numerator: number, denominator: number) => (denominator > 0 ? numerator / denominator : null);

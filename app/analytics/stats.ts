@@ -150,3 +150,10 @@ export function wilsonInterval(successes: number, n: number, z = 1.96): { low: n
   const half = (z / (1 + z2 / n)) * Math.sqrt((p * (1 - p)) / n + z2 / (4 * n * n));
   return { low: Math.max(0, centre - half), high: Math.min(1, centre + half) };
 }
+
+/** `value` rounded to `digits` decimals, -0 as 0; null for null or a value that is not finite. */
+export function roundTo(value: number | null, digits: number): number | null {
+  if (value === null || !Number.isFinite(value)) return null;
+  const scale = 10 ** digits;
+  return Math.round(value * scale) / scale + 0; // + 0 turns -0 into 0
+}

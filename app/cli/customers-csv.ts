@@ -2,10 +2,8 @@
 // text field that needs it; rows are assembled here because csv-stringify's per-record
 // stream costs several times as much per row (ADR 0004), while numbers and dates never
 // need quoting.
-import { createWriteStream } from "node:fs";
-import { once } from "node:events";
-import { rename, rm } from "node:fs/promises";
 import { stringify } from "csv-stringify/sync";
+import { writeFileAtomically } from "./io";
 
 export const CUSTOMER_COLUMNS = [
   "customer_id",
@@ -247,33 +245,16 @@ export function* customerChunks(rows: Iterable<CustomerRow>): Generator<Uint8Arr
 }
 
 /**
- * Writes the header, then the chunks as they come (with backpressure); resolves once
- * flushed. The text goes to `<path>.partial`, renamed to `path` only when complete, so a
- * failed run never leaves a truncated customers.csv behind.
+ * Writes the header, then the chunks as they come, through writeFileAtomically: a failed run
+ * never leaves a truncated customers.csv behind.
  */
 export async function writeCustomersCsvChunks(path: string, chunks: Iterable<string | Uint8Array> | AsyncIterable<string | Uint8Array>): Promise<void> {
-  const partial = `${path}.partial`;
-  const out = createWriteStream(partial);
-  const failed = once(out, "error").then(([error]) => {
-    throw error;
-  });
-  failed.catch(() => undefined); // raced below; never an unhandled rejection
-  const write = async (text: string | Uint8Array) => {
-    if (!out.write(text)) await Promise.race([once(out, "drain"), failed]);
-  };
-  try {
-    await write(stringify([[...CUSTOMER_COLUMNS]]));
-    for await (const chunk of chunks) await write(chunk);
-    out.end();
-    await Promise.race([once(out, "finish"), failed]);
-  } catch (error) {
-    out.destroy();
-    // The file is opened asynchronously: removed before the open lands, it would come back.
-    if (!out.closed) await once(out, "close");
-    await rm(partial, { force: true });
-    throw error;
-  }
-  await rename(partial, path);
+  await writeFileAtomically(path, withHeader(chunks));
+}
+
+async function* withHeader(chunks: Iterable<string | Uint8Array> | AsyncIterable<string | Uint8Array>): AsyncIterable<string | Uint8Array> {
+  yield stringify([[...CUSTOMER_COLUMNS]]);
+  yield* chunks;
 }
 
 /**

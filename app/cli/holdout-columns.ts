@@ -2,12 +2,11 @@
 // customer's predicted and actual holdout purchases and spend from the backtest. Kept apart
 // from the scoring path (customer-rows.ts): the columns are appended to the finished file in
 // one streamed pass, so a run without --calibration-end does no extra work at all.
-import { once } from "node:events";
-import { createReadStream, createWriteStream } from "node:fs";
-import { rename, rm } from "node:fs/promises";
+import { createReadStream } from "node:fs";
 import { type BacktestOptions } from "~/analytics/clv/backtest";
 import { type CustomerSummary, type TransactionTable } from "~/analytics/summary";
 import { formatNumber } from "./customers-csv";
+import { writeFileAtomically } from "./io";
 
 export const HOLDOUT_COLUMNS = ["holdout_purchases_predicted", "holdout_purchases_actual", "holdout_spend_predicted", "holdout_spend_actual"] as const;
 
@@ -72,38 +71,26 @@ function holdoutFields(columns: HoldoutColumns, row: number): string {
  * and hold one). Written to `<path>.partial` and renamed, like the file itself.
  */
 export async function appendHoldoutColumns(path: string, columns: HoldoutColumns): Promise<void> {
-  const partial = `${path}.partial`;
-  const out = createWriteStream(partial);
-  const failed = once(out, "error").then(([error]) => {
-    throw error;
-  });
-  failed.catch(() => undefined); // raced below; never an unhandled rejection
+  await writeFileAtomically(path, linesWithHoldoutColumns(path, columns));
+}
+
+async function* linesWithHoldoutColumns(path: string, columns: HoldoutColumns): AsyncIterable<string> {
   let row = -1; // -1: the header
   let quoted = false;
-  try {
-    for await (const chunk of createReadStream(path, { encoding: "utf8" }) as AsyncIterable<string>) {
-      let text = "";
-      let from = 0;
-      for (let i = 0; i < chunk.length; i++) {
-        const code = chunk.charCodeAt(i);
-        if (code === 34 /* " */) quoted = !quoted;
-        else if (code === 10 /* \n */ && !quoted) {
-          text += chunk.slice(from, i) + (row === -1 ? `,${HOLDOUT_COLUMNS.join(",")}` : holdoutFields(columns, row));
-          from = i;
-          row++;
-        }
+  for await (const chunk of createReadStream(path, { encoding: "utf8" }) as AsyncIterable<string>) {
+    let text = "";
+    let from = 0;
+    for (let i = 0; i < chunk.length; i++) {
+      const code = chunk.charCodeAt(i);
+      if (code === 34 /* " */) quoted = !quoted;
+      else if (code === 10 /* \n */ && !quoted) {
+        text += chunk.slice(from, i) + (row === -1 ? `,${HOLDOUT_COLUMNS.join(",")}` : holdoutFields(columns, row));
+        from = i;
+        row++;
       }
-      text += chunk.slice(from);
-      if (!out.write(text)) await Promise.race([once(out, "drain"), failed]);
     }
-    if (row !== columns.predictedPurchases.length) throw new Error(`${path}: ${row} customer rows for ${columns.predictedPurchases.length} customers`);
-    out.end();
-    await Promise.race([once(out, "finish"), failed]);
-  } catch (error) {
-    out.destroy();
-    if (!out.closed) await once(out, "close");
-    await rm(partial, { force: true });
-    throw error;
+    text += chunk.slice(from);
+    yield text;
   }
-  await rename(partial, path);
+  if (row !== columns.predictedPurchases.length) throw new Error(`${path}: ${row} customer rows for ${columns.predictedPurchases.length} customers`);
 }

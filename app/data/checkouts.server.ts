@@ -1,4 +1,5 @@
 import { CART_ABANDONMENT_WINDOW_DAYS } from "~/analytics/behaviour";
+import { type Tally } from "~/analytics/segment-tally";
 import { pgQuery, type Queryable } from "~/db/pg.server";
 
 // Abandoned checkouts (issue 17, cart abandoners): the one definition, read by the live
@@ -48,19 +49,8 @@ const IN_WINDOW_SQL = `c."shopifyCreatedAt" >= (DATE '1970-01-01' + ($3::int - $
 const MEMBERS_SQL = `SELECT DISTINCT c."customerId" FROM "Checkout" AS c
   WHERE c.shop = $1 AND ${IN_WINDOW_SQL} AND ${ABANDONED_CHECKOUT_SQL}`;
 
-export interface CartAbandonerFigures {
-  customers: number;
-  netSpent: number;
-  clvSum: number;
-  clvCount: number;
-  pAliveSum: number;
-  pAliveCount: number;
-  chance90Sum: number;
-  chance90Count: number;
-  /** Gross profit to date and net sales without a known cost (issue 17), as the tally counts them. */
-  grossProfit: number;
-  uncostedSales: number;
-}
+/** The cart abandoners' figures, summed as the segment tally sums a segment's (every field counted). */
+export type CartAbandonerFigures = Required<Tally>;
 
 /**
  * The refit's pass: every metrics row of the shop gets "cart-abandoner" exactly when its
