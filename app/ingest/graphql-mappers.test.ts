@@ -13,8 +13,14 @@ describe("mapGraphqlOrder", () => {
       const { order, lineItems } = graphqlOrderFromWebhook(payload);
       const webhook = mapOrderPayload(payload);
       expect(webhook.order.parts).not.toBeNull();
-      // A GraphQL refund carries its total only: its split is already in the order's parts.
-      expect(mapGraphqlOrder(order, lineItems)).toEqual({ ...webhook, refunds: webhook.refunds.map((refund) => ({ ...refund, parts: null })) });
+      // A GraphQL refund carries its total only: its split is already in the order's parts, and
+      // its units in the lines' refundableQuantity.
+      // The source read from the customer journey is marked so (only GraphQL carries the journey).
+      expect(mapGraphqlOrder(order, lineItems)).toEqual({
+        ...webhook,
+        order: { ...webhook.order, marketingSourceFromJourney: webhook.order.marketingSource !== null },
+        refunds: webhook.refunds.map(({ lineQuantities: _units, ...refund }) => ({ ...refund, parts: null })),
+      });
     },
   );
 

@@ -12,7 +12,7 @@ import { QUEUE } from "~/queues/contract";
 import { closeProducerQueues, createWorkerConnection, queuePrefix } from "~/queues/connections.server";
 import { FakeShopify } from "../support/fake-shopify";
 import { type GraphqlOrderWithLines, graphqlOrderFromWebhook } from "../support/graphql-shapes";
-import { testDb, uniqueShop, insertDelivery, snapshot } from "../support/db";
+import { testDb, uniqueShop, insertDelivery, withoutSourceProvenance, snapshot } from "../support/db";
 import { type Json } from "../support/webhook-fixtures";
 import { BASE, type Delivery, deliveriesOf, scenario } from "../support/shop-histories";
 
@@ -24,15 +24,6 @@ import { BASE, type Delivery, deliveriesOf, scenario } from "../support/shop-his
 // some moment of its history, as Shopify would have shown it then.
 
 const db = () => testDb();
-
-/**
- * The marketing source must converge, but not where it was read: only the GraphQL sources
- * carry the customer journey, so the flag saying "this source came from the journey"
- * (marketingSourceFromJourney, docs/analytics/acquisition.md) differs by construction.
- */
-function withoutSourceProvenance<T extends { orders: object[] }>(snap: T): T {
-  return { ...snap, orders: snap.orders.map((order) => ({ ...order, marketingSourceFromJourney: null })) };
-}
 const DAY = 86_400_000;
 let fake: FakeShopify;
 

@@ -114,3 +114,17 @@ export async function snapshot(db: PrismaClient, shop: string) {
 export function refundTotalsOnly<T extends { refunds: object[] }>(snap: T): T {
   return { ...snap, refunds: snap.refunds.map((refund) => ({ ...refund, returnsMinor: null, taxMinor: null, shippingMinor: null, dutiesMinor: null })) };
 }
+
+/**
+ * A snapshot without the marketing source's provenance flag: only the GraphQL sources (bulk
+ * import, reconciliation) carry the customer journey, so marketingSourceFromJourney differs
+ * from the webhooks' by construction; the source itself must agree.
+ */
+export function withoutSourceProvenance<T extends { orders: object[] }>(snap: T): T {
+  return { ...snap, orders: snap.orders.map((order) => ({ ...order, marketingSourceFromJourney: null })) };
+}
+
+/** A snapshot as the GraphQL sources and the webhooks can both give it: refund totals, no source provenance. */
+export function comparableAcrossSources<T extends { orders: object[]; refunds: object[] }>(snap: T): T {
+  return withoutSourceProvenance(refundTotalsOnly(snap));
+}
