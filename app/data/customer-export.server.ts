@@ -141,14 +141,24 @@ function readAvailable(stream: Readable): Promise<Buffer | null> {
  * (a `for await` loop does on break or throw): a COPY cannot be left half-read on a
  * connection, so the client is destroyed, which ends the query on the server.
  */
-export async function* readExportCsv(pool: pg.Pool, copySql: string): AsyncGenerator<Buffer, void, undefined> {
+export async function* readExportCsv(pool: pg.Pool, copySql: string, stopped?: AbortSignal): AsyncGenerator<Buffer, void, undefined> {
   const client = await checkOut(pool);
   let finished = false;
   let failure: Error | undefined;
   // Floats as the shortest text that reads back as the same double, as JS writes numbers
   // (PostgreSQL's default since 12; pinned here so a server or role setting cannot change a cell).
   const copy = copyTo(copySql, { highWaterMark: COPY_BUFFER_BYTES });
+  // Closed at once rather than ended: a graceful end waits for PostgreSQL, which is blocked
+  // writing the rest of the COPY to a socket nobody reads.
+  const closeConnection = () => {
+    copy.on("error", () => undefined);
+    copy.destroy();
+    (client as unknown as { connection?: { stream?: { destroy(): void } } }).connection?.stream?.destroy();
+  };
+  // The reader going away ends the COPY wherever this generator is waiting, not only at a yield.
+  stopped?.addEventListener("abort", closeConnection, { once: true });
   try {
+    if (stopped?.aborted) throw new Error("The export was stopped before its COPY began.");
     await client.query("BEGIN READ ONLY");
     await client.query("SET LOCAL extra_float_digits = 1");
     // Dates as YYYY-MM-DD (the cells write a date as its text: app/pages/export.ts daySql).
@@ -176,11 +186,9 @@ export async function* readExportCsv(pool: pg.Pool, copySql: string): AsyncGener
     failure = error instanceof Error ? error : new Error(String(error));
     throw error;
   } finally {
-    if (!finished) {
-      // The destroyed connection fails the COPY once more ("Connection terminated"): nobody is reading by then.
-      copy.on("error", () => undefined);
-      copy.destroy();
-    }
+    stopped?.removeEventListener("abort", closeConnection);
+    // The destroyed connection fails the COPY once more ("Connection terminated"): nobody is reading by then.
+    if (!finished) closeConnection();
     client.release(finished ? undefined : (failure ?? new Error("The export stopped before the end of its COPY.")));
   }
 }

@@ -110,14 +110,18 @@ export async function exportCounts(db: Queryable, shop: string, view: ExportView
  * response to loaders as `context.res`). @remix-run/express writes a body to the socket as
  * fast as the body yields, ignoring backpressure, so a slow download would otherwise pile
  * the whole file up in this process; null when there is no socket to watch (a test).
+ * Resolves "gone" once the client has gone away: the request's abort signal alone was seen
+ * not to fire for a client that stopped reading and then left, which left the COPY waiting.
  */
-export function socketBackpressure(loadContext: unknown): (() => Promise<void>) | null {
+export function socketBackpressure(loadContext: unknown): (() => Promise<"ready" | "gone">) | null {
   const res = (loadContext as { res?: ServerResponse } | null)?.res;
   if (!res) return null;
+  const gone = () => res.destroyed || res.socket === null || res.socket.destroyed;
   return async () => {
-    const socket = res.socket;
-    if (!socket || socket.destroyed || !socket.writableNeedDrain) return;
-    await Promise.race([once(socket, "drain"), once(socket, "close")]);
+    if (gone()) return "gone";
+    const socket = res.socket!;
+    if (socket.writableNeedDrain) await Promise.race([once(socket, "drain"), once(socket, "close"), once(res, "close")]);
+    return gone() ? "gone" : "ready";
   };
 }
 
@@ -127,7 +131,7 @@ function csvStream(
   preset: ExportPreset,
   context: ExportContext,
   request: Request,
-  drained: (() => Promise<void>) | null,
+  drained: (() => Promise<"ready" | "gone">) | null,
 ): ReadableStream<Uint8Array> {
   // The request, not only its signal, is held for the stream's life: undici links a
   // Request's signal to the one it was made with through a weak reference to the Request,
@@ -152,8 +156,9 @@ function csvStream(
             controller.enqueue(encoder.encode(bom + stringify([presetHeader(preset, context)])));
             return;
           }
-          if (drained) await drained();
-          const next = request.signal.aborted ? { done: true as const, value: undefined } : await batches.next();
+          const clientGone = drained !== null && (await drained()) === "gone";
+          if (clientGone) await batches.return(undefined);
+          const next = clientGone || request.signal.aborted ? { done: true as const, value: undefined } : await batches.next();
           if (next.done) {
             signal.removeEventListener("abort", stop);
             controller.close();
@@ -198,7 +203,11 @@ export async function exportResponse(
     subscribedOnly: options.consent === "subscribed",
     cellsSql: presetCellsSql(options.preset, context),
   });
-  const batches = readExportCsv(pool, copySql);
+  // Stopped by the request's abort or the response's close, whichever is heard first.
+  const res = (loadContext as { res?: ServerResponse } | null)?.res;
+  const responseClosed = new AbortController();
+  res?.once("close", () => responseClosed.abort());
+  const batches = readExportCsv(pool, copySql, AbortSignal.any([request.signal, responseClosed.signal]));
   return new Response(csvStream(batches, options.preset, context, request, socketBackpressure(loadContext)), {
     status: 200,
     headers: {
