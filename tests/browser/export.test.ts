@@ -47,7 +47,11 @@ async function download(path: string, choose: { preset: string; everyone?: boole
 
 /** Chooses in the open Export menu, downloads, and reads the file back (header row and rows). */
 async function downloadFromOpenMenu(page: Page, choose: { preset: string; everyone?: boolean }) {
-  await page.getByLabel(choose.preset, { exact: true }).check({ force: true });
+  const presetChoice = page.getByLabel(choose.preset, { exact: true });
+  // The clean-clone CI once saw the menu closed here after the filtered view's full-page
+  // screenshot (not reproduced on its own; noted in the issue 17 stop note): open it again.
+  if (!(await presetChoice.isVisible())) await page.getByRole("button", { name: "Export CSV", exact: true }).click();
+  await presetChoice.check({ force: true });
   if (choose.everyone) await page.getByLabel("Everyone, for analysis (not for sending)").check({ force: true });
   const [file] = await Promise.all([page.waitForEvent("download"), page.getByRole("button", { name: "Download CSV", exact: true }).click()]);
   const text = readFileSync((await file.path())!, "utf8");
