@@ -2,28 +2,12 @@
 // columns, model.json's conditional-expectation table and spend error) and the backtest's
 // refusal of a calibration period too thin for the main fit.
 import { readFileSync } from "node:fs";
-import { join } from "node:path";
-import { parse } from "csv-parse/sync";
-import { runAnalyze } from "./analyze";
 import { CUSTOMER_COLUMNS } from "./customers-csv";
 import { HOLDOUT_COLUMNS } from "./holdout-columns";
-import { memoryIo } from "./io";
-import { tempDirForTests } from "./temp-dir.testing";
+import { CDNOW_SAMPLE, analyzeRunsForTests, customersCsv, customersCsvText, outputJson } from "./analyze-runs.testing";
 
-const CDNOW_SAMPLE = "tests/fixtures/cdnow/CDNOW_sample.txt";
-const dir = tempDirForTests("tenure-analyze-holdout-");
-
-let runs = 0;
-async function analyze(args: string[]) {
-  const out = dir.path(`out-${++runs}`);
-  const io = memoryIo();
-  const code = await runAnalyze([...args, "--out", out], io);
-  return { code, io, out };
-}
-
-const csvText = (out: string) => readFileSync(join(out, "customers.csv"), "utf8");
-const customers = (out: string) => parse(csvText(out), { columns: true }) as Record<string, string>[];
-const modelJson = (out: string) => JSON.parse(readFileSync(join(out, "model.json"), "utf8"));
+const { dir, analyze } = analyzeRunsForTests("tenure-analyze-holdout-");
+const modelJson = (out: string) => outputJson(out, "model.json");
 
 describe("tenure analyze --calibration-end on CDNOW (39 + 39 weeks)", () => {
   let out = "";
@@ -34,8 +18,8 @@ describe("tenure analyze --calibration-end on CDNOW (39 + 39 weeks)", () => {
   });
 
   it("customers.csv gets predicted and actual holdout purchases and spend per customer", () => {
-    expect(csvText(out).split("\n")[0]).toBe([...CUSTOMER_COLUMNS, ...HOLDOUT_COLUMNS].join(","));
-    const rows = customers(out);
+    expect(customersCsvText(out).split("\n")[0]).toBe([...CUSTOMER_COLUMNS, ...HOLDOUT_COLUMNS].join(","));
+    const rows = customersCsv(out);
     expect(rows).toHaveLength(2357);
     const sum = (column: string) => rows.reduce((total, row) => total + Number(row[column]), 0);
     expect(sum("holdout_purchases_actual")).toBe(1882);
@@ -64,7 +48,7 @@ describe("tenure analyze --calibration-end on CDNOW (39 + 39 weeks)", () => {
     expect(table.reduce((total, row) => total + row.customers, 0)).toBe(2357);
     expect(table.reduce((total, row) => total + row.customers * row.actual, 0)).toBeCloseTo(1882, 9);
     // The same figures as customers.csv's columns (rounded to 6 decimals there), grouped.
-    const predictedInCsv = customers(out).reduce((total, row) => total + Number(row.holdout_purchases_predicted), 0);
+    const predictedInCsv = customersCsv(out).reduce((total, row) => total + Number(row.holdout_purchases_predicted), 0);
     expect(table.reduce((total, row) => total + row.customers * row.predicted, 0)).toBeCloseTo(predictedInCsv, 3);
     expect(backtest.spend).toMatchObject({ customers: expect.any(Number), meanAbsoluteError: expect.any(Number), bias: expect.any(Number) });
     expect(backtest.spend.params.p).toBeCloseTo(6.25, 1);
@@ -93,7 +77,7 @@ describe("tenure analyze --calibration-end: thin or outside windows", () => {
       reason: "the calibration period up to 2024-02-01 has 10 customers with an order; a backtest needs at least 50",
     });
     // The holdout columns are there, empty: nothing was predicted.
-    const rows = customers(out);
+    const rows = customersCsv(out);
     expect(rows).toHaveLength(110);
     expect(Object.keys(rows[0]).slice(-4)).toEqual([...HOLDOUT_COLUMNS]);
     expect(rows.every((row) => HOLDOUT_COLUMNS.every((column) => row[column] === ""))).toBe(true);

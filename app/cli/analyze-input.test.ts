@@ -1,22 +1,14 @@
 // `tenure analyze` on the input shapes people have (issue 16, "A fast, forgiving CLI"):
 // the same shop written six ways gives the same customers; refusals name line and column.
-import { readFileSync } from "node:fs";
-import { join } from "node:path";
-import { runAnalyze } from "./analyze";
-import { memoryIo } from "./io";
-import { tempDirForTests } from "./temp-dir.testing";
+import { analyzeRunsForTests, customersCsvText } from "./analyze-runs.testing";
 
-const dir = tempDirForTests("tenure-analyze-input-");
+const runs = analyzeRunsForTests("tenure-analyze-input-");
+const dir = runs.dir;
 
-let runs = 0;
 async function analyze(input: string, args: string[] = []) {
-  const out = dir.path(`out-${++runs}`);
-  const io = memoryIo();
-  const code = await runAnalyze([input, ...args, "--out", out], io);
+  const { code, io, out } = await runs.analyze([input, ...args]);
   return { code, err: io.err(), out };
 }
-
-const customersCsv = (out: string) => readFileSync(join(out, "customers.csv"), "utf8");
 
 // One shop: three customers, a refund, two orders on one day.
 const PLAIN = [
@@ -66,7 +58,7 @@ describe("tenure analyze reads the same shop in every accepted shape", () => {
     expect(err).not.toMatch(/bad row/);
     expect(code, err).toBe(0);
     expect(err).toContain("tenure analyze: 3 customers ->");
-    const csv = customersCsv(out);
+    const csv = customersCsvText(out);
     if (name === "plain") {
       expected = csv;
       // Two orders on one day are one purchase; the refund lowers spend only.
@@ -143,7 +135,7 @@ describe("tenure analyze on ambiguous amounts and Excel's empty rows (issue 16 r
     const point = await analyze(path, ["--decimal-point", "--as-of", "2024-04-30", "--unit", "day"]);
     expect(point.err).not.toMatch(/bad row/);
     // ann spent 1,234 + 20.
-    expect(customersCsv(point.out)).toContain("\nann,2,1,36,116,20,1254,");
+    expect(customersCsvText(point.out)).toContain("\nann,2,1,36,116,20,1254,");
     const comma = await analyze(path, ["--decimal-comma", "--as-of", "2024-04-30", "--unit", "day"]);
     // Under --decimal-comma "12.5" is refused (a decimal point), "1,234" is 1.234.
     expect(comma.err).toContain('"12.5" has a decimal point');

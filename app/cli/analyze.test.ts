@@ -1,33 +1,15 @@
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import { parse } from "csv-parse/sync";
 import { dayIndex } from "~/analytics/dates";
 import { ANALYZE_USAGE, analyze as analyzeFile, runAnalyze } from "./analyze";
 import { CUSTOMER_COLUMNS } from "./customers-csv";
 import { memoryIo } from "./io";
-import { tempDirForTests } from "./temp-dir.testing";
+import { CDNOW_SAMPLE, analyzeRunsForTests, customersCsv, outputJson } from "./analyze-runs.testing";
 
-const CDNOW_SAMPLE = "tests/fixtures/cdnow/CDNOW_sample.txt";
 const SHOPIFY_EXPORT = "app/cli/fixtures/shopify-orders-export.csv";
 const HEADER = CUSTOMER_COLUMNS.join(",");
 
-const dir = tempDirForTests("tenure-analyze-");
-
-let runs = 0;
-async function analyze(args: string[]) {
-  const out = dir.path(`out-${++runs}`);
-  const io = memoryIo();
-  const code = await runAnalyze([...args, "--out", out], io);
-  return { code, io, out };
-}
-
-function customers(out: string): Record<string, string>[] {
-  return parse(readFileSync(join(out, "customers.csv"), "utf8"), { columns: true }) as Record<string, string>[];
-}
-
-function json(out: string, name: string) {
-  return JSON.parse(readFileSync(join(out, name), "utf8"));
-}
+const { dir, analyze } = analyzeRunsForTests("tenure-analyze-");
 
 describe("tenure analyze on CDNOW (weeks)", () => {
   it("writes customers.csv, summary.json and model.json for all 2,357 customers", async () => {
@@ -35,7 +17,7 @@ describe("tenure analyze on CDNOW (weeks)", () => {
     expect(io.err()).toContain("2,357 customers");
     expect(code).toBe(0);
     expect(readFileSync(join(out, "customers.csv"), "utf8").split("\n")[0]).toBe(HEADER);
-    const rows = customers(out);
+    const rows = customersCsv(out);
     expect(rows).toHaveLength(2357);
 
     // Customer 1 of the published summary: x = 2, t_x = 30.43, T = 38.86; P(alive) 0.7266 under BG/NBD.
@@ -46,12 +28,12 @@ describe("tenure analyze on CDNOW (weeks)", () => {
     for (const column of ["r_score", "f_score", "m_score"]) expect(rows.every((r) => /^[1-5]$/.test(r[column]))).toBe(true);
     expect(rows.every((r) => r.rfm_segment !== "" && r.predicted_clv_365d !== "")).toBe(true);
 
-    const model = json(out, "model.json");
+    const model = outputJson(out, "model.json");
     expect(model).toMatchObject({ ok: true, chosen: "bgnbd", asOf: "1997-09-30", assumptions: { unit: "week", horizonDays: 365, annualDiscountRate: 0.1, grossMargin: 1 } });
     expect(model.logLikelihood).toBeCloseTo(-9582.43, 2);
     expect(model.backtest).toBeUndefined();
 
-    const summary = json(out, "summary.json");
+    const summary = outputJson(out, "summary.json");
     expect(summary).toMatchObject({ asOf: "1997-09-30", unit: "week", customers: 2357, input: { format: "cdnow", transactions: 6919, badRows: 0 } });
     expect(summary.retention.totals.customers).toBe(2357);
     expect(Object.values(summary.rfm.segments as Record<string, number>).reduce((a, b) => a + b, 0)).toBe(2357);
@@ -60,7 +42,7 @@ describe("tenure analyze on CDNOW (weeks)", () => {
   it("backtests: 1,882 actual vs ~1,653.4 predicted repeat purchases in the 39-week holdout", async () => {
     const { code, out } = await analyze([CDNOW_SAMPLE, "--calibration-end", "1997-09-30", "--as-of", "1998-06-30"]);
     expect(code).toBe(0);
-    const { backtest, ok, choiceReason } = json(out, "model.json");
+    const { backtest, ok, choiceReason } = outputJson(out, "model.json");
     expect(ok).toBe(true);
     expect(choiceReason).toMatch(/holdout/);
     expect(backtest).toMatchObject({ ok: true, modelName: "bgnbd", calibrationEnd: "1997-09-30", holdoutEnd: "1998-06-30", customers: 2357, totalActual: 1882 });
@@ -75,15 +57,15 @@ describe("tenure analyze on a Shopify orders export", () => {
     const { code, io, out } = await analyze([SHOPIFY_EXPORT]);
     expect(code).toBe(0);
     expect(io.err()).toContain("not counted: 1 test order (Bogus gateway), 1 order without a customer email");
-    const rows = customers(out);
+    const rows = customersCsv(out);
     expect(rows.map((r) => r.customer_id)).toEqual(["ada@example.com", "grace@example.com", "kat@example.net"]);
     const ada = rows[0];
     // Four purchase days (two orders on Feb 14th are one), refunds netted: 77.86 + 51.73 + 0 + 71.46.
     expect(ada).toMatchObject({ orders: "4", frequency: "3", total_spent: "201.05", p_alive: "", expected_purchases_90d: "", predicted_clv_365d: "", expected_next_order_date: "" });
-    const model = json(out, "model.json");
+    const model = outputJson(out, "model.json");
     expect(model).toMatchObject({ ok: false, code: "too-few-customers" });
     expect(model.reason).toMatch(/3 customers/);
-    const summary = json(out, "summary.json");
+    const summary = outputJson(out, "summary.json");
     expect(summary).toMatchObject({ asOf: "2024-06-02", input: { format: "shopify", transactions: 10, skipped: { "test-order": 1, "no-email": 1 } } });
     const channels = summary.retention.byDimension.find((d: { key: string }) => d.key === "channel");
     expect(channels.rows.map((r: { value: string }) => r.value)).toEqual(["web"]);
@@ -102,11 +84,11 @@ describe("bad rows", () => {
     expect(io.err()).toContain('with-bad-rows.csv:4: column 2 "date": "2024-02-30" is not a date');
     expect(io.err()).toContain("with-bad-rows.csv:6: expected 3 columns, found 2");
     expect(io.err()).toContain("skipped 2 bad rows of 6 lines");
-    expect(customers(out).map((r) => [r.customer_id, r.orders, r.total_spent])).toEqual([
+    expect(customersCsv(out).map((r) => [r.customer_id, r.orders, r.total_spent])).toEqual([
       ["a", "2", "22.5"],
       ["b", "1", "5"],
     ]);
-    expect(json(out, "summary.json").input).toMatchObject({ transactions: 3, badRows: 2 });
+    expect(outputJson(out, "summary.json").input).toMatchObject({ transactions: 3, badRows: 2 });
   });
 
   it("fail the run under --strict, before anything is written", async () => {
@@ -130,15 +112,15 @@ describe("options", () => {
   it("default to the last transaction's day and weeks", async () => {
     const { code, out } = await analyze([CDNOW_SAMPLE]);
     expect(code).toBe(0);
-    expect(json(out, "summary.json")).toMatchObject({ asOf: "1998-06-30", unit: "week", lastTransaction: "1998-06-30" });
-    expect(json(out, "model.json").asOf).toBe("1998-06-30");
+    expect(outputJson(out, "summary.json")).toMatchObject({ asOf: "1998-06-30", unit: "week", lastTransaction: "1998-06-30" });
+    expect(outputJson(out, "model.json").asOf).toBe("1998-06-30");
   });
 
   it("ignore transactions after --as-of", async () => {
     const { out } = await analyze([CDNOW_SAMPLE, "--as-of", "1997-01-31", "--unit", "day"]);
-    const summary = json(out, "summary.json");
+    const summary = outputJson(out, "summary.json");
     expect(summary.customers).toBeLessThan(2357);
-    expect(customers(out).every((r) => Number(r.T) <= dayIndex("1997-01-31") - dayIndex("1997-01-01"))).toBe(true);
+    expect(customersCsv(out).every((r) => Number(r.T) <= dayIndex("1997-01-31") - dayIndex("1997-01-01"))).toBe(true);
   });
 
   it.each([
