@@ -33,7 +33,7 @@ import { ProblemsBanner, useReloadingPage } from "./states";
 /** A row as the table shows it. */
 export type CustomerTableRow = CustomerListRow;
 
-export type TableSortKey = "netSpent" | "predictedClv" | "chance90d" | "lastOrder" | "orders";
+export type TableSortKey = "netSpent" | "predictedClv" | "chance90d" | "lastOrder" | "orders" | "grossProfit";
 
 export interface CustomerTableProps {
   /** The table's heading (and accessible caption), e.g. "Customers in Champions". */
@@ -95,8 +95,8 @@ function columnsOf(horizonDays: number, basis: PageMoneyBasis): Column[] {
     { term: "expected-spend", label: withBasis(expectedSpendLabel(horizonDays), money), sort: "predictedClv", end: true },
     // Spent to date + expected spend, added here: shown, not sortable (a sort needs an index, and each costs the refit).
     { term: "lifetime-value", label: withBasis("Lifetime value", money), end: true },
-    // Only where product costs are known: without them it would be revenue x a margin, which the basis already shows. Not sortable (no index).
-    ...(withProfit(basis) ? [{ term: "gross-profit-to-date", label: "Gross profit to date", end: true }] : []),
+    // Only where product costs are known: without them it would be revenue x a margin, which the basis already shows.
+    ...(withProfit(basis) ? [{ term: "gross-profit-to-date", label: "Gross profit to date", sort: "grossProfit" as const, end: true }] : []),
     { term: "chance-of-ordering-90d", label: "Chance of ordering, next 90 days", sort: "chance90d", end: true },
     { term: "last-order", label: "Last order", sort: "lastOrder", end: true },
     { term: "expected-next-order", label: "Expected next order", end: true },

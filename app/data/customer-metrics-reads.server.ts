@@ -1,4 +1,5 @@
 import { type Queryable } from "~/db/pg.server";
+import { excludedBySettingsSql } from "./counted-orders.server";
 import { type AcquiredDimension, type Cursor, type CustomerListFilters, type CustomerListQuery, SORT_COLUMNS, type SortKey } from "./customer-table";
 
 // Reads of CustomerMetrics for the pages: the customer table's keyset pages (the query's
@@ -26,6 +27,7 @@ const SORT_SQL: Readonly<Record<SortKey, SortSql>> = {
   chance90d: { sql: `cm."chanceOfOrder90d"`, segmentIndex: false },
   lastOrder: { sql: `cm."lastOrderDay"`, segmentIndex: false },
   orders: { sql: `cm.orders`, segmentIndex: false },
+  grossProfit: { sql: `cm."grossProfitMinor"`, segmentIndex: false },
 };
 
 /**
@@ -136,17 +138,25 @@ const FIRST_ORDER_VALUE: Readonly<Record<Exclude<AcquiredDimension, "firstOrderM
   marketingSource: `o."marketingSource"`,
 };
 
+/** One of the shop's ShopSettings exclusions (an empty list without a settings row), read once per statement: shop is always $1. */
+const shopExclusion = (column: "excludedOrderTags" | "excludedSourceNames" | "excludedCustomerTags") =>
+  `COALESCE((SELECT ss."${column}" FROM "ShopSettings" AS ss WHERE ss.shop = $1), '{}')`;
+
 /**
- * Customers whose first order had the value ("" for none): the customer's earliest non-test
- * order, one index probe per customer ("Order" by shop and customer). The month of the first
- * order is the metrics row's own first-order day.
+ * Customers whose first order had the value ("" for none): the customer's earliest counted
+ * order, as the refit's drivers read it (countedOrdersSql: not a test order, none of
+ * Settings' excluded order tags or channels, not a customer with an excluded tag, whose
+ * orders never count), one index probe per customer ("Order" by shop and customer). The
+ * month of the first order is the metrics row's own first-order day, counted alike.
  */
 function acquiredSql(acquired: NonNullable<CustomerListFilters["acquired"]>, params: unknown[]): string {
   params.push(acquired.value);
   const value = `$${params.length}`;
   if (acquired.dimension === "firstOrderMonth") return `EXTRACT(MONTH FROM cm."firstOrderDay") = ${value}::int`;
+  const excluded = excludedBySettingsSql(shopExclusion("excludedOrderTags"), shopExclusion("excludedSourceNames"), shopExclusion("excludedCustomerTags"));
   return `EXISTS (SELECT 1 FROM (SELECT ${FIRST_ORDER_VALUE[acquired.dimension]} AS v FROM "Order" AS o
-      WHERE o.shop = cm.shop AND o."customerId" = cm."customerId" AND NOT o.test ORDER BY o."processedAt", o.id LIMIT 1) AS first
+      WHERE o.shop = cm.shop AND o."customerId" = cm."customerId" AND NOT o.test AND NOT ${excluded}
+      ORDER BY o."processedAt", o.id LIMIT 1) AS first
     WHERE COALESCE(first.v, '') = ${value}::text)`;
 }
 

@@ -3,7 +3,7 @@
 // reads are in customer-metrics-reads.server.ts; labels, URL parameters and rows as the
 // page shows them in app/pages/customer-list.ts.
 
-export const SORT_KEYS = ["netSpent", "predictedClv", "chance90d", "lastOrder", "orders"] as const;
+export const SORT_KEYS = ["netSpent", "predictedClv", "chance90d", "lastOrder", "orders", "grossProfit"] as const;
 export type SortKey = (typeof SORT_KEYS)[number];
 export type SortDirection = "asc" | "desc";
 
@@ -20,6 +20,8 @@ export const SORT_COLUMNS: Readonly<Record<SortKey, SortColumn>> = {
   chance90d: { cast: "float8", nullable: true },
   lastOrder: { cast: "date", nullable: true },
   orders: { cast: "int", nullable: false },
+  /** Gross profit to date (issue 17): never null (0 before any order), negative when costs exceed sales. */
+  grossProfit: { cast: "bigint", nullable: false },
 };
 
 /** Where a page starts: the sort value and customer id of the row just before (after) or just after (before) it. */

@@ -32,6 +32,8 @@ function sortValueOf(row: MetricsListRow, sort: SortKey): string | number | null
       return isoOfDate(row.lastOrderDay);
     case "orders":
       return row.orders;
+    case "grossProfit":
+      return row.grossProfitMinor.toString();
   }
 }
 

@@ -35,6 +35,7 @@ const SORT_LABELS: Readonly<Record<SortKey, string>> = {
   chance90d: "Chance of ordering, next 90 days",
   lastOrder: "Last order",
   orders: "Orders",
+  grossProfit: "Gross profit to date",
 };
 
 export const DEFAULT_PAGE_SIZE = 50;

@@ -33,6 +33,8 @@ function shopRows(): CustomerMetricsValues[] {
     return metricsRow(i, {
       orders: ordered ? 1 + (i % 3) : 0,
       netSpent: ordered ? (i % 7) * 1000 : 0,
+      // Negative (costs above sales), zero and tied values, as gross profit to date has.
+      grossProfit: ordered ? (i % 9) * 300 - 600 : 0,
       lastOrderDay: ordered ? 20_100 - (i % 5) : null,
       firstOrderDay: ordered ? 20_000 : null,
       predictedClv: i % 4 === 0 ? null : (i % 5) * 500,
@@ -55,6 +57,8 @@ const valueOf = (row: CustomerMetricsValues, sort: SortKey): number | null => {
       return row.lastOrderDay;
     case "orders":
       return row.orders;
+    case "grossProfit":
+      return row.grossProfit;
   }
 };
 
@@ -293,6 +297,15 @@ describe("listCustomers: keyset pages over CustomerMetrics", () => {
   it("refuses a cursor of another sort order instead of paging wrongly", async () => {
     const cursor = { sort: "chance90d" as const, direction: "desc" as const, value: 0.5, id: "3" };
     await expect(listCustomers(testPool(), shop, { sort: "netSpent", direction: "desc", after: cursor })).rejects.toThrow(/another sort/);
+  });
+
+  it("sorts by gross profit to date from its link, like the other columns (issue 17)", async () => {
+    const { query, problems } = parseListParams(new URLSearchParams({ sort: "grossProfit", dir: "desc", pageSize: "5" }), "USD");
+    expect(problems).toEqual([]);
+    expect(query.sort).toBe("grossProfit");
+    const page = await listCustomers(testPool(), shop, query);
+    expect(page.rows.map((row) => row.id)).toEqual(expectedOrder(rows, "grossProfit", "desc").slice(0, 5));
+    expect(page.rows.map((row) => row.grossProfitMinor)).toEqual([1800, 1800, 1800, 1800, 1500]);
   });
 });
 
