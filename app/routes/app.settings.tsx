@@ -152,6 +152,17 @@ export default function Settings() {
       },
     ],
   ] as const;
+  // The optional percentages (blank = the default): a decimal text field with a % suffix.
+  const percentField = (key: "costFallbackMarginPercent" | "churnRiskThresholdPercent") => ({
+    id: `settings-${key}`,
+    type: "text" as const,
+    inputMode: "decimal" as const,
+    suffix: "%",
+    autoComplete: "off",
+    value: form[key] ?? "",
+    onChange: set(key),
+    error: error(key),
+  });
   const listField = (key: "excludedOrderTags" | "excludedSourceNames" | "excludedCustomerTags") => ({ id: `settings-${key}`, values: form[key], onChange: set(key), error: error(key) });
   const leaving = useLeavingPage();
   if (leaving) return <PageSkeleton cards={2} />;
@@ -244,15 +255,8 @@ export default function Settings() {
                 </FormLayout.Group>
               ))}
               <TextField
-                id="settings-costFallbackMarginPercent"
+                {...percentField("costFallbackMarginPercent")}
                 label="Margin of products without a cost"
-                type="text"
-                inputMode="decimal"
-                suffix="%"
-                autoComplete="off"
-                value={form.costFallbackMarginPercent ?? ""}
-                onChange={set("costFallbackMarginPercent")}
-                error={error("costFallbackMarginPercent")}
                 helpText="Gross profit takes each product's cost from Shopify (Cost per item). Sales of products without a cost count at this margin; the share of sales that did is shown beside the profit. 50% by default."
               />
             </FormLayout>
@@ -306,15 +310,8 @@ export default function Settings() {
 
           <HeadingCard title="Shopify Flow" help="When Tenure's Flow triggers fire. They fire only for workflows you turned on in Shopify Flow.">
             <TextField
-              id="settings-churnRiskThresholdPercent"
+              {...percentField("churnRiskThresholdPercent")}
               label="Churn-risk threshold"
-              type="text"
-              inputMode="decimal"
-              suffix="%"
-              autoComplete="off"
-              value={form.churnRiskThresholdPercent ?? ""}
-              onChange={set("churnRiskThresholdPercent")}
-              error={error("churnRiskThresholdPercent")}
               helpText="The trigger 'Customer churn risk detected' fires once when a customer's chance of ordering in the next 90 days falls below this, and again only after it rose above it. 20% by default."
             />
           </HeadingCard>
