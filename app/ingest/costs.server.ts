@@ -223,3 +223,16 @@ export async function upsertUnitCost(tx: RawTx, shop: string, cost: UnitCostRow)
   const affectedCustomerIds = await recostAffected(tx, shop, [], changes);
   return { changed: changes.length > 0, affectedCustomerIds };
 }
+
+/**
+ * Reconciliation (issue 17): the variants and unit costs read back from Shopify for items
+ * updated since the last sweep, on the webhooks' rules and lock (a missed products/* or
+ * inventory_items/* delivery is repaired as if it had arrived). Rows already stored write nothing.
+ */
+export async function upsertCostsBatch(tx: RawTx, shop: string, variants: VariantRow[], costs: UnitCostRow[]): Promise<CostWriteResult & { costsWritten: number }> {
+  await lockForRecost(tx, shop);
+  const written = await writeVariants(tx, shop, variants);
+  const changes = await writeUnitCosts(tx, shop, costs);
+  const affectedCustomerIds = await recostAffected(tx, shop, written, changes);
+  return { changed: written.length > 0 || changes.length > 0, affectedCustomerIds, costsWritten: changes.length };
+}

@@ -17,6 +17,8 @@ import {
   withoutIncludedTax,
 } from "./mappers";
 import { CurrencyCode } from "./payloads";
+import { type CheckoutRow } from "./checkouts";
+import { type UnitCostRow, type VariantRow } from "./cost-mappers";
 import { marketingSource } from "./marketing-source";
 
 // Pure Admin GraphQL -> row mappers, for the bulk backfill (JSONL) and reconciliation
@@ -337,4 +339,99 @@ export function mapGraphqlOrder(raw: unknown, rawLineItems: unknown[]): OrderBun
 function journeySource(visit: NonNullable<GraphqlOrder["customerJourneySummary"]>["firstVisit"]): string | null {
   if (!visit) return null;
   return marketingSource({ landingSite: visit.landingPage, referringSite: visit.referrerUrl, utm: visit.utmParameters });
+}
+
+// Reconciliation of unit costs (issue 17): the shop's inventory items updated since the last
+// sweep, each with its unit cost and its variant, as the bulk import reads them on order lines.
+
+/** The InventoryItem fields reconciliation reads (read_products and read_inventory). */
+export const INVENTORY_ITEM_FIELDS = `id updatedAt unitCost { amount currencyCode } variant { id }`;
+
+const GraphqlInventoryItem = z.object({
+  id: Gid("InventoryItem"),
+  updatedAt: Time,
+  unitCost: z.object({ amount: z.string(), currencyCode: CurrencyCode }).nullish(),
+  variant: z.object({ id: Gid("ProductVariant") }).nullish(),
+});
+
+/**
+ * An inventory item node -> its variant's map row and its unit cost, with the bulk import's
+ * rules (graphqlOrderLines, upsert-batch's costBatch): the variant is mapped as of the item's
+ * updatedAt; a cost that is missing or in another currency than the shop's gives no history
+ * row (it would end a known cost from the item's updatedAt). A negative cost is refused.
+ */
+export function mapGraphqlInventoryItem(raw: unknown, shopCurrency: string): { variant: VariantRow | null; cost: UnitCostRow | null } {
+  const topic = "graphql inventory item";
+  const item = parsePayload(topic, GraphqlInventoryItem, raw);
+  try {
+    const inventoryItemId = idOf(item.id);
+    const updatedAt = plausibleUpdatedAt(item.updatedAt, "inventoryItem.updatedAt");
+    const costMinor = item.unitCost && item.unitCost.currencyCode === shopCurrency ? BigInt(toMinorUnitsHalfEven(item.unitCost.amount, shopCurrency)) : null;
+    if (costMinor !== null && costMinor < 0n) throw new MoneyFormatError(`inventory item ${item.id}: unit cost ${item.unitCost?.amount} is negative`);
+    return {
+      variant: item.variant ? { id: idOf(item.variant.id), productId: null, inventoryItemId, shopifyUpdatedAt: updatedAt } : null,
+      cost: costMinor === null ? null : { inventoryItemId, validFrom: updatedAt, costMinor },
+    };
+  } catch (error) {
+    if (error instanceof PayloadValidationError) throw error;
+    throw new PayloadValidationError(topic, [error instanceof Error ? error.message : String(error)]);
+  }
+}
+
+// Past abandoned checkouts (issue 17, cart abandoners): the backfill reads the last 30 days of
+// the `abandonedCheckouts` connection (read_orders) into the checkout write path.
+
+/**
+ * The AbandonedCheckout fields the backfill reads. GraphQL has no checkout token, cart token or
+ * email on it: the row keeps those null (the customer's id settles who it belongs to). Lines
+ * are counted up to 50 (`lineItems(first: 50)`, which keeps a page's requested cost in bounds).
+ */
+export const ABANDONED_CHECKOUT_FIELDS = `id abandonedCheckoutUrl createdAt updatedAt completedAt customer { id }
+  totalPriceSet { shopMoney { amount currencyCode } } subtotalPriceSet { shopMoney { amount currencyCode } }
+  lineItems(first: 50) { nodes { id } }`;
+
+const GraphqlAbandonedCheckout = z.object({
+  id: Gid("AbandonedCheckout"),
+  abandonedCheckoutUrl: z.string().nullish(),
+  createdAt: Time,
+  updatedAt: Time,
+  completedAt: Time.nullish(),
+  customer: z.object({ id: Gid("Customer") }).nullish(),
+  totalPriceSet: MoneyBag,
+  subtotalPriceSet: MoneyBag.nullish(),
+  lineItems: z.object({ nodes: z.array(z.object({ id: z.string() })) }).nullish(),
+});
+
+/**
+ * An AbandonedCheckout node -> the Checkout row the webhook mapper gives (mapCheckoutPayload):
+ * its numeric id is the REST checkout's (`checkouts/*` `id`), so both sources write one row.
+ * Amounts come in shop money here, always in the shop's currency.
+ */
+export function mapGraphqlAbandonedCheckout(raw: unknown): CheckoutRow {
+  const topic = "graphql abandoned checkout";
+  const checkout = parsePayload(topic, GraphqlAbandonedCheckout, raw);
+  try {
+    const total = money(checkout.totalPriceSet);
+    const subtotal = checkout.subtotalPriceSet ? money(checkout.subtotalPriceSet) : null;
+    if (total.minor < 0n) throw new MoneyFormatError(`checkout ${checkout.id}: total ${checkout.totalPriceSet.shopMoney.amount} is negative`);
+    if (subtotal && subtotal.currency !== total.currency) throw new MoneyFormatError(`checkout ${checkout.id}: subtotal in ${subtotal.currency}, total in ${total.currency}`);
+    return {
+      id: idOf(checkout.id),
+      token: null,
+      cartToken: null,
+      customerId: checkout.customer ? idOf(checkout.customer.id) : null,
+      email: null,
+      currency: total.currency,
+      totalPriceMinor: total.minor,
+      subtotalPriceMinor: subtotal && subtotal.minor >= 0n ? subtotal.minor : null,
+      abandonedCheckoutUrl: checkout.abandonedCheckoutUrl || null,
+      lineItemCount: checkout.lineItems?.nodes.length ?? 0,
+      shopifyCreatedAt: checkout.createdAt,
+      shopifyUpdatedAt: plausibleUpdatedAt(checkout.updatedAt, "abandonedCheckout.updatedAt"),
+      completedAt: checkout.completedAt ?? null,
+    };
+  } catch (error) {
+    if (error instanceof PayloadValidationError) throw error;
+    throw new PayloadValidationError(topic, [error instanceof Error ? error.message : String(error)]);
+  }
 }

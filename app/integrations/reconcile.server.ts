@@ -1,6 +1,8 @@
 import { type PrismaClient } from "@prisma/client";
 import type pg from "pg";
-import { LINE_ITEM_FIELDS, ORDER_FIELDS, mapGraphqlOrder } from "~/ingest/graphql-mappers";
+import { INVENTORY_ITEM_FIELDS, LINE_ITEM_FIELDS, ORDER_FIELDS, mapGraphqlInventoryItem, mapGraphqlOrder } from "~/ingest/graphql-mappers";
+import { type UnitCostRow, type VariantRow } from "~/ingest/cost-mappers";
+import { upsertCostsBatch } from "~/ingest/costs.server";
 import { type OrderBundle, PayloadValidationError } from "~/ingest/mappers";
 import { pgPool, pgTransaction } from "~/db/pg.server";
 import { upsertOrdersBatch } from "~/ingest/upsert-batch.server";
@@ -30,6 +32,27 @@ const RECONCILE_QUERY = `#graphql
     }
   }`;
 
+// Unit costs (issue 17): an inventory_items/update or products/update delivery that never came
+// leaves costs stale. With read_products and read_inventory granted, each sweep also pages
+// through the inventory items updated in the same window (an item's updatedAt moves when its
+// cost does) and writes their variants and unit costs through the cost write path
+// (upsertCostsBatch: the webhooks' newer-wins history, exclusive import lock, recost of the
+// orders whose cost in force changed).
+const RECONCILE_COSTS_QUERY = `#graphql
+  query TenureReconcileCosts($first: Int!, $after: String, $query: String!) {
+    inventoryItems(first: $first, after: $after, query: $query) {
+      edges { node { ${INVENTORY_ITEM_FIELDS} } }
+      pageInfo { hasNextPage endCursor }
+    }
+  }`;
+
+interface InventoryItemsPage {
+  inventoryItems: {
+    edges: { node: Record<string, unknown> }[];
+    pageInfo: { hasNextPage: boolean; endCursor: string | null };
+  };
+}
+
 /** Orders indexed late or clocks slightly apart: each sweep re-reads this much of the previous one. */
 export const SWEEP_OVERLAP_MS = 10 * 60_000;
 
@@ -51,6 +74,9 @@ export interface ReconcileReport {
   ordersSeen: number;
   ordersWritten: number;
   skipped: string[];
+  /** Inventory items read back (0 without the cost scopes) and unit costs that were new to the history. */
+  inventoryItemsSeen: number;
+  costsWritten: number;
   /** Customers whose rows the sweep changed (their metrics were enqueued). */
   customerIds: bigint[];
   /** Customers enqueued for metrics: the changed ones, or every one seen on a retry. */
@@ -78,7 +104,7 @@ export async function reconcileShop(deps: ReconcileDeps, shop: string, options: 
   const now = deps.now?.() ?? new Date();
   const since = await sweepStart(db, shop, now);
   const search = `updated_at:>'${since.toISOString()}'`;
-  const report: ReconcileReport = { since, pages: 0, ordersSeen: 0, ordersWritten: 0, skipped: [], customerIds: [], metricsEnqueued: 0 };
+  const report: ReconcileReport = { since, pages: 0, ordersSeen: 0, ordersWritten: 0, skipped: [], inventoryItemsSeen: 0, costsWritten: 0, customerIds: [], metricsEnqueued: 0 };
   const customers = new Map<string, bigint>();
   const seen = new Map<string, bigint>();
   let after: string | null = null;
@@ -104,6 +130,10 @@ export async function reconcileShop(deps: ReconcileDeps, shop: string, options: 
     if (!page.orders.pageInfo.hasNextPage || !page.orders.pageInfo.endCursor) break;
     after = page.orders.pageInfo.endCursor;
   }
+  const scopes = await admin.grantedScopes(shop);
+  if (scopes.includes("read_products") && scopes.includes("read_inventory")) {
+    for (const id of await reconcileCosts(deps, shop, search, report)) customers.set(id.toString(), id);
+  }
   report.customerIds = [...customers.values()];
   const metricsFor = options.resendSeen ? [...new Map([...customers, ...seen]).values()] : report.customerIds;
   // Before the mark: if Redis refuses, the retry sweeps this window again.
@@ -112,4 +142,38 @@ export async function reconcileShop(deps: ReconcileDeps, shop: string, options: 
   // The mark is when this sweep began: anything updated during it is read again next time.
   await db.shop.upsert({ where: { domain: shop }, create: { domain: shop, reconciledAt: now }, update: { reconciledAt: now } });
   return report;
+}
+
+/** The cost pass of a sweep: returns the customers whose orders' cost changed. */
+async function reconcileCosts(deps: ReconcileDeps, shop: string, search: string, report: ReconcileReport): Promise<bigint[]> {
+  const pool = deps.pool ?? pgPool();
+  // Shopify states unit costs in the shop's currency; a shop without a row reads as USD (as the webhook handler does).
+  const currency = (await deps.db.shop.findUnique({ where: { domain: shop }, select: { currency: true } }))?.currency ?? "USD";
+  const customers: bigint[] = [];
+  let after: string | null = null;
+  for (;;) {
+    const page: InventoryItemsPage = await deps.admin.request<InventoryItemsPage>(shop, RECONCILE_COSTS_QUERY, { first: deps.pageSize ?? 100, after, query: search });
+    report.pages += 1;
+    const variants: VariantRow[] = [];
+    const costs: UnitCostRow[] = [];
+    for (const { node } of page.inventoryItems.edges) {
+      report.inventoryItemsSeen += 1;
+      try {
+        const { variant, cost } = mapGraphqlInventoryItem(node, currency);
+        if (variant) variants.push(variant);
+        if (cost) costs.push(cost);
+      } catch (error) {
+        if (!(error instanceof PayloadValidationError)) throw error;
+        report.skipped.push(`${String(node.id)}: ${error.message}`);
+      }
+    }
+    if (variants.length > 0 || costs.length > 0) {
+      const result = await pgTransaction(pool, (tx) => upsertCostsBatch(tx, shop, variants, costs));
+      report.costsWritten += result.costsWritten;
+      customers.push(...result.affectedCustomerIds);
+    }
+    if (!page.inventoryItems.pageInfo.hasNextPage || !page.inventoryItems.pageInfo.endCursor) break;
+    after = page.inventoryItems.pageInfo.endCursor;
+  }
+  return customers;
 }

@@ -62,6 +62,10 @@ export interface RecordedRequest {
 
 export class FakeShopify {
   orders: GraphqlOrderWithLines[] = [];
+  /** InventoryItem nodes (`inventoryItems(query: "updated_at:>'…'")`, reconciliation of unit costs). */
+  inventoryItems: Record<string, unknown>[] = [];
+  /** AbandonedCheckout nodes (`abandonedCheckouts(query: "created_at:>='…'")`, the backfill's past checkouts). */
+  abandonedCheckouts: Record<string, unknown>[] = [];
   /** The orders the bulk JSONL holds; defaults to `orders` at the time the operation completes. */
   readonly operations: BulkOperationState[] = [];
   readonly requests: RecordedRequest[] = [];
@@ -260,6 +264,8 @@ export class FakeShopify {
       else if (operation.status === "RUNNING" && operation.polls > (this.options.pollsUntilComplete ?? 1)) this.complete(operation);
       return { bulkOperation: this.describe(operation) };
     }
+    if (query.includes("inventoryItems(")) return { inventoryItems: pageOf(this.inventoryItems, variables, "updatedAt", /updated_at:>'([^']+)'/) };
+    if (query.includes("abandonedCheckouts(")) return { abandonedCheckouts: pageOf(this.abandonedCheckouts, variables, "createdAt", /created_at:>='([^']+)'/) };
     if (query.includes("orders(")) return { orders: this.ordersPage(variables) };
     throw new Error(`the fake Admin API does not know this query: ${query.slice(0, 200)}`);
   }
@@ -326,6 +332,24 @@ export class FakeShopify {
       pageInfo: { hasNextPage: start + first < sorted.length, endCursor: page.length ? Buffer.from(String(start + page.length - 1)).toString("base64") : null },
     };
   }
+}
+
+/** A connection page of `nodes` after the query's time filter on `field` (strictly after, or from, as the pattern says), in id order. */
+function pageOf(nodes: Record<string, unknown>[], variables: Record<string, unknown>, field: string, filter: RegExp) {
+  const first = Number(variables.first ?? 50);
+  const since = filter.exec(String(variables.query ?? ""))?.[1];
+  const strict = filter.source.includes(":>'");
+  const matching = nodes.filter((n) => {
+    if (!since) return true;
+    const t = Date.parse(String(n[field]));
+    return strict ? t > Date.parse(since) : t >= Date.parse(since);
+  });
+  const start = variables.after ? Number(Buffer.from(String(variables.after), "base64").toString("utf8")) + 1 : 0;
+  const page = matching.slice(start, start + first);
+  return {
+    edges: page.map((node, i) => ({ cursor: Buffer.from(String(start + i)).toString("base64"), node })),
+    pageInfo: { hasNextPage: start + first < matching.length, endCursor: page.length ? Buffer.from(String(start + page.length - 1)).toString("base64") : null },
+  };
 }
 
 function json(res: ServerResponse, status: number, body: unknown): void {
