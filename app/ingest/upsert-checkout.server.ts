@@ -14,8 +14,22 @@ import { type WriteResult } from "./upsert.server";
 // first) orders the write against a redaction of the same customer. The customers a write
 // moves in or out of "Cart abandoners" get a metrics recompute after commit.
 
-const CONTENT = `token, "cartToken", "customerId", email, currency, "totalPriceMinor", "subtotalPriceMinor",
+const CONTENT = `"customerId", currency, "totalPriceMinor", "subtotalPriceMinor",
   "abandonedCheckoutUrl", "lineItemCount", "shopifyCreatedAt", "completedAt"`;
+/**
+ * Known to the webhook only: the Admin GraphQL AbandonedCheckout (the backfill's source) has no
+ * token, cart token or email, so a source without them keeps the stored ones (a source that says
+ * nothing erases nothing) and they take part in "different content" only when stated.
+ */
+const STATED_ONLY = Prisma.sql`(COALESCE(excluded.token, cur.token), COALESCE(excluded."cartToken", cur."cartToken"), COALESCE(excluded.email, cur.email))
+  IS DISTINCT FROM (cur.token, cur."cartToken", cur.email)`;
+/** The incoming version replaces the stored one's content (the WHERE admits equal versions only with different content). */
+const WINS = Prisma.sql`excluded."shopifyUpdatedAt" >= cur."shopifyUpdatedAt"`;
+/** A column of the winning version. */
+const pick = (column: string) => Prisma.sql`CASE WHEN ${WINS} THEN excluded.${Prisma.raw(`"${column}"`)} ELSE cur.${Prisma.raw(`"${column}"`)} END`;
+/** What an older version can still fill in. */
+const FILLS = Prisma.sql`((cur.token IS NULL AND excluded.token IS NOT NULL) OR (cur."cartToken" IS NULL AND excluded."cartToken" IS NOT NULL)
+  OR (cur.email IS NULL AND excluded.email IS NOT NULL))`;
 
 /** checkouts/create, checkouts/update. */
 export async function upsertCheckout(db: RawDb, shop: string, checkout: CheckoutRow): Promise<WriteResult> {
@@ -48,15 +62,21 @@ export async function upsertCheckout(db: RawDb, shop: string, checkout: Checkout
         ${checkout.abandonedCheckoutUrl}, ${checkout.lineItemCount}::int, ${checkout.shopifyCreatedAt}::timestamp,
         ${checkout.shopifyUpdatedAt}::timestamp, ${checkout.completedAt}::timestamp)
       ON CONFLICT (shop, id) DO UPDATE SET
-        token = excluded.token, "cartToken" = excluded."cartToken", "customerId" = excluded."customerId", email = excluded.email,
-        currency = excluded.currency, "totalPriceMinor" = excluded."totalPriceMinor", "subtotalPriceMinor" = excluded."subtotalPriceMinor",
-        "abandonedCheckoutUrl" = excluded."abandonedCheckoutUrl", "lineItemCount" = excluded."lineItemCount",
-        "shopifyCreatedAt" = excluded."shopifyCreatedAt", "shopifyUpdatedAt" = excluded."shopifyUpdatedAt",
+        -- Tokens never change for a checkout; an email some source lacks is kept (STATED_ONLY).
+        token = COALESCE(excluded.token, cur.token), "cartToken" = COALESCE(excluded."cartToken", cur."cartToken"),
+        email = CASE WHEN ${WINS} THEN COALESCE(excluded.email, cur.email) ELSE COALESCE(cur.email, excluded.email) END,
+        "customerId" = ${pick("customerId")}, currency = ${pick("currency")}, "totalPriceMinor" = ${pick("totalPriceMinor")},
+        "subtotalPriceMinor" = ${pick("subtotalPriceMinor")}, "abandonedCheckoutUrl" = ${pick("abandonedCheckoutUrl")},
+        "lineItemCount" = ${pick("lineItemCount")}, "shopifyCreatedAt" = ${pick("shopifyCreatedAt")},
+        "shopifyUpdatedAt" = ${pick("shopifyUpdatedAt")},
         -- Completion is final: an older or equal version without it does not undo it.
-        "completedAt" = COALESCE(excluded."completedAt", cur."completedAt")
+        "completedAt" = COALESCE(${pick("completedAt")}, cur."completedAt")
       WHERE excluded."shopifyUpdatedAt" > cur."shopifyUpdatedAt"
          OR (excluded."shopifyUpdatedAt" = cur."shopifyUpdatedAt"
-             AND (${raw(CONTENT, "excluded")}) IS DISTINCT FROM (${raw(CONTENT, "cur")}))`;
+             AND ((${raw(CONTENT, "excluded")}) IS DISTINCT FROM (${raw(CONTENT, "cur")}) OR ${STATED_ONLY}))
+         -- An older version (e.g. the webhook's, after the import read a later state without
+         -- them) still fills in what the stored row lacks, so the outcome is order-free.
+         OR ${FILLS}`;
     const changed = written > 0;
     const affected = changed ? distinctIds([checkout.customerId, before]) : [];
     return { changed, customerId: checkout.customerId, concernsDeleted: false, affectedCustomerIds: affected };

@@ -10,6 +10,7 @@ import { upsertOrdersBatch } from "~/ingest/upsert-batch.server";
 import { type Logger, consoleLogger } from "~/lib/log.server";
 import { backfillPollJobId } from "~/queues/contract";
 import { requestRefit } from "~/refit/request-refit.server";
+import { importAbandonedCheckoutsStep } from "./abandoned-checkouts.server";
 import { openBulkResult } from "./bulk-result.server";
 import { type AdminGraphql } from "./shopify-admin.server";
 
@@ -20,7 +21,9 @@ import { type AdminGraphql } from "./shopify-admin.server";
 //                                                                                        ▼
 //   advanceBackfill: bulkOperation(id) RUNNING? poll again later. COMPLETED? store the url,
 //   DOWNLOADING: stream the JSONL line by line, join line items to their order by
-//   __parentId, map (graphql-mappers) and write batches with upsertOrdersBatch.
+//   __parentId, map (graphql-mappers) and write batches with upsertOrdersBatch; then the
+//   last 30 days of abandoned checkouts (abandoned-checkouts.server.ts), before the run is
+//   marked COMPLETED, so a retry of a failed step reads them again and the refit sees them.
 //
 // Each batch commits together with the run's new line offset (`linesProcessed`), guarded
 // by the offset it started from: a crashed download resumes after the last committed line,
@@ -192,9 +195,10 @@ export async function advanceBackfill(deps: BackfillDeps, runId: bigint, options
     }
     // A shop without orders: Shopify returns no file at all.
     if (!operation.url) {
+      const checkoutsNote = await importAbandonedCheckoutsStep({ admin, pool: deps.pool }, run.shop);
       const done = await db.backfillRun.updateMany({
         where: { id: run.id, status: { in: ["CREATED", "RUNNING"] } },
-        data: { status: "COMPLETED", finishedAt: new Date() },
+        data: { status: "COMPLETED", finishedAt: new Date(), error: checkoutsNote },
       });
       if (done.count === 1) await refitAfterImport(deps, run.shop);
       return { state: "completed", ordersProcessed: 0 };
@@ -326,7 +330,11 @@ async function download(deps: BackfillDeps, run: BackfillRun): Promise<AdvanceOu
   } finally {
     await result.close(); // stops the download if we left early
   }
-  const error = skippedCount > 0 ? `${skippedCount} malformed orders skipped: ${skipped.join(" | ")}` : null;
+  const ordersNote = skippedCount > 0 ? `${skippedCount} malformed orders skipped: ${skipped.join(" | ")}` : null;
+  // Past abandoned checkouts (issue 17), after every order line committed: a failure here
+  // (database) retries the job, which resumes after the last line and reads them again.
+  const checkoutsNote = await importAbandonedCheckoutsStep({ admin: deps.admin, pool }, run.shop);
+  const error = [ordersNote, checkoutsNote].filter((note) => note !== null).join(" | ") || null;
   // The summary pass's second connection, taken before the exclusive lock (see finishImport);
   // without one the pass runs whole on the finishing transaction.
   const helper = await checkOut(pool).catch(() => null);
