@@ -192,7 +192,8 @@ export async function run(argv: readonly string[] = []): Promise<BenchResult[]> 
   const segments = Object.values(SEGMENT_DEFINITIONS).slice(0, segmentCount).map((definition) => definition.key);
   process.env.TENURE_ENCRYPTION_KEY ??= Buffer.alloc(32, 7).toString("base64");
 
-  const services = await ensureLocalServices({ pgDataDir: path.join(PROJECT_ROOT, ".demo", "bench-pg"), log });
+  // BENCH_PG_DATA_DIR: a cluster of its own (another benchmark may hold the shared one).
+  const services = await ensureLocalServices({ pgDataDir: process.env.BENCH_PG_DATA_DIR ?? path.join(PROJECT_ROOT, ".demo", "bench-pg"), log });
   const database = await benchDatabase(services.databaseUrl, "tenure_bench_klaviyo");
   const fake = await startFakeProcess();
   const pool = createPgPool(database.url, { max: 4 });

@@ -1,4 +1,5 @@
-import { type RawTx, type Queryable, pgQuery } from "~/db/pg.server";
+import type pg from "pg";
+import { type RawTx, type Queryable, pgQuery, pgTransaction } from "~/db/pg.server";
 
 // The Destination* tables' SQL (app/destinations/README.md has the flow): the outbox the
 // live path marks, the redaction's erasure rows, and the sync engine's reads and writes.
@@ -81,6 +82,10 @@ export async function shopDestinationIds(db: Queryable, shop: string): Promise<s
  */
 export async function recordDestinationErasures(tx: RawTx, shop: string, customerId: bigint, customerEmail: string | null): Promise<string[]> {
   const email = customerEmail === null || customerEmail.trim() === "" ? null : customerEmail.trim();
+  // The shop's member lock, exclusive (ADR 0022): a pass's commit writing member rows holds it
+  // shared, so this waits for it and the DELETE below (a new statement, a new snapshot) finds
+  // its rows; a commit that comes after waits for the redaction and finds the customer gone.
+  await tx.$queryRaw`SELECT pg_advisory_xact_lock(hashtextextended(${memberLockKey(shop)}, 0))::text AS locked`;
   const rows = await tx.$queryRaw<{ id: string }[]>`
     WITH gone AS (
       DELETE FROM "DestinationMember" AS m USING "Destination" AS d
@@ -111,10 +116,15 @@ export async function recordDestinationErasures(tx: RawTx, shop: string, custome
 
 /**
  * shop/redact and app/uninstalled: the shop's destinations go, and with them (cascade) their
- * sealed keys, segments, members, outbox, runs, failures and pending erasures. Syncs stop.
+ * sealed keys, segments, outbox, runs, failures and pending erasures, then their members
+ * (no foreign key: ADR 0022). Syncs stop.
  */
 export async function deleteShopDestinations(tx: RawTx, shop: string): Promise<number> {
-  return tx.$executeRaw`DELETE FROM "Destination" WHERE shop = ${shop}`;
+  const gone = await tx.$queryRaw<{ id: bigint }[]>`DELETE FROM "Destination" WHERE shop = ${shop} RETURNING id`;
+  // After the destination rows: a pass's commit holds its destination's row (KEY SHARE) while
+  // it writes members, so the DELETE above waited for it and this one sees its rows.
+  if (gone.length > 0) await tx.$executeRaw`DELETE FROM "DestinationMember" WHERE "destinationId" = ANY(${gone.map((row) => row.id)}::bigint[])`;
+  return gone.length;
 }
 
 // ------------------------------------------------------------------ destinations
@@ -255,8 +265,18 @@ export async function setDestinationConsentScope(db: Queryable, id: string, scop
   await db.query(`UPDATE "Destination" SET "consentScope" = $2, "updatedAt" = now() AT TIME ZONE 'UTC' WHERE id = $1::bigint`, [id, scope]);
 }
 
-export async function deleteDestination(db: Queryable, id: string): Promise<void> {
-  await db.query(`DELETE FROM "Destination" WHERE id = $1::bigint`, [id]);
+/**
+ * Disconnect: the destination goes with its segments, outbox, runs, failures and erasures
+ * (cascade), then its members (no foreign key: ADR 0022), in one transaction.
+ */
+export async function deleteDestination(pool: pg.Pool, id: string): Promise<void> {
+  await pgTransaction(pool, async (_tx, client) => {
+    // The destination row first: a pass's commit holds it (KEY SHARE) while it writes members,
+    // so this waits for that commit, and the members' delete (a new statement, a new
+    // snapshot) sees the rows it wrote. One statement for both would not.
+    await client.query(`DELETE FROM "Destination" WHERE id = $1::bigint`, [id]);
+    await client.query(`DELETE FROM "DestinationMember" WHERE "destinationId" = $1::bigint`, [id]);
+  });
 }
 
 export interface DestinationWork {
@@ -470,6 +490,44 @@ export async function readFullBatch(
   return result.rows.map((row) => row.id);
 }
 
+/**
+ * A full pass's next customers of one chosen segment's group (readFullBatch's), each with
+ * their state (readCustomerSyncStates') and outbox row, in one statement. One snapshot
+ * covers the outbox rows and the states, which is what reading the rows first guarantees
+ * (a change committed after it has a newer changedAt, so its row stays); and the metrics row
+ * the candidate scan visits is the one the state uses, where a separate state read probed
+ * it again (ADR 0022). A customer still being sent by an uncommitted batch of the pass gets
+ * their state read again after that commit (the engine's sendAll).
+ */
+export async function readFullBatchStates(
+  db: Queryable,
+  shop: string,
+  destinationId: string,
+  consentScope: "subscribed" | "all",
+  chosen: readonly string[],
+  group: string,
+  afterCustomerId: string,
+  limit: number,
+): Promise<{ states: CustomerSyncState[]; outbox: OutboxEntry[] }> {
+  const result = await db.query<StateRow & { outbox_changed_at: string | null }>(
+    `SELECT m."customerId"::text AS "customerId", c.email, c."firstName", c."lastName", c.phone, c."emailConsentState",
+            true AS scored,
+            (c.email IS NOT NULL AND btrim(c.email) <> '' AND ($6 = 'all' OR c."emailConsentState" = 'SUBSCRIBED')) AS sendable,
+            ${METRICS_FIGURE_COLUMNS}, to_char(m."computedAt", 'YYYY-MM-DD"T"HH24:MI:SS"Z"') AS "scoredAt",
+            dm.email AS member_email, dm."remoteProfileId" AS member_remote_id, dm.segments AS member_segments, dm."syncedHash" AS member_hash,
+            dm."heldValues" AS member_values, o."changedAt"::text AS outbox_changed_at
+     FROM (${FULL_GROUP_SQL.replace(`SELECT m."customerId"::text AS id FROM`, "SELECT m.* FROM")}) AS m
+     LEFT JOIN LATERAL (SELECT * FROM "Customer" AS c WHERE c.shop = $1 AND c.id = m."customerId" LIMIT 1) AS c ON true
+     LEFT JOIN LATERAL (SELECT * FROM "DestinationMember" AS dm WHERE dm."destinationId" = $7::bigint AND dm."customerId" = m."customerId" LIMIT 1) AS dm ON true
+     LEFT JOIN LATERAL (SELECT o."changedAt" FROM "DestinationOutbox" AS o WHERE o."destinationId" = $7::bigint AND o."customerId" = m."customerId" LIMIT 1) AS o ON true
+     ORDER BY m."customerId"`,
+    [shop, afterCustomerId, groupsBefore(chosen, group), limit, group, consentScope, destinationId],
+  );
+  const outbox: OutboxEntry[] = [];
+  for (const row of result.rows) if (row.outbox_changed_at !== null) outbox.push({ customerId: row.customerId, changedAt: row.outbox_changed_at });
+  return { states: result.rows.map(stateOfRow), outbox };
+}
+
 // The Shopify write-back's full pass: every scored customer (group "scored"), then the
 // members with no metrics row any more (group "unscored": their metafields are deleted).
 const SHOPIFY_FULL_SCORED_SQL = `
@@ -597,13 +655,18 @@ export async function readCustomerSyncStates(
      ORDER BY ids.id`,
     [shop, destinationId, bigintArrayLiteral(customerIds), consentScope],
   );
-  return result.rows.map(({ member_email, member_remote_id, member_segments, member_hash, member_values, ...row }) => ({
+  return result.rows.map(stateOfRow);
+}
+
+function stateOfRow({ member_email, member_remote_id, member_segments, member_hash, member_values, ...row }: StateRow & { outbox_changed_at?: string | null }): CustomerSyncState {
+  delete row.outbox_changed_at;
+  return {
     ...row,
     member:
       member_email === null
         ? null
         : { email: member_email, remoteProfileId: member_remote_id, segments: member_segments ?? [], syncedHash: member_hash, heldValues: member_values },
-  }));
+  };
 }
 
 // ------------------------------------------------------------------ the engine's writes
@@ -629,52 +692,63 @@ export interface MemberWrite {
 }
 
 /**
- * What the destination now holds: members written (or deleted when they hold nothing).
+ * The shop's member lock (ADR 0022): a pass's commit holds it shared while it writes member
+ * rows, a customers/redact holds it exclusive while it turns member rows into erasures.
+ */
+export const memberLockKey = (shop: string) => `tenure:destination-members:${shop}`;
+
+/**
+ * What the destination now holds: members written (or deleted when they hold nothing), in
+ * the pass's commit transaction, as its first statements.
+ *
  * A customer redacted while the pass sent them has no Customer row any more: their write
- * becomes an erasure request instead, so the redaction still reaches the destination.
- * The Customer rows are held (KEY SHARE) until commit, so a redaction waits for this write
- * and then finds the member rows it must erase.
+ * becomes an erasure request instead, so the redaction still reaches the destination. The
+ * shop's member lock (shared here, exclusive in recordDestinationErasures) orders the two:
+ * a redaction that comes first has committed before the existence check below reads, and
+ * one that comes after waits for this commit and then finds the member rows it must erase
+ * (ADR 0022; this replaced a KEY SHARE lock on every written customer's row).
+ * The destination's row is held (KEY SHARE) until commit, so a disconnect or uninstall waits
+ * for this write and then deletes the rows it wrote (DestinationMember has no foreign key);
+ * a destination deleted first makes the write throw, as the foreign key's check did.
  */
 export async function writeMembers(db: Queryable, shop: string, destinationId: string, writes: readonly MemberWrite[], deletes: readonly string[]): Promise<void> {
-  const ids = [...writes.map((w) => w.customerId), ...deletes];
-  if (ids.length === 0) return;
-  const live = await db.query<{ id: string }>(
-    `SELECT id::text AS id FROM "Customer" WHERE shop = $1 AND id = ANY($2::bigint[]) ORDER BY id FOR KEY SHARE`,
-    [shop, bigintArrayLiteral(ids)],
-  );
-  const exists = new Set(live.rows.map((row) => row.id));
-  const kept = writes.filter((w) => exists.has(w.customerId));
-  const redacted = writes.filter((w) => !exists.has(w.customerId));
-  if (kept.length > 0) {
-    // Arrays unnested, not one JSON document: json_to_recordset saved Tenure 8 ms a batch of
-    // 10,000 and cost PostgreSQL 20 more (measured), and PostgreSQL is the busier of the two.
+  if (writes.length === 0 && deletes.length === 0) return;
+  // The advisory lock before the row lock: waiting for a redaction while holding the
+  // destination's row could close a cycle with an uninstall waiting for that row.
+  await db.query(`SELECT pg_advisory_xact_lock_shared(hashtextextended($1, 0))::text AS locked`, [memberLockKey(shop)]);
+  const destination = await db.query(`SELECT 1 FROM "Destination" WHERE id = $1::bigint FOR KEY SHARE`, [destinationId]);
+  if ((destination.rowCount ?? 0) === 0) throw new Error(`destination ${destinationId} was deleted during the pass: its member rows are not written`);
+  if (writes.length > 0) {
+    // One statement: each written customer probed once (no lock), members inserted for the
+    // live ones, erasures for the others. Arrays unnested, not one JSON document:
+    // json_to_recordset saved Tenure 8 ms a batch of 10,000 and cost PostgreSQL 20 more.
     await db.query(
-      `INSERT INTO "DestinationMember" ("destinationId", "customerId", email, "remoteProfileId", segments, "syncedHash", "syncedAt", "heldValues")
-       SELECT $1::bigint, t.id, t.email, t.remote_id, string_to_array(t.segments, ','), t.hash, now() AT TIME ZONE 'UTC', t.held::jsonb
-       FROM unnest($2::bigint[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[]) AS t(id, email, remote_id, segments, hash, held)
+      `WITH input AS MATERIALIZED (
+         SELECT t.*, EXISTS (SELECT 1 FROM "Customer" AS c WHERE c.shop = $8 AND c.id = t.id) AS live
+         FROM unnest($2::bigint[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[]) AS t(id, email, remote_id, segments, hash, held)),
+       erased AS (
+         INSERT INTO "DestinationErasure" ("destinationId", "customerId", email, "remoteProfileId")
+         SELECT $1::bigint, id, email, remote_id FROM input WHERE NOT live)
+       INSERT INTO "DestinationMember" ("destinationId", "customerId", email, "remoteProfileId", segments, "syncedHash", "syncedAt", "heldValues")
+       SELECT $1::bigint, id, email, remote_id, string_to_array(segments, ','), hash, now() AT TIME ZONE 'UTC', held::jsonb
+       FROM input WHERE live
        ON CONFLICT ("destinationId", "customerId") DO UPDATE SET email = EXCLUDED.email,
          "remoteProfileId" = COALESCE(EXCLUDED."remoteProfileId", "DestinationMember"."remoteProfileId"),
          segments = EXCLUDED.segments, "syncedHash" = EXCLUDED."syncedHash", "syncedAt" = EXCLUDED."syncedAt", "heldValues" = EXCLUDED."heldValues"`,
       [
         destinationId,
-        bigintArrayLiteral(kept.map((w) => w.customerId)),
-        kept.map((w) => w.email),
-        kept.map((w) => w.remoteProfileId),
-        kept.map((w) => w.segments.join(",")),
-        kept.map((w) => w.syncedHash),
-        kept.map((w) => (w.heldValues ? JSON.stringify(w.heldValues) : null)),
+        bigintArrayLiteral(writes.map((w) => w.customerId)),
+        writes.map((w) => w.email),
+        writes.map((w) => w.remoteProfileId),
+        writes.map((w) => w.segments.join(",")),
+        writes.map((w) => w.syncedHash),
+        writes.map((w) => (w.heldValues ? JSON.stringify(w.heldValues) : null)),
+        shop,
       ],
     );
   }
-  if (redacted.length > 0) {
-    await db.query(
-      `INSERT INTO "DestinationErasure" ("destinationId", "customerId", email, "remoteProfileId")
-       SELECT $1::bigint, t.id, t.email, t.remote_id FROM unnest($2::bigint[], $3::text[], $4::text[]) AS t(id, email, remote_id)`,
-      [destinationId, redacted.map((w) => w.customerId), redacted.map((w) => w.email), redacted.map((w) => w.remoteProfileId)],
-    );
-  }
   if (deletes.length > 0) {
-    await db.query(`DELETE FROM "DestinationMember" WHERE "destinationId" = $1::bigint AND "customerId" = ANY($2::bigint[])`, [destinationId, deletes]);
+    await db.query(`DELETE FROM "DestinationMember" WHERE "destinationId" = $1::bigint AND "customerId" = ANY($2::bigint[])`, [destinationId, bigintArrayLiteral(deletes)]);
   }
 }
 

@@ -25,6 +25,7 @@ import {
   readErasures,
   fullPassGroups,
   readFullBatch,
+  readFullBatchStates,
   readShopifyFullBatch,
   readOutboxBatch,
   readOutboxOf,
@@ -382,8 +383,10 @@ export const MAX_BATCHES_IN_FLIGHT = 3;
 
 interface Candidates {
   customerIds: readonly string[];
-  /** The candidates' outbox rows, read before their state (they leave once sent, each only if unchanged). */
+  /** The candidates' outbox rows, read before their state or with it (they leave once sent, each only if unchanged). */
   outbox: readonly OutboxEntry[] | null;
+  /** Their states, when read with the candidates (a full pass's segment groups); else prepareBatch reads them. */
+  states?: CustomerSyncState[];
 }
 
 interface PreparedBatch extends Candidates {
@@ -394,8 +397,9 @@ interface PreparedBatch extends Candidates {
 /** Reads and compares one batch. */
 async function prepareBatch(ctx: PassContext, candidates: Candidates): Promise<PreparedBatch> {
   const { destination, read } = ctx;
-  const states = await read.serial(() => readCustomerSyncStates(read.client, destination.shop, destination.id, destination.consentScope, candidates.customerIds));
-  return { ...candidates, compared: states.map((state) => ({ customerId: state.customerId, ...ctx.compare(state) })) };
+  const states =
+    candidates.states ?? (await read.serial(() => readCustomerSyncStates(read.client, destination.shop, destination.id, destination.consentScope, candidates.customerIds)));
+  return { customerIds: candidates.customerIds, outbox: candidates.outbox, compared: states.map((state) => ({ customerId: state.customerId, ...ctx.compare(state) })) };
 }
 
 /**
@@ -460,7 +464,11 @@ async function sendAll(ctx: PassContext, next: () => Promise<Candidates | null>)
     while (errors.length === 0) {
       const candidates = await next();
       if (!candidates) break;
-      if (candidates.customerIds.some((id) => sending.has(id))) await Promise.all(inFlight);
+      if (candidates.customerIds.some((id) => sending.has(id))) {
+        await Promise.all(inFlight);
+        // States read with the candidates predate that commit: read again (the outbox rows stay: read before).
+        delete candidates.states;
+      }
       if (errors.length > 0) break;
       const batch = await prepareBatch(ctx, candidates);
       for (const id of candidates.customerIds) sending.add(id);
@@ -548,6 +556,19 @@ export async function runDestinationPass(deps: SyncDeps, destinationId: string, 
         await sendAll(ctx, async () => {
           while (groups.length > 0) {
             const group = groups[0] ?? null;
+            if (!writeback && group !== null) {
+              // A segment's group: candidates, states and outbox rows in one read.
+              const { states, outbox } = await read.serial(() =>
+                readFullBatchStates(read.client, destination.shop, destination.id, destination.consentScope, [...chosen], group, after, batchSize),
+              );
+              if (states.length > 0) {
+                after = states[states.length - 1]!.customerId;
+                return { customerIds: states.map((state) => state.customerId), outbox, states };
+              }
+              groups.shift();
+              after = "0";
+              continue;
+            }
             const ids = await read.serial(() =>
               writeback
                 ? readShopifyFullBatch(read.client, destination.shop, destination.id, group === "scored" ? "scored" : "unscored", after, batchSize)

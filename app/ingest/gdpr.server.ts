@@ -73,8 +73,9 @@ export async function redactCustomer(db: Db, shop: string, request: RedactCustom
     // its row by now, and a later one finds the customer gone.
     await tx.$executeRaw`DELETE FROM "CustomerMetrics" WHERE shop = ${shop} AND "customerId" = ${customerId}::bigint`;
     await tx.$executeRaw`DELETE FROM "SegmentTransition" WHERE shop = ${shop} AND "customerId" = ${customerId}::bigint`;
-    // Every email tool of the shop gets an erasure request (after the customer row: a sync
-    // pass writing them holds it, so its member rows are here to be found).
+    // Every email tool of the shop gets an erasure request (after the customer row: it takes
+    // the shop's member lock, so a sync pass writing them has committed its member rows, or
+    // finds the customer gone: ADR 0022).
     const erasureDestinations = await recordDestinationErasures(tx, shop, customerId, stored[0]?.email ?? email ?? null);
     // What Shopify Flow was told about them and their trigger events not yet sent (Flow keeps nothing of Tenure's to erase).
     await eraseFlowCustomer(tx, shop, customerId);

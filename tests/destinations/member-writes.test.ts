@@ -1,0 +1,191 @@
+import type pg from "pg";
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { type MemberWrite, writeMembers } from "~/data/destinations.server";
+import { connectDestination, disconnectDestination, setDestinationSegments } from "~/destinations/connections.server";
+import { type SyncDeps, runDestinationPass } from "~/destinations/sync.server";
+import { redactCustomer, redactShop } from "~/ingest/gdpr.server";
+import { type FakeKlaviyo, startFakeKlaviyo } from "../../demo/fakes/klaviyo";
+import { installedShop, testDb, testPool } from "../support/db";
+import { destinationOf, fakeAdapters, insertCustomers, writeAndMark } from "../support/destinations";
+import { metricsRow } from "../support/customer-metrics-rows";
+import { deliver, dropQueues } from "../support/ingested-shops";
+import { fixtureTextFor } from "../support/webhook-fixtures";
+
+// A pass's member writes against the deletions that race them (ADR 0022): a redaction
+// (the shop's member lock), and a destination's deletion (no foreign key: the destination's
+// row held by the commit, members deleted by each deletion path).
+
+let fake: FakeKlaviyo;
+let deps: SyncDeps;
+
+beforeAll(async () => {
+  fake = await startFakeKlaviyo({ jobTiming: { queuedMs: 0, processingMs: 1 } });
+  process.env.KLAVIYO_API_URL = fake.url;
+  process.env.TENURE_QUEUE_PREFIX = `tenure-test-member-writes-${process.pid}-${Date.now().toString(36)}`;
+  deps = { pool: testPool(), adapterFor: fakeAdapters({ klaviyo: fake.url }) };
+});
+afterEach(async () => dropQueues());
+afterAll(async () => {
+  await fake.close();
+  delete process.env.KLAVIYO_API_URL;
+});
+
+/** A shop connected to Klaviyo syncing Champions, two subscribed champions synced (member rows). */
+async function syncedShop(key: string): Promise<{ shop: string; id: string }> {
+  const shop = await installedShop("members");
+  expect(await connectDestination(testPool(), shop, "klaviyo", { apiKey: key })).toEqual({ ok: true });
+  await setDestinationSegments(testPool(), shop, "klaviyo", ["champions"]);
+  const id = (await destinationOf(shop, "klaviyo"))!.id;
+  await insertCustomers(shop, [{ id: 1 }, { id: 2 }]);
+  await writeAndMark(shop, [metricsRow(1, { segment: "champions" }), metricsRow(2, { segment: "champions" })]);
+  expect(await runDestinationPass(deps, id, "full", "initial")).toMatchObject({ status: "done" });
+  expect(await membersOf(id)).toEqual(["1", "2"]);
+  return { shop, id };
+}
+
+async function membersOf(destinationId: string): Promise<string[]> {
+  const result = await testPool().query<{ id: string }>(`SELECT "customerId"::text AS id FROM "DestinationMember" WHERE "destinationId" = $1 ORDER BY 1`, [destinationId]);
+  return result.rows.map((r) => r.id);
+}
+
+async function erasuresOf(destinationId: string): Promise<string[]> {
+  const result = await testPool().query<{ id: string }>(`SELECT "customerId"::text AS id FROM "DestinationErasure" WHERE "destinationId" = $1 ORDER BY 1`, [destinationId]);
+  return result.rows.map((r) => r.id);
+}
+
+/** Member rows of destinations that no longer exist. */
+async function orphanMembers(ids: readonly string[]): Promise<number> {
+  const result = await testPool().query<{ n: string }>(
+    `SELECT count(*)::text AS n FROM "DestinationMember" AS m
+     WHERE m."destinationId" = ANY($1::bigint[]) AND NOT EXISTS (SELECT 1 FROM "Destination" AS d WHERE d.id = m."destinationId")`,
+    [ids],
+  );
+  return Number(result.rows[0]!.n);
+}
+
+/** Waits until some backend waits on a lock `pid` holds (5 s at most: then nothing waited, which is the bug). */
+async function untilBlockedBy(pid: number): Promise<void> {
+  for (const deadline = Date.now() + 5_000; Date.now() < deadline; ) {
+    const result = await testPool().query(`SELECT 1 FROM pg_stat_activity WHERE $1::int = ANY(pg_blocking_pids(pid))`, [pid]);
+    if ((result.rowCount ?? 0) > 0) return;
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+  throw new Error(`nothing waited for backend ${pid}'s locks`);
+}
+
+/** A transaction on a connection of its own, left open until `commit` (another transaction's half). */
+async function openTransaction(): Promise<{ client: pg.PoolClient; pid: number; commit: () => Promise<void> }> {
+  const client = await testPool().connect();
+  await client.query("BEGIN");
+  const pid = (await client.query<{ pid: number }>("SELECT pg_backend_pid() AS pid")).rows[0]!.pid;
+  return {
+    client,
+    pid,
+    commit: async () => {
+      try {
+        await client.query("COMMIT");
+      } finally {
+        client.release();
+      }
+    },
+  };
+}
+
+const write = (customerId: string): MemberWrite => ({
+  customerId,
+  email: `customer-${customerId}@example.com`,
+  remoteProfileId: null,
+  segments: ["champions"],
+  syncedHash: "a-new-hash",
+});
+
+describe("a pass's member writes and a redaction", () => {
+  it("a redaction waits for a pass's commit that is writing the customer, then erases the member it wrote", async () => {
+    const { shop, id } = await syncedShop("pk_test_members_redact_after");
+    // A first write (an insert: a member row rewritten would be row-locked and waited for anyway).
+    await testPool().query(`DELETE FROM "DestinationMember" WHERE "destinationId" = $1`, [id]);
+    // The pass's commit, half done: customer 1's member row written, not yet committed.
+    const commit = await openTransaction();
+    await writeMembers(commit.client, shop, id, [write("1")], []);
+    const redaction = redactCustomer(testDb(), shop, { customerId: 1n, email: null, phone: null, orderIds: [] });
+    await untilBlockedBy(commit.pid);
+    await commit.commit();
+    expect((await redaction).erasureDestinations).toEqual([id]);
+    // Without the member lock the redaction ran past the uncommitted write: customer 1 stayed a member.
+    expect(await membersOf(id)).toEqual([]);
+    expect(await erasuresOf(id)).toEqual(["1"]);
+  });
+
+  it("a pass's commit after a redaction writes an erasure, not a member", async () => {
+    const { shop, id } = await syncedShop("pk_test_members_redact_before");
+    await testPool().query(`DELETE FROM "DestinationMember" WHERE "destinationId" = $1`, [id]);
+    // The redaction, half done: the customer's row gone and the member lock taken, not yet committed.
+    const redaction = await openTransaction();
+    await redaction.client.query(`DELETE FROM "Customer" WHERE shop = $1 AND id = 1`, [shop]);
+    await redaction.client.query(`SELECT pg_advisory_xact_lock(hashtextextended($1, 0))`, [`tenure:destination-members:${shop}`]);
+    const commit = (async () => {
+      const client = await testPool().connect();
+      try {
+        await client.query("BEGIN");
+        await writeMembers(client, shop, id, [write("1"), write("2")], []);
+        await client.query("COMMIT");
+      } finally {
+        client.release();
+      }
+    })();
+    await untilBlockedBy(redaction.pid);
+    await redaction.commit();
+    await commit;
+    expect(await membersOf(id)).toEqual(["2"]);
+    expect(await erasuresOf(id)).toEqual(["1"]);
+  });
+});
+
+describe("a destination's deletion leaves no member rows", () => {
+  it("disconnect", async () => {
+    const { shop, id } = await syncedShop("pk_test_members_disconnect");
+    await disconnectDestination(testPool(), shop, "klaviyo");
+    expect(await destinationOf(shop, "klaviyo")).toBeUndefined();
+    expect(await membersOf(id)).toEqual([]);
+  });
+
+  it("app/uninstalled", async () => {
+    const { shop, id } = await syncedShop("pk_test_members_uninstall");
+    await deliver(shop, "app/uninstalled", JSON.parse(fixtureTextFor("app-uninstalled", shop)));
+    expect(await destinationOf(shop, "klaviyo")).toBeUndefined();
+    expect(await membersOf(id)).toEqual([]);
+  });
+
+  it("shop/redact", async () => {
+    const { shop, id } = await syncedShop("pk_test_members_shop_redact");
+    await redactShop(testDb(), shop);
+    expect(await destinationOf(shop, "klaviyo")).toBeUndefined();
+    expect(await membersOf(id)).toEqual([]);
+  });
+
+  it("a disconnect waits for a pass's commit writing members, then deletes them too", async () => {
+    const { shop, id } = await syncedShop("pk_test_members_disconnect_race");
+    await testPool().query(`DELETE FROM "DestinationMember" WHERE "destinationId" = $1`, [id]);
+    const commit = await openTransaction();
+    await writeMembers(commit.client, shop, id, [write("1"), write("2")], []);
+    const disconnect = disconnectDestination(testPool(), shop, "klaviyo");
+    await untilBlockedBy(commit.pid);
+    await commit.commit();
+    await disconnect;
+    expect(await orphanMembers([id])).toBe(0);
+  });
+
+  it("a pass's commit after the destination's deletion writes nothing and says why", async () => {
+    const { shop, id } = await syncedShop("pk_test_members_deleted_first");
+    await disconnectDestination(testPool(), shop, "klaviyo");
+    const client = await testPool().connect();
+    try {
+      await client.query("BEGIN");
+      await expect(writeMembers(client, shop, id, [write("1")], [])).rejects.toThrow(/was deleted during the pass/);
+      await client.query("ROLLBACK");
+    } finally {
+      client.release();
+    }
+    expect(await orphanMembers([id])).toBe(0);
+  });
+});
