@@ -13,7 +13,8 @@
 // finished backfill. Then VACUUM ANALYZE, as autovacuum would have done on a live shop.
 //
 // Target (issue 5): p95 <= 200 ms per page. Options: --iterations <n> (default 60),
-// --keep (keep the database for another look), --reuse (measure a kept database again).
+// --keep (keep the database for another look), --reuse (measure a kept database again, after
+// applying any migration added since), --only <text> (only the pages whose name has it).
 
 import { benchDatabase } from "./lib/database";
 import path from "node:path";
@@ -271,10 +272,10 @@ export interface PageCase {
 
 /** A table cursor as the page's links carry it (app/pages/customer-list.ts). */
 async function cursorAt(pool: pg.Pool, sort: SortKey, direction: "asc" | "desc", where: string, offset: number): Promise<string> {
-  const column = { netSpent: `"netSpentMinor"`, predictedClv: `"predictedClvMinor"`, chance90d: `"chanceOfOrder90d"`, lastOrder: `"lastOrderDay"`, orders: "orders" }[sort];
+  const column = { netSpent: `"netSpentMinor"`, predictedClv: `"predictedClvMinor"`, chance90d: `"chanceOfOrder90d"`, lastOrder: `"lastOrderDay"`, orders: "orders", grossProfit: `"grossProfitMinor"` }[sort];
   const order = direction === "asc" ? "ASC" : "DESC";
   const { rows } = await pool.query<{ value: string | number | null; id: string }>(
-    `SELECT ${sort === "lastOrder" ? `to_char(${column}, 'YYYY-MM-DD')` : sort === "netSpent" || sort === "predictedClv" ? `${column}::text` : column} AS value,
+    `SELECT ${sort === "lastOrder" ? `to_char(${column}, 'YYYY-MM-DD')` : sort === "netSpent" || sort === "predictedClv" || sort === "grossProfit" ? `${column}::text` : column} AS value,
             "customerId"::text AS id
      FROM "CustomerMetrics" WHERE shop = $1 AND ${where}
      ORDER BY ${column} ${order} NULLS LAST, "customerId" ${order} OFFSET $2 LIMIT 1`,
@@ -300,6 +301,14 @@ async function pageCases(pool: pg.Pool): Promise<PageCase[]> {
   // Half a million rows in: where an OFFSET pager would read 500,000 rows to show 50.
   const deep = await cursorAt(pool, "netSpent", "desc", "TRUE", 500_000);
   const deepInSegment = await cursorAt(pool, "predictedClv", "desc", `segment = '${largest}'`, 100_000);
+  const deepProfit = await cursorAt(pool, "grossProfit", "desc", "TRUE", 500_000);
+  // A week with customers in it: from the median expected next order (the fixed week above may hold none).
+  const busy = await pool.query<{ from: string; to: string }>(
+    `SELECT to_char(d, 'YYYY-MM-DD') AS from, to_char(d + 6, 'YYYY-MM-DD') AS to FROM (
+       SELECT percentile_disc(0.5) WITHIN GROUP (ORDER BY "expectedNextOrderDay") AS d FROM "CustomerMetrics" WHERE shop = $1 AND "expectedNextOrderDay" IS NOT NULL) AS m`,
+    [SHOP],
+  );
+  const busyWeek = busy.rows[0]?.from ? `nextOrderFrom=${busy.rows[0].from}&nextOrderTo=${busy.rows[0].to}` : "nextOrderFrom=2026-11-20&nextOrderTo=2026-11-27";
   const customers = "/app/customers";
   const segment = (key: string) => `/app/segments/${key}`;
   return [
@@ -329,6 +338,10 @@ async function pageCases(pool: pg.Pool): Promise<PageCase[]> {
     { name: "customers, first order without a code", pattern: "app/customers", path: `${customers}?acquiredBy=discountCode&acquiredValue=` },
     { name: "customers, first order in December", pattern: "app/customers", path: `${customers}?acquiredBy=firstOrderMonth&acquiredValue=12` },
     { name: "customers, expected next order in a week", pattern: "app/customers", path: `${customers}?nextOrderFrom=2026-11-20&nextOrderTo=2026-11-27` },
+    { name: "customers, expected next order in a busy week", pattern: "app/customers", path: `${customers}?${busyWeek}` },
+    // The gross profit column's sort (issue 17), first page and half a million rows in.
+    { name: "customers, gross profit to date descending", pattern: "app/customers", path: `${customers}?sort=grossProfit&dir=desc` },
+    { name: "customers, gross profit 500,000 rows in", pattern: "app/customers", path: `${customers}?sort=grossProfit&dir=desc&after=${deepProfit}` },
     { name: "model", pattern: "app/model", path: "/app/model" },
     { name: "settings", pattern: "app/settings", path: "/app/settings" },
     { name: "sync status", pattern: "app/sync", path: "/app/sync" },
@@ -336,7 +349,8 @@ async function pageCases(pool: pg.Pool): Promise<PageCase[]> {
 }
 
 export async function run(argv: readonly string[] = []): Promise<BenchResult[]> {
-  const { values } = parseArgs({ args: [...argv], options: { iterations: { type: "string", default: "60" }, keep: { type: "boolean", default: false }, reuse: { type: "boolean", default: false } }, strict: false });
+  const { values } = parseArgs({ args: [...argv], options: { iterations: { type: "string", default: "60" }, keep: { type: "boolean", default: false }, reuse: { type: "boolean", default: false }, only: { type: "string" } }, strict: false });
+  const only = typeof values.only === "string" ? values.only : null;
   const iterations = Number(values.iterations);
   const services = await ensureLocalServices({ pgDataDir: path.join(PROJECT_ROOT, ".demo", "bench-pg"), log });
   const database = await benchDatabase(services.databaseUrl, DATABASE, { reuseWhen: values.reuse === true ? holdsBigShop : undefined });
@@ -346,6 +360,12 @@ export async function run(argv: readonly string[] = []): Promise<BenchResult[]> 
     let counts: Record<string, number>;
     let buildSeconds: number | null = null;
     if (database.reused) {
+      // Migrations added since the database was kept (an index) apply to it, then fresh statistics.
+      const migrated = await applyMigrations(database.url);
+      if (migrated.applied.length > 0) {
+        log(`applied ${migrated.applied.join(", ")} to the kept database`);
+        await pool.query("ANALYZE");
+      }
       counts = await tableCounts(pool);
       log(`reusing ${DATABASE}: ${JSON.stringify(counts)}`);
     } else {
@@ -383,6 +403,7 @@ export async function run(argv: readonly string[] = []): Promise<BenchResult[]> 
         log(`moved the big shop's metrics to a partition of its own in ${round((Date.now() - started) / 1000)} s`);
       }
       for (const page of await pageCases(pool)) {
+        if (only !== null && !page.name.includes(only)) continue;
         const name = `${page.name} (${layout})`;
         // The layout is the non-index route at "app"; every page under it is its child.
         const route = page.name.startsWith("layout") ? build.routes["routes/app"] : routeFor(build, page.pattern);
