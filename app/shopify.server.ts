@@ -32,7 +32,8 @@ function createShopifyApp() {
     hooks: {
       afterAuth: async ({ session, admin }) => {
         const settings = await fetchShopSettings(admin.graphql);
-        await recordShopInstall({ shop: session.shop, scopes: session.scope ?? null, ...settings });
+        const hosts = await fetchShopHosts(admin.graphql);
+        await recordShopInstall({ shop: session.shop, scopes: session.scope ?? null, ...settings, hosts });
         await afterShopInstalled(session.shop);
       },
     },
@@ -93,9 +94,54 @@ async function fetchShopSettings(graphql: GraphqlClient): Promise<ShopSettings> 
   return parseShopSettings(await response.json());
 }
 
+// The shop's own hosts (issue 17): a referrer on one of them is the buyer moving within the
+// store, not a referral (app/ingest/marketing-source.ts). Read apart from the settings and
+// never failing the install: Shop.domains is the older list of every domain, and a version
+// without it still answers primaryDomain alone.
+const SHOP_HOSTS_QUERY = `#graphql
+  query TenureShopHosts {
+    shop {
+      primaryDomain { host }
+      domains { host }
+    }
+  }`;
+const SHOP_PRIMARY_HOST_QUERY = `#graphql
+  query TenureShopPrimaryHost {
+    shop {
+      primaryDomain { host }
+    }
+  }`;
+
+const Host = z.object({ host: z.string().min(1) });
+const ShopHostsResponse = z.object({
+  data: z.object({ shop: z.object({ primaryDomain: Host.nullish(), domains: z.array(Host).nullish() }) }),
+});
+
+/** The hosts of an Admin GraphQL `shop { primaryDomain { host } domains { host } }` response, primary first, each once; throws naming what is wrong. */
+export function parseShopHosts(body: unknown): string[] {
+  const { shop } = ShopHostsResponse.parse(body).data;
+  const hosts = [shop.primaryDomain?.host, ...(shop.domains ?? []).map((domain) => domain.host)];
+  return [...new Set(hosts.filter((host): host is string => Boolean(host)).map((host) => host.trim().toLowerCase()))];
+}
+
+/** The shop's hosts, or null when Shopify did not say (the stored ones then stand). */
+async function fetchShopHosts(graphql: GraphqlClient): Promise<string[] | null> {
+  for (const query of [SHOP_HOSTS_QUERY, SHOP_PRIMARY_HOST_QUERY]) {
+    try {
+      const response = await graphql(query);
+      return parseShopHosts(await response.json());
+    } catch (error) {
+      console.error(`tenure: could not read the shop's domains: ${error instanceof Error ? error.message : String(error)}`);
+    }
+  }
+  return null;
+}
+
 export interface ShopInstall extends ShopSettings {
   shop: string;
   scopes: string | null;
+  /** The shop's own hosts; null: not read (the stored ones stand). */
+  hosts?: string[] | null;
 }
 
 /**

@@ -1,6 +1,8 @@
 import { type Queryable } from "~/db/pg.server";
 import { type PrismaClient } from "@prisma/client";
 import { type Db } from "~/db/tx.server";
+import { type RawTx } from "~/db/pg.server";
+import { ownHostReferralLabels } from "~/lib/own-hosts";
 
 // The Shop table family. Writes driven by app webhooks (the install itself, Shop row and
 // session, is written by the auth flow; these only ever mark what Shopify told us
@@ -46,15 +48,16 @@ export async function installedShops(db: Queryable): Promise<string[]> {
   return result.rows.map((row) => row.domain);
 }
 
-// One statement: the redaction tombstone never goes without the install.
+// One statement: the redaction tombstone never goes without the install. Hosts: null keeps the stored ones (not read this time).
 const INSTALL_SHOP = `
   WITH reinstalled AS (DELETE FROM "ShopRedaction" WHERE domain = $1)
-  INSERT INTO "Shop" (domain, currency, timezone, scopes, "installedAt", "uninstalledAt", "updatedAt")
-  VALUES ($1, $2, $3, $4, now(), NULL, now())
+  INSERT INTO "Shop" (domain, currency, timezone, scopes, hosts, "installedAt", "uninstalledAt", "updatedAt")
+  VALUES ($1, $2, $3, $4, COALESCE($5::text[], '{}'), now(), NULL, now())
   ON CONFLICT (domain) DO UPDATE SET
     currency = EXCLUDED.currency,
     timezone = EXCLUDED.timezone,
     scopes = COALESCE(EXCLUDED.scopes, "Shop".scopes),
+    hosts = COALESCE($5::text[], "Shop".hosts),
     "installedAt" = CASE WHEN "Shop"."uninstalledAt" IS NOT NULL THEN now() ELSE "Shop"."installedAt" END,
     "uninstalledAt" = NULL,
     "updatedAt" = now()`;
@@ -64,16 +67,32 @@ export interface ShopInstallRow {
   currency: string;
   timezone: string;
   scopes: string | null;
+  /** The shop's own hosts (primary and other domains); null or absent: not read, the stored ones stand. */
+  hosts?: string[] | null;
 }
 
 /**
  * The Shop row as authentication leaves it: installed (again), with Shopify's currency,
- * time zone and scopes, and any redaction tombstone removed (ADR 0013). Removing it is
+ * time zone, scopes and hosts, and any redaction tombstone removed (ADR 0013). Removing it is
  * safe: Shopify sends shop/redact at least 48 hours after the uninstall, when its retries
- * of the shop's older deliveries have ended, so none of them can still arrive.
+ * of the shop's older deliveries have ended, so none of them can still arrive. Orders stored
+ * with a referral from one of the shop's own hosts become "direct" (relabelOwnHostReferrals).
  */
 export async function upsertInstalledShop(client: Pick<PrismaClient, "$executeRawUnsafe">, install: ShopInstallRow): Promise<void> {
-  await client.$executeRawUnsafe(INSTALL_SHOP, install.shop, install.currency, install.timezone, install.scopes);
+  await client.$executeRawUnsafe(INSTALL_SHOP, install.shop, install.currency, install.timezone, install.scopes, install.hosts ?? null);
+  if (install.hosts && install.hosts.length > 0) {
+    await client.$executeRawUnsafe(RELABEL_OWN_HOST_REFERRALS, install.shop, ownHostReferralLabels(install.hosts));
+  }
+}
+
+// Orders stored before the shop's hosts were known, or before a domain was added: a referral
+// from its own host is the buyer moving within the store (marketing-source.ts sourceForShop).
+const RELABEL_OWN_HOST_REFERRALS = `UPDATE "Order" SET "marketingSource" = 'direct' WHERE shop = $1 AND "marketingSource" = ANY($2::text[])`;
+
+/** The shop's own hosts as stored (empty without a row or before its first authentication since they are read). */
+export async function readShopHosts(db: Pick<RawTx, "$queryRaw">, shop: string): Promise<string[]> {
+  const rows = await db.$queryRaw<{ hosts: string[] }[]>`SELECT hosts FROM "Shop" WHERE domain = ${shop}`;
+  return rows[0]?.hosts ?? [];
 }
 
 /**
@@ -81,7 +100,8 @@ export async function upsertInstalledShop(client: Pick<PrismaClient, "$executeRa
  * their shops this way (no Shopify auth flow there), so their deliveries are admitted.
  */
 export async function installShop(db: Queryable, shop: string, settings: Partial<Omit<ShopInstallRow, "shop">> = {}): Promise<void> {
-  await db.query(INSTALL_SHOP, [shop, settings.currency ?? "USD", settings.timezone ?? "UTC", settings.scopes ?? null]);
+  await db.query(INSTALL_SHOP, [shop, settings.currency ?? "USD", settings.timezone ?? "UTC", settings.scopes ?? null, settings.hosts ?? null]);
+  if (settings.hosts && settings.hosts.length > 0) await db.query(RELABEL_OWN_HOST_REFERRALS, [shop, ownHostReferralLabels(settings.hosts)]);
 }
 
 /** Shops to reconcile: installed ones with an offline session to call Shopify with. */

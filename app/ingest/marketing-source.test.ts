@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { ownHostReferralLabels } from "~/lib/own-hosts";
 import { marketingSource, sourceForShop } from "./marketing-source";
 
 describe("marketingSource", () => {
@@ -41,5 +42,28 @@ describe("Shopify's checkout and the shop's own domain", () => {
     expect(sourceForShop("other-shop.myshopify.com (referral)", "sock-shop.myshopify.com")).toBe("other-shop.myshopify.com (referral)");
     expect(sourceForShop("newsletter", "sock-shop.myshopify.com")).toBe("newsletter");
     expect(sourceForShop(null, "sock-shop.myshopify.com")).toBeNull();
+  });
+
+  it("counts a referral from one of the shop's own custom domains (primary or other, www. or not) as direct", () => {
+    const hosts = ["www.sockshop.example", "Socks.Example.co.uk."];
+    const source = (referrer: string) => sourceForShop(marketingSource({ landingSite: "/", referringSite: referrer }), "sock-shop.myshopify.com", hosts);
+    expect(source("https://www.sockshop.example/collections/all")).toBe("direct");
+    expect(source("https://sockshop.example/")).toBe("direct");
+    expect(source("https://socks.example.co.uk/products/sock")).toBe("direct");
+    // Only the shop's own hosts: a look-alike, a parent or another subdomain of a custom domain is another site.
+    expect(source("https://notsockshop.example/")).toBe("notsockshop.example (referral)");
+    expect(source("https://blog.sockshop.example/")).toBe("blog.sockshop.example (referral)");
+    expect(source("https://example.co.uk/")).toBe("example.co.uk (referral)");
+    // Without the hosts (before the shop's authentication read them) the custom domain is a referral.
+    expect(sourceForShop("sockshop.example (referral)", "sock-shop.myshopify.com")).toBe("sockshop.example (referral)");
+    // UTM parameters still win over the referrer.
+    expect(sourceForShop(marketingSource({ landingSite: "/?utm_source=mail", referringSite: "https://sockshop.example/" }), "sock-shop.myshopify.com", hosts)).toBe("mail");
+  });
+
+  it("names the labels stored for the shop's own hosts (what the install relabels), ignoring what is not a host", () => {
+    expect(ownHostReferralLabels(["www.sockshop.example", "sockshop.example", " SOCKS.example.co.uk ", "", "not a host"])).toEqual([
+      "sockshop.example (referral)",
+      "socks.example.co.uk (referral)",
+    ]);
   });
 });

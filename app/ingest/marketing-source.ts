@@ -3,11 +3,14 @@
 //   1. UTM parameters (Shopify's customer journey, else the landing site's query):
 //      "<utm_source> / <utm_medium>" ("google / cpc"), or "<utm_source>" alone;
 //   2. the referrer's host without "www." ("instagram.com (referral)"), except Shopify's own
-//      checkout hosts (checkout.shopify.com, shop.app) and the shop's own domain (sourceForShop),
+//      checkout hosts (checkout.shopify.com, shop.app) and the shop's own domains, myshopify.com
+//      and custom (sourceForShop),
 //      which are the buyer coming back from checkout or moving within the store: "direct";
 //   3. a landing site without either: "direct";
 //   4. nothing known (POS, draft orders, apps): null.
 // Lower-cased and trimmed, so "Google" and "google " are one source.
+
+import { REFERRAL_SUFFIX, SOURCE_MAX_LENGTH as MAX_LENGTH, normalHost, ownHostReferralLabels } from "~/lib/own-hosts";
 
 export interface MarketingSourceInput {
   /** landing_site of a webhook, or the journey's landingPage: a path or URL with its query. */
@@ -17,9 +20,6 @@ export interface MarketingSourceInput {
   /** UTM parameters Shopify parsed (customerJourneySummary.firstVisit.utmParameters). */
   utm?: { source?: string | null; medium?: string | null; campaign?: string | null } | null;
 }
-
-/** Longest label kept (a source is a group name, not a URL). */
-const MAX_LENGTH = 80;
 
 const clean = (value: string | null | undefined): string | null => {
   const text = value?.trim().toLowerCase();
@@ -64,16 +64,17 @@ export function marketingSource(input: MarketingSourceInput): string | null {
   return landing ? "direct" : null;
 }
 
-const REFERRAL = " (referral)";
-
 /**
- * The source as the shop sees it: a referral from the shop's own domain (its myshopify.com
- * domain, the Shop row's id, or a subdomain of it) is "direct". Applied where orders are
+ * The source as the shop sees it: a referral from the shop's own domain is "direct" (the buyer
+ * moving within the store), whether its myshopify.com domain (the Shop row's id, or a
+ * subdomain of it) or one of `ownHosts`, its custom domains as Shopify lists them
+ * (Shop.hosts: the primary domain and the others; www. or not). Applied where orders are
  * written, the one place that knows the shop (the mappers do not).
  */
-export function sourceForShop(source: string | null, shopDomain: string): string | null {
-  if (source === null || !source.endsWith(REFERRAL)) return source;
-  const host = source.slice(0, -REFERRAL.length);
-  const own = shopDomain.trim().toLowerCase().replace(/^www\./, "");
-  return own && isHostOrSubdomain(host, own) ? "direct" : source;
+export function sourceForShop(source: string | null, shopDomain: string, ownHosts: readonly string[] = []): string | null {
+  if (source === null || !source.endsWith(REFERRAL_SUFFIX)) return source;
+  const host = source.slice(0, -REFERRAL_SUFFIX.length);
+  const own = normalHost(shopDomain);
+  if (own && isHostOrSubdomain(host, own)) return "direct";
+  return ownHostReferralLabels(ownHosts).includes(source) ? "direct" : source;
 }

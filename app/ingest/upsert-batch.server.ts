@@ -4,8 +4,9 @@ import { shopCurrency } from "./shop-currency.server";
 import { NET_SALES_REFUND_RETURNS, recomputeCustomerSummaries, recomputeOrderNets } from "./summary.server";
 import { type RawTx } from "~/db/pg.server";
 import { distinctIds, lockShopExclusive } from "./locks.server";
-import { recostAffected, recostOrders, replaceOrderLines, writeUnitCosts, writeVariants } from "./costs.server";
+import { applyLaterRefunds, recostAffected, recostOrders, refundLineUnitsJson, replaceOrderLines, writeUnitCosts, writeVariants } from "./costs.server";
 import { sourceForShop } from "./marketing-source";
+import { shopHosts } from "./shop-hosts.server";
 import { CUSTOMER_NEWER_WINS, ORDER_NEWER_WINS, PLACEHOLDER_UPDATED_AT, REFUND_PARTS_FILL, adoptJourneySources } from "./upsert.server";
 
 // The batched form of upsertOrder, for the bulk backfill and reconciliation: the same
@@ -104,7 +105,7 @@ function withStandingConsent(latest: CustomerRow[], copies: CustomerRow[]): Cust
 function insertOrders(
   shop: string,
   orders: OrderRow[],
-  options: { refunded: Set<bigint>; deletedCustomers: Set<bigint>; conflictRule: Prisma.Sql },
+  options: { refunded: Set<bigint>; deletedCustomers: Set<bigint>; conflictRule: Prisma.Sql; hosts: readonly string[] },
 ): Prisma.Sql {
   const col = <T>(pick: (o: OrderRow) => T) => orders.map(pick);
   return Prisma.sql`
@@ -138,7 +139,7 @@ function insertOrders(
                 ${col((o) => o.sourceName)}::text[], ${col((o) => arrayLiteral(o.discountCodes))}::text[],
                 ${col((o) => arrayLiteral(o.tags))}::text[], ${col((o) => text(o.firstProductId))}::bigint[],
                 ${col((o) => o.firstProductTitle)}::text[], ${col((o) => o.lineItemCount)}::int[],
-                ${col((o) => sourceForShop(o.marketingSource, shop))}::text[], ${col((o) => o.marketingSourceFromJourney)}::boolean[],
+                ${col((o) => sourceForShop(o.marketingSource, shop, options.hosts))}::text[], ${col((o) => o.marketingSourceFromJourney)}::boolean[],
                 ${col((o) => options.refunded.has(o.id))}::boolean[],
                 ${col((o) => part(o.parts?.grossSalesMinor))}::bigint[], ${col((o) => part(o.parts?.discountsMinor))}::bigint[],
                 ${col((o) => part(o.parts?.returnsMinor))}::bigint[], ${col((o) => part(o.parts?.taxMinor))}::bigint[],
@@ -151,11 +152,13 @@ function insertOrders(
     RETURNING id, "customerId"`;
 }
 
-type OrderWriteOptions = Parameters<typeof insertOrders>[2];
+/** The shop's own hosts are read here (a referral from them is direct, issue 17). */
+type OrderWriteOptions = Omit<Parameters<typeof insertOrders>[2], "hosts">;
 
 /** Writes the orders; the rows written (an older copy is not), with their owners. */
 async function writeOrders(tx: RawTx, shop: string, orders: OrderRow[], options: OrderWriteOptions) {
-  return tx.$queryRaw<{ id: bigint; customerId: bigint | null }[]>`${insertOrders(shop, orders, options)}`;
+  const hosts = await shopHosts(tx, shop);
+  return tx.$queryRaw<{ id: bigint; customerId: bigint | null }[]>`${insertOrders(shop, orders, { ...options, hosts })}`;
 }
 
 /**
@@ -163,8 +166,9 @@ async function writeOrders(tx: RawTx, shop: string, orders: OrderRow[], options:
  * needs no more: the rows themselves would be 5,000 rows back per batch, parsed for nothing.
  */
 async function writeOrdersCounted(tx: RawTx, shop: string, orders: OrderRow[], options: OrderWriteOptions, among: bigint[]) {
+  const hosts = await shopHosts(tx, shop);
   const [row] = await tx.$queryRaw<{ written: number; among: string[] | null }[]>`
-    WITH written AS (${insertOrders(shop, orders, options)})
+    WITH written AS (${insertOrders(shop, orders, { ...options, hosts })})
     SELECT count(*)::int AS written, array_agg(id::text) FILTER (WHERE id = ANY(${among}::bigint[])) AS among FROM written`;
   return { written: row.written, among: (row.among ?? []).map(BigInt) };
 }
@@ -181,10 +185,11 @@ async function ordersWithRefunds(tx: RawTx, shop: string, orders: OrderRow[]): P
 
 /**
  * Cost of goods for a batch (costs.server.ts): the variants and unit costs its lines carry
- * (the bulk import reads them), the lines of the versions stored, then the cost of those
- * orders and of stale ones whose net sales moved. Returns the customers whose orders' cost changed.
+ * (the bulk import reads them), the lines of the versions stored (less the units of refunds
+ * after them), then the cost of those orders and of the ones with new refunds (their net sales
+ * or lines moved). Returns the customers whose orders' cost changed.
  */
-async function costBatch(tx: RawTx, shop: string, bundles: OrderBundle[], liveOrders: OrderRow[], staleWithNewRefunds: bigint[]): Promise<bigint[]> {
+async function costBatch(tx: RawTx, shop: string, bundles: OrderBundle[], liveOrders: OrderRow[], withNewRefunds: bigint[]): Promise<bigint[]> {
   const linesOf = new Map(bundles.map((b) => [b.order, b.lines]));
   const withLines = liveOrders.flatMap((o) => {
     const lines = linesOf.get(o);
@@ -196,9 +201,12 @@ async function costBatch(tx: RawTx, shop: string, bundles: OrderBundle[], liveOr
   // history row (a null row would end a known cost from the item's updatedAt).
   const costsChanged = await writeUnitCosts(tx, shop, carried.flatMap((l) => (l.inventoryItem && l.inventoryItem.costMinor !== null ? [{ inventoryItemId: l.inventoryItem.id, validFrom: l.inventoryItem.updatedAt, costMinor: l.inventoryItem.costMinor }] : [])));
   const replaced = await replaceOrderLines(tx, shop, withLines);
+  // Orders with refunds new to us whose lines stay: they lose the units of those after their version.
+  const replacedSet = new Set(replaced);
+  await applyLaterRefunds(tx, shop, withNewRefunds.filter((id) => !replacedSet.has(id)));
   // The batch holds the shop's import lock exclusive: orders stored earlier (by webhooks or an
   // earlier batch) whose variant or cost in force this batch brought are recosted too.
-  const recosted = await recostOrders(tx, shop, distinctIds([...replaced, ...staleWithNewRefunds]));
+  const recosted = await recostOrders(tx, shop, distinctIds([...replaced, ...withNewRefunds]));
   return distinctIds([...recosted, ...(await recostAffected(tx, shop, variantsChanged, costsChanged))]);
 }
 
@@ -293,13 +301,15 @@ export async function upsertOrdersBatch(tx: RawTx, shop: string, incoming: Order
   let ordersWithNewRefunds: bigint[] = [];
   if (refunds.length > 0) {
     const inserted = await tx.$queryRaw<{ orderId: bigint }[]>`
-      INSERT INTO "Refund" AS cur (shop, id, "orderId", "createdAt", "amountMinor", "returnsMinor", "taxMinor", "shippingMinor", "dutiesMinor")
-      SELECT DISTINCT ON (x.id) ${shop}, x.id, x."orderId", x."createdAt", x."amountMinor", x."returnsMinor", x."taxMinor", x."shippingMinor", x."dutiesMinor"
+      INSERT INTO "Refund" AS cur (shop, id, "orderId", "createdAt", "amountMinor", "returnsMinor", "taxMinor", "shippingMinor", "dutiesMinor", "lineUnits")
+      SELECT DISTINCT ON (x.id) ${shop}, x.id, x."orderId", x."createdAt", x."amountMinor", x."returnsMinor", x."taxMinor", x."shippingMinor", x."dutiesMinor",
+             x."lineUnits"::jsonb
       FROM unnest(${refunds.map((r) => r.id.toString())}::bigint[], ${refunds.map((r) => r.orderId.toString())}::bigint[],
                   ${refunds.map((r) => iso(r.createdAt))}::timestamp[], ${refunds.map((r) => r.amountMinor.toString())}::bigint[],
                   ${refunds.map((r) => part(r.parts?.returnsMinor))}::bigint[], ${refunds.map((r) => part(r.parts?.taxMinor))}::bigint[],
-                  ${refunds.map((r) => part(r.parts?.shippingMinor))}::bigint[], ${refunds.map((r) => part(r.parts?.dutiesMinor))}::bigint[])
-           WITH ORDINALITY AS x(id, "orderId", "createdAt", "amountMinor", "returnsMinor", "taxMinor", "shippingMinor", "dutiesMinor", at)
+                  ${refunds.map((r) => part(r.parts?.shippingMinor))}::bigint[], ${refunds.map((r) => part(r.parts?.dutiesMinor))}::bigint[],
+                  ${refunds.map(refundLineUnitsJson)}::text[])
+           WITH ORDINALITY AS x(id, "orderId", "createdAt", "amountMinor", "returnsMinor", "taxMinor", "shippingMinor", "dutiesMinor", "lineUnits", at)
       -- One copy per refund (ON CONFLICT DO UPDATE may touch a row once): the first, as upsertOrder keeps.
       ORDER BY x.id, x.at
       ${REFUND_PARTS_FILL}
@@ -338,7 +348,7 @@ export async function upsertOrdersBatch(tx: RawTx, shop: string, incoming: Order
   // A stale order with refunds new to us: its stored net may change (written ones are already right).
   const staleWithNewRefunds = ordersWithNewRefunds.filter((id) => !writtenIds.has(id));
   if (staleWithNewRefunds.length > 0) await recomputeOrderNets(tx, shop, staleWithNewRefunds);
-  const recosted = await costBatch(tx, shop, bundles, liveOrders, staleWithNewRefunds);
+  const recosted = await costBatch(tx, shop, bundles, liveOrders, ordersWithNewRefunds);
   if (deferred) return { ordersWritten, customerIds: [], refused };
 
   // Whose summary can have changed: both ends of every written order, the owners of stale

@@ -13,11 +13,12 @@ import {
 } from "./mappers";
 import { sourceForShop } from "./marketing-source";
 import { shopCurrency } from "./shop-currency.server";
+import { shopHosts } from "./shop-hosts.server";
 import { NET_SALES_REFUND_RETURNS, recomputeCustomerSummaries, recomputeOrderNets } from "./summary.server";
 import { type RawTx } from "~/db/pg.server";
 import { type RawDb, withRawTransaction } from "~/db/tx.server";
 import { distinctIds, lockCustomers, lockOrders } from "./locks.server";
-import { recostOrders, replaceOrderLines, returnRefundedUnits } from "./costs.server";
+import { applyLaterRefunds, recostOrders, refundLineUnitsJson, replaceOrderLines } from "./costs.server";
 
 // The one write path for orders, customers and refunds, whatever their source: webhooks,
 // bulk backfill, reconciliation, demo seeding. Every function:
@@ -263,6 +264,8 @@ async function writeOrder(tx: RawTx, shop: string, o: OrderRow): Promise<boolean
     : o.test || o.cancelledAt !== null
       ? Prisma.sql`0::bigint`
       : Prisma.sql`GREATEST(0, ${p.grossSalesMinor - p.discountsMinor - p.returnsMinor}::bigint - ${unreflected(NET_SALES_REFUND_RETURNS)})::bigint`;
+  // A referral from the shop's own domains is direct (issue 17).
+  const source = sourceForShop(o.marketingSource, shop, await shopHosts(tx, shop));
   const written = await tx.$executeRaw`
     INSERT INTO "Order" AS cur (shop, id, name, "customerId", "processedAt", "shopifyCreatedAt", "shopifyUpdatedAt",
                                 currency, "currentTotalMinor", "netMinor", test, "cancelledAt", "financialStatus",
@@ -274,7 +277,7 @@ async function writeOrder(tx: RawTx, shop: string, o: OrderRow): Promise<boolean
             ${o.currentTotalMinor}::bigint, ${netSql}, ${o.test}::boolean, ${o.cancelledAt}::timestamp,
             ${o.financialStatus}, ${o.sourceName}, ${o.discountCodes}::text[], ${o.tags}::text[],
             ${o.firstProductId}::bigint, ${o.firstProductTitle}, ${o.lineItemCount}::int,
-            ${sourceForShop(o.marketingSource, shop)}, ${o.marketingSourceFromJourney}::boolean,
+            ${source}, ${o.marketingSourceFromJourney}::boolean,
             ${p?.grossSalesMinor ?? null}::bigint, ${p?.discountsMinor ?? null}::bigint, ${p?.returnsMinor ?? null}::bigint,
             ${p?.taxMinor ?? null}::bigint, ${p?.shippingMinor ?? null}::bigint, ${p?.dutiesMinor ?? null}::bigint, ${netSalesSql})
     ${ORDER_NEWER_WINS}`;
@@ -290,9 +293,10 @@ async function writeOrder(tx: RawTx, shop: string, o: OrderRow): Promise<boolean
 export async function adoptJourneySources(tx: RawTx, shop: string, orders: OrderRow[]): Promise<void> {
   const journey = orders.filter((o) => o.marketingSourceFromJourney && o.marketingSource !== null);
   if (journey.length === 0) return;
+  const hosts = await shopHosts(tx, shop);
   await tx.$executeRaw`
     UPDATE "Order" AS o SET "marketingSource" = x.source, "marketingSourceFromJourney" = true
-    FROM unnest(${journey.map((j) => j.id.toString())}::bigint[], ${journey.map((j) => sourceForShop(j.marketingSource, shop))}::text[]) AS x(id, source)
+    FROM unnest(${journey.map((j) => j.id.toString())}::bigint[], ${journey.map((j) => sourceForShop(j.marketingSource, shop, hosts))}::text[]) AS x(id, source)
     WHERE o.shop = ${shop} AND o.id = x.id
       AND (NOT o."marketingSourceFromJourney" OR o."marketingSource" IS DISTINCT FROM x.source)`;
 }
@@ -310,22 +314,26 @@ async function requireShopCurrency(tx: RawTx, shop: string, what: string, order:
 
 /**
  * Refunds are immutable in Shopify: the first copy stored stays, except that a copy with
- * parts fills in a stored copy without them (which changes no amount, only the split).
+ * parts fills in a stored copy without them (which changes no amount, only the split), and a
+ * copy listing its line units (refunds/create) fills in a copy without them (a GraphQL refund).
  */
+const FILLS_PARTS = Prisma.sql`(cur."returnsMinor" IS NULL AND excluded."returnsMinor" IS NOT NULL)`;
+const fillPart = (column: string) => Prisma.sql`CASE WHEN ${FILLS_PARTS} THEN excluded.${Prisma.raw(`"${column}"`)} ELSE cur.${Prisma.raw(`"${column}"`)} END`;
 export const REFUND_PARTS_FILL = Prisma.sql`
   ON CONFLICT (shop, id) DO UPDATE SET
-    "returnsMinor" = excluded."returnsMinor", "taxMinor" = excluded."taxMinor",
-    "shippingMinor" = excluded."shippingMinor", "dutiesMinor" = excluded."dutiesMinor"
-  WHERE cur."returnsMinor" IS NULL AND excluded."returnsMinor" IS NOT NULL`;
+    "returnsMinor" = ${fillPart("returnsMinor")}, "taxMinor" = ${fillPart("taxMinor")},
+    "shippingMinor" = ${fillPart("shippingMinor")}, "dutiesMinor" = ${fillPart("dutiesMinor")},
+    "lineUnits" = COALESCE(cur."lineUnits", excluded."lineUnits")
+  WHERE ${FILLS_PARTS} OR (cur."lineUnits" IS NULL AND excluded."lineUnits" IS NOT NULL)`;
 async function insertRefunds(tx: RawTx, shop: string, refunds: RefundRow[]): Promise<number> {
   let inserted = 0;
   for (const r of refunds) {
     // A copy with parts completes a copy stored without (a GraphQL refund, then its refunds/create).
     inserted += await tx.$executeRaw`
-      INSERT INTO "Refund" AS cur (shop, id, "orderId", "createdAt", "amountMinor", "returnsMinor", "taxMinor", "shippingMinor", "dutiesMinor")
+      INSERT INTO "Refund" AS cur (shop, id, "orderId", "createdAt", "amountMinor", "returnsMinor", "taxMinor", "shippingMinor", "dutiesMinor", "lineUnits")
       VALUES (${shop}, ${r.id}::bigint, ${r.orderId}::bigint, ${r.createdAt}::timestamp, ${r.amountMinor}::bigint,
               ${r.parts?.returnsMinor ?? null}::bigint, ${r.parts?.taxMinor ?? null}::bigint,
-              ${r.parts?.shippingMinor ?? null}::bigint, ${r.parts?.dutiesMinor ?? null}::bigint)
+              ${r.parts?.shippingMinor ?? null}::bigint, ${r.parts?.dutiesMinor ?? null}::bigint, ${refundLineUnitsJson(r)}::jsonb)
       ${REFUND_PARTS_FILL}`;
   }
   return inserted;
@@ -374,7 +382,9 @@ export async function upsertOrder(db: RawDb, shop: string, bundle: OrderBundle):
     // A stale order with refunds new to us: the stored order's net may change.
     if (!orderChanged && refundsInserted > 0) await recomputeOrderNets(tx, shop, [order.id]);
     // Cost of goods (costs.server.ts): the stored version's lines, then the order's cost from them.
+    // replaceOrderLines takes off the units of stored refunds created after this version.
     if (orderChanged && bundle.lines) await replaceOrderLines(tx, shop, [{ id: order.id, shopifyUpdatedAt: order.shopifyUpdatedAt, lines: bundle.lines }]);
+    else if (refundsInserted > 0) await applyLaterRefunds(tx, shop, [order.id]);
     if (orderChanged || refundsInserted > 0) await recostOrders(tx, shop, [order.id]);
     const storedCustomerId = orderChanged ? customerId : before.customerId;
     const changed = customerChanged || orderChanged || refundsInserted > 0;
@@ -431,11 +441,12 @@ export async function applyRefund(db: RawDb, shop: string, refund: RefundRow): P
     await lockCustomers(tx, shop, [order.customerId]);
     const tombstones = await tombstonesFor(tx, shop, [refund.orderId], []);
     if (tombstones.orders.has(refund.orderId)) return { changed: false, customerId: null, concernsDeleted: true, affectedCustomerIds: [] };
-    const isNew = (await tx.$queryRaw<unknown[]>`SELECT 1 FROM "Refund" WHERE shop = ${shop} AND id = ${refund.id}::bigint`).length === 0;
     const changed = (await insertRefunds(tx, shop, [refund])) > 0;
     const affectedCustomerIds = changed && order.exists ? distinctIds([order.customerId]) : [];
     if (changed && order.exists) {
-      if (isNew) await returnRefundedUnits(tx, shop, refund); // not twice when a copy completes a stored one
+      // The lines less the units of refunds after the stored version: derived, so a copy that
+      // completes a stored one, or a replay, takes nothing off twice.
+      await applyLaterRefunds(tx, shop, [refund.orderId]);
       await recomputeOrderNets(tx, shop, [refund.orderId]);
       await recostOrders(tx, shop, [refund.orderId]); // costed sales stay within the lowered net sales
       await recomputeCustomerSummaries(tx, shop, affectedCustomerIds);
