@@ -63,6 +63,14 @@ function logLikelihoodFunction(rows: PreparedRows, modified: boolean): LogLikeli
   const logBx = new Float64Array(rows.xValues.length);
   const inverseBx = new Float64Array(rows.xValues.length);
   const { x: xs, weight, xOf, txOf, TOf, count } = rows;
+  // The "active at T" factor (α + T)^-(r+x) reads a row only through x and T: summed once per
+  // distinct T (customers and purchases there), so the row loop keeps only the drop-out term.
+  const customersAt = new Float64Array(times.length);
+  const purchasesAt = new Float64Array(times.length);
+  for (let i = 0; i < count; i++) {
+    customersAt[TOf[i]] += weight[i];
+    purchasesAt[TOf[i]] += weight[i] * xs[i];
+  }
   return (theta) => {
     const r = Math.exp(theta[0]);
     const alpha = Math.exp(theta[1]);
@@ -100,23 +108,29 @@ function logLikelihoodFunction(rows: PreparedRows, modified: boolean): LogLikeli
       logBx[k] = Math.log(bx - 1);
       inverseBx[k] = 1 / (bx - 1);
     }
+    for (let t = 0; t < times.length; t++) {
+      const customers = customersAt[t];
+      if (customers === 0) continue;
+      const rx = r * customers + purchasesAt[t];
+      value -= rx * logAlphaTime[t];
+      dR -= customers * logAlphaTime[t];
+      dAlpha -= rx * inverseAlphaTime[t];
+    }
     let dropWeight = 0;
     for (let i = 0; i < count; i++) {
       const x = xs[i];
+      if (!modified && x === 0) continue;
       const w = weight[i];
       const rx = r + x;
       const tIndex = TOf[i];
       const logT = logAlphaTime[tIndex];
-      value -= w * rx * logT;
-      dR -= w * logT;
-      dAlpha -= w * rx * inverseAlphaTime[tIndex];
-      if (!modified && x === 0) continue;
       const txIndex = txOf[i];
       const logTx = logAlphaTime[txIndex];
       const D = logA - logBx[xOf[i]] + rx * (logT - logTx);
       const e = Math.exp(-Math.abs(D));
       value += w * ((D > 0 ? D : 0) + Math.log1p(e));
-      const share = D >= 0 ? 1 / (1 + e) : e / (1 + e);
+      const inverse = 1 / (1 + e);
+      const share = D >= 0 ? inverse : e * inverse;
       const ws = w * share;
       dR += ws * (logT - logTx);
       dAlpha += ws * rx * (inverseAlphaTime[tIndex] - inverseAlphaTime[txIndex]);

@@ -314,8 +314,23 @@ function perturbed(best: number[], round: number): number[][] {
   return best.map((_, i) => best.map((t, j) => (j === i ? t + (i % 2 === 0 ? shift : -shift) : t)));
 }
 
+/**
+ * NBD fits by row set and optimiser options: BG/NBD, the modified BG/NBD and Pareto/NBD fitted on
+ * the same (canonical, cached) rows nest the same NBD, so it is fitted once, not per model.
+ */
+const nbdFits = new WeakMap<PreparedRows, Map<string, MaximizeResult<{ r: number; alpha: number }>>>();
+
 /** The plain NBD, the edge every count model here nests. */
 function fitNbd(rows: PreparedRows, options: FitOptions): MaximizeResult<{ r: number; alpha: number }> {
+  const key = `${options.gradientTolerance ?? ""}|${options.maxIterations ?? ""}`;
+  let fits = nbdFits.get(rows);
+  if (!fits) nbdFits.set(rows, (fits = new Map()));
+  let fit = fits.get(key);
+  if (!fit) fits.set(key, (fit = fitNbdOnce(rows, options)));
+  return fit;
+}
+
+function fitNbdOnce(rows: PreparedRows, options: FitOptions): MaximizeResult<{ r: number; alpha: number }> {
   return maximizeLikelihood<{ r: number; alpha: number }>({
     names: NBD_NAMES,
     logLikelihood: nbdLogLikelihood(rows),

@@ -189,10 +189,15 @@ function tailSeries(kappa: number, ePrime: number, lambda: number, e: number, t:
   let v = 0;
   let converged = z === 0;
   for (let n = 0; n < SERIES_MAX_TERMS && !converged; n++) {
-    const base = (ePrime + n) / (m + 1 + n);
+    // One division per term (it is the loop's cost): with d = 1/((e'+n)(m+1+n)),
+    // (e'+n)/(m+1+n) = (e'+n)² d, 1/(m+1+n) = (e'+n) d and 1/(e'+n) - 1/(m+1+n) = e d (m + 1 - e' = e).
+    const a = ePrime + n;
+    const d = 1 / (a * (m + 1 + n));
+    const inverse = a * d;
+    const base = a * inverse;
     sumZ += (n + 1) * term * base;
-    u += 1 / (ePrime + n) - 1 / (m + 1 + n);
-    v += 1 / (m + 1 + n);
+    u += e * d;
+    v += inverse;
     term *= base * z;
     sum += term;
     sumU += term * u;

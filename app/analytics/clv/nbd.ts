@@ -12,18 +12,23 @@ export interface NbdParams {
 
 export const NBD_NAMES = ["r", "alpha"] as const;
 
-/** Total NBD log-likelihood of (x, t_x, T) rows (a density in the x purchase times) and its gradient in log r, log α. */
+/**
+ * Total NBD log-likelihood of (x, t_x, T) rows (a density in the x purchase times) and its
+ * gradient in log r, log α. It reads a row only through x and T, so the rows are summed once
+ * per distinct T (customers and purchases there) and each evaluation costs the distinct x and
+ * T values, not the rows.
+ */
 export function nbdLogLikelihood(rows: PreparedRows): (theta: number[]) => { value: number; gradient: number[] } {
   const { count, x: xs, weight, TOf, times, xValues, xWeights } = rows;
-  const logAlphaTime = new Float64Array(times.length);
-  const inverseAlphaTime = new Float64Array(times.length);
+  const customersAt = new Float64Array(times.length);
+  const purchasesAt = new Float64Array(times.length);
+  for (let i = 0; i < count; i++) {
+    customersAt[TOf[i]] += weight[i];
+    purchasesAt[TOf[i]] += weight[i] * xs[i];
+  }
   return (theta) => {
     const r = Math.exp(theta[0]);
     const alpha = Math.exp(theta[1]);
-    for (let i = 0; i < times.length; i++) {
-      logAlphaTime[i] = Math.log(alpha + times[i]);
-      inverseAlphaTime[i] = 1 / (alpha + times[i]);
-    }
     const logAlpha = Math.log(alpha);
     const lgR = lgamma(r);
     const psiR = digamma(r);
@@ -36,13 +41,14 @@ export function nbdLogLikelihood(rows: PreparedRows): (theta: number[]) => { val
       dR += w * (digamma(r + xValues[k]) - psiR + logAlpha);
       dAlpha += (w * r) / alpha;
     }
-    for (let i = 0; i < count; i++) {
-      const w = weight[i];
-      const rx = r + xs[i];
-      const t = TOf[i];
-      value -= w * rx * logAlphaTime[t];
-      dR -= w * logAlphaTime[t];
-      dAlpha -= w * rx * inverseAlphaTime[t];
+    for (let t = 0; t < times.length; t++) {
+      const customers = customersAt[t];
+      if (customers === 0) continue;
+      const logAlphaTime = Math.log(alpha + times[t]);
+      const rx = r * customers + purchasesAt[t];
+      value -= rx * logAlphaTime;
+      dR -= customers * logAlphaTime;
+      dAlpha -= rx / (alpha + times[t]);
     }
     return { value, gradient: [r * dR, alpha * dAlpha] };
   };

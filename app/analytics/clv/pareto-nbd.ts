@@ -74,6 +74,8 @@ function logLikelihoodFunction(rows: PreparedRows): LogLikelihood {
   const dPhiBeta = new Float64Array(pairs);
   const logAlphaTime = new Float64Array(times.length);
   const logBetaTime = new Float64Array(times.length);
+  const inverseAlphaTime = new Float64Array(times.length);
+  const inverseBetaTime = new Float64Array(times.length);
   const tail: TailIntegral = emptyTailIntegral();
 
   return (theta) => {
@@ -84,6 +86,8 @@ function logLikelihoodFunction(rows: PreparedRows): LogLikelihood {
     for (let i = 0; i < times.length; i++) {
       logAlphaTime[i] = Math.log(alpha + times[i]);
       logBetaTime[i] = Math.log(beta + times[i]);
+      inverseAlphaTime[i] = 1 / (alpha + times[i]);
+      inverseBetaTime[i] = 1 / (beta + times[i]);
     }
     for (let k = 0; k < pairs; k++) {
       logTailIntegral(alpha, r + pairX[k], beta, s + 1, pairTime[k], tail);
@@ -117,12 +121,13 @@ function logLikelihoodFunction(rows: PreparedRows): LogLikelihood {
     dAlpha += (total * r) / alpha;
     dS += total * logBeta;
     dBeta += (total * s) / beta;
+    const inverseS = 1 / s;
+    // Per row: two exponentials, one expm1, one log and one division (the row loop is most of a
+    // full-data pass); the larger of the two terms is the scale, so its exponential is 1.
     for (let i = 0; i < count; i++) {
       const w = weight[i];
-      const x = xs[i];
-      const rx = r + x;
+      const rx = r + xs[i];
       const ti = TOf[i];
-      const tT = times[ti];
       const logAlive = -rx * logAlphaTime[ti] - s * logBetaTime[ti];
       const p1 = txPair[i];
       const p2 = TPair[i];
@@ -131,21 +136,31 @@ function logLikelihoodFunction(rows: PreparedRows): LogLikelihood {
       // W = e^P + s e^{Q1} (1 - e^{Q2-Q1}), each share relative to W.
       const logDiedScale = logS + q1;
       const ratio = Math.exp(q2 - q1);
-      const scale = logAlive > logDiedScale ? logAlive : logDiedScale;
-      const alive = Math.exp(logAlive - scale);
-      const died1 = Math.exp(logDiedScale - scale);
+      let scale: number;
+      let alive: number;
+      let died1: number;
+      if (logAlive > logDiedScale) {
+        scale = logAlive;
+        alive = 1;
+        died1 = Math.exp(logDiedScale - logAlive);
+      } else {
+        scale = logDiedScale;
+        alive = Math.exp(logAlive - logDiedScale);
+        died1 = 1;
+      }
       const died = died1 * -Math.expm1(q2 - q1);
       const sum = alive + died;
       value += w * (scale + Math.log(sum));
-      const shareAlive = (w * alive) / sum;
-      const share1 = (w * died1) / sum;
+      const perSum = w / sum;
+      const shareAlive = alive * perSum;
+      const share1 = died1 * perSum;
       const share2 = share1 * ratio;
       const shareDied = share1 - share2;
       // ∂P: r -> -log(α+T), α -> -(r+x)/(α+T), s -> -log(β+T), β -> -s/(β+T).
       dR += -shareAlive * logAlphaTime[ti] + share1 * dPhiR[p1] - share2 * dPhiR[p2];
-      dAlpha += (-shareAlive * rx) / (alpha + tT) + share1 * dPhiAlpha[p1] - share2 * dPhiAlpha[p2];
-      dS += -shareAlive * logBetaTime[ti] + shareDied / s + share1 * dPhiS[p1] - share2 * dPhiS[p2];
-      dBeta += (-shareAlive * s) / (beta + tT) + share1 * dPhiBeta[p1] - share2 * dPhiBeta[p2];
+      dAlpha += -shareAlive * rx * inverseAlphaTime[ti] + share1 * dPhiAlpha[p1] - share2 * dPhiAlpha[p2];
+      dS += -shareAlive * logBetaTime[ti] + shareDied * inverseS + share1 * dPhiS[p1] - share2 * dPhiS[p2];
+      dBeta += -shareAlive * s * inverseBetaTime[ti] + share1 * dPhiBeta[p1] - share2 * dPhiBeta[p2];
     }
     return { value, gradient: [r * dR, alpha * dAlpha, s * dS, beta * dBeta] };
   };

@@ -1,6 +1,6 @@
 import fc from "fast-check";
 import { cdnowCustomers } from "./fixtures.testing";
-import { compressRows, DoubleIndex, InvalidRowError, prepareRows, RowCompressor, subsamplePrepared, TripleCounter } from "./rows";
+import { canonicalRows, compressRows, DoubleIndex, InvalidRowError, prepareRows, RowCompressor, subsamplePrepared, TripleCounter } from "./rows";
 import { simulateBgNbd, simulateParetoNbd } from "./simulate";
 
 describe("compressRows", () => {
@@ -104,6 +104,36 @@ describe("simulators", () => {
       expect(c.frequency === 0 ? c.recency === 0 : c.recency > 0).toBe(true);
       // At most one purchase per day after the first.
       expect(c.frequency).toBeLessThanOrEqual(Math.round(c.recency * 7));
+    }
+  });
+});
+
+describe("canonicalRows", () => {
+  it("gives bit-identical rows, scale and ids whatever the input order or duplicates", () => {
+    const customers = simulateBgNbd({ r: 0.3, alpha: 5, a: 0.8, b: 2.5 }, { customers: 3000, seed: 11, grid: 1 / 7, age: (u) => Math.ceil(u() * 730) / 7 });
+    const rows = compressRows(customers);
+    const reference = canonicalRows(rows);
+    const shuffled = [...rows].sort((a, b) => Math.sin(a.T * 7919 + a.tx * 104729 + a.x) - Math.sin(b.T * 7919 + b.tx * 104729 + b.x));
+    // Duplicates split across two rows (not distinct input) merge to the same weights.
+    const split = shuffled.flatMap((row) => (row.weight > 1 ? [{ ...row, weight: 1 }, { ...row, weight: row.weight - 1 }] : [row]));
+    for (const input of [shuffled, split, prepareRows(split)]) {
+      const canonical = canonicalRows(input);
+      expect(canonical.timeScale).toBe(reference.timeScale);
+      expect(canonical.repeatPurchases).toBe(reference.repeatPurchases);
+      for (const key of ["x", "tx", "T", "weight", "xValues", "xWeights", "xOf", "times", "txOf", "TOf"] as const) {
+        expect(Array.from(canonical.rows[key])).toEqual(Array.from(reference.rows[key]));
+      }
+    }
+    // Sorted by (x, t_x, T), ids pointing at the sorted distinct values.
+    const r = reference.rows;
+    for (let k = 1; k < r.count; k++) {
+      const before = r.x[k - 1] - r.x[k] || r.tx[k - 1] - r.tx[k] || r.T[k - 1] - r.T[k];
+      expect(before).toBeLessThan(0);
+    }
+    for (let k = 0; k < r.count; k++) {
+      expect(r.xValues[r.xOf[k]]).toBe(r.x[k]);
+      expect(r.times[r.txOf[k]]).toBe(r.tx[k]);
+      expect(r.times[r.TOf[k]]).toBe(r.T[k]);
     }
   });
 });

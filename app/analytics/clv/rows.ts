@@ -396,79 +396,66 @@ export interface CanonicalRows {
   repeatPurchases: number;
 }
 
-/** Ranks of values among their distinct values (ascending). */
-function ranks(values: Float64Array, distinct: Float64Array): Float64Array {
-  const rank = new Float64Array(values.length);
-  for (let i = 0; i < values.length; i++) {
+/** For each id of a DoubleIndex's values, its rank among them in ascending order. */
+function rankOfIds(values: Float64Array): Int32Array {
+  const order = new Float64Array(values).sort();
+  const rank = new Int32Array(values.length);
+  for (let id = 0; id < values.length; id++) {
     let lo = 0;
-    let hi = distinct.length - 1;
+    let hi = order.length - 1;
     while (lo < hi) {
       const mid = (lo + hi) >>> 1;
-      if (distinct[mid] < values[i]) lo = mid + 1;
+      if (order[mid] < values[id]) lo = mid + 1;
       else hi = mid;
     }
-    rank[i] = lo;
+    rank[id] = lo;
   }
   return rank;
 }
 
-function sortedDistinct(...columns: Float64Array[]): Float64Array {
-  const all = new Float64Array(columns.reduce((sum, column) => sum + column.length, 0));
-  let at = 0;
-  for (const column of columns) {
-    all.set(column, at);
-    at += column.length;
-  }
-  all.sort();
-  let used = 0;
-  for (let i = 0; i < all.length; i++) if (i === 0 || all[i] !== all[used - 1]) all[used++] = all[i];
-  return all.slice(0, used);
-}
-
-/**
- * The permutation sorting distinct (x, t_x, T) triples lexicographically. Each triple becomes
- * one exact number, (rank x · K + rank t_x) · K + rank T, below 2^53 for any real summary, so
- * a typed-array sort does the work (a comparator sort costs seconds at half a million rows).
- */
-function lexicographicOrder(x: Float64Array, tx: Float64Array, T: Float64Array) {
-  const n = x.length;
-  const xs = sortedDistinct(x);
-  const times = sortedDistinct(tx, T);
-  const xRank = ranks(x, xs);
-  const txRank = ranks(tx, times);
-  const TRank = ranks(T, times);
-  const K = times.length;
-  const keys = new Float64Array(n);
-  for (let i = 0; i < n; i++) keys[i] = (xRank[i] * K + txRank[i]) * K + TRank[i];
-  let order = new Uint32Array(n);
-  if (xs.length * K * K < 2 ** 53) {
-    const sorted = keys.slice().sort();
-    // Keys are distinct (the triples are): each one's place in the sorted copy is its rank.
-    const place = ranks(keys, sorted);
-    for (let i = 0; i < n; i++) order[place[i]] = i;
-  } else {
-    for (let i = 0; i < n; i++) order[i] = i;
-    order = order.sort((i, j) => x[i] - x[j] || tx[i] - tx[j] || T[i] - T[j]);
-  }
-  return { order, xs, times, xRank, txRank, TRank };
+/** Stable counting sort of `order` by key[order[k]] (keys are 0 .. buckets - 1). */
+function countingSortBy(order: Uint32Array<ArrayBuffer>, key: Int32Array, buckets: number): Uint32Array<ArrayBuffer> {
+  const start = new Int32Array(buckets + 1);
+  for (let k = 0; k < order.length; k++) start[key[order[k]] + 1]++;
+  for (let b = 0; b < buckets; b++) start[b + 1] += start[b];
+  const sorted = new Uint32Array(order.length);
+  for (let k = 0; k < order.length; k++) sorted[start[key[order[k]]]++] = order[k];
+  return sorted;
 }
 
 export function canonicalRows(input: readonly RfRow[] | PreparedRows): CanonicalRows {
-  const prepared = prepareRows(input);
+  let prepared = prepareRows(input);
   if (prepared.canonical) return prepared.canonical;
-  let x = prepared.x;
-  let tx = prepared.tx;
-  let T = prepared.T;
-  let weight = prepared.weight;
+  const source = prepared;
   if (!prepared.distinct) {
     const counter = new TripleCounter();
-    for (let i = 0; i < prepared.count; i++) counter.addTriple(x[i], tx[i], T[i], weight[i]);
-    [x, tx, T, weight] = counter.columns();
+    for (let i = 0; i < prepared.count; i++) counter.addTriple(prepared.x[i], prepared.tx[i], prepared.T[i], prepared.weight[i]);
+    prepared = prepareColumns(...counter.columns());
   }
-  const n = x.length;
-  const { order, xs, times, xRank, txRank, TRank } = lexicographicOrder(x, tx, T);
+  const { x, tx, T, weight, xOf, txOf, TOf } = prepared;
+  const n = prepared.count;
+  // The prepared rows already number their distinct x and time values: ranking those few values
+  // and three stable counting sorts (T, then t_x, then x) order the rows by (x, t_x, T) in
+  // O(rows + values), where sorting the rows themselves cost 0.3 s at 330,000 rows.
+  const xRankOfId = rankOfIds(prepared.xValues);
+  const timeRankOfId = rankOfIds(prepared.times);
+  const xRank = new Int32Array(n);
+  const txRank = new Int32Array(n);
+  const TRank = new Int32Array(n);
+  for (let i = 0; i < n; i++) {
+    xRank[i] = xRankOfId[xOf[i]];
+    txRank[i] = timeRankOfId[txOf[i]];
+    TRank[i] = timeRankOfId[TOf[i]];
+  }
+  let order = new Uint32Array(n);
+  for (let i = 0; i < n; i++) order[i] = i;
+  const K = prepared.times.length;
+  order = countingSortBy(countingSortBy(countingSortBy(order, TRank, K), txRank, K), xRank, prepared.xValues.length);
+  const xs = new Float64Array(prepared.xValues).sort();
+  const times = new Float64Array(prepared.times).sort();
+  // Summed in the canonical order, so the scale's last bit cannot depend on the input's order.
   let age = 0;
-  for (let i = 0; i < n; i++) age += weight[i] * T[i];
+  for (let k = 0; k < n; k++) age += weight[order[k]] * T[order[k]];
   const meanAge = age / prepared.totalWeight;
   const timeScale = meanAge > 0 && Number.isFinite(meanAge) ? meanAge : 1;
   // Built from the ranks directly: the rows were validated when first prepared.
@@ -501,6 +488,6 @@ export function canonicalRows(input: readonly RfRow[] | PreparedRows): Canonical
     repeatPurchases += weight[i] * x[i];
   }
   const canonical = { rows, timeScale, repeatPurchases };
-  prepared.canonical = canonical;
+  source.canonical = canonical;
   return canonical;
 }
