@@ -658,14 +658,35 @@ export async function readCustomerSyncStates(
   return result.rows.map(stateOfRow);
 }
 
-function stateOfRow({ member_email, member_remote_id, member_segments, member_hash, member_values, ...row }: StateRow & { outbox_changed_at?: string | null }): CustomerSyncState {
-  delete row.outbox_changed_at;
+/**
+ * A state row as the engine compares it. Every field named, in one literal: a rest spread of
+ * the driver's row (and deleting a field from it) left objects V8 handles as dictionaries,
+ * which cost more than reading the rows (profiled: ADR 0022).
+ */
+function stateOfRow(row: StateRow): CustomerSyncState {
   return {
-    ...row,
+    customerId: row.customerId,
+    email: row.email,
+    firstName: row.firstName,
+    lastName: row.lastName,
+    phone: row.phone,
+    emailConsentState: row.emailConsentState,
+    scored: row.scored,
+    sendable: row.sendable,
+    scoredAt: row.scoredAt,
+    segment: row.segment,
+    behaviours: row.behaviours,
+    netSpentMinor: row.netSpentMinor,
+    predictedClvMinor: row.predictedClvMinor,
+    expectedPurchases365d: row.expectedPurchases365d,
+    expectedOrderValueMinor: row.expectedOrderValueMinor,
+    chanceOfOrder90d: row.chanceOfOrder90d,
+    pAlive: row.pAlive,
+    expectedNextOrderDay: row.expectedNextOrderDay,
     member:
-      member_email === null
+      row.member_email === null
         ? null
-        : { email: member_email, remoteProfileId: member_remote_id, segments: member_segments ?? [], syncedHash: member_hash, heldValues: member_values },
+        : { email: row.member_email, remoteProfileId: row.member_remote_id, segments: row.member_segments ?? [], syncedHash: row.member_hash, heldValues: row.member_values },
   };
 }
 
