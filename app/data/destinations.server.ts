@@ -568,9 +568,12 @@ export async function countShopifyFullCandidates(db: Queryable, shop: string, de
 
 export async function countFullCandidates(db: Queryable, shop: string, destinationId: string, chosen: readonly string[]): Promise<number> {
   const result = await db.query<{ n: string }>(
-    `SELECT count(*)::text AS n FROM (
-       SELECT "customerId" FROM "CustomerMetrics" WHERE shop = $1 AND (segment = ANY($3::text[]) OR behaviours && $3::text[])
-       UNION SELECT "customerId" FROM "DestinationMember" WHERE "destinationId" = $2::bigint) AS u`,
+    // The union's size as two disjoint counts: hashing a million ids to count them cost
+    // PostgreSQL more than counting them.
+    `SELECT ((SELECT count(*) FROM "CustomerMetrics" WHERE shop = $1 AND (segment = ANY($3::text[]) OR behaviours && $3::text[]))
+           + (SELECT count(*) FROM "DestinationMember" AS dm WHERE dm."destinationId" = $2::bigint
+               AND NOT EXISTS (SELECT 1 FROM "CustomerMetrics" AS m WHERE m.shop = $1 AND m."customerId" = dm."customerId"
+                               AND (m.segment = ANY($3::text[]) OR m.behaviours && $3::text[]))))::text AS n`,
     [shop, destinationId, chosen],
   );
   return Number(result.rows[0]?.n ?? 0);

@@ -1,6 +1,6 @@
 import type pg from "pg";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { type MemberWrite, writeMembers } from "~/data/destinations.server";
+import { type MemberWrite, countFullCandidates, writeMembers } from "~/data/destinations.server";
 import { connectDestination, disconnectDestination, setDestinationSegments } from "~/destinations/connections.server";
 import { type SyncDeps, runDestinationPass } from "~/destinations/sync.server";
 import { redactCustomer, redactShop } from "~/ingest/gdpr.server";
@@ -187,5 +187,17 @@ describe("a destination's deletion leaves no member rows", () => {
       client.release();
     }
     expect(await orphanMembers([id])).toBe(0);
+  });
+});
+
+describe("a full pass's total", () => {
+  it("counts everyone in a chosen segment and every member in none, each once", async () => {
+    const { shop, id } = await syncedShop("pk_test_members_total");
+    // Members 1 and 2 (champions); 3 a champion not yet sent; 2 moves out of every chosen segment; 4 in none and held by none.
+    await insertCustomers(shop, [{ id: 3 }, { id: 4 }]);
+    await writeAndMark(shop, [metricsRow(2, { segment: "at-risk" }), metricsRow(3, { segment: "champions" }), metricsRow(4, { segment: "loyal" })]);
+    expect(await countFullCandidates(testPool(), shop, id, ["champions"])).toBe(3);
+    expect(await countFullCandidates(testPool(), shop, id, ["champions", "at-risk"])).toBe(3);
+    expect(await countFullCandidates(testPool(), shop, id, [])).toBe(2);
   });
 });
