@@ -74,38 +74,65 @@ export async function replaceOrderLines(tx: RawTx, shop: string, orders: { id: b
   if (kept.length === 0) return [];
   const keptIds = kept.map((o) => o.id);
   await tx.$executeRaw`DELETE FROM "OrderLine" WHERE shop = ${shop} AND "orderId" = ANY(${keptIds}::bigint[])`;
-  const lines = kept.flatMap((o) => o.lines.map((line) => ({ orderId: o.id, ...line })));
+  const lines = kept.flatMap((o) => o.lines.map((line) => ({ orderId: o.id, at: o.shopifyUpdatedAt, ...line })));
   if (lines.length > 0) {
     await tx.$executeRaw`
-      INSERT INTO "OrderLine" (shop, "orderId", id, "variantId", "keptQuantity", "keptNetSalesMinor")
-      SELECT DISTINCT ON (x."orderId", x.id) ${shop}, x."orderId", x.id, x."variantId", x.kept, x.net
+      INSERT INTO "OrderLine" (shop, "orderId", id, "variantId", "keptQuantity", "keptNetSalesMinor", "versionQuantity", "versionNetSalesMinor", "versionAt")
+      SELECT DISTINCT ON (x."orderId", x.id) ${shop}, x."orderId", x.id, x."variantId", x.kept, x.net, x.kept, x.net, x.at
       FROM unnest(${lines.map((l) => l.orderId.toString())}::bigint[], ${lines.map((l) => l.id.toString())}::bigint[],
                   ${lines.map((l) => l.variantId?.toString() ?? null)}::bigint[], ${lines.map((l) => l.keptQuantity)}::int[],
-                  ${lines.map((l) => l.keptNetSalesMinor.toString())}::bigint[]) AS x("orderId", id, "variantId", kept, net)
+                  ${lines.map((l) => l.keptNetSalesMinor.toString())}::bigint[], ${lines.map((l) => l.at.toISOString())}::timestamp[])
+           AS x("orderId", id, "variantId", kept, net, at)
       ORDER BY x."orderId", x.id`;
   }
+  // Refunds stored before this version arrived and created after it (a refund first, say).
+  await applyLaterRefunds(tx, shop, keptIds);
   return keptIds;
 }
 
 /**
- * A refund the stored order version does not reflect yet (created after its updated_at, as
- * for the order's net): its units leave the stored lines now, with their share of the line's
- * net sales, rather than when the order's next version arrives (which replaces the lines).
- * The caller stores the refund for the first time and holds the order's lock.
+ * The refund's units per line as stored in "Refund"."lineUnits" ({line item id: units}, summed
+ * per line); null when the source did not list them (a GraphQL refund).
  */
-export async function returnRefundedUnits(tx: RawTx, shop: string, refund: RefundRow): Promise<void> {
-  const lines = refund.lineQuantities ?? [];
-  if (lines.length === 0) return;
+export function refundLineUnitsJson(refund: RefundRow): string | null {
+  if (refund.lineQuantities === undefined) return null;
+  const units = new Map<string, number>();
+  for (const line of refund.lineQuantities) units.set(line.lineItemId.toString(), (units.get(line.lineItemId.toString()) ?? 0) + line.quantity);
+  return JSON.stringify(Object.fromEntries(units));
+}
+
+/**
+ * Derives the orders' kept units and net sales from the lines of the version they came with
+ * less the units of the stored refunds created after that version's updated_at (which it does
+ * not reflect, as for the order's net), each line's net sales pro rata to the units left. A
+ * newer order version stored without lines (a source without them) leaves the lines' own version. Derived from
+ * the same inputs whichever arrived first (a refund before its order, an order version older
+ * than a refund already stored, the same refund twice), never decremented. A line stored before
+ * the version columns takes its kept figures as its base, once. The caller holds the orders' locks.
+ */
+export async function applyLaterRefunds(tx: RawTx, shop: string, orderIds: bigint[]): Promise<void> {
+  if (orderIds.length === 0) return;
   await tx.$executeRaw`
     UPDATE "OrderLine" AS l
-    SET "keptQuantity" = GREATEST(0, l."keptQuantity" - x.units),
-        "keptNetSalesMinor" = round(l."keptNetSalesMinor"::numeric * GREATEST(0, l."keptQuantity" - x.units) / l."keptQuantity")::bigint
-    FROM (SELECT line, sum(units)::int AS units
-          FROM unnest(${lines.map((l) => l.lineItemId.toString())}::bigint[], ${lines.map((l) => l.quantity)}::int[]) AS u(line, units)
-          GROUP BY line) AS x
-    WHERE l.shop = ${shop} AND l."orderId" = ${refund.orderId}::bigint AND l.id = x.line AND l."keptQuantity" > 0
-      AND EXISTS (SELECT 1 FROM "Order" AS o WHERE o.shop = ${shop} AND o.id = ${refund.orderId}::bigint
-                                             AND o."shopifyUpdatedAt" < ${refund.createdAt}::timestamp)`;
+    SET "versionQuantity" = x.base, "versionNetSalesMinor" = x."baseNet", "versionAt" = x.at, "keptQuantity" = x.kept, "keptNetSalesMinor" = x.net
+    FROM (
+      SELECT k.*, CASE WHEN k.base = 0 THEN k."baseNet" ELSE round(k."baseNet"::numeric * k.kept / k.base)::bigint END AS net
+      FROM (
+      SELECT b.shop, b."orderId", b.id, b.base, b."baseNet", b.at, GREATEST(0, b.base - COALESCE(u.units, 0))::int AS kept
+      FROM (SELECT l2.shop, l2."orderId", l2.id, COALESCE(l2."versionQuantity", l2."keptQuantity") AS base,
+                   COALESCE(l2."versionNetSalesMinor", l2."keptNetSalesMinor") AS "baseNet", COALESCE(l2."versionAt", o."shopifyUpdatedAt") AS at
+            FROM "OrderLine" AS l2 JOIN "Order" AS o ON o.shop = l2.shop AND o.id = l2."orderId"
+            WHERE l2.shop = ${shop} AND l2."orderId" = ANY(${orderIds}::bigint[])) AS b
+      LEFT JOIN LATERAL (
+        SELECT sum(e.value::int) AS units
+        FROM "Refund" AS r, jsonb_each_text(r."lineUnits") AS e
+        WHERE r.shop = b.shop AND r."orderId" = b."orderId" AND r."createdAt" > b.at AND r."lineUnits" IS NOT NULL AND e.key = b.id::text
+      ) AS u ON true
+      ) AS k
+    ) AS x
+    WHERE l.shop = x.shop AND l."orderId" = x."orderId" AND l.id = x.id
+      AND (l."versionQuantity", l."versionNetSalesMinor", l."versionAt", l."keptQuantity", l."keptNetSalesMinor")
+          IS DISTINCT FROM (x.base, x."baseNet", x.at, x.kept, x.net)`;
 }
 
 /**

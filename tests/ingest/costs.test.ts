@@ -186,6 +186,41 @@ describe("cost of goods", () => {
     expect(await orderCost(shop, 9502)).toEqual({ cogs: 1280, costed: 4000, netSales: 4000 });
   });
 
+  it("takes a refund's units off as soon as its order arrives, whatever the arrival order (refund before order, issue 17 gap)", async () => {
+    // Order 9601: three socks (v1); one returned by refund 9602 on 2025-03-20 (v2 carries it).
+    const v1 = sockOrder(9601, "2025-03-10T12:00:00Z", 2000, 3);
+    const v2 = sockOrder(9601, "2025-03-10T12:00:00Z", 2000, 3, { updatedAt: "2025-03-20T12:00:00Z", refundedUnits: 1 });
+    const refund = (v2.refunds as Json[])[0];
+    const deliveries: [string, string, Json][] = [["v1", "orders/create", v1], ["refund", "refunds/create", refund], ["v2", "orders/updated", v2]];
+    // What each set of deliveries must leave, whatever their order: the sock's units and net sales kept, and the cost.
+    const expected: Record<string, { sock: [number, number]; cogs: number; costed: number } | null> = {
+      v1: { sock: [3, 6000], cogs: 1920, costed: 6000 },
+      refund: null,
+      v2: { sock: [2, 4000], cogs: 1280, costed: 4000 },
+      "refund,v1": { sock: [2, 4000], cogs: 1280, costed: 4000 },
+      "v1,v2": { sock: [2, 4000], cogs: 1280, costed: 4000 },
+      "refund,v2": { sock: [2, 4000], cogs: 1280, costed: 4000 },
+      "refund,v1,v2": { sock: [2, 4000], cogs: 1280, costed: 4000 },
+    };
+    const permutations = [[0, 1, 2], [0, 2, 1], [1, 0, 2], [1, 2, 0], [2, 0, 1], [2, 1, 0]];
+    for (const order of permutations) {
+      const shop = uniqueShop("costs-refund-first");
+      await deliver(shop, "products/update", fixture("products-update"));
+      await deliver(shop, "inventory_items/update", costPayload("6.40", "2025-03-01T13:05:00Z"));
+      const delivered: string[] = [];
+      for (const i of [...order, 1]) { // the refund's copy again at the end: nothing taken off twice
+        const [name, topic, payload] = deliveries[i];
+        await deliver(shop, topic, payload);
+        if (!delivered.includes(name)) delivered.push(name);
+        const key = [...delivered].sort().join(",");
+        const stored = await db().order.findUnique({ where: { shop_id: { shop, id: 9601n } } });
+        const sock = await db().orderLine.findUnique({ where: { shop_orderId_id: { shop, orderId: 9601n, id: BigInt(SOCK_LINE) } } });
+        const state = stored && sock ? { sock: [sock.keptQuantity, Number(sock.keptNetSalesMinor)], cogs: Number(stored.costOfGoodsMinor), costed: Number(stored.costedNetSalesMinor) } : null;
+        expect(state, `${order.map((j) => deliveries[j][0]).join(" -> ")}: after ${key}`).toEqual(expected[key]);
+      }
+    }
+  });
+
   it("rounds a unit cost finer than the currency half to even instead of failing the delivery", async () => {
     const shop = uniqueShop("costs-fine");
     await deliver(shop, "products/update", fixture("products-update"));
