@@ -108,7 +108,7 @@ export function refundLineUnitsJson(refund: RefundRow): string | null {
  * newer order version stored without lines (a source without them) leaves the lines' own version. Derived from
  * the same inputs whichever arrived first (a refund before its order, an order version older
  * than a refund already stored, the same refund twice), never decremented. A line stored before
- * the version columns takes its kept figures as its base, once. The caller holds the orders' locks.
+ * the version columns takes its kept figures as its base, once (ADR 0023). The caller holds the orders' locks.
  */
 export async function applyLaterRefunds(tx: RawTx, shop: string, orderIds: bigint[]): Promise<void> {
   if (orderIds.length === 0) return;

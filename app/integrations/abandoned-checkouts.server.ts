@@ -13,7 +13,7 @@ import { type AdminGraphql, ShopifyAdminError } from "./shopify-admin.server";
 // would fill only as new checkouts arrive by webhook.
 //
 // A paged query, not a second bulk operation: a month of checkouts is small next to the
-// orders, and the orders' bulk operation stays the shop's one running bulk query (API versions
+// orders, and the orders' bulk operation stays the shop's one running bulk query (ADR 0023; API versions
 // before 2026-01 allow one at a time, and the run's lifecycle follows one operation).
 
 const ABANDONED_CHECKOUTS_QUERY = `#graphql
