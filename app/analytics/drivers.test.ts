@@ -114,6 +114,28 @@ describe("acquisitionDrivers on a hand-computed store", () => {
     ]);
   });
 
+  it("gives the same report from interned codes as from valueOf (the refit's path)", () => {
+    // Codes numbered in another order than the customers, an unused code, a code whose value
+    // repeats another's (one value), an empty value and codes out of range (none).
+    const values = ["Hat", "unused", "Sock", "", "Sock"];
+    const productCodes = [2, 4, 0, 0, 2];
+    const codeValues = ["WELCOME"];
+    const codeCodes = [0, -1, 0, 7, -1];
+    const months = ["January", "February", "June"];
+    const monthCodes = firstDays.map((day) => months.indexOf(firstOrderMonthName(day)));
+    const coded: DriverDimensionInput[] = [
+      { key: "firstProduct", label: "First product", codes: { ofCustomer: productCodes, values }, noneLabel: "(none)" },
+      { key: "discountCode", label: "First discount code", codes: { ofCustomer: codeCodes, values: codeValues }, noneLabel: "No code" },
+      { key: "firstOrderMonth", label: "Month of the first order", codes: { ofCustomer: Int32Array.from(monthCodes), values: months }, noneLabel: "(none)" },
+    ];
+    expect(acquisitionDrivers(table, coded, { asOfDay, smallGroupSize: 3 }, chance)).toEqual(report);
+    const blank = [{ key: "marketingSource", label: "Marketing source", codes: { ofCustomer: [], values: [] }, noneLabel: "Unknown source" }] as const;
+    const none = acquisitionDrivers(table, blank, { asOfDay });
+    expect(none.tables[0].rows.map((r) => [r.label, r.customers])).toEqual([["Unknown source", 5]]);
+    const { codes: _codes, ...named } = blank[0];
+    expect(none).toEqual(acquisitionDrivers(table, [{ ...named, valueOf: () => null }], { asOfDay }));
+  });
+
   it("refuses a chance column of the wrong length", () => {
     expect(() => acquisitionDrivers(table, dimensions, { asOfDay }, new Float64Array(2))).toThrow(/2 values for 5 customers/);
   });

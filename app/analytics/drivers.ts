@@ -17,11 +17,24 @@ import { type TransactionTable } from "./summary";
 export const DRIVER_DIMENSIONS = ["firstProduct", "discountCode", "channel", "marketingSource", "firstOrderMonth"] as const;
 export type DriverDimension = (typeof DRIVER_DIMENSIONS)[number];
 
-export interface DriverDimensionInput {
+export type DriverDimensionInput = DriverDimensionBase &
+  (
+    | {
+        /** The value of a table customer's first order; null or "" for none. */
+        valueOf(customer: number): string | null;
+      }
+    | {
+        /**
+         * The same as interned codes (no string per customer: a million customers, five
+         * dimensions): table customer c's value is values[ofCustomer[c]]; none below 0 or past the end.
+         */
+        codes: { ofCustomer: ArrayLike<number>; values: readonly string[] };
+      }
+  );
+
+interface DriverDimensionBase {
   key: DriverDimension;
   label: string;
-  /** The value of a table customer's first order; null or "" for none. */
-  valueOf(customer: number): string | null;
   /** What a customer without a value is listed as ("No code"). */
   noneLabel: string;
 }
@@ -176,16 +189,39 @@ export function acquisitionDrivers(
     const codes = new Map<string, number>();
     const values: string[] = [];
     const counts: number[] = [];
+    // Codes as first seen among the customers with an order, as valueOf would number them.
+    const given = "codes" in dimension ? dimension.codes : null;
+    const named = "codes" in dimension ? null : dimension;
+    const localOfGiven = given ? new Int32Array(given.values.length).fill(-1) : null;
     for (let c = 0; c < customerCount; c++) {
       if (orders[c] === 0) continue;
-      const value = dimension.valueOf(c);
-      if (!value) continue;
-      let code = codes.get(value);
-      if (code === undefined) {
-        code = values.length;
-        codes.set(value, code);
-        values.push(value);
-        counts.push(0);
+      let code: number | undefined;
+      if (given && localOfGiven) {
+        const g = given.ofCustomer[c];
+        if (g === undefined || g < 0 || !given.values[g]) continue;
+        code = localOfGiven[g];
+        if (code < 0) {
+          // Once per distinct code: two codes of one value are one value.
+          const value = given.values[g];
+          code = codes.get(value);
+          if (code === undefined) {
+            code = values.length;
+            codes.set(value, code);
+            values.push(value);
+            counts.push(0);
+          }
+          localOfGiven[g] = code;
+        }
+      } else {
+        const value = named!.valueOf(c);
+        if (!value) continue;
+        code = codes.get(value);
+        if (code === undefined) {
+          code = values.length;
+          codes.set(value, code);
+          values.push(value);
+          counts.push(0);
+        }
       }
       counts[code]++;
       codeOf[c] = code;
