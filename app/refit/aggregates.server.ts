@@ -1,9 +1,6 @@
 import type pg from "pg";
-import { BacktestDataError, backtest } from "~/analytics/clv/backtest";
-import { SHOP_MODEL_UNIT } from "~/analytics/customer-metrics";
-import { backtestWindow } from "~/analytics/backtest-window";
 import { columnByCode, customersTablesByCode } from "~/analytics/customer-subsets";
-import { acquisitionDrivers, firstOrderMonthName } from "~/analytics/drivers";
+import { MONTH_NAMES, acquisitionDrivers, firstOrderMonthName } from "~/analytics/drivers";
 import { type DimensionValues } from "~/analytics/dimension-values";
 import { dayToIso } from "~/analytics/dates";
 import { kpisOf, periodTotals } from "~/analytics/kpis";
@@ -24,7 +21,7 @@ import { dailyCountsOn, replaceDailyCounts, replaceShopAggregates, segmentMovesS
 import { countAllCustomerTableRows } from "~/data/customer-metrics-reads.server";
 import { type MetricsSettings } from "~/data/settings.server";
 import { pgTransaction } from "~/db/pg.server";
-import { errorMessage } from "~/lib/log.server";
+import { backtestAggregate } from "./backtest-aggregate";
 import { type FitOutcome } from "./fit.server";
 import { type ShopData } from "./read-orders.server";
 
@@ -75,7 +72,11 @@ export interface DriverInputs {
  * a partition's indexes without holding up the statements that build them.
  */
 export async function tableAggregates(
-  a: Omit<AggregateInputs, "tally" | "refitAt" | "modelVersion" | "onlyVoidedCustomers"> & { drivers?: DriverInputs },
+  a: Omit<AggregateInputs, "tally" | "refitAt" | "modelVersion" | "onlyVoidedCustomers"> & {
+    drivers?: DriverInputs;
+    /** The backtest row when it is already under way (startShopBacktest); computed here otherwise. */
+    backtest?: Promise<BacktestAggregate>;
+  },
 ): Promise<TableAggregates> {
   const { settings, asOfDay, report, table, dimensions } = a;
   const before = retentionSummaryFromTable(table, { asOfDay: asOfDay - KPI_PERIOD_DAYS, maxCohorts: 0 });
@@ -109,27 +110,47 @@ export async function tableAggregates(
   await new Promise((resolve) => setImmediate(resolve));
   const drivers = shopDrivers(a, a.drivers);
   await new Promise((resolve) => setImmediate(resolve));
-  return { before, period, retention, filtered, backtest: shopBacktest(a), drivers };
+  const backtest = await (a.backtest ??
+    backtestAggregate(table, { asOfDay, reportCustomers: report.totals.customers, chosen: a.fit.model?.chosen ?? null, reason: a.fit.reason }));
+  return { before, period, retention, filtered, backtest, drivers };
 }
 
 /** The acquisition drivers page's row: every dimension of the customers' first orders, and the reorder timing. */
 function shopDrivers(a: Pick<AggregateInputs, "settings" | "asOfDay" | "table" | "dimensions">, inputs: DriverInputs | undefined): DriversAggregate {
   const { table, dimensions } = a;
-  // Each table customer's first-order day, for the month of the year.
+  // Each table customer's first-order month (0-11, -1 none). The columns are read once: each
+  // getter makes a new view, which per row cost seconds at a million customers.
+  const customers = table.customers;
+  const days = table.days;
+  const amounts = table.amounts;
   const firstDay = new Int32Array(table.customerCount).fill(2 ** 31 - 1);
-  for (let row = 0; row < table.length; row++) {
-    const c = table.customers[row];
-    if (table.amounts[row] >= 0 && table.days[row] <= a.asOfDay && table.days[row] < firstDay[c]) firstDay[c] = table.days[row];
+  for (let row = 0; row < customers.length; row++) {
+    const c = customers[row];
+    const day = days[row];
+    if (amounts[row] >= 0 && day <= a.asOfDay && day < firstDay[c]) firstDay[c] = day;
+  }
+  const month = new Int32Array(table.customerCount).fill(-1);
+  const monthOfDay = new Map<number, number>();
+  for (let c = 0; c < month.length; c++) {
+    const day = firstDay[c];
+    if (day === 2 ** 31 - 1) continue;
+    let m = monthOfDay.get(day);
+    if (m === undefined) {
+      m = MONTH_NAMES.indexOf(firstOrderMonthName(day));
+      monthOfDay.set(day, m);
+    }
+    month[c] = m;
   }
   const sources = inputs?.marketingSources;
+  const codesOf = (values: DimensionValues) => ({ ofCustomer: values.ofCustomer, values: values.values });
   const report = acquisitionDrivers(
     table,
     [
-      { key: "firstProduct", label: "First product", valueOf: (c) => dimensions.firstProduct.valueOf(c), noneLabel: "No product" },
-      { key: "discountCode", label: "First discount code", valueOf: (c) => dimensions.discountCode.valueOf(c), noneLabel: "No code" },
-      { key: "channel", label: "Sales channel", valueOf: (c) => dimensions.channel.valueOf(c), noneLabel: "Unknown channel" },
-      { key: "marketingSource", label: "Marketing source", valueOf: (c) => sources?.valueOf(c) ?? null, noneLabel: "Unknown source" },
-      { key: "firstOrderMonth", label: "Month of the first order", valueOf: (c) => firstOrderMonthName(firstDay[c]), noneLabel: "Unknown" },
+      { key: "firstProduct", label: "First product", codes: codesOf(dimensions.firstProduct), noneLabel: "No product" },
+      { key: "discountCode", label: "First discount code", codes: codesOf(dimensions.discountCode), noneLabel: "No code" },
+      { key: "channel", label: "Sales channel", codes: codesOf(dimensions.channel), noneLabel: "Unknown channel" },
+      { key: "marketingSource", label: "Marketing source", codes: sources ? codesOf(sources) : { ofCustomer: [], values: [] }, noneLabel: "Unknown source" },
+      { key: "firstOrderMonth", label: "Month of the first order", codes: { ofCustomer: month, values: MONTH_NAMES }, noneLabel: "Unknown" },
     ],
     { asOfDay: a.asOfDay },
     inputs?.chanceOfOrder90d,
@@ -227,31 +248,3 @@ export async function writeAggregates(pool: pg.Pool, shop: string, a: AggregateI
     replaceShopAggregates(client, shop, { asOfDay, modelVersion: a.modelVersion, computedAt: a.refitAt }, rows, filtered.map(([kind]) => kind)),
   );
 }
-
-/** Calibration/holdout backtest of the chosen count model on the shop's own orders. */
-function shopBacktest(a: Pick<AggregateInputs, "report" | "asOfDay" | "table" | "fit">): BacktestAggregate {
-  const { report, asOfDay, table, fit } = a;
-  const firstCohort = report.totals.customers > 0 ? firstOrderDayOf(table, asOfDay) : null;
-  const window = backtestWindow(firstCohort, asOfDay);
-  if ("note" in window) return { holdoutDays: 0, result: null, note: window.note };
-  if (!fit.model) return { holdoutDays: window.holdoutDays, result: null, note: `no predictions: ${fit.reason ?? "the model could not be fitted"}` };
-  try {
-    const result = backtest(table, { calibrationEndDay: window.calibrationEndDay, holdoutEndDay: asOfDay, unit: SHOP_MODEL_UNIT, model: fit.model.chosen });
-    // A fit that did not converge is reported, never shown as a forecast.
-    if (!result.converged) {
-      return { holdoutDays: window.holdoutDays, result: null, code: "did-not-converge", note: `the calibration fit did not converge (${result.convergenceMessage})` };
-    }
-    return { holdoutDays: window.holdoutDays, result, note: null, code: null };
-  } catch (error) {
-    // Too thin a calibration period: the same minimums as the main fit, said as such.
-    if (error instanceof BacktestDataError) return { holdoutDays: window.holdoutDays, result: null, code: error.code, note: `not enough data: ${error.message}` };
-    return { holdoutDays: window.holdoutDays, result: null, note: errorMessage(error) };
-  }
-}
-
-function firstOrderDayOf(table: ReturnType<OrderTableBuilder["build"]>["table"], asOfDay: number): number | null {
-  let first: number | null = null;
-  for (const day of table.days) if (day <= asOfDay && (first === null || day < first)) first = day;
-  return first;
-}
-

@@ -12,6 +12,7 @@ import { consoleLogger, errorMessage } from "~/lib/log.server";
 import { enqueueDestination } from "~/queues/enqueue.server";
 import { type RefitTrigger } from "~/queues/contract";
 import { tableAggregates, writeAggregates, writeDailyCounts } from "./aggregates.server";
+import { startShopBacktest } from "./backtest-in-thread.server";
 import { fitShop, writeFit } from "./fit.server";
 import { type ShopData, readShop } from "./read-orders.server";
 import { rescoreInPlace } from "./rescore-in-place.server";
@@ -49,6 +50,8 @@ export interface RefitOptions {
   rebuildFromCustomers?: number;
   /** Called when the new partition is ready, just before it is swapped in (tests land a change here). */
   beforeSwap?: () => Promise<void>;
+  /** Called as each phase ends, with its name (the benchmark samples PostgreSQL's CPU here). */
+  onPhase?: (name: string) => void;
 }
 
 export interface RefitReport {
@@ -70,6 +73,8 @@ export interface RefitReport {
   durationMs: number;
   /** Milliseconds per phase (read, fit, score, write, aggregates), for the logs and the benchmark. */
   phasesMs: Record<string, number>;
+  /** CPU milliseconds of this process (every thread) per phase: the machine may be shared, so wall time alone says little. */
+  phasesCpuMs: Record<string, number>;
 }
 
 const DEFAULT_BATCH_SIZE = 5_000;
@@ -121,18 +126,24 @@ async function askForDestinationPasses(pool: pg.Pool, shop: string): Promise<voi
 async function refit(
   pool: pg.Pool,
   shop: string,
-  { trigger, now, batchSize, onOrdersRead, beforeSwap, rebuildFromCustomers }: RefitOptions & { now: Date; batchSize: number; rebuildFromCustomers: number },
+  { trigger, now, batchSize, onOrdersRead, beforeSwap, rebuildFromCustomers, onPhase }: RefitOptions & { now: Date; batchSize: number; rebuildFromCustomers: number },
   startedAt: Date,
 ): Promise<RefitReport> {
   const shopExistedAtStart = await shopRowExists(pool, shop);
   const settings = await loadMetricsSettings(pool, shop);
   const asOfDay = todayInZone(settings.timezone, now);
   const phasesMs: Record<string, number> = {};
+  const phasesCpuMs: Record<string, number> = {};
   let phaseStart = Date.now();
+  let phaseCpu = process.cpuUsage();
   const phase = (name: string) => {
     const at = Date.now();
     phasesMs[name] = (phasesMs[name] ?? 0) + at - phaseStart;
     phaseStart = at;
+    const cpu = process.cpuUsage(phaseCpu);
+    phasesCpuMs[name] = (phasesCpuMs[name] ?? 0) + Math.round((cpu.user + cpu.system) / 1000);
+    phaseCpu = process.cpuUsage();
+    onPhase?.(name);
   };
   // The per-customer columns live only inside fitAndRescore: freed before the aggregates.
   const scored = await fitAndRescore(
@@ -178,6 +189,7 @@ async function refit(
     scoringFallback: scored.scoringFallback,
     durationMs,
     phasesMs,
+    phasesCpuMs,
   };
 }
 
@@ -221,46 +233,57 @@ async function fitAndRescore(
   const { facts } = data;
   const { fit, ctx, scoring, report, table, profits } = await fitShop(data, settings, asOfDay, phase);
   const { predictions } = scoring;
+  // The backtest's calibration fit needs only the orders and the chosen model: on a thread, beside the rescore.
+  const backtest = startShopBacktest(table, { asOfDay, reportCustomers: report.totals.customers, chosen: fit.model?.chosen ?? null, reason: fit.reason });
+  try {
+    return await rescoreWithFit();
+  } catch (error) {
+    await backtest.stop();
+    throw error;
+  }
 
-  const version = await writeFit(pool, shop, fit, ctx, data, trigger, startedAt);
-  const modelVersion = fit.model ? version : null;
-  const refitAt = new Date();
-  const writeOptions = { modelVersion, asOfDay, source: "refit" as const, computedAt: refitAt };
+  async function rescoreWithFit() {
+    const version = await writeFit(pool, shop, fit, ctx, data, trigger, startedAt);
+    const modelVersion = fit.model ? version : null;
+    const refitAt = new Date();
+    const writeOptions = { modelVersion, asOfDay, source: "refit" as const, computedAt: refitAt };
 
-  const rescore: RescoreInputs = { pool, shop, settings, asOfDay, batchSize, facts, predictions, ctx, snapshot: data.snapshot, writeOptions, phase,
-    tableAggregates: () =>
-      tableAggregates({
-        settings,
-        asOfDay,
-        report,
-        table,
-        profits,
-        dimensions: data.dimensions,
-        fit,
-        drivers: { marketingSources: data.marketingSources, chanceOfOrder90d: chanceByTableCustomer(data, predictions) },
-      }),
-  };
-  const written =
-    facts.length >= rebuildFromCustomers ? await rescoreIntoNewPartition({ ...rescore, beforeSwap }) : await rescoreInPlace(rescore);
-  const { tally, rowsWritten } = written;
-  return {
-    tableAggregates: written.tableAggregates,
-    fit,
-    version,
-    modelVersion,
-    refitAt,
-    tally,
-    report,
-    table,
-    dimensions: data.dimensions,
-    customers: data.customersWithOrders,
-    onlyVoidedCustomers: data.onlyVoidedCustomers,
-    orders: data.orders,
-    rowsWritten,
-    changedDuringRefit: written.changedDuringRefit,
-    scoringThreads: scoring.threads,
-    scoringFallback: scoring.fallback,
-  };
+    const rescore: RescoreInputs = { pool, shop, settings, asOfDay, batchSize, facts, predictions, ctx, snapshot: data.snapshot, writeOptions, phase,
+      tableAggregates: () =>
+        tableAggregates({
+          settings,
+          asOfDay,
+          report,
+          table,
+          profits,
+          dimensions: data.dimensions,
+          fit,
+          drivers: { marketingSources: data.marketingSources, chanceOfOrder90d: chanceByTableCustomer(data, predictions) },
+          backtest: backtest.result,
+        }),
+    };
+    const written =
+      facts.length >= rebuildFromCustomers ? await rescoreIntoNewPartition({ ...rescore, beforeSwap }) : await rescoreInPlace(rescore);
+    const { tally, rowsWritten } = written;
+    return {
+      tableAggregates: written.tableAggregates,
+      fit,
+      version,
+      modelVersion,
+      refitAt,
+      tally,
+      report,
+      table,
+      dimensions: data.dimensions,
+      customers: data.customersWithOrders,
+      onlyVoidedCustomers: data.onlyVoidedCustomers,
+      orders: data.orders,
+      rowsWritten,
+      changedDuringRefit: written.changedDuringRefit,
+      scoringThreads: scoring.threads,
+      scoringFallback: scoring.fallback,
+    };
+  }
 }
 
 /** Each table customer's chance of ordering in the next 90 days (NaN: no prediction, as the metrics row says). */
