@@ -5,7 +5,8 @@
 // the first refit inserts every metrics row, the second (a day later, as the nightly refit)
 // updates them.
 //
-// Target (issue 4): each refit <= 60 s and the process's peak RSS <= 2 GB.
+// Target (issue 4): each refit <= 60 s and the process's peak RSS <= 2 GB (issue 16 asks 45 s).
+// Each phase's wall time, and its CPU seconds of this process and of PostgreSQL, are reported.
 
 import { benchDatabase } from "./lib/database";
 import path from "node:path";
@@ -84,12 +85,23 @@ export async function run(argv: readonly string[] = []): Promise<BenchResult[]> 
       // machine: the machine is shared, so wall time alone says little.
       const groups = { node: selfCpu, ...(services.postgres.pid ? { postgres: treeCpu(services.postgres.pid) } : {}), machine: machineBusyCpu };
       const cpuBefore = cpuSnapshot(groups);
-      const refit = await measured<RefitReport>(() => refitShop(pool!, shop, { trigger: "nightly", now }));
+      // PostgreSQL's CPU per phase, read as each phase ends (the refit reports its own per phase).
+      const postgresCpu = groups.postgres;
+      const postgresPhases: Record<string, number> = {};
+      let postgresAt = postgresCpu?.() ?? 0;
+      const onPhase = (name: string) => {
+        if (!postgresCpu) return;
+        const at = postgresCpu();
+        postgresPhases[name] = (postgresPhases[name] ?? 0) + at - postgresAt;
+        postgresAt = at;
+      };
+      const refit = await measured<RefitReport>(() => refitShop(pool!, shop, { trigger: "nightly", now, onPhase }));
       const cpuAfter = cpuSnapshot(groups);
       const cpu = (name: string) => (name in cpuAfter ? round(cpuAfter[name] - cpuBefore[name]) : null);
       const others = (cpu("machine") ?? 0) - (cpu("node") ?? 0) - (cpu("postgres") ?? 0);
       const report = refit.value;
       log(`${label}: ${round(refit.seconds)} s, peak RSS ${round(refit.peakRssMiB)} MiB, ${report.status}, phases ${JSON.stringify(report.phasesMs)}`);
+      log(`${label}: Node CPU ms per phase ${JSON.stringify(report.phasesCpuMs)}; PostgreSQL CPU s per phase ${JSON.stringify(Object.fromEntries(Object.entries(postgresPhases).map(([n, v]) => [n, round(v)])))}`);
       if (report.customers !== customers) throw new Error(`expected ${customers} customers refitted, got ${report.customers}`);
       const rows = await pool.query<{ n: string }>(`SELECT count(*)::text AS n FROM "CustomerMetrics" WHERE shop = $1 AND "modelVersion" = $2`, [
         shop,
@@ -110,6 +122,8 @@ export async function run(argv: readonly string[] = []): Promise<BenchResult[]> 
           "rows written": report.rowsWritten,
           "scoring threads": report.scoringThreads,
           ...Object.fromEntries(Object.entries(report.phasesMs).map(([name, ms]) => [`${name} s`, round(ms / 1000)])),
+          ...Object.fromEntries(Object.entries(report.phasesCpuMs).map(([name, ms]) => [`${name}: node CPU s`, round(ms / 1000)])),
+          ...Object.fromEntries(Object.entries(postgresPhases).map(([name, seconds]) => [`${name}: postgres CPU s`, round(seconds)])),
         },
         target: `≤ ${TARGET_SECONDS} s and peak RSS ≤ ${TARGET_RSS_MIB} MiB`,
         pass: refit.seconds <= TARGET_SECONDS && refit.peakRssMiB <= TARGET_RSS_MIB,
