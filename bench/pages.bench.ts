@@ -86,6 +86,25 @@ async function copyRows(
   return result.rowCount ?? 0;
 }
 
+/**
+ * The copied aggregates' customer counts (segments, acquisition drivers) scaled to the big shop:
+ * the customer table reads them as the count of a view too large to count live.
+ */
+async function scaleAggregateCounts(client: pg.PoolClient | pg.Pool, scale: number): Promise<void> {
+  const scaled = (row: string) => `jsonb_set(${row}, '{customers}', to_jsonb(round((${row}->>'customers')::numeric * $2)::int))`;
+  const rows = (array: string) => `COALESCE((SELECT jsonb_agg(${scaled("r")}) FROM jsonb_array_elements(${array}) AS r), '[]'::jsonb)`;
+  await client.query(
+    `UPDATE "ShopAggregate" SET data = jsonb_set(data, '{rows}', ${rows(`data->'rows'`)}) WHERE shop = $1 AND kind = 'segments' AND jsonb_typeof(data->'rows') = 'array'`,
+    [SHOP, scale],
+  );
+  await client.query(
+    `UPDATE "ShopAggregate" SET data = jsonb_set(data, '{tables}', COALESCE((
+       SELECT jsonb_agg(jsonb_set(t, '{rows}', ${rows(`t->'rows'`)})) FROM jsonb_array_elements(data->'tables') AS t), '[]'::jsonb))
+     WHERE shop = $1 AND kind = 'drivers' AND jsonb_typeof(data->'tables') = 'array'`,
+    [SHOP, scale],
+  );
+}
+
 async function buildBigShop(pool: pg.Pool): Promise<Record<string, number>> {
   const client = await pool.connect();
   const counts: Record<string, number> = {};
@@ -142,6 +161,7 @@ async function buildBigShop(pool: pg.Pool): Promise<Record<string, number>> {
       counts[table] = result.rowCount ?? 0;
     }
     const scale = CUSTOMERS / Number((await client.query(`SELECT count(*) FROM "Customer" WHERE shop = $1`, [TEMPLATE_SHOP])).rows[0].count);
+    await scaleAggregateCounts(client, scale);
     // 90 days of daily counts per segment: today's counts (from the big shop's metrics), a
     // little lower the further back, so the trend columns have something to compare.
     const daily = await client.query(

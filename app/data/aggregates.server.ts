@@ -98,6 +98,43 @@ export async function readTableCustomers(db: Queryable, shop: string): Promise<{
 }
 
 /**
+ * Customers of one behavioural segment as the refit's segments row counted them (the customer
+ * table's count of a view too large to count live), or null without that row.
+ */
+export async function readBehaviourCustomers(db: Queryable, shop: string, behaviour: string): Promise<{ customers: number; asOfIso: string } | null> {
+  const result = await db.query<{ customers: number; asOfIso: string }>(
+    `SELECT (r->>'customers')::int AS customers, s.data->>'asOfIso' AS "asOfIso"
+     FROM "ShopAggregate" AS s, jsonb_array_elements(s.data->'rows') AS r
+     WHERE s.shop = $1 AND s.kind = $2 AND r->>'kind' = 'behaviour' AND r->>'key' = $3`,
+    [shop, AGGREGATE_KIND.segments, behaviour],
+  );
+  const row = result.rows[0];
+  return row && row.customers !== null && row.asOfIso !== null ? row : null;
+}
+
+/**
+ * Customers of one acquisition drivers row as the refit counted them: the row whose filter value
+ * is `filterValue` ("" for none), or for the month of the first order the row named `label`.
+ * Null without that row ("Other" has no filter value).
+ */
+export async function readDriverRowCustomers(
+  db: Queryable,
+  shop: string,
+  dimension: string,
+  match: { filterValue: string } | { label: string },
+): Promise<{ customers: number; asOfIso: string } | null> {
+  const byLabel = "label" in match;
+  const result = await db.query<{ customers: number; asOfIso: string }>(
+    `SELECT (r->>'customers')::int AS customers, s.data->>'asOfIso' AS "asOfIso"
+     FROM "ShopAggregate" AS s, jsonb_array_elements(s.data->'tables') AS t, jsonb_array_elements(t->'rows') AS r
+     WHERE s.shop = $1 AND s.kind = $2 AND t->>'key' = $3 AND r->>'${byLabel ? "label" : "filterValue"}' = $4 AND r->>'kind' <> 'other'`,
+    [shop, AGGREGATE_KIND.drivers, dimension, byLabel ? match.label : match.filterValue],
+  );
+  const row = result.rows[0];
+  return row && row.customers !== null && row.asOfIso !== null ? row : null;
+}
+
+/**
  * The cohorts page's retention rows: `wantedKind` in full, and of the whole-shop row only its
  * filter list and currency (it can be large).
  */

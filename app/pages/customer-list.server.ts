@@ -1,6 +1,7 @@
 import { customerName, isoOfDate } from "~/display/format";
 import { segmentName } from "~/display/segment-names";
-import { readTableCustomers } from "~/data/aggregates.server";
+import { MONTH_NAMES } from "~/analytics/drivers";
+import { readBehaviourCustomers, readDriverRowCustomers, readTableCustomers } from "~/data/aggregates.server";
 import { countCustomerTableRows, type MetricsListRow, readCustomerTableRows, type ResolvedSearch, resolveSearch } from "~/data/customer-metrics-reads.server";
 import { loadMetricsSettings } from "~/data/settings.server";
 import { type Queryable } from "~/db/pg.server";
@@ -83,6 +84,11 @@ async function totalOf(
   options: ListOptions,
   search: ResolvedSearch,
 ): Promise<{ total: number | null; asOfIso?: string }> {
+  // A view the refit counted (one behaviour, or one value of an acquisition dimension, alone) and
+  // found far above the cap: its live count would read a large part of the shop only to stop at
+  // the cap (the pages bench's behaviour and first-order-month views), so the refit's count stands.
+  const stored = await storedViewCount(db, shop, query, scope);
+  if (stored !== null && stored.customers > STORED_COUNT_MARGIN * COUNT_CAP) return { total: stored.customers, asOfIso: stored.asOfIso };
   const counted = await countCustomerTableRows(db, shop, query, COUNT_CAP, search);
   if (counted !== null) return { total: counted };
   const narrowed =
@@ -97,6 +103,28 @@ async function totalOf(
   }
   const whole = await readTableCustomers(db, shop);
   return whole !== null && whole.customers > COUNT_CAP ? { total: whole.customers, asOfIso: whole.asOfIso } : { total: null };
+}
+
+/**
+ * A refit's count above this many times COUNT_CAP stands for the view: live changes since the
+ * refit (a day's orders) cannot bring it under the cap.
+ */
+const STORED_COUNT_MARGIN = 2;
+
+/** The refit's count of the view when the view is one it counts: a behaviour alone (not a segment page's own scope, counted there), or one acquisition value alone. */
+async function storedViewCount(db: Queryable, shop: string, query: CustomerListQuery, scope: "segment" | "behaviour" | null) {
+  const others =
+    query.minPredictedClvMinor != null || query.chanceMin != null || query.chanceMax != null || Boolean(query.search) ||
+    Boolean(query.nextOrderFrom) || Boolean(query.nextOrderTo) || Boolean(query.segment);
+  if (others || scope !== null) return null;
+  if (query.behaviour && !query.acquired) return readBehaviourCustomers(db, shop, query.behaviour);
+  const acquired = query.acquired;
+  if (!acquired || query.behaviour) return null;
+  if (acquired.dimension === "firstOrderMonth") {
+    const label = MONTH_NAMES[Number(acquired.value) - 1];
+    return label ? readDriverRowCustomers(db, shop, acquired.dimension, { label }) : null;
+  }
+  return readDriverRowCustomers(db, shop, acquired.dimension, { filterValue: acquired.value });
 }
 
 /**

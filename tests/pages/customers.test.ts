@@ -14,6 +14,7 @@ import {
 } from "~/pages/customer-list";
 import { listCustomers } from "~/pages/customer-list.server";
 import { countAllCustomerTableRows, countCustomerTableRows } from "~/data/customer-metrics-reads.server";
+import { replaceShopAggregates } from "~/data/aggregates.server";
 import { testDb, uniqueShop, testPool } from "../support/db";
 import { metricsRow, writeMetrics } from "../support/customer-metrics-rows";
 
@@ -383,5 +384,46 @@ describe("parseListParams: the table's state in the URL", () => {
     expect(decodeCursor(encodeCursor({ sort: "netSpent", direction: "asc", value: null, id: "1" }))).toBeNull();
     expect(decodeCursor(Buffer.from(JSON.stringify(["netSpent", "asc", "1; DROP TABLE", "1"])).toString("base64url"))).toBeNull();
     expect(decodeCursor("%%%")).toBeNull();
+  });
+});
+
+describe("the count of a view the refit counted far above the cap (issue 17)", () => {
+  it("shows the refit's count of one behaviour or one first-order value alone instead of counting live, and counts live otherwise", async () => {
+    const shop = uniqueShop("stored-counts");
+    // Sixty live customers with the behaviour (more than a page); the refit's rows say far more (a large shop's counts, as stored).
+    await writeMetrics(shop, Array.from({ length: 60 }, (_, index) => index + 1).map((id) => metricsRow(id, { behaviours: ["vip"], firstOrderDay: 20_432 /* 2025-12-10 */ })));
+    await replaceShopAggregates(
+      testPool(),
+      shop,
+      { asOfDay: 20_777, modelVersion: null, computedAt: new Date("2026-11-20T03:00:00Z") },
+      [
+        ["segments", { currency: "USD", asOfIso: "2026-11-20", customers: 900_000, netSpentMinor: 0, rows: [{ kind: "behaviour", key: "vip", customers: 25_000 }] }],
+        [
+          "drivers",
+          {
+            currency: "USD",
+            asOfIso: "2026-11-20",
+            tables: [
+              { key: "firstOrderMonth", rows: [{ label: "December", filterValue: "December", kind: "value", customers: 30_000 }] },
+              { key: "discountCode", rows: [{ label: "No code", filterValue: "", kind: "none", customers: 15_000 }, { label: "Other", filterValue: null, kind: "other", customers: 90_000 }] },
+            ],
+          },
+        ],
+      ],
+      [],
+    );
+    const view = async (params: Record<string, string>) => {
+      const { query, problems } = parseListParams(new URLSearchParams(params), "USD");
+      expect(problems).toEqual([]);
+      const page = await listCustomers(testPool(), shop, query);
+      return { total: page.total, asOf: page.totalAsOfIso ?? null, rows: page.rows.length };
+    };
+    expect(await view({ behaviour: "vip" })).toEqual({ total: 25_000, asOf: "2026-11-20", rows: 50 });
+    expect(await view({ acquiredBy: "firstOrderMonth", acquiredValue: "12" })).toEqual({ total: 30_000, asOf: "2026-11-20", rows: 50 });
+    // At most twice the cap: live changes could bring it under, so it is counted live (no orders stored here: none).
+    expect(await view({ acquiredBy: "discountCode", acquiredValue: "" })).toEqual({ total: 0, asOf: null, rows: 0 });
+    // Another filter beside it: counted live.
+    expect(await view({ behaviour: "vip", chanceMax: "50" })).toEqual({ total: 0, asOf: null, rows: 0 });
+    expect(await view({ behaviour: "vip", acquiredBy: "firstOrderMonth", acquiredValue: "12" })).toEqual({ total: 60, asOf: null, rows: 50 });
   });
 });
