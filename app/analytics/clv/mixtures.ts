@@ -21,7 +21,7 @@
 //    lies in [0, 1). After Euler's transformation the series is 2F1(1, e'; e+e'; z), whose
 //    terms are positive and shrink at least geometrically: no cancellation, no overflow,
 //    and the derivatives for the optimiser come out of the same loop.
-import { integrateVector } from "./quadrature";
+import { integrateInto } from "./quadrature";
 import { expm1OverX, lbeta, lgamma, log1pExp } from "./special";
 
 const SERIES_MAX_TERMS = 20_000;
@@ -240,14 +240,18 @@ function tailQuadrature(kappa: number, ePrime: number, lambda: number, e: number
   // eventually like -m y; step out until it is 60 below the peak.
   let upper = mode + 1;
   while (relativeLog(upper) > -60) upper = mode + 2 * (upper - mode);
-  const moments = (y: number): number[] => {
+  const moments = (y: number, out: Float64Array): void => {
     const lambdaTau = lt * Math.exp(y);
     const kappaTau = gap + lambdaTau;
     const weight = Math.exp(relativeLog(y));
-    return [weight, weight * Math.log(kappaTau), weight * Math.log(lambdaTau), weight / kappaTau, weight / lambdaTau];
+    out[0] = weight;
+    out[1] = weight * Math.log(kappaTau);
+    out[2] = weight * Math.log(lambdaTau);
+    out[3] = weight / kappaTau;
+    out[4] = weight / lambdaTau;
   };
   const breakpoints = mode > 0 ? [mode / 2, mode, mode + 1] : [0.5, 2];
-  const [integral, logKappaMoment, logLambdaMoment, inverseKappaMoment, inverseLambdaMoment] = integrateVector(
+  const [integral, logKappaMoment, logLambdaMoment, inverseKappaMoment, inverseLambdaMoment] = integrateInto(
     moments,
     0,
     upper,

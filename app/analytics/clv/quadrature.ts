@@ -26,21 +26,25 @@ export interface QuadratureOptions {
 interface Interval {
   lo: number;
   hi: number;
-  value: number[];
+  value: Float64Array;
   error: number;
 }
 
-function kronrod(f: (y: number) => number[], lo: number, hi: number, size: number): Interval {
+/** f writes its components at y into `out` (no array per node: the tail quadrature runs millions of nodes per fit). */
+export type VectorIntegrand = (y: number, out: Float64Array) => void;
+
+function kronrod(f: VectorIntegrand, lo: number, hi: number, size: number, fy: Float64Array): Interval {
   const center = (lo + hi) / 2;
   const half = (hi - lo) / 2;
-  const value = new Array<number>(size).fill(0);
+  const value = new Float64Array(size);
   let gauss = 0;
   for (let i = 0; i < 8; i++) {
     const node = KRONROD_NODES[i];
-    const points = node === 0 ? [center] : [center - half * node, center + half * node];
-    for (const y of points) {
-      const fy = f(y);
-      for (let k = 0; k < size; k++) value[k] += KRONROD_WEIGHTS[i] * fy[k];
+    const weight = KRONROD_WEIGHTS[i];
+    // The same points in the same order as ever (center - half·node, then center + half·node).
+    for (let side = node === 0 ? 1 : 0; side < 2; side++) {
+      f(node === 0 ? center : side === 0 ? center - half * node : center + half * node, fy);
+      for (let k = 0; k < size; k++) value[k] += weight * fy[k];
       if (i % 2 === 1) gauss += GAUSS_WEIGHTS[(i - 1) / 2] * fy[0];
     }
   }
@@ -61,11 +65,24 @@ export function integrateVector(
   breakpoints: number[] = [],
   options: QuadratureOptions = {},
 ): number[] {
+  return Array.from(integrateInto((y, out) => out.set(f(y)), lo, hi, size, breakpoints, options));
+}
+
+/** integrateVector with an integrand that writes into a buffer. */
+export function integrateInto(
+  f: VectorIntegrand,
+  lo: number,
+  hi: number,
+  size: number,
+  breakpoints: number[] = [],
+  options: QuadratureOptions = {},
+): Float64Array {
   const tolerance = options.relativeTolerance ?? 1e-13;
   const maxIntervals = options.maxIntervals ?? 500;
+  const fy = new Float64Array(size);
   const cuts = [lo, ...breakpoints.filter((b) => b > lo && b < hi).sort((a, b) => a - b), hi];
   const intervals: Interval[] = [];
-  for (let i = 0; i + 1 < cuts.length; i++) intervals.push(kronrod(f, cuts[i], cuts[i + 1], size));
+  for (let i = 0; i + 1 < cuts.length; i++) intervals.push(kronrod(f, cuts[i], cuts[i + 1], size, fy));
   for (let round = 0; round < maxIntervals; round++) {
     let total = 0;
     let error = 0;
@@ -79,9 +96,9 @@ export function integrateVector(
     const { lo: a, hi: b } = intervals[worst];
     const middle = (a + b) / 2;
     if (!(middle > a && middle < b)) break;
-    intervals.splice(worst, 1, kronrod(f, a, middle, size), kronrod(f, middle, b, size));
+    intervals.splice(worst, 1, kronrod(f, a, middle, size, fy), kronrod(f, middle, b, size, fy));
   }
-  const result = new Array<number>(size).fill(0);
+  const result = new Float64Array(size);
   for (const interval of intervals) for (let k = 0; k < size; k++) result[k] += interval.value[k];
   return result;
 }
