@@ -16,7 +16,7 @@ import { fileURLToPath, pathToFileURL } from "node:url";
 import { parseArgs } from "node:util";
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), "..");
-export const ENTRY_POINTS = ["app/cli/main.ts", "app/cli/scoring-thread.ts", "app/cli/read-thread.ts"];
+export const ENTRY_POINTS = ["app/cli/main.ts", "app/cli/scoring-thread.ts", "app/cli/read-thread.ts", "app/cli/fit-thread.ts"];
 export const INPUTS_FILE = "build-inputs.json";
 
 /** Bundles the CLI into `outdir` (default dist/cli); returns the source files it read. */
