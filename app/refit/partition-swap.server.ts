@@ -63,12 +63,39 @@ export async function indexStatements(db: Queryable, table: string): Promise<str
  * refreshes the planner's statistics.
  */
 export async function buildIndexes(pool: pg.Pool, table: string, connections = 2): Promise<void> {
-  const queue = await indexStatements(pool, table);
-  const worker = async () => {
-    for (let statement = queue.shift(); statement !== undefined; statement = queue.shift()) await pool.query(statement);
-  };
-  await Promise.all(Array.from({ length: Math.max(1, connections) }, worker));
-  await pool.query(`ANALYZE ${escapeIdentifier(table)}`);
+  await (await prepareIndexBuild(pool, table, connections)).run();
+}
+
+/**
+ * buildIndexes in two steps: the connections checked out and the statements listed first,
+ * then the builds. The refit runs Node's aggregates beside the builds: with the connections
+ * in hand before that, a build never waits for a connection while Node's long synchronous
+ * steps hold the event loop (on a loaded machine, past the pool's connection timeout; ADR 0024).
+ */
+export async function prepareIndexBuild(pool: pg.Pool, table: string, connections = 2): Promise<{ run: () => Promise<void> }> {
+  const clients: pg.PoolClient[] = [];
+  try {
+    for (let i = 0; i < Math.max(1, connections); i++) clients.push(await checkOut(pool));
+    const queue = await indexStatements(clients[0], table);
+    return {
+      run: async () => {
+        try {
+          const worker = async (client: pg.PoolClient) => {
+            for (let statement = queue.shift(); statement !== undefined; statement = queue.shift()) await client.query(statement);
+          };
+          // Settled, not all: a client goes back only once its own statement is done.
+          const failed = (await Promise.allSettled(clients.map(worker))).find((r) => r.status === "rejected");
+          if (failed) throw failed.reason;
+          await clients[0].query(`ANALYZE ${escapeIdentifier(table)}`);
+        } finally {
+          for (const client of clients) client.release();
+        }
+      },
+    };
+  } catch (error) {
+    for (const client of clients) client.release();
+    throw error;
+  }
 }
 
 export class SwapLockTimeout extends Error {

@@ -1,6 +1,6 @@
 import { changedOutside, writeCustomerMetricsInto, writeTransitionsFrom } from "~/data/customer-metrics.server";
 import { checkOut } from "~/db/pg.server";
-import { buildIndexes, createRebuildTable, dropAbandonedTables, rebuildTableName, swapInPartition } from "./partition-swap.server";
+import { createRebuildTable, prepareIndexBuild, dropAbandonedTables, rebuildTableName, swapInPartition } from "./partition-swap.server";
 import { type RescoreInputs, type Rescored, freshRows, writeEveryRow } from "./rescore-rows.server";
 
 // The refit's step 4 for large shops: the rows written into a table of their own that
@@ -29,7 +29,9 @@ export async function rescoreIntoNewPartition(input: RescoreInputs & { beforeSwa
     const { tally } = written;
     let { rowsWritten } = written;
     input.phase("rescore and write rows");
-    const [, aggregates] = await Promise.all([buildIndexes(pool, table), input.tableAggregates()]);
+    // The index builds' connections are checked out before Node's aggregates hold the event loop.
+    const indexBuild = await prepareIndexBuild(pool, table);
+    const [, aggregates] = await Promise.all([indexBuild.run(), input.tableAggregates()]);
     input.phase("build indexes (and the aggregates from the orders)");
 
     // Changed while we wrote, and rows of the shop this refit did not write (customers with
