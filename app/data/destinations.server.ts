@@ -514,6 +514,12 @@ export async function readFullScanStates(
   chosen: readonly string[],
   afterCustomerId: string,
   limit: number,
+  /**
+   * false: the destination held nobody when the pass started, so nobody the scan reads can be
+   * a member (a pass is the only writer of member rows, one pass per destination at a time,
+   * and it writes them only for customers the scan has passed): the probes are skipped.
+   */
+  readMembers = true,
 ): Promise<{ states: CustomerSyncState[]; outbox: OutboxEntry[] }> {
   const result = await db.query<StateRow & { outbox_changed_at: string | null }>(
     `SELECT m."customerId"::text AS "customerId", c.email, c."firstName", c."lastName", c.phone, c."emailConsentState",
@@ -524,14 +530,21 @@ export async function readFullScanStates(
             dm."heldValues" AS member_values, o."changedAt"::text AS outbox_changed_at
      FROM (${FULL_SCAN_SQL}) AS m
      LEFT JOIN LATERAL (SELECT * FROM "Customer" AS c WHERE c.shop = $1 AND c.id = m."customerId" LIMIT 1) AS c ON true
-     LEFT JOIN LATERAL (SELECT * FROM "DestinationMember" AS dm WHERE dm."destinationId" = $6::bigint AND dm."customerId" = m."customerId" LIMIT 1) AS dm ON true
+     LEFT JOIN LATERAL (SELECT * FROM "DestinationMember" AS dm
+                        WHERE $7::boolean AND dm."destinationId" = $6::bigint AND dm."customerId" = m."customerId" LIMIT 1) AS dm ON true
      LEFT JOIN LATERAL (SELECT o."changedAt" FROM "DestinationOutbox" AS o WHERE o."destinationId" = $6::bigint AND o."customerId" = m."customerId" LIMIT 1) AS o ON true
      ORDER BY m."customerId"`,
-    [shop, afterCustomerId, chosen, limit, consentScope, destinationId],
+    [shop, afterCustomerId, chosen, limit, consentScope, destinationId, readMembers],
   );
   const outbox: OutboxEntry[] = [];
   for (const row of result.rows) if (row.outbox_changed_at !== null) outbox.push({ customerId: row.customerId, changedAt: row.outbox_changed_at });
   return { states: result.rows.map(stateOfRow), outbox };
+}
+
+/** The destination holds somebody (a member row). */
+export async function hasMembers(db: Queryable, destinationId: string): Promise<boolean> {
+  const result = await db.query<{ held: boolean }>(`SELECT EXISTS (SELECT 1 FROM "DestinationMember" WHERE "destinationId" = $1::bigint) AS held`, [destinationId]);
+  return result.rows[0]?.held === true;
 }
 
 /** The chosen segment whose group (fullPassGroups) a customer in some chosen segment belongs to: the first, by key. */

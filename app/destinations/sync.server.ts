@@ -25,6 +25,7 @@ import {
   readErasures,
   readFullBatch,
   readFullScanStates,
+  hasMembers,
   fullPassGroupOf,
   readShopifyFullBatch,
   readOutboxBatch,
@@ -495,9 +496,10 @@ async function sendAll(ctx: PassContext, next: () => Promise<Candidates | null>)
  * segment they are in; a group's batch goes once it is full, the partial ones when the scan
  * ends. Reading group by group instead walked the shop's whole table once per group. Then
  * the members in no chosen segment (the last group), read apart. Memory: a batch per group
- * at most waits, besides the batches in flight.
+ * at most waits, besides the batches in flight. `readMembers` false: the destination held
+ * nobody at the pass's start, so the scan cannot meet a member (readFullScanStates).
  */
-function fullPassBatches(ctx: PassContext, batchSize: number): () => Promise<Candidates | null> {
+function fullPassBatches(ctx: PassContext, batchSize: number, readMembers: boolean): () => Promise<Candidates | null> {
   const { destination, read } = ctx;
   const chosen = [...new Set(ctx.chosen)].sort();
   const filling = new Map<string | null, { states: CustomerSyncState[]; outbox: OutboxEntry[] }>();
@@ -514,7 +516,7 @@ function fullPassBatches(ctx: PassContext, batchSize: number): () => Promise<Can
   return async () => {
     while (ready.length === 0 && scanning) {
       const { states, outbox } = await read.serial(() =>
-        readFullScanStates(read.client, destination.shop, destination.id, destination.consentScope, chosen, scanAfter, batchSize),
+        readFullScanStates(read.client, destination.shop, destination.id, destination.consentScope, chosen, scanAfter, batchSize, readMembers),
       );
       if (states.length === 0) {
         scanning = false;
@@ -636,7 +638,8 @@ export async function runDestinationPass(deps: SyncDeps, destinationId: string, 
             return null;
           });
         } else {
-          await sendAll(ctx, fullPassBatches(ctx, batchSize));
+          // A destination holding nobody yet (a first pass): the scan skips the member probes.
+          await sendAll(ctx, fullPassBatches(ctx, batchSize, await hasMembers(client, destination.id)));
         }
         await forgetEmptyRetiredTargets(client, destination.id);
         // The request this pass read is done; one made since stays for the next pass.
