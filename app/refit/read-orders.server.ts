@@ -71,15 +71,19 @@ export async function readShop(pool: pg.Pool, shop: string, settings: MetricsSet
           dimensions.firstProduct.push(first[5]);
           dimensions.discountCode.push(first[6]);
           marketingSources.push(first[10]);
+          // The customer's values once, not per order (three lookups and an array an order).
+          const channel = dimensions.channel.valueOf(customersWithOrders - 1);
+          const firstProduct = dimensions.firstProduct.valueOf(customersWithOrders - 1);
+          const discountCodes = codeList(dimensions.discountCode.valueOf(customersWithOrders - 1));
           for (const order of current) {
             if (order.day > asOfDay) continue;
             builder.add({
               customerId: currentId,
               day: order.day,
               net: order.net,
-              channel: dimensions.channel.valueOf(customersWithOrders - 1),
-              firstProduct: dimensions.firstProduct.valueOf(customersWithOrders - 1),
-              discountCodes: codeList(dimensions.discountCode.valueOf(customersWithOrders - 1)),
+              channel,
+              firstProduct,
+              discountCodes,
               // The order's own gross profit (issue 17), for the cohorts' profit curves and payback.
               profit: grossProfitOf(order.costedProfit ?? 0, order.uncostedNet ?? 0, settings.costFallbackMargin),
             });
