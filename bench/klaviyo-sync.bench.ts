@@ -24,14 +24,13 @@
 // Tenure's process, the fake's and PostgreSQL's backends (this database's, from /proc) are
 // printed with the load average, so a loaded machine can be told from a slow Tenure.
 //
-// Besides the fake's limits, a batch of 10,000 costs PostgreSQL a candidate read, a state
-// read and a commit (member rows written, Customer rows KEY SHARE-locked); the next batch is
-// read on a second connection while the previous one commits, and up to 8 batches are in
-// flight. Measured per million profiles (docs/destinations/klaviyo.md has the table), CPU
-// seconds at a load average of about 12 on 2 cores: before, Tenure 21.1, the fake 16.0,
-// PostgreSQL 25.0 (102.7 s); after, Tenure 17.5, the fake 9.5, PostgreSQL 24.5 (113.2 s:
-// at that load the elapsed time is the machine's). On a 2-core machine shared with
-// PostgreSQL and the fake, their CPU seconds, not the 10 imports a second, set the pace.
+// Besides the fake's limits, a full pass costs PostgreSQL one scan of the chosen segments'
+// customers with their states and outbox rows (10,000 a read) and a commit per batch
+// (member rows written: no Customer row locked, no foreign-key check, ADR 0022); reads run on
+// a second connection while earlier batches commit, and up to 8 batches are in flight.
+// docs/destinations/klaviyo.md has the CPU seconds per process, run by run, with the load
+// average: on a 2-core machine shared with PostgreSQL and the fake, their CPU seconds, not
+// the 10 imports a second, set the pace.
 
 import { type ChildProcess, fork } from "node:child_process";
 import { once } from "node:events";
@@ -100,17 +99,22 @@ const CLOCK_TICKS_PER_SECOND = 100;
 
 /**
  * CPU seconds so far of each PostgreSQL backend connected to this database (read from
- * /proc: the server runs on this machine), by pid; empty where /proc cannot be read.
+ * /proc: the server runs on this machine), by pid, with its kind: the pass's own connections
+ * ("client backend", and their parallel workers) apart from autovacuum workers, which come and go (the seeded million
+ * rows wake them) and whose share a start-and-end reading catches only in part; empty where
+ * /proc cannot be read.
  */
-async function backendCpuSeconds(pool: pg.Pool): Promise<Map<number, number>> {
-  const backends = await pool.query<{ pid: number }>(`SELECT pid FROM pg_stat_activity WHERE datname = current_database()`);
-  const seconds = new Map<number, number>();
-  for (const { pid } of backends.rows) {
+async function backendCpuSeconds(pool: pg.Pool): Promise<Map<number, { seconds: number; client: boolean }>> {
+  const backends = await pool.query<{ pid: number; type: string | null }>(
+    `SELECT pid, backend_type AS type FROM pg_stat_activity WHERE datname = current_database()`,
+  );
+  const seconds = new Map<number, { seconds: number; client: boolean }>();
+  for (const { pid, type } of backends.rows) {
     const stat = await readFile(`/proc/${pid}/stat`, "utf8").catch(() => null);
     if (stat === null) continue;
     // Fields after the command's closing parenthesis: utime and stime are the 12th and 13th.
     const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-    seconds.set(pid, (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS_PER_SECOND);
+    seconds.set(pid, { seconds: (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS_PER_SECOND, client: type === "client backend" || type === "parallel worker" });
   }
   return seconds;
 }
@@ -231,7 +235,10 @@ export async function run(argv: readonly string[] = []): Promise<BenchResult[]> 
     const elapsedS = Number(process.hrtime.bigint() - started) / 1e9;
     const cpu = process.cpuUsage(cpuAtStart);
     const backendsAtEnd = await backendCpuSeconds(pool);
-    const postgresCpuS = [...backendsAtEnd].reduce((sum, [pid, seconds]) => sum + seconds - (backendsAtStart.get(pid) ?? 0), 0);
+    const cpuSince = (client: boolean) =>
+      [...backendsAtEnd].filter(([, end]) => end.client === client).reduce((sum, [pid, end]) => sum + end.seconds - (backendsAtStart.get(pid)?.seconds ?? 0), 0);
+    const postgresCpuS = cpuSince(true);
+    const autovacuumCpuS = cpuSince(false);
     const loadAverage = (await readFile("/proc/loadavg", "utf8").catch(() => "")).split(" ").slice(0, 3).join(" ");
     log(`done in ${round(elapsedS, 1)} s; load average ${loadAverage}`);
 
@@ -258,6 +265,7 @@ export async function run(argv: readonly string[] = []): Promise<BenchResult[]> 
           "Tenure CPU s": round((cpu.user + cpu.system) / 1e6, 1),
           "fake Klaviyo CPU s": round(summary.cpuS, 1),
           "PostgreSQL CPU s": round(postgresCpuS, 1),
+          "PostgreSQL autovacuum CPU s (seen at the end)": round(autovacuumCpuS, 1),
           "import jobs": summary.jobs,
           "fewest jobs possible": minJobs,
           "status reads": summary.statusReads,
