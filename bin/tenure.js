@@ -1,7 +1,9 @@
 #!/usr/bin/env node
 // `tenure` command: runs the compiled CLI (dist/cli/main.js, built by `npm run build:cli`,
 // which the package's prepare step runs on `npm install` and before `npm pack`) in this
-// process. In a checkout whose build is missing or older than any source it was built from, it says
+// process; its threads (dist/cli/scoring-thread.js, read-thread.js, fit-thread.js) are
+// bundled beside it and their sources listed in build-inputs.json, so a change to any
+// of them counts as a stale build too (scripts/build-cli.mjs ENTRY_POINTS, ADR 0019). In a checkout whose build is missing or older than any source it was built from, it says
 // so and runs the sources under tsx in a child process instead (docs/analytics/cli.md).
 import { spawn } from "node:child_process";
 import { existsSync, readFileSync, statSync } from "node:fs";

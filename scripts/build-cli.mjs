@@ -1,5 +1,5 @@
-// Builds the `tenure` command into dist/cli: app/cli/main.ts and its scoring thread,
-// each bundled with its dependencies into one plain ES module, so that the command
+// Builds the `tenure` command into dist/cli: app/cli/main.ts and its threads (scoring,
+// read, fit: ENTRY_POINTS), each bundled with its dependencies into one plain ES module, so that the command
 // starts without compiling TypeScript (bin/tenure.js; docs/analytics/cli.md, "Build").
 // Plain JavaScript on purpose: it runs as the package's prepare step under any Node,
 // before anything else is set up.
