@@ -114,6 +114,25 @@ describe("customers table", () => {
     expect(problems).toEqual([]);
   });
 
+  it("sorts by gross profit to date where product costs are known (issue 17): its heading, then the reverse", async () => {
+    // The column shows (and sorts) once the refit found product costs; this demo store has none, so
+    // its stored costs say so for this test (each customer's gross profit to date is stored either way).
+    const setCoverage = (coverage: number) =>
+      app.pool.query(`UPDATE "ShopAggregate" SET data = jsonb_set(data, '{costs,coverage}', to_jsonb($2::float8)) WHERE shop = $1 AND kind = 'kpis'`, [app.shop, coverage]);
+    await setCoverage(0.9);
+    onTestFinished(() => setCoverage(0).then(() => undefined));
+    const { page, problems } = await app.open("/app/customers");
+    const heading = page.getByRole("button", { name: /^Gross profit to date/ });
+    await heading.waitFor();
+    let url = await navigating(page, (u) => u.searchParams.get("sort") === "grossProfit", () => heading.click());
+    expect(url.searchParams.get("dir")).toBe("desc");
+    expect((await tableRows(page)).map((r) => r.name)).toEqual(await expectedNames(`cm."grossProfitMinor" DESC, cm."customerId" DESC`));
+    url = await navigating(page, (u) => u.searchParams.get("dir") === "asc", () => page.getByRole("button", { name: /^Gross profit to date/ }).click());
+    expect(url.searchParams.get("sort")).toBe("grossProfit");
+    expect((await tableRows(page)).map((r) => r.name)).toEqual(await expectedNames(`cm."grossProfitMinor" ASC, cm."customerId" ASC`));
+    expect(problems).toEqual([]);
+  });
+
   it("filters by RFM segment: URL, only that segment's customers, in the same order", async () => {
     const { rows: segments } = await app.pool.query<{ segment: string; customers: string }>(
       `SELECT segment, count(*) AS customers FROM "CustomerMetrics" WHERE shop = $1 AND segment IS NOT NULL GROUP BY segment ORDER BY count(*) DESC, segment LIMIT 1`,
