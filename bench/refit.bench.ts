@@ -58,7 +58,9 @@ const nodeFlagsNote =
 
 export async function run(argv: readonly string[] = []): Promise<BenchResult[]> {
   const customers = Number(option(argv, "customers") ?? process.env.BENCH_REFIT_CUSTOMERS ?? 1_000_000);
-  const services = await ensureLocalServices({ pgDataDir: path.join(PROJECT_ROOT, ".demo", "bench-pg"), log });
+  // --pg-data-dir: a cluster of its own when another benchmark holds .demo/bench-pg.
+  const pgDataDir = option(argv, "pg-data-dir") ?? path.join(PROJECT_ROOT, ".demo", "bench-pg");
+  const services = await ensureLocalServices({ pgDataDir, log });
   let database: { url: string; drop: () => Promise<void> } | undefined;
   let pool: pg.Pool | undefined;
   try {

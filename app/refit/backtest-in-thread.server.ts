@@ -6,8 +6,8 @@ import { type BacktestTask } from "./backtest-thread";
 
 // The backtest's calibration fit is about half of the aggregates' Node CPU at a million
 // customers, and needs only the order table and the chosen model: it runs on a thread of
-// its own from the end of the fit, beside the rescore and the index builds (which leave a
-// core idle part of the time), instead of after them on the main thread (ADR 0024).
+// its own beside the index builds and the other aggregates (which leave a core idle part of
+// the time), instead of after them on the main thread (ADR 0024).
 
 /** Below this many orders the thread costs more than it saves. */
 export const BACKTEST_THREAD_MIN_ORDERS = 100_000;
