@@ -9,7 +9,7 @@ import { dayToIso } from "~/analytics/dates";
 import { Random } from "~/analytics/random";
 import { type CustomerSummary, groupByCustomer, summarizeGroup, type Transaction, TransactionTable } from "~/analytics/summary";
 import { type TimeUnit, unitDays } from "~/analytics/units";
-import { type CountModelName, type CountModelParams, countModel, fitCountModelByName } from "./count-model";
+import { type CountModelName, type CountModelParams, fitCountModelByName, fittedCountModel } from "./count-model";
 import { compressSpendRows, fitGammaGamma, type GammaGammaParams, gammaGammaExpectedValue } from "./gamma-gamma";
 import { compressRows, TripleCounter } from "./rows";
 import { MIN_CUSTOMERS, MIN_HISTORY_DAYS, MIN_REPEAT_BUYERS, type ShopModelFailureCode } from "./shop-model";
@@ -219,7 +219,7 @@ export function backtest(tx: Iterable<Transaction> | TransactionTable, opts: Bac
   checkCalibrationData(summaries, calibrationEndDay);
   const modelName = opts.model ?? "bgnbd";
   const fit = fitCountModelByName(modelName, compressRows(summaries), { standardErrors: false });
-  const model = countModel(modelName, fit.params);
+  const model = fittedCountModel(modelName, fit);
   const days = unitDays[unit];
   const holdoutLength = (holdoutEndDay - calibrationEndDay) / days;
 

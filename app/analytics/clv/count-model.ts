@@ -23,6 +23,7 @@ import {
   modifiedBgnbdTimeToPurchase,
 } from "./bgnbd";
 import { type FitOptions, type FitResult } from "./estimation";
+import { type HomogeneousDropOut, homogeneousBgNbdModel, homogeneousDropOutOf, homogeneousParetoNbdModel } from "./homogeneous-dropout";
 import {
   fitParetoNbd,
   type ParetoNbdParams,
@@ -86,9 +87,18 @@ function checkParams(name: CountModelName, params: CountModelParams): void {
   }
 }
 
-/** The count model `name` at fixed parameters. */
-export function countModel(name: CountModelName, params: CountModelParams): CountModel {
+/**
+ * The count model `name` at fixed parameters. With `homogeneousDropOut` (a fit at that limit:
+ * homogeneousDropOutOf(fit.boundary)), the limit's model: r, α from params, one drop-out p or
+ * μ for every customer, in closed form; a and b (s and β) are then only reported.
+ */
+export function countModel(name: CountModelName, params: CountModelParams, homogeneousDropOut?: HomogeneousDropOut | null): CountModel {
   checkParams(name, params);
+  if (homogeneousDropOut) {
+    return name === "paretonbd"
+      ? homogeneousParetoNbdModel(params as ParetoNbdParams, homogeneousDropOut)
+      : homogeneousBgNbdModel(name, params as BgNbdParams, homogeneousDropOut);
+  }
   if (name === "paretonbd") {
     const p = params as ParetoNbdParams;
     return {
@@ -135,6 +145,11 @@ export function countModel(name: CountModelName, params: CountModelParams): Coun
     probabilityOfPurchaseWithinIfAlive: (t, x, T) => bgnbdPurchaseWithinIfAlive(p, t, x, T),
     timeToPurchase: (x, tx, T, probability) => bgnbdTimeToPurchase(p, x, tx, T, probability),
   };
+}
+
+/** The model a fit predicts with: its parameters, or its nested limit's when it was reported at the homogeneous drop-out limit. */
+export function fittedCountModel(name: CountModelName, fit: Pick<FitResult<CountModelParams>, "params" | "boundary">): CountModel {
+  return countModel(name, fit.params, homogeneousDropOutOf(fit.boundary));
 }
 
 /** Fits the count model `name` on weighted rows. */

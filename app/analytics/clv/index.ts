@@ -58,7 +58,8 @@ export {
   bgbbProbabilityOfPurchases,
   bgbbRowProblem,
 } from "./bgbb";
-export { type CountModel, type CountModelName, type CountModelParams, COUNT_MODEL_LABELS, countModel, fitCountModelByName } from "./count-model";
+export { type CountModel, type CountModelName, type CountModelParams, COUNT_MODEL_LABELS, countModel, fitCountModelByName, fittedCountModel } from "./count-model";
+export { type HomogeneousDropOut, homogeneousDropOutOf } from "./homogeneous-dropout";
 export {
   DISCOUNTING_CONVENTION,
   NEXT_ORDER_CONVENTION,

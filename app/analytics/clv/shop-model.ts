@@ -3,7 +3,7 @@
 // thin; a fit that does not converge is reported, never used.
 import { type CustomerSummary } from "~/analytics/summary";
 import { type TimeUnit, unitDays } from "~/analytics/units";
-import { type CountModel, type CountModelName, COUNT_MODEL_LABELS, type CountModelParams, countModel, fitCountModelByName } from "./count-model";
+import { type CountModel, type CountModelName, COUNT_MODEL_LABELS, type CountModelParams, countModel, fitCountModelByName, fittedCountModel } from "./count-model";
 import { type FitOptions, type FitResult, NBD_EDGE_VERDICT, nestedTolerance } from "./estimation";
 import {
   compressSpendRows,
@@ -12,6 +12,7 @@ import {
   gammaGammaExpectedValue,
   spendFrequencyCorrelation,
 } from "./gamma-gamma";
+import { type HomogeneousDropOut, homogeneousDropOutOf } from "./homogeneous-dropout";
 import { DISCOUNTING_CONVENTION, HorizonExpectations, NEXT_ORDER_CONVENTION, daysToNextOrder } from "./lifetime-value";
 import { RowCompressor, rowProblem, TripleCounter } from "./rows";
 
@@ -136,6 +137,11 @@ export interface ShopModelJson {
   /** True when the best candidates tied (see CHOICE_TIE_RULE) and the tie rule chose (absent before issue 16). */
   choiceTie?: boolean;
   params: CountModelParams;
+  /**
+   * Set when the chosen fit is at the homogeneous drop-out limit (its boundary): the common p or
+   * μ the predictions use, in closed form, with params' r and α (absent otherwise, and before).
+   */
+  homogeneousDropOut?: HomogeneousDropOut;
   logLikelihood: number;
   customers: number;
   repeatBuyers: number;
@@ -392,6 +398,7 @@ export function fitShopModel(summaries: CustomerSummary[], opts: ShopModelOption
       choiceReason,
       choiceTie,
       params: fit.params,
+      ...(homogeneousDropOutOf(fit.boundary) ? { homogeneousDropOut: homogeneousDropOutOf(fit.boundary)! } : {}),
       logLikelihood: fit.logLikelihood,
       customers: summaries.length,
       repeatBuyers: summaries.filter((s) => s.frequency > 0).length,
@@ -431,7 +438,7 @@ function chooseByHoldout(
     }
     if (!fit.converged) return null;
     calibrationEffective[name] = calibration;
-    errors[name] = holdoutError(countModel(name, fit.params), holdout, unit);
+    errors[name] = holdoutError(fittedCountModel(name, fit), holdout, unit);
     if (candidate) {
       candidate.holdoutMeanAbsoluteError = errors[name]!.mean;
       candidate.holdoutStandardError = errors[name]!.standardError;
@@ -486,7 +493,7 @@ function fitSpend(summaries: readonly CustomerSummary[], fitOptions: FitOptions)
 }
 
 function buildShopModel(json: ShopModelJson): ShopModel {
-  const model = countModel(json.chosen, json.params);
+  const model = countModel(json.chosen, json.params, json.homogeneousDropOut);
   const { unit, horizonDays, annualDiscountRate, grossMargin } = json.assumptions;
   const days = unitDays[unit];
   const spendParams = json.gammaGamma?.params ?? null;
