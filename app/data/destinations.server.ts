@@ -490,67 +490,42 @@ export async function readFullBatch(
   return result.rows.map((row) => row.id);
 }
 
-// Every customer in a chosen segment, by customer id (the full pass's scan: the engine puts
-// each in their group, fullPassGroups' rule).
-const FULL_SCAN_SQL = `
-  SELECT m.* FROM "CustomerMetrics" AS m
-  WHERE m.shop = $1 AND m."customerId" > $2::bigint AND (m.segment = ANY($3::text[]) OR m.behaviours && $3::text[])
-  ORDER BY m."customerId" LIMIT $4`;
-
 /**
- * A full pass's next customers in any chosen segment after `afterCustomerId` (one scan for
- * every group: the engine sorts them into their groups, where reading group by group made
- * each group's read walk the whole shop), each with their state (readCustomerSyncStates')
- * and outbox row, in one statement. One snapshot covers the outbox rows and the states,
- * which is what reading the rows first guarantees (a change committed after it has a newer
- * changedAt, so its row stays); and the metrics row the scan visits is the one the state
- * uses, where a separate state read probed it again (ADR 0022).
+ * A full pass's next customers of one chosen segment's group (readFullBatch's), each with
+ * their state (readCustomerSyncStates') and outbox row, in one statement. One snapshot
+ * covers the outbox rows and the states, which is what reading the rows first guarantees
+ * (a change committed after it has a newer changedAt, so its row stays); and the metrics row
+ * the candidate scan visits is the one the state uses, where a separate state read probed
+ * it again (ADR 0022). A customer still being sent by an uncommitted batch of the pass gets
+ * their state read again after that commit (the engine's sendAll).
  */
-export async function readFullScanStates(
+export async function readFullBatchStates(
   db: Queryable,
   shop: string,
   destinationId: string,
   consentScope: "subscribed" | "all",
   chosen: readonly string[],
+  group: string,
   afterCustomerId: string,
   limit: number,
-  /**
-   * false: the destination held nobody when the pass started, so nobody the scan reads can be
-   * a member (a pass is the only writer of member rows, one pass per destination at a time,
-   * and it writes them only for customers the scan has passed): the probes are skipped.
-   */
-  readMembers = true,
 ): Promise<{ states: CustomerSyncState[]; outbox: OutboxEntry[] }> {
   const result = await db.query<StateRow & { outbox_changed_at: string | null }>(
     `SELECT m."customerId"::text AS "customerId", c.email, c."firstName", c."lastName", c.phone, c."emailConsentState",
             true AS scored,
-            (c.email IS NOT NULL AND btrim(c.email) <> '' AND ($5 = 'all' OR c."emailConsentState" = 'SUBSCRIBED')) AS sendable,
+            (c.email IS NOT NULL AND btrim(c.email) <> '' AND ($6 = 'all' OR c."emailConsentState" = 'SUBSCRIBED')) AS sendable,
             ${METRICS_FIGURE_COLUMNS}, to_char(m."computedAt", 'YYYY-MM-DD"T"HH24:MI:SS"Z"') AS "scoredAt",
             dm.email AS member_email, dm."remoteProfileId" AS member_remote_id, dm.segments AS member_segments, dm."syncedHash" AS member_hash,
             dm."heldValues" AS member_values, o."changedAt"::text AS outbox_changed_at
-     FROM (${FULL_SCAN_SQL}) AS m
+     FROM (${FULL_GROUP_SQL.replace(`SELECT m."customerId"::text AS id FROM`, "SELECT m.* FROM")}) AS m
      LEFT JOIN LATERAL (SELECT * FROM "Customer" AS c WHERE c.shop = $1 AND c.id = m."customerId" LIMIT 1) AS c ON true
-     LEFT JOIN LATERAL (SELECT * FROM "DestinationMember" AS dm
-                        WHERE $7::boolean AND dm."destinationId" = $6::bigint AND dm."customerId" = m."customerId" LIMIT 1) AS dm ON true
-     LEFT JOIN LATERAL (SELECT o."changedAt" FROM "DestinationOutbox" AS o WHERE o."destinationId" = $6::bigint AND o."customerId" = m."customerId" LIMIT 1) AS o ON true
+     LEFT JOIN LATERAL (SELECT * FROM "DestinationMember" AS dm WHERE dm."destinationId" = $7::bigint AND dm."customerId" = m."customerId" LIMIT 1) AS dm ON true
+     LEFT JOIN LATERAL (SELECT o."changedAt" FROM "DestinationOutbox" AS o WHERE o."destinationId" = $7::bigint AND o."customerId" = m."customerId" LIMIT 1) AS o ON true
      ORDER BY m."customerId"`,
-    [shop, afterCustomerId, chosen, limit, consentScope, destinationId, readMembers],
+    [shop, afterCustomerId, groupsBefore(chosen, group), limit, group, consentScope, destinationId],
   );
   const outbox: OutboxEntry[] = [];
   for (const row of result.rows) if (row.outbox_changed_at !== null) outbox.push({ customerId: row.customerId, changedAt: row.outbox_changed_at });
   return { states: result.rows.map(stateOfRow), outbox };
-}
-
-/** The destination holds somebody (a member row). */
-export async function hasMembers(db: Queryable, destinationId: string): Promise<boolean> {
-  const result = await db.query<{ held: boolean }>(`SELECT EXISTS (SELECT 1 FROM "DestinationMember" WHERE "destinationId" = $1::bigint) AS held`, [destinationId]);
-  return result.rows[0]?.held === true;
-}
-
-/** The chosen segment whose group (fullPassGroups) a customer in some chosen segment belongs to: the first, by key. */
-export function fullPassGroupOf(sortedChosen: readonly string[], segment: string | null, behaviours: readonly string[]): string | null {
-  for (const key of sortedChosen) if (segment === key || behaviours.includes(key)) return key;
-  return null;
 }
 
 // The Shopify write-back's full pass: every scored customer (group "scored"), then the

@@ -23,10 +23,9 @@ import {
   readDestination,
   readDestinationSegments,
   readErasures,
+  fullPassGroups,
   readFullBatch,
-  readFullScanStates,
-  hasMembers,
-  fullPassGroupOf,
+  readFullBatchStates,
   readShopifyFullBatch,
   readOutboxBatch,
   readOutboxOf,
@@ -489,76 +488,6 @@ async function sendAll(ctx: PassContext, next: () => Promise<Candidates | null>)
 }
 
 /**
- * A full pass's batches, group by group in effect (fullPassGroups): a batch's customers share
- * their list, so Klaviyo gets one full import job per batch (a job's list relationship covers
- * every profile in it). Everyone in a chosen segment is read in one scan by customer id, with
- * their states and outbox rows (readFullScanStates), and put in the group of the first chosen
- * segment they are in; a group's batch goes once it is full, the partial ones when the scan
- * ends. Reading group by group instead walked the shop's whole table once per group. Then
- * the members in no chosen segment (the last group), read apart. Memory: a batch per group
- * at most waits, besides the batches in flight. `readMembers` false: the destination held
- * nobody at the pass's start, so the scan cannot meet a member (readFullScanStates).
- */
-function fullPassBatches(ctx: PassContext, batchSize: number, readMembers: boolean): () => Promise<Candidates | null> {
-  const { destination, read } = ctx;
-  const chosen = [...new Set(ctx.chosen)].sort();
-  const filling = new Map<string | null, { states: CustomerSyncState[]; outbox: OutboxEntry[] }>();
-  const ready: Candidates[] = [];
-  const toCandidates = (group: { states: CustomerSyncState[]; outbox: OutboxEntry[] }): Candidates => ({
-    customerIds: group.states.map((state) => state.customerId),
-    outbox: group.outbox,
-    states: group.states,
-  });
-  let scanAfter = "0";
-  let scanning = chosen.length > 0;
-  let heldAfter = "0";
-  let held = true;
-  return async () => {
-    while (ready.length === 0 && scanning) {
-      const { states, outbox } = await read.serial(() =>
-        readFullScanStates(read.client, destination.shop, destination.id, destination.consentScope, chosen, scanAfter, batchSize, readMembers),
-      );
-      if (states.length === 0) {
-        scanning = false;
-        for (const key of chosen) {
-          const group = filling.get(key);
-          if (group) ready.push(toCandidates(group));
-        }
-        filling.clear();
-        break;
-      }
-      scanAfter = states[states.length - 1]!.customerId;
-      const outboxOf = new Map(outbox.map((entry) => [entry.customerId, entry]));
-      for (const state of states) {
-        const key = fullPassGroupOf(chosen, state.segment, state.behaviours) ?? chosen[0]!;
-        let group = filling.get(key);
-        if (!group) {
-          group = { states: [], outbox: [] };
-          filling.set(key, group);
-        }
-        group.states.push(state);
-        const entry = outboxOf.get(state.customerId);
-        if (entry) group.outbox.push(entry);
-        if (group.states.length >= batchSize) {
-          ready.push(toCandidates(group));
-          filling.delete(key);
-        }
-      }
-    }
-    if (ready.length > 0) return ready.shift()!;
-    // The members in no chosen segment: their states read after their outbox rows (prepareBatch).
-    if (!held) return null;
-    const ids = await read.serial(() => readFullBatch(read.client, destination.shop, destination.id, chosen, null, heldAfter, batchSize));
-    if (ids.length === 0) {
-      held = false;
-      return null;
-    }
-    heldAfter = ids[ids.length - 1]!;
-    return { customerIds: ids, outbox: await read.serial(() => readOutboxOf(read.client, destination.id, ids)) };
-  };
-}
-
-/**
  * The database's clock: outbox times are written by it, so a pass's horizon is read from it
  * too, at the outbox column's precision (timestamp(3), which ROUNDS). Read with microseconds
  * and truncated to a JS Date instead, a change marked less than half a millisecond before the
@@ -620,27 +549,41 @@ export async function runDestinationPass(deps: SyncDeps, destinationId: string, 
           return { customerIds: entries.map((e) => e.customerId), outbox: entries };
         });
       } else {
-        if (writeback) {
-          // The Shopify write-back has no lists: every scored customer, then the members no longer scored.
-          const groups: ("scored" | "unscored")[] = ["scored", "unscored"];
-          let after = "0";
-          await sendAll(ctx, async () => {
-            while (groups.length > 0) {
-              const ids = await read.serial(() => readShopifyFullBatch(read.client, destination.shop, destination.id, groups[0]!, after, batchSize));
-              if (ids.length > 0) {
-                after = ids[ids.length - 1]!;
-                // Read before their state (prepareBatch): the comparison covers these changes.
-                return { customerIds: ids, outbox: await read.serial(() => readOutboxOf(read.client, destination.id, ids)) };
+        // Group by group (fullPassGroups): a batch's customers share their list. The Shopify
+        // write-back has no lists: every scored customer, then the members no longer scored.
+        const groups: (string | null)[] = writeback ? ["scored", "unscored"] : fullPassGroups([...chosen]);
+        let after = "0";
+        await sendAll(ctx, async () => {
+          while (groups.length > 0) {
+            const group = groups[0] ?? null;
+            if (!writeback && group !== null) {
+              // A segment's group: candidates, states and outbox rows in one read.
+              const { states, outbox } = await read.serial(() =>
+                readFullBatchStates(read.client, destination.shop, destination.id, destination.consentScope, [...chosen], group, after, batchSize),
+              );
+              if (states.length > 0) {
+                after = states[states.length - 1]!.customerId;
+                return { customerIds: states.map((state) => state.customerId), outbox, states };
               }
               groups.shift();
               after = "0";
+              continue;
             }
-            return null;
-          });
-        } else {
-          // A destination holding nobody yet (a first pass): the scan skips the member probes.
-          await sendAll(ctx, fullPassBatches(ctx, batchSize, await hasMembers(client, destination.id)));
-        }
+            const ids = await read.serial(() =>
+              writeback
+                ? readShopifyFullBatch(read.client, destination.shop, destination.id, group === "scored" ? "scored" : "unscored", after, batchSize)
+                : readFullBatch(read.client, destination.shop, destination.id, [...chosen], group, after, batchSize),
+            );
+            if (ids.length > 0) {
+              after = ids[ids.length - 1]!;
+              // Read before their state (prepareBatch): the comparison covers these changes.
+              return { customerIds: ids, outbox: await read.serial(() => readOutboxOf(read.client, destination.id, ids)) };
+            }
+            groups.shift();
+            after = "0";
+          }
+          return null;
+        });
         await forgetEmptyRetiredTargets(client, destination.id);
         // The request this pass read is done; one made since stays for the next pass.
         if (destination.fullWantedAt !== null) await clearFullWantedIfUnchanged(client, destination.id, destination.fullWantedAt);
