@@ -78,16 +78,27 @@ export async function replaceOrderLines(tx: RawTx, shop: string, orders: { id: b
   if (lines.length > 0) {
     await tx.$executeRaw`
       INSERT INTO "OrderLine" (shop, "orderId", id, "variantId", "keptQuantity", "keptNetSalesMinor", "versionQuantity", "versionNetSalesMinor", "versionAt")
-      SELECT DISTINCT ON (x."orderId", x.id) ${shop}, x."orderId", x.id, x."variantId", x.kept, x.net, x.kept, x.net, x.at
+      SELECT DISTINCT ON (x."orderId", x.id) ${shop}, x."orderId", x.id, x."variantId", GREATEST(0, x.kept - COALESCE(u.units, 0)),
+             CASE WHEN x.kept = 0 THEN x.net ELSE round(x.net::numeric * GREATEST(0, x.kept - COALESCE(u.units, 0)) / x.kept)::bigint END,
+             x.kept, x.net, x.at
       FROM unnest(${lines.map((l) => l.orderId.toString())}::bigint[], ${lines.map((l) => l.id.toString())}::bigint[],
                   ${lines.map((l) => l.variantId?.toString() ?? null)}::bigint[], ${lines.map((l) => l.keptQuantity)}::int[],
                   ${lines.map((l) => l.keptNetSalesMinor.toString())}::bigint[], ${lines.map((l) => l.at.toISOString())}::timestamp[])
            AS x("orderId", id, "variantId", kept, net, at)
+      -- Refunds stored before this version arrived and created after it (a refund first, say):
+      -- applyLaterRefunds' derivation, in the insert (no second statement per order write).
+      LEFT JOIN LATERAL (${laterRefundUnits(shop, Prisma.sql`x."orderId"`, Prisma.sql`x.id`, Prisma.sql`x.at`)}) AS u ON true
       ORDER BY x."orderId", x.id`;
   }
-  // Refunds stored before this version arrived and created after it (a refund first, say).
-  await applyLaterRefunds(tx, shop, keptIds);
   return keptIds;
+}
+
+/** The units of `line` of `order` returned by the stored refunds created after `at` (`units`, null for none). */
+function laterRefundUnits(shop: string, order: Prisma.Sql, line: Prisma.Sql, at: Prisma.Sql): Prisma.Sql {
+  return Prisma.sql`
+    SELECT sum(e.value::int) AS units
+    FROM "Refund" AS r, jsonb_each_text(r."lineUnits") AS e
+    WHERE r.shop = ${shop} AND r."orderId" = ${order} AND r."createdAt" > ${at} AND r."lineUnits" IS NOT NULL AND e.key = ${line}::text`;
 }
 
 /**
@@ -108,11 +119,12 @@ export function refundLineUnitsJson(refund: RefundRow): string | null {
  * newer order version stored without lines (a source without them) leaves the lines' own version. Derived from
  * the same inputs whichever arrived first (a refund before its order, an order version older
  * than a refund already stored, the same refund twice), never decremented. A line stored before
- * the version columns takes its kept figures as its base, once (ADR 0023). The caller holds the orders' locks.
+ * the version columns takes its kept figures as its base, once (ADR 0023). Returns the orders
+ * whose lines changed. The caller holds the orders' locks.
  */
-export async function applyLaterRefunds(tx: RawTx, shop: string, orderIds: bigint[]): Promise<void> {
-  if (orderIds.length === 0) return;
-  await tx.$executeRaw`
+export async function applyLaterRefunds(tx: RawTx, shop: string, orderIds: bigint[]): Promise<bigint[]> {
+  if (orderIds.length === 0) return [];
+  const rows = await tx.$queryRaw<{ orderId: bigint }[]>`
     UPDATE "OrderLine" AS l
     SET "versionQuantity" = x.base, "versionNetSalesMinor" = x."baseNet", "versionAt" = x.at, "keptQuantity" = x.kept, "keptNetSalesMinor" = x.net
     FROM (
@@ -123,16 +135,14 @@ export async function applyLaterRefunds(tx: RawTx, shop: string, orderIds: bigin
                    COALESCE(l2."versionNetSalesMinor", l2."keptNetSalesMinor") AS "baseNet", COALESCE(l2."versionAt", o."shopifyUpdatedAt") AS at
             FROM "OrderLine" AS l2 JOIN "Order" AS o ON o.shop = l2.shop AND o.id = l2."orderId"
             WHERE l2.shop = ${shop} AND l2."orderId" = ANY(${orderIds}::bigint[])) AS b
-      LEFT JOIN LATERAL (
-        SELECT sum(e.value::int) AS units
-        FROM "Refund" AS r, jsonb_each_text(r."lineUnits") AS e
-        WHERE r.shop = b.shop AND r."orderId" = b."orderId" AND r."createdAt" > b.at AND r."lineUnits" IS NOT NULL AND e.key = b.id::text
-      ) AS u ON true
+      LEFT JOIN LATERAL (${laterRefundUnits(shop, Prisma.sql`b."orderId"`, Prisma.sql`b.id`, Prisma.sql`b.at`)}) AS u ON true
       ) AS k
     ) AS x
     WHERE l.shop = x.shop AND l."orderId" = x."orderId" AND l.id = x.id
       AND (l."versionQuantity", l."versionNetSalesMinor", l."versionAt", l."keptQuantity", l."keptNetSalesMinor")
-          IS DISTINCT FROM (x.base, x."baseNet", x.at, x.kept, x.net)`;
+          IS DISTINCT FROM (x.base, x."baseNet", x.at, x.kept, x.net)
+    RETURNING l."orderId"`;
+  return distinctIds(rows.map((row) => row.orderId));
 }
 
 /**

@@ -186,10 +186,10 @@ async function ordersWithRefunds(tx: RawTx, shop: string, orders: OrderRow[]): P
 /**
  * Cost of goods for a batch (costs.server.ts): the variants and unit costs its lines carry
  * (the bulk import reads them), the lines of the versions stored (less the units of refunds
- * after them), then the cost of those orders and of the ones with new refunds (their net sales
- * or lines moved). Returns the customers whose orders' cost changed.
+ * after them), then the cost of those orders, of stale ones whose net sales moved and of those
+ * whose lines new refunds changed. Returns the customers whose orders' cost changed.
  */
-async function costBatch(tx: RawTx, shop: string, bundles: OrderBundle[], liveOrders: OrderRow[], withNewRefunds: bigint[]): Promise<bigint[]> {
+async function costBatch(tx: RawTx, shop: string, bundles: OrderBundle[], liveOrders: OrderRow[], staleWithNewRefunds: bigint[], withNewRefunds: bigint[]): Promise<bigint[]> {
   const linesOf = new Map(bundles.map((b) => [b.order, b.lines]));
   const withLines = liveOrders.flatMap((o) => {
     const lines = linesOf.get(o);
@@ -203,10 +203,10 @@ async function costBatch(tx: RawTx, shop: string, bundles: OrderBundle[], liveOr
   const replaced = await replaceOrderLines(tx, shop, withLines);
   // Orders with refunds new to us whose lines stay: they lose the units of those after their version.
   const replacedSet = new Set(replaced);
-  await applyLaterRefunds(tx, shop, withNewRefunds.filter((id) => !replacedSet.has(id)));
+  const relined = await applyLaterRefunds(tx, shop, withNewRefunds.filter((id) => !replacedSet.has(id)));
   // The batch holds the shop's import lock exclusive: orders stored earlier (by webhooks or an
   // earlier batch) whose variant or cost in force this batch brought are recosted too.
-  const recosted = await recostOrders(tx, shop, distinctIds([...replaced, ...withNewRefunds]));
+  const recosted = await recostOrders(tx, shop, distinctIds([...replaced, ...staleWithNewRefunds, ...relined]));
   return distinctIds([...recosted, ...(await recostAffected(tx, shop, variantsChanged, costsChanged))]);
 }
 
@@ -348,7 +348,7 @@ export async function upsertOrdersBatch(tx: RawTx, shop: string, incoming: Order
   // A stale order with refunds new to us: its stored net may change (written ones are already right).
   const staleWithNewRefunds = ordersWithNewRefunds.filter((id) => !writtenIds.has(id));
   if (staleWithNewRefunds.length > 0) await recomputeOrderNets(tx, shop, staleWithNewRefunds);
-  const recosted = await costBatch(tx, shop, bundles, liveOrders, ordersWithNewRefunds);
+  const recosted = await costBatch(tx, shop, bundles, liveOrders, staleWithNewRefunds, ordersWithNewRefunds);
   if (deferred) return { ordersWritten, customerIds: [], refused };
 
   // Whose summary can have changed: both ends of every written order, the owners of stale

@@ -109,10 +109,11 @@ export async function snapshot(db: PrismaClient, shop: string) {
 /**
  * A snapshot with refunds reduced to their totals: a refund imported over GraphQL (bulk
  * backfill, reconciliation) carries its total only, its split by part being already in the
- * order's parts (docs/analytics/revenue.md), so it is compared with the webhook path's on that.
+ * order's parts (docs/analytics/revenue.md), and no units per line (Refund.lineUnits), so it is
+ * compared with the webhook path's on that.
  */
 export function refundTotalsOnly<T extends { refunds: object[] }>(snap: T): T {
-  return { ...snap, refunds: snap.refunds.map((refund) => ({ ...refund, returnsMinor: null, taxMinor: null, shippingMinor: null, dutiesMinor: null })) };
+  return { ...snap, refunds: snap.refunds.map((refund) => ({ ...refund, returnsMinor: null, taxMinor: null, shippingMinor: null, dutiesMinor: null, lineUnits: null })) };
 }
 
 /**
