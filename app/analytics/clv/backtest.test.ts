@@ -158,12 +158,14 @@ describe("backtest: holdout diagnostics on a hand-checkable shop", () => {
     unit: "week",
     onCustomer: (index, predicted, actual, predictedSpend, actualSpend) => perCustomer.set(index, [predicted, actual, predictedSpend, actualSpend]),
   });
-  const model = countModel("bgnbd", result.params);
+  // This shop's calibration fit sits at the homogeneous drop-out limit: predictions are the limit's.
+  const model = countModel("bgnbd", result.params, result.homogeneousDropOut);
   const holdout = 120 / 7;
   const predictedFor = (x: number, lastDay: number) => model.conditionalExpectedPurchases(holdout, x, lastDay / 7, 120 / 7);
 
   it("groups customers by calibration purchases 0..6 and 7+, with mean actual and predicted holdout purchases", () => {
     expect(result.conditionalExpectations).toHaveLength(8);
+    expect(result.homogeneousDropOut?.parameter).toBe("p");
     expect(result.conditionalExpectations.map((row) => row.customers)).toEqual([30, 15, 10, 0, 0, 0, 0, 5]);
     expect(result.conditionalExpectations.map((row) => row.actual)).toEqual([3 / 30, 10 / 15, 1, null, null, null, null, 3]);
     const [x0, x1, x2, , , , , x7] = result.conditionalExpectations;

@@ -10,6 +10,7 @@ import { Random } from "~/analytics/random";
 import { type CustomerSummary, groupByCustomer, summarizeGroup, type Transaction, TransactionTable } from "~/analytics/summary";
 import { type TimeUnit, unitDays } from "~/analytics/units";
 import { type CountModelName, type CountModelParams, fitCountModelByName, fittedCountModel } from "./count-model";
+import { type HomogeneousDropOut, homogeneousDropOutOf } from "./homogeneous-dropout";
 import { compressSpendRows, fitGammaGamma, type GammaGammaParams, gammaGammaExpectedValue } from "./gamma-gamma";
 import { compressRows, TripleCounter } from "./rows";
 import { MIN_CUSTOMERS, MIN_HISTORY_DAYS, MIN_REPEAT_BUYERS, type ShopModelFailureCode } from "./shop-model";
@@ -95,6 +96,8 @@ export interface TrackingRow {
 export interface BacktestResult {
   modelName: CountModelName;
   params: CountModelParams;
+  /** Set when the calibration fit is at the homogeneous drop-out limit: its predictions use r, α and this p or μ (countModel's third argument). */
+  homogeneousDropOut?: HomogeneousDropOut;
   logLikelihood: number;
   converged: boolean;
   convergenceMessage: string;
@@ -345,6 +348,7 @@ export function backtest(tx: Iterable<Transaction> | TransactionTable, opts: Bac
   return {
     modelName,
     params: fit.params,
+    ...(homogeneousDropOutOf(fit.boundary) ? { homogeneousDropOut: homogeneousDropOutOf(fit.boundary)! } : {}),
     logLikelihood: fit.logLikelihood,
     converged: fit.converged,
     convergenceMessage: fit.message,
