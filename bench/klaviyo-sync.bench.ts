@@ -24,8 +24,8 @@
 // Tenure's process, the fake's and PostgreSQL's backends (this database's, from /proc) are
 // printed with the load average, so a loaded machine can be told from a slow Tenure.
 //
-// Besides the fake's limits, a full pass costs PostgreSQL one scan of the chosen segments'
-// customers with their states and outbox rows (10,000 a read) and a commit per batch
+// Besides the fake's limits, a full pass costs PostgreSQL a read per batch of 10,000 (one
+// group's candidates with their states and outbox rows) and a commit per batch
 // (member rows written: no Customer row locked, no foreign-key check, ADR 0022); reads run on
 // a second connection while earlier batches commit, and up to 8 batches are in flight.
 // docs/destinations/klaviyo.md has the CPU seconds per process, run by run, with the load
