@@ -2,10 +2,12 @@
 // likelihood then rises toward a, b -> ∞ with a/(a+b) = p: the nested 3-parameter model, named
 // as such (like the plain-NBD edge), and it predicts from the limit's closed form.
 import fc from "fast-check";
+import { type CustomerSummary } from "~/analytics/summary";
 import { fitBgNbd, fitModifiedBgNbd } from "./bgnbd";
 import { countModel, fittedCountModel } from "./count-model";
 import { fitParetoNbd } from "./pareto-nbd";
 import { compressRows } from "./rows";
+import { fitShopModel, restoreShopModel, type ShopModelJson } from "./shop-model";
 import { simulateBgNbd, simulateParetoNbd } from "./simulate";
 
 /** p = 0.1 for everyone (Beta(1e6, 9e6) has a coefficient of variation of 0.1 %). */
@@ -94,6 +96,36 @@ describe("one drop-out probability for every customer", () => {
     expect(() => countModel("bgnbd", params, { parameter: "mu", value: 0.1 })).toThrow(/bgnbd homogeneous drop-out limit takes p, not mu/);
     expect(() => countModel("mbgnbd", params, { parameter: "p", value: 1 })).toThrow(/p must be in \(0, 1\) \(got 1\)/);
     expect(() => countModel("paretonbd", { r: 1, alpha: 1, s: 1, beta: 1 }, { parameter: "mu", value: -1 })).toThrow(/mu must be a positive number/);
+  });
+});
+
+describe("a shop at the homogeneous drop-out limit", () => {
+  it("scores with the limit (model.json keeps its p, and a restored model scores the same)", () => {
+    const summaries: CustomerSummary[] = homogeneous.map((c, i) => ({
+      customerId: `c${i}`,
+      orders: c.frequency + 1,
+      frequency: c.frequency,
+      recency: c.recency,
+      T: c.T,
+      monetaryValue: c.frequency > 0 ? 20 + (i % 7) : 0,
+      totalSpent: (c.frequency + 1) * (20 + (i % 7)),
+      firstDay: 10_000,
+      lastDay: 10_000 + c.recency,
+    }));
+    const result = fitShopModel(summaries, { unit: "day", candidates: ["bgnbd", "mbgnbd"] });
+    if (!result.ok) throw new Error(result.reason);
+    const json = result.model.toJSON();
+    const m = json.chosen === "mbgnbd" ? 1 : 0;
+    const fit = (m ? fitModifiedBgNbd : fitBgNbd)(compressRows(homogeneous), options);
+    expect(json.homogeneousDropOut).toEqual({ parameter: "p", value: fit.boundary!.nestedParams.p });
+    const { r, alpha } = json.params;
+    const p = json.homogeneousDropOut!.value;
+    const restored = restoreShopModel(JSON.parse(JSON.stringify(json)) as ShopModelJson);
+    for (const s of summaries.slice(0, 200)) {
+      const limit = s.frequency + m === 0 ? 1 : 1 / (1 + (p / (1 - p)) * ((alpha + s.T) / (alpha + s.recency)) ** (r + s.frequency));
+      expect(Math.abs(result.model.score(s).pAlive / limit - 1)).toBeLessThan(1e-9);
+      expect(restored.score(s)).toEqual(result.model.score(s));
+    }
   });
 });
 
