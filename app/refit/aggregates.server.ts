@@ -74,8 +74,6 @@ export interface DriverInputs {
 export async function tableAggregates(
   a: Omit<AggregateInputs, "tally" | "refitAt" | "modelVersion" | "onlyVoidedCustomers"> & {
     drivers?: DriverInputs;
-    /** The backtest row when it is already under way (startShopBacktest); computed here otherwise. */
-    backtest?: Promise<BacktestAggregate>;
   },
 ): Promise<TableAggregates> {
   const { settings, asOfDay, report, table, dimensions } = a;
@@ -110,8 +108,7 @@ export async function tableAggregates(
   await new Promise((resolve) => setImmediate(resolve));
   const drivers = shopDrivers(a, a.drivers);
   await new Promise((resolve) => setImmediate(resolve));
-  const backtest = await (a.backtest ??
-    backtestAggregate(table, { asOfDay, reportCustomers: report.totals.customers, chosen: a.fit.model?.chosen ?? null, reason: a.fit.reason }));
+  const backtest = backtestAggregate(table, { asOfDay, reportCustomers: report.totals.customers, chosen: a.fit.model?.chosen ?? null, reason: a.fit.reason });
   return { before, period, retention, filtered, backtest, drivers };
 }
 

@@ -12,7 +12,6 @@ import { consoleLogger, errorMessage } from "~/lib/log.server";
 import { enqueueDestination } from "~/queues/enqueue.server";
 import { type RefitTrigger } from "~/queues/contract";
 import { tableAggregates, writeAggregates, writeDailyCounts } from "./aggregates.server";
-import { type PendingBacktest, startShopBacktest } from "./backtest-in-thread.server";
 import { fitShop, writeFit } from "./fit.server";
 import { type ShopData, readShop } from "./read-orders.server";
 import { rescoreInPlace } from "./rescore-in-place.server";
@@ -233,61 +232,46 @@ async function fitAndRescore(
   const { facts } = data;
   const { fit, ctx, scoring, report, table, profits } = await fitShop(data, settings, asOfDay, phase);
   const { predictions } = scoring;
-  // The backtest's calibration fit needs only the orders and the chosen model: on a thread of its
-  // own (ADR 0024), started with the aggregates, beside the index builds. Not earlier: beside
-  // the rescore its heap came on top of the refit's peak RSS (over 2 GB at 1M customers).
-  let backtest: PendingBacktest | null = null;
-  const startBacktest = () =>
-    (backtest = startShopBacktest(table, { asOfDay, reportCustomers: report.totals.customers, chosen: fit.model?.chosen ?? null, reason: fit.reason }));
-  try {
-    return await rescoreWithFit();
-  } catch (error) {
-    await (backtest as PendingBacktest | null)?.stop();
-    throw error;
-  }
 
-  async function rescoreWithFit() {
-    const version = await writeFit(pool, shop, fit, ctx, data, trigger, startedAt);
-    const modelVersion = fit.model ? version : null;
-    const refitAt = new Date();
-    const writeOptions = { modelVersion, asOfDay, source: "refit" as const, computedAt: refitAt };
+  const version = await writeFit(pool, shop, fit, ctx, data, trigger, startedAt);
+  const modelVersion = fit.model ? version : null;
+  const refitAt = new Date();
+  const writeOptions = { modelVersion, asOfDay, source: "refit" as const, computedAt: refitAt };
 
-    const rescore: RescoreInputs = { pool, shop, settings, asOfDay, batchSize, facts, predictions, ctx, snapshot: data.snapshot, writeOptions, phase,
-      tableAggregates: () =>
-        tableAggregates({
-          settings,
-          asOfDay,
-          report,
-          table,
-          profits,
-          dimensions: data.dimensions,
-          fit,
-          drivers: { marketingSources: data.marketingSources, chanceOfOrder90d: chanceByTableCustomer(data, predictions) },
-          backtest: startBacktest().result,
-        }),
-    };
-    const written =
-      facts.length >= rebuildFromCustomers ? await rescoreIntoNewPartition({ ...rescore, beforeSwap }) : await rescoreInPlace(rescore);
-    const { tally, rowsWritten } = written;
-    return {
-      tableAggregates: written.tableAggregates,
-      fit,
-      version,
-      modelVersion,
-      refitAt,
-      tally,
-      report,
-      table,
-      dimensions: data.dimensions,
-      customers: data.customersWithOrders,
-      onlyVoidedCustomers: data.onlyVoidedCustomers,
-      orders: data.orders,
-      rowsWritten,
-      changedDuringRefit: written.changedDuringRefit,
-      scoringThreads: scoring.threads,
-      scoringFallback: scoring.fallback,
-    };
-  }
+  const rescore: RescoreInputs = { pool, shop, settings, asOfDay, batchSize, facts, predictions, ctx, snapshot: data.snapshot, writeOptions, phase,
+    tableAggregates: () =>
+      tableAggregates({
+        settings,
+        asOfDay,
+        report,
+        table,
+        profits,
+        dimensions: data.dimensions,
+        fit,
+        drivers: { marketingSources: data.marketingSources, chanceOfOrder90d: chanceByTableCustomer(data, predictions) },
+      }),
+  };
+  const written =
+    facts.length >= rebuildFromCustomers ? await rescoreIntoNewPartition({ ...rescore, beforeSwap }) : await rescoreInPlace(rescore);
+  const { tally, rowsWritten } = written;
+  return {
+    tableAggregates: written.tableAggregates,
+    fit,
+    version,
+    modelVersion,
+    refitAt,
+    tally,
+    report,
+    table,
+    dimensions: data.dimensions,
+    customers: data.customersWithOrders,
+    onlyVoidedCustomers: data.onlyVoidedCustomers,
+    orders: data.orders,
+    rowsWritten,
+    changedDuringRefit: written.changedDuringRefit,
+    scoringThreads: scoring.threads,
+    scoringFallback: scoring.fallback,
+  };
 }
 
 /** Each table customer's chance of ordering in the next 90 days (NaN: no prediction, as the metrics row says). */
