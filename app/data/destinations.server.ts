@@ -787,17 +787,26 @@ export async function deleteOutboxIfUnchanged(db: Queryable, destinationId: stri
   return result.rowCount ?? 0;
 }
 
+/**
+ * Failed customers recorded with the destination's reason, in the pass's commit transaction.
+ * Under the shop's member lock, shared, like writeMembers (ADR 0022): a redaction that comes
+ * first has deleted the customer, whose failure (and email) is then not recorded; one that
+ * comes after waits for this commit and deletes the rows it wrote.
+ */
 export async function recordDestinationFailures(
   db: Queryable,
+  shop: string,
   destinationId: string,
   runId: string | null,
   failures: readonly { customerId: string; email: string | null; reason: string }[],
 ): Promise<void> {
   if (failures.length === 0) return;
+  await db.query(`SELECT pg_advisory_xact_lock_shared(hashtextextended($1, 0))::text AS locked`, [memberLockKey(shop)]);
   await db.query(
     `INSERT INTO "DestinationFailure" ("destinationId", "runId", "customerId", email, reason)
-     SELECT $1::bigint, $2::bigint, t.id, t.email, t.reason FROM unnest($3::bigint[], $4::text[], $5::text[]) AS t(id, email, reason)`,
-    [destinationId, runId, failures.map((f) => f.customerId), failures.map((f) => f.email), failures.map((f) => f.reason)],
+     SELECT $1::bigint, $2::bigint, t.id, t.email, t.reason FROM unnest($3::bigint[], $4::text[], $5::text[]) AS t(id, email, reason)
+     WHERE EXISTS (SELECT 1 FROM "Customer" AS c WHERE c.shop = $6 AND c.id = t.id)`,
+    [destinationId, runId, failures.map((f) => f.customerId), failures.map((f) => f.email), failures.map((f) => f.reason), shop],
   );
 }
 

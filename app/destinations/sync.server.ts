@@ -436,7 +436,7 @@ async function sendBatch(ctx: PassContext, batch: PreparedBatch): Promise<void> 
   await ctx.serial(async () => {
     await clientTransaction(client, async () => {
       await writeMembers(client, destination.shop, destination.id, writes, deletes);
-      await recordDestinationFailures(client, destination.id, ctx.runId, failures);
+      await recordDestinationFailures(client, destination.shop, destination.id, ctx.runId, failures);
       if (outbox) await deleteOutboxIfUnchanged(client, destination.id, outbox.filter((e) => !unanswered.has(e.customerId)));
     });
     ctx.counts.compared += compared.length;

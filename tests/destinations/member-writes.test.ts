@@ -1,6 +1,6 @@
 import type pg from "pg";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { type MemberWrite, countFullCandidates, writeMembers } from "~/data/destinations.server";
+import { type MemberWrite, countFullCandidates, recordDestinationFailures, writeMembers } from "~/data/destinations.server";
 import { connectDestination, disconnectDestination, setDestinationSegments } from "~/destinations/connections.server";
 import { type SyncDeps, runDestinationPass } from "~/destinations/sync.server";
 import { redactCustomer, redactShop } from "~/ingest/gdpr.server";
@@ -138,6 +138,45 @@ describe("a pass's member writes and a redaction", () => {
     await commit;
     expect(await membersOf(id)).toEqual(["2"]);
     expect(await erasuresOf(id)).toEqual(["1"]);
+  });
+});
+
+describe("a pass's failure rows and a redaction", () => {
+  const failure = (customerId: string) => ({ customerId, email: `customer-${customerId}@example.com`, reason: "Invalid email address" });
+  const failuresOf = async (destinationId: string) =>
+    (await testPool().query<{ id: string; email: string | null }>(`SELECT "customerId"::text AS id, email FROM "DestinationFailure" WHERE "destinationId" = $1 ORDER BY 1`, [destinationId])).rows;
+
+  it("a redaction waits for a pass's commit recording the customer's failure, then deletes it", async () => {
+    const { shop, id } = await syncedShop("pk_test_failures_redact_after");
+    const commit = await openTransaction();
+    await recordDestinationFailures(commit.client, shop, id, null, [failure("1")]);
+    const redaction = redactCustomer(testDb(), shop, { customerId: 1n, email: null, phone: null, orderIds: [] });
+    await untilBlockedBy(commit.pid);
+    await commit.commit();
+    await redaction;
+    // Without the member lock the redaction's delete ran before the failure row was committed: its email stayed.
+    expect(await failuresOf(id)).toEqual([]);
+  });
+
+  it("a pass's commit after a redaction records no failure (and no email) for the redacted customer", async () => {
+    const { shop, id } = await syncedShop("pk_test_failures_redact_before");
+    const redaction = await openTransaction();
+    await redaction.client.query(`DELETE FROM "Customer" WHERE shop = $1 AND id = 1`, [shop]);
+    await redaction.client.query(`SELECT pg_advisory_xact_lock(hashtextextended($1, 0))`, [`tenure:destination-members:${shop}`]);
+    const commit = (async () => {
+      const client = await testPool().connect();
+      try {
+        await client.query("BEGIN");
+        await recordDestinationFailures(client, shop, id, null, [failure("1"), failure("2")]);
+        await client.query("COMMIT");
+      } finally {
+        client.release();
+      }
+    })();
+    await untilBlockedBy(redaction.pid);
+    await redaction.commit();
+    await commit;
+    expect(await failuresOf(id)).toEqual([{ id: "2", email: "customer-2@example.com" }]);
   });
 });
 
