@@ -9,7 +9,7 @@ import { availableParallelism } from "node:os";
 import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { type BacktestOptions, type BacktestResult, BacktestDataError, backtest } from "~/analytics/clv/backtest";
-import { type ShopModelResult, fitShopModel } from "~/analytics/clv/shop-model";
+import { type CountModelFitter, type ShopModelResult, fitShopModelAsync } from "~/analytics/clv/shop-model";
 import { DateFormatError, dayIndex, dayToIso } from "~/analytics/dates";
 import { type OrderDimension, retentionSummaryFromTable } from "~/analytics/retention";
 import { rfmCutPoints, rfmInputFromSummary } from "~/analytics/rfm";
@@ -19,6 +19,7 @@ import { type TimeUnit, TIME_UNITS, isTimeUnit } from "~/analytics/units";
 import { PARALLEL_MIN_CUSTOMERS, type ScoringInput, writeScoredCustomers } from "./customer-rows";
 import { appendHoldoutColumns, emptyHoldoutColumns, holdoutCollector, holdoutColumnsInOrder } from "./holdout-columns";
 import { CliError, type CliIo, USAGE_EXIT_CODE, count, counted } from "./io";
+import { FIT_THREAD_MIN_BYTES, startFitThread } from "./fit";
 import { type ReadReport, readTransactionsIntoTable } from "./read-transactions";
 
 export interface AnalyzeOptions {
@@ -288,10 +289,7 @@ interface Stage {
  * table is local, so its memory is free again before customers are scored.
  */
 async function fromTransactions(options: AnalyzeOptions, io: CliIo, stage: Stage) {
-  const { unit, modelOptions, progress } = stage;
-  const asOfOption = dayOption("as-of", options.asOf);
-  const calibrationEndDay = dayOption("calibration-end", options.calibrationEnd);
-  const maxReported = options.maxReportedErrors ?? DEFAULT_MAX_REPORTED_ERRORS;
+  const days = { asOfOption: dayOption("as-of", options.asOf), calibrationEndDay: dayOption("calibration-end", options.calibrationEnd) };
 
   // 1. Read.
   const size = await stat(options.input).then(
@@ -300,6 +298,26 @@ async function fromTransactions(options: AnalyzeOptions, io: CliIo, stage: Stage
       throw new CliError(error.code === "ENOENT" ? `${options.input}: no such file` : `${options.input}: ${error.message}`);
     },
   );
+  // Pareto/NBD is fitted on a second thread, started now so that its start-up overlaps the
+  // read; meanwhile this thread fits the other candidates, then the backtest and the
+  // retention report (ADR 0020).
+  const fitThread = size >= FIT_THREAD_MIN_BYTES ? startFitThread() : null;
+  try {
+    return await fromTable(options, io, stage, { size, ...days }, fitThread);
+  } finally {
+    fitThread?.close();
+  }
+}
+
+async function fromTable(
+  options: AnalyzeOptions,
+  io: CliIo,
+  stage: Stage,
+  { size, asOfOption, calibrationEndDay }: { size: number; asOfOption: number | undefined; calibrationEndDay: number | undefined },
+  fitThread: ReturnType<typeof startFitThread>,
+) {
+  const { unit, modelOptions, progress } = stage;
+  const maxReported = options.maxReportedErrors ?? DEFAULT_MAX_REPORTED_ERRORS;
   const table = new TransactionTable(Math.min(size / 24, 50_000_000));
   const reported: RowError[] = [];
   const attributes: OrderAttributes[] = []; // by table row; Shopify exports only
@@ -362,8 +380,10 @@ async function fromTransactions(options: AnalyzeOptions, io: CliIo, stage: Stage
 
   // 3. Model (with a holdout period when asked), then the backtest.
   const holdout = calibrationEndDay === undefined ? undefined : holdoutData(table, calibrationEndDay, asOfDay, unit);
-  const model = fitShopModel(summaries, { ...modelOptions, holdout });
-  progress(model.ok ? `fitted ${model.model.chosen}` : `no model: ${model.reason}`);
+  const elsewhere: CountModelFitter = (name, rows, fitOptions) => (name === "paretonbd" && fitThread ? fitThread.fitParetoNbd(rows, fitOptions) : null);
+  const modelFit = fitShopModelAsync(summaries, { ...modelOptions, holdout }, elsewhere);
+  // No unhandled rejection while this thread works on; the error surfaces at the await below.
+  modelFit.catch(() => {});
   const holdoutCollection = calibrationEndDay === undefined ? null : holdoutCollector(table.customerCount);
   const backtest = calibrationEndDay === undefined ? null : runBacktest(table, calibrationEndDay, asOfDay, unit, holdoutCollection?.onCustomer);
   // A refused or non-converged backtest predicted nothing usable: its columns stay empty.
@@ -379,6 +399,8 @@ async function fromTransactions(options: AnalyzeOptions, io: CliIo, stage: Stage
     dimensions: attributes.length > 0 ? attributeDimensions(attributes) : [],
   });
   progress("retention report");
+  const model = await modelFit;
+  progress(model.ok ? `fitted ${model.model.chosen}` : `no model: ${model.reason}`);
   return { read, summaries, model, backtest, holdoutColumns, retention, asOfDay, firstDay, lastDay };
 }
 

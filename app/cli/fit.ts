@@ -329,7 +329,7 @@ export type FitThreadMessage = { kind: "done"; fit: FitResult<ParetoNbdParams> }
  * is read, so its start-up overlaps the read): on 1,000,000 customers it is a third of the fits'
  * time. Smaller files would spend more on starting the thread than it saves.
  */
-const FIT_THREAD_MIN_BYTES = 4 << 20;
+export const FIT_THREAD_MIN_BYTES = 4 << 20;
 
 interface FitThread {
   /** Pareto/NBD on rows, on the thread, or on this thread when the thread failed. */

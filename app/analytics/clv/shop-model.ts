@@ -14,7 +14,7 @@ import {
 } from "./gamma-gamma";
 import { type HomogeneousDropOut, homogeneousDropOutOf } from "./homogeneous-dropout";
 import { DISCOUNTING_CONVENTION, HorizonExpectations, NEXT_ORDER_CONVENTION, daysToNextOrder } from "./lifetime-value";
-import { RowCompressor, rowProblem, TripleCounter } from "./rows";
+import { type PreparedRows, RowCompressor, rowProblem, TripleCounter } from "./rows";
 
 /** Fewer customers than this: no model. */
 export const MIN_CUSTOMERS = 50;
@@ -335,6 +335,60 @@ function pairedStandardError(a: Float64Array, b: Float64Array): number {
  * fitted on customers with a repeat purchase and a positive mean repeat value.
  */
 export function fitShopModel(summaries: CustomerSummary[], opts: ShopModelOptions): ShopModelResult {
+  const steps = shopModelSteps(summaries, opts);
+  let step = steps.next();
+  while (!step.done) step = steps.next(fitBatchHere(step.value));
+  return step.value;
+}
+
+/**
+ * Fits a count model elsewhere (another thread); null leaves that model to this thread. It
+ * must run the same code on the same rows, so that the answer is the one fitCountModelByName
+ * gives here (ADR 0020).
+ */
+export type CountModelFitter = (name: ShopCountModelName, rows: PreparedRows, options: FitOptions) => Promise<FitResult<CountModelParams>> | null;
+
+/**
+ * fitShopModel with some fits on another thread: each batch of candidate fits hands to
+ * `elsewhere` what it takes, fits the rest here meanwhile, then waits. The same steps and
+ * the same fits, so the same result as fitShopModel (tested). While it waits, the caller's
+ * own work (the retention report in `tenure analyze`) runs.
+ */
+export async function fitShopModelAsync(summaries: CustomerSummary[], opts: ShopModelOptions, elsewhere: CountModelFitter): Promise<ShopModelResult> {
+  const steps = shopModelSteps(summaries, opts);
+  let step = steps.next();
+  while (!step.done) {
+    const batch = step.value;
+    const away = new Map<ShopCountModelName, Promise<FitResult<CountModelParams>>>();
+    for (const name of batch.names) {
+      const promise = elsewhere(name, batch.rows, batch.options);
+      if (promise) away.set(name, promise);
+    }
+    const answers: FitAnswers = {};
+    for (const name of batch.names) if (!away.has(name)) answers[name] = fitCountModelByName(name, batch.rows, batch.options);
+    for (const [name, promise] of away) answers[name] = await promise;
+    step = steps.next(answers);
+  }
+  return step.value;
+}
+
+/** Candidate fits the model's steps need at once (every candidate on the same rows). */
+interface FitBatch {
+  names: readonly ShopCountModelName[];
+  rows: PreparedRows;
+  options: FitOptions;
+}
+type FitAnswers = Partial<Record<ShopCountModelName, FitResult<CountModelParams>>>;
+type Steps<T> = Generator<FitBatch, T, FitAnswers>;
+
+function fitBatchHere(batch: FitBatch): FitAnswers {
+  const answers: FitAnswers = {};
+  for (const name of batch.names) answers[name] = fitCountModelByName(name, batch.rows, batch.options);
+  return answers;
+}
+
+/** fitShopModel's steps; it yields the candidate fits it needs and is sent their results. */
+function* shopModelSteps(summaries: CustomerSummary[], opts: ShopModelOptions): Steps<ShopModelResult> {
   const assumptions = resolveOptions(opts);
   const names = resolveCandidates(opts.candidates);
   const thin = thinDataCheck(summaries, opts.unit);
@@ -343,8 +397,9 @@ export function fitShopModel(summaries: CustomerSummary[], opts: ShopModelOption
   const fitOptions = { standardErrors: false, maxIterations: opts.fitOptions?.maxIterations };
   const fits: Partial<Record<ShopCountModelName, FitResult<CountModelParams>>> = {};
   const candidates: Partial<Record<ShopCountModelName, CandidateFit>> = {};
+  const answers = yield { names, rows, options: fitOptions };
   for (const name of names) {
-    const fit = fitCountModelByName(name, rows, fitOptions);
+    const fit = answers[name] as FitResult<CountModelParams>;
     fits[name] = fit;
     candidates[name] = candidateOf(fit);
   }
@@ -366,7 +421,7 @@ export function fitShopModel(summaries: CustomerSummary[], opts: ShopModelOption
     chosen = converged[0];
     choiceReason = `${COUNT_MODEL_LABELS[chosen]}: ${notConvergedNote}`;
   } else {
-    const byHoldout = opts.holdout ? chooseByHoldout(opts.holdout, opts.unit, converged, candidates, fitOptions) : null;
+    const byHoldout = opts.holdout ? yield* chooseByHoldout(opts.holdout, opts.unit, converged, candidates, fitOptions) : null;
     if (byHoldout) {
       ({ chosen, reason: choiceReason, tie: choiceTie } = byHoldout);
     } else {
@@ -410,20 +465,23 @@ export function fitShopModel(summaries: CustomerSummary[], opts: ShopModelOption
   };
 }
 
-function chooseByHoldout(
+function* chooseByHoldout(
   holdout: HoldoutData,
   unit: TimeUnit,
   names: readonly ShopCountModelName[],
   candidates: Partial<Record<ShopCountModelName, CandidateFit>>,
   fitOptions: FitOptions,
-): { chosen: ShopCountModelName; reason: string; tie: boolean } | null {
+): Steps<{ chosen: ShopCountModelName; reason: string; tie: boolean } | null> {
   if (holdout.summariesAtCalibration.length === 0 || !(holdout.holdoutDays > 0)) return null;
   if (thinDataCheck(holdout.summariesAtCalibration, unit)) return null;
   const rows = compress(holdout.summariesAtCalibration);
   const errors: Partial<Record<ShopCountModelName, { mean: number; standardError: number; perCustomer: Float64Array }>> = {};
   const calibrationEffective: Partial<Record<ShopCountModelName, CandidateFit>> = {};
+  // Every calibration fit at once (so that they can run side by side); read in the order
+  // of the names, so a non-converged one stops the comparison where it did one by one.
+  const answers = yield { names, rows, options: fitOptions };
   for (const name of names) {
-    const fit = fitCountModelByName(name, rows, fitOptions);
+    const fit = answers[name] as FitResult<CountModelParams>;
     const calibration = candidateOf(fit);
     const candidate = candidates[name];
     if (candidate) {
