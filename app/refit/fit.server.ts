@@ -1,5 +1,7 @@
 import { type BehaviourInput, behaviourThresholds } from "~/analytics/behaviour";
-import { APP_SHOP_CANDIDATES, type ShopModel, fitShopModel } from "~/analytics/clv/shop-model";
+import { type CountModelParams, fitCountModelByName } from "~/analytics/clv/count-model";
+import { type FitResult } from "~/analytics/clv/estimation";
+import { APP_SHOP_CANDIDATES, type CountModelFitter, type ShopModel, fitShopModelAsync } from "~/analytics/clv/shop-model";
 import { SHOP_MODEL_UNIT, type ScoringContext } from "~/analytics/customer-metrics";
 import { type AveragesCustomer, type AveragesEstimate, estimateFromAverages } from "~/analytics/estimate-from-averages";
 import { retentionSummaryFromTable } from "~/analytics/retention";
@@ -8,6 +10,8 @@ import { type MetricsSettings } from "~/data/settings.server";
 import { writeShopFit } from "~/data/shop-fit.server";
 import { type Queryable } from "~/db/pg.server";
 import { type RefitTrigger } from "~/queues/contract";
+import { startTypeScriptWorker } from "~/lib/ts-worker";
+import { type FitTask } from "./fit-thread";
 import { scoreCustomers } from "./parallel-scoring.server";
 import { type ShopData } from "./read-orders.server";
 
@@ -35,12 +39,47 @@ function counted(facts: ShopData["facts"], i: number): boolean {
   return facts.hasOrders(i) && !facts.onlyVoidedOrders(i);
 }
 
-function fitModel(data: ShopData, settings: MetricsSettings, asOfDay: number): FitOutcome {
+/**
+ * Distinct (x, t_x, T) rows from which Pareto/NBD is fitted on a thread of its own while this
+ * thread fits the modified BG/NBD and Gamma-Gamma; fewer, and starting the thread costs more
+ * than it saves.
+ */
+export const FIT_THREAD_MIN_ROWS = 20_000;
+
+/**
+ * Pareto/NBD on a thread of its own (fit-thread.ts), or null (this thread fits it) for a small
+ * row set. A thread that cannot start or fails gives way to this thread: same code, same fit.
+ */
+export function paretoNbdOnThread(minRows = FIT_THREAD_MIN_ROWS): CountModelFitter {
+  return (name, rows, options) => {
+    if (name !== "paretonbd" || rows.count < minRows) return null;
+    const here = () => fitCountModelByName(name, rows, options);
+    const task: FitTask = { name, x: rows.x, tx: rows.tx, T: rows.T, weight: rows.weight, options };
+    let worker: ReturnType<typeof startTypeScriptWorker>;
+    try {
+      worker = startTypeScriptWorker(new URL("./fit-thread.ts", import.meta.url), { workerData: task });
+    } catch {
+      return null;
+    }
+    return new Promise<FitResult<CountModelParams> | null>((resolve) => {
+      worker.once("message", (message: { kind: "done"; fit: FitResult<CountModelParams> } | { kind: "error"; message: string }) =>
+        resolve(message.kind === "done" ? message.fit : null),
+      );
+      worker.once("error", () => resolve(null));
+      worker.once("exit", () => resolve(null));
+    }).then((fit) => {
+      void worker.terminate();
+      return fit ?? here();
+    });
+  };
+}
+
+async function fitModel(data: ShopData, settings: MetricsSettings, asOfDay: number, elsewhere: CountModelFitter): Promise<FitOutcome> {
   const summaries = [];
   for (let i = 0; i < data.facts.length; i++) {
     if (counted(data.facts, i)) summaries.push(data.facts.factsAt(i, asOfDay).summary!);
   }
-  const result = fitShopModel(summaries, {
+  const result = await fitShopModelAsync(summaries, {
     // The models that let a one-order customer lapse (shop-model.ts explains why not BG/NBD).
     candidates: APP_SHOP_CANDIDATES,
     unit: SHOP_MODEL_UNIT,
@@ -48,7 +87,7 @@ function fitModel(data: ShopData, settings: MetricsSettings, asOfDay: number): F
     annualDiscountRate: settings.annualDiscountRate,
     // Predictions are stored in revenue; pages apply the margin when they show profit (one money basis per page, issue 13).
     grossMargin: 1,
-  });
+  }, elsewhere);
   if (result.ok) return { model: result.model, averages: null, status: "ready", reasonCode: null, reason: null };
   const averages = estimateFromAverages(averagesCustomers(data, asOfDay), asOfDay, { ...settings, grossMargin: 1 });
   return { model: null, averages, status: "no-predictions", reasonCode: result.code, reason: result.reason };
@@ -63,9 +102,15 @@ function* averagesCustomers(data: ShopData, asOfDay: number): Generator<Averages
 }
 
 /** Model, cut points, predictions, retention report and thresholds of the shop, from its orders. */
-export async function fitShop(data: ShopData, settings: MetricsSettings, asOfDay: number, phase: (name: string) => void) {
+export async function fitShop(
+  data: ShopData,
+  settings: MetricsSettings,
+  asOfDay: number,
+  phase: (name: string) => void,
+  { fitThreadMinRows = FIT_THREAD_MIN_ROWS }: { fitThreadMinRows?: number } = {},
+) {
   const { facts } = data;
-  const fit = fitModel(data, settings, asOfDay);
+  const fit = await fitModel(data, settings, asOfDay, paretoNbdOnThread(fitThreadMinRows));
   phase("fit");
   const rfmRows: RfmInput[] = [];
   for (let i = 0; i < facts.length; i++) {
