@@ -386,9 +386,17 @@ export function mapGraphqlInventoryItem(raw: unknown, shopCurrency: string): { v
  * email on it: the row keeps those null (the customer's id settles who it belongs to). Lines
  * are counted up to 50 (`lineItems(first: 50)`, which keeps a page's requested cost in bounds).
  */
+/**
+ * Line ids read per checkout. The count is informational (the checkout's lineItemCount): a
+ * checkout with more lines is counted as this many. Each id costs a point of the page's
+ * requested cost, multiplied by the checkouts per page (Shopify's 1,000-point single query
+ * limit; app/integrations/abandoned-checkouts.server.ts sizes the page).
+ */
+export const ABANDONED_CHECKOUT_LINE_IDS = 25;
+
 export const ABANDONED_CHECKOUT_FIELDS = `id abandonedCheckoutUrl createdAt updatedAt completedAt customer { id }
   totalPriceSet { shopMoney { amount currencyCode } } subtotalPriceSet { shopMoney { amount currencyCode } }
-  lineItems(first: 50) { nodes { id } }`;
+  lineItems(first: ${ABANDONED_CHECKOUT_LINE_IDS}) { nodes { id } }`;
 
 const GraphqlAbandonedCheckout = z.object({
   id: Gid("AbandonedCheckout"),

@@ -16,6 +16,13 @@ import { type AdminGraphql, ShopifyAdminError } from "./shopify-admin.server";
 // orders, and the orders' bulk operation stays the shop's one running bulk query (ADR 0023; API versions
 // before 2026-01 allow one at a time, and the run's lifecycle follows one operation).
 
+/**
+ * Checkouts per page (ADR 0025). A checkout node costs 8 points plus one per line id
+ * (ABANDONED_CHECKOUT_LINE_IDS), so 20 × 33 + 2 = 662 requested points, under Shopify's
+ * 1,000-point single query limit with room (50 per page with 50 line ids was 2,902: refused).
+ */
+export const ABANDONED_CHECKOUTS_PER_PAGE = 20;
+
 const ABANDONED_CHECKOUTS_QUERY = `#graphql
   query TenureAbandonedCheckouts($first: Int!, $after: String, $query: String!) {
     abandonedCheckouts(first: $first, after: $after, query: $query) {
@@ -59,14 +66,17 @@ export async function importAbandonedCheckouts(
   deps: { admin: AdminGraphql; pool?: pg.Pool; now?: () => Date; pageSize?: number },
   shop: string,
 ): Promise<CheckoutImportReport> {
+  const pageSize = deps.pageSize ?? ABANDONED_CHECKOUTS_PER_PAGE;
+  if (!Number.isInteger(pageSize) || pageSize < 1 || pageSize > ABANDONED_CHECKOUTS_PER_PAGE) {
+    throw new RangeError(`abandoned checkouts pageSize ${pageSize}: give 1 to ${ABANDONED_CHECKOUTS_PER_PAGE} (more would exceed Shopify's single query cost limit)`);
+  }
   const pool = deps.pool ?? pgPool();
   const query = abandonedCheckoutsSearch(deps.now?.() ?? new Date());
   const report: CheckoutImportReport = { seen: 0, written: 0, guests: 0, skipped: [], customerIds: [] };
   const customers = new Map<string, bigint>();
   let after: string | null = null;
   for (;;) {
-    // 50 checkouts x up to 50 line ids each keeps a page's requested cost under Shopify's 1,000 points.
-    const page: CheckoutsPage = await deps.admin.request<CheckoutsPage>(shop, ABANDONED_CHECKOUTS_QUERY, { first: deps.pageSize ?? 50, after, query });
+    const page: CheckoutsPage = await deps.admin.request<CheckoutsPage>(shop, ABANDONED_CHECKOUTS_QUERY, { first: pageSize, after, query });
     for (const { node } of page.abandonedCheckouts.edges) {
       report.seen += 1;
       let row;

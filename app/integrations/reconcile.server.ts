@@ -7,7 +7,7 @@ import { type OrderBundle, PayloadValidationError } from "~/ingest/mappers";
 import { pgPool, pgTransaction } from "~/db/pg.server";
 import { upsertOrdersBatch } from "~/ingest/upsert-batch.server";
 import { enqueueCustomerMetrics } from "~/queues/enqueue.server";
-import { type AdminGraphql } from "./shopify-admin.server";
+import { type AdminGraphql, ShopifyAdminError } from "./shopify-admin.server";
 
 // Reconciliation: whatever a lost webhook would have told us. Per shop, page through the
 // orders updated since the last sweep (Admin GraphQL, sorted by updated_at, cursor
@@ -19,18 +19,48 @@ import { type AdminGraphql } from "./shopify-admin.server";
 // If Redis refuses, the job fails and its retry reads the same window again: the rows are
 // already written then, so a retry (`resendSeen`) enqueues every customer it sees.
 
+// Page sizes (ADR 0025): Shopify refuses a query whose requested cost exceeds 1,000 points (MAX_COST_EXCEEDED), and a
+// connection costs 2 + first × a node's cost, so orders × line items multiply: an order node
+// costs about 24 points and a line item about 10 (the fake computes them: demo/fakes/shopify-cost.ts).
+// A page of 5 orders with 10 lines each requests about 622 points; an order with more lines
+// has the rest read by ORDER_LINES_QUERY from its lineItems cursor (60 lines, about 603 points),
+// so no line is dropped.
+/** Orders per page (the most `pageSize` may ask for). */
+export const RECONCILE_ORDERS_PER_PAGE = 5;
+/** Line items read with each order of a page; the rest come from ORDER_LINES_QUERY. */
+export const RECONCILE_LINES_PER_ORDER = 10;
+/** Line items per follow-up page of one order's lines. */
+export const RECONCILE_MORE_LINES_PER_PAGE = 60;
+/** Inventory items per page of the cost pass (about 302 points). */
+export const RECONCILE_ITEMS_PER_PAGE = 100;
+
 const RECONCILE_QUERY = `#graphql
   query TenureReconcile($first: Int!, $after: String, $query: String!) {
     orders(first: $first, after: $after, query: $query, sortKey: UPDATED_AT) {
       edges {
         node {
           ${ORDER_FIELDS}
-          lineItems(first: 250) { edges { node { ${LINE_ITEM_FIELDS} } } }
+          lineItems(first: ${RECONCILE_LINES_PER_ORDER}) { edges { node { ${LINE_ITEM_FIELDS} } } pageInfo { hasNextPage endCursor } }
         }
       }
       pageInfo { hasNextPage endCursor }
     }
   }`;
+
+const ORDER_LINES_QUERY = `#graphql
+  query TenureReconcileOrderLines($id: ID!, $first: Int!, $after: String) {
+    order(id: $id) {
+      lineItems(first: $first, after: $after) {
+        edges { node { ${LINE_ITEM_FIELDS} } }
+        pageInfo { hasNextPage endCursor }
+      }
+    }
+  }`;
+
+interface LineItemsConnection {
+  edges: { node: unknown }[];
+  pageInfo?: { hasNextPage: boolean; endCursor: string | null };
+}
 
 // Unit costs (issue 17): an inventory_items/update or products/update delivery that never came
 // leaves costs stale. With read_products and read_inventory granted, each sweep also pages
@@ -63,7 +93,7 @@ export interface ReconcileDeps {
   pool?: pg.Pool;
   /** Hands customers to the metrics queue; throws when it cannot (default enqueueCustomerMetrics). */
   enqueueMetrics?: (shop: string, customerIds: bigint[]) => Promise<void>;
-  /** Orders per page (default 100; each page is one committed batch). */
+  /** Orders per page (default and most RECONCILE_ORDERS_PER_PAGE, for Shopify's query cost limit; each page is one committed batch). */
   pageSize?: number;
   now?: () => Date;
 }
@@ -74,6 +104,10 @@ export interface ReconcileReport {
   ordersSeen: number;
   ordersWritten: number;
   skipped: string[];
+  /** Follow-up queries that read the lines of orders with more than RECONCILE_LINES_PER_ORDER. */
+  linePages: number;
+  /** Why the cost pass did not complete (Shopify refused it), or null: the orders' sweep is kept either way. */
+  costsNotReconciled: string | null;
   /** Inventory items read back (0 without the cost scopes) and unit costs that were new to the history. */
   inventoryItemsSeen: number;
   costsWritten: number;
@@ -85,7 +119,7 @@ export interface ReconcileReport {
 
 interface OrdersPage {
   orders: {
-    edges: { node: Record<string, unknown> & { lineItems?: { edges: { node: unknown }[] } } }[];
+    edges: { node: Record<string, unknown> & { lineItems?: LineItemsConnection } }[];
     pageInfo: { hasNextPage: boolean; endCursor: string | null };
   };
 }
@@ -104,18 +138,26 @@ export async function reconcileShop(deps: ReconcileDeps, shop: string, options: 
   const now = deps.now?.() ?? new Date();
   const since = await sweepStart(db, shop, now);
   const search = `updated_at:>'${since.toISOString()}'`;
-  const report: ReconcileReport = { since, pages: 0, ordersSeen: 0, ordersWritten: 0, skipped: [], inventoryItemsSeen: 0, costsWritten: 0, customerIds: [], metricsEnqueued: 0 };
+  const pageSize = deps.pageSize ?? RECONCILE_ORDERS_PER_PAGE;
+  if (!Number.isInteger(pageSize) || pageSize < 1 || pageSize > RECONCILE_ORDERS_PER_PAGE) {
+    throw new RangeError(`reconcile pageSize ${pageSize}: give 1 to ${RECONCILE_ORDERS_PER_PAGE} orders per page (more would exceed Shopify's single query cost limit)`);
+  }
+  const report: ReconcileReport = {
+    since, pages: 0, ordersSeen: 0, ordersWritten: 0, skipped: [], linePages: 0, costsNotReconciled: null, inventoryItemsSeen: 0, costsWritten: 0, customerIds: [], metricsEnqueued: 0,
+  };
   const customers = new Map<string, bigint>();
   const seen = new Map<string, bigint>();
   let after: string | null = null;
   for (;;) {
-    const page: OrdersPage = await admin.request<OrdersPage>(shop, RECONCILE_QUERY, { first: deps.pageSize ?? 100, after, query: search });
+    const page: OrdersPage = await admin.request<OrdersPage>(shop, RECONCILE_QUERY, { first: pageSize, after, query: search });
     report.pages += 1;
     const bundles: OrderBundle[] = [];
     for (const { node } of page.orders.edges) {
       report.ordersSeen += 1;
+      const lines = await orderLines(deps, shop, node, report);
+      if (lines === null) continue;
       try {
-        bundles.push(mapGraphqlOrder(node, (node.lineItems?.edges ?? []).map((edge) => edge.node)));
+        bundles.push(mapGraphqlOrder(node, lines));
       } catch (error) {
         if (!(error instanceof PayloadValidationError)) throw error;
         report.skipped.push(`${String(node.id)}: ${error.message}`);
@@ -132,7 +174,17 @@ export async function reconcileShop(deps: ReconcileDeps, shop: string, options: 
   }
   const scopes = await admin.grantedScopes(shop);
   if (scopes.includes("read_products") && scopes.includes("read_inventory")) {
-    for (const id of await reconcileCosts(deps, shop, search, report)) customers.set(id.toString(), id);
+    // A refusal by Shopify here is reported, not thrown: failing the sweep would keep
+    // reconciledAt where it is and the orders' window would grow at every sweep. The costs
+    // written before the refusal stay (their customers are enqueued); the next sweep reads
+    // the items updated since its own start, as the webhooks cover the rest.
+    try {
+      await reconcileCosts(deps, shop, search, report, customers);
+    } catch (error) {
+      if (!(error instanceof ShopifyAdminError)) throw error;
+      report.costsNotReconciled = `unit costs not reconciled: ${error.message}`;
+      console.warn(`[reconcile] ${shop}: ${report.costsNotReconciled}`);
+    }
   }
   report.customerIds = [...customers.values()];
   const metricsFor = options.resendSeen ? [...new Map([...customers, ...seen]).values()] : report.customerIds;
@@ -144,15 +196,39 @@ export async function reconcileShop(deps: ReconcileDeps, shop: string, options: 
   return report;
 }
 
-/** The cost pass of a sweep: returns the customers whose orders' cost changed. */
-async function reconcileCosts(deps: ReconcileDeps, shop: string, search: string, report: ReconcileReport): Promise<bigint[]> {
+/**
+ * All of an order's line items: those the page read, then the rest from its lineItems cursor.
+ * Null when the order is gone by then (named in report.skipped: its lines cannot be complete).
+ */
+async function orderLines(deps: ReconcileDeps, shop: string, node: OrdersPage["orders"]["edges"][number]["node"], report: ReconcileReport): Promise<unknown[] | null> {
+  const lines = (node.lineItems?.edges ?? []).map((edge) => edge.node);
+  let info = node.lineItems?.pageInfo;
+  while (info?.hasNextPage && info.endCursor) {
+    const more: { order: { lineItems: LineItemsConnection } | null } = await deps.admin.request(shop, ORDER_LINES_QUERY, {
+      id: node.id, first: RECONCILE_MORE_LINES_PER_PAGE, after: info.endCursor,
+    });
+    report.linePages += 1;
+    if (!more.order) {
+      report.skipped.push(`${String(node.id)}: gone while its line items were read`);
+      return null;
+    }
+    lines.push(...more.order.lineItems.edges.map((edge) => edge.node));
+    info = more.order.lineItems.pageInfo;
+  }
+  return lines;
+}
+
+/**
+ * The cost pass of a sweep: adds the customers whose orders' cost changed to `customers` as
+ * each page commits, so a ShopifyAdminError part-way still has them enqueued.
+ */
+async function reconcileCosts(deps: ReconcileDeps, shop: string, search: string, report: ReconcileReport, customers: Map<string, bigint>): Promise<void> {
   const pool = deps.pool ?? pgPool();
   // Shopify states unit costs in the shop's currency; a shop without a row reads as USD (as the webhook handler does).
   const currency = (await deps.db.shop.findUnique({ where: { domain: shop }, select: { currency: true } }))?.currency ?? "USD";
-  const customers: bigint[] = [];
   let after: string | null = null;
   for (;;) {
-    const page: InventoryItemsPage = await deps.admin.request<InventoryItemsPage>(shop, RECONCILE_COSTS_QUERY, { first: deps.pageSize ?? 100, after, query: search });
+    const page: InventoryItemsPage = await deps.admin.request<InventoryItemsPage>(shop, RECONCILE_COSTS_QUERY, { first: RECONCILE_ITEMS_PER_PAGE, after, query: search });
     report.pages += 1;
     const variants: VariantRow[] = [];
     const costs: UnitCostRow[] = [];
@@ -170,10 +246,9 @@ async function reconcileCosts(deps: ReconcileDeps, shop: string, search: string,
     if (variants.length > 0 || costs.length > 0) {
       const result = await pgTransaction(pool, (tx) => upsertCostsBatch(tx, shop, variants, costs));
       report.costsWritten += result.costsWritten;
-      customers.push(...result.affectedCustomerIds);
+      for (const id of result.affectedCustomerIds) customers.set(id.toString(), id);
     }
     if (!page.inventoryItems.pageInfo.hasNextPage || !page.inventoryItems.pageInfo.endCursor) break;
     after = page.inventoryItems.pageInfo.endCursor;
   }
-  return customers;
 }
