@@ -4,6 +4,10 @@
 // Plain TypeScript, no I/O: each function takes the shop's data and returns the mutation's
 // payload (or throws FakeGraphqlErrors for a top-level GraphQL error).
 
+import { GraphqlSyntaxError, SINGLE_QUERY_MAX_COST, maxCostExceededErrors, requestedQueryCost } from "./shopify-cost";
+
+export { SINGLE_QUERY_MAX_COST, requestedQueryCost } from "./shopify-cost";
+
 /** What the rules need of a fake: the app's namespace and a forced refusal of the next definition create. */
 export interface FakeShopifyRules {
   /** What "$app" resolves to: "app--<app id>". */
@@ -557,13 +561,17 @@ export function titleCase(ownerType: string): string {
 // every answer carries extensions.cost { requestedQueryCost, actualQueryCost, throttleStatus
 // { maximumAvailable, currentlyAvailable, restoreRate } }; a query costing more than is
 // available answers { errors: [{ message: "Throttled", extensions: { code: "THROTTLED" } }] }
-// with actualQueryCost null.
+// with actualQueryCost null. Each query's requested cost is computed from its text
+// (demo/fakes/shopify-cost.ts) and reported; one over the single query limit is refused with
+// MAX_COST_EXCEEDED before the bucket is consulted, as Shopify does. What is taken from the
+// bucket stays the flat `queryCost` (standing for the actual cost, which Shopify computes from
+// what the query returned), so the throttling tests keep their exact arithmetic.
 
 export interface CostBucketLimits {
   maximumAvailable: number;
   /** Points restored per second. */
   restoreRate: number;
-  /** What each query costs (the fake does not compute costs per field). */
+  /** What each query takes from the bucket (its actual cost; the requested cost is computed per query). */
   queryCost: number;
 }
 
@@ -571,6 +579,8 @@ export interface CostBucketLimits {
 export class CostBucket {
   private available: number;
   private availableAt: number;
+  /** The requested cost of the last query priced (check), reported in extensions. */
+  private requested: number | null = null;
 
   constructor(
     readonly limits: CostBucketLimits,
@@ -589,11 +599,31 @@ export class CostBucket {
     return true;
   }
 
-  /** The answer's extensions; `throttled`: actualQueryCost null, as Shopify answers a throttled query. */
+  /**
+   * Prices a query as Shopify does before running it: null when it may run (its cost taken from
+   * the bucket), else the answer: MAX_COST_EXCEEDED over the single query limit (nothing taken),
+   * THROTTLED when the bucket lacks its cost, or the parse error of a query that is not GraphQL.
+   */
+  check(query: string, variables: Record<string, unknown>, now = Date.now()): { errors: unknown[]; extensions: ReturnType<CostBucket["extensions"]> } | null {
+    let cost: number;
+    try {
+      cost = requestedQueryCost(query, variables);
+    } catch (error) {
+      if (!(error instanceof GraphqlSyntaxError)) throw error;
+      this.requested = null;
+      return { errors: [{ message: `syntax error: ${error.message}`, extensions: { code: "SYNTAX_ERROR" } }], extensions: this.extensions(true) };
+    }
+    this.requested = cost;
+    if (cost > SINGLE_QUERY_MAX_COST) return { errors: maxCostExceededErrors(cost), extensions: this.extensions(true) };
+    if (!this.take(now)) return { errors: THROTTLED_ERRORS, extensions: this.extensions(true) };
+    return null;
+  }
+
+  /** The answer's extensions; `throttled`: actualQueryCost null, as Shopify answers a query it did not run. */
   extensions(throttled = false) {
     return {
       cost: {
-        requestedQueryCost: this.limits.queryCost,
+        requestedQueryCost: this.requested ?? this.limits.queryCost,
         actualQueryCost: throttled ? null : this.limits.queryCost,
         throttleStatus: {
           maximumAvailable: this.limits.maximumAvailable,

@@ -116,9 +116,10 @@ export async function startFakeShopifyAdmin(options: FakeShopifyAdminOptions = {
     const variables = body.variables && typeof body.variables === "object" ? (body.variables as Record<string, unknown>) : {};
     const record: FakeShopifyAdminRequest = { query: body.query, variables, status: 200, throttled: false };
     requests.push(record);
-    if (!bucket.take()) {
-      record.throttled = true;
-      return send(response, 200, { errors: THROTTLED_ERRORS, extensions: bucket.extensions(true) });
+    const refused = bucket.check(body.query, variables);
+    if (refused) {
+      record.throttled = refused.errors === THROTTLED_ERRORS;
+      return send(response, 200, refused);
     }
     try {
       return send(response, 200, { data: resolve(body.query, variables), extensions: bucket.extensions() });

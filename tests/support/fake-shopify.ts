@@ -218,9 +218,11 @@ export class FakeShopify {
       record.status = 401;
       return json(res, 401, { errors: "[API] Invalid API key or access token (unrecognized login or wrong password)" });
     }
-    if (!this.costBucket.take(now)) {
-      record.throttled = true;
-      return json(res, 200, { errors: THROTTLED_ERRORS, extensions: this.costBucket.extensions(true) });
+    // Priced from the query's text: MAX_COST_EXCEEDED over 1,000 points, THROTTLED when the bucket is short.
+    const refused = this.costBucket.check(body.query, body.variables ?? {}, now);
+    if (refused) {
+      record.throttled = refused.errors === THROTTLED_ERRORS;
+      return json(res, 200, refused);
     }
     try {
       return json(res, 200, { data: this.resolve(body.query, body.variables ?? {}, record.shop), extensions: this.costBucket.extensions() });
@@ -266,7 +268,8 @@ export class FakeShopify {
     }
     if (query.includes("inventoryItems(")) return { inventoryItems: pageOf(this.inventoryItems, variables, "updatedAt", /updated_at:>'([^']+)'/) };
     if (query.includes("abandonedCheckouts(")) return { abandonedCheckouts: pageOf(this.abandonedCheckouts, variables, "createdAt", /created_at:>='([^']+)'/) };
-    if (query.includes("orders(")) return { orders: this.ordersPage(variables) };
+    if (query.includes("orders(")) return { orders: this.ordersPage(query, variables) };
+    if (query.includes("order(id:")) return { order: this.orderLines(variables) };
     throw new Error(`the fake Admin API does not know this query: ${query.slice(0, 200)}`);
   }
 
@@ -314,8 +317,23 @@ export class FakeShopify {
     res.end(file);
   }
 
-  /** `orders(first, after, query: "updated_at:>'…'", sortKey: UPDATED_AT)`. */
-  private ordersPage(variables: Record<string, unknown>) {
+  /**
+   * `order(id) { lineItems(first, after) }`: the rest of an order's lines from a cursor, or null
+   * for an order the fake does not hold (deleted).
+   */
+  private orderLines(variables: Record<string, unknown>) {
+    const order = this.orders.find((o) => o.order.id === variables.id);
+    if (!order) return null;
+    return { lineItems: linesPage(order.lineItems, Number(variables.first ?? 0), variables.after ? String(variables.after) : null) };
+  }
+
+  /**
+   * `orders(first, after, query: "updated_at:>'…'", sortKey: UPDATED_AT)`, each order's lines as
+   * `lineItems(first: N)` in the query asks: the first N, with pageInfo (cursors for order(id)).
+   */
+  private ordersPage(query: string, variables: Record<string, unknown>) {
+    const sized = /lineItems\(first:\s*(?:(\d+)|\$(\w+))/.exec(query);
+    const linesFirst = sized ? Number(sized[1] ?? variables[sized[2]]) : Number.POSITIVE_INFINITY;
     const first = Number(variables.first ?? 50);
     const search = String(variables.query ?? "");
     const since = /updated_at:>'([^']+)'/.exec(search)?.[1];
@@ -327,11 +345,21 @@ export class FakeShopify {
     return {
       edges: page.map((o, i) => ({
         cursor: Buffer.from(String(start + i)).toString("base64"),
-        node: { ...o.order, lineItems: { edges: o.lineItems.map((node) => ({ node })) } },
+        node: { ...o.order, lineItems: linesPage(o.lineItems, linesFirst, null) },
       })),
       pageInfo: { hasNextPage: start + first < sorted.length, endCursor: page.length ? Buffer.from(String(start + page.length - 1)).toString("base64") : null },
     };
   }
+}
+
+/** A page of an order's line items: `first` after the cursor (base64 of the index), with edge cursors and pageInfo. */
+function linesPage(lines: readonly unknown[], first: number, after: string | null) {
+  const start = after ? Number(Buffer.from(after, "base64").toString("utf8")) + 1 : 0;
+  const page = lines.slice(start, start + first);
+  return {
+    edges: page.map((node, i) => ({ cursor: Buffer.from(String(start + i)).toString("base64"), node })),
+    pageInfo: { hasNextPage: start + page.length < lines.length, endCursor: page.length ? Buffer.from(String(start + page.length - 1)).toString("base64") : null },
+  };
 }
 
 /** A connection page of `nodes` after the query's time filter on `field` (strictly after, or from, as the pattern says), in id order. */
