@@ -298,15 +298,21 @@ async function fromTransactions(options: AnalyzeOptions, io: CliIo, stage: Stage
       throw new CliError(error.code === "ENOENT" ? `${options.input}: no such file` : `${options.input}: ${error.message}`);
     },
   );
-  // Pareto/NBD is fitted on a second thread, started now so that its start-up overlaps the
-  // read; meanwhile this thread fits the other candidates, then the backtest and the
-  // retention report (ADR 0020).
-  const fitThread = size >= FIT_THREAD_MIN_BYTES ? startFitThread() : null;
+  // Pareto/NBD is fitted on a second thread, started once the file is read (beside the read
+  // threads its heap raised the 10M run's peak RSS over 1 GB), so that its start-up overlaps
+  // the summaries; meanwhile this thread fits the other candidates, then the backtest and the
+  // backtest (ADR 0020).
+  const fitThread: FitThreadSlot = { thread: null, start: () => (fitThread.thread = size >= FIT_THREAD_MIN_BYTES ? startFitThread() : null) };
   try {
     return await fromTable(options, io, stage, { size, ...days }, fitThread);
   } finally {
-    fitThread?.close();
+    void fitThread.thread?.close();
   }
+}
+
+interface FitThreadSlot {
+  thread: ReturnType<typeof startFitThread>;
+  start: () => void;
 }
 
 async function fromTable(
@@ -314,7 +320,7 @@ async function fromTable(
   io: CliIo,
   stage: Stage,
   { size, asOfOption, calibrationEndDay }: { size: number; asOfOption: number | undefined; calibrationEndDay: number | undefined },
-  fitThread: ReturnType<typeof startFitThread>,
+  fitThread: FitThreadSlot,
 ) {
   const { unit, modelOptions, progress } = stage;
   const maxReported = options.maxReportedErrors ?? DEFAULT_MAX_REPORTED_ERRORS;
@@ -353,6 +359,7 @@ async function fromTable(
     throw new CliError(`${counted(read.errors, "bad row")} in ${options.input}; --strict stops here (nothing written)`);
   }
   if (table.length === 0) throw new CliError(`${options.input}: no transactions to analyze`);
+  fitThread.start();
   progress(`read ${counted(read.transactions, "transaction")} of ${counted(table.customerCount, "customer")}`);
 
   // 2. Summaries.
@@ -380,7 +387,7 @@ async function fromTable(
 
   // 3. Model (with a holdout period when asked), then the backtest.
   const holdout = calibrationEndDay === undefined ? undefined : holdoutData(table, calibrationEndDay, asOfDay, unit);
-  const elsewhere: CountModelFitter = (name, rows, fitOptions) => (name === "paretonbd" && fitThread ? fitThread.fitParetoNbd(rows, fitOptions) : null);
+  const elsewhere: CountModelFitter = (name, rows, fitOptions) => (name === "paretonbd" && fitThread.thread ? fitThread.thread.fitParetoNbd(rows, fitOptions) : null);
   const modelFit = fitShopModelAsync(summaries, { ...modelOptions, holdout }, elsewhere);
   // No unhandled rejection while this thread works on; the error surfaces at the await below.
   modelFit.catch(() => {});
@@ -390,6 +397,11 @@ async function fromTable(
   const usable = backtest !== null && !("error" in backtest) && backtest.converged;
   const holdoutColumns = !holdoutCollection ? null : usable ? holdoutColumnsInOrder(holdoutCollection.columns, table, summaries) : emptyHoldoutColumns(summaries.length);
   if (backtest) progress("backtested");
+  const model = await modelFit;
+  progress(model.ok ? `fitted ${model.model.chosen}` : `no model: ${model.reason}`);
+  // The thread's heap is given back before the retention report (beside it, the 10M run's peak RSS went over 1 GB).
+  await fitThread.thread?.close();
+  fitThread.thread = null;
 
   // 4. Retention.
   const retention = retentionSummaryFromTable(table, {
@@ -399,8 +411,6 @@ async function fromTable(
     dimensions: attributes.length > 0 ? attributeDimensions(attributes) : [],
   });
   progress("retention report");
-  const model = await modelFit;
-  progress(model.ok ? `fitted ${model.model.chosen}` : `no model: ${model.reason}`);
   return { read, summaries, model, backtest, holdoutColumns, retention, asOfDay, firstDay, lastDay };
 }
 

@@ -21,7 +21,7 @@ describe("tenure fit's fitting thread", () => {
       const again = await thread!.fitParetoNbd(rows, { standardErrors: false });
       expect(again).toEqual(here);
     } finally {
-      thread!.close();
+      await thread!.close();
     }
   });
 });
@@ -38,7 +38,7 @@ describe("the shop model with Pareto/NBD on the thread (tenure analyze)", () => 
     thread = startFitThread();
     expect(thread).not.toBeNull();
   });
-  afterAll(() => thread?.close());
+  afterAll(async () => thread?.close());
   beforeEach(() => {
     sent.length = 0;
   });

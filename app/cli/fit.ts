@@ -334,7 +334,8 @@ export const FIT_THREAD_MIN_BYTES = 4 << 20;
 interface FitThread {
   /** Pareto/NBD on rows, on the thread, or on this thread when the thread failed. */
   fitParetoNbd(rows: PreparedRows, options: FitOptions): Promise<FitResult<ParetoNbdParams>>;
-  close(): void;
+  /** Ends the thread; resolves once it has exited (its heap given back). */
+  close(): Promise<void>;
 }
 
 /** Exported for tests. */
@@ -369,7 +370,7 @@ export function startFitThread(): FitThread | null {
       // A thread that could not start or run gives way to this thread: same code, same fit.
       return answer.then((message) => (message?.kind === "done" ? message.fit : fitParetoNbd(rows, options)));
     },
-    close: () => void worker.terminate(),
+    close: () => worker.terminate().then(() => undefined),
   };
 }
 
@@ -434,6 +435,6 @@ export async function runFit(argv: string[], io: CliIo): Promise<number> {
     }
     throw error;
   } finally {
-    thread?.close();
+    void thread?.close();
   }
 }
