@@ -83,6 +83,8 @@ export {
   MIN_REPEAT_BUYERS,
   MIN_HISTORY_DAYS,
   fitShopModel,
+  fitShopModelAsync,
+  type CountModelFitter,
   restoreShopModel,
   DEFAULT_SHOP_CANDIDATES,
   APP_SHOP_CANDIDATES,
