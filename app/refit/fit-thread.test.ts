@@ -26,13 +26,16 @@ describe("the refit's Pareto/NBD on a thread of its own", () => {
     const rows = summaries(params, seed);
     const here = fitShopModel(rows, options);
     let sent = 0;
-    const onThread = paretoNbdOnThread(0);
+    const fallbacks: string[] = [];
+    const onThread = paretoNbdOnThread(0, (why) => fallbacks.push(why));
     const away = await fitShopModelAsync(rows, options, (name, prepared, fitOptions) => {
       const promise = onThread(name, prepared, fitOptions);
       if (promise) sent++;
       return promise;
     });
     expect(sent).toBe(1);
+    // Fitted on the thread, not by the fallback on this thread (which gives the same bits).
+    expect(fallbacks).toEqual([]);
     if (!here.ok || !away.ok) throw new Error("no model");
     expect(away.model.toJSON()).toEqual(here.model.toJSON());
   });

@@ -50,7 +50,7 @@ export const FIT_THREAD_MIN_ROWS = 20_000;
  * Pareto/NBD on a thread of its own (fit-thread.ts), or null (this thread fits it) for a small
  * row set. A thread that cannot start or fails gives way to this thread: same code, same fit.
  */
-export function paretoNbdOnThread(minRows = FIT_THREAD_MIN_ROWS): CountModelFitter {
+export function paretoNbdOnThread(minRows = FIT_THREAD_MIN_ROWS, onFallback: (why: string) => void = () => {}): CountModelFitter {
   return (name, rows, options) => {
     if (name !== "paretonbd" || rows.count < minRows) return null;
     const here = () => fitCountModelByName(name, rows, options);
@@ -58,15 +58,25 @@ export function paretoNbdOnThread(minRows = FIT_THREAD_MIN_ROWS): CountModelFitt
     let worker: ReturnType<typeof startTypeScriptWorker>;
     try {
       worker = startTypeScriptWorker(new URL("./fit-thread.ts", import.meta.url), { workerData: task });
-    } catch {
+    } catch (error) {
+      onFallback(String(error));
       return null;
     }
     return new Promise<FitResult<CountModelParams> | null>((resolve) => {
-      worker.once("message", (message: { kind: "done"; fit: FitResult<CountModelParams> } | { kind: "error"; message: string }) =>
-        resolve(message.kind === "done" ? message.fit : null),
-      );
-      worker.once("error", () => resolve(null));
-      worker.once("exit", () => resolve(null));
+      let settled = false; // the exit that terminate() causes after the answer is no failure
+      const fail = (why: string) => {
+        if (settled) return;
+        settled = true;
+        onFallback(why);
+        resolve(null);
+      };
+      worker.once("message", (message: { kind: "done"; fit: FitResult<CountModelParams> } | { kind: "error"; message: string }) => {
+        if (message.kind !== "done") return fail(message.message);
+        settled = true;
+        resolve(message.fit);
+      });
+      worker.once("error", (error) => fail(String(error)));
+      worker.once("exit", (code) => fail(`the thread exited (${code})`));
     }).then((fit) => {
       void worker.terminate();
       return fit ?? here();
