@@ -10,7 +10,8 @@ import { startFitThread } from "./fit";
 describe("tenure fit's fitting thread", () => {
   it("fits Pareto/NBD on the thread to the same bits as on the main thread (CDNOW)", async () => {
     const rows = prepareRows(cdnowRows());
-    const thread = startFitThread();
+    const fellBack: string[] = [];
+    const thread = startFitThread((why) => fellBack.push(why));
     expect(thread).not.toBeNull();
     try {
       const onThread = await thread!.fitParetoNbd(rows, { standardErrors: false });
@@ -20,6 +21,7 @@ describe("tenure fit's fitting thread", () => {
       // A second task on the same thread.
       const again = await thread!.fitParetoNbd(rows, { standardErrors: false });
       expect(again).toEqual(here);
+      expect(fellBack).toEqual([]);
     } finally {
       await thread!.close();
     }
@@ -29,19 +31,22 @@ describe("tenure fit's fitting thread", () => {
 describe("the shop model with Pareto/NBD on the thread (tenure analyze)", () => {
   let thread: ReturnType<typeof startFitThread>;
   const sent: string[] = [];
+  const fallbacks: string[] = [];
   const elsewhere: CountModelFitter = (name, rows, options) => {
     if (name !== "paretonbd") return null;
     sent.push(name);
     return thread!.fitParetoNbd(rows, options);
   };
   beforeAll(() => {
-    thread = startFitThread();
+    thread = startFitThread((why) => fallbacks.push(why));
     expect(thread).not.toBeNull();
   });
   afterAll(async () => thread?.close());
   beforeEach(() => {
     sent.length = 0;
   });
+  // Fitted on the thread, not by the fallback on this thread (which gives the same bits).
+  afterEach(() => expect(fallbacks).toEqual([]));
 
   it("is fitShopModel's model to the bit, with a holdout (CDNOW: every candidate, calibration fit, holdout error, choice)", async () => {
     const transactions = cdnowTransactions();

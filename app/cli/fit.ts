@@ -339,7 +339,7 @@ interface FitThread {
 }
 
 /** Exported for tests. */
-export function startFitThread(): FitThread | null {
+export function startFitThread(onFallback: (why: string) => void = () => {}): FitThread | null {
   let worker: Worker;
   try {
     worker = startTypeScriptWorker(new URL("./fit-thread.ts", import.meta.url));
@@ -368,7 +368,11 @@ export function startFitThread(): FitThread | null {
       const answer = new Promise<FitThreadMessage | null>((resolve) => (pending = resolve));
       worker.postMessage({ x: rows.x, tx: rows.tx, T: rows.T, weight: rows.weight, options });
       // A thread that could not start or run gives way to this thread: same code, same fit.
-      return answer.then((message) => (message?.kind === "done" ? message.fit : fitParetoNbd(rows, options)));
+      return answer.then((message) => {
+        if (message?.kind === "done") return message.fit;
+        onFallback(message ? message.message : "the thread stopped");
+        return fitParetoNbd(rows, options);
+      });
     },
     close: () => worker.terminate().then(() => undefined),
   };
