@@ -123,7 +123,8 @@ async function serveFile(file: string, started: (child: ChildProcess) => void): 
 }
 
 export async function run(): Promise<BenchResult[]> {
-  const services = await ensureLocalServices({ pgDataDir: path.join(PROJECT_ROOT, ".demo", "bench-pg"), log });
+  // BENCH_PG_DATA_DIR: a cluster of its own (another benchmark may hold the shared one).
+  const services = await ensureLocalServices({ pgDataDir: process.env.BENCH_PG_DATA_DIR ?? path.join(PROJECT_ROOT, ".demo", "bench-pg"), log });
   const dir = path.join(PROJECT_ROOT, ".demo", "bench-backfill");
   mkdirSync(dir, { recursive: true });
   const file = path.join(dir, `orders-${ORDERS}.jsonl`);
