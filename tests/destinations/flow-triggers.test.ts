@@ -1,5 +1,4 @@
 import { type Job } from "bullmq";
-import type pg from "pg";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { type CustomerMetricsValues } from "~/analytics/customer-metrics";
 import { dayIndexInZone } from "~/analytics/dates";
@@ -25,6 +24,7 @@ import { insertCustomers, outboxOf, writeAndMark } from "../support/destinations
 import { FakeShopify } from "../support/fake-shopify";
 import { answer500AfterAccepting, flowEventsOf } from "../support/fake-shopify-flow";
 import { dropQueues } from "../support/ingested-shops";
+import { openTransaction, untilBlockedBy } from "../support/lock-interleavings";
 
 // Tenure's Shopify Flow triggers fired from the one outbox (app/destinations/flow), on
 // PostgreSQL and Redis, with Shopify faked at the HTTP boundary (flowTriggerReceive and its
@@ -96,32 +96,7 @@ async function stateOf(id: string, customerId: number) {
   return result.rows[0];
 }
 
-/** Resolves once a statement of another connection waits for a lock this backend holds (a deterministic interleaving). */
-async function untilBlockedBy(pid: number): Promise<void> {
-  for (;;) {
-    const result = await testPool().query(`SELECT 1 FROM pg_stat_activity WHERE $1::int = ANY(pg_blocking_pids(pid))`, [pid]);
-    if ((result.rowCount ?? 0) > 0) return;
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
-}
 
-/** Runs `work` in a transaction of its own connection, left open until `commit` is called (another transaction's half). */
-async function openTransaction(): Promise<{ client: pg.PoolClient; pid: number; commit: () => Promise<void> }> {
-  const client = await testPool().connect();
-  await client.query("BEGIN");
-  const pid = (await client.query<{ pid: number }>("SELECT pg_backend_pid() AS pid")).rows[0]!.pid;
-  return {
-    client,
-    pid,
-    commit: async () => {
-      try {
-        await client.query("COMMIT");
-      } finally {
-        client.release();
-      }
-    },
-  };
-}
 
 const champion = (id: number, over: Partial<CustomerMetricsValues> = {}) =>
   metricsRow(id, { segment: "champions", chanceOfOrder90d: 0.8123, predictedClv: 12_345, expectedPurchases365d: 2, expectedOrderValue: 6_000, ...over });

@@ -1,4 +1,3 @@
-import type pg from "pg";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { type MemberWrite, countFullCandidates, recordDestinationFailures, writeMembers } from "~/data/destinations.server";
 import { connectDestination, disconnectDestination, setDestinationSegments } from "~/destinations/connections.server";
@@ -10,6 +9,7 @@ import { destinationOf, fakeAdapters, insertCustomers, writeAndMark } from "../s
 import { metricsRow } from "../support/customer-metrics-rows";
 import { deliver, dropQueues } from "../support/ingested-shops";
 import { fixtureTextFor } from "../support/webhook-fixtures";
+import { inOwnTransaction, openTransaction, untilBlockedBy } from "../support/lock-interleavings";
 
 // A pass's member writes against the deletions that race them (ADR 0022): a redaction
 // (the shop's member lock), and a destination's deletion (no foreign key: the destination's
@@ -63,33 +63,7 @@ async function orphanMembers(ids: readonly string[]): Promise<number> {
   return Number(result.rows[0]!.n);
 }
 
-/** Waits until some backend waits on a lock `pid` holds (5 s at most: then nothing waited, which is the bug). */
-async function untilBlockedBy(pid: number): Promise<void> {
-  for (const deadline = Date.now() + 5_000; Date.now() < deadline; ) {
-    const result = await testPool().query(`SELECT 1 FROM pg_stat_activity WHERE $1::int = ANY(pg_blocking_pids(pid))`, [pid]);
-    if ((result.rowCount ?? 0) > 0) return;
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
-  throw new Error(`nothing waited for backend ${pid}'s locks`);
-}
 
-/** A transaction on a connection of its own, left open until `commit` (another transaction's half). */
-async function openTransaction(): Promise<{ client: pg.PoolClient; pid: number; commit: () => Promise<void> }> {
-  const client = await testPool().connect();
-  await client.query("BEGIN");
-  const pid = (await client.query<{ pid: number }>("SELECT pg_backend_pid() AS pid")).rows[0]!.pid;
-  return {
-    client,
-    pid,
-    commit: async () => {
-      try {
-        await client.query("COMMIT");
-      } finally {
-        client.release();
-      }
-    },
-  };
-}
 
 const write = (customerId: string): MemberWrite => ({
   customerId,
@@ -123,16 +97,7 @@ describe("a pass's member writes and a redaction", () => {
     const redaction = await openTransaction();
     await redaction.client.query(`DELETE FROM "Customer" WHERE shop = $1 AND id = 1`, [shop]);
     await redaction.client.query(`SELECT pg_advisory_xact_lock(hashtextextended($1, 0))`, [`tenure:destination-members:${shop}`]);
-    const commit = (async () => {
-      const client = await testPool().connect();
-      try {
-        await client.query("BEGIN");
-        await writeMembers(client, shop, id, [write("1"), write("2")], []);
-        await client.query("COMMIT");
-      } finally {
-        client.release();
-      }
-    })();
+    const commit = inOwnTransaction((client) => writeMembers(client, shop, id, [write("1"), write("2")], []));
     await untilBlockedBy(redaction.pid);
     await redaction.commit();
     await commit;
@@ -163,16 +128,7 @@ describe("a pass's failure rows and a redaction", () => {
     const redaction = await openTransaction();
     await redaction.client.query(`DELETE FROM "Customer" WHERE shop = $1 AND id = 1`, [shop]);
     await redaction.client.query(`SELECT pg_advisory_xact_lock(hashtextextended($1, 0))`, [`tenure:destination-members:${shop}`]);
-    const commit = (async () => {
-      const client = await testPool().connect();
-      try {
-        await client.query("BEGIN");
-        await recordDestinationFailures(client, shop, id, null, [failure("1"), failure("2")]);
-        await client.query("COMMIT");
-      } finally {
-        client.release();
-      }
-    })();
+    const commit = inOwnTransaction((client) => recordDestinationFailures(client, shop, id, null, [failure("1"), failure("2")]));
     await untilBlockedBy(redaction.pid);
     await redaction.commit();
     await commit;
