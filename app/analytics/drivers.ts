@@ -189,6 +189,17 @@ export function acquisitionDrivers(
     const codes = new Map<string, number>();
     const values: string[] = [];
     const counts: number[] = [];
+    // One code per distinct value, in order of first appearance.
+    const codeOfValue = (value: string): number => {
+      let code = codes.get(value);
+      if (code === undefined) {
+        code = values.length;
+        codes.set(value, code);
+        values.push(value);
+        counts.push(0);
+      }
+      return code;
+    };
     // Codes as first seen among the customers with an order, as valueOf would number them.
     const given = "codes" in dimension ? dimension.codes : null;
     const named = "codes" in dimension ? null : dimension;
@@ -202,26 +213,13 @@ export function acquisitionDrivers(
         code = localOfGiven[g];
         if (code < 0) {
           // Once per distinct code: two codes of one value are one value.
-          const value = given.values[g];
-          code = codes.get(value);
-          if (code === undefined) {
-            code = values.length;
-            codes.set(value, code);
-            values.push(value);
-            counts.push(0);
-          }
+          code = codeOfValue(given.values[g]);
           localOfGiven[g] = code;
         }
       } else {
         const value = named!.valueOf(c);
         if (!value) continue;
-        code = codes.get(value);
-        if (code === undefined) {
-          code = values.length;
-          codes.set(value, code);
-          values.push(value);
-          counts.push(0);
-        }
+        code = codeOfValue(value);
       }
       counts[code]++;
       codeOf[c] = code;
