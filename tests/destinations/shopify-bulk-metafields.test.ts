@@ -322,13 +322,16 @@ describe("a THROTTLED poll", () => {
       // points, 100 restored a second) to empty: the client cannot know, and its next poll is THROTTLED.
       if (field === "bulkOperationRunMutation") {
         const bucket = (fake as unknown as { costBucket: CostBucket }).costBucket; // the fake's own, not our code
-        // Kept empty for half a second, however late the next poll comes.
+        // Kept empty until a poll has been THROTTLED, however late it comes on a loaded machine
+        // (a fixed half second missed it once in CI), 10 s at most.
+        const throttledPoll = () => fake.requests.some((r) => r.shop === shop && r.throttled && r.query.includes("TenureBulkMutationPoll"));
         const spend = setInterval(() => {
           while (bucket.take()) {
             // spent
           }
+          if (throttledPoll()) clearInterval(spend);
         }, 2);
-        setTimeout(() => clearInterval(spend), 500);
+        setTimeout(() => clearInterval(spend), 10_000);
       }
     };
     try {
