@@ -54,9 +54,12 @@ export function countedOrdersSql(settings: Pick<MetricsSettings, "revenueBasis" 
 
 // Each exclusion of Settings once, over the order `o`; the placeholders name the caller's
 // parameters holding excludedOrderTags, excludedSourceNames and excludedCustomerTags.
-const orderTagExcluded = (tags: string) => `(o.tags && ${tags}::text[])`;
+// Shopify treats tags without regard to case: "Wholesale" on the order or the customer is
+// "wholesale" in Settings. Lowered only when Settings name a tag, so a shop without
+// exclusions pays nothing per order.
+const orderTagExcluded = (tags: string) =>
+  `(cardinality(${tags}::text[]) > 0 AND lower(o.tags::text)::text[] && lower(${tags}::text)::text[])`;
 const channelExcluded = (channels: string) => `(o."sourceName" IS NOT NULL AND o."sourceName" = ANY(${channels}::text[]))`;
-// Shopify treats tags without regard to case: "Wholesale" on the customer, "wholesale" in settings.
 const customerTagExcluded = (tags: string) => `EXISTS (SELECT 1 FROM "Customer" AS c
   WHERE c.shop = o.shop AND c.id = o."customerId" AND lower(c.tags::text)::text[] && lower(${tags}::text)::text[])`;
 

@@ -31,6 +31,8 @@ describe("the customer page's orders", () => {
     await deliverOrder(shop, 7_002, SAM, 5_000, { tags: "wholesale" });
     await deliverOrder(shop, 7_003, SAM, 6_000, { source_name: "pos" });
     await deliverOrder(shop, 7_004, SAM, 7_000, { test: true });
+    // Order tags too: "Wholesale" on the order is Settings' "wholesale".
+    await deliverOrder(shop, 7_006, SAM, 9_000, { tags: "Wholesale, net-30" });
     // Shopify treats tags without regard to case, as Settings' exclusion does.
     await deliverOrder(shop, 7_005, STAFF, 8_000, {}, "staff, vip");
 
@@ -41,6 +43,7 @@ describe("the customer page's orders", () => {
       "7002": { counts: 0, total: 5_000, excluded: true },
       "7003": { counts: 0, total: 6_000, excluded: true },
       "7004": { counts: 0, total: 7_000, excluded: false },
+      "7006": { counts: 0, total: 9_000, excluded: true },
     });
     const staff = (await loadCustomer(testPool(), shop, String(STAFF)))!;
     expect(staff.orders.map((o) => ({ counts: o.netMinor, excluded: o.excludedBySettings }))).toEqual([{ counts: 0, excluded: true }]);
