@@ -56,6 +56,28 @@ export interface CustomerListFilters {
   acquired?: { dimension: AcquiredDimension; value: string } | null;
 }
 
+/**
+ * Whether each filter is set, over every key of CustomerListFilters (the Record's type makes a
+ * new filter name its test here), so that the totals' shortcuts (customer-list.server.ts),
+ * which stand only for views without other filters, cannot miss one.
+ */
+const FILTER_IS_SET: Readonly<Record<keyof CustomerListFilters, (filters: CustomerListFilters) => boolean>> = {
+  segment: (f) => Boolean(f.segment),
+  behaviour: (f) => Boolean(f.behaviour),
+  minPredictedClvMinor: (f) => f.minPredictedClvMinor != null,
+  chanceMin: (f) => f.chanceMin != null,
+  chanceMax: (f) => f.chanceMax != null,
+  search: (f) => Boolean(f.search),
+  nextOrderFrom: (f) => Boolean(f.nextOrderFrom),
+  nextOrderTo: (f) => Boolean(f.nextOrderTo),
+  acquired: (f) => Boolean(f.acquired),
+};
+
+/** The filters set in `filters`. */
+export function setFilterKeys(filters: CustomerListFilters): (keyof CustomerListFilters)[] {
+  return (Object.keys(FILTER_IS_SET) as (keyof CustomerListFilters)[]).filter((key) => FILTER_IS_SET[key](filters));
+}
+
 /** The acquisition drivers' dimensions (app/analytics/drivers.ts DRIVER_DIMENSIONS). */
 export const ACQUIRED_DIMENSIONS = ["firstProduct", "discountCode", "channel", "marketingSource", "firstOrderMonth"] as const;
 export type AcquiredDimension = (typeof ACQUIRED_DIMENSIONS)[number];

@@ -4,6 +4,7 @@ import { MONTH_NAMES } from "~/analytics/drivers";
 import { readBehaviourCustomers, readDriverRowCustomers, readTableCustomers } from "~/data/aggregates.server";
 import { countCustomerTableRows, type MetricsListRow, readCustomerTableRows, type ResolvedSearch, resolveSearch } from "~/data/customer-metrics-reads.server";
 import { loadMetricsSettings } from "~/data/settings.server";
+import { setFilterKeys } from "~/data/customer-table";
 import { type Queryable } from "~/db/pg.server";
 import {
   type CustomerListQuery,
@@ -91,11 +92,8 @@ async function totalOf(
   if (stored !== null && stored.customers > STORED_COUNT_MARGIN * COUNT_CAP) return { total: stored.customers, asOfIso: stored.asOfIso };
   const counted = await countCustomerTableRows(db, shop, query, COUNT_CAP, search);
   if (counted !== null) return { total: counted };
-  const narrowed =
-    query.minPredictedClvMinor != null || query.chanceMin != null || query.chanceMax != null || Boolean(query.search) ||
-    Boolean(query.nextOrderFrom) || Boolean(query.nextOrderTo) || Boolean(query.acquired) ||
-    (scope !== "segment" && Boolean(query.segment)) || (scope !== "behaviour" && Boolean(query.behaviour));
-  if (narrowed) return { total: null };
+  // Any filter besides the view's own scope: neither stored count covers it.
+  if (setFilterKeys(query).some((key) => key !== scope)) return { total: null };
   if (scope !== null) {
     return options.scopeTotal != null && options.scopeTotal > COUNT_CAP
       ? { total: options.scopeTotal, asOfIso: options.scopeTotalAsOfIso ?? undefined }
@@ -113,9 +111,7 @@ const STORED_COUNT_MARGIN = 2;
 
 /** The refit's count of the view when the view is one it counts: a behaviour alone (not a segment page's own scope, counted there), or one acquisition value alone. */
 async function storedViewCount(db: Queryable, shop: string, query: CustomerListQuery, scope: "segment" | "behaviour" | null) {
-  const others =
-    query.minPredictedClvMinor != null || query.chanceMin != null || query.chanceMax != null || Boolean(query.search) ||
-    Boolean(query.nextOrderFrom) || Boolean(query.nextOrderTo) || Boolean(query.segment);
+  const others = setFilterKeys(query).some((key) => key !== "behaviour" && key !== "acquired");
   if (others || scope !== null) return null;
   if (query.behaviour && !query.acquired) return readBehaviourCustomers(db, shop, query.behaviour);
   const acquired = query.acquired;
