@@ -1,6 +1,7 @@
 import fc from "fast-check";
 import { dayIndex, monthIndex } from "./dates";
-import { groupOrdersByCustomer, type OrderFact, retentionSummary } from "./retention";
+import { groupedOrdersFromGroups, groupOrdersByCustomer, type OrderFact, retentionSummary } from "./retention";
+import { TransactionTable, groupByCustomer } from "./summary";
 import { quantileSorted } from "./stats";
 
 const d = dayIndex;
@@ -276,6 +277,28 @@ describe("groupOrdersByCustomer", () => {
     expect([...grouped.amount.subarray(3, 5)]).toEqual([38, 39]);
     expect([...grouped.amount.subarray(41, 43)]).toEqual([0, 1]);
     expect([...grouped.day.subarray(43)]).toEqual([50]);
+  });
+});
+
+describe("groupedOrdersFromGroups", () => {
+  it("gives groupOrdersByCustomer's arrays from groupByCustomer's grouping (rows in any order, same-day ties, rows after the last day, long runs)", () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.tuple(fc.integer({ min: 0, max: 4 }), fc.integer({ min: 0, max: 60 }), fc.integer({ min: -5, max: 50 })), { maxLength: 120 }),
+        fc.integer({ min: 0, max: 60 }),
+        (rows, lastDay) => {
+          const table = new TransactionTable();
+          for (const [c, day, amount] of rows) table.add(`c${c}`, day, amount);
+          const expected = groupOrdersByCustomer(table.customers, table.days, table.amounts, table.customerCount, lastDay);
+          const actual = groupedOrdersFromGroups(table, groupByCustomer(table, lastDay));
+          expect([...actual.start]).toEqual([...expected.start]);
+          expect([...actual.day]).toEqual([...expected.day]);
+          expect([...actual.amount]).toEqual([...expected.amount]);
+          expect(actual.rowsAfterAsOf).toBe(expected.rowsAfterAsOf);
+        },
+      ),
+      { numRuns: 300 },
+    );
   });
 });
 

@@ -22,7 +22,7 @@
 import { dayToIso, monthToIso } from "./dates";
 import { lastCompleteMonth, ltvToCac, monthsOfDays, paybackMonth, pooledLtvByMonth } from "./cohorts";
 import { histogramOfCounts, meanOfCounts, quantileOfCounts, roundTo as round } from "./stats";
-import { TransactionTable } from "./summary";
+import { type CustomerGroups, TransactionTable } from "./summary";
 
 export interface OrderFact {
   customerId: string;
@@ -493,6 +493,27 @@ export function groupOrdersByCustomer(
   return { start, day, amount, rowsAfterAsOf: n - kept };
 }
 
+/**
+ * groupOrdersByCustomer's result from groupByCustomer's grouping of the same table at the
+ * same last day: both keep the rows with day <= lastDay, by customer, by day, same-day rows
+ * in table order, so gathering the rows in `groups.order` gives the same arrays without
+ * sorting the table a second time.
+ */
+export function groupedOrdersFromGroups(table: TransactionTable, groups: CustomerGroups): GroupedOrders {
+  const { order, start } = groups;
+  const days = table.days;
+  const amounts = table.amounts;
+  const kept = order.length;
+  const day = new Int32Array(kept);
+  const amount = new Float64Array(kept);
+  for (let i = 0; i < kept; i++) {
+    const row = order[i];
+    day[i] = days[row];
+    amount[i] = amounts[row];
+  }
+  return { start, day, amount, rowsAfterAsOf: table.length - kept };
+}
+
 /** Stable sort of day[from..to) by day, moving amount along. */
 function sortRunByDay(day: Int32Array, amount: Float64Array, from: number, to: number): void {
   let sorted = true;
@@ -576,7 +597,11 @@ function gapStats(counts: Int32Array, edges: readonly number[]): GapStats {
  */
 export function retentionSummaryFromTable(
   table: TransactionTable,
-  opts: RetentionOptions & { dimensions?: readonly OrderDimension[] },
+  opts: RetentionOptions & {
+    dimensions?: readonly OrderDimension[];
+    /** groupByCustomer(table, opts.asOfDay), when the caller has it: the rows are not sorted again. */
+    groups?: CustomerGroups;
+  },
 ): RetentionReport {
   const o = resolveOptions(opts);
   const asOfDay = o.asOfDay;
@@ -586,7 +611,7 @@ export function retentionSummaryFromTable(
   const lastComplete = lastCompleteMonth(asOfDay);
 
   const customerCount = table.customerCount;
-  const grouped = groupOrdersByCustomer(table.customers, table.days, table.amounts, customerCount, asOfDay);
+  const grouped = opts.groups ? groupedOrdersFromGroups(table, opts.groups) : groupOrdersByCustomer(table.customers, table.days, table.amounts, customerCount, asOfDay);
   const { start, day: days, amount: amounts, rowsAfterAsOf } = grouped;
 
   // Position of each customer's first order (first row with amount >= 0), and the first day.

@@ -155,7 +155,9 @@ export class CustomerIndex {
       if (old[at + 1] === 0) continue;
       let slot = old[at] & mask;
       while (slots[slot * SLOT_FIELDS + 1] !== 0) slot = (slot + 1) & mask;
-      slots.set(old.subarray(at, at + SLOT_FIELDS), slot * SLOT_FIELDS);
+      // Field by field: a subarray per slot made rehashing a million ids allocation-bound.
+      const to = slot * SLOT_FIELDS;
+      for (let k = 0; k < SLOT_FIELDS; k++) slots[to + k] = old[at + k];
     }
     this.slots = slots;
     this.mask = mask;
@@ -469,10 +471,14 @@ export function summarizeGroup(
   };
 }
 
-/** Summaries of every customer with a purchase on or before asOfDay, sorted by customerId. */
-export function summarizeTable(table: TransactionTable, opts: SummaryOptions): CustomerSummary[] {
+/**
+ * Summaries of every customer with a purchase on or before asOfDay, sorted by customerId.
+ * `groups`, when given, must be groupByCustomer(table, opts.asOfDay): a caller that needs
+ * the same grouping again (tenure analyze's retention report) sorts the rows once.
+ */
+export function summarizeTable(table: TransactionTable, opts: SummaryOptions, groups?: CustomerGroups): CustomerSummary[] {
   checkOptions(opts);
-  const groups = groupByCustomer(table, opts.asOfDay);
+  groups ??= groupByCustomer(table, opts.asOfDay);
   const summaries: CustomerSummary[] = [];
   for (const customerIndex of customerIndicesById(table)) {
     const summary = summarizeGroup(table, groups, customerIndex, opts);
