@@ -47,6 +47,18 @@ describe("readTransactionFile", () => {
     for (const chunkBytes of [1, 2, 3, 7, 16]) expect((await readAll(path, chunkBytes)).rows).toEqual(whole.rows);
   });
 
+  it("reads UTF-8 that starts after ASCII chunks (ASCII chunks skip the decoder), whatever the chunk size", async () => {
+    const text = "customer_id,date,amount\nabc,2024-01-01,1\nzoë,2024-01-02,2\n東京,20240103,3\nabc,2024-01-04,4\n";
+    const expected = [
+      { customerId: "abc", day: dayIndex("2024-01-01"), amount: 1, line: 2 },
+      { customerId: "zoë", day: dayIndex("2024-01-02"), amount: 2, line: 3 },
+      { customerId: "東京", day: dayIndex("2024-01-03"), amount: 3, line: 4 },
+      { customerId: "abc", day: dayIndex("2024-01-04"), amount: 4, line: 5 },
+    ];
+    const path = file("ascii-first.csv", text);
+    for (const chunkBytes of [undefined, 1, 2, 3, 7, 16, 40]) expect((await readAll(path, chunkBytes)).rows).toEqual(expected);
+  });
+
   it("reports bad rows with their line numbers and keeps reading", async () => {
     const path = file("bad.csv", ["customer_id,date,amount", "a,2024-01-01,10", "b,2024-13-01,5", "c,2024-01-02", "d,2024-01-03,abc", "a,2024-01-04,1"].join("\n") + "\n");
     const { rows, errors, report } = await readAll(path);

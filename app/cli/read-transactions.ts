@@ -1,6 +1,7 @@
 // Streams a transactions file into a sink: format recognised from the first line, rows
 // parsed by the pure functions in app/analytics/transactions.ts, bad rows reported as
 // RowError values with their line numbers (never thrown), memory bounded by one chunk.
+import { isAscii } from "node:buffer";
 import { createReadStream } from "node:fs";
 import { open } from "node:fs/promises";
 import { StringDecoder } from "node:string_decoder";
@@ -342,8 +343,14 @@ async function* scanSimpleFile(
     // createReadStream's end is inclusive.
     ...(Number.isFinite(bytes.end) ? { end: bytes.end - 1 } : {}),
   });
+  // ASCII chunks (most files) are copied as Latin-1, the same text without UTF-8 decoding
+  // (about a tenth of a reading thread's time); from the first other chunk on, every
+  // chunk goes through the decoder, which then holds any character split between chunks.
+  let ascii = true;
   for await (const chunk of stream) {
-    consume(carry + decoder.write(chunk as Buffer));
+    const bytes = chunk as Buffer;
+    if (ascii && !isAscii(bytes)) ascii = false;
+    consume(carry + (ascii ? bytes.toString("latin1") : decoder.write(bytes)));
     yield;
   }
   consume(carry + decoder.end());
