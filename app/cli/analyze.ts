@@ -301,7 +301,7 @@ async function fromTransactions(options: AnalyzeOptions, io: CliIo, stage: Stage
   // Pareto/NBD is fitted on a second thread, started once the file is read (beside the read
   // threads its heap raised the 10M run's peak RSS over 1 GB), so that its start-up overlaps
   // the summaries; meanwhile this thread fits the other candidates, then the backtest and the
-  // backtest (ADR 0020).
+  // retention report (ADR 0020).
   const fitThread: FitThreadSlot = { thread: null, start: () => (fitThread.thread = size >= FIT_THREAD_MIN_BYTES ? startFitThread() : null) };
   try {
     return await fromTable(options, io, stage, { size, ...days }, fitThread);
@@ -398,13 +398,9 @@ async function fromTable(
   const usable = backtest !== null && !("error" in backtest) && backtest.converged;
   const holdoutColumns = !holdoutCollection ? null : usable ? holdoutColumnsInOrder(holdoutCollection.columns, table, summaries) : emptyHoldoutColumns(summaries.length);
   if (backtest) progress("backtested");
-  const model = await modelFit;
-  progress(model.ok ? `fitted ${model.model.chosen}` : `no model: ${model.reason}`);
-  // The thread's heap is given back before the retention report (beside it, the 10M run's peak RSS went over 1 GB).
-  await fitThread.thread?.close();
-  fitThread.thread = null;
 
-  // 4. Retention.
+  // 4. Retention, while Pareto/NBD is still being fitted on the other thread (this thread
+  // has fitted the other count models by now and would otherwise wait for it; ADR 0020).
   const retention = retentionSummaryFromTable(table, {
     asOfDay,
     grossMargin: modelOptions.grossMargin,
@@ -413,6 +409,10 @@ async function fromTable(
     groups,
   });
   progress("retention report");
+  const model = await modelFit;
+  progress(model.ok ? `fitted ${model.model.chosen}` : `no model: ${model.reason}`);
+  await fitThread.thread?.close();
+  fitThread.thread = null;
   return { read, summaries, model, backtest, holdoutColumns, retention, asOfDay, firstDay, lastDay };
 }
 
