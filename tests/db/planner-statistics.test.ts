@@ -79,6 +79,66 @@ describe("refreshPlannerStatistics", () => {
   });
 });
 
+describe("refreshPlannerStatistics on tables never analyzed", () => {
+  it("analyzes a never-analyzed table as soon as it has rows: the order's checkout lookup, planned on the empty table, gets its indexes", async () => {
+    const client = await pool.connect();
+    const lookup = (id: number) => `EXECUTE checkout_owners('${shop}', ${id}, 'token-${id}', 'cart-${id}')`;
+    try {
+      // recordOrderCheckout's probes (upsert-checkout.server.ts), prepared while Checkout is empty, as on a new deployment.
+      await client.query(`PREPARE checkout_owners(text, bigint, text, text) AS
+        SELECT "customerId" FROM "Checkout" WHERE shop = $1 AND id = $2 AND "customerId" IS NOT NULL
+        UNION SELECT "customerId" FROM "Checkout" WHERE shop = $1 AND token = $3 AND "customerId" IS NOT NULL
+        UNION SELECT "customerId" FROM "Checkout" WHERE shop = $1 AND "cartToken" = $4 AND "customerId" IS NOT NULL`);
+      await client.query(`SET plan_cache_mode TO force_generic_plan`);
+      for (let i = 0; i < 6; i += 1) await client.query(lookup(i));
+      await client.query(
+        `INSERT INTO "Checkout" (shop, id, token, "cartToken", "customerId", "shopifyCreatedAt", "shopifyUpdatedAt")
+         SELECT $1, g, 'token-' || g, 'cart-' || g, g, now(), now() FROM generate_series(1, 400) AS g`,
+        [shop],
+      );
+      await client.query("SELECT pg_stat_force_next_flush()");
+      const checkoutPlan = async () => (await client.query<{ "QUERY PLAN": string }>(`EXPLAIN ${lookup(7)}`)).rows.map((row) => row["QUERY PLAN"]).join("\n");
+      // Planned on the empty table, every index starting with shop looked as good: a probe reads
+      // every checkout of the shop through another column's index.
+      expect(await checkoutPlan()).not.toMatch(/Checkout_pkey/);
+
+      // 400 rows: below the changes threshold, but the table was never analyzed.
+      const analyzed = await waitFor(async () => {
+        const tables = await refreshPlannerStatistics(pool);
+        return tables.includes("Checkout") && tables;
+      }, 10_000, "the Checkout table's changes to be counted");
+      expect(analyzed).toContain("Checkout");
+      const plan = await checkoutPlan();
+      expect(plan).toMatch(/Checkout_pkey/);
+      expect(plan).toMatch(/Checkout_shop_token_idx/);
+      expect(plan).toMatch(/Checkout_shop_cartToken_idx/);
+      // Analyzed once: the changes rule applies from then on.
+      expect(await refreshPlannerStatistics(pool)).not.toContain("Checkout");
+    } finally {
+      client.release(true);
+    }
+  });
+
+  it("analyzes CustomerMetrics by its partitions", async () => {
+    const client = await pool.connect();
+    try {
+      await client.query(
+        `INSERT INTO "CustomerMetrics" (shop, "customerId", orders, "netSpentMinor", "asOfDay")
+         SELECT $1, g, 1, 1000, 20000 FROM generate_series(1, 50) AS g`,
+        [shop],
+      );
+      await client.query("SELECT pg_stat_force_next_flush()");
+    } finally {
+      client.release();
+    }
+    const analyzed = await waitFor(async () => {
+      const tables = await refreshPlannerStatistics(pool);
+      return tables.includes("CustomerMetrics_shared") && tables;
+    }, 10_000, "the CustomerMetrics partition's changes to be counted");
+    expect(analyzed).toEqual(["CustomerMetrics_shared"]);
+  });
+});
+
 describe("the maintenance job", () => {
   it("refreshes the live path's statistics on the sweeper's round", async () => {
     const client = await pool.connect();
