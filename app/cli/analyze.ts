@@ -237,16 +237,10 @@ export async function analyze(options: AnalyzeOptions, io: CliIo): Promise<Analy
 
   // 5. RFM and per-customer predictions. The scoring input takes the only references to
   // the summaries, so that scoring workers, once sent their columns, can free them.
-  const scoring: ScoringInput = {
-    summaries: prepared.summaries,
-    rfmInputs: prepared.summaries.map((s) => rfmInputFromSummary(s, asOfDay)),
-    cuts: null,
-    model: model.ok ? model.model : null,
-    asOfDay,
-  };
+  const { cuts } = prepared;
+  const scoring: ScoringInput = { summaries: prepared.summaries, rfmInputs: prepared.rfmInputs, cuts, model: model.ok ? model.model : null, asOfDay };
   prepared.summaries = [];
-  const cuts = rfmCutPoints(scoring.rfmInputs);
-  scoring.cuts = cuts;
+  prepared.rfmInputs = [];
   await mkdir(options.outDir, { recursive: true });
   const files = {
     customers: join(options.outDir, "customers.csv"),
@@ -409,11 +403,14 @@ async function fromTable(
     groups,
   });
   progress("retention report");
+  // RFM needs no model: its inputs and cut points too are made while Pareto/NBD is fitted.
+  const rfmInputs = summaries.map((s) => rfmInputFromSummary(s, asOfDay));
+  const cuts = rfmCutPoints(rfmInputs);
   const model = await modelFit;
   progress(model.ok ? `fitted ${model.model.chosen}` : `no model: ${model.reason}`);
   await fitThread.thread?.close();
   fitThread.thread = null;
-  return { read, summaries, model, backtest, holdoutColumns, retention, asOfDay, firstDay, lastDay };
+  return { read, summaries, rfmInputs, cuts, model, backtest, holdoutColumns, retention, asOfDay, firstDay, lastDay };
 }
 
 function reportBadRows(io: CliIo, input: string, read: ReadReport, reported: readonly RowError[], strict: boolean): void {

@@ -235,8 +235,9 @@ export const PARALLEL_MIN_CUSTOMERS = 250_000;
 
 /**
  * Writes customers.csv for every summary, in order. With threads > 1 the customers are
- * split into that many contiguous slices scored by worker threads (the model travels as
- * its JSON), and their chunks are written in slice order: the file is the same either way.
+ * split into that many contiguous slices, the first scored on this thread and the others
+ * by worker threads (the model travels as its JSON), and their chunks are written in slice
+ * order: the file is the same either way.
  * Workers run this package's TypeScript, so they need the tsx loader the CLI runs under.
  */
 export async function writeScoredCustomers(path: string, input: ScoringInput, threads: number): Promise<Map<string, number>> {
@@ -251,14 +252,20 @@ export async function writeScoredCustomers(path: string, input: ScoringInput, th
   const modelJson = input.model ? input.model.toJSON() : null;
   const size = Math.ceil(input.summaries.length / threads);
   const slices = Array.from({ length: threads }, (_, k) => [k * size, Math.min(input.summaries.length, (k + 1) * size)] as const);
-  const tasks = slices.map(([from, to]): WorkerTask => ({ columns: toColumns(input.summaries, from, to), cuts, model: modelJson, asOfDay: input.asOfDay }));
+  // This thread scores the first slice itself, the same way a worker does (from columns), and
+  // workers the others: with a worker for every slice this thread only waited and wrote, and
+  // the extra worker cost its start-up and heap (issue 16).
+  const own = toColumns(input.summaries, slices[0][0], slices[0][1]);
+  const tasks = slices.slice(1).map(([from, to]): WorkerTask => ({ columns: toColumns(input.summaries, from, to), cuts, model: modelJson, asOfDay: input.asOfDay }));
   // The workers have their copies: let the objects go (a large share of the heap; ADR 0004).
   input.summaries = [];
   input.rfmInputs = [];
   const workers = tasks.map(startWorker);
   tasks.length = 0;
   try {
+    const scorer = input.model ? historyScorer(input.model, input.asOfDay) : null;
     const inOrder = async function* () {
+      yield* customerChunks(customerRows(columnSource(own, input.asOfDay), cuts, scorer, segmentCounts));
       for (const worker of workers) yield* worker.chunks();
     };
     await writeCustomersCsvChunks(path, inOrder());
