@@ -142,6 +142,83 @@ function logLikelihoodFunction(rows: PreparedRows, modified: boolean): LogLikeli
   };
 }
 
+/**
+ * The homogeneous drop-out limit's total log-likelihood (a, b -> ∞ with a/(a+b) = p: one p
+ * for every customer, λ ~ Gamma(r, α) still varying) and its gradient in (log r, log α,
+ * log p/(1-p)). Per customer (m = 1 for the modified model, homogeneous-dropout.ts):
+ *   log Γ(r+x)/Γ(r) + r log α + (x+m) log(1-p) - (r+x) log(α+T) + [x+m > 0] log(1 + e^D),
+ *   D = log p/(1-p) + (r+x) (log(α+T) - log(α+t_x)).
+ * The 4-parameter likelihood tends to this along the ridge, but there its gamma functions of
+ * a + b lose the digits that tell ridge points apart (ADR 0020); this one keeps them.
+ */
+function homogeneousLogLikelihoodFunction(rows: PreparedRows, modified: boolean): LogLikelihood {
+  const m = modified ? 1 : 0;
+  const times = rows.times;
+  const logAlphaTime = new Float64Array(times.length);
+  const inverseAlphaTime = new Float64Array(times.length);
+  const { x: xs, weight, txOf, TOf, count } = rows;
+  const customersAt = new Float64Array(times.length);
+  const purchasesAt = new Float64Array(times.length);
+  for (let i = 0; i < count; i++) {
+    customersAt[TOf[i]] += weight[i];
+    purchasesAt[TOf[i]] += weight[i] * xs[i];
+  }
+  return (theta) => {
+    const r = Math.exp(theta[0]);
+    const alpha = Math.exp(theta[1]);
+    const logOdds = theta[2];
+    const p = logistic(logOdds);
+    // log(1 - p) = -log(1 + odds), without forming 1 - p.
+    const logQ = -log1pExp(logOdds);
+    for (let i = 0; i < times.length; i++) {
+      logAlphaTime[i] = Math.log(alpha + times[i]);
+      inverseAlphaTime[i] = 1 / (alpha + times[i]);
+    }
+    const logAlpha = Math.log(alpha);
+    const lgR = lgamma(r);
+    const psiR = digamma(r);
+    let value = 0;
+    let dR = 0;
+    let dAlpha = 0;
+    let dU = 0;
+    for (let k = 0; k < rows.xValues.length; k++) {
+      const x = rows.xValues[k];
+      const w = rows.xWeights[k];
+      value += w * (lgamma(r + x) - lgR + r * logAlpha + (x + m) * logQ);
+      dR += w * (digamma(r + x) - psiR + logAlpha);
+      dAlpha += (w * r) / alpha;
+      dU -= w * (x + m) * p;
+    }
+    for (let t = 0; t < times.length; t++) {
+      const customers = customersAt[t];
+      if (customers === 0) continue;
+      const rx = r * customers + purchasesAt[t];
+      value -= rx * logAlphaTime[t];
+      dR -= customers * logAlphaTime[t];
+      dAlpha -= rx * inverseAlphaTime[t];
+    }
+    for (let i = 0; i < count; i++) {
+      const x = xs[i];
+      if (x + m === 0) continue;
+      const w = weight[i];
+      const rx = r + x;
+      const tIndex = TOf[i];
+      const txIndex = txOf[i];
+      const logT = logAlphaTime[tIndex];
+      const logTx = logAlphaTime[txIndex];
+      const D = logOdds + rx * (logT - logTx);
+      const e = Math.exp(-Math.abs(D));
+      value += w * ((D > 0 ? D : 0) + Math.log1p(e));
+      const inverse = 1 / (1 + e);
+      const ws = w * (D >= 0 ? inverse : e * inverse);
+      dR += ws * (logT - logTx);
+      dAlpha += ws * rx * (inverseAlphaTime[tIndex] - inverseAlphaTime[txIndex]);
+      dU += ws;
+    }
+    return { value, gradient: [r * dR, alpha * dAlpha, dU] };
+  };
+}
+
 function startingPoints(rows: PreparedRows): number[][] {
   const scale = ageScale(rows);
   return [
@@ -180,6 +257,7 @@ function spec(modified: boolean): CountModelSpec {
       Math.exp(logR) <= HOMOGENEOUS_SHAPE && Math.min(Math.exp(logA), Math.exp(logB)) > HOMOGENEOUS_SHAPE
         ? { parameter: "p", value: 1 / (1 + Math.exp(logB - logA)), timeScaled: false }
         : null,
+    homogeneousLogLikelihood: (rows) => homogeneousLogLikelihoodFunction(rows, modified),
   };
 }
 

@@ -283,6 +283,11 @@ export interface CountModelSpec {
    * canonical unit, timeScaled), else null. Its shape parameters are theta[2] and theta[3].
    */
   homogeneousDropOut?: (theta: number[]) => { parameter: "p" | "mu"; value: number; timeScaled: boolean } | null;
+  /**
+   * The homogeneous drop-out limit's own log-likelihood in (log r, log α, log p/(1-p)) (the
+   * BG/NBD family): a run stopped on the ridge is then finished by fitting the limit itself.
+   */
+  homogeneousLogLikelihood?: (rows: PreparedRows) => LogLikelihood;
 }
 
 /** A Gamma or Beta shape past this: the distribution's coefficient of variation is below 3 %, a point mass for every purpose. */
@@ -424,10 +429,12 @@ export function fitCountModel<P>(spec: CountModelSpec, input: readonly RfRow[] |
       first = { starts: [warm.theta], inverseHessian, only: true };
     }
   }
-  let fit = fitCanonical<P>(spec, rows, options, first);
-  // The polish of the subsample's winner failed: back to every start on the full data.
-  if (first?.only && !fit.converged) fit = fitCanonical<P>(spec, rows, options);
-  return inCallerUnit(spec, classify(spec, fit, rows), canonical);
+  let fit = classify(spec, fitCanonical<P>(spec, rows, options, first), rows);
+  // The polish of the subsample's winner failed: back to every start on the full data. Judged
+  // by the verdict, not the run: a polish that crossed the bound along the homogeneous
+  // drop-out ridge ends at that limit's own fit (issue 16: the first refit's 3 s of fallback).
+  if (first?.only && !fit.converged) fit = classify(spec, fitCanonical<P>(spec, rows, options), rows);
+  return inCallerUnit(spec, fit, canonical);
 }
 
 function edgeBoundary(nbd: MaximizeResult<{ r: number; alpha: number }>): FitBoundary {
@@ -441,23 +448,84 @@ export function homogeneousDropOutVerdict(parameter: string, value: number): str
 
 /**
  * A run stopped on the homogeneous drop-out ridge (a, b -> ∞ with a/(a+b) fixed; s, β -> ∞
- * with s/β fixed) is the nested one-drop-out model once the likelihood has stopped rising
- * there: ten times further along the ridge gains at most the nested tolerance. The likelihood
- * approaches its limit like 1/(a+b), so the limit's is the stopped point's plus gain × 10/9.
+ * with s/β fixed) is the nested one-drop-out model. The BG/NBD family fits that model itself
+ * (homogeneousLimitFit). Pareto/NBD, whose limit needs a quadrature per row, takes it once the
+ * likelihood has stopped rising there: ten times further along the ridge gains at most the
+ * nested tolerance. The likelihood approaches its limit like 1/(s+β), so the limit's is the
+ * stopped point's plus gain × 10/9.
  */
-function homogeneousDropOutBoundary(spec: CountModelSpec, end: { theta: number[]; logLikelihood: number }, rows: PreparedRows): FitBoundary | null {
+function homogeneousDropOutBoundary(
+  spec: CountModelSpec,
+  end: { theta: number[]; logLikelihood: number },
+  rows: PreparedRows,
+): { boundary: FitBoundary; theta: number[]; logLikelihood: number } | null {
   const dropOut = spec.homogeneousDropOut?.(end.theta);
   if (!dropOut) return null;
+  if (spec.homogeneousLogLikelihood) return homogeneousLimitFit(spec.homogeneousLogLikelihood(rows), end, rows);
   const further = end.theta.map((t, i) => (i === 2 || i === 3 ? t + Math.LN10 : t));
   const gain = spec.logLikelihood(rows)(further).value - end.logLikelihood;
   if (!(Math.abs(gain) <= nestedTolerance(rows.totalWeight))) return null;
   return {
-    kind: "homogeneous-dropout",
-    verdict: homogeneousDropOutVerdict(dropOut.parameter, dropOut.value),
-    nestedModel: "homogeneous-dropout",
-    nestedLogLikelihood: end.logLikelihood + (gain * 10) / 9,
-    nestedParams: { r: Math.exp(end.theta[0]), alpha: Math.exp(end.theta[1]), [dropOut.parameter]: dropOut.value },
+    boundary: {
+      kind: "homogeneous-dropout",
+      verdict: homogeneousDropOutVerdict(dropOut.parameter, dropOut.value),
+      nestedModel: "homogeneous-dropout",
+      nestedLogLikelihood: end.logLikelihood + (gain * 10) / 9,
+      nestedParams: { r: Math.exp(end.theta[0]), alpha: Math.exp(end.theta[1]), [dropOut.parameter]: dropOut.value },
+    },
+    theta: end.theta,
+    logLikelihood: end.logLikelihood,
   };
+}
+
+/**
+ * The BG/NBD family's limit fitted as the 3-parameter model it is, from the stopped point's
+ * (r, α, p). A run stops on the ridge once a, b pass HOMOGENEOUS_STOP, where the likelihood can
+ * still be short of its limit by more than the nested tolerance (0.4 at a million customers,
+ * a + b = 5.7e5) and r, α still off their best values; going further along the ridge, the
+ * 4-parameter likelihood's gamma functions of a + b lose those digits. The limit's maximum is
+ * the supremum along the ridge: its likelihood and (r, α, p) are the fit's (ADR 0020), a and b
+ * the stopped point's a + b split by the fitted p, for the record.
+ */
+function homogeneousLimitFit(
+  logLikelihood: LogLikelihood,
+  end: { theta: number[]; logLikelihood: number },
+  rows: PreparedRows,
+): { boundary: FitBoundary; theta: number[]; logLikelihood: number } | null {
+  const [logR, logAlpha, logA, logB] = end.theta;
+  const limit = maximizeLikelihood<{ r: number; alpha: number; odds: number }>({
+    names: ["r", "alpha", "odds"],
+    logLikelihood,
+    totalWeight: rows.totalWeight,
+    distinctRows: rows.count,
+    starts: [[logR, logAlpha, logA - logB]],
+    maxLogParameter: COUNT_MODEL_MAX_LOG_PARAMETER,
+    options: { standardErrors: false },
+  });
+  // It starts from the run's own (r, α, p), so it ends no lower than the limit along the run's
+  // ray. (The 4-parameter value at the run's end is no check: past a + b ~ 1e7 its rounding,
+  // 0.07 at a million customers, can put it above the limit it tends to.)
+  if (!limit.converged) return null;
+  if (Math.exp(limit.theta[0]) > HOMOGENEOUS_SHAPE) return null; // r -> ∞ too: not this limit
+  const [r, alpha] = limit.theta.map(Math.exp);
+  const p = 1 / (1 + Math.exp(-limit.theta[2]));
+  const logScale = Math.max(logA, logB) + Math.log1p(Math.exp(-Math.abs(logA - logB))); // log(a + b)
+  return {
+    boundary: {
+      kind: "homogeneous-dropout",
+      verdict: homogeneousDropOutVerdict("p", p),
+      nestedModel: "homogeneous-dropout",
+      nestedLogLikelihood: limit.logLikelihood,
+      nestedParams: { r, alpha, p },
+    },
+    theta: [limit.theta[0], limit.theta[1], logScale + Math.log(p), logScale - log1pOdds(limit.theta[2])],
+    logLikelihood: limit.logLikelihood,
+  };
+}
+
+/** log(1 + e^u): log(1/(1 - p)) for u = log p/(1-p). */
+function log1pOdds(u: number): number {
+  return u > 0 ? u + Math.log1p(Math.exp(-u)) : Math.log1p(Math.exp(u));
 }
 
 function edgeMessage(nbd: MaximizeResult<{ r: number; alpha: number }>): string {
@@ -483,11 +551,14 @@ export function classify<P>(spec: CountModelSpec, fit: MaximizeResult<P> & { nbd
   }
   if (top && offEdge(top) && (!interior || top.logLikelihood > interior.logLikelihood + tolerance)) {
     const ridge = spec.homogeneousAt(top.theta);
-    // One drop-out for every customer is a model too (3 parameters): named, with the finite
-    // point's predictions (the limit's to within the tolerance).
-    const homogeneous = ridge && top.converged ? homogeneousDropOutBoundary(spec, top, rows) : null;
+    // One drop-out for every customer is a model too (3 parameters): named, and predicting
+    // with the limit's closed forms (fittedCountModel). A run that ran past the bound along the ridge (one BFGS step can cross it: the ridge is
+    // flat) is as good a start for the limit's own fit as one stopped on it.
+    const ranOffAlongRidge = spec.homogeneousLogLikelihood !== undefined && top.theta.some((t) => Math.abs(t) > COUNT_MODEL_MAX_LOG_PARAMETER);
+    const homogeneous = ridge && (top.converged || ranOffAlongRidge) ? homogeneousDropOutBoundary(spec, top, rows) : null;
     if (homogeneous) {
-      return { ...fit, theta: top.theta, logLikelihood: top.logLikelihood, converged: true, message: homogeneous.verdict, boundary: homogeneous, effectiveParameters: 3, standardErrors: null };
+      const { boundary, theta, logLikelihood } = homogeneous;
+      return { ...fit, theta, logLikelihood, converged: true, message: boundary.verdict, boundary, effectiveParameters: 3, standardErrors: null };
     }
     const why = ridge
       ? `${ridge}: the likelihood rises toward that limit, outside the parameter space, with no maximum inside it for these data`

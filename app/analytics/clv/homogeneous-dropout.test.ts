@@ -99,6 +99,48 @@ describe("one drop-out probability for every customer", () => {
   });
 });
 
+describe("the limit fitted as the 3-parameter model it is (BG/NBD family)", () => {
+  // BG/NBD data with p = 0.25 for everyone: the modified BG/NBD's runs stop on the ridge
+  // (a, b past 1e5) still short of the limit by more than the nested tolerance, which was
+  // reported as "no maximum" (and at a million customers cost the refit's first fit a second
+  // pass from every start, issue 16). The limit's own fit (r, α, p) finishes them.
+  const quarter = (customers: number, seed: number) =>
+    compressRows(simulateBgNbd({ r: 0.6, alpha: 40, a: 1e6, b: 3e6 }, { customers, seed, grid: 1, age: (u) => Math.floor(365 + u() * 365) }));
+
+  /** The limit's total log-likelihood at (r, α, p), from its closed form row by row. */
+  const limitLogLikelihood = (rows: ReturnType<typeof quarter>, r: number, alpha: number, p: number) => {
+    const model = countModel("mbgnbd", { r, alpha, a: p, b: 1 - p }, { parameter: "p", value: p });
+    return rows.reduce((sum, row) => sum + row.weight * model.logLikelihoodRow(row.x, row.tx, row.T), 0);
+  };
+
+  // Seed 2 at 200,000: the polish's first step crosses the bound along the ridge.
+  for (const [customers, seed] of [[2000, 1], [200_000, 2]]) {
+    it(`reaches the limit's maximum, converged, with ${customers.toLocaleString("en-US")} customers${customers > 40_000 ? " (subsample, then the full data)" : ""}`, () => {
+      const rows = quarter(customers, seed);
+      const fit = fitModifiedBgNbd(rows, options);
+      expect(fit.converged).toBe(true);
+      expect(fit.boundary?.kind).toBe("homogeneous-dropout");
+      expect(fit.effectiveParameters).toBe(3);
+      // Above the warm-start size: the subsample's limit polished on the full data, with no
+      // second pass from every start (a polish that crossed the bound along the ridge used to
+      // count as failed).
+      if (customers > 40_000) expect(fit.runs).toBe(1);
+      const { r, alpha } = fit.params;
+      const p = fit.boundary!.nestedParams.p;
+      expect(fit.boundary!.nestedParams).toMatchObject({ r, alpha });
+      // The reported likelihood is the limit's at the reported (r, α, p) ...
+      const best = limitLogLikelihood(rows, r, alpha, p);
+      expect(Math.abs(fit.logLikelihood - best)).toBeLessThan(1e-6 * customers);
+      expect(fit.boundary!.nestedLogLikelihood).toBe(fit.logLikelihood);
+      // ... and its maximum: no step of 0.1 % in any of them does better.
+      for (const [dr, da, dp] of [[1, 0, 0], [-1, 0, 0], [0, 1, 0], [0, -1, 0], [0, 0, 1], [0, 0, -1]]) {
+        const nearby = limitLogLikelihood(rows, r * (1 + 1e-3 * dr), alpha * (1 + 1e-3 * da), p * (1 + 1e-3 * dp));
+        expect(nearby).toBeLessThanOrEqual(best + 1e-9 * customers);
+      }
+    }, 30_000);
+  }
+});
+
 describe("a shop at the homogeneous drop-out limit", () => {
   it("scores with the limit (model.json keeps its p, and a restored model scores the same)", () => {
     const summaries: CustomerSummary[] = homogeneous.map((c, i) => ({
