@@ -218,7 +218,7 @@ function compress(summaries: readonly CustomerSummary[]) {
   summaries.forEach((s, i) => {
     const problem = rowProblem(s.frequency, s.recency, s.T);
     if (problem) throw new RangeError(`customer ${s.customerId} (#${i + 1}): ${problem}`);
-    compressor.add(s.frequency, s.recency, s.T);
+    compressor.addChecked(s.frequency, s.recency, s.T);
   });
   return compressor.prepared();
 }
@@ -366,6 +366,8 @@ export async function fitShopModelAsync(summaries: CustomerSummary[], opts: Shop
     }
     const answers: FitAnswers = {};
     for (const name of batch.names) if (!away.has(name)) answers[name] = fitCountModelByName(name, batch.rows, batch.options);
+    // Work the steps need anyway (the spend model), done here while the other thread fits.
+    if (away.size > 0) batch.meanwhile?.();
     for (const [name, promise] of away) answers[name] = await promise;
     step = steps.next(answers);
   }
@@ -377,6 +379,11 @@ interface FitBatch {
   names: readonly ShopCountModelName[];
   rows: PreparedRows;
   options: FitOptions;
+  /**
+   * Independent work of the steps that a caller waiting for another thread may do first (the
+   * Gamma-Gamma fit: 2.4 s CPU at a million customers, issue 16); the steps do it later if not.
+   */
+  meanwhile?: () => void;
 }
 type FitAnswers = Partial<Record<ShopCountModelName, FitResult<CountModelParams>>>;
 type Steps<T> = Generator<FitBatch, T, FitAnswers>;
@@ -397,7 +404,8 @@ function* shopModelSteps(summaries: CustomerSummary[], opts: ShopModelOptions): 
   const fitOptions = { standardErrors: false, maxIterations: opts.fitOptions?.maxIterations };
   const fits: Partial<Record<ShopCountModelName, FitResult<CountModelParams>>> = {};
   const candidates: Partial<Record<ShopCountModelName, CandidateFit>> = {};
-  const answers = yield { names, rows, options: fitOptions };
+  let spend: ReturnType<typeof fitSpend> | undefined;
+  const answers = yield { names, rows, options: fitOptions, meanwhile: () => (spend = fitSpend(summaries, fitOptions)) };
   for (const name of names) {
     const fit = answers[name] as FitResult<CountModelParams>;
     fits[name] = fit;
@@ -444,7 +452,7 @@ function* shopModelSteps(summaries: CustomerSummary[], opts: ShopModelOptions): 
   }
 
   const fit = fits[chosen] as FitResult<CountModelParams>;
-  const spend = fitSpend(summaries, fitOptions);
+  spend ??= fitSpend(summaries, fitOptions);
   return {
     ok: true,
     model: buildShopModel({
