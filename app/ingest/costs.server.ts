@@ -35,7 +35,13 @@ const COST_IN_FORCE = Prisma.sql`
  */
 export async function recostOrders(tx: RawTx, shop: string, orderIds: bigint[]): Promise<bigint[]> {
   if (orderIds.length === 0) return [];
-  const rows = await tx.$queryRaw<{ customerId: bigint | null }[]>`
+  const rows = await tx.$queryRaw<{ customerId: bigint | null }[]>`${recostSql(shop, orderIds, Prisma.sql`"OrderLine"`)}`;
+  return distinctIds(rows.map((row) => row.customerId));
+}
+
+/** recostOrders' statement, its orders' lines read from `lines`: the OrderLine table, or a CTE of the same columns holding every line of those orders. */
+function recostSql(shop: string, orderIds: bigint[], lines: Prisma.Sql): Prisma.Sql {
+  return Prisma.sql`
     UPDATE "Order" AS o
     SET "costOfGoodsMinor" = c.cogs, "costedNetSalesMinor" = c.costed
     FROM (
@@ -46,7 +52,7 @@ export async function recostOrders(tx: RawTx, shop: string, orderIds: bigint[]):
                   ELSE LEAST(COALESCE(sum(l."keptNetSalesMinor") FILTER (WHERE cost."costMinor" IS NOT NULL), 0),
                              GREATEST(0, COALESCE(k."netSalesMinor", k."netMinor"))) END::bigint AS costed
       FROM "Order" AS k
-      LEFT JOIN "OrderLine" AS l ON l.shop = k.shop AND l."orderId" = k.id
+      LEFT JOIN ${lines} AS l ON l.shop = k.shop AND l."orderId" = k.id
       LEFT JOIN "ProductVariant" AS v ON v.shop = l.shop AND v.id = l."variantId"
       LEFT JOIN LATERAL (${COST_IN_FORCE}) AS cost ON v.id IS NOT NULL
       WHERE k.shop = ${shop} AND k.id = ANY(${orderIds}::bigint[])
@@ -55,7 +61,50 @@ export async function recostOrders(tx: RawTx, shop: string, orderIds: bigint[]):
     WHERE o.shop = ${shop} AND o.id = c.id
       AND (o."costOfGoodsMinor", o."costedNetSalesMinor") IS DISTINCT FROM (c.cogs, c.costed)
     RETURNING o."customerId"`;
-  return distinctIds(rows.map((row) => row.customerId));
+}
+
+/** The lines' rows as replaceOrderLines inserts them: kept units less those of stored refunds created after the version (ADR 0023). */
+function orderLineRowsSql(shop: string, orders: { id: bigint; shopifyUpdatedAt: Date; lines: OrderLineRow[] }[]): Prisma.Sql {
+  const lines = orders.flatMap((o) => o.lines.map((line) => ({ orderId: o.id, at: o.shopifyUpdatedAt, ...line })));
+  return Prisma.sql`
+      SELECT DISTINCT ON (x."orderId", x.id) ${shop}, x."orderId", x.id, x."variantId", GREATEST(0, x.kept - COALESCE(u.units, 0)),
+             CASE WHEN x.kept = 0 THEN x.net ELSE round(x.net::numeric * GREATEST(0, x.kept - COALESCE(u.units, 0)) / x.kept)::bigint END,
+             x.kept, x.net, x.at
+      FROM unnest(${lines.map((l) => l.orderId.toString())}::bigint[], ${lines.map((l) => l.id.toString())}::bigint[],
+                  ${lines.map((l) => l.variantId?.toString() ?? null)}::bigint[], ${lines.map((l) => l.keptQuantity)}::int[],
+                  ${lines.map((l) => l.keptNetSalesMinor.toString())}::bigint[], ${lines.map((l) => l.at.toISOString())}::timestamp[])
+           AS x("orderId", id, "variantId", kept, net, at)
+      -- Refunds stored before this version arrived and created after it (a refund first, say):
+      -- applyLaterRefunds' derivation, in the insert (no second statement per order write).
+      LEFT JOIN LATERAL (${laterRefundUnits(shop, Prisma.sql`x."orderId"`, Prisma.sql`x.id`, Prisma.sql`x.at`)}) AS u ON true
+      ORDER BY x."orderId", x.id`;
+}
+
+const ORDER_LINE_COLUMNS = Prisma.sql`(shop, "orderId", id, "variantId", "keptQuantity", "keptNetSalesMinor", "versionQuantity", "versionNetSalesMinor", "versionAt")`;
+
+/**
+ * One order's lines and cost, for the caller that has just written this version of the order
+ * (upsertOrder: its write path's newer-wins let it through, so the lines are this version's):
+ * replaceOrderLines and recostOrders in one statement, a webhook's order being one statement
+ * and round trip instead of four (the version check, delete, insert and recost). The lines are
+ * upserted and the order's other stored lines deleted, so the order ends with exactly these
+ * lines, as replaceOrderLines leaves it; the cost is recostOrders' over them (the statement's
+ * CTE, which its later parts see, not the table, which they do not). The caller holds the order's lock.
+ */
+export async function replaceWrittenOrderLinesAndCost(tx: RawTx, shop: string, order: { id: bigint; shopifyUpdatedAt: Date; lines: OrderLineRow[] }): Promise<void> {
+  const lineIds = order.lines.map((line) => line.id.toString());
+  await tx.$queryRaw`
+    WITH gone AS (
+      DELETE FROM "OrderLine" WHERE shop = ${shop} AND "orderId" = ${order.id}::bigint AND id <> ALL(${lineIds}::bigint[])
+    ), lines AS (
+      INSERT INTO "OrderLine" ${ORDER_LINE_COLUMNS}
+      ${orderLineRowsSql(shop, [order])}
+      ON CONFLICT (shop, "orderId", id) DO UPDATE SET
+        "variantId" = excluded."variantId", "keptQuantity" = excluded."keptQuantity", "keptNetSalesMinor" = excluded."keptNetSalesMinor",
+        "versionQuantity" = excluded."versionQuantity", "versionNetSalesMinor" = excluded."versionNetSalesMinor", "versionAt" = excluded."versionAt"
+      RETURNING shop, "orderId", "variantId", "keptQuantity", "keptNetSalesMinor"
+    )
+    ${recostSql(shop, [order.id], Prisma.sql`lines`)}`;
 }
 
 /**
@@ -74,22 +123,7 @@ export async function replaceOrderLines(tx: RawTx, shop: string, orders: { id: b
   if (kept.length === 0) return [];
   const keptIds = kept.map((o) => o.id);
   await tx.$executeRaw`DELETE FROM "OrderLine" WHERE shop = ${shop} AND "orderId" = ANY(${keptIds}::bigint[])`;
-  const lines = kept.flatMap((o) => o.lines.map((line) => ({ orderId: o.id, at: o.shopifyUpdatedAt, ...line })));
-  if (lines.length > 0) {
-    await tx.$executeRaw`
-      INSERT INTO "OrderLine" (shop, "orderId", id, "variantId", "keptQuantity", "keptNetSalesMinor", "versionQuantity", "versionNetSalesMinor", "versionAt")
-      SELECT DISTINCT ON (x."orderId", x.id) ${shop}, x."orderId", x.id, x."variantId", GREATEST(0, x.kept - COALESCE(u.units, 0)),
-             CASE WHEN x.kept = 0 THEN x.net ELSE round(x.net::numeric * GREATEST(0, x.kept - COALESCE(u.units, 0)) / x.kept)::bigint END,
-             x.kept, x.net, x.at
-      FROM unnest(${lines.map((l) => l.orderId.toString())}::bigint[], ${lines.map((l) => l.id.toString())}::bigint[],
-                  ${lines.map((l) => l.variantId?.toString() ?? null)}::bigint[], ${lines.map((l) => l.keptQuantity)}::int[],
-                  ${lines.map((l) => l.keptNetSalesMinor.toString())}::bigint[], ${lines.map((l) => l.at.toISOString())}::timestamp[])
-           AS x("orderId", id, "variantId", kept, net, at)
-      -- Refunds stored before this version arrived and created after it (a refund first, say):
-      -- applyLaterRefunds' derivation, in the insert (no second statement per order write).
-      LEFT JOIN LATERAL (${laterRefundUnits(shop, Prisma.sql`x."orderId"`, Prisma.sql`x.id`, Prisma.sql`x.at`)}) AS u ON true
-      ORDER BY x."orderId", x.id`;
-  }
+  if (kept.some((o) => o.lines.length > 0)) await tx.$executeRaw`INSERT INTO "OrderLine" ${ORDER_LINE_COLUMNS} ${orderLineRowsSql(shop, kept)}`;
   return keptIds;
 }
 

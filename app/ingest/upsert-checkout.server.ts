@@ -89,12 +89,15 @@ export async function upsertCheckout(db: RawDb, shop: string, checkout: Checkout
  * logged in at the last step) leaves that one's abandoned carts, so they are returned too.
  */
 export async function recordOrderCheckout(tx: RawTx, shop: string, refs: OrderCheckoutRefs): Promise<bigint[]> {
-  const inserted = await tx.$executeRaw`
-    INSERT INTO "OrderCheckout" (shop, "orderId", "checkoutId", "checkoutToken", "cartToken")
-    VALUES (${shop}, ${refs.orderId}::bigint, ${refs.checkoutId}::bigint, ${refs.checkoutToken}, ${refs.cartToken})
-    ON CONFLICT (shop, "orderId") DO NOTHING`;
-  if (inserted === 0) return [];
-  const owners = await tx.$queryRaw<{ customerId: bigint }[]>`${checkoutOwnersSql(shop, refs)}`;
+  // One statement: the owners are read only when the row is new (the probes do not read OrderCheckout).
+  const owners = await tx.$queryRaw<{ customerId: bigint }[]>`
+    WITH inserted AS (
+      INSERT INTO "OrderCheckout" (shop, "orderId", "checkoutId", "checkoutToken", "cartToken")
+      VALUES (${shop}, ${refs.orderId}::bigint, ${refs.checkoutId}::bigint, ${refs.checkoutToken}, ${refs.cartToken})
+      ON CONFLICT (shop, "orderId") DO NOTHING
+      RETURNING 1
+    )
+    SELECT owners."customerId" FROM (${checkoutOwnersSql(shop, refs)}) AS owners WHERE EXISTS (SELECT 1 FROM inserted)`;
   return owners.map((row) => row.customerId);
 }
 

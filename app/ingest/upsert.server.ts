@@ -18,7 +18,7 @@ import { NET_SALES_REFUND_RETURNS, recomputeCustomerSummaries, recomputeOrderNet
 import { type RawTx } from "~/db/pg.server";
 import { type RawDb, withRawTransaction } from "~/db/tx.server";
 import { distinctIds, lockCustomers, lockOrders } from "./locks.server";
-import { applyLaterRefunds, recostOrders, refundLineUnitsJson, replaceOrderLines } from "./costs.server";
+import { applyLaterRefunds, recostOrders, refundLineUnitsJson, replaceWrittenOrderLinesAndCost } from "./costs.server";
 
 // The one write path for orders, customers and refunds, whatever their source: webhooks,
 // bulk backfill, reconciliation, demo seeding. Every function:
@@ -381,11 +381,14 @@ export async function upsertOrder(db: RawDb, shop: string, bundle: OrderBundle):
     const orderChanged = await writeOrder(tx, shop, { ...order, customerId });
     // A stale order with refunds new to us: the stored order's net may change.
     if (!orderChanged && refundsInserted > 0) await recomputeOrderNets(tx, shop, [order.id]);
-    // Cost of goods (costs.server.ts): the stored version's lines, then the order's cost from them.
-    // replaceOrderLines takes off the units of stored refunds created after this version.
-    if (orderChanged && bundle.lines) await replaceOrderLines(tx, shop, [{ id: order.id, shopifyUpdatedAt: order.shopifyUpdatedAt, lines: bundle.lines }]);
-    else if (refundsInserted > 0) await applyLaterRefunds(tx, shop, [order.id]);
-    if (orderChanged || refundsInserted > 0) await recostOrders(tx, shop, [order.id]);
+    // Cost of goods (costs.server.ts): the stored version's lines, then the order's cost from them
+    // (one statement for a version just written with its lines). The lines take off the units of
+    // stored refunds created after this version.
+    if (orderChanged && bundle.lines) await replaceWrittenOrderLinesAndCost(tx, shop, { id: order.id, shopifyUpdatedAt: order.shopifyUpdatedAt, lines: bundle.lines });
+    else {
+      if (refundsInserted > 0) await applyLaterRefunds(tx, shop, [order.id]);
+      if (orderChanged || refundsInserted > 0) await recostOrders(tx, shop, [order.id]);
+    }
     const storedCustomerId = orderChanged ? customerId : before.customerId;
     const changed = customerChanged || orderChanged || refundsInserted > 0;
     const affectedCustomerIds = changed ? distinctIds([before.customerId, storedCustomerId, customerId]) : [];

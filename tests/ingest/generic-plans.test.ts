@@ -37,3 +37,32 @@ describe("the live path's plans", () => {
     expect(plans.filter((p) => Number(p.custom_plans) > 0)).toEqual([]);
   });
 });
+
+describe("an order delivery's statements", () => {
+  // Each statement is a round trip and a Bind/Execute in PostgreSQL: the live path's cost grows
+  // with their number (bench/freshness). An orders/create with lines and a checkout, on a
+  // connection of its own, counted by executions of its prepared statements.
+  it("an orders/create with lines and a checkout runs 13 statements in its transaction", async () => {
+    const own = createPgPool(process.env.DATABASE_URL!, { max: 1 });
+    try {
+      const shop = uniqueShop("statements");
+      await own.query(`INSERT INTO "Shop" (domain, currency, timezone, "updatedAt") VALUES ($1, 'USD', 'UTC', now())`, [shop]);
+      const payload = orderPayload({ id: 7_100, customerId: 710, updatedAt: new Date("2025-03-14T15:00:00Z"), totalCents: 2_500 }) as Record<string, unknown>;
+      expect((payload.line_items as unknown[]).length).toBeGreaterThan(0);
+      expect(payload.checkout_token ?? payload.checkout_id).toBeTruthy();
+      const id = await insertDelivery(testDb(), { shop, topic: "orders/create", payload });
+      expect(await processDelivery(testDb(), id, { pool: own, enqueueMetrics: async () => {} })).toMatchObject({ status: "processed" });
+      const executed = await own.query<{ n: string }>(
+        `SELECT sum(generic_plans + custom_plans)::text AS n FROM pg_prepared_statements WHERE name LIKE 'tenure_%'`,
+      );
+      // The delivery's lock and mark, the order's and customers' locks (2), the stored order, tombstones,
+      // customer, order, its lines and cost (one), the summary, the checkout (one); and the shop's
+      // currency and hosts, cached a minute per process after this first delivery. Was 17: the lines'
+      // version check, delete, insert and recost, and the checkout's insert and probes, apart.
+      expect(Number(executed.rows[0].n)).toBe(13);
+    } finally {
+      await own.end();
+    }
+  });
+});
+
