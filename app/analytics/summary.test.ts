@@ -2,7 +2,7 @@ import fc from "fast-check";
 import { dayIndex } from "./dates";
 // The CDNOW fixture readers are the CLV tests' (csv-parse, not the app's parsers).
 import { cdnowCustomers, cdnowSpendCustomers, cdnowTransactions } from "./clv/fixtures.testing";
-import { CustomerIndex, TransactionTable, customerIndicesById, groupByCustomer, summarize, type CustomerSummary, type Transaction } from "./summary";
+import { CustomerIndex, TableRowBatch, TransactionTable, customerIndicesById, groupByCustomer, summarize, type CustomerSummary, type Transaction } from "./summary";
 
 /** The fixtures print 2 decimals: our value must lie in the printed value's rounding interval (+1e-6). */
 function expectRoundsTo(actual: number, printed: number, what: string): void {
@@ -201,6 +201,30 @@ describe("CustomerIndex", () => {
         expect(index.get("\u0000never-seen\u0000")).toBeUndefined();
       }),
       { numRuns: 40 },
+    );
+  });
+
+  it("TableRowBatch fills a table as addRange row by row does (ids as ranges of longer texts, first-sight order, rehashes inside a batch)", () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.tuple(fc.string({ maxLength: 20, unit: "binary" }), fc.integer({ min: 0, max: 3 }), fc.integer({ min: -5, max: 5000 }), fc.double({ noNaN: true, noDefaultInfinity: true })), { maxLength: 400 }),
+        (rows) => {
+          const one = new TransactionTable();
+          const batched = new TransactionTable();
+          const batch = new TableRowBatch(batched);
+          for (const [id, pad, day, amount] of rows) {
+            const text = `${"x".repeat(pad)}${id},`;
+            one.addRange(text, pad, pad + id.length, day, amount);
+            batch.add(text, pad, pad + id.length, day, amount);
+          }
+          batch.flush();
+          expect(batched.customerIds).toEqual(one.customerIds);
+          expect([...batched.customers]).toEqual([...one.customers]);
+          expect([...batched.days]).toEqual([...one.days]);
+          expect([...batched.amounts]).toEqual([...one.amounts]);
+        },
+      ),
+      { numRuns: 60 },
     );
   });
 

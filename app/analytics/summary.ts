@@ -59,6 +59,8 @@ export class CustomerIndex {
   private mask = 31;
   private arena = new Uint16Array(256);
   private arenaUsed = 0;
+  private batchHashes = new Int32Array(0);
+  private touched = 0;
 
   get size(): number {
     return this.ids.length;
@@ -71,7 +73,30 @@ export class CustomerIndex {
 
   /** Index of the id text.slice(start, end), assigned on first sight. */
   internRange(text: string, start: number, end: number): number {
-    const hash = hashRange(text, start, end);
+    return this.internHashed(text, start, end, hashRange(text, start, end));
+  }
+
+  /**
+   * internRange for ids texts[k].slice(starts[k], ends[k]), k < count, in that order (the
+   * same indices), into out. Each id's slot is read once before any is looked up: those
+   * loads do not depend on each other, so the CPU overlaps their cache misses, which one
+   * lookup after another (each behind a line's parsing) it cannot. In a table of a million
+   * ids nearly every lookup misses; this halved the reader's interning time (issue 16).
+   */
+  internRanges(texts: readonly string[], starts: Int32Array, ends: Int32Array, count: number, out: Int32Array): void {
+    if (this.batchHashes.length < count) this.batchHashes = new Int32Array(count);
+    const hashes = this.batchHashes;
+    for (let k = 0; k < count; k++) hashes[k] = hashRange(texts[k], starts[k], ends[k]);
+    const slots = this.slots;
+    const mask = this.mask;
+    let touched = 0;
+    for (let k = 0; k < count; k++) touched |= slots[(hashes[k] & mask) * SLOT_FIELDS + 1];
+    // Kept, so that the compiler cannot drop the loads as unused.
+    this.touched = touched;
+    for (let k = 0; k < count; k++) out[k] = this.internHashed(texts[k], starts[k], ends[k], hashes[k]);
+  }
+
+  private internHashed(text: string, start: number, end: number, hash: number): number {
     const length = end - start;
     const slots = this.slots;
     let slot = hash & this.mask;
@@ -241,6 +266,13 @@ export class TransactionTable {
     this.addForCustomer(this.index.internRange(text, idStart, idEnd), day, amount);
   }
 
+  /** addRange for a batch of rows (see CustomerIndex.internRanges; TableRowBatch fills it). */
+  addRanges(batch: TableRowBatch): void {
+    const { count, indices } = batch;
+    this.index.internRanges(batch.texts, batch.idStarts, batch.idEnds, count, indices);
+    for (let k = 0; k < count; k++) this.addForCustomer(indices[k], batch.days[k], batch.amounts[k]);
+  }
+
   addForCustomer(customerIndex: number, day: number, amount: number): void {
     if (!Number.isInteger(day) || day < -1e7 || day > 1e7) throw new RangeError(`day ${day} is not a day index`);
     if (!Number.isFinite(amount)) throw new RangeError(`amount ${amount} is not a finite number`);
@@ -295,6 +327,42 @@ export class TransactionTable {
     this.customerColumn = customers;
     this.dayColumn = days;
     this.amountColumn = amounts;
+  }
+}
+
+/** Rows of a batch; days and amounts kept as given, so addForCustomer checks them as addRange would. */
+export const TABLE_ROW_BATCH = 64;
+
+/**
+ * Rows for a table, added in batches of TABLE_ROW_BATCH (TransactionTable.addRanges): call
+ * flush() before the table is read. A batch keeps its rows' text (file chunks) until then.
+ */
+export class TableRowBatch {
+  readonly texts: string[] = new Array<string>(TABLE_ROW_BATCH).fill("");
+  readonly idStarts = new Int32Array(TABLE_ROW_BATCH);
+  readonly idEnds = new Int32Array(TABLE_ROW_BATCH);
+  readonly days = new Float64Array(TABLE_ROW_BATCH);
+  readonly amounts = new Float64Array(TABLE_ROW_BATCH);
+  readonly indices = new Int32Array(TABLE_ROW_BATCH);
+  count = 0;
+
+  constructor(private readonly table: TransactionTable) {}
+
+  add(text: string, idStart: number, idEnd: number, day: number, amount: number): void {
+    const k = this.count;
+    this.texts[k] = text;
+    this.idStarts[k] = idStart;
+    this.idEnds[k] = idEnd;
+    this.days[k] = day;
+    this.amounts[k] = amount;
+    if (++this.count === TABLE_ROW_BATCH) this.flush();
+  }
+
+  flush(): void {
+    if (this.count === 0) return;
+    this.table.addRanges(this);
+    this.count = 0;
+    this.texts.fill("");
   }
 }
 

@@ -20,7 +20,7 @@ import {
   parseSimpleLine,
 } from "~/analytics/transactions";
 import { type ValueConventions } from "~/analytics/simple-csv";
-import { TransactionTable } from "~/analytics/summary";
+import { TableRowBatch, TransactionTable } from "~/analytics/summary";
 import { startTypeScriptWorker } from "~/lib/ts-worker";
 
 export interface ReadOptions {
@@ -186,8 +186,11 @@ export async function readTransactionsIntoTable(
 
   const reportedErrors = opts.reportedErrors ?? Number.POSITIVE_INFINITY;
   const others = parts.slice(1).map((range) => readPartOnThread(path, range, opts, reportedErrors));
-  const counting = countingSink(intoTable);
+  // Rows go into the table in batches (TableRowBatch: its id lookups overlap); no Shopify attributes here.
+  const batch = new TableRowBatch(table);
+  const counting = countingSink({ ...intoTable, transaction: (text, idStart, idEnd, day, amount) => batch.add(text, idStart, idEnd, day, amount) });
   const first = await drain(scanSimpleFile(path, detection.layout, detection.firstLineIsHeader, counting.sink, opts, parts[0]));
+  batch.flush();
   let lines = first.lines;
   let errors = counting.errors();
   let partsReadOnThreads = 0;
@@ -208,15 +211,17 @@ export async function readPart(path: string, range: ByteRange, opts: ReadOptions
   const detection = await detectFileFormat(path, opts.conventions);
   if (detection.format === "shopify") throw new Error("a Shopify export is read on one thread");
   const table = new TransactionTable(Math.min((range.end - range.start) / 24, 50_000_000));
+  const batch = new TableRowBatch(table);
   const errors: RowError[] = [];
   const counting = countingSink({
-    transaction: (text, idStart, idEnd, day, amount) => table.addRange(text, idStart, idEnd, day, amount),
+    transaction: (text, idStart, idEnd, day, amount) => batch.add(text, idStart, idEnd, day, amount),
     error: (error) => {
       if (errors.length < reportedErrors) errors.push(error);
     },
   });
   const { onProgress: _ignored, ...rest } = opts;
   const report = await drain(scanSimpleFile(path, detection.layout, detection.firstLineIsHeader, counting.sink, rest, range));
+  batch.flush();
   return {
     ids: table.customerIds as string[],
     customers: table.customers,
