@@ -746,10 +746,15 @@ export async function writeMembers(db: Queryable, shop: string, destinationId: s
     // One statement: each written customer probed once (no lock), members inserted for the
     // live ones, erasures for the others. Arrays unnested, not one JSON document:
     // json_to_recordset saved Tenure 8 ms a batch of 10,000 and cost PostgreSQL 20 more.
+    // The probe is a LATERAL ... LIMIT 1, not EXISTS: an EXISTS the planner may run hashed,
+    // and it did whenever Customer's visibility map was not yet set (after an import, before
+    // autovacuum): every batch then read and hashed the shop's whole Customer table, which
+    // at a million customers tripled the pass's PostgreSQL CPU (ADR 0022).
     await db.query(
       `WITH input AS MATERIALIZED (
-         SELECT t.*, EXISTS (SELECT 1 FROM "Customer" AS c WHERE c.shop = $8 AND c.id = t.id) AS live
-         FROM unnest($2::bigint[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[]) AS t(id, email, remote_id, segments, hash, held)),
+         SELECT t.*, c.id IS NOT NULL AS live
+         FROM unnest($2::bigint[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[]) AS t(id, email, remote_id, segments, hash, held)
+         LEFT JOIN LATERAL (SELECT c.id FROM "Customer" AS c WHERE c.shop = $8 AND c.id = t.id LIMIT 1) AS c ON true),
        erased AS (
          INSERT INTO "DestinationErasure" ("destinationId", "customerId", email, "remoteProfileId")
          SELECT $1::bigint, id, email, remote_id FROM input WHERE NOT live)
@@ -805,7 +810,7 @@ export async function recordDestinationFailures(
   await db.query(
     `INSERT INTO "DestinationFailure" ("destinationId", "runId", "customerId", email, reason)
      SELECT $1::bigint, $2::bigint, t.id, t.email, t.reason FROM unnest($3::bigint[], $4::text[], $5::text[]) AS t(id, email, reason)
-     WHERE EXISTS (SELECT 1 FROM "Customer" AS c WHERE c.shop = $6 AND c.id = t.id)`,
+     CROSS JOIN LATERAL (SELECT 1 FROM "Customer" AS c WHERE c.shop = $6 AND c.id = t.id LIMIT 1) AS c`,
     [destinationId, runId, failures.map((f) => f.customerId), failures.map((f) => f.email), failures.map((f) => f.reason), shop],
   );
 }
