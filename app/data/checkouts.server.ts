@@ -1,6 +1,6 @@
 import { CART_ABANDONMENT_WINDOW_DAYS } from "~/analytics/behaviour";
 import { type Tally } from "~/analytics/segment-tally";
-import { pgQuery, type Queryable } from "~/db/pg.server";
+import { type Queryable } from "~/db/pg.server";
 
 // Abandoned checkouts (issue 17, cart abandoners): the one definition, read by the live
 // recompute (one customer's latest), the refit (every customer's membership, set-based) and
@@ -20,21 +20,18 @@ export const ABANDONED_CHECKOUT_SQL = `c."customerId" IS NOT NULL AND c."complet
 /** The day a checkout started in the shop's time zone (`tz` names the parameter), as the counted orders' days are. */
 const checkoutDaySql = (tz: string) => `(((c."shopifyCreatedAt" AT TIME ZONE 'UTC') AT TIME ZONE ${tz}::text)::date - DATE '1970-01-01')`;
 
-/** Each customer's latest abandoned checkout's day (shop time zone); customers without one are absent. */
-export async function lastAbandonedCheckoutDays(db: Queryable, shop: string, timezone: string, customerIds: readonly string[]): Promise<Map<string, number>> {
-  if (customerIds.length === 0) return new Map();
-  const result = await db.query<{ customerId: string; day: number }>(
-    pgQuery(
-      `SELECT c."customerId"::text AS "customerId", max(${checkoutDaySql("$2")})::int AS day
-       FROM "Checkout" AS c
-       WHERE c.shop = $1 AND c."customerId" = ANY($3::bigint[]) AND ${ABANDONED_CHECKOUT_SQL}
-       GROUP BY c."customerId"`,
-      [shop, timezone, customerIds],
-      true,
-    ),
-  );
-  return new Map(result.rows.map((row) => [row.customerId, Number(row.day)]));
-}
+/**
+ * Each listed customer's latest abandoned checkout's day (shop time zone) as ("customerId",
+ * day); customers without one are absent. The placeholders name the caller's parameters: the
+ * shop, the time zone and the customers' ids (bigint[]). The live recompute reads it in the
+ * statement that reads the customers' orders (liveCustomersCountedOrders, counted-orders.server.ts).
+ */
+export const lastAbandonedCheckoutDaysSql = (shop: string, timezone: string, customerIds: string) =>
+  `SELECT c."customerId", max(${checkoutDaySql(timezone)})::int AS day
+   FROM "Checkout" AS c
+   WHERE c.shop = ${shop} AND c."customerId" = ANY(${customerIds}::bigint[]) AND ${ABANDONED_CHECKOUT_SQL}
+   GROUP BY c."customerId"`;
+
 
 /**
  * Checkouts started in the window ending on day `asOfDay` (shop time zone; `$2` the zone, `$3`

@@ -1,5 +1,6 @@
 import type pg from "pg";
 import { pgQuery, type Queryable } from "~/db/pg.server";
+import { lastAbandonedCheckoutDaysSql } from "./checkouts.server";
 import { type MetricsSettings } from "./settings.server";
 
 // The counted orders: the orders metrics are computed from, read the same way by the live
@@ -142,11 +143,12 @@ export async function countedOrdersOf(db: Queryable, shop: string, settings: Met
 }
 
 /**
- * The live recompute's read: the customers that exist, with their counted orders, in one
- * statement (a customer without orders comes back once, with null order columns). KEY
- * SHARE on their rows: a redaction or deletion of one of them (which deletes the row, then
- * its metrics) waits for the caller's transaction, or this sees the row gone. Ingest's
- * summary updates do not conflict with it. A prepared statement (ADR 0010).
+ * The live recompute's read: the customers that exist, with their counted orders and their
+ * latest abandoned checkout's day (`abandoned_day`, on each of their rows; null without one:
+ * lastAbandonedCheckoutDaysSql), in one statement (a customer without orders comes back once,
+ * with null order columns). KEY SHARE on their rows: a redaction or deletion of one of them
+ * (which deletes the row, then its metrics) waits for the caller's transaction, or this sees
+ * the row gone. Ingest's summary updates do not conflict with it. A prepared statement (ADR 0010).
  */
 export async function liveCustomersCountedOrders(db: Queryable, shop: string, settings: MetricsSettings, ids: readonly string[]) {
   const read = await db.query<{
@@ -157,11 +159,15 @@ export async function liveCustomersCountedOrders(db: Queryable, shop: string, se
     voided: boolean | null;
     costed_profit: bigint | string | null;
     uncosted_net: bigint | string | null;
+    abandoned_day: number | null;
   }>(
     pgQuery(
-      `WITH live AS (SELECT id FROM "Customer" WHERE shop = $1 AND id = ANY($6::bigint[]) FOR KEY SHARE)
-       SELECT live.id AS live_id, counted.day, counted.net, counted.discounted, counted.voided, counted.costed_profit, counted.uncosted_net
-       FROM live LEFT JOIN (${countedOrdersSql(settings)} AND o."customerId" = ANY($6::bigint[])) AS counted ON counted.customer_id = live.id`,
+      `WITH live AS (SELECT id FROM "Customer" WHERE shop = $1 AND id = ANY($6::bigint[]) FOR KEY SHARE),
+       abandoned AS (${lastAbandonedCheckoutDaysSql("$1", "$2", "$6")})
+       SELECT live.id AS live_id, counted.day, counted.net, counted.discounted, counted.voided, counted.costed_profit, counted.uncosted_net,
+              abandoned.day AS abandoned_day
+       FROM live LEFT JOIN (${countedOrdersSql(settings)} AND o."customerId" = ANY($6::bigint[])) AS counted ON counted.customer_id = live.id
+       LEFT JOIN abandoned ON abandoned."customerId" = live.id`,
       [...countedOrdersParams(shop, settings), ids],
       true,
     ),

@@ -1,7 +1,6 @@
 import type pg from "pg";
 import { type CustomerOrderFact, type ScoringContext, customerFactsFromOrders, customerMetrics } from "~/analytics/customer-metrics";
 import { withCartAbandonment } from "~/analytics/behaviour";
-import { lastAbandonedCheckoutDays } from "~/data/checkouts.server";
 import { liveCustomersCountedOrders } from "~/data/counted-orders.server";
 import { deleteCustomerMetrics, lockCustomersForRecompute, todayInZone, writeCustomerMetrics } from "~/data/customer-metrics.server";
 import { markDestinationChanges } from "~/data/destinations.server";
@@ -100,13 +99,17 @@ export async function recomputeCustomerMetrics(
       // One recompute of a customer at a time, its read after the previous one's write: rows
       // are never written out of order (issue 12; found by `npm run bench -- faults`).
       await lockCustomersForRecompute(client, shop, ids);
-      // The customers that exist, with their counted orders, in one statement (their rows held against a redaction meanwhile).
+      // The customers that exist, with their counted orders and latest abandoned checkout, in one
+      // statement (their rows held against a redaction meanwhile).
       const read = await liveCustomersCountedOrders(client, shop, settings, ids);
       const factsById = new Map<string, CustomerOrderFact[]>();
+      // Cart abandoners (issue 17): the latest abandoned checkout's age decides the behaviour, orders or not.
+      const abandoned = new Map<string, number>();
       for (const row of read) {
         const id = String(row.live_id);
         let facts = factsById.get(id);
         if (!facts) factsById.set(id, (facts = []));
+        if (row.abandoned_day !== null) abandoned.set(id, Number(row.abandoned_day));
         if (row.day !== null) {
           facts.push({
             day: Number(row.day),
@@ -118,8 +121,6 @@ export async function recomputeCustomerMetrics(
           });
         }
       }
-      // Cart abandoners (issue 17): the latest abandoned checkout's age decides the behaviour, orders or not.
-      const abandoned = await lastAbandonedCheckoutDays(client, shop, settings.timezone, [...factsById.keys()]);
       const rows = [...factsById].map(([id, facts]) => {
         const row = customerMetrics(customerFactsFromOrders(id, facts, asOfDay), context);
         const day = abandoned.get(id);

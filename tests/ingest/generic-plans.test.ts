@@ -42,7 +42,7 @@ describe("an order delivery's statements", () => {
   // Each statement is a round trip and a Bind/Execute in PostgreSQL: the live path's cost grows
   // with their number (bench/freshness). An orders/create with lines and a checkout, on a
   // connection of its own, counted by executions of its prepared statements.
-  it("an orders/create with lines and a checkout runs 13 statements in its transaction", async () => {
+  it("an orders/create with lines and a checkout runs 13 statements in its transaction, its recompute 5", async () => {
     const own = createPgPool(process.env.DATABASE_URL!, { max: 1 });
     try {
       const shop = uniqueShop("statements");
@@ -60,6 +60,14 @@ describe("an order delivery's statements", () => {
       // currency and hosts, cached a minute per process after this first delivery. Was 17: the lines'
       // version check, delete, insert and recost, and the checkout's insert and probes, apart.
       expect(Number(executed.rows[0].n)).toBe(13);
+
+      // The customer's recompute: its lock, the read (orders and latest abandoned checkout), the
+      // write, the destinations' outbox and the change count. Was 6: the checkouts read apart.
+      await recomputeCustomerMetrics(own, shop, ["710"]);
+      const recomputed = await own.query<{ n: string }>(
+        `SELECT sum(generic_plans + custom_plans)::text AS n FROM pg_prepared_statements WHERE name LIKE 'tenure_%'`,
+      );
+      expect(Number(recomputed.rows[0].n) - Number(executed.rows[0].n)).toBe(5);
     } finally {
       await own.end();
     }
