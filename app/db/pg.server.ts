@@ -108,7 +108,21 @@ function lazy<T>(run: () => Promise<T>): Prisma.PrismaPromise<T> {
  * connection's life.
  */
 export function pgQuery(text: string, values: unknown[], prepared: boolean): pg.QueryConfig {
-  return prepared ? { name: `tenure_${createHash("sha1").update(text).digest("hex").slice(0, 24)}`, text, values } : { text, values };
+  return prepared ? { name: statementName(text), text, values } : { text, values };
+}
+
+/** Statement names by text: a live delivery runs about a dozen named statements, and hashing each text every time showed in the worker's profile. */
+const statementNames = new Map<string, string>();
+const STATEMENT_NAMES_KEPT = 2_000;
+
+function statementName(text: string): string {
+  let name = statementNames.get(text);
+  if (name === undefined) {
+    name = `tenure_${createHash("sha1").update(text).digest("hex").slice(0, 24)}`;
+    if (statementNames.size >= STATEMENT_NAMES_KEPT) statementNames.clear();
+    statementNames.set(text, name);
+  }
+  return name;
 }
 
 /** Raw queries on one pg client (inside a transaction the caller opened). `prepared`: see pgQuery. */
