@@ -299,7 +299,16 @@ export class TransactionTable {
       if (!(customers[row] >= 0 && customers[row] < ids.length)) throw new RangeError(`row ${row}: customer index ${customers[row]} has no id`);
     }
     const toHere = new Int32Array(ids.length);
-    for (let i = 0; i < ids.length; i++) toHere[i] = this.index.intern(ids[i]);
+    // In batches, as the reader interns (CustomerIndex.internRanges): the same indices, overlapped misses.
+    const starts = new Int32Array(TABLE_ROW_BATCH);
+    const ends = new Int32Array(TABLE_ROW_BATCH);
+    const indices = new Int32Array(TABLE_ROW_BATCH);
+    for (let from = 0; from < ids.length; from += TABLE_ROW_BATCH) {
+      const batch = ids.slice(from, from + TABLE_ROW_BATCH);
+      for (let k = 0; k < batch.length; k++) ends[k] = batch[k].length;
+      this.index.internRanges(batch, starts, ends, batch.length, indices);
+      toHere.set(indices.subarray(0, batch.length), from);
+    }
     while (this.rowCount + rows > this.customerColumn.length) this.grow();
     const at = this.rowCount;
     for (let row = 0; row < rows; row++) this.customerColumn[at + row] = toHere[customers[row]];

@@ -237,10 +237,12 @@ export async function analyze(options: AnalyzeOptions, io: CliIo): Promise<Analy
 
   // 5. RFM and per-customer predictions. The scoring input takes the only references to
   // the summaries, so that scoring workers, once sent their columns, can free them.
-  const { cuts } = prepared;
-  const scoring: ScoringInput = { summaries: prepared.summaries, rfmInputs: prepared.rfmInputs, cuts, model: model.ok ? model.model : null, asOfDay };
+  // RFM is made here rather than while Pareto/NBD is fitted: beside the table, its million
+  // inputs raised the 10M run's peak RSS by some 50 MiB.
+  const rfmInputs = prepared.summaries.map((s) => rfmInputFromSummary(s, asOfDay));
+  const cuts = rfmCutPoints(rfmInputs);
+  const scoring: ScoringInput = { summaries: prepared.summaries, rfmInputs, cuts, model: model.ok ? model.model : null, asOfDay };
   prepared.summaries = [];
-  prepared.rfmInputs = [];
   await mkdir(options.outDir, { recursive: true });
   const files = {
     customers: join(options.outDir, "customers.csv"),
@@ -298,7 +300,14 @@ async function fromTransactions(options: AnalyzeOptions, io: CliIo, stage: Stage
   // retention report (ADR 0020).
   const fitThread: FitThreadSlot = { thread: null, start: () => (fitThread.thread = size >= FIT_THREAD_MIN_BYTES ? startFitThread() : null) };
   try {
-    return await fromTable(options, io, stage, { size, ...days }, fitThread);
+    // The model is awaited once fromTable has returned, so that the table and its grouping
+    // are garbage while this thread waits for Pareto/NBD and fits Gamma-Gamma.
+    const { modelFit, ...fromRows } = await fromTable(options, io, stage, { size, ...days }, fitThread);
+    const model = await modelFit;
+    stage.progress(model.ok ? `fitted ${model.model.chosen}` : `no model: ${model.reason}`);
+    await fitThread.thread?.close();
+    fitThread.thread = null;
+    return { ...fromRows, model };
   } finally {
     void fitThread.thread?.close();
   }
@@ -382,10 +391,10 @@ async function fromTable(
 
   // 3. Model (with a holdout period when asked), then the backtest.
   const holdout = calibrationEndDay === undefined ? undefined : holdoutData(table, groups, calibrationEndDay, asOfDay, unit);
-  const elsewhere: CountModelFitter = (name, rows, fitOptions) => (name === "paretonbd" && fitThread.thread ? fitThread.thread.fitParetoNbd(rows, fitOptions) : null);
-  const modelFit = fitShopModelAsync(summaries, { ...modelOptions, holdout }, elsewhere);
-  // No unhandled rejection while this thread works on; the error surfaces at the await below.
-  modelFit.catch(() => {});
+  const modelFit = fitShopModelAsync(summaries, { ...modelOptions, holdout }, paretoNbdOn(fitThread));
+  // No unhandled rejection while this thread works on; the error surfaces where it is awaited.
+  // (A function made here would hold this function's context, and with it the table.)
+  modelFit.catch(ignore);
   const holdoutCollection = calibrationEndDay === undefined ? null : holdoutCollector(table.customerCount);
   const backtest = calibrationEndDay === undefined ? null : runBacktest(table, calibrationEndDay, asOfDay, unit, holdoutCollection?.onCustomer);
   // A refused or non-converged backtest predicted nothing usable: its columns stay empty.
@@ -403,15 +412,15 @@ async function fromTable(
     groups,
   });
   progress("retention report");
-  // RFM needs no model: its inputs and cut points too are made while Pareto/NBD is fitted.
-  const rfmInputs = summaries.map((s) => rfmInputFromSummary(s, asOfDay));
-  const cuts = rfmCutPoints(rfmInputs);
-  const model = await modelFit;
-  progress(model.ok ? `fitted ${model.model.chosen}` : `no model: ${model.reason}`);
-  await fitThread.thread?.close();
-  fitThread.thread = null;
-  return { read, summaries, rfmInputs, cuts, model, backtest, holdoutColumns, retention, asOfDay, firstDay, lastDay };
+  return { read, summaries, modelFit, backtest, holdoutColumns, retention, asOfDay, firstDay, lastDay };
 }
+
+/** Pareto/NBD fits for the fit thread, when there is one (the other count models stay here). */
+function paretoNbdOn(fitThread: FitThreadSlot): CountModelFitter {
+  return (name, rows, fitOptions) => (name === "paretonbd" && fitThread.thread ? fitThread.thread.fitParetoNbd(rows, fitOptions) : null);
+}
+
+function ignore(): void {}
 
 function reportBadRows(io: CliIo, input: string, read: ReadReport, reported: readonly RowError[], strict: boolean): void {
   for (const error of reported) {
