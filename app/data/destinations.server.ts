@@ -713,6 +713,8 @@ export interface MemberWrite {
   syncedHash: string;
   /** The Shopify write-back: the metafield values now held (key -> value). */
   heldValues?: Record<string, string> | null;
+  /** The pass read no member row for this customer: written by a plain insert (writeMembers). */
+  first?: boolean;
 }
 
 /**
@@ -720,6 +722,61 @@ export interface MemberWrite {
  * rows, a customers/redact holds it exclusive while it turns member rows into erasures.
  */
 export const memberLockKey = (shop: string) => `tenure:destination-members:${shop}`;
+
+const UNIQUE_VIOLATION = "23505";
+
+/** writeMembers' parameters: $1 destination, $2-$7 the writes' columns, $8 the shop. */
+function memberWriteValues(destinationId: string, shop: string, writes: readonly MemberWrite[]): unknown[] {
+  return [
+    destinationId,
+    bigintArrayLiteral(writes.map((w) => w.customerId)),
+    writes.map((w) => w.email),
+    writes.map((w) => w.remoteProfileId),
+    writes.map((w) => w.segments.join(",")),
+    writes.map((w) => w.syncedHash),
+    writes.map((w) => (w.heldValues ? JSON.stringify(w.heldValues) : null)),
+    shop,
+  ];
+}
+
+// The existence probes are LATERAL ... LIMIT 1, not EXISTS: an EXISTS the planner may run
+// hashed, and it did whenever Customer's visibility map was not yet set (after an import,
+// before autovacuum): every batch then read and hashed the shop's whole Customer table, a
+// pass quadratic in the shop's size (ADR 0022).
+
+/**
+ * Any write: each customer probed once (no lock), members inserted or updated for the live
+ * ones, erasures for the others. Arrays unnested, not one JSON document: json_to_recordset
+ * saved Tenure 8 ms a batch of 10,000 and cost PostgreSQL 20 more.
+ */
+const MEMBER_WRITES_SQL = `
+  WITH input AS MATERIALIZED (
+    SELECT t.*, c.id IS NOT NULL AS live
+    FROM unnest($2::bigint[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[]) AS t(id, email, remote_id, segments, hash, held)
+    LEFT JOIN LATERAL (SELECT c.id FROM "Customer" AS c WHERE c.shop = $8 AND c.id = t.id LIMIT 1) AS c ON true),
+  erased AS (
+    INSERT INTO "DestinationErasure" ("destinationId", "customerId", email, "remoteProfileId")
+    SELECT $1::bigint, id, email, remote_id FROM input WHERE NOT live)
+  INSERT INTO "DestinationMember" ("destinationId", "customerId", email, "remoteProfileId", segments, "syncedHash", "syncedAt", "heldValues")
+  SELECT $1::bigint, id, email, remote_id, string_to_array(segments, ','), hash, now() AT TIME ZONE 'UTC', held::jsonb
+  FROM input WHERE live
+  ON CONFLICT ("destinationId", "customerId") DO UPDATE SET email = EXCLUDED.email,
+    "remoteProfileId" = COALESCE(EXCLUDED."remoteProfileId", "DestinationMember"."remoteProfileId"),
+    segments = EXCLUDED.segments, "syncedHash" = EXCLUDED."syncedHash", "syncedAt" = EXCLUDED."syncedAt", "heldValues" = EXCLUDED."heldValues"`;
+
+/** First writes: the live customers inserted (the others are left to GONE_MEMBER_ERASURES_SQL). */
+const FIRST_MEMBER_WRITES_SQL = `
+  INSERT INTO "DestinationMember" ("destinationId", "customerId", email, "remoteProfileId", segments, "syncedHash", "syncedAt", "heldValues")
+  SELECT $1::bigint, t.id, t.email, t.remote_id, string_to_array(t.segments, ','), t.hash, now() AT TIME ZONE 'UTC', t.held::jsonb
+  FROM unnest($2::bigint[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[]) AS t(id, email, remote_id, segments, hash, held)
+  CROSS JOIN LATERAL (SELECT 1 FROM "Customer" AS c WHERE c.shop = $8 AND c.id = t.id LIMIT 1) AS c`;
+
+/** Erasures for the written customers with no Customer row ($5 the shop). */
+const GONE_MEMBER_ERASURES_SQL = `
+  INSERT INTO "DestinationErasure" ("destinationId", "customerId", email, "remoteProfileId")
+  SELECT $1::bigint, t.id, t.email, t.remote_id FROM unnest($2::bigint[], $3::text[], $4::text[]) AS t(id, email, remote_id)
+  LEFT JOIN LATERAL (SELECT true AS live FROM "Customer" AS c WHERE c.shop = $5 AND c.id = t.id LIMIT 1) AS c ON true
+  WHERE c.live IS NULL`;
 
 /**
  * What the destination now holds: members written (or deleted when they hold nothing), in
@@ -742,40 +799,29 @@ export async function writeMembers(db: Queryable, shop: string, destinationId: s
   await db.query(`SELECT pg_advisory_xact_lock_shared(hashtextextended($1, 0))::text AS locked`, [memberLockKey(shop)]);
   const destination = await db.query(`SELECT 1 FROM "Destination" WHERE id = $1::bigint FOR KEY SHARE`, [destinationId]);
   if ((destination.rowCount ?? 0) === 0) throw new Error(`destination ${destinationId} was deleted during the pass: its member rows are not written`);
-  if (writes.length > 0) {
-    // One statement: each written customer probed once (no lock), members inserted for the
-    // live ones, erasures for the others. Arrays unnested, not one JSON document:
-    // json_to_recordset saved Tenure 8 ms a batch of 10,000 and cost PostgreSQL 20 more.
-    // The probe is a LATERAL ... LIMIT 1, not EXISTS: an EXISTS the planner may run hashed,
-    // and it did whenever Customer's visibility map was not yet set (after an import, before
-    // autovacuum): every batch then read and hashed the shop's whole Customer table, which
-    // at a million customers tripled the pass's PostgreSQL CPU (ADR 0022).
-    await db.query(
-      `WITH input AS MATERIALIZED (
-         SELECT t.*, c.id IS NOT NULL AS live
-         FROM unnest($2::bigint[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[]) AS t(id, email, remote_id, segments, hash, held)
-         LEFT JOIN LATERAL (SELECT c.id FROM "Customer" AS c WHERE c.shop = $8 AND c.id = t.id LIMIT 1) AS c ON true),
-       erased AS (
-         INSERT INTO "DestinationErasure" ("destinationId", "customerId", email, "remoteProfileId")
-         SELECT $1::bigint, id, email, remote_id FROM input WHERE NOT live)
-       INSERT INTO "DestinationMember" ("destinationId", "customerId", email, "remoteProfileId", segments, "syncedHash", "syncedAt", "heldValues")
-       SELECT $1::bigint, id, email, remote_id, string_to_array(segments, ','), hash, now() AT TIME ZONE 'UTC', held::jsonb
-       FROM input WHERE live
-       ON CONFLICT ("destinationId", "customerId") DO UPDATE SET email = EXCLUDED.email,
-         "remoteProfileId" = COALESCE(EXCLUDED."remoteProfileId", "DestinationMember"."remoteProfileId"),
-         segments = EXCLUDED.segments, "syncedHash" = EXCLUDED."syncedHash", "syncedAt" = EXCLUDED."syncedAt", "heldValues" = EXCLUDED."heldValues"`,
-      [
-        destinationId,
-        bigintArrayLiteral(writes.map((w) => w.customerId)),
-        writes.map((w) => w.email),
-        writes.map((w) => w.remoteProfileId),
-        writes.map((w) => w.segments.join(",")),
-        writes.map((w) => w.syncedHash),
-        writes.map((w) => (w.heldValues ? JSON.stringify(w.heldValues) : null)),
-        shop,
-      ],
-    );
+  const firsts = writes.filter((w) => w.first === true);
+  let others = firsts.length === 0 ? writes : writes.filter((w) => w.first !== true);
+  if (firsts.length > 0) {
+    // First writes (the pass read no member row: an initial sync's every customer) are plain
+    // inserts, without ON CONFLICT's speculative insertion and the erasures' CTE, which cost
+    // PostgreSQL most of a commit's CPU beyond the insert itself (ADR 0022). Only a pass
+    // writes member rows and one pass of a destination runs at a time, so a row that appeared
+    // since the read should not exist; if one does, the savepoint undoes the insert and every
+    // write goes through the general statement below.
+    const values = memberWriteValues(destinationId, shop, firsts);
+    await db.query("SAVEPOINT first_member_writes");
+    try {
+      const inserted = await db.query(FIRST_MEMBER_WRITES_SQL, values);
+      await db.query("RELEASE SAVEPOINT first_member_writes");
+      // Customers gone since the read (redacted) were not inserted: they become erasures.
+      if ((inserted.rowCount ?? 0) < firsts.length) await db.query(GONE_MEMBER_ERASURES_SQL, [...values.slice(0, 4), shop]);
+    } catch (error) {
+      if ((error as { code?: string }).code !== UNIQUE_VIOLATION) throw error;
+      await db.query("ROLLBACK TO SAVEPOINT first_member_writes");
+      others = writes;
+    }
   }
+  if (others.length > 0) await db.query(MEMBER_WRITES_SQL, memberWriteValues(destinationId, shop, others));
   if (deletes.length > 0) {
     await db.query(`DELETE FROM "DestinationMember" WHERE "destinationId" = $1::bigint AND "customerId" = ANY($2::bigint[])`, [destinationId, bigintArrayLiteral(deletes)]);
   }
@@ -807,6 +853,7 @@ export async function recordDestinationFailures(
 ): Promise<void> {
   if (failures.length === 0) return;
   await db.query(`SELECT pg_advisory_xact_lock_shared(hashtextextended($1, 0))::text AS locked`, [memberLockKey(shop)]);
+  // The existence probe a LATERAL, as writeMembers' (a WHERE EXISTS was planned as a hash join over the shop's customers).
   await db.query(
     `INSERT INTO "DestinationFailure" ("destinationId", "runId", "customerId", email, reason)
      SELECT $1::bigint, $2::bigint, t.id, t.email, t.reason FROM unnest($3::bigint[], $4::text[], $5::text[]) AS t(id, email, reason)

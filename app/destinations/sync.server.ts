@@ -211,6 +211,8 @@ export interface Comparison {
   hold: boolean;
   /** The Shopify write-back: the metafield values Shopify holds once this change is sent. */
   heldValues?: Record<string, string> | null;
+  /** The destination held no member row for the customer when read (their row is then a plain insert: writeMembers). */
+  first?: boolean;
 }
 
 /** What the destination must change for one customer (pure). */
@@ -236,6 +238,7 @@ export function compareCustomer(state: CustomerSyncState, chosen: ReadonlySet<st
   if (desired.length === 0 && state.member === null) return { change: null, desired, hash, leftOut, hold };
   if (state.member !== null && state.member.syncedHash === hash && sameSet(held, desired)) return { change: null, desired, hash, leftOut, hold };
   return {
+    first: state.member === null,
     change: {
       profile,
       remoteProfileId: state.member?.remoteProfileId ?? null,
@@ -277,6 +280,7 @@ export function compareShopifyCustomer(state: CustomerSyncState, tagging: boolea
   if (!scored && state.member === null) return { change: null, ...none };
   if (state.member !== null && state.member.syncedHash === hash && sameSet(held, desired)) return { change: null, ...none };
   return {
+    first: state.member === null,
     change: {
       profile: {
         customerId: state.customerId,
@@ -431,6 +435,7 @@ async function sendBatch(ctx: PassContext, batch: PreparedBatch): Promise<void> 
         segments: c.desired,
         syncedHash: c.hash,
         heldValues: c.heldValues ?? null,
+        first: c.first === true,
       });
   }
   await ctx.serial(async () => {

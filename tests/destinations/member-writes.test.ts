@@ -65,22 +65,29 @@ async function orphanMembers(ids: readonly string[]): Promise<number> {
 
 
 
-const write = (customerId: string): MemberWrite => ({
+const write = (customerId: string, first = false): MemberWrite => ({
   customerId,
   email: `customer-${customerId}@example.com`,
   remoteProfileId: null,
   segments: ["champions"],
   syncedHash: "a-new-hash",
+  first,
 });
 
-describe("a pass's member writes and a redaction", () => {
+// Each race for both statements: any write (ON CONFLICT), and a first write (a plain insert).
+describe.each([
+  { label: "any write", first: false },
+  { label: "a first write", first: true },
+])("a pass's member writes and a redaction ($label)", ({ first }) => {
+  const write1 = (customerId: string) => write(customerId, first);
+
   it("a redaction waits for a pass's commit that is writing the customer, then erases the member it wrote", async () => {
     const { shop, id } = await syncedShop("pk_test_members_redact_after");
     // A first write (an insert: a member row rewritten would be row-locked and waited for anyway).
     await testPool().query(`DELETE FROM "DestinationMember" WHERE "destinationId" = $1`, [id]);
     // The pass's commit, half done: customer 1's member row written, not yet committed.
     const commit = await openTransaction();
-    await writeMembers(commit.client, shop, id, [write("1")], []);
+    await writeMembers(commit.client, shop, id, [write1("1")], []);
     const redaction = redactCustomer(testDb(), shop, { customerId: 1n, email: null, phone: null, orderIds: [] });
     await untilBlockedBy(commit.pid);
     await commit.commit();
@@ -97,12 +104,31 @@ describe("a pass's member writes and a redaction", () => {
     const redaction = await openTransaction();
     await redaction.client.query(`DELETE FROM "Customer" WHERE shop = $1 AND id = 1`, [shop]);
     await redaction.client.query(`SELECT pg_advisory_xact_lock(hashtextextended($1, 0))`, [`tenure:destination-members:${shop}`]);
-    const commit = inOwnTransaction((client) => writeMembers(client, shop, id, [write("1"), write("2")], []));
+    const commit = inOwnTransaction((client) => writeMembers(client, shop, id, [write1("1"), write1("2")], []));
     await untilBlockedBy(redaction.pid);
     await redaction.commit();
     await commit;
     expect(await membersOf(id)).toEqual(["2"]);
     expect(await erasuresOf(id)).toEqual(["1"]);
+  });
+});
+
+describe("a first write", () => {
+  it("of a customer the destination holds after all (a member row written since the read) updates the row: no error, nothing lost", async () => {
+    const { shop, id } = await syncedShop("pk_test_members_first_held");
+    await testPool().query(`DELETE FROM "DestinationMember" WHERE "destinationId" = $1 AND "customerId" = 2`, [id]);
+    const commit = await openTransaction();
+    // 1 still has its row: the plain insert fails, the savepoint undoes it, the general statement writes both.
+    await writeMembers(commit.client, shop, id, [write("1", true), write("2", true)], []);
+    await commit.commit();
+    const rows = await testPool().query<{ id: string; hash: string }>(
+      `SELECT "customerId"::text AS id, "syncedHash" AS hash FROM "DestinationMember" WHERE "destinationId" = $1 ORDER BY 1`,
+      [id],
+    );
+    expect(rows.rows).toEqual([
+      { id: "1", hash: "a-new-hash" },
+      { id: "2", hash: "a-new-hash" },
+    ]);
   });
 });
 
