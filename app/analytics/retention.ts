@@ -599,8 +599,8 @@ export function retentionSummaryFromTable(
   table: TransactionTable,
   opts: RetentionOptions & {
     dimensions?: readonly OrderDimension[];
-    /** groupByCustomer(table, opts.asOfDay), when the caller has it: the rows are not sorted again. */
-    groups?: CustomerGroups;
+    /** groupByCustomer(table, opts.asOfDay), when the caller has it, or its rows gathered (groupedOrdersFromGroups): the rows are not sorted again. */
+    groups?: CustomerGroups | GroupedOrders;
   },
 ): RetentionReport {
   const o = resolveOptions(opts);
@@ -611,7 +611,7 @@ export function retentionSummaryFromTable(
   const lastComplete = lastCompleteMonth(asOfDay);
 
   const customerCount = table.customerCount;
-  const grouped = opts.groups ? groupedOrdersFromGroups(table, opts.groups) : groupOrdersByCustomer(table.customers, table.days, table.amounts, customerCount, asOfDay);
+  const grouped = opts.groups ? ("order" in opts.groups ? groupedOrdersFromGroups(table, opts.groups) : opts.groups) : groupOrdersByCustomer(table.customers, table.days, table.amounts, customerCount, asOfDay);
   const { start, day: days, amount: amounts, rowsAfterAsOf } = grouped;
 
   // Position of each customer's first order (first row with amount >= 0), and the first day.

@@ -2,7 +2,7 @@ import fc from "fast-check";
 import { dayIndex } from "./dates";
 // The CDNOW fixture readers are the CLV tests' (csv-parse, not the app's parsers).
 import { cdnowCustomers, cdnowSpendCustomers, cdnowTransactions } from "./clv/fixtures.testing";
-import { CustomerIndex, TableRowBatch, TransactionTable, customerIndicesById, groupByCustomer, summarize, type CustomerSummary, type Transaction } from "./summary";
+import { CustomerIndex, TableRowBatch, TransactionTable, customerIndicesById, groupByCustomer, summarize, summarizeTable, type CustomerSummary, type Transaction } from "./summary";
 
 /** The fixtures print 2 decimals: our value must lie in the printed value's rounding interval (+1e-6). */
 function expectRoundsTo(actual: number, printed: number, what: string): void {
@@ -233,6 +233,28 @@ describe("CustomerIndex", () => {
     for (let i = 0; i < 50_000; i++) index.intern(`C${i}`);
     for (let i = 0; i < 50_000; i += 997) expect(index.intern(`C${i}`)).toBe(i);
     expect(index.size).toBe(50_000);
+  });
+});
+
+describe("summarizeTable on gathered rows", () => {
+  it("gives the same summaries from groupByCustomer's grouping, its rows gathered in group order, or neither", () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.tuple(fc.integer({ min: 0, max: 6 }), fc.integer({ min: 0, max: 400 }), fc.integer({ min: -20, max: 90 })), { maxLength: 150 }),
+        fc.integer({ min: 0, max: 400 }),
+        (rows, asOfDay) => {
+          const table = new TransactionTable();
+          for (const [c, day, amount] of rows) table.add(`c${c}`, day, amount);
+          const opts = { asOfDay, unit: "week" as const };
+          const groups = groupByCustomer(table, asOfDay);
+          const gathered = { start: groups.start, day: Int32Array.from(groups.order, (row) => table.days[row]), amount: Float64Array.from(groups.order, (row) => table.amounts[row]) };
+          const plain = summarizeTable(table, opts);
+          expect(summarizeTable(table, opts, groups)).toEqual(plain);
+          expect(summarizeTable(table, opts, gathered)).toEqual(plain);
+        },
+      ),
+      { numRuns: 200 },
+    );
   });
 });
 

@@ -11,7 +11,7 @@ import { parseArgs } from "node:util";
 import { type BacktestOptions, type BacktestResult, BacktestDataError, backtest } from "~/analytics/clv/backtest";
 import { type CountModelFitter, type ShopModelResult, fitShopModelAsync } from "~/analytics/clv/shop-model";
 import { DateFormatError, dayIndex, dayToIso } from "~/analytics/dates";
-import { type OrderDimension, retentionSummaryFromTable } from "~/analytics/retention";
+import { type OrderDimension, groupedOrdersFromGroups, retentionSummaryFromTable } from "~/analytics/retention";
 import { rfmCutPoints, rfmInputFromSummary } from "~/analytics/rfm";
 import { type CustomerGroups, TransactionTable, groupByCustomer, summarizeTable } from "~/analytics/summary";
 import { type OrderAttributes, type RowError, TransactionFormatError } from "~/analytics/transactions";
@@ -383,9 +383,11 @@ async function fromTable(
       USAGE_EXIT_CODE,
     );
   }
-  // Rows grouped by customer once, for the summaries, the holdout and the retention report.
+  // Rows grouped by customer once, for the summaries, the holdout and the retention report,
+  // and gathered in that order once (the summaries and the report then read them in order).
   const groups = groupByCustomer(table, asOfDay);
-  const summaries = summarizeTable(table, { asOfDay, unit }, groups);
+  const gathered = groupedOrdersFromGroups(table, groups);
+  const summaries = summarizeTable(table, { asOfDay, unit }, gathered);
   if (summaries.length === 0) throw new CliError(`no purchases on or before ${dayToIso(asOfDay)}`);
   progress(`summarised ${counted(summaries.length, "customer")}`);
 
@@ -404,7 +406,7 @@ async function fromTable(
     grossMargin: modelOptions.grossMargin,
     cac: options.cac ?? null,
     dimensions: attributes.length > 0 ? attributeDimensions(attributes) : [],
-    groups,
+    groups: gathered,
   });
   progress("retention report");
   return { read, summaries, holdout, backtest, holdoutColumns, retention, asOfDay, firstDay, lastDay };
