@@ -26,7 +26,8 @@
 //
 // Besides the fake's limits, a full pass costs PostgreSQL a read per batch of 10,000 (one
 // group's candidates with their states and outbox rows) and a commit per batch
-// (member rows written: no Customer row locked, no foreign-key check, ADR 0022); reads run on
+// (member rows written, on a first pass by plain inserts: no Customer row locked, no
+// foreign-key check, ADR 0022); reads run on
 // a second connection while earlier batches commit, and up to 8 batches are in flight.
 // docs/destinations/klaviyo.md has the CPU seconds per process, run by run, with the load
 // average: on a 2-core machine shared with PostgreSQL and the fake, their CPU seconds, not
