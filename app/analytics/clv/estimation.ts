@@ -53,14 +53,17 @@ export interface FitResult<P> {
 export const NBD_EDGE_VERDICT = "drop-out not identifiable: behaves like plain NBD";
 
 export interface FitBoundary {
-  /** "no-drop-out": the plain NBD; "homogeneous-dropout": one drop-out probability p (BG/NBD) or rate μ (Pareto/NBD) for all. */
-  kind: "no-drop-out" | "homogeneous-dropout";
+  /**
+   * "no-drop-out": the plain NBD; "homogeneous-dropout": one drop-out probability p (BG/NBD) or
+   * rate μ (Pareto/NBD) for all; "homogeneous-spend" (Gamma-Gamma): one ν for all (q, γ -> ∞).
+   */
+  kind: "no-drop-out" | "homogeneous-dropout" | "homogeneous-spend";
   /** In words: NBD_EDGE_VERDICT, or "drop-out the same for every customer (p = …)". */
   verdict: string;
-  nestedModel: "nbd" | "homogeneous-dropout";
+  nestedModel: "nbd" | "homogeneous-dropout" | "homogeneous-spend";
   /** The nested model's maximum log-likelihood (caller's unit). */
   nestedLogLikelihood: number;
-  /** Its parameters: { r, alpha } for the NBD; { r, alpha, p } or { r, alpha, mu } (μ per caller's unit) for one drop-out. */
+  /** Its parameters: { r, alpha } for the NBD; { r, alpha, p } or { r, alpha, mu } (μ per caller's unit) for one drop-out; { p, nu } for one ν. */
   nestedParams: Record<string, number>;
 }
 

@@ -5,7 +5,8 @@
 //   f(m | p, q, γ, x) = Γ(px+q) / (Γ(px) Γ(q)) · γ^q m^{px-1} x^{px} / (γ + m x)^{px+q}.
 // The model assumes spend is independent of purchase frequency; spendFrequencyCorrelation
 // lets callers check that on their data.
-import { maximizeLikelihood, publicFit, type FitOptions, type FitResult, type LogLikelihood } from "./estimation";
+import { HOMOGENEOUS_SHAPE, maximizeLikelihood, nestedTolerance, publicFit, type FitOptions, type FitResult, type LogLikelihood } from "./estimation";
+import { fitHomogeneousSpend, homogeneousSpendLogLikelihoodRow, homogeneousSpendVerdict } from "./gamma-gamma-limit";
 import { TripleCounter } from "./rows";
 import { digamma, lgamma } from "./special";
 import { assertPositiveParameters } from "./validate";
@@ -14,6 +15,12 @@ export interface GammaGammaParams {
   p: number;
   q: number;
   gamma: number;
+  /**
+   * Set when the fit is at the homogeneous limit (q, γ -> ∞, q/γ = ν: every customer the same
+   * ν; boundary kind "homogeneous-spend"): that ν. Predictions and the likelihood are then the
+   * limit's (expected spend p/ν for everyone); q and γ are the stopped run's, for the record.
+   */
+  nu?: number;
 }
 
 /** A customer (or `weight` customers) with x > 0 repeat purchases of mean value m > 0. */
@@ -25,7 +32,7 @@ export interface SpendRow {
 
 const NAMES = ["p", "q", "gamma"] as const;
 
-const checkParams = (params: GammaGammaParams) => assertPositiveParameters(params, NAMES);
+const checkParams = (params: GammaGammaParams) => assertPositiveParameters(params, params.nu === undefined ? NAMES : [...NAMES, "nu"]);
 
 /** Why (x, m) cannot enter the spend model, or null. */
 export function spendRowProblem(x: number, m: number): string | null {
@@ -46,7 +53,22 @@ export function compressSpendRows(rows: Iterable<{ frequency: number; monetaryVa
   return out;
 }
 
-function logLikelihoodFunction(rows: readonly SpendRow[]): { logLikelihood: LogLikelihood; totalWeight: number } {
+/**
+ * log Γ(q+a) - log Γ(q) - a log q, without the cancellation of the two log Γ for large q: from
+ * Stirling's series (4 terms, error below 1e-20 relative past q = 100) as (q+a-½) log1p(a/q) - a
+ * plus the series' difference.
+ */
+export function logGammaRatioExcess(q: number, a: number): number {
+  if (q < 100) return lgamma(q + a) - lgamma(q) - a * Math.log(q);
+  const series = (z: number) => {
+    const z2 = 1 / (z * z);
+    return (1 / 12 - z2 * (1 / 360 - z2 * (1 / 1260 - z2 / 1680))) / z;
+  };
+  return (q + a - 0.5) * Math.log1p(a / q) - a + (series(q + a) - series(q));
+}
+
+/** The Gamma-Gamma log-likelihood in (log p, log q, log γ) and its gradient (exported for tests). */
+export function gammaGammaLogLikelihoodFunction(rows: readonly SpendRow[]): { logLikelihood: LogLikelihood; totalWeight: number } {
   const count = rows.length;
   const xs = new Float64Array(count);
   const ms = new Float64Array(count);
@@ -77,44 +99,62 @@ function logLikelihoodFunction(rows: readonly SpendRow[]): { logLikelihood: LogL
     logMeanSum += row.weight * Math.log(row.m);
     totalWeight += row.weight;
   });
+  let transactions = 0; // X = Σ w x
+  xValues.forEach((x, k) => (transactions += xWeights[k] * x));
+  // Written without q log γ and log Γ(q) apart (issue 16): far out on the q, γ -> ∞ ridge they are
+  // ~q log γ per customer and cancel to O(x), and summed over a million customers the partial
+  // sums' rounding (0.3 at q = 1e6) exceeded the differences between ridge points and the limit.
+  // Per row: D(q, px) - log Γ(px) + px (log m + log x) - log m + px log(q/γ) - (px+q) log1p(mx/γ),
+  // D(q, a) = log Γ(q+a) - log Γ(q) - a log q (logGammaRatioExcess).
   const logLikelihood: LogLikelihood = (theta) => {
     const p = Math.exp(theta[0]);
     const q = Math.exp(theta[1]);
     const gamma = Math.exp(theta[2]);
-    const logGamma = Math.log(gamma);
-    let value = totalWeight * (q * logGamma - lgamma(q)) + p * linearInP - logMeanSum;
-    let dP = linearInP;
-    let dQ = totalWeight * (logGamma - digamma(q));
-    let dGamma = (totalWeight * q) / gamma;
+    const logNu = theta[1] - theta[2];
+    const psiQ = digamma(q);
+    let value = p * (linearInP + transactions * logNu) - logMeanSum;
+    let dP = linearInP + transactions * logNu;
+    let dQ = 0;
+    let dGamma = 0; // γ ∂/∂γ: Σ w x (q m - p γ)/(γ + m x)
     for (let k = 0; k < xValues.length; k++) {
       const x = xValues[k];
       const w = xWeights[k];
       const px = p * x;
-      value += w * (lgamma(px + q) - lgamma(px));
+      value += w * (logGammaRatioExcess(q, px) - lgamma(px));
       const psi = digamma(px + q);
-      dP += w * x * (psi - digamma(px));
-      dQ += w * psi;
+      dP += w * x * (psi - Math.log(q) - digamma(px));
+      dQ += w * (psi - psiQ);
     }
+    const inverseGamma = 1 / gamma;
     for (let i = 0; i < count; i++) {
       const x = xs[i];
       const w = weights[i];
-      const base = gamma + ms[i] * x;
-      const logBase = Math.log(base);
-      const shape = p * x + q;
-      value -= w * shape * logBase;
-      dP -= w * x * logBase;
-      dQ -= w * logBase;
-      dGamma -= (w * shape) / base;
+      const mx = ms[i] * x;
+      const log1pTerm = Math.log1p(mx * inverseGamma);
+      value -= w * (p * x + q) * log1pTerm;
+      dP -= w * x * log1pTerm;
+      dQ -= w * log1pTerm;
+      dGamma += (w * x * (q * ms[i] - p * gamma)) / (gamma + mx);
     }
-    return { value, gradient: [p * dP, q * dQ, gamma * dGamma] };
+    return { value, gradient: [p * dP, q * dQ, dGamma] };
   };
   return { logLikelihood, totalWeight };
 }
 
-/** Maximum-likelihood Gamma-Gamma fit on (x, m) rows with x >= 1 and m > 0. */
+const REACHED_LIMIT = "reached the homogeneous limit (every customer the same expected spend)";
+
+/**
+ * Maximum-likelihood Gamma-Gamma fit on (x, m) rows with x >= 1 and m > 0. Where the spend data
+ * show no more spread between customers than within them, the likelihood rises toward q, γ -> ∞
+ * (q/γ fixed): the nested model with one ν for every customer (gamma-gamma-limit.ts), fitted
+ * directly. A run heading there stops once ν's mixing is a point mass for every purpose (q past
+ * HOMOGENEOUS_SHAPE) and the limit is a local maximum (its score is negative), instead of walking
+ * the ridge (issue 16: 691 passes at the refit's 1M shop); the limit is reported unless an interior
+ * maximum beats it by more than the nested tolerance (ADR 0020).
+ */
 export function fitGammaGamma(rows: readonly SpendRow[], options: FitOptions = {}): FitResult<GammaGammaParams> {
   if (rows.length === 0) throw new RangeError("the spend model needs at least one customer with a repeat purchase");
-  const { logLikelihood, totalWeight } = logLikelihoodFunction(rows);
+  const { logLikelihood, totalWeight } = gammaGammaLogLikelihoodFunction(rows);
   // Method-of-moments flavoured start: mean spend scale in γ.
   let meanM = 0;
   for (const row of rows) meanM += row.weight * row.m;
@@ -126,25 +166,65 @@ export function fitGammaGamma(rows: readonly SpendRow[], options: FitOptions = {
         [5, 3, 2 * meanM],
         [0.5, 1.5, 0.1 * meanM],
       ].map((start) => start.map(Math.log));
+  const found = fitHomogeneousSpend(rows);
+  const limit = found && found.score < 0 ? found : null;
+  const tolerance = nestedTolerance(totalWeight);
   const fit = maximizeLikelihood<GammaGammaParams>({
     names: NAMES,
     logLikelihood,
     totalWeight,
     distinctRows: rows.length,
     starts,
+    stopAt: limit
+      ? (theta, value) => (Math.exp(theta[1]) > HOMOGENEOUS_SHAPE && value <= limit.logLikelihood + tolerance ? REACHED_LIMIT : null)
+      : undefined,
     options,
   });
-  return publicFit(fit);
+  if (!limit) return publicFit(fit);
+  const interior = fit.ends.find((end) => end.converged && end.message !== REACHED_LIMIT && Math.exp(end.theta[1]) <= HOMOGENEOUS_SHAPE);
+  if (interior && interior.logLikelihood >= limit.logLikelihood - tolerance) {
+    if (interior.theta === fit.theta) return publicFit(fit);
+    const [p, q, gamma] = interior.theta.map(Math.exp);
+    return publicFit({ ...fit, params: { p, q, gamma }, logLikelihood: interior.logLikelihood, converged: true, message: interior.message, standardErrors: null });
+  }
+  // A run that ended above the limit by more than the tolerance, and not at an interior maximum:
+  // the supremum is elsewhere, and the fit says so as it would have.
+  if (fit.ends.some((end) => end.message !== REACHED_LIMIT && end.logLikelihood > limit.logLikelihood + tolerance)) return publicFit(fit);
+  // For the record, the furthest point a run reached along the ridge, with q/γ the limit's ν.
+  const q = Math.max(HOMOGENEOUS_SHAPE, ...fit.ends.map((end) => Math.exp(end.theta[1])));
+  const verdict = homogeneousSpendVerdict(limit.p, limit.nu);
+  return publicFit({
+    ...fit,
+    params: { p: limit.p, q, gamma: q / limit.nu, nu: limit.nu },
+    logLikelihood: limit.logLikelihood,
+    converged: true,
+    message: `${verdict} (log-likelihood ${limit.logLikelihood.toFixed(4)})`,
+    standardErrors: null,
+    boundary: {
+      kind: "homogeneous-spend",
+      verdict,
+      nestedModel: "homogeneous-spend",
+      nestedLogLikelihood: limit.logLikelihood,
+      nestedParams: { p: limit.p, nu: limit.nu },
+    },
+    effectiveParameters: 2,
+  });
 }
 
 export function gammaGammaLogLikelihoodRow(params: GammaGammaParams, x: number, m: number): number {
   checkParams(params);
   const problem = spendRowProblem(x, m);
   if (problem) throw new RangeError(problem);
-  const { p, q, gamma } = params;
+  const { p, q, gamma, nu } = params;
+  if (nu !== undefined) return homogeneousSpendLogLikelihoodRow(p, nu, x, m);
   const px = p * x;
+  // As in the fit's likelihood, q log γ and log Γ(q) are not formed apart (they cancel for large q).
   return (
-    lgamma(px + q) - lgamma(px) - lgamma(q) + q * Math.log(gamma) + (px - 1) * Math.log(m) + px * Math.log(x) - (px + q) * Math.log(gamma + m * x)
+    logGammaRatioExcess(q, px) -
+    lgamma(px) +
+    (px - 1) * Math.log(m) +
+    px * (Math.log(x) + Math.log(q) - Math.log(gamma)) -
+    (px + q) * Math.log1p((m * x) / gamma)
   );
 }
 
@@ -159,7 +239,9 @@ export function gammaGammaLogLikelihood(params: GammaGammaParams, rows: readonly
  */
 export function gammaGammaExpectedValue(params: GammaGammaParams, x: number, m: number): number | null {
   checkParams(params);
-  const { p, q, gamma } = params;
+  const { p, q, gamma, nu } = params;
+  // At the homogeneous limit every customer's expected spend is the limit's mean, p/ν.
+  if (nu !== undefined) return p / nu;
   if (!(q > 1)) return null;
   if (!(x > 0) || !(m > 0)) return (p * gamma) / (q - 1);
   return (p * (gamma + x * m)) / (p * x + q - 1);
