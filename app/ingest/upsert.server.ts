@@ -192,7 +192,12 @@ const consentValues = (consent: MarketingConsent | null) =>
 
 /** A profile without tags (CustomerRow.tags null) is inserted with none and keeps the stored ones (customerNewerWins). */
 async function writeCustomer(tx: RawTx, shop: string, c: CustomerRow): Promise<boolean> {
-  const written = await tx.$executeRaw`
+  return (await tx.$executeRaw`${customerWriteSql(shop, c)}`) > 0;
+}
+
+/** writeCustomer's statement. */
+function customerWriteSql(shop: string, c: CustomerRow): Prisma.Sql {
+  return Prisma.sql`
     INSERT INTO "Customer" AS cur (shop, id, email, "firstName", "lastName", phone, state, tags, currency,
                                    "shopifyCreatedAt", "shopifyUpdatedAt",
                                    "emailConsentState", "emailOptInLevel", "emailConsentUpdatedAt",
@@ -201,17 +206,19 @@ async function writeCustomer(tx: RawTx, shop: string, c: CustomerRow): Promise<b
             ${c.tags ?? []}::text[], ${c.currency}, ${c.shopifyCreatedAt}::timestamp, ${c.shopifyUpdatedAt}::timestamp,
             ${consentValues(c.emailConsent)}, ${consentValues(c.smsConsent)})
     ${customerRuleFor(c)}`;
-  return written > 0;
 }
 
 /** A customer row for an order that arrived before its customer: the real profile replaces it. */
-async function ensureCustomer(tx: RawTx, shop: string, id: bigint): Promise<boolean> {
-  const written = await tx.$executeRaw`
+function ensureCustomerSql(shop: string, id: bigint): Prisma.Sql {
+  return Prisma.sql`
     INSERT INTO "Customer" (shop, id, tags, "shopifyUpdatedAt")
     VALUES (${shop}, ${id}::bigint, '{}', ${PLACEHOLDER_UPDATED_AT}::timestamp)
     ON CONFLICT (shop, id) DO NOTHING`;
-  return written > 0;
 }
+
+/** The order's customer row, as upsertOrder writes it: the embedded profile, else a placeholder. */
+const orderCustomerSql = (shop: string, customerId: bigint, profile: CustomerRow | null) =>
+  profile?.id === customerId ? customerWriteSql(shop, profile) : ensureCustomerSql(shop, customerId);
 
 /**
  * The conflict rule of every order write (one by one and batched): a stored order moves
@@ -249,7 +256,22 @@ export const ORDER_NEWER_WINS = Prisma.sql`
               cur."grossSalesMinor", cur."discountsMinor", cur."returnsMinor",
               cur."taxMinor", cur."shippingMinor", cur."dutiesMinor"))`;
 
-async function writeOrder(tx: RawTx, shop: string, o: OrderRow): Promise<boolean> {
+/**
+ * The order and its customer's row (`customer`: orderCustomerSql, or null for none) in one
+ * statement, a round trip fewer for every order delivery: two inserts into different tables,
+ * neither reading the other. Returns whether each changed a row.
+ */
+async function writeOrderAndCustomer(tx: RawTx, shop: string, o: OrderRow, customer: Prisma.Sql | null): Promise<{ customerChanged: boolean; orderChanged: boolean }> {
+  const order = await orderWriteSql(tx, shop, o);
+  const [row] = await tx.$queryRaw<{ customer: number; order: number }[]>`
+    WITH ${customer === null ? Prisma.empty : Prisma.sql`c AS (${customer} RETURNING 1), `}o AS (${order} RETURNING 1)
+    SELECT ${customer === null ? Prisma.sql`0` : Prisma.sql`(SELECT count(*) FROM c)`}::int AS customer, (SELECT count(*) FROM o)::int AS "order"`;
+  await adoptJourneySources(tx, shop, [o]);
+  return { customerChanged: row.customer > 0, orderChanged: row.order > 0 };
+}
+
+/** The order's newer-wins upsert (ORDER_NEWER_WINS), its nets computed as recomputeOrderNets would. */
+async function orderWriteSql(tx: RawTx, shop: string, o: OrderRow): Promise<Prisma.Sql> {
   // The two nets as recomputeOrderNets would compute them, so a written order needs no
   // second statement (its refunds are inserted first, under the same order lock).
   const unreflected = (amount: Prisma.Sql) => Prisma.sql`COALESCE((
@@ -266,7 +288,7 @@ async function writeOrder(tx: RawTx, shop: string, o: OrderRow): Promise<boolean
       : Prisma.sql`GREATEST(0, ${p.grossSalesMinor - p.discountsMinor - p.returnsMinor}::bigint - ${unreflected(NET_SALES_REFUND_RETURNS)})::bigint`;
   // A referral from the shop's own domains is direct (issue 17).
   const source = sourceForShop(o.marketingSource, shop, await shopHosts(tx, shop));
-  const written = await tx.$executeRaw`
+  return Prisma.sql`
     INSERT INTO "Order" AS cur (shop, id, name, "customerId", "processedAt", "shopifyCreatedAt", "shopifyUpdatedAt",
                                 currency, "currentTotalMinor", "netMinor", test, "cancelledAt", "financialStatus",
                                 "sourceName", "discountCodes", tags, "firstProductId", "firstProductTitle", "lineItemCount",
@@ -281,8 +303,6 @@ async function writeOrder(tx: RawTx, shop: string, o: OrderRow): Promise<boolean
             ${p?.grossSalesMinor ?? null}::bigint, ${p?.discountsMinor ?? null}::bigint, ${p?.returnsMinor ?? null}::bigint,
             ${p?.taxMinor ?? null}::bigint, ${p?.shippingMinor ?? null}::bigint, ${p?.dutiesMinor ?? null}::bigint, ${netSalesSql})
     ${ORDER_NEWER_WINS}`;
-  await adoptJourneySources(tx, shop, [o]);
-  return written > 0;
 }
 
 /**
@@ -363,22 +383,19 @@ export async function upsertOrder(db: RawDb, shop: string, bundle: OrderBundle):
     const customerId = customerDeleted ? null : order.customerId;
 
     // The customer lives on whether or not this order was deleted, so their profile is
-    // written either way: the outcome must not depend on which delivery came first.
-    let customerChanged = false;
-    if (customerId !== null) {
-      // With a profile, writeCustomer inserts the row or finds it there: no placeholder needed.
-      customerChanged = bundle.customer?.id === customerId
-        ? await writeCustomer(tx, shop, bundle.customer)
-        : await ensureCustomer(tx, shop, customerId);
-    }
+    // written either way: the outcome must not depend on which delivery came first. With a
+    // profile, its write inserts the row or finds it there: no placeholder needed.
+    const customerSql = customerId === null ? null : orderCustomerSql(shop, customerId, bundle.customer);
     if (orderDeleted) {
+      const customerChanged = customerSql !== null && (await tx.$executeRaw`${customerSql}`) > 0;
       const affectedCustomerIds = customerChanged ? distinctIds([customerId]) : [];
       await recomputeCustomerSummaries(tx, shop, affectedCustomerIds);
       return { changed: customerChanged, customerId, concernsDeleted: true, affectedCustomerIds };
     }
 
+    // Refunds first: the order's nets read them. The customer's row and the order in one statement.
     const refundsInserted = await insertRefunds(tx, shop, bundle.refunds);
-    const orderChanged = await writeOrder(tx, shop, { ...order, customerId });
+    const { customerChanged, orderChanged } = await writeOrderAndCustomer(tx, shop, { ...order, customerId }, customerSql);
     // A stale order with refunds new to us: the stored order's net may change.
     if (!orderChanged && refundsInserted > 0) await recomputeOrderNets(tx, shop, [order.id]);
     // Cost of goods (costs.server.ts): the stored version's lines, then the order's cost from them
