@@ -6,7 +6,7 @@
 // The model assumes spend is independent of purchase frequency; spendFrequencyCorrelation
 // lets callers check that on their data.
 import { HOMOGENEOUS_SHAPE, maximizeLikelihood, nestedTolerance, publicFit, type FitOptions, type FitResult, type LogLikelihood } from "./estimation";
-import { fitHomogeneousSpend, homogeneousSpendLogLikelihoodRow, homogeneousSpendVerdict } from "./gamma-gamma-limit";
+import { fitHomogeneousSpend, type HomogeneousSpendFit, homogeneousSpendLogLikelihoodRow, homogeneousSpendVerdict } from "./gamma-gamma-limit";
 import { TripleCounter } from "./rows";
 import { digamma, lgamma } from "./special";
 import { assertPositiveParameters } from "./validate";
@@ -70,8 +70,8 @@ export function logGammaRatioExcess(q: number, a: number): number {
 /** The Gamma-Gamma log-likelihood in (log p, log q, log γ) and its gradient (exported for tests). */
 export function gammaGammaLogLikelihoodFunction(rows: readonly SpendRow[]): { logLikelihood: LogLikelihood; totalWeight: number } {
   const count = rows.length;
-  const xs = new Float64Array(count);
-  const ms = new Float64Array(count);
+  const mxs = new Float64Array(count); // m x: the customer's total repeat spend
+  const wxs = new Float64Array(count); // w x
   const weights = new Float64Array(count);
   const xIndex = new Map<number, number>();
   const xValues: number[] = [];
@@ -84,8 +84,8 @@ export function gammaGammaLogLikelihoodFunction(rows: readonly SpendRow[]): { lo
     const problem = spendRowProblem(row.x, row.m);
     if (problem) throw new RangeError(`spend row ${i + 1}: ${problem}`);
     if (!(row.weight > 0)) throw new RangeError(`spend row ${i + 1}: weight ${row.weight} must be positive`);
-    xs[i] = row.x;
-    ms[i] = row.m;
+    mxs[i] = row.m * row.x;
+    wxs[i] = row.weight * row.x;
     weights[i] = row.weight;
     let k = xIndex.get(row.x);
     if (k === undefined) {
@@ -115,7 +115,6 @@ export function gammaGammaLogLikelihoodFunction(rows: readonly SpendRow[]): { lo
     let value = p * (linearInP + transactions * logNu) - logMeanSum;
     let dP = linearInP + transactions * logNu;
     let dQ = 0;
-    let dGamma = 0; // γ ∂/∂γ: Σ w x (q m - p γ)/(γ + m x)
     for (let k = 0; k < xValues.length; k++) {
       const x = xValues[k];
       const w = xWeights[k];
@@ -126,16 +125,29 @@ export function gammaGammaLogLikelihoodFunction(rows: readonly SpendRow[]): { lo
       dQ += w * (psi - psiQ);
     }
     const inverseGamma = 1 / gamma;
+    const logGamma = theta[2];
+    // Σ w x L, Σ w L with L = log1p(m x/γ); Σ w m x/(γ + m x), Σ w x/(γ + m x) for γ ∂/∂γ = Σ w x (q m - p γ)/(γ + m x).
+    let wxL = 0;
+    let wL = 0;
+    let wmxOverBase = 0;
+    let wxOverBase = 0;
     for (let i = 0; i < count; i++) {
-      const x = xs[i];
       const w = weights[i];
-      const mx = ms[i] * x;
-      const log1pTerm = Math.log1p(mx * inverseGamma);
-      value -= w * (p * x + q) * log1pTerm;
-      dP -= w * x * log1pTerm;
-      dQ -= w * log1pTerm;
-      dGamma += (w * x * (q * ms[i] - p * gamma)) / (gamma + mx);
+      const wx = wxs[i];
+      const mx = mxs[i];
+      const ratio = mx * inverseGamma;
+      // log1p only where it is needed: it costs more than log, and far from the ridge m x/γ is not small.
+      const L = ratio > 1 ? Math.log(gamma + mx) - logGamma : Math.log1p(ratio);
+      wxL += wx * L;
+      wL += w * L;
+      const inverseBase = 1 / (gamma + mx);
+      wmxOverBase += w * mx * inverseBase;
+      wxOverBase += wx * inverseBase;
     }
+    value -= p * wxL + q * wL;
+    dP -= wxL;
+    dQ -= wL;
+    const dGamma = q * wmxOverBase - p * gamma * wxOverBase;
     return { value, gradient: [p * dP, q * dQ, dGamma] };
   };
   return { logLikelihood, totalWeight };
@@ -166,8 +178,16 @@ export function fitGammaGamma(rows: readonly SpendRow[], options: FitOptions = {
         [5, 3, 2 * meanM],
         [0.5, 1.5, 0.1 * meanM],
       ].map((start) => start.map(Math.log));
-  const found = fitHomogeneousSpend(rows);
-  const limit = found && found.score < 0 ? found : null;
+  // The limit, when it is a local maximum (negative score); fitted only once a run heads there or
+  // none converges, so that an interior fit costs what it did.
+  let limitFit: HomogeneousSpendFit | null | undefined;
+  const limitOf = () => {
+    if (limitFit === undefined) {
+      const found = fitHomogeneousSpend(rows);
+      limitFit = found && found.score < 0 ? found : null;
+    }
+    return limitFit;
+  };
   const tolerance = nestedTolerance(totalWeight);
   const fit = maximizeLikelihood<GammaGammaParams>({
     names: NAMES,
@@ -175,11 +195,15 @@ export function fitGammaGamma(rows: readonly SpendRow[], options: FitOptions = {
     totalWeight,
     distinctRows: rows.length,
     starts,
-    stopAt: limit
-      ? (theta, value) => (Math.exp(theta[1]) > HOMOGENEOUS_SHAPE && value <= limit.logLikelihood + tolerance ? REACHED_LIMIT : null)
-      : undefined,
+    stopAt: (theta, value) => {
+      if (!(Math.exp(theta[1]) > HOMOGENEOUS_SHAPE)) return null;
+      const limit = limitOf();
+      return limit && value <= limit.logLikelihood + tolerance ? REACHED_LIMIT : null;
+    },
     options,
   });
+  const towardLimit = fit.ends.length === 0 || fit.ends.some((end) => !end.converged || Math.exp(end.theta[1]) > HOMOGENEOUS_SHAPE);
+  const limit = towardLimit ? limitOf() : null;
   if (!limit) return publicFit(fit);
   const interior = fit.ends.find((end) => end.converged && end.message !== REACHED_LIMIT && Math.exp(end.theta[1]) <= HOMOGENEOUS_SHAPE);
   if (interior && interior.logLikelihood >= limit.logLikelihood - tolerance) {
