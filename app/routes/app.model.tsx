@@ -2,6 +2,7 @@ import { type LoaderFunctionArgs, type MetaFunction } from "@remix-run/node";
 import { useLoaderData } from "@remix-run/react";
 import { Badge, Banner, BlockStack, DataTable, List, Page, Text } from "@shopify/polaris";
 import { COUNT_MODEL_LABELS } from "~/analytics/clv/count-model";
+import { gammaGammaExpectedValue } from "~/analytics/clv/gamma-gamma";
 import { chartLinks } from "~/components/charts";
 import { count, instant, isoDay, MISSING, money, percent, ratio } from "~/display/format";
 import { useShopTimeZone } from "~/components/ShopTimeZone";
@@ -293,7 +294,9 @@ function Parameters({ page }: { page: ModelPageData }) {
   const rowsOf = (params: Record<string, number>) =>
     Object.entries(params).map(([name, raw]) => [name, value(name, raw), unitOf(name), PARAMETER_MEANINGS[name] ?? ""]);
   const spend = model.gammaGamma;
-  const averageRepeatOrder = spend && spend.params.q > 1 ? (spend.params.p * spend.params.gamma) / (spend.params.q - 1) : null;
+  // The population mean pγ/(q − 1), or p/ν at the homogeneous limit (params.nu set: every customer's).
+  const averageRepeatOrder = spend ? gammaGammaExpectedValue(spend.params, 0, 0) : null;
+  const atLimit = spend?.params.nu !== undefined;
   return (
     <HeadingCard
       title="Parameters"
@@ -317,17 +320,26 @@ function Parameters({ page }: { page: ModelPageData }) {
           <DataTable
             columnContentTypes={["text", "numeric", "text", "text"]}
             headings={PARAMETER_HEADINGS}
-            rows={rowsOf(spend.params as unknown as Record<string, number>)}
+            rows={rowsOf({ p: spend.params.p, q: spend.params.q, gamma: spend.params.gamma })}
           />
           <Text as="p" variant="bodySm" tone="subdued">
             {spendCustomersNote(spend.customers, model.repeatBuyers)} The spend model assumes order values do not depend on how often a customer
             orders: correlation here {spend.spendFrequencyCorrelation === null ? MISSING : ratio(spend.spendFrequencyCorrelation)} (near 0 is good).
           </Text>
-          <Text as="p" variant="bodySm" tone="subdued">
-            Expected order value is not the average order value (AOV): it forecasts a customer&apos;s next order from their repeat orders only (first
-            orders left out), drawn towards the shop-wide average repeat order ({money(averageRepeatOrder, page.currency)}) the fewer repeat orders the
-            customer has; AOV averages every order, first orders included.
-          </Text>
+          {atLimit ? (
+            <Text as="p" variant="bodySm" tone="subdued">
+              Expected order value is the same for every customer here, the shop-wide average repeat order ({money(averageRepeatOrder, page.currency)}):
+              customers&apos; average repeat orders vary no more than one customer&apos;s orders do, so the spend model is at its limit of one average
+              for everyone (q and gamma are where the fit stopped on the way there, shown for the record). It is not the average order value (AOV),
+              which averages every order, first orders included.
+            </Text>
+          ) : (
+            <Text as="p" variant="bodySm" tone="subdued">
+              Expected order value is not the average order value (AOV): it forecasts a customer&apos;s next order from their repeat orders only (first
+              orders left out), drawn towards the shop-wide average repeat order ({money(averageRepeatOrder, page.currency)}) the fewer repeat orders the
+              customer has; AOV averages every order, first orders included.
+            </Text>
+          )}
         </>
       ) : (
         <Text as="p">No spend model{model.gammaGammaNote ? `: ${model.gammaGammaNote}` : ""}. Expected spend is not shown without one.</Text>

@@ -119,6 +119,8 @@ export interface GammaGammaSummary {
   customers: number;
   /** Correlation of frequency and mean spend; the model assumes about 0. */
   spendFrequencyCorrelation: number | null;
+  /** At the homogeneous limit (params.nu set): its verdict in words (absent otherwise, and before issue 16). */
+  boundary?: string;
 }
 
 export interface ShopModelAssumptions {
@@ -553,7 +555,13 @@ function fitSpend(summaries: readonly CustomerSummary[], fitOptions: FitOptions)
     return { summary: null, note: `the spend model's q = ${fmt(fit.params.q, 3)} <= 1 implies an infinite mean order value; not used` };
   }
   return {
-    summary: { params: fit.params, logLikelihood: fit.logLikelihood, customers, spendFrequencyCorrelation: spendFrequencyCorrelation(rows) },
+    summary: {
+      params: fit.params,
+      logLikelihood: fit.logLikelihood,
+      customers,
+      spendFrequencyCorrelation: spendFrequencyCorrelation(rows),
+      ...(fit.boundary ? { boundary: fit.boundary.verdict } : {}),
+    },
     note: null,
   };
 }
