@@ -5,7 +5,7 @@
 // purchase is not certainly alive. Times are in the caller's unit.
 import { ageScale, fitCountModel, HOMOGENEOUS_SHAPE, type CountModelSpec, type FitOptions, type FitResult, type LogLikelihood } from "./estimation";
 import { expectedWhileActive } from "./mixtures";
-import { type PreparedRows, type RfRow, TripleCounter } from "./rows";
+import { type PreparedRows, type RfRow, TripleCounter, sumsPerDistinctT } from "./rows";
 import {
   digamma,
   lbeta,
@@ -65,12 +65,7 @@ function logLikelihoodFunction(rows: PreparedRows, modified: boolean): LogLikeli
   const { x: xs, weight, xOf, txOf, TOf, count } = rows;
   // The "active at T" factor (α + T)^-(r+x) reads a row only through x and T: summed once per
   // distinct T (customers and purchases there), so the row loop keeps only the drop-out term.
-  const customersAt = new Float64Array(times.length);
-  const purchasesAt = new Float64Array(times.length);
-  for (let i = 0; i < count; i++) {
-    customersAt[TOf[i]] += weight[i];
-    purchasesAt[TOf[i]] += weight[i] * xs[i];
-  }
+  const { customersAt, purchasesAt } = sumsPerDistinctT(rows);
   return (theta) => {
     const r = Math.exp(theta[0]);
     const alpha = Math.exp(theta[1]);
@@ -157,12 +152,7 @@ function homogeneousLogLikelihoodFunction(rows: PreparedRows, modified: boolean)
   const logAlphaTime = new Float64Array(times.length);
   const inverseAlphaTime = new Float64Array(times.length);
   const { x: xs, weight, txOf, TOf, count } = rows;
-  const customersAt = new Float64Array(times.length);
-  const purchasesAt = new Float64Array(times.length);
-  for (let i = 0; i < count; i++) {
-    customersAt[TOf[i]] += weight[i];
-    purchasesAt[TOf[i]] += weight[i] * xs[i];
-  }
+  const { customersAt, purchasesAt } = sumsPerDistinctT(rows);
   return (theta) => {
     const r = Math.exp(theta[0]);
     const alpha = Math.exp(theta[1]);

@@ -2,7 +2,7 @@
 // model BG/NBD, modified BG/NBD and Pareto/NBD all become when nobody drops out (a -> 0,
 // s -> 0 or β -> ∞): fitted beside them, its likelihood says when their drop-out part is not
 // identifiable from the data (estimation.ts, "drop-out not identifiable").
-import { ageScale, type PreparedRows } from "./rows";
+import { ageScale, type PreparedRows, sumsPerDistinctT } from "./rows";
 import { digamma, lgamma } from "./special";
 
 export interface NbdParams {
@@ -19,13 +19,8 @@ export const NBD_NAMES = ["r", "alpha"] as const;
  * T values, not the rows.
  */
 export function nbdLogLikelihood(rows: PreparedRows): (theta: number[]) => { value: number; gradient: number[] } {
-  const { count, x: xs, weight, TOf, times, xValues, xWeights } = rows;
-  const customersAt = new Float64Array(times.length);
-  const purchasesAt = new Float64Array(times.length);
-  for (let i = 0; i < count; i++) {
-    customersAt[TOf[i]] += weight[i];
-    purchasesAt[TOf[i]] += weight[i] * xs[i];
-  }
+  const { times, xValues, xWeights } = rows;
+  const { customersAt, purchasesAt } = sumsPerDistinctT(rows);
   return (theta) => {
     const r = Math.exp(theta[0]);
     const alpha = Math.exp(theta[1]);

@@ -370,6 +370,21 @@ export function subsamplePrepared(rows: PreparedRows, target: number, seed = 1):
   return sample;
 }
 
+/**
+ * Customers and purchases summed per distinct T (indexed like `rows.times`). Likelihood terms
+ * that read a row only through x and T are then evaluated once per distinct T, not per row.
+ */
+export function sumsPerDistinctT(rows: PreparedRows): { customersAt: Float64Array; purchasesAt: Float64Array } {
+  const { count, x, weight, TOf, times } = rows;
+  const customersAt = new Float64Array(times.length);
+  const purchasesAt = new Float64Array(times.length);
+  for (let i = 0; i < count; i++) {
+    customersAt[TOf[i]] += weight[i];
+    purchasesAt[TOf[i]] += weight[i] * x[i];
+  }
+  return { customersAt, purchasesAt };
+}
+
 /** Mean purchase rate scale: total age over total repeat purchases (1 when nobody repeated). */
 export function ageScale(rows: PreparedRows): number {
   let age = 0;
