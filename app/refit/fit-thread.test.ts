@@ -1,20 +1,12 @@
 import { APP_SHOP_CANDIDATES, fitShopModel, fitShopModelAsync } from "~/analytics/clv/shop-model";
+import { summariesOfSimulated } from "~/analytics/clv/fixtures.testing";
 import { simulateParetoNbd } from "~/analytics/clv/simulate";
 import { type CustomerSummary } from "~/analytics/summary";
 import { paretoNbdOnThread } from "./fit.server";
 
 function summaries(params: { r: number; alpha: number; s: number; beta: number }, seed: number): CustomerSummary[] {
-  return simulateParetoNbd(params, { customers: 3000, seed, age: (u) => 20 + Math.floor(u() * 60) }).map((c, i) => ({
-    customerId: String(i).padStart(5, "0"),
-    orders: c.frequency + 1,
-    frequency: c.frequency,
-    recency: c.recency,
-    T: c.T,
-    monetaryValue: c.frequency > 0 ? 20 + (i % 7) : 0,
-    totalSpent: (c.frequency + 1) * (20 + (i % 7)),
-    firstDay: 10_000,
-    lastDay: 10_000 + Math.round(c.recency * 7),
-  }));
+  const customers = simulateParetoNbd(params, { customers: 3000, seed, age: (u) => 20 + Math.floor(u() * 60) });
+  return summariesOfSimulated(customers, { id: (i) => String(i).padStart(5, "0"), daysPerUnit: 7 });
 }
 
 describe("the refit's Pareto/NBD on a thread of its own", () => {

@@ -7,10 +7,11 @@ import cdnowSummaryText from "../../../tests/fixtures/cdnow/cdnow_customers_summ
 import cdnowSpendText from "../../../tests/fixtures/cdnow/cdnow_customers_summary_with_transactions.csv?raw";
 import donationsText from "../../../tests/fixtures/cdnow/donations.csv?raw";
 import { dayIndex } from "~/analytics/dates";
-import { type Transaction } from "~/analytics/summary";
+import { type CustomerSummary, type Transaction } from "~/analytics/summary";
 import { type BgBbRow } from "./bgbb";
 import { type FitOptions, type FitResult, type LogLikelihood } from "./estimation";
 import { compressRows, type RfRow } from "./rows";
+import { type SimulatedCustomer } from "./simulate";
 
 export interface CdnowCustomer {
   id: number;
@@ -129,4 +130,25 @@ export function expectCloseTo(actual: object, published: Record<string, number>,
 
 export function relativeError(actual: number, expected: number): number {
   return Math.abs(actual - expected) / Math.abs(expected);
+}
+
+/**
+ * Simulated customers as the summaries a shop's fit reads: spend 20 to 26 by position, first
+ * order on day 10,000, the last `recency` units of `daysPerUnit` days later.
+ */
+export function summariesOfSimulated(
+  customers: readonly SimulatedCustomer[],
+  { id, daysPerUnit }: { id: (index: number) => string; daysPerUnit: number },
+): CustomerSummary[] {
+  return customers.map((c, i) => ({
+    customerId: id(i),
+    orders: c.frequency + 1,
+    frequency: c.frequency,
+    recency: c.recency,
+    T: c.T,
+    monetaryValue: c.frequency > 0 ? 20 + (i % 7) : 0,
+    totalSpent: (c.frequency + 1) * (20 + (i % 7)),
+    firstDay: 10_000,
+    lastDay: 10_000 + Math.round(c.recency * daysPerUnit),
+  }));
 }

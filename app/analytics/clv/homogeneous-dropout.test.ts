@@ -2,7 +2,7 @@
 // likelihood then rises toward a, b -> ∞ with a/(a+b) = p: the nested 3-parameter model, named
 // as such (like the plain-NBD edge), and it predicts from the limit's closed form.
 import fc from "fast-check";
-import { type CustomerSummary } from "~/analytics/summary";
+import { summariesOfSimulated } from "./fixtures.testing";
 import { fitBgNbd, fitModifiedBgNbd } from "./bgnbd";
 import { countModel, fittedCountModel } from "./count-model";
 import { fitParetoNbd } from "./pareto-nbd";
@@ -143,17 +143,7 @@ describe("the limit fitted as the 3-parameter model it is (BG/NBD family)", () =
 
 describe("a shop at the homogeneous drop-out limit", () => {
   it("scores with the limit (model.json keeps its p, and a restored model scores the same)", () => {
-    const summaries: CustomerSummary[] = homogeneous.map((c, i) => ({
-      customerId: `c${i}`,
-      orders: c.frequency + 1,
-      frequency: c.frequency,
-      recency: c.recency,
-      T: c.T,
-      monetaryValue: c.frequency > 0 ? 20 + (i % 7) : 0,
-      totalSpent: (c.frequency + 1) * (20 + (i % 7)),
-      firstDay: 10_000,
-      lastDay: 10_000 + c.recency,
-    }));
+    const summaries = summariesOfSimulated(homogeneous, { id: (i) => `c${i}`, daysPerUnit: 1 });
     const result = fitShopModel(summaries, { unit: "day", candidates: ["bgnbd", "mbgnbd"] });
     if (!result.ok) throw new Error(result.reason);
     const json = result.model.toJSON();
