@@ -4,6 +4,9 @@
 import { HOMOGENEOUS_SHAPE, maximizeLikelihood, nestedTolerance } from "./estimation";
 import { compressSpendRows, fitGammaGamma, gammaGammaExpectedValue, gammaGammaLogLikelihood, gammaGammaLogLikelihoodFunction } from "./gamma-gamma";
 import { fitHomogeneousSpend } from "./gamma-gamma-limit";
+import { fitShopModel, restoreShopModel, type ShopModelJson } from "./shop-model";
+import { simulateBgNbd } from "./simulate";
+import { type CustomerSummary } from "../summary";
 import { Random } from "../random";
 
 /** Transactions Gamma(4, ν = 0.1) (mean 40) for everyone, in cents; seed 12 puts the limit at a local maximum (negative score). */
@@ -112,5 +115,36 @@ describe("Gamma-Gamma with one ν for every customer", () => {
     expect(interior.boundary ?? null).toBeNull();
     expect(interior.params.nu).toBeUndefined();
     expect(interior.logLikelihood).toBeGreaterThan(fitHomogeneousSpend(spread)!.logLikelihood);
+  });
+});
+
+describe("a shop whose spend sits at the homogeneous limit", () => {
+  // Repeat buyers' transactions Gamma(4, ν = 0.1) for everyone, as above, on a simulated history.
+  const random = new Random(12);
+  const customers = simulateBgNbd({ r: 0.6, alpha: 40, a: 0.8, b: 2.5 }, { customers: 3000, seed: 5, grid: 1, age: (u) => Math.floor(365 + u() * 365) });
+  const summaries: CustomerSummary[] = customers.map((c, i) => {
+    let total = 0;
+    for (let k = 0; k < c.frequency; k++) total += random.gamma(4, 1 / 0.1);
+    const monetaryValue = c.frequency > 0 ? Math.round((total / c.frequency) * 100) / 100 : 0;
+    return { customerId: `c${i}`, orders: c.frequency + 1, frequency: c.frequency, recency: c.recency, T: c.T, monetaryValue, totalSpent: 40 + total, firstDay: 10_000, lastDay: 10_000 + c.recency };
+  });
+  const result = fitShopModel(summaries, { unit: "day", candidates: ["bgnbd", "mbgnbd"] });
+  if (!result.ok) throw new Error(result.reason);
+  const json = result.model.toJSON();
+
+  it("stores the limit's ν and its verdict in model.json, and predicts its mean for every buyer", () => {
+    const spend = json.gammaGamma!;
+    expect(spend.boundary).toMatch(/^expected order value the same for every customer/);
+    expect(spend.params.nu).toBeGreaterThan(0);
+    const mean = spend.params.p / spend.params.nu!;
+    expect(mean).toBeGreaterThan(36);
+    expect(mean).toBeLessThan(44);
+    for (const s of summaries.slice(0, 50)) expect(result.model.score(s).expectedOrderValue).toBe(mean);
+  });
+
+  it("scores the same once model.json is read back", () => {
+    const restored = restoreShopModel(JSON.parse(JSON.stringify(json)) as ShopModelJson);
+    expect(restored.toJSON().gammaGamma).toEqual(json.gammaGamma);
+    for (const s of summaries.slice(0, 200)) expect(restored.score(s)).toEqual(result.model.score(s));
   });
 });
