@@ -1,5 +1,5 @@
-import type pg from "pg";
-import { pgQuery, type Queryable } from "~/db/pg.server";
+import pg from "pg";
+import { arrayLiteral, pgQuery, type Queryable } from "~/db/pg.server";
 import { lastAbandonedCheckoutDaysSql } from "./checkouts.server";
 import { type MetricsSettings } from "./settings.server";
 
@@ -105,32 +105,16 @@ export interface CountedOrderRow {
   marketing_source: string | null;
 }
 
-/** countedOrdersSql's columns in order (rowMode "array"). */
-export type CountedOrderArray = [
-  customerId: bigint | string,
-  day: number,
-  net: bigint | string | number,
-  discounted: boolean,
-  channel: string | null,
-  firstProduct: string | null,
-  firstDiscountCode: string | null,
-  voided: boolean,
-  costedProfit: bigint | string | number,
-  uncostedNet: bigint | string | number,
-  marketingSource: string | null,
-];
-
 /**
- * Opens a cursor over the shop's counted orders, grouped by customer (inside the caller's
- * transaction): a cursor so memory holds the columns built from the rows, not the rows.
+ * The shop's counted orders grouped by customer, each customer's in day order, as one
+ * `COPY ... TO STDOUT` statement, in COPY's text format. COPY takes no parameters: the
+ * values of countedOrdersParams are written into the statement as literals.
  */
-export async function openCountedOrdersCursor(client: pg.PoolClient, cursor: string, shop: string, settings: MetricsSettings): Promise<void> {
-  await client.query(`DECLARE ${cursor} NO SCROLL CURSOR FOR ${countedOrdersSql(settings)}${BY_CUSTOMER}`, countedOrdersParams(shop, settings));
-}
-
-/** The cursor's next `rows` orders, as arrays: no object per order (3 million orders are a lot of garbage). */
-export function fetchCountedOrders(client: pg.PoolClient, cursor: string, rows: number) {
-  return client.query<CountedOrderArray>({ text: `FETCH ${rows} FROM ${cursor}`, rowMode: "array" });
+export function countedOrdersCopySql(shop: string, settings: MetricsSettings): string {
+  const params = countedOrdersParams(shop, settings);
+  const literal = (value: string | readonly string[]) => pg.escapeLiteral(typeof value === "string" ? value : (arrayLiteral(value) ?? "{}"));
+  const query = `${countedOrdersSql(settings)}${BY_CUSTOMER}`.replace(/\$(\d+)\b/g, (_, n: string) => literal(params[Number(n) - 1]));
+  return `COPY (${query}) TO STDOUT`;
 }
 
 /** The counted orders of these customers as they are now, grouped by customer. */

@@ -1,20 +1,28 @@
 import type pg from "pg";
+import { to as copyTo } from "pg-copy-streams";
 import { type CustomerFacts, type CustomerOrderFact, customerFactsFromOrders, grossProfitOf } from "~/analytics/customer-metrics";
 import { CustomerFactsColumns } from "~/analytics/customer-columns";
 import { DimensionValues } from "~/analytics/dimension-values";
 import { OrderTableBuilder } from "~/analytics/retention";
 import { type RetentionDimension } from "~/data/aggregates";
-import { type CountedOrderArray, countedOrdersOf, fetchCountedOrders, openCountedOrdersCursor } from "~/data/counted-orders.server";
+import { countedOrdersCopySql, countedOrdersOf } from "~/data/counted-orders.server";
 import { type MetricsSettings } from "~/data/settings.server";
 import { snapshotAndChangesSinceFit } from "~/data/shop-fit.server";
 import { type Queryable, pgTransaction } from "~/db/pg.server";
+import { Col, CopiedOrdersReader } from "./copied-orders";
 
-// The refit's step 1: the shop's counted orders, streamed grouped by customer through a
-// cursor into per-customer fact columns and the retention table, in one snapshot that
-// later steps compare customer rows with (rows changed outside it get fresh orders).
+// The refit's step 1: the shop's counted orders, streamed grouped by customer through COPY
+// (read from its bytes: copied-orders.ts) into per-customer fact columns and the retention
+// table, in one snapshot that later steps compare customer rows with (rows changed outside
+// it get fresh orders).
 
-const FETCH_ROWS = 20_000;
-const CURSOR = "refit_orders";
+/** The first order's values the dimensions read. */
+interface FirstOrderValues {
+  channel: string | null;
+  firstProduct: string | null;
+  discountCode: string | null;
+  marketingSource: string | null;
+}
 
 /** Everything read from the orders, in columns. */
 export interface ShopData {
@@ -42,7 +50,6 @@ export async function readShop(pool: pg.Pool, shop: string, settings: MetricsSet
     pool,
     async (_tx, client) => {
       const clock = await snapshotAndChangesSinceFit(client, shop);
-      await openCountedOrdersCursor(client, CURSOR, shop, settings);
       const facts = new CustomerFactsColumns();
       const builder = new OrderTableBuilder();
       const dimensions: Record<RetentionDimension, DimensionValues> = {
@@ -57,7 +64,7 @@ export async function readShop(pool: pg.Pool, shop: string, settings: MetricsSet
       let onlyVoidedCustomers = 0;
       let currentId = "";
       let current: CustomerOrderFact[] = [];
-      let first: CountedOrderArray | null = null;
+      let first: FirstOrderValues | null = null;
       const finish = () => {
         if (currentId === "") return;
         const f = customerFactsFromOrders(currentId, current, asOfDay);
@@ -67,10 +74,10 @@ export async function readShop(pool: pg.Pool, shop: string, settings: MetricsSet
           tableIndex.push(customersWithOrders++);
           orders += f.orders;
           // Interned values: a million customers share a few hundred strings.
-          dimensions.channel.push(first[4]);
-          dimensions.firstProduct.push(first[5]);
-          dimensions.discountCode.push(first[6]);
-          marketingSources.push(first[10]);
+          dimensions.channel.push(first.channel);
+          dimensions.firstProduct.push(first.firstProduct);
+          dimensions.discountCode.push(first.discountCode);
+          marketingSources.push(first.marketingSource);
           // The customer's values once, not per order (three lookups and an array an order).
           const channel = dimensions.channel.valueOf(customersWithOrders - 1);
           const firstProduct = dimensions.firstProduct.valueOf(customersWithOrders - 1);
@@ -92,31 +99,36 @@ export async function readShop(pool: pg.Pool, shop: string, settings: MetricsSet
           tableIndex.push(-1);
         }
       };
-      const prefetch = () => {
-        const pending = fetchCountedOrders(client, CURSOR, FETCH_ROWS);
-        pending.catch(() => undefined); // thrown where it is awaited; not unhandled if we fail first
-        return pending;
-      };
-      let next = prefetch();
-      for (;;) {
-        const batch = await next;
-        // PostgreSQL produces the next rows while we take these in.
-        if (batch.rows.length === FETCH_ROWS) next = prefetch();
-        for (const row of batch.rows) {
-          const id = String(row[0]);
-          if (id !== currentId) {
-            finish();
-            currentId = id;
-            current = [];
-            first = null;
-          }
-          const order = { day: Number(row[1]), net: Number(row[2]), discounted: row[3], voided: row[7], costedProfit: Number(row[8]), uncostedNet: Number(row[9]) };
-          // Rows come in day order: the first row on or before as-of is the first order.
-          if (!first && order.day <= asOfDay) first = row;
-          current.push(order);
+      const reader = new CopiedOrdersReader((row) => {
+        if (row.newCustomer) {
+          finish();
+          currentId = row.customerId;
+          current = [];
+          first = null;
         }
-        if (batch.rows.length < FETCH_ROWS) break;
-      }
+        const order = {
+          day: row.number(Col.Day),
+          net: row.number(Col.Net),
+          // Null (no discount codes array, no financial status) counts as false, as it did.
+          discounted: row.boolean(Col.Discounted) === true,
+          voided: row.boolean(Col.Voided) === true,
+          costedProfit: row.number(Col.CostedProfit),
+          uncostedNet: row.number(Col.UncostedNet),
+        };
+        // Rows come in day order: the first row on or before as-of is the first order; only its
+        // text columns are read.
+        if (!first && order.day <= asOfDay) {
+          first = {
+            channel: row.text(Col.Channel),
+            firstProduct: row.text(Col.FirstProduct),
+            discountCode: row.text(Col.FirstDiscountCode),
+            marketingSource: row.text(Col.MarketingSource),
+          };
+        }
+        current.push(order);
+      });
+      await copyOut(client, countedOrdersCopySql(shop, settings), (chunk) => reader.push(chunk));
+      reader.end();
       finish();
       return {
         facts,
@@ -133,6 +145,23 @@ export async function readShop(pool: pg.Pool, shop: string, settings: MetricsSet
     },
     { repeatableRead: true, readOnly: true },
   );
+}
+
+/**
+ * Runs a `COPY ... TO STDOUT` on `client`, handing each chunk of its output to `onChunk` as
+ * it arrives (PostgreSQL writes ahead while we read, up to the socket's buffers). A COPY
+ * cannot be left half-read on a connection: on a failure here the connection is closed,
+ * which ends the query on the server (and the pool drops the client).
+ */
+async function copyOut(client: pg.PoolClient, sql: string, onChunk: (chunk: Buffer) => void): Promise<void> {
+  const stream = client.query(copyTo(sql));
+  try {
+    for await (const chunk of stream) onChunk(chunk as Buffer);
+  } catch (error) {
+    stream.destroy();
+    (client as unknown as { connection?: { stream?: { destroy(): void } } }).connection?.stream?.destroy();
+    throw error;
+  }
 }
 
 // Only the first non-empty code matters for the dimension (OrderTableBuilder reads the first).
