@@ -12,11 +12,11 @@ import { type BacktestOptions, type BacktestResult, BacktestDataError, backtest 
 import { type CountModelFitter, type ShopModelResult, fitShopModelAsync } from "~/analytics/clv/shop-model";
 import { DateFormatError, dayIndex, dayToIso } from "~/analytics/dates";
 import { type OrderDimension, groupedOrdersFromGroups, retentionSummaryFromTable } from "~/analytics/retention";
-import { rfmCutPoints, rfmInputFromSummary } from "~/analytics/rfm";
+import { type RfmCutPoints, rfmCutPoints, rfmInputFromSummary } from "~/analytics/rfm";
 import { type CustomerGroups, TransactionTable, groupByCustomer, summarizeTable } from "~/analytics/summary";
 import { type OrderAttributes, type RowError, TransactionFormatError } from "~/analytics/transactions";
 import { type TimeUnit, TIME_UNITS, isTimeUnit } from "~/analytics/units";
-import { PARALLEL_MIN_CUSTOMERS, type ScoringInput, writeScoredCustomers } from "./customer-rows";
+import { PARALLEL_MIN_CUSTOMERS, type ScoringInput, type ScoringWorker, rfmColumnsOf, startScoringWorkers, writeScoredCustomers } from "./customer-rows";
 import { appendHoldoutColumns, emptyHoldoutColumns, holdoutCollector, holdoutColumnsInOrder } from "./holdout-columns";
 import { CliError, type CliIo, USAGE_EXIT_CODE, count, counted } from "./io";
 import { FIT_THREAD_MIN_BYTES, startFitThread } from "./fit";
@@ -230,17 +230,36 @@ export async function analyze(options: AnalyzeOptions, io: CliIo): Promise<Analy
   };
   const modelOptions = { unit, horizonDays: 365, annualDiscountRate: options.annualDiscountRate ?? 0.1, grossMargin: options.grossMargin ?? 1 };
 
+  const scoringWorkers: ScoringWorkersSlot = { workers: [], cuts: null };
+  try {
+    return await analyzeWith(options, io, { unit, modelOptions, onProgress, progress }, scoringWorkers);
+  } finally {
+    // Stopped by the scoring when it ran; here when something failed before.
+    void Promise.all(scoringWorkers.workers.map((worker) => worker.stop()));
+  }
+}
+
+/** Scoring workers started early (once the file is read) and the RFM cut points one of them computes. */
+interface ScoringWorkersSlot {
+  workers: ScoringWorker[];
+  cuts: Promise<RfmCutPoints | null> | null;
+}
+
+async function analyzeWith(options: AnalyzeOptions, io: CliIo, stage: Stage, scoringWorkers: ScoringWorkersSlot): Promise<AnalyzeResult> {
+  const { unit, modelOptions, progress } = stage;
   // 1-4. Everything that needs the transactions themselves; the table is freed after it.
-  const prepared = await fromTransactions(options, io, { unit, modelOptions, onProgress, progress });
+  const prepared = await fromTransactions(options, io, stage, scoringWorkers);
   const { model, asOfDay, read } = prepared;
   const customers = prepared.summaries.length;
 
   // 5. RFM and per-customer predictions. The scoring input takes the only references to
   // the summaries, so that scoring workers, once sent their columns, can free them.
-  // RFM is made here rather than while Pareto/NBD is fitted: beside the table, its million
-  // inputs raised the 10M run's peak RSS by some 50 MiB.
-  const rfmInputs = prepared.summaries.map((s) => rfmInputFromSummary(s, asOfDay));
-  const cuts = rfmCutPoints(rfmInputs);
+  // The cut points come from a scoring worker when there is one (computed while the model
+  // was fitted, ADR 0004); RFM inputs are made here only for scoring on this thread alone:
+  // beside the table, a million of them raised the 10M run's peak RSS by some 50 MiB.
+  const threads = scoringWorkers.workers.length > 0 ? scoringWorkers.workers.length + 1 : scoringThreads(options, customers);
+  const rfmInputs = threads > 1 ? [] : prepared.summaries.map((s) => rfmInputFromSummary(s, asOfDay));
+  const cuts = (await scoringWorkers.cuts) ?? rfmCutPoints(threads > 1 ? prepared.summaries.map((s) => rfmInputFromSummary(s, asOfDay)) : rfmInputs);
   const scoring: ScoringInput = { summaries: prepared.summaries, rfmInputs, cuts, model: model.ok ? model.model : null, asOfDay };
   prepared.summaries = [];
   await mkdir(options.outDir, { recursive: true });
@@ -249,8 +268,9 @@ export async function analyze(options: AnalyzeOptions, io: CliIo): Promise<Analy
     summary: join(options.outDir, "summary.json"),
     model: join(options.outDir, "model.json"),
   };
-  const threads = options.threads ?? (customers >= PARALLEL_MIN_CUSTOMERS ? Math.min(availableParallelism(), 8) : 1);
-  const segmentCounts = await writeScoredCustomers(files.customers, scoring, threads);
+  const started = scoringWorkers.workers;
+  scoringWorkers.workers = [];
+  const segmentCounts = await writeScoredCustomers(files.customers, scoring, threads, started);
   progress(`scored and wrote ${counted(customers, "customer")}`);
   if (prepared.holdoutColumns) await appendHoldoutColumns(files.customers, prepared.holdoutColumns);
 
@@ -272,6 +292,11 @@ export async function analyze(options: AnalyzeOptions, io: CliIo): Promise<Analy
   return { read, asOfDay, customers, model, files };
 }
 
+/** Threads scoring `customers` customers: --threads, else every core once there are enough customers to pay for a worker. */
+function scoringThreads(options: AnalyzeOptions, customers: number): number {
+  return options.threads ?? (customers >= PARALLEL_MIN_CUSTOMERS ? Math.min(availableParallelism(), 8) : 1);
+}
+
 interface Stage {
   unit: TimeUnit;
   modelOptions: { unit: TimeUnit; horizonDays: number; annualDiscountRate: number; grossMargin: number };
@@ -284,7 +309,7 @@ interface Stage {
  * summaries, the model (and its holdout), the backtest and the retention report. The
  * table is local, so its memory is free again before customers are scored.
  */
-async function fromTransactions(options: AnalyzeOptions, io: CliIo, stage: Stage) {
+async function fromTransactions(options: AnalyzeOptions, io: CliIo, stage: Stage, scoringWorkers: ScoringWorkersSlot) {
   const days = { asOfOption: dayOption("as-of", options.asOf), calibrationEndDay: dayOption("calibration-end", options.calibrationEnd) };
 
   // 1. Read.
@@ -302,7 +327,7 @@ async function fromTransactions(options: AnalyzeOptions, io: CliIo, stage: Stage
     // The model is fitted once fromTable has returned, so that the table, its grouping and
     // the retention report's arrays are garbage by then: fitted beside them (the fits'
     // rows, the thread's heap), the 10M run's peak RSS was 990-1,025 MiB, against 881 MiB.
-    const { holdout, ...fromRows } = await fromTable(options, io, stage, { size, ...days }, fitThread);
+    const { holdout, ...fromRows } = await fromTable(options, io, stage, { size, ...days }, fitThread, scoringWorkers);
     const model = await fitShopModelAsync(fromRows.summaries, { ...stage.modelOptions, holdout }, paretoNbdOn(fitThread));
     stage.progress(model.ok ? `fitted ${model.model.chosen}` : `no model: ${model.reason}`);
     await fitThread.thread?.close();
@@ -324,6 +349,7 @@ async function fromTable(
   stage: Stage,
   { size, asOfOption, calibrationEndDay }: { size: number; asOfOption: number | undefined; calibrationEndDay: number | undefined },
   fitThread: FitThreadSlot,
+  scoringWorkers: ScoringWorkersSlot,
 ) {
   const { unit, modelOptions, progress } = stage;
   const maxReported = options.maxReportedErrors ?? DEFAULT_MAX_REPORTED_ERRORS;
@@ -363,6 +389,9 @@ async function fromTable(
   }
   if (table.length === 0) throw new CliError(`${options.input}: no transactions to analyze`);
   fitThread.start();
+  // Scoring workers start now, so that they are ready when the model is (ADR 0004).
+  const threads = scoringThreads(options, table.customerCount);
+  if (threads > 1) scoringWorkers.workers = startScoringWorkers(threads - 1);
   progress(`read ${counted(read.transactions, "transaction")} of ${counted(table.customerCount, "customer")}`);
 
   // 2. Summaries.
@@ -390,6 +419,10 @@ async function fromTable(
   const summaries = summarizeTable(table, { asOfDay, unit }, gathered);
   if (summaries.length === 0) throw new CliError(`no purchases on or before ${dayToIso(asOfDay)}`);
   progress(`summarised ${counted(summaries.length, "customer")}`);
+  // The RFM cut points (three sorts of every customer's values) on a scoring worker, while this
+  // thread makes the retention report and fits.
+  const rfmColumns = scoringWorkers.workers.length > 0 ? rfmColumnsOf(summaries, asOfDay) : null;
+  if (rfmColumns) scoringWorkers.cuts = scoringWorkers.workers[0].cuts(rfmColumns);
 
   // 3. The model's holdout data (when asked; the model is fitted by the caller), the backtest.
   const holdout = calibrationEndDay === undefined ? undefined : holdoutData(table, groups, calibrationEndDay, asOfDay, unit);

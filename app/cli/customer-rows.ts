@@ -6,7 +6,7 @@ import { gammaGammaExpectedValue } from "~/analytics/clv/gamma-gamma";
 import { TripleCounter } from "~/analytics/clv/rows";
 import { type CustomerPrediction, type ShopModel, type ShopModelJson } from "~/analytics/clv/shop-model";
 import { dayToIso } from "~/analytics/dates";
-import { type RfmCutPoints, type RfmInput, rfmCutPoints, rfmInputFromSummary, scoreRfm } from "~/analytics/rfm";
+import { type RfmCutPoints, type RfmInput, RFM_BETTER, dimensionCuts, rfmCutPoints, rfmInputFromSummary, scoreRfm } from "~/analytics/rfm";
 import { segmentFor } from "~/analytics/segments";
 import { type CustomerSummary } from "~/analytics/summary";
 import { type CustomerRow, customerChunks, writeCustomersCsvChunks } from "./customers-csv";
@@ -215,7 +215,7 @@ export interface ScoringInput {
   asOfDay: number;
 }
 
-/** What a scoring thread is given (see scoring-thread.ts). */
+/** What a scoring thread is given to score (see scoring-thread.ts). */
 export interface WorkerTask {
   columns: SummaryColumns;
   cuts: RfmCutPoints;
@@ -223,8 +223,49 @@ export interface WorkerTask {
   asOfDay: number;
 }
 
-/** Messages from a scoring worker: customers.csv chunks (UTF-8, transferred) in order, then its segment counts. */
-export type WorkerMessage = { kind: "chunk"; bytes: Uint8Array } | { kind: "done"; segments: [string, number][] } | { kind: "error"; message: string };
+/** Requests to a scoring worker: RFM cut points of every customer (before the model is fitted), then its slice. */
+export type WorkerRequest = { kind: "cuts"; columns: RfmColumns } | { kind: "score"; task: WorkerTask };
+
+/** Messages from a scoring worker: cut points when asked; customers.csv chunks (UTF-8, transferred) in order, then its segment counts. */
+export type WorkerMessage =
+  | { kind: "cuts"; cuts: RfmCutPoints }
+  | { kind: "chunk"; bytes: Uint8Array }
+  | { kind: "done"; segments: [string, number][] }
+  | { kind: "error"; message: string };
+
+/** The RFM values of every customer (rfmInputFromSummary's), as columns a worker can be sent. */
+export interface RfmColumns {
+  recencyDays: Float64Array;
+  orders: Float64Array;
+  netSpent: Float64Array;
+}
+
+/** RFM columns of the summaries; null when a value is not finite (rfmCutPoints then says which). */
+export function rfmColumnsOf(summaries: readonly CustomerSummary[], asOfDay: number): RfmColumns | null {
+  const n = summaries.length;
+  const columns = { recencyDays: new Float64Array(n), orders: new Float64Array(n), netSpent: new Float64Array(n) };
+  for (let i = 0; i < n; i++) {
+    const s = summaries[i];
+    const recencyDays = asOfDay - s.lastDay;
+    if (!(Number.isFinite(recencyDays) && Number.isFinite(s.orders) && Number.isFinite(s.totalSpent))) return null;
+    columns.recencyDays[i] = recencyDays;
+    columns.orders[i] = s.orders;
+    columns.netSpent[i] = s.totalSpent;
+  }
+  return columns;
+}
+
+/** rfmCutPoints of the rows the columns hold (the same object, tested): what a worker computes. */
+export function rfmCutPointsOfColumns(columns: RfmColumns): RfmCutPoints {
+  return {
+    version: 1,
+    method: "mid-rank-fifths",
+    customers: columns.orders.length,
+    r: dimensionCuts(columns.recencyDays, RFM_BETTER.r),
+    f: dimensionCuts(columns.orders, RFM_BETTER.f),
+    m: dimensionCuts(columns.netSpent, RFM_BETTER.m),
+  };
+}
 
 /**
  * Below this many customers one thread is quicker than starting workers. Scoring and
@@ -233,43 +274,48 @@ export type WorkerMessage = { kind: "chunk"; bytes: Uint8Array } | { kind: "done
  */
 export const PARALLEL_MIN_CUSTOMERS = 250_000;
 
-/** The scoring thread's own slice, relative to an even share (see writeScoredCustomers). */
+/**
+ * This thread's own slice, relative to an even share (see writeScoredCustomers): a worker
+ * started only now first starts, restores the model and warms up (on the 10M bench an
+ * even split left this thread idle for about a quarter of the worker's time); one started
+ * while the model was fitted is ready at once.
+ */
 const OWN_SHARE = 1.15;
+const OWN_SHARE_WORKERS_READY = 1;
 
 /**
  * Writes customers.csv for every summary, in order. With threads > 1 the customers are
  * split into that many contiguous slices, the first scored on this thread and the others
  * by worker threads (the model travels as its JSON), and their chunks are written in slice
- * order: the file is the same either way.
+ * order: the file is the same either way. `started` are workers started earlier
+ * (startScoringWorkers), then used instead of threads - 1 new ones; they are stopped here.
  * Workers run this package's TypeScript, so they need the tsx loader the CLI runs under.
  */
-export async function writeScoredCustomers(path: string, input: ScoringInput, threads: number): Promise<Map<string, number>> {
+export async function writeScoredCustomers(path: string, input: ScoringInput, threads: number, started: ScoringWorker[] = []): Promise<Map<string, number>> {
   const segmentCounts = new Map<string, number>();
   const cuts = input.cuts ?? rfmCutPoints(input.rfmInputs);
+  if (started.length > 0) threads = started.length + 1;
   if (threads <= 1) {
     const scorer = input.model ? historyScorer(input.model, input.asOfDay) : null;
     const source = arraySource(input.summaries, input.rfmInputs);
     await writeCustomersCsvChunks(path, customerChunks(customerRows(source, cuts, scorer, segmentCounts)));
     return segmentCounts;
   }
-  const modelJson = input.model ? input.model.toJSON() : null;
-  // This thread scores the first slice itself, the same way a worker does (from columns), and
-  // workers the others: with a worker for every slice this thread only waited and wrote, and
-  // the extra worker cost its start-up and heap (issue 16). Its slice is OWN_SHARE times an
-  // even one: a worker first starts, restores the model and warms up, and on the 10M bench
-  // an even split left this thread idle for about a quarter of the worker's time.
-  const n = input.summaries.length;
-  const ownEnd = Math.min(n, Math.ceil((n * OWN_SHARE) / threads));
-  const size = Math.ceil((n - ownEnd) / (threads - 1));
-  const slices = [[0, ownEnd] as const, ...Array.from({ length: threads - 1 }, (_, k) => [Math.min(n, ownEnd + k * size), Math.min(n, ownEnd + (k + 1) * size)] as const)];
-  const own = toColumns(input.summaries, slices[0][0], slices[0][1]);
-  const tasks = slices.slice(1).map(([from, to]): WorkerTask => ({ columns: toColumns(input.summaries, from, to), cuts, model: modelJson, asOfDay: input.asOfDay }));
-  // The workers have their copies: let the objects go (a large share of the heap; ADR 0004).
-  input.summaries = [];
-  input.rfmInputs = [];
-  const workers = tasks.map(startWorker);
-  tasks.length = 0;
+  const workers = started.length > 0 ? started : startScoringWorkers(threads - 1);
   try {
+    const modelJson = input.model ? input.model.toJSON() : null;
+    // This thread scores the first slice itself, the same way a worker does (from columns), and
+    // workers the others: with a worker for every slice this thread only waited and wrote, and
+    // the extra worker cost its start-up and heap (issue 16).
+    const n = input.summaries.length;
+    const ownEnd = Math.min(n, Math.ceil((n * (started.length > 0 ? OWN_SHARE_WORKERS_READY : OWN_SHARE)) / threads));
+    const size = Math.ceil((n - ownEnd) / (threads - 1));
+    const slices = [[0, ownEnd] as const, ...Array.from({ length: threads - 1 }, (_, k) => [Math.min(n, ownEnd + k * size), Math.min(n, ownEnd + (k + 1) * size)] as const)];
+    const own = toColumns(input.summaries, slices[0][0], slices[0][1]);
+    slices.slice(1).forEach(([from, to], k) => workers[k].score({ columns: toColumns(input.summaries, from, to), cuts, model: modelJson, asOfDay: input.asOfDay }));
+    // The workers have their copies: let the objects go (a large share of the heap; ADR 0004).
+    input.summaries = [];
+    input.rfmInputs = [];
     const scorer = input.model ? historyScorer(input.model, input.asOfDay) : null;
     const inOrder = async function* () {
       yield* customerChunks(customerRows(columnSource(own, input.asOfDay), cuts, scorer, segmentCounts));
@@ -285,13 +331,35 @@ export async function writeScoredCustomers(path: string, input: ScoringInput, th
   return segmentCounts;
 }
 
+/** A scoring worker (scoring-thread.ts), started before it has anything to do. */
+export interface ScoringWorker {
+  /** rfmCutPointsOfColumns(columns) on the worker; null when the worker failed (compute them here then). */
+  cuts(columns: RfmColumns): Promise<RfmCutPoints | null>;
+  /** Scores the task's customers; their chunks come from chunks(), then segments resolves. */
+  score(task: WorkerTask): void;
+  chunks(): AsyncGenerator<Uint8Array>;
+  segments: Promise<[string, number][]>;
+  stop(): Promise<number>;
+}
+
+/**
+ * Starts scoring workers before there is a model: `tenure analyze` starts them once the file
+ * is read, so that their start-up (a new isolate, the bundle compiled) overlaps the
+ * summaries and fits, and one of them computes the RFM cut points meanwhile.
+ */
+export function startScoringWorkers(count: number): ScoringWorker[] {
+  return Array.from({ length: count }, () => startWorker());
+}
+
 /** A scoring worker whose chunks are buffered until the writer reaches its slice. */
-function startWorker(task: WorkerTask) {
-  const worker = startTypeScriptWorker(new URL("./scoring-thread.ts", import.meta.url), { workerData: task });
+function startWorker(): ScoringWorker {
+  const worker = startTypeScriptWorker(new URL("./scoring-thread.ts", import.meta.url));
   const buffered: Uint8Array[] = [];
+  let scoring = false;
   let finished = false;
   let failure: Error | null = null;
   let wake: (() => void) | null = null;
+  let answerCuts: ((cuts: RfmCutPoints | null) => void) | null = null;
   let resolveSegments: (segments: [string, number][]) => void = () => undefined;
   let rejectSegments: (error: Error) => void = () => undefined;
   const segments = new Promise<[string, number][]>((resolve, reject) => {
@@ -303,10 +371,15 @@ function startWorker(task: WorkerTask) {
     failure ??= error;
     finished = true;
     rejectSegments(failure);
+    answerCuts?.(null);
+    answerCuts = null;
     wake?.();
   };
   worker.on("message", (message: WorkerMessage) => {
-    if (message.kind === "chunk") buffered.push(message.bytes);
+    if (message.kind === "cuts") {
+      answerCuts?.(message.cuts);
+      answerCuts = null;
+    } else if (message.kind === "chunk") buffered.push(message.bytes);
     else if (message.kind === "done") {
       finished = true;
       resolveSegments(message.segments);
@@ -317,9 +390,22 @@ function startWorker(task: WorkerTask) {
   worker.on("exit", (code) => {
     if (!finished) fail(new Error(`scoring worker exited with code ${code} before finishing`));
   });
+  const request = (message: WorkerRequest, transfer: ArrayBuffer[] = []) => worker.postMessage(message, transfer);
   return {
     segments,
+    cuts(columns) {
+      if (failure) return Promise.resolve(null);
+      const answer = new Promise<RfmCutPoints | null>((resolve) => (answerCuts = resolve));
+      // Transferred: the caller has no further use for them.
+      request({ kind: "cuts", columns }, [columns.recencyDays.buffer, columns.orders.buffer, columns.netSpent.buffer] as ArrayBuffer[]);
+      return answer;
+    },
+    score(task) {
+      scoring = true;
+      if (!failure) request({ kind: "score", task });
+    },
     async *chunks(): AsyncGenerator<Uint8Array> {
+      if (!scoring) throw new Error("scoring worker: chunks() before score()");
       while (true) {
         if (buffered.length > 0) {
           // Hand over and forget: the writer holds each chunk only until it is written.
