@@ -1,5 +1,5 @@
-import pg from "pg";
-import { arrayLiteral, pgQuery, type Queryable } from "~/db/pg.server";
+import { pgQuery, type Queryable } from "~/db/pg.server";
+import { inlineSqlParameters } from "~/db/sql-literal";
 import { lastAbandonedCheckoutDaysSql } from "./checkouts.server";
 import { type MetricsSettings } from "./settings.server";
 
@@ -111,9 +111,7 @@ export interface CountedOrderRow {
  * values of countedOrdersParams are written into the statement as literals.
  */
 export function countedOrdersCopySql(shop: string, settings: MetricsSettings): string {
-  const params = countedOrdersParams(shop, settings);
-  const literal = (value: string | readonly string[]) => pg.escapeLiteral(typeof value === "string" ? value : (arrayLiteral(value) ?? "{}"));
-  const query = `${countedOrdersSql(settings)}${BY_CUSTOMER}`.replace(/\$(\d+)\b/g, (_, n: string) => literal(params[Number(n) - 1]));
+  const query = inlineSqlParameters(`${countedOrdersSql(settings)}${BY_CUSTOMER}`, countedOrdersParams(shop, settings));
   return `COPY (${query}) TO STDOUT`;
 }
 

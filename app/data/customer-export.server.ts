@@ -2,8 +2,9 @@ import type { Readable } from "node:stream";
 import type pg from "pg";
 import { to as copyTo } from "pg-copy-streams";
 import { checkOut, type Queryable } from "~/db/pg.server";
+import { inlineSqlParameters } from "~/db/sql-literal";
 import { filterSql, type ResolvedSearch } from "./customer-metrics-reads.server";
-import { EMAIL_SUBSCRIBED, type ExportRow, sqlLiteral } from "./customer-export";
+import { EMAIL_SUBSCRIBED, type ExportRow } from "./customer-export";
 import { type CustomerListFilters } from "./customer-table";
 
 export type { ExportRow };
@@ -56,26 +57,6 @@ function viewSql(shop: string, filters: CustomerListFilters, search: ResolvedSea
   };
 }
 
-/** One parameter of filterSql's as an SQL literal of the same type (COPY takes no parameters). */
-function parameterLiteral(value: unknown): string {
-  if (typeof value === "string") return sqlLiteral(value);
-  if (typeof value === "number") {
-    if (!Number.isFinite(value)) throw new Error(`An export filter's number is not finite: ${value}.`);
-    return sqlLiteral(String(value));
-  }
-  if (Array.isArray(value)) return `ARRAY[${value.map((item) => sqlLiteral(String(item))).join(", ")}]::text[]`;
-  throw new Error(`An export filter's value cannot be written into SQL: ${JSON.stringify(value)}.`);
-}
-
-/** `$n` placeholders replaced by their literals: the view's SQL (ours, no `$` in its text otherwise) as COPY needs it. */
-function inlineParameters(sql: string, params: readonly unknown[]): string {
-  return sql.replace(/\$(\d+)\b/g, (_, index: string) => {
-    const position = Number(index) - 1;
-    if (position < 0 || position >= params.length) throw new Error(`The export's SQL names a parameter it does not have: $${index}.`);
-    return parameterLiteral(params[position]);
-  });
-}
-
 /** The COPY statement of a view: one CSV line per customer, each cell one of `cellsSql` (text or null; tables `cm`, `c`), in customer id order. */
 export function exportCopySql(
   shop: string,
@@ -86,7 +67,7 @@ export function exportCopySql(
   const { sql, params } = viewSql(shop, filters, search, options.subscribedOnly);
   const cells = options.cellsSql.map((cell, index) => `nullif((${cell})::text, '') AS c${index}`).join(",\n  ");
   // The comment names the statement in pg_stat_activity (tests and operators find a running export by it).
-  return `COPY /* tenure_export */ (SELECT ${cells}\n ${inlineParameters(sql, params)} ORDER BY cm."customerId") TO STDOUT WITH (FORMAT csv)`;
+  return `COPY /* tenure_export */ (SELECT ${cells}\n ${inlineSqlParameters(sql, params)} ORDER BY cm."customerId") TO STDOUT WITH (FORMAT csv)`;
 }
 
 /** Bytes the COPY stream holds before PostgreSQL's socket is paused (its backpressure): large enough that each read takes many rows. */

@@ -42,14 +42,3 @@ export interface ExportRow {
   smsConsentUpdatedAt: string | null;
 }
 
-/**
- * A value as an SQL literal, for the one statement that takes no parameters: COPY (the
- * export's CSV, customer-export.server.ts). Quotes doubled; with a backslash, an E'' string
- * with backslashes doubled, so it reads the same whatever standard_conforming_strings is
- * (node-postgres' escapeLiteral). Text with a NUL byte is refused (PostgreSQL has none).
- */
-export function sqlLiteral(value: string): string {
-  if (value.includes("\u0000")) throw new Error("Text with a NUL character cannot be sent to PostgreSQL.");
-  const quoted = `'${value.replace(/'/g, "''")}'`;
-  return value.includes("\\") ? ` E${quoted.replace(/\\/g, "\\\\")}` : quoted;
-}

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { sqlLiteral } from "~/data/customer-export";
+import { sqlLiteral } from "~/db/sql-literal";
 import { contentDisposition, exportFileName, leftOutText, neutraliseCell, parseExportOptions, presetCells, type ExportRow } from "./export";
 
 // The export's pure parts: the formula guard, the file name and its header, the request's

@@ -1,6 +1,7 @@
 import { currencyExponent, formatMinor } from "~/analytics/money";
 import { ALL_SEGMENT_KEYS } from "~/analytics/segments";
-import { EMAIL_SUBSCRIBED, type ExportRow, sqlLiteral } from "~/data/customer-export";
+import { EMAIL_SUBSCRIBED, type ExportRow } from "~/data/customer-export";
+import { sqlLiteral } from "~/db/sql-literal";
 import { expectedSpendLabel } from "~/display/glossary";
 import { TENURE_MERGE_FIELDS } from "~/display/mailchimp-merge-fields";
 import { type TenureProfileProperties, destinationSegmentName, roundedFraction, tenureProfileProperties } from "~/display/profile-properties";
