@@ -309,28 +309,39 @@ interface Lane {
   client: pg.PoolClient;
   /** Runs database work on `client` one piece at a time: a read never lands inside another's transaction. */
   serial: <T>(work: () => Promise<T>) => Promise<T>;
+  /** Pieces of work queued or running. */
+  readonly queued: number;
 }
 
 function laneOf(client: pg.PoolClient): Lane {
   let queue: Promise<unknown> = Promise.resolve();
+  let queued = 0;
   const serial = <T>(work: () => Promise<T>): Promise<T> => {
-    const result = queue.then(work);
+    queued += 1;
+    const result = queue.then(work).finally(() => void (queued -= 1));
     queue = result.catch(() => {});
     return result;
   };
-  return { client, serial };
+  return {
+    client,
+    serial,
+    get queued() {
+      return queued;
+    },
+  };
 }
 
-/** How long a pass waits for a second connection to read on before it reads on its lock's. */
-const READ_CONNECTION_WAIT_MS = 2_000;
+/** How long a pass waits for a spare connection (to read or commit on) before it uses its lock's. */
+const SPARE_CONNECTION_WAIT_MS = 2_000;
 
 /**
- * A second connection for the pass's reads, so the next batch is read while the previous
- * one commits; null when the pool has no room. Taken only from a pool with room and never
- * waited for long: a pass must not wait for a connection other passes hold (a worker pool
- * whose connections are all held by passes waiting for another would deadlock).
+ * A spare connection for the pass: its reads (the next batch is read while earlier ones
+ * commit) or a second lane of commits; null when the pool has no room. Taken only from a
+ * pool with room and never waited for long: a pass must not wait for a connection other
+ * passes hold (a worker pool whose connections are all held by passes waiting for another
+ * would deadlock).
  */
-async function borrowReadConnection(pool: pg.Pool): Promise<pg.PoolClient | null> {
+async function borrowSpareConnection(pool: pg.Pool): Promise<pg.PoolClient | null> {
   const max = pool.options.max ?? 10;
   if (pool.waitingCount > 0 || (pool.idleCount === 0 && pool.totalCount >= max)) return null;
   const pending = checkOut(pool);
@@ -338,7 +349,7 @@ async function borrowReadConnection(pool: pg.Pool): Promise<pg.PoolClient | null
   const got = await Promise.race([
     pending.catch(() => null),
     new Promise<null>((resolve) => {
-      timer = setTimeout(() => resolve(null), READ_CONNECTION_WAIT_MS);
+      timer = setTimeout(() => resolve(null), SPARE_CONNECTION_WAIT_MS);
     }),
   ]);
   clearTimeout(timer);
@@ -350,10 +361,15 @@ async function borrowReadConnection(pool: pg.Pool): Promise<pg.PoolClient | null
 interface PassContext {
   /** Holds the pass lock; the pass's writes go through it, by `serial`. */
   client: pg.PoolClient;
-  /** Runs database work on `client` one piece at a time (batches in flight commit in turn). */
+  /** Runs database work on `client` one piece at a time (the run's counts, and commits given to its lane). */
   serial: <T>(work: () => Promise<T>) => Promise<T>;
   /** Where candidates and states are read: a second connection when the pool had room, else `client`'s lane. */
   read: Lane;
+  /**
+   * Where batches commit: `client`'s lane, and a spare connection's when the pool had room.
+   * Batches in flight hold different customers (sendAll), so their commits may run at once.
+   */
+  writes: readonly Lane[];
   destination: DestinationRow;
   adapter: DestinationAdapter;
   shop: ShopView;
@@ -438,42 +454,72 @@ async function sendBatch(ctx: PassContext, batch: PreparedBatch): Promise<void> 
         first: c.first === true,
       });
   }
-  await ctx.serial(async () => {
-    await clientTransaction(client, async () => {
-      await writeMembers(client, destination.shop, destination.id, writes, deletes);
-      await recordDestinationFailures(client, destination.shop, destination.id, ctx.runId, failures);
-      if (outbox) await deleteOutboxIfUnchanged(client, destination.id, outbox.filter((e) => !unanswered.has(e.customerId)));
+  // The least busy lane: a commit waits for no other batch's when a lane is free.
+  const lane = ctx.writes.reduce((best, candidate) => (candidate.queued < best.queued ? candidate : best));
+  await lane.serial(async () => {
+    await clientTransaction(lane.client, async () => {
+      await writeMembers(lane.client, destination.shop, destination.id, writes, deletes);
+      await recordDestinationFailures(lane.client, destination.shop, destination.id, ctx.runId, failures);
+      if (outbox) await deleteOutboxIfUnchanged(lane.client, destination.id, outbox.filter((e) => !unanswered.has(e.customerId)));
     });
-    ctx.counts.compared += compared.length;
-    ctx.counts.sent += writes.length + deletes.length;
-    ctx.counts.failed += failures.length;
-    ctx.counts.leftOut += compared.filter((c) => c.leftOut).length;
-    await updateDestinationRun(client, ctx.runId, ctx.counts);
   });
+  ctx.counts.compared += compared.length;
+  ctx.counts.sent += writes.length + deletes.length;
+  ctx.counts.failed += failures.length;
+  ctx.counts.leftOut += compared.filter((c) => c.leftOut).length;
+  // On the lock's lane, in the order the counts grew (a copy: a later batch adds to them meanwhile).
+  const counts = { ...ctx.counts };
+  await ctx.serial(() => updateDestinationRun(client, ctx.runId, counts));
 }
 
 /**
  * Sends every batch `next` gives, up to MAX_BATCHES_IN_FLIGHT at once (or the adapter's maxBatchesInFlight): while a batch's
  * requests run (Klaviyo's import jobs, Mailchimp's calls), the next is read and compared, so
- * the pass waits on the tool's limits rather than on each batch in turn. Memory stays
- * bounded by the batches in flight. A customer still being sent in an earlier batch (their
+ * the pass waits on the tool's limits rather than on each batch in turn. The read after a
+ * batch starts as soon as that batch's read has come back, so the database reads it while
+ * this process compares and serialises the one before. Memory stays bounded by the batches
+ * in flight (and the one read ahead). A customer still being sent in an earlier batch (their
  * group changed during a full pass) waits until that batch committed: two sends of one
- * customer never race. After a failure no batch starts; every batch in flight is seen to its
- * end before the first error (an auth error first) is thrown.
+ * customer never race. States read with the candidates are read again when such a batch
+ * was uncommitted or committed at any moment after their read began (its snapshot may
+ * predate that commit). After a failure no batch starts; every batch in flight is seen to
+ * its end before the first error (an auth error first) is thrown.
  */
 async function sendAll(ctx: PassContext, next: () => Promise<Candidates | null>): Promise<void> {
   const inFlight = new Set<Promise<void>>();
   const sending = new Set<string>();
+  // Batches ended (committed or failed) since the read ahead began: `at` counts endings,
+  // and a read notes the count when it begins.
+  let ended = 0;
+  let endedSince: { at: number; ids: readonly string[] }[] = [];
   const errors: unknown[] = [];
+  type Read = { candidates: Candidates | null; begunAt: number } | { error: unknown; begunAt: number };
+  // Settled as a value (never rejected): a read ahead that fails is thrown when it is its turn.
+  const readNext = (): Promise<Read> => {
+    const begunAt = ended;
+    return next().then(
+      (candidates) => ({ candidates, begunAt }),
+      (error: unknown) => ({ error, begunAt }),
+    );
+  };
+  let ahead: Promise<Read> | null = readNext();
   try {
-    while (errors.length === 0) {
-      const candidates = await next();
+    while (errors.length === 0 && ahead !== null) {
+      const read: Read = await ahead;
+      ahead = null;
+      if ("error" in read) throw read.error;
+      const { candidates, begunAt } = read;
       if (!candidates) break;
-      if (candidates.customerIds.some((id) => sending.has(id))) {
+      // Read ahead: the database works on the next batch while this one is compared and sent.
+      ahead = readNext();
+      const aheadBegunAt = ended;
+      if (candidates.customerIds.some((id) => sending.has(id)) || (candidates.states !== undefined && endedDuring(endedSince, begunAt, candidates.customerIds))) {
         await Promise.all(inFlight);
-        // States read with the candidates predate that commit: read again (the outbox rows stay: read before).
+        // States read with the candidates may predate that commit: read again (the outbox rows stay: read before).
         delete candidates.states;
       }
+      // Only the read ahead is still to be checked: endings before it began cannot race with it.
+      endedSince = endedSince.filter((batch) => batch.at > aheadBegunAt);
       if (errors.length > 0) break;
       const batch = await prepareBatch(ctx, candidates);
       for (const id of candidates.customerIds) sending.add(id);
@@ -481,6 +527,7 @@ async function sendAll(ctx: PassContext, next: () => Promise<Candidates | null>)
         .catch((error: unknown) => void errors.push(error))
         .finally(() => {
           for (const id of candidates.customerIds) sending.delete(id);
+          endedSince.push({ at: ++ended, ids: candidates.customerIds });
           inFlight.delete(task);
         });
       inFlight.add(task);
@@ -488,8 +535,18 @@ async function sendAll(ctx: PassContext, next: () => Promise<Candidates | null>)
     }
   } finally {
     await Promise.all(inFlight);
+    // A read still under way holds the read connection: it ends before the pass releases it.
+    if (ahead !== null) await ahead;
   }
   if (errors.length > 0) throw errors.find((error) => error instanceof DestinationAuthError) ?? errors[0];
+}
+
+/** Whether a batch that ended after a read began (its count past `begunAt`) sent any of these customers. */
+function endedDuring(batches: readonly { at: number; ids: readonly string[] }[], begunAt: number, customerIds: readonly string[]): boolean {
+  const later = batches.filter((batch) => batch.at > begunAt);
+  if (later.length === 0) return false;
+  const ids = new Set(customerIds);
+  return later.some((batch) => batch.ids.some((id) => ids.has(id)));
 }
 
 /**
@@ -538,12 +595,15 @@ export async function runDestinationPass(deps: SyncDeps, destinationId: string, 
     const runId = await startDestinationRun(client, destination.id, runKind, total);
     const counts = emptyCounts();
     let reader: pg.PoolClient | null = null;
+    let writer: pg.PoolClient | null = null;
     try {
       const targets = await ensureTargets(client, destination, adapter, shop);
-      const { serial } = laneOf(client);
-      reader = await borrowReadConnection(deps.pool);
-      const read: Lane = reader ? laneOf(reader) : { client, serial };
-      const ctx: PassContext = { client, serial, read, destination, adapter, shop, chosen, compare, targets, runId, counts };
+      const lockLane = laneOf(client);
+      reader = await borrowSpareConnection(deps.pool);
+      writer = reader ? await borrowSpareConnection(deps.pool) : null;
+      const read: Lane = reader ? laneOf(reader) : lockLane;
+      const writes = writer ? [lockLane, laneOf(writer)] : [lockLane];
+      const ctx: PassContext = { client, serial: lockLane.serial, read, writes, destination, adapter, shop, chosen, compare, targets, runId, counts };
       const batchSize = Math.max(1, adapter.batchSize);
       if (kind === "changes") {
         let after: OutboxEntry | null = null;
@@ -607,6 +667,7 @@ export async function runDestinationPass(deps: SyncDeps, destinationId: string, 
     } finally {
       // checkOut's release destroys a connection that failed.
       reader?.release();
+      writer?.release();
     }
   });
 }

@@ -1,0 +1,124 @@
+import type pg from "pg";
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { connectDestination, setDestinationSegments } from "~/destinations/connections.server";
+import { createPgPool } from "~/db/pg.server";
+import { type SyncDeps, runDestinationPass } from "~/destinations/sync.server";
+import { type FakeKlaviyo, startFakeKlaviyo } from "../../demo/fakes/klaviyo";
+import { installedShop, testPool } from "../support/db";
+import { destinationOf, fakeAdapters, insertCustomers, writeAndMark } from "../support/destinations";
+import { metricsRow } from "../support/customer-metrics-rows";
+import { dropQueues } from "../support/ingested-shops";
+
+// A full pass reads the next batch while earlier ones are sent and committed (sendAll). A
+// customer who changes group during the pass is read twice; their second read must not use
+// states older than the commit of their first batch, or the destination keeps them in the
+// list they left. Here that commit lands while the second read is under way: after the read's
+// snapshot, before the engine looks at what it read.
+
+let fake: FakeKlaviyo;
+let pool: pg.Pool;
+const KEY = "pk_test_member_reads_ahead";
+
+beforeAll(async () => {
+  fake = await startFakeKlaviyo({ jobTiming: { queuedMs: 0, processingMs: 20 } });
+  pool = createPgPool(process.env.DATABASE_URL!, { max: 8 });
+  process.env.KLAVIYO_API_URL = fake.url;
+  process.env.TENURE_QUEUE_PREFIX = `tenure-test-destinations-reads-ahead-${process.pid}-${Date.now().toString(36)}`;
+});
+afterEach(async () => dropQueues());
+afterAll(async () => {
+  await fake.close();
+  await pool.end();
+  delete process.env.KLAVIYO_API_URL;
+});
+
+/** A promise and the function that settles it. */
+function signal(): { promise: Promise<void>; resolve: () => void } {
+  let resolve!: () => void;
+  const promise = new Promise<void>((done) => (resolve = done));
+  return { promise, resolve };
+}
+
+/** `pool`, whose clients run `around` about every query (the real query is `run`). */
+function hookedPool(around: (text: string, values: unknown[], run: () => Promise<pg.QueryResult>) => Promise<pg.QueryResult>): pg.Pool {
+  return new Proxy(pool, {
+    get(target, property, receiver) {
+      if (property !== "connect") return Reflect.get(target, property, receiver) as unknown;
+      return async () => {
+        const client = await target.connect();
+        const query = client.query.bind(client) as (text: string, values?: unknown[]) => Promise<pg.QueryResult>;
+        const release = client.release.bind(client);
+        (client as unknown as { query: unknown }).query = (text: unknown, values?: unknown[]) =>
+          typeof text === "string" ? around(text, values ?? [], () => query(text, values)) : query(text as string, values);
+        client.release = (destroy?: boolean | Error) => {
+          (client as unknown as { query: unknown }).query = query;
+          client.release = release;
+          release(destroy);
+        };
+        return client;
+      };
+    },
+  });
+}
+
+describe("a full pass reading ahead", () => {
+  it("reads a customer's state again when their earlier batch committed during the read (they leave the list they left)", async () => {
+    const shop = await installedShop("reads-ahead");
+    expect(await connectDestination(testPool(), shop, "klaviyo", { apiKey: KEY })).toEqual({ ok: true });
+    await setDestinationSegments(testPool(), shop, "klaviyo", ["at-risk", "champions"]);
+    const id = (await destinationOf(shop, "klaviyo"))!.id;
+    await insertCustomers(shop, [1, 2, 3, 4, 5].map((customer) => ({ id: customer })));
+    await writeAndMark(shop, [1, 2, 3, 4, 5].map((customer) => metricsRow(customer, { segment: customer % 2 === 1 ? "at-risk" : "champions" })));
+
+    const pushing = signal(); // the at-risk batch (1 3 5) is being sent
+    const moved = signal(); // customer 1 is a champion now
+    const release = signal(); // the at-risk batch may go on
+    const memberOne = async () =>
+      (await testPool().query<{ segments: string[] }>(`SELECT segments FROM "DestinationMember" WHERE "destinationId" = $1 AND "customerId" = 1`, [id])).rows[0];
+    let hooked = false;
+    const hookedReads = hookedPool(async (text, values, run) => {
+      // The champions group's first read (readFullBatchStates: the group is its 5th parameter).
+      if (hooked || !text.includes("outbox_changed_at") || values[4] !== "champions") return run();
+      hooked = true;
+      await moved.promise;
+      const result = await run(); // its snapshot: customer 1 a champion, no member row yet
+      release.resolve();
+      // The at-risk batch commits before the engine sees this read's rows.
+      for (let tries = 0; (await memberOne()) === undefined; tries += 1) {
+        if (tries > 500) throw new Error("the at-risk batch never committed");
+        await new Promise((resolve) => setTimeout(resolve, 10));
+      }
+      await new Promise((resolve) => setTimeout(resolve, 100)); // its task settles
+      return result;
+    });
+    const adapters = fakeAdapters({ klaviyo: fake.url });
+    const deps: SyncDeps = {
+      pool: hookedReads,
+      adapterFor: (kind, apiKey, account) => {
+        const adapter = adapters(kind, apiKey, account);
+        return {
+          ...adapter,
+          batchSize: 3,
+          async push(changes, targets) {
+            if (changes.some((change) => change.profile.customerId === "1" && change.add.includes("at-risk"))) {
+              pushing.resolve();
+              await release.promise;
+            }
+            return adapter.push(changes, targets);
+          },
+        };
+      },
+    };
+
+    const pass = runDestinationPass(deps, id, "full", "initial");
+    await pushing.promise;
+    await writeAndMark(shop, [metricsRow(1, { segment: "champions" })]);
+    moved.resolve();
+    expect((await pass).status).toBe("done");
+
+    const email = (customer: number) => `customer-${customer}@example.com`;
+    expect(fake.state.listMembers("Tenure: At risk", KEY)).toEqual([3, 5].map(email));
+    expect(fake.state.listMembers("Tenure: Champions", KEY)).toEqual([1, 2, 4].map(email));
+    expect((await memberOne())?.segments).toEqual(["champions"]);
+  });
+});
