@@ -41,6 +41,8 @@ export const KLAVIYO_REMOVE_MAX_PROFILES = 1_000;
  * second Klaviyo allows even when a job takes most of a second, where 3 waited on each other.
  */
 export const KLAVIYO_BATCHES_IN_FLIGHT = 8;
+/** The shortest wait before a job's first status read, whatever the last job took. */
+const MIN_FIRST_POLL_MS = 50;
 /** Page sizes: profiles and import errors allow 100 per page, lists 10. */
 const PROFILE_PAGE_SIZE = 100;
 const LIST_PAGE_SIZE = 10;
@@ -76,7 +78,12 @@ export const KLAVIYO_SCOPES = {
 export type KlaviyoScope = keyof typeof KLAVIYO_SCOPES;
 
 export interface KlaviyoOptions extends AdapterOptions {
-  /** Wait before the first status read of an import job (default 0.5 s), doubling between reads up to maxPollIntervalMs (default 10 s). */
+  /**
+   * Wait before the first status read of an adapter's first import job (default 0.5 s);
+   * later jobs' first read waits as long as the last completed job took by Klaviyo's own
+   * times (completed_at − created_at). Each further read waits twice the one before, up to
+   * maxPollIntervalMs (default 10 s).
+   */
   pollIntervalMs?: number;
   maxPollIntervalMs?: number;
   /** How long one push waits for its jobs before giving up with DestinationRetryableError (default 15 min). */
@@ -136,6 +143,8 @@ interface Document<D> {
 }
 interface ImportJobAttributes {
   status: "queued" | "processing" | "complete" | "cancelled";
+  created_at?: string | null;
+  completed_at?: string | null;
   total_count: number;
   completed_count?: number | null;
   failed_count?: number | null;
@@ -413,6 +422,8 @@ export function klaviyoAdapter(apiKey: string, _account: KlaviyoAccount | Record
   const pollIntervalMs = options.pollIntervalMs ?? 500;
   const maxPollIntervalMs = options.maxPollIntervalMs ?? 10_000;
   const maxJobWaitMs = options.maxJobWaitMs ?? 15 * 60_000;
+  // How long the last completed job took, by Klaviyo's clock (null until one completed).
+  let lastJobMs: number | null = null;
 
   /** The list's name, or null when Klaviyo has no list with this id (deleted in Klaviyo). */
   async function listName(id: string): Promise<string | null> {
@@ -474,10 +485,11 @@ export function klaviyoAdapter(apiKey: string, _account: KlaviyoAccount | Record
 
   async function waitForJob(id: string): Promise<ImportJobAttributes> {
     const started = Date.now();
-    let interval = pollIntervalMs;
+    // A job just created is not done yet: the first read waits about as long as the last job
+    // took (jobs of one pass are alike), so most jobs need one status read (150 a minute),
+    // whether Klaviyo takes 0.1 s or a minute; without a completed job yet, pollIntervalMs.
+    let interval = lastJobMs === null ? pollIntervalMs : Math.min(maxPollIntervalMs, Math.max(MIN_FIRST_POLL_MS, lastJobMs));
     for (;;) {
-      // A job just created is not done yet: waiting first saves a status read (150 a minute),
-      // and the engine's next batches are prepared meanwhile.
       await sleep(interval);
       interval = Math.min(maxPollIntervalMs, interval * 2);
       const answer = await client.request<Document<Resource<ImportJobAttributes>>>(
@@ -485,7 +497,11 @@ export function klaviyoAdapter(apiKey: string, _account: KlaviyoAccount | Record
         client.url(`/api/profile-bulk-import-jobs/${encodeURIComponent(id)}`),
       );
       const job = expectOk(`reading import job ${id}`, answer).data.attributes;
-      if (job.status === "complete") return job;
+      if (job.status === "complete") {
+        const took = Date.parse(job.completed_at ?? "") - Date.parse(job.created_at ?? "");
+        if (Number.isFinite(took)) lastJobMs = Math.max(0, took);
+        return job;
+      }
       if (job.status === "cancelled") throw new DestinationRetryableError(`Klaviyo cancelled import job ${id}`);
       if (Date.now() - started > maxJobWaitMs) {
         throw new DestinationRetryableError(`Klaviyo import job ${id} still ${job.status} after ${Math.round(maxJobWaitMs / 1000)} s`);

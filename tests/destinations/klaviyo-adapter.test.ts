@@ -261,6 +261,22 @@ describe("push", () => {
     expect(fake.state.listMembers("Tenure: Champions")).toEqual(["customer1@example.com", "customer3@example.com"]);
   });
 
+  it("reads a job's status first after as long as the last job took by Klaviyo's times, so later jobs need about one status read each", async () => {
+    await fake.close();
+    fake = await startFakeKlaviyo({ jobTiming: { queuedMs: 0, processingMs: 400 } });
+    const adapter = klaviyoAdapter(KEY, {}, { ...fast(), maxPollIntervalMs: 2_000 });
+    const targets = await adapter.ensureTargets([{ segmentKey: "champions", name: "Tenure: Champions", remoteId: null }]);
+    await adapter.push([change(person(1), { add: ["champions"] })], targets);
+    await adapter.push([change(person(2), { add: ["champions"] })], targets);
+
+    const reads = fake.state.jobs().map((job) => fake.state.requestsTo("bulk-import.get").filter((request) => request.path.includes(job.id)).length);
+    // The first job is read after 20 ms, then 40, 80, 160, 320 (about 5 reads for 400 ms);
+    // the second first after about 400 ms (a second read only if the fake's timer ran late).
+    expect(reads[0]).toBeGreaterThanOrEqual(3);
+    expect(reads[1]).toBeLessThanOrEqual(2);
+    expect(fake.state.listMembers("Tenure: Champions")).toHaveLength(2);
+  });
+
   it("splits more than 10,000 profiles into jobs of at most 10,000", async () => {
     const { adapter, targets } = await setUp();
     const changes = Array.from({ length: 12_001 }, (_, i) => change(person(i), { add: ["champions"] }));
