@@ -1,5 +1,6 @@
 import { changedOutside, writeCustomerMetricsInto, writeTransitionsFrom } from "~/data/customer-metrics.server";
 import { checkOut } from "~/db/pg.server";
+import { copyMetricsInto } from "./copy-metrics.server";
 import { createRebuildTable, prepareIndexBuild, dropAbandonedTables, rebuildTableName, swapInPartition } from "./partition-swap.server";
 import { type RescoreInputs, type Rescored, freshRows, writeEveryRow } from "./rescore-rows.server";
 
@@ -9,7 +10,7 @@ import { type RescoreInputs, type Rescored, freshRows, writeEveryRow } from "./r
 
 /**
  * The rows written into a new table, which then replaces the shop's partition (large
- * shops; ADR 0008): plain inserts into a table without indexes, the indexes built in bulk,
+ * shops; ADR 0008): COPY into a table without indexes, the indexes built in bulk,
  * then what changed meanwhile, then the swap. Live jobs keep writing the old rows until the
  * swap; the swap's transaction rewrites every customer they wrote since the refit started.
  */
@@ -23,9 +24,7 @@ export async function rescoreIntoNewPartition(input: RescoreInputs & { beforeSwa
     const table = rebuildTableName(shop);
     await createRebuildTable(pool, table);
     const changed = await changedOutside(pool, shop, snapshot);
-    const written = await writeEveryRow(input, changed, (rows) =>
-      writeCustomerMetricsInto(pool, table, shop, rows, { ...writeOptions, replace: false }),
-    );
+    const written = await writeEveryRow(input, changed, (rows) => copyMetricsInto(pool, table, shop, rows, writeOptions));
     const { tally } = written;
     let { rowsWritten } = written;
     input.phase("rescore and write rows");

@@ -67,9 +67,12 @@ export async function writeEveryRow(
     const freshOnes = fresh.length > 0 ? await freshRows(input, fresh) : [];
     rows.push(...freshOnes);
     if (writing.length >= WRITES_IN_FLIGHT) await writing.shift();
+    // Counted in batch order, not as the writes finish (two connections, either first): the
+    // tally's sums of doubles (P(alive), chance of ordering) then do not depend on which did.
+    // A failed write fails the refit, tally and all.
+    tally.countWritten(rows, freshOnes);
     const written = write(rows).then((count) => {
       rowsWritten += count;
-      tally.countWritten(rows, freshOnes);
     });
     written.catch(() => undefined); // a failure is thrown where the batch is awaited, not reported as unhandled meanwhile
     writing.push(written);
