@@ -80,6 +80,31 @@ function orderLineRowsSql(shop: string, orders: { id: bigint; shopifyUpdatedAt: 
       ORDER BY x."orderId", x.id`;
 }
 
+/**
+ * Per order of `orders` (those whose bundle carries lines), the figures recostOrders would
+ * compute once replaceOrderLines had stored these lines: "orderId", cogs (sum of kept units x
+ * cost in force, null without one) and costed (the kept net sales of costed lines). Same line
+ * rows (orderLineRowsSql) and cost rule (COST_IN_FORCE at the order's processedAt), read before
+ * the order is written, so a bulk import's new orders are inserted with their cost instead of
+ * being updated right after (ADR 0023). Variants and unit costs must be written first.
+ */
+export function orderLineCostsSql(shop: string, orders: { id: bigint; shopifyUpdatedAt: Date; processedAt: Date; lines: OrderLineRow[] }[]): Prisma.Sql {
+  // processedAt as the order insert stores it (epoch milliseconds, upsert-batch.server.ts).
+  return Prisma.sql`
+    SELECT k."orderId", sum(k.kept::bigint * cost."costMinor") AS cogs,
+           sum(k.net) FILTER (WHERE cost."costMinor" IS NOT NULL) AS costed
+    FROM (SELECT l."orderId", l."variantId", l.kept, l.net, timestamp 'epoch' + p.ms * interval '1 millisecond' AS "processedAt"
+          FROM (${orderLineRowsSql(shop, orders)}) AS l(shop, "orderId", id, "variantId", kept, net, "versionQuantity", "versionNetSalesMinor", "versionAt")
+          JOIN unnest(${orders.map((o) => o.id.toString())}::bigint[], ${orders.map((o) => o.processedAt.getTime())}::bigint[]) AS p("orderId", ms)
+            ON p."orderId" = l."orderId") AS k
+    -- A probe per line: the planner, taking a shop's few variants for one row, joined them by
+    -- scanning them all for every line (5 million comparisons a batch). LIMIT 1 (the key is
+    -- unique) keeps the subquery from being flattened back into that join.
+    LEFT JOIN LATERAL (SELECT pv.shop, pv.id, pv."inventoryItemId" FROM "ProductVariant" AS pv WHERE pv.shop = ${shop} AND pv.id = k."variantId" LIMIT 1) AS v ON true
+    LEFT JOIN LATERAL (${COST_IN_FORCE}) AS cost ON v.id IS NOT NULL
+    GROUP BY k."orderId"`;
+}
+
 const ORDER_LINE_COLUMNS = Prisma.sql`(shop, "orderId", id, "variantId", "keptQuantity", "keptNetSalesMinor", "versionQuantity", "versionNetSalesMinor", "versionAt")`;
 
 /**
@@ -112,13 +137,20 @@ export async function replaceWrittenOrderLinesAndCost(tx: RawTx, shop: string, o
  * caller wrote it, or it was already stored at that updated_at): lines of an older version
  * never replace a newer one's. Set-based, for one order or a batch.
  */
-export async function replaceOrderLines(tx: RawTx, shop: string, orders: { id: bigint; shopifyUpdatedAt: Date; lines: OrderLineRow[] }[]): Promise<bigint[]> {
+export async function replaceOrderLines(
+  tx: RawTx,
+  shop: string,
+  orders: { id: bigint; shopifyUpdatedAt: Date; lines: OrderLineRow[] }[],
+  /** Orders the caller has just inserted at these versions: not looked up again. */
+  inserted: ReadonlySet<bigint> = new Set(),
+): Promise<bigint[]> {
   if (orders.length === 0) return [];
-  const current = await tx.$queryRaw<{ id: bigint }[]>`
+  const unknown = orders.filter((o) => !inserted.has(o.id));
+  const current = unknown.length === 0 ? [] : await tx.$queryRaw<{ id: bigint }[]>`
     SELECT o.id FROM "Order" AS o
-    JOIN unnest(${orders.map((o) => o.id.toString())}::bigint[], ${orders.map((o) => o.shopifyUpdatedAt.toISOString())}::timestamp[]) AS x(id, at)
+    JOIN unnest(${unknown.map((o) => o.id.toString())}::bigint[], ${unknown.map((o) => o.shopifyUpdatedAt.toISOString())}::timestamp[]) AS x(id, at)
       ON o.shop = ${shop} AND o.id = x.id AND o."shopifyUpdatedAt" = x.at`;
-  const ids = new Set(current.map((row) => row.id));
+  const ids = new Set([...current.map((row) => row.id), ...orders.filter((o) => inserted.has(o.id)).map((o) => o.id)]);
   const kept = orders.filter((o) => ids.has(o.id));
   if (kept.length === 0) return [];
   const keptIds = kept.map((o) => o.id);

@@ -4,7 +4,7 @@ import { shopCurrency } from "./shop-currency.server";
 import { NET_SALES_REFUND_RETURNS, recomputeCustomerSummaries, recomputeOrderNets } from "./summary.server";
 import { type RawTx } from "~/db/pg.server";
 import { distinctIds, lockShopExclusive } from "./locks.server";
-import { applyLaterRefunds, recostAffected, recostOrders, refundLineUnitsJson, replaceOrderLines, writeUnitCosts, writeVariants } from "./costs.server";
+import { applyLaterRefunds, orderLineCostsSql, recostAffected, recostOrders, refundLineUnitsJson, replaceOrderLines, writeUnitCosts, writeVariants } from "./costs.server";
 import { sourceForShop } from "./marketing-source";
 import { shopHosts } from "./shop-hosts.server";
 import { CUSTOMER_NEWER_WINS, ORDER_NEWER_WINS, PLACEHOLDER_UPDATED_AT, REFUND_PARTS_FILL, adoptJourneySources } from "./upsert.server";
@@ -100,28 +100,32 @@ function withStandingConsent(latest: CustomerRow[], copies: CustomerRow[]): Cust
  * array per column, read with unnest: PostgreSQL decodes typed arrays several times faster
  * than JSON records, and orders are most of a backfill's rows. Array-valued columns travel
  * as array literals, one per row; ids and times as text (pg and Prisma both send a text
- * array, which the casts read).
+ * array, which the casts read). With `costs` (orderLineCostsSql over the orders whose bundle
+ * carries lines, `lined`), a new row is inserted with the cost recostOrders would give it
+ * once its lines are stored; a stored row's update leaves its cost to recostOrders.
+ * Returns each written row's id, owner and whether it is new (`fresh`).
  */
 function insertOrders(
   shop: string,
   orders: OrderRow[],
-  options: { refunded: Set<bigint>; deletedCustomers: Set<bigint>; conflictRule: Prisma.Sql; hosts: readonly string[] },
+  options: { refunded: Set<bigint>; deletedCustomers: Set<bigint>; conflictRule: Prisma.Sql; hosts: readonly string[]; costs?: { sql: Prisma.Sql; lined: ReadonlySet<bigint> } },
 ): Prisma.Sql {
   const col = <T>(pick: (o: OrderRow) => T) => orders.map(pick);
-  return Prisma.sql`
-    INSERT INTO "Order" AS cur (shop, id, name, "customerId", "processedAt", "shopifyCreatedAt", "shopifyUpdatedAt",
+  const columns = Prisma.sql`shop, id, name, "customerId", "processedAt", "shopifyCreatedAt", "shopifyUpdatedAt",
                                 currency, "currentTotalMinor", "netMinor", test, "cancelledAt", "financialStatus",
                                 "sourceName", "discountCodes", tags, "firstProductId", "firstProductTitle", "lineItemCount", "marketingSource",
-                                "marketingSourceFromJourney", "grossSalesMinor", "discountsMinor", "returnsMinor", "taxMinor", "shippingMinor", "dutiesMinor", "netSalesMinor")
-    SELECT ${shop}, x.id, x.name, x."customerId", ${fromMs("x", "processedAt")}, ${fromMs("x", "shopifyCreatedAt")}, ${fromMs("x", "shopifyUpdatedAt")},
+                                "marketingSourceFromJourney", "grossSalesMinor", "discountsMinor", "returnsMinor", "taxMinor", "shippingMinor", "dutiesMinor", "netSalesMinor"`;
+  const rows = Prisma.sql`
+    SELECT ${shop} AS shop, x.id, x.name, x."customerId", ${fromMs("x", "processedAt")} AS "processedAt", ${fromMs("x", "shopifyCreatedAt")} AS "shopifyCreatedAt",
+           ${fromMs("x", "shopifyUpdatedAt")} AS "shopifyUpdatedAt",
            x.currency, x."currentTotalMinor",
            CASE WHEN x.test THEN 0
                 WHEN NOT x.refunded THEN GREATEST(0, x."currentTotalMinor")
                 ELSE GREATEST(0, x."currentTotalMinor" - COALESCE((
                   SELECT sum(r."amountMinor") FROM "Refund" AS r
-                  WHERE r.shop = ${shop} AND r."orderId" = x.id AND r."createdAt" > ${fromMs("x", "shopifyUpdatedAt")}), 0)) END,
-           x.test, ${fromMs("x", "cancelledAt")}, x."financialStatus", x."sourceName", x."discountCodes"::text[],
-           x.tags::text[], x."firstProductId", x."firstProductTitle", x."lineItemCount", x."marketingSource", x."marketingSourceFromJourney",
+                  WHERE r.shop = ${shop} AND r."orderId" = x.id AND r."createdAt" > ${fromMs("x", "shopifyUpdatedAt")}), 0)) END AS "netMinor",
+           x.test, ${fromMs("x", "cancelledAt")} AS "cancelledAt", x."financialStatus", x."sourceName", x."discountCodes"::text[] AS "discountCodes",
+           x.tags::text[] AS tags, x."firstProductId", x."firstProductTitle", x."lineItemCount", x."marketingSource", x."marketingSourceFromJourney",
            x."grossSalesMinor", x."discountsMinor", x."returnsMinor", x."taxMinor", x."shippingMinor", x."dutiesMinor",
            -- Net sales as recomputeOrderNets computes it (summary.server.ts).
            CASE WHEN x."grossSalesMinor" IS NULL THEN NULL
@@ -129,7 +133,8 @@ function insertOrders(
                 WHEN NOT x.refunded THEN GREATEST(0, x."grossSalesMinor" - x."discountsMinor" - x."returnsMinor")
                 ELSE GREATEST(0, x."grossSalesMinor" - x."discountsMinor" - x."returnsMinor" - COALESCE((
                   SELECT sum(${NET_SALES_REFUND_RETURNS}) FROM "Refund" AS r
-                  WHERE r.shop = ${shop} AND r."orderId" = x.id AND r."createdAt" > ${fromMs("x", "shopifyUpdatedAt")}), 0)) END
+                  WHERE r.shop = ${shop} AND r."orderId" = x.id AND r."createdAt" > ${fromMs("x", "shopifyUpdatedAt")}), 0)) END AS "netSalesMinor"
+           ${options.costs ? Prisma.sql`, x.lined` : Prisma.empty}
     FROM unnest(${col((o) => o.id.toString())}::bigint[], ${col((o) => o.name)}::text[],
                 ${col((o) => (o.customerId !== null && options.deletedCustomers.has(o.customerId) ? null : text(o.customerId)))}::bigint[],
                 ${col((o) => ms(o.processedAt))}::bigint[], ${col((o) => ms(o.shopifyCreatedAt))}::bigint[],
@@ -143,13 +148,35 @@ function insertOrders(
                 ${col((o) => options.refunded.has(o.id))}::boolean[],
                 ${col((o) => part(o.parts?.grossSalesMinor))}::bigint[], ${col((o) => part(o.parts?.discountsMinor))}::bigint[],
                 ${col((o) => part(o.parts?.returnsMinor))}::bigint[], ${col((o) => part(o.parts?.taxMinor))}::bigint[],
-                ${col((o) => part(o.parts?.shippingMinor))}::bigint[], ${col((o) => part(o.parts?.dutiesMinor))}::bigint[])
+                ${col((o) => part(o.parts?.shippingMinor))}::bigint[], ${col((o) => part(o.parts?.dutiesMinor))}::bigint[]
+                ${options.costs ? Prisma.sql`, ${col((o) => options.costs!.lined.has(o.id))}::boolean[]` : Prisma.empty})
          AS x(id, name, "customerId", "processedAt", "shopifyCreatedAt", "shopifyUpdatedAt", currency,
               "currentTotalMinor", test, "cancelledAt", "financialStatus", "sourceName", "discountCodes", tags,
               "firstProductId", "firstProductTitle", "lineItemCount", "marketingSource", "marketingSourceFromJourney", refunded,
-              "grossSalesMinor", "discountsMinor", "returnsMinor", "taxMinor", "shippingMinor", "dutiesMinor")
+              "grossSalesMinor", "discountsMinor", "returnsMinor", "taxMinor", "shippingMinor", "dutiesMinor"
+              ${options.costs ? Prisma.sql`, lined` : Prisma.empty})`;
+  if (!options.costs) {
+    return Prisma.sql`
+    INSERT INTO "Order" AS cur (${columns})
+    ${rows}
     ${options.conflictRule}
-    RETURNING id, "customerId"`;
+    RETURNING id, "customerId", (cur.xmax = 0) AS fresh`;
+  }
+  // The cost as recostOrders computes it (costs.server.ts recostSql): 0 for test and
+  // cancelled orders, the costed net sales never above the order's net sales.
+  return Prisma.sql`
+    INSERT INTO "Order" AS cur (${columns}, "costOfGoodsMinor", "costedNetSalesMinor")
+    SELECT y.shop, y.id, y.name, y."customerId", y."processedAt", y."shopifyCreatedAt", y."shopifyUpdatedAt",
+           y.currency, y."currentTotalMinor", y."netMinor", y.test, y."cancelledAt", y."financialStatus",
+           y."sourceName", y."discountCodes", y.tags, y."firstProductId", y."firstProductTitle", y."lineItemCount", y."marketingSource",
+           y."marketingSourceFromJourney", y."grossSalesMinor", y."discountsMinor", y."returnsMinor", y."taxMinor", y."shippingMinor", y."dutiesMinor", y."netSalesMinor",
+           CASE WHEN NOT y.lined THEN NULL WHEN y.test OR y."cancelledAt" IS NOT NULL THEN 0 ELSE COALESCE(c.cogs, 0) END::bigint,
+           CASE WHEN NOT y.lined THEN NULL WHEN y.test OR y."cancelledAt" IS NOT NULL THEN 0
+                ELSE LEAST(COALESCE(c.costed, 0), GREATEST(0, COALESCE(y."netSalesMinor", y."netMinor"))) END::bigint
+    FROM (${rows}) AS y
+    LEFT JOIN (${options.costs.sql}) AS c ON c."orderId" = y.id
+    ${options.conflictRule}
+    RETURNING id, "customerId", (cur.xmax = 0) AS fresh`;
 }
 
 /** The shop's own hosts are read here (a referral from them is direct, issue 17). */
@@ -162,15 +189,20 @@ async function writeOrders(tx: RawTx, shop: string, orders: OrderRow[], options:
 }
 
 /**
- * Writes the orders; how many were written and which of `among` were. A deferred batch
- * needs no more: the rows themselves would be 5,000 rows back per batch, parsed for nothing.
+ * Writes the orders; how many were written, which of `among` were, and which were not
+ * inserted new (`notFresh`: stored ones updated or left, usually none in an import). A
+ * deferred batch needs no more: the rows themselves would be 5,000 rows back per batch, parsed for nothing.
  */
 async function writeOrdersCounted(tx: RawTx, shop: string, orders: OrderRow[], options: OrderWriteOptions, among: bigint[]) {
   const hosts = await shopHosts(tx, shop);
-  const [row] = await tx.$queryRaw<{ written: number; among: string[] | null }[]>`
+  const [row] = await tx.$queryRaw<{ written: number; among: string[] | null; notFresh: string[] | null }[]>`
     WITH written AS (${insertOrders(shop, orders, { ...options, hosts })})
-    SELECT count(*)::int AS written, array_agg(id::text) FILTER (WHERE id = ANY(${among}::bigint[])) AS among FROM written`;
-  return { written: row.written, among: (row.among ?? []).map(BigInt) };
+    SELECT (SELECT count(*)::int FROM written) AS written,
+           (SELECT array_agg(id::text) FROM written WHERE id = ANY(${among}::bigint[])) AS among,
+           (SELECT array_agg(x::text) FROM unnest(${orders.map((o) => o.id.toString())}::bigint[]) AS x
+            WHERE x NOT IN (SELECT id FROM written WHERE fresh)) AS "notFresh"`;
+  const notFresh = new Set((row.notFresh ?? []).map(BigInt));
+  return { written: row.written, among: (row.among ?? []).map(BigInt), fresh: new Set(orders.map((o) => o.id).filter((id) => !notFresh.has(id))) };
 }
 
 /**
@@ -183,30 +215,46 @@ async function ordersWithRefunds(tx: RawTx, shop: string, orders: OrderRow[]): P
   return new Set(rows.map((row) => row.orderId));
 }
 
-/**
- * Cost of goods for a batch (costs.server.ts): the variants and unit costs its lines carry
- * (the bulk import reads them), the lines of the versions stored (less the units of refunds
- * after them), then the cost of those orders, of stale ones whose net sales moved and of those
- * whose lines new refunds changed. Returns the customers whose orders' cost changed.
- */
-async function costBatch(tx: RawTx, shop: string, bundles: OrderBundle[], liveOrders: OrderRow[], staleWithNewRefunds: bigint[], withNewRefunds: bigint[]): Promise<bigint[]> {
+/** The orders (latest versions) whose bundle carries lines, with them. */
+function ordersWithLines(bundles: OrderBundle[], liveOrders: OrderRow[]) {
   const linesOf = new Map(bundles.map((b) => [b.order, b.lines]));
-  const withLines = liveOrders.flatMap((o) => {
+  return liveOrders.flatMap((o) => {
     const lines = linesOf.get(o);
-    return lines ? [{ id: o.id, shopifyUpdatedAt: o.shopifyUpdatedAt, lines }] : [];
+    return lines ? [{ id: o.id, shopifyUpdatedAt: o.shopifyUpdatedAt, processedAt: o.processedAt, lines }] : [];
   });
+}
+
+/** The variants and unit costs the lines carry (the bulk import reads them); what changed. */
+async function writeCarriedCosts(tx: RawTx, shop: string, withLines: ReturnType<typeof ordersWithLines>) {
   const carried = withLines.flatMap((o) => o.lines);
   const variantsChanged = await writeVariants(tx, shop, carried.flatMap((l) => (l.variantId !== null && l.inventoryItem ? [{ id: l.variantId, productId: null, inventoryItemId: l.inventoryItem.id, shopifyUpdatedAt: l.inventoryItem.updatedAt }] : [])));
   // A line whose unit cost is missing or in another currency says nothing of the cost: no
   // history row (a null row would end a known cost from the item's updatedAt).
   const costsChanged = await writeUnitCosts(tx, shop, carried.flatMap((l) => (l.inventoryItem && l.inventoryItem.costMinor !== null ? [{ inventoryItemId: l.inventoryItem.id, validFrom: l.inventoryItem.updatedAt, costMinor: l.inventoryItem.costMinor }] : [])));
-  const replaced = await replaceOrderLines(tx, shop, withLines);
+  return { variantsChanged, costsChanged };
+}
+
+/**
+ * Cost of goods for a batch (costs.server.ts): the variants and unit costs its lines carry
+ * (written here, or by the caller before its orders: `pre`), the lines of the versions stored
+ * (less the units of refunds after them), then the cost of those orders, of stale ones whose
+ * net sales moved and of those whose lines new refunds changed. Orders in `pre.fresh` were
+ * inserted with their cost (insertOrders' `costs`) and are not recosted. Returns the customers
+ * whose orders' cost changed.
+ */
+async function costBatch(
+  tx: RawTx, shop: string, withLines: ReturnType<typeof ordersWithLines>, staleWithNewRefunds: bigint[], withNewRefunds: bigint[],
+  pre?: Awaited<ReturnType<typeof writeCarriedCosts>> & { fresh: ReadonlySet<bigint> },
+): Promise<bigint[]> {
+  const { variantsChanged, costsChanged } = pre ?? (await writeCarriedCosts(tx, shop, withLines));
+  const fresh = pre?.fresh ?? new Set<bigint>();
+  const replaced = await replaceOrderLines(tx, shop, withLines, fresh);
   // Orders with refunds new to us whose lines stay: they lose the units of those after their version.
   const replacedSet = new Set(replaced);
   const relined = await applyLaterRefunds(tx, shop, withNewRefunds.filter((id) => !replacedSet.has(id)));
   // The batch holds the shop's import lock exclusive: orders stored earlier (by webhooks or an
   // earlier batch) whose variant or cost in force this batch brought are recosted too.
-  const recosted = await recostOrders(tx, shop, distinctIds([...replaced, ...staleWithNewRefunds, ...relined]));
+  const recosted = await recostOrders(tx, shop, distinctIds([...replaced.filter((id) => !fresh.has(id)), ...staleWithNewRefunds, ...relined]));
   return distinctIds([...recosted, ...(await recostAffected(tx, shop, variantsChanged, costsChanged))]);
 }
 
@@ -297,6 +345,8 @@ export async function upsertOrdersBatch(tx: RawTx, shop: string, incoming: Order
 
   // Refunds of live orders (immutable: the first copy stays), then the orders themselves.
   const liveOrders = orders.filter((o) => !deletedOrders.has(o.id));
+  const withLines = ordersWithLines(bundles, liveOrders);
+  let deferredCosts: Parameters<typeof costBatch>[5];
   const refunds = bundles.flatMap((b) => (deletedOrders.has(b.order.id) ? [] : b.refunds));
   let ordersWithNewRefunds: bigint[] = [];
   if (refunds.length > 0) {
@@ -325,10 +375,16 @@ export async function upsertOrdersBatch(tx: RawTx, shop: string, incoming: Order
   if (liveOrders.length > 0) {
     const refunded = await ordersWithRefunds(tx, shop, liveOrders);
     if (deferred) {
-      // Every order through the newer-wins upsert.
-      const result = await writeOrdersCounted(tx, shop, liveOrders, { refunded, deletedCustomers, conflictRule: ORDER_NEWER_WINS }, ordersWithNewRefunds);
+      // Every order through the newer-wins upsert; new ones with their cost, the variants and
+      // unit costs their lines carry written first (ADR 0023: an update of every order right
+      // after its insert was most of a costed import's PostgreSQL time).
+      const pre = await writeCarriedCosts(tx, shop, withLines);
+      const lined = new Set(withLines.map((o) => o.id));
+      const costs = withLines.length > 0 ? { sql: orderLineCostsSql(shop, withLines), lined } : undefined;
+      const result = await writeOrdersCounted(tx, shop, liveOrders, { refunded, deletedCustomers, conflictRule: ORDER_NEWER_WINS, costs }, ordersWithNewRefunds);
       ordersWritten = result.written;
       writtenIds = new Set(result.among);
+      deferredCosts = { ...pre, fresh: result.fresh };
     } else {
       const storedIds = new Set(stored.map((row) => row.id));
       // New orders take a plain insert (nothing can insert them meanwhile: the batch holds the
@@ -344,11 +400,12 @@ export async function upsertOrdersBatch(tx: RawTx, shop: string, incoming: Order
       writtenIds = new Set(written.map((row) => row.id));
     }
   }
-  await adoptJourneySources(tx, shop, liveOrders);
+  // A new row already carries its journey's source (insertOrders): adopting it again would change nothing.
+  await adoptJourneySources(tx, shop, deferredCosts ? liveOrders.filter((o) => !deferredCosts!.fresh.has(o.id)) : liveOrders);
   // A stale order with refunds new to us: its stored net may change (written ones are already right).
   const staleWithNewRefunds = ordersWithNewRefunds.filter((id) => !writtenIds.has(id));
   if (staleWithNewRefunds.length > 0) await recomputeOrderNets(tx, shop, staleWithNewRefunds);
-  const recosted = await costBatch(tx, shop, bundles, liveOrders, staleWithNewRefunds, ordersWithNewRefunds);
+  const recosted = await costBatch(tx, shop, withLines, staleWithNewRefunds, ordersWithNewRefunds, deferredCosts);
   if (deferred) return { ordersWritten, customerIds: [], refused };
 
   // Whose summary can have changed: both ends of every written order, the owners of stale
