@@ -389,9 +389,6 @@ async function fromTable(
   }
   if (table.length === 0) throw new CliError(`${options.input}: no transactions to analyze`);
   fitThread.start();
-  // Scoring workers start now, so that they are ready when the model is (ADR 0004).
-  const threads = scoringThreads(options, table.customerCount);
-  if (threads > 1) scoringWorkers.workers = startScoringWorkers(threads - 1);
   progress(`read ${counted(read.transactions, "transaction")} of ${counted(table.customerCount, "customer")}`);
 
   // 2. Summaries.
@@ -419,8 +416,12 @@ async function fromTable(
   const summaries = summarizeTable(table, { asOfDay, unit }, gathered);
   if (summaries.length === 0) throw new CliError(`no purchases on or before ${dayToIso(asOfDay)}`);
   progress(`summarised ${counted(summaries.length, "customer")}`);
-  // The RFM cut points (three sorts of every customer's values) on a scoring worker, while this
-  // thread makes the retention report and fits.
+  // Scoring workers start now, so that they are ready when the model is, and the first computes
+  // the RFM cut points (three sorts of every customer's values) while this thread makes the
+  // retention report and fits (ADR 0004). Not earlier: beside the table, its grouping and the
+  // summaries, a worker's heap raised the 10M run's peak RSS to 961-992 MiB.
+  const threads = scoringThreads(options, summaries.length);
+  if (threads > 1) scoringWorkers.workers = startScoringWorkers(threads - 1);
   const rfmColumns = scoringWorkers.workers.length > 0 ? rfmColumnsOf(summaries, asOfDay) : null;
   if (rfmColumns) scoringWorkers.cuts = scoringWorkers.workers[0].cuts(rfmColumns);
 
