@@ -46,10 +46,15 @@ function hookedPool(around: (text: string, values: unknown[], run: () => Promise
       if (property !== "connect") return Reflect.get(target, property, receiver) as unknown;
       return async () => {
         const client = await target.connect();
-        const query = client.query.bind(client) as (text: string, values?: unknown[]) => Promise<pg.QueryResult>;
+        const query = client.query.bind(client) as (text: string | pg.QueryConfig, values?: unknown[]) => Promise<pg.QueryResult>;
         const release = client.release.bind(client);
+        // A query given as a config object ({ text, values, rowMode }) is hooked too.
         (client as unknown as { query: unknown }).query = (text: unknown, values?: unknown[]) =>
-          typeof text === "string" ? around(text, values ?? [], () => query(text, values)) : query(text as string, values);
+          typeof text === "string"
+            ? around(text, values ?? [], () => query(text, values))
+            : typeof (text as pg.QueryConfig | null)?.text === "string"
+              ? around((text as pg.QueryConfig).text, (text as pg.QueryConfig).values ?? [], () => query(text as pg.QueryConfig))
+              : query(text as string, values);
         client.release = (destroy?: boolean | Error) => {
           (client as unknown as { query: unknown }).query = query;
           client.release = release;
