@@ -334,16 +334,20 @@ function laneOf(client: pg.PoolClient): Lane {
 /** How long a pass waits for a spare connection (to read or commit on) before it uses its lock's. */
 const SPARE_CONNECTION_WAIT_MS = 2_000;
 
+/** The share of a pool's connections a pass leaves free when it borrows spares (the worker's other jobs share the pool). */
+const SPARE_HEADROOM_SHARE = 0.25;
+
 /**
  * A spare connection for the pass: its reads (the next batch is read while earlier ones
- * commit) or a second lane of commits; null when the pool has no room. Taken only from a
- * pool with room and never waited for long: a pass must not wait for a connection other
- * passes hold (a worker pool whose connections are all held by passes waiting for another
- * would deadlock).
+ * commit) or a second lane of commits; null when the pool has no room. Taken only while
+ * nobody waits and a quarter of the pool stays free after it, and never waited for long: a
+ * pass must not wait for a connection other passes hold (a worker pool whose connections are
+ * all held by passes waiting for another would deadlock), nor crowd out the worker's other jobs.
  */
 async function borrowSpareConnection(pool: pg.Pool): Promise<pg.PoolClient | null> {
   const max = pool.options.max ?? 10;
-  if (pool.waitingCount > 0 || (pool.idleCount === 0 && pool.totalCount >= max)) return null;
+  const free = max - pool.totalCount + pool.idleCount;
+  if (pool.waitingCount > 0 || free - 1 < Math.ceil(max * SPARE_HEADROOM_SHARE)) return null;
   const pending = checkOut(pool);
   let timer: NodeJS.Timeout | undefined;
   const got = await Promise.race([
@@ -599,12 +603,13 @@ export async function runDestinationPass(deps: SyncDeps, destinationId: string, 
     try {
       const targets = await ensureTargets(client, destination, adapter, shop);
       const lockLane = laneOf(client);
-      reader = await borrowSpareConnection(deps.pool);
+      // Spares pay only when there is a next batch to read or a second commit to run.
+      const batchSize = Math.max(1, adapter.batchSize);
+      reader = total > batchSize ? await borrowSpareConnection(deps.pool) : null;
       writer = reader ? await borrowSpareConnection(deps.pool) : null;
       const read: Lane = reader ? laneOf(reader) : lockLane;
       const writes = writer ? [lockLane, laneOf(writer)] : [lockLane];
       const ctx: PassContext = { client, serial: lockLane.serial, read, writes, destination, adapter, shop, chosen, compare, targets, runId, counts };
-      const batchSize = Math.max(1, adapter.batchSize);
       if (kind === "changes") {
         let after: OutboxEntry | null = null;
         await sendAll(ctx, async () => {

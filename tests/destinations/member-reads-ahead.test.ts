@@ -126,4 +126,32 @@ describe("a full pass reading ahead", () => {
     expect(fake.state.listMembers("Tenure: Champions", KEY)).toEqual([1, 2, 4].map(email));
     expect((await memberOne())?.segments).toEqual(["champions"]);
   });
+
+  // Spares are borrowed only while a quarter of the pool stays free (sync.server.ts): a pool of
+  // 2 gives none (reads and commits on the lock's connection), a pool of 3 a reader only.
+  it.each([
+    ["no spare connection", 2],
+    ["a reader but no second commit lane", 3],
+  ])("ends with every list right from a small pool (%s)", async (_name, max) => {
+    const small = createPgPool(process.env.DATABASE_URL!, { max });
+    try {
+      const shop = await installedShop("reads-ahead-small");
+      const key = `${KEY}_${max}`;
+      expect(await connectDestination(testPool(), shop, "klaviyo", { apiKey: key })).toEqual({ ok: true });
+      await setDestinationSegments(testPool(), shop, "klaviyo", ["at-risk", "champions"]);
+      const id = (await destinationOf(shop, "klaviyo"))!.id;
+      const customers = [1, 2, 3, 4, 5, 6, 7];
+      await insertCustomers(shop, customers.map((customer) => ({ id: customer })));
+      await writeAndMark(shop, customers.map((customer) => metricsRow(customer, { segment: customer % 2 === 1 ? "at-risk" : "champions" })));
+      const adapters = fakeAdapters({ klaviyo: fake.url });
+      const deps: SyncDeps = { pool: small, adapterFor: (kind, apiKey, account) => ({ ...adapters(kind, apiKey, account), batchSize: 2 }) };
+      expect((await runDestinationPass(deps, id, "full", "initial")).status).toBe("done");
+      const email = (customer: number) => `customer-${customer}@example.com`;
+      expect(fake.state.listMembers("Tenure: At risk", key)).toEqual([1, 3, 5, 7].map(email));
+      expect(fake.state.listMembers("Tenure: Champions", key)).toEqual([2, 4, 6].map(email));
+      expect(small.totalCount).toBeLessThanOrEqual(max);
+    } finally {
+      await small.end();
+    }
+  });
 });
