@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { type DestinationProfile } from "./adapter";
-import { importJobBody, isE164, profileResource, splitIntoJobs } from "./klaviyo.server";
+import { importJobBody, isE164, measuredJobMs, profileResource, splitIntoJobs } from "./klaviyo.server";
 
 const profile: DestinationProfile = {
   customerId: "7",
@@ -96,5 +96,22 @@ describe("importJobBody", () => {
       }),
     );
     expect(importJobBody([], [])).toBe(JSON.stringify({ data: { type: "profile-bulk-import-job", attributes: { profiles: { data: [] } } } }));
+  });
+});
+
+describe("measuredJobMs (the wait before a later job's first status read)", () => {
+  it("takes sub-second times as they are", () => {
+    expect(measuredJobMs("2026-12-07T10:00:00.120Z", "2026-12-07T10:00:00.230Z", 500)).toBe(110);
+    expect(measuredJobMs("2026-12-07T10:00:00.250000+00:00", "2026-12-07T10:00:03.000000+00:00", 500)).toBe(2_750);
+  });
+
+  it("takes no less than the floor from whole-second times, which cannot tell 50 ms from 900", () => {
+    expect(measuredJobMs("2022-11-08T00:00:00+00:00", "2022-11-08T00:00:00+00:00", 500)).toBe(500);
+    expect(measuredJobMs("2022-11-08T00:00:00.000000+00:00", "2022-11-08T00:00:01.000000+00:00", 500)).toBe(1_000);
+  });
+
+  it("says nothing without both times", () => {
+    expect(measuredJobMs(null, "2022-11-08T00:00:00+00:00", 500)).toBeNull();
+    expect(measuredJobMs("2022-11-08T00:00:00+00:00", undefined, 500)).toBeNull();
   });
 });

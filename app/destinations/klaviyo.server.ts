@@ -77,6 +77,18 @@ export const KLAVIYO_SCOPES = {
 } as const;
 export type KlaviyoScope = keyof typeof KLAVIYO_SCOPES;
 
+/**
+ * How long an import job took by Klaviyo's own times, or null when they do not say. Times in
+ * whole seconds (Klaviyo's documented examples have no fraction) cannot tell 50 ms from 900:
+ * then no less than `wholeSecondFloorMs` is taken, so short jobs are not polled every 50 ms.
+ */
+export function measuredJobMs(createdAt: string | null | undefined, completedAt: string | null | undefined, wholeSecondFloorMs: number): number | null {
+  const took = Date.parse(completedAt ?? "") - Date.parse(createdAt ?? "");
+  if (!Number.isFinite(took)) return null;
+  const subSecond = (time: string) => /\.\d*[1-9]/.test(time);
+  return subSecond(createdAt!) || subSecond(completedAt!) ? Math.max(0, took) : Math.max(wholeSecondFloorMs, took);
+}
+
 export interface KlaviyoOptions extends AdapterOptions {
   /**
    * Wait before the first status read of an adapter's first import job (default 0.5 s);
@@ -498,8 +510,7 @@ export function klaviyoAdapter(apiKey: string, _account: KlaviyoAccount | Record
       );
       const job = expectOk(`reading import job ${id}`, answer).data.attributes;
       if (job.status === "complete") {
-        const took = Date.parse(job.completed_at ?? "") - Date.parse(job.created_at ?? "");
-        if (Number.isFinite(took)) lastJobMs = Math.max(0, took);
+        lastJobMs = measuredJobMs(job.created_at, job.completed_at, pollIntervalMs) ?? lastJobMs;
         return job;
       }
       if (job.status === "cancelled") throw new DestinationRetryableError(`Klaviyo cancelled import job ${id}`);
