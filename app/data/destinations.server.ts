@@ -523,7 +523,7 @@ export async function readFullBatchStates(
     const row = result.rows[index]!;
     const state = stateOfArrayRow(row);
     states[index] = state;
-    if (row[23] !== null) outbox.push({ customerId: state.customerId, changedAt: row[23] as string });
+    if (row[OUTBOX_CHANGED_AT] !== null) outbox.push({ customerId: state.customerId, changedAt: row[OUTBOX_CHANGED_AT] as string });
   }
   return { states, outbox };
 }
@@ -612,13 +612,18 @@ const FULL_BATCH_STATES_SQL = `SELECT m."customerId"::text AS "customerId", c.em
      LEFT JOIN LATERAL (SELECT o."changedAt" FROM "DestinationOutbox" AS o WHERE o."destinationId" = $7::bigint AND o."customerId" = m."customerId" LIMIT 1) AS o ON true
      ORDER BY m."customerId"`;
 
-/** The columns of FULL_BATCH_STATES_SQL, in order: stateOfArrayRow reads them by position. */
-const FULL_BATCH_STATE_COLUMNS = [
+/** The columns of a state read (readCustomerSyncStates), in order: stateOfArrayRow reads them by position. */
+const STATE_COLUMNS = [
   "customerId", "email", "firstName", "lastName", "phone", "emailConsentState", "scored", "sendable",
   "segment", "behaviours", "netSpentMinor", "predictedClvMinor", "expectedPurchases365d", "expectedOrderValueMinor",
   "chanceOfOrder90d", "pAlive", "expectedNextOrderDay", "scoredAt",
-  "member_email", "member_remote_id", "member_segments", "member_hash", "member_values", "outbox_changed_at",
+  "member_email", "member_remote_id", "member_segments", "member_hash", "member_values",
 ] as const;
+/** Each state column's position. */
+const AT = Object.fromEntries(STATE_COLUMNS.map((name, index) => [name, index])) as Record<(typeof STATE_COLUMNS)[number], number>;
+/** FULL_BATCH_STATES_SQL's columns: a state's, then its outbox entry's time. */
+const FULL_BATCH_STATE_COLUMNS = [...STATE_COLUMNS, "outbox_changed_at"] as const;
+const OUTBOX_CHANGED_AT = STATE_COLUMNS.length;
 
 function checkColumns(fields: readonly { name: string }[], names: readonly string[]): void {
   if (fields.length !== names.length || fields.some((field, index) => field.name !== names[index])) {
@@ -626,37 +631,41 @@ function checkColumns(fields: readonly { name: string }[], names: readonly strin
   }
 }
 
-/** stateOfRow of a FULL_BATCH_STATES_SQL row in array mode. */
+/**
+ * A state row (in array mode: the driver makes no object a row) as the engine compares it.
+ * Every field named, in one literal: a rest spread of a row object (and deleting a field from
+ * it) left objects V8 handles as dictionaries, which cost more than reading the rows (ADR 0022).
+ */
 function stateOfArrayRow(row: unknown[]): CustomerSyncState {
-  const memberEmail = row[18] as string | null;
+  const memberEmail = row[AT.member_email] as string | null;
   return {
-    customerId: row[0] as string,
-    email: row[1] as string | null,
-    firstName: row[2] as string | null,
-    lastName: row[3] as string | null,
-    phone: row[4] as string | null,
-    emailConsentState: row[5] as string | null,
-    scored: row[6] as boolean,
-    sendable: row[7] as boolean,
-    scoredAt: row[17] as string | null,
-    segment: row[8] as string | null,
-    behaviours: row[9] as string[],
-    netSpentMinor: row[10] as string | null,
-    predictedClvMinor: row[11] as string | null,
-    expectedPurchases365d: row[12] as number | null,
-    expectedOrderValueMinor: row[13] as string | null,
-    chanceOfOrder90d: row[14] as number | null,
-    pAlive: row[15] as number | null,
-    expectedNextOrderDay: row[16] as string | null,
+    customerId: row[AT.customerId] as string,
+    email: row[AT.email] as string | null,
+    firstName: row[AT.firstName] as string | null,
+    lastName: row[AT.lastName] as string | null,
+    phone: row[AT.phone] as string | null,
+    emailConsentState: row[AT.emailConsentState] as string | null,
+    scored: row[AT.scored] as boolean,
+    sendable: row[AT.sendable] as boolean,
+    scoredAt: row[AT.scoredAt] as string | null,
+    segment: row[AT.segment] as string | null,
+    behaviours: row[AT.behaviours] as string[],
+    netSpentMinor: row[AT.netSpentMinor] as string | null,
+    predictedClvMinor: row[AT.predictedClvMinor] as string | null,
+    expectedPurchases365d: row[AT.expectedPurchases365d] as number | null,
+    expectedOrderValueMinor: row[AT.expectedOrderValueMinor] as string | null,
+    chanceOfOrder90d: row[AT.chanceOfOrder90d] as number | null,
+    pAlive: row[AT.pAlive] as number | null,
+    expectedNextOrderDay: row[AT.expectedNextOrderDay] as string | null,
     member:
       memberEmail === null
         ? null
         : {
             email: memberEmail,
-            remoteProfileId: row[19] as string | null,
-            segments: (row[20] as string[] | null) ?? [],
-            syncedHash: row[21] as string | null,
-            heldValues: row[22] as Record<string, string> | null,
+            remoteProfileId: row[AT.member_remote_id] as string | null,
+            segments: (row[AT.member_segments] as string[] | null) ?? [],
+            syncedHash: row[AT.member_hash] as string | null,
+            heldValues: row[AT.member_values] as Record<string, string> | null,
           },
   };
 }
@@ -685,14 +694,6 @@ export interface CustomerSyncState extends MetricsFigures {
   } | null;
 }
 
-interface StateRow extends Omit<CustomerSyncState, "member"> {
-  member_email: string | null;
-  member_remote_id: string | null;
-  member_segments: string[] | null;
-  member_hash: string | null;
-  member_values: Record<string, string> | null;
-}
-
 /**
  * The state of these customers, one primary-key lookup per customer and table (LATERAL ...
  * LIMIT 1 keeps the planner from hashing the shop's whole tables for every batch, which made
@@ -705,8 +706,8 @@ export async function readCustomerSyncStates(
   consentScope: "subscribed" | "all",
   customerIds: readonly string[],
 ): Promise<CustomerSyncState[]> {
-  const result = await db.query<StateRow>(
-    `SELECT ids.id::text AS "customerId", c.email, c."firstName", c."lastName", c.phone, c."emailConsentState",
+  const result = await db.query<unknown[]>({
+    text: `SELECT ids.id::text AS "customerId", c.email, c."firstName", c."lastName", c.phone, c."emailConsentState",
             m."customerId" IS NOT NULL AS scored,
             (c.email IS NOT NULL AND btrim(c.email) <> '' AND m."customerId" IS NOT NULL
              AND ($4 = 'all' OR c."emailConsentState" = 'SUBSCRIBED')) AS sendable,
@@ -718,41 +719,11 @@ export async function readCustomerSyncStates(
      LEFT JOIN LATERAL (SELECT * FROM "CustomerMetrics" AS m WHERE m.shop = $1 AND m."customerId" = ids.id LIMIT 1) AS m ON true
      LEFT JOIN LATERAL (SELECT * FROM "DestinationMember" AS dm WHERE dm."destinationId" = $2::bigint AND dm."customerId" = ids.id LIMIT 1) AS dm ON true
      ORDER BY ids.id`,
-    [shop, destinationId, bigintArrayLiteral(customerIds), consentScope],
-  );
-  return result.rows.map(stateOfRow);
-}
-
-/**
- * A state row as the engine compares it. Every field named, in one literal: a rest spread of
- * the driver's row (and deleting a field from it) left objects V8 handles as dictionaries,
- * which cost more than reading the rows (profiled: ADR 0022).
- */
-function stateOfRow(row: StateRow): CustomerSyncState {
-  return {
-    customerId: row.customerId,
-    email: row.email,
-    firstName: row.firstName,
-    lastName: row.lastName,
-    phone: row.phone,
-    emailConsentState: row.emailConsentState,
-    scored: row.scored,
-    sendable: row.sendable,
-    scoredAt: row.scoredAt,
-    segment: row.segment,
-    behaviours: row.behaviours,
-    netSpentMinor: row.netSpentMinor,
-    predictedClvMinor: row.predictedClvMinor,
-    expectedPurchases365d: row.expectedPurchases365d,
-    expectedOrderValueMinor: row.expectedOrderValueMinor,
-    chanceOfOrder90d: row.chanceOfOrder90d,
-    pAlive: row.pAlive,
-    expectedNextOrderDay: row.expectedNextOrderDay,
-    member:
-      row.member_email === null
-        ? null
-        : { email: row.member_email, remoteProfileId: row.member_remote_id, segments: row.member_segments ?? [], syncedHash: row.member_hash, heldValues: row.member_values },
-  };
+    values: [shop, destinationId, bigintArrayLiteral(customerIds), consentScope],
+    rowMode: "array",
+  });
+  checkColumns(result.fields, STATE_COLUMNS);
+  return result.rows.map(stateOfArrayRow);
 }
 
 // ------------------------------------------------------------------ the engine's writes
