@@ -26,6 +26,7 @@ const TEXT_OID = 25;
 const FIELDS = 27;
 const SIGNATURE = Buffer.from("PGCOPY\n\xff\r\n\0", "latin1");
 const TWO_32 = 2 ** 32;
+const DECIMAL_INTEGER = /^-?\d{1,19}$/;
 
 /**
  * COPY's binary format, written into one growing buffer: each value as PostgreSQL stores it
@@ -88,6 +89,8 @@ class BinaryRows {
 
   /** A bigint given as its decimal text (customer ids). */
   int8Text(value: string): void {
+    // BigInt() would take "", " 12 " and "0x1f" (as 0, 12, 31), where the insert refused them.
+    if (!DECIMAL_INTEGER.test(value)) throw new RangeError(`${JSON.stringify(value)} is not a bigint column's value`);
     this.room(12);
     this.at = this.buffer.writeInt32BE(8, this.at);
     this.at = this.buffer.writeBigInt64BE(BigInt(value), this.at);

@@ -66,6 +66,7 @@ const rows: CustomerMetricsValues[] = [
     predictedClv: null,
     expectedNextOrderDay: null,
   },
+  { ...base, customerId: "4", segment: "Клиенты 🛒 à", behaviours: ["vip", "high-aov"], expectedNextOrderDay: 2_000_000 },
   { ...base, customerId: "3", chanceOfOrder365d: -0, expectedPurchases90d: Number.NaN, netSpent: -9_007_199_254_740_991, segment: 'tab\there "quoted" back\\slash\nline', behaviours: ["cart-abandoner"], pAlive: 5e-324, grossProfit: 0 },
 ];
 
@@ -77,14 +78,29 @@ it("writes the rows the insert writes", async () => {
   await createRebuildTable(pool, copied);
   try {
     const options = { modelVersion: 7, asOfDay: 20_200, source: "refit" as const, computedAt: new Date("2026-07-01T03:00:00.123Z") };
-    expect(await writeCustomerMetricsInto(pool, inserted, shop, rows, { ...options, replace: false })).toBe(3);
-    expect(await copyMetricsInto(pool, copied, shop, rows, options)).toBe(3);
+    expect(await writeCustomerMetricsInto(pool, inserted, shop, rows, { ...options, replace: false })).toBe(4);
+    expect(await copyMetricsInto(pool, copied, shop, rows, options)).toBe(4);
     const contents = async (table: string) =>
       (await pool.query<{ row: string }>(`SELECT t::text AS row FROM ${pg.escapeIdentifier(table)} AS t ORDER BY "customerId"`)).rows.map((r) => r.row);
     const expected = await contents(inserted);
-    expect(expected).toHaveLength(3);
+    expect(expected).toHaveLength(4);
     expect(await contents(copied)).toEqual(expected);
   } finally {
     await pool.query(`DROP TABLE IF EXISTS ${pg.escapeIdentifier(inserted)}, ${pg.escapeIdentifier(copied)}`);
+  }
+});
+
+it("refuses a customer id that is not a decimal integer, as the insert did, and writes nothing", async () => {
+  const shop = uniqueShop("copy-metrics-bad");
+  const table = rebuildTableName(shop);
+  await createRebuildTable(pool, table);
+  try {
+    const options = { modelVersion: 7, asOfDay: 20_200, source: "refit" as const, computedAt: new Date("2026-07-01T03:00:00Z") };
+    for (const customerId of ["", " 12 ", "0x1f", "12.5", "99999999999999999999"]) {
+      await expect(copyMetricsInto(pool, table, shop, [base, { ...base, customerId }], options), customerId).rejects.toThrow(/bigint column's value|out of range/);
+    }
+    expect((await pool.query(`SELECT count(*)::int AS n FROM ${pg.escapeIdentifier(table)}`)).rows[0].n).toBe(0);
+  } finally {
+    await pool.query(`DROP TABLE IF EXISTS ${pg.escapeIdentifier(table)}`);
   }
 });
