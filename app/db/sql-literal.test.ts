@@ -11,9 +11,14 @@ describe("inlineSqlParameters", () => {
     expect(inlineSqlParameters("WHERE cardinality($1::text[]) = 0", [[]])).toBe("WHERE cardinality(ARRAY[]::text[]::text[]) = 0");
   });
 
+  it("writes a value once: a backslash makes an E'' string, and a $n inside a value is not replaced again", () => {
+    expect(inlineSqlParameters("SELECT $1, $2", ["a\\b", "$2"])).toBe("SELECT  E'a\\\\b', '$2'");
+  });
+
   it("refuses a placeholder without a parameter, and values it cannot write", () => {
     expect(() => inlineSqlParameters("SELECT $2", ["x"])).toThrow(/\$2/);
     expect(() => inlineSqlParameters("SELECT $1", [Number.NaN])).toThrow(/not finite/);
     expect(() => inlineSqlParameters("SELECT $1", [{ a: 1 }])).toThrow(/cannot be written/);
+    expect(() => inlineSqlParameters("SELECT $1", [["a", null]])).toThrow(/null/);
   });
 });

@@ -20,7 +20,10 @@ function parameterLiteral(value: unknown): string {
     if (!Number.isFinite(value)) throw new Error(`A COPY statement's number parameter is not finite: ${value}.`);
     return sqlLiteral(String(value));
   }
-  if (Array.isArray(value)) return `ARRAY[${value.map((item) => sqlLiteral(String(item))).join(", ")}]::text[]`;
+  if (Array.isArray(value)) {
+    if (value.some((item) => item === null || item === undefined)) throw new Error("A COPY statement's array parameter holds a null, which text[] literals here do not write.");
+    return `ARRAY[${value.map((item) => sqlLiteral(String(item))).join(", ")}]::text[]`;
+  }
   throw new Error(`A COPY statement's parameter cannot be written into SQL: ${JSON.stringify(value)}.`);
 }
 
