@@ -116,21 +116,33 @@ export function dimensionCuts(values: ArrayLike<number>, better: "higher" | "low
 
 /** Cut points from the shop's customers. Row order does not matter. */
 export function rfmCutPoints(rows: readonly RfmInput[]): RfmCutPoints {
-  const columns = { r: new Float64Array(rows.length), f: new Float64Array(rows.length), m: new Float64Array(rows.length) };
+  const columns: RfmColumns = { recencyDays: new Float64Array(rows.length), orders: new Float64Array(rows.length), netSpent: new Float64Array(rows.length) };
   for (let i = 0; i < rows.length; i++) {
     const row = rows[i];
     checkRow(row, `rows[${i}]`);
-    columns.r[i] = row.recencyDays;
-    columns.f[i] = row.orders;
-    columns.m[i] = row.netSpent;
+    columns.recencyDays[i] = row.recencyDays;
+    columns.orders[i] = row.orders;
+    columns.netSpent[i] = row.netSpent;
   }
+  return rfmCutPointsOfColumns(columns);
+}
+
+/** The RFM values of a shop's customers as columns (one customer per index, every value finite). */
+export interface RfmColumns {
+  recencyDays: Float64Array;
+  orders: Float64Array;
+  netSpent: Float64Array;
+}
+
+/** rfmCutPoints of the customers the columns hold (the CLI's scoring worker computes them so). */
+export function rfmCutPointsOfColumns(columns: RfmColumns): RfmCutPoints {
   return {
     version: 1,
     method: "mid-rank-fifths",
-    customers: rows.length,
-    r: dimensionCuts(columns.r, RFM_BETTER.r),
-    f: dimensionCuts(columns.f, RFM_BETTER.f),
-    m: dimensionCuts(columns.m, RFM_BETTER.m),
+    customers: columns.orders.length,
+    r: dimensionCuts(columns.recencyDays, RFM_BETTER.r),
+    f: dimensionCuts(columns.orders, RFM_BETTER.f),
+    m: dimensionCuts(columns.netSpent, RFM_BETTER.m),
   };
 }
 

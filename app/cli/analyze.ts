@@ -418,8 +418,7 @@ async function fromTable(
   progress(`summarised ${counted(summaries.length, "customer")}`);
   // Scoring workers start now, so that they are ready when the model is, and the first computes
   // the RFM cut points (three sorts of every customer's values) while this thread makes the
-  // retention report and fits (ADR 0004). Not earlier: beside the table, its grouping and the
-  // summaries, a worker's heap raised the 10M run's peak RSS to 961-992 MiB.
+  // retention report and fits (ADR 0004, which also records where the 10M run's peak RSS falls).
   const threads = scoringThreads(options, summaries.length);
   if (threads > 1) scoringWorkers.workers = startScoringWorkers(threads - 1);
   const rfmColumns = scoringWorkers.workers.length > 0 ? rfmColumnsOf(summaries, asOfDay) : null;

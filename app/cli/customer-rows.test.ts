@@ -1,7 +1,7 @@
 import fc from "fast-check";
-import { rfmCutPoints, rfmInputFromSummary } from "~/analytics/rfm";
+import { rfmCutPoints, rfmCutPointsOfColumns, rfmInputFromSummary } from "~/analytics/rfm";
 import { type CustomerSummary } from "~/analytics/summary";
-import { rfmColumnsOf, rfmCutPointsOfColumns, startScoringWorkers } from "./customer-rows";
+import { rfmColumnsOf, startScoringWorkers } from "./customer-rows";
 
 const AS_OF = 20_000;
 

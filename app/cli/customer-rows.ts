@@ -6,7 +6,7 @@ import { gammaGammaExpectedValue } from "~/analytics/clv/gamma-gamma";
 import { TripleCounter } from "~/analytics/clv/rows";
 import { type CustomerPrediction, type ShopModel, type ShopModelJson } from "~/analytics/clv/shop-model";
 import { dayToIso } from "~/analytics/dates";
-import { type RfmCutPoints, type RfmInput, RFM_BETTER, dimensionCuts, rfmCutPoints, rfmInputFromSummary, scoreRfm } from "~/analytics/rfm";
+import { type RfmColumns, type RfmCutPoints, type RfmInput, rfmCutPoints, rfmInputFromSummary, scoreRfm } from "~/analytics/rfm";
 import { segmentFor } from "~/analytics/segments";
 import { type CustomerSummary } from "~/analytics/summary";
 import { type CustomerRow, customerChunks, writeCustomersCsvChunks } from "./customers-csv";
@@ -233,13 +233,6 @@ export type WorkerMessage =
   | { kind: "done"; segments: [string, number][] }
   | { kind: "error"; message: string };
 
-/** The RFM values of every customer (rfmInputFromSummary's), as columns a worker can be sent. */
-export interface RfmColumns {
-  recencyDays: Float64Array;
-  orders: Float64Array;
-  netSpent: Float64Array;
-}
-
 /** RFM columns of the summaries; null when a value is not finite (rfmCutPoints then says which). */
 export function rfmColumnsOf(summaries: readonly CustomerSummary[], asOfDay: number): RfmColumns | null {
   const n = summaries.length;
@@ -255,18 +248,6 @@ export function rfmColumnsOf(summaries: readonly CustomerSummary[], asOfDay: num
   return columns;
 }
 
-/** rfmCutPoints of the rows the columns hold (the same object, tested): what a worker computes. */
-export function rfmCutPointsOfColumns(columns: RfmColumns): RfmCutPoints {
-  return {
-    version: 1,
-    method: "mid-rank-fifths",
-    customers: columns.orders.length,
-    r: dimensionCuts(columns.recencyDays, RFM_BETTER.r),
-    f: dimensionCuts(columns.orders, RFM_BETTER.f),
-    m: dimensionCuts(columns.netSpent, RFM_BETTER.m),
-  };
-}
-
 /**
  * Below this many customers one thread is quicker than starting workers. Scoring and
  * writing 100,000 customers takes ~0.4 CPU s on one thread (issue 16), about what starting
@@ -279,7 +260,7 @@ export const PARALLEL_MIN_CUSTOMERS = 250_000;
  * started only now first starts, restores the model and warms up (on the 10M bench an
  * even split left this thread idle for about a quarter of the worker's time); one started
  * while the model was fitted is ready at once, and this thread also sends it its columns
- * (profiled: at 1 this thread waited ~0.3 s for it at the end, at 1.08 it ~0.2 s for this one).
+ * (both shares as profiled, ADR 0004).
  */
 const OWN_SHARE = 1.15;
 const OWN_SHARE_WORKERS_READY = 1.05;

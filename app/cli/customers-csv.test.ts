@@ -38,6 +38,8 @@ describe("customers.csv", () => {
       fc.double({ min: -1e6, max: 1e6 }),
       fc.integer({ min: -1e9, max: 1e9 }),
       fc.constantFrom(0, -0, 1e21, -1e21, 2 ** 53, 9.99995, 0.0000049, 0.00005, 1e-7, 123.00004999, 5e-324),
+      // Either side of the encoder's 32-bit integer path (customer-rows.ts).
+      fc.constantFrom(2 ** 31 - 1, 2 ** 31, -(2 ** 31), -(2 ** 31) - 1, 2 ** 32, 2 ** 31 - 0.5, 2 ** 31 - 1.005),
     );
     const maybe = fc.option(number, { nil: null });
     const text = fc.oneof(fc.string(), fc.string({ unit: "grapheme" }), fc.string({ unit: "binary" }), fc.constantFrom("C0001", "Doe, Jane", 'say "hi"', " x", "x ", "é€😀", "a\nb"));

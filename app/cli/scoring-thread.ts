@@ -4,8 +4,9 @@
 // ScoringWorker in customer-rows.ts).
 import { parentPort } from "node:worker_threads";
 import { restoreShopModel } from "~/analytics/clv/shop-model";
+import { rfmCutPointsOfColumns } from "~/analytics/rfm";
 import { customerChunks } from "./customers-csv";
-import { type WorkerMessage, type WorkerRequest, columnSource, customerRows, historyScorer, rfmCutPointsOfColumns } from "./customer-rows";
+import { type WorkerMessage, type WorkerRequest, columnSource, customerRows, historyScorer } from "./customer-rows";
 
 const port = parentPort;
 if (!port) throw new Error("scoring-thread.ts runs as a worker thread");

@@ -110,7 +110,7 @@ export function orderLineCostsSql(shop: string, orders: { id: bigint; shopifyUpd
           JOIN unnest(${orders.map((o) => o.id.toString())}::bigint[], ${orders.map((o) => o.processedAt.getTime())}::bigint[]) AS p("orderId", ms)
             ON p."orderId" = l."orderId") AS k
     -- A probe per line: the planner, taking a shop's few variants for one row, joined them by
-    -- scanning them all for every line (5 million comparisons a batch). LIMIT 1 (the key is
+    -- scanning them all for every line (ADR 0023). LIMIT 1 (the key is
     -- unique) keeps the subquery from being flattened back into that join.
     LEFT JOIN LATERAL (SELECT pv.shop, pv.id, pv."inventoryItemId" FROM "ProductVariant" AS pv WHERE pv.shop = ${shop} AND pv.id = k."variantId" LIMIT 1) AS v ON true
     LEFT JOIN LATERAL (${COST_IN_FORCE}) AS cost ON v.id IS NOT NULL
