@@ -6,7 +6,8 @@
 //
 //   npm run bench -- analyze [--rows N] [--customers N] [--seed N]
 //   tsx bench/analyze.bench.ts [--rows N] [--customers N] [--seed N]
-// Budget on a 2-core machine (issue 16): 10M transactions in 10 s wall and 1 GB peak RSS;
+// Budget on a 2-core machine (issue 16): 10M transactions in 10 s wall and 1 GB peak RSS (read
+// here as 1 GiB, 1,024 MiB);
 // 1M transactions (--rows 1000000 --customers 100000) in 2 s and 400 MB.
 import { spawn } from "node:child_process";
 import { existsSync } from "node:fs";
@@ -100,7 +101,7 @@ export async function run(argv: readonly string[] = []): Promise<BenchResult[]> 
       "wall s": round(timing.wallSeconds, 1),
       // CPU time says more than wall time on a shared machine: other processes stretch the wall clock.
       "CPU s (user + sys)": round(timing.cpuSeconds, 1),
-      "peak RSS MB": round(timing.peakRssMb, 0),
+      "peak RSS MiB": round(timing.peakRssMb, 0),
       "customers.csv rows": csv.split("\n").length - 2,
       "model": model.ok ? (model.chosen ?? "?") : `none: ${model.reason}`,
     };
@@ -110,7 +111,7 @@ export async function run(argv: readonly string[] = []): Promise<BenchResult[]> 
       {
         name: `${(synthetic.rows / 1e6).toLocaleString("en-US")}M transactions, ${(synthetic.customers / 1e6).toLocaleString("en-US")}M customers`,
         metrics,
-        target: `≤ ${budget.wallSeconds} s wall and ≤ ${budget.peakRssMb} MB peak RSS`,
+        target: `≤ ${budget.wallSeconds} s wall and ≤ ${budget.peakRssMb} MiB peak RSS`,
         pass: timing.wallSeconds <= budget.wallSeconds && timing.peakRssMb <= budget.peakRssMb,
         notes: `tenure analyze as a child process (node bin/tenure.js), peak RSS from /usr/bin/time -v; seeded synthetic shop (seed ${synthetic.seed}); phases are elapsed times printed by the command`,
       },

@@ -194,7 +194,7 @@ export async function run(argv: readonly string[] = []): Promise<BenchResult[]> 
           "rows/s": round(rowsPerS, 0),
           "MB sent": round(result.bytes / 1e6, 1),
           "idle RSS MB": round(idle, 0),
-          "peak RSS MB": round(result.peakRssMb, 0),
+          "peak RSS MiB": round(result.peakRssMb, 0),
           "RSS growth MB": round(growth, 0),
         },
         target: `first byte < ${TARGET_FIRST_BYTE_MS} ms, ${rateTarget ? `≥ ${TARGET_ROWS_PER_S.toLocaleString("en-US")} rows/s, ` : ""}RSS within ${TARGET_RSS_GROWTH_MB} MB of idle`,

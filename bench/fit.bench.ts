@@ -177,7 +177,7 @@ export async function run(argv: readonly string[] = []): Promise<BenchResult[]> 
           // Other work on the machine stretches the wall; CPU (both threads) compares across loads.
           "CPU s, best": round(Math.min(...timings.map((t) => t.cpuSeconds)), 2),
           "CPU s, median": round(median(timings.map((t) => t.cpuSeconds)), 2),
-          "peak RSS MB": Math.round(Math.max(...timings.map((t) => t.peakRssMb))),
+          "peak RSS MiB": Math.round(Math.max(...timings.map((t) => t.peakRssMb))),
           "file MB": round(fileMb, 1),
           customers: output.n,
           ...phases,
