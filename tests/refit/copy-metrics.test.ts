@@ -5,6 +5,7 @@ import { writeCustomerMetricsInto } from "~/data/customer-metrics.server";
 import { createPgPool } from "~/db/pg.server";
 import { copyMetricsInto } from "../../app/refit/copy-metrics.server";
 import { createRebuildTable, rebuildTableName } from "../../app/refit/partition-swap.server";
+import { metricsRow } from "../support/customer-metrics-rows";
 import { uniqueShop } from "../support/db";
 
 // The rescore's COPY writes the rows the insert wrote, value for value: the same table
@@ -45,27 +46,8 @@ const base: CustomerMetricsValues = {
 
 const rows: CustomerMetricsValues[] = [
   base,
-  {
-    ...base,
-    customerId: "9223372036854775807",
-    orders: 0,
-    netSpent: 0,
-    aov: null,
-    firstOrderDay: null,
-    lastOrderDay: null,
-    recencyDays: null,
-    scores: null,
-    segment: null,
-    behaviours: [],
-    pAlive: null,
-    chanceOfOrder90d: null,
-    chanceOfOrder365d: null,
-    expectedPurchases90d: null,
-    expectedPurchases365d: null,
-    expectedOrderValue: null,
-    predictedClv: null,
-    expectedNextOrderDay: null,
-  },
+  // No orders: every order-derived figure null (as the shared fixture makes it), the costs kept.
+  metricsRow("9223372036854775807", { orders: 0, netSpent: 0, discountedOrders: 1, grossProfit: -250, uncostedSales: 1_000 }),
   { ...base, customerId: "4", segment: "Клиенты 🛒 à", behaviours: ["vip", "high-aov"], expectedNextOrderDay: 2_000_000 },
   { ...base, customerId: "3", chanceOfOrder365d: -0, expectedPurchases90d: Number.NaN, netSpent: -9_007_199_254_740_991, segment: 'tab\there "quoted" back\\slash\nline', behaviours: ["cart-abandoner"], pAlive: 5e-324, grossProfit: 0 },
 ];
