@@ -1,5 +1,5 @@
 import type pg from "pg";
-import { type RawTx, type Queryable, pgQuery, pgTransaction } from "~/db/pg.server";
+import { type RawTx, type Queryable, arrayLiteral, pgQuery, pgTransaction } from "~/db/pg.server";
 
 // The Destination* tables' SQL (app/destinations/README.md has the flow): the outbox the
 // live path marks, the redaction's erasure rows, and the sync engine's reads and writes.
@@ -756,18 +756,40 @@ export interface MemberWrite {
  */
 export const memberLockKey = (shop: string) => `tenure:destination-members:${shop}`;
 
+/**
+ * Counts a deletion of the shop's customers, in the transaction that deletes their Customer
+ * rows (customers/delete, customers/redact): every path that deletes Customer rows must call
+ * it. A pass's commit skips its per-customer existence probes only while the count is the
+ * one its run started from (writeMembers, ADR 0022). The row is locked until commit, so
+ * deletions of one shop's customers commit one at a time.
+ */
+export async function countCustomerDeletion(tx: RawTx, shop: string): Promise<void> {
+  await tx.$executeRaw`
+    INSERT INTO "ShopCustomerDeletions" (shop, deletions) VALUES (${shop}, 1)
+    ON CONFLICT (shop) DO UPDATE SET deletions = "ShopCustomerDeletions".deletions + 1`;
+}
+
+/** shop/redact: the shop's count goes with its other rows (its destinations and runs go in the same transaction). */
+export async function forgetCustomerDeletions(tx: RawTx, shop: string): Promise<void> {
+  await tx.$executeRaw`DELETE FROM "ShopCustomerDeletions" WHERE shop = ${shop}`;
+}
+
 const UNIQUE_VIOLATION = "23505";
 
-/** writeMembers' parameters: $1 destination, $2-$7 the writes' columns, $8 the shop. */
+/**
+ * writeMembers' parameters: $1 destination, $2-$7 the writes' columns, $8 the shop. The text
+ * columns as array literals built in one pass (arrayLiteral: the text pg would send, without
+ * its two regular expressions an element).
+ */
 function memberWriteValues(destinationId: string, shop: string, writes: readonly MemberWrite[]): unknown[] {
   return [
     destinationId,
     bigintArrayLiteral(writes.map((w) => w.customerId)),
-    writes.map((w) => w.email),
-    writes.map((w) => w.remoteProfileId),
-    writes.map((w) => w.segments.join(",")),
-    writes.map((w) => w.syncedHash),
-    writes.map((w) => (w.heldValues ? JSON.stringify(w.heldValues) : null)),
+    arrayLiteral(writes.map((w) => w.email)),
+    arrayLiteral(writes.map((w) => w.remoteProfileId)),
+    arrayLiteral(writes.map((w) => w.segments.join(","))),
+    arrayLiteral(writes.map((w) => w.syncedHash)),
+    arrayLiteral(writes.map((w) => (w.heldValues ? JSON.stringify(w.heldValues) : null))),
     shop,
   ];
 }
@@ -796,6 +818,15 @@ const MEMBER_WRITES_SQL = `
   ON CONFLICT ("destinationId", "customerId") DO UPDATE SET email = EXCLUDED.email,
     "remoteProfileId" = COALESCE(EXCLUDED."remoteProfileId", "DestinationMember"."remoteProfileId"),
     segments = EXCLUDED.segments, "syncedHash" = EXCLUDED."syncedHash", "syncedAt" = EXCLUDED."syncedAt", "heldValues" = EXCLUDED."heldValues"`;
+
+/**
+ * First writes when no customer of the shop was deleted since the pass began (writeMembers):
+ * every written customer still has their row, so none is probed.
+ */
+const UNPROBED_FIRST_MEMBER_WRITES_SQL = `
+  INSERT INTO "DestinationMember" ("destinationId", "customerId", email, "remoteProfileId", segments, "syncedHash", "syncedAt", "heldValues")
+  SELECT $1::bigint, t.id, t.email, t.remote_id, string_to_array(t.segments, ','), t.hash, now() AT TIME ZONE 'UTC', t.held::jsonb
+  FROM unnest($2::bigint[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[]) AS t(id, email, remote_id, segments, hash, held)`;
 
 /** First writes: the live customers inserted (the others are left to GONE_MEMBER_ERASURES_SQL). */
 const FIRST_MEMBER_WRITES_SQL = `
@@ -830,8 +861,22 @@ export async function writeMembers(db: Queryable, shop: string, destinationId: s
   // The advisory lock before the row lock: waiting for a redaction while holding the
   // destination's row could close a cycle with an uninstall waiting for that row.
   await db.query(`SELECT pg_advisory_xact_lock_shared(hashtextextended($1, 0))::text AS locked`, [memberLockKey(shop)]);
-  const destination = await db.query(`SELECT 1 FROM "Destination" WHERE id = $1::bigint FOR KEY SHARE`, [destinationId]);
+  // With the row, whether a customer of the shop may have been deleted since the pass's reads:
+  // true only if the destination has a running run and the shop's deletion count is still the
+  // one that run started from (startDestinationRun), read in this statement's snapshot, taken
+  // under the member lock. A redaction (which deletes, then waits for this lock) has either
+  // committed before it (the count moved: probes) or commits after this commit and erases what
+  // it wrote; a customers/delete (no member lock) not committed by then is as one after the
+  // commit, which the probing statement could not see either. Anything else probes.
+  const destination = await db.query<{ clean: boolean }>(
+    `SELECT COALESCE((SELECT bool_and(rc.deletions = COALESCE((SELECT s.deletions FROM "ShopCustomerDeletions" AS s WHERE s.shop = d.shop), 0))
+                      FROM "DestinationRun" AS r JOIN "DestinationRunCustomerDeletions" AS rc ON rc."runId" = r.id
+                      WHERE r."destinationId" = d.id AND r.status = 'running'), false) AS clean
+     FROM "Destination" AS d WHERE d.id = $1::bigint FOR KEY SHARE OF d`,
+    [destinationId],
+  );
   if ((destination.rowCount ?? 0) === 0) throw new Error(`destination ${destinationId} was deleted during the pass: its member rows are not written`);
+  const unprobed = destination.rows[0]!.clean;
   const firsts = writes.filter((w) => w.first === true);
   let others = firsts.length === 0 ? writes : writes.filter((w) => w.first !== true);
   if (firsts.length > 0) {
@@ -844,7 +889,7 @@ export async function writeMembers(db: Queryable, shop: string, destinationId: s
     const values = memberWriteValues(destinationId, shop, firsts);
     await db.query("SAVEPOINT first_member_writes");
     try {
-      const inserted = await db.query(FIRST_MEMBER_WRITES_SQL, values);
+      const inserted = await db.query(unprobed ? UNPROBED_FIRST_MEMBER_WRITES_SQL : FIRST_MEMBER_WRITES_SQL, unprobed ? values.slice(0, 7) : values);
       await db.query("RELEASE SAVEPOINT first_member_writes");
       // Customers gone since the read (redacted) were not inserted: they become erasures.
       if ((inserted.rowCount ?? 0) < firsts.length) await db.query(GONE_MEMBER_ERASURES_SQL, [...values.slice(0, 4), shop]);
@@ -900,9 +945,20 @@ export async function recordDestinationFailures(
 export type RunKind = "initial" | "full" | "changes";
 export type RunStatus = "running" | "done" | "failed" | "paused";
 
+/**
+ * A new run, with the shop's customer deletions counted so far (countCustomerDeletion): one
+ * statement, so the count is the one its snapshot sees, which every later read of the pass
+ * sees too. writeMembers compares it with the count at commit (ADR 0022).
+ */
 export async function startDestinationRun(db: Queryable, destinationId: string, kind: RunKind, total: number | null): Promise<string> {
   const result = await db.query<{ id: string }>(
-    `INSERT INTO "DestinationRun" ("destinationId", kind, total) VALUES ($1::bigint, $2, $3) RETURNING id::text AS id`,
+    `WITH run AS (
+       INSERT INTO "DestinationRun" ("destinationId", kind, total) VALUES ($1::bigint, $2, $3) RETURNING id),
+     counted AS (
+       INSERT INTO "DestinationRunCustomerDeletions" ("runId", deletions)
+       SELECT run.id, COALESCE((SELECT s.deletions FROM "ShopCustomerDeletions" AS s JOIN "Destination" AS d ON d.shop = s.shop WHERE d.id = $1::bigint), 0)
+       FROM run)
+     SELECT id::text AS id FROM run`,
     [destinationId, kind, total],
   );
   return result.rows[0]!.id;

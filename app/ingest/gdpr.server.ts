@@ -5,7 +5,7 @@ import { distinctIds, lockCustomers, lockOrders, lockShopExclusive } from "./loc
 import { addTombstones, ordersOfCustomer } from "./upsert.server";
 import { addEmailTombstones } from "./upsert-checkout.server";
 import { dropAbandonedTablesIn } from "~/data/customer-metrics-tables.server";
-import { deleteShopDestinations, recordDestinationErasures } from "~/data/destinations.server";
+import { countCustomerDeletion, deleteShopDestinations, forgetCustomerDeletions, recordDestinationErasures } from "~/data/destinations.server";
 import { eraseFlowCustomer } from "~/data/flow-triggers.server";
 import { recordShopRedaction } from "~/data/shop-admission.server";
 import { deleteShopFitIn } from "~/data/shop-fit.server";
@@ -77,6 +77,8 @@ export async function redactCustomer(db: Db, shop: string, request: RedactCustom
     // the shop's member lock, so a sync pass writing them has committed its member rows, or
     // finds the customer gone: ADR 0022).
     const erasureDestinations = await recordDestinationErasures(tx, shop, customerId, stored[0]?.email ?? email ?? null);
+    // Counted: a pass's commit then probes whether its customers still exist (ADR 0022).
+    await countCustomerDeletion(tx, shop);
     // What Shopify Flow was told about them and their trigger events not yet sent (Flow keeps nothing of Tenure's to erase).
     await eraseFlowCustomer(tx, shop, customerId);
     await addTombstones(tx, shop, "order", allOrderIds);
@@ -170,6 +172,7 @@ export async function redactShop(db: Db, shop: string): Promise<Record<string, n
     counts.sessions = await tx.$executeRaw`DELETE FROM "Session" WHERE shop = ${shop}`;
     // Email tools: keys, members, outbox and pending erasures (uninstall deleted them already, normally).
     counts.destinations = await deleteShopDestinations(tx, shop);
+    await forgetCustomerDeletions(tx, shop);
     // Shopify Flow's lifecycle state and the metafield definitions' last check (issue 15).
     counts.flowTriggers = await tx.$executeRaw`DELETE FROM "FlowTriggerLifecycle" WHERE shop = ${shop}`;
     counts.metafieldDefinitions = await tx.$executeRaw`DELETE FROM "ShopMetafieldDefinitions" WHERE shop = ${shop}`;

@@ -16,6 +16,7 @@ import { shopCurrency } from "./shop-currency.server";
 import { shopHosts } from "./shop-hosts.server";
 import { NET_SALES_REFUND_RETURNS, recomputeCustomerSummaries, recomputeOrderNets } from "./summary.server";
 import { type RawTx } from "~/db/pg.server";
+import { countCustomerDeletion } from "~/data/destinations.server";
 import { type RawDb, withRawTransaction } from "~/db/tx.server";
 import { distinctIds, lockCustomers, lockOrders } from "./locks.server";
 import { applyLaterRefunds, recostOrders, refundLineUnitsJson, replaceWrittenOrderLinesAndCost } from "./costs.server";
@@ -504,6 +505,8 @@ export async function deleteCustomer(db: RawDb, shop: string, customerId: bigint
       UPDATE "Order" SET "customerId" = NULL WHERE shop = ${shop} AND "customerId" = ${customerId}::bigint`;
     const deleted = await tx.$executeRaw`DELETE FROM "Customer" WHERE shop = ${shop} AND id = ${customerId}::bigint`;
     await addTombstones(tx, shop, "customer", [customerId]);
+    // Counted: a pass's commit then probes whether its customers still exist (ADR 0022).
+    await countCustomerDeletion(tx, shop);
     // The deleted customer's metrics row must go too: the metrics job finds no customer.
     return { changed: detached + deleted > 0, customerId: null, concernsDeleted: false, affectedCustomerIds: deleted > 0 ? [customerId] : [] };
   });

@@ -1,0 +1,15 @@
+-- Customer deletions counted per shop, and the count each destination run started from
+-- (ADR 0022, task K6). Every path that deletes Customer rows (customers/delete,
+-- customers/redact) adds one in its transaction; a pass's commit whose run began at the
+-- count still current knows that no customer of the shop was deleted since any of its reads,
+-- and inserts its first writes without probing each customer's row. Raw SQL only (app/data/
+-- destinations.server.ts), not in schema.prisma: no Prisma model reads them.
+CREATE TABLE "ShopCustomerDeletions" (
+  shop TEXT PRIMARY KEY,
+  deletions BIGINT NOT NULL
+);
+
+CREATE TABLE "DestinationRunCustomerDeletions" (
+  "runId" BIGINT PRIMARY KEY REFERENCES "DestinationRun"(id) ON DELETE CASCADE,
+  deletions BIGINT NOT NULL
+);

@@ -1,0 +1,89 @@
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { type AdapterFactory } from "~/destinations/adapters.server";
+import { type SyncDeps, runDestinationPass } from "~/destinations/sync.server";
+import { connectDestination, setDestinationSegments } from "~/destinations/connections.server";
+import { redactCustomer } from "~/ingest/gdpr.server";
+import { deleteCustomer } from "~/ingest/upsert.server";
+import { type FakeKlaviyo, startFakeKlaviyo } from "../../demo/fakes/klaviyo";
+import { installedShop, testDb, testPool } from "../support/db";
+import { destinationOf, fakeAdapters, insertCustomers, writeAndMark } from "../support/destinations";
+import { metricsRow } from "../support/customer-metrics-rows";
+import { dropQueues } from "../support/ingested-shops";
+
+// A pass's commit inserts its first writes without probing each customer's row while the
+// shop's customer deletions are still counted as when its run began (ADR 0022, task K6).
+// A customer deleted between the batch's read and its commit, by either path that deletes
+// Customer rows, must still end as an erasure, not a member: these fail if the commit skips
+// the probes anyway, or if a deletion path does not count (countCustomerDeletion).
+
+let fake: FakeKlaviyo;
+let adapters: AdapterFactory;
+
+beforeAll(async () => {
+  fake = await startFakeKlaviyo({ jobTiming: { queuedMs: 0, processingMs: 1 } });
+  process.env.KLAVIYO_API_URL = fake.url;
+  process.env.TENURE_QUEUE_PREFIX = `tenure-test-member-deletion-count-${process.pid}-${Date.now().toString(36)}`;
+  adapters = fakeAdapters({ klaviyo: fake.url });
+});
+afterEach(async () => dropQueues());
+afterAll(async () => {
+  await fake.close();
+  delete process.env.KLAVIYO_API_URL;
+});
+
+async function rowsOf(table: "DestinationMember" | "DestinationErasure", destinationId: string): Promise<string[]> {
+  const result = await testPool().query<{ id: string }>(`SELECT "customerId"::text AS id FROM "${table}" WHERE "destinationId" = $1 ORDER BY 1`, [destinationId]);
+  return result.rows.map((r) => r.id);
+}
+
+/** A shop syncing Champions to Klaviyo, three subscribed champions, none synced yet. */
+async function shopToSync(key: string): Promise<{ shop: string; id: string }> {
+  const shop = await installedShop("deletion-count");
+  expect(await connectDestination(testPool(), shop, "klaviyo", { apiKey: key })).toEqual({ ok: true });
+  await setDestinationSegments(testPool(), shop, "klaviyo", ["champions"]);
+  const id = (await destinationOf(shop, "klaviyo"))!.id;
+  await insertCustomers(shop, [{ id: 1 }, { id: 2 }, { id: 3 }]);
+  await writeAndMark(shop, [1, 2, 3].map((n) => metricsRow(n, { segment: "champions" })));
+  return { shop, id };
+}
+
+/** The adapter, with `meanwhile` run before its first push: after the batch's read, before its commit. */
+function deletingBeforeFirstPush(meanwhile: () => Promise<unknown>): AdapterFactory {
+  let done = false;
+  return (kind, apiKey, account) => {
+    const adapter = adapters(kind, apiKey, account);
+    return {
+      ...adapter,
+      async push(changes, targets) {
+        if (!done) {
+          done = true;
+          await meanwhile();
+        }
+        return adapter.push(changes, targets);
+      },
+    };
+  };
+}
+
+describe("a customer deleted between a first pass's read and its commit", () => {
+  it.each([
+    { path: "customers/delete", remove: (shop: string) => deleteCustomer(testDb(), shop, 1n) },
+    { path: "customers/redact", remove: (shop: string) => redactCustomer(testDb(), shop, { customerId: 1n, email: null, phone: null, orderIds: [] }) },
+  ])("by $path ends as an erasure, not a member; the others are written", async ({ path, remove }) => {
+    const { shop, id } = await shopToSync(`pk_test_deletion_count_${path.replace("/", "_")}`);
+    const deps: SyncDeps = { pool: testPool(), adapterFor: deletingBeforeFirstPush(() => remove(shop)) };
+    expect(await runDestinationPass(deps, id, "full", "initial")).toMatchObject({ status: "done" });
+    // Without the probe (the count not compared, or not bumped by this path): customer 1 a member.
+    expect(await rowsOf("DestinationMember", id)).toEqual(["2", "3"]);
+    // A redaction records its own erasure too (by the stored email): one id, perhaps twice.
+    expect([...new Set(await rowsOf("DestinationErasure", id))]).toEqual(["1"]);
+  });
+
+  it("a pass with no deletion writes every member (the unprobed insert)", async () => {
+    const { id } = await shopToSync("pk_test_deletion_count_none");
+    const deps: SyncDeps = { pool: testPool(), adapterFor: adapters };
+    expect(await runDestinationPass(deps, id, "full", "initial")).toMatchObject({ status: "done" });
+    expect(await rowsOf("DestinationMember", id)).toEqual(["1", "2", "3"]);
+    expect(await rowsOf("DestinationErasure", id)).toEqual([]);
+  });
+});
