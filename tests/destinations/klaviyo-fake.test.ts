@@ -124,6 +124,58 @@ describe("the fake Klaviyo", () => {
     expect(fake.state.jobs(KEY).map((job) => job.profiles)).toEqual([[under]]);
   });
 
+  it("shows a completed import to every reader (the id index and list sets read straight too), each new profile's properties as sent less nulls and unset ones", async () => {
+    // The id index and the lists' sets are filled when read (task K6F); a new profile keeps
+    // the request's parsed properties object. Read here the ways the API, state() and the
+    // latency bench read them, between imports, a removal and an erasure.
+    await fake.close();
+    let clock = Date.UTC(2026, 11, 6, 12, 0, 0, 0);
+    fake = await startFakeKlaviyo({ now: () => clock });
+    const newList = async (name: string) =>
+      ((await (await call("/api/lists", { method: "POST", body: JSON.stringify({ data: { type: "list", attributes: { name } } }) })).json()) as { data: { id: string } }).data.id;
+    const a = await newList("A");
+    const b = await newList("B");
+    const importJob = async (profiles: unknown[], listId: string, chunked = false) => {
+      const text = JSON.stringify({ data: { type: "profile-bulk-import-job", attributes: { profiles: { data: profiles } }, relationships: { lists: { data: [{ type: "list", id: listId }] } } } });
+      // Chunked: no Content-Length, so the body outgrows the fake's first buffer as it comes.
+      const body = chunked ? new Blob([text]).stream() : text;
+      const created = await call("/api/profile-bulk-import-jobs", { method: "POST", body, ...(chunked ? { duplex: "half" } : {}) } as RequestInit);
+      expect(created.status).toBe(202);
+      const id = ((await created.json()) as { data: { id: string } }).data.id;
+      clock += 1_000;
+      const status = (await (await call(`/api/profile-bulk-import-jobs/${id}`)).json()) as { data: { attributes: { status: string } } };
+      expect(status.data.attributes.status).toBe("complete");
+    };
+    const zoeSent = { type: "profile", attributes: { email: "Zoe@Example.com", external_id: "1", first_name: "Zoë", properties: { tier: "gold", gone: null, later: 3 } }, meta: { patch_properties: { unset: ["later", "absent"] } } };
+    await importJob([zoeSent, { type: "profile", attributes: { email: "max@example.com", external_id: "2", properties: { tier: "silver" } } }], a);
+    const account = fake.state.account(KEY)!;
+    const zoe = fake.state.profile("zoe@example.com", KEY)!;
+    expect(zoe).toMatchObject({ first_name: "Zoë", external_id: "1", properties: { tier: "gold" } });
+    expect(Object.keys(zoe.properties)).toEqual(["tier"]);
+    expect(account.profiles.get(zoe.id)).toBe(zoe);
+    expect(account.lists.get(a)!.profileIds.has(zoe.id)).toBe(true);
+
+    const filler = Array.from({ length: 300 }, (_, i) => ({ type: "profile", attributes: { email: `f${i}@example.com`, first_name: "x".repeat(200) } }));
+    await importJob([{ type: "profile", attributes: { email: "zoe@example.com", properties: { tier: "platinum", gone: null } } }, ...filler], b, true);
+    expect(zoe.properties).toEqual({ tier: "platinum" });
+    // The first job still reads as it was sent.
+    expect(fake.state.jobs(KEY)[0]!.profiles[0]).toEqual(zoeSent);
+    expect(fake.state.listMembers("B", KEY)).toHaveLength(301);
+
+    expect((await call(`/api/lists/${a}/relationships/profiles`, { method: "DELETE", body: JSON.stringify({ data: [{ type: "profile", id: zoe.id }] }) })).status).toBe(204);
+    expect(fake.state.listMembers("A", KEY)).toEqual(["max@example.com"]);
+    const byId = (await (await call(`/api/profiles?filter=${encodeURIComponent(`equals(id,"${zoe.id}")`)}`)).json()) as { data: { attributes: { email: string } }[] };
+    expect(byId.data.map((profile) => profile.attributes.email)).toEqual(["zoe@example.com"]);
+    const firstPage = (await (await call("/api/profiles?page[size]=3")).json()) as { data: { attributes: { email: string } }[] };
+    expect(firstPage.data.map((profile) => profile.attributes.email)).toEqual(["zoe@example.com", "max@example.com", "f0@example.com"]);
+
+    const erasure = { data: { type: "data-privacy-deletion-job", attributes: { profile: { data: { type: "profile", id: zoe.id } } } } };
+    expect((await call("/api/data-privacy-deletion-jobs", { method: "POST", body: JSON.stringify(erasure) })).status).toBe(202);
+    expect(account.profiles.has(zoe.id)).toBe(false);
+    expect(account.lists.get(b)!.profileIds.has(zoe.id)).toBe(false);
+    expect(fake.state.listMembers("B", KEY)).toHaveLength(300);
+  });
+
   it("sizes JSON as JSON.stringify does, for any value a request can hold", () => {
     const values: unknown[] = [
       "plain",
