@@ -594,16 +594,20 @@ export interface MetricsFigures {
   expectedNextOrderDay: string | null;
 }
 
-/** MetricsFigures' columns of "CustomerMetrics" AS m: one list for every destination's read. */
+/**
+ * MetricsFigures' columns of "CustomerMetrics" AS m: one list for every destination's read.
+ * The day as its own text, YYYY-MM-DD in DateStyle ISO, which createPgPool pins: to_char cost
+ * PostgreSQL more (task K6, docs/destinations/klaviyo.md; as the export, ADR 0018).
+ */
 export const METRICS_FIGURE_COLUMNS = `m.segment, COALESCE(m.behaviours, '{}') AS behaviours, m."netSpentMinor"::text AS "netSpentMinor",
             m."predictedClvMinor"::text AS "predictedClvMinor", m."expectedPurchases365d",
             m."expectedOrderValueMinor"::text AS "expectedOrderValueMinor", m."chanceOfOrder90d", m."pAlive",
-            to_char(m."expectedNextOrderDay", 'YYYY-MM-DD') AS "expectedNextOrderDay"`;
+            m."expectedNextOrderDay"::text AS "expectedNextOrderDay"`;
 
 const FULL_BATCH_STATES_SQL = `SELECT m."customerId"::text AS "customerId", c.email, c."firstName", c."lastName", c.phone, c."emailConsentState",
             true AS scored,
             (c.email IS NOT NULL AND btrim(c.email) <> '' AND ($6 = 'all' OR c."emailConsentState" = 'SUBSCRIBED')) AS sendable,
-            ${METRICS_FIGURE_COLUMNS}, to_char(m."computedAt", 'YYYY-MM-DD"T"HH24:MI:SS"Z"') AS "scoredAt",
+            ${METRICS_FIGURE_COLUMNS}, m."computedAt"::text AS "scoredAt",
             dm.email AS member_email, dm."remoteProfileId" AS member_remote_id, dm.segments AS member_segments, dm."syncedHash" AS member_hash,
             dm."heldValues" AS member_values, o."changedAt"::text AS outbox_changed_at
      FROM (${FULL_GROUP_SQL.replace(`SELECT m."customerId"::text AS id FROM`, "SELECT m.* FROM")}) AS m
@@ -638,6 +642,10 @@ function checkColumns(fields: readonly { name: string }[], names: readonly strin
  */
 function stateOfArrayRow(row: unknown[]): CustomerSyncState {
   const memberEmail = row[AT.member_email] as string | null;
+  const day = row[AT.expectedNextOrderDay] as string | null;
+  // Dates read as their own text (METRICS_FIGURE_COLUMNS): a session not in DateStyle ISO would
+  // give another shape, which must not reach a destination.
+  if (day !== null && day.charCodeAt(4) !== HYPHEN) throw new Error(`a date not in DateStyle ISO: ${day}`);
   return {
     customerId: row[AT.customerId] as string,
     email: row[AT.email] as string | null,
@@ -647,7 +655,7 @@ function stateOfArrayRow(row: unknown[]): CustomerSyncState {
     emailConsentState: row[AT.emailConsentState] as string | null,
     scored: row[AT.scored] as boolean,
     sendable: row[AT.sendable] as boolean,
-    scoredAt: row[AT.scoredAt] as string | null,
+    scoredAt: utcSecond(row[AT.scoredAt] as string | null),
     segment: row[AT.segment] as string | null,
     behaviours: row[AT.behaviours] as string[],
     netSpentMinor: row[AT.netSpentMinor] as string | null,
@@ -656,7 +664,7 @@ function stateOfArrayRow(row: unknown[]): CustomerSyncState {
     expectedOrderValueMinor: row[AT.expectedOrderValueMinor] as string | null,
     chanceOfOrder90d: row[AT.chanceOfOrder90d] as number | null,
     pAlive: row[AT.pAlive] as number | null,
-    expectedNextOrderDay: row[AT.expectedNextOrderDay] as string | null,
+    expectedNextOrderDay: day,
     member:
       memberEmail === null
         ? null
@@ -668,6 +676,19 @@ function stateOfArrayRow(row: unknown[]): CustomerSyncState {
             heldValues: row[AT.member_values] as Record<string, string> | null,
           },
   };
+}
+
+const HYPHEN = 45;
+const SPACE = 32;
+
+/**
+ * A timestamp's own text in DateStyle ISO (YYYY-MM-DD HH:MI:SS, a fraction perhaps), which
+ * holds UTC, as ISO 8601 UTC to the second: what to_char wrote, for less of PostgreSQL's CPU.
+ */
+function utcSecond(text: string | null): string | null {
+  if (text === null) return null;
+  if (text.charCodeAt(10) !== SPACE || text.charCodeAt(4) !== HYPHEN) throw new Error(`a timestamp not in DateStyle ISO: ${text}`);
+  return `${text.slice(0, 10)}T${text.slice(11, 19)}Z`;
 }
 
 /** One customer as the engine compares them: Shopify's profile, consent, metrics, and what the destination holds. */
@@ -711,7 +732,7 @@ export async function readCustomerSyncStates(
             m."customerId" IS NOT NULL AS scored,
             (c.email IS NOT NULL AND btrim(c.email) <> '' AND m."customerId" IS NOT NULL
              AND ($4 = 'all' OR c."emailConsentState" = 'SUBSCRIBED')) AS sendable,
-            ${METRICS_FIGURE_COLUMNS}, to_char(m."computedAt", 'YYYY-MM-DD"T"HH24:MI:SS"Z"') AS "scoredAt",
+            ${METRICS_FIGURE_COLUMNS}, m."computedAt"::text AS "scoredAt",
             dm.email AS member_email, dm."remoteProfileId" AS member_remote_id, dm.segments AS member_segments, dm."syncedHash" AS member_hash,
             dm."heldValues" AS member_values
      FROM unnest($3::bigint[]) AS ids(id)

@@ -238,6 +238,10 @@ export function createPgPool(connectionString: string, options: { max?: number; 
       max: options.max ?? 10,
       connectionTimeoutMillis: 10_000,
       statement_timeout: options.statementTimeoutMs,
+      // Dates and timestamps read as their own text (::text) in one shape whatever the
+      // server's default: YYYY-MM-DD[ HH:MI:SS[.ffffff]]. The destinations' reads use it
+      // instead of to_char, which cost PostgreSQL more (docs/destinations/klaviyo.md, task K6).
+      options: "-c DateStyle=ISO,MDY",
       types,
     }),
   );

@@ -1,6 +1,8 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { type AdapterFactory } from "~/destinations/adapters.server";
 import { type SyncDeps, runDestinationPass } from "~/destinations/sync.server";
+import { readCustomerSyncStates } from "~/data/destinations.server";
+import { createPgPool } from "~/db/pg.server";
 import { connectDestination, setDestinationSegments } from "~/destinations/connections.server";
 import { redactCustomer } from "~/ingest/gdpr.server";
 import { deleteCustomer } from "~/ingest/upsert.server";
@@ -10,8 +12,9 @@ import { destinationOf, fakeAdapters, insertCustomers, writeAndMark } from "../s
 import { metricsRow } from "../support/customer-metrics-rows";
 import { dropQueues } from "../support/ingested-shops";
 
-// A pass's commit inserts its first writes without probing each customer's row while the
-// shop's customer deletions are still counted as when its run began (ADR 0022, task K6).
+// Two of the full pass's statements made cheaper for PostgreSQL (task K6), and what guards
+// them. A pass's commit inserts its first writes without probing each customer's row while
+// the shop's customer deletions are still counted as when its run began (ADR 0022).
 // A customer deleted between the batch's read and its commit, by either path that deletes
 // Customer rows, must still end as an erasure, not a member: these fail if the commit skips
 // the probes anyway, or if a deletion path does not count (countCustomerDeletion).
@@ -22,7 +25,7 @@ let adapters: AdapterFactory;
 beforeAll(async () => {
   fake = await startFakeKlaviyo({ jobTiming: { queuedMs: 0, processingMs: 1 } });
   process.env.KLAVIYO_API_URL = fake.url;
-  process.env.TENURE_QUEUE_PREFIX = `tenure-test-member-deletion-count-${process.pid}-${Date.now().toString(36)}`;
+  process.env.TENURE_QUEUE_PREFIX = `tenure-test-full-pass-statements-${process.pid}-${Date.now().toString(36)}`;
   adapters = fakeAdapters({ klaviyo: fake.url });
 });
 afterEach(async () => dropQueues());
@@ -85,5 +88,37 @@ describe("a customer deleted between a first pass's read and its commit", () => 
     expect(await runDestinationPass(deps, id, "full", "initial")).toMatchObject({ status: "done" });
     expect(await rowsOf("DestinationMember", id)).toEqual(["1", "2", "3"]);
     expect(await rowsOf("DestinationErasure", id)).toEqual([]);
+  });
+});
+
+// The state reads take dates and timestamps as their own text (no to_char): the shape
+// DateStyle ISO gives, which createPgPool pins on its connections.
+describe("the state reads' dates", () => {
+  it("come as YYYY-MM-DD and ISO 8601 UTC to the second from a pool's connection", async () => {
+    const { shop, id } = await shopToSync("pk_test_full_pass_dates");
+    await testPool().query(`UPDATE "CustomerMetrics" SET "expectedNextOrderDay" = DATE '2027-03-04', "computedAt" = TIMESTAMP '2026-12-07 08:09:10.654321' WHERE shop = $1 AND "customerId" = 1`, [shop]);
+    const [state] = await readCustomerSyncStates(testPool(), shop, id, "subscribed", ["1"]);
+    expect(state).toMatchObject({ expectedNextOrderDay: "2027-03-04", scoredAt: "2026-12-07T08:09:10Z" });
+  });
+
+  it("pins DateStyle ISO on a pool's connections", async () => {
+    const pool = createPgPool(process.env.DATABASE_URL!, { max: 1 });
+    try {
+      expect((await pool.query<{ DateStyle: string }>("SHOW DateStyle")).rows[0]!.DateStyle).toBe("ISO, MDY");
+    } finally {
+      await pool.end();
+    }
+  });
+
+  it("refuse a session in another DateStyle rather than send a date of another shape", async () => {
+    const { shop, id } = await shopToSync("pk_test_full_pass_datestyle");
+    const client = await testPool().connect();
+    try {
+      await client.query("SET DateStyle = 'SQL, DMY'");
+      await expect(readCustomerSyncStates(client, shop, id, "subscribed", ["1"])).rejects.toThrow(/DateStyle ISO/);
+    } finally {
+      await client.query("RESET DateStyle");
+      client.release();
+    }
   });
 });
