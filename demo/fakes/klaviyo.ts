@@ -1030,7 +1030,8 @@ export async function startFakeKlaviyo(options: FakeKlaviyoOptions = {}): Promis
       const body = buffer.subarray(0, size);
       return { text: size === 0 ? "" : isAscii(body) ? body.toString("latin1") : body.toString("utf8"), bytes: size };
     } finally {
-      if (spareBuffers.length < 4) spareBuffers.push(buffer);
+      // A few kept, none much larger than an import may be: an oversized body's goes.
+      if (spareBuffers.length < 4 && buffer.length <= 2 * FAKE_KLAVIYO_MAX_IMPORT_BYTES) spareBuffers.push(buffer);
     }
   };
 
