@@ -112,7 +112,15 @@ export interface DestinationAdapter {
    * destination) and DestinationRetryableError when the tool stays unavailable after the
    * adapter's own retries (the engine keeps the changes for a later pass).
    */
-  push(changes: readonly MemberChange[], targets: ReadonlyMap<string, string>): Promise<MemberOutcome[]>;
+  push(changes: readonly MemberChange[], targets: ReadonlyMap<string, string>, texts?: Map<MemberChange, string>): Promise<MemberOutcome[]>;
+  /**
+   * Optional: a profile serialised as this adapter sends it (Klaviyo: an import job's profile
+   * resource). The engine then hashes this text (what the member row keeps) and hands it back
+   * to push in `texts` (change -> its profile's text), so each profile is serialised once;
+   * push may clear `texts` once it has used them (nobody else holds them). A change missing
+   * from `texts` is serialised by push itself.
+   */
+  profileText?(profile: DestinationProfile): string;
   /** Requests permanent deletion of these people; the same errors as push. */
   erase(people: readonly ErasureTarget[]): Promise<void>;
 }

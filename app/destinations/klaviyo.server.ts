@@ -172,9 +172,12 @@ interface ImportErrorAttributes {
 /** A profile resource for an import job: Tenure's figures as properties, nulls unset (imports ignore null). */
 export function profileResource(profile: DestinationProfile): Record<string, unknown> {
   const properties: Record<string, unknown> = {};
-  const unset: string[] = [];
-  for (const [name, value] of Object.entries(profile.properties)) {
-    if (value === null) unset.push(name);
+  let unset: string[] | null = null;
+  // for…in, not Object.entries: no array a property (a full pass writes a million of these).
+  const figures = profile.properties as unknown as Record<string, unknown>;
+  for (const name in figures) {
+    const value = figures[name];
+    if (value === null) (unset ??= []).push(name);
     else properties[name] = value;
   }
   const attributes: Record<string, unknown> = { email: profile.email, external_id: profile.customerId };
@@ -184,8 +187,13 @@ export function profileResource(profile: DestinationProfile): Record<string, unk
   if (profile.phone && isE164(profile.phone)) attributes.phone_number = profile.phone;
   attributes.properties = properties;
   const resource: Record<string, unknown> = { type: "profile", attributes };
-  if (unset.length > 0) resource.meta = { patch_properties: { unset } };
+  if (unset !== null) resource.meta = { patch_properties: { unset } };
   return resource;
+}
+
+/** A profile as an import job carries it (the engine's hash covers this text: DestinationAdapter.profileText). */
+export function profileText(profile: DestinationProfile): string {
+  return JSON.stringify(profileResource(profile));
 }
 
 export function isE164(phone: string): boolean {
@@ -603,7 +611,7 @@ export function klaviyoAdapter(apiKey: string, _account: KlaviyoAccount | Record
     return previous && previous.toLowerCase() !== change.profile.email.trim().toLowerCase() ? previous : null;
   }
 
-  async function push(changes: readonly MemberChange[], targets: ReadonlyMap<string, string>): Promise<MemberOutcome[]> {
+  async function push(changes: readonly MemberChange[], targets: ReadonlyMap<string, string>, texts?: Map<MemberChange, string>): Promise<MemberOutcome[]> {
     const failures = new Map<MemberChange, string>();
     const fail = (change: MemberChange, reason: string) => {
       if (!failures.has(change)) failures.set(change, reason);
@@ -617,12 +625,13 @@ export function klaviyoAdapter(apiKey: string, _account: KlaviyoAccount | Record
     // Upserts: every customer who stays in or joins a list gets their profile written;
     // grouped by list to join (a customer joining two lists is imported in both jobs), and
     // a job without lists for those whose only change is their figures.
-    // Each profile is serialised once: checked, split into jobs and encoded into their bodies.
+    // Each profile is serialised once (by the engine for its hash, through profileText, or
+    // here): checked, split into jobs and encoded into their bodies.
     const upserts: MemberChange[] = [];
     const serialized = new Map<MemberChange, string>();
     for (const change of changes) {
       if (change.add.length === 0 && change.keep.length === 0) continue;
-      const json = JSON.stringify(profileResource(change.profile));
+      const json = texts?.get(change) ?? profileText(change.profile);
       if (utf8Over(json, KLAVIYO_IMPORT_MAX_PROFILE_BYTES)) {
         fail(change, `the profile is ${Buffer.byteLength(json)} bytes; Klaviyo takes at most ${KLAVIYO_IMPORT_MAX_PROFILE_BYTES} per profile`);
       } else {
@@ -644,7 +653,9 @@ export function klaviyoAdapter(apiKey: string, _account: KlaviyoAccount | Record
     }
     const jobs: ImportJobPart<MemberChange>[] = [];
     for (const [id, group] of byList) jobs.push(...splitIntoJobs(group, (change) => serialized.get(change)!, id === "" ? [] : [id]));
-    serialized.clear(); // the text is in the bodies now
+    // The text is in the bodies now.
+    serialized.clear();
+    texts?.clear();
     // Jobs start one after another (the limiter paces them) and are awaited together; every
     // job is seen to its end before an error is thrown, so none runs on unobserved.
     const settled = await Promise.allSettled(jobs.map(runJob));
@@ -728,7 +739,7 @@ export function klaviyoAdapter(apiKey: string, _account: KlaviyoAccount | Record
     }
   }
 
-  return { kind: "klaviyo", batchSize: KLAVIYO_IMPORT_MAX_PROFILES, maxBatchesInFlight: KLAVIYO_BATCHES_IN_FLIGHT, ensureTargets, push, erase };
+  return { kind: "klaviyo", batchSize: KLAVIYO_IMPORT_MAX_PROFILES, maxBatchesInFlight: KLAVIYO_BATCHES_IN_FLIGHT, ensureTargets, push, erase, profileText };
 }
 
 /** Forgets the shared limiters (tests that restart a fake on the same port and key). */

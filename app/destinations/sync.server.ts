@@ -50,6 +50,7 @@ import {
   type DestinationKind,
   type DestinationProfile,
   type MemberChange,
+  type MemberOutcome,
   type SegmentTarget,
   SHOPIFY_DESTINATION_KIND,
   type SyncKind,
@@ -197,11 +198,30 @@ export function syncHash(profile: DestinationProfile, segments: readonly string[
   return hashOnce("sha1", JSON.stringify({ profile, segments: [...segments].sort() }), "hex");
 }
 
+/** Marks a sentTextHash: a member's syncedHash without it is a syncHash (written before it). */
+export const SENT_TEXT_HASH_PREFIX = "t1:";
+
+/**
+ * The hash of what an adapter that serialises its own profiles (DestinationAdapter.profileText)
+ * sent: its text and the segments (sorted). The text is serialised once, for this hash and
+ * for the request (docs/destinations/klaviyo.md, task K6T).
+ */
+export function sentTextHash(text: string, segments: readonly string[]): string {
+  return SENT_TEXT_HASH_PREFIX + hashOnce("sha1", `${JSON.stringify(segments.length > 1 ? [...segments].sort() : segments)}\n${text}`, "hex");
+}
+
 export interface Comparison {
+  customerId: string;
   /** null: the destination already holds this, or holds nothing and should hold nothing. */
   change: MemberChange | null;
   desired: string[];
+  /** What the member row keeps once the change is sent ("" when there is nothing to send and no row). */
   hash: string;
+  /**
+   * The change's profile as the adapter's profileText wrote it for the hash: handed to push
+   * (sendBatch), then dropped, so batches in flight do not hold it.
+   */
+  profileText?: string;
   /** In a chosen segment but not sent (no email, not subscribed). */
   leftOut: boolean;
   /**
@@ -215,14 +235,29 @@ export interface Comparison {
   first?: boolean;
 }
 
-/** What the destination must change for one customer (pure). */
-export function compareCustomer(state: CustomerSyncState, chosen: ReadonlySet<string>, shop: ShopView): Comparison {
+/**
+ * What the destination must change for one customer (pure). With `profileText` (the
+ * adapter's serialisation) the hash is sentTextHash of its text, made once and handed to the
+ * adapter with the change; a member whose row still has a syncHash (synced before) is
+ * compared by that, so nobody is sent again only because the hash's form changed.
+ */
+export function compareCustomer(
+  state: CustomerSyncState,
+  chosen: ReadonlySet<string>,
+  shop: ShopView,
+  profileText?: (profile: DestinationProfile) => string,
+): Comparison {
   const inChosen = segmentsOf(state, chosen);
   const desired = state.sendable ? inChosen : [];
-  const held = state.member?.segments ?? [];
-  const email = state.sendable ? state.email!.trim() : (state.member?.email ?? state.email ?? "");
+  const member = state.member;
+  const leftOut = !state.sendable && inChosen.length > 0;
+  const hold = desired.length > 0;
+  const customerId = state.customerId;
+  // Nothing held and nothing to send: no profile, no hash (no row is written).
+  if (desired.length === 0 && member === null) return { customerId, change: null, desired, hash: "", leftOut, hold };
+  const email = state.sendable ? state.email!.trim() : (member?.email ?? state.email ?? "");
   const profile: DestinationProfile = {
-    customerId: state.customerId,
+    customerId,
     email,
     firstName: state.firstName,
     lastName: state.lastName,
@@ -230,25 +265,36 @@ export function compareCustomer(state: CustomerSyncState, chosen: ReadonlySet<st
     emailConsentState: state.emailConsentState,
     properties: tenureProfileProperties(state, shop),
   };
+  const text = profileText?.(profile);
+  const hash = text === undefined ? syncHash(profile, desired) : sentTextHash(text, desired);
+  if (member === null) {
+    // A first send (an initial sync's everyone): every desired segment is added.
+    return { customerId, first: true, change: { profile, remoteProfileId: null, add: desired, remove: [], keep: [] }, desired, hash, profileText: text, leftOut, hold };
+  }
+  const held = member.segments;
+  if (
+    sameSet(held, desired) &&
+    (member.syncedHash === hash ||
+      (text !== undefined && member.syncedHash !== null && !member.syncedHash.startsWith(SENT_TEXT_HASH_PREFIX) && member.syncedHash === syncHash(profile, desired)))
+  ) {
+    return { customerId, change: null, desired, hash, leftOut, hold };
+  }
   // The destination holds the customer under another address: the adapter finds them by it.
-  const previousEmail = state.member !== null && state.member.email.trim().toLowerCase() !== email.toLowerCase() ? state.member.email : null;
-  const hash = syncHash(profile, desired);
-  const leftOut = !state.sendable && inChosen.length > 0;
-  const hold = desired.length > 0;
-  if (desired.length === 0 && state.member === null) return { change: null, desired, hash, leftOut, hold };
-  if (state.member !== null && state.member.syncedHash === hash && sameSet(held, desired)) return { change: null, desired, hash, leftOut, hold };
+  const previousEmail = member.email.trim().toLowerCase() !== email.toLowerCase() ? member.email : null;
   return {
-    first: state.member === null,
+    customerId,
+    first: false,
     change: {
       profile,
-      remoteProfileId: state.member?.remoteProfileId ?? null,
+      remoteProfileId: member.remoteProfileId,
       ...(previousEmail === null ? {} : { previousEmail }),
-      add: desired.filter((key) => !held.includes(key)),
-      remove: held.filter((key) => !desired.includes(key)),
-      keep: desired.filter((key) => held.includes(key)),
+      add: held.length === 0 ? desired : desired.filter((key) => !held.includes(key)),
+      remove: desired.length === 0 ? held : held.filter((key) => !desired.includes(key)),
+      keep: held.length === 0 || desired.length === 0 ? [] : desired.filter((key) => held.includes(key)),
     },
     desired,
     hash,
+    profileText: text,
     leftOut,
     hold,
   };
@@ -276,7 +322,7 @@ export function compareShopifyCustomer(state: CustomerSyncState, tagging: boolea
     heldValues[value.key] = value.value;
   }
   const hash = createHash("sha1").update(JSON.stringify({ metafields: heldValues, tags: desired })).digest("hex");
-  const none = { desired, hash, leftOut: false, hold: scored, heldValues };
+  const none = { customerId: state.customerId, desired, hash, leftOut: false, hold: scored, heldValues };
   if (!scored && state.member === null) return { change: null, ...none };
   if (state.member !== null && state.member.syncedHash === hash && sameSet(held, desired)) return { change: null, ...none };
   return {
@@ -413,9 +459,11 @@ interface Candidates {
   states?: CustomerSyncState[];
 }
 
-interface PreparedBatch extends Candidates {
+interface PreparedBatch {
+  customerIds: readonly string[];
+  outbox: readonly OutboxEntry[] | null;
   /** Each customer's comparison (their state read is not kept: batches in flight hold only what they send). */
-  compared: (Comparison & { customerId: string })[];
+  compared: Comparison[];
 }
 
 /** Reads and compares one batch. */
@@ -423,7 +471,7 @@ async function prepareBatch(ctx: PassContext, candidates: Candidates): Promise<P
   const { destination, read } = ctx;
   const states =
     candidates.states ?? (await read.serial(() => readCustomerSyncStates(read.client, destination.shop, destination.id, destination.consentScope, candidates.customerIds)));
-  return { customerIds: candidates.customerIds, outbox: candidates.outbox, compared: states.map((state) => ({ customerId: state.customerId, ...ctx.compare(state) })) };
+  return { customerIds: candidates.customerIds, outbox: candidates.outbox, compared: states.map(ctx.compare) };
 }
 
 /**
@@ -434,8 +482,17 @@ async function sendBatch(ctx: PassContext, batch: PreparedBatch): Promise<void> 
   const { client, destination, adapter } = ctx;
   const { compared, outbox } = batch;
   const changes = compared.filter((c) => c.change !== null);
-  const outcomes = changes.length === 0 ? [] : await adapter.push(changes.map((c) => c.change!), ctx.targets);
-  const byId = new Map(outcomes.map((o) => [o.customerId, o]));
+  // The profiles' texts made for the hash go to push, which drops them once in its requests.
+  const texts = new Map<MemberChange, string>();
+  for (const c of changes) {
+    if (c.profileText === undefined) continue;
+    texts.set(c.change!, c.profileText);
+    c.profileText = undefined;
+  }
+  const outcomes = changes.length === 0 ? [] : await adapter.push(changes.map((c) => c.change!), ctx.targets, texts.size > 0 ? texts : undefined);
+  // A loop, not new Map(outcomes.map(...)): no pair array per customer.
+  const byId = new Map<string, MemberOutcome>();
+  for (const outcome of outcomes) byId.set(outcome.customerId, outcome);
 
   const writes: MemberWrite[] = [];
   const deletes: string[] = [];
@@ -470,7 +527,7 @@ async function sendBatch(ctx: PassContext, batch: PreparedBatch): Promise<void> 
   ctx.counts.compared += compared.length;
   ctx.counts.sent += writes.length + deletes.length;
   ctx.counts.failed += failures.length;
-  ctx.counts.leftOut += compared.filter((c) => c.leftOut).length;
+  for (const c of compared) if (c.leftOut) ctx.counts.leftOut += 1;
   // On the lock's lane, in the order the counts grew (a copy: a later batch adds to them meanwhile).
   const counts = { ...ctx.counts };
   await ctx.serial(() => updateDestinationRun(client, ctx.runId, counts));
@@ -526,12 +583,14 @@ async function sendAll(ctx: PassContext, next: () => Promise<Candidates | null>)
       endedSince = endedSince.filter((batch) => batch.at > aheadBegunAt);
       if (errors.length > 0) break;
       const batch = await prepareBatch(ctx, candidates);
-      for (const id of candidates.customerIds) sending.add(id);
+      // Only the ids outlive the comparison: the closure below must not keep the states read.
+      const ids = candidates.customerIds;
+      for (const id of ids) sending.add(id);
       const task: Promise<void> = sendBatch(ctx, batch)
         .catch((error: unknown) => void errors.push(error))
         .finally(() => {
-          for (const id of candidates.customerIds) sending.delete(id);
-          endedSince.push({ at: ++ended, ids: candidates.customerIds });
+          for (const id of ids) sending.delete(id);
+          endedSince.push({ at: ++ended, ids });
           inFlight.delete(task);
         });
       inFlight.add(task);
@@ -584,7 +643,10 @@ export async function runDestinationPass(deps: SyncDeps, destinationId: string, 
     const chosen = new Set((await readDestinationSegments(client, destination.id)).map((s) => s.segmentKey));
     const writeback = opened.kind === SHOPIFY_DESTINATION_KIND;
     const tagging = writeback && (await readShopifyTagging(client, destination.shop));
-    const compare = writeback ? (state: CustomerSyncState) => compareShopifyCustomer(state, tagging, shop) : (state: CustomerSyncState) => compareCustomer(state, chosen, shop);
+    const profileText = adapter.profileText?.bind(adapter);
+    const compare = writeback
+      ? (state: CustomerSyncState) => compareShopifyCustomer(state, tagging, shop)
+      : (state: CustomerSyncState) => compareCustomer(state, chosen, shop, profileText);
     const until = await databaseNow(client);
     const initial = reason === "initial" || (reason !== null && destination.fullWantedReason === "initial");
     const runKind: RunKind = kind === "changes" ? "changes" : initial ? "initial" : "full";

@@ -1,7 +1,8 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { connectDestination, setConsentScope, setDestinationSegments } from "~/destinations/connections.server";
 import type { CustomerSyncState } from "~/data/destinations.server";
-import { type SyncDeps, compareCustomer, runDestinationPass, runErasurePass } from "~/destinations/sync.server";
+import { profileText } from "~/destinations/klaviyo.server";
+import { SENT_TEXT_HASH_PREFIX, type SyncDeps, compareCustomer, runDestinationPass, runErasurePass, sentTextHash, syncHash } from "~/destinations/sync.server";
 import { type FakeKlaviyo, startFakeKlaviyo } from "../../demo/fakes/klaviyo";
 import { installedShop, testPool } from "../support/db";
 import { changeConsent, destinationOf, fakeAdapters, insertCustomers, outboxOf, writeAndMark } from "../support/destinations";
@@ -262,6 +263,24 @@ describe("comparing one customer", () => {
     // The same address (whatever its case), or a customer never sent: no previous address.
     expect(compareCustomer(state("Same@example.com", "same@example.com"), new Set(["champions"]), shopView).change).not.toHaveProperty("previousEmail");
     expect(compareCustomer(state("first@example.com", null), new Set(["champions"]), shopView).change).not.toHaveProperty("previousEmail");
+  });
+
+  it("hashes the adapter's own text when it offers one, and sends no member again only because their row keeps the older hash", () => {
+    const chosen = new Set(["champions"]);
+    const first = compareCustomer(state("a@example.com", null), chosen, shopView, profileText);
+    expect(first.profileText).toBe(profileText(first.change!.profile));
+    expect(first.hash).toBe(sentTextHash(first.profileText!, ["champions"]));
+    expect(first.hash.startsWith(SENT_TEXT_HASH_PREFIX)).toBe(true);
+    // Members synced before: their row's syncHash of the same profile and lists means unchanged.
+    const held = (syncedHash: string): CustomerSyncState => ({ ...state("a@example.com", "a@example.com"), member: { email: "a@example.com", remoteProfileId: "p1", segments: ["champions"], syncedHash } });
+    expect(compareCustomer(held(syncHash(first.change!.profile, ["champions"])), chosen, shopView, profileText).change).toBeNull();
+    expect(compareCustomer(held(first.hash), chosen, shopView, profileText).change).toBeNull();
+    // A figure that changed is sent, whichever hash the row keeps.
+    const changed = (syncedHash: string): CustomerSyncState => ({ ...held(syncedHash), pAlive: 0.5 });
+    expect(compareCustomer(changed(syncHash(first.change!.profile, ["champions"])), chosen, shopView, profileText).change).not.toBeNull();
+    expect(compareCustomer(changed(first.hash), chosen, shopView, profileText).change).not.toBeNull();
+    // Without the adapter's text (Mailchimp), the hash is syncHash's, as before.
+    expect(compareCustomer(state("a@example.com", null), chosen, shopView).hash).toBe(syncHash(first.change!.profile, ["champions"]));
   });
 
   it("sends the one definition of Tenure's properties (display/profile-properties.ts)", () => {
