@@ -62,6 +62,12 @@ export interface MemberChange {
   keep: string[];
   /** The Shopify write-back only: the customer's metafields Tenure wants and those Shopify holds. */
   metafields?: MetafieldsChange;
+  /**
+   * `profile` as this adapter's profileText wrote it, when the engine made it for its hash:
+   * push sends it instead of serialising the profile again (each profile is serialised
+   * once), and may clear it once it is in the request, so batches in flight do not hold it.
+   */
+  profileText?: string;
 }
 
 /**
@@ -112,13 +118,11 @@ export interface DestinationAdapter {
    * destination) and DestinationRetryableError when the tool stays unavailable after the
    * adapter's own retries (the engine keeps the changes for a later pass).
    */
-  push(changes: readonly MemberChange[], targets: ReadonlyMap<string, string>, texts?: Map<MemberChange, string>): Promise<MemberOutcome[]>;
+  push(changes: readonly MemberChange[], targets: ReadonlyMap<string, string>): Promise<MemberOutcome[]>;
   /**
    * Optional: a profile serialised as this adapter sends it (Klaviyo: an import job's profile
-   * resource). The engine then hashes this text (what the member row keeps) and hands it back
-   * to push in `texts` (change -> its profile's text), so each profile is serialised once;
-   * push may clear `texts` once it has used them (nobody else holds them). A change missing
-   * from `texts` is serialised by push itself.
+   * resource). The engine then hashes this text with the segments (what the member row
+   * keeps) and hands it to push on the change (MemberChange.profileText).
    */
   profileText?(profile: DestinationProfile): string;
   /** Requests permanent deletion of these people; the same errors as push. */

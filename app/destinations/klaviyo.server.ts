@@ -611,7 +611,7 @@ export function klaviyoAdapter(apiKey: string, _account: KlaviyoAccount | Record
     return previous && previous.toLowerCase() !== change.profile.email.trim().toLowerCase() ? previous : null;
   }
 
-  async function push(changes: readonly MemberChange[], targets: ReadonlyMap<string, string>, texts?: Map<MemberChange, string>): Promise<MemberOutcome[]> {
+  async function push(changes: readonly MemberChange[], targets: ReadonlyMap<string, string>): Promise<MemberOutcome[]> {
     const failures = new Map<MemberChange, string>();
     const fail = (change: MemberChange, reason: string) => {
       if (!failures.has(change)) failures.set(change, reason);
@@ -631,7 +631,7 @@ export function klaviyoAdapter(apiKey: string, _account: KlaviyoAccount | Record
     const serialized = new Map<MemberChange, string>();
     for (const change of changes) {
       if (change.add.length === 0 && change.keep.length === 0) continue;
-      const json = texts?.get(change) ?? profileText(change.profile);
+      const json = change.profileText ?? profileText(change.profile);
       if (utf8Over(json, KLAVIYO_IMPORT_MAX_PROFILE_BYTES)) {
         fail(change, `the profile is ${Buffer.byteLength(json)} bytes; Klaviyo takes at most ${KLAVIYO_IMPORT_MAX_PROFILE_BYTES} per profile`);
       } else {
@@ -653,9 +653,9 @@ export function klaviyoAdapter(apiKey: string, _account: KlaviyoAccount | Record
     }
     const jobs: ImportJobPart<MemberChange>[] = [];
     for (const [id, group] of byList) jobs.push(...splitIntoJobs(group, (change) => serialized.get(change)!, id === "" ? [] : [id]));
-    // The text is in the bodies now.
+    // The text is in the bodies now (the changes wait for their jobs without it).
     serialized.clear();
-    texts?.clear();
+    for (const change of changes) if (change.profileText !== undefined) change.profileText = undefined;
     // Jobs start one after another (the limiter paces them) and are awaited together; every
     // job is seen to its end before an error is thrown, so none runs on unobserved.
     const settled = await Promise.allSettled(jobs.map(runJob));

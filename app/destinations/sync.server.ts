@@ -217,11 +217,6 @@ export interface Comparison {
   desired: string[];
   /** What the member row keeps once the change is sent ("" when there is nothing to send and no row). */
   hash: string;
-  /**
-   * The change's profile as the adapter's profileText wrote it for the hash: handed to push
-   * (sendBatch), then dropped, so batches in flight do not hold it.
-   */
-  profileText?: string;
   /** In a chosen segment but not sent (no email, not subscribed). */
   leftOut: boolean;
   /**
@@ -238,7 +233,7 @@ export interface Comparison {
 /**
  * What the destination must change for one customer (pure). With `profileText` (the
  * adapter's serialisation) the hash is sentTextHash of its text, made once and handed to the
- * adapter with the change; a member whose row still has a syncHash (synced before) is
+ * adapter on the change (MemberChange.profileText); a member whose row still has a syncHash (synced before) is
  * compared by that, so nobody is sent again only because the hash's form changed.
  */
 export function compareCustomer(
@@ -269,7 +264,7 @@ export function compareCustomer(
   const hash = text === undefined ? syncHash(profile, desired) : sentTextHash(text, desired);
   if (member === null) {
     // A first send (an initial sync's everyone): every desired segment is added.
-    return { customerId, first: true, change: { profile, remoteProfileId: null, add: desired, remove: [], keep: [] }, desired, hash, profileText: text, leftOut, hold };
+    return { customerId, first: true, change: { profile, remoteProfileId: null, add: desired, remove: [], keep: [], profileText: text }, desired, hash, leftOut, hold };
   }
   const held = member.segments;
   if (
@@ -291,10 +286,10 @@ export function compareCustomer(
       add: held.length === 0 ? desired : desired.filter((key) => !held.includes(key)),
       remove: desired.length === 0 ? held : held.filter((key) => !desired.includes(key)),
       keep: held.length === 0 || desired.length === 0 ? [] : desired.filter((key) => held.includes(key)),
+      profileText: text,
     },
     desired,
     hash,
-    profileText: text,
     leftOut,
     hold,
   };
@@ -482,14 +477,7 @@ async function sendBatch(ctx: PassContext, batch: PreparedBatch): Promise<void> 
   const { client, destination, adapter } = ctx;
   const { compared, outbox } = batch;
   const changes = compared.filter((c) => c.change !== null);
-  // The profiles' texts made for the hash go to push, which drops them once in its requests.
-  const texts = new Map<MemberChange, string>();
-  for (const c of changes) {
-    if (c.profileText === undefined) continue;
-    texts.set(c.change!, c.profileText);
-    c.profileText = undefined;
-  }
-  const outcomes = changes.length === 0 ? [] : await adapter.push(changes.map((c) => c.change!), ctx.targets, texts.size > 0 ? texts : undefined);
+  const outcomes = changes.length === 0 ? [] : await adapter.push(changes.map((c) => c.change!), ctx.targets);
   // A loop, not new Map(outcomes.map(...)): no pair array per customer.
   const byId = new Map<string, MemberOutcome>();
   for (const outcome of outcomes) byId.set(outcome.customerId, outcome);

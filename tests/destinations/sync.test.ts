@@ -268,8 +268,8 @@ describe("comparing one customer", () => {
   it("hashes the adapter's own text when it offers one, and sends no member again only because their row keeps the older hash", () => {
     const chosen = new Set(["champions"]);
     const first = compareCustomer(state("a@example.com", null), chosen, shopView, profileText);
-    expect(first.profileText).toBe(profileText(first.change!.profile));
-    expect(first.hash).toBe(sentTextHash(first.profileText!, ["champions"]));
+    expect(first.change!.profileText).toBe(profileText(first.change!.profile));
+    expect(first.hash).toBe(sentTextHash(first.change!.profileText!, ["champions"]));
     expect(first.hash.startsWith(SENT_TEXT_HASH_PREFIX)).toBe(true);
     // Members synced before: their row's syncHash of the same profile and lists means unchanged.
     const held = (syncedHash: string): CustomerSyncState => ({ ...state("a@example.com", "a@example.com"), member: { email: "a@example.com", remoteProfileId: "p1", segments: ["champions"], syncedHash } });
