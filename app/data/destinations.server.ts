@@ -841,8 +841,8 @@ const MEMBER_WRITES_SQL = `
     segments = EXCLUDED.segments, "syncedHash" = EXCLUDED."syncedHash", "syncedAt" = EXCLUDED."syncedAt", "heldValues" = EXCLUDED."heldValues"`;
 
 /**
- * First writes when no customer of the shop was deleted since the pass began (writeMembers):
- * every written customer still has their row, so none is probed.
+ * First writes of customers read with their Customer row, when no customer of the shop was
+ * deleted since the pass began (writeMembers): every one still has their row, so none is probed.
  */
 const UNPROBED_FIRST_MEMBER_WRITES_SQL = `
   INSERT INTO "DestinationMember" ("destinationId", "customerId", email, "remoteProfileId", segments, "syncedHash", "syncedAt", "heldValues")
@@ -897,8 +897,11 @@ export async function writeMembers(db: Queryable, shop: string, destinationId: s
     [destinationId],
   );
   if ((destination.rowCount ?? 0) === 0) throw new Error(`destination ${destinationId} was deleted during the pass: its member rows are not written`);
-  const unprobed = destination.rows[0]!.clean;
   const firsts = writes.filter((w) => w.first === true);
+  // And only writes with an email: a customer the engine sends to an email tool was read as
+  // sendable, so with their Customer row. The Shopify write-back writes any scored customer
+  // (no email), whose row may have gone before the run began: those are probed.
+  const unprobed = destination.rows[0]!.clean && firsts.every((w) => w.email !== "");
   let others = firsts.length === 0 ? writes : writes.filter((w) => w.first !== true);
   if (firsts.length > 0) {
     // First writes (the pass read no member row: an initial sync's every customer) are plain

@@ -11,6 +11,9 @@ import { installedShop, testDb, testPool } from "../support/db";
 import { destinationOf, fakeAdapters, insertCustomers, writeAndMark } from "../support/destinations";
 import { metricsRow } from "../support/customer-metrics-rows";
 import { dropQueues } from "../support/ingested-shops";
+import { FakeShopify } from "../support/fake-shopify";
+import { AdminGraphql } from "~/integrations/shopify-admin.server";
+import { scoreAndMark, writebackShop } from "../support/shopify-writeback";
 
 // Two of the full pass's statements made cheaper for PostgreSQL (task K6), and what guards
 // them. A pass's commit inserts its first writes without probing each customer's row while
@@ -80,6 +83,27 @@ describe("a customer deleted between a first pass's read and its commit", () => 
     expect(await rowsOf("DestinationMember", id)).toEqual(["2", "3"]);
     // A redaction records its own erasure too (by the stored email): one id, perhaps twice.
     expect([...new Set(await rowsOf("DestinationErasure", id))]).toEqual(["1"]);
+  });
+
+  it("a Shopify write-back pass probes even with no deletion since its run began: a scored customer deleted before it is no member", async () => {
+    // The write-back writes every scored customer, Customer row or not (no email needed), so
+    // its first writes are probed whatever the count: customer 1 was deleted before the run
+    // (counted then), their metrics row not yet gone.
+    // The Shopify fake takes every fetch of the process while it runs: this test's only.
+    const shopify = await new FakeShopify({ appId: "5152" }).start();
+    try {
+      const admin = new AdminGraphql({ db: testDb(), backoffMs: 5, maxRetries: 2 });
+      const { shop, destinationId } = await writebackShop(shopify, admin, "k6-writeback");
+      await insertCustomers(shop, [{ id: 1 }, { id: 2 }]);
+      await scoreAndMark(shop, [metricsRow(1), metricsRow(2)]);
+      await deleteCustomer(testDb(), shop, 1n);
+      const deps: SyncDeps = { pool: testPool(), shopifyAdmin: admin };
+      expect(await runDestinationPass(deps, destinationId, "changes")).toMatchObject({ status: "done" });
+      // Without the probe: customer 1 a member.
+      expect(await rowsOf("DestinationMember", destinationId)).toEqual(["2"]);
+    } finally {
+      await shopify.close();
+    }
   });
 
   it("a pass with no deletion writes every member (the unprobed insert)", async () => {
