@@ -872,7 +872,9 @@ const GONE_MEMBER_ERASURES_SQL = `
  * shop's member lock (shared here, exclusive in recordDestinationErasures) orders the two:
  * a redaction that comes first has committed before the existence check below reads, and
  * one that comes after waits for this commit and then finds the member rows it must erase
- * (ADR 0022; this replaced a KEY SHARE lock on every written customer's row).
+ * (ADR 0022; this replaced a KEY SHARE lock on every written customer's row). First writes
+ * skip the check while no customer of the shop was deleted since the run began
+ * (countCustomerDeletion): a redaction that comes first has then moved the count.
  * The destination's row is held (KEY SHARE) until commit, so a disconnect or uninstall waits
  * for this write and then deletes the rows it wrote (DestinationMember has no foreign key);
  * a destination deleted first makes the write throw, as the foreign key's check did.
