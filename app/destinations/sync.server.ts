@@ -203,11 +203,12 @@ export const SENT_TEXT_HASH_PREFIX = "t1:";
 
 /**
  * The hash of what an adapter that serialises its own profiles (DestinationAdapter.profileText)
- * sent: its text and the segments (sorted). The text is serialised once, for this hash and
- * for the request (docs/destinations/klaviyo.md, task K6T).
+ * sent: its text, serialised once for this hash and for the request (docs/destinations/
+ * klaviyo.md, task K6T). The segments are not in it: the member row keeps them beside the
+ * hash and compareCustomer compares them as a set.
  */
-export function sentTextHash(text: string, segments: readonly string[]): string {
-  return SENT_TEXT_HASH_PREFIX + hashOnce("sha1", `${JSON.stringify(segments.length > 1 ? [...segments].sort() : segments)}\n${text}`, "hex");
+export function sentTextHash(text: string): string {
+  return SENT_TEXT_HASH_PREFIX + hashOnce("sha1", text, "hex");
 }
 
 export interface Comparison {
@@ -261,7 +262,7 @@ export function compareCustomer(
     properties: tenureProfileProperties(state, shop),
   };
   const text = profileText?.(profile);
-  const hash = text === undefined ? syncHash(profile, desired) : sentTextHash(text, desired);
+  const hash = text === undefined ? syncHash(profile, desired) : sentTextHash(text);
   if (member === null) {
     // A first send (an initial sync's everyone): every desired segment is added.
     return { customerId, first: true, change: { profile, remoteProfileId: null, add: desired, remove: [], keep: [], profileText: text }, desired, hash, leftOut, hold };
