@@ -3,7 +3,7 @@
 -- customers/redact) adds one in its transaction; a pass's commit whose run began at the
 -- count still current knows that no customer of the shop was deleted since any of its reads,
 -- and inserts its first writes without probing each customer's row. Raw SQL only (app/data/
--- destinations.server.ts), not in schema.prisma: no Prisma model reads them.
+-- destinations.server.ts); their models in schema.prisma keep the two in step.
 CREATE TABLE "ShopCustomerDeletions" (
   shop TEXT PRIMARY KEY,
   deletions BIGINT NOT NULL
