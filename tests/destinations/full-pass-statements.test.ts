@@ -1,7 +1,7 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { type AdapterFactory } from "~/destinations/adapters.server";
 import { type SyncDeps, runDestinationPass } from "~/destinations/sync.server";
-import { readCustomerSyncStates } from "~/data/destinations.server";
+import { readCustomerSyncStates, readFullBatch, readFullBatchStates } from "~/data/destinations.server";
 import { createPgPool } from "~/db/pg.server";
 import { connectDestination, setDestinationSegments } from "~/destinations/connections.server";
 import { redactCustomer } from "~/ingest/gdpr.server";
@@ -144,5 +144,54 @@ describe("the state reads' dates", () => {
       await client.query("RESET DateStyle");
       client.release();
     }
+  });
+});
+
+// The full pass's read takes the batch's member and outbox rows as the range of ids the batch
+// spans (task K7), not by a probe a candidate: what it returns must be what the per-customer
+// reads give, with rows of the range that are not the batch's (other groups', other
+// destinations', before the keyset and after the batch's last id) left out.
+describe("the full pass's read", () => {
+  it("gives each candidate's own member row and outbox entry, and nothing else of the range", async () => {
+    const shop = await installedShop("full-read-range");
+    expect(await connectDestination(testPool(), shop, "klaviyo", { apiKey: "pk_test_full_read_range" })).toEqual({ ok: true });
+    const chosen = ["at-risk", "big-spender", "champions", "loyal"];
+    await setDestinationSegments(testPool(), shop, "klaviyo", chosen);
+    const id = (await destinationOf(shop, "klaviyo"))!.id;
+    const other = await installedShop("full-read-other");
+    expect(await connectDestination(testPool(), other, "klaviyo", { apiKey: "pk_test_full_read_other" })).toEqual({ ok: true });
+    const otherId = (await destinationOf(other, "klaviyo"))!.id;
+    const ids = Array.from({ length: 120 }, (_, i) => i + 1);
+    await insertCustomers(shop, ids.map((n) => ({ id: n, consent: n % 7 === 0 ? null : "SUBSCRIBED" })));
+    await writeAndMark(shop, ids.map((n) => metricsRow(n, { segment: ["champions", "loyal", "at-risk"][n % 3]!, behaviours: n % 10 === 0 ? ["big-spender"] : [] })));
+    await testPool().query(`DELETE FROM "DestinationOutbox" WHERE "destinationId" = $1`, [id]);
+    // Members and outbox rows scattered over every id, in this destination and another one.
+    await testPool().query(
+      `INSERT INTO "DestinationMember" ("destinationId", "customerId", email, "remoteProfileId", segments, "syncedHash", "heldValues")
+       SELECT d, g, 'held-' || g || '@example.com', CASE WHEN g % 4 = 0 THEN 'rp' || g END, ARRAY['champions'], 'h' || g,
+              CASE WHEN g % 5 = 0 THEN jsonb_build_object('k', g::text) END
+       FROM unnest(ARRAY[$1::bigint, $2::bigint]) AS d, generate_series(1, 130) AS g WHERE g % 2 = 0 OR (d = $2 AND g % 2 = 1)`,
+      [id, otherId],
+    );
+    await testPool().query(
+      `INSERT INTO "DestinationOutbox" ("destinationId", "customerId", "changedAt")
+       SELECT d, g, TIMESTAMP '2026-12-07 10:00:00' + g * interval '1.5 second'
+       FROM unnest(ARRAY[$1::bigint, $2::bigint]) AS d, generate_series(1, 130) AS g WHERE d = $2 OR g % 5 IN (0, 3)`,
+      [id, otherId],
+    );
+    let batches = 0;
+    for (const [after, limit] of [["0", 7], ["20", 9], ["61", 50], ["100", 50]] as const) {
+      const expectedIds = await readFullBatch(testPool(), shop, id, chosen, "champions", after, limit);
+      const { states, outbox } = await readFullBatchStates(testPool(), shop, id, "subscribed", chosen, "champions", after, limit);
+      expect(states).toEqual(await readCustomerSyncStates(testPool(), shop, id, "subscribed", expectedIds));
+      const expectedOutbox = await testPool().query<{ customerId: string; changedAt: string }>(
+        `SELECT o."customerId"::text AS "customerId", o."changedAt"::text AS "changedAt" FROM "DestinationOutbox" AS o
+         WHERE o."destinationId" = $1 AND o."customerId" = ANY($2::bigint[]) ORDER BY o."customerId"`,
+        [id, expectedIds],
+      );
+      expect(outbox).toEqual(expectedOutbox.rows);
+      if (states.some((state) => state.member) && outbox.length > 0) batches += 1;
+    }
+    expect(batches).toBeGreaterThan(2);
   });
 });
