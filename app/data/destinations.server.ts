@@ -604,31 +604,16 @@ export const METRICS_FIGURE_COLUMNS = `m.segment, COALESCE(m.behaviours, '{}') A
             m."expectedOrderValueMinor"::text AS "expectedOrderValueMinor", m."chanceOfOrder90d", m."pAlive",
             m."expectedNextOrderDay"::text AS "expectedNextOrderDay"`;
 
-// The batch's member and outbox rows are read as the range of ids the batch spans (after the
-// keyset's last id, up to the batch's last), full-joined: a full join is planned only as a
-// merge or hash join, so whatever the tables' statistics the range is read once a batch, never
-// once a candidate nor over the destination's whole table (ADR 0022). Per-candidate LATERAL
-// probes cost more, most of all on an initial sync, where they find nothing.
-// The range's rows outside the batch are dropped above the OFFSET 0 fence, which keeps the
-// planner from making the full joins left joins (and so from planning nested loops again).
-const FULL_BATCH_STATES_SQL = `WITH batch AS MATERIALIZED (${FULL_GROUP_SQL.replace(`SELECT m."customerId"::text AS id FROM`, "SELECT m.* FROM")}),
-          last AS (SELECT max("customerId") AS id FROM batch)
-     SELECT m."customerId"::text AS "customerId", c.email, c."firstName", c."lastName", c.phone, c."emailConsentState",
+const FULL_BATCH_STATES_SQL = `SELECT m."customerId"::text AS "customerId", c.email, c."firstName", c."lastName", c.phone, c."emailConsentState",
             true AS scored,
             (c.email IS NOT NULL AND btrim(c.email) <> '' AND ($6 = 'all' OR c."emailConsentState" = 'SUBSCRIBED')) AS sendable,
             ${METRICS_FIGURE_COLUMNS}, m."computedAt"::text AS "scoredAt",
-            m.member_email, m.member_remote_id, m.member_segments, m.member_hash, m.member_values, m.outbox_changed_at::text AS outbox_changed_at
-     FROM (
-       SELECT batch.*, dm.email AS member_email, dm."remoteProfileId" AS member_remote_id, dm.segments AS member_segments,
-              dm."syncedHash" AS member_hash, dm."heldValues" AS member_values, o."changedAt" AS outbox_changed_at
-       FROM batch
-       FULL JOIN (SELECT * FROM "DestinationMember" AS dm WHERE dm."destinationId" = $7::bigint
-                    AND dm."customerId" > $2::bigint AND dm."customerId" <= (SELECT id FROM last)) AS dm ON dm."customerId" = batch."customerId"
-       FULL JOIN (SELECT o."customerId", o."changedAt" FROM "DestinationOutbox" AS o WHERE o."destinationId" = $7::bigint
-                    AND o."customerId" > $2::bigint AND o."customerId" <= (SELECT id FROM last)) AS o ON o."customerId" = batch."customerId"
-       OFFSET 0) AS m
+            dm.email AS member_email, dm."remoteProfileId" AS member_remote_id, dm.segments AS member_segments, dm."syncedHash" AS member_hash,
+            dm."heldValues" AS member_values, o."changedAt"::text AS outbox_changed_at
+     FROM (${FULL_GROUP_SQL.replace(`SELECT m."customerId"::text AS id FROM`, "SELECT m.* FROM")}) AS m
      LEFT JOIN LATERAL (SELECT * FROM "Customer" AS c WHERE c.shop = $1 AND c.id = m."customerId" LIMIT 1) AS c ON true
-     WHERE m."customerId" IS NOT NULL
+     LEFT JOIN LATERAL (SELECT * FROM "DestinationMember" AS dm WHERE dm."destinationId" = $7::bigint AND dm."customerId" = m."customerId" LIMIT 1) AS dm ON true
+     LEFT JOIN LATERAL (SELECT o."changedAt" FROM "DestinationOutbox" AS o WHERE o."destinationId" = $7::bigint AND o."customerId" = m."customerId" LIMIT 1) AS o ON true
      ORDER BY m."customerId"`;
 
 /** The columns of a state read (readCustomerSyncStates), in order: stateOfArrayRow reads them by position. */
