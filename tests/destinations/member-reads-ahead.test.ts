@@ -127,6 +127,47 @@ describe("a full pass reading ahead", () => {
     expect((await memberOne())?.segments).toEqual(["champions"]);
   });
 
+  // A pass of a destination that held nobody reads its segment groups without the member
+  // probe (sync.server.ts, sentInPass): a customer it has sent, read again in another group
+  // after their batch committed, must have their state (with the row just written) read again.
+  it("reads again a customer it sent before, when the destination held nobody (no member probe), and they leave the list they left", async () => {
+    const shop = await installedShop("reads-ahead-none-held");
+    const key = `${KEY}_none_held`;
+    expect(await connectDestination(testPool(), shop, "klaviyo", { apiKey: key })).toEqual({ ok: true });
+    await setDestinationSegments(testPool(), shop, "klaviyo", ["at-risk", "champions"]);
+    const id = (await destinationOf(shop, "klaviyo"))!.id;
+    const customers = [1, 2, 3, 4, 5, 6, 7, 8];
+    await insertCustomers(shop, customers.map((customer) => ({ id: customer })));
+    await writeAndMark(shop, customers.map((customer) => metricsRow(customer, { segment: customer % 2 === 1 ? "at-risk" : "champions" })));
+    const memberOne = async () =>
+      (await testPool().query<{ segments: string[] }>(`SELECT segments FROM "DestinationMember" WHERE "destinationId" = $1 AND "customerId" = 1`, [id])).rows[0];
+    let hooked = false;
+    const hookedReads = hookedPool(async (text, values, run) => {
+      // The at-risk group's second read (after customer 5): customer 1's batch (1 3 5) has
+      // committed and its task settled before it, then customer 1 becomes a champion, so
+      // the champions group's read begins after that batch ended.
+      if (hooked || !text.includes("outbox_changed_at") || values[4] !== "at-risk" || values[1] !== "5") return run();
+      hooked = true;
+      for (let tries = 0; (await memberOne()) === undefined; tries += 1) {
+        if (tries > 500) throw new Error("the first at-risk batch never committed");
+        await new Promise((resolve) => setTimeout(resolve, 10));
+      }
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      await writeAndMark(shop, [metricsRow(1, { segment: "champions" })]);
+      return run();
+    });
+    const adapters = fakeAdapters({ klaviyo: fake.url });
+    const deps: SyncDeps = { pool: hookedReads, adapterFor: (kind, apiKey, account) => ({ ...adapters(kind, apiKey, account), batchSize: 3 }) };
+
+    expect((await runDestinationPass(deps, id, "full", "initial")).status).toBe("done");
+
+    expect(hooked).toBe(true);
+    const email = (customer: number) => `customer-${customer}@example.com`;
+    expect(fake.state.listMembers("Tenure: At risk", key)).toEqual([3, 5, 7].map(email));
+    expect(fake.state.listMembers("Tenure: Champions", key)).toEqual([1, 2, 4, 6, 8].map(email));
+    expect((await memberOne())?.segments).toEqual(["champions"]);
+  });
+
   // Spares are borrowed only while a quarter of the pool stays free (sync.server.ts): a pool of
   // 2 gives none (reads and commits on the lock's connection), a pool of 3 a reader only.
   it.each([
