@@ -498,9 +498,6 @@ export async function readFullBatch(
  * the candidate scan visits is the one the state uses, where a separate state read probed
  * it again (ADR 0022). A customer still being sent by an uncommitted batch of the pass gets
  * their state read again after that commit (the engine's sendAll).
- * `members: "none-held"` skips the member probe (every state's member null): for a pass of a
- * destination that held nobody when it began, whose engine reads again the state of anyone
- * the pass has sent (their row may exist by now).
  */
 export async function readFullBatchStates(
   db: Queryable,
@@ -511,12 +508,11 @@ export async function readFullBatchStates(
   group: string,
   afterCustomerId: string,
   limit: number,
-  members: "probe" | "none-held" = "probe",
 ): Promise<{ states: CustomerSyncState[]; outbox: OutboxEntry[] }> {
   // Rows as arrays (rowMode "array"): the driver makes no object a row, and the state is
   // built once from the array (task K5; pg's row objects were a fifth of Tenure's CPU).
   const result = await db.query<unknown[]>({
-    text: members === "probe" ? FULL_BATCH_STATES_SQL : FULL_BATCH_STATES_NO_MEMBERS_SQL,
+    text: FULL_BATCH_STATES_SQL,
     values: [shop, afterCustomerId, groupsBefore(chosen, group), limit, group, consentScope, destinationId],
     rowMode: "array",
   });
@@ -619,22 +615,6 @@ const FULL_BATCH_STATES_SQL = `SELECT m."customerId"::text AS "customerId", c.em
      LEFT JOIN LATERAL (SELECT * FROM "DestinationMember" AS dm WHERE dm."destinationId" = $7::bigint AND dm."customerId" = m."customerId" LIMIT 1) AS dm ON true
      LEFT JOIN LATERAL (SELECT o."changedAt" FROM "DestinationOutbox" AS o WHERE o."destinationId" = $7::bigint AND o."customerId" = m."customerId" LIMIT 1) AS o ON true
      ORDER BY m."customerId"`;
-
-/** The member probe: FULL_BATCH_STATES_SQL's line that FULL_BATCH_STATES_NO_MEMBERS_SQL leaves out. */
-const MEMBER_PROBE_SQL = `LEFT JOIN LATERAL (SELECT * FROM "DestinationMember" AS dm WHERE dm."destinationId" = $7::bigint AND dm."customerId" = m."customerId" LIMIT 1) AS dm ON true`;
-
-/** FULL_BATCH_STATES_SQL without the member probe: every member column null (readFullBatchStates' `members`). */
-const FULL_BATCH_STATES_NO_MEMBERS_SQL = FULL_BATCH_STATES_SQL.replace(
-  MEMBER_PROBE_SQL,
-  `LEFT JOIN LATERAL (SELECT NULL::text AS email, NULL::text AS "remoteProfileId", NULL::text[] AS segments, NULL::text AS "syncedHash", NULL::jsonb AS "heldValues") AS dm ON true`,
-);
-if (FULL_BATCH_STATES_NO_MEMBERS_SQL === FULL_BATCH_STATES_SQL) throw new Error("FULL_BATCH_STATES_SQL's member probe was not found");
-
-/** Whether the destination holds anyone (a member row). */
-export async function destinationHoldsMembers(db: Queryable, destinationId: string): Promise<boolean> {
-  const result = await db.query<{ held: boolean }>(`SELECT EXISTS (SELECT 1 FROM "DestinationMember" WHERE "destinationId" = $1::bigint) AS held`, [destinationId]);
-  return result.rows[0]?.held === true;
-}
 
 /** The columns of a state read (readCustomerSyncStates), in order: stateOfArrayRow reads them by position. */
 const STATE_COLUMNS = [

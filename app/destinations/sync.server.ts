@@ -26,7 +26,6 @@ import {
   fullPassGroups,
   readFullBatch,
   readFullBatchStates,
-  destinationHoldsMembers,
   readShopifyFullBatch,
   readOutboxBatch,
   readOutboxOf,
@@ -426,13 +425,6 @@ interface PassContext {
   targets: ReadonlyMap<string, string>;
   runId: string;
   counts: RunCounts;
-  /**
-   * A full pass of a destination that held nobody when it began reads its segment groups
-   * without the member probe: the only member rows are the ones this pass writes, so the
-   * customers it has sent (kept here) have their state read again when read once more (a
-   * group changed during the pass). null: states are read with their member rows.
-   */
-  sentInPass: Set<string> | null;
 }
 
 /** Targets ensured remotely; returns segmentKey -> remote id, the retired targets included (their members leave them). */
@@ -575,9 +567,6 @@ async function sendAll(ctx: PassContext, next: () => Promise<Candidates | null>)
         await Promise.all(inFlight);
         // States read with the candidates may predate that commit: read again (the outbox rows stay: read before).
         delete candidates.states;
-      } else if (candidates.states !== undefined && ctx.sentInPass !== null && candidates.customerIds.some((id) => ctx.sentInPass!.has(id))) {
-        // Read without their member rows, which this pass may have written since: read again.
-        delete candidates.states;
       }
       // Only the read ahead is still to be checked: endings before it began cannot race with it.
       endedSince = endedSince.filter((batch) => batch.at > aheadBegunAt);
@@ -586,7 +575,6 @@ async function sendAll(ctx: PassContext, next: () => Promise<Candidates | null>)
       // Only the ids outlive the comparison: the closure below must not keep the states read.
       const ids = candidates.customerIds;
       for (const id of ids) sending.add(id);
-      if (ctx.sentInPass !== null) for (const id of ids) ctx.sentInPass.add(id);
       const task: Promise<void> = sendBatch(ctx, batch)
         .catch((error: unknown) => void errors.push(error))
         .finally(() => {
@@ -672,9 +660,7 @@ export async function runDestinationPass(deps: SyncDeps, destinationId: string, 
       writer = reader ? await borrowSpareConnection(deps.pool) : null;
       const read: Lane = reader ? laneOf(reader) : lockLane;
       const writes = writer ? [lockLane, laneOf(writer)] : [lockLane];
-      // Member rows are written only by this destination's passes, one at a time (its lock).
-      const noneHeld = kind === "full" && !writeback && !(await destinationHoldsMembers(client, destination.id));
-      const ctx: PassContext = { client, serial: lockLane.serial, read, writes, destination, adapter, shop, chosen, compare, targets, runId, counts, sentInPass: noneHeld ? new Set() : null };
+      const ctx: PassContext = { client, serial: lockLane.serial, read, writes, destination, adapter, shop, chosen, compare, targets, runId, counts };
       if (kind === "changes") {
         let after: OutboxEntry | null = null;
         await sendAll(ctx, async () => {
@@ -694,7 +680,7 @@ export async function runDestinationPass(deps: SyncDeps, destinationId: string, 
             if (!writeback && group !== null) {
               // A segment's group: candidates, states and outbox rows in one read.
               const { states, outbox } = await read.serial(() =>
-                readFullBatchStates(read.client, destination.shop, destination.id, destination.consentScope, [...chosen], group, after, batchSize, noneHeld ? "none-held" : "probe"),
+                readFullBatchStates(read.client, destination.shop, destination.id, destination.consentScope, [...chosen], group, after, batchSize),
               );
               if (states.length > 0) {
                 after = states[states.length - 1]!.customerId;
