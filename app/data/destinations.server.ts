@@ -528,7 +528,6 @@ export async function readFullBatchStates(
   return { states, outbox };
 }
 
-
 // The Shopify write-back's full pass: every scored customer (group "scored"), then the
 // members with no metrics row any more (group "unscored": their metafields are deleted).
 const SHOPIFY_FULL_SCORED_SQL = `
@@ -892,9 +891,8 @@ export async function writeMembers(db: Queryable, shop: string, destinationId: s
   // it wrote; a customers/delete (no member lock) not committed by then is as one after the
   // commit, which the probing statement could not see either. Anything else probes.
   const destination = await db.query<{ clean: boolean }>(
-    `SELECT COALESCE((SELECT bool_and(rc.deletions = COALESCE((SELECT s.deletions FROM "ShopCustomerDeletions" AS s WHERE s.shop = d.shop), 0))
-                      FROM "DestinationRun" AS r JOIN "DestinationRunCustomerDeletions" AS rc ON rc."runId" = r.id
-                      WHERE r."destinationId" = d.id AND r.status = 'running'), false) AS clean
+    `SELECT COALESCE((SELECT bool_and(r."customerDeletionsAtStart" = COALESCE((SELECT s.deletions FROM "ShopCustomerDeletions" AS s WHERE s.shop = d.shop), 0))
+                      FROM "DestinationRun" AS r WHERE r."destinationId" = d.id AND r.status = 'running'), false) AS clean
      FROM "Destination" AS d WHERE d.id = $1::bigint FOR KEY SHARE OF d`,
     [destinationId],
   );
@@ -978,13 +976,9 @@ export type RunStatus = "running" | "done" | "failed" | "paused";
  */
 export async function startDestinationRun(db: Queryable, destinationId: string, kind: RunKind, total: number | null): Promise<string> {
   const result = await db.query<{ id: string }>(
-    `WITH run AS (
-       INSERT INTO "DestinationRun" ("destinationId", kind, total) VALUES ($1::bigint, $2, $3) RETURNING id),
-     counted AS (
-       INSERT INTO "DestinationRunCustomerDeletions" ("runId", deletions)
-       SELECT run.id, COALESCE((SELECT s.deletions FROM "ShopCustomerDeletions" AS s JOIN "Destination" AS d ON d.shop = s.shop WHERE d.id = $1::bigint), 0)
-       FROM run)
-     SELECT id::text AS id FROM run`,
+    `INSERT INTO "DestinationRun" ("destinationId", kind, total, "customerDeletionsAtStart")
+     VALUES ($1::bigint, $2, $3, COALESCE((SELECT s.deletions FROM "ShopCustomerDeletions" AS s JOIN "Destination" AS d ON d.shop = s.shop WHERE d.id = $1::bigint), 0))
+     RETURNING id::text AS id`,
     [destinationId, kind, total],
   );
   return result.rows[0]!.id;

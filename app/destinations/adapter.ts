@@ -121,8 +121,8 @@ export interface DestinationAdapter {
   push(changes: readonly MemberChange[], targets: ReadonlyMap<string, string>): Promise<MemberOutcome[]>;
   /**
    * Optional: a profile serialised as this adapter sends it (Klaviyo: an import job's profile
-   * resource). The engine then hashes this text with the segments (what the member row
-   * keeps) and hands it to push on the change (MemberChange.profileText).
+   * resource). The engine then hashes this text (sentTextHash: the member row keeps the
+   * segments beside it) and hands it to push on the change (MemberChange.profileText).
    */
   profileText?(profile: DestinationProfile): string;
   /** Requests permanent deletion of these people; the same errors as push. */

@@ -3,13 +3,11 @@
 -- customers/redact) adds one in its transaction; a pass's commit whose run began at the
 -- count still current knows that no customer of the shop was deleted since any of its reads,
 -- and inserts its first writes without probing each customer's row. Raw SQL only (app/data/
--- destinations.server.ts); their models in schema.prisma keep the two in step.
+-- destinations.server.ts); schema.prisma has the table and the column too.
 CREATE TABLE "ShopCustomerDeletions" (
   shop TEXT PRIMARY KEY,
   deletions BIGINT NOT NULL
 );
 
-CREATE TABLE "DestinationRunCustomerDeletions" (
-  "runId" BIGINT PRIMARY KEY REFERENCES "DestinationRun"(id) ON DELETE CASCADE,
-  deletions BIGINT NOT NULL
-);
+-- null: a run started before the count existed (its first writes are probed).
+ALTER TABLE "DestinationRun" ADD COLUMN "customerDeletionsAtStart" BIGINT;
