@@ -67,7 +67,7 @@ describe("a full pass", () => {
     expect(fake.state.jobs(KEY)).toHaveLength(6);
   });
 
-  it("takes a member out of every list when they are in no chosen segment any more (the last group)", async () => {
+  it("takes a member out of every list when they are in no chosen segment any more (the first group)", async () => {
     const shop = await installedShop("batches");
     const key = `${KEY}_2`;
     expect(await connectDestination(testPool(), shop, "klaviyo", { apiKey: key })).toEqual({ ok: true });
