@@ -1,4 +1,6 @@
 import type pg from "pg";
+import { BEHAVIOURAL_SEGMENT_KEYS } from "~/analytics/behaviour";
+import { SEGMENT_DEFINITIONS } from "~/analytics/segments";
 import { type RawTx, type Queryable, arrayLiteral, pgQuery, pgTransaction } from "~/db/pg.server";
 
 // The Destination* tables' SQL (app/destinations/README.md has the flow): the outbox the
@@ -441,12 +443,30 @@ export async function countOutbox(db: Queryable, destinationId: string, until: D
 // planner estimates, so it walks the primary key and stops at the batch (a per-row subquery,
 // or one COALESCE around the OR, made it read and sort the shop's whole remaining tail for
 // every batch).
-const FULL_GROUP_SQL = `
+//
+// An RFM segment's group is a range of the (shop, segment, customerId) index (migration
+// 20261207080000); a behavioural segment's walks the primary key (no index orders an array
+// column's rows by id). A key of neither kind keeps both tests.
+type GroupKind = "rfm" | "behaviour" | "either";
+const GROUP_MEMBERSHIP: Readonly<Record<GroupKind, string>> = {
+  rfm: "m.segment = $5",
+  behaviour: "m.behaviours @> ARRAY[$5::text]",
+  either: "(m.segment = $5 OR m.behaviours @> ARRAY[$5::text])",
+};
+const groupSql = (kind: GroupKind) => `
   SELECT m."customerId"::text AS id FROM "CustomerMetrics" AS m
   WHERE m.shop = $1 AND m."customerId" > $2::bigint
-    AND (m.segment = $5 OR m.behaviours @> ARRAY[$5::text])
+    AND ${GROUP_MEMBERSHIP[kind]}
     AND NOT (COALESCE(m.segment, '') = ANY($3::text[])) AND NOT (COALESCE(m.behaviours, '{}') && $3::text[])
   ORDER BY m."customerId" LIMIT $4`;
+const GROUP_SQL: Readonly<Record<GroupKind, string>> = { rfm: groupSql("rfm"), behaviour: groupSql("behaviour"), either: groupSql("either") };
+const RFM_KEYS: ReadonlySet<string> = new Set(Object.values(SEGMENT_DEFINITIONS).map((definition) => definition.key));
+const BEHAVIOUR_KEYS: ReadonlySet<string> = new Set(BEHAVIOURAL_SEGMENT_KEYS);
+
+/** A segment key is an RFM segment's or a behaviour's, never both. */
+function groupKind(group: string): GroupKind {
+  return RFM_KEYS.has(group) ? "rfm" : BEHAVIOUR_KEYS.has(group) ? "behaviour" : "either";
+}
 
 const FULL_HELD_ONLY_SQL = `
   SELECT dm."customerId"::text AS id FROM "DestinationMember" AS dm
@@ -489,7 +509,7 @@ export async function readFullBatch(
   const result =
     group === null
       ? await db.query<{ id: string }>(FULL_HELD_ONLY_SQL, [shop, afterCustomerId, chosen, limit, destinationId])
-      : await db.query<{ id: string }>(FULL_GROUP_SQL, [shop, afterCustomerId, groupsBefore(chosen, group), limit, group]);
+      : await db.query<{ id: string }>(GROUP_SQL[groupKind(group)], [shop, afterCustomerId, groupsBefore(chosen, group), limit, group]);
   return result.rows.map((row) => row.id);
 }
 
@@ -515,7 +535,7 @@ export async function readFullBatchStates(
   // Rows as arrays (rowMode "array"): the driver makes no object a row, and the state is
   // built once from the array (task K5; pg's row objects were a fifth of Tenure's CPU).
   const result = await db.query<unknown[]>({
-    text: FULL_BATCH_STATES_SQL,
+    text: FULL_BATCH_STATES_SQL[groupKind(group)],
     values: [shop, afterCustomerId, groupsBefore(chosen, group), limit, group, consentScope, destinationId],
     rowMode: "array",
   });
@@ -606,17 +626,22 @@ export const METRICS_FIGURE_COLUMNS = `m.segment, COALESCE(m.behaviours, '{}') A
             m."expectedOrderValueMinor"::text AS "expectedOrderValueMinor", m."chanceOfOrder90d", m."pAlive",
             m."expectedNextOrderDay"::text AS "expectedNextOrderDay"`;
 
-const FULL_BATCH_STATES_SQL = `SELECT m."customerId"::text AS "customerId", c.email, c."firstName", c."lastName", c.phone, c."emailConsentState",
+const fullBatchStatesSql = (kind: GroupKind) => `SELECT m."customerId"::text AS "customerId", c.email, c."firstName", c."lastName", c.phone, c."emailConsentState",
             true AS scored,
             (c.email IS NOT NULL AND btrim(c.email) <> '' AND ($6 = 'all' OR c."emailConsentState" = 'SUBSCRIBED')) AS sendable,
             ${METRICS_FIGURE_COLUMNS}, m."computedAt"::text AS "scoredAt",
             dm.email AS member_email, dm."remoteProfileId" AS member_remote_id, dm.segments AS member_segments, dm."syncedHash" AS member_hash,
             dm."heldValues" AS member_values, o."changedAt"::text AS outbox_changed_at
-     FROM (${FULL_GROUP_SQL.replace(`SELECT m."customerId"::text AS id FROM`, "SELECT m.* FROM")}) AS m
+     FROM (${GROUP_SQL[kind].replace(`SELECT m."customerId"::text AS id FROM`, "SELECT m.* FROM")}) AS m
      LEFT JOIN LATERAL (SELECT * FROM "Customer" AS c WHERE c.shop = $1 AND c.id = m."customerId" LIMIT 1) AS c ON true
      LEFT JOIN LATERAL (SELECT * FROM "DestinationMember" AS dm WHERE dm."destinationId" = $7::bigint AND dm."customerId" = m."customerId" LIMIT 1) AS dm ON true
      LEFT JOIN LATERAL (SELECT o."changedAt" FROM "DestinationOutbox" AS o WHERE o."destinationId" = $7::bigint AND o."customerId" = m."customerId" LIMIT 1) AS o ON true
      ORDER BY m."customerId"`;
+const FULL_BATCH_STATES_SQL: Readonly<Record<GroupKind, string>> = {
+  rfm: fullBatchStatesSql("rfm"),
+  behaviour: fullBatchStatesSql("behaviour"),
+  either: fullBatchStatesSql("either"),
+};
 
 /** The columns of a state read (readCustomerSyncStates), in order: stateOfArrayRow reads them by position. */
 const STATE_COLUMNS = [
@@ -627,7 +652,7 @@ const STATE_COLUMNS = [
 ] as const;
 /** Each state column's position. */
 const AT = Object.fromEntries(STATE_COLUMNS.map((name, index) => [name, index])) as Record<(typeof STATE_COLUMNS)[number], number>;
-/** FULL_BATCH_STATES_SQL's columns: a state's, then its outbox entry's time. */
+/** fullBatchStatesSql's columns: a state's, then its outbox entry's time. */
 const FULL_BATCH_STATE_COLUMNS = [...STATE_COLUMNS, "outbox_changed_at"] as const;
 const OUTBOX_CHANGED_AT = STATE_COLUMNS.length;
 
