@@ -1,5 +1,5 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { type MemberWrite, countFullCandidates, recordDestinationFailures, writeMembers } from "~/data/destinations.server";
+import { type MemberWrite, countFullCandidates, recordDestinationFailures, startDestinationRun, writeMembers } from "~/data/destinations.server";
 import { connectDestination, disconnectDestination, setDestinationSegments } from "~/destinations/connections.server";
 import { type SyncDeps, runDestinationPass } from "~/destinations/sync.server";
 import { redactCustomer, redactShop } from "~/ingest/gdpr.server";
@@ -119,6 +119,61 @@ describe("a first write", () => {
     await testPool().query(`DELETE FROM "DestinationMember" WHERE "destinationId" = $1 AND "customerId" = 2`, [id]);
     const commit = await openTransaction();
     // 1 still has its row: the plain insert fails, the savepoint undoes it, the general statement writes both.
+    await writeMembers(commit.client, shop, id, [write("1", true), write("2", true)], []);
+    await commit.commit();
+    const rows = await testPool().query<{ id: string; hash: string }>(
+      `SELECT "customerId"::text AS id, "syncedHash" AS hash FROM "DestinationMember" WHERE "destinationId" = $1 ORDER BY 1`,
+      [id],
+    );
+    expect(rows.rows).toEqual([
+      { id: "1", hash: "a-new-hash" },
+      { id: "2", hash: "a-new-hash" },
+    ]);
+  });
+});
+
+// With a run under way and no customer deleted since it began, first writes go in by binary
+// COPY (writeMembers): the same rows the insert stores, and the same fallback on a row that
+// exists after all.
+describe("a pass's first member writes by COPY", () => {
+  it("store what the insert stores: email, profile id, segments, hash, held values, and the time", async () => {
+    const { shop, id } = await syncedShop("pk_test_members_copy_values");
+    await testPool().query(`DELETE FROM "DestinationMember" WHERE "destinationId" = $1`, [id]);
+    await startDestinationRun(testPool(), id, "full", 2);
+    const before = Date.now();
+    const commit = await openTransaction();
+    await writeMembers(
+      commit.client,
+      shop,
+      id,
+      [
+        { ...write("1", true), remoteProfileId: "01JZ8Q", segments: ["champions", "vip"], heldValues: { "tenure.segment": "Champions, \"best\"" } },
+        { ...write("2", true), email: "Zoë.Ünal@example.com", segments: [] },
+      ],
+      [],
+    );
+    await commit.commit();
+    const rows = await testPool().query(
+      `SELECT "customerId"::text AS id, email, "remoteProfileId", segments, "syncedHash", "heldValues", "syncedAt"
+       FROM "DestinationMember" WHERE "destinationId" = $1 ORDER BY 1`,
+      [id],
+    );
+    expect(rows.rows.map(({ syncedAt: _, ...row }) => row)).toEqual([
+      { id: "1", email: "customer-1@example.com", remoteProfileId: "01JZ8Q", segments: ["champions", "vip"], syncedHash: "a-new-hash", heldValues: { "tenure.segment": "Champions, \"best\"" } },
+      { id: "2", email: "Zoë.Ünal@example.com", remoteProfileId: null, segments: [], syncedHash: "a-new-hash", heldValues: null },
+    ]);
+    for (const row of rows.rows as { syncedAt: Date }[]) {
+      expect(row.syncedAt.getTime()).toBeGreaterThanOrEqual(before - 1);
+      expect(row.syncedAt.getTime()).toBeLessThanOrEqual(Date.now() + 1);
+    }
+  });
+
+  it("of a customer the destination holds after all update the row: no error, nothing lost", async () => {
+    const { shop, id } = await syncedShop("pk_test_members_copy_held");
+    await testPool().query(`DELETE FROM "DestinationMember" WHERE "destinationId" = $1 AND "customerId" = 2`, [id]);
+    await startDestinationRun(testPool(), id, "full", 2);
+    const commit = await openTransaction();
+    // 1 still has its row: the COPY fails, the savepoint undoes it, the general statement writes both.
     await writeMembers(commit.client, shop, id, [write("1", true), write("2", true)], []);
     await commit.commit();
     const rows = await testPool().query<{ id: string; hash: string }>(
