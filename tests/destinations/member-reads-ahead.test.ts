@@ -48,11 +48,12 @@ function hookedPool(around: (text: string, values: unknown[], run: () => Promise
         const client = await target.connect();
         const query = client.query.bind(client) as (text: string | pg.QueryConfig, values?: unknown[]) => Promise<pg.QueryResult>;
         const release = client.release.bind(client);
-        // A query given as a config object ({ text, values, rowMode }) is hooked too.
+        // A query given as a config object ({ text, values, rowMode }) is hooked too; a
+        // submittable (a COPY stream: writeMembers' first writes) is the driver's to run as is.
         (client as unknown as { query: unknown }).query = (text: unknown, values?: unknown[]) =>
           typeof text === "string"
             ? around(text, values ?? [], () => query(text, values))
-            : typeof (text as pg.QueryConfig | null)?.text === "string"
+            : typeof (text as { submit?: unknown } | null)?.submit !== "function" && typeof (text as pg.QueryConfig | null)?.text === "string"
               ? around((text as pg.QueryConfig).text, (text as pg.QueryConfig).values ?? [], () => query(text as pg.QueryConfig))
               : query(text as string, values);
         client.release = (destroy?: boolean | Error) => {
