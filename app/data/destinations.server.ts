@@ -634,8 +634,10 @@ const fullBatchStatesSql = (kind: GroupKind) => `SELECT m."customerId"::text AS 
             dm.email AS member_email, dm."remoteProfileId" AS member_remote_id, dm.segments AS member_segments, dm."syncedHash" AS member_hash,
             dm."heldValues" AS member_values, o."changedAt"::text AS outbox_changed_at
      FROM (${GROUP_SQL[kind].replace(`SELECT m."customerId"::text AS id FROM`, "SELECT m.* FROM")}) AS m
-     LEFT JOIN LATERAL (SELECT * FROM "Customer" AS c WHERE c.shop = $1 AND c.id = m."customerId" LIMIT 1) AS c ON true
-     LEFT JOIN LATERAL (SELECT * FROM "DestinationMember" AS dm WHERE dm."destinationId" = $7::bigint AND dm."customerId" = m."customerId" LIMIT 1) AS dm ON true
+     LEFT JOIN LATERAL (SELECT c.email, c."firstName", c."lastName", c.phone, c."emailConsentState"
+                        FROM "Customer" AS c WHERE c.shop = $1 AND c.id = m."customerId" LIMIT 1) AS c ON true
+     LEFT JOIN LATERAL (SELECT dm.email, dm."remoteProfileId", dm.segments, dm."syncedHash", dm."heldValues"
+                        FROM "DestinationMember" AS dm WHERE dm."destinationId" = $7::bigint AND dm."customerId" = m."customerId" LIMIT 1) AS dm ON true
      LEFT JOIN LATERAL (SELECT o."changedAt" FROM "DestinationOutbox" AS o WHERE o."destinationId" = $7::bigint AND o."customerId" = m."customerId" LIMIT 1) AS o ON true
      ORDER BY m."customerId"`;
 const FULL_BATCH_STATES_SQL: Readonly<Record<GroupKind, string>> = {
