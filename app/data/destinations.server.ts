@@ -435,19 +435,19 @@ export async function countOutbox(db: Queryable, destinationId: string, until: D
   return Number(result.rows[0]?.n ?? 0);
 }
 
-// A full pass reads its candidates group by group: each customer in a chosen segment belongs
-// to the first chosen segment they are in (by key), and the members in none of them form the
-// first group (fullPassGroups). A batch of one group shares its target list, so Klaviyo gets
+// A full pass reads its candidates group by group (fullPassGroups): the members in no chosen
+// segment, then each chosen segment's customers, a customer belonging to the earliest chosen
+// segment they are in (by key). A batch of one group shares its target list, so Klaviyo gets
 // one full import job per batch instead of one small job per list (a job's list relationship
-// covers every profile in it). Keyset on the customer id within a group. "First" is in fullPassGroups'
-// order, given as the chosen keys before the group ($3): separate plain comparisons the
-// planner estimates, so it walks the primary key and stops at the batch (a per-row subquery,
-// or one COALESCE around the OR, made it read and sort the shop's whole remaining tail for
-// every batch).
+// covers every profile in it). Keyset on the customer id within a group. The chosen keys
+// before the group ($3) are separate plain comparisons the planner estimates, so it reads
+// the group in id order and stops at the batch (a per-row subquery, or one COALESCE around
+// the OR, made it read and sort the shop's whole remaining tail for every batch).
 //
 // An RFM segment's group is a range of the (shop, segment, customerId) index (migration
-// 20261207080000); a behavioural segment's walks the primary key (no index orders an array
-// column's rows by id). A key of neither kind keeps both tests.
+// 20261207080000, ADR 0022); a behavioural segment's walks the primary key (no index orders
+// an array column's rows by id). A key of neither kind (none passes connections' check)
+// keeps both tests.
 type GroupKind = "rfm" | "behaviour" | "either";
 const GROUP_MEMBERSHIP: Readonly<Record<GroupKind, string>> = {
   rfm: "m.segment = $5",
@@ -480,9 +480,10 @@ const FULL_HELD_ONLY_SQL = `
  * The groups a full pass reads in turn: null, the members in no chosen segment, then each
  * chosen segment (sorted). Every candidate (in a chosen segment, or held by the destination)
  * is in exactly one group. The members go first, while they are only those the pass began
- * with: read last, the group probed every member the pass had just written (a million on an
- * initial sync, the pass's last 0.7 s), though those were in a chosen segment when read and
- * a move since then is in the outbox, which the batch's commit leaves for the next pass.
+ * with: read last, the group probed every member the pass had just written (ADR 0022). A
+ * customer who leaves every chosen segment after their read is not missed: a live change is
+ * in the outbox, which the batch's commit leaves for the next pass; a refit's is in the full
+ * pass the refit asks for.
  */
 export function fullPassGroups(chosen: readonly string[]): (string | null)[] {
   return [null, ...[...new Set(chosen)].sort()];
@@ -873,13 +874,13 @@ const MEMBER_WRITES_SQL = `
 /**
  * First writes of customers read with their Customer row, when no customer of the shop was
  * deleted since the pass began (writeMembers): every one still has their row, so none is
- * probed, and the rows go in by binary COPY (memberCopyData): the insert's six array literals,
- * written by Node and parsed by PostgreSQL, were a third of the commit's PostgreSQL CPU.
+ * probed, and the rows go in by binary COPY (memberCopyData), which spares both sides the
+ * insert's array literals (ADR 0022).
  */
-const FIRST_MEMBERS_COPY_SQL = `COPY "DestinationMember" ("destinationId", "customerId", email, "remoteProfileId", segments, "syncedHash", "syncedAt", "heldValues")
-  FROM STDIN (FORMAT binary)`;
+const FIRST_MEMBERS_COPY_COLUMNS = ["destinationId", "customerId", "email", "remoteProfileId", "segments", "syncedHash", "syncedAt", "heldValues"];
+const FIRST_MEMBERS_COPY_SQL = `COPY "DestinationMember" (${FIRST_MEMBERS_COPY_COLUMNS.map((column) => `"${column}"`).join(", ")}) FROM STDIN (FORMAT binary)`;
 
-/** First writes as FIRST_MEMBERS_COPY_SQL's rows; syncedAt is `at` (the insert's was the transaction's start). */
+/** First writes as FIRST_MEMBERS_COPY_SQL's rows, columns in FIRST_MEMBERS_COPY_COLUMNS' order; syncedAt is `at` (the insert's was the transaction's start). */
 function memberCopyData(destinationId: string, writes: readonly MemberWrite[], at: Date): Buffer {
   // The fields every row shares, encoded once.
   const shared = new BinaryRows(32);
@@ -888,10 +889,11 @@ function memberCopyData(destinationId: string, writes: readonly MemberWrite[], a
   const time = new BinaryRows(16);
   time.timestamp(at);
   const syncedAt = time.done();
-  const out = new BinaryRows(32 + writes.length * 160);
+  // Room for a row's longest text as COPY may need it (3 bytes a UTF-16 unit): no regrowth.
+  const out = new BinaryRows(32 + writes.length * 320);
   out.header();
   for (const w of writes) {
-    out.int16(8);
+    out.int16(FIRST_MEMBERS_COPY_COLUMNS.length);
     out.raw(destination);
     out.int8Text(w.customerId);
     out.text(w.email);
@@ -962,11 +964,11 @@ export async function writeMembers(db: ClientQueryable, shop: string, destinatio
   let others = firsts.length === 0 ? writes : writes.filter((w) => w.first !== true);
   if (firsts.length > 0) {
     // First writes (the pass read no member row: an initial sync's every customer) are plain
-    // inserts, without ON CONFLICT's speculative insertion and the erasures' CTE, which cost
-    // PostgreSQL most of a commit's CPU beyond the insert itself (ADR 0022). Only a pass
-    // writes member rows and one pass of a destination runs at a time, so a row that appeared
-    // since the read should not exist; if one does, the savepoint undoes the insert and every
-    // write goes through the general statement below.
+    // inserts, or a COPY when unprobed, without ON CONFLICT's speculative insertion and the
+    // erasures' CTE, which cost PostgreSQL most of a commit's CPU beyond the insert itself
+    // (ADR 0022). Only a pass writes member rows and one pass of a destination runs at a
+    // time, so a row that appeared since the read should not exist; if one does, the
+    // savepoint undoes the insert or COPY and every write goes through the general statement.
     await db.query("SAVEPOINT first_member_writes");
     try {
       if (unprobed) await copyBinary(db, FIRST_MEMBERS_COPY_SQL, memberCopyData(destinationId, firsts, new Date()));

@@ -17,8 +17,9 @@ const DECIMAL_INTEGER = /^-?\d{1,19}$/;
 /**
  * COPY's binary format, written into one growing buffer: each value as PostgreSQL stores it
  * (an integer's bytes, a double's bits, days and microseconds since 2000), so nothing is
- * formatted as text by us or parsed by PostgreSQL. Values are what the insert's text gave:
- * integers must be whole (the insert failed otherwise), -0 is written as 0 (String(-0) is "0").
+ * formatted as text by us or parsed by PostgreSQL. Values are what a text insert of the same
+ * values stored: integers must be whole (the insert failed otherwise), -0 is written as 0
+ * (String(-0) is "0").
  */
 export class BinaryRows {
   private buffer: Buffer;
@@ -73,12 +74,12 @@ export class BinaryRows {
     this.at = this.buffer.writeUInt32BE(value - high * TWO_32, this.at);
   }
 
-  /** A bigint given as its decimal text (customer ids). */
+  /** A bigint given as its decimal text (customer and destination ids). */
   int8Text(value: string): void {
     // BigInt() would take "", " 12 " and "0x1f" (as 0, 12, 31), where the insert refused them.
     if (!DECIMAL_INTEGER.test(value)) throw new RangeError(`${JSON.stringify(value)} is not a bigint column's value`);
     const number = Number(value);
-    // A BigInt only past 2^53 (a million ids a pass: one BigInt each cost more than the rest).
+    // A BigInt only past 2^53: one per id cost a destination pass's COPY more than the rest (ADR 0022).
     if (!Number.isSafeInteger(number)) {
       this.room(12);
       this.at = this.buffer.writeInt32BE(8, this.at);

@@ -16,8 +16,8 @@ import { env } from "~/env.server";
 /** Anything that runs a pg query: the pool, or a client checked out of it (inside a transaction). */
 export type Queryable = Pick<pg.Pool | pg.PoolClient, "query">;
 
-/** A client checked out of the pool: it also runs COPY (app/db/copy-binary.server.ts). */
-export type ClientQueryable = Pick<pg.PoolClient, "query">;
+/** A client checked out of the pool, not the pool: COPY runs on a client (app/db/copy-binary.server.ts). */
+export type ClientQueryable = Pick<pg.PoolClient, "query" | "release">;
 
 export interface RawTx {
   $queryRaw<T = unknown>(query: TemplateStringsArray | Prisma.Sql, ...values: unknown[]): Prisma.PrismaPromise<T>;

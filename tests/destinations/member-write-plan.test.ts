@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { type MemberWrite, recordDestinationFailures, writeMembers } from "~/data/destinations.server";
-import { type Queryable } from "~/db/pg.server";
+import { type ClientQueryable } from "~/db/pg.server";
 import { installedShop, testPool } from "../support/db";
 
 // The plan of a pass's commit (ADR 0022): each written customer's existence is probed by key.
@@ -31,13 +31,14 @@ describe("a pass's commit", () => {
       const id = destination.rows[0]!.id;
       // The statements run as EXPLAIN: their plans are read, nothing is written.
       const plans: string[] = [];
-      const explaining: Queryable = {
+      const explaining: ClientQueryable = {
         query: (async (text: string, values?: unknown[]) => {
           if (!/INSERT INTO "Destination(Member|Failure|Erasure)"/.test(text)) return client.query(text, values);
           const plan = await client.query<{ "QUERY PLAN": string }>(`EXPLAIN ${text}`, values);
           plans.push(plan.rows.map((row) => row["QUERY PLAN"]).join("\n"));
           return { rows: [], rowCount: 0 };
-        }) as Queryable["query"],
+        }) as ClientQueryable["query"],
+        release: () => {},
       };
       const ids = Array.from({ length: BATCH }, (_, i) => String(1 + i * 5));
       const writes: MemberWrite[] = ids.map((customerId) => ({

@@ -9,6 +9,7 @@ import { destinationOf, fakeAdapters, insertCustomers, writeAndMark } from "../s
 import { metricsRow } from "../support/customer-metrics-rows";
 import { deliver, dropQueues } from "../support/ingested-shops";
 import { fixtureTextFor } from "../support/webhook-fixtures";
+import { type ClientQueryable } from "~/db/pg.server";
 import { inOwnTransaction, openTransaction, untilBlockedBy } from "../support/lock-interleavings";
 
 // A pass's member writes against the deletions that race them (ADR 0022): a redaction
@@ -136,14 +137,25 @@ describe("a first write", () => {
 // COPY (writeMembers): the same rows the insert stores, and the same fallback on a row that
 // exists after all.
 describe("a pass's first member writes by COPY", () => {
+  /** The client, noting each statement it is given: a COPY (a submittable) by its SQL too. */
+  const noting = (client: ClientQueryable, statements: string[]): ClientQueryable => ({
+    query: ((config: unknown, values?: unknown) => {
+      const text = typeof config === "string" ? config : (config as { text?: string }).text;
+      statements.push(`${typeof (config as { submit?: unknown }).submit === "function" ? "submittable " : ""}${String(text).trim().split(/\s+/).slice(0, 3).join(" ")}`);
+      return (client.query as (config: unknown, values?: unknown) => unknown)(config, values);
+    }) as ClientQueryable["query"],
+    release: () => {},
+  });
+
   it("store what the insert stores: email, profile id, segments, hash, held values, and the time", async () => {
     const { shop, id } = await syncedShop("pk_test_members_copy_values");
     await testPool().query(`DELETE FROM "DestinationMember" WHERE "destinationId" = $1`, [id]);
     await startDestinationRun(testPool(), id, "full", 2);
     const before = Date.now();
     const commit = await openTransaction();
+    const statements: string[] = [];
     await writeMembers(
-      commit.client,
+      noting(commit.client, statements),
       shop,
       id,
       [
@@ -153,6 +165,8 @@ describe("a pass's first member writes by COPY", () => {
       [],
     );
     await commit.commit();
+    expect(statements.filter((statement) => statement.startsWith('submittable COPY "DestinationMember"'))).toHaveLength(1);
+    expect(statements.filter((statement) => statement.startsWith("INSERT"))).toEqual([]);
     const rows = await testPool().query(
       `SELECT "customerId"::text AS id, email, "remoteProfileId", segments, "syncedHash", "heldValues", "syncedAt"
        FROM "DestinationMember" WHERE "destinationId" = $1 ORDER BY 1`,
@@ -173,9 +187,13 @@ describe("a pass's first member writes by COPY", () => {
     await testPool().query(`DELETE FROM "DestinationMember" WHERE "destinationId" = $1 AND "customerId" = 2`, [id]);
     await startDestinationRun(testPool(), id, "full", 2);
     const commit = await openTransaction();
+    const statements: string[] = [];
     // 1 still has its row: the COPY fails, the savepoint undoes it, the general statement writes both.
-    await writeMembers(commit.client, shop, id, [write("1", true), write("2", true)], []);
+    await writeMembers(noting(commit.client, statements), shop, id, [write("1", true), write("2", true)], []);
     await commit.commit();
+    const copy = statements.findIndex((statement) => statement.startsWith('submittable COPY "DestinationMember"'));
+    expect(copy).toBeGreaterThan(-1);
+    expect(statements.slice(copy + 1)).toEqual(["ROLLBACK TO SAVEPOINT", "WITH input AS"]);
     const rows = await testPool().query<{ id: string; hash: string }>(
       `SELECT "customerId"::text AS id, "syncedHash" AS hash FROM "DestinationMember" WHERE "destinationId" = $1 ORDER BY 1`,
       [id],

@@ -1,8 +1,9 @@
--- A full destination pass reads an RFM segment's customers in id order, 10,000 at a time
--- (issue 14, app/data/destinations.server.ts FULL_GROUP_SQL). Segments are spread over the ids,
--- so walking the primary key visited five rows for each one read with five segments chosen;
--- a (shop, segment, customerId) index makes each batch a range of its own rows. One more index
--- write per customer in a large refit and per changed metrics row (ADR 0022 has the figures).
+-- A full destination pass reads an RFM segment's customers in id order, a batch at a time
+-- (issue 14, app/data/destinations.server.ts groupSql). Segments are spread over the ids, so
+-- walking the primary key visited every chosen segment's rows to find one group's; a
+-- (shop, segment, customerId) index makes each batch a range of its own rows (ADR 0022). One
+-- more index write per customer in a large refit and per changed metrics row (the benchmarks
+-- rerun: docs/destinations/klaviyo.md, task K8).
 -- As in 20261207061000: the shared partition's index starts with shop, a shop's own
 -- partition gets the same without it, and later partitions copy the shared partition's
 -- definitions (app/refit/partition-swap.server.ts indexStatements).
