@@ -25,11 +25,12 @@
 // printed with the load average, so a loaded machine can be told from a slow Tenure.
 //
 // Besides the fake's limits, a full pass costs PostgreSQL a read per batch of 10,000 (one
-// group's candidates with their states and outbox rows) and a commit per batch
-// (member rows written, on a first pass by plain inserts: no Customer row locked, no
-// foreign-key check, ADR 0022); each read starts as soon as the previous one is back, on a
-// second connection, commits on two (the pass's own and a spare one, the least busy), up to
-// 8 batches are in flight, and each job's first status read waits as long as the last job took.
+// group's candidates with their states and outbox rows, an RFM group through its segment
+// index) and a commit per batch (member rows written, on a first pass by binary COPY: no
+// Customer row locked or probed, no foreign-key check, ADR 0022); each read starts as soon as
+// the previous one is back, on a second connection, commits on two (the pass's own and a
+// spare one, the least busy), up to 8 batches are in flight, and each job's first status read
+// waits as long as the last job took.
 // docs/destinations/klaviyo.md has the CPU seconds per process, run by run, with the load
 // average: on a 2-core machine shared with PostgreSQL and the fake, their CPU seconds, not
 // the 10 imports a second, set the pace.
